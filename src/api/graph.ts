@@ -1,0 +1,41 @@
+import type { Operator, OperatorContext } from '../core/operator.ts'
+import type { Sink } from '../core/sink.ts'
+import type { Source } from '../core/source.ts'
+
+/** A stateless step, fused with its neighbours into one loop at run time. */
+export type Link =
+  | { op: 'map'; fn: (value: any) => unknown }
+  | { op: 'filter'; fn: (value: any) => boolean }
+  | { op: 'flatMap'; fn: (value: any) => Iterable<unknown> }
+
+export type StepImpl =
+  | { role: 'source'; source: Source<any> }
+  | { role: 'errors' }
+  | { role: 'stateless'; link: Link }
+  | { role: 'operator'; keyed: boolean; build: (ctx: OperatorContext) => Operator }
+  | { role: 'sink'; sink: Sink<any> }
+
+/** An input of a step: which step it reads, from which side output, and, into keyed steps, by which key. */
+export interface Edge {
+  from: StepNode
+  /** Side output of `from` to read; absent for the main output. */
+  tag?: string
+  /** Present on edges into keyed steps: records are routed by this key. */
+  key?: (value: any) => unknown
+}
+
+/**
+ * One step of the logical graph. `describe` is plain serialisable data (what the dashboard and lineage show);
+ * `impl` is how it runs.
+ */
+export interface StepNode {
+  id: string
+  /** True once the user named the step with `.id()`. */
+  explicitId: boolean
+  kind: string
+  inputs: Edge[]
+  describe: Record<string, unknown>
+  impl: StepImpl
+  /** Side outputs this step may emit (late records, errors, user tags). */
+  sideOutputs: string[]
+}

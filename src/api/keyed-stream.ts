@@ -1,0 +1,141 @@
+import { parseDuration, type Duration } from '../core/duration.ts'
+import { userError } from '../core/errors.ts'
+import type { Key } from '../core/key.ts'
+import type { AggregateFunction } from '../operators/aggregate/aggregate-function.ts'
+import { agg } from '../operators/aggregate/functions.ts'
+import { KeyedAggregateOperator, type KeyedResult } from '../operators/keyed-aggregate/keyed-aggregate-operator.ts'
+import { KeyedProcessOperator } from '../operators/process/keyed-process-operator.ts'
+import type { KeyedProcessFunction } from '../operators/process/process-function.ts'
+import type { WindowAssigner } from '../operators/window/assigners.ts'
+import type { JoinType, KeyedCoProcessFunction } from '../operators/join/join-types.ts'
+import { CoProcessOperator } from '../operators/join/co-process-operator.ts'
+import { IntervalJoinOperator } from '../operators/join/interval-join-operator.ts'
+import { RegularJoinOperator } from '../operators/join/regular-join-operator.ts'
+import { WindowJoinOperator } from '../operators/join/window-join-operator.ts'
+import type { OperatorContext, Operator } from '../core/operator.ts'
+import { Stream } from './stream.ts'
+import { WindowedStream, type WindowOptions } from './windowed-stream.ts'
+
+type Nullable<X, When extends boolean> = When extends true ? X | null : X
+type LeftNull<J extends JoinType> = J extends 'right' | 'full' ? true : false
+type RightNull<J extends JoinType> = J extends 'left' | 'full' ? true : false
+export type JoinFunction<L, R, O, J extends JoinType> = (left: Nullable<L, LeftNull<J>>, right: Nullable<R, RightNull<J>>) => O
+
+const joinTypes: readonly JoinType[] = ['inner', 'left', 'right', 'full']
+
+/** A stream partitioned by key `K`: stateful steps see one key at a time. */
+export class KeyedStream<T, K extends Key> {
+  /** @internal */
+  readonly stream: Stream<T>
+  /** @internal */
+  readonly keyFn: (value: T) => K
+
+  constructor(stream: Stream<T>, keyFn: (value: T) => K) {
+    this.stream = stream
+    this.keyFn = keyFn
+  }
+
+  private keyedNode<O>(kind: string, inputs: KeyedStream<any, any>[], describe: (id: string) => Record<string, unknown>, build: (ctx: OperatorContext, id: string) => Operator, sideOutputs: string[] = []): Stream<O> {
+    const p = this.stream.pipeline
+    for (const other of inputs) {
+      if (other.stream.pipeline !== p) throw userError('SLUICE_BAD_ARGUMENT', `${kind}: both inputs must belong to pipeline '${p.name}'`)
+    }
+    const node = p.addNode(kind, [this, ...inputs].map((k) => k.stream.edge(k.keyFn)), {}, { role: 'errors' })
+    node.describe = describe(node.id)
+    node.impl = { role: 'operator', keyed: true, build: (ctx) => build(ctx, node.id) }
+    node.sideOutputs.push(...sideOutputs)
+    return new Stream<O>(p, node)
+  }
+
+  /** Cuts the keyed stream into windows. @example .window(window.session({ gap: '30m' }), { allowedLateness: '1m' }) */
+  window(assigner: WindowAssigner, options?: WindowOptions<T>): WindowedStream<T, K> {
+    return new WindowedStream<T, K>(this, assigner, options)
+  }
+
+  /**
+   * A continuously updating table `{ key, value }` per key, emitted as a changelog (+I, then -U/+U per change).
+   * An updating input is retracted from the aggregate (the aggregate must support `retract`).
+   */
+  aggregate<A, R>(fn: AggregateFunction<T, A, R>): Stream<KeyedResult<K, R>> {
+    return this.keyedNode('keyed-aggregate', [], () => ({ aggregate: fn.name }), (ctx) => new KeyedAggregateOperator(fn, ctx))
+  }
+
+  /** A continuously updating pairwise reduction per key (a changelog, like `aggregate`). */
+  reduce(fn: (a: T, b: T) => T): Stream<KeyedResult<K, T>> {
+    return this.aggregate(agg.reduce(fn))
+  }
+
+  /**
+   * Custom keyed logic with state and timers. Declare the side outputs the function writes to.
+   * @example keyed.process<Alert>({ processElement(v, ctx) { ... ctx.emit(alert) } }, { sideOutputs: ['audit'] })
+   */
+  process<O>(fn: KeyedProcessFunction<K, T, O>, options: { sideOutputs?: string[] } = {}): Stream<O> {
+    if (fn === null || typeof fn !== 'object' || typeof fn.processElement !== 'function') {
+      throw userError('SLUICE_BAD_ARGUMENT', `process needs an object with processElement(value, ctx) (after step '${this.stream.node.id}')`)
+    }
+    return this.keyedNode('process', [], () => ({ sideOutputs: options.sideOutputs ?? [] }), (ctx) => new KeyedProcessOperator(fn as KeyedProcessFunction<unknown, T, O>, ctx), options.sideOutputs)
+  }
+
+  /**
+   * Joins records of both streams with equal keys that fall in the same window; emitted when the window
+   * fires. Outer types also emit unmatched records, paired with null.
+   */
+  windowJoin<R, O, J extends JoinType = 'inner'>(other: KeyedStream<R, K>, assigner: WindowAssigner, fn: JoinFunction<T, R, O, J>, options: { type?: J } = {}): Stream<O> {
+    const type = checkJoinType(options.type, 'windowJoin')
+    return this.keyedNode('window-join', [other], () => ({ window: assigner.describe, type }), (ctx) => new WindowJoinOperator({ assigner, type, fn: fn as never }, ctx))
+  }
+
+  /**
+   * Joins each record of this stream with the records of `other` whose event time lies in
+   * `[t + lower, t + upper]`. `left` also emits records that found no match once their interval has passed.
+   * @example bids.keyBy(b => b.auction).intervalJoin(auctions.keyBy(a => a.id), { lower: '-1h', upper: '0s' }, (b, a) => ({ ...b, seller: a.seller }))
+   */
+  intervalJoin<R, O, J extends 'inner' | 'left' = 'inner'>(other: KeyedStream<R, K>, bounds: { lower: Duration; upper: Duration; type?: J }, fn: JoinFunction<T, R, O, J>): Stream<O> {
+    const type = checkJoinType(bounds.type, 'intervalJoin')
+    if (type === 'right' || type === 'full') throw userError('SLUICE_BAD_OPTION', `intervalJoin supports type 'inner' or 'left', got '${type}'`)
+    return this.keyedNode(
+      'interval-join',
+      [other],
+      (id) => {
+        const lower = parseDuration(bounds.lower, `step '${id}': lower bound`, { allowNegative: true })
+        const upper = parseDuration(bounds.upper, `step '${id}': upper bound`, { allowNegative: true })
+        if (lower > upper) throw userError('SLUICE_BAD_OPTION', `step '${id}': lower bound (${lower} ms) is above the upper bound (${upper} ms)`, { step: id })
+        return { lowerMs: lower, upperMs: upper, type }
+      },
+      (ctx, id) => {
+        const lower = parseDuration(bounds.lower, id, { allowNegative: true })
+        const upper = parseDuration(bounds.upper, id, { allowNegative: true })
+        return new IntervalJoinOperator({ lower, upper, type: type as 'inner' | 'left', fn: fn as never }, ctx)
+      },
+    )
+  }
+
+  /**
+   * Regular (unwindowed) join: every record of one side meets every record of the other with the same key,
+   * whenever it arrives. State per key is kept for `ttl` after its last update. Outer types emit a changelog:
+   * an unmatched row with null, retracted (-D) when its first match arrives.
+   */
+  join<R, O, J extends JoinType = 'inner'>(other: KeyedStream<R, K>, options: { ttl: Duration; type?: J }, fn: JoinFunction<T, R, O, J>): Stream<O> {
+    const type = checkJoinType(options.type, 'join')
+    return this.keyedNode(
+      'join',
+      [other],
+      (id) => ({ ttlMs: parseDuration(options.ttl, `step '${id}': ttl`, { allowZero: false }), type }),
+      (ctx, id) => new RegularJoinOperator({ ttl: parseDuration(options.ttl, id), type, fn: fn as never }, ctx),
+    )
+  }
+
+  /** Two keyed streams processed by one function with shared keyed state and timers. */
+  connect<R>(other: KeyedStream<R, K>): { process<O>(fn: KeyedCoProcessFunction<K, T, R, O>, options?: { sideOutputs?: string[] }): Stream<O> } {
+    return {
+      process: <O>(fn: KeyedCoProcessFunction<K, T, R, O>, options: { sideOutputs?: string[] } = {}) =>
+        this.keyedNode<O>('co-process', [other], () => ({ sideOutputs: options.sideOutputs ?? [] }), (ctx) => new CoProcessOperator(fn as never, ctx), options.sideOutputs),
+    }
+  }
+}
+
+function checkJoinType(t: JoinType | undefined, where: string): JoinType {
+  const type = t ?? 'inner'
+  if (!joinTypes.includes(type)) throw userError('SLUICE_BAD_OPTION', `${where}: type must be one of ${joinTypes.join(', ')}, got '${String(type)}'`)
+  return type
+}

@@ -1,0 +1,83 @@
+import type { ErrorPolicy, ErrorRecord } from '../core/operator.ts'
+import type { Source } from '../core/source.ts'
+import { userError } from '../core/errors.ts'
+import type { Edge, StepImpl, StepNode } from './graph.ts'
+import { Stream } from './stream.ts'
+
+export interface PipelineOptions {
+  /** What happens when a user function throws or an input line is malformed. Default 'fail'. */
+  onError?: ErrorPolicy
+  /** Records per batch read from sources. Default 1024. */
+  batchSize?: number
+}
+
+/**
+ * A named dataflow: sources, steps and sinks. Build it with `pipeline(name).from(source)`; run it with
+ * `sluice run <file>` (default export) or `run(pipeline)`.
+ */
+export class Pipeline {
+  readonly name: string
+  readonly options: Required<PipelineOptions>
+  readonly nodes: StepNode[] = []
+  private readonly kindCounts = new Map<string, number>()
+  private errorsNode: StepNode | undefined
+
+  constructor(name: string, options: PipelineOptions = {}) {
+    if (typeof name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) {
+      throw userError('SLUICE_BAD_PIPELINE_NAME', `pipeline name '${String(name)}' is invalid`, { hint: 'use letters, digits, dot, dash and underscore, starting with a letter or digit' })
+    }
+    this.name = name
+    const onError = options.onError ?? 'fail'
+    if (!['fail', 'skip', 'error-output'].includes(onError)) {
+      throw userError('SLUICE_BAD_OPTION', `pipeline '${name}': onError must be 'fail', 'skip' or 'error-output', got '${onError}'`)
+    }
+    const batchSize = options.batchSize ?? 1024
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw userError('SLUICE_BAD_OPTION', `pipeline '${name}': batchSize must be a positive integer, got ${batchSize}`)
+    this.options = { onError, batchSize }
+  }
+
+  /** Reads a source; call it several times for several inputs. */
+  from<T>(source: Source<T>): Stream<T> {
+    const node = this.addNode(`source-${source.kind}`, [], { source: source.describe(), bounded: source.bounded }, { role: 'source', source })
+    return new Stream<T>(this, node)
+  }
+
+  /**
+   * Records whose user function failed or whose input was malformed, under `onError: 'error-output'`:
+   * the step id, the error, the source position and the record.
+   */
+  errors(): Stream<ErrorRecord> {
+    if (this.errorsNode === undefined) this.errorsNode = this.addNode('errors', [], {}, { role: 'errors' })
+    return new Stream<ErrorRecord>(this, this.errorsNode)
+  }
+
+  /** @internal */
+  addNode(kind: string, inputs: Edge[], describe: Record<string, unknown>, impl: StepImpl): StepNode {
+    const n = (this.kindCounts.get(kind) ?? 0) + 1
+    this.kindCounts.set(kind, n)
+    const node: StepNode = { id: `${kind}-${n}`, explicitId: false, kind, inputs, describe, impl, sideOutputs: [] }
+    this.nodes.push(node)
+    return node
+  }
+
+  /** Plain description of the graph (what the dashboard and lineage show). */
+  describe(): { name: string; steps: { id: string; kind: string; inputs: { from: string; tag?: string; keyed: boolean }[]; config: Record<string, unknown> }[] } {
+    return {
+      name: this.name,
+      steps: this.nodes.map((n) => ({
+        id: n.id,
+        kind: n.kind,
+        inputs: n.inputs.map((e) => ({ from: e.from.id, ...(e.tag ? { tag: e.tag } : {}), keyed: e.key !== undefined })),
+        config: n.describe,
+      })),
+    }
+  }
+}
+
+/**
+ * Starts a pipeline.
+ * @example export default pipeline('clicks').from(source.jsonl('clicks.jsonl')).to(sink.console())
+ */
+export function pipeline(name: string, options?: PipelineOptions): Pipeline {
+  return new Pipeline(name, options)
+}

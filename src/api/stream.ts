@@ -1,0 +1,112 @@
+import type { Key } from '../core/key.ts'
+import type { Sink } from '../core/sink.ts'
+import { userError } from '../core/errors.ts'
+import type { Link, StepNode } from './graph.ts'
+import type { Pipeline } from './pipeline.ts'
+import { KeyedStream } from './keyed-stream.ts'
+import { UnionOperator } from '../operators/union/union-operator.ts'
+import type { WindowAssigner } from '../operators/window/assigners.ts'
+import type { WindowOptions, WindowedStream } from './windowed-stream.ts'
+
+/**
+ * A stream of records of type `T`. Every method adds a step and returns a new stream; types flow through,
+ * so a wrong field name is a compile error.
+ */
+export class Stream<T> {
+  /** The pipeline this stream belongs to. */
+  readonly pipeline: Pipeline
+  /** @internal */
+  readonly node: StepNode
+  /** @internal side output of `node` this stream reads, if any. */
+  readonly tag: string | undefined
+
+  constructor(pipeline: Pipeline, node: StepNode, tag?: string) {
+    this.pipeline = pipeline
+    this.node = node
+    this.tag = tag
+  }
+
+  /** Sets the id of the step that produced this stream (state and metrics are addressed by it). */
+  id(id: string): this {
+    if (typeof id !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(id)) {
+      throw userError('SLUICE_BAD_STEP_ID', `step id '${String(id)}' is invalid (step '${this.node.id}')`, { hint: 'use letters, digits, dot, dash and underscore' })
+    }
+    this.node.id = id
+    this.node.explicitId = true
+    return this
+  }
+
+  private link<U>(kind: Link['op'], link: Link, describe: Record<string, unknown> = {}): Stream<U> {
+    if (typeof link.fn !== 'function') throw userError('SLUICE_BAD_ARGUMENT', `${kind} needs a function, got ${typeof link.fn} (after step '${this.node.id}')`)
+    const node = this.pipeline.addNode(kind, [this.edge()], describe, { role: 'stateless', link })
+    return new Stream<U>(this.pipeline, node)
+  }
+
+  /** @internal */
+  edge(key?: (v: any) => unknown): StepNode['inputs'][number] {
+    return { from: this.node, ...(this.tag !== undefined ? { tag: this.tag } : {}), ...(key !== undefined ? { key } : {}) }
+  }
+
+  /** Transforms each record. @example clicks.map(c => ({ page: c.url, at: c.ts })) */
+  map<U>(fn: (value: T) => U): Stream<U> {
+    return this.link<U>('map', { op: 'map', fn })
+  }
+
+  /** Keeps the records for which `fn` is true. A type guard narrows the type. */
+  filter<S extends T>(fn: (value: T) => value is S): Stream<S>
+  filter(fn: (value: T) => boolean): Stream<T>
+  filter(fn: (value: T) => boolean): Stream<T> {
+    return this.link<T>('filter', { op: 'filter', fn })
+  }
+
+  /** Turns each record into zero or more records. */
+  flatMap<U>(fn: (value: T) => Iterable<U>): Stream<U> {
+    return this.link<U>('flatMap', { op: 'flatMap', fn })
+  }
+
+  /**
+   * Partitions by key: the steps that follow see one key at a time, with state per key. Keys are primitives
+   * or tuples of primitives.
+   */
+  keyBy<K extends Key>(fn: (value: T) => K): KeyedStream<T, K> {
+    if (typeof fn !== 'function') throw userError('SLUICE_BAD_ARGUMENT', `keyBy needs a function (after step '${this.node.id}')`)
+    return new KeyedStream<T, K>(this, fn)
+  }
+
+  /** Windows over the whole stream (one key for everything: runs on a single subtask). */
+  windowAll(assigner: WindowAssigner, options?: WindowOptions<T>): WindowedStream<T, 0> {
+    return this.keyBy(() => 0 as const).window(assigner, options)
+  }
+
+  /** Merges streams of the same type; the watermark is the minimum of theirs. */
+  union(...others: Stream<T>[]): Stream<T> {
+    for (const o of others) {
+      if (o.pipeline !== this.pipeline) throw userError('SLUICE_BAD_ARGUMENT', `union: streams of different pipelines ('${this.pipeline.name}' and '${o.pipeline.name}')`)
+    }
+    const node = this.pipeline.addNode('union', [this.edge(), ...others.map((o) => o.edge())], { inputs: others.length + 1 }, {
+      role: 'operator',
+      keyed: false,
+      build: (ctx) => new UnionOperator(ctx),
+    })
+    return new Stream<T>(this.pipeline, node)
+  }
+
+  /** The named side output of the step that produced this stream (late records, user tags). */
+  sideOutput<U>(tag: string): Stream<U> {
+    if (!this.node.sideOutputs.includes(tag)) {
+      throw userError('SLUICE_UNKNOWN_SIDE_OUTPUT', `step '${this.node.id}' has no side output '${tag}'`, {
+        hint: this.node.sideOutputs.length > 0 ? `its side outputs are: ${this.node.sideOutputs.join(', ')}` : 'this step declares no side outputs',
+      })
+    }
+    return new Stream<U>(this.pipeline, this.node, tag)
+  }
+
+  /** Writes to a sink; call it again to write to several. Returns this stream. */
+  to(sink: Sink<T>): Stream<T> {
+    if (sink === null || typeof sink !== 'object' || typeof sink.open !== 'function') {
+      throw userError('SLUICE_BAD_ARGUMENT', `to() needs a sink (after step '${this.node.id}')`, { hint: 'use one of sink.console(), sink.jsonl(path), sink.collect(), sink.blackhole()' })
+    }
+    this.pipeline.addNode(`sink-${sink.kind}`, [this.edge()], { sink: sink.describe(), guarantee: sink.guarantee }, { role: 'sink', sink })
+    return this
+  }
+}

@@ -1,0 +1,6 @@
+import type { Sink } from '../../core/sink.ts'
+
+/** Discards every record (counted in the step's metrics): for benchmarks and dry runs. */
+export function blackhole<T>(): Sink<T> {
+  return { kind: 'blackhole', guarantee: 'none', describe: () => ({ kind: 'blackhole' }), open: () => ({ write() {}, close() {} }) }
+}

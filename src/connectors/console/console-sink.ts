@@ -1,0 +1,19 @@
+import { once } from 'node:events'
+import type { Sink } from '../../core/sink.ts'
+import { encodeJsonLines } from '../files/encode.ts'
+
+/** Prints each record as a JSON line on standard output (changelog records carry `op`). */
+export function consoleSink<T>(options: { stream?: NodeJS.WritableStream } = {}): Sink<T> {
+  const stream = options.stream ?? process.stdout
+  return {
+    kind: 'console',
+    guarantee: 'none',
+    describe: () => ({ kind: 'console' }),
+    open: () => ({
+      write(batch) {
+        if (!stream.write(encodeJsonLines(batch))) return once(stream, 'drain').then(() => {})
+      },
+      close() {},
+    }),
+  }
+}

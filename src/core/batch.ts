@@ -1,0 +1,85 @@
+/**
+ * The unit of data that flows between operators: parallel arrays, one slot per record.
+ * `times` holds event timestamps in epoch milliseconds. `kinds` is absent for insert-only
+ * batches; on updating streams it carries the changelog kind of each record.
+ */
+export interface Batch<T = unknown> {
+  values: T[]
+  times: number[]
+  /** Keys computed by `keyBy`, present on edges that lead into keyed steps. */
+  keys?: unknown[]
+  /** Changelog kind per record; absent means every record is an insert. */
+  kinds?: RowKind[]
+  /** Source position per record (file:line, log offset, sequence number), for error reports. */
+  pos?: Position[]
+}
+
+export type Position = string | number
+
+/** Changelog kinds, as in Flink's RowKind. */
+export type RowKind = 0 | 1 | 2 | 3
+export const INSERT: RowKind = 0
+export const UPDATE_BEFORE: RowKind = 1
+export const UPDATE_AFTER: RowKind = 2
+export const DELETE: RowKind = 3
+
+const kindNames = ['+I', '-U', '+U', '-D'] as const
+export type RowKindName = (typeof kindNames)[number]
+export function rowKindName(k: RowKind): RowKindName {
+  return kindNames[k]
+}
+export function parseRowKind(name: string): RowKind {
+  const i = kindNames.indexOf(name as RowKindName)
+  if (i < 0) throw new Error(`unknown changelog kind '${name}' (expected one of ${kindNames.join(', ')})`)
+  return i as RowKind
+}
+
+export function emptyBatch<T>(): Batch<T> {
+  return { values: [], times: [] }
+}
+
+/** A growable batch under construction; `take()` hands the arrays over and starts fresh ones. */
+export class BatchBuilder<T = unknown> {
+  values: T[] = []
+  times: number[] = []
+  keys: unknown[] | undefined = undefined
+  kinds: RowKind[] | undefined = undefined
+  pos: Position[] | undefined = undefined
+
+  get length(): number {
+    return this.values.length
+  }
+
+  push(value: T, time: number): void {
+    if (this.kinds !== undefined) this.kinds.push(INSERT)
+    this.values.push(value)
+    this.times.push(time)
+  }
+
+  pushKind(value: T, time: number, kind: RowKind): void {
+    if (this.kinds === undefined) {
+      if (kind === INSERT) {
+        this.values.push(value)
+        this.times.push(time)
+        return
+      }
+      this.kinds = new Array<RowKind>(this.values.length).fill(INSERT)
+    }
+    this.values.push(value)
+    this.times.push(time)
+    this.kinds.push(kind)
+  }
+
+  take(): Batch<T> {
+    const b: Batch<T> = { values: this.values, times: this.times }
+    if (this.kinds !== undefined) b.kinds = this.kinds
+    if (this.keys !== undefined) b.keys = this.keys
+    if (this.pos !== undefined) b.pos = this.pos
+    this.values = []
+    this.times = []
+    this.kinds = undefined
+    this.keys = undefined
+    this.pos = undefined
+    return b
+  }
+}

@@ -1,0 +1,57 @@
+/** Who is at fault: the user's pipeline or data, an external system, or Sluice itself. */
+export type ErrorDomain = 'user' | 'external' | 'internal'
+
+export interface SluiceErrorOptions {
+  domain?: ErrorDomain
+  retryable?: boolean
+  step?: string
+  position?: string | number
+  hint?: string
+  cause?: unknown
+}
+
+/**
+ * The one error class of Sluice. `code` is stable (SLUICE_*), `domain` says whose fault it is,
+ * `retryable` whether trying again may help. Messages name the step and the record position,
+ * never the record's contents.
+ */
+export class SluiceError extends Error {
+  readonly code: string
+  readonly domain: ErrorDomain
+  readonly retryable: boolean
+  readonly step: string | undefined
+  readonly position: string | number | undefined
+  readonly hint: string | undefined
+
+  constructor(code: string, message: string, opts: SluiceErrorOptions = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause })
+    this.name = 'SluiceError'
+    this.code = code
+    this.domain = opts.domain ?? 'user'
+    this.retryable = opts.retryable ?? false
+    this.step = opts.step
+    this.position = opts.position
+    this.hint = opts.hint
+  }
+
+  /** One line for a terminal: code, where, what, and what to do. */
+  describe(): string {
+    const where = [this.step ? `step '${this.step}'` : '', this.position !== undefined ? `at ${this.position}` : '']
+      .filter(Boolean)
+      .join(' ')
+    const cause = this.cause instanceof Error ? `: ${this.cause.message}` : ''
+    return `${this.code}${where ? ` (${where})` : ''}: ${this.message}${cause}${this.hint ? `\n  hint: ${this.hint}` : ''}`
+  }
+}
+
+export function userError(code: string, message: string, opts: SluiceErrorOptions = {}): SluiceError {
+  return new SluiceError(code, message, { ...opts, domain: 'user' })
+}
+
+export function internalError(message: string, opts: SluiceErrorOptions = {}): SluiceError {
+  return new SluiceError('SLUICE_INTERNAL', message, { ...opts, domain: 'internal' })
+}
+
+export function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e)
+}

@@ -1,0 +1,69 @@
+import type { Batch, Position } from './batch.ts'
+import type { Clock } from './clock.ts'
+import type { StepMetrics } from './metrics.ts'
+import type { StateBackend } from '../state/backend.ts'
+
+/** Where an operator sends results: its main output, or a named side output. */
+export interface Output {
+  emit(batch: Batch): void
+  side(tag: string, batch: Batch): void
+}
+
+/** What the error policy decided for a record that failed in user code. */
+export type ErrorPolicy = 'fail' | 'skip' | 'error-output'
+
+/** A record that failed in a user function, as sent to the `errors` side output. */
+export interface ErrorRecord {
+  step: string
+  error: string
+  position: Position | null
+  record: unknown
+}
+
+export interface ErrorSink {
+  /**
+   * Reports a record whose user function threw. Throws (stopping the job) under the `fail` policy;
+   * otherwise counts it and, under `error-output`, sends it to the `errors` side output.
+   */
+  report(step: string, error: unknown, record: unknown, time: number, position: Position | undefined): void
+}
+
+/** What the runtime gives an operator when it builds it. */
+export interface OperatorContext {
+  readonly pipeline: string
+  readonly stepId: string
+  readonly subtask: number
+  readonly parallelism: number
+  readonly clock: Clock
+  readonly metrics: StepMetrics
+  readonly errors: ErrorSink
+  readonly state: StateBackend
+  /** The operator's current input watermark (min over its inputs). */
+  currentWatermark(): number
+  /** Asks the runtime to call `onProcessingTime` once the clock reaches `time`. */
+  scheduleProcessingTime(time: number): void
+}
+
+/**
+ * A running step. Only `process` is required; the hooks default to no-ops. Every call is
+ * synchronous and works on whole batches: no Promise per record.
+ */
+export interface Operator {
+  /** A batch arrives on input `input` (0 for single-input steps). */
+  process(batch: Batch, out: Output, input: number): void
+  /** The combined input watermark advanced to `watermark`; fire what is due. The runtime forwards it afterwards. */
+  onWatermark?(watermark: number, out: Output): void
+  /** The processing-time clock reached a time this operator scheduled. */
+  onProcessingTime?(now: number, out: Output): void
+  /** Every input ended (after the final watermark): emit anything still held. */
+  finish?(out: Output): void
+  snapshot?(): unknown
+  restore?(state: unknown): void
+}
+
+/** Control signals that travel with the data. */
+export type Control =
+  | { kind: 'watermark'; ts: number }
+  | { kind: 'idle' }
+  | { kind: 'barrier'; id: number }
+  | { kind: 'eof' }

@@ -1,0 +1,44 @@
+import type { Batch, Position } from './batch.ts'
+import type { WatermarkStrategy } from '../time/watermark.ts'
+
+/** Returned by `SourceReader.read` when a partition has no more data. */
+export const END: unique symbol = Symbol('end')
+export type SourceRead<T> = Batch<T> | null | typeof END
+
+export interface SourceContext {
+  readonly pipeline: string
+  readonly stepId: string
+  readonly signal: AbortSignal
+  /** Reports a record the source could not decode; applies the pipeline's error policy. */
+  malformed(error: unknown, raw: string, position: Position): void
+}
+
+/** A running source: a fixed number of partitions, each read in order. */
+export interface SourceReader<T> {
+  readonly partitions: number
+  /**
+   * Reads up to `max` records of `partition`. Resolves with a batch (values and positions; the
+   * runtime assigns event times), with `null` when no record arrived within the source's poll
+   * interval (unbounded sources only), or with `END` when the partition is exhausted.
+   */
+  read(partition: number, max: number): SourceRead<T> | Promise<SourceRead<T>>
+  close(): void | Promise<void>
+}
+
+export interface SourceOptions<T> {
+  /** Event time of a record, in epoch ms. Without it the source runs in processing time. */
+  eventTime?: (value: T) => number
+  /** How watermarks follow event time; default bounded out-of-orderness of 0 (monotonic). */
+  watermark?: WatermarkStrategy
+  /** A partition that yields nothing for this long stops holding the watermark back. */
+  idleTimeout?: number | string
+}
+
+/** A source as declared in a pipeline: plain description plus a way to open it. */
+export interface Source<T> {
+  readonly kind: string
+  readonly bounded: boolean
+  readonly options: SourceOptions<T>
+  describe(): Record<string, unknown>
+  open(ctx: SourceContext): SourceReader<T> | Promise<SourceReader<T>>
+}

@@ -1,0 +1,16 @@
+/**
+ * An incremental aggregate: the window or table keeps only the accumulator, never the records.
+ * `add` and `merge` may update the accumulator in place and return it. `retract` (optional) takes a
+ * record back out, so the aggregate can consume a changelog.
+ */
+export interface AggregateFunction<T, A, R> {
+  readonly name: string
+  create(): A
+  add(acc: A, value: T): A
+  merge(a: A, b: A): A
+  result(acc: A): R
+  retract?(acc: A, value: T): A
+}
+
+/** The output type of an aggregate. */
+export type AggResult<F> = F extends AggregateFunction<any, any, infer R> ? R : never

@@ -1,0 +1,109 @@
+import { BatchBuilder, DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, type Batch } from '../../core/batch.ts'
+import { keyId } from '../../core/key.ts'
+import { userError } from '../../core/errors.ts'
+import type { Operator, OperatorContext, Output } from '../../core/operator.ts'
+import type { AggregateFunction } from '../aggregate/aggregate-function.ts'
+
+/** A row of a continuously updated table: the key and its current aggregate. */
+export interface KeyedResult<K, R> {
+  key: K
+  value: R
+}
+
+interface Row<A, R> {
+  key: unknown
+  acc: A
+  /** Records currently counted (inserts minus retractions). */
+  n: number
+  emitted: boolean
+  last: R | undefined
+  time: number
+}
+
+/**
+ * A keyed aggregate without a window: a table that updates with every record, emitted as a changelog
+ * (+I for a new key, -U/+U for a change, -D when retractions empty a key). Updates are compacted per batch:
+ * a key touched many times in one batch emits one update.
+ */
+export class KeyedAggregateOperator<T, A, R> implements Operator {
+  private readonly agg: AggregateFunction<T, A, R>
+  private readonly op: OperatorContext
+  private readonly rows = new Map<unknown, Row<A, R>>()
+  private readonly touched = new Set<Row<A, R>>()
+  private readonly outb = new BatchBuilder<KeyedResult<unknown, R>>()
+
+  constructor(agg: AggregateFunction<T, A, R>, op: OperatorContext) {
+    this.agg = agg
+    this.op = op
+  }
+
+  process(batch: Batch, out: Output): void {
+    const { values, times, kinds } = batch
+    const keys = batch.keys!
+    const agg = this.agg
+    for (let i = 0; i < values.length; i++) {
+      const key = keys[i]
+      const id = keyId(key)
+      let row = this.rows.get(id)
+      if (row === undefined) {
+        row = { key, acc: agg.create(), n: 0, emitted: false, last: undefined, time: times[i] }
+        this.rows.set(id, row)
+      }
+      const kind = kinds === undefined ? INSERT : kinds[i]
+      try {
+        if (kind === INSERT || kind === UPDATE_AFTER) {
+          row.acc = agg.add(row.acc, values[i] as T)
+          row.n++
+        } else {
+          if (agg.retract === undefined) {
+            throw userError('SLUICE_NOT_RETRACTABLE', `aggregate '${agg.name}' cannot take back a record, but its input is an updating stream`, {
+              step: this.op.stepId,
+              hint: 'use an aggregate with retract (count, sum, avg, countDistinct, min/max with { retractable: true }) or aggregate an append-only stream',
+            })
+          }
+          row.acc = agg.retract(row.acc, values[i] as T)
+          row.n--
+        }
+      } catch (e) {
+        if (e instanceof Error && 'code' in e && e.code === 'SLUICE_NOT_RETRACTABLE') throw e
+        this.op.errors.report(this.op.stepId, e, values[i], times[i], batch.pos?.[i])
+        continue
+      }
+      if (times[i] > row.time) row.time = times[i]
+      this.touched.add(row)
+    }
+    for (const row of this.touched) this.emitRow(row)
+    this.touched.clear()
+    if (this.outb.length > 0) {
+      const b = this.outb.take()
+      this.op.metrics.recordsOut += b.values.length
+      out.emit(b)
+    }
+  }
+
+  private emitRow(row: Row<A, R>): void {
+    if (row.n <= 0) {
+      if (row.emitted) this.outb.pushKind({ key: row.key, value: row.last as R }, row.time, DELETE)
+      this.rows.delete(keyId(row.key))
+      return
+    }
+    const value = this.agg.result(row.acc)
+    if (row.emitted) {
+      this.outb.pushKind({ key: row.key, value: row.last as R }, row.time, UPDATE_BEFORE)
+      this.outb.pushKind({ key: row.key, value }, row.time, UPDATE_AFTER)
+    } else {
+      this.outb.pushKind({ key: row.key, value }, row.time, INSERT)
+    }
+    row.emitted = true
+    row.last = value
+  }
+
+  snapshot(): unknown {
+    return [...this.rows.values()].map((r) => ({ ...r }))
+  }
+
+  restore(s: unknown): void {
+    this.rows.clear()
+    for (const r of s as Row<A, R>[]) this.rows.set(keyId(r.key), { ...r })
+  }
+}

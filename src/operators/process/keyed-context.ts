@@ -1,0 +1,131 @@
+import { BatchBuilder } from '../../core/batch.ts'
+import { keyId } from '../../core/key.ts'
+import type { OperatorContext, Output } from '../../core/operator.ts'
+import { TimerQueue } from '../../state/timers.ts'
+import type { KeyedStateAccess, ProcessContext, TimerAccess } from './process-function.ts'
+
+/**
+ * The machinery shared by keyed operators that run user functions: the current key, state handles bound
+ * to it, event- and processing-time timers, and output buffers. One instance per operator, reused for
+ * every record, so nothing is allocated per record.
+ */
+export class KeyedContext<O> implements ProcessContext<unknown, O> {
+  key: unknown = undefined
+  id: unknown = undefined
+  timestamp = 0
+  watermark = -Infinity
+  timeDomain: 'event' | 'processing' = 'event'
+  readonly state: KeyedStateAccess
+  readonly timers: TimerAccess
+  readonly eventTimers = new TimerQueue()
+  readonly procTimers = new TimerQueue()
+  readonly out = new BatchBuilder<O>()
+  private readonly sides = new Map<string, BatchBuilder>()
+  private readonly op: OperatorContext
+
+  constructor(op: OperatorContext) {
+    this.op = op
+    const backend = op.state
+    const values = new Map<string, ReturnType<KeyedStateAccess['value']>>()
+    const maps = new Map<string, ReturnType<KeyedStateAccess['map']>>()
+    const lists = new Map<string, ReturnType<KeyedStateAccess['list']>>()
+    this.state = {
+      value: <T>(name: string) => {
+        let h = values.get(name)
+        if (h === undefined) {
+          const s = backend.value<T>(name)
+          h = { get: () => s.get(this.id), set: (v) => s.set(this.id, v as T), clear: () => s.delete(this.id) }
+          values.set(name, h)
+        }
+        return h as ReturnType<KeyedStateAccess['value']> & { get(): T | undefined; set(v: T): void }
+      },
+      map: <K, V>(name: string) => {
+        let h = maps.get(name)
+        if (h === undefined) {
+          const s = backend.map<K, V>(name)
+          h = {
+            get: (f) => s.get(this.id, f as K),
+            set: (f, v) => s.set(this.id, f as K, v as V),
+            delete: (f) => s.delete(this.id, f as K),
+            entries: () => s.entries(this.id),
+            clear: () => s.clear(this.id),
+          }
+          maps.set(name, h)
+        }
+        return h as never
+      },
+      list: <T>(name: string) => {
+        let h = lists.get(name)
+        if (h === undefined) {
+          const s = backend.list<T>(name)
+          h = { get: () => s.get(this.id), add: (v) => s.add(this.id, v as T), set: (vs) => s.set(this.id, vs as T[]), clear: () => s.clear(this.id) }
+          lists.set(name, h)
+        }
+        return h as never
+      },
+    }
+    this.timers = {
+      eventTime: (t) => this.eventTimers.register(t, this.id, this.key),
+      processingTime: (t) => {
+        this.procTimers.register(t, this.id, this.key)
+        op.scheduleProcessingTime(t)
+      },
+      deleteEventTime: (t) => this.eventTimers.delete(t, this.id),
+      deleteProcessingTime: (t) => this.procTimers.delete(t, this.id),
+    }
+  }
+
+  get now(): number {
+    return this.op.clock.now()
+  }
+
+  setKey(key: unknown): void {
+    this.key = key
+    this.id = keyId(key)
+  }
+
+  emit(value: O, time?: number): void {
+    this.out.push(value, time ?? this.timestamp)
+  }
+
+  side(tag: string, value: unknown, time?: number): void {
+    let b = this.sides.get(tag)
+    if (b === undefined) this.sides.set(tag, (b = new BatchBuilder()))
+    b.push(value, time ?? this.timestamp)
+  }
+
+  /** Fires due timers of one clock, calling `fn` with the key set. */
+  fireTimers(domain: 'event' | 'processing', upTo: number, fn: (time: number) => void): void {
+    const q = domain === 'event' ? this.eventTimers : this.procTimers
+    this.timeDomain = domain
+    for (let due = q.pollUpTo(upTo); due !== undefined; due = q.pollUpTo(upTo)) {
+      for (const [id, key] of due.keys) {
+        this.key = key
+        this.id = id
+        this.timestamp = due.time
+        fn(due.time)
+      }
+    }
+    this.timeDomain = 'event'
+  }
+
+  flush(out: Output): void {
+    if (this.out.length > 0) {
+      const b = this.out.take()
+      this.op.metrics.recordsOut += b.values.length
+      out.emit(b)
+    }
+    for (const [tag, b] of this.sides) if (b.length > 0) out.side(tag, b.take())
+  }
+
+  snapshotTimers(): unknown {
+    return { event: this.eventTimers.snapshot(), processing: this.procTimers.snapshot() }
+  }
+
+  restoreTimers(s: unknown): void {
+    const t = s as { event: never; processing: [number, unknown][] }
+    this.eventTimers.restore(t.event)
+    this.procTimers.restore(t.processing as never)
+    for (const [time] of t.processing) this.op.scheduleProcessingTime(time)
+  }
+}

@@ -1,0 +1,128 @@
+import { BatchBuilder, INSERT, type Batch, type Position, type RowKind } from '../../core/batch.ts'
+import type { ErrorSink, Operator, Output } from '../../core/operator.ts'
+import type { StepMetrics } from '../../core/metrics.ts'
+import type { Link } from '../../api/graph.ts'
+
+export interface FusedLink {
+  stepId: string
+  link: Link
+  metrics: StepMetrics
+}
+
+type Push = (value: unknown, time: number) => void
+
+/**
+ * Consecutive map / filter / flatMap steps run as one loop over the batch: each record goes through the
+ * whole chain before the next one starts, and no intermediate batch is built. Changelog kinds and source
+ * positions ride along unchanged.
+ */
+export class FusedChain implements Operator {
+  private readonly links: FusedLink[]
+  private readonly errors: ErrorSink
+  private readonly head: Push
+  private readonly counts: Int32Array
+  private readonly outb = new BatchBuilder()
+  private kind: RowKind = INSERT
+  private pos: Position | undefined = undefined
+  private withKinds = false
+  private withPos = false
+
+  constructor(links: FusedLink[], errors: ErrorSink) {
+    this.links = links
+    this.errors = errors
+    this.counts = new Int32Array(links.length)
+    const outb = this.outb
+    let next: Push = (v, t) => {
+      if (this.withKinds) outb.pushKind(v, t, this.kind)
+      else outb.push(v, t)
+      if (this.withPos) (outb.pos ??= []).push(this.pos!)
+    }
+    for (let j = links.length - 1; j >= 0; j--) next = this.compile(j, next)
+    this.head = next
+  }
+
+  private compile(j: number, next: Push): Push {
+    const { link, stepId } = this.links[j]
+    const counts = this.counts
+    const fail = (e: unknown, v: unknown, t: number) => this.errors.report(stepId, e, v, t, this.pos)
+    switch (link.op) {
+      case 'map': {
+        const fn = link.fn
+        return (v, t) => {
+          let r: unknown
+          try {
+            r = fn(v)
+          } catch (e) {
+            fail(e, v, t)
+            return
+          }
+          counts[j]++
+          next(r, t)
+        }
+      }
+      case 'filter': {
+        const fn = link.fn
+        return (v, t) => {
+          let keep: boolean
+          try {
+            keep = fn(v)
+          } catch (e) {
+            fail(e, v, t)
+            return
+          }
+          if (keep) {
+            counts[j]++
+            next(v, t)
+          }
+        }
+      }
+      case 'flatMap': {
+        const fn = link.fn
+        return (v, t) => {
+          let items: Iterable<unknown>
+          try {
+            items = fn(v)
+            if (Array.isArray(items)) {
+              counts[j] += items.length
+              for (let k = 0; k < items.length; k++) next(items[k], t)
+              return
+            }
+            for (const item of items) {
+              counts[j]++
+              next(item, t)
+            }
+          } catch (e) {
+            fail(e, v, t)
+          }
+        }
+      }
+    }
+  }
+
+  process(batch: Batch, out: Output): void {
+    const { values, times, kinds, pos } = batch
+    const head = this.head
+    this.withKinds = kinds !== undefined
+    this.withPos = pos !== undefined
+    const n = values.length
+    if (kinds === undefined && pos === undefined) {
+      for (let i = 0; i < n; i++) head(values[i], times[i])
+    } else {
+      for (let i = 0; i < n; i++) {
+        if (kinds !== undefined) this.kind = kinds[i]
+        if (pos !== undefined) this.pos = pos[i]
+        head(values[i], times[i])
+      }
+      this.pos = undefined
+    }
+    let inCount = n
+    for (let j = 0; j < this.links.length; j++) {
+      const m = this.links[j].metrics
+      m.recordsIn += inCount
+      m.recordsOut += this.counts[j]
+      inCount = this.counts[j]
+      this.counts[j] = 0
+    }
+    if (this.outb.length > 0) out.emit(this.outb.take())
+  }
+}

@@ -1,0 +1,114 @@
+import { parseDuration, type Duration } from '../../core/duration.ts'
+import type { Trigger } from './triggers.ts'
+import { countTrigger, eventTimeTrigger, neverTrigger, processingTimeTrigger } from './triggers.ts'
+
+export type TimeDomain = 'event' | 'processing'
+
+/**
+ * Decides which windows a record belongs to. Windows are half-open `[start, end)`.
+ * `assign` pushes start/end pairs into `out` (cleared by the caller) so no object is made per record.
+ */
+export interface WindowAssigner {
+  readonly kind: string
+  readonly time: TimeDomain
+  /** Session-like assigners: windows of one key that touch are merged. */
+  readonly merging: boolean
+  readonly describe: Record<string, unknown>
+  assign(ts: number, out: number[]): void
+  /** The trigger used when the user sets none. */
+  defaultTrigger(): Trigger
+}
+
+export interface TimeWindowOptions {
+  /** Event time (default) or processing time, chosen explicitly. */
+  time?: TimeDomain
+  /** Shifts window boundaries, e.g. '-8h' for days in a time zone; default 0. */
+  offset?: Duration
+}
+
+const defaultFor = (time: TimeDomain): (() => Trigger) => (time === 'event' ? eventTimeTrigger : processingTimeTrigger)
+
+function windowStart(ts: number, size: number, offset: number): number {
+  const r = (ts - offset) % size
+  return ts - (r < 0 ? r + size : r)
+}
+
+/** Fixed-size, non-overlapping windows. @example window.tumbling({ size: '1m' }) */
+function tumbling(opts: { size: Duration } & TimeWindowOptions): WindowAssigner {
+  const size = parseDuration(opts.size, 'window.tumbling size', { allowZero: false })
+  const offset = parseDuration(opts.offset ?? 0, 'window.tumbling offset', { allowNegative: true })
+  const time = opts.time ?? 'event'
+  return {
+    kind: 'tumbling',
+    time,
+    merging: false,
+    describe: { kind: 'tumbling', sizeMs: size, offsetMs: offset, time },
+    assign(ts, out) {
+      const start = windowStart(ts, size, offset)
+      out.push(start, start + size)
+    },
+    defaultTrigger: defaultFor(time),
+  }
+}
+
+/** Windows of `size` starting every `slide`; a record belongs to size/slide of them. @example window.sliding({ size: '10s', slide: '2s' }) */
+function sliding(opts: { size: Duration; slide: Duration } & TimeWindowOptions): WindowAssigner {
+  const size = parseDuration(opts.size, 'window.sliding size', { allowZero: false })
+  const slide = parseDuration(opts.slide, 'window.sliding slide', { allowZero: false })
+  const offset = parseDuration(opts.offset ?? 0, 'window.sliding offset', { allowNegative: true })
+  if (slide > size) throw new Error(`window.sliding: slide (${slide} ms) must not exceed size (${size} ms)`)
+  const time = opts.time ?? 'event'
+  return {
+    kind: 'sliding',
+    time,
+    merging: false,
+    describe: { kind: 'sliding', sizeMs: size, slideMs: slide, offsetMs: offset, time },
+    assign(ts, out) {
+      const last = windowStart(ts, slide, offset)
+      for (let start = last; start > ts - size; start -= slide) out.push(start, start + size)
+    },
+    defaultTrigger: defaultFor(time),
+  }
+}
+
+/**
+ * Sessions: activity separated by at least `gap` of silence. A record opens `[ts, ts + gap)`, and windows
+ * of one key that overlap or touch merge, so a session grows backward and forward as records arrive.
+ * @example window.session({ gap: '30m' })
+ */
+function session(opts: { gap: Duration; time?: TimeDomain }): WindowAssigner {
+  const gap = parseDuration(opts.gap, 'window.session gap', { allowZero: false })
+  const time = opts.time ?? 'event'
+  return {
+    kind: 'session',
+    time,
+    merging: true,
+    describe: { kind: 'session', gapMs: gap, time },
+    assign(ts, out) {
+      out.push(ts, ts + gap)
+    },
+    defaultTrigger: defaultFor(time),
+  }
+}
+
+/** One window per key spanning all time; fires only through a trigger (or at the end of a bounded input). */
+function global(): WindowAssigner {
+  return {
+    kind: 'global',
+    time: 'event',
+    merging: false,
+    describe: { kind: 'global' },
+    assign(_ts, out) {
+      out.push(-Infinity, Infinity)
+    },
+    defaultTrigger: neverTrigger,
+  }
+}
+
+/** Every `size` records of a key form a window (a global window with a purging count trigger). */
+function count(size: number): WindowAssigner {
+  if (!Number.isInteger(size) || size < 1) throw new Error(`window.count: size must be a positive integer, got ${size}`)
+  return { ...global(), kind: 'count', describe: { kind: 'count', size }, defaultTrigger: () => countTrigger(size, { purge: true }) }
+}
+
+export const window = { tumbling, sliding, session, global, count }

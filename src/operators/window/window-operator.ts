@@ -1,0 +1,326 @@
+import { BatchBuilder, DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, type Batch } from '../../core/batch.ts'
+import { keyId } from '../../core/key.ts'
+import type { Operator, OperatorContext, Output } from '../../core/operator.ts'
+import { TimerQueue } from '../../state/timers.ts'
+import type { AggregateFunction } from '../aggregate/aggregate-function.ts'
+import type { WindowAssigner } from './assigners.ts'
+import type { Trigger, TriggerContext, TriggerResult } from './triggers.ts'
+
+/** One result of a window: the key, the window bounds `[start, end)` in epoch ms, and the aggregate. */
+export interface WindowResult<K, R> {
+  key: K
+  start: number
+  end: number
+  value: R
+}
+
+/** A record that arrived after its windows were closed (watermark past end + allowed lateness). */
+export interface LateRecord<T> {
+  step: string
+  reason: 'window-closed'
+  time: number
+  watermark: number
+  record: T
+}
+
+export interface WindowOperatorSpec<T, A, R> {
+  assigner: WindowAssigner
+  trigger: Trigger
+  aggregate: AggregateFunction<T, A, R>
+  allowedLateness: number
+  lateTag: string
+}
+
+interface Slot<A, R> {
+  start: number
+  end: number
+  acc: A
+  /** Trigger state (a count, a next firing time). */
+  tstate: number
+  /** Records added since the last firing. */
+  dirty: boolean
+  emitted: boolean
+  last: R | undefined
+  maxTs: number
+}
+
+interface KeyEntry<A, R> {
+  key: unknown
+  slots: Slot<A, R>[]
+}
+
+/**
+ * Keyed windows with an incremental aggregate: only accumulators are kept, never the records. Fires by
+ * trigger, re-fires within allowed lateness as an update (-U/+U), retracts merged session results (-D),
+ * and sends records later than that to the late output.
+ */
+export class WindowOperator<T, A, R> implements Operator {
+  private readonly spec: WindowOperatorSpec<T, A, R>
+  private readonly ctx: OperatorContext
+  private readonly keys = new Map<unknown, KeyEntry<A, R>>()
+  private readonly eventTimers = new TimerQueue()
+  private readonly procTimers = new TimerQueue()
+  private readonly bounds: number[] = []
+  private readonly out = new BatchBuilder<WindowResult<unknown, R>>()
+  private readonly late = new BatchBuilder<LateRecord<T>>()
+  private readonly processingTime: boolean
+  private wm = -Infinity
+  private curId: unknown = undefined
+  private curKey: unknown = undefined
+  private readonly tctx: TriggerContext
+
+  constructor(spec: WindowOperatorSpec<T, A, R>, ctx: OperatorContext) {
+    this.spec = spec
+    this.ctx = ctx
+    this.processingTime = spec.assigner.time === 'processing'
+    const self = this
+    this.tctx = {
+      get watermark() {
+        return self.wm
+      },
+      get now() {
+        return self.ctx.clock.now()
+      },
+      registerEventTimer: (t) => this.eventTimers.register(t, this.curId, this.curKey),
+      registerProcessingTimer: (t) => {
+        this.procTimers.register(t, this.curId, this.curKey)
+        this.ctx.scheduleProcessingTime(t)
+      },
+      state: 0,
+    }
+  }
+
+  process(batch: Batch, out: Output): void {
+    const { values, times } = batch
+    const keys = batch.keys!
+    const { assigner, aggregate, allowedLateness } = this.spec
+    const bounds = this.bounds
+    const now = this.processingTime ? this.ctx.clock.now() : 0
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i] as T
+      const ts = this.processingTime ? now : times[i]
+      const key = keys[i]
+      const id = keyId(key)
+      this.curId = id
+      this.curKey = key
+      bounds.length = 0
+      assigner.assign(ts, bounds)
+      let entry = this.keys.get(id)
+      if (entry === undefined) {
+        entry = { key, slots: [] }
+        this.keys.set(id, entry)
+      }
+      if (assigner.merging) {
+        this.addMerging(entry, v, ts, bounds[0], bounds[1])
+        if (entry.slots.length === 0) this.keys.delete(id)
+        continue
+      }
+      let accepted = false
+      for (let b = 0; b < bounds.length; b += 2) {
+        const start = bounds[b]
+        const end = bounds[b + 1]
+        if (!this.processingTime && end - 1 + allowedLateness <= this.wm) continue
+        accepted = true
+        let slot: Slot<A, R> | undefined
+        const slots = entry.slots
+        for (let s = 0; s < slots.length; s++) {
+          if (slots[s].start === start) {
+            slot = slots[s]
+            break
+          }
+        }
+        if (slot === undefined) {
+          slot = { start, end, acc: aggregate.create(), tstate: 0, dirty: false, emitted: false, last: undefined, maxTs: ts }
+          slots.push(slot)
+          if (!this.processingTime && allowedLateness > 0 && Number.isFinite(end)) this.eventTimers.register(end - 1 + allowedLateness, id, key)
+        }
+        slot.acc = aggregate.add(slot.acc, v)
+        slot.dirty = true
+        if (ts > slot.maxTs) slot.maxTs = ts
+        this.onTrigger(entry, slot, this.callElement(slot))
+      }
+      if (!accepted) this.toLate(v, ts)
+      if (entry.slots.length === 0) this.keys.delete(id)
+    }
+    this.flush(out)
+  }
+
+  private addMerging(entry: KeyEntry<A, R>, v: T, ts: number, s0: number, e0: number): void {
+    const { aggregate, allowedLateness } = this.spec
+    let start = s0
+    let end = e0
+    const slots = entry.slots
+    const overlapping: Slot<A, R>[] = []
+    for (const s of slots) {
+      if (s.start <= e0 && s.end >= s0) {
+        overlapping.push(s)
+        if (s.start < start) start = s.start
+        if (s.end > end) end = s.end
+      }
+    }
+    if (end - 1 + allowedLateness <= this.wm) {
+      this.toLate(v, ts)
+      return
+    }
+    let target: Slot<A, R>
+    if (overlapping.length === 0) {
+      target = { start, end, acc: aggregate.create(), tstate: 0, dirty: false, emitted: false, last: undefined, maxTs: ts }
+      slots.push(target)
+    } else {
+      target = overlapping[0]
+      for (const s of overlapping) {
+        // A window whose bounds change is a different window: retract what was emitted for it.
+        if (s.emitted && (s !== target || s.start !== start || s.end !== end)) {
+          this.out.pushKind({ key: entry.key, start: s.start, end: s.end, value: s.last as R }, this.resultTime(s), DELETE)
+          s.emitted = false
+        }
+        if (s !== target) {
+          target.acc = aggregate.merge(target.acc, s.acc)
+          if (s.maxTs > target.maxTs) target.maxTs = s.maxTs
+          target.tstate += s.tstate
+          slots.splice(slots.indexOf(s), 1)
+        }
+      }
+      target.start = start
+      target.end = end
+    }
+    if (!this.processingTime && allowedLateness > 0) this.eventTimers.register(end - 1 + allowedLateness, this.curId, entry.key)
+    target.acc = aggregate.add(target.acc, v)
+    target.dirty = true
+    if (ts > target.maxTs) target.maxTs = ts
+    this.onTrigger(entry, target, this.callElement(target))
+  }
+
+  private callElement(slot: Slot<A, R>): TriggerResult {
+    this.tctx.state = slot.tstate
+    const r = this.spec.trigger.onElement(slot.start, slot.end, this.tctx)
+    slot.tstate = this.tctx.state
+    return r
+  }
+
+  private onTrigger(entry: KeyEntry<A, R>, slot: Slot<A, R>, r: TriggerResult): void {
+    if (r === 'continue') return
+    if (r === 'fire' || r === 'fire-purge') this.fire(entry, slot)
+    if (r === 'purge' || r === 'fire-purge') {
+      slot.acc = this.spec.aggregate.create()
+      slot.dirty = false
+      slot.emitted = false
+      slot.last = undefined
+    }
+  }
+
+  private resultTime(slot: Slot<A, R>): number {
+    return Number.isFinite(slot.end) ? slot.end - 1 : slot.maxTs
+  }
+
+  private fire(entry: KeyEntry<A, R>, slot: Slot<A, R>): void {
+    if (!slot.dirty && slot.emitted) return
+    const value = this.spec.aggregate.result(slot.acc)
+    const t = this.resultTime(slot)
+    if (slot.emitted) {
+      this.out.pushKind({ key: entry.key, start: slot.start, end: slot.end, value: slot.last as R }, t, UPDATE_BEFORE)
+      this.out.pushKind({ key: entry.key, start: slot.start, end: slot.end, value }, t, UPDATE_AFTER)
+    } else {
+      this.out.pushKind({ key: entry.key, start: slot.start, end: slot.end, value }, t, INSERT)
+    }
+    slot.emitted = true
+    slot.dirty = false
+    slot.last = value
+  }
+
+  private toLate(v: T, ts: number): void {
+    this.late.push({ step: this.ctx.stepId, reason: 'window-closed', time: ts, watermark: this.wm, record: v }, ts)
+  }
+
+  onWatermark(watermark: number, out: Output): void {
+    this.wm = watermark
+    const { trigger, allowedLateness } = this.spec
+    for (let due = this.eventTimers.pollUpTo(watermark); due !== undefined; due = this.eventTimers.pollUpTo(watermark)) {
+      for (const [id, key] of due.keys) {
+        const entry = this.keys.get(id)
+        if (entry === undefined) continue
+        this.curId = id
+        this.curKey = key
+        const slots = entry.slots
+        for (let s = 0; s < slots.length; s++) {
+          const slot = slots[s]
+          this.tctx.state = slot.tstate
+          const r = trigger.onEventTime(due.time, slot.start, slot.end, this.tctx)
+          slot.tstate = this.tctx.state
+          this.onTrigger(entry, slot, r)
+          if (slot.end - 1 + allowedLateness <= due.time) {
+            slots.splice(s, 1)
+            s--
+          }
+        }
+        if (slots.length === 0) this.keys.delete(id)
+      }
+    }
+    this.flush(out)
+  }
+
+  onProcessingTime(now: number, out: Output): void {
+    const { trigger } = this.spec
+    for (let due = this.procTimers.pollUpTo(now); due !== undefined; due = this.procTimers.pollUpTo(now)) {
+      for (const [id, key] of due.keys) {
+        const entry = this.keys.get(id)
+        if (entry === undefined) continue
+        this.curId = id
+        this.curKey = key
+        const slots = entry.slots
+        for (let s = 0; s < slots.length; s++) {
+          const slot = slots[s]
+          this.tctx.state = slot.tstate
+          const r = trigger.onProcessingTime(due.time, slot.start, slot.end, this.tctx)
+          slot.tstate = this.tctx.state
+          this.onTrigger(entry, slot, r)
+          if (this.processingTime && slot.end - 1 <= due.time) {
+            slots.splice(s, 1)
+            s--
+          }
+        }
+        if (slots.length === 0) this.keys.delete(id)
+      }
+    }
+    this.flush(out)
+  }
+
+  /** End of a bounded input: whatever a trigger has not fired yet (global, count, processing time) fires now. */
+  finish(out: Output): void {
+    for (const entry of this.keys.values()) for (const slot of entry.slots) if (slot.dirty) this.fire(entry, slot)
+    this.keys.clear()
+    this.flush(out)
+  }
+
+  private flush(out: Output): void {
+    if (this.out.length > 0) {
+      const b = this.out.take()
+      this.ctx.metrics.recordsOut += b.values.length
+      out.emit(b)
+    }
+    if (this.late.length > 0) {
+      const b = this.late.take()
+      this.ctx.metrics.late += b.values.length
+      out.side(this.spec.lateTag, b)
+    }
+  }
+
+  snapshot(): unknown {
+    return {
+      wm: this.wm,
+      keys: [...this.keys].map(([id, e]) => [id, e.key, e.slots.map((s) => ({ ...s }))]),
+      eventTimers: this.eventTimers.snapshot(),
+      procTimers: this.procTimers.snapshot(),
+    }
+  }
+
+  restore(state: unknown): void {
+    const s = state as { wm: number; keys: [unknown, unknown, Slot<A, R>[]][]; eventTimers: never; procTimers: never }
+    this.wm = s.wm
+    this.keys.clear()
+    for (const [id, key, slots] of s.keys) this.keys.set(id, { key, slots: slots.map((x) => ({ ...x })) })
+    this.eventTimers.restore(s.eventTimers)
+    this.procTimers.restore(s.procTimers)
+    for (const [t] of s.procTimers as [number, unknown][]) this.ctx.scheduleProcessingTime(t)
+  }
+}

@@ -1,0 +1,119 @@
+import { systemClock } from '../core/clock.ts'
+import { SluiceError, errorMessage } from '../core/errors.ts'
+import type { Pipeline } from '../api/pipeline.ts'
+import { buildPlan } from '../plan/physical-plan.ts'
+import { SourceRunner } from './source-runner.ts'
+import { TaskGraph } from './task-graph.ts'
+import type { Progress, RunOptions, RunSummary } from './run-types.ts'
+import { summarize } from './summary.ts'
+
+const YIELD_EVERY_MS = 20
+
+/**
+ * Runs a whole pipeline in this thread. Sources are read one batch at a time, round-robin; a batch goes
+ * through every step synchronously; a sink that returns a pending write stops reading until it settles,
+ * so a slow sink slows the sources and nothing queues without bound.
+ */
+export async function runLocal(p: Pipeline, opts: RunOptions = {}): Promise<RunSummary> {
+  const clock = opts.clock ?? systemClock
+  const started = performance.now()
+  const cpu0 = process.cpuUsage()
+  const plan = buildPlan(p)
+  const graph = new TaskGraph(plan, { clock, onError: p.options.onError })
+  const signal = opts.signal ?? new AbortController().signal
+  const runners: SourceRunner[] = []
+  for (const v of graph.vertices) {
+    if (v === undefined) continue
+    const step = v.plan.steps[0]
+    if (step.impl.role === 'sink') v.sink = await step.impl.sink.open({ pipeline: p.name, stepId: v.plan.id, subtask: 0 })
+    if (step.impl.role === 'source') runners.push(new SourceRunner(v, step.impl.source, clock, graph.errors))
+  }
+  const errorsVertex = graph.vertices.find((v) => v?.plan.role === 'errors')
+  let status: RunSummary['status'] = 'finished'
+  try {
+    for (const r of runners) await r.open(signal, p.name)
+    let lastYield = performance.now()
+    let lastProgress = lastYield
+    const progressEvery = opts.progressIntervalMs ?? 1000
+    const batchSize = p.options.batchSize
+    for (;;) {
+      if (signal.aborted) {
+        status = 'stopped'
+        break
+      }
+      let progressed = false
+      for (const r of runners) {
+        if (r.done) continue
+        if (r.step(batchSize)) {
+          progressed = true
+          graph.flushErrors()
+          if (graph.pendingWrites.length > 0) await Promise.all(graph.pendingWrites.splice(0))
+        }
+      }
+      if (errorsVertex !== undefined) errorsVertex.setWatermark(Math.min(...runners.map((r) => r.vertex.watermark)))
+      const now = clock.now()
+      if (graph.nextProcessingTimer() <= now) {
+        graph.fireProcessingTimers(now)
+        graph.flushErrors()
+      }
+      for (const r of runners) r.checkIdle(now)
+      if (runners.every((r) => r.done)) break
+      const t = performance.now()
+      if (opts.onProgress !== undefined && t - lastProgress >= progressEvery) {
+        lastProgress = t
+        opts.onProgress(progress(runners, t - started, clock.now()))
+      }
+      if (!progressed) {
+        await waitForWork(runners, graph, clock.now(), signal)
+        lastYield = performance.now()
+      } else if (t - lastYield >= YIELD_EVERY_MS) {
+        // Let timers, signals and I/O callbacks run between batches of synchronous sources.
+        await new Promise<void>((resolve) => setImmediate(resolve))
+        lastYield = performance.now()
+      }
+    }
+    if (graph.pendingWrites.length > 0) await Promise.all(graph.pendingWrites.splice(0))
+    if (status === 'finished') {
+      errorsVertex?.setWatermark(Infinity)
+      graph.finish()
+    }
+    if (graph.pendingWrites.length > 0) await Promise.all(graph.pendingWrites.splice(0))
+    for (const { writer } of graph.sinks()) await writer.close()
+  } catch (e) {
+    await Promise.allSettled(graph.sinks().map(({ writer }) => writer.close()))
+    throw e instanceof SluiceError ? e : new SluiceError('SLUICE_INTERNAL', `pipeline '${p.name}' failed: ${errorMessage(e)}`, { domain: 'internal', cause: e })
+  } finally {
+    await Promise.allSettled(runners.map((r) => r.close()))
+  }
+  return summarize({
+    pipeline: p.name,
+    status,
+    parallelism: 1,
+    wallMs: performance.now() - started,
+    cpu0,
+    recordsIn: runners.reduce((a, r) => a + r.recordsIn, 0),
+    watermark: Math.min(...runners.map((r) => r.vertex.watermark)),
+    steps: graph.stepMetrics(),
+  })
+}
+
+function progress(runners: SourceRunner[], elapsedMs: number, now: number): Progress {
+  const recordsIn = runners.reduce((a, r) => a + r.recordsIn, 0)
+  const watermark = Math.min(...runners.map((r) => r.vertex.watermark))
+  return { recordsIn, recordsPerSecond: elapsedMs > 0 ? (recordsIn * 1000) / elapsedMs : 0, watermark, lagMs: Number.isFinite(watermark) ? now - watermark : NaN, elapsedMs }
+}
+
+/** Waits until a source has data, a timer is due, a partition may turn idle, or the job is stopped. */
+async function waitForWork(runners: SourceRunner[], graph: TaskGraph, now: number, signal: AbortSignal): Promise<void> {
+  const waits: Promise<unknown>[] = runners.flatMap((r) => r.waitables())
+  const wakeAt = Math.min(graph.nextProcessingTimer(), ...runners.map((r) => r.nextIdleCheck()))
+  let timer: NodeJS.Timeout | undefined
+  let onAbort: (() => void) | undefined
+  // With nothing pending and no timer, poll again shortly (a source that returned null without a promise).
+  const delay = waits.length === 0 && wakeAt === Infinity ? 10 : wakeAt - now
+  if (Number.isFinite(delay)) waits.push(new Promise<void>((r) => (timer = setTimeout(r, Math.max(0, Math.min(delay, 1000))))))
+  waits.push(new Promise<void>((r) => signal.addEventListener('abort', (onAbort = () => r()), { once: true })))
+  await Promise.race(waits)
+  if (timer !== undefined) clearTimeout(timer)
+  if (onAbort !== undefined) signal.removeEventListener('abort', onAbort)
+}

@@ -1,0 +1,40 @@
+import type { Clock } from '../core/clock.ts'
+import type { StepMetricsJson } from '../core/metrics.ts'
+
+export interface RunOptions {
+  /** Subtasks per keyed step; above 1 they run on worker threads (needs `module`). Default 1. */
+  parallelism?: number
+  /** The pipeline module's path or URL; worker threads load the pipeline from it. */
+  module?: string
+  /** Processing-time clock; tests pass a ManualClock. */
+  clock?: Clock
+  /** Aborting stops the job gracefully: sources stop, sinks flush, windows are not forced. */
+  signal?: AbortSignal
+  /** Called about once per `progressIntervalMs` while running. */
+  onProgress?: (p: Progress) => void
+  progressIntervalMs?: number
+}
+
+export interface Progress {
+  recordsIn: number
+  recordsPerSecond: number
+  /** Minimum watermark over all sources (epoch ms), -Infinity before the first. */
+  watermark: number
+  /** Processing time minus watermark, in ms (how far event time trails the clock). */
+  lagMs: number
+  elapsedMs: number
+}
+
+export interface RunSummary {
+  pipeline: string
+  status: 'finished' | 'stopped'
+  parallelism: number
+  wallMs: number
+  cpuMs: number
+  recordsIn: number
+  watermark: number
+  steps: StepMetricsJson[]
+  late: number
+  errors: number
+  dropped: number
+}

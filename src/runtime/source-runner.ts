@@ -1,0 +1,213 @@
+import type { Batch, Position } from '../core/batch.ts'
+import type { Clock } from '../core/clock.ts'
+import { parseDuration } from '../core/duration.ts'
+import { SluiceError, errorMessage } from '../core/errors.ts'
+import { END, type Source, type SourceRead, type SourceReader } from '../core/source.ts'
+import type { WatermarkGenerator } from '../time/watermark.ts'
+import { watermark as wmStrategies } from '../time/watermark.ts'
+import type { PolicyErrorSink } from './error-sink.ts'
+import type { Vertex } from './vertex.ts'
+
+interface PartitionState {
+  index: number
+  ended: boolean
+  idle: boolean
+  lastDataAt: number
+  wm: WatermarkGenerator
+  pending: Promise<void> | undefined
+}
+
+/**
+ * Reads one source: assigns event times, tracks a watermark per partition, combines them by minimum
+ * (idle and ended partitions excluded), and pushes batches into the source vertex.
+ */
+export class SourceRunner {
+  readonly vertex: Vertex
+  readonly source: Source<unknown>
+  private reader!: SourceReader<unknown>
+  private parts: PartitionState[] = []
+  private readonly clock: Clock
+  private readonly idleTimeout: number
+  private readonly eventTime: ((v: unknown) => number) | undefined
+  private readonly errors: PolicyErrorSink
+  private cursor = 0
+  private ready: { p: PartitionState; r: SourceRead<unknown> }[] = []
+  recordsIn = 0
+  private failure: SluiceError | undefined
+
+  constructor(vertex: Vertex, source: Source<unknown>, clock: Clock, errors: PolicyErrorSink) {
+    this.vertex = vertex
+    this.source = source
+    this.clock = clock
+    this.errors = errors
+    this.eventTime = source.options.eventTime
+    this.idleTimeout = source.options.idleTimeout === undefined ? Infinity : parseDuration(source.options.idleTimeout, `source '${vertex.plan.id}' idleTimeout`, { allowZero: false })
+  }
+
+  async open(signal: AbortSignal, pipeline: string): Promise<void> {
+    const stepId = this.vertex.plan.id
+    this.reader = await this.source.open({
+      pipeline,
+      stepId,
+      signal,
+      malformed: (error, raw, position: Position) => this.errors.report(stepId, error, raw, this.clock.now(), position),
+    })
+    const strategy = this.source.options.watermark ?? wmStrategies.monotonic()
+    const now = this.clock.now()
+    this.parts = Array.from({ length: this.reader.partitions }, (_, index) => ({ index, ended: false, idle: false, lastDataAt: now, wm: strategy.create(), pending: undefined }))
+  }
+
+  get done(): boolean {
+    return this.parts.every((p) => p.ended)
+  }
+
+  /**
+   * Reads at most one batch from the next partition that has one ready. Returns true if a batch was
+   * processed; false if every live partition is waiting on I/O (see `waitables`).
+   */
+  step(max: number): boolean {
+    if (this.failure !== undefined) throw this.failure
+    if (this.ready.length > 0) {
+      const { p, r } = this.ready.shift()!
+      this.handle(p, r)
+      return true
+    }
+    const n = this.parts.length
+    for (let k = 0; k < n; k++) {
+      const p = this.parts[(this.cursor + k) % n]
+      if (p.ended || p.pending !== undefined) continue
+      let r: SourceRead<unknown> | Promise<SourceRead<unknown>>
+      try {
+        r = this.reader.read(p.index, max)
+      } catch (e) {
+        throw this.readError(e)
+      }
+      if (r instanceof Promise) {
+        p.pending = r.then(
+          (res) => {
+            p.pending = undefined
+            this.ready.push({ p, r: res })
+          },
+          (e) => {
+            p.pending = undefined
+            this.failure = this.readError(e)
+          },
+        )
+        continue
+      }
+      this.cursor = (this.cursor + k + 1) % n
+      this.handle(p, r)
+      return true
+    }
+    return false
+  }
+
+  /** Promises of partitions waiting on I/O. */
+  waitables(): Promise<void>[] {
+    const out: Promise<void>[] = []
+    for (const p of this.parts) if (p.pending !== undefined) out.push(p.pending)
+    return out
+  }
+
+  private readError(e: unknown): SluiceError {
+    if (e instanceof SluiceError) return e
+    return new SluiceError('SLUICE_SOURCE_FAILED', `source failed: ${errorMessage(e)}`, { domain: 'external', step: this.vertex.plan.id, cause: e, retryable: true })
+  }
+
+  private handle(p: PartitionState, r: SourceRead<unknown>): void {
+    const now = this.clock.now()
+    if (r === END) {
+      p.ended = true
+      this.updateWatermark()
+      return
+    }
+    if (r === null || r.values.length === 0) {
+      this.checkIdle(now)
+      return
+    }
+    p.lastDataAt = now
+    p.idle = false
+    const batch = r as Batch<unknown>
+    const n = batch.values.length
+    const times = new Array<number>(n)
+    const et = this.eventTime
+    if (et === undefined) {
+      times.fill(now)
+    } else {
+      const wm = p.wm
+      const values = batch.values
+      let bad: number[] | undefined
+      for (let i = 0; i < n; i++) {
+        let t: number
+        try {
+          t = et(values[i])
+          if (typeof t !== 'number' || !Number.isFinite(t)) throw new Error(`eventTime returned ${typeof t === 'number' ? t : typeof t}, expected a finite number of epoch milliseconds`)
+        } catch (e) {
+          this.errors.report(this.vertex.plan.id, e, values[i], now, batch.pos?.[i])
+          ;(bad ??= []).push(i)
+          continue
+        }
+        times[i] = t
+        wm.onEvent(t)
+      }
+      if (bad !== undefined) {
+        const skip = new Set(bad)
+        const keep = (_: unknown, i: number) => !skip.has(i)
+        batch.values = values.filter(keep)
+        if (batch.pos) batch.pos = batch.pos.filter(keep)
+        this.recordsIn += n
+        this.vertex.metrics.recordsIn += n
+        this.vertex.emit({ ...batch, times: times.filter(keep) })
+        this.updateWatermark()
+        return
+      }
+    }
+    this.recordsIn += n
+    this.vertex.metrics.recordsIn += n
+    this.vertex.emit({ ...batch, times })
+    this.updateWatermark()
+  }
+
+  /** Marks partitions idle that have been silent longer than the idle timeout. */
+  checkIdle(now: number): void {
+    if (this.idleTimeout === Infinity) return
+    let changed = false
+    for (const p of this.parts) {
+      if (!p.ended && !p.idle && now - p.lastDataAt >= this.idleTimeout) {
+        p.idle = true
+        changed = true
+      }
+    }
+    if (changed) this.updateWatermark()
+  }
+
+  /** Earliest time at which a partition may turn idle (for the runner's wait). */
+  nextIdleCheck(): number {
+    if (this.idleTimeout === Infinity) return Infinity
+    let t = Infinity
+    for (const p of this.parts) if (!p.ended && !p.idle) t = Math.min(t, p.lastDataAt + this.idleTimeout)
+    return t
+  }
+
+  private updateWatermark(): void {
+    let min = Infinity
+    let live = false
+    for (const p of this.parts) {
+      if (p.ended) continue
+      if (p.idle) continue
+      live = true
+      const w = this.eventTime === undefined ? -Infinity : p.wm.current()
+      if (w < min) min = w
+    }
+    if (!live) {
+      if (this.done) this.vertex.setWatermark(Infinity)
+      else this.vertex.markIdle()
+      return
+    }
+    this.vertex.setWatermark(min)
+  }
+
+  async close(): Promise<void> {
+    await this.reader?.close()
+  }
+}

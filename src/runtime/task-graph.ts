@@ -1,0 +1,162 @@
+import type { Batch } from '../core/batch.ts'
+import type { Clock } from '../core/clock.ts'
+import { StepMetrics, type StepMetricsJson } from '../core/metrics.ts'
+import type { ErrorPolicy, OperatorContext } from '../core/operator.ts'
+import type { SinkWriter } from '../core/sink.ts'
+import { HeapStateBackend } from '../state/heap/heap-backend.ts'
+import { TimerQueue } from '../state/timers.ts'
+import { FusedChain } from '../operators/stateless/fused-chain.ts'
+import { chainLinks, type PhysicalPlan } from '../plan/physical-plan.ts'
+import { PolicyErrorSink } from './error-sink.ts'
+import { Vertex, type Consumer } from './vertex.ts'
+
+export interface TaskGraphOptions {
+  clock: Clock
+  onError: ErrorPolicy
+  subtask?: number
+  parallelism?: number
+  /** Vertices to instantiate (all by default); the others are reached through `remote`. */
+  include?: (vertexIndex: number) => boolean
+  /** Called for a batch bound to a vertex that is not instantiated here. */
+  remote?: (c: { to: number; input: number; key: Consumer['key'] }, batch: Batch) => void
+}
+
+/**
+ * The running form of a physical plan in one thread: vertices wired to their consumers, one state backend
+ * per keyed operator, processing-time timers, and the error policy.
+ */
+export class TaskGraph {
+  readonly plan: PhysicalPlan
+  readonly vertices: (Vertex | undefined)[]
+  readonly metrics = new Map<string, StepMetrics>()
+  readonly errors: PolicyErrorSink
+  readonly procTimers = new TimerQueue()
+  readonly pendingWrites: Promise<void>[] = []
+  private readonly clock: Clock
+
+  constructor(plan: PhysicalPlan, opts: TaskGraphOptions) {
+    this.plan = plan
+    this.clock = opts.clock
+    this.errors = new PolicyErrorSink(opts.onError, (step) => this.metrics.get(step))
+    const include = opts.include ?? (() => true)
+    for (const v of plan.vertices) for (const s of v.steps) this.metrics.set(s.id, new StepMetrics(s.id, s.kind))
+    this.vertices = plan.vertices.map((pv) => (include(pv.index) ? new Vertex(pv, this.metrics.get(pv.id)!) : undefined))
+    const deliver = (c: Consumer, batch: Batch): void => {
+      if (c.key === undefined) {
+        c.vertex.push(batch, c.input)
+        return
+      }
+      c.vertex.push(this.withKeys(batch, c.key, c.vertex.plan.id), c.input)
+    }
+    for (const v of this.vertices) {
+      if (v === undefined) continue
+      v.deliver = deliver
+      v.pendingWrite = (p) => void this.pendingWrites.push(p)
+      for (const c of plan.consumers[v.plan.index]) {
+        const target = this.vertices[c.to]
+        if (target !== undefined) {
+          v.consumers.push({ vertex: target, input: c.input, tag: c.tag, key: c.key })
+        } else if (opts.remote !== undefined) {
+          const remote = opts.remote
+          const stub = { plan: { id: `remote-${c.to}` }, push: (b: Batch) => remote({ to: c.to, input: c.input, key: c.key }, b), inputWatermark: () => {}, inputIdle: () => {} }
+          v.consumers.push({ vertex: stub as unknown as Vertex, input: c.input, tag: c.tag, key: undefined })
+        }
+      }
+    }
+    for (const v of this.vertices) {
+      if (v === undefined) continue
+      const pv = v.plan
+      const step = pv.steps[0]
+      if (pv.role === 'chain') {
+        v.operator = new FusedChain(
+          chainLinks(pv).map((l) => ({ ...l, metrics: this.metrics.get(l.stepId)! })),
+          this.errors,
+        )
+      } else if (step.impl.role === 'operator') {
+        v.operator = step.impl.build(this.operatorContext(v, opts))
+      }
+    }
+  }
+
+  private operatorContext(v: Vertex, opts: TaskGraphOptions): OperatorContext {
+    const procTimers = this.procTimers
+    return {
+      pipeline: this.plan.pipeline,
+      stepId: v.plan.id,
+      subtask: opts.subtask ?? 0,
+      parallelism: opts.parallelism ?? 1,
+      clock: this.clock,
+      metrics: v.metrics,
+      errors: this.errors,
+      state: new HeapStateBackend(),
+      currentWatermark: () => v.watermark,
+      scheduleProcessingTime: (t) => procTimers.register(t, v.plan.index, v),
+    }
+  }
+
+  /** Computes the key of each record for a keyed edge; a failing key function follows the error policy. */
+  withKeys(batch: Batch, key: (v: unknown) => unknown, stepId: string): Batch {
+    const { values } = batch
+    const keys = new Array<unknown>(values.length)
+    let failed: number[] | undefined
+    for (let i = 0; i < values.length; i++) {
+      try {
+        keys[i] = key(values[i])
+      } catch (e) {
+        this.errors.report(stepId, e, values[i], batch.times[i], batch.pos?.[i])
+        ;(failed ??= []).push(i)
+      }
+    }
+    if (failed === undefined) return { ...batch, keys }
+    const skip = new Set(failed)
+    const keep = (_: unknown, i: number) => !skip.has(i)
+    return {
+      values: values.filter(keep),
+      times: batch.times.filter(keep),
+      keys: keys.filter(keep),
+      ...(batch.kinds ? { kinds: batch.kinds.filter(keep) } : {}),
+      ...(batch.pos ? { pos: batch.pos.filter(keep) } : {}),
+    }
+  }
+
+  /** Sends buffered error records to the `errors()` vertex, if there is one. */
+  flushErrors(): void {
+    if (this.errors.pending.length === 0) return
+    const batch = this.errors.pending.take()
+    const ev = this.vertices.find((v) => v?.plan.role === 'errors')
+    if (ev === undefined) {
+      for (const r of batch.values) {
+        const m = this.metrics.get(r.step)
+        if (m !== undefined) m.dropped++
+      }
+      return
+    }
+    ev.emit(batch)
+  }
+
+  /** Fires processing-time timers that are due. */
+  fireProcessingTimers(now: number): void {
+    for (let due = this.procTimers.pollUpTo(now); due !== undefined; due = this.procTimers.pollUpTo(now)) {
+      for (const v of due.keys.values()) (v as Vertex).operator?.onProcessingTime?.(now, v as Vertex)
+    }
+  }
+
+  /** Next processing-time timer, or +Infinity. */
+  nextProcessingTimer(): number {
+    return this.procTimers.peek()
+  }
+
+  /** End of all input: operators emit what they still hold, in topological order. */
+  finish(): void {
+    for (const v of this.vertices) if (v !== undefined && v.operator?.finish) v.operator.finish(v)
+    this.flushErrors()
+  }
+
+  sinks(): { vertex: Vertex; writer: SinkWriter<unknown> }[] {
+    return this.vertices.filter((v): v is Vertex => v?.sink !== undefined).map((v) => ({ vertex: v, writer: v.sink! }))
+  }
+
+  stepMetrics(): StepMetricsJson[] {
+    return [...this.metrics.values()].map((m) => m.toJSON())
+  }
+}

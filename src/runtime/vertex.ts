@@ -1,0 +1,123 @@
+import type { Batch } from '../core/batch.ts'
+import type { Operator, Output } from '../core/operator.ts'
+import type { SinkWriter } from '../core/sink.ts'
+import type { StepMetrics } from '../core/metrics.ts'
+import type { PlanVertex } from '../plan/physical-plan.ts'
+
+export interface Consumer {
+  vertex: Vertex
+  input: number
+  tag: string | undefined
+  key: ((value: any) => unknown) | undefined
+}
+
+/**
+ * A running vertex: an operator (or fused chain, or sink) with its input watermarks. Watermarks combine
+ * by minimum over inputs that are not idle, and only move forward.
+ */
+export class Vertex implements Output {
+  readonly plan: PlanVertex
+  readonly metrics: StepMetrics
+  operator: Operator | undefined
+  sink: SinkWriter<unknown> | undefined
+  readonly consumers: Consumer[] = []
+  readonly inWm: number[]
+  readonly inIdle: boolean[]
+  watermark = -Infinity
+  private idle = false
+  /** Unconsumed side outputs are counted here. */
+  readonly droppedSide = new Map<string, number>()
+  /** Filled by the graph: called with a sink's pending write, for backpressure. */
+  pendingWrite: (p: Promise<void>) => void = () => {}
+  /** Filled by the graph: delivers a batch to a consumer (computing keys when the edge is keyed). */
+  deliver: (c: Consumer, batch: Batch) => void = () => {}
+
+  constructor(plan: PlanVertex, metrics: StepMetrics) {
+    this.plan = plan
+    this.metrics = metrics
+    const n = Math.max(plan.inputs.length, 1)
+    this.inWm = new Array<number>(n).fill(-Infinity)
+    this.inIdle = new Array<boolean>(n).fill(false)
+  }
+
+  /** A batch arrives on `input`. */
+  push(batch: Batch, input: number): void {
+    if (this.sink !== undefined) {
+      this.metrics.recordsIn += batch.values.length
+      this.metrics.recordsOut += batch.values.length
+      const p = this.sink.write(batch)
+      if (p !== undefined) this.pendingWrite(p)
+      return
+    }
+    if (this.plan.role !== 'chain') this.metrics.recordsIn += batch.values.length
+    this.operator!.process(batch, this, input)
+  }
+
+  emit(batch: Batch): void {
+    if (batch.values.length === 0) return
+    if (this.plan.role === 'source' || this.plan.role === 'errors') this.metrics.recordsOut += batch.values.length
+    for (const c of this.consumers) if (c.tag === undefined) this.deliver(c, batch)
+  }
+
+  side(tag: string, batch: Batch): void {
+    if (batch.values.length === 0) return
+    let consumed = false
+    for (const c of this.consumers) {
+      if (c.tag === tag) {
+        consumed = true
+        this.deliver(c, batch)
+      }
+    }
+    if (!consumed) {
+      this.droppedSide.set(tag, (this.droppedSide.get(tag) ?? 0) + batch.values.length)
+      this.metrics.dropped += batch.values.length
+    }
+  }
+
+  /** An input's watermark arrived. */
+  inputWatermark(input: number, wm: number): void {
+    this.inIdle[input] = false
+    if (wm > this.inWm[input]) this.inWm[input] = wm
+    this.advance()
+  }
+
+  inputIdle(input: number): void {
+    this.inIdle[input] = true
+    this.advance()
+  }
+
+  /** Sets this vertex's own watermark (sources) and forwards it. */
+  setWatermark(wm: number): void {
+    if (wm <= this.watermark) {
+      if (!this.idle) return
+      wm = this.watermark
+    } else {
+      this.watermark = wm
+      this.operator?.onWatermark?.(wm, this)
+    }
+    this.idle = false
+    for (const c of this.consumers) c.vertex.inputWatermark(c.input, wm)
+  }
+
+  /** No input of this vertex is active: downstream stops waiting for its watermark. */
+  markIdle(): void {
+    if (this.idle) return
+    this.idle = true
+    for (const c of this.consumers) c.vertex.inputIdle(c.input)
+  }
+
+  private advance(): void {
+    let min = Infinity
+    let active = false
+    for (let i = 0; i < this.inWm.length; i++) {
+      if (this.inIdle[i]) continue
+      active = true
+      if (this.inWm[i] < min) min = this.inWm[i]
+    }
+    if (!active) {
+      this.markIdle()
+      return
+    }
+    this.setWatermark(min)
+  }
+}
