@@ -1,0 +1,12 @@
+/**
+ * `npm run bench -- <suite> [flags]`: micro (engine hot path) or nexmark. With no suite, runs micro.
+ */
+const [suite = 'micro', ...rest] = process.argv.slice(2)
+const suites: Record<string, string> = { micro: './micro/main.ts', nexmark: './nexmark/main.ts' }
+const path = suites[suite]
+if (path === undefined) {
+  console.error(`unknown bench suite '${suite}'; use one of: ${Object.keys(suites).join(', ')}`)
+  process.exit(2)
+}
+const mod = (await import(path)) as { main(argv: string[]): Promise<void> }
+await mod.main(rest)
