@@ -17,7 +17,8 @@ interface Ev {
 const events = (n: number, keys: number) =>
   source.generator<Ev>({
     count: n,
-    make: (g) => ({ id: g.seq, user: g.int(keys), price: g.int(10_000), ts: 1_700_000_000_000 + g.seq }),
+    // 100 events per millisecond of event time: a 10 s window holds 1M events, about 100 per key.
+    make: (g) => ({ id: g.seq, user: g.int(keys), price: g.int(10_000), ts: 1_700_000_000_000 + Math.floor(g.seq / 100) }),
     eventTime: (e) => e.ts,
     watermark: watermark.boundedOutOfOrder('1s'),
   })

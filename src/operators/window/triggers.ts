@@ -5,7 +5,7 @@ export type TriggerResult = 'continue' | 'fire' | 'purge' | 'fire-purge'
 
 export interface TriggerContext {
   /** The operator's current event-time watermark. */
-  readonly watermark: number
+  watermark: number
   /** The current processing time. */
   readonly now: number
   registerEventTimer(time: number): void

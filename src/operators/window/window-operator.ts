@@ -42,6 +42,8 @@ interface Slot<A, R> {
   emitted: boolean
   last: R | undefined
   maxTs: number
+  /** Last event timer registered for this window, so a trigger re-registering it per record costs nothing. */
+  etimer: number
 }
 
 interface KeyEntry<A, R> {
@@ -67,6 +69,7 @@ export class WindowOperator<T, A, R> implements Operator {
   private wm = -Infinity
   private curId: unknown = undefined
   private curKey: unknown = undefined
+  private curSlot: Slot<A, R> | undefined = undefined
   private readonly tctx: TriggerContext
 
   constructor(spec: WindowOperatorSpec<T, A, R>, ctx: OperatorContext) {
@@ -75,13 +78,18 @@ export class WindowOperator<T, A, R> implements Operator {
     this.processingTime = spec.assigner.time === 'processing'
     const self = this
     this.tctx = {
-      get watermark() {
-        return self.wm
-      },
+      watermark: -Infinity,
       get now() {
         return self.ctx.clock.now()
       },
-      registerEventTimer: (t) => this.eventTimers.register(t, this.curId, this.curKey),
+      registerEventTimer: (t) => {
+        const slot = this.curSlot
+        if (slot !== undefined) {
+          if (slot.etimer === t) return
+          slot.etimer = t
+        }
+        this.eventTimers.register(t, this.curId, this.curKey)
+      },
       registerProcessingTimer: (t) => {
         this.procTimers.register(t, this.curId, this.curKey)
         this.ctx.scheduleProcessingTime(t)
@@ -130,7 +138,7 @@ export class WindowOperator<T, A, R> implements Operator {
           }
         }
         if (slot === undefined) {
-          slot = { start, end, acc: aggregate.create(), tstate: 0, dirty: false, emitted: false, last: undefined, maxTs: ts }
+          slot = { start, end, acc: aggregate.create(), tstate: 0, dirty: false, emitted: false, last: undefined, maxTs: ts, etimer: NaN }
           slots.push(slot)
           if (!this.processingTime && allowedLateness > 0 && Number.isFinite(end)) this.eventTimers.register(end - 1 + allowedLateness, id, key)
         }
@@ -164,7 +172,7 @@ export class WindowOperator<T, A, R> implements Operator {
     }
     let target: Slot<A, R>
     if (overlapping.length === 0) {
-      target = { start, end, acc: aggregate.create(), tstate: 0, dirty: false, emitted: false, last: undefined, maxTs: ts }
+      target = { start, end, acc: aggregate.create(), tstate: 0, dirty: false, emitted: false, last: undefined, maxTs: ts, etimer: NaN }
       slots.push(target)
     } else {
       target = overlapping[0]
@@ -193,7 +201,9 @@ export class WindowOperator<T, A, R> implements Operator {
 
   private callElement(slot: Slot<A, R>): TriggerResult {
     this.tctx.state = slot.tstate
+    this.curSlot = slot
     const r = this.spec.trigger.onElement(slot.start, slot.end, this.tctx)
+    this.curSlot = undefined
     slot.tstate = this.tctx.state
     return r
   }
@@ -234,6 +244,7 @@ export class WindowOperator<T, A, R> implements Operator {
 
   onWatermark(watermark: number, out: Output): void {
     this.wm = watermark
+    this.tctx.watermark = watermark
     const { trigger, allowedLateness } = this.spec
     for (let due = this.eventTimers.pollUpTo(watermark); due !== undefined; due = this.eventTimers.pollUpTo(watermark)) {
       for (const [id, key] of due.keys) {
@@ -317,6 +328,7 @@ export class WindowOperator<T, A, R> implements Operator {
   restore(state: unknown): void {
     const s = state as { wm: number; keys: [unknown, unknown, Slot<A, R>[]][]; eventTimers: never; procTimers: never }
     this.wm = s.wm
+    this.tctx.watermark = s.wm
     this.keys.clear()
     for (const [id, key, slots] of s.keys) this.keys.set(id, { key, slots: slots.map((x) => ({ ...x })) })
     this.eventTimers.restore(s.eventTimers)
