@@ -1,5 +1,6 @@
 import type { AggregateFunction } from './aggregate-function.ts'
 import { keyId } from '../../core/key.ts'
+import { userError } from '../../core/errors.ts'
 
 type Num<T> = (value: T) => number
 
@@ -146,7 +147,7 @@ function countDistinct<T>(field: (value: T) => unknown): AggregateFunction<T, Ma
  * when nothing is retracted.
  */
 function topN<T>(n: number, by: Num<T>, order: 'desc' | 'asc' = 'desc'): AggregateFunction<T, T[], T[]> {
-  if (!Number.isInteger(n) || n < 1) throw new Error(`agg.topN: n must be a positive integer, got ${n}`)
+  if (!Number.isInteger(n) || n < 1) throw userError('SLUICE_BAD_OPTION', `agg.topN: n must be a positive integer, got ${n}`)
   const before = order === 'desc' ? (a: number, b: number) => a > b : (a: number, b: number) => a < b
   const insert = (list: T[], v: T) => {
     const x = by(v)

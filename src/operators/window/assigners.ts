@@ -1,4 +1,5 @@
 import { parseDuration, type Duration } from '../../core/duration.ts'
+import { userError } from '../../core/errors.ts'
 import type { Trigger } from './triggers.ts'
 import { countTrigger, eventTimeTrigger, neverTrigger, processingTimeTrigger } from './triggers.ts'
 
@@ -56,7 +57,7 @@ function sliding(opts: { size: Duration; slide: Duration } & TimeWindowOptions):
   const size = parseDuration(opts.size, 'window.sliding size', { allowZero: false })
   const slide = parseDuration(opts.slide, 'window.sliding slide', { allowZero: false })
   const offset = parseDuration(opts.offset ?? 0, 'window.sliding offset', { allowNegative: true })
-  if (slide > size) throw new Error(`window.sliding: slide (${slide} ms) must not exceed size (${size} ms)`)
+  if (slide > size) throw userError('SLUICE_BAD_OPTION', `window.sliding: slide (${slide} ms) must not exceed size (${size} ms)`)
   const time = opts.time ?? 'event'
   return {
     kind: 'sliding',
@@ -107,7 +108,7 @@ function global(): WindowAssigner {
 
 /** Every `size` records of a key form a window (a global window with a purging count trigger). */
 function count(size: number): WindowAssigner {
-  if (!Number.isInteger(size) || size < 1) throw new Error(`window.count: size must be a positive integer, got ${size}`)
+  if (!Number.isInteger(size) || size < 1) throw userError('SLUICE_BAD_OPTION', `window.count: size must be a positive integer, got ${size}`)
   return { ...global(), kind: 'count', describe: { kind: 'count', size }, defaultTrigger: () => countTrigger(size, { purge: true }) }
 }
 

@@ -1,4 +1,5 @@
 import { parseDuration, type Duration } from '../../core/duration.ts'
+import { userError } from '../../core/errors.ts'
 
 /** What a trigger decides for a window: keep going, emit its result, drop its contents, or both. */
 export type TriggerResult = 'continue' | 'fire' | 'purge' | 'fire-purge'
@@ -68,7 +69,7 @@ export function neverTrigger(): Trigger {
 
 /** Fires every `n` records of a window; with `purge` the window starts empty again (count windows). */
 export function countTrigger(n: number, opts: { purge?: boolean } = {}): Trigger {
-  if (!Number.isInteger(n) || n < 1) throw new Error(`trigger.count: n must be a positive integer, got ${n}`)
+  if (!Number.isInteger(n) || n < 1) throw userError('SLUICE_BAD_OPTION', `trigger.count: n must be a positive integer, got ${n}`)
   const fire = opts.purge ? 'fire-purge' : 'fire'
   return {
     kind: 'count',
