@@ -11,7 +11,7 @@ import type { JoinType, KeyedCoProcessFunction } from '../operators/join/join-ty
 import { CoProcessOperator } from '../operators/join/co-process-operator.ts'
 import { IntervalJoinOperator } from '../operators/join/interval-join-operator.ts'
 import { RegularJoinOperator } from '../operators/join/regular-join-operator.ts'
-import { WindowJoinOperator } from '../operators/join/window-join-operator.ts'
+import { WindowJoinOperator, checkJoinAssigner } from '../operators/join/window-join-operator.ts'
 import type { OperatorContext, Operator } from '../core/operator.ts'
 import { Stream } from './stream.ts'
 import { WindowedStream, type WindowOptions } from './windowed-stream.ts'
@@ -82,7 +82,16 @@ export class KeyedStream<T, K extends Key> {
    */
   windowJoin<R, O, J extends JoinType = 'inner'>(other: KeyedStream<R, K>, assigner: WindowAssigner, fn: JoinFunction<T, R, O, J>, options: { type?: J } = {}): Stream<O> {
     const type = checkJoinType(options.type, 'windowJoin')
-    return this.keyedNode('window-join', [other], () => ({ window: assigner.describe, type }), (ctx) => new WindowJoinOperator({ assigner, type, fn: fn as never }, ctx))
+    return this.keyedNode(
+      'window-join',
+      [other],
+      (id) => {
+        checkJoinAssigner(assigner, id)
+        return { window: assigner.describe, type }
+      },
+      (ctx) => new WindowJoinOperator({ assigner, type, fn: fn as never }, ctx),
+      ['late'],
+    )
   }
 
   /**
@@ -107,6 +116,7 @@ export class KeyedStream<T, K extends Key> {
         const upper = parseDuration(bounds.upper, id, { allowNegative: true })
         return new IntervalJoinOperator({ lower, upper, type: type as 'inner' | 'left', fn: fn as never }, ctx)
       },
+      ['late'],
     )
   }
 

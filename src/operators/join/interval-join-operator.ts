@@ -1,5 +1,8 @@
-import type { Batch } from '../../core/batch.ts'
+import { BatchBuilder, type Batch } from '../../core/batch.ts'
+import { keyId } from '../../core/key.ts'
 import type { Operator, OperatorContext, Output } from '../../core/operator.ts'
+import { TimerQueue } from '../../state/timers.ts'
+import type { JoinLateRecord } from './join-types.ts'
 
 export interface IntervalJoinSpec {
   lower: number
@@ -8,10 +11,216 @@ export interface IntervalJoinSpec {
   fn: (left: unknown, right: unknown) => unknown
 }
 
-/** TODO(join helper): interval join. */
+/** Records of one side and key that share a timestamp. `matched` is kept for the left side of a left join. */
+interface Bucket {
+  values: unknown[]
+  matched: boolean[]
+}
+
+/** One side's buffer of one key: buckets by timestamp, with their times sorted for range lookups and prefix cleanup. */
+interface SideBuffer {
+  times: number[]
+  buckets: Map<number, Bucket>
+}
+
+interface KeyEntry {
+  key: unknown
+  sides: [SideBuffer, SideBuffer]
+}
+
+type SideSnapshot = [number, unknown[], boolean[]][]
+
+/** Index of the first element of sorted `a` that is >= `x`. */
+function lowerBound(a: number[], x: number): number {
+  let lo = 0
+  let hi = a.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (a[mid] < x) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
+/**
+ * Flink's interval join: a left record at `t` meets the right records of its key timed in
+ * `[t + lower, t + upper]`, whichever arrives first; a pair is emitted at once, at the later of the two
+ * times. The watermark frees buffered records: a left one once it passes `t + upper`, a right one once it
+ * passes `r - lower`. A record older than the watermark is late and goes to the `late` output. With type
+ * `left`, a left record that never matched is emitted as `fn(l, null)` (at `t`) when it is freed.
+ */
 export class IntervalJoinOperator implements Operator {
-  constructor(_spec: IntervalJoinSpec, _ctx: OperatorContext) {}
-  process(_batch: Batch, _out: Output, _input: number): void {
-    throw new Error('interval join not implemented yet')
+  private readonly spec: IntervalJoinSpec
+  private readonly ctx: OperatorContext
+  private readonly keys = new Map<unknown, KeyEntry>()
+  /** Cleanup timers per side, at the first watermark that frees a bucket. */
+  private readonly timers: [TimerQueue, TimerQueue] = [new TimerQueue(), new TimerQueue()]
+  private readonly leftOuter: boolean
+  private readonly out = new BatchBuilder()
+  private readonly late = new BatchBuilder<JoinLateRecord>()
+  private wm = -Infinity
+
+  constructor(spec: IntervalJoinSpec, ctx: OperatorContext) {
+    this.spec = spec
+    this.ctx = ctx
+    this.leftOuter = spec.type === 'left'
+  }
+
+  /** Watermark past which a record of `side` at `t` can meet nothing new. */
+  private expiry(side: number, t: number): number {
+    return side === 0 ? t + this.spec.upper : t - this.spec.lower
+  }
+
+  process(batch: Batch, out: Output, input: number): void {
+    const { values, times, pos } = batch
+    const keys = batch.keys!
+    const { lower, upper, fn } = this.spec
+    const other = 1 - input
+    const trackMatches = input === 0 && this.leftOuter
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i]
+      const t = times[i]
+      if (t < this.wm) {
+        this.late.push({ step: this.ctx.stepId, reason: 'interval-closed', time: t, watermark: this.wm, record: v, side: input === 0 ? 'left' : 'right' }, t)
+        continue
+      }
+      const key = keys[i]
+      const id = keyId(key)
+      let entry = this.keys.get(id)
+      if (entry === undefined) {
+        entry = { key, sides: [{ times: [], buckets: new Map() }, { times: [], buckets: new Map() }] }
+        this.keys.set(id, entry)
+      }
+      // The other side's matching range: rights in [t + lower, t + upper] for a left; lefts in [r - upper, r - lower] for a right.
+      const lo = input === 0 ? t + lower : t - upper
+      const hi = input === 0 ? t + upper : t - lower
+      const buf = entry.sides[other]
+      let matched = false
+      for (let j = lowerBound(buf.times, lo); j < buf.times.length && buf.times[j] <= hi; j++) {
+        const ot = buf.times[j]
+        const bucket = buf.buckets.get(ot)!
+        const outTime = ot > t ? ot : t
+        for (let k = 0; k < bucket.values.length; k++) {
+          matched = true
+          if (other === 0) bucket.matched[k] = true
+          let r: unknown
+          try {
+            r = input === 0 ? fn(v, bucket.values[k]) : fn(bucket.values[k], v)
+          } catch (e) {
+            this.ctx.errors.report(this.ctx.stepId, e, v, t, pos?.[i])
+            continue
+          }
+          this.out.push(r, outTime)
+        }
+      }
+      const exp = this.expiry(input, t)
+      if (exp < this.wm) {
+        // Nothing newer can match it any more: do not keep it.
+        if (trackMatches && !matched) this.padLeft(v, t)
+      } else {
+        this.add(entry.sides[input], v, t, matched)
+        this.timers[input].register(Math.floor(exp) + 1, id, key)
+      }
+      if (entry.sides[0].times.length === 0 && entry.sides[1].times.length === 0) this.keys.delete(id)
+    }
+    this.flush(out)
+  }
+
+  private add(buf: SideBuffer, v: unknown, t: number, matched: boolean): void {
+    let bucket = buf.buckets.get(t)
+    if (bucket === undefined) {
+      bucket = { values: [], matched: [] }
+      buf.buckets.set(t, bucket)
+      const n = buf.times.length
+      if (n === 0 || buf.times[n - 1] < t) buf.times.push(t)
+      else buf.times.splice(lowerBound(buf.times, t), 0, t)
+    }
+    bucket.values.push(v)
+    bucket.matched.push(matched)
+  }
+
+  private padLeft(v: unknown, t: number): void {
+    let r: unknown
+    try {
+      r = this.spec.fn(v, null)
+    } catch (e) {
+      this.ctx.errors.report(this.ctx.stepId, e, v, t, undefined)
+      return
+    }
+    this.out.push(r, t)
+  }
+
+  onWatermark(watermark: number, out: Output): void {
+    this.wm = watermark
+    for (let side = 0; side < 2; side++) {
+      const q = this.timers[side]
+      for (let due = q.pollUpTo(watermark); due !== undefined; due = q.pollUpTo(watermark)) {
+        for (const id of due.keys.keys()) {
+          const entry = this.keys.get(id)
+          if (entry === undefined) continue
+          this.cleanup(entry.sides[side], side, watermark)
+          if (entry.sides[0].times.length === 0 && entry.sides[1].times.length === 0) this.keys.delete(id)
+        }
+      }
+    }
+    this.flush(out)
+  }
+
+  /** Drops the buckets of one side that the watermark has passed, padding unmatched lefts of a left join. */
+  private cleanup(buf: SideBuffer, side: number, watermark: number): void {
+    const times = buf.times
+    let n = 0
+    while (n < times.length && this.expiry(side, times[n]) < watermark) {
+      const t = times[n]
+      if (side === 0 && this.leftOuter) {
+        const bucket = buf.buckets.get(t)!
+        for (let k = 0; k < bucket.values.length; k++) if (!bucket.matched[k]) this.padLeft(bucket.values[k], t)
+      }
+      buf.buckets.delete(t)
+      n++
+    }
+    if (n > 0) times.splice(0, n)
+  }
+
+  private flush(out: Output): void {
+    if (this.out.length > 0) {
+      const b = this.out.take()
+      this.ctx.metrics.recordsOut += b.values.length
+      out.emit(b)
+    }
+    if (this.late.length > 0) {
+      const b = this.late.take()
+      this.ctx.metrics.late += b.values.length
+      out.side('late', b)
+    }
+  }
+
+  snapshot(): unknown {
+    const side = (buf: SideBuffer): SideSnapshot => buf.times.map((t) => {
+      const b = buf.buckets.get(t)!
+      return [t, [...b.values], [...b.matched]]
+    })
+    return {
+      wm: this.wm,
+      keys: [...this.keys].map(([id, e]) => [id, e.key, side(e.sides[0]), side(e.sides[1])]),
+      timers: [this.timers[0].snapshot(), this.timers[1].snapshot()],
+    }
+  }
+
+  restore(state: unknown): void {
+    const s = state as { wm: number; keys: [unknown, unknown, SideSnapshot, SideSnapshot][]; timers: [never, never] }
+    const side = (snap: SideSnapshot): SideBuffer => {
+      const buf: SideBuffer = { times: [], buckets: new Map() }
+      for (const [t, values, matched] of snap) {
+        buf.times.push(t)
+        buf.buckets.set(t, { values: [...values], matched: [...matched] })
+      }
+      return buf
+    }
+    this.wm = s.wm
+    this.keys.clear()
+    for (const [id, key, l, r] of s.keys) this.keys.set(id, { key, sides: [side(l), side(r)] })
+    this.timers[0].restore(s.timers[0])
+    this.timers[1].restore(s.timers[1])
   }
 }

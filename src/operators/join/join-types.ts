@@ -14,3 +14,16 @@ export interface KeyedCoProcessFunction<K, A, B, O> {
   processElement2(value: B, ctx: ProcessContext<K, O>): void
   onTimer?(time: number, ctx: ProcessContext<K, O>): void
 }
+
+/**
+ * A record that reached a join after the watermark had passed every result it could be part of, as sent
+ * to the join's `late` side output. `side` says which input it came from.
+ */
+export interface JoinLateRecord<T = unknown> {
+  step: string
+  reason: 'window-closed' | 'interval-closed'
+  time: number
+  watermark: number
+  record: T
+  side: 'left' | 'right'
+}

@@ -1,5 +1,7 @@
-import type { Batch } from '../../core/batch.ts'
+import { BatchBuilder, DELETE, INSERT, UPDATE_BEFORE, type Batch, type Position, type RowKind } from '../../core/batch.ts'
+import { keyId } from '../../core/key.ts'
 import type { Operator, OperatorContext, Output } from '../../core/operator.ts'
+import { TimerQueue } from '../../state/timers.ts'
 import type { JoinType } from './join-types.ts'
 
 export interface RegularJoinSpec {
@@ -8,10 +10,192 @@ export interface RegularJoinSpec {
   fn: (left: unknown, right: unknown) => unknown
 }
 
-/** TODO(join helper): regular join. */
+/** A stored input row and how many rows of the other side it is currently joined with. */
+interface Row {
+  value: unknown
+  matches: number
+}
+
+/** One side's rows of one key, and when they expire (processing time). */
+interface SideState {
+  rows: Row[]
+  expiresAt: number
+  /** The processing time of the pending cleanup timer, or -1. */
+  timer: number
+}
+
+interface KeyEntry {
+  key: unknown
+  sides: [SideState, SideState]
+}
+
+type SideSnapshot = [[unknown, number][], number, number]
+
+const isRetraction = (k: RowKind | undefined): boolean => k === UPDATE_BEFORE || k === DELETE
+
+/**
+ * Regular (unwindowed) join, as Flink SQL's streaming join: every row of one side meets every row of the
+ * other with the same key, in either arrival order. Inner joins of insert-only inputs emit inserts; outer
+ * types emit a changelog in which a null-padded row is deleted when its first match arrives and inserted
+ * again when its last match is retracted. Retractions in the input (-U/-D) remove one equal stored row and
+ * retract what it produced. A side's rows of a key expire `ttl` ms of processing time after that side was
+ * last written (Flink's state TTL): they are dropped silently, nothing is emitted for them.
+ */
 export class RegularJoinOperator implements Operator {
-  constructor(_spec: RegularJoinSpec, _ctx: OperatorContext) {}
-  process(_batch: Batch, _out: Output, _input: number): void {
-    throw new Error('regular join not implemented yet')
+  private readonly spec: RegularJoinSpec
+  private readonly ctx: OperatorContext
+  private readonly keys = new Map<unknown, KeyEntry>()
+  private readonly timers: [TimerQueue, TimerQueue] = [new TimerQueue(), new TimerQueue()]
+  private readonly outer: [boolean, boolean]
+  private readonly out = new BatchBuilder()
+  /** Set while one input record is processed, for error reports. */
+  private record: unknown = undefined
+  private pos: Position | undefined = undefined
+
+  constructor(spec: RegularJoinSpec, ctx: OperatorContext) {
+    this.spec = spec
+    this.ctx = ctx
+    this.outer = [spec.type === 'left' || spec.type === 'full', spec.type === 'right' || spec.type === 'full']
+  }
+
+  process(batch: Batch, out: Output, input: number): void {
+    const { values, times, kinds, pos } = batch
+    const keys = batch.keys!
+    const now = this.ctx.clock.now()
+    for (let i = 0; i < values.length; i++) {
+      const key = keys[i]
+      const id = keyId(key)
+      let entry = this.keys.get(id)
+      if (entry === undefined) {
+        entry = { key, sides: [{ rows: [], expiresAt: 0, timer: -1 }, { rows: [], expiresAt: 0, timer: -1 }] }
+        this.keys.set(id, entry)
+      }
+      this.record = values[i]
+      this.pos = pos?.[i]
+      const written = isRetraction(kinds?.[i]) ? this.retract(entry, input, values[i], times[i]) : this.accumulate(entry, input, values[i], times[i])
+      for (let side = 0; side < 2; side++) if (written[side]) this.touch(entry, id, side, now)
+      if (entry.sides[0].rows.length === 0 && entry.sides[1].rows.length === 0) this.keys.delete(id)
+    }
+    this.record = undefined
+    this.pos = undefined
+    this.flush(out)
+  }
+
+  /** Adds a row to side `s`; returns which sides' state changed. */
+  private accumulate(entry: KeyEntry, s: number, v: unknown, t: number): [boolean, boolean] {
+    const o = 1 - s
+    const others = entry.sides[o].rows
+    const otherOuter = this.outer[o]
+    if (others.length === 0) {
+      if (this.outer[s]) this.emit(s, v, null, t, INSERT)
+    } else {
+      for (const w of others) {
+        if (otherOuter && w.matches === 0) this.emit(o, w.value, null, t, DELETE)
+        w.matches++
+        this.emit(s, v, w.value, t, INSERT)
+      }
+    }
+    entry.sides[s].rows.push({ value: v, matches: others.length })
+    return s === 0 ? [true, otherOuter && others.length > 0] : [otherOuter && others.length > 0, true]
+  }
+
+  /** Removes one row equal to `v` from side `s` and retracts its results; a row not held (expired) is ignored. */
+  private retract(entry: KeyEntry, s: number, v: unknown, t: number): [boolean, boolean] {
+    const rows = entry.sides[s].rows
+    const json = JSON.stringify(v)
+    const at = rows.findIndex((r) => JSON.stringify(r.value) === json)
+    if (at < 0) return [false, false]
+    const row = rows[at]
+    rows.splice(at, 1)
+    const o = 1 - s
+    const others = entry.sides[o].rows
+    const otherOuter = this.outer[o]
+    if (others.length === 0) {
+      if (this.outer[s]) this.emit(s, row.value, null, t, DELETE)
+    } else {
+      for (const w of others) {
+        this.emit(s, row.value, w.value, t, DELETE)
+        if (w.matches > 0) {
+          w.matches--
+          if (otherOuter && w.matches === 0) this.emit(o, w.value, null, t, INSERT)
+        }
+      }
+    }
+    return s === 0 ? [true, otherOuter && others.length > 0] : [otherOuter && others.length > 0, true]
+  }
+
+  /** Emits `fn` over a row `v` of side `s` and a row `w` of the other side (null for padding). */
+  private emit(s: number, v: unknown, w: unknown, t: number, kind: RowKind): void {
+    let r: unknown
+    try {
+      r = s === 0 ? this.spec.fn(v, w) : this.spec.fn(w, v)
+    } catch (e) {
+      this.ctx.errors.report(this.ctx.stepId, e, this.record, t, this.pos)
+      return
+    }
+    this.out.pushKind(r, t, kind)
+  }
+
+  /** A side of a key was written: it now lives until `now + ttl`; one cleanup timer is pending at a time. */
+  private touch(entry: KeyEntry, id: unknown, side: number, now: number): void {
+    const st = entry.sides[side]
+    st.expiresAt = now + this.spec.ttl
+    if (st.timer < 0) {
+      st.timer = st.expiresAt
+      this.timers[side].register(st.timer, id, entry.key)
+      this.ctx.scheduleProcessingTime(st.timer)
+    }
+  }
+
+  onProcessingTime(now: number, out: Output): void {
+    for (let side = 0; side < 2; side++) {
+      const q = this.timers[side]
+      for (let due = q.pollUpTo(now); due !== undefined; due = q.pollUpTo(now)) {
+        for (const id of due.keys.keys()) {
+          const entry = this.keys.get(id)
+          if (entry === undefined) continue
+          const st = entry.sides[side]
+          if (st.timer !== due.time) continue
+          st.timer = -1
+          if (st.expiresAt <= now) {
+            st.rows = []
+            if (entry.sides[1 - side].rows.length === 0) this.keys.delete(id)
+          } else {
+            // Written since the timer was set: check again when the new expiry comes.
+            st.timer = st.expiresAt
+            q.register(st.timer, id, entry.key)
+            this.ctx.scheduleProcessingTime(st.timer)
+          }
+        }
+      }
+    }
+    this.flush(out)
+  }
+
+  private flush(out: Output): void {
+    if (this.out.length > 0) {
+      const b = this.out.take()
+      this.ctx.metrics.recordsOut += b.values.length
+      out.emit(b)
+    }
+  }
+
+  snapshot(): unknown {
+    const side = (st: SideState): SideSnapshot => [st.rows.map((r) => [r.value, r.matches]), st.expiresAt, st.timer]
+    return {
+      keys: [...this.keys].map(([id, e]) => [id, e.key, side(e.sides[0]), side(e.sides[1])]),
+      timers: [this.timers[0].snapshot(), this.timers[1].snapshot()],
+    }
+  }
+
+  restore(state: unknown): void {
+    const s = state as { keys: [unknown, unknown, SideSnapshot, SideSnapshot][]; timers: [[number, [unknown, unknown][]][], [number, [unknown, unknown][]][]] }
+    const side = ([rows, expiresAt, timer]: SideSnapshot): SideState => ({ rows: rows.map(([value, matches]) => ({ value, matches })), expiresAt, timer })
+    this.keys.clear()
+    for (const [id, key, l, r] of s.keys) this.keys.set(id, { key, sides: [side(l), side(r)] })
+    for (let i = 0; i < 2; i++) {
+      this.timers[i].restore(s.timers[i])
+      for (const [t] of s.timers[i]) this.ctx.scheduleProcessingTime(t)
+    }
   }
 }

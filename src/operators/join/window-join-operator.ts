@@ -1,7 +1,10 @@
-import type { Batch } from '../../core/batch.ts'
+import { BatchBuilder, type Batch } from '../../core/batch.ts'
+import { userError } from '../../core/errors.ts'
+import { keyId } from '../../core/key.ts'
 import type { Operator, OperatorContext, Output } from '../../core/operator.ts'
+import { TimerQueue } from '../../state/timers.ts'
 import type { WindowAssigner } from '../window/assigners.ts'
-import type { JoinType } from './join-types.ts'
+import type { JoinLateRecord, JoinType } from './join-types.ts'
 
 export interface WindowJoinSpec {
   assigner: WindowAssigner
@@ -9,10 +12,195 @@ export interface WindowJoinSpec {
   fn: (left: unknown, right: unknown) => unknown
 }
 
-/** TODO(join helper): window join. Input 0 = left, 1 = right; batches carry `keys`. */
+/** The records of one key in one window, per side, in arrival order. */
+interface Slot {
+  start: number
+  end: number
+  left: unknown[]
+  right: unknown[]
+  /** Latest record time: the result time of a window without an end (global). */
+  maxTs: number
+}
+
+interface KeyEntry {
+  key: unknown
+  /** Windows of this key by start. */
+  slots: Map<number, Slot>
+}
+
+/**
+ * Throws if `assigner` cannot drive a window join: the windows must be fixed once assigned (no merging
+ * sessions), and fire on time, not on a count trigger.
+ */
+export function checkJoinAssigner(assigner: WindowAssigner, step: string): void {
+  if (assigner.merging) {
+    throw userError('SLUICE_BAD_OPTION', `step '${step}': windowJoin does not support merging windows ('${assigner.kind}')`, {
+      step,
+      hint: 'use window.tumbling or window.sliding, or an intervalJoin for activity-based matching',
+    })
+  }
+  if (assigner.kind === 'count') {
+    throw userError('SLUICE_BAD_OPTION', `step '${step}': windowJoin does not support count windows`, { step, hint: 'use window.tumbling, window.sliding or window.global' })
+  }
+}
+
+/**
+ * Joins records of both inputs (0 = left, 1 = right) with equal keys in the same window when the window
+ * fires, as Flink's window join (a coGroup): inner gives every pair; left/right/full also give the records
+ * of a side whose window holds nothing from the other side, paired with null. Results carry the window's
+ * last instant (end - 1) as their time. Records whose windows have all fired go to the `late` output.
+ */
 export class WindowJoinOperator implements Operator {
-  constructor(_spec: WindowJoinSpec, _ctx: OperatorContext) {}
-  process(_batch: Batch, _out: Output, _input: number): void {
-    throw new Error('window join not implemented yet')
+  private readonly spec: WindowJoinSpec
+  private readonly ctx: OperatorContext
+  private readonly keys = new Map<unknown, KeyEntry>()
+  private readonly timers = new TimerQueue()
+  private readonly processingTime: boolean
+  private readonly leftOuter: boolean
+  private readonly rightOuter: boolean
+  private readonly bounds: number[] = []
+  private readonly out = new BatchBuilder()
+  private readonly late = new BatchBuilder<JoinLateRecord>()
+  private wm = -Infinity
+
+  constructor(spec: WindowJoinSpec, ctx: OperatorContext) {
+    checkJoinAssigner(spec.assigner, ctx.stepId)
+    this.spec = spec
+    this.ctx = ctx
+    this.processingTime = spec.assigner.time === 'processing'
+    this.leftOuter = spec.type === 'left' || spec.type === 'full'
+    this.rightOuter = spec.type === 'right' || spec.type === 'full'
+  }
+
+  process(batch: Batch, out: Output, input: number): void {
+    const { values, times } = batch
+    const keys = batch.keys!
+    const bounds = this.bounds
+    const assigner = this.spec.assigner
+    const now = this.processingTime ? this.ctx.clock.now() : 0
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i]
+      const ts = this.processingTime ? now : times[i]
+      bounds.length = 0
+      assigner.assign(ts, bounds)
+      const key = keys[i]
+      const id = keyId(key)
+      let entry = this.keys.get(id)
+      let accepted = false
+      for (let b = 0; b < bounds.length; b += 2) {
+        const start = bounds[b]
+        const end = bounds[b + 1]
+        if (!this.processingTime && end - 1 <= this.wm) continue
+        accepted = true
+        if (entry === undefined) {
+          entry = { key, slots: new Map() }
+          this.keys.set(id, entry)
+        }
+        let slot = entry.slots.get(start)
+        if (slot === undefined) {
+          slot = { start, end, left: [], right: [], maxTs: ts }
+          entry.slots.set(start, slot)
+          this.timers.register(end - 1, id, key)
+          if (this.processingTime) this.ctx.scheduleProcessingTime(end - 1)
+        }
+        ;(input === 0 ? slot.left : slot.right).push(v)
+        if (ts > slot.maxTs) slot.maxTs = ts
+      }
+      if (!accepted) this.late.push({ step: this.ctx.stepId, reason: 'window-closed', time: ts, watermark: this.wm, record: v, side: input === 0 ? 'left' : 'right' }, ts)
+    }
+    this.flush(out)
+  }
+
+  onWatermark(watermark: number, out: Output): void {
+    this.wm = watermark
+    if (!this.processingTime) this.fireUpTo(watermark)
+    this.flush(out)
+  }
+
+  onProcessingTime(now: number, out: Output): void {
+    if (this.processingTime) this.fireUpTo(now)
+    this.flush(out)
+  }
+
+  /** End of input: processing-time windows still open fire now (event-time ones fired at the final watermark). */
+  finish(out: Output): void {
+    for (const entry of this.keys.values()) for (const slot of entry.slots.values()) this.fire(entry.key, slot)
+    this.keys.clear()
+    this.timers.restore([])
+    this.flush(out)
+  }
+
+  private fireUpTo(time: number): void {
+    for (let due = this.timers.pollUpTo(time); due !== undefined; due = this.timers.pollUpTo(time)) {
+      for (const id of due.keys.keys()) {
+        const entry = this.keys.get(id)
+        if (entry === undefined) continue
+        for (const [start, slot] of entry.slots) {
+          if (slot.end - 1 > due.time) continue
+          this.fire(entry.key, slot)
+          entry.slots.delete(start)
+        }
+        if (entry.slots.size === 0) this.keys.delete(id)
+      }
+    }
+  }
+
+  private fire(key: unknown, slot: Slot): void {
+    const { left, right } = slot
+    const t = Number.isFinite(slot.end) ? slot.end - 1 : slot.maxTs
+    if (right.length === 0) {
+      if (this.leftOuter) for (const l of left) this.call(l, null, t, key)
+      return
+    }
+    if (left.length === 0) {
+      if (this.rightOuter) for (const r of right) this.call(null, r, t, key)
+      return
+    }
+    for (const l of left) for (const r of right) this.call(l, r, t, key)
+  }
+
+  private call(l: unknown, r: unknown, t: number, key: unknown): void {
+    let v: unknown
+    try {
+      v = this.spec.fn(l, r)
+    } catch (e) {
+      this.ctx.errors.report(this.ctx.stepId, e, { key, left: l, right: r }, t, undefined)
+      return
+    }
+    this.out.push(v, t)
+  }
+
+  private flush(out: Output): void {
+    if (this.out.length > 0) {
+      const b = this.out.take()
+      this.ctx.metrics.recordsOut += b.values.length
+      out.emit(b)
+    }
+    if (this.late.length > 0) {
+      const b = this.late.take()
+      this.ctx.metrics.late += b.values.length
+      out.side('late', b)
+    }
+  }
+
+  snapshot(): unknown {
+    return {
+      wm: this.wm,
+      keys: [...this.keys].map(([id, e]) => [id, e.key, [...e.slots.values()].map((s) => ({ ...s, left: [...s.left], right: [...s.right] }))]),
+      timers: this.timers.snapshot(),
+    }
+  }
+
+  restore(state: unknown): void {
+    const s = state as { wm: number; keys: [unknown, unknown, Slot[]][]; timers: [number, [unknown, unknown][]][] }
+    this.wm = s.wm
+    this.keys.clear()
+    for (const [id, key, slots] of s.keys) {
+      const m = new Map<number, Slot>()
+      for (const slot of slots) m.set(slot.start, { ...slot, left: [...slot.left], right: [...slot.right] })
+      this.keys.set(id, { key, slots: m })
+    }
+    this.timers.restore(s.timers)
+    if (this.processingTime) for (const [t] of s.timers) this.ctx.scheduleProcessingTime(t)
   }
 }
