@@ -23,7 +23,7 @@ export class PolicyErrorSink implements ErrorSink {
     const m = this.metricsOf(step)
     if (m !== undefined) m.errors++
     if (this.policy === 'fail') {
-      throw new SluiceError('SLUICE_USER_FUNCTION_FAILED', `a record failed${position !== undefined ? '' : ''}: ${errorMessage(error)}`, {
+      throw new SluiceError('SLUICE_USER_FUNCTION_FAILED', `user function failed: ${errorMessage(error)}`, {
         domain: 'user',
         step,
         position,
