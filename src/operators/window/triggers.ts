@@ -25,6 +25,8 @@ export interface Trigger {
   onElement(start: number, end: number, ctx: TriggerContext): TriggerResult
   onEventTime(time: number, start: number, end: number, ctx: TriggerContext): TriggerResult
   onProcessingTime(time: number, start: number, end: number, ctx: TriggerContext): TriggerResult
+  /** The state of a window merged from two (sessions); default: their sum, which suits a count. */
+  mergeState?(a: number, b: number): number
 }
 
 /** Fires once the watermark passes the end of the window (and again for each late record within lateness). */
@@ -116,6 +118,8 @@ export function earlyTrigger(opts: { every: Duration; base?: Trigger }): Trigger
       }
       return 'continue'
     },
+    // The state is the next early firing time (0 = none): the merged window keeps the earlier one, whose timer is registered.
+    mergeState: (a, b) => (a === 0 ? b : b === 0 ? a : Math.min(a, b)),
   }
 }
 

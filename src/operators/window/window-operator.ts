@@ -185,7 +185,8 @@ export class WindowOperator<T, A, R> implements Operator {
         if (s !== target) {
           target.acc = aggregate.merge(target.acc, s.acc)
           if (s.maxTs > target.maxTs) target.maxTs = s.maxTs
-          target.tstate += s.tstate
+          const mergeState = this.spec.trigger.mergeState
+          target.tstate = mergeState === undefined ? target.tstate + s.tstate : mergeState(target.tstate, s.tstate)
           slots.splice(slots.indexOf(s), 1)
         }
       }
