@@ -307,3 +307,19 @@ test('snapshot/restore keeps accumulators of every aggregate kind', () => {
   const run = runChecked(make, [{ push: [1, 2, 3].map((x) => ({ key: 'k', time: x, value: x })) }, { push: [4, 5].map((x) => ({ key: 'k', time: x, value: x })) }, { end: true }])
   assert.deepEqual(run.main, [row('+I', 'k', 0, 10, { d: 3, lo: 1, top: [5, 4], m: 3 })])
 })
+
+test('an event-time window whose trigger sets no timer is still dropped once the watermark passes its end', () => {
+  const make = () => windowHarness(window.tumbling({ size: 10 }), agg.count(), { trigger: trigger.count(2) })
+  const h = make()
+  h.push([rec('a', 1), rec('a', 2), rec('a', 3), rec('b', 15)])
+  assert.deepEqual(h.take(), [row('+I', 'a', 0, 10, 2)])
+  h.watermark(9)
+  const snap = h.operator.snapshot!() as { keys: unknown[] }
+  assert.equal(snap.keys.length, 1, 'the window [0, 10) of key a is cleaned up; only b remains')
+  h.push([rec('a', 4)])
+  assert.equal(h.takeSide('late').length, 1)
+  // Like Flink, the records a count trigger had not fired yet are purged with the window.
+  h.end()
+  assert.deepEqual(h.take(), [])
+  assert.equal((h.operator.snapshot!() as { keys: unknown[] }).keys.length, 0)
+})

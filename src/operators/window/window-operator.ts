@@ -140,7 +140,8 @@ export class WindowOperator<T, A, R> implements Operator {
         if (slot === undefined) {
           slot = { start, end, acc: aggregate.create(), tstate: 0, dirty: false, emitted: false, last: undefined, maxTs: ts, etimer: NaN }
           slots.push(slot)
-          if (!this.processingTime && allowedLateness > 0 && Number.isFinite(end)) this.eventTimers.register(end - 1 + allowedLateness, id, key)
+          // Cleanup at end + lateness whatever the trigger: a trigger that sets no event timer (count, processing time) would otherwise keep the window forever.
+          if (!this.processingTime && Number.isFinite(end)) this.eventTimers.register(end - 1 + allowedLateness, id, key)
         }
         slot.acc = aggregate.add(slot.acc, v)
         slot.dirty = true
@@ -193,7 +194,7 @@ export class WindowOperator<T, A, R> implements Operator {
       target.start = start
       target.end = end
     }
-    if (!this.processingTime && allowedLateness > 0) this.eventTimers.register(end - 1 + allowedLateness, this.curId, entry.key)
+    if (!this.processingTime) this.eventTimers.register(end - 1 + allowedLateness, this.curId, entry.key)
     target.acc = aggregate.add(target.acc, v)
     target.dirty = true
     if (ts > target.maxTs) target.maxTs = ts
