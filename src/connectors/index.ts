@@ -2,11 +2,13 @@ import { collection } from './memory/collection-source.ts'
 import { collect } from './memory/collect-sink.ts'
 import { generator } from './generator/generator-source.ts'
 import { jsonl as jsonlSink } from './files/jsonl-sink.ts'
+import { jsonl } from './files/jsonl-source.ts'
+import { csv } from './files/csv-source.ts'
 import { consoleSink } from './console/console-sink.ts'
 import { blackhole } from './blackhole/blackhole-sink.ts'
 
 /** Built-in sources. */
-export const source = { collection, generator }
+export const source = { collection, generator, jsonl, csv }
 
 /** Built-in sinks. */
 export const sink = { collect, console: consoleSink, jsonl: jsonlSink, blackhole }
