@@ -1,5 +1,6 @@
 export { pipeline, Pipeline, type PipelineOptions } from './api/pipeline.ts'
 export { Stream } from './api/stream.ts'
+export type { PipelineFactory, PipelineContext } from './api/pipeline-module.ts'
 export { KeyedStream } from './api/keyed-stream.ts'
 export { WindowedStream, type WindowOptions } from './api/windowed-stream.ts'
 export { source, sink } from './connectors/index.ts'

@@ -6,6 +6,8 @@ export interface RunOptions {
   parallelism?: number
   /** The pipeline module's path or URL; worker threads load the pipeline from it. */
   module?: string
+  /** Parameters for a pipeline module whose default export is a factory (`sluice run --param k=v`); workers pass them to it. */
+  params?: Record<string, string>
   /** Processing-time clock; tests pass a ManualClock. */
   clock?: Clock
   /** Aborting stops the job gracefully: sources stop, sinks flush, windows are not forced. */

@@ -1,0 +1,91 @@
+import { run } from '../../runtime/run.ts'
+import { formatSummary } from '../../runtime/summary.ts'
+import type { RunSummary } from '../../runtime/run-types.ts'
+import type { Command } from '../command.ts'
+import { paramsFlag, positiveIntFlag } from '../command.ts'
+import { exitCode, exitCodesHelp } from '../exit-codes.ts'
+import { loadPipeline } from '../load-pipeline.ts'
+import { ProgressLine } from '../progress-line.ts'
+
+export const runCommand: Command = {
+  name: 'run',
+  summary: 'run a pipeline until its input ends or it is stopped',
+  usage: 'sluice run <pipeline.ts> [flags]',
+  description: [
+    'Runs the pipeline that the module default-exports: a Pipeline, a Stream, or a function',
+    '({ params }) => Pipeline | Stream that receives the --param values. The path is relative to the',
+    'current folder. A bounded input makes a batch job that ends; an unbounded one runs until Ctrl-C',
+    '(once: stop gracefully, sinks flush; twice: exit at once).',
+    '',
+    'On a terminal a progress line (records in, records/s, watermark, lag) is redrawn about once a',
+    'second on stderr. The summary goes to stderr, so stdout carries only what sink.console() prints.',
+  ].join('\n'),
+  positionals: { min: 1, max: 1, names: 'the pipeline file (sluice run <pipeline.ts>)' },
+  flags: [
+    { name: 'parallelism', short: 'p', type: 'string', placeholder: 'N', description: 'subtasks per keyed step (default 1)' },
+    { name: 'param', type: 'string', multiple: true, placeholder: 'key=value', description: 'a parameter for a pipeline factory' },
+    { name: 'batch-size', type: 'string', placeholder: 'N', description: "records per batch read from sources (default: the pipeline's, 1024)" },
+    { name: 'quiet', short: 'q', type: 'boolean', description: 'no progress line and no summary (errors are still printed)' },
+    { name: 'json', type: 'boolean', description: 'print the run summary as one JSON line on stdout instead of the table' },
+  ],
+  examples: ['sluice run examples/quickstart/pipeline.ts', 'sluice run pipelines/copy.ts --param input=in.jsonl --param output=out.jsonl --json'],
+  notes: exitCodesHelp,
+
+  async run({ values, positionals }, ctx) {
+    const parallelism = positiveIntFlag(values, 'parallelism', 'run')
+    const batchSize = positiveIntFlag(values, 'batch-size', 'run')
+    const params = paramsFlag(values, 'run')
+    const quiet = values.quiet === true
+    const json = values.json === true
+    const file = positionals[0]
+
+    const loaded = await loadPipeline(file, params, ctx.cwd)
+    const p = loaded.pipeline
+    if (!loaded.factory && Object.keys(params).length > 0) {
+      ctx.stderr.write(`warning: '${file}' does not export a function, so the --param values are not used\n`)
+    }
+    if (batchSize !== undefined) p.options.batchSize = batchSize
+
+    // A console sink writing to the same terminal would tear the progress line apart.
+    const printsToTerminal = ctx.stdout.isTTY === true && p.nodes.some((n) => n.kind === 'sink-console')
+    const progress = new ProgressLine(ctx.stderr, ctx.stderr.isTTY === true && !quiet && !printsToTerminal)
+
+    const stop = new AbortController()
+    let signals = 0
+    const onSignal = (sig: NodeJS.Signals) => {
+      signals++
+      progress.clear()
+      if (signals === 1) {
+        ctx.stderr.write('stopping… (press Ctrl-C again to force)\n')
+        stop.abort()
+        return
+      }
+      ctx.stderr.write('forced exit: sinks may not have written everything\n')
+      process.exit(sig === 'SIGTERM' ? 143 : exitCode.interrupted)
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+    let summary: RunSummary
+    try {
+      summary = await run(p, {
+        module: loaded.url,
+        params,
+        ...(parallelism !== undefined ? { parallelism } : {}),
+        signal: stop.signal,
+        onProgress: (pr) => progress.update(pr),
+      })
+    } finally {
+      progress.clear()
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+    }
+    if (json) ctx.stdout.write(summaryJson(summary) + '\n')
+    else if (!quiet) ctx.stderr.write(formatSummary(summary) + '\n')
+    return exitCode.ok
+  },
+}
+
+/** The summary as JSON; an infinite watermark (all input done, or none yet) is written as '+inf' / '-inf'. */
+export function summaryJson(s: RunSummary): string {
+  return JSON.stringify(s, (k, v) => (k === 'watermark' && typeof v === 'number' && !Number.isFinite(v) ? (v > 0 ? '+inf' : '-inf') : v))
+}
