@@ -1,0 +1,91 @@
+import type { Batch } from '../../core/batch.ts'
+import { SluiceError, errorMessage, type ErrorDomain } from '../../core/errors.ts'
+import type { StepMetricsJson } from '../../core/metrics.ts'
+
+/**
+ * Messages between the main thread (the hub) and the workers. Each postMessage carries a bundle of items
+ * that are handled in order; every bundle the hub sends is answered by exactly one bundle (`acked: 1`) once the
+ * worker has handled it, which is what the hub's credits count.
+ */
+export type HubItem =
+  /** A batch for input `input` of parallel vertex `v`; keys are present on keyed edges. */
+  | { t: 'data'; v: number; input: number; batch: Batch }
+  | { t: 'wm'; v: number; input: number; wm: number }
+  | { t: 'idle'; v: number; input: number }
+  /** Every input of vertex `v` has ended: emit what it still holds. */
+  | { t: 'finish'; v: number }
+  /** The run is over: report metrics. */
+  | { t: 'end' }
+
+export type WorkerItem =
+  | { t: 'ready'; signature: string }
+  /** Output for vertex `to` (not on this worker); `sub` is the target subtask on keyed edges between parallel vertices. */
+  | { t: 'data'; to: number; input: number; sub?: number; batch: Batch }
+  | { t: 'wm'; to: number; input: number; wm: number }
+  | { t: 'idle'; to: number; input: number }
+  /** Records for the pipeline's errors() stream (policy 'error-output'). */
+  | { t: 'errors'; batch: Batch }
+  | { t: 'metrics'; steps: StepMetricsJson[] }
+  | { t: 'fail'; error: SerializedError }
+
+export interface HubMessage {
+  items: HubItem[]
+}
+
+export interface WorkerMessage {
+  /** Hub bundles this message answers (0 or 1). */
+  acked: number
+  items: WorkerItem[]
+}
+
+export interface WorkerInit {
+  module: string
+  subtask: number
+  parallelism: number
+  signature: string
+}
+
+export interface SerializedError {
+  name: string
+  message: string
+  stack: string | undefined
+  code: string | undefined
+  domain: ErrorDomain | undefined
+  retryable: boolean | undefined
+  step: string | undefined
+  position: string | number | undefined
+  hint: string | undefined
+  cause: string | undefined
+}
+
+/** An error as plain data, keeping a SluiceError's code, step, position and hint. */
+export function serializeError(e: unknown): SerializedError {
+  const err = e instanceof Error ? e : undefined
+  const s = e instanceof SluiceError ? e : undefined
+  return {
+    name: err?.name ?? 'Error',
+    message: errorMessage(e),
+    stack: err?.stack,
+    code: s?.code,
+    domain: s?.domain,
+    retryable: s?.retryable,
+    step: s?.step,
+    position: s?.position,
+    hint: s?.hint,
+    cause: err?.cause === undefined ? undefined : errorMessage(err.cause),
+  }
+}
+
+/** Rebuilds a serialised error: a SluiceError stays one (same code and fields); anything else is internal. */
+export function deserializeError(s: SerializedError, where: string): SluiceError {
+  const cause = s.cause === undefined ? undefined : new Error(s.cause)
+  if (s.code !== undefined) {
+    const e = new SluiceError(s.code, s.message, { domain: s.domain, retryable: s.retryable, step: s.step, position: s.position, hint: s.hint, cause })
+    if (s.stack !== undefined) e.stack = s.stack
+    return e
+  }
+  const inner = new Error(s.message)
+  inner.name = s.name
+  if (s.stack !== undefined) inner.stack = s.stack
+  return new SluiceError('SLUICE_INTERNAL', `${where} failed: ${s.message}`, { domain: 'internal', cause: inner })
+}
