@@ -67,6 +67,8 @@ export class KeyedAggregateOperator<T, A, R> implements Operator {
       } catch (e) {
         if (e instanceof Error && 'code' in e && e.code === 'SLUICE_NOT_RETRACTABLE') throw e
         this.op.errors.report(this.op.stepId, e, values[i], times[i], batch.pos?.[i])
+        // A key whose only record failed must not keep an empty row (state that nothing would ever remove).
+        if (row.n === 0 && !row.emitted && !this.touched.has(row)) this.rows.delete(id)
         continue
       }
       if (times[i] > row.time) row.time = times[i]
