@@ -173,6 +173,24 @@ export async function openFileSource<T>(spec: FileSourceSpec<T>, path: string | 
   })
 
   /** Opens the file and places a reader; false while the file holds no records yet (no CSV header). */
+  // Files tailed from their end start where they end now, when the pipeline starts.
+  if (options.startAt === 'end') {
+    await Promise.all(
+      parts.map(async (p) => {
+        if (options.resumeFrom?.[p.file] !== undefined) return
+        try {
+          p.handle = await open(p.file, 'r')
+          const at = await endOfLastLine(p.handle, chunkSize)
+          p.offset = at.offset
+          p.line = at.line
+        } catch (e) {
+          await Promise.allSettled(parts.map((q) => q.handle?.close()))
+          throw fileError(e, p.file, step, 'read')
+        }
+      }),
+    )
+  }
+
   async function start(p: Partition, index: number): Promise<boolean> {
     try {
       if (p.handle === undefined) {
@@ -180,11 +198,6 @@ export async function openFileSource<T>(spec: FileSourceSpec<T>, path: string | 
           p.handle = await open(p.file, 'r')
         } catch (e) {
           throw fileError(e, p.file, step, 'open')
-        }
-        if (options.resumeFrom?.[p.file] === undefined && options.startAt === 'end') {
-          const at = await endOfLastLine(p.handle, chunkSize)
-          p.offset = at.offset
-          p.line = at.line
         }
       }
       const handle = p.handle
