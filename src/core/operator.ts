@@ -51,8 +51,12 @@ export interface OperatorContext {
 export interface Operator {
   /** A batch arrives on input `input` (0 for single-input steps). */
   process(batch: Batch, out: Output, input: number): void
-  /** The combined input watermark advanced to `watermark`; fire what is due. The runtime forwards it afterwards. */
-  onWatermark?(watermark: number, out: Output): void
+  /**
+   * The combined input watermark advanced to `watermark`; fire what is due. The runtime then forwards the
+   * watermark downstream, or the returned number if it is lower (an operator that will still emit older
+   * records, such as a left interval join, holds the watermark back).
+   */
+  onWatermark?(watermark: number, out: Output): number | void
   /** The processing-time clock reached a time this operator scheduled. */
   onProcessingTime?(now: number, out: Output): void
   /** Every input ended (after the final watermark): emit anything still held. */

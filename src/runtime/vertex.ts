@@ -24,6 +24,8 @@ export class Vertex implements Output {
   readonly inWm: number[]
   readonly inIdle: boolean[]
   watermark = -Infinity
+  /** The watermark sent downstream: the input watermark, or less where the operator holds it back. */
+  forwarded = -Infinity
   private idle = false
   /** Unconsumed side outputs are counted here. */
   readonly droppedSide = new Map<string, number>()
@@ -88,15 +90,18 @@ export class Vertex implements Output {
 
   /** Sets this vertex's own watermark (sources) and forwards it. */
   setWatermark(wm: number): void {
-    if (wm <= this.watermark) {
-      if (!this.idle) return
-      wm = this.watermark
-    } else {
+    if (wm > this.watermark) {
       this.watermark = wm
-      this.operator?.onWatermark?.(wm, this)
+      const held = this.operator?.onWatermark?.(wm, this)
+      // An operator that will still emit records older than its input watermark holds the output back.
+      const out = typeof held === 'number' && held < wm ? held : wm
+      if (out > this.forwarded) this.forwarded = out
+      else if (!this.idle) return
+    } else if (!this.idle) {
+      return
     }
     this.idle = false
-    for (const c of this.consumers) c.vertex.inputWatermark(c.input, wm)
+    for (const c of this.consumers) c.vertex.inputWatermark(c.input, this.forwarded)
   }
 
   /** No input of this vertex is active: downstream stops waiting for its watermark. */

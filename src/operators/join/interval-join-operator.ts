@@ -150,7 +150,7 @@ export class IntervalJoinOperator implements Operator {
     this.out.push(r, t)
   }
 
-  onWatermark(watermark: number, out: Output): void {
+  onWatermark(watermark: number, out: Output): number | void {
     this.wm = watermark
     for (let side = 0; side < 2; side++) {
       const q = this.timers[side]
@@ -164,6 +164,8 @@ export class IntervalJoinOperator implements Operator {
       }
     }
     this.flush(out)
+    // A left row still buffered may later be emitted unmatched at its own time t >= watermark - upper.
+    if (this.leftOuter && this.spec.upper > 0) return watermark - this.spec.upper - 1
   }
 
   /** Drops the buckets of one side that the watermark has passed, padding unmatched lefts of a left join. */

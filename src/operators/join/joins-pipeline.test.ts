@@ -149,3 +149,25 @@ test('join functions are typed: the padded side of an outer join may be null', (
   const check: typeof s extends { map(fn: (v: { user: string; paid: number }) => unknown): unknown } ? true : false = true
   assert.equal(check, true)
 })
+
+test('a left interval join holds the watermark back, so its unmatched rows are not late downstream', async () => {
+  // Orders one second apart, in batches of one so the watermark moves between them; payments never match.
+  const many: Order[] = Array.from({ length: 30 }, (_, i) => ({ id: `o${i}`, user: 'u', amount: i, ts: i * 1000 }))
+  const p = pipeline('left-interval-hold', { batchSize: 1 })
+  const o = p.from(source.collection(many, { eventTime: (x) => x.ts })).keyBy((x) => x.id)
+  const pay = p.from(source.collection<Payment>([{ order: 'none', paid: 1, ts: 0 }], { eventTime: (x) => x.ts })).keyBy((x) => x.order)
+  const counts = sink.collect<{ key: number; value: number }>()
+  const late = sink.collect<unknown>()
+  const windowed = o
+    .intervalJoin(pay, { lower: 0, upper: '5s', type: 'left' }, (ord, pm) => ({ id: ord.id, paid: pm?.paid ?? null }))
+    .windowAll(window.tumbling({ size: '10s' }))
+    .count()
+  windowed.to(counts as never)
+  windowed.sideOutput('late').to(late)
+  await run(p)
+  assert.deepEqual(late.values, [])
+  assert.deepEqual(
+    counts.values.map((r) => r.value),
+    [10, 10, 10],
+  )
+})
