@@ -40,7 +40,7 @@ export async function runParallel(p: Pipeline, opts: RunOptions & { parallelism:
   const placement = placeVertices(plan)
   // Nothing keyed: nothing to spread over threads.
   if (!placement.includes('parallel')) return runLocal(p, opts)
-  return new Hub(p, plan, placement, n, opts.clock ?? systemClock, moduleUrl(opts.module)).run(opts)
+  return new Hub(p, plan, placement, n, opts.clock ?? systemClock, moduleUrl(opts.module), opts.params ?? {}).run(opts)
 }
 
 class Hub {
@@ -50,6 +50,7 @@ class Hub {
   private readonly n: number
   private readonly clock: Clock
   private readonly module: string
+  private readonly params: Record<string, string>
   private readonly graph: TaskGraph
   private readonly errorsVertex: Vertex | undefined
   private channels: WorkerChannel[] = []
@@ -61,13 +62,14 @@ class Hub {
   private wake: (() => void) | undefined
   private closing = false
 
-  constructor(p: Pipeline, plan: PhysicalPlan, placement: Placement[], n: number, clock: Clock, module: string) {
+  constructor(p: Pipeline, plan: PhysicalPlan, placement: Placement[], n: number, clock: Clock, module: string, params: Record<string, string>) {
     this.p = p
     this.plan = plan
     this.placement = placement
     this.n = n
     this.clock = clock
     this.module = module
+    this.params = params
     this.workerMetrics = new Array(n).fill(undefined)
     this.graph = new TaskGraph(plan, { clock, onError: p.options.onError, include: (i) => placement[i] === 'main' })
     this.errorsVertex = this.graph.vertices.find((v) => v?.plan.role === 'errors')
@@ -224,7 +226,7 @@ class Hub {
   private spawn(): void {
     const signature = planSignature(this.plan)
     for (let sub = 0; sub < this.n; sub++) {
-      const workerData: WorkerInit = { module: this.module, subtask: sub, parallelism: this.n, signature }
+      const workerData: WorkerInit = { module: this.module, params: this.params, subtask: sub, parallelism: this.n, signature }
       const worker = new Worker(new URL('./worker.ts', import.meta.url), { workerData })
       const ch = new WorkerChannel(sub, worker)
       this.channels.push(ch)

@@ -40,6 +40,7 @@ export interface WorkerMessage {
 
 export interface WorkerInit {
   module: string
+  params: Record<string, string>
   subtask: number
   parallelism: number
   signature: string

@@ -41,7 +41,7 @@ function fail(e: unknown): void {
 }
 
 async function start(): Promise<void> {
-  const p = await loadPipeline(init.module)
+  const p = await loadPipeline(init.module, init.params)
   const plan = buildPlan(p)
   const signature = planSignature(plan)
   if (signature !== init.signature) {
