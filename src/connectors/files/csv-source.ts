@@ -104,6 +104,10 @@ class CsvDecoder<T> implements RecordDecoder<T> {
     }
   }
 
+  forget(file: string): void {
+    this.headers.delete(file)
+  }
+
   decode(texts: string[], lines: number[], file: string, values: T[], pos: Position[]): void {
     const shape = this.headers.get(file)!.layout
     if (texts.includes('')) {

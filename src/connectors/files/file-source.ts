@@ -47,6 +47,8 @@ export interface RecordDecoder<T> {
    */
   prepare?(file: FileInput, final: boolean): Promise<{ offset: number; line: number } | undefined>
   decode(texts: string[], lines: number[], file: string, values: T[], pos: Position[]): void
+  /** Drops what `prepare` learned about a file (it was truncated and starts over). */
+  forget?(file: string): void
 }
 
 /** What a decoder may read ahead of the records. */
@@ -269,9 +271,26 @@ export async function openFileSource<T>(spec: FileSourceSpec<T>, path: string | 
         await finish(p)
         return END
       }
+      if (await truncated(p, reader)) return null
       if (waited || !(await pause())) return null
       waited = true
     }
+  }
+
+  /** A followed file cut shorter than what was read (copy-and-truncate rotation) is read again from its start. */
+  async function truncated(p: Partition, reader: LineReader): Promise<boolean> {
+    let size: number
+    try {
+      size = (await p.handle!.stat()).size
+    } catch (e) {
+      throw fileError(e, p.file, step, 'read')
+    }
+    if (size >= reader.readOffset) return false
+    p.reader = undefined
+    p.offset = 0
+    p.line = 0
+    decoder.forget?.(p.file)
+    return true
   }
 
   return {

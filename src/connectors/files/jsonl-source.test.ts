@@ -267,3 +267,28 @@ test("follow with startAt 'end' reads only lines appended after the start", asyn
     }
   })
 })
+
+test('a followed file that is truncated is read again from its start', async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, 'rotated.jsonl')
+    await writeFile(path, '1\n2\n3\n')
+    const ctx: SourceContext = { pipeline: 't', stepId: 's', signal: new AbortController().signal, malformed: () => assert.fail('no malformed lines') }
+    const reader = (await source.jsonl<number>(path, { follow: true, pollInterval: '10ms' }).open(ctx)) as FileSourceReader<number>
+    try {
+      const values: number[] = []
+      const readUntil = (n: number) =>
+        until(async () => {
+          const r = await reader.read(0, 10)
+          if (r !== null && r !== END) values.push(...r.values)
+          return values.length >= n
+        }, `${n} values`)
+      await readUntil(3)
+      await writeFile(path, '7\n')
+      await readUntil(4)
+      assert.deepEqual(values, [1, 2, 3, 7])
+      assert.deepEqual(reader.position(0), { file: path, offset: 2, line: 1 })
+    } finally {
+      await reader.close()
+    }
+  })
+})

@@ -86,6 +86,11 @@ export class LineReader {
     return this.filePos - (this.end - this.start) - this.carryLen
   }
 
+  /** Byte offset up to which the file has been read (held partial records included). */
+  get readOffset(): number {
+    return this.filePos
+  }
+
   /** Lines consumed so far (the next record starts at line `line + 1`). */
   get line(): number {
     return this.lineNo
