@@ -4,6 +4,7 @@ import { appendFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { pipeline, run, sink, source, SluiceError } from '../../index.ts'
 import type { ErrorRecord } from '../../index.ts'
+import fc from 'fast-check'
 import { drain, withTempDir } from './test-support.ts'
 
 test('reads a header, quoted fields with delimiters, quotes and line breaks, CRLF and empty lines', async () => {
@@ -192,5 +193,27 @@ test('follow mode waits for the header and for appended rows', async () => {
       { n: 1, s: 'a\nb' },
       { n: 2, s: 'c' },
     ])
+  })
+})
+
+test('any quoted CSV reads back its rows, whatever the chunk size and batch size', async () => {
+  const field = fc.oneof(fc.string({ unit: fc.constantFrom('a', 'é', '😀', ',', '"', '\n', '\r\n', ' ', '1'), maxLength: 8 }), fc.constant(''))
+  const rows = fc.array(fc.tuple(field, field), { maxLength: 12 })
+  await withTempDir(async (dir) => {
+    const path = join(dir, 'prop.csv')
+    await fc.assert(
+      fc.asyncProperty(rows, fc.integer({ min: 1, max: 17 }), fc.integer({ min: 1, max: 5 }), fc.boolean(), async (data, chunkSize, max, crlf) => {
+        const quote = (f: string) => (/[",\r\n]/.test(f) || f === '' ? `"${f.replaceAll('"', '""')}"` : f)
+        const nl = crlf ? '\r\n' : '\n'
+        await writeFile(path, `a,b${nl}` + data.map(([a, b]) => `${quote(a)},${quote(b)}${nl}`).join(''))
+        const { values, malformed } = await drain(source.csv(path, { chunkSize }), max)
+        assert.deepEqual(malformed, [])
+        assert.deepEqual(
+          values[0],
+          data.map(([a, b]) => ({ a, b })),
+        )
+      }),
+      { numRuns: 150 },
+    )
   })
 })

@@ -174,7 +174,6 @@ export async function openFileSource<T>(spec: FileSourceSpec<T>, path: string | 
     return { file, reader: undefined, handle: undefined, ended: false, offset: at?.offset ?? 0, line: at?.line ?? 0, inflight: undefined }
   })
 
-  /** Opens the file and places a reader; false while the file holds no records yet (no CSV header). */
   // Files tailed from their end start where they end now, when the pipeline starts.
   if (options.startAt === 'end') {
     await Promise.all(
@@ -193,6 +192,7 @@ export async function openFileSource<T>(spec: FileSourceSpec<T>, path: string | 
     )
   }
 
+  /** Opens the file and places a reader; false while the file holds no records yet (no CSV header). */
   async function start(p: Partition, index: number): Promise<boolean> {
     try {
       if (p.handle === undefined) {
