@@ -1,0 +1,40 @@
+import { pipeline, run, type RunSummary } from '../../src/index.ts'
+import { nexmark, type NexmarkConfig } from '../../src/connectors/nexmark/index.ts'
+import type { NexmarkQuery } from './query.ts'
+import { ResultTable, resultSink } from './results.ts'
+
+export interface QueryRunOptions {
+  events: number
+  parallelism?: number
+  /** Keep the final results in memory (for --out and for comparisons). */
+  materialize?: boolean
+  /** Generator settings; the defaults are those of `sluice nexmark generate`. */
+  config?: Partial<NexmarkConfig>
+  batchSize?: number
+}
+
+export interface QueryRun<R> {
+  summary: RunSummary
+  /** Result records received by the sink (changelog records for updating queries). */
+  records: number
+  /** Final results, when materialised. */
+  rows: R[] | undefined
+}
+
+/** Runs one query over `events` generated events, bounded, to the end. */
+export async function runQuery<R extends object>(query: NexmarkQuery<R>, opts: QueryRunOptions): Promise<QueryRun<R>> {
+  const p = pipeline(`nexmark-${query.name}`, opts.batchSize === undefined ? {} : { batchSize: opts.batchSize })
+  const table = opts.materialize ? new ResultTable<R>(query.identity) : undefined
+  const out = resultSink<R>(table)
+  query.build(p.from(nexmark({ events: opts.events, ...opts.config }))).to(out)
+  const summary = await run(p, { parallelism: opts.parallelism ?? 1 })
+  return { summary, records: out.records, rows: table?.rows() }
+}
+
+/** A result row with its fields in the query's column order (what --out writes). */
+export function orderColumns(row: object, columns: readonly string[]): Record<string, unknown> {
+  const r = row as Record<string, unknown>
+  const out: Record<string, unknown> = {}
+  for (const c of columns) out[c] = r[c] ?? null
+  return out
+}
