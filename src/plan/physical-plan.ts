@@ -94,8 +94,9 @@ function checkEventTime(p: Pipeline, nodes: StepNode[]): void {
     return acc
   }
   for (const n of nodes) {
-    const w = n.describe.window as { time?: string } | undefined
-    const eventTime = eventTimeKinds.has(n.kind) && (w === undefined || w.time !== 'processing')
+    const w = n.describe.window as { time?: string; kind?: string } | undefined
+    // Count and global windows close by count or at the end of input, not by the watermark.
+    const eventTime = eventTimeKinds.has(n.kind) && (w === undefined || (w.time !== 'processing' && w.kind !== 'count' && w.kind !== 'global'))
     if (!eventTime) continue
     for (const s of sourcesOf(n, new Set())) {
       if (s.impl.role === 'source' && s.impl.source.options.eventTime === undefined) {

@@ -36,10 +36,14 @@ test('an unbounded run stopped after its last record gives the bounded results f
 
   // The same records, split as the generator splits them, from a source that never ends: it returns
   // null once it has nothing left, and the test stops the run then.
-  const reader = source.generator<Ev>({ ...opts, count, seed: 7, make: (g) => make(g.seq, () => g.random()) }).open({} as never)
+  const reader = await source.generator<Ev>({ ...opts, count, seed: 7, make: (g) => make(g.seq, () => g.random()) }).open({} as never)
   const byPart: Ev[][] = [[], []]
   for (let p = 0; p < 2; p++) {
-    for (let r = reader.read(p, 100); typeof r === 'object' && r !== null; r = reader.read(p, 100)) byPart[p].push(...r.values)
+    for (;;) {
+      const r = await reader.read(p, 100)
+      if (typeof r !== 'object' || r === null) break
+      byPart[p].push(...r.values)
+    }
   }
   assert.equal(byPart[0].length + byPart[1].length, count)
   const next = [0, 0]

@@ -171,3 +171,21 @@ test('late records of a pipeline window reach the late side output and the summa
     [2, 1],
   )
 })
+
+test('count and global windows need no event time', async () => {
+  const out = sink.collect<{ value: number }>()
+  const p = pipeline('count-window')
+  const s = p.from(source.collection([1, 2, 3, 4, 5])).keyBy(() => 0)
+  s.window(window.count(2)).count().to(out)
+  const all = sink.collect<{ value: number }>()
+  s.window(window.global()).aggregate(agg.sum((x: number) => x)).to(all)
+  await run(p)
+  assert.deepEqual(
+    out.values.map((r) => r.value),
+    [2, 2, 1],
+  )
+  assert.deepEqual(
+    all.values.map((r) => r.value),
+    [15],
+  )
+})
