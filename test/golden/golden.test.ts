@@ -1,0 +1,67 @@
+// Golden end-to-end tests: every folder test/golden/<case>/ holds pipeline.ts (default export: a function
+// ({ params }) => Pipeline that reads params.input and writes JSONL to params.output), input.jsonl and
+// expected.jsonl. Each case runs through the CLI as a child process; its output must equal expected.jsonl
+// as a multiset of records, changelog kinds (the `op` field) included.
+//
+// Watermarks advance between source batches, so a record is judged late or on time against the watermark
+// of the batches before it. Cases run with --batch-size 1, which makes that exact per record. A case whose
+// output cannot depend on batching says so in case.json ({ "batchIndependent": true }) and also runs with
+// the default batch size.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = fileURLToPath(new URL('../../', import.meta.url))
+const here = fileURLToPath(new URL('.', import.meta.url))
+const cases = readdirSync(here, { withFileTypes: true })
+  .filter((d) => d.isDirectory() && existsSync(join(here, d.name, 'pipeline.ts')))
+  .map((d) => d.name)
+  .sort()
+
+/** A record with its keys sorted, so that lines compare independently of key order. */
+function canonical(line: string): string {
+  const sortKeys = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(sortKeys) : v !== null && typeof v === 'object' ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, x]) => [k, sortKeys(x)])) : v
+  return JSON.stringify(sortKeys(JSON.parse(line)))
+}
+
+const records = (text: string) =>
+  text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map(canonical)
+    .sort()
+
+function runCase(name: string, flags: string[]): void {
+  const dir = `test/golden/${name}`
+  const tmp = mkdtempSync(join(tmpdir(), `sluice-golden-${name}-`))
+  try {
+    const output = join(tmp, 'output.jsonl')
+    const args = ['bin/sluice.js', 'run', `${dir}/pipeline.ts`, '--param', `input=${dir}/input.jsonl`, '--param', `output=${output}`, '--quiet', ...flags]
+    const r = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', timeout: 120_000 })
+    assert.equal(r.status, 0, `sluice run ${name} ${flags.join(' ')} exited with ${r.status}:\n${r.stderr}`)
+    const expected = readFileSync(join(root, dir, 'expected.jsonl'), 'utf8')
+    assert.deepEqual(records(readFileSync(output, 'utf8')), records(expected), `${name} ${flags.join(' ')}`)
+  } finally {
+    rmSync(tmp, { recursive: true, force: true })
+  }
+}
+
+const options = (name: string): { batchIndependent?: boolean } => {
+  const f = join(here, name, 'case.json')
+  return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as { batchIndependent?: boolean }) : {}
+}
+
+test('golden cases exist', () => {
+  assert.ok(cases.length >= 6, `found ${cases.join(', ')}`)
+})
+
+for (const name of cases) {
+  test(`golden: ${name}`, () => runCase(name, ['--batch-size', '1']))
+  if (options(name).batchIndependent === true) test(`golden: ${name} (default batch size)`, () => runCase(name, []))
+  test(`golden: ${name} with --parallelism 4`, () => runCase(name, ['--batch-size', '1', '--parallelism', '4']))
+}
