@@ -1,0 +1,137 @@
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { parseArgs } from 'node:util'
+import { parseDuration } from '../../src/core/duration.ts'
+import { queries } from './queries.ts'
+import type { NexmarkQuery } from './query.ts'
+import { orderColumns, runQuery } from './run-query.ts'
+
+const usage = `Usage: npm run bench -- nexmark --query <qN|all> [--events N] [--out file.jsonl] [--checkpoint-interval d]
+                              [--parallelism p] [--warmup N] [--duckdb] [--check]
+Runs a Nexmark query, bounded, over N generated events (default 1,000,000; the events of
+\`sluice nexmark generate --events N\`) and prints one JSON line of measurements last.
+  --out       write the final results as JSON lines (updating queries: the last row per key)
+  --warmup    events of a first, unmeasured run (default min(N, 200000); 0 for none)
+  --duckdb    also time the same query in DuckDB SQL, in memory, single-threaded
+  --check     also compare the results with DuckDB's (implies --duckdb)
+Queries: ${Object.keys(queries).join(' ')}`
+
+export interface NexmarkMeasurement {
+  query: string
+  events: number
+  wallSeconds: number
+  cpuSeconds: number
+  eventsPerCpuSecond: number
+  peakRssBytes: number
+  checkpointIntervalMs: number | null
+  checkpoints: string
+  parallelism: number
+  resultRecords: number
+  resultRows?: number
+  duckdbSeconds?: number
+  duckdbEventsPerSecond?: number
+  matchesDuckdb?: boolean
+}
+
+/** `npm run bench -- nexmark ...`: see `usage`. */
+export async function main(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      query: { type: 'string' },
+      events: { type: 'string', default: '1000000' },
+      out: { type: 'string' },
+      'checkpoint-interval': { type: 'string' },
+      parallelism: { type: 'string', default: '1' },
+      warmup: { type: 'string' },
+      duckdb: { type: 'boolean', default: false },
+      check: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  })
+  if (values.help || values.query === undefined) {
+    console.log(usage)
+    if (!values.help) process.exitCode = 2
+    return
+  }
+  const events = Number(values.events)
+  const parallelism = Number(values.parallelism)
+  if (!Number.isSafeInteger(events) || events < 1) throw new Error(`--events must be a positive integer, got '${values.events}'`)
+  if (!Number.isSafeInteger(parallelism) || parallelism < 1) throw new Error(`--parallelism must be a positive integer, got '${values.parallelism}'`)
+  const warmup = values.warmup === undefined ? Math.min(events, 200_000) : Number(values.warmup)
+  const checkpointIntervalMs = values['checkpoint-interval'] === undefined ? null : parseDuration(values['checkpoint-interval'], '--checkpoint-interval', { allowZero: false })
+  const names = values.query === 'all' ? Object.keys(queries) : values.query.split(',')
+  for (const name of names) if (queries[name] === undefined) throw new Error(`unknown query '${name}'; one of: ${Object.keys(queries).join(', ')}`)
+  if (values.out !== undefined && names.length > 1) throw new Error('--out takes one query')
+  for (const name of names) {
+    const m = await measure(queries[name], { events, parallelism, warmup, checkpointIntervalMs, out: values.out, duckdb: values.duckdb || values.check, check: values.check })
+    console.log(JSON.stringify(m))
+  }
+}
+
+async function measure(
+  query: NexmarkQuery,
+  o: { events: number; parallelism: number; warmup: number; checkpointIntervalMs: number | null; out: string | undefined; duckdb: boolean; check: boolean },
+): Promise<NexmarkMeasurement> {
+  const materialize = o.out !== undefined || o.check
+  if (o.warmup > 0) await runQuery(query, { events: o.warmup, parallelism: o.parallelism })
+  const cpu0 = process.cpuUsage()
+  const t0 = performance.now()
+  const r = await runQuery(query, { events: o.events, parallelism: o.parallelism, materialize })
+  const wallSeconds = (performance.now() - t0) / 1000
+  const cpu = process.cpuUsage(cpu0)
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6
+  if (r.summary.recordsIn !== o.events) throw new Error(`${query.name}: read ${r.summary.recordsIn} of ${o.events} events`)
+  const m: NexmarkMeasurement = {
+    query: query.name,
+    events: o.events,
+    wallSeconds: round(wallSeconds),
+    cpuSeconds: round(cpuSeconds),
+    eventsPerCpuSecond: Math.round(o.events / cpuSeconds),
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    checkpointIntervalMs: o.checkpointIntervalMs,
+    checkpoints: o.checkpointIntervalMs === null ? 'off' : 'not implemented yet: the interval is accepted but no checkpoint is taken',
+    parallelism: o.parallelism,
+    resultRecords: r.records,
+  }
+  if (r.rows !== undefined) m.resultRows = r.rows.length
+  if (o.out !== undefined) writeRows(o.out, r.rows!, query.columns)
+  // q12 windows on processing time: there is no SQL statement of it to time or compare.
+  if (o.duckdb && query.deterministic) {
+    const { canonical, duckdbQuery, duckdbWithEvents } = await import('./duckdb.ts')
+    const conn = await duckdbWithEvents(o.events)
+    await duckdbQuery(conn, query.name) // warm-up
+    const d = await duckdbQuery(conn, query.name)
+    m.duckdbSeconds = round(d.seconds)
+    m.duckdbEventsPerSecond = Math.round(o.events / d.seconds)
+    if (o.check) {
+      const a = canonical(r.rows!, query.columns)
+      const b = canonical(d.rows, query.columns)
+      m.matchesDuckdb = a.length === b.length && a.every((x, i) => x === b[i])
+    }
+    conn.closeSync()
+  }
+  return m
+}
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000
+}
+
+function writeRows(path: string, rows: readonly object[], columns: readonly string[]): void {
+  mkdirSync(dirname(path), { recursive: true })
+  const fd = openSync(path, 'w')
+  try {
+    let s = ''
+    for (const row of rows) {
+      s += JSON.stringify(orderColumns(row, columns)) + '\n'
+      if (s.length > 1 << 20) {
+        writeSync(fd, s)
+        s = ''
+      }
+    }
+    writeSync(fd, s)
+  } finally {
+    closeSync(fd)
+  }
+}
