@@ -1,0 +1,6 @@
+export { openLog, Log } from './log.ts'
+export type { PartitionInfo, TopicInfo, CreateTopicOptions } from './log.ts'
+export type { Topic } from './topic.ts'
+export type { Partition, LogBatch, ReadOptions, AppendResult } from './partition.ts'
+export type { LogRecordInput } from './frame.ts'
+export type { LogOptions, TopicSettings, TopicConfig, FsyncPolicy, LogLogger } from './options.ts'
