@@ -7,6 +7,7 @@ import * as session from './fixtures/session-late.ts'
 import * as timers from './fixtures/process-timers.ts'
 import * as keyedAgg from './fixtures/keyed-aggregate.ts'
 import * as twoStages from './fixtures/two-stages.ts'
+import * as mixedUnion from './fixtures/mixed-union.ts'
 
 const fixture = (name: string) => new URL(`./fixtures/${name}.ts`, import.meta.url).href
 
@@ -87,6 +88,21 @@ test('two keyed stages in a row: same results for any parallelism', async () => 
     assert.equal(out.values.reduce((a, r) => a + r.value.users, 0), perUser.values.length)
     assert.equal(summary.steps.find((m) => m.step === 'window-aggregate-2')?.in, perUser.values.length)
     results.push({ perUser: sortedRecords(perUser), out: sortedRecords(out) })
+  }
+  assert.deepEqual(results[1], results[0])
+  assert.deepEqual(results[2], results[0])
+})
+
+test('a main-thread union of parallel output and the source feeding another keyed stage: same results for any parallelism', async () => {
+  const results: string[][] = []
+  for (const parallelism of parallelisms) {
+    const { pipeline, out } = mixedUnion.build()
+    const summary = await run(pipeline, { parallelism, module: fixture('mixed-union') })
+    assert.equal(summary.late, 0)
+    const total = (kind: string) => out.values.filter((r) => r.key === kind).reduce((a, r) => a + r.value, 0)
+    assert.equal(total('click'), 20_000)
+    assert.equal(total('window'), 20_000)
+    results.push(sortedRecords(out))
   }
   assert.deepEqual(results[1], results[0])
   assert.deepEqual(results[2], results[0])

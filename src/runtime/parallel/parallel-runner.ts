@@ -235,8 +235,8 @@ class Hub {
         this.inbound.push({ from: sub, msg })
         this.notify()
       })
-      worker.on('error', (e) => this.fail(e instanceof SluiceError ? e : internalError(`subtask ${sub} of pipeline '${this.p.name}' crashed: ${errorMessage(e)}`, { cause: e })))
-      worker.on('messageerror', (e) => this.fail(internalError(`subtask ${sub}: a message could not be read: ${errorMessage(e)}`, { cause: e })))
+      worker.on('error', (e) => this.fail(e instanceof SluiceError ? e : internalError(`subtask ${sub} of pipeline '${this.p.name}' crashed`, { cause: e })))
+      worker.on('messageerror', (e) => this.fail(internalError(`subtask ${sub} of pipeline '${this.p.name}' could not read a message`, { cause: e })))
       worker.on('exit', (code) => {
         ch.exited = true
         if (!this.closing) this.fail(internalError(`subtask ${sub} of pipeline '${this.p.name}' exited unexpectedly (code ${code})`))

@@ -88,5 +88,5 @@ export function deserializeError(s: SerializedError, where: string): SluiceError
   const inner = new Error(s.message)
   inner.name = s.name
   if (s.stack !== undefined) inner.stack = s.stack
-  return new SluiceError('SLUICE_INTERNAL', `${where} failed: ${s.message}`, { domain: 'internal', cause: inner })
+  return new SluiceError('SLUICE_INTERNAL', `${where} failed`, { domain: 'internal', cause: inner })
 }
