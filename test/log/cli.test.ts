@@ -1,0 +1,36 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { PassThrough } from 'node:stream'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { main, commands } from '../../src/cli/main.ts'
+import type { CliContext } from '../../src/cli/command.ts'
+
+async function sluice(cwd: string, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const stdout = new PassThrough()
+  const stderr = new PassThrough()
+  let out = ''
+  let err = ''
+  stdout.on('data', (c: Buffer) => (out += c.toString()))
+  stderr.on('data', (c: Buffer) => (err += c.toString()))
+  const ctx = { stdout, stderr, cwd, env: {}, commands } as unknown as CliContext
+  const code = await main(argv, ctx)
+  return { code, out, err }
+}
+
+test('sluice log: produce lines, list topics, describe partitions, tail records', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-log-cli-'))
+  try {
+    await writeFile(join(dir, 'in.txt'), 'a\nb\nc\nd\n')
+    assert.deepEqual(await sluice(dir, 'log', 'produce', 'clicks', 'in.txt', '--dir', 'log', '--partitions', '2', '-p', '1'), { code: 0, out: 'produced 4 records to clicks/1, offsets 0..3\n', err: '' })
+    assert.equal((await sluice(dir, 'log', 'topics', '--dir', 'log')).out, 'clicks\n')
+    const d = JSON.parse((await sluice(dir, 'log', 'describe', 'clicks', '--dir', 'log', '--json')).out)
+    assert.deepEqual(d.partitions.map((p: { endOffset: number }) => p.endOffset), [0, 4])
+    assert.equal((await sluice(dir, 'log', 'tail', 'clicks', '-p', '1', '-n', '2', '--dir', 'log')).out, 'c\nd\n')
+    assert.equal((await sluice(dir, 'log', 'tail', 'clicks', '-p', '1', '--from', '1', '-n', '1', '--dir', 'log')).out, 'b\n')
+    assert.equal((await sluice(dir, 'log', 'nope', '--dir', 'log')).code, 2)
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+})
