@@ -1,20 +1,57 @@
+import type { Duration } from '../core/duration.ts'
+import type { StateCodec } from './codec.ts'
+
 /**
- * Keyed state of one step, behind one interface so that durable backends can replace the heap.
- * Every handle is addressed by the key's identity (see `keyId`), and optionally a namespace
- * (a window) so that window contents live in the same store.
+ * Keyed state of one step, behind one interface so that the durable backend can replace the heap.
+ *
+ * Every handle is addressed by the key's identity (see `keyId` in core/key.ts). State lives in a
+ * namespace: the default namespace `''` for plain keyed state, or any other string or number (a
+ * window, say) so that window contents live in the same store. `handle.namespace(ns)` returns a view
+ * of the same state bound to `ns`; the handle itself works on the default namespace.
+ *
+ * @example
+ * const sum = backend.value<number>({ name: 'sum', ttl: { ttl: '1h', update: 'on-write' } })
+ * sum.set(userId, (sum.get(userId) ?? 0) + amount)
+ * const pane = backend.list<Click>('pane').namespace(windowEnd) // the window's contents
+ * pane.add(userId, click)
  */
+
+/** A namespace under a key: `''` is the default; windows use their end time or an id string. */
+export type Namespace = string | number
+
+/** How long an entry lives after it was written (or also read), and what readers see after that. */
+export interface StateTtl {
+  ttl: Duration
+  /** `on-write` (default): the clock restarts when the entry is written; `on-read-and-write`: also when read. */
+  update?: 'on-write' | 'on-read-and-write'
+  /** Expired entries are never returned, even before cleanup has removed them. */
+  visibility?: 'never-return-expired'
+}
+
+/** Names a state and says how its values are encoded and when they expire. */
+export interface StateDescriptor {
+  name: string
+  /** How values are encoded in the durable store and in snapshots: `json` (default), `v8` (structured clone: Map, Date, bigint...) or a custom codec. */
+  codec?: 'json' | 'v8' | StateCodec
+  ttl?: StateTtl
+}
+
 export interface ValueState<T> {
   get(key: unknown): T | undefined
   set(key: unknown, value: T): void
   delete(key: unknown): void
+  /** The same state in namespace `ns`. */
+  namespace(ns: Namespace): ValueState<T>
 }
 
+/** Map fields are primitives (string, number, boolean). */
 export interface MapState<K, V> {
   get(key: unknown, field: K): V | undefined
   set(key: unknown, field: K, value: V): void
   delete(key: unknown, field: K): void
   entries(key: unknown): Iterable<[K, V]>
   clear(key: unknown): void
+  namespace(ns: Namespace): MapState<K, V>
 }
 
 export interface ListState<T> {
@@ -22,20 +59,101 @@ export interface ListState<T> {
   add(key: unknown, value: T): void
   set(key: unknown, values: T[]): void
   clear(key: unknown): void
+  namespace(ns: Namespace): ListState<T>
 }
+
+/** The subset of an aggregate function that aggregating state needs (the operators' AggregateFunction fits). */
+export interface StateAggregate<T, A, R> {
+  create(): A
+  add(acc: A, value: T): A
+  result(acc: A): R
+}
+
+/** Keeps only an accumulator per key: `add` folds a value in, `get` returns the result. */
+export interface AggregatingState<T, R> {
+  get(key: unknown): R | undefined
+  add(key: unknown, value: T): void
+  clear(key: unknown): void
+  namespace(ns: Namespace): AggregatingState<T, R>
+}
+
+export type StateKind = 'value' | 'map' | 'list' | 'aggregating'
+
+/** Entries per state, and what makes state grow without bound. */
+export interface StateStats {
+  backend: string
+  states: Record<string, { kind: StateKind; entries: number; ttlMs: number | null }>
+  /** Entries (key and namespace pairs) in all states. */
+  entries: number
+  /** Entries in states without a TTL: the ones nothing but the operator will ever remove. */
+  entriesWithoutTtl: number
+  /** Bytes the store holds on disk (durable backends only). */
+  bytes?: number
+  /** Entries held in the write-back cache (durable backends only). */
+  cached?: number
+}
+
+/** Key groups a restore should take: a list, or a range `[start, end)`. */
+export type KeyGroupSelection = Iterable<number> | { start: number; end: number }
 
 export interface StateBackend {
   readonly kind: string
-  value<T>(name: string): ValueState<T>
-  map<K, V>(name: string): MapState<K, V>
-  list<T>(name: string): ListState<T>
-  /** Every key that has any state under `name`. */
-  keys(name: string): Iterable<unknown>
-  /** Number of keys holding state, per state name (for metrics: unbounded keyed state shows here). */
+  /** Number of key groups state is partitioned into (fixed for the life of a job's state). */
+  readonly keyGroups: number
+  value<T>(state: string | StateDescriptor): ValueState<T>
+  map<K, V>(state: string | StateDescriptor): MapState<K, V>
+  list<T>(state: string | StateDescriptor): ListState<T>
+  aggregating<T, A, R>(state: string | StateDescriptor, fn: StateAggregate<T, A, R>): AggregatingState<T, R>
+  /** Every key that has any (unexpired) state under `name`, in any namespace or in `namespace`. */
+  keys(name: string, namespace?: Namespace): Iterable<unknown>
+  /** Number of entries (key and namespace pairs) per state, as `kind:name` (for metrics). */
   sizes(): Record<string, number>
+  stats(): StateStats
+  /**
+   * Removes expired entries, visiting at most `budget` entries; continues where the last call stopped.
+   * Backends also call it by themselves every few writes.
+   */
+  cleanup(now?: number, budget?: number): { visited: number; removed: number }
+  /** All state, expired entries removed first, grouped by key group. Plain structured-cloneable data. */
   snapshot(): StateSnapshot
-  restore(snapshot: StateSnapshot): void
+  /** Replaces all state with the snapshot's, taking only `ownedKeyGroups` when given. */
+  restore(snapshot: StateSnapshot, ownedKeyGroups?: KeyGroupSelection): void
+  /** Releases the store's resources (durable: closes and removes its files). */
+  close(): void
 }
 
-/** Plain data: state name -> list of [key, value] entries. */
-export type StateSnapshot = Record<string, [unknown, unknown][]>
+export interface StateMeta {
+  kind: StateKind
+  name: string
+  codec: string
+  /** TTL in milliseconds, or null. */
+  ttl: number | null
+}
+
+/**
+ * One entry: `[keyId, namespace, value, expiry]`. For value and aggregating state `value` is the value
+ * and `expiry` a time or null; for list state `value` is the elements and `expiry` their times (or null);
+ * for map state `value` is `[field, value][]` and `expiry` the fields' times (or null).
+ */
+export type SnapshotEntry = [id: unknown, ns: Namespace, value: unknown, expiry: number | null | (number | null)[]]
+
+/**
+ * The logical format every backend writes and reads, so a snapshot moves between backends and between
+ * parallelisms: `groups[keyGroup][stateId]` holds the entries of one key group.
+ */
+export interface StateSnapshot {
+  format: 'sluice-keyed-state/1'
+  keyGroups: number
+  states: Record<string, StateMeta>
+  groups: Record<number, Record<string, SnapshotEntry[]>>
+}
+
+/** Options shared by the backends. */
+export interface StateBackendOptions {
+  /** Number of key groups (default DEFAULT_KEY_GROUPS). */
+  keyGroups?: number
+  /** Processing-time clock for TTL (default: the system clock). */
+  clock?: { now(): number }
+  /** Incremental TTL cleanup: every `every` writes to TTL state, visit `budget` entries. `false` turns it off. */
+  incrementalCleanup?: { every: number; budget: number } | false
+}

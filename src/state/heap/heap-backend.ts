@@ -1,94 +1,107 @@
-import type { ListState, MapState, StateBackend, StateSnapshot, ValueState } from '../backend.ts'
+import type { Namespace, SnapshotEntry, StateBackendOptions } from '../backend.ts'
+import { type Cell, type CellTable, EMPTY, fromWire, type StateSlot } from '../cells.ts'
+import { copyThrough } from '../codec.ts'
+import { KeyedStateBackend, type SweepVisitor } from '../keyed-state-backend.ts'
 
-/** Keyed state on the JavaScript heap: the default, fastest backend. */
-export class HeapStateBackend implements StateBackend {
+/** The cells of one state: the default namespace, and a table per other namespace (dropped when empty). */
+interface HeapState {
+  readonly main: Map<unknown, Cell>
+  readonly spaces: Map<Namespace, Map<unknown, Cell>>
+  cursor: Iterator<[Map<unknown, Cell>, unknown, Cell, Namespace]> | undefined
+}
+
+/**
+ * Keyed state on the JavaScript heap: the default, fastest backend. Values are held as they are given
+ * (no copy); the codec is used only to copy them into and out of snapshots.
+ */
+export class HeapStateBackend extends KeyedStateBackend {
   readonly kind = 'heap'
-  private readonly tables = new Map<string, Map<unknown, unknown>>()
+  private readonly states: HeapState[] = []
 
-  private table(name: string): Map<unknown, unknown> {
-    let t = this.tables.get(name)
-    if (t === undefined) {
-      t = new Map()
-      this.tables.set(name, t)
-    }
-    return t
+  constructor(opts: StateBackendOptions = {}) {
+    super(opts)
   }
 
-  value<T>(name: string): ValueState<T> {
-    const t = this.table(`value:${name}`)
-    return {
-      get: (key) => t.get(key) as T | undefined,
-      set: (key, value) => void t.set(key, value),
-      delete: (key) => void t.delete(key),
-    }
+  protected override onSlot(slot: StateSlot): void {
+    this.states[slot.no] = { main: new Map(), spaces: new Map(), cursor: undefined }
   }
 
-  map<K, V>(name: string): MapState<K, V> {
-    const t = this.table(`map:${name}`) as Map<unknown, Map<K, V>>
-    return {
-      get: (key, field) => t.get(key)?.get(field),
-      set: (key, field, value) => {
-        let m = t.get(key)
-        if (m === undefined) t.set(key, (m = new Map()))
-        m.set(field, value)
-      },
-      delete: (key, field) => {
-        const m = t.get(key)
-        if (m === undefined) return
-        m.delete(field)
-        if (m.size === 0) t.delete(key)
-      },
-      entries: (key) => t.get(key)?.entries() ?? [],
-      clear: (key) => void t.delete(key),
-    }
-  }
-
-  list<T>(name: string): ListState<T> {
-    const t = this.table(`list:${name}`) as Map<unknown, T[]>
-    const empty: readonly T[] = Object.freeze([])
-    return {
-      get: (key) => t.get(key) ?? empty,
-      add: (key, value) => {
-        const l = t.get(key)
-        if (l === undefined) t.set(key, [value])
-        else l.push(value)
-      },
-      set: (key, values) => void (values.length === 0 ? t.delete(key) : t.set(key, values.slice())),
-      clear: (key) => void t.delete(key),
-    }
-  }
-
-  keys(name: string): Iterable<unknown> {
-    for (const prefix of ['value:', 'map:', 'list:']) {
-      const t = this.tables.get(prefix + name)
-      if (t !== undefined) return t.keys()
-    }
-    return []
-  }
-
-  sizes(): Record<string, number> {
-    const out: Record<string, number> = {}
-    for (const [name, t] of this.tables) out[name] = t.size
-    return out
-  }
-
-  snapshot(): StateSnapshot {
-    const out: StateSnapshot = {}
-    for (const [name, t] of this.tables) {
-      out[name] = [...t].map(([k, v]) => [k, v instanceof Map ? { $map: [...v] } : Array.isArray(v) ? v.slice() : v])
-    }
-    return structuredClone(out)
-  }
-
-  restore(snapshot: StateSnapshot): void {
-    this.tables.clear()
-    for (const [name, entries] of Object.entries(structuredClone(snapshot))) {
-      const t = new Map<unknown, unknown>()
-      for (const [k, v] of entries) {
-        const isMap = typeof v === 'object' && v !== null && '$map' in v
-        t.set(k, isMap ? new Map((v as { $map: [unknown, unknown][] }).$map) : v)
+  table(slot: StateSlot, ns: Namespace): CellTable {
+    const s = this.states[slot.no]
+    if (ns === '') {
+      const m = s.main
+      return {
+        get: (id) => m.get(id),
+        put: (id, c) => void m.set(id, c),
+        touch: () => {},
+        delete: (id) => void m.delete(id),
       }
-      this.tables.set(name, t)
+    }
+    return {
+      get: (id) => s.spaces.get(ns)?.get(id),
+      put: (id, c) => {
+        let m = s.spaces.get(ns)
+        if (m === undefined) s.spaces.set(ns, (m = new Map()))
+        m.set(id, c)
+      },
+      touch: () => {},
+      delete: (id) => {
+        const m = s.spaces.get(ns)
+        if (m !== undefined && m.delete(id) && m.size === 0) s.spaces.delete(ns)
+      },
     }
   }
+
+  protected forEachCell(slot: StateSlot, fn: (ns: Namespace, id: unknown, cell: Cell) => void): void {
+    const s = this.states[slot.no]
+    for (const [id, c] of s.main) fn('', id, c)
+    for (const [ns, m] of s.spaces) for (const [id, c] of m) fn(ns, id, c)
+  }
+
+  protected count(slot: StateSlot): number {
+    const s = this.states[slot.no]
+    let n = s.main.size
+    for (const m of s.spaces.values()) n += m.size
+    return n
+  }
+
+  protected sweep(slot: StateSlot, budget: number, fn: SweepVisitor, fromStart: boolean): { visited: number; removed: number; wrapped: boolean } {
+    const s = this.states[slot.no]
+    if (fromStart || s.cursor === undefined) s.cursor = walk(s)
+    let visited = 0
+    let removed = 0
+    while (visited < budget) {
+      const r = s.cursor.next()
+      if (r.done === true) {
+        s.cursor = undefined
+        return { visited, removed, wrapped: true }
+      }
+      const [m, id, c, ns] = r.value
+      visited++
+      if (fn(ns, id, c) === EMPTY) {
+        m.delete(id)
+        removed++
+        if (m.size === 0 && m !== s.main) s.spaces.delete(ns)
+      }
+    }
+    return { visited, removed, wrapped: false }
+  }
+
+  protected clearCells(): void {
+    for (const s of this.states) {
+      s.main.clear()
+      s.spaces.clear()
+      s.cursor = undefined
+    }
+  }
+
+  protected load(slot: StateSlot, ns: Namespace, id: unknown, value: unknown, expiry: SnapshotEntry[3]): void {
+    const c = fromWire(slot, copyThrough(slot.codec, value), Array.isArray(expiry) ? expiry.slice() : expiry)
+    this.table(slot, ns).put(id, c)
+  }
+}
+
+function* walk(s: HeapState): Generator<[Map<unknown, Cell>, unknown, Cell, Namespace]> {
+  for (const [id, c] of s.main) yield [s.main, id, c, '']
+  for (const [ns, m] of s.spaces) for (const [id, c] of m) yield [m, id, c, ns]
 }

@@ -1,0 +1,136 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
+import { parseArgs } from 'node:util'
+import { open } from 'lmdb'
+import type { StateBackend } from '../../src/state/backend.ts'
+import { DurableStateBackend } from '../../src/state/durable/durable-backend.ts'
+import { HeapStateBackend } from '../../src/state/heap/heap-backend.ts'
+
+/**
+ * Keyed state benchmarks. `store` rows compare the candidate embedded stores on their own (puts and
+ * gets per second, `--keys` keys of `--value-bytes` bytes, writes batched 10,000 to a transaction, reads
+ * in a shuffled order); `backend` rows run a value state of each backend through its handle.
+ */
+export async function main(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      keys: { type: 'string', default: '1000000' },
+      'value-bytes': { type: 'string', default: '100' },
+      'backend-keys': { type: 'string', default: '200000' },
+      only: { type: 'string' },
+    },
+  })
+  const n = Number(values.keys)
+  const size = Number(values['value-bytes'])
+  const bn = Number(values['backend-keys'])
+  const value = Buffer.alloc(size, 'v')
+  const order = shuffled(n)
+  const cases: [string, () => Record<string, number>][] = [
+    ['store:lmdb', () => lmdb(n, value, order)],
+    ['store:sqlite', () => sqlite(n, value, order)],
+    ['backend:heap', () => backend(new HeapStateBackend(), bn, size)],
+    ['backend:durable', () => backend(new DurableStateBackend(), bn, size)],
+    ['backend:durable-hot', () => backend(new DurableStateBackend(), bn, size, 5000)],
+  ]
+  for (const [name, run] of cases) {
+    if (values.only !== undefined && !name.includes(values.only)) continue
+    console.log(JSON.stringify({ bench: name, valueBytes: size, ...run() }))
+  }
+}
+
+function shuffled(n: number): Uint32Array {
+  const a = new Uint32Array(n)
+  for (let i = 0; i < n; i++) a[i] = i
+  let s = 42
+  for (let i = n - 1; i > 0; i--) {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0
+    const j = s % (i + 1)
+    const t = a[i]
+    a[i] = a[j]
+    a[j] = t
+  }
+  return a
+}
+
+function rate(n: number, t0: number): number {
+  return Math.round(n / ((performance.now() - t0) / 1000))
+}
+
+function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'sluice-bench-state-'))
+}
+
+function lmdb(n: number, value: Buffer, order: Uint32Array): Record<string, number> {
+  const dir = tempDir()
+  const db = open<Buffer, string>({ path: dir, encoding: 'binary', noSync: true, noMemInit: true, compression: false })
+  try {
+    let t0 = performance.now()
+    for (let i = 0; i < n; i += 10_000) {
+      db.transactionSync(() => {
+        for (let j = i; j < Math.min(n, i + 10_000); j++) void db.put(`key-${j}`, value)
+      })
+    }
+    const puts = rate(n, t0)
+    t0 = performance.now()
+    let bytes = 0
+    for (let i = 0; i < n; i++) bytes += db.get(`key-${order[i]}`)!.length
+    const gets = rate(n, t0)
+    if (bytes !== n * value.length) throw new Error('lmdb: read back the wrong values')
+    return { keys: n, putsPerSecond: puts, getsPerSecond: gets }
+  } finally {
+    void db.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+function sqlite(n: number, value: Buffer, order: Uint32Array): Record<string, number> {
+  const dir = tempDir()
+  const db = new DatabaseSync(join(dir, 'state.db'))
+  try {
+    db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF; CREATE TABLE kv (k TEXT PRIMARY KEY, v BLOB) WITHOUT ROWID')
+    const put = db.prepare('INSERT OR REPLACE INTO kv (k, v) VALUES (?, ?)')
+    const get = db.prepare('SELECT v FROM kv WHERE k = ?')
+    let t0 = performance.now()
+    for (let i = 0; i < n; i += 10_000) {
+      db.exec('BEGIN')
+      for (let j = i; j < Math.min(n, i + 10_000); j++) put.run(`key-${j}`, value)
+      db.exec('COMMIT')
+    }
+    const puts = rate(n, t0)
+    t0 = performance.now()
+    let bytes = 0
+    for (let i = 0; i < n; i++) bytes += (get.get(`key-${order[i]}`) as { v: Uint8Array }).v.length
+    const gets = rate(n, t0)
+    if (bytes !== n * value.length) throw new Error('sqlite: read back the wrong values')
+    return { keys: n, putsPerSecond: puts, getsPerSecond: gets }
+  } finally {
+    db.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** Sets then reads a value state; with `hot`, every access goes to one of `hot` keys. */
+function backend(b: StateBackend, n: number, size: number, hot?: number): Record<string, number> {
+  const v = b.value<string>('v')
+  const payload = 'v'.repeat(size)
+  try {
+    let t0 = performance.now()
+    for (let i = 0; i < n; i++) v.set(`key-${hot === undefined ? i : i % hot}`, payload)
+    const sets = rate(n, t0)
+    t0 = performance.now()
+    let chars = 0
+    for (let i = 0; i < n; i++) chars += v.get(`key-${hot === undefined ? (i * 7919) % n : (i * 7919) % hot}`)!.length
+    const gets = rate(n, t0)
+    if (chars !== n * size) throw new Error(`${b.kind}: read back the wrong values`)
+    t0 = performance.now()
+    const snap = b.snapshot()
+    const snapshotMs = Math.round(performance.now() - t0)
+    void snap
+    return { keys: hot ?? n, operations: n, setsPerSecond: sets, getsPerSecond: gets, snapshotMs, ...(b.stats().bytes === undefined ? {} : { storeBytes: b.stats().bytes! }) }
+  } finally {
+    b.close()
+  }
+}

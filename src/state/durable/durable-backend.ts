@@ -1,0 +1,281 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { type Key, open, type RootDatabase } from 'lmdb'
+import { SluiceError, userError } from '../../core/errors.ts'
+import { keyGroupOf } from '../../core/key.ts'
+import type { Namespace, SnapshotEntry, StateBackendOptions, StateSnapshot, StateStats, KeyGroupSelection } from '../backend.ts'
+import { type Cell, type CellTable, CHANGED, decodeCell, EMPTY, encodeCell, type StateSlot } from '../cells.ts'
+import { KeyedStateBackend, type SweepVisitor } from '../keyed-state-backend.ts'
+import { cacheKey, decodeId, encodeId, type StoreKey } from './store-keys.ts'
+
+export interface DurableStateBackendOptions extends StateBackendOptions {
+  /** Folder of the store (default: a new folder in the system's temporary folder, removed on close). */
+  path?: string
+  /** Cells held decoded in the write-back cache (default 10,000). */
+  cacheEntries?: number
+}
+
+/** A cell in the write-back cache; `cell` undefined means the key has no state (a tombstone when `stored`). */
+interface Entry {
+  readonly slot: StateSlot
+  readonly key: StoreKey
+  cell: Cell | undefined
+  /** Whether the store holds a version of this cell. */
+  stored: boolean
+  dirty: boolean
+  hot: boolean
+}
+
+const LOAD_BATCH = 10_000
+
+/**
+ * Keyed state in an embedded LMDB store, for state larger than memory. Hot cells stay decoded in a
+ * write-back cache (evicted second-chance, written in one transaction per eviction batch), so a hot key
+ * costs no store access per record. The store is a working copy: it starts empty, and checkpoints take
+ * `snapshot()`, which writes the same logical format as the heap backend.
+ */
+export class DurableStateBackend extends KeyedStateBackend {
+  readonly kind = 'durable'
+  readonly path: string
+  private readonly db: RootDatabase<Buffer, Key>
+  private readonly owned: boolean
+  private readonly capacity: number
+  private readonly cache = new Map<string, Entry>()
+  private counts: number[] = []
+  private cursors: (StoreKey | undefined)[] = []
+  private loads: [StoreKey, Uint8Array][] = []
+  private closed = false
+
+  constructor(opts: DurableStateBackendOptions = {}) {
+    super(opts)
+    this.capacity = Math.max(1, opts.cacheEntries ?? 10_000)
+    this.owned = opts.path === undefined
+    this.path = opts.path ?? mkdtempSync(join(tmpdir(), 'sluice-state-'))
+    mkdirSync(this.path, { recursive: true })
+    try {
+      this.db = open<Buffer, Key>({ path: this.path, encoding: 'binary', noSync: true, noMemInit: true, compression: false })
+      this.db.clearSync()
+    } catch (e) {
+      throw new SluiceError('SLUICE_STATE_STORE', 'state: cannot open the durable state store', { domain: 'external', cause: e, hint: 'check that the state folder is writable' })
+    }
+  }
+
+  protected override onSlot(slot: StateSlot): void {
+    this.counts[slot.no] = 0
+  }
+
+  table(slot: StateSlot, ns: Namespace): CellTable {
+    return {
+      get: (id) => this.entry(slot, ns, id).cell,
+      put: (id, c) => {
+        const e = this.entry(slot, ns, id)
+        if (e.cell === undefined) this.counts[slot.no]++
+        e.cell = c
+        e.dirty = true
+      },
+      touch: (id, c) => {
+        const e = this.cache.get(cacheKey(slot.no, ns, id))
+        if (e !== undefined) e.dirty = true
+        else this.insert(cacheKey(slot.no, ns, id), { slot, key: this.storeKey(slot, ns, id), cell: c, stored: true, dirty: true, hot: true })
+      },
+      delete: (id) => {
+        const e = this.entry(slot, ns, id)
+        if (e.cell === undefined) return
+        this.counts[slot.no]--
+        e.cell = undefined
+        e.dirty = e.stored
+      },
+    }
+  }
+
+  private storeKey(slot: StateSlot, ns: Namespace, id: unknown): StoreKey {
+    return [keyGroupOf(id, this.keyGroups), slot.no, ns, encodeId(id)]
+  }
+
+  /** The cache entry of a cell, read from the store on a miss (absent cells are cached too). */
+  private entry(slot: StateSlot, ns: Namespace, id: unknown): Entry {
+    const ck = cacheKey(slot.no, ns, id)
+    let e = this.cache.get(ck)
+    if (e !== undefined) {
+      e.hot = true
+      return e
+    }
+    const key = this.storeKey(slot, ns, id)
+    const bytes = this.read(key)
+    e = { slot, key, cell: bytes === undefined ? undefined : decodeCell(slot, bytes), stored: bytes !== undefined, dirty: false, hot: false }
+    this.insert(ck, e)
+    return e
+  }
+
+  private read(key: StoreKey): Buffer | undefined {
+    try {
+      return this.db.get(key)
+    } catch (e) {
+      throw storeError(e)
+    }
+  }
+
+  private insert(ck: string, e: Entry): void {
+    if (this.cache.size >= this.capacity) this.evict()
+    this.cache.set(ck, e)
+  }
+
+  /** Evicts a tenth of the cache, giving recently used cells a second chance; writes the dirty ones in one transaction. */
+  private evict(): void {
+    const target = Math.floor(this.capacity * 0.9)
+    const out: Entry[] = []
+    let budget = this.cache.size * 2
+    for (const [ck, e] of this.cache) {
+      if (this.cache.size <= target || budget-- <= 0) break
+      this.cache.delete(ck)
+      if (e.hot) {
+        e.hot = false
+        this.cache.set(ck, e)
+      } else if (e.dirty) out.push(e)
+    }
+    this.write(out)
+  }
+
+  private write(entries: Entry[]): void {
+    if (entries.length === 0) return
+    try {
+      this.db.transactionSync(() => {
+        for (const e of entries) {
+          if (e.cell === undefined) void this.db.remove(e.key)
+          else void this.db.put(e.key, encodeCell(e.slot, e.cell) as Buffer)
+          e.stored = e.cell !== undefined
+          e.dirty = false
+        }
+      })
+    } catch (err) {
+      throw storeError(err)
+    }
+  }
+
+  /** Writes every dirty cell to the store. */
+  flush(): void {
+    const dirty: Entry[] = []
+    for (const e of this.cache.values()) if (e.dirty) dirty.push(e)
+    this.write(dirty)
+    // Tombstones have done their work once written.
+    for (const [ck, e] of this.cache) if (e.cell === undefined && !e.stored) this.cache.delete(ck)
+  }
+
+  protected forEachCell(slot: StateSlot, fn: (ns: Namespace, id: unknown, cell: Cell) => void): void {
+    this.flush()
+    for (let kg = 0; kg < this.keyGroups; kg++) {
+      for (const { key, value } of this.db.getRange({ start: [kg, slot.no], end: [kg, slot.no + 1] })) {
+        const [, , ns, sid] = key as StoreKey
+        const id = decodeId(sid)
+        fn(ns, id, this.cache.get(cacheKey(slot.no, ns, id))?.cell ?? decodeCell(slot, value))
+      }
+    }
+  }
+
+  protected count(slot: StateSlot): number {
+    return this.counts[slot.no]
+  }
+
+  protected sweep(slot: StateSlot, budget: number, fn: SweepVisitor, fromStart: boolean): { visited: number; removed: number; wrapped: boolean } {
+    this.flush()
+    let from = fromStart ? undefined : this.cursors[slot.no]
+    let visited = 0
+    let removed = 0
+    const writes: Entry[] = []
+    let wrapped = true
+    scan: for (let kg = from === undefined ? 0 : from[0]; kg < this.keyGroups; kg++) {
+      const resume = from !== undefined && from[0] === kg
+      const start = resume ? from! : [kg, slot.no]
+      for (const { key, value } of this.db.getRange({ start, end: [kg, slot.no + 1], exclusiveStart: resume, snapshot: true })) {
+        if (visited >= budget) {
+          wrapped = false
+          break scan
+        }
+        visited++
+        this.cursors[slot.no] = key as StoreKey
+        const [, , ns, sid] = key as StoreKey
+        const id = decodeId(sid)
+        const cached = this.cache.get(cacheKey(slot.no, ns, id))
+        const cell = cached?.cell ?? decodeCell(slot, value)
+        const r = fn(ns, id, cell)
+        if (r === EMPTY) {
+          removed++
+          this.counts[slot.no]--
+          if (cached !== undefined) {
+            cached.cell = undefined
+            cached.dirty = true
+          } else writes.push({ slot, key: key as StoreKey, cell: undefined, stored: true, dirty: true, hot: false })
+        } else if (r === CHANGED) {
+          if (cached !== undefined) cached.dirty = true
+          else writes.push({ slot, key: key as StoreKey, cell, stored: true, dirty: true, hot: false })
+        }
+      }
+      from = undefined
+    }
+    if (wrapped) this.cursors[slot.no] = undefined
+    this.write(writes)
+    return { visited, removed, wrapped }
+  }
+
+  protected clearCells(): void {
+    this.cache.clear()
+    this.counts = this.counts.map(() => 0)
+    this.cursors = []
+    try {
+      this.db.clearSync()
+    } catch (e) {
+      throw storeError(e)
+    }
+  }
+
+  protected load(slot: StateSlot, ns: Namespace, id: unknown, value: unknown, expiry: SnapshotEntry[3]): void {
+    this.loads.push([this.storeKey(slot, ns, id), slot.codec.encode([value, expiry])])
+    this.counts[slot.no]++
+    if (this.loads.length >= LOAD_BATCH) this.writeLoads()
+  }
+
+  private writeLoads(): void {
+    const loads = this.loads
+    this.loads = []
+    try {
+      this.db.transactionSync(() => {
+        for (const [k, v] of loads) void this.db.put(k, v as Buffer)
+      })
+    } catch (e) {
+      throw storeError(e)
+    }
+  }
+
+  override restore(snapshot: StateSnapshot, ownedKeyGroups?: KeyGroupSelection): void {
+    try {
+      super.restore(snapshot, ownedKeyGroups)
+    } finally {
+      this.writeLoads()
+    }
+  }
+
+  override stats(): StateStats {
+    const s = super.stats()
+    const st = this.db.getStats() as { pageSize: number; treeBranchPageCount: number; treeLeafPageCount: number; overflowPages: number }
+    s.bytes = st.pageSize * (st.treeBranchPageCount + st.treeLeafPageCount + st.overflowPages)
+    s.cached = this.cache.size
+    return s
+  }
+
+  override close(): void {
+    if (this.closed) return
+    this.closed = true
+    this.cache.clear()
+    void this.db.close()
+    if (this.owned) rmSync(this.path, { recursive: true, force: true })
+  }
+}
+
+function storeError(e: unknown): SluiceError {
+  const msg = e instanceof Error ? e.message : String(e)
+  if (/key size|MDB_BAD_VALSIZE|too large/i.test(msg)) {
+    return userError('SLUICE_STATE_KEY', 'state: a key or namespace is too long for the durable store', { cause: e, hint: 'keep key identities and namespaces under about 1,900 bytes' })
+  }
+  return new SluiceError('SLUICE_STATE_STORE', 'state: the durable state store failed', { domain: 'external', cause: e })
+}

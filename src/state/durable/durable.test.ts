@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict'
+import { after, test } from 'node:test'
+import { ManualClock } from '../../core/clock.ts'
+import { stateBackendConformance } from '../conformance.ts'
+import { HeapStateBackend } from '../heap/heap-backend.ts'
+import { DurableStateBackend } from './durable-backend.ts'
+
+stateBackendConformance('durable', (opts) => new DurableStateBackend(opts))
+// A cache far smaller than the state: every path through eviction, store reads and write-back.
+stateBackendConformance('durable, 50-cell cache', (opts) => new DurableStateBackend({ ...opts, cacheEntries: 50 }))
+
+const open: { close(): void }[] = []
+after(() => open.forEach((b) => b.close()))
+function durable(opts: ConstructorParameters<typeof DurableStateBackend>[0] = {}): DurableStateBackend {
+  const b = new DurableStateBackend(opts)
+  open.push(b)
+  return b
+}
+
+test('snapshots move between the heap and the durable backend unchanged', () => {
+  const c = new ManualClock(0)
+  const heap = new HeapStateBackend({ clock: c })
+  heap.value<{ n: number }>('v').set('a', { n: 1 })
+  heap.map<string, number>({ name: 'm', ttl: { ttl: 100 } }).set('a', 'f', 2)
+  heap.list<string>('l').namespace(7).add(3, 'x')
+  heap.aggregating('s', { create: () => 0, add: (a: number, v: number) => a + v, result: (a: number) => a }).add(true, 5)
+  const snap = heap.snapshot()
+  const d = durable({ clock: c, cacheEntries: 2 })
+  d.restore(snap)
+  assert.deepEqual(d.snapshot(), snap)
+  const back = new HeapStateBackend({ clock: c })
+  back.restore(d.snapshot())
+  assert.deepEqual(back.snapshot(), snap)
+})
+
+test('TTL cleanup frees disk: the store shrinks as expired entries are removed', () => {
+  const c = new ManualClock(0)
+  const d = durable({ clock: c, cacheEntries: 100, incrementalCleanup: false })
+  const v = d.value<string>({ name: 'v', ttl: { ttl: '1s' } })
+  for (let i = 0; i < 20_000; i++) v.set(i, 'x'.repeat(100))
+  d.flush()
+  const full = d.stats()
+  assert.equal(full.entries, 20_000)
+  assert.ok(full.bytes !== undefined && full.bytes > 2_000_000, `the store holds the values (${full.bytes} bytes)`)
+  c.advance(1000)
+  let removed = 0
+  for (let i = 0; i < 100 && d.stats().entries > 0; i++) removed += d.cleanup(c.now(), 1000).removed
+  assert.equal(removed, 20_000)
+  const empty = d.stats()
+  assert.equal(empty.entries, 0)
+  assert.ok(empty.bytes! < full.bytes! / 10, `pages were freed (${full.bytes} -> ${empty.bytes} bytes)`)
+})
+
+test('hot keys stay in the cache: state far larger than the cache is read back whole', () => {
+  const d = durable({ cacheEntries: 1000 })
+  const l = d.list<number>('l')
+  for (let i = 0; i < 30_000; i++) l.add(i % 5000, i)
+  const s = d.stats()
+  assert.equal(s.entries, 5000)
+  assert.ok(s.cached! <= 1000)
+  for (let k = 0; k < 5000; k++) assert.deepEqual(l.get(k), [k, k + 5000, k + 10_000, k + 15_000, k + 20_000, k + 25_000])
+})
+
+test('a store in a given folder starts empty and keeps its folder on close', async () => {
+  const { mkdtempSync, existsSync, rmSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const { join } = await import('node:path')
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-state-test-'))
+  try {
+    const a = new DurableStateBackend({ path: dir })
+    a.value<number>('v').set('k', 1)
+    a.flush()
+    a.close()
+    const b = new DurableStateBackend({ path: dir })
+    assert.equal(b.value('v').get('k'), undefined)
+    b.close()
+    assert.ok(existsSync(dir))
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
