@@ -1,5 +1,6 @@
-import { pipeline, run, type RunSummary } from '../../src/index.ts'
-import { nexmark, type NexmarkConfig } from '../../src/connectors/nexmark/index.ts'
+import { run, type RunSummary } from '../../src/index.ts'
+import type { NexmarkConfig } from '../../src/connectors/nexmark/index.ts'
+import { nexmarkPipeline, pipelineParams } from './pipeline.ts'
 import type { NexmarkQuery } from './query.ts'
 import { ResultTable, resultSink } from './results.ts'
 
@@ -23,11 +24,15 @@ export interface QueryRun<R> {
 
 /** Runs one query over `events` generated events, bounded, to the end. */
 export async function runQuery<R extends object>(query: NexmarkQuery<R>, opts: QueryRunOptions): Promise<QueryRun<R>> {
-  const p = pipeline(`nexmark-${query.name}`, opts.batchSize === undefined ? {} : { batchSize: opts.batchSize })
   const table = opts.materialize ? new ResultTable<R>(query.identity) : undefined
   const out = resultSink<R>(table)
-  query.build(p.from(nexmark({ events: opts.events, ...opts.config }))).to(out)
-  const summary = await run(p, { parallelism: opts.parallelism ?? 1 })
+  const config = opts.config ?? {}
+  const p = nexmarkPipeline(query, opts.events, config, out, opts.batchSize)
+  const parallelism = opts.parallelism ?? 1
+  const summary = await run(
+    p,
+    parallelism === 1 ? {} : { parallelism, module: new URL('./pipeline.ts', import.meta.url).href, params: pipelineParams(query.name, opts.events, config, opts.batchSize) },
+  )
   return { summary, records: out.records, rows: table?.rows() }
 }
 

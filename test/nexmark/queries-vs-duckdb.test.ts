@@ -41,3 +41,17 @@ for (const setup of setups) {
     })
   }
 }
+
+// The same results when keyed steps run on 2 worker threads (the queries with keyed state of each kind).
+{
+  const events = 20_000
+  const config = { ratePerSecond: 250 }
+  const db = duckdbWithEvents(events, config)
+  for (const name of ['q4', 'q5', 'q11', 'q19']) {
+    const q = queries[name]
+    test(`${name} at parallelism 2 matches DuckDB (${events} events)`, async () => {
+      const { rows } = await runQuery(q, { events, config, materialize: true, parallelism: 2 })
+      assert.deepEqual(canonical(rows!, q.columns), canonical((await duckdbQuery(await db, name)).rows, q.columns))
+    })
+  }
+}
