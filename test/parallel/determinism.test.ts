@@ -8,6 +8,7 @@ import * as timers from './fixtures/process-timers.ts'
 import * as keyedAgg from './fixtures/keyed-aggregate.ts'
 import * as twoStages from './fixtures/two-stages.ts'
 import * as mixedUnion from './fixtures/mixed-union.ts'
+import * as lateUpdates from './fixtures/late-updates.ts'
 
 const fixture = (name: string) => new URL(`./fixtures/${name}.ts`, import.meta.url).href
 
@@ -104,6 +105,19 @@ test('a main-thread union of parallel output and the source feeding another keye
     assert.equal(total('window'), 20_000)
     results.push(sortedRecords(out))
   }
+  assert.deepEqual(results[1], results[0])
+  assert.deepEqual(results[2], results[0])
+})
+
+test('late updates crossing a keyed boundary are late downstream for the same records at any parallelism', async () => {
+  const results: { out: string[]; late: string[] }[] = []
+  for (const parallelism of parallelisms) {
+    const { pipeline, out, late } = lateUpdates.build()
+    const summary = await run(pipeline, { parallelism, module: fixture('late-updates') })
+    assert.equal(summary.late, late.values.length)
+    results.push({ out: sortedRecords(out), late: sortedRecords(late) })
+  }
+  assert.ok(results[0].late.length > 0, 'the fixture sends session updates behind the second window watermark')
   assert.deepEqual(results[1], results[0])
   assert.deepEqual(results[2], results[0])
 })

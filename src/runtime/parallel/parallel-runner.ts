@@ -15,9 +15,9 @@ import { placeVertices, planSignature, type Placement } from './assign.ts'
 import { WorkerChannel } from './channel.ts'
 import { moduleUrl } from './load.ts'
 import { partitionByKey } from './partition.ts'
-import { deserializeError, type WorkerInit, type WorkerMessage } from './protocol.ts'
+import { deserializeError, type WorkerInit, type WorkerItem, type WorkerMessage } from './protocol.ts'
 import { connectRemote } from './remote.ts'
-import { SubtaskWatermarks } from './watermarks.ts'
+import { AlignedInput } from './watermarks.ts'
 
 const YIELD_EVERY_MS = 20
 
@@ -55,7 +55,7 @@ class Hub {
   private readonly errorsVertex: Vertex | undefined
   private channels: WorkerChannel[] = []
   private readonly inbound: { from: number; msg: WorkerMessage }[] = []
-  private readonly combined = new Map<string, SubtaskWatermarks>()
+  private readonly aligned = new Map<string, AlignedInput<DataItem>>()
   private readonly workerMetrics: (StepMetricsJson[] | undefined)[]
   private ready = 0
   private failure: SluiceError | undefined
@@ -252,14 +252,13 @@ class Hub {
           this.ready++
           break
         case 'data':
-          if (it.sub !== undefined) this.channels[it.sub].send({ t: 'data', v: it.to, input: it.input, batch: it.batch })
-          else this.mainVertex(it.to).push(it.batch, it.input)
+          this.input(it.to, it.input).data(from, it)
           break
         case 'wm':
-          this.deliverWatermark(it.to, it.input, this.combiner(it.to, it.input).watermark(from, it.wm))
+          this.input(it.to, it.input).watermark(from, it.wm)
           break
         case 'idle':
-          this.deliverWatermark(it.to, it.input, this.combiner(it.to, it.input).markIdle(from))
+          this.input(it.to, it.input).markIdle(from)
           break
         case 'errors':
           if (this.errorsVertex !== undefined) this.errorsVertex.emit(it.batch)
@@ -282,22 +281,27 @@ class Hub {
     return v
   }
 
-  private combiner(to: number, input: number): SubtaskWatermarks {
+  /** Input `input` of vertex `to`, fed by all subtasks: records aligned with the combined watermark. */
+  private input(to: number, input: number): AlignedInput<DataItem> {
     const k = `${to}:${input}`
-    let c = this.combined.get(k)
-    if (c === undefined) this.combined.set(k, (c = new SubtaskWatermarks(this.n)))
-    return c
-  }
-
-  private deliverWatermark(to: number, input: number, r: { wm: number } | 'idle' | undefined): void {
-    if (r === undefined) return
+    let a = this.aligned.get(k)
+    if (a !== undefined) return a
     if (this.placement[to] === 'main') {
       const v = this.mainVertex(to)
-      if (r === 'idle') v.inputIdle(input)
-      else v.inputWatermark(input, r.wm)
+      a = new AlignedInput<DataItem>(this.n, {
+        data: (it) => v.push(it.batch, input),
+        watermark: (wm) => v.inputWatermark(input, wm),
+        idle: () => v.inputIdle(input),
+      })
     } else {
-      this.broadcast(r === 'idle' ? { t: 'idle', v: to, input } : { t: 'wm', v: to, input, wm: r.wm })
+      a = new AlignedInput<DataItem>(this.n, {
+        data: (it) => this.channels[it.sub!].send({ t: 'data', v: to, input, batch: it.batch }),
+        watermark: (wm) => this.broadcast({ t: 'wm', v: to, input, wm }),
+        idle: () => this.broadcast({ t: 'idle', v: to, input }),
+      })
     }
+    this.aligned.set(k, a)
+    return a
   }
 
   private broadcast(item: Parameters<WorkerChannel['send']>[0]): void {
@@ -386,6 +390,8 @@ class Hub {
     return steps
   }
 }
+
+type DataItem = Extract<WorkerItem, { t: 'data' }>
 
 function progress(runners: SourceRunner[], elapsedMs: number, now: number): Progress {
   const recordsIn = runners.reduce((a, r) => a + r.recordsIn, 0)

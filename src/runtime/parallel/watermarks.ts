@@ -1,49 +1,93 @@
+/** Where an aligned input delivers: records, watermarks and idleness, in the order the consumer must see them. */
+export interface AlignedOutput<T> {
+  data(item: T): void
+  watermark(wm: number): void
+  idle(): void
+}
+
 /**
- * Combines the watermarks of the N subtasks that feed one input of a vertex: the minimum over subtasks that
- * are not idle, moving forward only. `update` returns what to pass on, if anything changed.
+ * One input of a vertex fed by the N subtasks of a producer. The watermark passed on is the minimum over
+ * subtasks that are not idle, moving forward only. Records are aligned with it: a record that subtask i sent
+ * after its watermark w is held until the combined watermark reaches w, so the consumer sees it with the
+ * watermark it would have had with one subtask (where every record comes after the watermarks before it).
+ * Without this, a record emitted behind the watermark (a late update, a timer's output) could be late or on
+ * time downstream depending on how fast the other subtasks are. Held records are bounded by how far one
+ * subtask can run ahead of the slowest, which the channel credits bound.
  */
-export class SubtaskWatermarks {
+export class AlignedInput<T> {
+  private readonly out: AlignedOutput<T>
   private readonly wm: number[]
-  private readonly idle: boolean[]
+  private readonly idleSub: boolean[]
   private current = -Infinity
   private isIdle = false
+  private held: { level: number; item: T }[] = []
 
-  constructor(subtasks: number) {
+  constructor(subtasks: number, out: AlignedOutput<T>) {
+    this.out = out
     this.wm = new Array<number>(subtasks).fill(-Infinity)
-    this.idle = new Array<boolean>(subtasks).fill(false)
+    this.idleSub = new Array<boolean>(subtasks).fill(false)
   }
 
-  watermark(subtask: number, wm: number): { wm: number } | 'idle' | undefined {
-    this.idle[subtask] = false
+  /** Records held back, waiting for the other subtasks' watermarks. */
+  get heldCount(): number {
+    return this.held.length
+  }
+
+  data(subtask: number, item: T): void {
+    const level = this.wm[subtask]
+    if (level <= this.current || this.isIdle) this.out.data(item)
+    else this.held.push({ level, item })
+  }
+
+  watermark(subtask: number, wm: number): void {
+    this.idleSub[subtask] = false
     if (wm > this.wm[subtask]) this.wm[subtask] = wm
-    return this.combine()
+    this.combine()
   }
 
-  markIdle(subtask: number): { wm: number } | 'idle' | undefined {
-    this.idle[subtask] = true
-    return this.combine()
+  markIdle(subtask: number): void {
+    this.idleSub[subtask] = true
+    this.combine()
   }
 
-  private combine(): { wm: number } | 'idle' | undefined {
+  private combine(): void {
     let min = Infinity
     let active = false
     for (let i = 0; i < this.wm.length; i++) {
-      if (this.idle[i]) continue
+      if (this.idleSub[i]) continue
       active = true
       if (this.wm[i] < min) min = this.wm[i]
     }
+    const upTo = active ? min : Infinity
+    if (this.held.length > 0 && this.held.some((h) => h.level <= upTo)) {
+      const ready = this.held.filter((h) => h.level <= upTo)
+      this.held = this.held.filter((h) => h.level > upTo)
+      // Stable sort: by watermark level, in arrival order within a level.
+      ready.sort((a, b) => a.level - b.level)
+      for (const h of ready) {
+        if (h.level > this.current) {
+          this.current = h.level
+          this.isIdle = false
+          this.out.watermark(h.level)
+        }
+        this.out.data(h.item)
+      }
+    }
     if (!active) {
-      if (this.isIdle) return undefined
-      this.isIdle = true
-      return 'idle'
+      if (!this.isIdle) {
+        this.isIdle = true
+        this.out.idle()
+      }
+      return
     }
     const wasIdle = this.isIdle
     this.isIdle = false
     if (min > this.current) {
       this.current = min
-      return { wm: min }
+      this.out.watermark(min)
+    } else if (wasIdle) {
+      // Back from idle: the consumer must count this input again.
+      this.out.watermark(this.current)
     }
-    // Back from idle: the consumer must count this input again.
-    return wasIdle ? { wm: this.current } : undefined
   }
 }

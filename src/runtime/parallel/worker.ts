@@ -70,15 +70,13 @@ async function start(): Promise<void> {
         }
       }
       if (key === undefined) throw internalError(`edge into parallel step '${targetId}' has no key`)
-      const target = graph.vertices[to]!
       return {
+        // Through the main thread even to this subtask: it aligns records with the watermark combined over subtasks.
         push(batch) {
           const parts = partitionByKey(graph.withKeys(batch, key, targetId), parallelism)
           for (let sub = 0; sub < parts.length; sub++) {
             const part = parts[sub]
-            if (part === undefined) continue
-            if (sub === subtask) target.push(part, input)
-            else items.push({ t: 'data', to, input, sub, batch: part })
+            if (part !== undefined) items.push({ t: 'data', to, input, sub, batch: part })
           }
         },
         // The target's watermark for this input is the minimum over all subtasks: the main thread combines them.
