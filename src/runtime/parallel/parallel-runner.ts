@@ -119,7 +119,7 @@ class Hub {
         this.flushOutboxes()
         await this.finishVertices()
       } else {
-        await this.pumpUntil(() => this.quiescent())
+        await this.drainStopped()
       }
       await this.settleWrites()
       this.broadcast({ t: 'end' })
@@ -221,6 +221,19 @@ class Hub {
     this.graph.flushErrors()
     this.flushOutboxes()
     await this.pumpUntil(() => this.quiescent())
+  }
+
+  /** A stopped run: delivers everything in flight, including records held for watermarks that will not come. */
+  private async drainStopped(): Promise<void> {
+    for (;;) {
+      await this.pumpUntil(() => this.quiescent())
+      const held = [...this.aligned.values()].filter((a) => a.heldCount > 0)
+      if (held.length === 0) return
+      for (const a of held) a.releaseAll()
+      this.graph.flushErrors()
+      this.flushOutboxes()
+      await this.settleWrites()
+    }
   }
 
   private spawn(): void {

@@ -50,3 +50,13 @@ test('idle subtasks do not hold the watermark back; all idle makes the input idl
   w.watermark(1, 150)
   assert.deepEqual(log, ['wm 100', 'x', 'idle', 'wm 100', 'wm 150'])
 })
+
+test('releaseAll hands over held records without moving the watermark', () => {
+  const { log, out } = recorder()
+  const w = new AlignedInput<string>(2, out)
+  w.watermark(0, 100)
+  w.data(0, 'x')
+  w.releaseAll()
+  assert.deepEqual(log, ['x'])
+  assert.equal(w.heldCount, 0)
+})

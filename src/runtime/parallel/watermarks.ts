@@ -33,6 +33,14 @@ export class AlignedInput<T> {
     return this.held.length
   }
 
+  /** Delivers every held record now, without moving the watermark (a stopped run drains what it read). */
+  releaseAll(): void {
+    const held = this.held
+    this.held = []
+    held.sort((a, b) => a.level - b.level)
+    for (const h of held) this.out.data(h.item)
+  }
+
   data(subtask: number, item: T): void {
     const level = this.wm[subtask]
     if (level <= this.current || this.isIdle) this.out.data(item)
