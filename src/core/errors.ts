@@ -36,11 +36,13 @@ export class SluiceError extends Error {
 
   /** One line for a terminal: code, where, what, and what to do. */
   describe(): string {
-    const where = [this.step ? `step '${this.step}'` : '', this.position !== undefined ? `at ${this.position}` : '']
-      .filter(Boolean)
-      .join(' ')
-    const cause = this.cause instanceof Error ? `: ${this.cause.message}` : ''
-    return `${this.code}${where ? ` (${where})` : ''}: ${this.message}${cause}${this.hint ? `\n  hint: ${this.hint}` : ''}`
+    const parts: string[] = []
+    if (this.step && !this.message.includes(`'${this.step}'`)) parts.push(`step '${this.step}'`)
+    if (this.position !== undefined && !this.message.includes(String(this.position))) parts.push(`at ${this.position}`)
+    const where = parts.length > 0 ? ` (${parts.join(' ')})` : ''
+    const causeMsg = this.cause instanceof Error ? this.cause.message : ''
+    const cause = causeMsg && !this.message.includes(causeMsg) ? `: ${causeMsg}` : ''
+    return `${this.code}${where}: ${this.message}${cause}${this.hint ? `\n  hint: ${this.hint}` : ''}`
   }
 }
 

@@ -23,7 +23,8 @@ export class PolicyErrorSink implements ErrorSink {
     const m = this.metricsOf(step)
     if (m !== undefined) m.errors++
     if (this.policy === 'fail') {
-      throw new SluiceError('SLUICE_USER_FUNCTION_FAILED', `user function failed: ${errorMessage(error)}`, {
+      const where = position === undefined ? '' : ` at ${position}`
+      throw new SluiceError('SLUICE_USER_FUNCTION_FAILED', `step '${step}' failed on the record${where}: ${errorMessage(error)}`, {
         domain: 'user',
         step,
         position,

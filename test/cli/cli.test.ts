@@ -81,7 +81,7 @@ test('a throw while building the pipeline is a user error naming the file, witho
 test('a record failing under the fail policy exits with 3 and names the step and position', () => {
   const r = sluice(['run', fixture('fails')])
   assert.equal(r.code, 3)
-  assert.match(r.stderr, /^error SLUICE_USER_FUNCTION_FAILED \(step 'divide' at 2\): .*division by zero/)
+  assert.match(r.stderr, /^error SLUICE_USER_FUNCTION_FAILED: step 'divide' failed on the record at 2: .*division by zero/)
   assert.match(r.stderr, /hint: /)
   assert.doesNotMatch(r.stderr, /\n\s+at /)
 })
