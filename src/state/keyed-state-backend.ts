@@ -19,7 +19,7 @@ import type {
   StateStats,
   ValueState,
 } from './backend.ts'
-import { type Cell, type CellTable, purge, snapshotEntry, type StateSlot } from './cells.ts'
+import { type Cell, type CellTable, purge, snapshotEntry, type StateSlot, toWire } from './cells.ts'
 import { resolveCodec } from './codec.ts'
 import { aggregatingHandle, type HandleHost, listHandle, mapHandle, valueHandle } from './handles.ts'
 import { selectKeyGroups } from './key-groups.ts'
@@ -56,8 +56,11 @@ export abstract class KeyedStateBackend implements StateBackend, HandleHost {
   // ---- storage, supplied by the backend
 
   abstract table(slot: StateSlot, ns: Namespace): CellTable
-  /** Calls `fn` with every cell of a state (the backend may write pending changes first). */
-  protected abstract forEachCell(slot: StateSlot, fn: (ns: Namespace, id: unknown, cell: Cell) => void): void
+  /**
+   * Calls `fn` with every cell of a state (the backend may write pending changes first); `fresh` says the
+   * cell is a copy nobody else holds (decoded from the store), so a snapshot may take it over.
+   */
+  protected abstract forEachCell(slot: StateSlot, fn: (ns: Namespace, id: unknown, cell: Cell, fresh: boolean) => void): void
   /** Entries of a state. */
   protected abstract count(slot: StateSlot): number
   /** Visits up to `budget` cells of a state, continuing from the last call; `wrapped` once it passed the end. */
@@ -213,10 +216,10 @@ export abstract class KeyedStateBackend implements StateBackend, HandleHost {
     const groups: StateSnapshot['groups'] = {}
     for (const slot of this.slotList) {
       states[slot.id] = { kind: slot.kind, name: slot.name, codec: slot.codec.name, ttl: slot.ttl === 0 ? null : slot.ttl }
-      this.forEachCell(slot, (ns, id, c) => {
+      this.forEachCell(slot, (ns, id, c, fresh) => {
         const kg = keyGroupOf(id, this.keyGroups)
         const g = (groups[kg] ??= {})
-        ;(g[slot.id] ??= []).push(snapshotEntry(slot, ns, id, c))
+        ;(g[slot.id] ??= []).push(fresh ? [id, ns, ...toWire(slot, c)] : snapshotEntry(slot, ns, id, c))
       })
     }
     return { format: 'sluice-keyed-state/1', keyGroups: this.keyGroups, states, groups }

@@ -162,13 +162,16 @@ export class DurableStateBackend extends KeyedStateBackend {
     for (const [ck, e] of this.cache) if (e.cell === undefined && !e.stored) this.cache.delete(ck)
   }
 
-  protected forEachCell(slot: StateSlot, fn: (ns: Namespace, id: unknown, cell: Cell) => void): void {
+  protected forEachCell(slot: StateSlot, fn: (ns: Namespace, id: unknown, cell: Cell, fresh: boolean) => void): void {
     this.flush()
+    const cached = this.cache.size > 0
     for (let kg = 0; kg < this.keyGroups; kg++) {
       for (const { key, value } of this.db.getRange({ start: [kg, slot.no], end: [kg, slot.no + 1] })) {
         const [, , ns, sid] = key as StoreKey
         const id = decodeId(sid)
-        fn(ns, id, this.cache.get(cacheKey(slot.no, ns, id))?.cell ?? decodeCell(slot, value))
+        const hit = cached ? this.cache.get(cacheKey(slot.no, ns, id))?.cell : undefined
+        if (hit !== undefined) fn(ns, id, hit, false)
+        else fn(ns, id, decodeCell(slot, value), true)
       }
     }
   }

@@ -52,10 +52,10 @@ export class HeapStateBackend extends KeyedStateBackend {
     }
   }
 
-  protected forEachCell(slot: StateSlot, fn: (ns: Namespace, id: unknown, cell: Cell) => void): void {
+  protected forEachCell(slot: StateSlot, fn: (ns: Namespace, id: unknown, cell: Cell, fresh: boolean) => void): void {
     const s = this.states[slot.no]
-    for (const [id, c] of s.main) fn('', id, c)
-    for (const [ns, m] of s.spaces) for (const [id, c] of m) fn(ns, id, c)
+    for (const [id, c] of s.main) fn('', id, c, false)
+    for (const [ns, m] of s.spaces) for (const [id, c] of m) fn(ns, id, c, false)
   }
 
   protected count(slot: StateSlot): number {
