@@ -42,6 +42,8 @@ export class DurableStateBackend extends KeyedStateBackend {
   private readonly owned: boolean
   private readonly capacity: number
   private readonly cache = new Map<string, Entry>()
+  /** Entries whose cell the store does not have yet: what a flush writes. */
+  private readonly dirty = new Set<Entry>()
   private counts: number[] = []
   private cursors: (StoreKey | undefined)[] = []
   private loads: [StoreKey, Uint8Array][] = []
@@ -72,21 +74,36 @@ export class DurableStateBackend extends KeyedStateBackend {
         const e = this.entry(slot, ns, id)
         if (e.cell === undefined) this.counts[slot.no]++
         e.cell = c
-        e.dirty = true
+        this.mark(e)
       },
       touch: (id, c) => {
         const e = this.cache.get(cacheKey(slot.no, ns, id))
-        if (e !== undefined) e.dirty = true
-        else this.insert(cacheKey(slot.no, ns, id), { slot, key: this.storeKey(slot, ns, id), cell: c, stored: true, dirty: true, hot: true })
+        if (e !== undefined) this.mark(e)
+        else {
+          const fresh: Entry = { slot, key: this.storeKey(slot, ns, id), cell: c, stored: true, dirty: false, hot: true }
+          this.insert(cacheKey(slot.no, ns, id), fresh)
+          this.mark(fresh)
+        }
       },
       delete: (id) => {
         const e = this.entry(slot, ns, id)
         if (e.cell === undefined) return
         this.counts[slot.no]--
         e.cell = undefined
-        e.dirty = e.stored
+        if (e.stored) this.mark(e)
+        else this.unmark(e)
       },
     }
+  }
+
+  private mark(e: Entry): void {
+    e.dirty = true
+    this.dirty.add(e)
+  }
+
+  private unmark(e: Entry): void {
+    e.dirty = false
+    this.dirty.delete(e)
   }
 
   private storeKey(slot: StateSlot, ns: Namespace, id: unknown): StoreKey {
@@ -145,7 +162,7 @@ export class DurableStateBackend extends KeyedStateBackend {
           if (e.cell === undefined) void this.db.remove(e.key)
           else void this.db.put(e.key, encodeCell(e.slot, e.cell) as Buffer)
           e.stored = e.cell !== undefined
-          e.dirty = false
+          this.unmark(e)
         }
       })
     } catch (err) {
@@ -155,11 +172,7 @@ export class DurableStateBackend extends KeyedStateBackend {
 
   /** Writes every dirty cell to the store. */
   flush(): void {
-    const dirty: Entry[] = []
-    for (const e of this.cache.values()) if (e.dirty) dirty.push(e)
-    this.write(dirty)
-    // Tombstones have done their work once written.
-    for (const [ck, e] of this.cache) if (e.cell === undefined && !e.stored) this.cache.delete(ck)
+    this.write([...this.dirty])
   }
 
   protected forEachCell(slot: StateSlot, fn: (ns: Namespace, id: unknown, cell: Cell, fresh: boolean) => void): void {
@@ -207,10 +220,10 @@ export class DurableStateBackend extends KeyedStateBackend {
           this.counts[slot.no]--
           if (cached !== undefined) {
             cached.cell = undefined
-            cached.dirty = true
+            this.mark(cached)
           } else writes.push({ slot, key: key as StoreKey, cell: undefined, stored: true, dirty: true, hot: false })
         } else if (r === CHANGED) {
-          if (cached !== undefined) cached.dirty = true
+          if (cached !== undefined) this.mark(cached)
           else writes.push({ slot, key: key as StoreKey, cell, stored: true, dirty: true, hot: false })
         }
       }
@@ -223,6 +236,7 @@ export class DurableStateBackend extends KeyedStateBackend {
 
   protected clearCells(): void {
     this.cache.clear()
+    this.dirty.clear()
     this.counts = this.counts.map(() => 0)
     this.cursors = []
     try {
