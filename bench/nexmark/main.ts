@@ -31,7 +31,8 @@ export interface NexmarkMeasurement {
   resultRecords: number
   resultRows?: number
   duckdbSeconds?: number
-  duckdbEventsPerSecond?: number
+  duckdbCpuSeconds?: number
+  duckdbEventsPerCpuSecond?: number
   matchesDuckdb?: boolean
 }
 
@@ -72,8 +73,8 @@ export async function main(argv: string[]): Promise<void> {
     for (const name of names) {
       if (!queries[name].deterministic) continue
       await duckdbTime(conn, name) // warm-up
-      const seconds = await duckdbTime(conn, name)
-      console.log(JSON.stringify({ query: name, events, duckdbSeconds: round(seconds), duckdbEventsPerSecond: Math.round(events / seconds) }))
+      const t = await duckdbTime(conn, name)
+      console.log(JSON.stringify({ query: name, events, duckdbSeconds: round(t.wallSeconds), duckdbCpuSeconds: round(t.cpuSeconds), duckdbEventsPerCpuSecond: Math.round(events / t.cpuSeconds) }))
     }
     return
   }
@@ -117,9 +118,10 @@ async function measure(
     duckdb ??= duckdbWithEvents(o.events)
     const conn = await duckdb
     await duckdbTime(conn, query.name) // warm-up
-    const seconds = await duckdbTime(conn, query.name)
-    m.duckdbSeconds = round(seconds)
-    m.duckdbEventsPerSecond = Math.round(o.events / seconds)
+    const t = await duckdbTime(conn, query.name)
+    m.duckdbSeconds = round(t.wallSeconds)
+    m.duckdbCpuSeconds = round(t.cpuSeconds)
+    m.duckdbEventsPerCpuSecond = Math.round(o.events / t.cpuSeconds)
     if (o.check) {
       const a = canonical(r.rows!, query.columns)
       const b = canonical((await duckdbQuery(conn, query.name)).rows, query.columns)
