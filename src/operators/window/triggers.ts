@@ -29,9 +29,16 @@ export interface Trigger {
   mergeState?(a: number, b: number): number
 }
 
+const builtinEventTime = new WeakSet<Trigger>()
+
+/** True for the built-in event-time trigger, which the window operator runs inline on its hot path. */
+export function isBuiltinEventTimeTrigger(t: Trigger): boolean {
+  return builtinEventTime.has(t)
+}
+
 /** Fires once the watermark passes the end of the window (and again for each late record within lateness). */
 export function eventTimeTrigger(): Trigger {
-  return {
+  const t: Trigger = {
     kind: 'event-time',
     describe: { kind: 'event-time' },
     onElement(_s, end, ctx) {
@@ -42,6 +49,8 @@ export function eventTimeTrigger(): Trigger {
     onEventTime: (time, _s, end) => (time >= end - 1 ? 'fire' : 'continue'),
     onProcessingTime: () => 'continue',
   }
+  builtinEventTime.add(t)
+  return t
 }
 
 /** Fires when the processing-time clock passes the end of the window. */

@@ -4,7 +4,7 @@ import type { Operator, OperatorContext, Output } from '../../core/operator.ts'
 import { TimerQueue } from '../../state/timers.ts'
 import type { AggregateFunction } from '../aggregate/aggregate-function.ts'
 import type { WindowAssigner } from './assigners.ts'
-import type { Trigger, TriggerContext, TriggerResult } from './triggers.ts'
+import { isBuiltinEventTimeTrigger, type Trigger, type TriggerContext, type TriggerResult } from './triggers.ts'
 
 /** One result of a window: the key, the window bounds `[start, end)` in epoch ms, and the aggregate. */
 export interface WindowResult<K, R> {
@@ -104,6 +104,8 @@ export class WindowOperator<T, A, R> implements Operator {
     const { assigner, aggregate, allowedLateness } = this.spec
     const bounds = this.bounds
     const now = this.processingTime ? this.ctx.clock.now() : 0
+    // The default event-time trigger, inlined: fire if the window's end has passed, else make sure its timer is set.
+    const inlineTrigger = isBuiltinEventTimeTrigger(this.spec.trigger)
     for (let i = 0; i < values.length; i++) {
       const v = values[i] as T
       const ts = this.processingTime ? now : times[i]
@@ -141,12 +143,23 @@ export class WindowOperator<T, A, R> implements Operator {
           slot = { start, end, acc: aggregate.create(), tstate: 0, dirty: false, emitted: false, last: undefined, maxTs: ts, etimer: NaN }
           slots.push(slot)
           // Cleanup at end + lateness whatever the trigger: a trigger that sets no event timer (count, processing time) would otherwise keep the window forever.
-          if (!this.processingTime && Number.isFinite(end)) this.eventTimers.register(end - 1 + allowedLateness, id, key)
+          if (!this.processingTime && Number.isFinite(end)) {
+            this.eventTimers.register(end - 1 + allowedLateness, id, key)
+            if (allowedLateness === 0) slot.etimer = end - 1
+          }
         }
         slot.acc = aggregate.add(slot.acc, v)
         slot.dirty = true
         if (ts > slot.maxTs) slot.maxTs = ts
-        this.onTrigger(entry, slot, this.callElement(slot))
+        if (inlineTrigger) {
+          if (end - 1 <= this.wm) this.fire(entry, slot)
+          else if (slot.etimer !== end - 1) {
+            slot.etimer = end - 1
+            this.eventTimers.register(end - 1, id, key)
+          }
+        } else {
+          this.onTrigger(entry, slot, this.callElement(slot))
+        }
       }
       if (!accepted) this.toLate(v, ts)
       if (entry.slots.length === 0) this.keys.delete(id)
