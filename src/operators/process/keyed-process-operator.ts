@@ -1,30 +1,41 @@
 import type { Batch } from '../../core/batch.ts'
 import type { Operator, OperatorContext, Output } from '../../core/operator.ts'
 import { KeyedContext } from './keyed-context.ts'
-import type { KeyedProcessFunction } from './process-function.ts'
+import type { KeyedProcessFunction, ProcessContext } from './process-function.ts'
 
-/** Runs a user's keyed process function over batches, with keyed state and timers. */
-export class KeyedProcessOperator<T, O> implements Operator {
-  private readonly fn: KeyedProcessFunction<unknown, T, O>
+type ElementFn<O> = (value: any, ctx: ProcessContext<unknown, O>) => void
+type TimerFn<O> = (time: number, ctx: ProcessContext<unknown, O>) => void
+
+/**
+ * Runs user functions with keyed state and timers over batches: one element function per input (a keyed
+ * process function has one, a co-process function two) and an optional timer callback.
+ */
+export class UserFunctionOperator<O> implements Operator {
+  private readonly self: object
+  private readonly elements: ElementFn<O>[]
+  private readonly onTimer: TimerFn<O> | undefined
   private readonly op: OperatorContext
   private readonly ctx: KeyedContext<O>
 
-  constructor(fn: KeyedProcessFunction<unknown, T, O>, op: OperatorContext) {
-    this.fn = fn
+  constructor(self: object, elements: ElementFn<O>[], onTimer: TimerFn<O> | undefined, op: OperatorContext) {
+    this.self = self
+    this.elements = elements
+    this.onTimer = onTimer
     this.op = op
     this.ctx = new KeyedContext<O>(op)
   }
 
-  process(batch: Batch, out: Output): void {
+  process(batch: Batch, out: Output, input = 0): void {
     const { values, times, pos } = batch
     const keys = batch.keys!
     const ctx = this.ctx
-    const fn = this.fn
+    const self = this.self
+    const element = this.elements[input]
     for (let i = 0; i < values.length; i++) {
       ctx.setKey(keys[i])
       ctx.timestamp = times[i]
       try {
-        fn.processElement(values[i] as T, ctx)
+        element.call(self, values[i], ctx)
       } catch (e) {
         this.op.errors.report(this.op.stepId, e, values[i], times[i], pos?.[i])
       }
@@ -44,11 +55,11 @@ export class KeyedProcessOperator<T, O> implements Operator {
   }
 
   private fireTimers(domain: 'event' | 'processing', upTo: number): void {
-    const onTimer = this.fn.onTimer
+    const onTimer = this.onTimer
     if (onTimer === undefined) return
     this.ctx.fireTimers(domain, upTo, (time) => {
       try {
-        onTimer.call(this.fn, time, this.ctx)
+        onTimer.call(this.self, time, this.ctx)
       } catch (e) {
         this.op.errors.report(this.op.stepId, e, { timer: time, key: this.ctx.key }, time, undefined)
       }
@@ -70,5 +81,12 @@ export class KeyedProcessOperator<T, O> implements Operator {
     this.op.state.restore(snap.state)
     this.ctx.restoreTimers(snap.timers)
     this.ctx.watermark = snap.watermark
+  }
+}
+
+/** Runs a user's keyed process function (Flink's KeyedProcessOperator). */
+export class KeyedProcessOperator<T, O> extends UserFunctionOperator<O> {
+  constructor(fn: KeyedProcessFunction<unknown, T, O>, op: OperatorContext) {
+    super(fn, [fn.processElement], fn.onTimer, op)
   }
 }
