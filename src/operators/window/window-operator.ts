@@ -261,33 +261,20 @@ export class WindowOperator<T, A, R> implements Operator {
     this.wm = watermark
     this.tctx.watermark = watermark
     const { trigger, allowedLateness } = this.spec
-    for (let due = this.eventTimers.pollUpTo(watermark); due !== undefined; due = this.eventTimers.pollUpTo(watermark)) {
-      for (const [id, key] of due.keys) {
-        const entry = this.keys.get(id)
-        if (entry === undefined) continue
-        this.curId = id
-        this.curKey = key
-        const slots = entry.slots
-        for (let s = 0; s < slots.length; s++) {
-          const slot = slots[s]
-          this.tctx.state = slot.tstate
-          const r = trigger.onEventTime(due.time, slot.start, slot.end, this.tctx)
-          slot.tstate = this.tctx.state
-          this.onTrigger(entry, slot, r)
-          if (slot.end - 1 + allowedLateness <= due.time) {
-            slots.splice(s, 1)
-            s--
-          }
-        }
-        if (slots.length === 0) this.keys.delete(id)
-      }
-    }
+    this.fireTimers(this.eventTimers, watermark, (time, slot) => trigger.onEventTime(time, slot.start, slot.end, this.tctx), (time, slot) => slot.end - 1 + allowedLateness <= time)
     this.flush(out)
   }
 
   onProcessingTime(now: number, out: Output): void {
     const { trigger } = this.spec
-    for (let due = this.procTimers.pollUpTo(now); due !== undefined; due = this.procTimers.pollUpTo(now)) {
+    const expires = this.processingTime ? (time: number, slot: Slot<A, R>) => slot.end - 1 <= time : () => false
+    this.fireTimers(this.procTimers, now, (time, slot) => trigger.onProcessingTime(time, slot.start, slot.end, this.tctx), expires)
+    this.flush(out)
+  }
+
+  /** Runs due timers of one clock: asks the trigger about each window of the timer's key, then drops expired windows. */
+  private fireTimers(queue: TimerQueue, upTo: number, ask: (time: number, slot: Slot<A, R>) => TriggerResult, expired: (time: number, slot: Slot<A, R>) => boolean): void {
+    for (let due = queue.pollUpTo(upTo); due !== undefined; due = queue.pollUpTo(upTo)) {
       for (const [id, key] of due.keys) {
         const entry = this.keys.get(id)
         if (entry === undefined) continue
@@ -297,10 +284,10 @@ export class WindowOperator<T, A, R> implements Operator {
         for (let s = 0; s < slots.length; s++) {
           const slot = slots[s]
           this.tctx.state = slot.tstate
-          const r = trigger.onProcessingTime(due.time, slot.start, slot.end, this.tctx)
+          const r = ask(due.time, slot)
           slot.tstate = this.tctx.state
           this.onTrigger(entry, slot, r)
-          if (this.processingTime && slot.end - 1 <= due.time) {
+          if (expired(due.time, slot)) {
             slots.splice(s, 1)
             s--
           }
@@ -308,7 +295,6 @@ export class WindowOperator<T, A, R> implements Operator {
         if (slots.length === 0) this.keys.delete(id)
       }
     }
-    this.flush(out)
   }
 
   /** End of a bounded input: whatever a trigger has not fired yet (global, count, processing time) fires now. */
