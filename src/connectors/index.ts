@@ -6,9 +6,10 @@ import { jsonl } from './files/jsonl-source.ts'
 import { csv } from './files/csv-source.ts'
 import { consoleSink } from './console/console-sink.ts'
 import { blackhole } from './blackhole/blackhole-sink.ts'
+import { nexmark } from './nexmark/source.ts'
 
 /** Built-in sources. */
-export const source = { collection, generator, jsonl, csv }
+export const source = { collection, generator, jsonl, csv, nexmark }
 
 /** Built-in sinks. */
 export const sink = { collect, console: consoleSink, jsonl: jsonlSink, blackhole }
