@@ -61,8 +61,28 @@ export interface Operator {
   onProcessingTime?(now: number, out: Output): void
   /** Every input ended (after the final watermark): emit anything still held. */
   finish?(out: Output): void
+  /**
+   * State at a checkpoint barrier, as plain structured-cloneable data. Keyed operators return a
+   * KeyedSnapshot so state can be redistributed by key group when the parallelism changes.
+   */
   snapshot?(): unknown
+  /** Keyed operators receive a KeyedRestore: only the key groups this subtask owns. */
   restore?(state: unknown): void
+}
+
+/** A keyed operator's snapshot: per key group (see keyGroupOf), plus operator-wide data. */
+export interface KeyedSnapshot {
+  keyGroups: number
+  groups: Record<number, unknown>
+  /** Data not tied to a key (a watermark, counters). */
+  shared?: unknown
+}
+
+/** What a keyed operator restores from: the groups it owns now, and `shared` of every previous subtask. */
+export interface KeyedRestore {
+  keyGroups: number
+  groups: Record<number, unknown>
+  shared: unknown[]
 }
 
 /** Control signals that travel with the data. */

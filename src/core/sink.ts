@@ -4,6 +4,8 @@ export interface SinkContext {
   readonly pipeline: string
   readonly stepId: string
   readonly subtask: number
+  /** True when the run takes checkpoints: transactional sinks then write through preCommit/commit. */
+  readonly checkpointing?: boolean
 }
 
 /** What a sink promises about duplicates after a failure. */
@@ -14,6 +16,18 @@ export interface SinkWriter<T> {
   write(batch: Batch<T>): void | Promise<void>
   /** Input ended: write out what is buffered. */
   close(): void | Promise<void>
+  /**
+   * Two-phase commit, phase one, at a checkpoint barrier: make everything written so far durable but not
+   * yet visible, and return what `commit` needs (plain data, stored in the checkpoint's manifest).
+   */
+  preCommit?(checkpointId: number): unknown | Promise<unknown>
+  /** Phase two, once the checkpoint is complete: make the pre-committed data visible. Must be idempotent. */
+  commit?(checkpointId: number, handle: unknown): void | Promise<void>
+  /**
+   * On restart from a checkpoint, before any write: commit `restored` (the restored checkpoint's handle,
+   * idempotently: it may already be committed) and discard anything written after it.
+   */
+  recover?(restored: { checkpointId: number; handle: unknown } | undefined): void | Promise<void>
 }
 
 export interface Sink<T> {

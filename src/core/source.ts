@@ -22,6 +22,13 @@ export interface SourceReader<T> {
    * interval (unbounded sources only), or with `END` when the partition is exhausted.
    */
   read(partition: number, max: number): SourceRead<T> | Promise<SourceRead<T>>
+  /**
+   * Where each partition stands after the last record `read` returned: plain data (a byte offset, a log
+   * offset, a sequence number) that a checkpoint records. Sources without it cannot be checkpointed.
+   */
+  positions?(): unknown[]
+  /** Called once, before the first read, when resuming from a checkpoint: continue after `positions`. */
+  seek?(positions: unknown[]): void | Promise<void>
   close(): void | Promise<void>
 }
 

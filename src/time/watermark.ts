@@ -5,6 +5,9 @@ export interface WatermarkGenerator {
   onEvent(ts: number): void
   /** The current watermark: no record with a timestamp at or below it is expected any more. */
   current(): number
+  /** The generator's state for a checkpoint (plain data). */
+  snapshot(): unknown
+  restore(state: unknown): void
 }
 
 export interface WatermarkStrategy {
@@ -24,6 +27,12 @@ class BoundedOutOfOrderGenerator implements WatermarkGenerator {
   }
   current(): number {
     return this.max === -Infinity ? -Infinity : this.max - this.delay - 1
+  }
+  snapshot(): unknown {
+    return this.max
+  }
+  restore(state: unknown): void {
+    this.max = state as number
   }
 }
 
