@@ -37,6 +37,8 @@ export interface FileSourceOptions<T> extends SourceOptions<T> {
 export interface FileSourceReader<T> extends SourceReader<T> {
   readonly files: readonly string[]
   position(partition: number): FilePosition
+  positions(): FilePosition[]
+  seek(positions: unknown[]): void
 }
 
 /** Turns a file's records (text and starting line) into values; reports bad ones through `ctx.malformed`. */
@@ -143,7 +145,22 @@ interface Partition {
   inflight: Promise<unknown> | undefined
 }
 
-/** Opens a file source: resolves the files, checks them, and reads each as one partition. */
+function checkFilePositions(kind: string, positions: unknown, step: string): FilePosition[] {
+  const ok = (at: unknown): at is FilePosition => {
+    const a = at as FilePosition | null
+    return typeof a === 'object' && a !== null && typeof a.file === 'string' && Number.isSafeInteger(a.offset) && a.offset >= 0 && Number.isSafeInteger(a.line) && a.line >= 0
+  }
+  if (!Array.isArray(positions) || !positions.every(ok)) {
+    throw userError('SLUICE_BAD_POSITION', `source.${kind}: checkpoint positions must be a list of { file, offset, line }`, { step })
+  }
+  return positions
+}
+
+/**
+ * Opens a file source: resolves the files, checks them, and reads each as one partition. Positions
+ * (`positions`/`seek`) are `{ file, offset, line }` per partition and are matched to files by path, so a
+ * glob that matches more files on restart reads the new ones from their start.
+ */
 export async function openFileSource<T>(spec: FileSourceSpec<T>, path: string | readonly string[], options: FileSourceOptions<T>, pollMs: number, ctx: SourceContext): Promise<FileSourceReader<T>> {
   const step = ctx.stepId
   let files: string[]
@@ -293,6 +310,12 @@ export async function openFileSource<T>(spec: FileSourceSpec<T>, path: string | 
     return true
   }
 
+  function position(index: number): FilePosition {
+    const p = parts[index]
+    if (p === undefined) throw new SluiceError('SLUICE_INTERNAL', `source '${step}' has no partition ${index}`, { domain: 'internal', step })
+    return p.reader !== undefined ? { file: p.file, offset: p.reader.offset, line: p.reader.line } : { file: p.file, offset: p.offset, line: p.line }
+  }
+
   return {
     partitions: files.length,
     files,
@@ -307,10 +330,30 @@ export async function openFileSource<T>(spec: FileSourceSpec<T>, path: string | 
       )
       return r
     },
-    position(index) {
-      const p = parts[index]
-      if (p === undefined) throw new SluiceError('SLUICE_INTERNAL', `source '${step}' has no partition ${index}`, { domain: 'internal', step })
-      return p.reader !== undefined ? { file: p.file, offset: p.reader.offset, line: p.reader.line } : { file: p.file, offset: p.offset, line: p.line }
+    position,
+    positions: () => parts.map((_, i) => position(i)),
+    seek(positions) {
+      for (const at of checkFilePositions(spec.kind, positions, step)) {
+        const index = files.indexOf(at.file)
+        // A file the checkpoint knew that the paths no longer match was dealt with; one it did not know starts at 0.
+        if (index < 0) continue
+        const p = parts[index]
+        if (at.offset > sizes[index]) {
+          if (!follow) {
+            throw userError('SLUICE_BAD_POSITION', `source.${spec.kind}: '${at.file}' is shorter (${sizes[index]} bytes) than the checkpoint's position (${at.offset}); it was replaced or truncated`, {
+              step,
+              position: at.file,
+              hint: 'restore from a checkpoint taken on the same files, or start without restoring',
+            })
+          }
+          // A tailed file cut shorter (copy-and-truncate rotation) is read again from its start, as while running.
+          p.offset = 0
+          p.line = 0
+          continue
+        }
+        p.offset = at.offset
+        p.line = at.line
+      }
     },
     async close() {
       if (closed) return

@@ -1,5 +1,6 @@
 import { END, type Source, type SourceOptions, type SourceReader } from '../../core/source.ts'
 import { userError } from '../../core/errors.ts'
+import { checkSeek } from '../resume.ts'
 
 /** Deterministic randomness for one record: the same (seed, seq) always gives the same numbers. */
 export interface GenContext {
@@ -44,6 +45,8 @@ class SplitMix implements GenContext {
 /**
  * Generates records from a function of their sequence number: deterministic by seed, split across
  * partitions (record seq goes to partition seq % partitions), optionally rate-limited and unbounded.
+ * Resumable: a partition's position is its next sequence number. A resumed generator paces itself from
+ * the time it resumed (it does not burst to catch up on the time it was stopped).
  * @example source.generator({ count: 1e6, make: g => ({ user: g.int(1000), ts: g.seq }), eventTime: r => r.ts })
  */
 export function generator<T>(options: GeneratorOptions<T>): Source<T> {
@@ -87,6 +90,13 @@ export function generator<T>(options: GeneratorOptions<T>): Source<T> {
           next[p] = seq
           emitted += values.length
           return { values, times: [] }
+        },
+        positions: () => [...next],
+        seek(positions) {
+          checkSeek('generator', positions, partitions).forEach((at, p) => {
+            if (at % partitions !== p % partitions) throw userError('SLUICE_BAD_POSITION', `source.generator: sequence number ${at} does not belong to partition ${p} of ${partitions}`)
+            next[p] = at
+          })
         },
         close() {},
       }

@@ -1,9 +1,11 @@
 import { END, type Source, type SourceOptions, type SourceReader } from '../../core/source.ts'
 import { userError } from '../../core/errors.ts'
+import { checkSeek } from '../resume.ts'
 
 /**
  * A bounded source over an array (for tests and examples). With `partitions`, record i goes to
- * partition i % partitions, each with its own watermark.
+ * partition i % partitions, each with its own watermark. Resumable: a partition's position is the
+ * index of its next record.
  * @example source.collection([{ user: 'a', ts: 0 }], { eventTime: c => c.ts })
  */
 export function collection<T>(items: readonly T[], options: SourceOptions<T> & { partitions?: number } = {}): Source<T> {
@@ -30,6 +32,13 @@ export function collection<T>(items: readonly T[], options: SourceOptions<T> & {
           }
           next[p] = i
           return { values, times: [], pos }
+        },
+        positions: () => [...next],
+        seek(positions) {
+          checkSeek('collection', positions, partitions).forEach((at, p) => {
+            if (at % partitions !== p % partitions) throw userError('SLUICE_BAD_POSITION', `source.collection: position ${at} does not belong to partition ${p} of ${partitions}`)
+            next[p] = at
+          })
         },
         close() {},
       }

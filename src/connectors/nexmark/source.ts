@@ -1,5 +1,6 @@
 import { END, type Source, type SourceOptions, type SourceReader } from '../../core/source.ts'
 import { userError } from '../../core/errors.ts'
+import { checkSeek } from '../resume.ts'
 import { watermark } from '../../time/watermark.ts'
 import type { NexmarkConfig } from './config.ts'
 import { NexmarkGenerator } from './generator.ts'
@@ -21,6 +22,7 @@ export interface NexmarkSourceOptions extends Partial<NexmarkConfig>, Pick<Sourc
 /**
  * The Nexmark auction events (persons, auctions, bids) as a source, in event time (`dateTime`) with a
  * watermark 4 s behind. Deterministic: the same options give the same events, whatever the partitioning.
+ * Resumable: a partition's position is the number of its next event; pacing restarts from the resume time.
  * @example pipeline('q2').from(source.nexmark({ events: 1_000_000 })).filter(e => e.type === 'bid')
  */
 export function nexmark(options: NexmarkSourceOptions = {}): Source<NexmarkEvent> {
@@ -60,6 +62,13 @@ export function nexmark(options: NexmarkSourceOptions = {}): Source<NexmarkEvent
           next[p] = from + n * partitions
           emitted += n
           return { values, times: [] }
+        },
+        positions: () => [...next],
+        seek(positions) {
+          checkSeek('nexmark', positions, partitions).forEach((at, p) => {
+            if (at < firstEvent || (at - firstEvent) % partitions !== p) throw userError('SLUICE_BAD_POSITION', `source.nexmark: event ${at} does not belong to partition ${p} of ${partitions} (first event ${firstEvent})`)
+            next[p] = at
+          })
         },
         close() {},
       }

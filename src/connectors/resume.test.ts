@@ -1,0 +1,168 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import fc from 'fast-check'
+import { source } from './index.ts'
+import { END, type Source, type SourceContext, type SourceReader } from '../core/source.ts'
+import { SluiceError } from '../core/errors.ts'
+import { withTempDir } from './files/test-support.ts'
+
+// One suite for every resumable source: read part of it, take positions, open a fresh reader, seek,
+// read the rest. Per partition, what was read before and after the cut equals one straight read.
+
+function context(): SourceContext {
+  return { pipeline: 'test', stepId: 'source-1', signal: new AbortController().signal, malformed: () => undefined }
+}
+
+async function readPartition<T>(reader: SourceReader<T>, p: number, max: number, reads = Infinity): Promise<T[]> {
+  const out: T[] = []
+  for (let i = 0; i < reads; i++) {
+    const r = await reader.read(p, max)
+    if (r === END) break
+    if (r === null) throw new Error('a bounded source returned null')
+    out.push(...r.values)
+  }
+  return out
+}
+
+async function straight<T>(src: Source<T>, max: number): Promise<T[][]> {
+  const reader = await src.open(context())
+  try {
+    const out: T[][] = []
+    for (let p = 0; p < reader.partitions; p++) out.push(await readPartition(reader, p, max))
+    return out
+  } finally {
+    await reader.close()
+  }
+}
+
+/** Reads `cuts[p]` batches of each partition, stops, resumes in a fresh reader and reads the rest. */
+async function resumed<T>(src: Source<T>, max: number, cuts: number[]): Promise<T[][]> {
+  const first = await src.open(context())
+  const before: T[][] = []
+  let positions: unknown[]
+  try {
+    for (let p = 0; p < first.partitions; p++) before.push(await readPartition(first, p, max, cuts[p % cuts.length]))
+    positions = JSON.parse(JSON.stringify(first.positions!())) as unknown[]
+  } finally {
+    await first.close()
+  }
+  const second = await src.open(context())
+  try {
+    await second.seek!(positions)
+    return await Promise.all(before.map(async (b, p) => [...b, ...(await readPartition(second, p, max))]))
+  } finally {
+    await second.close()
+  }
+}
+
+async function checkResume<T>(make: () => Source<T>, runs = 25): Promise<void> {
+  await fc.assert(
+    fc.asyncProperty(fc.integer({ min: 1, max: 40 }), fc.array(fc.integer({ min: 0, max: 12 }), { minLength: 1, maxLength: 4 }), async (max, cuts) => {
+      const src = make()
+      assert.deepEqual(await resumed(src, max, cuts), await straight(src, max))
+    }),
+    { numRuns: runs },
+  )
+}
+
+const items = Array.from({ length: 97 }, (_, i) => ({ i, ts: i * 10 }))
+
+test('collection: resumes after positions, with one and with several partitions', async () => {
+  await checkResume(() => source.collection(items))
+  await checkResume(() => source.collection(items, { partitions: 3 }))
+})
+
+test('generator: resumes at the next sequence number, records unchanged', async () => {
+  await checkResume(() => source.generator({ count: 150, partitions: 2, seed: 7, make: (g) => ({ seq: g.seq, r: g.int(1000) }) }))
+})
+
+test('generator: a rate-limited generator resumes where it stopped', async () => {
+  const src = source.generator({ count: 40, ratePerSecond: 1e6, make: (g) => g.seq })
+  const a = src.open(context()) as SourceReader<number>
+  let got: number[] = []
+  while (got.length < 10) {
+    const r = await a.read(0, 10 - got.length)
+    if (r !== null && r !== END) got = got.concat(r.values)
+  }
+  const b = src.open(context()) as SourceReader<number>
+  b.seek!(a.positions!())
+  for (;;) {
+    const r = await b.read(0, 100)
+    if (r === END) break
+    if (r !== null) got = got.concat(r.values)
+  }
+  assert.deepEqual(got, Array.from({ length: 40 }, (_, i) => i))
+})
+
+test('nexmark: resumes at the next event number', async () => {
+  await checkResume(() => source.nexmark({ events: 300, partitions: 3, firstEvent: 5 }), 10)
+})
+
+test('sequence sources reject positions of another shape', () => {
+  const reader = source.collection(items, { partitions: 2 }).open(context()) as SourceReader<unknown>
+  assert.throws(() => reader.seek!([0]), (e: unknown) => e instanceof SluiceError && e.code === 'SLUICE_BAD_POSITION')
+  assert.throws(() => reader.seek!([1, 1]), (e: unknown) => e instanceof SluiceError && e.code === 'SLUICE_BAD_POSITION')
+  assert.throws(() => reader.seek!([0, 'x']), (e: unknown) => e instanceof SluiceError && e.code === 'SLUICE_BAD_POSITION')
+})
+
+test('jsonl: resumes at a byte offset and line, per file', async () => {
+  await withTempDir(async (dir) => {
+    const a = join(dir, 'a.jsonl')
+    const b = join(dir, 'b.jsonl')
+    await writeFile(a, items.map((r) => JSON.stringify(r)).join('\n') + '\n')
+    await writeFile(b, '\uFEFF' + items.slice(0, 40).map((r) => JSON.stringify({ ...r, s: 'é😀'.repeat(r.i % 5) })).join('\r\n\r\n'))
+    await checkResume(() => source.jsonl([a, b], { chunkSize: 64 }))
+  })
+})
+
+test('jsonl: positions of a resumed read still name the right lines', async () => {
+  await withTempDir(async (dir) => {
+    const a = join(dir, 'a.jsonl')
+    await writeFile(a, items.map((r) => JSON.stringify(r)).join('\n') + '\n')
+    const src = source.jsonl(a)
+    const first = await src.open(context())
+    await first.read(0, 10)
+    const positions = first.positions!()
+    await first.close()
+    assert.deepEqual(positions, [{ file: a, offset: Buffer.byteLength(items.slice(0, 10).map((r) => JSON.stringify(r) + '\n').join('')), line: 10 }])
+    const second = await src.open(context())
+    await second.seek!(positions)
+    const r = await second.read(0, 1)
+    await second.close()
+    assert.ok(r !== null && r !== END)
+    assert.deepEqual(r.pos, [`${a}:11`])
+  })
+})
+
+test('csv: resumes after the header, which is still known after seek', async () => {
+  await withTempDir(async (dir) => {
+    const a = join(dir, 'a.csv')
+    const rows = items.map((r) => `${r.i},"line\nbreak ${r.i}, ""q""",${r.ts}`)
+    await writeFile(a, 'i,text,ts\r\n' + rows.join('\r\n') + '\r\n')
+    await checkResume(() => source.csv(a, { types: { i: 'number', ts: 'number' }, chunkSize: 50 }))
+    // Resuming at the very start (nothing read yet) skips the header as a fresh read does.
+    const src = source.csv(a, { types: { i: 'number' } })
+    const r = await src.open(context())
+    await r.seek!([{ file: a, offset: 0, line: 0 }])
+    const got = await readPartition(r, 0, 5, 1)
+    await r.close()
+    assert.deepEqual(got[0], { i: 0, text: 'line\nbreak 0, "q"', ts: '0' })
+  })
+})
+
+test('files: a file shorter than its checkpoint position is an error; a new file starts at its beginning', async () => {
+  await withTempDir(async (dir) => {
+    const a = join(dir, 'a.jsonl')
+    const b = join(dir, 'b.jsonl')
+    await writeFile(a, '{"a":1}\n')
+    await writeFile(b, '{"b":1}\n')
+    const r = await source.jsonl([a, b]).open(context())
+    await assert.rejects(async () => r.seek!([{ file: a, offset: 100, line: 3 }]), (e: unknown) => e instanceof SluiceError && e.code === 'SLUICE_BAD_POSITION')
+    r.seek!([{ file: a, offset: 8, line: 1 }, { file: join(dir, 'gone.jsonl'), offset: 5, line: 1 }])
+    assert.deepEqual(await readPartition(r, 0, 10), [])
+    assert.deepEqual(await readPartition(r, 1, 10), [{ b: 1 }])
+    await r.close()
+  })
+})
