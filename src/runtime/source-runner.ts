@@ -8,6 +8,14 @@ import { watermark as wmStrategies } from '../time/watermark.ts'
 import type { PolicyErrorSink } from './error-sink.ts'
 import type { Vertex } from './vertex.ts'
 
+/** A source's state in a checkpoint: reader positions and watermark state per partition. */
+export interface SourceSnapshot {
+  positions: unknown[]
+  watermarks: unknown[]
+  ended: boolean[]
+  recordsIn: number
+}
+
 interface PartitionState {
   index: number
   ended: boolean
@@ -205,6 +213,53 @@ export class SourceRunner {
       return
     }
     this.vertex.setWatermark(min)
+  }
+
+  /** Waits for reads in flight and handles their batches, so the reader's positions match what was emitted. */
+  async quiesce(): Promise<void> {
+    for (;;) {
+      const waits = this.waitables()
+      if (waits.length === 0 && this.ready.length === 0) break
+      if (waits.length > 0) await Promise.all(waits)
+      if (this.failure !== undefined) throw this.failure
+      while (this.ready.length > 0) {
+        const { p, r } = this.ready.shift()!
+        this.handle(p, r)
+      }
+    }
+  }
+
+  /** The source's part of a checkpoint; call after `quiesce`. */
+  snapshot(): SourceSnapshot {
+    if (this.reader.positions === undefined) {
+      throw new SluiceError('SLUICE_SOURCE_NOT_CHECKPOINTABLE', `source '${this.vertex.plan.id}' (${this.source.kind}) cannot report its position, so it cannot be checkpointed`, {
+        step: this.vertex.plan.id,
+        hint: 'run without --checkpoint-dir, or use a source that supports checkpoints',
+      })
+    }
+    return {
+      positions: structuredClone(this.reader.positions()),
+      watermarks: this.parts.map((p) => p.wm.snapshot()),
+      ended: this.parts.map((p) => p.ended),
+      recordsIn: this.recordsIn,
+    }
+  }
+
+  /** Before the first read: continue where a checkpoint left off. */
+  async restore(s: SourceSnapshot): Promise<void> {
+    const stepId = this.vertex.plan.id
+    if (s.positions.length !== this.parts.length) {
+      throw new SluiceError('SLUICE_CHECKPOINT_MISMATCH', `source '${stepId}' has ${this.parts.length} partitions, the checkpoint recorded ${s.positions.length}`, { step: stepId })
+    }
+    if (this.reader.seek === undefined) {
+      throw new SluiceError('SLUICE_SOURCE_NOT_CHECKPOINTABLE', `source '${stepId}' (${this.source.kind}) cannot seek, so it cannot resume from a checkpoint`, { step: stepId })
+    }
+    await this.reader.seek(s.positions)
+    this.parts.forEach((p, i) => {
+      p.wm.restore(s.watermarks[i])
+      p.ended = s.ended[i]
+    })
+    this.recordsIn = s.recordsIn
   }
 
   async close(): Promise<void> {

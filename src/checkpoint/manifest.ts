@@ -1,0 +1,43 @@
+import type { SourceSnapshot } from '../runtime/source-runner.ts'
+
+export const MANIFEST_FORMAT = 1
+
+/** What a checkpoint or savepoint holds; written last, atomically: its presence makes the checkpoint complete. */
+export interface Manifest {
+  format: number
+  kind: 'checkpoint' | 'savepoint'
+  id: number
+  pipeline: string
+  createdAt: string
+  parallelism: number
+  keyGroups: number
+  sources: { step: string; kind: string; state: SourceSnapshot }[]
+  operators: OperatorEntry[]
+  /** Sink handles not yet committed when the checkpoint was taken (its own and any of failed checkpoints before it). */
+  sinks: { step: string; pending: { checkpointId: number; handle: unknown }[] }[]
+  /** Runtime watermarks per vertex, so a restored job never moves event time backwards. */
+  vertices: { id: string; watermark: number; forwarded: number; inputs: number[] }[]
+  metrics: { step: string; in: number; out: number; late: number; errors: number; dropped: number }[]
+}
+
+/** One operator's state: which step, what state it declares, and its file(s) with sizes and checksums. */
+export interface OperatorEntry {
+  step: string
+  kind: string
+  keyed: boolean
+  /** The step's configuration when the state was written; a restore compares it with the pipeline's. */
+  descriptor: Record<string, unknown>
+  files: { subtask: number; file: string; bytes: number; sha256: string }[]
+}
+
+/** Sizes and times of a taken checkpoint, for reporting. */
+export interface CheckpointStats {
+  id: number
+  bytes: number
+  /** Time to wait for reads in flight and snapshot every operator (processing stops for this long). */
+  syncMs: number
+  /** Time to write and fsync files and the manifest (processing goes on meanwhile). */
+  asyncMs: number
+  /** Time from the barrier until every input had delivered it (0 on one thread: inputs are aligned as the barrier passes). */
+  alignmentMs: number
+}
