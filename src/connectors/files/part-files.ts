@@ -1,0 +1,211 @@
+import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises'
+import { join } from 'node:path'
+import { SluiceError, errorMessage } from '../../core/errors.ts'
+
+/** Where the sink keeps files that are not visible yet, inside its output folder. */
+export const STAGING_DIR = '.sluice-staging'
+
+/** What `preCommit` returns and `commit` takes: staged files and their final names, relative to the folder. */
+export interface PartFilesHandle {
+  files: { pending: string; final: string }[]
+}
+
+/** Buffered text is written out once it holds this many characters. */
+const FLUSH_CHARS = 1 << 20
+
+/**
+ * The two-phase commit of a folder of part files, one writer per subtask (the scheme of Flink's FileSink):
+ * - records go to `<dir>/.sluice-staging/part-<subtask>.inprogress`, created at the first record after a
+ *   checkpoint;
+ * - `preCommit(n)` writes it out, fsyncs and closes it, and renames it `part-<subtask>-<n>.pending`;
+ * - `commit(n)` renames each pending file to `<dir>/part-<subtask>-<n>.jsonl`: the visible output;
+ * - `recover(n)` commits checkpoint n's files again (a file already renamed is fine), deletes the subtask's
+ *   staged files, and deletes its committed parts of checkpoints after n (all of them when there is no
+ *   checkpoint: a fresh run replaces the folder's parts, as the single-file sink replaces its file).
+ * A checkpoint that never completes leaves its pending file for the next checkpoint's handle to commit.
+ */
+export class PartFiles {
+  private readonly dir: string
+  private readonly staging: string
+  private readonly subtask: number
+  private readonly step: string
+  private fh: FileHandle | undefined
+  private buffered = ''
+  private writing: Promise<void> = Promise.resolve()
+  private failure: unknown
+  /** Pending files not yet committed, oldest first. */
+  private pending: { pending: string; final: string }[] = []
+  private recovered = false
+
+  constructor(dir: string, subtask: number, step: string) {
+    this.dir = dir
+    this.staging = join(dir, STAGING_DIR)
+    this.subtask = subtask
+    this.step = step
+  }
+
+  /** Creates the folders; the output path must be a folder (or not exist). */
+  async open(): Promise<void> {
+    const st = await stat(this.dir).catch(() => undefined)
+    if (st !== undefined && !st.isDirectory()) {
+      throw new SluiceError('SLUICE_SINK_FAILED', `sink.jsonl: '${this.dir}' is a file; with checkpoints the sink writes a folder of part files there`, {
+        step: this.step,
+        hint: 'remove the file, or give the sink a folder path',
+      })
+    }
+    await this.io('create', this.staging, () => mkdir(this.staging, { recursive: true }))
+  }
+
+  private get inprogressName(): string {
+    return `part-${this.subtask}.inprogress`
+  }
+
+  write(text: string): void | Promise<void> {
+    this.check()
+    if (!this.recovered) return this.recover(undefined).then(() => this.write(text))
+    this.buffered += text
+    if (this.buffered.length >= FLUSH_CHARS) return this.flush()
+  }
+
+  /** Writes out the buffer (in order with earlier writes). */
+  private flush(): Promise<void> {
+    const text = this.buffered
+    this.buffered = ''
+    if (text === '') return this.writing
+    this.writing = this.writing.then(async () => {
+      this.check()
+      try {
+        this.fh ??= await open(join(this.staging, this.inprogressName), 'w')
+        await this.fh.writeFile(text)
+      } catch (e) {
+        this.failure ??= e
+        this.check()
+      }
+    })
+    return this.writing
+  }
+
+  async preCommit(checkpointId: number): Promise<PartFilesHandle> {
+    if (!this.recovered) await this.recover(undefined)
+    await this.flush()
+    this.check()
+    const fh = this.fh
+    if (fh !== undefined) {
+      this.fh = undefined
+      const name = `part-${this.subtask}-${checkpointId}`
+      const pending = `${STAGING_DIR}/${name}.pending`
+      await this.io('write', join(this.staging, this.inprogressName), async () => {
+        await fh.sync()
+        await fh.close()
+        await rename(join(this.staging, this.inprogressName), join(this.dir, pending))
+      })
+      await this.io('sync', this.staging, () => syncDir(this.staging))
+      this.pending.push({ pending, final: `${name}.jsonl` })
+    }
+    return { files: this.pending.map((f) => ({ ...f })) }
+  }
+
+  async commit(_checkpointId: number, handle: unknown): Promise<void> {
+    const files = checkHandle(handle, this.step)
+    for (const f of files) {
+      await this.io('commit', f.pending, async () => {
+        try {
+          await rename(join(this.dir, f.pending), join(this.dir, f.final))
+        } catch (e) {
+          if (!isNotFound(e)) throw e
+          // Renamed by an earlier commit of the same checkpoint: nothing to do.
+          if ((await stat(join(this.dir, f.final)).catch(() => undefined)) === undefined) {
+            throw new SluiceError('SLUICE_SINK_COMMIT_FAILED', `sink.jsonl: the pre-committed file '${f.pending}' in '${this.dir}' is missing and was not committed`, {
+              domain: 'external',
+              step: this.step,
+              hint: 'something removed the staging folder; the data of that checkpoint is lost',
+            })
+          }
+        }
+      })
+    }
+    if (files.length > 0) await this.io('sync', this.dir, () => syncDir(this.dir))
+    const done = new Set(files.map((f) => f.pending))
+    this.pending = this.pending.filter((f) => !done.has(f.pending))
+  }
+
+  async recover(restored: { checkpointId: number; handle: unknown } | undefined): Promise<void> {
+    this.recovered = true
+    if (restored !== undefined) await this.commit(restored.checkpointId, restored.handle)
+    const after = restored?.checkpointId ?? -Infinity
+    const mine = new RegExp(`^part-${this.subtask}(?:-(\\d+))?\\.(?:inprogress|pending)$`)
+    for (const name of await this.io('list', this.staging, () => readdir(this.staging))) {
+      if (mine.test(name)) await this.io('delete', name, () => rm(join(this.staging, name), { force: true }))
+    }
+    const committed = new RegExp(`^part-${this.subtask}-(\\d+)\\.jsonl$`)
+    for (const name of await this.io('list', this.dir, () => readdir(this.dir))) {
+      const m = committed.exec(name)
+      if (m !== null && Number(m[1]) > after) await this.io('delete', name, () => rm(join(this.dir, name), { force: true }))
+    }
+    await this.io('sync', this.dir, async () => {
+      await syncDir(this.staging)
+      await syncDir(this.dir)
+    })
+    this.pending = []
+  }
+
+  /** Input ended. Data written since the last checkpoint stays staged (see jsonl sink's notes). */
+  async close(): Promise<void> {
+    await this.flush()
+    const fh = this.fh
+    this.fh = undefined
+    await fh?.close()
+    this.check()
+  }
+
+  private check(): void {
+    if (this.failure !== undefined) {
+      throw new SluiceError('SLUICE_SINK_FAILED', `cannot write in '${this.dir}': ${errorMessage(this.failure)}`, { domain: 'external', retryable: true, step: this.step, cause: this.failure })
+    }
+  }
+
+  private async io<R>(doing: string, what: string, fn: () => Promise<R>): Promise<R> {
+    try {
+      return await fn()
+    } catch (e) {
+      if (e instanceof SluiceError) throw e
+      throw new SluiceError('SLUICE_SINK_FAILED', `sink.jsonl: cannot ${doing} '${what}' in '${this.dir}': ${errorMessage(e)}`, { domain: 'external', retryable: true, step: this.step, cause: e })
+    }
+  }
+}
+
+function checkHandle(handle: unknown, step: string): PartFilesHandle['files'] {
+  const files = (handle as PartFilesHandle | null)?.files
+  const safe = (s: unknown) => typeof s === 'string' && s !== '' && !s.includes('..')
+  if (!Array.isArray(files) || !files.every((f) => typeof f === 'object' && f !== null && safe(f.pending) && safe(f.final))) {
+    throw new SluiceError('SLUICE_BAD_POSITION', 'sink.jsonl: the checkpoint handle must be { files: [{ pending, final }] }', { domain: 'internal', step })
+  }
+  return files
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r')
+  try {
+    await fh.sync()
+  } finally {
+    await fh.close()
+  }
+}
+
+function isNotFound(e: unknown): boolean {
+  return (e as NodeJS.ErrnoException | undefined)?.code === 'ENOENT'
+}
+
+/**
+ * The committed part files of a jsonl sink's output folder, in output order (by checkpoint, then
+ * subtask): what a reader of a checkpointed run's output reads.
+ */
+export async function committedParts(dir: string): Promise<string[]> {
+  const parts: { name: string; checkpoint: number; subtask: number }[] = []
+  for (const name of await readdir(dir)) {
+    const m = /^part-(\d+)-(\d+)\.jsonl$/.exec(name)
+    if (m !== null) parts.push({ name, subtask: Number(m[1]), checkpoint: Number(m[2]) })
+  }
+  parts.sort((a, b) => a.checkpoint - b.checkpoint || a.subtask - b.subtask)
+  return parts.map((p) => join(dir, p.name))
+}
