@@ -57,6 +57,7 @@ export class CheckpointCoordinator {
   private inFlight: Promise<void> | undefined
   private failure: SluiceError | undefined
   private failedInRow = 0
+  private lastError: unknown
   /** Per sink step: handles pre-committed but not yet committed, oldest first. */
   private readonly uncommitted = new Map<string, { checkpointId: number; handle: unknown }[]>()
   readonly report: CheckpointReport = { completed: 0, failed: 0, restoredFrom: null, last: null }
@@ -195,6 +196,7 @@ export class CheckpointCoordinator {
       .catch((e: unknown) => {
         this.report.failed++
         this.failedInRow++
+        this.lastError = e
         this.config.warn(`checkpoint ${id} of '${this.pipeline}' failed: ${errorMessage(e)}`)
         if (this.failedInRow > this.config.tolerableFailures) {
           this.failure = new SluiceError('SLUICE_CHECKPOINT_FAILED', `${this.failedInRow} checkpoints in a row failed; the last: ${errorMessage(e)}`, { domain: 'external', cause: e, hint: 'check the checkpoint folder (space, permissions)' })
@@ -214,6 +216,14 @@ export class CheckpointCoordinator {
         await v.sink!.commit?.(p.checkpointId, p.handle)
       }
     }
+  }
+
+  /** Takes a savepoint into `dir` and waits until it is durably written (or throws why not). */
+  async savepoint(now: number, dir: string): Promise<CheckpointStats> {
+    const stats = await this.trigger(now, dir)
+    if (this.inFlight !== undefined) await this.inFlight
+    if (this.report.last?.id !== stats.id) throw this.lastError ?? new SluiceError('SLUICE_SAVEPOINT_FAILED', `savepoint ${stats.id} failed`)
+    return stats
   }
 
   /** Waits for the checkpoint being written; throws if checkpoints failed too often. */

@@ -6,6 +6,8 @@ import { SourceRunner } from './source-runner.ts'
 import { TaskGraph } from './task-graph.ts'
 import type { Progress, RunOptions, RunSummary } from './run-types.ts'
 import { summarize } from './summary.ts'
+import { CheckpointCoordinator } from '../checkpoint/coordinator.ts'
+import { ControlRequests } from '../checkpoint/control.ts'
 
 const YIELD_EVERY_MS = 20
 
@@ -25,13 +27,16 @@ export async function runLocal(p: Pipeline, opts: RunOptions = {}): Promise<RunS
   for (const v of graph.vertices) {
     if (v === undefined) continue
     const step = v.plan.steps[0]
-    if (step.impl.role === 'sink') v.sink = await step.impl.sink.open({ pipeline: p.name, stepId: v.plan.id, subtask: 0 })
+    if (step.impl.role === 'sink') v.sink = await step.impl.sink.open({ pipeline: p.name, stepId: v.plan.id, subtask: 0, checkpointing: opts.checkpoint !== undefined })
     if (step.impl.role === 'source') runners.push(new SourceRunner(v, step.impl.source, clock, graph.errors))
   }
   const errorsVertex = graph.vertices.find((v) => v?.plan.role === 'errors')
   let status: RunSummary['status'] = 'finished'
+  const coordinator = opts.checkpoint === undefined ? undefined : new CheckpointCoordinator(p.name, graph, runners, opts.checkpoint, clock.now())
+  const control = opts.checkpoint === undefined ? undefined : new ControlRequests(opts.checkpoint.dir)
   try {
     for (const r of runners) await r.open(signal, p.name)
+    await coordinator?.restore()
     let lastYield = performance.now()
     let lastProgress = lastYield
     const progressEvery = opts.progressIntervalMs ?? 1000
@@ -58,6 +63,17 @@ export async function runLocal(p: Pipeline, opts: RunOptions = {}): Promise<RunS
       }
       for (const r of runners) r.checkIdle(now)
       if (runners.every((r) => r.done)) break
+      if (coordinator !== undefined) {
+        if (coordinator.due(now)) await coordinator.trigger(now)
+        const req = control!.poll()
+        if (req !== undefined) {
+          await control!.answer(req, () => coordinator.savepoint(clock.now(), req.target))
+          if (req.stop) {
+            status = 'stopped'
+            break
+          }
+        }
+      }
       const t = performance.now()
       if (opts.onProgress !== undefined && t - lastProgress >= progressEvery) {
         lastProgress = t
@@ -78,6 +94,11 @@ export async function runLocal(p: Pipeline, opts: RunOptions = {}): Promise<RunS
       graph.finish()
     }
     if (graph.pendingWrites.length > 0) await Promise.all(graph.pendingWrites.splice(0))
+    if (coordinator !== undefined) {
+      // A last checkpoint, at the end of input or on a graceful stop, commits what transactional sinks hold.
+      await coordinator.trigger(clock.now())
+      await coordinator.settle()
+    }
     for (const { writer } of graph.sinks()) await writer.close()
   } catch (e) {
     await Promise.allSettled(graph.sinks().map(({ writer }) => writer.close()))
@@ -94,6 +115,7 @@ export async function runLocal(p: Pipeline, opts: RunOptions = {}): Promise<RunS
     recordsIn: runners.reduce((a, r) => a + r.recordsIn, 0),
     watermark: Math.min(...runners.map((r) => r.vertex.watermark)),
     steps: graph.stepMetrics(),
+    ...(coordinator !== undefined ? { checkpoints: coordinator.report } : {}),
   })
 }
 

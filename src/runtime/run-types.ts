@@ -1,5 +1,6 @@
 import type { Clock } from '../core/clock.ts'
 import type { StepMetricsJson } from '../core/metrics.ts'
+import type { CheckpointConfig, CheckpointReport } from '../checkpoint/coordinator.ts'
 
 export interface RunOptions {
   /** Subtasks per keyed step; above 1 they run on worker threads (needs `module`). Default 1. */
@@ -15,6 +16,8 @@ export interface RunOptions {
   /** Called about once per `progressIntervalMs` while running. */
   onProgress?: (p: Progress) => void
   progressIntervalMs?: number
+  /** Periodic checkpoints, and resuming from the latest one in the same folder. */
+  checkpoint?: CheckpointConfig
 }
 
 export interface Progress {
@@ -39,4 +42,6 @@ export interface RunSummary {
   late: number
   errors: number
   dropped: number
+  /** Checkpoints taken, failed and restored, when checkpointing. */
+  checkpoints?: CheckpointReport
 }

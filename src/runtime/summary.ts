@@ -18,7 +18,13 @@ export function formatSummary(s: RunSummary): string {
   return [
     `pipeline '${s.pipeline}' ${s.status} in ${(s.wallMs / 1000).toFixed(2)} s (cpu ${(s.cpuMs / 1000).toFixed(2)} s, parallelism ${s.parallelism})`,
     `records in ${s.recordsIn}, late ${s.late}, errors ${s.errors}, dropped ${s.dropped}, watermark ${wm}`,
+    ...(s.checkpoints !== undefined ? [formatCheckpoints(s.checkpoints)] : []),
     line(head),
     ...rows.map(line),
   ].join('\n')
+}
+
+function formatCheckpoints(c: NonNullable<RunSummary['checkpoints']>): string {
+  const last = c.last === null ? '' : `; last #${c.last.id}: ${(c.last.bytes / 1024).toFixed(1)} KiB, snapshot ${c.last.syncMs.toFixed(1)} ms, write ${c.last.asyncMs.toFixed(1)} ms`
+  return `checkpoints ${c.completed} completed, ${c.failed} failed${c.restoredFrom !== null ? `, resumed from #${c.restoredFrom}` : ''}${last}`
 }
