@@ -13,6 +13,7 @@ import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { checkCompatibility } from './compatibility.ts'
+import { failpoint } from '../core/failpoints.ts'
 
 export interface CheckpointConfig {
   /** Folder of this pipeline's checkpoints. */
@@ -187,7 +188,9 @@ export class CheckpointCoordinator {
       .then(async (bytes) => {
         stats.bytes = bytes
         stats.asyncMs = performance.now() - t1
+        failpoint('checkpoint-before-commit')
         await this.commitUpTo(id)
+        failpoint('checkpoint-after-commit')
         this.failedInRow = 0
         this.report.completed++
         this.report.last = stats
@@ -214,6 +217,7 @@ export class CheckpointCoordinator {
       while (list.length > 0 && list[0].checkpointId <= id) {
         const p = list.shift()!
         await v.sink!.commit?.(p.checkpointId, p.handle)
+        failpoint('sink-commit')
       }
     }
   }

@@ -3,6 +3,7 @@ import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { SluiceError, errorMessage } from '../core/errors.ts'
 import { MANIFEST_FORMAT, type Manifest } from './manifest.ts'
+import { failpoint } from '../core/failpoints.ts'
 
 const PREFIX = 'chk-'
 const pad = (id: number) => String(id).padStart(8, '0')
@@ -113,6 +114,7 @@ export async function writeCheckpointFolder(folder: string, manifest: Manifest, 
     await writeDurably(join(tmp, 'manifest.json'), m)
     bytes += Buffer.byteLength(m)
     await syncDir(tmp)
+    failpoint('checkpoint-before-rename')
     await rename(tmp, folder)
     await syncDir(dirname(folder))
   } catch (e) {

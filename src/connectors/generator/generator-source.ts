@@ -74,12 +74,14 @@ export function generator<T>(options: GeneratorOptions<T>): Source<T> {
           if (next[p] >= limit) return END
           let n = max
           if (ratePerSecond !== undefined) {
-            const allowed = Math.floor(((performance.now() - started) / 1000) * ratePerSecond) - emitted
-            if (allowed <= 0) {
-              const waitMs = Math.max(1, ((emitted + 1) / ratePerSecond) * 1000 - (performance.now() - started))
-              return new Promise((resolve) => setTimeout(() => resolve(null), Math.min(waitMs, 100)))
-            }
-            n = Math.min(n, allowed)
+            // Batches of a fixed size (at most a tenth of a second's worth), released once the rate allows a
+            // whole one: batch boundaries, and so watermarks, do not depend on timing, and a run restored from
+            // a checkpoint cuts its batches exactly where an uninterrupted run does.
+            const chunk = Math.max(1, Math.min(max, Math.ceil(ratePerSecond / 10)))
+            const remaining = Math.ceil((limit - next[p]) / partitions)
+            n = Math.min(chunk, remaining)
+            const due = ((emitted + n) / ratePerSecond) * 1000 - (performance.now() - started)
+            if (due > 0) return new Promise((resolve) => setTimeout(() => resolve(null), Math.min(Math.ceil(due), 100)))
           }
           const values: T[] = new Array(0)
           let seq = next[p]
