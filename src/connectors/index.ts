@@ -7,9 +7,11 @@ import { csv } from './files/csv-source.ts'
 import { consoleSink } from './console/console-sink.ts'
 import { blackhole } from './blackhole/blackhole-sink.ts'
 import { nexmark } from './nexmark/source.ts'
+import { log as logSource } from './log/source.ts'
+import { log as logSink } from './log/sink.ts'
 
 /** Built-in sources. */
-export const source = { collection, generator, jsonl, csv, nexmark }
+export const source = { collection, generator, jsonl, csv, nexmark, log: logSource }
 
 /** Built-in sinks. */
-export const sink = { collect, console: consoleSink, jsonl: jsonlSink, blackhole }
+export const sink = { collect, console: consoleSink, jsonl: jsonlSink, blackhole, log: logSink }

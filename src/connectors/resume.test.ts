@@ -2,70 +2,14 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import fc from 'fast-check'
 import { source } from './index.ts'
-import { END, type Source, type SourceContext, type SourceReader } from '../core/source.ts'
+import { END, type SourceReader } from '../core/source.ts'
 import { SluiceError } from '../core/errors.ts'
 import { withTempDir } from './files/test-support.ts'
+import { checkResume, context, readPartition } from './resume-support.ts'
 
 // One suite for every resumable source: read part of it, take positions, open a fresh reader, seek,
 // read the rest. Per partition, what was read before and after the cut equals one straight read.
-
-function context(): SourceContext {
-  return { pipeline: 'test', stepId: 'source-1', signal: new AbortController().signal, malformed: () => undefined }
-}
-
-async function readPartition<T>(reader: SourceReader<T>, p: number, max: number, reads = Infinity): Promise<T[]> {
-  const out: T[] = []
-  for (let i = 0; i < reads; i++) {
-    const r = await reader.read(p, max)
-    if (r === END) break
-    if (r === null) throw new Error('a bounded source returned null')
-    out.push(...r.values)
-  }
-  return out
-}
-
-async function straight<T>(src: Source<T>, max: number): Promise<T[][]> {
-  const reader = await src.open(context())
-  try {
-    const out: T[][] = []
-    for (let p = 0; p < reader.partitions; p++) out.push(await readPartition(reader, p, max))
-    return out
-  } finally {
-    await reader.close()
-  }
-}
-
-/** Reads `cuts[p]` batches of each partition, stops, resumes in a fresh reader and reads the rest. */
-async function resumed<T>(src: Source<T>, max: number, cuts: number[]): Promise<T[][]> {
-  const first = await src.open(context())
-  const before: T[][] = []
-  let positions: unknown[]
-  try {
-    for (let p = 0; p < first.partitions; p++) before.push(await readPartition(first, p, max, cuts[p % cuts.length]))
-    positions = JSON.parse(JSON.stringify(first.positions!())) as unknown[]
-  } finally {
-    await first.close()
-  }
-  const second = await src.open(context())
-  try {
-    await second.seek!(positions)
-    return await Promise.all(before.map(async (b, p) => [...b, ...(await readPartition(second, p, max))]))
-  } finally {
-    await second.close()
-  }
-}
-
-async function checkResume<T>(make: () => Source<T>, runs = 25): Promise<void> {
-  await fc.assert(
-    fc.asyncProperty(fc.integer({ min: 1, max: 40 }), fc.array(fc.integer({ min: 0, max: 12 }), { minLength: 1, maxLength: 4 }), async (max, cuts) => {
-      const src = make()
-      assert.deepEqual(await resumed(src, max, cuts), await straight(src, max))
-    }),
-    { numRuns: runs },
-  )
-}
 
 const items = Array.from({ length: 97 }, (_, i) => ({ i, ts: i * 10 }))
 

@@ -1,0 +1,197 @@
+import { randomBytes } from 'node:crypto'
+import { INSERT, type Batch } from '../../core/batch.ts'
+import { hashKey } from '../../core/key.ts'
+import { SluiceError, userError } from '../../core/errors.ts'
+import type { Sink, SinkContext, SinkWriter } from '../../core/sink.ts'
+import type { Log, LogOptions, LogRecordInput } from '../../log/index.ts'
+import { encodeJson } from '../files/encode.ts'
+import { acquireLog } from './shared-log.ts'
+import { CONTROL, PRODUCER, TXN, type ControlKind } from './txn.ts'
+
+export interface LogSinkOptions<T> {
+  /** The record key; records with the same key go to the same partition. Without it, batches go round-robin. */
+  key?: (value: T) => string
+  /** Partitions of the topic if the sink creates it (default 1); an existing topic keeps its own. */
+  partitions?: number
+  /** Turns a value into the record's value; default its JSON (changelog kinds as in sink.jsonl). */
+  encode?: (value: T) => string | Uint8Array
+  /** Options for opening the log, if this sink opens it first in the process. */
+  log?: LogOptions
+}
+
+/** What `preCommit` returns: the transactions to commit and the partitions each wrote to. */
+export interface LogSinkHandle {
+  producer: string
+  txns: { txn: string; partitions: number[] }[]
+}
+
+/**
+ * Appends to a topic of the embedded log (created if missing). With checkpoints it is transactional:
+ * records are appended as they come, tagged with the open transaction; `preCommit` makes them durable;
+ * `commit` appends a commit marker to each partition written; `recover` commits the restored checkpoint's
+ * transactions again (a second marker is harmless) and appends a fence that aborts the ones after it. Only
+ * readers in read_committed isolation (`source.log`'s default) see exactly-once output; the markers'
+ * format is in txn.ts. Without checkpoints records are appended plainly (at-least-once on a rerun).
+ * @example .to(sink.log('data/log', 'counts', { key: (r) => r.page, partitions: 4 }))
+ */
+export function log<T>(dir: string, topic: string, options: LogSinkOptions<T> = {}): Sink<T> {
+  if (typeof dir !== 'string' || dir === '') throw userError('SLUICE_BAD_ARGUMENT', 'sink.log needs the log folder')
+  if (typeof topic !== 'string' || topic === '') throw userError('SLUICE_BAD_ARGUMENT', 'sink.log needs a topic name')
+  if (options.key !== undefined && typeof options.key !== 'function') throw userError('SLUICE_BAD_OPTION', 'sink.log: key must be a function')
+  if (options.encode !== undefined && typeof options.encode !== 'function') throw userError('SLUICE_BAD_OPTION', 'sink.log: encode must be a function')
+  return {
+    kind: 'log',
+    guarantee: 'exactly-once',
+    describe: () => ({ kind: 'log', dir, topic, keyed: options.key !== undefined, commit: 'transactions with checkpoints (read_committed readers); plain appends without' }),
+    async open(ctx): Promise<SinkWriter<T>> {
+      const ref = await acquireLog(dir, options.log)
+      try {
+        const t = await ref.log.ensureTopic(topic, options.partitions === undefined ? {} : { partitions: options.partitions })
+        return new LogWriter<T>(ref.log, topic, t.partitions.length, options, ctx, () => ref.release())
+      } catch (e) {
+        await ref.release()
+        throw e
+      }
+    },
+  }
+}
+
+class LogWriter<T> implements SinkWriter<T> {
+  private readonly log: Log
+  private readonly topic: string
+  private readonly partitions: number
+  private readonly options: LogSinkOptions<T>
+  private readonly ctx: SinkContext
+  private readonly release: () => Promise<void>
+  private readonly producer: string
+  private readonly transactional: boolean
+  /** Unique per writer instance: a restarted sink never reuses a transaction id. */
+  private readonly epoch = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`
+  private seq = 0
+  /** Partitions the open transaction wrote to. */
+  private touched = new Set<number>()
+  private uncommitted: LogSinkHandle['txns'] = []
+  private inflight = new Set<Promise<unknown>>()
+  private failure: unknown
+  private rr = 0
+
+  constructor(log: Log, topic: string, partitions: number, options: LogSinkOptions<T>, ctx: SinkContext, release: () => Promise<void>) {
+    this.log = log
+    this.topic = topic
+    this.partitions = partitions
+    this.options = options
+    this.ctx = ctx
+    this.release = release
+    this.producer = `${ctx.pipeline}/${ctx.stepId}/${ctx.subtask}`
+    this.transactional = ctx.checkpointing === true
+  }
+
+  private get txn(): string {
+    return `${this.epoch}.${this.seq}`
+  }
+
+  write(batch: Batch<T>): Promise<void> | void {
+    this.check()
+    const { values, kinds } = batch
+    if (values.length === 0) return
+    const by = new Map<number, LogRecordInput[]>()
+    const headers = this.transactional ? { [PRODUCER]: this.producer, [TXN]: this.txn } : undefined
+    const { key, encode } = this.options
+    const rr = this.rr++ % this.partitions
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i]
+      const k = key === undefined ? undefined : key(v)
+      const p = k === undefined ? rr : (hashKey(k) >>> 0) % this.partitions
+      const value = encode !== undefined ? encode(v) : encodeJson(v, kinds === undefined ? INSERT : kinds[i])
+      const rec: LogRecordInput = { value }
+      if (k !== undefined) rec.key = k
+      if (headers !== undefined) rec.headers = headers
+      let list = by.get(p)
+      if (list === undefined) by.set(p, (list = []))
+      list.push(rec)
+    }
+    const appends: Promise<unknown>[] = []
+    for (const [p, recs] of by) {
+      this.touched.add(p)
+      appends.push(this.log.append(this.topic, p, recs))
+    }
+    return this.track(Promise.all(appends))
+  }
+
+  private track(p: Promise<unknown>): Promise<void> {
+    const t = p.then(
+      () => undefined,
+      (e: unknown) => {
+        this.failure ??= e
+      },
+    )
+    this.inflight.add(t)
+    void t.finally(() => this.inflight.delete(t))
+    return t.then(() => this.check())
+  }
+
+  private async settle(): Promise<void> {
+    await Promise.all(this.inflight)
+    this.check()
+  }
+
+  async preCommit(_checkpointId: number): Promise<LogSinkHandle> {
+    await this.settle()
+    await this.log.flush()
+    if (this.touched.size > 0) {
+      this.uncommitted.push({ txn: this.txn, partitions: [...this.touched].sort((a, b) => a - b) })
+      this.touched = new Set()
+      this.seq++
+    }
+    return { producer: this.producer, txns: this.uncommitted.map((t) => ({ txn: t.txn, partitions: [...t.partitions] })) }
+  }
+
+  async commit(_checkpointId: number, handle: unknown): Promise<void> {
+    const h = checkHandle(handle, this.ctx.stepId)
+    for (const t of h.txns) await this.mark('commit', h.producer, t.txn, t.partitions)
+    const done = new Set(h.txns.map((t) => t.txn))
+    this.uncommitted = this.uncommitted.filter((t) => !done.has(t.txn))
+  }
+
+  async recover(restored: { checkpointId: number; handle: unknown } | undefined): Promise<void> {
+    if (restored !== undefined) await this.commit(restored.checkpointId, restored.handle)
+    await this.mark('fence', this.producer, '', Array.from({ length: this.partitions }, (_, p) => p))
+    await this.log.flush()
+  }
+
+  private async mark(kind: ControlKind, producer: string, txn: string, partitions: readonly number[]): Promise<void> {
+    const headers: Record<string, string> = { [CONTROL]: kind, [PRODUCER]: producer }
+    if (txn !== '') headers[TXN] = txn
+    await Promise.all(partitions.map((p) => this.log.append(this.topic, p, [{ value: '', headers }])))
+  }
+
+  /** Input ended. Records after the last checkpoint (a stopped run) are aborted: a restore writes them again. */
+  async close(): Promise<void> {
+    try {
+      await this.settle()
+      if (this.transactional && this.touched.size > 0) {
+        await this.mark('abort', this.producer, this.txn, [...this.touched])
+        this.touched = new Set()
+        this.seq++
+      }
+    } finally {
+      await this.release()
+    }
+  }
+
+  private check(): void {
+    if (this.failure !== undefined) {
+      const e = this.failure
+      throw e instanceof SluiceError ? e : new SluiceError('SLUICE_SINK_FAILED', `sink.log: cannot append to '${this.topic}'`, { domain: 'external', step: this.ctx.stepId, cause: e })
+    }
+  }
+}
+
+function checkHandle(handle: unknown, step: string): LogSinkHandle {
+  const h = handle as LogSinkHandle | null
+  const ok =
+    typeof h === 'object' && h !== null && typeof h.producer === 'string' && Array.isArray(h.txns) &&
+    h.txns.every((t) => typeof t?.txn === 'string' && Array.isArray(t.partitions) && t.partitions.every((p) => Number.isInteger(p) && p >= 0))
+  if (!ok) throw new SluiceError('SLUICE_BAD_POSITION', 'sink.log: the checkpoint handle must be { producer, txns: [{ txn, partitions }] }', { domain: 'internal', step })
+  return h
+}
