@@ -1,7 +1,9 @@
 import { INSERT, rowKindName, type Batch, type RowKind, type RowKindName } from '../core/batch.ts'
 import { ManualClock } from '../core/clock.ts'
 import { StepMetrics } from '../core/metrics.ts'
-import type { ErrorPolicy, Operator, OperatorContext, Output } from '../core/operator.ts'
+import type { ErrorPolicy, KeyedRestore, KeyedSnapshot, Operator, OperatorContext, Output } from '../core/operator.ts'
+import { isKeyedSnapshot, redistributeKeyed } from '../checkpoint/redistribute.ts'
+import { readEntries } from '../operators/keyed-snapshot.ts'
 import { HeapStateBackend } from '../state/heap/heap-backend.ts'
 import { TimerQueue } from '../state/timers.ts'
 import { PolicyErrorSink } from '../runtime/error-sink.ts'
@@ -28,6 +30,11 @@ export interface HarnessInput<T> {
  * @example
  * const h = new OperatorHarness((ctx) => new WindowOperator(spec, ctx))
  * h.push([{ value: 1, time: 5, key: 'a' }]); h.watermark(100); h.take() // -> records fired
+ *
+ * Rescaling: snapshot subtasks, split their state for a new parallelism, restore new harnesses from it.
+ * @example
+ * const restores = OperatorHarness.redistribute([h0.snapshot(), h1.snapshot()], 3)
+ * const hs = restores.map((r, i) => new OperatorHarness(build, { subtask: i, parallelism: 3 }).restoreFrom(r))
  */
 export class OperatorHarness {
   readonly clock: ManualClock
@@ -40,9 +47,16 @@ export class OperatorHarness {
   private sides = new Map<string, HarnessRecord[]>()
   private wm = -Infinity
   private readonly out: Output
+  private readonly subtask: number
+  private readonly parallelism: number
 
-  constructor(build: (ctx: OperatorContext) => Operator, opts: { stepId?: string; clock?: ManualClock; onError?: ErrorPolicy } = {}) {
+  constructor(
+    build: (ctx: OperatorContext) => Operator,
+    opts: { stepId?: string; clock?: ManualClock; onError?: ErrorPolicy; subtask?: number; parallelism?: number } = {},
+  ) {
     this.build = build
+    this.subtask = opts.subtask ?? 0
+    this.parallelism = opts.parallelism ?? 1
     this.clock = opts.clock ?? new ManualClock(0)
     const stepId = opts.stepId ?? 'op-1'
     this.metrics = new StepMetrics(stepId, 'test')
@@ -66,8 +80,8 @@ export class OperatorHarness {
     const ctx: OperatorContext = {
       pipeline: 'harness',
       stepId: this.metrics.step,
-      subtask: 0,
-      parallelism: 1,
+      subtask: this.subtask,
+      parallelism: this.parallelism,
       clock: this.clock,
       metrics: this.metrics,
       errors: this.errors,
@@ -115,10 +129,43 @@ export class OperatorHarness {
 
   /** Snapshots the operator, then replaces it with a fresh instance restored from the snapshot. */
   snapshotAndRestore(): this {
-    const snap = structuredClone(this.operator.snapshot?.())
+    const snap = this.snapshot()
     this.operator = this.fresh()
-    if (snap !== undefined) this.operator.restore?.(snap)
+    // A keyed snapshot is restored as the only subtask of parallelism 1 would restore it.
+    if (snap !== undefined) this.operator.restore?.(isKeyedSnapshot(snap) ? redistributeKeyed([snap], 1)[0] : snap)
     return this
+  }
+
+  /** The operator's snapshot, copied as a checkpoint would store it (structured clone). */
+  snapshot(): unknown {
+    return structuredClone(this.operator.snapshot?.())
+  }
+
+  /**
+   * Replaces the operator with a fresh instance restored from `state` (a copy of it): a KeyedRestore for a
+   * keyed operator, as `OperatorHarness.redistribute` gives. `watermark` sets the input watermark the
+   * runtime would have restored with it (default: the harness keeps its own).
+   */
+  restoreFrom(state: KeyedRestore | unknown, opts: { watermark?: number } = {}): this {
+    this.operator = this.fresh()
+    if (opts.watermark !== undefined) this.wm = opts.watermark
+    this.operator.restore?.(structuredClone(state))
+    return this
+  }
+
+  /**
+   * The entries of list `list` (as the operator names it: 'windows', 'rows', 'buffers'...) in the operator's
+   * keyed snapshot now, in order, as `[key, data]`: to check what state a keyed operator holds.
+   */
+  snapshotEntries(list: string): [key: unknown, data: unknown][] {
+    const snap = this.snapshot()
+    if (!isKeyedSnapshot(snap)) throw new Error('snapshotEntries: the operator does not take keyed snapshots')
+    return readEntries(redistributeKeyed([snap], 1)[0], list, false).map(([, key, data]) => [key, data])
+  }
+
+  /** Splits keyed snapshots of all subtasks into what each subtask restores at `newParallelism` (see redistributeKeyed). */
+  static redistribute(snapshots: readonly unknown[], newParallelism: number): KeyedRestore[] {
+    return redistributeKeyed(snapshots as KeyedSnapshot[], newParallelism)
   }
 
   /** Main output since the last call. */

@@ -12,7 +12,7 @@ function harness(type: 'inner' | 'left', lower = -2, upper = 1) {
 
 const rec = (v: string, time: number, key = 'a') => ({ value: v, time, key })
 
-const heldKeys = (h: OperatorHarness) => (h.operator.snapshot!() as { keys: unknown[] }).keys.length
+const heldKeys = (h: OperatorHarness) => h.snapshotEntries('buffers').length
 
 test('interval join: a left at t meets rights in [t + lower, t + upper], both ends included, whichever comes first', () => {
   const h = harness('inner')

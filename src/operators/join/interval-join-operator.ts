@@ -1,7 +1,8 @@
 import { BatchBuilder, type Batch } from '../../core/batch.ts'
 import { keyId } from '../../core/key.ts'
-import type { Operator, OperatorContext, Output } from '../../core/operator.ts'
+import type { KeyedSnapshot, Operator, OperatorContext, Output } from '../../core/operator.ts'
 import { TimerQueue } from '../../state/timers.ts'
+import { checkRestore, KeyedSnapshotWriter, minShared, readEntries, restoreTimers } from '../keyed-snapshot.ts'
 import type { JoinLateRecord } from './join-types.ts'
 
 export interface IntervalJoinSpec {
@@ -197,32 +198,33 @@ export class IntervalJoinOperator implements Operator {
     }
   }
 
-  snapshot(): unknown {
+  /** Per key: the buffered records of both sides and the key's cleanup timers; the watermark is shared. */
+  snapshot(): KeyedSnapshot {
     const side = (buf: SideBuffer): SideSnapshot => buf.times.map((t) => {
       const b = buf.buckets.get(t)!
-      return [t, [...b.values], [...b.matched]]
+      return [t, b.values, b.matched]
     })
-    return {
-      wm: this.wm,
-      keys: [...this.keys].map(([id, e]) => [id, e.key, side(e.sides[0]), side(e.sides[1])]),
-      timers: [this.timers[0].snapshot(), this.timers[1].snapshot()],
-    }
+    const w = new KeyedSnapshotWriter(this.ctx.state.keyGroups)
+    for (const e of this.keys.values()) w.add('buffers', e.key, [side(e.sides[0]), side(e.sides[1])])
+    w.timers('left', this.timers[0])
+    w.timers('right', this.timers[1])
+    return w.build({ wm: this.wm }, true)
   }
 
   restore(state: unknown): void {
-    const s = state as { wm: number; keys: [unknown, unknown, SideSnapshot, SideSnapshot][]; timers: [never, never] }
+    const r = checkRestore(state, this.ctx.state.keyGroups, this.ctx.stepId)
     const side = (snap: SideSnapshot): SideBuffer => {
       const buf: SideBuffer = { times: [], buckets: new Map() }
       for (const [t, values, matched] of snap) {
         buf.times.push(t)
-        buf.buckets.set(t, { values: [...values], matched: [...matched] })
+        buf.buckets.set(t, { values, matched })
       }
       return buf
     }
-    this.wm = s.wm
+    this.wm = minShared(r, 'wm')
     this.keys.clear()
-    for (const [id, key, l, r] of s.keys) this.keys.set(id, { key, sides: [side(l), side(r)] })
-    this.timers[0].restore(s.timers[0])
-    this.timers[1].restore(s.timers[1])
+    for (const [, key, [l, rt]] of readEntries<[SideSnapshot, SideSnapshot]>(r, 'buffers')) this.keys.set(keyId(key), { key, sides: [side(l), side(rt)] })
+    restoreTimers(this.timers[0], r, 'left')
+    restoreTimers(this.timers[1], r, 'right')
   }
 }

@@ -109,7 +109,7 @@ test('state of a side expires ttl ms (processing time) after that side was last 
   h.advanceProcessingTime(100) // now 210: right expired; left (written at 110) lives to 210 too
   h.push([rec('r3')], 1)
   assert.deepEqual(show(h.take()), [])
-  assert.deepEqual((h.operator.snapshot!() as { keys: unknown[] }).keys.length, 1)
+  assert.deepEqual(h.snapshotEntries('rows').length, 1)
 })
 
 test('outer join: a match refreshes the padded side, whose match count changed', () => {

@@ -1,7 +1,8 @@
 import { BatchBuilder, DELETE, INSERT, UPDATE_BEFORE, type Batch, type Position, type RowKind } from '../../core/batch.ts'
 import { keyId } from '../../core/key.ts'
-import type { Operator, OperatorContext, Output } from '../../core/operator.ts'
+import type { KeyedSnapshot, Operator, OperatorContext, Output } from '../../core/operator.ts'
 import { TimerQueue } from '../../state/timers.ts'
+import { checkRestore, KeyedSnapshotWriter, readEntries, restoreTimers } from '../keyed-snapshot.ts'
 import type { JoinType } from './join-types.ts'
 
 export interface RegularJoinSpec {
@@ -180,22 +181,22 @@ export class RegularJoinOperator implements Operator {
     }
   }
 
-  snapshot(): unknown {
+  /** Per key: the rows of both sides with their expiry, and the key's cleanup timers. Nothing is shared. */
+  snapshot(): KeyedSnapshot {
     const side = (st: SideState): SideSnapshot => [st.rows.map((r) => [r.value, r.matches]), st.expiresAt, st.timer]
-    return {
-      keys: [...this.keys].map(([id, e]) => [id, e.key, side(e.sides[0]), side(e.sides[1])]),
-      timers: [this.timers[0].snapshot(), this.timers[1].snapshot()],
-    }
+    const w = new KeyedSnapshotWriter(this.ctx.state.keyGroups)
+    for (const e of this.keys.values()) w.add('rows', e.key, [side(e.sides[0]), side(e.sides[1])])
+    w.timers('left', this.timers[0])
+    w.timers('right', this.timers[1])
+    return w.build(undefined, true)
   }
 
   restore(state: unknown): void {
-    const s = state as { keys: [unknown, unknown, SideSnapshot, SideSnapshot][]; timers: [[number, [unknown, unknown][]][], [number, [unknown, unknown][]][]] }
+    const r = checkRestore(state, this.ctx.state.keyGroups, this.ctx.stepId)
     const side = ([rows, expiresAt, timer]: SideSnapshot): SideState => ({ rows: rows.map(([value, matches]) => ({ value, matches })), expiresAt, timer })
     this.keys.clear()
-    for (const [id, key, l, r] of s.keys) this.keys.set(id, { key, sides: [side(l), side(r)] })
-    for (let i = 0; i < 2; i++) {
-      this.timers[i].restore(s.timers[i])
-      for (const [t] of s.timers[i]) this.ctx.scheduleProcessingTime(t)
-    }
+    for (const [, key, [l, rt]] of readEntries<[SideSnapshot, SideSnapshot]>(r, 'rows')) this.keys.set(keyId(key), { key, sides: [side(l), side(rt)] })
+    const times = new Set([...restoreTimers(this.timers[0], r, 'left'), ...restoreTimers(this.timers[1], r, 'right')])
+    for (const t of times) this.ctx.scheduleProcessingTime(t)
   }
 }

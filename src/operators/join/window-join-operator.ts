@@ -1,8 +1,9 @@
 import { BatchBuilder, type Batch } from '../../core/batch.ts'
 import { userError } from '../../core/errors.ts'
 import { keyId } from '../../core/key.ts'
-import type { Operator, OperatorContext, Output } from '../../core/operator.ts'
+import type { KeyedSnapshot, Operator, OperatorContext, Output } from '../../core/operator.ts'
 import { TimerQueue } from '../../state/timers.ts'
+import { checkRestore, KeyedSnapshotWriter, minShared, readEntries, restoreTimers } from '../keyed-snapshot.ts'
 import type { WindowAssigner } from '../window/assigners.ts'
 import type { JoinLateRecord, JoinType } from './join-types.ts'
 
@@ -183,24 +184,20 @@ export class WindowJoinOperator implements Operator {
     }
   }
 
-  snapshot(): unknown {
-    return {
-      wm: this.wm,
-      keys: [...this.keys].map(([id, e]) => [id, e.key, [...e.slots.values()].map((s) => ({ ...s, left: [...s.left], right: [...s.right] }))]),
-      timers: this.timers.snapshot(),
-    }
+  /** Per key: its windows' records of both sides and its timers; the watermark is shared. */
+  snapshot(): KeyedSnapshot {
+    const w = new KeyedSnapshotWriter(this.ctx.state.keyGroups)
+    for (const e of this.keys.values()) w.add('windows', e.key, [...e.slots.values()])
+    w.timers('timers', this.timers)
+    return w.build({ wm: this.wm }, true)
   }
 
   restore(state: unknown): void {
-    const s = state as { wm: number; keys: [unknown, unknown, Slot[]][]; timers: [number, [unknown, unknown][]][] }
-    this.wm = s.wm
+    const r = checkRestore(state, this.ctx.state.keyGroups, this.ctx.stepId)
+    this.wm = minShared(r, 'wm')
     this.keys.clear()
-    for (const [id, key, slots] of s.keys) {
-      const m = new Map<number, Slot>()
-      for (const slot of slots) m.set(slot.start, { ...slot, left: [...slot.left], right: [...slot.right] })
-      this.keys.set(id, { key, slots: m })
-    }
-    this.timers.restore(s.timers)
-    if (this.processingTime) for (const [t] of s.timers) this.ctx.scheduleProcessingTime(t)
+    for (const [, key, slots] of readEntries<Slot[]>(r, 'windows')) this.keys.set(keyId(key), { key, slots: new Map(slots.map((s) => [s.start, s])) })
+    const times = restoreTimers(this.timers, r, 'timers')
+    if (this.processingTime) for (const t of times) this.ctx.scheduleProcessingTime(t)
   }
 }

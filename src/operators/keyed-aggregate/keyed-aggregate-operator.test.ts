@@ -68,7 +68,7 @@ test('a key inserted and retracted within one batch emits nothing', () => {
   const h = keyedHarness(agg.count<number>())
   h.push([r('a', 1), r('a', 1, 0, DELETE), r('b', 1)])
   assert.deepEqual(h.take().map(kv), [['+I', 'b', 1]])
-  assert.deepEqual(h.operator.snapshot!(), [{ key: 'b', acc: 1, n: 1, emitted: true, last: 1, time: 0 }])
+  assert.deepEqual(h.snapshotEntries('rows'), [['b', [1, 1, true, 1, 0]]]) // [key, [acc, n, emitted, last, time]]
 })
 
 test('a non-retractable aggregate on an updating input fails with SLUICE_NOT_RETRACTABLE', () => {
@@ -108,7 +108,7 @@ test('a failing aggregate follows the error policy and leaves no state for the k
   assert.equal(h.metrics.errors, 2)
   assert.equal(h.metrics.dropped, 2)
   assert.deepEqual(
-    (h.operator.snapshot!() as { key: string }[]).map((x) => x.key),
+    h.snapshotEntries('rows').map(([key]) => key),
     ['a'],
     'the key whose only record failed holds no state',
   )

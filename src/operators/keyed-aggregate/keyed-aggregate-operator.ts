@@ -1,8 +1,9 @@
 import { BatchBuilder, DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, type Batch } from '../../core/batch.ts'
 import { keyId } from '../../core/key.ts'
 import { userError } from '../../core/errors.ts'
-import type { Operator, OperatorContext, Output } from '../../core/operator.ts'
+import type { KeyedSnapshot, Operator, OperatorContext, Output } from '../../core/operator.ts'
 import type { AggregateFunction } from '../aggregate/aggregate-function.ts'
+import { checkRestore, KeyedSnapshotWriter, readEntries } from '../keyed-snapshot.ts'
 
 /** A row of a continuously updated table: the key and its current aggregate. */
 export interface KeyedResult<K, R> {
@@ -19,6 +20,9 @@ interface Row<A, R> {
   last: R | undefined
   time: number
 }
+
+/** A row in a snapshot: `[acc, n, emitted, last, time]`. */
+type SavedRow<A, R> = [A, number, boolean, R | undefined, number]
 
 /**
  * A keyed aggregate without a window: a table that updates with every record, emitted as a changelog
@@ -100,12 +104,16 @@ export class KeyedAggregateOperator<T, A, R> implements Operator {
     row.last = value
   }
 
-  snapshot(): unknown {
-    return [...this.rows.values()].map((r) => ({ ...r }))
+  /** Per key: its row (accumulator, count, last emitted result). Nothing is shared. */
+  snapshot(): KeyedSnapshot {
+    const w = new KeyedSnapshotWriter(this.op.state.keyGroups)
+    for (const r of this.rows.values()) w.add('rows', r.key, [r.acc, r.n, r.emitted, r.last, r.time])
+    return w.build(undefined, true)
   }
 
-  restore(s: unknown): void {
+  restore(state: unknown): void {
+    const r = checkRestore(state, this.op.state.keyGroups, this.op.stepId)
     this.rows.clear()
-    for (const r of s as Row<A, R>[]) this.rows.set(keyId(r.key), { ...r })
+    for (const [, key, [acc, n, emitted, last, time]] of readEntries<SavedRow<A, R>>(r, 'rows')) this.rows.set(keyId(key), { key, acc, n, emitted, last, time })
   }
 }

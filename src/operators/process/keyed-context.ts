@@ -1,7 +1,8 @@
 import { BatchBuilder } from '../../core/batch.ts'
 import { keyId } from '../../core/key.ts'
-import type { OperatorContext, Output } from '../../core/operator.ts'
+import type { KeyedRestore, OperatorContext, Output } from '../../core/operator.ts'
 import { TimerQueue } from '../../state/timers.ts'
+import { type KeyedSnapshotWriter, restoreTimers } from '../keyed-snapshot.ts'
 import type { KeyedStateAccess, ProcessContext, TimerAccess } from './process-function.ts'
 
 /**
@@ -118,14 +119,15 @@ export class KeyedContext<O> implements ProcessContext<unknown, O> {
     for (const [tag, b] of this.sides) if (b.length > 0) out.side(tag, b.take())
   }
 
-  snapshotTimers(): unknown {
-    return { event: this.eventTimers.snapshot(), processing: this.procTimers.snapshot() }
+  /** Files the timers of both clocks under their keys' groups. */
+  snapshotTimers(w: KeyedSnapshotWriter): void {
+    w.timers('event', this.eventTimers)
+    w.timers('processing', this.procTimers)
   }
 
-  restoreTimers(s: unknown): void {
-    const t = s as { event: never; processing: [number, unknown][] }
-    this.eventTimers.restore(t.event)
-    this.procTimers.restore(t.processing as never)
-    for (const [time] of t.processing) this.op.scheduleProcessingTime(time)
+  /** Takes the restored timers of both clocks, and asks again for the processing-time ones. */
+  restoreTimers(r: KeyedRestore): void {
+    restoreTimers(this.eventTimers, r, 'event')
+    for (const t of restoreTimers(this.procTimers, r, 'processing')) this.op.scheduleProcessingTime(t)
   }
 }

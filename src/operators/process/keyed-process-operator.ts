@@ -1,10 +1,19 @@
 import type { Batch } from '../../core/batch.ts'
-import type { Operator, OperatorContext, Output } from '../../core/operator.ts'
+import type { KeyedSnapshot, Operator, OperatorContext, Output } from '../../core/operator.ts'
+import type { StateSnapshot } from '../../state/backend.ts'
+import { checkRestore, type GroupData, KeyedSnapshotWriter, minShared } from '../keyed-snapshot.ts'
 import { KeyedContext } from './keyed-context.ts'
 import type { KeyedProcessFunction, ProcessContext } from './process-function.ts'
 
 type ElementFn<O> = (value: any, ctx: ProcessContext<unknown, O>) => void
 type TimerFn<O> = (time: number, ctx: ProcessContext<unknown, O>) => void
+
+/** Operator-wide data of a snapshot. */
+interface SharedState {
+  watermark: number
+  format: StateSnapshot['format']
+  states: StateSnapshot['states']
+}
 
 /**
  * Runs user functions with keyed state and timers over batches: one element function per input (a keyed
@@ -72,15 +81,34 @@ export class UserFunctionOperator<O> implements Operator {
     this.ctx.flush(out)
   }
 
-  snapshot(): unknown {
-    return { state: this.op.state.snapshot(), timers: this.ctx.snapshotTimers(), watermark: this.ctx.watermark }
+  /**
+   * Per key group: the keyed state backend's entries of that group, and the timers of its keys. Shared:
+   * the watermark and the descriptions of the states.
+   */
+  snapshot(): KeyedSnapshot {
+    const st = this.op.state.snapshot()
+    const w = new KeyedSnapshotWriter(st.keyGroups)
+    for (const [kg, entries] of Object.entries(st.groups)) w.groupAt(Number(kg)).state = entries
+    this.ctx.snapshotTimers(w)
+    const shared: SharedState = { watermark: this.ctx.watermark, format: st.format, states: st.states }
+    // The backend's snapshot is already a copy; timers hold only times and keys.
+    return w.build(shared, false)
   }
 
-  restore(s: unknown): void {
-    const snap = s as { state: never; timers: unknown; watermark: number }
-    this.op.state.restore(snap.state)
-    this.ctx.restoreTimers(snap.timers)
-    this.ctx.watermark = snap.watermark
+  restore(state: unknown): void {
+    const r = checkRestore(state, this.op.state.keyGroups, this.op.stepId)
+    const shared = r.shared as (SharedState | undefined)[]
+    const states: StateSnapshot['states'] = {}
+    for (const s of shared) if (s !== undefined) Object.assign(states, s.states)
+    const groups: StateSnapshot['groups'] = {}
+    for (const [kg, g] of Object.entries(r.groups)) {
+      const entries = (g as GroupData | undefined)?.state
+      if (entries !== undefined) groups[Number(kg)] = entries as StateSnapshot['groups'][number]
+    }
+    const format = shared.find((s) => s !== undefined)?.format ?? 'sluice-keyed-state/1'
+    this.op.state.restore({ format, keyGroups: r.keyGroups, states, groups }, Object.keys(r.groups).map(Number))
+    this.ctx.restoreTimers(r)
+    this.ctx.watermark = minShared(r, 'watermark')
   }
 }
 

@@ -1,8 +1,9 @@
 import { BatchBuilder, DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, type Batch } from '../../core/batch.ts'
 import { keyId } from '../../core/key.ts'
-import type { Operator, OperatorContext, Output } from '../../core/operator.ts'
+import type { KeyedSnapshot, Operator, OperatorContext, Output } from '../../core/operator.ts'
 import { TimerQueue } from '../../state/timers.ts'
 import type { AggregateFunction } from '../aggregate/aggregate-function.ts'
+import { checkRestore, KeyedSnapshotWriter, minShared, readEntries, restoreTimers } from '../keyed-snapshot.ts'
 import type { WindowAssigner } from './assigners.ts'
 import { isBuiltinEventTimeTrigger, type Trigger, type TriggerContext, type TriggerResult } from './triggers.ts'
 
@@ -317,23 +318,22 @@ export class WindowOperator<T, A, R> implements Operator {
     }
   }
 
-  snapshot(): unknown {
-    return {
-      wm: this.wm,
-      keys: [...this.keys].map(([id, e]) => [id, e.key, e.slots.map((s) => ({ ...s }))]),
-      eventTimers: this.eventTimers.snapshot(),
-      procTimers: this.procTimers.snapshot(),
-    }
+  /** Per key: its windows and its timers of both clocks; the watermark is shared. */
+  snapshot(): KeyedSnapshot {
+    const w = new KeyedSnapshotWriter(this.ctx.state.keyGroups)
+    for (const e of this.keys.values()) w.add('windows', e.key, e.slots)
+    w.timers('event', this.eventTimers)
+    w.timers('processing', this.procTimers)
+    return w.build({ wm: this.wm }, true)
   }
 
   restore(state: unknown): void {
-    const s = state as { wm: number; keys: [unknown, unknown, Slot<A, R>[]][]; eventTimers: never; procTimers: never }
-    this.wm = s.wm
-    this.tctx.watermark = s.wm
+    const r = checkRestore(state, this.ctx.state.keyGroups, this.ctx.stepId)
+    this.wm = minShared(r, 'wm')
+    this.tctx.watermark = this.wm
     this.keys.clear()
-    for (const [id, key, slots] of s.keys) this.keys.set(id, { key, slots: slots.map((x) => ({ ...x })) })
-    this.eventTimers.restore(s.eventTimers)
-    this.procTimers.restore(s.procTimers)
-    for (const [t] of s.procTimers as [number, unknown][]) this.ctx.scheduleProcessingTime(t)
+    for (const [, key, slots] of readEntries<Slot<A, R>[]>(r, 'windows')) this.keys.set(keyId(key), { key, slots })
+    restoreTimers(this.eventTimers, r, 'event')
+    for (const t of restoreTimers(this.procTimers, r, 'processing')) this.ctx.scheduleProcessingTime(t)
   }
 }

@@ -1,0 +1,108 @@
+import { userError } from '../core/errors.ts'
+import { keyGroupOf, keyId } from '../core/key.ts'
+import type { KeyedRestore, KeyedSnapshot } from '../core/operator.ts'
+import type { TimerQueue } from '../state/timers.ts'
+
+/**
+ * One saved piece of per-key state: `[seq, key, data]`. `seq` is its position in the whole snapshot, so a
+ * restore puts keys (and the keys of timers that share a time) back in their old order: restored at the
+ * same parallelism, an operator emits exactly what it would have.
+ */
+export type KeyedEntry<D = unknown> = [seq: number, key: unknown, data: D]
+
+/** The data of one key group: named lists of entries, plus whatever else an operator files by group. */
+export type GroupData = Record<string, unknown>
+
+/**
+ * Files an operator's per-key state under the key group of each key (the group `keyGroupOf(key)` that
+ * routing uses too), for a KeyedSnapshot.
+ */
+export class KeyedSnapshotWriter {
+  readonly keyGroups: number
+  private readonly groups: Record<number, GroupData> = {}
+  private seq = 0
+
+  constructor(keyGroups: number) {
+    this.keyGroups = keyGroups
+  }
+
+  /** The data of key group `kg`, created empty if needed. */
+  groupAt(kg: number): GroupData {
+    return (this.groups[kg] ??= {})
+  }
+
+  /** Adds `data` of `key` to list `list` of the key's group. */
+  add(list: string, key: unknown, data: unknown): void {
+    const g = this.groupAt(keyGroupOf(key, this.keyGroups))
+    ;((g[list] ??= []) as KeyedEntry[]).push([this.seq++, key, data])
+  }
+
+  /** Adds every timer of `queue` to list `list`, each under its key, as `[seq, key, time]`. */
+  timers(list: string, queue: TimerQueue): void {
+    for (const [time, keys] of queue.snapshot()) for (const [, key] of keys) this.add(list, key, time)
+  }
+
+  /**
+   * The snapshot. With `copy`, group data is deep-copied (structured clone), so the snapshot shares
+   * nothing with live state that may change in place (accumulators, buffered records).
+   */
+  build(shared: unknown, copy: boolean): KeyedSnapshot {
+    const groups = copy ? structuredClone(this.groups) : this.groups
+    return shared === undefined ? { keyGroups: this.keyGroups, groups } : { keyGroups: this.keyGroups, groups, shared: copy ? structuredClone(shared) : shared }
+  }
+}
+
+/** Throws unless `r` is a KeyedRestore over `keyGroups` key groups. */
+export function checkRestore(r: unknown, keyGroups: number, step: string): KeyedRestore {
+  const k = r as Partial<KeyedRestore> | null
+  if (typeof k !== 'object' || k === null || typeof k.groups !== 'object' || k.groups === null || !Array.isArray(k.shared)) {
+    throw userError('SLUICE_STATE_SNAPSHOT', `step '${step}': not a keyed restore (state by key group)`, { step })
+  }
+  if (k.keyGroups !== keyGroups) {
+    throw userError('SLUICE_STATE_KEY_GROUPS', `step '${step}': the state has ${String(k.keyGroups)} key groups, this job ${keyGroups}`, {
+      step,
+      hint: 'the number of key groups is fixed for the life of a job; restore with the same keyGroups',
+    })
+  }
+  return k as KeyedRestore
+}
+
+/**
+ * The entries of list `list` in every restored group, in their old order. Copied (structured clone) unless
+ * `copy` is false: the restore belongs to the caller, who may restore from it again.
+ */
+export function readEntries<D>(r: KeyedRestore, list: string, copy = true): KeyedEntry<D>[] {
+  const all: KeyedEntry<D>[] = []
+  for (const g of Object.values(r.groups)) {
+    const l = (g as GroupData | undefined)?.[list] as KeyedEntry<D>[] | undefined
+    if (l !== undefined) for (const e of l) all.push(e)
+  }
+  // Entries of one old subtask keep their order; those of different old subtasks may interleave in any way.
+  all.sort((a, b) => a[0] - b[0])
+  return copy ? structuredClone(all) : all
+}
+
+/** Replaces the timers of `queue` with the restored ones of list `list`; returns their distinct times. */
+export function restoreTimers(queue: TimerQueue, r: KeyedRestore, list: string): number[] {
+  queue.restore([])
+  const times = new Set<number>()
+  for (const [, key, time] of readEntries<number>(r, list, false)) {
+    queue.register(time, keyId(key), key)
+    times.add(time)
+  }
+  return [...times]
+}
+
+/** The lowest of a number in every previous subtask's shared data (a watermark), or `none` if none had one. */
+export function minShared(r: KeyedRestore, field: string, none = -Infinity): number {
+  let min = Infinity
+  let any = false
+  for (const s of r.shared) {
+    const v = (s as Record<string, unknown> | undefined)?.[field]
+    if (typeof v === 'number') {
+      any = true
+      if (v < min) min = v
+    }
+  }
+  return any ? min : none
+}
