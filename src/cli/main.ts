@@ -3,8 +3,10 @@ import { UsageError, formatCommandHelp, parseCommandArgs } from './command.ts'
 import { describeCommand } from './commands/describe.ts'
 import { findCommand, formatOverview, helpCommand } from './commands/help.ts'
 import { runCommand } from './commands/run.ts'
+import { savepointCommand } from './commands/savepoint.ts'
 import { nexmarkCommand } from './commands/nexmark.ts'
 import { logCommand } from './commands/log.ts'
+import { dlqCommand } from './commands/dlq.ts'
 import { versionCommand } from './commands/version.ts'
 import { exitCode } from './exit-codes.ts'
 import { reportError } from './report-error.ts'
@@ -14,7 +16,7 @@ import { reportError } from './report-error.ts'
  * src/cli/commands/<name>.ts exporting a `Command` (see command.ts: name, summary, usage, flags,
  * positionals, examples, run) and add it here; parsing, `--help` and error reporting come for free.
  */
-export const commands: readonly Command[] = [runCommand, describeCommand, nexmarkCommand, logCommand, helpCommand, versionCommand]
+export const commands: readonly Command[] = [runCommand, describeCommand, savepointCommand, nexmarkCommand, logCommand, dlqCommand, helpCommand, versionCommand]
 
 /** Runs the CLI on `argv` (without node and script) and resolves with the exit code. */
 export async function main(argv: string[], ctx: CliContext = processContext()): Promise<number> {

@@ -21,3 +21,8 @@ test('rejects invalid durations naming the step', () => {
   assert.throws(() => parseDuration(0, 'w', { allowZero: false }), /greater than zero/)
   assert.throws(() => parseDuration(Infinity, 'w'), /finite/)
 })
+
+test('a string of digits is milliseconds', () => {
+  assert.equal(parseDuration('0', 'x'), 0)
+  assert.equal(parseDuration('1500', 'x'), 1500)
+})

@@ -1,6 +1,6 @@
 import { userError } from './errors.ts'
 
-/** A duration: milliseconds as a number, or a string such as '250ms', '10s', '5m', '1h', '1d', '1h30m'. */
+/** A duration: milliseconds as a number (or a string of digits), or a string such as '250ms', '10s', '5m', '1h', '1d', '1h30m'. */
 export type Duration = number | string
 
 const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
@@ -14,6 +14,8 @@ export function parseDuration(d: Duration, where: string, opts: { allowNegative?
   let ms: number
   if (typeof d === 'number') {
     ms = d
+  } else if (typeof d === 'string' && /^\d+(\.\d+)?$/.test(d.trim())) {
+    ms = Number(d.trim())
   } else if (typeof d === 'string') {
     const s = d.trim()
     let sign = 1

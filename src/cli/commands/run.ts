@@ -1,8 +1,12 @@
 import { run } from '../../runtime/run.ts'
 import { formatSummary } from '../../runtime/summary.ts'
 import type { RunSummary } from '../../runtime/run-types.ts'
-import type { Command } from '../command.ts'
-import { paramsFlag, positiveIntFlag } from '../command.ts'
+import type { Command, ParsedArgs } from '../command.ts'
+import { paramsFlag, positiveIntFlag, UsageError } from '../command.ts'
+import { resolve } from 'node:path'
+import { parseDuration } from '../../core/duration.ts'
+import { errorMessage } from '../../core/errors.ts'
+import type { CheckpointConfig } from '../../checkpoint/coordinator.ts'
 import { exitCode, exitCodesHelp } from '../exit-codes.ts'
 import { loadPipeline } from '../load-pipeline.ts'
 import { ProgressLine } from '../progress-line.ts'
@@ -27,8 +31,12 @@ export const runCommand: Command = {
     { name: 'batch-size', type: 'string', placeholder: 'N', description: "records per batch read from sources (default: the pipeline's, 1024)" },
     { name: 'quiet', short: 'q', type: 'boolean', description: 'no progress line and no summary (errors are still printed)' },
     { name: 'json', type: 'boolean', description: 'print the run summary as one JSON line on stdout instead of the table' },
+    { name: 'checkpoint-dir', type: 'string', placeholder: 'DIR', description: 'take checkpoints in DIR; starting again with the same DIR resumes from the latest one' },
+    { name: 'checkpoint-interval', type: 'string', placeholder: 'DURATION', description: "time between checkpoints, e.g. '10s' (default 10s; 0: only at the end and on stop)" },
+    { name: 'restore-from', type: 'string', placeholder: 'DIR', description: 'resume from this savepoint or checkpoint folder instead of the latest checkpoint' },
+    { name: 'allow-dropped-state', type: 'boolean', description: 'restore even if saved state of some step no longer matches the pipeline (that state is dropped)' },
   ],
-  examples: ['sluice run examples/quickstart/pipeline.ts', 'sluice run pipelines/copy.ts --param input=in.jsonl --param output=out.jsonl --json'],
+  examples: ['sluice run examples/quickstart/pipeline.ts', 'sluice run pipelines/clicks.ts --checkpoint-dir state/clicks --checkpoint-interval 10s', 'sluice run pipelines/copy.ts --param input=in.jsonl --param output=out.jsonl --json'],
   notes: exitCodesHelp,
 
   async run({ values, positionals }, ctx) {
@@ -38,6 +46,7 @@ export const runCommand: Command = {
     const quiet = values.quiet === true
     const json = values.json === true
     const file = positionals[0]
+    const checkpoint = checkpointFlags(values)
 
     const loaded = await loadPipeline(file, params, ctx.cwd)
     const p = loaded.pipeline
@@ -71,6 +80,7 @@ export const runCommand: Command = {
         module: loaded.url,
         params,
         ...(parallelism !== undefined ? { parallelism } : {}),
+        ...(checkpoint !== undefined ? { checkpoint } : {}),
         signal: stop.signal,
         onProgress: (pr) => progress.update(pr),
       })
@@ -83,6 +93,30 @@ export const runCommand: Command = {
     else if (!quiet) ctx.stderr.write(formatSummary(summary) + '\n')
     return exitCode.ok
   },
+}
+
+/** Checkpoint settings from the flags; undefined without --checkpoint-dir. */
+function checkpointFlags(values: ParsedArgs['values']): CheckpointConfig | undefined {
+  const dir = values['checkpoint-dir']
+  const others = ['checkpoint-interval', 'restore-from', 'allow-dropped-state'].filter((f) => values[f] !== undefined)
+  if (typeof dir !== 'string') {
+    if (others.length > 0) throw new UsageError(`--${others[0]} needs --checkpoint-dir`, 'run')
+    return undefined
+  }
+  let intervalMs = 10_000
+  if (typeof values['checkpoint-interval'] === 'string') {
+    try {
+      intervalMs = parseDuration(values['checkpoint-interval'], '--checkpoint-interval')
+    } catch (e) {
+      throw new UsageError(errorMessage(e), 'run')
+    }
+  }
+  return {
+    dir: resolve(dir),
+    intervalMs,
+    ...(typeof values['restore-from'] === 'string' ? { restoreFrom: resolve(values['restore-from']) } : {}),
+    allowDroppedState: values['allow-dropped-state'] === true,
+  }
 }
 
 /** The summary as JSON; an infinite watermark (all input done, or none yet) is written as '+inf' / '-inf'. */

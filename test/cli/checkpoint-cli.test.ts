@@ -1,0 +1,60 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { spawn } from 'node:child_process'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { committedParts } from '../../src/connectors/files/part-files.ts'
+import { bin, root, sluice } from './sluice.ts'
+
+const fixture = 'test/cli/fixtures/checkpointed.ts'
+
+async function lines(dir: string): Promise<string[]> {
+  const out: string[] = []
+  for (const f of await committedParts(dir)) out.push(...(await readFile(f, 'utf8')).split('\n').filter(Boolean))
+  return out.sort()
+}
+
+test('checkpoint flags without --checkpoint-dir are a usage error', () => {
+  const r = sluice(['run', fixture, '--param', 'out=x', '--checkpoint-interval', '1s'])
+  assert.equal(r.code, 2)
+  assert.match(r.stderr, /--checkpoint-interval needs --checkpoint-dir/)
+  const bad = sluice(['run', fixture, '--param', 'out=x', '--checkpoint-dir', 'x', '--checkpoint-interval', 'soon'])
+  assert.equal(bad.code, 2)
+  assert.match(bad.stderr, /invalid duration 'soon'/)
+})
+
+test('savepoint --stop stops a running pipeline; resuming from the savepoint completes the output exactly', async () => {
+  const base = await mkdtemp(join(tmpdir(), 'sluice-cli-sp-'))
+  try {
+    const out = join(base, 'out')
+    const chk = join(base, 'chk')
+    const sp = join(base, 'savepoint')
+    const child = spawn(process.execPath, [bin, 'run', fixture, '--param', `out=${out}`, '--checkpoint-dir', chk, '--checkpoint-interval', '200ms'], { cwd: root })
+    let stderr = ''
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
+    const guard = setTimeout(() => child.kill('SIGKILL'), 60_000)
+    // Wait until the first checkpoint exists, then ask for a savepoint and a stop.
+    const { existsSync } = await import('node:fs')
+    while (!existsSync(join(chk, 'chk-00000001'))) await new Promise((r) => setTimeout(r, 50))
+    const s = sluice(['savepoint', chk, sp, '--stop'])
+    assert.equal(s.code, 0, s.stderr)
+    assert.match(s.stdout, /savepoint \d+ written/)
+    assert.equal(await exited, 0, stderr)
+    clearTimeout(guard)
+    assert.match(stderr, /pipeline 'checkpointed' stopped/)
+    const partial = await lines(out)
+
+    const resumed = sluice(['run', fixture, '--param', `out=${out}`, '--checkpoint-dir', join(base, 'chk2'), '--restore-from', sp])
+    assert.equal(resumed.code, 0, resumed.stderr)
+    assert.match(resumed.stderr, /resumed from #\d+/)
+    const straight = sluice(['run', fixture, '--param', `out=${join(base, 'straight')}`, '--checkpoint-dir', join(base, 'chk3'), '--checkpoint-interval', '0'])
+    assert.equal(straight.code, 0, straight.stderr)
+    const all = await lines(out)
+    assert.ok(partial.length > 0 && partial.length < all.length, 'the savepoint was not taken midway')
+    assert.deepEqual(all, await lines(join(base, 'straight')))
+  } finally {
+    await rm(base, { recursive: true, force: true })
+  }
+})
