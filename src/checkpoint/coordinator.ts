@@ -1,7 +1,6 @@
 import { serialize, deserialize } from 'node:v8'
 import { DEFAULT_KEY_GROUPS } from '../core/key.ts'
 import { SluiceError, errorMessage } from '../core/errors.ts'
-import type { KeyedRestore, KeyedSnapshot } from '../core/operator.ts'
 import type { SinkWriter } from '../core/sink.ts'
 import type { SourceRunner } from '../runtime/source-runner.ts'
 import type { TaskGraph } from '../runtime/task-graph.ts'
@@ -13,6 +12,7 @@ import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { checkCompatibility } from './compatibility.ts'
+import { isKeyedSnapshot, redistributeKeyed } from './redistribute.ts'
 import { failpoint } from '../core/failpoints.ts'
 
 export interface CheckpointConfig {
@@ -98,7 +98,7 @@ export class CheckpointCoordinator {
       const v = byId.get(op.step)
       if (v?.operator?.restore === undefined || dropped.has(op.step)) continue
       const states = op.files.map((f) => deserialize(snap.file(f.file)) as unknown)
-      v.operator.restore(op.keyed && states.every(isKeyedSnapshot) ? mergeKeyed(states as KeyedSnapshot[], m.keyGroups) : states[0])
+      v.operator.restore(op.keyed && states.every(isKeyedSnapshot) ? redistributeKeyed(states, 1, m.keyGroups)[0] : states[0])
     }
     for (const w of m.vertices) {
       const v = byId.get(w.id)
@@ -241,17 +241,6 @@ async function writeSavepoint(dir: string, manifest: Manifest, files: { name: st
   if (existsSync(dir)) throw new SluiceError('SLUICE_SAVEPOINT_EXISTS', `savepoint folder '${dir}' already exists`, { hint: 'choose a new folder for each savepoint' })
   await mkdir(dirname(resolve(dir)), { recursive: true })
   return writeCheckpointFolder(dir, manifest, files)
-}
-
-function isKeyedSnapshot(s: unknown): s is KeyedSnapshot {
-  return typeof s === 'object' && s !== null && 'groups' in s && 'keyGroups' in s
-}
-
-/** All subtasks' keyed snapshots as one subtask's restore (the redistribution to parallelism 1). */
-function mergeKeyed(states: KeyedSnapshot[], keyGroups: number): KeyedRestore {
-  const groups: Record<number, unknown> = {}
-  for (const s of states) Object.assign(groups, s.groups)
-  return { keyGroups, groups, shared: states.map((s) => s.shared) }
 }
 
 export type { SinkWriter }
