@@ -1,14 +1,36 @@
 import type { ErrorPolicy, ErrorRecord } from '../core/operator.ts'
 import type { Source } from '../core/source.ts'
 import { userError } from '../core/errors.ts'
+import { resolveRetries, type RetryOptions } from '../dlq/retry.ts'
 import type { Edge, StepImpl, StepNode } from './graph.ts'
 import { Stream } from './stream.ts'
 
 export interface PipelineOptions {
-  /** What happens when a user function throws or an input line is malformed. Default 'fail'. */
+  /**
+   * What happens when a user function throws or an input line is malformed. Default 'fail'.
+   * 'dead-letter' writes the record with the reason, step and position to `deadLetter`'s log topic.
+   */
   onError?: ErrorPolicy
   /** Records per batch read from sources. Default 1024. */
   batchSize?: number
+  /** Where `onError: 'dead-letter'` writes: an embedded log folder and topic (default topic `<pipeline>.dlq`). */
+  deadLetter?: DeadLetterOptions
+  /**
+   * Retries of a user function that failed with a transient error (TransientError, `transient: true`, a
+   * retryable SluiceError) before the error policy applies; backoff doubles from `backoff` up to
+   * `maxBackoff` and blocks the thread (backpressure). Default { attempts: 3, backoff: '10ms', maxBackoff: '1s' };
+   * false turns retries off.
+   */
+  retries?: RetryOptions | false
+}
+
+export interface DeadLetterOptions {
+  /** The embedded log folder. */
+  dir?: string
+  /** Log topic; default `<pipeline>.dlq`. */
+  topic?: string
+  /** Keep error stacks in dead letters (default false). */
+  includeStack?: boolean
 }
 
 /**
@@ -17,7 +39,7 @@ export interface PipelineOptions {
  */
 export class Pipeline {
   readonly name: string
-  readonly options: Required<PipelineOptions>
+  readonly options: Required<Pick<PipelineOptions, 'onError' | 'batchSize' | 'retries'>> & Pick<PipelineOptions, 'deadLetter'>
   readonly nodes: StepNode[] = []
   private readonly kindCounts = new Map<string, number>()
   private errorsNode: StepNode | undefined
@@ -28,12 +50,18 @@ export class Pipeline {
     }
     this.name = name
     const onError = options.onError ?? 'fail'
-    if (!['fail', 'skip', 'error-output'].includes(onError)) {
-      throw userError('SLUICE_BAD_OPTION', `pipeline '${name}': onError must be 'fail', 'skip' or 'error-output', got '${onError}'`)
+    if (!['fail', 'skip', 'error-output', 'dead-letter'].includes(onError)) {
+      throw userError('SLUICE_BAD_OPTION', `pipeline '${name}': onError must be 'fail', 'skip', 'error-output' or 'dead-letter', got '${onError}'`)
     }
     const batchSize = options.batchSize ?? 1024
     if (!Number.isInteger(batchSize) || batchSize < 1) throw userError('SLUICE_BAD_OPTION', `pipeline '${name}': batchSize must be a positive integer, got ${batchSize}`)
-    this.options = { onError, batchSize }
+    const retries = options.retries ?? {}
+    resolveRetries(name, retries)
+    const deadLetter = options.deadLetter
+    if (deadLetter !== undefined && (deadLetter === null || typeof deadLetter !== 'object' || (deadLetter.dir !== undefined && (typeof deadLetter.dir !== 'string' || deadLetter.dir === '')) || (deadLetter.topic !== undefined && typeof deadLetter.topic !== 'string'))) {
+      throw userError('SLUICE_BAD_OPTION', `pipeline '${name}': deadLetter must be { dir: '<log folder>', topic?: '<topic>' }`)
+    }
+    this.options = { onError, batchSize, retries, ...(deadLetter !== undefined ? { deadLetter: { ...deadLetter } } : {}) }
   }
 
   /** Reads a source; call it several times for several inputs. */

@@ -46,6 +46,26 @@ export class SluiceError extends Error {
   }
 }
 
+/**
+ * Throw it from a user function when trying again may succeed (a timeout, a busy service): the record is
+ * retried with backoff (pipeline option `retries`) before the pipeline's error policy applies. Any error
+ * with `transient: true`, and a SluiceError with `retryable: true`, counts as transient too.
+ * @example throw new TransientError('rates service timed out', { cause: e })
+ */
+export class TransientError extends Error {
+  readonly transient = true
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'TransientError'
+  }
+}
+
+/** Whether retrying may help: a TransientError, an error with `transient: true`, or a retryable SluiceError that is not internal. */
+export function isTransient(e: unknown): boolean {
+  if (e instanceof SluiceError) return e.retryable && e.domain !== 'internal'
+  return e instanceof TransientError || (typeof e === 'object' && e !== null && (e as { transient?: unknown }).transient === true)
+}
+
 export function userError(code: string, message: string, opts: SluiceErrorOptions = {}): SluiceError {
   return new SluiceError(code, message, { ...opts, domain: 'user' })
 }

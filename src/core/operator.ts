@@ -10,7 +10,7 @@ export interface Output {
 }
 
 /** What the error policy decided for a record that failed in user code. */
-export type ErrorPolicy = 'fail' | 'skip' | 'error-output'
+export type ErrorPolicy = 'fail' | 'skip' | 'error-output' | 'dead-letter'
 
 /** A record that failed in a user function, as sent to the `errors` side output. */
 export interface ErrorRecord {
@@ -26,6 +26,13 @@ export interface ErrorSink {
    * otherwise counts it and, under `error-output`, sends it to the `errors` side output.
    */
   report(step: string, error: unknown, record: unknown, time: number, position: Position | undefined): void
+  /**
+   * A user function threw `error`. When the error is transient and the pipeline retries, calls
+   * `fn.call(self, a, b)` again after a blocking backoff, up to the configured attempts, and returns its
+   * result; otherwise (or once retries are used up) throws the last error, which the caller then `report`s.
+   * Only the catch paths call it, so the hot path allocates nothing for it.
+   */
+  retry(step: string, error: unknown, fn: (this: any, a: any, b: any) => unknown, self: unknown, a: unknown, b?: unknown): unknown
 }
 
 /** What the runtime gives an operator when it builds it. */

@@ -8,6 +8,7 @@ import type { Progress, RunOptions, RunSummary } from './run-types.ts'
 import { summarize } from './summary.ts'
 import { CheckpointCoordinator } from '../checkpoint/coordinator.ts'
 import { ControlRequests } from '../checkpoint/control.ts'
+import { attachDeadLetters } from '../dlq/attach.ts'
 
 const YIELD_EVERY_MS = 20
 
@@ -30,6 +31,7 @@ export async function runLocal(p: Pipeline, opts: RunOptions = {}): Promise<RunS
     if (step.impl.role === 'sink') v.sink = await step.impl.sink.open({ pipeline: p.name, stepId: v.plan.id, subtask: 0, checkpointing: opts.checkpoint !== undefined })
     if (step.impl.role === 'source') runners.push(new SourceRunner(v, step.impl.source, clock, graph.errors))
   }
+  const deadLetters = await attachDeadLetters(p, graph, { clock })
   const errorsVertex = graph.vertices.find((v) => v?.plan.role === 'errors')
   let status: RunSummary['status'] = 'finished'
   const coordinator = opts.checkpoint === undefined ? undefined : new CheckpointCoordinator(p.name, graph, runners, opts.checkpoint, clock.now())
@@ -100,8 +102,9 @@ export async function runLocal(p: Pipeline, opts: RunOptions = {}): Promise<RunS
       await coordinator.settle()
     }
     for (const { writer } of graph.sinks()) await writer.close()
+    await deadLetters?.close(status === 'finished')
   } catch (e) {
-    await Promise.allSettled(graph.sinks().map(({ writer }) => writer.close()))
+    await Promise.allSettled([...graph.sinks().map(({ writer }) => writer.close()), deadLetters?.close(false)])
     throw e instanceof SluiceError ? e : new SluiceError('SLUICE_INTERNAL', `pipeline '${p.name}' failed: ${errorMessage(e)}`, { domain: 'internal', cause: e })
   } finally {
     await Promise.allSettled(runners.map((r) => r.close()))

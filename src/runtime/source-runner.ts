@@ -58,7 +58,7 @@ export class SourceRunner {
       pipeline,
       stepId,
       signal,
-      malformed: (error, raw, position: Position) => this.errors.report(stepId, error, raw, this.clock.now(), position),
+      malformed: (error, raw, position: Position) => this.errors.malformed(stepId, error, raw, this.clock.now(), position),
     })
     const strategy = this.source.options.watermark ?? wmStrategies.monotonic()
     const now = this.clock.now()

@@ -1,4 +1,4 @@
-import type { Batch } from '../../core/batch.ts'
+import type { Batch, Position } from '../../core/batch.ts'
 import type { KeyedSnapshot, Operator, OperatorContext, Output } from '../../core/operator.ts'
 import type { StateSnapshot } from '../../state/backend.ts'
 import { checkRestore, type GroupData, KeyedSnapshotWriter, minShared } from '../keyed-snapshot.ts'
@@ -46,7 +46,7 @@ export class UserFunctionOperator<O> implements Operator {
       try {
         element.call(self, values[i], ctx)
       } catch (e) {
-        this.op.errors.report(this.op.stepId, e, values[i], times[i], pos?.[i])
+        this.failed(e, element, values[i], times[i], pos?.[i])
       }
     }
     ctx.flush(out)
@@ -70,9 +70,26 @@ export class UserFunctionOperator<O> implements Operator {
       try {
         onTimer.call(this.self, time, this.ctx)
       } catch (e) {
-        this.op.errors.report(this.op.stepId, e, { timer: time, key: this.ctx.key }, time, undefined)
+        try {
+          this.op.errors.retry(this.op.stepId, e, onTimer, this.self, time, this.ctx)
+        } catch (last) {
+          this.op.errors.report(this.op.stepId, last, { timer: time, key: this.ctx.key }, time, undefined)
+        }
       }
     })
+  }
+
+  /**
+   * An element function threw: retry it if the error is transient (it runs again from the start, so what
+   * it emitted or changed before throwing stays), then apply the error policy.
+   */
+  private failed(e: unknown, element: ElementFn<O>, value: unknown, time: number, position: Position | undefined): void {
+    const { errors, stepId } = this.op
+    try {
+      errors.retry(stepId, e, element, this.self, value, this.ctx)
+    } catch (last) {
+      errors.report(stepId, last, value, time, position)
+    }
   }
 
   /** End of input: processing-time timers still pending fire now, so a bounded run leaves nothing behind. */

@@ -11,6 +11,12 @@ export interface FusedLink {
 
 type Push = (value: unknown, time: number) => void
 
+/** A flatMap call whose items are all taken, so a retry of a failing iterator starts over (`this` is the function). */
+function collect(this: (v: unknown) => Iterable<unknown>, v: unknown): unknown[] {
+  const items = this(v)
+  return Array.isArray(items) ? items : [...items]
+}
+
 /**
  * Consecutive map / filter / flatMap steps run as one loop over the batch: each record goes through the
  * whole chain before the next one starts, and no intermediate batch is built. Changelog kinds and source
@@ -44,6 +50,7 @@ export class FusedChain implements Operator {
   private compile(j: number, next: Push): Push {
     const { link, stepId } = this.links[j]
     const counts = this.counts
+    const errors = this.errors
     const fail = (e: unknown, v: unknown, t: number) => this.errors.report(stepId, e, v, t, this.pos)
     switch (link.op) {
       case 'map': {
@@ -53,8 +60,12 @@ export class FusedChain implements Operator {
           try {
             r = fn(v)
           } catch (e) {
-            fail(e, v, t)
-            return
+            try {
+              r = errors.retry(stepId, e, fn, undefined, v)
+            } catch (last) {
+              fail(last, v, t)
+              return
+            }
           }
           counts[j]++
           next(r, t)
@@ -67,8 +78,12 @@ export class FusedChain implements Operator {
           try {
             keep = fn(v)
           } catch (e) {
-            fail(e, v, t)
-            return
+            try {
+              keep = errors.retry(stepId, e, fn, undefined, v) as boolean
+            } catch (last) {
+              fail(last, v, t)
+              return
+            }
           }
           if (keep) {
             counts[j]++
@@ -80,6 +95,7 @@ export class FusedChain implements Operator {
         const fn = link.fn
         return (v, t) => {
           let items: Iterable<unknown>
+          const before = counts[j]
           try {
             items = fn(v)
             if (Array.isArray(items)) {
@@ -92,7 +108,16 @@ export class FusedChain implements Operator {
               next(item, t)
             }
           } catch (e) {
-            fail(e, v, t)
+            // Retried only if nothing went downstream yet: a retry calls the function from the start.
+            if (counts[j] !== before) return fail(e, v, t)
+            let again: unknown[]
+            try {
+              again = errors.retry(stepId, e, collect, fn, v) as unknown[]
+            } catch (last) {
+              return fail(last, v, t)
+            }
+            counts[j] += again.length
+            for (let k = 0; k < again.length; k++) next(again[k], t)
           }
         }
       }

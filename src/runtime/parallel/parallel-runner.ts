@@ -4,6 +4,8 @@ import { systemClock, type Clock } from '../../core/clock.ts'
 import { SluiceError, errorMessage, internalError, userError } from '../../core/errors.ts'
 import { DEFAULT_KEY_GROUPS } from '../../core/key.ts'
 import type { StepMetricsJson } from '../../core/metrics.ts'
+import { attachDeadLetters } from '../../dlq/attach.ts'
+import type { DeadLetterWriter } from '../../dlq/writer.ts'
 import { buildPlan, type PhysicalPlan } from '../../plan/physical-plan.ts'
 import { runLocal } from '../local-runner.ts'
 import type { Progress, RunOptions, RunSummary } from '../run-types.ts'
@@ -103,6 +105,7 @@ class Hub {
     signal.addEventListener('abort', onAbort)
     const runners: SourceRunner[] = []
     let status: RunSummary['status'] = 'finished'
+    let deadLetters: DeadLetterWriter | undefined
     try {
       this.spawn()
       await this.pumpUntil(() => this.ready === this.n)
@@ -112,6 +115,7 @@ class Hub {
         if (step.impl.role === 'sink') v.sink = await step.impl.sink.open({ pipeline: p.name, stepId: v.plan.id, subtask: 0 })
         if (step.impl.role === 'source') runners.push(new SourceRunner(v, step.impl.source, clock, graph.errors))
       }
+      deadLetters = await attachDeadLetters(p, graph, { clock })
       for (const r of runners) await r.open(signal, p.name)
       status = await this.readSources(runners, signal, opts, started)
       if (status === 'finished') {
@@ -126,8 +130,9 @@ class Hub {
       this.flushOutboxes()
       await this.pumpUntil(() => this.workerMetrics.every((m) => m !== undefined))
       for (const { writer } of graph.sinks()) await writer.close()
+      await deadLetters?.close(status === 'finished')
     } catch (e) {
-      await Promise.allSettled(graph.sinks().map(({ writer }) => writer.close()))
+      await Promise.allSettled([...graph.sinks().map(({ writer }) => writer.close()), deadLetters?.close(false)])
       throw e instanceof SluiceError ? e : new SluiceError('SLUICE_INTERNAL', `pipeline '${p.name}' failed: ${errorMessage(e)}`, { domain: 'internal', cause: e })
     } finally {
       signal.removeEventListener('abort', onAbort)
@@ -276,6 +281,9 @@ class Hub {
         case 'errors':
           if (this.errorsVertex !== undefined) this.errorsVertex.emit(it.batch)
           break
+        case 'dead-letters':
+          this.graph.errors.addLetters(it.letters)
+          break
         case 'metrics':
           this.workerMetrics[from] = it.steps
           break
@@ -398,6 +406,7 @@ class Hub {
         s.late += m.late
         s.errors += m.errors
         s.dropped += m.dropped
+        if (m.retries !== undefined) s.retries = (s.retries ?? 0) + m.retries
       }
     }
     return steps

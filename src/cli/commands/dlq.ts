@@ -1,0 +1,128 @@
+import { resolve } from 'node:path'
+import type { Command, ParsedArgs } from '../command.ts'
+import { UsageError, positiveIntFlag } from '../command.ts'
+import { exitCode } from '../exit-codes.ts'
+import { openLog, type Log } from '../../log/index.ts'
+import { deadLetterTopics, scanDeadLetters } from '../../dlq/reader.ts'
+import { redrive, type RedriveTarget } from '../../dlq/redrive.ts'
+
+const actions = ['list', 'show', 'redrive'] as const
+
+export const dlqCommand: Command = {
+  name: 'dlq',
+  summary: 'dead letters: list them by step and reason, show them, redrive them into a pipeline input',
+  usage: 'sluice dlq <list|show|redrive> <log folder> [flags]',
+  description: [
+    'list <dir> [--topic t] [--pipeline p]',
+    '    dead-letter topics with counts of committed letters per step and reason, and letters still waiting',
+    '    for their checkpoint',
+    'show <dir> --topic t [--from offset] [--limit n] [--step s]',
+    '    committed letters as JSON lines: offset, pipeline, step, reason, error, position, attempts, time,',
+    '    record and recordFormat (raw: the original line; json: the record as the step saw it)',
+    'redrive <dir> --topic t --to <file | log:topic> [--step s] [--from offset]',
+    '    appends the original records to a pipeline input file (JSONL; CSV takes raw lines only) or to a',
+    '    topic of the same log, and remembers how far it got (consumer group sluice-dlq-redrive.<topic>,',
+    '    or .step.<s> with --step), so running it again redrives only new letters',
+    '',
+    'The log folder is locked while a pipeline writes to it: run these when no pipeline has it open.',
+  ].join('\n'),
+  positionals: { min: 2, max: 2, names: `an action (${actions.join(', ')}) and the log folder` },
+  flags: [
+    { name: 'topic', short: 't', type: 'string', placeholder: 'TOPIC', description: 'the dead-letter topic (list: default all; show and redrive: required)' },
+    { name: 'pipeline', type: 'string', placeholder: 'NAME', description: 'list: only letters of this pipeline' },
+    { name: 'step', short: 's', type: 'string', placeholder: 'STEP', description: 'show, redrive: only letters of this step' },
+    { name: 'from', type: 'string', placeholder: 'OFFSET', description: 'show, redrive: start at this offset' },
+    { name: 'limit', short: 'n', type: 'string', placeholder: 'N', description: 'show: most letters to print' },
+    { name: 'to', type: 'string', placeholder: 'FILE|log:TOPIC', description: 'redrive: where the records go (required)' },
+    { name: 'json', type: 'boolean', description: 'list, redrive: print JSON' },
+  ],
+  examples: [
+    'sluice dlq list data/log',
+    'sluice dlq show data/log --topic clicks.dlq --step parse-clicks -n 20',
+    'sluice dlq redrive data/log --topic clicks.dlq --to data/clicks-retry.jsonl',
+    'sluice dlq redrive data/log --topic clicks.dlq --to log:clicks --step enrich',
+  ],
+
+  async run(args, ctx) {
+    const [action, dirArg] = args.positionals
+    if (!(actions as readonly string[]).includes(action)) throw new UsageError(`unknown action '${action}'; use one of ${actions.join(', ')}`, 'dlq')
+    const topic = typeof args.values.topic === 'string' ? args.values.topic : undefined
+    if (action !== 'list' && topic === undefined) throw new UsageError(`'dlq ${action}' needs --topic`, 'dlq')
+    if (action === 'redrive' && typeof args.values.to !== 'string') throw new UsageError("'dlq redrive' needs --to <file | log:topic>", 'dlq')
+    const from = offsetFlag(args)
+    const log = await openLog(resolve(ctx.cwd, dirArg), { retentionCheckMs: 0, logger: { warn: (m) => void ctx.stderr.write(`${m}\n`) } })
+    try {
+      const out = (s: string) => void ctx.stdout.write(s + '\n')
+      if (action === 'list') await list(log, topic, args, out)
+      else if (action === 'show') await show(log, topic!, from, args, out)
+      else {
+        const to = String(args.values.to)
+        const target: RedriveTarget = to.startsWith('log:') ? { kind: 'topic', topic: to.slice(4) } : { kind: 'file', path: resolve(ctx.cwd, to) }
+        if (target.kind === 'topic' && target.topic === topic) throw new UsageError('--to names the dead-letter topic itself', 'dlq')
+        const step = typeof args.values.step === 'string' ? args.values.step : undefined
+        const r = await redrive(log, topic!, target, { step, from })
+        if (args.values.json === true) out(JSON.stringify(r))
+        else out(`redrove ${r.redriven} records from ${topic} to ${to}${r.skipped > 0 ? `, skipped ${r.skipped} that cannot be written there` : ''}${r.pending > 0 ? `, ${r.pending} wait for a checkpoint` : ''}; next offset ${r.nextOffset}`)
+      }
+      return exitCode.ok
+    } finally {
+      await log.close()
+    }
+  },
+}
+
+async function list(log: Log, topic: string | undefined, args: ParsedArgs, out: (s: string) => void): Promise<void> {
+  const pipeline = typeof args.values.pipeline === 'string' ? args.values.pipeline : undefined
+  const topics = topic !== undefined ? [topic] : await deadLetterTopics(log)
+  const rows: { topic: string; letters: number; pending: number; byStep: { step: string; reason: string; count: number }[] }[] = []
+  for (const t of topics) {
+    log.topic(t)
+    const counts = new Map<string, { step: string; reason: string; count: number }>()
+    let letters = 0
+    let pending = 0
+    for await (const s of scanDeadLetters(log, t)) {
+      if (pipeline !== undefined && s.letter.pipeline !== pipeline) continue
+      if (s.visibility === 'pending') pending++
+      if (s.visibility !== 'visible') continue
+      letters++
+      const k = `${s.letter.step}\0${s.letter.reason}`
+      const c = counts.get(k) ?? { step: s.letter.step, reason: s.letter.reason, count: 0 }
+      c.count++
+      counts.set(k, c)
+    }
+    rows.push({ topic: t, letters, pending, byStep: [...counts.values()].sort((a, b) => a.step.localeCompare(b.step) || a.reason.localeCompare(b.reason)) })
+  }
+  if (args.values.json === true) {
+    for (const r of rows) out(JSON.stringify(r))
+    return
+  }
+  for (const r of rows) {
+    out(`${r.topic}: ${r.letters} letters${r.pending > 0 ? `, ${r.pending} waiting for a checkpoint` : ''}`)
+    if (r.byStep.length === 0) continue
+    const w = Math.max(4, ...r.byStep.map((x) => x.step.length))
+    const wr = Math.max(6, ...r.byStep.map((x) => x.reason.length))
+    out(`  ${'step'.padEnd(w)}  ${'reason'.padEnd(wr)}  count`)
+    for (const x of r.byStep) out(`  ${x.step.padEnd(w)}  ${x.reason.padEnd(wr)}  ${String(x.count).padStart(5)}`)
+  }
+}
+
+async function show(log: Log, topic: string, from: number | undefined, args: ParsedArgs, out: (s: string) => void): Promise<void> {
+  log.topic(topic)
+  const limit = positiveIntFlag(args.values, 'limit', 'dlq') ?? Infinity
+  const step = typeof args.values.step === 'string' ? args.values.step : undefined
+  let n = 0
+  for await (const s of scanDeadLetters(log, topic, { from })) {
+    if (n >= limit) break
+    if (s.visibility !== 'visible' || (step !== undefined && s.letter.step !== step)) continue
+    out(JSON.stringify({ offset: s.offset, ...s.letter }))
+    n++
+  }
+}
+
+function offsetFlag(args: ParsedArgs): number | undefined {
+  const raw = args.values.from
+  if (raw === undefined) return undefined
+  const s = String(raw)
+  if (!/^\d+$/.test(s) || !Number.isSafeInteger(Number(s))) throw new UsageError(`--from must be an offset (0 or more), got '${s}'`, 'dlq')
+  return Number(s)
+}
