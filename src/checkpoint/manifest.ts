@@ -18,6 +18,11 @@ export interface Manifest {
   /** Runtime watermarks per vertex, so a restored job never moves event time backwards. */
   vertices: { id: string; watermark: number; forwarded: number; inputs: number[] }[]
   metrics: { step: string; in: number; out: number; late: number; errors: number; dropped: number }[]
+  /**
+   * Parallel runs: records between threads that were held back for watermark alignment at the barrier, per input
+   * of the step they go to (`data`: v8-serialized `{ level, item }[]`, base64). They are delivered after a restore.
+   */
+  channels?: { to: string; input: number; data: string }[]
 }
 
 /** One operator's state: which step, what state it declares, and its file(s) with sizes and checksums. */

@@ -4,8 +4,6 @@ import { systemClock, type Clock } from '../../core/clock.ts'
 import { SluiceError, errorMessage, internalError, userError } from '../../core/errors.ts'
 import { DEFAULT_KEY_GROUPS } from '../../core/key.ts'
 import type { StepMetricsJson } from '../../core/metrics.ts'
-import { attachDeadLetters } from '../../dlq/attach.ts'
-import type { DeadLetterWriter } from '../../dlq/writer.ts'
 import { buildPlan, type PhysicalPlan } from '../../plan/physical-plan.ts'
 import { runLocal } from '../local-runner.ts'
 import type { Progress, RunOptions, RunSummary } from '../run-types.ts'
@@ -20,6 +18,13 @@ import { partitionByKey } from './partition.ts'
 import { deserializeError, type WorkerInit, type WorkerItem, type WorkerMessage } from './protocol.ts'
 import { connectRemote } from './remote.ts'
 import { AlignedInput } from './watermarks.ts'
+import { BarrierGate, SubtaskBarrier } from './barrier-gate.ts'
+import { ParallelCheckpointCoordinator, type ParallelRestore, type PendingCheckpoint } from '../../checkpoint/parallel-coordinator.ts'
+import { ControlRequests } from '../../checkpoint/control.ts'
+import type { CheckpointStats } from '../../checkpoint/manifest.ts'
+import type { Batch } from '../../core/batch.ts'
+import type { ErrorRecord } from '../../core/operator.ts'
+import { serialize } from 'node:v8'
 
 const YIELD_EVERY_MS = 20
 
@@ -42,7 +47,7 @@ export async function runParallel(p: Pipeline, opts: RunOptions & { parallelism:
   const placement = placeVertices(plan)
   // Nothing keyed: nothing to spread over threads.
   if (!placement.includes('parallel')) return runLocal(p, opts)
-  return new Hub(p, plan, placement, n, opts.clock ?? systemClock, moduleUrl(opts.module), opts.params ?? {}).run(opts)
+  return new Hub(p, plan, placement, n, opts.clock ?? systemClock, moduleUrl(opts.module), opts.params ?? {}, opts.checkpoint !== undefined).run(opts)
 }
 
 class Hub {
@@ -63,8 +68,20 @@ class Hub {
   private failure: SluiceError | undefined
   private wake: (() => void) | undefined
   private closing = false
+  private readonly checkpointing: boolean
+  private coordinator: ParallelCheckpointCoordinator | undefined
+  /** The checkpoint whose barrier is travelling through the graph (one at a time). */
+  private cp: CheckpointProgress | undefined
+  /** With checkpoints: barrier alignment over the inputs of each main-thread vertex (not sources) and each keyed parallel vertex. */
+  private readonly gates: (BarrierGate | undefined)[] = []
+  /** With checkpoints: barrier alignment over the subtasks feeding an input through the main thread. */
+  private readonly edgeBarriers = new Map<string, SubtaskBarrier>()
+  /** Vertices downstream of the errors vertex (itself included): their barrier follows everything else. */
+  private readonly afterErrors = new Set<number>()
+  private readonly vertexOfStep = new Map<string, number>()
 
-  constructor(p: Pipeline, plan: PhysicalPlan, placement: Placement[], n: number, clock: Clock, module: string, params: Record<string, string>) {
+  constructor(p: Pipeline, plan: PhysicalPlan, placement: Placement[], n: number, clock: Clock, module: string, params: Record<string, string>, checkpointing: boolean) {
+    this.checkpointing = checkpointing
     this.p = p
     this.plan = plan
     this.placement = placement
@@ -82,18 +99,253 @@ class Hub {
         const targetId = plan.vertices[to].id
         if (key === undefined) throw internalError(`edge into parallel step '${targetId}' has no key`)
         return {
-          push: (batch) => {
-            const parts = partitionByKey(this.graph.withKeys(batch, key, targetId), n)
-            for (let sub = 0; sub < n; sub++) {
-              const part = parts[sub]
-              if (part !== undefined) this.channels[sub].send({ t: 'data', v: to, input, batch: part })
-            }
-          },
-          inputWatermark: (_i, wm) => this.broadcast({ t: 'wm', v: to, input, wm }),
-          inputIdle: () => this.broadcast({ t: 'idle', v: to, input }),
+          push: (batch) =>
+            this.gated(to, input, () => {
+              const parts = partitionByKey(this.graph.withKeys(batch, key, targetId), n)
+              for (let sub = 0; sub < n; sub++) {
+                const part = parts[sub]
+                if (part !== undefined) this.channels[sub].send({ t: 'data', v: to, input, batch: part })
+              }
+            }),
+          inputWatermark: (_i, wm) => this.gated(to, input, () => this.broadcast({ t: 'wm', v: to, input, wm })),
+          inputIdle: () => this.gated(to, input, () => this.broadcast({ t: 'idle', v: to, input })),
         }
       },
     )
+    if (checkpointing) this.setUpBarriers()
+  }
+
+  /**
+   * Checkpoint barriers: every main-thread vertex but the sources, and every keyed parallel vertex (all of
+   * whose inputs come through here), gets a gate that aligns the barrier over its inputs. Edges between
+   * main-thread vertices are rewired through the gates.
+   */
+  private setUpBarriers(): void {
+    const { plan, placement, graph } = this
+    const fail = (e: unknown): void => this.fail(e instanceof SluiceError ? e : internalError(`checkpoint of pipeline '${this.p.name}' failed: ${errorMessage(e)}`, { cause: e }))
+    for (const pv of plan.vertices) {
+      for (const s of pv.steps) this.vertexOfStep.set(s.id, pv.index)
+      if (pv.role === 'source') continue
+      if (placement[pv.index] === 'main') {
+        this.gates[pv.index] = new BarrierGate(pv.inputs.length, pv.id, () => this.mainAligned(pv.index), fail)
+      } else if (pv.inputs.every((i) => i.key !== undefined)) {
+        this.gates[pv.index] = new BarrierGate(pv.inputs.length, pv.id, () => this.parallelAligned(pv.index), fail)
+      }
+    }
+    connectRemote(
+      graph,
+      (e) => placement[e.to] === 'main',
+      (e) => {
+        const target = graph.vertices[e.to]!
+        const gate = this.gates[e.to]!
+        return {
+          push: (batch, input) => gate.pass(input, () => target.push(batch, input)),
+          inputWatermark: (input, wm) => gate.pass(input, () => target.inputWatermark(input, wm)),
+          inputIdle: (input) => gate.pass(input, () => target.inputIdle(input)),
+        }
+      },
+    )
+    const ev = this.errorsVertex
+    if (ev !== undefined) {
+      const visit = (i: number): void => {
+        if (this.afterErrors.has(i)) return
+        this.afterErrors.add(i)
+        for (const c of plan.consumers[i]) visit(c.to)
+      }
+      visit(ev.plan.index)
+    }
+  }
+
+  /** Runs a delivery into input `input` of vertex `to` now, or after the barrier if that input is past it. */
+  private gated(to: number, input: number, fn: () => void): void {
+    const g = this.gates[to]
+    if (g === undefined) fn()
+    else g.pass(input, fn)
+  }
+
+  /** Barrier alignment of input `input` of vertex `to` over the subtasks that feed it. */
+  private edgeBarrier(to: number, input: number): SubtaskBarrier {
+    const k = `${to}:${input}`
+    let b = this.edgeBarriers.get(k)
+    if (b === undefined) this.edgeBarriers.set(k, (b = new SubtaskBarrier(this.n)))
+    return b
+  }
+
+  /**
+   * Starts checkpoint (or savepoint) `cp`: waits for source reads in flight, snapshots the sources, and sends
+   * the barrier on from them. Processing goes on meanwhile; the checkpoint completes when every vertex has
+   * passed the barrier (see `mainAligned`, `parallelAligned`, the workers' `snapshot` answers).
+   */
+  private async inject(runners: SourceRunner[], savepointDir?: string): Promise<number> {
+    const coordinator = this.coordinator!
+    const pending = await coordinator.begin(this.clock.now(), savepointDir)
+    const t0 = performance.now()
+    for (const r of runners) await r.quiesce()
+    this.flushErrors()
+    this.flushOutboxes()
+    const parallelVertices = this.plan.vertices.filter((v) => this.placement[v.index] === 'parallel')
+    const cp: CheckpointProgress = {
+      pending,
+      remainingMain: this.plan.vertices.length - parallelVertices.length,
+      remainingSub: parallelVertices.length * this.n,
+      outsideRemaining: this.plan.vertices.filter((v) => !this.afterErrors.has(v.index)).reduce((a, v) => a + (this.placement[v.index] === 'parallel' ? this.n : 1), 0),
+      passed: new Set(),
+      heldErrors: [],
+      errorsPassed: this.errorsVertex === undefined,
+    }
+    this.cp = cp
+    for (const r of runners) {
+      const v = r.vertex
+      pending.sources.push({ step: v.plan.id, kind: r.source.kind, state: r.snapshot() })
+      this.passMain(v)
+    }
+    this.flushOutboxes()
+    pending.syncMs += performance.now() - t0
+    this.checkComplete()
+    return pending.id
+  }
+
+  /** Main-thread vertex `index` has the barrier on all its inputs: snapshot it (a sink pre-commits) and pass it on. */
+  private mainAligned(index: number): void | Promise<void> {
+    const cp = this.cp!
+    const v = this.graph.vertices[index]!
+    cp.pending.alignmentMs = Math.max(cp.pending.alignmentMs, this.gates[index]!.alignmentMs)
+    if (v.sink !== undefined) {
+      return (async () => {
+        await this.settleWrites()
+        const t0 = performance.now()
+        await this.coordinator!.preCommit(cp.pending, v)
+        cp.pending.syncMs += performance.now() - t0
+        this.passMain(v)
+        this.notify()
+      })()
+    }
+    const t0 = performance.now()
+    this.flushErrors()
+    cp.pending.addState(v.plan, 0, v.operator?.snapshot?.())
+    cp.pending.syncMs += performance.now() - t0
+    this.passMain(v)
+    if (v === this.errorsVertex) {
+      cp.errorsPassed = true
+      for (const b of cp.heldErrors.splice(0)) v.emit(b)
+    }
+  }
+
+  /** A main-thread vertex passed the barrier: its watermarks and counters go into the checkpoint, the barrier to its consumers. */
+  private passMain(v: Vertex): void {
+    const cp = this.cp!
+    const index = v.plan.index
+    cp.pending.addWatermarks(v.plan.id, { watermark: v.watermark, forwarded: v.forwarded, inputs: v.inWm.slice() })
+    for (const s of v.plan.steps) cp.pending.addMetrics(this.graph.metrics.get(s.id)!.toJSON())
+    cp.passed.add(`main:${index}`)
+    cp.remainingMain--
+    if (!this.afterErrors.has(index)) cp.outsideRemaining--
+    for (const c of this.plan.consumers[index]) this.gates[c.to]!.barrier(c.input)
+    this.checkComplete()
+  }
+
+  /** Keyed parallel vertex `index` has the barrier on all its inputs: every subtask gets it, after everything before it. */
+  private parallelAligned(index: number): void {
+    const cp = this.cp!
+    cp.pending.alignmentMs = Math.max(cp.pending.alignmentMs, this.gates[index]!.alignmentMs)
+    this.broadcast({ t: 'barrier', v: index, id: cp.pending.id })
+  }
+
+  /** Subtask `from` snapshotted vertex `it.v`. */
+  private subtaskSnapshot(from: number, it: Extract<WorkerItem, { t: 'snapshot' }>): void {
+    const cp = this.cp
+    if (cp === undefined || it.id !== cp.pending.id) throw internalError(`subtask ${from} answered barrier ${it.id}, which is not in progress`)
+    const pv = this.plan.vertices[it.v]
+    cp.pending.addState(pv, from, it.state)
+    cp.pending.addWatermarks(pv.id, it.wm)
+    for (const m of it.steps) cp.pending.addMetrics(m)
+    cp.pending.subtaskMs[from] += it.ms
+    cp.passed.add(`${from}:${it.v}`)
+    cp.remainingSub--
+    if (!this.afterErrors.has(it.v)) cp.outsideRemaining--
+    this.checkComplete()
+  }
+
+  /** Subtask `from` sent the barrier on the edge into input `input` of `to`. */
+  private subtaskBarrier(from: number, to: number, input: number): void {
+    const cp = this.cp!
+    const eb = this.edgeBarrier(to, input)
+    eb.barrier(from, () => {
+      cp.pending.alignmentMs = Math.max(cp.pending.alignmentMs, eb.alignmentMs)
+      // Records sent before the barrier but held for the watermarks of slower subtasks are in flight: saved with the checkpoint.
+      const held = this.input(to, input).heldItems()
+      if (held.length > 0) cp.pending.channels.push({ to: this.plan.vertices[to].id, input, data: serialize(held).toString('base64') })
+      this.gates[to]!.barrier(input)
+    })
+  }
+
+  private checkComplete(): void {
+    const cp = this.cp
+    if (cp === undefined) return
+    if (!cp.errorsPassed && cp.outsideRemaining === 0 && this.errorsVertex !== undefined && !cp.passed.has(`main:${this.errorsVertex.plan.index}`)) {
+      this.gates[this.errorsVertex.plan.index]!.barrier(0)
+      return
+    }
+    if (cp.remainingMain > 0 || cp.remainingSub > 0) return
+    this.cp = undefined
+    this.coordinator!.complete(cp.pending)
+    this.notify()
+  }
+
+  /** Main-thread error records go to the errors vertex; during a checkpoint, those of steps past the barrier wait for it. */
+  private flushErrors(): void {
+    const g = this.graph
+    if (this.cp === undefined || this.cp.errorsPassed || g.errors.pending.length === 0) {
+      g.flushErrors()
+      return
+    }
+    this.emitErrors(g.errors.pending.take(), 'main')
+  }
+
+  private emitErrors(batch: Batch, from: number | 'main'): void {
+    const ev = this.errorsVertex
+    if (ev === undefined) return
+    const cp = this.cp
+    if (cp === undefined || cp.errorsPassed) {
+      ev.emit(batch)
+      return
+    }
+    const after = (r: unknown): boolean => {
+      const v = this.vertexOfStep.get((r as ErrorRecord).step)
+      if (v === undefined) return false
+      return cp.passed.has(this.placement[v] === 'main' ? `main:${v}` : `${from}:${v}`)
+    }
+    const [before, late] = splitBatch(batch, after)
+    if (before !== undefined) ev.emit(before)
+    if (late !== undefined) cp.heldErrors.push(late)
+  }
+
+  /** Takes a checkpoint (or a savepoint into `savepointDir`) now and waits until it is durably written. */
+  private async checkpointNow(runners: SourceRunner[], savepointDir?: string): Promise<CheckpointStats> {
+    await this.pumpUntil(() => this.cp === undefined)
+    const id = await this.inject(runners, savepointDir)
+    await this.pumpUntil(() => this.cp === undefined)
+    await this.coordinator!.waitFor(id)
+    return this.coordinator!.report.last!
+  }
+
+  /** Before any data: workers restore their state, records that were in flight are held again. */
+  private applyRestore(r: ParallelRestore): void {
+    r.subtasks.forEach((vertices, sub) => this.channels[sub].send({ t: 'restore', vertices }))
+    for (const c of r.channels) {
+      const a = this.input(c.to, c.input)
+      for (const h of c.held) {
+        const item = h.item as DataItem
+        if (this.placement[c.to] === 'main') {
+          a.hold(h.level, item)
+          continue
+        }
+        partitionByKey(item.batch, this.n).forEach((part, sub) => {
+          if (part !== undefined) a.hold(h.level, { ...item, sub, batch: part })
+        })
+      }
+    }
+    this.flushOutboxes()
   }
 
   async run(opts: RunOptions): Promise<RunSummary> {
@@ -105,34 +357,47 @@ class Hub {
     signal.addEventListener('abort', onAbort)
     const runners: SourceRunner[] = []
     let status: RunSummary['status'] = 'finished'
-    let deadLetters: DeadLetterWriter | undefined
     try {
       this.spawn()
       await this.pumpUntil(() => this.ready === this.n)
       for (const v of graph.vertices) {
         if (v === undefined) continue
         const step = v.plan.steps[0]
-        if (step.impl.role === 'sink') v.sink = await step.impl.sink.open({ pipeline: p.name, stepId: v.plan.id, subtask: 0 })
+        if (step.impl.role === 'sink') v.sink = await step.impl.sink.open({ pipeline: p.name, stepId: v.plan.id, subtask: 0, checkpointing: this.checkpointing })
         if (step.impl.role === 'source') runners.push(new SourceRunner(v, step.impl.source, clock, graph.errors))
       }
-      deadLetters = await attachDeadLetters(p, graph, { clock })
       for (const r of runners) await r.open(signal, p.name)
+      if (opts.checkpoint !== undefined) {
+        this.coordinator = new ParallelCheckpointCoordinator(p.name, graph, runners, opts.checkpoint, clock.now(), this.n, (i) => this.placement[i] === 'parallel')
+        const restored = await this.coordinator.restore()
+        if (restored !== undefined) this.applyRestore(restored)
+      }
       status = await this.readSources(runners, signal, opts, started)
+      // A checkpoint still travelling completes first: end of input and stops act on a graph without barriers.
+      if (this.coordinator !== undefined) await this.pumpUntil(() => this.cp === undefined)
       if (status === 'finished') {
         this.errorsVertex?.setWatermark(Infinity)
         this.flushOutboxes()
         await this.finishVertices()
+      } else if (this.coordinator !== undefined) {
+        // Records held for alignment stay held: the last checkpoint saves them as in flight.
+        await this.pumpUntil(() => this.cp === undefined && this.quiescent())
       } else {
         await this.drainStopped()
       }
       await this.settleWrites()
+      if (this.coordinator !== undefined) {
+        // A last checkpoint, at the end of input or on a graceful stop, commits what transactional sinks hold.
+        await this.checkpointNow(runners)
+        await this.settleWrites()
+        await this.coordinator.settle()
+      }
       this.broadcast({ t: 'end' })
       this.flushOutboxes()
       await this.pumpUntil(() => this.workerMetrics.every((m) => m !== undefined))
       for (const { writer } of graph.sinks()) await writer.close()
-      await deadLetters?.close(status === 'finished')
     } catch (e) {
-      await Promise.allSettled([...graph.sinks().map(({ writer }) => writer.close()), deadLetters?.close(false)])
+      await Promise.allSettled(graph.sinks().map(({ writer }) => writer.close()))
       throw e instanceof SluiceError ? e : new SluiceError('SLUICE_INTERNAL', `pipeline '${p.name}' failed: ${errorMessage(e)}`, { domain: 'internal', cause: e })
     } finally {
       signal.removeEventListener('abort', onAbort)
@@ -149,6 +414,7 @@ class Hub {
       recordsIn: runners.reduce((a, r) => a + r.recordsIn, 0),
       watermark: Math.min(...runners.map((r) => r.vertex.watermark)),
       steps: this.mergedMetrics(),
+      ...(this.coordinator !== undefined ? { checkpoints: this.coordinator.report } : {}),
     })
   }
 
@@ -159,6 +425,7 @@ class Hub {
     const progressEvery = opts.progressIntervalMs ?? 1000
     let lastYield = performance.now()
     let lastProgress = lastYield
+    const control = opts.checkpoint === undefined ? undefined : new ControlRequests(opts.checkpoint.dir)
     for (;;) {
       await this.drainInbound()
       if (signal.aborted) return 'stopped'
@@ -173,7 +440,7 @@ class Hub {
         if (r.done) continue
         if (r.step(batchSize)) {
           progressed = true
-          graph.flushErrors()
+          this.flushErrors()
           this.flushOutboxes()
           await this.settleWrites()
         }
@@ -182,10 +449,18 @@ class Hub {
       const now = clock.now()
       if (graph.nextProcessingTimer() <= now) {
         graph.fireProcessingTimers(now)
-        graph.flushErrors()
+        this.flushErrors()
       }
       for (const r of runners) r.checkIdle(now)
       this.flushOutboxes()
+      if (this.coordinator !== undefined) {
+        if (this.cp === undefined && this.coordinator.due(now)) await this.inject(runners)
+        const req = control!.poll()
+        if (req !== undefined) {
+          await control!.answer(req, () => this.checkpointNow(runners, req.target))
+          if (req.stop) return 'stopped'
+        }
+      }
       const t = performance.now()
       if (opts.onProgress !== undefined && t - lastProgress >= progressEvery) {
         lastProgress = t
@@ -213,7 +488,7 @@ class Hub {
         const v = this.graph.vertices[pv.index]!
         if (v.operator?.finish === undefined) continue
         v.operator.finish(v)
-        this.graph.flushErrors()
+        this.flushErrors()
         this.flushOutboxes()
         await this.settleWrites()
       } else {
@@ -223,7 +498,7 @@ class Hub {
       }
       await this.pumpUntil(() => this.quiescent())
     }
-    this.graph.flushErrors()
+    this.flushErrors()
     this.flushOutboxes()
     await this.pumpUntil(() => this.quiescent())
   }
@@ -235,7 +510,7 @@ class Hub {
       const held = [...this.aligned.values()].filter((a) => a.heldCount > 0)
       if (held.length === 0) return
       for (const a of held) a.releaseAll()
-      this.graph.flushErrors()
+      this.flushErrors()
       this.flushOutboxes()
       await this.settleWrites()
     }
@@ -244,7 +519,7 @@ class Hub {
   private spawn(): void {
     const signature = planSignature(this.plan)
     for (let sub = 0; sub < this.n; sub++) {
-      const workerData: WorkerInit = { module: this.module, params: this.params, subtask: sub, parallelism: this.n, signature }
+      const workerData: WorkerInit = { module: this.module, params: this.params, subtask: sub, parallelism: this.n, signature, checkpointing: this.checkpointing }
       const worker = new Worker(new URL('./worker.ts', import.meta.url), { workerData })
       const ch = new WorkerChannel(sub, worker)
       this.channels.push(ch)
@@ -270,19 +545,25 @@ class Hub {
           this.ready++
           break
         case 'data':
-          this.input(it.to, it.input).data(from, it)
+          if (this.checkpointing) this.edgeBarrier(it.to, it.input).pass(from, () => this.input(it.to, it.input).data(from, it))
+          else this.input(it.to, it.input).data(from, it)
           break
         case 'wm':
-          this.input(it.to, it.input).watermark(from, it.wm)
+          if (this.checkpointing) this.edgeBarrier(it.to, it.input).pass(from, () => this.input(it.to, it.input).watermark(from, it.wm))
+          else this.input(it.to, it.input).watermark(from, it.wm)
           break
         case 'idle':
-          this.input(it.to, it.input).markIdle(from)
+          if (this.checkpointing) this.edgeBarrier(it.to, it.input).pass(from, () => this.input(it.to, it.input).markIdle(from))
+          else this.input(it.to, it.input).markIdle(from)
+          break
+        case 'barrier':
+          this.subtaskBarrier(from, it.to, it.input)
+          break
+        case 'snapshot':
+          this.subtaskSnapshot(from, it)
           break
         case 'errors':
-          if (this.errorsVertex !== undefined) this.errorsVertex.emit(it.batch)
-          break
-        case 'dead-letters':
-          this.graph.errors.addLetters(it.letters)
+          this.emitErrors(it.batch, from)
           break
         case 'metrics':
           this.workerMetrics[from] = it.steps
@@ -291,7 +572,7 @@ class Hub {
           break
       }
     }
-    this.graph.flushErrors()
+    this.flushErrors()
     this.flushOutboxes()
     this.channels[from].inFlight -= msg.acked
   }
@@ -310,15 +591,15 @@ class Hub {
     if (this.placement[to] === 'main') {
       const v = this.mainVertex(to)
       a = new AlignedInput<DataItem>(this.n, {
-        data: (it) => v.push(it.batch, input),
-        watermark: (wm) => v.inputWatermark(input, wm),
-        idle: () => v.inputIdle(input),
+        data: (it) => this.gated(to, input, () => v.push(it.batch, input)),
+        watermark: (wm) => this.gated(to, input, () => v.inputWatermark(input, wm)),
+        idle: () => this.gated(to, input, () => v.inputIdle(input)),
       })
     } else {
       a = new AlignedInput<DataItem>(this.n, {
-        data: (it) => this.channels[it.sub!].send({ t: 'data', v: to, input, batch: it.batch }),
-        watermark: (wm) => this.broadcast({ t: 'wm', v: to, input, wm }),
-        idle: () => this.broadcast({ t: 'idle', v: to, input }),
+        data: (it) => this.gated(to, input, () => this.channels[it.sub!].send({ t: 'data', v: to, input, batch: it.batch })),
+        watermark: (wm) => this.gated(to, input, () => this.broadcast({ t: 'wm', v: to, input, wm })),
+        idle: () => this.gated(to, input, () => this.broadcast({ t: 'idle', v: to, input })),
       })
     }
     this.aligned.set(k, a)
@@ -406,7 +687,6 @@ class Hub {
         s.late += m.late
         s.errors += m.errors
         s.dropped += m.dropped
-        if (m.retries !== undefined) s.retries = (s.retries ?? 0) + m.retries
       }
     }
     return steps
@@ -414,6 +694,39 @@ class Hub {
 }
 
 type DataItem = Extract<WorkerItem, { t: 'data' }>
+
+interface CheckpointProgress {
+  pending: PendingCheckpoint
+  /** Main-thread vertices (sources included) that have not passed the barrier yet. */
+  remainingMain: number
+  /** Snapshots of parallel vertices still to come, one per vertex per subtask. */
+  remainingSub: number
+  /** Of those, the parts not downstream of the errors vertex. */
+  outsideRemaining: number
+  /** `main:<vertex>` and `<subtask>:<vertex>` of the vertices past the barrier. */
+  passed: Set<string>
+  /** Error records of steps past the barrier, for the errors vertex after its barrier. */
+  heldErrors: Batch[]
+  errorsPassed: boolean
+}
+
+/** Splits a batch by a predicate on its values: those for which it is false, and those for which it is true. */
+function splitBatch(b: Batch, pred: (v: unknown) => boolean): [Batch | undefined, Batch | undefined] {
+  const flags = b.values.map(pred)
+  if (!flags.includes(true)) return [b, undefined]
+  if (!flags.includes(false)) return [undefined, b]
+  const pick = (want: boolean): Batch => {
+    const keep = (_: unknown, i: number) => flags[i] === want
+    return {
+      values: b.values.filter(keep),
+      times: b.times.filter(keep),
+      ...(b.keys ? { keys: b.keys.filter(keep) } : {}),
+      ...(b.kinds ? { kinds: b.kinds.filter(keep) } : {}),
+      ...(b.pos ? { pos: b.pos.filter(keep) } : {}),
+    }
+  }
+  return [pick(false), pick(true)]
+}
 
 function progress(runners: SourceRunner[], elapsedMs: number, now: number): Progress {
   const recordsIn = runners.reduce((a, r) => a + r.recordsIn, 0)

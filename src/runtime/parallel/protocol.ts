@@ -1,7 +1,6 @@
 import type { Batch } from '../../core/batch.ts'
 import { SluiceError, errorMessage, type ErrorDomain } from '../../core/errors.ts'
 import type { StepMetricsJson } from '../../core/metrics.ts'
-import type { DeadLetter } from '../../dlq/record.ts'
 
 /**
  * Messages between the main thread (the hub) and the workers. Each postMessage carries a bundle of items
@@ -17,6 +16,10 @@ export type HubItem =
   | { t: 'finish'; v: number }
   /** The run is over: report metrics. */
   | { t: 'end' }
+  /** Checkpoint barrier `id` has passed every input of keyed vertex `v`: snapshot it and pass the barrier on. */
+  | { t: 'barrier'; v: number; id: number }
+  /** Before any data: state and watermarks restored from a checkpoint, per vertex of this subtask. */
+  | { t: 'restore'; vertices: VertexRestore[] }
 
 export type WorkerItem =
   | { t: 'ready'; signature: string }
@@ -26,10 +29,26 @@ export type WorkerItem =
   | { t: 'idle'; to: number; input: number }
   /** Records for the pipeline's errors() stream (policy 'error-output'). */
   | { t: 'errors'; batch: Batch }
-  /** Records for the dead-letter writer on the main thread (policy 'dead-letter'). */
-  | { t: 'dead-letters'; letters: DeadLetter[] }
   | { t: 'metrics'; steps: StepMetricsJson[] }
   | { t: 'fail'; error: SerializedError }
+  /** Checkpoint barrier `id` on the edge into input `input` of vertex `to`: what this subtask sends on it next is after the barrier. */
+  | { t: 'barrier'; to: number; input: number; id: number }
+  /** Vertex `v` of this subtask at barrier `id`: its operator's state (plain data, or undefined), watermarks and metrics. */
+  | { t: 'snapshot'; v: number; id: number; state: unknown; wm: VertexWatermarks; steps: StepMetricsJson[]; ms: number }
+
+/** A vertex's watermarks, saved with a checkpoint so a restored job never moves event time backwards. */
+export interface VertexWatermarks {
+  watermark: number
+  forwarded: number
+  inputs: number[]
+}
+
+export interface VertexRestore {
+  v: number
+  /** What the operator restores from (a KeyedRestore for keyed operators); absent when it has no state. */
+  state?: unknown
+  wm?: VertexWatermarks
+}
 
 export interface HubMessage {
   items: HubItem[]
@@ -47,6 +66,8 @@ export interface WorkerInit {
   subtask: number
   parallelism: number
   signature: string
+  /** The run takes checkpoints: vertices fed by other vertices of the subtask align barriers over their inputs. */
+  checkpointing?: boolean
 }
 
 export interface SerializedError {

@@ -33,6 +33,17 @@ export class AlignedInput<T> {
     return this.held.length
   }
 
+  /** The records held back, with the watermark each waits for, in arrival order (a checkpoint saves them). */
+  heldItems(): { level: number; item: T }[] {
+    return this.held.slice()
+  }
+
+  /** Holds `item` until the combined watermark reaches `level` (records restored from a checkpoint). */
+  hold(level: number, item: T): void {
+    if (level <= this.current || this.isIdle) this.out.data(item)
+    else this.held.push({ level, item })
+  }
+
   /** Delivers every held record now, without moving the watermark (a stopped run drains what it read). */
   releaseAll(): void {
     const held = this.held

@@ -1,10 +1,10 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { systemClock } from '../../core/clock.ts'
 import { internalError, userError } from '../../core/errors.ts'
-import { configureErrors } from '../../dlq/attach.ts'
 import { buildPlan } from '../../plan/physical-plan.ts'
 import { TaskGraph } from '../task-graph.ts'
 import { placeVertices, planSignature } from './assign.ts'
+import { BarrierGate } from './barrier-gate.ts'
 import { cloneError } from './channel.ts'
 import { loadPipeline } from './load.ts'
 import { partitionByKey } from './partition.ts'
@@ -54,7 +54,6 @@ async function start(): Promise<void> {
   const { subtask, parallelism } = init
   const graph = new TaskGraph(plan, { clock: systemClock, onError: p.options.onError, subtask, parallelism, include: (i) => placement[i] === 'parallel' })
   const errorsToMain = plan.vertices.some((v) => v.role === 'errors')
-  configureErrors(p, graph, systemClock)
 
   // Keyed edges always leave the subtask (records go to the subtask owning their key); other edges leave it
   // when their consumer runs on the main thread.
@@ -88,8 +87,47 @@ async function start(): Promise<void> {
     },
   )
 
+  // With checkpoints, a vertex fed by other vertices of this subtask (a forward edge) snapshots once the barrier
+  // has come through all its inputs; keyed vertices are fed through the main thread, which aligns them.
+  let barrierId = 0
+  const gates: (BarrierGate | undefined)[] = []
+  if (init.checkpointing === true) {
+    for (const v of graph.vertices) {
+      if (v === undefined || v.plan.inputs.every((i) => i.key !== undefined || placement[i.from] === 'main')) continue
+      const index = v.plan.index
+      gates[index] = new BarrierGate(v.plan.inputs.length, v.plan.id, () => aligned(index), fail)
+    }
+    connectRemote(
+      graph,
+      (e) => gates[e.to] !== undefined && e.key === undefined && placement[e.to] === 'parallel',
+      (e) => {
+        const target = graph.vertices[e.to]!
+        const gate = gates[e.to]!
+        return {
+          push: (batch, input) => gate.pass(input, () => target.push(batch, input)),
+          inputWatermark: (input, wm) => gate.pass(input, () => target.inputWatermark(input, wm)),
+          inputIdle: (input) => gate.pass(input, () => target.inputIdle(input)),
+        }
+      },
+    )
+  }
+
+  /** Vertex `index` has the barrier on all its inputs: snapshot it and pass the barrier to its consumers. */
+  const aligned = (index: number): void => {
+    flushErrors()
+    const t0 = performance.now()
+    const v = graph.vertices[index]!
+    const state = v.operator?.snapshot?.()
+    const steps = v.plan.steps.map((s) => graph.metrics.get(s.id)!.toJSON())
+    const wm = { watermark: v.watermark, forwarded: v.forwarded, inputs: v.inWm.slice() }
+    items.push({ t: 'snapshot', v: index, id: barrierId, state, wm, steps, ms: performance.now() - t0 })
+    for (const c of plan.consumers[index]) {
+      if (c.key !== undefined || placement[c.to] === 'main') items.push({ t: 'barrier', to: c.to, input: c.input, id: barrierId })
+      else gates[c.to]!.barrier(c.input)
+    }
+  }
+
   const flushErrors = (): void => {
-    if (graph.errors.letters.length > 0) items.push({ t: 'dead-letters', letters: graph.errors.letters.splice(0) })
     if (errorsToMain) {
       if (graph.errors.pending.length > 0) items.push({ t: 'errors', batch: graph.errors.pending.take() })
     } else {
@@ -113,6 +151,26 @@ async function start(): Promise<void> {
         v.operator?.finish?.(v)
         break
       }
+      case 'barrier':
+        barrierId = it.id
+        aligned(it.v)
+        break
+      case 'restore':
+        for (const r of it.vertices) {
+          const v = graph.vertices[r.v]!
+          if (r.state !== undefined) {
+            if (v.operator?.restore === undefined) throw internalError(`step '${v.plan.id}' has saved state but cannot restore it`)
+            v.operator.restore(r.state)
+          }
+          if (r.wm !== undefined) {
+            v.watermark = r.wm.watermark
+            v.forwarded = r.wm.forwarded
+            r.wm.inputs.forEach((x, i) => {
+              if (i < v.inWm.length) v.inWm[i] = x
+            })
+          }
+        }
+        break
       case 'end':
         ended = true
         items.push({ t: 'metrics', steps: graph.stepMetrics() })

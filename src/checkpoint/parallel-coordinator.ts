@@ -1,0 +1,350 @@
+import { existsSync } from 'node:fs'
+import { mkdir } from 'node:fs/promises'
+import { dirname, resolve } from 'node:path'
+import { deserialize, serialize } from 'node:v8'
+import { SluiceError, errorMessage } from '../core/errors.ts'
+import { DEFAULT_KEY_GROUPS } from '../core/key.ts'
+import type { StepMetricsJson } from '../core/metrics.ts'
+import type { KeyedSnapshot } from '../core/operator.ts'
+import type { SourceRunner } from '../runtime/source-runner.ts'
+import type { TaskGraph } from '../runtime/task-graph.ts'
+import type { Vertex } from '../runtime/vertex.ts'
+import { checkCompatibility } from './compatibility.ts'
+import type { CheckpointConfig, CheckpointReport } from './coordinator.ts'
+import type { CheckpointStats, Manifest, OperatorEntry } from './manifest.ts'
+import { MANIFEST_FORMAT } from './manifest.ts'
+import { isKeyedSnapshot, redistributeKeyed } from './redistribute.ts'
+import { CheckpointStorage, readCheckpointFolder, sha256, writeCheckpointFolder } from './storage.ts'
+
+/** A vertex's watermarks at the barrier. */
+export interface SavedWatermarks {
+  watermark: number
+  forwarded: number
+  inputs: number[]
+}
+
+/** Records in flight between threads at the barrier (held for watermark alignment), per input of a vertex. */
+export interface ChannelState {
+  /** Step id of the vertex the records go to, and which of its inputs. */
+  to: string
+  input: number
+  /** v8-serialized `{ level, item }[]`, base64. */
+  data: string
+}
+
+/** What a parallel run restores: per subtask the state and watermarks of each parallel vertex, and records in flight. */
+export interface ParallelRestore {
+  id: number
+  subtasks: { v: number; state?: unknown; wm?: SavedWatermarks }[][]
+  channels: { to: number; input: number; held: { level: number; item: unknown }[] }[]
+}
+
+/**
+ * The parts of one checkpoint of a parallel run as they come in: sources and main-thread vertices on the
+ * main thread, each subtask's vertices from the workers, sink pre-commits. Sizes, times and watermarks are
+ * combined over subtasks.
+ */
+export class PendingCheckpoint {
+  readonly id: number
+  readonly savepointDir: string | undefined
+  readonly startedAt = performance.now()
+  readonly createdAt = new Date().toISOString()
+  readonly files: { name: string; data: Uint8Array }[] = []
+  readonly operators = new Map<string, OperatorEntry>()
+  readonly sources: Manifest['sources'] = []
+  readonly sinks: Manifest['sinks'] = []
+  readonly channels: ChannelState[] = []
+  private readonly wms = new Map<string, SavedWatermarks>()
+  private readonly metrics = new Map<string, StepMetricsJson>()
+  /** Time the main thread spent taking its part (processing stops for it). */
+  syncMs = 0
+  /** Per subtask: time spent copying its state. */
+  readonly subtaskMs: number[]
+  alignmentMs = 0
+
+  constructor(id: number, savepointDir: string | undefined, parallelism: number, base: StepMetricsJson[]) {
+    this.id = id
+    this.savepointDir = savepointDir
+    this.subtaskMs = new Array<number>(parallelism).fill(0)
+    for (const m of base) this.metrics.set(m.step, { ...m })
+  }
+
+  /** The state of vertex `v` at subtask `subtask` (serialized now: the live state may change after this call). */
+  addState(v: Vertex['plan'], subtask: number, state: unknown): void {
+    if (state === undefined) return
+    const data = serialize(state)
+    const name = `${v.id}.${subtask}.state`
+    this.files.push({ name, data })
+    const step = v.steps[0]
+    let e = this.operators.get(v.id)
+    if (e === undefined) this.operators.set(v.id, (e = { step: v.id, kind: step.kind, keyed: v.keyed, descriptor: step.describe, files: [] }))
+    e.files.push({ subtask, file: name, bytes: data.byteLength, sha256: sha256(data) })
+  }
+
+  /** Watermarks of a vertex; over several subtasks, the lowest. */
+  addWatermarks(id: string, wm: SavedWatermarks): void {
+    const had = this.wms.get(id)
+    if (had === undefined) {
+      this.wms.set(id, { watermark: wm.watermark, forwarded: wm.forwarded, inputs: wm.inputs.slice() })
+      return
+    }
+    had.watermark = Math.min(had.watermark, wm.watermark)
+    had.forwarded = Math.min(had.forwarded, wm.forwarded)
+    had.inputs = had.inputs.map((x, i) => Math.min(x, wm.inputs[i] ?? x))
+  }
+
+  /** Counters of a step at one subtask (or the main thread), added up over subtasks. */
+  addMetrics(m: StepMetricsJson): void {
+    const had = this.metrics.get(m.step)
+    if (had === undefined) {
+      this.metrics.set(m.step, { ...m })
+      return
+    }
+    had.in += m.in
+    had.out += m.out
+    had.late += m.late
+    had.errors += m.errors
+    had.dropped += m.dropped
+  }
+
+  manifest(pipeline: string, parallelism: number): Manifest {
+    for (const e of this.operators.values()) e.files.sort((a, b) => a.subtask - b.subtask)
+    const m: Manifest = {
+      format: MANIFEST_FORMAT,
+      kind: this.savepointDir === undefined ? 'checkpoint' : 'savepoint',
+      id: this.id,
+      pipeline,
+      createdAt: this.createdAt,
+      parallelism,
+      keyGroups: DEFAULT_KEY_GROUPS,
+      sources: this.sources,
+      operators: [...this.operators.values()],
+      sinks: this.sinks,
+      vertices: [...this.wms].map(([id, w]) => ({ id, ...w })),
+      metrics: [...this.metrics.values()].map((x) => ({ step: x.step, in: x.in, out: x.out, late: x.late, errors: x.errors, dropped: x.dropped })),
+    }
+    if (this.channels.length > 0) m.channels = this.channels
+    return m
+  }
+}
+
+type Snapshot = { manifest: Manifest; file(name: string): Uint8Array }
+
+/**
+ * Checkpoints of a run whose keyed steps run as N subtasks on worker threads. The main thread (see the parallel
+ * runner) injects barriers at the sources and collects every part; this class restores, numbers checkpoints,
+ * writes each complete one (a state file per vertex per subtask, `<step>.<subtask>.state`, then the manifest,
+ * with the same storage as single-thread runs) while processing goes on, and commits sinks once it is durable.
+ * Restoring at another parallelism redistributes each keyed step's state by key group.
+ */
+export class ParallelCheckpointCoordinator {
+  private readonly pipeline: string
+  private readonly graph: TaskGraph
+  private readonly runners: SourceRunner[]
+  private readonly n: number
+  private readonly isParallel: (vertexIndex: number) => boolean
+  private readonly config: Required<Omit<CheckpointConfig, 'restoreFrom'>> & { restoreFrom?: string }
+  private readonly storage: CheckpointStorage
+  private nextId = 1
+  private nextAt: number
+  private inFlight: Promise<void> | undefined
+  private failure: SluiceError | undefined
+  private failedInRow = 0
+  private lastError: unknown
+  private readonly uncommitted = new Map<string, { checkpointId: number; handle: unknown }[]>()
+  readonly report: CheckpointReport = { completed: 0, failed: 0, restoredFrom: null, last: null }
+
+  constructor(pipeline: string, graph: TaskGraph, runners: SourceRunner[], config: CheckpointConfig, now: number, parallelism: number, isParallel: (vertexIndex: number) => boolean) {
+    this.pipeline = pipeline
+    this.graph = graph
+    this.runners = runners
+    this.n = parallelism
+    this.isParallel = isParallel
+    this.config = { retain: 3, tolerableFailures: 3, allowDroppedState: false, warn: (m) => console.warn(m), ...config }
+    this.storage = new CheckpointStorage(config.dir)
+    this.nextAt = config.intervalMs > 0 ? now + config.intervalMs : Infinity
+  }
+
+  private sinkVertices(): Vertex[] {
+    return this.graph.vertices.filter((v): v is Vertex => v?.sink !== undefined)
+  }
+
+  /**
+   * Restores the latest complete checkpoint (or `restoreFrom`): sources seek, main-thread steps restore, sinks
+   * recover (they recover with nothing to restore too). Returns what the workers restore, or undefined.
+   */
+  async restore(): Promise<ParallelRestore | undefined> {
+    await this.storage.retain(Number.MAX_SAFE_INTEGER)
+    const snap: Snapshot | undefined = this.config.restoreFrom !== undefined ? await readCheckpointFolder(this.config.restoreFrom) : await this.storage.latest(this.config.warn)
+    if (snap === undefined) {
+      for (const v of this.sinkVertices()) await v.sink!.recover?.(undefined)
+      return undefined
+    }
+    const m = snap.manifest
+    if (m.pipeline !== this.pipeline) {
+      throw new SluiceError('SLUICE_CHECKPOINT_MISMATCH', `the checkpoint belongs to pipeline '${m.pipeline}', not '${this.pipeline}'`, { hint: 'use another --checkpoint-dir' })
+    }
+    const dropped = checkCompatibility(m, this.graph, this.runners, this.config.allowDroppedState, this.config.warn)
+    const plan = this.graph.plan
+    const indexOf = new Map(plan.vertices.map((v) => [v.id, v.index]))
+    const out: ParallelRestore = { id: m.id, subtasks: Array.from({ length: this.n }, () => []), channels: [] }
+    const forSubtask: Map<number, { v: number; state?: unknown; wm?: SavedWatermarks }>[] = Array.from({ length: this.n }, () => new Map())
+    const entry = (sub: number, v: number) => {
+      let e = forSubtask[sub].get(v)
+      if (e === undefined) forSubtask[sub].set(v, (e = { v }))
+      return e
+    }
+    for (const s of m.sources) {
+      const r = this.runners.find((x) => x.vertex.plan.id === s.step)
+      if (r !== undefined && !dropped.has(s.step)) await r.restore(s.state)
+    }
+    for (const op of m.operators) {
+      const index = indexOf.get(op.step)
+      if (index === undefined || dropped.has(op.step)) continue
+      const states = op.files.map((f) => deserialize(snap.file(f.file)) as unknown)
+      if (!this.isParallel(index)) {
+        const v = this.graph.vertices[index]
+        if (v?.operator?.restore === undefined) continue
+        v.operator.restore(op.keyed && states.every(isKeyedSnapshot) ? redistributeKeyed(states as KeyedSnapshot[], 1, m.keyGroups)[0] : states[0])
+        continue
+      }
+      if (op.keyed && states.every(isKeyedSnapshot)) {
+        redistributeKeyed(states as KeyedSnapshot[], this.n, m.keyGroups).forEach((r, sub) => (entry(sub, index).state = r))
+      } else if (m.parallelism === this.n) {
+        op.files.forEach((f, i) => (entry(f.subtask, index).state = states[i]))
+      } else {
+        throw new SluiceError('SLUICE_CHECKPOINT_MISMATCH', `step '${op.step}' (${op.kind}) saved state that is not split by key group at parallelism ${m.parallelism}; it cannot be restored at parallelism ${this.n}`, {
+          step: op.step,
+          hint: `restore with --parallelism ${m.parallelism}`,
+        })
+      }
+    }
+    for (const w of m.vertices) {
+      const index = indexOf.get(w.id)
+      if (index === undefined) continue
+      if (this.isParallel(index)) {
+        for (let sub = 0; sub < this.n; sub++) entry(sub, index).wm = { watermark: w.watermark, forwarded: w.forwarded, inputs: w.inputs }
+        continue
+      }
+      const v = this.graph.vertices[index]
+      if (v === undefined) continue
+      v.watermark = w.watermark
+      v.forwarded = w.forwarded
+      w.inputs.forEach((x, i) => {
+        if (i < v.inWm.length) v.inWm[i] = x
+      })
+    }
+    for (const x of m.metrics) {
+      const mt = this.graph.metrics.get(x.step)
+      if (mt === undefined) continue
+      mt.recordsIn = x.in
+      mt.recordsOut = x.out
+      mt.late = x.late
+      mt.errors = x.errors
+      mt.dropped = x.dropped
+    }
+    for (const c of m.channels ?? []) {
+      const to = indexOf.get(c.to)
+      if (to === undefined || dropped.has(c.to)) continue
+      out.channels.push({ to, input: c.input, held: deserialize(Buffer.from(c.data, 'base64')) as { level: number; item: unknown }[] })
+    }
+    for (const v of this.sinkVertices()) {
+      const pending = m.sinks.find((s) => s.step === v.plan.id)?.pending ?? []
+      const writer = v.sink!
+      for (const p of pending.slice(0, -1)) await writer.commit?.(p.checkpointId, p.handle)
+      await writer.recover?.(pending.length > 0 ? pending[pending.length - 1] : undefined)
+    }
+    forSubtask.forEach((byVertex, sub) => (out.subtasks[sub] = [...byVertex.values()]))
+    this.nextId = m.id + 1
+    this.report.restoredFrom = m.id
+    return out
+  }
+
+  /** True when the interval has passed (throws if checkpoints failed too often). */
+  due(now: number): boolean {
+    if (this.failure !== undefined) throw this.failure
+    return now >= this.nextAt
+  }
+
+  /** Starts a checkpoint (or a savepoint into `savepointDir`) once the previous one is written. */
+  async begin(now: number, savepointDir?: string): Promise<PendingCheckpoint> {
+    if (this.inFlight !== undefined) await this.inFlight
+    if (this.failure !== undefined) throw this.failure
+    if (savepointDir !== undefined && existsSync(savepointDir)) {
+      throw new SluiceError('SLUICE_SAVEPOINT_EXISTS', `savepoint folder '${savepointDir}' already exists`, { hint: 'choose a new folder for each savepoint' })
+    }
+    this.nextAt = this.config.intervalMs > 0 ? now + this.config.intervalMs : Infinity
+    const base = this.graph.stepMetrics().filter((m) => {
+      const v = this.graph.plan.vertices.find((pv) => pv.steps.some((s) => s.id === m.step))
+      return v !== undefined && this.isParallel(v.index)
+    })
+    return new PendingCheckpoint(this.nextId++, savepointDir, this.n, base)
+  }
+
+  /** A sink's phase one at the barrier; keeps handles of checkpoints that never completed for the next one. */
+  async preCommit(cp: PendingCheckpoint, v: Vertex): Promise<void> {
+    const list = this.uncommitted.get(v.plan.id) ?? []
+    if (v.sink!.preCommit !== undefined) list.push({ checkpointId: cp.id, handle: await v.sink!.preCommit(cp.id) })
+    this.uncommitted.set(v.plan.id, list)
+    cp.sinks.push({ step: v.plan.id, pending: list.slice() })
+  }
+
+  /** Every part is in: writes the checkpoint in the background, then commits the sinks. */
+  complete(cp: PendingCheckpoint): CheckpointStats {
+    const stats: CheckpointStats = { id: cp.id, bytes: 0, syncMs: cp.syncMs + Math.max(0, ...cp.subtaskMs), asyncMs: 0, alignmentMs: cp.alignmentMs }
+    const manifest = cp.manifest(this.pipeline, this.n)
+    const t1 = performance.now()
+    const write = cp.savepointDir === undefined ? this.storage.write(manifest, cp.files) : writeSavepoint(cp.savepointDir, manifest, cp.files)
+    this.inFlight = write
+      .then(async (bytes) => {
+        stats.bytes = bytes
+        stats.asyncMs = performance.now() - t1
+        await this.commitUpTo(cp.id)
+        this.failedInRow = 0
+        this.report.completed++
+        this.report.last = stats
+        if (cp.savepointDir === undefined) await this.storage.retain(this.config.retain)
+      })
+      .catch((e: unknown) => {
+        this.report.failed++
+        this.failedInRow++
+        this.lastError = e
+        this.config.warn(`checkpoint ${cp.id} of '${this.pipeline}' failed: ${errorMessage(e)}`)
+        if (this.failedInRow > this.config.tolerableFailures) {
+          this.failure = new SluiceError('SLUICE_CHECKPOINT_FAILED', `${this.failedInRow} checkpoints in a row failed; the last: ${errorMessage(e)}`, { domain: 'external', cause: e, hint: 'check the checkpoint folder (space, permissions)' })
+        }
+      })
+      .finally(() => {
+        this.inFlight = undefined
+      })
+    return stats
+  }
+
+  /** Waits until checkpoint `id` is written; throws why not if it failed. */
+  async waitFor(id: number): Promise<void> {
+    if (this.inFlight !== undefined) await this.inFlight
+    if (this.report.last?.id !== id) throw this.lastError ?? new SluiceError('SLUICE_SAVEPOINT_FAILED', `savepoint ${id} failed`)
+  }
+
+  private async commitUpTo(id: number): Promise<void> {
+    for (const v of this.sinkVertices()) {
+      const list = this.uncommitted.get(v.plan.id) ?? []
+      while (list.length > 0 && list[0].checkpointId <= id) {
+        const p = list.shift()!
+        await v.sink!.commit?.(p.checkpointId, p.handle)
+      }
+    }
+  }
+
+  /** Waits for the checkpoint being written; throws if checkpoints failed too often. */
+  async settle(): Promise<void> {
+    if (this.inFlight !== undefined) await this.inFlight
+    if (this.failure !== undefined) throw this.failure
+  }
+}
+
+async function writeSavepoint(dir: string, manifest: Manifest, files: { name: string; data: Uint8Array }[]): Promise<number> {
+  if (existsSync(dir)) throw new SluiceError('SLUICE_SAVEPOINT_EXISTS', `savepoint folder '${dir}' already exists`, { hint: 'choose a new folder for each savepoint' })
+  await mkdir(dirname(resolve(dir)), { recursive: true })
+  return writeCheckpointFolder(dir, manifest, files)
+}
