@@ -4,6 +4,8 @@ import { systemClock, type Clock } from '../../core/clock.ts'
 import { SluiceError, errorMessage, internalError, userError } from '../../core/errors.ts'
 import { DEFAULT_KEY_GROUPS } from '../../core/key.ts'
 import type { StepMetricsJson } from '../../core/metrics.ts'
+import { attachDeadLetters } from '../../dlq/attach.ts'
+import type { DeadLetterWriter } from '../../dlq/writer.ts'
 import { buildPlan, type PhysicalPlan } from '../../plan/physical-plan.ts'
 import { runLocal } from '../local-runner.ts'
 import type { Progress, RunOptions, RunSummary } from '../run-types.ts'
@@ -357,6 +359,7 @@ class Hub {
     signal.addEventListener('abort', onAbort)
     const runners: SourceRunner[] = []
     let status: RunSummary['status'] = 'finished'
+    let deadLetters: DeadLetterWriter | undefined
     try {
       this.spawn()
       await this.pumpUntil(() => this.ready === this.n)
@@ -366,6 +369,7 @@ class Hub {
         if (step.impl.role === 'sink') v.sink = await step.impl.sink.open({ pipeline: p.name, stepId: v.plan.id, subtask: 0, checkpointing: this.checkpointing })
         if (step.impl.role === 'source') runners.push(new SourceRunner(v, step.impl.source, clock, graph.errors))
       }
+      deadLetters = await attachDeadLetters(p, graph, { clock })
       for (const r of runners) await r.open(signal, p.name)
       if (opts.checkpoint !== undefined) {
         this.coordinator = new ParallelCheckpointCoordinator(p.name, graph, runners, opts.checkpoint, clock.now(), this.n, (i) => this.placement[i] === 'parallel')
@@ -396,8 +400,9 @@ class Hub {
       this.flushOutboxes()
       await this.pumpUntil(() => this.workerMetrics.every((m) => m !== undefined))
       for (const { writer } of graph.sinks()) await writer.close()
+      await deadLetters?.close(status === 'finished')
     } catch (e) {
-      await Promise.allSettled(graph.sinks().map(({ writer }) => writer.close()))
+      await Promise.allSettled([...graph.sinks().map(({ writer }) => writer.close()), deadLetters?.close(false)])
       throw e instanceof SluiceError ? e : new SluiceError('SLUICE_INTERNAL', `pipeline '${p.name}' failed: ${errorMessage(e)}`, { domain: 'internal', cause: e })
     } finally {
       signal.removeEventListener('abort', onAbort)
@@ -565,6 +570,9 @@ class Hub {
         case 'errors':
           this.emitErrors(it.batch, from)
           break
+        case 'dead-letters':
+          this.graph.errors.addLetters(it.letters)
+          break
         case 'metrics':
           this.workerMetrics[from] = it.steps
           break
@@ -687,6 +695,7 @@ class Hub {
         s.late += m.late
         s.errors += m.errors
         s.dropped += m.dropped
+        if (m.retries !== undefined) s.retries = (s.retries ?? 0) + m.retries
       }
     }
     return steps

@@ -1,6 +1,7 @@
 import type { Batch } from '../../core/batch.ts'
 import { SluiceError, errorMessage, type ErrorDomain } from '../../core/errors.ts'
 import type { StepMetricsJson } from '../../core/metrics.ts'
+import type { DeadLetter } from '../../dlq/record.ts'
 
 /**
  * Messages between the main thread (the hub) and the workers. Each postMessage carries a bundle of items
@@ -29,6 +30,8 @@ export type WorkerItem =
   | { t: 'idle'; to: number; input: number }
   /** Records for the pipeline's errors() stream (policy 'error-output'). */
   | { t: 'errors'; batch: Batch }
+  /** Records for the dead-letter writer on the main thread (policy 'dead-letter'). */
+  | { t: 'dead-letters'; letters: DeadLetter[] }
   | { t: 'metrics'; steps: StepMetricsJson[] }
   | { t: 'fail'; error: SerializedError }
   /** Checkpoint barrier `id` on the edge into input `input` of vertex `to`: what this subtask sends on it next is after the barrier. */

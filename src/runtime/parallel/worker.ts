@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { systemClock } from '../../core/clock.ts'
 import { internalError, userError } from '../../core/errors.ts'
+import { configureErrors } from '../../dlq/attach.ts'
 import { buildPlan } from '../../plan/physical-plan.ts'
 import { TaskGraph } from '../task-graph.ts'
 import { placeVertices, planSignature } from './assign.ts'
@@ -54,6 +55,7 @@ async function start(): Promise<void> {
   const { subtask, parallelism } = init
   const graph = new TaskGraph(plan, { clock: systemClock, onError: p.options.onError, subtask, parallelism, include: (i) => placement[i] === 'parallel' })
   const errorsToMain = plan.vertices.some((v) => v.role === 'errors')
+  configureErrors(p, graph, systemClock)
 
   // Keyed edges always leave the subtask (records go to the subtask owning their key); other edges leave it
   // when their consumer runs on the main thread.
@@ -128,6 +130,7 @@ async function start(): Promise<void> {
   }
 
   const flushErrors = (): void => {
+    if (graph.errors.letters.length > 0) items.push({ t: 'dead-letters', letters: graph.errors.letters.splice(0) })
     if (errorsToMain) {
       if (graph.errors.pending.length > 0) items.push({ t: 'errors', batch: graph.errors.pending.take() })
     } else {
