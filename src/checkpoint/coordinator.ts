@@ -1,4 +1,4 @@
-import { serialize, deserialize } from 'node:v8'
+import { decodeState, encodeState } from './state-file.ts'
 import { DEFAULT_KEY_GROUPS } from '../core/key.ts'
 import { SluiceError, errorMessage } from '../core/errors.ts'
 import type { SinkWriter } from '../core/sink.ts'
@@ -97,7 +97,7 @@ export class CheckpointCoordinator {
     for (const op of m.operators) {
       const v = byId.get(op.step)
       if (v?.operator?.restore === undefined || dropped.has(op.step)) continue
-      const states = op.files.map((f) => deserialize(snap.file(f.file)) as unknown)
+      const states = op.files.map((f) => decodeState(snap.file(f.file)))
       v.operator.restore(op.keyed && states.every(isKeyedSnapshot) ? redistributeKeyed(states, 1, m.keyGroups)[0] : states[0])
     }
     for (const w of m.vertices) {
@@ -129,10 +129,10 @@ export class CheckpointCoordinator {
     return m.id
   }
 
-  /** True when the interval has passed. */
+  /** True when the interval has passed and the previous checkpoint is written (one in flight at a time; processing never waits for one). */
   due(now: number): boolean {
     if (this.failure !== undefined) throw this.failure
-    return now >= this.nextAt
+    return now >= this.nextAt && this.inFlight === undefined
   }
 
   /**
@@ -154,7 +154,7 @@ export class CheckpointCoordinator {
       if (v?.operator?.snapshot === undefined) continue
       const state = v.operator.snapshot()
       if (state === undefined) continue
-      const data = serialize(state)
+      const data = encodeState(state)
       const name = `${v.plan.id}.0.state`
       files.push({ name, data })
       const step = v.plan.steps[0]

@@ -70,7 +70,9 @@ export interface Operator {
   finish?(out: Output): void
   /**
    * State at a checkpoint barrier, as plain structured-cloneable data. Keyed operators return a
-   * KeyedSnapshot so state can be redistributed by key group when the parallelism changes.
+   * KeyedSnapshot so state can be redistributed by key group when the parallelism changes. The result may
+   * share objects with live state: the caller copies (serializes) it before the operator runs again, so
+   * the state is copied once, not twice.
    */
   snapshot?(): unknown
   /** Keyed operators receive a KeyedRestore: only the key groups this subtask owns. */

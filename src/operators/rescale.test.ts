@@ -76,15 +76,16 @@ function straight(build: Build, steps: Step[]): Lines {
 
 /**
  * Runs `steps` on `from` subtasks up to `at`, snapshots them, then goes on with the rest on `to` subtasks
- * restored from the redistributed snapshots. The old subtasks also go on (as the failed job would have),
- * so a snapshot that shared anything with live state would change under the restore.
+ * restored from the redistributed snapshots. The old subtasks also go on (as the failed job would have).
+ * Snapshots may share live state until they are copied (the runtime serializes them at once), so the
+ * test copies them as the runtime does.
  */
 function rescaled(build: Build, steps: Step[], at: number, from: number, to: number): { restored: Lines; continued: Lines } {
   const before = harnesses(build, from, START)
   const out: Lines = []
   for (const s of steps.slice(0, at)) apply(before, s)
   collect(before, out)
-  const snaps = before.map((h) => h.operator.snapshot!() as KeyedSnapshot)
+  const snaps = before.map((h) => structuredClone(h.operator.snapshot!()) as KeyedSnapshot)
   const wm = before[0].currentWatermark
   const now = before[0].clock.now()
 
