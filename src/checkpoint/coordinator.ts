@@ -41,6 +41,9 @@ export interface CheckpointReport {
 
 type Snapshot = { manifest: Manifest; file(name: string): Uint8Array }
 
+/** The manifest's name for the dead-letter writer among the sinks. */
+const DEAD_LETTERS = '$dead-letters'
+
 /**
  * Takes checkpoints of a pipeline running in this thread and restores from them. Between two source batches
  * every step has processed everything it was given, so a barrier injected at all sources at once is aligned
@@ -72,8 +75,11 @@ export class CheckpointCoordinator {
     this.nextAt = config.intervalMs > 0 ? now + config.intervalMs : Infinity
   }
 
-  private sinkVertices(): Vertex[] {
-    return this.graph.vertices.filter((v): v is Vertex => v?.sink !== undefined)
+  /** Everything that commits with a checkpoint: the sinks, and the dead-letter writer if the pipeline has one. */
+  private participants(): { step: string; writer: Pick<SinkWriter<unknown>, 'preCommit' | 'commit' | 'recover'> }[] {
+    const sinks = this.graph.vertices.filter((v): v is Vertex => v?.sink !== undefined).map((v) => ({ step: v.plan.id, writer: v.sink! }))
+    const dl = this.graph.errors.deadLetters
+    return dl === undefined ? sinks : [...sinks, { step: DEAD_LETTERS, writer: dl }]
   }
 
   /** Restores the latest complete checkpoint (or `restoreFrom`); sinks recover either way. Returns the id restored. */
@@ -81,7 +87,7 @@ export class CheckpointCoordinator {
     await this.storage.retain(Number.MAX_SAFE_INTEGER)
     const snap: Snapshot | undefined = this.config.restoreFrom !== undefined ? await readCheckpointFolder(this.config.restoreFrom) : await this.storage.latest(this.config.warn)
     if (snap === undefined) {
-      for (const v of this.sinkVertices()) await v.sink!.recover?.(undefined)
+      for (const { writer } of this.participants()) await writer.recover?.(undefined)
       return undefined
     }
     const m = snap.manifest
@@ -118,9 +124,8 @@ export class CheckpointCoordinator {
       mt.errors = x.errors
       mt.dropped = x.dropped
     }
-    for (const v of this.sinkVertices()) {
-      const pending = m.sinks.find((s) => s.step === v.plan.id)?.pending ?? []
-      const writer = v.sink!
+    for (const { step, writer } of this.participants()) {
+      const pending = m.sinks.find((s) => s.step === step)?.pending ?? []
       for (const p of pending.slice(0, -1)) await writer.commit?.(p.checkpointId, p.handle)
       await writer.recover?.(pending.length > 0 ? pending[pending.length - 1] : undefined)
     }
@@ -161,11 +166,11 @@ export class CheckpointCoordinator {
       operators.push({ step: v.plan.id, kind: step.kind, keyed: v.plan.keyed, descriptor: step.describe, files: [{ subtask: 0, file: name, bytes: data.byteLength, sha256: sha256(data) }] })
     }
     const sinks: Manifest['sinks'] = []
-    for (const v of this.sinkVertices()) {
-      const list = this.uncommitted.get(v.plan.id) ?? []
-      if (v.sink!.preCommit !== undefined) list.push({ checkpointId: id, handle: await v.sink!.preCommit(id) })
-      this.uncommitted.set(v.plan.id, list)
-      sinks.push({ step: v.plan.id, pending: list.slice() })
+    for (const { step, writer } of this.participants()) {
+      const list = this.uncommitted.get(step) ?? []
+      if (writer.preCommit !== undefined) list.push({ checkpointId: id, handle: await writer.preCommit(id) })
+      this.uncommitted.set(step, list)
+      sinks.push({ step, pending: list.slice() })
     }
     const manifest: Manifest = {
       format: MANIFEST_FORMAT,
@@ -212,11 +217,11 @@ export class CheckpointCoordinator {
   }
 
   private async commitUpTo(id: number): Promise<void> {
-    for (const v of this.sinkVertices()) {
-      const list = this.uncommitted.get(v.plan.id) ?? []
+    for (const { step, writer } of this.participants()) {
+      const list = this.uncommitted.get(step) ?? []
       while (list.length > 0 && list[0].checkpointId <= id) {
         const p = list.shift()!
-        await v.sink!.commit?.(p.checkpointId, p.handle)
+        await writer.commit?.(p.checkpointId, p.handle)
         failpoint('sink-commit')
       }
     }

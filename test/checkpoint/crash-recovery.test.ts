@@ -12,22 +12,26 @@ import { outputs, prng, runChild, SINKS } from './crash.ts'
 const SEEDS = (process.env.SLUICE_CRASH_SEEDS ?? '1,2,3').split(',').map(Number)
 const MAX_KILLS = 6
 
-let reference: Record<string, string[]> | undefined
-async function referenceOutput(): Promise<Record<string, string[]>> {
-  if (reference !== undefined) return reference
+const references = new Map<boolean, Record<string, string[]>>()
+async function referenceOutput(dlq = false): Promise<Record<string, string[]>> {
+  const known = references.get(dlq)
+  if (known !== undefined) return known
   const base = await mkdtemp(join(tmpdir(), 'sluice-crash-ref-'))
+  let reference: Record<string, string[]>
   try {
-    const r = await runChild(join(base, 'out'), join(base, 'chk'))
+    const r = await runChild(join(base, 'out'), join(base, 'chk'), { dlq })
     assert.equal(r.code, 0, r.stderr)
     reference = await outputs(join(base, 'out'))
   } finally {
     await rm(base, { recursive: true, force: true })
   }
-  for (const s of SINKS) assert.ok(reference[s].length > 0 || s === 'late', `the reference run wrote nothing to '${s}'`)
+  for (const s of SINKS) assert.ok(reference[s].length > 0 || s === 'late' || (dlq && s === 'errors'), `the reference run wrote nothing to '${s}'`)
+  if (dlq) assert.ok((reference.deadLetters ?? []).length > 0, 'the reference run wrote no dead letters')
+  references.set(dlq, reference)
   return reference
 }
 
-async function runUntilDone(out: string, chk: string, first: { killAfterMs?: number; failpoint?: string }, nextKill: () => number | undefined): Promise<number> {
+async function runUntilDone(out: string, chk: string, first: { killAfterMs?: number; failpoint?: string; dlq?: boolean }, nextKill: () => number | undefined): Promise<number> {
   let kills = 0
   let opts = first
   for (;;) {
@@ -36,7 +40,7 @@ async function runUntilDone(out: string, chk: string, first: { killAfterMs?: num
     assert.equal(r.signal, 'SIGKILL', `the child failed instead of being killed: ${r.stderr}`)
     kills++
     const k = nextKill()
-    opts = k === undefined ? {} : { killAfterMs: k }
+    opts = { ...(k === undefined ? {} : { killAfterMs: k }), ...(first.dlq === true ? { dlq: true } : {}) }
   }
 }
 
@@ -64,6 +68,26 @@ for (const failpoint of ['checkpoint-before-rename:3', 'checkpoint-before-commit
     try {
       const kills = await runUntilDone(join(base, 'out'), join(base, 'chk'), { failpoint }, () => undefined)
       assert.equal(kills, 1)
+      assert.deepEqual(await outputs(join(base, 'out')), expected)
+    } finally {
+      await rm(base, { recursive: true, force: true })
+    }
+  })
+}
+
+for (const [name, first] of [
+  ['random kills', { killAfterMs: 300 }],
+  ['a kill between the manifest and the commits', { failpoint: 'checkpoint-before-commit:3' }],
+] as const) {
+  test(`dead letters: ${name} neither lose nor duplicate a letter`, async () => {
+    const expected = await referenceOutput(true)
+    const base = await mkdtemp(join(tmpdir(), 'sluice-crash-dlq-'))
+    try {
+      const rnd = prng(11)
+      let left = 3
+      const nextKill = () => (left-- > 0 ? 150 + Math.floor(rnd() * 700) : undefined)
+      const kills = await runUntilDone(join(base, 'out'), join(base, 'chk'), { ...first, dlq: true }, nextKill)
+      assert.ok(kills >= 1)
       assert.deepEqual(await outputs(join(base, 'out')), expected)
     } finally {
       await rm(base, { recursive: true, force: true })

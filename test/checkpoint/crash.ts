@@ -1,17 +1,20 @@
 import { spawn } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
+import { existsSync } from 'node:fs'
 import { committedParts } from '../../src/connectors/files/part-files.ts'
+import { readDeadLetters } from '../../src/dlq/reader.ts'
 
 export const SINKS = ['windows', 'late', 'sessions', 'process', 'errors']
 const child = fileURLToPath(new URL('./fixtures/run-child.ts', import.meta.url))
 
 /** Runs the child once; kills it with SIGKILL after `killAfterMs` if given. Resolves with how it ended. */
-export function runChild(out: string, dir: string, opts: { killAfterMs?: number; failpoint?: string; count?: number; rate?: number } = {}): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
+export function runChild(out: string, dir: string, opts: { killAfterMs?: number; failpoint?: string; count?: number; rate?: number; dlq?: boolean } = {}): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const env = { ...process.env }
     delete env.SLUICE_FAILPOINT
     if (opts.failpoint !== undefined) env.SLUICE_FAILPOINT = opts.failpoint
+    if (opts.dlq === true) env.SLUICE_TEST_DLQ = '1'
     const args = [child, out, dir, ...(opts.count !== undefined ? [String(opts.count)] : []), ...(opts.rate !== undefined ? [String(opts.rate)] : [])]
     const p = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
@@ -36,6 +39,11 @@ export async function outputs(out: string): Promise<Record<string, string[]>> {
     const lines: string[] = []
     for (const f of await committedParts(`${out}/${s}`)) lines.push(...(await readFile(f, 'utf8')).split('\n').filter((l) => l !== ''))
     result[s] = lines.sort()
+  }
+  if (existsSync(`${out}/dlq`)) {
+    // What identifies a dead letter; its processing time and offset differ from run to run.
+    const letters = await readDeadLetters(`${out}/dlq`, 'crash-recovery.dlq')
+    result.deadLetters = letters.map((l) => JSON.stringify({ step: l.step, reason: l.reason, error: l.error.message, record: l.record, position: l.position })).sort()
   }
   return result
 }
