@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
-import { deserialize, serialize } from 'node:v8'
+import { deserialize } from 'node:v8'
 import { SluiceError, errorMessage } from '../core/errors.ts'
 import { DEFAULT_KEY_GROUPS } from '../core/key.ts'
 import type { StepMetricsJson } from '../core/metrics.ts'
@@ -14,6 +14,7 @@ import type { CheckpointConfig, CheckpointReport } from './coordinator.ts'
 import type { CheckpointStats, Manifest, OperatorEntry } from './manifest.ts'
 import { MANIFEST_FORMAT } from './manifest.ts'
 import { isKeyedSnapshot, redistributeKeyed } from './redistribute.ts'
+import { decodeState, encodeState } from './state-file.ts'
 import { CheckpointStorage, readCheckpointFolder, sha256, writeCheckpointFolder } from './storage.ts'
 
 /** A vertex's watermarks at the barrier. */
@@ -69,10 +70,13 @@ export class PendingCheckpoint {
     for (const m of base) this.metrics.set(m.step, { ...m })
   }
 
-  /** The state of vertex `v` at subtask `subtask` (serialized now: the live state may change after this call). */
+  /** The state of vertex `v` at subtask `subtask` (encoded now: the snapshot may share live state, which changes after this call). */
   addState(v: Vertex['plan'], subtask: number, state: unknown): void {
-    if (state === undefined) return
-    const data = serialize(state)
+    if (state !== undefined) this.addStateFile(v, subtask, encodeState(state))
+  }
+
+  /** The state of vertex `v` at subtask `subtask`, already encoded as a state file (by the worker). */
+  addStateFile(v: Vertex['plan'], subtask: number, data: Uint8Array): void {
     const name = `${v.id}.${subtask}.state`
     this.files.push({ name, data })
     const step = v.steps[0]
@@ -201,7 +205,7 @@ export class ParallelCheckpointCoordinator {
     for (const op of m.operators) {
       const index = indexOf.get(op.step)
       if (index === undefined || dropped.has(op.step)) continue
-      const states = op.files.map((f) => deserialize(snap.file(f.file)) as unknown)
+      const states = op.files.map((f) => decodeState(snap.file(f.file)))
       if (!this.isParallel(index)) {
         const v = this.graph.vertices[index]
         if (v?.operator?.restore === undefined) continue
@@ -260,10 +264,13 @@ export class ParallelCheckpointCoordinator {
     return out
   }
 
-  /** True when the interval has passed (throws if checkpoints failed too often). */
+  /**
+   * True when the interval has passed and the previous checkpoint is written (throws if checkpoints failed too
+   * often): a periodic checkpoint never makes processing wait for the disk.
+   */
   due(now: number): boolean {
     if (this.failure !== undefined) throw this.failure
-    return now >= this.nextAt
+    return now >= this.nextAt && this.inFlight === undefined
   }
 
   /** Starts a checkpoint (or a savepoint into `savepointDir`) once the previous one is written. */

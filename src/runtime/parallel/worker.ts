@@ -6,6 +6,7 @@ import { buildPlan } from '../../plan/physical-plan.ts'
 import { TaskGraph } from '../task-graph.ts'
 import { placeVertices, planSignature } from './assign.ts'
 import { BarrierGate } from './barrier-gate.ts'
+import { encodeState } from '../../checkpoint/state-file.ts'
 import { cloneError } from './channel.ts'
 import { loadPipeline } from './load.ts'
 import { partitionByKey } from './partition.ts'
@@ -119,7 +120,9 @@ async function start(): Promise<void> {
     flushErrors()
     const t0 = performance.now()
     const v = graph.vertices[index]!
-    const state = v.operator?.snapshot?.()
+    // Encoded right away: the snapshot may share live state, and this bundle's later items change it.
+    const snap = v.operator?.snapshot?.()
+    const state = snap === undefined ? undefined : encodeState(snap)
     const steps = v.plan.steps.map((s) => graph.metrics.get(s.id)!.toJSON())
     const wm = { watermark: v.watermark, forwarded: v.forwarded, inputs: v.inWm.slice() }
     items.push({ t: 'snapshot', v: index, id: barrierId, state, wm, steps, ms: performance.now() - t0 })
