@@ -22,6 +22,12 @@ export interface PipelineOptions {
    * false turns retries off.
    */
   retries?: RetryOptions | false
+  /**
+   * Where keyed state of process functions lives: 'heap' (default, fastest) or 'durable' (an embedded
+   * LMDB store with a write-back cache, for state larger than memory; `dir` is its working folder,
+   * default a temporary one).
+   */
+  state?: { backend?: 'heap' | 'durable'; dir?: string; cacheEntries?: number }
 }
 
 export interface DeadLetterOptions {
@@ -39,7 +45,7 @@ export interface DeadLetterOptions {
  */
 export class Pipeline {
   readonly name: string
-  readonly options: Required<Pick<PipelineOptions, 'onError' | 'batchSize' | 'retries'>> & Pick<PipelineOptions, 'deadLetter'>
+  readonly options: Required<Pick<PipelineOptions, 'onError' | 'batchSize' | 'retries'>> & Pick<PipelineOptions, 'deadLetter' | 'state'>
   readonly nodes: StepNode[] = []
   private readonly kindCounts = new Map<string, number>()
   private errorsNode: StepNode | undefined
@@ -61,7 +67,11 @@ export class Pipeline {
     if (deadLetter !== undefined && (deadLetter === null || typeof deadLetter !== 'object' || (deadLetter.dir !== undefined && (typeof deadLetter.dir !== 'string' || deadLetter.dir === '')) || (deadLetter.topic !== undefined && typeof deadLetter.topic !== 'string'))) {
       throw userError('SLUICE_BAD_OPTION', `pipeline '${name}': deadLetter must be { dir: '<log folder>', topic?: '<topic>' }`)
     }
-    this.options = { onError, batchSize, retries, ...(deadLetter !== undefined ? { deadLetter: { ...deadLetter } } : {}) }
+    const state = options.state
+    if (state !== undefined && (typeof state !== 'object' || state === null || (state.backend !== undefined && state.backend !== 'heap' && state.backend !== 'durable'))) {
+      throw userError('SLUICE_BAD_OPTION', `pipeline '${name}': state.backend must be 'heap' or 'durable'`)
+    }
+    this.options = { onError, batchSize, retries, ...(deadLetter !== undefined ? { deadLetter: { ...deadLetter } } : {}), ...(state !== undefined ? { state: { ...state } } : {}) }
   }
 
   /** Reads a source; call it several times for several inputs. */

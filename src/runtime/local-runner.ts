@@ -22,7 +22,7 @@ export async function runLocal(p: Pipeline, opts: RunOptions = {}): Promise<RunS
   const started = performance.now()
   const cpu0 = process.cpuUsage()
   const plan = buildPlan(p)
-  const graph = new TaskGraph(plan, { clock, onError: p.options.onError })
+  const graph = new TaskGraph(plan, { clock, onError: p.options.onError, ...(p.options.state !== undefined ? { state: p.options.state } : {}) })
   const signal = opts.signal ?? new AbortController().signal
   const runners: SourceRunner[] = []
   for (const v of graph.vertices) {
@@ -109,6 +109,8 @@ export async function runLocal(p: Pipeline, opts: RunOptions = {}): Promise<RunS
   } finally {
     await Promise.allSettled(runners.map((r) => r.close()))
   }
+  const state = graph.stateStats()
+  graph.closeState()
   return summarize({
     pipeline: p.name,
     status,
@@ -118,6 +120,7 @@ export async function runLocal(p: Pipeline, opts: RunOptions = {}): Promise<RunS
     recordsIn: runners.reduce((a, r) => a + r.recordsIn, 0),
     watermark: Math.min(...runners.map((r) => r.vertex.watermark)),
     steps: graph.stepMetrics(),
+    ...(state.length > 0 ? { state } : {}),
     ...(coordinator !== undefined ? { checkpoints: coordinator.report } : {}),
   })
 }

@@ -42,6 +42,11 @@ export interface RunSummary {
   late: number
   errors: number
   dropped: number
+  /**
+   * Keyed state of process functions at the end, per step: entries, and those in states without a TTL
+   * (state that only grows unless the function clears it).
+   */
+  state?: { step: string; backend: string; entries: number; entriesWithoutTtl: number }[]
   /** Checkpoints taken, failed and restored, when checkpointing. */
   checkpoints?: CheckpointReport
 }

@@ -4,6 +4,9 @@ import { StepMetrics, type StepMetricsJson } from '../core/metrics.ts'
 import type { ErrorPolicy, OperatorContext } from '../core/operator.ts'
 import type { SinkWriter } from '../core/sink.ts'
 import { HeapStateBackend } from '../state/heap/heap-backend.ts'
+import { DurableStateBackend } from '../state/durable/durable-backend.ts'
+import type { StateBackend } from '../state/backend.ts'
+import { join } from 'node:path'
 import { TimerQueue } from '../state/timers.ts'
 import { FusedChain } from '../operators/stateless/fused-chain.ts'
 import { chainLinks, type PhysicalPlan } from '../plan/physical-plan.ts'
@@ -17,6 +20,8 @@ export interface TaskGraphOptions {
   parallelism?: number
   /** Vertices to instantiate (all by default); the others are reached through `remote`. */
   include?: (vertexIndex: number) => boolean
+  /** Keyed state backend settings (the pipeline's `state` option). */
+  state?: { backend?: 'heap' | 'durable'; dir?: string; cacheEntries?: number }
   /** Called for a batch bound to a vertex that is not instantiated here. */
   remote?: (c: { to: number; input: number; key: Consumer['key'] }, batch: Batch) => void
 }
@@ -33,10 +38,15 @@ export class TaskGraph {
   readonly procTimers = new TimerQueue()
   readonly pendingWrites: Promise<void>[] = []
   private readonly clock: Clock
+  private readonly stateConfig: TaskGraphOptions['state']
+  private readonly subtask: number
+  private readonly stateBackends = new Map<string, StateBackend>()
 
   constructor(plan: PhysicalPlan, opts: TaskGraphOptions) {
     this.plan = plan
     this.clock = opts.clock
+    this.stateConfig = opts.state
+    this.subtask = opts.subtask ?? 0
     this.errors = new PolicyErrorSink(opts.onError, (step) => this.metrics.get(step))
     const include = opts.include ?? (() => true)
     for (const v of plan.vertices) for (const s of v.steps) this.metrics.set(s.id, new StepMetrics(s.id, s.kind))
@@ -88,10 +98,34 @@ export class TaskGraph {
       clock: this.clock,
       metrics: v.metrics,
       errors: this.errors,
-      state: new HeapStateBackend(),
+      state: this.newStateBackend(v.plan.id),
       currentWatermark: () => v.watermark,
       scheduleProcessingTime: (t) => procTimers.register(t, v.plan.index, v),
     }
+  }
+
+  private newStateBackend(step: string): StateBackend {
+    const cfg = this.stateConfig
+    const opts = { clock: this.clock }
+    const backend =
+      cfg?.backend === 'durable'
+        ? new DurableStateBackend({ ...opts, ...(cfg.dir !== undefined ? { path: join(cfg.dir, `${step}.${this.subtask}`) } : {}), ...(cfg.cacheEntries !== undefined ? { cacheEntries: cfg.cacheEntries } : {}) })
+        : new HeapStateBackend(opts)
+    this.stateBackends.set(step, backend)
+    return backend
+  }
+
+  /** Entries of each step's keyed state; `withoutTtl` counts what only the operator will ever remove. */
+  stateStats(): { step: string; backend: string; entries: number; entriesWithoutTtl: number }[] {
+    return [...this.stateBackends].map(([step, b]) => {
+      const s = b.stats()
+      return { step, backend: s.backend, entries: s.entries, entriesWithoutTtl: s.entriesWithoutTtl }
+    })
+  }
+
+  /** Releases the state stores (a durable backend closes its files). */
+  closeState(): void {
+    for (const b of this.stateBackends.values()) b.close()
   }
 
   /** Computes the key of each record for a keyed edge; a failing key function follows the error policy. */

@@ -54,7 +54,7 @@ async function start(): Promise<void> {
   }
   const placement = placeVertices(plan)
   const { subtask, parallelism } = init
-  const graph = new TaskGraph(plan, { clock: systemClock, onError: p.options.onError, subtask, parallelism, include: (i) => placement[i] === 'parallel' })
+  const graph = new TaskGraph(plan, { clock: systemClock, onError: p.options.onError, subtask, parallelism, include: (i) => placement[i] === 'parallel', ...(p.options.state !== undefined ? { state: p.options.state } : {}) })
   const errorsToMain = plan.vertices.some((v) => v.role === 'errors')
   configureErrors(p, graph, systemClock)
 
@@ -180,6 +180,7 @@ async function start(): Promise<void> {
       case 'end':
         ended = true
         items.push({ t: 'metrics', steps: graph.stepMetrics() })
+        graph.closeState()
         break
     }
     flushErrors()
