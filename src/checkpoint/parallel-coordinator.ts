@@ -1,21 +1,17 @@
-import { existsSync } from 'node:fs'
-import { mkdir } from 'node:fs/promises'
-import { dirname, resolve } from 'node:path'
 import { deserialize } from 'node:v8'
-import { SluiceError, errorMessage } from '../core/errors.ts'
+import { SluiceError } from '../core/errors.ts'
 import { DEFAULT_KEY_GROUPS } from '../core/key.ts'
 import type { StepMetricsJson } from '../core/metrics.ts'
 import type { KeyedSnapshot } from '../core/operator.ts'
 import type { SourceRunner } from '../runtime/source-runner.ts'
 import type { TaskGraph } from '../runtime/task-graph.ts'
 import type { Vertex } from '../runtime/vertex.ts'
-import { checkCompatibility } from './compatibility.ts'
-import type { CheckpointConfig, CheckpointReport } from './coordinator.ts'
+import { CoordinatorBase, type CheckpointConfig, type Participant } from './coordinator-base.ts'
 import type { CheckpointStats, Manifest, OperatorEntry } from './manifest.ts'
 import { MANIFEST_FORMAT } from './manifest.ts'
 import { isKeyedSnapshot, redistributeKeyed } from './redistribute.ts'
 import { decodeState, encodeState } from './state-file.ts'
-import { CheckpointStorage, readCheckpointFolder, sha256, writeCheckpointFolder } from './storage.ts'
+import { sha256 } from './storage.ts'
 
 /** A vertex's watermarks at the barrier. */
 export interface SavedWatermarks {
@@ -132,8 +128,6 @@ export class PendingCheckpoint {
   }
 }
 
-type Snapshot = { manifest: Manifest; file(name: string): Uint8Array }
-
 /**
  * Checkpoints of a run whose keyed steps run as N subtasks on worker threads. The main thread (see the parallel
  * runner) injects barriers at the sources and collects every part; this class restores, numbers checkpoints,
@@ -141,36 +135,14 @@ type Snapshot = { manifest: Manifest; file(name: string): Uint8Array }
  * with the same storage as single-thread runs) while processing goes on, and commits sinks once it is durable.
  * Restoring at another parallelism redistributes each keyed step's state by key group.
  */
-export class ParallelCheckpointCoordinator {
-  private readonly pipeline: string
-  private readonly graph: TaskGraph
-  private readonly runners: SourceRunner[]
+export class ParallelCheckpointCoordinator extends CoordinatorBase {
   private readonly n: number
   private readonly isParallel: (vertexIndex: number) => boolean
-  private readonly config: Required<Omit<CheckpointConfig, 'restoreFrom'>> & { restoreFrom?: string }
-  private readonly storage: CheckpointStorage
-  private nextId = 1
-  private nextAt: number
-  private inFlight: Promise<void> | undefined
-  private failure: SluiceError | undefined
-  private failedInRow = 0
-  private lastError: unknown
-  private readonly uncommitted = new Map<string, { checkpointId: number; handle: unknown }[]>()
-  readonly report: CheckpointReport = { completed: 0, failed: 0, restoredFrom: null, last: null }
 
   constructor(pipeline: string, graph: TaskGraph, runners: SourceRunner[], config: CheckpointConfig, now: number, parallelism: number, isParallel: (vertexIndex: number) => boolean) {
-    this.pipeline = pipeline
-    this.graph = graph
-    this.runners = runners
+    super(pipeline, graph, runners, config, now)
     this.n = parallelism
     this.isParallel = isParallel
-    this.config = { retain: 3, tolerableFailures: 3, allowDroppedState: false, warn: (m) => console.warn(m), ...config }
-    this.storage = new CheckpointStorage(config.dir)
-    this.nextAt = config.intervalMs > 0 ? now + config.intervalMs : Infinity
-  }
-
-  private sinkVertices(): Vertex[] {
-    return this.graph.vertices.filter((v): v is Vertex => v?.sink !== undefined)
   }
 
   /**
@@ -178,17 +150,10 @@ export class ParallelCheckpointCoordinator {
    * recover (they recover with nothing to restore too). Returns what the workers restore, or undefined.
    */
   async restore(): Promise<ParallelRestore | undefined> {
-    await this.storage.retain(Number.MAX_SAFE_INTEGER)
-    const snap: Snapshot | undefined = this.config.restoreFrom !== undefined ? await readCheckpointFolder(this.config.restoreFrom) : await this.storage.latest(this.config.warn)
-    if (snap === undefined) {
-      for (const v of this.sinkVertices()) await v.sink!.recover?.(undefined)
-      return undefined
-    }
+    const found = await this.findRestore()
+    if (found === undefined) return undefined
+    const { snap, dropped } = found
     const m = snap.manifest
-    if (m.pipeline !== this.pipeline) {
-      throw new SluiceError('SLUICE_CHECKPOINT_MISMATCH', `the checkpoint belongs to pipeline '${m.pipeline}', not '${this.pipeline}'`, { hint: 'use another --checkpoint-dir' })
-    }
-    const dropped = checkCompatibility(m, this.graph, this.runners, this.config.allowDroppedState, this.config.warn)
     const plan = this.graph.plan
     const indexOf = new Map(plan.vertices.map((v) => [v.id, v.index]))
     const out: ParallelRestore = { id: m.id, subtasks: Array.from({ length: this.n }, () => []), channels: [] }
@@ -197,10 +162,6 @@ export class ParallelCheckpointCoordinator {
       let e = forSubtask[sub].get(v)
       if (e === undefined) forSubtask[sub].set(v, (e = { v }))
       return e
-    }
-    for (const s of m.sources) {
-      const r = this.runners.find((x) => x.vertex.plan.id === s.step)
-      if (r !== undefined && !dropped.has(s.step)) await r.restore(s.state)
     }
     for (const op of m.operators) {
       const index = indexOf.get(op.step)
@@ -231,127 +192,45 @@ export class ParallelCheckpointCoordinator {
         continue
       }
       const v = this.graph.vertices[index]
-      if (v === undefined) continue
-      v.watermark = w.watermark
-      v.forwarded = w.forwarded
-      w.inputs.forEach((x, i) => {
-        if (i < v.inWm.length) v.inWm[i] = x
-      })
-    }
-    for (const x of m.metrics) {
-      const mt = this.graph.metrics.get(x.step)
-      if (mt === undefined) continue
-      mt.recordsIn = x.in
-      mt.recordsOut = x.out
-      mt.late = x.late
-      mt.errors = x.errors
-      mt.dropped = x.dropped
+      if (v !== undefined) CoordinatorBase.restoreWatermarks(v, w)
     }
     for (const c of m.channels ?? []) {
       const to = indexOf.get(c.to)
       if (to === undefined || dropped.has(c.to)) continue
       out.channels.push({ to, input: c.input, held: deserialize(Buffer.from(c.data, 'base64')) as { level: number; item: unknown }[] })
     }
-    for (const v of this.sinkVertices()) {
-      const pending = m.sinks.find((s) => s.step === v.plan.id)?.pending ?? []
-      const writer = v.sink!
-      for (const p of pending.slice(0, -1)) await writer.commit?.(p.checkpointId, p.handle)
-      await writer.recover?.(pending.length > 0 ? pending[pending.length - 1] : undefined)
-    }
     forSubtask.forEach((byVertex, sub) => (out.subtasks[sub] = [...byVertex.values()]))
-    this.nextId = m.id + 1
-    this.report.restoredFrom = m.id
+    await this.finishRestore(m)
     return out
   }
 
-  /**
-   * True when the interval has passed and the previous checkpoint is written (throws if checkpoints failed too
-   * often): a periodic checkpoint never makes processing wait for the disk.
-   */
-  due(now: number): boolean {
-    if (this.failure !== undefined) throw this.failure
-    return now >= this.nextAt && this.inFlight === undefined
-  }
-
   /** Starts a checkpoint (or a savepoint into `savepointDir`) once the previous one is written. */
-  async begin(now: number, savepointDir?: string): Promise<PendingCheckpoint> {
-    if (this.inFlight !== undefined) await this.inFlight
-    if (this.failure !== undefined) throw this.failure
-    if (savepointDir !== undefined && existsSync(savepointDir)) {
-      throw new SluiceError('SLUICE_SAVEPOINT_EXISTS', `savepoint folder '${savepointDir}' already exists`, { hint: 'choose a new folder for each savepoint' })
-    }
-    this.nextAt = this.config.intervalMs > 0 ? now + this.config.intervalMs : Infinity
+  async beginCheckpoint(now: number, savepointDir?: string): Promise<PendingCheckpoint> {
+    const id = await this.begin(now, savepointDir)
     const base = this.graph.stepMetrics().filter((m) => {
       const v = this.graph.plan.vertices.find((pv) => pv.steps.some((s) => s.id === m.step))
       return v !== undefined && this.isParallel(v.index)
     })
-    return new PendingCheckpoint(this.nextId++, savepointDir, this.n, base)
+    return new PendingCheckpoint(id, savepointDir, this.n, base)
   }
 
-  /** A sink's phase one at the barrier; keeps handles of checkpoints that never completed for the next one. */
+  /**
+   * Sinks only: dead letters of a parallel run stay at-least-once (appended as they come), because letters
+   * from workers that passed the barrier can reach the main thread before the checkpoint completes.
+   */
+  protected override participants(): Participant[] {
+    return super.participants().filter((p) => p.writer !== this.graph.errors.deadLetters)
+  }
+
+  /** A sink's phase one at its barrier. */
   async preCommit(cp: PendingCheckpoint, v: Vertex): Promise<void> {
-    const list = this.uncommitted.get(v.plan.id) ?? []
-    if (v.sink!.preCommit !== undefined) list.push({ checkpointId: cp.id, handle: await v.sink!.preCommit(cp.id) })
-    this.uncommitted.set(v.plan.id, list)
-    cp.sinks.push({ step: v.plan.id, pending: list.slice() })
+    cp.sinks.push(await this.preCommitOne({ step: v.plan.id, writer: v.sink! }, cp.id))
   }
 
   /** Every part is in: writes the checkpoint in the background, then commits the sinks. */
   complete(cp: PendingCheckpoint): CheckpointStats {
     const stats: CheckpointStats = { id: cp.id, bytes: 0, syncMs: cp.syncMs + Math.max(0, ...cp.subtaskMs), asyncMs: 0, alignmentMs: cp.alignmentMs }
-    const manifest = cp.manifest(this.pipeline, this.n)
-    const t1 = performance.now()
-    const write = cp.savepointDir === undefined ? this.storage.write(manifest, cp.files) : writeSavepoint(cp.savepointDir, manifest, cp.files)
-    this.inFlight = write
-      .then(async (bytes) => {
-        stats.bytes = bytes
-        stats.asyncMs = performance.now() - t1
-        await this.commitUpTo(cp.id)
-        this.failedInRow = 0
-        this.report.completed++
-        this.report.last = stats
-        if (cp.savepointDir === undefined) await this.storage.retain(this.config.retain)
-      })
-      .catch((e: unknown) => {
-        this.report.failed++
-        this.failedInRow++
-        this.lastError = e
-        this.config.warn(`checkpoint ${cp.id} of '${this.pipeline}' failed: ${errorMessage(e)}`)
-        if (this.failedInRow > this.config.tolerableFailures) {
-          this.failure = new SluiceError('SLUICE_CHECKPOINT_FAILED', `${this.failedInRow} checkpoints in a row failed; the last: ${errorMessage(e)}`, { domain: 'external', cause: e, hint: 'check the checkpoint folder (space, permissions)' })
-        }
-      })
-      .finally(() => {
-        this.inFlight = undefined
-      })
+    this.writeInBackground(cp.manifest(this.pipeline, this.n), cp.files, stats, cp.savepointDir)
     return stats
   }
-
-  /** Waits until checkpoint `id` is written; throws why not if it failed. */
-  async waitFor(id: number): Promise<void> {
-    if (this.inFlight !== undefined) await this.inFlight
-    if (this.report.last?.id !== id) throw this.lastError ?? new SluiceError('SLUICE_SAVEPOINT_FAILED', `savepoint ${id} failed`)
-  }
-
-  private async commitUpTo(id: number): Promise<void> {
-    for (const v of this.sinkVertices()) {
-      const list = this.uncommitted.get(v.plan.id) ?? []
-      while (list.length > 0 && list[0].checkpointId <= id) {
-        const p = list.shift()!
-        await v.sink!.commit?.(p.checkpointId, p.handle)
-      }
-    }
-  }
-
-  /** Waits for the checkpoint being written; throws if checkpoints failed too often. */
-  async settle(): Promise<void> {
-    if (this.inFlight !== undefined) await this.inFlight
-    if (this.failure !== undefined) throw this.failure
-  }
-}
-
-async function writeSavepoint(dir: string, manifest: Manifest, files: { name: string; data: Uint8Array }[]): Promise<number> {
-  if (existsSync(dir)) throw new SluiceError('SLUICE_SAVEPOINT_EXISTS', `savepoint folder '${dir}' already exists`, { hint: 'choose a new folder for each savepoint' })
-  await mkdir(dirname(resolve(dir)), { recursive: true })
-  return writeCheckpointFolder(dir, manifest, files)
 }

@@ -180,7 +180,7 @@ class Hub {
    */
   private async inject(runners: SourceRunner[], savepointDir?: string): Promise<number> {
     const coordinator = this.coordinator!
-    const pending = await coordinator.begin(this.clock.now(), savepointDir)
+    const pending = await coordinator.beginCheckpoint(this.clock.now(), savepointDir)
     const t0 = performance.now()
     for (const r of runners) await r.quiesce()
     this.flushErrors()
