@@ -1,4 +1,5 @@
 import { BatchBuilder, type Batch } from '../../core/batch.ts'
+import { flushOutputs } from '../flush-outputs.ts'
 import { keyId } from '../../core/key.ts'
 import type { KeyedSnapshot, Operator, OperatorContext, Output } from '../../core/operator.ts'
 import { TimerQueue } from '../../state/timers.ts'
@@ -186,16 +187,7 @@ export class IntervalJoinOperator implements Operator {
   }
 
   private flush(out: Output): void {
-    if (this.out.length > 0) {
-      const b = this.out.take()
-      this.ctx.metrics.recordsOut += b.values.length
-      out.emit(b)
-    }
-    if (this.late.length > 0) {
-      const b = this.late.take()
-      this.ctx.metrics.late += b.values.length
-      out.side('late', b)
-    }
+    flushOutputs(this.ctx, out, this.out, this.late)
   }
 
   /** Per key: the buffered records of both sides and the key's cleanup timers; the watermark is shared. */

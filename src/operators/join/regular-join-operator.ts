@@ -1,4 +1,5 @@
 import { BatchBuilder, DELETE, INSERT, UPDATE_BEFORE, type Batch, type Position, type RowKind } from '../../core/batch.ts'
+import { flushOutputs } from '../flush-outputs.ts'
 import { keyId } from '../../core/key.ts'
 import type { KeyedSnapshot, Operator, OperatorContext, Output } from '../../core/operator.ts'
 import { TimerQueue } from '../../state/timers.ts'
@@ -174,11 +175,7 @@ export class RegularJoinOperator implements Operator {
   }
 
   private flush(out: Output): void {
-    if (this.out.length > 0) {
-      const b = this.out.take()
-      this.ctx.metrics.recordsOut += b.values.length
-      out.emit(b)
-    }
+    flushOutputs(this.ctx, out, this.out)
   }
 
   /** Per key: the rows of both sides with their expiry, and the key's cleanup timers. Nothing is shared. */

@@ -1,4 +1,5 @@
 import { BatchBuilder, type Batch } from '../../core/batch.ts'
+import { flushOutputs } from '../flush-outputs.ts'
 import { userError } from '../../core/errors.ts'
 import { keyId } from '../../core/key.ts'
 import type { KeyedSnapshot, Operator, OperatorContext, Output } from '../../core/operator.ts'
@@ -172,16 +173,7 @@ export class WindowJoinOperator implements Operator {
   }
 
   private flush(out: Output): void {
-    if (this.out.length > 0) {
-      const b = this.out.take()
-      this.ctx.metrics.recordsOut += b.values.length
-      out.emit(b)
-    }
-    if (this.late.length > 0) {
-      const b = this.late.take()
-      this.ctx.metrics.late += b.values.length
-      out.side('late', b)
-    }
+    flushOutputs(this.ctx, out, this.out, this.late)
   }
 
   /** Per key: its windows' records of both sides and its timers; the watermark is shared. */

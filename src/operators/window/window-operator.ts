@@ -1,4 +1,5 @@
 import { BatchBuilder, DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, type Batch } from '../../core/batch.ts'
+import { flushOutputs } from '../flush-outputs.ts'
 import { keyId } from '../../core/key.ts'
 import type { KeyedSnapshot, Operator, OperatorContext, Output } from '../../core/operator.ts'
 import { TimerQueue } from '../../state/timers.ts'
@@ -306,16 +307,7 @@ export class WindowOperator<T, A, R> implements Operator {
   }
 
   private flush(out: Output): void {
-    if (this.out.length > 0) {
-      const b = this.out.take()
-      this.ctx.metrics.recordsOut += b.values.length
-      out.emit(b)
-    }
-    if (this.late.length > 0) {
-      const b = this.late.take()
-      this.ctx.metrics.late += b.values.length
-      out.side(this.spec.lateTag, b)
-    }
+    flushOutputs(this.ctx, out, this.out, this.late, this.spec.lateTag)
   }
 
   /** Per key: its windows and its timers of both clocks; the watermark is shared. */
