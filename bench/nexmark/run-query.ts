@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { run, type RunSummary } from '../../src/index.ts'
 import type { NexmarkConfig } from '../../src/connectors/nexmark/index.ts'
 import { nexmarkPipeline, pipelineParams } from './pipeline.ts'
@@ -12,6 +15,8 @@ export interface QueryRunOptions {
   /** Generator settings; the defaults are those of `sluice nexmark generate`. */
   config?: Partial<NexmarkConfig>
   batchSize?: number
+  /** Periodic exactly-once checkpoints into a temporary folder (removed afterwards); 0 or undefined for none. */
+  checkpointIntervalMs?: number
 }
 
 export interface QueryRun<R> {
@@ -20,6 +25,10 @@ export interface QueryRun<R> {
   records: number
   /** Final results, when materialised. */
   rows: R[] | undefined
+  /** Checkpoints completed (the periodic ones and the last one at the end of input); 0 without checkpoints. */
+  checkpoints: number
+  /** Bytes of the last checkpoint written. */
+  checkpointBytes: number
 }
 
 /** Runs one query over `events` generated events, bounded, to the end. */
@@ -29,11 +38,19 @@ export async function runQuery<R extends object>(query: NexmarkQuery<R>, opts: Q
   const config = opts.config ?? {}
   const p = nexmarkPipeline(query, opts.events, config, out, opts.batchSize)
   const parallelism = opts.parallelism ?? 1
-  const summary = await run(
-    p,
-    parallelism === 1 ? {} : { parallelism, module: new URL('./pipeline.ts', import.meta.url).href, params: pipelineParams(query.name, opts.events, config, opts.batchSize) },
-  )
-  return { summary, records: out.records, rows: table?.rows() }
+  const interval = opts.checkpointIntervalMs ?? 0
+  const dir = interval > 0 ? mkdtempSync(join(tmpdir(), `nexmark-${query.name}-`)) : undefined
+  try {
+    const summary = await run(p, {
+      ...(parallelism === 1 ? {} : { parallelism, module: new URL('./pipeline.ts', import.meta.url).href, params: pipelineParams(query.name, opts.events, config, opts.batchSize) }),
+      ...(dir === undefined ? {} : { checkpoint: { dir, intervalMs: interval } }),
+    })
+    const cp = summary.checkpoints
+    if (cp !== undefined && cp.failed > 0) throw new Error(`${query.name}: ${cp.failed} checkpoints failed`)
+    return { summary, records: out.records, rows: table?.rows(), checkpoints: cp?.completed ?? 0, checkpointBytes: cp?.last?.bytes ?? 0 }
+  } finally {
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
+  }
 }
 
 /** A result row with its fields in the query's column order (what --out writes). */

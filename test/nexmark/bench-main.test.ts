@@ -29,3 +29,25 @@ test('--out writes the final rows with the query columns, in order', async (t) =
     rmSync(dir, { recursive: true, force: true })
   }
 })
+
+test('checkpoints are on by default (every 10 s, at least the last one at the end) and off with --checkpoint-interval off', async (t) => {
+  const printed: string[] = []
+  t.mock.method(console, 'log', (s: string) => void printed.push(s))
+  await main(['--query', 'q7', '--events', '20000', '--warmup', '0'])
+  const on = JSON.parse(printed.at(-1)!)
+  assert.equal(on.checkpointIntervalMs, 10_000)
+  assert.ok(on.checkpoints >= 1)
+  assert.ok(on.checkpointBytes > 0)
+  await main(['--query', 'q7', '--events', '20000', '--warmup', '0', '--checkpoint-interval', '1ms'])
+  const often = JSON.parse(printed.at(-1)!)
+  assert.equal(often.checkpointIntervalMs, 1)
+  assert.ok(often.checkpoints >= 1)
+  assert.equal(often.resultRecords, on.resultRecords)
+  for (const off of ['off', '0']) {
+    await main(['--query', 'q7', '--events', '20000', '--warmup', '0', '--checkpoint-interval', off])
+    const m = JSON.parse(printed.at(-1)!)
+    assert.equal(m.checkpointIntervalMs, null)
+    assert.equal(m.checkpoints, 0)
+    assert.equal(m.resultRecords, on.resultRecords)
+  }
+})
