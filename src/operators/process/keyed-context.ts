@@ -1,4 +1,5 @@
 import { BatchBuilder } from '../../core/batch.ts'
+import type { StateDescriptor } from '../../state/backend.ts'
 import { keyId } from '../../core/key.ts'
 import type { KeyedRestore, OperatorContext, Output } from '../../core/operator.ts'
 import { TimerQueue } from '../../state/timers.ts'
@@ -31,19 +32,21 @@ export class KeyedContext<O> implements ProcessContext<unknown, O> {
     const maps = new Map<string, ReturnType<KeyedStateAccess['map']>>()
     const lists = new Map<string, ReturnType<KeyedStateAccess['list']>>()
     this.state = {
-      value: <T>(name: string) => {
+      value: <T>(state: string | StateDescriptor) => {
+        const name = typeof state === 'string' ? state : state.name
         let h = values.get(name)
         if (h === undefined) {
-          const s = backend.value<T>(name)
+          const s = backend.value<T>(state)
           h = { get: () => s.get(this.id), set: (v) => s.set(this.id, v as T), clear: () => s.delete(this.id) }
           values.set(name, h)
         }
         return h as ReturnType<KeyedStateAccess['value']> & { get(): T | undefined; set(v: T): void }
       },
-      map: <K, V>(name: string) => {
+      map: <K, V>(state: string | StateDescriptor) => {
+        const name = typeof state === 'string' ? state : state.name
         let h = maps.get(name)
         if (h === undefined) {
-          const s = backend.map<K, V>(name)
+          const s = backend.map<K, V>(state)
           h = {
             get: (f) => s.get(this.id, f as K),
             set: (f, v) => s.set(this.id, f as K, v as V),
@@ -55,10 +58,11 @@ export class KeyedContext<O> implements ProcessContext<unknown, O> {
         }
         return h as never
       },
-      list: <T>(name: string) => {
+      list: <T>(state: string | StateDescriptor) => {
+        const name = typeof state === 'string' ? state : state.name
         let h = lists.get(name)
         if (h === undefined) {
-          const s = backend.list<T>(name)
+          const s = backend.list<T>(state)
           h = { get: () => s.get(this.id), add: (v) => s.add(this.id, v as T), set: (vs) => s.set(this.id, vs as T[]), clear: () => s.clear(this.id) }
           lists.set(name, h)
         }

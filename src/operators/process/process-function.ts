@@ -1,8 +1,13 @@
-/** Keyed state of the current key, by name. Handles are cached: call these freely in the hot path. */
+import type { StateDescriptor } from '../../state/backend.ts'
+
+/**
+ * Keyed state of the current key, by name, or by a descriptor with a TTL and a codec
+ * (`{ name: 'seen', ttl: { ttl: '1h' } }`). Handles are cached: call these freely in the hot path.
+ */
 export interface KeyedStateAccess {
-  value<T>(name: string): { get(): T | undefined; set(value: T): void; clear(): void }
-  map<K, V>(name: string): { get(field: K): V | undefined; set(field: K, value: V): void; delete(field: K): void; entries(): Iterable<[K, V]>; clear(): void }
-  list<T>(name: string): { get(): readonly T[]; add(value: T): void; set(values: T[]): void; clear(): void }
+  value<T>(state: string | StateDescriptor): { get(): T | undefined; set(value: T): void; clear(): void }
+  map<K, V>(state: string | StateDescriptor): { get(field: K): V | undefined; set(field: K, value: V): void; delete(field: K): void; entries(): Iterable<[K, V]>; clear(): void }
+  list<T>(state: string | StateDescriptor): { get(): readonly T[]; add(value: T): void; set(values: T[]): void; clear(): void }
 }
 
 export interface TimerAccess {
