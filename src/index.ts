@@ -30,3 +30,5 @@ export type { CsvSourceOptions, CsvType } from './connectors/files/csv-source.ts
 export type { FilePosition, FileSourceOptions } from './connectors/files/file-source.ts'
 export type { NexmarkSourceOptions } from './connectors/nexmark/source.ts'
 export type { Auction, Bid, NexmarkEvent, Person } from './connectors/nexmark/model.ts'
+export type { ParquetSinkOptions } from './connectors/parquet/sink.ts'
+export type { ParquetSchema, ParquetType } from './connectors/parquet/schema.ts'

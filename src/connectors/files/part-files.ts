@@ -10,8 +10,16 @@ export interface PartFilesHandle {
   files: { pending: string; final: string }[]
 }
 
-/** Buffered text is written out once it holds this many characters. */
+/** Buffered text is written out once it holds this many characters (or bytes). */
 const FLUSH_CHARS = 1 << 20
+
+/** What a sink other than jsonl sets: the committed files' extension and the sink's name in messages. */
+export interface PartFilesOptions {
+  /** Extension of committed parts, without the dot. Default 'jsonl'. */
+  ext?: string
+  /** The sink's name in error messages. Default 'sink.jsonl'. */
+  sink?: string
+}
 
 /**
  * The two-phase commit of a folder of part files, one writer per subtask (the scheme of Flink's FileSink):
@@ -29,15 +37,22 @@ export class PartFiles {
   private readonly staging: string
   private readonly subtask: number
   private readonly step: string
+  private readonly ext: string
+  private readonly sink: string
   private fh: FileHandle | undefined
   private buffered = ''
+  /** Binary writes (see `write`), in order with `buffered` text: text is moved here before bytes are added. */
+  private chunks: Uint8Array[] = []
+  private chunkBytes = 0
   private writing: Promise<void> = Promise.resolve()
   private failure: unknown
   /** Pending files not yet committed, oldest first. */
   private pending: { pending: string; final: string }[] = []
   private recovered = false
 
-  constructor(dir: string, subtask: number, step: string) {
+  constructor(dir: string, subtask: number, step: string, options: PartFilesOptions = {}) {
+    this.ext = options.ext ?? 'jsonl'
+    this.sink = options.sink ?? 'sink.jsonl'
     this.dir = dir
     this.staging = join(dir, STAGING_DIR)
     this.subtask = subtask
@@ -48,7 +63,7 @@ export class PartFiles {
   async open(): Promise<void> {
     const st = await stat(this.dir).catch(() => undefined)
     if (st !== undefined && !st.isDirectory()) {
-      throw new SluiceError('SLUICE_SINK_FAILED', `sink.jsonl: '${this.dir}' is a file; with checkpoints the sink writes a folder of part files there`, {
+      throw new SluiceError('SLUICE_SINK_FAILED', `${this.sink}: '${this.dir}' is a file; with checkpoints the sink writes a folder of part files there`, {
         step: this.step,
         hint: 'remove the file, or give the sink a folder path',
       })
@@ -60,23 +75,40 @@ export class PartFiles {
     return `part-${this.subtask}.inprogress`
   }
 
-  write(text: string): void | Promise<void> {
+  /** Appends text, or bytes (a binary format's encoded output; the array must not be reused by the caller). */
+  write(data: string | Uint8Array): void | Promise<void> {
     this.check()
-    if (!this.recovered) return this.recover(undefined).then(() => this.write(text))
-    this.buffered += text
-    if (this.buffered.length >= FLUSH_CHARS) return this.flush()
+    if (!this.recovered) return this.recover(undefined).then(() => this.write(data))
+    if (typeof data === 'string') {
+      this.buffered += data
+    } else {
+      if (this.buffered !== '') this.moveText()
+      this.chunks.push(data)
+      this.chunkBytes += data.byteLength
+    }
+    if (this.buffered.length + this.chunkBytes >= FLUSH_CHARS) return this.flush()
+  }
+
+  private moveText(): void {
+    const bytes = Buffer.from(this.buffered)
+    this.buffered = ''
+    this.chunks.push(bytes)
+    this.chunkBytes += bytes.byteLength
   }
 
   /** Writes out the buffer (in order with earlier writes). */
   private flush(): Promise<void> {
-    const text = this.buffered
+    if (this.chunks.length > 0 && this.buffered !== '') this.moveText()
+    const data: string | Uint8Array = this.chunks.length === 0 ? this.buffered : this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks)
     this.buffered = ''
-    if (text === '') return this.writing
+    this.chunks = []
+    this.chunkBytes = 0
+    if (data.length === 0) return this.writing
     this.writing = this.writing.then(async () => {
       this.check()
       try {
         this.fh ??= await open(join(this.staging, this.inprogressName), 'w')
-        await this.fh.writeFile(text)
+        await this.fh.writeFile(data)
       } catch (e) {
         this.failure ??= e
         this.check()
@@ -100,13 +132,13 @@ export class PartFiles {
         await rename(join(this.staging, this.inprogressName), join(this.dir, pending))
       })
       await this.io('sync', this.staging, () => syncDir(this.staging))
-      this.pending.push({ pending, final: `${name}.jsonl` })
+      this.pending.push({ pending, final: `${name}.${this.ext}` })
     }
     return { files: this.pending.map((f) => ({ ...f })) }
   }
 
   async commit(_checkpointId: number, handle: unknown): Promise<void> {
-    const files = checkHandle(handle, this.step)
+    const files = checkHandle(handle, this.step, this.sink)
     for (const f of files) {
       await this.io('commit', f.pending, async () => {
         try {
@@ -115,7 +147,7 @@ export class PartFiles {
           if (!isNotFound(e)) throw e
           // Renamed by an earlier commit of the same checkpoint: nothing to do.
           if ((await stat(join(this.dir, f.final)).catch(() => undefined)) === undefined) {
-            throw new SluiceError('SLUICE_SINK_COMMIT_FAILED', `sink.jsonl: the pre-committed file '${f.pending}' in '${this.dir}' is missing and was not committed`, {
+            throw new SluiceError('SLUICE_SINK_COMMIT_FAILED', `${this.sink}: the pre-committed file '${f.pending}' in '${this.dir}' is missing and was not committed`, {
               domain: 'external',
               step: this.step,
               hint: 'something removed the staging folder; the data of that checkpoint is lost',
@@ -137,7 +169,7 @@ export class PartFiles {
     for (const name of await this.io('list', this.staging, () => readdir(this.staging))) {
       if (mine.test(name)) await this.io('delete', name, () => rm(join(this.staging, name), { force: true }))
     }
-    const committed = new RegExp(`^part-${this.subtask}-(\\d+)\\.jsonl$`)
+    const committed = new RegExp(`^part-${this.subtask}-(\\d+)\\.${this.ext}$`)
     for (const name of await this.io('list', this.dir, () => readdir(this.dir))) {
       const m = committed.exec(name)
       if (m !== null && Number(m[1]) > after) await this.io('delete', name, () => rm(join(this.dir, name), { force: true }))
@@ -169,16 +201,16 @@ export class PartFiles {
       return await fn()
     } catch (e) {
       if (e instanceof SluiceError) throw e
-      throw new SluiceError('SLUICE_SINK_FAILED', `sink.jsonl: cannot ${doing} '${what}' in '${this.dir}': ${errorMessage(e)}`, { domain: 'external', retryable: true, step: this.step, cause: e })
+      throw new SluiceError('SLUICE_SINK_FAILED', `${this.sink}: cannot ${doing} '${what}' in '${this.dir}': ${errorMessage(e)}`, { domain: 'external', retryable: true, step: this.step, cause: e })
     }
   }
 }
 
-function checkHandle(handle: unknown, step: string): PartFilesHandle['files'] {
+function checkHandle(handle: unknown, step: string, sink: string): PartFilesHandle['files'] {
   const files = (handle as PartFilesHandle | null)?.files
   const safe = (s: unknown) => typeof s === 'string' && s !== '' && !s.includes('..')
   if (!Array.isArray(files) || !files.every((f) => typeof f === 'object' && f !== null && safe(f.pending) && safe(f.final))) {
-    throw new SluiceError('SLUICE_BAD_POSITION', 'sink.jsonl: the checkpoint handle must be { files: [{ pending, final }] }', { domain: 'internal', step })
+    throw new SluiceError('SLUICE_BAD_POSITION', `${sink}: the checkpoint handle must be { files: [{ pending, final }] }`, { domain: 'internal', step })
   }
   return files
 }
@@ -200,10 +232,10 @@ function isNotFound(e: unknown): boolean {
  * The committed part files of a jsonl sink's output folder, in output order (by checkpoint, then
  * subtask): what a reader of a checkpointed run's output reads.
  */
-export async function committedParts(dir: string): Promise<string[]> {
+export async function committedParts(dir: string, ext = 'jsonl'): Promise<string[]> {
   const parts: { name: string; checkpoint: number; subtask: number }[] = []
   for (const name of await readdir(dir)) {
-    const m = /^part-(\d+)-(\d+)\.jsonl$/.exec(name)
+    const m = new RegExp(`^part-(\\d+)-(\\d+)\\.${ext}$`).exec(name)
     if (m !== null) parts.push({ name, subtask: Number(m[1]), checkpoint: Number(m[2]) })
   }
   parts.sort((a, b) => a.checkpoint - b.checkpoint || a.subtask - b.subtask)

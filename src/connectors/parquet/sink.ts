@@ -1,0 +1,179 @@
+import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
+import { ByteWriter, ParquetWriter } from 'hyparquet-writer'
+import type { Batch } from '../../core/batch.ts'
+import { SluiceError, errorMessage } from '../../core/errors.ts'
+import type { Sink, SinkContext, SinkWriter } from '../../core/sink.ts'
+import { PartFiles } from '../files/part-files.ts'
+import { checkSchema, ColumnBuffer, inferSchema, schemaElements, type ParquetSchema } from './schema.ts'
+
+export interface ParquetSinkOptions {
+  /** Column names and types. Default: inferred from the first batch (see `inferSchema`). */
+  schema?: ParquetSchema
+  /** Rows per row group: the rows of a group are held in memory until it is written. Default 100,000. */
+  rowGroupSize?: number
+  /**
+   * Add an `op` column ('+I', '-U', '+U', '-D') with each record's changelog kind. Default: when the first
+   * batch carries changelog kinds. Set it for a stream whose first batch may hold only inserts (a keyed aggregate).
+   */
+  changelog?: boolean
+}
+
+const DEFAULT_ROW_GROUP = 100_000
+
+/**
+ * Writes records as rows of a Parquet file (snappy-compressed, one column per field). Object records give one
+ * column per field; other values go to a column `value`. The schema is declared or inferred from the first
+ * batch; a record that does not fit it (a field not in the schema, a value of another type) stops the job
+ * with a SluiceError naming the step and the field. Changelog records add an `op` column (see `changelog`).
+ *
+ * Without checkpoints `path` is one file, written at close: row groups go to a hidden file beside it, renamed
+ * to `path` once the footer is written (a run with no records and no declared schema writes no file, and
+ * removes the file of an earlier run). With checkpoints `path` is a folder of part files written exactly
+ * once by two-phase commit, as sink.jsonl does: each checkpoint's rows become `path/part-<subtask>-<checkpoint>.parquet`
+ * when the checkpoint completes (the footer is written and the file fsynced at the barrier); read them in
+ * order with `committedParts(path, 'parquet')`, or all at once with DuckDB's `read_parquet('path/*.parquet')`.
+ * @example .to(sink.parquet('out/sessions', { schema: { user: 'string', start: 'timestamp', events: 'int64' } }))
+ */
+export function parquet<T>(path: string, options: ParquetSinkOptions = {}): Sink<T> {
+  if (typeof path !== 'string' || path === '') throw new SluiceError('SLUICE_BAD_ARGUMENT', 'sink.parquet needs a path')
+  if (options.schema !== undefined) checkSchema(options.schema)
+  const rowGroupSize = options.rowGroupSize ?? DEFAULT_ROW_GROUP
+  if (!Number.isSafeInteger(rowGroupSize) || rowGroupSize < 1) throw new SluiceError('SLUICE_BAD_OPTION', 'sink.parquet: rowGroupSize must be a positive integer')
+  return {
+    kind: 'parquet',
+    guarantee: 'exactly-once',
+    describe: () => ({ kind: 'parquet', path, rowGroupSize, ...(options.schema ? { schema: options.schema } : {}), commit: 'file written at close; part files by two-phase commit with checkpoints' }),
+    open(ctx): Promise<SinkWriter<T>> {
+      const encoder = new ParquetEncoder(options.schema, options.changelog, rowGroupSize, ctx.stepId)
+      return ctx.checkpointing === true ? openParts(path, encoder, ctx) : openFile(path, encoder, ctx)
+    },
+  }
+}
+
+/** Encodes batches into one Parquet file at a time: row groups as they fill, the footer at `finish`. */
+class ParquetEncoder {
+  private schema: ParquetSchema | undefined
+  private changelog: boolean | undefined
+  private readonly rowGroupSize: number
+  private readonly step: string
+  private columns: ColumnBuffer | undefined
+  private file: ParquetWriter | undefined
+  /** The current file's bytes not yet handed out; a new one per file, since it counts the file's offsets. */
+  private out = new ByteWriter(1 << 16)
+
+  constructor(schema: ParquetSchema | undefined, changelog: boolean | undefined, rowGroupSize: number, step: string) {
+    this.schema = schema
+    this.changelog = changelog
+    this.rowGroupSize = rowGroupSize
+    this.step = step
+  }
+
+  /** Buffers a batch; returns the bytes of the row groups it filled, if any. */
+  add(batch: Batch<unknown>): Uint8Array | undefined {
+    if (batch.values.length === 0) return undefined
+    this.changelog ??= batch.kinds !== undefined
+    this.schema ??= inferSchema(batch, this.step)
+    if (this.columns === undefined) {
+      if (this.changelog && 'op' in this.schema) {
+        throw new SluiceError('SLUICE_SCHEMA_MISMATCH', "sink.parquet: the records have a field 'op', the name of the changelog kind column", { step: this.step, hint: 'rename the field before the sink' })
+      }
+      this.columns = new ColumnBuffer(this.schema, this.changelog, this.step)
+    }
+    this.columns.add(batch)
+    return this.columns.length >= this.rowGroupSize ? this.rowGroup() : undefined
+  }
+
+  /** Writes the buffered rows as a row group; returns the file's new bytes. */
+  rowGroup(): Uint8Array | undefined {
+    const rows = this.columns?.length ?? 0
+    if (rows === 0) return undefined
+    this.file ??= this.newFile(this.schema!, this.changelog!)
+    try {
+      void this.file.write({ columnData: this.columns!.take(), rowGroupSize: rows })
+    } catch (e) {
+      throw new SluiceError('SLUICE_SINK_FAILED', `sink.parquet: cannot encode a row group: ${errorMessage(e)}`, { domain: 'internal', step: this.step, cause: e })
+    }
+    return this.drain()
+  }
+
+  /** Ends the file: the last row group and the footer. Undefined when the file has no row (nothing to write). */
+  finish(): Uint8Array | undefined {
+    const last = this.rowGroup()
+    const file = this.file
+    if (file === undefined) return undefined
+    this.file = undefined
+    void file.finish()
+    const tail = this.drain()
+    return last === undefined ? tail : Buffer.concat([last, tail])
+  }
+
+  /** A file with no rows, when the schema is known (a run without records still replaces its file). */
+  empty(): Uint8Array | undefined {
+    if (this.schema === undefined) return undefined
+    this.file = this.newFile(this.schema, this.changelog ?? false)
+    return this.finish()
+  }
+
+  private newFile(schema: ParquetSchema, changelog: boolean): ParquetWriter {
+    this.out = new ByteWriter(1 << 16)
+    return new ParquetWriter({ writer: this.out, schema: schemaElements(schema, changelog), createdBy: 'sluice' })
+  }
+
+  private drain(): Uint8Array {
+    const bytes = new Uint8Array(this.out.buffer.slice(0, this.out.index))
+    this.out.index = 0
+    return bytes
+  }
+}
+
+async function openParts<T>(path: string, encoder: ParquetEncoder, ctx: SinkContext): Promise<SinkWriter<T>> {
+  const parts = new PartFiles(path, ctx.subtask, ctx.stepId, { ext: 'parquet', sink: 'sink.parquet' })
+  await parts.open()
+  const put = (bytes: Uint8Array | undefined) => (bytes === undefined ? undefined : parts.write(bytes))
+  return {
+    write: (batch) => put(encoder.add(batch as Batch<unknown>)),
+    async preCommit(id) {
+      await put(encoder.finish())
+      return parts.preCommit(id)
+    },
+    commit: (id, handle) => parts.commit(id, handle),
+    recover: (restored) => parts.recover(restored),
+    // Rows after the last checkpoint stay unwritten, as sink.jsonl leaves them staged: the runtime checkpoints at end of input.
+    close: () => parts.close(),
+  }
+}
+
+async function openFile<T>(path: string, encoder: ParquetEncoder, ctx: SinkContext): Promise<SinkWriter<T>> {
+  const tmp = join(dirname(path), `.${basename(path)}.sluice-inprogress`)
+  const io = async <R>(doing: string, fn: () => Promise<R>): Promise<R> => {
+    try {
+      return await fn()
+    } catch (e) {
+      if (e instanceof SluiceError) throw e
+      throw new SluiceError('SLUICE_SINK_FAILED', `sink.parquet: cannot ${doing} '${path}': ${errorMessage(e)}`, { domain: 'external', retryable: true, step: ctx.stepId, cause: e })
+    }
+  }
+  await io('create the folder of', () => mkdir(dirname(path), { recursive: true }))
+  const fh: FileHandle = await io('write', () => open(tmp, 'w'))
+  const put = (bytes: Uint8Array | undefined) => (bytes === undefined ? undefined : io('write', async () => void (await fh.write(bytes))))
+  return {
+    write: (batch) => put(encoder.add(batch as Batch<unknown>)),
+    async close() {
+      const tail = encoder.finish() ?? encoder.empty()
+      await put(tail)
+      await io('write', async () => {
+        await fh.sync()
+        await fh.close()
+      })
+      if (tail === undefined) {
+        await io('write', async () => {
+          await rm(tmp, { force: true })
+          await rm(path, { force: true })
+        })
+      } else {
+        await io('write', () => rename(tmp, path))
+      }
+    },
+  }
+}
