@@ -137,10 +137,12 @@ export class ColumnBuffer {
   private readonly convert: Convert[]
   private readonly changelog: boolean
   private readonly step: string
+  private readonly sink: string
   private data: unknown[][]
   private ops: string[] = []
 
-  constructor(schema: ParquetSchema, changelog: boolean, step: string) {
+  constructor(schema: ParquetSchema, changelog: boolean, step: string, sink = 'sink.parquet') {
+    this.sink = sink
     this.names = Object.keys(schema)
     this.types = this.names.map((n) => schema[n])
     this.index = new Map(this.names.map((n, i) => [n, i]))
@@ -199,7 +201,7 @@ export class ColumnBuffer {
 
   private mismatch(what: string, batch: Batch<unknown>, i: number): SluiceError {
     const position = batch.pos?.[i]
-    return new SluiceError('SLUICE_SCHEMA_MISMATCH', `sink.parquet: a record does not fit the schema: ${what}`, {
+    return new SluiceError('SLUICE_SCHEMA_MISMATCH', `${this.sink}: a record does not fit the schema: ${what}`, {
       step: this.step,
       ...(position === undefined ? {} : { position }),
       hint: 'declare the column types with the schema option, or map the records to the declared shape before the sink',
