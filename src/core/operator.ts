@@ -74,6 +74,8 @@ export interface Operator {
    * share objects with live state: the caller copies (serializes) it before the operator runs again, so
    * the state is copied once, not twice.
    */
+  /** Keys holding state now, for the run summary (state that only grows shows here). */
+  keysHeld?(): number
   snapshot?(): unknown
   /** Keyed operators receive a KeyedRestore: only the key groups this subtask owns. */
   restore?(state: unknown): void

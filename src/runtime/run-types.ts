@@ -43,10 +43,10 @@ export interface RunSummary {
   errors: number
   dropped: number
   /**
-   * Keyed state of process functions at the end, per step: entries, and those in states without a TTL
-   * (state that only grows unless the function clears it).
+   * Keyed state at the end, per keyed step: keys the operator holds, entries of its state backend, and those
+   * in states without a TTL (state that only grows unless the function clears it).
    */
-  state?: { step: string; backend: string; entries: number; entriesWithoutTtl: number }[]
+  state?: { step: string; backend: string; keys: number; entries: number; entriesWithoutTtl: number }[]
   /** Checkpoints taken, failed and restored, when checkpointing. */
   checkpoints?: CheckpointReport
 }

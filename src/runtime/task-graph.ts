@@ -115,12 +115,19 @@ export class TaskGraph {
     return backend
   }
 
-  /** Entries of each step's keyed state; `withoutTtl` counts what only the operator will ever remove. */
-  stateStats(): { step: string; backend: string; entries: number; entriesWithoutTtl: number }[] {
-    return [...this.stateBackends].map(([step, b]) => {
-      const s = b.stats()
-      return { step, backend: s.backend, entries: s.entries, entriesWithoutTtl: s.entriesWithoutTtl }
-    })
+  /**
+   * Keyed state per step: the keys an operator holds (windows, joins, keyed aggregates) and the entries of
+   * its state backend; `entriesWithoutTtl` counts backend entries that only the operator will ever remove.
+   */
+  stateStats(): { step: string; backend: string; keys: number; entries: number; entriesWithoutTtl: number }[] {
+    const out: { step: string; backend: string; keys: number; entries: number; entriesWithoutTtl: number }[] = []
+    for (const v of this.vertices) {
+      if (v === undefined || !v.plan.keyed) continue
+      const b = this.stateBackends.get(v.plan.id)
+      const s = b?.stats()
+      out.push({ step: v.plan.id, backend: s?.backend ?? 'heap', keys: v.operator?.keysHeld?.() ?? 0, entries: s?.entries ?? 0, entriesWithoutTtl: s?.entriesWithoutTtl ?? 0 })
+    }
+    return out
   }
 
   /** Releases the state stores (a durable backend closes its files). */

@@ -190,6 +190,11 @@ export class IntervalJoinOperator implements Operator {
     flushOutputs(this.ctx, out, this.out, this.late)
   }
 
+  /** Keys holding state now (for the run summary). */
+  keysHeld(): number {
+    return this.keys.size
+  }
+
   /** Per key: the buffered records of both sides and the key's cleanup timers; the watermark is shared. */
   snapshot(): KeyedSnapshot {
     const side = (buf: SideBuffer): SideSnapshot => buf.times.map((t) => {

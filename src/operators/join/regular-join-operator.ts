@@ -178,6 +178,11 @@ export class RegularJoinOperator implements Operator {
     flushOutputs(this.ctx, out, this.out)
   }
 
+  /** Keys holding state now (for the run summary). */
+  keysHeld(): number {
+    return this.keys.size
+  }
+
   /** Per key: the rows of both sides with their expiry, and the key's cleanup timers. Nothing is shared. */
   snapshot(): KeyedSnapshot {
     const side = (st: SideState): SideSnapshot => [st.rows.map((r) => [r.value, r.matches]), st.expiresAt, st.timer]

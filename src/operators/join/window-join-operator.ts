@@ -176,6 +176,11 @@ export class WindowJoinOperator implements Operator {
     flushOutputs(this.ctx, out, this.out, this.late)
   }
 
+  /** Keys holding state now (for the run summary). */
+  keysHeld(): number {
+    return this.keys.size
+  }
+
   /** Per key: its windows' records of both sides and its timers; the watermark is shared. */
   snapshot(): KeyedSnapshot {
     const w = new KeyedSnapshotWriter(this.ctx.state.keyGroups)

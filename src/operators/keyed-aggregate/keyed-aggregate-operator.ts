@@ -104,6 +104,11 @@ export class KeyedAggregateOperator<T, A, R> implements Operator {
     row.last = value
   }
 
+  /** Keys holding state now (for the run summary). */
+  keysHeld(): number {
+    return this.rows.size
+  }
+
   /** Per key: its row (accumulator, count, last emitted result). Nothing is shared. */
   snapshot(): KeyedSnapshot {
     const w = new KeyedSnapshotWriter(this.op.state.keyGroups)

@@ -310,6 +310,11 @@ export class WindowOperator<T, A, R> implements Operator {
     flushOutputs(this.ctx, out, this.out, this.late, this.spec.lateTag)
   }
 
+  /** Keys holding state now (for the run summary). */
+  keysHeld(): number {
+    return this.keys.size
+  }
+
   /** Per key: its windows and its timers of both clocks; the watermark is shared. */
   snapshot(): KeyedSnapshot {
     const w = new KeyedSnapshotWriter(this.ctx.state.keyGroups)
