@@ -15,6 +15,8 @@ const HOT_GROUP = 100
 const PERSON_ID_LEAD = 10
 const AUCTION_ID_LEAD = 10
 const CHANNELS = 10_000
+// The size of a bid without its `extra`, for padding.
+const BID_BYTES = 32
 
 const STATES = ['AZ', 'CA', 'ID', 'OR', 'WA', 'WY']
 const CITIES = ['Phoenix', 'Los Angeles', 'San Francisco', 'Boise', 'Portland', 'Bend', 'Redmond', 'Seattle', 'Kent', 'Cheyenne']
@@ -62,6 +64,16 @@ export class NexmarkGenerator {
   private readonly hotUrls: string[]
   private readonly channelNames: string[] = new Array(CHANNELS)
   private readonly auctionEventsAhead: number
+  // Per-config constants of the bid path, read once instead of from `config` per event.
+  private readonly seed: number
+  private readonly firstEventTime: number
+  private readonly ratePerSecond: number
+  private readonly hotAuctionRatio: number
+  private readonly hotBiddersRatio: number
+  private readonly numInFlightAuctions: number
+  private readonly bidExtraMin: number
+  private readonly bidExtraSpread: number
+  private readonly avgBidBytes: number
 
   constructor(config: Partial<NexmarkConfig> = {}) {
     this.config = resolveNexmarkConfig(config)
@@ -71,20 +83,32 @@ export class NexmarkGenerator {
       return channelUrl(r, undefined)
     })
     this.auctionEventsAhead = Math.floor((this.config.numInFlightAuctions * CYCLE) / AUCTION_SHARE)
+    const c = this.config
+    this.seed = c.seed
+    this.firstEventTime = c.firstEventTime
+    this.ratePerSecond = c.ratePerSecond
+    this.hotAuctionRatio = c.hotAuctionRatio
+    this.hotBiddersRatio = c.hotBiddersRatio
+    this.numInFlightAuctions = c.numInFlightAuctions
+    const want = c.avgBidBytes - BID_BYTES
+    const delta = Math.round(want * 0.2)
+    this.bidExtraMin = want - delta
+    this.bidExtraSpread = 2 * delta
+    this.avgBidBytes = c.avgBidBytes
   }
 
   /** Event time of event `n`, epoch ms. */
   timestamp(n: number): number {
-    return this.config.firstEventTime + Math.floor((n * 1000) / this.config.ratePerSecond)
+    return this.firstEventTime + Math.floor((n * 1000) / this.ratePerSecond)
   }
 
   /** Event `n` (from 0). */
   event(n: number): NexmarkEvent {
-    this.rng.reset(this.config.seed, n)
+    this.rng.reset(this.seed, n)
     const rem = n % CYCLE
     if (rem < PERSON_SHARE) return this.person(n)
     if (rem < PERSON_SHARE + AUCTION_SHARE) return this.auction(n, rem)
-    return this.bid(n)
+    return this.bid(n, (n - rem) / CYCLE)
   }
 
   /** Events from, from + step, ... (`count` of them) appended to `out`. */
@@ -172,20 +196,22 @@ export class NexmarkGenerator {
     return { type: 'auction', id, itemName, description, initialBid, reserve, dateTime, expires, seller, category, extra: this.extra(size, c.avgAuctionBytes) }
   }
 
-  private bid(n: number): Bid {
+  // A bid is event n = epoch * CYCLE + rem with rem past the person and auctions: the last person and
+  // auction are those of its own epoch (as `lastPerson` and `lastAuction` compute).
+  private bid(n: number, epoch: number): Bid {
     const rng = this.rng
-    const c = this.config
+    const lastAuction = epoch * AUCTION_SHARE + AUCTION_SHARE - 1
     let auction: number
-    if (rng.int(c.hotAuctionRatio) > 0) {
-      auction = Math.floor(this.lastAuction(n) / HOT_GROUP) * HOT_GROUP
+    if (rng.int(this.hotAuctionRatio) > 0) {
+      auction = Math.floor(lastAuction / HOT_GROUP) * HOT_GROUP
     } else {
-      const last = this.lastAuction(n)
-      const min = Math.max(last - c.numInFlightAuctions, 0)
-      auction = min + rng.int(last - min + 1 + AUCTION_ID_LEAD)
+      const min = Math.max(lastAuction - this.numInFlightAuctions, 0)
+      auction = min + rng.int(lastAuction - min + 1 + AUCTION_ID_LEAD)
     }
     auction += FIRST_AUCTION_ID
-    const bidder = (rng.int(c.hotBiddersRatio) > 0 ? Math.floor(this.lastPerson(n) / HOT_GROUP) * HOT_GROUP + 1 : this.activePerson(n)) + FIRST_PERSON_ID
-    const price = this.price()
+    const lastPerson = epoch * PERSON_SHARE + PERSON_SHARE - 1
+    const bidder = (rng.int(this.hotBiddersRatio) > 0 ? Math.floor(lastPerson / HOT_GROUP) * HOT_GROUP + 1 : this.activePerson(n)) + FIRST_PERSON_ID
+    const price = Math.round(Math.pow(10, rng.next() * 6) * 100)
     let channel: string
     let url: string
     if (rng.int(2) > 0) {
@@ -197,7 +223,15 @@ export class NexmarkGenerator {
       channel = this.channelNames[i] ??= `channel-${i}`
       url = this.channelUrls[i] ??= this.newChannelUrl(i)
     }
-    return { type: 'bid', auction, bidder, price, channel, url, dateTime: this.timestamp(n), extra: this.extra(32, c.avgBidBytes) }
+    const dateTime = this.firstEventTime + Math.floor((n * 1000) / this.ratePerSecond)
+    // extra(BID_BYTES, avgBidBytes), its constants precomputed.
+    let extra = ''
+    if (BID_BYTES <= this.avgBidBytes) {
+      const len = this.bidExtraMin + (this.bidExtraSpread === 0 ? 0 : rng.int(this.bidExtraSpread))
+      const off = rng.int(POOL_SIZE - len)
+      extra = LETTERS.substring(off, off + len)
+    }
+    return { type: 'bid', auction, bidder, price, channel, url, dateTime, extra }
   }
 
   private newChannelUrl(i: number): string {

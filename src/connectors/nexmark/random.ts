@@ -14,11 +14,18 @@ export function mix32(h: number): number {
  */
 export class EventRandom {
   private s = 0
+  // mix32 of the last seed, which is the same for every event of a stream.
+  private seed = 0
+  private seedMix = mix32(0x3c6ef372)
 
   reset(seed: number, n: number): void {
+    if (seed !== this.seed) {
+      this.seed = seed
+      this.seedMix = mix32(seed ^ 0x3c6ef372)
+    }
     const lo = n >>> 0
     const hi = Math.floor(n / 4294967296) | 0
-    this.s = mix32(mix32(lo ^ mix32(seed ^ 0x3c6ef372)) + Math.imul(hi, 0x9e3779b9))
+    this.s = mix32(mix32(lo ^ this.seedMix) + Math.imul(hi, 0x9e3779b9))
   }
 
   /** Uniform in [0, 1) with 32 random bits. */
