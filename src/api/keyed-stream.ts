@@ -6,7 +6,7 @@ import { agg } from '../operators/aggregate/functions.ts'
 import { KeyedAggregateOperator, type KeyedResult } from '../operators/keyed-aggregate/keyed-aggregate-operator.ts'
 import { KeyedProcessOperator } from '../operators/process/keyed-process-operator.ts'
 import type { KeyedProcessFunction } from '../operators/process/process-function.ts'
-import type { WindowAssigner } from '../operators/window/assigners.ts'
+import { checkAssigner, type WindowAssigner } from '../operators/window/assigners.ts'
 import type { JoinType, KeyedCoProcessFunction } from '../operators/join/join-types.ts'
 import { CoProcessOperator } from '../operators/join/co-process-operator.ts'
 import { IntervalJoinOperator } from '../operators/join/interval-join-operator.ts'
@@ -86,6 +86,7 @@ export class KeyedStream<T, K extends Key> {
       'window-join',
       [other],
       (id) => {
+        checkAssigner(assigner, id)
         checkJoinAssigner(assigner, id)
         return { window: assigner.describe, type }
       },

@@ -3,7 +3,7 @@ import type { Key } from '../core/key.ts'
 import { userError } from '../core/errors.ts'
 import type { AggregateFunction } from '../operators/aggregate/aggregate-function.ts'
 import { agg } from '../operators/aggregate/functions.ts'
-import type { WindowAssigner } from '../operators/window/assigners.ts'
+import { checkAssigner, type WindowAssigner } from '../operators/window/assigners.ts'
 import type { Trigger } from '../operators/window/triggers.ts'
 import { WindowOperator, type LateRecord, type WindowResult } from '../operators/window/window-operator.ts'
 import type { KeyedStream } from './keyed-stream.ts'
@@ -41,6 +41,7 @@ export class WindowedStream<T, K extends Key> {
     const stream = this.keyed.stream
     const p = stream.pipeline
     const node = p.addNode('window-aggregate', [stream.edge(this.keyed.keyFn)], {}, { role: 'errors' })
+    checkAssigner(assigner, node.id)
     const allowedLateness = parseDuration(options.allowedLateness ?? 0, `step '${node.id}': allowedLateness`)
     if (assigner.time === 'processing' && allowedLateness > 0) {
       throw userError('SLUICE_BAD_OPTION', `step '${node.id}': allowedLateness applies to event-time windows only; this window uses processing time`, { step: node.id })

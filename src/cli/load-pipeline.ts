@@ -24,6 +24,9 @@ export async function loadPipeline(file: string, params: Record<string, string>,
   const st = statSync(abs, { throwIfNoEntry: false })
   if (st === undefined) throw userError('SLUICE_PIPELINE_NOT_FOUND', `pipeline file '${file}' does not exist`, { hint: `the path is resolved from the current folder (${cwd})` })
   if (!st.isFile()) throw userError('SLUICE_PIPELINE_NOT_FOUND', `'${file}' is not a file`, { hint: 'give the path of a .ts module that default-exports a pipeline' })
+  if (!/\.(ts|mts|js|mjs)$/.test(abs)) {
+    throw userError('SLUICE_PIPELINE_NOT_A_MODULE', `'${file}' is not a pipeline module`, { hint: 'give the path of a .ts (or .js) module that default-exports a pipeline; data files are read by the pipeline\'s sources' })
+  }
   const url = pathToFileURL(abs).href
   let mod: Record<string, unknown>
   try {

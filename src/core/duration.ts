@@ -38,16 +38,15 @@ export function parseDuration(d: Duration, where: string, opts: { allowNegative?
     }
     if (!matched) {
       throw userError('SLUICE_BAD_DURATION', `${where}: invalid duration '${d}'`, {
-        step: where,
         hint: "use milliseconds as a number, or a string like '500ms', '10s', '5m', '1h', '2d' or '1h30m'",
       })
     }
     ms = sign * total
   } else {
-    throw userError('SLUICE_BAD_DURATION', `${where}: a duration must be a number of milliseconds or a string, got ${typeof d}`, { step: where })
+    throw userError('SLUICE_BAD_DURATION', `${where}: a duration must be a number of milliseconds or a string, got ${typeof d}`)
   }
-  if (!Number.isFinite(ms)) throw userError('SLUICE_BAD_DURATION', `${where}: duration must be finite, got ${String(d)}`, { step: where })
-  if (ms < 0 && !opts.allowNegative) throw userError('SLUICE_BAD_DURATION', `${where}: duration must not be negative, got ${String(d)}`, { step: where })
-  if (ms === 0 && opts.allowZero === false) throw userError('SLUICE_BAD_DURATION', `${where}: duration must be greater than zero`, { step: where })
+  if (!Number.isFinite(ms)) throw userError('SLUICE_BAD_DURATION', `${where}: duration must be finite, got ${String(d)}`)
+  if (ms < 0 && !opts.allowNegative) throw userError('SLUICE_BAD_DURATION', `${where}: duration must not be negative, got ${String(d)}`)
+  if (ms === 0 && opts.allowZero === false) throw userError('SLUICE_BAD_DURATION', `${where}: duration must be greater than zero`)
   return ms
 }

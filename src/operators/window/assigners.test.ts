@@ -1,4 +1,6 @@
 import { test } from 'node:test'
+import { pipeline } from '../../api/pipeline.ts'
+import { source } from '../../connectors/index.ts'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { window } from './assigners.ts'
@@ -77,8 +79,20 @@ test('sliding: when size is not a multiple of slide, every window containing ts 
   )
 })
 
+/** Invalid options are reported by the step that uses the assigner, with its id. */
+function refusedInStep(a: ReturnType<typeof window.tumbling>, code: string, message: RegExp): void {
+  assert.equal(a.invalid?.code, code)
+  const p = pipeline('invalid-window')
+  const s = p.from(source.collection([{ k: 1, ts: 0 }], { eventTime: (r) => r.ts })).keyBy((r) => r.k)
+  assert.throws(
+    () => s.window(a).count(),
+    (e: Error & { code?: string }) => e.code === code && message.test(e.message) && e.message.startsWith("step 'window-aggregate-1': "),
+  )
+}
+
 test('sliding: slide above size is refused', () => {
-  assert.throws(() => window.sliding({ size: 10, slide: 20 }), (e: Error & { code?: string }) => e.code === 'SLUICE_BAD_OPTION' && /must not exceed size/.test(e.message))
+  refusedInStep(window.sliding({ size: 10, slide: 20 }), 'SLUICE_BAD_OPTION', /must not exceed size/)
+  refusedInStep(window.tumbling({ size: '10 minutes' }), 'SLUICE_BAD_DURATION', /window.tumbling size: invalid duration '10 minutes'/)
 })
 
 test('session: a record opens [ts, ts + gap) and the assigner merges', () => {
@@ -90,12 +104,12 @@ test('session: a record opens [ts, ts + gap) and the assigner merges', () => {
     }),
   )
   assert.equal(window.tumbling({ size: 1 }).merging, false)
-  assert.throws(() => window.session({ gap: 0 }), (e: Error & { code?: string }) => e.code === 'SLUICE_BAD_DURATION')
+  refusedInStep(window.session({ gap: 0 }), 'SLUICE_BAD_DURATION', /greater than zero/)
 })
 
 test('global and count assigners: one window over all time', () => {
   assert.deepEqual(assign(window.global() as never, 5), [[-Infinity, Infinity]])
   assert.deepEqual(assign(window.count(3) as never, -5), [[-Infinity, Infinity]])
   assert.equal(window.count(3).defaultTrigger().kind, 'count')
-  assert.throws(() => window.count(0), (e: Error & { code?: string }) => e.code === 'SLUICE_BAD_OPTION' && /positive integer/.test(e.message))
+  refusedInStep(window.count(0), 'SLUICE_BAD_OPTION', /positive integer/)
 })

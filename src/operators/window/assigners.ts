@@ -1,4 +1,5 @@
 import { parseDuration, type Duration } from '../../core/duration.ts'
+import { SluiceError } from '../../core/errors.ts'
 import { userError } from '../../core/errors.ts'
 import type { Trigger } from './triggers.ts'
 import { countTrigger, eventTimeTrigger, neverTrigger, processingTimeTrigger } from './triggers.ts'
@@ -18,6 +19,30 @@ export interface WindowAssigner {
   assign(ts: number, out: number[]): void
   /** The trigger used when the user sets none. */
   defaultTrigger(): Trigger
+  /**
+   * Set when the options were invalid: the step that uses the assigner reports it with its own id
+   * (an assigner is built before it belongs to a step).
+   */
+  readonly invalid?: SluiceError
+}
+
+/** Builds an assigner; invalid options give an assigner carrying the error, thrown by the step that uses it. */
+function checked(kind: string, build: () => WindowAssigner): WindowAssigner {
+  try {
+    return build()
+  } catch (e) {
+    if (!(e instanceof SluiceError)) throw e
+    const fail = (): never => {
+      throw e
+    }
+    return { kind, time: 'event', merging: false, describe: { kind, invalid: e.message }, assign: fail, defaultTrigger: fail, invalid: e }
+  }
+}
+
+/** Throws the assigner's option error, naming the step that uses it. */
+export function checkAssigner(assigner: WindowAssigner, step: string): void {
+  const e = assigner.invalid
+  if (e !== undefined) throw new SluiceError(e.code, `step '${step}': ${e.message}`, { domain: 'user', step, ...(e.hint !== undefined ? { hint: e.hint } : {}) })
 }
 
 export interface TimeWindowOptions {
@@ -36,40 +61,44 @@ function windowStart(ts: number, size: number, offset: number): number {
 
 /** Fixed-size, non-overlapping windows. @example window.tumbling({ size: '1m' }) */
 function tumbling(opts: { size: Duration } & TimeWindowOptions): WindowAssigner {
-  const size = parseDuration(opts.size, 'window.tumbling size', { allowZero: false })
-  const offset = parseDuration(opts.offset ?? 0, 'window.tumbling offset', { allowNegative: true })
-  const time = opts.time ?? 'event'
-  return {
-    kind: 'tumbling',
-    time,
-    merging: false,
-    describe: { kind: 'tumbling', sizeMs: size, offsetMs: offset, time },
-    assign(ts, out) {
-      const start = windowStart(ts, size, offset)
-      out.push(start, start + size)
-    },
-    defaultTrigger: defaultFor(time),
-  }
+  return checked('tumbling', () => {
+    const size = parseDuration(opts.size, 'window.tumbling size', { allowZero: false })
+    const offset = parseDuration(opts.offset ?? 0, 'window.tumbling offset', { allowNegative: true })
+    const time = opts.time ?? 'event'
+    return {
+      kind: 'tumbling',
+      time,
+      merging: false,
+      describe: { kind: 'tumbling', sizeMs: size, offsetMs: offset, time },
+      assign(ts, out) {
+        const start = windowStart(ts, size, offset)
+        out.push(start, start + size)
+      },
+      defaultTrigger: defaultFor(time),
+    }
+  })
 }
 
 /** Windows of `size` starting every `slide`; a record belongs to size/slide of them. @example window.sliding({ size: '10s', slide: '2s' }) */
 function sliding(opts: { size: Duration; slide: Duration } & TimeWindowOptions): WindowAssigner {
-  const size = parseDuration(opts.size, 'window.sliding size', { allowZero: false })
-  const slide = parseDuration(opts.slide, 'window.sliding slide', { allowZero: false })
-  const offset = parseDuration(opts.offset ?? 0, 'window.sliding offset', { allowNegative: true })
-  if (slide > size) throw userError('SLUICE_BAD_OPTION', `window.sliding: slide (${slide} ms) must not exceed size (${size} ms)`)
-  const time = opts.time ?? 'event'
-  return {
-    kind: 'sliding',
-    time,
-    merging: false,
-    describe: { kind: 'sliding', sizeMs: size, slideMs: slide, offsetMs: offset, time },
-    assign(ts, out) {
-      const last = windowStart(ts, slide, offset)
-      for (let start = last; start > ts - size; start -= slide) out.push(start, start + size)
-    },
-    defaultTrigger: defaultFor(time),
-  }
+  return checked('sliding', () => {
+    const size = parseDuration(opts.size, 'window.sliding size', { allowZero: false })
+    const slide = parseDuration(opts.slide, 'window.sliding slide', { allowZero: false })
+    const offset = parseDuration(opts.offset ?? 0, 'window.sliding offset', { allowNegative: true })
+    if (slide > size) throw userError('SLUICE_BAD_OPTION', `window.sliding: slide (${slide} ms) must not exceed size (${size} ms)`)
+    const time = opts.time ?? 'event'
+    return {
+      kind: 'sliding',
+      time,
+      merging: false,
+      describe: { kind: 'sliding', sizeMs: size, slideMs: slide, offsetMs: offset, time },
+      assign(ts, out) {
+        const last = windowStart(ts, slide, offset)
+        for (let start = last; start > ts - size; start -= slide) out.push(start, start + size)
+      },
+      defaultTrigger: defaultFor(time),
+    }
+  })
 }
 
 /**
@@ -78,18 +107,20 @@ function sliding(opts: { size: Duration; slide: Duration } & TimeWindowOptions):
  * @example window.session({ gap: '30m' })
  */
 function session(opts: { gap: Duration; time?: TimeDomain }): WindowAssigner {
-  const gap = parseDuration(opts.gap, 'window.session gap', { allowZero: false })
-  const time = opts.time ?? 'event'
-  return {
-    kind: 'session',
-    time,
-    merging: true,
-    describe: { kind: 'session', gapMs: gap, time },
-    assign(ts, out) {
-      out.push(ts, ts + gap)
-    },
-    defaultTrigger: defaultFor(time),
-  }
+  return checked('session', () => {
+    const gap = parseDuration(opts.gap, 'window.session gap', { allowZero: false })
+    const time = opts.time ?? 'event'
+    return {
+      kind: 'session',
+      time,
+      merging: true,
+      describe: { kind: 'session', gapMs: gap, time },
+      assign(ts, out) {
+        out.push(ts, ts + gap)
+      },
+      defaultTrigger: defaultFor(time),
+    }
+  })
 }
 
 /** One window per key spanning all time; fires only through a trigger (or at the end of a bounded input). */
@@ -108,8 +139,10 @@ function global(): WindowAssigner {
 
 /** Every `size` records of a key form a window (a global window with a purging count trigger). */
 function count(size: number): WindowAssigner {
-  if (!Number.isInteger(size) || size < 1) throw userError('SLUICE_BAD_OPTION', `window.count: size must be a positive integer, got ${size}`)
-  return { ...global(), kind: 'count', describe: { kind: 'count', size }, defaultTrigger: () => countTrigger(size, { purge: true }) }
+  return checked('count', () => {
+    if (!Number.isInteger(size) || size < 1) throw userError('SLUICE_BAD_OPTION', `window.count: size must be a positive integer, got ${size}`)
+    return { ...global(), kind: 'count', describe: { kind: 'count', size }, defaultTrigger: () => countTrigger(size, { purge: true }) }
+  })
 }
 
 export const window = { tumbling, sliding, session, global, count }
