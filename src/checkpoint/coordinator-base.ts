@@ -32,6 +32,8 @@ export interface CheckpointReport {
   completed: number
   failed: number
   restoredFrom: number | null
+  /** Time to read, verify and restore the checkpoint restored from, in ms. */
+  restoreMs: number | null
   last: CheckpointStats | null
 }
 
@@ -65,7 +67,8 @@ export class CoordinatorBase {
   private lastError: unknown
   /** Per participant: handles pre-committed but not yet committed, oldest first. */
   private readonly uncommitted = new Map<string, { checkpointId: number; handle: unknown }[]>()
-  readonly report: CheckpointReport = { completed: 0, failed: 0, restoredFrom: null, last: null }
+  readonly report: CheckpointReport = { completed: 0, failed: 0, restoredFrom: null, restoreMs: null, last: null }
+  private restoreStarted = 0
 
   constructor(pipeline: string, graph: TaskGraph, runners: SourceRunner[], config: CheckpointConfig, now: number) {
     this.pipeline = pipeline
@@ -88,6 +91,7 @@ export class CoordinatorBase {
    * the steps whose state is dropped. Without one, every participant recovers with nothing and this is undefined.
    */
   protected async findRestore(): Promise<{ snap: CheckpointSnapshot; dropped: Set<string> } | undefined> {
+    this.restoreStarted = performance.now()
     await this.storage.retain(Number.MAX_SAFE_INTEGER)
     const snap = this.config.restoreFrom !== undefined ? await readCheckpointFolder(this.config.restoreFrom) : await this.storage.latest(this.config.warn)
     if (snap === undefined) {
@@ -133,6 +137,7 @@ export class CoordinatorBase {
     }
     this.nextId = m.id + 1
     this.report.restoredFrom = m.id
+    this.report.restoreMs = performance.now() - this.restoreStarted
   }
 
   /**

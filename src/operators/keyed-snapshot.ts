@@ -10,6 +10,13 @@ import type { TimerQueue } from '../state/timers.ts'
  */
 export type KeyedEntry<D = unknown> = [seq: number, key: unknown, data: D]
 
+/** A list of entries as columns: positions, keys, data. */
+interface EntryColumns {
+  s: number[]
+  k: unknown[]
+  d: unknown[]
+}
+
 /** The data of one key group: named lists of entries, plus whatever else an operator files by group. */
 export type GroupData = Record<string, unknown>
 
@@ -31,10 +38,16 @@ export class KeyedSnapshotWriter {
     return (this.groups[kg] ??= {})
   }
 
-  /** Adds `data` of `key` to list `list` of the key's group. */
+  /**
+   * Adds `data` of `key` to list `list` of the key's group. A list is stored as columns (positions, keys,
+   * data): far fewer objects than an array per entry, so a snapshot of many keys serializes faster.
+   */
   add(list: string, key: unknown, data: unknown): void {
     const g = this.groupAt(keyGroupOf(key, this.keyGroups))
-    ;((g[list] ??= []) as KeyedEntry[]).push([this.seq++, key, data])
+    const cols = (g[list] ??= { s: [], k: [], d: [] }) as EntryColumns
+    cols.s.push(this.seq++)
+    cols.k.push(key)
+    cols.d.push(data)
   }
 
   /** Adds every timer of `queue` to list `list`, each under its key, as `[seq, key, time]`. */
@@ -68,14 +81,15 @@ export function checkRestore(r: unknown, keyGroups: number, step: string): Keyed
 }
 
 /**
- * The entries of list `list` in every restored group, in their old order. Copied (structured clone) unless
- * `copy` is false: the restore belongs to the caller, who may restore from it again.
+ * The entries of list `list` in every restored group, in their old order. The operator takes them over: the
+ * runtime decodes a fresh restore for each subtask (and the harness copies), so nothing is copied again
+ * unless `copy` is true.
  */
-export function readEntries<D>(r: KeyedRestore, list: string, copy = true): KeyedEntry<D>[] {
+export function readEntries<D>(r: KeyedRestore, list: string, copy = false): KeyedEntry<D>[] {
   const all: KeyedEntry<D>[] = []
   for (const g of Object.values(r.groups)) {
-    const l = (g as GroupData | undefined)?.[list] as KeyedEntry<D>[] | undefined
-    if (l !== undefined) for (const e of l) all.push(e)
+    const c = (g as GroupData | undefined)?.[list] as EntryColumns | undefined
+    if (c !== undefined) for (let i = 0; i < c.s.length; i++) all.push([c.s[i], c.k[i], c.d[i] as D])
   }
   // Entries of one old subtask keep their order; those of different old subtasks may interleave in any way.
   all.sort((a, b) => a[0] - b[0])
