@@ -26,6 +26,8 @@ export class FusedChain implements Operator {
   private readonly links: FusedLink[]
   private readonly errors: ErrorSink
   private readonly head: Push
+  /** The same chain for batches without kinds or positions (most): its last step only appends. */
+  private readonly plainHead: Push
   private readonly counts: Int32Array
   private readonly outb = new BatchBuilder()
   private kind: RowKind = INSERT
@@ -45,6 +47,12 @@ export class FusedChain implements Operator {
     }
     for (let j = links.length - 1; j >= 0; j--) next = this.compile(j, next)
     this.head = next
+    let plain: Push = (v, t) => {
+      outb.values.push(v)
+      outb.times.push(t)
+    }
+    for (let j = links.length - 1; j >= 0; j--) plain = this.compile(j, plain)
+    this.plainHead = plain
   }
 
   private compile(j: number, next: Push): Push {
@@ -126,13 +134,15 @@ export class FusedChain implements Operator {
 
   process(batch: Batch, out: Output): void {
     const { values, times, kinds, pos } = batch
-    const head = this.head
     this.withKinds = kinds !== undefined
     this.withPos = pos !== undefined
     const n = values.length
     if (kinds === undefined && pos === undefined) {
+      // The builder is empty here (every batch is taken below), so no earlier record has a kind.
+      const head = this.plainHead
       for (let i = 0; i < n; i++) head(values[i], times[i])
     } else {
+      const head = this.head
       for (let i = 0; i < n; i++) {
         if (kinds !== undefined) this.kind = kinds[i]
         if (pos !== undefined) this.pos = pos[i]
