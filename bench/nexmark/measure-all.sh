@@ -1,12 +1,25 @@
 #!/usr/bin/env bash
-# Measures every query in its own process (so that peak RSS is the query's), then DuckDB's time for each
-# query over the same events. Usage: bash bench/nexmark/measure-all.sh [events] > results.jsonl
+# Measures every query in its own process (so that peak RSS is the query's), `runs` times, with exactly-once
+# checkpoints every 10 s (the bench's default), then DuckDB's time for each query over the same events, and
+# prints the README's table last (the median run of each query).
+# Usage: bash bench/nexmark/measure-all.sh [events] [runs] [queries...] > results.md
 set -euo pipefail
-events="${1:-1000000}"
+events="${1:-10000000}"
+runs="${2:-1}"
+shift $(( $# > 2 ? 2 : $# ))
+queries=("$@")
+[ ${#queries[@]} -gt 0 ] || queries=(q0 q1 q2 q3 q4 q5 q7 q8 q9 q11 q12 q14 q16 q17 q18 q19 q20 q21 q22)
 cd "$(dirname "$0")/../.."
 node=node_modules/.bin/node
-for q in q0 q1 q2 q3 q4 q5 q7 q8 q9 q11 q12 q14 q16 q17 q18 q19 q20 q21 q22; do
-  "$node" bench/run.ts nexmark --query "$q" --events "$events" | tail -n 1
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+for q in "${queries[@]}"; do
+  for _ in $(seq "$runs"); do
+    "$node" bench/run.ts nexmark --query "$q" --events "$events" | tail -n 1 | tee -a "$out"
+  done
 done
 # DuckDB in a process of its own, the events loaded once.
-"$node" bench/run.ts nexmark --query all --events "$events" --duckdb-only
+list=$(IFS=,; echo "${queries[*]}")
+"$node" bench/run.ts nexmark --query "$list" --events "$events" --duckdb-only | tee -a "$out"
+echo
+"$node" bench/nexmark/table.ts "$out"
