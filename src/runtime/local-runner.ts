@@ -4,8 +4,9 @@ import type { Pipeline } from '../api/pipeline.ts'
 import { buildPlan } from '../plan/physical-plan.ts'
 import { SourceRunner } from './source-runner.ts'
 import { TaskGraph } from './task-graph.ts'
-import type { Progress, RunOptions, RunSummary } from './run-types.ts'
+import type { RunOptions, RunSummary } from './run-types.ts'
 import { summarize } from './summary.ts'
+import { progressOf, waitForSources } from './source-wait.ts'
 import { CheckpointCoordinator } from '../checkpoint/coordinator.ts'
 import { ControlRequests } from '../checkpoint/control.ts'
 import { attachDeadLetters } from '../dlq/attach.ts'
@@ -79,7 +80,7 @@ export async function runLocal(p: Pipeline, opts: RunOptions = {}): Promise<RunS
       const t = performance.now()
       if (opts.onProgress !== undefined && t - lastProgress >= progressEvery) {
         lastProgress = t
-        opts.onProgress(progress(runners, t - started, clock.now()))
+        opts.onProgress(progressOf(runners, t - started, clock.now()))
       }
       if (!progressed) {
         await waitForWork(runners, graph, clock.now(), signal)
@@ -125,23 +126,10 @@ export async function runLocal(p: Pipeline, opts: RunOptions = {}): Promise<RunS
   })
 }
 
-function progress(runners: SourceRunner[], elapsedMs: number, now: number): Progress {
-  const recordsIn = runners.reduce((a, r) => a + r.recordsIn, 0)
-  const watermark = Math.min(...runners.map((r) => r.vertex.watermark))
-  return { recordsIn, recordsPerSecond: elapsedMs > 0 ? (recordsIn * 1000) / elapsedMs : 0, watermark, lagMs: Number.isFinite(watermark) ? now - watermark : NaN, elapsedMs }
-}
-
-/** Waits until a source has data, a timer is due, a partition may turn idle, or the job is stopped. */
+/** Waits for work (see waitForSources), or until the job is stopped. */
 async function waitForWork(runners: SourceRunner[], graph: TaskGraph, now: number, signal: AbortSignal): Promise<void> {
-  const waits: Promise<unknown>[] = runners.flatMap((r) => r.waitables())
-  const wakeAt = Math.min(graph.nextProcessingTimer(), ...runners.map((r) => r.nextIdleCheck()))
-  let timer: NodeJS.Timeout | undefined
   let onAbort: (() => void) | undefined
-  // With nothing pending and no timer, poll again shortly (a source that returned null without a promise).
-  const delay = waits.length === 0 && wakeAt === Infinity ? 10 : wakeAt - now
-  if (Number.isFinite(delay)) waits.push(new Promise<void>((r) => (timer = setTimeout(r, Math.max(0, Math.min(delay, 1000))))))
-  waits.push(new Promise<void>((r) => signal.addEventListener('abort', (onAbort = () => r()), { once: true })))
-  await Promise.race(waits)
-  if (timer !== undefined) clearTimeout(timer)
+  const aborted = new Promise<void>((r) => signal.addEventListener('abort', (onAbort = () => r()), { once: true }))
+  await waitForSources(runners, graph, now, [aborted])
   if (onAbort !== undefined) signal.removeEventListener('abort', onAbort)
 }

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads'
+import { progressOf, waitForSources } from '../source-wait.ts'
 import type { Pipeline } from '../../api/pipeline.ts'
 import { systemClock, type Clock } from '../../core/clock.ts'
 import { SluiceError, errorMessage, internalError, userError } from '../../core/errors.ts'
@@ -8,7 +9,7 @@ import { attachDeadLetters } from '../../dlq/attach.ts'
 import type { DeadLetterWriter } from '../../dlq/writer.ts'
 import { buildPlan, type PhysicalPlan } from '../../plan/physical-plan.ts'
 import { runLocal } from '../local-runner.ts'
-import type { Progress, RunOptions, RunSummary } from '../run-types.ts'
+import type { RunOptions, RunSummary } from '../run-types.ts'
 import { SourceRunner } from '../source-runner.ts'
 import { summarize } from '../summary.ts'
 import { TaskGraph } from '../task-graph.ts'
@@ -469,7 +470,7 @@ class Hub {
       const t = performance.now()
       if (opts.onProgress !== undefined && t - lastProgress >= progressEvery) {
         lastProgress = t
-        opts.onProgress(progress(runners, t - started, clock.now()))
+        opts.onProgress(progressOf(runners, t - started, clock.now()))
       }
       if (!progressed && !runners.every((r) => r.done)) {
         await this.waitForWork(runners, signal)
@@ -672,14 +673,7 @@ class Hub {
 
   /** Waits until a source has data, a timer or idle check is due, a worker answers, or the run is stopped. */
   private async waitForWork(runners: SourceRunner[], signal: AbortSignal): Promise<void> {
-    const waits: Promise<unknown>[] = runners.flatMap((r) => r.waitables())
-    const wakeAt = Math.min(this.graph.nextProcessingTimer(), ...runners.map((r) => r.nextIdleCheck()))
-    const delay = waits.length === 0 && wakeAt === Infinity ? 10 : wakeAt - this.clock.now()
-    let timer: NodeJS.Timeout | undefined
-    if (Number.isFinite(delay)) waits.push(new Promise<void>((r) => (timer = setTimeout(r, Math.max(0, Math.min(delay, 1000))))))
-    if (!signal.aborted) waits.push(this.nextEvent())
-    await Promise.race(waits)
-    if (timer !== undefined) clearTimeout(timer)
+    await waitForSources(runners, this.graph, this.clock.now(), signal.aborted ? [] : [this.nextEvent()])
   }
 
   /** Step metrics of the main thread plus those of every subtask, summed per step. */
@@ -737,8 +731,3 @@ function splitBatch(b: Batch, pred: (v: unknown) => boolean): [Batch | undefined
   return [pick(false), pick(true)]
 }
 
-function progress(runners: SourceRunner[], elapsedMs: number, now: number): Progress {
-  const recordsIn = runners.reduce((a, r) => a + r.recordsIn, 0)
-  const watermark = Math.min(...runners.map((r) => r.vertex.watermark))
-  return { recordsIn, recordsPerSecond: elapsedMs > 0 ? (recordsIn * 1000) / elapsedMs : 0, watermark, lagMs: Number.isFinite(watermark) ? now - watermark : NaN, elapsedMs }
-}
