@@ -12,10 +12,15 @@ queries=("$@")
 cd "$(dirname "$0")/../.."
 node=node_modules/.bin/node
 out=$(mktemp)
-trap 'rm -f "$out"' EXIT
+trap 'rm -f "$out" "$out.err"' EXIT
 for q in "${queries[@]}"; do
   for _ in $(seq "$runs"); do
-    "$node" bench/run.ts nexmark --query "$q" --events "$events" | tail -n 1 | tee -a "$out"
+    # A query that fails (for instance, out of memory) is reported and the others still run.
+    if ! line=$("$node" bench/run.ts nexmark --query "$q" --events "$events" 2>"$out.err" | tail -n 1) || [ "${line:0:1}" != "{" ]; then
+      msg=$( (grep -m1 -oE '(RangeError|Error|SluiceError)[^"]*|heap out of memory' "$out.err" | head -n 1 | tr -d '\\"') || true)
+      line="{\"query\":\"$q\",\"events\":$events,\"error\":\"${msg:-failed}\"}"
+    fi
+    echo "$line" | tee -a "$out"
   done
 done
 # DuckDB in a process of its own, the events loaded once.

@@ -25,18 +25,22 @@ const k = (x: number) => (x >= 10_000_000 ? `${(x / 1e6).toFixed(1)}M` : `${Math
  * `node bench/nexmark/table.ts results.jsonl`.
  */
 export function table(lines: Record<string, any>[]): string {
-  const duck = new Map(lines.filter((l) => l.duckdbCpuSeconds !== undefined && l.cpuSeconds === undefined).map((l) => [l.query, l]))
-  const rows = ['| query | events/CPU-s | target | meets | best published per core | CPU s | DuckDB CPU s | Sluice ÷ DuckDB CPU | peak RSS MB | runs | checkpoints | result records |', '|---|---:|---:|:---:|---:|---:|---:|---:|---:|---:|---:|---:|']
+  // DuckDB's figure is the one over the same number of events.
+  const num = (q: string) => Number(q.slice(1))
+  lines = [...lines].sort((a, b) => num(a.query) - num(b.query))
+  const duck = new Map(lines.filter((l) => l.duckdbCpuSeconds !== undefined && l.cpuSeconds === undefined).map((l) => [`${l.query}/${l.events}`, l]))
+  const rows = ['| query | events | events/CPU-s | target | meets | best published per core | CPU s | DuckDB CPU s | Sluice ÷ DuckDB CPU | peak RSS MB | runs | checkpoints | result records |', '|---|---:|---:|---:|:---:|---:|---:|---:|---:|---:|---:|---:|---:|']
   // Several runs of a query: the median by events per CPU-second.
   const runs = new Map<string, Record<string, any>[]>()
   for (const l of lines) if (l.cpuSeconds !== undefined) runs.set(l.query, [...(runs.get(l.query) ?? []), l])
+  for (const l of lines) if (l.error !== undefined && !runs.has(l.query)) rows.push(`| ${l.query} | ${(l.events / 1e6).toLocaleString('en-US')}M | failed: ${l.error} | ${targets[l.query] === undefined ? '-' : k(targets[l.query])} |`)
   for (const ms of runs.values()) {
     const m = ms.sort((a, b) => a.eventsPerCpuSecond - b.eventsPerCpuSecond)[Math.floor((ms.length - 1) / 2)]
-    const d = duck.get(m.query)
+    const d = duck.get(`${m.query}/${m.events}`)
     const best = bestPublished[m.query]
     const target = targets[m.query]
     rows.push(
-      `| ${m.query} | ${k(m.eventsPerCpuSecond)} | ${target === undefined ? '-' : k(target)} | ${target === undefined ? '-' : m.eventsPerCpuSecond >= target ? 'yes' : '**no**'} | ` +
+      `| ${m.query} | ${(m.events / 1e6).toLocaleString('en-US')}M | ${k(m.eventsPerCpuSecond)} | ${target === undefined ? '-' : k(target)} | ${target === undefined ? '-' : m.eventsPerCpuSecond >= target ? 'yes' : '**no**'} | ` +
         `${best === undefined ? '-' : `${k(best[0])} (${best[1]})`} | ${m.cpuSeconds.toFixed(2)} | ${d === undefined ? 'n/a' : d.duckdbCpuSeconds.toFixed(3)} | ` +
         `${d === undefined ? 'n/a' : `${(m.cpuSeconds / d.duckdbCpuSeconds).toFixed(1)}x`} | ${Math.round(m.peakRssBytes / 2 ** 20)} | ${ms.length} | ${m.checkpoints} | ${m.resultRecords.toLocaleString('en-US')} |`,
     )
