@@ -55,8 +55,8 @@ async function check(out: string): Promise<void> {
 
 for (const [name, first] of [
   ['random kills', { seed: 5 }],
-  ['a kill inside a sink commit', { failpoint: 'sink-commit:7' }],
-  ['a kill between the manifest and the commits', { failpoint: 'checkpoint-before-commit:3' }],
+  ['a kill inside a sink commit', { failpoint: 'sink-commit:4' }],
+  ['a kill between the manifest and the commits', { failpoint: 'checkpoint-before-commit:2' }],
 ] as const) {
   test(`parquet and duckdb sinks, ${name}: every record exactly once`, async () => {
     const base = await mkdtemp(join(tmpdir(), 'sluice-db-crash-'))
