@@ -53,11 +53,14 @@ export class CheckpointCoordinator extends CoordinatorBase {
       if (v?.operator?.snapshot === undefined) continue
       const state = v.operator.snapshot()
       if (state === undefined) continue
-      const data = encodeState(state)
-      const name = `${v.plan.id}.0.state`
-      files.push({ name, data })
       const step = v.plan.steps[0]
-      operators.push({ step: v.plan.id, kind: step.kind, keyed: v.plan.keyed, descriptor: step.describe, files: [{ subtask: 0, file: name, bytes: data.byteLength, sha256: sha256(data) }] })
+      const entry: OperatorEntry = { step: v.plan.id, kind: step.kind, keyed: v.plan.keyed, descriptor: step.describe, files: [] }
+      encodeState(state).forEach((data, part) => {
+        const name = `${v.plan.id}.0.${part}.state`
+        files.push({ name, data })
+        entry.files.push({ subtask: 0, file: name, bytes: data.byteLength, sha256: sha256(data) })
+      })
+      operators.push(entry)
     }
     const sinks = await this.preCommitAll(id)
     const manifest: Manifest = {

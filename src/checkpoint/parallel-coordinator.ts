@@ -68,17 +68,19 @@ export class PendingCheckpoint {
 
   /** The state of vertex `v` at subtask `subtask` (encoded now: the snapshot may share live state, which changes after this call). */
   addState(v: Vertex['plan'], subtask: number, state: unknown): void {
-    if (state !== undefined) this.addStateFile(v, subtask, encodeState(state))
+    if (state !== undefined) this.addStateFiles(v, subtask, encodeState(state))
   }
 
-  /** The state of vertex `v` at subtask `subtask`, already encoded as a state file (by the worker). */
-  addStateFile(v: Vertex['plan'], subtask: number, data: Uint8Array): void {
-    const name = `${v.id}.${subtask}.state`
-    this.files.push({ name, data })
+  /** The state of vertex `v` at subtask `subtask`, already encoded as state files (by the worker). */
+  addStateFiles(v: Vertex['plan'], subtask: number, parts: Uint8Array[]): void {
     const step = v.steps[0]
     let e = this.operators.get(v.id)
     if (e === undefined) this.operators.set(v.id, (e = { step: v.id, kind: step.kind, keyed: v.keyed, descriptor: step.describe, files: [] }))
-    e.files.push({ subtask, file: name, bytes: data.byteLength, sha256: sha256(data) })
+    parts.forEach((data, part) => {
+      const name = `${v.id}.${subtask}.${part}.state`
+      this.files.push({ name, data })
+      e.files.push({ subtask, file: name, bytes: data.byteLength, sha256: sha256(data) })
+    })
   }
 
   /** Watermarks of a vertex; over several subtasks, the lowest. */

@@ -28,7 +28,10 @@ async function syncDir(path: string): Promise<void> {
 }
 
 export function sha256(data: Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex')
+  const h = createHash('sha256')
+  const CHUNK = 1 << 30
+  for (let at = 0; at < data.byteLength; at += CHUNK) h.update(data.subarray(at, Math.min(at + CHUNK, data.byteLength)))
+  return h.digest('hex')
 }
 
 /**

@@ -107,7 +107,7 @@ test('a savepoint requested with stop ends a parallel run; restored from it at a
     const manifest = JSON.parse(await readFile(join(savepoint, 'manifest.json'), 'utf8')) as { kind: string; parallelism: number; operators: { step: string; files: { file: string }[] }[] }
     assert.equal(manifest.kind, 'savepoint')
     assert.equal(manifest.parallelism, 2)
-    assert.deepEqual(manifest.operators.find((o) => o.step === 'counts')?.files.map((f) => f.file), ['counts.0.state', 'counts.1.state'])
+    assert.deepEqual(manifest.operators.find((o) => o.step === 'counts')?.files.map((f) => f.file), ['counts.0.0.state', 'counts.1.0.state'])
     const second = await runIt({ out }, 3, { dir: join(tmp, 'chk-2'), intervalMs: 0, restoreFrom: savepoint })
     assert.equal(second.status, 'finished')
     assert.equal(second.checkpoints?.restoredFrom, done.id)

@@ -259,7 +259,7 @@ class Hub {
     const cp = this.cp
     if (cp === undefined || it.id !== cp.pending.id) throw internalError(`subtask ${from} answered barrier ${it.id}, which is not in progress`)
     const pv = this.plan.vertices[it.v]
-    if (it.state !== undefined) cp.pending.addStateFile(pv, from, it.state)
+    if (it.state !== undefined) cp.pending.addStateFiles(pv, from, it.state)
     cp.pending.addWatermarks(pv.id, it.wm)
     for (const m of it.steps) cp.pending.addMetrics(m)
     cp.pending.subtaskMs[from] += it.ms

@@ -36,8 +36,8 @@ export type WorkerItem =
   | { t: 'fail'; error: SerializedError }
   /** Checkpoint barrier `id` on the edge into input `input` of vertex `to`: what this subtask sends on it next is after the barrier. */
   | { t: 'barrier'; to: number; input: number; id: number }
-  /** Vertex `v` of this subtask at barrier `id`: its operator's state as a state file (see encodeState; absent without state), watermarks and metrics. */
-  | { t: 'snapshot'; v: number; id: number; state: Uint8Array | undefined; wm: VertexWatermarks; steps: StepMetricsJson[]; ms: number }
+  /** Vertex `v` of this subtask at barrier `id`: its operator's state as state files (see encodeState; absent without state), watermarks and metrics. */
+  | { t: 'snapshot'; v: number; id: number; state: Uint8Array[] | undefined; wm: VertexWatermarks; steps: StepMetricsJson[]; ms: number }
 
 /** A vertex's watermarks, saved with a checkpoint so a restored job never moves event time backwards. */
 export interface VertexWatermarks {

@@ -1,0 +1,26 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import type { KeyedSnapshot } from '../core/operator.ts'
+import { decodeState, encodeState } from './state-file.ts'
+import { redistributeKeyed } from './redistribute.ts'
+
+test('a keyed snapshot is split into state files by key group, and the parts restore whole', () => {
+  const groups: Record<number, unknown> = {}
+  for (let g = 0; g < 40; g++) groups[g] = { rows: { s: [g], k: [`key-${g}`], d: ['x'.repeat(1000)] } }
+  const snap: KeyedSnapshot = { keyGroups: 128, groups, shared: { wm: 42 } }
+  const parts = encodeState(snap, 5000)
+  assert.ok(parts.length > 5, `expected several parts, got ${parts.length}`)
+  const decoded = parts.map((p) => decodeState(p)) as KeyedSnapshot[]
+  for (const d of decoded) assert.deepEqual(d.shared, { wm: 42 })
+  const [whole] = redistributeKeyed(decoded, 1, 128)
+  assert.deepEqual(whole.groups, groups)
+  // Plain (unkeyed) state is one file.
+  assert.equal(encodeState({ a: 1 }).length, 1)
+  assert.deepEqual(decodeState(encodeState({ a: 1, m: new Map([[1, 2]]) })[0]), { a: 1, m: new Map([[1, 2]]) })
+})
+
+test('decoding takes only the key groups asked for', () => {
+  const snap: KeyedSnapshot = { keyGroups: 128, groups: { 1: 'one', 2: 'two', 3: 'three' } }
+  const [part] = encodeState(snap)
+  assert.deepEqual((decodeState(part, (g) => g !== 2) as KeyedSnapshot).groups, { 1: 'one', 3: 'three' })
+})
