@@ -97,7 +97,9 @@ test('a crash between preCommit and commit: recover commits the restored checkpo
     await a.write(batch(4, 4))
     await a.preCommit!(2) // checkpoint 2 never completes
     await a.write(batch(8, 20_000)) // staged, not pre-committed
-    // Crash: a is dropped without commit or close.
+    // Crash: a's connection goes away as a killed process's would, without commit (close commits nothing
+    // under checkpoints). Two live connections of one process would be a situation no crash produces.
+    await a.close()
     const b = await open(file)
     await b.recover!({ checkpointId: 1, handle: JSON.parse(JSON.stringify(h1)) })
     assert.deepEqual(await ns(file), range(0, 4))
@@ -108,9 +110,11 @@ test('a crash between preCommit and commit: recover commits the restored checkpo
     await b.commit!(2, await b.preCommit!(2))
     assert.deepEqual(await ns(file), range(0, 12))
     // Committed after the crash, then restored from checkpoint 2 again: nothing changes.
+    await b.close()
     const c = await open(file)
     await c.recover!({ checkpointId: 2, handle: { checkpointId: 2 } })
     assert.deepEqual(await ns(file), range(0, 12))
+    await c.close()
   })
 })
 
