@@ -6,6 +6,7 @@ import { SourceRunner } from './source-runner.ts'
 import { TaskGraph } from './task-graph.ts'
 import type { RunOptions, RunSummary } from './run-types.ts'
 import { summarize } from './summary.ts'
+import { openSink } from './open-sink.ts'
 import { progressOf, waitForSources } from './source-wait.ts'
 import { CheckpointCoordinator } from '../checkpoint/coordinator.ts'
 import { ControlRequests } from '../checkpoint/control.ts'
@@ -29,7 +30,7 @@ export async function runLocal(p: Pipeline, opts: RunOptions = {}): Promise<RunS
   for (const v of graph.vertices) {
     if (v === undefined) continue
     const step = v.plan.steps[0]
-    if (step.impl.role === 'sink') v.sink = await step.impl.sink.open({ pipeline: p.name, stepId: v.plan.id, subtask: 0, checkpointing: opts.checkpoint !== undefined })
+    if (step.impl.role === 'sink') v.sink = await openSink(step, { pipeline: p.name, stepId: v.plan.id, subtask: 0, checkpointing: opts.checkpoint !== undefined })
     if (step.impl.role === 'source') runners.push(new SourceRunner(v, step.impl.source, clock, graph.errors))
   }
   const deadLetters = await attachDeadLetters(p, graph, { clock })

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads'
+import { openSink } from '../open-sink.ts'
 import { progressOf, waitForSources } from '../source-wait.ts'
 import type { Pipeline } from '../../api/pipeline.ts'
 import { systemClock, type Clock } from '../../core/clock.ts'
@@ -367,7 +368,7 @@ class Hub {
       for (const v of graph.vertices) {
         if (v === undefined) continue
         const step = v.plan.steps[0]
-        if (step.impl.role === 'sink') v.sink = await step.impl.sink.open({ pipeline: p.name, stepId: v.plan.id, subtask: 0, checkpointing: this.checkpointing })
+        if (step.impl.role === 'sink') v.sink = await openSink(step, { pipeline: p.name, stepId: v.plan.id, subtask: 0, checkpointing: this.checkpointing })
         if (step.impl.role === 'source') runners.push(new SourceRunner(v, step.impl.source, clock, graph.errors))
       }
       deadLetters = await attachDeadLetters(p, graph, { clock })
