@@ -95,6 +95,8 @@ export class KeyedAggregateOperator<T, A, R> implements Operator {
     }
     const value = this.agg.result(row.acc)
     if (row.emitted) {
+      // A key whose value is back where it was after this batch (a retraction and an add that cancel) emits nothing.
+      if (sameValue(value, row.last)) return
       this.outb.pushKind({ key: row.key, value: row.last as R }, row.time, UPDATE_BEFORE)
       this.outb.pushKind({ key: row.key, value }, row.time, UPDATE_AFTER)
     } else {
@@ -121,4 +123,10 @@ export class KeyedAggregateOperator<T, A, R> implements Operator {
     this.rows.clear()
     for (const [, key, [acc, n, emitted, last, time]] of readEntries<SavedRow<A, R>>(r, 'rows')) this.rows.set(keyId(key), { key, acc, n, emitted, last, time })
   }
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false
+  return JSON.stringify(a) === JSON.stringify(b)
 }
