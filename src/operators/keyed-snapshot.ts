@@ -55,14 +55,11 @@ export class KeyedSnapshotWriter {
     for (const [time, keys] of queue.snapshot()) for (const [, key] of keys) this.add(list, key, time)
   }
 
-  /**
-   * The snapshot. With `copy`, group data is deep-copied (structured clone), so the snapshot shares
-   * nothing with live state that may change in place (accumulators, buffered records).
-   */
-  build(shared: unknown, copy: boolean): KeyedSnapshot {
-    const groups = copy ? structuredClone(this.groups) : this.groups
-    return shared === undefined ? { keyGroups: this.keyGroups, groups } : { keyGroups: this.keyGroups, groups, shared: copy ? structuredClone(shared) : shared }
+  /** The snapshot. It shares live state until the caller copies it (the runtime serializes it at once). */
+  build(shared: unknown): KeyedSnapshot {
+    return shared === undefined ? { keyGroups: this.keyGroups, groups: this.groups } : { keyGroups: this.keyGroups, groups: this.groups, shared }
   }
+
 }
 
 /** Throws unless `r` is a KeyedRestore over `keyGroups` key groups. */
@@ -82,10 +79,9 @@ export function checkRestore(r: unknown, keyGroups: number, step: string): Keyed
 
 /**
  * The entries of list `list` in every restored group, in their old order. The operator takes them over: the
- * runtime decodes a fresh restore for each subtask (and the harness copies), so nothing is copied again
- * unless `copy` is true.
+ * runtime decodes a fresh restore for each subtask (and the harness copies), so nothing is copied again.
  */
-export function readEntries<D>(r: KeyedRestore, list: string, copy = false): KeyedEntry<D>[] {
+export function readEntries<D>(r: KeyedRestore, list: string): KeyedEntry<D>[] {
   const all: KeyedEntry<D>[] = []
   for (const g of Object.values(r.groups)) {
     const c = (g as GroupData | undefined)?.[list] as EntryColumns | undefined
@@ -93,14 +89,14 @@ export function readEntries<D>(r: KeyedRestore, list: string, copy = false): Key
   }
   // Entries of one old subtask keep their order; those of different old subtasks may interleave in any way.
   all.sort((a, b) => a[0] - b[0])
-  return copy ? structuredClone(all) : all
+  return all
 }
 
 /** Replaces the timers of `queue` with the restored ones of list `list`; returns their distinct times. */
 export function restoreTimers(queue: TimerQueue, r: KeyedRestore, list: string): number[] {
   queue.restore([])
   const times = new Set<number>()
-  for (const [, key, time] of readEntries<number>(r, list, false)) {
+  for (const [, key, time] of readEntries<number>(r, list)) {
     queue.register(time, keyId(key), key)
     times.add(time)
   }

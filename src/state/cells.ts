@@ -42,6 +42,21 @@ export const KEEP: PurgeResult = 0
 export const CHANGED: PurgeResult = 1
 export const EMPTY: PurgeResult = 2
 
+/** Removes list elements whose expiry is at or before `now`, in place (values and expiries together); returns how many remain. */
+export function dropExpiredElements(vs: unknown[], es: number[], now: number): number {
+  let w = 0
+  for (let i = 0; i < vs.length; i++) {
+    if (es[i] > now) {
+      vs[w] = vs[i]
+      es[w] = es[i]
+      w++
+    }
+  }
+  vs.length = w
+  es.length = w
+  return w
+}
+
 /**
  * Removes what expired by `now` from a cell of a TTL state, and starts the clock of entries that have
  * none yet (restored from a state without TTL).
@@ -62,18 +77,9 @@ export function purge(slot: StateSlot, c: Cell, now: number): PurgeResult {
       c.e = vs.map(() => until)
       return vs.length === 0 ? EMPTY : CHANGED
     }
-    const es = c.e as number[]
-    let w = 0
-    for (let i = 0; i < vs.length; i++) {
-      if (es[i] > now) {
-        vs[w] = vs[i]
-        es[w] = es[i]
-        w++
-      }
-    }
-    if (w === vs.length) return w === 0 ? EMPTY : KEEP
-    vs.length = w
-    es.length = w
+    const before = vs.length
+    const w = dropExpiredElements(vs, c.e as number[], now)
+    if (w === before) return w === 0 ? EMPTY : KEEP
     return w === 0 ? EMPTY : CHANGED
   }
   const fields = c.v as Map<unknown, unknown>

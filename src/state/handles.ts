@@ -1,5 +1,6 @@
 import type { AggregatingState, ListState, MapState, Namespace, StateAggregate, ValueState } from './backend.ts'
 import type { Cell, CellTable, StateSlot } from './cells.ts'
+import { dropExpiredElements } from './cells.ts'
 
 /** What the handles need from their backend: the tables, the TTL clock and the write counter. */
 export interface HandleHost {
@@ -107,24 +108,13 @@ export function listHandle<T>(host: HandleHost, slot: StateSlot, ns: Namespace):
     if (c === undefined || ttl === 0) return c
     const vs = c.v as T[]
     if (c.e === null) c.e = vs.map(() => Infinity)
-    const es = c.e as number[]
-    let w = 0
-    for (let i = 0; i < vs.length; i++) {
-      if (es[i] > now) {
-        vs[w] = vs[i]
-        es[w] = es[i]
-        w++
-      }
-    }
+    const before = vs.length
+    const w = dropExpiredElements(vs, c.e as number[], now)
     if (w === 0) {
       t.delete(id)
       return undefined
     }
-    if (w !== vs.length) {
-      vs.length = w
-      es.length = w
-      t.touch(id, c)
-    }
+    if (w !== before) t.touch(id, c)
     return c
   }
   return {

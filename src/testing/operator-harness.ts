@@ -160,7 +160,7 @@ export class OperatorHarness {
   snapshotEntries(list: string): [key: unknown, data: unknown][] {
     const snap = this.snapshot()
     if (!isKeyedSnapshot(snap)) throw new Error('snapshotEntries: the operator does not take keyed snapshots')
-    return readEntries(redistributeKeyed([snap], 1)[0], list, false).map(([, key, data]) => [key, data])
+    return readEntries(redistributeKeyed([snap], 1)[0], list).map(([, key, data]) => [key, data])
   }
 
   /** Splits keyed snapshots of all subtasks into what each subtask restores at `newParallelism` (see redistributeKeyed). */

@@ -205,7 +205,7 @@ export class IntervalJoinOperator implements Operator {
     for (const e of this.keys.values()) w.add('buffers', e.key, [side(e.sides[0]), side(e.sides[1])])
     w.timers('left', this.timers[0])
     w.timers('right', this.timers[1])
-    return w.build({ wm: this.wm }, false)
+    return w.build({ wm: this.wm })
   }
 
   restore(state: unknown): void {

@@ -190,7 +190,7 @@ export class RegularJoinOperator implements Operator {
     for (const e of this.keys.values()) w.add('rows', e.key, [side(e.sides[0]), side(e.sides[1])])
     w.timers('left', this.timers[0])
     w.timers('right', this.timers[1])
-    return w.build(undefined, false)
+    return w.build(undefined)
   }
 
   restore(state: unknown): void {

@@ -186,7 +186,7 @@ export class WindowJoinOperator implements Operator {
     const w = new KeyedSnapshotWriter(this.ctx.state.keyGroups)
     for (const e of this.keys.values()) w.add('windows', e.key, [...e.slots.values()])
     w.timers('timers', this.timers)
-    return w.build({ wm: this.wm }, false)
+    return w.build({ wm: this.wm })
   }
 
   restore(state: unknown): void {

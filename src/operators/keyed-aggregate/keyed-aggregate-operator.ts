@@ -115,7 +115,7 @@ export class KeyedAggregateOperator<T, A, R> implements Operator {
   snapshot(): KeyedSnapshot {
     const w = new KeyedSnapshotWriter(this.op.state.keyGroups)
     for (const r of this.rows.values()) w.add('rows', r.key, [r.acc, r.n, r.emitted, r.last, r.time])
-    return w.build(undefined, false)
+    return w.build(undefined)
   }
 
   restore(state: unknown): void {

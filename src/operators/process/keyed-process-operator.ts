@@ -109,7 +109,7 @@ export class UserFunctionOperator<O> implements Operator {
     this.ctx.snapshotTimers(w)
     const shared: SharedState = { watermark: this.ctx.watermark, format: st.format, states: st.states }
     // The backend's snapshot is already a copy; timers hold only times and keys.
-    return w.build(shared, false)
+    return w.build(shared)
   }
 
   restore(state: unknown): void {

@@ -321,7 +321,7 @@ export class WindowOperator<T, A, R> implements Operator {
     for (const e of this.keys.values()) w.add('windows', e.key, e.slots)
     w.timers('event', this.eventTimers)
     w.timers('processing', this.procTimers)
-    return w.build({ wm: this.wm }, false)
+    return w.build({ wm: this.wm })
   }
 
   restore(state: unknown): void {
