@@ -2,15 +2,8 @@ import type { AggregateFunction } from '../../src/index.ts'
 import type { Bid } from '../../src/connectors/nexmark/index.ts'
 import { bids, type NexmarkQuery } from './query.ts'
 
-export interface BidRow {
-  auction: number
-  bidder: number
-  price: number
-  channel: string
-  url: string
-  dateTime: number
-  extra: string
-}
+/** A bid without its `type` tag. */
+export type BidRow = Omit<Bid, 'type'>
 
 export const bidRow = (b: Bid): BidRow => ({ auction: b.auction, bidder: b.bidder, price: b.price, channel: b.channel, url: b.url, dateTime: b.dateTime, extra: b.extra })
 

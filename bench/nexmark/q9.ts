@@ -1,23 +1,8 @@
-import type { AggregateFunction } from '../../src/index.ts'
+import type { AggregateFunction, Auction, Bid } from '../../src/index.ts'
 import { auctions, bids, JOIN_TTL, type NexmarkQuery } from './query.ts'
 
-export interface Q9Row {
-  id: number
-  itemName: string
-  description: string
-  initialBid: number
-  reserve: number
-  dateTime: number
-  expires: number
-  seller: number
-  category: number
-  extra: string
-  auction: number
-  bidder: number
-  price: number
-  bid_dateTime: number
-  bid_extra: string
-}
+/** The auction's columns, then the winning bid's (its time and extra renamed, as in the SQL). */
+export type Q9Row = Omit<Auction, 'type'> & Pick<Bid, 'auction' | 'bidder' | 'price'> & { bid_dateTime: number; bid_extra: string }
 
 // The winning bid: highest price, then earliest time; among equals the first to arrive.
 const winner: AggregateFunction<Q9Row, { best: Q9Row | null }, Q9Row> = {
