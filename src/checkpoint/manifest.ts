@@ -32,7 +32,20 @@ export interface OperatorEntry {
   keyed: boolean
   /** The step's configuration when the state was written; a restore compares it with the pipeline's. */
   descriptor: Record<string, unknown>
-  files: { subtask: number; file: string; bytes: number; sha256: string }[]
+  /** The state files, in order: with incremental checkpoints, the base's files first, then each delta's. */
+  files: StateFileRef[]
+}
+
+/** A state file of an operator, with its size and checksum. */
+export interface StateFileRef {
+  subtask: number
+  file: string
+  bytes: number
+  sha256: string
+  /** The checkpoint whose folder holds the file (a sibling `chk-…` folder), when not this one. */
+  checkpoint?: number
+  /** The file holds a delta (changes since the previous file's checkpoint), not a full snapshot. */
+  delta?: boolean
 }
 
 /** Sizes and times of a taken checkpoint, for reporting. */

@@ -74,9 +74,17 @@ export interface Operator {
    * share objects with live state: the caller copies (serializes) it before the operator runs again, so
    * the state is copied once, not twice.
    */
+  snapshot?(): unknown
   /** Keys holding state now, for the run summary (state that only grows shows here). */
   keysHeld?(): number
-  snapshot?(): unknown
+  /**
+   * Incremental checkpoints, for keyed operators whose output does not depend on the order in which their
+   * keys are held. `base: true` returns a full snapshot (as `snapshot()`) and starts tracking changed keys;
+   * `base: false` returns a delta: for every key changed since the previous call, its whole current state
+   * (every list, timers too) and its key in the group's `CHANGED_KEYS` list, so a key whose state is gone is
+   * known. `snapshot()` stops tracking. The checkpoint merges a base and its deltas (mergeKeyed) before a restore.
+   */
+  snapshotIncremental?(base: boolean): KeyedSnapshot
   /** Keyed operators receive a KeyedRestore: only the key groups this subtask owns. */
   restore?(state: unknown): void
 }
@@ -88,6 +96,19 @@ export interface KeyedSnapshot {
   /** Data not tied to a key (a watermark, counters). */
   shared?: unknown
 }
+
+/**
+ * A named list of per-key entries in a key group's data, as columns: `s` positions (the order of entries in
+ * the whole snapshot), `k` keys, `d` data.
+ */
+export interface EntryColumns {
+  s: number[]
+  k: unknown[]
+  d: unknown[]
+}
+
+/** In a delta (see `Operator.snapshotIncremental`), the group field listing the keys changed in that group. */
+export const CHANGED_KEYS = '$changed'
 
 /** What a keyed operator restores from: the groups it owns now, and `shared` of every previous subtask. */
 export interface KeyedRestore {

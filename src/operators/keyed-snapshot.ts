@@ -1,6 +1,6 @@
 import { userError } from '../core/errors.ts'
 import { keyGroupOf, keyId } from '../core/key.ts'
-import type { KeyedRestore, KeyedSnapshot } from '../core/operator.ts'
+import { CHANGED_KEYS, type EntryColumns, type KeyedRestore, type KeyedSnapshot } from '../core/operator.ts'
 import type { TimerQueue } from '../state/timers.ts'
 
 /**
@@ -9,13 +9,6 @@ import type { TimerQueue } from '../state/timers.ts'
  * same parallelism, an operator emits exactly what it would have.
  */
 export type KeyedEntry<D = unknown> = [seq: number, key: unknown, data: D]
-
-/** A list of entries as columns: positions, keys, data. */
-interface EntryColumns {
-  s: number[]
-  k: unknown[]
-  d: unknown[]
-}
 
 /** The data of one key group: named lists of entries, plus whatever else an operator files by group. */
 export type GroupData = Record<string, unknown>
@@ -48,6 +41,12 @@ export class KeyedSnapshotWriter {
     cols.s.push(this.seq++)
     cols.k.push(key)
     cols.d.push(data)
+  }
+
+  /** Marks `key` as changed, in a delta (see `Operator.snapshotIncremental`); its entries, if any, are added with `add`. */
+  changed(key: unknown): void {
+    const g = this.groupAt(keyGroupOf(key, this.keyGroups))
+    ;((g[CHANGED_KEYS] ??= []) as unknown[]).push(key)
   }
 
   /** Adds every timer of `queue` to list `list`, each under its key, as `[seq, key, time]`. */

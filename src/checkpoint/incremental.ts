@@ -1,0 +1,132 @@
+import { SluiceError } from '../core/errors.ts'
+import { keyId } from '../core/key.ts'
+import { CHANGED_KEYS, type EntryColumns, type KeyedSnapshot } from '../core/operator.ts'
+import type { OperatorEntry, StateFileRef } from './manifest.ts'
+import { isKeyedSnapshot } from './redistribute.ts'
+
+const isColumns = (v: unknown): v is EntryColumns => {
+  const c = v as Partial<EntryColumns> | null
+  return typeof c === 'object' && c !== null && Array.isArray(c.s) && Array.isArray(c.k) && Array.isArray(c.d)
+}
+
+/** One past the highest position in a snapshot: positions of the next layer start there. */
+function span(snap: KeyedSnapshot): number {
+  let max = -1
+  for (const g of Object.values(snap.groups)) {
+    for (const [name, v] of Object.entries(g as Record<string, unknown>)) {
+      if (name === CHANGED_KEYS || !isColumns(v)) continue
+      for (const s of v.s) if (s > max) max = s
+    }
+  }
+  return max + 1
+}
+
+/**
+ * The full keyed snapshot as of the last of `deltas` (see `Operator.snapshotIncremental`): in each key group,
+ * every key keeps the entries of the newest layer (the base or a delta) that holds or changed it, in every
+ * list; a key a delta lists as changed without entries is gone. Positions are renumbered so that entries keep
+ * one order over all groups: the base's first, then each delta's. Pure: unchanged groups are shared with the
+ * input, not copied.
+ *
+ * @example
+ * const full = mergeKeyed(baseOf7, [deltaOf8, deltaOf9]) // what a full snapshot at checkpoint 9 would restore
+ */
+export function mergeKeyed(base: KeyedSnapshot, deltas: readonly KeyedSnapshot[]): KeyedSnapshot {
+  if (deltas.length === 0) return base
+  const layers = [base, ...deltas]
+  for (const [i, d] of layers.entries()) {
+    if (d.keyGroups !== base.keyGroups) {
+      throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `incremental state: delta ${i} has ${d.keyGroups} key groups, its base ${base.keyGroups}`, { domain: 'internal' })
+    }
+  }
+  const offsets = [0]
+  for (let i = 0; i < deltas.length; i++) offsets.push(offsets[i] + span(layers[i]))
+  const groupIds = new Set<number>()
+  for (const l of layers) for (const g of Object.keys(l.groups)) groupIds.add(Number(g))
+  const groups: Record<number, unknown> = {}
+  for (const g of groupIds) {
+    // The newest delta that changed each key of this group.
+    const newest = new Map<unknown, number>()
+    for (let i = 1; i < layers.length; i++) {
+      const changed = (layers[i].groups[g] as Record<string, unknown> | undefined)?.[CHANGED_KEYS]
+      if (changed === undefined) continue
+      if (!Array.isArray(changed)) throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `incremental state: key group ${g} of delta ${i} has a malformed list of changed keys`, { domain: 'internal' })
+      for (const k of changed) newest.set(keyId(k), i)
+    }
+    const merged: Record<string, unknown> = {}
+    // Lists taken over from the base as they are (no key of theirs changed); copied before anything is added.
+    const asIs = new Set<string>()
+    for (let i = 0; i < layers.length; i++) {
+      const data = layers[i].groups[g] as Record<string, unknown> | undefined
+      if (data === undefined) continue
+      for (const [name, v] of Object.entries(data)) {
+        if (name === CHANGED_KEYS) continue
+        if (!isColumns(v)) {
+          merged[name] = v
+          continue
+        }
+        if (i === 0 && newest.size === 0) {
+          merged[name] = v
+          asIs.add(name)
+          continue
+        }
+        const had = merged[name]
+        let out: EntryColumns
+        if (!isColumns(had)) merged[name] = out = { s: [], k: [], d: [] }
+        else if (asIs.delete(name)) merged[name] = out = { s: had.s.slice(), k: had.k.slice(), d: had.d.slice() }
+        else out = had
+        const off = offsets[i]
+        for (let j = 0; j < v.s.length; j++) {
+          if ((newest.get(keyId(v.k[j])) ?? 0) !== i) continue
+          out.s.push(v.s[j] + off)
+          out.k.push(v.k[j])
+          out.d.push(v.d[j])
+        }
+      }
+    }
+    for (const [name, v] of Object.entries(merged)) if (isColumns(v) && v.s.length === 0) delete merged[name]
+    if (Object.keys(merged).length > 0) groups[g] = merged
+  }
+  const last = deltas[deltas.length - 1]
+  return last.shared === undefined ? { keyGroups: base.keyGroups, groups } : { keyGroups: base.keyGroups, groups, shared: last.shared }
+}
+
+/** The parts of one snapshot (state files that each hold some of its key groups) as one snapshot. */
+function joinParts(parts: unknown[], what: string): KeyedSnapshot {
+  const groups: Record<number, unknown> = {}
+  let shared: unknown
+  for (const p of parts) {
+    if (!isKeyedSnapshot(p)) throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `incremental state: a state file of ${what} is not split by key group`, { domain: 'internal' })
+    for (const [g, data] of Object.entries(p.groups)) {
+      if (Number(g) in groups) throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `incremental state: key group ${g} is in two state files of ${what}`, { domain: 'internal' })
+      groups[Number(g)] = data
+    }
+    if (p.shared !== undefined) shared = p.shared
+  }
+  const keyGroups = (parts[0] as KeyedSnapshot).keyGroups
+  return shared === undefined ? { keyGroups, groups } : { keyGroups, groups, shared }
+}
+
+/**
+ * The state an operator's manifest entry describes, one item per saved subtask (as `redistributeKeyed`
+ * takes them): the decoded files as they are, or, when the entry lists deltas after its base files, the one
+ * snapshot that merging them gives. `read` decodes one state file.
+ */
+export function operatorStates(op: OperatorEntry, read: (f: StateFileRef) => unknown): unknown[] {
+  if (!op.files.some((f) => f.delta === true)) return op.files.map(read)
+  const base: unknown[] = []
+  const deltas = new Map<number | undefined, unknown[]>()
+  for (const f of op.files) {
+    if (f.delta !== true) {
+      if (deltas.size > 0) throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `step '${op.step}': a base state file '${f.file}' is listed after a delta`, { step: op.step, domain: 'internal' })
+      base.push(read(f))
+      continue
+    }
+    let parts = deltas.get(f.checkpoint)
+    if (parts === undefined) deltas.set(f.checkpoint, (parts = []))
+    parts.push(read(f))
+  }
+  if (base.length === 0) throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `step '${op.step}': deltas without a base state file`, { step: op.step, domain: 'internal' })
+  const layers = [...deltas].map(([id, parts]) => joinParts(parts, `the delta of checkpoint ${id ?? 'itself'}`))
+  return [mergeKeyed(joinParts(base, `the base of step '${op.step}'`), layers)]
+}
