@@ -1,6 +1,7 @@
 import { BatchBuilder, DELETE, INSERT, UPDATE_BEFORE, type Batch, type Position, type RowKind } from '../../core/batch.ts'
 import { flushOutputs } from '../flush-outputs.ts'
 import { keyId } from '../../core/key.ts'
+import { SluiceError } from '../../core/errors.ts'
 import type { KeyedSnapshot, Operator, OperatorContext, Output } from '../../core/operator.ts'
 import { TimerQueue } from '../../state/timers.ts'
 import { checkRestore, KeyedSnapshotWriter, readEntries, restoreTimers } from '../keyed-snapshot.ts'
@@ -29,9 +30,13 @@ interface SideState {
 interface KeyEntry {
   key: unknown
   sides: [SideState, SideState]
+  /** The tracking epoch in which the key last changed (see snapshotIncremental). */
+  mark: number
 }
 
 type SideSnapshot = [[unknown, number][], number, number]
+
+const sideSnapshot = (st: SideState): SideSnapshot => [st.rows.map((r) => [r.value, r.matches]), st.expiresAt, st.timer]
 
 const isRetraction = (k: RowKind | undefined): boolean => k === UPDATE_BEFORE || k === DELETE
 
@@ -53,6 +58,10 @@ export class RegularJoinOperator implements Operator {
   /** Set while one input record is processed, for error reports. */
   private record: unknown = undefined
   private pos: Position | undefined = undefined
+  /** Change tracking for incremental snapshots: on, the current epoch, and the keys changed in it (once each). */
+  private tracking = false
+  private epoch = 0
+  private changed: KeyEntry[] = []
 
   constructor(spec: RegularJoinSpec, ctx: OperatorContext) {
     this.spec = spec
@@ -69,7 +78,7 @@ export class RegularJoinOperator implements Operator {
       const id = keyId(key)
       let entry = this.keys.get(id)
       if (entry === undefined) {
-        entry = { key, sides: [{ rows: [], expiresAt: 0, timer: -1 }, { rows: [], expiresAt: 0, timer: -1 }] }
+        entry = { key, sides: [{ rows: [], expiresAt: 0, timer: -1 }, { rows: [], expiresAt: 0, timer: -1 }], mark: -1 }
         this.keys.set(id, entry)
       }
       this.record = values[i]
@@ -141,6 +150,7 @@ export class RegularJoinOperator implements Operator {
   /** A side of a key was written: it now lives until `now + ttl`; one cleanup timer is pending at a time. */
   private touch(entry: KeyEntry, id: unknown, side: number, now: number): void {
     const st = entry.sides[side]
+    if (this.tracking && entry.mark !== this.epoch) this.markChanged(entry)
     st.expiresAt = now + this.spec.ttl
     if (st.timer < 0) {
       st.timer = st.expiresAt
@@ -158,6 +168,7 @@ export class RegularJoinOperator implements Operator {
           if (entry === undefined) continue
           const st = entry.sides[side]
           if (st.timer !== due.time) continue
+          if (this.tracking && entry.mark !== this.epoch) this.markChanged(entry)
           st.timer = -1
           if (st.expiresAt <= now) {
             st.rows = []
@@ -174,6 +185,11 @@ export class RegularJoinOperator implements Operator {
     this.flush(out)
   }
 
+  private markChanged(entry: KeyEntry): void {
+    entry.mark = this.epoch
+    this.changed.push(entry)
+  }
+
   private flush(out: Output): void {
     flushOutputs(this.ctx, out, this.out)
   }
@@ -185,19 +201,57 @@ export class RegularJoinOperator implements Operator {
 
   /** Per key: the rows of both sides with their expiry, and the key's cleanup timers. Nothing is shared. */
   snapshot(): KeyedSnapshot {
-    const side = (st: SideState): SideSnapshot => [st.rows.map((r) => [r.value, r.matches]), st.expiresAt, st.timer]
+    this.stopTracking()
     const w = new KeyedSnapshotWriter(this.ctx.state.keyGroups)
-    for (const e of this.keys.values()) w.add('rows', e.key, [side(e.sides[0]), side(e.sides[1])])
+    for (const e of this.keys.values()) w.add('rows', e.key, [sideSnapshot(e.sides[0]), sideSnapshot(e.sides[1])])
     w.timers('left', this.timers[0])
     w.timers('right', this.timers[1])
     return w.build(undefined)
   }
 
+  /**
+   * A full snapshot that starts change tracking, or the keys changed since the previous call: a key changes
+   * when a row is added or removed, a match count changes, a side is written or expires, or a timer is set
+   * again. A changed key's timers are written from its sides (the timer each side waits for), not from the
+   * queue, which may still hold timers that will find nothing to do.
+   */
+  snapshotIncremental(base: boolean): KeyedSnapshot {
+    if (base) {
+      const s = this.snapshot()
+      this.tracking = true
+      return s
+    }
+    if (!this.tracking) throw new SluiceError('SLUICE_INTERNAL', `step '${this.ctx.stepId}': an incremental snapshot was asked for without a base`, { step: this.ctx.stepId, domain: 'internal' })
+    const w = new KeyedSnapshotWriter(this.ctx.state.keyGroups)
+    const seen = new Set<unknown>()
+    for (const e of this.changed) {
+      const id = keyId(e.key)
+      if (seen.has(id)) continue
+      seen.add(id)
+      w.changed(e.key)
+      const now = this.keys.get(id)
+      if (now === undefined) continue
+      w.add('rows', now.key, [sideSnapshot(now.sides[0]), sideSnapshot(now.sides[1])])
+      if (now.sides[0].timer >= 0) w.add('left', now.key, now.sides[0].timer)
+      if (now.sides[1].timer >= 0) w.add('right', now.key, now.sides[1].timer)
+    }
+    this.changed = []
+    this.epoch++
+    return w.build(undefined)
+  }
+
+  private stopTracking(): void {
+    this.tracking = false
+    this.changed = []
+    this.epoch++
+  }
+
   restore(state: unknown): void {
     const r = checkRestore(state, this.ctx.state.keyGroups, this.ctx.stepId)
     const side = ([rows, expiresAt, timer]: SideSnapshot): SideState => ({ rows: rows.map(([value, matches]) => ({ value, matches })), expiresAt, timer })
+    this.stopTracking()
     this.keys.clear()
-    for (const [, key, [l, rt]] of readEntries<[SideSnapshot, SideSnapshot]>(r, 'rows')) this.keys.set(keyId(key), { key, sides: [side(l), side(rt)] })
+    for (const [, key, [l, rt]] of readEntries<[SideSnapshot, SideSnapshot]>(r, 'rows')) this.keys.set(keyId(key), { key, sides: [side(l), side(rt)], mark: -1 })
     const times = new Set([...restoreTimers(this.timers[0], r, 'left'), ...restoreTimers(this.timers[1], r, 'right')])
     for (const t of times) this.ctx.scheduleProcessingTime(t)
   }

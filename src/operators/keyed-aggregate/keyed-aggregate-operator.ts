@@ -1,6 +1,6 @@
 import { BatchBuilder, DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, type Batch } from '../../core/batch.ts'
 import { keyId } from '../../core/key.ts'
-import { userError } from '../../core/errors.ts'
+import { SluiceError, userError } from '../../core/errors.ts'
 import type { KeyedSnapshot, Operator, OperatorContext, Output } from '../../core/operator.ts'
 import type { AggregateFunction } from '../aggregate/aggregate-function.ts'
 import { checkRestore, KeyedSnapshotWriter, readEntries } from '../keyed-snapshot.ts'
@@ -19,6 +19,8 @@ interface Row<A, R> {
   emitted: boolean
   last: R | undefined
   time: number
+  /** The tracking epoch in which the row last changed (see snapshotIncremental). */
+  mark: number
 }
 
 /** A row in a snapshot: `[acc, n, emitted, last, time]`. */
@@ -35,6 +37,10 @@ export class KeyedAggregateOperator<T, A, R> implements Operator {
   private readonly rows = new Map<unknown, Row<A, R>>()
   private readonly touched = new Set<Row<A, R>>()
   private readonly outb = new BatchBuilder<KeyedResult<unknown, R>>()
+  /** Change tracking for incremental snapshots: on, the current epoch, and the rows changed in it (once each). */
+  private tracking = false
+  private epoch = 0
+  private changed: Row<A, R>[] = []
 
   constructor(agg: AggregateFunction<T, A, R>, op: OperatorContext) {
     this.agg = agg
@@ -50,7 +56,7 @@ export class KeyedAggregateOperator<T, A, R> implements Operator {
       const id = keyId(key)
       let row = this.rows.get(id)
       if (row === undefined) {
-        row = { key, acc: agg.create(), n: 0, emitted: false, last: undefined, time: times[i] }
+        row = { key, acc: agg.create(), n: 0, emitted: false, last: undefined, time: times[i], mark: -1 }
         this.rows.set(id, row)
       }
       const kind = kinds === undefined ? INSERT : kinds[i]
@@ -73,18 +79,27 @@ export class KeyedAggregateOperator<T, A, R> implements Operator {
         this.op.errors.report(this.op.stepId, e, values[i], times[i], batch.pos?.[i])
         // A key whose only record failed must not keep an empty row (state that nothing would ever remove).
         if (row.n === 0 && !row.emitted && !this.touched.has(row)) this.rows.delete(id)
+        else if (this.tracking && row.mark !== this.epoch) this.markChanged(row)
         continue
       }
       if (times[i] > row.time) row.time = times[i]
       this.touched.add(row)
     }
-    for (const row of this.touched) this.emitRow(row)
+    for (const row of this.touched) {
+      if (this.tracking && row.mark !== this.epoch) this.markChanged(row)
+      this.emitRow(row)
+    }
     this.touched.clear()
     if (this.outb.length > 0) {
       const b = this.outb.take()
       this.op.metrics.recordsOut += b.values.length
       out.emit(b)
     }
+  }
+
+  private markChanged(row: Row<A, R>): void {
+    row.mark = this.epoch
+    this.changed.push(row)
   }
 
   private emitRow(row: Row<A, R>): void {
@@ -113,15 +128,46 @@ export class KeyedAggregateOperator<T, A, R> implements Operator {
 
   /** Per key: its row (accumulator, count, last emitted result). Nothing is shared. */
   snapshot(): KeyedSnapshot {
+    this.stopTracking()
     const w = new KeyedSnapshotWriter(this.op.state.keyGroups)
     for (const r of this.rows.values()) w.add('rows', r.key, [r.acc, r.n, r.emitted, r.last, r.time])
     return w.build(undefined)
   }
 
+  /** A full snapshot that starts change tracking, or the rows changed (or removed) since the previous call. */
+  snapshotIncremental(base: boolean): KeyedSnapshot {
+    if (base) {
+      const s = this.snapshot()
+      this.tracking = true
+      return s
+    }
+    if (!this.tracking) throw new SluiceError('SLUICE_INTERNAL', `step '${this.op.stepId}': an incremental snapshot was asked for without a base`, { step: this.op.stepId, domain: 'internal' })
+    const w = new KeyedSnapshotWriter(this.op.state.keyGroups)
+    const seen = new Set<unknown>()
+    for (const changed of this.changed) {
+      const id = keyId(changed.key)
+      if (seen.has(id)) continue
+      seen.add(id)
+      w.changed(changed.key)
+      const r = this.rows.get(id)
+      if (r !== undefined) w.add('rows', r.key, [r.acc, r.n, r.emitted, r.last, r.time])
+    }
+    this.changed = []
+    this.epoch++
+    return w.build(undefined)
+  }
+
+  private stopTracking(): void {
+    this.tracking = false
+    this.changed = []
+    this.epoch++
+  }
+
   restore(state: unknown): void {
     const r = checkRestore(state, this.op.state.keyGroups, this.op.stepId)
+    this.stopTracking()
     this.rows.clear()
-    for (const [, key, [acc, n, emitted, last, time]] of readEntries<SavedRow<A, R>>(r, 'rows')) this.rows.set(keyId(key), { key, acc, n, emitted, last, time })
+    for (const [, key, [acc, n, emitted, last, time]] of readEntries<SavedRow<A, R>>(r, 'rows')) this.rows.set(keyId(key), { key, acc, n, emitted, last, time, mark: -1 })
   }
 }
 
