@@ -24,3 +24,18 @@ test('decoding takes only the key groups asked for', () => {
   const [part] = encodeState(snap)
   assert.deepEqual((decodeState(part, (g) => g !== 2) as KeyedSnapshot).groups, { 1: 'one', 3: 'three' })
 })
+
+test('state files of the earlier layouts (a v8 box, with or without columns) still decode', async () => {
+  const { serialize } = await import('node:v8')
+  const data = { rows: { s: [0, 1], k: ['a', 'b'], d: [1, 2] } }
+  const old = serialize({ keyed: { keyGroups: 128, shared: { wm: 1 }, groups: { 5: serialize(data) } } })
+  assert.deepEqual(decodeState(old), { keyGroups: 128, groups: { 5: data }, shared: { wm: 1 } })
+  assert.deepEqual(decodeState(serialize({ plain: { a: [1, 2] } })), { a: [1, 2] })
+  assert.throws(() => decodeState(serialize({ codec: 'future', plain: 1 })), /layout 'future'/)
+})
+
+test('a keyed state file cut short names the key group it ends in', () => {
+  const groups: Record<number, unknown> = { 3: { rows: { s: [0], k: ['k'], d: ['x'.repeat(100)] } } }
+  const [part] = encodeState({ keyGroups: 128, groups })
+  assert.throws(() => decodeState(part.subarray(0, part.byteLength - 10)), /ends inside key group 3/)
+})

@@ -1,0 +1,72 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { deserialize, serialize } from 'node:v8'
+import fc from 'fast-check'
+import { shred, unshred } from './columnar.ts'
+
+/** What v8 alone gives back for `v`: the columnar layout must give back the same. */
+const viaV8 = (v: unknown): unknown => deserialize(serialize(v))
+const viaColumns = (v: unknown): unknown => unshred(deserialize(serialize(shred(v))) as never)
+
+const row = fc.record({ auction: fc.integer(), price: fc.double(), channel: fc.string(), extra: fc.option(fc.string(), { nil: undefined }) })
+const rows = (min: number) => fc.array(row, { minLength: min, maxLength: 40 })
+
+test('any value comes back as v8 alone would give it', () => {
+  fc.assert(
+    fc.property(fc.anything({ withMap: true, withSet: true, withDate: true, withTypedArray: true, withSparseArray: true, withNullPrototype: true, withBigInt: true }), (v) => {
+      assert.deepStrictEqual(viaColumns(v), viaV8(v))
+    }),
+    { numRuns: 500 },
+  )
+})
+
+test('arrays of rows, tuples, lists and nullable values come back exactly', () => {
+  const value = fc.record({
+    table: rows(8),
+    nested: fc.array(fc.record({ acc: fc.record({ best: fc.option(row, { nil: null }) }), n: fc.integer(), emitted: fc.boolean() }), { minLength: 8, maxLength: 30 }),
+    tuples: fc.array(fc.tuple(fc.integer(), row, fc.constantFrom(-0, 0, NaN, Infinity, -Infinity, 1.5)), { minLength: 8, maxLength: 30 }),
+    lists: fc.array(rows(0), { minLength: 8, maxLength: 20 }),
+    sides: fc.array(fc.tuple(fc.tuple(fc.array(fc.tuple(row, fc.nat()), { maxLength: 12 }), fc.integer(), fc.integer()), fc.tuple(fc.array(fc.tuple(row, fc.nat()), { maxLength: 12 }), fc.integer(), fc.integer())), { minLength: 8, maxLength: 20 }),
+    mixed: fc.array(fc.oneof(row, fc.integer(), fc.constant(null), fc.constant(undefined), fc.string()), { minLength: 8, maxLength: 30 }),
+  })
+  fc.assert(
+    fc.property(value, (v) => {
+      assert.deepStrictEqual(viaColumns(v), viaV8(v))
+    }),
+    { numRuns: 200 },
+  )
+})
+
+test('rows of one shape become columns: numbers in one Float64Array, no object per row', () => {
+  const data = Array.from({ length: 1000 }, (_, i) => ({ auction: i, price: i * 1.5, dateTime: 1_700_000_000_000 + i }))
+  const node = shred(data) as unknown as [number, string[], [number, unknown][], number]
+  assert.deepEqual(node[1], ['auction', 'price', 'dateTime'])
+  for (const c of node[2]) assert.ok(c[1] instanceof Float64Array)
+  assert.ok(serialize(node).byteLength < serialize(data).byteLength)
+  assert.deepStrictEqual(viaColumns(data), data)
+})
+
+test('odd shapes are left to v8: holes, class instances, keys in another order, a __proto__ key', () => {
+  class Point {
+    x = 1
+  }
+  const holes: unknown[] = new Array(10)
+  holes[3] = 1
+  const reordered = Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? { a: i, b: i } : { b: i, a: i }))
+  const proto = Array.from({ length: 10 }, (_, i) => JSON.parse(`{"__proto__": ${i}, "a": ${i}}`) as unknown)
+  const intKeys = Array.from({ length: 10 }, (_, i) => ({ b: i, 1: i, a: String(i) }))
+  for (const v of [holes, Array.from({ length: 10 }, () => new Point()), reordered, proto, intKeys, [[1, 2], ...Array.from({ length: 9 }, () => [3])]]) {
+    assert.deepStrictEqual(viaColumns(v), viaV8(v))
+  }
+  const p = viaColumns(proto) as Record<string, unknown>[]
+  assert.equal(Object.getPrototypeOf(p[0]), Object.prototype)
+  assert.equal(Object.getOwnPropertyDescriptor(p[0], '__proto__')?.value, 0)
+})
+
+test('a cycle does not loop: deep nesting is left to v8', () => {
+  const a: Record<string, unknown>[] = Array.from({ length: 10 }, (_, i) => ({ i, self: null as unknown }))
+  for (const o of a) o.self = o
+  const back = viaColumns(a) as Record<string, unknown>[]
+  assert.equal(back.length, 10)
+  assert.equal(back[3].i, 3)
+})
