@@ -171,8 +171,28 @@ export class KeyedAggregateOperator<T, A, R> implements Operator {
   }
 }
 
-function sameValue(a: unknown, b: unknown): boolean {
+/**
+ * Whether an aggregate's new result equals the last one emitted: field by field for plain objects and arrays
+ * (stops at the first difference, which is where a changed value usually differs), as JSON otherwise.
+ */
+function sameValue(a: unknown, b: unknown, depth = 0): boolean {
   if (a === b) return true
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false
-  return JSON.stringify(a) === JSON.stringify(b)
+  if (depth > 8) return JSON.stringify(a) === JSON.stringify(b)
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false
+    for (let i = 0; i < a.length; i++) if (!sameValue(a[i], b[i], depth + 1)) return false
+    return true
+  }
+  const pa = Object.getPrototypeOf(a)
+  if (pa !== Object.prototype || Object.getPrototypeOf(b) !== pa) return JSON.stringify(a) === JSON.stringify(b)
+  const x = a as Record<string, unknown>
+  const y = b as Record<string, unknown>
+  let n = 0
+  for (const k in x) {
+    if (!(k in y) || !sameValue(x[k], y[k], depth + 1)) return false
+    n++
+  }
+  for (const _ in y) n--
+  return n === 0
 }
