@@ -1,6 +1,7 @@
 import type { NexmarkConfig } from './config.ts'
 import { resolveNexmarkConfig } from './config.ts'
 import type { Auction, Bid, NexmarkEvent, Person } from './model.ts'
+import { priceOf } from './price.ts'
 import { EventRandom, randomText } from './random.ts'
 
 // Proportions of one cycle of 50 events: 1 person, 3 auctions, 46 bids.
@@ -148,7 +149,7 @@ export class NexmarkGenerator {
   }
 
   private price(): number {
-    return Math.round(Math.pow(10, this.rng.next() * 6) * 100)
+    return priceOf(this.rng.nextBits())
   }
 
   // Letters with a space now and then, 3 to max-1 long, trimmed.
@@ -222,7 +223,7 @@ export class NexmarkGenerator {
     auction += FIRST_AUCTION_ID
     const lastPerson = epoch * PERSON_SHARE + PERSON_SHARE - 1
     const bidder = (rng.int(this.hotBiddersRatio) > 0 ? Math.floor(lastPerson / HOT_GROUP) * HOT_GROUP + 1 : this.activePerson(n)) + FIRST_PERSON_ID
-    const price = Math.round(Math.pow(10, rng.next() * 6) * 100)
+    const price = priceOf(rng.nextBits())
     let channel: string
     let url: string
     if (rng.int(2) > 0) {

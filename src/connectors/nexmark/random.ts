@@ -28,10 +28,16 @@ export class EventRandom {
     this.s = mix32(mix32(lo ^ this.seedMix) + Math.imul(hi, 0x9e3779b9))
   }
 
-  /** Uniform in [0, 1) with 32 random bits. */
+  /** Uniform in [0, 1) with 32 random bits: `(nextBits() >>> 0) / 2^32`. */
   next(): number {
     this.s = (this.s + 0x9e3779b9) | 0
     return (mix32(this.s) >>> 0) / 4294967296
+  }
+
+  /** The next 32 random bits as a signed integer (the same draw as `next`: `next() * 2^32 === bits >>> 0`). */
+  nextBits(): number {
+    this.s = (this.s + 0x9e3779b9) | 0
+    return mix32(this.s)
   }
 
   /** Uniform integer in [0, n). */
