@@ -9,7 +9,7 @@ import type { TaskGraph } from '../runtime/task-graph.ts'
 import type { Vertex } from '../runtime/vertex.ts'
 import { checkCompatibility } from './compatibility.ts'
 import type { CheckpointStats, Manifest } from './manifest.ts'
-import { CheckpointStorage, readCheckpointFolder, writeCheckpointFolder } from './storage.ts'
+import { CheckpointStorage, readCheckpointFolder, writeCheckpointFolder, type CheckpointRead } from './storage.ts'
 
 export interface CheckpointConfig {
   /** Folder of this pipeline's checkpoints. */
@@ -24,6 +24,15 @@ export interface CheckpointConfig {
   restoreFrom?: string
   /** Restore even if some saved state has no matching step (that state is dropped). */
   allowDroppedState?: boolean
+  /**
+   * Incremental checkpoints (default true): steps that support it (regular joins, keyed aggregates) write
+   * only the keys changed since the previous checkpoint, and the checkpoint lists the earlier files it builds
+   * on. A full checkpoint is taken first, after a restore or a failed checkpoint, after `maxDeltas` deltas, and once
+   * the deltas outgrow their base. Savepoints are always full. Single-thread runs only.
+   */
+  incremental?: boolean
+  /** Incremental checkpoints: deltas after which a full checkpoint is taken (default 10); a restore reads at most this many. */
+  maxDeltas?: number
   /** Where warnings go (default console.warn). */
   warn?: (msg: string) => void
 }
@@ -31,13 +40,15 @@ export interface CheckpointConfig {
 export interface CheckpointReport {
   completed: number
   failed: number
+  /** Of those completed, the incremental ones (deltas). */
+  deltas: number
   restoredFrom: number | null
   /** Time to read, verify and restore the checkpoint restored from, in ms. */
   restoreMs: number | null
   last: CheckpointStats | null
 }
 
-export type CheckpointSnapshot = { manifest: Manifest; file(name: string): Uint8Array }
+export type CheckpointSnapshot = CheckpointRead
 
 /** Something that commits with checkpoints: a sink, or the dead-letter writer. */
 export interface Participant {
@@ -65,16 +76,18 @@ export class CoordinatorBase {
   private failure: SluiceError | undefined
   private failedInRow = 0
   private lastError: unknown
+  /** Set when a checkpoint fails: changes taken into its deltas are in no checkpoint, so the next must be full. */
+  protected lastFailed = false
   /** Per participant: handles pre-committed but not yet committed, oldest first. */
   private readonly uncommitted = new Map<string, { checkpointId: number; handle: unknown }[]>()
-  readonly report: CheckpointReport = { completed: 0, failed: 0, restoredFrom: null, restoreMs: null, last: null }
+  readonly report: CheckpointReport = { completed: 0, failed: 0, deltas: 0, restoredFrom: null, restoreMs: null, last: null }
   private restoreStarted = 0
 
   constructor(pipeline: string, graph: TaskGraph, runners: SourceRunner[], config: CheckpointConfig, now: number) {
     this.pipeline = pipeline
     this.graph = graph
     this.runners = runners
-    this.config = { retain: 3, tolerableFailures: 3, allowDroppedState: false, warn: (m) => console.warn(m), ...config }
+    this.config = { retain: 3, tolerableFailures: 3, allowDroppedState: false, incremental: true, maxDeltas: 10, warn: (m) => console.warn(m), ...config }
     this.storage = new CheckpointStorage(config.dir)
     this.nextAt = config.intervalMs > 0 ? now + config.intervalMs : Infinity
   }
@@ -188,11 +201,13 @@ export class CoordinatorBase {
         failpoint('checkpoint-after-commit')
         this.failedInRow = 0
         this.report.completed++
+        if (stats.delta === true) this.report.deltas++
         this.report.last = stats
         if (savepointDir === undefined) await this.storage.retain(this.config.retain)
       })
       .catch((e: unknown) => {
         this.report.failed++
+        this.lastFailed = true
         this.failedInRow++
         this.lastError = e
         this.config.warn(`checkpoint ${manifest.id} of '${this.pipeline}' failed: ${errorMessage(e)}`)

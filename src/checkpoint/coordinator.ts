@@ -1,7 +1,8 @@
 import { DEFAULT_KEY_GROUPS } from '../core/key.ts'
 import type { Vertex } from '../runtime/vertex.ts'
 import { CoordinatorBase } from './coordinator-base.ts'
-import type { CheckpointStats, Manifest, OperatorEntry } from './manifest.ts'
+import { operatorStates } from './incremental.ts'
+import type { CheckpointStats, Manifest, OperatorEntry, StateFileRef } from './manifest.ts'
 import { MANIFEST_FORMAT } from './manifest.ts'
 import { isKeyedSnapshot, redistributeKeyed } from './redistribute.ts'
 import { decodeState, encodeState } from './state-file.ts'
@@ -9,13 +10,27 @@ import { sha256 } from './storage.ts'
 
 export type { CheckpointConfig, CheckpointReport } from './coordinator-base.ts'
 
+/** The incremental steps' files since the last full checkpoint, as the next delta's manifest lists them. */
+interface Chain {
+  files: Map<string, StateFileRef[]>
+  baseBytes: number
+  deltaBytes: number
+  deltas: number
+}
+
 /**
  * Takes checkpoints of a pipeline running in this thread and restores from them. Between two source batches
  * every step has processed everything it was given, so a barrier injected at all sources at once is aligned
  * at every step as it passes: the snapshot is taken right there, copied, and written while processing goes on.
  * Sinks pre-commit at the barrier and commit once the manifest is durably written.
+ *
+ * Incremental checkpoints: a step that can (`snapshotIncremental`) writes a full snapshot into a full
+ * checkpoint and, into the deltas that follow, only the keys changed since the previous checkpoint; a delta's
+ * manifest lists the base's and earlier deltas' files too, and a restore merges them (`operatorStates`).
  */
 export class CheckpointCoordinator extends CoordinatorBase {
+  private chain: Chain | undefined
+
   /** Restores the latest complete checkpoint (or `restoreFrom`); sinks recover either way. Returns the id restored. */
   async restore(): Promise<number | undefined> {
     const found = await this.findRestore()
@@ -26,7 +41,7 @@ export class CheckpointCoordinator extends CoordinatorBase {
     for (const op of m.operators) {
       const v = byId.get(op.step)
       if (v?.operator?.restore === undefined || dropped.has(op.step)) continue
-      const states = op.files.map((f) => decodeState(snap.file(f.file)))
+      const states = operatorStates(op, (f) => decodeState(snap.file(f)))
       v.operator.restore(op.keyed && states.every(isKeyedSnapshot) ? redistributeKeyed(states, 1, m.keyGroups)[0] : states[0])
     }
     for (const w of m.vertices) {
@@ -47,21 +62,45 @@ export class CheckpointCoordinator extends CoordinatorBase {
     for (const r of this.runners) await r.quiesce()
     this.graph.flushErrors()
     if (this.graph.pendingWrites.length > 0) await Promise.all(this.graph.pendingWrites.splice(0))
+    const incremental = this.config.incremental && savepointDir === undefined
+    if (this.lastFailed) {
+      this.lastFailed = false
+      this.chain = undefined
+    }
+    const prev = this.chain
+    const delta = incremental && prev !== undefined && prev.deltas < this.config.maxDeltas && prev.deltaBytes <= prev.baseBytes
+    const chain: Chain = { files: new Map(), baseBytes: delta ? prev.baseBytes : 0, deltaBytes: delta ? prev.deltaBytes : 0, deltas: delta ? prev.deltas + 1 : 0 }
     const files: { name: string; data: Uint8Array }[] = []
     const operators: OperatorEntry[] = []
+    let wroteDelta = false
     for (const v of this.graph.vertices) {
-      if (v?.operator?.snapshot === undefined) continue
-      const state = v.operator.snapshot()
+      const op = v?.operator
+      if (v === undefined || op === undefined) continue
+      const tracked = incremental && v.plan.keyed && op.snapshotIncremental !== undefined
+      const earlier = delta && tracked ? prev.files.get(v.plan.id) : undefined
+      const state = tracked ? op.snapshotIncremental!(earlier === undefined) : op.snapshot?.()
       if (state === undefined) continue
       const step = v.plan.steps[0]
-      const entry: OperatorEntry = { step: v.plan.id, kind: step.kind, keyed: v.plan.keyed, descriptor: step.describe, files: [] }
+      const entry: OperatorEntry = { step: v.plan.id, kind: step.kind, keyed: v.plan.keyed, descriptor: step.describe, files: earlier === undefined ? [] : earlier.slice() }
+      let bytes = 0
       encodeState(state).forEach((data, part) => {
-        const name = `${v.plan.id}.0.${part}.state`
+        const name = `${v.plan.id}.0.${part}.${earlier === undefined ? 'state' : 'delta'}`
         files.push({ name, data })
-        entry.files.push({ subtask: 0, file: name, bytes: data.byteLength, sha256: sha256(data) })
+        entry.files.push({ subtask: 0, file: name, bytes: data.byteLength, sha256: sha256(data), ...(earlier === undefined ? {} : { delta: true }) })
+        bytes += data.byteLength
       })
       operators.push(entry)
+      if (!tracked) continue
+      // The next delta lists these files in this checkpoint's folder.
+      chain.files.set(v.plan.id, entry.files.map((f) => (f.checkpoint === undefined ? { ...f, checkpoint: id } : f)))
+      if (earlier === undefined) chain.baseBytes += bytes
+      else {
+        chain.deltaBytes += bytes
+        wroteDelta = true
+      }
     }
+    // A savepoint's plain snapshots stopped change tracking: the next checkpoint is full.
+    this.chain = incremental ? chain : undefined
     const sinks = await this.preCommitAll(id)
     const manifest: Manifest = {
       format: MANIFEST_FORMAT,
@@ -77,7 +116,7 @@ export class CheckpointCoordinator extends CoordinatorBase {
       vertices: this.graph.vertices.filter((v): v is Vertex => v !== undefined).map((v) => ({ id: v.plan.id, watermark: v.watermark, forwarded: v.forwarded, inputs: v.inWm.slice() })),
       metrics: this.graph.stepMetrics(),
     }
-    const stats: CheckpointStats = { id, bytes: 0, syncMs: performance.now() - t0, asyncMs: 0, alignmentMs: 0 }
+    const stats: CheckpointStats = { id, bytes: 0, syncMs: performance.now() - t0, asyncMs: 0, alignmentMs: 0, ...(wroteDelta ? { delta: true } : {}) }
     this.writeInBackground(manifest, files, stats, savepointDir)
     return stats
   }

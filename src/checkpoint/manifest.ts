@@ -58,4 +58,6 @@ export interface CheckpointStats {
   asyncMs: number
   /** Time from the barrier until every input had delivered it (0 on one thread: inputs are aligned as the barrier passes). */
   alignmentMs: number
+  /** An incremental checkpoint: some steps wrote only their changes since the previous one. */
+  delta?: boolean
 }

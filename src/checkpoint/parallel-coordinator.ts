@@ -9,6 +9,7 @@ import type { Vertex } from '../runtime/vertex.ts'
 import { CoordinatorBase, type CheckpointConfig, type Participant } from './coordinator-base.ts'
 import type { CheckpointStats, Manifest, OperatorEntry } from './manifest.ts'
 import { MANIFEST_FORMAT } from './manifest.ts'
+import { operatorStates } from './incremental.ts'
 import { isKeyedSnapshot, redistributeKeyed } from './redistribute.ts'
 import { decodeState, encodeState } from './state-file.ts'
 import { sha256 } from './storage.ts'
@@ -168,7 +169,8 @@ export class ParallelCheckpointCoordinator extends CoordinatorBase {
     for (const op of m.operators) {
       const index = indexOf.get(op.step)
       if (index === undefined || dropped.has(op.step)) continue
-      const states = op.files.map((f) => decodeState(snap.file(f.file)))
+      // A checkpoint of a single-thread run may be incremental: its base and deltas merge into one snapshot.
+      const states = operatorStates(op, (f) => decodeState(snap.file(f)))
       if (!this.isParallel(index)) {
         const v = this.graph.vertices[index]
         if (v?.operator?.restore === undefined) continue

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { SluiceError, errorMessage } from '../core/errors.ts'
-import { MANIFEST_FORMAT, type Manifest } from './manifest.ts'
+import { MANIFEST_FORMAT, type Manifest, type StateFileRef } from './manifest.ts'
 import { failpoint } from '../core/failpoints.ts'
 
 const PREFIX = 'chk-'
@@ -27,6 +27,19 @@ async function syncDir(path: string): Promise<void> {
   }
 }
 
+/** A checkpoint read back and verified: its manifest, and the bytes of each state file it lists. */
+export interface CheckpointRead {
+  manifest: Manifest
+  file(ref: Pick<StateFileRef, 'file' | 'checkpoint'>): Uint8Array
+}
+
+/** The earlier checkpoints whose folders hold state files that `m` lists (incremental checkpoints). */
+export function referencedCheckpoints(m: Manifest): number[] {
+  const ids = new Set<number>()
+  for (const op of m.operators) for (const f of op.files) if (f.checkpoint !== undefined && f.checkpoint !== m.id) ids.add(f.checkpoint)
+  return [...ids].sort((a, b) => a - b)
+}
+
 export function sha256(data: Uint8Array): string {
   const h = createHash('sha256')
   const CHUNK = 1 << 30
@@ -37,7 +50,8 @@ export function sha256(data: Uint8Array): string {
 /**
  * Checkpoints of one pipeline in a folder: `chk-00000007/` holds state files and `manifest.json`. A checkpoint
  * is written in `chk-….tmp/`, every file fsynced, then the folder renamed into place and its parent fsynced:
- * a folder without `.tmp` is complete. Failed and partial attempts are removed.
+ * a folder without `.tmp` is complete. Failed and partial attempts are removed. An incremental checkpoint also
+ * lists state files of earlier checkpoints (its base and earlier deltas), read from their folders.
  */
 export class CheckpointStorage {
   readonly dir: string
@@ -68,13 +82,16 @@ export class CheckpointStorage {
   }
 
   /** Reads and verifies a checkpoint (manifest and every file's checksum). */
-  async read(id: number): Promise<{ manifest: Manifest; file(name: string): Uint8Array }> {
+  async read(id: number): Promise<CheckpointRead> {
     const folder = join(this.dir, PREFIX + pad(id))
     return readCheckpointFolder(folder)
   }
 
-  /** The newest checkpoint that reads back whole, or undefined; damaged ones are reported and skipped. */
-  async latest(warn: (msg: string) => void = (m) => console.warn(m)): Promise<{ manifest: Manifest; file(name: string): Uint8Array } | undefined> {
+  /**
+   * The newest checkpoint that reads back whole (with the files it lists of earlier checkpoints), or undefined;
+   * damaged ones are reported and skipped.
+   */
+  async latest(warn: (msg: string) => void = (m) => console.warn(m)): Promise<CheckpointRead | undefined> {
     for (const id of await this.ids()) {
       try {
         return await this.read(id)
@@ -85,10 +102,19 @@ export class CheckpointStorage {
     return undefined
   }
 
-  /** Keeps the newest `keep` complete checkpoints and removes the rest, and any leftover partial attempt. */
+  /**
+   * Keeps the newest `keep` complete checkpoints and every earlier one whose files they list, removes the
+   * rest, and any leftover partial attempt.
+   */
   async retain(keep: number): Promise<void> {
     const ids = await this.ids()
-    for (const id of ids.slice(keep)) await rm(join(this.dir, PREFIX + pad(id)), { recursive: true, force: true })
+    const kept = new Set(ids.slice(0, keep))
+    for (const id of ids.slice(0, keep)) for (const ref of await this.references(id)) kept.add(ref)
+    for (const id of ids) {
+      if (kept.has(id)) continue
+      await rm(join(this.dir, PREFIX + pad(id)), { recursive: true, force: true })
+      failpoint('checkpoint-retain')
+    }
     let names: string[] = []
     try {
       names = await readdir(this.dir)
@@ -97,6 +123,19 @@ export class CheckpointStorage {
     }
     for (const n of names) if (n.startsWith(PREFIX) && n.endsWith('.tmp')) await rm(join(this.dir, n), { recursive: true, force: true })
   }
+
+  /** The checkpoints whose files checkpoint `id` lists; none if its manifest cannot be read (it is not restorable). */
+  private async references(id: number): Promise<number[]> {
+    try {
+      return referencedCheckpoints(parseManifest(await readFile(join(this.dir, PREFIX + pad(id), 'manifest.json'), 'utf8')))
+    } catch {
+      return []
+    }
+  }
+}
+
+function parseManifest(text: string): Manifest {
+  return JSON.parse(text, (_k, v) => (v === '+Infinity' ? Infinity : v === '-Infinity' ? -Infinity : v)) as Manifest
 }
 
 /**
@@ -127,27 +166,38 @@ export async function writeCheckpointFolder(folder: string, manifest: Manifest, 
   return bytes
 }
 
-/** Reads a checkpoint or savepoint folder and checks every file against the manifest's checksums. */
-export async function readCheckpointFolder(folder: string): Promise<{ manifest: Manifest; file(name: string): Uint8Array }> {
+/**
+ * Reads a checkpoint or savepoint folder and checks every file against the manifest's checksums; files of
+ * earlier checkpoints are read from their folders beside this one.
+ */
+export async function readCheckpointFolder(folder: string): Promise<CheckpointRead> {
   let text: string
   try {
     text = await readFile(join(folder, 'manifest.json'), 'utf8')
   } catch (e) {
     throw new SluiceError('SLUICE_CHECKPOINT_UNREADABLE', `no readable manifest in '${folder}': ${errorMessage(e)}`, { domain: 'user' })
   }
-  const manifest = JSON.parse(text, (_k, v) => (v === '+Infinity' ? Infinity : v === '-Infinity' ? -Infinity : v)) as Manifest
+  const manifest = parseManifest(text)
   if (manifest.format !== MANIFEST_FORMAT) {
     throw new SluiceError('SLUICE_CHECKPOINT_UNREADABLE', `checkpoint '${folder}' has format ${manifest.format}; this version reads format ${MANIFEST_FORMAT}`)
   }
   const files = new Map<string, Uint8Array>()
+  const keyOf = (f: Pick<StateFileRef, 'file' | 'checkpoint'>) => `${f.checkpoint ?? manifest.id}/${f.file}`
   for (const op of manifest.operators) {
     for (const f of op.files) {
-      const data = await readFile(join(folder, f.file))
-      if (data.byteLength !== f.bytes || sha256(data) !== f.sha256) {
-        throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `state file '${f.file}' of step '${op.step}' in '${folder}' does not match its checksum`, { domain: 'external' })
+      const own = f.checkpoint === undefined || f.checkpoint === manifest.id
+      const where = own ? folder : join(dirname(folder), PREFIX + pad(f.checkpoint!))
+      let data: Uint8Array
+      try {
+        data = await readFile(join(where, f.file))
+      } catch (e) {
+        throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `state file '${f.file}' of step '${op.step}' is missing in '${where}'${own ? '' : ` (checkpoint ${manifest.id} builds on it)`}: ${errorMessage(e)}`, { domain: 'external' })
       }
-      files.set(f.file, data)
+      if (data.byteLength !== f.bytes || sha256(data) !== f.sha256) {
+        throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `state file '${f.file}' of step '${op.step}' in '${where}' does not match its checksum`, { domain: 'external' })
+      }
+      files.set(keyOf(f), data)
     }
   }
-  return { manifest, file: (name) => files.get(name)! }
+  return { manifest, file: (f) => files.get(keyOf(f))! }
 }

@@ -6,15 +6,25 @@ import { committedParts } from '../../src/connectors/files/part-files.ts'
 import { readDeadLetters } from '../../src/dlq/reader.ts'
 
 export const SINKS = ['windows', 'late', 'sessions', 'process', 'errors']
-const child = fileURLToPath(new URL('./fixtures/run-child.ts', import.meta.url))
+const defaultChild = fileURLToPath(new URL('./fixtures/run-child.ts', import.meta.url))
 
-/** Runs the child once; kills it with SIGKILL after `killAfterMs` if given. Resolves with how it ended. */
-export function runChild(out: string, dir: string, opts: { killAfterMs?: number; failpoint?: string; count?: number; rate?: number; dlq?: boolean } = {}): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
+/**
+ * Runs the child (by default the crash pipeline's, fixtures/run-child.ts) once; kills it with SIGKILL after
+ * `killAfterMs` if given. Resolves with how it ended.
+ */
+export function runChild(
+  out: string,
+  dir: string,
+  opts: { killAfterMs?: number; failpoint?: string; count?: number; rate?: number; dlq?: boolean; child?: string; parallelism?: number } = {},
+): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
+  const child = opts.child ?? defaultChild
   return new Promise((resolve, reject) => {
     const env = { ...process.env }
     delete env.SLUICE_FAILPOINT
     if (opts.failpoint !== undefined) env.SLUICE_FAILPOINT = opts.failpoint
     if (opts.dlq === true) env.SLUICE_TEST_DLQ = '1'
+    delete env.SLUICE_TEST_PARALLELISM
+    if (opts.parallelism !== undefined) env.SLUICE_TEST_PARALLELISM = String(opts.parallelism)
     const args = [child, out, dir, ...(opts.count !== undefined ? [String(opts.count)] : []), ...(opts.rate !== undefined ? [String(opts.rate)] : [])]
     const p = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
@@ -33,9 +43,9 @@ export function runChild(out: string, dir: string, opts: { killAfterMs?: number;
 }
 
 /** Every committed line of each sink, sorted (a multiset: duplicates show up as extra lines). */
-export async function outputs(out: string): Promise<Record<string, string[]>> {
+export async function outputs(out: string, sinks: readonly string[] = SINKS): Promise<Record<string, string[]>> {
   const result: Record<string, string[]> = {}
-  for (const s of SINKS) {
+  for (const s of sinks) {
     const lines: string[] = []
     for (const f of await committedParts(`${out}/${s}`)) lines.push(...(await readFile(f, 'utf8')).split('\n').filter((l) => l !== ''))
     result[s] = lines.sort()
