@@ -27,5 +27,5 @@ export function formatSummary(s: RunSummary): string {
 
 function formatCheckpoints(c: NonNullable<RunSummary['checkpoints']>): string {
   const last = c.last === null ? '' : `; last #${c.last.id}: ${(c.last.bytes / 1024).toFixed(1)} KiB, snapshot ${c.last.syncMs.toFixed(1)} ms, alignment ${c.last.alignmentMs.toFixed(1)} ms, write ${c.last.asyncMs.toFixed(1)} ms`
-  return `checkpoints ${c.completed} completed, ${c.failed} failed${c.restoredFrom !== null ? `, resumed from #${c.restoredFrom} (restored in ${(c.restoreMs ?? 0).toFixed(0)} ms)` : ''}${last}`
+  return `checkpoints ${c.completed} completed (${c.deltas} incremental), ${c.failed} failed${c.restoredFrom !== null ? `, resumed from #${c.restoredFrom} (restored in ${(c.restoreMs ?? 0).toFixed(0)} ms)` : ''}${last}`
 }

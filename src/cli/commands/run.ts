@@ -33,6 +33,7 @@ export const runCommand: Command = {
     { name: 'json', type: 'boolean', description: 'print the run summary as one JSON line on stdout instead of the table' },
     { name: 'checkpoint-dir', type: 'string', placeholder: 'DIR', description: 'take checkpoints in DIR; starting again with the same DIR resumes from the latest one' },
     { name: 'checkpoint-interval', type: 'string', placeholder: 'DURATION', description: "time between checkpoints, e.g. '10s' (default 10s; 0: only at the end and on stop)" },
+    { name: 'full-checkpoints', type: 'boolean', description: 'every checkpoint writes all state (default: after a full one, joins and keyed aggregates write only the keys changed since)' },
     { name: 'restore-from', type: 'string', placeholder: 'DIR', description: 'resume from this savepoint or checkpoint folder instead of the latest checkpoint' },
     { name: 'allow-dropped-state', type: 'boolean', description: 'restore even if saved state of some step no longer matches the pipeline (that state is dropped)' },
   ],
@@ -98,7 +99,7 @@ export const runCommand: Command = {
 /** Checkpoint settings from the flags; undefined without --checkpoint-dir. */
 function checkpointFlags(values: ParsedArgs['values']): CheckpointConfig | undefined {
   const dir = values['checkpoint-dir']
-  const others = ['checkpoint-interval', 'restore-from', 'allow-dropped-state'].filter((f) => values[f] !== undefined)
+  const others = ['checkpoint-interval', 'full-checkpoints', 'restore-from', 'allow-dropped-state'].filter((f) => values[f] !== undefined)
   if (typeof dir !== 'string') {
     if (others.length > 0) throw new UsageError(`--${others[0]} needs --checkpoint-dir`, 'run')
     return undefined
@@ -116,6 +117,7 @@ function checkpointFlags(values: ParsedArgs['values']): CheckpointConfig | undef
     intervalMs,
     ...(typeof values['restore-from'] === 'string' ? { restoreFrom: resolve(values['restore-from']) } : {}),
     allowDroppedState: values['allow-dropped-state'] === true,
+    incremental: values['full-checkpoints'] !== true,
   }
 }
 
