@@ -30,6 +30,10 @@ export class FusedChain implements Operator {
   private readonly plainHead: Push
   private readonly counts: Int32Array
   private readonly outb = new BatchBuilder()
+  // The plain chain's output, reused from batch to batch: arrays that keep their elements kind let V8
+  // inline the appends (a fresh empty array changes kind on its first value, and pushes onto it are calls).
+  private readonly plainValues: unknown[] = []
+  private readonly plainTimes: number[] = []
   private kind: RowKind = INSERT
   private pos: Position | undefined = undefined
   private withKinds = false
@@ -47,9 +51,11 @@ export class FusedChain implements Operator {
     }
     for (let j = links.length - 1; j >= 0; j--) next = this.compile(j, next)
     this.head = next
+    const plainValues = this.plainValues
+    const plainTimes = this.plainTimes
     let plain: Push = (v, t) => {
-      outb.values.push(v)
-      outb.times.push(t)
+      plainValues.push(v)
+      plainTimes.push(t)
     }
     for (let j = links.length - 1; j >= 0; j--) plain = this.compile(j, plain)
     this.plainHead = plain
@@ -141,9 +147,11 @@ export class FusedChain implements Operator {
     this.withKinds = kinds !== undefined
     this.withPos = pos !== undefined
     const n = values.length
-    if (kinds === undefined && pos === undefined) {
-      // The builder is empty here (every batch is taken below), so no earlier record has a kind.
+    const plain = kinds === undefined && pos === undefined
+    if (plain) {
       const head = this.plainHead
+      this.plainValues.length = 0
+      this.plainTimes.length = 0
       for (let i = 0; i < n; i++) head(values[i], times[i])
     } else {
       const head = this.head
@@ -162,6 +170,10 @@ export class FusedChain implements Operator {
       inCount = this.counts[j]
       this.counts[j] = 0
     }
-    if (this.outb.length > 0) out.emit(this.outb.take())
+    if (plain) {
+      if (this.plainValues.length > 0) out.emit({ values: this.plainValues.slice(), times: this.plainTimes.slice() })
+    } else if (this.outb.length > 0) {
+      out.emit(this.outb.take())
+    }
   }
 }
