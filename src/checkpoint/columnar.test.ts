@@ -2,11 +2,19 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { deserialize, serialize } from 'node:v8'
 import fc from 'fast-check'
-import { shred, unshred } from './columnar.ts'
+import { ByteReader, ByteWriter } from './bytes.ts'
+import { readValue, shred, writeNode } from './columnar.ts'
 
 /** What v8 alone gives back for `v`: the columnar layout must give back the same. */
 const viaV8 = (v: unknown): unknown => deserialize(serialize(v))
-const viaColumns = (v: unknown): unknown => unshred(deserialize(serialize(shred(v))) as never)
+const viaColumns = (v: unknown): unknown => {
+  const w = new ByteWriter(Buffer.alloc(16))
+  writeNode(shred(v), w)
+  const r = new ByteReader(w.buffer, 'test', 0, w.pos)
+  const back = readValue(r)
+  assert.equal(r.pos, w.pos, 'every byte read')
+  return back
+}
 
 const row = fc.record({ auction: fc.integer(), price: fc.double(), channel: fc.string(), extra: fc.option(fc.string(), { nil: undefined }) })
 const rows = (min: number) => fc.array(row, { minLength: min, maxLength: 40 })
@@ -37,13 +45,30 @@ test('arrays of rows, tuples, lists and nullable values come back exactly', () =
   )
 })
 
-test('rows of one shape become columns: numbers in one Float64Array, no object per row', () => {
-  const data = Array.from({ length: 1000 }, (_, i) => ({ auction: i, price: i * 1.5, dateTime: 1_700_000_000_000 + i }))
+test('rows of one shape become columns: 8 bytes a number, no property names per row', () => {
+  const data = Array.from({ length: 1000 }, (_, i) => ({ auction: i, price: i * 1.5, dateTime: 1_700_000_000_000 + i, name: `n${i % 10}` }))
   const node = shred(data) as unknown as [number, string[], [number, unknown][], number]
-  assert.deepEqual(node[1], ['auction', 'price', 'dateTime'])
-  for (const c of node[2]) assert.ok(c[1] instanceof Float64Array)
-  assert.ok(serialize(node).byteLength < serialize(data).byteLength)
+  assert.deepEqual(node[1], ['auction', 'price', 'dateTime', 'name'])
+  assert.deepEqual(node[2].map((c) => c[0]), [1, 1, 1, 7])
+  const w = new ByteWriter()
+  writeNode(node as never, w)
+  assert.ok(w.pos < 1000 * (3 * 8 + 8) + 200, `${w.pos} bytes`)
   assert.deepStrictEqual(viaColumns(data), data)
+})
+
+test('strings come back exactly: ASCII, Latin-1, emoji, lone surrogates, empty', () => {
+  const s = ['plain', 'café', '😀 smile', '\ud800 alone', '', 'x\u0000y', '\udc00', 'ÿ']
+  const v = [...s, ...s, ...s]
+  assert.deepStrictEqual(viaColumns(v), v)
+  fc.assert(fc.property(fc.array(fc.string({ unit: 'binary' }), { minLength: 8 }), (a) => assert.deepStrictEqual(viaColumns(a), a)))
+})
+
+test('a damaged column names the byte where reading failed', () => {
+  const w = new ByteWriter()
+  writeNode(shred(Array.from({ length: 10 }, (_, i) => ({ a: i }))), w)
+  assert.throws(() => readValue(new ByteReader(w.buffer, 'key group 7', 0, w.pos - 3)), /key group 7 ends early/)
+  const bad = Buffer.from([99])
+  assert.throws(() => readValue(new ByteReader(bad, 'x')), /unknown column tag 99/)
 })
 
 test('odd shapes are left to v8: holes, class instances, keys in another order, a __proto__ key', () => {

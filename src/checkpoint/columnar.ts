@@ -1,24 +1,30 @@
+import { SluiceError } from '../core/errors.ts'
+import type { ByteReader, ByteWriter } from './bytes.ts'
+
 /**
- * A columnar form of snapshot data, for v8 serialization. Keyed state is mostly long arrays of values of one
- * shape (rows, accumulators, join inputs), and v8's serializer writes every object with all its property
- * names, one object at a time, and creates them back one at a time: for millions of small rows that is most
- * of a checkpoint's cost. Shredding such an array into columns (as Parquet and Arrow do) leaves v8 a few
- * large arrays: numbers go into one Float64Array, objects of one shape into a column per property, arrays
- * into their items and lengths. Everything else is left as it is, for v8.
+ * A columnar binary form of snapshot data. Keyed state is mostly long arrays of values of one shape (rows,
+ * accumulators, join inputs): v8's serializer writes every object with all its property names, one object at
+ * a time, and creates them back one at a time, which for millions of small rows is most of a checkpoint's
+ * cost. Shredding such an array into columns (as Parquet and Arrow do) leaves long runs of one kind: numbers
+ * written as 8-byte doubles, strings as their bytes, objects of one shape as a column per property, arrays as
+ * their items and lengths. Whatever does not fit is written by v8.
  *
- * The result is a tree of tagged nodes, so decoding never has to guess what a value was. Shredding is exact
- * for values, not for identity: an object reachable twice in shredded arrays comes back as two equal objects
- * (state values are values), and class instances other than plain objects and arrays are never shredded.
+ * `shred` analyses a value into a tree of tagged nodes (sharing the input's arrays where it can), `writeNode`
+ * writes the tree, `readValue` reads the value back directly. Exact for values (-0, NaN, lone surrogates,
+ * undefined against null, holes); not for identity: an object reachable twice in shredded arrays comes back as
+ * two equal objects (state values are values). Only plain objects and arrays are shredded.
  */
 
-/** An encoded value. */
+/** An analysed value. */
 export type Node =
   | readonly [typeof RAW, unknown]
-  | readonly [typeof NUMBERS, Float64Array]
+  | readonly [typeof NUMBERS, number[]]
+  | readonly [typeof STRINGS, string[]]
+  | readonly [typeof BOOLEANS, boolean[]]
   | readonly [typeof TABLE, string[], Node[], number]
   | readonly [typeof TUPLES, number, Node[], number]
-  | readonly [typeof LISTS, Uint32Array, Node]
-  | readonly [typeof NULLABLE, Uint8Array, Node]
+  | readonly [typeof LISTS, number[], Node]
+  | readonly [typeof NULLABLE, number[], Node]
   | readonly [typeof RECORD, string[], Node[]]
 
 const RAW = 0
@@ -28,6 +34,8 @@ const TUPLES = 3
 const LISTS = 4
 const NULLABLE = 5
 const RECORD = 6
+const STRINGS = 7
+const BOOLEANS = 8
 
 /** Arrays shorter than this are left to v8 (columns would cost more than they save). */
 const MIN_ROWS = 8
@@ -66,33 +74,33 @@ function column(values: unknown[], depth: number): Node {
   if (first === undefined) return [RAW, values]
   if (nulls > 0) {
     // Null and undefined positions in a mask, the other values as a column of their own.
-    const mask = new Uint8Array(n)
+    const mask: number[] = []
     const present: unknown[] = []
     for (let i = 0; i < n; i++) {
       const v = values[i]
       if (v === undefined) {
         // A hole is not undefined: v8 keeps it, so such an array stays as it is.
         if (!(i in values)) return [RAW, values]
-        mask[i] = UNDEFINED
-      } else if (v === null) mask[i] = NULL
-      else present.push(v)
+        mask.push(UNDEFINED)
+      } else if (v === null) mask.push(NULL)
+      else {
+        mask.push(PRESENT)
+        present.push(v)
+      }
     }
     return present.length < MIN_ROWS ? [RAW, values] : [NULLABLE, mask, column(present, depth)]
   }
-  if (typeof first === 'number') return numbers(values) ?? [RAW, values]
+  if (typeof first === 'number') return every(values, 'number') ? [NUMBERS, values as number[]] : [RAW, values]
+  if (typeof first === 'string') return every(values, 'string') ? [STRINGS, values as string[]] : [RAW, values]
+  if (typeof first === 'boolean') return every(values, 'boolean') ? [BOOLEANS, values as boolean[]] : [RAW, values]
   if (Array.isArray(first)) return arrays(values, depth) ?? [RAW, values]
   if (isPlain(first)) return table(values, first, depth) ?? [RAW, values]
   return [RAW, values]
 }
 
-function numbers(values: unknown[]): Node | undefined {
-  const out = new Float64Array(values.length)
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]
-    if (typeof v !== 'number') return undefined
-    out[i] = v
-  }
-  return [NUMBERS, out]
+function every(values: unknown[], type: 'number' | 'string' | 'boolean'): boolean {
+  for (let i = 0; i < values.length; i++) if (typeof values[i] !== type) return false
+  return true
 }
 
 /** Plain objects that all have the same own properties in the same order: a column per property. */
@@ -138,7 +146,7 @@ function arrays(values: unknown[], depth: number): Node | undefined {
     }
     return [TUPLES, width, cols.map((c) => shredColumn(c, depth + 1)), values.length]
   }
-  const lengths = new Uint32Array(values.length)
+  const lengths: number[] = []
   const items: unknown[] = []
   for (let i = 0; i < values.length; i++) {
     const a = values[i] as unknown[]
@@ -147,7 +155,7 @@ function arrays(values: unknown[], depth: number): Node | undefined {
       if (x === undefined && !(j in a)) return undefined
       items.push(x)
     }
-    lengths[i] = a.length
+    lengths.push(a.length)
   }
   return [LISTS, lengths, shredColumn(items, depth + 1)]
 }
@@ -157,55 +165,144 @@ function shredColumn(values: unknown[], depth: number): Node {
   return depth > MAX_DEPTH || values.length < MIN_ROWS ? [RAW, values] : column(values, depth)
 }
 
-/** The value that `shred` encoded as `node`. */
-export function unshred(node: Node): unknown {
+/** Writes an analysed value. */
+export function writeNode(node: Node, w: ByteWriter): void {
+  w.u8(node[0])
   switch (node[0]) {
     case RAW:
-      return node[1]
-    case NUMBERS:
-      return Array.from(node[1])
+      w.value(node[1])
+      return
+    case NUMBERS: {
+      const v = node[1]
+      w.u32(v.length)
+      w.ensure(8 * v.length)
+      for (let i = 0; i < v.length; i++) w.f64(v[i])
+      return
+    }
+    case STRINGS: {
+      const v = node[1]
+      w.u32(v.length)
+      for (let i = 0; i < v.length; i++) w.str(v[i])
+      return
+    }
+    case BOOLEANS: {
+      const v = node[1]
+      w.u32(v.length)
+      w.ensure(v.length)
+      for (let i = 0; i < v.length; i++) w.u8(v[i] ? 1 : 0)
+      return
+    }
+    case RECORD:
+    case TABLE: {
+      const keys = node[1]
+      w.u32(keys.length)
+      for (const k of keys) w.str(k)
+      if (node[0] === TABLE) w.u32(node[3])
+      for (const c of node[2]) writeNode(c, w)
+      return
+    }
+    case TUPLES:
+      w.u32(node[1])
+      w.u32(node[3])
+      for (const c of node[2]) writeNode(c, w)
+      return
+    case LISTS:
+    case NULLABLE: {
+      const v = node[1]
+      w.u32(v.length)
+      w.ensure(4 * v.length)
+      for (let i = 0; i < v.length; i++) w.u32(v[i])
+      writeNode(node[2], w)
+      return
+    }
+  }
+}
+
+/** Reads back the value that `writeNode` wrote. */
+export function readValue(r: ByteReader): unknown {
+  const tag = r.u8()
+  switch (tag) {
+    case RAW:
+      return r.value()
+    case NUMBERS: {
+      const n = r.u32()
+      const out: number[] = []
+      for (let i = 0; i < n; i++) out.push(r.f64())
+      return out
+    }
+    case STRINGS: {
+      const n = r.u32()
+      const out: string[] = []
+      for (let i = 0; i < n; i++) out.push(r.str())
+      return out
+    }
+    case BOOLEANS: {
+      const n = r.u32()
+      const out: boolean[] = []
+      for (let i = 0; i < n; i++) out.push(r.u8() === 1)
+      return out
+    }
     case RECORD: {
-      const [, keys, fields] = node
+      const keys = readKeys(r)
       const o: Record<string, unknown> = {}
-      for (let j = 0; j < keys.length; j++) define(o, keys[j], unshred(fields[j]))
+      for (const k of keys) define(o, k, readValue(r))
       return o
     }
     case TABLE: {
-      const [, keys, cols, n] = node
-      const values = cols.map((c) => unshred(c) as unknown[])
-      return rows(keys, values, n)
+      const keys = readKeys(r)
+      const n = r.u32()
+      const cols = keys.map(() => readValue(r) as unknown[])
+      return rows(keys, cols, n)
     }
     case TUPLES: {
-      const [, width, cols, n] = node
-      const values = cols.map((c) => unshred(c) as unknown[])
+      const width = r.u32()
+      const n = r.u32()
+      const cols: unknown[][] = []
+      for (let j = 0; j < width; j++) cols.push(readValue(r) as unknown[])
       const out: unknown[][] = []
       for (let i = 0; i < n; i++) {
         const a: unknown[] = []
-        for (let j = 0; j < width; j++) a.push(values[j][i])
+        for (let j = 0; j < width; j++) a.push(cols[j][i])
         out.push(a)
       }
       return out
     }
     case LISTS: {
-      const [, lengths, itemsNode] = node
-      const items = unshred(itemsNode) as unknown[]
+      const lengths = readU32s(r)
+      const items = readValue(r) as unknown[]
       const out: unknown[][] = []
       let at = 0
-      for (let i = 0; i < lengths.length; i++) {
-        out.push(items.slice(at, at + lengths[i]))
-        at += lengths[i]
+      for (const len of lengths) {
+        out.push(items.slice(at, at + len))
+        at += len
       }
       return out
     }
     case NULLABLE: {
-      const [, mask, presentNode] = node
-      const present = unshred(presentNode) as unknown[]
+      const mask = readU32s(r)
+      const present = readValue(r) as unknown[]
       const out: unknown[] = []
       let at = 0
-      for (let i = 0; i < mask.length; i++) out.push(mask[i] === PRESENT ? present[at++] : mask[i] === NULL ? null : undefined)
+      for (const m of mask) out.push(m === PRESENT ? present[at++] : m === NULL ? null : undefined)
       return out
     }
+    default:
+      throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `unknown column tag ${tag} at byte ${r.pos - 1} of a state file`, { domain: 'external' })
   }
+}
+
+function readKeys(r: ByteReader): string[] {
+  const n = r.u32()
+  const keys: string[] = []
+  for (let i = 0; i < n; i++) keys.push(r.str())
+  return keys
+}
+
+function readU32s(r: ByteReader): number[] {
+  const n = r.u32()
+  const out: number[] = []
+  for (let i = 0; i < n; i++) out.push(r.u32())
+  return out
 }
 
 /** Sets an own property, also one named `__proto__` (which plain assignment would take as the prototype). */

@@ -5,6 +5,7 @@ import { operatorStates } from './incremental.ts'
 import type { CheckpointStats, Manifest, OperatorEntry, StateFileRef } from './manifest.ts'
 import { MANIFEST_FORMAT } from './manifest.ts'
 import { isKeyedSnapshot, redistributeKeyed } from './redistribute.ts'
+import { ByteWriter } from './bytes.ts'
 import { decodeState, encodeState } from './state-file.ts'
 import { sha256 } from './storage.ts'
 
@@ -30,6 +31,11 @@ interface Chain {
  */
 export class CheckpointCoordinator extends CoordinatorBase {
   private chain: Chain | undefined
+  /**
+   * Every step's state files are written into this one buffer, reused by the next checkpoint (which begins only
+   * when this one is on disk): no new memory per checkpoint, nothing for the garbage collector.
+   */
+  private readonly writer = new ByteWriter()
 
   /** Restores the latest complete checkpoint (or `restoreFrom`); sinks recover either way. Returns the id restored. */
   async restore(): Promise<number | undefined> {
@@ -73,6 +79,7 @@ export class CheckpointCoordinator extends CoordinatorBase {
     const files: { name: string; data: Uint8Array }[] = []
     const operators: OperatorEntry[] = []
     let wroteDelta = false
+    this.writer.pos = 0
     for (const v of this.graph.vertices) {
       const op = v?.operator
       if (v === undefined || op === undefined) continue
@@ -83,7 +90,7 @@ export class CheckpointCoordinator extends CoordinatorBase {
       const step = v.plan.steps[0]
       const entry: OperatorEntry = { step: v.plan.id, kind: step.kind, keyed: v.plan.keyed, descriptor: step.describe, files: earlier === undefined ? [] : earlier.slice() }
       let bytes = 0
-      encodeState(state).forEach((data, part) => {
+      encodeState(state, { writer: this.writer }).forEach((data, part) => {
         const name = `${v.plan.id}.0.${part}.${earlier === undefined ? 'state' : 'delta'}`
         files.push({ name, data })
         entry.files.push({ subtask: 0, file: name, bytes: data.byteLength, sha256: sha256(data), ...(earlier === undefined ? {} : { delta: true }) })

@@ -1,93 +1,117 @@
 import { deserialize, serialize } from 'node:v8'
-import { SluiceError } from '../core/errors.ts'
+import { SluiceError, errorMessage } from '../core/errors.ts'
 import type { KeyedSnapshot } from '../core/operator.ts'
+import { ByteReader, ByteWriter } from './bytes.ts'
+import { readValue, shred, writeNode } from './columnar.ts'
 import { isKeyedSnapshot } from './redistribute.ts'
-import { shred, unshred, type Node } from './columnar.ts'
 
 /** A state file holds key groups up to about this size; more state makes more files (files stay far below 2 GiB). */
 const PART_BYTES = 256 * 1024 * 1024
 
-/** The layout of state data in a file: `columnar` is shredded into columns first (see columnar.ts). */
+/** The layout of state data in a file: `columnar` is columnar.ts's. */
 const CODEC = 'columnar'
 
-/** The first bytes of a keyed state file: then the header's length (u32, little-endian), the header, the groups. */
-const MAGIC = Buffer.from('SLUICEKS')
+/** The last bytes of a state file; before them the header's length (u32, little-endian), before that the header. */
+const MAGIC = Buffer.from('SLUICEC1')
+const TRAILER = 4 + MAGIC.byteLength
 
-/** What a keyed state file's header says: its groups as `[keyGroup, offset, length]` after the header. */
-interface KeyedHeader {
+/** A state file's header: its key groups as `[keyGroup, offset, length]`, or one `plain` value at offset 0. */
+interface Header {
   codec: string
-  keyGroups: number
+  plain?: number
+  keyGroups?: number
   shared?: unknown
-  groups: [number, number, number][]
+  groups?: [number, number, number][]
+}
+
+export interface EncodeOptions {
+  /** Parts are cut after the key group that takes them past this size. */
+  partBytes?: number
+  /**
+   * Where to write (appended at its position). A checkpoint passes one writer for all its steps and reuses it
+   * for the next checkpoint once this one is written: the parts returned are views of its buffer.
+   */
+  writer?: ByteWriter
 }
 
 /**
- * How an operator's snapshot is stored in state files: shredded into columns (columnar.ts), then v8
- * serialization. A keyed snapshot is serialized one key group at a time (a restore that owns only some key
- * groups decodes only those) and split into parts of about 256 MiB: each part a header (key groups, shared
- * data, where each group is) followed by the groups' bytes as they were serialized, with no second copy.
+ * How an operator's snapshot is stored in state files: in columns (columnar.ts). A keyed snapshot is written
+ * one key group at a time (a restore can decode only the groups it owns) and cut into parts of about 256 MiB:
+ * each part its groups' bytes, then a header saying where each group is, then the trailer.
  */
-export function encodeState(state: unknown, partBytes: number = PART_BYTES): Uint8Array[] {
-  if (!isKeyedSnapshot(state)) return [serialize({ codec: CODEC, plain: shred(state) })]
+export function encodeState(state: unknown, options: EncodeOptions = {}): Uint8Array[] {
+  const w = options.writer ?? new ByteWriter()
+  const partBytes = options.partBytes ?? PART_BYTES
   const parts: Uint8Array[] = []
-  let blobs: Uint8Array[] = []
-  let index: [number, number, number][] = []
-  let bytes = 0
-  const flush = () => {
-    const header: KeyedHeader = { codec: CODEC, keyGroups: state.keyGroups, groups: index }
-    if (state.shared !== undefined) header.shared = state.shared
+  let start = w.pos
+  const finish = (header: Header) => {
     const head = serialize(header)
-    const length = Buffer.alloc(4)
-    length.writeUInt32LE(head.byteLength)
-    parts.push(Buffer.concat([MAGIC, length, head, ...blobs]))
-    blobs = []
-    index = []
-    bytes = 0
+    w.bytes(head)
+    w.u32(head.byteLength)
+    w.bytes(MAGIC)
+    parts.push(w.buffer.subarray(start, w.pos))
+    start = w.pos
+  }
+  if (!isKeyedSnapshot(state)) {
+    writeNode(shred(state), w)
+    finish({ codec: CODEC, plain: w.pos - start })
+    return parts
+  }
+  let index: [number, number, number][] = []
+  const header = (): Header => {
+    const h: Header = { codec: CODEC, keyGroups: state.keyGroups, groups: index }
+    if (state.shared !== undefined) h.shared = state.shared
+    return h
   }
   for (const [g, data] of Object.entries(state.groups)) {
-    const b = serialize(shred(data))
-    if (bytes > 0 && bytes + b.byteLength > partBytes) flush()
-    index.push([Number(g), bytes, b.byteLength])
-    blobs.push(b)
-    bytes += b.byteLength
+    const at = w.pos
+    writeNode(shred(data), w)
+    index.push([Number(g), at - start, w.pos - at])
+    if (w.pos - start >= partBytes) {
+      finish(header())
+      index = []
+    }
   }
-  flush()
+  if (index.length > 0 || parts.length === 0) finish(header())
   return parts
 }
 
 /** Decodes a state file; for a keyed snapshot, only the groups `owned` accepts (all by default). */
 export function decodeState(data: Uint8Array, owned: (keyGroup: number) => boolean = () => true): unknown {
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength)
-  if (buf.byteLength >= MAGIC.byteLength + 4 && buf.subarray(0, MAGIC.byteLength).equals(MAGIC)) return decodeKeyed(buf, owned)
-  const box = deserialize(buf) as { codec?: string; plain?: unknown; keyed?: { keyGroups: number; shared?: unknown; groups: Record<number, Uint8Array> } }
-  checkCodec(box.codec)
-  // Files written before the columnar layout hold the values themselves.
-  const decode = box.codec === CODEC ? (v: unknown) => unshred(v as Node) : (v: unknown) => v
-  if (box.keyed === undefined) return decode(box.plain)
+  if (buf.byteLength >= TRAILER && buf.subarray(buf.byteLength - MAGIC.byteLength).equals(MAGIC)) return decodeColumnar(buf, owned)
+  // Files written before the columnar layout: a v8-serialized box.
+  const box = deserialize(buf) as { plain?: unknown; keyed?: { keyGroups: number; shared?: unknown; groups: Record<number, Uint8Array> } }
+  if (box.keyed === undefined) return box.plain
   const groups: Record<number, unknown> = {}
-  for (const [g, bytes] of Object.entries(box.keyed.groups)) if (owned(Number(g))) groups[Number(g)] = decode(deserialize(bytes))
+  for (const [g, bytes] of Object.entries(box.keyed.groups)) if (owned(Number(g))) groups[Number(g)] = deserialize(bytes)
   return withShared({ keyGroups: box.keyed.keyGroups, groups }, box.keyed.shared)
 }
 
-function decodeKeyed(buf: Buffer, owned: (keyGroup: number) => boolean): KeyedSnapshot {
-  const headAt = MAGIC.byteLength + 4
-  const headEnd = headAt + buf.readUInt32LE(MAGIC.byteLength)
-  const header = deserialize(buf.subarray(headAt, headEnd)) as KeyedHeader
-  checkCodec(header.codec)
+function decodeColumnar(buf: Buffer, owned: (keyGroup: number) => boolean): unknown {
+  const headEnd = buf.byteLength - TRAILER
+  const headAt = headEnd - buf.readUInt32LE(headEnd)
+  if (headAt < 0) throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', 'a state file is shorter than its header says', { domain: 'external' })
+  const header = deserialize(buf.subarray(headAt, headEnd)) as Header
+  if (header.codec !== CODEC) {
+    throw new SluiceError('SLUICE_CHECKPOINT_UNREADABLE', `a state file uses layout '${String(header.codec)}', which this version of Sluice cannot read`, { hint: 'restore with the version that wrote the checkpoint' })
+  }
+  const read = (from: number, length: number, what: string) => {
+    if (from + length > headAt) throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `a state file ends inside ${what}`, { domain: 'external' })
+    const r = new ByteReader(buf, `the state of ${what}`, from, from + length)
+    let v: unknown
+    try {
+      v = readValue(r)
+    } catch (e) {
+      throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `the state of ${what} in a state file is damaged: ${errorMessage(e)}`, { domain: 'external', cause: e })
+    }
+    if (r.pos !== from + length) throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `the state of ${what} has ${from + length - r.pos} bytes left over`, { domain: 'external' })
+    return v
+  }
+  if (header.plain !== undefined) return read(0, header.plain, 'the step')
   const groups: Record<number, unknown> = {}
-  for (const [g, offset, length] of header.groups) {
-    if (!owned(g)) continue
-    const from = headEnd + offset
-    if (from + length > buf.byteLength) throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `a state file ends inside key group ${g}`)
-    groups[g] = unshred(deserialize(buf.subarray(from, from + length)) as Node)
-  }
-  return withShared({ keyGroups: header.keyGroups, groups }, header.shared)
-}
-
-function checkCodec(codec: string | undefined): void {
-  if (codec !== undefined && codec !== CODEC) {
-    throw new SluiceError('SLUICE_CHECKPOINT_UNREADABLE', `a state file uses layout '${codec}', which this version of Sluice cannot read`, { hint: 'restore with the version that wrote the checkpoint' })
-  }
+  for (const [g, offset, length] of header.groups ?? []) if (owned(g)) groups[g] = read(offset, length, `key group ${g}`)
+  return withShared({ keyGroups: header.keyGroups ?? 0, groups }, header.shared)
 }
 
 function withShared(snap: KeyedSnapshot, shared: unknown): KeyedSnapshot {

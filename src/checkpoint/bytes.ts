@@ -1,0 +1,144 @@
+import { deserialize, serialize } from 'node:v8'
+import { SluiceError } from '../core/errors.ts'
+
+/** Strings whose length field has this bit set are stored as UTF-16 (two bytes a unit); others as one byte a char. */
+const WIDE = 0x80000000
+
+/**
+ * Appends binary data to one growing buffer. Checkpoints write hundreds of megabytes: made as one buffer per
+ * value (what `v8.serialize` does), every buffer is external memory that only a full garbage collection of the
+ * whole heap frees, and V8 starts one for every 64 MB of it. One buffer, grown by doubling and reused from one
+ * checkpoint to the next (see `reuse`), leaves nothing for the collector to do.
+ */
+export class ByteWriter {
+  private buf: Buffer
+  private view: DataView
+  pos = 0
+
+  constructor(initial: Buffer = Buffer.allocUnsafe(1 << 16)) {
+    this.buf = initial
+    this.view = new DataView(initial.buffer, initial.byteOffset, initial.byteLength)
+  }
+
+  /** The buffer written so far: views of it share its memory. */
+  get buffer(): Buffer {
+    return this.buf
+  }
+
+  /** Makes room for `n` more bytes. */
+  ensure(n: number): void {
+    if (this.pos + n <= this.buf.byteLength) return
+    let size = this.buf.byteLength * 2
+    while (size < this.pos + n) size *= 2
+    const next = Buffer.allocUnsafe(size)
+    this.buf.copy(next, 0, 0, this.pos)
+    this.buf = next
+    this.view = new DataView(next.buffer, next.byteOffset, next.byteLength)
+  }
+
+  u8(v: number): void {
+    this.ensure(1)
+    this.buf[this.pos++] = v
+  }
+
+  u32(v: number): void {
+    this.ensure(4)
+    this.view.setUint32(this.pos, v, true)
+    this.pos += 4
+  }
+
+  f64(v: number): void {
+    this.ensure(8)
+    this.view.setFloat64(this.pos, v, true)
+    this.pos += 8
+  }
+
+  /** A string, exactly (lone surrogates too): one byte a char when it is ASCII, UTF-16 otherwise. */
+  str(s: string): void {
+    this.ensure(4 + 3 * s.length)
+    const at = this.pos + 4
+    const n = this.buf.write(s, at, 'utf8')
+    if (n === s.length) {
+      this.view.setUint32(this.pos, n, true)
+      this.pos = at + n
+    } else {
+      this.ensure(4 + 2 * s.length)
+      const w = this.buf.write(s, at, 'utf16le')
+      this.view.setUint32(this.pos, (w | WIDE) >>> 0, true)
+      this.pos = at + w
+    }
+  }
+
+  /** Any value v8 can serialize, with its length. */
+  value(v: unknown): void {
+    const b = serialize(v)
+    this.u32(b.byteLength)
+    this.ensure(b.byteLength)
+    this.buf.set(b, this.pos)
+    this.pos += b.byteLength
+  }
+
+  /** Raw bytes. */
+  bytes(b: Uint8Array): void {
+    this.ensure(b.byteLength)
+    this.buf.set(b, this.pos)
+    this.pos += b.byteLength
+  }
+}
+
+/** Reads what a ByteWriter wrote; reading past the end is a SLUICE_CHECKPOINT_CORRUPT error naming `what`. */
+export class ByteReader {
+  private readonly buf: Buffer
+  private readonly view: DataView
+  private readonly end: number
+  private readonly what: string
+  pos: number
+
+  constructor(buf: Buffer, what: string, from = 0, to = buf.byteLength) {
+    this.buf = buf
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
+    this.pos = from
+    this.end = to
+    this.what = what
+  }
+
+  private need(n: number): void {
+    if (this.pos + n > this.end) throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `${this.what} ends early (at byte ${this.pos}, ${n} more expected)`, { domain: 'external' })
+  }
+
+  u8(): number {
+    this.need(1)
+    return this.buf[this.pos++]
+  }
+
+  u32(): number {
+    this.need(4)
+    const v = this.view.getUint32(this.pos, true)
+    this.pos += 4
+    return v
+  }
+
+  f64(): number {
+    this.need(8)
+    const v = this.view.getFloat64(this.pos, true)
+    this.pos += 8
+    return v
+  }
+
+  str(): string {
+    const h = this.u32()
+    const n = (h & ~WIDE) >>> 0
+    this.need(n)
+    const at = this.pos
+    this.pos += n
+    return this.buf.toString(h & WIDE ? 'utf16le' : 'latin1', at, at + n)
+  }
+
+  value(): unknown {
+    const n = this.u32()
+    this.need(n)
+    const v = deserialize(this.buf.subarray(this.pos, this.pos + n))
+    this.pos += n
+    return v
+  }
+}
