@@ -55,18 +55,13 @@ export class ByteWriter {
 
   /** A string, exactly (lone surrogates too): one byte a char when it is ASCII, UTF-16 otherwise. */
   str(s: string): void {
-    this.ensure(4 + 3 * s.length)
-    const at = this.pos + 4
-    const n = this.buf.write(s, at, 'utf8')
-    if (n === s.length) {
-      this.view.setUint32(this.pos, n, true)
-      this.pos = at + n
-    } else {
-      this.ensure(4 + 2 * s.length)
-      const w = this.buf.write(s, at, 'utf16le')
-      this.view.setUint32(this.pos, (w | WIDE) >>> 0, true)
-      this.pos = at + w
-    }
+    const ascii = Buffer.byteLength(s, 'utf8') === s.length
+    const n = ascii ? s.length : 2 * s.length
+    this.ensure(4 + n)
+    this.view.setUint32(this.pos, ascii ? n : (n | WIDE) >>> 0, true)
+    this.pos += 4
+    if (n > 0) this.buf.write(s, this.pos, n, ascii ? 'latin1' : 'utf16le')
+    this.pos += n
   }
 
   /** Any value v8 can serialize, with its length. */
@@ -132,6 +127,30 @@ export class ByteReader {
     const at = this.pos
     this.pos += n
     return this.buf.toString(h & WIDE ? 'utf16le' : 'latin1', at, at + n)
+  }
+
+  /**
+   * Strings that `str` wrote joined, cut at `lengths` (UTF-16 units). Each is its own copy: slices of one big
+   * string would keep all of it alive for as long as any of them lives.
+   */
+  strs(lengths: number[]): string[] {
+    const h = this.u32()
+    const wide = (h & WIDE) !== 0
+    const n = (h & ~WIDE) >>> 0
+    this.need(n)
+    const unit = wide ? 2 : 1
+    let total = 0
+    for (const len of lengths) total += len * unit
+    if (total !== n) throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `${this.what}: strings of ${total} bytes in ${n}`, { domain: 'external' })
+    const out: string[] = []
+    let at = this.pos
+    const encoding = wide ? 'utf16le' : 'latin1'
+    for (const len of lengths) {
+      out.push(len === 0 ? '' : this.buf.toString(encoding, at, at + len * unit))
+      at += len * unit
+    }
+    this.pos += n
+    return out
   }
 
   value(): unknown {

@@ -34,9 +34,13 @@ interface KeyEntry {
   mark: number
 }
 
-type SideSnapshot = [[unknown, number][], number, number]
+/** A side in a snapshot: its rows (the live ones: the runtime encodes a snapshot at once), expiry and timer. */
+type SideSnapshot = [Row[], number, number]
 
-const sideSnapshot = (st: SideState): SideSnapshot => [st.rows.map((r) => [r.value, r.matches]), st.expiresAt, st.timer]
+const sideSnapshot = (st: SideState): SideSnapshot => [st.rows, st.expiresAt, st.timer]
+
+/** A restored row; snapshots before rows were saved as they are held had `[value, matches]`. */
+const restoredRow = (r: Row | [unknown, number]): Row => (Array.isArray(r) ? { value: r[0], matches: r[1] } : r)
 
 const isRetraction = (k: RowKind | undefined): boolean => k === UPDATE_BEFORE || k === DELETE
 
@@ -248,7 +252,7 @@ export class RegularJoinOperator implements Operator {
 
   restore(state: unknown): void {
     const r = checkRestore(state, this.ctx.state.keyGroups, this.ctx.stepId)
-    const side = ([rows, expiresAt, timer]: SideSnapshot): SideState => ({ rows: rows.map(([value, matches]) => ({ value, matches })), expiresAt, timer })
+    const side = ([rows, expiresAt, timer]: SideSnapshot): SideState => ({ rows: (rows as (Row | [unknown, number])[]).map(restoredRow), expiresAt, timer })
     this.stopTracking()
     this.keys.clear()
     for (const [, key, [l, rt]] of readEntries<[SideSnapshot, SideSnapshot]>(r, 'rows')) this.keys.set(keyId(key), { key, sides: [side(l), side(rt)], mark: -1 })
