@@ -194,3 +194,18 @@ test('property: the changelog adds up to the join of the final inputs', () => {
     }),
   )
 })
+
+test('snapshots of the earlier row layouts ([value, matches] and { value, matches }) still restore', () => {
+  for (const row of [['l1', 0], { value: 'l1', matches: 0 }]) {
+    const groups: Record<number, unknown> = {}
+    const h = harness('inner')
+    h.push([rec('x', 0, 'a')], 0)
+    const snap = h.snapshot() as { groups: Record<number, { rows: { s: number[]; k: unknown[]; d: unknown[] } }> }
+    for (const [g, data] of Object.entries(snap.groups)) {
+      groups[Number(g)] = { ...data, rows: { ...data.rows, d: [[[[row], 1e15, -1], [[], 0, -1]]] } }
+    }
+    h.restoreFrom({ keyGroups: 128, groups, shared: [undefined] })
+    h.push([rec('r1', 5)], 1)
+    assert.deepEqual(show(h.take()), ['+I l1|r1'])
+  }
+})

@@ -13,15 +13,14 @@ export interface RegularJoinSpec {
   fn: (left: unknown, right: unknown) => unknown
 }
 
-/** A stored input row and how many rows of the other side it is currently joined with. */
-interface Row {
-  value: unknown
-  matches: number
-}
-
-/** One side's rows of one key, and when they expire (processing time). */
+/**
+ * One side's rows of one key, and when they expire (processing time). Rows are two parallel arrays, the values
+ * and how many rows of the other side each is joined with: no object per row, for the heap (a join may hold
+ * millions of rows, which every full garbage collection visits) and for snapshots (the arrays are columns).
+ */
 interface SideState {
-  rows: Row[]
+  values: unknown[]
+  matches: number[]
   expiresAt: number
   /** The processing time of the pending cleanup timer, or -1. */
   timer: number
@@ -34,13 +33,15 @@ interface KeyEntry {
   mark: number
 }
 
-/** A side in a snapshot: its rows (the live ones: the runtime encodes a snapshot at once), expiry and timer. */
-type SideSnapshot = [Row[], number, number]
+/** A side in a snapshot: its values and match counts (the live arrays: the runtime encodes a snapshot at once), expiry, timer. */
+type SideSnapshot = [unknown[], number[], number, number]
 
-const sideSnapshot = (st: SideState): SideSnapshot => [st.rows, st.expiresAt, st.timer]
+const sideSnapshot = (st: SideState): SideSnapshot => [st.values, st.matches, st.expiresAt, st.timer]
 
-/** A restored row; snapshots before rows were saved as they are held had `[value, matches]`. */
-const restoredRow = (r: Row | [unknown, number]): Row => (Array.isArray(r) ? { value: r[0], matches: r[1] } : r)
+/** How sides were saved before the parallel arrays. */
+type OldSideSnapshot = [([unknown, number] | { value: unknown; matches: number })[], number, number]
+
+const emptySide = (): SideState => ({ values: [], matches: [], expiresAt: 0, timer: -1 })
 
 const isRetraction = (k: RowKind | undefined): boolean => k === UPDATE_BEFORE || k === DELETE
 
@@ -82,14 +83,14 @@ export class RegularJoinOperator implements Operator {
       const id = keyId(key)
       let entry = this.keys.get(id)
       if (entry === undefined) {
-        entry = { key, sides: [{ rows: [], expiresAt: 0, timer: -1 }, { rows: [], expiresAt: 0, timer: -1 }], mark: -1 }
+        entry = { key, sides: [emptySide(), emptySide()], mark: -1 }
         this.keys.set(id, entry)
       }
       this.record = values[i]
       this.pos = pos?.[i]
       const written = isRetraction(kinds?.[i]) ? this.retract(entry, input, values[i], times[i]) : this.accumulate(entry, input, values[i], times[i])
       for (let side = 0; side < 2; side++) if (written[side]) this.touch(entry, id, side, now)
-      if (entry.sides[0].rows.length === 0 && entry.sides[1].rows.length === 0) this.keys.delete(id)
+      if (entry.sides[0].values.length === 0 && entry.sides[1].values.length === 0) this.keys.delete(id)
     }
     this.record = undefined
     this.pos = undefined
@@ -99,40 +100,44 @@ export class RegularJoinOperator implements Operator {
   /** Adds a row to side `s`; returns which sides' state changed. */
   private accumulate(entry: KeyEntry, s: number, v: unknown, t: number): [boolean, boolean] {
     const o = 1 - s
-    const others = entry.sides[o].rows
+    const others = entry.sides[o].values
+    const counts = entry.sides[o].matches
     const otherOuter = this.outer[o]
     if (others.length === 0) {
       if (this.outer[s]) this.emit(s, v, null, t, INSERT)
     } else {
-      for (const w of others) {
-        if (otherOuter && w.matches === 0) this.emit(o, w.value, null, t, DELETE)
-        w.matches++
-        this.emit(s, v, w.value, t, INSERT)
+      for (let i = 0; i < others.length; i++) {
+        if (otherOuter && counts[i] === 0) this.emit(o, others[i], null, t, DELETE)
+        counts[i]++
+        this.emit(s, v, others[i], t, INSERT)
       }
     }
-    entry.sides[s].rows.push({ value: v, matches: others.length })
+    entry.sides[s].values.push(v)
+    entry.sides[s].matches.push(others.length)
     return s === 0 ? [true, otherOuter && others.length > 0] : [otherOuter && others.length > 0, true]
   }
 
   /** Removes one row equal to `v` from side `s` and retracts its results; a row not held (expired) is ignored. */
   private retract(entry: KeyEntry, s: number, v: unknown, t: number): [boolean, boolean] {
-    const rows = entry.sides[s].rows
+    const side = entry.sides[s]
     const json = JSON.stringify(v)
-    const at = rows.findIndex((r) => JSON.stringify(r.value) === json)
+    const at = side.values.findIndex((x) => JSON.stringify(x) === json)
     if (at < 0) return [false, false]
-    const row = rows[at]
-    rows.splice(at, 1)
+    const value = side.values[at]
+    side.values.splice(at, 1)
+    side.matches.splice(at, 1)
     const o = 1 - s
-    const others = entry.sides[o].rows
+    const others = entry.sides[o].values
+    const counts = entry.sides[o].matches
     const otherOuter = this.outer[o]
     if (others.length === 0) {
-      if (this.outer[s]) this.emit(s, row.value, null, t, DELETE)
+      if (this.outer[s]) this.emit(s, value, null, t, DELETE)
     } else {
-      for (const w of others) {
-        this.emit(s, row.value, w.value, t, DELETE)
-        if (w.matches > 0) {
-          w.matches--
-          if (otherOuter && w.matches === 0) this.emit(o, w.value, null, t, INSERT)
+      for (let i = 0; i < others.length; i++) {
+        this.emit(s, value, others[i], t, DELETE)
+        if (counts[i] > 0) {
+          counts[i]--
+          if (otherOuter && counts[i] === 0) this.emit(o, others[i], null, t, INSERT)
         }
       }
     }
@@ -175,8 +180,9 @@ export class RegularJoinOperator implements Operator {
           if (this.tracking && entry.mark !== this.epoch) this.markChanged(entry)
           st.timer = -1
           if (st.expiresAt <= now) {
-            st.rows = []
-            if (entry.sides[1 - side].rows.length === 0) this.keys.delete(id)
+            st.values = []
+            st.matches = []
+            if (entry.sides[1 - side].values.length === 0) this.keys.delete(id)
           } else {
             // Written since the timer was set: check again when the new expiry comes.
             st.timer = st.expiresAt
@@ -252,10 +258,16 @@ export class RegularJoinOperator implements Operator {
 
   restore(state: unknown): void {
     const r = checkRestore(state, this.ctx.state.keyGroups, this.ctx.stepId)
-    const side = ([rows, expiresAt, timer]: SideSnapshot): SideState => ({ rows: (rows as (Row | [unknown, number])[]).map(restoredRow), expiresAt, timer })
+    const side = (saved: SideSnapshot | OldSideSnapshot): SideState => {
+      if (saved.length === 4) return { values: saved[0], matches: saved[1], expiresAt: saved[2], timer: saved[3] }
+      // Snapshots before the parallel arrays: `[rows, expiresAt, timer]`, a row `[value, matches]` or `{ value, matches }`.
+      const [rows, expiresAt, timer] = saved
+      const pairs = rows.map((r) => (Array.isArray(r) ? r : [r.value, r.matches]))
+      return { values: pairs.map((p) => p[0]), matches: pairs.map((p) => p[1] as number), expiresAt, timer }
+    }
     this.stopTracking()
     this.keys.clear()
-    for (const [, key, [l, rt]] of readEntries<[SideSnapshot, SideSnapshot]>(r, 'rows')) this.keys.set(keyId(key), { key, sides: [side(l), side(rt)], mark: -1 })
+    for (const [, key, [l, rt]] of readEntries<[SideSnapshot | OldSideSnapshot, SideSnapshot | OldSideSnapshot]>(r, 'rows')) this.keys.set(keyId(key), { key, sides: [side(l), side(rt)], mark: -1 })
     const times = new Set([...restoreTimers(this.timers[0], r, 'left'), ...restoreTimers(this.timers[1], r, 'right')])
     for (const t of times) this.ctx.scheduleProcessingTime(t)
   }
