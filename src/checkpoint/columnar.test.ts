@@ -95,3 +95,16 @@ test('a cycle does not loop: deep nesting is left to v8', () => {
   assert.equal(back.length, 10)
   assert.equal(back[3].i, 3)
 })
+
+test('rows of numbers, booleans and nulls come back exactly, also with a row of another shape or kind among them', () => {
+  const flatRow = fc.record({ a: fc.double(), b: fc.boolean(), c: fc.constantFrom(null, undefined, 1, -0, NaN), d: fc.integer() })
+  const odd = fc.oneof(fc.record({ a: fc.double(), b: fc.boolean() }), fc.record({ d: fc.integer(), a: fc.double(), b: fc.boolean(), c: fc.constant(null) }), fc.record({ a: fc.string(), b: fc.boolean(), c: fc.constant(null), d: fc.integer() }), fc.record({ a: fc.double(), b: fc.boolean(), c: fc.constant({ x: 1 }), d: fc.integer() }))
+  fc.assert(
+    fc.property(fc.array(flatRow, { minLength: 8, maxLength: 40 }), fc.option(fc.tuple(fc.nat(), odd)), (rows, bad) => {
+      const v: unknown[] = rows.slice()
+      if (bad !== null) v[bad[0] % v.length] = bad[1]
+      assert.deepStrictEqual(viaColumns(v), viaV8(v))
+    }),
+    { numRuns: 300 },
+  )
+})
