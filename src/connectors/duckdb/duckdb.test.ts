@@ -1,5 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { DuckDBInstance } from '@duckdb/node-api'
 import { agg, pipeline, run, sink, source, SluiceError } from '../../index.ts'
@@ -90,18 +91,12 @@ test('with checkpoints, rows become visible when their checkpoint commits; commi
 test('a crash between preCommit and commit: recover commits the restored checkpoint, drops later rows, and again is a no-op', async () => {
   await withTempDir(async (tmp) => {
     const file = join(tmp, 'db.duckdb')
-    const a = await open(file)
-    await a.recover!(undefined)
-    await a.write(batch(0, 4))
-    const h1 = await a.preCommit!(1)
-    await a.write(batch(4, 4))
-    await a.preCommit!(2) // checkpoint 2 never completes
-    await a.write(batch(8, 20_000)) // staged, not pre-committed
-    // Crash: a's connection goes away as a killed process's would, without commit (close commits nothing
-    // under checkpoints). Two live connections of one process would be a situation no crash produces.
-    await a.close()
+    // The crashed writer runs in a process of its own, killed with SIGKILL between phases: what a crash leaves.
+    const child = spawnSync(process.execPath, [join(import.meta.dirname, 'fixtures', 'crashing-writer.ts'), file], { encoding: 'utf8', timeout: 120_000 })
+    assert.equal(child.signal, 'SIGKILL', child.stderr)
+    const h1 = JSON.parse(child.stdout.trim().split('\n')[0]) as unknown
     const b = await open(file)
-    await b.recover!({ checkpointId: 1, handle: JSON.parse(JSON.stringify(h1)) })
+    await b.recover!({ checkpointId: 1, handle: h1 })
     assert.deepEqual(await ns(file), range(0, 4))
     await b.recover!({ checkpointId: 1, handle: h1 })
     assert.deepEqual(await ns(file), range(0, 4))
