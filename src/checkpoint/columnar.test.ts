@@ -108,3 +108,13 @@ test('rows of numbers, booleans and nulls come back exactly, also with a row of 
     { numRuns: 300 },
   )
 })
+
+test('long arrays of mixed kinds, holes and nested lists come back whole', () => {
+  const rows = Array.from({ length: 5000 }, (_, i) => ({ a: i, b: `s${i}` }))
+  const mixed: unknown[] = [...Array.from({ length: 2100 }, (_, i) => i * 0.5), ...Array.from({ length: 2100 }, (_, i) => `t${i}`), null, undefined, { x: 1 }]
+  const holey: unknown[] = new Array(4500)
+  holey[10] = 1
+  holey[4400] = 'z'
+  const nested = Array.from({ length: 3000 }, (_, i) => [Array.from({ length: i % 5 }, (_, j) => ({ v: j })), i])
+  for (const v of [rows, mixed, holey, nested, { d: nested, s: rows }]) assert.deepStrictEqual(viaColumns(v), viaV8(v))
+})
