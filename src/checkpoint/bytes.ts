@@ -20,14 +20,51 @@ export class ByteWriter {
     this.view = new DataView(initial.buffer, initial.byteOffset, initial.byteLength)
   }
 
-  /** The buffer written so far: views of it share its memory. */
+  /** Bytes handed to the drain so far (see `drainTo`). */
+  private drained = 0
+  private drain: ((chunk: Uint8Array) => void) | undefined
+
+  /** The buffer written so far: views of it share its memory (not while draining). */
   get buffer(): Buffer {
     return this.buf
+  }
+
+  /** Bytes written since the last `reset`, drained ones included. */
+  get offset(): number {
+    return this.drained + this.pos
+  }
+
+  /** Starts writing anew at the buffer's start. */
+  reset(): void {
+    this.pos = 0
+    this.drained = 0
+  }
+
+  /**
+   * From now on, whenever the buffer is full its bytes go to `drain` and the buffer is reused (undefined: the
+   * buffer grows instead). A large checkpoint then needs no more memory than the buffer: memory allocated while
+   * the heap holds large state costs full garbage collections of all of it.
+   */
+  drainTo(drain: ((chunk: Uint8Array) => void) | undefined): void {
+    this.flush()
+    this.drain = drain
+  }
+
+  /** Hands what the buffer holds to the drain, if there is one. */
+  flush(): void {
+    if (this.drain === undefined || this.pos === 0) return
+    this.drain(this.buf.subarray(0, this.pos))
+    this.drained += this.pos
+    this.pos = 0
   }
 
   /** Makes room for `n` more bytes. */
   ensure(n: number): void {
     if (this.pos + n <= this.buf.byteLength) return
+    if (this.drain !== undefined) {
+      this.flush()
+      if (n <= this.buf.byteLength) return
+    }
     let size = this.buf.byteLength * 2
     while (size < this.pos + n) size *= 2
     const next = Buffer.allocUnsafe(size)

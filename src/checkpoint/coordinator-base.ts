@@ -9,7 +9,7 @@ import type { TaskGraph } from '../runtime/task-graph.ts'
 import type { Vertex } from '../runtime/vertex.ts'
 import { checkCompatibility } from './compatibility.ts'
 import type { CheckpointStats, Manifest } from './manifest.ts'
-import { CheckpointStorage, readCheckpointFolder, writeCheckpointFolder, type CheckpointRead } from './storage.ts'
+import { CheckpointStorage, readCheckpointFolder, writeCheckpointFolder, type CheckpointRead, type StateFileOut } from './storage.ts'
 
 export interface CheckpointConfig {
   /** Folder of this pipeline's checkpoints. */
@@ -189,7 +189,7 @@ export class CoordinatorBase {
   }
 
   /** Writes the checkpoint (or savepoint) in the background, then commits participants up to it. */
-  protected writeInBackground(manifest: Manifest, files: { name: string; data: Uint8Array }[], stats: CheckpointStats, savepointDir: string | undefined): void {
+  protected writeInBackground(manifest: Manifest, files: StateFileOut[], stats: CheckpointStats, savepointDir: string | undefined): void {
     const t1 = performance.now()
     const write = savepointDir === undefined ? this.storage.write(manifest, files) : writeSavepoint(savepointDir, manifest, files)
     this.inFlight = write
@@ -244,7 +244,7 @@ export class CoordinatorBase {
   }
 }
 
-async function writeSavepoint(dir: string, manifest: Manifest, files: { name: string; data: Uint8Array }[]): Promise<number> {
+async function writeSavepoint(dir: string, manifest: Manifest, files: StateFileOut[]): Promise<number> {
   if (existsSync(dir)) throw new SluiceError('SLUICE_SAVEPOINT_EXISTS', `savepoint folder '${dir}' already exists`, { hint: 'choose a new folder for each savepoint' })
   await mkdir(dirname(resolve(dir)), { recursive: true })
   return writeCheckpointFolder(dir, manifest, files)

@@ -5,9 +5,11 @@ import { operatorStates } from './incremental.ts'
 import type { CheckpointStats, Manifest, OperatorEntry, StateFileRef } from './manifest.ts'
 import { MANIFEST_FORMAT } from './manifest.ts'
 import { isKeyedSnapshot, redistributeKeyed } from './redistribute.ts'
+import { mkdirSync, rmSync } from 'node:fs'
+import { basename, join } from 'node:path'
 import { ByteWriter } from './bytes.ts'
 import { decodeState, encodeState } from './state-file.ts'
-import { sha256 } from './storage.ts'
+import { sha256, StagedFile, type StateFileOut } from './storage.ts'
 
 export type { CheckpointConfig, CheckpointReport } from './coordinator-base.ts'
 
@@ -35,7 +37,7 @@ export class CheckpointCoordinator extends CoordinatorBase {
    * Every step's state files are written into this one buffer, reused by the next checkpoint (which begins only
    * when this one is on disk): no new memory per checkpoint, nothing for the garbage collector.
    */
-  private readonly writer = new ByteWriter()
+  private readonly writer = new ByteWriter(Buffer.allocUnsafe(4 << 20))
 
   /** Restores the latest complete checkpoint (or `restoreFrom`); sinks recover either way. Returns the id restored. */
   async restore(): Promise<number | undefined> {
@@ -76,10 +78,17 @@ export class CheckpointCoordinator extends CoordinatorBase {
     const prev = this.chain
     const delta = incremental && prev !== undefined && prev.deltas < this.config.maxDeltas && prev.deltaBytes <= prev.baseBytes
     const chain: Chain = { files: new Map(), baseBytes: delta ? prev.baseBytes : 0, deltaBytes: delta ? prev.deltaBytes : 0, deltas: delta ? prev.deltas + 1 : 0 }
-    const files: { name: string; data: Uint8Array }[] = []
+    const files: StateFileOut[] = []
     const operators: OperatorEntry[] = []
     let wroteDelta = false
-    this.writer.pos = 0
+    this.writer.reset()
+    // A checkpoint's state files are written to a staging folder while they are encoded, through the writer's
+    // buffer (see ByteWriter.drainTo); a savepoint's are kept in memory and written with it.
+    const staging = savepointDir === undefined ? this.storage.stagingFolder(id) : undefined
+    if (staging !== undefined) {
+      rmSync(staging, { recursive: true, force: true })
+      mkdirSync(staging, { recursive: true })
+    }
     for (const v of this.graph.vertices) {
       const op = v?.operator
       if (v === undefined || op === undefined) continue
@@ -90,12 +99,36 @@ export class CheckpointCoordinator extends CoordinatorBase {
       const step = v.plan.steps[0]
       const entry: OperatorEntry = { step: v.plan.id, kind: step.kind, keyed: v.plan.keyed, descriptor: step.describe, files: earlier === undefined ? [] : earlier.slice() }
       let bytes = 0
-      encodeState(state, { writer: this.writer }).forEach((data, part) => {
-        const name = `${v.plan.id}.0.${part}.${earlier === undefined ? 'state' : 'delta'}`
-        files.push({ name, data })
-        entry.files.push({ subtask: 0, file: name, bytes: data.byteLength, sha256: sha256(data), ...(earlier === undefined ? {} : { delta: true }) })
-        bytes += data.byteLength
-      })
+      const nameOf = (part: number) => `${v.plan.id}.0.${part}.${earlier === undefined ? 'state' : 'delta'}`
+      const add = (name: string, size: number, digest: string) => {
+        entry.files.push({ subtask: 0, file: name, bytes: size, sha256: digest, ...(earlier === undefined ? {} : { delta: true }) })
+        bytes += size
+      }
+      if (staging === undefined) {
+        encodeState(state, { writer: this.writer }).forEach((data, part) => {
+          files.push({ name: nameOf(part), data })
+          add(nameOf(part), data.byteLength, sha256(data))
+        })
+      } else {
+        const out = new StagedFile()
+        this.writer.drainTo((chunk) => out.write(chunk))
+        try {
+          encodeState(state, {
+            writer: this.writer,
+            stream: {
+              open: (part) => out.open(join(staging, nameOf(part))),
+              close: () => {
+                const f = out.close()
+                files.push({ name: basename(f.path), path: f.path, bytes: f.bytes })
+                add(basename(f.path), f.bytes, f.sha256)
+              },
+            },
+          })
+        } finally {
+          this.writer.drainTo(undefined)
+          out.abandon()
+        }
+      }
       operators.push(entry)
       if (!tracked) continue
       // The next delta lists these files in this checkpoint's folder.

@@ -32,6 +32,11 @@ export interface EncodeOptions {
    * for the next checkpoint once this one is written: the parts returned are views of its buffer.
    */
   writer?: ByteWriter
+  /**
+   * Parts written as they are made, through a writer that drains (see `ByteWriter.drainTo`): `open` before
+   * the first byte of each part, `close` after its last has been drained. Nothing is returned then.
+   */
+  stream?: { open(part: number): void; close(): void }
 }
 
 /**
@@ -42,37 +47,46 @@ export interface EncodeOptions {
 export function encodeState(state: unknown, options: EncodeOptions = {}): Uint8Array[] {
   const w = options.writer ?? new ByteWriter()
   const partBytes = options.partBytes ?? PART_BYTES
+  const stream = options.stream
   const parts: Uint8Array[] = []
-  let start = w.pos
+  let start = w.offset
+  stream?.open(0)
   const finish = (header: Header) => {
     const head = serialize(header)
     w.bytes(head)
     w.u32(head.byteLength)
     w.bytes(MAGIC)
-    parts.push(w.buffer.subarray(start, w.pos))
-    start = w.pos
+    if (stream === undefined) parts.push(w.buffer.subarray(start, w.offset))
+    else {
+      w.flush()
+      stream.close()
+    }
+    start = w.offset
   }
   if (!isKeyedSnapshot(state)) {
     writeNode(shred(state), w)
-    finish({ codec: CODEC, plain: w.pos - start })
+    finish({ codec: CODEC, plain: w.offset - start })
     return parts
   }
   let index: [number, number, number][] = []
+  let written = 0
   const header = (): Header => {
     const h: Header = { codec: CODEC, keyGroups: state.keyGroups, groups: index }
     if (state.shared !== undefined) h.shared = state.shared
     return h
   }
   for (const [g, data] of Object.entries(state.groups)) {
-    const at = w.pos
+    if (index.length === 0 && written > 0) stream?.open(written)
+    const at = w.offset
     writeNode(shred(data), w)
-    index.push([Number(g), at - start, w.pos - at])
-    if (w.pos - start >= partBytes) {
+    index.push([Number(g), at - start, w.offset - at])
+    if (w.offset - start >= partBytes) {
       finish(header())
       index = []
+      written++
     }
   }
-  if (index.length > 0 || parts.length === 0) finish(header())
+  if (index.length > 0 || written === 0) finish(header())
   return parts
 }
 

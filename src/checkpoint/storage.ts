@@ -1,4 +1,5 @@
-import { createHash } from 'node:crypto'
+import { createHash, type Hash } from 'node:crypto'
+import { closeSync, openSync, writeSync } from 'node:fs'
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { SluiceError, errorMessage } from '../core/errors.ts'
@@ -12,6 +13,15 @@ async function writeDurably(path: string, data: Uint8Array | string): Promise<vo
   const fh = await open(path, 'w')
   try {
     await fh.writeFile(data)
+    await fh.sync()
+  } finally {
+    await fh.close()
+  }
+}
+
+async function syncFile(path: string): Promise<void> {
+  const fh = await open(path, 'r+')
+  try {
     await fh.sync()
   } finally {
     await fh.close()
@@ -40,6 +50,46 @@ export function referencedCheckpoints(m: Manifest): number[] {
   return [...ids].sort((a, b) => a - b)
 }
 
+/** A state file of a checkpoint being written: its bytes, or a file already written in the staging folder. */
+export type StateFileOut = { name: string; data: Uint8Array } | { name: string; path: string; bytes: number }
+
+/**
+ * A state file written as it is encoded (synchronously, into the page cache; made durable with the rest of
+ * the checkpoint), with its size and SHA-256 as they go.
+ */
+export class StagedFile {
+  private fd = -1
+  private path = ''
+  private hash: Hash | undefined
+  private bytes = 0
+
+  open(path: string): void {
+    this.abandon()
+    this.fd = openSync(path, 'w')
+    this.path = path
+    this.hash = createHash('sha256')
+    this.bytes = 0
+  }
+
+  write(chunk: Uint8Array): void {
+    for (let at = 0; at < chunk.byteLength; ) at += writeSync(this.fd, chunk, at, chunk.byteLength - at)
+    this.hash!.update(chunk)
+    this.bytes += chunk.byteLength
+  }
+
+  close(): { path: string; bytes: number; sha256: string } {
+    closeSync(this.fd)
+    this.fd = -1
+    return { path: this.path, bytes: this.bytes, sha256: this.hash!.digest('hex') }
+  }
+
+  /** Closes a file left open by a failure (its checkpoint is not written; the staging folder is removed later). */
+  abandon(): void {
+    if (this.fd >= 0) closeSync(this.fd)
+    this.fd = -1
+  }
+}
+
 export function sha256(data: Uint8Array): string {
   const h = createHash('sha256')
   const CHUNK = 1 << 30
@@ -60,8 +110,13 @@ export class CheckpointStorage {
     this.dir = dir
   }
 
+  /** Where checkpoint `id` writes its state files while encoding them (removed with other leftovers by `retain`). */
+  stagingFolder(id: number): string {
+    return join(this.dir, PREFIX + pad(id) + '.staging.tmp')
+  }
+
   /** Writes a complete checkpoint (files, then manifest, then the atomic rename). Returns bytes written. */
-  async write(manifest: Manifest, files: { name: string; data: Uint8Array }[]): Promise<number> {
+  async write(manifest: Manifest, files: StateFileOut[]): Promise<number> {
     await mkdir(this.dir, { recursive: true })
     return writeCheckpointFolder(join(this.dir, PREFIX + pad(manifest.id)), manifest, files)
   }
@@ -142,15 +197,22 @@ function parseManifest(text: string): Manifest {
  * Writes a checkpoint or savepoint folder atomically: everything goes to `<folder>.tmp`, each file fsynced,
  * then the folder is renamed into place and its parent fsynced. Returns the bytes written.
  */
-export async function writeCheckpointFolder(folder: string, manifest: Manifest, files: { name: string; data: Uint8Array }[]): Promise<number> {
+export async function writeCheckpointFolder(folder: string, manifest: Manifest, files: StateFileOut[]): Promise<number> {
   const tmp = folder + '.tmp'
   await rm(tmp, { recursive: true, force: true })
   await mkdir(tmp, { recursive: true })
   let bytes = 0
   try {
     for (const f of files) {
-      await writeDurably(join(tmp, f.name), f.data)
-      bytes += f.data.byteLength
+      if ('data' in f) {
+        await writeDurably(join(tmp, f.name), f.data)
+        bytes += f.data.byteLength
+      } else {
+        // Written while it was encoded: moved into the folder, then made durable.
+        await rename(f.path, join(tmp, f.name))
+        await syncFile(join(tmp, f.name))
+        bytes += f.bytes
+      }
     }
     const m = JSON.stringify(manifest, (_k, v) => (v === Infinity ? '+Infinity' : v === -Infinity ? '-Infinity' : v), 1)
     await writeDurably(join(tmp, 'manifest.json'), m)
