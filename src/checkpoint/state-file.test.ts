@@ -54,3 +54,34 @@ test('the steps of one checkpoint share a writer; parts are views of its buffer'
   assert.deepEqual((decodeState(a[0]) as KeyedSnapshot).groups[1], { rows: Array.from({ length: 50 }, (_, i) => ({ i, s: `v${i}` })) })
   assert.deepEqual(decodeState(b[0]), { plain: [1, 2, 3] })
 })
+
+test('streamed through a small draining buffer, the parts are byte for byte those written in memory', async () => {
+  const { ByteWriter } = await import('./bytes.ts')
+  const groups: Record<number, unknown> = {}
+  for (let g = 0; g < 30; g++) groups[g] = { rows: { s: [g, g + 1], k: [`k${g}`, `j${g}`], d: Array.from({ length: 40 }, (_, i) => ({ i, s: 'x'.repeat(i) })) } }
+  const snap: KeyedSnapshot = { keyGroups: 128, groups, shared: { wm: 3 } }
+  const inMemory = encodeState(snap, { partBytes: 4000 })
+  assert.ok(inMemory.length > 2)
+  const writer = new ByteWriter(Buffer.alloc(64))
+  const parts: Buffer[][] = []
+  let open: Buffer[] | undefined
+  writer.drainTo((chunk) => open!.push(Buffer.from(chunk)))
+  const returned = encodeState(snap, {
+    partBytes: 4000,
+    writer,
+    stream: {
+      open: (part) => {
+        assert.equal(part, parts.length)
+        open = []
+      },
+      close: () => {
+        parts.push(open!)
+        open = undefined
+      },
+    },
+  })
+  assert.deepEqual(returned, [])
+  assert.equal(parts.length, inMemory.length)
+  parts.forEach((chunks, i) => assert.ok(Buffer.concat(chunks).equals(Buffer.from(inMemory[i])), `part ${i}`))
+  assert.deepEqual(redistributeKeyed(parts.map((c) => decodeState(Buffer.concat(c)) as KeyedSnapshot), 1, 128)[0].groups, groups)
+})
