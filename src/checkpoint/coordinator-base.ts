@@ -106,6 +106,9 @@ export class CoordinatorBase {
   protected async findRestore(): Promise<{ snap: CheckpointSnapshot; dropped: Set<string> } | undefined> {
     this.restoreStarted = performance.now()
     await this.storage.retain(Number.MAX_SAFE_INTEGER)
+    // New checkpoints take ids above every folder present, also unreadable ones newer than the one restored:
+    // reusing such an id would make the checkpoint fail to move into place.
+    this.nextId = ((await this.storage.ids())[0] ?? 0) + 1
     const snap = this.config.restoreFrom !== undefined ? await readCheckpointFolder(this.config.restoreFrom) : await this.storage.latest(this.config.warn)
     if (snap === undefined) {
       for (const { writer } of this.participants()) await writer.recover?.(undefined)
@@ -148,7 +151,7 @@ export class CoordinatorBase {
       for (const p of pending.slice(0, -1)) await writer.commit?.(p.checkpointId, p.handle)
       await writer.recover?.(pending.length > 0 ? pending[pending.length - 1] : undefined)
     }
-    this.nextId = m.id + 1
+    this.nextId = Math.max(this.nextId, m.id + 1)
     this.report.restoredFrom = m.id
     this.report.restoreMs = performance.now() - this.restoreStarted
   }

@@ -159,3 +159,21 @@ test('with incremental: false every checkpoint is full', async () => {
     assert.deepEqual(kinds, ['full', 'full', 'full'])
   })
 })
+
+test('restored past a newer unreadable checkpoint, new checkpoints take ids above it and are written', async () => {
+  await withDir(async (dir) => {
+    const s = await setup(dir)
+    s.push(range(0, 50))
+    await s.checkpoint()
+    s.push(range(50, 10))
+    await s.checkpoint()
+    await writeFile(join(dir, 'chk-00000002', 'manifest.json'), '{ damaged')
+    const again = await setup(dir)
+    assert.equal(await again.coordinator.restore(), 1)
+    assert.ok(again.warnings.some((w) => w.includes('checkpoint 2')), again.warnings.join('\n'))
+    again.push([7])
+    assert.equal(await again.checkpoint(), 'full')
+    assert.equal(again.coordinator.report.last?.id, 3)
+    assert.equal(again.coordinator.report.failed, 0)
+  })
+})
