@@ -1,9 +1,9 @@
 import { BatchBuilder, DELETE, INSERT, UPDATE_BEFORE, type Batch, type Position, type RowKind } from '../../core/batch.ts'
 import { flushOutputs } from '../flush-outputs.ts'
 import { keyId } from '../../core/key.ts'
-import { SluiceError } from '../../core/errors.ts'
 import type { KeyedSnapshot, Operator, OperatorContext, Output } from '../../core/operator.ts'
 import { TimerQueue } from '../../state/timers.ts'
+import { ChangeTracker } from '../change-tracker.ts'
 import { checkRestore, KeyedSnapshotWriter, readEntries, restoreTimers } from '../keyed-snapshot.ts'
 import type { JoinType } from './join-types.ts'
 
@@ -63,10 +63,8 @@ export class RegularJoinOperator implements Operator {
   /** Set while one input record is processed, for error reports. */
   private record: unknown = undefined
   private pos: Position | undefined = undefined
-  /** Change tracking for incremental snapshots: on, the current epoch, and the keys changed in it (once each). */
-  private tracking = false
-  private epoch = 0
-  private changed: KeyEntry[] = []
+  /** The keys changed since the last incremental snapshot. */
+  private readonly changes = new ChangeTracker<KeyEntry>()
 
   constructor(spec: RegularJoinSpec, ctx: OperatorContext) {
     this.spec = spec
@@ -159,7 +157,7 @@ export class RegularJoinOperator implements Operator {
   /** A side of a key was written: it now lives until `now + ttl`; one cleanup timer is pending at a time. */
   private touch(entry: KeyEntry, id: unknown, side: number, now: number): void {
     const st = entry.sides[side]
-    if (this.tracking && entry.mark !== this.epoch) this.markChanged(entry)
+    this.changes.mark(entry)
     st.expiresAt = now + this.spec.ttl
     if (st.timer < 0) {
       st.timer = st.expiresAt
@@ -177,7 +175,7 @@ export class RegularJoinOperator implements Operator {
           if (entry === undefined) continue
           const st = entry.sides[side]
           if (st.timer !== due.time) continue
-          if (this.tracking && entry.mark !== this.epoch) this.markChanged(entry)
+          this.changes.mark(entry)
           st.timer = -1
           if (st.expiresAt <= now) {
             st.values = []
@@ -195,11 +193,6 @@ export class RegularJoinOperator implements Operator {
     this.flush(out)
   }
 
-  private markChanged(entry: KeyEntry): void {
-    entry.mark = this.epoch
-    this.changed.push(entry)
-  }
-
   private flush(out: Output): void {
     flushOutputs(this.ctx, out, this.out)
   }
@@ -211,7 +204,7 @@ export class RegularJoinOperator implements Operator {
 
   /** Per key: the rows of both sides with their expiry, and the key's cleanup timers. Nothing is shared. */
   snapshot(): KeyedSnapshot {
-    this.stopTracking()
+    this.changes.stop()
     const w = new KeyedSnapshotWriter(this.ctx.state.keyGroups)
     for (const e of this.keys.values()) w.add('rows', e.key, [sideSnapshot(e.sides[0]), sideSnapshot(e.sides[1])])
     w.timers('left', this.timers[0])
@@ -228,32 +221,14 @@ export class RegularJoinOperator implements Operator {
   snapshotIncremental(base: boolean): KeyedSnapshot {
     if (base) {
       const s = this.snapshot()
-      this.tracking = true
+      this.changes.start()
       return s
     }
-    if (!this.tracking) throw new SluiceError('SLUICE_INTERNAL', `step '${this.ctx.stepId}': an incremental snapshot was asked for without a base`, { step: this.ctx.stepId, domain: 'internal' })
-    const w = new KeyedSnapshotWriter(this.ctx.state.keyGroups)
-    const seen = new Set<unknown>()
-    for (const e of this.changed) {
-      const id = keyId(e.key)
-      if (seen.has(id)) continue
-      seen.add(id)
-      w.changed(e.key)
-      const now = this.keys.get(id)
-      if (now === undefined) continue
-      w.add('rows', now.key, [sideSnapshot(now.sides[0]), sideSnapshot(now.sides[1])])
-      if (now.sides[0].timer >= 0) w.add('left', now.key, now.sides[0].timer)
-      if (now.sides[1].timer >= 0) w.add('right', now.key, now.sides[1].timer)
-    }
-    this.changed = []
-    this.epoch++
-    return w.build(undefined)
-  }
-
-  private stopTracking(): void {
-    this.tracking = false
-    this.changed = []
-    this.epoch++
+    return this.changes.delta(this.ctx.state.keyGroups, this.ctx.stepId, (id) => this.keys.get(id), (w, e) => {
+      w.add('rows', e.key, [sideSnapshot(e.sides[0]), sideSnapshot(e.sides[1])])
+      if (e.sides[0].timer >= 0) w.add('left', e.key, e.sides[0].timer)
+      if (e.sides[1].timer >= 0) w.add('right', e.key, e.sides[1].timer)
+    })
   }
 
   restore(state: unknown): void {
@@ -265,7 +240,7 @@ export class RegularJoinOperator implements Operator {
       const pairs = rows.map((r) => (Array.isArray(r) ? r : [r.value, r.matches]))
       return { values: pairs.map((p) => p[0]), matches: pairs.map((p) => p[1] as number), expiresAt, timer }
     }
-    this.stopTracking()
+    this.changes.stop()
     this.keys.clear()
     for (const [, key, [l, rt]] of readEntries<[SideSnapshot | OldSideSnapshot, SideSnapshot | OldSideSnapshot]>(r, 'rows')) this.keys.set(keyId(key), { key, sides: [side(l), side(rt)], mark: -1 })
     const times = new Set([...restoreTimers(this.timers[0], r, 'left'), ...restoreTimers(this.timers[1], r, 'right')])

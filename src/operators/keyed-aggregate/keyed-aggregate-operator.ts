@@ -1,8 +1,9 @@
 import { BatchBuilder, DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, type Batch } from '../../core/batch.ts'
 import { keyId } from '../../core/key.ts'
-import { SluiceError, userError } from '../../core/errors.ts'
+import { userError } from '../../core/errors.ts'
 import type { KeyedSnapshot, Operator, OperatorContext, Output } from '../../core/operator.ts'
 import type { AggregateFunction } from '../aggregate/aggregate-function.ts'
+import { ChangeTracker } from '../change-tracker.ts'
 import { checkRestore, KeyedSnapshotWriter, readEntries } from '../keyed-snapshot.ts'
 
 /** A row of a continuously updated table: the key and its current aggregate. */
@@ -37,10 +38,8 @@ export class KeyedAggregateOperator<T, A, R> implements Operator {
   private readonly rows = new Map<unknown, Row<A, R>>()
   private readonly touched = new Set<Row<A, R>>()
   private readonly outb = new BatchBuilder<KeyedResult<unknown, R>>()
-  /** Change tracking for incremental snapshots: on, the current epoch, and the rows changed in it (once each). */
-  private tracking = false
-  private epoch = 0
-  private changed: Row<A, R>[] = []
+  /** The rows changed since the last incremental snapshot. */
+  private readonly changes = new ChangeTracker<Row<A, R>>()
 
   constructor(agg: AggregateFunction<T, A, R>, op: OperatorContext) {
     this.agg = agg
@@ -79,14 +78,14 @@ export class KeyedAggregateOperator<T, A, R> implements Operator {
         this.op.errors.report(this.op.stepId, e, values[i], times[i], batch.pos?.[i])
         // A key whose only record failed must not keep an empty row (state that nothing would ever remove).
         if (row.n === 0 && !row.emitted && !this.touched.has(row)) this.rows.delete(id)
-        else if (this.tracking && row.mark !== this.epoch) this.markChanged(row)
+        else this.changes.mark(row)
         continue
       }
       if (times[i] > row.time) row.time = times[i]
       this.touched.add(row)
     }
     for (const row of this.touched) {
-      if (this.tracking && row.mark !== this.epoch) this.markChanged(row)
+      this.changes.mark(row)
       this.emitRow(row)
     }
     this.touched.clear()
@@ -95,11 +94,6 @@ export class KeyedAggregateOperator<T, A, R> implements Operator {
       this.op.metrics.recordsOut += b.values.length
       out.emit(b)
     }
-  }
-
-  private markChanged(row: Row<A, R>): void {
-    row.mark = this.epoch
-    this.changed.push(row)
   }
 
   private emitRow(row: Row<A, R>): void {
@@ -128,7 +122,7 @@ export class KeyedAggregateOperator<T, A, R> implements Operator {
 
   /** Per key: its row (accumulator, count, last emitted result). Nothing is shared. */
   snapshot(): KeyedSnapshot {
-    this.stopTracking()
+    this.changes.stop()
     const w = new KeyedSnapshotWriter(this.op.state.keyGroups)
     for (const r of this.rows.values()) w.add('rows', r.key, [r.acc, r.n, r.emitted, r.last, r.time])
     return w.build(undefined)
@@ -138,34 +132,15 @@ export class KeyedAggregateOperator<T, A, R> implements Operator {
   snapshotIncremental(base: boolean): KeyedSnapshot {
     if (base) {
       const s = this.snapshot()
-      this.tracking = true
+      this.changes.start()
       return s
     }
-    if (!this.tracking) throw new SluiceError('SLUICE_INTERNAL', `step '${this.op.stepId}': an incremental snapshot was asked for without a base`, { step: this.op.stepId, domain: 'internal' })
-    const w = new KeyedSnapshotWriter(this.op.state.keyGroups)
-    const seen = new Set<unknown>()
-    for (const changed of this.changed) {
-      const id = keyId(changed.key)
-      if (seen.has(id)) continue
-      seen.add(id)
-      w.changed(changed.key)
-      const r = this.rows.get(id)
-      if (r !== undefined) w.add('rows', r.key, [r.acc, r.n, r.emitted, r.last, r.time])
-    }
-    this.changed = []
-    this.epoch++
-    return w.build(undefined)
-  }
-
-  private stopTracking(): void {
-    this.tracking = false
-    this.changed = []
-    this.epoch++
+    return this.changes.delta(this.op.state.keyGroups, this.op.stepId, (id) => this.rows.get(id), (w, r) => w.add('rows', r.key, [r.acc, r.n, r.emitted, r.last, r.time]))
   }
 
   restore(state: unknown): void {
     const r = checkRestore(state, this.op.state.keyGroups, this.op.stepId)
-    this.stopTracking()
+    this.changes.stop()
     this.rows.clear()
     for (const [, key, [acc, n, emitted, last, time]] of readEntries<SavedRow<A, R>>(r, 'rows')) this.rows.set(keyId(key), { key, acc, n, emitted, last, time, mark: -1 })
   }

@@ -1,0 +1,62 @@
+import { SluiceError } from '../core/errors.ts'
+import { keyId } from '../core/key.ts'
+import type { KeyedSnapshot } from '../core/operator.ts'
+import { KeyedSnapshotWriter } from './keyed-snapshot.ts'
+
+/** A per-key entry an operator holds: its key, and the tracking epoch in which it last changed (-1: never). */
+export interface Tracked {
+  key: unknown
+  mark: number
+}
+
+/**
+ * The keys an operator changed since its previous incremental snapshot (see `Operator.snapshotIncremental`).
+ * Off until a base snapshot starts it, so nothing accumulates when no one takes deltas. An entry is listed
+ * once per interval: marking costs a comparison of its stamp with the current epoch.
+ */
+export class ChangeTracker<E extends Tracked> {
+  private on = false
+  private epoch = 0
+  private changed: E[] = []
+
+  /** Notes that `e` changed (a no-op when tracking is off or it is already listed). */
+  mark(e: E): void {
+    if (this.on && e.mark !== this.epoch) {
+      e.mark = this.epoch
+      this.changed.push(e)
+    }
+  }
+
+  /** Tracking starts: the base snapshot was just taken. */
+  start(): void {
+    this.on = true
+  }
+
+  /** Tracking stops (a full snapshot or a restore): what was listed is forgotten. */
+  stop(): void {
+    this.on = false
+    this.changed = []
+    this.epoch++
+  }
+
+  /**
+   * The delta since the previous call: every changed key listed (so removed ones are known), and for each
+   * still held, what `write` files for its current entry. Starts the next interval.
+   */
+  delta(keyGroups: number, step: string, current: (id: unknown) => E | undefined, write: (w: KeyedSnapshotWriter, e: E) => void): KeyedSnapshot {
+    if (!this.on) throw new SluiceError('SLUICE_INTERNAL', `step '${step}': an incremental snapshot was asked for without a base`, { step, domain: 'internal' })
+    const w = new KeyedSnapshotWriter(keyGroups)
+    const seen = new Set<unknown>()
+    for (const e of this.changed) {
+      const id = keyId(e.key)
+      if (seen.has(id)) continue
+      seen.add(id)
+      w.changed(e.key)
+      const now = current(id)
+      if (now !== undefined) write(w, now)
+    }
+    this.changed = []
+    this.epoch++
+    return w.build(undefined)
+  }
+}
