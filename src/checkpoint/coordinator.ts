@@ -1,170 +1,446 @@
+import { existsSync, mkdirSync, rmSync } from 'node:fs'
+import { mkdir, rm } from 'node:fs/promises'
+import { dirname, join, resolve } from 'node:path'
+import { serialize, deserialize } from 'node:v8'
+import { SluiceError, errorMessage } from '../core/errors.ts'
 import { DEFAULT_KEY_GROUPS } from '../core/key.ts'
-import type { Vertex } from '../runtime/vertex.ts'
-import { CoordinatorBase } from './coordinator-base.ts'
+import type { Batch } from '../core/batch.ts'
+import type { KeyedSnapshot } from '../core/operator.ts'
+import type { PhysicalPlan } from '../plan/physical-plan.ts'
+import type { Ack, ChannelState, ThreadRestore, VertexWatermarks, BarrierSpec } from './acks.ts'
+import { checkCompatibility } from './compatibility.ts'
 import { operatorStates } from './incremental.ts'
-import type { CheckpointStats, Manifest, OperatorEntry, StateFileRef } from './manifest.ts'
+import type { CheckpointStats, Manifest, OperatorEntry, SourceSnapshot } from './manifest.ts'
 import { MANIFEST_FORMAT } from './manifest.ts'
 import { isKeyedSnapshot, redistributeKeyed } from './redistribute.ts'
-import { mkdirSync, rmSync } from 'node:fs'
-import { basename, join } from 'node:path'
-import { ByteWriter } from './bytes.ts'
-import { decodeState, encodeState } from './state-file.ts'
-import { sha256, StagedFile, type StateFileOut } from './storage.ts'
+import { decodeState } from './state-file.ts'
+import { CheckpointStorage, readCheckpointFolder, writeCheckpointFolder, type CheckpointRead, type StateFileOut } from './storage.ts'
+import { subtaskOfKey } from '../core/key.ts'
 
-export type { CheckpointConfig, CheckpointReport } from './coordinator-base.ts'
+export interface CheckpointConfig {
+  /** Folder of this pipeline's checkpoints. */
+  dir: string
+  /** Time between checkpoints in ms; 0 takes them only at the end of input and on stop. */
+  intervalMs: number
+  /** Complete checkpoints to keep. Default 3. */
+  retain?: number
+  /** Checkpoints that may fail in a row before the job fails. Default 3. */
+  tolerableFailures?: number
+  /** Restore from this checkpoint or savepoint folder instead of the latest checkpoint in `dir`. */
+  restoreFrom?: string
+  /** Restore even if some saved state has no matching step (that state is dropped). */
+  allowDroppedState?: boolean
+  /**
+   * Incremental checkpoints (default true): steps that support it (regular joins, keyed aggregates) write
+   * only the keys changed since the previous checkpoint, and the checkpoint lists the earlier files it builds
+   * on. A full checkpoint is taken first, after a restore or a failed checkpoint, after `maxDeltas` deltas, and once
+   * the deltas outgrow their base. Savepoints are always full.
+   */
+  incremental?: boolean
+  /** Incremental checkpoints: deltas after which a full checkpoint is taken (default 10); a restore reads at most this many. */
+  maxDeltas?: number
+  /** Where warnings go (default console.warn). */
+  warn?: (msg: string) => void
+}
 
-/** The incremental steps' files since the last full checkpoint, as the next delta's manifest lists them. */
-interface Chain {
-  files: Map<string, StateFileRef[]>
-  baseBytes: number
-  deltaBytes: number
+export interface CheckpointReport {
+  completed: number
+  failed: number
+  /** Of those completed, the incremental ones (deltas). */
   deltas: number
+  restoredFrom: number | null
+  /** Time to read, verify and restore the checkpoint restored from, in ms. */
+  restoreMs: number | null
+  last: CheckpointStats | null
+}
+
+/** What the coordinator needs to know of the run's layout. */
+export interface CoordinatorLayout {
+  threads: number
+  /** Subtasks of each vertex of the plan. */
+  subtasks(vertex: number): number
+  /** Kind of the edge into input `input` of vertex `vertex`. */
+  edge(vertex: number, input: number): 'forward' | 'keyed' | 'gather'
+}
+
+/** The manifest's name for the dead-letter writer among the sinks. */
+const DEAD_LETTERS = '$dead-letters'
+
+interface Round {
+  id: number
+  spec: BarrierSpec
+  savepoint: string | undefined
+  acks: Ack[]
+  expected: number
+  startedAt: number
 }
 
 /**
- * Takes checkpoints of a pipeline running in this thread and restores from them. Between two source batches
- * every step has processed everything it was given, so a barrier injected at all sources at once is aligned
- * at every step as it passes: the snapshot is taken right there, copied, and written while processing goes on.
- * Sinks pre-commit at the barrier and commit once the manifest is durably written.
- *
- * Incremental checkpoints: a step that can (`snapshotIncremental`) writes a full snapshot into a full
- * checkpoint and, into the deltas that follow, only the keys changed since the previous checkpoint; a delta's
- * manifest lists the base's and earlier deltas' files too, and a restore merges them (`operatorStates`).
+ * The one checkpoint coordinator, driven by acknowledgements: the runner sends barrier `id` to every thread,
+ * each subtask answers with its part (a source's positions, an operator's state files already written to the
+ * staging folder, a sink's pre-commit handle, the dead-letter writer's), and once every part is in, the manifest is
+ * written atomically; then the runner tells every thread to commit. One checkpoint is in flight at a time and
+ * processing never waits for the disk. Restoring builds what each thread restores, redistributing keyed state by
+ * key group when the parallelism changed.
  */
-export class CheckpointCoordinator extends CoordinatorBase {
-  private chain: Chain | undefined
-  /**
-   * Every step's state files are written into this one buffer, reused by the next checkpoint (which begins only
-   * when this one is on disk): no new memory per checkpoint, nothing for the garbage collector.
-   */
-  private readonly writer = new ByteWriter(Buffer.allocUnsafe(4 << 20))
+export class CheckpointCoordinator {
+  readonly report: CheckpointReport = { completed: 0, failed: 0, deltas: 0, restoredFrom: null, restoreMs: null, last: null }
+  private readonly pipeline: string
+  private readonly plan: PhysicalPlan
+  private readonly layout: CoordinatorLayout
+  private readonly config: Required<Omit<CheckpointConfig, 'restoreFrom'>> & { restoreFrom?: string }
+  private readonly storage: CheckpointStorage
+  private readonly deadLetters: boolean
+  private nextId = 1
+  private nextAt: number
+  private round: Round | undefined
+  private failure: SluiceError | undefined
+  private failedInRow = 0
+  private lastFailed = true
+  private chain: { baseBytes: number; deltaBytes: number; deltas: number } | undefined
 
-  /** Restores the latest complete checkpoint (or `restoreFrom`); sinks recover either way. Returns the id restored. */
-  async restore(): Promise<number | undefined> {
-    const found = await this.findRestore()
-    if (found === undefined) return undefined
-    const { snap, dropped } = found
-    const m = snap.manifest
-    const byId = new Map(this.graph.vertices.filter((v): v is Vertex => v !== undefined).map((v) => [v.plan.id, v]))
-    for (const op of m.operators) {
-      const v = byId.get(op.step)
-      if (v?.operator?.restore === undefined || dropped.has(op.step)) continue
-      const states = operatorStates(op, (f) => decodeState(snap.file(f)))
-      v.operator.restore(op.keyed && states.every(isKeyedSnapshot) ? redistributeKeyed(states, 1, m.keyGroups)[0] : states[0])
-    }
-    for (const w of m.vertices) {
-      const v = byId.get(w.id)
-      if (v !== undefined) CoordinatorBase.restoreWatermarks(v, w)
-    }
-    await this.finishRestore(m)
-    return m.id
+  constructor(pipeline: string, plan: PhysicalPlan, layout: CoordinatorLayout, config: CheckpointConfig, now: number, deadLetters: boolean) {
+    this.pipeline = pipeline
+    this.plan = plan
+    this.layout = layout
+    this.deadLetters = deadLetters
+    this.config = { retain: 3, tolerableFailures: 3, allowDroppedState: false, incremental: true, maxDeltas: 10, warn: (m) => console.warn(m), ...config }
+    this.storage = new CheckpointStorage(config.dir)
+    this.nextAt = config.intervalMs > 0 ? now + config.intervalMs : Infinity
+  }
+
+  get inFlight(): boolean {
+    return this.round !== undefined
+  }
+
+  /** When the next periodic checkpoint is due (epoch ms of the run's clock), +Infinity if none. */
+  get nextDue(): number {
+    return this.nextAt
+  }
+
+  /** True when the interval has passed and no checkpoint is in flight; throws once checkpoints failed too often. */
+  due(now: number): boolean {
+    if (this.failure !== undefined) throw this.failure
+    return now >= this.nextAt && this.round === undefined
   }
 
   /**
-   * Takes a checkpoint: waits for source reads in flight, snapshots every step, pre-commits sinks; then
-   * writes in the background. With `savepointDir`, writes a self-contained savepoint there instead.
+   * The checkpoint to restore (the latest complete one, or `restoreFrom`), checked against the pipeline, as what
+   * each thread restores; undefined to start fresh.
    */
-  async trigger(now: number, savepointDir?: string): Promise<CheckpointStats> {
-    const id = await this.begin(now, savepointDir)
-    const t0 = performance.now()
-    for (const r of this.runners) await r.quiesce()
-    this.graph.flushErrors()
-    if (this.graph.pendingWrites.length > 0) await Promise.all(this.graph.pendingWrites.splice(0))
-    const incremental = this.config.incremental && savepointDir === undefined
-    if (this.lastFailed) {
-      this.lastFailed = false
-      this.chain = undefined
+  async restore(): Promise<ThreadRestore[] | undefined> {
+    const started = performance.now()
+    await this.storage.retain(Number.MAX_SAFE_INTEGER)
+    // New checkpoints take ids above every folder present, also unreadable ones newer than the one restored.
+    this.nextId = ((await this.storage.ids())[0] ?? 0) + 1
+    const snap = this.config.restoreFrom !== undefined ? await readCheckpointFolder(this.config.restoreFrom) : await this.storage.latest(this.config.warn)
+    if (snap === undefined) return undefined
+    const m = snap.manifest
+    if (m.pipeline !== this.pipeline) {
+      throw new SluiceError('SLUICE_CHECKPOINT_MISMATCH', `the checkpoint belongs to pipeline '${m.pipeline}', not '${this.pipeline}'`, { hint: 'use another --checkpoint-dir' })
     }
-    const prev = this.chain
-    const delta = incremental && prev !== undefined && prev.deltas < this.config.maxDeltas && prev.deltaBytes <= prev.baseBytes
-    const chain: Chain = { files: new Map(), baseBytes: delta ? prev.baseBytes : 0, deltaBytes: delta ? prev.deltaBytes : 0, deltas: delta ? prev.deltas + 1 : 0 }
-    const files: StateFileOut[] = []
-    const operators: OperatorEntry[] = []
-    let wroteDelta = false
-    this.writer.reset()
-    // A checkpoint's state files are written to a staging folder while they are encoded, through the writer's
-    // buffer (see ByteWriter.drainTo); a savepoint's are kept in memory and written with it.
-    const staging = savepointDir === undefined ? this.storage.stagingFolder(id) : undefined
-    if (staging !== undefined) {
+    const sources = this.plan.vertices.filter((v) => v.role === 'source').map((v) => ({ vertex: { plan: v } }))
+    const dropped = checkCompatibility(m, { plan: this.plan } as never, sources as never, this.config.allowDroppedState, this.config.warn)
+    const restores = planRestore(m, snap, this.plan, this.layout, dropped)
+    this.nextId = Math.max(this.nextId, m.id + 1)
+    this.report.restoredFrom = m.id
+    this.report.restoreMs = performance.now() - started
+    return restores
+  }
+
+  /** Starts checkpoint (or savepoint into `savepoint`, or a drain round): its id and what its barrier asks. */
+  begin(now: number, kind: BarrierSpec['kind'], savepoint?: string): { id: number; spec: BarrierSpec } {
+    if (this.failure !== undefined) throw this.failure
+    if (this.round !== undefined) throw new SluiceError('SLUICE_INTERNAL', `checkpoint ${this.round.id} is still in flight`, { domain: 'internal' })
+    if (savepoint !== undefined && existsSync(savepoint)) {
+      throw new SluiceError('SLUICE_SAVEPOINT_EXISTS', `savepoint folder '${savepoint}' already exists`, { hint: 'choose a new folder for each savepoint' })
+    }
+    if (kind !== 'drain') this.nextAt = this.config.intervalMs > 0 ? now + this.config.intervalMs : Infinity
+    const id = kind === 'drain' ? 0 : this.nextId++
+    let staging: string | undefined
+    if (kind !== 'drain') {
+      staging = savepoint === undefined ? this.storage.stagingFolder(id) : `${resolve(savepoint)}.staging.tmp`
       rmSync(staging, { recursive: true, force: true })
       mkdirSync(staging, { recursive: true })
     }
-    for (const v of this.graph.vertices) {
-      const op = v?.operator
-      if (v === undefined || op === undefined) continue
-      const tracked = incremental && v.plan.keyed && op.snapshotIncremental !== undefined
-      const earlier = delta && tracked ? prev.files.get(v.plan.id) : undefined
-      const state = tracked ? op.snapshotIncremental!(earlier === undefined) : op.snapshot?.()
-      if (state === undefined) continue
-      const step = v.plan.steps[0]
-      const entry: OperatorEntry = { step: v.plan.id, kind: step.kind, keyed: v.plan.keyed, descriptor: step.describe, files: earlier === undefined ? [] : earlier.slice() }
-      let bytes = 0
-      const nameOf = (part: number) => `${v.plan.id}.0.${part}.${earlier === undefined ? 'state' : 'delta'}`
-      const add = (name: string, size: number, digest: string) => {
-        entry.files.push({ subtask: 0, file: name, bytes: size, sha256: digest, ...(earlier === undefined ? {} : { delta: true }) })
-        bytes += size
-      }
-      if (staging === undefined) {
-        encodeState(state, { writer: this.writer }).forEach((data, part) => {
-          files.push({ name: nameOf(part), data })
-          add(nameOf(part), data.byteLength, sha256(data))
-        })
-      } else {
-        const out = new StagedFile()
-        this.writer.drainTo((chunk) => out.write(chunk))
-        try {
-          encodeState(state, {
-            writer: this.writer,
-            stream: {
-              open: (part) => out.open(join(staging, nameOf(part))),
-              close: () => {
-                const f = out.close()
-                files.push({ name: basename(f.path), path: f.path, bytes: f.bytes })
-                add(basename(f.path), f.bytes, f.sha256)
-              },
-            },
-          })
-        } finally {
-          this.writer.drainTo(undefined)
-          out.abandon()
-        }
-      }
-      operators.push(entry)
-      if (!tracked) continue
-      // The next delta lists these files in this checkpoint's folder.
-      chain.files.set(v.plan.id, entry.files.map((f) => (f.checkpoint === undefined ? { ...f, checkpoint: id } : f)))
-      if (earlier === undefined) chain.baseBytes += bytes
-      else {
-        chain.deltaBytes += bytes
-        wroteDelta = true
-      }
+    const c = this.chain
+    const delta = kind === 'checkpoint' && this.config.incremental && !this.lastFailed && c !== undefined && c.deltas < this.config.maxDeltas && c.deltaBytes <= c.baseBytes
+    const spec: BarrierSpec = { kind, delta, staging }
+    let expected = this.deadLetters ? 1 : 0
+    for (const v of this.plan.vertices) expected += this.layout.subtasks(v.index)
+    this.round = { id, spec, savepoint, acks: [], expected, startedAt: performance.now() }
+    return { id, spec }
+  }
+
+  /** A subtask's part arrived; true when the round has every part. */
+  ack(a: Ack): boolean {
+    const r = this.round
+    if (r === undefined || a.id !== r.id) throw new SluiceError('SLUICE_INTERNAL', `an answer to barrier ${a.id} arrived, which is not in flight`, { domain: 'internal' })
+    r.acks.push(a)
+    return r.acks.length === r.expected
+  }
+
+  /** Ends a drain round (a stop without checkpoints). */
+  endDrain(): void {
+    this.round = undefined
+  }
+
+  /**
+   * Every part is in: writes the manifest (and moves the state files) durably. Resolves with the stats once the
+   * checkpoint is complete; a failed write counts as a failed checkpoint (the job fails after too many in a row)
+   * and resolves with undefined.
+   */
+  async complete(): Promise<CheckpointStats | undefined> {
+    const r = this.round!
+    const { manifest, files, bytes, delta, alignmentMs, syncMs } = this.assemble(r)
+    const stats: CheckpointStats = { id: r.id, bytes: 0, syncMs, asyncMs: 0, alignmentMs, ...(delta ? { delta: true } : {}) }
+    const t1 = performance.now()
+    try {
+      stats.bytes = r.savepoint === undefined ? await this.storage.write(manifest, files) : await writeSavepoint(r.savepoint, manifest, files)
+      stats.asyncMs = performance.now() - t1
+      if (r.savepoint !== undefined) await rm(r.spec.staging!, { recursive: true, force: true })
+    } catch (e) {
+      this.round = undefined
+      if (r.savepoint !== undefined) await rm(r.spec.staging!, { recursive: true, force: true }).catch(() => {})
+      this.failed(r.id, e)
+      if (r.savepoint !== undefined) throw e
+      return undefined
     }
-    // A savepoint's plain snapshots stopped change tracking: the next checkpoint is full.
-    this.chain = incremental ? chain : undefined
-    const sinks = await this.preCommitAll(id)
-    const manifest: Manifest = {
-      format: MANIFEST_FORMAT,
-      kind: savepointDir === undefined ? 'checkpoint' : 'savepoint',
-      id,
-      pipeline: this.pipeline,
-      createdAt: new Date().toISOString(),
-      parallelism: 1,
-      keyGroups: DEFAULT_KEY_GROUPS,
-      sources: this.runners.map((r) => ({ step: r.vertex.plan.id, kind: r.source.kind, state: r.snapshot() })),
-      operators,
-      sinks,
-      vertices: this.graph.vertices.filter((v): v is Vertex => v !== undefined).map((v) => ({ id: v.plan.id, watermark: v.watermark, forwarded: v.forwarded, inputs: v.inWm.slice() })),
-      metrics: this.graph.stepMetrics(),
-    }
-    const stats: CheckpointStats = { id, bytes: 0, syncMs: performance.now() - t0, asyncMs: 0, alignmentMs: 0, ...(wroteDelta ? { delta: true } : {}) }
-    this.writeInBackground(manifest, files, stats, savepointDir)
+    this.round = undefined
+    this.failedInRow = 0
+    this.lastFailed = false
+    this.report.completed++
+    if (delta) this.report.deltas++
+    this.report.last = stats
+    if (r.spec.kind === 'savepoint') this.chain = undefined
+    else if (delta && this.chain !== undefined) {
+      this.chain.deltas++
+      this.chain.deltaBytes += bytes
+    } else this.chain = { baseBytes: bytes, deltaBytes: 0, deltas: 0 }
     return stats
   }
 
-  /** Takes a savepoint into `dir` and waits until it is durably written (or throws why not). */
-  async savepoint(now: number, dir: string): Promise<CheckpointStats> {
-    const stats = await this.trigger(now, dir)
-    await this.waitFor(stats.id)
-    return stats
+  /** After the commit of a complete checkpoint: older checkpoints beyond `retain` go. */
+  async retain(): Promise<void> {
+    await this.storage.retain(this.config.retain)
+  }
+
+  private failed(id: number, e: unknown): void {
+    this.report.failed++
+    this.lastFailed = true
+    this.failedInRow++
+    this.config.warn(`checkpoint ${id} of '${this.pipeline}' failed: ${errorMessage(e)}`)
+    if (this.failedInRow > this.config.tolerableFailures) {
+      this.failure = new SluiceError('SLUICE_CHECKPOINT_FAILED', `${this.failedInRow} checkpoints in a row failed; the last: ${errorMessage(e)}`, { domain: 'external', cause: e, hint: 'check the checkpoint folder (space, permissions)' })
+    }
+  }
+
+  /** Throws if checkpoints failed too often. */
+  check(): void {
+    if (this.failure !== undefined) throw this.failure
+  }
+
+  private assemble(r: Round): { manifest: Manifest; files: StateFileOut[]; bytes: number; delta: boolean; alignmentMs: number; syncMs: number } {
+    const { plan } = this
+    const byVertex = new Map<number, Ack[]>()
+    for (const a of r.acks) {
+      let l = byVertex.get(a.vertex)
+      if (l === undefined) byVertex.set(a.vertex, (l = []))
+      l.push(a)
+    }
+    for (const l of byVertex.values()) l.sort((a, b) => a.subtask - b.subtask)
+    const sources: Manifest['sources'] = []
+    const operators: OperatorEntry[] = []
+    const sinks: Manifest['sinks'] = []
+    const vertices: Manifest['vertices'] = []
+    const channels: NonNullable<Manifest['channels']> = []
+    const metrics = new Map<string, Manifest['metrics'][number]>()
+    const files: StateFileOut[] = []
+    let bytes = 0
+    let delta = false
+    let alignmentMs = 0
+    let syncMs = 0
+    for (const pv of plan.vertices) {
+      const acks = byVertex.get(pv.index) ?? []
+      const step = pv.steps[0]
+      let entry: OperatorEntry | undefined
+      for (const a of acks) {
+        syncMs = Math.max(syncMs, a.ms)
+        if (a.kind === 'drained' || a.kind === 'dead-letters') continue
+        for (const s of a.steps) {
+          const m = metrics.get(s.step)
+          if (m === undefined) metrics.set(s.step, { step: s.step, in: s.in, out: s.out, late: s.late, errors: s.errors, dropped: s.dropped })
+          else {
+            m.in += s.in
+            m.out += s.out
+            m.late += s.late
+            m.errors += s.errors
+            m.dropped += s.dropped
+          }
+        }
+        vertices.push({ id: pv.id, subtask: a.subtask, ...a.wm })
+        if (a.kind === 'source') continue
+        alignmentMs = Math.max(alignmentMs, a.alignmentMs)
+        if (a.kind === 'sink') {
+          sinks.push({ step: pv.id, subtask: a.subtask, pending: a.pending })
+          continue
+        }
+        for (const c of a.channels) if (c.held.length > 0 || c.wms.some((w) => w !== -Infinity)) channels.push({ to: pv.id, subtask: a.subtask, input: c.input, wms: c.wms, data: serialize(c.held).toString('base64') })
+        if (a.files === undefined) continue
+        entry ??= { step: pv.id, kind: step.kind, keyed: pv.keyed, descriptor: step.describe, files: [] }
+        for (const f of a.files) {
+          entry.files.push(f)
+          if (f.checkpoint === undefined) files.push({ name: f.file, path: join(r.spec.staging!, f.file), bytes: f.bytes })
+        }
+        bytes += a.bytes
+        if (a.delta) delta = true
+      }
+      if (entry !== undefined) operators.push(entry)
+      const srcAcks = acks.filter((a): a is Extract<Ack, { kind: 'source' }> => a.kind === 'source')
+      if (srcAcks.length > 0 && step.impl.role === 'source') sources.push({ step: pv.id, kind: step.impl.source.kind, state: mergeSourceStates(srcAcks) })
+    }
+    const dl = r.acks.find((a): a is Extract<Ack, { kind: 'dead-letters' }> => a.kind === 'dead-letters')
+    if (dl !== undefined) sinks.push({ step: DEAD_LETTERS, subtask: 0, pending: dl.pending })
+    const manifest: Manifest = {
+      format: MANIFEST_FORMAT,
+      kind: r.savepoint === undefined ? 'checkpoint' : 'savepoint',
+      id: r.id,
+      pipeline: this.pipeline,
+      createdAt: new Date().toISOString(),
+      parallelism: this.layout.threads,
+      keyGroups: DEFAULT_KEY_GROUPS,
+      sources,
+      operators,
+      sinks,
+      vertices,
+      metrics: [...metrics.values()],
+      ...(channels.length > 0 ? { channels } : {}),
+    }
+    return { manifest, files, bytes, delta, alignmentMs, syncMs }
   }
 }
+
+/** The sources' subtasks each report the partitions they own: one snapshot of the whole source. */
+function mergeSourceStates(acks: Extract<Ack, { kind: 'source' }>[]): SourceSnapshot {
+  const first = acks[0].state
+  const out: SourceSnapshot = { positions: first.positions.slice(), watermarks: first.watermarks.slice(), ended: first.ended.slice(), recordsIn: 0 }
+  for (const a of acks) {
+    for (const p of a.owned) {
+      out.positions[p] = a.state.positions[p]
+      out.watermarks[p] = a.state.watermarks[p]
+      out.ended[p] = a.state.ended[p]
+    }
+    out.recordsIn += a.state.recordsIn
+  }
+  return out
+}
+
+/** What each thread restores from checkpoint `m` at the run's layout. */
+function planRestore(m: Manifest, snap: CheckpointRead, plan: PhysicalPlan, layout: CoordinatorLayout, dropped: Set<string>): ThreadRestore[] {
+  const n = layout.threads
+  const out: ThreadRestore[] = Array.from({ length: n }, (_, t) => ({ checkpointId: m.id, vertices: [], sources: [], sinks: [], deadLetters: undefined, metrics: t === 0 ? m.metrics.map((x) => ({ ...x, kind: '' })) : [] }))
+  const byId = new Map(plan.vertices.map((v) => [v.id, v]))
+  for (const s of m.sources) {
+    const v = byId.get(s.step)
+    if (v === undefined || dropped.has(s.step)) continue
+    for (const r of out) r.sources.push({ vertex: v.index, state: s.state })
+  }
+  const vertexEntry = (t: number, vertex: number): ThreadRestore['vertices'][number] => {
+    let e = out[t].vertices.find((x) => x.vertex === vertex)
+    if (e === undefined) out[t].vertices.push((e = { vertex, state: undefined, wm: undefined, channels: [] }))
+    return e
+  }
+  for (const op of m.operators) {
+    const v = byId.get(op.step)
+    if (v === undefined || dropped.has(op.step)) continue
+    const subs = layout.subtasks(v.index)
+    const states = operatorStates(op, (f) => decodeState(snap.file(f)))
+    if (op.keyed && states.every(isKeyedSnapshot)) {
+      redistributeKeyed(states as KeyedSnapshot[], subs, m.keyGroups).forEach((r, t) => (vertexEntry(t, v.index).state = r))
+    } else if (m.parallelism === subs || states.length === 1) {
+      op.files.forEach((f, i) => (vertexEntry(f.subtask % subs, v.index).state = states[i]))
+    } else {
+      throw new SluiceError('SLUICE_CHECKPOINT_MISMATCH', `step '${op.step}' (${op.kind}) saved state that is not split by key group at parallelism ${m.parallelism}; it cannot be restored at parallelism ${n}`, {
+        step: op.step,
+        hint: `restore with --parallelism ${m.parallelism}`,
+      })
+    }
+  }
+  for (const v of plan.vertices) {
+    const saved = m.vertices.filter((w) => w.id === v.id)
+    if (saved.length === 0) continue
+    const subs = layout.subtasks(v.index)
+    const same = saved.length === subs
+    for (let t = 0; t < subs; t++) {
+      const own = same ? saved.find((w) => (w.subtask ?? 0) === t) : undefined
+      vertexEntry(t, v.index).wm = own !== undefined ? { watermark: own.watermark, forwarded: own.forwarded, inputs: own.inputs } : minWatermarks(saved)
+    }
+  }
+  for (const c of m.channels ?? []) {
+    const v = byId.get(c.to)
+    if (v === undefined || dropped.has(c.to)) continue
+    // Checkpoints of earlier versions held `{ level, item: { batch } }`.
+    const held = (deserialize(Buffer.from(c.data, 'base64')) as { level: number; batch?: Batch; item?: { batch: Batch } }[]).map((h) => ({ level: h.level, batch: h.batch ?? h.item!.batch }))
+    const subs = layout.subtasks(v.index)
+    const kind = layout.edge(v.index, c.input)
+    const same = m.parallelism === n
+    const share = (t: number): ChannelState => {
+      const e = vertexEntry(t, v.index)
+      let ch = e.channels.find((x) => x.input === c.input)
+      if (ch === undefined) e.channels.push((ch = { input: c.input, wms: same ? (c.wms ?? []) : [], held: [] }))
+      return ch
+    }
+    for (const h of held) {
+      if (kind === 'keyed' && subs > 1) {
+        splitByKey(h.batch, subs).forEach((b, t) => {
+          if (b !== undefined) share(t).held.push({ level: h.level, batch: b })
+        })
+      } else {
+        share(kind === 'gather' ? 0 : (c.subtask ?? 0) % subs).held.push(h)
+      }
+    }
+    if (same) share((c.subtask ?? 0) % subs)
+  }
+  for (const s of m.sinks) {
+    if (s.step === DEAD_LETTERS) {
+      out[0].deadLetters = s.pending
+      continue
+    }
+    const v = byId.get(s.step)
+    if (v === undefined) continue
+    const subs = layout.subtasks(v.index)
+    const old = s.subtask ?? 0
+    const t = old % subs
+    let e = out[t].sinks.find((x) => x.vertex === v.index)
+    if (e === undefined) out[t].sinks.push((e = { vertex: v.index, inherited: [] }))
+    e.inherited.push(s.pending.map((p) => ({ subtask: old, ...p })))
+  }
+  return out
+}
+
+function minWatermarks(saved: VertexWatermarks[]): VertexWatermarks {
+  const inputs = saved[0].inputs.map((_, i) => Math.min(...saved.map((w) => w.inputs[i] ?? Infinity)))
+  return { watermark: Math.min(...saved.map((w) => w.watermark)), forwarded: Math.min(...saved.map((w) => w.forwarded)), inputs }
+}
+
+function splitByKey(batch: Batch, subs: number): (Batch | undefined)[] {
+  const parts: (Batch | undefined)[] = new Array(subs).fill(undefined)
+  const keys = batch.keys ?? []
+  batch.values.forEach((value, i) => {
+    const t = subtaskOfKey(keys[i], subs)
+    const b = (parts[t] ??= { values: [], times: [], keys: [], ...(batch.kinds ? { kinds: [] } : {}), ...(batch.pos ? { pos: [] } : {}) })
+    b.values.push(value)
+    b.times.push(batch.times[i])
+    b.keys!.push(keys[i])
+    if (batch.kinds) b.kinds!.push(batch.kinds[i])
+    if (batch.pos) b.pos!.push(batch.pos[i])
+  })
+  return parts
+}
+
+async function writeSavepoint(dir: string, manifest: Manifest, files: StateFileOut[]): Promise<number> {
+  if (existsSync(dir)) throw new SluiceError('SLUICE_SAVEPOINT_EXISTS', `savepoint folder '${dir}' already exists`, { hint: 'choose a new folder for each savepoint' })
+  await mkdir(dirname(resolve(dir)), { recursive: true })
+  return writeCheckpointFolder(dir, manifest, files)
+}
+

@@ -1,6 +1,13 @@
-import type { SourceSnapshot } from '../runtime/source-runner.ts'
-
 export const MANIFEST_FORMAT = 1
+
+/** A source's state in a checkpoint: reader positions and watermark state per partition. */
+export interface SourceSnapshot {
+  positions: unknown[]
+  watermarks: unknown[]
+  ended: boolean[]
+  recordsIn: number
+}
+
 
 /** What a checkpoint or savepoint holds; written last, atomically: its presence makes the checkpoint complete. */
 export interface Manifest {
@@ -14,15 +21,16 @@ export interface Manifest {
   sources: { step: string; kind: string; state: SourceSnapshot }[]
   operators: OperatorEntry[]
   /** Sink handles not yet committed when the checkpoint was taken (its own and any of failed checkpoints before it). */
-  sinks: { step: string; pending: { checkpointId: number; handle: unknown }[] }[]
+  sinks: { step: string; subtask?: number; pending: { checkpointId: number; handle: unknown }[] }[]
   /** Runtime watermarks per vertex, so a restored job never moves event time backwards. */
-  vertices: { id: string; watermark: number; forwarded: number; inputs: number[] }[]
+  vertices: { id: string; subtask?: number; watermark: number; forwarded: number; inputs: number[] }[]
   metrics: { step: string; in: number; out: number; late: number; errors: number; dropped: number }[]
   /**
-   * Parallel runs: records between threads that were held back for watermark alignment at the barrier, per input
-   * of the step they go to (`data`: v8-serialized `{ level, item }[]`, base64). They are delivered after a restore.
+   * Records between subtasks that were held back for watermark alignment at the barrier, per subtask and input
+   * of the step they go to, with each channel's watermark (`data`: v8-serialized `{ level, batch }[]`, base64).
+   * They are delivered after a restore.
    */
-  channels?: { to: string; input: number; data: string }[]
+  channels?: { to: string; subtask?: number; input: number; wms?: number[]; data: string }[]
 }
 
 /** One operator's state: which step, what state it declares, and its file(s) with sizes and checksums. */

@@ -1,7 +1,7 @@
 import type { Pipeline } from '../api/pipeline.ts'
 import { Stream } from '../api/stream.ts'
 import { userError } from '../core/errors.ts'
-import { runLocal } from './local-runner.ts'
+import { runJob } from './executor/job-runner.ts'
 import type { RunOptions, RunSummary } from './run-types.ts'
 
 /**
@@ -12,7 +12,5 @@ export async function run(p: Pipeline | Stream<unknown>, opts: RunOptions = {}):
   const pl = p instanceof Stream ? p.pipeline : p
   const parallelism = opts.parallelism ?? 1
   if (!Number.isInteger(parallelism) || parallelism < 1) throw userError('SLUICE_BAD_OPTION', `parallelism must be a positive integer, got ${parallelism}`)
-  if (parallelism === 1) return runLocal(pl, opts)
-  const { runParallel } = await import('./parallel/parallel-runner.ts')
-  return runParallel(pl, { ...opts, parallelism })
+  return runJob(pl, { ...opts, parallelism })
 }

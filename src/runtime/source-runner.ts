@@ -6,15 +6,11 @@ import { END, type Source, type SourceRead, type SourceReader } from '../core/so
 import type { WatermarkGenerator } from '../time/watermark.ts'
 import { watermark as wmStrategies } from '../time/watermark.ts'
 import type { PolicyErrorSink } from './error-sink.ts'
+import type { SourceSnapshot } from '../checkpoint/manifest.ts'
+
+export type { SourceSnapshot }
 import type { Vertex } from './vertex.ts'
 
-/** A source's state in a checkpoint: reader positions and watermark state per partition. */
-export interface SourceSnapshot {
-  positions: unknown[]
-  watermarks: unknown[]
-  ended: boolean[]
-  recordsIn: number
-}
 
 interface PartitionState {
   index: number
@@ -43,7 +39,11 @@ export class SourceRunner {
   recordsIn = 0
   private failure: SluiceError | undefined
 
-  constructor(vertex: Vertex, source: Source<unknown>, clock: Clock, errors: PolicyErrorSink) {
+  /** This subtask reads partitions p with p % subtasks === subtask (a source's splits divided among its subtasks). */
+  private readonly split: { subtask: number; subtasks: number }
+
+  constructor(vertex: Vertex, source: Source<unknown>, clock: Clock, errors: PolicyErrorSink, split: { subtask: number; subtasks: number } = { subtask: 0, subtasks: 1 }) {
+    this.split = split
     this.vertex = vertex
     this.source = source
     this.clock = clock
@@ -62,7 +62,19 @@ export class SourceRunner {
     })
     const strategy = this.source.options.watermark ?? wmStrategies.monotonic()
     const now = this.clock.now()
-    this.parts = Array.from({ length: this.reader.partitions }, (_, index) => ({ index, ended: false, idle: false, lastDataAt: now, wm: strategy.create(), pending: undefined }))
+    const { subtask, subtasks } = this.split
+    this.parts = []
+    for (let index = subtask; index < this.reader.partitions; index += subtasks) this.parts.push({ index, ended: false, idle: false, lastDataAt: now, wm: strategy.create(), pending: undefined })
+  }
+
+  /** The partitions this subtask reads. */
+  get owned(): number[] {
+    return this.parts.map((p) => p.index)
+  }
+
+  /** Sends the first watermark: +Infinity at once for a subtask that owns no partition (or only ended ones). */
+  start(): void {
+    this.updateWatermark()
   }
 
   get done(): boolean {
@@ -237,29 +249,36 @@ export class SourceRunner {
         hint: 'run without --checkpoint-dir, or use a source that supports checkpoints',
       })
     }
-    return {
-      positions: structuredClone(this.reader.positions()),
-      watermarks: this.parts.map((p) => p.wm.snapshot()),
-      ended: this.parts.map((p) => p.ended),
-      recordsIn: this.recordsIn,
+    const n = this.reader.partitions
+    const watermarks = new Array<unknown>(n).fill(null)
+    const ended = new Array<boolean>(n).fill(false)
+    for (const p of this.parts) {
+      watermarks[p.index] = p.wm.snapshot()
+      ended[p.index] = p.ended
     }
+    return { positions: structuredClone(this.reader.positions()), watermarks, ended, recordsIn: this.recordsIn }
   }
 
   /** Before the first read: continue where a checkpoint left off. */
   async restore(s: SourceSnapshot): Promise<void> {
     const stepId = this.vertex.plan.id
-    if (s.positions.length !== this.parts.length) {
-      throw new SluiceError('SLUICE_CHECKPOINT_MISMATCH', `source '${stepId}' has ${this.parts.length} partitions, the checkpoint recorded ${s.positions.length}`, { step: stepId })
+    if (s.positions.length !== this.reader.partitions) {
+      throw new SluiceError('SLUICE_CHECKPOINT_MISMATCH', `source '${stepId}' has ${this.reader.partitions} partitions, the checkpoint recorded ${s.positions.length}`, { step: stepId })
     }
     if (this.reader.seek === undefined) {
       throw new SluiceError('SLUICE_SOURCE_NOT_CHECKPOINTABLE', `source '${stepId}' (${this.source.kind}) cannot seek, so it cannot resume from a checkpoint`, { step: stepId })
     }
     await this.reader.seek(s.positions)
-    this.parts.forEach((p, i) => {
-      p.wm.restore(s.watermarks[i])
-      p.ended = s.ended[i]
-    })
-    this.recordsIn = s.recordsIn
+    for (const p of this.parts) {
+      p.wm.restore(s.watermarks[p.index])
+      p.ended = s.ended[p.index]
+    }
+    this.recordsIn = this.split.subtask === 0 ? s.recordsIn : 0
+  }
+
+  /** Checkpoint `id` is durable: a source that commits positions to an external system does it now. */
+  async checkpointComplete(id: number): Promise<void> {
+    await (this.reader as { onCheckpointComplete?: (id: number) => unknown } | undefined)?.onCheckpointComplete?.(id)
   }
 
   async close(): Promise<void> {

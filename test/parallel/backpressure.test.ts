@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { run } from '../../src/index.ts'
-import { MAX_IN_FLIGHT } from '../../src/runtime/parallel/channel.ts'
+import { MAX_IN_FLIGHT } from '../../src/runtime/executor/router.ts'
 import { BATCH_SIZE, build, stats } from './fixtures/slow-sink.ts'
 
 test('a slow sink slows the sources: records read but not yet written stay within the channel credits', async () => {

@@ -26,6 +26,16 @@ export class BarrierGate {
     this.arrived = new Array<boolean>(Math.max(inputs, 1)).fill(false)
   }
 
+  /** True while deliveries on `input` wait for the barrier (call `pass`); false: deliver directly. */
+  blocks(input: number): boolean {
+    return this.busy || this.arrived[input]
+  }
+
+  /** True between the first barrier of a checkpoint and the end of its alignment. */
+  get aligning(): boolean {
+    return this.count > 0 || this.busy
+  }
+
   /** Runs `fn` (a delivery on `input`) now, or later if that input is past the barrier. */
   pass(input: number, fn: () => void): void {
     if (this.busy || this.arrived[input]) this.queue.push(fn)

@@ -38,6 +38,17 @@ export class AlignedInput<T> {
     return this.held.slice()
   }
 
+  /** Each channel's watermark (a checkpoint saves them with the held records). */
+  channelWatermarks(): number[] {
+    return this.wm.slice()
+  }
+
+  /** Before any data: the channels' watermarks and the combined one as a checkpoint saved them. */
+  restore(wms: readonly number[], current: number): void {
+    for (let i = 0; i < this.wm.length; i++) this.wm[i] = wms[i] ?? Math.min(...wms)
+    this.current = current
+  }
+
   /** Holds `item` until the combined watermark reaches `level` (records restored from a checkpoint). */
   hold(level: number, item: T): void {
     if (level <= this.current || this.isIdle) this.out.data(item)

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { AlignedInput } from './watermarks.ts'
+import { AlignedInput } from './aligned-input.ts'
 
 function recorder() {
   const log: string[] = []

@@ -1,0 +1,464 @@
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads'
+import type { Pipeline } from '../../api/pipeline.ts'
+import { CheckpointCoordinator } from '../../checkpoint/coordinator.ts'
+import { ControlRequests } from '../../checkpoint/control.ts'
+import type { CheckpointStats } from '../../checkpoint/manifest.ts'
+import { systemClock, type Clock } from '../../core/clock.ts'
+import { SluiceError, errorMessage, internalError, userError } from '../../core/errors.ts'
+import { failpoint } from '../../core/failpoints.ts'
+import { DEFAULT_KEY_GROUPS } from '../../core/key.ts'
+import type { StepMetricsJson } from '../../core/metrics.ts'
+import { defaultTopic } from '../../dlq/attach.ts'
+import { DeadLetterWriter } from '../../dlq/writer.ts'
+import { buildPlan, type PhysicalPlan } from '../../plan/physical-plan.ts'
+import type { RunOptions, RunSummary } from '../run-types.ts'
+import { summarize } from '../summary.ts'
+import { SubtaskExecutor } from './executor.ts'
+import { layOut, type Layout } from './layout.ts'
+import { moduleUrl } from './load.ts'
+import type { Ack, BarrierSpec, Bundle, Command, Item, Report } from './protocol.ts'
+import { Router } from './router.ts'
+import { deserializeError } from './serialized-error.ts'
+import { SharedClock } from './shared-clock.ts'
+import { planSignature } from './signature.ts'
+import type { WorkerInit } from './worker-main.ts'
+
+type Phase = 'running' | 'stopping' | 'finishing' | 'closing'
+
+interface RoundWaiter {
+  kind: BarrierSpec['kind']
+  savepoint?: string
+  resolve(stats: CheckpointStats | undefined): void
+  reject(e: unknown): void
+}
+
+/**
+ * Runs a pipeline: thread 0 (this one) runs its own subtasks with the same executor as the N-1 worker threads,
+ * and coordinates: it starts the workers with direct channels between every pair of threads, restores, sends
+ * checkpoint barriers and commits, drains on a stop, and closes the run once every thread has ended.
+ */
+export class JobRunner {
+  private readonly p: Pipeline
+  private readonly opts: RunOptions
+  private readonly threads: number
+  private readonly plan: PhysicalPlan
+  private readonly layout: Layout
+  private readonly clock: Clock
+  private readonly shared: SharedClock
+  private readonly workers: Worker[] = []
+  private router!: Router
+  private executor!: SubtaskExecutor
+  private coordinator: CheckpointCoordinator | undefined
+  private control: ControlRequests | undefined
+  private deadLetters: DeadLetterWriter | undefined
+  private phase: Phase = 'running'
+  private status: RunSummary['status'] = 'finished'
+  private failure: unknown
+  private ready = 1
+  private drained = 0
+  private closed = 0
+  private readonly metrics: (Extract<Report, { t: 'metrics' }> | undefined)[]
+  /** The barrier round in flight (a checkpoint, savepoint or drain), until its commits are done. */
+  private busy: RoundWaiter | undefined
+  private roundId = -1
+  private committed = 0
+  private readonly requests: RoundWaiter[] = []
+  private onReady: (() => void) | undefined
+  private onClosed: (() => void) | undefined
+  private readonly started = performance.now()
+  private lastProgress = 0
+
+  constructor(p: Pipeline, opts: RunOptions) {
+    this.p = p
+    this.opts = opts
+    this.threads = opts.parallelism ?? 1
+    this.plan = buildPlan(p)
+    this.layout = layOut(this.plan, this.threads)
+    this.clock = opts.clock ?? systemClock
+    this.shared = new SharedClock(this.clock)
+    this.metrics = new Array(this.threads).fill(undefined)
+  }
+
+  async run(): Promise<RunSummary> {
+    const { p, opts, threads } = this
+    const cpu0 = process.cpuUsage()
+    if (threads > 1 && (opts.module === undefined || opts.module === '')) {
+      throw userError('SLUICE_PARALLEL_NEEDS_MODULE', `pipeline '${p.name}': parallelism ${threads} runs subtasks on worker threads, which load the pipeline from its module, but no module was given`, {
+        hint: `pass run(p, { parallelism: ${threads}, module: <path or URL of the file whose default export is the pipeline> }), or use 'sluice run <file> --parallelism ${threads}'`,
+      })
+    }
+    if (threads > DEFAULT_KEY_GROUPS) throw userError('SLUICE_BAD_OPTION', `parallelism must be at most ${DEFAULT_KEY_GROUPS} (the number of key groups), got ${threads}`)
+    const checkpointing = opts.checkpoint !== undefined
+    const signal = opts.signal ?? new AbortController().signal
+    const onAbort = (): void => this.executor?.notify()
+    signal.addEventListener('abort', onAbort)
+    try {
+      const ports = this.spawn(checkpointing)
+      this.router = new Router(0, ports, (from, b) => this.onBundle(from, b))
+      if (p.options.onError === 'dead-letter') this.deadLetters = await openDeadLetters(p, checkpointing)
+      const r = this.router
+      this.executor = new SubtaskExecutor({
+        pipeline: p,
+        plan: this.plan,
+        layout: this.layout,
+        thread: 0,
+        clock: this.clock,
+        checkpointing,
+        send: (t, item) => r.send(t, item),
+        flush: () => r.flush(),
+        hasCredit: () => r.hasCredit,
+        giveCredit: (t, n) => r.giveCredit(t, n),
+        report: (rep) => this.onReport(0, rep),
+        signal,
+        tick: () => this.tick(signal),
+        ...(this.deadLetters !== undefined ? { deadLetters: this.deadLetters } : {}),
+      })
+      await this.executor.open()
+      await this.until(() => this.ready === threads, (w) => (this.onReady = w))
+      if (checkpointing) {
+        this.coordinator = new CheckpointCoordinator(p.name, this.plan, { threads, subtasks: (v) => this.layout.subtasks(v), edge: (v, i) => this.layout.inputs[v][i].kind }, opts.checkpoint!, this.clock.now(), this.deadLetters !== undefined)
+        this.control = new ControlRequests(opts.checkpoint!.dir)
+      }
+      const restores = await this.coordinator?.restore()
+      for (let t = 1; t < threads; t++) this.send(t, { t: 'start', restore: restores?.[t] })
+      this.router.flush()
+      await this.executor.start(restores?.[0])
+      await this.executor.run()
+      await this.until(() => this.closed === threads, (w) => (this.onClosed = w))
+      this.check()
+      await this.deadLetters?.close(this.status === 'finished')
+    } catch (e) {
+      this.failure ??= e
+      await this.executor?.abandon()
+      await this.deadLetters?.close(false).catch(() => {})
+      const f = this.failure
+      throw f instanceof SluiceError ? f : new SluiceError('SLUICE_INTERNAL', `pipeline '${p.name}' failed: ${errorMessage(f)}`, { domain: 'internal', cause: f })
+    } finally {
+      signal.removeEventListener('abort', onAbort)
+      this.phase = 'closing'
+      await Promise.allSettled(this.workers.map((w) => w.terminate()))
+      this.router?.close()
+    }
+    return this.summary(cpu0)
+  }
+
+  /** Starts the worker threads with a port to every other thread; returns thread 0's ports. */
+  private spawn(checkpointing: boolean): (MessagePort | undefined)[] {
+    const n = this.threads
+    const ports: (MessagePort | undefined)[][] = Array.from({ length: n }, () => new Array(n).fill(undefined))
+    for (let i = 0; i < n; i++) {
+      for (let j = i + 1; j < n; j++) {
+        const ch = new MessageChannel()
+        ports[i][j] = ch.port1
+        ports[j][i] = ch.port2
+      }
+    }
+    const signature = planSignature(this.plan)
+    for (let t = 1; t < n; t++) {
+      const own = ports[t]
+      const workerData: WorkerInit = { module: moduleUrl(this.opts.module!), params: this.opts.params ?? {}, thread: t, threads: n, signature, checkpointing, ports: own, clock: this.shared.buffer }
+      const worker = new Worker(new URL('./worker-main.ts', import.meta.url), { workerData, transferList: own.filter((x): x is MessagePort => x !== undefined) })
+      worker.on('error', (e) => this.fail(e instanceof SluiceError ? e : internalError(`thread ${t} of pipeline '${this.p.name}' crashed`, { cause: e })))
+      worker.on('exit', (code) => {
+        if (this.phase !== 'closing') this.fail(internalError(`thread ${t} of pipeline '${this.p.name}' exited unexpectedly (code ${code})`))
+      })
+      this.workers.push(worker)
+    }
+    return ports[0]
+  }
+
+  private onBundle(from: number, b: Bundle): void {
+    const rest: Item[] = []
+    for (const it of b.items) {
+      if (isReport(it)) this.onReport(from, it)
+      else rest.push(it)
+    }
+    if (rest.length > 0 || b.data) this.executor.receive(from, rest, b.data)
+  }
+
+  private onReport(from: number, r: Report): void {
+    switch (r.t) {
+      case 'ready':
+        this.ready++
+        this.onReady?.()
+        return
+      case 'ack':
+        this.onAck(r.ack)
+        return
+      case 'committed':
+        if (r.id === this.roundId && ++this.committed === this.threads) void this.roundCommitted()
+        return
+      case 'drained':
+        this.drained++
+        this.executor.notify()
+        return
+      case 'metrics':
+        this.metrics[r.thread] = r
+        return
+      case 'closed':
+        this.closed++
+        this.onClosed?.()
+        return
+      case 'fail':
+        this.fail(deserializeError(r.error, `thread ${from}`))
+        return
+    }
+  }
+
+  private send(t: number, c: Command): void {
+    if (t === 0) this.executor.command(c)
+    else this.router.send(t, c)
+  }
+
+  private broadcast(c: Command): void {
+    for (let t = 0; t < this.threads; t++) this.send(t, c)
+    this.router.flush()
+  }
+
+  /** Called by thread 0's executor on every turn of its loop; returns when it wants to be called next. */
+  private tick(signal: AbortSignal): number {
+    this.shared.publish()
+    if (this.failure !== undefined) throw this.failure
+    this.coordinator?.check()
+    const now = this.clock.now()
+    this.progress(now)
+    if (this.busy !== undefined || this.phase === 'closing') return Infinity
+    if (this.phase === 'running') {
+      const req = this.control?.poll()
+      if (req !== undefined) void this.control!.answer(req, () => this.savepoint(req.target, req.stop))
+      const next = this.requests.shift()
+      if (signal.aborted) {
+        if (next !== undefined) this.requests.unshift(next)
+        this.stop()
+      } else if (next !== undefined) {
+        if (next.kind === 'savepoint' && this.stopAfter.has(next)) {
+          this.phase = 'stopping'
+          this.status = 'stopped'
+          this.broadcast({ t: 'stop' })
+        }
+        this.begin(next)
+      } else if (this.drained === this.threads) {
+        this.phase = 'finishing'
+      } else if (this.coordinator?.due(now) === true) {
+        this.begin({ kind: 'checkpoint', resolve: () => {}, reject: () => {} })
+      }
+    }
+    if (this.busy !== undefined) return Infinity
+    if (this.phase === 'finishing' && this.coordinator === undefined) this.lastRoundDone = true
+    if (this.phase === 'stopping' || this.phase === 'finishing') {
+      if (this.lastRoundDone) this.close()
+      else this.begin({ kind: this.coordinator === undefined ? 'drain' : 'checkpoint', resolve: () => (this.lastRoundDone = true), reject: () => {} })
+      return Infinity
+    }
+    return this.coordinator?.nextDue ?? Infinity
+  }
+
+  private lastRoundDone = false
+  private readonly stopAfter = new Set<RoundWaiter>()
+
+  /** A graceful stop: sources stop, what is in flight drains, a last checkpoint commits the sinks. */
+  private stop(): void {
+    if (this.phase !== 'running') return
+    this.phase = 'stopping'
+    this.status = 'stopped'
+    this.broadcast({ t: 'stop' })
+  }
+
+  /** Takes a savepoint into `target` (stopping the job after it with `stop`) and resolves once it is durable. */
+  savepoint(target: string, stop: boolean): Promise<CheckpointStats> {
+    return new Promise<CheckpointStats>((resolve, reject) => {
+      const w: RoundWaiter = { kind: 'savepoint', savepoint: target, resolve: (s) => (s === undefined ? reject(new SluiceError('SLUICE_SAVEPOINT_FAILED', `savepoint into '${target}' failed`)) : resolve(s)), reject }
+      if (stop) {
+        this.stopAfter.add(w)
+        const inner = w.resolve
+        w.resolve = (s) => {
+          this.lastRoundDone = true
+          inner(s)
+        }
+      }
+      this.requests.push(w)
+      this.executor.notify()
+    })
+  }
+
+  private begin(w: RoundWaiter): void {
+    const c = this.coordinator
+    if (c === undefined && w.kind !== 'drain') {
+      w.reject(new SluiceError('SLUICE_NO_CHECKPOINTS', `pipeline '${this.p.name}' runs without checkpoints`, { hint: 'run it with --checkpoint-dir' }))
+      return
+    }
+    let round: { id: number; spec: BarrierSpec }
+    if (c === undefined) {
+      round = { id: 0, spec: { kind: 'drain', delta: false, staging: undefined } }
+      this.drainAcks = 0
+    } else {
+      try {
+        round = c.begin(this.clock.now(), w.kind, w.savepoint)
+      } catch (e) {
+        w.reject(e)
+        return
+      }
+    }
+    this.busy = w
+    this.roundId = round.id
+    this.committed = 0
+    this.broadcast({ t: 'checkpoint', id: round.id, spec: round.spec })
+  }
+
+  private drainAcks = 0
+
+  private onAck(a: Ack): void {
+    const c = this.coordinator
+    if (c === undefined) {
+      let expected = this.deadLetters !== undefined ? 1 : 0
+      for (const v of this.plan.vertices) expected += this.layout.subtasks(v.index)
+      if (++this.drainAcks === expected) this.endRound(undefined)
+      return
+    }
+    if (!c.ack(a)) return
+    if (this.busy?.kind === 'drain') {
+      c.endDrain()
+      this.endRound(undefined)
+      return
+    }
+    c.complete().then(
+      (stats) => {
+        if (stats === undefined) {
+          this.endRound(undefined)
+          return
+        }
+        this.lastStats = stats
+        failpoint('checkpoint-before-commit')
+        this.broadcast({ t: 'commit', id: stats.id })
+      },
+      (e) => this.endRound(undefined, e),
+    )
+  }
+
+  private lastStats: CheckpointStats | undefined
+
+  private async roundCommitted(): Promise<void> {
+    failpoint('checkpoint-after-commit')
+    try {
+      if (this.busy?.kind === 'checkpoint') await this.coordinator!.retain()
+    } catch (e) {
+      this.opts.checkpoint?.warn?.(`could not remove old checkpoints: ${errorMessage(e)}`)
+    }
+    this.endRound(this.lastStats)
+  }
+
+  private endRound(stats: CheckpointStats | undefined, error?: unknown): void {
+    const w = this.busy
+    this.busy = undefined
+    if (w !== undefined) {
+      if (error !== undefined) w.reject(error)
+      else w.resolve(stats)
+    }
+    this.executor.notify()
+  }
+
+  private close(): void {
+    this.phase = 'closing'
+    this.broadcast({ t: 'close', commit: true })
+  }
+
+  private fail(e: unknown): void {
+    if (this.phase === 'closing' && this.closed === this.threads) return
+    this.failure ??= e
+    this.executor?.fail(e)
+    this.onReady?.()
+    this.onClosed?.()
+  }
+
+  private check(): void {
+    if (this.failure !== undefined) throw this.failure
+  }
+
+  private async until(done: () => boolean, setWaker: (w: () => void) => void): Promise<void> {
+    while (!done()) {
+      this.check()
+      await new Promise<void>((r) => setWaker(r))
+    }
+    this.check()
+  }
+
+  private progress(now: number): void {
+    const o = this.opts
+    if (o.onProgress === undefined) return
+    const t = performance.now()
+    if (t - this.lastProgress < (o.progressIntervalMs ?? 1000)) return
+    this.lastProgress = t
+    if (this.metrics[0] === undefined || t - this.executorMetricsAt > 500) {
+      this.executor.reportMetrics()
+      this.executorMetricsAt = t
+    }
+    const ms = this.metrics.filter((m) => m !== undefined)
+    const recordsIn = ms.reduce((a, m) => a + m.recordsIn, 0)
+    const watermark = Math.min(...ms.map((m) => m.watermark))
+    const elapsedMs = t - this.started
+    o.onProgress({ recordsIn, recordsPerSecond: elapsedMs > 0 ? (recordsIn * 1000) / elapsedMs : 0, watermark, lagMs: Number.isFinite(watermark) ? now - watermark : NaN, elapsedMs })
+  }
+
+  private executorMetricsAt = 0
+
+  private summary(cpu0: NodeJS.CpuUsage): RunSummary {
+    const steps = new Map<string, StepMetricsJson>()
+    for (const pv of this.plan.vertices) for (const s of pv.steps) steps.set(s.id, { step: s.id, kind: s.kind, in: 0, out: 0, late: 0, errors: 0, dropped: 0 })
+    const state = new Map<string, { step: string; backend: string; keys: number; entries: number; entriesWithoutTtl: number }>()
+    let recordsIn = 0
+    let watermark = Infinity
+    for (const m of this.metrics) {
+      if (m === undefined) continue
+      recordsIn += m.recordsIn
+      watermark = Math.min(watermark, m.watermark)
+      for (const s of m.steps) {
+        const x = steps.get(s.step)
+        if (x === undefined) continue
+        x.in += s.in
+        x.out += s.out
+        x.late += s.late
+        x.errors += s.errors
+        x.dropped += s.dropped
+        if (s.retries !== undefined) x.retries = (x.retries ?? 0) + s.retries
+      }
+      for (const s of m.state) {
+        const x = state.get(s.step)
+        if (x === undefined) state.set(s.step, { ...s })
+        else {
+          x.keys += s.keys
+          x.entries += s.entries
+          x.entriesWithoutTtl += s.entriesWithoutTtl
+        }
+      }
+    }
+    return summarize({
+      pipeline: this.p.name,
+      status: this.status,
+      parallelism: this.threads,
+      wallMs: performance.now() - this.started,
+      cpu0,
+      recordsIn,
+      watermark,
+      steps: [...steps.values()],
+      ...(state.size > 0 ? { state: [...state.values()] } : {}),
+      ...(this.coordinator !== undefined ? { checkpoints: this.coordinator.report } : {}),
+    })
+  }
+}
+
+function isReport(it: Item): it is Report {
+  return it.t === 'ready' || it.t === 'ack' || it.t === 'committed' || it.t === 'drained' || it.t === 'metrics' || it.t === 'closed' || it.t === 'fail'
+}
+
+async function openDeadLetters(p: Pipeline, checkpointing: boolean): Promise<DeadLetterWriter> {
+  const dir = p.options.deadLetter?.dir
+  if (dir === undefined) {
+    throw userError('SLUICE_BAD_OPTION', `pipeline '${p.name}': onError 'dead-letter' needs a log folder`, { hint: "set pipeline(name, { onError: 'dead-letter', deadLetter: { dir: 'data/log' } })" })
+  }
+  return DeadLetterWriter.open({ dir, topic: p.options.deadLetter?.topic ?? defaultTopic(p.name), checkpointing })
+}
+
+/** Runs a pipeline to its end (or until stopped) at any parallelism. */
+export function runJob(p: Pipeline, opts: RunOptions): Promise<RunSummary> {
+  return new JobRunner(p, opts).run()
+}

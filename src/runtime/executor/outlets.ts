@@ -1,0 +1,125 @@
+import type { Batch } from '../../core/batch.ts'
+import type { PlanVertex } from '../../plan/physical-plan.ts'
+import type { TaskGraph } from '../task-graph.ts'
+import type { Vertex } from '../vertex.ts'
+import type { VertexInputs } from './inputs.ts'
+import type { Layout } from './layout.ts'
+import { partitionByKey } from './partition.ts'
+import type { Item } from './protocol.ts'
+
+/** Where a thread's outlets deliver: its own subtasks' inputs, or another thread. */
+export interface Delivery {
+  thread: number
+  local(vertex: number): VertexInputs
+  send(thread: number, item: Item): void
+}
+
+/**
+ * One edge leaving a subtask, as its producer sees it (it stands where Vertex keeps a consumer): records,
+ * watermarks and idleness go to the consumer's subtask(s) in this thread or another, by the edge's kind.
+ * Barriers and ends of input go to every subtask the edge reaches, so each one counts this channel.
+ */
+export class Outlet {
+  readonly plan: PlanVertex
+  private readonly to: number
+  private readonly input: number
+  private readonly kind: 'forward' | 'keyed' | 'gather'
+  private readonly key: ((v: unknown) => unknown) | undefined
+  private readonly graph: TaskGraph
+  private readonly d: Delivery
+  private readonly threads: number
+
+  constructor(graph: TaskGraph, layout: Layout, to: number, input: number, key: ((v: unknown) => unknown) | undefined, d: Delivery) {
+    this.graph = graph
+    this.plan = graph.plan.vertices[to]
+    this.to = to
+    this.input = input
+    this.kind = layout.inputs[to][input].kind
+    this.key = key
+    this.d = d
+    this.threads = layout.threads
+  }
+
+  /** The subtasks (threads) this edge reaches from this thread. */
+  private targets(): number[] {
+    if (this.kind === 'forward') return [this.d.thread]
+    if (this.kind === 'gather') return [0]
+    return Array.from({ length: this.threads }, (_, i) => i)
+  }
+
+  private signal(make: (ch: number) => Item, local: (inputs: VertexInputs, ch: number) => void): void {
+    const ch = this.kind === 'forward' ? 0 : this.d.thread
+    for (const t of this.targets()) {
+      if (t === this.d.thread) local(this.d.local(this.to), ch)
+      else this.d.send(t, make(ch))
+    }
+  }
+
+  push(batch: Batch): void {
+    const { to, input, d } = this
+    if (this.kind === 'forward') {
+      d.local(to).data(input, 0, this.key === undefined ? batch : this.graph.withKeys(batch, this.key, this.plan.id))
+      return
+    }
+    const ch = d.thread
+    if (this.kind === 'gather') {
+      if (d.thread === 0) d.local(to).data(input, ch, batch)
+      else d.send(0, { t: 'data', v: to, input, ch, batch: withoutKeys(batch) })
+      return
+    }
+    const keyed = this.graph.withKeys(batch, this.key!, this.plan.id)
+    if (this.threads === 1) {
+      d.local(to).data(input, ch, keyed)
+      return
+    }
+    const parts = partitionByKey(keyed, this.threads)
+    for (let t = 0; t < parts.length; t++) {
+      const part = parts[t]
+      if (part === undefined) continue
+      if (t === d.thread) d.local(to).data(input, ch, part)
+      else d.send(t, { t: 'data', v: to, input, ch, batch: part })
+    }
+  }
+
+  inputWatermark(_input: number, wm: number): void {
+    const { to, input } = this
+    this.signal((ch) => ({ t: 'wm', v: to, input, ch, wm }), (x, ch) => x.watermark(input, ch, wm))
+  }
+
+  inputIdle(_input: number): void {
+    const { to, input } = this
+    this.signal((ch) => ({ t: 'idle', v: to, input, ch }), (x, ch) => x.idle(input, ch))
+  }
+
+  barrier(id: number): void {
+    const { to, input } = this
+    this.signal((ch) => ({ t: 'barrier', v: to, input, ch, id }), (x, ch) => x.barrier(input, ch))
+  }
+
+  eof(): void {
+    const { to, input } = this
+    this.signal((ch) => ({ t: 'eof', v: to, input, ch }), (x, ch) => x.eof(input, ch))
+  }
+}
+
+/** A batch without its keys (a gathered edge does not need them). */
+function withoutKeys(batch: Batch): Batch {
+  if (batch.keys === undefined) return batch
+  const { keys: _keys, ...rest } = batch
+  return rest
+}
+
+/** Replaces the consumers the graph wired with outlets; returns each local vertex's outlets. */
+export function wireOutlets(graph: TaskGraph, layout: Layout, d: Delivery): Outlet[][] {
+  const out: Outlet[][] = graph.plan.vertices.map(() => [])
+  for (const v of graph.vertices) {
+    if (v === undefined) continue
+    v.consumers.length = 0
+    for (const c of graph.plan.consumers[v.plan.index]) {
+      const o = new Outlet(graph, layout, c.to, c.input, c.key, d)
+      out[v.plan.index].push(o)
+      v.consumers.push({ vertex: o as unknown as Vertex, input: c.input, tag: c.tag, key: undefined })
+    }
+  }
+  return out
+}

@@ -1,0 +1,66 @@
+import type { Batch } from '../../core/batch.ts'
+import type { StepMetricsJson } from '../../core/metrics.ts'
+import type { DeadLetter } from '../../dlq/record.ts'
+import type { SerializedError } from './serialized-error.ts'
+import type { Ack, BarrierSpec, ThreadRestore } from '../../checkpoint/acks.ts'
+
+export type { Ack, BarrierSpec, ChannelState, ThreadRestore, VertexWatermarks } from '../../checkpoint/acks.ts'
+
+/**
+ * What travels between the threads of a run, over one MessagePort per pair of threads. A message is a bundle of
+ * items handled in order; a bundle that holds records takes a credit from its sender, given back (`ack`) once
+ * the receiver has handled it. Records, watermarks, barriers and ends of input of one channel (an upstream
+ * subtask feeding one input of a vertex) keep their order because a channel is always one port.
+ */
+export type Item =
+  /** Records for input `input` of vertex `v`, from upstream subtask `ch`; keys present on keyed edges. */
+  | { t: 'data'; v: number; input: number; ch: number; batch: Batch }
+  | { t: 'wm'; v: number; input: number; ch: number; wm: number }
+  | { t: 'idle'; v: number; input: number; ch: number }
+  | { t: 'barrier'; v: number; input: number; ch: number; id: number }
+  /** Upstream subtask `ch` has ended: nothing more comes on this channel. */
+  | { t: 'eof'; v: number; input: number; ch: number }
+  /** Dead letters for the writer on thread 0; `marker` set: the sender's steps have all passed barrier `marker`. */
+  | { t: 'letters'; letters: DeadLetter[] }
+  | { t: 'letters-barrier'; id: number; drain: boolean }
+  | Command
+  | Report
+
+/** From thread 0 to every thread (itself included). */
+export type Command =
+  /** Take checkpoint `id`: snapshot the sources and send the barrier on. */
+  | { t: 'checkpoint'; id: number; spec: BarrierSpec }
+  /** Checkpoint `id` is durable: commit what sinks pre-committed up to it. */
+  | { t: 'commit'; id: number }
+  /** Stop reading the sources (a graceful stop). */
+  | { t: 'stop' }
+  /** Restore before the first record (or start fresh: `restore` undefined). */
+  | { t: 'start'; restore: ThreadRestore | undefined }
+  /** The run is over: close sinks and state, report metrics and `closed`. */
+  | { t: 'close'; commit: boolean }
+
+/** From any thread to thread 0. */
+export type Report =
+  | { t: 'ready'; thread: number; signature: string }
+  | { t: 'ack'; ack: Ack }
+  | { t: 'committed'; thread: number; id: number }
+  | { t: 'drained'; thread: number }
+  | { t: 'metrics'; thread: number; steps: (StepMetricsJson & { subtask: number })[]; recordsIn: number; watermark: number; state: StateStat[] }
+  | { t: 'closed'; thread: number }
+  | { t: 'fail'; thread: number; error: SerializedError }
+
+export interface StateStat {
+  step: string
+  backend: string
+  keys: number
+  entries: number
+  entriesWithoutTtl: number
+}
+
+export interface Bundle {
+  items: Item[]
+  /** Bundles of the receiver's that this message answers (credits given back). */
+  ack: number
+  /** This bundle holds records and takes a credit. */
+  data: boolean
+}

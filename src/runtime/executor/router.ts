@@ -1,0 +1,86 @@
+import type { MessagePort } from 'node:worker_threads'
+import { SluiceError, errorMessage, userError } from '../../core/errors.ts'
+import type { Bundle, Item } from './protocol.ts'
+
+/** Bundles of records a thread may have sent to another and not yet seen handled. */
+export const MAX_IN_FLIGHT = 4
+
+/**
+ * One thread's ends of the direct channels to every other thread (a MessagePort per pair, never relayed):
+ * items are collected per destination and posted as one bundle; a bundle holding records takes a credit that
+ * comes back when the receiver has handled it. A thread out of credit towards any other stops reading its
+ * sources; it always handles what arrives, so the graph drains and nothing waits in a cycle.
+ */
+export class Router {
+  private readonly thread: number
+  private readonly ports: (MessagePort | undefined)[]
+  private readonly outbox: Item[][]
+  private readonly hasData: boolean[]
+  private readonly acks: number[]
+  private readonly inFlight: number[]
+
+  constructor(thread: number, ports: (MessagePort | undefined)[], onBundle: (from: number, b: Bundle) => void) {
+    this.thread = thread
+    this.ports = ports
+    this.outbox = ports.map(() => [])
+    this.hasData = ports.map(() => false)
+    this.acks = ports.map(() => 0)
+    this.inFlight = ports.map(() => 0)
+    ports.forEach((port, from) => {
+      if (port === undefined) return
+      port.on('message', (b: Bundle) => {
+        if (b.ack > 0) this.inFlight[from] -= b.ack
+        onBundle(from, b)
+      })
+    })
+  }
+
+  send(to: number, item: Item): void {
+    this.outbox[to].push(item)
+    if (item.t === 'data') this.hasData[to] = true
+  }
+
+  /** `n` bundles from `to` have been handled: their credits go back with the next bundle (or alone). */
+  giveCredit(to: number, n: number): void {
+    this.acks[to] += n
+  }
+
+  get hasCredit(): boolean {
+    for (let t = 0; t < this.inFlight.length; t++) if (this.inFlight[t] >= MAX_IN_FLIGHT) return false
+    return true
+  }
+
+  flush(): void {
+    for (let t = 0; t < this.ports.length; t++) {
+      const port = this.ports[t]
+      if (port === undefined || (this.outbox[t].length === 0 && this.acks[t] === 0)) continue
+      const b: Bundle = { items: this.outbox[t], ack: this.acks[t], data: this.hasData[t] }
+      this.outbox[t] = []
+      this.acks[t] = 0
+      this.hasData[t] = false
+      try {
+        port.postMessage(b)
+      } catch (e) {
+        throw cloneError(e)
+      }
+      if (b.data) this.inFlight[t]++
+    }
+  }
+
+  close(): void {
+    for (const p of this.ports) p?.close()
+  }
+
+  get self(): number {
+    return this.thread
+  }
+}
+
+/** postMessage failed: records that cross threads must be plain data. */
+export function cloneError(e: unknown): SluiceError {
+  if (e instanceof SluiceError) return e
+  return userError('SLUICE_NOT_CLONEABLE', `a record could not be sent to another thread: ${errorMessage(e)}`, {
+    cause: e,
+    hint: 'with parallelism above 1, records between steps must be plain data (no functions, no class instances with private state)',
+  })
+}
