@@ -31,6 +31,8 @@ async function runIt(params: Record<string, string>, parallelism: number, checkp
   control.stop = new AbortController()
   control.stopAt = stopAt
   warnings.length = 0
+  // Workers learn where to stop from the parameters (the record may be read on any thread).
+  params = { ...params, stopAt: String(stopAt) }
   const p = build({ params })
   return run(p, { parallelism, module, params, signal: control.stop.signal, checkpoint: { ...checkpoint, warn: (m) => warnings.push(m) } })
 }
@@ -121,7 +123,7 @@ test('two keyed stages, errors() and three sinks: stopped at parallelism 3, resu
   const go = (out: string, parallelism: number, dir: string, intervalMs: number, stopAt = -1) => {
     fixture.control.stop = new AbortController()
     fixture.control.stopAt = stopAt
-    const params = { out }
+    const params = { out, stopAt: String(stopAt) }
     return run(fixture.default({ params }), { parallelism, module: twoStages, params, signal: fixture.control.stop.signal, checkpoint: { dir, intervalMs, warn: () => {} } })
   }
   const all = async (out: string) => ({ perUser: await output(join(out, 'per-user')), perBucket: await output(join(out, 'per-bucket')), errors: await output(join(out, 'errors')) })

@@ -222,15 +222,14 @@ export class JobRunner {
     this.coordinator?.check()
     const now = this.clock.now()
     this.progress(now)
+    // A stop takes effect at once: the sources stop reading even while a checkpoint is in flight.
+    if (signal.aborted && this.phase === 'running') this.stop()
     if (this.busy !== undefined || this.phase === 'closing') return Infinity
     if (this.phase === 'running') {
       const req = this.control?.poll()
       if (req !== undefined) void this.control!.answer(req, () => this.savepoint(req.target, req.stop))
       const next = this.requests.shift()
-      if (signal.aborted) {
-        if (next !== undefined) this.requests.unshift(next)
-        this.stop()
-      } else if (next !== undefined) {
+      if (next !== undefined) {
         if (next.kind === 'savepoint' && this.stopAfter.has(next)) {
           this.phase = 'stopping'
           this.status = 'stopped'
