@@ -73,7 +73,7 @@ export class JobRunner {
     this.opts = opts
     this.threads = opts.parallelism ?? 1
     this.plan = buildPlan(p)
-    this.layout = layOut(this.plan, this.threads)
+    this.layout = layOut(this.plan, this.threads, opts.checkpoint !== undefined)
     this.clock = opts.clock ?? systemClock
     this.shared = new SharedClock(this.clock)
     this.metrics = new Array(this.threads).fill(undefined)

@@ -27,17 +27,19 @@ export interface Layout {
   subtasks(vertex: number): number
 }
 
-export function spreadOf(v: PlanVertex): Spread {
+export function spreadOf(v: PlanVertex, checkpointing: boolean): Spread {
   const step = v.steps[0]
   if (step.impl.role !== 'sink') return 'all'
+  // One file (without checkpoints, or appended to): one writer. Part files with checkpoints: one per subtask.
+  if (step.kind === 'sink-jsonl') return checkpointing && (step.describe.sink as { append?: boolean } | undefined)?.append !== true ? 'all' : 'single'
   const declared = (step.impl.sink as { singleSubtask?: boolean }).singleSubtask
   if (declared !== undefined) return declared ? 'single' : 'all'
   return SINGLE_SINK_KINDS.has(step.kind) ? 'single' : 'all'
 }
 
 /** Lays a plan out over `threads` threads. */
-export function layOut(plan: PhysicalPlan, threads: number): Layout {
-  const spread = plan.vertices.map(spreadOf)
+export function layOut(plan: PhysicalPlan, threads: number, checkpointing: boolean): Layout {
+  const spread = plan.vertices.map((v) => spreadOf(v, checkpointing))
   const inputs = plan.vertices.map((v) =>
     v.inputs.map((inp) => {
       const upAll = spread[inp.from] === 'all'

@@ -44,7 +44,7 @@ async function main(): Promise<void> {
       hint: 'the module must build the same pipeline every time it is loaded: same steps, same ids, same order',
     })
   }
-  const layout = layOut(plan, init.threads)
+  const layout = layOut(plan, init.threads, init.checkpointing)
   let started: (r: ThreadRestore | undefined) => void = () => {}
   const start = new Promise<ThreadRestore | undefined>((r) => (started = r))
   const controller = new AbortController()
