@@ -5,7 +5,6 @@ import { operatorStates } from './incremental.ts'
 import type { CheckpointStats, Manifest, OperatorEntry, StateFileRef } from './manifest.ts'
 import { MANIFEST_FORMAT } from './manifest.ts'
 import { isKeyedSnapshot, redistributeKeyed } from './redistribute.ts'
-import { mkdirSync, rmSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import { ByteWriter } from './bytes.ts'
 import { decodeState, encodeState } from './state-file.ts'
@@ -84,11 +83,7 @@ export class CheckpointCoordinator extends CoordinatorBase {
     this.writer.reset()
     // A checkpoint's state files are written to a staging folder while they are encoded, through the writer's
     // buffer (see ByteWriter.drainTo); a savepoint's are kept in memory and written with it.
-    const staging = savepointDir === undefined ? this.storage.stagingFolder(id) : undefined
-    if (staging !== undefined) {
-      rmSync(staging, { recursive: true, force: true })
-      mkdirSync(staging, { recursive: true })
-    }
+    const staging = savepointDir === undefined ? this.storage.openStaging(id) : undefined
     for (const v of this.graph.vertices) {
       const op = v?.operator
       if (v === undefined || op === undefined) continue
@@ -119,7 +114,7 @@ export class CheckpointCoordinator extends CoordinatorBase {
               open: (part) => out.open(join(staging, nameOf(part))),
               close: () => {
                 const f = out.close()
-                files.push({ name: basename(f.path), path: f.path, bytes: f.bytes })
+                files.push({ name: basename(f.path), path: f.path, bytes: f.bytes, error: f.error })
                 add(basename(f.path), f.bytes, f.sha256)
               },
             },

@@ -109,7 +109,7 @@ export async function runLocal(p: Pipeline, opts: RunOptions = {}): Promise<RunS
     await Promise.allSettled([...graph.sinks().map(({ writer }) => writer.close()), deadLetters?.close(false)])
     throw e instanceof SluiceError ? e : new SluiceError('SLUICE_INTERNAL', `pipeline '${p.name}' failed: ${errorMessage(e)}`, { domain: 'internal', cause: e })
   } finally {
-    await Promise.allSettled(runners.map((r) => r.close()))
+    await Promise.allSettled([...runners.map((r) => r.close()), coordinator?.close()])
   }
   const state = graph.stateStats()
   graph.closeState()

@@ -410,7 +410,7 @@ class Hub {
       signal.removeEventListener('abort', onAbort)
       this.closing = true
       await Promise.allSettled(this.channels.map((c) => c.worker.terminate()))
-      await Promise.allSettled(runners.map((r) => r.close()))
+      await Promise.allSettled([...runners.map((r) => r.close()), this.coordinator?.close()])
     }
     return summarize({
       pipeline: p.name,
