@@ -119,7 +119,9 @@ export function decodeManifest(text: string, where: string): Manifest {
     if (typeof checksum !== 'string') throw corrupt(where, 'has no checksum')
     if (checksum !== checksumOf(rest)) throw corrupt(where, 'does not match its checksum')
   }
-  return revive(rest) as unknown as Manifest
+  const m = revive(rest) as Manifest
+  if (typeof checksum === 'string') m.checksum = checksum
+  return m
 }
 
 function revive(v: unknown): unknown {
