@@ -1,5 +1,5 @@
 import type { Batch } from '../../core/batch.ts'
-import { SluiceError, errorMessage, type ErrorDomain } from '../../core/errors.ts'
+import { SluiceError, errorMessage, type ErrorCode, type ErrorDomain } from '../../core/errors.ts'
 import type { StepMetricsJson } from '../../core/metrics.ts'
 import type { DeadLetter } from '../../dlq/record.ts'
 
@@ -77,7 +77,7 @@ export interface SerializedError {
   name: string
   message: string
   stack: string | undefined
-  code: string | undefined
+  code: ErrorCode | undefined
   domain: ErrorDomain | undefined
   retryable: boolean | undefined
   step: string | undefined
