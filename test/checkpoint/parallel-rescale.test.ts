@@ -31,9 +31,9 @@ async function runIt(given: Record<string, string>, parallelism: number, checkpo
   control.stop = new AbortController()
   control.stopAt = stopAt
   warnings.length = 0
-  // Periodic checkpoints come every 2,000 records at most, so a run stopped at record 12,000 has taken several
+  // Periodic checkpoints come every 4,000 records at most, so a run stopped at record 12,000 has taken several
   // however fast the machine reads.
-  const params = checkpoint.intervalMs > 0 ? { ...given, every: '2000' } : given
+  const params = checkpoint.intervalMs > 0 ? { ...given, every: '4000' } : given
   const p = build({ params })
   return run(p, { parallelism, module, params, signal: control.stop.signal, checkpoint: { ...checkpoint, warn: (m) => warnings.push(m) } })
 }
@@ -124,7 +124,7 @@ test('two keyed stages, errors() and three sinks: stopped at parallelism 3, resu
   const go = (out: string, parallelism: number, dir: string, intervalMs: number, stopAt = -1) => {
     fixture.control.stop = new AbortController()
     fixture.control.stopAt = stopAt
-    const params: Record<string, string> = intervalMs > 0 ? { out, every: '2500' } : { out }
+    const params: Record<string, string> = intervalMs > 0 ? { out, every: '8000' } : { out }
     return run(fixture.default({ params }), { parallelism, module: twoStages, params, signal: fixture.control.stop.signal, checkpoint: { dir, intervalMs, warn: () => {} } })
   }
   const all = async (out: string) => ({ perUser: await output(join(out, 'per-user')), perBucket: await output(join(out, 'per-bucket')), errors: await output(join(out, 'errors')) })
