@@ -227,7 +227,8 @@ test('a second run on a checkpoint folder in use is refused naming the holder; t
     while (!existsSync(folder(chk, 1))) await new Promise((r) => setTimeout(r, 20))
     // Paused (alive, holding the folder) while the second starts, however long that takes on a busy machine.
     first.child.kill('SIGSTOP')
-    const second = await runCli(join(base, 'out2'), chk)
+    // The same command again: same output folder too, which it must leave alone.
+    const second = await runCli(out, chk)
     first.child.kill('SIGCONT')
     assert.notEqual(second.code, 0)
     assert.match(second.stderr, new RegExp(`SLUICE_CHECKPOINT_LOCKED.*checkpoint folder '.*chk' is in use by process ${first.child.pid}`))
