@@ -9,7 +9,7 @@ import { bin, root } from '../cli/sluice.ts'
 import { outputs } from './crash.ts'
 
 // Damaged checkpoints never turn into wrong output. The crash pipeline runs through the CLI with a checkpoint
-// every 2,400 records at most and is killed by a failpoint after its third checkpoint; then a file of a
+// every 2,400 records (and a batch) at most and is killed by a failpoint after its third checkpoint; then a file of a
 // checkpoint is flipped, truncated or deleted, and the pipeline is started again. It must either finish with
 // exactly the output of an uninterrupted run, or refuse with a clear SLUICE_CHECKPOINT_* error having
 // committed nothing twice and nothing that an uninterrupted run would not have written. Each killed run is

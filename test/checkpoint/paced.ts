@@ -2,11 +2,12 @@ import type { Batch } from '../../src/core/batch.ts'
 import type { Source, SourceRead, SourceReader } from '../../src/core/source.ts'
 
 /**
- * Wraps a source so that at most `every` records are read between two checkpoints: after that many, reads
- * return nothing until the runtime takes the source's positions for a checkpoint. Checkpoints then come at
- * record counts, not at moments: a run of `count` records takes at least count / every - 1 of them, and
- * lasts at least that many checkpoint intervals, however fast or busy the machine is. Without `every` (a run
- * without periodic checkpoints would wait forever), the source itself.
+ * Wraps a source so that few records are read between two checkpoints: once `every` are read, reads return
+ * nothing until the runtime takes the source's positions for a checkpoint. Checkpoints then come at record
+ * counts, not at moments: a run of `count` records takes at least count / (every + batch size) of them,
+ * however fast or busy the machine is. Reads are never cut short, so batches keep the boundaries of an
+ * unpaced run (a join's changelog depends on them). Without `every` (a run without periodic checkpoints
+ * would wait forever), the source itself.
  */
 export function pacedByCheckpoints<T>(source: Source<T>, every: number | string | undefined): Source<T> {
   if (every === undefined) return source
@@ -27,7 +28,7 @@ export function pacedByCheckpoints<T>(source: Source<T>, every: number | string 
         partitions: reader.partitions,
         read(partition, max) {
           if (left <= 0) return null
-          const r = reader.read(partition, Math.min(max, left))
+          const r = reader.read(partition, max)
           return r instanceof Promise ? r.then(counted) : counted(r)
         },
         positions() {

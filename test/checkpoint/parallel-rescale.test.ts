@@ -31,7 +31,7 @@ async function runIt(given: Record<string, string>, parallelism: number, checkpo
   control.stop = new AbortController()
   control.stopAt = stopAt
   warnings.length = 0
-  // Periodic checkpoints come every 4,000 records at most, so a run stopped at record 12,000 has taken several
+  // Periodic checkpoints come every 4,000 records (and a batch) at most, so a run stopped at record 12,000 has taken several
   // however fast the machine reads.
   const params = checkpoint.intervalMs > 0 ? { ...given, every: '4000' } : given
   const p = build({ params })
