@@ -150,13 +150,18 @@ export class CheckpointStorage {
     } catch (e) {
       throw writeFailed(this.dir, e)
     }
-    this.unlock = await lockFolder(this.dir, (by) =>
+    const locked = (by: string) =>
       new SluiceError('SLUICE_CHECKPOINT_LOCKED', `the checkpoint folder '${this.dir}' is in use by ${by}`, {
         domain: 'user',
         retryable: true,
         hint: 'stop the other job first, or give this one another --checkpoint-dir; two jobs on one folder would destroy each other\'s checkpoints',
-      }),
-    )
+      })
+    try {
+      this.unlock = await lockFolder(this.dir, locked)
+    } catch (e) {
+      // A lock file that cannot be created (a read-only folder) is no reason to report a defect.
+      throw writeFailed(join(this.dir, 'LOCK'), e)
+    }
   }
 
   /** Releases the lock taken by `lock` (nothing if none). */
