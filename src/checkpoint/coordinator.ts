@@ -130,10 +130,11 @@ export class CheckpointCoordinator {
    */
   async restore(): Promise<ThreadRestore[] | undefined> {
     const started = performance.now()
+    await this.storage.lock()
     await this.storage.retain(Number.MAX_SAFE_INTEGER)
     // New checkpoints take ids above every folder present, also unreadable ones newer than the one restored.
     this.nextId = ((await this.storage.ids())[0] ?? 0) + 1
-    const snap = this.config.restoreFrom !== undefined ? await readCheckpointFolder(this.config.restoreFrom) : await this.storage.latest(this.config.warn)
+    const snap = this.config.restoreFrom !== undefined ? await readCheckpointFolder(this.config.restoreFrom) : (await this.storage.latest(this.config.warn)).read
     if (snap === undefined) return undefined
     const m = snap.manifest
     if (m.pipeline !== this.pipeline) {
@@ -159,9 +160,12 @@ export class CheckpointCoordinator {
     const id = kind === 'drain' ? 0 : this.nextId++
     let staging: string | undefined
     if (kind !== 'drain') {
-      staging = savepoint === undefined ? this.storage.stagingFolder(id) : `${resolve(savepoint)}.staging.tmp`
-      rmSync(staging, { recursive: true, force: true })
-      mkdirSync(staging, { recursive: true })
+      if (savepoint === undefined) staging = this.storage.openStaging(id)
+      else {
+        staging = `${resolve(savepoint)}.staging.tmp`
+        rmSync(staging, { recursive: true, force: true })
+        mkdirSync(staging, { recursive: true })
+      }
     }
     const c = this.chain
     const delta = kind === 'checkpoint' && this.config.incremental && !this.lastFailed && c !== undefined && c.deltas < this.config.maxDeltas && c.deltaBytes <= c.baseBytes
@@ -235,6 +239,11 @@ export class CheckpointCoordinator {
     }
   }
 
+  /** Releases the checkpoint folder's lock (taken by the restore); call it when the run ends, however it ends. */
+  async close(): Promise<void> {
+    await this.storage.release()
+  }
+
   /** Throws if checkpoints failed too often. */
   check(): void {
     if (this.failure !== undefined) throw this.failure
@@ -290,7 +299,9 @@ export class CheckpointCoordinator {
         entry ??= { step: pv.id, kind: step.kind, keyed: pv.keyed, descriptor: step.describe, files: [] }
         for (const f of a.files) {
           entry.files.push(f)
-          if (f.checkpoint === undefined) files.push({ name: f.file, path: join(r.spec.staging!, f.file), bytes: f.bytes })
+          // A state file that could not be written (a full disk) fails the checkpoint when it is written.
+          const error = (f as { error?: string }).error
+          if (f.checkpoint === undefined) files.push({ name: f.file, path: join(r.spec.staging!, f.file), bytes: f.bytes, ...(error !== undefined ? { error: new Error(error) } : {}) })
         }
         bytes += a.bytes
         if (a.delta) delta = true

@@ -92,14 +92,18 @@ test('latest skips a delta whose base is missing or damaged, with a warning, and
     await writeFile(join(dir, 'chk-00000003', 'join.0.0.state'), 'bit rot')
     const warnings: string[] = []
     const got = await s.latest((m) => warnings.push(m))
-    assert.equal(got?.manifest.id, 2)
+    assert.equal(got.read?.manifest.id, 2)
+    assert.deepEqual(got.skipped.map((x) => x.id), [5, 4, 3])
     assert.equal(warnings.length, 3)
     assert.match(warnings[0], /checkpoint 5 .*skipped.*join\.0\.0\.state.*chk-00000003.*checksum/)
     // Without its base folder, 2 is skipped too.
     await rm(join(dir, 'chk-00000001'), { recursive: true })
     warnings.length = 0
-    assert.equal(await s.latest((m) => warnings.push(m)), undefined)
-    assert.match(warnings[warnings.length - 1], /checkpoint 2 .*missing in .*chk-00000001.*checkpoint 2 builds on it/)
+    const none = await s.latest((m) => warnings.push(m))
+    assert.equal(none.read, undefined)
+    assert.deepEqual(none.skipped.map((x) => x.id), [5, 4, 3, 2], 'every checkpoint is unreadable, which is not the same as none')
+    assert.match(warnings[warnings.length - 2], /checkpoint 2 .*missing in .*chk-00000001.*checkpoint 2 builds on it/)
+    assert.match(warnings[warnings.length - 1], /no checkpoint .* reads back whole: 4 skipped/)
     assert.ok((await readdir(dir)).includes('chk-00000002'))
   })
 })

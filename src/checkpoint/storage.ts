@@ -1,9 +1,10 @@
 import { createHash, type Hash } from 'node:crypto'
-import { closeSync, openSync, writeSync } from 'node:fs'
+import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs'
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { SluiceError, errorMessage } from '../core/errors.ts'
-import { MANIFEST_FORMAT, type Manifest, type StateFileRef } from './manifest.ts'
+import { lockFolder } from '../core/folder-lock.ts'
+import { decodeManifest, encodeManifest, type Manifest, type StateFileRef } from './manifest.ts'
 import { failpoint } from '../core/failpoints.ts'
 
 const PREFIX = 'chk-'
@@ -50,42 +51,65 @@ export function referencedCheckpoints(m: Manifest): number[] {
   return [...ids].sort((a, b) => a - b)
 }
 
-/** A state file of a checkpoint being written: its bytes, or a file already written in the staging folder. */
-export type StateFileOut = { name: string; data: Uint8Array } | { name: string; path: string; bytes: number }
+/**
+ * A state file of a checkpoint being written: its bytes, or a file already written in the staging folder
+ * (with `error` when writing it failed: the checkpoint then fails when it is written).
+ */
+export type StateFileOut = { name: string; data: Uint8Array } | { name: string; path: string; bytes: number; error?: unknown }
 
 /**
  * A state file written as it is encoded (synchronously, into the page cache; made durable with the rest of
- * the checkpoint), with its size and SHA-256 as they go.
+ * the checkpoint), with its size and SHA-256 as they go. It never throws: it runs inside the synchronous part
+ * of a checkpoint, so a failure (a full disk) is kept and returned by `close`, and the checkpoint fails when
+ * it is written, as any failed checkpoint does.
  */
 export class StagedFile {
   private fd = -1
   private path = ''
   private hash: Hash | undefined
   private bytes = 0
+  private error: unknown
 
   open(path: string): void {
     this.abandon()
-    this.fd = openSync(path, 'w')
     this.path = path
     this.hash = createHash('sha256')
     this.bytes = 0
+    this.error = undefined
+    try {
+      this.fd = openSync(path, 'w')
+    } catch (e) {
+      this.error = e
+    }
   }
 
   write(chunk: Uint8Array): void {
-    for (let at = 0; at < chunk.byteLength; ) at += writeSync(this.fd, chunk, at, chunk.byteLength - at)
+    if (this.error !== undefined) return
+    try {
+      for (let at = 0; at < chunk.byteLength; ) at += writeSync(this.fd, chunk, at, chunk.byteLength - at)
+    } catch (e) {
+      this.error = e
+      return
+    }
     this.hash!.update(chunk)
     this.bytes += chunk.byteLength
   }
 
-  close(): { path: string; bytes: number; sha256: string } {
-    closeSync(this.fd)
-    this.fd = -1
-    return { path: this.path, bytes: this.bytes, sha256: this.hash!.digest('hex') }
+  close(): { path: string; bytes: number; sha256: string; error?: unknown } {
+    this.abandon()
+    const digest = this.hash!.digest('hex')
+    return { path: this.path, bytes: this.bytes, sha256: digest, ...(this.error === undefined ? {} : { error: this.error }) }
   }
 
   /** Closes a file left open by a failure (its checkpoint is not written; the staging folder is removed later). */
   abandon(): void {
-    if (this.fd >= 0) closeSync(this.fd)
+    if (this.fd >= 0) {
+      try {
+        closeSync(this.fd)
+      } catch (e) {
+        this.error ??= e
+      }
+    }
     this.fd = -1
   }
 }
@@ -105,9 +129,46 @@ export function sha256(data: Uint8Array): string {
  */
 export class CheckpointStorage {
   readonly dir: string
+  /** Why a staging folder could not be made ready, by checkpoint id: that checkpoint fails when written. */
+  private readonly stagingFailures = new Map<number, unknown>()
+  private unlock: (() => Promise<void>) | undefined
 
   constructor(dir: string) {
     this.dir = dir
+  }
+
+  /**
+   * Takes the folder for this process (a `LOCK` file with its pid) before anything in it is read or removed:
+   * a second process on the same folder fails with SLUICE_CHECKPOINT_LOCKED naming the holder's pid. A lock
+   * left by a process that no longer runs is taken over. Savepoint folders are not locked.
+   * @example const storage = new CheckpointStorage('chk'); await storage.lock(); ...; await storage.release()
+   */
+  async lock(): Promise<void> {
+    if (this.unlock !== undefined) return
+    try {
+      await mkdir(this.dir, { recursive: true })
+    } catch (e) {
+      throw writeFailed(this.dir, e)
+    }
+    const locked = (by: string) =>
+      new SluiceError('SLUICE_CHECKPOINT_LOCKED', `the checkpoint folder '${this.dir}' is in use by ${by}`, {
+        domain: 'user',
+        retryable: true,
+        hint: 'stop the other job first, or give this one another --checkpoint-dir; two jobs on one folder would destroy each other\'s checkpoints',
+      })
+    try {
+      this.unlock = await lockFolder(this.dir, locked)
+    } catch (e) {
+      // A lock file that cannot be created (a read-only folder) is no reason to report a defect.
+      throw writeFailed(join(this.dir, 'LOCK'), e)
+    }
+  }
+
+  /** Releases the lock taken by `lock` (nothing if none). */
+  async release(): Promise<void> {
+    const unlock = this.unlock
+    this.unlock = undefined
+    await unlock?.()
   }
 
   /** Where checkpoint `id` writes its state files while encoding them (removed with other leftovers by `retain`). */
@@ -115,20 +176,47 @@ export class CheckpointStorage {
     return join(this.dir, PREFIX + pad(id) + '.staging.tmp')
   }
 
-  /** Writes a complete checkpoint (files, then manifest, then the atomic rename). Returns bytes written. */
-  async write(manifest: Manifest, files: StateFileOut[]): Promise<number> {
-    await mkdir(this.dir, { recursive: true })
-    return writeCheckpointFolder(join(this.dir, PREFIX + pad(manifest.id)), manifest, files)
+  /**
+   * Makes checkpoint `id`'s staging folder ready, empty, and returns it. It never throws (it runs in the
+   * synchronous part of a checkpoint): a failure makes that checkpoint fail when it is written.
+   */
+  openStaging(id: number): string {
+    const folder = this.stagingFolder(id)
+    try {
+      rmSync(folder, { recursive: true, force: true })
+      mkdirSync(folder, { recursive: true })
+    } catch (e) {
+      this.stagingFailures.set(id, e)
+    }
+    return folder
   }
 
-  /** Complete checkpoint ids, newest first. */
-  async ids(): Promise<number[]> {
-    let names: string[]
-    try {
-      names = await readdir(this.dir)
-    } catch {
-      return []
+  /**
+   * Writes a complete checkpoint (files, then manifest, then the atomic rename). Returns bytes written; a
+   * failure (a full disk, a read-only folder) is SLUICE_CHECKPOINT_WRITE_FAILED, a failed checkpoint.
+   */
+  async write(manifest: Manifest, files: StateFileOut[]): Promise<number> {
+    const folder = join(this.dir, PREFIX + pad(manifest.id))
+    const staged = this.stagingFailures.get(manifest.id)
+    if (staged !== undefined) {
+      this.stagingFailures.delete(manifest.id)
+      throw writeFailed(folder, staged)
     }
+    try {
+      await mkdir(this.dir, { recursive: true })
+    } catch (e) {
+      throw writeFailed(folder, e)
+    }
+    return writeCheckpointFolder(folder, manifest, files)
+  }
+
+  /**
+   * Complete checkpoint ids, newest first. A folder that does not exist holds none; one that cannot be listed
+   * (EIO, EACCES, EMFILE) is SLUICE_CHECKPOINT_UNLISTABLE: taking it for empty would make sinks recover from
+   * nothing and remove committed output.
+   */
+  async ids(): Promise<number[]> {
+    const names = await this.list()
     return names
       .filter((n) => n.startsWith(PREFIX) && !n.endsWith('.tmp'))
       .map((n) => Number(n.slice(PREFIX.length)))
@@ -146,15 +234,20 @@ export class CheckpointStorage {
    * The newest checkpoint that reads back whole (with the files it lists of earlier checkpoints), or undefined;
    * damaged ones are reported and skipped.
    */
-  async latest(warn: (msg: string) => void = (m) => console.warn(m)): Promise<CheckpointRead | undefined> {
+  async latest(warn: (msg: string) => void = (m) => console.warn(m)): Promise<LatestCheckpoint> {
+    const skipped: SkippedCheckpoint[] = []
     for (const id of await this.ids()) {
       try {
-        return await this.read(id)
+        return { read: await this.read(id), skipped }
       } catch (e) {
+        // Only damage is skipped: an error reading a folder that is there (EIO, EACCES) stops the start.
+        if (!(e instanceof SluiceError) || (e.code !== 'SLUICE_CHECKPOINT_CORRUPT' && e.code !== 'SLUICE_CHECKPOINT_UNREADABLE')) throw e
+        skipped.push({ id, reason: errorMessage(e) })
         warn(`checkpoint ${id} in '${this.dir}' is unreadable and skipped: ${errorMessage(e)}`)
       }
     }
-    return undefined
+    if (skipped.length > 0) warn(`no checkpoint in '${this.dir}' reads back whole: ${skipped.length} skipped (${skipped.map((s) => s.id).join(', ')})`)
+    return { read: undefined, skipped }
   }
 
   /**
@@ -170,27 +263,65 @@ export class CheckpointStorage {
       await rm(join(this.dir, PREFIX + pad(id)), { recursive: true, force: true })
       failpoint('checkpoint-retain')
     }
-    let names: string[] = []
-    try {
-      names = await readdir(this.dir)
-    } catch {
-      return
-    }
-    for (const n of names) if (n.startsWith(PREFIX) && n.endsWith('.tmp')) await rm(join(this.dir, n), { recursive: true, force: true })
+    for (const n of await this.list()) if (n.startsWith(PREFIX) && n.endsWith('.tmp')) await rm(join(this.dir, n), { recursive: true, force: true })
   }
 
-  /** The checkpoints whose files checkpoint `id` lists; none if its manifest cannot be read (it is not restorable). */
+  /**
+   * The checkpoints whose files checkpoint `id` lists; none if its manifest does not parse. Not verified: a
+   * manifest that fails its checksum still keeps what it seems to build on (retention errs on keeping).
+   */
   private async references(id: number): Promise<number[]> {
     try {
-      return referencedCheckpoints(parseManifest(await readFile(join(this.dir, PREFIX + pad(id), 'manifest.json'), 'utf8')))
+      return referencedCheckpoints(JSON.parse(await readFile(join(this.dir, PREFIX + pad(id), 'manifest.json'), 'utf8')) as Manifest)
     } catch {
       return []
     }
   }
+
+  /** The folder's entries; none if it does not exist. */
+  private async list(): Promise<string[]> {
+    try {
+      return await readdir(this.dir)
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return []
+      throw new SluiceError('SLUICE_CHECKPOINT_UNLISTABLE', `the checkpoint folder '${this.dir}' cannot be listed (${errnoOf(e)}): ${errorMessage(e)}`, {
+        domain: 'external',
+        retryable: true,
+        cause: e,
+        hint: 'check the folder\'s permissions and the disk; the job does not start without knowing which checkpoints it holds',
+      })
+    }
+  }
 }
 
-function parseManifest(text: string): Manifest {
-  return JSON.parse(text, (_k, v) => (v === '+Infinity' ? Infinity : v === '-Infinity' ? -Infinity : v)) as Manifest
+/** What `latest` found: the checkpoint to restore (undefined if none reads back whole) and the newer ones skipped. */
+export interface LatestCheckpoint {
+  read: CheckpointRead | undefined
+  /**
+   * Newer complete checkpoints skipped as damaged, newest first. Non-empty with `read` set: a fallback (the
+   * skipped ones may have committed output). Non-empty without `read`: every checkpoint is unreadable.
+   */
+  skipped: SkippedCheckpoint[]
+}
+
+export interface SkippedCheckpoint {
+  id: number
+  reason: string
+}
+
+function errnoOf(e: unknown): string {
+  return (e as NodeJS.ErrnoException).code ?? 'error'
+}
+
+/** A checkpoint (or savepoint) that could not be written: a failed checkpoint, which a retry may get through. */
+function writeFailed(folder: string, e: unknown): SluiceError {
+  if (e instanceof SluiceError) return e
+  return new SluiceError('SLUICE_CHECKPOINT_WRITE_FAILED', `could not write '${folder}' (${errnoOf(e)}): ${errorMessage(e)}`, {
+    domain: 'external',
+    retryable: true,
+    cause: e,
+    hint: 'check free space and permissions of the checkpoint folder',
+  })
 }
 
 /**
@@ -199,11 +330,12 @@ function parseManifest(text: string): Manifest {
  */
 export async function writeCheckpointFolder(folder: string, manifest: Manifest, files: StateFileOut[]): Promise<number> {
   const tmp = folder + '.tmp'
-  await rm(tmp, { recursive: true, force: true })
-  await mkdir(tmp, { recursive: true })
   let bytes = 0
   try {
+    await rm(tmp, { recursive: true, force: true })
+    await mkdir(tmp, { recursive: true })
     for (const f of files) {
+      if ('error' in f && f.error !== undefined) throw f.error
       if ('data' in f) {
         await writeDurably(join(tmp, f.name), f.data)
         bytes += f.data.byteLength
@@ -214,7 +346,7 @@ export async function writeCheckpointFolder(folder: string, manifest: Manifest, 
         bytes += f.bytes
       }
     }
-    const m = JSON.stringify(manifest, (_k, v) => (v === Infinity ? '+Infinity' : v === -Infinity ? '-Infinity' : v), 1)
+    const m = encodeManifest(manifest)
     await writeDurably(join(tmp, 'manifest.json'), m)
     bytes += Buffer.byteLength(m)
     await syncDir(tmp)
@@ -222,8 +354,8 @@ export async function writeCheckpointFolder(folder: string, manifest: Manifest, 
     await rename(tmp, folder)
     await syncDir(dirname(folder))
   } catch (e) {
-    await rm(tmp, { recursive: true, force: true })
-    throw e
+    await rm(tmp, { recursive: true, force: true }).catch(() => undefined)
+    throw writeFailed(folder, e)
   }
   return bytes
 }
@@ -237,12 +369,10 @@ export async function readCheckpointFolder(folder: string): Promise<CheckpointRe
   try {
     text = await readFile(join(folder, 'manifest.json'), 'utf8')
   } catch (e) {
-    throw new SluiceError('SLUICE_CHECKPOINT_UNREADABLE', `no readable manifest in '${folder}': ${errorMessage(e)}`, { domain: 'user' })
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw unreadable(folder, 'its manifest', e)
+    throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `no manifest in '${folder}'`, { domain: 'external' })
   }
-  const manifest = parseManifest(text)
-  if (manifest.format !== MANIFEST_FORMAT) {
-    throw new SluiceError('SLUICE_CHECKPOINT_UNREADABLE', `checkpoint '${folder}' has format ${manifest.format}; this version reads format ${MANIFEST_FORMAT}`)
-  }
+  const manifest = decodeManifest(text, folder)
   const files = new Map<string, Uint8Array>()
   const keyOf = (f: Pick<StateFileRef, 'file' | 'checkpoint'>) => `${f.checkpoint ?? manifest.id}/${f.file}`
   for (const op of manifest.operators) {
@@ -253,6 +383,7 @@ export async function readCheckpointFolder(folder: string): Promise<CheckpointRe
       try {
         data = await readFile(join(where, f.file))
       } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw unreadable(where, `state file '${f.file}'`, e)
         throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `state file '${f.file}' of step '${op.step}' is missing in '${where}'${own ? '' : ` (checkpoint ${manifest.id} builds on it)`}: ${errorMessage(e)}`, { domain: 'external' })
       }
       if (data.byteLength !== f.bytes || sha256(data) !== f.sha256) {
@@ -262,4 +393,14 @@ export async function readCheckpointFolder(folder: string): Promise<CheckpointRe
     }
   }
   return { manifest, file: (f) => files.get(keyOf(f))! }
+}
+
+/** A file that is there but cannot be read (EIO, EACCES): not damage to skip, an error that stops the start. */
+function unreadable(folder: string, what: string, e: unknown): SluiceError {
+  return new SluiceError('SLUICE_CHECKPOINT_IO', `cannot read ${what} in '${folder}' (${errnoOf(e)}): ${errorMessage(e)}`, {
+    domain: 'external',
+    retryable: true,
+    cause: e,
+    hint: 'check the permissions of the checkpoint folder and the disk',
+  })
 }

@@ -1,5 +1,6 @@
-/** Who is at fault: the user's pipeline or data, an external system, or Sluice itself. */
-export type ErrorDomain = 'user' | 'external' | 'internal'
+import { ERROR_CODES, type ErrorCode, type ErrorDomain } from './error-codes.ts'
+
+export { ERROR_CODES, isErrorCode, type ErrorCode, type ErrorDomain } from './error-codes.ts'
 
 export interface SluiceErrorOptions {
   domain?: ErrorDomain
@@ -11,23 +12,24 @@ export interface SluiceErrorOptions {
 }
 
 /**
- * The one error class of Sluice. `code` is stable (SLUICE_*), `domain` says whose fault it is,
- * `retryable` whether trying again may help. Messages name the step and the record position,
- * never the record's contents.
+ * The one error class of Sluice. `code` is stable and registered (src/core/error-codes.ts), `domain` says whose
+ * fault it is (by default the code's), `retryable` whether trying again may help. Messages name the step and
+ * the record position, never the record's contents.
+ * @example throw new SluiceError('SLUICE_FILE_NOT_FOUND', `file '${path}' does not exist`, { step, hint: 'check the path' })
  */
 export class SluiceError extends Error {
-  readonly code: string
+  readonly code: ErrorCode
   readonly domain: ErrorDomain
   readonly retryable: boolean
   readonly step: string | undefined
   readonly position: string | number | undefined
   readonly hint: string | undefined
 
-  constructor(code: string, message: string, opts: SluiceErrorOptions = {}) {
+  constructor(code: ErrorCode, message: string, opts: SluiceErrorOptions = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause })
     this.name = 'SluiceError'
     this.code = code
-    this.domain = opts.domain ?? 'user'
+    this.domain = opts.domain ?? ERROR_CODES[code]?.domain ?? 'internal'
     this.retryable = opts.retryable ?? false
     this.step = opts.step
     this.position = opts.position
@@ -66,7 +68,7 @@ export function isTransient(e: unknown): boolean {
   return e instanceof TransientError || (typeof e === 'object' && e !== null && (e as { transient?: unknown }).transient === true)
 }
 
-export function userError(code: string, message: string, opts: SluiceErrorOptions = {}): SluiceError {
+export function userError(code: ErrorCode, message: string, opts: SluiceErrorOptions = {}): SluiceError {
   return new SluiceError(code, message, { ...opts, domain: 'user' })
 }
 

@@ -10,7 +10,10 @@ import type { DeadLetterWriter } from '../dlq/writer.ts'
 export interface ErrorSinkConfig {
   pipeline: string
   retries: RetryPolicy
-  /** Processing time for dead letters. */
+  /**
+   * Processing time, from the run's injected clock: when a dead letter was written, and the time of an error
+   * record whose input had no event time (a processing-time source, a line that could not be parsed).
+   */
   now: () => number
   /** Keep the error's stack in dead letters. */
   includeStack: boolean
@@ -120,6 +123,7 @@ export class PolicyErrorSink implements ErrorSink {
       else this.letters.push(letter)
       return
     }
-    this.pending.push({ step, error: errorMessage(error), position: position ?? null, record }, Number.isFinite(time) ? time : Date.now())
+    // An error record keeps the failed record's event time, so it falls in the same windows downstream.
+    this.pending.push({ step, error: errorMessage(error), position: position ?? null, record }, Number.isFinite(time) ? time : this.config.now())
   }
 }

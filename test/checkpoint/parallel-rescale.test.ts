@@ -27,12 +27,13 @@ async function output(dir: string): Promise<string[]> {
 
 const warnings: string[] = []
 
-async function runIt(params: Record<string, string>, parallelism: number, checkpoint: { dir: string; intervalMs: number; restoreFrom?: string; allowDroppedState?: boolean }, stopAt = -1): Promise<RunSummary> {
+async function runIt(given: Record<string, string>, parallelism: number, checkpoint: { dir: string; intervalMs: number; restoreFrom?: string; allowDroppedState?: boolean }, stopAt = -1): Promise<RunSummary> {
   control.stop = new AbortController()
   control.stopAt = stopAt
   warnings.length = 0
-  // Workers learn where to stop from the parameters (the record may be read on any thread).
-  params = { ...params, stopAt: String(stopAt) }
+  // Periodic checkpoints come every 4,000 records (and a batch) at most, so a run stopped at record 12,000 has taken several
+  // however fast the machine reads. Workers learn where to stop from the parameters (the record may be read on any thread).
+  const params = { ...(checkpoint.intervalMs > 0 ? { ...given, every: '4000' } : given), stopAt: String(stopAt) }
   const p = build({ params })
   return run(p, { parallelism, module, params, signal: control.stop.signal, checkpoint: { ...checkpoint, warn: (m) => warnings.push(m) } })
 }
@@ -123,7 +124,7 @@ test('two keyed stages, errors() and three sinks: stopped at parallelism 3, resu
   const go = (out: string, parallelism: number, dir: string, intervalMs: number, stopAt = -1) => {
     fixture.control.stop = new AbortController()
     fixture.control.stopAt = stopAt
-    const params = { out, stopAt: String(stopAt) }
+    const params: Record<string, string> = { ...(intervalMs > 0 ? { out, every: '8000' } : { out }), stopAt: String(stopAt) }
     return run(fixture.default({ params }), { parallelism, module: twoStages, params, signal: fixture.control.stop.signal, checkpoint: { dir, intervalMs, warn: () => {} } })
   }
   const all = async (out: string) => ({ perUser: await output(join(out, 'per-user')), perBucket: await output(join(out, 'per-bucket')), errors: await output(join(out, 'errors')) })

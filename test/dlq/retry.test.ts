@@ -28,9 +28,9 @@ function flaky(...errors: unknown[]) {
 test('which errors are transient', () => {
   assert.equal(isTransient(new TransientError('timeout')), true)
   assert.equal(isTransient(Object.assign(new Error('busy'), { transient: true })), true)
-  assert.equal(isTransient(new SluiceError('X', 'x', { retryable: true })), true)
-  assert.equal(isTransient(new SluiceError('X', 'x', { retryable: true, domain: 'internal' })), false)
-  assert.equal(isTransient(new SluiceError('X', 'x')), false)
+  assert.equal(isTransient(new SluiceError('SLUICE_SOURCE_FAILED', 'x', { retryable: true })), true)
+  assert.equal(isTransient(new SluiceError('SLUICE_SOURCE_FAILED', 'x', { retryable: true, domain: 'internal' })), false)
+  assert.equal(isTransient(new SluiceError('SLUICE_SOURCE_FAILED', 'x')), false)
   assert.equal(isTransient(new Error('bug')), false)
   assert.equal(isTransient('text'), false)
 })

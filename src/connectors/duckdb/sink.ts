@@ -111,7 +111,7 @@ class DuckDbWriter<T> implements SinkWriter<T> {
       k = this.key!(v)
     } catch (e) {
       const position = batch.pos?.[i]
-      throw new SluiceError('SLUICE_SINK_FAILED', `sink.duckdb: the key function failed: ${errorMessage(e)}`, { step: this.ctx.stepId, cause: e, ...(position === undefined ? {} : { position }) })
+      throw new SluiceError('SLUICE_SINK_FAILED', `sink.duckdb: the key function failed: ${errorMessage(e)}`, { domain: 'user', step: this.ctx.stepId, cause: e, ...(position === undefined ? {} : { position }) })
     }
     return typeof k === 'string' ? k : JSON.stringify(k, (_, x: unknown) => (typeof x === 'bigint' ? x.toString() : x))
   }

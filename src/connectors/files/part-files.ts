@@ -64,6 +64,7 @@ export class PartFiles {
     const st = await stat(this.dir).catch(() => undefined)
     if (st !== undefined && !st.isDirectory()) {
       throw new SluiceError('SLUICE_SINK_FAILED', `${this.sink}: '${this.dir}' is a file; with checkpoints the sink writes a folder of part files there`, {
+        domain: 'user',
         step: this.step,
         hint: 'remove the file, or give the sink a folder path',
       })

@@ -112,6 +112,31 @@ test('state of a side expires ttl ms (processing time) after that side was last 
   assert.deepEqual(h.snapshotEntries('rows').length, 1)
 })
 
+test("processing-time TTL reads the injected clock only: watermarks and the machine's clock never expire state", () => {
+  const h = harness('inner', 100)
+  h.push([rec('l1', 0)], 0)
+  h.watermark(1_000_000)
+  h.push([rec('r1', 1_000_000)], 1)
+  assert.deepEqual(show(h.take()), ['+I l1|r1'], 'a watermark far past the ttl expires nothing in processing time')
+})
+
+test("event-time TTL: a side lives until the watermark passes its latest record's event time plus ttl, whatever the clock does", () => {
+  const h = new OperatorHarness((ctx) => new RegularJoinOperator({ ttl: 100, ttlTime: 'event', type: 'inner', fn: pair as never }, ctx))
+  h.push([rec('l1', 1000), rec('l0', 950)], 0) // left lives to 1100 (an earlier record does not shorten it)
+  h.advanceProcessingTime(1_000_000)
+  h.push([rec('r1', 1050)], 1) // right lives to 1150
+  assert.deepEqual(show(h.take()), ['+I l1|r1', '+I l0|r1'], 'processing time expires nothing in event time')
+  h.watermark(1100)
+  h.push([rec('r2', 1101)], 1) // left expired at 1100; right now lives to 1201
+  assert.deepEqual(show(h.take()), [])
+  h.push([rec('l2', 1102)], 0)
+  assert.deepEqual(show(h.take()), ['+I l2|r1', '+I l2|r2'])
+  h.snapshotAndRestore()
+  h.watermark(1201)
+  h.push([rec('l3', 1210)], 0)
+  assert.deepEqual(show(h.take()), [], 'restored timers expire the right side at 1201')
+})
+
 test('outer join: a match refreshes the padded side, whose match count changed', () => {
   const h = harness('left', 100)
   h.push([rec('l1')], 0)

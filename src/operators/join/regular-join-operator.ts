@@ -7,14 +7,25 @@ import { ChangeTracker } from '../change-tracker.ts'
 import { checkRestore, KeyedSnapshotWriter, readEntries, restoreTimers } from '../keyed-snapshot.ts'
 import type { JoinType } from './join-types.ts'
 
+/**
+ * The time a regular join's TTL counts in. `processing` (the default, as Flink's state TTL): the run's injected
+ * clock (`OperatorContext.clock`), so a side lives `ttl` ms of wall time after its last write and what still
+ * matches depends on how fast records arrive. `event`: the watermark, so a side lives until the watermark
+ * passes its latest written record's event time plus `ttl`, and a replay gives the same output as the live run.
+ */
+export type JoinTtlTime = 'processing' | 'event'
+
 export interface RegularJoinSpec {
+  /** How long a side's rows of a key are kept after that side was last written, in ms of `ttlTime`. */
   ttl: number
+  /** Default 'processing'. */
+  ttlTime?: JoinTtlTime
   type: JoinType
   fn: (left: unknown, right: unknown) => unknown
 }
 
 /**
- * One side's rows of one key, and when they expire (processing time). Rows are two parallel arrays, the values
+ * One side's rows of one key, and when they expire (in the spec's `ttlTime`). Rows are two parallel arrays, the values
  * and how many rows of the other side each is joined with: no object per row, for the heap (a join may hold
  * millions of rows, which every full garbage collection visits) and for snapshots (the arrays are columns).
  */
@@ -22,7 +33,7 @@ interface SideState {
   values: unknown[]
   matches: number[]
   expiresAt: number
-  /** The processing time of the pending cleanup timer, or -1. */
+  /** The time of the pending cleanup timer (in `ttlTime`), or -1. */
   timer: number
 }
 
@@ -50,8 +61,10 @@ const isRetraction = (k: RowKind | undefined): boolean => k === UPDATE_BEFORE ||
  * other with the same key, in either arrival order. Inner joins of insert-only inputs emit inserts; outer
  * types emit a changelog in which a null-padded row is deleted when its first match arrives and inserted
  * again when its last match is retracted. Retractions in the input (-U/-D) remove one equal stored row and
- * retract what it produced. A side's rows of a key expire `ttl` ms of processing time after that side was
- * last written (Flink's state TTL): they are dropped silently, nothing is emitted for them.
+ * retract what it produced. A side's rows of a key expire `ttl` ms after that side was last written, in
+ * processing time read from the injected clock (Flink's state TTL) or, with `ttlTime: 'event'`, in event time
+ * as the watermark passes: they are dropped silently, nothing is emitted for them.
+ * @example new RegularJoinOperator({ ttl: 3_600_000, ttlTime: 'event', type: 'left', fn: (o, p) => ({ o, p }) }, ctx)
  */
 export class RegularJoinOperator implements Operator {
   private readonly spec: RegularJoinSpec
@@ -65,9 +78,11 @@ export class RegularJoinOperator implements Operator {
   private pos: Position | undefined = undefined
   /** The keys changed since the last incremental snapshot. */
   private readonly changes = new ChangeTracker<KeyEntry>()
+  private readonly eventTime: boolean
 
   constructor(spec: RegularJoinSpec, ctx: OperatorContext) {
     this.spec = spec
+    this.eventTime = spec.ttlTime === 'event'
     this.ctx = ctx
     this.outer = [spec.type === 'left' || spec.type === 'full', spec.type === 'right' || spec.type === 'full']
   }
@@ -87,7 +102,8 @@ export class RegularJoinOperator implements Operator {
       this.record = values[i]
       this.pos = pos?.[i]
       const written = isRetraction(kinds?.[i]) ? this.retract(entry, input, values[i], times[i]) : this.accumulate(entry, input, values[i], times[i])
-      for (let side = 0; side < 2; side++) if (written[side]) this.touch(entry, id, side, now)
+      const at = this.eventTime ? times[i] : now
+      for (let side = 0; side < 2; side++) if (written[side]) this.touch(entry, id, side, at)
       if (entry.sides[0].values.length === 0 && entry.sides[1].values.length === 0) this.keys.delete(id)
     }
     this.record = undefined
@@ -154,19 +170,37 @@ export class RegularJoinOperator implements Operator {
     this.out.pushKind(r, t, kind)
   }
 
-  /** A side of a key was written: it now lives until `now + ttl`; one cleanup timer is pending at a time. */
-  private touch(entry: KeyEntry, id: unknown, side: number, now: number): void {
+  /**
+   * A side of a key was written at `at` (the clock's time, or the record's event time): it now lives until
+   * `at + ttl` (in event time, never less than before: records arrive out of order). One cleanup timer is
+   * pending at a time. A record without an event time does not move an event-time expiry.
+   */
+  private touch(entry: KeyEntry, id: unknown, side: number, at: number): void {
     const st = entry.sides[side]
     this.changes.mark(entry)
-    st.expiresAt = now + this.spec.ttl
+    if (!this.eventTime) st.expiresAt = at + this.spec.ttl
+    else if (Number.isFinite(at)) st.expiresAt = Math.max(st.expiresAt, at + this.spec.ttl)
+    else return
     if (st.timer < 0) {
       st.timer = st.expiresAt
       this.timers[side].register(st.timer, id, entry.key)
-      this.ctx.scheduleProcessingTime(st.timer)
+      if (!this.eventTime) this.ctx.scheduleProcessingTime(st.timer)
     }
   }
 
   onProcessingTime(now: number, out: Output): void {
+    if (!this.eventTime) this.expire(now)
+    this.flush(out)
+  }
+
+  onWatermark(watermark: number, out: Output): void {
+    if (!this.eventTime) return
+    this.expire(watermark)
+    this.flush(out)
+  }
+
+  /** Drops the sides whose expiry `now` (processing time, or the watermark) has reached. */
+  private expire(now: number): void {
     for (let side = 0; side < 2; side++) {
       const q = this.timers[side]
       for (let due = q.pollUpTo(now); due !== undefined; due = q.pollUpTo(now)) {
@@ -185,12 +219,11 @@ export class RegularJoinOperator implements Operator {
             // Written since the timer was set: check again when the new expiry comes.
             st.timer = st.expiresAt
             q.register(st.timer, id, entry.key)
-            this.ctx.scheduleProcessingTime(st.timer)
+            if (!this.eventTime) this.ctx.scheduleProcessingTime(st.timer)
           }
         }
       }
     }
-    this.flush(out)
   }
 
   private flush(out: Output): void {
@@ -244,6 +277,6 @@ export class RegularJoinOperator implements Operator {
     this.keys.clear()
     for (const [, key, [l, rt]] of readEntries<[SideSnapshot | OldSideSnapshot, SideSnapshot | OldSideSnapshot]>(r, 'rows')) this.keys.set(keyId(key), { key, sides: [side(l), side(rt)], mark: -1 })
     const times = new Set([...restoreTimers(this.timers[0], r, 'left'), ...restoreTimers(this.timers[1], r, 'right')])
-    for (const t of times) this.ctx.scheduleProcessingTime(t)
+    if (!this.eventTime) for (const t of times) this.ctx.scheduleProcessingTime(t)
   }
 }

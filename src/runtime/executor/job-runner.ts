@@ -138,6 +138,7 @@ export class JobRunner {
       this.phase = 'closing'
       await Promise.allSettled(this.workers.map((w) => w.terminate()))
       this.router?.close()
+      await this.coordinator?.close()
     }
     return this.summary(cpu0)
   }

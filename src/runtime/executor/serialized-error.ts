@@ -1,9 +1,11 @@
 import { SluiceError, errorMessage, type ErrorDomain } from '../../core/errors.ts'
+import type { ErrorCode } from '../../core/error-codes.ts'
+
 export interface SerializedError {
   name: string
   message: string
   stack: string | undefined
-  code: string | undefined
+  code: ErrorCode | undefined
   domain: ErrorDomain | undefined
   retryable: boolean | undefined
   step: string | undefined

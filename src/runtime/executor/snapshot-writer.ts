@@ -1,4 +1,5 @@
 import { join } from 'node:path'
+import { errorMessage } from '../../core/errors.ts'
 import { basename } from 'node:path'
 import { ByteWriter } from '../../checkpoint/bytes.ts'
 import type { StateFileRef } from '../../checkpoint/manifest.ts'
@@ -53,7 +54,7 @@ export class SnapshotWriter {
           open: (part) => out.open(join(staging, nameOf(part))),
           close: () => {
             const f = out.close()
-            files.push({ subtask: this.subtask, file: basename(f.path), bytes: f.bytes, sha256: f.sha256, ...(earlier === undefined ? {} : { delta: true }) })
+            files.push({ subtask: this.subtask, file: basename(f.path), bytes: f.bytes, sha256: f.sha256, ...(earlier === undefined ? {} : { delta: true }), ...(f.error !== undefined ? ({ error: errorMessage(f.error) } as object) : {}) })
             bytes += f.bytes
           },
         },
