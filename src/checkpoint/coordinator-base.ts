@@ -111,7 +111,7 @@ export class CoordinatorBase {
     this.nextId = ((await this.storage.ids())[0] ?? 0) + 1
     const snap = this.config.restoreFrom !== undefined ? await readCheckpointFolder(this.config.restoreFrom) : await this.storage.latest(this.config.warn)
     if (snap === undefined) {
-      for (const { writer } of this.participants()) await writer.recover?.(undefined)
+      for (const { writer } of this.participants()) await writer.recover?.([])
       return undefined
     }
     const m = snap.manifest
@@ -147,9 +147,9 @@ export class CoordinatorBase {
       mt.dropped = x.dropped
     }
     for (const { step, writer } of this.participants()) {
+      // Sinks run as subtask 0 here: every handle is that subtask's.
       const pending = m.sinks.find((s) => s.step === step)?.pending ?? []
-      for (const p of pending.slice(0, -1)) await writer.commit?.(p.checkpointId, p.handle)
-      await writer.recover?.(pending.length > 0 ? pending[pending.length - 1] : undefined)
+      await writer.recover?.(pending.map((p) => ({ subtask: 0, checkpointId: p.checkpointId, handle: p.handle })))
     }
     this.nextId = Math.max(this.nextId, m.id + 1)
     this.report.restoredFrom = m.id

@@ -63,7 +63,7 @@ test('two-phase commit: pre-committed letters are invisible until commit; commit
     assert.deepEqual(ns(await readDeadLetters(dir, 't.dlq')), [1, 2], 'checkpoint 2 did not complete')
 
     const w2 = await open(dir, true)
-    await w2.recover({ checkpointId: 2, handle: h2 })
+    await w2.recover([{ subtask: 0, checkpointId: 2, handle: h2 }])
     await w2.close(false)
     assert.deepEqual(ns(await readDeadLetters(dir, 't.dlq')), [1, 2, 3], 'recover commits the restored handle')
   })
@@ -80,7 +80,7 @@ test('recover discards letters of checkpoints after the restored one, even when 
     await w.close(false)
 
     const w2 = await open(dir, true)
-    await w2.recover({ checkpointId: 1, handle: h1 })
+    await w2.recover([{ subtask: 0, checkpointId: 1, handle: h1 }])
     w2.add(letter(22)) // the replay produces it again
     const h2 = await w2.preCommit(2)
     assert.deepEqual(h2, { topic: 't.dlq', partition: 0, from: 2, to: 3 })
@@ -97,7 +97,7 @@ test('a fresh checkpointed run aborts letters a crashed run left pending; close 
     await w.preCommit(1)
     await w.close(false)
     const w2 = await open(dir, true)
-    await w2.recover(undefined)
+    await w2.recover!([])
     w2.add(letter(2))
     await w2.close(true)
     assert.deepEqual(ns(await readDeadLetters(dir, 't.dlq')), [2])

@@ -68,7 +68,7 @@ test('with checkpoints, rows become visible when their checkpoint commits; commi
   await withTempDir(async (tmp) => {
     const file = join(tmp, 'db.duckdb')
     const w = await open(file)
-    await w.recover!(undefined)
+    await w.recover!([])
     await w.write(batch(0, 5))
     const h1 = await w.preCommit!(1)
     assert.deepEqual(await ns(file), [])
@@ -77,10 +77,10 @@ test('with checkpoints, rows become visible when their checkpoint commits; commi
     await w.commit!(1, h1)
     assert.deepEqual(await ns(file), range(0, 5), 'a second commit of the same checkpoint changes nothing')
     await w.write(batch(5, 3))
-    await w.preCommit!(2) // never completes: checkpoint 3 commits its rows
+    const h2 = await w.preCommit!(2) // never completes: checkpoint 3 commits its rows
     await w.write(batch(8, 2))
     await w.commit!(3, await w.preCommit!(3))
-    await w.commit!(2, { checkpointId: 2 })
+    await w.commit!(2, h2)
     await w.close()
     assert.deepEqual(await ns(file), range(0, 10))
     assert.deepEqual(await query(file, `SELECT checkpoint_id FROM _sluice_checkpoints WHERE sink_id = 'test/sink-duckdb-1/0' ORDER BY 1`), [{ checkpoint_id: '1' }, { checkpoint_id: '3' }])
@@ -96,18 +96,19 @@ test('a crash between preCommit and commit: recover commits the restored checkpo
     assert.equal(child.signal, 'SIGKILL', child.stderr)
     const h1 = JSON.parse(child.stdout.trim().split('\n')[0]) as unknown
     const b = await open(file)
-    await b.recover!({ checkpointId: 1, handle: h1 })
+    await b.recover!([{ subtask: 0, checkpointId: 1, handle: h1 }])
     assert.deepEqual(await ns(file), range(0, 4))
-    await b.recover!({ checkpointId: 1, handle: h1 })
+    await b.recover!([{ subtask: 0, checkpointId: 1, handle: h1 }])
     assert.deepEqual(await ns(file), range(0, 4))
     // The source rewinds to checkpoint 1's positions: rows 4.. are written again, and checkpoint 2 commits anew.
     await b.write(batch(4, 8))
-    await b.commit!(2, await b.preCommit!(2))
+    const h2 = await b.preCommit!(2)
+    await b.commit!(2, h2)
     assert.deepEqual(await ns(file), range(0, 12))
     // Committed after the crash, then restored from checkpoint 2 again: nothing changes.
     await b.close()
     const c = await open(file)
-    await c.recover!({ checkpointId: 2, handle: { checkpointId: 2 } })
+    await c.recover!([{ subtask: 0, checkpointId: 2, handle: h2 }])
     assert.deepEqual(await ns(file), range(0, 12))
     await c.close()
   })

@@ -33,7 +33,7 @@ test('with checkpoints, records become visible when their checkpoint commits, as
   await withTempDir(async (tmp) => {
     const dir = join(tmp, 'out')
     const w = await open(dir)
-    await w.recover!(undefined)
+    await w.recover!([])
     await w.write(batch(0, 5))
     await w.write(batch(5, 5))
     const h1 = await w.preCommit!(1)
@@ -55,7 +55,7 @@ test('a crash after preCommit: recover commits the restored checkpoint, drops la
   await withTempDir(async (tmp) => {
     const dir = join(tmp, 'out')
     const a = await open(dir)
-    await a.recover!(undefined)
+    await a.recover!([])
     await a.write(batch(0, 4))
     const h1 = await a.preCommit!(1)
     await a.write(batch(4, 4))
@@ -64,7 +64,7 @@ test('a crash after preCommit: recover commits the restored checkpoint, drops la
     await a.write(batch(12, 1 << 17)) // large enough to reach the disk
     // Crash: a is dropped without commit or close.
     const b = await open(dir)
-    await b.recover!({ checkpointId: 1, handle: JSON.parse(JSON.stringify(h1)) })
+    await b.recover!([{ subtask: 0, checkpointId: 1, handle: JSON.parse(JSON.stringify(h1)) }])
     assert.deepEqual(await output(dir), range(0, 4))
     assert.deepEqual(await readdir(join(dir, STAGING_DIR)), [])
     // The source rewinds to checkpoint 1's positions: records 4.. are written again.
@@ -78,16 +78,16 @@ test('a crash after commit: recovering the same checkpoint again is idempotent',
   await withTempDir(async (tmp) => {
     const dir = join(tmp, 'out')
     const a = await open(dir)
-    await a.recover!(undefined)
+    await a.recover!([])
     await a.write(batch(0, 3))
     const h1 = await a.preCommit!(1)
     await a.commit!(1, h1)
     await a.write(batch(3, 3))
     await a.commit!(2, await a.preCommit!(2))
     const b = await open(dir)
-    await b.recover!({ checkpointId: 1, handle: h1 })
+    await b.recover!([{ subtask: 0, checkpointId: 1, handle: h1 }])
     assert.deepEqual(await output(dir), range(0, 3), 'parts of checkpoints after the restored one are removed')
-    await b.recover!({ checkpointId: 1, handle: h1 })
+    await b.recover!([{ subtask: 0, checkpointId: 1, handle: h1 }])
     assert.deepEqual(await output(dir), range(0, 3))
   })
 })
@@ -96,12 +96,12 @@ test('a checkpoint that failed is committed by the next one', async () => {
   await withTempDir(async (tmp) => {
     const dir = join(tmp, 'out')
     const w = await open(dir)
-    await w.recover!(undefined)
+    await w.recover!([])
     await w.write(batch(0, 2))
     await w.preCommit!(1) // never completes
     await w.write(batch(2, 2))
     const h2 = await w.preCommit!(2)
-    assert.equal((h2 as { files: unknown[] }).files.length, 2)
+    assert.equal((h2 as { txns: unknown[] }).txns.length, 2)
     await w.commit!(2, h2)
     assert.deepEqual(await output(dir), range(0, 4))
   })
@@ -140,7 +140,7 @@ test('a pre-committed file that vanished is a commit error, not silent loss', as
     await writeFile(join(dir, 'unrelated.txt'), 'kept')
     const w = await open(dir)
     await assert.rejects(async () => w.commit!(1, { files: [{ pending: `${STAGING_DIR}/part-0-1.pending`, final: 'part-0-1.jsonl' }] }), (e: unknown) => e instanceof SluiceError && e.code === 'SLUICE_SINK_COMMIT_FAILED')
-    await w.recover!(undefined)
+    await w.recover!([])
     assert.deepEqual((await readdir(dir)).sort(), [STAGING_DIR, 'unrelated.txt'])
   })
 })

@@ -45,13 +45,14 @@ export function jsonl<T>(path: string, options: JsonlSinkOptions = {}): Sink<T> 
 }
 
 async function openParts<T>(path: string, ctx: SinkContext): Promise<SinkWriter<T>> {
-  const parts = new PartFiles(path, ctx.subtask, ctx.stepId)
+  const parts = new PartFiles(path, ctx)
   await parts.open()
+  const tpc = parts.tpc
   return {
     write: (batch) => parts.write(encodeJsonLines(batch)),
-    preCommit: (id) => parts.preCommit(id),
-    commit: (id, handle) => parts.commit(id, handle),
-    recover: (restored) => parts.recover(restored),
+    preCommit: (id) => tpc.preCommit(id),
+    commit: (id, handle) => tpc.commit(id, handle),
+    recover: (restored) => tpc.recover(restored),
     close: () => parts.close(),
   }
 }
