@@ -83,7 +83,7 @@ test('with checkpoints, rows become visible when their checkpoint commits; commi
     await w.commit!(2, h2)
     await w.close()
     assert.deepEqual(await ns(file), range(0, 10))
-    assert.deepEqual(await query(file, `SELECT checkpoint_id FROM _sluice_checkpoints WHERE sink_id = 'test/sink-duckdb-1/0' ORDER BY 1`), [{ checkpoint_id: '1' }, { checkpoint_id: '3' }])
+    assert.deepEqual(await query(file, `SELECT checkpoint_id FROM _sluice_checkpoints WHERE sink_id = 'test/sink-duckdb-1/0' ORDER BY 1`), [{ checkpoint_id: '1' }, { checkpoint_id: '2' }, { checkpoint_id: '3' }], 'checkpoint 3 commits 2 first')
     assert.deepEqual(await query(file, 'SELECT count(*) AS n FROM "_sluice_staging_test_sink_duckdb_1_0"'), [{ n: '0' }])
   })
 })

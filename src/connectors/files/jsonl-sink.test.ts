@@ -139,7 +139,7 @@ test('a pre-committed file that vanished is a commit error, not silent loss', as
     await mkdir(dir)
     await writeFile(join(dir, 'unrelated.txt'), 'kept')
     const w = await open(dir)
-    await assert.rejects(async () => w.commit!(1, { files: [{ pending: `${STAGING_DIR}/part-0-1.pending`, final: 'part-0-1.jsonl' }] }), (e: unknown) => e instanceof SluiceError && e.code === 'SLUICE_SINK_COMMIT_FAILED')
+    await assert.rejects(async () => w.commit!(1, { txns: [{ checkpointId: 1, txn: { pending: `${STAGING_DIR}/part-0-1.pending`, final: 'part-0-1.jsonl' } }] }), (e: unknown) => e instanceof SluiceError && e.code === 'SLUICE_SINK_COMMIT_FAILED')
     await w.recover!([])
     assert.deepEqual((await readdir(dir)).sort(), [STAGING_DIR, 'unrelated.txt'])
   })
