@@ -1,4 +1,5 @@
 import { SluiceError } from '../core/errors.ts'
+import { failpoint } from '../core/failpoints.ts'
 import type { RestoredHandle, SinkContext } from '../core/sink.ts'
 
 /**
@@ -43,7 +44,9 @@ export interface TwoPhaseHandle<T> {
  * recovered on restart (`recover`). It keeps the list of pending transactions, so the handle of checkpoint
  * n also carries those of earlier checkpoints that never completed, commits idempotently, and decides what
  * a restart keeps: the inherited transactions are committed, then the sink aborts the rest of the output
- * of the old subtasks it inherits (see `AbortScope`).
+ * of the old subtasks it inherits (see `AbortScope`). Failpoints (core/failpoints.ts): `two-phase-pre-commit`
+ * after a pre-commit, `two-phase-commit` after each transaction's commit, `two-phase-recover-commit` after
+ * each inherited transaction's commit on restart.
  * @example
  * const tpc = new TwoPhaseCommit(files, ctx, 'sink.jsonl')
  * const writer = { write, close, preCommit: (id) => tpc.preCommit(id), commit: (id, h) => tpc.commit(id, h), recover: (r) => tpc.recover(r) }
@@ -86,6 +89,7 @@ export class TwoPhaseCommit<T> {
     await this.ensureRecovered()
     const txn = await this.txns.preCommit(checkpointId)
     if (txn !== undefined) this.pending.push({ checkpointId, txn })
+    failpoint('two-phase-pre-commit')
     return { txns: this.pending.map((p) => ({ checkpointId: p.checkpointId, txn: p.txn })) }
   }
 
@@ -95,6 +99,7 @@ export class TwoPhaseCommit<T> {
     for (const t of txns) {
       if (t.checkpointId <= this.committedUpTo) continue
       await this.txns.commit(t.txn, t.checkpointId)
+      failpoint('two-phase-commit')
     }
     const last = txns.reduce((m, t) => Math.max(m, t.checkpointId), -Infinity)
     this.committedUpTo = Math.max(this.committedUpTo, last)
@@ -120,7 +125,10 @@ export class TwoPhaseCommit<T> {
       }
       for (const t of this.parse(r.handle)) all.set(`${r.subtask}/${t.checkpointId}/${JSON.stringify(t.txn)}`, t)
     }
-    for (const t of [...all.values()].sort((a, b) => a.checkpointId - b.checkpointId)) await this.txns.commit(t.txn, t.checkpointId)
+    for (const t of [...all.values()].sort((a, b) => a.checkpointId - b.checkpointId)) {
+      await this.txns.commit(t.txn, t.checkpointId)
+      failpoint('two-phase-recover-commit')
+    }
     const after = restored.length === 0 ? undefined : Math.max(...restored.map((r) => r.checkpointId))
     const subtasks = [...new Set([this.subtask, ...restored.map((r) => r.subtask)])].sort((a, b) => a - b)
     await this.txns.abort({ after, owns: (j) => j % this.parallelism === this.subtask, subtasks })
