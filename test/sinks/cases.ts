@@ -19,6 +19,8 @@ export interface SinkCase {
   open(dir: string, ctx: SinkContext): Promise<SinkWriter<Rec>>
   /** The `n` of every committed record, in any order (duplicates kept). */
   committed(dir: string): Promise<number[]>
+  /** Output neither committed nor discarded (staged files, staged rows, pending letters): none once a run ended. */
+  leftovers(dir: string): Promise<number>
 }
 
 const quiet = { logger: { warn: () => undefined } }
@@ -40,6 +42,7 @@ export const CASES: Record<string, SinkCase> = {
       }
       return out
     },
+    leftovers: (dir) => stagedFiles(join(dir, 'out')),
   },
   parquet: {
     name: 'sink.parquet',
@@ -54,6 +57,7 @@ export const CASES: Record<string, SinkCase> = {
       if (files.length === 0) return []
       return duckNumbers(`SELECT n FROM read_parquet([${files.map((f) => `'${f}'`).join(', ')}])`)
     },
+    leftovers: (dir) => stagedFiles(join(dir, 'out')),
   },
   duckdb: {
     name: 'sink.duckdb',
@@ -65,6 +69,10 @@ export const CASES: Record<string, SinkCase> = {
     async committed(dir) {
       if (!existsSync(join(dir, 'db.duckdb'))) return []
       return duckNumbers(`SELECT n FROM out.rows`, join(dir, 'db.duckdb'))
+    },
+    async leftovers(dir) {
+      const staged = await duckNumbers(`SELECT count(*) AS n FROM out._sluice_staging_conf_sink_1_0`, join(dir, 'db.duckdb'))
+      return staged[0]
     },
   },
   log: {
@@ -96,6 +104,8 @@ export const CASES: Record<string, SinkCase> = {
         await reader.close()
       }
     },
+    // An unresolved transaction stops a read_committed reader, so `committed` sees it already.
+    leftovers: async () => 0,
   },
   deadLetters: {
     name: 'dead letters',
@@ -122,7 +132,25 @@ export const CASES: Record<string, SinkCase> = {
       const { readDeadLetters } = await import('../../src/dlq/reader.ts')
       return (await readDeadLetters(join(dir, 'log'), 'conf.dlq')).map((l) => (l.record as Rec).n)
     },
+    async leftovers(dir) {
+      const { openLog } = await import('../../src/log/index.ts')
+      const { scanDeadLetters } = await import('../../src/dlq/reader.ts')
+      const log = await openLog(join(dir, 'log'), { retentionCheckMs: 0, ...quiet })
+      let pending = 0
+      try {
+        for await (const s of scanDeadLetters(log, 'conf.dlq')) if (s.visibility === 'pending') pending++
+      } finally {
+        await log.close()
+      }
+      return pending
+    },
   },
+}
+
+async function stagedFiles(dir: string): Promise<number> {
+  const { readdir } = await import('node:fs/promises')
+  const { STAGING_DIR } = await import('../../src/connectors/files/part-files.ts')
+  return existsSync(join(dir, STAGING_DIR)) ? (await readdir(join(dir, STAGING_DIR))).length : 0
 }
 
 async function duckNumbers(sql: string, attach?: string): Promise<number[]> {

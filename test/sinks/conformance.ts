@@ -32,10 +32,11 @@ interface FakeManifest {
  * after the pre-commits, `checkpoint-before-commit`, `sink-commit` after each writer's commit,
  * `checkpoint-after-commit`, and those of TwoPhaseCommit.
  */
-export async function drive(caseName: string, dir: string, parallelism: number): Promise<void> {
+export async function drive(caseName: string, dir: string, parallelism: number, restoreFrom?: number): Promise<void> {
   const c = CASES[caseName]
   const manifestPath = join(dir, 'manifest.json')
-  const m = await readFile(manifestPath, 'utf8').then((t) => JSON.parse(t) as FakeManifest, () => undefined)
+  const from = restoreFrom === undefined ? manifestPath : join(dir, `manifest-${restoreFrom}.json`)
+  const m = await readFile(from, 'utf8').then((t) => JSON.parse(t) as FakeManifest, () => undefined)
   const writers: SinkWriter<Rec>[] = []
   for (let k = 0; k < parallelism; k++) writers.push(await c.open(dir, { pipeline: 'conf', stepId: 'sink-1', subtask: k, parallelism, checkpointing: true }))
   for (let k = 0; k < parallelism; k++) {
@@ -49,7 +50,9 @@ export async function drive(caseName: string, dir: string, parallelism: number):
   const checkpoint = async () => {
     for (let k = 0; k < parallelism; k++) pending[k].push({ subtask: k, checkpointId: id, handle: await writers[k].preCommit!(id) })
     failpoint('conformance-before-manifest')
-    await writeDurable(manifestPath, JSON.stringify({ id, position, pending } satisfies FakeManifest))
+    const text = JSON.stringify({ id, position, pending } satisfies FakeManifest)
+    await writeDurable(join(dir, `manifest-${id}.json`), text)
+    await writeDurable(manifestPath, text)
     failpoint('checkpoint-before-commit')
     for (let k = 0; k < parallelism; k++) {
       for (const p of pending[k]) await writers[k].commit!(p.checkpointId, p.handle)
@@ -83,12 +86,12 @@ async function writeDurable(path: string, text: string): Promise<void> {
 
 const child = fileURLToPath(new URL('./fixtures/drive-child.ts', import.meta.url))
 
-function runChild(caseName: string, dir: string, parallelism: number, fp: string | undefined): Promise<{ code: number | null; signal: string | null; stderr: string }> {
+function runChild(caseName: string, dir: string, parallelism: number, fp: string | undefined, restore: number | undefined): Promise<{ code: number | null; signal: string | null; stderr: string }> {
   return new Promise((resolve, reject) => {
     const env = { ...process.env }
     delete env.SLUICE_FAILPOINT
     if (fp !== undefined) env.SLUICE_FAILPOINT = fp
-    const p = spawn(process.execPath, [child, caseName, dir, String(parallelism)], { env, stdio: ['ignore', 'ignore', 'pipe'] })
+    const p = spawn(process.execPath, [child, caseName, dir, String(parallelism), ...(restore === undefined ? [] : [String(restore)])], { env, stdio: ['ignore', 'ignore', 'pipe'] })
     let stderr = ''
     p.stderr.on('data', (d) => (stderr += d))
     const guard = setTimeout(() => p.kill('SIGKILL'), 120_000)
@@ -100,10 +103,14 @@ function runChild(caseName: string, dir: string, parallelism: number, fp: string
   })
 }
 
-/** One run of a scenario: its parallelism, and the failpoint that kills it (none: it runs to the end). */
+/**
+ * One run of a scenario: its parallelism, the failpoint that kills it (none: it runs to the end), and the
+ * checkpoint it restores instead of the latest (as from a savepoint).
+ */
 export interface Run {
   p: number
   kill?: string
+  restore?: number
 }
 
 /** Kills at every failpoint of the contract, then a clean restart. */
@@ -120,11 +127,18 @@ const KILLS: Run[][] = [
 const RESCALES: Run[][] = [
   [{ p: 2, kill: 'checkpoint-before-commit:3' }, { p: 1 }],
   [{ p: 2, kill: 'conformance-write:7' }, { p: 1 }],
+  [{ p: 3, kill: 'two-phase-pre-commit:8' }, { p: 1 }],
   [{ p: 1, kill: 'two-phase-commit:2' }, { p: 3 }],
   [{ p: 1, kill: 'conformance-before-manifest:3' }, { p: 3, kill: 'sink-commit:5' }, { p: 2 }],
 ]
 
-const label = (runs: Run[]) => runs.map((r) => `p${r.p}${r.kill !== undefined ? ` killed at ${r.kill}` : ''}`).join(', then ')
+/** Restoring an older checkpoint after a run that ended: its later committed output is discarded. Part files only. */
+const OLDER: Run[][] = [
+  [{ p: 2 }, { p: 1, restore: 3 }],
+  [{ p: 1 }, { p: 3, restore: 2, kill: 'conformance-write:3' }, { p: 2, restore: 2 }],
+]
+
+const label = (runs: Run[]) => runs.map((r) => `p${r.p}${r.restore !== undefined ? ` from checkpoint ${r.restore}` : ''}${r.kill !== undefined ? ` killed at ${r.kill}` : ''}`).join(', then ')
 
 /**
  * Registers the conformance tests of one sink case (see cases.ts).
@@ -133,20 +147,21 @@ const label = (runs: Run[]) => runs.map((r) => `p${r.p}${r.kill !== undefined ? 
 export function sinkConformance(caseName: string): void {
   const c = CASES[caseName]
   describe(`sink conformance: ${c.name}`, () => {
-    const scenarios = [[{ p: 1 }], ...KILLS, ...(c.perSubtask ? RESCALES : [])]
+    const scenarios: Run[][] = [[{ p: 1 }], ...KILLS, ...(c.perSubtask ? [...RESCALES, ...OLDER] : [])]
     for (const runs of scenarios) {
       test(`${label(runs)}: every record exactly once`, async () => {
         const dir = await mkdtemp(join(tmpdir(), `sluice-sink-conf-${caseName}-`))
         try {
           const all = runs[runs.length - 1].kill === undefined ? runs : [...runs, { p: runs[runs.length - 1].p }]
           for (const r of all) {
-            const res = await runChild(caseName, dir, c.perSubtask ? r.p : 1, r.kill)
+            const res = await runChild(caseName, dir, c.perSubtask ? r.p : 1, r.kill, r.restore)
             if (r.kill !== undefined) assert.equal(res.signal, 'SIGKILL', `the child was not killed at ${r.kill}: code ${res.code}\n${res.stderr}`)
             else assert.equal(res.code, 0, `the child failed: ${res.stderr}`)
           }
           const got = (await c.committed(dir)).sort((a, b) => a - b)
           assert.equal(got.length, COUNT, `${got.length} records committed, not ${COUNT}`)
           assert.deepEqual(got, Array.from({ length: COUNT }, (_, i) => i))
+          assert.equal(await c.leftovers(dir), 0, 'output neither committed nor discarded is left')
         } finally {
           await rm(dir, { recursive: true, force: true })
         }
