@@ -7,7 +7,7 @@ import type { SinkWriter } from '../core/sink.ts'
 import type { SourceRunner } from '../runtime/source-runner.ts'
 import type { TaskGraph } from '../runtime/task-graph.ts'
 import type { Vertex } from '../runtime/vertex.ts'
-import { checkCompatibility } from './compatibility.ts'
+import { checkCompatibility, DEAD_LETTERS } from './compatibility.ts'
 import type { CheckpointStats, Manifest } from './manifest.ts'
 import { CheckpointStorage, readCheckpointFolder, writeCheckpointFolder, type CheckpointRead, type StateFileOut } from './storage.ts'
 
@@ -53,11 +53,11 @@ export type CheckpointSnapshot = CheckpointRead
 /** Something that commits with checkpoints: a sink, or the dead-letter writer. */
 export interface Participant {
   step: string
+  /** The sink step's kind (sink-jsonl), recorded in the manifest for the compatibility check. */
+  kind?: string
   writer: Pick<SinkWriter<unknown>, 'preCommit' | 'commit' | 'recover'>
 }
 
-/** The manifest's name for the dead-letter writer among the sinks. */
-const DEAD_LETTERS = '$dead-letters'
 
 /**
  * What single-thread and parallel checkpoint coordinators share: the schedule, finding and checking what to
@@ -94,7 +94,7 @@ export class CoordinatorBase {
 
   /** Everything that commits with a checkpoint: the sinks, and the dead-letter writer if the pipeline has one. */
   protected participants(): Participant[] {
-    const sinks = this.graph.vertices.filter((v): v is Vertex => v?.sink !== undefined).map((v) => ({ step: v.plan.id, writer: v.sink! }))
+    const sinks = this.graph.vertices.filter((v): v is Vertex => v?.sink !== undefined).map((v) => ({ step: v.plan.id, kind: v.plan.steps[0].kind, writer: v.sink! }))
     const dl = this.graph.errors.deadLetters
     return dl === undefined ? sinks : [...sinks, { step: DEAD_LETTERS, writer: dl }]
   }
@@ -119,6 +119,7 @@ export class CoordinatorBase {
       throw new SluiceError('SLUICE_CHECKPOINT_MISMATCH', `the checkpoint belongs to pipeline '${m.pipeline}', not '${this.pipeline}'`, { hint: 'use another --checkpoint-dir' })
     }
     const dropped = checkCompatibility(m, this.graph, this.runners, this.config.allowDroppedState, this.config.warn)
+    m.sinks = m.sinks.filter((s) => !dropped.has(s.step))
     for (const s of m.sources) {
       const r = this.runners.find((x) => x.vertex.plan.id === s.step)
       if (r !== undefined && !dropped.has(s.step)) await r.restore(s.state)
@@ -181,7 +182,7 @@ export class CoordinatorBase {
     const list = this.uncommitted.get(p.step) ?? []
     if (p.writer.preCommit !== undefined) list.push({ checkpointId: id, handle: await p.writer.preCommit(id) })
     this.uncommitted.set(p.step, list)
-    return { step: p.step, pending: list.slice() }
+    return { step: p.step, ...(p.kind !== undefined ? { kind: p.kind } : {}), pending: list.slice() }
   }
 
   /** Phase one of every participant. */

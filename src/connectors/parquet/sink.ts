@@ -43,6 +43,8 @@ export function parquet<T>(path: string, options: ParquetSinkOptions = {}): Sink
   return {
     kind: 'parquet',
     guarantee: 'exactly-once',
+    // Without checkpoints a failed run leaves the previous file, and a rerun writes every row again.
+    guaranteeFor: (run) => (run.checkpointing ? 'exactly-once' : 'at-least-once'),
     describe: () => ({ kind: 'parquet', path, rowGroupSize, ...(options.schema ? { schema: options.schema } : {}), commit: 'file written at close; part files by two-phase commit with checkpoints' }),
     open(ctx): Promise<SinkWriter<T>> {
       const encoder = new ParquetEncoder(options.schema, options.changelog, rowGroupSize, ctx.stepId)
