@@ -28,7 +28,7 @@ const quiet = { logger: { warn: () => undefined } }
 // Each case imports its sink lazily: a child process driving the JSONL sink does not load DuckDB.
 export const CASES: Record<string, SinkCase> = {
   jsonl: {
-    name: 'sink.jsonl',
+    name: 'sink.jsonl, part files',
     perSubtask: true,
     async open(dir, ctx) {
       const { jsonl } = await import('../../src/connectors/files/jsonl-sink.ts')
@@ -43,6 +43,20 @@ export const CASES: Record<string, SinkCase> = {
       return out
     },
     leftovers: (dir) => stagedFiles(join(dir, 'out')),
+  },
+  jsonlFile: {
+    name: 'sink.jsonl, one file',
+    perSubtask: false,
+    async open(dir, ctx) {
+      const { jsonl } = await import('../../src/connectors/files/jsonl-sink.ts')
+      return jsonl<Rec>(join(dir, 'out.jsonl')).open(ctx)
+    },
+    async committed(dir) {
+      if (!existsSync(join(dir, 'out.jsonl'))) return []
+      return (await readFile(join(dir, 'out.jsonl'), 'utf8')).split('\n').filter((l) => l !== '').map((l) => (JSON.parse(l) as Rec).n)
+    },
+    // Records after the last checkpoint are in the file until a restart cuts them off; none once a run ended.
+    leftovers: async () => 0,
   },
   parquet: {
     name: 'sink.parquet',

@@ -68,7 +68,7 @@ export class PartFiles implements Transactions<PartFile> {
   async open(): Promise<void> {
     const st = await stat(this.dir).catch(() => undefined)
     if (st !== undefined && !st.isDirectory()) {
-      throw new SluiceError('SLUICE_SINK_FAILED', `${this.sink}: '${this.dir}' is a file; with checkpoints the sink writes a folder of part files there`, {
+      throw new SluiceError('SLUICE_SINK_FAILED', `${this.sink}: '${this.dir}' is a file; the sink writes a folder of part files there`, {
         step: this.step,
         hint: 'remove the file, or give the sink a folder path',
       })
