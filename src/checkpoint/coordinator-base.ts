@@ -55,7 +55,7 @@ export interface Participant {
   step: string
   /** The sink step's kind (sink-jsonl), recorded in the manifest for the compatibility check. */
   kind?: string
-  writer: Pick<SinkWriter<unknown>, 'preCommit' | 'commit' | 'recover'>
+  writer: Pick<SinkWriter<unknown>, 'preCommit' | 'commit' | 'recover' | 'onCheckpointComplete'>
 }
 
 
@@ -232,6 +232,7 @@ export class CoordinatorBase {
         await writer.commit?.(p.checkpointId, p.handle)
         failpoint('sink-commit')
       }
+      await writer.onCheckpointComplete?.(id)
     }
   }
 
