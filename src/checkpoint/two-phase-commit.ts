@@ -31,6 +31,11 @@ export interface Transactions<T> {
   abort(scope: AbortScope): Promise<void>
   /** Checks a transaction read back from a manifest; throws a SluiceError if it is not one of this sink's. */
   check(txn: unknown): T
+  /**
+   * The transactions of a handle in the sink's format before this helper (checkpoints and savepoints of
+   * earlier versions), or undefined if it is not one.
+   */
+  legacy?(handle: unknown): unknown[] | undefined
 }
 
 /** What `preCommit` returns (the sink's handle in a manifest): every transaction not yet committed, oldest first. */
@@ -123,7 +128,7 @@ export class TwoPhaseCommit<T> {
       if (r.subtask % this.parallelism !== this.subtask) {
         throw new SluiceError('SLUICE_INTERNAL', `${this.sink}: subtask ${this.subtask} of ${this.parallelism} was given a handle of old subtask ${r.subtask}`, { domain: 'internal', step: this.step })
       }
-      for (const t of this.parse(r.handle)) all.set(`${r.subtask}/${t.checkpointId}/${JSON.stringify(t.txn)}`, t)
+      for (const t of this.parse(r.handle, r.checkpointId)) all.set(`${r.subtask}/${t.checkpointId}/${JSON.stringify(t.txn)}`, t)
     }
     for (const t of [...all.values()].sort((a, b) => a.checkpointId - b.checkpointId)) {
       await this.txns.commit(t.txn, t.checkpointId)
@@ -134,7 +139,9 @@ export class TwoPhaseCommit<T> {
     await this.txns.abort({ after, owns: (j) => j % this.parallelism === this.subtask, subtasks })
   }
 
-  private parse(handle: unknown): { checkpointId: number; txn: T }[] {
+  private parse(handle: unknown, checkpointId?: number): { checkpointId: number; txn: T }[] {
+    const old = checkpointId === undefined ? undefined : this.txns.legacy?.(handle)
+    if (old !== undefined) return old.map((t) => ({ checkpointId: checkpointId!, txn: this.txns.check(t) }))
     const txns = (handle as TwoPhaseHandle<unknown> | null)?.txns
     if (!Array.isArray(txns) || !txns.every((t) => typeof t === 'object' && t !== null && Number.isSafeInteger(t.checkpointId))) {
       throw new SluiceError('SLUICE_BAD_POSITION', `${this.sink}: the checkpoint handle must be { txns: [{ checkpointId, txn }] }`, { domain: 'internal', step: this.step })

@@ -188,6 +188,7 @@ export class DeadLetterWriter {
       await writeCommits(this.dir, this.commits)
     },
     check: (r) => checkRange(r, this.topic),
+    legacy: (h) => (typeof h === 'object' && h !== null && 'from' in h ? [h] : undefined),
   }
 
   private async append(letters: DeadLetter[], checkpoint: string | undefined): Promise<void> {

@@ -161,6 +161,7 @@ class DuckDbWriter<T> implements SinkWriter<T> {
     preCommit: (id) => this.stamp(id),
     commit: (_txn, id) => this.t.move(id),
     abort: (scope: AbortScope) => this.t.discardAfter(scope.after),
+    legacy: (h) => (Number.isSafeInteger((h as { checkpointId?: unknown } | null)?.checkpointId) ? [{ sink: this.t.sinkId }] : undefined),
     check: (txn) => {
       if (typeof (txn as Stamped | null)?.sink !== 'string') {
         throw new SluiceError('SLUICE_BAD_POSITION', 'sink.duckdb: a transaction in the checkpoint handle must be { sink }', { domain: 'internal', step: this.ctx.stepId })

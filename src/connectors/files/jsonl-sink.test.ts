@@ -211,3 +211,16 @@ test('append is the explicit at-least-once choice: with checkpoints it appends t
     assert.equal(await readFile(path, 'utf8'), '{"n":0}\n{"n":1}\n{"n":2}\n{"n":2}\n')
   })
 })
+
+test('a handle of the earlier format ({ files }) in an older checkpoint or savepoint still recovers', async () => {
+  await withTempDir(async (tmp) => {
+    const dir = join(tmp, 'out')
+    const a = await open(dir)
+    await a.recover!([])
+    await a.write(batch(0, 3))
+    const h = (await a.preCommit!(4)) as { txns: { txn: unknown }[] }
+    const b = await open(dir)
+    await b.recover!([{ subtask: 0, checkpointId: 4, handle: { files: h.txns.map((t) => t.txn) } }])
+    assert.deepEqual(await output(dir), range(0, 3))
+  })
+})

@@ -176,6 +176,11 @@ export class PartFiles implements Transactions<PartFile> {
     })
   }
 
+  legacy(handle: unknown): unknown[] | undefined {
+    const files = (handle as { files?: unknown } | null)?.files
+    return Array.isArray(files) ? files : undefined
+  }
+
   check(txn: unknown): PartFile {
     const f = txn as PartFile | null
     const safe = (s: unknown) => typeof s === 'string' && s !== '' && !s.includes('..')

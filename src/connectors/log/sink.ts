@@ -174,6 +174,10 @@ class LogWriter<T> implements SinkWriter<T> {
       await this.log.flush()
     },
     check: (txn) => checkTxn(txn, this.ctx.stepId),
+    legacy: (h) => {
+      const o = h as { producer?: unknown; txns?: { txn?: unknown; partitions?: unknown }[] } | null
+      return typeof o?.producer === 'string' && Array.isArray(o.txns) ? o.txns.map((t) => ({ producer: o.producer, txn: t?.txn, partitions: t?.partitions })) : undefined
+    },
   }
 
   private async mark(kind: ControlKind, producer: string, txn: string, partitions: readonly number[]): Promise<void> {
