@@ -1,5 +1,5 @@
 import type { Key } from '../core/key.ts'
-import type { Sink } from '../core/sink.ts'
+import { sinkGuarantee, type Sink } from '../core/sink.ts'
 import { userError } from '../core/errors.ts'
 import type { Link, StepNode } from './graph.ts'
 import type { Pipeline } from './pipeline.ts'
@@ -101,12 +101,19 @@ export class Stream<T> {
     return new Stream<U>(this.pipeline, this.node, tag)
   }
 
-  /** Writes to a sink; call it again to write to several. Returns this stream. */
-  to(sink: Sink<T>): Stream<T> {
+  /**
+   * Writes to a sink; call it again to write to several. Returns this stream. `id` names the sink's step
+   * (default `sink-<kind>-<n>`): a checkpoint keeps the sink's uncommitted output under it, so give a sink
+   * an id before adding or removing others in a pipeline that restores from checkpoints or savepoints.
+   * @example counts.to(sink.jsonl('out/counts.jsonl'), { id: 'counts-out' })
+   */
+  to(sink: Sink<T>, options: { id?: string } = {}): Stream<T> {
     if (sink === null || typeof sink !== 'object' || typeof sink.open !== 'function') {
       throw userError('SLUICE_BAD_ARGUMENT', `to() needs a sink (after step '${this.node.id}')`, { hint: 'use one of sink.console(), sink.jsonl(path), sink.collect(), sink.blackhole()' })
     }
-    this.pipeline.addNode(`sink-${sink.kind}`, [this.edge()], { sink: sink.describe(), guarantee: sink.guarantee }, { role: 'sink', sink })
+    const guarantee = { checkpointing: sinkGuarantee(sink, { checkpointing: true }), withoutCheckpoints: sinkGuarantee(sink, { checkpointing: false }) }
+    const node = this.pipeline.addNode(`sink-${sink.kind}`, [this.edge()], { sink: sink.describe(), guarantee }, { role: 'sink', sink })
+    if (options.id !== undefined) new Stream<T>(this.pipeline, node).id(options.id)
     return this
   }
 }

@@ -8,7 +8,7 @@ import type { Batch } from '../core/batch.ts'
 import type { KeyedSnapshot } from '../core/operator.ts'
 import type { PhysicalPlan } from '../plan/physical-plan.ts'
 import type { Ack, ChannelState, ThreadRestore, VertexWatermarks, BarrierSpec } from './acks.ts'
-import { checkCompatibility } from './compatibility.ts'
+import { DEAD_LETTERS, checkCompatibility } from './compatibility.ts'
 import { operatorStates } from './incremental.ts'
 import type { CheckpointStats, Manifest, OperatorEntry, SourceSnapshot } from './manifest.ts'
 import { MANIFEST_FORMAT } from './manifest.ts'
@@ -63,8 +63,6 @@ export interface CoordinatorLayout {
   edge(vertex: number, input: number): 'forward' | 'keyed' | 'gather'
 }
 
-/** The manifest's name for the dead-letter writer among the sinks. */
-const DEAD_LETTERS = '$dead-letters'
 
 interface Round {
   id: number
@@ -291,7 +289,7 @@ export class CheckpointCoordinator {
         if (a.kind === 'source') continue
         alignmentMs = Math.max(alignmentMs, a.alignmentMs)
         if (a.kind === 'sink') {
-          sinks.push({ step: pv.id, subtask: a.subtask, pending: a.pending })
+          sinks.push({ step: pv.id, subtask: a.subtask, kind: step.kind, pending: a.pending })
           continue
         }
         for (const c of a.channels) if (c.held.length > 0 || c.wms.some((w) => w !== -Infinity)) channels.push({ to: pv.id, subtask: a.subtask, input: c.input, wms: c.wms, data: serialize(c.held).toString('base64') })

@@ -31,7 +31,7 @@ export interface Manifest {
   sources: { step: string; kind: string; state: SourceSnapshot }[]
   operators: OperatorEntry[]
   /** Sink handles not yet committed when the checkpoint was taken (its own and any of failed checkpoints before it). */
-  sinks: { step: string; subtask?: number; pending: { checkpointId: number; handle: unknown }[] }[]
+  sinks: { step: string; subtask?: number; kind?: string; pending: { checkpointId: number; handle: unknown }[] }[]
   /** Runtime watermarks per vertex, so a restored job never moves event time backwards. */
   vertices: { id: string; subtask?: number; watermark: number; forwarded: number; inputs: number[] }[]
   metrics: { step: string; in: number; out: number; late: number; errors: number; dropped: number }[]

@@ -3,7 +3,10 @@ import type { Batch } from './batch.ts'
 export interface SinkContext {
   readonly pipeline: string
   readonly stepId: string
+  /** This writer's subtask, 0 to `parallelism - 1`. */
   readonly subtask: number
+  /** How many subtasks the sink runs as in this run (default 1; always 1 for a `singleSubtask` sink). */
+  readonly parallelism?: number
   /** True when the run takes checkpoints: transactional sinks then write through preCommit/commit. */
   readonly checkpointing?: boolean
 }
@@ -11,28 +14,70 @@ export interface SinkContext {
 /** What a sink promises about duplicates after a failure. */
 export type SinkGuarantee = 'exactly-once' | 'at-least-once' | 'none'
 
+/** The run a guarantee is asked for. */
+export interface SinkRun {
+  /** The run takes checkpoints. */
+  readonly checkpointing: boolean
+}
+
+/**
+ * A handle a subtask inherits on restore: what old subtask `subtask` pre-committed at checkpoint
+ * `checkpointId` and had not committed when the restored checkpoint was taken.
+ */
+export interface RestoredHandle {
+  readonly subtask: number
+  readonly checkpointId: number
+  readonly handle: unknown
+}
+
 export interface SinkWriter<T> {
   /** Writes a batch. A returned promise means: send nothing more until it settles (backpressure). */
   write(batch: Batch<T>): void | Promise<void>
   /** Input ended: write out what is buffered. */
   close(): void | Promise<void>
   /**
-   * Two-phase commit, phase one, at a checkpoint barrier: make everything written so far durable but not
-   * yet visible, and return what `commit` needs (plain data, stored in the checkpoint's manifest).
+   * Two-phase commit, phase one, at a checkpoint barrier (in the subtask's thread): make everything written
+   * so far durable but not yet visible, and return what `commit` needs (plain data, stored in the
+   * checkpoint's manifest).
    */
   preCommit?(checkpointId: number): unknown | Promise<unknown>
   /** Phase two, once the checkpoint is complete: make the pre-committed data visible. Must be idempotent. */
   commit?(checkpointId: number, handle: unknown): void | Promise<void>
   /**
-   * On restart from a checkpoint, before any write: commit `restored` (the restored checkpoint's handle,
-   * idempotently: it may already be committed) and discard anything written after it.
+   * At start, before any write: `restored` holds every handle this subtask inherits from the checkpoint
+   * restored (those of old subtasks j with j % parallelism === subtask, when the parallelism changed). The
+   * writer commits them (idempotently: they may be committed already) and discards what those old subtasks
+   * wrote and did not commit. An empty list is a fresh start.
+   * @example recover: (restored) => tpc.recover(restored) // see checkpoint/two-phase-commit.ts
    */
-  recover?(restored: { checkpointId: number; handle: unknown } | undefined): void | Promise<void>
+  recover?(restored: readonly RestoredHandle[]): void | Promise<void>
+  /**
+   * Called once checkpoint `checkpointId` is durable, after `commit`: the place for work an external system
+   * needs on completion beyond the commit itself (acknowledging, compacting). Optional.
+   * @example onCheckpointComplete: (id) => client.ack(id)
+   */
+  onCheckpointComplete?(checkpointId: number): void | Promise<void>
 }
 
 export interface Sink<T> {
   readonly kind: string
+  /** The best guarantee the sink gives (with checkpoints); `guaranteeFor` says what it gives in a given run. */
   readonly guarantee: SinkGuarantee
+  /** The guarantee in a run with or without checkpoints. Default: `guarantee` in either. */
+  guaranteeFor?(run: SinkRun): SinkGuarantee
+  /**
+   * Runs as one subtask on the coordinating thread whatever the parallelism (one writer per database
+   * file, ordered output). Default false: one writer per subtask.
+   */
+  readonly singleSubtask?: boolean
   describe(): Record<string, unknown>
   open(ctx: SinkContext): SinkWriter<T> | Promise<SinkWriter<T>>
+}
+
+/**
+ * What `sink` guarantees in `run`.
+ * @example sinkGuarantee(sink.jsonl('out.jsonl'), { checkpointing: false }) // 'at-least-once'
+ */
+export function sinkGuarantee(sink: Pick<Sink<unknown>, 'guarantee' | 'guaranteeFor'>, run: SinkRun): SinkGuarantee {
+  return sink.guaranteeFor?.(run) ?? sink.guarantee
 }

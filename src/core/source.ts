@@ -29,6 +29,14 @@ export interface SourceReader<T> {
   positions?(): unknown[]
   /** Called once, before the first read, when resuming from a checkpoint: continue after `positions`. */
   seek?(positions: unknown[]): void | Promise<void>
+  /**
+   * Called once checkpoint `checkpointId` is durable (its manifest is written): the place to commit the
+   * positions it holds back to an external system (Kafka consumer offsets, a queue's acknowledgements).
+   * Nothing may depend on it for correctness inside the engine: a crash before it runs restores the same
+   * checkpoint, whose positions are what counts.
+   * @example onCheckpointComplete: (id) => consumer.commitOffsets(offsetsAt.get(id))
+   */
+  onCheckpointComplete?(checkpointId: number): void | Promise<void>
   close(): void | Promise<void>
 }
 

@@ -1,4 +1,6 @@
 import { SluiceError, errorMessage } from '../core/errors.ts'
+import type { RestoredHandle } from '../core/sink.ts'
+import { TwoPhaseCommit, type Transactions } from '../checkpoint/two-phase-commit.ts'
 import { openLog, type Log, type LogOptions, type LogRecordInput } from '../log/index.ts'
 import { CHECKPOINT_HEADER, addRange, partitionCommits, readCommits, writeCommits, type TopicCommits } from './commits.ts'
 import type { DeadLetter } from './record.ts'
@@ -18,21 +20,23 @@ export interface DeadLetterWriterOptions {
   log?: LogOptions
 }
 
-/** What `preCommit` returns and `commit`/`recover` take: the offsets the checkpoint makes visible. */
-export interface DeadLetterHandle {
+/** One transaction of dead letters: the offsets a pre-commit appended, visible once committed. */
+export interface DeadLetterRange {
   topic: string
   partition: number
-  /** First offset this run appended under checkpoints. */
+  /** First offset of the letters. */
   from: number
-  /** Offset after the last letter appended at or before the checkpoint. */
+  /** Offset after the last one. */
   to: number
 }
 
 const PARTITION = 0
+/** The checkpoint id of the transaction `close` commits at the end of input (its letters' header says 'end'). */
+const END = Number.MAX_SAFE_INTEGER
 
 /**
  * Appends dead letters to a topic of the embedded log, with the same two-phase contract as a sink
- * (SinkWriter.preCommit / commit / recover). See src/dlq/README.md for the design.
+ * (SinkWriter.preCommit / commit / recover, through `TwoPhaseCommit`). See src/dlq/README.md for the design.
  *
  * `add` is synchronous (it is called from the error policy, inside a batch); log work is serialised on
  * one promise chain so offsets and commit-state writes happen in call order.
@@ -55,10 +59,9 @@ export class DeadLetterWriter {
   private chain: Promise<unknown> = Promise.resolve()
   private scheduled = false
   private failure: unknown = undefined
-  /** Under checkpoints: the log end offset when this run started writing; undefined until recovered. */
-  private txnStart: number | undefined = undefined
   private closed = false
   private transactional: boolean
+  private readonly tpc: TwoPhaseCommit<DeadLetterRange>
 
   private constructor(o: DeadLetterWriterOptions, log: Log, commits: TopicCommits) {
     this.dir = o.dir
@@ -66,6 +69,7 @@ export class DeadLetterWriter {
     this.transactional = o.checkpointing === true
     this.log = log
     this.commits = commits
+    this.tpc = new TwoPhaseCommit(this.txns, { subtask: 0, stepId: '$dead-letters' }, `dead-letter topic '${o.topic}'`)
   }
 
   /** Opens the log (taking its lock until `close`) and creates the topic and its commit state if new. */
@@ -118,33 +122,25 @@ export class DeadLetterWriter {
   }
 
   /** Phase one at checkpoint `checkpointId`: appends the buffered letters, durable but not yet visible. */
-  preCommit(checkpointId: number): Promise<DeadLetterHandle> {
+  preCommit(checkpointId: number): Promise<unknown> {
     this.transactional = true
-    return this.serial(async () => {
-      await this.resolve(undefined)
-      await this.append(this.buffer.splice(0), String(checkpointId))
-      return this.handle()
-    })
+    return this.serial(() => this.tpc.preCommit(checkpointId))
   }
 
   /** Phase two: makes the letters of `handle` (and of earlier checkpoints of this run) visible. Idempotent. */
-  commit(_checkpointId: number, handle: unknown): Promise<void> {
-    return this.serial(async () => {
-      const h = checkHandle(handle, this.topic)
-      if (addRange(partitionCommits(this.commits, h.partition).committed, h.from, h.to)) await writeCommits(this.dir, this.commits)
-    })
+  commit(checkpointId: number, handle: unknown): Promise<void> {
+    return this.serial(() => this.tpc.commit(checkpointId, handle))
   }
 
   /**
-   * On restart, before any letter is added: commits the restored checkpoint's handle (it may be
-   * committed already) and aborts every checkpointed letter after it, so readers never see letters of
-   * a checkpoint that did not complete. Without a restored checkpoint everything uncommitted is aborted.
+   * On restart, before any letter is added: commits the restored handles (they may be committed already)
+   * and aborts every checkpointed letter after them, so readers never see letters of a checkpoint that did
+   * not complete. With an empty list everything uncommitted is aborted.
    */
-  recover(restored: { checkpointId: number; handle: unknown } | undefined): Promise<void> {
+  recover(restored: readonly RestoredHandle[]): Promise<void> {
     this.transactional = true
     this.buffer = []
-    this.txnStart = undefined
-    return this.serial(() => this.resolve(restored))
+    return this.serial(() => this.tpc.recover(restored))
   }
 
   /**
@@ -159,10 +155,8 @@ export class DeadLetterWriter {
       if (!this.transactional) await this.serial(() => this.append(this.buffer.splice(0), undefined))
       else if (finished) {
         await this.serial(async () => {
-          await this.resolve(undefined)
-          await this.append(this.buffer.splice(0), 'end')
-          const h = this.handle()
-          if (addRange(partitionCommits(this.commits, PARTITION).committed, h.from, h.to)) await writeCommits(this.dir, this.commits)
+          const h = await this.tpc.preCommit(END)
+          await this.tpc.commit(END, h)
         })
       } else {
         await this.chain.catch(() => undefined)
@@ -172,26 +166,29 @@ export class DeadLetterWriter {
     }
   }
 
-  private handle(): DeadLetterHandle {
-    return { topic: this.topic, partition: PARTITION, from: this.txnStart!, to: this.endOffset() }
-  }
-
   private endOffset(): number {
     return this.log.describe(this.topic).partitions[PARTITION].endOffset
   }
 
-  /** Marks checkpointed letters up to the log end as committed (restored) or aborted, once per run. */
-  private async resolve(restored: { checkpointId: number; handle: unknown } | undefined): Promise<void> {
-    if (this.txnStart !== undefined) return
-    const p = partitionCommits(this.commits, PARTITION)
-    if (restored !== undefined && restored.handle !== undefined && restored.handle !== null) {
-      const h = checkHandle(restored.handle, this.topic)
-      addRange(partitionCommits(this.commits, h.partition).committed, h.from, h.to)
-    }
-    const end = this.endOffset()
-    p.resolvedTo = Math.max(p.resolvedTo, end)
-    await writeCommits(this.dir, this.commits)
-    this.txnStart = end
+  /** The letters' transactions, for the two-phase commit; called on the serial chain. */
+  private readonly txns: Transactions<DeadLetterRange> = {
+    preCommit: async (id) => {
+      const from = this.endOffset()
+      await this.append(this.buffer.splice(0), id === END ? 'end' : String(id))
+      const to = this.endOffset()
+      return to > from ? { topic: this.topic, partition: PARTITION, from, to } : undefined
+    },
+    commit: async (r) => {
+      if (addRange(partitionCommits(this.commits, r.partition).committed, r.from, r.to)) await writeCommits(this.dir, this.commits)
+    },
+    // Every checkpointed letter up to the log end that is not committed now is aborted, for good.
+    abort: async () => {
+      const p = partitionCommits(this.commits, PARTITION)
+      p.resolvedTo = Math.max(p.resolvedTo, this.endOffset())
+      await writeCommits(this.dir, this.commits)
+    },
+    check: (r) => checkRange(r, this.topic),
+    legacy: (h) => (typeof h === 'object' && h !== null && 'from' in h ? [h] : undefined),
   }
 
   private async append(letters: DeadLetter[], checkpoint: string | undefined): Promise<void> {
@@ -228,10 +225,10 @@ export class DeadLetterWriter {
   }
 }
 
-function checkHandle(h: unknown, topic: string): DeadLetterHandle {
-  const o = h as Partial<DeadLetterHandle> | null
+function checkRange(h: unknown, topic: string): DeadLetterRange {
+  const o = h as Partial<DeadLetterRange> | null
   if (o === null || typeof o !== 'object' || o.topic !== topic || !Number.isSafeInteger(o.partition) || !Number.isSafeInteger(o.from) || !Number.isSafeInteger(o.to)) {
     throw new SluiceError('SLUICE_CHECKPOINT_MISMATCH', `a checkpoint's dead-letter handle does not belong to log topic '${topic}'`, { domain: 'user', hint: 'restore with the same deadLetter options the checkpoint was taken with' })
   }
-  return o as DeadLetterHandle
+  return o as DeadLetterRange
 }

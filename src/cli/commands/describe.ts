@@ -10,7 +10,8 @@ export const describeCommand: Command = {
   usage: 'sluice describe <pipeline.ts> [flags]',
   description: [
     "Builds the pipeline the module default-exports and prints its plan: each step's id, kind, inputs",
-    '(which step, which side output, whether keyed) and configuration. Nothing is read or written.',
+    '(which step, which side output, whether keyed) and configuration, and what each sink guarantees with',
+    'and without checkpoints. Nothing is read or written.',
   ].join('\n'),
   positionals: { min: 1, max: 1, names: 'the pipeline file (sluice describe <pipeline.ts>)' },
   flags: [
@@ -34,9 +35,17 @@ export function formatPlan(p: Pipeline): string {
   for (const s of d.steps) {
     const inputs = s.inputs.map((i) => `${i.from}${i.tag !== undefined ? `[${i.tag}]` : ''}${i.keyed ? ' (keyed)' : ''}`)
     lines.push(`${s.id.padEnd(width)}  ${s.kind}${inputs.length > 0 ? `  <- ${inputs.join(', ')}` : ''}`)
-    for (const [k, v] of Object.entries(s.config)) lines.push(`${' '.repeat(width)}    ${k}: ${JSON.stringify(v, plainJson)}`)
+    for (const [k, v] of Object.entries(s.config)) lines.push(`${' '.repeat(width)}    ${k}: ${k === 'guarantee' ? formatGuarantee(v) : JSON.stringify(v, plainJson)}`)
   }
   return lines.join('\n') + '\n'
+}
+
+/** A sink's guarantee depends on the run: said for both kinds. */
+function formatGuarantee(g: unknown): string {
+  const { checkpointing, withoutCheckpoints } = (g ?? {}) as { checkpointing?: string; withoutCheckpoints?: string }
+  if (checkpointing === undefined || withoutCheckpoints === undefined) return JSON.stringify(g, plainJson)
+  if (checkpointing === withoutCheckpoints) return checkpointing
+  return `${checkpointing} with checkpoints (--checkpoint-dir), ${withoutCheckpoints} without`
 }
 
 /** JSON with the values plain JSON cannot hold spelled out. */

@@ -1,5 +1,6 @@
 import { run } from '../../runtime/run.ts'
 import { formatSummary } from '../../runtime/summary.ts'
+import { formatSinkGuarantees, sinkGuarantees } from '../../api/sink-guarantees.ts'
 import type { RunSummary } from '../../runtime/run-types.ts'
 import type { Command, ParsedArgs } from '../command.ts'
 import { paramsFlag, positiveIntFlag, UsageError } from '../command.ts'
@@ -91,7 +92,7 @@ export const runCommand: Command = {
       process.off('SIGTERM', onSignal)
     }
     if (json) ctx.stdout.write(summaryJson(summary) + '\n')
-    else if (!quiet) ctx.stderr.write(formatSummary(summary) + '\n')
+    else if (!quiet) ctx.stderr.write(`${formatSummary(summary)}\n${formatSinkGuarantees(sinkGuarantees(p, { checkpointing: checkpoint !== undefined }))}\n`)
     return exitCode.ok
   },
 }

@@ -2,12 +2,13 @@ import { once } from 'node:events'
 import type { Sink } from '../../core/sink.ts'
 import { encodeJsonLines } from '../files/encode.ts'
 
-/** Prints each record as a JSON line on standard output (changelog records carry `op`). */
+/** Prints each record as a JSON line on standard output (changelog records carry `op`), in order: one subtask. */
 export function consoleSink<T>(options: { stream?: NodeJS.WritableStream } = {}): Sink<T> {
   const stream = options.stream ?? process.stdout
   return {
     kind: 'console',
     guarantee: 'none',
+    singleSubtask: true,
     describe: () => ({ kind: 'console' }),
     open: () => ({
       write(batch) {

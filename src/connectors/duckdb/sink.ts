@@ -1,7 +1,8 @@
 import { INSERT, type Batch } from '../../core/batch.ts'
 import { SluiceError, errorMessage } from '../../core/errors.ts'
-import type { Sink, SinkContext, SinkWriter } from '../../core/sink.ts'
+import type { RestoredHandle, Sink, SinkContext, SinkWriter } from '../../core/sink.ts'
 import { checkSchema, ColumnBuffer, inferSchema, type ParquetSchema } from '../parquet/schema.ts'
+import { TwoPhaseCommit, type AbortScope, type Transactions } from '../../checkpoint/two-phase-commit.ts'
 import { DuckTable, KEY_COLUMN } from './table.ts'
 
 export interface DuckDbSinkOptions<T> {
@@ -27,13 +28,14 @@ const STAGE_ROWS = 10_000
  * one column per field, other values a column `value`. A record that does not fit the columns stops the job
  * with a SluiceError naming the step and the field.
  *
- * With checkpoints it is exactly-once. A DuckDB transaction is not kept open from `preCommit` to `commit`;
- * instead, rows go to a staging table `_sluice_staging_<pipeline>_<step>` (committed, not visible in the
- * target); `preCommit(n)` stamps the staged rows with checkpoint n; `commit(n)` moves the rows of checkpoints
- * up to n into the target and records n in `_sluice_checkpoints(sink_id, checkpoint_id)`, in one transaction,
- * and does nothing if n is recorded already; `recover(n)` commits n, deletes staged rows of later checkpoints
- * or of none, and forgets later checkpoint ids. A fresh run (no checkpoint to restore) appends to the table;
- * restoring an older checkpoint than the last committed one leaves the later rows in place unless `key` is set.
+ * With checkpoints it is exactly-once, through `TwoPhaseCommit`. A DuckDB transaction is not kept open from
+ * pre-commit to commit; instead, rows go to a staging table `_sluice_staging_<pipeline>_<step>` (committed,
+ * not visible in the target); pre-commit at checkpoint n stamps the staged rows with n; commit moves the rows
+ * of checkpoints up to n into the target and records n in `_sluice_checkpoints(sink_id, checkpoint_id)`, in
+ * one transaction, and does nothing if n is recorded already; abort, on restart, deletes staged rows of
+ * later checkpoints or of none, and forgets later checkpoint ids. A fresh run (no checkpoint to restore)
+ * appends to the table; restoring an older checkpoint than the last committed one leaves the later rows in
+ * place unless `key` is set. The sink runs as one subtask (one writer per database file).
  *
  * Without checkpoints rows are written every 10,000 records and at close: plain inserts (at-least-once if the
  * job is run again), or upserts by `key` (a rerun replaces the same rows). A changelog (updates, deletes)
@@ -49,8 +51,10 @@ export function duckdb<T>(file: string, table: string, options: DuckDbSinkOption
   const keyed = options.key !== undefined
   return {
     kind: 'duckdb',
-    // Exactly-once with checkpoints or a key; at-least-once without either.
     guarantee: 'exactly-once',
+    // Exactly-once with checkpoints or a key; at-least-once without either.
+    guaranteeFor: (run) => (run.checkpointing || keyed ? 'exactly-once' : 'at-least-once'),
+    singleSubtask: true,
     describe: () => ({ kind: 'duckdb', file, table, keyed, commit: keyed ? 'upserts by key; staged rows move with the checkpoint id in one transaction' : 'staged rows move with the checkpoint id in one transaction; plain inserts without checkpoints' }),
     async open(ctx): Promise<SinkWriter<T>> {
       const t = new DuckTable(file, table, `${ctx.pipeline}/${ctx.stepId}/${ctx.subtask}`, ctx.stepId, keyed)
@@ -62,6 +66,11 @@ export function duckdb<T>(file: string, table: string, options: DuckDbSinkOption
   }
 }
 
+/** A transaction of the staging table: the rows stamped with its checkpoint id. */
+interface Stamped {
+  sink: string
+}
+
 class DuckDbWriter<T> implements SinkWriter<T> {
   private readonly t: DuckTable
   private readonly key: ((v: T) => unknown[] | string) | undefined
@@ -71,19 +80,20 @@ class DuckDbWriter<T> implements SinkWriter<T> {
   private keys: string[] = []
   private created: Promise<void> | undefined
   private failure: unknown
-  private recovered = false
+  private readonly tpc: TwoPhaseCommit<Stamped>
 
   constructor(t: DuckTable, options: DuckDbSinkOptions<T>, ctx: SinkContext) {
     this.t = t
     this.key = options.key
     this.columns = options.columns
     this.ctx = ctx
+    this.tpc = new TwoPhaseCommit<Stamped>(this.txns, ctx, 'sink.duckdb')
   }
 
   write(batch: Batch<T>): void | Promise<void> {
     if (this.failure !== undefined) throw this.failure
     if (batch.values.length === 0) return
-    if (this.ctx.checkpointing === true && !this.recovered) return this.recover(undefined).then(() => this.write(batch))
+    if (this.ctx.checkpointing === true && !this.tpc.recovered) return this.tpc.ensureRecovered().then(() => this.write(batch))
     if (this.key === undefined && batch.kinds !== undefined && batch.kinds.some((k) => k !== INSERT)) {
       throw new SluiceError('SLUICE_BAD_OPTION', 'sink.duckdb: the stream carries updates and deletes; the sink applies them by key', { step: this.ctx.stepId, hint: 'pass key: (v) => [...] to sink.duckdb' })
     }
@@ -128,21 +138,36 @@ class DuckDbWriter<T> implements SinkWriter<T> {
     if (this.ctx.checkpointing !== true) await this.t.move(undefined)
   }
 
-  async preCommit(checkpointId: number): Promise<unknown> {
-    if (!this.recovered) await this.recover(undefined)
+  preCommit(checkpointId: number): Promise<unknown> {
+    return this.tpc.preCommit(checkpointId)
+  }
+
+  commit(checkpointId: number, handle: unknown): Promise<void> {
+    return this.tpc.commit(checkpointId, handle)
+  }
+
+  recover(restored: readonly RestoredHandle[]): Promise<void> {
+    return this.tpc.recover(restored)
+  }
+
+  private async stamp(checkpointId: number): Promise<Stamped> {
     await this.flush()
     await this.t.stamp(checkpointId)
-    return { checkpointId }
+    return { sink: this.t.sinkId }
   }
 
-  async commit(checkpointId: number): Promise<void> {
-    await this.t.move(checkpointId)
-  }
-
-  async recover(restored: { checkpointId: number; handle: unknown } | undefined): Promise<void> {
-    this.recovered = true
-    if (restored !== undefined) await this.t.move(restored.checkpointId)
-    await this.t.discardAfter(restored?.checkpointId)
+  /** The staging table's transactions, for the two-phase commit. */
+  private readonly txns: Transactions<Stamped> = {
+    preCommit: (id) => this.stamp(id),
+    commit: (_txn, id) => this.t.move(id),
+    abort: (scope: AbortScope) => this.t.discardAfter(scope.after),
+    legacy: (h) => (Number.isSafeInteger((h as { checkpointId?: unknown } | null)?.checkpointId) ? [{ sink: this.t.sinkId }] : undefined),
+    check: (txn) => {
+      if (typeof (txn as Stamped | null)?.sink !== 'string') {
+        throw new SluiceError('SLUICE_BAD_POSITION', 'sink.duckdb: a transaction in the checkpoint handle must be { sink }', { domain: 'internal', step: this.ctx.stepId })
+      }
+      return txn as Stamped
+    },
   }
 
   async close(): Promise<void> {

@@ -3,9 +3,10 @@ import assert from 'node:assert/strict'
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { sink } from '../index.ts'
-import type { SinkContext, SinkWriter } from '../../core/sink.ts'
+import { sinkGuarantee, type Sink, type SinkContext, type SinkWriter } from '../../core/sink.ts'
 import { SluiceError } from '../../core/errors.ts'
 import { committedParts, STAGING_DIR } from './part-files.ts'
+import { defaultLayout } from './jsonl-sink.ts'
 import { withTempDir } from './test-support.ts'
 
 const ctx: SinkContext = { pipeline: 'test', stepId: 'sink-jsonl-1', subtask: 0, checkpointing: true }
@@ -33,7 +34,7 @@ test('with checkpoints, records become visible when their checkpoint commits, as
   await withTempDir(async (tmp) => {
     const dir = join(tmp, 'out')
     const w = await open(dir)
-    await w.recover!(undefined)
+    await w.recover!([])
     await w.write(batch(0, 5))
     await w.write(batch(5, 5))
     const h1 = await w.preCommit!(1)
@@ -55,7 +56,7 @@ test('a crash after preCommit: recover commits the restored checkpoint, drops la
   await withTempDir(async (tmp) => {
     const dir = join(tmp, 'out')
     const a = await open(dir)
-    await a.recover!(undefined)
+    await a.recover!([])
     await a.write(batch(0, 4))
     const h1 = await a.preCommit!(1)
     await a.write(batch(4, 4))
@@ -64,7 +65,7 @@ test('a crash after preCommit: recover commits the restored checkpoint, drops la
     await a.write(batch(12, 1 << 17)) // large enough to reach the disk
     // Crash: a is dropped without commit or close.
     const b = await open(dir)
-    await b.recover!({ checkpointId: 1, handle: JSON.parse(JSON.stringify(h1)) })
+    await b.recover!([{ subtask: 0, checkpointId: 1, handle: JSON.parse(JSON.stringify(h1)) }])
     assert.deepEqual(await output(dir), range(0, 4))
     assert.deepEqual(await readdir(join(dir, STAGING_DIR)), [])
     // The source rewinds to checkpoint 1's positions: records 4.. are written again.
@@ -78,16 +79,16 @@ test('a crash after commit: recovering the same checkpoint again is idempotent',
   await withTempDir(async (tmp) => {
     const dir = join(tmp, 'out')
     const a = await open(dir)
-    await a.recover!(undefined)
+    await a.recover!([])
     await a.write(batch(0, 3))
     const h1 = await a.preCommit!(1)
     await a.commit!(1, h1)
     await a.write(batch(3, 3))
     await a.commit!(2, await a.preCommit!(2))
     const b = await open(dir)
-    await b.recover!({ checkpointId: 1, handle: h1 })
+    await b.recover!([{ subtask: 0, checkpointId: 1, handle: h1 }])
     assert.deepEqual(await output(dir), range(0, 3), 'parts of checkpoints after the restored one are removed')
-    await b.recover!({ checkpointId: 1, handle: h1 })
+    await b.recover!([{ subtask: 0, checkpointId: 1, handle: h1 }])
     assert.deepEqual(await output(dir), range(0, 3))
   })
 })
@@ -96,12 +97,12 @@ test('a checkpoint that failed is committed by the next one', async () => {
   await withTempDir(async (tmp) => {
     const dir = join(tmp, 'out')
     const w = await open(dir)
-    await w.recover!(undefined)
+    await w.recover!([])
     await w.write(batch(0, 2))
     await w.preCommit!(1) // never completes
     await w.write(batch(2, 2))
     const h2 = await w.preCommit!(2)
-    assert.equal((h2 as { files: unknown[] }).files.length, 2)
+    assert.equal((h2 as { txns: unknown[] }).txns.length, 2)
     await w.commit!(2, h2)
     assert.deepEqual(await output(dir), range(0, 4))
   })
@@ -120,16 +121,65 @@ test('a fresh run replaces the parts of an earlier run; without recover the firs
   })
 })
 
-test('without checkpoints the sink writes one file; with them a file at the path is an error', async () => {
+test('the path decides the layout, whatever the run: a name with an extension is one file, any other a folder of parts', async () => {
+  assert.equal(defaultLayout('out/counts.jsonl'), 'file')
+  assert.equal(defaultLayout('out/counts'), 'parts')
+  assert.equal(defaultLayout('out/counts.d/'), 'parts')
+  assert.equal(defaultLayout('out/.hidden'), 'parts')
+  assert.equal(sink.jsonl('out/a.jsonl').singleSubtask, true)
+  assert.equal(sink.jsonl('out/a').singleSubtask, false)
+  assert.equal(sink.jsonl('out/a', { layout: 'file' }).singleSubtask, true)
+  assert.throws(() => sink.jsonl('out/a', { append: true }), (e: unknown) => e instanceof SluiceError && e.code === 'SLUICE_BAD_OPTION')
   await withTempDir(async (tmp) => {
     const path = join(tmp, 'sub', 'out.jsonl')
     const w = await sink.jsonl(path).open({ ...ctx, checkpointing: false })
     await w.write(batch(0, 2))
     await w.close()
     assert.equal(await readFile(path, 'utf8'), '{"n":0}\n{"n":1}\n')
-    await assert.rejects(async () => sink.jsonl(path).open(ctx), (e: unknown) => e instanceof SluiceError && e.code === 'SLUICE_SINK_FAILED')
-    assert.equal(sink.jsonl(path).guarantee, 'exactly-once')
-    assert.equal(sink.jsonl(path, { append: true }).guarantee, 'at-least-once')
+    // A folder without checkpoints: each subtask's records become its part of checkpoint 0 at the end.
+    const dir = join(tmp, 'parts')
+    for (let subtask = 0; subtask < 2; subtask++) {
+      const p = await sink.jsonl<{ n: number }>(dir).open({ ...ctx, subtask, parallelism: 2, checkpointing: false })
+      await p.write(batch(subtask * 10, 2))
+      await p.close()
+    }
+    assert.deepEqual((await readdir(dir)).sort(), [STAGING_DIR, 'part-0-0.jsonl', 'part-1-0.jsonl'])
+    assert.deepEqual(await output(dir), [0, 1, 10, 11])
+  })
+})
+
+test('a sink says what it guarantees in a run: exactly-once only with checkpoints', () => {
+  const g = (s: Sink<unknown>, checkpointing: boolean) => sinkGuarantee(s, { checkpointing })
+  assert.equal(g(sink.jsonl('out.jsonl'), true), 'exactly-once')
+  assert.equal(g(sink.jsonl('out.jsonl'), false), 'at-least-once')
+  assert.equal(g(sink.jsonl('out'), false), 'at-least-once')
+  assert.equal(g(sink.jsonl('out.jsonl', { append: true }), true), 'at-least-once')
+  assert.equal(g(sink.console(), true), 'none')
+})
+
+test('one file with checkpoints: a restart cuts the file back to the restored checkpoint; a fresh start empties it', async () => {
+  await withTempDir(async (tmp) => {
+    const path = join(tmp, 'out.jsonl')
+    const a = await sink.jsonl<{ n: number }>(path).open(ctx)
+    await a.recover!([])
+    await a.write(batch(0, 2))
+    const h1 = await a.preCommit!(1)
+    await a.commit!(1, h1)
+    await a.write(batch(2, 2))
+    await a.preCommit!(2) // checkpoint 2 never completes
+    await a.write(batch(4, 1))
+    await a.close() // a crash, as far as the file is concerned
+    const b = await sink.jsonl<{ n: number }>(path).open(ctx)
+    await b.recover!([{ subtask: 0, checkpointId: 1, handle: JSON.parse(JSON.stringify(h1)) }])
+    assert.equal(await readFile(path, 'utf8'), '{"n":0}\n{"n":1}\n')
+    await b.write(batch(2, 3))
+    await b.commit!(2, await b.preCommit!(2))
+    await b.close()
+    assert.equal(await readFile(path, 'utf8'), [0, 1, 2, 3, 4].map((n) => `{"n":${n}}\n`).join(''))
+    const c = await sink.jsonl<{ n: number }>(path).open(ctx)
+    await c.write(batch(9, 1)) // never told what to recover: a fresh start
+    await c.close()
+    assert.equal(await readFile(path, 'utf8'), '{"n":9}\n')
   })
 })
 
@@ -139,8 +189,8 @@ test('a pre-committed file that vanished is a commit error, not silent loss', as
     await mkdir(dir)
     await writeFile(join(dir, 'unrelated.txt'), 'kept')
     const w = await open(dir)
-    await assert.rejects(async () => w.commit!(1, { files: [{ pending: `${STAGING_DIR}/part-0-1.pending`, final: 'part-0-1.jsonl' }] }), (e: unknown) => e instanceof SluiceError && e.code === 'SLUICE_SINK_COMMIT_FAILED')
-    await w.recover!(undefined)
+    await assert.rejects(async () => w.commit!(1, { txns: [{ checkpointId: 1, txn: { pending: `${STAGING_DIR}/part-0-1.pending`, final: 'part-0-1.jsonl' } }] }), (e: unknown) => e instanceof SluiceError && e.code === 'SLUICE_SINK_COMMIT_FAILED')
+    await w.recover!([])
     assert.deepEqual((await readdir(dir)).sort(), [STAGING_DIR, 'unrelated.txt'])
   })
 })
@@ -159,5 +209,18 @@ test('append is the explicit at-least-once choice: with checkpoints it appends t
     await again.write(batch(2, 1))
     await again.close()
     assert.equal(await readFile(path, 'utf8'), '{"n":0}\n{"n":1}\n{"n":2}\n{"n":2}\n')
+  })
+})
+
+test('a handle of the earlier format ({ files }) in an older checkpoint or savepoint still recovers', async () => {
+  await withTempDir(async (tmp) => {
+    const dir = join(tmp, 'out')
+    const a = await open(dir)
+    await a.recover!([])
+    await a.write(batch(0, 3))
+    const h = (await a.preCommit!(4)) as { txns: { txn: unknown }[] }
+    const b = await open(dir)
+    await b.recover!([{ subtask: 0, checkpointId: 4, handle: { files: h.txns.map((t) => t.txn) } }])
+    assert.deepEqual(await output(dir), range(0, 3))
   })
 })

@@ -1,13 +1,16 @@
 import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { SluiceError, errorMessage } from '../../core/errors.ts'
+import type { SinkContext } from '../../core/sink.ts'
+import { TwoPhaseCommit, type AbortScope, type Transactions } from '../../checkpoint/two-phase-commit.ts'
 
 /** Where the sink keeps files that are not visible yet, inside its output folder. */
 export const STAGING_DIR = '.sluice-staging'
 
-/** What `preCommit` returns and `commit` takes: staged files and their final names, relative to the folder. */
-export interface PartFilesHandle {
-  files: { pending: string; final: string }[]
+/** One transaction of part files: a pending file and its committed name, relative to the folder. */
+export interface PartFile {
+  pending: string
+  final: string
 }
 
 /** Buffered text is written out once it holds this many characters (or bytes). */
@@ -22,17 +25,19 @@ export interface PartFilesOptions {
 }
 
 /**
- * The two-phase commit of a folder of part files, one writer per subtask (the scheme of Flink's FileSink):
+ * A folder of part files, one writer per subtask (the scheme of Flink's FileSink), committed through
+ * `TwoPhaseCommit`; the transactions are files:
  * - records go to `<dir>/.sluice-staging/part-<subtask>.inprogress`, created at the first record after a
  *   checkpoint;
- * - `preCommit(n)` writes it out, fsyncs and closes it, and renames it `part-<subtask>-<n>.pending`;
- * - `commit(n)` renames each pending file to `<dir>/part-<subtask>-<n>.jsonl`: the visible output;
- * - `recover(n)` commits checkpoint n's files again (a file already renamed is fine), deletes the subtask's
- *   staged files, and deletes its committed parts of checkpoints after n (all of them when there is no
- *   checkpoint: a fresh run replaces the folder's parts, as the single-file sink replaces its file).
+ * - pre-commit at checkpoint n writes it out, fsyncs and closes it, and renames it `part-<subtask>-<n>.pending`;
+ * - commit renames the pending file to `<dir>/part-<subtask>-<n>.<ext>`: the visible output (a file
+ *   renamed already is fine);
+ * - abort, on restart, deletes the staged and pending files of the old subtasks this one inherits
+ *   (`j % parallelism === subtask`), and their committed parts of checkpoints after the restored one (all of
+ *   them on a fresh start: a fresh run replaces the folder's parts).
  * A checkpoint that never completes leaves its pending file for the next checkpoint's handle to commit.
  */
-export class PartFiles {
+export class PartFiles implements Transactions<PartFile> {
   private readonly dir: string
   private readonly staging: string
   private readonly subtask: number
@@ -46,24 +51,24 @@ export class PartFiles {
   private chunkBytes = 0
   private writing: Promise<void> = Promise.resolve()
   private failure: unknown
-  /** Pending files not yet committed, oldest first. */
-  private pending: { pending: string; final: string }[] = []
-  private recovered = false
+  /** The sink's two-phase commit over these files: its writer's preCommit, commit and recover. */
+  readonly tpc: TwoPhaseCommit<PartFile>
 
-  constructor(dir: string, subtask: number, step: string, options: PartFilesOptions = {}) {
+  constructor(dir: string, ctx: Pick<SinkContext, 'subtask' | 'parallelism' | 'stepId'>, options: PartFilesOptions = {}) {
     this.ext = options.ext ?? 'jsonl'
     this.sink = options.sink ?? 'sink.jsonl'
     this.dir = dir
     this.staging = join(dir, STAGING_DIR)
-    this.subtask = subtask
-    this.step = step
+    this.subtask = ctx.subtask
+    this.step = ctx.stepId
+    this.tpc = new TwoPhaseCommit(this, ctx, this.sink)
   }
 
   /** Creates the folders; the output path must be a folder (or not exist). */
   async open(): Promise<void> {
     const st = await stat(this.dir).catch(() => undefined)
     if (st !== undefined && !st.isDirectory()) {
-      throw new SluiceError('SLUICE_SINK_FAILED', `${this.sink}: '${this.dir}' is a file; with checkpoints the sink writes a folder of part files there`, {
+      throw new SluiceError('SLUICE_SINK_FAILED', `${this.sink}: '${this.dir}' is a file; the sink writes a folder of part files there`, {
         domain: 'user',
         step: this.step,
         hint: 'remove the file, or give the sink a folder path',
@@ -78,8 +83,8 @@ export class PartFiles {
 
   /** Appends text, or bytes (a binary format's encoded output; the array must not be reused by the caller). */
   write(data: string | Uint8Array): void | Promise<void> {
-    this.check()
-    if (!this.recovered) return this.recover(undefined).then(() => this.write(data))
+    this.fail()
+    if (!this.tpc.recovered) return this.tpc.ensureRecovered().then(() => this.write(data))
     if (typeof data === 'string') {
       this.buffered += data
     } else {
@@ -106,80 +111,84 @@ export class PartFiles {
     this.chunkBytes = 0
     if (data.length === 0) return this.writing
     this.writing = this.writing.then(async () => {
-      this.check()
+      this.fail()
       try {
         this.fh ??= await open(join(this.staging, this.inprogressName), 'w')
         await this.fh.writeFile(data)
       } catch (e) {
         this.failure ??= e
-        this.check()
+        this.fail()
       }
     })
     return this.writing
   }
 
-  async preCommit(checkpointId: number): Promise<PartFilesHandle> {
-    if (!this.recovered) await this.recover(undefined)
+  async preCommit(checkpointId: number): Promise<PartFile | undefined> {
     await this.flush()
-    this.check()
+    this.fail()
     const fh = this.fh
-    if (fh !== undefined) {
-      this.fh = undefined
-      const name = `part-${this.subtask}-${checkpointId}`
-      const pending = `${STAGING_DIR}/${name}.pending`
-      await this.io('write', join(this.staging, this.inprogressName), async () => {
-        await fh.sync()
-        await fh.close()
-        await rename(join(this.staging, this.inprogressName), join(this.dir, pending))
-      })
-      await this.io('sync', this.staging, () => syncDir(this.staging))
-      this.pending.push({ pending, final: `${name}.${this.ext}` })
-    }
-    return { files: this.pending.map((f) => ({ ...f })) }
+    if (fh === undefined) return undefined
+    this.fh = undefined
+    const name = `part-${this.subtask}-${checkpointId}`
+    const pending = `${STAGING_DIR}/${name}.pending`
+    await this.io('write', join(this.staging, this.inprogressName), async () => {
+      await fh.sync()
+      await fh.close()
+      await rename(join(this.staging, this.inprogressName), join(this.dir, pending))
+    })
+    await this.io('sync', this.staging, () => syncDir(this.staging))
+    return { pending, final: `${name}.${this.ext}` }
   }
 
-  async commit(_checkpointId: number, handle: unknown): Promise<void> {
-    const files = checkHandle(handle, this.step, this.sink)
-    for (const f of files) {
-      await this.io('commit', f.pending, async () => {
-        try {
-          await rename(join(this.dir, f.pending), join(this.dir, f.final))
-        } catch (e) {
-          if (!isNotFound(e)) throw e
-          // Renamed by an earlier commit of the same checkpoint: nothing to do.
-          if ((await stat(join(this.dir, f.final)).catch(() => undefined)) === undefined) {
-            throw new SluiceError('SLUICE_SINK_COMMIT_FAILED', `${this.sink}: the pre-committed file '${f.pending}' in '${this.dir}' is missing and was not committed`, {
-              domain: 'external',
-              step: this.step,
-              hint: 'something removed the staging folder; the data of that checkpoint is lost',
-            })
-          }
+  async commit(f: PartFile): Promise<void> {
+    await this.io('commit', f.pending, async () => {
+      try {
+        await rename(join(this.dir, f.pending), join(this.dir, f.final))
+      } catch (e) {
+        if (!isNotFound(e)) throw e
+        // Renamed by an earlier commit of the same checkpoint: nothing to do.
+        if ((await stat(join(this.dir, f.final)).catch(() => undefined)) === undefined) {
+          throw new SluiceError('SLUICE_SINK_COMMIT_FAILED', `${this.sink}: the pre-committed file '${f.pending}' in '${this.dir}' is missing and was not committed`, {
+            domain: 'external',
+            step: this.step,
+            hint: 'something removed the staging folder; the data of that checkpoint is lost',
+          })
         }
-      })
-    }
-    if (files.length > 0) await this.io('sync', this.dir, () => syncDir(this.dir))
-    const done = new Set(files.map((f) => f.pending))
-    this.pending = this.pending.filter((f) => !done.has(f.pending))
+      }
+    })
+    await this.io('sync', this.dir, () => syncDir(this.dir))
   }
 
-  async recover(restored: { checkpointId: number; handle: unknown } | undefined): Promise<void> {
-    this.recovered = true
-    if (restored !== undefined) await this.commit(restored.checkpointId, restored.handle)
-    const after = restored?.checkpointId ?? -Infinity
-    const mine = new RegExp(`^part-${this.subtask}(?:-(\\d+))?\\.(?:inprogress|pending)$`)
+  async abort(scope: AbortScope): Promise<void> {
+    const staged = /^part-(\d+)(?:-\d+)?\.(?:inprogress|pending)$/
     for (const name of await this.io('list', this.staging, () => readdir(this.staging))) {
-      if (mine.test(name)) await this.io('delete', name, () => rm(join(this.staging, name), { force: true }))
+      const m = staged.exec(name)
+      if (m !== null && scope.owns(Number(m[1]))) await this.io('delete', name, () => rm(join(this.staging, name), { force: true }))
     }
-    const committed = new RegExp(`^part-${this.subtask}-(\\d+)\\.${this.ext}$`)
+    const after = scope.after ?? -Infinity
+    const committed = new RegExp(`^part-(\\d+)-(\\d+)\\.${this.ext}$`)
     for (const name of await this.io('list', this.dir, () => readdir(this.dir))) {
       const m = committed.exec(name)
-      if (m !== null && Number(m[1]) > after) await this.io('delete', name, () => rm(join(this.dir, name), { force: true }))
+      if (m !== null && scope.owns(Number(m[1])) && Number(m[2]) > after) await this.io('delete', name, () => rm(join(this.dir, name), { force: true }))
     }
     await this.io('sync', this.dir, async () => {
       await syncDir(this.staging)
       await syncDir(this.dir)
     })
-    this.pending = []
+  }
+
+  legacy(handle: unknown): unknown[] | undefined {
+    const files = (handle as { files?: unknown } | null)?.files
+    return Array.isArray(files) ? files : undefined
+  }
+
+  check(txn: unknown): PartFile {
+    const f = txn as PartFile | null
+    const safe = (s: unknown) => typeof s === 'string' && s !== '' && !s.includes('..')
+    if (typeof f !== 'object' || f === null || !safe(f.pending) || !safe(f.final)) {
+      throw new SluiceError('SLUICE_BAD_POSITION', `${this.sink}: a transaction in the checkpoint handle must be { pending, final }`, { domain: 'internal', step: this.step })
+    }
+    return f
   }
 
   /** Input ended. Data written since the last checkpoint stays staged (see jsonl sink's notes). */
@@ -188,10 +197,10 @@ export class PartFiles {
     const fh = this.fh
     this.fh = undefined
     await fh?.close()
-    this.check()
+    this.fail()
   }
 
-  private check(): void {
+  private fail(): void {
     if (this.failure !== undefined) {
       throw new SluiceError('SLUICE_SINK_FAILED', `cannot write in '${this.dir}': ${errorMessage(this.failure)}`, { domain: 'external', retryable: true, step: this.step, cause: this.failure })
     }
@@ -205,15 +214,6 @@ export class PartFiles {
       throw new SluiceError('SLUICE_SINK_FAILED', `${this.sink}: cannot ${doing} '${what}' in '${this.dir}': ${errorMessage(e)}`, { domain: 'external', retryable: true, step: this.step, cause: e })
     }
   }
-}
-
-function checkHandle(handle: unknown, step: string, sink: string): PartFilesHandle['files'] {
-  const files = (handle as PartFilesHandle | null)?.files
-  const safe = (s: unknown) => typeof s === 'string' && s !== '' && !s.includes('..')
-  if (!Array.isArray(files) || !files.every((f) => typeof f === 'object' && f !== null && safe(f.pending) && safe(f.final))) {
-    throw new SluiceError('SLUICE_BAD_POSITION', `${sink}: the checkpoint handle must be { files: [{ pending, final }] }`, { domain: 'internal', step })
-  }
-  return files
 }
 
 async function syncDir(dir: string): Promise<void> {

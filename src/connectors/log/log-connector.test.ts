@@ -81,7 +81,7 @@ test('log source: from latest, from offsets, and a group resumes where it closed
 test('log sink: records are visible to read_committed readers once their checkpoint commits', async () => {
   await withLogDir(async (dir) => {
     const w = await sink.log<{ n: number }>(dir, 'out', { partitions: 2, key: (v) => String(v.n), log: quiet }).open(ctx)
-    await w.recover!(undefined)
+    await w.recover!([])
     await w.write(batch(0, 20))
     assert.deepEqual(await visible(dir, 'out'), [])
     const h1 = await w.preCommit!(1)
@@ -100,7 +100,7 @@ test('log sink: a crash after preCommit, then recover: the restored checkpoint c
   await withLogDir(async (dir) => {
     const s = sink.log<{ n: number }>(dir, 'out', { partitions: 3, key: (v) => String(v.n), log: quiet })
     const a = await s.open(ctx)
-    await a.recover!(undefined)
+    await a.recover!([])
     await a.write(batch(0, 10))
     const h1 = JSON.parse(JSON.stringify(await a.preCommit!(1)))
     await a.write(batch(10, 10))
@@ -108,7 +108,7 @@ test('log sink: a crash after preCommit, then recover: the restored checkpoint c
     await a.write(batch(20, 10)) // open at the crash
     await crash(a)
     const b = await s.open(ctx)
-    await b.recover!({ checkpointId: 1, handle: h1 })
+    await b.recover!([{ subtask: 0, checkpointId: 1, handle: h1 }])
     assert.deepEqual(await visible(dir, 'out'), range(0, 10))
     // The source rewinds to checkpoint 1: records 10.. come again.
     await b.write(batch(10, 20))
@@ -122,7 +122,7 @@ test('log sink: a crash after the manifest but before commit, and recovering twi
   await withLogDir(async (dir) => {
     const s = sink.log<{ n: number }>(dir, 'out', { log: quiet })
     const a = await s.open(ctx)
-    await a.recover!(undefined)
+    await a.recover!([])
     await a.write(batch(0, 5))
     await a.commit!(1, await a.preCommit!(1))
     await a.write(batch(5, 5))
@@ -131,7 +131,7 @@ test('log sink: a crash after the manifest but before commit, and recovering twi
     await crash(a)
     for (let i = 0; i < 2; i++) {
       const b = await s.open(ctx)
-      await b.recover!({ checkpointId: 2, handle: h2 })
+      await b.recover!([{ subtask: 0, checkpointId: 2, handle: h2 }])
       await crash(b)
     }
     assert.deepEqual(await visible(dir, 'out'), range(0, 10))
@@ -141,7 +141,7 @@ test('log sink: a crash after the manifest but before commit, and recovering twi
 test('log sink: a stopped run aborts what it wrote after its last checkpoint', async () => {
   await withLogDir(async (dir) => {
     const w = await sink.log<{ n: number }>(dir, 'out', { log: quiet }).open(ctx)
-    await w.recover!(undefined)
+    await w.recover!([])
     await w.write(batch(0, 3))
     await w.commit!(1, await w.preCommit!(1))
     await w.write(batch(3, 3))
@@ -154,7 +154,7 @@ test('log sink: a stopped run aborts what it wrote after its last checkpoint', a
 test('log source: an unbounded read_committed reader waits at an open transaction, then reads on', async () => {
   await withLogDir(async (dir) => {
     const w = await sink.log<{ n: number }>(dir, 'out', { log: quiet }).open(ctx)
-    await w.recover!(undefined)
+    await w.recover!([])
     await w.write(batch(0, 3))
     const r = (await source.log<{ n: number }>(dir, 'out', { pollInterval: '5ms', log: quiet }).open(context())) as SourceReader<{ n: number }>
     assert.equal(await r.read(0, 10), null)

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto'
 import { INSERT, type Batch } from '../../core/batch.ts'
 import { hashKey } from '../../core/key.ts'
 import { SluiceError, userError } from '../../core/errors.ts'
-import type { Sink, SinkContext, SinkWriter } from '../../core/sink.ts'
+import type { RestoredHandle, Sink, SinkContext, SinkWriter } from '../../core/sink.ts'
+import { TwoPhaseCommit, type AbortScope, type Transactions } from '../../checkpoint/two-phase-commit.ts'
 import type { Log, LogOptions, LogRecordInput } from '../../log/index.ts'
 import { encodeJson } from '../files/encode.ts'
 import { acquireLog } from './shared-log.ts'
@@ -19,19 +20,21 @@ export interface LogSinkOptions<T> {
   log?: LogOptions
 }
 
-/** What `preCommit` returns: the transactions to commit and the partitions each wrote to. */
-export interface LogSinkHandle {
+/** One transaction of the sink: its producer and id, and the partitions it wrote to. */
+export interface LogSinkTxn {
   producer: string
-  txns: { txn: string; partitions: number[] }[]
+  txn: string
+  partitions: number[]
 }
 
 /**
- * Appends to a topic of the embedded log (created if missing). With checkpoints it is transactional:
- * records are appended as they come, tagged with the open transaction; `preCommit` makes them durable;
- * `commit` appends a commit marker to each partition written; `recover` commits the restored checkpoint's
- * transactions again (a second marker is harmless) and appends a fence that aborts the ones after it. Only
+ * Appends to a topic of the embedded log (created if missing). With checkpoints it is transactional, through
+ * `TwoPhaseCommit`: records are appended as they come, tagged with the open transaction; pre-commit makes
+ * them durable; commit appends a commit marker to each partition written (a second marker is harmless);
+ * abort, on restart, appends a fence that aborts the restored producers' transactions not committed. Only
  * readers in read_committed isolation (`source.log`'s default) see exactly-once output; the markers'
- * format is in txn.ts. Without checkpoints records are appended plainly (at-least-once on a rerun).
+ * format is in txn.ts. Without checkpoints records are appended plainly (at-least-once on a rerun). The sink
+ * runs as one subtask (one writer per log folder).
  * @example .to(sink.log('data/log', 'counts', { key: (r) => r.page, partitions: 4 }))
  */
 export function log<T>(dir: string, topic: string, options: LogSinkOptions<T> = {}): Sink<T> {
@@ -42,6 +45,8 @@ export function log<T>(dir: string, topic: string, options: LogSinkOptions<T> = 
   return {
     kind: 'log',
     guarantee: 'exactly-once',
+    guaranteeFor: (run) => (run.checkpointing ? 'exactly-once' : 'at-least-once'),
+    singleSubtask: true,
     describe: () => ({ kind: 'log', dir, topic, keyed: options.key !== undefined, commit: 'transactions with checkpoints (read_committed readers); plain appends without' }),
     async open(ctx): Promise<SinkWriter<T>> {
       const ref = await acquireLog(dir, options.log)
@@ -70,7 +75,7 @@ class LogWriter<T> implements SinkWriter<T> {
   private seq = 0
   /** Partitions the open transaction wrote to. */
   private touched = new Set<number>()
-  private uncommitted: LogSinkHandle['txns'] = []
+  private readonly tpc: TwoPhaseCommit<LogSinkTxn>
   private inflight = new Set<Promise<unknown>>()
   private failure: unknown
   private rr = 0
@@ -84,6 +89,7 @@ class LogWriter<T> implements SinkWriter<T> {
     this.release = release
     this.producer = `${ctx.pipeline}/${ctx.stepId}/${ctx.subtask}`
     this.transactional = ctx.checkpointing === true
+    this.tpc = new TwoPhaseCommit(this.txns, ctx, 'sink.log')
   }
 
   private get txn(): string {
@@ -94,6 +100,8 @@ class LogWriter<T> implements SinkWriter<T> {
     this.check()
     const { values, kinds } = batch
     if (values.length === 0) return
+    // A writer never told what to recover fences its producer before its first transaction, not inside it.
+    if (this.transactional && !this.tpc.recovered) return this.tpc.ensureRecovered().then(() => this.write(batch))
     const by = new Map<number, LogRecordInput[]>()
     const headers = this.transactional ? { [PRODUCER]: this.producer, [TXN]: this.txn } : undefined
     const { key, encode } = this.options
@@ -135,28 +143,41 @@ class LogWriter<T> implements SinkWriter<T> {
     this.check()
   }
 
-  async preCommit(_checkpointId: number): Promise<LogSinkHandle> {
-    await this.settle()
-    await this.log.flush()
-    if (this.touched.size > 0) {
-      this.uncommitted.push({ txn: this.txn, partitions: [...this.touched].sort((a, b) => a - b) })
+  preCommit(checkpointId: number): Promise<unknown> {
+    return this.tpc.preCommit(checkpointId)
+  }
+
+  commit(checkpointId: number, handle: unknown): Promise<void> {
+    return this.tpc.commit(checkpointId, handle)
+  }
+
+  recover(restored: readonly RestoredHandle[]): Promise<void> {
+    return this.tpc.recover(restored)
+  }
+
+  /** The log's transactions, for the two-phase commit. */
+  private readonly txns: Transactions<LogSinkTxn> = {
+    preCommit: async () => {
+      await this.settle()
+      await this.log.flush()
+      if (this.touched.size === 0) return undefined
+      const txn = { producer: this.producer, txn: this.txn, partitions: [...this.touched].sort((a, b) => a - b) }
       this.touched = new Set()
       this.seq++
-    }
-    return { producer: this.producer, txns: this.uncommitted.map((t) => ({ txn: t.txn, partitions: [...t.partitions] })) }
-  }
-
-  async commit(_checkpointId: number, handle: unknown): Promise<void> {
-    const h = checkHandle(handle, this.ctx.stepId)
-    for (const t of h.txns) await this.mark('commit', h.producer, t.txn, t.partitions)
-    const done = new Set(h.txns.map((t) => t.txn))
-    this.uncommitted = this.uncommitted.filter((t) => !done.has(t.txn))
-  }
-
-  async recover(restored: { checkpointId: number; handle: unknown } | undefined): Promise<void> {
-    if (restored !== undefined) await this.commit(restored.checkpointId, restored.handle)
-    await this.mark('fence', this.producer, '', Array.from({ length: this.partitions }, (_, p) => p))
-    await this.log.flush()
+      return txn
+    },
+    commit: (t) => this.mark('commit', t.producer, t.txn, t.partitions),
+    abort: async (scope: AbortScope) => {
+      const all = Array.from({ length: this.partitions }, (_, p) => p)
+      const prefix = this.producer.slice(0, this.producer.lastIndexOf('/') + 1)
+      for (const j of scope.subtasks) if (scope.owns(j)) await this.mark('fence', `${prefix}${j}`, '', all)
+      await this.log.flush()
+    },
+    check: (txn) => checkTxn(txn, this.ctx.stepId),
+    legacy: (h) => {
+      const o = h as { producer?: unknown; txns?: { txn?: unknown; partitions?: unknown }[] } | null
+      return typeof o?.producer === 'string' && Array.isArray(o.txns) ? o.txns.map((t) => ({ producer: o.producer, txn: t?.txn, partitions: t?.partitions })) : undefined
+    },
   }
 
   private async mark(kind: ControlKind, producer: string, txn: string, partitions: readonly number[]): Promise<void> {
@@ -187,11 +208,9 @@ class LogWriter<T> implements SinkWriter<T> {
   }
 }
 
-function checkHandle(handle: unknown, step: string): LogSinkHandle {
-  const h = handle as LogSinkHandle | null
-  const ok =
-    typeof h === 'object' && h !== null && typeof h.producer === 'string' && Array.isArray(h.txns) &&
-    h.txns.every((t) => typeof t?.txn === 'string' && Array.isArray(t.partitions) && t.partitions.every((p) => Number.isInteger(p) && p >= 0))
-  if (!ok) throw new SluiceError('SLUICE_BAD_POSITION', 'sink.log: the checkpoint handle must be { producer, txns: [{ txn, partitions }] }', { domain: 'internal', step })
-  return h
+function checkTxn(txn: unknown, step: string): LogSinkTxn {
+  const t = txn as LogSinkTxn | null
+  const ok = typeof t === 'object' && t !== null && typeof t.producer === 'string' && typeof t.txn === 'string' && Array.isArray(t.partitions) && t.partitions.every((p) => Number.isInteger(p) && p >= 0)
+  if (!ok) throw new SluiceError('SLUICE_BAD_POSITION', 'sink.log: a transaction in the checkpoint handle must be { producer, txn, partitions }', { domain: 'internal', step })
+  return t
 }

@@ -39,6 +39,8 @@ export function collect<T>(): CollectSink<T> {
   return {
     kind: 'collect',
     guarantee: 'none',
+    // The arrays live on the thread that built the pipeline.
+    singleSubtask: true,
     describe: () => ({ kind: 'collect' }),
     open: () => writer,
     values,

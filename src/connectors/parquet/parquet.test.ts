@@ -119,7 +119,7 @@ test('with checkpoints, rows become visible as one part file per checkpoint when
   await withTempDir(async (tmp) => {
     const dir = join(tmp, 'out')
     const w = await open(dir, 4)
-    await w.recover!(undefined)
+    await w.recover!([])
     await w.write(batch(0, 5))
     await w.write(batch(5, 5))
     const h1 = await w.preCommit!(1)
@@ -140,7 +140,7 @@ test('a crash between preCommit and commit: recover commits the restored checkpo
   await withTempDir(async (tmp) => {
     const dir = join(tmp, 'out')
     const a = await open(dir, 1000)
-    await a.recover!(undefined)
+    await a.recover!([])
     await a.write(batch(0, 4))
     const h1 = await a.preCommit!(1)
     await a.write(batch(4, 4))
@@ -149,11 +149,11 @@ test('a crash between preCommit and commit: recover commits the restored checkpo
     // Crash: a is dropped without commit or close.
     assert.ok((await readdir(join(dir, STAGING_DIR))).length > 0)
     const b = await open(dir, 1000)
-    await b.recover!({ checkpointId: 1, handle: JSON.parse(JSON.stringify(h1)) })
+    await b.recover!([{ subtask: 0, checkpointId: 1, handle: JSON.parse(JSON.stringify(h1)) }])
     assert.deepEqual(await ns(dir), range(0, 4))
     assert.deepEqual(await readdir(join(dir, STAGING_DIR)), [])
     // Recovering again is idempotent.
-    await b.recover!({ checkpointId: 1, handle: h1 })
+    await b.recover!([{ subtask: 0, checkpointId: 1, handle: h1 }])
     assert.deepEqual(await ns(dir), range(0, 4))
     // The source rewinds to checkpoint 1's positions: rows 4.. are written again.
     await b.write(batch(4, 8))

@@ -43,6 +43,8 @@ export function parquet<T>(path: string, options: ParquetSinkOptions = {}): Sink
   return {
     kind: 'parquet',
     guarantee: 'exactly-once',
+    // Without checkpoints a failed run leaves the previous file, and a rerun writes every row again.
+    guaranteeFor: (run) => (run.checkpointing ? 'exactly-once' : 'at-least-once'),
     describe: () => ({ kind: 'parquet', path, rowGroupSize, ...(options.schema ? { schema: options.schema } : {}), commit: 'file written at close; part files by two-phase commit with checkpoints' }),
     open(ctx): Promise<SinkWriter<T>> {
       const encoder = new ParquetEncoder(options.schema, options.changelog, rowGroupSize, ctx.stepId)
@@ -128,17 +130,18 @@ class ParquetEncoder {
 }
 
 async function openParts<T>(path: string, encoder: ParquetEncoder, ctx: SinkContext): Promise<SinkWriter<T>> {
-  const parts = new PartFiles(path, ctx.subtask, ctx.stepId, { ext: 'parquet', sink: 'sink.parquet' })
+  const parts = new PartFiles(path, ctx, { ext: 'parquet', sink: 'sink.parquet' })
   await parts.open()
+  const tpc = parts.tpc
   const put = (bytes: Uint8Array | undefined) => (bytes === undefined ? undefined : parts.write(bytes))
   return {
     write: (batch) => put(encoder.add(batch as Batch<unknown>)),
     async preCommit(id) {
       await put(encoder.finish())
-      return parts.preCommit(id)
+      return tpc.preCommit(id)
     },
-    commit: (id, handle) => parts.commit(id, handle),
-    recover: (restored) => parts.recover(restored),
+    commit: (id, handle) => tpc.commit(id, handle),
+    recover: (restored) => tpc.recover(restored),
     // Rows after the last checkpoint stay unwritten, as sink.jsonl leaves them staged: the runtime checkpoints at end of input.
     close: () => parts.close(),
   }

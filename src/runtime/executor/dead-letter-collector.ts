@@ -67,7 +67,6 @@ export class DeadLetterCollector {
   }
 
   async recover(pending: { checkpointId: number; handle: unknown }[]): Promise<void> {
-    for (const p of pending.slice(0, -1)) await this.writer.commit(p.checkpointId, p.handle)
-    await this.writer.recover(pending.length > 0 ? pending[pending.length - 1] : undefined)
+    await this.writer.recover(pending.map((p) => ({ subtask: 0, ...p })))
   }
 }

@@ -190,7 +190,7 @@ export class SubtaskExecutor {
     for (const v of this.graph.vertices) {
       if (v?.sink === undefined) continue
       const inherited = restore?.sinks.find((s) => s.vertex === v.plan.index)?.inherited ?? []
-      await recoverSink(v.sink, this.thread, inherited)
+      await recoverSink(v.sink, inherited)
     }
     if (this.letterCollector !== undefined) await this.letterCollector.recover(restore?.deadLetters ?? [])
     for (const r of this.runners) r.start()
@@ -552,6 +552,7 @@ export class SubtaskExecutor {
           failpoint('sink-commit')
         }
       }
+      for (const { writer } of this.graph.sinks()) await writer.onCheckpointComplete?.(id)
       await this.letterCollector?.commitUpTo(id)
       for (const r of this.runners) await r.checkpointComplete(id)
       this.init.report({ t: 'committed', thread: this.thread, id })

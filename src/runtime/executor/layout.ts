@@ -27,12 +27,10 @@ export interface Layout {
   subtasks(vertex: number): number
 }
 
-export function spreadOf(v: PlanVertex, checkpointing: boolean): Spread {
+export function spreadOf(v: PlanVertex, _checkpointing: boolean): Spread {
   const step = v.steps[0]
   if (step.impl.role !== 'sink') return 'all'
-  // One file (without checkpoints, or appended to): one writer. Part files with checkpoints: one per subtask.
-  if (step.kind === 'sink-jsonl') return checkpointing && (step.describe.sink as { append?: boolean } | undefined)?.append !== true ? 'all' : 'single'
-  const declared = (step.impl.sink as { singleSubtask?: boolean }).singleSubtask
+  const declared = step.impl.sink.singleSubtask
   if (declared !== undefined) return declared ? 'single' : 'all'
   return SINGLE_SINK_KINDS.has(step.kind) ? 'single' : 'all'
 }

@@ -1,0 +1,181 @@
+import { readFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Batch } from '../../src/core/batch.ts'
+import type { SinkContext, SinkWriter } from '../../src/core/sink.ts'
+import { END } from '../../src/core/source.ts'
+import { committedParts } from '../../src/connectors/files/part-files.ts'
+
+/** What the conformance suite writes: record n, each exactly once. */
+export interface Rec {
+  n: number
+}
+
+/** One implementation under test: how to open a writer in a folder, and what its committed output holds. */
+export interface SinkCase {
+  name: string
+  /** One writer per subtask (rescaling applies); false for sinks that run as one subtask. */
+  perSubtask: boolean
+  open(dir: string, ctx: SinkContext): Promise<SinkWriter<Rec>>
+  /** The `n` of every committed record, in any order (duplicates kept). */
+  committed(dir: string): Promise<number[]>
+  /** Output neither committed nor discarded (staged files, staged rows, pending letters): none once a run ended. */
+  leftovers(dir: string): Promise<number>
+}
+
+const quiet = { logger: { warn: () => undefined } }
+
+// Each case imports its sink lazily: a child process driving the JSONL sink does not load DuckDB.
+export const CASES: Record<string, SinkCase> = {
+  jsonl: {
+    name: 'sink.jsonl, part files',
+    perSubtask: true,
+    async open(dir, ctx) {
+      const { jsonl } = await import('../../src/connectors/files/jsonl-sink.ts')
+      return jsonl<Rec>(join(dir, 'out')).open(ctx)
+    },
+    async committed(dir) {
+      if (!existsSync(join(dir, 'out'))) return []
+      const out: number[] = []
+      for (const f of await committedParts(join(dir, 'out'))) {
+        for (const line of (await readFile(f, 'utf8')).split('\n')) if (line !== '') out.push((JSON.parse(line) as Rec).n)
+      }
+      return out
+    },
+    leftovers: (dir) => stagedFiles(join(dir, 'out')),
+  },
+  jsonlFile: {
+    name: 'sink.jsonl, one file',
+    perSubtask: false,
+    async open(dir, ctx) {
+      const { jsonl } = await import('../../src/connectors/files/jsonl-sink.ts')
+      return jsonl<Rec>(join(dir, 'out.jsonl')).open(ctx)
+    },
+    async committed(dir) {
+      if (!existsSync(join(dir, 'out.jsonl'))) return []
+      return (await readFile(join(dir, 'out.jsonl'), 'utf8')).split('\n').filter((l) => l !== '').map((l) => (JSON.parse(l) as Rec).n)
+    },
+    // Records after the last checkpoint are in the file until a restart cuts them off; none once a run ended.
+    leftovers: async () => 0,
+  },
+  parquet: {
+    name: 'sink.parquet',
+    perSubtask: true,
+    async open(dir, ctx) {
+      const { parquet } = await import('../../src/connectors/parquet/sink.ts')
+      return parquet<Rec>(join(dir, 'out'), { rowGroupSize: 40, schema: { n: 'int64' } }).open(ctx)
+    },
+    async committed(dir) {
+      if (!existsSync(join(dir, 'out'))) return []
+      const files = await committedParts(join(dir, 'out'), 'parquet')
+      if (files.length === 0) return []
+      return duckNumbers(`SELECT n FROM read_parquet([${files.map((f) => `'${f}'`).join(', ')}])`)
+    },
+    leftovers: (dir) => stagedFiles(join(dir, 'out')),
+  },
+  duckdb: {
+    name: 'sink.duckdb',
+    perSubtask: false,
+    async open(dir, ctx) {
+      const { duckdb } = await import('../../src/connectors/duckdb/sink.ts')
+      return duckdb<Rec>(join(dir, 'db.duckdb'), 'rows', { columns: { n: 'int64' } }).open(ctx)
+    },
+    async committed(dir) {
+      if (!existsSync(join(dir, 'db.duckdb'))) return []
+      return duckNumbers(`SELECT n FROM out.rows`, join(dir, 'db.duckdb'))
+    },
+    async leftovers(dir) {
+      const staged = await duckNumbers(`SELECT count(*) AS n FROM out._sluice_staging_conf_sink_1_0`, join(dir, 'db.duckdb'))
+      return staged[0]
+    },
+  },
+  log: {
+    name: 'sink.log',
+    perSubtask: false,
+    async open(dir, ctx) {
+      const { log } = await import('../../src/connectors/log/sink.ts')
+      return log<Rec>(join(dir, 'log'), 'out', { partitions: 3, key: (r) => String(r.n), log: { fsync: 'never', ...quiet } }).open(ctx)
+    },
+    async committed(dir) {
+      const { log } = await import('../../src/connectors/log/source.ts')
+      const reader = await log<Rec>(join(dir, 'log'), 'out', { stopAtEnd: true, isolation: 'read_committed', log: quiet }).open({
+        pipeline: 'check',
+        stepId: 'source-1',
+        signal: new AbortController().signal,
+        malformed: () => undefined,
+      })
+      try {
+        const out: number[] = []
+        for (let p = 0; p < reader.partitions; p++) {
+          for (;;) {
+            const r = await reader.read(p, 100)
+            if (r === END) break
+            if (r !== null) out.push(...r.values.map((v) => v.n))
+          }
+        }
+        return out
+      } finally {
+        await reader.close()
+      }
+    },
+    // An unresolved transaction stops a read_committed reader, so `committed` sees it already.
+    leftovers: async () => 0,
+  },
+  deadLetters: {
+    name: 'dead letters',
+    perSubtask: false,
+    async open(dir, ctx) {
+      const { DeadLetterWriter } = await import('../../src/dlq/writer.ts')
+      const { deadLetter } = await import('../../src/dlq/record.ts')
+      const w = await DeadLetterWriter.open({ dir: join(dir, 'log'), topic: 'conf.dlq', checkpointing: ctx.checkpointing, log: { fsync: 'never', ...quiet } })
+      const letter = (n: number) =>
+        deadLetter({ pipeline: ctx.pipeline, step: 'map-1', reason: 'user-function', error: new Error('failed'), position: `in:${n}`, attempts: 1, time: n, eventTime: n, record: { n }, raw: false, includeStack: false })
+      // The writer behind the same contract as a sink: each record of a batch becomes a letter.
+      return {
+        write: (batch: Batch<Rec>) => {
+          for (const v of batch.values) w.add(letter(v.n))
+        },
+        preCommit: (id) => w.preCommit(id),
+        commit: (id, h) => w.commit(id, h),
+        recover: (r) => w.recover(r),
+        close: () => w.close(true),
+      }
+    },
+    async committed(dir) {
+      if (!existsSync(join(dir, 'log'))) return []
+      const { readDeadLetters } = await import('../../src/dlq/reader.ts')
+      return (await readDeadLetters(join(dir, 'log'), 'conf.dlq')).map((l) => (l.record as Rec).n)
+    },
+    async leftovers(dir) {
+      const { openLog } = await import('../../src/log/index.ts')
+      const { scanDeadLetters } = await import('../../src/dlq/reader.ts')
+      const log = await openLog(join(dir, 'log'), { retentionCheckMs: 0, ...quiet })
+      let pending = 0
+      try {
+        for await (const s of scanDeadLetters(log, 'conf.dlq')) if (s.visibility === 'pending') pending++
+      } finally {
+        await log.close()
+      }
+      return pending
+    },
+  },
+}
+
+async function stagedFiles(dir: string): Promise<number> {
+  const { readdir } = await import('node:fs/promises')
+  const { STAGING_DIR } = await import('../../src/connectors/files/part-files.ts')
+  return existsSync(join(dir, STAGING_DIR)) ? (await readdir(join(dir, STAGING_DIR))).length : 0
+}
+
+async function duckNumbers(sql: string, attach?: string): Promise<number[]> {
+  const { DuckDBInstance } = await import('@duckdb/node-api')
+  const db = await DuckDBInstance.create(':memory:')
+  const c = await db.connect()
+  try {
+    if (attach !== undefined) await c.run(`ATTACH '${attach}' AS out (READ_ONLY)`)
+    return (await c.runAndReadAll(sql)).getRowObjectsJson().map((r) => Number(r.n))
+  } finally {
+    c.closeSync()
+    db.closeSync()
+  }
+}
