@@ -187,8 +187,8 @@ export class Partition {
     this.current = next
   }
 
-  private fail(e: unknown): void {
-    this.failure ??= new SluiceError('SLUICE_LOG_IO', `log ${this.topic}/${this.id}: writing failed; the partition takes no more appends until the log is reopened`, {
+  private fail(e: unknown, what = 'writing failed'): void {
+    this.failure ??= new SluiceError('SLUICE_LOG_IO', `log ${this.topic}/${this.id}: ${what}; the partition takes no more appends until the log is reopened`, {
       domain: 'external',
       cause: e,
       hint: 'check the disk (space, permissions); reopening the log repairs a partly written tail',
@@ -196,14 +196,25 @@ export class Partition {
     for (const g of this.queue.splice(0)) g.reject(this.failure)
   }
 
-  /** fdatasyncs the segment being written if appends were written since the last sync. */
+  /**
+   * fdatasyncs the segment being written if appends were written since the last sync. A failed sync
+   * fails the partition: after it the OS may have dropped the written pages, so records already
+   * acknowledged may be gone, and the next append (and so the job) must fail rather than go on.
+   */
   sync(): Promise<void> {
+    if (this.failure !== undefined) return Promise.reject(this.failure)
     if (this.syncing !== undefined) return this.syncing
     if (!this.dirty) return Promise.resolve()
     this.dirty = false
     const seg = this.current
     this.stats.syncs++
-    this.syncing = seg.sync().finally(() => (this.syncing = undefined))
+    this.syncing = seg
+      .sync()
+      .catch((e: unknown) => {
+        this.fail(e, 'fdatasync failed')
+        throw this.failure
+      })
+      .finally(() => (this.syncing = undefined))
     return this.syncing
   }
 
@@ -332,12 +343,20 @@ export class Partition {
     return this.segments.slice(0, this.segments.indexOf(this.current))
   }
 
+  /** Whether a write or sync failed (the partition then refuses appends). */
+  get failed(): boolean {
+    return this.failure !== undefined
+  }
+
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
-    await this.flush()
-    if (this.failure === undefined) await this.current.saveIndex()
-    for (const s of this.segments) await s.closeFile()
+    try {
+      await this.flush()
+      if (this.failure === undefined) await this.current.saveIndex()
+    } finally {
+      for (const s of this.segments) await s.closeFile()
+    }
   }
 
   private checkRange(offset: number): void {
