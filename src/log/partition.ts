@@ -5,6 +5,7 @@ import type { LogRecordInput } from './frame.ts'
 import { Segment, scanFrames } from './segment.ts'
 import { recoverSegments } from './recover.ts'
 import { syncDir } from './fs-util.ts'
+import { newMeta, readMeta, writeMeta, type PartitionMeta } from './partition-meta.ts'
 import type { ResolvedLogOptions, TopicConfig } from './options.ts'
 
 /** Records read from a partition, as parallel arrays; key, value and header bytes share the read buffer. */
@@ -73,8 +74,10 @@ export class Partition {
   readonly stats = { appends: 0, writes: 0, syncs: 0 }
   private failure: SluiceError | undefined
   private closed = false
+  private meta: PartitionMeta
+  private readonly logDir: string
 
-  private constructor(topic: string, id: number, dir: string, config: TopicConfig, opts: ResolvedLogOptions, segments: Segment[]) {
+  private constructor(topic: string, id: number, dir: string, config: TopicConfig, opts: ResolvedLogOptions, segments: Segment[], meta: PartitionMeta, logDir: string) {
     this.topic = topic
     this.id = id
     this.dir = dir
@@ -83,18 +86,27 @@ export class Partition {
     this.segments = segments
     this.current = segments[segments.length - 1]
     this.nextOffset = this.current.endOffset
+    this.meta = meta
+    this.logDir = logDir
   }
 
-  static async open(topic: string, id: number, dir: string, config: TopicConfig, opts: ResolvedLogOptions): Promise<Partition> {
+  static async open(topic: string, id: number, dir: string, config: TopicConfig, opts: ResolvedLogOptions, logDir: string): Promise<Partition> {
     await mkdir(dir, { recursive: true })
     const label = `${topic}/${id}`
-    let segments = await recoverSegments(dir, { label, indexInterval: config.indexIntervalBytes, logger: opts.logger })
+    let meta = await readMeta(dir, label)
+    let segments = await recoverSegments(dir, { label, logDir, topic, indexInterval: config.indexIntervalBytes, logger: opts.logger }, meta)
     if (segments.length === 0) {
       const seg = new Segment(dir, 0, config.indexIntervalBytes, false)
       await seg.create(dir)
       segments = [seg]
     }
-    return new Partition(topic, id, dir, config, opts, segments)
+    const last = segments[segments.length - 1].baseOffset
+    // Written for a new partition or one from before the file existed; moved on after a roll a crash interrupted.
+    if (meta === undefined || meta.lastSegment < last) {
+      meta = { ...(meta ?? newMeta(segments[0].baseOffset)), lastSegment: last }
+      await writeMeta(dir, meta)
+    }
+    return new Partition(topic, id, dir, config, opts, segments, meta, logDir)
   }
 
   /** The first offset still stored (it advances when retention deletes segments). */
@@ -185,6 +197,8 @@ export class Partition {
     await prev.saveIndex()
     await next.create(this.dir)
     this.current = next
+    this.meta = { ...this.meta, lastSegment: next.baseOffset }
+    await writeMeta(this.dir, this.meta)
   }
 
   private fail(e: unknown, what = 'writing failed'): void {
@@ -289,10 +303,11 @@ export class Partition {
       return out.offsets.length < maxRecords && out.bytes < maxBytes
     })
     if (bad || (r.stop !== 'end' && r.stop !== 'visitor') || (r.stop === 'end' && expect !== end)) {
-      throw new SluiceError('SLUICE_LOG_CORRUPT', `log ${this.topic}/${this.id}: segment ${seg.name} is damaged near byte ${r.pos} (reading offset ${expect})`, {
+      // Open checks sealed segments cheaply (from their last index entry), so older damage shows here.
+      throw new SluiceError('SLUICE_LOG_CORRUPT', `log topic '${this.topic}' partition ${this.id}: segment file ${seg.name} is damaged at byte ${r.pos} (reading offset ${expect})`, {
         domain: 'external',
-        position: expect,
-        hint: 'reopen the log: a damaged tail is repaired on open; damage inside older segments needs a backup',
+        position: `${seg.name}@${r.pos}`,
+        hint: `close the log and run 'sluice log repair ${this.logDir} --topic ${this.topic}' to move the damaged bytes to a quarantine file and keep every valid record after them, or restore the file from a backup`,
       })
     }
     return expect
@@ -332,6 +347,10 @@ export class Partition {
     const sealed = this.segments.indexOf(this.current)
     const k = Math.min(n, sealed)
     if (k <= 0) return 0
+    // The new start goes first: open deletes segments below it, so a crash in between loses nothing more.
+    const start = this.segments[k].baseOffset
+    this.meta = { ...this.meta, startOffset: start, gaps: this.meta.gaps.filter((g) => g.to > start) }
+    await writeMeta(this.dir, this.meta)
     const gone = this.segments.splice(0, k)
     for (const s of gone) await s.remove()
     await syncDir(this.dir)

@@ -66,7 +66,7 @@ export class Topic {
 
 async function openPartitions(dir: string, name: string, config: TopicConfig, opts: ResolvedLogOptions): Promise<Partition[]> {
   const parts: Partition[] = []
-  for (let i = 0; i < config.partitions; i++) parts.push(await Partition.open(name, i, join(dir, String(i)), config, opts))
+  for (let i = 0; i < config.partitions; i++) parts.push(await Partition.open(name, i, join(dir, String(i)), config, opts, join(dir, '..', '..')))
   return parts
 }
 
