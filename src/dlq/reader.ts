@@ -1,3 +1,5 @@
+import { stat } from 'node:fs/promises'
+import { join } from 'node:path'
 import { SluiceError } from '../core/errors.ts'
 import { openLog, type Log } from '../log/index.ts'
 import { CHECKPOINT_HEADER, readCommits, visibility, type TopicCommits, type Visibility } from './commits.ts'
@@ -11,6 +13,23 @@ export interface StoredDeadLetter {
   checkpoint: string | undefined
   visibility: Visibility
   letter: DeadLetter
+}
+
+/**
+ * Fails with SLUICE_DLQ_NO_LOG unless `dir` holds an embedded log, so that reading dead letters from a
+ * wrong folder says so instead of creating an empty log there.
+ */
+export async function requireLog(dir: string): Promise<void> {
+  const found = await stat(join(dir, 'sluice-log.json')).then(
+    (s) => s.isFile(),
+    () => false,
+  )
+  if (!found) {
+    throw new SluiceError('SLUICE_DLQ_NO_LOG', `'${dir}' holds no log (no sluice-log.json)`, {
+      domain: 'user',
+      hint: "give the folder of the pipeline's deadLetter.dir option; nothing was created there",
+    })
+  }
 }
 
 /** Topics of `log` that hold dead letters: those with a commit state written by a DeadLetterWriter. */
@@ -28,6 +47,15 @@ export async function* scanDeadLetters(log: Log, topic: string, opts: { from?: n
   const commits: TopicCommits | undefined = await readCommits(log.dir, topic)
   const info = log.describe(topic)
   for (const p of info.partitions) {
+    const c = commits?.partitions[String(p.partition)]
+    const claimed = Math.max(c?.resolvedTo ?? 0, ...(c?.committed ?? []).map((r) => r[1]))
+    if (claimed > p.endOffset) {
+      // The commit state knows of letters the log no longer holds: say so rather than show fewer.
+      throw new SluiceError('SLUICE_DLQ_CORRUPT', `dead-letter topic '${topic}' partition ${p.partition}: the commit state covers offsets up to ${claimed}, but the log ends at ${p.endOffset}; letters are missing`, {
+        domain: 'external',
+        hint: 'the log was cut or restored from an older copy; restore the log folder from a backup, or accept the loss by moving the commit state file away',
+      })
+    }
     let next = Math.max(opts.from ?? 0, p.startOffset)
     while (next < p.endOffset) {
       const b = await log.readBatch(topic, p.partition, next, { maxRecords: 1000 })
@@ -52,6 +80,7 @@ export async function* scanDeadLetters(log: Log, topic: string, opts: { from?: n
  * @example const letters = await readDeadLetters('data/log', 'clicks.dlq')
  */
 export async function readDeadLetters(dir: string, topic: string, opts: { from?: number; step?: string } = {}): Promise<(DeadLetter & { offset: number })[]> {
+  await requireLog(dir)
   const log = await openLog(dir, { retentionCheckMs: 0 })
   try {
     const out: (DeadLetter & { offset: number })[] = []
