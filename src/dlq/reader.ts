@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { SluiceError } from '../core/errors.ts'
 import { openLog, type Log } from '../log/index.ts'
-import { CHECKPOINT_HEADER, readCommits, visibility, type TopicCommits, type Visibility } from './commits.ts'
+import { CHECKPOINT_HEADER, commitsPath, readCommits, visibility, type TopicCommits, type Visibility } from './commits.ts'
 import type { DeadLetter } from './record.ts'
 
 /** A dead letter as stored: where it is, whether readers may see it, and the letter. */
@@ -32,10 +32,13 @@ export async function requireLog(dir: string): Promise<void> {
   }
 }
 
-/** Topics of `log` that hold dead letters: those with a commit state written by a DeadLetterWriter. */
+/**
+ * Topics of `log` that hold dead letters: those with a commit state written by a DeadLetterWriter, and
+ * those named like one (`*.dlq`) whose commit state is gone (scanning them then says so).
+ */
 export async function deadLetterTopics(log: Log): Promise<string[]> {
   const out: string[] = []
-  for (const t of log.listTopics()) if ((await readCommits(log.dir, t)) !== undefined) out.push(t)
+  for (const t of log.listTopics()) if (t.endsWith('.dlq') || (await readCommits(log.dir, t)) !== undefined) out.push(t)
   return out
 }
 
@@ -62,6 +65,13 @@ export async function* scanDeadLetters(log: Log, topic: string, opts: { from?: n
       if (b.offsets.length === 0) break
       for (let i = 0; i < b.offsets.length; i++) {
         const checkpoint = b.headers?.[i]?.[CHECKPOINT_HEADER]?.toString('utf8')
+        if (checkpoint !== undefined && commits === undefined) {
+          // Without it every checkpointed letter would look uncommitted: refuse rather than show none.
+          throw new SluiceError('SLUICE_DLQ_CORRUPT', `dead-letter topic '${topic}' holds letters written under checkpoints, but its commit state (${commitsPath(log.dir, topic)}) is missing`, {
+            domain: 'external',
+            hint: 'restore the commit state file from a backup; without it, which letters were committed cannot be known',
+          })
+        }
         let letter: DeadLetter
         try {
           letter = JSON.parse(b.values[i].toString('utf8')) as DeadLetter
