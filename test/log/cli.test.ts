@@ -5,6 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { main, commands } from '../../src/cli/main.ts'
+import { openLog } from '../../src/log/index.ts'
 import type { CliContext } from '../../src/cli/command.ts'
 
 async function sluice(cwd: string, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -54,6 +55,24 @@ test('sluice log repair: a damaged segment is refused on open, repaired by the c
     assert.equal((await sluice(dir, 'log', 'tail', 'clicks', '--dir', 'log')).out, 'b\nc\nd\n')
     assert.equal((await sluice(dir, 'log', 'repair', 'log')).out, 'nothing to repair\n')
     assert.equal((await sluice(dir, 'log', 'repair', 'nolog')).code, 2)
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+})
+
+test('sluice log produce keeps every byte of a line (no UTF-8 decoding)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-log-cli-'))
+  try {
+    const bad = Buffer.from([0x61, 0xff, 0xc3, 0x28, 0x62])
+    await writeFile(join(dir, 'in.bin'), Buffer.concat([bad, Buffer.from('\r\nok\n')]))
+    assert.equal((await sluice(dir, 'log', 'produce', 'raw', 'in.bin', '--dir', 'log')).code, 0)
+    const log = await openLog(join(dir, 'log'), { retentionCheckMs: 0 })
+    try {
+      const b = await log.readBatch('raw', 0, 0)
+      assert.deepEqual(b.values.map((v) => v.toString('hex')), [bad.toString('hex'), Buffer.from('ok').toString('hex')])
+    } finally {
+      await log.close()
+    }
   } finally {
     await rm(dir, { recursive: true, force: true })
   }

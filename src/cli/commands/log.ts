@@ -1,7 +1,6 @@
 import { createReadStream } from 'node:fs'
 import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { createInterface } from 'node:readline'
 import type { CliContext, Command, ParsedArgs } from '../command.ts'
 import { UsageError, positiveIntFlag } from '../command.ts'
 import { exitCode } from '../exit-codes.ts'
@@ -101,12 +100,29 @@ async function produce(log: Log, topic: string, file: string, args: ParsedArgs, 
     next = r.nextOffset
     batch = []
   }
-  for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
+  for await (const line of byteLines(file)) {
     batch.push({ value: line })
     if (batch.length === 1000) await flush()
   }
   if (batch.length > 0) await flush()
   out(first < 0 ? 'no lines to produce' : `produced ${next - first} records to ${topic}/${partition}, offsets ${first}..${next - 1}`)
+}
+
+/** The lines of a file as their exact bytes (without LF or CRLF); never decoded, so any byte is kept. */
+async function* byteLines(file: string): AsyncGenerator<Buffer> {
+  let carry = Buffer.alloc(0)
+  const cut = (b: Buffer) => (b.length > 0 && b[b.length - 1] === 0x0d ? b.subarray(0, b.length - 1) : b)
+  for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
+    let data = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk
+    let nl = data.indexOf(0x0a)
+    while (nl >= 0) {
+      yield Buffer.from(cut(data.subarray(0, nl)))
+      data = data.subarray(nl + 1)
+      nl = data.indexOf(0x0a)
+    }
+    carry = Buffer.from(data)
+  }
+  if (carry.length > 0) yield cut(carry)
 }
 
 async function tail(log: Log, topic: string, args: ParsedArgs, json: boolean, out: (s: string) => void): Promise<void> {
