@@ -38,7 +38,7 @@ export async function readMeta(dir: string, label: string): Promise<PartitionMet
     if (isNotFound(e)) return undefined
     throw e
   }
-  const bad = () => new SluiceError('SLUICE_LOG_CORRUPT', `log ${label}: ${PARTITION_META} is not valid`, { domain: 'external', hint: `delete ${PARTITION_META} of that partition: it is written again on open (without the checks it allows)` })
+  const bad = () => new SluiceError('SLUICE_LOG_CORRUPT', `log ${label}: ${PARTITION_META} is not valid`, { domain: 'external', hint: `run 'sluice log repair <dir> --topic <topic>': it writes ${PARTITION_META} again from the segment files` })
   let j: PartitionMeta
   try {
     j = JSON.parse(text) as PartitionMeta

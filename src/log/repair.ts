@@ -14,8 +14,12 @@ import { checkTopicName } from './topic.ts'
 export interface RepairAction {
   topic: string
   partition: number
-  /** 'damaged': bad bytes with valid records after them; 'torn': bad bytes at the end of a segment; 'header': a bad segment header rewritten; 'missing': segment files gone. */
-  kind: 'damaged' | 'torn' | 'header' | 'missing'
+  /**
+   * 'damaged': bad bytes with valid records after them; 'torn': bad bytes at the end of a segment;
+   * 'header': a bad segment header rewritten; 'missing': segment files gone; 'meta': an unreadable
+   * partition.json written again from the segments.
+   */
+  kind: 'damaged' | 'torn' | 'header' | 'missing' | 'meta'
   segment: string
   /** Byte range moved out of the segment (absent for 'missing'). */
   fromByte?: number
@@ -68,8 +72,9 @@ async function repairPartition(logDir: string, topic: string, partition: number)
     if (isNotFound(e)) return actions
     throw e
   }
-  const meta: PartitionMeta = (await readMeta(pdir, `${topic}/${partition}`).catch(() => undefined)) ?? newMeta(0)
-  const hadMeta = names.includes('partition.json')
+  const known = await readMeta(pdir, `${topic}/${partition}`).catch(() => null)
+  const meta: PartitionMeta = known ?? newMeta(0)
+  const hadMeta = known !== undefined && known !== null
   let bases = names
     .map((n) => /^(\d{20})\.log$/.exec(n))
     .filter((m) => m !== null)
@@ -81,6 +86,7 @@ async function repairPartition(logDir: string, topic: string, partition: number)
     actions.push({ topic, partition, ...a })
     changed = true
   }
+  if (known === null) act({ kind: 'meta', segment: 'partition.json', lostFrom: 0, lostTo: 0 })
 
   if (hadMeta && (bases.length === 0 || bases[0] > meta.startOffset)) {
     const to = bases[0] ?? meta.lastSegment

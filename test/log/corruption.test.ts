@@ -234,6 +234,8 @@ test('a damaged partition.json is refused with a clear message', async () => {
   try {
     await truncate(join(pdir, 'partition.json'), 5)
     await assert.rejects(openLog(dir, { retentionCheckMs: 0, logger: memoryLogger() }), (e: SluiceError) => e.code === 'SLUICE_LOG_CORRUPT' && /partition\.json/.test(e.message))
+    assert.deepEqual((await repairLog(dir)).map((a) => a.kind), ['meta'])
+    assert.deepEqual(await reopen(dir), { kind: 'exact' })
   } finally {
     await cleanup()
   }

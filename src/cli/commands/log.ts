@@ -72,7 +72,7 @@ async function repair(args: ParsedArgs, ctx: CliContext): Promise<number> {
   else {
     for (const a of done) {
       const lost = a.lostTo > a.lostFrom ? `offsets ${a.lostFrom}..${a.lostTo - 1} taken out` : 'no record lost'
-      const bytes = a.fromByte === undefined ? 'segment files missing' : `bytes ${a.fromByte}..${a.toByte} of ${a.segment}`
+      const bytes = a.kind === 'meta' ? 'partition.json was unreadable, written again' : a.fromByte === undefined ? 'segment files missing' : `bytes ${a.fromByte}..${a.toByte} of ${a.segment}`
       out(`${a.topic}/${a.partition}: ${a.kind}: ${bytes}; ${lost}${a.quarantine === undefined ? '' : `; kept in ${a.quarantine}`}`)
     }
   }
