@@ -150,3 +150,34 @@ test('endOfLastLine finds the offset after the last line break', async () => {
     await fh.close()
   })
 })
+
+test('with quotes across lines and a record limit, records (or the bytes of bad ones) rebuild the file exactly, for any chunk size', async () => {
+  const rule = { quote: 34, delimiter: 44 }
+  const piece = fc.constantFrom('a', 'bc', ',', '"', '""', '\n', 'é', '12', ' ')
+  await fc.assert(
+    fc.asyncProperty(fc.array(piece, { maxLength: 60 }).map((a) => a.join('')), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 5 }), async (content, chunkSize, max) => {
+      const longestLine = Math.max(...content.split('\n').map((l) => Buffer.byteLength(l)))
+      const maxRecordBytes = longestLine + 4
+      const got = await withFile(content, (p) => readAll(p, { chunkSize, max, quoteRule: rule, maxRecordBytes }))
+      const records = got.texts.map((t, i) => {
+        const p = got.problems?.[i]
+        if (p === undefined) return t
+        assert.equal(p.kind, 'unterminated-quote')
+        assert.equal(p.size, p.bytes.length)
+        assert.ok(!p.bytes.includes(10), 'an unterminated record is one line')
+        return p.bytes.toString()
+      })
+      const rebuilt = records.join('\n') + (content.endsWith('\n') && records.length > 0 ? '\n' : '')
+      assert.equal(rebuilt, content)
+      // Each record starts on the line its number says, and none spans lines past the limit.
+      let line = 1
+      records.forEach((r, i) => {
+        assert.equal(got.lines[i], line)
+        if (r.includes('\n')) assert.ok(Buffer.byteLength(r) <= maxRecordBytes)
+        line += r.split('\n').length
+      })
+      assert.equal(got.offset, Buffer.byteLength(content))
+    }),
+    { numRuns: 300, seed: 4242 },
+  )
+})
