@@ -18,6 +18,7 @@ export interface PartitionInfo {
   startOffset: number
   /** The offset the next append gets (after the last readable record). */
   endOffset: number
+  /** Records stored: offsets from start to end, less those a repair took out. */
   records: number
   sizeBytes: number
   segments: number
@@ -135,7 +136,7 @@ export class Log {
         partition: p.id,
         startOffset: p.startOffset,
         endOffset: p.endOffset,
-        records: p.endOffset - p.startOffset,
+        records: p.endOffset - p.startOffset - p.gapOffsets,
         sizeBytes: p.sizeBytes,
         segments: p.segments.filter((s) => s.created).length,
       })),

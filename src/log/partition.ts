@@ -362,6 +362,13 @@ export class Partition {
     return this.segments.slice(0, this.segments.indexOf(this.current))
   }
 
+  /** Offsets at or above the start offset that a repair took out (they hold no record). */
+  get gapOffsets(): number {
+    let n = 0
+    for (const g of this.meta.gaps) if (g.to > this.startOffset) n += g.to - Math.max(g.from, this.startOffset)
+    return n
+  }
+
   /** Whether a write or sync failed (the partition then refuses appends). */
   get failed(): boolean {
     return this.failure !== undefined

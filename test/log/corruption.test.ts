@@ -90,6 +90,7 @@ async function repairedHolds(dir: string, maxLost: number): Promise<void> {
     const got = await readAll(log)
     for (const [o, v] of got) assert.equal(v, value(o), `offset ${o}`)
     assert.ok(N - got.size <= maxLost, `${N - got.size} records lost, at most ${maxLost} expected`)
+    assert.equal(log.describe('t').partitions[0].records, got.size)
     const end = log.describe('t').partitions[0].endOffset
     assert.ok(end >= N - 1)
     assert.equal((await log.append('t', 0, [{ value: 'after' }])).baseOffset, end)
