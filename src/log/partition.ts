@@ -3,9 +3,9 @@ import { SluiceError } from '../core/errors.ts'
 import { decodeHeaders, encodeBatch, SEGMENT_HEADER_BYTES } from './frame.ts'
 import type { LogRecordInput } from './frame.ts'
 import { Segment, scanFrames } from './segment.ts'
-import { recoverSegments } from './recover.ts'
+import { recoverSegments, repairCommand } from './recover.ts'
 import { syncDir } from './fs-util.ts'
-import { newMeta, readMeta, writeMeta, type PartitionMeta } from './partition-meta.ts'
+import { PARTITION_META, newMeta, readMeta, writeMeta, type PartitionMeta } from './partition-meta.ts'
 import type { ResolvedLogOptions, TopicConfig } from './options.ts'
 
 /** Records read from a partition, as parallel arrays; key, value and header bytes share the read buffer. */
@@ -90,11 +90,20 @@ export class Partition {
     this.logDir = logDir
   }
 
-  static async open(topic: string, id: number, dir: string, config: TopicConfig, opts: ResolvedLogOptions, logDir: string): Promise<Partition> {
+  /** Opens (with `creating`, creates) a partition folder; see recoverSegments for the checks. */
+  static async open(topic: string, id: number, dir: string, config: TopicConfig, opts: ResolvedLogOptions, logDir: string, creating: boolean): Promise<Partition> {
     await mkdir(dir, { recursive: true })
     const label = `${topic}/${id}`
     let meta = await readMeta(dir, label)
-    let segments = await recoverSegments(dir, { label, logDir, topic, indexInterval: config.indexIntervalBytes, logger: opts.logger }, meta)
+    const ctx = { label, logDir, topic, indexInterval: config.indexIntervalBytes, logger: opts.logger }
+    let segments = await recoverSegments(dir, ctx, meta)
+    // A topic's partitions are all made before its topic.json: one with no file at all was wiped.
+    if (segments.length === 0 && meta === undefined && !creating) {
+      throw new SluiceError('SLUICE_LOG_CORRUPT', `log topic '${topic}' partition ${id}: its folder holds no segment and no ${PARTITION_META} (it was emptied or deleted)`, {
+        domain: 'external',
+        hint: `restore the partition folder from a backup; or run '${repairCommand(ctx)}' to start it again empty`,
+      })
+    }
     if (segments.length === 0) {
       const seg = new Segment(dir, 0, config.indexIntervalBytes, false)
       await seg.create(dir)

@@ -69,8 +69,16 @@ async function repairPartition(logDir: string, topic: string, partition: number)
   try {
     names = await readdir(pdir)
   } catch (e) {
-    if (isNotFound(e)) return actions
-    throw e
+    if (!isNotFound(e)) throw e
+    await mkdir(pdir, { recursive: true })
+    names = []
+  }
+  if (!names.some((n) => n === 'partition.json' || /^\d{20}\.log$/.test(n))) {
+    // A wiped partition starts again empty; what it held, and up to which offset, is unknown.
+    await createEmptySegment(pdir, 0)
+    await writeMeta(pdir, newMeta(0))
+    actions.push({ topic, partition, kind: 'missing', segment: segmentFileName(0, 'log'), lostFrom: 0, lostTo: 0 })
+    return actions
   }
   const known = await readMeta(pdir, `${topic}/${partition}`).catch(() => null)
   const meta: PartitionMeta = known ?? newMeta(0)

@@ -33,7 +33,7 @@ export class Topic {
   /** Creates the partition folders, then `topic.json` (atomically, last: a topic without it is unfinished). */
   static async create(dir: string, name: string, config: TopicConfig, opts: ResolvedLogOptions): Promise<Topic> {
     await mkdir(dir, { recursive: true })
-    const partitions = await openPartitions(dir, name, config, opts)
+    const partitions = await openPartitions(dir, name, config, opts, true)
     await writeFileDurable(join(dir, TOPIC_FILE), JSON.stringify({ version: 1, ...config }, null, 2) + '\n')
     return new Topic(name, config, partitions)
   }
@@ -48,7 +48,7 @@ export class Topic {
       throw e
     }
     const config = parseConfig(text, name)
-    return new Topic(name, config, await openPartitions(dir, name, config, opts))
+    return new Topic(name, config, await openPartitions(dir, name, config, opts, false))
   }
 
   partition(p: number): Partition {
@@ -64,9 +64,9 @@ export class Topic {
   }
 }
 
-async function openPartitions(dir: string, name: string, config: TopicConfig, opts: ResolvedLogOptions): Promise<Partition[]> {
+async function openPartitions(dir: string, name: string, config: TopicConfig, opts: ResolvedLogOptions, creating: boolean): Promise<Partition[]> {
   const parts: Partition[] = []
-  for (let i = 0; i < config.partitions; i++) parts.push(await Partition.open(name, i, join(dir, String(i)), config, opts, join(dir, '..', '..')))
+  for (let i = 0; i < config.partitions; i++) parts.push(await Partition.open(name, i, join(dir, String(i)), config, opts, join(dir, '..', '..'), creating))
   return parts
 }
 

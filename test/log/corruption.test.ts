@@ -212,6 +212,25 @@ test('a deleted middle, first or last segment, or all of them, is an error and n
   }
 })
 
+test('a partition folder emptied or deleted is refused; repair starts it again empty', async () => {
+  for (const how of ['emptied', 'deleted'] as const) {
+    const { dir, pdir, cleanup } = await prepared()
+    try {
+      if (how === 'deleted') await rm(pdir, { recursive: true })
+      else for (const f of await readdir(pdir)) await rm(join(pdir, f), { recursive: true })
+      const r = await reopen(dir)
+      assert.equal(r.kind, 'refused', how)
+      assert.match((r as { error: SluiceError }).error.message, /holds no segment/)
+      assert.deepEqual((await repairLog(dir)).map((a) => a.kind), ['missing'])
+      const log = await openLog(dir, { retentionCheckMs: 0, logger: memoryLogger() })
+      assert.equal(log.describe('t').partitions[0].endOffset, 0)
+      await log.close()
+    } finally {
+      await cleanup()
+    }
+  }
+})
+
 test('a damaged, truncated or deleted index is rebuilt and the records are exact', async () => {
   for (const damage of ['flip', 'truncate', 'delete'] as const) {
     const { dir, pdir, cleanup } = await prepared()
