@@ -8,7 +8,8 @@ import { lockDir } from './lock.ts'
 import { newMeta, readMeta, writeMeta, type PartitionMeta } from './partition-meta.ts'
 import { findNextFrame } from './resync.ts'
 import { MAX_FRAME_BYTES, scanFrames, segmentFileName } from './segment.ts'
-import { checkTopicName } from './topic.ts'
+import { checkTopicName, partitionFolders, writeTopicConfig } from './topic.ts'
+import { resolveLogOptions } from './options.ts'
 
 /** One thing `repairLog` did to a partition. */
 export interface RepairAction {
@@ -17,7 +18,7 @@ export interface RepairAction {
   /**
    * 'damaged': bad bytes with valid records after them; 'torn': bad bytes at the end of a segment;
    * 'header': a bad segment header rewritten; 'missing': segment files gone; 'meta': an unreadable
-   * partition.json written again from the segments.
+   * partition.json (or topic.json, then `partition` is -1) written again from what is on disk.
    */
   kind: 'damaged' | 'torn' | 'header' | 'missing' | 'meta'
   segment: string
@@ -49,9 +50,16 @@ export async function repairLog(dir: string, opts: { topic?: string } = {}): Pro
       let partitions: number
       try {
         partitions = (JSON.parse(await readFile(join(tdir, 'topic.json'), 'utf8')) as { partitions: number }).partitions
-      } catch (e) {
-        if (opts.topic === undefined && isNotFound(e)) continue
-        throw new SluiceError('SLUICE_LOG_NO_TOPIC', `log topic '${topic}' has no readable topic.json in '${dir}'`, { domain: 'user', cause: e })
+        if (!Number.isSafeInteger(partitions) || partitions < 1) throw new Error('bad partitions')
+      } catch {
+        // Written again from what is on disk: the partitions are the folders, other settings the defaults.
+        partitions = await partitionFolders(tdir)
+        if (partitions === 0) {
+          if (opts.topic === undefined) continue
+          throw new SluiceError('SLUICE_LOG_NO_TOPIC', `log topic '${topic}' does not exist in '${dir}'`, { domain: 'user' })
+        }
+        await writeTopicConfig(tdir, { partitions, ...resolveLogOptions({}).defaults })
+        actions.push({ topic, partition: -1, kind: 'meta', segment: 'topic.json', lostFrom: 0, lostTo: 0 })
       }
       for (let p = 0; p < partitions; p++) actions.push(...(await repairPartition(dir, topic, p)))
     }

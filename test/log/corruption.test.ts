@@ -231,6 +231,23 @@ test('a partition folder emptied or deleted is refused; repair starts it again e
   }
 })
 
+test('a deleted, truncated or flipped topic.json is refused; repair writes it again', async () => {
+  for (const damage of ['delete', 'truncate', 'flip'] as const) {
+    const { dir, cleanup } = await prepared()
+    try {
+      const path = join(dir, 'topics', 't', 'topic.json')
+      if (damage === 'delete') await rm(path)
+      else if (damage === 'truncate') await truncate(path, 10)
+      else await flip(path, 0)
+      await assert.rejects(openLog(dir, { retentionCheckMs: 0, logger: memoryLogger() }), (e: SluiceError) => e.code === 'SLUICE_LOG_CORRUPT' && /topic 't'.*topic\.json/.test(e.message), damage)
+      assert.deepEqual((await repairLog(dir)).map((a) => [a.kind, a.segment]), [['meta', 'topic.json']])
+      assert.deepEqual(await reopen(dir), { kind: 'exact' })
+    } finally {
+      await cleanup()
+    }
+  }
+})
+
 test('a damaged, truncated or deleted index is rebuilt and the records are exact', async () => {
   for (const damage of ['flip', 'truncate', 'delete'] as const) {
     const { dir, pdir, cleanup } = await prepared()

@@ -72,8 +72,8 @@ async function repair(args: ParsedArgs, ctx: CliContext): Promise<number> {
   else {
     for (const a of done) {
       const lost = a.lostTo > a.lostFrom ? `offsets ${a.lostFrom}..${a.lostTo - 1} taken out` : 'no record lost'
-      const bytes = a.kind === 'meta' ? 'partition.json was unreadable, written again' : a.fromByte === undefined ? 'segment files missing' : `bytes ${a.fromByte}..${a.toByte} of ${a.segment}`
-      out(`${a.topic}/${a.partition}: ${a.kind}: ${bytes}; ${lost}${a.quarantine === undefined ? '' : `; kept in ${a.quarantine}`}`)
+      const bytes = a.kind === 'meta' ? `${a.segment} was unreadable, written again` : a.fromByte === undefined ? 'segment files missing' : `bytes ${a.fromByte}..${a.toByte} of ${a.segment}`
+      out(`${a.topic}${a.partition < 0 ? '' : `/${a.partition}`}: ${a.kind}: ${bytes}; ${lost}${a.quarantine === undefined ? '' : `; kept in ${a.quarantine}`}`)
     }
   }
   return exitCode.ok
