@@ -9,8 +9,11 @@ export interface SourceContext {
   readonly pipeline: string
   readonly stepId: string
   readonly signal: AbortSignal
-  /** Reports a record the source could not decode; applies the pipeline's error policy. */
-  malformed(error: unknown, raw: string, position: Position): void
+  /**
+   * Reports a record the source could not decode; applies the pipeline's error policy. `raw` is the
+   * record exactly as read: a string when its bytes are valid UTF-8, else the bytes themselves.
+   */
+  malformed(error: unknown, raw: string | Uint8Array, position: Position): void
 }
 
 /** A running source: a fixed number of partitions, each read in order. */

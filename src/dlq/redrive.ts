@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto'
 import { appendFile, open, stat } from 'node:fs/promises'
+import { resolve } from 'node:path'
 import { SluiceError } from '../core/errors.ts'
 import type { Log, LogRecordInput } from '../log/index.ts'
 import { scanDeadLetters } from './reader.ts'
@@ -16,7 +18,7 @@ export interface RedriveOptions {
 
 export interface RedriveResult {
   redriven: number
-  /** Letters whose record cannot be written back (a `text` record, or a decoded record into a CSV file). */
+  /** Letters whose record cannot be written back (a `text` or truncated record, or a decoded record into a CSV file). */
   skipped: number
   /** Letters left for a later redrive: the first one waits on a checkpoint that has not completed yet. */
   pending: number
@@ -24,25 +26,36 @@ export interface RedriveResult {
   nextOffset: number
 }
 
-/** The consumer group that remembers what was redriven: one per topic, and one per step for `--step`. */
-export function redriveGroup(topic: string, step?: string): string {
-  return step === undefined ? `sluice-dlq-redrive.${topic}` : `sluice-dlq-redrive.${topic}.step.${step}`
+/** A stable name for a redrive target: the file's absolute path, or the topic. */
+export function targetId(t: RedriveTarget): string {
+  return t.kind === 'file' ? `file:${resolve(t.path)}` : `log:${t.topic}`
 }
 
 /**
- * Writes the original records of the visible letters of `topic` back into a pipeline's input and moves
- * the redrive group past them, so a second redrive does not repeat them. A letter counts as redriven when
- * it lies below the offset of the topic's group or of its step's group. The target is written (and
- * synced) before the offset is committed: a crash in between redrives those letters again (at-least-once).
+ * The consumer group that remembers what was redriven to one target: one per topic and target, and one
+ * per step for `--step`. Another target has its own groups, so letters can be sent again somewhere new.
+ */
+export function redriveGroup(topic: string, target: RedriveTarget, step?: string): string {
+  const to = createHash('sha256').update(targetId(target)).digest('hex').slice(0, 12)
+  return step === undefined ? `sluice-dlq-redrive.${topic}.to.${to}` : `sluice-dlq-redrive.${topic}.to.${to}.step.${step}`
+}
+
+/**
+ * Writes the original records of the visible letters of `topic` to `target` (a pipeline input) and moves
+ * the target's redrive group past them, so a second redrive to the same target does not repeat them; a
+ * new target gets every letter again. A letter counts as redriven to a target when it lies below the
+ * offset of the target's topic group or of its step group. Raw records are written byte for byte. The
+ * target is written (and synced) before the offset is committed: a crash in between redrives those
+ * letters again (at-least-once).
  */
 export async function redrive(log: Log, topic: string, target: RedriveTarget, o: RedriveOptions = {}): Promise<RedriveResult> {
   const partition = 0
   log.topic(topic).partition(partition)
-  const done = (step: string | undefined) => log.committedOffset(redriveGroup(topic, step), topic, partition) ?? 0
+  const done = (step: string | undefined) => log.committedOffset(redriveGroup(topic, target, step), topic, partition) ?? 0
   const allDone = done(undefined)
   const start = Math.max(o.from ?? 0, o.step === undefined ? allDone : Math.max(allDone, done(o.step)))
   const csv = target.kind === 'file' && target.path.toLowerCase().endsWith('.csv')
-  const lines: string[] = []
+  const lines: Buffer[] = []
   let skipped = 0
   let pending = 0
   let next = start
@@ -59,7 +72,7 @@ export async function redrive(log: Log, topic: string, target: RedriveTarget, o:
     if (o.step !== undefined && s.letter.step !== o.step) continue
     if (o.step === undefined && s.offset < done(s.letter.step)) continue
     const line = redriveLine(s.letter)
-    if (line === undefined || (csv && s.letter.recordFormat !== 'raw')) {
+    if (line === undefined || (csv && s.letter.recordFormat !== 'raw' && s.letter.recordFormat !== 'base64')) {
       skipped++
       continue
     }
@@ -74,12 +87,12 @@ export async function redrive(log: Log, topic: string, target: RedriveTarget, o:
       for (let i = 0; i < records.length; i += 1000) await log.append(target.topic, 0, records.slice(i, i + 1000))
     }
   }
-  if (next > (o.step === undefined ? allDone : done(o.step))) await log.commitOffset(redriveGroup(topic, o.step), topic, partition, next)
+  if (next > (o.step === undefined ? allDone : done(o.step))) await log.commitOffset(redriveGroup(topic, target, o.step), topic, partition, next)
   return { redriven: lines.length, skipped, pending, nextOffset: next }
 }
 
 /** Appends lines to a file, starting on a new line if the file does not end with one, and syncs it. */
-async function appendLines(path: string, lines: string[]): Promise<void> {
+async function appendLines(path: string, lines: Buffer[]): Promise<void> {
   let lead = ''
   const size = await stat(path).then(
     (s) => s.size,
@@ -96,7 +109,8 @@ async function appendLines(path: string, lines: string[]): Promise<void> {
     }
   }
   try {
-    await appendFile(path, lead + lines.join('\n') + '\n')
+    const nl = Buffer.from('\n')
+    await appendFile(path, Buffer.concat([Buffer.from(lead), ...lines.flatMap((l) => [l, nl])]))
     const fh = await open(path, 'r+')
     try {
       await fh.sync()

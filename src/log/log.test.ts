@@ -215,3 +215,25 @@ test('a log folder is open in one place at a time; the lock of a dead process is
     await cleanup()
   }
 })
+
+test("an fdatasync failure under 'interval' fails the next append, and close, instead of being swallowed", async () => {
+  const logger = memoryLogger()
+  const { dir, cleanup } = await tempDir()
+  const log = await openLog(dir, { retentionCheckMs: 0, fsync: 'interval', intervalMs: 5, logger })
+  try {
+    await log.createTopic('t')
+    await log.append('t', 0, values(3))
+    const part = log.topic('t').partition(0)
+    // Inject the failure where the OS would report it: the segment's file handle.
+    const fh = await part.segments[part.segments.length - 1].handle()
+    fh.datasync = () => Promise.reject(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }))
+    while (!part.failed) await new Promise((r) => setTimeout(r, 5))
+    await assert.rejects(log.append('t', 0, values(1, 3)), (e: SluiceError) => e.code === 'SLUICE_LOG_IO' && /t\/0: fdatasync failed/.test(e.message))
+    await assert.rejects(log.flush(), (e: SluiceError) => e.code === 'SLUICE_LOG_IO')
+    assert.equal(logger.lines.filter((l) => /fdatasync failed/.test(l)).length, 1)
+    await assert.rejects(log.close(), (e: SluiceError) => e.code === 'SLUICE_LOG_IO')
+  } finally {
+    await log.close().catch(() => undefined)
+    await cleanup()
+  }
+})

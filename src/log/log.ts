@@ -1,6 +1,6 @@
 import { mkdir, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { SluiceError } from '../core/errors.ts'
+import { SluiceError, errorMessage } from '../core/errors.ts'
 import { lockDir } from './lock.ts'
 import { OffsetsStore } from './offsets-store.ts'
 import { resolveLogOptions, resolveTopicSettings, intOption } from './options.ts'
@@ -18,6 +18,7 @@ export interface PartitionInfo {
   startOffset: number
   /** The offset the next append gets (after the last readable record). */
   endOffset: number
+  /** Records stored: offsets from start to end, less those a repair took out. */
   records: number
   sizeBytes: number
   segments: number
@@ -81,8 +82,13 @@ export class Log {
     if (this.opts.retentionCheckMs > 0) this.timers.push(setInterval(() => void this.enforceRetention().catch((e) => this.opts.logger.warn(`log: retention failed: ${String(e)}`)), this.opts.retentionCheckMs).unref())
   }
 
+  /** The 'interval' sync. A failure is kept by its partition, which fails its next append (see Partition.sync). */
   private async syncAll(): Promise<void> {
-    for (const t of this.topics.values()) for (const p of t.partitions) await p.sync().catch(() => undefined)
+    for (const t of this.topics.values()) {
+      for (const p of t.partitions) {
+        if (!p.failed) await p.sync().catch((e: unknown) => this.opts.logger.warn(`log: ${errorMessage(e)}`))
+      }
+    }
   }
 
   /**
@@ -130,7 +136,7 @@ export class Log {
         partition: p.id,
         startOffset: p.startOffset,
         endOffset: p.endOffset,
-        records: p.endOffset - p.startOffset,
+        records: p.endOffset - p.startOffset - p.gapOffsets,
         sizeBytes: p.sizeBytes,
         segments: p.segments.filter((s) => s.created).length,
       })),

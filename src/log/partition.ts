@@ -3,8 +3,9 @@ import { SluiceError } from '../core/errors.ts'
 import { decodeHeaders, encodeBatch, SEGMENT_HEADER_BYTES } from './frame.ts'
 import type { LogRecordInput } from './frame.ts'
 import { Segment, scanFrames } from './segment.ts'
-import { recoverSegments } from './recover.ts'
+import { recoverSegments, repairCommand } from './recover.ts'
 import { syncDir } from './fs-util.ts'
+import { PARTITION_META, newMeta, readMeta, writeMeta, type PartitionMeta } from './partition-meta.ts'
 import type { ResolvedLogOptions, TopicConfig } from './options.ts'
 
 /** Records read from a partition, as parallel arrays; key, value and header bytes share the read buffer. */
@@ -73,8 +74,10 @@ export class Partition {
   readonly stats = { appends: 0, writes: 0, syncs: 0 }
   private failure: SluiceError | undefined
   private closed = false
+  private meta: PartitionMeta
+  private readonly logDir: string
 
-  private constructor(topic: string, id: number, dir: string, config: TopicConfig, opts: ResolvedLogOptions, segments: Segment[]) {
+  private constructor(topic: string, id: number, dir: string, config: TopicConfig, opts: ResolvedLogOptions, segments: Segment[], meta: PartitionMeta, logDir: string) {
     this.topic = topic
     this.id = id
     this.dir = dir
@@ -83,18 +86,36 @@ export class Partition {
     this.segments = segments
     this.current = segments[segments.length - 1]
     this.nextOffset = this.current.endOffset
+    this.meta = meta
+    this.logDir = logDir
   }
 
-  static async open(topic: string, id: number, dir: string, config: TopicConfig, opts: ResolvedLogOptions): Promise<Partition> {
+  /** Opens (with `creating`, creates) a partition folder; see recoverSegments for the checks. */
+  static async open(topic: string, id: number, dir: string, config: TopicConfig, opts: ResolvedLogOptions, logDir: string, creating: boolean): Promise<Partition> {
     await mkdir(dir, { recursive: true })
     const label = `${topic}/${id}`
-    let segments = await recoverSegments(dir, { label, indexInterval: config.indexIntervalBytes, logger: opts.logger })
+    let meta = await readMeta(dir, label)
+    const ctx = { label, logDir, topic, indexInterval: config.indexIntervalBytes, logger: opts.logger }
+    let segments = await recoverSegments(dir, ctx, meta)
+    // A topic's partitions are all made before its topic.json: one with no file at all was wiped.
+    if (segments.length === 0 && meta === undefined && !creating) {
+      throw new SluiceError('SLUICE_LOG_CORRUPT', `log topic '${topic}' partition ${id}: its folder holds no segment and no ${PARTITION_META} (it was emptied or deleted)`, {
+        domain: 'external',
+        hint: `restore the partition folder from a backup; or run '${repairCommand(ctx)}' to start it again empty`,
+      })
+    }
     if (segments.length === 0) {
       const seg = new Segment(dir, 0, config.indexIntervalBytes, false)
       await seg.create(dir)
       segments = [seg]
     }
-    return new Partition(topic, id, dir, config, opts, segments)
+    const last = segments[segments.length - 1].baseOffset
+    // Written for a new partition or one from before the file existed; moved on after a roll a crash interrupted.
+    if (meta === undefined || meta.lastSegment < last) {
+      meta = { ...(meta ?? newMeta(segments[0].baseOffset)), lastSegment: last }
+      await writeMeta(dir, meta)
+    }
+    return new Partition(topic, id, dir, config, opts, segments, meta, logDir)
   }
 
   /** The first offset still stored (it advances when retention deletes segments). */
@@ -185,10 +206,12 @@ export class Partition {
     await prev.saveIndex()
     await next.create(this.dir)
     this.current = next
+    this.meta = { ...this.meta, lastSegment: next.baseOffset }
+    await writeMeta(this.dir, this.meta)
   }
 
-  private fail(e: unknown): void {
-    this.failure ??= new SluiceError('SLUICE_LOG_IO', `log ${this.topic}/${this.id}: writing failed; the partition takes no more appends until the log is reopened`, {
+  private fail(e: unknown, what = 'writing failed'): void {
+    this.failure ??= new SluiceError('SLUICE_LOG_IO', `log ${this.topic}/${this.id}: ${what}; the partition takes no more appends until the log is reopened`, {
       domain: 'external',
       cause: e,
       hint: 'check the disk (space, permissions); reopening the log repairs a partly written tail',
@@ -196,14 +219,25 @@ export class Partition {
     for (const g of this.queue.splice(0)) g.reject(this.failure)
   }
 
-  /** fdatasyncs the segment being written if appends were written since the last sync. */
+  /**
+   * fdatasyncs the segment being written if appends were written since the last sync. A failed sync
+   * fails the partition: after it the OS may have dropped the written pages, so records already
+   * acknowledged may be gone, and the next append (and so the job) must fail rather than go on.
+   */
   sync(): Promise<void> {
+    if (this.failure !== undefined) return Promise.reject(this.failure)
     if (this.syncing !== undefined) return this.syncing
     if (!this.dirty) return Promise.resolve()
     this.dirty = false
     const seg = this.current
     this.stats.syncs++
-    this.syncing = seg.sync().finally(() => (this.syncing = undefined))
+    this.syncing = seg
+      .sync()
+      .catch((e: unknown) => {
+        this.fail(e, 'fdatasync failed')
+        throw this.failure
+      })
+      .finally(() => (this.syncing = undefined))
     return this.syncing
   }
 
@@ -278,10 +312,11 @@ export class Partition {
       return out.offsets.length < maxRecords && out.bytes < maxBytes
     })
     if (bad || (r.stop !== 'end' && r.stop !== 'visitor') || (r.stop === 'end' && expect !== end)) {
-      throw new SluiceError('SLUICE_LOG_CORRUPT', `log ${this.topic}/${this.id}: segment ${seg.name} is damaged near byte ${r.pos} (reading offset ${expect})`, {
+      // Open checks sealed segments cheaply (from their last index entry), so older damage shows here.
+      throw new SluiceError('SLUICE_LOG_CORRUPT', `log topic '${this.topic}' partition ${this.id}: segment file ${seg.name} is damaged at byte ${r.pos} (reading offset ${expect})`, {
         domain: 'external',
-        position: expect,
-        hint: 'reopen the log: a damaged tail is repaired on open; damage inside older segments needs a backup',
+        position: `${seg.name}@${r.pos}`,
+        hint: `close the log and run 'sluice log repair ${this.logDir} --topic ${this.topic}' to move the damaged bytes to a quarantine file and keep every valid record after them, or restore the file from a backup`,
       })
     }
     return expect
@@ -321,6 +356,10 @@ export class Partition {
     const sealed = this.segments.indexOf(this.current)
     const k = Math.min(n, sealed)
     if (k <= 0) return 0
+    // The new start goes first: open deletes segments below it, so a crash in between loses nothing more.
+    const start = this.segments[k].baseOffset
+    this.meta = { ...this.meta, startOffset: start, gaps: this.meta.gaps.filter((g) => g.to > start) }
+    await writeMeta(this.dir, this.meta)
     const gone = this.segments.splice(0, k)
     for (const s of gone) await s.remove()
     await syncDir(this.dir)
@@ -332,12 +371,27 @@ export class Partition {
     return this.segments.slice(0, this.segments.indexOf(this.current))
   }
 
+  /** Offsets at or above the start offset that a repair took out (they hold no record). */
+  get gapOffsets(): number {
+    let n = 0
+    for (const g of this.meta.gaps) if (g.to > this.startOffset) n += g.to - Math.max(g.from, this.startOffset)
+    return n
+  }
+
+  /** Whether a write or sync failed (the partition then refuses appends). */
+  get failed(): boolean {
+    return this.failure !== undefined
+  }
+
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
-    await this.flush()
-    if (this.failure === undefined) await this.current.saveIndex()
-    for (const s of this.segments) await s.closeFile()
+    try {
+      await this.flush()
+      if (this.failure === undefined) await this.current.saveIndex()
+    } finally {
+      for (const s of this.segments) await s.closeFile()
+    }
   }
 
   private checkRange(offset: number): void {

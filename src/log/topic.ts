@@ -1,7 +1,8 @@
-import { mkdir, readFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { SluiceError } from '../core/errors.ts'
 import { Partition } from './partition.ts'
+import { SEGMENT_HEADER_BYTES } from './frame.ts'
 import { writeFileDurable } from './fs-util.ts'
 import { intOption } from './options.ts'
 import type { ResolvedLogOptions, TopicConfig } from './options.ts'
@@ -16,6 +17,11 @@ export function checkTopicName(name: unknown): string {
     })
   }
   return name
+}
+
+/** Writes `topic.json` (atomically). */
+export function writeTopicConfig(dir: string, config: TopicConfig): Promise<void> {
+  return writeFileDurable(join(dir, TOPIC_FILE), JSON.stringify({ version: 1, ...config }, null, 2) + '\n')
 }
 
 /** A named topic: its stored configuration and its partitions. */
@@ -33,8 +39,8 @@ export class Topic {
   /** Creates the partition folders, then `topic.json` (atomically, last: a topic without it is unfinished). */
   static async create(dir: string, name: string, config: TopicConfig, opts: ResolvedLogOptions): Promise<Topic> {
     await mkdir(dir, { recursive: true })
-    const partitions = await openPartitions(dir, name, config, opts)
-    await writeFileDurable(join(dir, TOPIC_FILE), JSON.stringify({ version: 1, ...config }, null, 2) + '\n')
+    const partitions = await openPartitions(dir, name, config, opts, true)
+    await writeTopicConfig(dir, config)
     return new Topic(name, config, partitions)
   }
 
@@ -44,11 +50,17 @@ export class Topic {
     try {
       text = await readFile(join(dir, TOPIC_FILE), 'utf8')
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-      throw e
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
+      if (await holdsRecords(dir)) {
+        throw new SluiceError('SLUICE_LOG_CORRUPT', `log topic '${name}': ${TOPIC_FILE} is missing, but the topic holds records`, {
+          domain: 'external',
+          hint: `restore ${TOPIC_FILE} from a backup, or run 'sluice log repair <dir> --topic ${name}' to write it again (partitions from the folders, other settings the defaults)`,
+        })
+      }
+      return undefined
     }
     const config = parseConfig(text, name)
-    return new Topic(name, config, await openPartitions(dir, name, config, opts))
+    return new Topic(name, config, await openPartitions(dir, name, config, opts, false))
   }
 
   partition(p: number): Partition {
@@ -64,9 +76,26 @@ export class Topic {
   }
 }
 
-async function openPartitions(dir: string, name: string, config: TopicConfig, opts: ResolvedLogOptions): Promise<Partition[]> {
+/** Whether a topic folder has partitions with records: a topic whose creation finished, not one cut short. */
+async function holdsRecords(dir: string): Promise<boolean> {
+  for (const p of await readdir(dir).catch(() => [] as string[])) {
+    if (!/^\d+$/.test(p)) continue
+    for (const f of await readdir(join(dir, p)).catch(() => [] as string[])) {
+      if (!f.endsWith('.log')) continue
+      if (!/^0{20}\.log$/.test(f) || (await stat(join(dir, p, f))).size > SEGMENT_HEADER_BYTES) return true
+    }
+  }
+  return false
+}
+
+/** The folder names of a topic's partitions, for rebuilding its topic.json. */
+export async function partitionFolders(dir: string): Promise<number> {
+  return (await readdir(dir).catch(() => [] as string[])).filter((p) => /^\d+$/.test(p)).length
+}
+
+async function openPartitions(dir: string, name: string, config: TopicConfig, opts: ResolvedLogOptions, creating: boolean): Promise<Partition[]> {
   const parts: Partition[] = []
-  for (let i = 0; i < config.partitions; i++) parts.push(await Partition.open(name, i, join(dir, String(i)), config, opts))
+  for (let i = 0; i < config.partitions; i++) parts.push(await Partition.open(name, i, join(dir, String(i)), config, opts, join(dir, '..', '..'), creating))
   return parts
 }
 
@@ -83,6 +112,10 @@ function parseConfig(text: string, name: string): TopicConfig {
       retentionBytes: nullableInt('retentionBytes'),
     }
   } catch (e) {
-    throw new SluiceError('SLUICE_LOG_CORRUPT', `log topic '${name}': ${TOPIC_FILE} is not valid`, { domain: 'external', cause: e })
+    throw new SluiceError('SLUICE_LOG_CORRUPT', `log topic '${name}': ${TOPIC_FILE} is not valid`, {
+      domain: 'external',
+      cause: e,
+      hint: `restore ${TOPIC_FILE} from a backup, or run 'sluice log repair <dir> --topic ${name}' to write it again (partitions from the folders, other settings the defaults)`,
+    })
   }
 }

@@ -1,4 +1,5 @@
 import { test } from 'node:test'
+import { existsSync } from 'node:fs'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
@@ -94,8 +95,19 @@ test("onError 'dead-letter': malformed lines, invalid records and failed functio
     const redriven = (await readFile(retry, 'utf8')).trim().split('\n')
     assert.deepEqual([...redriven].sort(), ['not json', '{"id":3,"ts":3000}', '{"id":4}', '{"id":6,"ts":6000}', '{oops}'].sort())
 
-    const toLog = sluice('dlq', 'redrive', log, '--topic', 'orders.dlq', '--to', 'log:orders-in', '--from', '0', '--json')
-    assert.equal(JSON.parse(toLog.stdout).redriven, 0, 'already redriven letters are not redriven again')
+    // A new target gets every letter again, once.
+    const toLog = sluice('dlq', 'redrive', log, '--topic', 'orders.dlq', '--to', 'log:orders-in', '--json')
+    assert.equal(JSON.parse(toLog.stdout).redriven, 5, 'a new target gets the letters again')
+    assert.equal(JSON.parse(sluice('dlq', 'redrive', log, '--topic', 'orders.dlq', '--to', 'log:orders-in', '--json').stdout).redriven, 0)
+    const other = join(dir, 'other.jsonl')
+    assert.equal(JSON.parse(sluice('dlq', 'redrive', log, '--topic', 'orders.dlq', '--to', other, '--json').stdout).redriven, 5)
+
+    // A folder without a log is said to hold none, and nothing is created there.
+    const empty = join(dir, 'nolog')
+    const none = sluice('dlq', 'list', empty)
+    assert.equal(none.code, 3)
+    assert.match(none.stderr, /SLUICE_DLQ_NO_LOG/)
+    assert.equal(existsSync(empty), false)
 
     assert.equal(sluice('dlq', 'show', log).code, 2)
     const help = sluice('dlq', 'redrive', '--help')

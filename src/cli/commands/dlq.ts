@@ -3,7 +3,7 @@ import type { Command, ParsedArgs } from '../command.ts'
 import { UsageError, positiveIntFlag } from '../command.ts'
 import { exitCode } from '../exit-codes.ts'
 import { openLog, type Log } from '../../log/index.ts'
-import { deadLetterTopics, scanDeadLetters } from '../../dlq/reader.ts'
+import { deadLetterTopics, requireLog, scanDeadLetters } from '../../dlq/reader.ts'
 import { redrive, type RedriveTarget } from '../../dlq/redrive.ts'
 
 const actions = ['list', 'show', 'redrive'] as const
@@ -18,11 +18,13 @@ export const dlqCommand: Command = {
     '    for their checkpoint',
     'show <dir> --topic t [--from offset] [--limit n] [--step s]',
     '    committed letters as JSON lines: offset, pipeline, step, reason, error, position, attempts, time,',
-    '    record and recordFormat (raw: the original line; json: the record as the step saw it)',
+    '    record and recordFormat (raw: the original line; base64: its bytes, when not UTF-8; json: the',
+    '    record as the step saw it), and recordTruncated/recordBytes for a record cut to 1 MiB',
     'redrive <dir> --topic t --to <file | log:topic> [--step s] [--from offset]',
-    '    appends the original records to a pipeline input file (JSONL; CSV takes raw lines only) or to a',
-    '    topic of the same log, and remembers how far it got (consumer group sluice-dlq-redrive.<topic>,',
-    '    or .step.<s> with --step), so running it again redrives only new letters',
+    '    appends the original records, byte for byte, to a pipeline input file (JSONL; CSV takes raw lines',
+    '    only) or to a topic of the same log, and remembers how far it got for that target (consumer group',
+    '    sluice-dlq-redrive.<topic>.to.<target>, or .step.<s> with --step): running it again to the same',
+    '    target redrives only new letters; a new target gets them all',
     '',
     'The log folder is locked while a pipeline writes to it: run these when no pipeline has it open.',
   ].join('\n'),
@@ -50,6 +52,7 @@ export const dlqCommand: Command = {
     if (action !== 'list' && topic === undefined) throw new UsageError(`'dlq ${action}' needs --topic`, 'dlq')
     if (action === 'redrive' && typeof args.values.to !== 'string') throw new UsageError("'dlq redrive' needs --to <file | log:topic>", 'dlq')
     const from = offsetFlag(args)
+    await requireLog(resolve(ctx.cwd, dirArg))
     const log = await openLog(resolve(ctx.cwd, dirArg), { retentionCheckMs: 0, logger: { warn: (m) => void ctx.stderr.write(`${m}\n`) } })
     try {
       const out = (s: string) => void ctx.stdout.write(s + '\n')

@@ -7,11 +7,11 @@ import type { ErrorRecord } from '../../index.ts'
 import fc from 'fast-check'
 import { drain, withTempDir } from './test-support.ts'
 
-test('reads a header, quoted fields with delimiters, quotes and line breaks, CRLF and empty lines', async () => {
+test('reads a header, quoted fields with delimiters, quotes and (with multiline) line breaks, CRLF and empty lines', async () => {
   await withTempDir(async (dir) => {
     const path = join(dir, 'q.csv')
     await writeFile(path, 'name,note,city\r\n"Smith, J","said ""hi""",Zürich\r\n\r\nAnn,"two\r\nlines",Köln\r\nBo,,\r\nlast,no,newline')
-    const { values, pos, malformed } = await drain(source.csv(path))
+    const { values, pos, malformed } = await drain(source.csv(path, { multiline: true }))
     assert.equal(malformed.length, 0)
     assert.deepEqual(values[0], [
       { name: 'Smith, J', note: 'said "hi"', city: 'Zürich' },
@@ -110,7 +110,7 @@ test('a large CSV file across many chunks matches a batch-free reading', async (
     await writeFile(path, content)
     const expected = rows.map((r) => ({ id: r.id, text: r.text.startsWith('"') ? r.text.slice(1, -1).replaceAll('""', '"') : r.text }))
     for (const chunkSize of [1 << 20, 4099]) {
-      const { values, malformed, reader } = await drain(source.csv(path, { types: { id: 'number' }, chunkSize }), 512)
+      const { values, malformed, reader } = await drain(source.csv(path, { types: { id: 'number' }, chunkSize, multiline: true }), 512)
       assert.equal(malformed.length, 0)
       assert.deepEqual(values[0], expected)
       assert.equal(reader.position(0).line, 30_001 + 30)
@@ -152,6 +152,7 @@ test('bad options and a bad header are user errors', async () => {
     await assert.rejects(drain(source.csv(path, { types: { c: 'number' } })), (e: unknown) => e instanceof SluiceError && e.position === `${path}:1` && /'c'/.test(e.message))
     await writeFile(path, '"a,b\n')
     await assert.rejects(drain(source.csv(path)), (e: unknown) => e instanceof SluiceError && e.code === 'SLUICE_CSV_BAD_HEADER')
+    await assert.rejects(drain(source.csv(path, { multiline: true })), (e: unknown) => e instanceof SluiceError && e.code === 'SLUICE_CSV_BAD_HEADER')
     await writeFile(path, '')
     assert.deepEqual((await drain(source.csv(path))).values, [[]])
   })
@@ -174,7 +175,7 @@ test('follow mode waits for the header and for appended rows', async () => {
     await writeFile(path, 'n,')
     const out = sink.collect<{ n: number; s: string }>()
     const p = pipeline('csv-follow')
-    p.from(source.csv<{ n: number; s: string }>(path, { follow: true, pollInterval: '10ms', types: { n: 'number' } })).to(out)
+    p.from(source.csv<{ n: number; s: string }>(path, { follow: true, pollInterval: '10ms', types: { n: 'number' }, multiline: true })).to(out)
     const stop = new AbortController()
     const running = run(p, { signal: stop.signal })
     try {
@@ -206,7 +207,7 @@ test('any quoted CSV reads back its rows, whatever the chunk size and batch size
         const quote = (f: string) => (/[",\r\n]/.test(f) || f === '' ? `"${f.replaceAll('"', '""')}"` : f)
         const nl = crlf ? '\r\n' : '\n'
         await writeFile(path, `a,b${nl}` + data.map(([a, b]) => `${quote(a)},${quote(b)}${nl}`).join(''))
-        const { values, malformed } = await drain(source.csv(path, { chunkSize }), max)
+        const { values, malformed } = await drain(source.csv(path, { chunkSize, multiline: true }), max)
         assert.deepEqual(malformed, [])
         assert.deepEqual(
           values[0],
@@ -215,5 +216,43 @@ test('any quoted CSV reads back its rows, whatever the chunk size and batch size
       }),
       { numRuns: 150 },
     )
+  })
+})
+
+test('an unbalanced quote is an error for its line only; the next line is read (and with multiline, within maxRecordBytes)', async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, 'stray.csv')
+    const rows = Array.from({ length: 200 }, (_, i) => `${i},v${i}`)
+    rows[10] = '10,"stray'
+    rows[50] = '50,x"y'
+    await writeFile(path, 'n,s\n' + rows.join('\n') + '\n')
+    for (const opts of [{}, { multiline: true, maxRecordBytes: 64 }]) {
+      for (const chunkSize of [7, 1 << 20]) {
+        const { values, malformed } = await drain(source.csv(path, { ...opts, chunkSize }), 33)
+        assert.equal(values[0].length, 198, JSON.stringify(opts))
+        assert.deepEqual(
+          malformed.map((m) => [m.position, m.code, m.raw]),
+          [
+            [`${path}:12`, 'SLUICE_BAD_CSV', '10,"stray'],
+            [`${path}:52`, 'SLUICE_BAD_CSV', '50,x"y'],
+          ],
+        )
+      }
+    }
+  })
+})
+
+test('bytes are kept exactly: invalid UTF-8 is an error with the exact bytes, or decoded by an explicit option', async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, 'bytes.csv')
+    const bad = Buffer.from([0x32, 0x2c, 0x61, 0xff, 0xfe, 0x62])
+    await writeFile(path, Buffer.concat([Buffer.from('n,s\n1,a\n'), bad, Buffer.from('\n3,c\n')]))
+    const strict = await drain(source.csv(path))
+    assert.deepEqual(strict.values[0], [{ n: '1', s: 'a' }, { n: '3', s: 'c' }])
+    assert.deepEqual(strict.malformed.map((m) => [m.code, Buffer.compare(Buffer.from(m.raw as Uint8Array), bad)]), [['SLUICE_BAD_UTF8', 0]])
+    const latin1 = await drain(source.csv(path, { invalidUtf8: 'latin1' }))
+    assert.equal(Buffer.from((latin1.values[0][1] as { s: string }).s, 'latin1').toString('hex'), '61fffe62')
+    const replaced = await drain(source.csv(path, { invalidUtf8: 'replace' }))
+    assert.equal((replaced.values[0][1] as { s: string }).s, 'a\uFFFD\uFFFDb')
   })
 })

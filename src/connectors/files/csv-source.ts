@@ -1,6 +1,7 @@
 import { parse as parseCsv } from 'csv-parse/sync'
 import type { Position } from '../../core/batch.ts'
-import { userError } from '../../core/errors.ts'
+import { SluiceError, userError } from '../../core/errors.ts'
+import { parseError } from './line-problems.ts'
 import type { Source, SourceContext } from '../../core/source.ts'
 import { checkFileOptions, checkPaths, openFileSource, type FileInput, type FileSourceOptions, type FileSourceReader, type RecordDecoder } from './file-source.ts'
 import { LineReader, type QuoteRule } from './line-reader.ts'
@@ -19,6 +20,12 @@ export interface CsvSourceOptions<T> extends FileSourceOptions<T> {
   types?: Record<string, CsvType>
   /** Converts or validates each row; if it throws, the line is malformed. */
   parse?: (row: Record<string, unknown>) => T
+  /**
+   * Quoted fields may hold line breaks (default false: every line is a record, so one stray quote
+   * costs only its own line). A quoted field still open after `maxRecordBytes` (or at the end of the
+   * file) is an error for its first line, and reading resumes on the line after it.
+   */
+  multiline?: boolean
 }
 
 type Convert = (s: string) => unknown
@@ -56,15 +63,15 @@ function asciiChar(kind: string, name: string, value: string | undefined, fallba
 }
 
 /** A csv-parse failure described by its code, without the text it failed on. */
-function csvError(e: unknown): Error {
+function csvError(e: unknown): SluiceError {
   const code = typeof (e as { code?: unknown } | undefined)?.code === 'string' ? (e as { code: string }).code : undefined
-  return new Error(`not valid CSV${code !== undefined ? ` (${code})` : ''}`)
+  return parseError('SLUICE_BAD_CSV', `not valid CSV${code !== undefined ? ` (${code})` : ''}`)
 }
 
 class CsvDecoder<T> implements RecordDecoder<T> {
   private readonly ctx: SourceContext
   private readonly options: CsvSourceOptions<T>
-  private readonly rule: QuoteRule
+  private readonly rule: QuoteRule | undefined
   private readonly csvOptions: { delimiter: string; quote: string; record_delimiter: string; relax_column_count: boolean }
   /** Field names and converters by file (each file has its own header), and where its records start. */
   private readonly headers = new Map<string, { layout: Layout; end: { offset: number; line: number } }>()
@@ -73,7 +80,7 @@ class CsvDecoder<T> implements RecordDecoder<T> {
   constructor(ctx: SourceContext, options: CsvSourceOptions<T>, rule: QuoteRule) {
     this.ctx = ctx
     this.options = options
-    this.rule = rule
+    this.rule = options.multiline === true ? rule : undefined
     this.csvOptions = { delimiter: String.fromCharCode(rule.delimiter), quote: String.fromCharCode(rule.quote), record_delimiter: '\n', relax_column_count: true }
     this.given = options.columns === undefined ? undefined : layout(options.columns, options.types, ctx.stepId, undefined)
   }
@@ -86,12 +93,15 @@ class CsvDecoder<T> implements RecordDecoder<T> {
       this.headers.set(file.path, { layout: this.given, end })
       return end
     }
-    const reader = new LineReader(file.handle, { chunkSize: file.chunkSize, sizeHint: Math.min(file.sizeHint, 1 << 16), quoteRule: this.rule })
+    const reader = new LineReader(file.handle, { chunkSize: file.chunkSize, sizeHint: Math.min(file.sizeHint, 1 << 16), quoteRule: this.rule, maxRecordBytes: this.options.maxRecordBytes })
     for (;;) {
       const got = await reader.read(1, final)
       if (got.texts.length === 0) return undefined
-      if (got.texts[0] === '') continue
       const at = `${file.path}:${got.lines[0]}`
+      if (got.problems?.[0] !== undefined) {
+        throw userError('SLUICE_CSV_BAD_HEADER', `the header of '${file.path}' is not readable (${got.problems[0].kind})`, { step: this.ctx.stepId, position: at })
+      }
+      if (got.texts[0] === '') continue
       let names: string[]
       try {
         names = parseCsv(got.texts[0], this.csvOptions)[0]
@@ -140,7 +150,7 @@ class CsvDecoder<T> implements RecordDecoder<T> {
       }
       const at = `${file}:${lines[i]}`
       const row = toRow(fields, shape.columns, shape.convert)
-      if (row instanceof Error) {
+      if (row instanceof SluiceError) {
         this.ctx.malformed(row, text, at)
         continue
       }
@@ -182,8 +192,8 @@ function layout(columns: unknown, types: Record<string, CsvType> | undefined, st
   return { columns: columns as string[], convert: (columns as string[]).map((c) => (types !== undefined && Object.hasOwn(types, c) ? converters[types[c]] : undefined)) }
 }
 
-function toRow(fields: string[], columns: string[], convert: (Convert | undefined)[]): Record<string, unknown> | Error {
-  if (fields.length !== columns.length) return new Error(`expected ${columns.length} fields, found ${fields.length}`)
+function toRow(fields: string[], columns: string[], convert: (Convert | undefined)[]): Record<string, unknown> | SluiceError {
+  if (fields.length !== columns.length) return parseError('SLUICE_BAD_CSV', `expected ${columns.length} fields, found ${fields.length}`)
   const row: Record<string, unknown> = {}
   for (let j = 0; j < columns.length; j++) {
     const c = convert[j]
@@ -192,7 +202,7 @@ function toRow(fields: string[], columns: string[], convert: (Convert | undefine
       continue
     }
     const v = c(fields[j])
-    if (v === notConverted) return new Error(`field '${columns[j]}' is not a valid ${typeName(c)}`)
+    if (v === notConverted) return parseError('SLUICE_BAD_CSV', `field '${columns[j]}' is not a valid ${typeName(c)}`)
     row[columns[j]] = v
   }
   return row
@@ -204,9 +214,11 @@ function typeName(c: Convert): string {
 
 /**
  * Reads CSV files: the header row names the fields (or `columns` does, and every line is data). Quoted
- * fields may hold delimiters, quotes ("") and line breaks; LF and CRLF both end records; empty lines are
- * skipped. `types` converts fields; a line that does not parse or convert goes to the pipeline's error
- * policy with its position `file:line`. Each file is a partition, read in chunks.
+ * fields may hold delimiters and quotes (""), and line breaks only with `multiline: true`; LF and CRLF
+ * both end records; empty lines are skipped. `types` converts fields; a line that does not parse or
+ * convert (SLUICE_BAD_CSV: an unbalanced quote is an error for its line only), is not valid UTF-8 or is
+ * too long goes to the pipeline's error policy with its position `file:line` and its exact bytes. Each
+ * file is a partition, read in chunks.
  * @example source.csv('trips/*.csv', { types: { fare: 'number' }, eventTime: (t) => Date.parse(t.pickup) })
  */
 export function csv<T = Record<string, any>>(path: string | readonly string[], options: CsvSourceOptions<T> = {}): Source<T> {
@@ -227,11 +239,12 @@ export function csv<T = Record<string, any>>(path: string | readonly string[], o
       path,
       delimiter: String.fromCharCode(rule.delimiter),
       header: options.columns === undefined,
+      multiline: options.multiline === true,
       follow,
       ...(follow ? { pollIntervalMs: pollMs, startAt: options.startAt ?? 'beginning' } : {}),
     }),
     open(ctx): Promise<FileSourceReader<T>> {
-      return openFileSource({ kind: 'csv', quoteRule: rule, decoder: (c) => new CsvDecoder<T>(c, options, rule) }, path, options, pollMs, ctx)
+      return openFileSource({ kind: 'csv', quoteRule: options.multiline === true ? rule : undefined, decoder: (c) => new CsvDecoder<T>(c, options, rule) }, path, options, pollMs, ctx)
     },
   }
 }

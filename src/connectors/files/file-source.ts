@@ -6,6 +6,7 @@ import { parseDuration, type Duration } from '../../core/duration.ts'
 import { SluiceError, errorMessage, userError } from '../../core/errors.ts'
 import { END, type SourceContext, type SourceOptions, type SourceRead, type SourceReader } from '../../core/source.ts'
 import { DEFAULT_CHUNK_SIZE, LineReader, endOfLastLine, type QuoteRule } from './line-reader.ts'
+import { settleProblems } from './line-problems.ts'
 
 /** Where a file source stands in one file: resume there with `resumeFrom`. */
 export interface FilePosition {
@@ -31,6 +32,17 @@ export interface FileSourceOptions<T> extends SourceOptions<T> {
   resumeFrom?: Record<string, { offset: number; line: number }>
   /** Bytes per file read. Default 1 MiB. */
   chunkSize?: number
+  /**
+   * Longest record in bytes (default 16 MiB). A longer line is an error for that line (its first
+   * `maxRecordBytes` bytes go to the error policy as its raw payload), and reading goes on at the next line.
+   */
+  maxRecordBytes?: number
+  /**
+   * A line whose bytes are not valid UTF-8: 'error' (default) sends it to the error policy with its exact
+   * bytes; 'replace' decodes it with U+FFFD for each bad sequence; 'latin1' decodes it one byte per
+   * character (U+0000-U+00FF), so `Buffer.from(text, 'latin1')` gives the bytes back.
+   */
+  invalidUtf8?: 'error' | 'replace' | 'latin1'
 }
 
 /** A file source's reader: one partition per file, and where it stands in each. */
@@ -109,6 +121,12 @@ export function checkFileOptions<T>(kind: string, options: FileSourceOptions<T>)
   }
   if (options.chunkSize !== undefined && (!Number.isInteger(options.chunkSize) || options.chunkSize < 1)) {
     throw userError('SLUICE_BAD_OPTION', `source.${kind}: chunkSize must be a positive integer, got ${options.chunkSize}`)
+  }
+  if (options.maxRecordBytes !== undefined && (!Number.isSafeInteger(options.maxRecordBytes) || options.maxRecordBytes < 1)) {
+    throw userError('SLUICE_BAD_OPTION', `source.${kind}: maxRecordBytes must be a positive integer, got ${String(options.maxRecordBytes)}`)
+  }
+  if (options.invalidUtf8 !== undefined && !['error', 'replace', 'latin1'].includes(options.invalidUtf8)) {
+    throw userError('SLUICE_BAD_OPTION', `source.${kind}: invalidUtf8 must be 'error', 'replace' or 'latin1', got '${String(options.invalidUtf8)}'`)
   }
   for (const [file, at] of Object.entries(options.resumeFrom ?? {})) {
     if (!Number.isSafeInteger(at?.offset) || at.offset < 0 || !Number.isSafeInteger(at.line) || at.line < 0) {
@@ -229,7 +247,7 @@ export async function openFileSource<T>(spec: FileSourceSpec<T>, path: string | 
           p.line = first.line
         }
       }
-      p.reader = new LineReader(handle, { offset: p.offset, line: p.line, chunkSize, sizeHint: sizes[index], quoteRule: spec.quoteRule })
+      p.reader = new LineReader(handle, { offset: p.offset, line: p.line, chunkSize, sizeHint: sizes[index], quoteRule: spec.quoteRule, maxRecordBytes: options.maxRecordBytes })
       return true
     } catch (e) {
       throw fileError(e, p.file, step, 'read')
@@ -281,6 +299,7 @@ export async function openFileSource<T>(spec: FileSourceSpec<T>, path: string | 
       if (got.texts.length > 0) {
         const values: T[] = []
         const pos: Position[] = []
+        if (got.problems !== undefined) settleProblems(got, p.file, options, ctx)
         decoder.decode(got.texts, got.lines, p.file, values, pos)
         return { values, times: [], pos }
       }

@@ -292,3 +292,29 @@ test('a followed file that is truncated is read again from its start', async () 
     }
   })
 })
+
+test('JSONL keeps bytes exactly: invalid UTF-8 and over-long lines are errors with their exact bytes and a parse code', async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, 'bytes.jsonl')
+    const bad = Buffer.from('{"name":"caf\xe9"}', 'latin1')
+    const long = `{"pad":"${'x'.repeat(200)}"}`
+    await writeFile(path, Buffer.concat([Buffer.from('{"a":1}\n{"b":\n'), bad, Buffer.from(`\n${long}\n{"c":"\uFFFD"}\n`)]))
+    const { values, malformed: reported } = await drain(source.jsonl(path, { maxRecordBytes: 100 }))
+    const malformed = reported.sort((x, y) => String(x.position).localeCompare(String(y.position)))
+    assert.deepEqual(values[0], [{ a: 1 }, { c: '\uFFFD' }])
+    assert.deepEqual(
+      malformed.map((m) => [m.position, m.code]),
+      [
+        [`${path}:2`, 'SLUICE_BAD_JSON'],
+        [`${path}:3`, 'SLUICE_BAD_UTF8'],
+        [`${path}:4`, 'SLUICE_RECORD_TOO_LARGE'],
+      ],
+    )
+    assert.equal(malformed[0].raw, '{"b":')
+    assert.ok(Buffer.from(malformed[1].raw as Uint8Array).equals(bad))
+    assert.equal(malformed[2].raw, long.slice(0, 100))
+    assert.match(malformed[2].error, /takes 210 bytes, more than maxRecordBytes \(100\)/)
+    const latin1 = await drain(source.jsonl(path, { invalidUtf8: 'latin1' }))
+    assert.deepEqual(latin1.values[0][1], { name: 'caf\xe9' })
+  })
+})

@@ -1,5 +1,6 @@
 import type { Position } from '../../core/batch.ts'
-import { userError } from '../../core/errors.ts'
+import { userError, type SluiceError } from '../../core/errors.ts'
+import { parseError } from './line-problems.ts'
 import type { Source, SourceContext } from '../../core/source.ts'
 import { checkFileOptions, checkPaths, openFileSource, type FileSourceOptions, type FileSourceReader, type RecordDecoder } from './file-source.ts'
 
@@ -9,11 +10,11 @@ export interface JsonlSourceOptions<T> extends FileSourceOptions<T> {
 }
 
 /** A JSON.parse failure described without the text it failed on (records may hold personal data). */
-export function jsonError(e: unknown): Error {
+export function jsonError(e: unknown): SluiceError {
   const m = e instanceof Error ? /at position (\d+)/.exec(e.message) : null
-  if (m !== null) return new Error(`not valid JSON (column ${Number(m[1]) + 1})`)
-  if (e instanceof Error && /end of JSON input|Unterminated/.test(e.message)) return new Error('not valid JSON (unexpected end of line)')
-  return new Error('not valid JSON')
+  if (m !== null) return parseError('SLUICE_BAD_JSON', `not valid JSON (column ${Number(m[1]) + 1})`)
+  if (e instanceof Error && /end of JSON input|Unterminated/.test(e.message)) return parseError('SLUICE_BAD_JSON', 'not valid JSON (unexpected end of line)')
+  return parseError('SLUICE_BAD_JSON', 'not valid JSON')
 }
 
 function decoder<T>(ctx: SourceContext, parse: ((raw: unknown) => T) | undefined): RecordDecoder<T> {
@@ -47,8 +48,10 @@ function decoder<T>(ctx: SourceContext, parse: ((raw: unknown) => T) | undefined
 /**
  * Reads files of one JSON value per line. `path` is a file, a glob pattern or an array of them; each
  * file is a partition with its own watermark, read in chunks (never whole). Blank lines are skipped;
- * a line that is not JSON, or that `parse` rejects, goes to the pipeline's error policy with its
- * position `file:line`. With `follow`, files are tailed and the source is unbounded.
+ * a line that is not JSON (SLUICE_BAD_JSON), not valid UTF-8 (SLUICE_BAD_UTF8, see `invalidUtf8`),
+ * longer than `maxRecordBytes` (SLUICE_RECORD_TOO_LARGE), or that `parse` rejects, goes to the
+ * pipeline's error policy with its position `file:line` and its exact bytes. With `follow`, files are
+ * tailed and the source is unbounded.
  * @example source.jsonl('logs/*.jsonl', { eventTime: (e) => e.ts, watermark: watermark.boundedOutOfOrder('5s') })
  */
 export function jsonl<T = any>(path: string | readonly string[], options: JsonlSourceOptions<T> = {}): Source<T> {

@@ -1,7 +1,10 @@
+import { isUtf8 } from 'node:buffer'
 import type { FileHandle } from 'node:fs/promises'
 
 /** Bytes per file read by default. */
 export const DEFAULT_CHUNK_SIZE = 1 << 20
+/** Longest record by default (`maxRecordBytes`). */
+export const DEFAULT_MAX_RECORD_BYTES = 16 << 20
 const MIN_CHUNK_SIZE = 64 << 10
 
 const NL = 10
@@ -27,6 +30,24 @@ export interface LineReaderOptions {
   sizeHint?: number
   /** With a quote rule, records may span lines (CSV); without, a record is one line. */
   quoteRule?: QuoteRule
+  /**
+   * Longest record in bytes (default 16 MiB). A longer line is a 'too-long' record holding its first
+   * `maxRecordBytes` bytes, the rest skipped up to the next line break; a quoted field still open past
+   * it (or at the end of the file) is an 'unterminated-quote' record of its first line only, and
+   * reading goes on from the line after it.
+   */
+  maxRecordBytes?: number
+}
+
+/**
+ * Why a record could not be taken as text: its bytes are not valid UTF-8, it is longer than
+ * `maxRecordBytes`, or a quoted field in it never closes. `bytes` are the record's exact bytes (without
+ * the line ending; at most `maxRecordBytes` of them), `size` its full length.
+ */
+export interface LineProblem {
+  kind: 'invalid-utf8' | 'too-long' | 'unterminated-quote'
+  bytes: Buffer
+  size: number
 }
 
 /** Records read by one `read` call, with the 1-based line each starts at. */
@@ -35,6 +56,8 @@ export interface LineBatch {
   lines: number[]
   /** The end of the file was reached (no further complete record for now). */
   eof: boolean
+  /** Present when some record has a problem; undefined for the others (their text is exact). */
+  problems?: (LineProblem | undefined)[]
 }
 
 // Quote scanner states (see scan()).
@@ -45,9 +68,11 @@ const QUOTE_IN_QUOTED = 3
 
 /**
  * Splits a file into records (LF or CRLF lines), reading it in large chunks through one FileHandle and
- * never holding more than one chunk plus one record. Works on bytes: a line break byte never occurs
- * inside a multi-byte UTF-8 character, so characters split across chunks are decoded whole.
- * Tracks the byte offset and line number of the next record, which is where a restart resumes.
+ * never holding more than one chunk plus one record (at most `maxRecordBytes`). Works on bytes: a line
+ * break byte never occurs inside a multi-byte UTF-8 character, so characters split across chunks are
+ * decoded whole; a record that is not valid UTF-8 is reported with its bytes, never decoded with
+ * replacement characters. Tracks the byte offset and line number of the next record, which is where a
+ * restart resumes.
  */
 export class LineReader {
   private readonly fh: FileHandle
@@ -69,6 +94,10 @@ export class LineReader {
   private scanned = 0
   private nextQuote = -1
   private bomChecked: boolean
+  private readonly maxRecordBytes: number
+  /** Skipping the rest of a line longer than maxRecordBytes: its head, size so far and start offset. */
+  private skipping: { head: Buffer; size: number; from: number; lastCR: boolean } | undefined
+  private problems: (LineProblem | undefined)[] | undefined
 
   constructor(fh: FileHandle, opts: LineReaderOptions = {}) {
     this.fh = fh
@@ -76,6 +105,7 @@ export class LineReader {
     this.filePos = opts.offset ?? 0
     this.lineNo = opts.line ?? 0
     this.bomChecked = this.filePos !== 0
+    this.maxRecordBytes = opts.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES
     const chunk = opts.chunkSize ?? DEFAULT_CHUNK_SIZE
     const remaining = opts.sizeHint === undefined ? chunk : opts.sizeHint - this.filePos + 1
     this.buf = Buffer.allocUnsafe(Math.max(1, Math.min(chunk, Math.max(remaining, MIN_CHUNK_SIZE))))
@@ -83,7 +113,7 @@ export class LineReader {
 
   /** Byte offset of the next unread record. */
   get offset(): number {
-    return this.filePos - (this.end - this.start) - this.carryLen
+    return this.skipping !== undefined ? this.skipping.from : this.filePos - (this.end - this.start) - this.carryLen
   }
 
   /** Byte offset up to which the file has been read (held partial records included). */
@@ -103,37 +133,115 @@ export class LineReader {
   async read(max: number, final: boolean): Promise<LineBatch> {
     const texts: string[] = []
     const lines: number[] = []
+    this.problems = undefined
     while (texts.length < max) {
       const nl = this.bomChecked || this.checkBom() ? this.findEnd() : -1
       if (nl >= 0) {
+        // A quoted field that spans lines past the limit: only its first line is the (bad) record.
+        if (this.inner > 0 && this.carryLen + nl - this.start > this.maxRecordBytes && this.rewind(texts, lines)) continue
         lines.push(this.lineNo + 1)
         this.lineNo += this.inner + 1
-        texts.push(this.take(nl))
+        if (this.skipping !== undefined) this.endSkip(nl, texts)
+        else texts.push(this.take(nl, texts.length))
         this.start = nl + 1
         this.resetScan()
         continue
       }
-      // No record end in the buffer: keep the partial record and read on.
+      // No record end in the buffer: keep the partial record (up to the limit) and read on.
       if (this.end > this.start) {
-        this.carry.push(Buffer.copyBytesFrom(this.buf, this.start, this.end - this.start))
-        this.carryLen += this.end - this.start
+        if (this.skipping !== undefined) {
+          this.skipping.size += this.end - this.start
+          this.skipping.lastCR = this.buf[this.end - 1] === CR
+        } else {
+          this.carry.push(Buffer.copyBytesFrom(this.buf, this.start, this.end - this.start))
+          this.carryLen += this.end - this.start
+        }
+        this.start = this.end
       }
+      if (this.carryLen > this.maxRecordBytes && this.overflow(texts, lines)) continue
       this.start = this.end = this.scanned = 0
       this.nextQuote = -1
       const { bytesRead } = await this.fh.read(this.buf, 0, this.buf.length, this.filePos)
       if (bytesRead === 0) {
-        if (final && this.carryLen > 0) {
+        if (final && this.qstate === QUOTED && this.inner > 0 && this.rewind(texts, lines)) continue
+        if (final && (this.carryLen > 0 || this.skipping !== undefined)) {
           lines.push(this.lineNo + 1)
           this.lineNo += this.inner + 1
-          texts.push(this.take(0))
+          if (this.skipping !== undefined) this.endSkip(0, texts)
+          else texts.push(this.take(0, texts.length))
           this.resetScan()
         }
-        return { texts, lines, eof: true }
+        return this.batch(texts, lines, true)
       }
       this.filePos += bytesRead
       this.end = bytesRead
     }
-    return { texts, lines, eof: false }
+    return this.batch(texts, lines, false)
+  }
+
+  private batch(texts: string[], lines: number[], eof: boolean): LineBatch {
+    const b: LineBatch = { texts, lines, eof }
+    if (this.problems !== undefined) {
+      this.problems.length = texts.length
+      b.problems = this.problems
+      this.problems = undefined
+    }
+    return b
+  }
+
+  private problem(i: number, p: LineProblem): void {
+    this.problems ??= []
+    this.problems[i] = p
+  }
+
+  /**
+   * The record being collected passed maxRecordBytes. A quoted field open across lines is cut back to
+   * its first line (reported as unterminated); a single line starts being skipped to its end. Returns
+   * true when a record was produced.
+   */
+  private overflow(texts: string[], lines: number[]): boolean {
+    if (this.quoteRule !== undefined && this.inner > 0) return this.rewind(texts, lines)
+    const all = Buffer.concat(this.carry)
+    this.skipping = { head: Buffer.copyBytesFrom(all, 0, this.maxRecordBytes), size: all.length, from: this.filePos - all.length, lastCR: all[all.length - 1] === CR }
+    this.carry = []
+    this.carryLen = 0
+    return false
+  }
+
+  /**
+   * Ends the record being collected at its first line break: that line is an 'unterminated-quote'
+   * record, and the bytes after it are scanned again as new records (resynchronising at the next line).
+   */
+  private rewind(texts: string[], lines: number[]): boolean {
+    const all = Buffer.concat([...this.carry, this.buf.subarray(this.start, this.end)])
+    const k = all.indexOf(NL)
+    if (k < 0) return false
+    const stop = k > 0 && all[k - 1] === CR ? k - 1 : k
+    const head = Buffer.copyBytesFrom(all, 0, Math.min(stop, this.maxRecordBytes))
+    lines.push(this.lineNo + 1)
+    this.lineNo += 1
+    this.problem(texts.length, { kind: 'unterminated-quote', bytes: head, size: stop })
+    texts.push('')
+    const rest = all.subarray(k + 1)
+    if (rest.length > this.buf.length) this.buf = Buffer.allocUnsafe(rest.length)
+    rest.copy(this.buf, 0)
+    this.start = 0
+    this.end = rest.length
+    this.carry = []
+    this.carryLen = 0
+    this.resetScan()
+    this.nextQuote = -1
+    return true
+  }
+
+  /** Ends a skipped over-long line at buf[nl]: a 'too-long' record holding its first bytes. */
+  private endSkip(nl: number, texts: string[]): void {
+    const sk = this.skipping!
+    let size = sk.size + (nl - this.start)
+    if (nl > this.start ? this.buf[nl - 1] === CR : sk.lastCR) size--
+    this.problem(texts.length, { kind: 'too-long', bytes: sk.head, size })
+    texts.push('')
+    this.skipping = undefined
   }
 
   /**
@@ -174,21 +282,35 @@ export class LineReader {
     this.scanned = this.start
   }
 
-  /** Decodes the carried bytes plus buf[start, nl) as one record, without its trailing CR. */
-  private take(nl: number): string {
-    let text: string
+  /**
+   * Decodes the carried bytes plus buf[start, nl) as record `i` of the batch, without its trailing CR.
+   * A record that is not valid UTF-8 or too long is reported as a problem (its text is then '').
+   */
+  private take(nl: number, i: number): string {
+    let bytes: Buffer
     if (this.carryLen === 0) {
       const stop = nl > this.start && this.buf[nl - 1] === CR ? nl - 1 : nl
-      text = this.buf.toString('utf8', this.start, stop)
+      if (stop - this.start <= this.maxRecordBytes) {
+        const text = this.buf.toString('utf8', this.start, stop)
+        // A replacement character in the text is either in the input or a sign of invalid bytes.
+        if (!text.includes('\uFFFD') || isUtf8(this.buf.subarray(this.start, stop))) return text
+      }
+      bytes = this.buf.subarray(this.start, stop)
     } else {
       if (nl > this.start) this.carry.push(this.buf.subarray(this.start, nl))
       const all = Buffer.concat(this.carry)
       const stop = all.length > 0 && all[all.length - 1] === CR ? all.length - 1 : all.length
-      text = all.toString('utf8', 0, stop)
       this.carry = []
       this.carryLen = 0
+      bytes = all.subarray(0, stop)
+      if (bytes.length <= this.maxRecordBytes) {
+        const text = bytes.toString('utf8')
+        if (!text.includes('\uFFFD') || isUtf8(bytes)) return text
+      }
     }
-    return text
+    const tooLong = bytes.length > this.maxRecordBytes
+    this.problem(i, { kind: tooLong ? 'too-long' : 'invalid-utf8', bytes: Buffer.copyBytesFrom(bytes, 0, Math.min(bytes.length, this.maxRecordBytes)), size: bytes.length })
+    return ''
   }
 
   /** Index in buf of the line break that ends the current record, or -1. */
@@ -197,7 +319,7 @@ export class LineReader {
     if (from >= this.end) return -1
     const nl = this.buf.indexOf(NL, from)
     const stop = nl < 0 || nl >= this.end ? -1 : nl
-    const rule = this.quoteRule
+    const rule = this.skipping === undefined ? this.quoteRule : undefined
     if (rule === undefined) {
       this.scanned = stop < 0 ? this.end : stop
       return stop

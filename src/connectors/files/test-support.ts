@@ -19,7 +19,7 @@ export interface Drained<T> {
   /** Values and positions per partition, in read order. */
   values: T[][]
   pos: Position[][]
-  malformed: { error: string; raw: string; position: Position }[]
+  malformed: { error: string; code: string | undefined; raw: string | Uint8Array; position: Position }[]
   reader: FileSourceReader<T>
 }
 
@@ -30,7 +30,7 @@ export async function drain<T>(source: Source<T>, max = 1000): Promise<Drained<T
     pipeline: 'test',
     stepId: 'source-1',
     signal: new AbortController().signal,
-    malformed: (error, raw, position) => malformed.push({ error: error instanceof Error ? error.message : String(error), raw, position }),
+    malformed: (error, raw, position) => malformed.push({ error: error instanceof Error ? error.message : String(error), code: (error as { code?: string } | null)?.code, raw, position }),
   }
   const reader = (await source.open(ctx)) as FileSourceReader<T>
   const values: T[][] = []
