@@ -89,7 +89,7 @@ export class PolicyErrorSink implements ErrorSink {
   }
 
   /** A line a source could not decode (ctx.malformed): like `report`, but the record is the raw line. */
-  malformed(step: string, error: unknown, raw: string, time: number, position: Position | undefined): void {
+  malformed(step: string, error: unknown, raw: string | Uint8Array, time: number, position: Position | undefined): void {
     this.apply(step, error, raw, time, position, true)
   }
 

@@ -21,7 +21,7 @@ const TOTAL = 120
 async function prepared(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'sluice-dlq-corrupt-'))
   const w = await DeadLetterWriter.open({ dir, topic: 't.dlq', checkpointing: true, log: { logger: { warn() {} } } })
-  await w.recover(undefined)
+  await w.recover([])
   for (let c = 1; c <= 4; c++) {
     for (let i = 0; i < TOTAL / 4; i++) {
       const n = (c - 1) * (TOTAL / 4) + i

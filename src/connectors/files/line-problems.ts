@@ -1,3 +1,4 @@
+import type { ErrorCode } from '../../core/error-codes.ts'
 import { isUtf8 } from 'node:buffer'
 import { SluiceError } from '../../core/errors.ts'
 import type { SourceContext } from '../../core/source.ts'
@@ -9,7 +10,7 @@ export function rawRecord(bytes: Buffer): string | Buffer {
 }
 
 /** A parse error: a stable code, the reason, never the record's contents. */
-export function parseError(code: string, message: string, recordBytes?: number): SluiceError {
+export function parseError(code: ErrorCode, message: string, recordBytes?: number): SluiceError {
   const e = new SluiceError(code, message, { domain: 'user' })
   // Read by the dead-letter record, which keeps the original size of a truncated payload.
   if (recordBytes !== undefined) Object.assign(e, { recordBytes })
