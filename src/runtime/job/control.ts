@@ -81,8 +81,18 @@ export class JobControl {
     return FINAL.has(this.current)
   }
 
-  /** Moves the job to status `s` (no-op if it is there already); a move the life cycle does not allow throws. */
+  /**
+   * Moves the job to status `s` (no-op if it is there already); a move the life cycle does not allow throws.
+   * The final statuses come with the job's outcome: `finished()`, `failed()`, `cancelled()`.
+   */
   setStatus(s: JobStatus): void {
+    if (FINAL.has(s) && s !== this.current) {
+      throw new SluiceError('SLUICE_JOB_BAD_STATUS', `pipeline '${this.pipeline}' ends as '${s}' through finished(), failed() or cancelled(), which settle its outcome`, { domain: 'internal' })
+    }
+    this.move(s)
+  }
+
+  private move(s: JobStatus): void {
     if (s === this.current) return
     if (!NEXT[this.current].includes(s)) {
       throw new SluiceError('SLUICE_JOB_BAD_STATUS', `pipeline '${this.pipeline}' cannot go from '${this.current}' to '${s}'`, { domain: 'internal' })
@@ -97,8 +107,12 @@ export class JobControl {
     if (FINAL.has(s)) this.end()
   }
 
-  /** Reports an event to every listener, in order. A job stops once: a second 'stop' event is not repeated. */
+  /**
+   * Reports an event to every listener, in order. A 'status' event moves the status (`setStatus`); a job stops
+   * once: a second 'stop' event is not repeated.
+   */
   emit(e: JobEvent): void {
+    if (e.type === 'status') return this.setStatus(e.status)
     if (e.type === 'stop') {
       if (this.stopAnnounced) return
       this.stopAnnounced = true
@@ -130,7 +144,7 @@ export class JobControl {
   /** The job ended normally (input done, or stopped): `done` resolves with the summary. */
   finished(summary: RunSummary): void {
     this.checkNotEnded('finished')
-    this.setStatus(summary.status)
+    this.move(summary.status)
     this.settle.resolve(summary)
   }
 
@@ -140,14 +154,14 @@ export class JobControl {
     const e = error instanceof SluiceError ? error : new SluiceError('SLUICE_INTERNAL', `pipeline '${this.pipeline}' failed: ${errorMessage(error)}`, { domain: 'internal', cause: error })
     this.checkNotEnded('failed')
     this.emit({ type: 'error', error: { code: e.code, message: e.message } })
-    this.setStatus('failed')
+    this.move('failed')
     this.settle.reject(e)
   }
 
   /** The job ended because it was cancelled: no final checkpoint, nothing committed. `done` rejects. */
   cancelled(cause?: unknown): void {
     this.checkNotEnded('cancelled')
-    this.setStatus('cancelled')
+    this.move('cancelled')
     this.settle.reject(new SluiceError('SLUICE_JOB_CANCELLED', `pipeline '${this.pipeline}' was cancelled: no final checkpoint, sinks did not commit`, { cause }))
   }
 

@@ -51,6 +51,13 @@ test('status moves through the life cycle with the time of each move; the regist
   assert.throws(() => other.control.setStatus('running'), code('SLUICE_JOB_BAD_STATUS'))
   other.control.setStatus('finishing')
   assert.equal(other.handle.status().status, 'finishing')
+  // A status event emitted by the runner is a status move, checked the same way.
+  assert.throws(() => other.control.emit({ type: 'status', status: 'running', at: 0 }), code('SLUICE_JOB_BAD_STATUS'))
+  // A final status comes only with the outcome, so that `done` always settles.
+  assert.throws(() => other.control.setStatus('finished'), code('SLUICE_JOB_BAD_STATUS'))
+  other.control.finished({ ...summary, status: 'finished' })
+  assert.equal(other.handle.status().status, 'finished')
+  assert.equal((await other.handle.done).status, 'finished')
 })
 
 test('events reach every listener and every iterator in the same order; iterations end with the job', async () => {
