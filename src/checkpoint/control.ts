@@ -10,7 +10,40 @@ export interface ControlRequest {
   stop: boolean
 }
 
+/** What a request file asks for: a savepoint (`{ target, stop }`) or a checkpoint (`{ checkpoint: true }`). */
+export type ControlRequestBody = { kind: 'savepoint'; target: string; stop: boolean } | { kind: 'checkpoint' }
+
 const POLL_MS = 250
+
+/** The folder of control requests of the job checkpointing into `checkpointDir`. */
+export function controlFolder(checkpointDir: string): string {
+  return join(checkpointDir, 'control')
+}
+
+/** The request files waiting in a control folder, oldest name first; none if the folder does not exist. */
+export function pendingRequests(dir: string): string[] {
+  if (!existsSync(dir)) return []
+  return readdirSync(dir)
+    .filter((n) => n.endsWith('.request'))
+    .sort()
+    .map((n) => join(dir, n))
+}
+
+/** Reads a request file; throws with what is wrong with it. */
+export function readRequest(file: string): ControlRequestBody {
+  const body = JSON.parse(readFileSync(file, 'utf8')) as { target?: unknown; stop?: unknown; checkpoint?: unknown }
+  if (body.checkpoint === true) return { kind: 'checkpoint' }
+  if (typeof body.target !== 'string') throw new Error('the request names no target folder')
+  return { kind: 'savepoint', target: body.target, stop: body.stop === true }
+}
+
+/** Answers a request: `<name>.done` (the stats) or `<name>.failed` (`{ error }`), written atomically; the request becomes `<name>.handled`. */
+export function answerRequest(requestFile: string, outcome: 'done' | 'failed', body: unknown): void {
+  const base = requestFile.slice(0, -'.request'.length)
+  writeFileSync(`${base}.${outcome}.tmp`, JSON.stringify(body))
+  renameSync(`${base}.${outcome}.tmp`, `${base}.${outcome}`)
+  renameSync(requestFile, `${base}.handled`)
+}
 
 /**
  * Requests to a running job (take a savepoint, optionally stop after it) arrive as files in
@@ -22,7 +55,7 @@ export class ControlRequests {
   private lastPoll = 0
 
   constructor(checkpointDir: string) {
-    this.dir = join(checkpointDir, 'control')
+    this.dir = controlFolder(checkpointDir)
   }
 
   /** A pending request, checked at most every 250 ms. */
@@ -30,16 +63,14 @@ export class ControlRequests {
     const now = performance.now()
     if (now - this.lastPoll < POLL_MS) return undefined
     this.lastPoll = now
-    if (!existsSync(this.dir)) return undefined
-    const name = readdirSync(this.dir).filter((n) => n.endsWith('.request')).sort()[0]
-    if (name === undefined) return undefined
-    const file = join(this.dir, name)
+    const file = pendingRequests(this.dir)[0]
+    if (file === undefined) return undefined
     try {
-      const body = JSON.parse(readFileSync(file, 'utf8')) as { target?: unknown; stop?: unknown }
-      if (typeof body.target !== 'string') throw new Error('the request names no target folder')
-      return { file, target: body.target, stop: body.stop === true }
+      const body = readRequest(file)
+      if (body.kind !== 'savepoint') throw new Error('this runner serves savepoint requests only')
+      return { file, target: body.target, stop: body.stop }
     } catch (e) {
-      this.reply(file, 'failed', { error: `bad request: ${errorMessage(e)}` })
+      answerRequest(file, 'failed', { error: `bad request: ${errorMessage(e)}` })
       return undefined
     }
   }
@@ -47,16 +78,9 @@ export class ControlRequests {
   async answer(req: ControlRequest, take: () => Promise<CheckpointStats>): Promise<void> {
     try {
       const stats = await take()
-      this.reply(req.file, 'done', { ...stats, target: req.target })
+      answerRequest(req.file, 'done', { ...stats, target: req.target })
     } catch (e) {
-      this.reply(req.file, 'failed', { error: errorMessage(e) })
+      answerRequest(req.file, 'failed', { error: errorMessage(e) })
     }
-  }
-
-  private reply(requestFile: string, outcome: 'done' | 'failed', body: unknown): void {
-    const base = requestFile.slice(0, -'.request'.length)
-    writeFileSync(`${base}.${outcome}.tmp`, JSON.stringify(body))
-    renameSync(`${base}.${outcome}.tmp`, `${base}.${outcome}`)
-    renameSync(requestFile, `${base}.handled`)
   }
 }

@@ -1,7 +1,13 @@
-/** Counters kept per step, updated once per batch. */
+/**
+ * Counters and gauges kept per step and subtask, updated in place once per batch (never per record). The
+ * metrics registry (`observe/metrics`) creates one per (step, subtask) and reads them live.
+ * @example ctx.metrics.late += lateRecords
+ */
 export class StepMetrics {
   readonly step: string
   readonly kind: string
+  /** The subtask of the step these figures belong to (0 on one thread). */
+  readonly subtask: number
   recordsIn = 0
   recordsOut = 0
   /** Late records diverted to the late output. */
@@ -12,12 +18,58 @@ export class StepMetrics {
   dropped = 0
   /** Calls of a user function repeated after a transient error (pipeline option `retries`). */
   retries = 0
-  constructor(step: string, kind: string) {
+  /** Bytes read (sources) or received (exchanges); 0 where unknown. */
+  bytesIn = 0
+  /** Bytes written (sinks) or sent (exchanges); 0 where unknown. */
+  bytesOut = 0
+  /** Gauge: the step's input watermark (epoch ms), -Infinity before the first. */
+  watermark = -Infinity
+  /** Gauge: processing time minus the watermark in ms (how far event time trails the clock); NaN when unknown. */
+  inputLagMs = NaN
+  /** Time spent blocked on output (a full channel downstream), in ms: backpressure. */
+  backpressureMs = 0
+  /** Gauge: keys held in keyed state. */
+  stateKeys = 0
+  /** Gauge: bytes of keyed state (the last snapshot's size where the live size is unknown). */
+  stateBytes = 0
+  constructor(step: string, kind: string, subtask = 0) {
     this.step = step
     this.kind = kind
+    this.subtask = subtask
   }
+  /** The counters the run summary and checkpoint manifests show (unchanged form; new figures only when non-zero). */
   toJSON(): StepMetricsJson {
-    return { step: this.step, kind: this.kind, in: this.recordsIn, out: this.recordsOut, late: this.late, errors: this.errors, dropped: this.dropped, ...(this.retries > 0 ? { retries: this.retries } : {}) }
+    return {
+      step: this.step,
+      kind: this.kind,
+      in: this.recordsIn,
+      out: this.recordsOut,
+      late: this.late,
+      errors: this.errors,
+      dropped: this.dropped,
+      ...(this.retries > 0 ? { retries: this.retries } : {}),
+    }
+  }
+  /** Every figure as plain, structured-cloneable data. */
+  values(): StepMetricsValues {
+    return {
+      step: this.step,
+      kind: this.kind,
+      subtask: this.subtask,
+      recordsIn: this.recordsIn,
+      recordsOut: this.recordsOut,
+      late: this.late,
+      errors: this.errors,
+      dropped: this.dropped,
+      retries: this.retries,
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+      watermark: this.watermark,
+      inputLagMs: this.inputLagMs,
+      backpressureMs: this.backpressureMs,
+      stateKeys: this.stateKeys,
+      stateBytes: this.stateBytes,
+    }
   }
 }
 
@@ -32,3 +84,24 @@ export interface StepMetricsJson {
   /** Present when some call was retried. */
   retries?: number
 }
+
+/** The figures of one step's subtask as plain data (what a worker thread posts to the main thread). */
+export interface StepMetricsValues {
+  step: string
+  kind: string
+  subtask: number
+  recordsIn: number
+  recordsOut: number
+  late: number
+  errors: number
+  dropped: number
+  retries: number
+  bytesIn: number
+  bytesOut: number
+  watermark: number
+  inputLagMs: number
+  backpressureMs: number
+  stateKeys: number
+  stateBytes: number
+}
+

@@ -1,0 +1,69 @@
+import type { CheckpointStats } from '../../checkpoint/manifest.ts'
+import type { MetricsSnapshot } from '../../observe/metrics/registry.ts'
+import type { RunSummary } from '../run-types.ts'
+
+/**
+ * Where a job is in its life. `finishing`: input ended, the last checkpoint and commits are under way;
+ * `stopping`: a stop (or a savepoint with stop) was asked. The last four are final.
+ */
+export type JobStatus = 'starting' | 'running' | 'finishing' | 'stopping' | 'finished' | 'stopped' | 'failed' | 'cancelled'
+
+/** Why a job stops: its input ended, `stop()`, `cancel()`, or a savepoint taken with `{ stop: true }`. */
+export type StopReason = 'end-of-input' | 'stop' | 'cancel' | 'savepoint'
+
+/** What happens to a running job, in order. */
+export type JobEvent =
+  | { type: 'status'; status: JobStatus; at: number }
+  | { type: 'checkpoint-completed'; stats: CheckpointStats; savepoint?: string }
+  | { type: 'checkpoint-failed'; id: number; error: string }
+  | { type: 'restored'; id: number; from: string }
+  | { type: 'error'; error: { code: string; message: string } }
+  | { type: 'stop'; reason: StopReason }
+
+/**
+ * The one way to talk to a running job: its status, live metrics and events, and the commands checkpoint,
+ * savepoint, stop (graceful: a last checkpoint, sinks commit) and cancel (at once: no checkpoint, no commit).
+ * @example
+ * const job = start(pipeline, { checkpoint: { dir: 'state', intervalMs: 10_000 } })
+ * job.on((e) => { if (e.type === 'checkpoint-completed') console.log(`checkpoint ${e.stats.id}`) })
+ * await job.savepoint('savepoints/v1', { stop: true })
+ * const summary = await job.done
+ */
+export interface JobHandle {
+  readonly pipeline: string
+  status(): { status: JobStatus; since: number }
+  metrics(): MetricsSnapshot
+  /** Calls `listener` with every event from now on; returns the function that unsubscribes it. */
+  on(listener: (e: JobEvent) => void): () => void
+  /** The events from now on; the iteration ends after the job's final status. */
+  events(): AsyncIterable<JobEvent>
+  checkpoint(): Promise<CheckpointStats>
+  /** A savepoint in `target` (a folder that must not exist yet); with `stop`, the job then stops gracefully. */
+  savepoint(target: string, opts?: { stop?: boolean }): Promise<CheckpointStats>
+  /** Stops gracefully and resolves with the run's summary. */
+  stop(): Promise<RunSummary>
+  /** Stops at once: no final checkpoint, sinks do not commit; resolves once the job has ended. */
+  cancel(): Promise<void>
+  /** Resolves with the summary when the job finishes or stops; rejects when it fails or is cancelled before it ends. */
+  readonly done: Promise<RunSummary>
+}
+
+/**
+ * A request waiting for the runner, which takes it between batches (`JobControl.next()`) and settles it:
+ * `resolve(stats)` once a checkpoint or savepoint is complete, `resolve()` once a stop is under way.
+ */
+export interface Command {
+  kind: 'checkpoint' | 'savepoint' | 'stop' | 'cancel'
+  /** The savepoint's folder. */
+  target?: string
+  /** A savepoint after which the job stops. */
+  stop?: boolean
+  resolve(stats?: CheckpointStats): void
+  reject(e: unknown): void
+}
+
+/** A way to reach a job from outside (files in its checkpoint folder, the HTTP API): an adapter over its handle. */
+export interface ControlChannel {
+  /** Stops listening; resolves once a request being answered has been answered. */
+  close(): Promise<void>
+}
