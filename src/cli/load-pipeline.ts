@@ -27,6 +27,11 @@ export async function loadPipeline(file: string, params: Record<string, string>,
   if (!/\.(ts|mts|js|mjs)$/.test(abs)) {
     throw userError('SLUICE_PIPELINE_NOT_A_MODULE', `'${file}' is not a pipeline module`, { hint: 'give the path of a .ts (or .js) module that default-exports a pipeline; data files are read by the pipeline\'s sources' })
   }
+  if (/\.m?ts$/.test(abs) && !process.features.typescript) {
+    throw userError('SLUICE_PIPELINE_LOAD_FAILED', `cannot load pipeline module '${file}': this Node (${process.versions.node}) does not run TypeScript`, {
+      hint: 'use Node 22.18 or later (type stripping is on by default there), or set NODE_OPTIONS=--experimental-strip-types',
+    })
+  }
   const url = pathToFileURL(abs).href
   let mod: Record<string, unknown>
   try {
