@@ -11,10 +11,10 @@ export interface Result {
   stderr: string
 }
 
-/** Runs `sluice ...args` to completion in the repository root. */
-export function sluice(args: string[], opts: { timeoutMs?: number; env?: Record<string, string> } = {}): Result {
+/** Runs `sluice ...args` to completion in the repository root (or `opts.cwd`). */
+export function sluice(args: string[], opts: { timeoutMs?: number; env?: Record<string, string>; cwd?: string } = {}): Result {
   const env = { ...process.env, SLUICE_DEBUG: '', ...opts.env }
-  const r = spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8', timeout: opts.timeoutMs ?? 60_000, env })
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd: opts.cwd ?? root, encoding: 'utf8', timeout: opts.timeoutMs ?? 60_000, env })
   return { code: r.status, stdout: r.stdout, stderr: r.stderr }
 }
 

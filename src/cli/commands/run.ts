@@ -8,7 +8,8 @@ import { parseDuration } from '../../core/duration.ts'
 import { errorMessage } from '../../core/errors.ts'
 import type { CheckpointConfig } from '../../checkpoint/coordinator.ts'
 import { exitCode, exitCodesHelp } from '../exit-codes.ts'
-import { loadPipeline } from '../load-pipeline.ts'
+import { loadPipeline, resolvePipelineFile } from '../load-pipeline.ts'
+import { requireTypes } from '../type-check/require-types.ts'
 import { ProgressLine } from '../progress-line.ts'
 
 export const runCommand: Command = {
@@ -21,6 +22,9 @@ export const runCommand: Command = {
     'current folder. A bounded input makes a batch job that ends; an unbounded one runs until Ctrl-C',
     '(once: stop gracefully, sinks flush; twice: exit at once).',
     '',
+    'The pipeline is type-checked first, as by `sluice check` (skipped while its files are unchanged',
+    'since a check that passed; --no-check skips it always).',
+    '',
     'On a terminal a progress line (records in, records/s, watermark, lag) is redrawn about once a',
     'second on stderr. The summary goes to stderr, so stdout carries only what sink.console() prints.',
   ].join('\n'),
@@ -29,6 +33,7 @@ export const runCommand: Command = {
     { name: 'parallelism', short: 'p', type: 'string', placeholder: 'N', description: 'subtasks per keyed step (default 1)' },
     { name: 'param', type: 'string', multiple: true, placeholder: 'key=value', description: 'a parameter for a pipeline factory' },
     { name: 'batch-size', type: 'string', placeholder: 'N', description: "records per batch read from sources (default: the pipeline's, 1024)" },
+    { name: 'no-check', type: 'boolean', description: 'run without type-checking the pipeline first (see sluice check)' },
     { name: 'quiet', short: 'q', type: 'boolean', description: 'no progress line and no summary (errors are still printed)' },
     { name: 'json', type: 'boolean', description: 'print the run summary as one JSON line on stdout instead of the table' },
     { name: 'checkpoint-dir', type: 'string', placeholder: 'DIR', description: 'take checkpoints in DIR; starting again with the same DIR resumes from the latest one' },
@@ -49,6 +54,7 @@ export const runCommand: Command = {
     const file = positionals[0]
     const checkpoint = checkpointFlags(values)
 
+    if (values['no-check'] !== true) await requireTypes(resolvePipelineFile(file, ctx.cwd), file, ctx)
     const loaded = await loadPipeline(file, params, ctx.cwd)
     const p = loaded.pipeline
     if (!loaded.factory && Object.keys(params).length > 0) {
