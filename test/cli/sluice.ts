@@ -22,7 +22,7 @@ export function sluice(args: string[], opts: { timeoutMs?: number; env?: Record<
  * Starts `sluice ...args` and calls `onOutput` with the output so far whenever some arrives, so a test
  * can send signals at the right moment. The child is killed if it is still running after `timeoutMs`.
  */
-export function sluiceLive(args: string[], onOutput: (out: { stdout: string; stderr: string }, signal: (s: NodeJS.Signals) => void) => void, timeoutMs = 30_000): Promise<Result> {
+export function sluiceLive(args: string[], onOutput: (out: { stdout: string; stderr: string }, signal: (s: NodeJS.Signals) => void) => void, timeoutMs = 120_000): Promise<Result> {
   const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, SLUICE_DEBUG: '' } })
   let stdout = ''
   let stderr = ''

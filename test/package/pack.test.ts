@@ -2,10 +2,10 @@
 // the repository, and run a TypeScript pipeline that imports 'sluice' there, under Node 22 and Node 24.
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { exec, node22, packTarball, userProject } from './packed.ts'
+import { exec, must, node22, packTarball, userProject } from './packed.ts'
 
 const fixture = (name: string) => readFileSync(new URL(`./fixture/${name}`, import.meta.url), 'utf8')
 
@@ -73,4 +73,37 @@ test("the package's types check a user's pipeline under a strict tsconfig", () =
   const r = exec('npx', ['tsc', '--noEmit', '--strict', '--module', 'nodenext', '--target', 'es2024', '--allowImportingTsExtensions', '--types', 'node', 'pipeline.ts'], project, process.execPath)
   assert.equal(r.code, 0, r.stdout + r.stderr)
   assert.ok(readdirSync(join(project, 'node_modules', 'sluice', 'dist')).includes('index.d.ts'))
+})
+
+test('sluice check in the user project finds a typo with the default options, and run refuses to start', () => {
+  const typo = fixture('pipeline.ts').replace('.keyBy(pageOf)', '.keyBy((c) => c.pgae)')
+  writeFileSync(join(project, 'typo.ts'), typo)
+  const r = exec('npx', ['sluice', 'check', 'typo.ts'], project, process.execPath)
+  assert.equal(r.code, 3)
+  assert.match(r.stderr, /^typo\.ts:8:\d+ - error TS2339: Property 'pgae' does not exist on type 'Click'\./)
+  assert.match(r.stderr, /checked with default strict options/)
+  const run = exec('npx', ['sluice', 'run', 'typo.ts'], project, process.execPath)
+  assert.equal(run.code, 3)
+  assert.match(run.stderr, /SLUICE_TYPE_CHECK_FAILED/)
+})
+
+test('npx sluice init makes a project whose pipeline runs and whose own npm test passes, on Node 24 and 22', () => {
+  const init = exec('npx', ['sluice', 'init', '../scaffold'], project, process.execPath)
+  assert.equal(init.code, 0, init.stderr)
+  const scaffold = join(work, 'scaffold')
+  const pkg = JSON.parse(readFileSync(join(scaffold, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }
+  assert.deepEqual(pkg.dependencies, { sluice: '^0.1.0' })
+  // The published version is not on the registry: install the tarball in its place.
+  must('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], scaffold, process.execPath)
+  const run = exec('npx', ['sluice', 'run', 'pipeline.ts', '--quiet'], scaffold, process.execPath)
+  assert.equal(run.code, 0, run.stderr)
+  const revenue = readFileSync(join(scaffold, 'out', 'revenue.jsonl'), 'utf8').trim().split('\n')
+  assert.equal(revenue.length, 9)
+  const errors = readFileSync(join(scaffold, 'out', 'errors.jsonl'), 'utf8').trim().split('\n')
+  assert.deepEqual(errors.map((l) => JSON.parse(l) as unknown), [{ step: 'source-csv-1', position: 'data/orders.csv:19', error: "field 'amount' is not a valid number" }])
+  for (const bin of [process.execPath, node22()]) {
+    const t = exec('npm', ['test'], scaffold, bin)
+    assert.equal(t.code, 0, t.stdout + t.stderr)
+    assert.match(t.stdout, /ℹ pass 1\n/)
+  }
 })

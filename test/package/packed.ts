@@ -20,7 +20,7 @@ export interface Run {
 /** Runs a command with `nodeBin` first on the PATH (so `npm`, `npx` and the `sluice` bin run on that Node). */
 export function exec(cmd: string, args: string[], cwd: string, nodeBin: string, timeoutMs = 240_000): Run {
   const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${dirname(nodeBin)}:${process.env.PATH ?? ''}`, SLUICE_DEBUG: '', npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' }
-  for (const k of Object.keys(env)) if (k.startsWith('npm_package_') || k === 'npm_lifecycle_event' || k === 'INIT_CWD') delete env[k]
+  for (const k of Object.keys(env)) if (k.startsWith('npm_package_') || k === 'npm_lifecycle_event' || k === 'INIT_CWD' || k === 'NODE_TEST_CONTEXT') delete env[k]
   const r: SpawnSyncReturns<string> = spawnSync(cmd, args, { cwd, env, encoding: 'utf8', timeout: timeoutMs })
   return { code: r.status, stdout: r.stdout ?? '', stderr: (r.stderr ?? '') + (r.error !== undefined ? String(r.error) : '') }
 }
