@@ -144,7 +144,7 @@ test('parallelism that the runtime refuses is reported, not a crash', () => {
   assert.match(r.stderr, /^error SLUICE_/)
 })
 
-test('SIGINT stops an unbounded pipeline gracefully: exit 0 and the summary', async () => {
+test('SIGINT stops an unbounded pipeline gracefully: the summary, and exit code 130 as after any Ctrl-C', async () => {
   let sent = false
   const r = await sluiceLive(['run', fixture('unbounded')], (out, signal) => {
     if (!sent && out.stdout.includes('\n')) {
@@ -153,14 +153,14 @@ test('SIGINT stops an unbounded pipeline gracefully: exit 0 and the summary', as
     }
   })
   assert.equal(sent, true)
-  assert.equal(r.code, 0)
+  assert.equal(r.code, 130)
   assert.match(r.stderr, /stopping… \(press Ctrl-C again to force\)\n/)
   assert.match(r.stderr, /pipeline 'unbounded' stopped in /)
   // Every line on stdout is a whole record: the sink flushed before exit.
   for (const line of r.stdout.trim().split('\n')) assert.equal(typeof (JSON.parse(line) as { n: number }).n, 'number')
 })
 
-test('SIGTERM stops gracefully too', async () => {
+test('SIGTERM stops gracefully too, with exit code 143', async () => {
   let sent = false
   const r = await sluiceLive(['run', fixture('unbounded'), '--json'], (out, signal) => {
     if (!sent && out.stdout.includes('\n')) {
@@ -168,7 +168,7 @@ test('SIGTERM stops gracefully too', async () => {
       signal('SIGTERM')
     }
   })
-  assert.equal(r.code, 0)
+  assert.equal(r.code, 143)
   const last = r.stdout.trim().split('\n').at(-1)!
   assert.equal((JSON.parse(last) as { status: string }).status, 'stopped')
 })

@@ -104,6 +104,6 @@ test('npx sluice init makes a project whose pipeline runs and whose own npm test
   for (const bin of [process.execPath, node22()]) {
     const t = exec('npm', ['test'], scaffold, bin)
     assert.equal(t.code, 0, t.stdout + t.stderr)
-    assert.match(t.stdout, /ℹ pass 1\n/)
+    assert.match(t.stdout, /[ℹ#] pass 1\n/)
   }
 })

@@ -68,8 +68,10 @@ export const runCommand: Command = {
 
     const stop = new AbortController()
     let signals = 0
+    let stoppedBy: NodeJS.Signals | undefined
     const onSignal = (sig: NodeJS.Signals) => {
       signals++
+      stoppedBy ??= sig
       progress.clear()
       if (signals === 1) {
         ctx.stderr.write('stopping… (press Ctrl-C again to force)\n')
@@ -77,7 +79,7 @@ export const runCommand: Command = {
         return
       }
       ctx.stderr.write('forced exit: sinks may not have written everything\n')
-      process.exit(sig === 'SIGTERM' ? 143 : exitCode.interrupted)
+      process.exit(signalExitCode(sig))
     }
     process.on('SIGINT', onSignal)
     process.on('SIGTERM', onSignal)
@@ -98,8 +100,14 @@ export const runCommand: Command = {
     }
     if (json) ctx.stdout.write(summaryJson(summary) + '\n')
     else if (!quiet) ctx.stderr.write(formatSummary(summary) + '\n')
-    return exitCode.ok
+    // Stopped by a signal, the process says so as a shell expects, however it was started (npx itself
+    // ends with SIGINT on Ctrl-C): scripts must not take an interrupted run for a finished one.
+    return stoppedBy !== undefined ? signalExitCode(stoppedBy) : exitCode.ok
   },
+}
+
+function signalExitCode(sig: NodeJS.Signals): number {
+  return sig === 'SIGTERM' ? exitCode.terminated : exitCode.interrupted
 }
 
 /** Checkpoint settings from the flags; undefined without --checkpoint-dir. */
