@@ -202,3 +202,10 @@ test('progress line and durations read well', () => {
   assert.match(formatProgress({ recordsIn: 0, recordsPerSecond: 0, watermark: -Infinity, lagMs: NaN, elapsedMs: 10 }), /watermark none yet {2}lag -/)
 })
 
+test('on historical data the progress line shows the event time covered and its speed, not a lag of months', () => {
+  const wm = Date.UTC(2024, 4, 1, 10, 0, 0)
+  const p = { recordsIn: 1000, recordsPerSecond: 500, watermark: wm, lagMs: 335 * 86_400_000, elapsedMs: 2000 }
+  assert.equal(formatProgress(p, { watermark: wm - 3_600_000, elapsedMs: 1000 }), 'records in 1,000  500/s  watermark 2024-05-01T10:00:00.000Z  event time +1h00m (3,600x real time)  (2.0s)')
+  assert.match(formatProgress(p), /  historical data  /)
+})
+
