@@ -11,6 +11,11 @@ export interface SinkContext {
 /** What a sink promises about duplicates after a failure. */
 export type SinkGuarantee = 'exactly-once' | 'at-least-once' | 'none'
 
+/**
+ * Writes the batches of one sink subtask. `write` may return a promise (the pipeline waits: backpressure);
+ * checkpointed sinks pre-commit at a barrier and commit when the checkpoint completes.
+ * @example const writer: SinkWriter<Row> = { write: (batch) => { rows.push(...batch.values) }, close: () => {} }
+ */
 export interface SinkWriter<T> {
   /** Writes a batch. A returned promise means: send nothing more until it settles (backpressure). */
   write(batch: Batch<T>): void | Promise<void>
@@ -30,6 +35,11 @@ export interface SinkWriter<T> {
   recover?(restored: { checkpointId: number; handle: unknown } | undefined): void | Promise<void>
 }
 
+/**
+ * A sink: its kind, the guarantee it gives, and `open`, which makes a writer per subtask. The built-in
+ * ones are in `sink`; implement this for another system.
+ * @example p.from(source.collection([1, 2])).to(mySink)
+ */
 export interface Sink<T> {
   readonly kind: string
   readonly guarantee: SinkGuarantee

@@ -133,7 +133,10 @@ function session(opts: { gap: Duration; time?: TimeDomain }): WindowAssigner {
   })
 }
 
-/** One window per key spanning all time; fires only through a trigger (or at the end of a bounded input). */
+/**
+ * One window per key spanning all time; fires only through a trigger (or at the end of a bounded input).
+ * @example stream.keyBy((o) => o.country).window(window.global(), { trigger: trigger.count(100) })
+ */
 function global(): WindowAssigner {
   return {
     kind: 'global',
@@ -177,4 +180,8 @@ function count(size: number, opts: CountWindowOptions = {}): WindowAssigner {
   })
 }
 
+/**
+ * Built-in window assigners: which windows a record belongs to.
+ * @example stream.keyBy((c) => c.page).window(window.tumbling({ size: '1m' })).count()
+ */
 export const window = { tumbling, sliding, session, global, count }
