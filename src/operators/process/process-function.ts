@@ -22,7 +22,7 @@ export interface TimerAccess {
 /**
  * What a keyed process function gets with each record and timer: the key, event and processing time,
  * timers, keyed state, and outputs.
- * @example process((e, ctx) => { ctx.timers.registerEventTime(ctx.timestamp + 60_000); ctx.emit(e) })
+ * @example keyed.process({ processElement(e, ctx) { ctx.timers.eventTime(ctx.timestamp + 60_000); ctx.emit(e) } })
  */
 export interface ProcessContext<K, O> {
   readonly key: K
