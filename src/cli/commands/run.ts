@@ -25,8 +25,9 @@ export const runCommand: Command = {
     'The pipeline is type-checked first, as by `sluice check` (skipped while its files are unchanged',
     'since a check that passed; --no-check skips it always).',
     '',
-    'On a terminal a progress line (records in, records/s, watermark, lag) is redrawn about once a',
-    'second on stderr. The summary goes to stderr, so stdout carries only what sink.console() prints.',
+    'On a terminal a progress line (records in, records/s, watermark, lag behind the clock, or on',
+    'historical data the event time covered and its speed) is redrawn about once a second on stderr.',
+    'The summary goes to stderr, so stdout carries only what sink.console() prints.',
   ].join('\n'),
   positionals: { min: 1, max: 1, names: 'the pipeline file (sluice run <pipeline.ts>)' },
   flags: [
