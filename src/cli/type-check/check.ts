@@ -34,7 +34,7 @@ export async function checkPipelineTypes(abs: string, cwd: string, env: NodeJS.P
 
   const t = ((await import(pathToFileURL(compiler).href)) as { default: typeof ts }).default
   const config = checkConfig(t, tsconfigPath)
-  const program = t.createProgram({ rootNames: [abs], options: config.options })
+  const program = t.createProgram({ rootNames: [abs, ...config.declarations], options: config.options })
   const own = program.getSourceFiles().filter((f) => !f.fileName.includes('/node_modules/') && !program.isSourceFileDefaultLibrary(f))
   // Sluice's own sources (when it runs from them) are checked by its own build, not with each pipeline.
   const user = own.filter((f) => !f.fileName.startsWith(sluiceSources))

@@ -7,6 +7,8 @@ export interface CheckConfig {
   options: ts.CompilerOptions
   /** The tsconfig.json used and those it extends; empty for the default options. */
   files: string[]
+  /** Declaration files the tsconfig includes (global types the pipeline may rely on). */
+  declarations: string[]
 }
 
 /** The nearest tsconfig.json in the pipeline's folder or above it, found without loading TypeScript. */
@@ -24,10 +26,14 @@ export function nearestTsconfig(pipelineFile: string): string | undefined {
  * what Node runs (ESM, erasable TypeScript only). Never emits.
  */
 export function checkConfig(t: typeof ts, tsconfig: string | undefined): CheckConfig {
-  if (tsconfig === undefined) return { options: defaultOptions(t), files: [] }
+  if (tsconfig === undefined) return { options: defaultOptions(t), files: [], declarations: [] }
   const json = t.readJsonConfigFile(tsconfig, t.sys.readFile)
   const parsed = t.parseJsonSourceFileConfigFileContent(json, t.sys, dirname(tsconfig), { noEmit: true }, tsconfig)
-  return { options: { ...parsed.options, noEmit: true }, files: [tsconfig, ...(json.extendedSourceFiles ?? [])] }
+  return {
+    options: { ...parsed.options, noEmit: true },
+    files: [tsconfig, ...(json.extendedSourceFiles ?? [])],
+    declarations: parsed.fileNames.filter((f) => /\.d\.[mc]?ts$/.test(f)),
+  }
 }
 
 function defaultOptions(t: typeof ts): ts.CompilerOptions {
