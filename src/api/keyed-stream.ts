@@ -26,8 +26,10 @@ const joinTypes: readonly JoinType[] = ['inner', 'left', 'right', 'full']
 /** A stream partitioned by key `K`: stateful steps see one key at a time. */
 export class KeyedStream<T, K extends Key> {
   /** @internal */
+  /** The stream before `keyBy`. */
   readonly stream: Stream<T>
   /** @internal */
+  /** The key selector given to `keyBy`. */
   readonly keyFn: (value: T) => K
 
   constructor(stream: Stream<T>, keyFn: (value: T) => K) {

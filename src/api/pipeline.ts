@@ -5,6 +5,11 @@ import { resolveRetries, type RetryOptions } from '../dlq/retry.ts'
 import type { Edge, StepImpl, StepNode } from './graph.ts'
 import { Stream } from './stream.ts'
 
+/**
+ * Options of a whole pipeline: the error policy for bad records, retries of transient failures, where
+ * dead letters and keyed state go, and the batch size read from sources.
+ * @example pipeline('orders', { onError: 'dead-letter', retries: 3, batchSize: 512 })
+ */
 export interface PipelineOptions {
   /**
    * What happens when a user function throws or an input line is malformed. Default 'fail'.
@@ -44,8 +49,11 @@ export interface DeadLetterOptions {
  * `sluice run <file>` (default export) or `run(pipeline)`.
  */
 export class Pipeline {
+  /** The name given to `pipeline(name)`: in summaries, metrics, checkpoints and dead letters. */
   readonly name: string
+  /** The options in force, defaults filled in. */
   readonly options: Required<Pick<PipelineOptions, 'onError' | 'batchSize' | 'retries'>> & Pick<PipelineOptions, 'deadLetter' | 'state'>
+  /** The logical graph: every step in the order it was added (what `sluice describe` prints). */
   readonly nodes: StepNode[] = []
   private readonly kindCounts = new Map<string, number>()
   private errorsNode: StepNode | undefined

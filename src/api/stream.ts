@@ -16,8 +16,10 @@ export class Stream<T> {
   /** The pipeline this stream belongs to. */
   readonly pipeline: Pipeline
   /** @internal */
+  /** The step that produces this stream. */
   readonly node: StepNode
   /** @internal side output of `node` this stream reads, if any. */
+  /** The side output this stream reads (`sideOutput(tag)`), or undefined for the step's main output. */
   readonly tag: string | undefined
 
   constructor(pipeline: Pipeline, node: StepNode, tag?: string) {

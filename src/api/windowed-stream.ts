@@ -9,6 +9,11 @@ import { WindowOperator, type LateRecord, type WindowResult } from '../operators
 import type { KeyedStream } from './keyed-stream.ts'
 import { Stream } from './stream.ts'
 
+/**
+ * How a window treats time: how late a record may be and still update its window, where later ones go,
+ * and an optional trigger in place of the assigner's default.
+ * @example stream.keyBy((c) => c.userId).window(window.session({ gap: '30m' }), { allowedLateness: '1m', late: 'late-clicks' })
+ */
 export interface WindowOptions<T> {
   /** When the window emits; default: the assigner's (event time at the window's end). */
   trigger?: Trigger

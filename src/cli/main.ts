@@ -1,5 +1,7 @@
 import type { CliContext, Command } from './command.ts'
 import { UsageError, formatCommandHelp, parseCommandArgs } from './command.ts'
+import { checkCommand } from './commands/check.ts'
+import { initCommand } from './commands/init.ts'
 import { describeCommand } from './commands/describe.ts'
 import { findCommand, formatOverview, helpCommand } from './commands/help.ts'
 import { runCommand } from './commands/run.ts'
@@ -16,7 +18,7 @@ import { reportError } from './report-error.ts'
  * src/cli/commands/<name>.ts exporting a `Command` (see command.ts: name, summary, usage, flags,
  * positionals, examples, run) and add it here; parsing, `--help` and error reporting come for free.
  */
-export const commands: readonly Command[] = [runCommand, describeCommand, savepointCommand, nexmarkCommand, logCommand, dlqCommand, helpCommand, versionCommand]
+export const commands: readonly Command[] = [initCommand, runCommand, checkCommand, describeCommand, savepointCommand, nexmarkCommand, logCommand, dlqCommand, helpCommand, versionCommand]
 
 /** Runs the CLI on `argv` (without node and script) and resolves with the exit code. */
 export async function main(argv: string[], ctx: CliContext = processContext()): Promise<number> {

@@ -1,10 +1,32 @@
 import type { Progress } from '../runtime/run-types.ts'
 
-/** One status line: records in, rate, watermark and lag. */
-export function formatProgress(p: Progress): string {
+/** Event time further behind the clock than this is historical data: its lag says nothing about the job. */
+const historicalLagMs = 3_600_000
+
+/** Where event time stood when the progress line first saw a watermark. */
+export interface EventTimeStart {
+  watermark: number
+  elapsedMs: number
+}
+
+/**
+ * One status line: records in, rate, watermark, and how event time moves. On live data that is the lag
+ * behind the clock; on historical data (more than an hour behind) it is the event time covered since
+ * `start` and how many times faster than real time it goes, instead of a lag of months.
+ */
+export function formatProgress(p: Progress, start?: EventTimeStart): string {
   const wm = p.watermark === -Infinity ? 'none yet' : p.watermark === Infinity ? 'end of input' : new Date(p.watermark).toISOString()
-  const lag = Number.isFinite(p.lagMs) ? formatDuration(p.lagMs) : '-'
-  return `records in ${p.recordsIn.toLocaleString('en-US')}  ${Math.round(p.recordsPerSecond).toLocaleString('en-US')}/s  watermark ${wm}  lag ${lag}  (${formatDuration(p.elapsedMs)})`
+  return `records in ${p.recordsIn.toLocaleString('en-US')}  ${Math.round(p.recordsPerSecond).toLocaleString('en-US')}/s  watermark ${wm}  ${eventTimeProgress(p, start)}  (${formatDuration(p.elapsedMs)})`
+}
+
+function eventTimeProgress(p: Progress, start: EventTimeStart | undefined): string {
+  if (!Number.isFinite(p.lagMs)) return 'lag -'
+  if (p.lagMs <= historicalLagMs) return `lag ${formatDuration(p.lagMs)}`
+  if (start === undefined || !Number.isFinite(p.watermark)) return 'historical data'
+  const covered = p.watermark - start.watermark
+  const wall = p.elapsedMs - start.elapsedMs
+  const speed = wall > 0 ? covered / wall : 0
+  return `event time +${formatDuration(covered)}${speed > 0 ? ` (${speed >= 10 ? Math.round(speed).toLocaleString('en-US') : speed.toFixed(1)}x real time)` : ''}`
 }
 
 /** A duration for people: '850ms', '4.2s', '3m12s', '5h07m', '412d3h'. */
@@ -27,6 +49,7 @@ export class ProgressLine {
   private readonly out: NodeJS.WriteStream
   private readonly enabled: boolean
   private shown = false
+  private start: EventTimeStart | undefined
 
   constructor(out: NodeJS.WriteStream, enabled: boolean) {
     this.out = out
@@ -35,7 +58,8 @@ export class ProgressLine {
 
   update(p: Progress): void {
     if (!this.enabled) return
-    let line = formatProgress(p)
+    if (this.start === undefined && Number.isFinite(p.watermark)) this.start = { watermark: p.watermark, elapsedMs: p.elapsedMs }
+    let line = formatProgress(p, this.start)
     const cols = this.out.columns
     if (cols !== undefined && cols > 1 && line.length >= cols) line = line.slice(0, cols - 1)
     this.out.write(`\r\x1b[2K${line}`)

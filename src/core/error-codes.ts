@@ -35,6 +35,7 @@ export const ERROR_CODES = {
   SLUICE_FILE_NOT_FOUND: { domain: 'user', meaning: 'An input file does not exist.' },
   SLUICE_FILE_READ_FAILED: { domain: 'external', meaning: 'An input file could not be opened or read.' },
   SLUICE_FILE_UNREADABLE: { domain: 'user', meaning: 'An input path is not a readable file (a folder, for instance).' },
+  SLUICE_INIT_NOT_EMPTY: { domain: 'user', meaning: 'sluice init was pointed at a folder that already holds files.' },
   SLUICE_INTERNAL: { domain: 'internal', meaning: 'A defect in Sluice: please report it with the message.' },
   SLUICE_JOB_BAD_STATUS: { domain: 'internal', meaning: 'The runtime tried a job status change that is not allowed (a bug).' },
   SLUICE_JOB_CANCELLED: { domain: 'user', meaning: 'The job was cancelled: it stopped without a last checkpoint.' },
@@ -81,6 +82,7 @@ export const ERROR_CODES = {
   SLUICE_STATE_SNAPSHOT: { domain: 'user', meaning: 'A state snapshot given to restore is not one this backend wrote.' },
   SLUICE_STATE_STORE: { domain: 'external', meaning: 'The durable state store could not be opened or written.' },
   SLUICE_STATE_TTL: { domain: 'user', meaning: "A state's time-to-live settings are invalid." },
+  SLUICE_TYPE_CHECK_FAILED: { domain: 'user', meaning: 'The pipeline does not type-check (sluice check, or sluice run without --no-check).' },
   SLUICE_UNKNOWN_SIDE_OUTPUT: { domain: 'user', meaning: 'A step has no side output of that name.' },
   SLUICE_USER_FUNCTION_FAILED: { domain: 'user', meaning: 'A user function threw (or rejected) on a record.' },
 } as const satisfies Record<`SLUICE_${string}`, { domain: ErrorDomain; meaning: string }>

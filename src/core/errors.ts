@@ -18,11 +18,17 @@ export interface SluiceErrorOptions {
  * @example throw new SluiceError('SLUICE_FILE_NOT_FOUND', `file '${path}' does not exist`, { step, hint: 'check the path' })
  */
 export class SluiceError extends Error {
+  /** Stable identifier, e.g. `SLUICE_SCHEMA_MISMATCH`: match on it, not on the message. */
   readonly code: ErrorCode
+  /** Whose fault: `user` (pipeline or data), `external` (another system), `internal` (a Sluice bug). */
   readonly domain: ErrorDomain
+  /** Whether trying again may help. */
   readonly retryable: boolean
+  /** The id of the pipeline step where it happened, when known. */
   readonly step: string | undefined
+  /** The position of the record in its source (e.g. `file.jsonl:17`), when known. */
   readonly position: string | number | undefined
+  /** What to do about it. */
   readonly hint: string | undefined
 
   constructor(code: ErrorCode, message: string, opts: SluiceErrorOptions = {}) {
@@ -55,6 +61,7 @@ export class SluiceError extends Error {
  * @example throw new TransientError('rates service timed out', { cause: e })
  */
 export class TransientError extends Error {
+  /** Marks the error as worth retrying. */
   readonly transient = true
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options)

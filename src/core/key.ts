@@ -1,5 +1,9 @@
 /** Keys that `keyBy` may return: a primitive, or a tuple of primitives for composite keys. */
 export type KeyPrimitive = string | number | boolean | bigint
+/**
+ * What `keyBy` may return: a primitive, or a tuple of primitives for a composite key.
+ * @example stream.keyBy((o) => [o.country, o.city] as const)
+ */
 export type Key = KeyPrimitive | readonly KeyPrimitive[]
 
 /** Number of key groups: the unit of state redistribution when parallelism changes (Flink's max parallelism). */

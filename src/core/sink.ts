@@ -30,6 +30,11 @@ export interface RestoredHandle {
   readonly handle: unknown
 }
 
+/**
+ * Writes the batches of one sink subtask. `write` may return a promise (the pipeline waits: backpressure);
+ * checkpointed sinks pre-commit at a barrier and commit when the checkpoint completes.
+ * @example const writer: SinkWriter<Row> = { write: (batch) => { rows.push(...batch.values) }, close: () => {} }
+ */
 export interface SinkWriter<T> {
   /** Writes a batch. A returned promise means: send nothing more until it settles (backpressure). */
   write(batch: Batch<T>): void | Promise<void>
@@ -59,6 +64,11 @@ export interface SinkWriter<T> {
   onCheckpointComplete?(checkpointId: number): void | Promise<void>
 }
 
+/**
+ * A sink: its kind, the guarantee it gives, and `open`, which makes a writer per subtask. The built-in
+ * ones are in `sink`; implement this for another system.
+ * @example p.from(source.collection([1, 2])).to(mySink)
+ */
 export interface Sink<T> {
   readonly kind: string
   /** The best guarantee the sink gives (with checkpoints); `guaranteeFor` says what it gives in a given run. */

@@ -2,6 +2,11 @@ import type { Clock } from '../core/clock.ts'
 import type { StepMetricsJson } from '../core/metrics.ts'
 import type { CheckpointConfig, CheckpointReport } from '../checkpoint/coordinator.ts'
 
+/**
+ * How `run` runs a pipeline: parallelism, checkpoints, `--param` values, a signal to stop it, and a
+ * progress callback.
+ * @example await run(p, { parallelism: 4, checkpoint: { dir: 'state/orders', intervalMs: 10_000 } })
+ */
 export interface RunOptions {
   /** Subtasks per keyed step; above 1 they run on worker threads (needs `module`). Default 1. */
   parallelism?: number
@@ -20,6 +25,10 @@ export interface RunOptions {
   checkpoint?: CheckpointConfig
 }
 
+/**
+ * What `onProgress` receives about once a second: records in, rate, watermark, lag and elapsed time.
+ * @example await run(p, { onProgress: (pr) => console.error(pr.recordsIn, pr.watermark) })
+ */
 export interface Progress {
   recordsIn: number
   recordsPerSecond: number
@@ -30,6 +39,11 @@ export interface Progress {
   elapsedMs: number
 }
 
+/**
+ * What `run` resolves with: status, time, records in, per-step metrics (in, out, late, errors, dropped),
+ * keyed state and checkpoints.
+ * @example const s = await run(p); console.log(formatSummary(s))
+ */
 export interface RunSummary {
   pipeline: string
   status: 'finished' | 'stopped'

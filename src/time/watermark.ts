@@ -10,6 +10,10 @@ export interface WatermarkGenerator {
   restore(state: unknown): void
 }
 
+/**
+ * How a source derives its watermark from event times: makes one generator per partition.
+ * @example source.jsonl('clicks.jsonl', { eventTime: (c) => c.ts, watermark: watermark.boundedOutOfOrder('5s') })
+ */
 export interface WatermarkStrategy {
   readonly kind: string
   readonly describe: Record<string, unknown>
@@ -46,9 +50,16 @@ function boundedOutOfOrder(delay: Duration): WatermarkStrategy {
   return { kind: 'bounded-out-of-order', describe: { kind: 'bounded-out-of-order', delayMs: ms }, create: () => new BoundedOutOfOrderGenerator(ms) }
 }
 
-/** For timestamps that never go backwards within a partition. */
+/**
+ * For timestamps that never go backwards within a partition.
+ * @example source.jsonl('log.jsonl', { eventTime: (e) => e.ts, watermark: watermark.monotonic() })
+ */
 function monotonic(): WatermarkStrategy {
   return { kind: 'monotonic', describe: { kind: 'monotonic' }, create: () => new BoundedOutOfOrderGenerator(0) }
 }
 
+/**
+ * Built-in watermark strategies for sources.
+ * @example watermark.boundedOutOfOrder('5s')
+ */
 export const watermark = { boundedOutOfOrder, monotonic }

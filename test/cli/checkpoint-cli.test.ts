@@ -27,13 +27,15 @@ test('checkpoint flags without --checkpoint-dir are a usage error', () => {
   assert.match(bad.stderr, /invalid duration 'soon'/)
 })
 
+// --no-check: these runs are about checkpoints, and a first type check on a loaded machine would eat into
+// the time the job is given.
 test('savepoint --stop stops a running pipeline; resuming from the savepoint completes the output exactly', async () => {
   const base = await mkdtemp(join(tmpdir(), 'sluice-cli-sp-'))
   try {
     const out = join(base, 'out')
     const chk = join(base, 'chk')
     const sp = join(base, 'savepoint')
-    const child = spawn(process.execPath, [bin, 'run', fixture, '--param', `out=${out}`, '--checkpoint-dir', chk, '--checkpoint-interval', '200ms'], { cwd: root })
+    const child = spawn(process.execPath, [bin, 'run', fixture, '--no-check', '--param', `out=${out}`, '--checkpoint-dir', chk, '--checkpoint-interval', '200ms'], { cwd: root })
     let stderr = ''
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
@@ -49,10 +51,10 @@ test('savepoint --stop stops a running pipeline; resuming from the savepoint com
     assert.match(stderr, /pipeline 'checkpointed' stopped/)
     const partial = await lines(out)
 
-    const resumed = sluice(['run', fixture, '--param', `out=${out}`, '--checkpoint-dir', join(base, 'chk2'), '--restore-from', sp])
+    const resumed = sluice(['run', fixture, '--no-check', '--param', `out=${out}`, '--checkpoint-dir', join(base, 'chk2'), '--restore-from', sp])
     assert.equal(resumed.code, 0, resumed.stderr)
     assert.match(resumed.stderr, /resumed from #\d+/)
-    const straight = sluice(['run', fixture, '--param', `out=${join(base, 'straight')}`, '--checkpoint-dir', join(base, 'chk3'), '--checkpoint-interval', '0'])
+    const straight = sluice(['run', fixture, '--no-check', '--param', `out=${join(base, 'straight')}`, '--checkpoint-dir', join(base, 'chk3'), '--checkpoint-interval', '0'])
     assert.equal(straight.code, 0, straight.stderr)
     const all = await lines(out)
     assert.ok(partial.length > 0 && partial.length < all.length, 'the savepoint was not taken midway')

@@ -144,7 +144,7 @@ test('parallelism that the runtime refuses is reported, not a crash', () => {
   assert.match(r.stderr, /^error SLUICE_/)
 })
 
-test('SIGINT stops an unbounded pipeline gracefully: exit 0 and the summary', async () => {
+test('SIGINT stops an unbounded pipeline gracefully: the summary, and exit code 130 as after any Ctrl-C', async () => {
   let sent = false
   const r = await sluiceLive(['run', fixture('unbounded')], (out, signal) => {
     if (!sent && out.stdout.includes('\n')) {
@@ -153,14 +153,14 @@ test('SIGINT stops an unbounded pipeline gracefully: exit 0 and the summary', as
     }
   })
   assert.equal(sent, true)
-  assert.equal(r.code, 0)
+  assert.equal(r.code, 130)
   assert.match(r.stderr, /stopping… \(press Ctrl-C again to force\)\n/)
   assert.match(r.stderr, /pipeline 'unbounded' stopped in /)
   // Every line on stdout is a whole record: the sink flushed before exit.
   for (const line of r.stdout.trim().split('\n')) assert.equal(typeof (JSON.parse(line) as { n: number }).n, 'number')
 })
 
-test('SIGTERM stops gracefully too', async () => {
+test('SIGTERM stops gracefully too, with exit code 143', async () => {
   let sent = false
   const r = await sluiceLive(['run', fixture('unbounded'), '--json'], (out, signal) => {
     if (!sent && out.stdout.includes('\n')) {
@@ -168,7 +168,7 @@ test('SIGTERM stops gracefully too', async () => {
       signal('SIGTERM')
     }
   })
-  assert.equal(r.code, 0)
+  assert.equal(r.code, 143)
   const last = r.stdout.trim().split('\n').at(-1)!
   assert.equal((JSON.parse(last) as { status: string }).status, 'stopped')
 })
@@ -200,5 +200,12 @@ test('progress line and durations read well', () => {
     'records in 12,345  4,210/s  watermark 2024-05-01T10:00:05.000Z  lag 2.5s  (3.0s)',
   )
   assert.match(formatProgress({ recordsIn: 0, recordsPerSecond: 0, watermark: -Infinity, lagMs: NaN, elapsedMs: 10 }), /watermark none yet {2}lag -/)
+})
+
+test('on historical data the progress line shows the event time covered and its speed, not a lag of months', () => {
+  const wm = Date.UTC(2024, 4, 1, 10, 0, 0)
+  const p = { recordsIn: 1000, recordsPerSecond: 500, watermark: wm, lagMs: 335 * 86_400_000, elapsedMs: 2000 }
+  assert.equal(formatProgress(p, { watermark: wm - 3_600_000, elapsedMs: 1000 }), 'records in 1,000  500/s  watermark 2024-05-01T10:00:00.000Z  event time +1h00m (3,600x real time)  (2.0s)')
+  assert.match(formatProgress(p), /  historical data  /)
 })
 

@@ -180,9 +180,10 @@ test('count and global windows need no event time', async () => {
   const all = sink.collect<{ value: number }>()
   s.window(window.global()).aggregate(agg.sum((x: number) => x)).to(all)
   await run(p)
+  // The fifth record's window never fills: it is dropped at the end of input (fireIncompleteAtEnd emits it).
   assert.deepEqual(
     out.values.map((r) => r.value),
-    [2, 2, 1],
+    [2, 2],
   )
   assert.deepEqual(
     all.values.map((r) => r.value),

@@ -9,7 +9,8 @@ import { parseDuration } from '../../core/duration.ts'
 import { errorMessage } from '../../core/errors.ts'
 import type { CheckpointConfig } from '../../checkpoint/coordinator.ts'
 import { exitCode, exitCodesHelp } from '../exit-codes.ts'
-import { loadPipeline } from '../load-pipeline.ts'
+import { loadPipeline, resolvePipelineFile } from '../load-pipeline.ts'
+import { requireTypes } from '../type-check/require-types.ts'
 import { ProgressLine } from '../progress-line.ts'
 
 export const runCommand: Command = {
@@ -22,14 +23,19 @@ export const runCommand: Command = {
     'current folder. A bounded input makes a batch job that ends; an unbounded one runs until Ctrl-C',
     '(once: stop gracefully, sinks flush; twice: exit at once).',
     '',
-    'On a terminal a progress line (records in, records/s, watermark, lag) is redrawn about once a',
-    'second on stderr. The summary goes to stderr, so stdout carries only what sink.console() prints.',
+    'The pipeline is type-checked first, as by `sluice check` (skipped while its files are unchanged',
+    'since a check that passed; --no-check skips it always).',
+    '',
+    'On a terminal a progress line (records in, records/s, watermark, lag behind the clock, or on',
+    'historical data the event time covered and its speed) is redrawn about once a second on stderr.',
+    'The summary goes to stderr, so stdout carries only what sink.console() prints.',
   ].join('\n'),
   positionals: { min: 1, max: 1, names: 'the pipeline file (sluice run <pipeline.ts>)' },
   flags: [
     { name: 'parallelism', short: 'p', type: 'string', placeholder: 'N', description: 'subtasks per keyed step (default 1)' },
     { name: 'param', type: 'string', multiple: true, placeholder: 'key=value', description: 'a parameter for a pipeline factory' },
     { name: 'batch-size', type: 'string', placeholder: 'N', description: "records per batch read from sources (default: the pipeline's, 1024)" },
+    { name: 'no-check', type: 'boolean', description: 'run without type-checking the pipeline first (see sluice check)' },
     { name: 'quiet', short: 'q', type: 'boolean', description: 'no progress line and no summary (errors are still printed)' },
     { name: 'json', type: 'boolean', description: 'print the run summary as one JSON line on stdout instead of the table' },
     { name: 'checkpoint-dir', type: 'string', placeholder: 'DIR', description: 'take checkpoints in DIR; starting again with the same DIR resumes from the latest one' },
@@ -50,6 +56,7 @@ export const runCommand: Command = {
     const file = positionals[0]
     const checkpoint = checkpointFlags(values)
 
+    if (values['no-check'] !== true) await requireTypes(resolvePipelineFile(file, ctx.cwd), file, ctx)
     const loaded = await loadPipeline(file, params, ctx.cwd)
     const p = loaded.pipeline
     if (!loaded.factory && Object.keys(params).length > 0) {
@@ -63,8 +70,10 @@ export const runCommand: Command = {
 
     const stop = new AbortController()
     let signals = 0
+    let stoppedBy: NodeJS.Signals | undefined
     const onSignal = (sig: NodeJS.Signals) => {
       signals++
+      stoppedBy ??= sig
       progress.clear()
       if (signals === 1) {
         ctx.stderr.write('stopping… (press Ctrl-C again to force)\n')
@@ -72,7 +81,7 @@ export const runCommand: Command = {
         return
       }
       ctx.stderr.write('forced exit: sinks may not have written everything\n')
-      process.exit(sig === 'SIGTERM' ? 143 : exitCode.interrupted)
+      process.exit(signalExitCode(sig))
     }
     process.on('SIGINT', onSignal)
     process.on('SIGTERM', onSignal)
@@ -93,8 +102,14 @@ export const runCommand: Command = {
     }
     if (json) ctx.stdout.write(summaryJson(summary) + '\n')
     else if (!quiet) ctx.stderr.write(`${formatSummary(summary)}\n${formatSinkGuarantees(sinkGuarantees(p, { checkpointing: checkpoint !== undefined }))}\n`)
-    return exitCode.ok
+    // Stopped by a signal, the process says so as a shell expects, however it was started (npx itself
+    // ends with SIGINT on Ctrl-C): scripts must not take an interrupted run for a finished one.
+    return stoppedBy !== undefined ? signalExitCode(stoppedBy) : exitCode.ok
   },
+}
+
+function signalExitCode(sig: NodeJS.Signals): number {
+  return sig === 'SIGTERM' ? exitCode.terminated : exitCode.interrupted
 }
 
 /** Checkpoint settings from the flags; undefined without --checkpoint-dir. */

@@ -5,6 +5,11 @@ import { checkSchema, ColumnBuffer, inferSchema, type ParquetSchema } from '../p
 import { TwoPhaseCommit, type AbortScope, type Transactions } from '../../checkpoint/two-phase-commit.ts'
 import { DuckTable, KEY_COLUMN } from './table.ts'
 
+/**
+ * Options of `sink.duckdb`: the table's `columns` (types; inferred from the first batch if omitted) and
+ * the `key` that makes writes upserts (a changelog then updates and deletes rows).
+ * @example sink.duckdb('out/shop.duckdb', 'revenue', { key: (r) => r.country, columns: { country: 'string', revenue: 'double' } })
+ */
 export interface DuckDbSinkOptions<T> {
   /**
    * Writes by key: each record's key (a string, or values compared as JSON) goes to a `_sluice_key` primary

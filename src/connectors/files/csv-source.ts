@@ -9,6 +9,11 @@ import { LineReader, type QuoteRule } from './line-reader.ts'
 /** How a CSV field is converted. An empty field becomes null for every type but 'string'. */
 export type CsvType = 'number' | 'string' | 'boolean' | 'json'
 
+/**
+ * Options of `source.csv`: the file options (event time, watermark, partitions) and how lines become
+ * records: `columns`, `delimiter`, `quote`, `types` conversions and a `parse` function.
+ * @example source.csv<Order>('data/orders.csv', { types: { amount: 'number' }, eventTime: (o) => Date.parse(o.time) })
+ */
 export interface CsvSourceOptions<T> extends FileSourceOptions<T> {
   /** Field names; when given, the first line is data, not a header. */
   columns?: string[]

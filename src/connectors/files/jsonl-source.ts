@@ -4,6 +4,11 @@ import { parseError } from './line-problems.ts'
 import type { Source, SourceContext } from '../../core/source.ts'
 import { checkFileOptions, checkPaths, openFileSource, type FileSourceOptions, type FileSourceReader, type RecordDecoder } from './file-source.ts'
 
+/**
+ * Options of `source.jsonl`: the file options (event time, watermark, partitions, follow mode) and an
+ * optional `parse` that validates or converts each parsed line.
+ * @example source.jsonl<Click>('data/clicks.jsonl', { eventTime: (c) => c.ts, watermark: watermark.boundedOutOfOrder('5s') })
+ */
 export interface JsonlSourceOptions<T> extends FileSourceOptions<T> {
   /** Converts or validates each parsed line; if it throws, the line is malformed. */
   parse?: (raw: unknown) => T

@@ -20,6 +20,11 @@ export interface CollectSink<T> extends Sink<T> {
   table(identity?: (value: T) => unknown): T[]
 }
 
+/**
+ * Keeps every record in memory, for tests: read `values`, `records` (with time and changelog kind), or
+ * `table()` (the changelog applied).
+ * @example const out = sink.collect<Revenue>(); stream.to(out); await run(p); assert.deepEqual(out.values, [...])
+ */
 export function collect<T>(): CollectSink<T> {
   const values: T[] = []
   const records: CollectedRecord<T>[] = []

@@ -6,6 +6,11 @@ import type { NexmarkConfig } from './config.ts'
 import { NexmarkGenerator } from './generator.ts'
 import type { NexmarkEvent } from './model.ts'
 
+/**
+ * Options of `source.nexmark`: how many events, how fast, and the generator's shape (any field of
+ * `NexmarkConfig`).
+ * @example source.nexmark({ events: 1_000_000, partitions: 4 })
+ */
 export interface NexmarkSourceOptions extends Partial<NexmarkConfig>, Pick<SourceOptions<NexmarkEvent>, 'idleTimeout'> {
   /** Number of events; omit for an unbounded stream. */
   events?: number

@@ -7,6 +7,11 @@ import type { Sink, SinkContext, SinkWriter } from '../../core/sink.ts'
 import { PartFiles } from '../files/part-files.ts'
 import { checkSchema, ColumnBuffer, inferSchema, schemaElements, type ParquetSchema } from './schema.ts'
 
+/**
+ * Options of `sink.parquet`: the column `schema` (inferred from the first batch if omitted), the row group
+ * size, and `changelog` to add an `op` column for updates and deletes.
+ * @example sink.parquet('out/orders.parquet', { schema: { id: 'string', amount: 'double' } })
+ */
 export interface ParquetSinkOptions {
   /** Column names and types. Default: inferred from the first batch (see `inferSchema`). */
   schema?: ParquetSchema

@@ -4,7 +4,10 @@ import { userError } from '../../core/errors.ts'
 
 type Num<T> = (value: T) => number
 
-/** Number of records. */
+/**
+ * Number of records.
+ * @example stream.keyBy((c) => c.page).window(window.tumbling({ size: '1m' })).aggregate(agg.count()) // value: 42
+ */
 function count<T = unknown>(): AggregateFunction<T, number, number> {
   return {
     name: 'count',
@@ -16,7 +19,10 @@ function count<T = unknown>(): AggregateFunction<T, number, number> {
   }
 }
 
-/** Sum of a numeric field. */
+/**
+ * Sum of a numeric field.
+ * @example agg.sum((o: Order) => o.amount) // value: 129.5
+ */
 function sum<T>(field: Num<T>): AggregateFunction<T, number, number> {
   return {
     name: 'sum',
@@ -31,12 +37,16 @@ function sum<T>(field: Num<T>): AggregateFunction<T, number, number> {
 /**
  * Smallest value of a numeric field; null for an empty group. With `{ retractable: true }` it keeps every
  * value's multiplicity so it can consume a changelog (costs memory per distinct value).
+ * @example agg.min((b: Bid) => b.price) // value: 3 (null for an empty group)
  */
 function min<T>(field: Num<T>, opts: { retractable?: boolean } = {}): AggregateFunction<T, MinMaxAcc, number | null> {
   return extreme('min', field, (a, b) => a < b, opts.retractable ?? false)
 }
 
-/** Largest value of a numeric field; null for an empty group. See `min` for `retractable`. */
+/**
+ * Largest value of a numeric field; null for an empty group. See `min` for `retractable`.
+ * @example agg.max((b: Bid) => b.price) // value: 99
+ */
 function max<T>(field: Num<T>, opts: { retractable?: boolean } = {}): AggregateFunction<T, MinMaxAcc, number | null> {
   return extreme('max', field, (a, b) => a > b, opts.retractable ?? false)
 }
@@ -81,7 +91,10 @@ function extreme<T>(name: string, field: Num<T>, better: (a: number, b: number) 
   return agg
 }
 
-/** Mean of a numeric field; null for an empty group. */
+/**
+ * Mean of a numeric field; null for an empty group.
+ * @example agg.avg((r: Reading) => r.celsius) // value: 21.4
+ */
 function avg<T>(field: Num<T>): AggregateFunction<T, { sum: number; n: number }, number | null> {
   return {
     name: 'avg',
@@ -93,7 +106,10 @@ function avg<T>(field: Num<T>): AggregateFunction<T, { sum: number; n: number },
   }
 }
 
-/** The first record by event order of arrival (or of a field). */
+/**
+ * The first record by event order of arrival (or of a field).
+ * @example agg.first((c: Click) => c.page) // value: '/home', the landing page of a session
+ */
 function first<T, R = T>(field?: (value: T) => R): AggregateFunction<T, { set: boolean; v: R | null }, R | null> {
   const f = field ?? ((v: T) => v as unknown as R)
   return {
@@ -105,7 +121,10 @@ function first<T, R = T>(field?: (value: T) => R): AggregateFunction<T, { set: b
   }
 }
 
-/** The last record to arrive (or a field of it). */
+/**
+ * The last record to arrive (or a field of it).
+ * @example agg.last((c: Click) => c.page) // value: '/checkout', the exit page of a session
+ */
 function last<T, R = T>(field?: (value: T) => R): AggregateFunction<T, { set: boolean; v: R | null }, R | null> {
   const f = field ?? ((v: T) => v as unknown as R)
   return {
@@ -117,7 +136,10 @@ function last<T, R = T>(field?: (value: T) => R): AggregateFunction<T, { set: bo
   }
 }
 
-/** Exact number of distinct values of a field (keeps the set of values). */
+/**
+ * Exact number of distinct values of a field (keeps the set of values).
+ * @example agg.countDistinct((c: Click) => c.userId) // value: 17 distinct users
+ */
 function countDistinct<T>(field: (value: T) => unknown): AggregateFunction<T, Map<unknown, number>, number> {
   return {
     name: 'countDistinct',
@@ -145,6 +167,7 @@ function countDistinct<T>(field: (value: T) => unknown): AggregateFunction<T, Ma
 /**
  * The `n` records with the highest `by` (descending; ties keep arrival order). Keeps at most n records
  * when nothing is retracted.
+ * @example agg.topN(3, (b: Bid) => b.price) // value: the three highest bids, highest first
  */
 function topN<T>(n: number, by: Num<T>, order: 'desc' | 'asc' = 'desc'): AggregateFunction<T, T[], T[]> {
   if (!Number.isInteger(n) || n < 1) throw userError('SLUICE_BAD_OPTION', `agg.topN: n must be a positive integer, got ${n}`)
@@ -208,7 +231,10 @@ function fields<M extends AggMap>(aggs: M): AggregateFunction<FieldsInput<M>, un
   return agg
 }
 
-/** Reduce records pairwise; the result has the record's type. */
+/**
+ * Reduce records pairwise; the result has the record's type.
+ * @example agg.reduce((a: Bid, b: Bid) => (b.price > a.price ? b : a)) // value: the highest bid
+ */
 function reduce<T>(fn: (a: T, b: T) => T): AggregateFunction<T, { set: boolean; v: T | undefined }, T> {
   return {
     name: 'reduce',

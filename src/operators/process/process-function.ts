@@ -19,6 +19,11 @@ export interface TimerAccess {
   deleteProcessingTime(time: number): void
 }
 
+/**
+ * What a keyed process function gets with each record and timer: the key, event and processing time,
+ * timers, keyed state, and outputs.
+ * @example keyed.process({ processElement(e, ctx) { ctx.timers.eventTime(ctx.timestamp + 60_000); ctx.emit(e) } })
+ */
 export interface ProcessContext<K, O> {
   readonly key: K
   /** Event time of the record being processed, or the time of the timer that fired. */

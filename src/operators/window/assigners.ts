@@ -20,6 +20,16 @@ export interface WindowAssigner {
   /** The trigger used when the user sets none. */
   defaultTrigger(): Trigger
   /**
+   * What the end of a bounded input does to windows that have not fired: `fire` them (the default),
+   * `drop` them (counted as dropped), or fire them marked `incomplete` (count windows).
+   */
+  readonly atEnd?: 'fire' | 'drop' | 'fire-incomplete'
+  /**
+   * The windows have no bounds of their own (count windows): a result's `start` and `end` are the
+   * event-time span of its records, `[first, last + 1)`.
+   */
+  readonly boundsFromRecords?: boolean
+  /**
    * Set when the options were invalid: the step that uses the assigner reports it with its own id
    * (an assigner is built before it belongs to a step).
    */
@@ -123,7 +133,10 @@ function session(opts: { gap: Duration; time?: TimeDomain }): WindowAssigner {
   })
 }
 
-/** One window per key spanning all time; fires only through a trigger (or at the end of a bounded input). */
+/**
+ * One window per key spanning all time; fires only through a trigger (or at the end of a bounded input).
+ * @example stream.keyBy((o) => o.country).window(window.global(), { trigger: trigger.count(100) })
+ */
 function global(): WindowAssigner {
   return {
     kind: 'global',
@@ -137,12 +150,38 @@ function global(): WindowAssigner {
   }
 }
 
-/** Every `size` records of a key form a window (a global window with a purging count trigger). */
-function count(size: number): WindowAssigner {
+export interface CountWindowOptions {
+  /**
+   * Fire the windows that hold fewer than `size` records when a bounded input ends, with
+   * `incomplete: true` on their results. Default false: they are dropped (as in Flink) and counted in the
+   * step's `dropped` metric.
+   */
+  fireIncompleteAtEnd?: boolean
+}
+
+/**
+ * Every `size` records of a key form a window (a global window with a purging count trigger). A result's
+ * `start` and `end` are the event-time span of its records, `[first, last + 1)`.
+ * @example window.count(100)                                // windows of 100 records; a remainder at the end is dropped
+ * @example window.count(100, { fireIncompleteAtEnd: true }) // the remainder fires, marked `incomplete: true`
+ */
+function count(size: number, opts: CountWindowOptions = {}): WindowAssigner {
   return checked('count', () => {
     if (!Number.isInteger(size) || size < 1) throw userError('SLUICE_BAD_OPTION', `window.count: size must be a positive integer, got ${size}`)
-    return { ...global(), kind: 'count', describe: { kind: 'count', size }, defaultTrigger: () => countTrigger(size, { purge: true }) }
+    const atEnd = opts.fireIncompleteAtEnd === true ? 'fire-incomplete' : 'drop'
+    return {
+      ...global(),
+      kind: 'count',
+      describe: { kind: 'count', size, atEnd },
+      defaultTrigger: () => countTrigger(size, { purge: true }),
+      atEnd,
+      boundsFromRecords: true,
+    }
   })
 }
 
+/**
+ * Built-in window assigners: which windows a record belongs to.
+ * @example stream.keyBy((c) => c.page).window(window.tumbling({ size: '1m' })).count()
+ */
 export const window = { tumbling, sliding, session, global, count }

@@ -4,6 +4,11 @@ import { userError } from '../../core/errors.ts'
 /** What a trigger decides for a window: keep going, emit its result, drop its contents, or both. */
 export type TriggerResult = 'continue' | 'fire' | 'purge' | 'fire-purge'
 
+/**
+ * What a trigger sees of its window: the watermark, the processing time, one number of state, and
+ * timers it can set on either clock.
+ * @example onElement(_s, end, ctx) { ctx.registerEventTimer(end - 1); return 'continue' }
+ */
 export interface TriggerContext {
   /** The operator's current event-time watermark. */
   watermark: number
@@ -36,7 +41,11 @@ export function isBuiltinEventTimeTrigger(t: Trigger): boolean {
   return builtinEventTime.has(t)
 }
 
-/** Fires once the watermark passes the end of the window (and again for each late record within lateness). */
+/**
+ * Fires once the watermark passes the end of the window (and again for each late record within lateness).
+ * The default of event-time windows.
+ * @example stream.keyBy((c) => c.page).window(window.tumbling({ size: '1m' }), { trigger: trigger.eventTime() })
+ */
 export function eventTimeTrigger(): Trigger {
   const t: Trigger = {
     kind: 'event-time',
@@ -53,7 +62,10 @@ export function eventTimeTrigger(): Trigger {
   return t
 }
 
-/** Fires when the processing-time clock passes the end of the window. */
+/**
+ * Fires when the processing-time clock passes the end of the window.
+ * @example window.tumbling({ size: '10s', time: 'processing' }) // uses this trigger by default
+ */
 export function processingTimeTrigger(): Trigger {
   return {
     kind: 'processing-time',
@@ -67,7 +79,10 @@ export function processingTimeTrigger(): Trigger {
   }
 }
 
-/** Never fires on its own; a bounded input still fires what is left at its end. */
+/**
+ * Never fires on its own; a bounded input still fires what is left at its end.
+ * @example stream.keyBy((o) => o.country).window(window.global(), { trigger: trigger.never() }) // totals at the end
+ */
 export function neverTrigger(): Trigger {
   return {
     kind: 'never',
@@ -78,7 +93,10 @@ export function neverTrigger(): Trigger {
   }
 }
 
-/** Fires every `n` records of a window; with `purge` the window starts empty again (count windows). */
+/**
+ * Fires every `n` records of a window; with `purge` the window starts empty again (count windows).
+ * @example stream.keyBy((o) => o.country).window(window.global(), { trigger: trigger.count(100) }) // running totals every 100 orders
+ */
 export function countTrigger(n: number, opts: { purge?: boolean } = {}): Trigger {
   if (!Number.isInteger(n) || n < 1) throw userError('SLUICE_BAD_OPTION', `trigger.count: n must be a positive integer, got ${n}`)
   const fire = opts.purge ? 'fire-purge' : 'fire'
@@ -132,4 +150,9 @@ export function earlyTrigger(opts: { every: Duration; base?: Trigger }): Trigger
   }
 }
 
+/**
+ * Built-in triggers: when a window emits. Each window assigner has a default (event time for time
+ * windows); pass another in the window options.
+ * @example stream.keyBy((c) => c.page).window(window.tumbling({ size: '1h' }), { trigger: trigger.early({ every: '1m' }) })
+ */
 export const trigger = { eventTime: eventTimeTrigger, processingTime: processingTimeTrigger, count: countTrigger, early: earlyTrigger, never: neverTrigger }

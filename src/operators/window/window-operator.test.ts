@@ -147,7 +147,7 @@ test('sessions: a record inside a fired session updates it in place (-U/+U)', ()
   assert.deepEqual(run.main, [row('+I', 'a', 0, 15, 2), row('-U', 'a', 0, 15, 2), row('+U', 'a', 0, 15, 3)])
 })
 
-test('count windows fire every n records per key, and the remainder at the end', () => {
+test('count windows fire every n records per key; at the end of input the remainder is dropped and counted', () => {
   const make = () => windowHarness(window.count(3), agg.sum<number>((x) => x))
   const steps: Step<number>[] = [
     { push: [1, 2, 3, 4].map((x) => ({ key: 'a', time: x, value: x })) },
@@ -158,17 +158,33 @@ test('count windows fire every n records per key, and the remainder at the end',
   ]
   const run = runChecked(make, steps)
   assert.deepEqual(
-    run.main.map((r) => [r.kind, (r.value as WindowResult<string, number>).key, (r.value as WindowResult<string, number>).value]),
+    run.main.map((r) => [r.kind, r.value]),
     [
-      ['+I', 'a', 6],
-      ['+I', 'a', 15],
-      ['+I', 'a', 7],
-      ['+I', 'b', 100],
+      ['+I', { key: 'a', start: 1, end: 4, value: 6 }],
+      ['+I', { key: 'a', start: 4, end: 7, value: 15 }],
     ],
   )
-  const first = run.main[0]
-  assert.deepEqual(first.value, { key: 'a', start: -Infinity, end: Infinity, value: 6 })
-  assert.equal(first.time, 3, 'a global window result carries the latest record time')
+  assert.equal(run.main[0].time, 3, 'a count window result carries the latest record time')
+  const h = make()
+  h.push([1, 2, 3, 4].map((x) => ({ key: 'a', time: x, value: x }))).push([{ key: 'b', time: 0, value: 100 }]).end()
+  assert.equal(h.metrics.dropped, 2, 'the records of the two incomplete windows')
+})
+
+test('count windows with fireIncompleteAtEnd emit the remainder marked incomplete; bounds are the span of its records', () => {
+  const make = () => windowHarness(window.count(3, { fireIncompleteAtEnd: true }), agg.sum<number>((x) => x))
+  const steps: Step<number>[] = [
+    { push: [5, 2, 9, 7].map((x) => ({ key: 'a', time: x * 10, value: x })) },
+    { push: [{ key: 'b', time: 0, value: 100 }] },
+    { end: true },
+  ]
+  const run = runChecked(make, steps)
+  const rows = run.main.map((r) => r.value as WindowResult<string, number>)
+  assert.deepEqual(rows, [
+    { key: 'a', start: 20, end: 91, value: 16 },
+    { key: 'a', start: 70, end: 71, value: 7, incomplete: true },
+    { key: 'b', start: 0, end: 1, value: 100, incomplete: true },
+  ])
+  for (const r of rows) assert.doesNotMatch(JSON.stringify(r), /null/)
 })
 
 test('global window with a non-purging count trigger emits the running aggregate as updates', () => {

@@ -8,12 +8,17 @@ import { checkRestore, KeyedSnapshotWriter, minShared, readEntries, restoreTimer
 import type { WindowAssigner } from './assigners.ts'
 import { isBuiltinEventTimeTrigger, type Trigger, type TriggerContext, type TriggerResult } from './triggers.ts'
 
-/** One result of a window: the key, the window bounds `[start, end)` in epoch ms, and the aggregate. */
+/**
+ * One result of a window: the key, the window bounds `[start, end)` in epoch ms, and the aggregate.
+ * Count windows have no bounds of their own: theirs are the event-time span of their records.
+ */
 export interface WindowResult<K, R> {
   key: K
   start: number
   end: number
   value: R
+  /** Present (true) only on a count window fired at the end of input with fewer records than its size. */
+  incomplete?: true
 }
 
 /** A record that arrived after its windows were closed (watermark past end + allowed lateness). */
@@ -44,6 +49,8 @@ interface Slot<A, R> {
   emitted: boolean
   last: R | undefined
   maxTs: number
+  /** Earliest record time since the window was last purged (count windows report [minTs, maxTs + 1)). */
+  minTs: number
   /** Last event timer registered for this window, so a trigger re-registering it per record costs nothing. */
   etimer: number
 }
@@ -142,7 +149,7 @@ export class WindowOperator<T, A, R> implements Operator {
           }
         }
         if (slot === undefined) {
-          slot = { start, end, acc: aggregate.create(), tstate: 0, dirty: false, emitted: false, last: undefined, maxTs: ts, etimer: NaN }
+          slot = { start, end, acc: aggregate.create(), tstate: 0, dirty: false, emitted: false, last: undefined, maxTs: ts, minTs: ts, etimer: NaN }
           slots.push(slot)
           // Cleanup at end + lateness whatever the trigger: a trigger that sets no event timer (count, processing time) would otherwise keep the window forever.
           if (!this.processingTime && Number.isFinite(end)) {
@@ -153,6 +160,7 @@ export class WindowOperator<T, A, R> implements Operator {
         slot.acc = aggregate.add(slot.acc, v)
         slot.dirty = true
         if (ts > slot.maxTs) slot.maxTs = ts
+        if (ts < slot.minTs) slot.minTs = ts
         if (inlineTrigger) {
           if (end - 1 <= this.wm) this.fire(entry, slot)
           else if (slot.etimer !== end - 1) {
@@ -188,7 +196,7 @@ export class WindowOperator<T, A, R> implements Operator {
     }
     let target: Slot<A, R>
     if (overlapping.length === 0) {
-      target = { start, end, acc: aggregate.create(), tstate: 0, dirty: false, emitted: false, last: undefined, maxTs: ts, etimer: NaN }
+      target = { start, end, acc: aggregate.create(), tstate: 0, dirty: false, emitted: false, last: undefined, maxTs: ts, minTs: ts, etimer: NaN }
       slots.push(target)
     } else {
       target = overlapping[0]
@@ -233,6 +241,8 @@ export class WindowOperator<T, A, R> implements Operator {
       slot.dirty = false
       slot.emitted = false
       slot.last = undefined
+      slot.minTs = Infinity
+      slot.maxTs = -Infinity
     }
   }
 
@@ -240,13 +250,19 @@ export class WindowOperator<T, A, R> implements Operator {
     return Number.isFinite(slot.end) ? slot.end - 1 : slot.maxTs
   }
 
-  private fire(entry: KeyEntry<A, R>, slot: Slot<A, R>): void {
+  private fire(entry: KeyEntry<A, R>, slot: Slot<A, R>, incomplete = false): void {
     if (!slot.dirty && slot.emitted) return
     const value = this.spec.aggregate.result(slot.acc)
     const t = this.resultTime(slot)
     if (slot.emitted) {
       this.out.pushKind({ key: entry.key, start: slot.start, end: slot.end, value: slot.last as R }, t, UPDATE_BEFORE)
       this.out.pushKind({ key: entry.key, start: slot.start, end: slot.end, value }, t, UPDATE_AFTER)
+    } else if (this.spec.assigner.boundsFromRecords === true) {
+      // Count windows purge on firing, so each result is a new row: no earlier bounds to retract.
+      const start = Number.isFinite(slot.minTs) ? slot.minTs : slot.maxTs // snapshots before minTs existed
+      const row: WindowResult<unknown, R> = { key: entry.key, start, end: slot.maxTs + 1, value }
+      if (incomplete) row.incomplete = true
+      this.out.pushKind(row, t, INSERT)
     } else {
       this.out.pushKind({ key: entry.key, start: slot.start, end: slot.end, value }, t, INSERT)
     }
@@ -299,9 +315,20 @@ export class WindowOperator<T, A, R> implements Operator {
     }
   }
 
-  /** End of a bounded input: whatever a trigger has not fired yet (global, count, processing time) fires now. */
+  /**
+   * End of a bounded input: whatever a trigger has not fired yet (global, processing time) fires now;
+   * count windows short of their size are dropped, or fired marked incomplete, as their assigner says.
+   */
   finish(out: Output): void {
-    for (const entry of this.keys.values()) for (const slot of entry.slots) if (slot.dirty) this.fire(entry, slot)
+    const atEnd = this.spec.assigner.atEnd ?? 'fire'
+    for (const entry of this.keys.values()) {
+      for (const slot of entry.slots) {
+        if (!slot.dirty) continue
+        // A count window's trigger state is the number of records it holds.
+        if (atEnd === 'drop') this.ctx.metrics.dropped += slot.tstate
+        else this.fire(entry, slot, atEnd === 'fire-incomplete')
+      }
+    }
     this.keys.clear()
     this.flush(out)
   }
