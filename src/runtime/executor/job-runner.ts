@@ -157,7 +157,7 @@ export class JobRunner {
     const signature = planSignature(this.plan)
     for (let t = 1; t < n; t++) {
       const own = ports[t]
-      const workerData: WorkerInit = { module: moduleUrl(this.opts.module!), params: this.opts.params ?? {}, thread: t, threads: n, signature, checkpointing, ports: own, clock: this.shared.buffer }
+      const workerData: WorkerInit = { module: moduleUrl(this.opts.module!), params: this.opts.params ?? {}, thread: t, threads: n, signature, checkpointing, ports: own, clock: this.shared.buffer, spread: this.layout.spread }
       const worker = new Worker(new URL('./worker-main.ts', import.meta.url), { workerData, transferList: own.filter((x): x is MessagePort => x !== undefined) })
       worker.on('error', (e) => this.fail(e instanceof SluiceError ? e : internalError(`thread ${t} of pipeline '${this.p.name}' crashed`, { cause: e })))
       worker.on('exit', (code) => {

@@ -36,8 +36,9 @@ export function spreadOf(v: PlanVertex, _checkpointing: boolean): Spread {
 }
 
 /** Lays a plan out over `threads` threads. */
-export function layOut(plan: PhysicalPlan, threads: number, checkpointing: boolean): Layout {
-  const spread = plan.vertices.map((v) => spreadOf(v, checkpointing))
+export function layOut(plan: PhysicalPlan, threads: number, checkpointing: boolean, given?: Spread[]): Layout {
+  // Workers take thread 0's spread: a sink built from the module in a worker may not know what thread 0's does.
+  const spread = given ?? plan.vertices.map((v) => spreadOf(v, checkpointing))
   const inputs = plan.vertices.map((v) =>
     v.inputs.map((inp) => {
       const upAll = spread[inp.from] === 'all'

@@ -2,7 +2,7 @@ import { parentPort, workerData, type MessagePort } from 'node:worker_threads'
 import { userError } from '../../core/errors.ts'
 import { buildPlan } from '../../plan/physical-plan.ts'
 import { SubtaskExecutor } from './executor.ts'
-import { layOut } from './layout.ts'
+import { layOut, type Spread } from './layout.ts'
 import { loadPipeline } from './load.ts'
 import { planSignature } from './signature.ts'
 import type { Bundle, Item, ThreadRestore } from './protocol.ts'
@@ -21,6 +21,8 @@ export interface WorkerInit {
   /** One port per other thread (undefined at this thread's own index). */
   ports: (MessagePort | undefined)[]
   clock: SharedArrayBuffer | undefined
+  /** How thread 0 spread the vertices over the threads. */
+  spread: Spread[]
 }
 
 /**
@@ -44,7 +46,7 @@ async function main(): Promise<void> {
       hint: 'the module must build the same pipeline every time it is loaded: same steps, same ids, same order',
     })
   }
-  const layout = layOut(plan, init.threads, init.checkpointing)
+  const layout = layOut(plan, init.threads, init.checkpointing, init.spread)
   let started: (r: ThreadRestore | undefined) => void = () => {}
   const start = new Promise<ThreadRestore | undefined>((r) => (started = r))
   const controller = new AbortController()
