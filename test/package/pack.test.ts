@@ -41,7 +41,7 @@ test('the tarball holds the build, the launcher and the docs, not the sources or
   assert.ok(list.includes('package/dist/index.js'))
   assert.ok(list.includes('package/dist/index.d.ts'))
   assert.ok(list.includes('package/dist/index.js.map'))
-  assert.ok(list.includes('package/dist/runtime/parallel/worker.js'))
+  assert.ok(list.includes('package/dist/runtime/executor/worker-main.js'))
   assert.ok(list.includes('package/bin/sluice.js'))
   assert.ok(!list.some((f) => f.startsWith('package/src/') || f.startsWith('package/test/') || f.endsWith('.test.js')))
   const pkg = JSON.parse(readFileSync(join(project, 'node_modules', 'sluice', 'package.json'), 'utf8')) as { exports: Record<string, unknown>; engines: { node: string } }
