@@ -15,7 +15,7 @@ import { MANIFEST_FORMAT } from './manifest.ts'
 import { isKeyedSnapshot, redistributeKeyed } from './redistribute.ts'
 import { decodeState } from './state-file.ts'
 import { CheckpointStorage, readCheckpointFolder, writeCheckpointFolder, type CheckpointRead, type StateFileOut } from './storage.ts'
-import { subtaskOfKey } from '../core/key.ts'
+import { partitionByKey } from '../core/partition-by-key.ts'
 
 export interface CheckpointConfig {
   /** Folder of this pipeline's checkpoints. */
@@ -401,7 +401,7 @@ function planRestore(m: Manifest, snap: CheckpointRead, plan: PhysicalPlan, layo
     }
     for (const h of held) {
       if (kind === 'keyed' && subs > 1) {
-        splitByKey(h.batch, subs).forEach((b, t) => {
+        partitionByKey(h.batch, subs).forEach((b, t) => {
           if (b !== undefined) share(t).held.push({ level: h.level, batch: b })
         })
       } else {
@@ -432,20 +432,6 @@ function minWatermarks(saved: VertexWatermarks[]): VertexWatermarks {
   return { watermark: Math.min(...saved.map((w) => w.watermark)), forwarded: Math.min(...saved.map((w) => w.forwarded)), inputs }
 }
 
-function splitByKey(batch: Batch, subs: number): (Batch | undefined)[] {
-  const parts: (Batch | undefined)[] = new Array(subs).fill(undefined)
-  const keys = batch.keys ?? []
-  batch.values.forEach((value, i) => {
-    const t = subtaskOfKey(keys[i], subs)
-    const b = (parts[t] ??= { values: [], times: [], keys: [], ...(batch.kinds ? { kinds: [] } : {}), ...(batch.pos ? { pos: [] } : {}) })
-    b.values.push(value)
-    b.times.push(batch.times[i])
-    b.keys!.push(keys[i])
-    if (batch.kinds) b.kinds!.push(batch.kinds[i])
-    if (batch.pos) b.pos!.push(batch.pos[i])
-  })
-  return parts
-}
 
 async function writeSavepoint(dir: string, manifest: Manifest, files: StateFileOut[]): Promise<number> {
   if (existsSync(dir)) throw new SluiceError('SLUICE_SAVEPOINT_EXISTS', `savepoint folder '${dir}' already exists`, { hint: 'choose a new folder for each savepoint' })

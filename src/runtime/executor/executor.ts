@@ -4,7 +4,6 @@ import type { Clock } from '../../core/clock.ts'
 import { SluiceError, errorMessage, internalError } from '../../core/errors.ts'
 import { failpoint } from '../../core/failpoints.ts'
 import type { ErrorRecord } from '../../core/operator.ts'
-import type { SinkWriter } from '../../core/sink.ts'
 import type { DeadLetter } from '../../dlq/record.ts'
 import type { DeadLetterWriter } from '../../dlq/writer.ts'
 import { configureErrors } from '../../dlq/attach.ts'
@@ -613,9 +612,6 @@ export class SubtaskExecutor {
     }
   }
 
-  sinkWriters(): SinkWriter<unknown>[] {
-    return this.graph.sinks().map((s) => s.writer)
-  }
 }
 
 function wmOf(v: Vertex): { watermark: number; forwarded: number; inputs: number[] } {

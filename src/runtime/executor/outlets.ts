@@ -4,7 +4,7 @@ import type { TaskGraph } from '../task-graph.ts'
 import type { Vertex } from '../vertex.ts'
 import type { VertexInputs } from './inputs.ts'
 import type { Layout } from './layout.ts'
-import { partitionByKey } from './partition.ts'
+import { partitionByKey } from '../../core/partition-by-key.ts'
 import type { Item } from './protocol.ts'
 
 /** Where a thread's outlets deliver: its own subtasks' inputs, or another thread. */

@@ -70,10 +70,6 @@ export class Router {
   close(): void {
     for (const p of this.ports) p?.close()
   }
-
-  get self(): number {
-    return this.thread
-  }
 }
 
 /** postMessage failed: records that cross threads must be plain data. */

@@ -1,5 +1,5 @@
-import type { Batch } from '../../core/batch.ts'
-import { subtaskOfKey } from '../../core/key.ts'
+import type { Batch } from './batch.ts'
+import { subtaskOfKey } from './key.ts'
 
 /** Splits a keyed batch (keys present) into one batch per subtask that owns some of its keys. */
 export function partitionByKey(batch: Batch, parallelism: number): (Batch | undefined)[] {

@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { subtaskOfKey } from '../../core/key.ts'
-import { partitionByKey } from './partition.ts'
+import { subtaskOfKey } from './key.ts'
+import { partitionByKey } from './partition-by-key.ts'
 
 test('records go to the subtask owning their key, in order, with their times, kinds and positions', () => {
   const keys = Array.from({ length: 200 }, (_, i) => (i % 3 === 0 ? [`k${i % 17}`, i % 2] : `k${i % 17}`))
