@@ -39,6 +39,7 @@ export interface KeyInfo {
  * @example const keys = LocalKeyring.openOrCreate('secrets/keyring.json', masterKeyFrom()); keys.rotate('default')
  */
 export class LocalKeyring implements KeyProvider {
+  /** The keyring file. */
   readonly path: string
   private readonly master: Buffer
   private readonly file: KeyringFile
@@ -98,12 +99,14 @@ export class LocalKeyring implements KeyProvider {
     return new LocalKeyring(path, master, file)
   }
 
+  /** The key new data of `purpose` is protected with. */
   current(purpose = 'default'): DataKey {
     const id = this.file.current[purpose]
     if (id === undefined) throw userError('SLUICE_KEY_MISSING', `keyring '${this.path}' has no key for purpose '${purpose}'`, { hint: `add one with \`sluice keys rotate ${this.path} --purpose ${purpose}\`` })
     return this.byId(id)
   }
 
+  /** Any key this keyring ever issued, current or retired. */
   byId(id: string): DataKey {
     const cached = this.unwrapped.get(id)
     if (cached !== undefined) return cached

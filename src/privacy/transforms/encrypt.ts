@@ -6,7 +6,9 @@ import type { FieldTransform } from './transform.ts'
 /** Every ciphertext starts with this, then the key id, then base64url(iv | tag | ciphertext). */
 export const CIPHERTEXT_PREFIX = 'sl:enc:1:'
 
+/** The keys and purpose of `encrypt`. */
 export interface EncryptOptions {
+  /** Where the keys come from (a `LocalKeyring`). */
   keys: KeyProvider
   /** Default `default`. New values use this purpose's current key; old ones decrypt with the key they name. */
   purpose?: string

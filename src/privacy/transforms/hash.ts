@@ -1,10 +1,11 @@
 import { userError } from '../../core/errors.ts'
 import type { KeyProvider } from '../keys/key-provider.ts'
-import { KeyedHash } from './keyed-hash.ts'
+import { HmacSha256, base64url32, hex32 } from './sha256-hmac.ts'
 import { textOf, type FieldTransform } from './transform.ts'
 
+/** The key and output of `hash`. */
 export interface HashOptions {
-  /** Where the key comes from. */
+  /** Where the key comes from (a `LocalKeyring`). */
   keys: KeyProvider
   /**
    * The key to use, by id. Pin it: a hash is a pseudonym that joins only with hashes made by the same key, so
@@ -28,8 +29,10 @@ export interface HashOptions {
 export function hash(options: HashOptions): FieldTransform {
   if (options === null || typeof options !== 'object' || options.keys === undefined) throw userError('SLUICE_BAD_OPTION', "hash: 'keys' (a key provider) is required")
   const key = options.keyId !== undefined ? options.keys.byId(options.keyId) : options.keys.current(options.purpose ?? 'hash')
-  const hasher = new KeyedHash(key.material)
+  const hasher = new HmacSha256(key.material)
   const encoding = options.encoding ?? 'base64url'
+  const text32 = encoding === 'hex' ? hex32 : base64url32
+  const mac = new Uint8Array(32)
   const cacheSize = options.cacheSize ?? 4096
   const cache = new Map<string, string>()
   return {
@@ -37,10 +40,10 @@ export function hash(options: HashOptions): FieldTransform {
     apply(value) {
       if (value === null || value === undefined) return value
       const text = textOf(value)
-      if (cacheSize === 0) return hasher.digest(text).toString(encoding)
+      if (cacheSize === 0) return text32(hasher.digest(text, mac))
       let out = cache.get(text)
       if (out === undefined) {
-        out = hasher.digest(text).toString(encoding)
+        out = text32(hasher.digest(text, mac))
         if (cache.size >= cacheSize) cache.clear()
         cache.set(text, out)
       }

@@ -1,6 +1,7 @@
 import { userError } from '../../core/errors.ts'
 import { textOf, type FieldTransform } from './transform.ts'
 
+/** How `mask` hides a value. */
 export interface MaskOptions {
   /** Characters kept at the end (e.g. 4 for a card number). Default 0. */
   keepLast?: number
@@ -27,17 +28,25 @@ export function mask(options: MaskOptions = {}): FieldTransform {
   if (typeof char !== 'string' || [...char].length !== 1) throw userError('SLUICE_BAD_OPTION', "mask: 'char' must be one character")
   const keepSeparators = options.keepSeparators === true
   const separator = /[\s\-@._/:]/
+  const surrogate = /[\uD800-\uDFFF]/
   return {
     kind: 'mask',
     apply(value) {
       if (value === null || value === undefined) return value
       const text = textOf(value)
-      const chars = [...text]
+      // Strings without surrogate pairs (nearly all) are cut by UTF-16 index; others by code point.
+      const chars: string | string[] = surrogate.test(text) ? [...text] : text
       const n = chars.length
       if (keepFirst + keepLast >= n) return keepFirst + keepLast === 0 ? '' : char.repeat(n)
-      let out = keepFirst > 0 ? chars.slice(0, keepFirst).join('') : ''
-      for (let i = keepFirst; i < n - keepLast; i++) out += keepSeparators && separator.test(chars[i]) ? chars[i] : char
-      return keepLast > 0 ? out + chars.slice(n - keepLast).join('') : out
+      const head = keepFirst > 0 ? chars.slice(0, keepFirst) : ''
+      const tail = keepLast > 0 ? chars.slice(n - keepLast) : ''
+      let middle: string
+      if (!keepSeparators) middle = char.repeat(n - keepFirst - keepLast)
+      else {
+        middle = ''
+        for (let i = keepFirst; i < n - keepLast; i++) middle += separator.test(chars[i]) ? chars[i] : char
+      }
+      return (typeof head === 'string' ? head : head.join('')) + middle + (typeof tail === 'string' ? tail : tail.join(''))
     },
     describe: () => ({ kind: 'mask', keepFirst, keepLast, char, keepSeparators }),
   }

@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs'
 import { open as openLmdb, type RootDatabase } from 'lmdb'
 import { userError } from '../../core/errors.ts'
 import type { KeyProvider } from '../keys/key-provider.ts'
-import { KeyedHash } from '../transforms/keyed-hash.ts'
+import { HmacSha256, base64url32 } from '../transforms/sha256-hmac.ts'
 import { decryptValue, encryptValue } from '../transforms/encrypt.ts'
 import { textOf } from '../transforms/transform.ts'
 
@@ -18,10 +18,11 @@ const INDEX_KEY = 'meta:index-key'
  * @example const vault = TokenVault.open('data/vault', keys); vault.tokenize('ada@example.com') // 'tok_…'
  */
 export class TokenVault {
+  /** The vault's folder. */
   readonly dir: string
   private readonly db: RootDatabase<string, string>
   private readonly keys: KeyProvider
-  private readonly index: KeyedHash
+  private readonly index: HmacSha256
   private readonly indexKeyId: string
   private readonly cache = new Map<string, string>()
 
@@ -35,7 +36,7 @@ export class TokenVault {
       db.putSync(INDEX_KEY, keyId)
     }
     this.indexKeyId = keyId
-    this.index = new KeyedHash(keys.byId(keyId).material)
+    this.index = new HmacSha256(keys.byId(keyId).material)
   }
 
   /** Opens (or creates) the vault in folder `dir`; `keys` must hold a key of purpose `vault`. */
@@ -56,7 +57,7 @@ export class TokenVault {
     const text = textOf(value)
     const hit = this.cache.get(text)
     if (hit !== undefined) return hit
-    const ref = `v:${this.index.digest(text).toString('base64url')}`
+    const ref = `v:${base64url32(this.index.digest(text))}`
     let token = this.db.get(ref)
     if (token === undefined) {
       const fresh = `tok_${randomBytes(16).toString('base64url')}`
@@ -86,6 +87,7 @@ export class TokenVault {
     return this.indexKeyId
   }
 
+  /** Closes the store; tokens already handed out stay valid. */
   async close(): Promise<void> {
     await this.db.close()
   }

@@ -1,22 +1,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { open, seal } from './aes-gcm.ts'
-import { KeyedHash } from '../transforms/keyed-hash.ts'
 
-test('HMAC-SHA-256 gives the RFC 4231 known answers, short and longer-than-block keys', () => {
-  const cases = [
-    { key: Buffer.alloc(20, 0x0b), data: 'Hi There', mac: 'b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7' },
-    { key: Buffer.from('Jefe'), data: 'what do ya want for nothing?', mac: '5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843' },
-    { key: Buffer.alloc(131, 0xaa), data: 'Test Using Larger Than Block-Size Key - Hash Key First', mac: '60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54' },
-  ]
-  for (const c of cases) {
-    const h = new KeyedHash(c.key)
-    assert.equal(h.digest(c.data).toString('hex'), c.mac)
-    assert.equal(h.digest(c.data).toString('hex'), c.mac, 'the kept inner and outer states are not consumed by a digest')
-  }
-})
-
-test('AES-256-GCM gives the GCM specification known answer (test case 16) and refuses a changed byte', () => {
+test('AES-256-GCM (node:crypto, as the transforms use it) gives the GCM specification known answer (test case 16) and refuses a changed byte', () => {
   const key = Buffer.from('feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308', 'hex')
   const plain = Buffer.from('d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39', 'hex')
   const aad = Buffer.from('feedfacedeadbeeffeedfacedeadbeefabaddad2', 'hex')
