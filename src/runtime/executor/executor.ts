@@ -100,6 +100,7 @@ export class SubtaskExecutor {
   private blockedSince: number | undefined
   /** Sinks whose pending write holds this thread's input back; their producers are blocked on output. */
   private readonly waitingSinks = new Set<number>()
+  private sinkWaitSince: number | undefined
 
   constructor(init: ExecutorInit) {
     this.init = init
@@ -575,19 +576,26 @@ export class SubtaskExecutor {
   private async settleWrites(): Promise<void> {
     const w = this.graph.pendingWrites
     if (w.length === 0) return
-    const t0 = performance.now()
+    this.sinkWaitSince = performance.now()
     while (w.length > 0) await Promise.all(w.splice(0))
-    this.chargeSinkWait(performance.now() - t0)
+    this.chargeSinkWait(false)
   }
 
-  /** Time spent waiting for sinks' writes counts as backpressure of the subtasks here that feed them. */
-  private chargeSinkWait(ms: number): void {
+  /** Time spent waiting for sinks' writes (up to now, `ongoing`) counts as backpressure of the subtasks here that feed them. */
+  private chargeSinkWait(ongoing: boolean): void {
+    if (this.sinkWaitSince === undefined) return
+    const t = performance.now()
     for (const sink of this.waitingSinks) {
       for (const input of this.graph.plan.vertices[sink].inputs) {
         const from = this.graph.vertices[input.from]
-        if (from !== undefined) from.metrics.backpressureMs += ms
+        if (from !== undefined) from.metrics.backpressureMs += t - this.sinkWaitSince
       }
     }
+    if (ongoing) {
+      this.sinkWaitSince = t
+      return
+    }
+    this.sinkWaitSince = undefined
     this.waitingSinks.clear()
   }
 
@@ -631,6 +639,7 @@ export class SubtaskExecutor {
     for (const r of this.runners) r.vertex.metrics.bytesIn = r.bytesRead
     // A stall still going on counts up to now.
     this.chargeCreditWait(this.blockedSince)
+    this.chargeSinkWait(true)
   }
 
   /** A worker thread posts its figures to thread 0, whose registry reads its own subtasks directly. */
