@@ -375,6 +375,7 @@ export class JobRunner {
           return
         }
         this.lastStats = stats
+        this.lastDurationMs = performance.now() - this.roundStarted
         failpoint('checkpoint-before-commit')
         this.broadcast({ t: 'commit', id: stats.id })
       },
@@ -383,6 +384,8 @@ export class JobRunner {
   }
 
   private lastStats: CheckpointStats | undefined
+  /** From the round's start until its manifest was written. */
+  private lastDurationMs = 0
 
   private async roundCommitted(): Promise<void> {
     failpoint('checkpoint-after-commit')
@@ -398,7 +401,7 @@ export class JobRunner {
     const w = this.busy
     this.busy = undefined
     if (w !== undefined && w.kind !== 'drain') {
-      if (stats !== undefined) this.control.checkpointCompleted(stats, { durationMs: performance.now() - this.roundStarted, ...(w.savepoint !== undefined ? { savepoint: w.savepoint } : {}) })
+      if (stats !== undefined) this.control.checkpointCompleted(stats, { durationMs: this.lastDurationMs, ...(w.savepoint !== undefined ? { savepoint: w.savepoint } : {}) })
       else this.control.checkpointFailed(this.roundId, error ?? this.coordinator?.lastError)
     }
     if (w !== undefined) {
