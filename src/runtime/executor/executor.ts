@@ -651,9 +651,12 @@ export class SubtaskExecutor {
   /** The end of the run on this thread: sinks close (after their last commit), sources and state close. */
   private async close(_commit: boolean): Promise<void> {
     await this.settleWrites()
-    this.reportMetrics()
     for (const { writer } of this.graph.sinks()) await writer.close()
     await Promise.allSettled(this.runners.map((r) => r.close()))
+    // The last figures (sinks' bytes final, state not yet closed) stay as they are from here on.
+    this.refreshGauges()
+    this.init.registry.onRead = undefined
+    this.reportMetrics()
     this.graph.closeState()
     this.init.report({ t: 'closed', thread: this.thread })
     this.init.flush()
@@ -661,6 +664,7 @@ export class SubtaskExecutor {
 
   /** After a failure: closes what can be closed, best effort. */
   async abandon(): Promise<void> {
+    this.init.registry.onRead = undefined
     await Promise.allSettled([...this.graph.sinks().map(({ writer }) => writer.close()), ...this.runners.map((r) => r.close())])
     try {
       this.graph.closeState()
