@@ -9,6 +9,7 @@ import type { DeadLetterWriter } from '../../dlq/writer.ts'
 import { configureErrors } from '../../dlq/attach.ts'
 import type { PhysicalPlan } from '../../plan/physical-plan.ts'
 import type { MetricsRegistry } from '../../observe/metrics/registry.ts'
+import type { StepMetrics } from '../../core/metrics.ts'
 import { openSink } from '../open-sink.ts'
 import { SourceRunner } from '../source-runner.ts'
 import { TaskGraph } from '../task-graph.ts'
@@ -20,6 +21,7 @@ import type { Ack, BarrierSpec, Command, Item, Report, ThreadRestore } from './p
 import { SnapshotWriter } from './snapshot-writer.ts'
 import { recoverSink } from './sink-recovery.ts'
 import { DeadLetterCollector } from './dead-letter-collector.ts'
+import { BlockedTime } from './blocked-time.ts'
 
 const YIELD_EVERY_MS = 20
 const METRICS_EVERY_MS = 1000
@@ -96,11 +98,7 @@ export class SubtaskExecutor {
   private readonly snapshots: SnapshotWriter
   private lastMetrics = 0
   private nextTick = Infinity
-  /** Since when the sources here have been held back for lack of credit (backpressure), or undefined. */
-  private blockedSince: number | undefined
-  /** Sinks whose pending write holds this thread's input back; their producers are blocked on output. */
-  private readonly waitingSinks = new Set<number>()
-  private sinkWaitSince: number | undefined
+  private readonly blocked = new BlockedTime()
 
   constructor(init: ExecutorInit) {
     this.init = init
@@ -159,8 +157,10 @@ export class SubtaskExecutor {
       const step = v.plan.steps[0]
       if (step.impl.role === 'sink') {
         v.sink = await openSink(step, { pipeline: p.name, stepId: v.plan.id, subtask: thread, parallelism: layout.subtasks(v.plan.index), checkpointing: this.init.checkpointing } as Parameters<typeof openSink>[1])
+        // The subtasks here that feed this sink wait for its pending writes: they are blocked on output.
+        const feeders = v.plan.inputs.flatMap((x) => this.graph.vertices[x.from]?.metrics ?? [])
         v.pendingWrite = (w) => {
-          this.waitingSinks.add(v.plan.index)
+          this.blocked.sinkPending(feeders)
           this.graph.pendingWrites.push(w)
         }
       }
@@ -243,7 +243,7 @@ export class SubtaskExecutor {
         progressed = true
       }
       if (this.commits.length > 0) await this.commitSinks()
-      this.trackCredit()
+      this.blocked.credit(!this.stopped && this.round === undefined, this.init.hasCredit(), this.readingSources)
       if (!this.stopped && this.round === undefined && this.init.hasCredit()) {
         for (const r of this.runners) {
           if (r.done) continue
@@ -576,42 +576,12 @@ export class SubtaskExecutor {
   private async settleWrites(): Promise<void> {
     const w = this.graph.pendingWrites
     if (w.length === 0) return
-    this.sinkWaitSince = performance.now()
+    this.blocked.sinkWaitStarts()
     while (w.length > 0) await Promise.all(w.splice(0))
-    this.chargeSinkWait(false)
+    this.blocked.sinkWaitEnds()
   }
 
-  /** Time spent waiting for sinks' writes (up to now, `ongoing`) counts as backpressure of the subtasks here that feed them. */
-  private chargeSinkWait(ongoing: boolean): void {
-    if (this.sinkWaitSince === undefined) return
-    const t = performance.now()
-    for (const sink of this.waitingSinks) {
-      for (const input of this.graph.plan.vertices[sink].inputs) {
-        const from = this.graph.vertices[input.from]
-        if (from !== undefined) from.metrics.backpressureMs += t - this.sinkWaitSince
-      }
-    }
-    if (ongoing) {
-      this.sinkWaitSince = t
-      return
-    }
-    this.sinkWaitSince = undefined
-    this.waitingSinks.clear()
-  }
-
-  /** Sources held back for lack of credit towards another thread are blocked on output: backpressure. */
-  private trackCredit(): void {
-    const reading = !this.stopped && this.round === undefined
-    if (reading && !this.init.hasCredit()) this.blockedSince ??= performance.now()
-    else this.chargeCreditWait(undefined)
-  }
-
-  private chargeCreditWait(restart: number | undefined): void {
-    if (this.blockedSince === undefined) return
-    const t = performance.now()
-    for (const r of this.runners) if (!r.done) r.vertex.metrics.backpressureMs += t - this.blockedSince
-    this.blockedSince = restart === undefined ? undefined : t
-  }
+  private readonly readingSources = (): StepMetrics[] => this.runners.filter((r) => !r.done).map((r) => r.vertex.metrics)
 
   private async waitForWork(): Promise<void> {
     if (this.inbound.length > 0 || this.failure !== undefined || this.inject !== undefined || this.closing !== undefined) return
@@ -637,9 +607,7 @@ export class SubtaskExecutor {
   private refreshGauges(): void {
     this.graph.refreshGauges(this.init.clock.now())
     for (const r of this.runners) r.vertex.metrics.bytesIn = r.bytesRead
-    // A stall still going on counts up to now.
-    this.chargeCreditWait(this.blockedSince)
-    this.chargeSinkWait(true)
+    this.blocked.chargeOngoing(this.readingSources)
   }
 
   /** A worker thread posts its figures to thread 0, whose registry reads its own subtasks directly. */
