@@ -30,8 +30,12 @@ export class StepMetrics {
   backpressureMs = 0
   /** Gauge: keys held in keyed state. */
   stateKeys = 0
-  /** Gauge: bytes of keyed state (the last snapshot's size where the live size is unknown). */
+  /** Gauge: bytes of keyed state a restore of this subtask reads (its last full snapshot plus the deltas since). */
   stateBytes = 0
+  /** Gauge: entries of the step's state backend (values, map entries, list items, timers). */
+  stateEntries = 0
+  /** Gauge: of those entries, the ones in states without a TTL (state that only grows unless the function clears it). */
+  stateEntriesWithoutTtl = 0
   constructor(step: string, kind: string, subtask = 0) {
     this.step = step
     this.kind = kind
@@ -69,6 +73,8 @@ export class StepMetrics {
       backpressureMs: this.backpressureMs,
       stateKeys: this.stateKeys,
       stateBytes: this.stateBytes,
+      stateEntries: this.stateEntries,
+      stateEntriesWithoutTtl: this.stateEntriesWithoutTtl,
     }
   }
 }
@@ -85,7 +91,10 @@ export interface StepMetricsJson {
   retries?: number
 }
 
-/** The figures of one step's subtask as plain data (what a worker thread posts to the main thread). */
+/**
+ * The figures of one step's subtask as plain data (what a worker thread posts to the main thread).
+ * @example const lagging = job.metrics().subtasks.filter((x) => x.inputLagMs > 60_000)
+ */
 export interface StepMetricsValues {
   step: string
   kind: string
@@ -103,5 +112,7 @@ export interface StepMetricsValues {
   backpressureMs: number
   stateKeys: number
   stateBytes: number
+  stateEntries: number
+  stateEntriesWithoutTtl: number
 }
 

@@ -10,7 +10,10 @@ export interface MetricsExport {
   subtasks: StepMetricsValues[]
 }
 
-/** Checkpoint figures of a job, set by the checkpoint coordinator. Times in ms, sizes in bytes. */
+/**
+ * Checkpoint figures of a job, set by the checkpoint coordinator. Times in ms, sizes in bytes.
+ * @example const { completed, lastDurationMs } = job.metrics().checkpoints
+ */
 export interface CheckpointMetrics {
   completed: number
   failed: number
@@ -26,6 +29,8 @@ export interface CheckpointMetrics {
   lastAlignmentMs: number
   lastSyncMs: number
   lastAsyncMs: number
+  /** The last completed checkpoint was incremental. */
+  lastDelta: boolean
   /** The checkpoint restored from, and how long the restore took; null when the job started afresh. */
   restoredFrom: number | null
   restoreMs: number | null
@@ -41,13 +46,21 @@ export interface CheckpointFigures {
   delta?: boolean
 }
 
-/** One step's figures over all its subtasks: counters and state summed, watermark the minimum, lag the maximum. */
+/**
+ * One step's figures over all its subtasks: counters and state summed, watermark the minimum, lag the maximum.
+ * @example const counts = job.metrics().steps.find((t) => t.step === 'counts')!; counts.stateKeys
+ */
 export type StepTotals = Omit<StepMetricsValues, 'subtask'> & {
   /** Subtasks that reported. */
   subtasks: number
 }
 
-/** Everything the registry knows at one moment; a copy that nothing else changes. */
+/**
+ * Everything the registry knows at one moment; a copy that nothing else changes.
+ * @example
+ * const s = job.metrics()
+ * for (const t of s.steps) console.log(t.step, t.recordsIn, t.backpressureMs)
+ */
 export interface MetricsSnapshot {
   pipeline: string
   /** When it was taken (epoch ms). */
@@ -63,7 +76,7 @@ export interface MetricsSnapshot {
 }
 
 /** Figures added up over subtasks (state gauges too: each subtask holds its own keys). */
-const SUMMED = ['recordsIn', 'recordsOut', 'late', 'errors', 'dropped', 'retries', 'bytesIn', 'bytesOut', 'backpressureMs', 'stateKeys', 'stateBytes'] as const
+const SUMMED = ['recordsIn', 'recordsOut', 'late', 'errors', 'dropped', 'retries', 'bytesIn', 'bytesOut', 'backpressureMs', 'stateKeys', 'stateBytes', 'stateEntries', 'stateEntriesWithoutTtl'] as const
 
 /**
  * Every counter and gauge of a job in one place. The runtime gets a `StepMetrics` per (step, subtask) from
@@ -95,9 +108,12 @@ export class MetricsRegistry {
     lastAlignmentMs: NaN,
     lastSyncMs: NaN,
     lastAsyncMs: NaN,
+    lastDelta: false,
     restoredFrom: null,
     restoreMs: null,
   }
+  /** Called before a snapshot or export is taken: the runtime brings its gauges (watermarks, state) up to date. */
+  onRead: (() => void) | undefined
   private readonly now: () => number
   private readonly local = new Map<string, StepMetrics>()
   private readonly absorbed = new Map<number, MetricsExport>()
@@ -139,10 +155,12 @@ export class MetricsRegistry {
     c.lastAlignmentMs = stats.alignmentMs
     c.lastSyncMs = stats.syncMs
     c.lastAsyncMs = stats.asyncMs
+    c.lastDelta = stats.delta === true
   }
 
   /** The figures of the subtasks this registry created, as plain data (posted by a worker thread). */
   export(): MetricsExport {
+    this.onRead?.()
     const subtasks: StepMetricsValues[] = []
     for (const m of this.local.values()) subtasks.push(m.values())
     return { pipeline: this.pipeline, thread: this.thread, takenAt: this.now(), subtasks }
@@ -159,6 +177,7 @@ export class MetricsRegistry {
    * counts once, the last report (in thread order, this thread's first) winning.
    */
   snapshot(): MetricsSnapshot {
+    this.onRead?.()
     const bySubtask = new Map<string, StepMetricsValues>()
     for (const [key, m] of this.local) bySubtask.set(key, m.values())
     for (const source of [...this.absorbed.keys()].sort((a, b) => a - b)) {
@@ -204,6 +223,8 @@ function emptyTotals(step: string, kind: string): StepTotals {
     backpressureMs: 0,
     stateKeys: 0,
     stateBytes: 0,
+    stateEntries: 0,
+    stateEntriesWithoutTtl: 0,
   }
 }
 

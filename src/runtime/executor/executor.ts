@@ -8,6 +8,8 @@ import type { DeadLetter } from '../../dlq/record.ts'
 import type { DeadLetterWriter } from '../../dlq/writer.ts'
 import { configureErrors } from '../../dlq/attach.ts'
 import type { PhysicalPlan } from '../../plan/physical-plan.ts'
+import type { MetricsRegistry } from '../../observe/metrics/registry.ts'
+import type { StepMetrics } from '../../core/metrics.ts'
 import { openSink } from '../open-sink.ts'
 import { SourceRunner } from '../source-runner.ts'
 import { TaskGraph } from '../task-graph.ts'
@@ -19,6 +21,7 @@ import type { Ack, BarrierSpec, Command, Item, Report, ThreadRestore } from './p
 import { SnapshotWriter } from './snapshot-writer.ts'
 import { recoverSink } from './sink-recovery.ts'
 import { DeadLetterCollector } from './dead-letter-collector.ts'
+import { BlockedTime } from './blocked-time.ts'
 
 const YIELD_EVERY_MS = 20
 const METRICS_EVERY_MS = 1000
@@ -30,6 +33,8 @@ export interface ExecutorInit {
   thread: number
   clock: Clock
   checkpointing: boolean
+  /** This thread's metrics: the executor counts into it and keeps its gauges current whenever it is read. */
+  registry: MetricsRegistry
   /** Sends an item to another thread (buffered until `flush`). */
   send(to: number, item: Item): void
   /** Posts what `send` buffered. */
@@ -93,6 +98,7 @@ export class SubtaskExecutor {
   private readonly snapshots: SnapshotWriter
   private lastMetrics = 0
   private nextTick = Infinity
+  private readonly blocked = new BlockedTime()
 
   constructor(init: ExecutorInit) {
     this.init = init
@@ -105,10 +111,12 @@ export class SubtaskExecutor {
       onError: p.options.onError,
       subtask: thread,
       parallelism: layout.threads,
+      registry: init.registry,
       include: (i) => layout.runsOn(i, thread),
       ...(p.options.state !== undefined ? { state: p.options.state } : {}),
     })
     configureErrors(p, this.graph, clock)
+    init.registry.onRead = () => this.refreshGauges()
     this.errorsVertex = this.graph.vertices.find((v) => v?.plan.role === 'errors')
     this.finished = plan.vertices.map(() => false)
     for (const pv of plan.vertices) {
@@ -149,7 +157,12 @@ export class SubtaskExecutor {
       const step = v.plan.steps[0]
       if (step.impl.role === 'sink') {
         v.sink = await openSink(step, { pipeline: p.name, stepId: v.plan.id, subtask: thread, parallelism: layout.subtasks(v.plan.index), checkpointing: this.init.checkpointing } as Parameters<typeof openSink>[1])
-        v.pendingWrite = (w) => void this.graph.pendingWrites.push(w)
+        // The subtasks here that feed this sink wait for its pending writes: they are blocked on output.
+        const feeders = v.plan.inputs.flatMap((x) => this.graph.vertices[x.from]?.metrics ?? [])
+        v.pendingWrite = (w) => {
+          this.blocked.sinkPending(feeders)
+          this.graph.pendingWrites.push(w)
+        }
       }
       if (step.impl.role === 'source') this.runners.push(new SourceRunner(v, step.impl.source, clock, this.graph.errors, { subtask: thread, subtasks: layout.threads }))
     }
@@ -230,6 +243,7 @@ export class SubtaskExecutor {
         progressed = true
       }
       if (this.commits.length > 0) await this.commitSinks()
+      this.blocked.credit(!this.stopped && this.round === undefined, this.init.hasCredit(), this.readingSources)
       if (!this.stopped && this.round === undefined && this.init.hasCredit()) {
         for (const r of this.runners) {
           if (r.done) continue
@@ -411,6 +425,7 @@ export class SubtaskExecutor {
     const t0 = performance.now()
     this.flushErrors()
     const { files, bytes, delta } = this.snapshots.write(v, id, spec)
+    if (files !== undefined) v.metrics.stateBytes = delta ? v.metrics.stateBytes + bytes : bytes
     const channels = inputs.channelState()
     this.passed(v, { id, vertex: v.plan.index, subtask: this.thread, ms: performance.now() - t0, kind: 'operator', files, plain: undefined, delta, bytes, wm: wmOf(v), steps: this.stepsOf(v), channels, alignmentMs })
   }
@@ -560,8 +575,13 @@ export class SubtaskExecutor {
 
   private async settleWrites(): Promise<void> {
     const w = this.graph.pendingWrites
+    if (w.length === 0) return
+    this.blocked.sinkWaitStarts()
     while (w.length > 0) await Promise.all(w.splice(0))
+    this.blocked.sinkWaitEnds()
   }
+
+  private readonly readingSources = (): StepMetrics[] => this.runners.filter((r) => !r.done).map((r) => r.vertex.metrics)
 
   private async waitForWork(): Promise<void> {
     if (this.inbound.length > 0 || this.failure !== undefined || this.inject !== undefined || this.closing !== undefined) return
@@ -583,20 +603,28 @@ export class SubtaskExecutor {
     return v.plan.steps.map((s) => this.graph.metrics.get(s.id)!.toJSON())
   }
 
+  /** Gauges of this thread's subtasks, brought up to date before the registry is read. */
+  private refreshGauges(): void {
+    this.graph.refreshGauges(this.init.clock.now())
+    for (const r of this.runners) r.vertex.metrics.bytesIn = r.bytesRead
+    this.blocked.chargeOngoing(this.readingSources)
+  }
+
+  /** A worker thread posts its figures to thread 0, whose registry reads its own subtasks directly. */
   reportMetrics(): void {
     this.lastMetrics = performance.now()
-    const steps = this.graph.stepMetrics().map((m) => ({ ...m, subtask: this.thread }))
-    const state = this.graph.stateStats()
-    const watermark = this.runners.length === 0 ? Infinity : Math.min(...this.runners.map((r) => r.vertex.watermark))
-    this.init.report({ t: 'metrics', thread: this.thread, steps, recordsIn: this.runners.reduce((a, r) => a + r.recordsIn, 0), watermark, state })
+    if (this.thread !== 0) this.init.report({ t: 'metrics', thread: this.thread, data: this.init.registry.export() })
   }
 
   /** The end of the run on this thread: sinks close (after their last commit), sources and state close. */
   private async close(_commit: boolean): Promise<void> {
     await this.settleWrites()
-    this.reportMetrics()
     for (const { writer } of this.graph.sinks()) await writer.close()
     await Promise.allSettled(this.runners.map((r) => r.close()))
+    // The last figures (sinks' bytes final, state not yet closed) stay as they are from here on.
+    this.refreshGauges()
+    this.init.registry.onRead = undefined
+    this.reportMetrics()
     this.graph.closeState()
     this.init.report({ t: 'closed', thread: this.thread })
     this.init.flush()
@@ -604,6 +632,7 @@ export class SubtaskExecutor {
 
   /** After a failure: closes what can be closed, best effort. */
   async abandon(): Promise<void> {
+    this.init.registry.onRead = undefined
     await Promise.allSettled([...this.graph.sinks().map(({ writer }) => writer.close()), ...this.runners.map((r) => r.close())])
     try {
       this.graph.closeState()
