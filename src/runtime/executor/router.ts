@@ -1,4 +1,4 @@
-import type { MessagePort } from 'node:worker_threads'
+import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads'
 import { SluiceError, errorMessage, userError } from '../../core/errors.ts'
 import { decodeBatch, encodeBatch } from './batch-codec.ts'
 import type { Bundle, Item, WireBundle, WireItem } from './protocol.ts'
@@ -19,20 +19,20 @@ export class Router {
   private readonly hasData: boolean[]
   private readonly acks: number[]
   private readonly inFlight: number[]
+  private readonly onBundle: (from: number, b: Bundle) => void
+  private polling = false
 
   constructor(thread: number, ports: (MessagePort | undefined)[], onBundle: (from: number, b: Bundle) => void) {
     this.thread = thread
     this.ports = ports
+    this.onBundle = onBundle
     this.outbox = ports.map(() => [])
     this.hasData = ports.map(() => false)
     this.acks = ports.map(() => 0)
     this.inFlight = ports.map(() => 0)
     ports.forEach((port, from) => {
       if (port === undefined) return
-      port.on('message', (w: WireBundle) => {
-        if (w.ack > 0) this.inFlight[from] -= w.ack
-        onBundle(from, decode(w))
-      })
+      port.on('message', (w: WireBundle) => this.take(from, w))
     })
   }
 
@@ -55,6 +55,7 @@ export class Router {
     return true
   }
 
+  /** Posts what was collected for each thread (and the credits owed to it), then takes in what has arrived. */
   flush(): void {
     for (let t = 0; t < this.ports.length; t++) {
       const port = this.ports[t]
@@ -69,6 +70,31 @@ export class Router {
         throw cloneError(e)
       }
       if (b.data) this.inFlight[t]++
+    }
+    this.poll()
+  }
+
+  private take(from: number, w: WireBundle): void {
+    if (w.ack > 0) this.inFlight[from] -= w.ack
+    this.onBundle(from, decode(w))
+  }
+
+  /**
+   * Takes in what other threads have posted, without waiting for the event loop: a thread busy with its sources
+   * reaches its event loop only every few milliseconds, and meanwhile its peers would wait for credits and their
+   * records for it.
+   */
+  poll(): void {
+    if (this.polling) return
+    this.polling = true
+    try {
+      for (let from = 0; from < this.ports.length; from++) {
+        const port = this.ports[from]
+        if (port === undefined) continue
+        for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) this.take(from, m.message as WireBundle)
+      }
+    } finally {
+      this.polling = false
     }
   }
 
