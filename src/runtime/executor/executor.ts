@@ -25,6 +25,8 @@ import { BlockedTime } from './blocked-time.ts'
 
 const YIELD_EVERY_MS = 20
 const METRICS_EVERY_MS = 1000
+/** Batches from one sender held for watermark alignment beyond which its credits wait. */
+const HELD_PER_SENDER = 4
 
 export interface ExecutorInit {
   pipeline: Pipeline
@@ -263,6 +265,9 @@ export class SubtaskExecutor {
       for (const r of this.runners) r.checkIdle(now)
       this.checkDrained()
       this.nextTick = this.init.tick?.() ?? Infinity
+      // Not before waiting: a thread never waits while it holds others back for being ahead (two threads ahead
+      // of each other on different exchanges would wait for each other).
+      this.giveCredits(!progressed)
       this.init.flush()
       const t = performance.now()
       if (t - this.lastMetrics >= METRICS_EVERY_MS) this.reportMetrics()
@@ -318,20 +323,39 @@ export class SubtaskExecutor {
     return any
   }
 
-  /** Credits go back to senders none of whose channels waits for a barrier here (then the sender is held back). */
-  private giveCredits(): void {
+  /**
+   * Credits go back to senders none of whose channels waits for a barrier here and which are not far ahead (then
+   * the sender is held back). `all`: this thread is about to wait, so it holds back no one for being ahead.
+   */
+  private giveCredits(all = false): void {
     for (let t = 0; t < this.deferredAcks.length; t++) {
       const n = this.deferredAcks[t]
-      if (n === 0 || this.blockedFrom(t)) continue
+      if (n === 0) continue
+      if (this.aligningBarrier() || (!all && this.heldFrom(t) >= HELD_PER_SENDER)) continue
       this.deferredAcks[t] = 0
       this.init.giveCredit(t, n)
     }
   }
 
-  private blockedFrom(_thread: number): boolean {
+  private aligningBarrier(): boolean {
     if (this.round === undefined) return false
     for (const x of this.inputs) if (x !== undefined && x.gate.aligning) return true
     return false
+  }
+
+  /**
+   * Batches from `thread` held for watermark alignment on exchanges into this thread. A sender far ahead of the
+   * others' watermarks waits for its credits: what it sends would be held here (memory that survives young
+   * collections) until they catch up.
+   */
+  private heldFrom(thread: number): number {
+    let n = 0
+    for (const x of this.inputs) {
+      if (x === undefined) continue
+      const kinds = this.init.layout.inputs[x.vertex.plan.index]
+      for (let i = 0; i < kinds.length; i++) if (kinds[i].kind !== 'forward') n += x.inputs[i].heldFrom(thread)
+    }
+    return n
   }
 
   private handle(from: number, it: Item): void {

@@ -16,7 +16,7 @@ import type { RunOptions, RunSummary } from '../run-types.ts'
 import { summaryOf } from '../summary.ts'
 import { SubtaskExecutor } from './executor.ts'
 import { layOut, type Layout } from './layout.ts'
-import { moduleUrl } from './load.ts'
+import { moduleUrl, workerEnv } from './load.ts'
 import type { Ack, BarrierSpec, Bundle, Command, Item, Report } from './protocol.ts'
 import { Router } from './router.ts'
 import { deserializeError } from './serialized-error.ts'
@@ -179,7 +179,7 @@ export class JobRunner {
     for (let t = 1; t < n; t++) {
       const own = ports[t]
       const workerData: WorkerInit = { module: moduleUrl(this.opts.module!), params: this.opts.params ?? {}, thread: t, threads: n, signature, checkpointing, ports: own, clock: this.shared.buffer, spread: this.layout.spread }
-      const worker = new Worker(new URL('./worker-main.ts', import.meta.url), { workerData, transferList: own.filter((x): x is MessagePort => x !== undefined) })
+      const worker = new Worker(new URL('./worker-main.ts', import.meta.url), { workerData, env: workerEnv(), transferList: own.filter((x): x is MessagePort => x !== undefined) })
       worker.on('error', (e) => this.fail(e instanceof SluiceError ? e : internalError(`thread ${t} of pipeline '${this.p.name}' crashed`, { cause: e })))
       worker.on('exit', (code) => {
         if (this.phase !== 'closing') this.fail(internalError(`thread ${t} of pipeline '${this.p.name}' exited unexpectedly (code ${code})`))
