@@ -2,6 +2,12 @@ import avro from 'avsc'
 import { at, type Difference } from './difference.ts'
 
 type AvroType = avro.Type & Record<string, any>
+interface AvroField {
+  name: string
+  aliases: string[]
+  type: AvroType
+  defaultValue(): unknown
+}
 
 /** Parses an Avro schema (JSON text or object) with avsc; throws on an invalid schema. */
 export function parseAvro(schema: string | object): avro.Type {
@@ -78,8 +84,8 @@ function checkRecord(r: AvroType, w: AvroType, path: string, out: Difference[], 
   const pair = `${r.name}<-${w.name}`
   if (seen.has(pair)) return // a recursive type: this pair is being checked further up
   seen.add(pair)
-  const wFields = w.fields as AvroType[]
-  for (const rf of r.fields as AvroType[]) {
+  const wFields = w.fields as AvroField[]
+  for (const rf of r.fields as AvroField[]) {
     const names = [rf.name, ...(rf.aliases ?? [])]
     const wf = wFields.find((f) => names.includes(f.name))
     if (wf === undefined) {
@@ -93,7 +99,7 @@ function checkRecord(r: AvroType, w: AvroType, path: string, out: Difference[], 
 
 function namesMatch(r: AvroType, w: AvroType): boolean {
   if (r.name === w.name) return true
-  return (r.aliases as string[] | undefined)?.includes(w.name) ?? false
+  return w.name !== undefined && ((r.aliases as string[] | undefined)?.includes(w.name) ?? false)
 }
 
 /** The branch of a reader's union that reads a (non-union) writer type: same name or kind first, then a promotion. */
