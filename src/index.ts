@@ -33,3 +33,5 @@ export type { Auction, Bid, NexmarkEvent, Person } from './connectors/nexmark/mo
 export type { ParquetSinkOptions } from './connectors/parquet/sink.ts'
 export type { ParquetSchema, ParquetType } from './connectors/parquet/schema.ts'
 export type { DuckDbSinkOptions } from './connectors/duckdb/sink.ts'
+export { contract, withContract, loadContract, contractViolations } from './contracts/index.ts'
+export type { Contract, ContractSpec, ContractFormat, FieldRule, FileExpectation, Violation, FromAvro, FromJsonSchema, InferRecord } from './contracts/index.ts'
