@@ -34,6 +34,7 @@ export const ERROR_CODES = {
   SLUICE_DLQ_WRITE_FAILED: { domain: 'external', meaning: 'Dead letters could not be appended to the dead-letter log.' },
   SLUICE_DUPLICATE_STEP_ID: { domain: 'user', meaning: 'Two steps of a pipeline have the same id.' },
   SLUICE_EMPTY_PIPELINE: { domain: 'user', meaning: 'A pipeline has no source.' },
+  SLUICE_EXPECTATION_FAILED: { domain: 'user', meaning: "A quality expectation failed: a record (severity 'drop' or 'fail') or a window (severity 'fail')." },
   SLUICE_FILE_NOT_FOUND: { domain: 'user', meaning: 'An input file does not exist.' },
   SLUICE_FILE_READ_FAILED: { domain: 'external', meaning: 'An input file could not be opened or read.' },
   SLUICE_FILE_UNREADABLE: { domain: 'user', meaning: 'An input path is not a readable file (a folder, for instance).' },
