@@ -32,7 +32,7 @@ test('a contract file: records that break it go to the dead letters with path, r
   const bids = loadContract<{ auction: number; price: number }>(fixture('bids.contract.yaml'))
   assert.equal(bids.owner, 'auctions')
   assert.deepEqual(bids.personal, ['bidder'])
-  assert.deepEqual(bids.expectations, [{ rule: 'unique', field: 'dateTime', severity: 'warn' }])
+  assert.deepEqual(bids.expectations, [{ kind: 'unique', field: 'dateTime', severity: 'warn' }])
   const out = sink.collect<number>()
   const p = pipeline('bids-file', { onError: 'dead-letter', deadLetter: { dir: join(dir, 'log') } })
   p.from(withContract(source.jsonl(file), bids)).map((b) => b.auction).to(out)

@@ -3,16 +3,9 @@ import { parse } from 'yaml'
 import { userError } from '../../core/errors.ts'
 import { contract, type Contract } from './define.ts'
 import type { FieldRule } from './rules.ts'
+import type { Expectation } from '../quality/expectations.ts'
 
-/**
- * A quality entry of a contract file that is not a field rule checked at the edge (unique, rowCount, freshness, ...).
- * @example { rule: 'unique', field: 'id', severity: 'warn' }
- */
-export interface FileExpectation {
-  field?: string
-  rule: string
-  [option: string]: unknown
-}
+const fileKinds = new Set(['notNull', 'inRange', 'inSet', 'pattern', 'unique', 'rowCount', 'freshness', 'distribution'])
 
 const fieldRules = new Set(['notNull', 'inRange', 'inSet', 'pattern'])
 const logicalTypes: Record<string, object> = {
@@ -33,10 +26,11 @@ const schemaOptions = ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaxim
  * whose `properties` have `logicalType`, `required`, `logicalTypeOptions` (minimum, maximum, pattern, enum, ...),
  * `classification: personal` (or `pii: true`), nested `properties` and `items`, and `quality` entries. Field
  * quality entries `notNull`, `inRange`, `inSet`, `pattern` are checked at the edge; the others (unique,
- * rowCount, freshness, ...) are returned as `expectations` for `stream.expect`.
+ * rowCount, freshness, distribution), and any entry with a `severity`, are returned as `expectations` for
+ * `stream.expect`.
  * @example const bids = loadContract<Bid>('contracts/bids.yaml')
  */
-export function loadContract<T = Record<string, unknown>>(path: string): Contract<T> & { expectations: FileExpectation[] } {
+export function loadContract<T = Record<string, unknown>>(path: string): Contract<T> & { expectations: Expectation[] } {
   let doc: any
   try {
     doc = parse(readFileSync(path, 'utf8'))
@@ -49,10 +43,10 @@ export function loadContract<T = Record<string, unknown>>(path: string): Contrac
   const objects = Array.isArray(doc.schema) ? doc.schema : []
   if (objects.length !== 1) throw bad("needs exactly one object under 'schema'")
   const rules: FieldRule[] = []
-  const expectations: FileExpectation[] = []
+  const expectations: Expectation[] = []
   const personal: string[] = []
   const schema = objectSchema(objects[0], '', { rules, expectations, personal, bad })
-  for (const q of objects[0].quality ?? []) expectations.push(q as FileExpectation)
+  for (const q of objects[0].quality ?? []) expectations.push(toExpectation(q, undefined, bad))
   const version = doc.version === undefined ? 1 : Number(String(doc.version).split('.')[0])
   const c = contract({
     name: doc.name,
@@ -69,7 +63,7 @@ export function loadContract<T = Record<string, unknown>>(path: string): Contrac
 
 interface Collect {
   rules: FieldRule[]
-  expectations: FileExpectation[]
+  expectations: Expectation[]
   personal: string[]
   bad: (what: string) => Error
 }
@@ -84,8 +78,8 @@ function objectSchema(o: any, prefix: string, acc: Collect): object {
     if (p.required === true) required.push(p.name)
     if (p.classification === 'personal' || p.classification === 'pii' || p.pii === true || (Array.isArray(p.tags) && p.tags.includes('personal'))) acc.personal.push(path)
     for (const q of p.quality ?? []) {
-      if (fieldRules.has(q?.rule)) acc.rules.push({ ...q, field: path } as FieldRule)
-      else acc.expectations.push({ ...q, field: path })
+      if (fieldRules.has(q?.rule) && q.severity === undefined) acc.rules.push({ ...q, field: path } as FieldRule)
+      else acc.expectations.push(toExpectation(q, path, acc.bad))
     }
   }
   return { type: 'object', properties, ...(required.length > 0 ? { required } : {}) }
@@ -100,4 +94,10 @@ function propertySchema(p: any, path: string, acc: Collect): object {
   for (const k of schemaOptions) if (opts[k] !== undefined) base[k] = opts[k]
   if (p.nullable === true && typeof base.type === 'string') base.type = [base.type, 'null']
   return base
+}
+
+function toExpectation(q: any, field: string | undefined, bad: (what: string) => Error): Expectation {
+  if (q === null || typeof q !== 'object' || !fileKinds.has(q.rule)) throw bad(`unknown quality rule '${String(q?.rule)}' (${[...fileKinds].join(', ')})`)
+  const { rule, ...rest } = q
+  return { ...rest, kind: rule, ...(field !== undefined ? { field } : {}) } as Expectation
 }

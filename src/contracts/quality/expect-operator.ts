@@ -109,12 +109,15 @@ export class ExpectOperator implements Operator {
         }
       }
     }
-    if (keep === undefined) out.emit(batch)
-    else {
+    if (keep === undefined) {
+      this.ctx.metrics.recordsOut += values.length
+      out.emit(batch)
+    } else {
       const k = keep
       const b: Batch = { values: values.filter((_, i) => k[i]), times: times.filter((_, i) => k[i]) }
       if (batch.pos !== undefined) b.pos = batch.pos.filter((_, i) => k[i])
       if (batch.kinds !== undefined) b.kinds = batch.kinds.filter((_, i) => k[i])
+      this.ctx.metrics.recordsOut += b.values.length
       out.emit(b)
     }
   }
