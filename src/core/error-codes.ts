@@ -8,6 +8,7 @@ export type ErrorDomain = 'user' | 'external' | 'internal'
  */
 export const ERROR_CODES = {
   SLUICE_BAD_ARGUMENT: { domain: 'user', meaning: 'A function of the API or a command was called with an argument it cannot take.' },
+  SLUICE_BAD_AVRO: { domain: 'user', meaning: 'A record is not Avro in the Confluent wire format (magic byte 0, schema id), or its schema id is unknown or cannot be read with the contract.' },
   SLUICE_BAD_CSV: { domain: 'user', meaning: 'A CSV line could not be parsed (an unbalanced quote, a wrong number of fields).' },
   SLUICE_BAD_DEFAULT_EXPORT: { domain: 'user', meaning: "A pipeline module's default export is not a pipeline or a function that builds one." },
   SLUICE_BAD_DURATION: { domain: 'user', meaning: "A duration ('5s', '1h', a number of ms) is not valid." },
