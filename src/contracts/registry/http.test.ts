@@ -82,3 +82,12 @@ test('soft and hard deletes with their error codes', async () => {
   await call('POST', '/subjects/s/versions', { schema: v1 })
   assert.deepEqual((await call('GET', '/subjects/s/versions/latest')).body, { subject: 's', version: 1, id: 1, schema: v1 })
 })
+
+test('concurrent registrations of one schema make one version; of two compatible schemas, two', async () => {
+  const r = await SchemaRegistry.open()
+  const same = await Promise.all([r.register('s', { schema: v1 }), r.register('s', { schema: v1 }), r.register('s', { schema: v1 })])
+  assert.deepEqual(same, [{ id: 1, version: 1 }, { id: 1, version: 1 }, { id: 1, version: 1 }])
+  const two = await Promise.all([r.register('t', { schema: v1 }), r.register('t', { schema: v2 })])
+  assert.deepEqual(two.map((x) => x.version), [1, 2])
+  assert.deepEqual(r.versions('t'), [1, 2])
+})

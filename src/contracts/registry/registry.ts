@@ -32,6 +32,8 @@ export class SchemaRegistry {
   private state: RegistryState
   private readonly store: RegistryStore
   private readonly ajv = new Ajv({ strict: false, allErrors: true })
+  /** Changes run one after another: each sees the state the previous one saved (or rolled back). */
+  private queue: Promise<unknown> = Promise.resolve()
 
   private constructor(store: RegistryStore, state: RegistryState) {
     this.store = store
@@ -92,7 +94,11 @@ export class SchemaRegistry {
    * Registers a schema under a subject: returns the id of the same schema if the subject has it already,
    * else checks compatibility with the subject's live versions and adds a version (409 if incompatible).
    */
-  async register(subject: string, input: SchemaInput): Promise<{ id: number; version: number }> {
+  register(subject: string, input: SchemaInput): Promise<{ id: number; version: number }> {
+    return this.serial(() => this.registerNow(subject, input))
+  }
+
+  private async registerNow(subject: string, input: SchemaInput): Promise<{ id: number; version: number }> {
     const { schemaType, schema } = this.validate(input)
     const key = canonical(schemaType, schema)
     const existing = this.state.subjects[subject]
@@ -151,7 +157,11 @@ export class SchemaRegistry {
     throw new RegistryError(40408, `Subject '${subject}' does not have subject-level compatibility configured`)
   }
 
-  async setCompatibility(level: unknown, subject?: string): Promise<CompatibilityLevel> {
+  setCompatibility(level: unknown, subject?: string): Promise<CompatibilityLevel> {
+    return this.serial(() => this.setCompatibilityNow(level, subject))
+  }
+
+  private async setCompatibilityNow(level: unknown, subject?: string): Promise<CompatibilityLevel> {
     if (!isCompatibilityLevel(level)) throw new RegistryError(42203, `Invalid compatibility level. Valid values are NONE, BACKWARD, FORWARD, FULL, BACKWARD_TRANSITIVE, FORWARD_TRANSITIVE, and FULL_TRANSITIVE`)
     return this.change(() => {
       if (subject === undefined) this.state.compatibility = level
@@ -160,7 +170,11 @@ export class SchemaRegistry {
     })
   }
 
-  async deleteCompatibility(subject: string): Promise<CompatibilityLevel> {
+  deleteCompatibility(subject: string): Promise<CompatibilityLevel> {
+    return this.serial(() => this.deleteCompatibilityNow(subject))
+  }
+
+  private async deleteCompatibilityNow(subject: string): Promise<CompatibilityLevel> {
     const previous = this.subjectCompatibility(subject, false)
     return this.change(() => {
       const s = this.state.subjects[subject]!
@@ -171,7 +185,11 @@ export class SchemaRegistry {
   }
 
   /** Deletes a subject: soft (its versions hidden, 40404 if already) or permanent (only after a soft delete, else 40405). */
-  async deleteSubject(subject: string, permanent: boolean): Promise<number[]> {
+  deleteSubject(subject: string, permanent: boolean): Promise<number[]> {
+    return this.serial(() => this.deleteSubjectNow(subject, permanent))
+  }
+
+  private async deleteSubjectNow(subject: string, permanent: boolean): Promise<number[]> {
     const s = this.subject(subject, true)
     if (s.versions.length === 0) throw new RegistryError(40401, `Subject '${subject}' not found.`)
     const live = s.versions.filter((v) => !v.deleted)
@@ -189,7 +207,11 @@ export class SchemaRegistry {
   }
 
   /** Deletes one version: soft (40406 if already) or permanent (only after a soft delete, else 40407). */
-  async deleteVersion(subject: string, version: string | number, permanent: boolean): Promise<number> {
+  deleteVersion(subject: string, version: string | number, permanent: boolean): Promise<number> {
+    return this.serial(() => this.deleteVersionNow(subject, version, permanent))
+  }
+
+  private async deleteVersionNow(subject: string, version: string | number, permanent: boolean): Promise<number> {
     const s = this.subject(subject, true)
     const latest = version === 'latest' || version === -1 || version === '-1'
     const v = this.findVersion(s, subject, version, permanent || !latest)
@@ -248,6 +270,12 @@ export class SchemaRegistry {
 
   private matchesSchema(s: StoredSchema, schemaType: SchemaType, key: string): boolean {
     return s.schemaType === schemaType && canonical(s.schemaType, s.schema) === key
+  }
+
+  private serial<R>(fn: () => Promise<R>): Promise<R> {
+    const run = this.queue.then(fn, fn)
+    this.queue = run.catch(() => undefined)
+    return run
   }
 
   /** Applies a change and saves it; a failed save undoes it (50001). */
