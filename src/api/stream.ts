@@ -7,6 +7,8 @@ import { KeyedStream } from './keyed-stream.ts'
 import { UnionOperator } from '../operators/union/union-operator.ts'
 import type { WindowAssigner } from '../operators/window/assigners.ts'
 import type { WindowOptions, WindowedStream } from './windowed-stream.ts'
+import type { Expectation } from '../contracts/quality/expectations.ts'
+import { addExpectStep, type ExpectOptions } from '../contracts/quality/expect-step.ts'
 
 /**
  * A stream of records of type `T`. Every method adds a step and returns a new stream; types flow through,
@@ -91,6 +93,17 @@ export class Stream<T> {
       build: (ctx) => new UnionOperator(ctx),
     })
     return new Stream<T>(this.pipeline, node)
+  }
+
+  /**
+   * Checks quality expectations on the records that pass (per tumbling event-time window, or over the whole
+   * run): records go on (less those a `drop` expectation removes, which go to the error path), and one
+   * `QualityResult` per expectation and window comes out on `.sideOutput('quality')`. A `fail` expectation
+   * stops the job. Runs as one subtask.
+   * @example bids.expect([expect.notNull('bidder'), expect.inRange('price', { min: 1 }, 'drop')], { window: '1m' })
+   */
+  expect(expectations: readonly Expectation[], options: ExpectOptions = {}): Stream<T> {
+    return addExpectStep(this, expectations, options)
   }
 
   /** The named side output of the step that produced this stream (late records, user tags). */

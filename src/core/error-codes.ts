@@ -8,6 +8,7 @@ export type ErrorDomain = 'user' | 'external' | 'internal'
  */
 export const ERROR_CODES = {
   SLUICE_BAD_ARGUMENT: { domain: 'user', meaning: 'A function of the API or a command was called with an argument it cannot take.' },
+  SLUICE_BAD_AVRO: { domain: 'user', meaning: 'A record is not Avro in the Confluent wire format (magic byte 0, schema id), or its schema id is unknown or cannot be read with the contract.' },
   SLUICE_BAD_CSV: { domain: 'user', meaning: 'A CSV line could not be parsed (an unbalanced quote, a wrong number of fields).' },
   SLUICE_BAD_DEFAULT_EXPORT: { domain: 'user', meaning: "A pipeline module's default export is not a pipeline or a function that builds one." },
   SLUICE_BAD_DURATION: { domain: 'user', meaning: "A duration ('5s', '1h', a number of ms) is not valid." },
@@ -17,6 +18,7 @@ export const ERROR_CODES = {
   SLUICE_BAD_POSITION: { domain: 'user', meaning: "A source position (from a checkpoint or given to restore) does not fit the source's input." },
   SLUICE_BAD_STEP_ID: { domain: 'user', meaning: 'A step id given with .id(…) is not valid.' },
   SLUICE_BAD_UTF8: { domain: 'user', meaning: 'An input line is not valid UTF-8 (kept as bytes on the error path).' },
+  SLUICE_BAD_CONTRACT: { domain: 'user', meaning: 'A data contract (its schema, rules or contract file) is not valid.' },
   SLUICE_CHECKPOINT_CORRUPT: { domain: 'external', meaning: 'A checkpoint is damaged: a manifest or state file is missing, truncated or fails its checksum.' },
   SLUICE_CHECKPOINT_FAILED: { domain: 'external', meaning: 'More checkpoints failed in a row than the job tolerates (tolerableFailures).' },
   SLUICE_CHECKPOINT_IO: { domain: 'external', meaning: 'A checkpoint file that is there could not be read (EIO, EACCES): the job does not start.' },
@@ -25,6 +27,7 @@ export const ERROR_CODES = {
   SLUICE_CHECKPOINT_UNLISTABLE: { domain: 'external', meaning: 'The checkpoint folder exists but cannot be listed (EIO, EMFILE, EACCES): the job does not start.' },
   SLUICE_CHECKPOINT_UNREADABLE: { domain: 'user', meaning: 'A checkpoint was written in a format this version of Sluice does not read.' },
   SLUICE_CHECKPOINT_WRITE_FAILED: { domain: 'external', meaning: 'A checkpoint or savepoint could not be written (a full disk, permissions): that checkpoint failed.' },
+  SLUICE_CONTRACT_VIOLATION: { domain: 'user', meaning: "A record breaks its source's data contract (the field path, rule, subject and version are named)." },
   SLUICE_CSV_BAD_HEADER: { domain: 'user', meaning: "A CSV file's header is not valid CSV or names a field twice." },
   SLUICE_DECRYPT_FAILED: { domain: 'user', meaning: 'A ciphertext could not be decrypted: it is damaged or changed, or not a Sluice ciphertext.' },
   SLUICE_DLQ_CORRUPT: { domain: 'external', meaning: 'The commit state of a dead-letter topic cannot be read.' },
@@ -33,6 +36,7 @@ export const ERROR_CODES = {
   SLUICE_DLQ_WRITE_FAILED: { domain: 'external', meaning: 'Dead letters could not be appended to the dead-letter log.' },
   SLUICE_DUPLICATE_STEP_ID: { domain: 'user', meaning: 'Two steps of a pipeline have the same id.' },
   SLUICE_EMPTY_PIPELINE: { domain: 'user', meaning: 'A pipeline has no source.' },
+  SLUICE_EXPECTATION_FAILED: { domain: 'user', meaning: "A quality expectation failed: a record (severity 'drop' or 'fail') or a window (severity 'fail')." },
   SLUICE_FILE_NOT_FOUND: { domain: 'user', meaning: 'An input file does not exist.' },
   SLUICE_FILE_READ_FAILED: { domain: 'external', meaning: 'An input file could not be opened or read.' },
   SLUICE_FILE_UNREADABLE: { domain: 'user', meaning: 'An input path is not a readable file (a folder, for instance).' },

@@ -14,6 +14,11 @@ export interface SourceContext {
    * record exactly as read: a string when its bytes are valid UTF-8, else the bytes themselves.
    */
   malformed(error: unknown, raw: string | Uint8Array, position: Position): void
+  /**
+   * Reports a decoded record that breaks the source's data contract; applies the pipeline's error policy
+   * (dead letters give the reason `validation`). Absent where no runtime is attached (then use `malformed`).
+   */
+  invalid?(error: unknown, record: unknown, position: Position | undefined): void
 }
 
 /** A running source: a fixed number of partitions, each read in order. */
@@ -64,5 +69,7 @@ export interface Source<T> {
   readonly bounded: boolean
   readonly options: SourceOptions<T>
   describe(): Record<string, unknown>
+  /** The data contract its records are checked against at the edge (see `withContract`). */
+  readonly contract?: { readonly name: string; readonly subject: string; readonly version: number; describe(): Record<string, unknown> }
   open(ctx: SourceContext): SourceReader<T> | Promise<SourceReader<T>>
 }

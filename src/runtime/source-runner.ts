@@ -59,6 +59,7 @@ export class SourceRunner {
       stepId,
       signal,
       malformed: (error, raw, position: Position) => this.errors.malformed(stepId, error, raw, this.clock.now(), position),
+      invalid: (error, record, position) => this.errors.report(stepId, error, record, this.clock.now(), position),
     })
     const strategy = this.source.options.watermark ?? wmStrategies.monotonic()
     const now = this.clock.now()

@@ -1,0 +1,37 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { compatibilityDifferences, type SchemaText } from './check.ts'
+import { jsonSchemaReadDifferences } from './json-schema.ts'
+
+const avro = (fields: object[]): SchemaText => ({ schemaType: 'AVRO', schema: JSON.stringify({ type: 'record', name: 'Bid', fields }) })
+const v1 = avro([{ name: 'price', type: 'long' }])
+const v2 = avro([{ name: 'price', type: 'long' }, { name: 'channel', type: 'string', default: 'web' }])
+const v3 = avro([{ name: 'channel', type: 'string', default: 'web' }])
+
+test('modes: backward, forward, full, and transitive against every earlier version', () => {
+  const kinds = (c: SchemaText, prev: SchemaText[], level: Parameters<typeof compatibilityDifferences>[2]) =>
+    compatibilityDifferences(c, prev.map((schema, i) => ({ version: i + 1, schema })), level).map((d) => d.kind)
+  assert.deepEqual(kinds(v2, [v1], 'BACKWARD'), [])
+  assert.deepEqual(kinds(v2, [v1], 'FORWARD'), [])
+  assert.deepEqual(kinds(v2, [v1], 'FULL'), [])
+  // v3 drops 'price' (no default): new readers are fine, v2 readers of v3 data are fine, v1 readers are not.
+  assert.deepEqual(kinds(v3, [v1, v2], 'BACKWARD_TRANSITIVE'), [])
+  assert.deepEqual(kinds(v3, [v1, v2], 'FORWARD'), ['READER_FIELD_MISSING_DEFAULT_VALUE'])
+  assert.deepEqual(kinds(v3, [v1, v2], 'FULL_TRANSITIVE'), ['READER_FIELD_MISSING_DEFAULT_VALUE', 'READER_FIELD_MISSING_DEFAULT_VALUE'])
+  assert.deepEqual(kinds(v3, [v1], 'NONE'), [])
+})
+
+test('JSON Schema: widening is compatible, narrowing and new required properties are not', () => {
+  const closed = (props: object, required: string[] = []) => ({ type: 'object', properties: props, required, additionalProperties: false })
+  assert.deepEqual(jsonSchemaReadDifferences({ type: 'number' }, { type: 'integer' }), [])
+  assert.deepEqual(jsonSchemaReadDifferences({ type: 'integer' }, { type: 'number' }).map((d) => d.kind), ['TYPE_NARROWED'])
+  // an optional property added to a closed object
+  assert.deepEqual(jsonSchemaReadDifferences(closed({ a: { type: 'string' }, b: { type: 'number' } }, ['a']), closed({ a: { type: 'string' } }, ['a'])), [])
+  assert.deepEqual(jsonSchemaReadDifferences(closed({ a: { type: 'string' }, b: { type: 'number' } }, ['a', 'b']), closed({ a: { type: 'string' } }, ['a'])).map((d) => [d.path, d.kind]), [['b', 'REQUIRED_PROPERTY_ADDED']])
+  assert.deepEqual(jsonSchemaReadDifferences({ enum: ['a', 'b'] }, { enum: ['a'] }), [])
+  assert.deepEqual(jsonSchemaReadDifferences({ enum: ['a'] }, { enum: ['a', 'b'] }).map((d) => d.kind), ['ENUM_NARROWED'])
+  assert.deepEqual(jsonSchemaReadDifferences({ type: 'number', minimum: 0 }, { type: 'number', minimum: 1 }), [])
+  assert.deepEqual(jsonSchemaReadDifferences({ type: 'number', minimum: 1 }, { type: 'number', minimum: 0 }).map((d) => d.kind), ['BOUND_TIGHTENED'])
+  // a property removed from a closed reader while the writer still writes it
+  assert.deepEqual(jsonSchemaReadDifferences(closed({ a: { type: 'string' } }), closed({ a: { type: 'string' }, b: { type: 'number' } })).map((d) => [d.path, d.kind]), [['b', 'FALSE_SCHEMA']])
+})

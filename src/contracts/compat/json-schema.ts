@@ -1,0 +1,70 @@
+import { at, type Difference } from './difference.ts'
+
+type S = boolean | Record<string, any>
+
+/**
+ * Why a document valid under `writer` may be invalid under `reader` (JSON Schema, the usual structural rules):
+ * types may only widen (integer to number), a required property must have been required, an added property of
+ * a closed writer is fine but one of an open writer must accept anything, enums may only grow, bounds
+ * (minimum, maximum, lengths, items) may only loosen, a pattern may not appear or change, items and properties
+ * recurse. Conservative: a difference it cannot prove harmless is reported. `$ref` is not followed.
+ * @example jsonSchemaReadDifferences({ type: 'number' }, { type: 'integer' }) // []
+ */
+export function jsonSchemaReadDifferences(reader: S, writer: S): Difference[] {
+  const out: Difference[] = []
+  check(reader, writer, '', out)
+  return out
+}
+
+function check(r: S, w: S, path: string, out: Difference[]): void {
+  if (r === true || (typeof r === 'object' && Object.keys(r).length === 0)) return
+  if (w === false) return
+  if (r === false) return void out.push({ path, kind: 'FALSE_SCHEMA', message: 'the reader accepts nothing here' })
+  if (w === true) return void out.push({ path, kind: 'OPEN_WRITER', message: 'the writer accepts anything here, the reader does not' })
+  const rt = types(r)
+  const wt = types(w)
+  if (rt !== undefined) {
+    if (wt === undefined) out.push({ path, kind: 'TYPE_NARROWED', message: `the reader takes only ${[...rt].join(', ')}; the writer has no type` })
+    else for (const t of wt) if (!rt.has(t) && !(t === 'integer' && rt.has('number'))) out.push({ path, kind: 'TYPE_NARROWED', message: `the writer's ${t} is not a type of the reader (${[...rt].join(', ')})` })
+  }
+  if (r.enum !== undefined) {
+    if (w.enum === undefined && w.const === undefined) out.push({ path, kind: 'ENUM_ADDED', message: 'the reader restricts values to an enum; the writer does not' })
+    else for (const v of w.enum ?? [w.const]) if (!r.enum.some((x: unknown) => JSON.stringify(x) === JSON.stringify(v))) out.push({ path, kind: 'ENUM_NARROWED', message: `an enum value of the writer is not in the reader's enum` })
+  }
+  bound(r, w, path, out, 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'minLength', 'maxLength', 'minItems', 'maxItems', 'minProperties', 'maxProperties')
+  if (r.pattern !== undefined && r.pattern !== w.pattern) out.push({ path, kind: 'PATTERN_CHANGED', message: 'the reader has a pattern the writer does not share' })
+  if (r.format !== undefined && r.format !== w.format) out.push({ path, kind: 'FORMAT_CHANGED', message: `the reader requires format '${r.format}'` })
+  if (r.items !== undefined && typeof r.items === 'object' && !Array.isArray(r.items)) check(r.items, w.items ?? true, at(path, '[]'), out)
+  checkObject(r, w, path, out)
+}
+
+function checkObject(r: Record<string, any>, w: Record<string, any>, path: string, out: Difference[]): void {
+  const wRequired = new Set<string>(w.required ?? [])
+  for (const name of r.required ?? []) if (!wRequired.has(name)) out.push({ path: at(path, name), kind: 'REQUIRED_PROPERTY_ADDED', message: `property '${name}' is required by the reader, not by the writer` })
+  const rp: Record<string, S> = r.properties ?? {}
+  const wp: Record<string, S> = w.properties ?? {}
+  const rAdditional: S = r.additionalProperties ?? true
+  const wAdditional: S = w.additionalProperties ?? true
+  for (const [name, rs] of Object.entries(rp)) {
+    if (name in wp) check(rs, wp[name], at(path, name), out)
+    else check(rs, wAdditional, at(path, name), out) // what the writer lets through under that name
+  }
+  for (const [name, ws] of Object.entries(wp)) if (!(name in rp)) check(rAdditional, ws, at(path, name), out)
+  if (r.properties !== undefined || r.additionalProperties !== undefined) {
+    if (rAdditional !== true && wAdditional !== false) check(rAdditional, wAdditional, at(path, '*'), out)
+  }
+}
+
+function types(s: Record<string, any>): Set<string> | undefined {
+  if (s.type === undefined) return undefined
+  return new Set(Array.isArray(s.type) ? s.type : [s.type])
+}
+
+function bound(r: Record<string, any>, w: Record<string, any>, path: string, out: Difference[], ...keys: string[]): void {
+  for (const k of keys) {
+    if (typeof r[k] !== 'number') continue
+    const lower = k.startsWith('min') || k === 'exclusiveMinimum'
+    const wv = w[k]
+    if (typeof wv !== 'number' || (lower ? wv < r[k] : wv > r[k])) out.push({ path, kind: 'BOUND_TIGHTENED', message: `the reader's ${k} ${r[k]} is tighter than the writer's${typeof wv === 'number' ? ` ${wv}` : ' (none)'}` })
+  }
+}

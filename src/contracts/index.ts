@@ -1,0 +1,6 @@
+export { contract, type Contract, type ContractSpec, type ContractFormat } from './contract/define.ts'
+export { withContract, contractViolations } from './contract/with-contract.ts'
+export { loadContract } from './contract/contract-file.ts'
+export type { FieldRule } from './contract/rules.ts'
+export type { Violation } from './contract/validator.ts'
+export type { FromAvro, FromJsonSchema, InferRecord } from './contract/infer.ts'

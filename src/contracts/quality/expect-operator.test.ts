@@ -1,0 +1,43 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { OperatorHarness } from '../../testing/operator-harness.ts'
+import { expect, type Expectation } from './expectations.ts'
+import { ExpectOperator } from './expect-operator.ts'
+import type { QualityResult } from './window-checks.ts'
+
+const harness = (expectations: Expectation[], windowMs: number | undefined, onError: 'fail' | 'error-output' = 'error-output') =>
+  new OperatorHarness((ctx) => new ExpectOperator({ expectations, windowMs, keyGroups: 128 }, ctx), { stepId: 'check', onError })
+const results = (h: OperatorHarness) => h.takeSide('quality').map((r) => r.value as QualityResult)
+
+test('drop removes the failing records and sends them to the error path with the rule; warn only counts', () => {
+  const h = harness([expect.inRange('price', { min: 0 }, 'drop'), expect.notNull('name')], 100)
+  h.push([{ value: { price: 1, name: 'a' }, time: 10 }, { value: { price: -1, name: 'b' }, time: 20 }, { value: { price: 2 }, time: 30 }])
+  assert.deepEqual(h.takeValues(), [{ price: 1, name: 'a' }, { price: 2 }])
+  assert.deepEqual(h.takeErrors().map((e) => [e.step, e.error, e.record]), [['check', "expectation 'price:inRange' failed: the record is dropped (step 'check')", { price: -1, name: 'b' }]])
+  h.watermark(100)
+  assert.deepEqual(results(h).map((r) => [r.expectation, r.windowStart, r.windowEnd, r.passed, r.checked, r.failed]), [
+    ['price:inRange', 0, 100, false, 3, 1],
+    ['name:notNull', 0, 100, false, 2, 1],
+  ])
+})
+
+test('fail stops at the first failing record (record checks) or at the end of the window (window checks)', () => {
+  const h = harness([expect.notNull('id', 'fail')], undefined)
+  assert.throws(() => h.push([{ value: { id: 1 }, time: 1 }, { value: {}, time: 2 }]), /expectation 'id:notNull' failed on the record/)
+  const w = harness([expect.rowCount({ min: 3 }, 'fail')], 10)
+  w.push([{ value: {}, time: 1 }, { value: {}, time: 2 }, { value: {}, time: 11 }, { value: {}, time: 12 }, { value: {}, time: 13 }])
+  assert.throws(() => w.watermark(10), (e: Error & { code?: string }) => e.code === 'SLUICE_EXPECTATION_FAILED' && /window \[0, 10\): \{"count":2\}/.test(e.message))
+})
+
+test('state survives a checkpoint: a window half full before the snapshot counts everything after the restore', () => {
+  const h = harness([expect.unique('id'), expect.distribution('x', { mean: { max: 10 } }), expect.rowCount({ max: 4 })], undefined)
+  h.push([{ value: { id: 1, x: 1 }, time: 1 }, { value: { id: 2, x: 3 }, time: 2 }])
+  h.snapshotAndRestore()
+  h.push([{ value: { id: 1, x: 5 }, time: 3 }, { value: { id: 3, x: 7 }, time: 4 }, { value: { id: 3, x: 9 }, time: 5 }])
+  h.end()
+  assert.deepEqual(results(h).map((r) => [r.expectation, r.windowStart, r.passed, r.checked, r.failed, r.observed]), [
+    ['id:unique', null, false, 5, 2, { checked: 5, failed: 2 }],
+    ['x:distribution', null, true, 5, 0, { count: 5, mean: 5, stddev: Math.sqrt(10) }],
+    ['rowCount', null, false, 5, 0, { count: 5 }],
+  ])
+})
