@@ -1,0 +1,142 @@
+// The Kafka client under the connectors: kafkajs 2.2.4 (pure JavaScript, pinned exactly). Its producer is used
+// as published; the source and the sink's recovery speak to brokers one request at a time through the client's
+// own cluster and broker objects (fetch, list offsets, offset commit/fetch, init producer id, end transaction),
+// which kafkajs builds but does not export: the exact pin keeps their shape fixed. See README.md for why.
+import kafkajs from 'kafkajs'
+import { SluiceError } from '../../core/errors.ts'
+
+const { Kafka, logLevel } = kafkajs as unknown as { Kafka: new (cfg: Record<string, unknown>) => KafkaClient; logLevel: Record<string, number> }
+
+export interface KafkaClient {
+  producer(cfg: Record<string, unknown>): KafkaProducer
+  admin(): KafkaAdmin
+}
+
+export interface KafkaProducer {
+  connect(): Promise<void>
+  disconnect(): Promise<void>
+  send(req: { topic: string; messages: ProducerMessage[]; acks?: number }): Promise<unknown>
+  sendBatch(req: { topicMessages: { topic: string; messages: ProducerMessage[] }[]; acks?: number }): Promise<unknown>
+  transaction(): Promise<KafkaTransaction>
+}
+
+export interface KafkaTransaction {
+  send(req: { topic: string; messages: ProducerMessage[] }): Promise<unknown>
+  sendBatch(req: { topicMessages: { topic: string; messages: ProducerMessage[] }[] }): Promise<unknown>
+  sendOffsets(req: { consumerGroupId: string; topics: { topic: string; partitions: { partition: number; offset: string; metadata?: string }[] }[] }): Promise<void>
+  commit(): Promise<void>
+  abort(): Promise<void>
+  isActive(): boolean
+}
+
+export interface KafkaAdmin {
+  connect(): Promise<void>
+  disconnect(): Promise<void>
+  createTopics(req: { topics: { topic: string; numPartitions?: number; replicationFactor?: number; configEntries?: { name: string; value: string }[] }[]; waitForLeaders?: boolean }): Promise<boolean>
+  listTopics(): Promise<string[]>
+  deleteTopics(req: { topics: string[] }): Promise<void>
+  fetchOffsets(req: { groupId: string; topics: string[] }): Promise<{ topic: string; partitions: { partition: number; offset: string; metadata: string | null }[] }[]>
+}
+
+export interface ProducerMessage {
+  key?: Buffer | string | null
+  value: Buffer | string | null
+  partition?: number
+  headers?: Record<string, Buffer | string>
+  timestamp?: string
+}
+
+/** A record as a fetch returns it (kafkajs's decoding). */
+export interface WireRecord {
+  offset: string
+  timestamp: string
+  key: Buffer | null
+  value: Buffer | null
+  headers: Record<string, Buffer | Buffer[]>
+  isControlRecord: boolean
+  batchContext: { producerId: string; inTransaction: boolean }
+}
+
+export interface FetchedPartition {
+  partition: number
+  errorCode: number
+  highWatermark: string
+  lastStableOffset: string
+  abortedTransactions: { producerId: string; firstOffset: string }[]
+  messages: WireRecord[]
+}
+
+interface Broker {
+  fetch(req: Record<string, unknown>): Promise<{ responses: { topicName: string; partitions: FetchedPartition[] }[] }>
+  listOffsets(req: Record<string, unknown>): Promise<{ responses: { topic: string; partitions: { partition: number; offset: string; errorCode: number }[] }[] }>
+  offsetCommit(req: Record<string, unknown>): Promise<unknown>
+  offsetFetch(req: Record<string, unknown>): Promise<{ responses: { topic: string; partitions: { partition: number; offset: string; metadata: string | null }[] }[] }>
+  initProducerId(req: { transactionalId: string; transactionTimeout: number }): Promise<{ producerId: string; producerEpoch: number }>
+  endTxn(req: { transactionalId: string; producerId: string; producerEpoch: number; transactionResult: boolean }): Promise<unknown>
+}
+
+/** The part of kafkajs's cluster object the connectors use. */
+export interface Cluster {
+  connect(): Promise<void>
+  disconnect(): Promise<void>
+  refreshMetadata(): Promise<void>
+  metadata(req?: { topics?: string[] }): Promise<{ topicMetadata: { topic: string; partitionMetadata: { partitionId: number; leader: number }[] }[] }>
+  addMultipleTargetTopics(topics: string[]): Promise<void>
+  findTopicPartitionMetadata(topic: string): { partitionId: number; leader: number }[]
+  findBroker(req: { nodeId: number }): Promise<Broker>
+  findGroupCoordinator(req: { groupId: string; coordinatorType?: number }): Promise<Broker>
+}
+
+export const TRANSACTION_COORDINATOR = 1
+
+/** Connection settings common to `source.kafka` and `sink.kafka`. */
+export interface KafkaConnection {
+  /** Bootstrap servers, e.g. `'127.0.0.1:9092'` or a list of them. */
+  brokers: string | readonly string[]
+  /** The client id the brokers see (default `sluice`). */
+  clientId?: string
+  /** TLS options as Node's `tls.connect` takes them, or true for the defaults. */
+  ssl?: boolean | Record<string, unknown>
+  /** SASL: `{ mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512', username, password }`. */
+  sasl?: Record<string, unknown>
+  /** How long to wait for a connection, in ms (default 3000). */
+  connectionTimeout?: number
+}
+
+export function brokerList(c: KafkaConnection): string[] {
+  return typeof c.brokers === 'string' ? c.brokers.split(',').map((b) => b.trim()).filter((b) => b !== '') : [...c.brokers]
+}
+
+/** A kafkajs client that logs nothing (errors reach the pipeline as SluiceErrors instead). */
+export function createClient(c: KafkaConnection): KafkaClient {
+  return new Kafka({
+    brokers: brokerList(c),
+    clientId: c.clientId ?? 'sluice',
+    ssl: c.ssl,
+    sasl: c.sasl,
+    connectionTimeout: c.connectionTimeout ?? 3000,
+    requestTimeout: 30_000,
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 2000 },
+  })
+}
+
+/** kafkajs's cluster object behind a client (the same one its producer and consumer use). */
+export function createCluster(client: KafkaClient, isolation: 'read_committed' | 'read_uncommitted' = 'read_committed'): Cluster {
+  const sym = Object.getOwnPropertySymbols(client).find((s) => s.description === 'private:Kafka:createCluster')
+  if (sym === undefined) throw new SluiceError('SLUICE_INTERNAL', 'the Kafka client is not the pinned kafkajs 2.2.4', { domain: 'internal' })
+  const create = (client as unknown as Record<symbol, (o: Record<string, unknown>) => Cluster>)[sym]
+  return create({ metadataMaxAge: 300_000, allowAutoTopicCreation: false, isolationLevel: isolation === 'read_committed' ? 1 : 0 })
+}
+
+/** The text of an error from the client, for a SluiceError's message (never record contents: kafkajs errors carry none). */
+export function kafkaMessage(e: unknown): string {
+  if (e instanceof Error) return `${e.name === 'Error' ? '' : `${e.name}: `}${e.message}`
+  return String(e)
+}
+
+/** Whether a kafkajs error has this protocol error type (e.g. 'INVALID_PRODUCER_EPOCH'). */
+export function isKafkaError(e: unknown, ...types: string[]): boolean {
+  const t = (e as { type?: unknown } | null)?.type
+  return typeof t === 'string' && types.includes(t)
+}
