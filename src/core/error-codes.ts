@@ -40,6 +40,7 @@ export const ERROR_CODES = {
   SLUICE_JOB_BAD_STATUS: { domain: 'internal', meaning: 'The runtime tried a job status change that is not allowed (a bug).' },
   SLUICE_JOB_CANCELLED: { domain: 'user', meaning: 'The job was cancelled: it stopped without a last checkpoint.' },
   SLUICE_JOB_NOT_RUNNING: { domain: 'user', meaning: 'A command was sent to a job that has ended.' },
+  SLUICE_KAFKA_TRANSACTION_LOST: { domain: 'external', meaning: 'A Kafka transaction of a completed checkpoint was aborted by the broker (it outlived its timeout) before the sink could commit it.' },
   SLUICE_LOG_BAD_RECORD: { domain: 'user', meaning: 'A record cannot be appended to the log (too large, or not bytes).' },
   SLUICE_LOG_BAD_TOPIC: { domain: 'user', meaning: 'A log topic name is not valid.' },
   SLUICE_LOG_CLOSED: { domain: 'internal', meaning: 'The log, or a partition of it, was used after it was closed.' },

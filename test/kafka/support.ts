@@ -65,3 +65,24 @@ export async function readAll<T = unknown>(topic: string | string[], options: Pa
     await reader.close()
   }
 }
+
+/** Records of `topic` past its last stable offset (held back by transactions still open), over all partitions. */
+export async function openOffsets(topic: string): Promise<number> {
+  const { createCluster } = await import('../../src/connectors/kafka/client.ts')
+  const client = createClient({ brokers: bootstrap() })
+  let total = 0
+  for (const isolation of ['read_uncommitted', 'read_committed'] as const) {
+    const cluster = createCluster(client, isolation)
+    await cluster.connect()
+    try {
+      await cluster.addMultipleTargetTopics([topic])
+      const parts = cluster.findTopicPartitionMetadata(topic)
+      const b = await cluster.findBroker({ nodeId: parts[0].leader })
+      const res = await b.listOffsets({ replicaId: -1, isolationLevel: isolation === 'read_committed' ? 1 : 0, topics: [{ topic, partitions: parts.map((p) => ({ partition: p.partitionId, timestamp: '-1' })) }] })
+      for (const t of res.responses) for (const p of t.partitions) total += (isolation === 'read_committed' ? -1 : 1) * Number(p.offset)
+    } finally {
+      await cluster.disconnect()
+    }
+  }
+  return total
+}

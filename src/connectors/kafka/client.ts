@@ -2,10 +2,19 @@
 // as published; the source and the sink's recovery speak to brokers one request at a time through the client's
 // own cluster and broker objects (fetch, list offsets, offset commit/fetch, init producer id, end transaction),
 // which kafkajs builds but does not export: the exact pin keeps their shape fixed. See README.md for why.
+import { createRequire } from 'node:module'
 import kafkajs from 'kafkajs'
 import { SluiceError } from '../../core/errors.ts'
 
-const { Kafka, logLevel } = kafkajs as unknown as { Kafka: new (cfg: Record<string, unknown>) => KafkaClient; logLevel: Record<string, number> }
+const wrapped = Symbol.for('sluice.kafka.initProducerId')
+const { Kafka, logLevel, Partitioners } = kafkajs as unknown as {
+  Kafka: new (cfg: Record<string, unknown>) => KafkaClient
+  logLevel: Record<string, number>
+  Partitioners: { DefaultPartitioner: unknown }
+}
+
+/** Murmur2 of the key, as the Java client partitions (records without a key are spread round-robin). */
+export const defaultPartitioner = Partitioners.DefaultPartitioner
 
 export interface KafkaClient {
   producer(cfg: Record<string, unknown>): KafkaProducer
@@ -139,4 +148,24 @@ export function kafkaMessage(e: unknown): string {
 export function isKafkaError(e: unknown, ...types: string[]): boolean {
   const t = (e as { type?: unknown } | null)?.type
   return typeof t === 'string' && types.includes(t)
+}
+
+/**
+ * The producer id and epoch the broker gave each transactional id in this process. kafkajs keeps them to
+ * itself; the sink stores them in its checkpoint handle so that a restarted process can commit a prepared
+ * transaction by them (EndTxn), as Flink does. Recorded by wrapping kafkajs's broker `initProducerId`.
+ */
+export const producerIdentities = new Map<string, { producerId: string; producerEpoch: number }>()
+
+{
+  const Broker = createRequire(import.meta.url)('kafkajs/src/broker/index.js') as { prototype: Broker & { [wrapped]?: true } }
+  if (Broker.prototype[wrapped] !== true) {
+    const init = Broker.prototype.initProducerId
+    Broker.prototype.initProducerId = async function (this: Broker, req) {
+      const res = await init.call(this, req)
+      if (typeof req.transactionalId === 'string') producerIdentities.set(req.transactionalId, { producerId: String(res.producerId), producerEpoch: res.producerEpoch })
+      return res
+    }
+    Broker.prototype[wrapped] = true
+  }
 }

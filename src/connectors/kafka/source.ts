@@ -6,6 +6,7 @@ import { checkSeek } from '../resume.ts'
 import { createClient, createCluster, isKafkaError, kafkaMessage, type Cluster, type KafkaConnection, type WireRecord } from './client.ts'
 import { decoderFor, type KafkaFormat, type KafkaRecordMeta } from './decode.ts'
 import { deliverable } from './read-committed.ts'
+import { commitGroupOffsets, groupOffsets } from './groups.ts'
 
 export interface KafkaSourceOptions<T> extends SourceOptions<T>, KafkaConnection {
   /** The topics to read (one or several). Either this or `pattern`. */
@@ -329,28 +330,6 @@ async function startOffsets<T>(cluster: Cluster, parts: Part[], options: KafkaSo
     p.next = p.fetchAt = p.endAt = start.get(p) ?? 0
     if (bounded) p.stop = latest.get(p) ?? 0
   }
-}
-
-/** The group's committed offsets of `parts` (absent where it has none). */
-export async function groupOffsets(cluster: Cluster, group: string, parts: { topic: string; partition: number }[]): Promise<Map<(typeof parts)[number], number>> {
-  const coordinator = await cluster.findGroupCoordinator({ groupId: group })
-  const topics = [...new Set(parts.map((p) => p.topic))].map((topic) => ({ topic, partitions: parts.filter((p) => p.topic === topic).map((p) => ({ partition: p.partition })) }))
-  const res = await coordinator.offsetFetch({ groupId: group, topics })
-  const out = new Map<(typeof parts)[number], number>()
-  for (const t of res.responses) {
-    for (const r of t.partitions) {
-      const p = parts.find((x) => x.topic === t.topic && x.partition === r.partition)
-      if (p !== undefined && Number(r.offset) >= 0) out.set(p, Number(r.offset))
-    }
-  }
-  return out
-}
-
-/** Commits offsets to a group that has no live members (as an admin tool does: generation -1). */
-export async function commitGroupOffsets(cluster: Cluster, group: string, offsets: { topic: string; partition: number; offset: number }[]): Promise<void> {
-  const coordinator = await cluster.findGroupCoordinator({ groupId: group })
-  const topics = [...new Set(offsets.map((x) => x.topic))].map((topic) => ({ topic, partitions: offsets.filter((x) => x.topic === topic).map((x) => ({ partition: x.partition, offset: String(x.offset) })) }))
-  await coordinator.offsetCommit({ groupId: group, groupGenerationId: -1, memberId: '', retentionTime: -1, topics })
 }
 
 function isUtf8(b: Buffer): boolean {
