@@ -33,3 +33,7 @@ export type { Auction, Bid, NexmarkEvent, Person } from './connectors/nexmark/mo
 export type { ParquetSinkOptions } from './connectors/parquet/sink.ts'
 export type { ParquetSchema, ParquetType } from './connectors/parquet/schema.ts'
 export type { DuckDbSinkOptions } from './connectors/duckdb/sink.ts'
+export type { KafkaSourceOptions, KafkaRecord } from './connectors/kafka/source.ts'
+export type { KafkaSinkOptions } from './connectors/kafka/sink.ts'
+export type { KafkaRecordMeta, KafkaFormat } from './connectors/kafka/decode.ts'
+export type { KafkaConnection } from './connectors/kafka/client.ts'

@@ -98,7 +98,10 @@ export interface Cluster {
 
 export const TRANSACTION_COORDINATOR = 1
 
-/** Connection settings common to `source.kafka` and `sink.kafka`. */
+/**
+ * Connection settings common to `source.kafka` and `sink.kafka`.
+ * @example sink.kafka({ brokers: ['k1:9093', 'k2:9093'], ssl: true, sasl: { mechanism: 'scram-sha-512', username, password }, topic: 'out' })
+ */
 export interface KafkaConnection {
   /** Bootstrap servers, e.g. `'127.0.0.1:9092'` or a list of them. */
   brokers: string | readonly string[]

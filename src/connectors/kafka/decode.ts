@@ -1,9 +1,15 @@
 import type { WireRecord } from './client.ts'
 
-/** How `source.kafka` turns record values into stream values. */
+/**
+ * How `source.kafka` turns record values into stream values: parsed JSON, UTF-8 text, or the bytes.
+ * @example source.kafka({ brokers, topics: 'lines', format: 'string' })
+ */
 export type KafkaFormat = 'json' | 'string' | 'bytes'
 
-/** Where a record came from and what it carried besides its value. Keys and header values are UTF-8 text. */
+/**
+ * Where a record came from and what it carried besides its value. Keys and header values are UTF-8 text.
+ * @example source.kafka({ brokers, topics: 't', decode: (bytes, meta) => ({ key: meta.key, text: bytes.toString() }) })
+ */
 export interface KafkaRecordMeta {
   topic: string
   partition: number

@@ -6,6 +6,10 @@ import { encodeJson } from '../files/encode.ts'
 import { createClient, createCluster, defaultPartitioner, kafkaMessage, type Cluster, type KafkaClient, type KafkaConnection, type KafkaProducer, type ProducerMessage } from './client.ts'
 import { KafkaTransactions, type KafkaSinkTxn } from './transactions.ts'
 
+/**
+ * Options of `sink.kafka`: where to connect, the topic, how records are keyed and encoded, and the guarantee.
+ * @example sink.kafka({ brokers: 'localhost:9092', topic: 'counts', key: (r) => r.page, guarantee: 'exactly-once' })
+ */
 export interface KafkaSinkOptions<T> extends KafkaConnection {
   /** The topic written to. It must exist, unless `create` is given. */
   topic: string

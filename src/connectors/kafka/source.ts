@@ -8,6 +8,10 @@ import { decoderFor, type KafkaFormat, type KafkaRecordMeta } from './decode.ts'
 import { deliverable } from './read-committed.ts'
 import { commitGroupOffsets, groupOffsets } from './groups.ts'
 
+/**
+ * Options of `source.kafka`: where to connect, what to read, from where, and how values are decoded.
+ * @example source.kafka({ brokers: 'localhost:9092', topics: ['clicks'], from: 'committed', group: 'sessions', format: 'json' })
+ */
 export interface KafkaSourceOptions<T> extends SourceOptions<T>, KafkaConnection {
   /** The topics to read (one or several). Either this or `pattern`. */
   topics?: string | readonly string[]
@@ -36,7 +40,10 @@ export interface KafkaSourceOptions<T> extends SourceOptions<T>, KafkaConnection
   maxBytesPerPartition?: number
 }
 
-/** A record with its metadata, emitted with `metadata: true`. */
+/**
+ * A record with its metadata, emitted with `metadata: true`.
+ * @example source.kafka<KafkaRecord<Click>>({ brokers, topics: 'clicks', metadata: true, eventTime: (r) => r.timestamp })
+ */
 export interface KafkaRecord<V> extends KafkaRecordMeta {
   value: V
 }
