@@ -110,7 +110,7 @@ function checkOptions<T>(options: KafkaSourceOptions<T>) {
   if (options.decode !== undefined && typeof options.decode !== 'function') throw userError('SLUICE_BAD_OPTION', 'source.kafka: decode must be a function')
   const pollMs = parseDuration(options.pollInterval ?? '100ms', 'source.kafka pollInterval', { allowZero: false })
   const maxBytes = options.maxBytesPerPartition ?? 1 << 20
-  if (!Number.isSafeInteger(maxBytes) || maxBytes < 1024) throw userError('SLUICE_BAD_OPTION', 'source.kafka: maxBytesPerPartition must be an integer of at least 1024')
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < 256) throw userError('SLUICE_BAD_OPTION', 'source.kafka: maxBytesPerPartition must be an integer of at least 256')
   return { topics, isolation, from, format, pollMs, maxBytes }
 }
 
