@@ -170,5 +170,29 @@ export const producerIdentities = new Map<string, { producerId: string; producer
       return res
     }
     Broker.prototype[wrapped] = true
+    // kafkajs schedules a timer with a negative delay when nothing is pending, which Node 24 reports with a
+    // TimeoutNegativeWarning on stderr for every process that uses it: the same method, with the delay clamped.
+    const RequestQueue = createRequire(import.meta.url)('kafkajs/src/network/requestQueue/index.js') as {
+      prototype: { scheduleCheckPendingRequests(this: RequestQueueState): void }
+    }
+    RequestQueue.prototype.scheduleCheckPendingRequests = function (this: RequestQueueState) {
+      let at = this.throttledUntil - Date.now()
+      if (!this.throttleCheckTimeoutId) {
+        if (this.pending.length > 0) at = at > 0 ? at : CHECK_PENDING_REQUESTS_INTERVAL
+        this.throttleCheckTimeoutId = setTimeout(() => {
+          this.throttleCheckTimeoutId = null
+          this.checkPendingRequests()
+        }, Math.max(1, at))
+      }
+    }
   }
 }
+
+/** The fields of kafkajs's request queue its scheduler reads (kafkajs 2.2.4). */
+interface RequestQueueState {
+  throttledUntil: number
+  throttleCheckTimeoutId: ReturnType<typeof setTimeout> | null
+  pending: unknown[]
+  checkPendingRequests(): void
+}
+const CHECK_PENDING_REQUESTS_INTERVAL = 10
