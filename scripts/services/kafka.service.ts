@@ -1,7 +1,7 @@
 // A single-node Apache Kafka broker (KRaft: broker and controller in one JVM) on loopback, from the Apache
 // Kafka jars on Maven Central. Needs Java 17+ and Maven. The jars are fetched once into `.services/kafka/jars`;
 // the data folder is formatted once; the broker runs detached until `npm run services -- --stop kafka`.
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
@@ -66,9 +66,22 @@ transaction.state.log.num.partitions=4
 share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
+transaction.abort.timed.out.transaction.cleanup.interval.ms=1000
 log.segment.bytes=67108864
 log.retention.hours=24
 `
+}
+
+/** Java and Maven from Debian's packages when they are missing and this is a Debian machine we administer. */
+function ensureTools(ctx: ServiceContext): void {
+  const missing = ['java', 'mvn'].filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0)
+  if (missing.length === 0 || process.env.JAVA_HOME !== undefined) return
+  if (process.getuid?.() !== 0 || spawnSync('sh', ['-c', 'command -v apt-get']).status !== 0) {
+    throw new Error(`${missing.join(' and ')} not found: install Java 17+ and Maven, or point the tests at your own Kafka (see README)`)
+  }
+  ctx.log(`installing ${missing.join(' and ')} from Debian's packages`)
+  execFileSync('apt-get', ['update', '-qq'], { stdio: 'ignore' })
+  execFileSync('apt-get', ['install', '-y', '-qq', 'openjdk-17-jre-headless', 'maven'], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
 }
 
 /** The jars, fetched from Maven Central once. */
@@ -125,6 +138,7 @@ const kafka: ServiceModule = {
   description: `Apache Kafka ${KAFKA_VERSION}, one KRaft node on 127.0.0.1:${PORT} (Java 17+ and Maven; jars from Maven Central)`,
   async ensure(ctx) {
     if (await portAnswers(PORT)) return info
+    ensureTools(ctx)
     const jars = fetchJars(ctx)
     const dataDir = join(ctx.dir, 'data')
     mkdirSync(dataDir, { recursive: true })
