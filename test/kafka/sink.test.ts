@@ -53,7 +53,7 @@ test('a prepared transaction the broker aborted after its timeout fails the rest
   for (let i = 0; i < 100 && (await openOffsets(topic)) > 0; i++) await sleep(200)
   const second = await kafka<{ n: number }>(options).open(ctx(true))
   try {
-    await assert.rejects(second.recover!([{ subtask: 0, checkpointId: 1, handle }]), (e: unknown) => e instanceof SluiceError && e.code === 'SLUICE_KAFKA_TRANSACTION_LOST' && e.domain === 'external')
+    await assert.rejects(async () => second.recover!([{ subtask: 0, checkpointId: 1, handle }]), (e: unknown) => e instanceof SluiceError && e.code === 'SLUICE_KAFKA_TRANSACTION_LOST' && e.domain === 'external')
   } finally {
     await second.close()
   }

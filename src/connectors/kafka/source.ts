@@ -192,7 +192,7 @@ async function openReader<T>(options: KafkaSourceOptions<T>, o: Checked, ctx: So
     }
   }
 
-  function take(index: number, p: Part, max: number): SourceRead<T> {
+  function take(p: Part, max: number): SourceRead<T> {
     const values: T[] = []
     const pos: Position[] = []
     const end = Math.min(p.buffer.length, p.bufferAt + max)
@@ -215,15 +215,14 @@ async function openReader<T>(options: KafkaSourceOptions<T>, o: Checked, ctx: So
     } else {
       p.next = Number(p.buffer[end].offset)
     }
-    void index
     return { values, times: [], pos }
   }
 
-  async function readPart(index: number, p: Part, max: number): Promise<SourceRead<T>> {
+  async function readPart(p: Part, max: number): Promise<SourceRead<T>> {
     if (round === undefined) round = fetchRound().finally(() => (round = undefined))
     await round
     if (closed) return END
-    if (p.buffer.length > 0) return take(index, p, max)
+    if (p.buffer.length > 0) return take(p, max)
     if (p.next >= p.stop) return END
     return null
   }
@@ -235,9 +234,9 @@ async function openReader<T>(options: KafkaSourceOptions<T>, o: Checked, ctx: So
       if (p === undefined) throw new SluiceError('SLUICE_INTERNAL', `source '${step}' has no partition ${index}`, { domain: 'internal', step })
       if (closed) return END
       p.wanted = true
-      if (p.buffer.length > 0) return take(index, p, max)
+      if (p.buffer.length > 0) return take(p, max)
       if (p.next >= p.stop) return END
-      return readPart(index, p, max)
+      return readPart(p, max)
     },
     positions() {
       const at = parts.map((p) => p.next)
