@@ -11,7 +11,7 @@ import { test } from 'node:test'
 import { run } from '../../src/index.ts'
 import { createClient, createCluster } from '../../src/connectors/kafka/client.ts'
 import { groupOffsets } from '../../src/connectors/kafka/groups.ts'
-import build, { type Row } from './fixtures/pass-through.ts'
+import { build, type Row } from './fixtures/pass-through.ts'
 import { bootstrap, broker, createTopic, producer, readAll, topicName } from './support.ts'
 
 const COUNT = 6000
@@ -87,17 +87,27 @@ function runChild(args: string[], failpoint?: string): Promise<{ code: number | 
   })
 }
 
-for (const failpoint of ['two-phase-pre-commit:2', 'checkpoint-before-commit:2', 'two-phase-commit:2', 'checkpoint-after-commit:2']) {
-  test(`killed at ${failpoint} and restarted: every record once in the output`, { skip: broker.skip }, async () => {
+const runs: { failpoint: string; before: number; after: number }[] = [
+  { failpoint: 'two-phase-pre-commit:2', before: 1, after: 1 },
+  { failpoint: 'checkpoint-before-commit:2', before: 1, after: 1 },
+  { failpoint: 'two-phase-commit:2', before: 1, after: 1 },
+  { failpoint: 'checkpoint-after-commit:2', before: 1, after: 1 },
+  // Source partitions and sink transactions move between subtasks (worker threads) on restore.
+  { failpoint: 'checkpoint-before-commit:3', before: 1, after: 2 },
+  { failpoint: 'two-phase-pre-commit:2', before: 2, after: 1 },
+]
+
+for (const { failpoint, before, after } of runs) {
+  test(`killed at ${failpoint} at parallelism ${before}, restarted at ${after}: every record once in the output`, { skip: broker.skip }, async () => {
     const input = topicName('crash-in')
     const out = topicName('crash-out')
     await fill(input)
     await createTopic(out, 2)
     await withDir(async (dir) => {
       const args = [bootstrap(), input, out, dir]
-      const killed = await runChild(args, failpoint)
+      const killed = await runChild([...args, String(before)], failpoint)
       assert.equal(killed.signal, 'SIGKILL', `not killed at ${failpoint}: ${killed.stderr}`)
-      const again = await runChild(args)
+      const again = await runChild([...args, String(after)])
       assert.equal(again.code, 0, again.stderr)
     })
     assert.deepEqual(await output(out), expected())
