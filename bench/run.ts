@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- <suite> [flags]`: micro (engine hot path), nexmark, log, state, checkpoint, privacy or contracts. With no suite, runs micro.
+ * `npm run bench -- <suite> [flags]`: micro (engine hot path), nexmark, log, state, checkpoint, privacy, contracts or kafka. With no suite, runs micro.
  */
 const [suite = 'micro', ...rest] = process.argv.slice(2)
 const suites: Record<string, string> = {
@@ -10,6 +10,7 @@ const suites: Record<string, string> = {
   checkpoint: './checkpoint/main.ts',
   privacy: './privacy/main.ts',
   contracts: './contracts/main.ts',
+  kafka: './kafka/main.ts',
 }
 const path = suites[suite]
 if (path === undefined) {

@@ -45,3 +45,7 @@ export type { Expectation, Severity, Bounds } from './contracts/quality/expectat
 export type { ExpectOptions } from './contracts/quality/expect-step.ts'
 export type { QualityResult } from './contracts/quality/window-checks.ts'
 export { avroWire } from './contracts/wire/confluent-avro.ts'
+export type { KafkaSourceOptions, KafkaRecord } from './connectors/kafka/source.ts'
+export type { KafkaSinkOptions } from './connectors/kafka/sink.ts'
+export type { KafkaRecordMeta, KafkaFormat } from './connectors/kafka/decode.ts'
+export type { KafkaConnection } from './connectors/kafka/client.ts'

@@ -11,9 +11,11 @@ import { log as logSource } from './log/source.ts'
 import { log as logSink } from './log/sink.ts'
 import { parquet } from './parquet/sink.ts'
 import { duckdb } from './duckdb/sink.ts'
+import { kafka as kafkaSource } from './kafka/source.ts'
+import { kafka as kafkaSink } from './kafka/sink.ts'
 
 /** Built-in sources. */
-export const source = { collection, generator, jsonl, csv, nexmark, log: logSource }
+export const source = { collection, generator, jsonl, csv, nexmark, log: logSource, kafka: kafkaSource }
 
 /** Built-in sinks. */
-export const sink = { collect, console: consoleSink, jsonl: jsonlSink, blackhole, log: logSink, parquet, duckdb }
+export const sink = { collect, console: consoleSink, jsonl: jsonlSink, blackhole, log: logSink, parquet, duckdb, kafka: kafkaSink }

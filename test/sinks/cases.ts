@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import type { Batch } from '../../src/core/batch.ts'
 import type { SinkContext, SinkWriter } from '../../src/core/sink.ts'
 import { END } from '../../src/core/source.ts'
@@ -21,6 +21,10 @@ export interface SinkCase {
   committed(dir: string): Promise<number[]>
   /** Output neither committed nor discarded (staged files, staged rows, pending letters): none once a run ended. */
   leftovers(dir: string): Promise<number>
+  /** A service of `npm run services` the sink needs (its tests skip without it, and run from that service's suite). */
+  service?: string
+  /** Whether restoring an older checkpoint discards later committed output (part files); default true for per-subtask sinks. */
+  olderRestores?: boolean
 }
 
 const quiet = { logger: { warn: () => undefined } }
@@ -159,6 +163,35 @@ export const CASES: Record<string, SinkCase> = {
       return pending
     },
   },
+  kafka: {
+    name: 'sink.kafka, exactly-once',
+    perSubtask: true,
+    service: 'kafka',
+    // What a Kafka transaction committed stays: a restore of an older checkpoint writes its records again.
+    olderRestores: false,
+    async open(dir, ctx) {
+      const { kafka } = await import('../../src/connectors/kafka/sink.ts')
+      const { bootstrap } = await import('../kafka/support.ts')
+      const name = kafkaName(dir)
+      return kafka<Rec>({ brokers: bootstrap(), topic: name, create: { partitions: 3 }, key: (r) => String(r.n), transactionalIdPrefix: name, transactionTimeout: 60_000 }).open(ctx)
+    },
+    async committed(dir) {
+      const { readAll, withAdmin } = await import('../kafka/support.ts')
+      const name = kafkaName(dir)
+      if (!(await withAdmin((a) => a.listTopics())).includes(name)) return []
+      return (await readAll<Rec>(name)).flat().map((r) => r.n)
+    },
+    // A transaction left open holds read_committed readers back: count the records past the last stable offset.
+    async leftovers(dir) {
+      const { openOffsets } = await import('../kafka/support.ts')
+      return openOffsets(kafkaName(dir))
+    },
+  },
+}
+
+/** The topic and transactional-id prefix of a conformance run, unique to its folder. */
+function kafkaName(dir: string): string {
+  return `conf-${basename(dir).replace(/[^A-Za-z0-9._-]/g, '_')}`
 }
 
 async function stagedFiles(dir: string): Promise<number> {
