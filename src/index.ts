@@ -33,3 +33,5 @@ export type { Auction, Bid, NexmarkEvent, Person } from './connectors/nexmark/mo
 export type { ParquetSinkOptions } from './connectors/parquet/sink.ts'
 export type { ParquetSchema, ParquetType } from './connectors/parquet/schema.ts'
 export type { DuckDbSinkOptions } from './connectors/duckdb/sink.ts'
+export { serveMetrics, type MetricsServer, type MetricsServerOptions } from './observe/prometheus/server.ts'
+export type { SloSpec } from './observe/slo/spec.ts'

@@ -5,6 +5,11 @@ import type { MetricsSnapshot } from '../metrics/registry.ts'
 import { PrometheusExposition, type ExpositionOptions } from './exposition.ts'
 import { JobHealth } from './health.ts'
 
+/**
+ * Where `serveMetrics` listens and what it reads: the port, the address, the job's snapshots, and what the
+ * registry does not know (dead letters, declared objectives).
+ * @example serveMetrics({ port: 9464, snapshot: () => job.metrics(), deadLetters: true })
+ */
 export interface MetricsServerOptions extends ExpositionOptions {
   /** TCP port; 0 picks a free one (see `port` of the result). */
   port: number
