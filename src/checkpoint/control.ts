@@ -1,19 +1,16 @@
-import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { errorMessage } from '../core/errors.ts'
-import type { CheckpointStats } from './manifest.ts'
+import { setTimeout as sleep } from 'node:timers/promises'
 
-/** A request from `sluice savepoint` to a running job, through files in its checkpoint folder. */
-export interface ControlRequest {
-  file: string
-  target: string
-  stop: boolean
-}
+// Requests to a running job travel as files in `<checkpoint-dir>/control/`: `<name>.request` holds what is
+// asked, the job answers with `<name>.done` or `<name>.failed` and renames the request `<name>.handled`. No
+// server, no port: the job's FileControlChannel serves them through its handle.
 
-/** What a request file asks for: a savepoint (`{ target, stop }`) or a checkpoint (`{ checkpoint: true }`). */
-export type ControlRequestBody = { kind: 'savepoint'; target: string; stop: boolean } | { kind: 'checkpoint' }
-
-const POLL_MS = 250
+/**
+ * What a request file asks for: a savepoint (`{ target, stop }`), a checkpoint (`{ checkpoint: true }`) or a
+ * graceful stop (`{ stop: true }`).
+ */
+export type ControlRequestBody = { kind: 'savepoint'; target: string; stop: boolean } | { kind: 'checkpoint' } | { kind: 'stop' }
 
 /** The folder of control requests of the job checkpointing into `checkpointDir`. */
 export function controlFolder(checkpointDir: string): string {
@@ -33,6 +30,7 @@ export function pendingRequests(dir: string): string[] {
 export function readRequest(file: string): ControlRequestBody {
   const body = JSON.parse(readFileSync(file, 'utf8')) as { target?: unknown; stop?: unknown; checkpoint?: unknown }
   if (body.checkpoint === true) return { kind: 'checkpoint' }
+  if (body.target === undefined && body.stop === true) return { kind: 'stop' }
   if (typeof body.target !== 'string') throw new Error('the request names no target folder')
   return { kind: 'savepoint', target: body.target, stop: body.stop === true }
 }
@@ -45,42 +43,26 @@ export function answerRequest(requestFile: string, outcome: 'done' | 'failed', b
   renameSync(requestFile, `${base}.handled`)
 }
 
+/** Leaves a request for the job checkpointing into `checkpointDir` (written atomically); returns its file. */
+export function writeRequest(checkpointDir: string, name: string, body: { target: string; stop: boolean } | { checkpoint: true } | { stop: true }): string {
+  const dir = controlFolder(checkpointDir)
+  mkdirSync(dir, { recursive: true })
+  const base = join(dir, name)
+  writeFileSync(`${base}.tmp`, JSON.stringify(body))
+  renameSync(`${base}.tmp`, `${base}.request`)
+  return `${base}.request`
+}
+
 /**
- * Requests to a running job (take a savepoint, optionally stop after it) arrive as files in
- * `<checkpoint-dir>/control/`: `<name>.request` holds `{ target, stop }`; the job answers with
- * `<name>.done` (the savepoint's stats) or `<name>.failed` (the error). No server, no port.
+ * Waits for the answer to a request: `{ done }` with the job's answer, `{ failed }` with its error, or undefined
+ * once `deadline` (epoch ms) has passed with no answer.
  */
-export class ControlRequests {
-  readonly dir: string
-  private lastPoll = 0
-
-  constructor(checkpointDir: string) {
-    this.dir = controlFolder(checkpointDir)
+export async function awaitAnswer(requestFile: string, deadline: number, pollMs = 100): Promise<{ done: unknown } | { failed: string } | undefined> {
+  const base = requestFile.slice(0, -'.request'.length)
+  while (Date.now() < deadline) {
+    if (existsSync(`${base}.done`)) return { done: JSON.parse(readFileSync(`${base}.done`, 'utf8')) as unknown }
+    if (existsSync(`${base}.failed`)) return { failed: (JSON.parse(readFileSync(`${base}.failed`, 'utf8')) as { error: string }).error }
+    await sleep(pollMs)
   }
-
-  /** A pending request, checked at most every 250 ms. */
-  poll(): ControlRequest | undefined {
-    const now = performance.now()
-    if (now - this.lastPoll < POLL_MS) return undefined
-    this.lastPoll = now
-    const file = pendingRequests(this.dir)[0]
-    if (file === undefined) return undefined
-    try {
-      const body = readRequest(file)
-      if (body.kind !== 'savepoint') throw new Error('this runner serves savepoint requests only')
-      return { file, target: body.target, stop: body.stop }
-    } catch (e) {
-      answerRequest(file, 'failed', { error: `bad request: ${errorMessage(e)}` })
-      return undefined
-    }
-  }
-
-  async answer(req: ControlRequest, take: () => Promise<CheckpointStats>): Promise<void> {
-    try {
-      const stats = await take()
-      answerRequest(req.file, 'done', { ...stats, target: req.target })
-    } catch (e) {
-      answerRequest(req.file, 'failed', { error: errorMessage(e) })
-    }
-  }
+  return undefined
 }

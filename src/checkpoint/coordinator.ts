@@ -93,6 +93,8 @@ export class CheckpointCoordinator {
   private nextAt: number
   private round: Round | undefined
   private failure: SluiceError | undefined
+  /** Why the last checkpoint that failed did (what a job event reports). */
+  lastError: unknown
   private failedInRow = 0
   private lastFailed = true
   private chain: { baseBytes: number; deltaBytes: number; deltas: number } | undefined
@@ -229,6 +231,7 @@ export class CheckpointCoordinator {
 
   private failed(id: number, e: unknown): void {
     this.report.failed++
+    this.lastError = e
     this.lastFailed = true
     this.failedInRow++
     this.config.warn(`checkpoint ${id} of '${this.pipeline}' failed: ${errorMessage(e)}`)

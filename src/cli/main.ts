@@ -6,6 +6,7 @@ import { describeCommand } from './commands/describe.ts'
 import { findCommand, formatOverview, helpCommand } from './commands/help.ts'
 import { runCommand } from './commands/run.ts'
 import { savepointCommand } from './commands/savepoint.ts'
+import { stopCommand } from './commands/stop.ts'
 import { nexmarkCommand } from './commands/nexmark.ts'
 import { logCommand } from './commands/log.ts'
 import { dlqCommand } from './commands/dlq.ts'
@@ -19,7 +20,7 @@ import { reportError } from './report-error.ts'
  * src/cli/commands/<name>.ts exporting a `Command` (see command.ts: name, summary, usage, flags,
  * positionals, examples, run) and add it here; parsing, `--help` and error reporting come for free.
  */
-export const commands: readonly Command[] = [initCommand, runCommand, checkCommand, describeCommand, savepointCommand, nexmarkCommand, logCommand, dlqCommand, sloCommand, helpCommand, versionCommand]
+export const commands: readonly Command[] = [initCommand, runCommand, checkCommand, describeCommand, savepointCommand, stopCommand, nexmarkCommand, logCommand, dlqCommand, sloCommand, helpCommand, versionCommand]
 
 /** Runs the CLI on `argv` (without node and script) and resolves with the exit code. */
 export async function main(argv: string[], ctx: CliContext = processContext()): Promise<number> {

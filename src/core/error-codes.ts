@@ -85,6 +85,8 @@ export const ERROR_CODES = {
   SLUICE_STATE_SNAPSHOT: { domain: 'user', meaning: 'A state snapshot given to restore is not one this backend wrote.' },
   SLUICE_STATE_STORE: { domain: 'external', meaning: 'The durable state store could not be opened or written.' },
   SLUICE_STATE_TTL: { domain: 'user', meaning: "A state's time-to-live settings are invalid." },
+  SLUICE_STOP_FAILED: { domain: 'external', meaning: 'A running job refused a stop request (it had ended already).' },
+  SLUICE_STOP_TIMEOUT: { domain: 'external', meaning: 'A running job did not answer a stop request in time.' },
   SLUICE_TYPE_CHECK_FAILED: { domain: 'user', meaning: 'The pipeline does not type-check (sluice check, or sluice run without --no-check).' },
   SLUICE_UNKNOWN_SIDE_OUTPUT: { domain: 'user', meaning: 'A step has no side output of that name.' },
   SLUICE_USER_FUNCTION_FAILED: { domain: 'user', meaning: 'A user function threw (or rejected) on a record.' },

@@ -30,8 +30,12 @@ export class StepMetrics {
   backpressureMs = 0
   /** Gauge: keys held in keyed state. */
   stateKeys = 0
-  /** Gauge: bytes of keyed state (the last snapshot's size where the live size is unknown). */
+  /** Gauge: bytes of keyed state a restore of this subtask reads (its last full snapshot plus the deltas since). */
   stateBytes = 0
+  /** Gauge: entries of the step's state backend (values, map entries, list items, timers). */
+  stateEntries = 0
+  /** Gauge: of those entries, the ones in states without a TTL (state that only grows unless the function clears it). */
+  stateEntriesWithoutTtl = 0
   constructor(step: string, kind: string, subtask = 0) {
     this.step = step
     this.kind = kind
@@ -69,6 +73,8 @@ export class StepMetrics {
       backpressureMs: this.backpressureMs,
       stateKeys: this.stateKeys,
       stateBytes: this.stateBytes,
+      stateEntries: this.stateEntries,
+      stateEntriesWithoutTtl: this.stateEntriesWithoutTtl,
     }
   }
 }
@@ -103,5 +109,7 @@ export interface StepMetricsValues {
   backpressureMs: number
   stateKeys: number
   stateBytes: number
+  stateEntries: number
+  stateEntriesWithoutTtl: number
 }
 

@@ -41,6 +41,12 @@ export interface SinkWriter<T> {
   /** Input ended: write out what is buffered. */
   close(): void | Promise<void>
   /**
+   * Bytes written so far by this writer, for the step's `bytesOut` metric; read about once a second. Sinks that
+   * cannot tell leave it out (the metric stays 0).
+   * @example bytesWritten: () => parts.bytesWritten
+   */
+  bytesWritten?(): number
+  /**
    * Two-phase commit, phase one, at a checkpoint barrier (in the subtask's thread): make everything written
    * so far durable but not yet visible, and return what `commit` needs (plain data, stored in the
    * checkpoint's manifest).

@@ -40,6 +40,12 @@ export interface SourceReader<T> {
    * @example onCheckpointComplete: (id) => consumer.commitOffsets(offsetsAt.get(id))
    */
   onCheckpointComplete?(checkpointId: number): void | Promise<void>
+  /**
+   * Bytes read so far by this reader (all its partitions), for the step's `bytesIn` metric; read about once a
+   * second. Sources that cannot tell leave it out (the metric stays 0).
+   * @example bytesRead: () => consumed
+   */
+  bytesRead?(): number
   close(): void | Promise<void>
 }
 

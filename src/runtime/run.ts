@@ -1,16 +1,52 @@
 import type { Pipeline } from '../api/pipeline.ts'
 import { Stream } from '../api/stream.ts'
+import { systemClock } from '../core/clock.ts'
+import { DEFAULT_KEY_GROUPS } from '../core/key.ts'
 import { userError } from '../core/errors.ts'
+import { MetricsRegistry } from '../observe/metrics/registry.ts'
 import { runJob } from './executor/job-runner.ts'
+import { FileControlChannel } from './job/file-control.ts'
+import { createJob } from './job/handle.ts'
+import type { JobHandle } from './job/types.ts'
 import type { RunOptions, RunSummary } from './run-types.ts'
 
 /**
- * Runs a pipeline to completion (bounded sources) or until `signal` aborts.
- * @example const summary = await run(myPipeline)
+ * Starts a pipeline and returns at once with a handle on the running job: its status, live metrics and events,
+ * and the commands checkpoint, savepoint, stop and cancel. With checkpoints, requests left as files in the
+ * checkpoint folder (`sluice savepoint`, `sluice stop`) reach the job through the same handle.
+ * @example
+ * const job = start(clicks, { checkpoint: { dir: 'state/clicks', intervalMs: 10_000 } })
+ * job.on((e) => { if (e.type === 'checkpoint-completed') console.log(`checkpoint ${e.stats.id}`) })
+ * await job.savepoint('savepoints/v1', { stop: true })
+ * const summary = await job.done
  */
-export async function run(p: Pipeline | Stream<unknown>, opts: RunOptions = {}): Promise<RunSummary> {
+export function start(p: Pipeline | Stream<unknown>, opts: RunOptions = {}): JobHandle {
+  return launch(p, opts).handle
+}
+
+/** Starts the job; `ended` resolves once it has ended and its file channel has written its last answer. */
+function launch(p: Pipeline | Stream<unknown>, opts: RunOptions): { handle: JobHandle; ended: Promise<void> } {
   const pl = p instanceof Stream ? p.pipeline : p
   const parallelism = opts.parallelism ?? 1
   if (!Number.isInteger(parallelism) || parallelism < 1) throw userError('SLUICE_BAD_OPTION', `parallelism must be a positive integer, got ${parallelism}`)
-  return runJob(pl, { ...opts, parallelism })
+  if (parallelism > DEFAULT_KEY_GROUPS) throw userError('SLUICE_BAD_OPTION', `parallelism must be at most ${DEFAULT_KEY_GROUPS} (the number of key groups), got ${parallelism}`)
+  const clock = opts.clock ?? systemClock
+  const registry = new MetricsRegistry({ pipeline: pl.name, now: () => clock.now() })
+  const { handle, control } = createJob(pl.name, registry)
+  const channel = opts.checkpoint !== undefined ? new FileControlChannel(handle, opts.checkpoint.dir) : undefined
+  const ended = runJob(pl, { ...opts, parallelism }, control).then(() => channel?.close())
+  return { handle, ended }
+}
+
+/**
+ * Runs a pipeline to completion (bounded sources) or until `signal` aborts: `start` plus waiting for the end.
+ * @example const summary = await run(myPipeline)
+ */
+export async function run(p: Pipeline | Stream<unknown>, opts: RunOptions = {}): Promise<RunSummary> {
+  const { handle, ended } = launch(p, opts)
+  try {
+    return await handle.done
+  } finally {
+    await ended
+  }
 }

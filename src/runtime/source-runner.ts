@@ -67,6 +67,11 @@ export class SourceRunner {
     for (let index = subtask; index < this.reader.partitions; index += subtasks) this.parts.push({ index, ended: false, idle: false, lastDataAt: now, wm: strategy.create(), pending: undefined })
   }
 
+  /** Bytes the reader has read in this run (0 for a source that cannot tell). */
+  get bytesRead(): number {
+    return this.reader?.bytesRead?.() ?? 0
+  }
+
   /** The partitions this subtask reads. */
   get owned(): number[] {
     return this.parts.map((p) => p.index)

@@ -1,11 +1,63 @@
-import type { StepMetricsJson } from '../core/metrics.ts'
+import type { CheckpointReport } from '../checkpoint/coordinator.ts'
+import type { MetricsSnapshot } from '../observe/metrics/registry.ts'
+import { summaryRows, summaryTotals } from '../observe/metrics/summary-view.ts'
 import type { RunSummary } from './run-types.ts'
 
-export function summarize(s: Omit<RunSummary, 'cpuMs' | 'late' | 'errors' | 'dropped'> & { cpu0: NodeJS.CpuUsage; extraCpuMs?: number }): RunSummary {
-  const cpu = process.cpuUsage(s.cpu0)
-  const sum = (f: (m: StepMetricsJson) => number) => s.steps.reduce((a, m) => a + f(m), 0)
-  const { cpu0: _c, extraCpuMs, ...rest } = s
-  return { ...rest, cpuMs: (cpu.user + cpu.system) / 1000 + (extraCpuMs ?? 0), late: sum((m) => m.late), errors: sum((m) => m.errors), dropped: sum((m) => m.dropped) }
+/** What the summary needs beyond the metrics: how the run went, and which steps keep keyed state. */
+export interface SummaryInfo {
+  status: RunSummary['status']
+  parallelism: number
+  wallMs: number
+  cpuMs: number
+  /** Ids of the keyed steps, in plan order: each gets a line of state figures. */
+  keyedSteps: readonly string[]
+  /** The state backend of the run ('heap' or 'durable'). */
+  backend: string
+  /** The run took checkpoints: the summary reports them. */
+  checkpointing: boolean
+}
+
+/**
+ * The run summary as a view of a metrics snapshot: per-step rows, job totals, keyed state and checkpoints all
+ * come from the registry; only the outcome and the times come from the run.
+ * @example const summary = summaryOf(registry.snapshot(), { status: 'finished', parallelism: 1, ... })
+ */
+export function summaryOf(s: MetricsSnapshot, info: SummaryInfo): RunSummary {
+  const steps = summaryRows(s)
+  const { recordsIn, watermark, late, errors, dropped } = summaryTotals(s)
+  const byStep = new Map(s.steps.map((t) => [t.step, t]))
+  const state = info.keyedSteps.flatMap((id) => {
+    const t = byStep.get(id)
+    if (t === undefined || t.subtasks === 0) return []
+    return [{ step: id, backend: info.backend, keys: t.stateKeys, entries: t.stateEntries, entriesWithoutTtl: t.stateEntriesWithoutTtl }]
+  })
+  return {
+    pipeline: s.pipeline,
+    status: info.status,
+    parallelism: info.parallelism,
+    wallMs: info.wallMs,
+    cpuMs: info.cpuMs,
+    recordsIn,
+    watermark,
+    steps,
+    late,
+    errors,
+    dropped,
+    ...(state.length > 0 ? { state } : {}),
+    ...(info.checkpointing ? { checkpoints: checkpointReport(s) } : {}),
+  }
+}
+
+function checkpointReport(s: MetricsSnapshot): CheckpointReport {
+  const c = s.checkpoints
+  return {
+    completed: c.completed,
+    failed: c.failed,
+    deltas: c.deltas,
+    restoredFrom: c.restoredFrom,
+    restoreMs: c.restoreMs,
+    last: c.completed === 0 ? null : { id: c.lastId, bytes: c.lastBytes, syncMs: c.lastSyncMs, asyncMs: c.lastAsyncMs, alignmentMs: c.lastAlignmentMs, ...(c.lastDelta ? { delta: true } : {}) },
+  }
 }
 
 /** The summary as a terminal table: records in and out per step, late, errors, wall time. */

@@ -1,6 +1,7 @@
 import type { Batch } from '../core/batch.ts'
 import type { Clock } from '../core/clock.ts'
-import { StepMetrics, type StepMetricsJson } from '../core/metrics.ts'
+import { StepMetrics } from '../core/metrics.ts'
+import { MetricsRegistry } from '../observe/metrics/registry.ts'
 import type { ErrorPolicy, OperatorContext } from '../core/operator.ts'
 import type { SinkWriter } from '../core/sink.ts'
 import { HeapStateBackend } from '../state/heap/heap-backend.ts'
@@ -22,6 +23,8 @@ export interface TaskGraphOptions {
   include?: (vertexIndex: number) => boolean
   /** Keyed state backend settings (the pipeline's `state` option). */
   state?: { backend?: 'heap' | 'durable'; dir?: string; cacheEntries?: number }
+  /** Where the figures of this thread's subtasks live (one registry per thread); a private one by default. */
+  registry?: MetricsRegistry
   /** Called for a batch bound to a vertex that is not instantiated here. */
   remote?: (c: { to: number; input: number; key: Consumer['key'] }, batch: Batch) => void
 }
@@ -49,7 +52,14 @@ export class TaskGraph {
     this.subtask = opts.subtask ?? 0
     this.errors = new PolicyErrorSink(opts.onError, (step) => this.metrics.get(step))
     const include = opts.include ?? (() => true)
-    for (const v of plan.vertices) for (const s of v.steps) this.metrics.set(s.id, new StepMetrics(s.id, s.kind))
+    const registry = opts.registry ?? new MetricsRegistry({ pipeline: plan.pipeline, thread: this.subtask })
+    // Every step is declared (plan order, a row of zeros); only the subtasks that run here are counted here.
+    for (const v of plan.vertices) {
+      for (const s of v.steps) {
+        registry.declare(s.id, s.kind)
+        this.metrics.set(s.id, include(v.index) ? registry.step(s.id, s.kind, this.subtask) : new StepMetrics(s.id, s.kind, this.subtask))
+      }
+    }
     this.vertices = plan.vertices.map((pv) => (include(pv.index) ? new Vertex(pv, this.metrics.get(pv.id)!) : undefined))
     const deliver = (c: Consumer, batch: Batch): void => {
       if (c.key === undefined) {
@@ -116,18 +126,26 @@ export class TaskGraph {
   }
 
   /**
-   * Keyed state per step: the keys an operator holds (windows, joins, keyed aggregates) and the entries of
-   * its state backend; `entriesWithoutTtl` counts backend entries that only the operator will ever remove.
+   * Brings the gauges of this thread's subtasks up to date: input watermark and lag behind `now` per step, and
+   * for keyed steps the keys the operator holds and the entries of its state backend; bytes a sink wrote.
    */
-  stateStats(): { step: string; backend: string; keys: number; entries: number; entriesWithoutTtl: number }[] {
-    const out: { step: string; backend: string; keys: number; entries: number; entriesWithoutTtl: number }[] = []
+  refreshGauges(now: number): void {
     for (const v of this.vertices) {
-      if (v === undefined || !v.plan.keyed) continue
-      const b = this.stateBackends.get(v.plan.id)
-      const s = b?.stats()
-      out.push({ step: v.plan.id, backend: s?.backend ?? 'heap', keys: v.operator?.keysHeld?.() ?? 0, entries: s?.entries ?? 0, entriesWithoutTtl: s?.entriesWithoutTtl ?? 0 })
+      if (v === undefined) continue
+      const lag = Number.isFinite(v.watermark) ? now - v.watermark : NaN
+      for (const s of v.plan.steps) {
+        const m = this.metrics.get(s.id)!
+        m.watermark = v.watermark
+        m.inputLagMs = lag
+      }
+      const bytes = v.sink?.bytesWritten?.()
+      if (bytes !== undefined) v.metrics.bytesOut = bytes
+      if (!v.plan.keyed) continue
+      const st = this.stateBackends.get(v.plan.id)?.stats()
+      v.metrics.stateKeys = v.operator?.keysHeld?.() ?? 0
+      v.metrics.stateEntries = st?.entries ?? 0
+      v.metrics.stateEntriesWithoutTtl = st?.entriesWithoutTtl ?? 0
     }
-    return out
   }
 
   /** Releases the state stores (a durable backend closes its files). */
@@ -195,9 +213,5 @@ export class TaskGraph {
 
   sinks(): { vertex: Vertex; writer: SinkWriter<unknown> }[] {
     return this.vertices.filter((v): v is Vertex => v?.sink !== undefined).map((v) => ({ vertex: v, writer: v.sink! }))
-  }
-
-  stepMetrics(): StepMetricsJson[] {
-    return [...this.metrics.values()].map((m) => m.toJSON())
   }
 }

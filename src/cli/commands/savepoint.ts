@@ -1,6 +1,6 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs'
-import { join, resolve } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
+import { existsSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { awaitAnswer, controlFolder, writeRequest } from '../../checkpoint/control.ts'
 import { SluiceError } from '../../core/errors.ts'
 import { parseDuration } from '../../core/duration.ts'
 import type { Command } from '../command.ts'
@@ -36,28 +36,17 @@ export const savepointCommand: Command = {
     }
     if (!existsSync(dir)) throw new SluiceError('SLUICE_NO_CHECKPOINT_DIR', `'${positionals[0]}' does not exist: is a pipeline running with --checkpoint-dir ${positionals[0]}?`)
     if (existsSync(target)) throw new SluiceError('SLUICE_SAVEPOINT_EXISTS', `'${positionals[1]}' already exists; a savepoint needs a new folder`)
-    const control = join(dir, 'control')
-    mkdirSync(control, { recursive: true })
-    const name = `savepoint-${Date.now()}-${process.pid}`
-    const base = join(control, name)
-    writeFileSync(`${base}.tmp`, JSON.stringify({ target, stop: values.stop === true }))
-    renameSync(`${base}.tmp`, `${base}.request`)
-    const deadline = Date.now() + timeoutMs
-    while (Date.now() < deadline) {
-      if (existsSync(`${base}.done`)) {
-        const r = JSON.parse(readFileSync(`${base}.done`, 'utf8')) as { id: number; bytes: number }
-        ctx.stdout.write(`savepoint ${r.id} written to ${positionals[1]} (${(r.bytes / 1024).toFixed(1)} KiB)${values.stop === true ? '; the pipeline is stopping' : ''}\n`)
-        return exitCode.ok
-      }
-      if (existsSync(`${base}.failed`)) {
-        const r = JSON.parse(readFileSync(`${base}.failed`, 'utf8')) as { error: string }
-        throw new SluiceError('SLUICE_SAVEPOINT_FAILED', `the pipeline could not write the savepoint: ${r.error}`, { domain: 'external' })
-      }
-      await sleep(100)
+    const request = writeRequest(dir, `savepoint-${Date.now()}-${process.pid}`, { target, stop: values.stop === true })
+    const answer = await awaitAnswer(request, Date.now() + timeoutMs)
+    if (answer === undefined) {
+      throw new SluiceError('SLUICE_SAVEPOINT_TIMEOUT', `no answer within ${timeoutMs} ms: is a pipeline running with --checkpoint-dir ${positionals[0]}?`, {
+        domain: 'external',
+        hint: `the request stays in ${controlFolder(dir)} and is served when the pipeline next looks`,
+      })
     }
-    throw new SluiceError('SLUICE_SAVEPOINT_TIMEOUT', `no answer within ${timeoutMs} ms: is a pipeline running with --checkpoint-dir ${positionals[0]}?`, {
-      domain: 'external',
-      hint: `the request stays in ${control} and is served when the pipeline next looks`,
-    })
+    if ('failed' in answer) throw new SluiceError('SLUICE_SAVEPOINT_FAILED', `the pipeline could not write the savepoint: ${answer.failed}`, { domain: 'external' })
+    const r = answer.done as { id: number; bytes: number }
+    ctx.stdout.write(`savepoint ${r.id} written to ${positionals[1]} (${(r.bytes / 1024).toFixed(1)} KiB)${values.stop === true ? '; the pipeline is stopping' : ''}\n`)
+    return exitCode.ok
   },
 }

@@ -204,6 +204,8 @@ export async function openFileSource<T>(spec: FileSourceSpec<T>, path: string | 
   const closing = new AbortController()
   const stop = AbortSignal.any([ctx.signal, closing.signal])
   let closed = false
+  /** Bytes of records read in this run, for the step's bytesIn metric. */
+  let consumed = 0
   const parts: Partition[] = files.map((file) => {
     const at = options.resumeFrom?.[file]
     return { file, reader: undefined, handle: undefined, ended: false, offset: at?.offset ?? 0, line: at?.line ?? 0, inflight: undefined }
@@ -291,11 +293,13 @@ export async function openFileSource<T>(spec: FileSourceSpec<T>, path: string | 
     for (;;) {
       if (closed) return null
       let got
+      const before = reader.offset
       try {
         got = await reader.read(max, !follow)
       } catch (e) {
         throw fileError(e, p.file, step, 'read')
       }
+      if (reader.offset > before) consumed += reader.offset - before
       if (got.texts.length > 0) {
         const values: T[] = []
         const pos: Position[] = []
@@ -351,6 +355,7 @@ export async function openFileSource<T>(spec: FileSourceSpec<T>, path: string | 
     },
     position,
     positions: () => parts.map((_, i) => position(i)),
+    bytesRead: () => consumed,
     seek(positions) {
       for (const at of checkFilePositions(spec.kind, positions, step)) {
         const index = files.indexOf(at.file)

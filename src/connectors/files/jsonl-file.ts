@@ -35,6 +35,8 @@ export async function openFile<T>(path: string, append: boolean, ctx: SinkContex
       check()
       if (!out.write(encodeJsonLines(batch))) return once(out, 'drain').then(check)
     },
+    // The stream counts what it has written; what it still buffers is not out yet.
+    bytesWritten: () => out.bytesWritten,
     async close() {
       check()
       await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())))

@@ -74,6 +74,7 @@ async function openParts<T>(path: string, ctx: SinkContext): Promise<SinkWriter<
   const tpc = parts.tpc
   return {
     write: (batch) => parts.write(encodeJsonLines(batch)),
+    bytesWritten: () => parts.bytesWritten,
     preCommit: (id) => tpc.preCommit(id),
     commit: (id, handle) => tpc.commit(id, handle),
     recover: (restored) => tpc.recover(restored),

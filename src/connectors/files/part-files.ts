@@ -51,6 +51,8 @@ export class PartFiles implements Transactions<PartFile> {
   private chunkBytes = 0
   private writing: Promise<void> = Promise.resolve()
   private failure: unknown
+  /** Bytes written to part files so far (the sink's bytesOut metric). */
+  bytesWritten = 0
   /** The sink's two-phase commit over these files: its writer's preCommit, commit and recover. */
   readonly tpc: TwoPhaseCommit<PartFile>
 
@@ -115,6 +117,7 @@ export class PartFiles implements Transactions<PartFile> {
       try {
         this.fh ??= await open(join(this.staging, this.inprogressName), 'w')
         await this.fh.writeFile(data)
+        this.bytesWritten += typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength
       } catch (e) {
         this.failure ??= e
         this.fail()

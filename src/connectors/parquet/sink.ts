@@ -141,6 +141,7 @@ async function openParts<T>(path: string, encoder: ParquetEncoder, ctx: SinkCont
   const put = (bytes: Uint8Array | undefined) => (bytes === undefined ? undefined : parts.write(bytes))
   return {
     write: (batch) => put(encoder.add(batch as Batch<unknown>)),
+    bytesWritten: () => parts.bytesWritten,
     async preCommit(id) {
       await put(encoder.finish())
       return tpc.preCommit(id)

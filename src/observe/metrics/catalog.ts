@@ -20,7 +20,7 @@ export interface MetricInfo {
 }
 
 type StepField = Exclude<keyof StepMetricsValues, 'step' | 'kind' | 'subtask'>
-type CheckpointField = Exclude<keyof CheckpointMetrics, 'restoredFrom' | 'restoreMs'>
+type CheckpointField = Exclude<keyof CheckpointMetrics, 'restoredFrom' | 'restoreMs' | 'lastDelta'>
 
 const STEP_LABELS = ['pipeline', 'step', 'kind', 'subtask'] as const
 const JOB_LABELS = ['pipeline'] as const
@@ -48,7 +48,9 @@ export const STEP_METRICS: readonly MetricInfo[] = [
   step('inputLagMs', 'input_lag_seconds', 'gauge', 'seconds', 'Processing time minus the input watermark (NaN when unknown).', MS),
   step('backpressureMs', 'backpressure_seconds_total', 'counter', 'seconds', 'Time spent blocked on a full output channel.', MS),
   step('stateKeys', 'state_keys', 'gauge', 'keys', 'Keys held in keyed state.'),
-  step('stateBytes', 'state_bytes', 'gauge', 'bytes', 'Size of keyed state.'),
+  step('stateBytes', 'state_bytes', 'gauge', 'bytes', 'Size of keyed state: what a restore reads (the last full snapshot plus the deltas since).'),
+  step('stateEntries', 'state_entries', 'gauge', 'keys', 'Entries of the state backend (values, map entries, list items, timers).'),
+  step('stateEntriesWithoutTtl', 'state_entries_without_ttl', 'gauge', 'keys', 'State backend entries in states without a TTL (they only go when the function clears them).'),
 ]
 
 /** Figures kept per job (`MetricsSnapshot` top level and `checkpoints`). */

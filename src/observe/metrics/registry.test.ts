@@ -159,7 +159,7 @@ test('job-level figures: status, start, restarts and checkpoints, with takenAt f
   assert.equal(s.status, 'running')
   assert.equal(s.restarts, 1)
   assert.deepEqual({ ...s.checkpoints }, {
-    completed: 1, failed: 1, deltas: 1, restored: 0, lastId: 4, lastDurationMs: 24, lastBytes: 2048, lastAlignmentMs: 1, lastSyncMs: 3, lastAsyncMs: 20, restoredFrom: null, restoreMs: null,
+    completed: 1, failed: 1, deltas: 1, restored: 0, lastId: 4, lastDurationMs: 24, lastBytes: 2048, lastAlignmentMs: 1, lastSyncMs: 3, lastAsyncMs: 20, lastDelta: true, restoredFrom: null, restoreMs: null,
   })
 })
 

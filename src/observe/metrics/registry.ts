@@ -26,6 +26,8 @@ export interface CheckpointMetrics {
   lastAlignmentMs: number
   lastSyncMs: number
   lastAsyncMs: number
+  /** The last completed checkpoint was incremental. */
+  lastDelta: boolean
   /** The checkpoint restored from, and how long the restore took; null when the job started afresh. */
   restoredFrom: number | null
   restoreMs: number | null
@@ -63,7 +65,7 @@ export interface MetricsSnapshot {
 }
 
 /** Figures added up over subtasks (state gauges too: each subtask holds its own keys). */
-const SUMMED = ['recordsIn', 'recordsOut', 'late', 'errors', 'dropped', 'retries', 'bytesIn', 'bytesOut', 'backpressureMs', 'stateKeys', 'stateBytes'] as const
+const SUMMED = ['recordsIn', 'recordsOut', 'late', 'errors', 'dropped', 'retries', 'bytesIn', 'bytesOut', 'backpressureMs', 'stateKeys', 'stateBytes', 'stateEntries', 'stateEntriesWithoutTtl'] as const
 
 /**
  * Every counter and gauge of a job in one place. The runtime gets a `StepMetrics` per (step, subtask) from
@@ -95,9 +97,12 @@ export class MetricsRegistry {
     lastAlignmentMs: NaN,
     lastSyncMs: NaN,
     lastAsyncMs: NaN,
+    lastDelta: false,
     restoredFrom: null,
     restoreMs: null,
   }
+  /** Called before a snapshot or export is taken: the runtime brings its gauges (watermarks, state) up to date. */
+  onRead: (() => void) | undefined
   private readonly now: () => number
   private readonly local = new Map<string, StepMetrics>()
   private readonly absorbed = new Map<number, MetricsExport>()
@@ -139,10 +144,12 @@ export class MetricsRegistry {
     c.lastAlignmentMs = stats.alignmentMs
     c.lastSyncMs = stats.syncMs
     c.lastAsyncMs = stats.asyncMs
+    c.lastDelta = stats.delta === true
   }
 
   /** The figures of the subtasks this registry created, as plain data (posted by a worker thread). */
   export(): MetricsExport {
+    this.onRead?.()
     const subtasks: StepMetricsValues[] = []
     for (const m of this.local.values()) subtasks.push(m.values())
     return { pipeline: this.pipeline, thread: this.thread, takenAt: this.now(), subtasks }
@@ -159,6 +166,7 @@ export class MetricsRegistry {
    * counts once, the last report (in thread order, this thread's first) winning.
    */
   snapshot(): MetricsSnapshot {
+    this.onRead?.()
     const bySubtask = new Map<string, StepMetricsValues>()
     for (const [key, m] of this.local) bySubtask.set(key, m.values())
     for (const source of [...this.absorbed.keys()].sort((a, b) => a - b)) {
@@ -204,6 +212,8 @@ function emptyTotals(step: string, kind: string): StepTotals {
     backpressureMs: 0,
     stateKeys: 0,
     stateBytes: 0,
+    stateEntries: 0,
+    stateEntriesWithoutTtl: 0,
   }
 }
 

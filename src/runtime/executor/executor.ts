@@ -8,6 +8,7 @@ import type { DeadLetter } from '../../dlq/record.ts'
 import type { DeadLetterWriter } from '../../dlq/writer.ts'
 import { configureErrors } from '../../dlq/attach.ts'
 import type { PhysicalPlan } from '../../plan/physical-plan.ts'
+import type { MetricsRegistry } from '../../observe/metrics/registry.ts'
 import { openSink } from '../open-sink.ts'
 import { SourceRunner } from '../source-runner.ts'
 import { TaskGraph } from '../task-graph.ts'
@@ -30,6 +31,8 @@ export interface ExecutorInit {
   thread: number
   clock: Clock
   checkpointing: boolean
+  /** This thread's metrics: the executor counts into it and keeps its gauges current whenever it is read. */
+  registry: MetricsRegistry
   /** Sends an item to another thread (buffered until `flush`). */
   send(to: number, item: Item): void
   /** Posts what `send` buffered. */
@@ -93,6 +96,10 @@ export class SubtaskExecutor {
   private readonly snapshots: SnapshotWriter
   private lastMetrics = 0
   private nextTick = Infinity
+  /** Since when the sources here have been held back for lack of credit (backpressure), or undefined. */
+  private blockedSince: number | undefined
+  /** Sinks whose pending write holds this thread's input back; their producers are blocked on output. */
+  private readonly waitingSinks = new Set<number>()
 
   constructor(init: ExecutorInit) {
     this.init = init
@@ -105,10 +112,12 @@ export class SubtaskExecutor {
       onError: p.options.onError,
       subtask: thread,
       parallelism: layout.threads,
+      registry: init.registry,
       include: (i) => layout.runsOn(i, thread),
       ...(p.options.state !== undefined ? { state: p.options.state } : {}),
     })
     configureErrors(p, this.graph, clock)
+    init.registry.onRead = () => this.refreshGauges()
     this.errorsVertex = this.graph.vertices.find((v) => v?.plan.role === 'errors')
     this.finished = plan.vertices.map(() => false)
     for (const pv of plan.vertices) {
@@ -149,7 +158,10 @@ export class SubtaskExecutor {
       const step = v.plan.steps[0]
       if (step.impl.role === 'sink') {
         v.sink = await openSink(step, { pipeline: p.name, stepId: v.plan.id, subtask: thread, parallelism: layout.subtasks(v.plan.index), checkpointing: this.init.checkpointing } as Parameters<typeof openSink>[1])
-        v.pendingWrite = (w) => void this.graph.pendingWrites.push(w)
+        v.pendingWrite = (w) => {
+          this.waitingSinks.add(v.plan.index)
+          this.graph.pendingWrites.push(w)
+        }
       }
       if (step.impl.role === 'source') this.runners.push(new SourceRunner(v, step.impl.source, clock, this.graph.errors, { subtask: thread, subtasks: layout.threads }))
     }
@@ -230,6 +242,7 @@ export class SubtaskExecutor {
         progressed = true
       }
       if (this.commits.length > 0) await this.commitSinks()
+      this.trackCredit()
       if (!this.stopped && this.round === undefined && this.init.hasCredit()) {
         for (const r of this.runners) {
           if (r.done) continue
@@ -411,6 +424,7 @@ export class SubtaskExecutor {
     const t0 = performance.now()
     this.flushErrors()
     const { files, bytes, delta } = this.snapshots.write(v, id, spec)
+    if (files !== undefined) v.metrics.stateBytes = delta ? v.metrics.stateBytes + bytes : bytes
     const channels = inputs.channelState()
     this.passed(v, { id, vertex: v.plan.index, subtask: this.thread, ms: performance.now() - t0, kind: 'operator', files, plain: undefined, delta, bytes, wm: wmOf(v), steps: this.stepsOf(v), channels, alignmentMs })
   }
@@ -560,7 +574,35 @@ export class SubtaskExecutor {
 
   private async settleWrites(): Promise<void> {
     const w = this.graph.pendingWrites
+    if (w.length === 0) return
+    const t0 = performance.now()
     while (w.length > 0) await Promise.all(w.splice(0))
+    this.chargeSinkWait(performance.now() - t0)
+  }
+
+  /** Time spent waiting for sinks' writes counts as backpressure of the subtasks here that feed them. */
+  private chargeSinkWait(ms: number): void {
+    for (const sink of this.waitingSinks) {
+      for (const input of this.graph.plan.vertices[sink].inputs) {
+        const from = this.graph.vertices[input.from]
+        if (from !== undefined) from.metrics.backpressureMs += ms
+      }
+    }
+    this.waitingSinks.clear()
+  }
+
+  /** Sources held back for lack of credit towards another thread are blocked on output: backpressure. */
+  private trackCredit(): void {
+    const reading = !this.stopped && this.round === undefined
+    if (reading && !this.init.hasCredit()) this.blockedSince ??= performance.now()
+    else this.chargeCreditWait(undefined)
+  }
+
+  private chargeCreditWait(restart: number | undefined): void {
+    if (this.blockedSince === undefined) return
+    const t = performance.now()
+    for (const r of this.runners) if (!r.done) r.vertex.metrics.backpressureMs += t - this.blockedSince
+    this.blockedSince = restart === undefined ? undefined : t
   }
 
   private async waitForWork(): Promise<void> {
@@ -583,12 +625,18 @@ export class SubtaskExecutor {
     return v.plan.steps.map((s) => this.graph.metrics.get(s.id)!.toJSON())
   }
 
+  /** Gauges of this thread's subtasks, brought up to date before the registry is read. */
+  private refreshGauges(): void {
+    this.graph.refreshGauges(this.init.clock.now())
+    for (const r of this.runners) r.vertex.metrics.bytesIn = r.bytesRead
+    // A stall still going on counts up to now.
+    this.chargeCreditWait(this.blockedSince)
+  }
+
+  /** A worker thread posts its figures to thread 0, whose registry reads its own subtasks directly. */
   reportMetrics(): void {
     this.lastMetrics = performance.now()
-    const steps = this.graph.stepMetrics().map((m) => ({ ...m, subtask: this.thread }))
-    const state = this.graph.stateStats()
-    const watermark = this.runners.length === 0 ? Infinity : Math.min(...this.runners.map((r) => r.vertex.watermark))
-    this.init.report({ t: 'metrics', thread: this.thread, steps, recordsIn: this.runners.reduce((a, r) => a + r.recordsIn, 0), watermark, state })
+    if (this.thread !== 0) this.init.report({ t: 'metrics', thread: this.thread, data: this.init.registry.export() })
   }
 
   /** The end of the run on this thread: sinks close (after their last commit), sources and state close. */

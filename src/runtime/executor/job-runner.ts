@@ -1,18 +1,19 @@
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads'
 import type { Pipeline } from '../../api/pipeline.ts'
 import { CheckpointCoordinator } from '../../checkpoint/coordinator.ts'
-import { ControlRequests } from '../../checkpoint/control.ts'
 import type { CheckpointStats } from '../../checkpoint/manifest.ts'
 import { systemClock, type Clock } from '../../core/clock.ts'
 import { SluiceError, errorMessage, internalError, userError } from '../../core/errors.ts'
 import { failpoint } from '../../core/failpoints.ts'
-import { DEFAULT_KEY_GROUPS } from '../../core/key.ts'
-import type { StepMetricsJson } from '../../core/metrics.ts'
 import { defaultTopic } from '../../dlq/attach.ts'
 import { DeadLetterWriter } from '../../dlq/writer.ts'
 import { buildPlan, type PhysicalPlan } from '../../plan/physical-plan.ts'
+import type { MetricsRegistry } from '../../observe/metrics/registry.ts'
+import { progressOf } from '../../observe/metrics/summary-view.ts'
+import type { JobControl } from '../job/control.ts'
+import type { Command as JobCommand } from '../job/types.ts'
 import type { RunOptions, RunSummary } from '../run-types.ts'
-import { summarize } from '../summary.ts'
+import { summaryOf } from '../summary.ts'
 import { SubtaskExecutor } from './executor.ts'
 import { layOut, type Layout } from './layout.ts'
 import { moduleUrl } from './load.ts'
@@ -35,7 +36,9 @@ interface RoundWaiter {
 /**
  * Runs a pipeline: thread 0 (this one) runs its own subtasks with the same executor as the N-1 worker threads,
  * and coordinates: it starts the workers with direct channels between every pair of threads, restores, sends
- * checkpoint barriers and commits, drains on a stop, and closes the run once every thread has ended.
+ * checkpoint barriers and commits, drains on a stop, and closes the run once every thread has ended. It serves
+ * the job's commands (checkpoint, savepoint, stop, cancel) between batches and reports status, checkpoints and
+ * the outcome to the job's control; the figures of every thread meet in the control's metrics registry.
  */
 export class JobRunner {
   private readonly p: Pipeline
@@ -49,7 +52,8 @@ export class JobRunner {
   private router!: Router
   private executor!: SubtaskExecutor
   private coordinator: CheckpointCoordinator | undefined
-  private control: ControlRequests | undefined
+  private readonly control: JobControl
+  private readonly registry: MetricsRegistry
   private deadLetters: DeadLetterWriter | undefined
   private phase: Phase = 'running'
   private status: RunSummary['status'] = 'finished'
@@ -57,29 +61,43 @@ export class JobRunner {
   private ready = 1
   private drained = 0
   private closed = 0
-  private readonly metrics: (Extract<Report, { t: 'metrics' }> | undefined)[]
   /** The barrier round in flight (a checkpoint, savepoint or drain), until its commits are done. */
   private busy: RoundWaiter | undefined
+  private roundStarted = 0
   private roundId = -1
   private committed = 0
-  private readonly requests: RoundWaiter[] = []
   private onReady: (() => void) | undefined
   private onClosed: (() => void) | undefined
   private readonly started = performance.now()
   private lastProgress = 0
 
-  constructor(p: Pipeline, opts: RunOptions) {
+  constructor(p: Pipeline, opts: RunOptions, control: JobControl) {
     this.p = p
     this.opts = opts
+    this.control = control
+    this.registry = control.registry
     this.threads = opts.parallelism ?? 1
     this.plan = buildPlan(p)
     this.layout = layOut(this.plan, this.threads, opts.checkpoint !== undefined)
     this.clock = opts.clock ?? systemClock
     this.shared = new SharedClock(this.clock)
-    this.metrics = new Array(this.threads).fill(undefined)
+    control.wake = () => this.executor?.notify()
   }
 
-  async run(): Promise<RunSummary> {
+  /** Runs the job to its end and settles its control (finished, failed or cancelled); never rejects. */
+  async run(): Promise<void> {
+    const onCancel = (): void => this.fail(this.control.signal.reason)
+    this.control.signal.addEventListener('abort', onCancel)
+    try {
+      this.control.finished(await this.execute())
+    } catch (e) {
+      this.control.failed(e)
+    } finally {
+      this.control.signal.removeEventListener('abort', onCancel)
+    }
+  }
+
+  private async execute(): Promise<RunSummary> {
     const { p, opts, threads } = this
     const cpu0 = process.cpuUsage()
     if (threads > 1 && (opts.module === undefined || opts.module === '')) {
@@ -87,9 +105,9 @@ export class JobRunner {
         hint: `pass run(p, { parallelism: ${threads}, module: <path or URL of the file whose default export is the pipeline> }), or use 'sluice run <file> --parallelism ${threads}'`,
       })
     }
-    if (threads > DEFAULT_KEY_GROUPS) throw userError('SLUICE_BAD_OPTION', `parallelism must be at most ${DEFAULT_KEY_GROUPS} (the number of key groups), got ${threads}`)
     const checkpointing = opts.checkpoint !== undefined
     const signal = opts.signal ?? new AbortController().signal
+    if (this.control.signal.aborted) throw this.control.signal.reason
     const onAbort = (): void => this.executor?.notify()
     signal.addEventListener('abort', onAbort)
     try {
@@ -104,6 +122,7 @@ export class JobRunner {
         thread: 0,
         clock: this.clock,
         checkpointing,
+        registry: this.registry,
         send: (t, item) => r.send(t, item),
         flush: () => r.flush(),
         hasCredit: () => r.hasCredit,
@@ -117,12 +136,14 @@ export class JobRunner {
       await this.until(() => this.ready === threads, (w) => (this.onReady = w))
       if (checkpointing) {
         this.coordinator = new CheckpointCoordinator(p.name, this.plan, { threads, subtasks: (v) => this.layout.subtasks(v), edge: (v, i) => this.layout.inputs[v][i].kind }, opts.checkpoint!, this.clock.now(), this.deadLetters !== undefined)
-        this.control = new ControlRequests(opts.checkpoint!.dir)
       }
       const restores = await this.coordinator?.restore()
+      const report = this.coordinator?.report
+      if (restores !== undefined && report?.restoredFrom != null) this.control.restored(report.restoredFrom, opts.checkpoint!.restoreFrom ?? opts.checkpoint!.dir, report.restoreMs ?? undefined)
       for (let t = 1; t < threads; t++) this.send(t, { t: 'start', restore: restores?.[t] })
       this.router.flush()
       await this.executor.start(restores?.[0])
+      if (this.control.status().status === 'starting') this.control.setStatus('running')
       await this.executor.run()
       await this.until(() => this.closed === threads, (w) => (this.onClosed = w))
       this.check()
@@ -194,7 +215,7 @@ export class JobRunner {
         this.executor.notify()
         return
       case 'metrics':
-        this.metrics[r.thread] = r
+        this.registry.absorb(r.thread, r.data)
         return
       case 'closed':
         this.closed++
@@ -222,23 +243,18 @@ export class JobRunner {
     if (this.failure !== undefined) throw this.failure
     this.coordinator?.check()
     const now = this.clock.now()
-    this.progress(now)
+    this.progress()
     // A stop takes effect at once: the sources stop reading even while a checkpoint is in flight.
     if (signal.aborted && this.phase === 'running') this.stop()
+    if (this.phase !== 'running') this.answerStops()
     if (this.busy !== undefined || this.phase === 'closing') return Infinity
     if (this.phase === 'running') {
-      const req = this.control?.poll()
-      if (req !== undefined) void this.control!.answer(req, () => this.savepoint(req.target, req.stop))
-      const next = this.requests.shift()
-      if (next !== undefined) {
-        if (next.kind === 'savepoint' && this.stopAfter.has(next)) {
-          this.phase = 'stopping'
-          this.status = 'stopped'
-          this.broadcast({ t: 'stop' })
-        }
-        this.begin(next)
+      const cmd = this.control.next()
+      if (cmd !== undefined) {
+        this.serve(cmd)
       } else if (this.drained === this.threads) {
         this.phase = 'finishing'
+        this.control.setStatus('finishing')
       } else if (this.coordinator?.due(now) === true) {
         this.begin({ kind: 'checkpoint', resolve: () => {}, reject: () => {} })
       }
@@ -254,34 +270,63 @@ export class JobRunner {
   }
 
   private lastRoundDone = false
-  private readonly stopAfter = new Set<RoundWaiter>()
 
   /** A graceful stop: sources stop, what is in flight drains, a last checkpoint commits the sinks. */
   private stop(): void {
     if (this.phase !== 'running') return
     this.phase = 'stopping'
     this.status = 'stopped'
+    this.control.setStatus('stopping')
     this.broadcast({ t: 'stop' })
   }
 
-  /** Takes a savepoint into `target` (stopping the job after it with `stop`) and resolves once it is durable. */
-  savepoint(target: string, stop: boolean): Promise<CheckpointStats> {
-    return new Promise<CheckpointStats>((resolve, reject) => {
-      const w: RoundWaiter = { kind: 'savepoint', savepoint: target, resolve: (s) => (s === undefined ? reject(new SluiceError('SLUICE_SAVEPOINT_FAILED', `savepoint into '${target}' failed`)) : resolve(s)), reject }
-      if (stop) {
-        this.stopAfter.add(w)
-        const inner = w.resolve
-        w.resolve = (s) => {
-          this.lastRoundDone = true
-          inner(s)
+  /** Serves one command of the job's handle (between batches, with no barrier round in flight). */
+  private serve(cmd: JobCommand): void {
+    switch (cmd.kind) {
+      case 'cancel':
+        // The control's signal is aborted already: the run fails as cancelled on this turn.
+        return
+      case 'stop':
+        this.stop()
+        cmd.resolve()
+        return
+      case 'checkpoint':
+        this.begin({ kind: 'checkpoint', resolve: (s) => (s === undefined ? cmd.reject(this.checkpointError()) : cmd.resolve(s)), reject: (e) => cmd.reject(e) })
+        return
+      case 'savepoint': {
+        const target = cmd.target!
+        const w: RoundWaiter = {
+          kind: 'savepoint',
+          savepoint: target,
+          resolve: (s) => {
+            if (cmd.stop === true) this.lastRoundDone = true
+            if (s === undefined) cmd.reject(new SluiceError('SLUICE_SAVEPOINT_FAILED', `savepoint into '${target}' failed`))
+            else cmd.resolve(s)
+          },
+          reject: (e) => cmd.reject(e),
         }
+        // With a stop, the sources stop before the barrier: the savepoint is where the job ends.
+        this.begin(w, cmd.stop === true ? () => this.stop() : undefined)
+        return
       }
-      this.requests.push(w)
-      this.executor.notify()
-    })
+    }
   }
 
-  private begin(w: RoundWaiter): void {
+  /** Commands that arrive once a stop (or the end) is under way: a stop has nothing left to do, the others are refused. */
+  private answerStops(): void {
+    for (let cmd = this.control.next(); cmd !== undefined; cmd = this.control.next()) {
+      if (cmd.kind === 'stop') cmd.resolve()
+      else if (cmd.kind !== 'cancel') cmd.reject(new SluiceError('SLUICE_JOB_NOT_RUNNING', `cannot serve a ${cmd.kind} request: pipeline '${this.p.name}' is ${this.phase === 'finishing' ? 'finishing (its input ended)' : 'stopping'}`, { hint: 'checkpoints and savepoints are taken while the job runs' }))
+    }
+  }
+
+  private checkpointError(): SluiceError {
+    const e = this.coordinator?.lastError
+    return e instanceof SluiceError ? e : new SluiceError('SLUICE_CHECKPOINT_FAILED', `checkpoint of '${this.p.name}' failed: ${errorMessage(e)}`, { domain: 'external', cause: e })
+  }
+
+  /** Starts a barrier round for `w`; `onStart` runs once the round is sure to start, before its barrier goes out. */
+  private begin(w: RoundWaiter, onStart?: () => void): void {
     const c = this.coordinator
     if (c === undefined && w.kind !== 'drain') {
       w.reject(new SluiceError('SLUICE_NO_CHECKPOINTS', `pipeline '${this.p.name}' runs without checkpoints`, { hint: 'run it with --checkpoint-dir' }))
@@ -299,8 +344,10 @@ export class JobRunner {
         return
       }
     }
+    onStart?.()
     this.busy = w
     this.roundId = round.id
+    this.roundStarted = performance.now()
     this.committed = 0
     this.broadcast({ t: 'checkpoint', id: round.id, spec: round.spec })
   }
@@ -350,6 +397,10 @@ export class JobRunner {
   private endRound(stats: CheckpointStats | undefined, error?: unknown): void {
     const w = this.busy
     this.busy = undefined
+    if (w !== undefined && w.kind !== 'drain') {
+      if (stats !== undefined) this.control.checkpointCompleted(stats, { durationMs: performance.now() - this.roundStarted, ...(w.savepoint !== undefined ? { savepoint: w.savepoint } : {}) })
+      else this.control.checkpointFailed(this.roundId, error ?? this.coordinator?.lastError)
+    }
     if (w !== undefined) {
       if (error !== undefined) w.reject(error)
       else w.resolve(stats)
@@ -382,66 +433,26 @@ export class JobRunner {
     this.check()
   }
 
-  private progress(now: number): void {
+  private progress(): void {
     const o = this.opts
     if (o.onProgress === undefined) return
     const t = performance.now()
     if (t - this.lastProgress < (o.progressIntervalMs ?? 1000)) return
     this.lastProgress = t
-    if (this.metrics[0] === undefined || t - this.executorMetricsAt > 500) {
-      this.executor.reportMetrics()
-      this.executorMetricsAt = t
-    }
-    const ms = this.metrics.filter((m) => m !== undefined)
-    const recordsIn = ms.reduce((a, m) => a + m.recordsIn, 0)
-    const watermark = Math.min(...ms.map((m) => m.watermark))
-    const elapsedMs = t - this.started
-    o.onProgress({ recordsIn, recordsPerSecond: elapsedMs > 0 ? (recordsIn * 1000) / elapsedMs : 0, watermark, lagMs: Number.isFinite(watermark) ? now - watermark : NaN, elapsedMs })
+    o.onProgress(progressOf(this.registry.snapshot(), t - this.started))
   }
 
-  private executorMetricsAt = 0
-
+  /** The run summary: a view of the registry's snapshot, with the run's outcome and times. */
   private summary(cpu0: NodeJS.CpuUsage): RunSummary {
-    const steps = new Map<string, StepMetricsJson>()
-    for (const pv of this.plan.vertices) for (const s of pv.steps) steps.set(s.id, { step: s.id, kind: s.kind, in: 0, out: 0, late: 0, errors: 0, dropped: 0 })
-    const state = new Map<string, { step: string; backend: string; keys: number; entries: number; entriesWithoutTtl: number }>()
-    let recordsIn = 0
-    let watermark = Infinity
-    for (const m of this.metrics) {
-      if (m === undefined) continue
-      recordsIn += m.recordsIn
-      watermark = Math.min(watermark, m.watermark)
-      for (const s of m.steps) {
-        const x = steps.get(s.step)
-        if (x === undefined) continue
-        x.in += s.in
-        x.out += s.out
-        x.late += s.late
-        x.errors += s.errors
-        x.dropped += s.dropped
-        if (s.retries !== undefined) x.retries = (x.retries ?? 0) + s.retries
-      }
-      for (const s of m.state) {
-        const x = state.get(s.step)
-        if (x === undefined) state.set(s.step, { ...s })
-        else {
-          x.keys += s.keys
-          x.entries += s.entries
-          x.entriesWithoutTtl += s.entriesWithoutTtl
-        }
-      }
-    }
-    return summarize({
-      pipeline: this.p.name,
+    const cpu = process.cpuUsage(cpu0)
+    return summaryOf(this.registry.snapshot(), {
       status: this.status,
       parallelism: this.threads,
       wallMs: performance.now() - this.started,
-      cpu0,
-      recordsIn,
-      watermark,
-      steps: [...steps.values()],
-      ...(state.size > 0 ? { state: [...state.values()] } : {}),
-      ...(this.coordinator !== undefined ? { checkpoints: this.coordinator.report } : {}),
+      cpuMs: (cpu.user + cpu.system) / 1000,
+      keyedSteps: this.plan.vertices.filter((v) => v.keyed).map((v) => v.id),
+      backend: this.p.options.state?.backend ?? 'heap',
+      checkpointing: this.coordinator !== undefined,
     })
   }
 }
@@ -458,7 +469,7 @@ async function openDeadLetters(p: Pipeline, checkpointing: boolean): Promise<Dea
   return DeadLetterWriter.open({ dir, topic: p.options.deadLetter?.topic ?? defaultTopic(p.name), checkpointing })
 }
 
-/** Runs a pipeline to its end (or until stopped) at any parallelism. */
-export function runJob(p: Pipeline, opts: RunOptions): Promise<RunSummary> {
-  return new JobRunner(p, opts).run()
+/** Runs a pipeline at any parallelism, reporting to and taking commands from `control`; settles it at the end. */
+export function runJob(p: Pipeline, opts: RunOptions, control: JobControl): Promise<void> {
+  return new JobRunner(p, opts, control).run()
 }

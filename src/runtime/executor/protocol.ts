@@ -1,5 +1,5 @@
 import type { Batch } from '../../core/batch.ts'
-import type { StepMetricsJson } from '../../core/metrics.ts'
+import type { MetricsExport } from '../../observe/metrics/registry.ts'
 import type { DeadLetter } from '../../dlq/record.ts'
 import type { SerializedError } from './serialized-error.ts'
 import type { Ack, BarrierSpec, ThreadRestore } from '../../checkpoint/acks.ts'
@@ -45,17 +45,10 @@ export type Report =
   | { t: 'ack'; ack: Ack }
   | { t: 'committed'; thread: number; id: number }
   | { t: 'drained'; thread: number }
-  | { t: 'metrics'; thread: number; steps: (StepMetricsJson & { subtask: number })[]; recordsIn: number; watermark: number; state: StateStat[] }
+  /** A worker's figures, about once a second and at its close. */
+  | { t: 'metrics'; thread: number; data: MetricsExport }
   | { t: 'closed'; thread: number }
   | { t: 'fail'; thread: number; error: SerializedError }
-
-export interface StateStat {
-  step: string
-  backend: string
-  keys: number
-  entries: number
-  entriesWithoutTtl: number
-}
 
 export interface Bundle {
   items: Item[]

@@ -1,5 +1,6 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads'
 import { userError } from '../../core/errors.ts'
+import { MetricsRegistry } from '../../observe/metrics/registry.ts'
 import { buildPlan } from '../../plan/physical-plan.ts'
 import { SubtaskExecutor } from './executor.ts'
 import { layOut, type Spread } from './layout.ts'
@@ -63,13 +64,16 @@ async function main(): Promise<void> {
     else executor.receive(from, items, b.data)
   })
   const r = router
+  const clock = SharedClock.reader(init.clock)
   executor = new SubtaskExecutor({
     pipeline: p,
     plan,
     layout,
     thread: init.thread,
-    clock: SharedClock.reader(init.clock),
+    clock,
     checkpointing: init.checkpointing,
+    // This thread's own registry: the executor posts its export() to thread 0 about once a second.
+    registry: new MetricsRegistry({ pipeline: p.name, thread: init.thread, now: () => clock.now() }),
     send: (t, item) => r.send(t, item),
     flush: () => r.flush(),
     hasCredit: () => r.hasCredit,

@@ -6,6 +6,7 @@ import { Writable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { test } from 'node:test'
 import { savepointCommand } from '../../cli/commands/savepoint.ts'
+import { stopCommand } from '../../cli/commands/stop.ts'
 import { MetricsRegistry } from '../../observe/metrics/registry.ts'
 import { FakeRunner } from './fake-runner.ts'
 import { FileControlChannel } from './file-control.ts'
@@ -66,13 +67,29 @@ test('`sluice savepoint --stop` is answered through the handle: the savepoint is
   await s.channel.close()
 })
 
+test('`sluice stop` is answered once the stop is under way; the job then stops with a last checkpoint', async () => {
+  using s = setup()
+  const run = s.runner.run()
+  s.runner.feed(4)
+  let out = ''
+  const stdout = new Writable({ write: (chunk, _e, cb) => ((out += String(chunk)), cb()) }) as unknown as NodeJS.WriteStream
+  const code = await stopCommand.run({ values: {}, positionals: [s.dir] }, { stdout, stderr: stdout, cwd: s.dir, env: {}, commands: [] })
+  assert.equal(code, 0)
+  assert.equal(out, 'the pipeline is stopping\n')
+  const summary = await s.handle.done
+  await run
+  assert.equal(summary.status, 'stopped')
+  assert.equal(s.runner.checkpoints.length, 1)
+  await s.channel.close()
+})
+
 test('a checkpoint request is answered with the stats; a bad request as failed', async () => {
   using s = setup()
   const run = s.runner.run()
   const chk = request(s.dir, 'a-checkpoint', JSON.stringify({ checkpoint: true }))
   assert.deepEqual(await answerOf(chk), { outcome: 'done', body: { id: 1, bytes: 100, syncMs: 1, asyncMs: 2, alignmentMs: 0 } })
   assert.ok(existsSync(`${chk}.handled`) && !existsSync(`${chk}.request`))
-  const bad = request(s.dir, 'b-bad', JSON.stringify({ stop: true }))
+  const bad = request(s.dir, 'b-bad', JSON.stringify({ target: 42 }))
   const answer = await answerOf(bad)
   assert.equal(answer.outcome, 'failed')
   assert.match(String(answer.body.error), /^bad request: the request names no target folder/)

@@ -13,7 +13,8 @@ export interface FileControlOptions {
 /**
  * Serves requests left as files in `<checkpoint-dir>/control/` (what `sluice savepoint` writes) through a job's
  * handle: `<name>.request` holding `{ target, stop }` takes a savepoint (and stops after it with `stop`),
- * `{ "checkpoint": true }` takes a checkpoint; the answer is `<name>.done` with the stats or `<name>.failed`
+ * `{ "checkpoint": true }` takes a checkpoint, `{ "stop": true }` stops the job gracefully (answered once the
+ * stop is under way, with the status); the answer is `<name>.done` with the stats or `<name>.failed`
  * with `{ error }`, and the request becomes `<name>.handled`. One request at a time, oldest name first. The
  * folder exists from the moment the channel does; the channel stops looking when the job ends, leaving
  * later requests for the next run.
@@ -79,6 +80,9 @@ export class FileControlChannel implements ControlChannel {
     try {
       if (request.kind === 'checkpoint') {
         this.answer(file, 'done', await this.handle.checkpoint())
+      } else if (request.kind === 'stop') {
+        await this.stopping()
+        this.answer(file, 'done', { status: this.handle.status().status })
       } else {
         const stats = await this.handle.savepoint(request.target, { stop: request.stop })
         this.answer(file, 'done', { ...stats, target: request.target })
@@ -86,6 +90,25 @@ export class FileControlChannel implements ControlChannel {
     } catch (e) {
       this.answer(file, 'failed', { error: errorMessage(e) })
     }
+  }
+
+  /** Asks for a graceful stop and resolves once it is under way (or the job has ended), not at its end. */
+  private stopping(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const under = (): boolean => !['starting', 'running'].includes(this.handle.status().status)
+      if (under()) return resolve()
+      const off = this.handle.on(() => {
+        if (!under()) {
+          off()
+          resolve()
+        }
+      })
+      this.handle.stop().catch((e: unknown) => {
+        off()
+        if (under()) resolve()
+        else reject(e)
+      })
+    })
   }
 
   private answer(file: string, outcome: 'done' | 'failed', body: unknown): void {
