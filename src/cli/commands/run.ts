@@ -1,4 +1,4 @@
-import { run } from '../../runtime/run.ts'
+import { start } from '../../runtime/run.ts'
 import { formatSummary } from '../../runtime/summary.ts'
 import { formatSinkGuarantees, sinkGuarantees } from '../../api/sink-guarantees.ts'
 import type { RunSummary } from '../../runtime/run-types.ts'
@@ -12,6 +12,7 @@ import { exitCode, exitCodesHelp } from '../exit-codes.ts'
 import { loadPipeline, resolvePipelineFile } from '../load-pipeline.ts'
 import { requireTypes } from '../type-check/require-types.ts'
 import { ProgressLine } from '../progress-line.ts'
+import { metricsPortFlags, serveJobMetrics } from '../metrics-port.ts'
 
 export const runCommand: Command = {
   name: 'run',
@@ -43,8 +44,10 @@ export const runCommand: Command = {
     { name: 'full-checkpoints', type: 'boolean', description: 'every checkpoint writes all state (default: after a full one, joins and keyed aggregates write only the keys changed since)' },
     { name: 'restore-from', type: 'string', placeholder: 'DIR', description: 'resume from this savepoint or checkpoint folder instead of the latest checkpoint' },
     { name: 'allow-dropped-state', type: 'boolean', description: 'restore even if saved state of some step no longer matches the pipeline (that state is dropped)' },
+    { name: 'metrics-port', type: 'string', placeholder: 'PORT', description: 'serve /metrics (Prometheus), /healthz and /readyz on this port while the job runs' },
+    { name: 'metrics-host', type: 'string', placeholder: 'ADDRESS', description: "the address the metrics server listens on (default 127.0.0.1; '0.0.0.0' in a container)" },
   ],
-  examples: ['sluice run examples/quickstart/pipeline.ts', 'sluice run pipelines/clicks.ts --checkpoint-dir state/clicks --checkpoint-interval 10s', 'sluice run pipelines/copy.ts --param input=in.jsonl --param output=out.jsonl --json'],
+  examples: ['sluice run examples/quickstart/pipeline.ts', 'sluice run examples/monitored-orders/pipeline.ts --metrics-port 9464', 'sluice run pipelines/clicks.ts --checkpoint-dir state/clicks --checkpoint-interval 10s', 'sluice run pipelines/copy.ts --param input=in.jsonl --param output=out.jsonl --json'],
   notes: exitCodesHelp,
 
   async run({ values, positionals }, ctx) {
@@ -55,6 +58,7 @@ export const runCommand: Command = {
     const json = values.json === true
     const file = positionals[0]
     const checkpoint = checkpointFlags(values)
+    const metrics = metricsPortFlags(values)
 
     if (values['no-check'] !== true) await requireTypes(resolvePipelineFile(file, ctx.cwd), file, ctx)
     const loaded = await loadPipeline(file, params, ctx.cwd)
@@ -86,8 +90,12 @@ export const runCommand: Command = {
     process.on('SIGINT', onSignal)
     process.on('SIGTERM', onSignal)
     let summary: RunSummary
+    // The metrics server answers before the job starts (its /readyz says so), and a port in use stops the run
+    // before it reads anything.
+    const server = metrics !== undefined ? await serveJobMetrics(p, metrics) : undefined
+    if (server !== undefined && !quiet) ctx.stderr.write(`metrics on ${server.url}/metrics (probes /healthz, /readyz)\n`)
     try {
-      summary = await run(p, {
+      const job = start(p, {
         module: loaded.url,
         params,
         ...(parallelism !== undefined ? { parallelism } : {}),
@@ -95,10 +103,13 @@ export const runCommand: Command = {
         signal: stop.signal,
         onProgress: (pr) => progress.update(pr),
       })
+      server?.serve(job)
+      summary = await job.done
     } finally {
       progress.clear()
       process.off('SIGINT', onSignal)
       process.off('SIGTERM', onSignal)
+      await server?.close()
     }
     if (json) ctx.stdout.write(summaryJson(summary) + '\n')
     else if (!quiet) ctx.stderr.write(`${formatSummary(summary)}\n${formatSinkGuarantees(sinkGuarantees(p, { checkpointing: checkpoint !== undefined }))}\n`)
