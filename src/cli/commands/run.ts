@@ -13,6 +13,7 @@ import { loadPipeline, resolvePipelineFile } from '../load-pipeline.ts'
 import { requireTypes } from '../type-check/require-types.ts'
 import { ProgressLine } from '../progress-line.ts'
 import { metricsPortFlags, serveJobMetrics } from '../metrics-port.ts'
+import { logRun, runLogger } from '../run-logging.ts'
 
 export const runCommand: Command = {
   name: 'run',
@@ -45,6 +46,8 @@ export const runCommand: Command = {
     { name: 'restore-from', type: 'string', placeholder: 'DIR', description: 'resume from this savepoint or checkpoint folder instead of the latest checkpoint' },
     { name: 'allow-dropped-state', type: 'boolean', description: 'restore even if saved state of some step no longer matches the pipeline (that state is dropped)' },
     { name: 'metrics-port', type: 'string', placeholder: 'PORT', description: 'serve /metrics (Prometheus), /healthz and /readyz on this port while the job runs' },
+    { name: 'log', type: 'string', placeholder: 'FORMAT', description: "structured logs on stderr instead of the progress line and summary table: 'json' lines, or 'pretty' for a terminal" },
+    { name: 'log-level', type: 'string', placeholder: 'LEVEL', description: "with --log: trace, debug, info (default), warn, error" },
     { name: 'metrics-host', type: 'string', placeholder: 'ADDRESS', description: "the address the metrics server listens on (default 127.0.0.1; '0.0.0.0' in a container)" },
   ],
   examples: ['sluice run examples/quickstart/pipeline.ts', 'sluice run examples/monitored-orders/pipeline.ts --metrics-port 9464', 'sluice run pipelines/clicks.ts --checkpoint-dir state/clicks --checkpoint-interval 10s', 'sluice run pipelines/copy.ts --param input=in.jsonl --param output=out.jsonl --json'],
@@ -68,9 +71,10 @@ export const runCommand: Command = {
     }
     if (batchSize !== undefined) p.options.batchSize = batchSize
 
-    // A console sink writing to the same terminal would tear the progress line apart.
+    const log = runLogger(values, p, ctx)
+    // A console sink writing to the same terminal would tear the progress line apart; so would log lines.
     const printsToTerminal = ctx.stdout.isTTY === true && p.nodes.some((n) => n.kind === 'sink-console')
-    const progress = new ProgressLine(ctx.stderr, ctx.stderr.isTTY === true && !quiet && !printsToTerminal)
+    const progress = new ProgressLine(ctx.stderr, ctx.stderr.isTTY === true && !quiet && !printsToTerminal && log === undefined)
 
     const stop = new AbortController()
     let signals = 0
@@ -93,7 +97,9 @@ export const runCommand: Command = {
     // The metrics server answers before the job starts (its /readyz says so), and a port in use stops the run
     // before it reads anything.
     const server = metrics !== undefined ? await serveJobMetrics(p, metrics) : undefined
-    if (server !== undefined && !quiet) ctx.stderr.write(`metrics on ${server.url}/metrics (probes /healthz, /readyz)\n`)
+    if (server !== undefined && log !== undefined) log.info({ url: `${server.url}/metrics` }, 'serving metrics')
+    else if (server !== undefined && !quiet) ctx.stderr.write(`metrics on ${server.url}/metrics (probes /healthz, /readyz)\n`)
+    let logged: Promise<void> | undefined
     try {
       const job = start(p, {
         module: loaded.url,
@@ -104,15 +110,17 @@ export const runCommand: Command = {
         onProgress: (pr) => progress.update(pr),
       })
       server?.serve(job)
+      if (log !== undefined) logged = logRun(job, log)
       summary = await job.done
     } finally {
       progress.clear()
       process.off('SIGINT', onSignal)
       process.off('SIGTERM', onSignal)
+      await logged
       await server?.close()
     }
     if (json) ctx.stdout.write(summaryJson(summary) + '\n')
-    else if (!quiet) ctx.stderr.write(`${formatSummary(summary)}\n${formatSinkGuarantees(sinkGuarantees(p, { checkpointing: checkpoint !== undefined }))}\n`)
+    else if (!quiet && log === undefined) ctx.stderr.write(`${formatSummary(summary)}\n${formatSinkGuarantees(sinkGuarantees(p, { checkpointing: checkpoint !== undefined }))}\n`)
     // Stopped by a signal, the process says so as a shell expects, however it was started (npx itself
     // ends with SIGINT on Ctrl-C): scripts must not take an interrupted run for a finished one.
     return stoppedBy !== undefined ? signalExitCode(stoppedBy) : exitCode.ok
