@@ -14,6 +14,7 @@ import { requireTypes } from '../type-check/require-types.ts'
 import { ProgressLine } from '../progress-line.ts'
 import { metricsPortFlags, serveJobMetrics } from '../metrics-port.ts'
 import { logRun, runLogger } from '../run-logging.ts'
+import { traceJob } from '../../observe/trace/job-tracer.ts'
 
 export const runCommand: Command = {
   name: 'run',
@@ -48,6 +49,7 @@ export const runCommand: Command = {
     { name: 'metrics-port', type: 'string', placeholder: 'PORT', description: 'serve /metrics (Prometheus), /healthz and /readyz on this port while the job runs' },
     { name: 'log', type: 'string', placeholder: 'FORMAT', description: "structured logs on stderr instead of the progress line and summary table: 'json' lines, or 'pretty' for a terminal" },
     { name: 'log-level', type: 'string', placeholder: 'LEVEL', description: "with --log: trace, debug, info (default), warn, error" },
+    { name: 'otlp-endpoint', type: 'string', placeholder: 'URL', description: 'send traces (the job, checkpoints, restores) to this OpenTelemetry collector over OTLP/HTTP, e.g. http://127.0.0.1:4318' },
     { name: 'metrics-host', type: 'string', placeholder: 'ADDRESS', description: "the address the metrics server listens on (default 127.0.0.1; '0.0.0.0' in a container)" },
   ],
   examples: ['sluice run examples/quickstart/pipeline.ts', 'sluice run examples/monitored-orders/pipeline.ts --metrics-port 9464', 'sluice run pipelines/clicks.ts --checkpoint-dir state/clicks --checkpoint-interval 10s', 'sluice run pipelines/copy.ts --param input=in.jsonl --param output=out.jsonl --json'],
@@ -100,6 +102,9 @@ export const runCommand: Command = {
     if (server !== undefined && log !== undefined) log.info({ url: `${server.url}/metrics` }, 'serving metrics')
     else if (server !== undefined && !quiet) ctx.stderr.write(`metrics on ${server.url}/metrics (probes /healthz, /readyz)\n`)
     let logged: Promise<void> | undefined
+    let traced: { flush(): Promise<void> } | undefined
+    const otlp = values['otlp-endpoint']
+    let exportWarned = false
     try {
       const job = start(p, {
         module: loaded.url,
@@ -111,12 +116,22 @@ export const runCommand: Command = {
       })
       server?.serve(job)
       if (log !== undefined) logged = logRun(job, log)
+      if (typeof otlp === 'string') {
+        traced = traceJob(job, {
+          endpoint: otlp,
+          onExportError: () => {
+            if (!exportWarned) ctx.stderr.write(`warning: traces could not be sent to ${otlp}; the job goes on\n`)
+            exportWarned = true
+          },
+        })
+      }
       summary = await job.done
     } finally {
       progress.clear()
       process.off('SIGINT', onSignal)
       process.off('SIGTERM', onSignal)
       await logged
+      await traced?.flush()
       await server?.close()
     }
     if (json) ctx.stdout.write(summaryJson(summary) + '\n')
