@@ -50,6 +50,7 @@ export const runCommand: Command = {
     { name: 'log', type: 'string', placeholder: 'FORMAT', description: "structured logs on stderr instead of the progress line and summary table: 'json' lines, or 'pretty' for a terminal" },
     { name: 'log-level', type: 'string', placeholder: 'LEVEL', description: "with --log: trace, debug, info (default), warn, error" },
     { name: 'otlp-endpoint', type: 'string', placeholder: 'URL', description: 'send traces (the job, checkpoints, restores) to this OpenTelemetry collector over OTLP/HTTP, e.g. http://127.0.0.1:4318' },
+    { name: 'drain-timeout', type: 'string', placeholder: 'DURATION', description: "after SIGTERM or Ctrl-C, exit at once if the graceful stop takes longer than this, e.g. '50s' (default: wait)" },
     { name: 'metrics-host', type: 'string', placeholder: 'ADDRESS', description: "the address the metrics server listens on (default 127.0.0.1; '0.0.0.0' in a container)" },
   ],
   examples: ['sluice run examples/quickstart/pipeline.ts', 'sluice run examples/monitored-orders/pipeline.ts --metrics-port 9464', 'sluice run pipelines/clicks.ts --checkpoint-dir state/clicks --checkpoint-interval 10s', 'sluice run pipelines/copy.ts --param input=in.jsonl --param output=out.jsonl --json'],
@@ -64,6 +65,7 @@ export const runCommand: Command = {
     const file = positionals[0]
     const checkpoint = checkpointFlags(values)
     const metrics = metricsPortFlags(values)
+    const drainMs = drainTimeoutFlag(values)
 
     if (values['no-check'] !== true) await requireTypes(resolvePipelineFile(file, ctx.cwd), file, ctx)
     const loaded = await loadPipeline(file, params, ctx.cwd)
@@ -88,6 +90,13 @@ export const runCommand: Command = {
       if (signals === 1) {
         ctx.stderr.write('stopping… (press Ctrl-C again to force)\n')
         stop.abort()
+        // A drain that outlasts its deadline ends as a second signal would: before an orchestrator's SIGKILL.
+        if (drainMs !== undefined) {
+          setTimeout(() => {
+            ctx.stderr.write(`forced exit: the drain took longer than --drain-timeout; sinks may not have written everything\n`)
+            process.exit(signalExitCode(sig))
+          }, drainMs).unref()
+        }
         return
       }
       ctx.stderr.write('forced exit: sinks may not have written everything\n')
@@ -144,6 +153,17 @@ export const runCommand: Command = {
 
 function signalExitCode(sig: NodeJS.Signals): number {
   return sig === 'SIGTERM' ? exitCode.terminated : exitCode.interrupted
+}
+
+/** `--drain-timeout` in ms, or undefined. */
+function drainTimeoutFlag(values: ParsedArgs['values']): number | undefined {
+  const raw = values['drain-timeout']
+  if (typeof raw !== 'string') return undefined
+  try {
+    return parseDuration(raw, '--drain-timeout')
+  } catch (e) {
+    throw new UsageError(errorMessage(e), 'run')
+  }
 }
 
 /** Checkpoint settings from the flags; undefined without --checkpoint-dir. */
