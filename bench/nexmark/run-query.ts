@@ -15,6 +15,8 @@ export interface QueryRunOptions {
   /** Generator settings; the defaults are those of `sluice nexmark generate`. */
   config?: Partial<NexmarkConfig>
   batchSize?: number
+  /** Source partitions (default: the parallelism, so that every subtask reads a share of the events). */
+  partitions?: number
   /** Periodic exactly-once checkpoints into a temporary folder (removed afterwards); 0 or undefined for none. */
   checkpointIntervalMs?: number
 }
@@ -36,18 +38,21 @@ export async function runQuery<R extends object>(query: NexmarkQuery<R>, opts: Q
   const table = opts.materialize ? new ResultTable<R>(query.identity) : undefined
   const out = resultSink<R>(table)
   const config = opts.config ?? {}
-  const p = nexmarkPipeline(query, opts.events, config, out, opts.batchSize)
   const parallelism = opts.parallelism ?? 1
+  const partitions = opts.partitions ?? parallelism
+  const p = nexmarkPipeline(query, opts.events, config, out, opts.batchSize, partitions)
   const interval = opts.checkpointIntervalMs ?? 0
   const dir = interval > 0 ? mkdtempSync(join(tmpdir(), `nexmark-${query.name}-`)) : undefined
   try {
     const summary = await run(p, {
-      ...(parallelism === 1 ? {} : { parallelism, module: new URL('./pipeline.ts', import.meta.url).href, params: pipelineParams(query.name, opts.events, config, opts.batchSize) }),
+      ...(parallelism === 1 ? {} : { parallelism, module: new URL('./pipeline.ts', import.meta.url).href, params: pipelineParams(query.name, opts.events, config, opts.batchSize, partitions) }),
       ...(dir === undefined ? {} : { checkpoint: { dir, intervalMs: interval } }),
     })
     const cp = summary.checkpoints
     if (cp !== undefined && cp.failed > 0) throw new Error(`${query.name}: ${cp.failed} checkpoints failed`)
-    return { summary, records: out.records, rows: table?.rows(), checkpoints: cp?.completed ?? 0, checkpointBytes: cp?.last?.bytes ?? 0 }
+    // Sink subtasks on worker threads count in their own copy of the sink: the run's metrics have them all.
+    const records = parallelism === 1 || table !== undefined ? out.records : summary.steps.filter((s) => s.kind.startsWith('sink')).reduce((a, s) => a + s.in, 0)
+    return { summary, records, rows: table?.rows(), checkpoints: cp?.completed ?? 0, checkpointBytes: cp?.last?.bytes ?? 0 }
   } finally {
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
   }

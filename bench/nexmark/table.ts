@@ -30,9 +30,10 @@ export function table(lines: Record<string, any>[]): string {
   lines = [...lines].sort((a, b) => num(a.query) - num(b.query))
   const duck = new Map(lines.filter((l) => l.duckdbCpuSeconds !== undefined && l.cpuSeconds === undefined).map((l) => [`${l.query}/${l.events}`, l]))
   const rows = ['| query | events | events/CPU-s | target | meets | best published per core | CPU s | DuckDB CPU s | Sluice ÷ DuckDB CPU | peak RSS MB | runs | checkpoints | result records |', '|---|---:|---:|---:|:---:|---:|---:|---:|---:|---:|---:|---:|---:|']
-  // Several runs of a query: the median by events per CPU-second.
+  // Several runs of a query: the median by events per CPU-second. With several parallelisms, the lowest one's.
+  const lowest = Math.min(...lines.filter((l) => l.cpuSeconds !== undefined).map((l) => l.parallelism ?? 1))
   const runs = new Map<string, Record<string, any>[]>()
-  for (const l of lines) if (l.cpuSeconds !== undefined) runs.set(l.query, [...(runs.get(l.query) ?? []), l])
+  for (const l of lines) if (l.cpuSeconds !== undefined && (l.parallelism ?? 1) === lowest) runs.set(l.query, [...(runs.get(l.query) ?? []), l])
   for (const l of lines) if (l.error !== undefined && !runs.has(l.query)) rows.push(`| ${l.query} | ${(l.events / 1e6).toLocaleString('en-US')}M | failed: ${l.error} | ${targets[l.query] === undefined ? '-' : k(targets[l.query])} |`)
   for (const ms of runs.values()) {
     const m = ms.sort((a, b) => a.eventsPerCpuSecond - b.eventsPerCpuSecond)[Math.floor((ms.length - 1) / 2)]
@@ -48,8 +49,38 @@ export function table(lines: Record<string, any>[]): string {
   return rows.join('\n')
 }
 
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]
+
+/**
+ * The scaling table from runs of the same queries at several parallelisms: per parallelism the median events per
+ * wall-second and per CPU-second, and against the lowest parallelism the speed-up in wall time and the CPU per
+ * event. Empty with one parallelism.
+ */
+export function scalingTable(lines: Record<string, any>[]): string {
+  const ok = lines.filter((l) => l.cpuSeconds !== undefined)
+  const ps = [...new Set(ok.map((l) => (l.parallelism ?? 1) as number))].sort((a, b) => a - b)
+  if (ps.length < 2) return ''
+  const num = (q: string) => Number(q.slice(1))
+  const queries = [...new Set(ok.map((l) => l.query as string))].sort((a, b) => num(a) - num(b))
+  const head = ['query', 'events', ...ps.flatMap((p) => [`p${p} events/wall-s`, `p${p} events/CPU-s`]), ...ps.slice(1).flatMap((p) => [`p${p} ÷ p${ps[0]} wall speed`, `p${p} ÷ p${ps[0]} CPU per event`]), 'runs']
+  const rows = [`| ${head.join(' | ')} |`, `|---|${head.slice(1).map(() => '---:').join('|')}|`]
+  for (const q of queries) {
+    const at = (p: number) => ok.filter((l) => l.query === q && (l.parallelism ?? 1) === p)
+    const wall = (p: number) => median(at(p).map((l) => l.events / l.wallSeconds))
+    const cpu = (p: number) => median(at(p).map((l) => l.eventsPerCpuSecond))
+    if (ps.some((p) => at(p).length === 0)) continue
+    const cells = [q, `${(at(ps[0])[0].events / 1e6).toLocaleString('en-US')}M`, ...ps.flatMap((p) => [k(wall(p)), k(cpu(p))])]
+    for (const p of ps.slice(1)) cells.push(`${(wall(p) / wall(ps[0])).toFixed(2)}x`, `${(cpu(ps[0]) / cpu(p)).toFixed(2)}x`)
+    cells.push(ps.map((p) => at(p).length).join('/'))
+    rows.push(`| ${cells.join(' | ')} |`)
+  }
+  return rows.join('\n')
+}
+
 if (import.meta.main) {
   const text = readFileSync(process.argv[2] ?? 0, 'utf8')
   const lines = text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, any>)
   console.log(table(lines))
+  const scaling = scalingTable(lines)
+  if (scaling !== '') console.log(`\n${scaling}`)
 }

@@ -1,6 +1,6 @@
 /** Process exit codes of the `sluice` command (documented in `sluice run --help`, the README and docs/cli.md). */
 export const exitCode = {
-  /** The job finished, or was stopped by `sluice savepoint --stop`. */
+  /** The job finished, or was stopped by `sluice stop` or `sluice savepoint --stop`. */
   ok: 0,
   /** An external or internal error: a sink or source failed, a bug in Sluice. */
   failure: 1,
@@ -15,7 +15,7 @@ export const exitCode = {
 } as const
 
 export const exitCodesHelp = `Exit codes:
-  0    finished, or stopped by 'sluice savepoint --stop'
+  0    finished, or stopped by 'sluice stop' or 'sluice savepoint --stop'
   1    failure: an external system or Sluice itself failed
   2    usage error: bad flags or arguments
   3    user error: bad pipeline definition, type errors, or bad input under onError 'fail'

@@ -91,7 +91,10 @@ export interface StepMetricsJson {
   retries?: number
 }
 
-/** The figures of one step's subtask as plain data (what a worker thread posts to the main thread). */
+/**
+ * The figures of one step's subtask as plain data (what a worker thread posts to the main thread).
+ * @example const lagging = job.metrics().subtasks.filter((x) => x.inputLagMs > 60_000)
+ */
 export interface StepMetricsValues {
   step: string
   kind: string

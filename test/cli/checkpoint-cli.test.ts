@@ -28,14 +28,16 @@ test('checkpoint flags without --checkpoint-dir are a usage error', () => {
 })
 
 // --no-check: these runs are about checkpoints, and a first type check on a loaded machine would eat into
-// the time the job is given.
+// the time the job is given. 8 s of input: the savepoint command, itself a process that may take seconds to
+// start on a loaded machine, must reach the job while it runs.
+const longer = ['--param', 'count=400000']
 test('savepoint --stop stops a running pipeline; resuming from the savepoint completes the output exactly', async () => {
   const base = await mkdtemp(join(tmpdir(), 'sluice-cli-sp-'))
   try {
     const out = join(base, 'out')
     const chk = join(base, 'chk')
     const sp = join(base, 'savepoint')
-    const child = spawn(process.execPath, [bin, 'run', fixture, '--no-check', '--param', `out=${out}`, '--checkpoint-dir', chk, '--checkpoint-interval', '200ms'], { cwd: root })
+    const child = spawn(process.execPath, [bin, 'run', fixture, '--no-check', ...longer, '--param', `out=${out}`, '--checkpoint-dir', chk, '--checkpoint-interval', '200ms'], { cwd: root })
     let stderr = ''
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
@@ -51,14 +53,42 @@ test('savepoint --stop stops a running pipeline; resuming from the savepoint com
     assert.match(stderr, /pipeline 'checkpointed' stopped/)
     const partial = await lines(out)
 
-    const resumed = sluice(['run', fixture, '--no-check', '--param', `out=${out}`, '--checkpoint-dir', join(base, 'chk2'), '--restore-from', sp])
+    const resumed = sluice(['run', fixture, '--no-check', ...longer, '--param', `out=${out}`, '--checkpoint-dir', join(base, 'chk2'), '--restore-from', sp])
     assert.equal(resumed.code, 0, resumed.stderr)
     assert.match(resumed.stderr, /resumed from #\d+/)
-    const straight = sluice(['run', fixture, '--no-check', '--param', `out=${join(base, 'straight')}`, '--checkpoint-dir', join(base, 'chk3'), '--checkpoint-interval', '0'])
+    const straight = sluice(['run', fixture, '--no-check', ...longer, '--param', `out=${join(base, 'straight')}`, '--checkpoint-dir', join(base, 'chk3'), '--checkpoint-interval', '0'])
     assert.equal(straight.code, 0, straight.stderr)
     const all = await lines(out)
     assert.ok(partial.length > 0 && partial.length < all.length, 'the savepoint was not taken midway')
     assert.deepEqual(all, await lines(join(base, 'straight')))
+  } finally {
+    await rm(base, { recursive: true, force: true })
+  }
+})
+
+test('sluice stop stops a running pipeline gracefully: a last checkpoint, exit code 0, and a restart resumes', async () => {
+  const base = await mkdtemp(join(tmpdir(), 'sluice-cli-stop-'))
+  try {
+    const out = join(base, 'out')
+    const chk = join(base, 'chk')
+    const child = spawn(process.execPath, [bin, 'run', fixture, '--no-check', ...longer, '--param', `out=${out}`, '--checkpoint-dir', chk, '--checkpoint-interval', '200ms'], { cwd: root })
+    let stderr = ''
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
+    const guard = setTimeout(() => child.kill('SIGKILL'), 60_000)
+    const { existsSync } = await import('node:fs')
+    while (!existsSync(join(chk, 'chk-00000001'))) await new Promise((r) => setTimeout(r, 50))
+    const s = sluice(['stop', chk])
+    assert.equal(s.code, 0, s.stderr)
+    assert.equal(s.stdout, 'the pipeline is stopping\n')
+    assert.equal(await exited, 0, stderr)
+    clearTimeout(guard)
+    assert.match(stderr, /pipeline 'checkpointed' stopped/)
+    const partial = await lines(out)
+    const resumed = sluice(['run', fixture, '--no-check', ...longer, '--param', `out=${out}`, '--checkpoint-dir', chk])
+    assert.equal(resumed.code, 0, resumed.stderr)
+    assert.match(resumed.stderr, /resumed from #\d+/)
+    assert.ok(partial.length > 0 && partial.length < (await lines(out)).length, 'the stop did not come midway')
   } finally {
     await rm(base, { recursive: true, force: true })
   }

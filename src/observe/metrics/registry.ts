@@ -10,7 +10,10 @@ export interface MetricsExport {
   subtasks: StepMetricsValues[]
 }
 
-/** Checkpoint figures of a job, set by the checkpoint coordinator. Times in ms, sizes in bytes. */
+/**
+ * Checkpoint figures of a job, set by the checkpoint coordinator. Times in ms, sizes in bytes.
+ * @example const { completed, lastDurationMs } = job.metrics().checkpoints
+ */
 export interface CheckpointMetrics {
   completed: number
   failed: number
@@ -43,13 +46,21 @@ export interface CheckpointFigures {
   delta?: boolean
 }
 
-/** One step's figures over all its subtasks: counters and state summed, watermark the minimum, lag the maximum. */
+/**
+ * One step's figures over all its subtasks: counters and state summed, watermark the minimum, lag the maximum.
+ * @example const counts = job.metrics().steps.find((t) => t.step === 'counts')!; counts.stateKeys
+ */
 export type StepTotals = Omit<StepMetricsValues, 'subtask'> & {
   /** Subtasks that reported. */
   subtasks: number
 }
 
-/** Everything the registry knows at one moment; a copy that nothing else changes. */
+/**
+ * Everything the registry knows at one moment; a copy that nothing else changes.
+ * @example
+ * const s = job.metrics()
+ * for (const t of s.steps) console.log(t.step, t.recordsIn, t.backpressureMs)
+ */
 export interface MetricsSnapshot {
   pipeline: string
   /** When it was taken (epoch ms). */

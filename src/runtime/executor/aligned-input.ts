@@ -20,12 +20,20 @@ export class AlignedInput<T> {
   private readonly idleSub: boolean[]
   private current = -Infinity
   private isIdle = false
-  private held: { level: number; item: T }[] = []
+  private held: { level: number; item: T; from: number }[] = []
+  /** Items held back per subtask that sent them. */
+  private readonly heldPer: number[]
 
   constructor(subtasks: number, out: AlignedOutput<T>) {
     this.out = out
     this.wm = new Array<number>(subtasks).fill(-Infinity)
     this.idleSub = new Array<boolean>(subtasks).fill(false)
+    this.heldPer = new Array<number>(subtasks).fill(0)
+  }
+
+  /** Items that subtask `subtask` sent and that are held back (its sender may be asked to wait while there are many). */
+  heldFrom(subtask: number): number {
+    return this.heldPer[subtask] ?? 0
   }
 
   /** Records held back, waiting for the other subtasks' watermarks. */
@@ -35,7 +43,7 @@ export class AlignedInput<T> {
 
   /** The records held back, with the watermark each waits for, in arrival order (a checkpoint saves them). */
   heldItems(): { level: number; item: T }[] {
-    return this.held.slice()
+    return this.held.map((h) => ({ level: h.level, item: h.item }))
   }
 
   /** Each channel's watermark (a checkpoint saves them with the held records). */
@@ -52,21 +60,26 @@ export class AlignedInput<T> {
   /** Holds `item` until the combined watermark reaches `level` (records restored from a checkpoint). */
   hold(level: number, item: T): void {
     if (level <= this.current || this.isIdle) this.out.data(item)
-    else this.held.push({ level, item })
+    else this.held.push({ level, item, from: -1 })
   }
 
   /** Delivers every held record now, without moving the watermark (a stopped run drains what it read). */
   releaseAll(): void {
     const held = this.held
     this.held = []
+    this.heldPer.fill(0)
     held.sort((a, b) => a.level - b.level)
     for (const h of held) this.out.data(h.item)
   }
 
   data(subtask: number, item: T): void {
     const level = this.wm[subtask]
-    if (level <= this.current || this.isIdle) this.out.data(item)
-    else this.held.push({ level, item })
+    if (level <= this.current || this.isIdle) {
+      this.out.data(item)
+    } else {
+      this.held.push({ level, item, from: subtask })
+      this.heldPer[subtask]++
+    }
   }
 
   watermark(subtask: number, wm: number): void {
@@ -95,6 +108,7 @@ export class AlignedInput<T> {
       // Stable sort: by watermark level, in arrival order within a level.
       ready.sort((a, b) => a.level - b.level)
       for (const h of ready) {
+        if (h.from >= 0) this.heldPer[h.from]--
         if (h.level > this.current) {
           this.current = h.level
           this.isIdle = false

@@ -9,6 +9,7 @@ import type { DeadLetterWriter } from '../../dlq/writer.ts'
 import { configureErrors } from '../../dlq/attach.ts'
 import type { PhysicalPlan } from '../../plan/physical-plan.ts'
 import type { MetricsRegistry } from '../../observe/metrics/registry.ts'
+import type { StepMetrics } from '../../core/metrics.ts'
 import { openSink } from '../open-sink.ts'
 import { SourceRunner } from '../source-runner.ts'
 import { TaskGraph } from '../task-graph.ts'
@@ -20,9 +21,12 @@ import type { Ack, BarrierSpec, Command, Item, Report, ThreadRestore } from './p
 import { SnapshotWriter } from './snapshot-writer.ts'
 import { recoverSink } from './sink-recovery.ts'
 import { DeadLetterCollector } from './dead-letter-collector.ts'
+import { BlockedTime } from './blocked-time.ts'
 
 const YIELD_EVERY_MS = 20
 const METRICS_EVERY_MS = 1000
+/** Batches from one sender held for watermark alignment beyond which its credits wait. */
+const HELD_PER_SENDER = 4
 
 export interface ExecutorInit {
   pipeline: Pipeline
@@ -96,10 +100,7 @@ export class SubtaskExecutor {
   private readonly snapshots: SnapshotWriter
   private lastMetrics = 0
   private nextTick = Infinity
-  /** Since when the sources here have been held back for lack of credit (backpressure), or undefined. */
-  private blockedSince: number | undefined
-  /** Sinks whose pending write holds this thread's input back; their producers are blocked on output. */
-  private readonly waitingSinks = new Set<number>()
+  private readonly blocked = new BlockedTime()
 
   constructor(init: ExecutorInit) {
     this.init = init
@@ -158,8 +159,10 @@ export class SubtaskExecutor {
       const step = v.plan.steps[0]
       if (step.impl.role === 'sink') {
         v.sink = await openSink(step, { pipeline: p.name, stepId: v.plan.id, subtask: thread, parallelism: layout.subtasks(v.plan.index), checkpointing: this.init.checkpointing } as Parameters<typeof openSink>[1])
+        // The subtasks here that feed this sink wait for its pending writes: they are blocked on output.
+        const feeders = v.plan.inputs.flatMap((x) => this.graph.vertices[x.from]?.metrics ?? [])
         v.pendingWrite = (w) => {
-          this.waitingSinks.add(v.plan.index)
+          this.blocked.sinkPending(feeders)
           this.graph.pendingWrites.push(w)
         }
       }
@@ -242,7 +245,7 @@ export class SubtaskExecutor {
         progressed = true
       }
       if (this.commits.length > 0) await this.commitSinks()
-      this.trackCredit()
+      this.blocked.credit(!this.stopped && this.round === undefined, this.init.hasCredit(), this.readingSources)
       if (!this.stopped && this.round === undefined && this.init.hasCredit()) {
         for (const r of this.runners) {
           if (r.done) continue
@@ -262,6 +265,9 @@ export class SubtaskExecutor {
       for (const r of this.runners) r.checkIdle(now)
       this.checkDrained()
       this.nextTick = this.init.tick?.() ?? Infinity
+      // Not before waiting: a thread never waits while it holds others back for being ahead (two threads ahead
+      // of each other on different exchanges would wait for each other).
+      this.giveCredits(!progressed)
       this.init.flush()
       const t = performance.now()
       if (t - this.lastMetrics >= METRICS_EVERY_MS) this.reportMetrics()
@@ -317,20 +323,39 @@ export class SubtaskExecutor {
     return any
   }
 
-  /** Credits go back to senders none of whose channels waits for a barrier here (then the sender is held back). */
-  private giveCredits(): void {
+  /**
+   * Credits go back to senders none of whose channels waits for a barrier here and which are not far ahead (then
+   * the sender is held back). `all`: this thread is about to wait, so it holds back no one for being ahead.
+   */
+  private giveCredits(all = false): void {
     for (let t = 0; t < this.deferredAcks.length; t++) {
       const n = this.deferredAcks[t]
-      if (n === 0 || this.blockedFrom(t)) continue
+      if (n === 0) continue
+      if (this.aligningBarrier() || (!all && this.heldFrom(t) >= HELD_PER_SENDER)) continue
       this.deferredAcks[t] = 0
       this.init.giveCredit(t, n)
     }
   }
 
-  private blockedFrom(_thread: number): boolean {
+  private aligningBarrier(): boolean {
     if (this.round === undefined) return false
     for (const x of this.inputs) if (x !== undefined && x.gate.aligning) return true
     return false
+  }
+
+  /**
+   * Batches from `thread` held for watermark alignment on exchanges into this thread. A sender far ahead of the
+   * others' watermarks waits for its credits: what it sends would be held here (memory that survives young
+   * collections) until they catch up.
+   */
+  private heldFrom(thread: number): number {
+    let n = 0
+    for (const x of this.inputs) {
+      if (x === undefined) continue
+      const kinds = this.init.layout.inputs[x.vertex.plan.index]
+      for (let i = 0; i < kinds.length; i++) if (kinds[i].kind !== 'forward') n += x.inputs[i].heldFrom(thread)
+    }
+    return n
   }
 
   private handle(from: number, it: Item): void {
@@ -575,35 +600,12 @@ export class SubtaskExecutor {
   private async settleWrites(): Promise<void> {
     const w = this.graph.pendingWrites
     if (w.length === 0) return
-    const t0 = performance.now()
+    this.blocked.sinkWaitStarts()
     while (w.length > 0) await Promise.all(w.splice(0))
-    this.chargeSinkWait(performance.now() - t0)
+    this.blocked.sinkWaitEnds()
   }
 
-  /** Time spent waiting for sinks' writes counts as backpressure of the subtasks here that feed them. */
-  private chargeSinkWait(ms: number): void {
-    for (const sink of this.waitingSinks) {
-      for (const input of this.graph.plan.vertices[sink].inputs) {
-        const from = this.graph.vertices[input.from]
-        if (from !== undefined) from.metrics.backpressureMs += ms
-      }
-    }
-    this.waitingSinks.clear()
-  }
-
-  /** Sources held back for lack of credit towards another thread are blocked on output: backpressure. */
-  private trackCredit(): void {
-    const reading = !this.stopped && this.round === undefined
-    if (reading && !this.init.hasCredit()) this.blockedSince ??= performance.now()
-    else this.chargeCreditWait(undefined)
-  }
-
-  private chargeCreditWait(restart: number | undefined): void {
-    if (this.blockedSince === undefined) return
-    const t = performance.now()
-    for (const r of this.runners) if (!r.done) r.vertex.metrics.backpressureMs += t - this.blockedSince
-    this.blockedSince = restart === undefined ? undefined : t
-  }
+  private readonly readingSources = (): StepMetrics[] => this.runners.filter((r) => !r.done).map((r) => r.vertex.metrics)
 
   private async waitForWork(): Promise<void> {
     if (this.inbound.length > 0 || this.failure !== undefined || this.inject !== undefined || this.closing !== undefined) return
@@ -629,8 +631,7 @@ export class SubtaskExecutor {
   private refreshGauges(): void {
     this.graph.refreshGauges(this.init.clock.now())
     for (const r of this.runners) r.vertex.metrics.bytesIn = r.bytesRead
-    // A stall still going on counts up to now.
-    this.chargeCreditWait(this.blockedSince)
+    this.blocked.chargeOngoing(this.readingSources)
   }
 
   /** A worker thread posts its figures to thread 0, whose registry reads its own subtasks directly. */
@@ -642,9 +643,12 @@ export class SubtaskExecutor {
   /** The end of the run on this thread: sinks close (after their last commit), sources and state close. */
   private async close(_commit: boolean): Promise<void> {
     await this.settleWrites()
-    this.reportMetrics()
     for (const { writer } of this.graph.sinks()) await writer.close()
     await Promise.allSettled(this.runners.map((r) => r.close()))
+    // The last figures (sinks' bytes final, state not yet closed) stay as they are from here on.
+    this.refreshGauges()
+    this.init.registry.onRead = undefined
+    this.reportMetrics()
     this.graph.closeState()
     this.init.report({ t: 'closed', thread: this.thread })
     this.init.flush()
@@ -652,6 +656,7 @@ export class SubtaskExecutor {
 
   /** After a failure: closes what can be closed, best effort. */
   async abandon(): Promise<void> {
+    this.init.registry.onRead = undefined
     await Promise.allSettled([...this.graph.sinks().map(({ writer }) => writer.close()), ...this.runners.map((r) => r.close())])
     try {
       this.graph.closeState()

@@ -16,7 +16,7 @@ import type { RunOptions, RunSummary } from '../run-types.ts'
 import { summaryOf } from '../summary.ts'
 import { SubtaskExecutor } from './executor.ts'
 import { layOut, type Layout } from './layout.ts'
-import { moduleUrl } from './load.ts'
+import { moduleUrl, workerEnv } from './load.ts'
 import type { Ack, BarrierSpec, Bundle, Command, Item, Report } from './protocol.ts'
 import { Router } from './router.ts'
 import { deserializeError } from './serialized-error.ts'
@@ -179,7 +179,7 @@ export class JobRunner {
     for (let t = 1; t < n; t++) {
       const own = ports[t]
       const workerData: WorkerInit = { module: moduleUrl(this.opts.module!), params: this.opts.params ?? {}, thread: t, threads: n, signature, checkpointing, ports: own, clock: this.shared.buffer, spread: this.layout.spread }
-      const worker = new Worker(new URL('./worker-main.ts', import.meta.url), { workerData, transferList: own.filter((x): x is MessagePort => x !== undefined) })
+      const worker = new Worker(new URL('./worker-main.ts', import.meta.url), { workerData, env: workerEnv(), transferList: own.filter((x): x is MessagePort => x !== undefined) })
       worker.on('error', (e) => this.fail(e instanceof SluiceError ? e : internalError(`thread ${t} of pipeline '${this.p.name}' crashed`, { cause: e })))
       worker.on('exit', (code) => {
         if (this.phase !== 'closing') this.fail(internalError(`thread ${t} of pipeline '${this.p.name}' exited unexpectedly (code ${code})`))
@@ -375,6 +375,7 @@ export class JobRunner {
           return
         }
         this.lastStats = stats
+        this.lastDurationMs = performance.now() - this.roundStarted
         failpoint('checkpoint-before-commit')
         this.broadcast({ t: 'commit', id: stats.id })
       },
@@ -383,6 +384,8 @@ export class JobRunner {
   }
 
   private lastStats: CheckpointStats | undefined
+  /** From the round's start until its manifest was written. */
+  private lastDurationMs = 0
 
   private async roundCommitted(): Promise<void> {
     failpoint('checkpoint-after-commit')
@@ -398,7 +401,7 @@ export class JobRunner {
     const w = this.busy
     this.busy = undefined
     if (w !== undefined && w.kind !== 'drain') {
-      if (stats !== undefined) this.control.checkpointCompleted(stats, { durationMs: performance.now() - this.roundStarted, ...(w.savepoint !== undefined ? { savepoint: w.savepoint } : {}) })
+      if (stats !== undefined) this.control.checkpointCompleted(stats, { durationMs: this.lastDurationMs, ...(w.savepoint !== undefined ? { savepoint: w.savepoint } : {}) })
       else this.control.checkpointFailed(this.roundId, error ?? this.coordinator?.lastError)
     }
     if (w !== undefined) {

@@ -2,6 +2,7 @@ import type { Batch } from '../../core/batch.ts'
 import type { MetricsExport } from '../../observe/metrics/registry.ts'
 import type { DeadLetter } from '../../dlq/record.ts'
 import type { SerializedError } from './serialized-error.ts'
+import type { WireBatch } from './batch-codec.ts'
 import type { Ack, BarrierSpec, ThreadRestore } from '../../checkpoint/acks.ts'
 
 export type { Ack, BarrierSpec, ChannelState, ThreadRestore, VertexWatermarks } from '../../checkpoint/acks.ts'
@@ -55,5 +56,15 @@ export interface Bundle {
   /** Bundles of the receiver's that this message answers (credits given back). */
   ack: number
   /** This bundle holds records and takes a credit. */
+  data: boolean
+}
+
+/** An item as it is posted: a data item's batch encoded into columns (see batch-codec.ts). */
+export type WireItem = Exclude<Item, { t: 'data' }> | { t: 'wire'; v: number; input: number; ch: number; batch: WireBatch }
+
+/** A bundle as it is posted; the receiving router decodes it back into a Bundle. */
+export interface WireBundle {
+  items: WireItem[]
+  ack: number
   data: boolean
 }

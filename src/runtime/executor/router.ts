@@ -1,6 +1,7 @@
-import type { MessagePort } from 'node:worker_threads'
+import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads'
 import { SluiceError, errorMessage, userError } from '../../core/errors.ts'
-import type { Bundle, Item } from './protocol.ts'
+import { decodeBatch, encodeBatch } from './batch-codec.ts'
+import type { Bundle, Item, WireBundle, WireItem } from './protocol.ts'
 
 /** Bundles of records a thread may have sent to another and not yet seen handled. */
 export const MAX_IN_FLIGHT = 4
@@ -14,30 +15,34 @@ export const MAX_IN_FLIGHT = 4
 export class Router {
   private readonly thread: number
   private readonly ports: (MessagePort | undefined)[]
-  private readonly outbox: Item[][]
+  private readonly outbox: WireItem[][]
   private readonly hasData: boolean[]
   private readonly acks: number[]
   private readonly inFlight: number[]
+  private readonly onBundle: (from: number, b: Bundle) => void
+  private polling = false
 
   constructor(thread: number, ports: (MessagePort | undefined)[], onBundle: (from: number, b: Bundle) => void) {
     this.thread = thread
     this.ports = ports
+    this.onBundle = onBundle
     this.outbox = ports.map(() => [])
     this.hasData = ports.map(() => false)
     this.acks = ports.map(() => 0)
     this.inFlight = ports.map(() => 0)
     ports.forEach((port, from) => {
       if (port === undefined) return
-      port.on('message', (b: Bundle) => {
-        if (b.ack > 0) this.inFlight[from] -= b.ack
-        onBundle(from, b)
-      })
+      port.on('message', (w: WireBundle) => this.take(from, w))
     })
   }
 
   send(to: number, item: Item): void {
-    this.outbox[to].push(item)
-    if (item.t === 'data') this.hasData[to] = true
+    if (item.t === 'data') {
+      this.hasData[to] = true
+      this.outbox[to].push({ t: 'wire', v: item.v, input: item.input, ch: item.ch, batch: encodeBatch(item.batch) })
+    } else {
+      this.outbox[to].push(item)
+    }
   }
 
   /** `n` bundles from `to` have been handled: their credits go back with the next bundle (or alone). */
@@ -50,11 +55,12 @@ export class Router {
     return true
   }
 
+  /** Posts what was collected for each thread (and the credits owed to it), then takes in what has arrived. */
   flush(): void {
     for (let t = 0; t < this.ports.length; t++) {
       const port = this.ports[t]
       if (port === undefined || (this.outbox[t].length === 0 && this.acks[t] === 0)) continue
-      const b: Bundle = { items: this.outbox[t], ack: this.acks[t], data: this.hasData[t] }
+      const b: WireBundle = { items: this.outbox[t], ack: this.acks[t], data: this.hasData[t] }
       this.outbox[t] = []
       this.acks[t] = 0
       this.hasData[t] = false
@@ -65,11 +71,45 @@ export class Router {
       }
       if (b.data) this.inFlight[t]++
     }
+    this.poll()
+  }
+
+  private take(from: number, w: WireBundle): void {
+    if (w.ack > 0) this.inFlight[from] -= w.ack
+    this.onBundle(from, decode(w))
+  }
+
+  /**
+   * Takes in what other threads have posted, without waiting for the event loop: a thread busy with its sources
+   * reaches its event loop only every few milliseconds, and meanwhile its peers would wait for credits and their
+   * records for it.
+   */
+  poll(): void {
+    if (this.polling) return
+    this.polling = true
+    try {
+      for (let from = 0; from < this.ports.length; from++) {
+        const port = this.ports[from]
+        if (port === undefined) continue
+        for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) this.take(from, m.message as WireBundle)
+      }
+    } finally {
+      this.polling = false
+    }
   }
 
   close(): void {
     for (const p of this.ports) p?.close()
   }
+}
+
+function decode(w: WireBundle): Bundle {
+  const items = w.items as (WireItem | Item)[]
+  for (let i = 0; i < items.length; i++) {
+    const it = items[i]
+    if (it.t === 'wire') items[i] = { t: 'data', v: it.v, input: it.input, ch: it.ch, batch: decodeBatch(it.batch) }
+  }
+  return { items: items as Item[], ack: w.ack, data: w.data }
 }
 
 /** postMessage failed: records that cross threads must be plain data. */

@@ -5,13 +5,20 @@ import type { RunSummary } from '../run-types.ts'
 /**
  * Where a job is in its life. `finishing`: input ended, the last checkpoint and commits are under way;
  * `stopping`: a stop (or a savepoint with stop) was asked. The last four are final.
+ * @example const { status, since } = job.status() // 'running', since an epoch ms
  */
 export type JobStatus = 'starting' | 'running' | 'finishing' | 'stopping' | 'finished' | 'stopped' | 'failed' | 'cancelled'
 
-/** Why a job stops: its input ended, `stop()`, `cancel()`, or a savepoint taken with `{ stop: true }`. */
+/**
+ * Why a job stops: its input ended, `stop()`, `cancel()`, or a savepoint taken with `{ stop: true }`.
+ * @example job.on((e) => { if (e.type === 'stop') console.log(`stopping: ${e.reason}`) })
+ */
 export type StopReason = 'end-of-input' | 'stop' | 'cancel' | 'savepoint'
 
-/** What happens to a running job, in order. */
+/**
+ * What happens to a running job, in order.
+ * @example for await (const e of job.events()) if (e.type === 'checkpoint-failed') console.error(e.error)
+ */
 export type JobEvent =
   | { type: 'status'; status: JobStatus; at: number }
   | { type: 'checkpoint-completed'; stats: CheckpointStats; savepoint?: string }
