@@ -28,10 +28,15 @@ function config(targetsDir: string): string {
 function install(ctx: ServiceContext): void {
   if (existsSync(BIN) && existsSync(PROMTOOL)) return;
   ctx.log('installing the Debian package prometheus');
-  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'prometheus'], {
-    stdio: 'inherit',
-    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-  });
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const install = () => execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'prometheus'], { stdio: 'inherit', env });
+  try {
+    install();
+  } catch {
+    // A fresh machine has no package lists yet.
+    execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+    install();
+  }
 }
 
 const prometheus: ServiceModule = {
