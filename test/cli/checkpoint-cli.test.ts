@@ -28,20 +28,22 @@ test('checkpoint flags without --checkpoint-dir are a usage error', () => {
 })
 
 // --no-check: these runs are about checkpoints, and a first type check on a loaded machine would eat into
-// the time the job is given. 8 s of input: the savepoint command, itself a process that may take seconds to
-// start on a loaded machine, must reach the job while it runs.
+// the time the job is given. The job that is stopped midway gets 40 s of input (the savepoint or stop command,
+// itself a process that may take many seconds to start on a loaded machine, must reach it while it runs); the
+// runs that resume or compare go at full speed: the output does not depend on the rate.
 const longer = ['--param', 'count=400000']
+const slow = ['--param', 'rate=10000']
 test('savepoint --stop stops a running pipeline; resuming from the savepoint completes the output exactly', async () => {
   const base = await mkdtemp(join(tmpdir(), 'sluice-cli-sp-'))
   try {
     const out = join(base, 'out')
     const chk = join(base, 'chk')
     const sp = join(base, 'savepoint')
-    const child = spawn(process.execPath, [bin, 'run', fixture, '--no-check', ...longer, '--param', `out=${out}`, '--checkpoint-dir', chk, '--checkpoint-interval', '200ms'], { cwd: root })
+    const child = spawn(process.execPath, [bin, 'run', fixture, '--no-check', ...longer, ...slow, '--param', `out=${out}`, '--checkpoint-dir', chk, '--checkpoint-interval', '200ms'], { cwd: root })
     let stderr = ''
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
-    const guard = setTimeout(() => child.kill('SIGKILL'), 60_000)
+    const guard = setTimeout(() => child.kill('SIGKILL'), 180_000)
     // Wait until the first checkpoint exists, then ask for a savepoint and a stop.
     const { existsSync } = await import('node:fs')
     while (!existsSync(join(chk, 'chk-00000001'))) await new Promise((r) => setTimeout(r, 50))
@@ -53,10 +55,10 @@ test('savepoint --stop stops a running pipeline; resuming from the savepoint com
     assert.match(stderr, /pipeline 'checkpointed' stopped/)
     const partial = await lines(out)
 
-    const resumed = sluice(['run', fixture, '--no-check', ...longer, '--param', `out=${out}`, '--checkpoint-dir', join(base, 'chk2'), '--restore-from', sp])
+    const resumed = sluice(['run', fixture, '--no-check', ...longer, '--param', 'rate=1000000', '--param', `out=${out}`, '--checkpoint-dir', join(base, 'chk2'), '--restore-from', sp])
     assert.equal(resumed.code, 0, resumed.stderr)
     assert.match(resumed.stderr, /resumed from #\d+/)
-    const straight = sluice(['run', fixture, '--no-check', ...longer, '--param', `out=${join(base, 'straight')}`, '--checkpoint-dir', join(base, 'chk3'), '--checkpoint-interval', '0'])
+    const straight = sluice(['run', fixture, '--no-check', ...longer, '--param', 'rate=1000000', '--param', `out=${join(base, 'straight')}`, '--checkpoint-dir', join(base, 'chk3'), '--checkpoint-interval', '0'])
     assert.equal(straight.code, 0, straight.stderr)
     const all = await lines(out)
     assert.ok(partial.length > 0 && partial.length < all.length, 'the savepoint was not taken midway')
@@ -71,11 +73,11 @@ test('sluice stop stops a running pipeline gracefully: a last checkpoint, exit c
   try {
     const out = join(base, 'out')
     const chk = join(base, 'chk')
-    const child = spawn(process.execPath, [bin, 'run', fixture, '--no-check', ...longer, '--param', `out=${out}`, '--checkpoint-dir', chk, '--checkpoint-interval', '200ms'], { cwd: root })
+    const child = spawn(process.execPath, [bin, 'run', fixture, '--no-check', ...longer, ...slow, '--param', `out=${out}`, '--checkpoint-dir', chk, '--checkpoint-interval', '200ms'], { cwd: root })
     let stderr = ''
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
-    const guard = setTimeout(() => child.kill('SIGKILL'), 60_000)
+    const guard = setTimeout(() => child.kill('SIGKILL'), 180_000)
     const { existsSync } = await import('node:fs')
     while (!existsSync(join(chk, 'chk-00000001'))) await new Promise((r) => setTimeout(r, 50))
     const s = sluice(['stop', chk])
@@ -85,7 +87,7 @@ test('sluice stop stops a running pipeline gracefully: a last checkpoint, exit c
     clearTimeout(guard)
     assert.match(stderr, /pipeline 'checkpointed' stopped/)
     const partial = await lines(out)
-    const resumed = sluice(['run', fixture, '--no-check', ...longer, '--param', `out=${out}`, '--checkpoint-dir', chk])
+    const resumed = sluice(['run', fixture, '--no-check', ...longer, '--param', 'rate=1000000', '--param', `out=${out}`, '--checkpoint-dir', chk])
     assert.equal(resumed.code, 0, resumed.stderr)
     assert.match(resumed.stderr, /resumed from #\d+/)
     assert.ok(partial.length > 0 && partial.length < (await lines(out)).length, 'the stop did not come midway')
