@@ -49,3 +49,5 @@ export type { KafkaSourceOptions, KafkaRecord } from './connectors/kafka/source.
 export type { KafkaSinkOptions } from './connectors/kafka/sink.ts'
 export type { KafkaRecordMeta, KafkaFormat } from './connectors/kafka/decode.ts'
 export type { KafkaConnection } from './connectors/kafka/client.ts'
+export { serveMetrics, type MetricsServer, type MetricsServerOptions } from './observe/prometheus/server.ts'
+export type { SloSpec } from './observe/slo/spec.ts'

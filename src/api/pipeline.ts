@@ -2,6 +2,7 @@ import type { ErrorPolicy, ErrorRecord } from '../core/operator.ts'
 import type { Source } from '../core/source.ts'
 import { userError } from '../core/errors.ts'
 import { resolveRetries, type RetryOptions } from '../dlq/retry.ts'
+import { sloTargets, type SloSpec } from '../observe/slo/spec.ts'
 import type { Edge, StepImpl, StepNode } from './graph.ts'
 import { Stream } from './stream.ts'
 
@@ -33,6 +34,11 @@ export interface PipelineOptions {
    * default a temporary one).
    */
   state?: { backend?: 'heap' | 'durable'; dir?: string; cacheEntries?: number }
+  /**
+   * Service level objectives (freshness, latency, completeness, errors): `sluice slo rules` turns them into
+   * Prometheus recording rules and burn-rate alerts, `sluice slo dashboard` into a Grafana dashboard.
+   */
+  slo?: SloSpec
 }
 
 export interface DeadLetterOptions {
@@ -52,7 +58,7 @@ export class Pipeline {
   /** The name given to `pipeline(name)`: in summaries, metrics, checkpoints and dead letters. */
   readonly name: string
   /** The options in force, defaults filled in. */
-  readonly options: Required<Pick<PipelineOptions, 'onError' | 'batchSize' | 'retries'>> & Pick<PipelineOptions, 'deadLetter' | 'state'>
+  readonly options: Required<Pick<PipelineOptions, 'onError' | 'batchSize' | 'retries'>> & Pick<PipelineOptions, 'deadLetter' | 'state' | 'slo'>
   /** The logical graph: every step in the order it was added (what `sluice describe` prints). */
   readonly nodes: StepNode[] = []
   private readonly kindCounts = new Map<string, number>()
@@ -79,7 +85,8 @@ export class Pipeline {
     if (state !== undefined && (typeof state !== 'object' || state === null || (state.backend !== undefined && state.backend !== 'heap' && state.backend !== 'durable'))) {
       throw userError('SLUICE_BAD_OPTION', `pipeline '${name}': state.backend must be 'heap' or 'durable'`)
     }
-    this.options = { onError, batchSize, retries, ...(deadLetter !== undefined ? { deadLetter: { ...deadLetter } } : {}), ...(state !== undefined ? { state: { ...state } } : {}) }
+    if (options.slo !== undefined) sloTargets(options.slo, name)
+    this.options = { onError, batchSize, retries, ...(deadLetter !== undefined ? { deadLetter: { ...deadLetter } } : {}), ...(state !== undefined ? { state: { ...state } } : {}), ...(options.slo !== undefined ? { slo: structuredClone(options.slo) } : {}) }
   }
 
   /** Reads a source; call it several times for several inputs. */

@@ -12,6 +12,7 @@ import { logCommand } from './commands/log.ts'
 import { dlqCommand } from './commands/dlq.ts'
 import { registryCommand } from './commands/registry.ts'
 import { qualityCommand } from './commands/quality.ts'
+import { sloCommand } from './commands/slo.ts'
 import { versionCommand } from './commands/version.ts'
 import { keysCommand } from './commands/keys.ts'
 import { exitCode } from './exit-codes.ts'
@@ -35,6 +36,7 @@ export const commands: readonly Command[] = [
   registryCommand,
   qualityCommand,
   keysCommand,
+  sloCommand,
   helpCommand,
   versionCommand,
 ]

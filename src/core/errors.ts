@@ -1,4 +1,5 @@
 import { ERROR_CODES, type ErrorCode, type ErrorDomain } from './error-codes.ts'
+import { scrubMessage } from './scrub.ts'
 
 export { ERROR_CODES, isErrorCode, type ErrorCode, type ErrorDomain } from './error-codes.ts'
 
@@ -49,7 +50,8 @@ export class SluiceError extends Error {
     if (this.position !== undefined && !this.message.includes(String(this.position))) parts.push(`at ${this.position}`)
     const where = parts.length > 0 ? ` (${parts.join(' ')})` : ''
     const causeMsg = this.cause instanceof Error ? this.cause.message : ''
-    const cause = causeMsg && !this.message.includes(causeMsg) ? `: ${causeMsg}` : ''
+    // A message that shows its cause scrubbed (see scrubMessage) must not get it back raw here.
+    const cause = causeMsg && !this.message.includes(causeMsg) && !this.message.includes(scrubMessage(causeMsg)) ? `: ${causeMsg}` : ''
     return `${this.code}${where}: ${this.message}${cause}${this.hint ? `\n  hint: ${this.hint}` : ''}`
   }
 }

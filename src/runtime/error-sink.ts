@@ -1,5 +1,6 @@
 import { BatchBuilder, type Position } from '../core/batch.ts'
 import { SluiceError, errorMessage, isTransient } from '../core/errors.ts'
+import { scrubMessage } from '../core/scrub.ts'
 import type { ErrorPolicy, ErrorRecord, ErrorSink } from '../core/operator.ts'
 import type { StepMetrics } from '../core/metrics.ts'
 import { deadLetter, type DeadLetter, type DeadLetterReason } from '../dlq/record.ts'
@@ -102,7 +103,8 @@ export class PolicyErrorSink implements ErrorSink {
     if (this.policy === 'fail') {
       const where = position === undefined ? '' : ` at ${position}`
       const tries = attempts > 1 ? ` after ${attempts} attempts` : ''
-      throw new SluiceError('SLUICE_USER_FUNCTION_FAILED', `step '${step}' failed on the record${where}${tries}: ${errorMessage(error)}`, {
+      // The function's own message may quote the record (JSON.parse does): it is shown with quoted parts blanked.
+      throw new SluiceError('SLUICE_USER_FUNCTION_FAILED', `step '${step}' failed on the record${where}${tries}: ${scrubMessage(errorMessage(error))}`, {
         domain: 'user',
         step,
         position,

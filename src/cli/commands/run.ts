@@ -1,4 +1,4 @@
-import { run } from '../../runtime/run.ts'
+import { start } from '../../runtime/run.ts'
 import { formatSummary } from '../../runtime/summary.ts'
 import { formatSinkGuarantees, sinkGuarantees } from '../../api/sink-guarantees.ts'
 import type { RunSummary } from '../../runtime/run-types.ts'
@@ -12,6 +12,9 @@ import { exitCode, exitCodesHelp } from '../exit-codes.ts'
 import { loadPipeline, resolvePipelineFile } from '../load-pipeline.ts'
 import { requireTypes } from '../type-check/require-types.ts'
 import { ProgressLine } from '../progress-line.ts'
+import { metricsPortFlags, serveJobMetrics } from '../metrics-port.ts'
+import { logRun, runLogger } from '../run-logging.ts'
+import { traceJob } from '../../observe/trace/job-tracer.ts'
 
 export const runCommand: Command = {
   name: 'run',
@@ -43,8 +46,14 @@ export const runCommand: Command = {
     { name: 'full-checkpoints', type: 'boolean', description: 'every checkpoint writes all state (default: after a full one, joins and keyed aggregates write only the keys changed since)' },
     { name: 'restore-from', type: 'string', placeholder: 'DIR', description: 'resume from this savepoint or checkpoint folder instead of the latest checkpoint' },
     { name: 'allow-dropped-state', type: 'boolean', description: 'restore even if saved state of some step no longer matches the pipeline (that state is dropped)' },
+    { name: 'metrics-port', type: 'string', placeholder: 'PORT', description: 'serve /metrics (Prometheus), /healthz and /readyz on this port while the job runs' },
+    { name: 'log', type: 'string', placeholder: 'FORMAT', description: "structured logs on stderr instead of the progress line and summary table: 'json' lines, or 'pretty' for a terminal" },
+    { name: 'log-level', type: 'string', placeholder: 'LEVEL', description: "with --log: trace, debug, info (default), warn, error" },
+    { name: 'otlp-endpoint', type: 'string', placeholder: 'URL', description: 'send traces (the job, checkpoints, restores) to this OpenTelemetry collector over OTLP/HTTP, e.g. http://127.0.0.1:4318' },
+    { name: 'drain-timeout', type: 'string', placeholder: 'DURATION', description: "after SIGTERM or Ctrl-C, exit at once if the graceful stop takes longer than this, e.g. '50s' (default: wait)" },
+    { name: 'metrics-host', type: 'string', placeholder: 'ADDRESS', description: "the address the metrics server listens on (default 127.0.0.1; '0.0.0.0' in a container)" },
   ],
-  examples: ['sluice run examples/quickstart/pipeline.ts', 'sluice run pipelines/clicks.ts --checkpoint-dir state/clicks --checkpoint-interval 10s', 'sluice run pipelines/copy.ts --param input=in.jsonl --param output=out.jsonl --json'],
+  examples: ['sluice run examples/quickstart/pipeline.ts', 'sluice run examples/monitored-orders/pipeline.ts --metrics-port 9464', 'sluice run pipelines/clicks.ts --checkpoint-dir state/clicks --checkpoint-interval 10s', 'sluice run pipelines/copy.ts --param input=in.jsonl --param output=out.jsonl --json'],
   notes: exitCodesHelp,
 
   async run({ values, positionals }, ctx) {
@@ -55,6 +64,8 @@ export const runCommand: Command = {
     const json = values.json === true
     const file = positionals[0]
     const checkpoint = checkpointFlags(values)
+    const metrics = metricsPortFlags(values)
+    const drainMs = drainTimeoutFlag(values)
 
     if (values['no-check'] !== true) await requireTypes(resolvePipelineFile(file, ctx.cwd), file, ctx)
     const loaded = await loadPipeline(file, params, ctx.cwd)
@@ -64,9 +75,10 @@ export const runCommand: Command = {
     }
     if (batchSize !== undefined) p.options.batchSize = batchSize
 
-    // A console sink writing to the same terminal would tear the progress line apart.
+    const log = runLogger(values, p, ctx)
+    // A console sink writing to the same terminal would tear the progress line apart; so would log lines.
     const printsToTerminal = ctx.stdout.isTTY === true && p.nodes.some((n) => n.kind === 'sink-console')
-    const progress = new ProgressLine(ctx.stderr, ctx.stderr.isTTY === true && !quiet && !printsToTerminal)
+    const progress = new ProgressLine(ctx.stderr, ctx.stderr.isTTY === true && !quiet && !printsToTerminal && log === undefined)
 
     const stop = new AbortController()
     let signals = 0
@@ -78,6 +90,13 @@ export const runCommand: Command = {
       if (signals === 1) {
         ctx.stderr.write('stopping… (press Ctrl-C again to force)\n')
         stop.abort()
+        // A drain that outlasts its deadline ends as a second signal would: before an orchestrator's SIGKILL.
+        if (drainMs !== undefined) {
+          setTimeout(() => {
+            ctx.stderr.write(`forced exit: the drain took longer than --drain-timeout; sinks may not have written everything\n`)
+            process.exit(signalExitCode(sig))
+          }, drainMs).unref()
+        }
         return
       }
       ctx.stderr.write('forced exit: sinks may not have written everything\n')
@@ -86,8 +105,17 @@ export const runCommand: Command = {
     process.on('SIGINT', onSignal)
     process.on('SIGTERM', onSignal)
     let summary: RunSummary
+    // The metrics server answers before the job starts (its /readyz says so), and a port in use stops the run
+    // before it reads anything.
+    const server = metrics !== undefined ? await serveJobMetrics(p, metrics) : undefined
+    if (server !== undefined && log !== undefined) log.info({ url: `${server.url}/metrics` }, 'serving metrics')
+    else if (server !== undefined && !quiet) ctx.stderr.write(`metrics on ${server.url}/metrics (probes /healthz, /readyz)\n`)
+    let logged: Promise<void> | undefined
+    let traced: { flush(): Promise<void> } | undefined
+    const otlp = values['otlp-endpoint']
+    let exportWarned = false
     try {
-      summary = await run(p, {
+      const job = start(p, {
         module: loaded.url,
         params,
         ...(parallelism !== undefined ? { parallelism } : {}),
@@ -95,13 +123,28 @@ export const runCommand: Command = {
         signal: stop.signal,
         onProgress: (pr) => progress.update(pr),
       })
+      server?.serve(job)
+      if (log !== undefined) logged = logRun(job, log)
+      if (typeof otlp === 'string') {
+        traced = traceJob(job, {
+          endpoint: otlp,
+          onExportError: () => {
+            if (!exportWarned) ctx.stderr.write(`warning: traces could not be sent to ${otlp}; the job goes on\n`)
+            exportWarned = true
+          },
+        })
+      }
+      summary = await job.done
     } finally {
       progress.clear()
       process.off('SIGINT', onSignal)
       process.off('SIGTERM', onSignal)
+      await logged
+      await traced?.flush()
+      await server?.close()
     }
     if (json) ctx.stdout.write(summaryJson(summary) + '\n')
-    else if (!quiet) ctx.stderr.write(`${formatSummary(summary)}\n${formatSinkGuarantees(sinkGuarantees(p, { checkpointing: checkpoint !== undefined }))}\n`)
+    else if (!quiet && log === undefined) ctx.stderr.write(`${formatSummary(summary)}\n${formatSinkGuarantees(sinkGuarantees(p, { checkpointing: checkpoint !== undefined }))}\n`)
     // Stopped by a signal, the process says so as a shell expects, however it was started (npx itself
     // ends with SIGINT on Ctrl-C): scripts must not take an interrupted run for a finished one.
     return stoppedBy !== undefined ? signalExitCode(stoppedBy) : exitCode.ok
@@ -110,6 +153,17 @@ export const runCommand: Command = {
 
 function signalExitCode(sig: NodeJS.Signals): number {
   return sig === 'SIGTERM' ? exitCode.terminated : exitCode.interrupted
+}
+
+/** `--drain-timeout` in ms, or undefined. */
+function drainTimeoutFlag(values: ParsedArgs['values']): number | undefined {
+  const raw = values['drain-timeout']
+  if (typeof raw !== 'string') return undefined
+  try {
+    return parseDuration(raw, '--drain-timeout')
+  } catch (e) {
+    throw new UsageError(errorMessage(e), 'run')
+  }
 }
 
 /** Checkpoint settings from the flags; undefined without --checkpoint-dir. */

@@ -1,0 +1,84 @@
+import { Counter, Gauge, Registry } from 'prom-client'
+import { JOB_METRICS, STEP_METRICS, jobValue, stepValue, type MetricInfo } from '../metrics/catalog.ts'
+import type { MetricsSnapshot } from '../metrics/registry.ts'
+import { EXTRA_STEP_METRICS, SLO_METRICS, type ExtraStepMetric } from './extra-metrics.ts'
+import type { SloSpec } from '../slo/spec.ts'
+import { sloTargets } from '../slo/spec.ts'
+
+/** What the exposition needs besides the snapshot: facts of the pipeline that the registry does not hold. */
+export interface ExpositionOptions {
+  /** The pipeline sends failed records to the dead-letter log (`onError: 'dead-letter'`): its errors are dead letters. */
+  deadLetters?: boolean
+  /** The pipeline's objectives, published as `sluice_slo_objective_ratio` and `sluice_slo_threshold_seconds`. */
+  slo?: SloSpec
+}
+
+type AnyMetric = Counter<string> | Gauge<string>
+
+/**
+ * The Prometheus text format of a metrics snapshot, through `prom-client`: one series per step and subtask for
+ * step figures, one per job for job figures (names and units from the catalog), in base units. Labels are the
+ * pipeline, step id, step kind and subtask: bounded by the plan, never a record value or a key.
+ * @example
+ * const exposition = new PrometheusExposition()
+ * const text = await exposition.render(registry.snapshot())
+ * // sluice_step_input_records_total{pipeline="clicks",step="read",kind="source-jsonl",subtask="0"} 500
+ */
+export class PrometheusExposition {
+  /** The Content-Type of `render`'s text. */
+  readonly contentType: string
+  private readonly registry = new Registry()
+  private readonly steps: [MetricInfo, AnyMetric][]
+  private readonly jobs: [MetricInfo, AnyMetric][]
+  private readonly extras: [ExtraStepMetric, AnyMetric][]
+  private readonly sloObjective: Gauge<string>
+  private readonly sloThreshold: Gauge<string>
+  private readonly opts: ExpositionOptions
+
+  constructor(opts: ExpositionOptions = {}) {
+    this.opts = opts
+    this.contentType = this.registry.contentType
+    this.steps = STEP_METRICS.map((m) => [m, this.metric(m.name, m.help, m.type, m.labels)])
+    this.jobs = JOB_METRICS.map((m) => [m, this.metric(m.name, m.help, m.type, m.labels)])
+    this.extras = EXTRA_STEP_METRICS.map((m) => [m, this.metric(m.name, m.help, m.type, m.labels)])
+    const [objective, threshold] = SLO_METRICS
+    this.sloObjective = new Gauge({ name: objective.name, help: objective.help, labelNames: [...objective.labels], registers: [this.registry] })
+    this.sloThreshold = new Gauge({ name: threshold.name, help: threshold.help, labelNames: [...threshold.labels], registers: [this.registry] })
+  }
+
+  /** The snapshot in the Prometheus text format (version 0.0.4). */
+  async render(s: MetricsSnapshot): Promise<string> {
+    // Every series is set from this one snapshot before prom-client reads any, so a scrape is consistent.
+    const pipeline = s.pipeline
+    for (const [info, metric] of this.steps) {
+      metric.reset()
+      for (const t of s.subtasks) set(metric, { pipeline, step: t.step, kind: t.kind, subtask: String(t.subtask) }, stepValue(t, info))
+    }
+    for (const [info, metric] of this.extras) {
+      metric.reset()
+      for (const t of s.subtasks) set(metric, { pipeline, step: t.step, kind: t.kind, subtask: String(t.subtask) }, info.value(t, this.opts))
+    }
+    for (const [info, metric] of this.jobs) {
+      metric.reset()
+      set(metric, info.field === 'status' ? { pipeline, status: s.status } : { pipeline }, jobValue(s, info))
+    }
+    this.sloObjective.reset()
+    this.sloThreshold.reset()
+    for (const t of this.opts.slo === undefined ? [] : sloTargets(this.opts.slo)) {
+      this.sloObjective.set({ pipeline, slo: t.slo }, t.objective)
+      if (t.thresholdSeconds !== undefined) this.sloThreshold.set({ pipeline, slo: t.slo }, t.thresholdSeconds)
+    }
+    return this.registry.metrics()
+  }
+
+  private metric(name: string, help: string, type: 'counter' | 'gauge', labels: readonly string[]): AnyMetric {
+    const config = { name, help, labelNames: [...labels], registers: [this.registry] }
+    return type === 'counter' ? new Counter(config) : new Gauge(config)
+  }
+}
+
+function set(metric: AnyMetric, labels: Record<string, string>, value: number): void {
+  if (metric instanceof Gauge) metric.set(labels, value)
+  // A counter is never NaN or negative; a figure that is (none today) is left out rather than published wrong.
+  else if (Number.isFinite(value) && value >= 0) metric.inc(labels, value)
+}

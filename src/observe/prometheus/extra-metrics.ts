@@ -1,0 +1,30 @@
+import type { StepMetricsValues } from '../../core/metrics.ts'
+import type { ExpositionOptions } from './exposition.ts'
+
+/** A step figure the exposition derives from the registry's figures and the pipeline's options. */
+export interface ExtraStepMetric {
+  name: string
+  help: string
+  type: 'counter' | 'gauge'
+  labels: readonly string[]
+  value(figures: StepMetricsValues, opts: ExpositionOptions): number
+}
+
+const STEP_LABELS = ['pipeline', 'step', 'kind', 'subtask'] as const
+
+/** Step figures besides the catalog's. */
+export const EXTRA_STEP_METRICS: readonly ExtraStepMetric[] = [
+  {
+    name: 'sluice_step_dead_letters_total',
+    help: "Records written to the dead-letter log (under onError 'dead-letter' every failed record is one).",
+    type: 'counter',
+    labels: STEP_LABELS,
+    value: (f, o) => (o.deadLetters === true ? f.errors : 0),
+  },
+]
+
+/** The pipeline's declared objectives, so that rules and dashboards can read them. */
+export const SLO_METRICS = [
+  { name: 'sluice_slo_objective_ratio', help: 'Target share of good events of a declared SLO.', labels: ['pipeline', 'slo'] },
+  { name: 'sluice_slo_threshold_seconds', help: 'Lag or latency threshold of a declared freshness or latency SLO.', labels: ['pipeline', 'slo'] },
+] as const
