@@ -15,6 +15,7 @@ export type { JoinType, KeyedCoProcessFunction } from './operators/join/join-typ
 export { watermark, type WatermarkStrategy } from './time/watermark.ts'
 export { run } from './runtime/run.ts'
 export type { RunOptions, RunSummary, Progress } from './runtime/run-types.ts'
+export type { InputProgress } from './core/metrics.ts'
 export { formatSummary } from './runtime/summary.ts'
 export { SluiceError } from './core/errors.ts'
 export { TransientError } from './core/errors.ts'

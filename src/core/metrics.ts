@@ -32,6 +32,10 @@ export class StepMetrics {
   stateKeys = 0
   /** Gauge: bytes of keyed state (the last snapshot's size where the live size is unknown). */
   stateBytes = 0
+  /** A bounded source's reading progress (see `InputProgress`); undefined for other steps. */
+  input: InputProgress | undefined = undefined
+  /** A source resumed from a checkpoint: records it had read before this run (counted in `recordsIn`). */
+  recordsBefore = 0
   constructor(step: string, kind: string, subtask = 0) {
     this.step = step
     this.kind = kind
@@ -83,6 +87,21 @@ export interface StepMetricsJson {
   dropped: number
   /** Present when some call was retried. */
   retries?: number
+  /** Present for a bounded source that reports how far it has read (worker threads post it with their figures). */
+  input?: InputProgress
+  /** Present for a source resumed from a checkpoint: records of `in` read before this run. */
+  before?: number
+}
+
+/**
+ * How far a bounded source has read, in its own unit (bytes for files): `done` of `total`, of which `before`
+ * had been read when this run started (a run resumed from a checkpoint starts past 0).
+ * @example { done: 750_000, total: 1_000_000, before: 500_000 } // 75% done, half of it by an earlier run
+ */
+export interface InputProgress {
+  done: number
+  total: number
+  before: number
 }
 
 /** The figures of one step's subtask as plain data (what a worker thread posts to the main thread). */

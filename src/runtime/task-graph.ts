@@ -198,6 +198,7 @@ export class TaskGraph {
   }
 
   stepMetrics(): StepMetricsJson[] {
-    return [...this.metrics.values()].map((m) => m.toJSON())
+    // What the progress line needs besides the counters; the summary and manifests keep the plain form.
+    return [...this.metrics.values()].map((m) => ({ ...m.toJSON(), ...(m.input !== undefined ? { input: { ...m.input } } : {}), ...(m.recordsBefore > 0 ? { before: m.recordsBefore } : {}) }))
   }
 }

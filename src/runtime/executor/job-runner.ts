@@ -8,6 +8,7 @@ import { SluiceError, errorMessage, internalError, userError } from '../../core/
 import { failpoint } from '../../core/failpoints.ts'
 import { DEFAULT_KEY_GROUPS } from '../../core/key.ts'
 import type { StepMetricsJson } from '../../core/metrics.ts'
+import { progressOf } from '../progress.ts'
 import { defaultTopic } from '../../dlq/attach.ts'
 import { DeadLetterWriter } from '../../dlq/writer.ts'
 import { buildPlan, type PhysicalPlan } from '../../plan/physical-plan.ts'
@@ -392,11 +393,7 @@ export class JobRunner {
       this.executor.reportMetrics()
       this.executorMetricsAt = t
     }
-    const ms = this.metrics.filter((m) => m !== undefined)
-    const recordsIn = ms.reduce((a, m) => a + m.recordsIn, 0)
-    const watermark = Math.min(...ms.map((m) => m.watermark))
-    const elapsedMs = t - this.started
-    o.onProgress({ recordsIn, recordsPerSecond: elapsedMs > 0 ? (recordsIn * 1000) / elapsedMs : 0, watermark, lagMs: Number.isFinite(watermark) ? now - watermark : NaN, elapsedMs })
+    o.onProgress(progressOf(this.metrics.filter((m) => m !== undefined), now, t - this.started))
   }
 
   private executorMetricsAt = 0
