@@ -59,7 +59,8 @@ function materialized(text: string): string[] {
 /** Kills the case at `failpoint` in a checkpointed run; returns the flags that restore it. */
 function crash(name: string, tmp: string, output: string, failpoint: string): string[] {
   // Two checkpoints of at most 2 records each come before the input's end only if it holds more than 4.
-  assert.ok(records(readFileSync(join(here, name, 'input.jsonl'), 'utf8').replace(/^.*$/gm, (l) => (l.trim() === '' ? '' : '{}'))).length > 4, `${name}: input too short to be killed midway`)
+  const lines = readFileSync(join(here, name, 'input.jsonl'), 'utf8').split('\n').filter((l) => l.trim() !== '').length
+  assert.ok(lines > 4, `${name}: input too short to be killed midway`)
   const chk = join(tmp, 'chk')
   const child = join(here, 'crash-child.ts')
   const r = spawnSync(process.execPath, [child, `test/golden/${name}`, output, chk, '2'], { cwd: root, encoding: 'utf8', timeout: 120_000, env: { ...process.env, SLUICE_FAILPOINT: failpoint } })
