@@ -2,7 +2,7 @@ import type { ErrorPolicy, ErrorRecord } from '../core/operator.ts'
 import type { Source } from '../core/source.ts'
 import { userError } from '../core/errors.ts'
 import { resolveRetries, type RetryOptions } from '../dlq/retry.ts'
-import type { Edge, StepImpl, StepNode } from './graph.ts'
+import type { Edge, StepImpl, StepNode } from '../plan/graph.ts'
 import { Stream } from './stream.ts'
 
 /**
