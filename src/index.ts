@@ -18,6 +18,7 @@ export type { JobHandle, JobStatus, JobEvent, StopReason } from './runtime/job/t
 export type { MetricsSnapshot, StepTotals, CheckpointMetrics } from './observe/metrics/registry.ts'
 export type { StepMetricsValues } from './core/metrics.ts'
 export type { RunOptions, RunSummary, Progress } from './runtime/run-types.ts'
+export type { InputProgress } from './core/metrics.ts'
 export { formatSummary } from './runtime/summary.ts'
 export { SluiceError } from './core/errors.ts'
 export { TransientError } from './core/errors.ts'

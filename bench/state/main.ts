@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { parseArgs } from 'node:util'
 import { open } from 'lmdb'
-import type { StateBackend } from '../../src/state/backend.ts'
+import type { StateBackend } from '../../src/core/state-backend.ts'
 import { DurableStateBackend } from '../../src/state/durable/durable-backend.ts'
 import { HeapStateBackend } from '../../src/state/heap/heap-backend.ts'
 

@@ -13,7 +13,7 @@ import { IntervalJoinOperator } from '../operators/join/interval-join-operator.t
 import { RegularJoinOperator, type JoinTtlTime } from '../operators/join/regular-join-operator.ts'
 import { WindowJoinOperator, checkJoinAssigner } from '../operators/join/window-join-operator.ts'
 import type { OperatorContext, Operator } from '../core/operator.ts'
-import { Stream } from './stream.ts'
+import type { Stream } from './stream.ts'
 import { WindowedStream, type WindowOptions } from './windowed-stream.ts'
 
 type Nullable<X, When extends boolean> = When extends true ? X | null : X
@@ -46,7 +46,7 @@ export class KeyedStream<T, K extends Key> {
     node.describe = describe(node.id)
     node.impl = { role: 'operator', keyed: true, build: (ctx) => build(ctx, node.id) }
     node.sideOutputs.push(...sideOutputs)
-    return new Stream<O>(p, node)
+    return this.stream.derive<O>(node)
   }
 
   /** Cuts the keyed stream into windows. @example .window(window.session({ gap: '30m' }), { allowedLateness: '1m' }) */

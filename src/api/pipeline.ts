@@ -3,7 +3,7 @@ import type { Source } from '../core/source.ts'
 import { userError } from '../core/errors.ts'
 import { resolveRetries, type RetryOptions } from '../dlq/retry.ts'
 import { sloTargets, type SloSpec } from '../observe/slo/spec.ts'
-import type { Edge, StepImpl, StepNode } from './graph.ts'
+import type { Edge, StepImpl, StepNode } from '../plan/graph.ts'
 import { Stream } from './stream.ts'
 
 /**

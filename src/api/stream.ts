@@ -1,7 +1,7 @@
 import type { Key } from '../core/key.ts'
 import { sinkGuarantee, type Sink } from '../core/sink.ts'
 import { userError } from '../core/errors.ts'
-import type { Link, StepNode } from './graph.ts'
+import type { Link, StepNode } from '../plan/graph.ts'
 import type { Pipeline } from './pipeline.ts'
 import { KeyedStream } from './keyed-stream.ts'
 import { UnionOperator } from '../operators/union/union-operator.ts'
@@ -43,6 +43,11 @@ export class Stream<T> {
   private link<U>(kind: Link['op'], link: Link, describe: Record<string, unknown> = {}): Stream<U> {
     if (typeof link.fn !== 'function') throw userError('SLUICE_BAD_ARGUMENT', `${kind} needs a function, got ${typeof link.fn} (after step '${this.node.id}')`)
     const node = this.pipeline.addNode(kind, [this.edge()], describe, { role: 'stateless', link })
+    return new Stream<U>(this.pipeline, node)
+  }
+
+  /** @internal The stream of `node`'s main output in this stream's pipeline: how keyed and windowed streams return one. */
+  derive<U>(node: StepNode): Stream<U> {
     return new Stream<U>(this.pipeline, node)
   }
 

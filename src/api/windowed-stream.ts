@@ -7,7 +7,7 @@ import { checkAssigner, type WindowAssigner } from '../operators/window/assigner
 import type { Trigger } from '../operators/window/triggers.ts'
 import { WindowOperator, type LateRecord, type WindowResult } from '../operators/window/window-operator.ts'
 import type { KeyedStream } from './keyed-stream.ts'
-import { Stream } from './stream.ts'
+import type { Stream } from './stream.ts'
 
 /**
  * How a window treats time: how late a record may be and still update its window, where later ones go,
@@ -56,7 +56,7 @@ export class WindowedStream<T, K extends Key> {
     node.describe = { window: assigner.describe, trigger: trigger.describe, aggregate: fn.name, allowedLatenessMs: allowedLateness, late: lateTag }
     node.impl = { role: 'operator', keyed: true, build: (ctx) => new WindowOperator({ assigner, trigger, aggregate: fn, allowedLateness, lateTag }, ctx) }
     node.sideOutputs.push(lateTag)
-    return new Stream<WindowResult<K, R>>(p, node)
+    return stream.derive<WindowResult<K, R>>(node)
   }
 
   /** Combines the records of each window pairwise; the value has the record's type. */

@@ -4,14 +4,13 @@ import { pipeline } from '../api/pipeline.ts'
 import { sink, source } from '../connectors/index.ts'
 import { SluiceError } from '../core/errors.ts'
 import { buildPlan } from '../plan/physical-plan.ts'
-import type { TaskGraph } from '../runtime/task-graph.ts'
 import { checkCompatibility, DEAD_LETTERS } from './compatibility.ts'
 import type { Manifest } from './manifest.ts'
 
-function graphOf(build: (p: ReturnType<typeof pipeline>) => void): TaskGraph {
+function graphOf(build: (p: ReturnType<typeof pipeline>) => void): { plan: ReturnType<typeof buildPlan> } {
   const p = pipeline('compat')
   build(p)
-  return { plan: buildPlan(p) } as TaskGraph
+  return { plan: buildPlan(p) }
 }
 
 function manifest(sinks: Manifest['sinks']): Manifest {

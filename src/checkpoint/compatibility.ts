@@ -1,6 +1,5 @@
 import { SluiceError } from '../core/errors.ts'
-import type { SourceRunner } from '../runtime/source-runner.ts'
-import type { TaskGraph } from '../runtime/task-graph.ts'
+import type { PhysicalPlan } from '../plan/physical-plan.ts'
 import type { Manifest } from './manifest.ts'
 
 /** The manifest's name for the dead-letter writer among the sinks. */
@@ -12,7 +11,14 @@ export const DEAD_LETTERS = '$dead-letters'
  * the same id and kind. Lists every mismatch; with `allowDropped`, unmatched state is dropped with a warning,
  * and its steps are in the returned set (a dropped sink's handles are neither committed nor aborted).
  */
-export function checkCompatibility(m: Manifest, graph: TaskGraph, runners: SourceRunner[], allowDropped: boolean, warn: (msg: string) => void): Set<string> {
+export function checkCompatibility(
+  m: Manifest,
+  graph: { readonly plan: PhysicalPlan },
+  // The pipeline's sources, as their vertices of the plan.
+  runners: readonly { readonly vertex: { readonly plan: { readonly id: string } } }[],
+  allowDropped: boolean,
+  warn: (msg: string) => void,
+): Set<string> {
   const steps = new Map(graph.plan.vertices.map((v) => [v.id, v.steps[0]]))
   const problems: string[] = []
   const dropped: string[] = []

@@ -10,13 +10,30 @@ export interface EventTimeStart {
 }
 
 /**
- * One status line: records in, rate, watermark, and how event time moves. On live data that is the lag
- * behind the clock; on historical data (more than an hour behind) it is the event time covered since
- * `start` and how many times faster than real time it goes, instead of a lag of months.
+ * One status line: records in, rate, percent done and ETA of bounded file sources, watermark, and how event
+ * time moves. On live data that is the lag behind the clock; on historical data (more than an hour behind) it
+ * is the event time covered since `start` and how many times faster than real time it goes, instead of a lag
+ * of months. A resumed run shows what it read in this run and in total.
  */
 export function formatProgress(p: Progress, start?: EventTimeStart): string {
   const wm = p.watermark === -Infinity ? 'none yet' : p.watermark === Infinity ? 'end of input' : new Date(p.watermark).toISOString()
-  return `records in ${p.recordsIn.toLocaleString('en-US')}  ${Math.round(p.recordsPerSecond).toLocaleString('en-US')}/s  watermark ${wm}  ${eventTimeProgress(p, start)}  (${formatDuration(p.elapsedMs)})`
+  const records = p.recordsThisRun === p.recordsIn ? count(p.recordsIn) : `${count(p.recordsThisRun)} this run, ${count(p.recordsIn)} in total`
+  const done = inputProgress(p)
+  return `records in ${records}  ${count(Math.round(p.recordsPerSecond))}/s  ${done === '' ? '' : `${done}  `}watermark ${wm}  ${eventTimeProgress(p, start)}  (${formatDuration(p.elapsedMs)})`
+}
+
+const count = (n: number) => n.toLocaleString('en-US')
+
+/** '42% done, ETA 1m10s' from the bytes read of the files' total, at this run's pace. */
+function inputProgress(p: Progress): string {
+  const input = p.input
+  if (input === undefined || input.total <= 0) return ''
+  const left = Math.max(0, input.total - input.done)
+  if (left === 0) return '100% done'
+  const percent = `${Math.floor((input.done * 100) / input.total)}% done`
+  const read = input.done - input.before
+  if (read <= 0 || p.elapsedMs <= 0) return `${percent}, ETA -`
+  return `${percent}, ETA ${formatDuration((left * p.elapsedMs) / read)}`
 }
 
 function eventTimeProgress(p: Progress, start: EventTimeStart | undefined): string {

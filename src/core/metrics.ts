@@ -36,6 +36,10 @@ export class StepMetrics {
   stateEntries = 0
   /** Gauge: of those entries, the ones in states without a TTL (state that only grows unless the function clears it). */
   stateEntriesWithoutTtl = 0
+  /** A bounded source's reading progress (see `InputProgress`); undefined for other steps. */
+  input: InputProgress | undefined = undefined
+  /** A source resumed from a checkpoint: records it had read before this run (counted in `recordsIn`). */
+  recordsBefore = 0
   constructor(step: string, kind: string, subtask = 0) {
     this.step = step
     this.kind = kind
@@ -75,6 +79,8 @@ export class StepMetrics {
       stateBytes: this.stateBytes,
       stateEntries: this.stateEntries,
       stateEntriesWithoutTtl: this.stateEntriesWithoutTtl,
+      recordsBefore: this.recordsBefore,
+      ...(this.input !== undefined ? { input: { ...this.input } } : {}),
     }
   }
 }
@@ -89,6 +95,21 @@ export interface StepMetricsJson {
   dropped: number
   /** Present when some call was retried. */
   retries?: number
+  /** Present for a bounded source that reports how far it has read (worker threads post it with their figures). */
+  input?: InputProgress
+  /** Present for a source resumed from a checkpoint: records of `in` read before this run. */
+  before?: number
+}
+
+/**
+ * How far a bounded source has read, in its own unit (bytes for files): `done` of `total`, of which `before`
+ * had been read when this run started (a run resumed from a checkpoint starts past 0).
+ * @example { done: 750_000, total: 1_000_000, before: 500_000 } // 75% done, half of it by an earlier run
+ */
+export interface InputProgress {
+  done: number
+  total: number
+  before: number
 }
 
 /**
@@ -114,5 +135,9 @@ export interface StepMetricsValues {
   stateBytes: number
   stateEntries: number
   stateEntriesWithoutTtl: number
+  /** A source resumed from a checkpoint: records of `recordsIn` it had read before this run. */
+  recordsBefore: number
+  /** A bounded source's reading progress, when it tells. */
+  input?: InputProgress
 }
 

@@ -1,7 +1,7 @@
 import type { Batch, Position } from './batch.ts'
 import type { Clock } from './clock.ts'
 import type { StepMetrics } from './metrics.ts'
-import type { StateBackend } from '../state/backend.ts'
+import type { StateBackend } from './state-backend.ts'
 
 /** Where an operator sends results: its main output, or a named side output. */
 export interface Output {

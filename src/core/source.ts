@@ -35,6 +35,11 @@ export interface SourceReader<T> {
    * offset, a sequence number) that a checkpoint records. Sources without it cannot be checkpointed.
    */
   positions?(): unknown[]
+  /**
+   * How far a bounded source has read `partition`: `done` of `total` units (bytes for the file sources). The
+   * progress line shows percent done and an ETA from it. Unbounded sources, or those that cannot tell, leave it out.
+   */
+  progress?(partition: number): { done: number; total: number }
   /** Called once, before the first read, when resuming from a checkpoint: continue after `positions`. */
   seek?(positions: unknown[]): void | Promise<void>
   /**

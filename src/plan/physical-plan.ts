@@ -1,6 +1,5 @@
 import { userError } from '../core/errors.ts'
-import type { Edge, Link, StepNode } from '../api/graph.ts'
-import type { Pipeline } from '../api/pipeline.ts'
+import type { Edge, Link, LogicalGraph, StepNode } from './graph.ts'
 
 /** A vertex of the physical plan: one step, or a chain of fused stateless steps. */
 export interface PlanVertex {
@@ -30,7 +29,7 @@ export interface PhysicalPlan {
 const eventTimeKinds = new Set(['window-aggregate', 'window-join', 'interval-join'])
 
 /** Checks the logical graph, fuses stateless chains and returns the vertices in topological order. */
-export function buildPlan(p: Pipeline): PhysicalPlan {
+export function buildPlan(p: LogicalGraph): PhysicalPlan {
   const nodes = p.nodes
   if (!nodes.some((n) => n.impl.role === 'source')) {
     throw userError('SLUICE_EMPTY_PIPELINE', `pipeline '${p.name}' has no source`, { hint: "start it with pipeline(name).from(source.…)" })
@@ -87,7 +86,7 @@ export function chainLinks(v: PlanVertex): { stepId: string; link: Link }[] {
   })
 }
 
-function checkEventTime(p: Pipeline, nodes: StepNode[]): void {
+function checkEventTime(p: LogicalGraph, nodes: readonly StepNode[]): void {
   const sourcesOf = (n: StepNode, acc: Set<StepNode>): Set<StepNode> => {
     if (n.impl.role === 'source') acc.add(n)
     for (const e of n.inputs) sourcesOf(e.from, acc)

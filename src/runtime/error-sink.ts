@@ -7,7 +7,7 @@ import { deadLetter, type DeadLetter, type DeadLetterReason } from '../dlq/recor
 import { backoffDelay, noRetries, type RetryPolicy } from '../dlq/retry.ts'
 import type { DeadLetterWriter } from '../dlq/writer.ts'
 
-/** What the runtime sets on the error sink once the pipeline is known (see src/dlq/attach.ts). */
+/** What the runtime sets on the error sink once the pipeline is known (see attach-dead-letters.ts). */
 export interface ErrorSinkConfig {
   pipeline: string
   retries: RetryPolicy

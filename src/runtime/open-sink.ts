@@ -1,6 +1,6 @@
 import { SluiceError, errorMessage } from '../core/errors.ts'
 import type { SinkContext, SinkWriter } from '../core/sink.ts'
-import type { StepNode } from '../api/graph.ts'
+import type { StepNode } from '../plan/graph.ts'
 
 /** Opens a sink step; a failure (a folder that cannot be created, a locked file) names the step. */
 export async function openSink(step: StepNode, ctx: SinkContext): Promise<SinkWriter<unknown>> {

@@ -1,5 +1,5 @@
 import type { Clock } from '../core/clock.ts'
-import type { StepMetricsJson } from '../core/metrics.ts'
+import type { InputProgress, StepMetricsJson } from '../core/metrics.ts'
 import type { CheckpointConfig, CheckpointReport } from '../checkpoint/coordinator.ts'
 
 /**
@@ -26,17 +26,24 @@ export interface RunOptions {
 }
 
 /**
- * What `onProgress` receives about once a second: records in, rate, watermark, lag and elapsed time.
+ * What `onProgress` receives about once a second: records in, rate, watermark, lag, elapsed time, and how
+ * far bounded file sources have read.
  * @example await run(p, { onProgress: (pr) => console.error(pr.recordsIn, pr.watermark) })
  */
 export interface Progress {
+  /** Records the sources read, those of earlier runs included when resumed from a checkpoint. */
   recordsIn: number
+  /** Records the sources read in this run. */
+  recordsThisRun: number
+  /** Records read per second in this run. */
   recordsPerSecond: number
   /** Minimum watermark over all sources (epoch ms), -Infinity before the first. */
   watermark: number
   /** Processing time minus watermark, in ms (how far event time trails the clock). */
   lagMs: number
   elapsedMs: number
+  /** Bytes bounded file sources have read of their total; absent when no source can tell. */
+  input?: InputProgress
 }
 
 /**

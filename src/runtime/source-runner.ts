@@ -81,6 +81,31 @@ export class SourceRunner {
   /** Sends the first watermark: +Infinity at once for a subtask that owns no partition (or only ended ones). */
   start(): void {
     this.updateWatermark()
+    // After a restore: what was read before this run counts as done, not as this run's progress.
+    this.vertex.metrics.recordsBefore = this.vertex.metrics.recordsIn
+    const at = this.readSoFar()
+    if (at !== undefined) this.vertex.metrics.input = { ...at, before: at.done }
+  }
+
+  /** Units read of the partitions this subtask owns, for a bounded source that tells. */
+  private readSoFar(): { done: number; total: number } | undefined {
+    if (!this.source.bounded || this.reader.progress === undefined) return undefined
+    let done = 0
+    let total = 0
+    for (const p of this.parts) {
+      const at = this.reader.progress(p.index)
+      done += at.done
+      total += at.total
+    }
+    return { done, total }
+  }
+
+  private updateInput(): void {
+    const input = this.vertex.metrics.input
+    if (input === undefined) return
+    const at = this.readSoFar()!
+    input.done = at.done
+    input.total = at.total
   }
 
   get done(): boolean {
@@ -145,6 +170,7 @@ export class SourceRunner {
     if (r === END) {
       p.ended = true
       this.updateWatermark()
+      this.updateInput()
       return
     }
     if (r === null || r.values.length === 0) {
@@ -185,6 +211,7 @@ export class SourceRunner {
         this.vertex.metrics.recordsIn += n
         this.vertex.emit({ ...batch, times: times.filter(keep) })
         this.updateWatermark()
+        this.updateInput()
         return
       }
     }
@@ -192,6 +219,7 @@ export class SourceRunner {
     this.vertex.metrics.recordsIn += n
     this.vertex.emit({ ...batch, times })
     this.updateWatermark()
+    this.updateInput()
   }
 
   /** Marks partitions idle that have been silent longer than the idle timeout. */

@@ -1,6 +1,6 @@
-import type { Namespace, SnapshotEntry, StateKind } from './backend.ts'
-import type { StateCodec } from './codec.ts'
-import { copyThrough } from './codec.ts'
+import type { Namespace, SnapshotEntry, StateKind } from '../core/state-backend.ts'
+import type { StateCodec } from '../core/state-codec.ts'
+import { copyThrough } from '../core/state-codec.ts'
 
 /**
  * What a backend stores per key and namespace of one state. `v` is the value (value and aggregating

@@ -3,8 +3,8 @@ import { after, describe, test } from 'node:test'
 import { ManualClock } from '../core/clock.ts'
 import { SluiceError } from '../core/errors.ts'
 import { keyId, subtaskOfKey } from '../core/key.ts'
-import type { StateBackend, StateBackendOptions } from './backend.ts'
-import type { StateCodec } from './codec.ts'
+import type { StateBackend, StateBackendOptions } from '../core/state-backend.ts'
+import type { StateCodec } from '../core/state-codec.ts'
 import { keyGroupRange } from './key-groups.ts'
 
 /** Makes a backend for one test; the suite closes it. */

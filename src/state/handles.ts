@@ -1,4 +1,4 @@
-import type { AggregatingState, ListState, MapState, Namespace, StateAggregate, ValueState } from './backend.ts'
+import type { AggregatingState, ListState, MapState, Namespace, StateAggregate, ValueState } from '../core/state-backend.ts'
 import type { Cell, CellTable, StateSlot } from './cells.ts'
 import { dropExpiredElements } from './cells.ts'
 

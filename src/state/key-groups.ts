@@ -1,6 +1,6 @@
 import { userError } from '../core/errors.ts'
 import { DEFAULT_KEY_GROUPS, subtaskOfKeyGroup } from '../core/key.ts'
-import type { KeyGroupSelection } from './backend.ts'
+import type { KeyGroupSelection } from '../core/state-backend.ts'
 
 /**
  * The key groups a subtask owns: the contiguous range `[start, end)` that `subtaskOfKeyGroup` maps to it.

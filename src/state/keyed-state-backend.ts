@@ -18,9 +18,9 @@ import type {
   StateSnapshot,
   StateStats,
   ValueState,
-} from './backend.ts'
+} from '../core/state-backend.ts'
 import { type Cell, type CellTable, purge, snapshotEntry, type StateSlot, toWire } from './cells.ts'
-import { resolveCodec } from './codec.ts'
+import { resolveCodec } from '../core/state-codec.ts'
 import { aggregatingHandle, type HandleHost, listHandle, mapHandle, valueHandle } from './handles.ts'
 import { selectKeyGroups } from './key-groups.ts'
 

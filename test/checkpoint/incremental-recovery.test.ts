@@ -8,9 +8,11 @@ import type { Manifest } from '../../src/checkpoint/manifest.ts'
 import { outputs, prng, runChild } from './crash.ts'
 
 // Exactly-once with incremental checkpoints: a pipeline with a regular join and keyed aggregates checkpoints
-// every 40 ms (a full checkpoint, then deltas that list the files they build on, a full one again after three
-// deltas). Killed with SIGKILL at random moments and inside checkpoints, retention and commits, then restarted
-// until it finishes, its committed output must equal an uninterrupted run's.
+// at least every 2,400 records, its source paced by checkpoints so that their number does not depend on the
+// machine's speed (a full checkpoint, then deltas that list the files they build on, a full one again after
+// three deltas). Killed with SIGKILL at random moments (the source is rate-limited, so the run outlasts the
+// first kill on any machine) and at failpoints inside checkpoints, retention and commits, then restarted until
+// it finishes, its committed output must equal an uninterrupted run's.
 
 const child = fileURLToPath(new URL('./fixtures/run-incremental-child.ts', import.meta.url))
 const SINKS = ['joined', 'totals', 'counts']

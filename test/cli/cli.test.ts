@@ -196,16 +196,26 @@ test('progress line and durations read well', () => {
   assert.equal(formatDuration(5 * 3_600_000 + 7 * 60_000), '5h07m')
   assert.equal(formatDuration(3 * 86_400_000 + 2 * 3_600_000), '3d2h')
   assert.equal(
-    formatProgress({ recordsIn: 12345, recordsPerSecond: 4210.4, watermark: Date.UTC(2024, 4, 1, 10, 0, 5), lagMs: 2500, elapsedMs: 3000 }),
+    formatProgress({ recordsIn: 12345, recordsThisRun: 12345, recordsPerSecond: 4210.4, watermark: Date.UTC(2024, 4, 1, 10, 0, 5), lagMs: 2500, elapsedMs: 3000 }),
     'records in 12,345  4,210/s  watermark 2024-05-01T10:00:05.000Z  lag 2.5s  (3.0s)',
   )
-  assert.match(formatProgress({ recordsIn: 0, recordsPerSecond: 0, watermark: -Infinity, lagMs: NaN, elapsedMs: 10 }), /watermark none yet {2}lag -/)
+  assert.match(formatProgress({ recordsIn: 0, recordsThisRun: 0, recordsPerSecond: 0, watermark: -Infinity, lagMs: NaN, elapsedMs: 10 }), /watermark none yet {2}lag -/)
 })
 
 test('on historical data the progress line shows the event time covered and its speed, not a lag of months', () => {
   const wm = Date.UTC(2024, 4, 1, 10, 0, 0)
-  const p = { recordsIn: 1000, recordsPerSecond: 500, watermark: wm, lagMs: 335 * 86_400_000, elapsedMs: 2000 }
+  const p = { recordsIn: 1000, recordsThisRun: 1000, recordsPerSecond: 500, watermark: wm, lagMs: 335 * 86_400_000, elapsedMs: 2000 }
   assert.equal(formatProgress(p, { watermark: wm - 3_600_000, elapsedMs: 1000 }), 'records in 1,000  500/s  watermark 2024-05-01T10:00:00.000Z  event time +1h00m (3,600x real time)  (2.0s)')
   assert.match(formatProgress(p), /  historical data  /)
+})
+
+test("a bounded file source shows percent done and an ETA at this run's pace; a resumed run what it read now and in all", () => {
+  const wm = Date.UTC(2024, 4, 1, 10, 0, 0)
+  const p = { recordsIn: 3000, recordsThisRun: 1000, recordsPerSecond: 500, watermark: wm, lagMs: 1000, elapsedMs: 2000, input: { done: 600, total: 1000, before: 400 } }
+  // 200 bytes in 2 s: the 400 left take 4 s.
+  assert.equal(formatProgress(p), 'records in 1,000 this run, 3,000 in total  500/s  60% done, ETA 4.0s  watermark 2024-05-01T10:00:00.000Z  lag 1.0s  (2.0s)')
+  assert.match(formatProgress({ ...p, recordsIn: 1000, input: { done: 0, total: 1000, before: 0 } }), /^records in 1,000  500\/s  0% done, ETA -  watermark/)
+  assert.match(formatProgress({ ...p, input: { done: 1000, total: 1000, before: 400 } }), /  100% done  watermark/)
+  assert.doesNotMatch(formatProgress({ ...p, input: undefined }), /done/)
 })
 

@@ -7,6 +7,9 @@
 // of the batches before it. Cases run with --batch-size 1, which makes that exact per record. A case whose
 // output cannot depend on batching says so in case.json ({ "batchIndependent": true }) and also runs with
 // the default batch size. At --parallelism 4 the changelog applied (the final table) must be the same.
+// Each case also runs with checkpoints and is killed with SIGKILL at a failpoint after its second checkpoint
+// (paced by record count, crash-child.ts), before its input ends; `sluice run` restores it, at parallelism
+// 1 and at 4, and the output is that of the run straight through.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
@@ -53,11 +56,24 @@ function materialized(text: string): string[] {
   return [...rows].flatMap(([k, n]) => Array.from({ length: Math.max(0, n) }, () => k)).sort()
 }
 
-function runCase(name: string, flags: string[], compare: 'exact' | 'table' = 'exact'): void {
+/** Kills the case at `failpoint` in a checkpointed run; returns the flags that restore it. */
+function crash(name: string, tmp: string, output: string, failpoint: string): string[] {
+  // Two checkpoints of at most 2 records each come before the input's end only if it holds more than 4.
+  const lines = readFileSync(join(here, name, 'input.jsonl'), 'utf8').split('\n').filter((l) => l.trim() !== '').length
+  assert.ok(lines > 4, `${name}: input too short to be killed midway`)
+  const chk = join(tmp, 'chk')
+  const child = join(here, 'crash-child.ts')
+  const r = spawnSync(process.execPath, [child, `test/golden/${name}`, output, chk, '2'], { cwd: root, encoding: 'utf8', timeout: 120_000, env: { ...process.env, SLUICE_FAILPOINT: failpoint } })
+  assert.equal(r.signal, 'SIGKILL', `${name}: the run was to be killed at ${failpoint}, it ended with ${r.status}:\n${r.stderr}`)
+  return ['--checkpoint-dir', chk]
+}
+
+function runCase(name: string, flags: string[], compare: 'exact' | 'table' = 'exact', failpoint?: string): void {
   const dir = `test/golden/${name}`
   const tmp = mkdtempSync(join(tmpdir(), `sluice-golden-${name}-`))
   try {
     const output = join(tmp, 'output.jsonl')
+    if (failpoint !== undefined) flags = [...flags, ...crash(name, tmp, output, failpoint)]
     const args = ['bin/sluice.js', 'run', `${dir}/pipeline.ts`, '--param', `input=${dir}/input.jsonl`, '--param', `output=${output}`, '--quiet', ...flags]
     const r = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', timeout: 120_000 })
     assert.equal(r.status, 0, `sluice run ${name} ${flags.join(' ')} exited with ${r.status}:\n${r.stderr}`)
@@ -79,8 +95,14 @@ test('golden cases exist', () => {
   assert.ok(cases.length >= 6, `found ${cases.join(', ')}`)
 })
 
-for (const name of cases) {
+// Manifest written but sinks not committed yet, or both done: the restore must commit, or must not again.
+const failpoints = ['checkpoint-before-commit:2', 'checkpoint-after-commit:2']
+
+cases.forEach((name, i) => {
   test(`golden: ${name}`, () => runCase(name, ['--batch-size', '1']))
   if (options(name).batchIndependent === true) test(`golden: ${name} (default batch size)`, () => runCase(name, []))
   test(`golden: ${name} with --parallelism 4`, () => runCase(name, ['--batch-size', '1', '--parallelism', '4'], 'table'))
-}
+  const fp = failpoints[i % failpoints.length]
+  test(`golden: ${name} killed at ${fp}, restored`, () => runCase(name, ['--batch-size', '1'], 'exact', fp))
+  test(`golden: ${name} killed at ${fp}, restored with --parallelism 4`, () => runCase(name, ['--batch-size', '1', '--parallelism', '4'], 'table', fp))
+})

@@ -56,11 +56,31 @@ test('a record that does not fit the columns is a SluiceError naming the step an
     const w = await sink.duckdb(join(tmp, 'db.duckdb'), 't', { columns: { n: 'int64' } }).open({ ...ctx, checkpointing: false })
     assert.throws(
       () => w.write({ values: [{ n: 'x' }], times: [0] }),
-      (e: unknown) => e instanceof SluiceError && e.code === 'SLUICE_SCHEMA_MISMATCH' && e.step === 'sink-duckdb-1' && e.message.includes("'n'"),
+      (e: unknown) => e instanceof SluiceError && e.code === 'SLUICE_SCHEMA_MISMATCH' && e.step === 'sink-duckdb-1' && e.message.includes("'n'") && e.hint!.includes('columns option'),
     )
     const w2 = await sink.duckdb(join(tmp, 'db.duckdb'), 'u').open({ ...ctx, checkpointing: false })
     assert.throws(() => w2.write({ values: [{ n: 1 }], times: [0], kinds: [3] }), (e: unknown) => e instanceof SluiceError && e.code === 'SLUICE_BAD_OPTION')
     assert.throws(() => sink.duckdb(join(tmp, 'db.duckdb'), '_sluice_checkpoints'), (e: unknown) => e instanceof SluiceError)
+  })
+})
+
+test("hints name the sink's real option: columns for DuckDB, schema for Parquet", async () => {
+  await withTempDir(async (tmp) => {
+    const nulls = { values: [{ n: null }], times: [0] }
+    const w = await sink.duckdb(join(tmp, 'db.duckdb'), 't').open({ ...ctx, checkpointing: false })
+    assert.throws(() => w.write(nulls), (e: unknown) => e instanceof SluiceError && e.hint!.includes('columns option') && !e.hint!.includes('schema'))
+    assert.throws(() => sink.duckdb(join(tmp, 'db.duckdb'), 't', { columns: {} }), (e: unknown) => e instanceof SluiceError && e.message.includes('columns option'))
+    assert.throws(() => sink.parquet(join(tmp, 'p.parquet'), { schema: {} }), (e: unknown) => e instanceof SluiceError && e.message.includes('schema option'))
+  })
+})
+
+test("the database's folder is created when missing", async () => {
+  await withTempDir(async (tmp) => {
+    const file = join(tmp, 'out', 'deeper', 'db.duckdb')
+    const p = pipeline('duck-folder')
+    p.from(source.collection([{ n: 1 }, { n: 2 }])).to(sink.duckdb(file, 't'))
+    await run(p)
+    assert.deepEqual(await ns(file), [1, 2])
   })
 })
 

@@ -1,4 +1,6 @@
 import { DuckDBInstance, DuckDBTimestampValue, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api'
+import { mkdir } from 'node:fs/promises'
+import { dirname } from 'node:path'
 import { SluiceError, errorMessage } from '../../core/errors.ts'
 import type { ParquetSchema, ParquetType } from '../parquet/schema.ts'
 
@@ -72,6 +74,12 @@ export class DuckTable {
 
   /** Creates the checkpoints table; learns the target's columns if the table exists. */
   async init(): Promise<void> {
+    // DuckDB creates the database file but not its folder; ':memory:' and other special names have none.
+    if (!this.file.startsWith(':')) {
+      await mkdir(dirname(this.file), { recursive: true }).catch((e: unknown) => {
+        throw new SluiceError('SLUICE_SINK_FAILED', `sink.duckdb: cannot create the folder of '${this.file}': ${errorMessage(e)}`, { domain: 'external', step: this.step, cause: e })
+      })
+    }
     await this.serial('create tables', async (c) => {
       await c.run(`CREATE TABLE IF NOT EXISTS ${CHECKPOINTS} (sink_id VARCHAR NOT NULL, checkpoint_id BIGINT NOT NULL)`)
       const cols = (await c.runAndReadAll(`SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ${lit(this.table)} AND table_schema = current_schema() ORDER BY ordinal_position`)).getRowObjectsJS()

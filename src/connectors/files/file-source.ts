@@ -356,6 +356,8 @@ export async function openFileSource<T>(spec: FileSourceSpec<T>, path: string | 
     position,
     positions: () => parts.map((_, i) => position(i)),
     bytesRead: () => consumed,
+    // A followed file grows, so it has no end to measure against.
+    ...(follow ? {} : { progress: (index: number) => ({ done: parts[index].ended ? sizes[index] : Math.min(position(index).offset, sizes[index]), total: sizes[index] }) }),
     seek(positions) {
       for (const at of checkFilePositions(spec.kind, positions, step)) {
         const index = files.indexOf(at.file)

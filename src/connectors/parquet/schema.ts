@@ -20,9 +20,14 @@ export const OP_COLUMN = 'op'
 /** The column a record that is not an object is written to. */
 export const VALUE_COLUMN = 'value'
 
+/** The option that declares a sink's column types: hints name it. */
+function typesOption(sink: string): string {
+  return sink === 'sink.duckdb' ? 'columns' : 'schema'
+}
+
 export function checkSchema(schema: ParquetSchema, sink = 'sink.parquet'): void {
   const names = Object.keys(schema)
-  if (names.length === 0) throw new SluiceError('SLUICE_BAD_OPTION', `${sink}: the schema declares no column`)
+  if (names.length === 0) throw new SluiceError('SLUICE_BAD_OPTION', `${sink}: the ${typesOption(sink)} option declares no column`)
   for (const n of names) {
     if (!TYPES.includes(schema[n])) {
       throw new SluiceError('SLUICE_BAD_OPTION', `${sink}: column '${n}' has type '${String(schema[n])}'`, { hint: `use one of ${TYPES.join(', ')}` })
@@ -72,7 +77,7 @@ export function inferSchema(batch: Batch<unknown>, step: string, sink = 'sink.pa
       } else {
         throw new SluiceError('SLUICE_SCHEMA_MISMATCH', `${sink}: field '${name}' holds both ${known} and ${t} values in the first batch`, {
           step,
-          hint: 'declare the column types with the schema option',
+          hint: `declare the column types with the ${typesOption(sink)} option`,
         })
       }
     }
@@ -83,7 +88,7 @@ export function inferSchema(batch: Batch<unknown>, step: string, sink = 'sink.pa
     if (t === null) {
       throw new SluiceError('SLUICE_SCHEMA_MISMATCH', `${sink}: field '${name}' is null in every record of the first batch, so its type is unknown`, {
         step,
-        hint: 'declare the column types with the schema option',
+        hint: `declare the column types with the ${typesOption(sink)} option`,
       })
     }
     out[name] = t
@@ -204,7 +209,7 @@ export class ColumnBuffer {
     return new SluiceError('SLUICE_SCHEMA_MISMATCH', `${this.sink}: a record does not fit the schema: ${what}`, {
       step: this.step,
       ...(position === undefined ? {} : { position }),
-      hint: 'declare the column types with the schema option, or map the records to the declared shape before the sink',
+      hint: `declare the column types with the ${typesOption(this.sink)} option, or map the records to the declared shape before the sink`,
     })
   }
 

@@ -76,7 +76,7 @@ export interface MetricsSnapshot {
 }
 
 /** Figures added up over subtasks (state gauges too: each subtask holds its own keys). */
-const SUMMED = ['recordsIn', 'recordsOut', 'late', 'errors', 'dropped', 'retries', 'bytesIn', 'bytesOut', 'backpressureMs', 'stateKeys', 'stateBytes', 'stateEntries', 'stateEntriesWithoutTtl'] as const
+const SUMMED = ['recordsIn', 'recordsOut', 'late', 'errors', 'dropped', 'retries', 'bytesIn', 'bytesOut', 'backpressureMs', 'stateKeys', 'stateBytes', 'stateEntries', 'stateEntriesWithoutTtl', 'recordsBefore'] as const
 
 /**
  * Every counter and gauge of a job in one place. The runtime gets a `StepMetrics` per (step, subtask) from
@@ -225,11 +225,18 @@ function emptyTotals(step: string, kind: string): StepTotals {
     stateBytes: 0,
     stateEntries: 0,
     stateEntriesWithoutTtl: 0,
+    recordsBefore: 0,
   }
 }
 
 function addTo(t: StepTotals, s: StepMetricsValues): void {
   for (const f of SUMMED) t[f] += s[f]
+  if (s.input !== undefined) {
+    t.input ??= { done: 0, total: 0, before: 0 }
+    t.input.done += s.input.done
+    t.input.total += s.input.total
+    t.input.before += s.input.before
+  }
   // A step's event time is where its slowest subtask is; its lag is its worst subtask's (unknown ones aside).
   t.watermark = t.subtasks === 0 ? s.watermark : Math.min(t.watermark, s.watermark)
   if (!Number.isNaN(s.inputLagMs) && !(s.inputLagMs <= t.inputLagMs)) t.inputLagMs = s.inputLagMs

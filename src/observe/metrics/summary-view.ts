@@ -34,16 +34,6 @@ export function summaryTotals(s: MetricsSnapshot): { recordsIn: number; watermar
   return { recordsIn, watermark: sources === 0 ? -Infinity : watermark, late, errors, dropped }
 }
 
-/**
- * The progress line's figures from a snapshot: records read, their rate over `elapsedMs`, the sources' minimum
- * watermark, and the lag of that watermark behind the snapshot's time (NaN while the watermark is not finite).
- * @example onProgress(progressOf(registry.snapshot(), performance.now() - started))
- */
-export function progressOf(s: MetricsSnapshot, elapsedMs: number): { recordsIn: number; recordsPerSecond: number; watermark: number; lagMs: number; elapsedMs: number } {
-  const { recordsIn, watermark } = summaryTotals(s)
-  return { recordsIn, recordsPerSecond: elapsedMs > 0 ? (recordsIn * 1000) / elapsedMs : 0, watermark, lagMs: Number.isFinite(watermark) ? s.takenAt - watermark : NaN, elapsedMs }
-}
-
 function rowOf(t: StepTotals): StepMetricsJson {
   return {
     step: t.step,

@@ -1,5 +1,5 @@
 import { BatchBuilder } from '../../core/batch.ts'
-import type { StateDescriptor } from '../../state/backend.ts'
+import type { StateDescriptor } from '../../core/state-backend.ts'
 import { keyId } from '../../core/key.ts'
 import type { KeyedRestore, OperatorContext, Output } from '../../core/operator.ts'
 import { TimerQueue } from '../../state/timers.ts'

@@ -1,6 +1,6 @@
 import type { Batch, Position } from '../../core/batch.ts'
 import type { KeyedSnapshot, Operator, OperatorContext, Output } from '../../core/operator.ts'
-import type { StateSnapshot } from '../../state/backend.ts'
+import type { StateSnapshot } from '../../core/state-backend.ts'
 import { checkRestore, type GroupData, KeyedSnapshotWriter, minShared } from '../keyed-snapshot.ts'
 import { KeyedContext } from './keyed-context.ts'
 import type { KeyedProcessFunction, ProcessContext } from './process-function.ts'

@@ -1,4 +1,4 @@
-import type { StateDescriptor } from '../../state/backend.ts'
+import type { StateDescriptor } from '../../core/state-backend.ts'
 
 /**
  * Keyed state of the current key, by name, or by a descriptor with a TTL and a codec

@@ -1,7 +1,7 @@
 import { BatchBuilder, INSERT, type Batch, type Position, type RowKind } from '../../core/batch.ts'
 import type { ErrorSink, Operator, Output } from '../../core/operator.ts'
 import type { StepMetrics } from '../../core/metrics.ts'
-import type { Link } from '../../api/graph.ts'
+import type { Link } from '../../plan/graph.ts'
 
 export interface FusedLink {
   stepId: string

@@ -1,5 +1,5 @@
 import { userError } from '../../core/errors.ts'
-import type { Namespace } from '../backend.ts'
+import type { Namespace } from '../../core/state-backend.ts'
 
 /*
  * Store keys are ordered tuples `[keyGroup, state, namespace, id]`: one key group's state is one

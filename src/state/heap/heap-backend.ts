@@ -1,6 +1,6 @@
-import type { Namespace, SnapshotEntry, StateBackendOptions } from '../backend.ts'
+import type { Namespace, SnapshotEntry, StateBackendOptions } from '../../core/state-backend.ts'
 import { type Cell, type CellTable, EMPTY, fromWire, type StateSlot } from '../cells.ts'
-import { copyThrough } from '../codec.ts'
+import { copyThrough } from '../../core/state-codec.ts'
 import { KeyedStateBackend, type SweepVisitor } from '../keyed-state-backend.ts'
 
 /** The cells of one state: the default namespace, and a table per other namespace (dropped when empty). */

@@ -1,5 +1,5 @@
 import { deserialize, serialize } from 'node:v8'
-import { userError } from '../core/errors.ts'
+import { userError } from './errors.ts'
 
 /** Turns a state's values to bytes and back: for the durable store, and for snapshots. */
 export interface StateCodec {

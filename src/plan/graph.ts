@@ -39,3 +39,9 @@ export interface StepNode {
   /** Side outputs this step may emit (late records, errors, user tags). */
   sideOutputs: string[]
 }
+
+/** A pipeline's logical graph: its name and its steps in the order they were added (what `Pipeline` holds). */
+export interface LogicalGraph {
+  readonly name: string
+  readonly nodes: readonly StepNode[]
+}

@@ -1,9 +1,9 @@
 import type { Pipeline } from '../api/pipeline.ts'
 import type { Clock } from '../core/clock.ts'
 import { userError } from '../core/errors.ts'
-import type { TaskGraph } from '../runtime/task-graph.ts'
-import { resolveRetries } from './retry.ts'
-import { DeadLetterWriter } from './writer.ts'
+import type { TaskGraph } from './task-graph.ts'
+import { resolveRetries } from '../dlq/retry.ts'
+import { DeadLetterWriter } from '../dlq/writer.ts'
 
 /** The dead-letter topic of a pipeline unless its options name one. */
 export function defaultTopic(pipeline: string): string {

@@ -1,5 +1,5 @@
-import type { Duration } from '../core/duration.ts'
-import type { StateCodec } from './codec.ts'
+import type { Duration } from './duration.ts'
+import type { StateCodec } from './state-codec.ts'
 
 /**
  * Keyed state of one step, behind one interface so that the durable backend can replace the heap.
