@@ -43,7 +43,7 @@ export { contract, withContract, loadContract, contractViolations } from './cont
 export type { Contract, ContractSpec, ContractFormat, FieldRule, Violation, FromAvro, FromJsonSchema, InferRecord } from './contracts/index.ts'
 export { expect } from './contracts/quality/expectations.ts'
 export type { Expectation, Severity, Bounds } from './contracts/quality/expectations.ts'
-export type { ExpectOptions } from './contracts/quality/expect-step.ts'
+export type { ExpectOptions } from './api/expect-step.ts'
 export type { QualityResult } from './contracts/quality/window-checks.ts'
 export { avroWire } from './contracts/wire/confluent-avro.ts'
 export type { KafkaSourceOptions, KafkaRecord } from './connectors/kafka/source.ts'

@@ -8,7 +8,7 @@ import { UnionOperator } from '../operators/union/union-operator.ts'
 import type { WindowAssigner } from '../operators/window/assigners.ts'
 import type { WindowOptions, WindowedStream } from './windowed-stream.ts'
 import type { Expectation } from '../contracts/quality/expectations.ts'
-import { addExpectStep, type ExpectOptions } from '../contracts/quality/expect-step.ts'
+import { addExpectStep, type ExpectOptions } from './expect-step.ts'
 
 /**
  * A stream of records of type `T`. Every method adds a step and returns a new stream; types flow through,

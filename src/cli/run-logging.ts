@@ -1,6 +1,6 @@
 import type { Pipeline } from '../api/pipeline.ts'
 import { createLogger, type Logger } from '../observe/log/logger.ts'
-import { logFinalMetrics, logJobEvents } from '../observe/log/job-log.ts'
+import { logFinalMetrics, logJobEvents } from '../runtime/job/job-log.ts'
 import type { JobHandle } from '../runtime/job/types.ts'
 import { UsageError, type CliContext, type ParsedArgs } from './command.ts'
 

@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { pipeline, sink, source } from '../../src/index.ts'
 import { start } from '../../src/runtime/run.ts'
-import { traceJob } from '../../src/observe/trace/job-tracer.ts'
+import { traceJob } from '../../src/runtime/job/job-tracer.ts'
 
 interface Span {
   traceId: string

@@ -14,7 +14,7 @@ import { requireTypes } from '../type-check/require-types.ts'
 import { ProgressLine } from '../progress-line.ts'
 import { metricsPortFlags, serveJobMetrics } from '../metrics-port.ts'
 import { logRun, runLogger } from '../run-logging.ts'
-import { traceJob } from '../../observe/trace/job-tracer.ts'
+import { traceJob } from '../../runtime/job/job-tracer.ts'
 
 export const runCommand: Command = {
   name: 'run',

@@ -1,5 +1,11 @@
 import type { Duration } from '../../core/duration.ts'
-import type { Stream } from '../../api/stream.ts'
+import type { StepNode } from '../../plan/graph.ts'
+
+/** A stream of the same pipeline, as a referential expectation needs it (any `Stream` is one). */
+export interface StreamRef {
+  readonly pipeline: unknown
+  readonly node: StepNode
+}
 
 /** What a failed expectation does: `warn` reports it, `drop` also sends the record to the error path, `fail` stops the job. */
 export type Severity = 'warn' | 'drop' | 'fail'
@@ -26,7 +32,7 @@ export type Expectation =
   | (Common & { kind: 'rowCount'; min?: number; max?: number })
   | (Common & { kind: 'freshness'; maxLag: Duration; field?: string })
   | (Common & { kind: 'distribution'; field: string; mean?: Bounds; stddev?: Bounds; quantiles?: Record<string, Bounds> })
-  | (Common & { kind: 'referential'; field: string; within: Duration; otherField: string; other?: Stream<any> })
+  | (Common & { kind: 'referential'; field: string; within: Duration; otherField: string; other?: StreamRef })
 
 /** Kinds checked on each record: a record that fails may be dropped. The others judge a whole window. */
 export const RECORD_KINDS: ReadonlySet<Expectation['kind']> = new Set(['notNull', 'inRange', 'inSet', 'pattern', 'unique'])
@@ -67,6 +73,6 @@ export const expect = {
    * Each record's key (`field`) was seen on `other` (its `otherField`) at most `within` before the record's
    * event time; judged per window once the watermark passes it. @example expect.referential('auction', auctions, { otherField: 'id', within: '1h' })
    */
-  referential: (field: string, other: Stream<any>, o: { otherField: string; within: Duration }, severity: Exclude<Severity, 'drop'> = 'warn'): Expectation => ({ kind: 'referential', field, other, ...o, severity }),
+  referential: (field: string, other: StreamRef, o: { otherField: string; within: Duration }, severity: Exclude<Severity, 'drop'> = 'warn'): Expectation => ({ kind: 'referential', field, other, ...o, severity }),
   distribution: (field: string, o: { mean?: Bounds; stddev?: Bounds; quantiles?: Record<string, Bounds> }, severity: Exclude<Severity, 'drop'> = 'warn'): Expectation => ({ kind: 'distribution', field, ...o, severity }),
 }

@@ -1,7 +1,7 @@
-import type { JobEvent, JobHandle } from '../../runtime/job/types.ts'
-import type { MetricsSnapshot } from '../metrics/registry.ts'
-import type { Logger } from './logger.ts'
-import { scrubMessage } from './scrub.ts'
+import type { JobEvent, JobHandle } from './types.ts'
+import type { MetricsSnapshot } from '../../observe/metrics/registry.ts'
+import type { Logger } from '../../observe/log/logger.ts'
+import { scrubMessage } from '../../observe/log/scrub.ts'
 
 /**
  * Logs what happens to a job as it happens: status changes, checkpoints completed (`checkpoint`, size and

@@ -1,6 +1,6 @@
-import type { JobEvent, JobHandle } from '../../runtime/job/types.ts'
+import type { JobEvent, JobHandle } from './types.ts'
 import { scrubMessage } from '../../core/scrub.ts'
-import { newSpanId, newTraceId, otlpRequest, type SpanData } from './otlp.ts'
+import { newSpanId, newTraceId, otlpRequest, type SpanData } from '../../observe/trace/otlp.ts'
 
 export interface JobTracerOptions {
   /** OTLP/HTTP endpoint, e.g. `http://127.0.0.1:4318`; spans are posted to `<endpoint>/v1/traces`. */

@@ -1,10 +1,10 @@
-import type { Duration } from '../../core/duration.ts'
-import { parseDuration } from '../../core/duration.ts'
-import { DEFAULT_KEY_GROUPS } from '../../core/key.ts'
-import { userError } from '../../core/errors.ts'
-import { Stream } from '../../api/stream.ts'
-import { RECORD_KINDS, expectationName, type Expectation } from './expectations.ts'
-import { ExpectOperator, QUALITY_OUTPUT } from './expect-operator.ts'
+import type { Duration } from '../core/duration.ts'
+import { parseDuration } from '../core/duration.ts'
+import { DEFAULT_KEY_GROUPS } from '../core/key.ts'
+import { userError } from '../core/errors.ts'
+import type { Stream } from './stream.ts'
+import { RECORD_KINDS, expectationName, type Expectation } from '../contracts/quality/expectations.ts'
+import { ExpectOperator, QUALITY_OUTPUT } from '../contracts/quality/expect-operator.ts'
 
 /** Options of an `expect` step. */
 export interface ExpectOptions {
@@ -25,7 +25,7 @@ export function addExpectStep<T>(stream: Stream<T>, expectations: readonly Expec
     if (e.severity !== undefined && !['warn', 'drop', 'fail'].includes(e.severity)) throw userError('SLUICE_BAD_ARGUMENT', `${where}: severity must be 'warn', 'drop' or 'fail'`)
     if (e.severity === 'drop' && !RECORD_KINDS.has(e.kind)) throw userError('SLUICE_BAD_ARGUMENT', `${where}: '${expectationName(e)}' judges whole windows and cannot drop records; use 'warn' or 'fail'`)
     if (e.kind === 'referential') {
-      if (!(e.other instanceof Stream) || e.other.pipeline !== p) throw userError('SLUICE_BAD_ARGUMENT', `${where}: a referential expectation needs a stream of pipeline '${p.name}'`)
+      if (e.other === undefined || typeof (e.other as { derive?: unknown }).derive !== 'function' || e.other.pipeline !== p) throw userError('SLUICE_BAD_ARGUMENT', `${where}: a referential expectation needs a stream of pipeline '${p.name}'`)
       others.add(e.other)
     }
   }
@@ -40,5 +40,5 @@ export function addExpectStep<T>(stream: Stream<T>, expectations: readonly Expec
   const inputs = [stream.edge(() => 0), ...(other !== undefined ? [other.edge(() => 0)] : [])]
   const node = p.addNode('expect', inputs, { expectations: plain.map((e) => ({ ...e, name: expectationName(e) })), ...(windowMs !== undefined ? { windowMs } : {}) }, { role: 'operator', keyed: true, build: (ctx) => new ExpectOperator(spec, ctx) })
   node.sideOutputs.push(QUALITY_OUTPUT)
-  return new Stream<T>(p, node)
+  return stream.derive<T>(node)
 }
