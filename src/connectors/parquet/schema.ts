@@ -208,6 +208,12 @@ export class ColumnBuffer {
     })
   }
 
+  /** Drops the rows after the first `length` (what a failed `add` left of its batch). */
+  truncate(length: number): void {
+    for (const col of this.data) col.length = Math.min(col.length, length)
+    if (this.ops.length > length) this.ops.length = length
+  }
+
   /** The buffered rows as hyparquet column data, and a fresh buffer. */
   take(): ColumnSource[] {
     const out: ColumnSource[] = this.names.map((name, c) => ({ name, data: this.data[c] as ColumnSource['data'] }))
