@@ -11,9 +11,10 @@ import { log as logSource } from './log/source.ts'
 import { log as logSink } from './log/sink.ts'
 import { parquet } from './parquet/sink.ts'
 import { duckdb } from './duckdb/sink.ts'
+import { postgres } from './postgres/sink.ts'
 
 /** Built-in sources. */
 export const source = { collection, generator, jsonl, csv, nexmark, log: logSource }
 
 /** Built-in sinks. */
-export const sink = { collect, console: consoleSink, jsonl: jsonlSink, blackhole, log: logSink, parquet, duckdb }
+export const sink = { collect, console: consoleSink, jsonl: jsonlSink, blackhole, log: logSink, parquet, duckdb, postgres }

@@ -8,6 +8,7 @@ import { describe, test } from 'node:test'
 import { failpoint } from '../../src/core/failpoints.ts'
 import type { RestoredHandle, SinkWriter } from '../../src/core/sink.ts'
 import { CASES, type Rec } from './cases.ts'
+import { serviceOrSkip } from '../support/services.ts'
 
 // One suite for every sink: a child process drives writers through the sink contract the way the runtime and
 // the checkpoint coordinator do (recover, write, preCommit at a barrier, a manifest written atomically, commit),
@@ -146,7 +147,8 @@ const label = (runs: Run[]) => runs.map((r) => `p${r.p}${r.restore !== undefined
  */
 export function sinkConformance(caseName: string): void {
   const c = CASES[caseName]
-  describe(`sink conformance: ${c.name}`, () => {
+  const skip = c.service === undefined ? false : serviceOrSkip(c.service).skip
+  describe(`sink conformance: ${c.name}`, { skip }, () => {
     const scenarios: Run[][] = [[{ p: 1 }], ...KILLS, ...(c.perSubtask ? [...RESCALES, ...OLDER] : [])]
     for (const runs of scenarios) {
       test(`${label(runs)}: every record exactly once`, async () => {
