@@ -41,17 +41,21 @@ class DuckConnection implements SqlConnection {
     return (await this.c.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[]
   }
 
-  async append(staging: string, rows: StagedRows): Promise<void> {
-    const a = await this.c.createAppender(staging)
+  async append(table: string, rows: StagedRows, staged: boolean): Promise<void> {
+    const a = await this.c.createAppender(table)
     try {
       const n = rows.ops.length
       let seq = rows.firstSeq
       for (let i = 0; i < n; i++) {
         for (const col of rows.columns) append(a, col.type, col.data[i])
+        if (!staged) {
+          a.endRow()
+          continue
+        }
         if (rows.keys === undefined) a.appendNull()
         else a.appendVarchar(rows.keys[i])
         a.appendVarchar(rows.ops[i])
-        a.appendBigInt(seq++)
+        a.appendBigInt(BigInt(seq++))
         a.appendNull()
         a.endRow()
       }

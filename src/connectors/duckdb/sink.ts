@@ -35,10 +35,11 @@ const STAGE_ROWS = 10_000
  *
  * With checkpoints it is exactly-once, through `TwoPhaseCommit`. A DuckDB transaction is not kept open from
  * pre-commit to commit; instead, rows go to a staging table `_sluice_staging_<pipeline>_<step>` (committed,
- * not visible in the target); pre-commit at checkpoint n stamps the staged rows with n; commit moves the rows
- * of checkpoints up to n into the target and records n in `_sluice_checkpoints(sink_id, checkpoint_id)`, in
- * one transaction, and does nothing if n is recorded already; abort, on restart, deletes staged rows of
- * later checkpoints or of none, and forgets later checkpoint ids. A fresh run (no checkpoint to restore)
+ * not visible in the target); pre-commit at checkpoint n names the rows staged so far (by their order
+ * number, in the checkpoint's handle); commit moves them into the target and records n in
+ * `_sluice_checkpoints(sink_id, checkpoint_id)`, in one transaction, and does nothing if n is recorded
+ * already; on restart, once the restored checkpoint's rows are moved, the staged rows left are dropped and
+ * later checkpoint ids forgotten (the shared code of `sql/staged-table.ts`, as for `sink.postgres`). A fresh run (no checkpoint to restore)
  * appends to the table; restoring an older checkpoint than the last committed one leaves the later rows in
  * place unless `key` is set. The sink runs as one subtask (one writer per database file).
  *
@@ -65,7 +66,7 @@ export function duckdb<T>(file: string, table: string, options: DuckDbSinkOption
       const t = new StagedTable(duckDialect(file), table, `${ctx.pipeline}/${ctx.stepId}/${ctx.subtask}`, ctx.stepId, keyed ? { kind: 'computed' } : undefined)
       await t.init()
       // Rows a crashed run without checkpoints staged and never moved: that run's records are written again.
-      if (ctx.checkpointing !== true) await t.discardUnstamped()
+      if (ctx.checkpointing !== true) await t.discardStaged()
       return new StagedSqlWriter<T>(t, { sink: 'sink.duckdb', keyOf: options.key, columns: options.columns, stageRows: STAGE_ROWS }, ctx)
     },
   }

@@ -11,45 +11,47 @@ export function escapeText(s: string): string {
 
 const bigintsAsText = (_: string, x: unknown) => (typeof x === 'bigint' ? x.toString() : x)
 
-/** One value as `ColumnBuffer` converted it, in COPY text format (`\N` for null). */
+/** How a non-null value of each column type (as `ColumnBuffer` converted it) is written in COPY text. */
+const ENCODE: Record<ParquetType, (v: unknown) => string> = {
+  int64: String,
+  double: String,
+  string: (v) => escapeText(v as string),
+  boolean: (v) => (v ? 't' : 'f'),
+  timestamp: (v) => new Date(Number(v as number | bigint)).toISOString(),
+  json: (v) => escapeText(JSON.stringify(v, bigintsAsText)),
+}
+
+/** One value in COPY text format (`\N` for null). */
 export function copyValue(type: ParquetType, v: unknown): string {
-  if (v === null || v === undefined) return '\\N'
-  switch (type) {
-    case 'int64':
-    case 'double':
-      return String(v)
-    case 'string':
-      return escapeText(v as string)
-    case 'boolean':
-      return v ? 't' : 'f'
-    case 'timestamp':
-      return new Date(Number(v as bigint)).toISOString()
-    case 'json':
-      return escapeText(JSON.stringify(v, bigintsAsText))
-  }
+  return v === null || v === undefined ? '\\N' : ENCODE[type](v)
 }
 
 /** Text of about this many characters is sent at a time. */
 const CHUNK = 1 << 18
 
 /**
- * The staged rows as COPY text, in chunks: the data columns, then `_sluice_key`, `_sluice_op`, `_sluice_seq`
- * and a null `_sluice_checkpoint`.
+ * Rows as COPY text, in chunks: the data columns, then for a staging table (`staged`) `_sluice_key`,
+ * `_sluice_op`, `_sluice_seq` and a null `_sluice_checkpoint`.
  */
-export function* copyChunks(rows: StagedRows): Generator<string> {
-  const { columns, ops, keys } = rows
+export function* copyChunks(rows: StagedRows, staged: boolean): Generator<Buffer> {
+  const { ops, keys } = rows
+  const data = rows.columns.map((c) => c.data)
+  const encode = rows.columns.map((c) => ENCODE[c.type])
+  const last = data.length - 1
   const n = ops.length
   let seq = rows.firstSeq
   let chunk = ''
   for (let i = 0; i < n; i++) {
-    let line = ''
-    for (let c = 0; c < columns.length; c++) line += copyValue(columns[c].type, columns[c].data[i]) + '\t'
-    line += (keys === undefined ? '\\N' : escapeText(keys[i])) + '\t' + ops[i] + '\t' + String(seq++) + '\t\\N\n'
-    chunk += line
+    for (let c = 0; c <= last; c++) {
+      const v = data[c][i]
+      chunk += v === null || v === undefined ? '\\N' : encode[c](v)
+      chunk += c < last || staged ? '\t' : '\n'
+    }
+    if (staged) chunk += (keys === undefined ? '\\N' : escapeText(keys[i])) + '\t' + ops[i] + '\t' + seq++ + '\t\\N\n'
     if (chunk.length >= CHUNK) {
-      yield chunk
+      yield Buffer.from(chunk)
       chunk = ''
     }
   }
-  if (chunk !== '') yield chunk
+  if (chunk !== '') yield Buffer.from(chunk)
 }

@@ -51,6 +51,7 @@ export function pgDialect(url: string, schema: string | undefined): SqlDialect {
     types: PG_TYPES,
     typeOf: (sql) => BY_INFO[sql.toLowerCase()],
     maxIdentifier: 63,
+    numbers: true,
     async connect() {
       const client = new pg.Client({ connectionString: url })
       const c = new PgConnection(client)
@@ -86,10 +87,10 @@ class PgConnection implements SqlConnection {
     return (await this.client.query(sql)).rows as Record<string, unknown>[]
   }
 
-  async append(staging: string, rows: StagedRows): Promise<void> {
+  async append(table: string, rows: StagedRows, staged: boolean): Promise<void> {
     if (this.lost !== undefined) throw this.lost
-    const cols = [...rows.columns.map((c) => c.name), '_sluice_key', '_sluice_op', '_sluice_seq', '_sluice_checkpoint'].map(ident)
-    await pipeline(Readable.from(copyChunks(rows)), this.client.query(copyFrom(`COPY ${ident(staging)} (${cols.join(', ')}) FROM STDIN`)))
+    const cols = [...rows.columns.map((c) => c.name), ...(staged ? ['_sluice_key', '_sluice_op', '_sluice_seq', '_sluice_checkpoint'] : [])].map(ident)
+    await pipeline(Readable.from(copyChunks(rows, staged), { objectMode: false }), this.client.query(copyFrom(`COPY ${ident(table)} (${cols.join(', ')}) FROM STDIN`)))
   }
 
   async close(): Promise<void> {

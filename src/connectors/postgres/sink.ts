@@ -39,12 +39,12 @@ const STAGE_ROWS = 20_000
  * schema if the table is missing, and new nullable columns when records gain fields (`evolve`).
  *
  * Rows are sent with COPY into a staging table `_sluice_staging_<pipeline>_<step>_<subtask>`; with
- * checkpoints the sink is exactly-once through `TwoPhaseCommit`: pre-commit at checkpoint n stamps the
- * staged rows with n, commit moves the rows of checkpoints up to n into the table and records n in
- * `_sluice_checkpoints`, in one transaction (the same code as `sink.duckdb`). With `key`, the move is an
+ * checkpoints the sink is exactly-once through `TwoPhaseCommit`: pre-commit at checkpoint n names the rows
+ * staged so far (by order number, in the checkpoint's handle), commit moves them into the table and records
+ * n in `_sluice_checkpoints`, in one transaction (the same code as `sink.duckdb`). With `key`, the move is an
  * upsert (`INSERT ... ON CONFLICT`) and delete by key of each key's last change, so changelog streams
- * (aggregates, CDC) are applied. Without checkpoints, rows are moved every 20,000 records and at close:
- * at-least-once, or exactly-once in effect with `key`. The sink runs as one subtask (one ordered writer).
+ * (aggregates, CDC) are applied. Without checkpoints, rows are written every 20,000 records and at close
+ * (COPY straight into the table): at-least-once, or exactly-once in effect with `key`. The sink runs as one subtask (one ordered writer).
  * @example .to(sink.postgres({ url: process.env.DATABASE_URL!, table: 'totals', key: ['user'] }))
  */
 export function postgres<T>(options: PostgresSinkOptions): Sink<T> {
@@ -73,7 +73,7 @@ export function postgres<T>(options: PostgresSinkOptions): Sink<T> {
     async open(ctx): Promise<SinkWriter<T>> {
       const t = new StagedTable(pgDialect(url, schema), table, `${ctx.pipeline}/${ctx.stepId}/${ctx.subtask}`, ctx.stepId, keyed ? { kind: 'columns', columns: key } : undefined)
       await t.init()
-      if (ctx.checkpointing !== true) await t.discardUnstamped()
+      if (ctx.checkpointing !== true) await t.discardStaged()
       return new StagedSqlWriter<T>(t, { sink: 'sink.postgres', columns, evolve: options.evolve ?? true, stageRows: STAGE_ROWS }, ctx)
     },
   }

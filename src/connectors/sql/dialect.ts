@@ -1,15 +1,15 @@
 import type { ParquetType } from '../parquet/schema.ts'
 
 /**
- * Rows to stage, column by column as `ColumnBuffer` converts them (bigints for int64, epoch-ms bigints for
- * timestamps, raw values for json), with each row's changelog kind, its computed key (or none) and its order.
+ * Rows to stage, column by column as `ColumnBuffer` converts them (bigints for int64 and epoch-ms bigints for
+ * timestamps, or numbers where the dialect says `numbers`; raw values for json), with each row's changelog kind, its computed key (or none) and its order.
  */
 export interface StagedRows {
   columns: { name: string; type: ParquetType; data: unknown[] }[]
   ops: string[]
   keys: string[] | undefined
   /** The `_sluice_seq` of the first row; the others follow. */
-  firstSeq: bigint
+  firstSeq: number
 }
 
 /** One connection to the database, used by one staged table, one statement at a time. */
@@ -17,10 +17,11 @@ export interface SqlConnection {
   run(sql: string): Promise<void>
   rows(sql: string): Promise<Record<string, unknown>[]>
   /**
-   * Appends rows to the staging table `staging`, whose columns are the data columns in order, then
-   * `_sluice_key`, `_sluice_op`, `_sluice_seq` and `_sluice_checkpoint` (left null). Durable when it returns.
+   * Appends rows to `table`, durable when it returns. A staging table (`staged`) has the data columns in
+   * order, then `_sluice_key`, `_sluice_op`, `_sluice_seq` and `_sluice_checkpoint` (left null); a target
+   * table only the data columns.
    */
-  append(staging: string, rows: StagedRows): Promise<void>
+  append(table: string, rows: StagedRows, staged: boolean): Promise<void>
   close(): Promise<void>
 }
 
@@ -34,6 +35,8 @@ export interface SqlDialect {
   readonly types: Record<ParquetType, string>
   /** The column type of a data type as information_schema reports it, or undefined if the sink cannot write it. */
   typeOf(dataType: string): ParquetType | undefined
+  /** Integers and timestamps reach `append` as numbers (or bigints), not always bigints. */
+  readonly numbers?: boolean
   /** The longest identifier the database keeps (longer staging table names are shortened with a hash). */
   readonly maxIdentifier: number
   connect(): Promise<SqlConnection>

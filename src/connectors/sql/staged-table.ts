@@ -20,11 +20,12 @@ export type KeyMode = { kind: 'computed' } | { kind: 'columns'; columns: readonl
 /**
  * A target table and this sink's staging table `_sluice_staging_<pipeline>_<step>_<subtask>`, which holds
  * rows written but not yet committed, in any SQL database a `SqlDialect` describes. Each staged row carries
- * its order (`_sluice_seq`), its changelog kind, its key, and the checkpoint that pre-committed it (null
- * until then). The two-phase commit of every SQL sink: pre-commit stamps the staged rows with the checkpoint
- * id; commit moves the rows of checkpoints up to n into the target and records n in `_sluice_checkpoints`,
- * in one transaction, and does nothing if n is recorded already; abort deletes staged rows of later
- * checkpoints or of none. Statements run on one connection, one at a time (`serial`): commits run in the
+ * its order (`_sluice_seq`), its changelog kind and its key (`_sluice_checkpoint` is read only for handles of
+ * earlier versions, which stamped rows). The two-phase commit of every SQL sink: pre-commit makes the staged
+ * rows durable and names them by `_sluice_seq` below a bound kept in the checkpoint's handle (no write);
+ * commit moves the rows below the bound into the target and records checkpoint n in `_sluice_checkpoints`,
+ * in one transaction, and does nothing if n is recorded already; on restart, once the inherited
+ * transactions are committed, the staged rows left are dropped. Statements run on one connection, one at a time (`serial`): commits run in the
  * background while records are still written.
  */
 export class StagedTable {
@@ -38,7 +39,7 @@ export class StagedTable {
   private queue: Promise<unknown> = Promise.resolve()
   /** Target columns, in order, and their types, once known (from the table, `columns` or the first batch). */
   schema: ParquetSchema | undefined
-  private seq = 0n
+  private seq = 0
 
   constructor(dialect: SqlDialect, table: string, sinkId: string, step: string, key: KeyMode) {
     this.dialect = dialect
@@ -47,6 +48,11 @@ export class StagedTable {
     this.step = step
     this.key = key
     this.staging = stagingName(sinkId, dialect.maxIdentifier)
+  }
+
+  /** Whether rows should carry integers and timestamps as numbers (see `SqlDialect.numbers`). */
+  get numbers(): boolean {
+    return this.dialect.numbers === true
   }
 
   /** The columns upserts go by: `_sluice_key` or the named ones. */
@@ -83,7 +89,7 @@ export class StagedTable {
       if (cols.length > 0) this.schema = this.fromSql(cols.map((r) => [String(r.column_name), String(r.data_type)]))
       if (await this.hasStaging(c)) {
         const [{ n }] = await c.rows(`SELECT coalesce(max(_sluice_seq) + 1, 0) AS n FROM ${ident(this.staging)}`)
-        this.seq = BigInt(n as bigint | string)
+        this.seq = Number(n)
       }
     })
   }
@@ -142,28 +148,33 @@ export class StagedTable {
     return (await c.rows(`SELECT 1 AS x FROM information_schema.tables WHERE table_name = ${lit(this.staging)} AND table_schema = current_schema()`)).length > 0
   }
 
-  /** Appends rows to the staging table, not yet stamped with a checkpoint. Committed when it returns. */
+  /** The `_sluice_seq` the next staged row gets: a pre-commit's transaction is every staged row below it. */
+  get nextSeq(): number {
+    return this.seq
+  }
+
+  /** Appends rows to the staging table. Durable when it returns; visible once moved. */
   stage(rows: Omit<StagedRows, 'firstSeq'>): Promise<void> {
     const n = rows.ops.length
     if (n === 0) return Promise.resolve()
     const firstSeq = this.seq
-    this.seq += BigInt(n)
-    return this.serial('stage rows', (c) => c.append(this.staging, { ...rows, firstSeq }))
+    this.seq += n
+    return this.serial('stage rows', (c) => c.append(this.staging, { ...rows, firstSeq }, true))
   }
 
-  /** Stamps every unstamped staged row with checkpoint `id` (phase one: durable, not visible). */
-  stamp(id: number): Promise<void> {
-    return this.serial('pre-commit', async (c) => {
-      if (await this.hasStaging(c)) await c.run(`UPDATE ${ident(this.staging)} SET _sluice_checkpoint = ${id} WHERE _sluice_checkpoint IS NULL`)
-    })
+  /** Appends rows straight to the target (plain inserts in a run without checkpoints). */
+  insert(rows: Omit<StagedRows, 'firstSeq'>): Promise<void> {
+    if (rows.ops.length === 0) return Promise.resolve()
+    return this.serial('insert rows', (c) => c.append(this.table, { ...rows, firstSeq: 0 }, false))
   }
 
   /**
-   * Moves staged rows into the target, in one transaction: those of checkpoints up to `id` (recording `id`
-   * in the checkpoints table; nothing to do if it or a later one is recorded), or with `id` undefined the
-   * unstamped rows (runs without checkpoints).
+   * Moves staged rows into the target, in one transaction: those below `upto` (the transactions of
+   * checkpoints up to `id`, recording `id` in the checkpoints table; nothing to do if it or a later one is
+   * recorded), or with `id` undefined every staged row (runs without checkpoints). `upto` undefined, in a
+   * handle of an earlier version, selects the rows stamped with checkpoint `id` or earlier.
    */
-  move(id: number | undefined): Promise<void> {
+  move(id: number | undefined, upto?: number): Promise<void> {
     const record = (c: SqlConnection) =>
       c.run(`INSERT INTO ${CHECKPOINTS} SELECT ${lit(this.sinkId)}, ${id} WHERE NOT EXISTS (SELECT 1 FROM ${CHECKPOINTS} WHERE sink_id = ${lit(this.sinkId)} AND checkpoint_id >= ${id})`)
     return this.serial('commit', async (c) => {
@@ -177,9 +188,11 @@ export class StagedTable {
           await c.run('ROLLBACK')
           return
         }
-        const which = id === undefined ? '_sluice_checkpoint IS NULL' : `_sluice_checkpoint <= ${id}`
+        const which = id === undefined ? 'TRUE' : upto === undefined ? `_sluice_checkpoint <= ${id}` : `_sluice_seq < ${upto}`
         for (const sql of this.moveStatements(which)) await c.run(sql)
-        await c.run(`DELETE FROM ${ident(this.staging)} WHERE ${which}`)
+        // Every staged row moved (the usual case: the commit comes before the next rows): TRUNCATE is cheaper.
+        const all = id === undefined || (upto !== undefined && upto >= this.seq)
+        await c.run(all ? `TRUNCATE ${ident(this.staging)}` : `DELETE FROM ${ident(this.staging)} WHERE ${which}`)
         if (id !== undefined) await record(c)
         await c.run('COMMIT')
       } catch (e) {
@@ -194,7 +207,7 @@ export class StagedTable {
     const cols = Object.keys(this.schema!).map(ident)
     const s = ident(this.staging)
     const t = ident(this.table)
-    if (this.key === undefined) return [`INSERT INTO ${t} (${cols.join(', ')}) SELECT ${cols.join(', ')} FROM ${s} WHERE ${which} ORDER BY _sluice_seq`]
+    if (this.key === undefined) return [`INSERT INTO ${t} (${cols.join(', ')}) SELECT ${cols.join(', ')} FROM ${s} WHERE ${which}`]
     // The last change of each key decides: a retraction deletes the row, an insert or update replaces it.
     const keys = this.keyColumns.map(ident)
     const k = keys.join(', ')
@@ -209,27 +222,26 @@ export class StagedTable {
   }
 
   /**
-   * After a restart: drops staged rows not pre-committed by `after` or earlier, and forgets this sink's
-   * checkpoints after `after` (all of them for a fresh run: its checkpoint ids start again at 1).
+   * After a restart, once the inherited transactions are moved: drops every staged row (written after the
+   * restored checkpoint, or by a run that will not commit them), and forgets this sink's checkpoints after
+   * `after` (all of them for a fresh run: its checkpoint ids start again at 1).
    */
   discardAfter(after: number | undefined): Promise<void> {
     return this.serial('recover', async (c) => {
       const cond = after === undefined ? 'TRUE' : `checkpoint_id > ${after}`
       await c.run(`DELETE FROM ${CHECKPOINTS} WHERE sink_id = ${lit(this.sinkId)} AND ${cond}`)
-      if (await this.hasStaging(c)) {
-        await c.run(`DELETE FROM ${ident(this.staging)} WHERE ${after === undefined ? 'TRUE' : `_sluice_checkpoint IS NULL OR _sluice_checkpoint > ${after}`}`)
-      }
+      if (await this.hasStaging(c)) await c.run(`DELETE FROM ${ident(this.staging)}`)
     })
   }
 
-  /** Drops rows staged by a run without checkpoints that crashed before moving them. */
-  discardUnstamped(): Promise<void> {
+  /** Without checkpoints, at start: drops rows a crashed run staged and never moved (its records come again). */
+  discardStaged(): Promise<void> {
     return this.serial('recover', async (c) => {
-      if (await this.hasStaging(c)) await c.run(`DELETE FROM ${ident(this.staging)} WHERE _sluice_checkpoint IS NULL`)
+      if (await this.hasStaging(c)) await c.run(`DELETE FROM ${ident(this.staging)}`)
     })
   }
 
-  /** Rows staged and not yet stamped are dropped with the connection: recovery removes them. */
+  /** Rows staged and not committed stay in the staging table: recovery moves or drops them. */
   close(): Promise<void> {
     return this.serial('close', async () => {
       await this.conn?.close()

@@ -19,14 +19,18 @@ export interface StagedWriterOptions<T> {
   stageRows: number
 }
 
-/** A transaction of the staging table: the rows stamped with its checkpoint id. */
-interface Stamped {
+/**
+ * A transaction of the staging table: its rows with `_sluice_seq` below `upto` (earlier versions stamped
+ * rows with the checkpoint id instead, and left `upto` out).
+ */
+interface Staged {
   sink: string
+  upto?: number
 }
 
 /**
  * The writer of every SQL sink over a `StagedTable`: buffers rows column by column, stages them, and with
- * checkpoints commits through `TwoPhaseCommit` (pre-commit stamps the staged rows, commit moves them).
+ * checkpoints commits through `TwoPhaseCommit` (pre-commit bounds the staged rows, commit moves them).
  * Without checkpoints, staged rows are moved at once (plain inserts, or upserts by key).
  */
 export class StagedSqlWriter<T> implements SinkWriter<T> {
@@ -36,14 +40,16 @@ export class StagedSqlWriter<T> implements SinkWriter<T> {
   private buffer: ColumnBuffer | undefined
   private keys: string[] = []
   private created: Promise<void> | undefined
+  /** The stage started last (at most one runs while the writer takes more records). */
+  private inFlight: Promise<void> | undefined
   private failure: unknown
-  private readonly tpc: TwoPhaseCommit<Stamped>
+  private readonly tpc: TwoPhaseCommit<Staged>
 
   constructor(t: StagedTable, options: StagedWriterOptions<T>, ctx: SinkContext) {
     this.t = t
     this.o = options
     this.ctx = ctx
-    this.tpc = new TwoPhaseCommit<Stamped>(this.txns, ctx, options.sink)
+    this.tpc = new TwoPhaseCommit<Staged>(this.txns, ctx, options.sink)
   }
 
   write(batch: Batch<T>): void | Promise<void> {
@@ -61,7 +67,7 @@ export class StagedSqlWriter<T> implements SinkWriter<T> {
         const missing = key.columns.find((c) => !(c in schema))
         if (missing !== undefined) throw new SluiceError('SLUICE_BAD_OPTION', `${this.o.sink}: key column '${missing}' is not a column of the table`, { step: this.ctx.stepId })
       }
-      this.buffer = new ColumnBuffer(schema, true, this.ctx.stepId, this.o.sink)
+      this.buffer = new ColumnBuffer(schema, true, this.ctx.stepId, this.o.sink, this.t.numbers)
       this.created = this.t.create(schema)
     }
     const keys = this.o.keyOf === undefined ? undefined : batch.values.map((v, i) => this.keyOf(v, batch, i))
@@ -76,7 +82,12 @@ export class StagedSqlWriter<T> implements SinkWriter<T> {
       throw e
     }
     if (keys !== undefined) for (const k of keys) this.keys.push(k)
-    if (this.buffer.length >= this.o.stageRows) return this.flush()
+    if (this.buffer.length >= this.o.stageRows) {
+      // One stage in flight while the next rows are buffered: the database ingests while records come.
+      const previous = this.inFlight
+      void this.flush()
+      return previous
+    }
   }
 
   /**
@@ -97,7 +108,7 @@ export class StagedSqlWriter<T> implements SinkWriter<T> {
     }
     await this.flush()
     await this.t.addColumns(added)
-    this.buffer = new ColumnBuffer(this.t.schema!, true, this.ctx.stepId, this.o.sink)
+    this.buffer = new ColumnBuffer(this.t.schema!, true, this.ctx.stepId, this.o.sink, this.t.numbers)
     try {
       this.buffer.add(batch as Batch<unknown>)
     } catch (e2) {
@@ -118,17 +129,36 @@ export class StagedSqlWriter<T> implements SinkWriter<T> {
     return typeof k === 'string' ? k : JSON.stringify(k, (_, x: unknown) => (typeof x === 'bigint' ? x.toString() : x))
   }
 
-  /** Stages the buffered rows; without checkpoints, moves them into the table at once. */
-  private async flush(): Promise<void> {
-    await this.created
-    if (this.buffer === undefined || this.buffer.length === 0) return
-    const schema = this.t.schema!
+  /**
+   * Stages the buffered rows (after the stage in flight); without checkpoints, writes them into the table at
+   * once. The rows are taken now; the returned promise is also `inFlight` until the next flush.
+   */
+  private flush(): Promise<void> {
+    const previous = this.inFlight
+    const rows = this.take()
+    const p = (async () => {
+      await this.created
+      await previous
+      if (rows === undefined) return
+      if (this.ctx.checkpointing === true) return this.t.stage(rows)
+      // Without checkpoints, plain inserts go straight to the table; upserts go through the staging table.
+      if (this.t.key === undefined) return this.t.insert(rows)
+      await this.t.stage(rows)
+      await this.t.move(undefined)
+    })()
+    p.catch(() => undefined) // awaited by the next write, pre-commit or close
+    this.inFlight = p
+    return p
+  }
+
+  private take() {
+    if (this.buffer === undefined || this.buffer.length === 0) return undefined
+    const schema = this.t.schema ?? this.buffer.schema
     const columns = this.buffer.take()
     const ops = columns.pop()!.data as string[]
     const keys = this.o.keyOf === undefined ? undefined : this.keys
     this.keys = []
-    await this.t.stage({ columns: columns.map((c) => ({ name: c.name, type: schema[c.name], data: c.data as unknown[] })), ops, keys })
-    if (this.ctx.checkpointing !== true) await this.t.move(undefined)
+    return { columns: columns.map((c) => ({ name: c.name, type: schema[c.name], data: c.data as unknown[] })), ops, keys }
   }
 
   preCommit(checkpointId: number): Promise<unknown> {
@@ -143,23 +173,24 @@ export class StagedSqlWriter<T> implements SinkWriter<T> {
     return this.tpc.recover(restored)
   }
 
-  private async stamp(checkpointId: number): Promise<Stamped> {
+  /** Phase one: the buffered rows are staged (durable), and the transaction is every staged row so far. */
+  private async bound(): Promise<Staged> {
     await this.flush()
-    await this.t.stamp(checkpointId)
-    return { sink: this.t.sinkId }
+    return { sink: this.t.sinkId, upto: this.t.nextSeq }
   }
 
   /** The staging table's transactions, for the two-phase commit. */
-  private readonly txns: Transactions<Stamped> = {
-    preCommit: (id) => this.stamp(id),
-    commit: (_txn, id) => this.t.move(id),
+  private readonly txns: Transactions<Staged> = {
+    preCommit: () => this.bound(),
+    commit: (txn, id) => this.t.move(id, txn.upto),
     abort: (scope: AbortScope) => this.t.discardAfter(scope.after),
     legacy: (h) => (Number.isSafeInteger((h as { checkpointId?: unknown } | null)?.checkpointId) ? [{ sink: this.t.sinkId }] : undefined),
     check: (txn) => {
-      if (typeof (txn as Stamped | null)?.sink !== 'string') {
-        throw new SluiceError('SLUICE_BAD_POSITION', `${this.o.sink}: a transaction in the checkpoint handle must be { sink }`, { domain: 'internal', step: this.ctx.stepId })
+      const t = txn as Staged | null
+      if (typeof t?.sink !== 'string' || (t.upto !== undefined && !Number.isSafeInteger(t.upto))) {
+        throw new SluiceError('SLUICE_BAD_POSITION', `${this.o.sink}: a transaction in the checkpoint handle must be { sink, upto }`, { domain: 'internal', step: this.ctx.stepId })
       }
-      return txn as Stamped
+      return txn as Staged
     },
   }
 
