@@ -12,9 +12,10 @@ import { log as logSink } from './log/sink.ts'
 import { parquet } from './parquet/sink.ts'
 import { duckdb } from './duckdb/sink.ts'
 import { postgres } from './postgres/sink.ts'
+import { postgresCdc } from './postgres/cdc/source.ts'
 
 /** Built-in sources. */
-export const source = { collection, generator, jsonl, csv, nexmark, log: logSource }
+export const source = { collection, generator, jsonl, csv, nexmark, log: logSource, postgresCdc }
 
 /** Built-in sinks. */
 export const sink = { collect, console: consoleSink, jsonl: jsonlSink, blackhole, log: logSink, parquet, duckdb, postgres }
