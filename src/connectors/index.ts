@@ -13,9 +13,10 @@ import { parquet } from './parquet/sink.ts'
 import { duckdb } from './duckdb/sink.ts'
 import { postgres } from './postgres/sink.ts'
 import { postgresCdc } from './postgres/cdc/source.ts'
+import { redis } from './redis/sink.ts'
 
 /** Built-in sources. */
 export const source = { collection, generator, jsonl, csv, nexmark, log: logSource, postgresCdc }
 
 /** Built-in sinks. */
-export const sink = { collect, console: consoleSink, jsonl: jsonlSink, blackhole, log: logSink, parquet, duckdb, postgres }
+export const sink = { collect, console: consoleSink, jsonl: jsonlSink, blackhole, log: logSink, parquet, duckdb, postgres, redis }
