@@ -1,8 +1,8 @@
 /**
- * `npm run bench -- <suite> [flags]`: micro (engine hot path), nexmark, log, state, checkpoint or postgres. With no suite, runs micro.
+ * `npm run bench -- <suite> [flags]`: micro (engine hot path), nexmark, log, state, checkpoint, postgres or redis. With no suite, runs micro.
  */
 const [suite = 'micro', ...rest] = process.argv.slice(2)
-const suites: Record<string, string> = { micro: './micro/main.ts', nexmark: './nexmark/main.ts', log: './log/main.ts', state: './state/main.ts', checkpoint: './checkpoint/main.ts', postgres: './postgres/main.ts' }
+const suites: Record<string, string> = { micro: './micro/main.ts', nexmark: './nexmark/main.ts', log: './log/main.ts', state: './state/main.ts', checkpoint: './checkpoint/main.ts', postgres: './postgres/main.ts', redis: './redis/main.ts' }
 const path = suites[suite]
 if (path === undefined) {
   console.error(`unknown bench suite '${suite}'; use one of: ${Object.keys(suites).join(', ')}`)
