@@ -78,6 +78,8 @@ class CdcReader implements SourceReader<CdcChange> {
   private snapshot: SnapshotReader | undefined
   /** The replication connection that exported the snapshot: it must stay open until the snapshot is read. */
   private exporter: pg.Client | undefined
+  /** The slot's consistent point: where the stream starts once the snapshot is read. */
+  private snapshotEnd = ''
   private service: LogicalReplicationService | undefined
   private queue: Pending[] = []
   private queued = 0
@@ -153,8 +155,6 @@ class CdcReader implements SourceReader<CdcChange> {
     })()
     return this.started
   }
-
-  private snapshotEnd = ''
 
   /** A fresh start: the publication exists, and no slot of that name is left from an earlier run. */
   private async prepare(): Promise<void> {
@@ -255,7 +255,8 @@ class CdcReader implements SourceReader<CdcChange> {
       values.push(p.change)
       kinds.push(p.kind)
       pos.push(p.lsn)
-      this.position = { lsn: (this.position as { lsn: string }).lsn, skip: (this.position as { skip: number }).skip + 1 }
+      const at = this.position as { lsn: string; skip: number }
+      this.position = { lsn: at.lsn, skip: at.skip + 1 }
     }
     this.queue = i === this.queue.length ? [] : this.queue.slice(i)
     this.queued -= values.length
