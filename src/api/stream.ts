@@ -5,6 +5,8 @@ import type { Link, StepNode } from '../plan/graph.ts'
 import type { Pipeline } from './pipeline.ts'
 import { KeyedStream } from './keyed-stream.ts'
 import { UnionOperator } from '../operators/union/union-operator.ts'
+import { LookupOperator } from '../operators/lookup/lookup-operator.ts'
+import { resolveLookupOptions, type LookupFunction, type LookupOptions } from '../operators/lookup/options.ts'
 import type { WindowAssigner } from '../operators/window/assigners.ts'
 import type { WindowOptions, WindowedStream } from './windowed-stream.ts'
 import type { Expectation } from '../contracts/quality/expectations.ts'
@@ -109,6 +111,26 @@ export class Stream<T> {
    */
   expect(expectations: readonly Expectation[], options: ExpectOptions = {}): Stream<T> {
     return addExpectStep(this, expectations, options)
+  }
+
+  /**
+   * Enriches records with an async lookup (a cache, a database, a service): `fn` is called once per distinct
+   * key of a batch not in the cache, up to `concurrency` at a time (the input waits beyond that), with a
+   * timeout and retries; a record whose lookup still fails goes to the error path. Output is
+   * `into(record, result)`, in input order unless `ordered: false`. With checkpoints, lookups in flight
+   * finish before a barrier passes the step, so the effect stays exactly-once. Ready-made: `lookup.redis`,
+   * `lookup.postgres`.
+   * @example orders.lookup(lookup.redis({ url, type: 'hash', prefix: 'user:' }), { key: (o) => o.userId, into: (o, user) => ({ ...o, country: user?.country }), cache: { ttl: '1m' } })
+   */
+  lookup<R, K = T, U = { value: T; result: R }>(fn: LookupFunction<K, R>, options: LookupOptions<T, K, R, U> = {}): Stream<U> {
+    if (typeof fn !== 'function') throw userError('SLUICE_BAD_ARGUMENT', `lookup needs an async function (after step '${this.node.id}')`)
+    const o = resolveLookupOptions(options)
+    const node = this.pipeline.addNode('lookup', [this.edge()], { concurrency: o.concurrency, timeoutMs: o.timeoutMs, retries: o.retries, ordered: o.ordered, cache: o.cache ?? null }, {
+      role: 'operator',
+      keyed: false,
+      build: (ctx) => new LookupOperator(fn, o, ctx),
+    })
+    return new Stream<U>(this.pipeline, node)
   }
 
   /** The named side output of the step that produced this stream (late records, user tags). */

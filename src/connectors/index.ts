@@ -13,9 +13,12 @@ import { parquet } from './parquet/sink.ts'
 import { duckdb } from './duckdb/sink.ts'
 import { kafka as kafkaSource } from './kafka/source.ts'
 import { kafka as kafkaSink } from './kafka/sink.ts'
+import { postgres } from './postgres/sink.ts'
+import { postgresCdc } from './postgres/cdc/source.ts'
+import { redis } from './redis/sink.ts'
 
 /** Built-in sources. */
-export const source = { collection, generator, jsonl, csv, nexmark, log: logSource, kafka: kafkaSource }
+export const source = { collection, generator, jsonl, csv, nexmark, log: logSource, kafka: kafkaSource, postgresCdc }
 
 /** Built-in sinks. */
-export const sink = { collect, console: consoleSink, jsonl: jsonlSink, blackhole, log: logSink, parquet, duckdb, kafka: kafkaSink }
+export const sink = { collect, console: consoleSink, jsonl: jsonlSink, blackhole, log: logSink, parquet, duckdb, kafka: kafkaSink, postgres, redis }

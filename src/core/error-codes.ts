@@ -58,6 +58,7 @@ export const ERROR_CODES = {
   SLUICE_LOG_NO_TOPIC: { domain: 'user', meaning: 'A log topic does not exist.' },
   SLUICE_LOG_OFFSET_OUT_OF_RANGE: { domain: 'user', meaning: "An offset is outside a log partition's stored range." },
   SLUICE_LOG_TOPIC_EXISTS: { domain: 'user', meaning: 'A log topic to create exists already.' },
+  SLUICE_LOOKUP_FAILED: { domain: 'external', meaning: 'A lookup step could not get an answer for a key (after its timeout and retries); its records go to the error path.' },
   SLUICE_METRICS_PORT_UNAVAILABLE: { domain: 'user', meaning: 'The metrics server cannot listen on the port given (in use, or not allowed).' },
   SLUICE_NOT_CLONEABLE: { domain: 'user', meaning: 'A record cannot be sent to another thread (it holds functions or other uncloneable values).' },
   SLUICE_NOT_RETRACTABLE: { domain: 'user', meaning: 'A step cannot take back records, but its input is an updating stream.' },

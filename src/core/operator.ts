@@ -87,6 +87,18 @@ export interface Operator {
   snapshotIncremental?(base: boolean): KeyedSnapshot
   /** Keyed operators receive a KeyedRestore: only the key groups this subtask owns. */
   restore?(state: unknown): void
+  /**
+   * Asynchronous steps (`lookup`) only: a promise while the step has as much work in flight as it allows
+   * (the runtime then reads no more input on this thread until it settles: backpressure), else undefined.
+   * Results are emitted from the step's own continuations.
+   */
+  waitForRoom?(): Promise<void> | undefined
+  /**
+   * Asynchronous steps only: a promise while any work is in flight, settled once its results are emitted.
+   * The runtime waits for it before a barrier passes the step (so a checkpoint holds no lookup in flight)
+   * and before the step ends.
+   */
+  drain?(): Promise<void> | undefined
 }
 
 /** A keyed operator's snapshot: per key group (see keyGroupOf), plus operator-wide data. */

@@ -29,7 +29,7 @@ export class Vertex implements Output {
   private idle = false
   /** Unconsumed side outputs are counted here. */
   readonly droppedSide = new Map<string, number>()
-  /** Filled by the graph: called with a sink's pending write, for backpressure. */
+  /** Filled by the graph: called with a sink's pending write (or an async step's wait for room), for backpressure. */
   pendingWrite: (p: Promise<void>) => void = () => {}
   /** Filled by the graph: delivers a batch to a consumer (computing keys when the edge is keyed). */
   deliver: (c: Consumer, batch: Batch) => void = () => {}
@@ -53,6 +53,8 @@ export class Vertex implements Output {
     }
     if (this.plan.role !== 'chain') this.metrics.recordsIn += batch.values.length
     this.operator!.process(batch, this, input)
+    const room = this.operator!.waitForRoom?.()
+    if (room !== undefined) this.pendingWrite(room)
   }
 
   emit(batch: Batch): void {

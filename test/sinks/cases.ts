@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { basename, join } from 'node:path'
+import { serviceOrSkip } from '../support/services.ts'
 import type { Batch } from '../../src/core/batch.ts'
 import type { SinkContext, SinkWriter } from '../../src/core/sink.ts'
 import { END } from '../../src/core/source.ts'
@@ -92,6 +93,17 @@ export const CASES: Record<string, SinkCase> = {
       const staged = await duckNumbers(`SELECT count(*) AS n FROM out._sluice_staging_conf_sink_1_0`, join(dir, 'db.duckdb'))
       return staged[0]
     },
+  },
+  postgres: {
+    name: 'sink.postgres',
+    perSubtask: false,
+    service: 'postgres',
+    async open(dir, ctx) {
+      const { postgres } = await import('../../src/connectors/postgres/sink.ts')
+      return postgres<Rec>({ url: pgUrl(), schema: pgSchema(dir), table: 'rows', columns: { n: 'int64' } }).open(ctx)
+    },
+    committed: async (dir) => (await pgRows(`SELECT n FROM ${pgSchema(dir)}.rows`)).map((r) => Number(r.n)),
+    leftovers: async (dir) => Number((await pgRows(`SELECT count(*) AS n FROM ${pgSchema(dir)}._sluice_staging_conf_sink_1_0`))[0].n),
   },
   log: {
     name: 'sink.log',
@@ -210,5 +222,25 @@ async function duckNumbers(sql: string, attach?: string): Promise<number[]> {
   } finally {
     c.closeSync()
     db.closeSync()
+  }
+}
+
+function pgUrl(): string {
+  return String(serviceOrSkip('postgres').info?.url)
+}
+
+/** Each scenario writes to a Postgres schema of its own, named after its folder. */
+function pgSchema(dir: string): string {
+  return `conf_${basename(dir).replace(/[^A-Za-z0-9]/g, '_').toLowerCase()}`
+}
+
+async function pgRows(sql: string): Promise<Record<string, unknown>[]> {
+  const { default: pg } = await import('pg')
+  const c = new pg.Client({ connectionString: pgUrl() })
+  await c.connect()
+  try {
+    return (await c.query(sql).catch((e: { code?: string }) => (e.code === '42P01' ? { rows: [] } : Promise.reject(e)))).rows as Record<string, unknown>[]
+  } finally {
+    await c.end()
   }
 }

@@ -1,9 +1,9 @@
-import { INSERT, type Batch } from '../../core/batch.ts'
-import { SluiceError, errorMessage } from '../../core/errors.ts'
-import type { RestoredHandle, Sink, SinkContext, SinkWriter } from '../../core/sink.ts'
-import { checkSchema, ColumnBuffer, inferSchema, type ParquetSchema } from '../parquet/schema.ts'
-import { TwoPhaseCommit, type AbortScope, type Transactions } from '../../checkpoint/two-phase-commit.ts'
-import { DuckTable, KEY_COLUMN } from './table.ts'
+import { SluiceError } from '../../core/errors.ts'
+import type { Sink, SinkWriter } from '../../core/sink.ts'
+import { checkSchema, type ParquetSchema } from '../parquet/schema.ts'
+import { StagedTable } from '../sql/staged-table.ts'
+import { StagedSqlWriter } from '../sql/staged-writer.ts'
+import { duckDialect } from './dialect.ts'
 
 /**
  * Options of `sink.duckdb`: the table's `columns` (types; inferred from the first batch if omitted) and
@@ -35,10 +35,11 @@ const STAGE_ROWS = 10_000
  *
  * With checkpoints it is exactly-once, through `TwoPhaseCommit`. A DuckDB transaction is not kept open from
  * pre-commit to commit; instead, rows go to a staging table `_sluice_staging_<pipeline>_<step>` (committed,
- * not visible in the target); pre-commit at checkpoint n stamps the staged rows with n; commit moves the rows
- * of checkpoints up to n into the target and records n in `_sluice_checkpoints(sink_id, checkpoint_id)`, in
- * one transaction, and does nothing if n is recorded already; abort, on restart, deletes staged rows of
- * later checkpoints or of none, and forgets later checkpoint ids. A fresh run (no checkpoint to restore)
+ * not visible in the target); pre-commit at checkpoint n names the rows staged so far (by their order
+ * number, in the checkpoint's handle); commit moves them into the target and records n in
+ * `_sluice_checkpoints(sink_id, checkpoint_id)`, in one transaction, and does nothing if n is recorded
+ * already; on restart, once the restored checkpoint's rows are moved, the staged rows left are dropped and
+ * later checkpoint ids forgotten (the shared code of `sql/staged-table.ts`, as for `sink.postgres`). A fresh run (no checkpoint to restore)
  * appends to the table; restoring an older checkpoint than the last committed one leaves the later rows in
  * place unless `key` is set. The sink runs as one subtask (one writer per database file).
  *
@@ -62,121 +63,11 @@ export function duckdb<T>(file: string, table: string, options: DuckDbSinkOption
     singleSubtask: true,
     describe: () => ({ kind: 'duckdb', file, table, keyed, commit: keyed ? 'upserts by key; staged rows move with the checkpoint id in one transaction' : 'staged rows move with the checkpoint id in one transaction; plain inserts without checkpoints' }),
     async open(ctx): Promise<SinkWriter<T>> {
-      const t = new DuckTable(file, table, `${ctx.pipeline}/${ctx.stepId}/${ctx.subtask}`, ctx.stepId, keyed)
+      const t = new StagedTable(duckDialect(file), table, `${ctx.pipeline}/${ctx.stepId}/${ctx.subtask}`, ctx.stepId, keyed ? { kind: 'computed' } : undefined)
       await t.init()
       // Rows a crashed run without checkpoints staged and never moved: that run's records are written again.
-      if (ctx.checkpointing !== true) await t.discardUnstamped()
-      return new DuckDbWriter<T>(t, options, ctx)
+      if (ctx.checkpointing !== true) await t.discardStaged()
+      return new StagedSqlWriter<T>(t, { sink: 'sink.duckdb', keyOf: options.key, columns: options.columns, stageRows: STAGE_ROWS }, ctx)
     },
-  }
-}
-
-/** A transaction of the staging table: the rows stamped with its checkpoint id. */
-interface Stamped {
-  sink: string
-}
-
-class DuckDbWriter<T> implements SinkWriter<T> {
-  private readonly t: DuckTable
-  private readonly key: ((v: T) => unknown[] | string) | undefined
-  private readonly columns: ParquetSchema | undefined
-  private readonly ctx: SinkContext
-  private buffer: ColumnBuffer | undefined
-  private keys: string[] = []
-  private created: Promise<void> | undefined
-  private failure: unknown
-  private readonly tpc: TwoPhaseCommit<Stamped>
-
-  constructor(t: DuckTable, options: DuckDbSinkOptions<T>, ctx: SinkContext) {
-    this.t = t
-    this.key = options.key
-    this.columns = options.columns
-    this.ctx = ctx
-    this.tpc = new TwoPhaseCommit<Stamped>(this.txns, ctx, 'sink.duckdb')
-  }
-
-  write(batch: Batch<T>): void | Promise<void> {
-    if (this.failure !== undefined) throw this.failure
-    if (batch.values.length === 0) return
-    if (this.ctx.checkpointing === true && !this.tpc.recovered) return this.tpc.ensureRecovered().then(() => this.write(batch))
-    if (this.key === undefined && batch.kinds !== undefined && batch.kinds.some((k) => k !== INSERT)) {
-      throw new SluiceError('SLUICE_BAD_OPTION', 'sink.duckdb: the stream carries updates and deletes; the sink applies them by key', { step: this.ctx.stepId, hint: 'pass key: (v) => [...] to sink.duckdb' })
-    }
-    if (this.buffer === undefined) {
-      const schema = this.t.schema ?? this.columns ?? inferSchema(batch as Batch<unknown>, this.ctx.stepId, 'sink.duckdb')
-      if (KEY_COLUMN in schema) throw new SluiceError('SLUICE_SCHEMA_MISMATCH', `sink.duckdb: '${KEY_COLUMN}' is the sink's own column`, { step: this.ctx.stepId })
-      this.buffer = new ColumnBuffer(schema, true, this.ctx.stepId, 'sink.duckdb')
-      this.created = this.t.create(schema)
-    }
-    const keys = this.key === undefined ? undefined : batch.values.map((v, i) => this.keyOf(v, batch, i))
-    try {
-      this.buffer.add(batch as Batch<unknown>)
-    } catch (e) {
-      // Part of the batch is buffered: the writer cannot go on.
-      this.failure = e
-      throw e
-    }
-    if (keys !== undefined) for (const k of keys) this.keys.push(k)
-    if (this.buffer.length >= STAGE_ROWS) return this.flush()
-  }
-
-  private keyOf(v: T, batch: Batch<T>, i: number): string {
-    let k: unknown[] | string
-    try {
-      k = this.key!(v)
-    } catch (e) {
-      const position = batch.pos?.[i]
-      throw new SluiceError('SLUICE_SINK_FAILED', `sink.duckdb: the key function failed: ${errorMessage(e)}`, { domain: 'user', step: this.ctx.stepId, cause: e, ...(position === undefined ? {} : { position }) })
-    }
-    return typeof k === 'string' ? k : JSON.stringify(k, (_, x: unknown) => (typeof x === 'bigint' ? x.toString() : x))
-  }
-
-  /** Stages the buffered rows; without checkpoints, moves them into the table at once. */
-  private async flush(): Promise<void> {
-    await this.created
-    if (this.buffer === undefined || this.buffer.length === 0) return
-    const columns = this.buffer.take()
-    const ops = columns.pop()!.data as string[]
-    const keys = this.key === undefined ? undefined : this.keys
-    this.keys = []
-    await this.t.stage({ columns: columns as { name: string; data: unknown[] }[], ops, keys })
-    if (this.ctx.checkpointing !== true) await this.t.move(undefined)
-  }
-
-  preCommit(checkpointId: number): Promise<unknown> {
-    return this.tpc.preCommit(checkpointId)
-  }
-
-  commit(checkpointId: number, handle: unknown): Promise<void> {
-    return this.tpc.commit(checkpointId, handle)
-  }
-
-  recover(restored: readonly RestoredHandle[]): Promise<void> {
-    return this.tpc.recover(restored)
-  }
-
-  private async stamp(checkpointId: number): Promise<Stamped> {
-    await this.flush()
-    await this.t.stamp(checkpointId)
-    return { sink: this.t.sinkId }
-  }
-
-  /** The staging table's transactions, for the two-phase commit. */
-  private readonly txns: Transactions<Stamped> = {
-    preCommit: (id) => this.stamp(id),
-    commit: (_txn, id) => this.t.move(id),
-    abort: (scope: AbortScope) => this.t.discardAfter(scope.after),
-    legacy: (h) => (Number.isSafeInteger((h as { checkpointId?: unknown } | null)?.checkpointId) ? [{ sink: this.t.sinkId }] : undefined),
-    check: (txn) => {
-      if (typeof (txn as Stamped | null)?.sink !== 'string') {
-        throw new SluiceError('SLUICE_BAD_POSITION', 'sink.duckdb: a transaction in the checkpoint handle must be { sink }', { domain: 'internal', step: this.ctx.stepId })
-      }
-      return txn as Stamped
-    },
-  }
-
-  async close(): Promise<void> {
-    if (this.ctx.checkpointing !== true && this.failure === undefined) await this.flush()
-    await this.t.close()
   }
 }

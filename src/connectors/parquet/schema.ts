@@ -134,8 +134,16 @@ const converters: Record<ParquetType, Convert> = {
   json: (v) => v,
 }
 
+/** The same checks, keeping integers and epoch milliseconds as numbers (bigints stay bigints): for text formats. */
+const numberConverters: Record<ParquetType, Convert> = {
+  ...converters,
+  int64: (v) => (typeof v === 'bigint' || Number.isSafeInteger(v) ? v : NOT),
+  timestamp: (v) => (v instanceof Date ? v.getTime() : Number.isSafeInteger(v) ? v : NOT),
+}
+
 /** Rows of the row group being built, as one array per column, checked against the schema as they arrive. */
 export class ColumnBuffer {
+  readonly schema: ParquetSchema
   readonly names: string[]
   private readonly types: ParquetType[]
   private readonly index: Map<string, number>
@@ -146,12 +154,14 @@ export class ColumnBuffer {
   private data: unknown[][]
   private ops: string[] = []
 
-  constructor(schema: ParquetSchema, changelog: boolean, step: string, sink = 'sink.parquet') {
+  /** `numbers`: int64 and timestamp values stay numbers (bigints stay bigints) instead of becoming bigints. */
+  constructor(schema: ParquetSchema, changelog: boolean, step: string, sink = 'sink.parquet', numbers = false) {
     this.sink = sink
+    this.schema = schema
     this.names = Object.keys(schema)
     this.types = this.names.map((n) => schema[n])
     this.index = new Map(this.names.map((n, i) => [n, i]))
-    this.convert = this.types.map((t) => converters[t])
+    this.convert = this.types.map((t) => (numbers ? numberConverters : converters)[t])
     this.changelog = changelog
     this.step = step
     this.data = this.names.map(() => [])
@@ -211,6 +221,12 @@ export class ColumnBuffer {
       ...(position === undefined ? {} : { position }),
       hint: `declare the column types with the ${typesOption(this.sink)} option, or map the records to the declared shape before the sink`,
     })
+  }
+
+  /** Drops the rows after the first `length` (what a failed `add` left of its batch). */
+  truncate(length: number): void {
+    for (const col of this.data) col.length = Math.min(col.length, length)
+    if (this.ops.length > length) this.ops.length = length
   }
 
   /** The buffered rows as hyparquet column data, and a fresh buffer. */

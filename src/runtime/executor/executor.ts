@@ -166,6 +166,8 @@ export class SubtaskExecutor {
           this.graph.pendingWrites.push(w)
         }
       }
+      // An async step's (lookup) wait for room holds the sources back, as a sink's pending write does.
+      if (step.impl.role !== 'source' && v.pendingWrite === undefined) v.pendingWrite = (w) => void this.graph.pendingWrites.push(w)
       if (step.impl.role === 'source') this.runners.push(new SourceRunner(v, step.impl.source, clock, this.graph.errors, { subtask: thread, subtasks: layout.threads }))
     }
     for (const r of this.runners) await r.open(this.init.signal, p.name)
@@ -446,6 +448,19 @@ export class SubtaskExecutor {
         this.init.flush()
       })()
     }
+    // An async step's lookups in flight finish (and emit) before the barrier passes it.
+    const inFlight = v.operator?.drain?.()
+    if (inFlight !== undefined) {
+      return inFlight.then(() => {
+        this.snapshotOperator(v, id, spec, alignmentMs)
+        this.init.flush()
+      })
+    }
+    this.snapshotOperator(v, id, spec, alignmentMs)
+  }
+
+  private snapshotOperator(v: Vertex, id: number, spec: Round['spec'], alignmentMs: number): void {
+    const inputs = this.inputs[v.plan.index]!
     const t0 = performance.now()
     this.flushErrors()
     const { files, bytes, delta } = this.snapshots.write(v, id, spec)
@@ -542,7 +557,16 @@ export class SubtaskExecutor {
 
   /** Every input of `v` has ended: it emits what it still holds, then its consumers' inputs end. */
   private ended(v: Vertex): void {
-    this.finishVertex(v)
+    const inFlight = v.operator?.drain?.()
+    if (inFlight === undefined) return this.finishVertex(v)
+    inFlight.then(
+      () => {
+        this.finishVertex(v)
+        this.afterBatch()
+        this.wake?.()
+      },
+      (e: unknown) => this.fail(e),
+    )
   }
 
   private finishVertex(v: Vertex): void {

@@ -1,0 +1,100 @@
+/**
+ * `npm run bench -- postgres [--rows N]`: rows per second into a local Postgres for narrow rows
+ * ({ id: int64, v: double, s: short text }) through sink.postgres (COPY to the staging table, then the move
+ * in one transaction at each checkpoint; and without checkpoints), beside `psql \copy` of the same rows into a
+ * plain table, the limit. Needs `npm run services -- postgres` and psql on the PATH.
+ */
+import { spawnSync } from 'node:child_process'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pg from 'pg'
+import { postgres } from '../../src/connectors/postgres/sink.ts'
+import type { SinkWriter } from '../../src/core/sink.ts'
+import { serviceOrSkip } from '../../test/support/services.ts'
+
+interface Row {
+  id: number
+  v: number
+  s: string
+}
+
+const BATCH = 1024
+
+function rowsOf(n: number): Row[] {
+  return Array.from({ length: n }, (_, i) => ({ id: i, v: i * 0.5, s: `name-${i % 1000}` }))
+}
+
+async function sql(url: string, text: string): Promise<void> {
+  const c = new pg.Client({ connectionString: url })
+  await c.connect()
+  await c.query(text)
+  await c.end()
+}
+
+async function viaSink(url: string, rows: Row[], checkpointEvery: number | undefined): Promise<number> {
+  const schema = 'bench_pg'
+  await sql(url, `DROP SCHEMA IF EXISTS ${schema} CASCADE; CREATE SCHEMA ${schema}`)
+  const checkpointing = checkpointEvery !== undefined
+  const start = performance.now()
+  const w = (await postgres<Row>({ url, schema, table: 'narrow', columns: { id: 'int64', v: 'double', s: 'string' } }).open({ pipeline: 'bench', stepId: 'sink-1', subtask: 0, checkpointing })) as SinkWriter<Row>
+  if (checkpointing) await w.recover!([])
+  let id = 0
+  const times = new Array<number>(BATCH).fill(0)
+  for (let i = 0; i < rows.length; i += BATCH) {
+    const values = rows.slice(i, i + BATCH)
+    await w.write({ values, times: values.length === BATCH ? times : times.slice(0, values.length) })
+    if (checkpointing && (i + BATCH) % checkpointEvery < BATCH) {
+      id++
+      await w.commit!(id, await w.preCommit!(id))
+    }
+  }
+  if (checkpointing) {
+    id++
+    await w.commit!(id, await w.preCommit!(id))
+  }
+  await w.close()
+  return performance.now() - start
+}
+
+async function viaPsql(url: string, rows: Row[], dir: string): Promise<number> {
+  const file = join(dir, 'rows.tsv')
+  await writeFile(file, rows.map((r) => `${r.id}\t${r.v}\t${r.s}\n`).join(''))
+  await sql(url, 'DROP SCHEMA IF EXISTS bench_psql CASCADE; CREATE SCHEMA bench_psql; CREATE TABLE bench_psql.narrow (id BIGINT, v DOUBLE PRECISION, s TEXT)')
+  const start = performance.now()
+  const r = spawnSync('psql', [url, '-q', '-c', `\\copy bench_psql.narrow FROM '${file}'`], { encoding: 'utf8' })
+  const ms = performance.now() - start
+  if (r.status !== 0) throw new Error(`psql failed: ${r.stderr}`)
+  return ms
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const service = serviceOrSkip('postgres')
+  if (service.skip !== false) {
+    console.error(service.skip)
+    process.exitCode = 2
+    return
+  }
+  const url = String(service.info!.url)
+  const i = argv.indexOf('--rows')
+  const n = i >= 0 ? Number(argv[i + 1]) : 500_000
+  const rows = rowsOf(n)
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-bench-pg-'))
+  try {
+    const rate = (ms: number) => Math.round(n / (ms / 1000))
+    const psql = await viaPsql(url, rows, dir)
+    const plain = await viaSink(url, rows, undefined)
+    const checkpointed = await viaSink(url, rows, 100_000)
+    const psqlRate = rate(psql)
+    console.log(`rows: ${n} narrow (int64, double, text)`)
+    console.log(`psql \\copy (the limit):              ${psqlRate.toLocaleString('en')} rows/s`)
+    for (const [name, ms] of [['sink.postgres, no checkpoints:      ', plain], ['sink.postgres, checkpoint per 100k: ', checkpointed]] as const) {
+      console.log(`${name} ${rate(ms).toLocaleString('en')} rows/s (${(psqlRate / rate(ms)).toFixed(2)}x slower than psql)`)
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+    await sql(url, 'DROP SCHEMA IF EXISTS bench_pg CASCADE; DROP SCHEMA IF EXISTS bench_psql CASCADE')
+  }
+}
+
+if (import.meta.main) await main(process.argv.slice(2))

@@ -1,0 +1,17 @@
+import { Redis } from 'ioredis'
+
+/** A url without its password, for messages. */
+export function redactRedis(url: string): string {
+  try {
+    const u = new URL(url)
+    if (u.password !== '') u.password = '***'
+    return u.toString()
+  } catch {
+    return 'the Redis url'
+  }
+}
+
+/** An ioredis client that connects at once and fails commands (instead of queueing them forever) while down. */
+export function redisClient(url: string): Redis {
+  return new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 3, enableOfflineQueue: true })
+}

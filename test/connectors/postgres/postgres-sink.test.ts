@@ -1,0 +1,104 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { join } from 'node:path'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { agg, pipeline, run, sink, source, SluiceError } from '../../../src/index.ts'
+import type { SinkContext } from '../../../src/core/sink.ts'
+import { DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE } from '../../../src/core/batch.ts'
+import { freshSchema, pgService, pgUrl, sql } from './pg-test-support.ts'
+
+const skip = pgService.skip
+const ctx = (checkpointing: boolean): SinkContext => ({ pipeline: 'pgtest', stepId: 'sink-postgres-1', subtask: 0, checkpointing })
+
+test('without checkpoints: a table created from the first batch, typed columns, COPY-safe text', { skip }, async () => {
+  const schema = await freshSchema('types')
+  const at = Date.UTC(2024, 4, 1, 9)
+  const rows = [
+    { id: 1, price: 2.5, name: 'tab\there\nnew \\ line', ok: true, ts: new Date(at), tags: ['x'] },
+    { id: 2, price: 3, name: null, ok: false, ts: new Date(at + 1000), tags: { k: 1 } },
+  ]
+  const p = pipeline('pg-plain')
+  p.from(source.collection(rows)).to(sink.postgres({ url: pgUrl(), schema, table: 'items' }))
+  assert.equal((await run(p)).status, 'finished')
+  const types = await sql(`SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'items' ORDER BY ordinal_position`, [schema])
+  assert.deepEqual(types.map((t) => `${t.column_name}:${t.data_type}`), ['id:bigint', 'price:double precision', 'name:text', 'ok:boolean', 'ts:timestamp with time zone', 'tags:jsonb'])
+  const got = await sql(`SELECT id::int AS id, price, name, ok, (extract(epoch from ts) * 1000)::bigint::text AS ms, tags::text AS tags FROM ${schema}.items ORDER BY id`)
+  assert.deepEqual(got, [
+    { id: 1, price: 2.5, name: 'tab\there\nnew \\ line', ok: true, ms: String(at), tags: '["x"]' },
+    { id: 2, price: 3, name: null, ok: false, ms: String(at + 1000), tags: '{"k": 1}' },
+  ])
+  await run(p) // plain inserts: a second run appends (at-least-once without checkpoints or key)
+  assert.deepEqual(await sql(`SELECT count(*)::int AS n FROM ${schema}.items`), [{ n: 4 }])
+})
+
+test('records that gain fields add nullable columns; a field of another type is an error naming the step', { skip }, async () => {
+  const schema = await freshSchema('evolve')
+  const w = await sink.postgres<Record<string, unknown>>({ url: pgUrl(), schema, table: 'ev' }).open(ctx(false))
+  await w.write({ values: [{ id: 1 }, { id: 2 }], times: [0, 0] })
+  await w.write({ values: [{ id: 3, label: 'c' }, { id: 4 }], times: [0, 0] })
+  await w.close()
+  assert.deepEqual(await sql(`SELECT id::int AS id, label FROM ${schema}.ev ORDER BY id`), [
+    { id: 1, label: null },
+    { id: 2, label: null },
+    { id: 3, label: 'c' },
+    { id: 4, label: null },
+  ])
+  const w2 = await sink.postgres<Record<string, unknown>>({ url: pgUrl(), schema, table: 'ev' }).open(ctx(false))
+  await assert.rejects(
+    async () => w2.write({ values: [{ id: 'five' }], times: [0] }),
+    (e: unknown) => e instanceof SluiceError && e.code === 'SLUICE_SCHEMA_MISMATCH' && e.step === 'sink-postgres-1' && e.message.includes("'id'") && !e.message.includes('five'),
+  )
+  await w2.close()
+  const strict = await sink.postgres<Record<string, unknown>>({ url: pgUrl(), schema, table: 'ev', evolve: false }).open(ctx(false))
+  await assert.rejects(async () => strict.write({ values: [{ id: 6, extra: 1 }], times: [0] }), (e: unknown) => e instanceof SluiceError && e.code === 'SLUICE_SCHEMA_MISMATCH')
+  await strict.close()
+})
+
+test('with a key, a changelog is applied: each key ends at its last change, retractions delete', { skip }, async () => {
+  const schema = await freshSchema('changelog')
+  const w = await sink.postgres<{ k: string; v: number }>({ url: pgUrl(), schema, table: 'kv', key: ['k'] }).open(ctx(true))
+  await w.recover!([])
+  await w.write({ values: [{ k: 'a', v: 1 }, { k: 'b', v: 1 }, { k: 'a', v: 1 }, { k: 'a', v: 2 }], times: [0, 0, 0, 0], kinds: [INSERT, INSERT, UPDATE_BEFORE, UPDATE_AFTER] })
+  const h1 = await w.preCommit!(1)
+  assert.deepEqual(await sql(`SELECT count(*)::int AS n FROM ${schema}.kv`), [{ n: 0 }], 'nothing visible before the commit')
+  await w.commit!(1, h1)
+  assert.deepEqual(await sql(`SELECT k, v::int AS v FROM ${schema}.kv ORDER BY k`), [{ k: 'a', v: 2 }, { k: 'b', v: 1 }])
+  await w.write({ values: [{ k: 'b', v: 1 }, { k: 'c', v: 7 }], times: [0, 0], kinds: [DELETE, INSERT] })
+  const h2 = await w.preCommit!(2)
+  await w.commit!(2, h2)
+  await w.commit!(2, h2)
+  await w.close()
+  assert.deepEqual(await sql(`SELECT k, v::int AS v FROM ${schema}.kv ORDER BY k`), [{ k: 'a', v: 2 }, { k: 'c', v: 7 }])
+  const pk = await sql(`SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) WHERE i.indrelid = '${schema}.kv'::regclass AND i.indisprimary`)
+  assert.deepEqual(pk, [{ attname: 'k' }])
+})
+
+test('a keyed aggregate through checkpoints into Postgres gives one row per key equal to the sum', { skip }, async () => {
+  const schema = await freshSchema('agg')
+  const events = Array.from({ length: 500 }, (_, i) => ({ user: `u${i % 7}`, amount: (i * 7) % 5 }))
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-pg-agg-'))
+  try {
+    const p = pipeline('pg-totals', { batchSize: 16 })
+    p.from(source.collection(events))
+      .keyBy((e) => e.user)
+      .aggregate(agg.sum((e: { amount: number }) => e.amount))
+      .map((t) => ({ user: t.key, total: t.value }))
+      .to(sink.postgres({ url: pgUrl(), schema, table: 'totals', key: ['user'] }))
+    const s = await run(p, { checkpoint: { dir: join(dir, 'chk'), intervalMs: 1 } })
+    assert.equal(s.status, 'finished')
+    const want = new Map<string, number>()
+    for (const e of events) want.set(e.user, (want.get(e.user) ?? 0) + e.amount)
+    assert.deepEqual(await sql(`SELECT "user", total::int AS total FROM ${schema}.totals ORDER BY "user"`), [...want].sort().map(([user, total]) => ({ user, total })))
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+})
+
+test('options are checked when the sink is made, and the url password never reaches describe', () => {
+  assert.throws(() => sink.postgres({ url: '', table: 't' }), (e: unknown) => e instanceof SluiceError && e.code === 'SLUICE_BAD_ARGUMENT')
+  assert.throws(() => sink.postgres({ url: 'postgres://x@h/db', table: '_sluice_checkpoints' }), (e: unknown) => e instanceof SluiceError)
+  assert.throws(() => sink.postgres({ url: 'postgres://x@h/db', table: 't', key: [] }), (e: unknown) => e instanceof SluiceError && e.code === 'SLUICE_BAD_OPTION')
+  const d = sink.postgres({ url: 'postgres://app:secret@h:5432/db', table: 't', key: ['id'] }).describe()
+  assert.ok(!JSON.stringify(d).includes('secret'))
+})
