@@ -1,4 +1,4 @@
-import { getCompileCacheDir } from 'node:module'
+import * as nodeModule from 'node:module'
 import { tmpdir } from 'node:os'
 import { isAbsolute, join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -20,7 +20,11 @@ export function moduleUrl(module: string): string {
  */
 export function workerEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env }
-  if (env.NODE_COMPILE_CACHE === undefined && env.NODE_DISABLE_COMPILE_CACHE === undefined) env.NODE_COMPILE_CACHE = getCompileCacheDir() ?? join(tmpdir(), 'node-compile-cache')
+  if (env.NODE_COMPILE_CACHE === undefined && env.NODE_DISABLE_COMPILE_CACHE === undefined) {
+    // Node 22.1+ reads NODE_COMPILE_CACHE; getCompileCacheDir came later (older versions ignore both).
+    const dir = (nodeModule as { getCompileCacheDir?: () => string | undefined }).getCompileCacheDir?.()
+    env.NODE_COMPILE_CACHE = dir ?? join(tmpdir(), 'node-compile-cache')
+  }
   return env
 }
 
