@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   SLUICE_BAD_UTF8: { domain: 'user', meaning: 'An input line is not valid UTF-8 (kept as bytes on the error path).' },
   SLUICE_CHECKPOINT_CORRUPT: { domain: 'external', meaning: 'A checkpoint is damaged: a manifest or state file is missing, truncated or fails its checksum.' },
   SLUICE_CHECKPOINT_FAILED: { domain: 'external', meaning: 'More checkpoints failed in a row than the job tolerates (tolerableFailures).' },
+  SLUICE_CHECKPOINT_FALLBACK_REFUSED: { domain: 'external', meaning: 'The newest checkpoints are damaged and falling back (or starting from scratch) would write again output they committed to a log sink or the dead-letter log; restore from a savepoint or run with --accept-duplicates.' },
   SLUICE_CHECKPOINT_IO: { domain: 'external', meaning: 'A checkpoint file that is there could not be read (EIO, EACCES): the job does not start.' },
   SLUICE_CHECKPOINT_LOCKED: { domain: 'user', meaning: 'Another running job (the pid is named) holds the checkpoint folder.' },
   SLUICE_CHECKPOINT_MISMATCH: { domain: 'user', meaning: 'A checkpoint or savepoint does not fit the pipeline being restored (another pipeline, changed steps).' },

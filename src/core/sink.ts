@@ -80,6 +80,12 @@ export interface Sink<T> {
    * file, ordered output). Default false: one writer per subtask.
    */
   readonly singleSubtask?: boolean
+  /**
+   * True when output a checkpoint committed cannot be taken back by restoring an older one (an append-only log
+   * that others may have read): a restore then refuses to fall back past a damaged checkpoint unless duplicates
+   * are accepted. Default false: the sink's recover discards what later checkpoints committed.
+   */
+  readonly appendOnly?: boolean
   describe(): Record<string, unknown>
   open(ctx: SinkContext): SinkWriter<T> | Promise<SinkWriter<T>>
 }

@@ -2,7 +2,8 @@ import { SluiceError, errorMessage } from '../core/errors.ts'
 import type { RestoredHandle } from '../core/sink.ts'
 import { TwoPhaseCommit, type Transactions } from '../checkpoint/two-phase-commit.ts'
 import { openLog, type Log, type LogOptions, type LogRecordInput } from '../log/index.ts'
-import { CHECKPOINT_HEADER, addRange, partitionCommits, readCommits, writeCommits, type TopicCommits } from './commits.ts'
+import { CHECKPOINT_HEADER, addRange, commitsPath, partitionCommits, readCommits, writeCommits, type TopicCommits } from './commits.ts'
+import { scanDeadLetters } from './reader.ts'
 import type { DeadLetter } from './record.ts'
 
 export interface DeadLetterWriterOptions {
@@ -79,6 +80,9 @@ export class DeadLetterWriter {
       await log.ensureTopic(o.topic, { partitions: 1 })
       let commits = await readCommits(o.dir, o.topic)
       if (commits === undefined) {
+        // A missing commit state over checkpointed letters cannot be rebuilt: a new empty one would hide the
+        // committed letters (and the next recover would abort them for good). Refuse, as readers do.
+        await requireNoCheckpointedLetters(log, o.topic)
         commits = { version: 1, topic: o.topic, partitions: {} }
         partitionCommits(commits, PARTITION)
         await writeCommits(o.dir, commits)
@@ -141,6 +145,22 @@ export class DeadLetterWriter {
     this.transactional = true
     this.buffer = []
     return this.serial(() => this.tpc.recover(restored))
+  }
+
+  /**
+   * How many committed letters a restore of checkpoint `restored` would write again: those committed by a later
+   * checkpoint or at the end of input (all committed checkpointed letters when `restored` is undefined, a start
+   * from scratch). A restore cannot take them back: readers may have seen them.
+   */
+  committedAfter(restored: number | undefined): Promise<number> {
+    return this.serial(async () => {
+      let n = 0
+      for await (const s of scanDeadLetters(this.log, this.topic)) {
+        if (s.visibility !== 'visible' || s.checkpoint === undefined) continue
+        if (restored === undefined || s.checkpoint === 'end' || Number(s.checkpoint) > restored) n++
+      }
+      return n
+    })
   }
 
   /**
@@ -222,6 +242,22 @@ export class DeadLetterWriter {
 
   private check(): Promise<void> {
     return this.serial(async () => undefined)
+  }
+}
+
+async function requireNoCheckpointedLetters(log: Log, topic: string): Promise<void> {
+  const p = log.describe(topic).partitions[PARTITION]
+  let next = p.startOffset
+  while (next < p.endOffset) {
+    const b = await log.readBatch(topic, PARTITION, next, { maxRecords: 1000 })
+    if (b.offsets.length === 0) return
+    if (b.headers?.some((h) => h?.[CHECKPOINT_HEADER] !== undefined) === true) {
+      throw new SluiceError('SLUICE_DLQ_CORRUPT', `dead-letter topic '${topic}' holds letters written under checkpoints, but its commit state (${commitsPath(log.dir, topic)}) is missing`, {
+        domain: 'external',
+        hint: 'restore the commit state file from a backup; without it, which letters were committed cannot be known, and writing on would lose or repeat some',
+      })
+    }
+    next = b.nextOffset
   }
 }
 

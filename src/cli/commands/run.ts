@@ -43,6 +43,7 @@ export const runCommand: Command = {
     { name: 'full-checkpoints', type: 'boolean', description: 'every checkpoint writes all state (default: after a full one, joins and keyed aggregates write only the keys changed since)' },
     { name: 'restore-from', type: 'string', placeholder: 'DIR', description: 'resume from this savepoint or checkpoint folder instead of the latest checkpoint' },
     { name: 'allow-dropped-state', type: 'boolean', description: 'restore even if saved state of some step no longer matches the pipeline (that state is dropped)' },
+    { name: 'accept-duplicates', type: 'boolean', description: 'when the newest checkpoints are damaged, fall back (or start from scratch) even if a log sink or the dead-letter log then gets output twice (default: refuse)' },
   ],
   examples: ['sluice run examples/quickstart/pipeline.ts', 'sluice run pipelines/clicks.ts --checkpoint-dir state/clicks --checkpoint-interval 10s', 'sluice run pipelines/copy.ts --param input=in.jsonl --param output=out.jsonl --json'],
   notes: exitCodesHelp,
@@ -115,7 +116,7 @@ function signalExitCode(sig: NodeJS.Signals): number {
 /** Checkpoint settings from the flags; undefined without --checkpoint-dir. */
 function checkpointFlags(values: ParsedArgs['values']): CheckpointConfig | undefined {
   const dir = values['checkpoint-dir']
-  const others = ['checkpoint-interval', 'full-checkpoints', 'restore-from', 'allow-dropped-state'].filter((f) => values[f] !== undefined)
+  const others = ['checkpoint-interval', 'full-checkpoints', 'restore-from', 'allow-dropped-state', 'accept-duplicates'].filter((f) => values[f] !== undefined)
   if (typeof dir !== 'string') {
     if (others.length > 0) throw new UsageError(`--${others[0]} needs --checkpoint-dir`, 'run')
     return undefined
@@ -133,6 +134,7 @@ function checkpointFlags(values: ParsedArgs['values']): CheckpointConfig | undef
     intervalMs,
     ...(typeof values['restore-from'] === 'string' ? { restoreFrom: resolve(values['restore-from']) } : {}),
     allowDroppedState: values['allow-dropped-state'] === true,
+    acceptDuplicates: values['accept-duplicates'] === true,
     incremental: values['full-checkpoints'] !== true,
   }
 }

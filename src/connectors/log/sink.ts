@@ -47,6 +47,7 @@ export function log<T>(dir: string, topic: string, options: LogSinkOptions<T> = 
     guarantee: 'exactly-once',
     guaranteeFor: (run) => (run.checkpointing ? 'exactly-once' : 'at-least-once'),
     singleSubtask: true,
+    appendOnly: true,
     describe: () => ({ kind: 'log', dir, topic, keyed: options.key !== undefined, commit: 'transactions with checkpoints (read_committed readers); plain appends without' }),
     async open(ctx): Promise<SinkWriter<T>> {
       const ref = await acquireLog(dir, options.log)

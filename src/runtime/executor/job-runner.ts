@@ -14,6 +14,7 @@ import { buildPlan, type PhysicalPlan } from '../../plan/physical-plan.ts'
 import type { RunOptions, RunSummary } from '../run-types.ts'
 import { summarize } from '../summary.ts'
 import { SubtaskExecutor } from './executor.ts'
+import { laterCommits } from './later-commits.ts'
 import { layOut, type Layout } from './layout.ts'
 import { moduleUrl } from './load.ts'
 import type { Ack, BarrierSpec, Bundle, Command, Item, Report } from './protocol.ts'
@@ -119,7 +120,7 @@ export class JobRunner {
         this.coordinator = new CheckpointCoordinator(p.name, this.plan, { threads, subtasks: (v) => this.layout.subtasks(v), edge: (v, i) => this.layout.inputs[v][i].kind }, opts.checkpoint!, this.clock.now(), this.deadLetters !== undefined)
         this.control = new ControlRequests(opts.checkpoint!.dir)
       }
-      const restores = await this.coordinator?.restore()
+      const restores = await this.coordinator?.restore(laterCommits(this.plan, this.deadLetters))
       for (let t = 1; t < threads; t++) this.send(t, { t: 'start', restore: restores?.[t] })
       this.router.flush()
       await this.executor.start(restores?.[0])
