@@ -9,6 +9,12 @@ export interface SinkContext {
   readonly parallelism?: number
   /** True when the run takes checkpoints: transactional sinks then write through preCommit/commit. */
   readonly checkpointing?: boolean
+  /**
+   * Sends record `index` of `batch`, which this sink cannot write (it cannot be encoded), to the pipeline's
+   * error path with its step and position; throws under onError 'fail'. The sink writes the other records.
+   * Absent where a sink is opened outside a run: then the sink throws.
+   */
+  readonly reject?: (batch: Batch, index: number, error: unknown) => void
 }
 
 /** What a sink promises about duplicates after a failure. */

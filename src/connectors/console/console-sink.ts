@@ -13,9 +13,9 @@ export function consoleSink<T>(options: { stream?: NodeJS.WritableStream } = {})
     guarantee: 'none',
     singleSubtask: true,
     describe: () => ({ kind: 'console' }),
-    open: () => ({
+    open: (ctx) => ({
       write(batch) {
-        if (!stream.write(encodeJsonLines(batch))) return once(stream, 'drain').then(() => {})
+        if (!stream.write(encodeJsonLines(batch, ctx))) return once(stream, 'drain').then(() => {})
       },
       close() {},
     }),

@@ -33,7 +33,7 @@ export async function openFile<T>(path: string, append: boolean, ctx: SinkContex
   const writer: SinkWriter<T> = {
     write(batch) {
       check()
-      if (!out.write(encodeJsonLines(batch))) return once(out, 'drain').then(check)
+      if (!out.write(encodeJsonLines(batch, ctx))) return once(out, 'drain').then(check)
     },
     async close() {
       check()

@@ -18,6 +18,7 @@ import { wireOutlets, type Outlet } from './outlets.ts'
 import type { Ack, BarrierSpec, Command, Item, Report, ThreadRestore } from './protocol.ts'
 import { SnapshotWriter } from './snapshot-writer.ts'
 import { recoverSink } from './sink-recovery.ts'
+import { sinkReject } from './sink-reject.ts'
 import { DeadLetterCollector } from './dead-letter-collector.ts'
 
 const YIELD_EVERY_MS = 20
@@ -148,7 +149,8 @@ export class SubtaskExecutor {
       if (v === undefined) continue
       const step = v.plan.steps[0]
       if (step.impl.role === 'sink') {
-        v.sink = await openSink(step, { pipeline: p.name, stepId: v.plan.id, subtask: thread, parallelism: layout.subtasks(v.plan.index), checkpointing: this.init.checkpointing } as Parameters<typeof openSink>[1])
+        const reject = sinkReject(this.graph, v, this.afterErrors.has(v.plan.index))
+        v.sink = await openSink(step, { pipeline: p.name, stepId: v.plan.id, subtask: thread, parallelism: layout.subtasks(v.plan.index), checkpointing: this.init.checkpointing, reject } as Parameters<typeof openSink>[1])
         v.pendingWrite = (w) => void this.graph.pendingWrites.push(w)
       }
       if (step.impl.role === 'source') this.runners.push(new SourceRunner(v, step.impl.source, clock, this.graph.errors, { subtask: thread, subtasks: layout.threads }))
