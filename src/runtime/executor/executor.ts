@@ -142,9 +142,14 @@ export class SubtaskExecutor {
     })
   }
 
-  /** Opens this thread's sinks and sources. */
+  /** Opens this thread's sources, then its sinks: an input that is missing fails the start before any output is touched. */
   async open(): Promise<void> {
     const { pipeline: p, layout, thread, clock } = this.init
+    for (const v of this.graph.vertices) {
+      const step = v?.plan.steps[0]
+      if (step?.impl.role === 'source') this.runners.push(new SourceRunner(v!, step.impl.source, clock, this.graph.errors, { subtask: thread, subtasks: layout.threads }))
+    }
+    for (const r of this.runners) await r.open(this.init.signal, p.name)
     for (const v of this.graph.vertices) {
       if (v === undefined) continue
       const step = v.plan.steps[0]
@@ -153,9 +158,7 @@ export class SubtaskExecutor {
         v.sink = await openSink(step, { pipeline: p.name, stepId: v.plan.id, subtask: thread, parallelism: layout.subtasks(v.plan.index), checkpointing: this.init.checkpointing, reject } as Parameters<typeof openSink>[1])
         v.pendingWrite = (w) => void this.graph.pendingWrites.push(w)
       }
-      if (step.impl.role === 'source') this.runners.push(new SourceRunner(v, step.impl.source, clock, this.graph.errors, { subtask: thread, subtasks: layout.threads }))
     }
-    for (const r of this.runners) await r.open(this.init.signal, p.name)
   }
 
   /** Restores this thread's subtasks (before the first record), or starts them fresh; sinks recover either way. */
