@@ -35,6 +35,7 @@ export const ERROR_CODES = {
   SLUICE_DLQ_WRITE_FAILED: { domain: 'external', meaning: 'Dead letters could not be appended to the dead-letter log.' },
   SLUICE_DUPLICATE_STEP_ID: { domain: 'user', meaning: 'Two steps of a pipeline have the same id.' },
   SLUICE_EMPTY_PIPELINE: { domain: 'user', meaning: 'A pipeline has no source.' },
+  SLUICE_EVENT_TIME_IN_FUTURE: { domain: 'user', meaning: "A record's event time lies further ahead of the clock than its source's maxFutureSkew (default 1 day); it goes to the error path instead of carrying the watermark ahead." },
   SLUICE_FILE_NOT_FOUND: { domain: 'user', meaning: 'An input file does not exist.' },
   SLUICE_FILE_READ_FAILED: { domain: 'external', meaning: 'An input file could not be opened or read.' },
   SLUICE_FILE_UNREADABLE: { domain: 'user', meaning: 'An input path is not a readable file (a folder, for instance).' },

@@ -63,4 +63,6 @@ export interface RunSummary {
   state?: { step: string; backend: string; keys: number; entries: number; entriesWithoutTtl: number }[]
   /** Checkpoints taken, failed and restored, when checkpointing. */
   checkpoints?: CheckpointReport
+  /** What the run noticed that may make its output surprising (a watermark that jumped by more than a day). */
+  warnings?: string[]
 }

@@ -19,6 +19,7 @@ export function formatSummary(s: RunSummary): string {
     `pipeline '${s.pipeline}' ${s.status} in ${(s.wallMs / 1000).toFixed(2)} s (cpu ${(s.cpuMs / 1000).toFixed(2)} s, parallelism ${s.parallelism})`,
     `records in ${s.recordsIn}, late ${s.late}, errors ${s.errors}, dropped ${s.dropped}, watermark ${wm}`,
     ...(s.checkpoints !== undefined ? [formatCheckpoints(s.checkpoints)] : []),
+    ...(s.warnings ?? []).map((w) => `warning: ${w}`),
     ...(s.state ?? []).filter((x) => x.keys > 0 || x.entriesWithoutTtl > 0).map((x) => `state of '${x.step}' (${x.backend}): ${x.keys} keys held, ${x.entries} state entries (${x.entriesWithoutTtl} without a TTL)`),
     line(head),
     ...rows.map(line),

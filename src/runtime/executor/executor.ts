@@ -593,7 +593,8 @@ export class SubtaskExecutor {
     const steps = this.graph.stepMetrics().map((m) => ({ ...m, subtask: this.thread }))
     const state = this.graph.stateStats()
     const watermark = this.runners.length === 0 ? Infinity : Math.min(...this.runners.map((r) => r.vertex.watermark))
-    this.init.report({ t: 'metrics', thread: this.thread, steps, recordsIn: this.runners.reduce((a, r) => a + r.recordsIn, 0), watermark, state })
+    const warnings = this.runners.flatMap((r) => r.guard.warnings)
+    this.init.report({ t: 'metrics', thread: this.thread, steps, recordsIn: this.runners.reduce((a, r) => a + r.recordsIn, 0), watermark, state, ...(warnings.length > 0 ? { warnings } : {}) })
   }
 
   /** The end of the run on this thread: sinks close (after their last commit), sources and state close. */

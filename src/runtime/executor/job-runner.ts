@@ -432,6 +432,7 @@ export class JobRunner {
         }
       }
     }
+    const warnings = [...new Set(this.metrics.flatMap((m) => m?.warnings ?? []))]
     return summarize({
       pipeline: this.p.name,
       status: this.status,
@@ -443,6 +444,7 @@ export class JobRunner {
       steps: [...steps.values()],
       ...(state.size > 0 ? { state: [...state.values()] } : {}),
       ...(this.coordinator !== undefined ? { checkpoints: this.coordinator.report } : {}),
+      ...(warnings.length > 0 ? { warnings } : {}),
     })
   }
 }

@@ -45,7 +45,7 @@ export type Report =
   | { t: 'ack'; ack: Ack }
   | { t: 'committed'; thread: number; id: number }
   | { t: 'drained'; thread: number }
-  | { t: 'metrics'; thread: number; steps: (StepMetricsJson & { subtask: number })[]; recordsIn: number; watermark: number; state: StateStat[] }
+  | { t: 'metrics'; thread: number; steps: (StepMetricsJson & { subtask: number })[]; recordsIn: number; watermark: number; state: StateStat[]; warnings?: string[] }
   | { t: 'closed'; thread: number }
   | { t: 'fail'; thread: number; error: SerializedError }
 
