@@ -142,6 +142,32 @@ test('a missing commit state over letters written without checkpoints is recreat
   })
 })
 
+test('under checkpoints, letters past spillBytes are appended staged: invisible until their checkpoint commits, aborted if it never does', async () => {
+  await withDir(async (dir) => {
+    const w = await DeadLetterWriter.open({ dir, topic: 't.dlq', checkpointing: true, log: { fsync: 'never' }, spillBytes: 2000 })
+    const pending: Promise<void>[] = []
+    w.onPending = (p) => void pending.push(p)
+    for (let n = 0; n < 50; n++) w.add(letter(n))
+    await Promise.all(pending)
+    assert.ok(pending.length > 0 && w.appended > 0, 'letters were spilled before the barrier')
+    assert.ok(w.buffered < 50)
+    assert.deepEqual(ns(await readDeadLetters(dir, 't.dlq').catch(() => [])), [], 'spilled letters are not visible')
+    const h1 = await w.preCommit(1)
+    assert.deepEqual(h1, { txns: [{ checkpointId: 1, txn: { topic: 't.dlq', partition: 0, from: 0, to: 50 } }] }, 'the transaction spans the spilled letters')
+    await w.commit(1, h1)
+    assert.equal(await w.committedAfter(0), 50)
+    assert.equal(await w.committedAfter(1), 0)
+    for (let n = 50; n < 100; n++) w.add(letter(n))
+    await Promise.all(pending)
+    await w.close(false) // a crash: checkpoint 2 never comes
+    const w2 = await open(dir, true)
+    await w2.recover([{ subtask: 0, checkpointId: 1, handle: h1 }], 1)
+    w2.add(letter(100))
+    await w2.close(true)
+    assert.deepEqual(ns(await readDeadLetters(dir, 't.dlq')), [...Array.from({ length: 50 }, (_, n) => n), 100], 'each letter once; the spilled ones of the lost checkpoint are aborted')
+  })
+})
+
 test('raw lines keep their bytes; records JSON cannot hold are kept as text', () => {
   const raw = deadLetter({ pipeline: 'p', step: 's', reason: 'parse', error: new Error('not valid JSON'), position: 'f:2', attempts: 1, time: 5, eventTime: undefined, record: '{oops ü', raw: true, includeStack: false })
   assert.equal(raw.record, '{oops ü')

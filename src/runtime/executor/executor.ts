@@ -196,7 +196,7 @@ export class SubtaskExecutor {
       const inherited = restore?.sinks.find((s) => s.vertex === v.plan.index)?.inherited ?? []
       await recoverSink(v.sink, inherited)
     }
-    if (this.letterCollector !== undefined) await this.letterCollector.recover(restore?.deadLetters ?? [])
+    if (this.letterCollector !== undefined) await this.letterCollector.recover(restore?.deadLetters ?? [], restore?.checkpointId)
     for (const r of this.runners) r.start()
     this.afterSources()
   }
