@@ -16,7 +16,8 @@ export interface EventTimeStart {
  */
 export function formatProgress(p: Progress, start?: EventTimeStart): string {
   const wm = p.watermark === -Infinity ? 'none yet' : p.watermark === Infinity ? 'end of input' : new Date(p.watermark).toISOString()
-  return `records in ${p.recordsIn.toLocaleString('en-US')}  ${Math.round(p.recordsPerSecond).toLocaleString('en-US')}/s  watermark ${wm}  ${eventTimeProgress(p, start)}  (${formatDuration(p.elapsedMs)})`
+  const stuck = p.stuck === undefined ? '' : `  waiting ${formatDuration(p.stuck.ms)} on a write of '${p.stuck.step}'`
+  return `records in ${p.recordsIn.toLocaleString('en-US')}  ${Math.round(p.recordsPerSecond).toLocaleString('en-US')}/s  watermark ${wm}  ${eventTimeProgress(p, start)}  (${formatDuration(p.elapsedMs)})${stuck}`
 }
 
 function eventTimeProgress(p: Progress, start: EventTimeStart | undefined): string {

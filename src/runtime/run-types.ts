@@ -37,6 +37,8 @@ export interface Progress {
   /** Processing time minus watermark, in ms (how far event time trails the clock). */
   lagMs: number
   elapsedMs: number
+  /** A sink whose write has not settled for `ms` (shown after 5 s; the job fails at its sinkWriteTimeout). */
+  stuck?: { step: string; ms: number }
 }
 
 /**

@@ -19,6 +19,7 @@ import type { Ack, BarrierSpec, Command, Item, Report, ThreadRestore } from './p
 import { SnapshotWriter } from './snapshot-writer.ts'
 import { recoverSink } from './sink-recovery.ts'
 import { sinkReject } from './sink-reject.ts'
+import { settleWithin } from './write-watch.ts'
 import { DeadLetterCollector } from './dead-letter-collector.ts'
 
 const YIELD_EVERY_MS = 20
@@ -46,6 +47,8 @@ export interface ExecutorInit {
   signal: AbortSignal
   /** Thread 0: the runner's turn at every turn of the loop (checkpoints, stops); returns when to call it next. */
   tick?: () => number
+  /** Thread 0: a sink's write has been pending for `ms` (about once a second while it is). */
+  onStuck?: (step: string, ms: number) => void
 }
 
 interface Round {
@@ -132,7 +135,10 @@ export class SubtaskExecutor {
     })
     if (init.deadLetters !== undefined) {
       const w = init.deadLetters
-      w.onPending = (p) => void this.graph.pendingWrites.push(p)
+      w.onPending = (p) => {
+        this.writeSteps.set(p, 'dead letters')
+        this.graph.pendingWrites.push(p)
+      }
       this.letterCollector = new DeadLetterCollector(w, layout.threads, (ack) => init.report({ t: 'ack', ack }))
     }
     this.outlets = wireOutlets(this.graph, layout, {
@@ -156,7 +162,10 @@ export class SubtaskExecutor {
       if (step.impl.role === 'sink') {
         const reject = sinkReject(this.graph, v, this.afterErrors.has(v.plan.index))
         v.sink = await openSink(step, { pipeline: p.name, stepId: v.plan.id, subtask: thread, parallelism: layout.subtasks(v.plan.index), checkpointing: this.init.checkpointing, reject } as Parameters<typeof openSink>[1])
-        v.pendingWrite = (w) => void this.graph.pendingWrites.push(w)
+        v.pendingWrite = (w) => {
+          this.writeSteps.set(w, v.plan.id)
+          this.graph.pendingWrites.push(w)
+        }
       }
     }
   }
@@ -563,9 +572,13 @@ export class SubtaskExecutor {
     }
   }
 
+  private readonly writeSteps = new WeakMap<Promise<void>, string>()
+
+  /** Waits for the sinks' pending writes, for at most the pipeline's sinkWriteTimeout (see write-watch.ts). */
   private async settleWrites(): Promise<void> {
     const w = this.graph.pendingWrites
-    while (w.length > 0) await Promise.all(w.splice(0))
+    const { sinkWriteTimeoutMs, stopTimeoutMs } = this.init.pipeline.options
+    while (w.length > 0) await settleWithin(w.splice(0), { timeoutMs: sinkWriteTimeoutMs, stopTimeoutMs, signal: this.init.signal, stepOf: this.writeSteps, ...(this.init.onStuck ? { onStuck: this.init.onStuck } : {}) })
   }
 
   private async waitForWork(): Promise<void> {

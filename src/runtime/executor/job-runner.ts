@@ -11,7 +11,7 @@ import type { StepMetricsJson } from '../../core/metrics.ts'
 import { defaultTopic } from '../../dlq/attach.ts'
 import { DeadLetterWriter } from '../../dlq/writer.ts'
 import { buildPlan, type PhysicalPlan } from '../../plan/physical-plan.ts'
-import type { RunOptions, RunSummary } from '../run-types.ts'
+import type { Progress, RunOptions, RunSummary } from '../run-types.ts'
 import { summarize } from '../summary.ts'
 import { SubtaskExecutor } from './executor.ts'
 import { laterCommits } from './later-commits.ts'
@@ -112,6 +112,7 @@ export class JobRunner {
         report: (rep) => this.onReport(0, rep),
         signal,
         tick: () => this.tick(signal),
+        onStuck: (step, ms) => this.progress(this.clock.now(), { step, ms }),
         ...(this.deadLetters !== undefined ? { deadLetters: this.deadLetters } : {}),
       })
       await this.executor.open()
@@ -383,7 +384,7 @@ export class JobRunner {
     this.check()
   }
 
-  private progress(now: number): void {
+  private progress(now: number, stuck?: Progress['stuck']): void {
     const o = this.opts
     if (o.onProgress === undefined) return
     const t = performance.now()
@@ -397,7 +398,7 @@ export class JobRunner {
     const recordsIn = ms.reduce((a, m) => a + m.recordsIn, 0)
     const watermark = Math.min(...ms.map((m) => m.watermark))
     const elapsedMs = t - this.started
-    o.onProgress({ recordsIn, recordsPerSecond: elapsedMs > 0 ? (recordsIn * 1000) / elapsedMs : 0, watermark, lagMs: Number.isFinite(watermark) ? now - watermark : NaN, elapsedMs })
+    o.onProgress({ recordsIn, recordsPerSecond: elapsedMs > 0 ? (recordsIn * 1000) / elapsedMs : 0, watermark, lagMs: Number.isFinite(watermark) ? now - watermark : NaN, elapsedMs, ...(stuck !== undefined ? { stuck } : {}) })
   }
 
   private executorMetricsAt = 0
