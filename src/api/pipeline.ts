@@ -1,3 +1,4 @@
+import { parseDuration } from '../core/duration.ts'
 import type { ErrorPolicy, ErrorRecord } from '../core/operator.ts'
 import type { Source } from '../core/source.ts'
 import { userError } from '../core/errors.ts'
@@ -39,6 +40,14 @@ export interface PipelineOptions {
    * Prometheus recording rules and burn-rate alerts, `sluice slo dashboard` into a Grafana dashboard.
    */
   slo?: SloSpec
+  /**
+   * How long a sink's write (or a dead-letter append) may stay unsettled before the job fails with
+   * SLUICE_SINK_TIMEOUT naming the sink. Default '5m'. After 5 s the progress line says which sink is stuck;
+   * a stop waits at most `stopTimeout` for it.
+   */
+  sinkWriteTimeout?: number | string
+  /** How long a stop (Ctrl-C, SIGTERM, a savepoint with stop) waits for a stuck sink write before failing. Default '30s'. */
+  stopTimeout?: number | string
 }
 
 export interface DeadLetterOptions {
@@ -58,7 +67,7 @@ export class Pipeline {
   /** The name given to `pipeline(name)`: in summaries, metrics, checkpoints and dead letters. */
   readonly name: string
   /** The options in force, defaults filled in. */
-  readonly options: Required<Pick<PipelineOptions, 'onError' | 'batchSize' | 'retries'>> & Pick<PipelineOptions, 'deadLetter' | 'state' | 'slo'>
+  readonly options: Required<Pick<PipelineOptions, 'onError' | 'batchSize' | 'retries'>> & Pick<PipelineOptions, 'deadLetter' | 'state' | 'slo'> & { sinkWriteTimeoutMs: number; stopTimeoutMs: number }
   /** The logical graph: every step in the order it was added (what `sluice describe` prints). */
   readonly nodes: StepNode[] = []
   private readonly kindCounts = new Map<string, number>()
@@ -86,7 +95,9 @@ export class Pipeline {
       throw userError('SLUICE_BAD_OPTION', `pipeline '${name}': state.backend must be 'heap' or 'durable'`)
     }
     if (options.slo !== undefined) sloTargets(options.slo, name)
-    this.options = { onError, batchSize, retries, ...(deadLetter !== undefined ? { deadLetter: { ...deadLetter } } : {}), ...(state !== undefined ? { state: { ...state } } : {}), ...(options.slo !== undefined ? { slo: structuredClone(options.slo) } : {}) }
+    const sinkWriteTimeoutMs = parseDuration(options.sinkWriteTimeout ?? '5m', `pipeline '${name}' sinkWriteTimeout`, { allowZero: false })
+    const stopTimeoutMs = parseDuration(options.stopTimeout ?? '30s', `pipeline '${name}' stopTimeout`, { allowZero: false })
+    this.options = { onError, batchSize, retries, sinkWriteTimeoutMs, stopTimeoutMs, ...(deadLetter !== undefined ? { deadLetter: { ...deadLetter } } : {}), ...(state !== undefined ? { state: { ...state } } : {}), ...(options.slo !== undefined ? { slo: structuredClone(options.slo) } : {}) }
   }
 
   /** Reads a source; call it several times for several inputs. */

@@ -14,6 +14,7 @@ import type { CheckpointStats, Manifest, OperatorEntry, SourceSnapshot } from '.
 import { MANIFEST_FORMAT } from './manifest.ts'
 import { isKeyedSnapshot, redistributeKeyed } from './redistribute.ts'
 import { decodeState } from './state-file.ts'
+import { checkFallback, type LaterCommits } from './fallback.ts'
 import { CheckpointStorage, readCheckpointFolder, writeCheckpointFolder, type CheckpointRead, type StateFileOut } from './storage.ts'
 import { partitionByKey } from '../core/partition-by-key.ts'
 
@@ -30,6 +31,11 @@ export interface CheckpointConfig {
   restoreFrom?: string
   /** Restore even if some saved state has no matching step (that state is dropped). */
   allowDroppedState?: boolean
+  /**
+   * Fall back past damaged checkpoints (or start from scratch when none reads back) even when output they
+   * committed cannot be taken back (a log sink, dead letters) and will be written again. Default false: refuse.
+   */
+  acceptDuplicates?: boolean
   /**
    * Incremental checkpoints (default true): steps that support it (regular joins, keyed aggregates) write
    * only the keys changed since the previous checkpoint, and the checkpoint lists the earlier files it builds
@@ -104,7 +110,7 @@ export class CheckpointCoordinator {
     this.plan = plan
     this.layout = layout
     this.deadLetters = deadLetters
-    this.config = { retain: 3, tolerableFailures: 3, allowDroppedState: false, incremental: true, maxDeltas: 10, warn: (m) => console.warn(m), ...config }
+    this.config = { retain: 3, tolerableFailures: 3, allowDroppedState: false, acceptDuplicates: false, incremental: true, maxDeltas: 10, warn: (m) => console.warn(m), ...config }
     this.storage = new CheckpointStorage(config.dir)
     this.nextAt = config.intervalMs > 0 ? now + config.intervalMs : Infinity
   }
@@ -126,15 +132,23 @@ export class CheckpointCoordinator {
 
   /**
    * The checkpoint to restore (the latest complete one, or `restoreFrom`), checked against the pipeline, as what
-   * each thread restores; undefined to start fresh.
+   * each thread restores; undefined to start fresh. Damaged checkpoints are skipped only when `laterCommits`
+   * names nothing they committed that a restore cannot take back, or with `acceptDuplicates`.
    */
-  async restore(): Promise<ThreadRestore[] | undefined> {
+  async restore(laterCommits?: LaterCommits): Promise<ThreadRestore[] | undefined> {
     const started = performance.now()
     await this.storage.lock()
     await this.storage.retain(Number.MAX_SAFE_INTEGER)
     // New checkpoints take ids above every folder present, also unreadable ones newer than the one restored.
     this.nextId = ((await this.storage.ids())[0] ?? 0) + 1
-    const snap = this.config.restoreFrom !== undefined ? await readCheckpointFolder(this.config.restoreFrom) : (await this.storage.latest(this.config.warn)).read
+    let snap: CheckpointRead | undefined
+    if (this.config.restoreFrom !== undefined) snap = await readCheckpointFolder(this.config.restoreFrom)
+    else {
+      const latest = await this.storage.latest(this.config.warn)
+      snap = latest.read
+      const { dir, acceptDuplicates, warn } = this.config
+      await checkFallback({ dir, skipped: latest.skipped, restored: snap?.manifest.id, laterCommits, acceptDuplicates, warn })
+    }
     if (snap === undefined) return undefined
     const m = snap.manifest
     if (m.pipeline !== this.pipeline) {

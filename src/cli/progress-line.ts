@@ -19,7 +19,8 @@ export function formatProgress(p: Progress, start?: EventTimeStart): string {
   const wm = p.watermark === -Infinity ? 'none yet' : p.watermark === Infinity ? 'end of input' : new Date(p.watermark).toISOString()
   const records = p.recordsThisRun === p.recordsIn ? count(p.recordsIn) : `${count(p.recordsThisRun)} this run, ${count(p.recordsIn)} in total`
   const done = inputProgress(p)
-  return `records in ${records}  ${count(Math.round(p.recordsPerSecond))}/s  ${done === '' ? '' : `${done}  `}watermark ${wm}  ${eventTimeProgress(p, start)}  (${formatDuration(p.elapsedMs)})`
+  const stuck = p.stuck === undefined ? '' : `  waiting ${formatDuration(p.stuck.ms)} on a write of '${p.stuck.step}'`
+  return `records in ${records}  ${count(Math.round(p.recordsPerSecond))}/s  ${done === '' ? '' : `${done}  `}watermark ${wm}  ${eventTimeProgress(p, start)}  (${formatDuration(p.elapsedMs)})${stuck}`
 }
 
 const count = (n: number) => n.toLocaleString('en-US')

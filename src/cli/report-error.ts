@@ -14,6 +14,8 @@ export function reportError(e: unknown, ctx: CliContext): number {
     ctx.stderr.write(`sluice: ${e.message}\nsee '${help}'\n`)
     return exitCode.usage
   }
+  // Output piped into `head` that closed: what was wanted was read, as with any Unix tool.
+  if (e instanceof SluiceError && e.code === 'SLUICE_OUTPUT_CLOSED') return exitCode.ok
   if (e instanceof SluiceError) {
     ctx.stderr.write(`error ${e.describe()}\n`)
     if (debug) ctx.stderr.write(stacks(e))

@@ -9,6 +9,12 @@ export interface SinkContext {
   readonly parallelism?: number
   /** True when the run takes checkpoints: transactional sinks then write through preCommit/commit. */
   readonly checkpointing?: boolean
+  /**
+   * Sends record `index` of `batch`, which this sink cannot write (it cannot be encoded), to the pipeline's
+   * error path with its step and position; throws under onError 'fail'. The sink writes the other records.
+   * Absent where a sink is opened outside a run: then the sink throws.
+   */
+  readonly reject?: (batch: Batch, index: number, error: unknown) => void
 }
 
 /** What a sink promises about duplicates after a failure. */
@@ -86,6 +92,12 @@ export interface Sink<T> {
    * file, ordered output). Default false: one writer per subtask.
    */
   readonly singleSubtask?: boolean
+  /**
+   * True when output a checkpoint committed cannot be taken back by restoring an older one (an append-only log
+   * that others may have read): a restore then refuses to fall back past a damaged checkpoint unless duplicates
+   * are accepted. Default false: the sink's recover discards what later checkpoints committed.
+   */
+  readonly appendOnly?: boolean
   describe(): Record<string, unknown>
   open(ctx: SinkContext): SinkWriter<T> | Promise<SinkWriter<T>>
 }

@@ -66,6 +66,11 @@ export interface SourceOptions<T> {
   watermark?: WatermarkStrategy
   /** A partition that yields nothing for this long stops holding the watermark back. */
   idleTimeout?: number | string
+  /**
+   * How far ahead of the clock an event time may be (default '1d'). A record stamped later goes to the error
+   * path (SLUICE_EVENT_TIME_IN_FUTURE) instead of carrying the watermark ahead; false turns the guard off.
+   */
+  maxFutureSkew?: number | string | false
 }
 
 /** A source as declared in a pipeline: plain description plus a way to open it. */

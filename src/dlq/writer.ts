@@ -2,7 +2,8 @@ import { SluiceError, errorMessage } from '../core/errors.ts'
 import type { RestoredHandle } from '../core/sink.ts'
 import { TwoPhaseCommit, type Transactions } from '../checkpoint/two-phase-commit.ts'
 import { openLog, type Log, type LogOptions, type LogRecordInput } from '../log/index.ts'
-import { CHECKPOINT_HEADER, addRange, partitionCommits, readCommits, writeCommits, type TopicCommits } from './commits.ts'
+import { CHECKPOINT_HEADER, addRange, commitsPath, partitionCommits, readCommits, writeCommits, type TopicCommits } from './commits.ts'
+import { scanDeadLetters } from './reader.ts'
 import type { DeadLetter } from './record.ts'
 
 export interface DeadLetterWriterOptions {
@@ -18,6 +19,12 @@ export interface DeadLetterWriterOptions {
   checkpointing?: boolean
   /** Options for opening the log (fsync policy, logger). */
   log?: LogOptions
+  /**
+   * Under checkpoints, letters buffered beyond this many bytes (default 4 MiB) are appended to the log at once,
+   * staged (invisible, like a pre-commit's) in the open transaction, so memory stays bounded however many
+   * records fail between two checkpoints.
+   */
+  spillBytes?: number
 }
 
 /** One transaction of dead letters: the offsets a pre-commit appended, visible once committed. */
@@ -31,6 +38,8 @@ export interface DeadLetterRange {
 }
 
 const PARTITION = 0
+/** Header value prefix of letters spilled before their checkpoint's barrier: `after:<id>`, id the last checkpoint pre-committed or restored. */
+const SPILLED = 'after:'
 /** The checkpoint id of the transaction `close` commits at the end of input (its letters' header says 'end'). */
 const END = Number.MAX_SAFE_INTEGER
 
@@ -55,7 +64,15 @@ export class DeadLetterWriter {
   onPending: ((p: Promise<void>) => void) | undefined = undefined
   private readonly log: Log
   private readonly commits: TopicCommits
-  private buffer: DeadLetter[] = []
+  /** Letters added and not yet appended, encoded as log records. */
+  private buffer: Encoded[] = []
+  private bufferBytes = 0
+  private readonly spillBytes: number
+  private spilling = false
+  /** First offset of letters spilled into the open transaction, if any. */
+  private stagedFrom: number | undefined = undefined
+  /** The last checkpoint pre-committed (or restored): spilled letters belong to a later one. */
+  private lastCheckpoint = 0
   private chain: Promise<unknown> = Promise.resolve()
   private scheduled = false
   private failure: unknown = undefined
@@ -67,6 +84,7 @@ export class DeadLetterWriter {
     this.dir = o.dir
     this.topic = o.topic
     this.transactional = o.checkpointing === true
+    this.spillBytes = o.spillBytes ?? 4 * 1024 * 1024
     this.log = log
     this.commits = commits
     this.tpc = new TwoPhaseCommit(this.txns, { subtask: 0, stepId: '$dead-letters' }, `dead-letter topic '${o.topic}'`)
@@ -79,6 +97,9 @@ export class DeadLetterWriter {
       await log.ensureTopic(o.topic, { partitions: 1 })
       let commits = await readCommits(o.dir, o.topic)
       if (commits === undefined) {
+        // A missing commit state over checkpointed letters cannot be rebuilt: a new empty one would hide the
+        // committed letters (and the next recover would abort them for good). Refuse, as readers do.
+        await requireNoCheckpointedLetters(log, o.topic)
         commits = { version: 1, topic: o.topic, partitions: {} }
         partitionCommits(commits, PARTITION)
         await writeCommits(o.dir, commits)
@@ -102,8 +123,14 @@ export class DeadLetterWriter {
 
   /** Buffers a letter. Without checkpoints, an append of everything buffered follows once the current batch is done. */
   add(letter: DeadLetter): void {
-    this.buffer.push(letter)
-    if (this.transactional || this.scheduled) return
+    const e = encode(letter)
+    this.buffer.push(e)
+    if (this.transactional) {
+      this.bufferBytes += e.value.length
+      if (this.bufferBytes >= this.spillBytes && !this.spilling) this.spill()
+      return
+    }
+    if (this.scheduled) return
     this.scheduled = true
     queueMicrotask(() => {
       this.scheduled = false
@@ -119,6 +146,24 @@ export class DeadLetterWriter {
     return this.serial(async () => {
       await this.append(this.buffer.splice(0), undefined)
     })
+  }
+
+  /**
+   * Under checkpoints, appends what is buffered now, staged in the open transaction (a checkpointed header,
+   * not committed), and hands the promise to `onPending` so the runner waits on it (backpressure).
+   */
+  private spill(): void {
+    this.spilling = true
+    const p = this.serial(async () => {
+      // A fresh start first aborts what a crashed run left (the letters spilled now must not be among them).
+      await this.tpc.ensureRecovered()
+      this.stagedFrom ??= this.endOffset()
+      const letters = this.buffer.splice(0)
+      this.bufferBytes = 0
+      await this.append(letters, SPILLED + String(this.lastCheckpoint))
+    }).finally(() => (this.spilling = false))
+    if (this.onPending !== undefined) this.onPending(p)
+    else p.catch(() => undefined)
   }
 
   /** Phase one at checkpoint `checkpointId`: appends the buffered letters, durable but not yet visible. */
@@ -137,10 +182,30 @@ export class DeadLetterWriter {
    * and aborts every checkpointed letter after them, so readers never see letters of a checkpoint that did
    * not complete. With an empty list everything uncommitted is aborted.
    */
-  recover(restored: readonly RestoredHandle[]): Promise<void> {
+  recover(restored: readonly RestoredHandle[], checkpointId?: number): Promise<void> {
     this.transactional = true
     this.buffer = []
+    this.bufferBytes = 0
+    this.lastCheckpoint = Math.max(checkpointId ?? 0, ...restored.map((r) => r.checkpointId))
     return this.serial(() => this.tpc.recover(restored))
+  }
+
+  /**
+   * How many committed letters a restore of checkpoint `restored` would write again: those committed by a later
+   * checkpoint or at the end of input (all committed checkpointed letters when `restored` is undefined, a start
+   * from scratch). A restore cannot take them back: readers may have seen them.
+   */
+  committedAfter(restored: number | undefined): Promise<number> {
+    return this.serial(async () => {
+      let n = 0
+      for await (const s of scanDeadLetters(this.log, this.topic)) {
+        if (s.visibility !== 'visible' || s.checkpoint === undefined) continue
+        // A spilled letter ('after:<id>') belongs to the first checkpoint after <id>.
+        const after = s.checkpoint.startsWith(SPILLED) ? Number(s.checkpoint.slice(SPILLED.length)) >= (restored ?? -1) : Number(s.checkpoint) > (restored ?? -1)
+        if (restored === undefined || s.checkpoint === 'end' || after) n++
+      }
+      return n
+    })
   }
 
   /**
@@ -173,8 +238,11 @@ export class DeadLetterWriter {
   /** The letters' transactions, for the two-phase commit; called on the serial chain. */
   private readonly txns: Transactions<DeadLetterRange> = {
     preCommit: async (id) => {
-      const from = this.endOffset()
+      const from = this.stagedFrom ?? this.endOffset()
+      this.stagedFrom = undefined
+      this.bufferBytes = 0
       await this.append(this.buffer.splice(0), id === END ? 'end' : String(id))
+      if (id !== END) this.lastCheckpoint = id
       const to = this.endOffset()
       return to > from ? { topic: this.topic, partition: PARTITION, from, to } : undefined
     },
@@ -183,6 +251,7 @@ export class DeadLetterWriter {
     },
     // Every checkpointed letter up to the log end that is not committed now is aborted, for good.
     abort: async () => {
+      this.stagedFrom = undefined
       const p = partitionCommits(this.commits, PARTITION)
       p.resolvedTo = Math.max(p.resolvedTo, this.endOffset())
       await writeCommits(this.dir, this.commits)
@@ -191,10 +260,10 @@ export class DeadLetterWriter {
     legacy: (h) => (typeof h === 'object' && h !== null && 'from' in h ? [h] : undefined),
   }
 
-  private async append(letters: DeadLetter[], checkpoint: string | undefined): Promise<void> {
+  private async append(letters: Encoded[], checkpoint: string | undefined): Promise<void> {
     if (letters.length === 0) return
     const headers = checkpoint === undefined ? undefined : { [CHECKPOINT_HEADER]: checkpoint }
-    const records: LogRecordInput[] = letters.map((l) => ({ key: l.step, value: JSON.stringify(l), timestamp: Math.trunc(l.time), ...(headers ? { headers } : {}) }))
+    const records: LogRecordInput[] = headers === undefined ? letters : letters.map((l) => ({ ...l, headers }))
     try {
       await this.log.append(this.topic, PARTITION, records)
     } catch (e) {
@@ -223,6 +292,33 @@ export class DeadLetterWriter {
   private check(): Promise<void> {
     return this.serial(async () => undefined)
   }
+}
+
+async function requireNoCheckpointedLetters(log: Log, topic: string): Promise<void> {
+  const p = log.describe(topic).partitions[PARTITION]
+  let next = p.startOffset
+  while (next < p.endOffset) {
+    const b = await log.readBatch(topic, PARTITION, next, { maxRecords: 1000 })
+    if (b.offsets.length === 0) return
+    if (b.headers?.some((h) => h?.[CHECKPOINT_HEADER] !== undefined) === true) {
+      throw new SluiceError('SLUICE_DLQ_CORRUPT', `dead-letter topic '${topic}' holds letters written under checkpoints, but its commit state (${commitsPath(log.dir, topic)}) is missing`, {
+        domain: 'external',
+        hint: 'restore the commit state file from a backup; without it, which letters were committed cannot be known, and writing on would lose or repeat some',
+      })
+    }
+    next = b.nextOffset
+  }
+}
+
+/** A letter as the log record it becomes (encoded when added, so its size is known). */
+interface Encoded {
+  key: string
+  value: string
+  timestamp: number
+}
+
+function encode(l: DeadLetter): Encoded {
+  return { key: l.step, value: JSON.stringify(l), timestamp: Math.trunc(l.time) }
 }
 
 function checkRange(h: unknown, topic: string): DeadLetterRange {

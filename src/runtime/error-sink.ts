@@ -94,6 +94,19 @@ export class PolicyErrorSink implements ErrorSink {
     this.apply(step, error, raw, time, position, true)
   }
 
+  /**
+   * A record failed where it cannot take the error path (a sink that the errors stream feeds): it is
+   * counted as an error and dropped, or stops the job under `fail`.
+   */
+  dropUnreportable(step: string, error: unknown): void {
+    if (this.policy === 'fail') return this.apply(step, error, undefined, NaN, undefined, false)
+    const m = this.metricsOf(step)
+    if (m !== undefined) {
+      m.errors++
+      m.dropped++
+    }
+  }
+
   private apply(step: string, error: unknown, record: unknown, time: number, position: Position | undefined, raw: boolean): void {
     const attempts = this.attempts
     this.attempts = 1
@@ -103,7 +116,17 @@ export class PolicyErrorSink implements ErrorSink {
     if (this.policy === 'fail') {
       const where = position === undefined ? '' : ` at ${position}`
       const tries = attempts > 1 ? ` after ${attempts} attempts` : ''
-      // The function's own message may quote the record (JSON.parse does): it is shown with quoted parts blanked.
+      // What Sluice found wrong with a record (a parse error, a bad key or result) keeps its own code.
+      if (error instanceof SluiceError && error.domain === 'user' && error.code !== 'SLUICE_USER_FUNCTION_FAILED') {
+        const msg = error.message.includes(`'${step}'`) ? error.message : `step '${step}': ${error.message}`
+        throw new SluiceError(error.code, `${msg}${where === '' || msg.includes(String(position)) ? '' : ` (the record${where})`}`, {
+          domain: 'user',
+          step,
+          position,
+          cause: error,
+          hint: error.hint ?? "fix the input; or set pipeline(name, { onError: 'skip' | 'error-output' | 'dead-letter' }) to keep going",
+        })
+      }
       throw new SluiceError('SLUICE_USER_FUNCTION_FAILED', `step '${step}' failed on the record${where}${tries}: ${scrubMessage(errorMessage(error))}`, {
         domain: 'user',
         step,

@@ -44,6 +44,8 @@ export interface Progress {
   elapsedMs: number
   /** Bytes bounded file sources have read of their total; absent when no source can tell. */
   input?: InputProgress
+  /** A sink whose write has not settled for `ms` (shown after 5 s; the job fails at its sinkWriteTimeout). */
+  stuck?: { step: string; ms: number }
 }
 
 /**
@@ -70,4 +72,6 @@ export interface RunSummary {
   state?: { step: string; backend: string; keys: number; entries: number; entriesWithoutTtl: number }[]
   /** Checkpoints taken, failed and restored, when checkpointing. */
   checkpoints?: CheckpointReport
+  /** What the run noticed that may make its output surprising (a watermark that jumped by more than a day). */
+  warnings?: string[]
 }

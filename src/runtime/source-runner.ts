@@ -10,6 +10,7 @@ import type { SourceSnapshot } from '../checkpoint/manifest.ts'
 
 export type { SourceSnapshot }
 import type { Vertex } from './vertex.ts'
+import { EventTimeGuard } from './event-time-guard.ts'
 
 
 interface PartitionState {
@@ -38,6 +39,7 @@ export class SourceRunner {
   private ready: { p: PartitionState; r: SourceRead<unknown> }[] = []
   recordsIn = 0
   private failure: SluiceError | undefined
+  readonly guard: EventTimeGuard
 
   /** This subtask reads partitions p with p % subtasks === subtask (a source's splits divided among its subtasks). */
   private readonly split: { subtask: number; subtasks: number }
@@ -49,6 +51,7 @@ export class SourceRunner {
     this.clock = clock
     this.errors = errors
     this.eventTime = source.options.eventTime
+    this.guard = new EventTimeGuard(vertex.plan.id, source.options.maxFutureSkew)
     this.idleTimeout = source.options.idleTimeout === undefined ? Infinity : parseDuration(source.options.idleTimeout, `source '${vertex.plan.id}' idleTimeout`, { allowZero: false })
   }
 
@@ -189,11 +192,13 @@ export class SourceRunner {
       const wm = p.wm
       const values = batch.values
       let bad: number[] | undefined
+      const latest = now + this.guard.skewMs
       for (let i = 0; i < n; i++) {
         let t: number
         try {
           t = et(values[i])
           if (typeof t !== 'number' || !Number.isFinite(t)) throw new Error(`eventTime returned ${typeof t === 'number' ? t : typeof t}, expected a finite number of epoch milliseconds`)
+          if (t > latest) throw this.guard.future(t - now)
         } catch (e) {
           this.errors.report(this.vertex.plan.id, e, values[i], now, batch.pos?.[i])
           ;(bad ??= []).push(i)
@@ -258,6 +263,7 @@ export class SourceRunner {
       else this.vertex.markIdle()
       return
     }
+    if (min > this.vertex.watermark) this.guard.moved(this.vertex.watermark, min)
     this.vertex.setWatermark(min)
   }
 

@@ -15,6 +15,8 @@ export interface SummaryInfo {
   backend: string
   /** The run took checkpoints: the summary reports them. */
   checkpointing: boolean
+  /** Warnings to print under the summary (a watermark that jumped by more than a day). */
+  warnings?: string[]
 }
 
 /**
@@ -45,6 +47,7 @@ export function summaryOf(s: MetricsSnapshot, info: SummaryInfo): RunSummary {
     dropped,
     ...(state.length > 0 ? { state } : {}),
     ...(info.checkpointing ? { checkpoints: checkpointReport(s) } : {}),
+    ...(info.warnings !== undefined && info.warnings.length > 0 ? { warnings: info.warnings } : {}),
   }
 }
 
@@ -71,6 +74,7 @@ export function formatSummary(s: RunSummary): string {
     `pipeline '${s.pipeline}' ${s.status} in ${(s.wallMs / 1000).toFixed(2)} s (cpu ${(s.cpuMs / 1000).toFixed(2)} s, parallelism ${s.parallelism})`,
     `records in ${s.recordsIn}, late ${s.late}, errors ${s.errors}, dropped ${s.dropped}, watermark ${wm}`,
     ...(s.checkpoints !== undefined ? [formatCheckpoints(s.checkpoints)] : []),
+    ...(s.warnings ?? []).map((w) => `warning: ${w}`),
     ...(s.state ?? []).filter((x) => x.keys > 0 || x.entriesWithoutTtl > 0).map((x) => `state of '${x.step}' (${x.backend}): ${x.keys} keys held, ${x.entries} state entries (${x.entriesWithoutTtl} without a TTL)`),
     line(head),
     ...rows.map(line),

@@ -12,6 +12,7 @@ import { TimerQueue } from '../state/timers.ts'
 import { FusedChain } from '../operators/stateless/fused-chain.ts'
 import { chainLinks, type PhysicalPlan } from '../plan/physical-plan.ts'
 import { PolicyErrorSink } from './error-sink.ts'
+import { keyError } from '../core/record-errors.ts'
 import { Vertex, type Consumer } from './vertex.ts'
 
 export interface TaskGraphOptions {
@@ -153,18 +154,33 @@ export class TaskGraph {
     for (const b of this.stateBackends.values()) b.close()
   }
 
-  /** Computes the key of each record for a keyed edge; a failing key function follows the error policy. */
+  /**
+   * Computes the key of each record for a keyed edge; a failing key function, or one that returns what cannot be a
+   * key (SLUICE_BAD_KEY), follows the error policy.
+   */
   withKeys(batch: Batch, key: (v: unknown) => unknown, stepId: string): Batch {
     const { values } = batch
     const keys = new Array<unknown>(values.length)
     let failed: number[] | undefined
     for (let i = 0; i < values.length; i++) {
+      let k: unknown
       try {
-        keys[i] = key(values[i])
+        k = key(values[i])
       } catch (e) {
         this.errors.report(stepId, e, values[i], batch.times[i], batch.pos?.[i])
         ;(failed ??= []).push(i)
+        continue
       }
+      // Checked inline for the common primitive keys; anything else is looked at closely.
+      if ((typeof k !== 'string' && typeof k !== 'number') || k !== k) {
+        const bad = keyError(stepId, k)
+        if (bad !== undefined) {
+          this.errors.report(stepId, bad, values[i], batch.times[i], batch.pos?.[i])
+          ;(failed ??= []).push(i)
+          continue
+        }
+      }
+      keys[i] = k
     }
     if (failed === undefined) return { ...batch, keys }
     const skip = new Set(failed)

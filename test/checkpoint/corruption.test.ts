@@ -23,17 +23,17 @@ interface Run {
   stderr: string
 }
 
-function runCli(out: string, chk: string, failpoint?: string, dlq = false): Promise<Run> {
-  return startCli(out, chk, failpoint, dlq).done
+function runCli(out: string, chk: string, failpoint?: string, dlq = false, extra: string[] = []): Promise<Run> {
+  return startCli(out, chk, failpoint, dlq, extra).done
 }
 
-function startCli(out: string, chk: string, failpoint?: string, dlq = false): { child: ChildProcess; done: Promise<Run> } {
+function startCli(out: string, chk: string, failpoint?: string, dlq = false, extra: string[] = []): { child: ChildProcess; done: Promise<Run> } {
   const env: NodeJS.ProcessEnv = { ...process.env, SLUICE_DEBUG: '' }
   delete env.SLUICE_FAILPOINT
   if (failpoint !== undefined) env.SLUICE_FAILPOINT = failpoint
   // With dead letters, every record of user 3 fails: letters lie between any two checkpoints.
   const params = [`out=${out}`, 'every=2400', 'count=16000', ...(dlq ? [`dlq=${out}/dlq`, 'refuseAbove=-1'] : [])].flatMap((p) => ['--param', p])
-  const args = [bin, 'run', pipelineFile, ...params, '--checkpoint-dir', chk, '--checkpoint-interval', '60ms']
+  const args = [bin, 'run', pipelineFile, ...params, '--checkpoint-dir', chk, '--checkpoint-interval', '60ms', ...extra]
   const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'] })
   return { child, done: settle(child) }
 }
@@ -73,7 +73,7 @@ process.on('exit', () => {
  * The output and checkpoint folders of a run killed at `failpoint` (made once), copied into `base`, where a
  * copy of the same paths is kept. Returns `base/out` and `base/chk`.
  */
-async function killedRun(failpoint: string, dlq: boolean): Promise<{ out: string; chk: string; restart: () => Promise<Run> }> {
+async function killedRun(failpoint: string, dlq: boolean): Promise<{ out: string; chk: string; restart: (extra?: string[]) => Promise<Run> }> {
   const key = `${failpoint}${dlq ? '+dlq' : ''}`
   let base = killedRuns.get(key)
   if (base === undefined) {
@@ -92,7 +92,7 @@ async function killedRun(failpoint: string, dlq: boolean): Promise<{ out: string
   }
   const out = join(base, 'out')
   const chk = join(base, 'chk')
-  return { out, chk, restart: () => runCli(out, chk, undefined, dlq) }
+  return { out, chk, restart: (extra: string[] = []) => runCli(out, chk, undefined, dlq, extra) }
 }
 
 async function withTemp(name: string, fn: (base: string) => Promise<void>): Promise<void> {
@@ -166,10 +166,37 @@ async function assertExactOrRefused(r: Run, out: string, dlq = false): Promise<'
 }
 
 /** Damages a run killed at `failpoint` after its third checkpoint, and restarts it. */
-async function damageAndRestart(failpoint: string, damage: (chk: string) => Promise<void>, dlq = false): Promise<{ r: Run; out: string }> {
+async function damageAndRestart(failpoint: string, damage: (chk: string) => Promise<void>, dlq = false, extra: string[] = []): Promise<{ r: Run; out: string }> {
   const { out, chk, restart } = await killedRun(failpoint, dlq)
   await damage(chk)
-  return { r: await restart(), out }
+  return { r: await restart(extra), out }
+}
+
+/** A refusal to fall back that names the dead-letter topic and both ways on. */
+function assertFallbackRefused(r: Run): void {
+  assert.notEqual(r.code, 0, 'the restart went on')
+  assert.match(r.stderr, /SLUICE_CHECKPOINT_FALLBACK_REFUSED/)
+  assert.match(r.stderr, /dead-letter topic 'crash-recovery\.dlq' \(\d+ letters?\)/)
+  assert.match(r.stderr, /--restore-from/)
+  assert.match(r.stderr, /--accept-duplicates/)
+}
+
+/** Every sink exact but the dead letters, which hold each expected letter, some twice: what --accept-duplicates accepts. */
+async function assertExactButDuplicatedLetters(r: Run, out: string): Promise<void> {
+  assert.equal(r.code, 0, r.stderr)
+  const expected = await referenceOutput(true)
+  const got = await outputs(out)
+  for (const s of Object.keys(expected)) {
+    const count = new Map<string, number>()
+    for (const l of expected[s]) count.set(l, (count.get(l) ?? 0) + 1)
+    for (const l of got[s] ?? []) count.set(l, (count.get(l) ?? 0) - 1)
+    const missing = [...count.values()].filter((n) => n > 0).length
+    const extra = [...count.values()].filter((n) => n < 0).reduce((a, n) => a - n, 0)
+    assert.equal(missing, 0, `sink '${s}': lines missing`)
+    if (s === 'deadLetters') assert.ok(extra > 0, 'the letters the skipped checkpoint committed are written again')
+    else assert.equal(extra, 0, `sink '${s}': lines written twice`)
+  }
+  assert.match(r.stderr, /--accept-duplicates\): dead-letter topic 'crash-recovery\.dlq' \(\d+ letters?\) holds output committed after/)
 }
 
 // The newest checkpoint's output is committed (killed after its commits). Part-file sinks fall back cleanly:
@@ -182,15 +209,20 @@ for (const [name, damage] of Object.entries(damages)) {
   })
 }
 
-// Dead letters committed by the skipped checkpoint are in the log already: the replay appends them again.
-const FALLBACK =
-  "the coordinator must refuse to restore when latest().skipped is non-empty and a skipped checkpoint's dead letters (or a log sink's records) were committed, unless --accept-duplicates"
+// Dead letters committed by the skipped checkpoint are in the log already, and readers may have seen them: a
+// fallback would append them again. The restart refuses, naming the choices; with --accept-duplicates it goes on.
 for (const name of ['a flipped digit in a source position of the manifest', 'a flipped byte in a state file']) {
-  test(`${name} of a committed checkpoint, with dead letters: the exact output or a refusal`, { todo: FALLBACK }, async () => {
+  test(`${name} of a committed checkpoint, with dead letters: a refusal naming the choices`, async () => {
     const { r, out } = await damageAndRestart('checkpoint-after-commit:3', (chk) => damages[name](chk, 3), true)
-    await assertExactOrRefused(r, out, true)
+    assert.equal(await assertExactOrRefused(r, out, true), 'refused')
+    assertFallbackRefused(r)
   })
 }
+
+test('a damaged committed checkpoint, with dead letters and --accept-duplicates: the restart falls back, only letters repeat', async () => {
+  const { r, out } = await damageAndRestart('checkpoint-after-commit:3', (chk) => damages['a flipped byte in a state file'](chk, 3), true, ['--accept-duplicates'])
+  await assertExactButDuplicatedLetters(r, out)
+})
 
 // Killed between writing the third checkpoint and committing it: nothing of it is committed, so falling back to
 // the second replays nothing twice, dead letters included.
@@ -216,14 +248,18 @@ test('every checkpoint unreadable: the job says so plainly, starts from scratch,
     for (const id of [1, 2, 3]) await damages['a truncated manifest'](chk, id)
   })
   assert.match(r.stderr, /no checkpoint in .* reads back whole: 3 skipped/)
+  assert.match(r.stderr, /starting from scratch: every checkpoint in .* is damaged \(3, 2, 1\)/)
   assert.equal(await assertExactOrRefused(r, out), 'exact')
 })
 
-test('every checkpoint unreadable, with dead letters: the exact output or a refusal', { todo: 'the coordinator must refuse to start from scratch when latest() skipped every checkpoint and committed dead letters exist, unless --accept-duplicates' }, async () => {
+test('every checkpoint unreadable, with dead letters: a refusal that says so plainly', async () => {
   const { r, out } = await damageAndRestart('checkpoint-after-commit:3', async (chk) => {
     for (const id of [1, 2, 3]) await damages['a truncated manifest'](chk, id)
   }, true)
-  await assertExactOrRefused(r, out, true)
+  assert.equal(await assertExactOrRefused(r, out, true), 'refused')
+  assertFallbackRefused(r)
+  assert.match(r.stderr, /no checkpoint in .* reads back whole: 3 skipped/)
+  assert.match(r.stderr, /starting from scratch would duplicate output/)
 })
 
 test('a second run on a checkpoint folder in use is refused naming the holder; the first finishes exactly', async () => {

@@ -1,12 +1,12 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { copyFile, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DeadLetterWriter } from '../../src/dlq/writer.ts'
 import { readDeadLetters } from '../../src/dlq/reader.ts'
 import { deadLetter, type DeadLetter } from '../../src/dlq/record.ts'
-import { addRange, type Ranges } from '../../src/dlq/commits.ts'
+import { addRange, commitsPath, type Ranges } from '../../src/dlq/commits.ts'
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'sluice-dlq-'))
@@ -102,6 +102,69 @@ test('a fresh checkpointed run aborts letters a crashed run left pending; close 
     w2.add(letter(2))
     await w2.close(true)
     assert.deepEqual(ns(await readDeadLetters(dir, 't.dlq')), [2])
+  })
+})
+
+test('a missing commit state over checkpointed letters is refused, never recreated empty: nothing lost, nothing repeated', async () => {
+  await withDir(async (dir) => {
+    const w = await open(dir, true)
+    w.add(letter(1))
+    w.add(letter(2))
+    const h1 = await w.preCommit(1)
+    await w.commit(1, h1)
+    w.add(letter(3))
+    const h2 = await w.preCommit(2)
+    await w.close(false)
+    await copyFile(commitsPath(dir, 't.dlq'), join(dir, 'saved.json'))
+    await rm(commitsPath(dir, 't.dlq'))
+
+    await assert.rejects(open(dir, true), (e: Error & { code?: string }) => e.code === 'SLUICE_DLQ_CORRUPT' && /commit state .* is missing/.test(e.message))
+    // The refused open changed nothing: put the file back, and the restart goes on as if it never happened.
+    await copyFile(join(dir, 'saved.json'), commitsPath(dir, 't.dlq'))
+    const w2 = await open(dir, true)
+    await w2.recover([{ subtask: 0, checkpointId: 2, handle: h2 }])
+    w2.add(letter(4))
+    await w2.close(true)
+    assert.deepEqual(ns(await readDeadLetters(dir, 't.dlq')), [1, 2, 3, 4])
+  })
+})
+
+test('a missing commit state over letters written without checkpoints is recreated, and every letter stays visible once', async () => {
+  await withDir(async (dir) => {
+    const w = await open(dir)
+    w.add(letter(1))
+    await w.close()
+    await rm(commitsPath(dir, 't.dlq'))
+    const w2 = await open(dir)
+    w2.add(letter(2))
+    await w2.close()
+    assert.deepEqual(ns(await readDeadLetters(dir, 't.dlq')), [1, 2])
+  })
+})
+
+test('under checkpoints, letters past spillBytes are appended staged: invisible until their checkpoint commits, aborted if it never does', async () => {
+  await withDir(async (dir) => {
+    const w = await DeadLetterWriter.open({ dir, topic: 't.dlq', checkpointing: true, log: { fsync: 'never' }, spillBytes: 2000 })
+    const pending: Promise<void>[] = []
+    w.onPending = (p) => void pending.push(p)
+    for (let n = 0; n < 50; n++) w.add(letter(n))
+    await Promise.all(pending)
+    assert.ok(pending.length > 0 && w.appended > 0, 'letters were spilled before the barrier')
+    assert.ok(w.buffered < 50)
+    assert.deepEqual(ns(await readDeadLetters(dir, 't.dlq').catch(() => [])), [], 'spilled letters are not visible')
+    const h1 = await w.preCommit(1)
+    assert.deepEqual(h1, { txns: [{ checkpointId: 1, txn: { topic: 't.dlq', partition: 0, from: 0, to: 50 } }] }, 'the transaction spans the spilled letters')
+    await w.commit(1, h1)
+    assert.equal(await w.committedAfter(0), 50)
+    assert.equal(await w.committedAfter(1), 0)
+    for (let n = 50; n < 100; n++) w.add(letter(n))
+    await Promise.all(pending)
+    await w.close(false) // a crash: checkpoint 2 never comes
+    const w2 = await open(dir, true)
+    await w2.recover([{ subtask: 0, checkpointId: 1, handle: h1 }], 1)
+    w2.add(letter(100))
+    await w2.close(true)
+    assert.deepEqual(ns(await readDeadLetters(dir, 't.dlq')), [...Array.from({ length: 50 }, (_, n) => n), 100], 'each letter once; the spilled ones of the lost checkpoint are aborted')
   })
 })
 

@@ -53,6 +53,7 @@ export const runCommand: Command = {
     { name: 'otlp-endpoint', type: 'string', placeholder: 'URL', description: 'send traces (the job, checkpoints, restores) to this OpenTelemetry collector over OTLP/HTTP, e.g. http://127.0.0.1:4318' },
     { name: 'drain-timeout', type: 'string', placeholder: 'DURATION', description: "after SIGTERM or Ctrl-C, exit at once if the graceful stop takes longer than this, e.g. '50s' (default: wait)" },
     { name: 'metrics-host', type: 'string', placeholder: 'ADDRESS', description: "the address the metrics server listens on (default 127.0.0.1; '0.0.0.0' in a container)" },
+    { name: 'accept-duplicates', type: 'boolean', description: 'when the newest checkpoints are damaged, fall back (or start from scratch) even if a log sink or the dead-letter log then gets output twice (default: refuse)' },
   ],
   examples: ['sluice run examples/quickstart/pipeline.ts', 'sluice run examples/monitored-orders/pipeline.ts --metrics-port 9464', 'sluice run pipelines/clicks.ts --checkpoint-dir state/clicks --checkpoint-interval 10s', 'sluice run pipelines/copy.ts --param input=in.jsonl --param output=out.jsonl --json'],
   notes: exitCodesHelp,
@@ -170,7 +171,7 @@ function drainTimeoutFlag(values: ParsedArgs['values']): number | undefined {
 /** Checkpoint settings from the flags; undefined without --checkpoint-dir. */
 function checkpointFlags(values: ParsedArgs['values']): CheckpointConfig | undefined {
   const dir = values['checkpoint-dir']
-  const others = ['checkpoint-interval', 'full-checkpoints', 'restore-from', 'allow-dropped-state'].filter((f) => values[f] !== undefined)
+  const others = ['checkpoint-interval', 'full-checkpoints', 'restore-from', 'allow-dropped-state', 'accept-duplicates'].filter((f) => values[f] !== undefined)
   if (typeof dir !== 'string') {
     if (others.length > 0) throw new UsageError(`--${others[0]} needs --checkpoint-dir`, 'run')
     return undefined
@@ -188,6 +189,7 @@ function checkpointFlags(values: ParsedArgs['values']): CheckpointConfig | undef
     intervalMs,
     ...(typeof values['restore-from'] === 'string' ? { restoreFrom: resolve(values['restore-from']) } : {}),
     allowDroppedState: values['allow-dropped-state'] === true,
+    acceptDuplicates: values['accept-duplicates'] === true,
     incremental: values['full-checkpoints'] !== true,
   }
 }

@@ -33,7 +33,7 @@ export async function openFile<T>(path: string, append: boolean, ctx: SinkContex
   const writer: SinkWriter<T> = {
     write(batch) {
       check()
-      if (!out.write(encodeJsonLines(batch))) return once(out, 'drain').then(check)
+      if (!out.write(encodeJsonLines(batch, ctx))) return once(out, 'drain').then(check)
     },
     // The stream counts what it has written; what it still buffers is not out yet.
     bytesWritten: () => out.bytesWritten,

@@ -73,7 +73,7 @@ async function openParts<T>(path: string, ctx: SinkContext): Promise<SinkWriter<
   await parts.open()
   const tpc = parts.tpc
   return {
-    write: (batch) => parts.write(encodeJsonLines(batch)),
+    write: (batch) => parts.write(encodeJsonLines(batch, ctx)),
     bytesWritten: () => parts.bytesWritten,
     preCommit: (id) => tpc.preCommit(id),
     commit: (id, handle) => tpc.commit(id, handle),

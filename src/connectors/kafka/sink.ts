@@ -133,7 +133,9 @@ abstract class BufferedWriter<T> implements SinkWriter<T> {
     const { key, encode, headers, timestamp } = this.options
     for (let i = 0; i < values.length; i++) {
       const v = values[i]
-      const m: ProducerMessage = { value: encode !== undefined ? encode(v) : encodeJson(v, kinds === undefined ? INSERT : kinds[i]) }
+      const value = encode !== undefined ? encode(v) : encodeJson(v, kinds === undefined ? INSERT : kinds[i])
+      if (value === undefined) throw userError('SLUICE_RECORD_UNWRITABLE', `sink.kafka: a record has no JSON form (undefined) and cannot be written to '${this.options.topic}'`)
+      const m: ProducerMessage = { value }
       if (key !== undefined) m.key = key(v)
       if (headers !== undefined) m.headers = headers(v)
       if (timestamp !== undefined) m.timestamp = String(timestamp(v))

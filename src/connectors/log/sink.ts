@@ -6,6 +6,7 @@ import type { RestoredHandle, Sink, SinkContext, SinkWriter } from '../../core/s
 import { TwoPhaseCommit, type AbortScope, type Transactions } from '../../checkpoint/two-phase-commit.ts'
 import type { Log, LogOptions, LogRecordInput } from '../../log/index.ts'
 import { encodeJson } from '../files/encode.ts'
+import { unwritable } from '../../core/record-errors.ts'
 import { acquireLog } from './shared-log.ts'
 import { CONTROL, PRODUCER, TXN, type ControlKind } from './txn.ts'
 
@@ -47,6 +48,7 @@ export function log<T>(dir: string, topic: string, options: LogSinkOptions<T> = 
     guarantee: 'exactly-once',
     guaranteeFor: (run) => (run.checkpointing ? 'exactly-once' : 'at-least-once'),
     singleSubtask: true,
+    appendOnly: true,
     describe: () => ({ kind: 'log', dir, topic, keyed: options.key !== undefined, commit: 'transactions with checkpoints (read_committed readers); plain appends without' }),
     async open(ctx): Promise<SinkWriter<T>> {
       const ref = await acquireLog(dir, options.log)
@@ -110,7 +112,19 @@ class LogWriter<T> implements SinkWriter<T> {
       const v = values[i]
       const k = key === undefined ? undefined : key(v)
       const p = k === undefined ? rr : (hashKey(k) >>> 0) % this.partitions
-      const value = encode !== undefined ? encode(v) : encodeJson(v, kinds === undefined ? INSERT : kinds[i])
+      let value: string | Uint8Array | undefined
+      try {
+        value = encode !== undefined ? encode(v) : encodeJson(v, kinds === undefined ? INSERT : kinds[i])
+      } catch (e) {
+        if (encode !== undefined || this.ctx.reject === undefined) throw encode !== undefined ? e : unwritable(this.ctx.stepId, e)
+        this.ctx.reject(batch, i, unwritable(this.ctx.stepId, e))
+        continue
+      }
+      if (value === undefined) {
+        if (this.ctx.reject === undefined) throw unwritable(this.ctx.stepId, undefined)
+        this.ctx.reject(batch, i, unwritable(this.ctx.stepId, undefined))
+        continue
+      }
       const rec: LogRecordInput = { value }
       if (k !== undefined) rec.key = k
       if (headers !== undefined) rec.headers = headers

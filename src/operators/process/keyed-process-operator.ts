@@ -1,3 +1,4 @@
+import { badResult } from '../../core/record-errors.ts'
 import type { Batch, Position } from '../../core/batch.ts'
 import type { KeyedSnapshot, Operator, OperatorContext, Output } from '../../core/operator.ts'
 import type { StateSnapshot } from '../../core/state-backend.ts'
@@ -44,7 +45,9 @@ export class UserFunctionOperator<O> implements Operator {
       ctx.setKey(keys[i])
       ctx.timestamp = times[i]
       try {
-        element.call(self, values[i], ctx)
+        const r: unknown = element.call(self, values[i], ctx)
+        // An async function's work would run outside the record (and its rejection go unhandled).
+        if (r instanceof Promise) this.op.errors.report(this.op.stepId, badResult(this.op.stepId, 'processElement', r), values[i], times[i], pos?.[i])
       } catch (e) {
         this.failed(e, element, values[i], times[i], pos?.[i])
       }
@@ -68,7 +71,8 @@ export class UserFunctionOperator<O> implements Operator {
     if (onTimer === undefined) return
     this.ctx.fireTimers(domain, upTo, (time) => {
       try {
-        onTimer.call(this.self, time, this.ctx)
+        const r: unknown = onTimer.call(this.self, time, this.ctx)
+        if (r instanceof Promise) this.op.errors.report(this.op.stepId, badResult(this.op.stepId, 'onTimer', r), { timer: time, key: this.ctx.key }, time, undefined)
       } catch (e) {
         try {
           this.op.errors.retry(this.op.stepId, e, onTimer, this.self, time, this.ctx)

@@ -2,6 +2,7 @@ import { BatchBuilder, INSERT, type Batch, type Position, type RowKind } from '.
 import type { ErrorSink, Operator, Output } from '../../core/operator.ts'
 import type { StepMetrics } from '../../core/metrics.ts'
 import type { Link } from '../../plan/graph.ts'
+import { badResult, isBadResult } from '../../core/record-errors.ts'
 
 export interface FusedLink {
   stepId: string
@@ -81,6 +82,7 @@ export class FusedChain implements Operator {
               return
             }
           }
+          if (isBadResult(r)) return fail(badResult(stepId, 'map', r), v, t)
           counts[j]++
           next(r, t)
         }
@@ -100,6 +102,7 @@ export class FusedChain implements Operator {
             }
           }
           if (keep) {
+            if ((keep as unknown) instanceof Promise) return fail(badResult(stepId, 'filter', keep), v, t)
             counts[j]++
             next(v, t)
           }
@@ -109,7 +112,8 @@ export class FusedChain implements Operator {
         const fn = link.fn
         // Iterables and failures are handled out of line: the per-record closure stays small enough for
         // V8 to inline into the step before it, with the user's function inlined into it.
-        const rest = (items: Iterable<unknown>, t: number): void => {
+        const rest = (items: Iterable<unknown>, t: number, v: unknown): void => {
+          if (items === undefined || items === null || items instanceof Promise) return fail(badResult(stepId, 'flatMap', items), v, t)
           for (const item of items) {
             counts[j]++
             next(item, t)
@@ -131,7 +135,7 @@ export class FusedChain implements Operator {
           const before = counts[j]
           try {
             const items = fn(v)
-            if (!Array.isArray(items)) return rest(items, t)
+            if (!Array.isArray(items)) return rest(items, t, v)
             counts[j] += items.length
             for (let k = 0; k < items.length; k++) next(items[k], t)
           } catch (e) {

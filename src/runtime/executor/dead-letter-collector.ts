@@ -66,7 +66,8 @@ export class DeadLetterCollector {
     }
   }
 
-  async recover(pending: { checkpointId: number; handle: unknown }[]): Promise<void> {
-    await this.writer.recover(pending.map((p) => ({ subtask: 0, ...p })))
+  /** Before any letter: the restored checkpoint's pending handles, and its id (undefined on a fresh start). */
+  async recover(pending: { checkpointId: number; handle: unknown }[], checkpointId?: number): Promise<void> {
+    await this.writer.recover(pending.map((p) => ({ subtask: 0, ...p })), checkpointId)
   }
 }

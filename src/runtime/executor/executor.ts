@@ -20,6 +20,8 @@ import { wireOutlets, type Outlet } from './outlets.ts'
 import type { Ack, BarrierSpec, Command, Item, Report, ThreadRestore } from './protocol.ts'
 import { SnapshotWriter } from './snapshot-writer.ts'
 import { recoverSink } from './sink-recovery.ts'
+import { sinkReject } from './sink-reject.ts'
+import { settleWithin } from './write-watch.ts'
 import { DeadLetterCollector } from './dead-letter-collector.ts'
 import { BlockedTime } from './blocked-time.ts'
 
@@ -52,6 +54,8 @@ export interface ExecutorInit {
   signal: AbortSignal
   /** Thread 0: the runner's turn at every turn of the loop (checkpoints, stops); returns when to call it next. */
   tick?: () => number
+  /** Thread 0: a sink's write has been pending for `ms` (about once a second while it is). */
+  onStuck?: (step: string, ms: number) => void
 }
 
 interface Round {
@@ -141,7 +145,10 @@ export class SubtaskExecutor {
     })
     if (init.deadLetters !== undefined) {
       const w = init.deadLetters
-      w.onPending = (p) => void this.graph.pendingWrites.push(p)
+      w.onPending = (p) => {
+        this.writeSteps.set(p, 'dead letters')
+        this.graph.pendingWrites.push(p)
+      }
       this.letterCollector = new DeadLetterCollector(w, layout.threads, (ack) => init.report({ t: 'ack', ack }))
     }
     this.outlets = wireOutlets(this.graph, layout, {
@@ -151,26 +158,31 @@ export class SubtaskExecutor {
     })
   }
 
-  /** Opens this thread's sinks and sources. */
+  /** Opens this thread's sources, then its sinks: an input that is missing fails the start before any output is touched. */
   async open(): Promise<void> {
     const { pipeline: p, layout, thread, clock } = this.init
+    for (const v of this.graph.vertices) {
+      const step = v?.plan.steps[0]
+      if (step?.impl.role === 'source') this.runners.push(new SourceRunner(v!, step.impl.source, clock, this.graph.errors, { subtask: thread, subtasks: layout.threads }))
+    }
+    for (const r of this.runners) await r.open(this.init.signal, p.name)
     for (const v of this.graph.vertices) {
       if (v === undefined) continue
       const step = v.plan.steps[0]
       if (step.impl.role === 'sink') {
-        v.sink = await openSink(step, { pipeline: p.name, stepId: v.plan.id, subtask: thread, parallelism: layout.subtasks(v.plan.index), checkpointing: this.init.checkpointing } as Parameters<typeof openSink>[1])
+        const reject = sinkReject(this.graph, v, this.afterErrors.has(v.plan.index))
+        v.sink = await openSink(step, { pipeline: p.name, stepId: v.plan.id, subtask: thread, parallelism: layout.subtasks(v.plan.index), checkpointing: this.init.checkpointing, reject } as Parameters<typeof openSink>[1])
         // The subtasks here that feed this sink wait for its pending writes: they are blocked on output.
         const feeders = v.plan.inputs.flatMap((x) => this.graph.vertices[x.from]?.metrics ?? [])
         v.pendingWrite = (w) => {
+          this.writeSteps.set(w, v.plan.id)
           this.blocked.sinkPending(feeders)
           this.graph.pendingWrites.push(w)
         }
       }
       // An async step's (lookup) wait for room holds the sources back, as a sink's pending write does.
       if (step.impl.role !== 'source' && v.pendingWrite === undefined) v.pendingWrite = (w) => void this.graph.pendingWrites.push(w)
-      if (step.impl.role === 'source') this.runners.push(new SourceRunner(v, step.impl.source, clock, this.graph.errors, { subtask: thread, subtasks: layout.threads }))
     }
-    for (const r of this.runners) await r.open(this.init.signal, p.name)
   }
 
   /** Restores this thread's subtasks (before the first record), or starts them fresh; sinks recover either way. */
@@ -208,7 +220,7 @@ export class SubtaskExecutor {
       const inherited = restore?.sinks.find((s) => s.vertex === v.plan.index)?.inherited ?? []
       await recoverSink(v.sink, inherited)
     }
-    if (this.letterCollector !== undefined) await this.letterCollector.recover(restore?.deadLetters ?? [])
+    if (this.letterCollector !== undefined) await this.letterCollector.recover(restore?.deadLetters ?? [], restore?.checkpointId)
     for (const r of this.runners) r.start()
     this.afterSources()
   }
@@ -621,11 +633,15 @@ export class SubtaskExecutor {
     }
   }
 
+  private readonly writeSteps = new WeakMap<Promise<void>, string>()
+
+  /** Waits for the sinks' pending writes, for at most the pipeline's sinkWriteTimeout (see write-watch.ts). */
   private async settleWrites(): Promise<void> {
     const w = this.graph.pendingWrites
     if (w.length === 0) return
+    const { sinkWriteTimeoutMs, stopTimeoutMs } = this.init.pipeline.options
     this.blocked.sinkWaitStarts()
-    while (w.length > 0) await Promise.all(w.splice(0))
+    while (w.length > 0) await settleWithin(w.splice(0), { timeoutMs: sinkWriteTimeoutMs, stopTimeoutMs, signal: this.init.signal, stepOf: this.writeSteps, ...(this.init.onStuck ? { onStuck: this.init.onStuck } : {}) })
     this.blocked.sinkWaitEnds()
   }
 
@@ -658,10 +674,16 @@ export class SubtaskExecutor {
     this.blocked.chargeOngoing(this.readingSources)
   }
 
+  /** The event-time warnings of this thread's sources (a watermark that jumped by more than a day). */
+  warnings(): string[] {
+    return this.runners.flatMap((r) => r.guard.warnings)
+  }
+
   /** A worker thread posts its figures to thread 0, whose registry reads its own subtasks directly. */
   reportMetrics(): void {
     this.lastMetrics = performance.now()
-    if (this.thread !== 0) this.init.report({ t: 'metrics', thread: this.thread, data: this.init.registry.export() })
+    const warnings = this.warnings()
+    if (this.thread !== 0) this.init.report({ t: 'metrics', thread: this.thread, data: this.init.registry.export(), ...(warnings.length > 0 ? { warnings } : {}) })
   }
 
   /** The end of the run on this thread: sinks close (after their last commit), sources and state close. */

@@ -12,9 +12,10 @@ import type { MetricsRegistry } from '../../observe/metrics/registry.ts'
 import { progressOf } from '../progress.ts'
 import type { JobControl } from '../job/control.ts'
 import type { Command as JobCommand } from '../job/types.ts'
-import type { RunOptions, RunSummary } from '../run-types.ts'
+import type { Progress, RunOptions, RunSummary } from '../run-types.ts'
 import { summaryOf } from '../summary.ts'
 import { SubtaskExecutor } from './executor.ts'
+import { laterCommits } from './later-commits.ts'
 import { layOut, type Layout } from './layout.ts'
 import { moduleUrl, workerEnv } from './load.ts'
 import type { Ack, BarrierSpec, Bundle, Command, Item, Report } from './protocol.ts'
@@ -54,6 +55,8 @@ export class JobRunner {
   private coordinator: CheckpointCoordinator | undefined
   private readonly control: JobControl
   private readonly registry: MetricsRegistry
+  /** The event-time warnings each worker thread reported last (thread 0's come from its executor). */
+  private readonly threadWarnings = new Map<number, string[]>()
   private deadLetters: DeadLetterWriter | undefined
   private phase: Phase = 'running'
   private status: RunSummary['status'] = 'finished'
@@ -130,6 +133,7 @@ export class JobRunner {
         report: (rep) => this.onReport(0, rep),
         signal,
         tick: () => this.tick(signal),
+        onStuck: (step, ms) => this.progress({ step, ms }),
         ...(this.deadLetters !== undefined ? { deadLetters: this.deadLetters } : {}),
       })
       await this.executor.open()
@@ -137,7 +141,7 @@ export class JobRunner {
       if (checkpointing) {
         this.coordinator = new CheckpointCoordinator(p.name, this.plan, { threads, subtasks: (v) => this.layout.subtasks(v), edge: (v, i) => this.layout.inputs[v][i].kind }, opts.checkpoint!, this.clock.now(), this.deadLetters !== undefined)
       }
-      const restores = await this.coordinator?.restore()
+      const restores = await this.coordinator?.restore(laterCommits(this.plan, this.deadLetters))
       const report = this.coordinator?.report
       if (restores !== undefined && report?.restoredFrom != null) this.control.restored(report.restoredFrom, opts.checkpoint!.restoreFrom ?? opts.checkpoint!.dir, report.restoreMs ?? undefined)
       for (let t = 1; t < threads; t++) this.send(t, { t: 'start', restore: restores?.[t] })
@@ -216,6 +220,7 @@ export class JobRunner {
         return
       case 'metrics':
         this.registry.absorb(r.thread, r.data)
+        if (r.warnings !== undefined) this.threadWarnings.set(r.thread, r.warnings)
         return
       case 'closed':
         this.closed++
@@ -436,18 +441,20 @@ export class JobRunner {
     this.check()
   }
 
-  private progress(): void {
+  private progress(stuck?: Progress['stuck']): void {
     const o = this.opts
     if (o.onProgress === undefined) return
     const t = performance.now()
     if (t - this.lastProgress < (o.progressIntervalMs ?? 1000)) return
     this.lastProgress = t
-    o.onProgress(progressOf(this.registry.snapshot(), t - this.started))
+    const progress = progressOf(this.registry.snapshot(), t - this.started)
+    o.onProgress(stuck !== undefined ? { ...progress, stuck } : progress)
   }
 
   /** The run summary: a view of the registry's snapshot, with the run's outcome and times. */
   private summary(cpu0: NodeJS.CpuUsage): RunSummary {
     const cpu = process.cpuUsage(cpu0)
+    const warnings = [...new Set([...this.executor.warnings(), ...[...this.threadWarnings.values()].flat()])]
     return summaryOf(this.registry.snapshot(), {
       status: this.status,
       parallelism: this.threads,
@@ -456,6 +463,7 @@ export class JobRunner {
       keyedSteps: this.plan.vertices.filter((v) => v.keyed).map((v) => v.id),
       backend: this.p.options.state?.backend ?? 'heap',
       checkpointing: this.coordinator !== undefined,
+      warnings,
     })
   }
 }

@@ -46,8 +46,8 @@ export type Report =
   | { t: 'ack'; ack: Ack }
   | { t: 'committed'; thread: number; id: number }
   | { t: 'drained'; thread: number }
-  /** A worker's figures, about once a second and at its close. */
-  | { t: 'metrics'; thread: number; data: MetricsExport }
+  /** A worker's figures, about once a second and at its close, and its sources' event-time warnings. */
+  | { t: 'metrics'; thread: number; data: MetricsExport; warnings?: string[] }
   | { t: 'closed'; thread: number }
   | { t: 'fail'; thread: number; error: SerializedError }
 
