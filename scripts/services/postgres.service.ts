@@ -1,9 +1,9 @@
 // Postgres for the connector tests: a private cluster in `.services/postgres/`, on 127.0.0.1:55432, with
 // logical replication on (for CDC) and trust authentication for the `sluice` superuser.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { portAnswers, waitForPort } from './process.ts';
+import { aptInstall, portAnswers, waitForPort } from './process.ts';
 import type { ServiceContext, ServiceInfo, ServiceModule } from './types.ts';
 
 const PORT = 55432;
@@ -20,8 +20,7 @@ function binDir(ctx: ServiceContext): string {
   };
   let dir = find();
   if (dir === undefined) {
-    ctx.log('installing the Debian package postgresql');
-    execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'postgresql'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    aptInstall(ctx, ['postgresql']);
     dir = find();
   }
   if (dir === undefined) throw new Error('no Postgres server binaries after installing postgresql');

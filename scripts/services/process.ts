@@ -1,5 +1,5 @@
 // Helpers shared by the service modules: start a detached server, wait for its port, find a PID again.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { openSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -56,5 +56,21 @@ export function stopRecorded(dir: string, name: string): void {
     } catch {
       // already gone
     }
+  }
+}
+
+/**
+ * Installs Debian packages with apt-get; on a fresh machine without package lists the first try fails, so the
+ * lists are fetched once and the install is tried again.
+ */
+export function aptInstall(ctx: { log(message: string): void }, packages: string[]): void {
+  ctx.log(`installing the Debian package${packages.length > 1 ? 's' : ''} ${packages.join(', ')}`)
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
+  const install = () => execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages], { stdio: ['ignore', 'ignore', 'inherit'], env })
+  try {
+    install()
+  } catch {
+    execFileSync('apt-get', ['update', '-qq'], { stdio: ['ignore', 'ignore', 'inherit'], env })
+    install()
   }
 }

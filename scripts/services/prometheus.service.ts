@@ -1,10 +1,9 @@
 // Prometheus (Debian package `prometheus`, which also gives `promtool`) on 127.0.0.1:59090. It scrapes every
 // target listed in `targets/*.json` (file_sd: tests write a file there naming their /metrics port) each second.
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServiceContext, ServiceInfo, ServiceModule } from './types.ts';
-import { portAnswers, startDetached, stopRecorded, waitForPort } from './process.ts';
+import { aptInstall, portAnswers, startDetached, stopRecorded, waitForPort } from './process.ts';
 
 const PORT = 59090;
 const BIN = '/usr/bin/prometheus';
@@ -27,16 +26,7 @@ function config(targetsDir: string): string {
 
 function install(ctx: ServiceContext): void {
   if (existsSync(BIN) && existsSync(PROMTOOL)) return;
-  ctx.log('installing the Debian package prometheus');
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = () => execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'prometheus'], { stdio: 'inherit', env });
-  try {
-    install();
-  } catch {
-    // A fresh machine has no package lists yet.
-    execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-    install();
-  }
+  aptInstall(ctx, ['prometheus']);
 }
 
 const prometheus: ServiceModule = {

@@ -1,7 +1,7 @@
 // Redis for the connector tests: redis-server on 127.0.0.1:56379, in memory only (no persistence).
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { portAnswers, startDetached, stopRecorded, waitForPort } from './process.ts';
+import { aptInstall, portAnswers, startDetached, stopRecorded, waitForPort } from './process.ts';
 import type { ServiceModule } from './types.ts';
 
 const PORT = 56379;
@@ -17,8 +17,7 @@ const redis: ServiceModule = {
     const info = { url: `redis://127.0.0.1:${PORT}`, port: PORT };
     if (await portAnswers(PORT)) return info;
     if (!has('redis-server')) {
-      ctx.log('installing the Debian package redis-server');
-      execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'redis-server'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+      aptInstall(ctx, ['redis-server']);
     }
     startDetached(ctx.dir, 'redis', 'redis-server', ['--port', String(PORT), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', ctx.dir, '--protected-mode', 'yes']);
     await waitForPort(PORT, 20_000, join(ctx.dir, 'redis.log'));
