@@ -46,7 +46,7 @@ test('the CLI prints no record contents: summary, errors and JSON logs', { timeo
       const printed = r.stdout + r.stderr
       const what = `${c.policy}${c.malformedFirst ? ' (malformed line first)' : ''} ${extra.join(' ')}`
       assert.equal(r.status, c.policy === 'fail' ? 3 : 0, `${what}: ${printed}`)
-      if (c.policy === 'fail') assert.match(printed, c.malformedFirst ? /SLUICE_USER_FUNCTION_FAILED: step 'source-jsonl-1' failed on the record at .*:2: not valid JSON/ : /SLUICE_USER_FUNCTION_FAILED: step 'parse-payload' failed on the record at .*:2: Unexpected token/, what)
+      if (c.policy === 'fail') assert.match(printed, c.malformedFirst ? /SLUICE_BAD_JSON: step 'source-jsonl-1': not valid JSON .*:2/ : /SLUICE_USER_FUNCTION_FAILED: step 'parse-payload' failed on the record at .*:2: Unexpected token/, what)
       else assert.match(printed, /errors 2\b|"errors":1,.*"errors":1,/s, `${what}: both bad lines are counted`)
       assert.ok(!printed.includes(MARKER), `${what} printed a marker:\n${printed}`)
     }
