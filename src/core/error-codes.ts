@@ -76,6 +76,7 @@ export const ERROR_CODES = {
   SLUICE_SAVEPOINT_FAILED: { domain: 'external', meaning: 'A savepoint could not be taken or written.' },
   SLUICE_SAVEPOINT_TIMEOUT: { domain: 'external', meaning: 'A running job did not answer a savepoint request in time.' },
   SLUICE_SCHEMA_MISMATCH: { domain: 'user', meaning: "Records do not fit a sink's or table's schema." },
+  SLUICE_SERVER_TOKENS: { domain: 'user', meaning: 'The control plane\'s token file cannot be read.' },
   SLUICE_SINK_COMMIT_FAILED: { domain: 'external', meaning: "A sink could not commit a checkpoint's output (a pre-committed file is missing)." },
   SLUICE_SINK_FAILED: { domain: 'external', meaning: 'A sink could not write or encode its output.' },
   SLUICE_SINK_OPEN_FAILED: { domain: 'external', meaning: 'A sink could not open its target.' },
