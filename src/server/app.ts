@@ -40,7 +40,18 @@ export function controlPlane(opts: ControlPlaneOptions): Hono<Vars> {
     if (e instanceof SluiceError && e.domain === 'user') return fail(c, 400, e.code, e.message)
     return fail(c, 500, 'SLUICE_INTERNAL', errorMessage(e))
   })
-  app.notFound((c) => fail(c, 404, 'SLUICE_NOT_FOUND', 'no such route'))
+  // A write to a route that does not exist (e.g. an attempt to edit the audit log) is refused and recorded.
+  app.notFound(async (c) => {
+    const res = fail(c, 404, 'SLUICE_NOT_FOUND', 'no such route')
+    if (c.req.method !== 'GET' && c.req.method !== 'HEAD' && new URL(c.req.url).pathname.startsWith('/api/')) {
+      const m = /^Bearer (\S+)$/i.exec(c.req.header('authorization') ?? '')
+      const entry = m ? opts.tokens.verify(m[1]!) : undefined
+      c.set('who', entry?.id ?? null)
+      c.set('role', entry?.role ?? null)
+      await record(opts.audit, c, 404, 'refused')
+    }
+    return res
+  })
 
   for (const r of routes) {
     app.on(r.method.toUpperCase(), r.path, async (c, next) => {
@@ -158,7 +169,7 @@ function authorize(c: Context<Vars>, r: RouteSpec, tokens: TokenStore): Response
   return undefined
 }
 
-async function record(audit: AuditLog, c: Context<Vars>, status: number): Promise<void> {
+async function record(audit: AuditLog, c: Context<Vars>, status: number, outcome?: 'refused'): Promise<void> {
   await audit.append({
     at: Date.now(),
     who: c.get('who'),
@@ -166,7 +177,7 @@ async function record(audit: AuditLog, c: Context<Vars>, status: number): Promis
     method: c.req.method,
     path: new URL(c.req.url).pathname,
     status,
-    outcome: status === 401 || status === 403 ? 'refused' : status < 400 ? 'ok' : 'failed',
+    outcome: outcome ?? (status === 401 || status === 403 ? 'refused' : status < 400 ? 'ok' : 'failed'),
   })
 }
 

@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { fixture } from './support.ts'
+
+test('mutating and refused calls are audited with who, what, when and outcome; reads are not', async () => {
+  const f = await fixture()
+  try {
+    const me = f.tokens.verify(f.token.operator)!.id
+    assert.equal((await f.call('GET', '/api/jobs', { token: f.token.viewer })).status, 200)
+    assert.equal((await f.call('POST', '/api/jobs/clicks/savepoint', { token: f.token.viewer, body: { name: 'a' } })).status, 403)
+    assert.equal((await f.call('POST', '/api/jobs/clicks/savepoint', { token: f.token.operator, body: { name: 'a' } })).status, 200)
+    assert.equal((await f.call('GET', '/api/jobs')).status, 401)
+    const entries = await f.audit.read()
+    assert.deepEqual(entries.map((e) => [e.method, e.path, e.role, e.status, e.outcome]), [
+      ['POST', '/api/jobs/clicks/savepoint', 'viewer', 403, 'refused'],
+      ['POST', '/api/jobs/clicks/savepoint', 'operator', 200, 'ok'],
+      ['GET', '/api/jobs', null, 401, 'refused'],
+    ])
+    assert.equal(entries[1]!.who, me)
+    assert.ok(entries.every((e) => Number.isInteger(e.at) && e.at > 0))
+  } finally {
+    await f.close()
+  }
+})
+
+test('the audit log cannot be rewritten through the API: every other method on it is refused and itself audited', async () => {
+  const f = await fixture()
+  try {
+    await f.call('POST', '/api/jobs/clicks/checkpoint', { token: f.token.operator })
+    const before = await f.audit.read()
+    for (const method of ['POST', 'PUT', 'PATCH', 'DELETE']) {
+      for (const path of ['/api/audit', '/api/audit/0']) {
+        const res = await f.call(method, path, { token: f.token.admin, body: [] })
+        assert.ok(res.status === 404 || res.status === 405, `${method} ${path}: ${res.status}`)
+      }
+    }
+    const after = await f.audit.read()
+    // What was there is unchanged, in order; nothing was removed.
+    assert.deepEqual(after.slice(0, before.length), before)
+    assert.equal(after.length, before.length + 8)
+    assert.ok(after.slice(before.length).every((e) => e.outcome === 'refused' && e.role === 'admin'))
+    assert.equal((await f.call('GET', '/api/audit', { token: f.token.admin })).status, 200)
+  } finally {
+    await f.close()
+  }
+})
