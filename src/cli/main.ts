@@ -14,6 +14,9 @@ import { registryCommand } from './commands/registry.ts'
 import { qualityCommand } from './commands/quality.ts'
 import { versionCommand } from './commands/version.ts'
 import { keysCommand } from './commands/keys.ts'
+import { serveCommand } from './commands/serve.ts'
+import { tokenCommand } from './commands/token.ts'
+import { auditCommand } from './commands/audit.ts'
 import { exitCode } from './exit-codes.ts'
 import { reportError } from './report-error.ts'
 
@@ -35,6 +38,9 @@ export const commands: readonly Command[] = [
   registryCommand,
   qualityCommand,
   keysCommand,
+  serveCommand,
+  tokenCommand,
+  auditCommand,
   helpCommand,
   versionCommand,
 ]
