@@ -7,6 +7,7 @@ import type { AuditLog } from './audit.ts'
 import { allows, type Role } from './roles.ts'
 import { openApiDocument, routes, type RouteSpec } from './routes.ts'
 import type { TokenStore } from './tokens.ts'
+import { RateTracker, type GraphStep } from './graph.ts'
 
 export interface ControlPlaneOptions {
   /** The jobs served, by name. */
@@ -15,6 +16,8 @@ export interface ControlPlaneOptions {
   audit: AuditLog
   /** Folder where savepoints asked through the API are written (each under its given name). */
   savepointDir: string
+  /** Each job's steps and edges (`graphOf(pipeline.nodes)`); without it the graph is the metrics' steps in order. */
+  graphs?: ReadonlyMap<string, readonly GraphStep[]>
   /** Time between metrics snapshots on the live stream (default 1000 ms). */
   streamIntervalMs?: number
 }
@@ -86,6 +89,15 @@ export function controlPlane(opts: ControlPlaneOptions): Hono<Vars> {
   app.get('/api/jobs/:job/metrics', (c) => {
     const h = job(c)
     return h instanceof Response ? h : c.json(h.metrics())
+  })
+  const rates = new Map<string, RateTracker>()
+  app.get('/api/jobs/:job/graph', (c) => {
+    const h = job(c)
+    if (h instanceof Response) return h
+    const name = c.req.param('job')
+    let r = rates.get(name)
+    if (r === undefined) rates.set(name, (r = new RateTracker()))
+    return c.json({ name, ...h.status(), steps: r.graph(opts.graphs?.get(name), h.metrics()) })
   })
   app.get('/api/jobs/:job/checkpoints', (c) => {
     const h = job(c)

@@ -17,6 +17,24 @@ export interface RouteSpec {
 const name = z.string().regex(/^[\w.-]{1,128}$/)
 export const JobSummary = z.object({ name: z.string(), status: z.string(), since: z.number() })
 export const JobDetail = JobSummary.extend({ metrics: z.record(z.string(), z.unknown()) })
+export const JobGraph = JobSummary.extend({
+  steps: z.array(
+    z.object({
+      id: z.string(),
+      kind: z.string(),
+      inputs: z.array(z.object({ from: z.string(), tag: z.string().optional() })),
+      recordsIn: z.number(),
+      recordsOut: z.number(),
+      inPerSecond: z.number().nullable(),
+      outPerSecond: z.number().nullable(),
+      watermark: z.number().nullable(),
+      inputLagMs: z.number().nullable(),
+      backpressureMs: z.number(),
+      late: z.number(),
+      errors: z.number(),
+    }),
+  ),
+})
 export const Checkpoint = z.object({ id: z.number(), bytes: z.number().optional() }).loose()
 export const SavepointBody = z.strictObject({ name, stop: z.boolean().optional() })
 export const TokenBody = z.strictObject({ role: z.enum(['viewer', 'operator', 'admin']) })
@@ -27,6 +45,7 @@ export const routes: readonly RouteSpec[] = [
   { method: 'get', path: '/api/jobs', role: 'viewer', summary: 'every job with its status', response: z.array(JobSummary) },
   { method: 'get', path: '/api/jobs/:job', role: 'viewer', summary: "a job's status and metrics snapshot", response: JobDetail },
   { method: 'get', path: '/api/jobs/:job/metrics', role: 'viewer', summary: "a job's metrics snapshot", response: z.record(z.string(), z.unknown()) },
+  { method: 'get', path: '/api/jobs/:job/graph', role: 'viewer', summary: 'the job graph with per-step rates (records/s since the previous call), watermarks, lag and backpressure', response: JobGraph },
   { method: 'get', path: '/api/jobs/:job/checkpoints', role: 'viewer', summary: 'checkpoints and savepoints completed or failed since the server started', response: z.array(z.record(z.string(), z.unknown())) },
   { method: 'get', path: '/api/jobs/:job/stream', role: 'viewer', summary: 'live metrics snapshots and job events (Server-Sent Events)', response: z.string(), sse: true },
   { method: 'post', path: '/api/jobs/:job/checkpoint', role: 'operator', summary: 'take a checkpoint now', response: Checkpoint },

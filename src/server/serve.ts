@@ -3,11 +3,14 @@ import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import type { JobHandle } from '../runtime/job/types.ts'
 import { controlPlane } from './app.ts'
+import type { GraphStep } from './graph.ts'
 import { AuditLog } from './audit.ts'
 import { TokenStore } from './tokens.ts'
 
 export interface ServeOptions {
   jobs: ReadonlyMap<string, JobHandle>
+  /** Each job's steps and edges (see `graphOf`). */
+  graphs?: ReadonlyMap<string, readonly GraphStep[]>
   /** Folder of the server's state: tokens.json, the audit log (log/) and savepoints asked through the API. */
   stateDir: string
   /** Default 0: any free port. */
@@ -32,7 +35,7 @@ export async function serveControlPlane(opts: ServeOptions): Promise<{ url: stri
   const paths = serverPaths(opts.stateDir)
   const tokens = await TokenStore.open(paths.tokens)
   const audit = await AuditLog.open(paths.audit)
-  const app = controlPlane({ jobs: opts.jobs, tokens, audit, savepointDir: paths.savepoints })
+  const app = controlPlane({ jobs: opts.jobs, ...(opts.graphs !== undefined ? { graphs: opts.graphs } : {}), tokens, audit, savepointDir: paths.savepoints })
   const host = opts.host ?? '127.0.0.1'
   const { server, port } = await new Promise<{ server: ReturnType<typeof serve>; port: number }>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: host, port: opts.port ?? 0 }, (info: AddressInfo) => resolve({ server: s, port: info.port }))

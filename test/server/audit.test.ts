@@ -44,3 +44,24 @@ test('the audit log cannot be rewritten through the API: every other method on i
     await f.close()
   }
 })
+
+test('the live stream sends metrics snapshots and the job events as Server-Sent Events', async () => {
+  const f = await fixture()
+  try {
+    const res = await f.call('GET', '/api/jobs/clicks/stream', { token: f.token.viewer })
+    assert.equal(res.headers.get('content-type'), 'text/event-stream')
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader()
+    let text = ''
+    void f.call('POST', '/api/jobs/clicks/checkpoint', { token: f.token.operator })
+    while (!/event: job\ndata: \{"type":"checkpoint-completed"/.test(text)) {
+      const { value, done } = await reader.read()
+      if (done) break
+      text += value
+    }
+    await reader.cancel()
+    assert.match(text, /event: metrics\ndata: \{"status":\{"status":"running"/)
+    assert.match(text, /event: job\ndata: \{"type":"checkpoint-completed"/)
+  } finally {
+    await f.close()
+  }
+})

@@ -8,6 +8,7 @@ const expected: Record<string, Record<'none' | 'bad' | 'viewer' | 'operator' | '
   'GET /api/jobs': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
   'GET /api/jobs/:job': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
   'GET /api/jobs/:job/metrics': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
+  'GET /api/jobs/:job/graph': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
   'GET /api/jobs/:job/checkpoints': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
   'GET /api/jobs/:job/stream': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
   'POST /api/jobs/:job/checkpoint': { none: 401, bad: 401, viewer: 403, operator: 200, admin: 200 },

@@ -36,6 +36,13 @@ test('sluice serve: a token, the API over a running pipeline, a savepoint with s
 
     const jobs = (await (await call('GET', '/api/jobs', token)).json()) as { name: string; status: string }[]
     assert.deepEqual(jobs.map((j) => j.name), ['ticks'])
+    type Graph = { steps: { id: string; kind: string; inputs: { from: string }[]; inPerSecond: number | null; watermark: number | null }[] }
+    const g1 = (await (await call('GET', '/api/jobs/ticks/graph', token)).json()) as Graph
+    assert.equal(g1.steps.length, 2)
+    assert.deepEqual(g1.steps[1]!.inputs.map((i) => i.from), [g1.steps[0]!.id])
+    await new Promise((r) => setTimeout(r, 600))
+    const g2 = (await (await call('GET', '/api/jobs/ticks/graph', token)).json()) as Graph
+    assert.ok(g2.steps.every((s) => typeof s.inPerSecond === 'number' && s.inPerSecond >= 0))
     const viewer = ((await (await call('POST', '/api/tokens', token, { role: 'viewer' })).json()) as { token: string }).token
     assert.equal((await call('POST', '/api/jobs/ticks/savepoint', viewer, { name: 'v1' })).status, 403)
     const sp = await call('POST', '/api/jobs/ticks/savepoint', token, { name: 'v1', stop: true })

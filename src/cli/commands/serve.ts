@@ -2,6 +2,7 @@ import { join, resolve } from 'node:path'
 import { start } from '../../runtime/run.ts'
 import type { JobHandle } from '../../runtime/job/types.ts'
 import { serveControlPlane } from '../../server/serve.ts'
+import { graphOf, type GraphStep } from '../../server/graph.ts'
 import type { Command, ParsedArgs } from '../command.ts'
 import { paramsFlag, positiveIntFlag, UsageError } from '../command.ts'
 import type { CliContext } from '../command.ts'
@@ -35,15 +36,17 @@ export const serveCommand: Command = {
     const port = portFlag(values)
     const params = paramsFlag(values, 'serve')
     const jobs = new Map<string, JobHandle>()
+    const graphs = new Map<string, GraphStep[]>()
     const checkpointDir = typeof values['checkpoint-dir'] === 'string' ? resolve(ctx.cwd, values['checkpoint-dir']) : undefined
     for (const file of positionals) {
       if (values['no-check'] !== true) await requireTypes(resolvePipelineFile(file, ctx.cwd), file, ctx)
       const loaded = await loadPipeline(file, params, ctx.cwd)
       const name = loaded.pipeline.name
       if (jobs.has(name)) throw new UsageError(`two pipelines are named '${name}': names must differ`, 'serve')
+      graphs.set(name, graphOf(loaded.pipeline.nodes))
       jobs.set(name, start(loaded.pipeline, { module: loaded.url, params, ...(checkpointDir !== undefined ? { checkpoint: { dir: join(checkpointDir, name), intervalMs: 10_000 } } : {}) }))
     }
-    return serveJobs(jobs, { port, host: typeof values.host === 'string' ? values.host : undefined, stateDir: resolve(ctx.cwd, typeof values['state-dir'] === 'string' ? values['state-dir'] : '.sluice/server') }, ctx)
+    return serveJobs(jobs, { graphs, port, host: typeof values.host === 'string' ? values.host : undefined, stateDir: resolve(ctx.cwd, typeof values['state-dir'] === 'string' ? values['state-dir'] : '.sluice/server') }, ctx)
   },
 }
 
@@ -59,8 +62,8 @@ export function portFlag(values: ParsedArgs['values'], flag = 'port', command = 
  * Serves the control plane for `jobs` until they have all ended (or Ctrl-C has stopped them); the exit code.
  * Used by `sluice serve` and `sluice run --serve`.
  */
-export async function serveJobs(jobs: ReadonlyMap<string, JobHandle>, opts: { port: number; host: string | undefined; stateDir: string }, ctx: CliContext): Promise<number> {
-  const server = await serveControlPlane({ jobs, stateDir: opts.stateDir, port: opts.port, ...(opts.host !== undefined ? { host: opts.host } : {}) })
+export async function serveJobs(jobs: ReadonlyMap<string, JobHandle>, opts: { port: number; host: string | undefined; stateDir: string; graphs?: ReadonlyMap<string, readonly GraphStep[]> }, ctx: CliContext): Promise<number> {
+  const server = await serveControlPlane({ jobs, ...(opts.graphs !== undefined ? { graphs: opts.graphs } : {}), stateDir: opts.stateDir, port: opts.port, ...(opts.host !== undefined ? { host: opts.host } : {}) })
   ctx.stderr.write(`control plane on ${server.url} (API under /api/, described at /openapi.json)\n`)
   if (server.tokens.list().length === 0) {
     const t = await server.tokens.create('admin')
