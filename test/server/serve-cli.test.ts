@@ -68,3 +68,29 @@ test('sluice serve: a token, the API over a running pipeline, a savepoint with s
     await rm(dir, { recursive: true, force: true })
   }
 })
+
+test('sluice run --serve: the control plane beside one job; an operator stops it through the API', { timeout: 120_000 }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-run-serve-'))
+  const created = spawnSync(process.execPath, [bin, 'token', 'create', '--role', 'operator'], { cwd: dir, encoding: 'utf8' })
+  assert.equal(created.status, 0, created.stderr)
+  const token = created.stdout.trim()
+  const child = spawn(process.execPath, [bin, 'run', join(root, 'test/server/fixtures/ticks.ts'), '--serve', '0', '--no-check', '--quiet'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stderr = ''
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString()
+        const u = /control plane on (http:\/\/\S+)/.exec(stderr)
+        if (u) resolve(u[1]!)
+      })
+      void exited.then(() => reject(new Error(`sluice run exited: ${stderr}`)))
+    })
+    const res = await fetch(`${url}/api/jobs/ticks/stop`, { method: 'POST', headers: { authorization: `Bearer ${token}` } })
+    assert.equal(res.status, 200)
+    assert.equal(await exited, 0, stderr)
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL')
+    await rm(dir, { recursive: true, force: true })
+  }
+})

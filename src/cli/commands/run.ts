@@ -1,4 +1,10 @@
-import { run } from '../../runtime/run.ts'
+import { run, start } from '../../runtime/run.ts'
+import type { Pipeline } from '../../api/pipeline.ts'
+import type { Progress, RunOptions } from '../../runtime/run-types.ts'
+import type { CliContext } from '../command.ts'
+import { serveControlPlane } from '../../server/serve.ts'
+import { graphOf } from '../../server/graph.ts'
+import { portFlag } from './serve.ts'
 import { formatSummary } from '../../runtime/summary.ts'
 import { formatSinkGuarantees, sinkGuarantees } from '../../api/sink-guarantees.ts'
 import type { RunSummary } from '../../runtime/run-types.ts'
@@ -42,6 +48,7 @@ export const runCommand: Command = {
     { name: 'checkpoint-interval', type: 'string', placeholder: 'DURATION', description: "time between checkpoints, e.g. '10s' (default 10s; 0: only at the end and on stop)" },
     { name: 'full-checkpoints', type: 'boolean', description: 'every checkpoint writes all state (default: after a full one, joins and keyed aggregates write only the keys changed since)' },
     { name: 'restore-from', type: 'string', placeholder: 'DIR', description: 'resume from this savepoint or checkpoint folder instead of the latest checkpoint' },
+    { name: 'serve', type: 'string', placeholder: 'PORT', description: 'also serve the control plane on 127.0.0.1:PORT (see sluice serve; state in .sluice/server)' },
     { name: 'allow-dropped-state', type: 'boolean', description: 'restore even if saved state of some step no longer matches the pipeline (that state is dropped)' },
   ],
   examples: ['sluice run examples/quickstart/pipeline.ts', 'sluice run pipelines/clicks.ts --checkpoint-dir state/clicks --checkpoint-interval 10s', 'sluice run pipelines/copy.ts --param input=in.jsonl --param output=out.jsonl --json'],
@@ -87,14 +94,15 @@ export const runCommand: Command = {
     process.on('SIGTERM', onSignal)
     let summary: RunSummary
     try {
-      summary = await run(p, {
+      const runOpts = {
         module: loaded.url,
         params,
         ...(parallelism !== undefined ? { parallelism } : {}),
         ...(checkpoint !== undefined ? { checkpoint } : {}),
         signal: stop.signal,
-        onProgress: (pr) => progress.update(pr),
-      })
+        onProgress: (pr: Progress) => progress.update(pr),
+      }
+      summary = typeof values.serve === 'string' ? await runServed(p, runOpts, portFlag(values, 'serve', 'run'), ctx) : await run(p, runOpts)
     } finally {
       progress.clear()
       process.off('SIGINT', onSignal)
@@ -106,6 +114,18 @@ export const runCommand: Command = {
     // ends with SIGINT on Ctrl-C): scripts must not take an interrupted run for a finished one.
     return stoppedBy !== undefined ? signalExitCode(stoppedBy) : exitCode.ok
   },
+}
+
+/** Runs the job with the control plane served beside it until the job ends. */
+async function runServed(p: Pipeline, opts: RunOptions, port: number, ctx: CliContext): Promise<RunSummary> {
+  const job = start(p, opts)
+  const server = await serveControlPlane({ jobs: new Map([[p.name, job]]), graphs: new Map([[p.name, graphOf(p.nodes)]]), stateDir: resolve(ctx.cwd, '.sluice/server'), port })
+  ctx.stderr.write(`control plane on ${server.url}\n`)
+  try {
+    return await job.done
+  } finally {
+    await server.close()
+  }
 }
 
 function signalExitCode(sig: NodeJS.Signals): number {
