@@ -40,6 +40,7 @@ export const ERROR_CODES = {
   SLUICE_FILE_NOT_FOUND: { domain: 'user', meaning: 'An input file does not exist.' },
   SLUICE_FILE_READ_FAILED: { domain: 'external', meaning: 'An input file could not be opened or read.' },
   SLUICE_FILE_UNREADABLE: { domain: 'user', meaning: 'An input path is not a readable file (a folder, for instance).' },
+  SLUICE_FORBIDDEN: { domain: 'user', meaning: 'A control-plane call was refused: the token\'s role may not do it (HTTP 403).' },
   SLUICE_INIT_NOT_EMPTY: { domain: 'user', meaning: 'sluice init was pointed at a folder that already holds files.' },
   SLUICE_INTERNAL: { domain: 'internal', meaning: 'A defect in Sluice: please report it with the message.' },
   SLUICE_JOB_BAD_STATUS: { domain: 'internal', meaning: 'The runtime tried a job status change that is not allowed (a bug).' },
@@ -58,6 +59,7 @@ export const ERROR_CODES = {
   SLUICE_LOG_OFFSET_OUT_OF_RANGE: { domain: 'user', meaning: "An offset is outside a log partition's stored range." },
   SLUICE_LOG_TOPIC_EXISTS: { domain: 'user', meaning: 'A log topic to create exists already.' },
   SLUICE_NOT_CLONEABLE: { domain: 'user', meaning: 'A record cannot be sent to another thread (it holds functions or other uncloneable values).' },
+  SLUICE_NOT_FOUND: { domain: 'user', meaning: 'A control-plane call names a route or a job that does not exist (HTTP 404).' },
   SLUICE_NOT_RETRACTABLE: { domain: 'user', meaning: 'A step cannot take back records, but its input is an updating stream.' },
   SLUICE_NO_CHECKPOINTS: { domain: 'user', meaning: 'A checkpoint or savepoint was asked of a run that takes no checkpoints.' },
   SLUICE_NO_CHECKPOINT_DIR: { domain: 'user', meaning: 'A command names a checkpoint folder that does not exist.' },
@@ -94,6 +96,7 @@ export const ERROR_CODES = {
   SLUICE_STOP_TIMEOUT: { domain: 'external', meaning: 'A running job did not answer a stop request in time.' },
   SLUICE_TOKEN_UNKNOWN: { domain: 'user', meaning: 'A token given to detokenize is not in the vault.' },
   SLUICE_TYPE_CHECK_FAILED: { domain: 'user', meaning: 'The pipeline does not type-check (sluice check, or sluice run without --no-check).' },
+  SLUICE_UNAUTHORIZED: { domain: 'user', meaning: 'A control-plane call came without a token or with an unknown one (HTTP 401).' },
   SLUICE_UNKNOWN_SIDE_OUTPUT: { domain: 'user', meaning: 'A step has no side output of that name.' },
   SLUICE_USER_FUNCTION_FAILED: { domain: 'user', meaning: 'A user function threw (or rejected) on a record.' },
 } as const satisfies Record<`SLUICE_${string}`, { domain: ErrorDomain; meaning: string }>
