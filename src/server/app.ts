@@ -1,5 +1,6 @@
 import { Hono, type Context } from 'hono'
 import { streamSSE } from 'hono/streaming'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { SluiceError, errorMessage } from '../core/errors.ts'
 import type { JobEvent, JobHandle } from '../runtime/job/types.ts'
@@ -22,6 +23,11 @@ export interface ControlPlaneOptions {
   streamIntervalMs?: number
 }
 
+const DASHBOARD = {
+  html: readFileSync(new URL('../dashboard/index.html', import.meta.url), 'utf8'),
+  js: readFileSync(new URL('../dashboard/app.js', import.meta.url), 'utf8'),
+}
+
 type Vars = { Variables: { who: string | null; role: Role | null } }
 
 /**
@@ -37,6 +43,10 @@ export function controlPlane(opts: ControlPlaneOptions): Hono<Vars> {
   const doc = openApiDocument()
 
   app.get('/openapi.json', (c) => c.json(doc))
+  // The dashboard's files are public; what they show comes from the API with the user's token.
+  const headers = { 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' }
+  app.get('/', (c) => c.body(DASHBOARD.html, 200, { ...headers, 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'self'; style-src 'self' 'unsafe-inline'" }))
+  app.get('/dashboard/app.js', (c) => c.body(DASHBOARD.js, 200, { ...headers, 'content-type': 'text/javascript; charset=utf-8' }))
 
   app.onError((e, c) => {
     if (e instanceof SluiceError && e.code === 'SLUICE_JOB_NOT_RUNNING') return fail(c, 409, e.code, e.message)
@@ -81,6 +91,7 @@ export function controlPlane(opts: ControlPlaneOptions): Hono<Vars> {
   }
   const spec = (method: string, path: string): RouteSpec => routes.find((r) => r.method === method && r.path === path)!
 
+  app.get('/api/whoami', (c) => c.json({ id: c.get('who')!, role: c.get('role')! }))
   app.get('/api/jobs', (c) => c.json([...opts.jobs].map(([name, h]) => ({ name, ...h.status() }))))
   app.get('/api/jobs/:job', (c) => {
     const h = job(c)

@@ -42,6 +42,7 @@ export const AuditEntry = z.object({ at: z.number(), who: z.string().nullable(),
 export const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) })
 
 export const routes: readonly RouteSpec[] = [
+  { method: 'get', path: '/api/whoami', role: 'viewer', summary: "the token's id and role", response: z.object({ id: z.string(), role: z.string() }) },
   { method: 'get', path: '/api/jobs', role: 'viewer', summary: 'every job with its status', response: z.array(JobSummary) },
   { method: 'get', path: '/api/jobs/:job', role: 'viewer', summary: "a job's status and metrics snapshot", response: JobDetail },
   { method: 'get', path: '/api/jobs/:job/metrics', role: 'viewer', summary: "a job's metrics snapshot", response: z.record(z.string(), z.unknown()) },

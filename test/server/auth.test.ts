@@ -5,6 +5,7 @@ import { fixture } from './support.ts'
 
 /** What each caller gets on each route: the table the issue asks for. */
 const expected: Record<string, Record<'none' | 'bad' | 'viewer' | 'operator' | 'admin', number>> = {
+  'GET /api/whoami': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
   'GET /api/jobs': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
   'GET /api/jobs/:job': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
   'GET /api/jobs/:job/metrics': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
@@ -63,6 +64,22 @@ test('tokens are stored hashed: the token file does not hold any token', async (
     const text = await readFile(f.tokens.file, 'utf8')
     for (const t of Object.values(f.token)) assert.ok(!text.includes(t))
     assert.equal(f.tokens.verify(f.token.operator)?.role, 'operator')
+  } finally {
+    await f.close()
+  }
+})
+
+test('the dashboard is public, and no route outside /api/ gives data', async () => {
+  const f = await fixture()
+  try {
+    const page = await f.call('GET', '/')
+    assert.equal(page.status, 200)
+    assert.match(page.headers.get('content-type')!, /text\/html/)
+    assert.match(await page.text(), /<script type="module" src="\/dashboard\/app.js">/)
+    const js = await f.call('GET', '/dashboard/app.js')
+    assert.equal(js.status, 200)
+    assert.match(await js.text(), /\/api\/jobs/)
+    assert.deepEqual(await (await f.call('GET', '/api/whoami', { token: f.token.operator })).json(), { id: f.tokens.verify(f.token.operator)!.id, role: 'operator' })
   } finally {
     await f.close()
   }
