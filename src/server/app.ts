@@ -23,9 +23,14 @@ export interface ControlPlaneOptions {
   streamIntervalMs?: number
 }
 
-const DASHBOARD = {
-  html: readFileSync(new URL('../dashboard/index.html', import.meta.url), 'utf8'),
-  js: readFileSync(new URL('../dashboard/app.js', import.meta.url), 'utf8'),
+/** The dashboard's files (src/dashboard/, copied beside the build), read on first use. */
+let dashboard: { html: string; js: string } | undefined
+function dashboardFiles(): { html: string; js: string } {
+  dashboard ??= {
+    html: readFileSync(new URL('../dashboard/index.html', import.meta.url), 'utf8'),
+    js: readFileSync(new URL('../dashboard/app.js', import.meta.url), 'utf8'),
+  }
+  return dashboard
 }
 
 type Vars = { Variables: { who: string | null; role: Role | null } }
@@ -45,8 +50,8 @@ export function controlPlane(opts: ControlPlaneOptions): Hono<Vars> {
   app.get('/openapi.json', (c) => c.json(doc))
   // The dashboard's files are public; what they show comes from the API with the user's token.
   const headers = { 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' }
-  app.get('/', (c) => c.body(DASHBOARD.html, 200, { ...headers, 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'self'; style-src 'self' 'unsafe-inline'" }))
-  app.get('/dashboard/app.js', (c) => c.body(DASHBOARD.js, 200, { ...headers, 'content-type': 'text/javascript; charset=utf-8' }))
+  app.get('/', (c) => c.body(dashboardFiles().html, 200, { ...headers, 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'self'; style-src 'self' 'unsafe-inline'" }))
+  app.get('/dashboard/app.js', (c) => c.body(dashboardFiles().js, 200, { ...headers, 'content-type': 'text/javascript; charset=utf-8' }))
 
   app.onError((e, c) => {
     if (e instanceof SluiceError && e.code === 'SLUICE_JOB_NOT_RUNNING') return fail(c, 409, e.code, e.message)
