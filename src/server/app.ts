@@ -1,5 +1,6 @@
 import { Hono, type Context } from 'hono'
 import { streamSSE } from 'hono/streaming'
+import { bodyLimit } from 'hono/body-limit'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { SluiceError, errorMessage } from '../core/errors.ts'
@@ -70,6 +71,9 @@ export function controlPlane(opts: ControlPlaneOptions): Hono<Vars> {
     }
     return res
   })
+
+  // Request bodies are small JSON objects: a larger one is refused before it is read into memory.
+  app.use('/api/*', bodyLimit({ maxSize: 64 * 1024, onError: (c) => fail(c, 413, 'SLUICE_BAD_ARGUMENT', 'the request body is over 64 KiB') }))
 
   for (const r of routes) {
     app.on(r.method.toUpperCase(), r.path, async (c, next) => {
@@ -209,7 +213,7 @@ async function record(audit: AuditLog, c: Context<Vars>, status: number, outcome
   })
 }
 
-function fail(c: Context, status: 400 | 401 | 403 | 404 | 409 | 500, code: string, message: string): Response {
+function fail(c: Context, status: 400 | 401 | 403 | 404 | 409 | 413 | 500, code: string, message: string): Response {
   return c.json({ error: { code, message } }, status)
 }
 

@@ -65,3 +65,14 @@ test('the live stream sends metrics snapshots and the job events as Server-Sent 
     await f.close()
   }
 })
+
+test('a request body over 64 KiB is refused with 413 and nothing happens', async () => {
+  const f = await fixture()
+  try {
+    const res = await f.call('POST', '/api/tokens', { token: f.token.admin, body: { role: 'viewer', pad: 'x'.repeat(100_000) } })
+    assert.equal(res.status, 413)
+    assert.equal(f.tokens.list().length, 3)
+  } finally {
+    await f.close()
+  }
+})
