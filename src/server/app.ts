@@ -55,7 +55,8 @@ export function controlPlane(opts: ControlPlaneOptions): Hono<Vars> {
   app.get('/dashboard/app.js', (c) => c.body(dashboardFiles().js, 200, { ...headers, 'content-type': 'text/javascript; charset=utf-8' }))
 
   app.onError((e, c) => {
-    if (e instanceof SluiceError && e.code === 'SLUICE_JOB_NOT_RUNNING') return fail(c, 409, e.code, e.message)
+    // The job cannot do it in its present state (ended, or running without checkpoints): a conflict.
+    if (e instanceof SluiceError && (e.code === 'SLUICE_JOB_NOT_RUNNING' || e.code === 'SLUICE_NO_CHECKPOINTS')) return fail(c, 409, e.code, e.hint !== undefined ? `${e.message} (${e.hint})` : e.message)
     if (e instanceof SluiceError && e.domain === 'user') return fail(c, 400, e.code, e.message)
     return fail(c, 500, 'SLUICE_INTERNAL', errorMessage(e))
   })

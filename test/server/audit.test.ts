@@ -76,3 +76,23 @@ test('a request body over 64 KiB is refused with 413 and nothing happens', async
     await f.close()
   }
 })
+
+test('a savepoint of a real job that runs without checkpoints is a 409 that says why, and is audited as failed', async () => {
+  const { start } = await import('../../src/runtime/run.ts')
+  const { pipeline, source, sink } = await import('../../src/index.ts')
+  const { controlPlane } = await import('../../src/server/app.ts')
+  const f = await fixture()
+  const job = start(pipeline('ticks').from(source.generator({ make: (g) => ({ n: g.seq }), ratePerSecond: 50 })).to(sink.blackhole()))
+  try {
+    const app = controlPlane({ jobs: new Map([['ticks', job]]), tokens: f.tokens, audit: f.audit, savepointDir: f.dir })
+    const res = await app.request('/api/jobs/ticks/savepoint', { method: 'POST', headers: { authorization: `Bearer ${f.token.operator}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'v1' }) })
+    assert.equal(res.status, 409)
+    const body = (await res.json()) as { error: { code: string; message: string } }
+    assert.equal(body.error.code, 'SLUICE_NO_CHECKPOINTS')
+    assert.match(body.error.message, /--checkpoint-dir/)
+    assert.equal((await f.audit.read()).at(-1)!.outcome, 'failed')
+  } finally {
+    await job.stop().catch(() => {})
+    await f.close()
+  }
+})
