@@ -29,7 +29,9 @@ export interface LiveStep extends GraphStep {
  * rates.graph(steps, job.metrics()) // rates null on the first call
  */
 export class RateTracker {
-  private prev: MetricsSnapshot | undefined
+  /** The last sample kept, and the one kept before it (used when a call comes too soon after the last). */
+  private latest: MetricsSnapshot | undefined
+  private base: MetricsSnapshot | undefined
   private readonly minIntervalMs: number
 
   constructor(minIntervalMs = 500) {
@@ -37,9 +39,12 @@ export class RateTracker {
   }
 
   graph(steps: readonly GraphStep[] | undefined, now: MetricsSnapshot): LiveStep[] {
-    const prev = this.prev
+    if (this.latest === undefined || now.takenAt - this.latest.takenAt >= this.minIntervalMs) {
+      this.base = this.latest
+      this.latest = now
+    }
+    const prev = this.base
     const dt = prev !== undefined ? (now.takenAt - prev.takenAt) / 1000 : 0
-    if (prev === undefined || now.takenAt - prev.takenAt >= this.minIntervalMs) this.prev = now
     // Without the plan, the steps of the snapshot in plan order, each fed by the one before.
     const shape = steps ?? now.steps.map((t, i) => ({ id: t.step, kind: t.kind, inputs: i === 0 ? [] : [{ from: now.steps[i - 1]!.step }] }))
     return shape.map((s) => {

@@ -82,7 +82,7 @@ test('a savepoint of a real job that runs without checkpoints is a 409 that says
   const { pipeline, source, sink } = await import('../../src/index.ts')
   const { controlPlane } = await import('../../src/server/app.ts')
   const f = await fixture()
-  const job = start(pipeline('ticks').from(source.generator({ make: (g) => ({ n: g.seq }), ratePerSecond: 50 })).to(sink.blackhole()))
+  const job = start(pipeline('ticks').from(source.generator({ make: (g) => ({ n: g.seq }), ratePerSecond: 50 })).to(sink.blackhole()).pipeline)
   try {
     const app = controlPlane({ jobs: new Map([['ticks', job]]), tokens: f.tokens, audit: f.audit, savepointDir: f.dir })
     const res = await app.request('/api/jobs/ticks/savepoint', { method: 'POST', headers: { authorization: `Bearer ${f.token.operator}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'v1' }) })
