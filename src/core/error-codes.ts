@@ -91,6 +91,12 @@ export const ERROR_CODES = {
   SLUICE_TYPE_CHECK_FAILED: { domain: 'user', meaning: 'The pipeline does not type-check (sluice check, or sluice run without --no-check).' },
   SLUICE_UNKNOWN_SIDE_OUTPUT: { domain: 'user', meaning: 'A step has no side output of that name.' },
   SLUICE_USER_FUNCTION_FAILED: { domain: 'user', meaning: 'A user function threw (or rejected) on a record.' },
+  SLUICE_WORKFLOW_CYCLE: { domain: 'user', meaning: 'Tasks of a workflow depend on each other in a cycle.' },
+  SLUICE_WORKFLOW_INVALID: { domain: 'user', meaning: 'A workflow is not valid: an unknown dependency, a duplicate task, a bad schedule or option.' },
+  SLUICE_WORKFLOW_PARTITION: { domain: 'user', meaning: 'A partition key is not one of the workflow.' },
+  SLUICE_WORKFLOW_STORE: { domain: 'external', meaning: "The workflow scheduler's store could not be opened or written." },
+  SLUICE_WORKFLOW_TASK_FAILED: { domain: 'user', meaning: 'A workflow task failed (threw, exited non-zero, or its pipeline failed).' },
+  SLUICE_WORKFLOW_TASK_TIMEOUT: { domain: 'user', meaning: 'A workflow task ran longer than its timeout.' },
 } as const satisfies Record<`SLUICE_${string}`, { domain: ErrorDomain; meaning: string }>
 
 /** A registered error code. */

@@ -1,0 +1,8 @@
+export { workflow, WorkflowBuilder, type Workflow, type WorkflowOptions } from './workflow.ts'
+export { fnTask, pipelineTask, shellTask, type TaskAction, type TaskContext, type TaskOptions, type TaskSpec } from './task.ts'
+export { daily, hourly, monthly, staticPartitions, type PartitionBounds, type PartitionSet } from './partitions.ts'
+export { cron, every, dueTicks, type CatchUp, type Schedule } from './schedule.ts'
+export { backoffDelay, seededRandom, defaultRetry, type RetryPolicy } from './retry.ts'
+export { WorkflowStore, type RunRow, type RunStatus, type HistoryRow } from './store.ts'
+export { Scheduler, Slots, type DrainSummary, type SchedulerOptions, type WorkflowEvent } from './scheduler.ts'
+export { VirtualClock, systemWorkflowClock, type WorkflowClock } from './clock.ts'
