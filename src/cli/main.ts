@@ -12,6 +12,7 @@ import { logCommand } from './commands/log.ts'
 import { dlqCommand } from './commands/dlq.ts'
 import { versionCommand } from './commands/version.ts'
 import { keysCommand } from './commands/keys.ts'
+import { workflowCommand } from './commands/workflow.ts'
 import { exitCode } from './exit-codes.ts'
 import { reportError } from './report-error.ts'
 
@@ -20,7 +21,7 @@ import { reportError } from './report-error.ts'
  * src/cli/commands/<name>.ts exporting a `Command` (see command.ts: name, summary, usage, flags,
  * positionals, examples, run) and add it here; parsing, `--help` and error reporting come for free.
  */
-export const commands: readonly Command[] = [initCommand, runCommand, checkCommand, describeCommand, savepointCommand, stopCommand, nexmarkCommand, logCommand, dlqCommand, keysCommand, helpCommand, versionCommand]
+export const commands: readonly Command[] = [initCommand, runCommand, checkCommand, describeCommand, savepointCommand, stopCommand, nexmarkCommand, logCommand, dlqCommand, keysCommand, workflowCommand, helpCommand, versionCommand]
 
 /** Runs the CLI on `argv` (without node and script) and resolves with the exit code. */
 export async function main(argv: string[], ctx: CliContext = processContext()): Promise<number> {
