@@ -6,3 +6,4 @@ export { backoffDelay, seededRandom, defaultRetry, type RetryPolicy } from './re
 export { WorkflowStore, type RunRow, type RunStatus, type HistoryRow } from './store.ts'
 export { Scheduler, Slots, type DrainSummary, type SchedulerOptions, type WorkflowEvent } from './scheduler.ts'
 export { VirtualClock, systemWorkflowClock, type WorkflowClock } from './clock.ts'
+export { fileExists, fresherThan, sensorTask, upstreamSucceeded, type SensorCheck } from './sensors.ts'

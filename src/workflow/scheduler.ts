@@ -13,6 +13,7 @@ export type WorkflowEvent =
   | { type: 'run-succeeded'; task: string; partition: string; attempt: number; durationMs: number }
   | { type: 'run-failed'; task: string; partition: string; attempt: number; durationMs: number; error: string; retryInMs: number | undefined }
   | { type: 'runs-interrupted'; count: number }
+  | { type: 'sla-missed'; task: string; partition: string; slaMs: number; lateMs: number }
 
 /** A limit shared by several schedulers in one process (the global concurrency limit). */
 export class Slots {
@@ -151,6 +152,7 @@ export class Scheduler {
         else if (deps.every((s) => s === 'succeeded') && r.notBefore <= now && !running.has(`${r.task}\u0000${r.partition}`)) ready.push(r)
       }
       if (blocked.length > 0) this.#store.setStatus(wf.name, blocked, 'upstream_failed', ['pending', 'retrying'], now)
+      const slaDue = this.#checkSlas(runs, now)
       const dir = this.#order === 'newest-first' ? -1 : 1
       ready.sort((a, b) => wf.task(b.task).priority - wf.task(a.task).priority || dir * a.partition.localeCompare(b.partition) || index.get(a.task)! - index.get(b.task)!)
       for (const r of ready) {
@@ -171,7 +173,8 @@ export class Scheduler {
       const waits = runs.filter((r) => r.status === 'retrying' && r.notBefore > now).map((r) => r.notBefore)
       if (running.size === 0 && waits.length === 0 && ready.length === 0) break
       const wake = new AbortController()
-      const sleeps = waits.length > 0 ? [this.#clock.sleep(Math.min(...waits) - now, wake.signal)] : []
+      const wakeAt = running.size > 0 ? [...waits, ...slaDue] : waits
+      const sleeps = wakeAt.length > 0 ? [this.#clock.sleep(Math.min(...wakeAt) - now, wake.signal)] : []
       if (running.size === 0 && sleeps.length === 0) {
         await this.#clock.sleep(50, signal) // ready runs wait for slots held by another scheduler of the process
         continue
@@ -180,6 +183,7 @@ export class Scheduler {
       wake.abort()
     }
     await Promise.allSettled(running.values())
+    this.#checkSlas(this.#store.runs(wf.name).filter((r) => scope === undefined || scope.has(r.partition)), this.#clock.now())
     const summary = Object.fromEntries(STATUSES.map((s) => [s, 0])) as DrainSummary
     for (const r of this.#store.runs(wf.name)) if (scope === undefined || scope.has(r.partition)) summary[r.status]++
     return summary
@@ -188,6 +192,29 @@ export class Scheduler {
   /** Every status of the workflow's runs, by partition then task. */
   runs(): RunRow[] {
     return this.#store.runs(this.workflow.name)
+  }
+
+  /**
+   * Raises `sla-missed` (once per run, remembered in the store) for runs not succeeded within their task's SLA,
+   * or that succeeded late; returns the deadlines still ahead, so the scheduler wakes up for them.
+   */
+  #checkSlas(runs: readonly RunRow[], now: number): number[] {
+    const ahead: number[] = []
+    for (const r of runs) {
+      const sla = this.workflow.task(r.task).slaMs
+      if (sla === undefined || r.status === 'cancelled') continue
+      const deadline = r.queuedAt + sla
+      const doneAt = r.status === 'succeeded' ? (r.endedAt ?? now) : now
+      if (r.status === 'succeeded' ? doneAt <= deadline : doneAt < deadline) {
+        if (r.status !== 'succeeded') ahead.push(deadline)
+        continue
+      }
+      const key = `sla-missed ${r.task} ${r.partition}`
+      if (this.#store.getState(this.workflow.name, key) !== undefined) continue
+      this.#store.setState(this.workflow.name, key, String(now))
+      this.#emit({ type: 'sla-missed', task: r.task, partition: r.partition, slaMs: sla, lateMs: doneAt - deadline })
+    }
+    return ahead
   }
 
   #isTickKey(p: string): boolean {
@@ -200,7 +227,17 @@ export class Scheduler {
     const ac = new AbortController()
     const onOuter = (): void => ac.abort()
     outer?.addEventListener('abort', onOuter, { once: true })
-    const ctx: TaskContext = { workflow: this.workflow.name, task: task.name, partition: run.partition, params: this.#params(run.partition), attempt: run.attempts, signal: ac.signal }
+    const ctx: TaskContext = {
+      workflow: this.workflow.name,
+      task: task.name,
+      partition: run.partition,
+      params: this.#params(run.partition),
+      attempt: run.attempts,
+      signal: ac.signal,
+      now: () => this.#clock.now(),
+      sleep: (ms) => this.#clock.sleep(ms, ac.signal),
+      runStatus: (w, t, p) => this.#store.run(w, t, p)?.status,
+    }
     const timedOut = Symbol('timeout')
     const timer = new AbortController()
     const racers: Promise<unknown>[] = [this.#execute(task.action, ctx).then(() => undefined, (e: unknown) => e ?? new Error('task failed'))]

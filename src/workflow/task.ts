@@ -12,6 +12,12 @@ export interface TaskContext {
   /** 1 for the first attempt. */
   attempt: number
   signal: AbortSignal
+  /** The scheduler's time (virtual in tests). */
+  now(): number
+  /** Waits `ms` on the scheduler's clock; ends early when the run is aborted. */
+  sleep(ms: number): Promise<void>
+  /** The status of a run in the scheduler's store (another workflow's too): what sensors look at. */
+  runStatus(workflow: string, task: string, partition: string): string | undefined
 }
 
 /** What a task does: run a Sluice pipeline, call a TypeScript function, or run a shell command. */
@@ -54,6 +60,8 @@ export interface TaskOptions {
   /** At most this many runs of this task at once. */
   concurrency?: number
   priority?: number
+  /** The run should succeed within this many ms of being queued; past it a `sla-missed` event is raised (once). */
+  slaMs?: number
 }
 
 export interface TaskSpec {
@@ -64,4 +72,5 @@ export interface TaskSpec {
   readonly timeoutMs: number | undefined
   readonly concurrency: number
   readonly priority: number
+  readonly slaMs: number | undefined
 }

@@ -50,6 +50,7 @@ export class WorkflowBuilder {
       timeoutMs: opts.timeoutMs,
       concurrency,
       priority: opts.priority ?? 0,
+      slaMs: opts.slaMs,
     })
     return this
   }
