@@ -18,6 +18,7 @@ import { keysCommand } from './commands/keys.ts'
 import { serveCommand } from './commands/serve.ts'
 import { tokenCommand } from './commands/token.ts'
 import { auditCommand } from './commands/audit.ts'
+import { workflowCommand } from './commands/workflow.ts'
 import { exitCode } from './exit-codes.ts'
 import { reportError } from './report-error.ts'
 
@@ -46,6 +47,7 @@ export const commands: readonly Command[] = [
   helpCommand,
   versionCommand,
 ]
+export const commands: readonly Command[] = [initCommand, runCommand, checkCommand, describeCommand, savepointCommand, stopCommand, nexmarkCommand, logCommand, dlqCommand, keysCommand, workflowCommand, helpCommand, versionCommand]
 
 /** Runs the CLI on `argv` (without node and script) and resolves with the exit code. */
 export async function main(argv: string[], ctx: CliContext = processContext()): Promise<number> {

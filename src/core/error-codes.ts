@@ -111,6 +111,13 @@ export const ERROR_CODES = {
   SLUICE_UNAUTHORIZED: { domain: 'user', meaning: 'A control-plane call came without a token or with an unknown one (HTTP 401).' },
   SLUICE_UNKNOWN_SIDE_OUTPUT: { domain: 'user', meaning: 'A step has no side output of that name.' },
   SLUICE_USER_FUNCTION_FAILED: { domain: 'user', meaning: 'A user function threw (or rejected) on a record.' },
+  SLUICE_WORKFLOW_CYCLE: { domain: 'user', meaning: 'Tasks of a workflow depend on each other in a cycle.' },
+  SLUICE_WORKFLOW_INVALID: { domain: 'user', meaning: 'A workflow is not valid: an unknown dependency, a duplicate task, a bad schedule or option.' },
+  SLUICE_WORKFLOW_PARTITION: { domain: 'user', meaning: 'A partition key is not one of the workflow.' },
+  SLUICE_WORKFLOW_SENSOR_TIMEOUT: { domain: 'user', meaning: 'A workflow sensor waited longer than its timeout for its condition.' },
+  SLUICE_WORKFLOW_STORE: { domain: 'external', meaning: "The workflow scheduler's store could not be opened or written." },
+  SLUICE_WORKFLOW_TASK_FAILED: { domain: 'user', meaning: 'A workflow task failed (threw, exited non-zero, or its pipeline failed).' },
+  SLUICE_WORKFLOW_TASK_TIMEOUT: { domain: 'user', meaning: 'A workflow task ran longer than its timeout.' },
 } as const satisfies Record<`SLUICE_${string}`, { domain: ErrorDomain; meaning: string }>
 
 /** A registered error code. */
