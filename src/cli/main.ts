@@ -44,10 +44,10 @@ export const commands: readonly Command[] = [
   serveCommand,
   tokenCommand,
   auditCommand,
+  workflowCommand,
   helpCommand,
   versionCommand,
 ]
-export const commands: readonly Command[] = [initCommand, runCommand, checkCommand, describeCommand, savepointCommand, stopCommand, nexmarkCommand, logCommand, dlqCommand, keysCommand, workflowCommand, helpCommand, versionCommand]
 
 /** Runs the CLI on `argv` (without node and script) and resolves with the exit code. */
 export async function main(argv: string[], ctx: CliContext = processContext()): Promise<number> {
