@@ -117,7 +117,6 @@ export const ERROR_CODES = {
   SLUICE_WORKFLOW_SENSOR_TIMEOUT: { domain: 'user', meaning: 'A workflow sensor waited longer than its timeout for its condition.' },
   SLUICE_WORKFLOW_STORE: { domain: 'external', meaning: "The workflow scheduler's store could not be opened or written." },
   SLUICE_WORKFLOW_TASK_FAILED: { domain: 'user', meaning: 'A workflow task failed (threw, exited non-zero, or its pipeline failed).' },
-  SLUICE_WORKFLOW_TASK_TIMEOUT: { domain: 'user', meaning: 'A workflow task ran longer than its timeout.' },
 } as const satisfies Record<`SLUICE_${string}`, { domain: ErrorDomain; meaning: string }>
 
 /** A registered error code. */
