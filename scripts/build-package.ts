@@ -5,7 +5,7 @@
 //   node scripts/build-package.ts --pack   build dist/ and switch package.json to the build (prepack)
 //   node scripts/build-package.ts --unpack put package.json back (postpack)
 import { spawnSync } from 'node:child_process'
-import { copyFileSync, existsSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -31,6 +31,9 @@ export function build(): void {
     if (file.endsWith('.js')) writeFileSync(file, rewriteModuleUrls(file, readFileSync(file, 'utf8')))
     else if (file.endsWith('.d.ts')) writeFileSync(file, rewriteDeclarationImports(readFileSync(file, 'utf8')))
   }
+  // The control plane's dashboard is served as is, beside the compiled server.
+  mkdirSync(join(dist, 'dashboard'), { recursive: true })
+  for (const f of readdirSync(join(root, 'src', 'dashboard'))) copyFileSync(join(root, 'src', 'dashboard', f), join(dist, 'dashboard', f))
 }
 
 /**

@@ -15,6 +15,10 @@ import { qualityCommand } from './commands/quality.ts'
 import { sloCommand } from './commands/slo.ts'
 import { versionCommand } from './commands/version.ts'
 import { keysCommand } from './commands/keys.ts'
+import { serveCommand } from './commands/serve.ts'
+import { tokenCommand } from './commands/token.ts'
+import { auditCommand } from './commands/audit.ts'
+import { workflowCommand } from './commands/workflow.ts'
 import { exitCode } from './exit-codes.ts'
 import { reportError } from './report-error.ts'
 
@@ -37,6 +41,10 @@ export const commands: readonly Command[] = [
   qualityCommand,
   keysCommand,
   sloCommand,
+  serveCommand,
+  tokenCommand,
+  auditCommand,
+  workflowCommand,
   helpCommand,
   versionCommand,
 ]

@@ -20,6 +20,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['contracts'],
   ['api'],
   ['runtime'],
+  ['server', 'workflow'],
   ['testing', 'cli', '(root)'],
 ]
 

@@ -1,4 +1,7 @@
 import { start } from '../../runtime/run.ts'
+import { serveControlPlane } from '../../server/serve.ts'
+import { graphOf } from '../../server/graph.ts'
+import { portFlag } from './serve.ts'
 import { formatSummary } from '../../runtime/summary.ts'
 import { formatSinkGuarantees, sinkGuarantees } from '../../api/sink-guarantees.ts'
 import type { RunSummary } from '../../runtime/run-types.ts'
@@ -46,6 +49,7 @@ export const runCommand: Command = {
     { name: 'checkpoint-interval', type: 'string', placeholder: 'DURATION', description: "time between checkpoints, e.g. '10s' (default 10s; 0: only at the end and on stop)" },
     { name: 'full-checkpoints', type: 'boolean', description: 'every checkpoint writes all state (default: after a full one, joins and keyed aggregates write only the keys changed since)' },
     { name: 'restore-from', type: 'string', placeholder: 'DIR', description: 'resume from this savepoint or checkpoint folder instead of the latest checkpoint' },
+    { name: 'serve', type: 'string', placeholder: 'PORT', description: 'also serve the control plane on 127.0.0.1:PORT (see sluice serve; state in .sluice/server)' },
     { name: 'allow-dropped-state', type: 'boolean', description: 'restore even if saved state of some step no longer matches the pipeline (that state is dropped)' },
     { name: 'metrics-port', type: 'string', placeholder: 'PORT', description: 'serve /metrics (Prometheus), /healthz and /readyz on this port while the job runs' },
     { name: 'log', type: 'string', placeholder: 'FORMAT', description: "structured logs on stderr instead of the progress line and summary table: 'json' lines, or 'pretty' for a terminal" },
@@ -136,7 +140,15 @@ export const runCommand: Command = {
           },
         })
       }
-      summary = await job.done
+      if (typeof values.serve === 'string') {
+        const plane = await serveControlPlane({ jobs: new Map([[p.name, job]]), graphs: new Map([[p.name, graphOf(p.nodes)]]), stateDir: resolve(ctx.cwd, '.sluice/server'), port: portFlag(values, 'serve', 'run') })
+        ctx.stderr.write(`control plane on ${plane.url}\n`)
+        try {
+          summary = await job.done
+        } finally {
+          await plane.close()
+        }
+      } else summary = await job.done
     } finally {
       progress.clear()
       process.off('SIGINT', onSignal)
@@ -153,6 +165,7 @@ export const runCommand: Command = {
   },
 }
 
+/** Runs the job with the control plane served beside it until the job ends. */
 function signalExitCode(sig: NodeJS.Signals): number {
   return sig === 'SIGTERM' ? exitCode.terminated : exitCode.interrupted
 }

@@ -1,0 +1,55 @@
+// An hourly partitioned workflow: take the hour's file from out/drop/, count views per page with a Sluice
+// pipeline, check the counts, publish them to out/views.duckdb. Five past each hour it runs the hour that
+// just ended; a backfill rebuilds any range with the same pipeline:
+//   npx sluice workflow backfill examples/workflow-hourly/workflow.ts --from 2026-01-01T00 --to 2026-01-07T23 --store examples/workflow-hourly/out/runs.db
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { DuckDBInstance } from '@duckdb/node-api'
+import { TransientError } from 'sluice'
+import { cron, fnTask, hourly, pipelineTask, workflow } from 'sluice/workflow'
+import pageViews from './pipeline.ts'
+
+const out = (file: string) => fileURLToPath(new URL(`out/${file}`, import.meta.url))
+const lines = (file: string) => readFileSync(file, 'utf8').split('\n').filter((l) => l.length > 0)
+
+export default workflow('hourly-page-views', { partitions: hourly('2026-01-01'), schedule: cron('5 * * * *'), concurrency: 4 })
+  // The upstream drop may be late: a missing file is a transient failure, retried with backoff.
+  .task(
+    'ingest',
+    fnTask(({ partition }) => {
+      if (!existsSync(out(`drop/${partition}.jsonl`))) throw new TransientError(`no drop file for ${partition} yet`)
+      mkdirSync(out('in'), { recursive: true })
+      copyFileSync(out(`drop/${partition}.jsonl`), out(`in/${partition}.jsonl`))
+    }),
+    { retry: { retries: 5, baseMs: 60_000 } },
+  )
+  .task('aggregate', pipelineTask(pageViews), { dependsOn: ['ingest'], timeoutMs: 10 * 60_000 })
+  // Every view is counted once: the pipeline's counts add up to the hour's lines.
+  .task(
+    'check',
+    fnTask(({ partition }) => {
+      const views = lines(out(`in/${partition}.jsonl`)).length
+      const counted = lines(out(`agg/${partition}.jsonl`)).reduce((n, l) => n + (JSON.parse(l) as { views: number }).views, 0)
+      if (counted !== views) throw new Error(`counted ${counted} views in ${partition}, the input has ${views}`)
+    }),
+    { dependsOn: ['aggregate'] },
+  )
+  // One writer at a time into the DuckDB file; replacing the hour's rows makes a rerun idempotent.
+  .task(
+    'publish',
+    fnTask(async ({ partition }) => {
+      const db = await DuckDBInstance.create(out('views.duckdb'))
+      const c = await db.connect()
+      try {
+        await c.run('CREATE TABLE IF NOT EXISTS page_views (hour VARCHAR, page VARCHAR, views BIGINT)')
+        await c.run('BEGIN TRANSACTION')
+        await c.run('DELETE FROM page_views WHERE hour = $1', [partition])
+        await c.run(`INSERT INTO page_views SELECT hour, page, views FROM read_json('${out(`agg/${partition}.jsonl`)}', format = 'newline_delimited', columns = {hour: 'VARCHAR', page: 'VARCHAR', views: 'BIGINT'})`)
+        await c.run('COMMIT')
+      } finally {
+        c.closeSync()
+        db.closeSync()
+      }
+    }),
+    { dependsOn: ['check'], concurrency: 1 },
+  )

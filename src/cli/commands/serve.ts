@@ -1,0 +1,92 @@
+import { join, resolve } from 'node:path'
+import { start } from '../../runtime/run.ts'
+import type { JobHandle } from '../../runtime/job/types.ts'
+import { serveControlPlane } from '../../server/serve.ts'
+import { graphOf, type GraphStep } from '../../server/graph.ts'
+import type { Command, ParsedArgs } from '../command.ts'
+import { paramsFlag, positiveIntFlag, UsageError } from '../command.ts'
+import type { CliContext } from '../command.ts'
+import { exitCode } from '../exit-codes.ts'
+import { loadPipeline, resolvePipelineFile } from '../load-pipeline.ts'
+import { requireTypes } from '../type-check/require-types.ts'
+
+export const serveCommand: Command = {
+  name: 'serve',
+  summary: 'run pipelines behind the control plane (HTTP API with tokens and an audit log)',
+  usage: 'sluice serve <pipeline.ts>... [flags]',
+  description: [
+    'Runs each pipeline and serves the control plane on loopback: a REST API under /api/ (jobs, status,',
+    'metrics and a live stream, checkpoints, savepoints, stop) described at /openapi.json. Every /api/',
+    'route needs a bearer token with a role: viewer (read), operator (also checkpoint, savepoint, stop),',
+    'admin (also tokens and the audit log). When the state folder holds no token yet, an admin token is',
+    'created and printed once. Ctrl-C stops every pipeline gracefully.',
+  ].join('\n'),
+  positionals: { min: 1, max: 32, names: 'the pipeline files (sluice serve <pipeline.ts>...)' },
+  flags: [
+    { name: 'port', type: 'string', placeholder: 'PORT', description: 'port to listen on (default 8080; 0: any free port)' },
+    { name: 'host', type: 'string', placeholder: 'HOST', description: 'address to listen on (default 127.0.0.1: this machine only)' },
+    { name: 'state-dir', type: 'string', placeholder: 'DIR', description: "tokens, audit log and API savepoints (default '.sluice/server')" },
+    { name: 'checkpoint-dir', type: 'string', placeholder: 'DIR', description: 'checkpoint each pipeline in DIR/<pipeline name> (every 10s)' },
+    { name: 'param', type: 'string', multiple: true, placeholder: 'key=value', description: 'a parameter for pipeline factories' },
+    { name: 'no-check', type: 'boolean', description: 'run without type-checking the pipelines first' },
+  ],
+  examples: ['sluice serve pipelines/clicks.ts --port 8080', 'sluice serve a.ts b.ts --checkpoint-dir state --state-dir state/server'],
+
+  async run({ values, positionals }, ctx) {
+    const port = portFlag(values)
+    const params = paramsFlag(values, 'serve')
+    const jobs = new Map<string, JobHandle>()
+    const graphs = new Map<string, GraphStep[]>()
+    const checkpointDir = typeof values['checkpoint-dir'] === 'string' ? resolve(ctx.cwd, values['checkpoint-dir']) : undefined
+    for (const file of positionals) {
+      if (values['no-check'] !== true) await requireTypes(resolvePipelineFile(file, ctx.cwd), file, ctx)
+      const loaded = await loadPipeline(file, params, ctx.cwd)
+      const name = loaded.pipeline.name
+      if (jobs.has(name)) throw new UsageError(`two pipelines are named '${name}': names must differ`, 'serve')
+      graphs.set(name, graphOf(loaded.pipeline.nodes))
+      jobs.set(name, start(loaded.pipeline, { module: loaded.url, params, ...(checkpointDir !== undefined ? { checkpoint: { dir: join(checkpointDir, name), intervalMs: 10_000 } } : {}) }))
+    }
+    return serveJobs(jobs, { graphs, port, host: typeof values.host === 'string' ? values.host : undefined, stateDir: resolve(ctx.cwd, typeof values['state-dir'] === 'string' ? values['state-dir'] : '.sluice/server') }, ctx)
+  },
+}
+
+/** The --port value (default 8080). */
+export function portFlag(values: ParsedArgs['values'], flag = 'port', command = 'serve'): number {
+  if (values[flag] === undefined) return 8080
+  const p = values[flag] === '0' ? 0 : positiveIntFlag(values, flag, command)
+  if (p === undefined || p > 65535) throw new UsageError(`--${flag} must be a port number (0 to 65535)`, command)
+  return p
+}
+
+/**
+ * Serves the control plane for `jobs` until they have all ended (or Ctrl-C has stopped them); the exit code.
+ * Used by `sluice serve` and `sluice run --serve`.
+ */
+export async function serveJobs(jobs: ReadonlyMap<string, JobHandle>, opts: { port: number; host: string | undefined; stateDir: string; graphs?: ReadonlyMap<string, readonly GraphStep[]> }, ctx: CliContext): Promise<number> {
+  const server = await serveControlPlane({ jobs, ...(opts.graphs !== undefined ? { graphs: opts.graphs } : {}), stateDir: opts.stateDir, port: opts.port, ...(opts.host !== undefined ? { host: opts.host } : {}) })
+  ctx.stderr.write(`control plane on ${server.url} (API under /api/, described at /openapi.json)\n`)
+  if (server.tokens.list().length === 0) {
+    const t = await server.tokens.create('admin')
+    ctx.stderr.write(`no token yet: created an admin token (shown once, stored hashed):\n  ${t.token}\n`)
+  }
+  const onSignal = () => {
+    ctx.stderr.write('stopping…\n')
+    for (const h of jobs.values()) void h.stop().catch(() => {})
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  let failed = false
+  try {
+    for (const [name, h] of jobs) {
+      await h.done.catch((e: unknown) => {
+        failed = true
+        ctx.stderr.write(`pipeline '${name}' ended: ${(e as Error).message}\n`)
+      })
+    }
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    await server.close()
+  }
+  return failed ? exitCode.failure : exitCode.ok
+}

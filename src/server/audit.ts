@@ -1,0 +1,59 @@
+import { openLog, type Log } from '../log/index.ts'
+import type { Topic } from '../log/index.ts'
+
+/** One audited call: who (token id, or none), what (method and route), when, and how it ended. */
+export interface AuditEntry {
+  at: number
+  who: string | null
+  role: string | null
+  method: string
+  path: string
+  status: number
+  outcome: 'ok' | 'refused' | 'failed'
+}
+
+const TOPIC = 'audit'
+
+/**
+ * The append-only audit log of the control plane: a topic of the embedded log, which has no delete or
+ * rewrite; the API only reads it.
+ * @example
+ * const audit = await AuditLog.open('state/server/log')
+ * await audit.append({ at: Date.now(), who: 'a1b2', role: 'operator', method: 'POST', path: '/api/jobs/clicks/savepoint', status: 200, outcome: 'ok' })
+ */
+export class AuditLog {
+  private readonly log: Log
+  private readonly topic: Topic
+
+  private constructor(log: Log, topic: Topic) {
+    this.log = log
+    this.topic = topic
+  }
+
+  static async open(dir: string): Promise<AuditLog> {
+    const log = await openLog(dir)
+    return new AuditLog(log, await log.ensureTopic(TOPIC, { partitions: 1 }))
+  }
+
+  async append(e: AuditEntry): Promise<void> {
+    await this.topic.partitions[0]!.append([{ value: JSON.stringify(e), timestamp: e.at }])
+  }
+
+  /** Entries from the oldest, at most `limit` from offset `from`. */
+  async read(from = 0, limit = 1000): Promise<AuditEntry[]> {
+    const p = this.topic.partitions[0]!
+    const out: AuditEntry[] = []
+    let next = from
+    while (out.length < limit && next < p.endOffset) {
+      const b = await p.readBatch(next, { maxRecords: limit - out.length })
+      if (b.offsets.length === 0) break
+      for (const v of b.values) out.push(JSON.parse(v.toString('utf8')) as AuditEntry)
+      next = b.nextOffset
+    }
+    return out
+  }
+
+  close(): Promise<void> {
+    return this.log.close()
+  }
+}

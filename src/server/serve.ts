@@ -1,0 +1,57 @@
+import { serve } from '@hono/node-server'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import type { JobHandle } from '../runtime/job/types.ts'
+import { controlPlane } from './app.ts'
+import type { GraphStep } from './graph.ts'
+import { AuditLog } from './audit.ts'
+import { TokenStore } from './tokens.ts'
+
+export interface ServeOptions {
+  jobs: ReadonlyMap<string, JobHandle>
+  /** Each job's steps and edges (see `graphOf`). */
+  graphs?: ReadonlyMap<string, readonly GraphStep[]>
+  /** Folder of the server's state: tokens.json, the audit log (log/) and savepoints asked through the API. */
+  stateDir: string
+  /** Default 0: any free port. */
+  port?: number
+  /** Default 127.0.0.1: the API is reachable from this machine only. */
+  host?: string
+}
+
+/** The folders a control plane keeps under its state folder. */
+export function serverPaths(stateDir: string): { tokens: string; audit: string; savepoints: string } {
+  return { tokens: stateDir, audit: join(stateDir, 'log'), savepoints: join(stateDir, 'savepoints') }
+}
+
+/**
+ * Serves the control plane for `jobs` over HTTP, on loopback unless `host` says otherwise.
+ * @example
+ * const server = await serveControlPlane({ jobs: new Map([['clicks', job]]), stateDir: '.sluice/server', port: 8080 })
+ * console.log(server.url) // http://127.0.0.1:8080
+ * await server.close()
+ */
+export async function serveControlPlane(opts: ServeOptions): Promise<{ url: string; tokens: TokenStore; close: () => Promise<void> }> {
+  const paths = serverPaths(opts.stateDir)
+  const tokens = await TokenStore.open(paths.tokens)
+  const audit = await AuditLog.open(paths.audit)
+  const app = controlPlane({ jobs: opts.jobs, ...(opts.graphs !== undefined ? { graphs: opts.graphs } : {}), tokens, audit, savepointDir: paths.savepoints })
+  const host = opts.host ?? '127.0.0.1'
+  const { server, port } = await new Promise<{ server: ReturnType<typeof serve>; port: number }>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, hostname: host, port: opts.port ?? 0 }, (info: AddressInfo) => resolve({ server: s, port: info.port }))
+    s.once('error', reject)
+  })
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+  const close = async () => {
+    // Answers under way (a savepoint with stop ends the job, then the server) get a moment to go out;
+    // live streams stay open until their clients go, so they are cut after it.
+    const s = server as unknown as { closeAllConnections?: () => void; closeIdleConnections?: () => void }
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+    s.closeIdleConnections?.()
+    const cut = setTimeout(() => s.closeAllConnections?.(), 1000)
+    await closed
+    clearTimeout(cut)
+    await audit.close()
+  }
+  return { url, tokens, close }
+}

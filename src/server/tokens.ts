@@ -1,0 +1,71 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { SluiceError } from '../core/errors.ts'
+import { isRole, type Role } from './roles.ts'
+
+/** A stored token: only its SHA-256 is kept, with an id to name it in the audit log. */
+export interface TokenEntry {
+  id: string
+  role: Role
+  sha256: string
+  created: number
+}
+
+function hash(token: string): string {
+  return createHash('sha256').update(token).digest('hex')
+}
+
+/**
+ * The control plane's tokens, kept hashed in `<dir>/tokens.json`; a token is shown once, when created.
+ * @example
+ * const store = await TokenStore.open('state/server')
+ * const { token } = await store.create('operator')
+ * store.verify(token)?.role // 'operator'
+ */
+export class TokenStore {
+  readonly file: string
+  private entries: TokenEntry[]
+
+  private constructor(file: string, entries: TokenEntry[]) {
+    this.file = file
+    this.entries = entries
+  }
+
+  static async open(dir: string): Promise<TokenStore> {
+    await mkdir(dir, { recursive: true })
+    const file = join(dir, 'tokens.json')
+    let entries: TokenEntry[] = []
+    try {
+      const parsed: unknown = JSON.parse(await readFile(file, 'utf8'))
+      if (!Array.isArray(parsed)) throw new Error('not a list')
+      entries = parsed.filter((e): e is TokenEntry => typeof e === 'object' && e !== null && isRole((e as TokenEntry).role) && typeof (e as TokenEntry).sha256 === 'string')
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
+        throw new SluiceError('SLUICE_SERVER_TOKENS', `the token file cannot be read: ${(e as Error).message}`, { hint: 'create tokens again with sluice token create --role ...' })
+      }
+    }
+    return new TokenStore(file, entries)
+  }
+
+  /** Creates a token with `role`; the token itself is returned once and stored only as a hash. */
+  async create(role: Role): Promise<{ id: string; token: string; role: Role }> {
+    const id = randomBytes(4).toString('hex')
+    const token = `slc_${id}_${randomBytes(24).toString('base64url')}`
+    this.entries.push({ id, role, sha256: hash(token), created: Date.now() })
+    const tmp = `${this.file}.tmp`
+    await writeFile(tmp, JSON.stringify(this.entries, null, 2) + '\n', { mode: 0o600 })
+    await rename(tmp, this.file)
+    return { id, token, role }
+  }
+
+  /** The entry of `token`, or undefined for an unknown one. */
+  verify(token: string): TokenEntry | undefined {
+    const h = Buffer.from(hash(token), 'hex')
+    return this.entries.find((e) => timingSafeEqual(Buffer.from(e.sha256, 'hex'), h))
+  }
+
+  list(): readonly Omit<TokenEntry, 'sha256'>[] {
+    return this.entries.map(({ id, role, created }) => ({ id, role, created }))
+  }
+}

@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { VirtualClock } from './clock.ts'
+import { daily, staticPartitions } from './partitions.ts'
+import { Scheduler, type WorkflowEvent } from './scheduler.ts'
+import { fresherThan, sensorTask, upstreamSucceeded } from './sensors.ts'
+import { WorkflowStore } from './store.ts'
+import { fnTask } from './task.ts'
+import { workflow } from './workflow.ts'
+
+const T0 = Date.parse('2026-01-02T00:00Z')
+
+test('a sensor polls on the scheduler clock until its check holds, then its downstream runs', async () => {
+  let polls = 0
+  const ran: number[] = []
+  const clock = new VirtualClock(T0)
+  const wf = workflow('w')
+    .task('wait', sensorTask(() => ++polls === 3, { pollMs: 60_000 }))
+    .task('after', fnTask(() => void ran.push(clock.now())), { dependsOn: ['wait'] })
+    .build()
+  const s = new Scheduler(wf, { store: new WorkflowStore(':memory:'), clock })
+  s.materialize()
+  assert.equal((await s.drain()).succeeded, 2)
+  assert.deepEqual(ran, [T0 + 120_000])
+})
+
+test('a sensor that never holds fails after its timeout and blocks its downstream', async () => {
+  const wf = workflow('w').task('wait', sensorTask(() => false, { pollMs: 60_000, timeoutMs: 600_000 })).task('after', fnTask(() => {}), { dependsOn: ['wait'] }).build()
+  const store = new WorkflowStore(':memory:')
+  const s = new Scheduler(wf, { store, clock: new VirtualClock(T0) })
+  s.materialize()
+  const sum = await s.drain()
+  assert.equal(sum.failed, 1)
+  assert.equal(sum.upstream_failed, 1)
+  assert.match(store.run('w', 'wait', 'default')!.error!, /SLUICE_WORKFLOW_SENSOR_TIMEOUT/)
+})
+
+test('an upstream workflow partition sensor and a freshness sensor', async () => {
+  const store = new WorkflowStore(':memory:')
+  const clock = new VirtualClock(T0)
+  const upstream = workflow('up', { partitions: daily('2026-01-01') }).task('publish', fnTask(() => {})).build()
+  let updatedAt = 0
+  const down = workflow('down', { partitions: daily('2026-01-01') })
+    .task('wait-up', sensorTask(upstreamSucceeded('up', 'publish'), { pollMs: 1000, timeoutMs: 5000 }))
+    .task('wait-fresh', sensorTask(fresherThan(() => updatedAt), { pollMs: 1000, timeoutMs: 5000 }))
+    .build()
+  const d = new Scheduler(down, { store, clock })
+  d.materialize()
+  assert.equal((await d.drain()).failed, 2, 'nothing upstream yet, and the dataset is older than the partition end')
+  const u = new Scheduler(upstream, { store, clock })
+  u.materialize()
+  await u.drain()
+  updatedAt = Date.parse('2026-01-02T00:00Z')
+  d.enqueue(['2026-01-01'])
+  store.setStatus('down', down.tasks.map((t) => ({ task: t.name, partition: '2026-01-01' })), 'pending', ['failed'], clock.now())
+  assert.equal((await d.drain()).succeeded, 2)
+})
+
+test('a run that misses its SLA raises one sla-missed event, also after a restart', async () => {
+  const store = new WorkflowStore(':memory:')
+  const clock = new VirtualClock(T0)
+  const events: WorkflowEvent[] = []
+  const wf = workflow('w', { partitions: staticPartitions(['x', 'y']) })
+    .task('slow', fnTask((c) => (c.partition === 'x' ? c.sleep(600_000) : undefined)), { slaMs: 300_000 })
+    .build()
+  const s = new Scheduler(wf, { store, clock, onEvent: (e) => events.push(e) })
+  s.materialize()
+  await s.drain()
+  const missed = events.filter((e) => e.type === 'sla-missed')
+  assert.deepEqual(missed, [{ type: 'sla-missed', task: 'slow', partition: 'x', slaMs: 300_000, lateMs: 0 }])
+  const again = new Scheduler(wf, { store, clock, onEvent: (e) => events.push(e) })
+  await again.drain()
+  assert.equal(events.filter((e) => e.type === 'sla-missed').length, 1)
+})

@@ -1,0 +1,193 @@
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
+import { SluiceError } from '../core/errors.ts'
+
+/** The state of one (task, partition) run. `upstream_failed`: a task it depends on failed for good. */
+export type RunStatus = 'pending' | 'running' | 'retrying' | 'succeeded' | 'failed' | 'upstream_failed' | 'cancelled'
+
+export interface RunRow {
+  workflow: string
+  task: string
+  partition: string
+  status: RunStatus
+  /** Attempts started, interrupted ones included. */
+  attempts: number
+  /** Attempts that failed (they count against the retries; interrupted ones do not). */
+  failures: number
+  notBefore: number
+  queuedAt: number
+  startedAt: number | null
+  endedAt: number | null
+  error: string | null
+}
+
+export interface HistoryRow {
+  workflow: string
+  task: string
+  partition: string
+  attempt: number
+  outcome: 'succeeded' | 'failed' | 'interrupted' | 'timed_out'
+  startedAt: number
+  endedAt: number
+  error: string | null
+}
+
+/**
+ * Run state and history of workflows in one SQLite file (WAL, synchronous=FULL): each state change is one
+ * transaction, so a scheduler killed at any moment finds every run either before or after a change.
+ */
+export class WorkflowStore {
+  readonly #db: DatabaseSync
+
+  constructor(path: string) {
+    try {
+      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
+      this.#db = new DatabaseSync(path)
+      this.#db.exec(`
+        PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;
+        CREATE TABLE IF NOT EXISTS runs (workflow TEXT NOT NULL, task TEXT NOT NULL, partition TEXT NOT NULL,
+          status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, failures INTEGER NOT NULL DEFAULT 0,
+          not_before INTEGER NOT NULL DEFAULT 0, queued_at INTEGER NOT NULL, started_at INTEGER, ended_at INTEGER,
+          error TEXT, PRIMARY KEY (workflow, task, partition));
+        CREATE TABLE IF NOT EXISTS history (id INTEGER PRIMARY KEY AUTOINCREMENT, workflow TEXT NOT NULL,
+          task TEXT NOT NULL, partition TEXT NOT NULL, attempt INTEGER NOT NULL, outcome TEXT NOT NULL,
+          started_at INTEGER NOT NULL, ended_at INTEGER NOT NULL, error TEXT);
+        CREATE TABLE IF NOT EXISTS scheduler (workflow TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+          PRIMARY KEY (workflow, key));`)
+    } catch (e) {
+      throw new SluiceError('SLUICE_WORKFLOW_STORE', `cannot open the workflow store`, { cause: e, hint: 'check that the folder is writable' })
+    }
+  }
+
+  /** Queues a run of every given task for every partition; runs that exist already are left as they are. */
+  enqueue(workflow: string, tasks: readonly string[], partitions: readonly string[], now: number): number {
+    const ins = this.#db.prepare(`INSERT OR IGNORE INTO runs (workflow, task, partition, status, queued_at) VALUES (?, ?, ?, 'pending', ?)`)
+    let added = 0
+    this.#tx(() => {
+      for (const p of partitions) for (const t of tasks) added += Number(ins.run(workflow, t, p, now).changes)
+    })
+    return added
+  }
+
+  runs(workflow: string, filter: { statuses?: RunStatus[]; partitions?: string[] } = {}): RunRow[] {
+    const rows = this.#db.prepare(`SELECT * FROM runs WHERE workflow = ? ORDER BY partition, task`).all(workflow) as Record<string, unknown>[]
+    return rows
+      .map(toRun)
+      .filter((r) => (filter.statuses === undefined || filter.statuses.includes(r.status)) && (filter.partitions === undefined || filter.partitions.includes(r.partition)))
+  }
+
+  run(workflow: string, task: string, partition: string): RunRow | undefined {
+    const row = this.#db.prepare(`SELECT * FROM runs WHERE workflow = ? AND task = ? AND partition = ?`).get(workflow, task, partition) as Record<string, unknown> | undefined
+    return row === undefined ? undefined : toRun(row)
+  }
+
+  /** Marks a queued run running; false when another change got there first (it was not runnable any more). */
+  claim(workflow: string, task: string, partition: string, now: number): boolean {
+    const r = this.#db
+      .prepare(`UPDATE runs SET status = 'running', attempts = attempts + 1, started_at = ?, ended_at = NULL WHERE workflow = ? AND task = ? AND partition = ? AND status IN ('pending', 'retrying')`)
+      .run(now, workflow, task, partition)
+    return r.changes === 1
+  }
+
+  /** Records how a running attempt ended: success, a failure to retry at `retryAt`, or a final failure. */
+  finish(run: RunRow, outcome: HistoryRow['outcome'], now: number, error: string | null, retryAt: number | undefined): void {
+    this.#tx(() => {
+      const status: RunStatus = outcome === 'succeeded' ? 'succeeded' : retryAt !== undefined ? 'retrying' : 'failed'
+      const r = this.#db
+        .prepare(`UPDATE runs SET status = ?, failures = failures + ?, not_before = ?, ended_at = ?, error = ? WHERE workflow = ? AND task = ? AND partition = ? AND status = 'running'`)
+        .run(status, outcome === 'succeeded' ? 0 : 1, retryAt ?? 0, now, error, run.workflow, run.task, run.partition)
+      if (r.changes !== 1) return
+      this.#db
+        .prepare(`INSERT INTO history (workflow, task, partition, attempt, outcome, started_at, ended_at, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run(run.workflow, run.task, run.partition, run.attempts, outcome, run.startedAt ?? now, now, error)
+    })
+  }
+
+  /**
+   * The recovery rule: a run still marked running when a scheduler starts was cut off by the end of the last
+   * one. Its attempt is recorded as `interrupted` (not counted against the retries) and it is queued again at once.
+   */
+  recoverInterrupted(workflow: string, now: number): number {
+    let n = 0
+    this.#tx(() => {
+      for (const run of this.runs(workflow, { statuses: ['running'] })) {
+        this.#db.prepare(`UPDATE runs SET status = 'retrying', not_before = ?, ended_at = ? WHERE workflow = ? AND task = ? AND partition = ?`).run(now, now, workflow, run.task, run.partition)
+        this.#db
+          .prepare(`INSERT INTO history (workflow, task, partition, attempt, outcome, started_at, ended_at, error) VALUES (?, ?, ?, ?, 'interrupted', ?, ?, NULL)`)
+          .run(workflow, run.task, run.partition, run.attempts, run.startedAt ?? now, now)
+        n++
+      }
+    })
+    return n
+  }
+
+  /** Sets runs' status (retry: back to pending; cancel: cancelled), only from the given statuses. */
+  setStatus(workflow: string, runs: readonly { task: string; partition: string }[], to: RunStatus, from: readonly RunStatus[], now: number): number {
+    let n = 0
+    const marks = from.map(() => '?').join(', ')
+    const stmt = this.#db.prepare(`UPDATE runs SET status = ?, failures = CASE WHEN ? = 'pending' THEN 0 ELSE failures END, not_before = 0, queued_at = ?, error = NULL WHERE workflow = ? AND task = ? AND partition = ? AND status IN (${marks})`)
+    this.#tx(() => {
+      for (const r of runs) n += Number(stmt.run(to, to, now, workflow, r.task, r.partition, ...from).changes)
+    })
+    return n
+  }
+
+  history(workflow: string, opts: { task?: string; partition?: string; limit?: number } = {}): HistoryRow[] {
+    const rows = this.#db.prepare(`SELECT * FROM history WHERE workflow = ? ORDER BY id DESC`).all(workflow) as Record<string, unknown>[]
+    return rows
+      .map((r) => ({
+        workflow: String(r.workflow),
+        task: String(r.task),
+        partition: String(r.partition),
+        attempt: Number(r.attempt),
+        outcome: r.outcome as HistoryRow['outcome'],
+        startedAt: Number(r.started_at),
+        endedAt: Number(r.ended_at),
+        error: r.error === null ? null : String(r.error),
+      }))
+      .filter((h) => (opts.task === undefined || h.task === opts.task) && (opts.partition === undefined || h.partition === opts.partition))
+      .slice(0, opts.limit ?? Infinity)
+  }
+
+  getState(workflow: string, key: string): string | undefined {
+    const row = this.#db.prepare(`SELECT value FROM scheduler WHERE workflow = ? AND key = ?`).get(workflow, key) as { value: string } | undefined
+    return row?.value
+  }
+
+  setState(workflow: string, key: string, value: string): void {
+    this.#db.prepare(`INSERT INTO scheduler (workflow, key, value) VALUES (?, ?, ?) ON CONFLICT (workflow, key) DO UPDATE SET value = excluded.value`).run(workflow, key, value)
+  }
+
+  close(): void {
+    this.#db.close()
+  }
+
+  #tx(fn: () => void): void {
+    this.#db.exec('BEGIN IMMEDIATE')
+    try {
+      fn()
+      this.#db.exec('COMMIT')
+    } catch (e) {
+      this.#db.exec('ROLLBACK')
+      throw e
+    }
+  }
+}
+
+function toRun(r: Record<string, unknown>): RunRow {
+  const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v))
+  return {
+    workflow: String(r.workflow),
+    task: String(r.task),
+    partition: String(r.partition),
+    status: r.status as RunStatus,
+    attempts: Number(r.attempts),
+    failures: Number(r.failures),
+    notBefore: Number(r.not_before),
+    queuedAt: Number(r.queued_at),
+    startedAt: num(r.started_at),
+    endedAt: num(r.ended_at),
+    error: r.error === null || r.error === undefined ? null : String(r.error),
+  }
+}

@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { routes } from '../../src/server/routes.ts'
+import { fixture } from './support.ts'
+
+/** What each caller gets on each route: the table the issue asks for. */
+const expected: Record<string, Record<'none' | 'bad' | 'viewer' | 'operator' | 'admin', number>> = {
+  'GET /api/whoami': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
+  'GET /api/jobs': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
+  'GET /api/jobs/:job': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
+  'GET /api/jobs/:job/metrics': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
+  'GET /api/jobs/:job/graph': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
+  'GET /api/jobs/:job/checkpoints': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
+  'GET /api/jobs/:job/stream': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
+  'POST /api/jobs/:job/checkpoint': { none: 401, bad: 401, viewer: 403, operator: 200, admin: 200 },
+  'POST /api/jobs/:job/savepoint': { none: 401, bad: 401, viewer: 403, operator: 200, admin: 200 },
+  // The last one: after the operator's stop the admin's finds the job stopping.
+  'POST /api/jobs/:job/stop': { none: 401, bad: 401, viewer: 403, operator: 200, admin: 409 },
+  'GET /api/audit': { none: 401, bad: 401, viewer: 403, operator: 403, admin: 200 },
+  'GET /api/tokens': { none: 401, bad: 401, viewer: 403, operator: 403, admin: 200 },
+  'POST /api/tokens': { none: 401, bad: 401, viewer: 403, operator: 403, admin: 200 },
+}
+
+const bodies: Record<string, (caller: string) => unknown> = {
+  'POST /api/jobs/:job/savepoint': (caller) => ({ name: `sp-${caller}` }),
+  'POST /api/tokens': () => ({ role: 'viewer' }),
+}
+
+test('every route answers 401, 403 or 2xx per caller as the table says, and the table covers every route', async () => {
+  const f = await fixture()
+  try {
+    assert.deepEqual(Object.keys(expected).sort(), routes.map((r) => `${r.method.toUpperCase()} ${r.path}`).sort())
+    for (const [key, row] of Object.entries(expected)) {
+      const [method, path] = key.split(' ') as [string, string]
+      for (const caller of ['none', 'bad', 'viewer', 'operator', 'admin'] as const) {
+        const token = caller === 'none' ? undefined : caller === 'bad' ? 'slc_00000000_not-a-token' : f.token[caller]
+        const body = bodies[key]?.(caller)
+        const res = await f.call(method, path.replace(':job', 'clicks'), { ...(token !== undefined ? { token } : {}), ...(body !== undefined ? { body } : {}) })
+        await res.body?.cancel()
+        assert.equal(res.status, row[caller], `${key} as ${caller}`)
+      }
+    }
+  } finally {
+    await f.close()
+  }
+})
+
+test('openapi.json is public and lists every route with its role', async () => {
+  const f = await fixture()
+  try {
+    const res = await f.call('GET', '/openapi.json')
+    assert.equal(res.status, 200)
+    const doc = (await res.json()) as { paths: Record<string, Record<string, { 'x-role': string }>> }
+    for (const r of routes) assert.equal(doc.paths[r.path.replace(':job', '{job}')]?.[r.method]?.['x-role'], r.role)
+  } finally {
+    await f.close()
+  }
+})
+
+test('tokens are stored hashed: the token file does not hold any token', async () => {
+  const f = await fixture()
+  try {
+    const { readFile } = await import('node:fs/promises')
+    const text = await readFile(f.tokens.file, 'utf8')
+    for (const t of Object.values(f.token)) assert.ok(!text.includes(t))
+    assert.equal(f.tokens.verify(f.token.operator)?.role, 'operator')
+  } finally {
+    await f.close()
+  }
+})
+
+test('the dashboard is public, and no route outside /api/ gives data', async () => {
+  const f = await fixture()
+  try {
+    const page = await f.call('GET', '/')
+    assert.equal(page.status, 200)
+    assert.match(page.headers.get('content-type')!, /text\/html/)
+    assert.match(await page.text(), /<script type="module" src="\/dashboard\/app.js">/)
+    const js = await f.call('GET', '/dashboard/app.js')
+    assert.equal(js.status, 200)
+    assert.match(await js.text(), /\/api\/jobs/)
+    assert.deepEqual(await (await f.call('GET', '/api/whoami', { token: f.token.operator })).json(), { id: f.tokens.verify(f.token.operator)!.id, role: 'operator' })
+  } finally {
+    await f.close()
+  }
+})

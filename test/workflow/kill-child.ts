@@ -1,0 +1,26 @@
+// A scheduler process for kill-resume.test.ts: drains a workflow of three chained tasks over 12 partitions
+// into the store given as argv[2]; each attempt appends a line to argv[3] before and after its work.
+import { appendFileSync } from 'node:fs'
+import { Scheduler, WorkflowStore, fnTask, staticPartitions, workflow } from '../../src/workflow/index.ts'
+
+const [storePath, effectsPath, seedText] = process.argv.slice(2) as [string, string, string]
+let seed = Number(seedText)
+const wait = (): Promise<void> => new Promise((r) => setTimeout(r, (seed = (seed * 48271) % 2147483647) % 15))
+const step = fnTask(async (c) => {
+  appendFileSync(effectsPath, `start ${c.task} ${c.partition} ${c.attempt}\n`)
+  await wait()
+  appendFileSync(effectsPath, `done ${c.task} ${c.partition} ${c.attempt}\n`)
+})
+const wf = workflow('killme', { partitions: staticPartitions(Array.from({ length: 12 }, (_, i) => `p${String(i).padStart(2, '0')}`)), concurrency: 3 })
+  .task('extract', step)
+  .task('transform', step, { dependsOn: ['extract'] })
+  .task('load', step, { dependsOn: ['transform'] })
+  .build()
+const store = new WorkflowStore(storePath)
+const s = new Scheduler(wf, { store })
+s.recover()
+s.materialize()
+process.stdout.write('ready\n')
+const sum = await s.drain()
+store.close()
+process.stdout.write(`${JSON.stringify(sum)}\n`)
