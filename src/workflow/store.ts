@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { DatabaseSync } from 'node:sqlite'
+import { createRequire } from 'node:module'
+import type { DatabaseSync } from 'node:sqlite'
 import { SluiceError } from '../core/errors.ts'
 
 /** The state of one (task, partition) run. `upstream_failed`: a task it depends on failed for good. */
@@ -43,7 +44,10 @@ export class WorkflowStore {
   constructor(path: string) {
     try {
       if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
-      this.#db = new DatabaseSync(path)
+      // Loaded on first use: on Node 22 `node:sqlite` prints an experimental warning, which only workflow
+      // commands should pay, not every `sluice` run that loads the CLI.
+      const sqlite = createRequire(import.meta.url)('node:sqlite') as typeof import('node:sqlite')
+      this.#db = new sqlite.DatabaseSync(path)
       this.#db.exec(`
         PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;
         CREATE TABLE IF NOT EXISTS runs (workflow TEXT NOT NULL, task TEXT NOT NULL, partition TEXT NOT NULL,
