@@ -1,10 +1,7 @@
 import type { InputProgress } from '../core/metrics.ts'
 import type { MetricsSnapshot } from '../observe/metrics/registry.ts'
-import { summaryTotals } from '../observe/metrics/summary-view.ts'
+import { isSource, summaryTotals } from '../observe/metrics/summary-view.ts'
 import type { Progress } from './run-types.ts'
-
-/** Source steps are named `source-<connector>` by the pipeline builder. */
-const isSource = (kind: string) => kind.startsWith('source-')
 
 /**
  * The progress line's figures from a metrics snapshot: records in this run and in total, the rate of this run
@@ -17,7 +14,7 @@ export function progressOf(s: MetricsSnapshot, elapsedMs: number): Progress {
   let recordsThisRun = 0
   let input: InputProgress | undefined
   for (const t of s.steps) {
-    if (!isSource(t.kind)) continue
+    if (!isSource(t)) continue
     recordsThisRun += t.recordsIn - t.recordsBefore
     if (t.input === undefined) continue
     input ??= { done: 0, total: 0, before: 0 }

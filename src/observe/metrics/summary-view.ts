@@ -48,6 +48,6 @@ function rowOf(t: StepTotals): StepMetricsJson {
 }
 
 /** Source steps are named `source-<connector>` by the pipeline builder. */
-function isSource(t: StepTotals): boolean {
+export function isSource(t: Pick<StepTotals, 'kind'>): boolean {
   return t.kind.startsWith('source-')
 }

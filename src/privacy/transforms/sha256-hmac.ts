@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto'
+
 // HMAC-SHA-256 in plain JavaScript for short values: the padded key's inner and outer states are computed once,
 // then a value of up to 55 bytes costs two compressions and no allocation but the output string. Native
 // `createHmac` pays for two objects and a native call per value, which dominates for e-mail-sized inputs.
@@ -64,11 +66,8 @@ export class HmacSha256 {
   private readonly outerBlock = new Uint8Array(64)
 
   constructor(key: Uint8Array) {
-    let k = key
-    if (k.length > 64) {
-      const kh = new HmacSha256Plain()
-      k = kh.sha256(key)
-    }
+    // RFC 2104: a key longer than a block is hashed first (once, so node:crypto does it).
+    const k = key.length > 64 ? createHash('sha256').update(key).digest() : key
     const pad = new Uint8Array(64)
     for (const [start, byte] of [[this.innerStart, 0x36], [this.outerStart, 0x5c]] as const) {
       pad.fill(byte)
@@ -122,27 +121,6 @@ export class HmacSha256 {
       out[i * 4 + 2] = (x >>> 8) & 0xff
       out[i * 4 + 3] = x & 0xff
     }
-    return out
-  }
-}
-
-/** Plain SHA-256 of a key longer than a block (RFC 2104 hashes such keys first). */
-class HmacSha256Plain {
-  sha256(data: Uint8Array): Uint8Array {
-    const total = Math.ceil((data.length + 9) / 64) * 64
-    const buf = new Uint8Array(total)
-    buf.set(data)
-    buf[data.length] = 0x80
-    const bits = data.length * 8
-    const view = new DataView(buf.buffer)
-    view.setUint32(total - 4, bits >>> 0)
-    view.setUint32(total - 8, Math.floor(bits / 2 ** 32))
-    const h = new Int32Array(IV)
-    const w = new Int32Array(64)
-    for (let off = 0; off < total; off += 64) compress(h, buf, off, w)
-    const out = new Uint8Array(32)
-    const ov = new DataView(out.buffer)
-    for (let i = 0; i < 8; i++) ov.setInt32(i * 4, h[i])
     return out
   }
 }
