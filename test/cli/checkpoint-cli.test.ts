@@ -2,6 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { committedParts } from '../../src/connectors/files/part-files.ts'
@@ -33,25 +34,34 @@ test('checkpoint flags without --checkpoint-dir are a usage error', () => {
 // runs that resume or compare go at full speed: the output does not depend on the rate.
 const longer = ['--param', 'count=400000']
 const slow = ['--param', 'rate=10000']
+
+/** Starts the slow job that a test stops midway, and resolves once its first checkpoint exists. */
+async function startSlowJob(out: string, chk: string): Promise<{ exited: Promise<{ code: number | null; stderr: string }> }> {
+  const child = spawn(process.execPath, [bin, 'run', fixture, '--no-check', ...longer, ...slow, '--param', `out=${out}`, '--checkpoint-dir', chk, '--checkpoint-interval', '200ms'], { cwd: root })
+  let stderr = ''
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+  const guard = setTimeout(() => child.kill('SIGKILL'), 180_000)
+  const exited = new Promise<{ code: number | null; stderr: string }>((resolve) =>
+    child.on('close', (code) => {
+      clearTimeout(guard)
+      resolve({ code, stderr })
+    }),
+  )
+  while (!existsSync(join(chk, 'chk-00000001'))) await new Promise((r) => setTimeout(r, 50))
+  return { exited }
+}
 test('savepoint --stop stops a running pipeline; resuming from the savepoint completes the output exactly', async () => {
   const base = await mkdtemp(join(tmpdir(), 'sluice-cli-sp-'))
   try {
     const out = join(base, 'out')
     const chk = join(base, 'chk')
     const sp = join(base, 'savepoint')
-    const child = spawn(process.execPath, [bin, 'run', fixture, '--no-check', ...longer, ...slow, '--param', `out=${out}`, '--checkpoint-dir', chk, '--checkpoint-interval', '200ms'], { cwd: root })
-    let stderr = ''
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
-    const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
-    const guard = setTimeout(() => child.kill('SIGKILL'), 180_000)
-    // Wait until the first checkpoint exists, then ask for a savepoint and a stop.
-    const { existsSync } = await import('node:fs')
-    while (!existsSync(join(chk, 'chk-00000001'))) await new Promise((r) => setTimeout(r, 50))
+    const job = await startSlowJob(out, chk)
     const s = sluice(['savepoint', chk, sp, '--stop'])
     assert.equal(s.code, 0, s.stderr)
     assert.match(s.stdout, /savepoint \d+ written/)
-    assert.equal(await exited, 0, stderr)
-    clearTimeout(guard)
+    const { code, stderr } = await job.exited
+    assert.equal(code, 0, stderr)
     assert.match(stderr, /pipeline 'checkpointed' stopped/)
     const partial = await lines(out)
 
@@ -73,18 +83,12 @@ test('sluice stop stops a running pipeline gracefully: a last checkpoint, exit c
   try {
     const out = join(base, 'out')
     const chk = join(base, 'chk')
-    const child = spawn(process.execPath, [bin, 'run', fixture, '--no-check', ...longer, ...slow, '--param', `out=${out}`, '--checkpoint-dir', chk, '--checkpoint-interval', '200ms'], { cwd: root })
-    let stderr = ''
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
-    const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
-    const guard = setTimeout(() => child.kill('SIGKILL'), 180_000)
-    const { existsSync } = await import('node:fs')
-    while (!existsSync(join(chk, 'chk-00000001'))) await new Promise((r) => setTimeout(r, 50))
+    const job = await startSlowJob(out, chk)
     const s = sluice(['stop', chk])
     assert.equal(s.code, 0, s.stderr)
     assert.equal(s.stdout, 'the pipeline is stopping\n')
-    assert.equal(await exited, 0, stderr)
-    clearTimeout(guard)
+    const { code, stderr } = await job.exited
+    assert.equal(code, 0, stderr)
     assert.match(stderr, /pipeline 'checkpointed' stopped/)
     const partial = await lines(out)
     const resumed = sluice(['run', fixture, '--no-check', ...longer, '--param', 'rate=1000000', '--param', `out=${out}`, '--checkpoint-dir', chk])
