@@ -37,6 +37,9 @@ function fail(e: unknown): void {
   const msg: Bundle = { items: [{ t: 'fail', thread: init.thread, error: serializeError(e) }], ack: 0, data: false }
   if (init.ports[0] !== undefined) init.ports[0].postMessage(msg)
   else parentPort?.postMessage(msg)
+  // Stay alive until thread 0 terminates this thread: exiting now could let thread 0 see the exit before the
+  // failure, which travels on another channel, and report a bare "exited unexpectedly" instead of the cause.
+  setInterval(() => {}, 1 << 30)
 }
 
 async function main(): Promise<void> {
