@@ -10,7 +10,7 @@ const root = fileURLToPath(new URL('../../', import.meta.url))
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url))
 
 function sluice(...args: string[]): string {
-  const r = spawnSync(process.execPath, ['bin/sluice.js', ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 })
+  const r = spawnSync(process.execPath, ['bin/sluice.js', ...args], { cwd: root, encoding: 'utf8', timeout: 300_000 })
   assert.equal(r.status, 0, `sluice ${args.join(' ')}: ${r.stderr}`)
   return r.stdout
 }

@@ -14,7 +14,7 @@ export interface Result {
 /** Runs `sluice ...args` to completion in the repository root (or `opts.cwd`). */
 export function sluice(args: string[], opts: { timeoutMs?: number; env?: Record<string, string>; cwd?: string } = {}): Result {
   const env = { ...process.env, SLUICE_DEBUG: '', ...opts.env }
-  const r = spawnSync(process.execPath, [bin, ...args], { cwd: opts.cwd ?? root, encoding: 'utf8', timeout: opts.timeoutMs ?? 60_000, env })
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd: opts.cwd ?? root, encoding: 'utf8', timeout: opts.timeoutMs ?? 240_000, env })
   return { code: r.status, stdout: r.stdout, stderr: r.stderr }
 }
 
@@ -22,7 +22,7 @@ export function sluice(args: string[], opts: { timeoutMs?: number; env?: Record<
  * Starts `sluice ...args` and calls `onOutput` with the output so far whenever some arrives, so a test
  * can send signals at the right moment. The child is killed if it is still running after `timeoutMs`.
  */
-export function sluiceLive(args: string[], onOutput: (out: { stdout: string; stderr: string }, signal: (s: NodeJS.Signals) => void) => void, timeoutMs = 120_000): Promise<Result> {
+export function sluiceLive(args: string[], onOutput: (out: { stdout: string; stderr: string }, signal: (s: NodeJS.Signals) => void) => void, timeoutMs = 240_000): Promise<Result> {
   const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, SLUICE_DEBUG: '' } })
   let stdout = ''
   let stderr = ''

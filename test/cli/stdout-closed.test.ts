@@ -15,7 +15,7 @@ test('stdout closed by its reader (| head) ends an unbounded run quietly', async
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
   // Like head: read the first line, then close the pipe.
   child.stdout.once('data', () => child.stdout.destroy())
-  const guard = setTimeout(() => child.kill('SIGKILL'), 60_000)
+  const guard = setTimeout(() => child.kill('SIGKILL'), 240_000)
   const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)))
   clearTimeout(guard)
   assert.equal(code, 0, stderr)

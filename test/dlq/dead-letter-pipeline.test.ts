@@ -13,7 +13,7 @@ const root = fileURLToPath(new URL('../../', import.meta.url))
 const node = join(root, 'node_modules', '.bin', 'node')
 
 function sluice(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(node, [join(root, 'bin', 'sluice.js'), ...args], { cwd: root, encoding: 'utf8', timeout: 60_000, env: { ...process.env, SLUICE_DEBUG: '' } })
+  const r = spawnSync(node, [join(root, 'bin', 'sluice.js'), ...args], { cwd: root, encoding: 'utf8', timeout: 300_000, env: { ...process.env, SLUICE_DEBUG: '' } })
   return { code: r.status, stdout: r.stdout, stderr: r.stderr }
 }
 

@@ -63,7 +63,7 @@ function crash(name: string, tmp: string, output: string, failpoint: string): st
   assert.ok(lines > 4, `${name}: input too short to be killed midway`)
   const chk = join(tmp, 'chk')
   const child = join(here, 'crash-child.ts')
-  const r = spawnSync(process.execPath, [child, `test/golden/${name}`, output, chk, '2'], { cwd: root, encoding: 'utf8', timeout: 120_000, env: { ...process.env, SLUICE_FAILPOINT: failpoint } })
+  const r = spawnSync(process.execPath, [child, `test/golden/${name}`, output, chk, '2'], { cwd: root, encoding: 'utf8', timeout: 300_000, env: { ...process.env, SLUICE_FAILPOINT: failpoint } })
   assert.equal(r.signal, 'SIGKILL', `${name}: the run was to be killed at ${failpoint}, it ended with ${r.status}:\n${r.stderr}`)
   return ['--checkpoint-dir', chk]
 }
@@ -75,7 +75,7 @@ function runCase(name: string, flags: string[], compare: 'exact' | 'table' = 'ex
     const output = join(tmp, 'output.jsonl')
     if (failpoint !== undefined) flags = [...flags, ...crash(name, tmp, output, failpoint)]
     const args = ['bin/sluice.js', 'run', `${dir}/pipeline.ts`, '--param', `input=${dir}/input.jsonl`, '--param', `output=${output}`, '--quiet', ...flags]
-    const r = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', timeout: 120_000 })
+    const r = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', timeout: 300_000 })
     assert.equal(r.status, 0, `sluice run ${name} ${flags.join(' ')} exited with ${r.status}:\n${r.stderr}`)
     const expected = readFileSync(join(root, dir, 'expected.jsonl'), 'utf8')
     const actual = readFileSync(output, 'utf8')

@@ -78,7 +78,7 @@ function runChild(args: string[], failpoint?: string): Promise<{ code: number | 
     const p = spawn(process.execPath, [child, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] })
     let stderr = ''
     p.stderr.on('data', (d) => (stderr += d))
-    const guard = setTimeout(() => p.kill('SIGKILL'), 120_000)
+    const guard = setTimeout(() => p.kill('SIGKILL'), 240_000)
     p.on('error', reject)
     p.on('close', (code, signal) => {
       clearTimeout(guard)

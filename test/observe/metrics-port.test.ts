@@ -61,7 +61,7 @@ after(async () => {
   await exited
 })
 
-test('a running pipeline serves /metrics, /healthz and /readyz on --metrics-port', { timeout: 120_000 }, async () => {
+test('a running pipeline serves /metrics, /healthz and /readyz on --metrics-port', { timeout: 300_000 }, async () => {
   const url = `http://127.0.0.1:${port}`
   const ready = await until(60_000, async () => ((await get(`${url}/readyz`)).status === 200 ? true : undefined))
   assert.equal(ready, true, `never ready: ${stderr}`)
@@ -81,7 +81,7 @@ test('a running pipeline serves /metrics, /healthz and /readyz on --metrics-port
   if (prometheus.info !== undefined) execFileSync(String(prometheus.info.promtool), ['check', 'metrics'], { input: text, encoding: 'utf8' })
 })
 
-test('Prometheus scrapes the running pipeline: rate() of records read is the source rate', { skip: prometheus.skip, timeout: 120_000 }, async (t) => {
+test('Prometheus scrapes the running pipeline: rate() of records read is the source rate', { skip: prometheus.skip, timeout: 300_000 }, async (t) => {
   const { url, targetsDir } = prometheus.info! as { url: string; targetsDir: string }
   const target = join(targetsDir, `sluice-run-${process.pid}-${port}.json`)
   writeFileSync(target, JSON.stringify([{ targets: [`127.0.0.1:${port}`] }]))
@@ -101,7 +101,7 @@ test('Prometheus scrapes the running pipeline: rate() of records read is the sou
   assert.ok(Math.abs(rate - RATE) / RATE < 0.15, `rate() is ${rate}, the source reads ${RATE} a second (±15%)`)
 })
 
-test('Ctrl-C stops the job and its metrics server', { timeout: 60_000 }, async () => {
+test('Ctrl-C stops the job and its metrics server', { timeout: 300_000 }, async () => {
   child.kill('SIGINT')
   assert.equal(await exited, 130)
   assert.equal((await get(`http://127.0.0.1:${port}/healthz`)).status, 0, 'nothing listens any more')

@@ -42,7 +42,7 @@ test('the CLI prints no record contents: summary, errors and JSON logs', { timeo
     for (const extra of [[], ['--log', 'json']]) {
       const out = join(dir, `${c.policy}-${c.malformedFirst}-${extra.length}`)
       const args = [bin, 'run', fixture, '--no-check', '--param', `input=${file}`, '--param', `out=${out}`, '--param', `policy=${c.policy}`, '--batch-size', '1', ...extra]
-      const r = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', timeout: 120_000, env: { ...process.env, SLUICE_DEBUG: '' } })
+      const r = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', timeout: 300_000, env: { ...process.env, SLUICE_DEBUG: '' } })
       const printed = r.stdout + r.stderr
       const what = `${c.policy}${c.malformedFirst ? ' (malformed line first)' : ''} ${extra.join(' ')}`
       assert.equal(r.status, c.policy === 'fail' ? 3 : 0, `${what}: ${printed}`)
@@ -53,7 +53,7 @@ test('the CLI prints no record contents: summary, errors and JSON logs', { timeo
   }
 })
 
-test('log lines and metrics of failing runs hold no record contents', { timeout: 120_000 }, async (t) => {
+test('log lines and metrics of failing runs hold no record contents', { timeout: 300_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-pii-'))
   t.after(() => rmSync(dir, { recursive: true, force: true }))
   const mod = (await import(fixture)) as Record<string, unknown>

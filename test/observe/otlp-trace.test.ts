@@ -21,7 +21,7 @@ interface Span {
   status: { code: number }
 }
 
-test('a job with checkpoints is traced: a job span, and a child span per checkpoint with its figures', { timeout: 120_000 }, async (t) => {
+test('a job with checkpoints is traced: a job span, and a child span per checkpoint with its figures', { timeout: 300_000 }, async (t) => {
   const received: { resource: unknown; spans: Span[] }[] = []
   const collector = createServer((req, res) => {
     let body = ''

@@ -33,7 +33,7 @@ async function query(url: string, promql: string): Promise<{ metric: Record<stri
   return body.data.result
 }
 
-test('Prometheus scrapes a running job and rate() gives its rate', { skip: prometheus.skip, timeout: 90_000 }, async (t) => {
+test('Prometheus scrapes a running job and rate() gives its rate', { skip: prometheus.skip, timeout: 300_000 }, async (t) => {
   const { url, targetsDir } = prometheus.info! as { url: string; targetsDir: string }
   // A job reading 400 records a second on each of two subtasks: its counters follow the wall clock, so the rate
   // Prometheus sees does not depend on how fast this machine is.

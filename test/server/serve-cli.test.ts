@@ -14,7 +14,7 @@ function sluiceSync(args: string[]) {
   return spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8' })
 }
 
-test('sluice serve: a token, the API over a running pipeline, a savepoint with stop ends it; sluice audit and sluice token', { timeout: 120_000 }, async () => {
+test('sluice serve: a token, the API over a running pipeline, a savepoint with stop ends it; sluice audit and sluice token', { timeout: 300_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'sluice-serve-'))
   const state = join(dir, 'server')
   const child = spawn(process.execPath, [bin, 'serve', 'test/server/fixtures/ticks.ts', '--port', '0', '--state-dir', state, '--checkpoint-dir', join(dir, 'cp'), '--no-check'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
@@ -69,7 +69,7 @@ test('sluice serve: a token, the API over a running pipeline, a savepoint with s
   }
 })
 
-test('sluice run --serve: the control plane beside one job; an operator stops it through the API', { timeout: 120_000 }, async () => {
+test('sluice run --serve: the control plane beside one job; an operator stops it through the API', { timeout: 300_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'sluice-run-serve-'))
   const created = spawnSync(process.execPath, [bin, 'token', 'create', '--role', 'operator'], { cwd: dir, encoding: 'utf8' })
   assert.equal(created.status, 0, created.stderr)

@@ -95,7 +95,7 @@ function runChild(caseName: string, dir: string, parallelism: number, fp: string
     const p = spawn(process.execPath, [child, caseName, dir, String(parallelism), ...(restore === undefined ? [] : [String(restore)])], { env, stdio: ['ignore', 'ignore', 'pipe'] })
     let stderr = ''
     p.stderr.on('data', (d) => (stderr += d))
-    const guard = setTimeout(() => p.kill('SIGKILL'), 120_000)
+    const guard = setTimeout(() => p.kill('SIGKILL'), 240_000)
     p.on('error', reject)
     p.on('close', (code, signal) => {
       clearTimeout(guard)

@@ -15,7 +15,7 @@ test('sluice workflow: graph, run with a failure, status, history, retry after t
       cwd: root,
       encoding: 'utf8',
       env: { ...process.env, FLAKY_DIR: dir },
-      timeout: 120_000,
+      timeout: 300_000,
     })
   try {
     const g = wf('graph')

@@ -112,7 +112,7 @@ test('a crash between preCommit and commit: recover commits the restored checkpo
   await withTempDir(async (tmp) => {
     const file = join(tmp, 'db.duckdb')
     // The crashed writer runs in a process of its own, killed with SIGKILL between phases: what a crash leaves.
-    const child = spawnSync(process.execPath, [join(import.meta.dirname, 'fixtures', 'crashing-writer.ts'), file], { encoding: 'utf8', timeout: 120_000 })
+    const child = spawnSync(process.execPath, [join(import.meta.dirname, 'fixtures', 'crashing-writer.ts'), file], { encoding: 'utf8', timeout: 300_000 })
     assert.equal(child.signal, 'SIGKILL', child.stderr)
     const h1 = JSON.parse(child.stdout.trim().split('\n')[0]) as unknown
     const b = await open(file)
