@@ -33,11 +33,11 @@ const batch = (from: number, n: number): Batch => ({ values: Array.from({ length
 
 test('a paused batch is emitted whole, and what arrives meanwhile (batches, watermarks) follows it in order', async () => {
   const { y, out, seen } = harness(1)
-  y.process(batch(0, 300), out, 0)
+  y.process(batch(0, 300), out)
   assert.equal(y.busy, true)
   assert.deepEqual(seen, [], 'nothing is emitted before the batch is done')
   assert.equal(y.onWatermark(10), -Infinity, 'the watermark is held behind the paused batch')
-  y.process(batch(300, 5), out, 0)
+  y.process(batch(300, 5), out)
   y.onWatermark(20)
   await y.drain()
   assert.equal(y.busy, false)
@@ -50,7 +50,7 @@ test('the same output with and without pauses', async () => {
   const paused = harness(2)
   for (const h of [plain, paused]) {
     for (let b = 0; b < 5; b++) {
-      h.y.process(batch(b * 200, 200), h.out, 0)
+      h.y.process(batch(b * 200, 200), h.out)
       h.y.onWatermark(b)
     }
     await h.y.drain()
@@ -60,7 +60,7 @@ test('the same output with and without pauses', async () => {
 
 test('abandon: whoever waits for the paused batch gets the failure, and the rest is dropped', async () => {
   const { y, out, seen } = harness(1)
-  y.process(batch(0, 300), out, 0)
+  y.process(batch(0, 300), out)
   const waiting = y.drain()!
   y.abandon(new Error('cancelled'))
   await assert.rejects(waiting, /cancelled/)
