@@ -66,6 +66,8 @@ export class DeadLetterWriter {
   private readonly commits: TopicCommits
   /** Letters added and not yet appended, encoded as log records. */
   private buffer: Encoded[] = []
+  /** The letters of each `preCommit` called and not yet run, oldest first. */
+  private readonly cuts: Encoded[][] = []
   private bufferBytes = 0
   private readonly spillBytes: number
   private spilling = false
@@ -154,21 +156,27 @@ export class DeadLetterWriter {
    */
   private spill(): void {
     this.spilling = true
+    // Taken now, not when the append runs: letters added meanwhile may belong to a later checkpoint.
+    const letters = this.buffer.splice(0)
+    this.bufferBytes = 0
     const p = this.serial(async () => {
       // A fresh start first aborts what a crashed run left (the letters spilled now must not be among them).
       await this.tpc.ensureRecovered()
       this.stagedFrom ??= this.endOffset()
-      const letters = this.buffer.splice(0)
-      this.bufferBytes = 0
       await this.append(letters, SPILLED + String(this.lastCheckpoint))
     }).finally(() => (this.spilling = false))
     if (this.onPending !== undefined) this.onPending(p)
     else p.catch(() => undefined)
   }
 
-  /** Phase one at checkpoint `checkpointId`: appends the buffered letters, durable but not yet visible. */
+  /**
+   * Phase one at checkpoint `checkpointId`: appends the letters buffered at the call (not those added while
+   * earlier log work finishes, which belong to a later checkpoint), durable but not yet visible.
+   */
   preCommit(checkpointId: number): Promise<unknown> {
     this.transactional = true
+    this.cuts.push(this.buffer.splice(0))
+    this.bufferBytes = 0
     return this.serial(() => this.tpc.preCommit(checkpointId))
   }
 
@@ -185,6 +193,7 @@ export class DeadLetterWriter {
   recover(restored: readonly RestoredHandle[], checkpointId?: number): Promise<void> {
     this.transactional = true
     this.buffer = []
+    this.cuts.length = 0
     this.bufferBytes = 0
     this.lastCheckpoint = Math.max(checkpointId ?? 0, ...restored.map((r) => r.checkpointId))
     return this.serial(() => this.tpc.recover(restored))
@@ -240,8 +249,10 @@ export class DeadLetterWriter {
     preCommit: async (id) => {
       const from = this.stagedFrom ?? this.endOffset()
       this.stagedFrom = undefined
-      this.bufferBytes = 0
-      await this.append(this.buffer.splice(0), id === END ? 'end' : String(id))
+      // `preCommit` took its letters when called; the end of input takes what is left.
+      const letters = id === END ? this.buffer.splice(0) : (this.cuts.shift() ?? [])
+      if (id === END) this.bufferBytes = 0
+      await this.append(letters, id === END ? 'end' : String(id))
       if (id !== END) this.lastCheckpoint = id
       const to = this.endOffset()
       return to > from ? { topic: this.topic, partition: PARTITION, from, to } : undefined

@@ -106,6 +106,15 @@ export class Vertex implements Output {
     for (const c of this.consumers) c.vertex.inputWatermark(c.input, this.forwarded)
   }
 
+  /** An operator that held the watermark back (see `Operator.onWatermark`) lets it go up to `wm`, at most the input watermark. */
+  releaseWatermark(wm: number): void {
+    const out = Math.min(wm, this.watermark)
+    if (out <= this.forwarded) return
+    this.forwarded = out
+    this.idle = false
+    for (const c of this.consumers) c.vertex.inputWatermark(c.input, out)
+  }
+
   /** No input of this vertex is active: downstream stops waiting for its watermark. */
   markIdle(): void {
     if (this.idle) return

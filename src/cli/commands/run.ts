@@ -11,6 +11,7 @@ import { resolve } from 'node:path'
 import { parseDuration } from '../../core/duration.ts'
 import { errorMessage } from '../../core/errors.ts'
 import type { CheckpointConfig } from '../../checkpoint/coordinator.ts'
+import { CheckpointStorage } from '../../checkpoint/storage.ts'
 import { exitCode, exitCodesHelp } from '../exit-codes.ts'
 import { loadPipeline, resolvePipelineFile } from '../load-pipeline.ts'
 import { requireTypes } from '../type-check/require-types.ts'
@@ -18,6 +19,7 @@ import { ProgressLine } from '../progress-line.ts'
 import { metricsPortFlags, serveJobMetrics } from '../metrics-port.ts'
 import { logRun, runLogger } from '../run-logging.ts'
 import { traceJob } from '../../runtime/job/job-tracer.ts'
+import type { JobHandle } from '../../runtime/job/types.ts'
 
 export const runCommand: Command = {
   name: 'run',
@@ -87,6 +89,9 @@ export const runCommand: Command = {
     const progress = new ProgressLine(ctx.stderr, ctx.stderr.isTTY === true && !quiet && !printsToTerminal && log === undefined)
 
     const stop = new AbortController()
+    let job: JobHandle | undefined
+    /** Set once the drain timeout cancelled the job: the process is on its way out with its own message. */
+    let leaving: Promise<never> | undefined
     let signals = 0
     let stoppedBy: NodeJS.Signals | undefined
     const onSignal = (sig: NodeJS.Signals) => {
@@ -96,11 +101,19 @@ export const runCommand: Command = {
       if (signals === 1) {
         ctx.stderr.write('stopping… (press Ctrl-C again to force)\n')
         stop.abort()
-        // A drain that outlasts its deadline ends as a second signal would: before an orchestrator's SIGKILL.
+        // A drain that outlasts its deadline cancels the job (in-flight work abandoned, nothing committed) and
+        // exits with the signal's code: before an orchestrator's SIGKILL.
         if (drainMs !== undefined) {
           setTimeout(() => {
-            ctx.stderr.write(`forced exit: the drain took longer than --drain-timeout; sinks may not have written everything\n`)
-            process.exit(signalExitCode(sig))
+            const exit = (): Promise<never> =>
+              (leaving ??= unfinishedRun(checkpoint?.dir).then((left) => {
+                ctx.stderr.write(`forced exit: the drain took longer than --drain-timeout; ${left}\n`)
+                return process.exit(signalExitCode(sig))
+              }))
+            // A job that does not end (a sink that never closes) is not waited for long.
+            setTimeout(() => void exit(), CANCEL_GRACE_MS).unref()
+            if (job === undefined) void exit()
+            else job.cancel().then(exit, exit)
           }, drainMs).unref()
         }
         return
@@ -121,7 +134,7 @@ export const runCommand: Command = {
     const otlp = values['otlp-endpoint']
     let exportWarned = false
     try {
-      const job = start(p, {
+      job = start(p, {
         module: loaded.url,
         params,
         ...(parallelism !== undefined ? { parallelism } : {}),
@@ -149,6 +162,10 @@ export const runCommand: Command = {
           await plane.close()
         }
       } else summary = await job.done
+    } catch (e) {
+      // Cancelled at the drain timeout: the exit says why, not the cancellation's error.
+      if (leaving !== undefined) await leaving
+      throw e
     } finally {
       progress.clear()
       process.off('SIGINT', onSignal)
@@ -168,6 +185,17 @@ export const runCommand: Command = {
 /** Runs the job with the control plane served beside it until the job ends. */
 function signalExitCode(sig: NodeJS.Signals): number {
   return sig === 'SIGTERM' ? exitCode.terminated : exitCode.interrupted
+}
+
+/** After the drain timeout: how long the cancelled job may take to close before the process exits anyway. */
+const CANCEL_GRACE_MS = 3000
+
+/** What a run cancelled at its drain timeout leaves: where a restart resumes (the newest checkpoint in `dir`), or that the output is partial. */
+export async function unfinishedRun(dir: string | undefined): Promise<string> {
+  if (dir === undefined) return 'the run stopped without checkpoints: its output is partial'
+  const newest = (await new CheckpointStorage(dir).ids().catch(() => []))[0]
+  if (newest === undefined) return 'the run stopped before its first checkpoint: a restart with the same --checkpoint-dir starts from the beginning'
+  return `the run stopped without a final checkpoint: a restart with the same --checkpoint-dir resumes from checkpoint ${newest}`
 }
 
 /** `--drain-timeout` in ms, or undefined. */

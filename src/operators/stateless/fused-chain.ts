@@ -146,25 +146,64 @@ export class FusedChain implements Operator {
     }
   }
 
+  /**
+   * Set by the runtime: asked every 64 records of a batch whether to pause it so the thread can yield (a slow
+   * user function must not hold a thread for a whole batch). A paused batch goes on with `resume`; its output
+   * is emitted once, when it is done, so batch boundaries do not depend on how fast the functions run.
+   */
+  shouldYield: (() => boolean) | undefined = undefined
+  /** Records between two `shouldYield` calls (the runtime lowers it while the functions are slow). */
+  yieldStride = 64
+  private paused: { batch: Batch; out: Output; next: number } | undefined = undefined
+
+  /** A batch is paused part-way: `resume` goes on with it. */
+  get pending(): boolean {
+    return this.paused !== undefined
+  }
+
   process(batch: Batch, out: Output): void {
+    if (batch.kinds === undefined && batch.pos === undefined) {
+      this.plainValues.length = 0
+      this.plainTimes.length = 0
+    }
+    this.run(batch, out, 0)
+  }
+
+  /** Goes on with the paused batch; true once it is done (and its output emitted), false if it paused again. */
+  resume(): boolean {
+    const p = this.paused
+    if (p === undefined) return true
+    this.paused = undefined
+    this.run(p.batch, p.out, p.next)
+    return this.paused === undefined
+  }
+
+  private run(batch: Batch, out: Output, from: number): void {
     const { values, times, kinds, pos } = batch
     this.withKinds = kinds !== undefined
     this.withPos = pos !== undefined
     const n = values.length
     const plain = kinds === undefined && pos === undefined
-    if (plain) {
-      const head = this.plainHead
-      this.plainValues.length = 0
-      this.plainTimes.length = 0
-      for (let i = 0; i < n; i++) head(values[i], times[i])
-    } else {
-      const head = this.head
-      for (let i = 0; i < n; i++) {
-        if (kinds !== undefined) this.kind = kinds[i]
-        if (pos !== undefined) this.pos = pos[i]
-        head(values[i], times[i])
+    const check = this.shouldYield
+    // Runs of `yieldStride` records, so that the inner loops stay as they were and the check costs one call per run.
+    for (let i = from; i < n; ) {
+      const end = check === undefined ? n : Math.min(n, i + this.yieldStride)
+      if (plain) {
+        const head = this.plainHead
+        for (; i < end; i++) head(values[i], times[i])
+      } else {
+        const head = this.head
+        for (; i < end; i++) {
+          if (kinds !== undefined) this.kind = kinds[i]
+          if (pos !== undefined) this.pos = pos[i]
+          head(values[i], times[i])
+        }
+        this.pos = undefined
       }
-      this.pos = undefined
+      if (i < n && check !== undefined && check()) {
+        this.paused = { batch, out, next: i }
+        return
+      }
     }
     let inCount = n
     for (let j = 0; j < this.links.length; j++) {

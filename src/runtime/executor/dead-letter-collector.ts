@@ -50,8 +50,13 @@ export class DeadLetterCollector {
       this.ack({ id, vertex: DEAD_LETTERS_VERTEX, subtask: 0, ms: 0, kind: 'drained' })
       return
     }
+    // Called now, so that it takes exactly the letters added so far: those held, and any sent from here on,
+    // belong to the next checkpoint even while an earlier pre-commit is still being written.
+    const handle = this.writer.preCommit(id)
+    // Awaited on the chain below; a failure is reported there, not as an unhandled rejection before it.
+    handle.catch(() => undefined)
     this.busy = this.busy.then(async () => {
-      this.uncommitted.push({ checkpointId: id, handle: await this.writer.preCommit(id) })
+      this.uncommitted.push({ checkpointId: id, handle: await handle })
       this.ack({ id, vertex: DEAD_LETTERS_VERTEX, subtask: 0, ms: performance.now() - t0, kind: 'dead-letters', pending: this.uncommitted.slice() })
     })
     for (const l of held) this.writer.add(l)

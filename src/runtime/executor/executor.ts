@@ -24,6 +24,8 @@ import { sinkReject } from './sink-reject.ts'
 import { settleWithin } from './write-watch.ts'
 import { DeadLetterCollector } from './dead-letter-collector.ts'
 import { BlockedTime } from './blocked-time.ts'
+import { FusedChain } from '../../operators/stateless/fused-chain.ts'
+import { chainsDone, yieldingChains, type YieldingChain } from './yielding-chain.ts'
 
 const YIELD_EVERY_MS = 20
 const METRICS_EVERY_MS = 1000
@@ -105,6 +107,8 @@ export class SubtaskExecutor {
   private lastMetrics = 0
   private nextTick = Infinity
   private readonly blocked = new BlockedTime()
+  /** Chains whose long batches pause so the event loop stays responsive (see yielding-chain.ts). */
+  private readonly chains: YieldingChain[]
 
   constructor(init: ExecutorInit) {
     this.init = init
@@ -122,6 +126,7 @@ export class SubtaskExecutor {
       ...(p.options.state !== undefined ? { state: p.options.state } : {}),
     })
     configureErrors(p, this.graph, clock)
+    this.chains = yieldingChains(this.graph.vertices, (op): op is FusedChain => op instanceof FusedChain, (e) => this.fail(e))
     init.registry.onRead = () => this.refreshGauges()
     this.errorsVertex = this.graph.vertices.find((v) => v?.plan.role === 'errors')
     this.finished = plan.vertices.map(() => false)
@@ -237,6 +242,7 @@ export class SubtaskExecutor {
 
   fail(e: unknown): void {
     if (this.failure === undefined) this.failure = e
+    for (const c of this.chains) c.abandon(this.failure)
     this.notify()
   }
 
@@ -637,6 +643,9 @@ export class SubtaskExecutor {
 
   /** Waits for the sinks' pending writes, for at most the pipeline's sinkWriteTimeout (see write-watch.ts). */
   private async settleWrites(): Promise<void> {
+    // A batch paused part-way (a slow user function) goes on before anything else happens on this thread.
+    const paused = chainsDone(this.chains)
+    if (paused !== undefined) await paused
     const w = this.graph.pendingWrites
     if (w.length === 0) return
     const { sinkWriteTimeoutMs, stopTimeoutMs } = this.init.pipeline.options
