@@ -63,8 +63,12 @@ export function decodeBatch(w: WireBatch): Batch {
  * read them.
  */
 function numbersOf(a: Float64Array): number[] {
-  const out: number[] = []
-  for (let i = 0; i < a.length; i++) out.push(smallest(a[i]))
+  const out = new Array<number>(a.length)
+  for (let i = 0; i < a.length; i++) {
+    const v = a[i]
+    const t = v | 0
+    out[i] = t === v && (t !== 0 || 1 / v > 0) ? t : v
+  }
   return out
 }
 
