@@ -3,7 +3,7 @@ import type { Clock } from '../core/clock.ts'
 import { parseDuration } from '../core/duration.ts'
 import { SluiceError, errorMessage } from '../core/errors.ts'
 import { END, type Source, type SourceRead, type SourceReader } from '../core/source.ts'
-import type { WatermarkGenerator } from '../time/watermark.ts'
+import type { WatermarkGenerator, WatermarkStrategy } from '../time/watermark.ts'
 import { watermark as wmStrategies } from '../time/watermark.ts'
 import type { PolicyErrorSink } from './error-sink.ts'
 import type { SourceSnapshot } from '../checkpoint/manifest.ts'
@@ -12,6 +12,19 @@ export type { SourceSnapshot }
 import type { Vertex } from './vertex.ts'
 import { EventTimeGuard } from './event-time-guard.ts'
 
+
+/**
+ * This subtask's share of a source's partitions (splits). With `requestSplit`, a bounded source with more splits
+ * than subtasks gives each subtask one split and keeps the rest on subtask 0, which hands them out one at a time
+ * to subtasks whose splits have ended (asked through `requestSplit`, answered with `assign`), as FLIP-27's
+ * enumerator does. A checkpoint keeps every split's position and whether it ended; a restore at any
+ * parallelism assigns the splits that had not ended anew.
+ */
+export interface SplitAssignment {
+  subtask: number
+  subtasks: number
+  requestSplit?: () => void
+}
 
 interface PartitionState {
   index: number
@@ -41,10 +54,23 @@ export class SourceRunner {
   private failure: SluiceError | undefined
   readonly guard: EventTimeGuard
 
-  /** This subtask reads partitions p with p % subtasks === subtask (a source's splits divided among its subtasks). */
-  private readonly split: { subtask: number; subtasks: number }
+  /**
+   * Which partitions (splits) this subtask reads. By default p with p % subtasks === subtask. A bounded source
+   * with more splits than subtasks assigns them as they are needed (see `SplitAssignment`).
+   */
+  private readonly split: SplitAssignment
+  /** Splits are handed out one at a time by subtask 0's pool (bounded sources with more splits than subtasks). */
+  private dynamic = false
+  /** Subtask 0 of a dynamic source: the splits no subtask has been given yet, in order. */
+  private pool: number[] = []
+  /** Every split has been handed out: this subtask ends when its own splits have. */
+  private noMoreSplits = true
+  private requested = false
+  /** What the restored checkpoint held for splits this subtask does not read (it reports them as it found them). */
+  private restored: SourceSnapshot | undefined
+  private strategy: WatermarkStrategy = wmStrategies.monotonic()
 
-  constructor(vertex: Vertex, source: Source<unknown>, clock: Clock, errors: PolicyErrorSink, split: { subtask: number; subtasks: number } = { subtask: 0, subtasks: 1 }) {
+  constructor(vertex: Vertex, source: Source<unknown>, clock: Clock, errors: PolicyErrorSink, split: SplitAssignment = { subtask: 0, subtasks: 1 }) {
     this.split = split
     this.vertex = vertex
     this.source = source
@@ -64,11 +90,56 @@ export class SourceRunner {
       malformed: (error, raw, position: Position) => this.errors.malformed(stepId, error, raw, this.clock.now(), position),
       invalid: (error, record, position) => this.errors.report(stepId, error, record, this.clock.now(), position),
     })
-    const strategy = this.source.options.watermark ?? wmStrategies.monotonic()
+    const strategy = (this.strategy = this.source.options.watermark ?? wmStrategies.monotonic())
     const now = this.clock.now()
     const { subtask, subtasks } = this.split
     this.parts = []
+    this.dynamic = this.split.requestSplit !== undefined && subtasks > 1 && this.source.bounded && this.reader.partitions > subtasks
+    if (this.dynamic) {
+      this.assignFirst(new Array<boolean>(this.reader.partitions).fill(false))
+      return
+    }
     for (let index = subtask; index < this.reader.partitions; index += subtasks) this.parts.push({ index, ended: false, idle: false, lastDataAt: now, wm: strategy.create(), pending: undefined })
+  }
+
+  /**
+   * The first assignment of a dynamic source, the same on every subtask: subtask k reads the k-th split that has
+   * not ended, the others wait in subtask 0's pool until a subtask whose splits have ended asks for one.
+   */
+  private assignFirst(ended: boolean[]): void {
+    const open: number[] = []
+    for (let i = 0; i < ended.length; i++) if (!ended[i]) open.push(i)
+    const { subtask, subtasks } = this.split
+    this.parts = []
+    if (subtask < open.length) this.addPart(open[subtask])
+    this.pool = subtask === 0 ? open.slice(subtasks) : []
+    this.noMoreSplits = open.length <= subtasks
+    this.requested = false
+  }
+
+  private addPart(index: number): void {
+    const p: PartitionState = { index, ended: false, idle: false, lastDataAt: this.clock.now(), wm: this.strategy.create(), pending: undefined }
+    const wm = this.restored?.watermarks[index]
+    if (wm !== undefined && wm !== null) p.wm.restore(wm)
+    this.parts.push(p)
+  }
+
+  /** Subtask 0 of a dynamic source: the next split for a subtask that asks, or null when every split is out. */
+  nextSplit(): number | null {
+    return this.pool.shift() ?? null
+  }
+
+  /** Subtask 0 of a dynamic source: no split is left to hand out. */
+  get poolEmpty(): boolean {
+    return this.pool.length === 0
+  }
+
+  /** A split from subtask 0's pool, or null: there will be no more. */
+  assign(split: number | null): void {
+    this.requested = false
+    if (split === null) this.noMoreSplits = true
+    else this.addPart(split)
+    this.updateWatermark()
   }
 
   /** Bytes the reader has read in this run (0 for a source that cannot tell). */
@@ -112,7 +183,7 @@ export class SourceRunner {
   }
 
   get done(): boolean {
-    return this.parts.every((p) => p.ended)
+    return this.noMoreSplits && this.parts.every((p) => p.ended)
   }
 
   /**
@@ -121,6 +192,10 @@ export class SourceRunner {
    */
   step(max: number): boolean {
     if (this.failure !== undefined) throw this.failure
+    if (!this.noMoreSplits && !this.requested && this.parts.every((p) => p.ended)) {
+      this.requested = true
+      this.split.requestSplit!()
+    }
     if (this.ready.length > 0) {
       const { p, r } = this.ready.shift()!
       this.handle(p, r)
@@ -249,6 +324,9 @@ export class SourceRunner {
   }
 
   private updateWatermark(): void {
+    // A split not handed out yet may hold any event time: as with one subtask reading every split, the watermark
+    // waits for it.
+    if (!this.noMoreSplits) return
     let min = Infinity
     let live = false
     for (const p of this.parts) {
@@ -290,8 +368,9 @@ export class SourceRunner {
       })
     }
     const n = this.reader.partitions
-    const watermarks = new Array<unknown>(n).fill(null)
-    const ended = new Array<boolean>(n).fill(false)
+    // Splits of a dynamic source that this subtask does not read are reported as the restored checkpoint had them.
+    const watermarks = this.restored !== undefined ? this.restored.watermarks.slice() : new Array<unknown>(n).fill(null)
+    const ended = this.restored !== undefined ? this.restored.ended.slice() : new Array<boolean>(n).fill(false)
     for (const p of this.parts) {
       watermarks[p.index] = p.wm.snapshot()
       ended[p.index] = p.ended
@@ -309,6 +388,10 @@ export class SourceRunner {
       throw new SluiceError('SLUICE_SOURCE_NOT_CHECKPOINTABLE', `source '${stepId}' (${this.source.kind}) cannot seek, so it cannot resume from a checkpoint`, { step: stepId })
     }
     await this.reader.seek(s.positions)
+    if (this.dynamic) {
+      this.restored = s
+      this.assignFirst(s.ended)
+    }
     for (const p of this.parts) {
       p.wm.restore(s.watermarks[p.index])
       p.ended = s.ended[p.index]

@@ -1,9 +1,12 @@
-import { DuckDBInstance, DuckDBTimestampValue, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api'
+import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api'
 import { mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { SluiceError, errorMessage } from '../../core/errors.ts'
 import type { ParquetType } from '../parquet/schema.ts'
 import type { SqlConnection, SqlDialect, StagedRows } from '../sql/dialect.ts'
+import { lazyRequire } from '../../core/lazy-require.ts'
+
+const duckdb = lazyRequire<typeof import('@duckdb/node-api')>(import.meta.url, '@duckdb/node-api')
 
 /** The SQL type of each column type; the target table and the staging table use the same. */
 export const SQL_TYPES: Record<ParquetType, string> = {
@@ -32,7 +35,7 @@ export function duckDialect(file: string): SqlDialect {
           throw new SluiceError('SLUICE_SINK_FAILED', `sink.duckdb: cannot create the folder of '${file}': ${errorMessage(e)}`, { domain: 'external', cause: e })
         })
       }
-      return new DuckConnection(await (await DuckDBInstance.fromCache(file)).connect())
+      return new DuckConnection(await (await duckdb().DuckDBInstance.fromCache(file)).connect())
     },
   }
 }
@@ -93,7 +96,7 @@ function append(a: DuckDBAppender, type: ParquetType, v: unknown): void {
     case 'boolean':
       return a.appendBoolean(v as boolean)
     case 'timestamp':
-      return a.appendTimestamp(new DuckDBTimestampValue((v as bigint) * 1000n))
+      return a.appendTimestamp(new (duckdb().DuckDBTimestampValue)((v as bigint) * 1000n))
     case 'json':
       return a.appendVarchar(JSON.stringify(v))
   }

@@ -1,10 +1,13 @@
-import { parse as parseCsv } from 'csv-parse/sync'
 import type { Position } from '../../core/batch.ts'
 import { SluiceError, userError } from '../../core/errors.ts'
+import { lazyRequire } from '../../core/lazy-require.ts'
 import { parseError } from './line-problems.ts'
 import type { Source, SourceContext } from '../../core/source.ts'
 import { checkFileOptions, checkPaths, openFileSource, type FileInput, type FileSourceOptions, type FileSourceReader, type RecordDecoder } from './file-source.ts'
 import { LineReader, type QuoteRule } from './line-reader.ts'
+
+const parseCsv: typeof import('csv-parse/sync').parse = (...args: Parameters<typeof import('csv-parse/sync').parse>) => csvParse().parse(...args)
+const csvParse = lazyRequire<typeof import('csv-parse/sync')>(import.meta.url, 'csv-parse/sync')
 
 /** How a CSV field is converted. An empty field becomes null for every type but 'string'. */
 export type CsvType = 'number' | 'string' | 'boolean' | 'json'

@@ -3,18 +3,27 @@
 // own cluster and broker objects (fetch, list offsets, offset commit/fetch, init producer id, end transaction),
 // which kafkajs builds but does not export: the exact pin keeps their shape fixed. See README.md for why.
 import { createRequire } from 'node:module'
-import kafkajs from 'kafkajs'
 import { SluiceError } from '../../core/errors.ts'
 
 const wrapped = Symbol.for('sluice.kafka.initProducerId')
-const { Kafka, logLevel, Partitioners } = kafkajs as unknown as {
+interface KafkaJs {
   Kafka: new (cfg: Record<string, unknown>) => KafkaClient
   logLevel: Record<string, number>
-  Partitioners: { DefaultPartitioner: unknown }
+  Partitioners: { DefaultPartitioner: (...args: unknown[]) => unknown }
+}
+
+let loaded: KafkaJs | undefined
+/** kafkajs, loaded and patched on first use (a pipeline without Kafka never pays for loading it). */
+function kafkajs(): KafkaJs {
+  if (loaded === undefined) {
+    loaded = createRequire(import.meta.url)('kafkajs') as KafkaJs
+    patchKafkaJs()
+  }
+  return loaded
 }
 
 /** Murmur2 of the key, as the Java client partitions (records without a key are spread round-robin). */
-export const defaultPartitioner = Partitioners.DefaultPartitioner
+export const defaultPartitioner = (...args: unknown[]): unknown => kafkajs().Partitioners.DefaultPartitioner(...args)
 
 export interface KafkaClient {
   producer(cfg: Record<string, unknown>): KafkaProducer
@@ -121,6 +130,7 @@ export function brokerList(c: KafkaConnection): string[] {
 
 /** A kafkajs client that logs nothing (errors reach the pipeline as SluiceErrors instead). */
 export function createClient(c: KafkaConnection): KafkaClient {
+  const { Kafka, logLevel } = kafkajs()
   return new Kafka({
     brokers: brokerList(c),
     clientId: c.clientId ?? 'sluice',
@@ -160,7 +170,8 @@ export function isKafkaError(e: unknown, ...types: string[]): boolean {
  */
 export const producerIdentities = new Map<string, { producerId: string; producerEpoch: number }>()
 
-{
+/** Records producer identities and clamps kafkajs's negative timer delay (below); once, at its first load. */
+function patchKafkaJs(): void {
   const Broker = createRequire(import.meta.url)('kafkajs/src/broker/index.js') as { prototype: Broker & { [wrapped]?: true } }
   if (Broker.prototype[wrapped] !== true) {
     const init = Broker.prototype.initProducerId

@@ -1,6 +1,9 @@
-import pg from 'pg'
+import type pg from 'pg'
 import { SluiceError } from '../../core/errors.ts'
 import type { LookupFunction } from '../../operators/lookup/options.ts'
+import { lazyRequire } from '../../core/lazy-require.ts'
+
+const pgLib = lazyRequire<typeof pg>(import.meta.url, 'pg')
 
 /**
  * Options of `lookup.postgres`: a parameterised `query` run with the key as `$1` (or a tuple key as
@@ -26,7 +29,7 @@ export function postgresLookup(options: PostgresLookupOptions): LookupFunction<u
   if (typeof query !== 'string' || !query.includes('$1')) throw new SluiceError('SLUICE_BAD_OPTION', 'lookup.postgres needs a query with the key as $1')
   let pool: pg.Pool | undefined
   const fn = async (key: unknown): Promise<unknown> => {
-    pool ??= new pg.Pool({ connectionString: url, max: connections, allowExitOnIdle: true })
+    pool ??= new (pgLib().Pool)({ connectionString: url, max: connections, allowExitOnIdle: true })
     const r = await pool.query(query, Array.isArray(key) ? key : [key])
     return rows === 'all' ? r.rows : r.rows[0]
   }

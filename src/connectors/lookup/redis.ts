@@ -1,6 +1,9 @@
-import { Redis } from 'ioredis'
 import { SluiceError } from '../../core/errors.ts'
+import type { Redis } from 'ioredis'
 import type { LookupFunction } from '../../operators/lookup/options.ts'
+import { lazyRequire } from '../../core/lazy-require.ts'
+
+const ioredis = lazyRequire<typeof import('ioredis')>(import.meta.url, 'ioredis')
 
 /**
  * Options of `lookup.redis`: `type: 'string'` GETs `prefix + key` (parsed as JSON with `json`), `'hash'`
@@ -25,7 +28,7 @@ export function redisLookup(options: RedisLookupOptions): LookupFunction<string 
   if (type !== 'string' && type !== 'hash') throw new SluiceError('SLUICE_BAD_OPTION', "lookup.redis: type must be 'string' or 'hash'")
   let client: Redis | undefined
   const open = () => {
-    const c = new Redis(url, { enableAutoPipelining: true, maxRetriesPerRequest: 2 })
+    const c = new (ioredis().Redis)(url, { enableAutoPipelining: true, maxRetriesPerRequest: 2 })
     c.on('error', () => undefined) // a lookup fails with it, and is retried
     // The client does not keep a finished run's process alive.
     c.on('connect', () => (c as unknown as { stream?: { unref?: () => void } }).stream?.unref?.())

@@ -1,11 +1,14 @@
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import pg from 'pg'
-import { from as copyFrom } from 'pg-copy-streams'
+import type pg from 'pg'
 import type { ParquetType } from '../parquet/schema.ts'
 import type { SqlConnection, SqlDialect, StagedRows } from '../sql/dialect.ts'
 import { ident } from '../sql/staged-table.ts'
 import { copyChunks } from './copy-text.ts'
+import { lazyRequire } from '../../core/lazy-require.ts'
+
+const pgLib = lazyRequire<typeof pg>(import.meta.url, 'pg')
+const pgCopyStreams = lazyRequire<typeof import('pg-copy-streams')>(import.meta.url, 'pg-copy-streams')
 
 /** The SQL type of each column type. */
 export const PG_TYPES: Record<ParquetType, string> = {
@@ -53,7 +56,7 @@ export function pgDialect(url: string, schema: string | undefined): SqlDialect {
     maxIdentifier: 63,
     numbers: true,
     async connect() {
-      const client = new pg.Client({ connectionString: url })
+      const client = new (pgLib().Client)({ connectionString: url })
       const c = new PgConnection(client)
       await client.connect()
       if (schema !== undefined) {
@@ -90,7 +93,7 @@ class PgConnection implements SqlConnection {
   async append(table: string, rows: StagedRows, staged: boolean): Promise<void> {
     if (this.lost !== undefined) throw this.lost
     const cols = [...rows.columns.map((c) => c.name), ...(staged ? ['_sluice_key', '_sluice_op', '_sluice_seq', '_sluice_checkpoint'] : [])].map(ident)
-    await pipeline(Readable.from(copyChunks(rows, staged), { objectMode: false }), this.client.query(copyFrom(`COPY ${ident(table)} (${cols.join(', ')}) FROM STDIN`)))
+    await pipeline(Readable.from(copyChunks(rows, staged), { objectMode: false }), this.client.query(pgCopyStreams().from(`COPY ${ident(table)} (${cols.join(', ')}) FROM STDIN`)))
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,7 @@
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
+import { lazyRequire } from '../../core/lazy-require.ts'
+
+const ioredis = lazyRequire<typeof import('ioredis')>(import.meta.url, 'ioredis')
 
 /** A url without its password, for messages. */
 export function redactRedis(url: string): string {
@@ -13,5 +16,5 @@ export function redactRedis(url: string): string {
 
 /** An ioredis client that connects at once and fails commands (instead of queueing them forever) while down. */
 export function redisClient(url: string): Redis {
-  return new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 3, enableOfflineQueue: true })
+  return new (ioredis().Redis)(url, { lazyConnect: false, maxRetriesPerRequest: 3, enableOfflineQueue: true })
 }

@@ -1,5 +1,8 @@
-import avro from 'avsc'
+import type avro from 'avsc'
+import { lazyRequire } from '../../core/lazy-require.ts'
 import { at, type Difference } from './difference.ts'
+
+const avsc = lazyRequire<typeof avro>(import.meta.url, 'avsc')
 
 type AvroType = avro.Type & Record<string, any>
 interface AvroField {
@@ -11,7 +14,7 @@ interface AvroField {
 
 /** Parses an Avro schema (JSON text or object) with avsc; throws on an invalid schema. */
 export function parseAvro(schema: string | object): avro.Type {
-  return avro.Type.forSchema(typeof schema === 'string' ? JSON.parse(schema) : (schema as avro.Schema))
+  return avsc().Type.forSchema(typeof schema === 'string' ? JSON.parse(schema) : (schema as avro.Schema))
 }
 
 const promotions: Record<string, readonly string[]> = {

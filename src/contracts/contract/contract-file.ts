@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs'
-import { parse } from 'yaml'
+import { lazyRequire } from '../../core/lazy-require.ts'
 import { userError } from '../../core/errors.ts'
 import { contract, type Contract } from './define.ts'
+
+const yaml = lazyRequire<typeof import('yaml')>(import.meta.url, 'yaml')
 import type { FieldRule } from './rules.ts'
 import type { Expectation } from '../quality/expectations.ts'
 
@@ -33,7 +35,7 @@ const schemaOptions = ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaxim
 export function loadContract<T = Record<string, unknown>>(path: string): Contract<T> & { expectations: Expectation[] } {
   let doc: any
   try {
-    doc = parse(readFileSync(path, 'utf8'))
+    doc = yaml().parse(readFileSync(path, 'utf8'))
   } catch (e) {
     throw userError('SLUICE_BAD_CONTRACT', `contract file '${path}' cannot be read: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`, { cause: e })
   }

@@ -1,6 +1,7 @@
 import type avro from 'avsc'
-import { Ajv2020 } from 'ajv/dist/2020.js'
+import type { Ajv2020 } from 'ajv/dist/2020.js'
 import type { ErrorObject, ValidateFunction } from 'ajv'
+import { lazyRequire } from '../../core/lazy-require.ts'
 import { compileRules, ruleId, type FieldRule } from './rules.ts'
 
 /**
@@ -18,7 +19,9 @@ export interface RecordValidator {
   check(value: unknown): Violation | undefined
 }
 
-const ajv = new Ajv2020({ strict: false, allErrors: false, validateFormats: false })
+const ajvModule = lazyRequire<typeof import('ajv/dist/2020.js')>(import.meta.url, 'ajv/dist/2020.js')
+let ajvInstance: Ajv2020 | undefined
+const ajv = (): Ajv2020 => (ajvInstance ??= new (ajvModule().Ajv2020)({ strict: false, allErrors: false, validateFormats: false }))
 
 /**
  * A validator compiled from a JSON Schema with ajv, plus field rules.
@@ -26,7 +29,7 @@ const ajv = new Ajv2020({ strict: false, allErrors: false, validateFormats: fals
  */
 export function jsonSchemaValidator(schema: object, rules: readonly FieldRule[]): RecordValidator {
   const { $schema: _, ...rest } = schema as Record<string, unknown>
-  const fn: ValidateFunction = ajv.compile(rest)
+  const fn: ValidateFunction = ajv().compile(rest)
   const ruleCheck = compileRules(rules)
   return {
     check(value) {

@@ -1,9 +1,12 @@
-import { Counter, Gauge, Registry } from 'prom-client'
+import type { Counter, Gauge, Registry } from 'prom-client'
 import { JOB_METRICS, STEP_METRICS, jobValue, stepValue, type MetricInfo } from '../metrics/catalog.ts'
 import type { MetricsSnapshot } from '../metrics/registry.ts'
 import { EXTRA_STEP_METRICS, SLO_METRICS, type ExtraStepMetric } from './extra-metrics.ts'
 import type { SloSpec } from '../slo/spec.ts'
 import { sloTargets } from '../slo/spec.ts'
+import { lazyRequire } from '../../core/lazy-require.ts'
+
+const promClient = lazyRequire<typeof import('prom-client')>(import.meta.url, 'prom-client')
 
 /** What the exposition needs besides the snapshot: facts of the pipeline that the registry does not hold. */
 export interface ExpositionOptions {
@@ -27,7 +30,7 @@ type AnyMetric = Counter<string> | Gauge<string>
 export class PrometheusExposition {
   /** The Content-Type of `render`'s text. */
   readonly contentType: string
-  private readonly registry = new Registry()
+  private readonly registry = new (promClient().Registry)()
   private readonly steps: [MetricInfo, AnyMetric][]
   private readonly jobs: [MetricInfo, AnyMetric][]
   private readonly extras: [ExtraStepMetric, AnyMetric][]
@@ -42,8 +45,8 @@ export class PrometheusExposition {
     this.jobs = JOB_METRICS.map((m) => [m, this.metric(m.name, m.help, m.type, m.labels)])
     this.extras = EXTRA_STEP_METRICS.map((m) => [m, this.metric(m.name, m.help, m.type, m.labels)])
     const [objective, threshold] = SLO_METRICS
-    this.sloObjective = new Gauge({ name: objective.name, help: objective.help, labelNames: [...objective.labels], registers: [this.registry] })
-    this.sloThreshold = new Gauge({ name: threshold.name, help: threshold.help, labelNames: [...threshold.labels], registers: [this.registry] })
+    this.sloObjective = new (promClient().Gauge)({ name: objective.name, help: objective.help, labelNames: [...objective.labels], registers: [this.registry] })
+    this.sloThreshold = new (promClient().Gauge)({ name: threshold.name, help: threshold.help, labelNames: [...threshold.labels], registers: [this.registry] })
   }
 
   /** The snapshot in the Prometheus text format (version 0.0.4). */
@@ -73,12 +76,13 @@ export class PrometheusExposition {
 
   private metric(name: string, help: string, type: 'counter' | 'gauge', labels: readonly string[]): AnyMetric {
     const config = { name, help, labelNames: [...labels], registers: [this.registry] }
+    const { Counter, Gauge } = promClient()
     return type === 'counter' ? new Counter(config) : new Gauge(config)
   }
 }
 
 function set(metric: AnyMetric, labels: Record<string, string>, value: number): void {
-  if (metric instanceof Gauge) metric.set(labels, value)
+  if (metric instanceof promClient().Gauge) metric.set(labels, value)
   // A counter is never NaN or negative; a figure that is (none today) is left out rather than published wrong.
   else if (Number.isFinite(value) && value >= 0) metric.inc(labels, value)
 }

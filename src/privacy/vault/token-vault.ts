@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto'
 import { mkdirSync } from 'node:fs'
-import { open as openLmdb, type RootDatabase } from 'lmdb'
+import type { RootDatabase } from 'lmdb'
+import { lazyRequire } from '../../core/lazy-require.ts'
 import { userError } from '../../core/errors.ts'
 import type { KeyProvider } from '../keys/key-provider.ts'
 import { HmacSha256, base64url32 } from '../transforms/sha256-hmac.ts'
+
+const lmdb = lazyRequire<typeof import('lmdb')>(import.meta.url, 'lmdb')
 import { decryptValue, encryptValue } from '../transforms/encrypt.ts'
 import { textOf } from '../transforms/transform.ts'
 
@@ -42,7 +45,7 @@ export class TokenVault {
   /** Opens (or creates) the vault in folder `dir`; `keys` must hold a key of purpose `vault`. */
   static open(dir: string, keys: KeyProvider): TokenVault {
     mkdirSync(dir, { recursive: true })
-    const db = openLmdb<string, string>({ path: dir, encoding: 'string' })
+    const db = lmdb().open<string, string>({ path: dir, encoding: 'string' })
     try {
       return new TokenVault(dir, db, keys)
     } catch (e) {

@@ -87,3 +87,15 @@ test('records of one shape travel as columns, not as objects', () => {
   assert.deepEqual(w.values.cols.map((c) => c.k), ['n', 'n', 's', 'c'])
   assert.equal(w.keys?.k, 'n')
 })
+
+test('numbers decode exactly, -0 included (integers are rebuilt as small integers, as a source makes them)', () => {
+  const values = Array.from({ length: 50 }, (_, i) => ({ auction: 1000 + i, price: i * 1.5, at: 1_767_225_600_000 + i, n: i - 25 }))
+  const w = encodeBatch(batchOf(values))
+  if (w.values.k !== 'o') return assert.fail('expected columns')
+  assert.deepEqual(w.values.cols.map((c) => c.k), ['n', 'n', 'n', 'n'])
+  const back = decodeBatch(structuredClone(w)).values as typeof values
+  assert.deepEqual(back, values)
+  // -0 is not an integer column (an Int32Array would turn it into 0).
+  const z = [0, -0, 1, 2, 3].map((x) => ({ x }))
+  assert.ok(Object.is((viaCodec(batchOf(z)).values[1] as { x: number }).x, -0))
+})

@@ -56,6 +56,25 @@ export function decodeBatch(w: WireBatch): Batch {
   return b
 }
 
+/**
+ * The numbers of a column, integers as V8's small integers, as a source's own code makes them. A typed array
+ * gives boxed doubles: a record field that holds small integers from the source and boxed doubles from the
+ * decoder makes V8 give up the fast layout of every record of that shape, and deoptimise the operators that
+ * read them.
+ */
+function numbersOf(a: Float64Array): number[] {
+  const out = new Array<number>(a.length)
+  for (let i = 0; i < a.length; i++) {
+    const v = a[i]
+    const t = v | 0
+    out[i] = t === v && (t !== 0 || 1 / v > 0) ? t : v
+  }
+  return out
+}
+
+/** `v` as a small integer if it is one (-0 stays -0). */
+const smallest = (v: number): number => ((v | 0) === v && (v !== 0 || 1 / v > 0) ? v | 0 : v)
+
 function toArray(a: Float64Array | Uint8Array): number[] {
   const out = new Array<number>(a.length)
   for (let i = 0; i < a.length; i++) out[i] = a[i]
@@ -117,7 +136,7 @@ function strings(values: unknown[], first: string): Column | undefined {
 export function decodeColumn(c: Column, n: number): unknown[] {
   switch (c.k) {
     case 'n':
-      return toArray(c.a)
+      return numbersOf(c.a)
     case 's': {
       const out = new Array<string>(n)
       const { lengths, joined } = c
@@ -137,7 +156,7 @@ export function decodeColumn(c: Column, n: number): unknown[] {
       return out
     }
     case 'c':
-      return new Array<unknown>(n).fill(c.v)
+      return new Array<unknown>(n).fill(typeof c.v === 'number' ? smallest(c.v) : c.v)
     case 'raw':
       return c.a
   }

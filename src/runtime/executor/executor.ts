@@ -168,7 +168,11 @@ export class SubtaskExecutor {
     const { pipeline: p, layout, thread, clock } = this.init
     for (const v of this.graph.vertices) {
       const step = v?.plan.steps[0]
-      if (step?.impl.role === 'source') this.runners.push(new SourceRunner(v!, step.impl.source, clock, this.graph.errors, { subtask: thread, subtasks: layout.threads }))
+      if (step?.impl.role === 'source') {
+        const vertex = v!.plan.index
+        const requestSplit = (): void => (thread === 0 ? this.splitRequested(0, vertex) : this.init.send(0, { t: 'split-request', v: vertex }))
+        this.runners.push(new SourceRunner(v!, step.impl.source, clock, this.graph.errors, { subtask: thread, subtasks: layout.threads, requestSplit }))
+      }
     }
     for (const r of this.runners) await r.open(this.init.signal, p.name)
     for (const v of this.graph.vertices) {
@@ -401,6 +405,12 @@ export class SubtaskExecutor {
       case 'letters-barrier':
         this.letterCollector?.marker(from, it.id, it.drain)
         return
+      case 'split-request':
+        this.splitRequested(from, it.v)
+        return
+      case 'split':
+        this.runners.find((r) => r.vertex.plan.index === it.v)?.assign(it.split)
+        return
       case 'checkpoint':
         this.inject = { id: it.id, spec: it.spec }
         return
@@ -416,6 +426,19 @@ export class SubtaskExecutor {
       default:
         throw internalError(`thread ${this.thread} received an unexpected '${it.t}' item`)
     }
+  }
+
+  /** Thread 0: subtask `from` of source vertex `v` has read its splits; once the pool is empty, every subtask hears so. */
+  private splitRequested(from: number, v: number): void {
+    const r = this.runners.find((x) => x.vertex.plan.index === v)!
+    const split = r.nextSplit()
+    this.giveSplit(from, v, split)
+    if (split !== null && r.poolEmpty) for (let t = 0; t < this.init.layout.threads; t++) this.giveSplit(t, v, null)
+  }
+
+  private giveSplit(to: number, v: number, split: number | null): void {
+    if (to === this.thread) this.runners.find((x) => x.vertex.plan.index === v)?.assign(split)
+    else this.init.send(to, { t: 'split', v, split })
   }
 
   /** Thread 0 under `dead-letter`: dead letters of every thread, aligned with barriers. */

@@ -24,6 +24,10 @@ export type Item =
   /** Dead letters for the writer on thread 0; `marker` set: the sender's steps have all passed barrier `marker`. */
   | { t: 'letters'; letters: DeadLetter[] }
   | { t: 'letters-barrier'; id: number; drain: boolean }
+  /** To thread 0: this thread's subtask of source vertex `v` has read its splits and asks for another. */
+  | { t: 'split-request'; v: number }
+  /** From thread 0: a split for this thread's subtask of source vertex `v`, or null: every split is out. */
+  | { t: 'split'; v: number; split: number | null }
   | Command
   | Report
 

@@ -1,13 +1,16 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type Key, open, type RootDatabase } from 'lmdb'
+import type { Key, RootDatabase } from 'lmdb'
+import { lazyRequire } from '../../core/lazy-require.ts'
 import { SluiceError, userError } from '../../core/errors.ts'
 import { keyGroupOf } from '../../core/key.ts'
 import type { Namespace, SnapshotEntry, StateBackendOptions, StateSnapshot, StateStats, KeyGroupSelection } from '../../core/state-backend.ts'
 import { type Cell, type CellTable, CHANGED, decodeCell, EMPTY, encodeCell, type StateSlot } from '../cells.ts'
 import { KeyedStateBackend, type SweepVisitor } from '../keyed-state-backend.ts'
 import { cacheKey, decodeId, encodeId, type StoreKey } from './store-keys.ts'
+
+const lmdb = lazyRequire<typeof import('lmdb')>(import.meta.url, 'lmdb')
 
 export interface DurableStateBackendOptions extends StateBackendOptions {
   /** Folder of the store (default: a new folder in the system's temporary folder, removed on close). */
@@ -56,7 +59,7 @@ export class DurableStateBackend extends KeyedStateBackend {
     this.path = opts.path ?? mkdtempSync(join(tmpdir(), 'sluice-state-'))
     mkdirSync(this.path, { recursive: true })
     try {
-      this.db = open<Buffer, Key>({ path: this.path, encoding: 'binary', noSync: true, noMemInit: true, compression: false })
+      this.db = lmdb().open<Buffer, Key>({ path: this.path, encoding: 'binary', noSync: true, noMemInit: true, compression: false })
       this.db.clearSync()
     } catch (e) {
       throw new SluiceError('SLUICE_STATE_STORE', 'state: cannot open the durable state store', { domain: 'external', cause: e, hint: 'check that the state folder is writable' })

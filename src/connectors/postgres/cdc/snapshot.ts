@@ -1,7 +1,10 @@
-import pg from 'pg'
+import type pg from 'pg'
 import { INSERT } from '../../../core/batch.ts'
 import { ident } from '../../sql/staged-table.ts'
 import { normalize, type CdcChange } from './changes.ts'
+import { lazyRequire } from '../../../core/lazy-require.ts'
+
+const pgLib = lazyRequire<typeof pg>(import.meta.url, 'pg')
 
 /** A table name as the source takes it ('orders' or 'shop.orders'), quoted, with its `schema.name` label. */
 export function tableName(t: string): { sql: string; label: string } {
@@ -20,7 +23,7 @@ export class SnapshotReader {
   private opened = false
 
   constructor(url: string, tables: readonly string[]) {
-    this.client = new pg.Client({ connectionString: url })
+    this.client = new (pgLib().Client)({ connectionString: url })
     this.client.on('error', () => undefined) // surfaces on the next query
     this.tables = tables.map(tableName)
   }

@@ -1,5 +1,5 @@
-import pg from 'pg'
-import { LogicalReplicationService, PgoutputPlugin } from 'pg-logical-replication'
+import type pg from 'pg'
+import type { LogicalReplicationService } from 'pg-logical-replication'
 import type { Position, RowKind } from '../../../core/batch.ts'
 import { SluiceError, errorMessage } from '../../../core/errors.ts'
 import type { Source, SourceContext, SourceOptions, SourceReader, SourceRead } from '../../../core/source.ts'
@@ -8,6 +8,10 @@ import { redact } from '../dialect.ts'
 import { changesOf, type CdcChange, type Pending } from './changes.ts'
 import { isLsn } from './lsn.ts'
 import { SnapshotReader, tableName } from './snapshot.ts'
+import { lazyRequire } from '../../../core/lazy-require.ts'
+
+const pgLib = lazyRequire<typeof pg>(import.meta.url, 'pg')
+const pgReplication = lazyRequire<typeof import('pg-logical-replication')>(import.meta.url, 'pg-logical-replication')
 
 /**
  * Options of `source.postgresCdc`.
@@ -134,7 +138,7 @@ class CdcReader implements SourceReader<CdcChange> {
       try {
         if ('lsn' in this.position) return this.stream(this.position.lsn)
         await this.prepare()
-        const repl = new pg.Client({ connectionString: this.o.url, replication: 'database' } as pg.ClientConfig)
+        const repl = new (pgLib().Client)({ connectionString: this.o.url, replication: 'database' } as pg.ClientConfig)
         repl.on('error', () => undefined)
         await repl.connect()
         const snap = this.o.snapshot ?? true
@@ -158,7 +162,7 @@ class CdcReader implements SourceReader<CdcChange> {
 
   /** A fresh start: the publication exists, and no slot of that name is left from an earlier run. */
   private async prepare(): Promise<void> {
-    const c = new pg.Client({ connectionString: this.o.url })
+    const c = new (pgLib().Client)({ connectionString: this.o.url })
     c.on('error', () => undefined)
     await c.connect()
     try {
@@ -175,7 +179,7 @@ class CdcReader implements SourceReader<CdcChange> {
   }
 
   private async stream(from: string): Promise<void> {
-    const service = new LogicalReplicationService({ connectionString: this.o.url }, { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: true } })
+    const service = new (pgReplication().LogicalReplicationService)({ connectionString: this.o.url }, { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: true } })
     this.service = service
     service.on('data', (lsn: string, msg: { tag: string; commitEndLsn?: string | null }) => this.onMessage(lsn, msg))
     // The server asks for a reply now and then: it gets the confirmed LSN, never one past the last checkpoint.
@@ -186,7 +190,7 @@ class CdcReader implements SourceReader<CdcChange> {
       if (!this.closed) this.failure ??= this.fail('stream changes', e)
       this.wake?.()
     })
-    const plugin = new PgoutputPlugin({ protoVersion: 1, publicationNames: [this.o.publication] })
+    const plugin = new (pgReplication().PgoutputPlugin)({ protoVersion: 1, publicationNames: [this.o.publication] })
     // A killed run's walsender may hold the slot a moment longer: wait for it.
     const subscribe = async (): Promise<void> => {
       for (let tries = 0; ; tries++) {
