@@ -7,6 +7,7 @@ import { findCommand, formatOverview, helpCommand } from './commands/help.ts'
 import { runCommand } from './commands/run.ts'
 import { savepointCommand } from './commands/savepoint.ts'
 import { stopCommand } from './commands/stop.ts'
+import { workerCommand } from './commands/worker.ts'
 import { nexmarkCommand } from './commands/nexmark.ts'
 import { logCommand } from './commands/log.ts'
 import { dlqCommand } from './commands/dlq.ts'
@@ -34,6 +35,7 @@ export const commands: readonly Command[] = [
   describeCommand,
   savepointCommand,
   stopCommand,
+  workerCommand,
   nexmarkCommand,
   logCommand,
   dlqCommand,

@@ -50,6 +50,7 @@ export const ERROR_CODES = {
   SLUICE_JOB_BAD_STATUS: { domain: 'internal', meaning: 'The runtime tried a job status change that is not allowed (a bug).' },
   SLUICE_JOB_CANCELLED: { domain: 'user', meaning: 'The job was cancelled: it stopped without a last checkpoint.' },
   SLUICE_JOB_NOT_RUNNING: { domain: 'user', meaning: 'A command was sent to a job that has ended.' },
+  SLUICE_KAFKA_RUNNER_TOPICS: { domain: 'external', meaning: "The internal topics of a Kafka-runner job (its exchange and its members' topic) could not be created." },
   SLUICE_KAFKA_TRANSACTION_LOST: { domain: 'external', meaning: 'A Kafka transaction of a completed checkpoint was aborted by the broker (it outlived its timeout) before the sink could commit it.' },
   SLUICE_KEYRING_CORRUPT: { domain: 'external', meaning: 'A keyring file is damaged: not valid JSON, another format, or a key that fails its authentication.' },
   SLUICE_KEY_MISSING: { domain: 'user', meaning: 'A key is not available: the master key is not set or does not open the keyring, or a key id or purpose is not in it.' },

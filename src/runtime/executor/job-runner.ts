@@ -19,7 +19,7 @@ import { laterCommits } from './later-commits.ts'
 import { layOut, type Layout } from './layout.ts'
 import { moduleUrl, workerEnv } from './load.ts'
 import type { Ack, BarrierSpec, Bundle, Command, Item, Report } from './protocol.ts'
-import { Router } from './router.ts'
+import { Router, type ExchangePort } from './router.ts'
 import { deserializeError } from './serialized-error.ts'
 import { SharedClock } from './shared-clock.ts'
 import { planSignature } from './signature.ts'
@@ -74,8 +74,12 @@ export class JobRunner {
   private readonly started = performance.now()
   private lastProgress = 0
 
-  constructor(p: Pipeline, opts: RunOptions, control: JobControl) {
+  /** Threads in other processes (the Kafka runner): thread 0's ports to them; no worker threads are spawned. */
+  private readonly remote: RemoteThreads | undefined
+
+  constructor(p: Pipeline, opts: RunOptions, control: JobControl, remote?: RemoteThreads) {
     this.p = p
+    this.remote = remote
     this.opts = opts
     this.control = control
     this.registry = control.registry
@@ -114,7 +118,7 @@ export class JobRunner {
     const onAbort = (): void => this.executor?.notify()
     signal.addEventListener('abort', onAbort)
     try {
-      const ports = this.spawn(checkpointing)
+      const ports = this.remote?.ports ?? this.spawn(checkpointing)
       this.router = new Router(0, ports, (from, b) => this.onBundle(from, b))
       if (p.options.onError === 'dead-letter') this.deadLetters = await openDeadLetters(p, checkpointing)
       const r = this.router
@@ -480,7 +484,12 @@ async function openDeadLetters(p: Pipeline, checkpointing: boolean): Promise<Dea
   return DeadLetterWriter.open({ dir, topic: p.options.deadLetter?.topic ?? defaultTopic(p.name), checkpointing })
 }
 
+/** Threads 1..N-1 of a run that live in other processes, reached through `ports` (index 0 unused). */
+export interface RemoteThreads {
+  ports: (ExchangePort | undefined)[]
+}
+
 /** Runs a pipeline at any parallelism, reporting to and taking commands from `control`; settles it at the end. */
-export function runJob(p: Pipeline, opts: RunOptions, control: JobControl): Promise<void> {
-  return new JobRunner(p, opts, control).run()
+export function runJob(p: Pipeline, opts: RunOptions, control: JobControl, remote?: RemoteThreads): Promise<void> {
+  return new JobRunner(p, opts, control, remote).run()
 }

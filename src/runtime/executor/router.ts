@@ -1,7 +1,17 @@
-import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads'
+import { MessagePort, receiveMessageOnPort } from 'node:worker_threads'
 import { SluiceError, errorMessage, userError } from '../../core/errors.ts'
 import { decodeBatch, encodeBatch } from './batch-codec.ts'
 import type { Bundle, Item, WireBundle, WireItem } from './protocol.ts'
+
+/**
+ * One end of the channel to another thread: a `MessagePort` between worker threads, or any carrier that
+ * delivers bundles in order (the Kafka runner's exchange topic between processes).
+ */
+export interface ExchangePort {
+  postMessage(w: WireBundle): void
+  on(event: 'message', f: (w: WireBundle) => void): unknown
+  close(): void
+}
 
 /** Bundles of records a thread may have sent to another and not yet seen handled. */
 export const MAX_IN_FLIGHT = 4
@@ -14,7 +24,7 @@ export const MAX_IN_FLIGHT = 4
  */
 export class Router {
   private readonly thread: number
-  private readonly ports: (MessagePort | undefined)[]
+  private readonly ports: (ExchangePort | undefined)[]
   private readonly outbox: WireItem[][]
   private readonly hasData: boolean[]
   private readonly acks: number[]
@@ -22,7 +32,7 @@ export class Router {
   private readonly onBundle: (from: number, b: Bundle) => void
   private polling = false
 
-  constructor(thread: number, ports: (MessagePort | undefined)[], onBundle: (from: number, b: Bundle) => void) {
+  constructor(thread: number, ports: (ExchangePort | undefined)[], onBundle: (from: number, b: Bundle) => void) {
     this.thread = thread
     this.ports = ports
     this.onBundle = onBundle
@@ -90,7 +100,8 @@ export class Router {
     try {
       for (let from = 0; from < this.ports.length; from++) {
         const port = this.ports[from]
-        if (port === undefined) continue
+        // Other carriers deliver through their own loop.
+        if (!(port instanceof MessagePort)) continue
         for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) this.take(from, m.message as WireBundle)
       }
     } finally {

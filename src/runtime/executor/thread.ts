@@ -1,0 +1,100 @@
+import { userError } from '../../core/errors.ts'
+import { MetricsRegistry } from '../../observe/metrics/registry.ts'
+import { buildPlan } from '../../plan/physical-plan.ts'
+import { SubtaskExecutor } from './executor.ts'
+import { layOut, type Spread } from './layout.ts'
+import { loadPipeline } from './load.ts'
+import { planSignature } from './signature.ts'
+import type { Item, ThreadRestore } from './protocol.ts'
+import { Router, type ExchangePort } from './router.ts'
+import { SharedClock } from './shared-clock.ts'
+
+/** What a thread other than thread 0 needs to run its subtasks. */
+export interface ThreadInit {
+  module: string
+  params: Record<string, string>
+  thread: number
+  threads: number
+  signature: string
+  checkpointing: boolean
+  clock: SharedArrayBuffer | undefined
+  /** How thread 0 spread the vertices over the threads. */
+  spread: Spread[]
+}
+
+/**
+ * Runs thread `init.thread` of a run (a worker thread, or a Kafka runner's worker process): rebuilds the
+ * pipeline from its module, runs its subtask of every vertex with the same executor as thread 0, and talks to
+ * every other thread through `ports`. Returns when thread 0 closes the run; throws the first failure, or the
+ * reason of `abandon` once it aborts (the run is given up without closing anything cleanly).
+ */
+export async function runThread(init: ThreadInit, ports: (ExchangePort | undefined)[], abandon?: AbortSignal): Promise<void> {
+  const p = await loadPipeline(init.module, init.params)
+  const plan = buildPlan(p)
+  if (planSignature(plan) !== init.signature) {
+    throw userError('SLUICE_PARALLEL_PLAN_MISMATCH', `module '${init.module}' builds a different pipeline than the one being run (pipeline '${plan.pipeline}')`, {
+      hint: 'the module must build the same pipeline every time it is loaded: same steps, same ids, same order',
+    })
+  }
+  const layout = layOut(plan, init.threads, init.checkpointing, init.spread)
+  let started: (r: ThreadRestore | undefined) => void = () => {}
+  let given: (e: unknown) => void = () => {}
+  const start = new Promise<ThreadRestore | undefined>((res, rej) => {
+    started = res
+    given = rej
+  })
+  const controller = new AbortController()
+  let executor: SubtaskExecutor | undefined
+  const early: { from: number; items: Item[]; data: boolean }[] = []
+  const router = new Router(init.thread, ports, (from, b) => {
+    const items = b.items.filter((it) => {
+      if (it.t !== 'start') return true
+      started(it.restore)
+      return false
+    })
+    if (items.length === 0 && !b.data) return
+    if (executor === undefined) early.push({ from, items, data: b.data })
+    else executor.receive(from, items, b.data)
+  })
+  const r = router
+  const clock = SharedClock.reader(init.clock)
+  executor = new SubtaskExecutor({
+    pipeline: p,
+    plan,
+    layout,
+    thread: init.thread,
+    clock,
+    checkpointing: init.checkpointing,
+    // This thread's own registry: the executor posts its export() to thread 0 about once a second.
+    registry: new MetricsRegistry({ pipeline: p.name, thread: init.thread, now: () => clock.now() }),
+    send: (t, item) => r.send(t, item),
+    flush: () => r.flush(),
+    hasCredit: () => r.hasCredit,
+    giveCredit: (t, n) => r.giveCredit(t, n),
+    report: (rep) => r.send(0, rep),
+    signal: controller.signal,
+  })
+  const ex = executor
+  const onAbandon = (): void => {
+    given(abandon!.reason)
+    ex.fail(abandon!.reason)
+  }
+  if (abandon?.aborted === true) throw abandon.reason
+  abandon?.addEventListener('abort', onAbandon)
+  try {
+    for (const e of early) executor.receive(e.from, e.items, e.data)
+    await executor.open()
+    r.send(0, { t: 'ready', thread: init.thread, signature: init.signature })
+    r.flush()
+    await executor.start(await start)
+    try {
+      await executor.run()
+    } catch (e) {
+      await executor.abandon()
+      throw e
+    }
+    r.flush()
+  } finally {
+    abandon?.removeEventListener('abort', onAbandon)
+  }
+}

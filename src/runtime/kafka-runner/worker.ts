@@ -1,0 +1,243 @@
+import { existsSync } from 'node:fs'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Pipeline } from '../../api/pipeline.ts'
+import { createClient, createCluster, isKafkaError, type Cluster, type KafkaClient, type KafkaProducer } from '../../connectors/kafka/client.ts'
+import { SluiceError, errorMessage, userError } from '../../core/errors.ts'
+import { MetricsRegistry } from '../../observe/metrics/registry.ts'
+import { buildPlan } from '../../plan/physical-plan.ts'
+import { runJob } from '../executor/job-runner.ts'
+import { layOut } from '../executor/layout.ts'
+import { loadPipeline, moduleUrl } from '../executor/load.ts'
+import { serializeError } from '../executor/serialized-error.ts'
+import { planSignature } from '../executor/signature.ts'
+import { runThread } from '../executor/thread.ts'
+import { FileControlChannel } from '../job/file-control.ts'
+import { createJob } from '../job/handle.ts'
+import type { RunSummary } from '../run-types.ts'
+import type { RunAssignment } from './assignment.ts'
+import { KafkaExchange } from './exchange.ts'
+import { Membership } from './membership.ts'
+
+/**
+ * How `sluice worker --runner kafka` runs: the pipeline module, the cluster, the job's group (also the prefix of
+ * its internal topics) and the checkpoint folder every worker shares.
+ * @example await runKafkaWorker({ module: 'pipelines/clicks.ts', bootstrap: '127.0.0.1:9092', group: 'clicks', checkpointDir: '/shared/clicks' })
+ */
+export interface KafkaWorkerOptions {
+  module: string
+  params?: Record<string, string>
+  bootstrap: string
+  group: string
+  checkpointDir: string
+  /** Time between checkpoints (default 10 s): what a failure makes the job read again. */
+  checkpointIntervalMs?: number
+  /** A worker silent this long is declared dead and the job restarts without it (default 10 s). */
+  sessionTimeoutMs?: number
+  /** Threads of one run at most: the exchange topic's partitions, fixed when the job's first worker creates it (default 16). */
+  maxWorkers?: number
+  /** Aborting makes this worker leave the job (the others go on without it). */
+  signal?: AbortSignal
+  /** One line per run this worker takes part in, and why a run ended. */
+  log?: (line: string) => void
+}
+
+/** How a worker ended: the job finished (or stopped, or had already finished), or this worker left it. */
+export interface KafkaWorkerOutcome {
+  status: 'finished' | 'stopped' | 'left'
+  /** Runs this worker took part in (1 without failures or joins). */
+  runs: number
+  /** The job's summary, on the worker that was thread 0 of the last run. */
+  summary?: RunSummary
+}
+
+/** The exchange topic: partition t carries what the threads of a run send to thread t. */
+export const exchangeTopic = (group: string): string => `${group}.sluice-exchange`
+/** The topic the group's members subscribe to (empty: it only makes the group). */
+export const membersTopic = (group: string): string => `${group}.sluice-members`
+const finishedFile = (dir: string): string => join(dir, 'runner', 'finished.json')
+
+class Superseded extends Error {
+  constructor() {
+    super('the run was replaced by a new assignment')
+  }
+}
+
+/**
+ * Runs one worker of a Kafka-runner job until the job ends or the worker leaves: joins the job's consumer
+ * group, and for every assignment the group makes runs its thread of the pipeline with the same executor as
+ * `sluice run` (thread 0 also coordinates checkpoints), exchanging records, watermarks and barriers with the
+ * other workers through the job's exchange topic. A rebalance (a worker joins, leaves or dies) ends the run on
+ * every worker; the next run restores the last complete checkpoint at the new number of workers.
+ * @example const outcome = await runKafkaWorker({ module: 'job.ts', bootstrap: '127.0.0.1:9092', group: 'clicks', checkpointDir: '/mnt/shared/clicks' })
+ */
+export async function runKafkaWorker(o: KafkaWorkerOptions): Promise<KafkaWorkerOutcome> {
+  const params = o.params ?? {}
+  const p = await loadPipeline(o.module, params)
+  if (existsSync(finishedFile(o.checkpointDir))) return { status: await endedAs(o.checkpointDir), runs: 0 }
+  const log = o.log ?? (() => {})
+  const client = createClient({ brokers: o.bootstrap, clientId: `sluice-worker-${process.pid}` })
+  const maxWorkers = o.maxWorkers ?? 16
+  await createTopics(client, o.group, maxWorkers)
+  const cluster = createCluster(client, 'read_uncommitted')
+  await cluster.connect()
+  const producer = client.producer({ idempotent: true, maxInFlightRequests: 1 })
+  await producer.connect()
+
+  let latest: RunAssignment | undefined
+  let current: { run: string; abort: AbortController } | undefined
+  let wake: (() => void) | undefined
+  let crashed: unknown
+  const membership = new Membership({
+    client,
+    group: o.group,
+    topic: membersTopic(o.group),
+    maxThreads: maxWorkers,
+    sessionTimeoutMs: o.sessionTimeoutMs ?? 10_000,
+    endOffsets: () => endOffsets(cluster, exchangeTopic(o.group), maxWorkers),
+    onRun: (a) => {
+      latest = a
+      if (current !== undefined && current.run !== a.run) current.abort.abort(new Superseded())
+      wake?.()
+    },
+    onCrash: (e) => {
+      crashed = e
+      current?.abort.abort(e)
+      wake?.()
+    },
+  })
+  const onLeave = (): void => {
+    current?.abort.abort(new Superseded())
+    wake?.()
+  }
+  o.signal?.addEventListener('abort', onLeave)
+  let runs = 0
+  try {
+    await membership.join()
+    for (;;) {
+      while (latest === undefined && crashed === undefined && o.signal?.aborted !== true) await new Promise<void>((r) => (wake = r))
+      if (crashed !== undefined) throw crashed
+      if (o.signal?.aborted === true) return { status: 'left', runs }
+      const a = latest!
+      latest = undefined
+      if (existsSync(finishedFile(o.checkpointDir))) return { status: await endedAs(o.checkpointDir), runs }
+      const abort = new AbortController()
+      current = { run: a.run, abort }
+      if (a.index < 0) {
+        log(`run ${a.run.slice(0, 8)}: standing by (${a.count} workers at most)`)
+        while (!abort.signal.aborted) await new Promise<void>((r) => (wake = r))
+        continue
+      }
+      runs++
+      log(`run ${a.run.slice(0, 8)}: thread ${a.index} of ${a.count}`)
+      const exchange = new KafkaExchange({ cluster, producer, topic: exchangeTopic(o.group), run: a, onError: (e) => abort.abort(e) })
+      exchange.start()
+      try {
+        const summary = a.index === 0 ? await lead(p, o, params, a, exchange, abort.signal) : await follow(p, o, params, a, exchange, abort.signal)
+        await exchange.drain()
+        if (a.index === 0) await markEnded(o.checkpointDir, summary!.status)
+        return { status: summary?.status ?? (await endedAs(o.checkpointDir)), runs, ...(summary !== undefined ? { summary } : {}) }
+      } catch (e) {
+        if (!(abort.signal.reason instanceof Superseded)) throw e
+        log(`run ${a.run.slice(0, 8)}: ended by a rebalance`)
+      } finally {
+        await exchange.close()
+        current = undefined
+      }
+    }
+  } finally {
+    o.signal?.removeEventListener('abort', onLeave)
+    await membership.leave().catch(() => {})
+    await producer.disconnect().catch(() => {})
+    await cluster.disconnect().catch(() => {})
+  }
+}
+
+/** Thread 0: runs the job's coordinator and its own subtasks; resolves with the summary when the job ends. */
+async function lead(p: Pipeline, o: KafkaWorkerOptions, params: Record<string, string>, a: RunAssignment, exchange: KafkaExchange, abandon: AbortSignal): Promise<RunSummary> {
+  const registry = new MetricsRegistry({ pipeline: p.name })
+  const { handle, control } = createJob(p.name, registry)
+  const channel = new FileControlChannel(handle, o.checkpointDir)
+  const onAbandon = (): void => void handle.cancel().catch(() => {})
+  abandon.addEventListener('abort', onAbandon)
+  if (abandon.aborted) onAbandon()
+  const ran = runJob(p, { parallelism: a.count, module: o.module, params, checkpoint: { dir: o.checkpointDir, intervalMs: o.checkpointIntervalMs ?? 10_000 } }, control, { ports: exchange.ports })
+  try {
+    return await handle.done
+  } finally {
+    abandon.removeEventListener('abort', onAbandon)
+    await ran
+    await channel.close()
+  }
+}
+
+/** Thread 1..n-1: runs its subtasks until thread 0 closes the run; a failure is reported to thread 0 first. */
+async function follow(p: Pipeline, o: KafkaWorkerOptions, params: Record<string, string>, a: RunAssignment, exchange: KafkaExchange, abandon: AbortSignal): Promise<undefined> {
+  const plan = buildPlan(p)
+  try {
+    await runThread({ module: moduleUrl(o.module), params, thread: a.index, threads: a.count, signature: planSignature(plan), checkpointing: true, clock: undefined, spread: layOut(plan, a.count, true).spread }, exchange.ports, abandon)
+  } catch (e) {
+    if (!abandon.aborted) {
+      exchange.ports[0]!.postMessage({ items: [{ t: 'fail', thread: a.index, error: serializeError(e) }], ack: 0, data: false })
+      await exchange.drain()
+    }
+    throw e
+  }
+  return undefined
+}
+
+async function createTopics(client: KafkaClient, group: string, partitions: number): Promise<void> {
+  const admin = client.admin()
+  await admin.connect()
+  try {
+    const have = new Set(await admin.listTopics())
+    const topics = [
+      { topic: exchangeTopic(group), numPartitions: partitions, configEntries: [{ name: 'max.message.bytes', value: String(16 << 20) }, { name: 'retention.ms', value: String(24 * 3600_000) }] },
+      { topic: membersTopic(group), numPartitions: 1 },
+    ].filter((t) => !have.has(t.topic))
+    if (topics.length === 0) return
+    try {
+      await admin.createTopics({ topics, waitForLeaders: true })
+    } catch (e) {
+      // Another worker created them first.
+      if (!isKafkaError(e, 'TOPIC_ALREADY_EXISTS') && !/already exists/i.test(errorMessage(e))) {
+        throw new SluiceError('SLUICE_KAFKA_RUNNER_TOPICS', `the job's internal topics could not be created: ${errorMessage(e)}`, { domain: 'external', cause: e, hint: `the workers need to create topics '${exchangeTopic(group)}' and '${membersTopic(group)}', or find them created` })
+      }
+    }
+  } finally {
+    await admin.disconnect()
+  }
+}
+
+async function endOffsets(cluster: Cluster, topic: string, partitions: number): Promise<number[]> {
+  await cluster.addMultipleTargetTopics([topic])
+  const parts = cluster.findTopicPartitionMetadata(topic)
+  const byLeader = new Map<number, number[]>()
+  for (const m of parts) byLeader.set(m.leader, [...(byLeader.get(m.leader) ?? []), m.partitionId])
+  const out = new Array<number>(partitions).fill(0)
+  for (const [leader, list] of byLeader) {
+    const broker = await cluster.findBroker({ nodeId: leader })
+    const res = await broker.listOffsets({ replicaId: -1, isolationLevel: 0, topics: [{ topic, partitions: list.map((partition) => ({ partition, timestamp: '-1' })) }] })
+    for (const t of res.responses) for (const r of t.partitions) out[r.partition] = Number(r.offset)
+  }
+  return out
+}
+
+async function markEnded(dir: string, status: 'finished' | 'stopped'): Promise<void> {
+  await mkdir(join(dir, 'runner'), { recursive: true })
+  await writeFile(finishedFile(dir), JSON.stringify({ status, at: new Date().toISOString() }) + '\n')
+}
+
+async function endedAs(dir: string): Promise<'finished' | 'stopped'> {
+  try {
+    const s = (JSON.parse(await readFile(finishedFile(dir), 'utf8')) as { status?: string }).status
+    return s === 'stopped' ? 'stopped' : 'finished'
+  } catch {
+    return 'finished'
+  }
+}
+
+/** A worker's options that cannot work. */
+export function checkWorkerOptions(o: KafkaWorkerOptions): void {
+  if (o.group === '' || /[^a-zA-Z0-9._-]/.test(o.group)) throw userError('SLUICE_BAD_OPTION', `--group '${o.group}' is not a valid Kafka group and topic prefix`, { hint: 'use letters, digits, dots, dashes and underscores' })
+}

@@ -1,0 +1,56 @@
+// `sluice worker --runner kafka` against the real broker: a window join and a window aggregate over three
+// worker processes, thread 0 killed with SIGKILL mid-run and a fourth worker added later, give the same
+// read_committed output as the pipeline run in one process: nothing lost, nothing twice.
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { broker, topicName } from './support.ts'
+import { ends, events, output, reference, stopJob, topics, until, worker, write, type Worker } from './runner-support.ts'
+
+const has = (w: Worker, line: RegExp): boolean => line.test(w.log)
+
+test('three workers, one killed mid-run and one added later: the output of one process, exactly once', { skip: broker.skip, timeout: 900_000 }, async () => {
+  const input = topicName('runner-in')
+  const out = topicName('runner-out')
+  const ref = topicName('runner-ref')
+  const group = topicName('runner-job')
+  await topics(input, out)
+  await topics(`${input}-unused`, ref)
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-runner-'))
+  const refDir = await mkdtemp(join(tmpdir(), 'sluice-runner-ref-'))
+  const workers: Worker[] = []
+  try {
+    await write(input, events(0, 4000))
+    for (let i = 0; i < 3; i++) workers.push(worker(input, out, group, dir))
+    await until('a run of three workers', () => workers.some((w) => has(w, /thread 2 of 3/)))
+    await until('output of the three', async () => (await output(out)).length > 0)
+
+    // SIGKILL thread 0 of the current run (it coordinates checkpoints): the others notice by the session timeout.
+    const leader = workers.find((w) => /thread (\d+) of 3\n(?![\s\S]*thread)/.exec(w.log)?.[1] === '0') ?? workers[0]
+    leader.proc.kill('SIGKILL')
+    assert.equal(await leader.exited, null)
+    await write(input, events(4000, 8000))
+    const alive = workers.filter((w) => w !== leader)
+    await until('a run of the two left', () => alive.every((w) => has(w, /thread \d of 2/)))
+
+    const late = worker(input, out, group, dir)
+    workers.push(late)
+    await until('the added worker in a run', () => has(late, /thread \d of 3/))
+    await write(input, [...events(8000, 12000), ...ends()])
+
+    await reference(input, ref, refDir)
+    const expected = await output(ref)
+    assert.ok(expected.length > 1000)
+    await until('the whole output', async () => (await output(out)).length >= expected.length)
+    await stopJob(dir)
+    const codes = await Promise.all([...alive, late].map((w) => w.exited))
+    assert.deepEqual(codes, [0, 0, 0], [...alive, late].map((w) => w.log).join('\n'))
+    assert.deepEqual(await output(out), expected)
+  } finally {
+    for (const w of workers) if (w.proc.exitCode === null && w.proc.signalCode === null) w.proc.kill('SIGKILL')
+    await rm(dir, { recursive: true, force: true })
+    await rm(refDir, { recursive: true, force: true })
+  }
+})
