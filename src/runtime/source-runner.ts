@@ -11,6 +11,7 @@ import type { SourceSnapshot } from '../checkpoint/manifest.ts'
 export type { SourceSnapshot }
 import type { Vertex } from './vertex.ts'
 import { EventTimeGuard } from './event-time-guard.ts'
+import { withIngestion } from './ingestion.ts'
 
 
 interface PartitionState {
@@ -182,7 +183,11 @@ export class SourceRunner {
     }
     p.lastDataAt = now
     p.idle = false
-    const batch = r as Batch<unknown>
+    // The batch is ingested now; what it causes downstream, a window fired by the watermark it moves too, inherits it.
+    withIngestion(now, () => this.ingest(p, r as Batch<unknown>, now))
+  }
+
+  private ingest(p: PartitionState, batch: Batch<unknown>, now: number): void {
     const n = batch.values.length
     const times = new Array<number>(n)
     const et = this.eventTime
@@ -214,7 +219,7 @@ export class SourceRunner {
         if (batch.pos) batch.pos = batch.pos.filter(keep)
         this.recordsIn += n
         this.vertex.metrics.recordsIn += n
-        this.vertex.emit({ ...batch, times: times.filter(keep) })
+        this.vertex.emit({ ...batch, times: times.filter(keep), ingestedAt: now })
         this.updateWatermark()
         this.updateInput()
         return
@@ -222,7 +227,7 @@ export class SourceRunner {
     }
     this.recordsIn += n
     this.vertex.metrics.recordsIn += n
-    this.vertex.emit({ ...batch, times })
+    this.vertex.emit({ ...batch, times, ingestedAt: now })
     this.updateWatermark()
     this.updateInput()
   }

@@ -4,6 +4,7 @@ import type { MetricsSnapshot } from '../metrics/registry.ts'
 import { EXTRA_STEP_METRICS, SLO_METRICS, type ExtraStepMetric } from './extra-metrics.ts'
 import type { SloSpec } from '../slo/spec.ts'
 import { sloTargets } from '../slo/spec.ts'
+import { LATENCY_HISTOGRAMS, SnapshotHistogram } from './histograms.ts'
 
 /** What the exposition needs besides the snapshot: facts of the pipeline that the registry does not hold. */
 export interface ExpositionOptions {
@@ -34,6 +35,7 @@ export class PrometheusExposition {
   private readonly sloObjective: Gauge<string>
   private readonly sloThreshold: Gauge<string>
   private readonly opts: ExpositionOptions
+  private readonly histograms: SnapshotHistogram[]
 
   constructor(opts: ExpositionOptions = {}) {
     this.opts = opts
@@ -41,6 +43,7 @@ export class PrometheusExposition {
     this.steps = STEP_METRICS.map((m) => [m, this.metric(m.name, m.help, m.type, m.labels)])
     this.jobs = JOB_METRICS.map((m) => [m, this.metric(m.name, m.help, m.type, m.labels)])
     this.extras = EXTRA_STEP_METRICS.map((m) => [m, this.metric(m.name, m.help, m.type, m.labels)])
+    this.histograms = LATENCY_HISTOGRAMS.map((h) => new SnapshotHistogram(h, this.registry))
     const [objective, threshold] = SLO_METRICS
     this.sloObjective = new Gauge({ name: objective.name, help: objective.help, labelNames: [...objective.labels], registers: [this.registry] })
     this.sloThreshold = new Gauge({ name: threshold.name, help: threshold.help, labelNames: [...threshold.labels], registers: [this.registry] })
@@ -58,6 +61,7 @@ export class PrometheusExposition {
       metric.reset()
       for (const t of s.subtasks) set(metric, { pipeline, step: t.step, kind: t.kind, subtask: String(t.subtask) }, info.value(t, this.opts))
     }
+    for (const h of this.histograms) h.set(pipeline, s.subtasks)
     for (const [info, metric] of this.jobs) {
       metric.reset()
       set(metric, info.field === 'status' ? { pipeline, status: s.status } : { pipeline }, jobValue(s, info))

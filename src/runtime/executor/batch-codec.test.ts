@@ -87,3 +87,8 @@ test('records of one shape travel as columns, not as objects', () => {
   assert.deepEqual(w.values.cols.map((c) => c.k), ['n', 'n', 's', 'c'])
   assert.equal(w.keys?.k, 'n')
 })
+
+test('a batch keeps its ingestion time across threads', () => {
+  assert.equal(viaCodec(batchOf([1, 2, 3, 4, 5], { ingestedAt: 1_700_000_000_123 })).ingestedAt, 1_700_000_000_123)
+  assert.equal('ingestedAt' in viaCodec(batchOf([1, 2])), false)
+})
