@@ -10,6 +10,12 @@ export interface SourceContext {
   readonly stepId: string
   readonly signal: AbortSignal
   /**
+   * The pipeline's buffer timeout (ms): the longest a record should wait in the source before `read` hands it
+   * over. A source that polls polls at least this often; one that paces its output releases batches of at most
+   * this long. Absent where no pipeline is attached.
+   */
+  readonly bufferTimeoutMs?: number
+  /**
    * Reports a record the source could not decode; applies the pipeline's error policy. `raw` is the
    * record exactly as read: a string when its bytes are valid UTF-8, else the bytes themselves.
    */

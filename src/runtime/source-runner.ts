@@ -56,12 +56,13 @@ export class SourceRunner {
     this.idleTimeout = source.options.idleTimeout === undefined ? Infinity : parseDuration(source.options.idleTimeout, `source '${vertex.plan.id}' idleTimeout`, { allowZero: false })
   }
 
-  async open(signal: AbortSignal, pipeline: string): Promise<void> {
+  async open(signal: AbortSignal, pipeline: string, bufferTimeoutMs?: number): Promise<void> {
     const stepId = this.vertex.plan.id
     this.reader = await this.source.open({
       pipeline,
       stepId,
       signal,
+      ...(bufferTimeoutMs !== undefined ? { bufferTimeoutMs } : {}),
       malformed: (error, raw, position: Position) => this.errors.malformed(stepId, error, raw, this.clock.now(), position),
       invalid: (error, record, position) => this.errors.report(stepId, error, record, this.clock.now(), position),
     })

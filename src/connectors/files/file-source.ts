@@ -272,7 +272,7 @@ export async function openFileSource<T>(spec: FileSourceSpec<T>, path: string | 
   async function pause(): Promise<boolean> {
     if (stop.aborted) return false
     try {
-      await sleep(pollMs, undefined, { signal: stop })
+      await sleep(Math.min(pollMs, ctx.bufferTimeoutMs ?? Infinity), undefined, { signal: stop })
       return true
     } catch {
       return false

@@ -26,6 +26,8 @@ import { DeadLetterCollector } from './dead-letter-collector.ts'
 import { BlockedTime } from './blocked-time.ts'
 
 const YIELD_EVERY_MS = 20
+/** How soon a source that had nothing (and no promise) is asked again, at most. */
+const POLL_MS = 10
 const METRICS_EVERY_MS = 1000
 /** Batches from one sender held for watermark alignment beyond which its credits wait. */
 const HELD_PER_SENDER = 4
@@ -165,7 +167,7 @@ export class SubtaskExecutor {
       const step = v?.plan.steps[0]
       if (step?.impl.role === 'source') this.runners.push(new SourceRunner(v!, step.impl.source, clock, this.graph.errors, { subtask: thread, subtasks: layout.threads }))
     }
-    for (const r of this.runners) await r.open(this.init.signal, p.name)
+    for (const r of this.runners) await r.open(this.init.signal, p.name, p.options.bufferTimeoutMs)
     for (const v of this.graph.vertices) {
       if (v === undefined) continue
       const step = v.plan.steps[0]
@@ -654,8 +656,8 @@ export class SubtaskExecutor {
     if (!this.stopped && this.round === undefined && this.init.hasCredit()) for (const r of this.runners) waits.push(...r.waitables())
     const wakeAt = Math.min(this.graph.nextProcessingTimer(), ...this.runners.map((r) => r.nextIdleCheck()), this.lastMetrics + METRICS_EVERY_MS, this.nextTick)
     const readable = !this.stopped && this.round === undefined && this.init.hasCredit() && this.runners.some((r) => !r.done && r.waitables().length === 0)
-    // A source that returned null without a promise is polled again shortly.
-    const delay = readable ? 10 : Math.max(0, Math.min(wakeAt - now, 1000))
+    // A source that returned null without a promise is polled again within the buffer timeout.
+    const delay = readable ? Math.min(POLL_MS, this.init.pipeline.options.bufferTimeoutMs) : Math.max(0, Math.min(wakeAt - now, 1000))
     let timer: NodeJS.Timeout | undefined
     waits.push(new Promise<void>((r) => (timer = setTimeout(r, delay))))
     await Promise.race(waits)
