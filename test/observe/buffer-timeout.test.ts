@@ -2,7 +2,8 @@
 // follow from the options, never by the clock, so results do not depend on it.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { pipeline, run, sink, source, window, type SourceContext, type SourceReader, type WindowResult } from '../../src/index.ts'
+import { pipeline, run, sink, source, window, type SourceReader, type WindowResult } from '../../src/index.ts'
+import type { SourceContext } from '../../src/core/source.ts'
 
 const T0 = Date.UTC(2026, 5, 1)
 
