@@ -44,6 +44,8 @@ export class StepMetrics {
   recordsBefore = 0
   /** A sink's end-to-end latency histograms (see `SinkLatency`); undefined for other steps. */
   latency: SinkLatency | undefined = undefined
+  /** Gauge: a source's consumer lag per partition it reads, for sources that can tell (see `ConsumerLag`). */
+  consumerLag: ConsumerLag | undefined = undefined
   constructor(step: string, kind: string, subtask = 0) {
     this.step = step
     this.kind = kind
@@ -85,6 +87,7 @@ export class StepMetrics {
       stateEntriesWithoutTtl: this.stateEntriesWithoutTtl,
       recordsBefore: this.recordsBefore,
       ...(this.input !== undefined ? { input: { ...this.input } } : {}),
+      ...(this.consumerLag !== undefined ? { consumerLag: { unit: this.consumerLag.unit, partitions: this.consumerLag.partitions.slice(), lag: this.consumerLag.lag.slice() } } : {}),
       ...(this.latency !== undefined ? { latency: { ingest: copyHistogram(this.latency.ingest), eventTime: copyHistogram(this.latency.eventTime) } } : {}),
     }
   }
@@ -146,6 +149,19 @@ export interface StepMetricsValues {
   input?: InputProgress
   /** A sink's end-to-end latency histograms. */
   latency?: SinkLatency
+  /** A source's consumer lag per partition. */
+  consumerLag?: ConsumerLag
+}
+
+/**
+ * How far a source is behind the end of each partition it reads: `lag[i]` records (or bytes) of partition
+ * `partitions[i]` not yet read.
+ * @example { unit: 'records', partitions: [0, 2], lag: [120, 0] }
+ */
+export interface ConsumerLag {
+  unit: 'records' | 'bytes'
+  partitions: number[]
+  lag: number[]
 }
 
 /**

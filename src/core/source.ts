@@ -62,6 +62,15 @@ export interface SourceReader<T> {
    * @example bytesRead: () => consumed
    */
   bytesRead?(): number
+  /**
+   * How far this reader is behind the end of `partition`: records not yet read (a log's or Kafka's end offset
+   * minus the reader's position), or bytes left for file sources (see `lagUnit`); read about once a second for
+   * the consumer-lag metric. Sources that cannot tell leave it out.
+   * @example lag: (p) => endOffset(p) - positions[p]
+   */
+  lag?(partition: number): number
+  /** The unit of `lag`: 'records' (default) or 'bytes'. */
+  readonly lagUnit?: 'records' | 'bytes'
   close(): void | Promise<void>
 }
 

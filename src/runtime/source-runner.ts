@@ -78,6 +78,15 @@ export class SourceRunner {
     return this.reader?.bytesRead?.() ?? 0
   }
 
+  /** Brings the step's consumer lag up to date, for a reader that can tell (read with the other gauges). */
+  refreshLag(): void {
+    const lagOf = this.reader?.lag
+    if (lagOf === undefined) return
+    const partitions = this.owned
+    const lag = partitions.map((p) => Math.max(0, lagOf.call(this.reader, p)))
+    this.vertex.metrics.consumerLag = { unit: this.reader.lagUnit ?? 'records', partitions, lag }
+  }
+
   /** The partitions this subtask reads. */
   get owned(): number[] {
     return this.parts.map((p) => p.index)

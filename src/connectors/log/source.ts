@@ -191,6 +191,8 @@ async function openReader<T>(
       return readPart(index, part, max)
     },
     positions: () => parts.map((p) => p.next),
+    // Records (and transaction markers) appended and not yet read: the log's end offset minus the position.
+    lag: (index) => Math.min(log.topic(topic).partitions[index].endOffset, parts[index].stop) - parts[index].next,
     seek(positions) {
       checkSeek('log', positions, parts.length).forEach((at, i) => {
         parts[i].next = at

@@ -238,6 +238,11 @@ function addTo(t: StepTotals, s: StepMetricsValues): void {
     t.input.total += s.input.total
     t.input.before += s.input.before
   }
+  if (s.consumerLag !== undefined) {
+    t.consumerLag ??= { unit: s.consumerLag.unit, partitions: [], lag: [] }
+    t.consumerLag.partitions.push(...s.consumerLag.partitions)
+    t.consumerLag.lag.push(...s.consumerLag.lag)
+  }
   if (s.latency !== undefined) {
     if (t.latency === undefined) t.latency = { ingest: copyHistogram(s.latency.ingest), eventTime: copyHistogram(s.latency.eventTime) }
     else {

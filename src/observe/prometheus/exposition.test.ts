@@ -43,7 +43,7 @@ test('counters are names ending in _total, units in the name, labels bounded to 
   }
   for (const [key] of series(text)) {
     const labels = [...key.matchAll(/(\w+)="/g)].map((m) => m[1])
-    for (const l of labels) assert.ok(['pipeline', 'step', 'kind', 'subtask', 'status', 'slo', 'le'].includes(l), `${key}: label ${l}`)
+    for (const l of labels) assert.ok(['pipeline', 'step', 'kind', 'subtask', 'status', 'slo', 'le', 'partition'].includes(l), `${key}: label ${l}`)
   }
 })
 
@@ -97,4 +97,11 @@ test('sinks publish their end-to-end latency as histograms in seconds, buckets c
   assert.equal(at('sluice_sink_event_time_latency_seconds_bucket', '120'), '20')
   // Only sinks have them.
   assert.equal([...s.keys()].some((k) => k.startsWith('sluice_sink_latency_seconds_bucket{pipeline="orders",step="read"')), false)
+})
+
+test('sources that know it publish their consumer lag per partition', async () => {
+  const s = series(await new PrometheusExposition().render(sampleRegistry().snapshot()))
+  assert.equal(s.get('sluice_source_consumer_lag_records{pipeline="orders",step="read",kind="source-jsonl",subtask="1",partition="1"}'), '120')
+  assert.equal(s.get('sluice_source_consumer_lag_records{pipeline="orders",step="read",kind="source-jsonl",subtask="1",partition="3"}'), '0')
+  assert.equal([...s.keys()].filter((k) => k.startsWith('sluice_source_consumer_lag_records')).length, 4)
 })

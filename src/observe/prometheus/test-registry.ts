@@ -16,6 +16,7 @@ export function sampleRegistry(now: () => number = () => 1_700_000_000_000): Met
     src.bytesIn = 64_000
     src.watermark = now() - 5_000
     src.inputLagMs = 5_000
+    src.consumerLag = { unit: 'records', partitions: [subtask, subtask + 2], lag: [120, 0] }
     const win = r.step('per-minute', 'window-aggregate', subtask)
     win.recordsIn = 1000
     win.recordsOut = 20

@@ -672,7 +672,10 @@ export class SubtaskExecutor {
   /** Gauges of this thread's subtasks, brought up to date before the registry is read. */
   private refreshGauges(): void {
     this.graph.refreshGauges(this.init.clock.now())
-    for (const r of this.runners) r.vertex.metrics.bytesIn = r.bytesRead
+    for (const r of this.runners) {
+      r.vertex.metrics.bytesIn = r.bytesRead
+      r.refreshLag()
+    }
     this.blocked.chargeOngoing(this.readingSources)
   }
 
