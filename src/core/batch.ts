@@ -12,6 +12,11 @@ export interface Batch<T = unknown> {
   kinds?: RowKind[]
   /** Source position per record (file:line, log offset, sequence number), for error reports. */
   pos?: Position[]
+  /**
+   * When the batch's first record was read by its source (processing-time ms); operators' output inherits
+   * it. Sinks measure end-to-end latency from it.
+   */
+  ingestedAt?: number
 }
 
 export type Position = string | number

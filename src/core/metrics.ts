@@ -1,3 +1,5 @@
+import { copyHistogram, type LatencyHistogram } from './latency-histogram.ts'
+
 /**
  * Counters and gauges kept per step and subtask, updated in place once per batch (never per record). The
  * metrics registry (`observe/metrics`) creates one per (step, subtask) and reads them live.
@@ -40,6 +42,10 @@ export class StepMetrics {
   input: InputProgress | undefined = undefined
   /** A source resumed from a checkpoint: records it had read before this run (counted in `recordsIn`). */
   recordsBefore = 0
+  /** A sink's end-to-end latency histograms (see `SinkLatency`); undefined for other steps. */
+  latency: SinkLatency | undefined = undefined
+  /** Gauge: a source's consumer lag per partition it reads, for sources that can tell (see `ConsumerLag`). */
+  consumerLag: ConsumerLag | undefined = undefined
   constructor(step: string, kind: string, subtask = 0) {
     this.step = step
     this.kind = kind
@@ -81,6 +87,8 @@ export class StepMetrics {
       stateEntriesWithoutTtl: this.stateEntriesWithoutTtl,
       recordsBefore: this.recordsBefore,
       ...(this.input !== undefined ? { input: { ...this.input } } : {}),
+      ...(this.consumerLag !== undefined ? { consumerLag: { unit: this.consumerLag.unit, partitions: this.consumerLag.partitions.slice(), lag: this.consumerLag.lag.slice() } } : {}),
+      ...(this.latency !== undefined ? { latency: { ingest: copyHistogram(this.latency.ingest), eventTime: copyHistogram(this.latency.eventTime) } } : {}),
     }
   }
 }
@@ -139,5 +147,32 @@ export interface StepMetricsValues {
   recordsBefore: number
   /** A bounded source's reading progress, when it tells. */
   input?: InputProgress
+  /** A sink's end-to-end latency histograms. */
+  latency?: SinkLatency
+  /** A source's consumer lag per partition. */
+  consumerLag?: ConsumerLag
+}
+
+/**
+ * How far a source is behind the end of each partition it reads: `lag[i]` records (or bytes) of partition
+ * `partitions[i]` not yet read.
+ * @example { unit: 'records', partitions: [0, 2], lag: [120, 0] }
+ */
+export interface ConsumerLag {
+  unit: 'records' | 'bytes'
+  partitions: number[]
+  lag: number[]
+}
+
+/**
+ * What a sink measures per record it writes: the time since the record's batch was ingested (read by its
+ * source) and the time since its event time.
+ * @example quantileMs(job.metrics().steps.find((t) => t.step === 'out')!.latency!.ingest, 0.99)
+ */
+export interface SinkLatency {
+  /** Written minus ingested (the processing-time clock). */
+  ingest: LatencyHistogram
+  /** Written minus event time: includes how long windows held the record and how late it came. */
+  eventTime: LatencyHistogram
 }
 

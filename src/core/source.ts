@@ -10,6 +10,12 @@ export interface SourceContext {
   readonly stepId: string
   readonly signal: AbortSignal
   /**
+   * The pipeline's buffer timeout (ms): the longest a record should wait in the source before `read` hands it
+   * over. A source that polls polls at least this often; one that paces its output releases batches of at most
+   * this long. Absent where no pipeline is attached.
+   */
+  readonly bufferTimeoutMs?: number
+  /**
    * Reports a record the source could not decode; applies the pipeline's error policy. `raw` is the
    * record exactly as read: a string when its bytes are valid UTF-8, else the bytes themselves.
    */
@@ -56,6 +62,15 @@ export interface SourceReader<T> {
    * @example bytesRead: () => consumed
    */
   bytesRead?(): number
+  /**
+   * How far this reader is behind the end of `partition`: records not yet read (a log's or Kafka's end offset
+   * minus the reader's position), or bytes left for file sources (see `lagUnit`); read about once a second for
+   * the consumer-lag metric. Sources that cannot tell leave it out.
+   * @example lag: (p) => endOffset(p) - positions[p]
+   */
+  lag?(partition: number): number
+  /** The unit of `lag`: 'records' (default) or 'bytes'. */
+  readonly lagUnit?: 'records' | 'bytes'
   close(): void | Promise<void>
 }
 

@@ -11,6 +11,7 @@ import type { SourceSnapshot } from '../checkpoint/manifest.ts'
 export type { SourceSnapshot }
 import type { Vertex } from './vertex.ts'
 import { EventTimeGuard } from './event-time-guard.ts'
+import { withIngestion } from './ingestion.ts'
 
 
 /**
@@ -81,12 +82,13 @@ export class SourceRunner {
     this.idleTimeout = source.options.idleTimeout === undefined ? Infinity : parseDuration(source.options.idleTimeout, `source '${vertex.plan.id}' idleTimeout`, { allowZero: false })
   }
 
-  async open(signal: AbortSignal, pipeline: string): Promise<void> {
+  async open(signal: AbortSignal, pipeline: string, bufferTimeoutMs?: number): Promise<void> {
     const stepId = this.vertex.plan.id
     this.reader = await this.source.open({
       pipeline,
       stepId,
       signal,
+      ...(bufferTimeoutMs !== undefined ? { bufferTimeoutMs } : {}),
       malformed: (error, raw, position: Position) => this.errors.malformed(stepId, error, raw, this.clock.now(), position),
       invalid: (error, record, position) => this.errors.report(stepId, error, record, this.clock.now(), position),
     })
@@ -145,6 +147,15 @@ export class SourceRunner {
   /** Bytes the reader has read in this run (0 for a source that cannot tell). */
   get bytesRead(): number {
     return this.reader?.bytesRead?.() ?? 0
+  }
+
+  /** Brings the step's consumer lag up to date, for a reader that can tell (read with the other gauges). */
+  refreshLag(): void {
+    const lagOf = this.reader?.lag
+    if (lagOf === undefined) return
+    const partitions = this.owned
+    const lag = partitions.map((p) => Math.max(0, lagOf.call(this.reader, p)))
+    this.vertex.metrics.consumerLag = { unit: this.reader.lagUnit ?? 'records', partitions, lag }
   }
 
   /** The partitions this subtask reads. */
@@ -257,7 +268,11 @@ export class SourceRunner {
     }
     p.lastDataAt = now
     p.idle = false
-    const batch = r as Batch<unknown>
+    // The batch is ingested now; what it causes downstream, a window fired by the watermark it moves too, inherits it.
+    withIngestion(now, () => this.ingest(p, r as Batch<unknown>, now))
+  }
+
+  private ingest(p: PartitionState, batch: Batch<unknown>, now: number): void {
     const n = batch.values.length
     const times = new Array<number>(n)
     const et = this.eventTime
@@ -289,7 +304,7 @@ export class SourceRunner {
         if (batch.pos) batch.pos = batch.pos.filter(keep)
         this.recordsIn += n
         this.vertex.metrics.recordsIn += n
-        this.vertex.emit({ ...batch, times: times.filter(keep) })
+        this.vertex.emit({ ...batch, times: times.filter(keep), ingestedAt: now })
         this.updateWatermark()
         this.updateInput()
         return
@@ -297,7 +312,7 @@ export class SourceRunner {
     }
     this.recordsIn += n
     this.vertex.metrics.recordsIn += n
-    this.vertex.emit({ ...batch, times })
+    this.vertex.emit({ ...batch, times, ingestedAt: now })
     this.updateWatermark()
     this.updateInput()
   }

@@ -72,6 +72,7 @@ export class TaskGraph {
     for (const v of this.vertices) {
       if (v === undefined) continue
       v.deliver = deliver
+      v.now = () => this.clock.now()
       v.pendingWrite = (p) => void this.pendingWrites.push(p)
       for (const c of plan.consumers[v.plan.index]) {
         const target = this.vertices[c.to]

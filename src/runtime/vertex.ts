@@ -3,6 +3,8 @@ import type { Operator, Output } from '../core/operator.ts'
 import type { SinkWriter } from '../core/sink.ts'
 import type { StepMetrics } from '../core/metrics.ts'
 import type { PlanVertex } from '../plan/physical-plan.ts'
+import { emptyHistogram, observe, observeTimes } from '../core/latency-histogram.ts'
+import { ingestion, stamp } from './ingestion.ts'
 
 export interface Consumer {
   vertex: Vertex
@@ -33,6 +35,8 @@ export class Vertex implements Output {
   pendingWrite: (p: Promise<void>) => void = () => {}
   /** Filled by the graph: delivers a batch to a consumer (computing keys when the edge is keyed). */
   deliver: (c: Consumer, batch: Batch) => void = () => {}
+  /** Filled by the graph: the run's processing-time clock, which sinks measure latency with. */
+  now: () => number = Date.now
 
   constructor(plan: PlanVertex, metrics: StepMetrics) {
     this.plan = plan
@@ -49,16 +53,40 @@ export class Vertex implements Output {
       this.metrics.recordsOut += batch.values.length
       const p = this.sink.write(batch)
       if (p !== undefined) this.pendingWrite(p)
+      this.measureLatency(batch, p)
       return
     }
     if (this.plan.role !== 'chain') this.metrics.recordsIn += batch.values.length
-    this.operator!.process(batch, this, input)
+    // What the operator emits while handling this batch inherits its ingestion time (see ingestion.ts).
+    const prev = ingestion.at
+    if (batch.ingestedAt !== undefined) ingestion.at = batch.ingestedAt
+    try {
+      this.operator!.process(batch, this, input)
+    } finally {
+      ingestion.at = prev
+    }
     const room = this.operator!.waitForRoom?.()
     if (room !== undefined) this.pendingWrite(room)
   }
 
+  /** A sink's end-to-end latency: once the write is done, time since ingestion and since event time. */
+  private measureLatency(batch: Batch, pending: void | Promise<void>): void {
+    const n = batch.values.length
+    if (n === 0) return
+    const lat = (this.metrics.latency ??= { ingest: emptyHistogram(), eventTime: emptyHistogram() })
+    const at = batch.ingestedAt ?? (ingestion.at === ingestion.at ? ingestion.at : undefined)
+    const record = (): void => {
+      const now = this.now()
+      if (at !== undefined) observe(lat.ingest, now - at, n)
+      observeTimes(lat.eventTime, now, batch.times)
+    }
+    if (pending === undefined) record()
+    else pending.then(record, () => {})
+  }
+
   emit(batch: Batch): void {
     if (batch.values.length === 0) return
+    stamp(batch)
     if (this.plan.role === 'source' || this.plan.role === 'errors') this.metrics.recordsOut += batch.values.length
     for (const c of this.consumers) if (c.tag === undefined) this.deliver(c, batch)
   }

@@ -91,3 +91,19 @@ test('options are checked before anything connects', () => {
   assert.throws(() => kafka({ brokers: 'x:1', topics: 't', from: 'committed' }), /needs a 'group'/)
   assert.throws(() => kafka({ brokers: 'x:1', topics: 't', isolation: 'dirty' as never }), /isolation/)
 })
+
+test('consumer lag: the high watermark of the last fetch minus the position, per partition', { skip: broker.skip }, async () => {
+  const topic = topicName('src-lag')
+  await createTopic(topic)
+  await produce(topic, Array.from({ length: 50 }, (_, n) => ({ value: String(n) })))
+  const reader = await kafka<number>({ brokers: bootstrap(), topics: topic, pollInterval: '20ms' }).open({ pipeline: 'p', stepId: 's', signal: new AbortController().signal, malformed: () => {} })
+  try {
+    let r = await reader.read(0, 20)
+    while (r === null) r = await reader.read(0, 20)
+    assert.ok(r !== END && r.values.length === 20)
+    assert.equal(reader.lag!(0), 30)
+    assert.equal(reader.lagUnit ?? 'records', 'records')
+  } finally {
+    await reader.close()
+  }
+})

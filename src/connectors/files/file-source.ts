@@ -272,7 +272,7 @@ export async function openFileSource<T>(spec: FileSourceSpec<T>, path: string | 
   async function pause(): Promise<boolean> {
     if (stop.aborted) return false
     try {
-      await sleep(pollMs, undefined, { signal: stop })
+      await sleep(Math.min(pollMs, ctx.bufferTimeoutMs ?? Infinity), undefined, { signal: stop })
       return true
     } catch {
       return false
@@ -358,6 +358,8 @@ export async function openFileSource<T>(spec: FileSourceSpec<T>, path: string | 
     bytesRead: () => consumed,
     // A followed file grows, so it has no end to measure against.
     ...(follow ? {} : { progress: (index: number) => ({ done: parts[index].ended ? sizes[index] : Math.min(position(index).offset, sizes[index]), total: sizes[index] }) }),
+    // Bytes left of a file read once (a followed file grows: its size is not known without a stat).
+    ...(follow ? {} : { lagUnit: 'bytes' as const, lag: (index: number) => (parts[index].ended ? 0 : Math.max(0, sizes[index] - position(index).offset)) }),
     seek(positions) {
       for (const at of checkFilePositions(spec.kind, positions, step)) {
         const index = files.indexOf(at.file)

@@ -62,7 +62,8 @@ export function generator<T>(options: GeneratorOptions<T>): Source<T> {
     bounded: count !== undefined,
     options,
     describe: () => ({ kind: 'generator', count: count ?? null, ratePerSecond: ratePerSecond ?? null, seed, partitions }),
-    open(): SourceReader<T> {
+    open(ctx): SourceReader<T> {
+      const chunkMs = ctx?.bufferTimeoutMs ?? 100
       const next = Array.from({ length: partitions }, (_, p) => p)
       const rng = new SplitMix()
       const started = performance.now()
@@ -74,10 +75,10 @@ export function generator<T>(options: GeneratorOptions<T>): Source<T> {
           if (next[p] >= limit) return END
           let n = max
           if (ratePerSecond !== undefined) {
-            // Batches of a fixed size (at most a tenth of a second's worth), released once the rate allows a
-            // whole one: batch boundaries, and so watermarks, do not depend on timing, and a run restored from
-            // a checkpoint cuts its batches exactly where an uninterrupted run does.
-            const chunk = Math.max(1, Math.min(max, Math.ceil(ratePerSecond / 10)))
+            // Batches of a fixed size (at most the buffer timeout's worth, a tenth of a second's without one),
+            // released once the rate allows a whole one: batch boundaries, and so watermarks, do not depend on
+            // timing, and a run restored from a checkpoint cuts its batches exactly where an uninterrupted run does.
+            const chunk = Math.max(1, Math.min(max, Math.ceil((ratePerSecond * chunkMs) / 1000)))
             const remaining = Math.ceil((limit - next[p]) / partitions)
             n = Math.min(chunk, remaining)
             const due = ((emitted + n) / ratePerSecond) * 1000 - (performance.now() - started)

@@ -63,6 +63,8 @@ interface Part {
   endAt: number
   /** Read at least once by this subtask: included in fetches and offset commits. */
   wanted: boolean
+  /** The partition's high watermark in the last fetch response (NaN before one). */
+  highWatermark: number
 }
 
 /**
@@ -179,6 +181,7 @@ async function openReader<T>(options: KafkaSourceOptions<T>, o: Checked, ctx: So
       for (const fp of t.partitions) {
         const p = list.find((x) => x.topic === t.topicName && x.partition === fp.partition)
         if (p === undefined) continue
+        p.highWatermark = Number(fp.highWatermark)
         const raw = fp.messages.filter((m) => Number(m.offset) >= p.fetchAt)
         if (raw.length === 0) continue
         const last = Number(raw[raw.length - 1].offset)
@@ -238,6 +241,11 @@ async function openReader<T>(options: KafkaSourceOptions<T>, o: Checked, ctx: So
       if (p.next >= p.stop) return END
       return readPart(p, max)
     },
+    // Consumer lag as Kafka tools give it: the high watermark of the last fetch minus the position.
+    lag: (index) => {
+      const p = parts[index]
+      return Number.isNaN(p.highWatermark) ? 0 : Math.min(p.highWatermark, p.stop) - p.next
+    },
     positions() {
       const at = parts.map((p) => p.next)
       if (options.group !== undefined) {
@@ -291,7 +299,7 @@ async function listPartitions(cluster: Cluster, topics: string[] | undefined, pa
   const parts: Part[] = []
   for (const topic of [...names].sort()) {
     const ids = cluster.findTopicPartitionMetadata(topic).map((m) => m.partitionId).sort((a, b) => a - b)
-    for (const partition of ids) parts.push({ topic, partition, fetchAt: 0, next: 0, stop: Infinity, buffer: [], bufferAt: 0, endAt: 0, wanted: false })
+    for (const partition of ids) parts.push({ topic, partition, fetchAt: 0, next: 0, stop: Infinity, buffer: [], bufferAt: 0, endAt: 0, wanted: false, highWatermark: NaN })
   }
   return parts
 }

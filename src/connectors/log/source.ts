@@ -110,7 +110,8 @@ async function openReader<T>(
 
   async function pause(): Promise<void> {
     if (stop.aborted) return
-    await sleep(cfg.pollMs, undefined, { signal: stop }).catch(() => undefined)
+    // New records wait at most the pipeline's buffer timeout for the next look.
+    await sleep(Math.min(cfg.pollMs, ctx.bufferTimeoutMs ?? Infinity), undefined, { signal: stop }).catch(() => undefined)
   }
 
   /** Reads ahead of a blocked position until the blocking transaction is decided or the log ends. */
@@ -190,6 +191,8 @@ async function openReader<T>(
       return readPart(index, part, max)
     },
     positions: () => parts.map((p) => p.next),
+    // Records (and transaction markers) appended and not yet read: the log's end offset minus the position.
+    lag: (index) => Math.min(log.topic(topic).partitions[index].endOffset, parts[index].stop) - parts[index].next,
     seek(positions) {
       checkSeek('log', positions, parts.length).forEach((at, i) => {
         parts[i].next = at

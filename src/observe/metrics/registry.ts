@@ -1,4 +1,5 @@
 import { StepMetrics, type StepMetricsValues } from '../../core/metrics.ts'
+import { addHistogram, copyHistogram } from '../../core/latency-histogram.ts'
 
 /** What a thread (or process) reports about the subtasks it runs: plain, structured-cloneable data. */
 export interface MetricsExport {
@@ -236,6 +237,18 @@ function addTo(t: StepTotals, s: StepMetricsValues): void {
     t.input.done += s.input.done
     t.input.total += s.input.total
     t.input.before += s.input.before
+  }
+  if (s.consumerLag !== undefined) {
+    t.consumerLag ??= { unit: s.consumerLag.unit, partitions: [], lag: [] }
+    t.consumerLag.partitions.push(...s.consumerLag.partitions)
+    t.consumerLag.lag.push(...s.consumerLag.lag)
+  }
+  if (s.latency !== undefined) {
+    if (t.latency === undefined) t.latency = { ingest: copyHistogram(s.latency.ingest), eventTime: copyHistogram(s.latency.eventTime) }
+    else {
+      addHistogram(t.latency.ingest, s.latency.ingest)
+      addHistogram(t.latency.eventTime, s.latency.eventTime)
+    }
   }
   // A step's event time is where its slowest subtask is; its lag is its worst subtask's (unknown ones aside).
   t.watermark = t.subtasks === 0 ? s.watermark : Math.min(t.watermark, s.watermark)

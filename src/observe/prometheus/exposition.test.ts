@@ -43,7 +43,7 @@ test('counters are names ending in _total, units in the name, labels bounded to 
   }
   for (const [key] of series(text)) {
     const labels = [...key.matchAll(/(\w+)="/g)].map((m) => m[1])
-    for (const l of labels) assert.ok(['pipeline', 'step', 'kind', 'subtask', 'status', 'slo'].includes(l), `${key}: label ${l}`)
+    for (const l of labels) assert.ok(['pipeline', 'step', 'kind', 'subtask', 'status', 'slo', 'le', 'partition'].includes(l), `${key}: label ${l}`)
   }
 })
 
@@ -81,4 +81,27 @@ test('dead letters: the errors of a pipeline that dead-letters them; objectives 
   assert.equal(dlq.get('sluice_slo_threshold_seconds{pipeline="orders",slo="latency"}'), '0.5')
   assert.equal(dlq.get('sluice_slo_objective_ratio{pipeline="orders",slo="errors"}'), '0.99')
   assert.equal(dlq.get('sluice_slo_threshold_seconds{pipeline="orders",slo="errors"}'), undefined)
+})
+
+test('sinks publish their end-to-end latency as histograms in seconds, buckets cumulative', async () => {
+  const s = series(await new PrometheusExposition().render(sampleRegistry().snapshot()))
+  const at = (name: string, le: string) => s.get(`${name}{pipeline="orders",step="write",kind="sink-jsonl",subtask="0",le="${le}"}`)
+  assert.equal(at('sluice_sink_latency_seconds_bucket', '0.001'), '0')
+  assert.equal(at('sluice_sink_latency_seconds_bucket', '0.005'), '15')
+  assert.equal(at('sluice_sink_latency_seconds_bucket', '0.025'), '15')
+  assert.equal(at('sluice_sink_latency_seconds_bucket', '0.05'), '20')
+  assert.equal(at('sluice_sink_latency_seconds_bucket', '+Inf'), '20')
+  assert.equal(s.get(`sluice_sink_latency_seconds_count${sub('write', 'sink-jsonl', 0)}`), '20')
+  assert.equal(s.get(`sluice_sink_latency_seconds_sum${sub('write', 'sink-jsonl', 0)}`), '0.245')
+  assert.equal(at('sluice_sink_event_time_latency_seconds_bucket', '60'), '0')
+  assert.equal(at('sluice_sink_event_time_latency_seconds_bucket', '120'), '20')
+  // Only sinks have them.
+  assert.equal([...s.keys()].some((k) => k.startsWith('sluice_sink_latency_seconds_bucket{pipeline="orders",step="read"')), false)
+})
+
+test('sources that know it publish their consumer lag per partition', async () => {
+  const s = series(await new PrometheusExposition().render(sampleRegistry().snapshot()))
+  assert.equal(s.get('sluice_source_consumer_lag_records{pipeline="orders",step="read",kind="source-jsonl",subtask="1",partition="1"}'), '120')
+  assert.equal(s.get('sluice_source_consumer_lag_records{pipeline="orders",step="read",kind="source-jsonl",subtask="1",partition="3"}'), '0')
+  assert.equal([...s.keys()].filter((k) => k.startsWith('sluice_source_consumer_lag_records')).length, 4)
 })

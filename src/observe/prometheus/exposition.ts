@@ -1,10 +1,11 @@
 import type { Counter, Gauge, Registry } from 'prom-client'
 import { JOB_METRICS, STEP_METRICS, jobValue, stepValue, type MetricInfo } from '../metrics/catalog.ts'
 import type { MetricsSnapshot } from '../metrics/registry.ts'
-import { EXTRA_STEP_METRICS, SLO_METRICS, type ExtraStepMetric } from './extra-metrics.ts'
+import { CONSUMER_LAG_LABELS, CONSUMER_LAG_METRICS, EXTRA_STEP_METRICS, SLO_METRICS, type ExtraStepMetric } from './extra-metrics.ts'
 import type { SloSpec } from '../slo/spec.ts'
 import { sloTargets } from '../slo/spec.ts'
 import { lazyRequire } from '../../core/lazy-require.ts'
+import { LATENCY_HISTOGRAMS, SnapshotHistogram } from './histograms.ts'
 
 const promClient = lazyRequire<typeof import('prom-client')>(import.meta.url, 'prom-client')
 
@@ -37,6 +38,8 @@ export class PrometheusExposition {
   private readonly sloObjective: Gauge<string>
   private readonly sloThreshold: Gauge<string>
   private readonly opts: ExpositionOptions
+  private readonly histograms: SnapshotHistogram[]
+  private readonly lag: Record<'records' | 'bytes', Gauge<string>>
 
   constructor(opts: ExpositionOptions = {}) {
     this.opts = opts
@@ -44,6 +47,9 @@ export class PrometheusExposition {
     this.steps = STEP_METRICS.map((m) => [m, this.metric(m.name, m.help, m.type, m.labels)])
     this.jobs = JOB_METRICS.map((m) => [m, this.metric(m.name, m.help, m.type, m.labels)])
     this.extras = EXTRA_STEP_METRICS.map((m) => [m, this.metric(m.name, m.help, m.type, m.labels)])
+    this.histograms = LATENCY_HISTOGRAMS.map((h) => new SnapshotHistogram(h, this.registry))
+    const lagGauge = (m: { name: string; help: string }) => new (promClient().Gauge)({ name: m.name, help: m.help, labelNames: [...CONSUMER_LAG_LABELS], registers: [this.registry] })
+    this.lag = { records: lagGauge(CONSUMER_LAG_METRICS.records), bytes: lagGauge(CONSUMER_LAG_METRICS.bytes) }
     const [objective, threshold] = SLO_METRICS
     this.sloObjective = new (promClient().Gauge)({ name: objective.name, help: objective.help, labelNames: [...objective.labels], registers: [this.registry] })
     this.sloThreshold = new (promClient().Gauge)({ name: threshold.name, help: threshold.help, labelNames: [...threshold.labels], registers: [this.registry] })
@@ -60,6 +66,14 @@ export class PrometheusExposition {
     for (const [info, metric] of this.extras) {
       metric.reset()
       for (const t of s.subtasks) set(metric, { pipeline, step: t.step, kind: t.kind, subtask: String(t.subtask) }, info.value(t, this.opts))
+    }
+    for (const h of this.histograms) h.set(pipeline, s.subtasks)
+    this.lag.records.reset()
+    this.lag.bytes.reset()
+    for (const t of s.subtasks) {
+      const c = t.consumerLag
+      if (c === undefined) continue
+      c.partitions.forEach((partition, i) => this.lag[c.unit].set({ pipeline, step: t.step, kind: t.kind, subtask: String(t.subtask), partition: String(partition) }, c.lag[i]))
     }
     for (const [info, metric] of this.jobs) {
       metric.reset()

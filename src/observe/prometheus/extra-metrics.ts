@@ -23,6 +23,13 @@ export const EXTRA_STEP_METRICS: readonly ExtraStepMetric[] = [
   },
 ]
 
+/** A source's consumer lag per partition it reads, by unit (`ConsumerLag`); only sources that can tell have it. */
+export const CONSUMER_LAG_METRICS = {
+  records: { name: 'sluice_source_consumer_lag_records', help: 'Records of a partition not yet read: its end offset (Kafka high watermark, log end) minus the position.' },
+  bytes: { name: 'sluice_source_consumer_lag_bytes', help: 'Bytes of a file partition not yet read.' },
+} as const
+export const CONSUMER_LAG_LABELS = [...STEP_LABELS, 'partition'] as const
+
 /** The pipeline's declared objectives, so that rules and dashboards can read them. */
 export const SLO_METRICS = [
   { name: 'sluice_slo_objective_ratio', help: 'Target share of good events of a declared SLO.', labels: ['pipeline', 'slo'] },

@@ -1,4 +1,5 @@
 import { MetricsRegistry } from '../metrics/registry.ts'
+import { emptyHistogram, observe } from '../../core/latency-histogram.ts'
 
 /**
  * A registry filled as a running job at parallelism 2 would fill it: a source, a keyed window and a sink, two
@@ -15,6 +16,7 @@ export function sampleRegistry(now: () => number = () => 1_700_000_000_000): Met
     src.bytesIn = 64_000
     src.watermark = now() - 5_000
     src.inputLagMs = 5_000
+    src.consumerLag = { unit: 'records', partitions: [subtask, subtask + 2], lag: [120, 0] }
     const win = r.step('per-minute', 'window-aggregate', subtask)
     win.recordsIn = 1000
     win.recordsOut = 20
@@ -31,6 +33,10 @@ export function sampleRegistry(now: () => number = () => 1_700_000_000_000): Met
     out.bytesOut = 2_000
     out.watermark = now() - 6_000
     out.inputLagMs = 6_000
+    out.latency = { ingest: emptyHistogram(), eventTime: emptyHistogram() }
+    observe(out.latency.ingest, 3, 15) // 15 records 3 ms after ingestion, 5 after 40 ms
+    observe(out.latency.ingest, 40, 5)
+    observe(out.latency.eventTime, 65_000, 20)
   }
   r.checkpointCompleted({ id: 4, bytes: 8_192, syncMs: 3, asyncMs: 12, alignmentMs: 5 }, 25)
   r.checkpoints.failed = 1

@@ -1,5 +1,6 @@
 import { parseDuration, type Duration } from '../../core/duration.ts'
 import { userError } from '../../core/errors.ts'
+import { LATENCY_BUCKETS_SECONDS } from '../../core/latency-histogram.ts'
 
 /** An objective: the share of good events (records, or time for freshness) over a rolling window. */
 export interface Objective {
@@ -44,7 +45,7 @@ export interface SloTarget {
 export const SLO_NAMES: readonly SloName[] = ['freshness', 'latency', 'completeness', 'errors']
 
 /** Upper bounds (seconds) of the end-to-end latency histogram: a latency threshold must be one of them. */
-export const LATENCY_BUCKETS_SECONDS: readonly number[] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300]
+export { LATENCY_BUCKETS_SECONDS }
 
 const DEFAULT_WINDOW_MS = 30 * 86_400_000
 

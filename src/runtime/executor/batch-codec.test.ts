@@ -99,3 +99,8 @@ test('numbers decode exactly, -0 included (integers are rebuilt as small integer
   const z = [0, -0, 1, 2, 3].map((x) => ({ x }))
   assert.ok(Object.is((viaCodec(batchOf(z)).values[1] as { x: number }).x, -0))
 })
+
+test('a batch keeps its ingestion time across threads', () => {
+  assert.equal(viaCodec(batchOf([1, 2, 3, 4, 5], { ingestedAt: 1_700_000_000_123 })).ingestedAt, 1_700_000_000_123)
+  assert.equal('ingestedAt' in viaCodec(batchOf([1, 2])), false)
+})

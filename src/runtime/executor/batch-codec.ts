@@ -19,6 +19,8 @@ export interface WireBatch {
   keys?: Column
   kinds?: Uint8Array
   pos?: Column
+  /** The batch's ingestion time. */
+  at?: number
 }
 
 /** A column of `n` values. */
@@ -45,6 +47,7 @@ export function encodeBatch(b: Batch): WireBatch {
   if (b.keys !== undefined) w.keys = encodeColumn(b.keys, 0)
   if (b.kinds !== undefined) w.kinds = Uint8Array.from(b.kinds)
   if (b.pos !== undefined) w.pos = encodeColumn(b.pos, 0)
+  if (b.ingestedAt !== undefined) w.at = b.ingestedAt
   return w
 }
 
@@ -53,6 +56,7 @@ export function decodeBatch(w: WireBatch): Batch {
   if (w.keys !== undefined) b.keys = decodeColumn(w.keys, w.n)
   if (w.kinds !== undefined) b.kinds = toArray(w.kinds) as RowKind[]
   if (w.pos !== undefined) b.pos = decodeColumn(w.pos, w.n) as Position[]
+  if (w.at !== undefined) b.ingestedAt = w.at
   return b
 }
 

@@ -28,6 +28,8 @@ import { FusedChain } from '../../operators/stateless/fused-chain.ts'
 import { chainsDone, yieldingChains, type YieldingChain } from './yielding-chain.ts'
 
 const YIELD_EVERY_MS = 20
+/** How soon a source that had nothing (and no promise) is asked again, at most. */
+const POLL_MS = 10
 const METRICS_EVERY_MS = 1000
 /** Batches from one sender held for watermark alignment beyond which its credits wait. */
 const HELD_PER_SENDER = 4
@@ -174,7 +176,7 @@ export class SubtaskExecutor {
         this.runners.push(new SourceRunner(v!, step.impl.source, clock, this.graph.errors, { subtask: thread, subtasks: layout.threads, requestSplit }))
       }
     }
-    for (const r of this.runners) await r.open(this.init.signal, p.name)
+    for (const r of this.runners) await r.open(this.init.signal, p.name, p.options.bufferTimeoutMs)
     for (const v of this.graph.vertices) {
       if (v === undefined) continue
       const step = v.plan.steps[0]
@@ -686,8 +688,8 @@ export class SubtaskExecutor {
     if (!this.stopped && this.round === undefined && this.init.hasCredit()) for (const r of this.runners) waits.push(...r.waitables())
     const wakeAt = Math.min(this.graph.nextProcessingTimer(), ...this.runners.map((r) => r.nextIdleCheck()), this.lastMetrics + METRICS_EVERY_MS, this.nextTick)
     const readable = !this.stopped && this.round === undefined && this.init.hasCredit() && this.runners.some((r) => !r.done && r.waitables().length === 0)
-    // A source that returned null without a promise is polled again shortly.
-    const delay = readable ? 10 : Math.max(0, Math.min(wakeAt - now, 1000))
+    // A source that returned null without a promise is polled again within the buffer timeout.
+    const delay = readable ? Math.min(POLL_MS, this.init.pipeline.options.bufferTimeoutMs) : Math.max(0, Math.min(wakeAt - now, 1000))
     let timer: NodeJS.Timeout | undefined
     waits.push(new Promise<void>((r) => (timer = setTimeout(r, delay))))
     await Promise.race(waits)
@@ -702,7 +704,10 @@ export class SubtaskExecutor {
   /** Gauges of this thread's subtasks, brought up to date before the registry is read. */
   private refreshGauges(): void {
     this.graph.refreshGauges(this.init.clock.now())
-    for (const r of this.runners) r.vertex.metrics.bytesIn = r.bytesRead
+    for (const r of this.runners) {
+      r.vertex.metrics.bytesIn = r.bytesRead
+      r.refreshLag()
+    }
     this.blocked.chargeOngoing(this.readingSources)
   }
 

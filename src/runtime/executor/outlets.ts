@@ -6,6 +6,7 @@ import type { VertexInputs } from './inputs.ts'
 import type { Layout } from './layout.ts'
 import { partitionByKey } from '../../core/partition-by-key.ts'
 import type { Item } from './protocol.ts'
+import { stamp } from '../ingestion.ts'
 
 /** Where a thread's outlets deliver: its own subtasks' inputs, or another thread. */
 export interface Delivery {
@@ -62,6 +63,8 @@ export class Outlet {
       return
     }
     const ch = d.thread
+    // A batch that leaves the thread takes its ingestion time with it.
+    stamp(batch)
     if (this.kind === 'gather') {
       if (d.thread === 0) d.local(to).data(input, ch, batch)
       else d.send(0, { t: 'data', v: to, input, ch, batch: withoutKeys(batch) })
@@ -76,6 +79,7 @@ export class Outlet {
     for (let t = 0; t < parts.length; t++) {
       const part = parts[t]
       if (part === undefined) continue
+      part.ingestedAt = batch.ingestedAt
       if (t === d.thread) d.local(to).data(input, ch, part)
       else d.send(t, { t: 'data', v: to, input, ch, batch: part })
     }
