@@ -84,6 +84,8 @@ async function main(): Promise<void> {
     report: (rep) => r.send(0, rep),
     signal: controller.signal,
   })
+  const ex = executor
+  r.onUnsendable = (v, input, batch, rows) => ex.unsendable(v, input, batch, rows)
   for (const e of early) executor.receive(e.from, e.items, e.data)
   await executor.open()
   r.send(0, { t: 'ready', thread: init.thread, signature: init.signature })
