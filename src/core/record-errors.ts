@@ -52,3 +52,26 @@ export function unwritable(step: string, e: unknown): SluiceError {
     hint: 'turn such values into plain JSON before the sink (a BigInt into a string, deep nesting flattened), or give the sink an encode function',
   })
 }
+
+/**
+ * The error for a record of step `step` that cannot be sent to step `to` on another thread: it is not plain data
+ * (a function, or an object holding one), so it cannot be cloned. At parallelism 1 such a record fails where a
+ * sink writes it.
+ * @example unsendable('enrich', 'out') // SluiceError SLUICE_RECORD_UNWRITABLE: … cannot be sent to step 'out' …
+ */
+export function unsendable(step: string, to: string): SluiceError {
+  return new SluiceError('SLUICE_RECORD_UNWRITABLE', `a record of step '${step}' cannot be sent to step '${to}' on another thread: it is not plain data (a function, or an object holding one)`, {
+    step,
+    hint: 'records between steps must be plain data at parallelism above 1: turn functions and class instances into plain values in this step',
+  })
+}
+
+/** A record as plain JSON data for the error path (undefined when it has no JSON form), so that it can cross threads. */
+export function plainCopy(v: unknown): unknown {
+  try {
+    const s = JSON.stringify(v)
+    return s === undefined ? undefined : JSON.parse(s)
+  } catch {
+    return undefined
+  }
+}

@@ -57,7 +57,7 @@ export const runCommand: Command = {
     { name: 'log', type: 'string', placeholder: 'FORMAT', description: "structured logs on stderr instead of the progress line and summary table: 'json' lines, or 'pretty' for a terminal" },
     { name: 'log-level', type: 'string', placeholder: 'LEVEL', description: "with --log: trace, debug, info (default), warn, error" },
     { name: 'otlp-endpoint', type: 'string', placeholder: 'URL', description: 'send traces (the job, checkpoints, restores) to this OpenTelemetry collector over OTLP/HTTP, e.g. http://127.0.0.1:4318' },
-    { name: 'drain-timeout', type: 'string', placeholder: 'DURATION', description: "after SIGTERM or Ctrl-C, exit at once if the graceful stop takes longer than this, e.g. '50s' (default: wait)" },
+    { name: 'drain-timeout', type: 'string', placeholder: 'DURATION', description: "after SIGTERM or Ctrl-C, cancel the job and exit if the graceful stop takes longer than this, e.g. '50s' (default: wait)" },
     { name: 'metrics-host', type: 'string', placeholder: 'ADDRESS', description: "the address the metrics server listens on (default 127.0.0.1; '0.0.0.0' in a container)" },
     { name: 'accept-duplicates', type: 'boolean', description: 'when the newest checkpoints are damaged, fall back (or start from scratch) even if a log sink or the dead-letter log then gets output twice (default: refuse)' },
   ],

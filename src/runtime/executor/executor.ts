@@ -25,6 +25,7 @@ import { settleWithin } from './write-watch.ts'
 import { DeadLetterCollector } from './dead-letter-collector.ts'
 import { BlockedTime } from './blocked-time.ts'
 import { FusedChain } from '../../operators/stateless/fused-chain.ts'
+import { plainCopy, unsendable } from '../../core/record-errors.ts'
 import { chainsDone, yieldingChains, type YieldingChain } from './yielding-chain.ts'
 
 const YIELD_EVERY_MS = 20
@@ -441,6 +442,18 @@ export class SubtaskExecutor {
   private giveSplit(to: number, v: number, split: number | null): void {
     if (to === this.thread) this.runners.find((x) => x.vertex.plan.index === v)?.assign(split)
     else this.init.send(to, { t: 'split', v, split })
+  }
+
+  /**
+   * Records bound to input `input` of vertex `v` on another thread that cannot be sent (not plain data): each goes
+   * to the error path of the step that produced it (here), with its position, as a record a sink cannot write
+   * does at parallelism 1; the message names the step it was sent to.
+   */
+  unsendable(v: number, input: number, batch: Batch, rows: number[]): void {
+    const { vertices } = this.init.plan
+    const to = vertices[v].steps[0].id
+    const from = vertices[vertices[v].inputs[input].from].steps.at(-1)!.id
+    for (const i of rows) this.graph.errors.report(from, unsendable(from, to), plainCopy(batch.values[i]), batch.times[i], batch.pos?.[i])
   }
 
   /** Thread 0 under `dead-letter`: dead letters of every thread, aligned with barriers. */

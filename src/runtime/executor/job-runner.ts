@@ -140,6 +140,8 @@ export class JobRunner {
         onStuck: (step, ms) => this.progress({ step, ms }),
         ...(this.deadLetters !== undefined ? { deadLetters: this.deadLetters } : {}),
       })
+      const ex = this.executor
+      r.onUnsendable = (v, input, batch, rows) => ex.unsendable(v, input, batch, rows)
       await this.executor.open()
       await this.until(() => this.ready === threads, (w) => (this.onReady = w))
       if (checkpointing) {

@@ -1,5 +1,6 @@
 import { MessagePort, receiveMessageOnPort } from 'node:worker_threads'
 import { SluiceError, errorMessage, userError } from '../../core/errors.ts'
+import type { Batch } from '../../core/batch.ts'
 import { decodeBatch, encodeBatch } from './batch-codec.ts'
 import type { Bundle, Item, WireBundle, WireItem } from './protocol.ts'
 
@@ -31,6 +32,8 @@ export class Router {
   private readonly inFlight: number[]
   private readonly onBundle: (from: number, b: Bundle) => void
   private polling = false
+  /** Called with the records of a batch bound to input `input` of vertex `v` that cannot be sent (not plain data); unset: the job fails. */
+  onUnsendable: ((v: number, input: number, batch: Batch, rows: number[]) => void) | undefined = undefined
 
   constructor(thread: number, ports: (ExchangePort | undefined)[], onBundle: (from: number, b: Bundle) => void) {
     this.thread = thread
@@ -77,11 +80,47 @@ export class Router {
       try {
         port.postMessage(b)
       } catch (e) {
-        throw cloneError(e)
+        // Rare: some record is not plain data. Those go to the error path; the rest is sent.
+        if (!this.dropUnsendable(b)) throw cloneError(e)
+        try {
+          port.postMessage(b)
+        } catch (again) {
+          throw cloneError(again)
+        }
       }
       if (b.data) this.inFlight[t]++
     }
     this.poll()
+  }
+
+  /**
+   * Takes the records that cannot be cloned out of a bundle's batches, handing each batch's to `onUnsendable`
+   * (the error path); true if there were any.
+   */
+  private dropUnsendable(b: WireBundle): boolean {
+    const report = this.onUnsendable
+    if (report === undefined) return false
+    let any = false
+    const items: WireItem[] = []
+    for (const it of b.items) {
+      if (it.t !== 'wire') {
+        items.push(it)
+        continue
+      }
+      const batch = decodeBatch(it.batch)
+      const bad: number[] = []
+      for (let i = 0; i < batch.values.length; i++) if (!cloneable(batch.values[i]) || (batch.keys !== undefined && !cloneable(batch.keys[i]))) bad.push(i)
+      if (bad.length === 0) {
+        items.push(it)
+        continue
+      }
+      any = true
+      report(it.v, it.input, batch, bad)
+      const rest = withoutRows(batch, bad)
+      if (rest.values.length > 0) items.push({ ...it, batch: encodeBatch(rest) })
+    }
+    b.items = items
+    return any
   }
 
   private take(from: number, w: WireBundle): void {
@@ -121,6 +160,28 @@ function decode(w: WireBundle): Bundle {
     if (it.t === 'wire') items[i] = { t: 'data', v: it.v, input: it.input, ch: it.ch, batch: decodeBatch(it.batch) }
   }
   return { items: items as Item[], ack: w.ack, data: w.data }
+}
+
+function cloneable(v: unknown): boolean {
+  try {
+    structuredClone(v)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** `b` without the rows at the (ascending) indices `rows`. */
+function withoutRows(b: Batch, rows: number[]): Batch {
+  const drop = new Set(rows)
+  const keep = (_: unknown, i: number) => !drop.has(i)
+  return {
+    values: b.values.filter(keep),
+    times: b.times.filter(keep),
+    ...(b.keys ? { keys: b.keys.filter(keep) } : {}),
+    ...(b.kinds ? { kinds: b.kinds.filter(keep) } : {}),
+    ...(b.pos ? { pos: b.pos.filter(keep) } : {}),
+  }
 }
 
 /** postMessage failed: records that cross threads must be plain data. */

@@ -75,6 +75,7 @@ export async function runThread(init: ThreadInit, ports: (ExchangePort | undefin
     signal: controller.signal,
   })
   const ex = executor
+  r.onUnsendable = (v, input, batch, rows) => ex.unsendable(v, input, batch, rows)
   const onAbandon = (): void => {
     given(abandon!.reason)
     ex.fail(abandon!.reason)
