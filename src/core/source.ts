@@ -93,6 +93,15 @@ export interface Source<T> {
   readonly kind: string
   readonly bounded: boolean
   readonly options: SourceOptions<T>
+  /**
+   * A bounded source whose partitions any subtask may read (files): with more partitions than subtasks, each
+   * subtask starts with one and gets the next from thread 0 when its own have ended, instead of partition p
+   * going to subtask p mod N. Balances uneven partitions; which subtask reads a partition then depends on
+   * timing, so a record's lateness may differ from run to run (none is late while event times stay within the
+   * watermark's bound in each partition).
+   * @example { kind: 'jsonl', bounded: true, assignSplitsOnDemand: true, ... }
+   */
+  readonly assignSplitsOnDemand?: boolean
   describe(): Record<string, unknown>
   /** The data contract its records are checked against at the edge (see `withContract`). */
   readonly contract?: { readonly name: string; readonly subject: string; readonly version: number; describe(): Record<string, unknown> }

@@ -15,8 +15,8 @@ import { withIngestion } from './ingestion.ts'
 
 
 /**
- * This subtask's share of a source's partitions (splits). With `requestSplit`, a bounded source with more splits
- * than subtasks gives each subtask one split and keeps the rest on subtask 0, which hands them out one at a time
+ * This subtask's share of a source's partitions (splits). With `requestSplit`, a bounded source that allows it
+ * (`assignSplitsOnDemand`, the file sources) with more splits than subtasks gives each subtask one split and keeps the rest on subtask 0, which hands them out one at a time
  * to subtasks whose splits have ended (asked through `requestSplit`, answered with `assign`), as FLIP-27's
  * enumerator does. A checkpoint keeps every split's position and whether it ended; a restore at any
  * parallelism assigns the splits that had not ended anew.
@@ -57,7 +57,8 @@ export class SourceRunner {
 
   /**
    * Which partitions (splits) this subtask reads. By default p with p % subtasks === subtask. A bounded source
-   * with more splits than subtasks assigns them as they are needed (see `SplitAssignment`).
+   * that allows it (`assignSplitsOnDemand`) with more splits than subtasks assigns them as they are needed
+   * (see `SplitAssignment`).
    */
   private readonly split: SplitAssignment
   /** Splits are handed out one at a time by subtask 0's pool (bounded sources with more splits than subtasks). */
@@ -96,7 +97,7 @@ export class SourceRunner {
     const now = this.clock.now()
     const { subtask, subtasks } = this.split
     this.parts = []
-    this.dynamic = this.split.requestSplit !== undefined && subtasks > 1 && this.source.bounded && this.reader.partitions > subtasks
+    this.dynamic = this.split.requestSplit !== undefined && subtasks > 1 && this.source.bounded && this.source.assignSplitsOnDemand === true && this.reader.partitions > subtasks
     if (this.dynamic) {
       this.assignFirst(new Array<boolean>(this.reader.partitions).fill(false))
       return

@@ -15,6 +15,7 @@ export function pacedByCheckpoints<T>(source: Source<T>, every: number | string 
   return {
     kind: source.kind,
     bounded: source.bounded,
+    ...(source.assignSplitsOnDemand !== undefined ? { assignSplitsOnDemand: source.assignSplitsOnDemand } : {}),
     options: source.options,
     describe: () => source.describe(),
     async open(ctx) {

@@ -241,6 +241,7 @@ export function csv<T = Record<string, any>>(path: string | readonly string[], o
   return {
     kind: 'csv',
     bounded: !follow,
+    assignSplitsOnDemand: true,
     options,
     describe: () => ({
       kind: 'csv',

@@ -67,6 +67,7 @@ export function jsonl<T = any>(path: string | readonly string[], options: JsonlS
   return {
     kind: 'jsonl',
     bounded: !follow,
+    assignSplitsOnDemand: true,
     options,
     describe: () => ({ kind: 'jsonl', path, follow, ...(follow ? { pollIntervalMs: pollMs, startAt: options.startAt ?? 'beginning' } : {}) }),
     open(ctx): Promise<FileSourceReader<T>> {

@@ -1,7 +1,6 @@
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
-import type { ByteWriter, ParquetWriter } from 'hyparquet-writer'
-import { lazyRequire } from '../../core/lazy-require.ts'
+import { ByteWriter, ParquetWriter } from 'hyparquet-writer'
 import type { Batch } from '../../core/batch.ts'
 import { SluiceError, errorMessage } from '../../core/errors.ts'
 import type { Sink, SinkContext, SinkWriter } from '../../core/sink.ts'
@@ -26,7 +25,6 @@ export interface ParquetSinkOptions {
 }
 
 const DEFAULT_ROW_GROUP = 100_000
-const hyparquetWriter = lazyRequire<typeof import('hyparquet-writer')>(import.meta.url, 'hyparquet-writer')
 
 /**
  * Writes records as rows of a Parquet file (snappy-compressed, one column per field). Object records give one
@@ -69,7 +67,7 @@ class ParquetEncoder {
   private columns: ColumnBuffer | undefined
   private file: ParquetWriter | undefined
   /** The current file's bytes not yet handed out; a new one per file, since it counts the file's offsets. */
-  private out = new (hyparquetWriter().ByteWriter)(1 << 16)
+  private out = new ByteWriter(1 << 16)
 
   constructor(schema: ParquetSchema | undefined, changelog: boolean | undefined, rowGroupSize: number, step: string) {
     this.schema = schema
@@ -125,7 +123,6 @@ class ParquetEncoder {
   }
 
   private newFile(schema: ParquetSchema, changelog: boolean): ParquetWriter {
-    const { ByteWriter, ParquetWriter } = hyparquetWriter()
     this.out = new ByteWriter(1 << 16)
     return new ParquetWriter({ writer: this.out, schema: schemaElements(schema, changelog), createdBy: 'sluice' })
   }
