@@ -12,10 +12,11 @@ const job = fileURLToPath(new URL('./workers-pipeline.ts', import.meta.url))
 
 /**
  * `sluice worker --runner kafka` with 1, 2 and 3 workers on this machine: a keyed window count over a topic of
- * `--records` events (`--partitions` partitions), exactly once into another topic. All workers start together;
- * the job forms as they join (each join restarts the job from its last checkpoint), so beside the wall time
- * from start to end it reports the time of the last run (from the last assignment to the end) and the CPU
- * seconds of all workers (user + system, from /usr/bin/time). One JSON line per worker count.
+ * `--records` events (`--partitions` partitions), exactly once into another topic. The workers start together
+ * with `--min-workers` set to their number, so the job starts once all have joined: besides the wall time
+ * from start to end it reports the time of the run (from its assignment to the end) and the CPU seconds of
+ * all workers (user + system, from /usr/bin/time; process start and group join included). One JSON line per
+ * worker count.
  */
 export async function main(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -53,7 +54,7 @@ export async function main(argv: string[]): Promise<void> {
     const started = performance.now()
     let lastRun = started
     const procs = Array.from({ length: workers }, () => {
-      const args = ['-f', 'cpu %U %S', process.execPath, cli, 'worker', job, '--runner', 'kafka', '--bootstrap', brokers, '--group', group, '--checkpoint-dir', dir, '--checkpoint-interval', '2s', '--param', `brokers=${brokers}`, '--param', `input=${input}`, '--param', `output=${input}-out-${workers}`]
+      const args = ['-f', 'cpu %U %S', process.execPath, cli, 'worker', job, '--runner', 'kafka', '--bootstrap', brokers, '--group', group, '--checkpoint-dir', dir, '--checkpoint-interval', '2s', '--min-workers', String(workers), '--param', `brokers=${brokers}`, '--param', `input=${input}`, '--param', `output=${input}-out-${workers}`]
       const p = spawn('/usr/bin/time', args, { stdio: ['ignore', 'ignore', 'pipe'] })
       let err = ''
       p.stderr.on('data', (d: Buffer) => {
@@ -71,7 +72,7 @@ export async function main(argv: string[]): Promise<void> {
     const wallMs = performance.now() - started
     const lastRunMs = performance.now() - lastRun
     const cpuS = done.reduce((s, d) => s + d.cpu, 0)
-    console.log(JSON.stringify({ bench: 'kafka-runner-workers', workers, records: n, partitions, cores: cpus().length, loadAverageAtStart: Math.round(load * 10) / 10, wallS: round(wallMs / 1000), lastRunS: round(lastRunMs / 1000), recordsPerSecondWall: Math.round(n / (wallMs / 1000)), workersCpuS: round(cpuS), recordsPerCpuSecond: Math.round(n / cpuS) }))
+    console.log(JSON.stringify({ bench: 'kafka-runner-workers', workers, records: n, partitions, cores: cpus().length, loadAverageAtStart: Math.round(load * 10) / 10, wallS: round(wallMs / 1000), lastRunS: round(lastRunMs / 1000), recordsPerSecondRun: Math.round(n / (lastRunMs / 1000)), workersCpuS: round(cpuS), recordsPerCpuSecond: Math.round(n / cpuS) }))
     await rm(dir, { recursive: true, force: true })
   }
   await admin.deleteTopics({ topics: [input, ...counts.map((w) => `${input}-out-${w}`)] }).catch(() => {})
