@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- <suite> [flags]`: micro (engine hot path), nexmark, log, state, checkpoint, privacy, contracts, kafka, postgres, redis or latency. With no suite, runs micro.
+ * `npm run bench -- <suite> [flags]`: micro (engine hot path), nexmark, log, state, checkpoint, privacy, contracts, kafka, kafka-workers, postgres, redis or latency. With no suite, runs micro.
  */
 const [suite = 'micro', ...rest] = process.argv.slice(2)
 const suites: Record<string, string> = {
@@ -11,6 +11,7 @@ const suites: Record<string, string> = {
   privacy: './privacy/main.ts',
   contracts: './contracts/main.ts',
   kafka: './kafka/main.ts',
+  'kafka-workers': './kafka/workers.ts',
   postgres: './postgres/main.ts',
   redis: './redis/main.ts',
   latency: './latency/main.ts',

@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { sluice } from '../cli/sluice.ts'
 import { broker, topicName } from './support.ts'
 import { ends, events, output, reference, stopJob, topics, until, worker, write, type Worker } from './runner-support.ts'
 
@@ -52,5 +53,21 @@ test('three workers, one killed mid-run and one added later: the output of one p
     for (const w of workers) if (w.proc.exitCode === null && w.proc.signalCode === null) w.proc.kill('SIGKILL')
     await rm(dir, { recursive: true, force: true })
     await rm(refDir, { recursive: true, force: true })
+  }
+})
+
+test('sluice worker: --runner kafka and the connection flags are required, bad values are usage errors', () => {
+  const file = 'test/kafka/fixtures/window-join.ts'
+  const cases: [string[], RegExp][] = [
+    [[file, '--bootstrap', 'h:1', '--group', 'g', '--checkpoint-dir', 'd'], /--runner kafka is required/],
+    [[file, '--runner', 'kafka', '--group', 'g', '--checkpoint-dir', 'd'], /--bootstrap is required/],
+    [[file, '--runner', 'kafka', '--bootstrap', 'h:1', '--checkpoint-dir', 'd'], /--group is required/],
+    [[file, '--runner', 'kafka', '--bootstrap', 'h:1', '--group', 'g'], /--checkpoint-dir is required/],
+    [[file, '--runner', 'kafka', '--bootstrap', 'h:1', '--group', 'g', '--checkpoint-dir', 'd', '--min-workers', '0'], /--min-workers must be a positive integer/],
+  ]
+  for (const [args, message] of cases) {
+    const r = sluice(['worker', ...args])
+    assert.equal(r.code, 2, args.join(' '))
+    assert.match(r.stderr, message)
   }
 })

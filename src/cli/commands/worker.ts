@@ -31,6 +31,7 @@ export const workerCommand: Command = {
     { name: 'checkpoint-dir', type: 'string', placeholder: 'DIR', description: 'the checkpoint folder every worker of the job shares' },
     { name: 'checkpoint-interval', type: 'string', placeholder: 'DURATION', description: "time between checkpoints (default '10s')" },
     { name: 'session-timeout', type: 'string', placeholder: 'DURATION', description: "a worker silent this long is declared dead (default '10s')" },
+    { name: 'min-workers', type: 'string', placeholder: 'N', description: 'workers the job waits for before it starts (and whenever fewer are left; default 1)' },
     { name: 'max-workers', type: 'string', placeholder: 'N', description: 'threads of one run at most; fixed when the first worker creates the exchange topic (default 16)' },
     { name: 'param', type: 'string', multiple: true, placeholder: 'key=value', description: 'a parameter for a pipeline factory' },
     { name: 'quiet', short: 'q', type: 'boolean', description: 'no lines about runs and no summary' },
@@ -44,6 +45,7 @@ export const workerCommand: Command = {
     const checkpointDir = resolve(ctx.cwd, required(values, 'checkpoint-dir'))
     const file = resolvePipelineFile(positionals[0], ctx.cwd)
     const maxWorkers = positiveIntFlag(values, 'max-workers', 'worker')
+    const minWorkers = positiveIntFlag(values, 'min-workers', 'worker')
     const quiet = values.quiet === true
     const leave = new AbortController()
     const onSignal = (): void => leave.abort()
@@ -60,6 +62,7 @@ export const workerCommand: Command = {
         sessionTimeoutMs: duration(values, 'session-timeout', 10_000),
         signal: leave.signal,
         ...(maxWorkers !== undefined ? { maxWorkers } : {}),
+        ...(minWorkers !== undefined ? { minWorkers } : {}),
         ...(quiet ? {} : { log: (line: string) => ctx.stderr.write(`worker ${process.pid}: ${line}\n`) }),
       }
       checkWorkerOptions(o)

@@ -211,6 +211,11 @@ export class JobRunner {
   private onReport(from: number, r: Report): void {
     switch (r.t) {
       case 'ready':
+        // A worker thread was given thread 0's signature; a thread in another process built its plan itself.
+        if (this.remote !== undefined && r.signature !== planSignature(this.plan)) {
+          this.fail(userError('SLUICE_PARALLEL_PLAN_MISMATCH', `thread ${r.thread} of pipeline '${this.p.name}' built a different pipeline than thread 0`, { hint: 'every worker must run the same pipeline file with the same --param values' }))
+          return
+        }
         this.ready++
         this.onReady?.()
         return

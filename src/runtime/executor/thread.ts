@@ -43,6 +43,8 @@ export async function runThread(init: ThreadInit, ports: (ExchangePort | undefin
     started = res
     given = rej
   })
+  // Given up before it was awaited: the rejection is seen where it is awaited, not reported as unhandled.
+  start.catch(() => {})
   const controller = new AbortController()
   let executor: SubtaskExecutor | undefined
   const early: { from: number; items: Item[]; data: boolean }[] = []
@@ -84,11 +86,11 @@ export async function runThread(init: ThreadInit, ports: (ExchangePort | undefin
   abandon?.addEventListener('abort', onAbandon)
   try {
     for (const e of early) executor.receive(e.from, e.items, e.data)
-    await executor.open()
-    r.send(0, { t: 'ready', thread: init.thread, signature: init.signature })
-    r.flush()
-    await executor.start(await start)
     try {
+      await executor.open()
+      r.send(0, { t: 'ready', thread: init.thread, signature: init.signature })
+      r.flush()
+      await executor.start(await start)
       await executor.run()
     } catch (e) {
       await executor.abandon()

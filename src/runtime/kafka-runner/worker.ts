@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Pipeline } from '../../api/pipeline.ts'
@@ -34,6 +34,8 @@ export interface KafkaWorkerOptions {
   checkpointIntervalMs?: number
   /** A worker silent this long is declared dead and the job restarts without it (default 10 s). */
   sessionTimeoutMs?: number
+  /** Workers a run needs before it starts (default 1); with fewer, every worker waits for more to join. */
+  minWorkers?: number
   /** Threads of one run at most: the exchange topic's partitions, fixed when the job's first worker creates it (default 16). */
   maxWorkers?: number
   /** Aborting makes this worker leave the job (the others go on without it). */
@@ -56,6 +58,7 @@ export const exchangeTopic = (group: string): string => `${group}.sluice-exchang
 /** The topic the group's members subscribe to (empty: it only makes the group). */
 export const membersTopic = (group: string): string => `${group}.sluice-members`
 const finishedFile = (dir: string): string => join(dir, 'runner', 'finished.json')
+const stoppingFile = (dir: string): string => join(dir, 'runner', 'stopping.json')
 
 class Superseded extends Error {
   constructor() {
@@ -123,8 +126,8 @@ export async function runKafkaWorker(o: KafkaWorkerOptions): Promise<KafkaWorker
       if (existsSync(finishedFile(o.checkpointDir))) return { status: await endedAs(o.checkpointDir), runs }
       const abort = new AbortController()
       current = { run: a.run, abort }
-      if (a.index < 0) {
-        log(`run ${a.run.slice(0, 8)}: standing by (${a.count} workers at most)`)
+      if (a.index < 0 || a.count < (o.minWorkers ?? 1)) {
+        log(`run ${a.run.slice(0, 8)}: standing by (${a.count} worker(s); a run needs ${o.minWorkers ?? 1} to ${maxWorkers})`)
         while (!abort.signal.aborted) await new Promise<void>((r) => (wake = r))
         continue
       }
@@ -162,9 +165,19 @@ async function lead(p: Pipeline, o: KafkaWorkerOptions, params: Record<string, s
   abandon.addEventListener('abort', onAbandon)
   if (abandon.aborted) onAbandon()
   const ran = runJob(p, { parallelism: a.count, module: o.module, params, checkpoint: { dir: o.checkpointDir, intervalMs: o.checkpointIntervalMs ?? 10_000 } }, control, { ports: exchange.ports })
+  // A stop outlives the run that took it: written down before the request is answered, taken up by every
+  // later run (a rebalance during the stop would otherwise resume the job).
+  const off = handle.on((e) => {
+    if (e.type === 'status' && e.status === 'stopping') {
+      mkdirSync(join(o.checkpointDir, 'runner'), { recursive: true })
+      writeFileSync(stoppingFile(o.checkpointDir), JSON.stringify({ at: new Date().toISOString() }) + '\n')
+    }
+  })
+  if (existsSync(stoppingFile(o.checkpointDir))) void handle.stop().catch(() => {})
   try {
     return await handle.done
   } finally {
+    off()
     abandon.removeEventListener('abort', onAbandon)
     await ran
     await channel.close()
