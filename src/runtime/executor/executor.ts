@@ -24,6 +24,7 @@ import { sinkReject } from './sink-reject.ts'
 import { settleWithin } from './write-watch.ts'
 import { DeadLetterCollector } from './dead-letter-collector.ts'
 import { BlockedTime } from './blocked-time.ts'
+import { topKeys } from '../hot-keys.ts'
 
 const YIELD_EVERY_MS = 20
 /** How soon a source that had nothing (and no promise) is asked again, at most. */
@@ -676,6 +677,7 @@ export class SubtaskExecutor {
       r.vertex.metrics.bytesIn = r.bytesRead
       r.refreshLag()
     }
+    for (const v of this.graph.vertices) if (v?.hotKeys !== undefined) v.metrics.hotKeys = topKeys(v.hotKeys)
     this.blocked.chargeOngoing(this.readingSources)
   }
 
