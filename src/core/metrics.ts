@@ -30,6 +30,8 @@ export class StepMetrics {
   inputLagMs = NaN
   /** Time spent blocked on output (a full channel downstream), in ms: backpressure. */
   backpressureMs = 0
+  /** Time spent handling batches, in ms: the step's own, not that of the steps it feeds in the same call. */
+  busyMs = 0
   /** Gauge: keys held in keyed state. */
   stateKeys = 0
   /** Gauge: bytes of keyed state a restore of this subtask reads (its last full snapshot plus the deltas since). */
@@ -44,6 +46,8 @@ export class StepMetrics {
   recordsBefore = 0
   /** A sink's end-to-end latency histograms (see `SinkLatency`); undefined for other steps. */
   latency: SinkLatency | undefined = undefined
+  /** A keyed step's most frequent keys on this subtask (space-saving sketch), most first; undefined elsewhere. */
+  hotKeys: KeyCount[] | undefined = undefined
   /** Gauge: a source's consumer lag per partition it reads, for sources that can tell (see `ConsumerLag`). */
   consumerLag: ConsumerLag | undefined = undefined
   constructor(step: string, kind: string, subtask = 0) {
@@ -81,12 +85,14 @@ export class StepMetrics {
       watermark: this.watermark,
       inputLagMs: this.inputLagMs,
       backpressureMs: this.backpressureMs,
+      busyMs: this.busyMs,
       stateKeys: this.stateKeys,
       stateBytes: this.stateBytes,
       stateEntries: this.stateEntries,
       stateEntriesWithoutTtl: this.stateEntriesWithoutTtl,
       recordsBefore: this.recordsBefore,
       ...(this.input !== undefined ? { input: { ...this.input } } : {}),
+      ...(this.hotKeys !== undefined ? { hotKeys: this.hotKeys.map((k) => ({ ...k })) } : {}),
       ...(this.consumerLag !== undefined ? { consumerLag: { unit: this.consumerLag.unit, partitions: this.consumerLag.partitions.slice(), lag: this.consumerLag.lag.slice() } } : {}),
       ...(this.latency !== undefined ? { latency: { ingest: copyHistogram(this.latency.ingest), eventTime: copyHistogram(this.latency.eventTime) } } : {}),
     }
@@ -139,6 +145,7 @@ export interface StepMetricsValues {
   watermark: number
   inputLagMs: number
   backpressureMs: number
+  busyMs: number
   stateKeys: number
   stateBytes: number
   stateEntries: number
@@ -151,6 +158,19 @@ export interface StepMetricsValues {
   latency?: SinkLatency
   /** A source's consumer lag per partition. */
   consumerLag?: ConsumerLag
+  /** A keyed step's most frequent keys. */
+  hotKeys?: KeyCount[]
+}
+
+/**
+ * A frequent key of a keyed step as the space-saving sketch counts it: at least `count - error` records.
+ * `key` is the key as text; it is record content: shown to the operator, never a metric label or a log field.
+ * @example { key: 'auction-7', count: 48_210, error: 12 }
+ */
+export interface KeyCount {
+  key: string
+  count: number
+  error: number
 }
 
 /**

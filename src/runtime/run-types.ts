@@ -1,3 +1,4 @@
+import type { KeyCount } from '../core/metrics.ts'
 import type { Clock } from '../core/clock.ts'
 import type { InputProgress, StepMetricsJson } from '../core/metrics.ts'
 import type { CheckpointConfig, CheckpointReport } from '../checkpoint/coordinator.ts'
@@ -74,4 +75,6 @@ export interface RunSummary {
   checkpoints?: CheckpointReport
   /** What the run noticed that may make its output surprising (a watermark that jumped by more than a day). */
   warnings?: string[]
+  /** The most frequent keys of each keyed step (space-saving sketch, at least `count - error` records each), most first. */
+  hotKeys?: { step: string; records: number; keys: KeyCount[] }[]
 }

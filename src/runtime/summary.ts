@@ -2,6 +2,7 @@ import type { CheckpointReport } from '../checkpoint/coordinator.ts'
 import type { MetricsSnapshot } from '../observe/metrics/registry.ts'
 import { summaryRows, summaryTotals } from '../observe/metrics/summary-view.ts'
 import type { RunSummary } from './run-types.ts'
+import { skewWarning } from './hot-keys.ts'
 
 /** What the summary needs beyond the metrics: how the run went, and which steps keep keyed state. */
 export interface SummaryInfo {
@@ -33,6 +34,9 @@ export function summaryOf(s: MetricsSnapshot, info: SummaryInfo): RunSummary {
     if (t === undefined || t.subtasks === 0) return []
     return [{ step: id, backend: info.backend, keys: t.stateKeys, entries: t.stateEntries, entriesWithoutTtl: t.stateEntriesWithoutTtl }]
   })
+  const hotKeys = s.steps.filter((t) => t.hotKeys !== undefined && t.hotKeys.length > 0).map((t) => ({ step: t.step, records: t.recordsIn, keys: t.hotKeys! }))
+  const skew = hotKeys.flatMap((h) => skewWarning(h.step, s.subtasks.filter((x) => x.step === h.step).map((x) => x.recordsIn), h.keys) ?? [])
+  const warnings = [...(info.warnings ?? []), ...skew]
   return {
     pipeline: s.pipeline,
     status: info.status,
@@ -47,7 +51,8 @@ export function summaryOf(s: MetricsSnapshot, info: SummaryInfo): RunSummary {
     dropped,
     ...(state.length > 0 ? { state } : {}),
     ...(info.checkpointing ? { checkpoints: checkpointReport(s) } : {}),
-    ...(info.warnings !== undefined && info.warnings.length > 0 ? { warnings: info.warnings } : {}),
+    ...(warnings.length > 0 ? { warnings } : {}),
+    ...(hotKeys.length > 0 ? { hotKeys } : {}),
   }
 }
 
@@ -75,6 +80,7 @@ export function formatSummary(s: RunSummary): string {
     `records in ${s.recordsIn}, late ${s.late}, errors ${s.errors}, dropped ${s.dropped}, watermark ${wm}`,
     ...(s.checkpoints !== undefined ? [formatCheckpoints(s.checkpoints)] : []),
     ...(s.warnings ?? []).map((w) => `warning: ${w}`),
+    ...(s.hotKeys ?? []).map((h) => `hot keys of '${h.step}': ${h.keys.slice(0, 3).map((k) => `${shortKey(k.key)} ${Math.round((k.count / Math.max(1, h.records)) * 100)}%`).join(', ')}`),
     ...(s.state ?? []).filter((x) => x.keys > 0 || x.entriesWithoutTtl > 0).map((x) => `state of '${x.step}' (${x.backend}): ${x.keys} keys held, ${x.entries} state entries (${x.entriesWithoutTtl} without a TTL)`),
     line(head),
     ...rows.map(line),
@@ -84,4 +90,9 @@ export function formatSummary(s: RunSummary): string {
 function formatCheckpoints(c: NonNullable<RunSummary['checkpoints']>): string {
   const last = c.last === null ? '' : `; last #${c.last.id}: ${(c.last.bytes / 1024).toFixed(1)} KiB, snapshot ${c.last.syncMs.toFixed(1)} ms, alignment ${c.last.alignmentMs.toFixed(1)} ms, write ${c.last.asyncMs.toFixed(1)} ms`
   return `checkpoints ${c.completed} completed (${c.deltas} incremental), ${c.failed} failed${c.restoredFrom !== null ? `, resumed from #${c.restoredFrom} (restored in ${(c.restoreMs ?? 0).toFixed(0)} ms)` : ''}${last}`
+}
+
+/** A key as the summary shows it: at most 24 characters. */
+function shortKey(k: string): string {
+  return JSON.stringify(k.length > 24 ? `${k.slice(0, 23)}…` : k)
 }

@@ -5,6 +5,13 @@ import type { StepMetrics } from '../core/metrics.ts'
 import type { PlanVertex } from '../plan/physical-plan.ts'
 import { emptyHistogram, observe, observeTimes } from '../core/latency-histogram.ts'
 import { ingestion, stamp } from './ingestion.ts'
+import { SpaceSaving } from '../observe/hot-keys/space-saving.ts'
+
+/** Keys a keyed step's sketch keeps (every key above 1/64 of its records is among them). */
+const SKETCH_KEYS = 64
+
+/** Time (ms) spent in the calls nested in the one being timed: a vertex's busy time leaves out its consumers'. */
+const nested = { ms: 0 }
 
 export interface Consumer {
   vertex: Vertex
@@ -37,6 +44,8 @@ export class Vertex implements Output {
   deliver: (c: Consumer, batch: Batch) => void = () => {}
   /** Filled by the graph: the run's processing-time clock, which sinks measure latency with. */
   now: () => number = Date.now
+  /** A keyed step's most frequent keys, from the keys of the batches it receives. */
+  hotKeys: SpaceSaving<unknown> | undefined
 
   constructor(plan: PlanVertex, metrics: StepMetrics) {
     this.plan = plan
@@ -48,6 +57,19 @@ export class Vertex implements Output {
 
   /** A batch arrives on `input`. */
   push(batch: Batch, input: number): void {
+    const t0 = performance.now()
+    const outer = nested.ms
+    nested.ms = 0
+    try {
+      this.handle(batch, input)
+    } finally {
+      const ms = performance.now() - t0
+      this.metrics.busyMs += ms - nested.ms
+      nested.ms = outer + ms
+    }
+  }
+
+  private handle(batch: Batch, input: number): void {
     if (this.sink !== undefined) {
       this.metrics.recordsIn += batch.values.length
       this.metrics.recordsOut += batch.values.length
@@ -57,6 +79,7 @@ export class Vertex implements Output {
       return
     }
     if (this.plan.role !== 'chain') this.metrics.recordsIn += batch.values.length
+    if (batch.keys !== undefined) (this.hotKeys ??= new SpaceSaving(SKETCH_KEYS)).offerBatch(batch.keys)
     // What the operator emits while handling this batch inherits its ingestion time (see ingestion.ts).
     const prev = ingestion.at
     if (batch.ingestedAt !== undefined) ingestion.at = batch.ingestedAt

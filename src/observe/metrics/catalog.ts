@@ -19,7 +19,7 @@ export interface MetricInfo {
   scale: number
 }
 
-type StepField = Exclude<keyof StepMetricsValues, 'step' | 'kind' | 'subtask' | 'input' | 'latency' | 'consumerLag'>
+type StepField = Exclude<keyof StepMetricsValues, 'step' | 'kind' | 'subtask' | 'input' | 'latency' | 'consumerLag' | 'hotKeys'>
 type CheckpointField = Exclude<keyof CheckpointMetrics, 'restoredFrom' | 'restoreMs' | 'lastDelta'>
 
 const STEP_LABELS = ['pipeline', 'step', 'kind', 'subtask'] as const
@@ -47,6 +47,7 @@ export const STEP_METRICS: readonly MetricInfo[] = [
   step('watermark', 'watermark_seconds', 'gauge', 'seconds', 'Input watermark, event time in seconds since the epoch (-Inf before the first).', MS),
   step('inputLagMs', 'input_lag_seconds', 'gauge', 'seconds', 'Processing time minus the input watermark (NaN when unknown).', MS),
   step('backpressureMs', 'backpressure_seconds_total', 'counter', 'seconds', 'Time spent blocked on a full output channel.', MS),
+  step('busyMs', 'busy_seconds_total', 'counter', 'seconds', 'Time spent handling batches (the step\'s own, without the steps it feeds on the same thread).', MS),
   step('stateKeys', 'state_keys', 'gauge', 'keys', 'Keys held in keyed state.'),
   step('stateBytes', 'state_bytes', 'gauge', 'bytes', 'Size of keyed state: what a restore reads (the last full snapshot plus the deltas since).'),
   step('stateEntries', 'state_entries', 'gauge', 'keys', 'Entries of the state backend (values, map entries, list items, timers).'),

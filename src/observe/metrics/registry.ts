@@ -1,4 +1,4 @@
-import { StepMetrics, type StepMetricsValues } from '../../core/metrics.ts'
+import { StepMetrics, type KeyCount, type StepMetricsValues } from '../../core/metrics.ts'
 import { addHistogram, copyHistogram } from '../../core/latency-histogram.ts'
 
 /** What a thread (or process) reports about the subtasks it runs: plain, structured-cloneable data. */
@@ -76,8 +76,11 @@ export interface MetricsSnapshot {
   subtasks: StepMetricsValues[]
 }
 
+/** Hot keys kept per subtask and per step. */
+export const TOP_KEYS = 10
+
 /** Figures added up over subtasks (state gauges too: each subtask holds its own keys). */
-const SUMMED = ['recordsIn', 'recordsOut', 'late', 'errors', 'dropped', 'retries', 'bytesIn', 'bytesOut', 'backpressureMs', 'stateKeys', 'stateBytes', 'stateEntries', 'stateEntriesWithoutTtl', 'recordsBefore'] as const
+const SUMMED = ['recordsIn', 'recordsOut', 'late', 'errors', 'dropped', 'retries', 'bytesIn', 'bytesOut', 'backpressureMs', 'busyMs', 'stateKeys', 'stateBytes', 'stateEntries', 'stateEntriesWithoutTtl', 'recordsBefore'] as const
 
 /**
  * Every counter and gauge of a job in one place. The runtime gets a `StepMetrics` per (step, subtask) from
@@ -222,6 +225,7 @@ function emptyTotals(step: string, kind: string): StepTotals {
     watermark: -Infinity,
     inputLagMs: NaN,
     backpressureMs: 0,
+    busyMs: 0,
     stateKeys: 0,
     stateBytes: 0,
     stateEntries: 0,
@@ -238,6 +242,7 @@ function addTo(t: StepTotals, s: StepMetricsValues): void {
     t.input.total += s.input.total
     t.input.before += s.input.before
   }
+  if (s.hotKeys !== undefined) t.hotKeys = mergeKeys(t.hotKeys ?? [], s.hotKeys)
   if (s.consumerLag !== undefined) {
     t.consumerLag ??= { unit: s.consumerLag.unit, partitions: [], lag: [] }
     t.consumerLag.partitions.push(...s.consumerLag.partitions)
@@ -254,4 +259,18 @@ function addTo(t: StepTotals, s: StepMetricsValues): void {
   t.watermark = t.subtasks === 0 ? s.watermark : Math.min(t.watermark, s.watermark)
   if (!Number.isNaN(s.inputLagMs) && !(s.inputLagMs <= t.inputLagMs)) t.inputLagMs = s.inputLagMs
   t.subtasks++
+}
+
+/** A step's top keys over its subtasks: counts of one key added up (a key lives on one subtask, except after a rescale). */
+function mergeKeys(a: readonly KeyCount[], b: readonly KeyCount[]): KeyCount[] {
+  const by = new Map<string, KeyCount>()
+  for (const k of [...a, ...b]) {
+    const e = by.get(k.key)
+    if (e === undefined) by.set(k.key, { ...k })
+    else {
+      e.count += k.count
+      e.error += k.error
+    }
+  }
+  return [...by.values()].sort((x, y) => y.count - x.count).slice(0, TOP_KEYS)
 }

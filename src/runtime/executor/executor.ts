@@ -27,6 +27,7 @@ import { BlockedTime } from './blocked-time.ts'
 import { FusedChain } from '../../operators/stateless/fused-chain.ts'
 import { plainCopy, unsendable } from '../../core/record-errors.ts'
 import { chainsDone, yieldingChains, type YieldingChain } from './yielding-chain.ts'
+import { topKeys } from '../hot-keys.ts'
 
 const YIELD_EVERY_MS = 20
 /** How soon a source that had nothing (and no promise) is asked again, at most. */
@@ -721,6 +722,7 @@ export class SubtaskExecutor {
       r.vertex.metrics.bytesIn = r.bytesRead
       r.refreshLag()
     }
+    for (const v of this.graph.vertices) if (v?.hotKeys !== undefined) v.metrics.hotKeys = topKeys(v.hotKeys)
     this.blocked.chargeOngoing(this.readingSources)
   }
 
