@@ -4,9 +4,10 @@ import { join } from 'node:path'
 import { type Key, open, type RootDatabase } from 'lmdb'
 import { SluiceError, userError } from '../../core/errors.ts'
 import { keyGroupOf } from '../../core/key.ts'
-import type { Namespace, SnapshotEntry, StateBackendOptions, StateSnapshot, StateStats, KeyGroupSelection } from '../../core/state-backend.ts'
+import type { Namespace, SnapshotEntry, StateBackendOptions, StateSnapshot, StateStats, KeyGroupSelection, TimerService } from '../../core/state-backend.ts'
 import { type Cell, type CellTable, CHANGED, decodeCell, EMPTY, encodeCell, type StateSlot } from '../cells.ts'
 import { KeyedStateBackend, type SweepVisitor } from '../keyed-state-backend.ts'
+import { DurableTimerQueue } from './durable-timers.ts'
 import { cacheKey, decodeId, encodeId, type StoreKey } from './store-keys.ts'
 
 export interface DurableStateBackendOptions extends StateBackendOptions {
@@ -61,6 +62,10 @@ export class DurableStateBackend extends KeyedStateBackend {
     } catch (e) {
       throw new SluiceError('SLUICE_STATE_STORE', 'state: cannot open the durable state store', { domain: 'external', cause: e, hint: 'check that the state folder is writable' })
     }
+  }
+
+  protected newTimers(): TimerService {
+    return new DurableTimerQueue()
   }
 
   protected override onSlot(slot: StateSlot): void {
@@ -283,6 +288,7 @@ export class DurableStateBackend extends KeyedStateBackend {
   override close(): void {
     if (this.closed) return
     this.closed = true
+    super.close()
     this.cache.clear()
     void this.db.close()
     if (this.owned) rmSync(this.path, { recursive: true, force: true })
