@@ -106,6 +106,11 @@ export interface StateBackend {
   aggregating<T, A, R>(state: string | StateDescriptor, fn: StateAggregate<T, A, R>): AggregatingState<T, R>
   /** Every key that has any (unexpired) state under `name`, in any namespace or in `namespace`. */
   keys(name: string, namespace?: Namespace): Iterable<unknown>
+  /**
+   * Calls `fn` with every unexpired entry of value state `name`: the key's identity, the value, the
+   * namespace. The heap backend passes the values it holds; the durable one, decoded copies.
+   */
+  forEachValue<T>(name: string, fn: (id: unknown, value: T, ns: Namespace) => void): void
   /** Number of entries (key and namespace pairs) per state, as `kind:name` (for metrics). */
   sizes(): Record<string, number>
   stats(): StateStats

@@ -174,6 +174,15 @@ export abstract class KeyedStateBackend implements StateBackend, HandleHost {
     return out
   }
 
+  forEachValue<T>(name: string, fn: (id: unknown, value: T, ns: Namespace) => void): void {
+    const slot = this.slots.get(`value:${name}`)
+    if (slot === undefined) return
+    const now = slot.ttl === 0 ? 0 : this.clock.now()
+    this.forEachCell(slot, (ns, id, c) => {
+      if (slot.ttl === 0 || c.e > now) fn(id, c.v as T, ns)
+    })
+  }
+
   sizes(): Record<string, number> {
     const out: Record<string, number> = {}
     for (const slot of this.slotList) out[slot.id] = this.count(slot)
