@@ -22,7 +22,7 @@ const key = fc.oneof(fc.constantFrom('a', 'b', '\u0000x', ''), fc.integer({ min:
 const op = fc.oneof(
   fc.record({ reg: fc.integer({ min: -20, max: 60 }), key }),
   fc.record({ del: fc.integer({ min: -20, max: 60 }), key }),
-  fc.record({ poll: fc.integer({ min: -30, max: 70 }) }),
+  fc.record({ poll: fc.oneof(fc.integer({ min: -30, max: 70 }), fc.constant(Infinity)) }),
   fc.record({ snap: fc.constant(true) }),
 )
 
@@ -77,6 +77,9 @@ test('many timers: written in batches, fired in order of time, and the store is 
   assert.equal(q.peek(), 2500)
   q.register(1, 'late')
   assert.deepEqual([...q.pollUpTo(1)!.keys], [['late', 'late']])
+  while (q.pollUpTo(Infinity) !== undefined);
+  assert.equal(q.pollUpTo(Infinity), undefined, 'an empty queue has nothing due, even at the end of time')
+  assert.equal(q.peek(), Infinity)
 })
 
 test('each backend hands out named timer queues of its kind, closed with it', () => {

@@ -46,14 +46,19 @@ export class DurableTimerQueue implements TimerService {
   }
 
   peek(): number {
+    return this.first() ?? Infinity
+  }
+
+  /** The earliest time, or undefined when there are no timers. */
+  private first(): number | undefined {
     this.flush()
     for (const k of this.db.getKeys({ limit: 1 })) return (k as TimerKey)[0]
-    return Infinity
+    return undefined
   }
 
   pollUpTo(upTo: number): { time: number; keys: Map<unknown, unknown> } | undefined {
-    const time = this.peek()
-    if (time > upTo) return undefined
+    const time = this.first()
+    if (time === undefined || time > upTo) return undefined
     const keys = new Map<unknown, unknown>()
     const gone: TimerKey[] = []
     for (const { key, value } of this.db.getRange({ start: [time] })) {
