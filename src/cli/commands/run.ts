@@ -74,6 +74,7 @@ export const runCommand: Command = {
     const checkpoint = checkpointFlags(values)
     const metrics = metricsPortFlags(values)
     const drainMs = drainTimeoutFlag(values)
+    const state = stateFlags(values)
 
     if (values['no-check'] !== true) await requireTypes(resolvePipelineFile(file, ctx.cwd), file, ctx)
     const loaded = await loadPipeline(file, params, ctx.cwd)
@@ -82,7 +83,6 @@ export const runCommand: Command = {
       ctx.stderr.write(`warning: '${file}' does not export a function, so the --param values are not used\n`)
     }
     if (batchSize !== undefined) p.options.batchSize = batchSize
-    const state = stateFlags(values)
     if (state !== undefined) p.options.state = { ...p.options.state, ...state }
 
     const log = runLogger(values, p, ctx)

@@ -49,6 +49,7 @@ export class DurableStateBackend extends KeyedStateBackend {
   private cursors: (StoreKey | undefined)[] = []
   private loads: [StoreKey, Uint8Array][] = []
   private closed = false
+  private timerFiles = 0
 
   constructor(opts: DurableStateBackendOptions = {}) {
     super(opts)
@@ -57,7 +58,8 @@ export class DurableStateBackend extends KeyedStateBackend {
     this.path = opts.path ?? mkdtempSync(join(tmpdir(), 'sluice-state-'))
     mkdirSync(this.path, { recursive: true })
     try {
-      this.db = open<Buffer, Key>({ path: this.path, encoding: 'binary', noSync: true, noMemInit: true, compression: false })
+      // A file name with an extension: the store never mistakes the folder for its file (a folder named 'join.0' would be).
+      this.db = open<Buffer, Key>({ path: join(this.path, 'state.mdb'), encoding: 'binary', noSync: true, noMemInit: true, compression: false })
       this.db.clearSync()
     } catch (e) {
       throw new SluiceError('SLUICE_STATE_STORE', 'state: cannot open the durable state store', { domain: 'external', cause: e, hint: 'check that the state folder is writable' })
@@ -65,7 +67,7 @@ export class DurableStateBackend extends KeyedStateBackend {
   }
 
   protected newTimers(): TimerService {
-    return new DurableTimerQueue()
+    return new DurableTimerQueue(join(this.path, `timers-${this.timerFiles++}.mdb`))
   }
 
   protected override onSlot(slot: StateSlot): void {

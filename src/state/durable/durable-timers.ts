@@ -21,14 +21,18 @@ const SAME_AS_ID = Buffer.alloc(0)
 export class DurableTimerQueue implements TimerService {
   private readonly db: RootDatabase<Buffer, Key>
   private readonly path: string
+  private readonly owned: boolean
   /** Pending writes by `time/id`: the value to put, or undefined to remove. */
   private pending = new Map<string, [TimerKey, Buffer | undefined]>()
   private closed = false
 
-  constructor() {
-    this.path = mkdtempSync(join(tmpdir(), 'sluice-timers-'))
+  /** `file`: the store's file (it starts empty); default a new temporary folder, removed on close. */
+  constructor(file?: string) {
+    this.owned = file === undefined
+    this.path = file ?? mkdtempSync(join(tmpdir(), 'sluice-timers-'))
     try {
       this.db = open<Buffer, Key>({ path: this.path, encoding: 'binary', noSync: true, noMemInit: true, compression: false })
+      if (!this.owned) this.db.clearSync()
     } catch (e) {
       throw storeError(e)
     }
@@ -123,7 +127,7 @@ export class DurableTimerQueue implements TimerService {
     this.closed = true
     this.pending.clear()
     void this.db.close()
-    rmSync(this.path, { recursive: true, force: true })
+    if (this.owned) rmSync(this.path, { recursive: true, force: true })
   }
 }
 
