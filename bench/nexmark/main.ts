@@ -7,7 +7,7 @@ import type { NexmarkQuery } from './query.ts'
 import { orderColumns, runQuery } from './run-query.ts'
 
 const usage = `Usage: npm run bench -- nexmark --query <qN|all> [--events N] [--out file.jsonl] [--checkpoint-interval d]
-                              [--parallelism p] [--warmup N] [--duckdb] [--check]
+                              [--parallelism p] [--warmup N] [--duckdb] [--check] [--state heap|durable]
 Runs a Nexmark query, bounded, over N generated events (default 1,000,000; the events of
 \`sluice nexmark generate --events N\`) and prints one JSON line of measurements last.
   --checkpoint-interval  exactly-once checkpoints this often (default 10s, as in the published
@@ -18,6 +18,7 @@ Runs a Nexmark query, bounded, over N generated events (default 1,000,000; the e
               temporary table). Loads DuckDB into this process: peakRssBytes then includes it
   --duckdb-only  time the queries in DuckDB only (no Sluice run)
   --check     also compare the results with DuckDB's (implies --duckdb)
+  --state     where keyed state lives: 'heap' (default) or 'durable' (an embedded store on disk)
 Queries: ${Object.keys(queries).join(' ')}`
 
 export interface NexmarkMeasurement {
@@ -40,6 +41,8 @@ export interface NexmarkMeasurement {
   duckdbCpuSeconds?: number
   duckdbEventsPerCpuSecond?: number
   matchesDuckdb?: boolean
+  /** Where keyed state lived: 'heap' or 'durable'. */
+  state: 'heap' | 'durable'
 }
 
 /** `npm run bench -- nexmark ...`: see `usage`. */
@@ -52,6 +55,7 @@ export async function main(argv: string[]): Promise<void> {
       out: { type: 'string' },
       'checkpoint-interval': { type: 'string' },
       parallelism: { type: 'string', default: '1' },
+      state: { type: 'string', default: 'heap' },
       warmup: { type: 'string' },
       duckdb: { type: 'boolean', default: false },
       check: { type: 'boolean', default: false },
@@ -68,6 +72,8 @@ export async function main(argv: string[]): Promise<void> {
   const parallelism = Number(values.parallelism)
   if (!Number.isSafeInteger(events) || events < 1) throw new Error(`--events must be a positive integer, got '${values.events}'`)
   if (!Number.isSafeInteger(parallelism) || parallelism < 1) throw new Error(`--parallelism must be a positive integer, got '${values.parallelism}'`)
+  const state = values.state
+  if (state !== 'heap' && state !== 'durable') throw new Error(`--state must be 'heap' or 'durable', got '${state}'`)
   const warmup = values.warmup === undefined ? Math.min(events, 200_000) : Number(values.warmup)
   const checkpointIntervalMs = checkpointInterval(values['checkpoint-interval'] ?? DEFAULT_CHECKPOINT_INTERVAL)
   const names = values.query === 'all' ? Object.keys(queries) : values.query.split(',')
@@ -85,21 +91,21 @@ export async function main(argv: string[]): Promise<void> {
     return
   }
   for (const name of names) {
-    const m = await measure(queries[name], { events, parallelism, warmup, checkpointIntervalMs, out: values.out, duckdb: values.duckdb || values.check, check: values.check })
+    const m = await measure(queries[name], { events, parallelism, warmup, checkpointIntervalMs, out: values.out, duckdb: values.duckdb || values.check, check: values.check, state })
     console.log(JSON.stringify(m))
   }
 }
 
 async function measure(
   query: NexmarkQuery,
-  o: { events: number; parallelism: number; warmup: number; checkpointIntervalMs: number | null; out: string | undefined; duckdb: boolean; check: boolean },
+  o: { events: number; parallelism: number; warmup: number; checkpointIntervalMs: number | null; out: string | undefined; duckdb: boolean; check: boolean; state: 'heap' | 'durable' },
 ): Promise<NexmarkMeasurement> {
   const materialize = o.out !== undefined || o.check
   const checkpointIntervalMs = o.checkpointIntervalMs ?? 0
-  if (o.warmup > 0) await runQuery(query, { events: o.warmup, parallelism: o.parallelism, checkpointIntervalMs })
+  if (o.warmup > 0) await runQuery(query, { events: o.warmup, parallelism: o.parallelism, checkpointIntervalMs, state: o.state })
   const cpu0 = process.cpuUsage()
   const t0 = performance.now()
-  const r = await runQuery(query, { events: o.events, parallelism: o.parallelism, materialize, checkpointIntervalMs })
+  const r = await runQuery(query, { events: o.events, parallelism: o.parallelism, materialize, checkpointIntervalMs, state: o.state })
   const wallSeconds = (performance.now() - t0) / 1000
   const cpu = process.cpuUsage(cpu0)
   const cpuSeconds = (cpu.user + cpu.system) / 1e6
@@ -115,6 +121,7 @@ async function measure(
     checkpoints: r.checkpoints,
     checkpointBytes: r.checkpointBytes,
     parallelism: o.parallelism,
+    state: o.state,
     resultRecords: r.records,
   }
   if (r.rows !== undefined) m.resultRows = r.rows.length

@@ -19,6 +19,8 @@ export interface QueryRunOptions {
   partitions?: number
   /** Periodic exactly-once checkpoints into a temporary folder (removed afterwards); 0 or undefined for none. */
   checkpointIntervalMs?: number
+  /** Where keyed state lives (default 'heap'). */
+  state?: 'heap' | 'durable'
 }
 
 export interface QueryRun<R> {
@@ -41,6 +43,7 @@ export async function runQuery<R extends object>(query: NexmarkQuery<R>, opts: Q
   const parallelism = opts.parallelism ?? 1
   const partitions = opts.partitions ?? parallelism
   const p = nexmarkPipeline(query, opts.events, config, out, opts.batchSize, partitions)
+  if (opts.state !== undefined) p.options.state = { backend: opts.state }
   const interval = opts.checkpointIntervalMs ?? 0
   const dir = interval > 0 ? mkdtempSync(join(tmpdir(), `nexmark-${query.name}-`)) : undefined
   try {

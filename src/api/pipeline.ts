@@ -38,7 +38,8 @@ export interface PipelineOptions {
    */
   retries?: RetryOptions | false
   /**
-   * Where keyed state of process functions lives: 'heap' (default, fastest) or 'durable' (an embedded
+   * Where keyed state of process functions, regular joins and keyed aggregates lives (and the joins'
+   * cleanup timers): 'heap' (default, fastest) or 'durable' (an embedded
    * LMDB store with a write-back cache, for state larger than memory; `dir` is its working folder,
    * default a temporary one).
    */

@@ -106,6 +106,11 @@ export interface StateBackend {
   aggregating<T, A, R>(state: string | StateDescriptor, fn: StateAggregate<T, A, R>): AggregatingState<T, R>
   /** Every key that has any (unexpired) state under `name`, in any namespace or in `namespace`. */
   keys(name: string, namespace?: Namespace): Iterable<unknown>
+  /**
+   * Calls `fn` with every unexpired entry of value state `name`: the key's identity, the value, the
+   * namespace. The heap backend passes the values it holds; the durable one, decoded copies.
+   */
+  forEachValue<T>(name: string, fn: (id: unknown, value: T, ns: Namespace) => void): void
   /** Number of entries (key and namespace pairs) per state, as `kind:name` (for metrics). */
   sizes(): Record<string, number>
   stats(): StateStats
@@ -118,6 +123,11 @@ export interface StateBackend {
   snapshot(): StateSnapshot
   /** Replaces all state with the snapshot's, taking only `ownedKeyGroups` when given. */
   restore(snapshot: StateSnapshot, ownedKeyGroups?: KeyGroupSelection): void
+  /**
+   * The timers named `name` of this step (each name one queue: a clock, a join side), kept where the state
+   * is: on the heap, or in the durable store. A restore of the state does not touch them.
+   */
+  timers(name: string): TimerService
   /** Releases the store's resources (durable: closes and removes its files). */
   close(): void
 }
@@ -156,4 +166,33 @@ export interface StateBackendOptions {
   clock?: { now(): number }
   /** Incremental TTL cleanup: every `every` writes to TTL state, visit `budget` entries. `false` turns it off. */
   incrementalCleanup?: { every: number; budget: number } | false
+}
+
+/**
+ * Timers of one keyed operator (one clock, or one join side): `(time, key)` pairs, each held at most once,
+ * fired earliest first. The heap backend keeps them in a binary heap; the durable one in its store, so
+ * timers of keys larger than memory cost no heap. `keyId` is the key's identity (`keyId(key)`), `key` the
+ * key as the operator emits it.
+ *
+ * @example
+ * const timers = backend.timers('event')
+ * timers.register(windowEnd - 1, keyId(key), key)
+ * for (let due = timers.pollUpTo(watermark); due !== undefined; due = timers.pollUpTo(watermark)) {
+ *   for (const [id, key] of due.keys) fire(due.time, id, key)
+ * }
+ */
+export interface TimerService {
+  /** Registers a timer for `keyId` carrying `key` (default: the identity); a second registration of the same time and key is one timer. */
+  register(time: number, keyId: unknown, key?: unknown): void
+  delete(time: number, keyId: unknown): void
+  /** The earliest registered time, or +Infinity. */
+  peek(): number
+  /** Removes and returns the timers of the earliest time if it is at or before `upTo` (keys as identity to key). */
+  pollUpTo(upTo: number): { time: number; keys: Map<unknown, unknown> } | undefined
+  /** Every timer, earliest time first: `[time, [keyId, key][]][]`. */
+  snapshot(): [number, [unknown, unknown][]][]
+  /** Replaces every timer with `entries` (as `snapshot` gives them). */
+  restore(entries: [number, [unknown, unknown][]][]): void
+  /** Releases the store's resources. */
+  close(): void
 }

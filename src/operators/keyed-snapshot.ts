@@ -1,7 +1,7 @@
 import { userError } from '../core/errors.ts'
 import { keyGroupOf, keyId } from '../core/key.ts'
 import { CHANGED_KEYS, type EntryColumns, type KeyedRestore, type KeyedSnapshot } from '../core/operator.ts'
-import type { TimerQueue } from '../state/timers.ts'
+import type { TimerService } from '../core/state-backend.ts'
 
 /**
  * One saved piece of per-key state: `[seq, key, data]`. `seq` is its position in the whole snapshot, so a
@@ -50,7 +50,7 @@ export class KeyedSnapshotWriter {
   }
 
   /** Adds every timer of `queue` to list `list`, each under its key, as `[seq, key, time]`. */
-  timers(list: string, queue: TimerQueue): void {
+  timers(list: string, queue: TimerService): void {
     for (const [time, keys] of queue.snapshot()) for (const [, key] of keys) this.add(list, key, time)
   }
 
@@ -92,7 +92,7 @@ export function readEntries<D>(r: KeyedRestore, list: string): KeyedEntry<D>[] {
 }
 
 /** Replaces the timers of `queue` with the restored ones of list `list`; returns their distinct times. */
-export function restoreTimers(queue: TimerQueue, r: KeyedRestore, list: string): number[] {
+export function restoreTimers(queue: TimerService, r: KeyedRestore, list: string): number[] {
   queue.restore([])
   const times = new Set<number>()
   for (const [, key, time] of readEntries<number>(r, list)) {

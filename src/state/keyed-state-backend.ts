@@ -17,6 +17,7 @@ import type {
   StateMeta,
   StateSnapshot,
   StateStats,
+  TimerService,
   ValueState,
 } from '../core/state-backend.ts'
 import { type Cell, type CellTable, purge, snapshotEntry, type StateSlot, toWire } from './cells.ts'
@@ -70,7 +71,20 @@ export abstract class KeyedStateBackend implements StateBackend, HandleHost {
   /** Stores a restored entry (a new key and namespace); `value` and `expiry` belong to the snapshot, so copy them. */
   protected abstract load(slot: StateSlot, ns: Namespace, id: unknown, value: unknown, expiry: SnapshotEntry[3]): void
   protected onSlot(_slot: StateSlot): void {}
-  close(): void {}
+  /** A new timer queue of this backend's kind. */
+  protected abstract newTimers(): TimerService
+  private readonly timerQueues = new Map<string, TimerService>()
+
+  timers(name: string): TimerService {
+    let t = this.timerQueues.get(name)
+    if (t === undefined) this.timerQueues.set(name, (t = this.newTimers()))
+    return t
+  }
+
+  close(): void {
+    for (const t of this.timerQueues.values()) t.close()
+    this.timerQueues.clear()
+  }
 
   // ---- handles
 
@@ -158,6 +172,15 @@ export abstract class KeyedStateBackend implements StateBackend, HandleHost {
       })
     }
     return out
+  }
+
+  forEachValue<T>(name: string, fn: (id: unknown, value: T, ns: Namespace) => void): void {
+    const slot = this.slots.get(`value:${name}`)
+    if (slot === undefined) return
+    const now = slot.ttl === 0 ? 0 : this.clock.now()
+    this.forEachCell(slot, (ns, id, c) => {
+      if (slot.ttl === 0 || c.e > now) fn(id, c.v as T, ns)
+    })
   }
 
   sizes(): Record<string, number> {

@@ -1,8 +1,11 @@
+import type { TimerService } from '../core/state-backend.ts'
+
 /**
- * Timers of a keyed operator: (time, key) pairs, each registered at most once. Keys that share a time
- * (every key's window ending at the same instant) share one heap entry.
+ * Timers of a keyed operator on the heap: (time, key) pairs, each registered at most once. Keys that share
+ * a time (every key's window ending at the same instant) share one heap entry; keys of one time fire in the
+ * order they were registered.
  */
-export class TimerQueue {
+export class TimerQueue implements TimerService {
   private readonly byTime = new Map<number, Map<unknown, unknown>>()
   private readonly heap: number[] = []
 
@@ -40,6 +43,8 @@ export class TimerQueue {
     }
     return undefined
   }
+
+  close(): void {}
 
   snapshot(): [number, [unknown, unknown][]][] {
     return [...this.byTime].map(([t, keys]) => [t, [...keys]])

@@ -5,6 +5,8 @@ import type { ErrorPolicy, KeyedRestore, KeyedSnapshot, Operator, OperatorContex
 import { isKeyedSnapshot, redistributeKeyed } from '../checkpoint/redistribute.ts'
 import { readEntries } from '../operators/keyed-snapshot.ts'
 import { HeapStateBackend } from '../state/heap/heap-backend.ts'
+import { DurableStateBackend } from '../state/durable/durable-backend.ts'
+import type { StateBackend } from '../core/state-backend.ts'
 import { TimerQueue } from '../state/timers.ts'
 import { PolicyErrorSink } from '../runtime/error-sink.ts'
 import type { ErrorRecord } from '../core/operator.ts'
@@ -36,6 +38,10 @@ export interface HarnessInput<T> {
  * const restores = OperatorHarness.redistribute([h0.snapshot(), h1.snapshot()], 3)
  * const hs = restores.map((r, i) => new OperatorHarness(build, { subtask: i, parallelism: 3 }).restoreFrom(r))
  */
+const harnessBackends = new Set<StateBackend>()
+// Durable stores live in temporary folders: removed when the test process ends.
+process.once('exit', () => harnessBackends.forEach((b) => b.close()))
+
 export class OperatorHarness {
   readonly clock: ManualClock
   readonly metrics: StepMetrics
@@ -49,12 +55,16 @@ export class OperatorHarness {
   private readonly out: Output
   private readonly subtask: number
   private readonly parallelism: number
+  /** Where the operator's keyed state lives: `state` option, else SLUICE_TEST_STATE=durable, else the heap. */
+  private readonly stateKind: 'heap' | 'durable'
+  private backend: StateBackend | undefined
 
   constructor(
     build: (ctx: OperatorContext) => Operator,
-    opts: { stepId?: string; clock?: ManualClock; onError?: ErrorPolicy; subtask?: number; parallelism?: number } = {},
+    opts: { stepId?: string; clock?: ManualClock; onError?: ErrorPolicy; subtask?: number; parallelism?: number; state?: 'heap' | 'durable' } = {},
   ) {
     this.build = build
+    this.stateKind = opts.state ?? (process.env.SLUICE_TEST_STATE === 'durable' ? 'durable' : 'heap')
     this.subtask = opts.subtask ?? 0
     this.parallelism = opts.parallelism ?? 1
     this.clock = opts.clock ?? new ManualClock(0)
@@ -77,6 +87,10 @@ export class OperatorHarness {
 
   private fresh(): Operator {
     this.procTimers.restore([])
+    this.backend?.close()
+    // A small cache, so that tests go through the store's eviction and reads.
+    this.backend = this.stateKind === 'durable' ? new DurableStateBackend({ cacheEntries: 8 }) : new HeapStateBackend()
+    harnessBackends.add(this.backend)
     const ctx: OperatorContext = {
       pipeline: 'harness',
       stepId: this.metrics.step,
@@ -85,7 +99,7 @@ export class OperatorHarness {
       clock: this.clock,
       metrics: this.metrics,
       errors: this.errors,
-      state: new HeapStateBackend(),
+      state: this.backend,
       currentWatermark: () => this.wm,
       scheduleProcessingTime: (t) => this.procTimers.register(t, 0),
     }

@@ -44,6 +44,8 @@ export const runCommand: Command = {
     { name: 'parallelism', short: 'p', type: 'string', placeholder: 'N', description: 'subtasks per keyed step (default 1)' },
     { name: 'param', type: 'string', multiple: true, placeholder: 'key=value', description: 'a parameter for a pipeline factory' },
     { name: 'batch-size', type: 'string', placeholder: 'N', description: "records per batch read from sources (default: the pipeline's, 1024)" },
+    { name: 'state', type: 'string', placeholder: 'BACKEND', description: "where keyed state lives: 'heap' (default, fastest) or 'durable' (an embedded store on disk, for state larger than memory)" },
+    { name: 'state-dir', type: 'string', placeholder: 'DIR', description: 'with --state durable: keep the stores in DIR (default: a temporary folder)' },
     { name: 'no-check', type: 'boolean', description: 'run without type-checking the pipeline first (see sluice check)' },
     { name: 'quiet', short: 'q', type: 'boolean', description: 'no progress line and no summary (errors are still printed)' },
     { name: 'json', type: 'boolean', description: 'print the run summary as one JSON line on stdout instead of the table' },
@@ -61,7 +63,7 @@ export const runCommand: Command = {
     { name: 'metrics-host', type: 'string', placeholder: 'ADDRESS', description: "the address the metrics server listens on (default 127.0.0.1; '0.0.0.0' in a container)" },
     { name: 'accept-duplicates', type: 'boolean', description: 'when the newest checkpoints are damaged, fall back (or start from scratch) even if a log sink or the dead-letter log then gets output twice (default: refuse)' },
   ],
-  examples: ['sluice run examples/quickstart/pipeline.ts', 'sluice run examples/monitored-orders/pipeline.ts --metrics-port 9464', 'sluice run pipelines/clicks.ts --checkpoint-dir state/clicks --checkpoint-interval 10s', 'sluice run pipelines/copy.ts --param input=in.jsonl --param output=out.jsonl --json'],
+  examples: ['sluice run examples/quickstart/pipeline.ts', 'sluice run examples/monitored-orders/pipeline.ts --metrics-port 9464', 'sluice run pipelines/clicks.ts --checkpoint-dir state/clicks --checkpoint-interval 10s', 'sluice run pipelines/copy.ts --param input=in.jsonl --param output=out.jsonl --json', 'sluice run pipelines/sessions.ts --state durable --state-dir /var/lib/sluice/state'],
   notes: exitCodesHelp,
 
   async run({ values, positionals }, ctx) {
@@ -74,6 +76,7 @@ export const runCommand: Command = {
     const checkpoint = checkpointFlags(values)
     const metrics = metricsPortFlags(values)
     const drainMs = drainTimeoutFlag(values)
+    const state = stateFlags(values)
 
     if (values['no-check'] !== true) await requireTypes(resolvePipelineFile(file, ctx.cwd), file, ctx)
     const loaded = await loadPipeline(file, params, ctx.cwd)
@@ -82,6 +85,7 @@ export const runCommand: Command = {
       ctx.stderr.write(`warning: '${file}' does not export a function, so the --param values are not used\n`)
     }
     if (batchSize !== undefined) p.options.batchSize = batchSize
+    if (state !== undefined) p.options.state = { ...p.options.state, ...state }
 
     const log = runLogger(values, p, ctx)
     // A console sink writing to the same terminal would tear the progress line apart; so would log lines.
@@ -207,6 +211,16 @@ function drainTimeoutFlag(values: ParsedArgs['values']): number | undefined {
   } catch (e) {
     throw new UsageError(errorMessage(e), 'run')
   }
+}
+
+/** The state backend from --state and --state-dir; undefined when neither is given. */
+function stateFlags(values: ParsedArgs['values']): { backend?: 'heap' | 'durable'; dir?: string } | undefined {
+  const backend = values.state
+  const dir = values['state-dir']
+  if (backend === undefined && dir === undefined) return undefined
+  if (backend !== undefined && backend !== 'heap' && backend !== 'durable') throw new UsageError(`--state must be 'heap' or 'durable', got '${String(backend)}'`, 'run')
+  if (typeof dir === 'string' && backend !== 'durable') throw new UsageError('--state-dir needs --state durable', 'run')
+  return { ...(backend !== undefined ? { backend } : {}), ...(typeof dir === 'string' ? { dir: resolve(dir) } : {}) }
 }
 
 /** Checkpoint settings from the flags; undefined without --checkpoint-dir. */

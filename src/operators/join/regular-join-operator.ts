@@ -2,7 +2,7 @@ import { BatchBuilder, DELETE, INSERT, UPDATE_BEFORE, type Batch, type Position,
 import { flushOutputs } from '../flush-outputs.ts'
 import { keyId } from '../../core/key.ts'
 import type { KeyedSnapshot, Operator, OperatorContext, Output } from '../../core/operator.ts'
-import { TimerQueue } from '../../state/timers.ts'
+import type { TimerService, ValueState } from '../../core/state-backend.ts'
 import { ChangeTracker } from '../change-tracker.ts'
 import { checkRestore, KeyedSnapshotWriter, readEntries, restoreTimers } from '../keyed-snapshot.ts'
 import type { JoinType } from './join-types.ts'
@@ -54,6 +54,9 @@ type OldSideSnapshot = [([unknown, number] | { value: unknown; matches: number }
 
 const emptySide = (): SideState => ({ values: [], matches: [], expiresAt: 0, timer: -1 })
 
+/** The name of the keys' value state in the step's state backend. */
+const KEYS = 'regular-join'
+
 const isRetraction = (k: RowKind | undefined): boolean => k === UPDATE_BEFORE || k === DELETE
 
 /**
@@ -69,8 +72,9 @@ const isRetraction = (k: RowKind | undefined): boolean => k === UPDATE_BEFORE ||
 export class RegularJoinOperator implements Operator {
   private readonly spec: RegularJoinSpec
   private readonly ctx: OperatorContext
-  private readonly keys = new Map<unknown, KeyEntry>()
-  private readonly timers: [TimerQueue, TimerQueue] = [new TimerQueue(), new TimerQueue()]
+  /** Both sides of each key, in the step's state backend (heap or durable). */
+  private readonly keys: ValueState<KeyEntry>
+  private readonly timers: [TimerService, TimerService]
   private readonly outer: [boolean, boolean]
   private readonly out = new BatchBuilder()
   /** Set while one input record is processed, for error reports. */
@@ -84,6 +88,9 @@ export class RegularJoinOperator implements Operator {
     this.spec = spec
     this.eventTime = spec.ttlTime === 'event'
     this.ctx = ctx
+    // v8: rows are kept as they came (dates, bigints) when the durable store encodes them.
+    this.keys = ctx.state.value<KeyEntry>({ name: KEYS, codec: 'v8' })
+    this.timers = [ctx.state.timers('left'), ctx.state.timers('right')]
     this.outer = [spec.type === 'left' || spec.type === 'full', spec.type === 'right' || spec.type === 'full']
   }
 
@@ -94,17 +101,14 @@ export class RegularJoinOperator implements Operator {
     for (let i = 0; i < values.length; i++) {
       const key = keys[i]
       const id = keyId(key)
-      let entry = this.keys.get(id)
-      if (entry === undefined) {
-        entry = { key, sides: [emptySide(), emptySide()], mark: -1 }
-        this.keys.set(id, entry)
-      }
+      const entry = this.keys.get(id) ?? { key, sides: [emptySide(), emptySide()], mark: -1 }
       this.record = values[i]
       this.pos = pos?.[i]
       const written = isRetraction(kinds?.[i]) ? this.retract(entry, input, values[i], times[i]) : this.accumulate(entry, input, values[i], times[i])
       const at = this.eventTime ? times[i] : now
       for (let side = 0; side < 2; side++) if (written[side]) this.touch(entry, id, side, at)
       if (entry.sides[0].values.length === 0 && entry.sides[1].values.length === 0) this.keys.delete(id)
+      else this.keys.set(id, entry)
     }
     this.record = undefined
     this.pos = undefined
@@ -214,13 +218,17 @@ export class RegularJoinOperator implements Operator {
           if (st.expiresAt <= now) {
             st.values = []
             st.matches = []
-            if (entry.sides[1 - side].values.length === 0) this.keys.delete(id)
+            if (entry.sides[1 - side].values.length === 0) {
+              this.keys.delete(id)
+              continue
+            }
           } else {
             // Written since the timer was set: check again when the new expiry comes.
             st.timer = st.expiresAt
             q.register(st.timer, id, entry.key)
             if (!this.eventTime) this.ctx.scheduleProcessingTime(st.timer)
           }
+          this.keys.set(id, entry)
         }
       }
     }
@@ -232,14 +240,14 @@ export class RegularJoinOperator implements Operator {
 
   /** Keys holding state now (for the run summary). */
   keysHeld(): number {
-    return this.keys.size
+    return this.ctx.state.sizes()[`value:${KEYS}`] ?? 0
   }
 
   /** Per key: the rows of both sides with their expiry, and the key's cleanup timers. Nothing is shared. */
   snapshot(): KeyedSnapshot {
     this.changes.stop()
     const w = new KeyedSnapshotWriter(this.ctx.state.keyGroups)
-    for (const e of this.keys.values()) w.add('rows', e.key, [sideSnapshot(e.sides[0]), sideSnapshot(e.sides[1])])
+    this.ctx.state.forEachValue<KeyEntry>(KEYS, (_id, e) => w.add('rows', e.key, [sideSnapshot(e.sides[0]), sideSnapshot(e.sides[1])]))
     w.timers('left', this.timers[0])
     w.timers('right', this.timers[1])
     return w.build(undefined)
@@ -274,7 +282,7 @@ export class RegularJoinOperator implements Operator {
       return { values: pairs.map((p) => p[0]), matches: pairs.map((p) => p[1] as number), expiresAt, timer }
     }
     this.changes.stop()
-    this.keys.clear()
+    this.ctx.state.restore({ format: 'sluice-keyed-state/1', keyGroups: r.keyGroups, states: {}, groups: {} })
     for (const [, key, [l, rt]] of readEntries<[SideSnapshot | OldSideSnapshot, SideSnapshot | OldSideSnapshot]>(r, 'rows')) this.keys.set(keyId(key), { key, sides: [side(l), side(rt)], mark: -1 })
     const times = new Set([...restoreTimers(this.timers[0], r, 'left'), ...restoreTimers(this.timers[1], r, 'right')])
     if (!this.eventTime) for (const t of times) this.ctx.scheduleProcessingTime(t)

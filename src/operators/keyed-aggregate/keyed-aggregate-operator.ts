@@ -2,6 +2,7 @@ import { BatchBuilder, DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, type Batch }
 import { keyId } from '../../core/key.ts'
 import { userError } from '../../core/errors.ts'
 import type { KeyedSnapshot, Operator, OperatorContext, Output } from '../../core/operator.ts'
+import type { ValueState } from '../../core/state-backend.ts'
 import type { AggregateFunction } from '../aggregate/aggregate-function.ts'
 import { ChangeTracker } from '../change-tracker.ts'
 import { checkRestore, KeyedSnapshotWriter, readEntries } from '../keyed-snapshot.ts'
@@ -27,16 +28,23 @@ interface Row<A, R> {
 /** A row in a snapshot: `[acc, n, emitted, last, time]`. */
 type SavedRow<A, R> = [A, number, boolean, R | undefined, number]
 
+/** The name of the rows' value state in the step's state backend. */
+const ROWS = 'keyed-aggregate'
+
 /**
  * A keyed aggregate without a window: a table that updates with every record, emitted as a changelog
  * (+I for a new key, -U/+U for a change, -D when retractions empty a key). Updates are compacted per batch:
- * a key touched many times in one batch emits one update.
+ * a key touched many times in one batch emits one update. Rows live in the step's state backend (heap or
+ * durable); a row read in a batch is written back once at its end.
  */
 export class KeyedAggregateOperator<T, A, R> implements Operator {
   private readonly agg: AggregateFunction<T, A, R>
   private readonly op: OperatorContext
-  private readonly rows = new Map<unknown, Row<A, R>>()
-  private readonly touched = new Set<Row<A, R>>()
+  private readonly rows: ValueState<Row<A, R>>
+  /** Rows read in this batch, by key identity: written back (or removed) at its end. */
+  private readonly touched = new Map<unknown, Row<A, R>>()
+  /** Rows of this batch that changed and emit. */
+  private readonly emitting = new Set<Row<A, R>>()
   private readonly outb = new BatchBuilder<KeyedResult<unknown, R>>()
   /** The rows changed since the last incremental snapshot. */
   private readonly changes = new ChangeTracker<Row<A, R>>()
@@ -44,6 +52,8 @@ export class KeyedAggregateOperator<T, A, R> implements Operator {
   constructor(agg: AggregateFunction<T, A, R>, op: OperatorContext) {
     this.agg = agg
     this.op = op
+    // v8: accumulators may hold Maps, Sets or bigints, which the durable store must keep as they are.
+    this.rows = op.state.value<Row<A, R>>({ name: ROWS, codec: 'v8' })
   }
 
   process(batch: Batch, out: Output): void {
@@ -53,10 +63,10 @@ export class KeyedAggregateOperator<T, A, R> implements Operator {
     for (let i = 0; i < values.length; i++) {
       const key = keys[i]
       const id = keyId(key)
-      let row = this.rows.get(id)
+      let row = this.touched.get(id)
       if (row === undefined) {
-        row = { key, acc: agg.create(), n: 0, emitted: false, last: undefined, time: times[i], mark: -1 }
-        this.rows.set(id, row)
+        row = this.rows.get(id) ?? { key, acc: agg.create(), n: 0, emitted: false, last: undefined, time: times[i], mark: -1 }
+        this.touched.set(id, row)
       }
       const kind = kinds === undefined ? INSERT : kinds[i]
       try {
@@ -76,17 +86,21 @@ export class KeyedAggregateOperator<T, A, R> implements Operator {
       } catch (e) {
         if (e instanceof Error && 'code' in e && e.code === 'SLUICE_NOT_RETRACTABLE') throw e
         this.op.errors.report(this.op.stepId, e, values[i], times[i], batch.pos?.[i])
-        // A key whose only record failed must not keep an empty row (state that nothing would ever remove).
-        if (row.n === 0 && !row.emitted && !this.touched.has(row)) this.rows.delete(id)
-        else this.changes.mark(row)
+        // A key whose only record failed keeps no empty row (state that nothing would ever remove): see the write-back below.
+        this.changes.mark(row)
         continue
       }
       if (times[i] > row.time) row.time = times[i]
-      this.touched.add(row)
+      this.emitting.add(row)
     }
-    for (const row of this.touched) {
+    for (const row of this.emitting) {
       this.changes.mark(row)
       this.emitRow(row)
+    }
+    this.emitting.clear()
+    for (const [id, row] of this.touched) {
+      if (row.n <= 0 && !row.emitted) this.rows.delete(id)
+      else this.rows.set(id, row)
     }
     this.touched.clear()
     if (this.outb.length > 0) {
@@ -99,7 +113,9 @@ export class KeyedAggregateOperator<T, A, R> implements Operator {
   private emitRow(row: Row<A, R>): void {
     if (row.n <= 0) {
       if (row.emitted) this.outb.pushKind({ key: row.key, value: row.last as R }, row.time, DELETE)
-      this.rows.delete(keyId(row.key))
+      // Removed from the state by the write-back.
+      row.emitted = false
+      row.n = 0
       return
     }
     const value = this.agg.result(row.acc)
@@ -117,14 +133,14 @@ export class KeyedAggregateOperator<T, A, R> implements Operator {
 
   /** Keys holding state now (for the run summary). */
   keysHeld(): number {
-    return this.rows.size
+    return this.op.state.sizes()[`value:${ROWS}`] ?? 0
   }
 
   /** Per key: its row (accumulator, count, last emitted result). Nothing is shared. */
   snapshot(): KeyedSnapshot {
     this.changes.stop()
     const w = new KeyedSnapshotWriter(this.op.state.keyGroups)
-    for (const r of this.rows.values()) w.add('rows', r.key, [r.acc, r.n, r.emitted, r.last, r.time])
+    this.op.state.forEachValue<Row<A, R>>(ROWS, (_id, r) => w.add('rows', r.key, [r.acc, r.n, r.emitted, r.last, r.time]))
     return w.build(undefined)
   }
 
@@ -141,7 +157,7 @@ export class KeyedAggregateOperator<T, A, R> implements Operator {
   restore(state: unknown): void {
     const r = checkRestore(state, this.op.state.keyGroups, this.op.stepId)
     this.changes.stop()
-    this.rows.clear()
+    this.op.state.restore({ format: 'sluice-keyed-state/1', keyGroups: r.keyGroups, states: {}, groups: {} })
     for (const [, key, [acc, n, emitted, last, time]] of readEntries<SavedRow<A, R>>(r, 'rows')) this.rows.set(keyId(key), { key, acc, n, emitted, last, time, mark: -1 })
   }
 }

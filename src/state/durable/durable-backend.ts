@@ -5,9 +5,10 @@ import type { Key, RootDatabase } from 'lmdb'
 import { lazyRequire } from '../../core/lazy-require.ts'
 import { SluiceError, userError } from '../../core/errors.ts'
 import { keyGroupOf } from '../../core/key.ts'
-import type { Namespace, SnapshotEntry, StateBackendOptions, StateSnapshot, StateStats, KeyGroupSelection } from '../../core/state-backend.ts'
+import type { Namespace, SnapshotEntry, StateBackendOptions, StateSnapshot, StateStats, KeyGroupSelection, TimerService } from '../../core/state-backend.ts'
 import { type Cell, type CellTable, CHANGED, decodeCell, EMPTY, encodeCell, type StateSlot } from '../cells.ts'
 import { KeyedStateBackend, type SweepVisitor } from '../keyed-state-backend.ts'
+import { DurableTimerQueue } from './durable-timers.ts'
 import { cacheKey, decodeId, encodeId, type StoreKey } from './store-keys.ts'
 
 const lmdb = lazyRequire<typeof import('lmdb')>(import.meta.url, 'lmdb')
@@ -51,6 +52,7 @@ export class DurableStateBackend extends KeyedStateBackend {
   private cursors: (StoreKey | undefined)[] = []
   private loads: [StoreKey, Uint8Array][] = []
   private closed = false
+  private timerFiles = 0
 
   constructor(opts: DurableStateBackendOptions = {}) {
     super(opts)
@@ -59,11 +61,16 @@ export class DurableStateBackend extends KeyedStateBackend {
     this.path = opts.path ?? mkdtempSync(join(tmpdir(), 'sluice-state-'))
     mkdirSync(this.path, { recursive: true })
     try {
-      this.db = lmdb().open<Buffer, Key>({ path: this.path, encoding: 'binary', noSync: true, noMemInit: true, compression: false })
+      // A file name with an extension: the store never mistakes the folder for its file (a folder named 'join.0' would be).
+      this.db = lmdb().open<Buffer, Key>({ path: join(this.path, 'state.mdb'), encoding: 'binary', noSync: true, noMemInit: true, compression: false })
       this.db.clearSync()
     } catch (e) {
       throw new SluiceError('SLUICE_STATE_STORE', 'state: cannot open the durable state store', { domain: 'external', cause: e, hint: 'check that the state folder is writable' })
     }
+  }
+
+  protected newTimers(): TimerService {
+    return new DurableTimerQueue(join(this.path, `timers-${this.timerFiles++}.mdb`))
   }
 
   protected override onSlot(slot: StateSlot): void {
@@ -286,6 +293,7 @@ export class DurableStateBackend extends KeyedStateBackend {
   override close(): void {
     if (this.closed) return
     this.closed = true
+    super.close()
     this.cache.clear()
     void this.db.close()
     if (this.owned) rmSync(this.path, { recursive: true, force: true })

@@ -1,7 +1,8 @@
-import type { Namespace, SnapshotEntry, StateBackendOptions } from '../../core/state-backend.ts'
+import type { Namespace, SnapshotEntry, StateBackendOptions, TimerService } from '../../core/state-backend.ts'
 import { type Cell, type CellTable, EMPTY, fromWire, type StateSlot } from '../cells.ts'
 import { copyThrough } from '../../core/state-codec.ts'
 import { KeyedStateBackend, type SweepVisitor } from '../keyed-state-backend.ts'
+import { TimerQueue } from '../timers.ts'
 
 /** The cells of one state: the default namespace, and a table per other namespace (dropped when empty). */
 interface HeapState {
@@ -20,6 +21,10 @@ export class HeapStateBackend extends KeyedStateBackend {
 
   constructor(opts: StateBackendOptions = {}) {
     super(opts)
+  }
+
+  protected newTimers(): TimerService {
+    return new TimerQueue()
   }
 
   protected override onSlot(slot: StateSlot): void {
