@@ -1,4 +1,6 @@
 import { join, resolve } from 'node:path'
+import { parseDuration } from '../../core/duration.ts'
+import { errorMessage } from '../../core/errors.ts'
 import { start } from '../../runtime/run.ts'
 import type { JobHandle } from '../../runtime/job/types.ts'
 import { serveControlPlane } from '../../server/serve.ts'
@@ -27,6 +29,7 @@ export const serveCommand: Command = {
     { name: 'host', type: 'string', placeholder: 'HOST', description: 'address to listen on (default 127.0.0.1: this machine only)' },
     { name: 'state-dir', type: 'string', placeholder: 'DIR', description: "tokens, audit log and API savepoints (default '.sluice/server')" },
     { name: 'checkpoint-dir', type: 'string', placeholder: 'DIR', description: 'checkpoint each pipeline in DIR/<pipeline name> (every 10s)' },
+    { name: 'checkpoint-interval', type: 'string', placeholder: 'DURATION', description: "time between checkpoints with --checkpoint-dir, e.g. '10s' (default 10s)" },
     { name: 'param', type: 'string', multiple: true, placeholder: 'key=value', description: 'a parameter for pipeline factories' },
     { name: 'no-check', type: 'boolean', description: 'run without type-checking the pipelines first' },
   ],
@@ -38,13 +41,21 @@ export const serveCommand: Command = {
     const jobs = new Map<string, JobHandle>()
     const graphs = new Map<string, GraphStep[]>()
     const checkpointDir = typeof values['checkpoint-dir'] === 'string' ? resolve(ctx.cwd, values['checkpoint-dir']) : undefined
+    let intervalMs = 10_000
+    if (typeof values['checkpoint-interval'] === 'string') {
+      try {
+        intervalMs = parseDuration(values['checkpoint-interval'], '--checkpoint-interval')
+      } catch (e) {
+        throw new UsageError(errorMessage(e), 'serve')
+      }
+    }
     for (const file of positionals) {
       if (values['no-check'] !== true) await requireTypes(resolvePipelineFile(file, ctx.cwd), file, ctx)
       const loaded = await loadPipeline(file, params, ctx.cwd)
       const name = loaded.pipeline.name
       if (jobs.has(name)) throw new UsageError(`two pipelines are named '${name}': names must differ`, 'serve')
       graphs.set(name, graphOf(loaded.pipeline.nodes))
-      jobs.set(name, start(loaded.pipeline, { module: loaded.url, params, ...(checkpointDir !== undefined ? { checkpoint: { dir: join(checkpointDir, name), intervalMs: 10_000 } } : {}) }))
+      jobs.set(name, start(loaded.pipeline, { module: loaded.url, params, ...(checkpointDir !== undefined ? { checkpoint: { dir: join(checkpointDir, name), intervalMs } } : {}) }))
     }
     return serveJobs(jobs, { graphs, port, host: typeof values.host === 'string' ? values.host : undefined, stateDir: resolve(ctx.cwd, typeof values['state-dir'] === 'string' ? values['state-dir'] : '.sluice/server') }, ctx)
   },
