@@ -76,6 +76,11 @@ export class SourceRunner {
     return this.reader?.bytesRead?.() ?? 0
   }
 
+  /** Each partition's watermark and whether it is idle or ended, for the control plane (read-only). */
+  partitionStates(): { partition: number; watermark: number; idle: boolean; ended: boolean; lastDataAt: number }[] {
+    return this.parts.map((p) => ({ partition: p.index, watermark: this.eventTime === undefined ? -Infinity : p.wm.current(), idle: p.idle, ended: p.ended, lastDataAt: p.lastDataAt }))
+  }
+
   /** The partitions this subtask reads. */
   get owned(): number[] {
     return this.parts.map((p) => p.index)

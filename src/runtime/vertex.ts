@@ -3,6 +3,7 @@ import type { Operator, Output } from '../core/operator.ts'
 import type { SinkWriter } from '../core/sink.ts'
 import type { StepMetrics } from '../core/metrics.ts'
 import type { PlanVertex } from '../plan/physical-plan.ts'
+import { LateReservoir } from './late-samples.ts'
 
 export interface Consumer {
   vertex: Vertex
@@ -27,6 +28,9 @@ export class Vertex implements Output {
   /** The watermark sent downstream: the input watermark, or less where the operator holds it back. */
   forwarded = -Infinity
   private idle = false
+  /** A sample of the late records this step diverted, for the control plane. */
+  readonly lateSamples = new LateReservoir()
+  private lateSeen = 0
   /** Unconsumed side outputs are counted here. */
   readonly droppedSide = new Map<string, number>()
   /** Filled by the graph: called with a sink's pending write (or an async step's wait for room), for backpressure. */
@@ -65,6 +69,12 @@ export class Vertex implements Output {
 
   side(tag: string, batch: Batch): void {
     if (batch.values.length === 0) return
+    // Operators count their late output just before they emit it (flushOutputs): a side batch that came with
+    // a rise of the late counter is late records.
+    if (this.metrics.late > this.lateSeen) {
+      this.lateSeen = this.metrics.late
+      this.lateSamples.offer(batch, Date.now())
+    }
     let consumed = false
     for (const c of this.consumers) {
       if (c.tag === tag) {

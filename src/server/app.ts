@@ -10,6 +10,8 @@ import { allows, type Role } from './roles.ts'
 import { openApiDocument, routes, type RouteSpec } from './routes.ts'
 import type { TokenStore } from './tokens.ts'
 import { RateTracker, type GraphStep } from './graph.ts'
+import type { JobInfo } from './job-info.ts'
+import { jobApi } from './job-api.ts'
 
 export interface ControlPlaneOptions {
   /** The jobs served, by name. */
@@ -20,6 +22,12 @@ export interface ControlPlaneOptions {
   savepointDir: string
   /** Each job's steps and edges (`graphOf(pipeline.nodes)`); without it the graph is the metrics' steps in order. */
   graphs?: ReadonlyMap<string, readonly GraphStep[]>
+  /** Each job's facts from its pipeline (graph, objectives, dead letters, personal fields); see `jobInfoOf`. */
+  infos?: ReadonlyMap<string, JobInfo>
+  /** Folder where dead letters redriven to a file through the API are written (each under its given name). */
+  redriveDir?: string
+  /** Prometheus that runs the rules of `sluice slo rules`: SLO status comes from it instead of the server's own count. */
+  prometheusUrl?: string
   /** Time between metrics snapshots on the live stream (default 1000 ms). */
   streamIntervalMs?: number
 }
@@ -118,7 +126,7 @@ export function controlPlane(opts: ControlPlaneOptions): Hono<Vars> {
     const name = c.req.param('job')
     let r = rates.get(name)
     if (r === undefined) rates.set(name, (r = new RateTracker()))
-    return c.json({ name, ...h.status(), steps: r.graph(opts.graphs?.get(name), h.metrics()) })
+    return c.json({ name, ...h.status(), steps: r.graph(opts.graphs?.get(name) ?? opts.infos?.get(name)?.graph, h.metrics()) })
   })
   app.get('/api/jobs/:job/checkpoints', (c) => {
     const h = job(c)
@@ -171,6 +179,15 @@ export function controlPlane(opts: ControlPlaneOptions): Hono<Vars> {
     // The stop is under way once asked; its summary comes when the job ends (see the job's status).
     void h.stop().catch(() => {})
     return c.json({ status: 'stopping' })
+  })
+  jobApi(app, {
+    jobs: opts.jobs,
+    infos: opts.infos,
+    redriveDir: opts.redriveDir ?? join(opts.savepointDir, '..', 'redrive'),
+    prometheusUrl: opts.prometheusUrl,
+    job,
+    body: (c, path) => body(c, spec('post', path)),
+    fail,
   })
   app.get('/api/audit', async (c) => {
     const from = Number(c.req.query('from') ?? 0)

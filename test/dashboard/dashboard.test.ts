@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import type { Browser, Page } from 'playwright-core'
 import { serviceOrSkip } from '../support/services.ts'
-import { launch, serveOrders, signedIn, type Served } from './support.ts'
+import { launch, serveOrders, signedIn, until, type Served } from './support.ts'
 
 const chromium = serviceOrSkip('chromium')
 const shots = (name: string) => fileURLToPath(new URL(`../../docs/screenshots/${name}.png`, import.meta.url))
@@ -36,14 +36,14 @@ test('overview: the job row agrees with the API, and its throughput chart moves'
   await page.waitForSelector(`${row} [data-field="status"]:text("running")`)
   // Counters only grow: the page's value lies between the API's before and after it.
   const before = (await served.get<Metrics>('/api/jobs/orders/metrics')).steps[0]!.recordsIn
-  await page.waitForFunction(([sel, min]) => Number(document.querySelector(sel)?.textContent?.replace(/[^\d]/g, '')) >= min, [`${row} [data-field="recordsIn"]`, before] as const)
+  await until(async () => (await shown(page, `${row} [data-field="recordsIn"]`)) >= before)
   const onPage = await shown(page, `${row} [data-field="recordsIn"]`)
   const afterwards = (await served.get<Metrics>('/api/jobs/orders/metrics')).steps[0]!.recordsIn
   assert.ok(before <= onPage && onPage <= afterwards, `${before} <= ${onPage} <= ${afterwards}`)
   // The chart gains a point with every snapshot of the live stream.
   const points = async () => Number(await page.locator(`${row} svg`).first().getAttribute('data-points'))
   const first = await points()
-  await page.waitForFunction(([sel, n]) => Number(document.querySelector(sel)?.getAttribute('data-points')) > n + 1, [`${row} svg`, first] as const)
+  await until(async () => (await points()) > first + 1)
   await page.screenshot({ path: shots('overview') })
   await page.close()
 })

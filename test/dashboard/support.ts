@@ -68,3 +68,8 @@ export async function signedIn(browser: Browser, url: string, token: string, has
   await page.goto(`${url}/${hash}`)
   return page
 }
+
+/** Polls `ok` every 100 ms until it holds (the test's own timeout bounds the wait). */
+export async function until(ok: () => Promise<boolean>): Promise<void> {
+  while (!(await ok())) await new Promise((r) => setTimeout(r, 100))
+}
