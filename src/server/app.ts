@@ -1,7 +1,7 @@
 import { Hono, type Context } from 'hono'
 import { streamSSE } from 'hono/streaming'
 import { bodyLimit } from 'hono/body-limit'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { SluiceError, errorMessage } from '../core/errors.ts'
 import type { JobEvent, JobHandle } from '../runtime/job/types.ts'
@@ -32,12 +32,14 @@ export interface ControlPlaneOptions {
   streamIntervalMs?: number
 }
 
-/** The dashboard's files (src/dashboard/, copied beside the build), read on first use. */
-let dashboard: { html: string; js: string } | undefined
-function dashboardFiles(): { html: string; js: string } {
-  dashboard ??= {
-    html: readFileSync(new URL('../dashboard/index.html', import.meta.url), 'utf8'),
-    js: readFileSync(new URL('../dashboard/app.js', import.meta.url), 'utf8'),
+/** The dashboard's files (src/dashboard/, copied beside the build), read on first use: the page and its modules. */
+let dashboard: { html: string; js: Map<string, string> } | undefined
+function dashboardFiles(): { html: string; js: Map<string, string> } {
+  if (dashboard === undefined) {
+    const dir = new URL('../dashboard/', import.meta.url)
+    const js = new Map<string, string>()
+    for (const f of readdirSync(dir)) if (/^[a-z-]+\.js$/.test(f)) js.set(f, readFileSync(new URL(f, dir), 'utf8'))
+    dashboard = { html: readFileSync(new URL('index.html', dir), 'utf8'), js }
   }
   return dashboard
 }
@@ -60,7 +62,10 @@ export function controlPlane(opts: ControlPlaneOptions): Hono<Vars> {
   // The dashboard's files are public; what they show comes from the API with the user's token.
   const headers = { 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' }
   app.get('/', (c) => c.body(dashboardFiles().html, 200, { ...headers, 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'self'; style-src 'self' 'unsafe-inline'" }))
-  app.get('/dashboard/app.js', (c) => c.body(dashboardFiles().js, 200, { ...headers, 'content-type': 'text/javascript; charset=utf-8' }))
+  app.get('/dashboard/:file', (c) => {
+    const js = dashboardFiles().js.get(c.req.param('file'))
+    return js === undefined ? fail(c, 404, 'SLUICE_NOT_FOUND', 'no such file') : c.body(js, 200, { ...headers, 'content-type': 'text/javascript; charset=utf-8' })
+  })
 
   app.onError((e, c) => {
     // The job cannot do it in its present state (ended, or running without checkpoints): a conflict.
