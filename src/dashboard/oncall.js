@@ -67,7 +67,7 @@ export async function renderOncall({ root, role, job, signal }) {
   const poll = async () => {
     const [cps, errs] = await Promise.all([api(`${q}/checkpoints`), api(`${q}/errors`)])
     root.querySelector('#checkpoints tbody').innerHTML = cps
-      .slice(-15)
+      .slice(-8)
       .reverse()
       .map((c) => `<tr data-id="${c.id}" class="${c.ok ? '' : 'failed'}"><td class="n">${c.id}</td><td>${time(c.at)}</td><td>${c.ok ? 'completed' : `failed: ${esc(c.error)}`}</td><td class="n">${fmt(c.ok ? c.syncMs + c.asyncMs + (c.alignmentMs ?? 0) : null)}</td><td class="n">${fmt(c.bytes)}</td><td>${c.savepoint ? esc(c.savepoint.split(/[\\/]/).pop()) : ''}</td></tr>`)
       .join('')
