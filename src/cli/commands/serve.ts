@@ -22,9 +22,9 @@ export const serveCommand: Command = {
     'metrics and a live stream, checkpoints, savepoints, stop, dead letters and redrive, late-record',
     'samples, SLO status, watermarks, the window explainer) described at /openapi.json, /metrics for',
     'Prometheus and a dashboard at /. Every /api/ route and /metrics need a bearer token with a role:',
-    'viewer (read), operator (also checkpoint, savepoint, stop, redrive),',
-    'admin (also tokens and the audit log). When the state folder holds no token yet, an admin token is',
-    'created and printed once. Ctrl-C stops every pipeline gracefully.',
+    'viewer (read), operator (also checkpoint, savepoint, stop, redrive), admin (also tokens and the',
+    'audit log). When the state folder holds no token yet, an admin token is created and printed once.',
+    'Ctrl-C stops every pipeline gracefully.',
   ].join('\n'),
   positionals: { min: 1, max: 32, names: 'the pipeline files (sluice serve <pipeline.ts>...)' },
   flags: [
