@@ -14,7 +14,7 @@ export type { KeyedProcessFunction, ProcessContext } from './operators/process/p
 export type { JoinType, KeyedCoProcessFunction } from './operators/join/join-types.ts'
 export { watermark, type WatermarkStrategy } from './time/watermark.ts'
 export { run, start } from './runtime/run.ts'
-export type { JobHandle, JobStatus, JobEvent, StopReason } from './runtime/job/types.ts'
+export type { JobHandle, JobStatus, JobEvent, StopReason, JobInspector } from './runtime/job/types.ts'
 export type { MetricsSnapshot, StepTotals, CheckpointMetrics } from './observe/metrics/registry.ts'
 export type { StepMetricsValues } from './core/metrics.ts'
 export type { RunOptions, RunSummary, Progress } from './runtime/run-types.ts'

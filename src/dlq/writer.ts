@@ -118,6 +118,11 @@ export class DeadLetterWriter {
     return this.transactional
   }
 
+  /** The open log (this writer holds its lock), for readers in the same process such as the control plane. */
+  get openLog(): Log {
+    return this.log
+  }
+
   /** Letters added and not yet appended. */
   get buffered(): number {
     return this.buffer.length

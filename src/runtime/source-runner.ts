@@ -159,6 +159,11 @@ export class SourceRunner {
     this.vertex.metrics.consumerLag = { unit: this.reader.lagUnit ?? 'records', partitions, lag }
   }
 
+  /** Each partition's watermark and whether it is idle or ended, for the control plane (read-only). */
+  partitionStates(): { partition: number; watermark: number; idle: boolean; ended: boolean; lastDataAt: number }[] {
+    return this.parts.map((p) => ({ partition: p.index, watermark: this.eventTime === undefined ? -Infinity : p.wm.current(), idle: p.idle, ended: p.ended, lastDataAt: p.lastDataAt }))
+  }
+
   /** The partitions this subtask reads. */
   get owned(): number[] {
     return this.parts.map((p) => p.index)

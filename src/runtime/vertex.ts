@@ -12,6 +12,7 @@ const SKETCH_KEYS = 64
 
 /** Time (ms) spent in the calls nested in the one being timed: a vertex's busy time leaves out its consumers'. */
 const nested = { ms: 0 }
+import { LateReservoir } from './late-samples.ts'
 
 export interface Consumer {
   vertex: Vertex
@@ -36,6 +37,9 @@ export class Vertex implements Output {
   /** The watermark sent downstream: the input watermark, or less where the operator holds it back. */
   forwarded = -Infinity
   private idle = false
+  /** A sample of the late records this step diverted, for the control plane. */
+  readonly lateSamples = new LateReservoir()
+  private lateSeen = 0
   /** Unconsumed side outputs are counted here. */
   readonly droppedSide = new Map<string, number>()
   /** Filled by the graph: called with a sink's pending write (or an async step's wait for room), for backpressure. */
@@ -116,6 +120,12 @@ export class Vertex implements Output {
 
   side(tag: string, batch: Batch): void {
     if (batch.values.length === 0) return
+    // Operators count their late output just before they emit it (flushOutputs): a side batch that came with
+    // a rise of the late counter is late records.
+    if (this.metrics.late > this.lateSeen) {
+      this.lateSeen = this.metrics.late
+      this.lateSamples.offer(batch, Date.now())
+    }
     let consumed = false
     for (const c of this.consumers) {
       if (c.tag === tag) {

@@ -1,7 +1,7 @@
 import { Hono, type Context } from 'hono'
 import { streamSSE } from 'hono/streaming'
 import { bodyLimit } from 'hono/body-limit'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { SluiceError, errorMessage } from '../core/errors.ts'
 import type { JobEvent, JobHandle } from '../runtime/job/types.ts'
@@ -10,6 +10,8 @@ import { allows, type Role } from './roles.ts'
 import { openApiDocument, routes, type RouteSpec } from './routes.ts'
 import type { TokenStore } from './tokens.ts'
 import { RateTracker, type GraphStep } from './graph.ts'
+import type { JobInfo } from './job-info.ts'
+import { jobApi } from './job-api.ts'
 
 export interface ControlPlaneOptions {
   /** The jobs served, by name. */
@@ -20,16 +22,24 @@ export interface ControlPlaneOptions {
   savepointDir: string
   /** Each job's steps and edges (`graphOf(pipeline.nodes)`); without it the graph is the metrics' steps in order. */
   graphs?: ReadonlyMap<string, readonly GraphStep[]>
+  /** Each job's facts from its pipeline (graph, objectives, dead letters, personal fields); see `jobInfoOf`. */
+  infos?: ReadonlyMap<string, JobInfo>
+  /** Folder where dead letters redriven to a file through the API are written (each under its given name). */
+  redriveDir?: string
+  /** Prometheus that runs the rules of `sluice slo rules`: SLO status comes from it instead of the server's own count. */
+  prometheusUrl?: string
   /** Time between metrics snapshots on the live stream (default 1000 ms). */
   streamIntervalMs?: number
 }
 
-/** The dashboard's files (src/dashboard/, copied beside the build), read on first use. */
-let dashboard: { html: string; js: string } | undefined
-function dashboardFiles(): { html: string; js: string } {
-  dashboard ??= {
-    html: readFileSync(new URL('../dashboard/index.html', import.meta.url), 'utf8'),
-    js: readFileSync(new URL('../dashboard/app.js', import.meta.url), 'utf8'),
+/** The dashboard's files (src/dashboard/, copied beside the build), read on first use: the page and its modules. */
+let dashboard: { html: string; js: Map<string, string> } | undefined
+function dashboardFiles(): { html: string; js: Map<string, string> } {
+  if (dashboard === undefined) {
+    const dir = new URL('../dashboard/', import.meta.url)
+    const js = new Map<string, string>()
+    for (const f of readdirSync(dir)) if (/^[a-z-]+\.js$/.test(f)) js.set(f, readFileSync(new URL(f, dir), 'utf8'))
+    dashboard = { html: readFileSync(new URL('index.html', dir), 'utf8'), js }
   }
   return dashboard
 }
@@ -52,7 +62,10 @@ export function controlPlane(opts: ControlPlaneOptions): Hono<Vars> {
   // The dashboard's files are public; what they show comes from the API with the user's token.
   const headers = { 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' }
   app.get('/', (c) => c.body(dashboardFiles().html, 200, { ...headers, 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'self'; style-src 'self' 'unsafe-inline'" }))
-  app.get('/dashboard/app.js', (c) => c.body(dashboardFiles().js, 200, { ...headers, 'content-type': 'text/javascript; charset=utf-8' }))
+  app.get('/dashboard/:file', (c) => {
+    const js = dashboardFiles().js.get(c.req.param('file'))
+    return js === undefined ? fail(c, 404, 'SLUICE_NOT_FOUND', 'no such file') : c.body(js, 200, { ...headers, 'content-type': 'text/javascript; charset=utf-8' })
+  })
 
   app.onError((e, c) => {
     // The job cannot do it in its present state (ended, or running without checkpoints): a conflict.
@@ -118,7 +131,7 @@ export function controlPlane(opts: ControlPlaneOptions): Hono<Vars> {
     const name = c.req.param('job')
     let r = rates.get(name)
     if (r === undefined) rates.set(name, (r = new RateTracker()))
-    return c.json({ name, ...h.status(), steps: r.graph(opts.graphs?.get(name), h.metrics()) })
+    return c.json({ name, ...h.status(), steps: r.graph(opts.graphs?.get(name) ?? opts.infos?.get(name)?.graph, h.metrics()) })
   })
   app.get('/api/jobs/:job/checkpoints', (c) => {
     const h = job(c)
@@ -171,6 +184,15 @@ export function controlPlane(opts: ControlPlaneOptions): Hono<Vars> {
     // The stop is under way once asked; its summary comes when the job ends (see the job's status).
     void h.stop().catch(() => {})
     return c.json({ status: 'stopping' })
+  })
+  jobApi(app, {
+    jobs: opts.jobs,
+    infos: opts.infos,
+    redriveDir: opts.redriveDir ?? join(opts.savepointDir, '..', 'redrive'),
+    prometheusUrl: opts.prometheusUrl,
+    job,
+    body: (c, path) => body(c, spec('post', path)),
+    fail,
   })
   app.get('/api/audit', async (c) => {
     const from = Number(c.req.query('from') ?? 0)

@@ -12,6 +12,8 @@ export interface RouteSpec {
   response: z.ZodType
   /** Served as text/event-stream. */
   sse?: boolean
+  /** Served as text/plain. */
+  text?: boolean
 }
 
 const name = z.string().regex(/^[\w.-]{1,128}$/)
@@ -39,6 +41,13 @@ export const Checkpoint = z.object({ id: z.number(), bytes: z.number().optional(
 export const SavepointBody = z.strictObject({ name, stop: z.boolean().optional() })
 export const TokenBody = z.strictObject({ role: z.enum(['viewer', 'operator', 'admin']) })
 export const AuditEntry = z.object({ at: z.number(), who: z.string().nullable(), role: z.string().nullable(), method: z.string(), path: z.string(), status: z.number(), outcome: z.string() })
+export const RedriveBody = z
+  .strictObject({ topic: name.optional(), file: name.optional(), step: z.string().min(1).max(256).optional(), from: z.number().int().nonnegative().optional() })
+  .refine((b) => (b.topic === undefined) !== (b.file === undefined), { message: 'give exactly one of topic (a topic of the same log) and file (a file name in the server\'s redrive folder)' })
+const Letter = z.object({ offset: z.number(), visibility: z.string(), step: z.string(), reason: z.string(), error: z.object({ name: z.string(), message: z.string(), code: z.string().optional() }), attempts: z.number(), time: z.number(), record: z.unknown(), recordFormat: z.string() }).loose()
+const LateSample = z.object({ at: z.number(), step: z.string().optional(), reason: z.string().optional(), time: z.number().optional(), watermark: z.number().nullable().optional(), record: z.unknown() }).loose()
+export const SloReport = z.object({ slo: z.string(), objective: z.number(), sli: z.number().nullable(), budgetLeft: z.number().nullable(), state: z.enum(['met', 'breached', 'unknown']), source: z.string(), alerts: z.array(z.string()) })
+const Partition = z.object({ partition: z.number(), watermark: z.number().nullable(), idle: z.boolean(), ended: z.boolean(), silentMs: z.number(), stuck: z.boolean(), holding: z.boolean() })
 export const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) })
 
 export const routes: readonly RouteSpec[] = [
@@ -52,6 +61,15 @@ export const routes: readonly RouteSpec[] = [
   { method: 'post', path: '/api/jobs/:job/checkpoint', role: 'operator', summary: 'take a checkpoint now', response: Checkpoint },
   { method: 'post', path: '/api/jobs/:job/savepoint', role: 'operator', summary: "take a savepoint named `name` in the server's savepoint folder; with stop, then stop", body: SavepointBody, response: Checkpoint },
   { method: 'post', path: '/api/jobs/:job/stop', role: 'operator', summary: 'stop gracefully (a last checkpoint, sinks commit)', response: z.record(z.string(), z.unknown()) },
+  { method: 'get', path: '/api/jobs/:job/errors', role: 'viewer', summary: 'recent errors of the job (newest last, at most 50) and its restarts', response: z.object({ restarts: z.number(), errors: z.array(z.object({ at: z.number(), code: z.string(), message: z.string() })) }) },
+  { method: 'get', path: '/api/jobs/:job/slo', role: 'viewer', summary: "the job's SLOs: SLI, error budget left and state (measured since the server started, or from Prometheus with --prometheus)", response: z.array(SloReport) },
+  { method: 'get', path: '/api/jobs/:job/watermarks', role: 'viewer', summary: 'watermarks per source partition (idle, stuck and holding ones marked) and per step with its inputs', response: z.object({ sources: z.array(z.object({ step: z.string(), partitions: z.array(Partition) })), steps: z.array(z.object({ step: z.string(), watermark: z.number().nullable(), inputs: z.array(z.object({ from: z.string(), watermark: z.number().nullable(), idle: z.boolean() })) })) }) },
+  { method: 'get', path: '/api/jobs/:job/explain', role: 'viewer', summary: 'why a window has (not) fired: query step, key and time (epoch ms); the windows, the watermark, the inputs and partitions holding it back, the trigger', response: z.object({ verdict: z.string(), windows: z.array(z.record(z.string(), z.unknown())) }).loose() },
+  { method: 'get', path: '/api/jobs/:job/late', role: 'viewer', summary: 'samples of late records per step with their reasons (personal fields masked)', response: z.array(z.object({ step: z.string(), seen: z.number(), samples: z.array(LateSample) })) },
+  { method: 'get', path: '/api/jobs/:job/dead-letters', role: 'viewer', summary: 'dead letters from offset `from` (query), at most `limit`, with their reasons (personal fields masked)', response: z.object({ topic: z.string(), letters: z.array(Letter), next: z.number() }) },
+  { method: 'get', path: '/api/jobs/:job/dead-letters/:offset', role: 'viewer', summary: 'one dead letter', response: Letter },
+  { method: 'post', path: '/api/jobs/:job/dead-letters/redrive', role: 'operator', summary: "write the visible dead letters' records to a topic of the same log or a file in the server's redrive folder (each letter once per target)", body: RedriveBody, response: z.object({ redriven: z.number(), skipped: z.number(), pending: z.number(), nextOffset: z.number(), target: z.string() }) },
+  { method: 'get', path: '/metrics', role: 'viewer', summary: 'every job\'s metrics in the Prometheus text format (scrape with a viewer token)', response: z.string(), text: true },
   { method: 'get', path: '/api/audit', role: 'admin', summary: 'the audit log, oldest first', response: z.array(AuditEntry) },
   { method: 'get', path: '/api/tokens', role: 'admin', summary: 'tokens (ids and roles, never the tokens)', response: z.array(z.object({ id: z.string(), role: z.string(), created: z.number() })) },
   { method: 'post', path: '/api/tokens', role: 'admin', summary: 'create a token (shown once)', body: TokenBody, response: z.object({ id: z.string(), token: z.string(), role: z.string() }) },
@@ -75,7 +93,7 @@ export function openApiDocument(): Record<string, unknown> & { paths: Record<str
       ...(params.length > 0 ? { parameters: params } : {}),
       ...(r.body !== undefined ? { requestBody: { required: true, content: { 'application/json': { schema: z.toJSONSchema(r.body) } } } } : {}),
       responses: {
-        200: r.sse ? { description: 'event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } } : { description: 'ok', content: { 'application/json': { schema: z.toJSONSchema(r.response, { unrepresentable: 'any' }) } } },
+        200: r.sse ? { description: 'event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } } : r.text ? { description: 'text', content: { 'text/plain': { schema: { type: 'string' } } } } : { description: 'ok', content: { 'application/json': { schema: z.toJSONSchema(r.response, { unrepresentable: 'any' }) } } },
         400: { description: 'invalid request', ...err },
         401: { description: 'no token or an unknown one', ...err },
         403: { description: 'the role may not do this', ...err },

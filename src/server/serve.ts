@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import type { JobHandle } from '../runtime/job/types.ts'
 import { controlPlane } from './app.ts'
 import type { GraphStep } from './graph.ts'
+import type { JobInfo } from './job-info.ts'
 import { AuditLog } from './audit.ts'
 import { TokenStore } from './tokens.ts'
 
@@ -11,7 +12,11 @@ export interface ServeOptions {
   jobs: ReadonlyMap<string, JobHandle>
   /** Each job's steps and edges (see `graphOf`). */
   graphs?: ReadonlyMap<string, readonly GraphStep[]>
-  /** Folder of the server's state: tokens.json, the audit log (log/) and savepoints asked through the API. */
+  /** Each job's facts from its pipeline (see `jobInfoOf`): graph, objectives, dead letters, personal fields. */
+  infos?: ReadonlyMap<string, JobInfo>
+  /** Prometheus that runs the rules of `sluice slo rules`, for SLO status (default: measured by the server). */
+  prometheusUrl?: string
+  /** Folder of the server's state: tokens.json, the audit log (log/), savepoints and redriven files asked through the API. */
   stateDir: string
   /** Default 0: any free port. */
   port?: number
@@ -20,8 +25,8 @@ export interface ServeOptions {
 }
 
 /** The folders a control plane keeps under its state folder. */
-export function serverPaths(stateDir: string): { tokens: string; audit: string; savepoints: string } {
-  return { tokens: stateDir, audit: join(stateDir, 'log'), savepoints: join(stateDir, 'savepoints') }
+export function serverPaths(stateDir: string): { tokens: string; audit: string; savepoints: string; redrive: string } {
+  return { tokens: stateDir, audit: join(stateDir, 'log'), savepoints: join(stateDir, 'savepoints'), redrive: join(stateDir, 'redrive') }
 }
 
 /**
@@ -35,7 +40,16 @@ export async function serveControlPlane(opts: ServeOptions): Promise<{ url: stri
   const paths = serverPaths(opts.stateDir)
   const tokens = await TokenStore.open(paths.tokens)
   const audit = await AuditLog.open(paths.audit)
-  const app = controlPlane({ jobs: opts.jobs, ...(opts.graphs !== undefined ? { graphs: opts.graphs } : {}), tokens, audit, savepointDir: paths.savepoints })
+  const app = controlPlane({
+    jobs: opts.jobs,
+    ...(opts.graphs !== undefined ? { graphs: opts.graphs } : {}),
+    ...(opts.infos !== undefined ? { infos: opts.infos } : {}),
+    ...(opts.prometheusUrl !== undefined ? { prometheusUrl: opts.prometheusUrl } : {}),
+    tokens,
+    audit,
+    savepointDir: paths.savepoints,
+    redriveDir: paths.redrive,
+  })
   const host = opts.host ?? '127.0.0.1'
   const { server, port } = await new Promise<{ server: ReturnType<typeof serve>; port: number }>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: host, port: opts.port ?? 0 }, (info: AddressInfo) => resolve({ server: s, port: info.port }))

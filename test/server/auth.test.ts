@@ -16,6 +16,15 @@ const expected: Record<string, Record<'none' | 'bad' | 'viewer' | 'operator' | '
   'POST /api/jobs/:job/savepoint': { none: 401, bad: 401, viewer: 403, operator: 200, admin: 200 },
   // The last one: after the operator's stop the admin's finds the job stopping.
   'POST /api/jobs/:job/stop': { none: 401, bad: 401, viewer: 403, operator: 200, admin: 409 },
+  'GET /api/jobs/:job/errors': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
+  'GET /api/jobs/:job/slo': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
+  'GET /api/jobs/:job/watermarks': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
+  'GET /api/jobs/:job/explain': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
+  'GET /api/jobs/:job/late': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
+  'GET /api/jobs/:job/dead-letters': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
+  'GET /api/jobs/:job/dead-letters/:offset': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
+  'POST /api/jobs/:job/dead-letters/redrive': { none: 401, bad: 401, viewer: 403, operator: 200, admin: 200 },
+  'GET /metrics': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
   'GET /api/audit': { none: 401, bad: 401, viewer: 403, operator: 403, admin: 200 },
   'GET /api/tokens': { none: 401, bad: 401, viewer: 403, operator: 403, admin: 200 },
   'POST /api/tokens': { none: 401, bad: 401, viewer: 403, operator: 403, admin: 200 },
@@ -24,7 +33,9 @@ const expected: Record<string, Record<'none' | 'bad' | 'viewer' | 'operator' | '
 const bodies: Record<string, (caller: string) => unknown> = {
   'POST /api/jobs/:job/savepoint': (caller) => ({ name: `sp-${caller}` }),
   'POST /api/tokens': () => ({ role: 'viewer' }),
+  'POST /api/jobs/:job/dead-letters/redrive': (caller) => ({ file: `again-${caller}.jsonl` }),
 }
+const queries: Record<string, string> = { 'GET /api/jobs/:job/explain': '?step=count&key=eu' }
 
 test('every route answers 401, 403 or 2xx per caller as the table says, and the table covers every route', async () => {
   const f = await fixture()
@@ -35,7 +46,7 @@ test('every route answers 401, 403 or 2xx per caller as the table says, and the 
       for (const caller of ['none', 'bad', 'viewer', 'operator', 'admin'] as const) {
         const token = caller === 'none' ? undefined : caller === 'bad' ? 'slc_00000000_not-a-token' : f.token[caller]
         const body = bodies[key]?.(caller)
-        const res = await f.call(method, path.replace(':job', 'clicks'), { ...(token !== undefined ? { token } : {}), ...(body !== undefined ? { body } : {}) })
+        const res = await f.call(method, path.replace(':job', 'clicks').replace(':offset', '0') + (queries[key] ?? ''), { ...(token !== undefined ? { token } : {}), ...(body !== undefined ? { body } : {}) })
         await res.body?.cancel()
         assert.equal(res.status, row[caller], `${key} as ${caller}`)
       }
@@ -51,7 +62,7 @@ test('openapi.json is public and lists every route with its role', async () => {
     const res = await f.call('GET', '/openapi.json')
     assert.equal(res.status, 200)
     const doc = (await res.json()) as { paths: Record<string, Record<string, { 'x-role': string }>> }
-    for (const r of routes) assert.equal(doc.paths[r.path.replace(':job', '{job}')]?.[r.method]?.['x-role'], r.role)
+    for (const r of routes) assert.equal(doc.paths[r.path.replace(/:(\w+)/g, '{$1}')]?.[r.method]?.['x-role'], r.role)
   } finally {
     await f.close()
   }

@@ -9,6 +9,28 @@ import { controlPlane } from '../../src/server/app.ts'
 import { AuditLog } from '../../src/server/audit.ts'
 import type { Role } from '../../src/server/roles.ts'
 import { TokenStore } from '../../src/server/tokens.ts'
+import { DeadLetterWriter } from '../../src/dlq/writer.ts'
+import { deadLetter } from '../../src/dlq/record.ts'
+import { jobInfoOf } from '../../src/server/job-info.ts'
+import type { JobInspector } from '../../src/runtime/job/types.ts'
+import { pipeline, sink, source } from '../../src/index.ts'
+
+/** Fixed figures the fake job's inspector shows: two dead letters, late samples, a window waiting on a partition. */
+export const T0 = Date.UTC(2026, 0, 1)
+const letter = (n: number) => deadLetter({ pipeline: 'clicks', step: 'parse', reason: 'user-function', error: new Error(`bad amount in record ${n}`), position: `in.jsonl:${n}`, attempts: 1, time: T0 + n, eventTime: T0 + n, record: { n, email: `u${n}@example.com` }, raw: false, includeStack: false })
+
+function fakeInspector(dl: DeadLetterWriter): JobInspector {
+  return {
+    deadLetters: () => ({ log: dl.openLog, topic: dl.topic }),
+    lateSamples: () => [{ step: 'count', seen: 7, samples: [{ at: T0, late: { step: 'count', reason: 'window-closed', time: T0 - 60_000, watermark: T0, record: { n: 9, email: 'late@example.com' } } }] }],
+    sources: () => [{ step: 'read', partitions: [{ partition: 0, watermark: T0 + 5000, idle: false, ended: false, lastDataAt: Date.now() }, { partition: 1, watermark: T0 + 500, idle: false, ended: false, lastDataAt: Date.now() - 60_000 }, { partition: 2, watermark: T0, idle: true, ended: false, lastDataAt: Date.now() - 60_000 }] }],
+    watermarks: () => [{ step: 'count', steps: ['count'], watermark: T0 + 500, inputs: [{ from: 'read', watermark: T0 + 500, idle: false }] }],
+    window: (step, key, time) =>
+      step !== 'count'
+        ? undefined
+        : { watermark: T0 + 500, allowedLateness: 0, trigger: { kind: 'event-time' }, assigner: { kind: 'tumbling' }, keyFound: key === 'eu', assigned: [{ start: Math.floor(time / 1000) * 1000, end: Math.floor(time / 1000) * 1000 + 1000 }], open: key === 'eu' ? [{ start: T0, end: T0 + 1000, triggerState: 0, pending: true, fired: false, minTs: T0, maxTs: T0 + 10 }] : [] },
+  }
+}
 
 /** A control plane over one running job on a fake runner, with a token per role. */
 export async function fixture() {
@@ -16,12 +38,20 @@ export async function fixture() {
   const { handle, control } = createJob('clicks', new MetricsRegistry({ pipeline: 'clicks' }), { warn: () => {} })
   const runner = new FakeRunner(control)
   const running = runner.run()
+  const dl = await DeadLetterWriter.open({ dir: join(dir, 'dlq'), topic: 'clicks.dlq' })
+  dl.add(letter(1))
+  dl.add(letter(2))
+  await dl.flush()
+  control.inspector = fakeInspector(dl)
+  const p = pipeline('clicks', { onError: 'dead-letter', deadLetter: { dir: join(dir, 'dlq') }, slo: { errors: { objective: 0.99 }, completeness: { objective: 0.9 } } })
+  p.from(source.generator({ make: (g) => ({ n: g.seq }) })).to(sink.blackhole())
+  const info = { ...jobInfoOf(p), personal: ['email'] }
   const jobs = new Map<string, JobHandle>([['clicks', handle]])
   const tokens = await TokenStore.open(join(dir, 'server'))
   const audit = await AuditLog.open(join(dir, 'server', 'log'))
   const token = {} as Record<Role, string>
   for (const r of ['viewer', 'operator', 'admin'] as const) token[r] = (await tokens.create(r)).token
-  const app = controlPlane({ jobs, tokens, audit, savepointDir: join(dir, 'savepoints'), streamIntervalMs: 20 })
+  const app = controlPlane({ jobs, infos: new Map([['clicks', info]]), tokens, audit, savepointDir: join(dir, 'savepoints'), redriveDir: join(dir, 'redrive'), streamIntervalMs: 20 })
   const call = (method: string, path: string, opts: { token?: string; body?: unknown } = {}) =>
     app.request(path, {
       method,
@@ -31,6 +61,7 @@ export async function fixture() {
   const close = async () => {
     if (!control.isEnded) await handle.cancel().catch(() => {})
     await running
+    await dl.close(false)
     await audit.close()
     await rm(dir, { recursive: true, force: true })
   }

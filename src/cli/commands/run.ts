@@ -1,6 +1,6 @@
 import { start } from '../../runtime/run.ts'
 import { serveControlPlane } from '../../server/serve.ts'
-import { graphOf } from '../../server/graph.ts'
+import { jobInfoOf } from '../../server/job-info.ts'
 import { portFlag } from './serve.ts'
 import { formatSummary } from '../../runtime/summary.ts'
 import { formatSinkGuarantees, sinkGuarantees } from '../../api/sink-guarantees.ts'
@@ -158,7 +158,7 @@ export const runCommand: Command = {
         })
       }
       if (typeof values.serve === 'string') {
-        const plane = await serveControlPlane({ jobs: new Map([[p.name, job]]), graphs: new Map([[p.name, graphOf(p.nodes)]]), stateDir: resolve(ctx.cwd, '.sluice/server'), port: portFlag(values, 'serve', 'run') })
+        const plane = await serveControlPlane({ jobs: new Map([[p.name, job]]), infos: new Map([[p.name, jobInfoOf(p)]]), stateDir: resolve(ctx.cwd, '.sluice/server'), port: portFlag(values, 'serve', 'run') })
         ctx.stderr.write(`control plane on ${plane.url}\n`)
         try {
           summary = await job.done

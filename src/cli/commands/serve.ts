@@ -1,8 +1,11 @@
 import { join, resolve } from 'node:path'
+import { parseDuration } from '../../core/duration.ts'
+import { errorMessage } from '../../core/errors.ts'
 import { start } from '../../runtime/run.ts'
 import type { JobHandle } from '../../runtime/job/types.ts'
 import { serveControlPlane } from '../../server/serve.ts'
-import { graphOf, type GraphStep } from '../../server/graph.ts'
+import type { GraphStep } from '../../server/graph.ts'
+import { jobInfoOf, type JobInfo } from '../../server/job-info.ts'
 import type { Command, ParsedArgs } from '../command.ts'
 import { paramsFlag, positiveIntFlag, UsageError } from '../command.ts'
 import type { CliContext } from '../command.ts'
@@ -16,10 +19,12 @@ export const serveCommand: Command = {
   usage: 'sluice serve <pipeline.ts>... [flags]',
   description: [
     'Runs each pipeline and serves the control plane on loopback: a REST API under /api/ (jobs, status,',
-    'metrics and a live stream, checkpoints, savepoints, stop) described at /openapi.json. Every /api/',
-    'route needs a bearer token with a role: viewer (read), operator (also checkpoint, savepoint, stop),',
-    'admin (also tokens and the audit log). When the state folder holds no token yet, an admin token is',
-    'created and printed once. Ctrl-C stops every pipeline gracefully.',
+    'metrics and a live stream, checkpoints, savepoints, stop, dead letters and redrive, late-record',
+    'samples, SLO status, watermarks, the window explainer) described at /openapi.json, /metrics for',
+    'Prometheus and a dashboard at /. Every /api/ route and /metrics need a bearer token with a role:',
+    'viewer (read), operator (also checkpoint, savepoint, stop, redrive), admin (also tokens and the',
+    'audit log). When the state folder holds no token yet, an admin token is created and printed once.',
+    'Ctrl-C stops every pipeline gracefully.',
   ].join('\n'),
   positionals: { min: 1, max: 32, names: 'the pipeline files (sluice serve <pipeline.ts>...)' },
   flags: [
@@ -27,6 +32,8 @@ export const serveCommand: Command = {
     { name: 'host', type: 'string', placeholder: 'HOST', description: 'address to listen on (default 127.0.0.1: this machine only)' },
     { name: 'state-dir', type: 'string', placeholder: 'DIR', description: "tokens, audit log and API savepoints (default '.sluice/server')" },
     { name: 'checkpoint-dir', type: 'string', placeholder: 'DIR', description: 'checkpoint each pipeline in DIR/<pipeline name> (every 10s)' },
+    { name: 'checkpoint-interval', type: 'string', placeholder: 'DURATION', description: "time between checkpoints with --checkpoint-dir, e.g. '10s' (default 10s)" },
+    { name: 'prometheus', type: 'string', placeholder: 'URL', description: 'Prometheus that runs the rules of sluice slo rules: SLO status from it (default: counted by the server since it started)' },
     { name: 'param', type: 'string', multiple: true, placeholder: 'key=value', description: 'a parameter for pipeline factories' },
     { name: 'no-check', type: 'boolean', description: 'run without type-checking the pipelines first' },
   ],
@@ -36,17 +43,25 @@ export const serveCommand: Command = {
     const port = portFlag(values)
     const params = paramsFlag(values, 'serve')
     const jobs = new Map<string, JobHandle>()
-    const graphs = new Map<string, GraphStep[]>()
+    const infos = new Map<string, JobInfo>()
     const checkpointDir = typeof values['checkpoint-dir'] === 'string' ? resolve(ctx.cwd, values['checkpoint-dir']) : undefined
+    let intervalMs = 10_000
+    if (typeof values['checkpoint-interval'] === 'string') {
+      try {
+        intervalMs = parseDuration(values['checkpoint-interval'], '--checkpoint-interval')
+      } catch (e) {
+        throw new UsageError(errorMessage(e), 'serve')
+      }
+    }
     for (const file of positionals) {
       if (values['no-check'] !== true) await requireTypes(resolvePipelineFile(file, ctx.cwd), file, ctx)
       const loaded = await loadPipeline(file, params, ctx.cwd)
       const name = loaded.pipeline.name
       if (jobs.has(name)) throw new UsageError(`two pipelines are named '${name}': names must differ`, 'serve')
-      graphs.set(name, graphOf(loaded.pipeline.nodes))
-      jobs.set(name, start(loaded.pipeline, { module: loaded.url, params, ...(checkpointDir !== undefined ? { checkpoint: { dir: join(checkpointDir, name), intervalMs: 10_000 } } : {}) }))
+      infos.set(name, jobInfoOf(loaded.pipeline))
+      jobs.set(name, start(loaded.pipeline, { module: loaded.url, params, ...(checkpointDir !== undefined ? { checkpoint: { dir: join(checkpointDir, name), intervalMs } } : {}) }))
     }
-    return serveJobs(jobs, { graphs, port, host: typeof values.host === 'string' ? values.host : undefined, stateDir: resolve(ctx.cwd, typeof values['state-dir'] === 'string' ? values['state-dir'] : '.sluice/server') }, ctx)
+    return serveJobs(jobs, { infos, ...(typeof values.prometheus === 'string' ? { prometheusUrl: values.prometheus } : {}), port, host: typeof values.host === 'string' ? values.host : undefined, stateDir: resolve(ctx.cwd, typeof values['state-dir'] === 'string' ? values['state-dir'] : '.sluice/server') }, ctx)
   },
 }
 
@@ -62,8 +77,8 @@ export function portFlag(values: ParsedArgs['values'], flag = 'port', command = 
  * Serves the control plane for `jobs` until they have all ended (or Ctrl-C has stopped them); the exit code.
  * Used by `sluice serve` and `sluice run --serve`.
  */
-export async function serveJobs(jobs: ReadonlyMap<string, JobHandle>, opts: { port: number; host: string | undefined; stateDir: string; graphs?: ReadonlyMap<string, readonly GraphStep[]> }, ctx: CliContext): Promise<number> {
-  const server = await serveControlPlane({ jobs, ...(opts.graphs !== undefined ? { graphs: opts.graphs } : {}), stateDir: opts.stateDir, port: opts.port, ...(opts.host !== undefined ? { host: opts.host } : {}) })
+export async function serveJobs(jobs: ReadonlyMap<string, JobHandle>, opts: { port: number; host: string | undefined; stateDir: string; graphs?: ReadonlyMap<string, readonly GraphStep[]>; infos?: ReadonlyMap<string, JobInfo>; prometheusUrl?: string }, ctx: CliContext): Promise<number> {
+  const server = await serveControlPlane({ jobs, ...(opts.graphs !== undefined ? { graphs: opts.graphs } : {}), ...(opts.infos !== undefined ? { infos: opts.infos } : {}), ...(opts.prometheusUrl !== undefined ? { prometheusUrl: opts.prometheusUrl } : {}), stateDir: opts.stateDir, port: opts.port, ...(opts.host !== undefined ? { host: opts.host } : {}) })
   ctx.stderr.write(`control plane on ${server.url} (API under /api/, described at /openapi.json)\n`)
   if (server.tokens.list().length === 0) {
     const t = await server.tokens.create('admin')

@@ -30,6 +30,20 @@ export interface LateRecord<T> {
   record: T
 }
 
+/** What `WindowOperator.inspect` tells of one key (see there). */
+export interface WindowInspection {
+  watermark: number
+  allowedLateness: number
+  trigger: Record<string, unknown>
+  assigner: Record<string, unknown>
+  /** The key holds open windows now. */
+  keyFound: boolean
+  /** The windows `time` belongs to (event-time assigners that do not merge). */
+  assigned: { start: number; end: number }[]
+  /** The key's windows held now: records added since the last firing (`pending`), fired at least once (`fired`). */
+  open: { start: number; end: number; triggerState: number; pending: boolean; fired: boolean; minTs: number; maxTs: number }[]
+}
+
 export interface WindowOperatorSpec<T, A, R> {
   assigner: WindowAssigner
   trigger: Trigger
@@ -335,6 +349,35 @@ export class WindowOperator<T, A, R> implements Operator {
 
   private flush(out: Output): void {
     flushOutputs(this.ctx, out, this.out, this.late, this.spec.lateTag)
+  }
+
+  /**
+   * Read-only view of one key's windows for the control plane's "why has this window not fired" explainer:
+   * the operator's watermark, its trigger and lateness, the windows `time` falls in, and the open windows
+   * of the key (matched by its JSON text, or its string form for a string key). Never changes state.
+   * @example op.inspect('eu', Date.now()).windows // [{ start, end, records: true, fired: false, ... }]
+   */
+  inspect(key: string, time: number): WindowInspection {
+    let entry: KeyEntry<A, R> | undefined
+    for (const e of this.keys.values()) {
+      if ((typeof e.key === 'string' ? e.key : JSON.stringify(e.key)) === key) {
+        entry = e
+        break
+      }
+    }
+    const bounds: number[] = []
+    if (!this.spec.assigner.merging && this.spec.assigner.time === 'event') this.spec.assigner.assign(time, bounds)
+    const assigned: { start: number; end: number }[] = []
+    for (let b = 0; b < bounds.length; b += 2) assigned.push({ start: bounds[b], end: bounds[b + 1] })
+    return {
+      watermark: this.wm,
+      allowedLateness: this.spec.allowedLateness,
+      trigger: this.spec.trigger.describe,
+      assigner: this.spec.assigner.describe,
+      keyFound: entry !== undefined,
+      assigned,
+      open: (entry?.slots ?? []).map((s) => ({ start: s.start, end: s.end, triggerState: s.tstate, pending: s.dirty, fired: s.emitted, minTs: s.minTs, maxTs: s.maxTs })),
+    }
   }
 
   /** Keys holding state now (for the run summary). */

@@ -11,6 +11,8 @@ import { buildPlan, type PhysicalPlan } from '../../plan/physical-plan.ts'
 import type { MetricsRegistry } from '../../observe/metrics/registry.ts'
 import { progressOf } from '../progress.ts'
 import type { JobControl } from '../job/control.ts'
+import { emptyInspector } from '../job/types.ts'
+import { jobInspector } from './inspector.ts'
 import type { Command as JobCommand } from '../job/types.ts'
 import type { Progress, RunOptions, RunSummary } from '../run-types.ts'
 import { summaryOf } from '../summary.ts'
@@ -143,6 +145,7 @@ export class JobRunner {
       const ex = this.executor
       r.onUnsendable = (v, input, batch, rows) => ex.unsendable(v, input, batch, rows)
       await this.executor.open()
+      this.control.inspector = jobInspector(this.executor, this.deadLetters)
       await this.until(() => this.ready === threads, (w) => (this.onReady = w))
       if (checkpointing) {
         this.coordinator = new CheckpointCoordinator(p.name, this.plan, { threads, subtasks: (v) => this.layout.subtasks(v), edge: (v, i) => this.layout.inputs[v][i].kind }, opts.checkpoint!, this.clock.now(), this.deadLetters !== undefined)
@@ -157,9 +160,11 @@ export class JobRunner {
       await this.executor.run()
       await this.until(() => this.closed === threads, (w) => (this.onClosed = w))
       this.check()
+      this.control.inspector = emptyInspector
       await this.deadLetters?.close(this.status === 'finished')
     } catch (e) {
       this.failure ??= e
+      this.control.inspector = emptyInspector
       await this.executor?.abandon()
       await this.deadLetters?.close(false).catch(() => {})
       const f = this.failure

@@ -3,7 +3,7 @@ import { SluiceError, errorMessage } from '../../core/errors.ts'
 import type { MetricsRegistry } from '../../observe/metrics/registry.ts'
 import type { RunSummary } from '../run-types.ts'
 import { EventFeed } from './event-feed.ts'
-import type { Command, JobEvent, JobStatus, StopReason } from './types.ts'
+import { emptyInspector, type Command, type JobEvent, type JobInspector, type JobStatus, type StopReason } from './types.ts'
 
 /** The statuses each status may move to; the final ones move nowhere. */
 const NEXT: Record<JobStatus, readonly JobStatus[]> = {
@@ -42,6 +42,8 @@ export class JobControl {
   readonly pipeline: string
   readonly registry: MetricsRegistry
   readonly signal: AbortSignal
+  /** Set by the runner while the job runs: read-only views for the control plane (see JobInspector). */
+  inspector: JobInspector = emptyInspector
   /** Set by the runner: called whenever a command is queued (or the job is cancelled). */
   wake: () => void = () => {}
   readonly done: Promise<RunSummary>

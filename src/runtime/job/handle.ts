@@ -2,7 +2,7 @@ import type { CheckpointStats } from '../../checkpoint/manifest.ts'
 import type { MetricsRegistry } from '../../observe/metrics/registry.ts'
 import type { RunSummary } from '../run-types.ts'
 import { JobControl, type JobControlOptions } from './control.ts'
-import type { JobEvent, JobHandle, JobStatus } from './types.ts'
+import type { JobEvent, JobHandle, JobInspector, JobStatus } from './types.ts'
 
 /**
  * A job's two sides: the handle its user holds, and the control its runner serves. The handle's metrics are
@@ -60,5 +60,9 @@ class Handle implements JobHandle {
 
   cancel(): Promise<void> {
     return this.control.cancel()
+  }
+
+  inspect(): JobInspector {
+    return this.control.inspector
   }
 }

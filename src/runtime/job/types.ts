@@ -1,6 +1,9 @@
 import type { CheckpointStats } from '../../checkpoint/manifest.ts'
 import type { MetricsSnapshot } from '../../observe/metrics/registry.ts'
 import type { RunSummary } from '../run-types.ts'
+import type { Log } from '../../log/index.ts'
+import type { WindowInspection } from '../../operators/window/window-operator.ts'
+import type { LateSample } from '../late-samples.ts'
 
 /**
  * Where a job is in its life. `finishing`: input ended, the last checkpoint and commits are under way;
@@ -53,6 +56,37 @@ export interface JobHandle {
   cancel(): Promise<void>
   /** Resolves with the summary when the job finishes or stops; rejects when it fails or is cancelled before it ends. */
   readonly done: Promise<RunSummary>
+  /** Read-only views into the running job (dead-letter log, late samples, watermarks, windows), for the control plane. */
+  inspect(): JobInspector
+}
+
+/**
+ * What the control plane may read of a running job beyond its metrics. Views cover the main thread's subtasks
+ * (all of them at parallelism 1); every call answers empty or undefined before the job runs and after it ends.
+ * @example
+ * const dl = job.inspect().deadLetters() // the open dead-letter log, while the job writes to it
+ * const why = job.inspect().window('per-region', 'eu', Date.now())
+ */
+export interface JobInspector {
+  /** The job's dead-letter log (open, its lock held by the job) and topic, while the job runs with onError 'dead-letter'. */
+  deadLetters(): { log: Log; topic: string } | undefined
+  /** Per step that diverted late records: how many, and a uniform sample of them (at most 16). */
+  lateSamples(): { step: string; seen: number; samples: LateSample[] }[]
+  /** Per source: each partition's watermark, and whether it is idle or ended. */
+  sources(): { step: string; partitions: { partition: number; watermark: number; idle: boolean; ended: boolean; lastDataAt: number }[] }[]
+  /** Per vertex (named by its first step; `steps`: the steps fused in it): its watermark and each input's watermark and idleness (the minimum of the active inputs holds it). */
+  watermarks(): { step: string; steps: string[]; watermark: number; inputs: { from: string; watermark: number; idle: boolean }[] }[]
+  /** The window step `step`'s view of `key` at event time `time`; undefined when the step is not a window here. */
+  window(step: string, key: string, time: number): WindowInspection | undefined
+}
+
+/** An inspector that sees nothing: before the runner sets its own, and after the job ended. */
+export const emptyInspector: JobInspector = {
+  deadLetters: () => undefined,
+  lateSamples: () => [],
+  sources: () => [],
+  watermarks: () => [],
+  window: () => undefined,
 }
 
 /**

@@ -1,0 +1,106 @@
+// Debug: the job graph with live per-step rates; watermarks per source partition (idle and stuck ones stand out);
+// the "why has this window not fired" explainer; samples of late records and dead letters with their reasons.
+import { api, esc, fmt, mayOperate, operatorButtons, say, time, wireButtons } from './util.js'
+
+/** Steps laid out in columns by their distance from the sources, as SVG boxes and edges with live rates. */
+export function graphSvg(steps) {
+  const depth = new Map()
+  const depthOf = (s) => {
+    if (depth.has(s.id)) return depth.get(s.id)
+    depth.set(s.id, 0)
+    const d = s.inputs.length === 0 ? 0 : 1 + Math.max(...s.inputs.map((i) => depthOf(steps.find((x) => x.id === i.from) ?? { id: i.from, inputs: [] })))
+    depth.set(s.id, d)
+    return d
+  }
+  for (const s of steps) depthOf(s)
+  const rows = new Map()
+  const pos = new Map()
+  for (const s of steps) {
+    const d = depth.get(s.id)
+    const r = rows.get(d) ?? 0
+    rows.set(d, r + 1)
+    pos.set(s.id, { x: 10 + d * 190, y: 10 + r * 70 })
+  }
+  const w = 10 + (Math.max(...depth.values()) + 1) * 190
+  const h = 10 + Math.max(...rows.values()) * 70
+  const edges = steps.flatMap((s) => s.inputs.map((i) => {
+    const a = pos.get(i.from)
+    const b = pos.get(s.id)
+    return a ? `<line x1="${a.x + 150}" y1="${a.y + 25}" x2="${b.x}" y2="${b.y + 25}"/>` : ''
+  }))
+  const boxes = steps.map((s) => {
+    const p = pos.get(s.id)
+    return `<g class="node" data-step="${esc(s.id)}" transform="translate(${p.x},${p.y})"><rect width="150" height="50" rx="4"/>
+      <text x="8" y="18" class="id">${esc(s.id)}</text><text x="8" y="34">${esc(s.kind)}</text>
+      <text x="8" y="46" class="rate" data-field="rate">${fmt(s.inPerSecond)} in/s · ${fmt(s.outPerSecond)} out/s</text></g>`
+  })
+  return `<svg id="graph-svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}">${edges.join('')}${boxes.join('')}</svg>`
+}
+
+const json = (v) => esc(JSON.stringify(v))
+
+export async function renderDebug({ root, role, job, signal }) {
+  const q = `/api/jobs/${encodeURIComponent(job)}`
+  root.innerHTML = `<h2>Debug: ${esc(job)} ${operatorButtons(job, role)}</h2>
+    <h3>Job graph</h3><div id="graph"></div>
+    <h3>Watermarks per source partition</h3>
+    <table id="partitions"><thead><tr><th>Source</th><th>Partition</th><th>Watermark</th><th>Silent for</th><th>State</th></tr></thead><tbody></tbody></table>
+    <h3>Why has this window not fired?</h3>
+    <form id="explain"><label>Step <select name="step"></select></label> <label>Key <input name="key" size="16"></label>
+      <label>Event time <input name="time" size="26" placeholder="now, or ISO time or epoch ms"></label> <button>Explain</button></form>
+    <div id="explanation"></div>
+    <h3>Late records (a sample)</h3>
+    <table id="late"><thead><tr><th>Step</th><th>Seen</th><th>Reason</th><th>Event time</th><th>Watermark then</th><th>Record</th></tr></thead><tbody></tbody></table>
+    <h3>Dead letters (the first 8) ${mayOperate(role) ? '<button data-action="redrive">Redrive to a file</button>' : ''}</h3>
+    <table id="letters"><thead><tr><th>Offset</th><th>Step</th><th>Reason</th><th>Error</th><th>At</th><th>Record</th></tr></thead><tbody></tbody></table>`
+  wireButtons(root)
+  const redrive = root.querySelector('button[data-action="redrive"]')
+  if (redrive) {
+    redrive.onclick = async () => {
+      try {
+        const r = await api(`${q}/dead-letters/redrive`, { method: 'POST', body: JSON.stringify({ file: `redrive-${job}.jsonl` }) })
+        say(`redriven ${r.redriven} (skipped ${r.skipped}, pending ${r.pending}) to ${r.target}`)
+      } catch (e) {
+        say(e.message)
+      }
+    }
+  }
+  const first = await api(`${q}/graph`)
+  const windows = first.steps.filter((s) => s.kind.startsWith('window'))
+  root.querySelector('#explain select').innerHTML = windows.map((s) => `<option>${esc(s.id)}</option>`).join('')
+  root.querySelector('#explain').onsubmit = async (e) => {
+    e.preventDefault()
+    const f = new FormData(e.target)
+    const t = String(f.get('time') ?? '').trim()
+    const at = t === '' || t === 'now' ? Date.now() : /^\d+$/.test(t) ? Number(t) : Date.parse(t)
+    try {
+      const x = await api(`${q}/explain?step=${encodeURIComponent(f.get('step'))}&key=${encodeURIComponent(f.get('key'))}&time=${at}`)
+      root.querySelector('#explanation').innerHTML = `<p class="verdict" data-field="verdict">${esc(x.verdict)}</p>
+        <p>Watermark of the step: <b data-field="watermark">${time(x.watermark)}</b> · trigger: ${esc(x.trigger.kind)} · allowed lateness ${fmt(x.allowedLateness)} ms · the key ${x.keyFound ? 'holds open windows' : 'holds no open window'}</p>
+        <table class="windows"><thead><tr><th>Window</th><th>Fires at</th><th>State</th><th>Why</th></tr></thead><tbody>${x.windows.map((w) => `<tr data-start="${w.start}" data-end="${w.end}"><td>${time(w.start)} – ${time(w.end)}</td><td>${time(w.firesAt)}</td><td>${esc(w.state)}</td><td>${esc(w.why)}</td></tr>`).join('')}</tbody></table>
+        <p>Inputs: ${x.inputs.map((i) => `<span class="${i.holdingBack ? 'holding' : ''}">${esc(i.from)} at ${time(i.watermark)}${i.idle ? ' (idle)' : ''}${i.holdingBack ? ' ← holds it back' : ''}</span>`).join(', ') || 'none'}</p>
+        ${x.holdingPartitions.length > 0 ? `<p>Source partitions behind it: ${x.holdingPartitions.map((p) => `<span class="${p.stuck ? 'stuck' : ''}">${esc(p.step)}/${p.partition} at ${time(p.watermark)}${p.stuck ? ` (stuck: no data for ${fmt(p.silentMs / 1000)} s)` : ''}</span>`).join(', ')}</p>` : ''}`
+    } catch (err) {
+      root.querySelector('#explanation').textContent = err.message
+    }
+  }
+  const poll = async () => {
+    const [g, wm, late, dl] = await Promise.all([api(`${q}/graph`), api(`${q}/watermarks`), api(`${q}/late`), api(`${q}/dead-letters?limit=8`).catch(() => ({ letters: [] }))])
+    root.querySelector('#graph').innerHTML = graphSvg(g.steps)
+    root.querySelector('#partitions tbody').innerHTML = wm.sources
+      .flatMap((s) => s.partitions.map((p) => {
+        const state = p.ended ? 'ended' : p.idle ? 'idle' : p.stuck ? 'stuck' : p.holding ? 'holding the watermark' : 'active'
+        return `<tr data-partition="${p.partition}" class="${p.stuck ? 'stuck' : p.idle ? 'idle' : ''}"><td>${esc(s.step)}</td><td class="n">${p.partition}</td><td data-field="watermark">${time(p.watermark)}</td><td class="n">${fmt(p.silentMs / 1000, 1)} s</td><td>${state}</td></tr>`
+      }))
+      .join('')
+    root.querySelector('#late tbody').innerHTML = late
+      .flatMap((s) => s.samples.slice(-6).map((x) => `<tr data-step="${esc(s.step)}"><td>${esc(s.step)}</td><td class="n">${fmt(s.seen)}</td><td data-field="reason">${esc(x.reason ?? '')}</td><td>${time(x.time)}</td><td>${time(x.watermark)}</td><td><code>${json(x.record)}</code></td></tr>`))
+      .join('') || '<tr><td colspan="6">none</td></tr>'
+    root.querySelector('#letters tbody').innerHTML = dl.letters
+      .map((l) => `<tr data-offset="${l.offset}"><td class="n">${l.offset}</td><td>${esc(l.step)}</td><td data-field="reason">${esc(l.reason)}</td><td>${esc(l.error.message)}</td><td>${time(l.time)}</td><td><code>${json(l.record)}</code></td></tr>`)
+      .join('') || '<tr><td colspan="6">none</td></tr>'
+  }
+  await poll()
+  const timer = setInterval(() => void poll().catch(() => {}), 1000)
+  signal.addEventListener('abort', () => clearInterval(timer))
+}

@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict'
+import { after, before, test } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import type { Browser, Page } from 'playwright-core'
+import { serviceOrSkip } from '../support/services.ts'
+import { launch, serveOrders, signedIn, until, type Served } from './support.ts'
+
+const chromium = serviceOrSkip('chromium')
+const shots = (name: string) => fileURLToPath(new URL(`../../docs/screenshots/${name}.png`, import.meta.url))
+
+let served: Served
+let browser: Browser
+
+before(async () => {
+  if (chromium.skip) return
+  served = await serveOrders()
+  browser = await launch(String(chromium.info!.path))
+})
+
+after(async () => {
+  await browser?.close()
+  await served?.close()
+})
+
+/** The number shown in `selector` (digits only, so '1,234' reads 1234). */
+async function shown(page: Page, selector: string): Promise<number> {
+  const text = await page.locator(selector).first().innerText()
+  return Number(text.replace(/[^\d.-]/g, ''))
+}
+const points = async (page: Page, selector: string) => Number(await page.locator(selector).first().getAttribute('data-points'))
+
+type Metrics = { steps: { step: string; kind: string; recordsIn: number }[] }
+const read = (m: Metrics) => m.steps.filter((t) => t.kind.startsWith('source-')).reduce((a, t) => a + t.recordsIn, 0)
+
+test('overview: the job row agrees with the API (state, records read, SLOs), and its throughput chart moves', { skip: chromium.skip, timeout: 120_000 }, async () => {
+  const page = await signedIn(browser, served.url, served.token.viewer, '#overview')
+  const row = 'tr[data-job="orders"]'
+  await page.waitForSelector(`${row} [data-field="status"]:text("running")`)
+  // Counters only grow: the page's value lies between the API's before and after it.
+  const before = read(await served.get<Metrics>('/api/jobs/orders/metrics'))
+  await until(async () => (await shown(page, `${row} [data-field="read"]`)) >= before)
+  const onPage = await shown(page, `${row} [data-field="read"]`)
+  const afterwards = read(await served.get<Metrics>('/api/jobs/orders/metrics'))
+  assert.ok(before <= onPage && onPage <= afterwards, `${before} <= ${onPage} <= ${afterwards}`)
+  const slo = await served.get<{ slo: string }[]>('/api/jobs/orders/slo', served.token.viewer)
+  assert.deepEqual(await page.locator(`${row} [data-slo]`).evaluateAll((els) => els.map((e) => e.getAttribute('data-slo'))), slo.map((s) => s.slo))
+  await until(async () => /\d s behind/.test(await page.locator(`${row} [data-field="freshness"]`).innerText()))
+  // The chart gains a point with every snapshot of the live stream.
+  const first = await points(page, `${row} svg`)
+  await until(async () => (await points(page, `${row} svg`)) > first + 1)
+  await page.screenshot({ path: shots('overview') })
+  await page.close()
+})
+
+test('on-call: throughput and lag charts move, backpressure per step and checkpoint history agree with the API', { skip: chromium.skip, timeout: 120_000 }, async () => {
+  const page = await signedIn(browser, served.url, served.token.viewer, '#oncall/orders')
+  await page.waitForSelector('#backpressure tbody tr')
+  const graph = await served.get<{ steps: { id: string }[] }>('/api/jobs/orders/graph')
+  assert.deepEqual(await page.locator('#backpressure tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-step'))), graph.steps.map((s) => s.id))
+  assert.ok((await page.locator('#backpressure tr.bottleneck').count()) <= 1)
+  const t0 = await points(page, '#throughput svg')
+  const l0 = await points(page, '#lag svg')
+  await until(async () => (await points(page, '#throughput svg')) > t0 + 1 && (await points(page, '#lag svg')) > l0 + 1)
+  await until(async () => (await page.locator('#checkpoints tbody tr').count()) > 0)
+  const ids = await page.locator('#checkpoints tbody tr').evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-id'))))
+  const history = await served.get<{ id: number; ok: boolean }[]>('/api/jobs/orders/checkpoints')
+  for (const id of ids) assert.ok(history.some((c) => c.id === id), `checkpoint ${id} is in the API's history`)
+  assert.match(await page.locator('#restarts').innerText(), /restarts: 0/)
+  await page.screenshot({ path: shots('oncall'), fullPage: true })
+  await page.close()
+})
+
+test('debug: the graph, partition watermarks, the window explainer, late samples and dead letters agree with the API', { skip: chromium.skip, timeout: 120_000 }, async () => {
+  const page = await signedIn(browser, served.url, served.token.viewer, '#debug/orders')
+  await page.waitForSelector('#graph-svg g.node')
+  const graph = await served.get<{ steps: { id: string }[] }>('/api/jobs/orders/graph')
+  assert.deepEqual((await page.locator('#graph-svg g.node').evaluateAll((gs) => gs.map((g) => g.getAttribute('data-step')))).sort(), graph.steps.map((s) => s.id).sort())
+  const wm = await served.get<{ sources: { partitions: { partition: number }[] }[] }>('/api/jobs/orders/watermarks')
+  assert.equal(await page.locator('#partitions tbody tr').count(), wm.sources.flatMap((s) => s.partitions).length)
+
+  // A window that ends in the future has not fired: the page says so, with the bounds the API gives.
+  const at = Date.now() + 60_000
+  await page.fill('#explain input[name="key"]', 'eu')
+  await page.fill('#explain input[name="time"]', String(at))
+  await page.click('#explain button')
+  await page.waitForSelector('[data-field="verdict"]')
+  assert.match(await page.locator('[data-field="verdict"]').innerText(), /^not fired: .*fires when the watermark reaches/)
+  const api = await served.get<{ windows: { start: number; end: number }[] }>(`/api/jobs/orders/explain?step=per-region&key=eu&time=${at}`)
+  assert.deepEqual(await page.locator('#explanation tr[data-start]').evaluateAll((rows) => rows.map((r) => [Number(r.getAttribute('data-start')), Number(r.getAttribute('data-end'))])), api.windows.map((w) => [w.start, w.end]))
+
+  await until(async () => (await page.locator('#late tr[data-step]').count()) > 0 && (await page.locator('#letters tr[data-offset]').count()) > 0)
+  assert.equal(await page.locator('#late [data-field="reason"]').first().innerText(), 'window-closed')
+  // The contract tags the e-mail address personal: no address reaches the page, in late records or letters.
+  assert.doesNotMatch(await page.locator('#late, #letters').allInnerTexts().then((t) => t.join('\n')), /@example\.com/)
+  assert.match(await page.locator('#late code').first().innerText(), /"email":"\*\*\*"/)
+  const letters = await served.get<{ letters: { offset: number; reason: string }[] }>('/api/jobs/orders/dead-letters?limit=8')
+  assert.equal(Number(await page.locator('#letters tr[data-offset]').first().getAttribute('data-offset')), letters.letters[0]!.offset)
+  assert.equal(await page.locator('#letters [data-field="reason"]').first().innerText(), 'user-function')
+  assert.equal(await page.locator('button[data-action="redrive"]').count(), 0)
+  await page.screenshot({ path: shots('debug'), fullPage: true })
+  await page.close()
+})
+
+test('operator buttons: savepoint and redrive work for an operator; a viewer has none and the API refuses the viewer', { skip: chromium.skip, timeout: 120_000 }, async () => {
+  const viewer = await signedIn(browser, served.url, served.token.viewer, '#overview')
+  await viewer.waitForSelector('tr[data-job="orders"] [data-field="status"]:text("running")')
+  assert.equal(await viewer.locator('button[data-action]').count(), 0)
+  assert.equal((await served.call('POST', '/api/jobs/orders/savepoint', served.token.viewer, { name: 'by-viewer' })).status, 403)
+  assert.equal((await served.call('POST', '/api/jobs/orders/dead-letters/redrive', served.token.viewer, { file: 'x.jsonl' })).status, 403)
+  await viewer.close()
+
+  const operator = await signedIn(browser, served.url, served.token.operator, '#overview')
+  const button = operator.locator('tr[data-job="orders"] button[data-action="savepoint"]')
+  await button.waitFor()
+  await button.click()
+  await operator.waitForSelector('#message:text("savepoint")')
+  const id = Number(/savepoint (\d+) taken/.exec(await operator.locator('#message').innerText())?.[1])
+  const history = await served.get<{ id: number; savepoint?: string }[]>('/api/jobs/orders/checkpoints', served.token.viewer)
+  assert.ok(history.some((c) => c.id === id && c.savepoint !== undefined), JSON.stringify(history))
+
+  await operator.goto(`${served.url}/#debug/orders`)
+  await operator.locator('button[data-action="redrive"]').click()
+  await operator.waitForSelector('#message:text("redriven")')
+  assert.match(await operator.locator('#message').innerText(), /^redriven [1-9]\d* .* to file:redrive-orders\.jsonl$/)
+  await operator.close()
+})
