@@ -1,7 +1,7 @@
 import type { Batch } from '../../core/batch.ts'
 import { SluiceError } from '../../core/errors.ts'
 import type { Sink, SinkContext, SinkWriter } from '../../core/sink.ts'
-import type { S3Connection } from '../../checkpoint/object-store.ts'
+import { folderPrefix, type S3Connection } from '../../checkpoint/s3-location.ts'
 import { encodeJsonLines } from '../files/encode.ts'
 import type { ParquetSchema } from '../parquet/schema.ts'
 
@@ -45,8 +45,7 @@ export function s3<T>(options: S3SinkOptions): Sink<T> {
   if (format !== 'jsonl' && format !== 'parquet') throw new SluiceError('SLUICE_BAD_OPTION', `sink.s3: format must be 'jsonl' or 'parquet', not '${String(format)}'`)
   const partSize = options.partSize ?? 8 * 1024 * 1024
   if (!Number.isSafeInteger(partSize) || partSize < 5 * 1024 * 1024) throw new SluiceError('SLUICE_BAD_OPTION', 'sink.s3: partSize must be at least 5 MiB (5242880), the smallest part S3 takes')
-  const prefix = (options.prefix ?? '').replace(/^\/+/, '')
-  const folder = prefix === '' || prefix.endsWith('/') ? prefix : prefix + '/'
+  const folder = folderPrefix(options.prefix ?? '')
   return {
     kind: 's3',
     guarantee: 'exactly-once',
