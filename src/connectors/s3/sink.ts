@@ -77,6 +77,7 @@ async function openWriter<T>(o: S3SinkOptions & { prefix: string; partSize: numb
   return {
     write: (batch) => put(encode(batch as Batch<unknown>)),
     bytesWritten: () => uploads.bytesWritten,
+    retries: () => uploads.retries,
     preCommit,
     commit: (id, handle) => tpc.commit(id, handle),
     recover: (restored) => tpc.recover(restored),
