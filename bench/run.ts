@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- <suite> [flags]`: micro (engine hot path), nexmark, log, state, checkpoint, privacy, contracts, kafka, postgres or redis. With no suite, runs micro.
+ * `npm run bench -- <suite> [flags]`: micro (engine hot path), nexmark, log, state, checkpoint, privacy, contracts, kafka, postgres, redis or http. With no suite, runs micro.
  */
 const [suite = 'micro', ...rest] = process.argv.slice(2)
 const suites: Record<string, string> = {
@@ -13,6 +13,7 @@ const suites: Record<string, string> = {
   kafka: './kafka/main.ts',
   postgres: './postgres/main.ts',
   redis: './redis/main.ts',
+  http: './connectors-http/main.ts',
 }
 const path = suites[suite]
 if (path === undefined) {
