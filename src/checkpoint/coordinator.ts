@@ -15,6 +15,7 @@ import { MANIFEST_FORMAT } from './manifest.ts'
 import { isKeyedSnapshot, redistributeKeyed } from './redistribute.ts'
 import { decodeState } from './state-file.ts'
 import { checkFallback, type LaterCommits } from './fallback.ts'
+import { checkpointStorageFor } from './object-storage.ts'
 import { CheckpointStorage, readCheckpointFolder, writeCheckpointFolder, type CheckpointRead, type StateFileOut } from './storage.ts'
 import { partitionByKey } from '../core/partition-by-key.ts'
 
@@ -111,7 +112,7 @@ export class CheckpointCoordinator {
     this.layout = layout
     this.deadLetters = deadLetters
     this.config = { retain: 3, tolerableFailures: 3, allowDroppedState: false, acceptDuplicates: false, incremental: true, maxDeltas: 10, warn: (m) => console.warn(m), ...config }
-    this.storage = new CheckpointStorage(config.dir)
+    this.storage = checkpointStorageFor(config.dir)
     this.nextAt = config.intervalMs > 0 ? now + config.intervalMs : Infinity
   }
 

@@ -16,9 +16,11 @@ import { kafka as kafkaSink } from './kafka/sink.ts'
 import { postgres } from './postgres/sink.ts'
 import { postgresCdc } from './postgres/cdc/source.ts'
 import { redis } from './redis/sink.ts'
+import { s3 } from './s3/sink.ts'
+import { http } from './http/source.ts'
 
 /** Built-in sources. */
-export const source = { collection, generator, jsonl, csv, nexmark, log: logSource, kafka: kafkaSource, postgresCdc }
+export const source = { collection, generator, jsonl, csv, nexmark, log: logSource, kafka: kafkaSource, postgresCdc, http }
 
 /** Built-in sinks. */
-export const sink = { collect, console: consoleSink, jsonl: jsonlSink, blackhole, log: logSink, parquet, duckdb, kafka: kafkaSink, postgres, redis }
+export const sink = { collect, console: consoleSink, jsonl: jsonlSink, blackhole, log: logSink, parquet, duckdb, kafka: kafkaSink, postgres, redis, s3 }

@@ -18,7 +18,7 @@ export class StepMetrics {
   errors = 0
   /** Records dropped on purpose (error policy `skip`, or a side output that nothing consumes). */
   dropped = 0
-  /** Calls of a user function repeated after a transient error (pipeline option `retries`). */
+  /** Calls of a user function repeated after a transient error (pipeline option `retries`), and requests a sink sent again (`SinkWriter.retries`). */
   retries = 0
   /** Bytes read (sources) or received (exchanges); 0 where unknown. */
   bytesIn = 0

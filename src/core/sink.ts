@@ -53,6 +53,12 @@ export interface SinkWriter<T> {
    */
   bytesWritten?(): number
   /**
+   * Requests to the external system sent again after a failure (throttling, a dropped connection) so far, for
+   * the step's `retries` metric; read about once a second. Optional.
+   * @example retries: () => client.retriedRequests
+   */
+  retries?(): number
+  /**
    * Two-phase commit, phase one, at a checkpoint barrier (in the subtask's thread): make everything written
    * so far durable but not yet visible, and return what `commit` needs (plain data, stored in the
    * checkpoint's manifest).

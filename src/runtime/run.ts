@@ -6,6 +6,7 @@ import { userError } from '../core/errors.ts'
 import { MetricsRegistry } from '../observe/metrics/registry.ts'
 import { runJob } from './executor/job-runner.ts'
 import { FileControlChannel } from './job/file-control.ts'
+import { isS3Url } from '../checkpoint/s3-location.ts'
 import { createJob } from './job/handle.ts'
 import type { JobHandle } from './job/types.ts'
 import type { RunOptions, RunSummary } from './run-types.ts'
@@ -33,7 +34,8 @@ function launch(p: Pipeline | Stream<unknown>, opts: RunOptions): { handle: JobH
   const clock = opts.clock ?? systemClock
   const registry = new MetricsRegistry({ pipeline: pl.name, now: () => clock.now() })
   const { handle, control } = createJob(pl.name, registry)
-  const channel = opts.checkpoint !== undefined ? new FileControlChannel(handle, opts.checkpoint.dir) : undefined
+  // Control requests are files in a local checkpoint folder; a job checkpointing to a bucket takes them through its handle only.
+  const channel = opts.checkpoint !== undefined && !isS3Url(opts.checkpoint.dir) ? new FileControlChannel(handle, opts.checkpoint.dir) : undefined
   const ended = runJob(pl, { ...opts, parallelism }, control).then(() => channel?.close())
   return { handle, ended }
 }

@@ -131,6 +131,9 @@ export class TaskGraph {
    * Brings the gauges of this thread's subtasks up to date: input watermark and lag behind `now` per step, and
    * for keyed steps the keys the operator holds and the entries of its state backend; bytes a sink wrote.
    */
+  /** What each sink writer's `retries()` said at the last refresh. */
+  private readonly sinkRetries = new Map<Vertex, number>()
+
   refreshGauges(now: number): void {
     for (const v of this.vertices) {
       if (v === undefined) continue
@@ -142,6 +145,12 @@ export class TaskGraph {
       }
       const bytes = v.sink?.bytesWritten?.()
       if (bytes !== undefined) v.metrics.bytesOut = bytes
+      // Added as a difference: the step's retries may also count its error policy's.
+      const retries = v.sink?.retries?.()
+      if (retries !== undefined) {
+        v.metrics.retries += retries - (this.sinkRetries.get(v) ?? 0)
+        this.sinkRetries.set(v, retries)
+      }
       if (!v.plan.keyed) continue
       const st = this.stateBackends.get(v.plan.id)?.stats()
       v.metrics.stateKeys = v.operator?.keysHeld?.() ?? 0

@@ -105,6 +105,40 @@ export const CASES: Record<string, SinkCase> = {
     committed: async (dir) => (await pgRows(`SELECT n FROM ${pgSchema(dir)}.rows`)).map((r) => Number(r.n)),
     leftovers: async (dir) => Number((await pgRows(`SELECT count(*) AS n FROM ${pgSchema(dir)}._sluice_staging_conf_sink_1_0`))[0].n),
   },
+  s3: {
+    name: 'sink.s3, jsonl',
+    perSubtask: true,
+    service: 's3',
+    async open(dir, ctx) {
+      const { s3 } = await import('../../src/connectors/s3/sink.ts')
+      return s3<Rec>({ ...s3Conn(), prefix: s3Prefix(dir), format: 'jsonl' }).open(ctx)
+    },
+    async committed(dir) {
+      const out: number[] = []
+      for (const text of await s3Objects(s3Prefix(dir), /part-\d+-\d+\.jsonl$/)) for (const line of text.split('\n')) if (line !== '') out.push((JSON.parse(line) as Rec).n)
+      return out
+    },
+    leftovers: async (dir) => (await s3Objects(s3Prefix(dir) + '.sluice-uploads/', /./)).length,
+  },
+  s3Parquet: {
+    name: 'sink.s3, parquet',
+    perSubtask: true,
+    service: 's3',
+    async open(dir, ctx) {
+      const { s3 } = await import('../../src/connectors/s3/sink.ts')
+      return s3<Rec>({ ...s3Conn(), prefix: s3Prefix(dir), format: 'parquet', schema: { n: 'int64' }, rowGroupSize: 40 }).open(ctx)
+    },
+    async committed(dir) {
+      const { parquetReadObjects } = await import('hyparquet')
+      const out: number[] = []
+      for (const bytes of await s3Objects(s3Prefix(dir), /part-\d+-\d+\.parquet$/, true)) {
+        const rows = (await parquetReadObjects({ file: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer })) as { n: bigint | number }[]
+        for (const r of rows) out.push(Number(r.n))
+      }
+      return out
+    },
+    leftovers: async (dir) => (await s3Objects(s3Prefix(dir) + '.sluice-uploads/', /./)).length,
+  },
   log: {
     name: 'sink.log',
     perSubtask: false,
@@ -222,6 +256,39 @@ async function duckNumbers(sql: string, attach?: string): Promise<number[]> {
   } finally {
     c.closeSync()
     db.closeSync()
+  }
+}
+
+/** The connection fields of the running s3 service (its bucket included). */
+function s3Conn(): { bucket: string; endpoint: string; accessKeyId: string; secretAccessKey: string; region: string } {
+  const i = serviceOrSkip('s3').info ?? {}
+  return { bucket: String(i.bucket), endpoint: String(i.endpoint), accessKeyId: String(i.accessKeyId), secretAccessKey: String(i.secretAccessKey), region: String(i.region) }
+}
+
+/** Each scenario writes under a prefix of its own, named after its folder. */
+function s3Prefix(dir: string): string {
+  return `conformance/${basename(dir)}/`
+}
+
+/** The objects under `prefix` whose keys match, as text (or bytes). */
+async function s3Objects(prefix: string, match: RegExp): Promise<string[]>
+async function s3Objects(prefix: string, match: RegExp, binary: true): Promise<Uint8Array[]>
+async function s3Objects(prefix: string, match: RegExp, binary = false): Promise<(string | Uint8Array)[]> {
+  const { GetObjectCommand } = await import('@aws-sdk/client-s3')
+  const { s3Client, listKeys } = await import('../../src/checkpoint/object-store.ts')
+  const conn = s3Conn()
+  const client = s3Client(conn)
+  try {
+    const out: (string | Uint8Array)[] = []
+    for (const key of await listKeys(client, conn.bucket, prefix)) {
+      const rest = key.slice(prefix.length)
+      if (!match.test(rest) || rest.includes('/')) continue
+      const body = (await client.send(new GetObjectCommand({ Bucket: conn.bucket, Key: key }))).Body!
+      out.push(binary ? await body.transformToByteArray() : await body.transformToString())
+    }
+    return out
+  } finally {
+    client.destroy()
   }
 }
 

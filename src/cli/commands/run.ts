@@ -20,6 +20,7 @@ import { metricsPortFlags, serveJobMetrics } from '../metrics-port.ts'
 import { logRun, runLogger } from '../run-logging.ts'
 import { traceJob } from '../../runtime/job/job-tracer.ts'
 import type { JobHandle } from '../../runtime/job/types.ts'
+import { isS3Url } from '../../checkpoint/s3-location.ts'
 
 export const runCommand: Command = {
   name: 'run',
@@ -49,7 +50,7 @@ export const runCommand: Command = {
     { name: 'no-check', type: 'boolean', description: 'run without type-checking the pipeline first (see sluice check)' },
     { name: 'quiet', short: 'q', type: 'boolean', description: 'no progress line and no summary (errors are still printed)' },
     { name: 'json', type: 'boolean', description: 'print the run summary as one JSON line on stdout instead of the table' },
-    { name: 'checkpoint-dir', type: 'string', placeholder: 'DIR', description: 'take checkpoints in DIR; starting again with the same DIR resumes from the latest one' },
+    { name: 'checkpoint-dir', type: 'string', placeholder: 'DIR', description: 'take checkpoints in DIR (a folder, or s3://bucket/prefix); starting again with the same DIR resumes from the latest one' },
     { name: 'checkpoint-interval', type: 'string', placeholder: 'DURATION', description: "time between checkpoints, e.g. '10s' (default 10s; 0: only at the end and on stop)" },
     { name: 'full-checkpoints', type: 'boolean', description: 'every checkpoint writes all state (default: after a full one, joins and keyed aggregates write only the keys changed since)' },
     { name: 'restore-from', type: 'string', placeholder: 'DIR', description: 'resume from this savepoint or checkpoint folder instead of the latest checkpoint' },
@@ -240,7 +241,7 @@ function checkpointFlags(values: ParsedArgs['values']): CheckpointConfig | undef
     }
   }
   return {
-    dir: resolve(dir),
+    dir: isS3Url(dir) ? dir : resolve(dir),
     intervalMs,
     ...(typeof values['restore-from'] === 'string' ? { restoreFrom: resolve(values['restore-from']) } : {}),
     allowDroppedState: values['allow-dropped-state'] === true,

@@ -58,8 +58,8 @@ export function parquet<T>(path: string, options: ParquetSinkOptions = {}): Sink
   }
 }
 
-/** Encodes batches into one Parquet file at a time: row groups as they fill, the footer at `finish`. */
-class ParquetEncoder {
+/** Encodes batches into one Parquet file at a time: row groups as they fill, the footer at `finish` (also used by sink.s3). */
+export class ParquetEncoder {
   private schema: ParquetSchema | undefined
   private changelog: boolean | undefined
   private readonly rowGroupSize: number

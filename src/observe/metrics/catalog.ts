@@ -41,7 +41,7 @@ export const STEP_METRICS: readonly MetricInfo[] = [
   step('late', 'late_records_total', 'counter', 'records', 'Records later than the allowed lateness, sent to the late output.'),
   step('errors', 'errors_total', 'counter', 'records', 'Records whose user function failed.'),
   step('dropped', 'dropped_records_total', 'counter', 'records', 'Records dropped on purpose (error policy skip, unconsumed side output).'),
-  step('retries', 'retries_total', 'counter', 'calls', 'User function calls repeated after a transient error.'),
+  step('retries', 'retries_total', 'counter', 'calls', 'User function calls repeated after a transient error, and requests a sink sent again.'),
   step('bytesIn', 'input_bytes_total', 'counter', 'bytes', 'Bytes read or received (0 where unknown).'),
   step('bytesOut', 'output_bytes_total', 'counter', 'bytes', 'Bytes written or sent (0 where unknown).'),
   step('watermark', 'watermark_seconds', 'gauge', 'seconds', 'Input watermark, event time in seconds since the epoch (-Inf before the first).', MS),

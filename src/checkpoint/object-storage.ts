@@ -1,0 +1,223 @@
+import { mkdirSync, rmSync } from 'node:fs'
+import { readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { S3Client } from '@aws-sdk/client-s3'
+import { SluiceError, errorMessage } from '../core/errors.ts'
+import { failpoint } from '../core/failpoints.ts'
+import { decodeManifest, encodeManifest, type Manifest } from './manifest.ts'
+import { isS3Url, parseS3Url, type S3Connection, type S3Location } from './s3-location.ts'
+import { CheckpointStorage, referencedCheckpoints, sha256, type CheckpointRead, type StateFileOut } from './storage.ts'
+
+const PREFIX = 'chk-'
+const pad = (id: number) => String(id).padStart(8, '0')
+const MANIFEST = 'manifest.json'
+
+/**
+ * Checkpoints in an S3-compatible bucket, for `--checkpoint-dir s3://bucket/prefix`: checkpoint 7 is the objects
+ * `<prefix>chk-00000007/<state file>` and, written last, `<prefix>chk-00000007/manifest.json`. A PUT is atomic,
+ * so a checkpoint is complete once its manifest is there; state files without a manifest (a write that failed or
+ * was killed) are removed when newer checkpoints are retained. State files are encoded into a local staging
+ * folder first (under the system's temporary folder), then uploaded. The store is reached as S3Connection says
+ * (endpoint and keys from the environment: `SLUICE_S3_ENDPOINT` or `AWS_ENDPOINT_URL`, `AWS_ACCESS_KEY_ID`, ...).
+ * There is no lock: two jobs must not share a prefix.
+ * @example const storage = new ObjectCheckpointStorage('s3://state/orders'); const latest = await storage.latest()
+ */
+export class ObjectCheckpointStorage extends CheckpointStorage {
+  private readonly where: S3Location
+  private readonly conn: S3Connection
+  private readonly staging: string
+  private readonly failures = new Map<number, unknown>()
+  private client_: Promise<S3Client> | undefined
+
+  constructor(url: string, conn: S3Connection = {}) {
+    super(url)
+    this.where = parseS3Url(url)
+    this.conn = conn
+    this.staging = join(tmpdir(), `sluice-checkpoint-staging-${process.pid}-${sha256(Buffer.from(url)).slice(0, 12)}`)
+  }
+
+  private client(): Promise<S3Client> {
+    this.client_ ??= import('./object-store.ts').then((m) => m.s3Client(this.conn))
+    return this.client_
+  }
+
+  private key(id: number, name: string): string {
+    return `${this.where.prefix}${PREFIX}${pad(id)}/${name}`
+  }
+
+  /** No lock in object storage (see the class). */
+  override async lock(): Promise<void> {}
+
+  override async release(): Promise<void> {
+    const c = await this.client_
+    c?.destroy()
+    this.client_ = undefined
+  }
+
+  override stagingFolder(id: number): string {
+    return join(this.staging, PREFIX + pad(id) + '.staging.tmp')
+  }
+
+  override openStaging(id: number): string {
+    const folder = this.stagingFolder(id)
+    try {
+      rmSync(folder, { recursive: true, force: true })
+      mkdirSync(folder, { recursive: true })
+    } catch (e) {
+      this.failures.set(id, e)
+    }
+    return folder
+  }
+
+  override async write(manifest: Manifest, files: StateFileOut[]): Promise<number> {
+    const folder = `${this.dir}/${PREFIX}${pad(manifest.id)}`
+    const staged = this.failures.get(manifest.id)
+    this.failures.delete(manifest.id)
+    let bytes = 0
+    try {
+      if (staged !== undefined) throw staged
+      const { PutObjectCommand } = await import('@aws-sdk/client-s3')
+      const client = await this.client()
+      for (const f of files) {
+        if ('error' in f && f.error !== undefined) throw f.error
+        const body = 'data' in f ? f.data : await readFile(f.path)
+        await client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key: this.key(manifest.id, f.name), Body: body }))
+        bytes += body.byteLength
+      }
+      const m = encodeManifest(manifest)
+      failpoint('checkpoint-before-rename')
+      await client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key: this.key(manifest.id, MANIFEST), Body: m, ContentType: 'application/json' }))
+      bytes += Buffer.byteLength(m)
+    } catch (e) {
+      if (e instanceof SluiceError) throw e
+      throw new SluiceError('SLUICE_CHECKPOINT_WRITE_FAILED', `could not write '${folder}': ${errorMessage(e)}`, {
+        domain: 'external',
+        retryable: true,
+        cause: e,
+        hint: 'check that the bucket exists and the keys may write to it',
+      })
+    } finally {
+      await rm(this.stagingFolder(manifest.id), { recursive: true, force: true }).catch(() => undefined)
+    }
+    return bytes
+  }
+
+  override async ids(): Promise<number[]> {
+    return [...(await this.folders()).entries()].filter(([, f]) => f.complete).map(([id]) => id).sort((a, b) => b - a)
+  }
+
+  override async read(id: number): Promise<CheckpointRead> {
+    const folder = `${this.dir}/${PREFIX}${pad(id)}`
+    const text = await this.get(id, MANIFEST, folder)
+    if (text === undefined) throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `no manifest in '${folder}'`, { domain: 'external' })
+    const manifest = decodeManifest(Buffer.from(text).toString('utf8'), folder)
+    const files = new Map<string, Uint8Array>()
+    for (const op of manifest.operators) {
+      for (const f of op.files) {
+        const from = f.checkpoint ?? manifest.id
+        const data = await this.get(from, f.file, folder)
+        if (data === undefined) {
+          throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `state file '${f.file}' of step '${op.step}' is missing in '${this.dir}/${PREFIX}${pad(from)}'${from === manifest.id ? '' : ` (checkpoint ${manifest.id} builds on it)`}`, { domain: 'external' })
+        }
+        if (data.byteLength !== f.bytes || sha256(data) !== f.sha256) {
+          throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `state file '${f.file}' of step '${op.step}' in '${this.dir}/${PREFIX}${pad(from)}' does not match its checksum`, { domain: 'external' })
+        }
+        files.set(`${from}/${f.file}`, data)
+      }
+    }
+    return { manifest, file: (f) => files.get(`${f.checkpoint ?? manifest.id}/${f.file}`)! }
+  }
+
+  override async retain(keep: number): Promise<void> {
+    const folders = await this.folders()
+    const complete = [...folders.entries()].filter(([, f]) => f.complete).map(([id]) => id).sort((a, b) => b - a)
+    const kept = new Set(complete.slice(0, keep))
+    for (const id of complete.slice(0, keep)) {
+      const text = await this.get(id, MANIFEST, this.dir).catch(() => undefined)
+      try {
+        if (text !== undefined) for (const ref of referencedCheckpoints(JSON.parse(Buffer.from(text).toString('utf8')) as Manifest)) kept.add(ref)
+      } catch {
+        // A manifest that does not parse keeps nothing more (retention errs on keeping what is listed).
+      }
+    }
+    // Folders without a manifest older than the newest complete one are failed attempts; newer ones may be in flight.
+    const newest = complete[0] ?? 0
+    const doomed: string[] = []
+    for (const [id, f] of folders) {
+      if (kept.has(id) || (!f.complete && id >= newest)) continue
+      doomed.push(...f.keys)
+    }
+    // The manifest goes first: a checkpoint half removed is then incomplete, never damaged.
+    doomed.sort((a, b) => Number(b.endsWith('/' + MANIFEST)) - Number(a.endsWith('/' + MANIFEST)))
+    if (doomed.length > 0) {
+      const { deleteKeys } = await import('./object-store.ts')
+      const manifests = doomed.filter((k) => k.endsWith('/' + MANIFEST))
+      await this.io('remove old checkpoints in', async (c) => {
+        await deleteKeys(c, this.where.bucket, manifests)
+        failpoint('checkpoint-retain')
+        await deleteKeys(c, this.where.bucket, doomed.filter((k) => !k.endsWith('/' + MANIFEST)))
+      })
+    }
+    await rm(this.staging, { recursive: true, force: true }).catch(() => undefined)
+  }
+
+  /** The checkpoint folders under the prefix: their keys, and whether the manifest is there. */
+  private async folders(): Promise<Map<number, { complete: boolean; keys: string[] }>> {
+    const { listKeys } = await import('./object-store.ts')
+    const keys = await this.io('list', (c) => listKeys(c, this.where.bucket, this.where.prefix + PREFIX), 'SLUICE_CHECKPOINT_UNLISTABLE')
+    const out = new Map<number, { complete: boolean; keys: string[] }>()
+    const re = /^chk-(\d+)\/(.+)$/
+    for (const k of keys) {
+      const m = re.exec(k.slice(this.where.prefix.length))
+      if (m === null) continue
+      const id = Number(m[1])
+      const f = out.get(id) ?? { complete: false, keys: [] }
+      f.keys.push(k)
+      if (m[2] === MANIFEST) f.complete = true
+      out.set(id, f)
+    }
+    return out
+  }
+
+  /** The object `name` of checkpoint `id`, or undefined if it is not there. */
+  private async get(id: number, name: string, folder: string): Promise<Uint8Array | undefined> {
+    const { GetObjectCommand } = await import('@aws-sdk/client-s3')
+    const { isS3NotFound } = await import('./object-store.ts')
+    const c = await this.client()
+    try {
+      const out = await c.send(new GetObjectCommand({ Bucket: this.where.bucket, Key: this.key(id, name) }))
+      return await out.Body!.transformToByteArray()
+    } catch (e) {
+      if (isS3NotFound(e)) return undefined
+      throw new SluiceError('SLUICE_CHECKPOINT_IO', `cannot read '${name}' in '${folder}': ${errorMessage(e)}`, {
+        domain: 'external',
+        retryable: true,
+        cause: e,
+        hint: 'check the connection to the object store and that the keys may read the bucket',
+      })
+    }
+  }
+
+  private async io<R>(doing: string, fn: (c: S3Client) => Promise<R>, code: 'SLUICE_CHECKPOINT_WRITE_FAILED' | 'SLUICE_CHECKPOINT_UNLISTABLE' = 'SLUICE_CHECKPOINT_WRITE_FAILED'): Promise<R> {
+    try {
+      return await fn(await this.client())
+    } catch (e) {
+      if (e instanceof SluiceError) throw e
+      throw new SluiceError(code, `cannot ${doing} '${this.dir}': ${errorMessage(e)}`, {
+        domain: 'external',
+        retryable: true,
+        cause: e,
+        hint: code === 'SLUICE_CHECKPOINT_UNLISTABLE' ? 'the job does not start without knowing which checkpoints the bucket holds: check the endpoint, the bucket and the keys' : 'check the connection to the object store and the keys\' rights',
+      })
+    }
+  }
+}
+
+/**
+ * The storage for a `--checkpoint-dir`: a local folder, or a bucket for `s3://bucket/prefix`.
+ * @example const storage = checkpointStorageFor('s3://state/orders')
+ */
+export function checkpointStorageFor(dir: string): CheckpointStorage {
+  return isS3Url(dir) ? new ObjectCheckpointStorage(dir) : new CheckpointStorage(dir)
+}
