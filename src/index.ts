@@ -46,6 +46,8 @@ export type { Expectation, Severity, Bounds } from './contracts/quality/expectat
 export type { ExpectOptions } from './api/expect-step.ts'
 export type { QualityResult } from './contracts/quality/window-checks.ts'
 export { avroWire } from './contracts/wire/confluent-avro.ts'
+export { columns, transportFor as lineageTransport } from './lineage/index.ts'
+export type { LineageOptions, LineageTransport, RunEvent, ColumnMapping, ParentRun } from './lineage/index.ts'
 export type { KafkaSourceOptions, KafkaRecord } from './connectors/kafka/source.ts'
 export type { KafkaSinkOptions } from './connectors/kafka/sink.ts'
 export type { KafkaRecordMeta, KafkaFormat } from './connectors/kafka/decode.ts'

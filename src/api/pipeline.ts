@@ -48,6 +48,11 @@ export interface PipelineOptions {
   sinkWriteTimeout?: number | string
   /** How long a stop (Ctrl-C, SIGTERM, a savepoint with stop) waits for a stuck sink write before failing. Default '30s'. */
   stopTimeout?: number | string
+  /**
+   * Where every run emits its OpenLineage events: a file (NDJSON), an `http://` Marquez endpoint or 'console',
+   * with the job's namespace and owners. `sluice run --lineage` and `run(p, { lineage })` take precedence.
+   */
+  lineage?: string | { transport: string; namespace?: string; owner?: string | readonly string[] }
 }
 
 export interface DeadLetterOptions {
@@ -67,7 +72,7 @@ export class Pipeline {
   /** The name given to `pipeline(name)`: in summaries, metrics, checkpoints and dead letters. */
   readonly name: string
   /** The options in force, defaults filled in. */
-  readonly options: Required<Pick<PipelineOptions, 'onError' | 'batchSize' | 'retries'>> & Pick<PipelineOptions, 'deadLetter' | 'state' | 'slo'> & { sinkWriteTimeoutMs: number; stopTimeoutMs: number }
+  readonly options: Required<Pick<PipelineOptions, 'onError' | 'batchSize' | 'retries'>> & Pick<PipelineOptions, 'deadLetter' | 'state' | 'slo' | 'lineage'> & { sinkWriteTimeoutMs: number; stopTimeoutMs: number }
   /** The logical graph: every step in the order it was added (what `sluice describe` prints). */
   readonly nodes: StepNode[] = []
   private readonly kindCounts = new Map<string, number>()
@@ -97,7 +102,7 @@ export class Pipeline {
     if (options.slo !== undefined) sloTargets(options.slo, name)
     const sinkWriteTimeoutMs = parseDuration(options.sinkWriteTimeout ?? '5m', `pipeline '${name}' sinkWriteTimeout`, { allowZero: false })
     const stopTimeoutMs = parseDuration(options.stopTimeout ?? '30s', `pipeline '${name}' stopTimeout`, { allowZero: false })
-    this.options = { onError, batchSize, retries, sinkWriteTimeoutMs, stopTimeoutMs, ...(deadLetter !== undefined ? { deadLetter: { ...deadLetter } } : {}), ...(state !== undefined ? { state: { ...state } } : {}), ...(options.slo !== undefined ? { slo: structuredClone(options.slo) } : {}) }
+    this.options = { onError, batchSize, retries, sinkWriteTimeoutMs, stopTimeoutMs, ...(deadLetter !== undefined ? { deadLetter: { ...deadLetter } } : {}), ...(state !== undefined ? { state: { ...state } } : {}), ...(options.slo !== undefined ? { slo: structuredClone(options.slo) } : {}), ...(options.lineage !== undefined ? { lineage: typeof options.lineage === 'string' ? options.lineage : { ...options.lineage } } : {}) }
   }
 
   /** Reads a source; call it several times for several inputs. */

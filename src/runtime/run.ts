@@ -7,6 +7,7 @@ import { MetricsRegistry } from '../observe/metrics/registry.ts'
 import { runJob } from './executor/job-runner.ts'
 import { FileControlChannel } from './job/file-control.ts'
 import { createJob } from './job/handle.ts'
+import { emitLineage, type LineageOptions } from '../lineage/emitter.ts'
 import type { JobHandle } from './job/types.ts'
 import type { RunOptions, RunSummary } from './run-types.ts'
 
@@ -34,8 +35,25 @@ function launch(p: Pipeline | Stream<unknown>, opts: RunOptions): { handle: JobH
   const registry = new MetricsRegistry({ pipeline: pl.name, now: () => clock.now() })
   const { handle, control } = createJob(pl.name, registry)
   const channel = opts.checkpoint !== undefined ? new FileControlChannel(handle, opts.checkpoint.dir) : undefined
-  const ended = runJob(pl, { ...opts, parallelism }, control).then(() => channel?.close())
+  const lo = lineageOptions(pl, opts)
+  const lineage = lo !== undefined ? emitLineage(handle, pl.nodes, lo) : undefined
+  const ended = runJob(pl, { ...opts, parallelism }, control).then(() => channel?.close()).then(() => lineage?.flush())
   return { handle, ended }
+}
+
+/**
+ * The run's lineage options: `opts.lineage`, its target defaulting to the pipeline's `lineage` option, then
+ * `SLUICE_LINEAGE`; the pipeline module is the source code location.
+ */
+function lineageOptions(pl: Pipeline, opts: RunOptions): LineageOptions | undefined {
+  const given = typeof opts.lineage === 'string' ? { transport: opts.lineage } : (opts.lineage ?? {})
+  const fromPipeline = typeof pl.options.lineage === 'string' ? { transport: pl.options.lineage } : pl.options.lineage
+  const env = process.env.SLUICE_LINEAGE
+  const transport = given.transport ?? fromPipeline?.transport ?? (env !== undefined && env !== '' ? env : undefined)
+  if (transport === undefined) return undefined
+  const o: LineageOptions = { ...fromPipeline, ...given, transport }
+  if (o.source === undefined && opts.module !== undefined) o.source = opts.module
+  return o
 }
 
 /**

@@ -19,6 +19,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['operators', 'connectors', 'dlq'],
   ['contracts'],
   ['api'],
+  ['lineage'],
   ['runtime'],
   ['server', 'workflow'],
   ['testing', 'cli', '(root)'],
