@@ -19,6 +19,7 @@ import { serveCommand } from './commands/serve.ts'
 import { tokenCommand } from './commands/token.ts'
 import { auditCommand } from './commands/audit.ts'
 import { workflowCommand } from './commands/workflow.ts'
+import { catalogCommand } from './commands/catalog.ts'
 import { exitCode } from './exit-codes.ts'
 import { reportError } from './report-error.ts'
 
@@ -39,6 +40,7 @@ export const commands: readonly Command[] = [
   dlqCommand,
   registryCommand,
   qualityCommand,
+  catalogCommand,
   keysCommand,
   sloCommand,
   serveCommand,

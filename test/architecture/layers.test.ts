@@ -21,7 +21,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['api'],
   ['lineage'],
   ['runtime'],
-  ['server', 'workflow'],
+  ['server', 'workflow', 'catalog'],
   ['testing', 'cli', '(root)'],
 ]
 
