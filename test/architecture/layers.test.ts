@@ -21,7 +21,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['api'],
   ['lineage'],
   ['runtime'],
-  ['server', 'workflow', 'catalog'],
+  ['server', 'workflow', 'catalog', 'retention'],
   ['testing', 'cli', '(root)'],
 ]
 
