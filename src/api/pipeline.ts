@@ -5,6 +5,7 @@ import { userError } from '../core/errors.ts'
 import { resolveRetries, type RetryOptions } from '../dlq/retry.ts'
 import { sloTargets, type SloSpec } from '../observe/slo/spec.ts'
 import type { Edge, StepImpl, StepNode } from '../plan/graph.ts'
+import type { KeyProvider } from '../privacy/keys/key-provider.ts'
 import { Stream } from './stream.ts'
 
 /**
@@ -62,6 +63,11 @@ export interface DeadLetterOptions {
   topic?: string
   /** Keep error stacks in dead letters (default false). */
   includeStack?: boolean
+  /**
+   * Keys that encrypt, in dead letters, the fields the sources' contracts tag personal (a raw line that is not
+   * JSON is encrypted whole), so they are never at rest in clear text; `privacy.decrypt({ keys })` reads them back.
+   */
+  personalKeys?: KeyProvider
 }
 
 /**
