@@ -8,6 +8,7 @@ import { KeyedProcessOperator } from '../operators/process/keyed-process-operato
 import type { KeyedProcessFunction } from '../operators/process/process-function.ts'
 import { checkAssigner, type WindowAssigner } from '../operators/window/assigners.ts'
 import type { JoinType, KeyedCoProcessFunction } from '../operators/join/join-types.ts'
+import type { StepColumns } from '../plan/graph.ts'
 import { CoProcessOperator } from '../operators/join/co-process-operator.ts'
 import { IntervalJoinOperator } from '../operators/join/interval-join-operator.ts'
 import { RegularJoinOperator, type JoinTtlTime } from '../operators/join/regular-join-operator.ts'
@@ -37,7 +38,7 @@ export class KeyedStream<T, K extends Key> {
     this.keyFn = keyFn
   }
 
-  private keyedNode<O>(kind: string, inputs: KeyedStream<any, any>[], describe: (id: string) => Record<string, unknown>, build: (ctx: OperatorContext, id: string) => Operator, sideOutputs: string[] = []): Stream<O> {
+  private keyedNode<O>(kind: string, inputs: KeyedStream<any, any>[], describe: (id: string) => Record<string, unknown>, build: (ctx: OperatorContext, id: string) => Operator, sideOutputs: string[] = [], columns?: StepColumns): Stream<O> {
     const p = this.stream.pipeline
     for (const other of inputs) {
       if (other.stream.pipeline !== p) throw userError('SLUICE_BAD_ARGUMENT', `${kind}: both inputs must belong to pipeline '${p.name}'`)
@@ -46,6 +47,7 @@ export class KeyedStream<T, K extends Key> {
     node.describe = describe(node.id)
     node.impl = { role: 'operator', keyed: true, build: (ctx) => build(ctx, node.id) }
     node.sideOutputs.push(...sideOutputs)
+    if (columns !== undefined) node.columns = columns
     return this.stream.derive<O>(node)
   }
 
@@ -59,7 +61,7 @@ export class KeyedStream<T, K extends Key> {
    * An updating input is retracted from the aggregate (the aggregate must support `retract`).
    */
   aggregate<A, R>(fn: AggregateFunction<T, A, R>): Stream<KeyedResult<K, R>> {
-    return this.keyedNode('keyed-aggregate', [], () => ({ aggregate: fn.name }), (ctx) => new KeyedAggregateOperator(fn, ctx))
+    return this.keyedNode('keyed-aggregate', [], () => ({ aggregate: fn.name }), (ctx) => new KeyedAggregateOperator(fn, ctx), [], { kind: 'aggregate', create: () => fn.create(), add: (a, v) => fn.add(a, v) })
   }
 
   /** A continuously updating pairwise reduction per key (a changelog, like `aggregate`). */
@@ -75,7 +77,7 @@ export class KeyedStream<T, K extends Key> {
     if (fn === null || typeof fn !== 'object' || typeof fn.processElement !== 'function') {
       throw userError('SLUICE_BAD_ARGUMENT', `process needs an object with processElement(value, ctx) (after step '${this.stream.node.id}')`)
     }
-    return this.keyedNode('process', [], () => ({ sideOutputs: options.sideOutputs ?? [] }), (ctx) => new KeyedProcessOperator(fn as KeyedProcessFunction<unknown, T, O>, ctx), options.sideOutputs)
+    return this.keyedNode('process', [], () => ({ sideOutputs: options.sideOutputs ?? [] }), (ctx) => new KeyedProcessOperator(fn as KeyedProcessFunction<unknown, T, O>, ctx), options.sideOutputs, { kind: 'opaque', fn })
   }
 
   /**
@@ -94,6 +96,7 @@ export class KeyedStream<T, K extends Key> {
       },
       (ctx) => new WindowJoinOperator({ assigner, type, fn: fn as never }, ctx),
       ['late'],
+      { kind: 'join', fn: fn as (l: unknown, r: unknown) => unknown },
     )
   }
 
@@ -120,6 +123,7 @@ export class KeyedStream<T, K extends Key> {
         return new IntervalJoinOperator({ lower, upper, type: type as 'inner' | 'left', fn: fn as never }, ctx)
       },
       ['late'],
+      { kind: 'join', fn: fn as (l: unknown, r: unknown) => unknown },
     )
   }
 
@@ -139,6 +143,8 @@ export class KeyedStream<T, K extends Key> {
       // Only an event-time TTL is described: checkpoints of joins written before it existed stay compatible.
       (id) => ({ ttlMs: parseDuration(options.ttl, `step '${id}': ttl`, { allowZero: false }), type, ...(ttlTime === 'event' ? { ttlTime } : {}) }),
       (ctx, id) => new RegularJoinOperator({ ttl: parseDuration(options.ttl, id), ttlTime, type, fn: fn as never }, ctx),
+      [],
+      { kind: 'join', fn: fn as (l: unknown, r: unknown) => unknown },
     )
   }
 
@@ -146,7 +152,7 @@ export class KeyedStream<T, K extends Key> {
   connect<R>(other: KeyedStream<R, K>): { process<O>(fn: KeyedCoProcessFunction<K, T, R, O>, options?: { sideOutputs?: string[] }): Stream<O> } {
     return {
       process: <O>(fn: KeyedCoProcessFunction<K, T, R, O>, options: { sideOutputs?: string[] } = {}) =>
-        this.keyedNode<O>('co-process', [other], () => ({ sideOutputs: options.sideOutputs ?? [] }), (ctx) => new CoProcessOperator(fn as never, ctx), options.sideOutputs),
+        this.keyedNode<O>('co-process', [other], () => ({ sideOutputs: options.sideOutputs ?? [] }), (ctx) => new CoProcessOperator(fn as never, ctx), options.sideOutputs, { kind: 'opaque', fn }),
     }
   }
 }

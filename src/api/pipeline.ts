@@ -5,6 +5,7 @@ import { userError } from '../core/errors.ts'
 import { resolveRetries, type RetryOptions } from '../dlq/retry.ts'
 import { sloTargets, type SloSpec } from '../observe/slo/spec.ts'
 import type { Edge, StepImpl, StepNode } from '../plan/graph.ts'
+import type { KeyProvider } from '../privacy/keys/key-provider.ts'
 import { Stream } from './stream.ts'
 
 /**
@@ -57,6 +58,11 @@ export interface PipelineOptions {
   sinkWriteTimeout?: number | string
   /** How long a stop (Ctrl-C, SIGTERM, a savepoint with stop) waits for a stuck sink write before failing. Default '30s'. */
   stopTimeout?: number | string
+  /**
+   * Where every run emits its OpenLineage events: a file (NDJSON), an `http://` Marquez endpoint or 'console',
+   * with the job's namespace and owners. `sluice run --lineage` and `run(p, { lineage })` take precedence.
+   */
+  lineage?: string | { transport: string; namespace?: string; owner?: string | readonly string[] }
 }
 
 /** The default of `PipelineOptions.bufferTimeout`. */
@@ -69,6 +75,11 @@ export interface DeadLetterOptions {
   topic?: string
   /** Keep error stacks in dead letters (default false). */
   includeStack?: boolean
+  /**
+   * Keys that encrypt, in dead letters, the fields the sources' contracts tag personal (a raw line that is not
+   * JSON is encrypted whole), so they are never at rest in clear text; `privacy.decrypt({ keys })` reads them back.
+   */
+  personalKeys?: KeyProvider
 }
 
 /**
@@ -79,7 +90,7 @@ export class Pipeline {
   /** The name given to `pipeline(name)`: in summaries, metrics, checkpoints and dead letters. */
   readonly name: string
   /** The options in force, defaults filled in. */
-  readonly options: Required<Pick<PipelineOptions, 'onError' | 'batchSize' | 'retries'>> & Pick<PipelineOptions, 'deadLetter' | 'state' | 'slo'> & { sinkWriteTimeoutMs: number; stopTimeoutMs: number; bufferTimeoutMs: number }
+  readonly options: Required<Pick<PipelineOptions, 'onError' | 'batchSize' | 'retries'>> & Pick<PipelineOptions, 'deadLetter' | 'state' | 'slo' | 'lineage'> & { sinkWriteTimeoutMs: number; stopTimeoutMs: number; bufferTimeoutMs: number }
   /** The logical graph: every step in the order it was added (what `sluice describe` prints). */
   readonly nodes: StepNode[] = []
   private readonly kindCounts = new Map<string, number>()
@@ -110,7 +121,7 @@ export class Pipeline {
     const sinkWriteTimeoutMs = parseDuration(options.sinkWriteTimeout ?? '5m', `pipeline '${name}' sinkWriteTimeout`, { allowZero: false })
     const stopTimeoutMs = parseDuration(options.stopTimeout ?? '30s', `pipeline '${name}' stopTimeout`, { allowZero: false })
     const bufferTimeoutMs = parseDuration(options.bufferTimeout ?? DEFAULT_BUFFER_TIMEOUT, `pipeline '${name}' bufferTimeout`, { allowZero: false })
-    this.options = { onError, batchSize, retries, sinkWriteTimeoutMs, stopTimeoutMs, bufferTimeoutMs, ...(deadLetter !== undefined ? { deadLetter: { ...deadLetter } } : {}), ...(state !== undefined ? { state: { ...state } } : {}), ...(options.slo !== undefined ? { slo: structuredClone(options.slo) } : {}) }
+    this.options = { onError, batchSize, retries, sinkWriteTimeoutMs, stopTimeoutMs, bufferTimeoutMs, ...(deadLetter !== undefined ? { deadLetter: { ...deadLetter } } : {}), ...(state !== undefined ? { state: { ...state } } : {}), ...(options.slo !== undefined ? { slo: structuredClone(options.slo) } : {}), ...(options.lineage !== undefined ? { lineage: typeof options.lineage === 'string' ? options.lineage : { ...options.lineage } } : {}) }
   }
 
   /** Reads a source; call it several times for several inputs. */

@@ -56,6 +56,7 @@ export class WindowedStream<T, K extends Key> {
     node.describe = { window: assigner.describe, trigger: trigger.describe, aggregate: fn.name, allowedLatenessMs: allowedLateness, late: lateTag }
     node.impl = { role: 'operator', keyed: true, build: (ctx) => new WindowOperator({ assigner, trigger, aggregate: fn, allowedLateness, lateTag }, ctx) }
     node.sideOutputs.push(lateTag)
+    node.columns = { kind: 'aggregate', create: () => fn.create(), add: (a, v) => fn.add(a, v) }
     return stream.derive<WindowResult<K, R>>(node)
   }
 

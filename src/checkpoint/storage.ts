@@ -255,15 +255,24 @@ export class CheckpointStorage {
    * rest, and any leftover partial attempt.
    */
   async retain(keep: number): Promise<void> {
-    const ids = await this.ids()
-    const kept = new Set(ids.slice(0, keep))
-    for (const id of ids.slice(0, keep)) for (const ref of await this.references(id)) kept.add(ref)
-    for (const id of ids) {
-      if (kept.has(id)) continue
+    for (const id of await this.unretained(keep)) {
       await rm(join(this.dir, PREFIX + pad(id)), { recursive: true, force: true })
       failpoint('checkpoint-retain')
     }
     for (const n of await this.list()) if (n.startsWith(PREFIX) && n.endsWith('.tmp')) await rm(join(this.dir, n), { recursive: true, force: true })
+  }
+
+  /** The checkpoints `retain(keep)` would remove, newest first. */
+  async unretained(keep: number): Promise<number[]> {
+    const ids = await this.ids()
+    const kept = new Set(ids.slice(0, keep))
+    for (const id of ids.slice(0, keep)) for (const ref of await this.references(id)) kept.add(ref)
+    return ids.filter((id) => !kept.has(id))
+  }
+
+  /** The folder of checkpoint `id`. */
+  folderOf(id: number): string {
+    return join(this.dir, PREFIX + pad(id))
   }
 
   /**

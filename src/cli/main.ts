@@ -20,6 +20,8 @@ import { serveCommand } from './commands/serve.ts'
 import { tokenCommand } from './commands/token.ts'
 import { auditCommand } from './commands/audit.ts'
 import { workflowCommand } from './commands/workflow.ts'
+import { catalogCommand } from './commands/catalog.ts'
+import { retentionCommand } from './commands/retention.ts'
 import { exitCode } from './exit-codes.ts'
 import { reportError } from './report-error.ts'
 
@@ -41,6 +43,8 @@ export const commands: readonly Command[] = [
   dlqCommand,
   registryCommand,
   qualityCommand,
+  catalogCommand,
+  retentionCommand,
   keysCommand,
   sloCommand,
   serveCommand,

@@ -21,6 +21,7 @@ export const ERROR_CODES = {
   SLUICE_BAD_STEP_ID: { domain: 'user', meaning: 'A step id given with .id(…) is not valid.' },
   SLUICE_BAD_UTF8: { domain: 'user', meaning: 'An input line is not valid UTF-8 (kept as bytes on the error path).' },
   SLUICE_BAD_CONTRACT: { domain: 'user', meaning: 'A data contract (its schema, rules or contract file) is not valid.' },
+  SLUICE_CATALOG_STORE: { domain: 'external', meaning: 'The catalog store (datasets and jobs from lineage and contracts) could not be opened or written.' },
   SLUICE_CHECKPOINT_CORRUPT: { domain: 'external', meaning: 'A checkpoint is damaged: a manifest or state file is missing, truncated or fails its checksum.' },
   SLUICE_CHECKPOINT_FAILED: { domain: 'external', meaning: 'More checkpoints failed in a row than the job tolerates (tolerableFailures).' },
   SLUICE_CHECKPOINT_FALLBACK_REFUSED: { domain: 'external', meaning: 'The newest checkpoints are damaged and falling back (or starting from scratch) would write again output they committed to a log sink or the dead-letter log; restore from a savepoint or run with --accept-duplicates.' },

@@ -42,6 +42,8 @@ export interface DeadLetter {
   recordTruncated?: true
   /** With `recordTruncated`: the size of the whole record in bytes (the raw line, or its JSON text). */
   recordBytes?: number
+  /** Set when the record's personal fields (`fields`) or the whole record (`whole`) are encrypted at rest. */
+  recordEncrypted?: 'fields' | 'whole'
 }
 
 export interface DeadLetterInput {

@@ -38,7 +38,19 @@ export interface StepNode {
   impl: StepImpl
   /** Side outputs this step may emit (late records, errors, user tags). */
   sideOutputs: string[]
+  /** The functions that make the step's output fields, for column lineage (aggregates and joins). */
+  columns?: StepColumns
 }
+
+/**
+ * How a step's output is made, for column lineage: an aggregate's `add` (its result is the `value` field,
+ * the key the `key` field), a join's function of the left and right records, or a process function.
+ */
+export type StepColumns =
+  | { kind: 'aggregate'; create: () => unknown; add: (acc: any, value: any) => unknown }
+  | { kind: 'join'; fn: (left: any, right: any) => unknown }
+  /** An opaque function object (a process function): lineage only from what it declares. */
+  | { kind: 'opaque'; fn: object }
 
 /** A pipeline's logical graph: its name and its steps in the order they were added (what `Pipeline` holds). */
 export interface LogicalGraph {

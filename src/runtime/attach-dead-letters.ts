@@ -4,6 +4,7 @@ import { userError } from '../core/errors.ts'
 import type { TaskGraph } from './task-graph.ts'
 import { resolveRetries } from '../dlq/retry.ts'
 import { DeadLetterWriter } from '../dlq/writer.ts'
+import { personalLetters } from '../dlq/protect-letter.ts'
 
 /** The dead-letter topic of a pipeline unless its options name one. */
 export function defaultTopic(pipeline: string): string {
@@ -12,7 +13,15 @@ export function defaultTopic(pipeline: string): string {
 
 /** Sets the pipeline's retries and dead-letter details on a graph's error sink (every thread of a run does this). */
 export function configureErrors(p: Pipeline, graph: TaskGraph, clock: Clock): void {
-  graph.errors.configure({ pipeline: p.name, retries: resolveRetries(p.name, p.options.retries), now: () => clock.now(), includeStack: p.options.deadLetter?.includeStack === true })
+  const keys = p.options.deadLetter?.personalKeys
+  const personal = [...new Set(p.nodes.flatMap((n) => (n.impl.role === 'source' ? ((n.impl.source.contract as { personal?: readonly string[] } | undefined)?.personal ?? []) : [])))]
+  graph.errors.configure({
+    pipeline: p.name,
+    retries: resolveRetries(p.name, p.options.retries),
+    now: () => clock.now(),
+    includeStack: p.options.deadLetter?.includeStack === true,
+    ...(keys !== undefined && personal.length > 0 ? { protectLetter: personalLetters(personal, keys) } : {}),
+  })
 }
 
 export interface AttachOptions {

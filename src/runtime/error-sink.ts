@@ -18,6 +18,8 @@ export interface ErrorSinkConfig {
   now: () => number
   /** Keep the error's stack in dead letters. */
   includeStack: boolean
+  /** Applied to each dead letter before it leaves the thread (the personal fields encrypted). */
+  protectLetter?: (d: DeadLetter) => DeadLetter
 }
 
 /**
@@ -143,7 +145,8 @@ export class PolicyErrorSink implements ErrorSink {
       const source = m !== undefined && m.kind.startsWith('source-')
       const reason: DeadLetterReason = raw ? 'parse' : source ? 'validation' : 'user-function'
       const { pipeline, now, includeStack } = this.config
-      const letter = deadLetter({ pipeline, step, reason, error, position, attempts, time: now(), eventTime: source ? undefined : time, record, raw, includeStack })
+      const built = deadLetter({ pipeline, step, reason, error, position, attempts, time: now(), eventTime: source ? undefined : time, record, raw, includeStack })
+      const letter = this.config.protectLetter !== undefined ? this.config.protectLetter(built) : built
       if (this.deadLetters !== undefined) this.deadLetters.add(letter)
       else this.letters.push(letter)
       return

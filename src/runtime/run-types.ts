@@ -2,6 +2,8 @@ import type { KeyCount } from '../core/metrics.ts'
 import type { Clock } from '../core/clock.ts'
 import type { InputProgress, StepMetricsJson } from '../core/metrics.ts'
 import type { CheckpointConfig, CheckpointReport } from '../checkpoint/coordinator.ts'
+import type { LineageOptions } from '../lineage/emitter.ts'
+import type { LineageTransport } from '../lineage/transport.ts'
 
 /**
  * How `run` runs a pipeline: parallelism, checkpoints, `--param` values, a signal to stop it, and a
@@ -24,6 +26,12 @@ export interface RunOptions {
   progressIntervalMs?: number
   /** Periodic checkpoints, and resuming from the latest one in the same folder. */
   checkpoint?: CheckpointConfig
+  /**
+   * OpenLineage run events (START, RUNNING, COMPLETE, FAIL, ABORT) to a file, an HTTP endpoint or the console;
+   * a target alone, or options. The target defaults to the pipeline's `lineage` option, then the
+   * `SLUICE_LINEAGE` environment variable; without any, no events are emitted.
+   */
+  lineage?: string | (Omit<LineageOptions, 'transport'> & { transport?: string | LineageTransport })
 }
 
 /**

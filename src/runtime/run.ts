@@ -8,6 +8,7 @@ import { runJob } from './executor/job-runner.ts'
 import { FileControlChannel } from './job/file-control.ts'
 import { isS3Url } from '../checkpoint/s3-location.ts'
 import { createJob } from './job/handle.ts'
+import { emitLineage, type LineageOptions } from '../lineage/emitter.ts'
 import type { JobHandle } from './job/types.ts'
 import type { RunOptions, RunSummary } from './run-types.ts'
 
@@ -36,8 +37,25 @@ function launch(p: Pipeline | Stream<unknown>, opts: RunOptions): { handle: JobH
   const { handle, control } = createJob(pl.name, registry)
   // Control requests are files in a local checkpoint folder; a job checkpointing to a bucket takes them through its handle only.
   const channel = opts.checkpoint !== undefined && !isS3Url(opts.checkpoint.dir) ? new FileControlChannel(handle, opts.checkpoint.dir) : undefined
-  const ended = runJob(pl, { ...opts, parallelism }, control).then(() => channel?.close())
+  const lo = lineageOptions(pl, opts)
+  const lineage = lo !== undefined ? emitLineage(handle, pl.nodes, lo) : undefined
+  const ended = runJob(pl, { ...opts, parallelism }, control).then(() => channel?.close()).then(() => lineage?.flush())
   return { handle, ended }
+}
+
+/**
+ * The run's lineage options: `opts.lineage`, its target defaulting to the pipeline's `lineage` option, then
+ * `SLUICE_LINEAGE`; the pipeline module is the source code location.
+ */
+function lineageOptions(pl: Pipeline, opts: RunOptions): LineageOptions | undefined {
+  const given = typeof opts.lineage === 'string' ? { transport: opts.lineage } : (opts.lineage ?? {})
+  const fromPipeline = typeof pl.options.lineage === 'string' ? { transport: pl.options.lineage } : pl.options.lineage
+  const env = process.env.SLUICE_LINEAGE
+  const transport = given.transport ?? fromPipeline?.transport ?? (env !== undefined && env !== '' ? env : undefined)
+  if (transport === undefined) return undefined
+  const o: LineageOptions = { ...fromPipeline, ...given, transport }
+  if (o.source === undefined && opts.module !== undefined) o.source = opts.module
+  return o
 }
 
 /**

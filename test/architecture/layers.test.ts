@@ -19,8 +19,9 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['operators', 'connectors', 'dlq'],
   ['contracts'],
   ['api'],
+  ['lineage'],
   ['runtime'],
-  ['server', 'workflow'],
+  ['server', 'workflow', 'catalog', 'retention'],
   ['testing', 'cli', '(root)'],
 ]
 

@@ -4,7 +4,8 @@ import { jobInfoOf } from '../../server/job-info.ts'
 import { portFlag } from './serve.ts'
 import { formatSummary } from '../../runtime/summary.ts'
 import { formatSinkGuarantees, sinkGuarantees } from '../../api/sink-guarantees.ts'
-import type { RunSummary } from '../../runtime/run-types.ts'
+import type { RunOptions, RunSummary } from '../../runtime/run-types.ts'
+import type { ParentRun } from '../../lineage/openlineage.ts'
 import type { Command, ParsedArgs } from '../command.ts'
 import { paramsFlag, positiveIntFlag, UsageError } from '../command.ts'
 import { resolve } from 'node:path'
@@ -60,6 +61,7 @@ export const runCommand: Command = {
     { name: 'log', type: 'string', placeholder: 'FORMAT', description: "structured logs on stderr instead of the progress line and summary table: 'json' lines, or 'pretty' for a terminal" },
     { name: 'log-level', type: 'string', placeholder: 'LEVEL', description: "with --log: trace, debug, info (default), warn, error" },
     { name: 'otlp-endpoint', type: 'string', placeholder: 'URL', description: 'send traces (the job, checkpoints, restores) to this OpenTelemetry collector over OTLP/HTTP, e.g. http://127.0.0.1:4318' },
+    { name: 'lineage', type: 'string', placeholder: 'TARGET', description: "emit OpenLineage run events to an NDJSON file, a Marquez endpoint (http://host:5000) or 'console' (default: the pipeline's lineage option, then SLUICE_LINEAGE)" },
     { name: 'drain-timeout', type: 'string', placeholder: 'DURATION', description: "after SIGTERM or Ctrl-C, cancel the job and exit if the graceful stop takes longer than this, e.g. '50s' (default: wait)" },
     { name: 'metrics-host', type: 'string', placeholder: 'ADDRESS', description: "the address the metrics server listens on (default 127.0.0.1; '0.0.0.0' in a container)" },
     { name: 'accept-duplicates', type: 'boolean', description: 'when the newest checkpoints are damaged, fall back (or start from scratch) even if a log sink or the dead-letter log then gets output twice (default: refuse)' },
@@ -138,6 +140,7 @@ export const runCommand: Command = {
     let traced: { flush(): Promise<void> } | undefined
     const otlp = values['otlp-endpoint']
     let exportWarned = false
+    let lineageWarned = false
     try {
       job = start(p, {
         module: loaded.url,
@@ -146,6 +149,10 @@ export const runCommand: Command = {
         ...(checkpoint !== undefined ? { checkpoint } : {}),
         signal: stop.signal,
         onProgress: (pr) => progress.update(pr),
+        lineage: lineageFlag(values, () => {
+          if (!lineageWarned) ctx.stderr.write('warning: lineage events could not be sent; the job goes on\n')
+          lineageWarned = true
+        }),
       })
       server?.serve(job)
       if (log !== undefined) logged = logRun(job, log)
@@ -201,6 +208,22 @@ export async function unfinishedRun(dir: string | undefined): Promise<string> {
   const newest = (await new CheckpointStorage(dir).ids().catch(() => []))[0]
   if (newest === undefined) return 'the run stopped before its first checkpoint: a restart with the same --checkpoint-dir starts from the beginning'
   return `the run stopped without a final checkpoint: a restart with the same --checkpoint-dir resumes from checkpoint ${newest}`
+}
+
+/**
+ * The lineage options of a run: `--lineage` (else the pipeline's option or SLUICE_LINEAGE), with the parent
+ * run a workflow's shell task passes in SLUICE_LINEAGE_PARENT.
+ */
+function lineageFlag(values: ParsedArgs['values'], onError: () => void): RunOptions['lineage'] {
+  const target = values.lineage
+  let parent: ParentRun | undefined
+  try {
+    const p = JSON.parse(process.env.SLUICE_LINEAGE_PARENT ?? 'null') as ParentRun | null
+    if (p !== null && typeof p.runId === 'string' && typeof p.job?.name === 'string') parent = p
+  } catch {
+    parent = undefined
+  }
+  return { ...(typeof target === 'string' ? { transport: target } : {}), ...(parent !== undefined ? { parent } : {}), onError }
 }
 
 /** `--drain-timeout` in ms, or undefined. */

@@ -60,6 +60,7 @@ export function kafka<T>(options: KafkaSinkOptions<T>): Sink<T> {
     guaranteeFor: (run) => (run.checkpointing && exactly ? 'exactly-once' : 'at-least-once'),
     describe: () => ({
       kind: 'kafka',
+      brokers: options.brokers,
       topic: options.topic,
       keyed: options.key !== undefined,
       commit: exactly ? 'Kafka transactions tied to checkpoints (read_committed readers); idempotent producer without checkpoints' : 'idempotent producer, flushed at checkpoints',

@@ -82,6 +82,7 @@ export function kafka<T = any>(options: KafkaSourceOptions<T>): Source<T> {
     options,
     describe: () => ({
       kind: 'kafka',
+      brokers: options.brokers,
       topics: o.topics ?? null,
       pattern: options.pattern?.source ?? null,
       from: typeof o.from === 'string' ? o.from : 'timestamp',

@@ -3,6 +3,7 @@ import { parseDuration } from '../../core/duration.ts'
 import { SluiceError } from '../../core/errors.ts'
 import type { KeyedRestore, Operator, OperatorContext, Output } from '../../core/operator.ts'
 import { KeyedSnapshotWriter, checkRestore, readEntries } from '../../operators/keyed-snapshot.ts'
+import { noteQualityResults } from './results-seen.ts'
 import { RECORD_KINDS, expectationName, type Expectation } from './expectations.ts'
 import { addToDistribution, getter, newAcc, recordPredicate, restoreAcc, result, snapshotAcc, type Acc, type QualityResult } from './window-checks.ts'
 
@@ -201,10 +202,12 @@ export class ExpectOperator implements Operator {
       const r = result(this.ctx.stepId, c.e, a, w.count, whole ? null : w.start, whole ? null : w.start + size!, c.maxLagMs)
       results.push(r)
       if (!r.passed && !c.record && c.e.severity === 'fail') {
+        noteQualityResults(this.ctx.pipeline, results)
         out.side(QUALITY_OUTPUT, { values: results, times: results.map(() => this.resultTime(w)) })
         throw new SluiceError('SLUICE_EXPECTATION_FAILED', `expectation '${c.name}' failed for ${whole ? 'the run' : `the window [${w.start}, ${w.start + size!})`}: ${JSON.stringify(r.observed)} (step '${this.ctx.stepId}')`, { domain: 'user', step: this.ctx.stepId, hint: "fix the data or the bounds, or give the expectation the severity 'warn'" })
       }
     }
+    noteQualityResults(this.ctx.pipeline, results)
     out.side(QUALITY_OUTPUT, { values: results, times: results.map(() => this.resultTime(w)) })
   }
 

@@ -1,0 +1,8 @@
+export { emitLineage, type LineageOptions, type LineageJob, type LineageRun } from './emitter.ts'
+export { columns, type ColumnMapping, type ColumnTransformation } from './declare.ts'
+export { columnLineage, type Columns, type ColumnDep, type PipelineColumns } from './column-lineage.ts'
+export { probeFields, type ProbeResult, type FieldSource } from './field-probe.ts'
+export { datasetsOf, fileDataset } from './naming.ts'
+export { transportFor, fileTransport, httpTransport, consoleTransport, type LineageTransport } from './transport.ts'
+export { OPENLINEAGE_SCHEMA } from './spec-schema.ts'
+export type { RunEvent, Dataset, DatasetRef, EventType, ParentRun } from './openlineage.ts'

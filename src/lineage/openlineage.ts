@@ -1,0 +1,61 @@
+/** What Sluice says it is in every event and facet (`producer`, `_producer`). */
+export const PRODUCER = 'https://github.com/sluice-dev/sluice/tree/v0.1.0'
+
+/** The OpenLineage spec version the events follow. */
+export const SPEC = 'https://openlineage.io/spec/2-0-2/OpenLineage.json'
+
+/** The schema URL of a facet of the OpenLineage spec. */
+export function facetSchemaUrl(facet: string, version = '1-0-1'): string {
+  return `https://openlineage.io/spec/facets/${version}/${facet}.json#/$defs/${facet}`
+}
+
+/** Sluice's own facets (not in the spec) point here. */
+export const SLUICE_FACETS = 'https://github.com/sluice-dev/sluice/blob/main/docs/lineage.md'
+
+/** The facet base fields: who wrote it and the schema it follows. */
+export interface BaseFacet {
+  _producer: string
+  _schemaURL: string
+  [k: string]: unknown
+}
+
+/** A facet of the spec, stamped with the producer and its schema URL. */
+export function facet<T extends Record<string, unknown>>(name: string, body: T, version?: string): BaseFacet & T {
+  return { _producer: PRODUCER, _schemaURL: facetSchemaUrl(name, version), ...body }
+}
+
+/** The run states of the spec: START, RUNNING (streaming jobs, periodically), then COMPLETE, FAIL or ABORT. */
+export type EventType = 'START' | 'RUNNING' | 'COMPLETE' | 'FAIL' | 'ABORT'
+
+/** A dataset as OpenLineage names it: a namespace (the data source) and a name within it. */
+export interface DatasetRef {
+  namespace: string
+  name: string
+}
+
+export interface Dataset extends DatasetRef {
+  facets?: Record<string, BaseFacet>
+  inputFacets?: Record<string, BaseFacet>
+  outputFacets?: Record<string, BaseFacet>
+}
+
+/**
+ * One OpenLineage RunEvent, as sent to Marquez or written to a file.
+ * @example { eventType: 'START', eventTime: '2026-01-01T00:00:00.000Z', run: { runId }, job: { namespace: 'sluice', name: 'orders' }, inputs: [], outputs: [], producer: PRODUCER, schemaURL: SPEC + '#/$defs/RunEvent' }
+ */
+export interface RunEvent {
+  eventType: EventType
+  eventTime: string
+  run: { runId: string; facets?: Record<string, BaseFacet> }
+  job: { namespace: string; name: string; facets?: Record<string, BaseFacet> }
+  inputs: Dataset[]
+  outputs: Dataset[]
+  producer: string
+  schemaURL: string
+}
+
+/** The run that started this one (a workflow's task run), as the parent run facet names it. */
+export interface ParentRun {
+  runId: string
+  job: { namespace: string; name: string }
+}

@@ -1,0 +1,27 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { z } from 'zod'
+import { LocalKeyring, contract, pipeline, run, sink, source, withContract } from '../../src/index.ts'
+
+const filesUnder = (dir: string): string[] => readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? filesUnder(join(dir, f)) : [join(dir, f)]))
+
+test('dead letters keep the personal fields of the contract encrypted at rest', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-dlq-pii-'))
+  const keys = LocalKeyring.openOrCreate(join(dir, 'keyring.json'), randomBytes(32))
+  const MARKER = 'MARKER-PII-4242'
+  const people = contract({ name: 'people', personal: ['email'], schema: z.object({ id: z.number(), email: z.string(), age: z.number().min(0) }) })
+  writeFileSync(join(dir, 'in.jsonl'), [`{"id":1,"email":"${MARKER}-a","age":30}`, `{"id":2,"email":"${MARKER}-b","age":-1}`, `not json ${MARKER}-c`].join('\n') + '\n')
+  const p = pipeline('people', { onError: 'dead-letter', deadLetter: { dir: join(dir, 'log'), personalKeys: keys } })
+  p.from(withContract(source.jsonl(join(dir, 'in.jsonl')), people)).to(sink.jsonl(join(dir, 'out.jsonl')))
+  const summary = await run(p)
+  assert.equal(summary.errors, 2)
+  for (const f of filesUnder(join(dir, 'log'))) assert.ok(!readFileSync(f).includes(MARKER), `personal value in clear in ${f}`)
+  const text = filesUnder(join(dir, 'log')).map((f) => readFileSync(f, 'latin1')).join('')
+  assert.match(text, /"recordEncrypted":"fields"/)
+  assert.match(text, /"recordEncrypted":"whole"/)
+  assert.match(text, /sl:enc:1:/)
+})

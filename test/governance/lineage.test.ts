@@ -1,0 +1,161 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Ajv2020 } from 'ajv/dist/2020.js'
+import { z } from 'zod'
+import { agg, contract, expect, pipeline, privacy, run, sink, source, start, withContract, columns } from '../../src/index.ts'
+import { OPENLINEAGE_SCHEMA } from '../../src/lineage/spec-schema.ts'
+import type { RunEvent } from '../../src/lineage/openlineage.ts'
+
+const ajv = new Ajv2020({ strict: false, allErrors: true })
+ajv.addFormat('uri', /^[a-z][a-z0-9+.-]*:\S+$/i)
+ajv.addFormat('date-time', /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/)
+ajv.addFormat('uuid', /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i)
+const validate = ajv.compile(OPENLINEAGE_SCHEMA)
+
+function valid(e: RunEvent): void {
+  assert.ok(validate(e), `${e.eventType} event breaks the OpenLineage schema: ${ajv.errorsText(validate.errors)}`)
+}
+const read = (file: string): RunEvent[] => readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as RunEvent)
+const MARKER = 'MARKER-PII-7731'
+
+const customers = contract({
+  name: 'customers',
+  owner: 'crm',
+  personal: ['email', 'card'],
+  schema: z.object({ id: z.number().int(), email: z.string(), card: z.string(), country: z.string(), spend: z.number() }),
+  rules: [{ field: 'spend', rule: 'inRange', min: 0 }],
+})
+
+function input(dir: string): string {
+  const rows = Array.from({ length: 40 }, (_, i) => JSON.stringify({ id: i, email: `${MARKER}-${i}@example.com`, card: `4111-1111-1111-${1000 + i}`, country: i % 2 === 0 ? 'fr' : 'de', spend: i === 3 ? -1 : i * 10 }))
+  writeFileSync(join(dir, 'customers.jsonl'), rows.join('\n') + '\n')
+  return join(dir, 'customers.jsonl')
+}
+
+test('a batch run emits START and COMPLETE with datasets, schema, column lineage with masking, statistics and quality', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-lineage-'))
+  const events = join(dir, 'lineage.ndjson')
+  const p = pipeline('customer-spend', { onError: 'skip' })
+  const masked = p
+    .from(withContract(source.jsonl(input(dir)), customers))
+    .filter((c) => c.country !== 'xx')
+    .map(privacy.protect({ email: privacy.mask(), card: privacy.mask({ keepLast: 4 }) }))
+    .id('protect')
+    .expect([expect.notNull('email'), expect.inRange('spend', { max: 100 })])
+  masked.map((c) => ({ id: c.id, contact: c.email, total: c.spend * 1.2 })).to(sink.jsonl(join(dir, 'out.jsonl')))
+  masked.keyBy((c) => c.country).aggregate(agg.sum((c: { spend: number }) => c.spend)).to(sink.jsonl(join(dir, 'by-country.jsonl')))
+  await run(p, { lineage: { transport: events, owner: 'growth', nominalTime: { start: 0 } }, module: join(dir, 'pipeline.ts') })
+
+  const all = read(events)
+  assert.deepEqual(all.map((e) => e.eventType), ['START', 'COMPLETE'])
+  for (const e of all) valid(e)
+  assert.equal(all[0].run.runId, all[1].run.runId)
+  const done = all[1]
+  assert.equal(done.job.name, 'customer-spend')
+  assert.equal(done.job.facets?.jobType.processingType, 'BATCH')
+  assert.deepEqual(done.job.facets?.ownership.owners, [{ name: 'growth', type: 'team' }])
+  assert.match(String(done.job.facets?.sourceCodeLocation.url), /^file:\/\/.*pipeline\.ts$/)
+  assert.equal(done.run.facets?.nominalTime.nominalStartTime, '1970-01-01T00:00:00.000Z')
+
+  const [inp] = done.inputs
+  assert.deepEqual({ namespace: inp.namespace, name: inp.name }, { namespace: 'file', name: join(dir, 'customers.jsonl') })
+  assert.deepEqual((inp.facets?.schema.fields as { name: string }[]).map((f) => f.name), ['id', 'email', 'card', 'country', 'spend'])
+  assert.deepEqual(inp.facets?.ownership.owners, [{ name: 'crm', type: 'team' }])
+  const assertions = inp.inputFacets?.dataQualityAssertions.assertions as { assertion: string; success: boolean; column?: string }[]
+  assert.deepEqual(assertions.find((a) => a.assertion === 'contract inRange'), { assertion: 'contract inRange', success: false, column: 'spend' })
+  assert.equal(assertions.find((a) => a.assertion === 'email:notNull')?.success, true)
+  assert.equal(assertions.find((a) => a.assertion === 'spend:inRange')?.success, false)
+  assert.equal(inp.inputFacets?.dataQualityMetrics.rowCount, 39)
+
+  const out = done.outputs.find((o) => o.name.endsWith('out.jsonl'))!
+  const cl = out.facets?.columnLineage.fields as Record<string, { inputFields: { field: string; transformations: { type: string; subtype: string; masking: boolean }[] }[] }>
+  assert.deepEqual(cl.id.inputFields.map((f) => [f.field, f.transformations[0].subtype, f.transformations[0].masking]), [['id', 'IDENTITY', false]])
+  assert.deepEqual(cl.contact.inputFields.map((f) => [f.field, f.transformations[0].subtype, f.transformations[0].masking]), [['email', 'TRANSFORMATION', true]])
+  assert.deepEqual(cl.total.inputFields.map((f) => [f.field, f.transformations[0].subtype]), [['spend', 'TRANSFORMATION']])
+  const indirect = out.facets?.columnLineage.dataset as { field: string; transformations: { subtype: string }[] }[]
+  assert.deepEqual(indirect.map((d) => [d.field, d.transformations[0].subtype]), [['country', 'FILTER']])
+  assert.equal(out.outputFacets?.outputStatistics.rowCount, 39)
+
+  const byCountry = done.outputs.find((o) => o.name.endsWith('by-country.jsonl'))!
+  const agg2 = byCountry.facets?.columnLineage.fields as typeof cl
+  assert.deepEqual(agg2.key.inputFields.map((f) => [f.field, f.transformations[0].subtype]), [['country', 'IDENTITY']])
+  assert.deepEqual(agg2.value.inputFields.map((f) => [f.field, f.transformations[0].subtype]), [['spend', 'AGGREGATION']])
+  assert.ok((byCountry.facets?.columnLineage.dataset as { field: string; transformations: { subtype: string }[] }[]).some((d) => d.field === 'country' && d.transformations[0].subtype === 'GROUP_BY'))
+
+  assert.ok(!readFileSync(events, 'utf8').includes(MARKER), 'no personal value in lineage')
+})
+
+test('a failed run emits FAIL with the error message; a declared mapping is used as declared', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-lineage-'))
+  const events = join(dir, 'lineage.ndjson')
+  const p = pipeline('fails', { lineage: events })
+  p.from(source.jsonl<{ id: number; email: string }>(input(dir)))
+    .map(columns((c) => ({ who: c.email.length > 3 ? c.id : -1 }), { who: ['id', 'email'] }))
+    .map((c) => {
+      if (c.who === 5) throw new Error(`bad record ${MARKER}`)
+      return c
+    })
+    .to(sink.jsonl(join(dir, 'out.jsonl')))
+  await assert.rejects(run(p))
+  const all = read(events)
+  assert.deepEqual(all.map((e) => e.eventType), ['START', 'FAIL'])
+  for (const e of all) valid(e)
+  assert.match(String(all[1].run.facets?.errorMessage.message), /SLUICE_/)
+  const cl = all[1].outputs[0].facets?.columnLineage.fields as Record<string, { inputFields: { field: string }[] }>
+  assert.deepEqual(cl.who.inputFields.map((f) => f.field), ['id', 'email'])
+  assert.ok(!readFileSync(events, 'utf8').includes(MARKER))
+})
+
+test('a streaming job emits RUNNING periodically and ABORT when cancelled; the parent run is named', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-lineage-'))
+  const got: RunEvent[] = []
+  let running!: () => void
+  const sawRunning = new Promise<void>((r) => (running = r))
+  const p = pipeline('endless')
+  p.from(source.generator({ ratePerSecond: 1000, make: (g) => ({ i: g.seq }) })).to(sink.log(join(dir, 'log'), 'numbers'))
+  const parent = { runId: '3f1c2b2e-8d5a-4d3e-9f5b-1a2b3c4d5e6f', job: { namespace: 'workflows', name: 'nightly.load' } }
+  const job = start(p, {
+    lineage: {
+      transport: { describe: 'memory', send: async (e) => { got.push(e); if (e.eventType === 'RUNNING') running() } },
+      parent,
+      runningIntervalMs: 20,
+    },
+  })
+  await sawRunning
+  await job.cancel()
+  await new Promise((r) => setTimeout(r, 50))
+  for (const e of got) valid(e)
+  assert.equal(got[0].eventType, 'START')
+  assert.ok(got.some((e) => e.eventType === 'RUNNING'))
+  assert.equal(got.at(-1)?.eventType, 'ABORT')
+  assert.equal(got[0].job.facets?.jobType.processingType, 'STREAMING')
+  assert.deepEqual(got[0].run.facets?.parent.job, parent.job)
+  assert.deepEqual({ namespace: got[0].outputs[0].namespace, name: got[0].outputs[0].name }, { namespace: `sluice-log://${join(dir, 'log')}`, name: 'numbers' })
+})
+
+test('the HTTP transport posts each event to /api/v1/lineage, as Marquez takes them', async () => {
+  const { createServer } = await import('node:http')
+  const got: { url: string; body: RunEvent }[] = []
+  const server = createServer((req, res) => {
+    let body = ''
+    req.on('data', (c) => (body += c))
+    req.on('end', () => {
+      got.push({ url: req.url ?? '', body: JSON.parse(body) as RunEvent })
+      res.writeHead(201).end()
+    })
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const port = (server.address() as { port: number }).port
+  try {
+    const p = pipeline('posted')
+    p.from(source.collection([{ a: 1 }])).to(sink.collect())
+    await run(p, { lineage: `http://127.0.0.1:${port}` })
+  } finally {
+    server.close()
+  }
+  assert.deepEqual(got.map((g) => [g.url, g.body.eventType]), [['/api/v1/lineage', 'START'], ['/api/v1/lineage', 'COMPLETE']])
+  for (const g of got) valid(g.body)
+})
