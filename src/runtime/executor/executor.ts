@@ -130,7 +130,7 @@ export class SubtaskExecutor {
       ...(p.options.state !== undefined ? { state: p.options.state } : {}),
     })
     configureErrors(p, this.graph, clock)
-    this.chains = yieldingChains(this.graph.vertices, (op): op is FusedChain => op instanceof FusedChain, (e) => this.fail(e))
+    this.chains = yieldingChains(plan, this.graph.vertices, (op): op is FusedChain => op instanceof FusedChain, (e) => this.fail(e))
     init.registry.onRead = () => this.refreshGauges()
     this.errorsVertex = this.graph.vertices.find((v) => v?.plan.role === 'errors')
     this.finished = plan.vertices.map(() => false)

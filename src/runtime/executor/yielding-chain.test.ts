@@ -5,7 +5,9 @@ import { StepMetrics } from '../../core/metrics.ts'
 import type { ErrorSink, Output } from '../../core/operator.ts'
 import { FusedChain } from '../../operators/stateless/fused-chain.ts'
 import type { Vertex } from '../vertex.ts'
-import { YieldingChain } from './yielding-chain.ts'
+import { pipeline, sink, source } from '../../index.ts'
+import { buildPlan } from '../../plan/physical-plan.ts'
+import { mayPause, YieldingChain } from './yielding-chain.ts'
 
 const errors: ErrorSink = {
   report: (_s, e) => {
@@ -66,4 +68,23 @@ test('abandon: whoever waits for the paused batch gets the failure, and the rest
   await assert.rejects(waiting, /cancelled/)
   await new Promise((r) => setImmediate(r))
   assert.deepEqual(seen, [])
+})
+
+test('only a chain that is its source\'s one consumer may pause: elsewhere a pause would reorder what a shared downstream step sees', () => {
+  const gen = () => source.generator({ count: 10, make: (g) => ({ id: g.seq, pay: g.seq % 2 === 0 }) })
+  const chainsOf = (p: ReturnType<typeof pipeline>) => {
+    const plan = buildPlan(p)
+    return plan.vertices.filter((v) => v.role === 'chain').map((v) => mayPause(plan, v))
+  }
+  const single = pipeline('single')
+  single.from(gen()).map((e) => e.id).to(sink.collect())
+  assert.deepEqual(chainsOf(single), [true])
+
+  // Two filters of one source meet in a join: if the first paused, the second's records would reach the join first.
+  const shared = pipeline('shared')
+  const events = shared.from(gen())
+  const orders = events.filter((e) => !e.pay).keyBy((e) => e.id)
+  const payments = events.filter((e) => e.pay).keyBy((e) => e.id)
+  orders.join(payments, { ttl: '1h' }, (o, p) => ({ o, p })).to(sink.collect())
+  assert.deepEqual(chainsOf(shared), [false, false])
 })

@@ -1,6 +1,7 @@
 import type { Batch } from '../../core/batch.ts'
 import type { Operator, Output } from '../../core/operator.ts'
 import type { FusedChain } from '../../operators/stateless/fused-chain.ts'
+import type { PhysicalPlan, PlanVertex } from '../../plan/physical-plan.ts'
 import type { Vertex } from '../vertex.ts'
 
 /** How long a batch may hold the thread before it pauses so that signals, timers and messages get in. */
@@ -111,11 +112,25 @@ export class YieldingChain implements Operator {
   }
 }
 
-/** Makes every map / filter / flatMap chain among `vertices` yield when its batches run long. */
-export function yieldingChains(vertices: readonly (Vertex | undefined)[], isChain: (op: Operator) => op is FusedChain, onFail: (e: unknown) => void): YieldingChain[] {
+/**
+ * Whether a chain may pause without changing what any step sees: only where nothing else on the thread runs
+ * between its pause and its end. That holds for a chain fed by one source and nothing else, as that source's
+ * only consumer: the source's batch ends with the chain, and the executor waits for the chain before its next
+ * move. Anywhere else (a source or step feeding several consumers, a chain with several inputs) the consumers
+ * after it would run while it is paused, and a step downstream of both would see records in another order
+ * than without the pause: output would depend on the machine's speed.
+ */
+export function mayPause(plan: PhysicalPlan, v: PlanVertex): boolean {
+  if (v.inputs.length !== 1 || v.inputs[0].tag !== undefined) return false
+  const from = plan.vertices[v.inputs[0].from]
+  return from.role === 'source' && plan.consumers[from.index].length === 1
+}
+
+/** Makes every map / filter / flatMap chain among `vertices` that may pause (see `mayPause`) yield when its batches run long. */
+export function yieldingChains(plan: PhysicalPlan, vertices: readonly (Vertex | undefined)[], isChain: (op: Operator) => op is FusedChain, onFail: (e: unknown) => void): YieldingChain[] {
   const out: YieldingChain[] = []
   for (const v of vertices) {
-    if (v?.operator === undefined || !isChain(v.operator)) continue
+    if (v?.operator === undefined || !isChain(v.operator) || !mayPause(plan, v.plan)) continue
     const y = new YieldingChain(v.operator, v, onFail)
     v.operator = y
     out.push(y)
