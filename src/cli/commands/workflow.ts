@@ -24,7 +24,7 @@ export const workflowCommand: Command = {
     '  status    the partition grid: one row per partition, one column per task',
     '  history   the attempts, newest first',
     '  retry     queue failed, cancelled and upstream-failed runs again, and run them',
-    '  cancel    cancel queued runs',
+    '  cancel    cancel queued runs, and stop running ones (they end cancelled, never retried)',
     '  graph     the tasks and their dependencies',
   ].join('\n'),
   positionals: { min: 2, max: 2, names: 'a subcommand and the workflow module' },
@@ -134,9 +134,9 @@ const ACTIONS: Record<Exclude<Sub, 'graph'>, Action> = {
   },
 
   async cancel(wf, store, args, ctx) {
-    const targets = selected(wf, store, args, ['pending', 'retrying'])
-    const n = store.setStatus(wf.name, targets, 'cancelled', ['pending', 'retrying'], Date.now())
-    ctx.stdout.write(`cancelled ${n} runs\n`)
+    const targets = selected(wf, store, args, ['pending', 'retrying', 'running'])
+    const n = new Scheduler(wf, { store }).cancel(targets)
+    ctx.stdout.write(`cancelled ${n.queued} runs${n.running > 0 ? `, asked the scheduler to stop ${n.running} running` : ''}\n`)
     return exitCode.ok
   },
 }
