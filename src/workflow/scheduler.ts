@@ -47,6 +47,9 @@ export interface SchedulerOptions {
 /** How many runs of the partitions a drain looked at ended in each status. */
 export type DrainSummary = Record<RunStatus, number>
 
+/** How long a cancelled attempt may take to stop before it is recorded cancelled anyway. */
+const CANCEL_GRACE_MS = 10_000
+
 const STATUSES: RunStatus[] = ['pending', 'running', 'retrying', 'succeeded', 'failed', 'upstream_failed', 'cancelled']
 
 /**
@@ -279,8 +282,9 @@ export class Scheduler {
     const timedOut = Symbol('timeout')
     const cancelled = Symbol('cancelled')
     const timer = new AbortController()
+    const execution = this.#execute(task.action, ctx).then(() => undefined, (e: unknown) => e ?? new Error('task failed'))
     const racers: Promise<unknown>[] = [
-      this.#execute(task.action, ctx).then(() => undefined, (e: unknown) => e ?? new Error('task failed')),
+      execution,
       new Promise((resolve) => cancel.signal.addEventListener('abort', () => resolve(cancelled), { once: true })),
     ]
     if (task.timeoutMs !== undefined) racers.push(this.#clock.sleep(task.timeoutMs, timer.signal).then(() => timedOut))
@@ -300,7 +304,12 @@ export class Scheduler {
     }
     if (result === cancelled) {
       ac.abort()
-      this.#store.finish(run, 'cancelled', ended, 'cancelled', undefined)
+      // The outcome is recorded once the work stopped (a pipeline stopped, a command killed), or after a grace
+      // for a function that does not watch its signal.
+      const grace = new AbortController()
+      await Promise.race([execution, this.#clock.sleep(CANCEL_GRACE_MS, grace.signal)])
+      grace.abort()
+      this.#store.finish(run, 'cancelled', this.#clock.now(), 'cancelled', undefined)
       this.#emit({ type: 'run-cancelled', task: task.name, partition: run.partition, attempt: run.attempts, durationMs: ended - started })
       this.#lineage?.taskEnded(task.name, run.partition, run.attempts, 'ABORT')
       this.#lineage?.settle(runs())

@@ -38,6 +38,7 @@ export const workflowCommand: Command = {
     { name: 'dry-run', type: 'boolean', description: 'backfill: list what would run, run nothing' },
     { name: 'serve', type: 'boolean', description: 'run: keep following the schedule until Ctrl-C' },
     { name: 'limit', type: 'string', placeholder: 'N', description: 'history: at most N attempts (default 50)' },
+    { name: 'lineage', type: 'string', placeholder: 'TARGET', description: 'OpenLineage events of workflow, task and pipeline runs to a .ndjson file, http(s)://, or console (default $SLUICE_LINEAGE)' },
     { name: 'json', type: 'boolean', description: 'print JSON' },
   ],
   examples: [
@@ -153,11 +154,17 @@ function graph(wf: Workflow, args: ParsedArgs, ctx: CliContext): Promise<number>
 
 function scheduler(wf: Workflow, store: WorkflowStore, args: ParsedArgs, ctx: CliContext, onEvent?: (e: WorkflowEvent) => void): Scheduler {
   const concurrency = positiveIntFlag(args.values, 'concurrency', 'workflow')
+  const lineage = typeof args.values.lineage === 'string' ? args.values.lineage : process.env.SLUICE_LINEAGE
+  let lineageFailed = false
   return new Scheduler(wf, {
     store,
+    ...(lineage !== undefined && lineage !== ''
+      ? { lineage: { transport: lineage, onError: (e: unknown) => { if (!lineageFailed) ctx.stderr.write(`lineage events cannot be sent (${e instanceof Error ? e.message : String(e)}); the workflow goes on\n`); lineageFailed = true } } }
+      : {}),
     order: args.values['newest-first'] === true ? 'newest-first' : 'oldest-first',
     ...(concurrency !== undefined ? { global: new Slots(concurrency) } : {}),
     onEvent: (e) => {
+      if (e.type === 'run-cancelled') ctx.stderr.write(`${e.task} ${e.partition} attempt ${e.attempt} cancelled\n`)
       if (e.type === 'run-failed') ctx.stderr.write(`${e.task} ${e.partition} attempt ${e.attempt} failed: ${e.error}${e.retryInMs !== undefined ? ` (retry in ${e.retryInMs} ms)` : ''}\n`)
       onEvent?.(e)
     },
