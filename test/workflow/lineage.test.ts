@@ -26,7 +26,11 @@ test('workflow and task runs emit START and COMPLETE/FAIL; a pipeline task names
   t.after(() => rmSync(dir, { recursive: true, force: true }))
   const events = join(dir, 'lineage.ndjson')
   const wf = workflow('nightly', { partitions: staticPartitions(['eu', 'us']) })
-    .task('load', pipelineTask(({ params }) => pipeline(`load-${params.partition}`).from(source.generator({ count: 20, make: (g) => ({ n: g.seq }) })).to(sink.blackhole())))
+    .task('load', pipelineTask(({ params }) => {
+      const p = pipeline(`load-${params.partition}`)
+      p.from(source.generator({ count: 20, make: (g) => ({ n: g.seq }) })).to(sink.blackhole())
+      return p
+    }))
     .task('check', fnTask((c) => { if (c.partition === 'us') throw new Error('us is short') }), { dependsOn: ['load'] })
     .build()
   const store = new WorkflowStore(':memory:')
@@ -44,7 +48,7 @@ test('workflow and task runs emit START and COMPLETE/FAIL; a pipeline task names
   assert.deepEqual(of('nightly').filter((e) => e.run.runId === eu.runId).map((e) => e.eventType), ['START', 'COMPLETE'])
   const usEnd = of('nightly').filter((e) => e.run.runId === us.runId)
   assert.deepEqual(usEnd.map((e) => e.eventType), ['START', 'FAIL'])
-  assert.match(String((usEnd[1]!.run.facets?.errorMessage as { message: string }).message), /check/)
+  assert.match(String((usEnd[1]!.run.facets?.errorMessage as unknown as { message: string }).message), /check/)
 
   // task runs: the workflow run is their parent
   const loadEu = taskRun('nightly', 'load', 'eu', 1)
@@ -70,7 +74,11 @@ test('cancelling a running pipeline task stops the pipeline; task and workflow r
   t.after(() => rmSync(dir, { recursive: true, force: true }))
   const events = join(dir, 'lineage.ndjson')
   const wf = workflow('forever')
-    .task('stream', pipelineTask(() => pipeline('ticks').from(source.generator({ make: (g) => ({ n: g.seq }), ratePerSecond: 200 })).to(sink.blackhole())), { retry: { retries: 2 } })
+    .task('stream', pipelineTask(() => {
+      const p = pipeline('ticks')
+      p.from(source.generator({ make: (g) => ({ n: g.seq }), ratePerSecond: 200 })).to(sink.blackhole())
+      return p
+    }), { retry: { retries: 2 } })
     .build()
   const seen: WorkflowEvent[] = []
   const store = new WorkflowStore(':memory:')
