@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { createServer } from 'node:net'
 import { setTimeout as delay } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { WorkflowStore } from '../../src/workflow/store.ts'
@@ -17,8 +18,8 @@ function cli(dir: string, sub: string, ...args: string[]) {
   return spawnSync(process.execPath, ['bin/sluice.js', 'workflow', sub, FIXTURE, '--store', join(dir, 'runs.db'), ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, LONG_DIR: dir }, timeout: 120_000 })
 }
 
-function startScheduler(dir: string): { child: ChildProcess; exited: Promise<{ code: number | null; signal: string | null; stderr: string }> } {
-  const child = spawn(process.execPath, ['bin/sluice.js', 'workflow', 'run', FIXTURE, '--store', join(dir, 'runs.db')], { cwd: root, env: { ...process.env, LONG_DIR: dir }, stdio: ['ignore', 'ignore', 'pipe'] })
+function startScheduler(dir: string, ...flags: string[]): { child: ChildProcess; exited: Promise<{ code: number | null; signal: string | null; stderr: string }> } {
+  const child = spawn(process.execPath, ['bin/sluice.js', 'workflow', 'run', FIXTURE, '--store', join(dir, 'runs.db'), ...flags], { cwd: root, env: { ...process.env, LONG_DIR: dir }, stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()))
   return { child, exited: new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, stderr }))) }
@@ -36,6 +37,14 @@ async function taskPid(dir: string): Promise<number> {
   throw new Error('the task never started')
 }
 
+async function freePort(): Promise<number> {
+  const s = createServer()
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
+  const { port } = s.address() as { port: number }
+  await new Promise((r) => s.close(r))
+  return port
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0)
@@ -47,9 +56,13 @@ function alive(pid: number): boolean {
 
 test('a second scheduler on the store refuses, naming the holder; cancel stops the running shell task, never retried', { timeout: 180_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-wf-lock-'))
-  const first = startScheduler(dir)
+  const port = await freePort()
+  const first = startScheduler(dir, '--metrics-port', String(port))
   try {
     const pid = await taskPid(dir)
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
+    assert.match(metrics, /sluice_workflow_task_queue_seconds_count\{workflow="long",task="sleep"\} 1/)
+    assert.match(metrics, /sluice_workflow_runs\{workflow="long",status="running"\} 1/)
     const second = cli(dir, 'run')
     assert.notEqual(second.status, 0)
     assert.match(second.stderr, /SLUICE_WORKFLOW_LOCKED/)
