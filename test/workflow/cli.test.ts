@@ -46,7 +46,7 @@ test('sluice workflow: graph, run with a failure, status, history, retry after t
 
     const rules = wf('rules')
     assert.equal(rules.status, 0, rules.stderr)
-    assert.match(rules.stdout, /alert: SluiceWorkflowTaskFailed/)
+    assert.match(rules.stdout, /alert: "SluiceWorkflowTaskFailed"/)
 
     const bad = wf('nope')
     assert.equal(bad.status, 2)
