@@ -115,6 +115,7 @@ export const ERROR_CODES = {
   SLUICE_USER_FUNCTION_FAILED: { domain: 'user', meaning: 'A user function threw (or rejected) on a record.' },
   SLUICE_WORKFLOW_CYCLE: { domain: 'user', meaning: 'Tasks of a workflow depend on each other in a cycle.' },
   SLUICE_WORKFLOW_INVALID: { domain: 'user', meaning: 'A workflow is not valid: an unknown dependency, a duplicate task, a bad schedule or option.' },
+  SLUICE_WORKFLOW_LOCKED: { domain: 'user', meaning: "Another scheduler (its pid and host are named) runs on the workflow store." },
   SLUICE_WORKFLOW_PARTITION: { domain: 'user', meaning: 'A partition key is not one of the workflow.' },
   SLUICE_WORKFLOW_SENSOR_TIMEOUT: { domain: 'user', meaning: 'A workflow sensor waited longer than its timeout for its condition.' },
   SLUICE_WORKFLOW_STORE: { domain: 'external', meaning: "The workflow scheduler's store could not be opened or written." },

@@ -88,7 +88,7 @@ export function emitLineage(job: LineageJob, nodes: readonly StepNode[], options
   const runFacets = (): Record<string, BaseFacet> => ({
     processing_engine: facet('ProcessingEngineRunFacet', { version: PRODUCER.split('/v').at(-1) ?? '0', name: 'Sluice', openlineageAdapterVersion: '2-0-2' }, '1-1-1'),
     ...(options.nominalTime !== undefined ? { nominalTime: facet('NominalTimeRunFacet', { nominalStartTime: iso(options.nominalTime.start), ...(options.nominalTime.end !== undefined ? { nominalEndTime: iso(options.nominalTime.end) } : {}) }) } : {}),
-    ...(options.parent !== undefined ? { parent: facet('ParentRunFacet', { run: { runId: options.parent.runId }, job: { ...options.parent.job } }) } : {}),
+    ...(options.parent !== undefined ? { parent: parentFacet(options.parent) } : {}),
   })
 
   function buildEvent(type: EventType, error?: unknown): RunEvent {
@@ -147,6 +147,12 @@ export function emitLineage(job: LineageJob, nodes: readonly StepNode[], options
     await ended
     await chain
   } }
+}
+
+/** The parent run facet: the parent run and, from version 1-1-0, the root run above it. */
+export function parentFacet(p: ParentRun): BaseFacet {
+  const root = p.root !== undefined ? { root: { run: { runId: p.root.runId }, job: { namespace: p.root.job.namespace, name: p.root.job.name } } } : {}
+  return facet('ParentRunFacet', { run: { runId: p.runId }, job: { namespace: p.job.namespace, name: p.job.name }, ...root }, p.root !== undefined ? '1-1-0' : undefined)
 }
 
 /** For each source step, the `expect` steps downstream of it. */

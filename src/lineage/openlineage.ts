@@ -54,8 +54,12 @@ export interface RunEvent {
   schemaURL: string
 }
 
-/** The run that started this one (a workflow's task run), as the parent run facet names it. */
+/**
+ * The run that started this one (a workflow's task run), as the parent run facet names it; `root` is the
+ * run at the top of the chain (the workflow run), when there is one above the parent.
+ */
 export interface ParentRun {
   runId: string
   job: { namespace: string; name: string }
+  root?: { runId: string; job: { namespace: string; name: string } }
 }

@@ -47,6 +47,14 @@ export const OPENLINEAGE_SCHEMA = {
               properties: {
                 run: { type: 'object', properties: { runId: { type: 'string', format: 'uuid' } }, required: ['runId'] },
                 job: { type: 'object', properties: { namespace: { type: 'string' }, name: { type: 'string' } }, required: ['namespace', 'name'] },
+                root: {
+                  type: 'object',
+                  properties: {
+                    run: { type: 'object', properties: { runId: { type: 'string', format: 'uuid' } }, required: ['runId'] },
+                    job: { type: 'object', properties: { namespace: { type: 'string' }, name: { type: 'string' } }, required: ['namespace', 'name'] },
+                  },
+                  required: ['run', 'job'],
+                },
               },
               required: ['run', 'job'],
             }),

@@ -42,12 +42,15 @@ export async function reencryptDataset(path: string, keys: KeyProvider): Promise
   return totals
 }
 
-async function reencryptFile(file: string, keys: KeyProvider): Promise<{ records: number; reencrypted: number; current: number }> {
-  const counts = { records: 0, reencrypted: 0, current: 0 }
-  const purposeOf = new Map<string, string>()
-  const renew = (value: unknown): unknown => {
-    if (isCiphertext(value)) {
-      const keyId = ciphertextKeyId(value)
+/**
+ * A value with every Sluice ciphertext in it (at any depth) under the current key of its purpose; `counts`
+ * adds those renewed and those already current.
+ * @example const fresh = renewCiphertexts(keys, letter.record, { reencrypted: 0, current: 0 })
+ */
+export function renewCiphertexts(keys: KeyProvider, value: unknown, counts: { reencrypted: number; current: number }, purposeOf = new Map<string, string>()): unknown {
+  const renew = (v: unknown): unknown => {
+    if (isCiphertext(v)) {
+      const keyId = ciphertextKeyId(v)
       let purpose = purposeOf.get(keyId)
       if (purpose === undefined) {
         purpose = keys.byId(keyId).purpose
@@ -55,15 +58,22 @@ async function reencryptFile(file: string, keys: KeyProvider): Promise<{ records
       }
       if (keys.current(purpose).id === keyId) {
         counts.current++
-        return value
+        return v
       }
       counts.reencrypted++
-      return encryptValue(keys, purpose, decryptValue(keys, value))
+      return encryptValue(keys, purpose, decryptValue(keys, v))
     }
-    if (Array.isArray(value)) return value.map(renew)
-    if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renew(v)]))
-    return value
+    if (Array.isArray(v)) return v.map(renew)
+    if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, renew(x)]))
+    return v
   }
+  return renew(value)
+}
+
+async function reencryptFile(file: string, keys: KeyProvider): Promise<{ records: number; reencrypted: number; current: number }> {
+  const counts = { records: 0, reencrypted: 0, current: 0 }
+  const purposeOf = new Map<string, string>()
+  const renew = (value: unknown): unknown => renewCiphertexts(keys, value, counts, purposeOf)
   const tmp = `${file}.reencrypt.tmp`
   const out = await open(tmp, 'w')
   try {

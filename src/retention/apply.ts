@@ -1,6 +1,7 @@
 import { appendFile, mkdir, open, readFile, rename, rm } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { timeOf, type RetentionAction } from './plan.ts'
+import { removeSegments } from './topics.ts'
 
 /**
  * Carries out a retention plan and logs every deletion as one JSON line in `logFile` (time, artifact, path,
@@ -14,11 +15,14 @@ export async function applyRetention(plan: readonly RetentionAction[], logFile: 
   const done: RetentionAction[] = []
   for (const a of plan) {
     await appendFile(logFile, JSON.stringify({ time: new Date(now).toISOString(), ...a }) + '\n')
+    if (a.segment !== undefined) continue // removed below, through the log
     if (a.action === 'remove') await rm(a.path, { recursive: true, force: true })
     else await trim(a.path, a.cutoff ?? -Infinity)
     done.push(a)
   }
-  return done
+  const segments = plan.filter((a) => a.segment !== undefined)
+  await removeSegments(segments)
+  return [...done, ...segments]
 }
 
 async function trim(path: string, cutoff: number): Promise<void> {

@@ -2,13 +2,14 @@ import { readdir, readFile, stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { CheckpointStorage } from '../checkpoint/storage.ts'
 import type { ResolvedPolicy } from './policy.ts'
+import { planTopics } from './topics.ts'
 
 /**
  * One deletion retention would make: a folder or file removed whole, or the old lines of an NDJSON log.
  * @example { artifact: 'checkpoint', path: '/srv/state/chk-00000004', action: 'remove', reason: 'beyond the newest 3', bytes: 81920 }
  */
 export interface RetentionAction {
-  artifact: 'checkpoint' | 'savepoint' | 'staging' | 'log'
+  artifact: 'checkpoint' | 'savepoint' | 'staging' | 'log' | 'topic'
   path: string
   action: 'remove' | 'trim'
   reason: string
@@ -16,6 +17,8 @@ export interface RetentionAction {
   /** For `trim`: the lines dropped and kept, and the time (epoch ms) before which lines go. */
   lines?: { dropped: number; kept: number }
   cutoff?: number
+  /** For `topic`: the segment of the embedded log that goes (removed through the log, oldest first). */
+  segment?: { log: string; topic: string; partition: number; baseOffset: number }
 }
 
 const STAGING = /(\.tmp$|^\.part-|^\.tmp-|\.inprogress$)/
@@ -23,7 +26,8 @@ const STAGING = /(\.tmp$|^\.part-|^\.tmp-|\.inprogress$)/
 /**
  * What retention would delete now under `policy` (nothing is deleted): checkpoints beyond the newest `keep`
  * (never one a kept checkpoint builds on), savepoints and staging leftovers older than their `maxAge` (by
- * modification time), and the lines of NDJSON logs whose `eventTime`, `time` or `at` is older than theirs.
+ * modification time), the lines of NDJSON logs whose `eventTime`, `time` or `at` is older than theirs, and
+ * the old segments of embedded log topics (see `planTopics`).
  * @example for (const a of await planRetention(resolvePolicy(policy), Date.now())) console.log(a.path, a.reason)
  */
 export async function planRetention(policy: ResolvedPolicy, now: number, cwd = process.cwd()): Promise<RetentionAction[]> {
@@ -56,6 +60,7 @@ export async function planRetention(policy: ResolvedPolicy, now: number, cwd = p
     const old = lines.filter((x) => timeOf(x) < cutoff)
     if (old.length > 0) out.push({ artifact: 'log', path, action: 'trim', reason: `lines older than ${days(l.maxAgeMs)}`, bytes: old.reduce((a, x) => a + Buffer.byteLength(x) + 1, 0), lines: { dropped: old.length, kept: lines.length - old.length }, cutoff })
   }
+  out.push(...(await planTopics(policy.topics, now, cwd)))
   return out
 }
 

@@ -2,8 +2,9 @@ import { spawn } from 'node:child_process'
 import { SluiceError } from '../core/errors.ts'
 import { run } from '../runtime/run.ts'
 import type { TaskAction, TaskContext } from './task.ts'
-import { createHash } from 'node:crypto'
+import type { LineageTransport } from '../lineage/transport.ts'
 import type { ParentRun } from '../lineage/openlineage.ts'
+import { taskRun } from './lineage.ts'
 
 /** Runs one attempt of a task; resolves when it succeeded, rejects with why it failed. */
 export async function executeTask(action: TaskAction, ctx: TaskContext): Promise<void> {
@@ -12,8 +13,8 @@ export async function executeTask(action: TaskAction, ctx: TaskContext): Promise
     return
   }
   if (action.kind === 'pipeline') {
-    const summary = await run(action.build({ params: ctx.params }), { signal: ctx.signal, lineage: taskLineage(ctx) })
-    void summary
+    // An abort (timeout, cancel) stops the pipeline gracefully; the scheduler records the attempt's outcome.
+    await run(action.build({ params: ctx.params }), { signal: ctx.signal, lineage: taskLineage(ctx) })
     return
   }
   await runShell(action.command, action.cwd, ctx)
@@ -34,6 +35,7 @@ function runShell(command: string, cwd: string | undefined, ctx: TaskContext): P
         SLUICE_PARTITION_END: ctx.params.end ?? '',
         SLUICE_ATTEMPT: String(ctx.attempt),
         SLUICE_LINEAGE_PARENT: JSON.stringify(taskLineage(ctx).parent),
+        ...(typeof ctx.lineage === 'string' && process.env.SLUICE_LINEAGE === undefined ? { SLUICE_LINEAGE: ctx.lineage } : {}),
       },
     })
     child.on('error', (e) => reject(e))
@@ -46,12 +48,15 @@ function runShell(command: string, cwd: string | undefined, ctx: TaskContext): P
 
 /**
  * What a pipeline started by a task tells lineage: the task's run as its parent (a stable id per workflow,
- * task, partition and attempt) and the partition's interval as its nominal time.
+ * task, partition and attempt) with the partition's workflow run as root, the partition's interval as its
+ * nominal time, and the scheduler's lineage target when it has one.
  */
-export function taskLineage(ctx: TaskContext): { parent: ParentRun; nominalTime?: { start: string; end?: string } } {
-  const h = createHash('sha256').update(`${ctx.workflow}\u0000${ctx.task}\u0000${ctx.partition}\u0000${ctx.attempt}`).digest('hex')
-  const runId = `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16], 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`
-  const parent: ParentRun = { runId, job: { namespace: process.env.SLUICE_LINEAGE_NAMESPACE ?? 'sluice', name: `${ctx.workflow}.${ctx.task}` } }
+export function taskLineage(ctx: TaskContext): { parent: ParentRun; nominalTime?: { start: string; end?: string }; transport?: string | LineageTransport } {
+  const parent = taskRun(ctx.workflow, ctx.task, ctx.partition, ctx.attempt)
   const start = ctx.params.start
-  return { parent, ...(start !== undefined && start !== '' ? { nominalTime: { start, ...(ctx.params.end ? { end: ctx.params.end } : {}) } } : {}) }
+  return {
+    parent,
+    ...(start !== undefined && start !== '' ? { nominalTime: { start, ...(ctx.params.end ? { end: ctx.params.end } : {}) } } : {}),
+    ...(ctx.lineage !== undefined ? { transport: ctx.lineage } : {}),
+  }
 }

@@ -139,3 +139,46 @@ test('runs left running by a dead scheduler are queued again, not counted agains
   assert.equal(run.failures, 0)
   assert.deepEqual(store.history('w').map((h) => h.outcome).reverse(), ['interrupted', 'succeeded'])
 })
+
+test('cancel stops a running function task: it ends cancelled, is not retried, and its downstream does not run', async () => {
+  let sawAbort = false
+  const wf = workflow('w')
+    .task('slow', fnTask((c: TaskContext) => new Promise<void>((resolve) => c.signal.addEventListener('abort', () => { sawAbort = true; resolve() }))), { retry: { retries: 3, baseMs: 10 } })
+    .task('after', fnTask(() => {}), { dependsOn: ['slow'] })
+    .build()
+  const { s, store, events } = setup(wf)
+  s.materialize()
+  const drained = s.drain()
+  while (!events.some((e) => e.type === 'run-started')) await new Promise((r) => setImmediate(r))
+  assert.deepEqual(s.cancel([{ task: 'slow', partition: 'default' }, { task: 'after', partition: 'default' }]), { queued: 1, running: 1 })
+  const sum = await drained
+  assert.ok(sawAbort)
+  assert.equal(sum.cancelled, 2)
+  assert.deepEqual(store.history('w').map((h) => `${h.task} ${h.outcome}`), ['slow cancelled'])
+  assert.ok(events.some((e) => e.type === 'run-cancelled' && e.task === 'slow'))
+})
+
+test('a cancel asked through the store (by another process) reaches the draining scheduler', async () => {
+  const wf = workflow('w').task('slow', fnTask((c: TaskContext) => c.sleep(3_600_000))).build()
+  const { s, store, events } = setup(wf)
+  s.materialize()
+  const drained = s.drain()
+  while (!events.some((e) => e.type === 'run-started')) await new Promise((r) => setImmediate(r))
+  assert.equal(store.requestCancel('w', [{ task: 'slow', partition: 'default' }]), 1)
+  const sum = await drained
+  assert.equal(sum.cancelled, 1)
+  assert.equal(store.run('w', 'slow', 'default')?.cancelRequested, false)
+})
+
+test('a run asked to cancel when its scheduler died is cancelled, not run again, by the next one', async () => {
+  const store = new WorkflowStore(':memory:')
+  const wf = workflow('w').task('t', fnTask(() => assert.fail('must not run'))).build()
+  store.enqueue('w', ['t'], ['default'], T0)
+  assert.ok(store.claim('w', 't', 'default', T0))
+  store.requestCancel('w', [{ task: 't', partition: 'default' }])
+  const s = new Scheduler(wf, { store, clock: new VirtualClock(T0) })
+  s.recover()
+  const sum = await s.drain()
+  assert.equal(sum.cancelled, 1)
+  assert.deepEqual(store.history('w').map((h) => h.outcome), ['cancelled'])
+})

@@ -1,6 +1,7 @@
 import { SluiceError } from '../core/errors.ts'
 import { systemWorkflowClock, type WorkflowClock } from './clock.ts'
 import { executeTask } from './execute.ts'
+import { WorkflowLineage, type WorkflowLineageOptions } from './lineage.ts'
 import { backoffDelay } from './retry.ts'
 import { dueTicks } from './schedule.ts'
 import type { RunRow, RunStatus, WorkflowStore } from './store.ts'
@@ -12,6 +13,7 @@ export type WorkflowEvent =
   | { type: 'run-started'; task: string; partition: string; attempt: number; queuedMs: number }
   | { type: 'run-succeeded'; task: string; partition: string; attempt: number; durationMs: number }
   | { type: 'run-failed'; task: string; partition: string; attempt: number; durationMs: number; error: string; retryInMs: number | undefined }
+  | { type: 'run-cancelled'; task: string; partition: string; attempt: number; durationMs: number }
   | { type: 'runs-interrupted'; count: number }
   | { type: 'sla-missed'; task: string; partition: string; slaMs: number; lateMs: number }
 
@@ -36,17 +38,25 @@ export interface SchedulerOptions {
   onEvent?: (e: WorkflowEvent) => void
   /** How an attempt runs (tests replace it). */
   execute?: (action: TaskAction, ctx: TaskContext) => Promise<void>
+  /** OpenLineage events of the workflow runs and task runs (and of the pipelines tasks run). */
+  lineage?: WorkflowLineageOptions
+  /** How often a draining scheduler looks in the store for cancels asked by another process. Default 500 ms. */
+  cancelPollMs?: number
 }
 
 /** How many runs of the partitions a drain looked at ended in each status. */
 export type DrainSummary = Record<RunStatus, number>
 
+/** How long a cancelled attempt may take to stop before it is recorded cancelled anyway. */
+const CANCEL_GRACE_MS = 10_000
+
 const STATUSES: RunStatus[] = ['pending', 'running', 'retrying', 'succeeded', 'failed', 'upstream_failed', 'cancelled']
 
 /**
  * Runs a workflow's (task, partition) runs against a durable store: each run goes once to success, upstream
- * tasks first, within the concurrency limits, by priority, retried with backoff on failure. One scheduler per
- * store at a time.
+ * tasks first, within the concurrency limits, by priority, retried with backoff on failure. One process's
+ * schedulers per store at a time: another process's fails with SLUICE_WORKFLOW_LOCKED (see
+ * WorkflowStore.lockForScheduler). A running run is cancelled through the store (`cancel`), from any process.
  * @example
  * const s = new Scheduler(wf, { store: new WorkflowStore('state/workflows.db') })
  * s.recover()
@@ -62,6 +72,10 @@ export class Scheduler {
   readonly #order: 'oldest-first' | 'newest-first'
   readonly #emit: (e: WorkflowEvent) => void
   readonly #execute: (action: TaskAction, ctx: TaskContext) => Promise<void>
+  readonly #lineage: WorkflowLineage | undefined
+  readonly #cancelPollMs: number
+  /** The cancel switch of each running attempt, by task and partition. */
+  readonly #cancels = new Map<string, AbortController>()
 
   constructor(wf: Workflow, opts: SchedulerOptions) {
     this.workflow = wf
@@ -72,10 +86,24 @@ export class Scheduler {
     this.#order = opts.order ?? 'oldest-first'
     this.#emit = opts.onEvent ?? (() => {})
     this.#execute = opts.execute ?? executeTask
+    this.#lineage = opts.lineage !== undefined ? new WorkflowLineage(wf.name, opts.lineage, () => this.#clock.now()) : undefined
+    this.#cancelPollMs = opts.cancelPollMs ?? 500
+  }
+
+  /**
+   * Cancels runs: queued ones at once, running ones by asking their scheduler (this one or another
+   * process's) to stop them; they end `cancelled` and are never retried. Returns the counts.
+   */
+  cancel(runs: readonly { task: string; partition: string }[]): { queued: number; running: number } {
+    const queued = this.#store.setStatus(this.workflow.name, runs, 'cancelled', ['pending', 'retrying'], this.#clock.now())
+    const running = this.#store.requestCancel(this.workflow.name, runs)
+    this.#applyCancels()
+    return { queued, running }
   }
 
   /** Applies the recovery rule to runs a previous scheduler left running (see WorkflowStore.recoverInterrupted). */
   recover(): number {
+    this.#store.lockForScheduler()
     const n = this.#store.recoverInterrupted(this.workflow.name, this.#clock.now())
     if (n > 0) this.#emit({ type: 'runs-interrupted', count: n })
     return n
@@ -137,8 +165,10 @@ export class Scheduler {
     const perTask = new Map<string, number>()
     const index = new Map(wf.tasks.map((t, i) => [t.name, i]))
     const signal = opts.signal
+    this.#store.lockForScheduler()
     for (;;) {
       if (signal?.aborted) break
+      this.#applyCancels()
       const now = this.#clock.now()
       const runs = this.#store.runs(wf.name).filter((r) => scope === undefined || scope.has(r.partition))
       const byKey = new Map(runs.map((r) => [`${r.task}\u0000${r.partition}`, r]))
@@ -151,7 +181,10 @@ export class Scheduler {
         if (deps.some((s) => s === 'failed' || s === 'upstream_failed' || s === 'cancelled')) blocked.push(r)
         else if (deps.every((s) => s === 'succeeded') && r.notBefore <= now && !running.has(`${r.task}\u0000${r.partition}`)) ready.push(r)
       }
-      if (blocked.length > 0) this.#store.setStatus(wf.name, blocked, 'upstream_failed', ['pending', 'retrying'], now)
+      if (blocked.length > 0) {
+        this.#store.setStatus(wf.name, blocked, 'upstream_failed', ['pending', 'retrying'], now)
+        this.#lineage?.settle(this.#store.runs(wf.name))
+      }
       const slaDue = this.#checkSlas(runs, now)
       const dir = this.#order === 'newest-first' ? -1 : 1
       ready.sort((a, b) => wf.task(b.task).priority - wf.task(a.task).priority || dir * a.partition.localeCompare(b.partition) || index.get(a.task)! - index.get(b.task)!)
@@ -173,7 +206,7 @@ export class Scheduler {
       const waits = runs.filter((r) => r.status === 'retrying' && r.notBefore > now).map((r) => r.notBefore)
       if (running.size === 0 && waits.length === 0 && ready.length === 0) break
       const wake = new AbortController()
-      const wakeAt = running.size > 0 ? [...waits, ...slaDue] : waits
+      const wakeAt = running.size > 0 ? [...waits, ...slaDue, now + this.#cancelPollMs] : waits
       const sleeps = wakeAt.length > 0 ? [this.#clock.sleep(Math.min(...wakeAt) - now, wake.signal)] : []
       if (running.size === 0 && sleeps.length === 0) {
         await this.#clock.sleep(50, signal) // ready runs wait for slots held by another scheduler of the process
@@ -183,6 +216,8 @@ export class Scheduler {
       wake.abort()
     }
     await Promise.allSettled(running.values())
+    this.#lineage?.settle(this.#store.runs(wf.name))
+    await this.#lineage?.flush()
     this.#checkSlas(this.#store.runs(wf.name).filter((r) => scope === undefined || scope.has(r.partition)), this.#clock.now())
     const summary = Object.fromEntries(STATUSES.map((s) => [s, 0])) as DrainSummary
     for (const r of this.#store.runs(wf.name)) if (scope === undefined || scope.has(r.partition)) summary[r.status]++
@@ -223,33 +258,61 @@ export class Scheduler {
 
   async #attempt(task: TaskSpec, run: RunRow, outer: AbortSignal | undefined): Promise<void> {
     const started = this.#clock.now()
+    const params = this.#params(run.partition)
     this.#emit({ type: 'run-started', task: task.name, partition: run.partition, attempt: run.attempts, queuedMs: started - run.queuedAt })
+    this.#lineage?.taskStarted(task.name, run.partition, run.attempts, params)
     const ac = new AbortController()
+    const cancel = new AbortController()
+    const key = `${task.name}\u0000${run.partition}`
+    this.#cancels.set(key, cancel)
     const onOuter = (): void => ac.abort()
     outer?.addEventListener('abort', onOuter, { once: true })
     const ctx: TaskContext = {
       workflow: this.workflow.name,
       task: task.name,
       partition: run.partition,
-      params: this.#params(run.partition),
+      params,
       attempt: run.attempts,
       signal: ac.signal,
       now: () => this.#clock.now(),
       sleep: (ms) => this.#clock.sleep(ms, ac.signal),
       runStatus: (w, t, p) => this.#store.run(w, t, p)?.status,
+      ...(this.#lineage !== undefined ? { lineage: this.#lineage.transport } : {}),
     }
     const timedOut = Symbol('timeout')
+    const cancelled = Symbol('cancelled')
     const timer = new AbortController()
-    const racers: Promise<unknown>[] = [this.#execute(task.action, ctx).then(() => undefined, (e: unknown) => e ?? new Error('task failed'))]
+    const execution = this.#execute(task.action, ctx).then(() => undefined, (e: unknown) => e ?? new Error('task failed'))
+    const racers: Promise<unknown>[] = [
+      execution,
+      new Promise((resolve) => cancel.signal.addEventListener('abort', () => resolve(cancelled), { once: true })),
+    ]
     if (task.timeoutMs !== undefined) racers.push(this.#clock.sleep(task.timeoutMs, timer.signal).then(() => timedOut))
     const result = await Promise.race(racers)
     timer.abort()
+    this.#cancels.delete(key)
     outer?.removeEventListener('abort', onOuter)
-    if (outer?.aborted) return // left running: the next scheduler's recover() queues it again
+    if (outer?.aborted && result !== cancelled) return // left running: the next scheduler's recover() queues it again
     const ended = this.#clock.now()
+    const runs = (): RunRow[] => this.#store.runs(this.workflow.name, { partitions: [run.partition] })
     if (result === undefined) {
       this.#store.finish(run, 'succeeded', ended, null, undefined)
       this.#emit({ type: 'run-succeeded', task: task.name, partition: run.partition, attempt: run.attempts, durationMs: ended - started })
+      this.#lineage?.taskEnded(task.name, run.partition, run.attempts, 'COMPLETE')
+      this.#lineage?.settle(runs())
+      return
+    }
+    if (result === cancelled) {
+      ac.abort()
+      // The outcome is recorded once the work stopped (a pipeline stopped, a command killed), or after a grace
+      // for a function that does not watch its signal.
+      const grace = new AbortController()
+      await Promise.race([execution, this.#clock.sleep(CANCEL_GRACE_MS, grace.signal)])
+      grace.abort()
+      this.#store.finish(run, 'cancelled', this.#clock.now(), 'cancelled', undefined)
+      this.#emit({ type: 'run-cancelled', task: task.name, partition: run.partition, attempt: run.attempts, durationMs: ended - started })
+      this.#lineage?.taskEnded(task.name, run.partition, run.attempts, 'ABORT')
+      this.#lineage?.settle(runs())
       return
     }
     if (result === timedOut) ac.abort()
@@ -258,6 +321,14 @@ export class Scheduler {
     const retryIn = failures <= task.retry.retries ? backoffDelay(task.retry, failures, this.#random) : undefined
     this.#store.finish(run, result === timedOut ? 'timed_out' : 'failed', ended, error, retryIn === undefined ? undefined : ended + retryIn)
     this.#emit({ type: 'run-failed', task: task.name, partition: run.partition, attempt: run.attempts, durationMs: ended - started, error, retryInMs: retryIn })
+    this.#lineage?.taskEnded(task.name, run.partition, run.attempts, 'FAIL', error)
+    this.#lineage?.settle(runs())
+  }
+
+  /** Stops the attempts of this scheduler that a cancel was asked for (by this process or another). */
+  #applyCancels(): void {
+    if (this.#cancels.size === 0) return
+    for (const r of this.#store.cancelRequested(this.workflow.name)) this.#cancels.get(`${r.task}\u0000${r.partition}`)?.abort()
   }
 
   #params(partition: string): Record<string, string> {

@@ -3,6 +3,7 @@ import { dirname } from 'node:path'
 import { createRequire } from 'node:module'
 import type { DatabaseSync } from 'node:sqlite'
 import { SluiceError } from '../core/errors.ts'
+import { lockFileSync } from '../core/folder-lock.ts'
 
 /** The state of one (task, partition) run. `upstream_failed`: a task it depends on failed for good. */
 export type RunStatus = 'pending' | 'running' | 'retrying' | 'succeeded' | 'failed' | 'upstream_failed' | 'cancelled'
@@ -21,6 +22,8 @@ export interface RunRow {
   startedAt: number | null
   endedAt: number | null
   error: string | null
+  /** A cancel was asked for while it ran: its scheduler stops it and records it `cancelled`. */
+  cancelRequested: boolean
 }
 
 export interface HistoryRow {
@@ -28,7 +31,7 @@ export interface HistoryRow {
   task: string
   partition: string
   attempt: number
-  outcome: 'succeeded' | 'failed' | 'interrupted' | 'timed_out'
+  outcome: 'succeeded' | 'failed' | 'interrupted' | 'timed_out' | 'cancelled'
   startedAt: number
   endedAt: number
   error: string | null
@@ -40,8 +43,11 @@ export interface HistoryRow {
  */
 export class WorkflowStore {
   readonly #db: DatabaseSync
+  readonly #path: string
+  #unlock: (() => void) | undefined
 
   constructor(path: string) {
+    this.#path = path
     try {
       if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
       // Loaded on first use: on Node 22 `node:sqlite` prints an experimental warning, which only workflow
@@ -59,8 +65,32 @@ export class WorkflowStore {
           started_at INTEGER NOT NULL, ended_at INTEGER NOT NULL, error TEXT);
         CREATE TABLE IF NOT EXISTS scheduler (workflow TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
           PRIMARY KEY (workflow, key));`)
+      const columns = this.#db.prepare(`PRAGMA table_info(runs)`).all() as { name: string }[]
+      if (!columns.some((c) => c.name === 'cancel_requested')) this.#db.exec(`ALTER TABLE runs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0`)
     } catch (e) {
       throw new SluiceError('SLUICE_WORKFLOW_STORE', `cannot open the workflow store`, { cause: e, hint: 'check that the folder is writable' })
+    }
+  }
+
+  /**
+   * Takes the store for this process's schedulers (a `<store>.lock` file with our pid and host): a scheduler of
+   * another process on the same store fails with SLUICE_WORKFLOW_LOCKED naming the holder. A lock left by a
+   * process of this host that no longer runs (killed) is taken over. Released by `close`; schedulers of one
+   * process share it.
+   */
+  lockForScheduler(): void {
+    if (this.#unlock !== undefined || this.#path === ':memory:') return
+    const lockPath = `${this.#path}.lock`
+    try {
+      this.#unlock = lockFileSync(lockPath, (by) =>
+        new SluiceError('SLUICE_WORKFLOW_LOCKED', `the workflow store is in use by the scheduler of ${by}`, {
+          domain: 'user',
+          retryable: true,
+          hint: `stop that scheduler first, or give this one another --store; if that process is gone (another host), remove '${lockPath}'`,
+        }))
+    } catch (e) {
+      if (e instanceof SluiceError) throw e
+      throw new SluiceError('SLUICE_WORKFLOW_STORE', `cannot take the workflow store's lock`, { cause: e, hint: 'check that the folder is writable' })
     }
   }
 
@@ -89,7 +119,7 @@ export class WorkflowStore {
   /** Marks a queued run running; false when another change got there first (it was not runnable any more). */
   claim(workflow: string, task: string, partition: string, now: number): boolean {
     const r = this.#db
-      .prepare(`UPDATE runs SET status = 'running', attempts = attempts + 1, started_at = ?, ended_at = NULL WHERE workflow = ? AND task = ? AND partition = ? AND status IN ('pending', 'retrying')`)
+      .prepare(`UPDATE runs SET status = 'running', attempts = attempts + 1, started_at = ?, ended_at = NULL, cancel_requested = 0 WHERE workflow = ? AND task = ? AND partition = ? AND status IN ('pending', 'retrying')`)
       .run(now, workflow, task, partition)
     return r.changes === 1
   }
@@ -97,10 +127,10 @@ export class WorkflowStore {
   /** Records how a running attempt ended: success, a failure to retry at `retryAt`, or a final failure. */
   finish(run: RunRow, outcome: HistoryRow['outcome'], now: number, error: string | null, retryAt: number | undefined): void {
     this.#tx(() => {
-      const status: RunStatus = outcome === 'succeeded' ? 'succeeded' : retryAt !== undefined ? 'retrying' : 'failed'
+      const status: RunStatus = outcome === 'succeeded' ? 'succeeded' : outcome === 'cancelled' ? 'cancelled' : retryAt !== undefined ? 'retrying' : 'failed'
       const r = this.#db
-        .prepare(`UPDATE runs SET status = ?, failures = failures + ?, not_before = ?, ended_at = ?, error = ? WHERE workflow = ? AND task = ? AND partition = ? AND status = 'running'`)
-        .run(status, outcome === 'succeeded' ? 0 : 1, retryAt ?? 0, now, error, run.workflow, run.task, run.partition)
+        .prepare(`UPDATE runs SET status = ?, failures = failures + ?, not_before = ?, ended_at = ?, error = ?, cancel_requested = 0 WHERE workflow = ? AND task = ? AND partition = ? AND status = 'running'`)
+        .run(status, outcome === 'failed' || outcome === 'timed_out' ? 1 : 0, retryAt ?? 0, now, error, run.workflow, run.task, run.partition)
       if (r.changes !== 1) return
       this.#db
         .prepare(`INSERT INTO history (workflow, task, partition, attempt, outcome, started_at, ended_at, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
@@ -110,20 +140,41 @@ export class WorkflowStore {
 
   /**
    * The recovery rule: a run still marked running when a scheduler starts was cut off by the end of the last
-   * one. Its attempt is recorded as `interrupted` (not counted against the retries) and it is queued again at once.
+   * one. Its attempt is recorded as `interrupted` (not counted against the retries) and it is queued again at
+   * once, unless a cancel was asked for it: then it is `cancelled`.
    */
   recoverInterrupted(workflow: string, now: number): number {
     let n = 0
     this.#tx(() => {
       for (const run of this.runs(workflow, { statuses: ['running'] })) {
-        this.#db.prepare(`UPDATE runs SET status = 'retrying', not_before = ?, ended_at = ? WHERE workflow = ? AND task = ? AND partition = ?`).run(now, now, workflow, run.task, run.partition)
+        const to = run.cancelRequested ? 'cancelled' : 'retrying'
+        this.#db.prepare(`UPDATE runs SET status = ?, not_before = ?, ended_at = ?, cancel_requested = 0 WHERE workflow = ? AND task = ? AND partition = ?`).run(to, now, now, workflow, run.task, run.partition)
         this.#db
-          .prepare(`INSERT INTO history (workflow, task, partition, attempt, outcome, started_at, ended_at, error) VALUES (?, ?, ?, ?, 'interrupted', ?, ?, NULL)`)
-          .run(workflow, run.task, run.partition, run.attempts, run.startedAt ?? now, now)
+          .prepare(`INSERT INTO history (workflow, task, partition, attempt, outcome, started_at, ended_at, error) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)`)
+          .run(workflow, run.task, run.partition, run.attempts, run.cancelRequested ? 'cancelled' : 'interrupted', run.startedAt ?? now, now)
         n++
       }
     })
     return n
+  }
+
+  /**
+   * Asks the scheduler running these runs to stop them: it aborts each attempt and records it `cancelled`
+   * (never retried). Returns how many running runs were asked.
+   */
+  requestCancel(workflow: string, runs: readonly { task: string; partition: string }[]): number {
+    let n = 0
+    const stmt = this.#db.prepare(`UPDATE runs SET cancel_requested = 1 WHERE workflow = ? AND task = ? AND partition = ? AND status = 'running'`)
+    this.#tx(() => {
+      for (const r of runs) n += Number(stmt.run(workflow, r.task, r.partition).changes)
+    })
+    return n
+  }
+
+  /** The running runs of a workflow a cancel was asked for. */
+  cancelRequested(workflow: string): { task: string; partition: string }[] {
+    const rows = this.#db.prepare(`SELECT task, partition FROM runs WHERE workflow = ? AND status = 'running' AND cancel_requested = 1`).all(workflow) as { task: string; partition: string }[]
+    return rows.map((r) => ({ task: String(r.task), partition: String(r.partition) }))
   }
 
   /** Sets runs' status (retry: back to pending; cancel: cancelled), only from the given statuses. */
@@ -164,6 +215,8 @@ export class WorkflowStore {
   }
 
   close(): void {
+    this.#unlock?.()
+    this.#unlock = undefined
     this.#db.close()
   }
 
@@ -193,5 +246,6 @@ function toRun(r: Record<string, unknown>): RunRow {
     startedAt: num(r.started_at),
     endedAt: num(r.ended_at),
     error: r.error === null || r.error === undefined ? null : String(r.error),
+    cancelRequested: Number(r.cancel_requested ?? 0) === 1,
   }
 }

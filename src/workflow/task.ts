@@ -1,5 +1,6 @@
 import type { Pipeline } from '../api/pipeline.ts'
 import type { Stream } from '../api/stream.ts'
+import type { LineageTransport } from '../lineage/transport.ts'
 import type { RetryPolicy } from './retry.ts'
 
 /** What a task run knows: its workflow, task, partition (key and bounds), attempt, and a signal for timeouts and cancels. */
@@ -18,6 +19,8 @@ export interface TaskContext {
   sleep(ms: number): Promise<void>
   /** The status of a run in the scheduler's store (another workflow's too): what sensors look at. */
   runStatus(workflow: string, task: string, partition: string): string | undefined
+  /** Where the scheduler sends lineage (pipeline tasks send theirs there too); undefined when it sends none. */
+  lineage?: string | LineageTransport
 }
 
 /** What a task does: run a Sluice pipeline, call a TypeScript function, or run a shell command. */

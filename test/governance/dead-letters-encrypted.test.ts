@@ -25,3 +25,35 @@ test('dead letters keep the personal fields of the contract encrypted at rest', 
   assert.match(text, /"recordEncrypted":"whole"/)
   assert.match(text, /sl:enc:1:/)
 })
+
+test('key rotation re-encrypts the personal fields of stored dead letters in place, offsets kept', async () => {
+  const { readDeadLetters } = await import('../../src/dlq/reader.ts')
+  const { reencryptDeadLetters } = await import('../../src/dlq/rotate.ts')
+  const { ciphertextKeyId, decryptValue } = await import('../../src/privacy/transforms/encrypt.ts')
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-dlq-rotate-'))
+  const keys = LocalKeyring.openOrCreate(join(dir, 'keyring.json'), randomBytes(32))
+  const MARKER = 'MARKER-PII-5151'
+  const people = contract({ name: 'people', personal: ['email'], schema: z.object({ id: z.number(), email: z.string(), age: z.number().min(0) }) })
+  writeFileSync(join(dir, 'in.jsonl'), [`{"id":1,"email":"${MARKER}-a","age":-1}`, `{"id":2,"email":"${MARKER}-b","age":-2}`, `not json ${MARKER}-c`].join('\n') + '\n')
+  const p = pipeline('people', { onError: 'dead-letter', deadLetter: { dir: join(dir, 'log'), personalKeys: keys } })
+  p.from(withContract(source.jsonl(join(dir, 'in.jsonl')), people)).to(sink.jsonl(join(dir, 'out.jsonl')))
+  await run(p)
+  const ciphertexts = (letters: { record: unknown }[]): string[] => JSON.stringify(letters.map((l) => l.record)).match(/sl:enc:1:[^"\\]+/g) ?? []
+  const before = await readDeadLetters(join(dir, 'log'), 'people.dlq')
+  assert.equal(before.length, 3)
+  const oldKey = keys.current('default').id
+  assert.ok(ciphertexts(before).every((c) => ciphertextKeyId(c) === oldKey))
+
+  const newKey = keys.rotate('default')
+  const r = await reencryptDeadLetters(join(dir, 'log'), keys)
+  assert.deepEqual({ topics: r.topics, letters: r.letters, reencrypted: r.reencrypted }, { topics: 1, letters: 3, reencrypted: 3 })
+  const after = await readDeadLetters(join(dir, 'log'), 'people.dlq')
+  assert.deepEqual(after.map((l) => l.offset), before.map((l) => l.offset), 'offsets kept')
+  const fresh = ciphertexts(after)
+  assert.equal(fresh.length, 3)
+  assert.ok(fresh.every((c) => ciphertextKeyId(c) === newKey), 'every ciphertext under the new key')
+  assert.deepEqual(fresh.map((c) => String(decryptValue(keys, c))), ciphertexts(before).map((c) => String(decryptValue(keys, c))), 'the same values')
+  assert.deepEqual(after.map((l) => ({ ...l, record: undefined })), before.map((l) => ({ ...l, record: undefined })), 'the rest of each letter unchanged')
+  for (const f of filesUnder(join(dir, 'log'))) assert.ok(!readFileSync(f).includes(MARKER), `personal value in clear in ${f}`)
+  assert.equal((await reencryptDeadLetters(join(dir, 'log'), keys)).reencrypted, 0, 'nothing left under the old key')
+})

@@ -44,6 +44,10 @@ test('sluice workflow: graph, run with a failure, status, history, retry after t
     const done = readFileSync(join(dir, 'done'), 'utf8').trim().split('\n').sort()
     assert.deepEqual(done, ['a apac', 'a eu', 'a us', 'b eu', 'c eu'], 'a ran once per partition, never again')
 
+    const rules = wf('rules')
+    assert.equal(rules.status, 0, rules.stderr)
+    assert.match(rules.stdout, /alert: "SluiceWorkflowTaskFailed"/)
+
     const bad = wf('nope')
     assert.equal(bad.status, 2)
   } finally {

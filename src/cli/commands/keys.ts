@@ -6,6 +6,8 @@ import { exitCode } from '../exit-codes.ts'
 import { LocalKeyring } from '../../privacy/keys/local-keyring.ts'
 import { masterKeyFrom, MASTER_KEY_ENV } from '../../privacy/keys/master-key.ts'
 import { reencryptDataset } from '../../privacy/reencrypt.ts'
+import { reencryptDeadLetters } from '../../dlq/rotate.ts'
+import { join } from 'node:path'
 
 const actions = ['create', 'list', 'rotate'] as const
 
@@ -19,7 +21,9 @@ export const keysCommand: Command = {
     'rotate <file> [--purpose p] [--reencrypt <dataset>]...',
     '                adds a key and makes it current; new data uses it, old data still decrypts. With',
     '                --reencrypt, every ciphertext of the dataset (a JSONL file or a folder of part files)',
-    '                under an older key is re-encrypted under the current one, file by file, atomically',
+    '                under an older key is re-encrypted under the current one, file by file, atomically; a',
+    '                dead-letter log folder (deadLetter.dir) has the personal fields of its letters',
+    '                re-encrypted in place, offsets kept (run it when no job has that log open)',
     '',
     `Keys are stored wrapped under the master key in ${MASTER_KEY_ENV} (32 bytes, base64 or hex).`,
   ].join('\n'),
@@ -33,6 +37,7 @@ export const keysCommand: Command = {
     'export SLUICE_MASTER_KEY="$(openssl rand -base64 32)"',
     'sluice keys create secrets/keyring.json',
     'sluice keys rotate secrets/keyring.json --reencrypt out/customers',
+    'sluice keys rotate secrets/keyring.json --reencrypt state/orders-dlq',
   ],
 
   async run(args, ctx) {
@@ -57,6 +62,11 @@ export const keysCommand: Command = {
     const id = ring.rotate(purpose)
     out(`new current ${purpose} key: ${id}`)
     for (const d of datasets) {
+      if (existsSync(join(resolve(ctx.cwd, d), 'sluice-log.json'))) {
+        const r = await reencryptDeadLetters(resolve(ctx.cwd, d), ring)
+        out(`${d}: ${r.reencrypted} values re-encrypted in ${r.letters} dead letters of ${r.topics} topics (${r.current} were current)`)
+        continue
+      }
       const r = await reencryptDataset(resolve(ctx.cwd, d), ring)
       out(`${d}: ${r.reencrypted} values re-encrypted in ${r.files} files (${r.records} records; ${r.current} were current)`)
     }

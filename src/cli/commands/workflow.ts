@@ -1,4 +1,8 @@
+import { writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
+import { toYaml } from '../../observe/slo/yaml.ts'
+import { WorkflowMetrics } from '../../workflow/metrics.ts'
+import { workflowRules } from '../../workflow/rules.ts'
 import { Scheduler, Slots, type WorkflowEvent } from '../../workflow/scheduler.ts'
 import { WorkflowStore, type RunRow, type RunStatus } from '../../workflow/store.ts'
 import type { Workflow } from '../../workflow/workflow.ts'
@@ -7,13 +11,13 @@ import { positiveIntFlag, UsageError } from '../command.ts'
 import { exitCode } from '../exit-codes.ts'
 import { loadWorkflow } from './workflow-load.ts'
 
-const SUBCOMMANDS = ['run', 'backfill', 'status', 'history', 'retry', 'cancel', 'graph'] as const
+const SUBCOMMANDS = ['run', 'backfill', 'status', 'history', 'retry', 'cancel', 'graph', 'rules'] as const
 type Sub = (typeof SUBCOMMANDS)[number]
 
 export const workflowCommand: Command = {
   name: 'workflow',
   summary: 'run, backfill and inspect a workflow of tasks over partitions',
-  usage: 'sluice workflow run|backfill|status|history|retry|cancel|graph <workflow.ts> [flags]',
+  usage: 'sluice workflow run|backfill|status|history|retry|cancel|graph|rules <workflow.ts> [flags]',
   description: [
     'A workflow module default-exports workflow(name)...: tasks (pipelines, functions, shell commands) with',
     'dependencies, run once per partition. Runs and their history live in --store (default',
@@ -24,8 +28,11 @@ export const workflowCommand: Command = {
     '  status    the partition grid: one row per partition, one column per task',
     '  history   the attempts, newest first',
     '  retry     queue failed, cancelled and upstream-failed runs again, and run them',
-    '  cancel    cancel queued runs',
+    '  cancel    cancel queued runs, and stop running ones (they end cancelled, never retried)',
     '  graph     the tasks and their dependencies',
+    '  rules     Prometheus rules for the metrics of --metrics-port: p95 queue time and duration per task, an',
+    '            alert (page) when a task misses its SLA, one (ticket) when a task fails for good (YAML)',
+    'One scheduler process per store: a second one refuses, naming the first (pid and host).',
   ].join('\n'),
   positionals: { min: 2, max: 2, names: 'a subcommand and the workflow module' },
   flags: [
@@ -38,6 +45,9 @@ export const workflowCommand: Command = {
     { name: 'dry-run', type: 'boolean', description: 'backfill: list what would run, run nothing' },
     { name: 'serve', type: 'boolean', description: 'run: keep following the schedule until Ctrl-C' },
     { name: 'limit', type: 'string', placeholder: 'N', description: 'history: at most N attempts (default 50)' },
+    { name: 'lineage', type: 'string', placeholder: 'TARGET', description: 'OpenLineage events of workflow, task and pipeline runs to a .ndjson file, http(s)://, or console (default $SLUICE_LINEAGE)' },
+    { name: 'metrics-port', type: 'string', placeholder: 'PORT', description: 'run, backfill, retry: serve /metrics (Prometheus) on this port while running' },
+    { name: 'out', short: 'o', type: 'string', placeholder: 'FILE', description: 'rules: write to FILE instead of stdout' },
     { name: 'json', type: 'boolean', description: 'print JSON' },
   ],
   examples: [
@@ -51,10 +61,25 @@ export const workflowCommand: Command = {
     if (!SUBCOMMANDS.includes(sub)) throw new UsageError(`unknown subcommand '${sub}' (one of: ${SUBCOMMANDS.join(', ')})`, 'workflow')
     const wf = await loadWorkflow(args.positionals[1]!, ctx.cwd)
     if (sub === 'graph') return graph(wf, args, ctx)
+    if (sub === 'rules') {
+      const text = toYaml(workflowRules(wf))
+      if (typeof args.values.out === 'string') writeFileSync(resolve(ctx.cwd, args.values.out), text)
+      else ctx.stdout.write(text)
+      return exitCode.ok
+    }
     const store = new WorkflowStore(resolve(ctx.cwd, typeof args.values.store === 'string' ? args.values.store : join('.sluice', 'workflows.db')))
+    const port = positiveIntFlag(args.values, 'metrics-port', 'workflow')
+    let server: { url: string; close(): Promise<void> } | undefined
     try {
+      if (port !== undefined && (sub === 'run' || sub === 'backfill' || sub === 'retry')) {
+        const metrics = new WorkflowMetrics(wf.name, store)
+        METRICS.set(args, metrics)
+        server = await metrics.serve(port)
+        ctx.stderr.write(`metrics on ${server.url}/metrics\n`)
+      }
       return await ACTIONS[sub](wf, store, args, ctx)
     } finally {
+      await server?.close()
       store.close()
     }
   },
@@ -62,7 +87,7 @@ export const workflowCommand: Command = {
 
 type Action = (wf: Workflow, store: WorkflowStore, args: ParsedArgs, ctx: CliContext) => Promise<number>
 
-const ACTIONS: Record<Exclude<Sub, 'graph'>, Action> = {
+const ACTIONS: Record<Exclude<Sub, 'graph' | 'rules'>, Action> = {
   async run(wf, store, args, ctx) {
     const s = scheduler(wf, store, args, ctx)
     if (args.values.serve === true) {
@@ -134,9 +159,9 @@ const ACTIONS: Record<Exclude<Sub, 'graph'>, Action> = {
   },
 
   async cancel(wf, store, args, ctx) {
-    const targets = selected(wf, store, args, ['pending', 'retrying'])
-    const n = store.setStatus(wf.name, targets, 'cancelled', ['pending', 'retrying'], Date.now())
-    ctx.stdout.write(`cancelled ${n} runs\n`)
+    const targets = selected(wf, store, args, ['pending', 'retrying', 'running'])
+    const n = new Scheduler(wf, { store }).cancel(targets)
+    ctx.stdout.write(`cancelled ${n.queued} runs${n.running > 0 ? `, asked the scheduler to stop ${n.running} running` : ''}\n`)
     return exitCode.ok
   },
 }
@@ -151,13 +176,24 @@ function graph(wf: Workflow, args: ParsedArgs, ctx: CliContext): Promise<number>
   return Promise.resolve(exitCode.ok)
 }
 
+/** The metrics of a command run with --metrics-port. */
+const METRICS = new WeakMap<ParsedArgs, WorkflowMetrics>()
+
 function scheduler(wf: Workflow, store: WorkflowStore, args: ParsedArgs, ctx: CliContext, onEvent?: (e: WorkflowEvent) => void): Scheduler {
+  const metrics = METRICS.get(args)
   const concurrency = positiveIntFlag(args.values, 'concurrency', 'workflow')
+  const lineage = typeof args.values.lineage === 'string' ? args.values.lineage : process.env.SLUICE_LINEAGE
+  let lineageFailed = false
   return new Scheduler(wf, {
     store,
+    ...(lineage !== undefined && lineage !== ''
+      ? { lineage: { transport: lineage, onError: (e: unknown) => { if (!lineageFailed) ctx.stderr.write(`lineage events cannot be sent (${e instanceof Error ? e.message : String(e)}); the workflow goes on\n`); lineageFailed = true } } }
+      : {}),
     order: args.values['newest-first'] === true ? 'newest-first' : 'oldest-first',
     ...(concurrency !== undefined ? { global: new Slots(concurrency) } : {}),
     onEvent: (e) => {
+      metrics?.observe(e)
+      if (e.type === 'run-cancelled') ctx.stderr.write(`${e.task} ${e.partition} attempt ${e.attempt} cancelled\n`)
       if (e.type === 'run-failed') ctx.stderr.write(`${e.task} ${e.partition} attempt ${e.attempt} failed: ${e.error}${e.retryInMs !== undefined ? ` (retry in ${e.retryInMs} ms)` : ''}\n`)
       onEvent?.(e)
     },

@@ -1,0 +1,111 @@
+// Two schedulers on one store, in two real processes: the second refuses, naming the first; a SIGKILLed
+// holder's lock is taken over. `sluice workflow cancel` from a third process stops a running shell task.
+import assert from 'node:assert/strict'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { hostname, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { createServer } from 'node:net'
+import { setTimeout as delay } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
+import { WorkflowStore } from '../../src/workflow/store.ts'
+
+const root = fileURLToPath(new URL('../../', import.meta.url))
+const FIXTURE = 'test/workflow/fixtures/long.ts'
+
+function cli(dir: string, sub: string, ...args: string[]) {
+  return spawnSync(process.execPath, ['bin/sluice.js', 'workflow', sub, FIXTURE, '--store', join(dir, 'runs.db'), ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, LONG_DIR: dir }, timeout: 120_000 })
+}
+
+function startScheduler(dir: string, ...flags: string[]): { child: ChildProcess; exited: Promise<{ code: number | null; signal: string | null; stderr: string }> } {
+  const child = spawn(process.execPath, ['bin/sluice.js', 'workflow', 'run', FIXTURE, '--store', join(dir, 'runs.db'), ...flags], { cwd: root, env: { ...process.env, LONG_DIR: dir }, stdio: ['ignore', 'ignore', 'pipe'] })
+  let stderr = ''
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()))
+  return { child, exited: new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, stderr }))) }
+}
+
+/** Waits until the task has started (its shell wrote its pid). */
+async function taskPid(dir: string): Promise<number> {
+  for (let i = 0; i < 1200; i++) {
+    if (existsSync(join(dir, 'pid'))) {
+      const pid = Number(readFileSync(join(dir, 'pid'), 'utf8').trim())
+      if (pid > 0) return pid
+    }
+    await delay(50)
+  }
+  throw new Error('the task never started')
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer()
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
+  const { port } = s.address() as { port: number }
+  await new Promise((r) => s.close(r))
+  return port
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+test('a second scheduler on the store refuses, naming the holder; cancel stops the running shell task, never retried', { timeout: 180_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-wf-lock-'))
+  const port = await freePort()
+  const first = startScheduler(dir, '--metrics-port', String(port))
+  try {
+    const pid = await taskPid(dir)
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
+    assert.match(metrics, /sluice_workflow_task_queue_seconds_count\{workflow="long",task="sleep"\} 1/)
+    assert.match(metrics, /sluice_workflow_runs\{workflow="long",status="running"\} 1/)
+    const second = cli(dir, 'run')
+    assert.notEqual(second.status, 0)
+    assert.match(second.stderr, /SLUICE_WORKFLOW_LOCKED/)
+    assert.ok(second.stderr.includes(`process ${first.child.pid} on ${hostname()}`), second.stderr)
+
+    const c = cli(dir, 'cancel')
+    assert.equal(c.status, 0, c.stderr)
+    assert.match(c.stdout, /asked the scheduler to stop 1 running/)
+    const end = await first.exited
+    assert.equal(end.code, 0, end.stderr)
+    assert.equal(alive(pid), false, 'the shell command was stopped')
+
+    const store = new WorkflowStore(join(dir, 'runs.db'))
+    assert.equal(store.run('long', 'sleep', 'default')?.status, 'cancelled')
+    assert.deepEqual(store.history('long').map((h) => h.outcome), ['cancelled'], 'one attempt, not retried')
+    store.close()
+    assert.equal(existsSync(join(dir, 'runs.db.lock')), false, 'the lock is released at exit')
+  } finally {
+    first.child.kill('SIGKILL')
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('the lock of a SIGKILLed scheduler is taken over; its running task is run again', { timeout: 180_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-wf-lock-'))
+  const first = startScheduler(dir)
+  let pid = 0
+  try {
+    pid = await taskPid(dir)
+    first.child.kill('SIGKILL')
+    assert.equal((await first.exited).signal, 'SIGKILL')
+    process.kill(pid, 'SIGKILL') // the orphaned shell task
+    assert.match(readFileSync(join(dir, 'runs.db.lock'), 'utf8'), new RegExp(`^${first.child.pid}\\n`), 'the dead holder left its lock')
+    writeFileSync(join(dir, 'fast'), '')
+    const again = cli(dir, 'run')
+    assert.equal(again.status, 0, again.stderr)
+    assert.match(again.stdout, /1 succeeded/)
+    const store = new WorkflowStore(join(dir, 'runs.db'))
+    assert.deepEqual(store.history('long').map((h) => h.outcome).reverse(), ['interrupted', 'succeeded'])
+    store.close()
+  } finally {
+    first.child.kill('SIGKILL')
+    if (pid > 0 && alive(pid)) process.kill(pid, 'SIGKILL')
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
