@@ -32,7 +32,7 @@ export function kafkaLetterStore(c: KafkaConnection): ClosableLetterStore {
       try {
         await k.connect()
       } catch (e) {
-        throw new SluiceError('SLUICE_DLQ_NO_LOG', `cannot reach the Kafka brokers: ${kafkaMessage(e)}`, { domain: 'external', retryable: true, cause: e, hint: 'check the kafka://host:port address and that Kafka runs' })
+        throw new SluiceError('SLUICE_DLQ_UNREACHABLE', `cannot reach the Kafka brokers: ${kafkaMessage(e)}`, { domain: 'external', retryable: true, cause: e, hint: 'check the kafka://host:port address and that Kafka runs' })
       }
       return k
     })())
