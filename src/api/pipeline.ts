@@ -6,6 +6,7 @@ import { resolveRetries, type RetryOptions } from '../dlq/retry.ts'
 import { sloTargets, type SloSpec } from '../observe/slo/spec.ts'
 import type { Edge, StepImpl, StepNode } from '../plan/graph.ts'
 import type { KeyProvider } from '../privacy/keys/key-provider.ts'
+import type { KafkaConnection } from '../connectors/kafka/client.ts'
 import { Stream } from './stream.ts'
 
 /**
@@ -71,8 +72,20 @@ const DEFAULT_BUFFER_TIMEOUT = '10ms'
 export interface DeadLetterOptions {
   /** The embedded log folder. */
   dir?: string
-  /** Log topic; default `<pipeline>.dlq`. */
+  /** Log topic (or Kafka topic with `kafka`); default `<pipeline>.dlq`. */
   topic?: string
+  /**
+   * Write the letters to a topic of this Kafka cluster instead of the embedded log: exactly once with
+   * checkpoints (Kafka transactions tied to them, read them with read_committed), by an idempotent
+   * producer without. The topic is created (one partition) if it does not exist.
+   * @example pipeline('orders', { onError: 'dead-letter', deadLetter: { kafka: { brokers: 'localhost:9092' }, topic: 'orders.dlq' } })
+   */
+  kafka?: KafkaConnection & {
+    /** Prefix of the writer's transactional ids (default `sluice-<pipeline>-dlq`); unique per job. */
+    transactionalIdPrefix?: string
+    /** How long the broker keeps a transaction open, ms (default 900000). */
+    transactionTimeout?: number
+  }
   /** Keep error stacks in dead letters (default false). */
   includeStack?: boolean
   /**
@@ -110,8 +123,8 @@ export class Pipeline {
     const retries = options.retries ?? {}
     resolveRetries(name, retries)
     const deadLetter = options.deadLetter
-    if (deadLetter !== undefined && (deadLetter === null || typeof deadLetter !== 'object' || (deadLetter.dir !== undefined && (typeof deadLetter.dir !== 'string' || deadLetter.dir === '')) || (deadLetter.topic !== undefined && typeof deadLetter.topic !== 'string'))) {
-      throw userError('SLUICE_BAD_OPTION', `pipeline '${name}': deadLetter must be { dir: '<log folder>', topic?: '<topic>' }`)
+    if (deadLetter !== undefined && (deadLetter === null || typeof deadLetter !== 'object' || (deadLetter.dir !== undefined && (typeof deadLetter.dir !== 'string' || deadLetter.dir === '')) || (deadLetter.topic !== undefined && typeof deadLetter.topic !== 'string') || (deadLetter.kafka !== undefined && (typeof deadLetter.kafka !== 'object' || deadLetter.kafka === null || deadLetter.kafka.brokers === undefined)))) {
+      throw userError('SLUICE_BAD_OPTION', `pipeline '${name}': deadLetter must be { dir: '<log folder>', topic?: '<topic>' } or { kafka: { brokers }, topic?: '<topic>' }`)
     }
     const state = options.state
     if (state !== undefined && (typeof state !== 'object' || state === null || (state.backend !== undefined && state.backend !== 'heap' && state.backend !== 'durable'))) {

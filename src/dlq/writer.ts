@@ -39,7 +39,7 @@ export interface DeadLetterRange {
 
 const PARTITION = 0
 /** Header value prefix of letters spilled before their checkpoint's barrier: `after:<id>`, id the last checkpoint pre-committed or restored. */
-const SPILLED = 'after:'
+export const SPILLED = 'after:'
 /** The checkpoint id of the transaction `close` commits at the end of input (its letters' header says 'end'). */
 const END = Number.MAX_SAFE_INTEGER
 
@@ -213,10 +213,7 @@ export class DeadLetterWriter {
     return this.serial(async () => {
       let n = 0
       for await (const s of scanDeadLetters(this.log, this.topic)) {
-        if (s.visibility !== 'visible' || s.checkpoint === undefined) continue
-        // A spilled letter ('after:<id>') belongs to the first checkpoint after <id>.
-        const after = s.checkpoint.startsWith(SPILLED) ? Number(s.checkpoint.slice(SPILLED.length)) >= (restored ?? -1) : Number(s.checkpoint) > (restored ?? -1)
-        if (restored === undefined || s.checkpoint === 'end' || after) n++
+        if (s.visibility === 'visible' && s.checkpoint !== undefined && committedLater(s.checkpoint, restored)) n++
       }
       return n
     })
@@ -324,6 +321,16 @@ async function requireNoCheckpointedLetters(log: Log, topic: string): Promise<vo
     }
     next = b.nextOffset
   }
+}
+
+/**
+ * Whether a committed letter with this checkpoint header (`<id>`, `after:<id>` or `end`) would be written
+ * again by a restore of checkpoint `restored` (undefined: a start from scratch).
+ */
+export function committedLater(checkpoint: string, restored: number | undefined): boolean {
+  if (restored === undefined || checkpoint === 'end') return true
+  // A spilled letter ('after:<id>') belongs to the first checkpoint after <id>.
+  return checkpoint.startsWith(SPILLED) ? Number(checkpoint.slice(SPILLED.length)) >= restored : Number(checkpoint) > restored
 }
 
 /** A letter as the log record it becomes (encoded when added, so its size is known). */

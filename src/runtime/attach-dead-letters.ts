@@ -4,6 +4,8 @@ import { userError } from '../core/errors.ts'
 import type { TaskGraph } from './task-graph.ts'
 import { resolveRetries } from '../dlq/retry.ts'
 import { DeadLetterWriter } from '../dlq/writer.ts'
+import type { LetterWriter } from '../dlq/letter-writer.ts'
+import { KafkaDeadLetterWriter } from '../connectors/kafka/dead-letters.ts'
 import { personalLetters } from '../dlq/protect-letter.ts'
 
 /** The dead-letter topic of a pipeline unless its options name one. */
@@ -38,15 +40,27 @@ export interface AttachOptions {
  * it to `graph.errors.deadLetters` and makes the runner wait on its appends like on a sink's writes.
  * Returns the writer (close it at the end of the run), or undefined under other policies.
  */
-export async function attachDeadLetters(p: Pipeline, graph: TaskGraph, o: AttachOptions): Promise<DeadLetterWriter | undefined> {
+export async function attachDeadLetters(p: Pipeline, graph: TaskGraph, o: AttachOptions): Promise<LetterWriter | undefined> {
   configureErrors(p, graph, o.clock)
   if (p.options.onError !== 'dead-letter') return undefined
-  const dir = o.dir ?? p.options.deadLetter?.dir
-  if (dir === undefined) {
-    throw userError('SLUICE_BAD_OPTION', `pipeline '${p.name}': onError 'dead-letter' needs a log folder`, { hint: "set pipeline(name, { onError: 'dead-letter', deadLetter: { dir: 'data/log' } })" })
-  }
-  const writer = await DeadLetterWriter.open({ dir, topic: p.options.deadLetter?.topic ?? defaultTopic(p.name), checkpointing: o.checkpointing })
+  const writer = await openDeadLetterWriter(p, o)
   writer.onPending = (w) => void graph.pendingWrites.push(w)
   graph.errors.attach(writer)
   return writer
+}
+
+/**
+ * Opens the pipeline's dead-letter writer: a Kafka topic with `deadLetter.kafka`, otherwise a topic of the
+ * embedded log in `deadLetter.dir` (or `o.dir`).
+ * @example const writer = await openDeadLetterWriter(p, { checkpointing: true })
+ */
+export async function openDeadLetterWriter(p: Pipeline, o: { checkpointing?: boolean; dir?: string }): Promise<LetterWriter> {
+  const dl = p.options.deadLetter
+  const topic = dl?.topic ?? defaultTopic(p.name)
+  if (dl?.kafka !== undefined) return KafkaDeadLetterWriter.open({ ...dl.kafka, topic, pipeline: p.name, checkpointing: o.checkpointing })
+  const dir = o.dir ?? dl?.dir
+  if (dir === undefined) {
+    throw userError('SLUICE_BAD_OPTION', `pipeline '${p.name}': onError 'dead-letter' needs a log folder`, { hint: "set pipeline(name, { onError: 'dead-letter', deadLetter: { dir: 'data/log' } }), or deadLetter: { kafka: { brokers } }" })
+  }
+  return DeadLetterWriter.open({ dir, topic, checkpointing: o.checkpointing })
 }

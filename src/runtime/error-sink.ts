@@ -5,7 +5,7 @@ import type { ErrorPolicy, ErrorRecord, ErrorSink } from '../core/operator.ts'
 import type { StepMetrics } from '../core/metrics.ts'
 import { deadLetter, type DeadLetter, type DeadLetterReason } from '../dlq/record.ts'
 import { backoffDelay, noRetries, type RetryPolicy } from '../dlq/retry.ts'
-import type { DeadLetterWriter } from '../dlq/writer.ts'
+import type { LetterWriter } from '../dlq/letter-writer.ts'
 
 /** What the runtime sets on the error sink once the pipeline is known (see attach-dead-letters.ts). */
 export interface ErrorSinkConfig {
@@ -35,7 +35,7 @@ export class PolicyErrorSink implements ErrorSink {
   /** Dead letters not handed to a writer yet. */
   letters: DeadLetter[] = []
   /** The run's dead-letter writer under `dead-letter` (the checkpoint coordinator calls its preCommit / commit / recover). */
-  deadLetters: DeadLetterWriter | undefined = undefined
+  deadLetters: LetterWriter | undefined = undefined
   private readonly metricsOf: (step: string) => StepMetrics | undefined
   private config: ErrorSinkConfig = { pipeline: '', retries: noRetries, now: Date.now, includeStack: false }
   /** Calls made by the last `retry` that gave up, for the report that follows it. */
@@ -51,7 +51,7 @@ export class PolicyErrorSink implements ErrorSink {
   }
 
   /** Attaches the dead-letter writer; letters buffered so far go to it. */
-  attach(writer: DeadLetterWriter): void {
+  attach(writer: LetterWriter): void {
     this.deadLetters = writer
     this.addLetters(this.letters.splice(0))
   }

@@ -2,16 +2,18 @@ import { resolve } from 'node:path'
 import type { Command, ParsedArgs } from '../command.ts'
 import { UsageError, positiveIntFlag } from '../command.ts'
 import { exitCode } from '../exit-codes.ts'
-import { openLog, type Log } from '../../log/index.ts'
-import { deadLetterTopics, requireLog, scanDeadLetters } from '../../dlq/reader.ts'
-import { redrive, type RedriveTarget } from '../../dlq/redrive.ts'
+import { openLog } from '../../log/index.ts'
+import { requireLog } from '../../dlq/reader.ts'
+import { redriveFrom, type RedriveTarget } from '../../dlq/redrive.ts'
+import { logLetterStore, type LetterStore } from '../../dlq/store.ts'
+import { kafkaLetterStore } from '../../connectors/kafka/letter-store.ts'
 
 const actions = ['list', 'show', 'redrive'] as const
 
 export const dlqCommand: Command = {
   name: 'dlq',
   summary: 'dead letters: list them by step and reason, show them, redrive them into a pipeline input',
-  usage: 'sluice dlq <list|show|redrive> <log folder> [flags]',
+  usage: 'sluice dlq <list|show|redrive> <log folder | kafka://host:port> [flags]',
   description: [
     'list <dir> [--topic t] [--pipeline p]',
     '    dead-letter topics with counts of committed letters per step and reason, and letters still waiting',
@@ -22,10 +24,14 @@ export const dlqCommand: Command = {
     '    record as the step saw it), and recordTruncated/recordBytes for a record cut to 1 MiB',
     'redrive <dir> --topic t --to <file | log:topic> [--step s] [--from offset]',
     '    appends the original records, byte for byte, to a pipeline input file (JSONL; CSV takes raw lines',
-    '    only) or to a topic of the same log, and remembers how far it got for that target (consumer group',
-    '    sluice-dlq-redrive.<topic>.to.<target>, or .step.<s> with --step): running it again to the same',
-    '    target redrives only new letters; a new target gets them all',
+    '    only) or to a topic of the same log (log:topic; kafka:topic for a Kafka cluster), and remembers',
+    '    how far it got for that target (consumer group sluice-dlq-redrive.<topic>.to.<target>, or',
+    '    .step.<s> with --step): running it again to the same target redrives only new letters; a new',
+    '    target gets them all',
     '',
+    'In place of the log folder, kafka://host:port[,host:port] reads dead-letter topics of a Kafka cluster',
+    '(deadLetter: { kafka }) with read_committed: letters of completed checkpoints only; list takes the',
+    'topics named *.dlq.',
     'The log folder is locked while a pipeline writes to it: run these when no pipeline has it open.',
   ].join('\n'),
   positionals: { min: 2, max: 2, names: `an action (${actions.join(', ')}) and the log folder` },
@@ -35,7 +41,7 @@ export const dlqCommand: Command = {
     { name: 'step', short: 's', type: 'string', placeholder: 'STEP', description: 'show, redrive: only letters of this step' },
     { name: 'from', type: 'string', placeholder: 'OFFSET', description: 'show, redrive: start at this offset' },
     { name: 'limit', short: 'n', type: 'string', placeholder: 'N', description: 'show: most letters to print' },
-    { name: 'to', type: 'string', placeholder: 'FILE|log:TOPIC', description: 'redrive: where the records go (required)' },
+    { name: 'to', type: 'string', placeholder: 'FILE|log:TOPIC|kafka:TOPIC', description: 'redrive: where the records go (required)' },
     { name: 'json', type: 'boolean', description: 'list, redrive: print JSON' },
   ],
   examples: [
@@ -43,6 +49,7 @@ export const dlqCommand: Command = {
     'sluice dlq show data/log --topic clicks.dlq --step parse-clicks -n 20',
     'sluice dlq redrive data/log --topic clicks.dlq --to data/clicks-retry.jsonl',
     'sluice dlq redrive data/log --topic clicks.dlq --to log:clicks --step enrich',
+    'sluice dlq redrive kafka://localhost:9092 --topic clicks.dlq --to kafka:clicks',
   ],
 
   async run(args, ctx) {
@@ -50,40 +57,51 @@ export const dlqCommand: Command = {
     if (!(actions as readonly string[]).includes(action)) throw new UsageError(`unknown action '${action}'; use one of ${actions.join(', ')}`, 'dlq')
     const topic = typeof args.values.topic === 'string' ? args.values.topic : undefined
     if (action !== 'list' && topic === undefined) throw new UsageError(`'dlq ${action}' needs --topic`, 'dlq')
-    if (action === 'redrive' && typeof args.values.to !== 'string') throw new UsageError("'dlq redrive' needs --to <file | log:topic>", 'dlq')
+    if (action === 'redrive' && typeof args.values.to !== 'string') throw new UsageError("'dlq redrive' needs --to <file | log:topic | kafka:topic>", 'dlq')
     const from = offsetFlag(args)
-    await requireLog(resolve(ctx.cwd, dirArg))
-    const log = await openLog(resolve(ctx.cwd, dirArg), { retentionCheckMs: 0, logger: { warn: (m) => void ctx.stderr.write(`${m}\n`) } })
+    const { store, close } = await openStore(dirArg, ctx)
     try {
       const out = (s: string) => void ctx.stdout.write(s + '\n')
-      if (action === 'list') await list(log, topic, args, out)
-      else if (action === 'show') await show(log, topic!, from, args, out)
+      if (action === 'list') await list(store, topic, args, out)
+      else if (action === 'show') await show(store, topic!, from, args, out)
       else {
         const to = String(args.values.to)
-        const target: RedriveTarget = to.startsWith('log:') ? { kind: 'topic', topic: to.slice(4) } : { kind: 'file', path: resolve(ctx.cwd, to) }
+        const scheme = /^(log|kafka):/.exec(to)?.[1]
+        if (scheme !== undefined && scheme !== store.scheme) throw new UsageError(`--to ${scheme}:<topic> writes to a topic of the same ${store.scheme === 'log' ? 'log folder' : 'Kafka cluster'}: use ${store.scheme}:<topic> or a file`, 'dlq')
+        const target: RedriveTarget = scheme !== undefined ? { kind: 'topic', topic: to.slice(scheme.length + 1) } : { kind: 'file', path: resolve(ctx.cwd, to) }
         if (target.kind === 'topic' && target.topic === topic) throw new UsageError('--to names the dead-letter topic itself', 'dlq')
         const step = typeof args.values.step === 'string' ? args.values.step : undefined
-        const r = await redrive(log, topic!, target, { step, from })
+        const r = await redriveFrom(store, topic!, target, { step, from })
         if (args.values.json === true) out(JSON.stringify(r))
         else out(`redrove ${r.redriven} records from ${topic} to ${to}${r.skipped > 0 ? `, skipped ${r.skipped} that cannot be written there` : ''}${r.pending > 0 ? `, ${r.pending} wait for a checkpoint` : ''}; next offset ${r.nextOffset}`)
       }
       return exitCode.ok
     } finally {
-      await log.close()
+      await close()
     }
   },
 }
 
-async function list(log: Log, topic: string | undefined, args: ParsedArgs, out: (s: string) => void): Promise<void> {
+/** The letters behind the positional: a log folder, or `kafka://brokers`. */
+async function openStore(where: string, ctx: { cwd: string; stderr: { write(s: string): unknown } }): Promise<{ store: LetterStore; close: () => Promise<void> }> {
+  if (where.startsWith('kafka://')) {
+    const store = kafkaLetterStore({ brokers: where.slice('kafka://'.length) })
+    return { store, close: () => store.close() }
+  }
+  await requireLog(resolve(ctx.cwd, where))
+  const log = await openLog(resolve(ctx.cwd, where), { retentionCheckMs: 0, logger: { warn: (m) => void ctx.stderr.write(`${m}\n`) } })
+  return { store: logLetterStore(log), close: () => log.close() }
+}
+
+async function list(store: LetterStore, topic: string | undefined, args: ParsedArgs, out: (s: string) => void): Promise<void> {
   const pipeline = typeof args.values.pipeline === 'string' ? args.values.pipeline : undefined
-  const topics = topic !== undefined ? [topic] : await deadLetterTopics(log)
+  const topics = topic !== undefined ? [topic] : await store.topics()
   const rows: { topic: string; letters: number; pending: number; byStep: { step: string; reason: string; count: number }[] }[] = []
   for (const t of topics) {
-    log.topic(t)
     const counts = new Map<string, { step: string; reason: string; count: number }>()
     let letters = 0
     let pending = 0
-    for await (const s of scanDeadLetters(log, t)) {
+    for await (const s of store.scan(t)) {
       if (pipeline !== undefined && s.letter.pipeline !== pipeline) continue
       if (s.visibility === 'pending') pending++
       if (s.visibility !== 'visible') continue
@@ -109,12 +127,11 @@ async function list(log: Log, topic: string | undefined, args: ParsedArgs, out: 
   }
 }
 
-async function show(log: Log, topic: string, from: number | undefined, args: ParsedArgs, out: (s: string) => void): Promise<void> {
-  log.topic(topic)
+async function show(store: LetterStore, topic: string, from: number | undefined, args: ParsedArgs, out: (s: string) => void): Promise<void> {
   const limit = positiveIntFlag(args.values, 'limit', 'dlq') ?? Infinity
   const step = typeof args.values.step === 'string' ? args.values.step : undefined
   let n = 0
-  for await (const s of scanDeadLetters(log, topic, { from })) {
+  for await (const s of store.scan(topic, { from })) {
     if (n >= limit) break
     if (s.visibility !== 'visible' || (step !== undefined && s.letter.step !== step)) continue
     out(JSON.stringify({ offset: s.offset, ...s.letter }))

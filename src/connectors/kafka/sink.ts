@@ -5,6 +5,7 @@ import { TwoPhaseCommit } from '../../checkpoint/two-phase-commit.ts'
 import { encodeJson } from '../files/encode.ts'
 import { createClient, createCluster, defaultPartitioner, kafkaMessage, type Cluster, type KafkaClient, type KafkaConnection, type KafkaProducer, type ProducerMessage } from './client.ts'
 import { KafkaTransactions, type KafkaSinkTxn } from './transactions.ts'
+import type { KafkaCodec } from './decode.ts'
 
 /**
  * Options of `sink.kafka`: where to connect, the topic, how records are keyed and encoded, and the guarantee.
@@ -17,6 +18,11 @@ export interface KafkaSinkOptions<T> extends KafkaConnection {
   key?: (value: T) => string | Buffer | null
   /** Turns a value into the record's value; default its JSON (changelog kinds as in sink.jsonl). */
   encode?: (value: T) => string | Buffer
+  /**
+   * A value format with set-up work, such as Confluent-framed Avro under a schema id registered when the sink
+   * opens (`avroRegistry(contract, { registry })`); its `encode` takes the place of `encode`.
+   */
+  codec?: KafkaCodec<T>
   /** Record headers of a value. */
   headers?: (value: T) => Record<string, string | Buffer>
   /** The record timestamp (epoch ms) of a value; default the time it is produced. */
@@ -71,6 +77,7 @@ export function kafka<T>(options: KafkaSinkOptions<T>): Sink<T> {
       try {
         await cluster.connect()
         await ensureTopic(client, cluster, options)
+        await options.codec?.open?.([options.topic])
       } catch (e) {
         await cluster.disconnect().catch(() => undefined)
         throw e instanceof SluiceError
@@ -87,6 +94,7 @@ function checkOptions<T>(o: KafkaSinkOptions<T>): void {
   if (o.brokers === undefined || (typeof o.brokers !== 'string' && !Array.isArray(o.brokers))) throw userError('SLUICE_BAD_OPTION', "sink.kafka: 'brokers' is required, e.g. 'localhost:9092'")
   if (typeof o.topic !== 'string' || o.topic === '') throw userError('SLUICE_BAD_OPTION', "sink.kafka: 'topic' is required")
   for (const f of ['key', 'encode', 'headers', 'timestamp'] as const) if (o[f] !== undefined && typeof o[f] !== 'function') throw userError('SLUICE_BAD_OPTION', `sink.kafka: ${f} must be a function`)
+  if (o.codec !== undefined && typeof o.codec?.encode !== 'function') throw userError('SLUICE_BAD_OPTION', 'sink.kafka: codec must have an encode function')
   if (o.guarantee !== undefined && o.guarantee !== 'exactly-once' && o.guarantee !== 'at-least-once') throw userError('SLUICE_BAD_OPTION', "sink.kafka: guarantee must be 'exactly-once' or 'at-least-once'")
   if (o.transactionTimeout !== undefined && (!Number.isSafeInteger(o.transactionTimeout) || o.transactionTimeout < 1000)) throw userError('SLUICE_BAD_OPTION', 'sink.kafka: transactionTimeout must be at least 1000 ms')
 }
@@ -131,7 +139,8 @@ abstract class BufferedWriter<T> implements SinkWriter<T> {
   write(batch: Batch<T>): void | Promise<void> {
     this.check()
     const { values, kinds } = batch
-    const { key, encode, headers, timestamp } = this.options
+    const { key, headers, timestamp } = this.options
+    const encode = this.options.codec?.encode ?? this.options.encode
     for (let i = 0; i < values.length; i++) {
       const v = values[i]
       const value = encode !== undefined ? encode(v) : encodeJson(v, kinds === undefined ? INSERT : kinds[i])

@@ -4,7 +4,7 @@ import { SluiceError, userError } from '../../core/errors.ts'
 import { END, type Source, type SourceContext, type SourceOptions, type SourceRead, type SourceReader } from '../../core/source.ts'
 import { checkSeek } from '../resume.ts'
 import { createClient, createCluster, isKafkaError, kafkaMessage, type Cluster, type KafkaConnection, type WireRecord } from './client.ts'
-import { decoderFor, type KafkaFormat, type KafkaRecordMeta } from './decode.ts'
+import { decoderFor, type KafkaCodec, type KafkaFormat, type KafkaRecordMeta } from './decode.ts'
 import { deliverable } from './read-committed.ts'
 import { commitGroupOffsets, groupOffsets } from './groups.ts'
 
@@ -30,6 +30,11 @@ export interface KafkaSourceOptions<T> extends SourceOptions<T>, KafkaConnection
   format?: KafkaFormat
   /** A decoder of your own, given the value's bytes and the record's metadata; throwing makes the record malformed. */
   decode?: (value: Buffer, meta: KafkaRecordMeta) => T
+  /**
+   * A value format with set-up work, such as Confluent-framed Avro whose writer schemas come from a schema
+   * registry (`avroRegistry(contract, { registry })`); its `decode` takes the place of `decode`/`format`.
+   */
+  codec?: KafkaCodec<T>
   /** Emit `KafkaRecord`s (topic, partition, offset, timestamp, key, headers, value) instead of bare values. */
   metadata?: boolean
   /** Read what the partitions hold when the pipeline starts, then end (a bounded source). Default false. */
@@ -88,7 +93,7 @@ export function kafka<T = any>(options: KafkaSourceOptions<T>): Source<T> {
       from: typeof o.from === 'string' ? o.from : 'timestamp',
       group: options.group ?? null,
       isolation: o.isolation,
-      format: options.decode !== undefined ? 'custom' : o.format,
+      format: options.codec !== undefined ? 'codec' : options.decode !== undefined ? 'custom' : o.format,
       stopAtEnd: options.stopAtEnd === true,
     }),
     open: (ctx) => openReader(options, o, ctx),
@@ -111,6 +116,7 @@ function checkOptions<T>(options: KafkaSourceOptions<T>) {
   const format = options.format ?? 'json'
   if (format !== 'json' && format !== 'string' && format !== 'bytes') throw userError('SLUICE_BAD_OPTION', `source.kafka: format must be 'json', 'string' or 'bytes', got '${String(format)}'`)
   if (options.decode !== undefined && typeof options.decode !== 'function') throw userError('SLUICE_BAD_OPTION', 'source.kafka: decode must be a function')
+  if (options.codec !== undefined && typeof options.codec?.decode !== 'function') throw userError('SLUICE_BAD_OPTION', 'source.kafka: codec must have a decode function')
   const pollMs = parseDuration(options.pollInterval ?? '100ms', 'source.kafka pollInterval', { allowZero: false })
   const maxBytes = options.maxBytesPerPartition ?? 1 << 20
   if (!Number.isSafeInteger(maxBytes) || maxBytes < 256) throw userError('SLUICE_BAD_OPTION', 'source.kafka: maxBytesPerPartition must be an integer of at least 256')
@@ -133,11 +139,13 @@ async function openReader<T>(options: KafkaSourceOptions<T>, o: Checked, ctx: So
   try {
     parts = await listPartitions(cluster, o.topics, options.pattern, step)
     await startOffsets(cluster, parts, options, o, options.stopAtEnd === true)
+    await options.codec?.open?.([...new Set(parts.map((p) => p.topic))])
   } catch (e) {
     await cluster.disconnect().catch(() => undefined)
     throw fail(e, 'cannot read the topics')
   }
-  const decode = decoderFor<T>(options.decode, o.format, options.metadata === true)
+  const decode = decoderFor<T>(options.codec?.decode ?? options.decode, o.format, options.metadata === true)
+  const prepare = options.codec?.prepare
   const isolationLevel = o.isolation === 'read_committed' ? 1 : 0
   let round: Promise<void> | undefined
   let closed = false
@@ -188,11 +196,22 @@ async function openReader<T>(options: KafkaSourceOptions<T>, o: Checked, ctx: So
         const last = Number(raw[raw.length - 1].offset)
         const kept = o.isolation === 'read_committed' ? deliverable(raw, fp.abortedTransactions) : raw.filter((m) => !m.isControlRecord)
         p.buffer = p.stop === Infinity ? kept : kept.filter((m) => Number(m.offset) < p.stop)
+        if (prepare !== undefined && p.buffer.length > 0) await prepareValues(p.buffer)
         p.bufferAt = 0
         p.endAt = Math.min(last + 1, p.stop)
         p.fetchAt = p.endAt
         if (p.buffer.length === 0) p.next = p.endAt
       }
+    }
+  }
+
+  /** The codec's set-up for a fetch's values (writer schemas); a failure there is the record's to report, at decode. */
+  async function prepareValues(records: WireRecord[]): Promise<void> {
+    try {
+      await prepare!(records.flatMap((r) => (r.value === null ? [] : [r.value])))
+    } catch (e) {
+      if (e instanceof SluiceError && e.domain === 'user') return
+      throw fail(e, 'the codec could not prepare fetched values')
     }
   }
 

@@ -9,6 +9,8 @@ export interface RegistryAccess {
   /** Why the schema may not be registered under the subject at its compatibility level (empty: it may). */
   differences(subject: string, schema: SchemaText): Promise<string[]>
   register(subject: string, schema: SchemaText): Promise<{ id: number }>
+  /** The schema registered under `id`, if any (a decoder's writer schema). */
+  schemaById(id: number): Promise<SchemaText | undefined>
   readonly level: (subject: string) => Promise<string>
 }
 
@@ -32,6 +34,15 @@ export async function registryAccess(where: string): Promise<RegistryAccess> {
     },
     differences: async (subject, schema) => r.differences(subject, schema).map((d) => `${d.kind} at '${d.path}': ${d.message}`),
     register: (subject, schema) => r.register(subject, body(schema)),
+    async schemaById(id) {
+      try {
+        const s = r.schemaById(id)
+        return { schema: s.schema, schemaType: s.schemaType }
+      } catch (e) {
+        if (e instanceof RegistryError && e.errorCode === 40403) return undefined
+        throw e
+      }
+    },
     level: async (subject) => r.compatibility(subject),
   }
 }
@@ -61,6 +72,12 @@ function httpAccess(base: string): RegistryAccess {
       const r = await call('POST', `/subjects/${enc(subject)}/versions`, body(schema))
       if (r.status !== 200) throw fail(`registration under ${subject}`, r)
       return { id: r.json.id }
+    },
+    async schemaById(id) {
+      const r = await call('GET', `/schemas/ids/${id}`)
+      if (r.status === 404) return undefined
+      if (r.status !== 200) throw fail(`schema ${id}`, r)
+      return { schema: r.json.schema, schemaType: r.json.schemaType ?? 'AVRO' }
     },
     async level(subject) {
       const r = await call('GET', `/config/${enc(subject)}?defaultToGlobal=true`)

@@ -1,6 +1,6 @@
 import { failpoint } from '../../core/failpoints.ts'
 import type { DeadLetter } from '../../dlq/record.ts'
-import type { DeadLetterWriter } from '../../dlq/writer.ts'
+import type { LetterWriter } from '../../dlq/letter-writer.ts'
 import type { Ack } from './protocol.ts'
 
 /** The dead-letter writer's name among the sinks of a manifest. */
@@ -13,7 +13,7 @@ export const DEAD_LETTERS_VERTEX = -1
  * records before its barrier, at any parallelism.
  */
 export class DeadLetterCollector {
-  readonly writer: DeadLetterWriter
+  readonly writer: LetterWriter
   private readonly threads: number
   private readonly ack: (a: Ack) => void
   private markers = new Set<number>()
@@ -22,7 +22,7 @@ export class DeadLetterCollector {
   private readonly uncommitted: { checkpointId: number; handle: unknown }[] = []
   private busy: Promise<void> = Promise.resolve()
 
-  constructor(writer: DeadLetterWriter, threads: number, ack: (a: Ack) => void) {
+  constructor(writer: LetterWriter, threads: number, ack: (a: Ack) => void) {
     this.writer = writer
     this.threads = threads
     this.ack = ack

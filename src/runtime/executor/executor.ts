@@ -5,7 +5,7 @@ import { SluiceError, errorMessage, internalError } from '../../core/errors.ts'
 import { failpoint } from '../../core/failpoints.ts'
 import type { ErrorRecord } from '../../core/operator.ts'
 import type { DeadLetter } from '../../dlq/record.ts'
-import type { DeadLetterWriter } from '../../dlq/writer.ts'
+import type { LetterWriter } from '../../dlq/letter-writer.ts'
 import { configureErrors } from '../attach-dead-letters.ts'
 import type { PhysicalPlan } from '../../plan/physical-plan.ts'
 import type { MetricsRegistry } from '../../observe/metrics/registry.ts'
@@ -56,7 +56,7 @@ export interface ExecutorInit {
   /** Gives a reply to thread 0 (a local call on thread 0). */
   report(r: Report): void
   /** Thread 0 under `dead-letter`: the writer that letters of every thread go to. */
-  deadLetters?: DeadLetterWriter
+  deadLetters?: LetterWriter
   signal: AbortSignal
   /** Thread 0: the runner's turn at every turn of the loop (checkpoints, stops); returns when to call it next. */
   tick?: () => number

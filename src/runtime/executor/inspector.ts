@@ -1,4 +1,4 @@
-import type { DeadLetterWriter } from '../../dlq/writer.ts'
+import type { LetterWriter } from '../../dlq/letter-writer.ts'
 import type { WindowInspection } from '../../operators/window/window-operator.ts'
 import type { JobInspector } from '../job/types.ts'
 import type { SubtaskExecutor } from './executor.ts'
@@ -10,10 +10,10 @@ type Inspectable = { inspect(key: string, time: number): WindowInspection }
  * dead-letter log. Nothing here changes the job; every figure is read at the moment of the call.
  * @example control.inspector = jobInspector(executor, deadLetters)
  */
-export function jobInspector(executor: SubtaskExecutor, deadLetters: DeadLetterWriter | undefined): JobInspector {
+export function jobInspector(executor: SubtaskExecutor, deadLetters: LetterWriter | undefined): JobInspector {
   const vertices = () => executor.graph.vertices.filter((v) => v !== undefined)
   return {
-    deadLetters: () => (deadLetters !== undefined ? { log: deadLetters.openLog, topic: deadLetters.topic } : undefined),
+    deadLetters: () => (deadLetters?.openLog !== undefined ? { log: deadLetters.openLog, topic: deadLetters.topic } : undefined),
     lateSamples: () => vertices().filter((v) => v.lateSamples.seen > 0).map((v) => ({ step: v.plan.id, seen: v.lateSamples.seen, samples: v.lateSamples.samples() })),
     sources: () => executor.runners.map((r) => ({ step: r.vertex.plan.id, partitions: r.partitionStates() })),
     watermarks: () =>

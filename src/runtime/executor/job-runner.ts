@@ -5,8 +5,8 @@ import type { CheckpointStats } from '../../checkpoint/manifest.ts'
 import { systemClock, type Clock } from '../../core/clock.ts'
 import { SluiceError, errorMessage, internalError, userError } from '../../core/errors.ts'
 import { failpoint } from '../../core/failpoints.ts'
-import { defaultTopic } from '../attach-dead-letters.ts'
-import { DeadLetterWriter } from '../../dlq/writer.ts'
+import { openDeadLetterWriter } from '../attach-dead-letters.ts'
+import type { LetterWriter } from '../../dlq/letter-writer.ts'
 import { buildPlan, type PhysicalPlan } from '../../plan/physical-plan.ts'
 import type { MetricsRegistry } from '../../observe/metrics/registry.ts'
 import { progressOf } from '../progress.ts'
@@ -59,7 +59,7 @@ export class JobRunner {
   private readonly registry: MetricsRegistry
   /** The event-time warnings each worker thread reported last (thread 0's come from its executor). */
   private readonly threadWarnings = new Map<number, string[]>()
-  private deadLetters: DeadLetterWriter | undefined
+  private deadLetters: LetterWriter | undefined
   private phase: Phase = 'running'
   private status: RunSummary['status'] = 'finished'
   private failure: unknown
@@ -122,7 +122,7 @@ export class JobRunner {
     try {
       const ports = this.remote?.ports ?? this.spawn(checkpointing)
       this.router = new Router(0, ports, (from, b) => this.onBundle(from, b))
-      if (p.options.onError === 'dead-letter') this.deadLetters = await openDeadLetters(p, checkpointing)
+      if (p.options.onError === 'dead-letter') this.deadLetters = await openDeadLetterWriter(p, { checkpointing })
       const r = this.router
       this.executor = new SubtaskExecutor({
         pipeline: p,
@@ -486,14 +486,6 @@ export class JobRunner {
 
 function isReport(it: Item): it is Report {
   return it.t === 'ready' || it.t === 'ack' || it.t === 'committed' || it.t === 'drained' || it.t === 'metrics' || it.t === 'closed' || it.t === 'fail'
-}
-
-async function openDeadLetters(p: Pipeline, checkpointing: boolean): Promise<DeadLetterWriter> {
-  const dir = p.options.deadLetter?.dir
-  if (dir === undefined) {
-    throw userError('SLUICE_BAD_OPTION', `pipeline '${p.name}': onError 'dead-letter' needs a log folder`, { hint: "set pipeline(name, { onError: 'dead-letter', deadLetter: { dir: 'data/log' } })" })
-  }
-  return DeadLetterWriter.open({ dir, topic: p.options.deadLetter?.topic ?? defaultTopic(p.name), checkpointing })
 }
 
 /** Threads 1..N-1 of a run that live in other processes, reached through `ports` (index 0 unused). */

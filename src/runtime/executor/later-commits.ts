@@ -1,12 +1,12 @@
 import type { LaterCommits } from '../../checkpoint/fallback.ts'
-import type { DeadLetterWriter } from '../../dlq/writer.ts'
+import type { LetterWriter } from '../../dlq/letter-writer.ts'
 import type { PhysicalPlan } from '../../plan/physical-plan.ts'
 
 /**
  * What of a run holds output committed after a checkpoint that a restore cannot take back: its append-only sinks
  * (named whatever they committed: they cannot tell) and the dead-letter topic when letters were committed later.
  */
-export function laterCommits(plan: PhysicalPlan, deadLetters: DeadLetterWriter | undefined): LaterCommits {
+export function laterCommits(plan: PhysicalPlan, deadLetters: LetterWriter | undefined): LaterCommits {
   return async (restored) => {
     const held: string[] = []
     for (const v of plan.vertices) {
