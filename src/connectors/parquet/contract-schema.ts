@@ -1,11 +1,12 @@
 import type { ContractRef } from '../../core/contract-ref.ts'
+import { resolveLocalRef } from '../../core/json-ref.ts'
 import type { ParquetSchema, ParquetType } from './schema.ts'
 
 /**
  * The columns a data contract's schema gives a sink (Parquet files, DuckDB and Postgres tables): one per
  * top-level field, in the schema's order. JSON Schema `integer` is int64, `number` double, `string` string,
  * `boolean` boolean; Avro `int`/`long` int64 (`timestamp-millis` timestamp), `float`/`double` double,
- * `string` and enums string, `boolean` boolean. A union with null is its other branch; any other type (an
+ * `string` and enums string, `boolean` boolean (local `$ref`s followed). A union with null is its other branch; any other type (an
  * object, an array, a union of types) is a json column. Undefined when the schema has no fields.
  * @example contractColumns({ schemaType: 'JSON', schema: '{"properties":{"id":{"type":"integer"}}}' }) // { id: 'int64' }
  */
@@ -23,9 +24,9 @@ export function contractColumns(schema: ContractRef['schemaText']): ParquetSchem
     if (!Array.isArray(fields)) return undefined
     for (const f of fields as { name: string; type: unknown }[]) out[f.name] = avroColumn(f.type)
   } else {
-    const props = (doc as { properties?: unknown }).properties
+    const props = (resolveLocalRef(doc, doc) as { properties?: unknown } | undefined)?.properties
     if (props === null || typeof props !== 'object') return undefined
-    for (const [name, p] of Object.entries(props as Record<string, unknown>)) out[name] = jsonColumn(p)
+    for (const [name, p] of Object.entries(props as Record<string, unknown>)) out[name] = jsonColumn(resolveLocalRef(p, doc))
   }
   return Object.keys(out).length === 0 ? undefined : out
 }
