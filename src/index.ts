@@ -39,7 +39,7 @@ export type { Auction, Bid, NexmarkEvent, Person } from './connectors/nexmark/mo
 export type { ParquetSinkOptions } from './connectors/parquet/sink.ts'
 export type { ParquetSchema, ParquetType } from './connectors/parquet/schema.ts'
 export type { DuckDbSinkOptions } from './connectors/duckdb/sink.ts'
-export { contract, withContract, loadContract, contractViolations } from './contracts/index.ts'
+export { contract, withContract, loadContract } from './contracts/index.ts'
 export type { Contract, ContractSpec, ContractFormat, FieldRule, Violation, FromAvro, FromJsonSchema, InferRecord } from './contracts/index.ts'
 export { expect } from './contracts/quality/expectations.ts'
 export type { Expectation, Severity, Bounds } from './contracts/quality/expectations.ts'

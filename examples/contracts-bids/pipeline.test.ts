@@ -16,8 +16,10 @@ function sluice(args: string[], status = 0): string {
 
 test('contracts-bids: violations to dead letters with field and rule, quality per minute, the report', () => {
   rmSync(out, { recursive: true, force: true })
-  const run = JSON.parse(sluice(['run', 'examples/contracts-bids/pipeline.ts', '--json']).trim()) as { recordsIn: number; errors: number }
+  const run = JSON.parse(sluice(['run', 'examples/contracts-bids/pipeline.ts', '--json']).trim()) as { recordsIn: number; errors: number; steps: { step: string; violations?: Record<string, number> }[] }
   assert.deepEqual([run.recordsIn, run.errors], [34, 11])
+  // the summary counts the violations per rule
+  assert.deepEqual(run.steps.find((s) => s.step === 'source-jsonl-1')!.violations, { '/price type': 4, '/channel inSet': 4, '/bidder required': 3 })
   assert.equal(readFileSync(`${out}prices.jsonl`, 'utf8').trim().split('\n').length, 34)
   assert.match(sluice(['dlq', 'list', 'examples/contracts-bids/out/log']), /bids\.dlq: 11 letters[\s\S]*source-jsonl-1\s+validation\s+11/)
   const letters = sluice(['dlq', 'show', 'examples/contracts-bids/out/log', '--topic', 'bids.dlq', '--json'])

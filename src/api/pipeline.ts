@@ -64,6 +64,13 @@ export interface PipelineOptions {
    * with the job's namespace and owners. `sluice run --lineage` and `run(p, { lineage })` take precedence.
    */
   lineage?: string | { transport: string; namespace?: string; owner?: string | readonly string[] }
+  /**
+   * A schema registry (an embedded registry's folder, or the URL of one that speaks the Confluent API): before
+   * it starts, a run registers each new compatible version of its sources' and sinks' contracts there and
+   * refuses to start on an incompatible one (SLUICE_CONTRACT_INCOMPATIBLE, with the breaking differences).
+   * `run(p, { registry })`, `sluice run --registry` and `SLUICE_REGISTRY` work too.
+   */
+  registry?: string
 }
 
 /** The default of `PipelineOptions.bufferTimeout`. */
@@ -103,7 +110,7 @@ export class Pipeline {
   /** The name given to `pipeline(name)`: in summaries, metrics, checkpoints and dead letters. */
   readonly name: string
   /** The options in force, defaults filled in. */
-  readonly options: Required<Pick<PipelineOptions, 'onError' | 'batchSize' | 'retries'>> & Pick<PipelineOptions, 'deadLetter' | 'state' | 'slo' | 'lineage'> & { sinkWriteTimeoutMs: number; stopTimeoutMs: number; bufferTimeoutMs: number }
+  readonly options: Required<Pick<PipelineOptions, 'onError' | 'batchSize' | 'retries'>> & Pick<PipelineOptions, 'deadLetter' | 'state' | 'slo' | 'lineage' | 'registry'> & { sinkWriteTimeoutMs: number; stopTimeoutMs: number; bufferTimeoutMs: number }
   /** The logical graph: every step in the order it was added (what `sluice describe` prints). */
   readonly nodes: StepNode[] = []
   private readonly kindCounts = new Map<string, number>()
@@ -131,10 +138,11 @@ export class Pipeline {
       throw userError('SLUICE_BAD_OPTION', `pipeline '${name}': state.backend must be 'heap' or 'durable'`)
     }
     if (options.slo !== undefined) sloTargets(options.slo, name)
+    if (options.registry !== undefined && (typeof options.registry !== 'string' || options.registry === '')) throw userError('SLUICE_BAD_OPTION', `pipeline '${name}': registry must be a folder or an http(s) URL`)
     const sinkWriteTimeoutMs = parseDuration(options.sinkWriteTimeout ?? '5m', `pipeline '${name}' sinkWriteTimeout`, { allowZero: false })
     const stopTimeoutMs = parseDuration(options.stopTimeout ?? '30s', `pipeline '${name}' stopTimeout`, { allowZero: false })
     const bufferTimeoutMs = parseDuration(options.bufferTimeout ?? DEFAULT_BUFFER_TIMEOUT, `pipeline '${name}' bufferTimeout`, { allowZero: false })
-    this.options = { onError, batchSize, retries, sinkWriteTimeoutMs, stopTimeoutMs, bufferTimeoutMs, ...(deadLetter !== undefined ? { deadLetter: { ...deadLetter } } : {}), ...(state !== undefined ? { state: { ...state } } : {}), ...(options.slo !== undefined ? { slo: structuredClone(options.slo) } : {}), ...(options.lineage !== undefined ? { lineage: typeof options.lineage === 'string' ? options.lineage : { ...options.lineage } } : {}) }
+    this.options = { onError, batchSize, retries, sinkWriteTimeoutMs, stopTimeoutMs, bufferTimeoutMs, ...(deadLetter !== undefined ? { deadLetter: { ...deadLetter } } : {}), ...(state !== undefined ? { state: { ...state } } : {}), ...(options.slo !== undefined ? { slo: structuredClone(options.slo) } : {}), ...(options.lineage !== undefined ? { lineage: typeof options.lineage === 'string' ? options.lineage : { ...options.lineage } } : {}), ...(options.registry !== undefined ? { registry: options.registry } : {}) }
   }
 
   /** Reads a source; call it several times for several inputs. */

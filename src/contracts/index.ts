@@ -1,5 +1,5 @@
 export { contract, type Contract, type ContractSpec, type ContractFormat } from './contract/define.ts'
-export { withContract, contractViolations } from './contract/with-contract.ts'
+export { withContract } from './contract/with-contract.ts'
 export { loadContract } from './contract/contract-file.ts'
 export type { FieldRule } from './contract/rules.ts'
 export type { Violation } from './contract/validator.ts'

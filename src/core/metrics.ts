@@ -50,6 +50,8 @@ export class StepMetrics {
   hotKeys: KeyCount[] | undefined = undefined
   /** Gauge: a source's consumer lag per partition it reads, for sources that can tell (see `ConsumerLag`). */
   consumerLag: ConsumerLag | undefined = undefined
+  /** Records that broke a data contract at this step (a source's or a sink's), per rule; undefined until one does. */
+  violations: ViolationCounts | undefined = undefined
   constructor(step: string, kind: string, subtask = 0) {
     this.step = step
     this.kind = kind
@@ -66,6 +68,7 @@ export class StepMetrics {
       errors: this.errors,
       dropped: this.dropped,
       ...(this.retries > 0 ? { retries: this.retries } : {}),
+      ...(this.violations !== undefined ? { violations: { ...this.violations } } : {}),
     }
   }
   /** Every figure as plain, structured-cloneable data. */
@@ -95,6 +98,7 @@ export class StepMetrics {
       ...(this.hotKeys !== undefined ? { hotKeys: this.hotKeys.map((k) => ({ ...k })) } : {}),
       ...(this.consumerLag !== undefined ? { consumerLag: { unit: this.consumerLag.unit, partitions: this.consumerLag.partitions.slice(), lag: this.consumerLag.lag.slice() } } : {}),
       ...(this.latency !== undefined ? { latency: { ingest: copyHistogram(this.latency.ingest), eventTime: copyHistogram(this.latency.eventTime) } } : {}),
+      ...(this.violations !== undefined ? { violations: { ...this.violations } } : {}),
     }
   }
 }
@@ -113,6 +117,8 @@ export interface StepMetricsJson {
   input?: InputProgress
   /** Present for a source resumed from a checkpoint: records of `in` read before this run. */
   before?: number
+  /** Present when records broke a data contract here: counts per rule. */
+  violations?: ViolationCounts
 }
 
 /**
@@ -160,6 +166,32 @@ export interface StepMetricsValues {
   consumerLag?: ConsumerLag
   /** A keyed step's most frequent keys. */
   hotKeys?: KeyCount[]
+  /** Contract violations per rule. */
+  violations?: ViolationCounts
+}
+
+/**
+ * Records that broke a data contract, per rule: the key is `<field path> <rule>` (`/price inRange`, `/ required`
+ * for the record itself), never a value.
+ * @example { '/price inRange': 3, '/bidder required': 1 }
+ */
+export type ViolationCounts = Record<string, number>
+
+/**
+ * The rule an error names when a record broke a data contract (the `violation` the contract's validator attaches
+ * to its SluiceError), as `<field path> <rule>`; undefined for any other error.
+ * @example violationRule(err) // '/price inRange'
+ */
+export function violationRule(error: unknown): string | undefined {
+  const v = (error as { violation?: { path?: unknown; rule?: unknown } } | null)?.violation
+  if (v === undefined || v === null || typeof v.rule !== 'string') return undefined
+  return `${typeof v.path === 'string' && v.path !== '' ? v.path : '/'} ${v.rule}`
+}
+
+/** Counts one contract violation of rule `rule` on `m`. */
+export function countViolation(m: StepMetrics, rule: string): void {
+  const v = (m.violations ??= {})
+  v[rule] = (v[rule] ?? 0) + 1
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Batch } from './batch.ts'
+import type { ContractRef } from './contract-ref.ts'
 
 export interface SinkContext {
   readonly pipeline: string
@@ -15,6 +16,12 @@ export interface SinkContext {
    * Absent where a sink is opened outside a run: then the sink throws.
    */
   readonly reject?: (batch: Batch, index: number, error: unknown) => void
+  /**
+   * The data contract the records were checked against before they reach this writer (`withContract` on the
+   * sink): a sink may take its columns from the contract's schema (Parquet) or add the columns a new version
+   * of it adds (DuckDB, Postgres). Absent for a sink without a contract.
+   */
+  readonly contract?: ContractRef
 }
 
 /** What a sink promises about duplicates after a failure. */
@@ -104,6 +111,8 @@ export interface Sink<T> {
    * are accepted. Default false: the sink's recover discards what later checkpoints committed.
    */
   readonly appendOnly?: boolean
+  /** The data contract its records are checked against before the write (see `withContract`). */
+  readonly contract?: ContractRef
   describe(): Record<string, unknown>
   open(ctx: SinkContext): SinkWriter<T> | Promise<SinkWriter<T>>
 }

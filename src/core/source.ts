@@ -1,5 +1,6 @@
 import type { Batch, Position } from './batch.ts'
 import type { WatermarkStrategy } from '../time/watermark.ts'
+import type { ContractRef } from './contract-ref.ts'
 
 /** Returned by `SourceReader.read` when a partition has no more data. */
 export const END: unique symbol = Symbol('end')
@@ -104,6 +105,6 @@ export interface Source<T> {
   readonly assignSplitsOnDemand?: boolean
   describe(): Record<string, unknown>
   /** The data contract its records are checked against at the edge (see `withContract`). */
-  readonly contract?: { readonly name: string; readonly subject: string; readonly version: number; describe(): Record<string, unknown> }
+  readonly contract?: ContractRef
   open(ctx: SourceContext): SourceReader<T> | Promise<SourceReader<T>>
 }

@@ -100,8 +100,8 @@ export function emitLineage(job: LineageJob, nodes: readonly StepNode[], options
       const contract = contractOf(n)
       return datasetsOf(n).map((d) => {
         const schema = schemaFacet(contract, undefined)
-        const quality = final ? qualityAssertions(job.pipeline, n, expectsOf.get(n) ?? [], results) : undefined
         const m = count(n.id)
+        const quality = final ? qualityAssertions(n, m?.violations ?? {}, expectsOf.get(n) ?? [], results) : undefined
         return {
           ...d,
           facets: { dataSource: dataSourceFacet(d), ...(schema !== undefined ? { schema } : {}), ...contractFacets(contract) },

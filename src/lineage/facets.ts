@@ -1,7 +1,6 @@
 import type { StepNode } from '../plan/graph.ts'
 import type { SchemaText } from '../contracts/compat/check.ts'
 import { contractFields } from '../contracts/contract/fields.ts'
-import { contractViolations } from '../contracts/contract/with-contract.ts'
 import type { QualityResult } from '../contracts/quality/window-checks.ts'
 import type { Columns } from './column-lineage.ts'
 import { facet, type BaseFacet, type DatasetRef } from './openlineage.ts'
@@ -60,11 +59,11 @@ export function columnLineageFacet(columns: Columns): BaseFacet | undefined {
  * The data-quality assertions on an input: its contract's rules at the edge (a rule passes when no record
  * broke it) and the `expect` steps downstream of it (an expectation passes when every window passed).
  */
-export function qualityAssertions(pipeline: string, source: StepNode, expectSteps: readonly string[], results: readonly QualityResult[]): BaseFacet | undefined {
+export function qualityAssertions(source: StepNode, violations: Readonly<Record<string, number>>, expectSteps: readonly string[], results: readonly QualityResult[]): BaseFacet | undefined {
   const assertions: { assertion: string; success: boolean; column?: string }[] = []
   const contract = contractOf(source)
   if (contract !== undefined) {
-    const counts = contractViolations(pipeline, source.id)
+    const counts = new Map(Object.entries(violations))
     const rules = (source.impl.role === 'source' ? ((source.impl.source as { contract?: { rules?: readonly { field: string; rule: string }[] } }).contract?.rules ?? []) : [])
     const seen = new Set<string>()
     for (const r of rules) {

@@ -2,7 +2,7 @@ import { BatchBuilder, type Position } from '../core/batch.ts'
 import { SluiceError, errorMessage, isTransient } from '../core/errors.ts'
 import { scrubMessage } from '../core/scrub.ts'
 import type { ErrorPolicy, ErrorRecord, ErrorSink } from '../core/operator.ts'
-import type { StepMetrics } from '../core/metrics.ts'
+import { countViolation, violationRule, type StepMetrics } from '../core/metrics.ts'
 import { deadLetter, type DeadLetter, type DeadLetterReason } from '../dlq/record.ts'
 import { backoffDelay, noRetries, type RetryPolicy } from '../dlq/retry.ts'
 import type { LetterWriter } from '../dlq/letter-writer.ts'
@@ -106,6 +106,8 @@ export class PolicyErrorSink implements ErrorSink {
     if (m !== undefined) {
       m.errors++
       m.dropped++
+      const rule = violationRule(error)
+      if (rule !== undefined) countViolation(m, rule)
     }
   }
 
@@ -114,7 +116,11 @@ export class PolicyErrorSink implements ErrorSink {
     this.attempts = 1
     if (error instanceof SluiceError && error.domain === 'internal') throw error
     const m = this.metricsOf(step)
-    if (m !== undefined) m.errors++
+    const rule = violationRule(error)
+    if (m !== undefined) {
+      m.errors++
+      if (rule !== undefined) countViolation(m, rule)
+    }
     if (this.policy === 'fail') {
       const where = position === undefined ? '' : ` at ${position}`
       const tries = attempts > 1 ? ` after ${attempts} attempts` : ''
@@ -143,7 +149,7 @@ export class PolicyErrorSink implements ErrorSink {
     }
     if (this.policy === 'dead-letter') {
       const source = m !== undefined && m.kind.startsWith('source-')
-      const reason: DeadLetterReason = raw ? 'parse' : source ? 'validation' : 'user-function'
+      const reason: DeadLetterReason = raw ? 'parse' : source || rule !== undefined ? 'validation' : 'user-function'
       const { pipeline, now, includeStack } = this.config
       const built = deadLetter({ pipeline, step, reason, error, position, attempts, time: now(), eventTime: source ? undefined : time, record, raw, includeStack })
       const letter = this.config.protectLetter !== undefined ? this.config.protectLetter(built) : built

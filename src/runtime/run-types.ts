@@ -32,6 +32,11 @@ export interface RunOptions {
    * `SLUICE_LINEAGE` environment variable; without any, no events are emitted.
    */
   lineage?: string | (Omit<LineageOptions, 'transport'> & { transport?: string | LineageTransport })
+  /**
+   * A schema registry (folder or URL) to register the contracts' new compatible versions in before the run
+   * starts; an incompatible one stops the start. Defaults to the pipeline's `registry` option, then `SLUICE_REGISTRY`.
+   */
+  registry?: string
 }
 
 /**

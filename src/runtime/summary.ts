@@ -81,6 +81,7 @@ export function formatSummary(s: RunSummary): string {
     ...(s.checkpoints !== undefined ? [formatCheckpoints(s.checkpoints)] : []),
     ...(s.warnings ?? []).map((w) => `warning: ${w}`),
     ...(s.hotKeys ?? []).map((h) => `hot keys of '${h.step}': ${h.keys.slice(0, 3).map((k) => `${shortKey(k.key)} ${Math.round((k.count / Math.max(1, h.records)) * 100)}%`).join(', ')}`),
+    ...s.steps.filter((m) => m.violations !== undefined).map((m) => `contract violations at '${m.step}': ${Object.entries(m.violations!).sort((a, b) => b[1] - a[1]).map(([rule, n]) => `${rule} ${n}`).join(', ')}`),
     ...(s.state ?? []).filter((x) => x.keys > 0 || x.entriesWithoutTtl > 0).map((x) => `state of '${x.step}' (${x.backend}): ${x.keys} keys held, ${x.entries} state entries (${x.entriesWithoutTtl} without a TTL)`),
     line(head),
     ...rows.map(line),

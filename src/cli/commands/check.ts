@@ -5,7 +5,7 @@ import { resolvePipelineFile } from '../load-pipeline.ts'
 import { requireTypes } from '../type-check/require-types.ts'
 import { UsageError, paramsFlag } from '../command.ts'
 import { loadPipeline } from '../load-pipeline.ts'
-import { checkContracts, formatContractChecks } from './registry-contracts.ts'
+import { checkPipelineContracts, formatContractChecks } from './registry-contracts.ts'
 
 export const checkCommand: Command = {
   name: 'check',
@@ -41,7 +41,7 @@ export const checkCommand: Command = {
     if (values.contracts !== true) return exitCode.ok
     const { pipeline } = await loadPipeline(file, paramsFlag(values, 'check'), ctx.cwd)
     const registry = String(values.registry)
-    const checks = await checkContracts(pipeline, /^https?:\/\//.test(registry) ? registry : resolve(ctx.cwd, registry), values.register === true)
+    const checks = await checkPipelineContracts(pipeline, /^https?:\/\//.test(registry) ? registry : resolve(ctx.cwd, registry), values.register === true)
     ctx.stdout.write(formatContractChecks(checks))
     return checks.some((c) => c.status === 'incompatible') ? exitCode.userError : exitCode.ok
   },

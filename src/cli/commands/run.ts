@@ -62,6 +62,7 @@ export const runCommand: Command = {
     { name: 'log-level', type: 'string', placeholder: 'LEVEL', description: "with --log: trace, debug, info (default), warn, error" },
     { name: 'otlp-endpoint', type: 'string', placeholder: 'URL', description: 'send traces (the job, checkpoints, restores) to this OpenTelemetry collector over OTLP/HTTP, e.g. http://127.0.0.1:4318' },
     { name: 'lineage', type: 'string', placeholder: 'TARGET', description: "emit OpenLineage run events to an NDJSON file, a Marquez endpoint (http://host:5000) or 'console' (default: the pipeline's lineage option, then SLUICE_LINEAGE)" },
+    { name: 'registry', type: 'string', placeholder: 'DIR|URL', description: "register the contracts' new compatible versions in this schema registry before the run, and refuse an incompatible one (default: the pipeline's registry option, then SLUICE_REGISTRY)" },
     { name: 'drain-timeout', type: 'string', placeholder: 'DURATION', description: "after SIGTERM or Ctrl-C, cancel the job and exit if the graceful stop takes longer than this, e.g. '50s' (default: wait)" },
     { name: 'metrics-host', type: 'string', placeholder: 'ADDRESS', description: "the address the metrics server listens on (default 127.0.0.1; '0.0.0.0' in a container)" },
     { name: 'accept-duplicates', type: 'boolean', description: 'when the newest checkpoints are damaged, fall back (or start from scratch) even if a log sink or the dead-letter log then gets output twice (default: refuse)' },
@@ -147,6 +148,7 @@ export const runCommand: Command = {
         params,
         ...(parallelism !== undefined ? { parallelism } : {}),
         ...(checkpoint !== undefined ? { checkpoint } : {}),
+        ...(typeof values.registry === 'string' ? { registry: /^https?:\/\//.test(values.registry) ? values.registry : resolve(ctx.cwd, values.registry) } : {}),
         signal: stop.signal,
         onProgress: (pr) => progress.update(pr),
         lineage: lineageFlag(values, () => {

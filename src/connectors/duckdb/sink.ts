@@ -1,5 +1,6 @@
 import { SluiceError } from '../../core/errors.ts'
 import type { Sink, SinkWriter } from '../../core/sink.ts'
+import { contractColumns } from '../parquet/contract-schema.ts'
 import { checkSchema, type ParquetSchema } from '../parquet/schema.ts'
 import { StagedTable } from '../sql/staged-table.ts'
 import { StagedSqlWriter } from '../sql/staged-writer.ts'
@@ -23,6 +24,11 @@ export interface DuckDbSinkOptions<T> {
    * Default: inferred from the first batch. A table that exists keeps its columns.
    */
   columns?: ParquetSchema
+  /**
+   * Records with fields the table lacks add them as nullable columns (default true); false makes them an
+   * error. With a contract on the sink (`withContract`), the fields a new version adds become columns at once.
+   */
+  evolve?: boolean
 }
 
 /** Rows are staged once this many are buffered. */
@@ -67,7 +73,7 @@ export function duckdb<T>(file: string, table: string, options: DuckDbSinkOption
       await t.init()
       // Rows a crashed run without checkpoints staged and never moved: that run's records are written again.
       if (ctx.checkpointing !== true) await t.discardStaged()
-      return new StagedSqlWriter<T>(t, { sink: 'sink.duckdb', keyOf: options.key, columns: options.columns, stageRows: STAGE_ROWS }, ctx)
+      return new StagedSqlWriter<T>(t, { sink: 'sink.duckdb', keyOf: options.key, columns: options.columns, contractColumns: contractColumns(ctx.contract?.schemaText), evolve: options.evolve ?? true, stageRows: STAGE_ROWS }, ctx)
     },
   }
 }

@@ -5,15 +5,19 @@ import type { Batch } from '../../core/batch.ts'
 import { SluiceError, errorMessage } from '../../core/errors.ts'
 import type { Sink, SinkContext, SinkWriter } from '../../core/sink.ts'
 import { PartFiles } from '../files/part-files.ts'
+import { contractColumns } from './contract-schema.ts'
 import { checkSchema, ColumnBuffer, inferSchema, schemaElements, type ParquetSchema } from './schema.ts'
 
 /**
- * Options of `sink.parquet`: the column `schema` (inferred from the first batch if omitted), the row group
+ * Options of `sink.parquet`: the column `schema` (from the sink's contract, or inferred from the first batch, if omitted), the row group
  * size, and `changelog` to add an `op` column for updates and deletes.
  * @example sink.parquet('out/orders.parquet', { schema: { id: 'string', amount: 'double' } })
  */
 export interface ParquetSinkOptions {
-  /** Column names and types. Default: inferred from the first batch (see `inferSchema`). */
+  /**
+   * Column names and types. Default: from the contract given with `withContract(sink.parquet(...), contract)`
+   * (see `contractColumns`), else inferred from the first batch (see `inferSchema`).
+   */
   schema?: ParquetSchema
   /** Rows per row group: the rows of a group are held in memory until it is written. Default 100,000. */
   rowGroupSize?: number
@@ -52,7 +56,8 @@ export function parquet<T>(path: string, options: ParquetSinkOptions = {}): Sink
     guaranteeFor: (run) => (run.checkpointing ? 'exactly-once' : 'at-least-once'),
     describe: () => ({ kind: 'parquet', path, rowGroupSize, ...(options.schema ? { schema: options.schema } : {}), commit: 'file written at close; part files by two-phase commit with checkpoints' }),
     open(ctx): Promise<SinkWriter<T>> {
-      const encoder = new ParquetEncoder(options.schema, options.changelog, rowGroupSize, ctx.stepId)
+      // A contract on the sink gives the columns: each new file carries the schema of the contract's version.
+      const encoder = new ParquetEncoder(options.schema ?? contractColumns(ctx.contract?.schemaText), options.changelog, rowGroupSize, ctx.stepId)
       return ctx.checkpointing === true ? openParts(path, encoder, ctx) : openFile(path, encoder, ctx)
     },
   }

@@ -1,5 +1,6 @@
 import { SluiceError } from '../../core/errors.ts'
 import type { Sink, SinkWriter } from '../../core/sink.ts'
+import { contractColumns } from '../parquet/contract-schema.ts'
 import { checkSchema, type ParquetSchema } from '../parquet/schema.ts'
 import { StagedTable } from '../sql/staged-table.ts'
 import { StagedSqlWriter } from '../sql/staged-writer.ts'
@@ -27,7 +28,10 @@ export interface PostgresSinkOptions {
    * timestamp TIMESTAMPTZ from a Date or epoch ms, json JSONB). Default: inferred from the first batch.
    */
   columns?: ParquetSchema
-  /** Records with fields the table lacks add them as nullable columns (default true); false makes them an error. */
+  /**
+   * Records with fields the table lacks add them as nullable columns (default true); false makes them an
+   * error. With a contract on the sink (`withContract`), the fields a new version adds become columns at once.
+   */
   evolve?: boolean
 }
 
@@ -74,7 +78,7 @@ export function postgres<T>(options: PostgresSinkOptions): Sink<T> {
       const t = new StagedTable(pgDialect(url, schema), table, `${ctx.pipeline}/${ctx.stepId}/${ctx.subtask}`, ctx.stepId, keyed ? { kind: 'columns', columns: key } : undefined)
       await t.init()
       if (ctx.checkpointing !== true) await t.discardStaged()
-      return new StagedSqlWriter<T>(t, { sink: 'sink.postgres', columns, evolve: options.evolve ?? true, stageRows: STAGE_ROWS }, ctx)
+      return new StagedSqlWriter<T>(t, { sink: 'sink.postgres', columns, contractColumns: contractColumns(ctx.contract?.schemaText), evolve: options.evolve ?? true, stageRows: STAGE_ROWS }, ctx)
     },
   }
 }

@@ -136,12 +136,13 @@ export class StagedTable {
   async addColumns(added: ParquetSchema): Promise<void> {
     const names = Object.keys(added).filter((n) => this.schema === undefined || !(n in this.schema))
     if (names.length === 0) return
+    // Known at once: rows buffered from now on have the new columns, and their statements queue after these.
+    this.schema = { ...this.schema, ...Object.fromEntries(names.map((n) => [n, added[n]])) }
     await this.serial('add columns', async (c) => {
       for (const t of [this.table, this.staging]) {
         for (const n of names) await c.run(`ALTER TABLE ${ident(t)} ADD COLUMN IF NOT EXISTS ${ident(n)} ${this.dialect.types[added[n]]}`)
       }
     })
-    this.schema = { ...this.schema, ...Object.fromEntries(names.map((n) => [n, added[n]])) }
   }
 
   private async hasStaging(c: SqlConnection): Promise<boolean> {

@@ -15,6 +15,11 @@ export interface StagedWriterOptions<T> {
   columns?: ParquetSchema
   /** Records with fields the table lacks add nullable columns (to the target and the staging table). */
   evolve?: boolean
+  /**
+   * The columns of the sink's contract (`ctx.contract`): the table is created with them when `columns` is not
+   * given, and with `evolve` those a table that exists lacks (a new version's added fields) are added, nullable.
+   */
+  contractColumns?: ParquetSchema
   /** Rows are staged once this many are buffered. */
   stageRows: number
 }
@@ -60,15 +65,25 @@ export class StagedSqlWriter<T> implements SinkWriter<T> {
       throw new SluiceError('SLUICE_BAD_OPTION', `${this.o.sink}: the stream carries updates and deletes; the sink applies them by key`, { step: this.ctx.stepId, hint: `pass a key to ${this.o.sink}` })
     }
     if (this.buffer === undefined) {
-      const schema = this.t.schema ?? this.o.columns ?? inferSchema(batch as Batch<unknown>, this.ctx.stepId, this.o.sink)
+      const declared = this.o.columns ?? this.o.contractColumns
+      const existing = this.t.schema
+      let schema = existing ?? declared ?? inferSchema(batch as Batch<unknown>, this.ctx.stepId, this.o.sink)
       if (KEY_COLUMN in schema) throw new SluiceError('SLUICE_SCHEMA_MISMATCH', `${this.o.sink}: '${KEY_COLUMN}' is the sink's own column`, { step: this.ctx.stepId })
       const key = this.t.key
       if (key?.kind === 'columns') {
         const missing = key.columns.find((c) => !(c in schema))
         if (missing !== undefined) throw new SluiceError('SLUICE_BAD_OPTION', `${this.o.sink}: key column '${missing}' is not a column of the table`, { step: this.ctx.stepId })
       }
-      this.buffer = new ColumnBuffer(schema, true, this.ctx.stepId, this.o.sink, this.t.numbers)
       this.created = this.t.create(schema)
+      // A table made for an earlier version of the contract gains the columns this one adds.
+      const added = this.o.evolve === true && existing !== undefined && this.o.contractColumns !== undefined ? Object.fromEntries(Object.entries(this.o.contractColumns).filter(([n]) => !(n in existing))) : {}
+      if (Object.keys(added).length > 0) {
+        const created = this.created
+        const adding = this.t.addColumns(added)
+        this.created = created.then(() => adding)
+        schema = this.t.schema!
+      }
+      this.buffer = new ColumnBuffer(schema, true, this.ctx.stepId, this.o.sink, this.t.numbers)
     }
     const keys = this.o.keyOf === undefined ? undefined : batch.values.map((v, i) => this.keyOf(v, batch, i))
     const before = this.buffer.length
@@ -76,7 +91,8 @@ export class StagedSqlWriter<T> implements SinkWriter<T> {
       this.buffer.add(batch as Batch<unknown>)
     } catch (e) {
       this.buffer.truncate(before)
-      if (this.o.evolve === true) return this.evolve(batch, keys, e)
+      const added = this.o.evolve === true ? this.newFields(batch) : {}
+      if (Object.keys(added).length > 0) return this.evolve(batch, keys, added)
       // Part of the batch may be staged already: the writer cannot go on.
       this.failure = e
       throw e
@@ -90,22 +106,18 @@ export class StagedSqlWriter<T> implements SinkWriter<T> {
     }
   }
 
-  /**
-   * A batch that does not fit: if it has fields the table lacks, they become nullable columns and the batch
-   * is written again; otherwise `e` stands.
-   */
-  private async evolve(batch: Batch<T>, keys: string[] | undefined, e: unknown): Promise<void> {
+  /** The fields of a batch that the table lacks, with their types (none when they cannot be typed). */
+  private newFields(batch: Batch<T>): ParquetSchema {
     const schema = this.t.schema!
-    let added: ParquetSchema
     try {
-      added = Object.fromEntries(Object.entries(inferSchema(batch as Batch<unknown>, this.ctx.stepId, this.o.sink)).filter(([n]) => !(n in schema)))
+      return Object.fromEntries(Object.entries(inferSchema(batch as Batch<unknown>, this.ctx.stepId, this.o.sink)).filter(([n]) => !(n in schema)))
     } catch {
-      added = {}
+      return {}
     }
-    if (Object.keys(added).length === 0) {
-      this.failure = e
-      throw e
-    }
+  }
+
+  /** A batch with fields the table lacks: they become nullable columns and the batch is written again. */
+  private async evolve(batch: Batch<T>, keys: string[] | undefined, added: ParquetSchema): Promise<void> {
     await this.flush()
     await this.t.addColumns(added)
     this.buffer = new ColumnBuffer(this.t.schema!, true, this.ctx.stepId, this.o.sink, this.t.numbers)

@@ -1,22 +1,51 @@
+import { resolveLocalRef } from '../../core/json-ref.ts'
 import { at, type Difference } from './difference.ts'
 
 type S = boolean | Record<string, any>
+
+/** The two documents, for their local `$ref`s, and the pairs of refs being compared (a recursive schema stops there). */
+interface Ctx {
+  readerRoot: S
+  writerRoot: S
+  comparing: Set<string>
+}
 
 /**
  * Why a document valid under `writer` may be invalid under `reader` (JSON Schema, the usual structural rules):
  * types may only widen (integer to number), a required property must have been required, an added property of
  * a closed writer is fine but one of an open writer must accept anything, enums may only grow, bounds
  * (minimum, maximum, lengths, items) may only loosen, a pattern may not appear or change, items and properties
- * recurse. Conservative: a difference it cannot prove harmless is reported. `$ref` is not followed.
+ * recurse. Conservative: a difference it cannot prove harmless is reported. Local `$ref`s (`#/$defs/...`) are
+ * followed, recursive ones included; a ref that does not resolve within its document is a difference.
  * @example jsonSchemaReadDifferences({ type: 'number' }, { type: 'integer' }) // []
  */
 export function jsonSchemaReadDifferences(reader: S, writer: S): Difference[] {
   const out: Difference[] = []
-  check(reader, writer, '', out)
+  check(reader, writer, '', out, { readerRoot: reader, writerRoot: writer, comparing: new Set() })
   return out
 }
 
-function check(r: S, w: S, path: string, out: Difference[]): void {
+function check(r0: S, w0: S, path: string, out: Difference[], ctx: Ctx): void {
+  const refs = `${refOf(r0)}|${refOf(w0)}`
+  if (refs !== '|') {
+    // The same pair of definitions met again inside itself: compared already, down this path.
+    if (ctx.comparing.has(refs)) return
+    const r = resolveLocalRef(r0, ctx.readerRoot) as S | undefined
+    const w = resolveLocalRef(w0, ctx.writerRoot) as S | undefined
+    if (r === undefined || w === undefined) return void out.push({ path, kind: 'UNRESOLVED_REF', message: `the ${r === undefined ? "reader's" : "writer's"} $ref '${refOf(r === undefined ? r0 : w0)}' does not resolve within its schema` })
+    ctx.comparing.add(refs)
+    compare(r, w, path, out, ctx)
+    ctx.comparing.delete(refs)
+    return
+  }
+  compare(r0, w0, path, out, ctx)
+}
+
+function refOf(s: S): string {
+  return typeof s === 'object' && typeof s.$ref === 'string' ? s.$ref : ''
+}
+
+function compare(r: S, w: S, path: string, out: Difference[], ctx: Ctx): void {
   if (r === true || (typeof r === 'object' && Object.keys(r).length === 0)) return
   if (w === false) return
   if (r === false) return void out.push({ path, kind: 'FALSE_SCHEMA', message: 'the reader accepts nothing here' })
@@ -34,11 +63,11 @@ function check(r: S, w: S, path: string, out: Difference[]): void {
   bound(r, w, path, out, 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'minLength', 'maxLength', 'minItems', 'maxItems', 'minProperties', 'maxProperties')
   if (r.pattern !== undefined && r.pattern !== w.pattern) out.push({ path, kind: 'PATTERN_CHANGED', message: 'the reader has a pattern the writer does not share' })
   if (r.format !== undefined && r.format !== w.format) out.push({ path, kind: 'FORMAT_CHANGED', message: `the reader requires format '${r.format}'` })
-  if (r.items !== undefined && typeof r.items === 'object' && !Array.isArray(r.items)) check(r.items, w.items ?? true, at(path, '[]'), out)
-  checkObject(r, w, path, out)
+  if (r.items !== undefined && typeof r.items === 'object' && !Array.isArray(r.items)) check(r.items, w.items ?? true, at(path, '[]'), out, ctx)
+  checkObject(r, w, path, out, ctx)
 }
 
-function checkObject(r: Record<string, any>, w: Record<string, any>, path: string, out: Difference[]): void {
+function checkObject(r: Record<string, any>, w: Record<string, any>, path: string, out: Difference[], ctx: Ctx): void {
   const wRequired = new Set<string>(w.required ?? [])
   for (const name of r.required ?? []) if (!wRequired.has(name)) out.push({ path: at(path, name), kind: 'REQUIRED_PROPERTY_ADDED', message: `property '${name}' is required by the reader, not by the writer` })
   const rp: Record<string, S> = r.properties ?? {}
@@ -46,12 +75,12 @@ function checkObject(r: Record<string, any>, w: Record<string, any>, path: strin
   const rAdditional: S = r.additionalProperties ?? true
   const wAdditional: S = w.additionalProperties ?? true
   for (const [name, rs] of Object.entries(rp)) {
-    if (name in wp) check(rs, wp[name], at(path, name), out)
-    else check(rs, wAdditional, at(path, name), out) // what the writer lets through under that name
+    if (name in wp) check(rs, wp[name], at(path, name), out, ctx)
+    else check(rs, wAdditional, at(path, name), out, ctx) // what the writer lets through under that name
   }
-  for (const [name, ws] of Object.entries(wp)) if (!(name in rp)) check(rAdditional, ws, at(path, name), out)
+  for (const [name, ws] of Object.entries(wp)) if (!(name in rp)) check(rAdditional, ws, at(path, name), out, ctx)
   if (r.properties !== undefined || r.additionalProperties !== undefined) {
-    if (rAdditional !== true && wAdditional !== false) check(rAdditional, wAdditional, at(path, '*'), out)
+    if (rAdditional !== true && wAdditional !== false) check(rAdditional, wAdditional, at(path, '*'), out, ctx)
   }
 }
 

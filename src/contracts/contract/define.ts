@@ -5,6 +5,7 @@ import type { SchemaText } from '../compat/check.ts'
 import type { InferRecord } from './infer.ts'
 import { checkRule, type FieldRule } from './rules.ts'
 import { avroValidator, jsonSchemaValidator, type RecordValidator } from './validator.ts'
+import { hasRefinements, withRefinements } from './zod-refinements.ts'
 
 /**
  * What a contract declares: the dataset's name, its schema (a zod schema, a JSON Schema or an Avro schema),
@@ -73,7 +74,8 @@ export function contract<const S>(spec: ContractSpec<S>): Contract<InferRecord<S
   } else {
     const json = format === 'zod' ? wrap(where, () => z.toJSONSchema(spec.schema as z.ZodType, { io: 'input' }) as object) : (spec.schema as object)
     schemaText = { schemaType: 'JSON', schema: JSON.stringify(json) }
-    build = () => wrap(where, () => jsonSchemaValidator(json, rules))
+    const refined = format === 'zod' && hasRefinements(spec.schema as z.ZodType)
+    build = () => wrap(where, () => (refined ? withRefinements(jsonSchemaValidator(json, rules), spec.schema as z.ZodType) : jsonSchemaValidator(json, rules)))
   }
   const version = spec.version ?? 1
   if (!Number.isSafeInteger(version) || version < 1) throw userError('SLUICE_BAD_CONTRACT', `${where}: version must be a positive integer`)

@@ -1,3 +1,4 @@
+import { resolveLocalRef } from '../../core/json-ref.ts'
 import type { SchemaText } from '../compat/check.ts'
 
 /** One top-level field of a contract's schema, as lineage, the catalog and privacy defaults see it. */
@@ -28,9 +29,9 @@ export function contractFields(schema: SchemaText, personal: readonly string[] =
     if (!Array.isArray(fields)) return []
     return fields.map((f: { name: string; type: unknown; doc?: string }) => ({ name: f.name, type: avroTypeName(f.type), ...(typeof f.doc === 'string' ? { description: f.doc } : {}), personal: isPersonal(f.name) }))
   }
-  const props = (doc as { properties?: Record<string, { type?: unknown; description?: unknown }> }).properties
+  const props = (resolveLocalRef(doc, doc) as { properties?: Record<string, unknown> } | undefined)?.properties
   if (props === null || typeof props !== 'object') return []
-  return Object.entries(props).map(([name, p]) => ({
+  return Object.entries(props).map(([name, ref]) => [name, resolveLocalRef(ref, doc) as { type?: unknown; description?: unknown } | undefined] as const).map(([name, p]) => ({
     name,
     type: Array.isArray(p?.type) ? p.type.filter((t) => t !== 'null').join('|') || 'null' : typeof p?.type === 'string' ? p.type : 'any',
     ...(typeof p?.description === 'string' ? { description: p.description } : {}),

@@ -242,6 +242,10 @@ function addTo(t: StepTotals, s: StepMetricsValues): void {
     t.input.total += s.input.total
     t.input.before += s.input.before
   }
+  if (s.violations !== undefined) {
+    const v = (t.violations ??= {})
+    for (const [rule, n] of Object.entries(s.violations)) v[rule] = (v[rule] ?? 0) + n
+  }
   if (s.hotKeys !== undefined) t.hotKeys = mergeKeys(t.hotKeys ?? [], s.hotKeys)
   if (s.consumerLag !== undefined) {
     t.consumerLag ??= { unit: s.consumerLag.unit, partitions: [], lag: [] }

@@ -44,6 +44,7 @@ function rowOf(t: StepTotals): StepMetricsJson {
     errors: t.errors,
     dropped: t.dropped,
     ...(t.retries > 0 ? { retries: t.retries } : {}),
+    ...(t.violations !== undefined ? { violations: { ...t.violations } } : {}),
   }
 }
 

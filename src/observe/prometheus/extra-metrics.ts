@@ -30,6 +30,13 @@ export const CONSUMER_LAG_METRICS = {
 } as const
 export const CONSUMER_LAG_LABELS = [...STEP_LABELS, 'partition'] as const
 
+/** Records that broke a data contract, per step and rule (`StepMetricsValues.violations`); rules come from the contract, never from values. */
+export const VIOLATION_METRIC = {
+  name: 'sluice_contract_violations_total',
+  help: 'Records that broke the data contract of a source or sink, per rule (field path and rule).',
+  labels: [...STEP_LABELS, 'rule'],
+} as const
+
 /** The pipeline's declared objectives, so that rules and dashboards can read them. */
 export const SLO_METRICS = [
   { name: 'sluice_slo_objective_ratio', help: 'Target share of good events of a declared SLO.', labels: ['pipeline', 'slo'] },

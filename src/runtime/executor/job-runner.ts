@@ -1,3 +1,4 @@
+import { registerContracts, registryOf } from '../register-contracts.ts'
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads'
 import type { Pipeline } from '../../api/pipeline.ts'
 import { CheckpointCoordinator } from '../../checkpoint/coordinator.ts'
@@ -114,6 +115,8 @@ export class JobRunner {
         hint: `pass run(p, { parallelism: ${threads}, module: <path or URL of the file whose default export is the pipeline> }), or use 'sluice run <file> --parallelism ${threads}'`,
       })
     }
+    const registry = registryOf(p, opts.registry)
+    if (registry !== undefined && this.remote === undefined) await registerContracts(p, registry)
     const checkpointing = opts.checkpoint !== undefined
     const signal = opts.signal ?? new AbortController().signal
     if (this.control.signal.aborted) throw this.control.signal.reason
