@@ -18,9 +18,11 @@ import { postgresCdc } from './postgres/cdc/source.ts'
 import { redis } from './redis/sink.ts'
 import { s3 } from './s3/sink.ts'
 import { http } from './http/source.ts'
+import { mqtt as mqttSource } from './mqtt/source.ts'
+import { mqtt as mqttSink } from './mqtt/sink.ts'
 
 /** Built-in sources. */
-export const source = { collection, generator, jsonl, csv, nexmark, log: logSource, kafka: kafkaSource, postgresCdc, http }
+export const source = { collection, generator, jsonl, csv, nexmark, log: logSource, kafka: kafkaSource, postgresCdc, http, mqtt: mqttSource }
 
 /** Built-in sinks. */
-export const sink = { collect, console: consoleSink, jsonl: jsonlSink, blackhole, log: logSink, parquet, duckdb, kafka: kafkaSink, postgres, redis, s3 }
+export const sink = { collect, console: consoleSink, jsonl: jsonlSink, blackhole, log: logSink, parquet, duckdb, kafka: kafkaSink, postgres, redis, s3, mqtt: mqttSink }
