@@ -34,8 +34,8 @@ const TOPIC = 'mqtt-ingest'
  * `source.log`, with the log offset as its checkpointed position: with checkpoints every message reaches the
  * output exactly once. A crash between the fsync and the PUBACK makes the broker send the message again with the
  * DUP flag; it is recognised by its packet id, topic and payload among the last stored messages and not stored
- * twice. The client id must stay the same across restarts (default `sluice-<pipeline>-<step>`). Runs as one
- * subtask's source (one session). When the pipeline falls `maxLag` messages behind, the source stops acknowledging
+ * twice. The client id must stay the same across restarts (default `sluice-<pipeline>-<step>`). One session: run the
+ * pipeline at parallelism 1. When the pipeline falls `maxLag` messages behind, the source stops acknowledging
  * and the broker holds the rest (backpressure). Without checkpoints the read position is committed when the
  * source closes: at-least-once after a crash.
  * @example p.from(source.mqtt({ url: 'mqtt://127.0.0.1:1883', topics: 'sensors/#', eventTime: (r) => r.ts }))
