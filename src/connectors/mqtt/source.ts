@@ -25,7 +25,7 @@ export interface MqttSourceOptions<T> extends SourceOptions<T>, MqttConnection {
   logDir?: string
 }
 
-const TOPIC = 'mqtt-ingest'
+export const TOPIC = 'mqtt-ingest'
 
 /**
  * Subscribes to an MQTT broker through the `mqtt` client with a persistent session (`clean: false`): each QoS 1
@@ -116,7 +116,7 @@ export function mqtt<T = any>(options: MqttSourceOptions<T>): Source<T> {
 }
 
 /** Stores messages from the broker in the log, one at a time (the client hands over the next after the PUBACK). */
-class Intake {
+export class Intake {
   private readonly log: Log
   private readonly maxLag: number
   private readonly redeliveries: Redeliveries
