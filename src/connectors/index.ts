@@ -10,6 +10,9 @@ import { nexmark } from './nexmark/source.ts'
 import { log as logSource } from './log/source.ts'
 import { log as logSink } from './log/sink.ts'
 import { parquet } from './parquet/sink.ts'
+import { parquet as parquetSource } from './parquet/source.ts'
+import { avro as avroSource } from './avro/source.ts'
+import { avro as avroSink } from './avro/sink.ts'
 import { duckdb } from './duckdb/sink.ts'
 import { kafka as kafkaSource } from './kafka/source.ts'
 import { kafka as kafkaSink } from './kafka/sink.ts'
@@ -18,9 +21,11 @@ import { postgresCdc } from './postgres/cdc/source.ts'
 import { redis } from './redis/sink.ts'
 import { s3 } from './s3/sink.ts'
 import { http } from './http/source.ts'
+import { mqtt as mqttSource } from './mqtt/source.ts'
+import { mqtt as mqttSink } from './mqtt/sink.ts'
 
 /** Built-in sources. */
-export const source = { collection, generator, jsonl, csv, nexmark, log: logSource, kafka: kafkaSource, postgresCdc, http }
+export const source = { collection, generator, jsonl, csv, nexmark, log: logSource, kafka: kafkaSource, postgresCdc, http, mqtt: mqttSource, parquet: parquetSource, avro: avroSource }
 
 /** Built-in sinks. */
-export const sink = { collect, console: consoleSink, jsonl: jsonlSink, blackhole, log: logSink, parquet, duckdb, kafka: kafkaSink, postgres, redis, s3 }
+export const sink = { collect, console: consoleSink, jsonl: jsonlSink, blackhole, log: logSink, parquet, duckdb, kafka: kafkaSink, postgres, redis, s3, mqtt: mqttSink, avro: avroSink }

@@ -7,6 +7,7 @@ import { SluiceError, errorMessage, userError } from '../../core/errors.ts'
 import { END, type SourceContext, type SourceOptions, type SourceRead, type SourceReader } from '../../core/source.ts'
 import { DEFAULT_CHUNK_SIZE, LineReader, endOfLastLine, type QuoteRule } from './line-reader.ts'
 import { settleProblems } from './line-problems.ts'
+import { checkCompression, compressionOf, DecompressedFile, type Compression, type ReadableFile } from './decompress.ts'
 
 /** Where a file source stands in one file: resume there with `resumeFrom`. */
 export interface FilePosition {
@@ -43,6 +44,12 @@ export interface FileSourceOptions<T> extends SourceOptions<T> {
    * character (U+0000-U+00FF), so `Buffer.from(text, 'latin1')` gives the bytes back.
    */
   invalidUtf8?: 'error' | 'replace' | 'latin1'
+  /**
+   * How the files are compressed: 'auto' (default) by extension (`.gz` gzip, `.zst` zstd), or 'gzip', 'zstd',
+   * 'none' for all of them. A compressed file is decompressed as it is read (never whole); positions are offsets
+   * in its decompressed bytes, and a restore decompresses it again from the start up to the position.
+   */
+  compression?: Compression
 }
 
 /** A file source's reader: one partition per file, and where it stands in each. */
@@ -68,7 +75,7 @@ export interface RecordDecoder<T> {
 /** What a decoder may read ahead of the records. */
 export interface FileInput {
   readonly path: string
-  readonly handle: FileHandle
+  readonly handle: ReadableFile
   readonly sizeHint: number
   readonly chunkSize: number
 }
@@ -128,6 +135,7 @@ export function checkFileOptions<T>(kind: string, options: FileSourceOptions<T>)
   if (options.invalidUtf8 !== undefined && !['error', 'replace', 'latin1'].includes(options.invalidUtf8)) {
     throw userError('SLUICE_BAD_OPTION', `source.${kind}: invalidUtf8 must be 'error', 'replace' or 'latin1', got '${String(options.invalidUtf8)}'`)
   }
+  checkCompression(kind, options.compression, options.follow === true)
   for (const [file, at] of Object.entries(options.resumeFrom ?? {})) {
     if (!Number.isSafeInteger(at?.offset) || at.offset < 0 || !Number.isSafeInteger(at.line) || at.line < 0) {
       throw userError('SLUICE_BAD_OPTION', `source.${kind}: resumeFrom['${file}'] needs non-negative integer offset and line`)
@@ -155,7 +163,8 @@ function fileError(e: unknown, file: string, step: string, doing: string): Sluic
 interface Partition {
   file: string
   reader: LineReader | undefined
-  handle: FileHandle | undefined
+  handle: ReadableFile | undefined
+  compression: 'none' | 'gzip' | 'zstd'
   ended: boolean
   /** Position before the file is opened (or after it ended). */
   offset: number
@@ -208,8 +217,12 @@ export async function openFileSource<T>(spec: FileSourceSpec<T>, path: string | 
   let consumed = 0
   const parts: Partition[] = files.map((file) => {
     const at = options.resumeFrom?.[file]
-    return { file, reader: undefined, handle: undefined, ended: false, offset: at?.offset ?? 0, line: at?.line ?? 0, inflight: undefined }
+    return { file, reader: undefined, handle: undefined, compression: compressionOf(file, options.compression), ended: false, offset: at?.offset ?? 0, line: at?.line ?? 0, inflight: undefined }
   })
+  const tailed = follow ? parts.find((p) => p.compression !== 'none') : undefined
+  if (tailed !== undefined) {
+    throw userError('SLUICE_BAD_OPTION', `source.${spec.kind}: '${tailed.file}' is compressed and cannot be followed`, { step, hint: "leave follow out, or set compression: 'none' if the file is not compressed" })
+  }
 
   // Files tailed from their end start where they end now, when the pipeline starts.
   if (options.startAt === 'end') {
@@ -234,7 +247,8 @@ export async function openFileSource<T>(spec: FileSourceSpec<T>, path: string | 
     try {
       if (p.handle === undefined) {
         try {
-          p.handle = await open(p.file, 'r')
+          const fh = await open(p.file, 'r')
+          p.handle = p.compression === 'none' ? fh : new DecompressedFile(p.file, p.compression, fh)
         } catch (e) {
           throw fileError(e, p.file, step, 'open')
         }
@@ -249,7 +263,9 @@ export async function openFileSource<T>(spec: FileSourceSpec<T>, path: string | 
           p.line = first.line
         }
       }
-      p.reader = new LineReader(handle, { offset: p.offset, line: p.line, chunkSize, sizeHint: sizes[index], quoteRule: spec.quoteRule, maxRecordBytes: options.maxRecordBytes })
+      // The size of a compressed file says nothing of its decompressed length.
+      const sizeHint = p.compression === 'none' ? sizes[index] : undefined
+      p.reader = new LineReader(handle, { offset: p.offset, line: p.line, chunkSize, sizeHint, quoteRule: spec.quoteRule, maxRecordBytes: options.maxRecordBytes })
       return true
     } catch (e) {
       throw fileError(e, p.file, step, 'read')
@@ -333,6 +349,14 @@ export async function openFileSource<T>(spec: FileSourceSpec<T>, path: string | 
     return true
   }
 
+  /** How far a file is read, in bytes of the file itself (a compressed file's decompressed offsets are larger). */
+  function fileBytesRead(index: number): number {
+    const p = parts[index]
+    if (p.ended) return sizes[index]
+    if (p.compression === 'none') return Math.min(position(index).offset, sizes[index])
+    return p.handle instanceof DecompressedFile ? Math.min(p.handle.compressedOffset, sizes[index]) : 0
+  }
+
   function position(index: number): FilePosition {
     const p = parts[index]
     if (p === undefined) throw new SluiceError('SLUICE_INTERNAL', `source '${step}' has no partition ${index}`, { domain: 'internal', step })
@@ -357,16 +381,16 @@ export async function openFileSource<T>(spec: FileSourceSpec<T>, path: string | 
     positions: () => parts.map((_, i) => position(i)),
     bytesRead: () => consumed,
     // A followed file grows, so it has no end to measure against.
-    ...(follow ? {} : { progress: (index: number) => ({ done: parts[index].ended ? sizes[index] : Math.min(position(index).offset, sizes[index]), total: sizes[index] }) }),
+    ...(follow ? {} : { progress: (index: number) => ({ done: fileBytesRead(index), total: sizes[index] }) }),
     // Bytes left of a file read once (a followed file grows: its size is not known without a stat).
-    ...(follow ? {} : { lagUnit: 'bytes' as const, lag: (index: number) => (parts[index].ended ? 0 : Math.max(0, sizes[index] - position(index).offset)) }),
+    ...(follow ? {} : { lagUnit: 'bytes' as const, lag: (index: number) => sizes[index] - fileBytesRead(index) }),
     seek(positions) {
       for (const at of checkFilePositions(spec.kind, positions, step)) {
         const index = files.indexOf(at.file)
         // A file the checkpoint knew that the paths no longer match was dealt with; one it did not know starts at 0.
         if (index < 0) continue
         const p = parts[index]
-        if (at.offset > sizes[index]) {
+        if (at.offset > sizes[index] && p.compression === 'none') {
           if (!follow) {
             throw userError('SLUICE_BAD_POSITION', `source.${spec.kind}: '${at.file}' is shorter (${sizes[index]} bytes) than the checkpoint's position (${at.offset}); it was replaced or truncated`, {
               step,

@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer'
-import type { FileHandle } from 'node:fs/promises'
+import type { ReadableFile } from './decompress.ts'
 
 /** Bytes per file read by default. */
 export const DEFAULT_CHUNK_SIZE = 1 << 20
@@ -75,7 +75,7 @@ const QUOTE_IN_QUOTED = 3
  * restart resumes.
  */
 export class LineReader {
-  private readonly fh: FileHandle
+  private readonly fh: ReadableFile
   private readonly quoteRule: QuoteRule | undefined
   private buf: Buffer
   private start = 0
@@ -99,7 +99,7 @@ export class LineReader {
   private skipping: { head: Buffer; size: number; from: number; lastCR: boolean } | undefined
   private problems: (LineProblem | undefined)[] | undefined
 
-  constructor(fh: FileHandle, opts: LineReaderOptions = {}) {
+  constructor(fh: ReadableFile, opts: LineReaderOptions = {}) {
     this.fh = fh
     this.quoteRule = opts.quoteRule
     this.filePos = opts.offset ?? 0
@@ -369,7 +369,7 @@ export class LineReader {
  * Counts the complete lines of an open file, for starting at its end: returns the offset just after
  * the last line break and the number of lines before it.
  */
-export async function endOfLastLine(fh: FileHandle, chunkSize = DEFAULT_CHUNK_SIZE): Promise<{ offset: number; line: number }> {
+export async function endOfLastLine(fh: ReadableFile, chunkSize = DEFAULT_CHUNK_SIZE): Promise<{ offset: number; line: number }> {
   const buf = Buffer.allocUnsafe(chunkSize)
   let pos = 0
   let line = 0

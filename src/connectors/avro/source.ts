@@ -1,0 +1,149 @@
+import { stat } from 'node:fs/promises'
+import type { Readable } from 'node:stream'
+import type avsclib from 'avsc'
+import type { Position } from '../../core/batch.ts'
+import { SluiceError, errorMessage, userError } from '../../core/errors.ts'
+import { END, type Source, type SourceOptions, type SourceReader } from '../../core/source.ts'
+import { checkPaths, resolveFiles } from '../files/file-source.ts'
+import { avsc } from './container.ts'
+
+/**
+ * Options of `source.avro`.
+ * @example source.avro('data/orders/*.avro', { readerSchema: OrderV2, eventTime: (o) => o.ts })
+ */
+export interface AvroSourceOptions<T> extends SourceOptions<T> {
+  /**
+   * Read the records with this schema instead of the one in each file's header: Avro schema resolution (fields
+   * added with defaults, fields dropped, promoted types), so files written with older schemas read alike.
+   */
+  readerSchema?: avsclib.Schema | avsclib.Type
+}
+
+/** Where `source.avro` stands in one file: records of `file` already read. */
+export interface AvroPosition {
+  file: string
+  record: number
+}
+
+interface Part {
+  file: string
+  size: number
+  decoder: Readable | undefined
+  records: AsyncIterator<unknown> | undefined
+  /** Records read so far, and those to skip on opening (a restore). */
+  record: number
+  skip: number
+  ended: boolean
+}
+
+/**
+ * Reads Avro object container files (avsc), bounded: each file is one split, decoded as a stream (one block in
+ * memory at a time), in file order; the schema comes from each file's header unless `readerSchema` is given.
+ * Positions are `{ file, record }`: a restore decodes the file again from its start and skips the records read.
+ * A file that is not Avro, or damaged, stops the job naming it.
+ * @example p.from(source.avro('data/orders/*.avro'))
+ */
+export function avro<T = Record<string, unknown>>(path: string | readonly string[], options: AvroSourceOptions<T> = {}): Source<T> {
+  checkPaths('avro', path)
+  let readerSchema: avsclib.Type | undefined
+  if (options.readerSchema !== undefined) {
+    try {
+      readerSchema = options.readerSchema instanceof avsc().Type ? options.readerSchema : avsc().Type.forSchema(options.readerSchema as avsclib.Schema)
+    } catch (e) {
+      throw userError('SLUICE_BAD_OPTION', `source.avro: readerSchema is not a valid Avro schema: ${errorMessage(e)}`, { cause: e })
+    }
+  }
+  return {
+    kind: 'avro',
+    bounded: true,
+    assignSplitsOnDemand: true,
+    options,
+    describe: () => ({ kind: 'avro', path, ...(readerSchema === undefined ? {} : { readerSchema: readerSchema.schema() }) }),
+    async open(ctx): Promise<SourceReader<T>> {
+      const step = ctx.stepId
+      let files: string[]
+      try {
+        files = resolveFiles('avro', path)
+      } catch (e) {
+        throw e instanceof SluiceError ? new SluiceError(e.code, e.message, { domain: e.domain, step, hint: e.hint }) : e
+      }
+      const parts: Part[] = []
+      for (const file of files) {
+        let size: number
+        try {
+          const st = await stat(file)
+          if (st.isDirectory()) throw userError('SLUICE_FILE_UNREADABLE', `'${file}' is a folder, not a file`, { step, position: file, hint: "use a glob pattern such as 'folder/*.avro'" })
+          size = st.size
+        } catch (e) {
+          if (e instanceof SluiceError) throw e
+          throw userError('SLUICE_FILE_NOT_FOUND', `file '${file}' does not exist`, { step, position: file, hint: 'check the path and the working folder' })
+        }
+        parts.push({ file, size, decoder: undefined, records: undefined, record: 0, skip: 0, ended: false })
+      }
+      const unreadable = (p: Part, e: unknown) =>
+        userError('SLUICE_FILE_UNREADABLE', `'${p.file}' is not an Avro object container file that can be read (after record ${p.record}): ${errorMessage(e)}`, { step, position: `${p.file}:${p.record}`, cause: e })
+      async function next(p: Part): Promise<IteratorResult<unknown>> {
+        if (p.records === undefined) {
+          const decoder = avsc().createFileDecoder(p.file, readerSchema === undefined ? {} : { readerSchema })
+          p.decoder = decoder
+          p.records = decoder[Symbol.asyncIterator]()
+        }
+        try {
+          return await p.records.next()
+        } catch (e) {
+          throw unreadable(p, e)
+        }
+      }
+      function finish(p: Part): void {
+        p.ended = true
+        p.decoder?.destroy()
+        p.decoder = undefined
+        p.records = undefined
+      }
+      return {
+        partitions: parts.length,
+        async read(partition, max) {
+          const p = parts[partition]
+          if (p === undefined) throw new SluiceError('SLUICE_INTERNAL', `source '${step}' has no partition ${partition}`, { domain: 'internal', step })
+          if (p.ended) return END
+          while (p.skip > 0) {
+            const r = await next(p)
+            if (r.done === true) throw userError('SLUICE_BAD_POSITION', `source.avro: '${p.file}' has fewer records than the checkpoint's position; it was replaced`, { step, position: p.file })
+            p.skip--
+          }
+          const values: T[] = []
+          const pos: Position[] = []
+          while (values.length < max) {
+            const r = await next(p)
+            if (r.done === true) {
+              finish(p)
+              break
+            }
+            p.record++
+            values.push(r.value as T)
+            pos.push(`${p.file}:${p.record}`)
+          }
+          return values.length === 0 ? END : { values, times: [], pos }
+        },
+        positions: () => parts.map((p) => ({ file: p.file, record: p.record })),
+        // Bytes are not known record by record: the file counts as read once it ended.
+        progress: (partition) => ({ done: parts[partition].ended ? parts[partition].size : 0, total: parts[partition].size }),
+        seek(positions) {
+          if (!Array.isArray(positions)) throw userError('SLUICE_BAD_POSITION', 'source.avro: checkpoint positions must be a list of { file, record }', { step })
+          for (const at of positions as AvroPosition[]) {
+            if (at === null || typeof at !== 'object' || typeof at.file !== 'string' || !Number.isSafeInteger(at.record) || at.record < 0) {
+              throw userError('SLUICE_BAD_POSITION', 'source.avro: checkpoint positions must be a list of { file, record }', { step })
+            }
+            const p = parts.find((x) => x.file === at.file)
+            if (p === undefined) continue
+            p.record = at.record
+            p.skip = at.record
+          }
+        },
+        close() {
+          for (const p of parts) finish(p)
+        },
+      }
+    },
+  }
+}
