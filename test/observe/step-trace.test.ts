@@ -10,6 +10,8 @@ import { run } from '../../src/runtime/run.ts'
 import { acquireLog } from '../../src/connectors/log/shared-log.ts'
 import { parseTraceparent } from '../../src/observe/trace/context.ts'
 import type { Log } from '../../src/log/log.ts'
+import type { KafkaRecord } from '../../src/connectors/kafka/source.ts'
+import { bootstrap, broker, createTopic, producer, readAll, topicName } from '../kafka/support.ts'
 import { attr, startCollector, type ReceivedSpan } from './fixtures/otlp-collector.ts'
 
 const quiet = { logger: { warn: () => undefined } }
@@ -110,4 +112,54 @@ test('without an endpoint, the context on input still reaches the output headers
   const written = await traceparents(ref.log, 'out')
   await ref.release()
   assert.deepEqual(written, [INCOMING])
+})
+
+test('Kafka: a traceparent header on input reaches the output topic under the sink span', { skip: broker.skip, timeout: 180_000 }, async (t) => {
+  const collector = await startCollector()
+  t.after(() => collector.close())
+  const input = topicName('trace-in')
+  const output = topicName('trace-out')
+  await createTopic(input)
+  await createTopic(output)
+  const prod = await producer()
+  await prod.send({ topic: input, messages: [{ value: '{"n":1}', headers: { traceparent: INCOMING } }, { value: '{"n":2}' }] })
+  await prod.disconnect()
+  const p = pipeline('kafka-traced')
+  p.from(source.kafka<{ n: number }>({ brokers: bootstrap(), topics: input, stopAtEnd: true, pollInterval: '20ms' }))
+    .map((r) => ({ n: r.n + 1 }))
+    .to(sink.kafka({ brokers: bootstrap(), topic: output }))
+  await run(p, { trace: { endpoint: collector.endpoint, sampleEveryMs: 0 } })
+  const [records] = await readAll<KafkaRecord<{ n: number }>>(output, { metadata: true })
+  assert.deepEqual(records.map((r) => r.value.n).sort(), [2, 3])
+  const ctx = parseTraceparent(records[0].headers.traceparent)!
+  assert.equal(ctx.traceId, '4bf92f3577b34da6a3ce929d0e0e4736')
+  const spans = tree(await collector.until((s) => s.some((x) => x.spanId === ctx.spanId)), ctx.traceId, '00f067aa0ba902b7')
+  assert.match(spans.find((s) => s.spanId === ctx.spanId)!.name, /^sink /)
+})
+
+test('HTTP ingest: the traceparent of a POST goes with its records to the output', { timeout: 120_000 }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-step-trace-'))
+  let port = 0
+  const stop = new AbortController()
+  const p = pipeline('http-traced')
+  const listening = new Promise<void>((resolve) => {
+    p.from(source.http<{ n: number }>({ port: 0, logDir: join(dir, 'ingest'), onListen: (x) => ((port = x), resolve()) })).to(sink.log(join(dir, 'log'), 'out'))
+  })
+  const done = run(p, { signal: stop.signal })
+  const ref = await acquireLog(join(dir, 'log'), quiet)
+  t.after(async () => {
+    stop.abort()
+    await done
+    await ref.release()
+    await rm(dir, { recursive: true, force: true })
+  })
+  await listening
+  const res = await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', body: '{"n":1}\n{"n":2}', headers: { 'content-type': 'application/x-ndjson', traceparent: INCOMING } })
+  assert.equal(res.status, 200)
+  let written: (string | undefined)[] = []
+  for (let i = 0; i < 100 && written.length < 2; i++) {
+    await new Promise((r) => setTimeout(r, 100))
+    if (ref.log.listTopics().includes('out')) written = await traceparents(ref.log, 'out')
+  }
+  assert.deepEqual(written, [INCOMING, INCOMING])
 })
