@@ -48,6 +48,11 @@ export class StepMetrics {
   latency: SinkLatency | undefined = undefined
   /** A keyed step's most frequent keys on this subtask (space-saving sketch), most first; undefined elsewhere. */
   hotKeys: KeyCount[] | undefined = undefined
+  /**
+   * A keyed step's records per key group on this subtask (index: key group), estimated from one batch in
+   * `KEY_GROUP_SAMPLE` (each of its records counts that many); undefined elsewhere. For rescaling decisions.
+   */
+  keyGroupRecords: number[] | undefined = undefined
   /** Gauge: a source's consumer lag per partition it reads, for sources that can tell (see `ConsumerLag`). */
   consumerLag: ConsumerLag | undefined = undefined
   constructor(step: string, kind: string, subtask = 0) {
@@ -95,6 +100,7 @@ export class StepMetrics {
       ...(this.hotKeys !== undefined ? { hotKeys: this.hotKeys.map((k) => ({ ...k })) } : {}),
       ...(this.consumerLag !== undefined ? { consumerLag: { unit: this.consumerLag.unit, partitions: this.consumerLag.partitions.slice(), lag: this.consumerLag.lag.slice() } } : {}),
       ...(this.latency !== undefined ? { latency: { ingest: copyHistogram(this.latency.ingest), eventTime: copyHistogram(this.latency.eventTime) } } : {}),
+      ...(this.keyGroupRecords !== undefined ? { keyGroupRecords: this.keyGroupRecords.slice() } : {}),
     }
   }
 }
@@ -160,7 +166,12 @@ export interface StepMetricsValues {
   consumerLag?: ConsumerLag
   /** A keyed step's most frequent keys. */
   hotKeys?: KeyCount[]
+  /** A keyed step's estimated records per key group (index: key group). */
+  keyGroupRecords?: number[]
 }
+
+/** A keyed step counts the key groups of one batch in this many (and weighs each record by it). */
+export const KEY_GROUP_SAMPLE = 8
 
 /**
  * A frequent key of a keyed step as the space-saving sketch counts it: at least `count - error` records.

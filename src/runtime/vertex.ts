@@ -1,7 +1,8 @@
 import type { Batch } from '../core/batch.ts'
 import type { Operator, Output } from '../core/operator.ts'
 import type { SinkWriter } from '../core/sink.ts'
-import type { StepMetrics } from '../core/metrics.ts'
+import { KEY_GROUP_SAMPLE, type StepMetrics } from '../core/metrics.ts'
+import { DEFAULT_KEY_GROUPS, keyGroupOf } from '../core/key.ts'
 import type { PlanVertex } from '../plan/physical-plan.ts'
 import { emptyHistogram, observe, observeTimes } from '../core/latency-histogram.ts'
 import { ingestion, stamp } from './ingestion.ts'
@@ -56,6 +57,7 @@ export class Vertex implements Output {
   spans: SpanRecorder | undefined
   /** This subtask's index, for span attributes. */
   subtask = 0
+  private keyedBatches = 0
 
   constructor(plan: PlanVertex, metrics: StepMetrics) {
     this.plan = plan
@@ -118,7 +120,10 @@ export class Vertex implements Output {
       return
     }
     if (this.plan.role !== 'chain') this.metrics.recordsIn += batch.values.length
-    if (batch.keys !== undefined) (this.hotKeys ??= new SpaceSaving(SKETCH_KEYS)).offerBatch(batch.keys)
+    if (batch.keys !== undefined) {
+      ;(this.hotKeys ??= new SpaceSaving(SKETCH_KEYS)).offerBatch(batch.keys)
+      if (this.keyedBatches++ % KEY_GROUP_SAMPLE === 0) this.countKeyGroups(batch.keys)
+    }
     // What the operator emits while handling this batch inherits its ingestion time (see ingestion.ts).
     const prev = ingestion.at
     if (batch.ingestedAt !== undefined) ingestion.at = batch.ingestedAt
@@ -129,6 +134,12 @@ export class Vertex implements Output {
     }
     const room = this.operator!.waitForRoom?.()
     if (room !== undefined) this.pendingWrite(room)
+  }
+
+  /** Records per key group, from one keyed batch in KEY_GROUP_SAMPLE: a hash per record of the batches counted. */
+  private countKeyGroups(keys: unknown[]): void {
+    const counts = (this.metrics.keyGroupRecords ??= new Array<number>(DEFAULT_KEY_GROUPS).fill(0))
+    for (let i = 0; i < keys.length; i++) counts[keyGroupOf(keys[i])] += KEY_GROUP_SAMPLE
   }
 
   /** A sink's end-to-end latency: once the write is done, time since ingestion and since event time. */

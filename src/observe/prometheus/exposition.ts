@@ -1,7 +1,7 @@
 import type { Counter, Gauge, Registry } from 'prom-client'
 import { JOB_METRICS, STEP_METRICS, jobValue, stepValue, type MetricInfo } from '../metrics/catalog.ts'
 import type { MetricsSnapshot } from '../metrics/registry.ts'
-import { CONSUMER_LAG_LABELS, CONSUMER_LAG_METRICS, EXTRA_STEP_METRICS, SLO_METRICS, type ExtraStepMetric } from './extra-metrics.ts'
+import { CONSUMER_LAG_LABELS, CONSUMER_LAG_METRICS, EXTRA_STEP_METRICS, KEY_GROUP_METRIC, SLO_METRICS, type ExtraStepMetric } from './extra-metrics.ts'
 import type { SloSpec } from '../slo/spec.ts'
 import { sloTargets } from '../slo/spec.ts'
 import { lazyRequire } from '../../core/lazy-require.ts'
@@ -40,6 +40,7 @@ export class PrometheusExposition {
   private readonly opts: ExpositionOptions
   private readonly histograms: SnapshotHistogram[]
   private readonly lag: Record<'records' | 'bytes', Gauge<string>>
+  private readonly keyGroups: AnyMetric
 
   constructor(opts: ExpositionOptions = {}) {
     this.opts = opts
@@ -50,6 +51,7 @@ export class PrometheusExposition {
     this.histograms = LATENCY_HISTOGRAMS.map((h) => new SnapshotHistogram(h, this.registry))
     const lagGauge = (m: { name: string; help: string }) => new (promClient().Gauge)({ name: m.name, help: m.help, labelNames: [...CONSUMER_LAG_LABELS], registers: [this.registry] })
     this.lag = { records: lagGauge(CONSUMER_LAG_METRICS.records), bytes: lagGauge(CONSUMER_LAG_METRICS.bytes) }
+    this.keyGroups = this.metric(KEY_GROUP_METRIC.name, KEY_GROUP_METRIC.help, 'counter', KEY_GROUP_METRIC.labels)
     const [objective, threshold] = SLO_METRICS
     this.sloObjective = new (promClient().Gauge)({ name: objective.name, help: objective.help, labelNames: [...objective.labels], registers: [this.registry] })
     this.sloThreshold = new (promClient().Gauge)({ name: threshold.name, help: threshold.help, labelNames: [...threshold.labels], registers: [this.registry] })
@@ -74,6 +76,12 @@ export class PrometheusExposition {
       const c = t.consumerLag
       if (c === undefined) continue
       c.partitions.forEach((partition, i) => this.lag[c.unit].set({ pipeline, step: t.step, kind: t.kind, subtask: String(t.subtask), partition: String(partition) }, c.lag[i]))
+    }
+    this.keyGroups.reset()
+    for (const t of s.subtasks) {
+      t.keyGroupRecords?.forEach((n, g) => {
+        if (n > 0) set(this.keyGroups, { pipeline, step: t.step, kind: t.kind, subtask: String(t.subtask), key_group: String(g) }, n)
+      })
     }
     for (const [info, metric] of this.jobs) {
       metric.reset()
