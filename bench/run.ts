@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- <suite> [flags]`: micro (engine hot path), nexmark, log, state, checkpoint, privacy, contracts, kafka, kafka-workers, postgres, redis, latency or http. With no suite, runs micro.
+ * `npm run bench -- <suite> [flags]`: micro (engine hot path), nexmark, log, state, checkpoint, privacy, contracts, kafka, kafka-workers, postgres, redis, latency, skew or http. With no suite, runs micro.
  */
 const [suite = 'micro', ...rest] = process.argv.slice(2)
 const suites: Record<string, string> = {
@@ -15,6 +15,7 @@ const suites: Record<string, string> = {
   postgres: './postgres/main.ts',
   redis: './redis/main.ts',
   latency: './latency/main.ts',
+  skew: './skew/main.ts',
   http: './connectors-http/main.ts',
 }
 const path = suites[suite]

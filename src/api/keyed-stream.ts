@@ -4,6 +4,7 @@ import type { Key } from '../core/key.ts'
 import type { AggregateFunction } from '../operators/aggregate/aggregate-function.ts'
 import { agg } from '../operators/aggregate/functions.ts'
 import { KeyedAggregateOperator, type KeyedResult } from '../operators/keyed-aggregate/keyed-aggregate-operator.ts'
+import { CombinerOperator, combinedKey, type Combined } from '../operators/aggregate/combiner.ts'
 import { KeyedProcessOperator } from '../operators/process/keyed-process-operator.ts'
 import type { KeyedProcessFunction } from '../operators/process/process-function.ts'
 import { checkAssigner, type WindowAssigner } from '../operators/window/assigners.ts'
@@ -21,6 +22,20 @@ type Nullable<X, When extends boolean> = When extends true ? X | null : X
 type LeftNull<J extends JoinType> = J extends 'right' | 'full' ? true : false
 type RightNull<J extends JoinType> = J extends 'left' | 'full' ? true : false
 export type JoinFunction<L, R, O, J extends JoinType> = (left: Nullable<L, LeftNull<J>>, right: Nullable<R, RightNull<J>>) => O
+
+/**
+ * Options of a keyed `aggregate` (or `reduce`).
+ * @example bids.keyBy((b) => b.auction).aggregate(agg.count(), { combine: true })
+ */
+export interface AggregateOptions {
+  /**
+   * Pre-aggregate each batch per key before the keyed exchange (local-global aggregation): a hot key crosses
+   * the exchange once per batch as a partial accumulator, merged by the subtask that owns it. The results are
+   * those of the plain aggregate; the aggregate's `merge` must be exact (every `agg.*` is). Adds a `combine`
+   * step in front. Default false.
+   */
+  combine?: boolean
+}
 
 const joinTypes: readonly JoinType[] = ['inner', 'left', 'right', 'full']
 
@@ -60,13 +75,21 @@ export class KeyedStream<T, K extends Key> {
    * A continuously updating table `{ key, value }` per key, emitted as a changelog (+I, then -U/+U per change).
    * An updating input is retracted from the aggregate (the aggregate must support `retract`).
    */
-  aggregate<A, R>(fn: AggregateFunction<T, A, R>): Stream<KeyedResult<K, R>> {
-    return this.keyedNode('keyed-aggregate', [], () => ({ aggregate: fn.name }), (ctx) => new KeyedAggregateOperator(fn, ctx), [], { kind: 'aggregate', create: () => fn.create(), add: (a, v) => fn.add(a, v) })
+  aggregate<A, R>(fn: AggregateFunction<T, A, R>, options: AggregateOptions = {}): Stream<KeyedResult<K, R>> {
+    const columns: StepColumns = { kind: 'aggregate', create: () => fn.create(), add: (a, v) => fn.add(a, v) }
+    if (options.combine !== true) return this.keyedNode('keyed-aggregate', [], () => ({ aggregate: fn.name }), (ctx) => new KeyedAggregateOperator(fn, ctx), [], columns)
+    // Local-global: a combiner on every subtask of the input, then the aggregate merging partials by key.
+    const p = this.stream.pipeline
+    const combine = p.addNode('combine', [this.stream.edge()], { aggregate: fn.name }, { role: 'operator', keyed: false, build: (ctx) => new CombinerOperator(fn, this.keyFn, target.id, ctx) })
+    const combined = new KeyedStream<Combined<K, T, A>, K>(this.stream.derive(combine), combinedKey)
+    const out = combined.keyedNode<KeyedResult<K, R>>('keyed-aggregate', [], () => ({ aggregate: fn.name, combined: true }), (ctx) => new KeyedAggregateOperator(fn, ctx, { combined: true }), [], columns)
+    const target = out.node
+    return out
   }
 
   /** A continuously updating pairwise reduction per key (a changelog, like `aggregate`). */
-  reduce(fn: (a: T, b: T) => T): Stream<KeyedResult<K, T>> {
-    return this.aggregate(agg.reduce(fn))
+  reduce(fn: (a: T, b: T) => T, options: AggregateOptions = {}): Stream<KeyedResult<K, T>> {
+    return this.aggregate(agg.reduce(fn), options)
   }
 
   /**

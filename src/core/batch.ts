@@ -17,6 +17,11 @@ export interface Batch<T = unknown> {
    * it. Sinks measure end-to-end latency from it.
    */
   ingestedAt?: number
+  /**
+   * The W3C `traceparent` the batch's records follow: taken from a record header by a source, replaced by each
+   * traced step with its own span, written to record headers by sinks that have them. Absent on most batches.
+   */
+  trace?: string
 }
 
 export type Position = string | number

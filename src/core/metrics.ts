@@ -48,6 +48,11 @@ export class StepMetrics {
   latency: SinkLatency | undefined = undefined
   /** A keyed step's most frequent keys on this subtask (space-saving sketch), most first; undefined elsewhere. */
   hotKeys: KeyCount[] | undefined = undefined
+  /**
+   * A keyed step's records per key group on this subtask (index: key group), estimated from one batch in
+   * `KEY_GROUP_SAMPLE` (each of its records counts that many); undefined elsewhere. For rescaling decisions.
+   */
+  keyGroupRecords: number[] | undefined = undefined
   /** Gauge: a source's consumer lag per partition it reads, for sources that can tell (see `ConsumerLag`). */
   consumerLag: ConsumerLag | undefined = undefined
   /** Records that broke a data contract at this step (a source's or a sink's), per rule; undefined until one does. */
@@ -99,6 +104,7 @@ export class StepMetrics {
       ...(this.consumerLag !== undefined ? { consumerLag: { unit: this.consumerLag.unit, partitions: this.consumerLag.partitions.slice(), lag: this.consumerLag.lag.slice() } } : {}),
       ...(this.latency !== undefined ? { latency: { ingest: copyHistogram(this.latency.ingest), eventTime: copyHistogram(this.latency.eventTime) } } : {}),
       ...(this.violations !== undefined ? { violations: { ...this.violations } } : {}),
+      ...(this.keyGroupRecords !== undefined ? { keyGroupRecords: this.keyGroupRecords.slice() } : {}),
     }
   }
 }
@@ -168,6 +174,8 @@ export interface StepMetricsValues {
   hotKeys?: KeyCount[]
   /** Contract violations per rule. */
   violations?: ViolationCounts
+  /** A keyed step's estimated records per key group (index: key group). */
+  keyGroupRecords?: number[]
 }
 
 /**
@@ -193,6 +201,9 @@ export function countViolation(m: StepMetrics, rule: string): void {
   const v = (m.violations ??= {})
   v[rule] = (v[rule] ?? 0) + 1
 }
+
+/** A keyed step counts the key groups of one batch in this many (and weighs each record by it). */
+export const KEY_GROUP_SAMPLE = 8
 
 /**
  * A frequent key of a keyed step as the space-saving sketch counts it: at least `count - error` records.

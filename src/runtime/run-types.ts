@@ -4,6 +4,7 @@ import type { InputProgress, StepMetricsJson } from '../core/metrics.ts'
 import type { CheckpointConfig, CheckpointReport } from '../checkpoint/coordinator.ts'
 import type { LineageOptions } from '../lineage/emitter.ts'
 import type { LineageTransport } from '../lineage/transport.ts'
+import type { StepTraceOptions } from '../observe/trace/step-spans.ts'
 
 /**
  * How `run` runs a pipeline: parallelism, checkpoints, `--param` values, a signal to stop it, and a
@@ -37,6 +38,11 @@ export interface RunOptions {
    * starts; an incompatible one stops the start. Defaults to the pipeline's `registry` option, then `SLUICE_REGISTRY`.
    */
   registry?: string
+  /**
+   * Spans of sampled batches per step, exported over OTLP/HTTP: a batch read with a W3C `traceparent` header
+   * (Kafka, the log, HTTP ingest) is traced under it, and sinks with headers write the context on.
+   */
+  trace?: StepTraceOptions & { onExportError?: (e: unknown) => void }
 }
 
 /**

@@ -12,6 +12,7 @@ export type { SourceSnapshot }
 import type { Vertex } from './vertex.ts'
 import { EventTimeGuard } from './event-time-guard.ts'
 import { withIngestion } from './ingestion.ts'
+import { tracing } from './batch-trace.ts'
 
 
 /**
@@ -50,6 +51,8 @@ export class SourceRunner {
   private readonly eventTime: ((v: unknown) => number) | undefined
   private readonly errors: PolicyErrorSink
   private cursor = 0
+  /** When this subtask last started a trace (performance.now ms). */
+  private sampledAt = -Infinity
   private ready: { p: PartitionState; r: SourceRead<unknown> }[] = []
   recordsIn = 0
   private failure: SluiceError | undefined
@@ -274,8 +277,32 @@ export class SourceRunner {
     }
     p.lastDataAt = now
     p.idle = false
+    const spans = this.vertex.spans
+    if (r.trace !== undefined || (spans !== undefined && spans.sampleEveryMs > 0 && performance.now() - this.sampledAt >= spans.sampleEveryMs)) {
+      this.traced(p, r as Batch<unknown>, now)
+      return
+    }
     // The batch is ingested now; what it causes downstream, a window fired by the watermark it moves too, inherits it.
     withIngestion(now, () => this.ingest(p, r as Batch<unknown>, now))
+  }
+
+  /**
+   * A batch that came with trace context, or one sampled to start a trace: read in a span of this source (when
+   * the run is traced), whose context the batch carries downstream.
+   */
+  private traced(p: PartitionState, batch: Batch<unknown>, now: number): void {
+    const spans = this.vertex.spans
+    const span = spans?.open(batch.trace)
+    if (span !== undefined && batch.trace === undefined) this.sampledAt = performance.now()
+    const prev = tracing.current
+    tracing.current = span?.traceparent ?? batch.trace
+    const n = batch.values.length
+    try {
+      withIngestion(now, () => this.ingest(p, batch, now))
+    } finally {
+      tracing.current = prev
+      if (span !== undefined) spans!.end(span, `source ${this.vertex.plan.id}`, { 'sluice.step': this.vertex.plan.id, 'sluice.subtask': this.vertex.subtask, 'sluice.records': n })
+    }
   }
 
   private ingest(p: PartitionState, batch: Batch<unknown>, now: number): void {

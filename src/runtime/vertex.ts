@@ -1,11 +1,14 @@
 import type { Batch } from '../core/batch.ts'
 import type { Operator, Output } from '../core/operator.ts'
 import type { SinkWriter } from '../core/sink.ts'
-import type { StepMetrics } from '../core/metrics.ts'
+import { KEY_GROUP_SAMPLE, type StepMetrics } from '../core/metrics.ts'
+import { DEFAULT_KEY_GROUPS, keyGroupOf } from '../core/key.ts'
 import type { PlanVertex } from '../plan/physical-plan.ts'
 import { emptyHistogram, observe, observeTimes } from '../core/latency-histogram.ts'
 import { ingestion, stamp } from './ingestion.ts'
 import { SpaceSaving } from '../observe/hot-keys/space-saving.ts'
+import type { SpanRecorder } from '../observe/trace/step-spans.ts'
+import { stampTrace, tracing } from './batch-trace.ts'
 
 /** Keys a keyed step's sketch keeps (every key above 1/64 of its records is among them). */
 const SKETCH_KEYS = 64
@@ -50,6 +53,11 @@ export class Vertex implements Output {
   now: () => number = Date.now
   /** A keyed step's most frequent keys, from the keys of the batches it receives. */
   hotKeys: SpaceSaving<unknown> | undefined
+  /** Filled by the executor when the run is traced: spans of the traced batches this step handles. */
+  spans: SpanRecorder | undefined
+  /** This subtask's index, for span attributes. */
+  subtask = 0
+  private keyedBatches = 0
 
   constructor(plan: PlanVertex, metrics: StepMetrics) {
     this.plan = plan
@@ -65,11 +73,40 @@ export class Vertex implements Output {
     const outer = nested.ms
     nested.ms = 0
     try {
-      this.handle(batch, input)
+      if (batch.trace === undefined) this.handle(batch, input)
+      else this.traced(batch, input)
     } finally {
       const ms = performance.now() - t0
       this.metrics.busyMs += ms - nested.ms
       nested.ms = outer + ms
+    }
+  }
+
+  /**
+   * A batch with trace context: handled in a span of this step when the run is traced (within its budget), and
+   * what the step emits meanwhile carries this span's context on, or the batch's own when there is no span.
+   */
+  private traced(batch: Batch, input: number): void {
+    const parent = batch.trace!
+    const span = this.spans?.open(parent)
+    const prev = tracing.current
+    tracing.current = span?.traceparent ?? parent
+    // A sink writes the context of its own span into record headers.
+    batch.trace = tracing.current
+    let error: string | undefined
+    try {
+      this.handle(batch, input)
+    } catch (e) {
+      const code = (e as { code?: unknown }).code
+      error = typeof code === 'string' && code.startsWith('SLUICE_') ? code : 'the step failed'
+      throw e
+    } finally {
+      tracing.current = prev
+      batch.trace = parent
+      if (span !== undefined) {
+        const role = this.sink !== undefined ? 'sink' : 'step'
+        this.spans!.end(span, `${role} ${this.plan.id}`, { 'sluice.step': this.plan.id, 'sluice.subtask': this.subtask, 'sluice.records': batch.values.length }, error)
+      }
     }
   }
 
@@ -83,7 +120,10 @@ export class Vertex implements Output {
       return
     }
     if (this.plan.role !== 'chain') this.metrics.recordsIn += batch.values.length
-    if (batch.keys !== undefined) (this.hotKeys ??= new SpaceSaving(SKETCH_KEYS)).offerBatch(batch.keys)
+    if (batch.keys !== undefined) {
+      ;(this.hotKeys ??= new SpaceSaving(SKETCH_KEYS)).offerBatch(batch.keys)
+      if (this.keyedBatches++ % KEY_GROUP_SAMPLE === 0) this.countKeyGroups(batch.keys)
+    }
     // What the operator emits while handling this batch inherits its ingestion time (see ingestion.ts).
     const prev = ingestion.at
     if (batch.ingestedAt !== undefined) ingestion.at = batch.ingestedAt
@@ -94,6 +134,12 @@ export class Vertex implements Output {
     }
     const room = this.operator!.waitForRoom?.()
     if (room !== undefined) this.pendingWrite(room)
+  }
+
+  /** Records per key group, from one keyed batch in KEY_GROUP_SAMPLE: a hash per record of the batches counted. */
+  private countKeyGroups(keys: unknown[]): void {
+    const counts = (this.metrics.keyGroupRecords ??= new Array<number>(DEFAULT_KEY_GROUPS).fill(0))
+    for (let i = 0; i < keys.length; i++) counts[keyGroupOf(keys[i])] += KEY_GROUP_SAMPLE
   }
 
   /** A sink's end-to-end latency: once the write is done, time since ingestion and since event time. */
@@ -114,6 +160,7 @@ export class Vertex implements Output {
   emit(batch: Batch): void {
     if (batch.values.length === 0) return
     stamp(batch)
+    stampTrace(batch)
     if (this.plan.role === 'source' || this.plan.role === 'errors') this.metrics.recordsOut += batch.values.length
     for (const c of this.consumers) if (c.tag === undefined) this.deliver(c, batch)
   }

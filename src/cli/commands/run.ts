@@ -60,7 +60,7 @@ export const runCommand: Command = {
     { name: 'metrics-port', type: 'string', placeholder: 'PORT', description: 'serve /metrics (Prometheus), /healthz and /readyz on this port while the job runs' },
     { name: 'log', type: 'string', placeholder: 'FORMAT', description: "structured logs on stderr instead of the progress line and summary table: 'json' lines, or 'pretty' for a terminal" },
     { name: 'log-level', type: 'string', placeholder: 'LEVEL', description: "with --log: trace, debug, info (default), warn, error" },
-    { name: 'otlp-endpoint', type: 'string', placeholder: 'URL', description: 'send traces (the job, checkpoints, restores) to this OpenTelemetry collector over OTLP/HTTP, e.g. http://127.0.0.1:4318' },
+    { name: 'otlp-endpoint', type: 'string', placeholder: 'URL', description: 'send traces (the job, checkpoints, restores, sampled batches per step; a traceparent header on input is followed) to this OpenTelemetry collector over OTLP/HTTP, e.g. http://127.0.0.1:4318' },
     { name: 'lineage', type: 'string', placeholder: 'TARGET', description: "emit OpenLineage run events to an NDJSON file, a Marquez endpoint (http://host:5000) or 'console' (default: the pipeline's lineage option, then SLUICE_LINEAGE)" },
     { name: 'registry', type: 'string', placeholder: 'DIR|URL', description: "register the contracts' new compatible versions in this schema registry before the run, and refuse an incompatible one (default: the pipeline's registry option, then SLUICE_REGISTRY)" },
     { name: 'drain-timeout', type: 'string', placeholder: 'DURATION', description: "after SIGTERM or Ctrl-C, cancel the job and exit if the graceful stop takes longer than this, e.g. '50s' (default: wait)" },
@@ -141,6 +141,10 @@ export const runCommand: Command = {
     let traced: { flush(): Promise<void> } | undefined
     const otlp = values['otlp-endpoint']
     let exportWarned = false
+    const warnExport = (): void => {
+      if (!exportWarned) ctx.stderr.write(`warning: traces could not be sent to ${String(otlp)}; the job goes on\n`)
+      exportWarned = true
+    }
     let lineageWarned = false
     try {
       job = start(p, {
@@ -151,6 +155,7 @@ export const runCommand: Command = {
         ...(typeof values.registry === 'string' ? { registry: /^https?:\/\//.test(values.registry) ? values.registry : resolve(ctx.cwd, values.registry) } : {}),
         signal: stop.signal,
         onProgress: (pr) => progress.update(pr),
+        ...(typeof otlp === 'string' ? { trace: { endpoint: otlp, onExportError: () => warnExport() } } : {}),
         lineage: lineageFlag(values, () => {
           if (!lineageWarned) ctx.stderr.write('warning: lineage events could not be sent; the job goes on\n')
           lineageWarned = true
@@ -161,10 +166,7 @@ export const runCommand: Command = {
       if (typeof otlp === 'string') {
         traced = traceJob(job, {
           endpoint: otlp,
-          onExportError: () => {
-            if (!exportWarned) ctx.stderr.write(`warning: traces could not be sent to ${otlp}; the job goes on\n`)
-            exportWarned = true
-          },
+          onExportError: () => warnExport(),
         })
       }
       if (typeof values.serve === 'string') {

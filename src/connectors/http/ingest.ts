@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { TRACEPARENT_HEADER, traceparentOf } from '../../observe/trace/context.ts'
 import { timingSafeEqual } from 'node:crypto'
 import type { Log } from '../../log/index.ts'
 
@@ -84,7 +85,9 @@ export class IngestServer {
     if (typeof values === 'string') return this.answer(res, 400, { error: values })
     if (values.length === 0) return this.answer(res, 200, { accepted: 0 })
     try {
-      await this.c.log.append(this.c.topic, 0, values.map((value) => ({ value })))
+      // A request sent in a trace: its records carry the context into the pipeline.
+      const trace = traceparentOf(req.headers[TRACEPARENT_HEADER])
+      await this.c.log.append(this.c.topic, 0, values.map((value) => (trace === undefined ? { value } : { value, headers: { [TRACEPARENT_HEADER]: trace } })))
     } catch {
       // Not stored: the client must send it again.
       return this.answer(res, 503, { error: 'the records could not be stored; send them again' }, { 'retry-after': '1' })

@@ -6,6 +6,7 @@ import { checkSeek } from '../resume.ts'
 import { createClient, createCluster, isKafkaError, kafkaMessage, type Cluster, type KafkaConnection, type WireRecord } from './client.ts'
 import { decoderFor, type KafkaCodec, type KafkaFormat, type KafkaRecordMeta } from './decode.ts'
 import { deliverable } from './read-committed.ts'
+import { TRACEPARENT_HEADER, traceparentOf } from '../../observe/trace/context.ts'
 import { commitGroupOffsets, groupOffsets } from './groups.ts'
 
 /**
@@ -219,8 +220,11 @@ async function openReader<T>(options: KafkaSourceOptions<T>, o: Checked, ctx: So
     const values: T[] = []
     const pos: Position[] = []
     const end = Math.min(p.buffer.length, p.bufferAt + max)
+    let trace: string | undefined
     for (let i = p.bufferAt; i < end; i++) {
       const r = p.buffer[i]
+      // The batch follows the trace of its first record that has one.
+      if (trace === undefined && r.headers?.[TRACEPARENT_HEADER] !== undefined) trace = traceparentOf(r.headers[TRACEPARENT_HEADER])
       const position = `${p.topic}/${p.partition}:${r.offset}`
       try {
         values.push(decode(r, p.topic, p.partition))
@@ -238,7 +242,7 @@ async function openReader<T>(options: KafkaSourceOptions<T>, o: Checked, ctx: So
     } else {
       p.next = Number(p.buffer[end].offset)
     }
-    return { values, times: [], pos }
+    return trace === undefined ? { values, times: [], pos } : { values, times: [], pos, trace }
   }
 
   async function readPart(p: Part, max: number): Promise<SourceRead<T>> {

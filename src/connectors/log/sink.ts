@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { TRACEPARENT_HEADER } from '../../observe/trace/context.ts'
 import { INSERT, type Batch } from '../../core/batch.ts'
 import { hashKey } from '../../core/key.ts'
 import { SluiceError, userError } from '../../core/errors.ts'
@@ -100,12 +101,14 @@ class LogWriter<T> implements SinkWriter<T> {
 
   write(batch: Batch<T>): Promise<void> | void {
     this.check()
-    const { values, kinds } = batch
+    const { values, kinds, trace } = batch
     if (values.length === 0) return
     // A writer never told what to recover fences its producer before its first transaction, not inside it.
     if (this.transactional && !this.tpc.recovered) return this.tpc.ensureRecovered().then(() => this.write(batch))
     const by = new Map<number, LogRecordInput[]>()
-    const headers = this.transactional ? { [PRODUCER]: this.producer, [TXN]: this.txn } : undefined
+    const control = this.transactional ? { [PRODUCER]: this.producer, [TXN]: this.txn } : undefined
+    // Records written in a trace carry its context on.
+    const headers = trace === undefined ? control : { ...control, [TRACEPARENT_HEADER]: trace }
     const { key, encode } = this.options
     const rr = this.rr++ % this.partitions
     for (let i = 0; i < values.length; i++) {

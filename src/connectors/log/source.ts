@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises'
+import { TRACEPARENT_HEADER, traceparentOf } from '../../observe/trace/context.ts'
 import type { Position } from '../../core/batch.ts'
 import { parseDuration, type Duration } from '../../core/duration.ts'
 import { SluiceError, userError } from '../../core/errors.ts'
@@ -139,6 +140,7 @@ async function openReader<T>(
       const values: T[] = []
       const pos: Position[] = []
       let blocked = -1
+      let trace: string | undefined
       for (let i = 0; i < b.offsets.length; i++) {
         const offset = b.offsets[i]
         const c = classify(b.headers?.[i])
@@ -160,6 +162,8 @@ async function openReader<T>(
         }
         part.next = offset + 1
         const meta = (): LogRecordMeta => ({ partition: index, offset, timestamp: b.timestamps[i], key: b.keys[i], headers: b.headers?.[i] ?? null })
+        // The batch follows the trace of its first record that has one.
+        if (trace === undefined && b.headers?.[i]?.[TRACEPARENT_HEADER] !== undefined) trace = traceparentOf(b.headers[i]![TRACEPARENT_HEADER])
         try {
           values.push(decode(b.values[i], meta()))
           pos.push(`${topic}/${index}:${offset}`)
@@ -168,7 +172,7 @@ async function openReader<T>(
         }
       }
       part.txns.prune(part.next)
-      if (values.length > 0) return { values, times: [], pos }
+      if (values.length > 0) return trace === undefined ? { values, times: [], pos } : { values, times: [], pos, trace }
       if (blocked >= 0) {
         await scanAhead(index, part, blocked)
         if (!decidedAt(part, b, blocked)) {

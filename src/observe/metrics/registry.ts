@@ -247,6 +247,10 @@ function addTo(t: StepTotals, s: StepMetricsValues): void {
     for (const [rule, n] of Object.entries(s.violations)) v[rule] = (v[rule] ?? 0) + n
   }
   if (s.hotKeys !== undefined) t.hotKeys = mergeKeys(t.hotKeys ?? [], s.hotKeys)
+  if (s.keyGroupRecords !== undefined) {
+    const sum = (t.keyGroupRecords ??= new Array<number>(s.keyGroupRecords.length).fill(0))
+    s.keyGroupRecords.forEach((n, g) => (sum[g] += n))
+  }
   if (s.consumerLag !== undefined) {
     t.consumerLag ??= { unit: s.consumerLag.unit, partitions: [], lag: [] }
     t.consumerLag.partitions.push(...s.consumerLag.partitions)

@@ -35,7 +35,7 @@ test('every catalog figure is published per step and subtask, in base units', as
   assert.equal(s.get('sluice_job_status{pipeline="orders",status="running"}'), '1')
 })
 
-test('counters are names ending in _total, units in the name, labels bounded to pipeline, step, kind, subtask', async () => {
+test('counters are names ending in _total, units in the name, labels bounded to pipeline, step, kind, subtask (and partition, key group)', async () => {
   const text = await new PrometheusExposition().render(sampleRegistry().snapshot())
   for (const [, name, type] of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
     assert.equal(name.endsWith('_total'), type === 'counter', name)
@@ -43,7 +43,7 @@ test('counters are names ending in _total, units in the name, labels bounded to 
   }
   for (const [key] of series(text)) {
     const labels = [...key.matchAll(/(\w+)="/g)].map((m) => m[1])
-    for (const l of labels) assert.ok(['pipeline', 'step', 'kind', 'subtask', 'status', 'slo', 'le', 'partition'].includes(l), `${key}: label ${l}`)
+    for (const l of labels) assert.ok(['pipeline', 'step', 'kind', 'subtask', 'status', 'slo', 'le', 'partition', 'key_group'].includes(l), `${key}: label ${l}`)
   }
 })
 

@@ -1,7 +1,7 @@
 import type { Counter, Gauge, Registry } from 'prom-client'
 import { JOB_METRICS, STEP_METRICS, jobValue, stepValue, type MetricInfo } from '../metrics/catalog.ts'
 import type { MetricsSnapshot } from '../metrics/registry.ts'
-import { CONSUMER_LAG_LABELS, CONSUMER_LAG_METRICS, EXTRA_STEP_METRICS, SLO_METRICS, VIOLATION_METRIC, type ExtraStepMetric } from './extra-metrics.ts'
+import { CONSUMER_LAG_LABELS, CONSUMER_LAG_METRICS, EXTRA_STEP_METRICS, KEY_GROUP_METRIC, SLO_METRICS, VIOLATION_METRIC, type ExtraStepMetric } from './extra-metrics.ts'
 import type { SloSpec } from '../slo/spec.ts'
 import { sloTargets } from '../slo/spec.ts'
 import { lazyRequire } from '../../core/lazy-require.ts'
@@ -41,6 +41,7 @@ export class PrometheusExposition {
   private readonly histograms: SnapshotHistogram[]
   private readonly lag: Record<'records' | 'bytes', Gauge<string>>
   private readonly violations: Counter<string>
+  private readonly keyGroups: AnyMetric
 
   constructor(opts: ExpositionOptions = {}) {
     this.opts = opts
@@ -52,6 +53,7 @@ export class PrometheusExposition {
     const lagGauge = (m: { name: string; help: string }) => new (promClient().Gauge)({ name: m.name, help: m.help, labelNames: [...CONSUMER_LAG_LABELS], registers: [this.registry] })
     this.lag = { records: lagGauge(CONSUMER_LAG_METRICS.records), bytes: lagGauge(CONSUMER_LAG_METRICS.bytes) }
     this.violations = new (promClient().Counter)({ name: VIOLATION_METRIC.name, help: VIOLATION_METRIC.help, labelNames: [...VIOLATION_METRIC.labels], registers: [this.registry] })
+    this.keyGroups = this.metric(KEY_GROUP_METRIC.name, KEY_GROUP_METRIC.help, 'counter', KEY_GROUP_METRIC.labels)
     const [objective, threshold] = SLO_METRICS
     this.sloObjective = new (promClient().Gauge)({ name: objective.name, help: objective.help, labelNames: [...objective.labels], registers: [this.registry] })
     this.sloThreshold = new (promClient().Gauge)({ name: threshold.name, help: threshold.help, labelNames: [...threshold.labels], registers: [this.registry] })
@@ -80,6 +82,12 @@ export class PrometheusExposition {
     this.violations.reset()
     for (const t of s.subtasks) {
       for (const [rule, n] of Object.entries(t.violations ?? {})) this.violations.inc({ pipeline, step: t.step, kind: t.kind, subtask: String(t.subtask), rule }, n)
+    }
+    this.keyGroups.reset()
+    for (const t of s.subtasks) {
+      t.keyGroupRecords?.forEach((n, g) => {
+        if (n > 0) set(this.keyGroups, { pipeline, step: t.step, kind: t.kind, subtask: String(t.subtask), key_group: String(g) }, n)
+      })
     }
     for (const [info, metric] of this.jobs) {
       metric.reset()

@@ -37,6 +37,13 @@ export const VIOLATION_METRIC = {
   labels: [...STEP_LABELS, 'rule'],
 } as const
 
+/** A keyed step's records per key group (`StepMetrics.keyGroupRecords`): 128 series per subtask at most, those it received records of. */
+export const KEY_GROUP_METRIC = {
+  name: 'sluice_step_key_group_records_total',
+  help: 'Records a keyed step received per key group, estimated from one batch in 8: what moving a key group to another subtask would move.',
+  labels: [...STEP_LABELS, 'key_group'],
+} as const
+
 /** The pipeline's declared objectives, so that rules and dashboards can read them. */
 export const SLO_METRICS = [
   { name: 'sluice_slo_objective_ratio', help: 'Target share of good events of a declared SLO.', labels: ['pipeline', 'slo'] },

@@ -4,6 +4,7 @@ import { userError } from '../../core/errors.ts'
 import type { KeyedSnapshot, Operator, OperatorContext, Output } from '../../core/operator.ts'
 import type { ValueState } from '../../core/state-backend.ts'
 import type { AggregateFunction } from '../aggregate/aggregate-function.ts'
+import type { Combined } from '../aggregate/combiner.ts'
 import { ChangeTracker } from '../change-tracker.ts'
 import { checkRestore, KeyedSnapshotWriter, readEntries } from '../keyed-snapshot.ts'
 
@@ -49,9 +50,13 @@ export class KeyedAggregateOperator<T, A, R> implements Operator {
   /** The rows changed since the last incremental snapshot. */
   private readonly changes = new ChangeTracker<Row<A, R>>()
 
-  constructor(agg: AggregateFunction<T, A, R>, op: OperatorContext) {
+  /** Its input comes from a combiner (`Combined` records: partial accumulators, or raw records of a changelog). */
+  private readonly combined: boolean
+
+  constructor(agg: AggregateFunction<T, A, R>, op: OperatorContext, options: { combined?: boolean } = {}) {
     this.agg = agg
     this.op = op
+    this.combined = options.combined === true
     // v8: accumulators may hold Maps, Sets or bigints, which the durable store must keep as they are.
     this.rows = op.state.value<Row<A, R>>({ name: ROWS, codec: 'v8' })
   }
@@ -69,9 +74,21 @@ export class KeyedAggregateOperator<T, A, R> implements Operator {
         this.touched.set(id, row)
       }
       const kind = kinds === undefined ? INSERT : kinds[i]
+      let value = values[i] as T
       try {
+        if (this.combined) {
+          const c = values[i] as Combined<unknown, T, A>
+          if ('acc' in c) {
+            row.acc = agg.merge(row.acc, c.acc)
+            row.n += c.n
+            if (times[i] > row.time) row.time = times[i]
+            this.emitting.add(row)
+            continue
+          }
+          value = c.raw
+        }
         if (kind === INSERT || kind === UPDATE_AFTER) {
-          row.acc = agg.add(row.acc, values[i] as T)
+          row.acc = agg.add(row.acc, value)
           row.n++
         } else {
           if (agg.retract === undefined) {
@@ -80,7 +97,7 @@ export class KeyedAggregateOperator<T, A, R> implements Operator {
               hint: 'use an aggregate with retract (count, sum, avg, countDistinct, min/max with { retractable: true }) or aggregate an append-only stream',
             })
           }
-          row.acc = agg.retract(row.acc, values[i] as T)
+          row.acc = agg.retract(row.acc, value)
           row.n--
         }
       } catch (e) {

@@ -21,6 +21,8 @@ export interface WireBatch {
   pos?: Column
   /** The batch's ingestion time. */
   at?: number
+  /** The batch's trace context (`traceparent`). */
+  tp?: string
 }
 
 /** A column of `n` values. */
@@ -48,6 +50,7 @@ export function encodeBatch(b: Batch): WireBatch {
   if (b.kinds !== undefined) w.kinds = Uint8Array.from(b.kinds)
   if (b.pos !== undefined) w.pos = encodeColumn(b.pos, 0)
   if (b.ingestedAt !== undefined) w.at = b.ingestedAt
+  if (b.trace !== undefined) w.tp = b.trace
   return w
 }
 
@@ -57,6 +60,7 @@ export function decodeBatch(w: WireBatch): Batch {
   if (w.kinds !== undefined) b.kinds = toArray(w.kinds) as RowKind[]
   if (w.pos !== undefined) b.pos = decodeColumn(w.pos, w.n) as Position[]
   if (w.at !== undefined) b.ingestedAt = w.at
+  if (w.tp !== undefined) b.trace = w.tp
   return b
 }
 

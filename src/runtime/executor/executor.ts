@@ -1,4 +1,5 @@
 import type { Pipeline } from '../../api/pipeline.ts'
+import type { SpanRecorder } from '../../observe/trace/step-spans.ts'
 import type { Batch } from '../../core/batch.ts'
 import type { Clock } from '../../core/clock.ts'
 import { SluiceError, errorMessage, internalError } from '../../core/errors.ts'
@@ -62,6 +63,8 @@ export interface ExecutorInit {
   tick?: () => number
   /** Thread 0: a sink's write has been pending for `ms` (about once a second while it is). */
   onStuck?: (step: string, ms: number) => void
+  /** When the run is traced: this thread's recorder of step spans. */
+  spans?: SpanRecorder
 }
 
 interface Round {
@@ -130,6 +133,11 @@ export class SubtaskExecutor {
       ...(p.options.state !== undefined ? { state: p.options.state } : {}),
     })
     configureErrors(p, this.graph, clock)
+    for (const v of this.graph.vertices) {
+      if (v === undefined) continue
+      v.subtask = thread
+      v.spans = init.spans
+    }
     this.chains = yieldingChains(plan, this.graph.vertices, (op): op is FusedChain => op instanceof FusedChain, (e) => this.fail(e))
     init.registry.onRead = () => this.refreshGauges()
     this.errorsVertex = this.graph.vertices.find((v) => v?.plan.role === 'errors')
@@ -748,6 +756,7 @@ export class SubtaskExecutor {
     this.init.registry.onRead = undefined
     this.reportMetrics()
     this.graph.closeState()
+    await this.init.spans?.close()
     this.init.report({ t: 'closed', thread: this.thread })
     this.init.flush()
   }
@@ -755,7 +764,7 @@ export class SubtaskExecutor {
   /** After a failure: closes what can be closed, best effort. */
   async abandon(): Promise<void> {
     this.init.registry.onRead = undefined
-    await Promise.allSettled([...this.graph.sinks().map(({ writer }) => writer.close()), ...this.runners.map((r) => r.close())])
+    await Promise.allSettled([...this.graph.sinks().map(({ writer }) => writer.close()), ...this.runners.map((r) => r.close()), this.init.spans?.close()])
     try {
       this.graph.closeState()
     } catch {

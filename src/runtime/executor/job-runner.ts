@@ -1,5 +1,6 @@
 import { registerContracts, registryOf } from '../register-contracts.ts'
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads'
+import { SpanRecorder, type StepTraceOptions } from '../../observe/trace/step-spans.ts'
 import type { Pipeline } from '../../api/pipeline.ts'
 import { CheckpointCoordinator } from '../../checkpoint/coordinator.ts'
 import type { CheckpointStats } from '../../checkpoint/manifest.ts'
@@ -143,6 +144,7 @@ export class JobRunner {
         signal,
         tick: () => this.tick(signal),
         onStuck: (step, ms) => this.progress({ step, ms }),
+        ...(opts.trace !== undefined ? { spans: new SpanRecorder(p.name, opts.trace, opts.trace.onExportError) } : {}),
         ...(this.deadLetters !== undefined ? { deadLetters: this.deadLetters } : {}),
       })
       const ex = this.executor
@@ -196,7 +198,7 @@ export class JobRunner {
     const signature = planSignature(this.plan)
     for (let t = 1; t < n; t++) {
       const own = ports[t]
-      const workerData: WorkerInit = { module: moduleUrl(this.opts.module!), params: this.opts.params ?? {}, thread: t, threads: n, signature, checkpointing, ports: own, clock: this.shared.buffer, spread: this.layout.spread }
+      const workerData: WorkerInit = { module: moduleUrl(this.opts.module!), params: this.opts.params ?? {}, thread: t, threads: n, signature, checkpointing, ports: own, clock: this.shared.buffer, spread: this.layout.spread, ...(this.opts.trace !== undefined ? { trace: cloneableTrace(this.opts.trace) } : {}) }
       const worker = new Worker(new URL('./worker-main.ts', import.meta.url), { workerData, env: workerEnv(), transferList: own.filter((x): x is MessagePort => x !== undefined) })
       worker.on('error', (e) => this.fail(e instanceof SluiceError ? e : internalError(`thread ${t} of pipeline '${this.p.name}' crashed`, { cause: e })))
       worker.on('exit', (code) => {
@@ -499,4 +501,10 @@ export interface RemoteThreads {
 /** Runs a pipeline at any parallelism, reporting to and taking commands from `control`; settles it at the end. */
 export function runJob(p: Pipeline, opts: RunOptions, control: JobControl, remote?: RemoteThreads): Promise<void> {
   return new JobRunner(p, opts, control, remote).run()
+}
+
+/** Trace options a worker can be given (a function cannot cross to a thread; workers' export failures go unreported). */
+function cloneableTrace(t: NonNullable<RunOptions['trace']>): StepTraceOptions {
+  const { onExportError: _drop, ...rest } = t
+  return rest
 }

@@ -80,6 +80,7 @@ export class Outlet {
       const part = parts[t]
       if (part === undefined) continue
       part.ingestedAt = batch.ingestedAt
+      if (batch.trace !== undefined) part.trace = batch.trace
       if (t === d.thread) d.local(to).data(input, ch, part)
       else d.send(t, { t: 'data', v: to, input, ch, batch: part })
     }

@@ -1,5 +1,6 @@
 import { userError } from '../../core/errors.ts'
 import { MetricsRegistry } from '../../observe/metrics/registry.ts'
+import { SpanRecorder, type StepTraceOptions } from '../../observe/trace/step-spans.ts'
 import { buildPlan } from '../../plan/physical-plan.ts'
 import { SubtaskExecutor } from './executor.ts'
 import { layOut, type Spread } from './layout.ts'
@@ -20,6 +21,8 @@ export interface ThreadInit {
   clock: SharedArrayBuffer | undefined
   /** How thread 0 spread the vertices over the threads. */
   spread: Spread[]
+  /** Step spans, when the run is traced. */
+  trace?: StepTraceOptions
 }
 
 /**
@@ -75,6 +78,7 @@ export async function runThread(init: ThreadInit, ports: (ExchangePort | undefin
     giveCredit: (t, n) => r.giveCredit(t, n),
     report: (rep) => r.send(0, rep),
     signal: controller.signal,
+    ...(init.trace !== undefined ? { spans: new SpanRecorder(p.name, init.trace) } : {}),
   })
   const ex = executor
   r.onUnsendable = (v, input, batch, rows) => ex.unsendable(v, input, batch, rows)
