@@ -1,12 +1,17 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Browser, Page } from 'playwright-core'
 import { serviceOrSkip } from '../support/services.ts'
 import { launch, serveOrders, signedIn, until, type Served } from './support.ts'
 
 const chromium = serviceOrSkip('chromium')
-const shots = (name: string) => fileURLToPath(new URL(`../../docs/screenshots/${name}.png`, import.meta.url))
+// The committed screenshots are rewritten only when asked (SLUICE_SCREENSHOTS=1): a test run leaves the tree as it was.
+const shotDir = process.env.SLUICE_SCREENSHOTS === '1' ? fileURLToPath(new URL('../../docs/screenshots/', import.meta.url)) : mkdtempSync(join(tmpdir(), 'sluice-screenshots-'))
+const shots = (name: string) => join(shotDir, `${name}.png`)
 
 let served: Served
 let browser: Browser
@@ -20,6 +25,7 @@ before(async () => {
 after(async () => {
   await browser?.close()
   await served?.close()
+  if (process.env.SLUICE_SCREENSHOTS !== '1') rmSync(shotDir, { recursive: true, force: true })
 })
 
 /** The number shown in `selector` (digits only, so '1,234' reads 1234). */
