@@ -12,6 +12,8 @@ import type { TokenStore } from './tokens.ts'
 import { RateTracker, type GraphStep } from './graph.ts'
 import type { JobInfo } from './job-info.ts'
 import { jobApi } from './job-api.ts'
+import { catalogRoutes } from './catalog-api.ts'
+import type { Catalog } from '../catalog/catalog.ts'
 
 export interface ControlPlaneOptions {
   /** The jobs served, by name. */
@@ -28,6 +30,8 @@ export interface ControlPlaneOptions {
   redriveDir?: string
   /** Prometheus that runs the rules of `sluice slo rules`: SLO status comes from it instead of the server's own count. */
   prometheusUrl?: string
+  /** The catalog served under /api/catalog/ (datasets, jobs, the lineage graph). */
+  catalog?: Catalog
   /** Time between metrics snapshots on the live stream (default 1000 ms). */
   streamIntervalMs?: number
 }
@@ -194,6 +198,7 @@ export function controlPlane(opts: ControlPlaneOptions): Hono<Vars> {
     body: (c, path) => body(c, spec('post', path)),
     fail,
   })
+  catalogRoutes(app, opts.catalog, fail)
   app.get('/api/audit', async (c) => {
     const from = Number(c.req.query('from') ?? 0)
     const limit = Number(c.req.query('limit') ?? 1000)

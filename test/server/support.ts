@@ -14,6 +14,8 @@ import { deadLetter } from '../../src/dlq/record.ts'
 import { jobInfoOf } from '../../src/server/job-info.ts'
 import type { JobInspector } from '../../src/runtime/job/types.ts'
 import { pipeline, sink, source } from '../../src/index.ts'
+import { Catalog } from '../../src/catalog/catalog.ts'
+import type { RunEvent } from '../../src/lineage/openlineage.ts'
 
 /** Fixed figures the fake job's inspector shows: two dead letters, late samples, a window waiting on a partition. */
 export const T0 = Date.UTC(2026, 0, 1)
@@ -30,6 +32,21 @@ function fakeInspector(dl: DeadLetterWriter): JobInspector {
         ? undefined
         : { watermark: T0 + 500, allowedLateness: 0, trigger: { kind: 'event-time' }, assigner: { kind: 'tumbling' }, keyFound: key === 'eu', assigned: [{ start: Math.floor(time / 1000) * 1000, end: Math.floor(time / 1000) * 1000 + 1000 }], open: key === 'eu' ? [{ start: T0, end: T0 + 1000, triggerState: 0, pending: true, fired: false, minTs: T0, maxTs: T0 + 10 }] : [] },
   }
+}
+
+/** A catalog of one job that reads `file:/in/clicks.jsonl` (e-mail tagged personal) and writes it masked to `file:/out/clicks.jsonl`. */
+export function fixtureCatalog(): Catalog {
+  const catalog = Catalog.open(':memory:')
+  const personal = [{ key: 'classification', value: 'personal' }]
+  catalog.ingestEvent({
+    eventType: 'COMPLETE',
+    eventTime: new Date(T0).toISOString(),
+    run: { runId: '01900000-0000-7000-8000-000000000001' },
+    job: { namespace: 'sluice', name: 'clicks' },
+    inputs: [{ namespace: 'file', name: '/in/clicks.jsonl', facets: { schema: { fields: [{ name: 'n', type: 'number' }, { name: 'email', type: 'string', tags: personal }] } } }],
+    outputs: [{ namespace: 'file', name: '/out/clicks.jsonl', facets: { schema: { fields: [{ name: 'n', type: 'number' }, { name: 'email', type: 'string' }] }, columnLineage: { fields: { n: { inputFields: [{ namespace: 'file', name: '/in/clicks.jsonl', field: 'n', transformations: [{ type: 'DIRECT', subtype: 'IDENTITY', masking: false }] }] }, email: { inputFields: [{ namespace: 'file', name: '/in/clicks.jsonl', field: 'email', transformations: [{ type: 'DIRECT', subtype: 'TRANSFORMATION', masking: true }] }] } } } } }],
+  } as unknown as RunEvent)
+  return catalog
 }
 
 /** A control plane over one running job on a fake runner, with a token per role. */
@@ -51,7 +68,8 @@ export async function fixture() {
   const audit = await AuditLog.open(join(dir, 'server', 'log'))
   const token = {} as Record<Role, string>
   for (const r of ['viewer', 'operator', 'admin'] as const) token[r] = (await tokens.create(r)).token
-  const app = controlPlane({ jobs, infos: new Map([['clicks', info]]), tokens, audit, savepointDir: join(dir, 'savepoints'), redriveDir: join(dir, 'redrive'), streamIntervalMs: 20 })
+  const catalog = fixtureCatalog()
+  const app = controlPlane({ jobs, infos: new Map([['clicks', info]]), catalog, tokens, audit, savepointDir: join(dir, 'savepoints'), redriveDir: join(dir, 'redrive'), streamIntervalMs: 20 })
   const call = (method: string, path: string, opts: { token?: string; body?: unknown } = {}) =>
     app.request(path, {
       method,
@@ -63,6 +81,7 @@ export async function fixture() {
     await running
     await dl.close(false)
     await audit.close()
+    catalog.close()
     await rm(dir, { recursive: true, force: true })
   }
   return { dir, app, call, token, tokens, audit, handle, runner, close }

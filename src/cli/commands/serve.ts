@@ -12,6 +12,8 @@ import type { CliContext } from '../command.ts'
 import { exitCode } from '../exit-codes.ts'
 import { loadPipeline, resolvePipelineFile } from '../load-pipeline.ts'
 import { requireTypes } from '../type-check/require-types.ts'
+import { Catalog } from '../../catalog/catalog.ts'
+import { transportFor, type LineageTransport } from '../../lineage/transport.ts'
 
 export const serveCommand: Command = {
   name: 'serve',
@@ -20,7 +22,8 @@ export const serveCommand: Command = {
   description: [
     'Runs each pipeline and serves the control plane on loopback: a REST API under /api/ (jobs, status,',
     'metrics and a live stream, checkpoints, savepoints, stop, dead letters and redrive, late-record',
-    'samples, SLO status, watermarks, the window explainer) described at /openapi.json, /metrics for',
+    'samples, SLO status, watermarks, the window explainer; with --catalog the catalog and lineage graph)',
+    'described at /openapi.json, /metrics for',
     'Prometheus and a dashboard at /. Every /api/ route and /metrics need a bearer token with a role:',
     'viewer (read), operator (also checkpoint, savepoint, stop, redrive), admin (also tokens and the',
     'audit log). When the state folder holds no token yet, an admin token is created and printed once.',
@@ -34,6 +37,7 @@ export const serveCommand: Command = {
     { name: 'checkpoint-dir', type: 'string', placeholder: 'DIR', description: 'checkpoint each pipeline in DIR/<pipeline name> (every 10s)' },
     { name: 'checkpoint-interval', type: 'string', placeholder: 'DURATION', description: "time between checkpoints with --checkpoint-dir, e.g. '10s' (default 10s)" },
     { name: 'prometheus', type: 'string', placeholder: 'URL', description: 'Prometheus that runs the rules of sluice slo rules: SLO status from it (default: counted by the server since it started)' },
+    { name: 'catalog', type: 'string', placeholder: 'DIR', description: "a catalog folder (as sluice catalog --dir): the served pipelines' lineage goes into it; served under /api/catalog/ and in the dashboard's lineage view" },
     { name: 'param', type: 'string', multiple: true, placeholder: 'key=value', description: 'a parameter for pipeline factories' },
     { name: 'no-check', type: 'boolean', description: 'run without type-checking the pipelines first' },
   ],
@@ -53,16 +57,35 @@ export const serveCommand: Command = {
         throw new UsageError(errorMessage(e), 'serve')
       }
     }
+    const catalog = typeof values.catalog === 'string' ? Catalog.open(resolve(ctx.cwd, values.catalog)) : undefined
     for (const file of positionals) {
       if (values['no-check'] !== true) await requireTypes(resolvePipelineFile(file, ctx.cwd), file, ctx)
       const loaded = await loadPipeline(file, params, ctx.cwd)
       const name = loaded.pipeline.name
       if (jobs.has(name)) throw new UsageError(`two pipelines are named '${name}': names must differ`, 'serve')
       infos.set(name, jobInfoOf(loaded.pipeline))
-      jobs.set(name, start(loaded.pipeline, { module: loaded.url, params, ...(checkpointDir !== undefined ? { checkpoint: { dir: join(checkpointDir, name), intervalMs } } : {}) }))
+      const lineage = catalog !== undefined ? { lineage: { transport: intoCatalog(catalog, loaded.pipeline.options.lineage) } } : {}
+      jobs.set(name, start(loaded.pipeline, { module: loaded.url, params, ...lineage, ...(checkpointDir !== undefined ? { checkpoint: { dir: join(checkpointDir, name), intervalMs } } : {}) }))
     }
-    return serveJobs(jobs, { infos, ...(typeof values.prometheus === 'string' ? { prometheusUrl: values.prometheus } : {}), port, host: typeof values.host === 'string' ? values.host : undefined, stateDir: resolve(ctx.cwd, typeof values['state-dir'] === 'string' ? values['state-dir'] : '.sluice/server') }, ctx)
+    try {
+      return await serveJobs(jobs, { infos, ...(catalog !== undefined ? { catalog } : {}), ...(typeof values.prometheus === 'string' ? { prometheusUrl: values.prometheus } : {}), port, host: typeof values.host === 'string' ? values.host : undefined, stateDir: resolve(ctx.cwd, typeof values['state-dir'] === 'string' ? values['state-dir'] : '.sluice/server') }, ctx)
+    } finally {
+      catalog?.close()
+    }
   },
+}
+
+/** Lineage events into the catalog, and to the pipeline's own lineage target (its option, else SLUICE_LINEAGE) too. */
+function intoCatalog(catalog: Catalog, own: string | { transport: string } | undefined): LineageTransport {
+  const target = (typeof own === 'string' ? own : own?.transport) ?? process.env.SLUICE_LINEAGE
+  const also = target !== undefined && target !== '' ? transportFor(target) : undefined
+  return {
+    describe: also !== undefined ? `catalog and ${also.describe}` : 'catalog',
+    async send(e) {
+      catalog.ingestEvent(e)
+      await also?.send(e)
+    },
+  }
 }
 
 /** The --port value (default 8080). */
@@ -77,8 +100,8 @@ export function portFlag(values: ParsedArgs['values'], flag = 'port', command = 
  * Serves the control plane for `jobs` until they have all ended (or Ctrl-C has stopped them); the exit code.
  * Used by `sluice serve` and `sluice run --serve`.
  */
-export async function serveJobs(jobs: ReadonlyMap<string, JobHandle>, opts: { port: number; host: string | undefined; stateDir: string; graphs?: ReadonlyMap<string, readonly GraphStep[]>; infos?: ReadonlyMap<string, JobInfo>; prometheusUrl?: string }, ctx: CliContext): Promise<number> {
-  const server = await serveControlPlane({ jobs, ...(opts.graphs !== undefined ? { graphs: opts.graphs } : {}), ...(opts.infos !== undefined ? { infos: opts.infos } : {}), ...(opts.prometheusUrl !== undefined ? { prometheusUrl: opts.prometheusUrl } : {}), stateDir: opts.stateDir, port: opts.port, ...(opts.host !== undefined ? { host: opts.host } : {}) })
+export async function serveJobs(jobs: ReadonlyMap<string, JobHandle>, opts: { port: number; host: string | undefined; stateDir: string; graphs?: ReadonlyMap<string, readonly GraphStep[]>; infos?: ReadonlyMap<string, JobInfo>; prometheusUrl?: string; catalog?: Catalog }, ctx: CliContext): Promise<number> {
+  const server = await serveControlPlane({ jobs, ...(opts.catalog !== undefined ? { catalog: opts.catalog } : {}), ...(opts.graphs !== undefined ? { graphs: opts.graphs } : {}), ...(opts.infos !== undefined ? { infos: opts.infos } : {}), ...(opts.prometheusUrl !== undefined ? { prometheusUrl: opts.prometheusUrl } : {}), stateDir: opts.stateDir, port: opts.port, ...(opts.host !== undefined ? { host: opts.host } : {}) })
   ctx.stderr.write(`control plane on ${server.url} (API under /api/, described at /openapi.json)\n`)
   if (server.tokens.list().length === 0) {
     const t = await server.tokens.create('admin')
