@@ -1,10 +1,11 @@
-// The dashboard: plain modules, no build step. Three views, chosen by the address's hash: #overview (every job),
-// #oncall/<job> and #debug/<job>. Every call carries the token in the Authorization header, the live stream too
+// The dashboard: plain modules, no build step. Views chosen by the address's hash: #overview (every job),
+// #oncall/<job>, #debug/<job> and #lineage (the catalog). Every call carries the token in the Authorization header, the live stream too
 // (read with fetch rather than EventSource, which cannot send headers).
 import { api, say } from './util.js'
 import { renderOverview } from './overview.js'
 import { renderOncall } from './oncall.js'
 import { renderDebug } from './debug.js'
+import { renderLineage } from './lineage.js'
 
 const $ = (s) => document.querySelector(s)
 
@@ -33,6 +34,7 @@ async function route(me, jobs) {
   try {
     if (view === 'oncall') await renderOncall(ctx)
     else if (view === 'debug') await renderDebug(ctx)
+    else if (view === 'lineage') await renderLineage(ctx)
     else await renderOverview(ctx)
   } catch (e) {
     if (e.name !== 'AbortError') say(e.message)

@@ -1,40 +1,19 @@
 // Debug: the job graph with live per-step rates; watermarks per source partition (idle and stuck ones stand out);
 // the "why has this window not fired" explainer; samples of late records and dead letters with their reasons.
 import { api, esc, fmt, mayOperate, operatorButtons, say, time, wireButtons } from './util.js'
+import { edgeLines, layered } from './layout.js'
 
 /** Steps laid out in columns by their distance from the sources, as SVG boxes and edges with live rates. */
 export function graphSvg(steps) {
-  const depth = new Map()
-  const depthOf = (s) => {
-    if (depth.has(s.id)) return depth.get(s.id)
-    depth.set(s.id, 0)
-    const d = s.inputs.length === 0 ? 0 : 1 + Math.max(...s.inputs.map((i) => depthOf(steps.find((x) => x.id === i.from) ?? { id: i.from, inputs: [] })))
-    depth.set(s.id, d)
-    return d
-  }
-  for (const s of steps) depthOf(s)
-  const rows = new Map()
-  const pos = new Map()
-  for (const s of steps) {
-    const d = depth.get(s.id)
-    const r = rows.get(d) ?? 0
-    rows.set(d, r + 1)
-    pos.set(s.id, { x: 10 + d * 190, y: 10 + r * 70 })
-  }
-  const w = 10 + (Math.max(...depth.values()) + 1) * 190
-  const h = 10 + Math.max(...rows.values()) * 70
-  const edges = steps.flatMap((s) => s.inputs.map((i) => {
-    const a = pos.get(i.from)
-    const b = pos.get(s.id)
-    return a ? `<line x1="${a.x + 150}" y1="${a.y + 25}" x2="${b.x}" y2="${b.y + 25}"/>` : ''
-  }))
+  const nodes = steps.map((s) => ({ id: s.id, inputs: s.inputs.map((i) => i.from) }))
+  const { pos, width, height } = layered(nodes)
   const boxes = steps.map((s) => {
     const p = pos.get(s.id)
     return `<g class="node" data-step="${esc(s.id)}" transform="translate(${p.x},${p.y})"><rect width="150" height="50" rx="4"/>
       <text x="8" y="18" class="id">${esc(s.id)}</text><text x="8" y="34">${esc(s.kind)}</text>
       <text x="8" y="46" class="rate" data-field="rate">${fmt(s.inPerSecond)} in/s · ${fmt(s.outPerSecond)} out/s</text></g>`
   })
-  return `<svg id="graph-svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}">${edges.join('')}${boxes.join('')}</svg>`
+  return `<svg id="graph-svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">${edgeLines(nodes, pos)}${boxes.join('')}</svg>`
 }
 
 const json = (v) => esc(JSON.stringify(v))

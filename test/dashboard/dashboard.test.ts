@@ -130,3 +130,39 @@ test('operator buttons: savepoint and redrive work for an operator; a viewer has
   assert.match(await operator.locator('#message').innerText(), /^redriven [1-9]\d* .* to file:redrive-orders\.jsonl$/)
   await operator.close()
 })
+
+test('lineage: the graph agrees with the catalog API, personal datasets marked, masked columns flagged, a dataset shows its fields and lineage', { skip: chromium.skip, timeout: 120_000 }, async () => {
+  type Graph = { nodes: { id: string; personal?: boolean; masked?: boolean }[]; edges: unknown[] }
+  const input = `file:${served.dir}/people.jsonl`
+  const output = `file:${served.dir}/people-masked.jsonl`
+  // The bounded run's lineage reaches the catalog when it starts and when it completes.
+  await until(async () => (await served.get<Graph>('/api/catalog/graph')).nodes.some((n) => n.id === `dataset:${output}` && n.masked === true))
+  const page = await signedIn(browser, served.url, served.token.viewer, '#lineage')
+  await page.waitForSelector('#lineage-svg g.node')
+  const graph = await served.get<Graph>('/api/catalog/graph', served.token.viewer)
+  await until(async () => (await page.locator('#lineage-svg g.node').count()) === graph.nodes.length)
+  assert.deepEqual((await page.locator('#lineage-svg g.node').evaluateAll((gs) => gs.map((g) => g.getAttribute('data-node')))).sort(), graph.nodes.map((n) => n.id).sort())
+  assert.equal(await page.locator('#lineage-svg line').count(), graph.edges.length)
+  assert.equal(await page.locator(`#lineage-svg g[data-node="dataset:${input}"]`).getAttribute('data-personal'), 'true')
+  assert.equal(await page.locator(`#lineage-svg g[data-node="dataset:${output}"]`).getAttribute('data-masked'), 'true')
+  assert.ok(graph.nodes.some((n) => n.id === 'job:sluice/people'))
+
+  // The masked output: e-mail flagged masked, the contract's personal fields marked; upstream is the input.
+  await page.locator(`#lineage-svg g[data-node="dataset:${output}"]`).click()
+  await page.waitForSelector('#fields tr[data-field-name]')
+  const d = await served.get<{ fields: { name: string; personal: boolean; masked?: boolean }[]; upstream: string[] }>(`/api/catalog/datasets/${encodeURIComponent(output)}`)
+  const rows = await page.locator('#fields tr[data-field-name]').evaluateAll((trs) => trs.map((tr) => [tr.getAttribute('data-field-name'), tr.querySelector('[data-field="personal"]')!.textContent, tr.querySelector('[data-field="masked"]')!.textContent]))
+  assert.deepEqual(rows, d.fields.map((f) => [f.name, f.personal ? 'personal' : '', f.masked ? 'masked' : '']))
+  assert.deepEqual(rows.filter((r) => r[2] === 'masked').map((r) => r[0]).sort(), ['email', 'phone'])
+  assert.match(await page.locator('#upstream').innerText(), new RegExp(`people\\.jsonl`))
+  assert.deepEqual(d.upstream, [input])
+
+  // The search narrows the table to the datasets with personal fields.
+  await page.fill('#catalog-search input[name="tag"]', 'personal')
+  await page.click('#catalog-search button')
+  const personal = await served.get<{ key: string }[]>('/api/catalog/datasets?tag=personal')
+  await until(async () => (await page.locator('#datasets tr[data-key]').count()) === personal.length)
+  assert.deepEqual(await page.locator('#datasets tr[data-key]').evaluateAll((trs) => trs.map((t) => t.getAttribute('data-key'))), personal.map((x) => x.key))
+  await page.screenshot({ path: shots('lineage'), fullPage: true })
+  await page.close()
+})
