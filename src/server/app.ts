@@ -13,6 +13,7 @@ import { RateTracker, type GraphStep } from './graph.ts'
 import type { JobInfo } from './job-info.ts'
 import { jobApi } from './job-api.ts'
 import { catalogRoutes } from './catalog-api.ts'
+import { schemaRoutes } from './schemas.ts'
 import type { Catalog } from '../catalog/catalog.ts'
 
 export interface ControlPlaneOptions {
@@ -30,6 +31,8 @@ export interface ControlPlaneOptions {
   redriveDir?: string
   /** Prometheus that runs the rules of `sluice slo rules`: SLO status comes from it instead of the server's own count. */
   prometheusUrl?: string
+  /** A schema registry (folder or URL): the schemas route says where each contract stands in it. */
+  registry?: string
   /** The catalog served under /api/catalog/ (datasets, jobs, the lineage graph). */
   catalog?: Catalog
   /** Time between metrics snapshots on the live stream (default 1000 ms). */
@@ -198,6 +201,7 @@ export function controlPlane(opts: ControlPlaneOptions): Hono<Vars> {
     body: (c, path) => body(c, spec('post', path)),
     fail,
   })
+  schemaRoutes(app, { infos: opts.infos, registry: opts.registry, job })
   catalogRoutes(app, opts.catalog, fail)
   app.get('/api/audit', async (c) => {
     const from = Number(c.req.query('from') ?? 0)

@@ -52,6 +52,14 @@ const CatalogField = z.object({ name: z.string(), type: z.string().optional(), p
 export const CatalogDataset = z.object({ key: z.string(), namespace: z.string(), name: z.string(), owner: z.string().optional(), fields: z.array(CatalogField), personal: z.array(z.string()), masked: z.array(z.string()).optional(), tags: z.array(z.string()), writers: z.array(z.string()), readers: z.array(z.string()) }).loose()
 export const CatalogJob = z.object({ key: z.string(), namespace: z.string(), name: z.string(), inputs: z.array(z.string()), outputs: z.array(z.string()), runs: z.number() }).loose()
 export const CatalogGraph = z.object({ nodes: z.array(z.object({ id: z.string(), kind: z.enum(['dataset', 'job']), label: z.string(), personal: z.boolean().optional(), masked: z.boolean().optional(), state: z.string().optional() })), edges: z.array(z.object({ from: z.string(), to: z.string() })) })
+const RegistryState = z.union([
+  z.object({ status: z.literal('registered'), version: z.number(), id: z.number() }),
+  z.object({ status: z.enum(['not-registered', 'incompatible']), level: z.string(), differences: z.array(z.string()) }),
+  z.object({ status: z.literal('unreachable'), error: z.string() }),
+])
+export const SchemaInfo = z.object({ step: z.string(), contract: z.string(), subject: z.string(), version: z.number(), format: z.string(), owner: z.string().optional(), personal: z.array(z.string()), fields: z.array(z.object({ name: z.string(), type: z.string(), personal: z.boolean() }).loose()), schemaType: z.string(), schema: z.string(), registry: RegistryState.optional() })
+const QualityResult = z.object({ step: z.string(), expectation: z.string(), kind: z.string(), field: z.string().nullable(), severity: z.string(), windowStart: z.number().nullable(), windowEnd: z.number().nullable(), passed: z.boolean(), checked: z.number(), failed: z.number(), observed: z.record(z.string(), z.number().nullable()) })
+export const QualitySummary = z.object({ step: z.string(), expectation: z.string(), kind: z.string(), field: z.string().nullable(), severity: z.string(), windows: z.number(), windowsFailed: z.number(), checked: z.number(), failed: z.number(), latest: QualityResult })
 export const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) })
 
 export const routes: readonly RouteSpec[] = [
@@ -73,6 +81,8 @@ export const routes: readonly RouteSpec[] = [
   { method: 'get', path: '/api/jobs/:job/dead-letters', role: 'viewer', summary: 'dead letters from offset `from` (query), at most `limit`, with their reasons (personal fields masked)', response: z.object({ topic: z.string(), letters: z.array(Letter), next: z.number() }) },
   { method: 'get', path: '/api/jobs/:job/dead-letters/:offset', role: 'viewer', summary: 'one dead letter', response: Letter },
   { method: 'post', path: '/api/jobs/:job/dead-letters/redrive', role: 'operator', summary: "write the visible dead letters' records to a topic of the same log or a file in the server's redrive folder (each letter once per target)", body: RedriveBody, response: z.object({ redriven: z.number(), skipped: z.number(), pending: z.number(), nextOffset: z.number(), target: z.string() }) },
+  { method: 'get', path: '/api/jobs/:job/schemas', role: 'viewer', summary: "the contracts of the job's sources: subject, version, fields (personal ones marked), the schema, and its state in the registry given with --registry", response: z.array(SchemaInfo) },
+  { method: 'get', path: '/api/jobs/:job/quality', role: 'viewer', summary: "the latest result of each of the job's expectations (expect steps), with the windows passed and failed and the records checked and failed so far", response: z.array(QualitySummary) },
   { method: 'get', path: '/api/catalog/datasets', role: 'viewer', summary: 'datasets of the catalog; query q (a part of the name), tag and field narrow them', response: z.array(CatalogDataset) },
   { method: 'get', path: '/api/catalog/datasets/:key', role: 'viewer', summary: 'one dataset (key URL-encoded, or its name) with its fields (personal and masked ones marked), schema versions, upstream and downstream', response: CatalogDataset.extend({ upstream: z.array(z.string()), downstream: z.array(z.string()) }) },
   { method: 'get', path: '/api/catalog/jobs', role: 'viewer', summary: 'jobs of the catalog with their inputs, outputs and last run', response: z.array(CatalogJob) },

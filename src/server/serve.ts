@@ -17,6 +17,8 @@ export interface ServeOptions {
   infos?: ReadonlyMap<string, JobInfo>
   /** Prometheus that runs the rules of `sluice slo rules`, for SLO status (default: measured by the server). */
   prometheusUrl?: string
+  /** A schema registry (folder or URL) in which the served pipelines' contracts are looked up. */
+  registry?: string
   /** The catalog served under /api/catalog/ (and shown in the dashboard's lineage view). */
   catalog?: Catalog
   /** Folder of the server's state: tokens.json, the audit log (log/), savepoints and redriven files asked through the API. */
@@ -49,6 +51,7 @@ export async function serveControlPlane(opts: ServeOptions): Promise<{ url: stri
     ...(opts.infos !== undefined ? { infos: opts.infos } : {}),
     ...(opts.prometheusUrl !== undefined ? { prometheusUrl: opts.prometheusUrl } : {}),
     ...(opts.catalog !== undefined ? { catalog: opts.catalog } : {}),
+    ...(opts.registry !== undefined ? { registry: opts.registry } : {}),
     tokens,
     audit,
     savepointDir: paths.savepoints,

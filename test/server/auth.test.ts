@@ -24,6 +24,8 @@ const expected: Record<string, Record<'none' | 'bad' | 'viewer' | 'operator' | '
   'GET /api/jobs/:job/dead-letters': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
   'GET /api/jobs/:job/dead-letters/:offset': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
   'POST /api/jobs/:job/dead-letters/redrive': { none: 401, bad: 401, viewer: 403, operator: 200, admin: 200 },
+  'GET /api/jobs/:job/schemas': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
+  'GET /api/jobs/:job/quality': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
   'GET /api/catalog/datasets': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
   'GET /api/catalog/datasets/:key': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
   'GET /api/catalog/jobs': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },

@@ -13,7 +13,8 @@ import { DeadLetterWriter } from '../../src/dlq/writer.ts'
 import { deadLetter } from '../../src/dlq/record.ts'
 import { jobInfoOf } from '../../src/server/job-info.ts'
 import type { JobInspector } from '../../src/runtime/job/types.ts'
-import { pipeline, sink, source } from '../../src/index.ts'
+import { contract, pipeline, sink, source, withContract } from '../../src/index.ts'
+import { SchemaRegistry } from '../../src/contracts/registry/registry.ts'
 import { Catalog } from '../../src/catalog/catalog.ts'
 import type { RunEvent } from '../../src/lineage/openlineage.ts'
 
@@ -33,6 +34,9 @@ function fakeInspector(dl: DeadLetterWriter): JobInspector {
         : { watermark: T0 + 500, allowedLateness: 0, trigger: { kind: 'event-time' }, assigner: { kind: 'tumbling' }, keyFound: key === 'eu', assigned: [{ start: Math.floor(time / 1000) * 1000, end: Math.floor(time / 1000) * 1000 + 1000 }], open: key === 'eu' ? [{ start: T0, end: T0 + 1000, triggerState: 0, pending: true, fired: false, minTs: T0, maxTs: T0 + 10 }] : [] },
   }
 }
+
+/** The contract of the fixture job's source: the e-mail address is personal. */
+export const clicksContract = contract({ name: 'clicks', owner: 'web', personal: ['email'], schema: { type: 'object', properties: { n: { type: 'number' }, email: { type: 'string' } }, required: ['n'] } as const })
 
 /** A catalog of one job that reads `file:/in/clicks.jsonl` (e-mail tagged personal) and writes it masked to `file:/out/clicks.jsonl`. */
 export function fixtureCatalog(): Catalog {
@@ -61,15 +65,18 @@ export async function fixture() {
   await dl.flush()
   control.inspector = fakeInspector(dl)
   const p = pipeline('clicks', { onError: 'dead-letter', deadLetter: { dir: join(dir, 'dlq') }, slo: { errors: { objective: 0.99 }, completeness: { objective: 0.9 } } })
-  p.from(source.generator({ make: (g) => ({ n: g.seq }) })).to(sink.blackhole())
-  const info = { ...jobInfoOf(p), personal: ['email'] }
+  p.from(withContract(source.generator({ make: (g) => ({ n: g.seq }) }), clicksContract)).id('read').to(sink.blackhole())
+  const info = jobInfoOf(p)
+  // The registry holds the contract's schema as version 1 of its subject.
+  const registry = join(dir, 'registry')
+  await (await SchemaRegistry.open(registry)).register(clicksContract.subject, { schema: clicksContract.schemaText.schema, schemaType: clicksContract.schemaText.schemaType })
   const jobs = new Map<string, JobHandle>([['clicks', handle]])
   const tokens = await TokenStore.open(join(dir, 'server'))
   const audit = await AuditLog.open(join(dir, 'server', 'log'))
   const token = {} as Record<Role, string>
   for (const r of ['viewer', 'operator', 'admin'] as const) token[r] = (await tokens.create(r)).token
   const catalog = fixtureCatalog()
-  const app = controlPlane({ jobs, infos: new Map([['clicks', info]]), catalog, tokens, audit, savepointDir: join(dir, 'savepoints'), redriveDir: join(dir, 'redrive'), streamIntervalMs: 20 })
+  const app = controlPlane({ jobs, infos: new Map([['clicks', info]]), catalog, registry, tokens, audit, savepointDir: join(dir, 'savepoints'), redriveDir: join(dir, 'redrive'), streamIntervalMs: 20 })
   const call = (method: string, path: string, opts: { token?: string; body?: unknown } = {}) =>
     app.request(path, {
       method,

@@ -22,7 +22,8 @@ export const serveCommand: Command = {
   description: [
     'Runs each pipeline and serves the control plane on loopback: a REST API under /api/ (jobs, status,',
     'metrics and a live stream, checkpoints, savepoints, stop, dead letters and redrive, late-record',
-    'samples, SLO status, watermarks, the window explainer; with --catalog the catalog and lineage graph)',
+    'samples, SLO status, watermarks, the window explainer, schemas and quality results; with --catalog the',
+    'catalog and lineage graph)',
     'described at /openapi.json, /metrics for',
     'Prometheus and a dashboard at /. Every /api/ route and /metrics need a bearer token with a role:',
     'viewer (read), operator (also checkpoint, savepoint, stop, redrive), admin (also tokens and the',
@@ -38,6 +39,7 @@ export const serveCommand: Command = {
     { name: 'checkpoint-interval', type: 'string', placeholder: 'DURATION', description: "time between checkpoints with --checkpoint-dir, e.g. '10s' (default 10s)" },
     { name: 'prometheus', type: 'string', placeholder: 'URL', description: 'Prometheus that runs the rules of sluice slo rules: SLO status from it (default: counted by the server since it started)' },
     { name: 'catalog', type: 'string', placeholder: 'DIR', description: "a catalog folder (as sluice catalog --dir): the served pipelines' lineage goes into it; served under /api/catalog/ and in the dashboard's lineage view" },
+    { name: 'registry', type: 'string', placeholder: 'DIR|URL', description: "a schema registry (an embedded one's folder or a URL): the API says where each source's contract stands in it" },
     { name: 'param', type: 'string', multiple: true, placeholder: 'key=value', description: 'a parameter for pipeline factories' },
     { name: 'no-check', type: 'boolean', description: 'run without type-checking the pipelines first' },
   ],
@@ -68,7 +70,8 @@ export const serveCommand: Command = {
       jobs.set(name, start(loaded.pipeline, { module: loaded.url, params, ...lineage, ...(checkpointDir !== undefined ? { checkpoint: { dir: join(checkpointDir, name), intervalMs } } : {}) }))
     }
     try {
-      return await serveJobs(jobs, { infos, ...(catalog !== undefined ? { catalog } : {}), ...(typeof values.prometheus === 'string' ? { prometheusUrl: values.prometheus } : {}), port, host: typeof values.host === 'string' ? values.host : undefined, stateDir: resolve(ctx.cwd, typeof values['state-dir'] === 'string' ? values['state-dir'] : '.sluice/server') }, ctx)
+      const registry = typeof values.registry === 'string' ? (/^https?:\/\//.test(values.registry) ? values.registry : resolve(ctx.cwd, values.registry)) : undefined
+      return await serveJobs(jobs, { infos, ...(catalog !== undefined ? { catalog } : {}), ...(registry !== undefined ? { registry } : {}), ...(typeof values.prometheus === 'string' ? { prometheusUrl: values.prometheus } : {}), port, host: typeof values.host === 'string' ? values.host : undefined, stateDir: resolve(ctx.cwd, typeof values['state-dir'] === 'string' ? values['state-dir'] : '.sluice/server') }, ctx)
     } finally {
       catalog?.close()
     }
@@ -100,8 +103,8 @@ export function portFlag(values: ParsedArgs['values'], flag = 'port', command = 
  * Serves the control plane for `jobs` until they have all ended (or Ctrl-C has stopped them); the exit code.
  * Used by `sluice serve` and `sluice run --serve`.
  */
-export async function serveJobs(jobs: ReadonlyMap<string, JobHandle>, opts: { port: number; host: string | undefined; stateDir: string; graphs?: ReadonlyMap<string, readonly GraphStep[]>; infos?: ReadonlyMap<string, JobInfo>; prometheusUrl?: string; catalog?: Catalog }, ctx: CliContext): Promise<number> {
-  const server = await serveControlPlane({ jobs, ...(opts.catalog !== undefined ? { catalog: opts.catalog } : {}), ...(opts.graphs !== undefined ? { graphs: opts.graphs } : {}), ...(opts.infos !== undefined ? { infos: opts.infos } : {}), ...(opts.prometheusUrl !== undefined ? { prometheusUrl: opts.prometheusUrl } : {}), stateDir: opts.stateDir, port: opts.port, ...(opts.host !== undefined ? { host: opts.host } : {}) })
+export async function serveJobs(jobs: ReadonlyMap<string, JobHandle>, opts: { port: number; host: string | undefined; stateDir: string; graphs?: ReadonlyMap<string, readonly GraphStep[]>; infos?: ReadonlyMap<string, JobInfo>; prometheusUrl?: string; catalog?: Catalog; registry?: string }, ctx: CliContext): Promise<number> {
+  const server = await serveControlPlane({ jobs, ...(opts.catalog !== undefined ? { catalog: opts.catalog } : {}), ...(opts.registry !== undefined ? { registry: opts.registry } : {}), ...(opts.graphs !== undefined ? { graphs: opts.graphs } : {}), ...(opts.infos !== undefined ? { infos: opts.infos } : {}), ...(opts.prometheusUrl !== undefined ? { prometheusUrl: opts.prometheusUrl } : {}), stateDir: opts.stateDir, port: opts.port, ...(opts.host !== undefined ? { host: opts.host } : {}) })
   ctx.stderr.write(`control plane on ${server.url} (API under /api/, described at /openapi.json)\n`)
   if (server.tokens.list().length === 0) {
     const t = await server.tokens.create('admin')
