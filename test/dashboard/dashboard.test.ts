@@ -166,3 +166,23 @@ test('lineage: the graph agrees with the catalog API, personal datasets marked, 
   await page.screenshot({ path: shots('lineage'), fullPage: true })
   await page.close()
 })
+
+test("debug: the sources' schemas with personal fields and the latest quality results agree with the API", { skip: chromium.skip, timeout: 120_000 }, async () => {
+  type Quality = { expectation: string; latest: { passed: boolean; checked: number; failed: number } }
+  // The bounded run judges its whole input once, at its end.
+  await until(async () => (await served.get<Quality[]>('/api/jobs/people/quality')).length === 2)
+  const page = await signedIn(browser, served.url, served.token.viewer, '#debug/people')
+  await page.waitForSelector('#quality tr[data-expectation]')
+  const quality = await served.get<Quality[]>('/api/jobs/people/quality', served.token.viewer)
+  const rows = await page.locator('#quality tr[data-expectation]').evaluateAll((trs) => trs.map((tr) => [tr.getAttribute('data-expectation'), tr.querySelector('[data-field="passed"]')!.textContent, Number(tr.querySelector('[data-field="checked"]')!.textContent), Number(tr.querySelector('[data-field="failed"]')!.textContent)]))
+  assert.deepEqual(rows, quality.map((q) => [q.expectation, q.latest.passed ? 'passed' : 'failed', q.latest.checked, q.latest.failed]))
+  // One age of four is negative: that expectation failed on one record.
+  assert.ok(rows.some((r) => r[1] === 'failed' && r[3] === 1), JSON.stringify(rows))
+  const schemas = await served.get<{ step: string; fields: { name: string; personal: boolean }[] }[]>('/api/jobs/people/schemas', served.token.viewer)
+  assert.equal(schemas.length, 1)
+  const marked = await page.locator('#schemas .schema[data-step="people"] tr[data-field-name]').evaluateAll((trs) => trs.map((tr) => [tr.getAttribute('data-field-name'), tr.querySelector('[data-field="personal"]')!.textContent === 'personal']))
+  assert.deepEqual(marked, schemas[0]!.fields.map((f) => [f.name, f.personal]))
+  assert.deepEqual(marked.filter(([, p]) => p).map(([n]) => n), ['email', 'phone'])
+  await page.screenshot({ path: shots('debug-quality'), fullPage: true })
+  await page.close()
+})
