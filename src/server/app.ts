@@ -14,6 +14,7 @@ import type { JobInfo } from './job-info.ts'
 import { jobApi } from './job-api.ts'
 import { catalogRoutes } from './catalog-api.ts'
 import { schemaRoutes } from './schemas.ts'
+import { workflowRoutes, type ServedWorkflows } from './workflows.ts'
 import type { Catalog } from '../catalog/catalog.ts'
 
 export interface ControlPlaneOptions {
@@ -33,6 +34,8 @@ export interface ControlPlaneOptions {
   prometheusUrl?: string
   /** A schema registry (folder or URL): the schemas route says where each contract stands in it. */
   registry?: string
+  /** Workflows served under /api/workflows (their DAG and partition grid), read from their run store. */
+  workflows?: ServedWorkflows
   /** The catalog served under /api/catalog/ (datasets, jobs, the lineage graph). */
   catalog?: Catalog
   /** Time between metrics snapshots on the live stream (default 1000 ms). */
@@ -203,6 +206,7 @@ export function controlPlane(opts: ControlPlaneOptions): Hono<Vars> {
   })
   schemaRoutes(app, { infos: opts.infos, registry: opts.registry, job })
   catalogRoutes(app, opts.catalog, fail)
+  workflowRoutes(app, opts.workflows, fail)
   app.get('/api/audit', async (c) => {
     const from = Number(c.req.query('from') ?? 0)
     const limit = Number(c.req.query('limit') ?? 1000)

@@ -60,6 +60,16 @@ const RegistryState = z.union([
 export const SchemaInfo = z.object({ step: z.string(), contract: z.string(), subject: z.string(), version: z.number(), format: z.string(), owner: z.string().optional(), personal: z.array(z.string()), fields: z.array(z.object({ name: z.string(), type: z.string(), personal: z.boolean() }).loose()), schemaType: z.string(), schema: z.string(), registry: RegistryState.optional() })
 const QualityResult = z.object({ step: z.string(), expectation: z.string(), kind: z.string(), field: z.string().nullable(), severity: z.string(), windowStart: z.number().nullable(), windowEnd: z.number().nullable(), passed: z.boolean(), checked: z.number(), failed: z.number(), observed: z.record(z.string(), z.number().nullable()) })
 export const QualitySummary = z.object({ step: z.string(), expectation: z.string(), kind: z.string(), field: z.string().nullable(), severity: z.string(), windows: z.number(), windowsFailed: z.number(), checked: z.number(), failed: z.number(), latest: QualityResult })
+const RunCounts = z.record(z.string(), z.number())
+const WorkflowTask = z.object({ name: z.string(), kind: z.string(), dependsOn: z.array(z.string()) })
+export const WorkflowSummary = z.object({ name: z.string(), tasks: z.array(WorkflowTask), partitions: z.string().optional(), schedule: z.string().optional(), runs: RunCounts })
+export const WorkflowDetail = z.object({
+  name: z.string(),
+  partitions: z.array(z.string()),
+  schedule: z.string().optional(),
+  tasks: z.array(WorkflowTask.extend({ runs: RunCounts })),
+  runs: z.array(z.object({ task: z.string(), partition: z.string(), status: z.string(), attempts: z.number(), startedAt: z.number().nullable(), endedAt: z.number().nullable(), error: z.string().nullable() })),
+})
 export const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) })
 
 export const routes: readonly RouteSpec[] = [
@@ -88,6 +98,8 @@ export const routes: readonly RouteSpec[] = [
   { method: 'get', path: '/api/catalog/jobs', role: 'viewer', summary: 'jobs of the catalog with their inputs, outputs and last run', response: z.array(CatalogJob) },
   { method: 'get', path: '/api/catalog/jobs/:key', role: 'viewer', summary: 'one job of the catalog (key URL-encoded, or its name)', response: CatalogJob },
   { method: 'get', path: '/api/catalog/graph', role: 'viewer', summary: 'the lineage graph: datasets and jobs as nodes (personal and masked datasets marked), reads and writes as edges', response: CatalogGraph },
+  { method: 'get', path: '/api/workflows', role: 'viewer', summary: 'workflows of the run store given with --workflow-store: tasks, dependencies and run counts by status', response: z.array(WorkflowSummary) },
+  { method: 'get', path: '/api/workflows/:workflow', role: 'viewer', summary: "a workflow's DAG with each task's run counts and its partition grid: the latest `limit` partitions (query, default 48) with each task's run", response: WorkflowDetail },
   { method: 'get', path: '/metrics', role: 'viewer', summary: 'every job\'s metrics in the Prometheus text format (scrape with a viewer token)', response: z.string(), text: true },
   { method: 'get', path: '/api/audit', role: 'admin', summary: 'the audit log, oldest first', response: z.array(AuditEntry) },
   { method: 'get', path: '/api/tokens', role: 'admin', summary: 'tokens (ids and roles, never the tokens)', response: z.array(z.object({ id: z.string(), role: z.string(), created: z.number() })) },

@@ -8,6 +8,7 @@ import type { JobInfo } from './job-info.ts'
 import { AuditLog } from './audit.ts'
 import { TokenStore } from './tokens.ts'
 import type { Catalog } from '../catalog/catalog.ts'
+import type { ServedWorkflows } from './workflows.ts'
 
 export interface ServeOptions {
   jobs: ReadonlyMap<string, JobHandle>
@@ -17,6 +18,8 @@ export interface ServeOptions {
   infos?: ReadonlyMap<string, JobInfo>
   /** Prometheus that runs the rules of `sluice slo rules`, for SLO status (default: measured by the server). */
   prometheusUrl?: string
+  /** Workflows shown under /api/workflows and in the dashboard, read from their run store. */
+  workflows?: ServedWorkflows
   /** A schema registry (folder or URL) in which the served pipelines' contracts are looked up. */
   registry?: string
   /** The catalog served under /api/catalog/ (and shown in the dashboard's lineage view). */
@@ -52,6 +55,7 @@ export async function serveControlPlane(opts: ServeOptions): Promise<{ url: stri
     ...(opts.prometheusUrl !== undefined ? { prometheusUrl: opts.prometheusUrl } : {}),
     ...(opts.catalog !== undefined ? { catalog: opts.catalog } : {}),
     ...(opts.registry !== undefined ? { registry: opts.registry } : {}),
+    ...(opts.workflows !== undefined ? { workflows: opts.workflows } : {}),
     tokens,
     audit,
     savepointDir: paths.savepoints,

@@ -31,6 +31,8 @@ const expected: Record<string, Record<'none' | 'bad' | 'viewer' | 'operator' | '
   'GET /api/catalog/jobs': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
   'GET /api/catalog/jobs/:key': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
   'GET /api/catalog/graph': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
+  'GET /api/workflows': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
+  'GET /api/workflows/:workflow': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
   'GET /metrics': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
   'GET /api/audit': { none: 401, bad: 401, viewer: 403, operator: 403, admin: 200 },
   'GET /api/tokens': { none: 401, bad: 401, viewer: 403, operator: 403, admin: 200 },
@@ -54,7 +56,7 @@ test('every route answers 401, 403 or 2xx per caller as the table says, and the 
       for (const caller of ['none', 'bad', 'viewer', 'operator', 'admin'] as const) {
         const token = caller === 'none' ? undefined : caller === 'bad' ? 'slc_00000000_not-a-token' : f.token[caller]
         const body = bodies[key]?.(caller)
-        const res = await f.call(method, path.replace(':job', 'clicks').replace(':offset', '0').replace(':key', keys[key] ?? '') + (queries[key] ?? ''), { ...(token !== undefined ? { token } : {}), ...(body !== undefined ? { body } : {}) })
+        const res = await f.call(method, path.replace(':job', 'clicks').replace(':offset', '0').replace(':key', keys[key] ?? '').replace(':workflow', 'daily') + (queries[key] ?? ''), { ...(token !== undefined ? { token } : {}), ...(body !== undefined ? { body } : {}) })
         await res.body?.cancel()
         assert.equal(res.status, row[caller], `${key} as ${caller}`)
       }

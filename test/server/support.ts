@@ -16,6 +16,7 @@ import type { JobInspector } from '../../src/runtime/job/types.ts'
 import { contract, pipeline, sink, source, withContract } from '../../src/index.ts'
 import { SchemaRegistry } from '../../src/contracts/registry/registry.ts'
 import { Catalog } from '../../src/catalog/catalog.ts'
+import { WorkflowStore } from '../../src/workflow/store.ts'
 import type { RunEvent } from '../../src/lineage/openlineage.ts'
 
 /** Fixed figures the fake job's inspector shows: two dead letters, late samples, a window waiting on a partition. */
@@ -76,7 +77,16 @@ export async function fixture() {
   const token = {} as Record<Role, string>
   for (const r of ['viewer', 'operator', 'admin'] as const) token[r] = (await tokens.create(r)).token
   const catalog = fixtureCatalog()
-  const app = controlPlane({ jobs, infos: new Map([['clicks', info]]), catalog, registry, tokens, audit, savepointDir: join(dir, 'savepoints'), redriveDir: join(dir, 'redrive'), streamIntervalMs: 20 })
+  // A workflow of two tasks over two days: the first day done, the second's load failed and its publish never ran.
+  const store = new WorkflowStore(':memory:')
+  store.enqueue('daily', ['load', 'publish'], ['2026-01-01', '2026-01-02'], T0)
+  for (const [task, partition, outcome] of [['load', '2026-01-01', 'succeeded'], ['publish', '2026-01-01', 'succeeded'], ['load', '2026-01-02', 'failed']] as const) {
+    store.claim('daily', task, partition, T0)
+    store.finish(store.run('daily', task, partition)!, outcome, T0 + 10, outcome === 'failed' ? 'no file' : null, undefined)
+  }
+  store.setStatus('daily', [{ task: 'publish', partition: '2026-01-02' }], 'upstream_failed', ['pending'], T0 + 10)
+  const workflows = { store, definitions: [{ name: 'daily', partitions: 'daily', tasks: [{ name: 'load', kind: 'shell', dependsOn: [] }, { name: 'publish', kind: 'function', dependsOn: ['load'] }] }] }
+  const app = controlPlane({ jobs, infos: new Map([['clicks', info]]), catalog, registry, workflows, tokens, audit, savepointDir: join(dir, 'savepoints'), redriveDir: join(dir, 'redrive'), streamIntervalMs: 20 })
   const call = (method: string, path: string, opts: { token?: string; body?: unknown } = {}) =>
     app.request(path, {
       method,
@@ -89,6 +99,7 @@ export async function fixture() {
     await dl.close(false)
     await audit.close()
     catalog.close()
+    store.close()
     await rm(dir, { recursive: true, force: true })
   }
   return { dir, app, call, token, tokens, audit, handle, runner, close }

@@ -14,11 +14,14 @@ import { loadPipeline, resolvePipelineFile } from '../load-pipeline.ts'
 import { requireTypes } from '../type-check/require-types.ts'
 import { Catalog } from '../../catalog/catalog.ts'
 import { transportFor, type LineageTransport } from '../../lineage/transport.ts'
+import { WorkflowStore } from '../../workflow/store.ts'
+import { workflowShape, type ServedWorkflows } from '../../server/workflows.ts'
+import { loadWorkflow } from './workflow-load.ts'
 
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'run pipelines behind the control plane (HTTP API with tokens and an audit log)',
-  usage: 'sluice serve <pipeline.ts>... [flags]',
+  usage: 'sluice serve [<pipeline.ts>...] [--workflow <workflow.ts>...] [flags]',
   description: [
     'Runs each pipeline and serves the control plane on loopback: a REST API under /api/ (jobs, status,',
     'metrics and a live stream, checkpoints, savepoints, stop, dead letters and redrive, late-record',
@@ -28,9 +31,11 @@ export const serveCommand: Command = {
     'Prometheus and a dashboard at /. Every /api/ route and /metrics need a bearer token with a role:',
     'viewer (read), operator (also checkpoint, savepoint, stop, redrive), admin (also tokens and the',
     'audit log). When the state folder holds no token yet, an admin token is created and printed once.',
+    'With --workflow-store (and --workflow for their DAGs) it also shows workflows: each DAG with run',
+    'statuses and a partition grid, read from the run store that sluice workflow writes.',
     'Ctrl-C stops every pipeline gracefully.',
   ].join('\n'),
-  positionals: { min: 1, max: 32, names: 'the pipeline files (sluice serve <pipeline.ts>...)' },
+  positionals: { min: 0, max: 32, names: 'the pipeline files (sluice serve <pipeline.ts>...)' },
   flags: [
     { name: 'port', type: 'string', placeholder: 'PORT', description: 'port to listen on (default 8080; 0: any free port)' },
     { name: 'host', type: 'string', placeholder: 'HOST', description: 'address to listen on (default 127.0.0.1: this machine only)' },
@@ -40,10 +45,12 @@ export const serveCommand: Command = {
     { name: 'prometheus', type: 'string', placeholder: 'URL', description: 'Prometheus that runs the rules of sluice slo rules: SLO status from it (default: counted by the server since it started)' },
     { name: 'catalog', type: 'string', placeholder: 'DIR', description: "a catalog folder (as sluice catalog --dir): the served pipelines' lineage goes into it; served under /api/catalog/ and in the dashboard's lineage view" },
     { name: 'registry', type: 'string', placeholder: 'DIR|URL', description: "a schema registry (an embedded one's folder or a URL): the API says where each source's contract stands in it" },
+    { name: 'workflow', type: 'string', multiple: true, placeholder: 'FILE', description: 'a workflow module whose DAG and partition grid the API and dashboard show' },
+    { name: 'workflow-store', type: 'string', placeholder: 'FILE', description: 'the workflows\' run store (as sluice workflow --store; default .sluice/workflows.db with --workflow)' },
     { name: 'param', type: 'string', multiple: true, placeholder: 'key=value', description: 'a parameter for pipeline factories' },
     { name: 'no-check', type: 'boolean', description: 'run without type-checking the pipelines first' },
   ],
-  examples: ['sluice serve pipelines/clicks.ts --port 8080', 'sluice serve a.ts b.ts --checkpoint-dir state --state-dir state/server'],
+  examples: ['sluice serve pipelines/clicks.ts --port 8080', 'sluice serve --workflow examples/workflow-hourly/workflow.ts --workflow-store examples/workflow-hourly/out/runs.db', 'sluice serve a.ts b.ts --checkpoint-dir state --state-dir state/server'],
 
   async run({ values, positionals }, ctx) {
     const port = portFlag(values)
@@ -59,6 +66,12 @@ export const serveCommand: Command = {
         throw new UsageError(errorMessage(e), 'serve')
       }
     }
+    const workflowFiles = Array.isArray(values.workflow) ? values.workflow.map(String) : []
+    const storeFile = typeof values['workflow-store'] === 'string' ? values['workflow-store'] : workflowFiles.length > 0 ? join('.sluice', 'workflows.db') : undefined
+    if (positionals.length === 0 && storeFile === undefined) throw new UsageError('give pipeline files, or workflows to show (--workflow, --workflow-store)', 'serve')
+    const definitions = []
+    for (const f of workflowFiles) definitions.push(workflowShape(await loadWorkflow(f, ctx.cwd)))
+    const workflows: ServedWorkflows | undefined = storeFile !== undefined ? { store: new WorkflowStore(resolve(ctx.cwd, storeFile)), definitions } : undefined
     const catalog = typeof values.catalog === 'string' ? Catalog.open(resolve(ctx.cwd, values.catalog)) : undefined
     for (const file of positionals) {
       if (values['no-check'] !== true) await requireTypes(resolvePipelineFile(file, ctx.cwd), file, ctx)
@@ -71,9 +84,10 @@ export const serveCommand: Command = {
     }
     try {
       const registry = typeof values.registry === 'string' ? (/^https?:\/\//.test(values.registry) ? values.registry : resolve(ctx.cwd, values.registry)) : undefined
-      return await serveJobs(jobs, { infos, ...(catalog !== undefined ? { catalog } : {}), ...(registry !== undefined ? { registry } : {}), ...(typeof values.prometheus === 'string' ? { prometheusUrl: values.prometheus } : {}), port, host: typeof values.host === 'string' ? values.host : undefined, stateDir: resolve(ctx.cwd, typeof values['state-dir'] === 'string' ? values['state-dir'] : '.sluice/server') }, ctx)
+      return await serveJobs(jobs, { infos, ...(catalog !== undefined ? { catalog } : {}), ...(workflows !== undefined ? { workflows } : {}), ...(registry !== undefined ? { registry } : {}), ...(typeof values.prometheus === 'string' ? { prometheusUrl: values.prometheus } : {}), port, host: typeof values.host === 'string' ? values.host : undefined, stateDir: resolve(ctx.cwd, typeof values['state-dir'] === 'string' ? values['state-dir'] : '.sluice/server') }, ctx)
     } finally {
       catalog?.close()
+      workflows?.store.close()
     }
   },
 }
@@ -103,21 +117,26 @@ export function portFlag(values: ParsedArgs['values'], flag = 'port', command = 
  * Serves the control plane for `jobs` until they have all ended (or Ctrl-C has stopped them); the exit code.
  * Used by `sluice serve` and `sluice run --serve`.
  */
-export async function serveJobs(jobs: ReadonlyMap<string, JobHandle>, opts: { port: number; host: string | undefined; stateDir: string; graphs?: ReadonlyMap<string, readonly GraphStep[]>; infos?: ReadonlyMap<string, JobInfo>; prometheusUrl?: string; catalog?: Catalog; registry?: string }, ctx: CliContext): Promise<number> {
-  const server = await serveControlPlane({ jobs, ...(opts.catalog !== undefined ? { catalog: opts.catalog } : {}), ...(opts.registry !== undefined ? { registry: opts.registry } : {}), ...(opts.graphs !== undefined ? { graphs: opts.graphs } : {}), ...(opts.infos !== undefined ? { infos: opts.infos } : {}), ...(opts.prometheusUrl !== undefined ? { prometheusUrl: opts.prometheusUrl } : {}), stateDir: opts.stateDir, port: opts.port, ...(opts.host !== undefined ? { host: opts.host } : {}) })
+export async function serveJobs(jobs: ReadonlyMap<string, JobHandle>, opts: { port: number; host: string | undefined; stateDir: string; graphs?: ReadonlyMap<string, readonly GraphStep[]>; infos?: ReadonlyMap<string, JobInfo>; prometheusUrl?: string; catalog?: Catalog; registry?: string; workflows?: ServedWorkflows }, ctx: CliContext): Promise<number> {
+  const server = await serveControlPlane({ jobs, ...(opts.workflows !== undefined ? { workflows: opts.workflows } : {}), ...(opts.catalog !== undefined ? { catalog: opts.catalog } : {}), ...(opts.registry !== undefined ? { registry: opts.registry } : {}), ...(opts.graphs !== undefined ? { graphs: opts.graphs } : {}), ...(opts.infos !== undefined ? { infos: opts.infos } : {}), ...(opts.prometheusUrl !== undefined ? { prometheusUrl: opts.prometheusUrl } : {}), stateDir: opts.stateDir, port: opts.port, ...(opts.host !== undefined ? { host: opts.host } : {}) })
   ctx.stderr.write(`control plane on ${server.url} (API under /api/, described at /openapi.json)\n`)
   if (server.tokens.list().length === 0) {
     const t = await server.tokens.create('admin')
     ctx.stderr.write(`no token yet: created an admin token (shown once, stored hashed):\n  ${t.token}\n`)
   }
+  // With no pipeline (workflows only) the server runs until Ctrl-C.
+  let interrupted: () => void = () => {}
+  const signalled = new Promise<void>((resolve) => (interrupted = resolve))
   const onSignal = () => {
     ctx.stderr.write('stopping…\n')
     for (const h of jobs.values()) void h.stop().catch(() => {})
+    interrupted()
   }
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
   let failed = false
   try {
+    if (jobs.size === 0) await signalled
     for (const [name, h] of jobs) {
       await h.done.catch((e: unknown) => {
         failed = true
