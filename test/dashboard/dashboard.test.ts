@@ -186,3 +186,26 @@ test("debug: the sources' schemas with personal fields and the latest quality re
   await page.screenshot({ path: shots('debug-quality'), fullPage: true })
   await page.close()
 })
+
+test('workflows: the DAG with statuses and the partition grid of a backfilled week agree with the API', { skip: chromium.skip, timeout: 120_000 }, async () => {
+  type Wf = { tasks: { name: string; dependsOn: string[] }[]; partitions: string[]; runs: { task: string; partition: string; status: string }[] }
+  const page = await signedIn(browser, served.url, served.token.viewer, '#workflows/daily-report')
+  await page.waitForSelector('#grid td.cell')
+  const wf = await served.get<Wf>('/api/workflows/daily-report', served.token.viewer)
+  assert.deepEqual(wf.partitions, ['2026-01-01', '2026-01-02', '2026-01-03', '2026-01-04', '2026-01-05', '2026-01-06'])
+  assert.deepEqual(await page.locator('#dag-svg g.task').evaluateAll((gs) => gs.map((g) => g.getAttribute('data-task'))), wf.tasks.map((t) => t.name))
+  assert.equal(await page.locator('#dag-svg line').count(), wf.tasks.flatMap((t) => t.dependsOn).length)
+  // Rows tasks, columns partitions, each cell the run's status.
+  const grid = await page.locator('#grid tbody tr').evaluateAll((trs) => trs.map((tr) => [tr.getAttribute('data-task'), [...tr.querySelectorAll('td.cell')].map((td) => `${td.getAttribute('data-partition')} ${td.getAttribute('data-status')}`)]))
+  assert.deepEqual(grid, wf.tasks.map((t) => [t.name, wf.partitions.map((p) => `${p} ${wf.runs.find((r) => r.task === t.name && r.partition === p)?.status ?? 'none'}`)]))
+  const status = (task: string, p: string) => page.locator(`#grid tr[data-task="${task}"] td[data-partition="${p}"]`).getAttribute('data-status')
+  assert.equal(await status('transform', '2026-01-04'), 'failed')
+  assert.equal(await status('publish', '2026-01-04'), 'upstream_failed')
+  assert.equal(await status('publish', '2026-01-06'), 'succeeded')
+  // The failed cell is coloured differently from a succeeded one.
+  const colour = (task: string, p: string) => page.locator(`#grid tr[data-task="${task}"] td[data-partition="${p}"]`).evaluate((td) => (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(td).backgroundColor)
+  assert.notEqual(await colour('transform', '2026-01-04'), await colour('transform', '2026-01-03'))
+  assert.equal(await page.locator('#dag-svg g[data-task="publish"]').getAttribute('data-status'), 'succeeded')
+  await page.screenshot({ path: shots('workflows'), fullPage: true })
+  await page.close()
+})

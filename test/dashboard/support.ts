@@ -22,7 +22,11 @@ export async function serveOrders(): Promise<Served> {
   const dir = await mkdtemp(join(tmpdir(), 'sluice-dashboard-'))
   const people = [1, 2, 3, 4].map((id) => ({ id, email: `person${id}@example.com`, phone: `+33 6 00 00 00 0${id}`, city: ['Lyon', 'Nice'][id % 2], age: id === 3 ? -1 : 20 + id }))
   await writeFile(join(dir, 'people.jsonl'), people.map((x) => JSON.stringify(x)).join('\n') + '\n')
-  const args = ['serve', 'test/dashboard/fixtures/orders.ts', 'test/dashboard/fixtures/people.ts', '--port', '0', '--state-dir', join(dir, 'server'), '--checkpoint-dir', join(dir, 'cp'), '--checkpoint-interval', '1000', '--catalog', join(dir, 'catalog')]
+  // A week of the daily workflow backfilled before the server starts: the grid has every outcome but running.
+  const store = join(dir, 'workflows.db')
+  const backfill = spawn(process.execPath, [join(root, 'bin', 'sluice.js'), 'workflow', 'backfill', 'test/dashboard/fixtures/workflow.ts', '--from', '2026-01-01', '--to', '2026-01-06', '--store', store], { cwd: root, stdio: 'ignore' })
+  await new Promise((resolve) => backfill.on('exit', resolve))
+  const args = ['serve', '--workflow', 'test/dashboard/fixtures/workflow.ts', '--workflow-store', store, 'test/dashboard/fixtures/orders.ts', 'test/dashboard/fixtures/people.ts', '--port', '0', '--state-dir', join(dir, 'server'), '--checkpoint-dir', join(dir, 'cp'), '--checkpoint-interval', '1000', '--catalog', join(dir, 'catalog')]
   const params = { log: join(dir, 'log'), people: join(dir, 'people.jsonl'), out: join(dir, 'people-masked.jsonl') }
   const child: ChildProcess = spawn(process.execPath, [join(root, 'bin', 'sluice.js'), ...args, ...Object.entries(params).flatMap(([k, v]) => ['--param', `${k}=${v}`]), '--no-check'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
   let stderr = ''
