@@ -126,9 +126,9 @@ export class Catalog {
   }
 
   /** The lineage graph for the dashboard: datasets and jobs as nodes, reads and writes as edges. */
-  graph(): { nodes: { id: string; kind: 'dataset' | 'job'; label: string; personal?: boolean; state?: string }[]; edges: { from: string; to: string }[] } {
+  graph(): { nodes: { id: string; kind: 'dataset' | 'job'; label: string; personal?: boolean; masked?: boolean; state?: string }[]; edges: { from: string; to: string }[] } {
     const nodes = [
-      ...this.datasets().map((d) => ({ id: `dataset:${d.key}`, kind: 'dataset' as const, label: d.name, personal: d.personal.length > 0 })),
+      ...this.datasets().map((d) => ({ id: `dataset:${d.key}`, kind: 'dataset' as const, label: d.name, personal: d.personal.length > 0, masked: (d.masked ?? []).length > 0 })),
       ...this.jobs().map((j) => ({ id: `job:${j.key}`, kind: 'job' as const, label: j.name, ...(j.lastRun !== undefined ? { state: j.lastRun.state } : {}) })),
     ]
     const edges = this.jobs().flatMap((j) => [...j.inputs.map((i) => ({ from: `dataset:${i}`, to: `job:${j.key}` })), ...j.outputs.map((o) => ({ from: `job:${j.key}`, to: `dataset:${o}` }))])
@@ -161,6 +161,12 @@ export class Catalog {
       const fields = schema.map((x) => ({ name: x.name, ...(x.type !== undefined ? { type: x.type } : {}), personal: (x.tags ?? []).some((t) => t.key === 'classification' && t.value === 'personal') || d.personal.includes(x.name) }))
       this.#setFields(d, fields, at ?? new Date().toISOString())
     }
+    const columns = f.columnLineage?.fields as Record<string, { inputFields?: { transformations?: { masking?: boolean }[] }[] }> | undefined
+    if (columns !== undefined && typeof columns === 'object') {
+      const masked = Object.entries(columns).filter(([, c]) => (c.inputFields ?? []).some((i) => (i.transformations ?? []).some((t) => t.masking === true))).map(([name]) => name)
+      d.masked = masked
+      d.fields = d.fields.map((x) => ({ ...x, masked: masked.includes(x.name) }))
+    }
     const assertions = ds.inputFacets?.dataQualityAssertions?.assertions
     if (Array.isArray(assertions)) d.quality = assertions as CatalogDataset['quality']
     return d
@@ -172,7 +178,7 @@ export class Catalog {
     const same = last !== undefined && last.fields.join('\u0000') === names.join('\u0000')
     if (!same || (contract !== undefined && last?.contract !== contract)) d.versions.push({ version: (last?.version ?? 0) + 1, fields: names, seenAt: at, ...(contract !== undefined ? { contract } : {}) })
     const before = new Map(d.fields.map((f) => [f.name, f]))
-    d.fields = fields.map((f) => ({ ...f, personal: f.personal || before.get(f.name)?.personal === true }))
+    d.fields = fields.map((f) => ({ ...f, personal: f.personal || before.get(f.name)?.personal === true, ...(d.masked?.includes(f.name) === true ? { masked: true } : {}) }))
     d.personal = d.fields.filter((f) => f.personal).map((f) => f.name)
     d.tags = [...new Set([...d.tags.filter((t) => t !== 'personal'), ...(d.personal.length > 0 ? ['personal'] : [])])]
   }

@@ -3,6 +3,8 @@ export interface CatalogField {
   name: string
   type?: string
   personal: boolean
+  /** Column lineage says a step masked it (mask, redact, hash, tokenize, encrypt) on the way to this dataset. */
+  masked?: boolean
 }
 
 /**
@@ -20,6 +22,8 @@ export interface CatalogDataset {
   /** Schema versions in the order they were seen: a version per distinct field list (or contract version). */
   versions: { version: number; fields: string[]; seenAt: string; contract?: string }[]
   personal: string[]
+  /** Fields that column lineage marks masked on the way in (absent before any such lineage). */
+  masked?: string[]
   tags: string[]
   /** When a run last wrote it (freshness) and read it, ISO. */
   lastWritten?: string

@@ -1,10 +1,13 @@
-// The dashboard: plain modules, no build step. Three views, chosen by the address's hash: #overview (every job),
-// #oncall/<job> and #debug/<job>. Every call carries the token in the Authorization header, the live stream too
+// The dashboard: plain modules, no build step. Views chosen by the address's hash: #overview (every job),
+// #oncall/<job>, #debug/<job>, #lineage (the catalog) and
+// #workflows/<workflow>. Every call carries the token in the Authorization header, the live stream too
 // (read with fetch rather than EventSource, which cannot send headers).
 import { api, say } from './util.js'
 import { renderOverview } from './overview.js'
 import { renderOncall } from './oncall.js'
 import { renderDebug } from './debug.js'
+import { renderLineage } from './lineage.js'
+import { renderWorkflows } from './workflows.js'
 
 const $ = (s) => document.querySelector(s)
 
@@ -29,10 +32,12 @@ async function route(me, jobs) {
   root.innerHTML = ''
   root.dataset.view = view
   say('')
-  const ctx = { root, role: me.role, jobs, job: name, signal: current.signal }
+  const ctx = { root, role: me.role, jobs, job: name, target: job === undefined ? undefined : decodeURIComponent(job), signal: current.signal }
   try {
     if (view === 'oncall') await renderOncall(ctx)
     else if (view === 'debug') await renderDebug(ctx)
+    else if (view === 'lineage') await renderLineage(ctx)
+    else if (view === 'workflows') await renderWorkflows(ctx)
     else await renderOverview(ctx)
   } catch (e) {
     if (e.name !== 'AbortError') say(e.message)

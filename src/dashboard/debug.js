@@ -1,43 +1,32 @@
 // Debug: the job graph with live per-step rates; watermarks per source partition (idle and stuck ones stand out);
-// the "why has this window not fired" explainer; samples of late records and dead letters with their reasons.
+// the "why has this window not fired" explainer; the sources' schemas and the latest quality results; samples of
+// late records and dead letters with their reasons.
 import { api, esc, fmt, mayOperate, operatorButtons, say, time, wireButtons } from './util.js'
+import { edgeLines, layered } from './layout.js'
 
 /** Steps laid out in columns by their distance from the sources, as SVG boxes and edges with live rates. */
 export function graphSvg(steps) {
-  const depth = new Map()
-  const depthOf = (s) => {
-    if (depth.has(s.id)) return depth.get(s.id)
-    depth.set(s.id, 0)
-    const d = s.inputs.length === 0 ? 0 : 1 + Math.max(...s.inputs.map((i) => depthOf(steps.find((x) => x.id === i.from) ?? { id: i.from, inputs: [] })))
-    depth.set(s.id, d)
-    return d
-  }
-  for (const s of steps) depthOf(s)
-  const rows = new Map()
-  const pos = new Map()
-  for (const s of steps) {
-    const d = depth.get(s.id)
-    const r = rows.get(d) ?? 0
-    rows.set(d, r + 1)
-    pos.set(s.id, { x: 10 + d * 190, y: 10 + r * 70 })
-  }
-  const w = 10 + (Math.max(...depth.values()) + 1) * 190
-  const h = 10 + Math.max(...rows.values()) * 70
-  const edges = steps.flatMap((s) => s.inputs.map((i) => {
-    const a = pos.get(i.from)
-    const b = pos.get(s.id)
-    return a ? `<line x1="${a.x + 150}" y1="${a.y + 25}" x2="${b.x}" y2="${b.y + 25}"/>` : ''
-  }))
+  const nodes = steps.map((s) => ({ id: s.id, inputs: s.inputs.map((i) => i.from) }))
+  const { pos, width, height } = layered(nodes)
   const boxes = steps.map((s) => {
     const p = pos.get(s.id)
     return `<g class="node" data-step="${esc(s.id)}" transform="translate(${p.x},${p.y})"><rect width="150" height="50" rx="4"/>
       <text x="8" y="18" class="id">${esc(s.id)}</text><text x="8" y="34">${esc(s.kind)}</text>
       <text x="8" y="46" class="rate" data-field="rate">${fmt(s.inPerSecond)} in/s · ${fmt(s.outPerSecond)} out/s</text></g>`
   })
-  return `<svg id="graph-svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}">${edges.join('')}${boxes.join('')}</svg>`
+  return `<svg id="graph-svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">${edgeLines(nodes, pos)}${boxes.join('')}</svg>`
 }
 
 const json = (v) => esc(JSON.stringify(v))
+
+const REGISTRY = { registered: (r) => `registered as version ${r.version} (id ${r.id})`, 'not-registered': (r) => `not registered (a compatible new version under ${r.level})`, incompatible: (r) => `INCOMPATIBLE under ${r.level}: ${r.differences.join('; ')}`, unreachable: (r) => `registry unreachable: ${r.error}` }
+
+/** A source's contract: subject, version and registry state, its fields with the personal ones marked. */
+function schemaTable(s) {
+  const reg = s.registry ? ` · <span data-field="registry" class="registry-${esc(s.registry.status)}">${esc(REGISTRY[s.registry.status](s.registry))}</span>` : ''
+  return `<div class="schema" data-step="${esc(s.step)}"><p><b>${esc(s.step)}</b>: contract <code>${esc(s.contract)}</code> v${s.version} (${esc(s.format)}), subject <code>${esc(s.subject)}</code>${s.owner ? `, owner ${esc(s.owner)}` : ''}${reg}</p>
+    <table class="fields"><thead><tr><th>Field</th><th>Type</th><th>Personal</th></tr></thead><tbody>${s.fields.map((f) => `<tr data-field-name="${esc(f.name)}"><td>${esc(f.name)}</td><td>${esc(f.type)}</td><td class="personal" data-field="personal">${f.personal ? 'personal' : ''}</td></tr>`).join('')}</tbody></table></div>`
+}
 
 export async function renderDebug({ root, role, job, signal }) {
   const q = `/api/jobs/${encodeURIComponent(job)}`
@@ -51,6 +40,9 @@ export async function renderDebug({ root, role, job, signal }) {
     <div id="explanation"></div>
     <h3>Late records (a sample)</h3>
     <table id="late"><thead><tr><th>Step</th><th>Seen</th><th>Reason</th><th>Event time</th><th>Watermark then</th><th>Record</th></tr></thead><tbody></tbody></table>
+    <h3>Schemas of the sources</h3><div id="schemas"></div>
+    <h3>Quality (the latest result of each expectation)</h3>
+    <table id="quality"><thead><tr><th>Step</th><th>Expectation</th><th>Severity</th><th>Latest</th><th>Window</th><th>Checked</th><th>Failed</th><th>Windows failed</th></tr></thead><tbody></tbody></table>
     <h3>Dead letters (the first 8) ${mayOperate(role) ? '<button data-action="redrive">Redrive to a file</button>' : ''}</h3>
     <table id="letters"><thead><tr><th>Offset</th><th>Step</th><th>Reason</th><th>Error</th><th>At</th><th>Record</th></tr></thead><tbody></tbody></table>`
   wireButtons(root)
@@ -65,7 +57,8 @@ export async function renderDebug({ root, role, job, signal }) {
       }
     }
   }
-  const first = await api(`${q}/graph`)
+  const [first, schemas] = await Promise.all([api(`${q}/graph`), api(`${q}/schemas`)])
+  root.querySelector('#schemas').innerHTML = schemas.map(schemaTable).join('') || '<p>No source of this job declares a contract.</p>'
   const windows = first.steps.filter((s) => s.kind.startsWith('window'))
   root.querySelector('#explain select').innerHTML = windows.map((s) => `<option>${esc(s.id)}</option>`).join('')
   root.querySelector('#explain').onsubmit = async (e) => {
@@ -85,7 +78,12 @@ export async function renderDebug({ root, role, job, signal }) {
     }
   }
   const poll = async () => {
-    const [g, wm, late, dl] = await Promise.all([api(`${q}/graph`), api(`${q}/watermarks`), api(`${q}/late`), api(`${q}/dead-letters?limit=8`).catch(() => ({ letters: [] }))])
+    const [g, wm, late, dl, quality] = await Promise.all([api(`${q}/graph`), api(`${q}/watermarks`), api(`${q}/late`), api(`${q}/dead-letters?limit=8`).catch(() => ({ letters: [] })), api(`${q}/quality`)])
+    root.querySelector('#quality tbody').innerHTML = quality
+      .map((e) => `<tr data-expectation="${esc(e.expectation)}" class="${e.latest.passed ? '' : 'failed'}"><td>${esc(e.step)}</td><td>${esc(e.expectation)}</td><td>${esc(e.severity)}</td>
+        <td data-field="passed">${e.latest.passed ? 'passed' : 'failed'}</td><td>${e.latest.windowStart === null ? 'whole run' : `${time(e.latest.windowStart)} – ${time(e.latest.windowEnd)}`}</td>
+        <td class="n" data-field="checked">${fmt(e.latest.checked)}</td><td class="n" data-field="failed">${fmt(e.latest.failed)}</td><td class="n">${fmt(e.windowsFailed)} / ${fmt(e.windows)}</td></tr>`)
+      .join('') || '<tr><td colspan="8">no expectations</td></tr>'
     root.querySelector('#graph').innerHTML = graphSvg(g.steps)
     root.querySelector('#partitions tbody').innerHTML = wm.sources
       .flatMap((s) => s.partitions.map((p) => {

@@ -12,6 +12,10 @@ import type { TokenStore } from './tokens.ts'
 import { RateTracker, type GraphStep } from './graph.ts'
 import type { JobInfo } from './job-info.ts'
 import { jobApi } from './job-api.ts'
+import { catalogRoutes } from './catalog-api.ts'
+import { schemaRoutes } from './schemas.ts'
+import { workflowRoutes, type ServedWorkflows } from './workflows.ts'
+import type { Catalog } from '../catalog/catalog.ts'
 
 export interface ControlPlaneOptions {
   /** The jobs served, by name. */
@@ -28,6 +32,12 @@ export interface ControlPlaneOptions {
   redriveDir?: string
   /** Prometheus that runs the rules of `sluice slo rules`: SLO status comes from it instead of the server's own count. */
   prometheusUrl?: string
+  /** A schema registry (folder or URL): the schemas route says where each contract stands in it. */
+  registry?: string
+  /** Workflows served under /api/workflows (their DAG and partition grid), read from their run store. */
+  workflows?: ServedWorkflows
+  /** The catalog served under /api/catalog/ (datasets, jobs, the lineage graph). */
+  catalog?: Catalog
   /** Time between metrics snapshots on the live stream (default 1000 ms). */
   streamIntervalMs?: number
 }
@@ -194,6 +204,9 @@ export function controlPlane(opts: ControlPlaneOptions): Hono<Vars> {
     body: (c, path) => body(c, spec('post', path)),
     fail,
   })
+  schemaRoutes(app, { infos: opts.infos, registry: opts.registry, job })
+  catalogRoutes(app, opts.catalog, fail)
+  workflowRoutes(app, opts.workflows, fail)
   app.get('/api/audit', async (c) => {
     const from = Number(c.req.query('from') ?? 0)
     const limit = Number(c.req.query('limit') ?? 1000)

@@ -1,5 +1,18 @@
 import type { SloSpec } from '../observe/slo/spec.ts'
+import type { SchemaText } from '../contracts/compat/check.ts'
 import { graphOf, type GraphStep } from './graph.ts'
+
+/** A source's contract as the control plane shows it. */
+export interface SourceContract {
+  step: string
+  name: string
+  subject: string
+  version: number
+  format: string
+  owner?: string
+  personal: readonly string[]
+  schemaText: SchemaText
+}
 
 /** What the control plane knows of a job from its pipeline: its graph, objectives, dead letters and personal fields. */
 export interface JobInfo {
@@ -9,10 +22,23 @@ export interface JobInfo {
   deadLetters: boolean
   /** Paths (`a.b`) of fields tagged personal by the contracts of its sources: masked in every record the API shows. */
   personal: readonly string[]
+  /** The contracts of its sources (the schemas the job uses). */
+  contracts?: readonly SourceContract[]
+}
+
+interface ContractLike {
+  name: string
+  subject?: string
+  version?: number
+  format?: string
+  owner?: string
+  personal?: readonly string[]
+  schemaText?: SchemaText
+  describe(): Record<string, unknown>
 }
 
 interface PipelineLike {
-  nodes: readonly { id: string; kind: string; inputs: readonly { from: { id: string }; tag?: string }[]; impl: { role: string; source?: { contract?: { describe(): Record<string, unknown> } } } }[]
+  nodes: readonly { id: string; kind: string; inputs: readonly { from: { id: string }; tag?: string }[]; impl: { role: string; source?: { contract?: ContractLike } } }[]
   options: { slo?: SloSpec; onError?: string }
 }
 
@@ -22,11 +48,15 @@ interface PipelineLike {
  */
 export function jobInfoOf(p: PipelineLike): JobInfo {
   const personal = new Set<string>()
+  const contracts: SourceContract[] = []
   for (const n of p.nodes) {
-    const listed = n.impl.role === 'source' ? n.impl.source?.contract?.describe().personal : undefined
+    const c = n.impl.role === 'source' ? n.impl.source?.contract : undefined
+    if (c === undefined) continue
+    const listed = c.describe().personal
     if (Array.isArray(listed)) for (const f of listed) if (typeof f === 'string') personal.add(f)
+    if (c.schemaText !== undefined) contracts.push({ step: n.id, name: c.name, subject: c.subject ?? `${c.name}-value`, version: c.version ?? 1, format: c.format ?? c.schemaText.schemaType, ...(c.owner !== undefined ? { owner: c.owner } : {}), personal: [...(c.personal ?? [])], schemaText: c.schemaText })
   }
-  return { graph: graphOf(p.nodes), ...(p.options.slo !== undefined ? { slo: p.options.slo } : {}), deadLetters: p.options.onError === 'dead-letter', personal: [...personal] }
+  return { graph: graphOf(p.nodes), ...(p.options.slo !== undefined ? { slo: p.options.slo } : {}), deadLetters: p.options.onError === 'dead-letter', personal: [...personal], contracts }
 }
 
 /** Shown instead of a personal field's value. */

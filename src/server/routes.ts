@@ -48,6 +48,28 @@ const Letter = z.object({ offset: z.number(), visibility: z.string(), step: z.st
 const LateSample = z.object({ at: z.number(), step: z.string().optional(), reason: z.string().optional(), time: z.number().optional(), watermark: z.number().nullable().optional(), record: z.unknown() }).loose()
 export const SloReport = z.object({ slo: z.string(), objective: z.number(), sli: z.number().nullable(), budgetLeft: z.number().nullable(), state: z.enum(['met', 'breached', 'unknown']), source: z.string(), alerts: z.array(z.string()) })
 const Partition = z.object({ partition: z.number(), watermark: z.number().nullable(), idle: z.boolean(), ended: z.boolean(), silentMs: z.number(), stuck: z.boolean(), holding: z.boolean() })
+const CatalogField = z.object({ name: z.string(), type: z.string().optional(), personal: z.boolean(), masked: z.boolean().optional() })
+export const CatalogDataset = z.object({ key: z.string(), namespace: z.string(), name: z.string(), owner: z.string().optional(), fields: z.array(CatalogField), personal: z.array(z.string()), masked: z.array(z.string()).optional(), tags: z.array(z.string()), writers: z.array(z.string()), readers: z.array(z.string()) }).loose()
+export const CatalogJob = z.object({ key: z.string(), namespace: z.string(), name: z.string(), inputs: z.array(z.string()), outputs: z.array(z.string()), runs: z.number() }).loose()
+export const CatalogGraph = z.object({ nodes: z.array(z.object({ id: z.string(), kind: z.enum(['dataset', 'job']), label: z.string(), personal: z.boolean().optional(), masked: z.boolean().optional(), state: z.string().optional() })), edges: z.array(z.object({ from: z.string(), to: z.string() })) })
+const RegistryState = z.union([
+  z.object({ status: z.literal('registered'), version: z.number(), id: z.number() }),
+  z.object({ status: z.enum(['not-registered', 'incompatible']), level: z.string(), differences: z.array(z.string()) }),
+  z.object({ status: z.literal('unreachable'), error: z.string() }),
+])
+export const SchemaInfo = z.object({ step: z.string(), contract: z.string(), subject: z.string(), version: z.number(), format: z.string(), owner: z.string().optional(), personal: z.array(z.string()), fields: z.array(z.object({ name: z.string(), type: z.string(), personal: z.boolean() }).loose()), schemaType: z.string(), schema: z.string(), registry: RegistryState.optional() })
+const QualityResult = z.object({ step: z.string(), expectation: z.string(), kind: z.string(), field: z.string().nullable(), severity: z.string(), windowStart: z.number().nullable(), windowEnd: z.number().nullable(), passed: z.boolean(), checked: z.number(), failed: z.number(), observed: z.record(z.string(), z.number().nullable()) })
+export const QualitySummary = z.object({ step: z.string(), expectation: z.string(), kind: z.string(), field: z.string().nullable(), severity: z.string(), windows: z.number(), windowsFailed: z.number(), checked: z.number(), failed: z.number(), latest: QualityResult })
+const RunCounts = z.record(z.string(), z.number())
+const WorkflowTask = z.object({ name: z.string(), kind: z.string(), dependsOn: z.array(z.string()) })
+export const WorkflowSummary = z.object({ name: z.string(), tasks: z.array(WorkflowTask), partitions: z.string().optional(), schedule: z.string().optional(), runs: RunCounts })
+export const WorkflowDetail = z.object({
+  name: z.string(),
+  partitions: z.array(z.string()),
+  schedule: z.string().optional(),
+  tasks: z.array(WorkflowTask.extend({ runs: RunCounts })),
+  runs: z.array(z.object({ task: z.string(), partition: z.string(), status: z.string(), attempts: z.number(), startedAt: z.number().nullable(), endedAt: z.number().nullable(), error: z.string().nullable() })),
+})
 export const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) })
 
 export const routes: readonly RouteSpec[] = [
@@ -69,6 +91,15 @@ export const routes: readonly RouteSpec[] = [
   { method: 'get', path: '/api/jobs/:job/dead-letters', role: 'viewer', summary: 'dead letters from offset `from` (query), at most `limit`, with their reasons (personal fields masked)', response: z.object({ topic: z.string(), letters: z.array(Letter), next: z.number() }) },
   { method: 'get', path: '/api/jobs/:job/dead-letters/:offset', role: 'viewer', summary: 'one dead letter', response: Letter },
   { method: 'post', path: '/api/jobs/:job/dead-letters/redrive', role: 'operator', summary: "write the visible dead letters' records to a topic of the same log or a file in the server's redrive folder (each letter once per target)", body: RedriveBody, response: z.object({ redriven: z.number(), skipped: z.number(), pending: z.number(), nextOffset: z.number(), target: z.string() }) },
+  { method: 'get', path: '/api/jobs/:job/schemas', role: 'viewer', summary: "the contracts of the job's sources: subject, version, fields (personal ones marked), the schema, and its state in the registry given with --registry", response: z.array(SchemaInfo) },
+  { method: 'get', path: '/api/jobs/:job/quality', role: 'viewer', summary: "the latest result of each of the job's expectations (expect steps), with the windows passed and failed and the records checked and failed so far", response: z.array(QualitySummary) },
+  { method: 'get', path: '/api/catalog/datasets', role: 'viewer', summary: 'datasets of the catalog; query q (a part of the name), tag and field narrow them', response: z.array(CatalogDataset) },
+  { method: 'get', path: '/api/catalog/datasets/:key', role: 'viewer', summary: 'one dataset (key URL-encoded, or its name) with its fields (personal and masked ones marked), schema versions, upstream and downstream', response: CatalogDataset.extend({ upstream: z.array(z.string()), downstream: z.array(z.string()) }) },
+  { method: 'get', path: '/api/catalog/jobs', role: 'viewer', summary: 'jobs of the catalog with their inputs, outputs and last run', response: z.array(CatalogJob) },
+  { method: 'get', path: '/api/catalog/jobs/:key', role: 'viewer', summary: 'one job of the catalog (key URL-encoded, or its name)', response: CatalogJob },
+  { method: 'get', path: '/api/catalog/graph', role: 'viewer', summary: 'the lineage graph: datasets and jobs as nodes (personal and masked datasets marked), reads and writes as edges', response: CatalogGraph },
+  { method: 'get', path: '/api/workflows', role: 'viewer', summary: 'workflows of the run store given with --workflow-store: tasks, dependencies and run counts by status', response: z.array(WorkflowSummary) },
+  { method: 'get', path: '/api/workflows/:workflow', role: 'viewer', summary: "a workflow's DAG with each task's run counts and its partition grid: the latest `limit` partitions (query, default 48) with each task's run", response: WorkflowDetail },
   { method: 'get', path: '/metrics', role: 'viewer', summary: 'every job\'s metrics in the Prometheus text format (scrape with a viewer token)', response: z.string(), text: true },
   { method: 'get', path: '/api/audit', role: 'admin', summary: 'the audit log, oldest first', response: z.array(AuditEntry) },
   { method: 'get', path: '/api/tokens', role: 'admin', summary: 'tokens (ids and roles, never the tokens)', response: z.array(z.object({ id: z.string(), role: z.string(), created: z.number() })) },

@@ -7,6 +7,8 @@ import type { GraphStep } from './graph.ts'
 import type { JobInfo } from './job-info.ts'
 import { AuditLog } from './audit.ts'
 import { TokenStore } from './tokens.ts'
+import type { Catalog } from '../catalog/catalog.ts'
+import type { ServedWorkflows } from './workflows.ts'
 
 export interface ServeOptions {
   jobs: ReadonlyMap<string, JobHandle>
@@ -16,6 +18,12 @@ export interface ServeOptions {
   infos?: ReadonlyMap<string, JobInfo>
   /** Prometheus that runs the rules of `sluice slo rules`, for SLO status (default: measured by the server). */
   prometheusUrl?: string
+  /** Workflows shown under /api/workflows and in the dashboard, read from their run store. */
+  workflows?: ServedWorkflows
+  /** A schema registry (folder or URL) in which the served pipelines' contracts are looked up. */
+  registry?: string
+  /** The catalog served under /api/catalog/ (and shown in the dashboard's lineage view). */
+  catalog?: Catalog
   /** Folder of the server's state: tokens.json, the audit log (log/), savepoints and redriven files asked through the API. */
   stateDir: string
   /** Default 0: any free port. */
@@ -45,6 +53,9 @@ export async function serveControlPlane(opts: ServeOptions): Promise<{ url: stri
     ...(opts.graphs !== undefined ? { graphs: opts.graphs } : {}),
     ...(opts.infos !== undefined ? { infos: opts.infos } : {}),
     ...(opts.prometheusUrl !== undefined ? { prometheusUrl: opts.prometheusUrl } : {}),
+    ...(opts.catalog !== undefined ? { catalog: opts.catalog } : {}),
+    ...(opts.registry !== undefined ? { registry: opts.registry } : {}),
+    ...(opts.workflows !== undefined ? { workflows: opts.workflows } : {}),
     tokens,
     audit,
     savepointDir: paths.savepoints,

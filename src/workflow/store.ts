@@ -94,6 +94,11 @@ export class WorkflowStore {
     }
   }
 
+  /** The workflows that have runs in the store, by name. */
+  workflows(): string[] {
+    return (this.#db.prepare('SELECT DISTINCT workflow FROM runs ORDER BY workflow').all() as { workflow: string }[]).map((r) => r.workflow)
+  }
+
   /** Queues a run of every given task for every partition; runs that exist already are left as they are. */
   enqueue(workflow: string, tasks: readonly string[], partitions: readonly string[], now: number): number {
     const ins = this.#db.prepare(`INSERT OR IGNORE INTO runs (workflow, task, partition, status, queued_at) VALUES (?, ?, ?, 'pending', ?)`)

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -7,9 +7,11 @@ import type { Browser, Page } from 'playwright-core'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 
-/** `sluice serve` over the paced orders pipeline, with a token per role. */
+/** `sluice serve` over the paced orders pipeline and a bounded run over people (lineage into a catalog), with a token per role. */
 export interface Served {
   url: string
+  /** Folder of the run's files (people.jsonl, people-masked.jsonl, the catalog). */
+  dir: string
   token: Record<'viewer' | 'operator' | 'admin', string>
   call(method: string, path: string, token: string, body?: unknown): Promise<Response>
   get<T>(path: string, token?: string): Promise<T>
@@ -18,7 +20,15 @@ export interface Served {
 
 export async function serveOrders(): Promise<Served> {
   const dir = await mkdtemp(join(tmpdir(), 'sluice-dashboard-'))
-  const child: ChildProcess = spawn(process.execPath, [join(root, 'bin', 'sluice.js'), 'serve', 'test/dashboard/fixtures/orders.ts', '--port', '0', '--state-dir', join(dir, 'server'), '--checkpoint-dir', join(dir, 'cp'), '--checkpoint-interval', '1000', '--param', `log=${join(dir, 'log')}`, '--no-check'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+  const people = [1, 2, 3, 4].map((id) => ({ id, email: `person${id}@example.com`, phone: `+33 6 00 00 00 0${id}`, city: ['Lyon', 'Nice'][id % 2], age: id === 3 ? -1 : 20 + id }))
+  await writeFile(join(dir, 'people.jsonl'), people.map((x) => JSON.stringify(x)).join('\n') + '\n')
+  // A week of the daily workflow backfilled before the server starts: the grid has every outcome but running.
+  const store = join(dir, 'workflows.db')
+  const backfill = spawn(process.execPath, [join(root, 'bin', 'sluice.js'), 'workflow', 'backfill', 'test/dashboard/fixtures/workflow.ts', '--from', '2026-01-01', '--to', '2026-01-06', '--store', store], { cwd: root, stdio: 'ignore' })
+  await new Promise((resolve) => backfill.on('exit', resolve))
+  const args = ['serve', '--workflow', 'test/dashboard/fixtures/workflow.ts', '--workflow-store', store, 'test/dashboard/fixtures/orders.ts', 'test/dashboard/fixtures/people.ts', '--port', '0', '--state-dir', join(dir, 'server'), '--checkpoint-dir', join(dir, 'cp'), '--checkpoint-interval', '1000', '--catalog', join(dir, 'catalog')]
+  const params = { log: join(dir, 'log'), people: join(dir, 'people.jsonl'), out: join(dir, 'people-masked.jsonl') }
+  const child: ChildProcess = spawn(process.execPath, [join(root, 'bin', 'sluice.js'), ...args, ...Object.entries(params).flatMap(([k, v]) => ['--param', `${k}=${v}`]), '--no-check'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
   let stderr = ''
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
   const { url, admin } = await new Promise<{ url: string; admin: string }>((resolve, reject) => {
@@ -36,6 +46,7 @@ export async function serveOrders(): Promise<Served> {
   const token = { admin, operator: await mint('operator'), viewer: await mint('viewer') }
   return {
     url,
+    dir,
     token,
     call,
     async get<T>(path: string, tok = admin) {

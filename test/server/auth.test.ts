@@ -24,6 +24,15 @@ const expected: Record<string, Record<'none' | 'bad' | 'viewer' | 'operator' | '
   'GET /api/jobs/:job/dead-letters': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
   'GET /api/jobs/:job/dead-letters/:offset': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
   'POST /api/jobs/:job/dead-letters/redrive': { none: 401, bad: 401, viewer: 403, operator: 200, admin: 200 },
+  'GET /api/jobs/:job/schemas': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
+  'GET /api/jobs/:job/quality': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
+  'GET /api/catalog/datasets': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
+  'GET /api/catalog/datasets/:key': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
+  'GET /api/catalog/jobs': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
+  'GET /api/catalog/jobs/:key': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
+  'GET /api/catalog/graph': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
+  'GET /api/workflows': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
+  'GET /api/workflows/:workflow': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
   'GET /metrics': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
   'GET /api/audit': { none: 401, bad: 401, viewer: 403, operator: 403, admin: 200 },
   'GET /api/tokens': { none: 401, bad: 401, viewer: 403, operator: 403, admin: 200 },
@@ -36,6 +45,7 @@ const bodies: Record<string, (caller: string) => unknown> = {
   'POST /api/jobs/:job/dead-letters/redrive': (caller) => ({ file: `again-${caller}.jsonl` }),
 }
 const queries: Record<string, string> = { 'GET /api/jobs/:job/explain': '?step=count&key=eu' }
+const keys: Record<string, string> = { 'GET /api/catalog/datasets/:key': encodeURIComponent('file:/in/clicks.jsonl'), 'GET /api/catalog/jobs/:key': encodeURIComponent('sluice/clicks') }
 
 test('every route answers 401, 403 or 2xx per caller as the table says, and the table covers every route', async () => {
   const f = await fixture()
@@ -46,7 +56,7 @@ test('every route answers 401, 403 or 2xx per caller as the table says, and the 
       for (const caller of ['none', 'bad', 'viewer', 'operator', 'admin'] as const) {
         const token = caller === 'none' ? undefined : caller === 'bad' ? 'slc_00000000_not-a-token' : f.token[caller]
         const body = bodies[key]?.(caller)
-        const res = await f.call(method, path.replace(':job', 'clicks').replace(':offset', '0') + (queries[key] ?? ''), { ...(token !== undefined ? { token } : {}), ...(body !== undefined ? { body } : {}) })
+        const res = await f.call(method, path.replace(':job', 'clicks').replace(':offset', '0').replace(':key', keys[key] ?? '').replace(':workflow', 'daily') + (queries[key] ?? ''), { ...(token !== undefined ? { token } : {}), ...(body !== undefined ? { body } : {}) })
         await res.body?.cancel()
         assert.equal(res.status, row[caller], `${key} as ${caller}`)
       }

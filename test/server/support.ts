@@ -13,7 +13,11 @@ import { DeadLetterWriter } from '../../src/dlq/writer.ts'
 import { deadLetter } from '../../src/dlq/record.ts'
 import { jobInfoOf } from '../../src/server/job-info.ts'
 import type { JobInspector } from '../../src/runtime/job/types.ts'
-import { pipeline, sink, source } from '../../src/index.ts'
+import { contract, pipeline, sink, source, withContract } from '../../src/index.ts'
+import { SchemaRegistry } from '../../src/contracts/registry/registry.ts'
+import { Catalog } from '../../src/catalog/catalog.ts'
+import { WorkflowStore } from '../../src/workflow/store.ts'
+import type { RunEvent } from '../../src/lineage/openlineage.ts'
 
 /** Fixed figures the fake job's inspector shows: two dead letters, late samples, a window waiting on a partition. */
 export const T0 = Date.UTC(2026, 0, 1)
@@ -32,6 +36,24 @@ function fakeInspector(dl: DeadLetterWriter): JobInspector {
   }
 }
 
+/** The contract of the fixture job's source: the e-mail address is personal. */
+export const clicksContract = contract({ name: 'clicks', owner: 'web', personal: ['email'], schema: { type: 'object', properties: { n: { type: 'number' }, email: { type: 'string' } }, required: ['n'] } as const })
+
+/** A catalog of one job that reads `file:/in/clicks.jsonl` (e-mail tagged personal) and writes it masked to `file:/out/clicks.jsonl`. */
+export function fixtureCatalog(): Catalog {
+  const catalog = Catalog.open(':memory:')
+  const personal = [{ key: 'classification', value: 'personal' }]
+  catalog.ingestEvent({
+    eventType: 'COMPLETE',
+    eventTime: new Date(T0).toISOString(),
+    run: { runId: '01900000-0000-7000-8000-000000000001' },
+    job: { namespace: 'sluice', name: 'clicks' },
+    inputs: [{ namespace: 'file', name: '/in/clicks.jsonl', facets: { schema: { fields: [{ name: 'n', type: 'number' }, { name: 'email', type: 'string', tags: personal }] } } }],
+    outputs: [{ namespace: 'file', name: '/out/clicks.jsonl', facets: { schema: { fields: [{ name: 'n', type: 'number' }, { name: 'email', type: 'string' }] }, columnLineage: { fields: { n: { inputFields: [{ namespace: 'file', name: '/in/clicks.jsonl', field: 'n', transformations: [{ type: 'DIRECT', subtype: 'IDENTITY', masking: false }] }] }, email: { inputFields: [{ namespace: 'file', name: '/in/clicks.jsonl', field: 'email', transformations: [{ type: 'DIRECT', subtype: 'TRANSFORMATION', masking: true }] }] } } } } }],
+  } as unknown as RunEvent)
+  return catalog
+}
+
 /** A control plane over one running job on a fake runner, with a token per role. */
 export async function fixture() {
   const dir = await mkdtemp(join(tmpdir(), 'sluice-server-'))
@@ -44,14 +66,27 @@ export async function fixture() {
   await dl.flush()
   control.inspector = fakeInspector(dl)
   const p = pipeline('clicks', { onError: 'dead-letter', deadLetter: { dir: join(dir, 'dlq') }, slo: { errors: { objective: 0.99 }, completeness: { objective: 0.9 } } })
-  p.from(source.generator({ make: (g) => ({ n: g.seq }) })).to(sink.blackhole())
-  const info = { ...jobInfoOf(p), personal: ['email'] }
+  p.from(withContract(source.generator({ make: (g) => ({ n: g.seq }) }), clicksContract)).id('read').to(sink.blackhole())
+  const info = jobInfoOf(p)
+  // The registry holds the contract's schema as version 1 of its subject.
+  const registry = join(dir, 'registry')
+  await (await SchemaRegistry.open(registry)).register(clicksContract.subject, { schema: clicksContract.schemaText.schema, schemaType: clicksContract.schemaText.schemaType })
   const jobs = new Map<string, JobHandle>([['clicks', handle]])
   const tokens = await TokenStore.open(join(dir, 'server'))
   const audit = await AuditLog.open(join(dir, 'server', 'log'))
   const token = {} as Record<Role, string>
   for (const r of ['viewer', 'operator', 'admin'] as const) token[r] = (await tokens.create(r)).token
-  const app = controlPlane({ jobs, infos: new Map([['clicks', info]]), tokens, audit, savepointDir: join(dir, 'savepoints'), redriveDir: join(dir, 'redrive'), streamIntervalMs: 20 })
+  const catalog = fixtureCatalog()
+  // A workflow of two tasks over two days: the first day done, the second's load failed and its publish never ran.
+  const store = new WorkflowStore(':memory:')
+  store.enqueue('daily', ['load', 'publish'], ['2026-01-01', '2026-01-02'], T0)
+  for (const [task, partition, outcome] of [['load', '2026-01-01', 'succeeded'], ['publish', '2026-01-01', 'succeeded'], ['load', '2026-01-02', 'failed']] as const) {
+    store.claim('daily', task, partition, T0)
+    store.finish(store.run('daily', task, partition)!, outcome, T0 + 10, outcome === 'failed' ? 'no file' : null, undefined)
+  }
+  store.setStatus('daily', [{ task: 'publish', partition: '2026-01-02' }], 'upstream_failed', ['pending'], T0 + 10)
+  const workflows = { store, definitions: [{ name: 'daily', partitions: 'daily', tasks: [{ name: 'load', kind: 'shell', dependsOn: [] }, { name: 'publish', kind: 'function', dependsOn: ['load'] }] }] }
+  const app = controlPlane({ jobs, infos: new Map([['clicks', info]]), catalog, registry, workflows, tokens, audit, savepointDir: join(dir, 'savepoints'), redriveDir: join(dir, 'redrive'), streamIntervalMs: 20 })
   const call = (method: string, path: string, opts: { token?: string; body?: unknown } = {}) =>
     app.request(path, {
       method,
@@ -63,6 +98,8 @@ export async function fixture() {
     await running
     await dl.close(false)
     await audit.close()
+    catalog.close()
+    store.close()
     await rm(dir, { recursive: true, force: true })
   }
   return { dir, app, call, token, tokens, audit, handle, runner, close }

@@ -12,21 +12,30 @@ import type { CliContext } from '../command.ts'
 import { exitCode } from '../exit-codes.ts'
 import { loadPipeline, resolvePipelineFile } from '../load-pipeline.ts'
 import { requireTypes } from '../type-check/require-types.ts'
+import { Catalog } from '../../catalog/catalog.ts'
+import { transportFor, type LineageTransport } from '../../lineage/transport.ts'
+import { WorkflowStore } from '../../workflow/store.ts'
+import { workflowShape, type ServedWorkflows } from '../../server/workflows.ts'
+import { loadWorkflow } from './workflow-load.ts'
 
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'run pipelines behind the control plane (HTTP API with tokens and an audit log)',
-  usage: 'sluice serve <pipeline.ts>... [flags]',
+  usage: 'sluice serve [<pipeline.ts>...] [--workflow <workflow.ts>...] [flags]',
   description: [
     'Runs each pipeline and serves the control plane on loopback: a REST API under /api/ (jobs, status,',
     'metrics and a live stream, checkpoints, savepoints, stop, dead letters and redrive, late-record',
-    'samples, SLO status, watermarks, the window explainer) described at /openapi.json, /metrics for',
-    'Prometheus and a dashboard at /. Every /api/ route and /metrics need a bearer token with a role:',
-    'viewer (read), operator (also checkpoint, savepoint, stop, redrive), admin (also tokens and the',
-    'audit log). When the state folder holds no token yet, an admin token is created and printed once.',
-    'Ctrl-C stops every pipeline gracefully.',
+    'samples, SLO status, watermarks, the window explainer, the schemas of the sources and the latest',
+    'quality results) described at /openapi.json, /metrics for Prometheus and a dashboard at /. Every',
+    '/api/ route and /metrics need a bearer token with a role: viewer (read), operator (also checkpoint,',
+    'savepoint, stop, redrive), admin (also tokens and the audit log). When the state folder holds no',
+    'token yet, an admin token is created and printed once.',
+    'With --catalog the served pipelines\' lineage goes into the catalog, which the API and the lineage',
+    'view show. With --workflow-store (and --workflow for their DAGs) it shows workflows: each DAG with',
+    'run statuses and a partition grid, read from the run store that sluice workflow writes; with no',
+    'pipeline it serves until Ctrl-C. Ctrl-C stops every pipeline gracefully.',
   ].join('\n'),
-  positionals: { min: 1, max: 32, names: 'the pipeline files (sluice serve <pipeline.ts>...)' },
+  positionals: { min: 0, max: 32, names: 'the pipeline files (sluice serve <pipeline.ts>...)' },
   flags: [
     { name: 'port', type: 'string', placeholder: 'PORT', description: 'port to listen on (default 8080; 0: any free port)' },
     { name: 'host', type: 'string', placeholder: 'HOST', description: 'address to listen on (default 127.0.0.1: this machine only)' },
@@ -34,10 +43,14 @@ export const serveCommand: Command = {
     { name: 'checkpoint-dir', type: 'string', placeholder: 'DIR', description: 'checkpoint each pipeline in DIR/<pipeline name> (every 10s)' },
     { name: 'checkpoint-interval', type: 'string', placeholder: 'DURATION', description: "time between checkpoints with --checkpoint-dir, e.g. '10s' (default 10s)" },
     { name: 'prometheus', type: 'string', placeholder: 'URL', description: 'Prometheus that runs the rules of sluice slo rules: SLO status from it (default: counted by the server since it started)' },
+    { name: 'catalog', type: 'string', placeholder: 'DIR', description: "a catalog folder (as sluice catalog --dir): the served pipelines' lineage goes into it; served under /api/catalog/ and in the dashboard's lineage view" },
+    { name: 'registry', type: 'string', placeholder: 'DIR|URL', description: "a schema registry (an embedded one's folder or a URL): the API says where each source's contract stands in it" },
+    { name: 'workflow', type: 'string', multiple: true, placeholder: 'FILE', description: 'a workflow module whose DAG and partition grid the API and dashboard show' },
+    { name: 'workflow-store', type: 'string', placeholder: 'FILE', description: 'the workflows\' run store (as sluice workflow --store; default .sluice/workflows.db with --workflow)' },
     { name: 'param', type: 'string', multiple: true, placeholder: 'key=value', description: 'a parameter for pipeline factories' },
     { name: 'no-check', type: 'boolean', description: 'run without type-checking the pipelines first' },
   ],
-  examples: ['sluice serve pipelines/clicks.ts --port 8080', 'sluice serve a.ts b.ts --checkpoint-dir state --state-dir state/server'],
+  examples: ['sluice serve pipelines/clicks.ts --port 8080', 'sluice serve --workflow examples/workflow-hourly/workflow.ts --workflow-store examples/workflow-hourly/out/runs.db', 'sluice serve a.ts b.ts --checkpoint-dir state --state-dir state/server'],
 
   async run({ values, positionals }, ctx) {
     const port = portFlag(values)
@@ -53,16 +66,43 @@ export const serveCommand: Command = {
         throw new UsageError(errorMessage(e), 'serve')
       }
     }
+    const workflowFiles = Array.isArray(values.workflow) ? values.workflow.map(String) : []
+    const storeFile = typeof values['workflow-store'] === 'string' ? values['workflow-store'] : workflowFiles.length > 0 ? join('.sluice', 'workflows.db') : undefined
+    if (positionals.length === 0 && storeFile === undefined) throw new UsageError('give pipeline files, or workflows to show (--workflow, --workflow-store)', 'serve')
+    const definitions = []
+    for (const f of workflowFiles) definitions.push(workflowShape(await loadWorkflow(f, ctx.cwd)))
+    const workflows: ServedWorkflows | undefined = storeFile !== undefined ? { store: new WorkflowStore(resolve(ctx.cwd, storeFile)), definitions } : undefined
+    const catalog = typeof values.catalog === 'string' ? Catalog.open(resolve(ctx.cwd, values.catalog)) : undefined
     for (const file of positionals) {
       if (values['no-check'] !== true) await requireTypes(resolvePipelineFile(file, ctx.cwd), file, ctx)
       const loaded = await loadPipeline(file, params, ctx.cwd)
       const name = loaded.pipeline.name
       if (jobs.has(name)) throw new UsageError(`two pipelines are named '${name}': names must differ`, 'serve')
       infos.set(name, jobInfoOf(loaded.pipeline))
-      jobs.set(name, start(loaded.pipeline, { module: loaded.url, params, ...(checkpointDir !== undefined ? { checkpoint: { dir: join(checkpointDir, name), intervalMs } } : {}) }))
+      const lineage = catalog !== undefined ? { lineage: { transport: intoCatalog(catalog, loaded.pipeline.options.lineage) } } : {}
+      jobs.set(name, start(loaded.pipeline, { module: loaded.url, params, ...lineage, ...(checkpointDir !== undefined ? { checkpoint: { dir: join(checkpointDir, name), intervalMs } } : {}) }))
     }
-    return serveJobs(jobs, { infos, ...(typeof values.prometheus === 'string' ? { prometheusUrl: values.prometheus } : {}), port, host: typeof values.host === 'string' ? values.host : undefined, stateDir: resolve(ctx.cwd, typeof values['state-dir'] === 'string' ? values['state-dir'] : '.sluice/server') }, ctx)
+    try {
+      const registry = typeof values.registry === 'string' ? (/^https?:\/\//.test(values.registry) ? values.registry : resolve(ctx.cwd, values.registry)) : undefined
+      return await serveJobs(jobs, { infos, ...(catalog !== undefined ? { catalog } : {}), ...(workflows !== undefined ? { workflows } : {}), ...(registry !== undefined ? { registry } : {}), ...(typeof values.prometheus === 'string' ? { prometheusUrl: values.prometheus } : {}), port, host: typeof values.host === 'string' ? values.host : undefined, stateDir: resolve(ctx.cwd, typeof values['state-dir'] === 'string' ? values['state-dir'] : '.sluice/server') }, ctx)
+    } finally {
+      catalog?.close()
+      workflows?.store.close()
+    }
   },
+}
+
+/** Lineage events into the catalog, and to the pipeline's own lineage target (its option, else SLUICE_LINEAGE) too. */
+function intoCatalog(catalog: Catalog, own: string | { transport: string } | undefined): LineageTransport {
+  const target = (typeof own === 'string' ? own : own?.transport) ?? process.env.SLUICE_LINEAGE
+  const also = target !== undefined && target !== '' ? transportFor(target) : undefined
+  return {
+    describe: also !== undefined ? `catalog and ${also.describe}` : 'catalog',
+    async send(e) {
+      catalog.ingestEvent(e)
+      await also?.send(e)
+    },
+  }
 }
 
 /** The --port value (default 8080). */
@@ -77,21 +117,26 @@ export function portFlag(values: ParsedArgs['values'], flag = 'port', command = 
  * Serves the control plane for `jobs` until they have all ended (or Ctrl-C has stopped them); the exit code.
  * Used by `sluice serve` and `sluice run --serve`.
  */
-export async function serveJobs(jobs: ReadonlyMap<string, JobHandle>, opts: { port: number; host: string | undefined; stateDir: string; graphs?: ReadonlyMap<string, readonly GraphStep[]>; infos?: ReadonlyMap<string, JobInfo>; prometheusUrl?: string }, ctx: CliContext): Promise<number> {
-  const server = await serveControlPlane({ jobs, ...(opts.graphs !== undefined ? { graphs: opts.graphs } : {}), ...(opts.infos !== undefined ? { infos: opts.infos } : {}), ...(opts.prometheusUrl !== undefined ? { prometheusUrl: opts.prometheusUrl } : {}), stateDir: opts.stateDir, port: opts.port, ...(opts.host !== undefined ? { host: opts.host } : {}) })
+export async function serveJobs(jobs: ReadonlyMap<string, JobHandle>, opts: { port: number; host: string | undefined; stateDir: string; graphs?: ReadonlyMap<string, readonly GraphStep[]>; infos?: ReadonlyMap<string, JobInfo>; prometheusUrl?: string; catalog?: Catalog; registry?: string; workflows?: ServedWorkflows }, ctx: CliContext): Promise<number> {
+  const server = await serveControlPlane({ jobs, ...(opts.workflows !== undefined ? { workflows: opts.workflows } : {}), ...(opts.catalog !== undefined ? { catalog: opts.catalog } : {}), ...(opts.registry !== undefined ? { registry: opts.registry } : {}), ...(opts.graphs !== undefined ? { graphs: opts.graphs } : {}), ...(opts.infos !== undefined ? { infos: opts.infos } : {}), ...(opts.prometheusUrl !== undefined ? { prometheusUrl: opts.prometheusUrl } : {}), stateDir: opts.stateDir, port: opts.port, ...(opts.host !== undefined ? { host: opts.host } : {}) })
   ctx.stderr.write(`control plane on ${server.url} (API under /api/, described at /openapi.json)\n`)
   if (server.tokens.list().length === 0) {
     const t = await server.tokens.create('admin')
     ctx.stderr.write(`no token yet: created an admin token (shown once, stored hashed):\n  ${t.token}\n`)
   }
+  // With no pipeline (workflows only) the server runs until Ctrl-C.
+  let interrupted: () => void = () => {}
+  const signalled = new Promise<void>((resolve) => (interrupted = resolve))
   const onSignal = () => {
     ctx.stderr.write('stopping…\n')
     for (const h of jobs.values()) void h.stop().catch(() => {})
+    interrupted()
   }
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
   let failed = false
   try {
+    if (jobs.size === 0) await signalled
     for (const [name, h] of jobs) {
       await h.done.catch((e: unknown) => {
         failed = true
