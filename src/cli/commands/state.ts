@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { checkpointStorageFor } from '../../checkpoint/object-storage.ts'
-import { StateInspector, type StepStateSummary } from '../../checkpoint/state-inspect.ts'
+import { StateInspector, type StepStateSummary } from './state-inspect.ts'
 import { readCheckpointFolder, type CheckpointRead } from '../../checkpoint/storage.ts'
 import { SluiceError } from '../../core/errors.ts'
 import { isS3Url } from '../../checkpoint/s3-location.ts'

@@ -1,12 +1,12 @@
 import { serialize } from 'node:v8'
-import { SluiceError } from '../core/errors.ts'
-import { keyGroupOf, keyId } from '../core/key.ts'
-import type { EntryColumns, KeyedSnapshot } from '../core/operator.ts'
-import { operatorStates } from './incremental.ts'
-import type { OperatorEntry } from './manifest.ts'
-import { redistributeKeyed, isKeyedSnapshot } from './redistribute.ts'
-import { decodeState } from './state-file.ts'
-import type { CheckpointRead } from './storage.ts'
+import { SluiceError } from '../../core/errors.ts'
+import { keyGroupOf, keyId } from '../../core/key.ts'
+import type { EntryColumns, KeyedSnapshot } from '../../core/operator.ts'
+import { operatorStates } from '../../checkpoint/incremental.ts'
+import type { OperatorEntry } from '../../checkpoint/manifest.ts'
+import { redistributeKeyed, isKeyedSnapshot } from '../../checkpoint/redistribute.ts'
+import { decodeState } from '../../checkpoint/state-file.ts'
+import type { CheckpointRead } from '../../checkpoint/storage.ts'
 
 /** One step's state in a checkpoint or savepoint, as `sluice state` lists it. */
 export interface StepStateSummary {
