@@ -3,6 +3,7 @@ import { keyId } from '../../core/key.ts'
 import { userError } from '../../core/errors.ts'
 import type { KeyedSnapshot, Operator, OperatorContext, Output } from '../../core/operator.ts'
 import type { ValueState } from '../../core/state-backend.ts'
+import type { Duration } from '../../core/duration.ts'
 import type { AggregateFunction } from '../aggregate/aggregate-function.ts'
 import { ChangeTracker } from '../change-tracker.ts'
 import { checkRestore, KeyedSnapshotWriter, readEntries } from '../keyed-snapshot.ts'
@@ -31,6 +32,14 @@ type SavedRow<A, R> = [A, number, boolean, R | undefined, number]
 /** The name of the rows' value state in the step's state backend. */
 const ROWS = 'keyed-aggregate'
 
+export interface KeyedAggregateOptions {
+  /**
+   * Forget a key's row once this much processing time passed without a record for it (state TTL): what was
+   * emitted stays as it is, and a later record of the key starts a new row (+I). Default: rows are kept.
+   */
+  ttl?: Duration
+}
+
 /**
  * A keyed aggregate without a window: a table that updates with every record, emitted as a changelog
  * (+I for a new key, -U/+U for a change, -D when retractions empty a key). Updates are compacted per batch:
@@ -49,11 +58,11 @@ export class KeyedAggregateOperator<T, A, R> implements Operator {
   /** The rows changed since the last incremental snapshot. */
   private readonly changes = new ChangeTracker<Row<A, R>>()
 
-  constructor(agg: AggregateFunction<T, A, R>, op: OperatorContext) {
+  constructor(agg: AggregateFunction<T, A, R>, op: OperatorContext, opts: KeyedAggregateOptions = {}) {
     this.agg = agg
     this.op = op
     // v8: accumulators may hold Maps, Sets or bigints, which the durable store must keep as they are.
-    this.rows = op.state.value<Row<A, R>>({ name: ROWS, codec: 'v8' })
+    this.rows = op.state.value<Row<A, R>>({ name: ROWS, codec: 'v8', ...(opts.ttl === undefined ? {} : { ttl: { ttl: opts.ttl } }) })
   }
 
   process(batch: Batch, out: Output): void {
