@@ -6,6 +6,7 @@ import { describeCommand } from './commands/describe.ts'
 import { findCommand, formatOverview, helpCommand } from './commands/help.ts'
 import { runCommand } from './commands/run.ts'
 import { savepointCommand } from './commands/savepoint.ts'
+import { stateCommand } from './commands/state.ts'
 import { stopCommand } from './commands/stop.ts'
 import { workerCommand } from './commands/worker.ts'
 import { nexmarkCommand } from './commands/nexmark.ts'
@@ -36,6 +37,7 @@ export const commands: readonly Command[] = [
   checkCommand,
   describeCommand,
   savepointCommand,
+  stateCommand,
   stopCommand,
   workerCommand,
   nexmarkCommand,

@@ -98,6 +98,11 @@ export type KeyGroupSelection = Iterable<number> | { start: number; end: number 
 
 export interface StateBackend {
   readonly kind: string
+  /**
+   * Whether `get` hands back the very object `set` stored (the heap backend), so a value changed in place
+   * needs no `set`. Otherwise (the durable backend) a changed value must be `set` again to be kept.
+   */
+  readonly holdsValues: boolean
   /** Number of key groups state is partitioned into (fixed for the life of a job's state). */
   readonly keyGroups: number
   value<T>(state: string | StateDescriptor): ValueState<T>

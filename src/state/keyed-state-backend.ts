@@ -34,6 +34,7 @@ export type SweepVisitor = (ns: Namespace, id: unknown, cell: Cell) => 0 | 1 | 2
  */
 export abstract class KeyedStateBackend implements StateBackend, HandleHost {
   abstract readonly kind: string
+  abstract readonly holdsValues: boolean
   readonly keyGroups: number
   protected readonly clock: { now(): number }
   protected readonly slots = new Map<string, StateSlot>()

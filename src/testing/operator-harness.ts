@@ -89,7 +89,8 @@ export class OperatorHarness {
     this.procTimers.restore([])
     this.backend?.close()
     // A small cache, so that tests go through the store's eviction and reads.
-    this.backend = this.stateKind === 'durable' ? new DurableStateBackend({ cacheEntries: 8 }) : new HeapStateBackend()
+    // The harness clock drives state TTL, as the runtime's clock does.
+    this.backend = this.stateKind === 'durable' ? new DurableStateBackend({ cacheEntries: 8, clock: this.clock }) : new HeapStateBackend({ clock: this.clock })
     harnessBackends.add(this.backend)
     const ctx: OperatorContext = {
       pipeline: 'harness',

@@ -14,6 +14,14 @@ for (const s of scenarios) {
     const expected = JSON.parse(readFileSync(new URL(`./fixtures/${s.name}.expected.json`, import.meta.url), 'utf8')) as unknown
     const old = decodeState(file) as KeyedSnapshot
     const { output } = run(s, (h) => h.restoreFrom(redistributeKeyed([old], 1)[0]))
-    assert.deepEqual(JSON.parse(JSON.stringify(output)), expected)
+    if (process.env.SLUICE_TEST_STATE !== 'durable') assert.deepEqual(JSON.parse(JSON.stringify(output)), expected)
+    // The durable backend fires the keys of one time in the order of their identities, not of their arrival.
+    else assert.deepEqual(sorted(output), sorted(expected))
   })
+}
+
+function sorted(output: unknown): unknown {
+  const o = JSON.parse(JSON.stringify(output)) as Record<string, unknown>
+  for (const [k, v] of Object.entries(o)) if (Array.isArray(v)) o[k] = v.map((x) => JSON.stringify(x)).sort()
+  return o
 }

@@ -2,7 +2,8 @@ import { BatchBuilder, type Batch } from '../../core/batch.ts'
 import { flushOutputs } from '../flush-outputs.ts'
 import { keyId } from '../../core/key.ts'
 import type { KeyedSnapshot, Operator, OperatorContext, Output } from '../../core/operator.ts'
-import { TimerQueue } from '../../state/timers.ts'
+import type { TimerService } from '../../core/state-backend.ts'
+import { EntryCache } from '../../state/entry-cache.ts'
 import { checkRestore, KeyedSnapshotWriter, minShared, readEntries, restoreTimers } from '../keyed-snapshot.ts'
 import type { JoinLateRecord } from './join-types.ts'
 
@@ -32,6 +33,9 @@ interface KeyEntry {
 
 type SideSnapshot = [number, unknown[], boolean[]][]
 
+/** The name of the buffers' value state in the step's state backend. */
+const BUFFERS = 'buffers'
+
 /** Index of the first element of sorted `a` that is >= `x`. */
 function lowerBound(a: number[], x: number): number {
   let lo = 0
@@ -49,14 +53,15 @@ function lowerBound(a: number[], x: number): number {
  * `[t + lower, t + upper]`, whichever arrives first; a pair is emitted at once, at the later of the two
  * times. The watermark frees buffered records: a left one once it passes `t + upper`, a right one once it
  * passes `r - lower`. A record older than the watermark is late and goes to the `late` output. With type
- * `left`, a left record that never matched is emitted as `fn(l, null)` (at `t`) when it is freed.
+ * `left`, a left record that never matched is emitted as `fn(l, null)` (at `t`) when it is freed. A key's
+ * buffers live in the step's state backend, its cleanup timers in the backend's timer queues.
  */
 export class IntervalJoinOperator implements Operator {
   private readonly spec: IntervalJoinSpec
   private readonly ctx: OperatorContext
-  private readonly keys = new Map<unknown, KeyEntry>()
+  private readonly keys: EntryCache<KeyEntry>
   /** Cleanup timers per side, at the first watermark that frees a bucket. */
-  private readonly timers: [TimerQueue, TimerQueue] = [new TimerQueue(), new TimerQueue()]
+  private readonly timers: [TimerService, TimerService]
   private readonly leftOuter: boolean
   private readonly out = new BatchBuilder()
   private readonly late = new BatchBuilder<JoinLateRecord>()
@@ -66,6 +71,9 @@ export class IntervalJoinOperator implements Operator {
     this.spec = spec
     this.ctx = ctx
     this.leftOuter = spec.type === 'left'
+    // v8: records may hold Maps, Dates or bigints, and buckets are Maps.
+    this.keys = new EntryCache(ctx.state, { name: BUFFERS, codec: 'v8' })
+    this.timers = [ctx.state.timers('left'), ctx.state.timers('right')]
   }
 
   /** Watermark past which a record of `side` at `t` can meet nothing new. */
@@ -88,11 +96,7 @@ export class IntervalJoinOperator implements Operator {
       }
       const key = keys[i]
       const id = keyId(key)
-      let entry = this.keys.get(id)
-      if (entry === undefined) {
-        entry = { key, sides: [{ times: [], buckets: new Map() }, { times: [], buckets: new Map() }] }
-        this.keys.set(id, entry)
-      }
+      const entry = this.keys.get(id) ?? this.keys.add(id, { key, sides: [{ times: [], buckets: new Map() }, { times: [], buckets: new Map() }] })
       // The other side's matching range: rights in [t + lower, t + upper] for a left; lefts in [r - upper, r - lower] for a right.
       const lo = input === 0 ? t + lower : t - upper
       const hi = input === 0 ? t + upper : t - lower
@@ -125,6 +129,7 @@ export class IntervalJoinOperator implements Operator {
       }
       if (entry.sides[0].times.length === 0 && entry.sides[1].times.length === 0) this.keys.delete(id)
     }
+    this.keys.flush()
     this.flush(out)
   }
 
@@ -163,6 +168,7 @@ export class IntervalJoinOperator implements Operator {
           this.cleanup(entry.sides[side], side, watermark)
           if (entry.sides[0].times.length === 0 && entry.sides[1].times.length === 0) this.keys.delete(id)
         }
+        this.keys.flush()
       }
     }
     this.flush(out)
@@ -192,7 +198,7 @@ export class IntervalJoinOperator implements Operator {
 
   /** Keys holding state now (for the run summary). */
   keysHeld(): number {
-    return this.keys.size
+    return this.ctx.state.sizes()[`value:${BUFFERS}`] ?? 0
   }
 
   /** Per key: the buffered records of both sides and the key's cleanup timers; the watermark is shared. */
@@ -202,7 +208,7 @@ export class IntervalJoinOperator implements Operator {
       return [t, b.values, b.matched]
     })
     const w = new KeyedSnapshotWriter(this.ctx.state.keyGroups)
-    for (const e of this.keys.values()) w.add('buffers', e.key, [side(e.sides[0]), side(e.sides[1])])
+    this.ctx.state.forEachValue<KeyEntry>(BUFFERS, (_id, e) => w.add('buffers', e.key, [side(e.sides[0]), side(e.sides[1])]))
     w.timers('left', this.timers[0])
     w.timers('right', this.timers[1])
     return w.build({ wm: this.wm })
@@ -219,8 +225,9 @@ export class IntervalJoinOperator implements Operator {
       return buf
     }
     this.wm = minShared(r, 'wm')
-    this.keys.clear()
-    for (const [, key, [l, rt]] of readEntries<[SideSnapshot, SideSnapshot]>(r, 'buffers')) this.keys.set(keyId(key), { key, sides: [side(l), side(rt)] })
+    this.keys.reset()
+    this.ctx.state.restore({ format: 'sluice-keyed-state/1', keyGroups: r.keyGroups, states: {}, groups: {} })
+    for (const [, key, [l, rt]] of readEntries<[SideSnapshot, SideSnapshot]>(r, 'buffers')) this.keys.state.set(keyId(key), { key, sides: [side(l), side(rt)] })
     restoreTimers(this.timers[0], r, 'left')
     restoreTimers(this.timers[1], r, 'right')
   }

@@ -3,7 +3,8 @@ import { flushOutputs } from '../flush-outputs.ts'
 import { userError } from '../../core/errors.ts'
 import { keyId } from '../../core/key.ts'
 import type { KeyedSnapshot, Operator, OperatorContext, Output } from '../../core/operator.ts'
-import { TimerQueue } from '../../state/timers.ts'
+import type { TimerService } from '../../core/state-backend.ts'
+import { EntryCache } from '../../state/entry-cache.ts'
 import { checkRestore, KeyedSnapshotWriter, minShared, readEntries, restoreTimers } from '../keyed-snapshot.ts'
 import type { WindowAssigner } from '../window/assigners.ts'
 import type { JoinLateRecord, JoinType } from './join-types.ts'
@@ -30,6 +31,9 @@ interface KeyEntry {
   slots: Map<number, Slot>
 }
 
+/** The name of the windows' value state in the step's state backend. */
+const WINDOWS = 'windows'
+
 /**
  * Throws if `assigner` cannot drive a window join: the windows must be fixed once assigned (no merging
  * sessions), and fire on time, not on a count trigger.
@@ -51,12 +55,13 @@ export function checkJoinAssigner(assigner: WindowAssigner, step: string): void 
  * fires, as Flink's window join (a coGroup): inner gives every pair; left/right/full also give the records
  * of a side whose window holds nothing from the other side, paired with null. Results carry the window's
  * last instant (end - 1) as their time. Records whose windows have all fired go to the `late` output.
+ * A key's windows live in the step's state backend, their timers in the backend's timer queue.
  */
 export class WindowJoinOperator implements Operator {
   private readonly spec: WindowJoinSpec
   private readonly ctx: OperatorContext
-  private readonly keys = new Map<unknown, KeyEntry>()
-  private readonly timers = new TimerQueue()
+  private readonly keys: EntryCache<KeyEntry>
+  private readonly timers: TimerService
   private readonly processingTime: boolean
   private readonly leftOuter: boolean
   private readonly rightOuter: boolean
@@ -72,6 +77,9 @@ export class WindowJoinOperator implements Operator {
     this.processingTime = spec.assigner.time === 'processing'
     this.leftOuter = spec.type === 'left' || spec.type === 'full'
     this.rightOuter = spec.type === 'right' || spec.type === 'full'
+    // v8: records may hold Maps, Dates or bigints, and a key's windows are a Map.
+    this.keys = new EntryCache(ctx.state, { name: WINDOWS, codec: 'v8' })
+    this.timers = ctx.state.timers('windows')
   }
 
   process(batch: Batch, out: Output, input: number): void {
@@ -94,10 +102,7 @@ export class WindowJoinOperator implements Operator {
         const end = bounds[b + 1]
         if (!this.processingTime && end - 1 <= this.wm) continue
         accepted = true
-        if (entry === undefined) {
-          entry = { key, slots: new Map() }
-          this.keys.set(id, entry)
-        }
+        entry ??= this.keys.add(id, { key, slots: new Map() })
         let slot = entry.slots.get(start)
         if (slot === undefined) {
           slot = { start, end, left: [], right: [], maxTs: ts }
@@ -110,6 +115,7 @@ export class WindowJoinOperator implements Operator {
       }
       if (!accepted) this.late.push({ step: this.ctx.stepId, reason: 'window-closed', time: ts, watermark: this.wm, record: v, side: input === 0 ? 'left' : 'right' }, ts)
     }
+    this.keys.flush()
     this.flush(out)
   }
 
@@ -126,8 +132,12 @@ export class WindowJoinOperator implements Operator {
 
   /** End of input: processing-time windows still open fire now (event-time ones fired at the final watermark). */
   finish(out: Output): void {
-    for (const entry of this.keys.values()) for (const slot of entry.slots.values()) this.fire(entry.key, slot)
-    this.keys.clear()
+    const ids: unknown[] = []
+    this.ctx.state.forEachValue<KeyEntry>(WINDOWS, (id, entry) => {
+      ids.push(id)
+      for (const slot of entry.slots.values()) this.fire(entry.key, slot)
+    })
+    for (const id of ids) this.keys.delete(id)
     this.timers.restore([])
     this.flush(out)
   }
@@ -144,6 +154,7 @@ export class WindowJoinOperator implements Operator {
         }
         if (entry.slots.size === 0) this.keys.delete(id)
       }
+      this.keys.flush()
     }
   }
 
@@ -178,13 +189,13 @@ export class WindowJoinOperator implements Operator {
 
   /** Keys holding state now (for the run summary). */
   keysHeld(): number {
-    return this.keys.size
+    return this.ctx.state.sizes()[`value:${WINDOWS}`] ?? 0
   }
 
   /** Per key: its windows' records of both sides and its timers; the watermark is shared. */
   snapshot(): KeyedSnapshot {
     const w = new KeyedSnapshotWriter(this.ctx.state.keyGroups)
-    for (const e of this.keys.values()) w.add('windows', e.key, [...e.slots.values()])
+    this.ctx.state.forEachValue<KeyEntry>(WINDOWS, (_id, e) => w.add('windows', e.key, [...e.slots.values()]))
     w.timers('timers', this.timers)
     return w.build({ wm: this.wm })
   }
@@ -192,8 +203,9 @@ export class WindowJoinOperator implements Operator {
   restore(state: unknown): void {
     const r = checkRestore(state, this.ctx.state.keyGroups, this.ctx.stepId)
     this.wm = minShared(r, 'wm')
-    this.keys.clear()
-    for (const [, key, slots] of readEntries<Slot[]>(r, 'windows')) this.keys.set(keyId(key), { key, slots: new Map(slots.map((s) => [s.start, s])) })
+    this.keys.reset()
+    this.ctx.state.restore({ format: 'sluice-keyed-state/1', keyGroups: r.keyGroups, states: {}, groups: {} })
+    for (const [, key, slots] of readEntries<Slot[]>(r, 'windows')) this.keys.state.set(keyId(key), { key, slots: new Map(slots.map((s) => [s.start, s])) })
     const times = restoreTimers(this.timers, r, 'timers')
     if (this.processingTime) for (const t of times) this.ctx.scheduleProcessingTime(t)
   }

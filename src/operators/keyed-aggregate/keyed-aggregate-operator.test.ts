@@ -5,7 +5,7 @@ import { OperatorHarness, type HarnessInput, type HarnessRecord } from '../../te
 import { materialize } from '../../connectors/memory/collect-sink.ts'
 import { DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE } from '../../core/batch.ts'
 import { SluiceError } from '../../core/errors.ts'
-import type { ErrorPolicy } from '../../core/operator.ts'
+import type { ErrorPolicy, OperatorContext } from '../../core/operator.ts'
 import { KeyedAggregateOperator, type KeyedResult } from './keyed-aggregate-operator.ts'
 import { agg } from '../aggregate/functions.ts'
 import type { AggregateFunction } from '../aggregate/aggregate-function.ts'
@@ -148,4 +148,25 @@ test('the materialized changelog equals a direct computation, with a snapshot/re
     }),
     { numRuns: 300 },
   )
+})
+
+test('with a ttl, a key idle that long is forgotten (a later record starts it afresh); snapshots keep only live rows', () => {
+  const make = (ctx: OperatorContext) => new KeyedAggregateOperator(agg.count(), ctx, { ttl: '10s' })
+  const h = new OperatorHarness(make)
+  h.push([{ key: 'a', value: 1, time: 1 }, { key: 'b', value: 1, time: 1 }])
+  h.advanceProcessingTime(6_000)
+  h.push([{ key: 'a', value: 1, time: 2 }])
+  h.take()
+  h.advanceProcessingTime(6_000) // b idle 12 s: expired; a written 6 s ago: kept
+  h.snapshotAndRestore()
+  assert.equal(h.operator.keysHeld!(), 1)
+  h.push([{ key: 'a', value: 1, time: 3 }, { key: 'b', value: 1, time: 3 }])
+  assert.deepEqual(h.take().map((r) => [r.kind, r.value]), [
+    ['-U', { key: 'a', value: 2 }],
+    ['+U', { key: 'a', value: 3 }],
+    ['+I', { key: 'b', value: 1 }],
+  ])
+  h.advanceProcessingTime(20_000)
+  h.push([{ key: 'a', value: 1, time: 4 }])
+  assert.deepEqual(h.take().map((r) => [r.kind, r.value]), [['+I', { key: 'a', value: 1 }]])
 })

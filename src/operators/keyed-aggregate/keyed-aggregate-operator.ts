@@ -3,6 +3,7 @@ import { keyId } from '../../core/key.ts'
 import { userError } from '../../core/errors.ts'
 import type { KeyedSnapshot, Operator, OperatorContext, Output } from '../../core/operator.ts'
 import type { ValueState } from '../../core/state-backend.ts'
+import type { Duration } from '../../core/duration.ts'
 import type { AggregateFunction } from '../aggregate/aggregate-function.ts'
 import type { Combined } from '../aggregate/combiner.ts'
 import { ChangeTracker } from '../change-tracker.ts'
@@ -32,6 +33,16 @@ type SavedRow<A, R> = [A, number, boolean, R | undefined, number]
 /** The name of the rows' value state in the step's state backend. */
 const ROWS = 'keyed-aggregate'
 
+export interface KeyedAggregateOptions {
+  /**
+   * Forget a key's row once this much processing time passed without a record for it (state TTL): what was
+   * emitted stays as it is, and a later record of the key starts a new row (+I). Default: rows are kept.
+   */
+  ttl?: Duration
+  /** Its input comes from a combiner: partial accumulators, or raw records of a changelog. */
+  combined?: boolean
+}
+
 /**
  * A keyed aggregate without a window: a table that updates with every record, emitted as a changelog
  * (+I for a new key, -U/+U for a change, -D when retractions empty a key). Updates are compacted per batch:
@@ -53,12 +64,12 @@ export class KeyedAggregateOperator<T, A, R> implements Operator {
   /** Its input comes from a combiner (`Combined` records: partial accumulators, or raw records of a changelog). */
   private readonly combined: boolean
 
-  constructor(agg: AggregateFunction<T, A, R>, op: OperatorContext, options: { combined?: boolean } = {}) {
+  constructor(agg: AggregateFunction<T, A, R>, op: OperatorContext, opts: KeyedAggregateOptions = {}) {
     this.agg = agg
     this.op = op
-    this.combined = options.combined === true
+    this.combined = opts.combined === true
     // v8: accumulators may hold Maps, Sets or bigints, which the durable store must keep as they are.
-    this.rows = op.state.value<Row<A, R>>({ name: ROWS, codec: 'v8' })
+    this.rows = op.state.value<Row<A, R>>({ name: ROWS, codec: 'v8', ...(opts.ttl === undefined ? {} : { ttl: { ttl: opts.ttl } }) })
   }
 
   process(batch: Batch, out: Output): void {

@@ -2,7 +2,8 @@ import { BatchBuilder, DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, type Batch }
 import { flushOutputs } from '../flush-outputs.ts'
 import { keyId } from '../../core/key.ts'
 import type { KeyedSnapshot, Operator, OperatorContext, Output } from '../../core/operator.ts'
-import { TimerQueue } from '../../state/timers.ts'
+import type { TimerService } from '../../core/state-backend.ts'
+import { EntryCache } from '../../state/entry-cache.ts'
 import type { AggregateFunction } from '../aggregate/aggregate-function.ts'
 import { checkRestore, KeyedSnapshotWriter, minShared, readEntries, restoreTimers } from '../keyed-snapshot.ts'
 import type { WindowAssigner } from './assigners.ts'
@@ -74,17 +75,22 @@ interface KeyEntry<A, R> {
   slots: Slot<A, R>[]
 }
 
+/** The name of the windows' value state in the step's state backend. */
+const WINDOWS = 'windows'
+
 /**
  * Keyed windows with an incremental aggregate: only accumulators are kept, never the records. Fires by
  * trigger, re-fires within allowed lateness as an update (-U/+U), retracts merged session results (-D),
- * and sends records later than that to the late output.
+ * and sends records later than that to the late output. A key's windows live in the step's state backend
+ * (heap or durable) and its timers in the backend's timer queues, so windows of more keys than memory holds
+ * spill with the durable backend.
  */
 export class WindowOperator<T, A, R> implements Operator {
   private readonly spec: WindowOperatorSpec<T, A, R>
   private readonly ctx: OperatorContext
-  private readonly keys = new Map<unknown, KeyEntry<A, R>>()
-  private readonly eventTimers = new TimerQueue()
-  private readonly procTimers = new TimerQueue()
+  private readonly windows: EntryCache<KeyEntry<A, R>>
+  private readonly eventTimers: TimerService
+  private readonly procTimers: TimerService
   private readonly bounds: number[] = []
   private readonly out = new BatchBuilder<WindowResult<unknown, R>>()
   private readonly late = new BatchBuilder<LateRecord<T>>()
@@ -99,6 +105,10 @@ export class WindowOperator<T, A, R> implements Operator {
     this.spec = spec
     this.ctx = ctx
     this.processingTime = spec.assigner.time === 'processing'
+    // v8: accumulators may hold Maps, Sets or bigints; slots hold NaN and infinite times.
+    this.windows = new EntryCache(ctx.state, { name: WINDOWS, codec: 'v8' })
+    this.eventTimers = ctx.state.timers('event')
+    this.procTimers = ctx.state.timers('processing')
     const self = this
     this.tctx = {
       watermark: -Infinity,
@@ -138,14 +148,10 @@ export class WindowOperator<T, A, R> implements Operator {
       this.curKey = key
       bounds.length = 0
       assigner.assign(ts, bounds)
-      let entry = this.keys.get(id)
-      if (entry === undefined) {
-        entry = { key, slots: [] }
-        this.keys.set(id, entry)
-      }
+      const entry = this.windows.get(id) ?? this.windows.add(id, { key, slots: [] })
       if (assigner.merging) {
         this.addMerging(entry, v, ts, bounds[0], bounds[1])
-        if (entry.slots.length === 0) this.keys.delete(id)
+        if (entry.slots.length === 0) this.windows.delete(id)
         continue
       }
       let accepted = false
@@ -186,8 +192,9 @@ export class WindowOperator<T, A, R> implements Operator {
         }
       }
       if (!accepted) this.toLate(v, ts)
-      if (entry.slots.length === 0) this.keys.delete(id)
+      if (entry.slots.length === 0) this.windows.delete(id)
     }
+    this.windows.flush()
     this.flush(out)
   }
 
@@ -305,10 +312,10 @@ export class WindowOperator<T, A, R> implements Operator {
   }
 
   /** Runs due timers of one clock: asks the trigger about each window of the timer's key, then drops expired windows. */
-  private fireTimers(queue: TimerQueue, upTo: number, ask: (time: number, slot: Slot<A, R>) => TriggerResult, expired: (time: number, slot: Slot<A, R>) => boolean): void {
+  private fireTimers(queue: TimerService, upTo: number, ask: (time: number, slot: Slot<A, R>) => TriggerResult, expired: (time: number, slot: Slot<A, R>) => boolean): void {
     for (let due = queue.pollUpTo(upTo); due !== undefined; due = queue.pollUpTo(upTo)) {
       for (const [id, key] of due.keys) {
-        const entry = this.keys.get(id)
+        const entry = this.windows.get(id)
         if (entry === undefined) continue
         this.curId = id
         this.curKey = key
@@ -324,8 +331,9 @@ export class WindowOperator<T, A, R> implements Operator {
             s--
           }
         }
-        if (slots.length === 0) this.keys.delete(id)
+        if (slots.length === 0) this.windows.delete(id)
       }
+      this.windows.flush()
     }
   }
 
@@ -335,15 +343,17 @@ export class WindowOperator<T, A, R> implements Operator {
    */
   finish(out: Output): void {
     const atEnd = this.spec.assigner.atEnd ?? 'fire'
-    for (const entry of this.keys.values()) {
+    const ids: unknown[] = []
+    this.ctx.state.forEachValue<KeyEntry<A, R>>(WINDOWS, (id, entry) => {
+      ids.push(id)
       for (const slot of entry.slots) {
         if (!slot.dirty) continue
         // A count window's trigger state is the number of records it holds.
         if (atEnd === 'drop') this.ctx.metrics.dropped += slot.tstate
         else this.fire(entry, slot, atEnd === 'fire-incomplete')
       }
-    }
-    this.keys.clear()
+    })
+    for (const id of ids) this.windows.delete(id)
     this.flush(out)
   }
 
@@ -359,12 +369,9 @@ export class WindowOperator<T, A, R> implements Operator {
    */
   inspect(key: string, time: number): WindowInspection {
     let entry: KeyEntry<A, R> | undefined
-    for (const e of this.keys.values()) {
-      if ((typeof e.key === 'string' ? e.key : JSON.stringify(e.key)) === key) {
-        entry = e
-        break
-      }
-    }
+    this.ctx.state.forEachValue<KeyEntry<A, R>>(WINDOWS, (_id, e) => {
+      if (entry === undefined && (typeof e.key === 'string' ? e.key : JSON.stringify(e.key)) === key) entry = e
+    })
     const bounds: number[] = []
     if (!this.spec.assigner.merging && this.spec.assigner.time === 'event') this.spec.assigner.assign(time, bounds)
     const assigned: { start: number; end: number }[] = []
@@ -382,13 +389,13 @@ export class WindowOperator<T, A, R> implements Operator {
 
   /** Keys holding state now (for the run summary). */
   keysHeld(): number {
-    return this.keys.size
+    return this.ctx.state.sizes()[`value:${WINDOWS}`] ?? 0
   }
 
   /** Per key: its windows and its timers of both clocks; the watermark is shared. */
   snapshot(): KeyedSnapshot {
     const w = new KeyedSnapshotWriter(this.ctx.state.keyGroups)
-    for (const e of this.keys.values()) w.add('windows', e.key, e.slots)
+    this.ctx.state.forEachValue<KeyEntry<A, R>>(WINDOWS, (_id, e) => w.add('windows', e.key, e.slots))
     w.timers('event', this.eventTimers)
     w.timers('processing', this.procTimers)
     return w.build({ wm: this.wm })
@@ -398,8 +405,9 @@ export class WindowOperator<T, A, R> implements Operator {
     const r = checkRestore(state, this.ctx.state.keyGroups, this.ctx.stepId)
     this.wm = minShared(r, 'wm')
     this.tctx.watermark = this.wm
-    this.keys.clear()
-    for (const [, key, slots] of readEntries<Slot<A, R>[]>(r, 'windows')) this.keys.set(keyId(key), { key, slots })
+    this.windows.reset()
+    this.ctx.state.restore({ format: 'sluice-keyed-state/1', keyGroups: r.keyGroups, states: {}, groups: {} })
+    for (const [, key, slots] of readEntries<Slot<A, R>[]>(r, 'windows')) this.windows.state.set(keyId(key), { key, slots })
     restoreTimers(this.eventTimers, r, 'event')
     for (const t of restoreTimers(this.procTimers, r, 'processing')) this.ctx.scheduleProcessingTime(t)
   }

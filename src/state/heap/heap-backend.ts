@@ -17,6 +17,7 @@ interface HeapState {
  */
 export class HeapStateBackend extends KeyedStateBackend {
   readonly kind = 'heap'
+  readonly holdsValues = true
   private readonly states: HeapState[] = []
 
   constructor(opts: StateBackendOptions = {}) {

@@ -1,0 +1,89 @@
+import { existsSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { checkpointStorageFor } from '../../checkpoint/object-storage.ts'
+import { StateInspector, type StepStateSummary } from './state-inspect.ts'
+import { readCheckpointFolder, type CheckpointRead } from '../../checkpoint/storage.ts'
+import { SluiceError } from '../../core/errors.ts'
+import { isS3Url } from '../../checkpoint/s3-location.ts'
+import type { Command } from '../command.ts'
+import { UsageError } from '../command.ts'
+import { exitCode } from '../exit-codes.ts'
+
+export const stateCommand: Command = {
+  name: 'state',
+  summary: 'show the state a checkpoint or savepoint holds: steps, keys per key group, one key',
+  usage: 'sluice state <checkpoint-or-savepoint> [--step id] [--key k] [--json]',
+  description: [
+    'Reads a savepoint folder, one checkpoint folder (chk-…), or a checkpoint folder given to',
+    '--checkpoint-dir (its newest complete checkpoint), without running the pipeline. Lists every step',
+    'with state: its kind, state files and bytes, and for keyed steps the keys holding state. With',
+    '--step, also the keys and serialized bytes of each key group. With --step and --key, prints what',
+    'that key holds: its windows, buffers, rows, states and timers, as the step saved them. A key is',
+    'given as its text: a string key as it is, any other key as JSON (as the step emits it).',
+  ].join('\n'),
+  positionals: { min: 1, max: 1, names: 'the checkpoint or savepoint folder' },
+  flags: [
+    { name: 'step', type: 'string', placeholder: 'ID', description: 'only this step, with its key groups' },
+    { name: 'key', type: 'string', placeholder: 'KEY', description: 'print the state of this key (needs --step)' },
+    { name: 'json', type: 'boolean', description: 'print one JSON object instead of text' },
+  ],
+  examples: ['sluice state savepoints/before-upgrade', 'sluice state state/clicks --step window-1 --key eu'],
+
+  async run({ values, positionals }, ctx) {
+    const step = typeof values.step === 'string' ? values.step : undefined
+    const key = typeof values.key === 'string' ? values.key : undefined
+    if (key !== undefined && step === undefined) throw new UsageError('--key needs --step', 'state')
+    const read = await readFolder(positionals[0], ctx.cwd)
+    const inspector = new StateInspector(read)
+    const m = read.manifest
+    if (key !== undefined) {
+      const k = inspector.key(step!, key)
+      if (values.json === true) ctx.stdout.write(JSON.stringify(k, plain) + '\n')
+      else {
+        ctx.stdout.write(`step ${k.step}, key ${k.key} (key group ${k.group})\n`)
+        const lists = Object.entries(k.lists)
+        if (lists.length === 0) ctx.stdout.write('  no state\n')
+        for (const [list, entries] of lists) for (const e of entries) ctx.stdout.write(`  ${list}: ${JSON.stringify(e, plain)}\n`)
+      }
+      return exitCode.ok
+    }
+    const steps = inspector.summary(step)
+    if (values.json === true) {
+      ctx.stdout.write(JSON.stringify({ kind: m.kind, id: m.id, pipeline: m.pipeline, createdAt: m.createdAt, parallelism: m.parallelism, keyGroups: m.keyGroups, steps }) + '\n')
+      return exitCode.ok
+    }
+    ctx.stdout.write(`${m.kind} ${m.id} of ${m.pipeline}, ${m.createdAt}: parallelism ${m.parallelism}, ${m.keyGroups} key groups\n`)
+    for (const s of steps) ctx.stdout.write(line(s) + '\n')
+    if (step !== undefined) for (const g of steps[0].groups ?? []) ctx.stdout.write(`  key group ${g.group}: ${g.keys} keys, ${g.bytes} bytes\n`)
+    return exitCode.ok
+  },
+}
+
+function line(s: StepStateSummary): string {
+  const keys = s.keys === undefined ? (s.keyed ? 'keyed' : 'not keyed') : `${s.keys} keys in ${s.groups!.length} key groups`
+  return `${s.step} (${s.kind}): ${keys}, ${s.files} state file${s.files === 1 ? '' : 's'}, ${s.bytes} bytes`
+}
+
+/** A savepoint or checkpoint folder (with a manifest), or a checkpoint directory: its newest complete checkpoint. */
+async function readFolder(arg: string, cwd: string): Promise<CheckpointRead> {
+  if (isS3Url(arg)) return latest(arg)
+  const dir = resolve(cwd, arg)
+  if (!existsSync(dir)) throw new SluiceError('SLUICE_NO_CHECKPOINT_DIR', `'${arg}' does not exist`)
+  if (existsSync(join(dir, 'manifest.json'))) return readCheckpointFolder(dir)
+  return latest(dir)
+}
+
+async function latest(dir: string): Promise<CheckpointRead> {
+  const { read } = await checkpointStorageFor(dir).latest(() => {})
+  if (read === undefined) throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `no complete checkpoint in '${dir}'`, { domain: 'external', hint: 'give a savepoint folder or a chk-… folder' })
+  return read
+}
+
+/** JSON for what snapshots hold: Maps and Sets as lists, bigints and non-finite numbers as text. */
+function plain(_k: string, v: unknown): unknown {
+  if (v instanceof Map) return [...v]
+  if (v instanceof Set) return [...v]
+  if (typeof v === 'bigint') return v.toString()
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v)
+  return v
+}
