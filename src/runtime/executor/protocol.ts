@@ -3,7 +3,6 @@ import type { MetricsExport } from '../../observe/metrics/registry.ts'
 import type { DeadLetter } from '../../dlq/record.ts'
 import type { SerializedError } from './serialized-error.ts'
 import type { WireBatch } from './batch-codec.ts'
-import type { RingBatch } from './ring.ts'
 import type { Ack, BarrierSpec, ThreadRestore } from '../../checkpoint/acks.ts'
 
 export type { Ack, BarrierSpec, ChannelState, ThreadRestore, VertexWatermarks } from '../../checkpoint/acks.ts'
@@ -64,20 +63,12 @@ export interface Bundle {
   data: boolean
 }
 
-/**
- * An item as it is posted: a data item's batch encoded into columns (see batch-codec.ts), between worker threads
- * with its columns of numbers and strings in the sender's ring (see ring.ts).
- */
-export type WireItem =
-  | Exclude<Item, { t: 'data' }>
-  | { t: 'wire'; v: number; input: number; ch: number; batch: WireBatch }
-  | { t: 'ring'; v: number; input: number; ch: number; batch: RingBatch }
+/** An item as it is posted: a data item's batch encoded into columns (see batch-codec.ts). */
+export type WireItem = Exclude<Item, { t: 'data' }> | { t: 'wire'; v: number; input: number; ch: number; batch: WireBatch }
 
 /** A bundle as it is posted; the receiving router decodes it back into a Bundle. */
 export interface WireBundle {
   items: WireItem[]
   ack: number
   data: boolean
-  /** The sender's ring towards the receiver, sent once, with the first bundle that uses it. */
-  ring?: SharedArrayBuffer
 }

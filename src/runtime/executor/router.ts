@@ -3,7 +3,6 @@ import { SluiceError, errorMessage, userError } from '../../core/errors.ts'
 import type { Batch } from '../../core/batch.ts'
 import { decodeBatch, encodeBatch } from './batch-codec.ts'
 import type { Bundle, Item, WireBundle, WireItem } from './protocol.ts'
-import { RingReader, RingWriter } from './ring.ts'
 
 /**
  * One end of the channel to another thread: a `MessagePort` between worker threads, or any carrier that
@@ -32,10 +31,6 @@ export class Router {
   private readonly acks: number[]
   private readonly inFlight: number[]
   private readonly onBundle: (from: number, b: Bundle) => void
-  /** This thread's ring towards each thread (worker threads only), made with the first records sent there. */
-  private readonly rings: (RingWriter | undefined)[]
-  /** Each other thread's ring towards this one. */
-  private readonly readers: (RingReader | undefined)[]
   private polling = false
   /** Called with the records of a batch bound to input `input` of vertex `v` that cannot be sent (not plain data); unset: the job fails. */
   onUnsendable: ((v: number, input: number, batch: Batch, rows: number[]) => void) | undefined = undefined
@@ -48,8 +43,6 @@ export class Router {
     this.hasData = ports.map(() => false)
     this.acks = ports.map(() => 0)
     this.inFlight = ports.map(() => 0)
-    this.rings = ports.map(() => undefined)
-    this.readers = ports.map(() => undefined)
     ports.forEach((port, from) => {
       if (port === undefined) return
       port.on('message', (w: WireBundle) => this.take(from, w))
@@ -84,14 +77,8 @@ export class Router {
       this.outbox[t] = []
       this.acks[t] = 0
       this.hasData[t] = false
-      // Between worker threads the records' columns go through a shared ring; the message names where.
-      const ring = b.data && port instanceof MessagePort ? (this.rings[t] ??= new RingWriter()) : undefined
       try {
-        if (ring === undefined) port.postMessage(b)
-        else {
-          port.postMessage(inRing(b, ring))
-          ring.shared = true
-        }
+        port.postMessage(b)
       } catch (e) {
         // Rare: some record is not plain data. Those go to the error path; the rest is sent.
         if (!this.dropUnsendable(b)) throw cloneError(e)
@@ -101,7 +88,6 @@ export class Router {
           throw cloneError(again)
         }
       }
-      ring?.endBundle()
       if (b.data) this.inFlight[t]++
     }
     this.poll()
@@ -138,12 +124,8 @@ export class Router {
   }
 
   private take(from: number, w: WireBundle): void {
-    if (w.ring !== undefined) this.readers[from] = new RingReader(w.ring)
-    if (w.ack > 0) {
-      this.inFlight[from] -= w.ack
-      this.rings[from]?.release(w.ack)
-    }
-    this.onBundle(from, decode(w, this.readers[from]))
+    if (w.ack > 0) this.inFlight[from] -= w.ack
+    this.onBundle(from, decode(w))
   }
 
   /**
@@ -171,21 +153,11 @@ export class Router {
   }
 }
 
-/** `b` to post with its records' columns copied into `ring` (as far as they fit); `b` itself is left as it was. */
-function inRing(b: WireBundle, ring: RingWriter): WireBundle {
-  const items: WireItem[] = b.items.map((it) => (it.t === 'wire' ? { t: 'ring', v: it.v, input: it.input, ch: it.ch, batch: ring.put(it.batch) } : it))
-  const out: WireBundle = { items, ack: b.ack, data: b.data }
-  if (!ring.shared) out.ring = ring.buffer
-  return out
-}
-
-/** The bundle's records decoded (out of the sender's ring: this must happen before the bundle is credited). */
-function decode(w: WireBundle, reader: RingReader | undefined): Bundle {
+function decode(w: WireBundle): Bundle {
   const items = w.items as (WireItem | Item)[]
   for (let i = 0; i < items.length; i++) {
     const it = items[i]
     if (it.t === 'wire') items[i] = { t: 'data', v: it.v, input: it.input, ch: it.ch, batch: decodeBatch(it.batch) }
-    else if (it.t === 'ring') items[i] = { t: 'data', v: it.v, input: it.input, ch: it.ch, batch: decodeBatch(reader!.take(it.batch)) }
   }
   return { items: items as Item[], ack: w.ack, data: w.data }
 }
