@@ -211,22 +211,27 @@ function compile(keys: string[]): Shape | undefined {
   if (keys.length === 0 || keys.length > MAX_KEYS || keys.some((k) => k === '__proto__' || /^(0|[1-9][0-9]*)$/.test(k))) return undefined
   const lit = keys.map((k) => JSON.stringify(k))
   const decl = keys.map((_, j) => `const c${j} = cols[${j}];`).join('\n')
-  const same = lit.map((k, j) => `ks[${j}] !== ${k}`).join(' || ')
   const fill = lit.map((k, j) => `c${j}[i] = r[${k}];`).join('\n')
+  // for-in rather than Object.keys: no array per record (a polluted Object.prototype only makes records go as they are).
   const extract = new Function(
     'OP',
+    'KS',
     `return function extract(values, cols) {
       ${decl}
       for (let i = 0; i < values.length; i++) {
         const r = values[i]
         if (typeof r !== 'object' || r === null || Object.getPrototypeOf(r) !== OP) return false
-        const ks = Object.keys(r)
-        if (ks.length !== ${keys.length} || ${same}) return false
+        let j = 0
+        for (const k in r) {
+          if (j === ${keys.length} || k !== KS[j]) return false
+          j++
+        }
+        if (j !== ${keys.length}) return false
         ${fill}
       }
       return true
     }`,
-  )(Object.prototype) as Shape['extract']
+  )(Object.prototype, keys) as Shape['extract']
   const make = new Function('c', 'i', `return { ${lit.map((k, j) => `${k}: c[${j}][i]`).join(', ')} }`) as Shape['make']
   return { keys, extract, make }
 }
