@@ -80,7 +80,8 @@ export function formatSummary(s: RunSummary): string {
     `records in ${s.recordsIn}, late ${s.late}, errors ${s.errors}, dropped ${s.dropped}, watermark ${wm}`,
     ...(s.checkpoints !== undefined ? [formatCheckpoints(s.checkpoints)] : []),
     ...(s.warnings ?? []).map((w) => `warning: ${w}`),
-    ...(s.hotKeys ?? []).map((h) => `hot keys of '${h.step}': ${h.keys.slice(0, 3).map((k) => `${shortKey(k.key)} ${Math.round((k.count / Math.max(1, h.records)) * 100)}%`).join(', ')}`),
+    // Keys are record content: the summary gives their shares only (the keys are in the summary's and job.metrics()' hotKeys).
+    ...(s.hotKeys ?? []).map((h) => `hot keys of '${h.step}': the top ${Math.min(3, h.keys.length)} take ${h.keys.slice(0, 3).map((k) => `${Math.round((k.count / Math.max(1, h.records)) * 100)}%`).join(', ')} of its records (keys in hotKeys of the summary and job.metrics())`),
     ...s.steps.filter((m) => m.violations !== undefined).map((m) => `contract violations at '${m.step}': ${Object.entries(m.violations!).sort((a, b) => b[1] - a[1]).map(([rule, n]) => `${rule} ${n}`).join(', ')}`),
     ...(s.state ?? []).filter((x) => x.keys > 0 || x.entriesWithoutTtl > 0).map((x) => `state of '${x.step}' (${x.backend}): ${x.keys} keys held, ${x.entries} state entries (${x.entriesWithoutTtl} without a TTL)`),
     line(head),
@@ -93,7 +94,3 @@ function formatCheckpoints(c: NonNullable<RunSummary['checkpoints']>): string {
   return `checkpoints ${c.completed} completed (${c.deltas} incremental), ${c.failed} failed${c.restoredFrom !== null ? `, resumed from #${c.restoredFrom} (restored in ${(c.restoreMs ?? 0).toFixed(0)} ms)` : ''}${last}`
 }
 
-/** A key as the summary shows it: at most 24 characters. */
-function shortKey(k: string): string {
-  return JSON.stringify(k.length > 24 ? `${k.slice(0, 23)}…` : k)
-}
