@@ -1,9 +1,10 @@
-// Views per page in one hour: reads out/in/<partition>.jsonl, writes out/agg/<partition>.jsonl.
+// Views per page in one hour: reads out/in/<partition>.jsonl, checks the views' quality, writes the counts to
+// out/agg/<partition>.jsonl and the quality results to out/quality/<partition>.jsonl.
 // The workflow runs it once per hourly partition; by hand:
 //   npx sluice run examples/workflow-hourly/pipeline.ts --param partition=2026-01-01T00
 import { relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { pipeline, sink, source, window } from 'sluice'
+import { expect, pipeline, sink, source, window, type QualityResult } from 'sluice'
 import type { View } from './make-data.ts'
 
 const here = (file: string) => relative(process.cwd(), fileURLToPath(new URL(file, import.meta.url)))
@@ -11,7 +12,14 @@ const here = (file: string) => relative(process.cwd(), fileURLToPath(new URL(fil
 export default ({ params }: { params: Record<string, string> }) => {
   const hour = params.partition ?? '2026-01-01T00'
   const p = pipeline(`page-views-${hour}`)
-  p.from(source.jsonl<View>(here(`out/in/${hour}.jsonl`), { eventTime: (v) => v.ts }))
+  // A view without a page, or with a page that is not a path, fails the run. A view without a user is counted
+  // and noted as a failed 'warn' result, which the workflow's `check` task holds the hour back for.
+  const views = p
+    .from(source.jsonl<View>(here(`out/in/${hour}.jsonl`), { eventTime: (v) => v.ts }))
+    .expect([expect.notNull('page', 'fail'), expect.pattern('page', '^/', 'fail'), expect.notNull('userId')])
+    .id('view-quality')
+  views.sideOutput<QualityResult>('quality').to(sink.jsonl(here(`out/quality/${hour}.jsonl`)))
+  views
     .keyBy((v) => v.page)
     .window(window.tumbling({ size: '1h' }))
     .count()

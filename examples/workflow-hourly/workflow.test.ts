@@ -1,8 +1,9 @@
 // Backfills the example's first week as its README says, and checks the DuckDB table against the views
-// counted from the dropped files directly; a second backfill finds nothing left to run.
+// counted from the dropped files directly; a second backfill finds nothing left to run. Then hours of bad views
+// are held back by the quality checks, and never published.
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { rmSync } from 'node:fs'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { DuckDBInstance } from '@duckdb/node-api'
@@ -10,8 +11,9 @@ import { makeData } from './make-data.ts'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const out = fileURLToPath(new URL('out/', import.meta.url))
-const sluice = (...args: string[]) =>
-  spawnSync(process.execPath, ['bin/sluice.js', 'workflow', ...args, 'examples/workflow-hourly/workflow.ts', '--store', 'examples/workflow-hourly/out/runs.db'], { cwd: root, encoding: 'utf8', timeout: 600_000 })
+const sluiceOn = (store: string, ...args: string[]) =>
+  spawnSync(process.execPath, ['bin/sluice.js', 'workflow', ...args, 'examples/workflow-hourly/workflow.ts', '--store', `examples/workflow-hourly/out/${store}`], { cwd: root, encoding: 'utf8', timeout: 600_000 })
+const sluice = (...args: string[]) => sluiceOn('runs.db', ...args)
 
 test('workflow-hourly: a week backfilled hour by hour lands in DuckDB, exactly once', { timeout: 600_000 }, async () => {
   rmSync(out, { recursive: true, force: true })
@@ -40,4 +42,28 @@ test('workflow-hourly: a week backfilled hour by hour lands in DuckDB, exactly o
   assert.match(again.stdout, /would run 0 task runs/)
   const status = sluice('status', '--from', '2026-01-07T23', '--json')
   assert.deepEqual((JSON.parse(status.stdout) as { status: string }[]).map((s) => s.status), ['succeeded', 'succeeded', 'succeeded', 'succeeded'])
+})
+
+test('workflow-hourly: hours whose views fail the quality checks are not published', { timeout: 600_000 }, () => {
+  const drop = `${out}drop/`
+  mkdirSync(drop, { recursive: true })
+  const view = (page: string | undefined, userId: string | undefined, ts: number) => JSON.stringify({ page, userId, ts })
+  const at = Date.parse('2026-01-08T00:00Z')
+  // 00: a view without a page fails the pipeline; 01: a view without a user fails the gate; 02: no views at all.
+  writeFileSync(`${drop}2026-01-08T00.jsonl`, `${view('/', 'u1', at)}\n${view(undefined, 'u2', at + 1000)}\n`)
+  writeFileSync(`${drop}2026-01-08T01.jsonl`, `${view('/', 'u1', at + 3_600_000)}\n${view('/docs', undefined, at + 3_601_000)}\n`)
+  writeFileSync(`${drop}2026-01-08T02.jsonl`, '')
+  rmSync(`${out}quality-runs.db`, { force: true })
+  const hours = ['--from', '2026-01-08T00', '--to', '2026-01-08T02']
+  const r = sluiceOn('quality-runs.db', 'backfill', ...hours)
+  assert.notEqual(r.status, 0, 'the backfill reports the failed hours')
+  const runs = JSON.parse(sluiceOn('quality-runs.db', 'status', ...hours, '--json').stdout) as { task: string; partition: string; status: string; error?: string }[]
+  const of = (partition: string) => Object.fromEntries(runs.filter((x) => x.partition === partition).map((x) => [x.task, x.status]))
+  const error = (task: string, partition: string) => runs.find((x) => x.task === task && x.partition === partition)?.error ?? ''
+  assert.deepEqual(of('2026-01-08T00'), { ingest: 'succeeded', aggregate: 'failed', check: 'upstream_failed', publish: 'upstream_failed' })
+  assert.match(error('aggregate', '2026-01-08T00'), /SLUICE_EXPECTATION_FAILED/)
+  assert.deepEqual(of('2026-01-08T01'), { ingest: 'succeeded', aggregate: 'succeeded', check: 'failed', publish: 'upstream_failed' })
+  assert.match(error('check', '2026-01-08T01'), /userId:notNull \(1 of 2\)/)
+  assert.deepEqual(of('2026-01-08T02'), { ingest: 'succeeded', aggregate: 'succeeded', check: 'failed', publish: 'upstream_failed' })
+  assert.match(error('check', '2026-01-08T02'), /no quality results/)
 })

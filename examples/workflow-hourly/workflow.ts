@@ -1,11 +1,12 @@
 // An hourly partitioned workflow: take the hour's file from out/drop/, count views per page with a Sluice
-// pipeline, check the counts, publish them to out/views.duckdb. Five past each hour it runs the hour that
-// just ended; a backfill rebuilds any range with the same pipeline:
+// pipeline that checks the views' quality, gate on its quality results and counts, publish them to
+// out/views.duckdb. Five past each hour it runs the hour that just ended; a backfill rebuilds any range with the
+// same pipeline:
 //   npx sluice workflow backfill examples/workflow-hourly/workflow.ts --from 2026-01-01T00 --to 2026-01-07T23 --store examples/workflow-hourly/out/runs.db
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { DuckDBInstance } from '@duckdb/node-api'
-import { TransientError } from 'sluice'
+import { TransientError, type QualityResult } from 'sluice'
 import { cron, fnTask, hourly, pipelineTask, workflow } from 'sluice/workflow'
 import pageViews from './pipeline.ts'
 
@@ -24,10 +25,15 @@ export default workflow('hourly-page-views', { partitions: hourly('2026-01-01'),
     { retry: { retries: 5, baseMs: 60_000 } },
   )
   .task('aggregate', pipelineTask(pageViews), { dependsOn: ['ingest'], timeoutMs: 10 * 60_000 })
-  // Every view is counted once: the pipeline's counts add up to the hour's lines.
+  // The quality gate before publishing: the pipeline's expectations all passed (an hour without views has no
+  // results, and fails too), and every view is counted once: the counts add up to the hour's lines.
   .task(
     'check',
     fnTask(({ partition }) => {
+      const results = lines(out(`quality/${partition}.jsonl`)).map((l) => JSON.parse(l) as QualityResult)
+      if (results.length === 0) throw new Error(`no quality results for ${partition}: the hour has no views`)
+      const failed = results.filter((r) => !r.passed).map((r) => `${r.expectation} (${r.failed} of ${r.checked})`)
+      if (failed.length > 0) throw new Error(`expectations failed in ${partition}: ${failed.join(', ')}`)
       const views = lines(out(`in/${partition}.jsonl`)).length
       const counted = lines(out(`agg/${partition}.jsonl`)).reduce((n, l) => n + (JSON.parse(l) as { views: number }).views, 0)
       if (counted !== views) throw new Error(`counted ${counted} views in ${partition}, the input has ${views}`)

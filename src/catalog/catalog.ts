@@ -36,6 +36,14 @@ export class Catalog {
     return new Catalog(new CatalogStore(dir))
   }
 
+  /**
+   * Whether `dir` holds a catalog already: readers that must not create one (a sensor) ask first.
+   * @example const fresh = Catalog.exists(dir) ? Catalog.open(dir).dataset('views')?.lastWritten : undefined
+   */
+  static exists(dir: string): boolean {
+    return CatalogStore.exists(dir)
+  }
+
   /** Every dataset, by key. */
   datasets(): CatalogDataset[] {
     return this.#store.all<CatalogDataset>('dataset')

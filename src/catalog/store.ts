@@ -1,16 +1,23 @@
-import { mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import type { DatabaseSync } from 'node:sqlite'
 import { SluiceError } from '../core/errors.ts'
 
+const FILE = 'catalog.sqlite'
+
 /** Catalog entries as JSON documents in one SQLite file (WAL, synchronous=FULL), by kind and key. */
 export class CatalogStore {
   readonly #db: DatabaseSync
 
+  /** Whether `dir` holds a catalog (opening one that does not creates it). */
+  static exists(dir: string): boolean {
+    return existsSync(join(dir, FILE))
+  }
+
   constructor(dir: string) {
     try {
-      const path = dir === ':memory:' ? dir : join(dir, 'catalog.sqlite')
+      const path = dir === ':memory:' ? dir : join(dir, FILE)
       if (dir !== ':memory:') mkdirSync(dir, { recursive: true })
       // Loaded on first use, as the workflow store does: Node 22 warns when node:sqlite is loaded.
       const sqlite = createRequire(import.meta.url)('node:sqlite') as typeof import('node:sqlite')

@@ -121,6 +121,7 @@ export const ERROR_CODES = {
   SLUICE_WORKFLOW_INVALID: { domain: 'user', meaning: 'A workflow is not valid: an unknown dependency, a duplicate task, a bad schedule or option.' },
   SLUICE_WORKFLOW_LOCKED: { domain: 'user', meaning: "Another scheduler (its pid and host are named) runs on the workflow store." },
   SLUICE_WORKFLOW_PARTITION: { domain: 'user', meaning: 'A partition key is not one of the workflow.' },
+  SLUICE_WORKFLOW_SENSOR_FAILED: { domain: 'external', meaning: 'A workflow sensor could not look at what it waits for: the object store or the catalog could not be read.' },
   SLUICE_WORKFLOW_SENSOR_TIMEOUT: { domain: 'user', meaning: 'A workflow sensor waited longer than its timeout for its condition.' },
   SLUICE_WORKFLOW_STORE: { domain: 'external', meaning: "The workflow scheduler's store could not be opened or written." },
   SLUICE_WORKFLOW_TASK_FAILED: { domain: 'user', meaning: 'A workflow task failed (threw, exited non-zero, or its pipeline failed).' },

@@ -7,6 +7,8 @@ export { WorkflowStore, type RunRow, type RunStatus, type HistoryRow } from './s
 export { Scheduler, Slots, type DrainSummary, type SchedulerOptions, type WorkflowEvent } from './scheduler.ts'
 export { VirtualClock, systemWorkflowClock, type WorkflowClock } from './clock.ts'
 export { fileExists, fresherThan, sensorTask, upstreamSucceeded, type SensorCheck } from './sensors.ts'
+export { objectExists } from './object-sensor.ts'
+export { catalogFresherThan, type CatalogFreshnessOptions } from './catalog-sensor.ts'
 export { WorkflowLineage, stableRunId, taskRun, workflowRun, type WorkflowLineageOptions } from './lineage.ts'
 export { WorkflowMetrics, WORKFLOW_METRICS, type AttemptOutcome } from './metrics.ts'
 export { workflowRules } from './rules.ts'

@@ -4,6 +4,8 @@ import { VirtualClock } from './clock.ts'
 import { daily, staticPartitions } from './partitions.ts'
 import { Scheduler, type WorkflowEvent } from './scheduler.ts'
 import { fresherThan, sensorTask, upstreamSucceeded } from './sensors.ts'
+import { objectExists } from './object-sensor.ts'
+import type { TaskContext } from './task.ts'
 import { WorkflowStore } from './store.ts'
 import { fnTask } from './task.ts'
 import { workflow } from './workflow.ts'
@@ -71,4 +73,35 @@ test('a run that misses its SLA raises one sla-missed event, also after a restar
   const again = new Scheduler(wf, { store, clock, onEvent: (e) => events.push(e) })
   await again.drain()
   assert.equal(events.filter((e) => e.type === 'sla-missed').length, 1)
+})
+
+test('objectExists asks for the exact key, or lists a prefix, and tells a missing object from a store it cannot ask', async () => {
+  const asked: string[] = []
+  let answer: (name: string) => unknown = () => ({ KeyCount: 0 })
+  const client = {
+    send: async (cmd: { constructor: { name: string }; input: { Bucket: string; Key?: string; Prefix?: string } }) => {
+      asked.push(`${cmd.constructor.name} ${cmd.input.Bucket} ${cmd.input.Key ?? cmd.input.Prefix}`)
+      const a = answer(cmd.constructor.name)
+      if (a instanceof Error) throw a
+      return a
+    },
+    destroy: () => assert.fail('a client given is not destroyed by the sensor'),
+  }
+  const ctx = { task: 'wait', partition: '2026-01-01', signal: new AbortController().signal } as TaskContext
+  const conn = { client: client as never }
+  const notFound = (name: string) => Object.assign(new Error(name), { name, $metadata: { httpStatusCode: 404 } })
+  answer = () => notFound('NotFound')
+  assert.equal(await objectExists((c) => `s3://landing/views/${c.partition}.jsonl`, conn)(ctx), false)
+  answer = () => ({})
+  assert.equal(await objectExists((c) => `s3://landing/views/${c.partition}.jsonl`, conn)(ctx), true)
+  answer = () => ({ KeyCount: 1 })
+  assert.equal(await objectExists(() => 's3://landing/parts/', conn)(ctx), true)
+  answer = () => notFound('NoSuchBucket')
+  await assert.rejects(Promise.resolve(objectExists(() => 's3://landing/parts/', conn)(ctx)), { code: 'SLUICE_WORKFLOW_SENSOR_FAILED', retryable: true })
+  assert.deepEqual(asked, [
+    'HeadObjectCommand landing views/2026-01-01.jsonl',
+    'HeadObjectCommand landing views/2026-01-01.jsonl',
+    'ListObjectsV2Command landing parts/',
+    'ListObjectsV2Command landing parts/',
+  ])
 })
