@@ -58,7 +58,7 @@ test('at parallelism 2 the API sees every thread: both partitions, late samples,
       assert.equal(e.keyFound, true, `key k${k}`)
     }
 
-    // The expect step's results reach the API wherever it runs.
+    // The expect step's results reach the API (it runs as one subtask; any worker's results would come with its reports).
     let quality = await get<{ windows: number }[]>('/api/jobs/late/quality')
     while (quality.length === 0 || quality[0]!.windows === 0) {
       await sleep(200)
