@@ -48,10 +48,10 @@ const iso = (t: number) => (Number.isFinite(t) ? new Date(t).toISOString() : Str
  * Explains, for a key and an event time, the windows of a window step: each window's bounds and state, the
  * step's watermark, which inputs and source partitions hold it back, and the trigger. Undefined when `step`
  * is not a window step of the job (or the job is not running).
- * @example explainWindow(job.inspect(), 'per-region', 'eu', Date.now(), Date.now())?.verdict
+ * @example (await explainWindow(job.inspect(), 'per-region', 'eu', Date.now(), Date.now()))?.verdict
  */
-export function explainWindow(inspector: JobInspector, step: string, key: string, time: number, now: number): WindowExplanation | undefined {
-  const w = inspector.window(step, key, time)
+export async function explainWindow(inspector: JobInspector, step: string, key: string, time: number, now: number): Promise<WindowExplanation | undefined> {
+  const w = await inspector.window(step, key, time)
   if (w === undefined) return undefined
   const eventTrigger = w.trigger.kind === 'event-time'
   const wm = w.watermark

@@ -61,14 +61,14 @@ export function jobApi(app: Hono<any>, d: JobApiDeps): void {
     const steps = i.watermarks().map((s) => ({ step: s.step, watermark: finite(s.watermark), inputs: s.inputs.map((x) => ({ from: x.from, watermark: finite(x.watermark), idle: x.idle })) }))
     return c.json({ sources: partitionWatermarks(i, Date.now()), steps })
   })
-  app.get('/api/jobs/:job/explain', (c) => {
+  app.get('/api/jobs/:job/explain', async (c) => {
     const h = d.job(c)
     if (h instanceof Response) return h
     const step = c.req.query('step') ?? ''
     const key = c.req.query('key') ?? ''
     const time = Number(c.req.query('time') ?? Date.now())
     if (step === '' || !Number.isFinite(time)) return d.fail(c, 400, 'SLUICE_BAD_ARGUMENT', 'give step (a window step), key and time (epoch ms)')
-    const e = explainWindow(h.inspect(), step, key, time, Date.now())
+    const e = await explainWindow(h.inspect(), step, key, time, Date.now())
     return e !== undefined ? c.json(e) : d.fail(c, 404, 'SLUICE_NOT_FOUND', `no running window step '${step}' in this job`)
   })
   app.get('/api/jobs/:job/late', (c) => {

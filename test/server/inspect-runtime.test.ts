@@ -45,11 +45,11 @@ test('a running job hands the control plane its open dead-letter log, late sampl
       letters = await listDeadLetters(dl.log, dl.topic, { from: 0, limit: 10, personal: [] })
     }
     assert.equal(letters.letters[0]!.error.message, 'seven')
-    const e = explainWindow(i(), 'counts', 'a', Date.now() + 30_000, Date.now())!
+    const e = (await explainWindow(i(), 'counts', 'a', Date.now() + 30_000, Date.now()))!
     assert.equal(e.windows.length, 1)
     assert.equal(e.windows[0]!.end - e.windows[0]!.start, 5000)
     assert.match(e.verdict, /^not fired/)
-    assert.equal(explainWindow(i(), 'nope', 'a', 0, 0), undefined)
+    assert.equal(await explainWindow(i(), 'nope', 'a', 0, 0), undefined)
   } finally {
     await job.stop()
     await rm(dir, { recursive: true, force: true })

@@ -29,7 +29,7 @@ function fakeInspector(dl: DeadLetterWriter): JobInspector {
     lateSamples: () => [{ step: 'count', seen: 7, samples: [{ at: T0, late: { step: 'count', reason: 'window-closed', time: T0 - 60_000, watermark: T0, record: { n: 9, email: 'late@example.com' } } }] }],
     sources: () => [{ step: 'read', partitions: [{ partition: 0, watermark: T0 + 5000, idle: false, ended: false, lastDataAt: Date.now() }, { partition: 1, watermark: T0 + 500, idle: false, ended: false, lastDataAt: Date.now() - 60_000 }, { partition: 2, watermark: T0, idle: true, ended: false, lastDataAt: Date.now() - 60_000 }] }],
     watermarks: () => [{ step: 'count', steps: ['count'], watermark: T0 + 500, inputs: [{ from: 'read', watermark: T0 + 500, idle: false }] }],
-    window: (step, key, time) =>
+    window: async (step, key, time) =>
       step !== 'count'
         ? undefined
         : { watermark: T0 + 500, allowedLateness: 0, trigger: { kind: 'event-time' }, assigner: { kind: 'tumbling' }, keyFound: key === 'eu', assigned: [{ start: Math.floor(time / 1000) * 1000, end: Math.floor(time / 1000) * 1000 + 1000 }], open: key === 'eu' ? [{ start: T0, end: T0 + 1000, triggerState: 0, pending: true, fired: false, minTs: T0, maxTs: T0 + 10 }] : [] },

@@ -29,6 +29,8 @@ import { FusedChain } from '../../operators/stateless/fused-chain.ts'
 import { plainCopy, unsendable } from '../../core/record-errors.ts'
 import { chainsDone, yieldingChains, type YieldingChain } from './yielding-chain.ts'
 import { topKeys } from '../hot-keys.ts'
+import { qualityResultsSince } from '../../contracts/quality/results-seen.ts'
+import { threadInspection, windowView } from './inspector.ts'
 
 const YIELD_EVERY_MS = 20
 /** How soon a source that had nothing (and no promise) is asked again, at most. */
@@ -36,6 +38,8 @@ const POLL_MS = 10
 const METRICS_EVERY_MS = 1000
 /** Batches from one sender held for watermark alignment beyond which its credits wait. */
 const HELD_PER_SENDER = 4
+/** Quality results a worker passes on in one report at most (the latest). */
+const QUALITY_PER_REPORT = 1000
 
 export interface ExecutorInit {
   pipeline: Pipeline
@@ -248,6 +252,13 @@ export class SubtaskExecutor {
 
   /** An item from thread `from` (or a command of thread 0 to itself). */
   receive(from: number, items: Item[], data: boolean): void {
+    // The control plane's questions are answered at once, between batches, even while a sink write holds the loop.
+    if (items.some((it) => it.t === 'inspect-window')) {
+      for (const it of items) if (it.t === 'inspect-window') this.init.report({ t: 'window', thread: this.thread, id: it.id, window: windowView(this, it.step, it.key, it.time) })
+      this.init.flush()
+      items = items.filter((it) => it.t !== 'inspect-window')
+      if (items.length === 0 && !data) return
+    }
     this.inbound.push({ from, items, data })
     this.notify()
   }
@@ -739,11 +750,21 @@ export class SubtaskExecutor {
     return this.runners.flatMap((r) => r.guard.warnings)
   }
 
-  /** A worker thread posts its figures to thread 0, whose registry reads its own subtasks directly. */
+  /** Cursor into this thread's quality results: those after it go with the next report. */
+  private qualitySent = 0
+
+  /**
+   * A worker thread posts its figures to thread 0, whose registry reads its own subtasks directly, with what its
+   * subtasks show the control plane (late samples, partitions, watermarks, new quality results).
+   */
   reportMetrics(): void {
     this.lastMetrics = performance.now()
+    if (this.thread === 0) return
     const warnings = this.warnings()
-    if (this.thread !== 0) this.init.report({ t: 'metrics', thread: this.thread, data: this.init.registry.export(), ...(warnings.length > 0 ? { warnings } : {}) })
+    const { results, next } = qualityResultsSince(this.init.pipeline.name, this.qualitySent, QUALITY_PER_REPORT)
+    this.qualitySent = next
+    const inspection = { ...threadInspection(this, true), quality: results }
+    this.init.report({ t: 'metrics', thread: this.thread, data: this.init.registry.export(), ...(warnings.length > 0 ? { warnings } : {}), inspection })
   }
 
   /** The end of the run on this thread: sinks close (after their last commit), sources and state close. */

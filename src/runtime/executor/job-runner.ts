@@ -22,7 +22,9 @@ import { SubtaskExecutor } from './executor.ts'
 import { laterCommits } from './later-commits.ts'
 import { layOut, type Layout } from './layout.ts'
 import { moduleUrl, workerEnv } from './load.ts'
-import type { Ack, BarrierSpec, Bundle, Command, Item, Report } from './protocol.ts'
+import type { Ack, BarrierSpec, Bundle, Command, Item, Report, ThreadInspection } from './protocol.ts'
+import type { WindowInspection } from '../../operators/window/window-operator.ts'
+import { noteQualityResults } from '../../contracts/quality/results-seen.ts'
 import { Router, type ExchangePort } from './router.ts'
 import { deserializeError } from './serialized-error.ts'
 import { SharedClock } from './shared-clock.ts'
@@ -30,6 +32,15 @@ import { planSignature } from './signature.ts'
 import type { WorkerInit } from './worker-main.ts'
 
 type Phase = 'running' | 'stopping' | 'finishing' | 'closing'
+
+/** How long the window explainer waits for the other threads' answers; a thread busy longer is left out. */
+const INSPECT_WAIT_MS = 2000
+
+interface WindowAsk {
+  answers: (WindowInspection | undefined)[]
+  missing: number
+  done(): void
+}
 
 interface RoundWaiter {
   kind: BarrierSpec['kind']
@@ -61,6 +72,11 @@ export class JobRunner {
   private readonly registry: MetricsRegistry
   /** The event-time warnings each worker thread reported last (thread 0's come from its executor). */
   private readonly threadWarnings = new Map<number, string[]>()
+  /** What each worker thread's subtasks showed the control plane in their last report. */
+  private readonly threadInspections = new Map<number, ThreadInspection>()
+  /** The explainer's questions to the other threads, by id, until answered or given up. */
+  private readonly windowAsks = new Map<number, WindowAsk>()
+  private nextAsk = 0
   private deadLetters: LetterWriter | undefined
   private phase: Phase = 'running'
   private status: RunSummary['status'] = 'finished'
@@ -150,7 +166,7 @@ export class JobRunner {
       const ex = this.executor
       r.onUnsendable = (v, input, batch, rows) => ex.unsendable(v, input, batch, rows)
       await this.executor.open()
-      this.control.inspector = jobInspector(this.executor, this.deadLetters)
+      this.control.inspector = jobInspector(this.executor, this.deadLetters, { reports: () => [...this.threadInspections.values()], window: (step, key, time) => this.askWindow(step, key, time) })
       await this.until(() => this.ready === threads, (w) => (this.onReady = w))
       if (checkpointing) {
         this.coordinator = new CheckpointCoordinator(p.name, this.plan, { threads, subtasks: (v) => this.layout.subtasks(v), edge: (v, i) => this.layout.inputs[v][i].kind }, opts.checkpoint!, this.clock.now(), this.deadLetters !== undefined)
@@ -177,6 +193,7 @@ export class JobRunner {
     } finally {
       signal.removeEventListener('abort', onAbort)
       this.phase = 'closing'
+      for (const a of this.windowAsks.values()) a.done()
       await Promise.allSettled(this.workers.map((w) => w.terminate()))
       this.router?.close()
       await this.coordinator?.close()
@@ -242,7 +259,18 @@ export class JobRunner {
       case 'metrics':
         this.registry.absorb(r.thread, r.data)
         if (r.warnings !== undefined) this.threadWarnings.set(r.thread, r.warnings)
+        if (r.inspection !== undefined) {
+          this.threadInspections.set(r.thread, r.inspection)
+          if (r.inspection.quality.length > 0) noteQualityResults(this.p.name, r.inspection.quality)
+        }
         return
+      case 'window': {
+        const a = this.windowAsks.get(r.id)
+        if (a === undefined) return
+        a.answers.push(r.window)
+        if (--a.missing === 0) a.done()
+        return
+      }
       case 'closed':
         this.closed++
         this.onClosed?.()
@@ -251,6 +279,31 @@ export class JobRunner {
         this.fail(deserializeError(r.error, `thread ${from}`))
         return
     }
+  }
+
+  /**
+   * Asks every other thread for its view of window step `step` (answered between its batches); resolves with the
+   * answers that came within INSPECT_WAIT_MS, or at once when the run is ending. Nothing in the run waits on it.
+   */
+  private askWindow(step: string, key: string, time: number): Promise<(WindowInspection | undefined)[]> {
+    if (this.threads === 1 || this.phase === 'closing' || this.failure !== undefined) return Promise.resolve([])
+    const id = this.nextAsk++
+    return new Promise((resolve) => {
+      const a: WindowAsk = {
+        answers: [],
+        missing: this.threads - 1,
+        done: () => {
+          clearTimeout(timer)
+          this.windowAsks.delete(id)
+          resolve(a.answers)
+        },
+      }
+      const timer = setTimeout(() => a.done(), INSPECT_WAIT_MS)
+      timer.unref()
+      this.windowAsks.set(id, a)
+      for (let t = 1; t < this.threads; t++) this.router.send(t, { t: 'inspect-window', id, step, key, time })
+      this.router.flush()
+    })
   }
 
   private send(t: number, c: Command): void {
@@ -490,7 +543,7 @@ export class JobRunner {
 }
 
 function isReport(it: Item): it is Report {
-  return it.t === 'ready' || it.t === 'ack' || it.t === 'committed' || it.t === 'drained' || it.t === 'metrics' || it.t === 'closed' || it.t === 'fail'
+  return it.t === 'ready' || it.t === 'ack' || it.t === 'committed' || it.t === 'drained' || it.t === 'metrics' || it.t === 'window' || it.t === 'closed' || it.t === 'fail'
 }
 
 /** Threads 1..N-1 of a run that live in other processes, reached through `ports` (index 0 unused). */

@@ -4,6 +4,9 @@ import type { DeadLetter } from '../../dlq/record.ts'
 import type { SerializedError } from './serialized-error.ts'
 import type { WireBatch } from './batch-codec.ts'
 import type { Ack, BarrierSpec, ThreadRestore } from '../../checkpoint/acks.ts'
+import type { JobInspector } from '../job/types.ts'
+import type { WindowInspection } from '../../operators/window/window-operator.ts'
+import type { QualityResult } from '../../contracts/quality/window-checks.ts'
 
 export type { Ack, BarrierSpec, ChannelState, ThreadRestore, VertexWatermarks } from '../../checkpoint/acks.ts'
 
@@ -43,6 +46,17 @@ export type Command =
   | { t: 'start'; restore: ThreadRestore | undefined }
   /** The run is over: close sinks and state, report metrics and `closed`. */
   | { t: 'close'; commit: boolean }
+  /** The control plane asks for window step `step`'s view of `key` at `time`: answered at once with `window`. */
+  | { t: 'inspect-window'; id: number; step: string; key: string; time: number }
+
+/** What a worker thread's subtasks show the control plane, sent with its figures (samples already capped at 16 a step). */
+export interface ThreadInspection {
+  late: ReturnType<JobInspector['lateSamples']>
+  sources: ReturnType<JobInspector['sources']>
+  watermarks: ReturnType<JobInspector['watermarks']>
+  /** The quality results its `expect` steps emitted since its last report (at most 1,000). */
+  quality: QualityResult[]
+}
 
 /** From any thread to thread 0. */
 export type Report =
@@ -51,7 +65,9 @@ export type Report =
   | { t: 'committed'; thread: number; id: number }
   | { t: 'drained'; thread: number }
   /** A worker's figures, about once a second and at its close, and its sources' event-time warnings. */
-  | { t: 'metrics'; thread: number; data: MetricsExport; warnings?: string[] }
+  | { t: 'metrics'; thread: number; data: MetricsExport; warnings?: string[]; inspection?: ThreadInspection }
+  /** The answer to `inspect-window` request `id`: undefined when `step` is no window step on that thread. */
+  | { t: 'window'; thread: number; id: number; window: WindowInspection | undefined }
   | { t: 'closed'; thread: number }
   | { t: 'fail'; thread: number; error: SerializedError }
 

@@ -61,11 +61,12 @@ export interface JobHandle {
 }
 
 /**
- * What the control plane may read of a running job beyond its metrics. Views cover the main thread's subtasks
- * (all of them at parallelism 1); every call answers empty or undefined before the job runs and after it ends.
+ * What the control plane may read of a running job beyond its metrics. Views cover the subtasks of every thread:
+ * the main thread's read at the call, the others' as they last reported (about once a second); every call
+ * answers empty or undefined before the job runs and after it ends.
  * @example
  * const dl = job.inspect().deadLetters() // the open dead-letter log, while the job writes to it
- * const why = job.inspect().window('per-region', 'eu', Date.now())
+ * const why = await job.inspect().window('per-region', 'eu', Date.now())
  */
 export interface JobInspector {
   /** The job's dead-letter log (open, its lock held by the job) and topic, while the job runs with onError 'dead-letter'. */
@@ -76,8 +77,8 @@ export interface JobInspector {
   sources(): { step: string; partitions: { partition: number; watermark: number; idle: boolean; ended: boolean; lastDataAt: number }[] }[]
   /** Per vertex (named by its first step; `steps`: the steps fused in it): its watermark and each input's watermark and idleness (the minimum of the active inputs holds it). */
   watermarks(): { step: string; steps: string[]; watermark: number; inputs: { from: string; watermark: number; idle: boolean }[] }[]
-  /** The window step `step`'s view of `key` at event time `time`; undefined when the step is not a window here. */
-  window(step: string, key: string, time: number): WindowInspection | undefined
+  /** The window step `step`'s view of `key` at event time `time` (from the thread that holds the key); undefined when the step is not a window step. */
+  window(step: string, key: string, time: number): Promise<WindowInspection | undefined>
 }
 
 /** An inspector that sees nothing: before the runner sets its own, and after the job ended. */
@@ -86,7 +87,7 @@ export const emptyInspector: JobInspector = {
   lateSamples: () => [],
   sources: () => [],
   watermarks: () => [],
-  window: () => undefined,
+  window: async () => undefined,
 }
 
 /**
