@@ -1,7 +1,7 @@
 import { parseAvro } from '../compat/avro.ts'
 import { compatibilityDifferences, type SchemaText, type SchemaType } from '../compat/check.ts'
 import { isCompatibilityLevel, type CompatibilityLevel, type Difference } from '../compat/difference.ts'
-import { assertJsonSchema } from './json-schema-dialect.ts'
+import { assertJsonSchema } from '../compat/json-schema-dialect.ts'
 import { RegistryError } from './registry-error.ts'
 import { RegistryStore, type RegistryState, type StoredSchema, type StoredSubject, type StoredVersion } from './store.ts'
 

@@ -9,7 +9,7 @@ test('a JSON Schema is checked under the dialect its $schema declares', () => {
   assertJsonSchema({ $schema: 'http://json-schema.org/draft-07/schema#', type: 'array', items: [{ type: 'number' }] })
   assertJsonSchema({ type: 'object' }) // no $schema: draft-07
   assertJsonSchema(true)
-  assert.throws(() => assertJsonSchema({ $schema: 'https://example.com/my-dialect', type: 'object' }), /\$schema 'https:\/\/example.com\/my-dialect' is not a dialect this registry knows/)
+  assert.throws(() => assertJsonSchema({ $schema: 'https://example.com/my-dialect', type: 'object' }), /\$schema 'https:\/\/example.com\/my-dialect' is not a dialect Sluice knows/)
   assert.throws(() => assertJsonSchema({ $schema: 'https://json-schema.org/draft/2020-12/schema', type: 12 }), /must be/)
   assert.throws(() => assertJsonSchema({ type: 'object', minProperties: -1 }), /must be/)
   assert.throws(() => assertJsonSchema([]), /an object or a boolean/)
