@@ -7,6 +7,7 @@ import { z } from 'zod'
 import { contract, pipeline, run, sink, source, withContract, SluiceError } from '../../src/index.ts'
 import { startRegistry } from '../../src/contracts/registry/server.ts'
 import { SchemaRegistry } from '../../src/contracts/registry/registry.ts'
+import { checkContracts } from '../../src/contracts/registry/contract-check.ts'
 
 // zod writes JSON Schema 2020-12 (`$schema: https://json-schema.org/draft/2020-12/schema`). Strict objects are
 // closed (`additionalProperties: false`), so a later version may add an optional field.
@@ -75,4 +76,17 @@ test('a run with a registry (URL or folder) registers its zod contracts and refu
   }
   assert.deepEqual(srv.registry.versions('bids-value'), [1, 2])
   assert.deepEqual((await SchemaRegistry.open(dir)).versions('bids-value'), [1, 2])
+})
+
+test('sluice check --contracts --register (checkContracts) registers a zod contract and refuses a breaking one', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-zod-check-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const check = (v: keyof typeof schemas, register: boolean) => checkContracts([{ step: 'read', contract: bids(v) }], dir, register)
+  assert.deepEqual((await check('v1', true)).map((c) => [c.status, c.version]), [['registered', 1]])
+  assert.deepEqual((await check('v1', false)).map((c) => [c.status, c.version]), [['registered', 1]])
+  assert.deepEqual((await check('v2', false)).map((c) => c.status), ['compatible'])
+  const breaking = await check('breaking', true)
+  assert.equal(breaking[0].status, 'incompatible')
+  assert.match(breaking[0].differences.join('\n'), /price/)
+  assert.deepEqual((await SchemaRegistry.open(dir)).versions('bids-value'), [1])
 })
