@@ -54,6 +54,7 @@ export type { CatalogDataset, CatalogJob, CatalogQuery } from './catalog/index.t
 export type { KafkaSourceOptions, KafkaRecord } from './connectors/kafka/source.ts'
 export type { KafkaSinkOptions } from './connectors/kafka/sink.ts'
 export type { KafkaRecordMeta, KafkaFormat, KafkaCodec } from './connectors/kafka/decode.ts'
+export type { LogCodec } from './connectors/log/codec.ts'
 export type { KafkaConnection } from './connectors/kafka/client.ts'
 export { serveMetrics, type MetricsServer, type MetricsServerOptions } from './observe/prometheus/server.ts'
 export type { SloSpec } from './observe/slo/spec.ts'

@@ -8,6 +8,7 @@ import { TwoPhaseCommit, type AbortScope, type Transactions } from '../../checkp
 import type { Log, LogOptions, LogRecordInput } from '../../log/index.ts'
 import { encodeJson } from '../files/encode.ts'
 import { unwritable } from '../../core/record-errors.ts'
+import type { LogCodec } from './codec.ts'
 import { acquireLog } from './shared-log.ts'
 import { CONTROL, PRODUCER, TXN, type ControlKind } from './txn.ts'
 
@@ -18,6 +19,8 @@ export interface LogSinkOptions<T> {
   partitions?: number
   /** Turns a value into the record's value; default its JSON (changelog kinds as in sink.jsonl). */
   encode?: (value: T) => string | Uint8Array
+  /** A format with set-up work, e.g. `avroRegistry(contract, { registry })` (opened before the first write); its `encode` replaces `encode`. */
+  codec?: LogCodec<T>
   /** Options for opening the log, if this sink opens it first in the process. */
   log?: LogOptions
 }
@@ -44,6 +47,7 @@ export function log<T>(dir: string, topic: string, options: LogSinkOptions<T> = 
   if (typeof topic !== 'string' || topic === '') throw userError('SLUICE_BAD_ARGUMENT', 'sink.log needs a topic name')
   if (options.key !== undefined && typeof options.key !== 'function') throw userError('SLUICE_BAD_OPTION', 'sink.log: key must be a function')
   if (options.encode !== undefined && typeof options.encode !== 'function') throw userError('SLUICE_BAD_OPTION', 'sink.log: encode must be a function')
+  if (options.codec !== undefined && typeof options.codec?.encode !== 'function') throw userError('SLUICE_BAD_OPTION', 'sink.log: codec must have an encode function')
   return {
     kind: 'log',
     guarantee: 'exactly-once',
@@ -55,6 +59,7 @@ export function log<T>(dir: string, topic: string, options: LogSinkOptions<T> = 
       const ref = await acquireLog(dir, options.log)
       try {
         const t = await ref.log.ensureTopic(topic, options.partitions === undefined ? {} : { partitions: options.partitions })
+        await options.codec?.open?.([topic], 'sink')
         return new LogWriter<T>(ref.log, topic, t.partitions.length, options, ctx, () => ref.release())
       } catch (e) {
         await ref.release()
@@ -109,7 +114,8 @@ class LogWriter<T> implements SinkWriter<T> {
     const control = this.transactional ? { [PRODUCER]: this.producer, [TXN]: this.txn } : undefined
     // Records written in a trace carry its context on.
     const headers = trace === undefined ? control : { ...control, [TRACEPARENT_HEADER]: trace }
-    const { key, encode } = this.options
+    const key = this.options.key
+    const encode = this.options.codec?.encode ?? this.options.encode
     const rr = this.rr++ % this.partitions
     for (let i = 0; i < values.length; i++) {
       const v = values[i]

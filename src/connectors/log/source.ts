@@ -6,6 +6,7 @@ import { SluiceError, userError } from '../../core/errors.ts'
 import { END, type Source, type SourceContext, type SourceOptions, type SourceRead, type SourceReader } from '../../core/source.ts'
 import type { Log, LogBatch, LogOptions } from '../../log/index.ts'
 import { checkSeek } from '../resume.ts'
+import type { LogCodec } from './codec.ts'
 import { acquireLog } from './shared-log.ts'
 import { classify, TxnState } from './txn.ts'
 
@@ -34,6 +35,8 @@ export interface LogSourceOptions<T> extends SourceOptions<T> {
   isolation?: 'read_committed' | 'read_uncommitted'
   /** Turns a record's value into a value of the stream; default JSON.parse of its UTF-8 text. Throwing makes it malformed. */
   decode?: (value: Buffer, meta: LogRecordMeta) => T
+  /** A format with set-up work, e.g. `avroRegistry(contract, { registry })`; its `decode` replaces `decode`. */
+  codec?: LogCodec<T>
   /** Read only what the topic holds when the pipeline starts, then end (a bounded source). Default false. */
   stopAtEnd?: boolean
   /** How long a read waits before polling again when nothing is new. Default '100ms'. */
@@ -60,6 +63,7 @@ export function log<T = any>(dir: string, topic: string, options: LogSourceOptio
   const isolation = options.isolation ?? 'read_committed'
   if (isolation !== 'read_committed' && isolation !== 'read_uncommitted') throw userError('SLUICE_BAD_OPTION', `source.log: isolation must be 'read_committed' or 'read_uncommitted', got '${String(isolation)}'`)
   if (options.decode !== undefined && typeof options.decode !== 'function') throw userError('SLUICE_BAD_OPTION', 'source.log: decode must be a function')
+  if (options.codec !== undefined && typeof options.codec?.decode !== 'function') throw userError('SLUICE_BAD_OPTION', 'source.log: codec must have a decode function')
   const from = options.from ?? 'earliest'
   if (from !== 'earliest' && from !== 'latest' && !(typeof from === 'object' && from !== null && ('offsets' in from || (('timestamp' in from) && Number.isFinite(from.timestamp))))) {
     throw userError('SLUICE_BAD_OPTION', "source.log: from must be 'earliest', 'latest', { offsets } or { timestamp }")
@@ -103,7 +107,10 @@ async function openReader<T>(
     const next = committed ?? (await startOffset(log, topic, p.partition, p.startOffset, p.endOffset, options.from ?? 'earliest', step))
     parts.push({ next, stop: cfg.bounded ? p.endOffset : Infinity, txns: new TxnState() })
   }
-  const decode = options.decode ?? ((v: Buffer) => JSON.parse(v.toString('utf8')) as T)
+  await options.codec?.open?.([topic], 'source')
+  const custom = options.codec?.decode ?? options.decode
+  const decode = custom ?? ((v: Buffer) => JSON.parse(v.toString('utf8')) as T)
+  const prepare = options.codec?.prepare
   const committedOnly = cfg.isolation === 'read_committed'
   const closing = new AbortController()
   const stop = AbortSignal.any([ctx.signal, closing.signal])
@@ -137,6 +144,7 @@ async function openReader<T>(
         await pause()
         return null
       }
+      if (prepare !== undefined) await prepareValues(prepare, b.values)
       const values: T[] = []
       const pos: Position[] = []
       let blocked = -1
@@ -168,7 +176,7 @@ async function openReader<T>(
           values.push(decode(b.values[i], meta()))
           pos.push(`${topic}/${index}:${offset}`)
         } catch (e) {
-          ctx.malformed(options.decode === undefined ? new Error('not valid JSON') : e, b.values[i].toString('utf8'), `${topic}/${index}:${offset}`)
+          ctx.malformed(custom === undefined ? new Error('not valid JSON') : e, b.values[i].toString('utf8'), `${topic}/${index}:${offset}`)
         }
       }
       part.txns.prune(part.next)
@@ -183,6 +191,16 @@ async function openReader<T>(
       }
       // Only markers or aborted records so far: read on, handing control back now and then.
       if (attempt >= 64) return { values, times: [], pos }
+    }
+  }
+
+  /** The codec's set-up for a read's values (writer schemas); a record it cannot set up is reported at decode. */
+  async function prepareValues(fn: NonNullable<LogCodec<T>['prepare']>, values: readonly Buffer[]): Promise<void> {
+    try {
+      await fn(values)
+    } catch (e) {
+      if (e instanceof SluiceError && e.domain === 'user') return
+      throw e instanceof SluiceError ? e : new SluiceError('SLUICE_SOURCE_FAILED', `source.log: the codec could not prepare the values read from '${topic}'`, { domain: 'external', step, cause: e })
     }
   }
 

@@ -35,3 +35,18 @@ test('JSON Schema: widening is compatible, narrowing and new required properties
   // a property removed from a closed reader while the writer still writes it
   assert.deepEqual(jsonSchemaReadDifferences(closed({ a: { type: 'string' } }), closed({ a: { type: 'string' }, b: { type: 'number' } })).map((d) => [d.path, d.kind]), [['b', 'FALSE_SCHEMA']])
 })
+
+test('JSON Schema: tuples are compared position by position (draft-07 items arrays and 2020-12 prefixItems)', () => {
+  const kinds = (r: object, w: object) => jsonSchemaReadDifferences(r, w).map((d) => [d.path, d.kind])
+  const t07 = (types: string[], additionalItems?: boolean) => ({ type: 'array', items: types.map((type) => ({ type })), ...(additionalItems !== undefined ? { additionalItems } : {}) })
+  const t2020 = (types: string[], items?: object | boolean) => ({ type: 'array', prefixItems: types.map((type) => ({ type })), ...(items !== undefined ? { items } : {}) })
+  assert.deepEqual(kinds(t07(['number', 'string']), t07(['integer', 'string'])), [])
+  assert.deepEqual(kinds(t07(['integer', 'string']), t07(['number', 'string'])), [['[0]', 'TYPE_NARROWED']])
+  assert.deepEqual(kinds(t2020(['integer']), t2020(['string'])), [['[0]', 'TYPE_NARROWED']])
+  assert.deepEqual(kinds(t2020(['number'], false), t2020(['number'], false)), [])
+  // a closed reader tuple, an open writer: the writer's extra items are refused
+  assert.deepEqual(kinds(t2020(['number'], false), t2020(['number'])), [['[]', 'FALSE_SCHEMA']])
+  assert.deepEqual(kinds(t07(['number', 'number'], false), t07(['number'], false)), [])
+  // the rest of the items, as before
+  assert.deepEqual(kinds({ type: 'array', items: { type: 'integer' } }, { type: 'array', items: { type: 'number' } }), [['[]', 'TYPE_NARROWED']])
+})

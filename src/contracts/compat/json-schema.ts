@@ -63,8 +63,26 @@ function compare(r: S, w: S, path: string, out: Difference[], ctx: Ctx): void {
   bound(r, w, path, out, 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'minLength', 'maxLength', 'minItems', 'maxItems', 'minProperties', 'maxProperties')
   if (r.pattern !== undefined && r.pattern !== w.pattern) out.push({ path, kind: 'PATTERN_CHANGED', message: 'the reader has a pattern the writer does not share' })
   if (r.format !== undefined && r.format !== w.format) out.push({ path, kind: 'FORMAT_CHANGED', message: `the reader requires format '${r.format}'` })
-  if (r.items !== undefined && typeof r.items === 'object' && !Array.isArray(r.items)) check(r.items, w.items ?? true, at(path, '[]'), out, ctx)
+  checkItems(r, w, path, out, ctx)
   checkObject(r, w, path, out, ctx)
+}
+
+/** Arrays: each position, then the items past the positions (tuples of draft-07 `items: [...]` or 2020's `prefixItems`). */
+function checkItems(r: Record<string, any>, w: Record<string, any>, path: string, out: Difference[], ctx: Ctx): void {
+  const rPos = positional(r)
+  const wPos = positional(w)
+  for (let i = 0; i < Math.max(rPos.length, wPos.length); i++) check(rPos[i] ?? rest(r), wPos[i] ?? rest(w), at(path, `[${i}]`), out, ctx)
+  check(rest(r), rest(w), at(path, '[]'), out, ctx)
+}
+
+function positional(s: Record<string, any>): S[] {
+  return Array.isArray(s.items) ? s.items : Array.isArray(s.prefixItems) ? s.prefixItems : []
+}
+
+/** The schema of the items past the positional ones. */
+function rest(s: Record<string, any>): S {
+  if (Array.isArray(s.items)) return s.additionalItems ?? true
+  return s.items ?? true
 }
 
 function checkObject(r: Record<string, any>, w: Record<string, any>, path: string, out: Difference[], ctx: Ctx): void {

@@ -35,3 +35,17 @@ test('compiled field rules agree with their plain reading', () => {
   )
   fc.assert(fc.property(fc.array(rule, { maxLength: 4 }), record, (rules, r) => assert.equal(compileRules(rules)(r), reference(rules, r))), { numRuns: 2000 })
 })
+
+test('a JSON Schema contract is validated in the dialect its $schema declares; contracts may share an $id', () => {
+  const draft07 = contract({ name: 'xy', schema: { $schema: 'http://json-schema.org/draft-07/schema#', type: 'object', properties: { xy: { type: 'array', items: [{ type: 'number' }, { type: 'number' }], additionalItems: false } } } }).validator()
+  assert.equal(draft07.check({ xy: [1, 2] }), undefined)
+  assert.equal(draft07.check({ xy: [1, 'a'] })?.path, '/xy/1')
+  assert.equal(draft07.check({ xy: [1, 2, 3] })?.rule, 'additionalItems')
+  const v2020 = contract({ name: 'xy', schema: { $schema: 'https://json-schema.org/draft/2020-12/schema', type: 'object', properties: { xy: { type: 'array', prefixItems: [{ type: 'number' }], items: false } } } }).validator()
+  assert.equal(v2020.check({ xy: [1] }), undefined)
+  assert.equal(v2020.check({ xy: [1, 2] })?.path, '/xy')
+  const named = (required: string[]) => contract({ name: 'named', schema: { $id: 'https://example.com/bid.json', type: 'object', required } }).validator()
+  assert.equal(named([]).check({}), undefined)
+  assert.equal(named(['id']).check({})?.rule, 'required')
+  assert.throws(() => contract({ name: 'odd', schema: { $schema: 'https://example.com/dialect', type: 'object' } }).validator(), /SLUICE_BAD_CONTRACT|not a dialect Sluice knows/)
+})

@@ -1,7 +1,6 @@
 import type avro from 'avsc'
-import type { Ajv2020 } from 'ajv/dist/2020.js'
 import type { ErrorObject, ValidateFunction } from 'ajv'
-import { lazyRequire } from '../../core/lazy-require.ts'
+import { ajvPool } from '../compat/json-schema-dialect.ts'
 import { compileRules, ruleId, type FieldRule } from './rules.ts'
 
 /**
@@ -19,17 +18,16 @@ export interface RecordValidator {
   check(value: unknown): Violation | undefined
 }
 
-const ajvModule = lazyRequire<typeof import('ajv/dist/2020.js')>(import.meta.url, 'ajv/dist/2020.js')
-let ajvInstance: Ajv2020 | undefined
-const ajv = (): Ajv2020 => (ajvInstance ??= new (ajvModule().Ajv2020)({ strict: false, allErrors: false, validateFormats: false }))
+// Without `$schema`, 2020-12 (zod's dialect). addUsedSchema false: two contracts may share an `$id` (v1 and v2).
+const ajvFor = ajvPool({ strict: false, allErrors: false, validateFormats: false, addUsedSchema: false }, '2020-12')
 
 /**
- * A validator compiled from a JSON Schema with ajv, plus field rules.
+ * A validator compiled from a JSON Schema with ajv, plus field rules. The schema is read in the dialect its
+ * `$schema` declares (2020-12, 2019-09, draft-07); without one, 2020-12.
  * @example jsonSchemaValidator({ type: 'object', required: ['id'] }, []).check({}) // { path: '/id', rule: 'required', ... }
  */
 export function jsonSchemaValidator(schema: object, rules: readonly FieldRule[]): RecordValidator {
-  const { $schema: _, ...rest } = schema as Record<string, unknown>
-  const fn: ValidateFunction = ajv().compile(rest)
+  const fn: ValidateFunction = ajvFor(schema).compile(schema)
   const ruleCheck = compileRules(rules)
   return {
     check(value) {

@@ -1,7 +1,7 @@
-import { Ajv } from 'ajv'
 import { parseAvro } from '../compat/avro.ts'
 import { compatibilityDifferences, type SchemaText, type SchemaType } from '../compat/check.ts'
 import { isCompatibilityLevel, type CompatibilityLevel, type Difference } from '../compat/difference.ts'
+import { assertJsonSchema } from '../compat/json-schema-dialect.ts'
 import { RegistryError } from './registry-error.ts'
 import { RegistryStore, type RegistryState, type StoredSchema, type StoredSubject, type StoredVersion } from './store.ts'
 
@@ -31,7 +31,6 @@ export interface SubjectVersion {
 export class SchemaRegistry {
   private state: RegistryState
   private readonly store: RegistryStore
-  private readonly ajv = new Ajv({ strict: false, allErrors: true })
   /** Changes run one after another: each sees the state the previous one saved (or rolled back). */
   private queue: Promise<unknown> = Promise.resolve()
 
@@ -257,7 +256,7 @@ export class SchemaRegistry {
     if (schemaType !== 'AVRO' && schemaType !== 'JSON') throw new RegistryError(42201, `Invalid schema: schema type '${schemaType}' is not supported (AVRO, JSON)`)
     try {
       if (schemaType === 'AVRO') parseAvro(input.schema)
-      else this.ajv.compile(JSON.parse(input.schema) as object)
+      else assertJsonSchema(JSON.parse(input.schema))
     } catch (e) {
       throw new RegistryError(42201, `Invalid schema: ${e instanceof Error ? e.message : String(e)}`)
     }

@@ -1,5 +1,6 @@
 import { SluiceError, errorMessage, userError } from '../../core/errors.ts'
 import type { KafkaCodec } from '../../connectors/kafka/decode.ts'
+import type { LogCodec } from '../../connectors/log/codec.ts'
 import type { Contract } from '../contract/define.ts'
 import { registryAccess, type RegistryAccess } from '../registry/access.ts'
 import { avroWire } from './confluent-avro.ts'
@@ -17,18 +18,20 @@ export interface AvroRegistryOptions {
 }
 
 /**
- * Avro in the Confluent wire format on Kafka, with schema ids from a schema registry. As `source.kafka`'s
- * codec it decodes records written under any id: the writer schema of an id not seen before is fetched from
- * the registry (before the fetch's records are decoded) and resolved to the contract's schema by Avro's rules,
- * so a pipeline on v2 reads what producers on v1 wrote. As `sink.kafka`'s codec it registers the contract's
- * schema under `<topic>-value` when the sink opens (or looks it up) and frames every record with that id.
+ * Avro in the Confluent wire format on Kafka and the embedded log, with schema ids from a schema registry.
+ * As the codec of `source.kafka` or `source.log` it decodes records written under any id: the writer schema
+ * of an id not seen before is fetched from the registry (before the fetch's records are decoded) and resolved
+ * to the contract's schema by Avro's rules, so a pipeline on v2 reads what producers on v1 wrote. As the codec
+ * of `sink.kafka` or `sink.log` it registers the contract's schema under `<topic>-value` when the sink opens
+ * (or looks it up) and frames every record with that id. `open` is told whether a source or a sink opens it;
+ * a source registers nothing (a caller that does not say is taken for a sink when it names one topic).
  * A record that is not framed, or whose id the registry does not know or cannot be read with the contract,
  * goes to the error path as malformed (SLUICE_BAD_AVRO); a registry that cannot be reached fails the step.
  * @example
  * p.from(source.kafka({ brokers, topics: 'bids', codec: avroRegistry(bids, { registry: 'http://127.0.0.1:8081' }) }))
- *   .to(sink.kafka({ brokers, topic: 'bids-clean', codec: avroRegistry(bids, { registry: 'http://127.0.0.1:8081' }) }))
+ *   .to(sink.log('data/log', 'bids-clean', { codec: avroRegistry(bids, { registry: 'http://127.0.0.1:8081' }) }))
  */
-export function avroRegistry<T>(c: Contract<T>, o: AvroRegistryOptions): KafkaCodec<T> {
+export function avroRegistry<T>(c: Contract<T>, o: AvroRegistryOptions): KafkaCodec<T> & LogCodec<T> {
   if (c.format !== 'avro') throw userError('SLUICE_BAD_CONTRACT', `contract '${c.name}' has a ${c.format} schema; Avro with schema ids needs an Avro schema`)
   if (typeof o?.registry !== 'string' || o.registry === '') throw userError('SLUICE_BAD_OPTION', "avroRegistry: 'registry' (a URL or a registry folder) is required")
   let access: Promise<RegistryAccess> | undefined
@@ -40,8 +43,10 @@ export function avroRegistry<T>(c: Contract<T>, o: AvroRegistryOptions): KafkaCo
   const unreachable = (what: string, e: unknown) =>
     new SluiceError('SLUICE_SCHEMA_REGISTRY_FAILED', `schema registry '${o.registry}': ${what}: ${errorMessage(e)}`, { domain: 'external', retryable: true, cause: e, hint: 'check the registry address and that it runs' })
   return {
-    async open(topics) {
-      if (topics.length !== 1) return // a source: ids come with the records
+    async open(topics: readonly string[], role?: 'source' | 'sink') {
+      // A source needs no id of its own: ids come with the records. (A caller that does not say which it is
+      // is taken for a sink when it names one topic.)
+      if (role === 'source' || (role === undefined && topics.length !== 1)) return
       const subject = o.subject ?? `${topics[0]}-value`
       const schema = { schemaType: 'AVRO' as const, schema: c.schemaText.schema }
       let id: number | undefined
@@ -72,8 +77,8 @@ export function avroRegistry<T>(c: Contract<T>, o: AvroRegistryOptions): KafkaCo
         writers.set(id, s?.schemaType === 'AVRO' ? s.schema : undefined)
       }
     },
-    decode: (value) => reader.decode(value),
-    encode(value) {
+    decode: (value: Buffer) => reader.decode(value),
+    encode(value: T) {
       if (writer === undefined) throw new SluiceError('SLUICE_INTERNAL', `avroRegistry: contract '${c.name}' encodes only once a sink opened it`, { domain: 'internal' })
       return writer.encode(value)
     },
