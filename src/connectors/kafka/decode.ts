@@ -27,7 +27,7 @@ export interface KafkaRecordMeta {
  * @example source.kafka({ brokers, topics: 'bids', codec: avroRegistry(bids, { registry: 'http://127.0.0.1:8081' }) })
  */
 export interface KafkaCodec<T> {
-  open?(topics: readonly string[]): Promise<void>
+  open?(topics: readonly string[], role?: 'source' | 'sink'): Promise<void>
   prepare?(values: readonly Buffer[]): Promise<void>
   decode?(value: Buffer, meta: KafkaRecordMeta): T
   encode?(value: T): Buffer | string

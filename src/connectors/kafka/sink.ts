@@ -78,7 +78,7 @@ export function kafka<T>(options: KafkaSinkOptions<T>): Sink<T> {
       try {
         await cluster.connect()
         await ensureTopic(client, cluster, options)
-        await options.codec?.open?.([options.topic])
+        await options.codec?.open?.([options.topic], 'sink')
       } catch (e) {
         await cluster.disconnect().catch(() => undefined)
         throw e instanceof SluiceError

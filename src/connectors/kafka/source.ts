@@ -140,7 +140,7 @@ async function openReader<T>(options: KafkaSourceOptions<T>, o: Checked, ctx: So
   try {
     parts = await listPartitions(cluster, o.topics, options.pattern, step)
     await startOffsets(cluster, parts, options, o, options.stopAtEnd === true)
-    await options.codec?.open?.([...new Set(parts.map((p) => p.topic))])
+    await options.codec?.open?.([...new Set(parts.map((p) => p.topic))], 'source')
   } catch (e) {
     await cluster.disconnect().catch(() => undefined)
     throw fail(e, 'cannot read the topics')
