@@ -50,3 +50,18 @@ test('JSON Schema: tuples are compared position by position (draft-07 items arra
   // the rest of the items, as before
   assert.deepEqual(kinds({ type: 'array', items: { type: 'integer' } }, { type: 'array', items: { type: 'number' } }), [['[]', 'TYPE_NARROWED']])
 })
+
+test('JSON Schema: anyOf and oneOf alternatives, each writer alternative read by some reader alternative; allOf and not by equality', () => {
+  const kinds = (r: object, w: object) => jsonSchemaReadDifferences(r, w).map((d) => d.kind)
+  const alt = (...types: string[]) => ({ anyOf: types.map((type) => ({ type })) })
+  assert.deepEqual(kinds(alt('string', 'number'), alt('string')), [])
+  assert.deepEqual(kinds(alt('string', 'number'), { type: 'integer' }), [])
+  assert.deepEqual(kinds(alt('string'), alt('string', 'boolean')), ['ALTERNATIVE_NOT_READ'])
+  assert.deepEqual(kinds({ type: 'string' }, { oneOf: [{ type: 'string' }, { type: 'null' }] }), ['ALTERNATIVE_NOT_READ'])
+  // A narrowed type inside an alternative is found, not hidden by the combinator.
+  const obj = (t: string) => ({ type: 'object', properties: { v: { anyOf: [{ type: t }, { type: 'null' }] } } })
+  assert.deepEqual(kinds(obj('integer'), obj('number')), ['ALTERNATIVE_NOT_READ'])
+  assert.deepEqual(kinds(obj('number'), obj('integer')), [])
+  assert.deepEqual(kinds({ allOf: [{ minimum: 1 }] }, { allOf: [{ minimum: 0 }] }), ['COMBINATOR_CHANGED'])
+  assert.deepEqual(kinds({ not: { type: 'null' } }, { not: { type: 'null' } }), [])
+})

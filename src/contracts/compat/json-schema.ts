@@ -50,6 +50,7 @@ function compare(r: S, w: S, path: string, out: Difference[], ctx: Ctx): void {
   if (w === false) return
   if (r === false) return void out.push({ path, kind: 'FALSE_SCHEMA', message: 'the reader accepts nothing here' })
   if (w === true) return void out.push({ path, kind: 'OPEN_WRITER', message: 'the writer accepts anything here, the reader does not' })
+  if (combinators(r, w, path, out, ctx)) return
   const rt = types(r)
   const wt = types(w)
   if (rt !== undefined) {
@@ -65,6 +66,49 @@ function compare(r: S, w: S, path: string, out: Difference[], ctx: Ctx): void {
   if (r.format !== undefined && r.format !== w.format) out.push({ path, kind: 'FORMAT_CHANGED', message: `the reader requires format '${r.format}'` })
   checkItems(r, w, path, out, ctx)
   checkObject(r, w, path, out, ctx)
+}
+
+/**
+ * `anyOf` / `oneOf`: every alternative of the writer (or the writer itself) must be read by some alternative of
+ * the reader (or the reader itself), each alternative taken with the keywords beside it. `oneOf` is treated as
+ * `anyOf` (a value matching two of the reader's alternatives is not detected). `allOf` and `not` are compared for
+ * equality only. Returns true when it compared the schemas as alternatives (nothing is left to compare).
+ */
+function combinators(r: Record<string, any>, w: Record<string, any>, path: string, out: Difference[], ctx: Ctx): boolean {
+  for (const k of ['allOf', 'not']) {
+    if ((r[k] !== undefined || w[k] !== undefined) && JSON.stringify(r[k]) !== JSON.stringify(w[k])) {
+      out.push({ path, kind: 'COMBINATOR_CHANGED', message: `'${k}' differs between the reader and the writer (compared for equality only)` })
+    }
+  }
+  const ra = alternatives(r)
+  const wa = alternatives(w)
+  if (ra === undefined && wa === undefined) return false
+  const readers = ra === undefined ? [r] : ra.map((b) => withBase(r, b))
+  const writers = wa === undefined ? [w] : wa.map((b) => withBase(w, b))
+  writers.forEach((wb, i) => {
+    const read = readers.some((rb) => {
+      const d: Difference[] = []
+      check(rb, wb, path, d, ctx)
+      return d.length === 0
+    })
+    if (!read) out.push({ path, kind: 'ALTERNATIVE_NOT_READ', message: wa === undefined ? "the writer's schema is read by none of the reader's alternatives" : `the writer's alternative ${i + 1} is read by none of the reader's alternatives` })
+  })
+  return true
+}
+
+function alternatives(s: Record<string, any>): S[] | undefined {
+  const a = s.anyOf ?? s.oneOf
+  return Array.isArray(a) ? (a as S[]) : undefined
+}
+
+/** Alternative `b` of `s` with the keywords beside the alternatives (properties and required merged). */
+function withBase(s: Record<string, any>, b: S): S {
+  const { anyOf: _a, oneOf: _o, ...base } = s
+  if (typeof b === 'boolean') return b ? base : false
+  const merged: Record<string, any> = { ...base, ...b }
+  if (base.properties !== undefined && b.properties !== undefined) merged.properties = { ...base.properties, ...b.properties }
+  if (base.required !== undefined && b.required !== undefined) merged.required = [...new Set([...base.required, ...b.required])]
+  return merged
 }
 
 /** Arrays: each position, then the items past the positions (tuples of draft-07 `items: [...]` or 2020's `prefixItems`). */

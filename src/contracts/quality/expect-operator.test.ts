@@ -41,3 +41,14 @@ test('state survives a checkpoint: a window half full before the snapshot counts
     ['rowCount', null, false, 5, 0, { count: 5 }],
   ])
 })
+
+test('over the whole run, an empty input still gets its results: a row count of 0 fails rowCount({ min: 1 })', () => {
+  const h = harness([expect.rowCount({ min: 1 }), expect.notNull('id')], undefined)
+  h.end()
+  assert.deepEqual(results(h).map((r) => [r.expectation, r.windowStart, r.passed, r.observed]), [
+    ['rowCount', null, false, { count: 0 }],
+    ['id:notNull', null, true, { checked: 0, failed: 0 }],
+  ])
+  const f = harness([expect.rowCount({ min: 1 }, 'fail')], undefined)
+  assert.throws(() => f.end(), (e: Error & { code?: string }) => e.code === 'SLUICE_EXPECTATION_FAILED' && /for the run: \{"count":0\}/.test(e.message))
+})
