@@ -12,11 +12,11 @@ const here = (file: string) => relative(process.cwd(), fileURLToPath(new URL(fil
 export default ({ params }: { params: Record<string, string> }) => {
   const hour = params.partition ?? '2026-01-01T00'
   const p = pipeline(`page-views-${hour}`)
-  // A view without a page, or with a page that is not a path, fails the run. A view without a user is counted
-  // and noted as a failed 'warn' result, which the workflow's `check` task holds the hour back for.
+  // A view without a page, or with a page that is not a path, fails the run. A view without a user, or an hour
+  // without views, is noted as a failed 'warn' result, which the workflow's `check` task holds the hour back for.
   const views = p
     .from(source.jsonl<View>(here(`out/in/${hour}.jsonl`), { eventTime: (v) => v.ts }))
-    .expect([expect.notNull('page', 'fail'), expect.pattern('page', '^/', 'fail'), expect.notNull('userId')])
+    .expect([expect.notNull('page', 'fail'), expect.pattern('page', '^/', 'fail'), expect.notNull('userId'), expect.rowCount({ min: 1 })])
     .id('view-quality')
   views.sideOutput<QualityResult>('quality').to(sink.jsonl(here(`out/quality/${hour}.jsonl`)))
   views
