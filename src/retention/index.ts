@@ -2,4 +2,4 @@ export { resolvePolicy, type RetentionPolicy, type ResolvedPolicy } from './poli
 export { planRetention, type RetentionAction } from './plan.ts'
 export { applyRetention } from './apply.ts'
 export { readPolicyFile } from './load.ts'
-export { DEFAULT_RETENTION_LOG, refuseUnsafeCheckpoints, retentionLoop, retentionPass, systemRetentionClock, type HeldCheckpoints, type RetentionClock, type RetentionLoopOptions, type RetentionPassReport } from './periodic.ts'
+export { DEFAULT_RETENTION_LOG, leaveHeldLogs, refuseUnsafeCheckpoints, retentionLoop, retentionPass, systemRetentionClock, type HeldCheckpoints, type RetentionClock, type RetentionLoopOptions, type RetentionPassReport } from './periodic.ts'

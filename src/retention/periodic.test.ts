@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openLog } from '../log/log.ts'
 import { resolvePolicy } from './policy.ts'
-import { refuseUnsafeCheckpoints, retentionLoop, type RetentionClock, type RetentionPassReport } from './periodic.ts'
+import { leaveHeldLogs, refuseUnsafeCheckpoints, retentionLoop, type RetentionClock, type RetentionPassReport } from './periodic.ts'
 
 const DAY = 86_400_000
 const T0 = Date.parse('2026-06-01T00:00:00Z')
@@ -128,4 +128,12 @@ test('a policy keeping fewer checkpoints than a running job keeps in its folder 
     return true
   })
   refuseUnsafeCheckpoints(policy, [{ job: 'orders', dir: '/srv/state/orders', keep: 2 }, { job: 'x', dir: 'state/x', keep: 3 }], '/srv')
+})
+
+test('a log a running job appends to is left out of the policy, with who holds it', () => {
+  const policy = resolvePolicy({ logs: [{ path: 'lineage/events.ndjson', maxAge: '90d' }, { path: '/srv/audit.ndjson', maxAge: '1d' }] })
+  const { policy: safe, left } = leaveHeldLogs(policy, [{ job: 'orders', path: '/srv/lineage/events.ndjson' }], '/srv')
+  assert.deepEqual(safe.logs.map((l) => l.path), ['/srv/audit.ndjson'])
+  assert.deepEqual(left, [{ job: 'orders', path: 'lineage/events.ndjson' }])
+  assert.equal(policy.logs.length, 2, 'the given policy is unchanged')
 })

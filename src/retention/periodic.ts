@@ -108,3 +108,18 @@ export function refuseUnsafeCheckpoints(policy: ResolvedPolicy, held: readonly H
     }
   })
 }
+
+/**
+ * The policy without the `logs` entries naming a file that a running job appends to (its lineage file, say):
+ * trimming rewrites the file, and lines the job appended meanwhile would be lost. Returns the entries left out.
+ * @example const { policy: safe, left } = leaveHeldLogs(policy, [{ job: 'orders', path: 'lineage/events.ndjson' }])
+ */
+export function leaveHeldLogs(policy: ResolvedPolicy, held: readonly { job: string; path: string }[], cwd = process.cwd()): { policy: ResolvedPolicy; left: { job: string; path: string }[] } {
+  const left: { job: string; path: string }[] = []
+  const logs = policy.logs.filter((l) => {
+    const h = held.find((x) => resolve(cwd, x.path) === resolve(cwd, l.path))
+    if (h !== undefined) left.push({ job: h.job, path: l.path })
+    return h === undefined
+  })
+  return { policy: { ...policy, logs }, left }
+}

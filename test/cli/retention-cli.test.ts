@@ -69,8 +69,10 @@ test('sluice serve --retention: refuses a policy below what a served pipeline ke
   assert.equal(existsSync(join(chk, 'chk-00000001')), true, 'nothing deleted, no pipeline started')
 
   const safe = join(dir, 'safe.yaml')
-  writeFileSync(safe, [`checkpoints: [{ dir: ${JSON.stringify(chk)}, keep: 3 }]`, `savepoints: [{ dir: ${JSON.stringify(sp)}, maxAge: 30d }]`, `logs: [{ path: ${JSON.stringify(lineage)}, maxAge: 90d }]`, `topics: [{ dir: ${JSON.stringify(join(dir, 'server', 'log'))}, maxAge: 1d }]`].join('\n') + '\n')
-  const child = spawn(process.execPath, [bin, 'serve', ...common, '--retention', safe, '--retention-every', '1h'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+  writeFileSync(safe, [`checkpoints: [{ dir: ${JSON.stringify(chk)}, keep: 3 }]`, `savepoints: [{ dir: ${JSON.stringify(sp)}, maxAge: 30d }]`, `topics: [{ dir: ${JSON.stringify(join(dir, 'server', 'log'))}, maxAge: 1d }]`, `logs: [{ path: ${JSON.stringify(lineage)}, maxAge: 90d }, { path: ${JSON.stringify(join(dir, 'live.ndjson'))}, maxAge: 1d }]`].join('\n') + '\n')
+  // The served pipeline appends its lineage to live.ndjson: trimming it under the job would lose lines.
+  writeFileSync(join(dir, 'live.ndjson'), JSON.stringify({ eventTime: new Date(Date.now() - 10 * DAY).toISOString(), n: 'old' }) + '\n')
+  const child = spawn(process.execPath, [bin, 'serve', ...common, '--retention', safe, '--retention-every', '1h'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SLUICE_LINEAGE: join(dir, 'live.ndjson') } })
   let stderr = ''
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
   t.after(() => void (child.exitCode === null && child.kill('SIGKILL')))
@@ -89,4 +91,6 @@ test('sluice serve --retention: refuses a policy below what a served pipeline ke
   const logged = readFileSync(join(dir, 'retention.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { artifact: string })
   assert.ok(logged.some((l) => l.artifact === 'checkpoint') && logged.some((l) => l.artifact === 'savepoint') && logged.some((l) => l.artifact === 'log'))
   assert.ok(logged.every((l) => l.artifact !== 'topic'), "the server's own audit log (held open) is left to it")
+  assert.match(stderr, /live\.ndjson' is written by the running pipeline 'ticks': it is not trimmed/)
+  assert.equal(JSON.parse(readFileSync(join(dir, 'live.ndjson'), 'utf8').split('\n')[0]!).n, 'old', 'the lineage file a served job writes is left whole')
 })

@@ -17,7 +17,7 @@ import { transportFor, type LineageTransport } from '../../lineage/transport.ts'
 import { WorkflowStore } from '../../workflow/store.ts'
 import { workflowShape, type ServedWorkflows } from '../../server/workflows.ts'
 import { loadWorkflow } from './workflow-load.ts'
-import { DEFAULT_RETENTION_LOG, refuseUnsafeCheckpoints, type RetentionPassReport } from '../../retention/periodic.ts'
+import { DEFAULT_RETENTION_LOG, leaveHeldLogs, refuseUnsafeCheckpoints, type RetentionPassReport } from '../../retention/periodic.ts'
 import { readPolicyFile } from '../../retention/load.ts'
 import type { ResolvedPolicy } from '../../retention/policy.ts'
 
@@ -97,6 +97,15 @@ export const serveCommand: Command = {
     }
     // Checked before any pipeline starts: a refused policy leaves nothing running.
     if (retention !== undefined && checkpointDir !== undefined) refuseUnsafeCheckpoints(retention.policy, loadedAll.map((l) => ({ job: l.pipeline.name, dir: join(checkpointDir, l.pipeline.name), keep: RETAIN })), ctx.cwd)
+    if (retention !== undefined) {
+      const held = loadedAll.flatMap((l) => {
+        const path = lineageFile(l.pipeline.options.lineage)
+        return path !== undefined ? [{ job: l.pipeline.name, path }] : []
+      })
+      const { policy, left } = leaveHeldLogs(retention.policy, held, ctx.cwd)
+      retention.policy = policy
+      for (const h of left) ctx.stderr.write(`retention: '${h.path}' is written by the running pipeline '${h.job}': it is not trimmed while the server runs (sluice retention apply trims it once stopped)\n`)
+    }
     for (const loaded of loadedAll) {
       const name = loaded.pipeline.name
       infos.set(name, jobInfoOf(loaded.pipeline))
@@ -139,6 +148,12 @@ async function retentionFlags(values: ParsedArgs['values'], ctx: CliContext): Pr
     },
     onError: (e, pass) => void ctx.stderr.write(`retention pass ${pass} failed: ${errorMessage(e)}\n`),
   }
+}
+
+/** The file a pipeline's lineage goes to (its option, else SLUICE_LINEAGE), if a file. */
+function lineageFile(own: string | { transport: string } | undefined): string | undefined {
+  const target = (typeof own === 'string' ? own : own?.transport) ?? process.env.SLUICE_LINEAGE
+  return target === undefined || target === '' || target === 'console' || /^https?:\/\//i.test(target) ? undefined : target
 }
 
 /** Lineage events into the catalog, and to the pipeline's own lineage target (its option, else SLUICE_LINEAGE) too. */
