@@ -79,6 +79,7 @@ export const serveCommand: Command = {
         throw new UsageError(errorMessage(e), 'serve')
       }
     }
+    const retention = await retentionFlags(values, ctx)
     const workflowFiles = Array.isArray(values.workflow) ? values.workflow.map(String) : []
     const storeFile = typeof values['workflow-store'] === 'string' ? values['workflow-store'] : workflowFiles.length > 0 ? join('.sluice', 'workflows.db') : undefined
     if (positionals.length === 0 && storeFile === undefined) throw new UsageError('give pipeline files, or workflows to show (--workflow, --workflow-store)', 'serve')
@@ -86,7 +87,6 @@ export const serveCommand: Command = {
     for (const f of workflowFiles) definitions.push(workflowShape(await loadWorkflow(f, ctx.cwd)))
     const workflows: ServedWorkflows | undefined = storeFile !== undefined ? { store: new WorkflowStore(resolve(ctx.cwd, storeFile)), definitions } : undefined
     const catalog = typeof values.catalog === 'string' ? Catalog.open(resolve(ctx.cwd, values.catalog)) : undefined
-    const retention = await retentionFlags(values, ctx)
     const loadedAll: Awaited<ReturnType<typeof loadPipeline>>[] = []
     for (const file of positionals) {
       if (values['no-check'] !== true) await requireTypes(resolvePipelineFile(file, ctx.cwd), file, ctx)
