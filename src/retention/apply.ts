@@ -6,8 +6,9 @@ import { removeSegments } from './topics.ts'
 /**
  * Carries out a retention plan and logs every deletion as one JSON line in `logFile` (time, artifact, path,
  * action, reason, bytes) before it is made, so the log shows what went even if the process dies half-way.
- * A trimmed log is rewritten to a temporary file, fsynced and renamed over the old one (lines appended while
- * it is rewritten would be lost: trim a log when no run writes to it). Returns the actions done.
+ * A trimmed log is rewritten to a temporary file, fsynced and renamed over the old one; what was appended
+ * while it was rewritten is copied along until the file stops growing, but an append landing between that
+ * last look and the rename is lost: trim a log no run writes to. Returns the actions done.
  * @example await applyRetention(await planRetention(policy, Date.now()), '.sluice/retention.log', Date.now())
  */
 export async function applyRetention(plan: readonly RetentionAction[], logFile: string, now: number): Promise<RetentionAction[]> {
@@ -26,15 +27,39 @@ export async function applyRetention(plan: readonly RetentionAction[], logFile: 
 }
 
 async function trim(path: string, cutoff: number): Promise<void> {
-  const text = await readFile(path, 'utf8').catch(() => '')
-  const kept = text.split('\n').filter((l) => l !== '' && timeOf(l) >= cutoff)
+  const buf = await readFile(path).catch(() => Buffer.alloc(0))
+  // Whole lines only: a last line without its newline may be an append under way, copied as it is below.
+  const whole = buf.lastIndexOf(10) + 1
+  const kept = buf.subarray(0, whole).toString('utf8').split('\n').filter((l) => l !== '' && timeOf(l) >= cutoff)
   const tmp = `${path}.retention.tmp`
   const f = await open(tmp, 'w')
   try {
     await f.writeFile(kept.length > 0 ? kept.join('\n') + '\n' : '')
+    // What was appended since the read goes along (from the last whole line on), until the size holds still.
+    let from = whole
+    for (;;) {
+      const grown = await readFrom(path, from)
+      if (grown.length === 0) break
+      await f.writeFile(grown)
+      from += grown.length
+    }
     await f.sync()
   } finally {
     await f.close()
   }
   await rename(tmp, path)
+}
+
+async function readFrom(path: string, offset: number): Promise<Buffer> {
+  const f = await open(path, 'r').catch(() => undefined)
+  if (f === undefined) return Buffer.alloc(0)
+  try {
+    const { size } = await f.stat()
+    if (size <= offset) return Buffer.alloc(0)
+    const out = Buffer.alloc(size - offset)
+    const { bytesRead } = await f.read(out, 0, out.length, offset)
+    return out.subarray(0, bytesRead)
+  } finally {
+    await f.close()
+  }
 }

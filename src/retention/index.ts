@@ -1,3 +1,5 @@
 export { resolvePolicy, type RetentionPolicy, type ResolvedPolicy } from './policy.ts'
 export { planRetention, type RetentionAction } from './plan.ts'
 export { applyRetention } from './apply.ts'
+export { readPolicyFile } from './load.ts'
+export { DEFAULT_RETENTION_LOG, leaveHeldLogs, refuseUnsafeCheckpoints, retentionLoop, retentionPass, systemRetentionClock, type HeldCheckpoints, type RetentionClock, type RetentionLoopOptions, type RetentionPassReport } from './periodic.ts'

@@ -60,3 +60,17 @@ test('a policy with a bad entry is refused with what is wrong', () => {
   assert.throws(() => resolvePolicy({ checkpoints: [{ dir: 'state', keep: 0 }] }), /keep must be a positive integer/)
   assert.throws(() => resolvePolicy({ savepoints: [{ dir: 'sp', maxAge: 'soon' }] }), /SLUICE_BAD_DURATION|duration/i)
 })
+
+test('a trim keeps a last line still being written as it is, and what was appended since the plan', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'sluice-retention-'))
+  const now = Date.parse('2026-06-01T00:00:00Z')
+  const path = join(root, 'audit.ndjson')
+  const line = (days: number, n: number) => JSON.stringify({ time: new Date(now - days * DAY).toISOString(), n })
+  writeFileSync(path, `${line(10, 1)}\n${line(0, 2)}\n`)
+  const plan = await planRetention(resolvePolicy({ logs: [{ path, maxAge: '1d' }] }), now)
+  assert.equal(plan.length, 1)
+  // Appended after the plan: an old line (the trim's own cutoff drops it), a new one, and half of one.
+  writeFileSync(path, `${line(10, 3)}\n${line(0, 4)}\n{"time":"2026-`, { flag: 'a' })
+  await applyRetention(plan, join(root, 'retention.log'), now)
+  assert.equal(readFileSync(path, 'utf8'), `${line(0, 2)}\n${line(0, 4)}\n{"time":"2026-`)
+})

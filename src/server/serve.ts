@@ -9,6 +9,9 @@ import { AuditLog } from './audit.ts'
 import { TokenStore } from './tokens.ts'
 import type { Catalog } from '../catalog/catalog.ts'
 import type { ServedWorkflows } from './workflows.ts'
+import { errorMessage } from '../core/errors.ts'
+import { retentionLoop, type RetentionLoopOptions } from '../retention/periodic.ts'
+import type { ResolvedPolicy } from '../retention/policy.ts'
 
 export interface ServeOptions {
   jobs: ReadonlyMap<string, JobHandle>
@@ -26,6 +29,12 @@ export interface ServeOptions {
   catalog?: Catalog
   /** Folder of the server's state: tokens.json, the audit log (log/), savepoints and redriven files asked through the API. */
   stateDir: string
+  /**
+   * A retention policy applied while the server runs: a pass at start, then every `everyMs`, each deletion
+   * logged to `logFile` (see `retentionLoop`). Check it first with `refuseUnsafeCheckpoints` against the
+   * served jobs' checkpoint folders. A failed pass is reported to `onError` (default: stderr) and the next one runs.
+   */
+  retention?: { policy: ResolvedPolicy } & Omit<RetentionLoopOptions, 'signal'>
   /** Default 0: any free port. */
   port?: number
   /** Default 127.0.0.1: the API is reachable from this machine only. */
@@ -67,6 +76,12 @@ export async function serveControlPlane(opts: ServeOptions): Promise<{ url: stri
     s.once('error', reject)
   })
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+  const stopRetention = new AbortController()
+  const r = opts.retention
+  const retention = r === undefined ? Promise.resolve(0) : retentionLoop(r.policy, { ...r, signal: stopRetention.signal, onError: r.onError ?? ((e, pass) => process.stderr.write(`retention pass ${pass} failed: ${errorMessage(e)}\n`)) }).catch((e: unknown) => {
+    process.stderr.write(`retention stopped: ${errorMessage(e)}\n`)
+    return 0
+  })
   const close = async () => {
     // Answers under way (a savepoint with stop ends the job, then the server) get a moment to go out;
     // live streams stay open until their clients go, so they are cut after it.
@@ -76,6 +91,8 @@ export async function serveControlPlane(opts: ServeOptions): Promise<{ url: stri
     const cut = setTimeout(() => s.closeAllConnections?.(), 1000)
     await closed
     clearTimeout(cut)
+    stopRetention.abort()
+    await retention
     await audit.close()
   }
   return { url, tokens, close }

@@ -1,5 +1,6 @@
 export { workflow, WorkflowBuilder, type Workflow, type WorkflowOptions } from './workflow.ts'
 export { fnTask, pipelineTask, shellTask, type TaskAction, type TaskContext, type TaskOptions, type TaskSpec } from './task.ts'
+export { retentionTask } from './retention-task.ts'
 export { daily, hourly, monthly, staticPartitions, type PartitionBounds, type PartitionSet } from './partitions.ts'
 export { cron, every, dueTicks, type CatchUp, type Schedule } from './schedule.ts'
 export { backoffDelay, seededRandom, defaultRetry, type RetryPolicy } from './retry.ts'

@@ -3,7 +3,7 @@ import { parseDuration } from '../../core/duration.ts'
 import { errorMessage } from '../../core/errors.ts'
 import { start } from '../../runtime/run.ts'
 import type { JobHandle } from '../../runtime/job/types.ts'
-import { serveControlPlane } from '../../server/serve.ts'
+import { serveControlPlane, type ServeOptions } from '../../server/serve.ts'
 import type { GraphStep } from '../../server/graph.ts'
 import { jobInfoOf, type JobInfo } from '../../server/job-info.ts'
 import type { Command, ParsedArgs } from '../command.ts'
@@ -17,6 +17,12 @@ import { transportFor, type LineageTransport } from '../../lineage/transport.ts'
 import { WorkflowStore } from '../../workflow/store.ts'
 import { workflowShape, type ServedWorkflows } from '../../server/workflows.ts'
 import { loadWorkflow } from './workflow-load.ts'
+import { DEFAULT_RETENTION_LOG, leaveHeldLogs, refuseUnsafeCheckpoints, type RetentionPassReport } from '../../retention/periodic.ts'
+import { readPolicyFile } from '../../retention/load.ts'
+import type { ResolvedPolicy } from '../../retention/policy.ts'
+
+/** Complete checkpoints each served pipeline keeps (what a retention policy must not go below). */
+const RETAIN = 3
 
 export const serveCommand: Command = {
   name: 'serve',
@@ -34,6 +40,10 @@ export const serveCommand: Command = {
     'view show. With --workflow-store (and --workflow for their DAGs) it shows workflows: each DAG with',
     'run statuses and a partition grid, read from the run store that sluice workflow writes; with no',
     'pipeline it serves until Ctrl-C. Ctrl-C stops every pipeline gracefully.',
+    'With --retention the retention policy (as sluice retention apply --policy) is applied at start and',
+    'then every --retention-every (default 1h), each deletion logged to --retention-log. A policy keeping',
+    'fewer checkpoints in a served pipeline\'s checkpoint folder than the pipeline keeps (3) is refused,',
+    'and embedded logs the server or its pipelines hold open are left to them.',
   ].join('\n'),
   positionals: { min: 0, max: 32, names: 'the pipeline files (sluice serve <pipeline.ts>...)' },
   flags: [
@@ -47,10 +57,13 @@ export const serveCommand: Command = {
     { name: 'registry', type: 'string', placeholder: 'DIR|URL', description: "a schema registry (an embedded one's folder or a URL): the API says where each source's contract stands in it" },
     { name: 'workflow', type: 'string', multiple: true, placeholder: 'FILE', description: 'a workflow module whose DAG and partition grid the API and dashboard show' },
     { name: 'workflow-store', type: 'string', placeholder: 'FILE', description: 'the workflows\' run store (as sluice workflow --store; default .sluice/workflows.db with --workflow)' },
+    { name: 'retention', type: 'string', placeholder: 'FILE', description: 'a retention policy (YAML or JSON) applied at start and then periodically while the server runs' },
+    { name: 'retention-every', type: 'string', placeholder: 'DURATION', description: "time between retention passes with --retention (default '1h')" },
+    { name: 'retention-log', type: 'string', placeholder: 'FILE', description: `where retention passes log deletions (default ${DEFAULT_RETENTION_LOG})` },
     { name: 'param', type: 'string', multiple: true, placeholder: 'key=value', description: 'a parameter for pipeline factories' },
     { name: 'no-check', type: 'boolean', description: 'run without type-checking the pipelines first' },
   ],
-  examples: ['sluice serve pipelines/clicks.ts --port 8080', 'sluice serve --workflow examples/workflow-hourly/workflow.ts --workflow-store examples/workflow-hourly/out/runs.db', 'sluice serve a.ts b.ts --checkpoint-dir state --state-dir state/server'],
+  examples: ['sluice serve pipelines/clicks.ts --port 8080', 'sluice serve orders.ts --checkpoint-dir state --retention retention.yaml --retention-every 6h', 'sluice serve --workflow examples/workflow-hourly/workflow.ts --workflow-store examples/workflow-hourly/out/runs.db', 'sluice serve a.ts b.ts --checkpoint-dir state --state-dir state/server'],
 
   async run({ values, positionals }, ctx) {
     const port = portFlag(values)
@@ -66,6 +79,7 @@ export const serveCommand: Command = {
         throw new UsageError(errorMessage(e), 'serve')
       }
     }
+    const retention = await retentionFlags(values, ctx)
     const workflowFiles = Array.isArray(values.workflow) ? values.workflow.map(String) : []
     const storeFile = typeof values['workflow-store'] === 'string' ? values['workflow-store'] : workflowFiles.length > 0 ? join('.sluice', 'workflows.db') : undefined
     if (positionals.length === 0 && storeFile === undefined) throw new UsageError('give pipeline files, or workflows to show (--workflow, --workflow-store)', 'serve')
@@ -73,23 +87,73 @@ export const serveCommand: Command = {
     for (const f of workflowFiles) definitions.push(workflowShape(await loadWorkflow(f, ctx.cwd)))
     const workflows: ServedWorkflows | undefined = storeFile !== undefined ? { store: new WorkflowStore(resolve(ctx.cwd, storeFile)), definitions } : undefined
     const catalog = typeof values.catalog === 'string' ? Catalog.open(resolve(ctx.cwd, values.catalog)) : undefined
+    const loadedAll: Awaited<ReturnType<typeof loadPipeline>>[] = []
     for (const file of positionals) {
       if (values['no-check'] !== true) await requireTypes(resolvePipelineFile(file, ctx.cwd), file, ctx)
       const loaded = await loadPipeline(file, params, ctx.cwd)
       const name = loaded.pipeline.name
-      if (jobs.has(name)) throw new UsageError(`two pipelines are named '${name}': names must differ`, 'serve')
+      if (loadedAll.some((l) => l.pipeline.name === name)) throw new UsageError(`two pipelines are named '${name}': names must differ`, 'serve')
+      loadedAll.push(loaded)
+    }
+    // Checked before any pipeline starts: a refused policy leaves nothing running.
+    if (retention !== undefined && checkpointDir !== undefined) refuseUnsafeCheckpoints(retention.policy, loadedAll.map((l) => ({ job: l.pipeline.name, dir: join(checkpointDir, l.pipeline.name), keep: RETAIN })), ctx.cwd)
+    if (retention !== undefined) {
+      const held = loadedAll.flatMap((l) => {
+        const path = lineageFile(l.pipeline.options.lineage)
+        return path !== undefined ? [{ job: l.pipeline.name, path }] : []
+      })
+      const { policy, left } = leaveHeldLogs(retention.policy, held, ctx.cwd)
+      retention.policy = policy
+      for (const h of left) ctx.stderr.write(`retention: '${h.path}' is written by the running pipeline '${h.job}': it is not trimmed while the server runs (sluice retention apply trims it once stopped)\n`)
+    }
+    for (const loaded of loadedAll) {
+      const name = loaded.pipeline.name
       infos.set(name, jobInfoOf(loaded.pipeline))
       const lineage = catalog !== undefined ? { lineage: { transport: intoCatalog(catalog, loaded.pipeline.options.lineage) } } : {}
-      jobs.set(name, start(loaded.pipeline, { module: loaded.url, params, ...lineage, ...(checkpointDir !== undefined ? { checkpoint: { dir: join(checkpointDir, name), intervalMs } } : {}) }))
+      jobs.set(name, start(loaded.pipeline, { module: loaded.url, params, ...lineage, ...(checkpointDir !== undefined ? { checkpoint: { dir: join(checkpointDir, name), intervalMs, retain: RETAIN } } : {}) }))
     }
     try {
       const registry = typeof values.registry === 'string' ? (/^https?:\/\//.test(values.registry) ? values.registry : resolve(ctx.cwd, values.registry)) : undefined
-      return await serveJobs(jobs, { infos, ...(catalog !== undefined ? { catalog } : {}), ...(workflows !== undefined ? { workflows } : {}), ...(registry !== undefined ? { registry } : {}), ...(typeof values.prometheus === 'string' ? { prometheusUrl: values.prometheus } : {}), port, host: typeof values.host === 'string' ? values.host : undefined, stateDir: resolve(ctx.cwd, typeof values['state-dir'] === 'string' ? values['state-dir'] : '.sluice/server') }, ctx)
+      return await serveJobs(jobs, { infos, ...(retention !== undefined ? { retention } : {}), ...(catalog !== undefined ? { catalog } : {}), ...(workflows !== undefined ? { workflows } : {}), ...(registry !== undefined ? { registry } : {}), ...(typeof values.prometheus === 'string' ? { prometheusUrl: values.prometheus } : {}), port, host: typeof values.host === 'string' ? values.host : undefined, stateDir: resolve(ctx.cwd, typeof values['state-dir'] === 'string' ? values['state-dir'] : '.sluice/server') }, ctx)
     } finally {
       catalog?.close()
       workflows?.store.close()
     }
   },
+}
+
+/** The --retention policy and its period and log, with each pass reported on stderr; undefined without the flag. */
+async function retentionFlags(values: ParsedArgs['values'], ctx: CliContext): Promise<{ policy: ResolvedPolicy; everyMs: number; logFile: string; cwd: string; onPass: (r: RetentionPassReport) => void; onError: (e: unknown, pass: number) => void } | undefined> {
+  if (typeof values.retention !== 'string') {
+    if (values['retention-every'] !== undefined || values['retention-log'] !== undefined) throw new UsageError('--retention-every and --retention-log go with --retention', 'serve')
+    return undefined
+  }
+  let everyMs = 3_600_000
+  if (typeof values['retention-every'] === 'string') {
+    try {
+      everyMs = parseDuration(values['retention-every'], '--retention-every')
+    } catch (e) {
+      throw new UsageError(errorMessage(e), 'serve')
+    }
+    if (everyMs <= 0) throw new UsageError('--retention-every must be positive', 'serve')
+  }
+  const logFile = resolve(ctx.cwd, typeof values['retention-log'] === 'string' ? values['retention-log'] : DEFAULT_RETENTION_LOG)
+  return {
+    policy: await readPolicyFile(resolve(ctx.cwd, values.retention), values.retention),
+    everyMs,
+    logFile,
+    cwd: ctx.cwd,
+    onPass: ({ pass, actions }) => {
+      if (actions.length > 0) ctx.stderr.write(`retention pass ${pass}: ${actions.length} deletions, ${actions.reduce((a, x) => a + x.bytes, 0)} bytes (logged to ${values['retention-log'] ?? DEFAULT_RETENTION_LOG})\n`)
+    },
+    onError: (e, pass) => void ctx.stderr.write(`retention pass ${pass} failed: ${errorMessage(e)}\n`),
+  }
+}
+
+/** The file a pipeline's lineage goes to (its option, else SLUICE_LINEAGE), if a file. */
+function lineageFile(own: string | { transport: string } | undefined): string | undefined {
+  const target = (typeof own === 'string' ? own : own?.transport) ?? process.env.SLUICE_LINEAGE
+  return target === undefined || target === '' || target === 'console' || /^https?:\/\//i.test(target) ? undefined : target
 }
 
 /** Lineage events into the catalog, and to the pipeline's own lineage target (its option, else SLUICE_LINEAGE) too. */
@@ -117,8 +181,8 @@ export function portFlag(values: ParsedArgs['values'], flag = 'port', command = 
  * Serves the control plane for `jobs` until they have all ended (or Ctrl-C has stopped them); the exit code.
  * Used by `sluice serve` and `sluice run --serve`.
  */
-export async function serveJobs(jobs: ReadonlyMap<string, JobHandle>, opts: { port: number; host: string | undefined; stateDir: string; graphs?: ReadonlyMap<string, readonly GraphStep[]>; infos?: ReadonlyMap<string, JobInfo>; prometheusUrl?: string; catalog?: Catalog; registry?: string; workflows?: ServedWorkflows }, ctx: CliContext): Promise<number> {
-  const server = await serveControlPlane({ jobs, ...(opts.workflows !== undefined ? { workflows: opts.workflows } : {}), ...(opts.catalog !== undefined ? { catalog: opts.catalog } : {}), ...(opts.registry !== undefined ? { registry: opts.registry } : {}), ...(opts.graphs !== undefined ? { graphs: opts.graphs } : {}), ...(opts.infos !== undefined ? { infos: opts.infos } : {}), ...(opts.prometheusUrl !== undefined ? { prometheusUrl: opts.prometheusUrl } : {}), stateDir: opts.stateDir, port: opts.port, ...(opts.host !== undefined ? { host: opts.host } : {}) })
+export async function serveJobs(jobs: ReadonlyMap<string, JobHandle>, opts: { retention?: ServeOptions['retention']; port: number; host: string | undefined; stateDir: string; graphs?: ReadonlyMap<string, readonly GraphStep[]>; infos?: ReadonlyMap<string, JobInfo>; prometheusUrl?: string; catalog?: Catalog; registry?: string; workflows?: ServedWorkflows }, ctx: CliContext): Promise<number> {
+  const server = await serveControlPlane({ jobs, ...(opts.retention !== undefined ? { retention: opts.retention } : {}), ...(opts.workflows !== undefined ? { workflows: opts.workflows } : {}), ...(opts.catalog !== undefined ? { catalog: opts.catalog } : {}), ...(opts.registry !== undefined ? { registry: opts.registry } : {}), ...(opts.graphs !== undefined ? { graphs: opts.graphs } : {}), ...(opts.infos !== undefined ? { infos: opts.infos } : {}), ...(opts.prometheusUrl !== undefined ? { prometheusUrl: opts.prometheusUrl } : {}), stateDir: opts.stateDir, port: opts.port, ...(opts.host !== undefined ? { host: opts.host } : {}) })
   ctx.stderr.write(`control plane on ${server.url} (API under /api/, described at /openapi.json)\n`)
   if (server.tokens.list().length === 0) {
     const t = await server.tokens.create('admin')
