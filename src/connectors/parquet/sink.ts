@@ -1,10 +1,8 @@
-import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises'
-import { basename, dirname, join } from 'node:path'
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer'
 import type { Batch } from '../../core/batch.ts'
 import { SluiceError, errorMessage } from '../../core/errors.ts'
-import type { Sink, SinkContext, SinkWriter } from '../../core/sink.ts'
-import { PartFiles } from '../files/part-files.ts'
+import type { Sink, SinkWriter } from '../../core/sink.ts'
+import { openEncodedFile } from '../files/encoded-file-sink.ts'
 import { contractColumns } from './contract-schema.ts'
 import { checkSchema, ColumnBuffer, inferSchema, schemaElements, type ParquetSchema } from './schema.ts'
 
@@ -58,7 +56,7 @@ export function parquet<T>(path: string, options: ParquetSinkOptions = {}): Sink
     open(ctx): Promise<SinkWriter<T>> {
       // A contract on the sink gives the columns: each new file carries the schema of the contract's version.
       const encoder = new ParquetEncoder(options.schema ?? contractColumns(ctx.contract?.schemaText), options.changelog, rowGroupSize, ctx.stepId)
-      return ctx.checkpointing === true ? openParts(path, encoder, ctx) : openFile(path, encoder, ctx)
+      return openEncodedFile(path, encoder, ctx, { ext: 'parquet', sink: 'sink.parquet' })
     },
   }
 }
@@ -136,58 +134,5 @@ export class ParquetEncoder {
     const bytes = new Uint8Array(this.out.buffer.slice(0, this.out.index))
     this.out.index = 0
     return bytes
-  }
-}
-
-async function openParts<T>(path: string, encoder: ParquetEncoder, ctx: SinkContext): Promise<SinkWriter<T>> {
-  const parts = new PartFiles(path, ctx, { ext: 'parquet', sink: 'sink.parquet' })
-  await parts.open()
-  const tpc = parts.tpc
-  const put = (bytes: Uint8Array | undefined) => (bytes === undefined ? undefined : parts.write(bytes))
-  return {
-    write: (batch) => put(encoder.add(batch as Batch<unknown>)),
-    bytesWritten: () => parts.bytesWritten,
-    async preCommit(id) {
-      await put(encoder.finish())
-      return tpc.preCommit(id)
-    },
-    commit: (id, handle) => tpc.commit(id, handle),
-    recover: (restored) => tpc.recover(restored),
-    // Rows after the last checkpoint stay unwritten, as sink.jsonl leaves them staged: the runtime checkpoints at end of input.
-    close: () => parts.close(),
-  }
-}
-
-async function openFile<T>(path: string, encoder: ParquetEncoder, ctx: SinkContext): Promise<SinkWriter<T>> {
-  const tmp = join(dirname(path), `.${basename(path)}.sluice-inprogress`)
-  const io = async <R>(doing: string, fn: () => Promise<R>): Promise<R> => {
-    try {
-      return await fn()
-    } catch (e) {
-      if (e instanceof SluiceError) throw e
-      throw new SluiceError('SLUICE_SINK_FAILED', `sink.parquet: cannot ${doing} '${path}': ${errorMessage(e)}`, { domain: 'external', retryable: true, step: ctx.stepId, cause: e })
-    }
-  }
-  await io('create the folder of', () => mkdir(dirname(path), { recursive: true }))
-  const fh: FileHandle = await io('write', () => open(tmp, 'w'))
-  const put = (bytes: Uint8Array | undefined) => (bytes === undefined ? undefined : io('write', async () => void (await fh.write(bytes))))
-  return {
-    write: (batch) => put(encoder.add(batch as Batch<unknown>)),
-    async close() {
-      const tail = encoder.finish() ?? encoder.empty()
-      await put(tail)
-      await io('write', async () => {
-        await fh.sync()
-        await fh.close()
-      })
-      if (tail === undefined) {
-        await io('write', async () => {
-          await rm(tmp, { force: true })
-          await rm(path, { force: true })
-        })
-      } else {
-        await io('write', () => rename(tmp, path))
-      }
-    },
   }
 }
