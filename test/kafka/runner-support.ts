@@ -75,11 +75,17 @@ export function checkpoints(dir: string): number {
   return readdirSync(dir).filter((f) => f.startsWith('chk-') && existsSync(`${dir}/${f}/manifest.json`)).length
 }
 
-/** Waits until `done()` holds, checking every 200 ms, for at most `ms` (generous: the machine is shared). */
-export async function until(what: string, done: () => boolean | Promise<boolean>, ms = 240_000): Promise<void> {
+/**
+ * Waits until `done()` holds, checking every 200 ms, for at most `ms` (generous: the machine is shared). A
+ * worker of `watch` that exits first, or the timeout, fails with what the workers logged.
+ */
+export async function until(what: string, done: () => boolean | Promise<boolean>, ms = 240_000, watch: Worker[] = []): Promise<void> {
   const end = Date.now() + ms
+  const logs = (): string => watch.map((w, i) => `--- worker ${i} (pid ${w.proc.pid}, exit ${w.proc.exitCode ?? w.proc.signalCode ?? 'running'}):\n${w.log.slice(-3000)}`).join('\n')
   while (!(await done())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    const gone = watch.find((w) => w.proc.exitCode !== null)
+    if (gone !== undefined) throw new Error(`a worker exited (code ${gone.proc.exitCode}) while waiting for ${what}\n${logs()}`)
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${logs()}`)
     await new Promise((r) => setTimeout(r, 200))
   }
 }

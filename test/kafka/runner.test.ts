@@ -25,8 +25,8 @@ test('three workers, one killed mid-run and one added later: the output of one p
   try {
     await write(input, events(0, 4000))
     for (let i = 0; i < 3; i++) workers.push(worker(input, out, group, dir))
-    await until('a run of three workers', () => workers.some((w) => has(w, /thread 2 of 3/)))
-    await until('output of the three', async () => (await output(out)).length > 0)
+    await until('a run of three workers', () => workers.some((w) => has(w, /thread 2 of 3/)), undefined, workers)
+    await until('output of the three', async () => (await output(out)).length > 0, undefined, workers)
 
     // SIGKILL thread 0 of the current run (it coordinates checkpoints): the others notice by the session timeout.
     const leader = workers.find((w) => /thread (\d+) of 3\n(?![\s\S]*thread)/.exec(w.log)?.[1] === '0') ?? workers[0]
@@ -34,17 +34,17 @@ test('three workers, one killed mid-run and one added later: the output of one p
     assert.equal(await leader.exited, null)
     await write(input, events(4000, 8000))
     const alive = workers.filter((w) => w !== leader)
-    await until('a run of the two left', () => alive.every((w) => has(w, /thread \d of 2/)))
+    await until('a run of the two left', () => alive.every((w) => has(w, /thread \d of 2/)), undefined, alive)
 
     const late = worker(input, out, group, dir)
     workers.push(late)
-    await until('the added worker in a run', () => has(late, /thread \d of 3/))
+    await until('the added worker in a run', () => has(late, /thread \d of 3/), undefined, [...alive, late])
     await write(input, [...events(8000, 12000), ...ends()])
 
     await reference(input, ref, refDir)
     const expected = await output(ref)
     assert.ok(expected.length > 1000)
-    await until('the whole output', async () => (await output(out)).length >= expected.length)
+    await until('the whole output', async () => (await output(out)).length >= expected.length, undefined, [...alive, late])
     await stopJob(dir)
     const codes = await Promise.all([...alive, late].map((w) => w.exited))
     assert.deepEqual(codes, [0, 0, 0], [...alive, late].map((w) => w.log).join('\n'))
