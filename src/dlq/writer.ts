@@ -1,10 +1,12 @@
 import { SluiceError, errorMessage } from '../core/errors.ts'
-import type { RestoredHandle } from '../core/sink.ts'
 import { TwoPhaseCommit, type Transactions } from '../checkpoint/two-phase-commit.ts'
 import { openLog, type Log, type LogOptions, type LogRecordInput } from '../log/index.ts'
 import { CHECKPOINT_HEADER, addRange, commitsPath, partitionCommits, readCommits, writeCommits, type TopicCommits } from './commits.ts'
 import { scanDeadLetters } from './reader.ts'
+import { BufferedLetterWriter, SPILLED } from './buffered-letter-writer.ts'
 import type { DeadLetter } from './record.ts'
+
+export { SPILLED }
 
 export interface DeadLetterWriterOptions {
   /** The embedded log folder. */
@@ -38,14 +40,11 @@ export interface DeadLetterRange {
 }
 
 const PARTITION = 0
-/** Header value prefix of letters spilled before their checkpoint's barrier: `after:<id>`, id the last checkpoint pre-committed or restored. */
-export const SPILLED = 'after:'
-/** The checkpoint id of the transaction `close` commits at the end of input (its letters' header says 'end'). */
-const END = Number.MAX_SAFE_INTEGER
 
 /**
  * Appends dead letters to a topic of the embedded log, with the same two-phase contract as a sink
- * (SinkWriter.preCommit / commit / recover, through `TwoPhaseCommit`). See src/dlq/README.md for the design.
+ * (SinkWriter.preCommit / commit / recover, through `TwoPhaseCommit`). See src/dlq/README.md for the design;
+ * buffering, checkpoint cuts and spilling are `BufferedLetterWriter`'s.
  *
  * `add` is synchronous (it is called from the error policy, inside a batch); log work is serialised on
  * one promise chain so offsets and commit-state writes happen in call order.
@@ -55,38 +54,19 @@ const END = Number.MAX_SAFE_INTEGER
  * const handle = await w.preCommit(7) // at the barrier of checkpoint 7
  * await w.commit(7, handle)           // once checkpoint 7 is complete
  */
-export class DeadLetterWriter {
+export class DeadLetterWriter extends BufferedLetterWriter<Encoded> {
   readonly dir: string
   readonly topic: string
-  /** Letters appended so far by this writer. */
-  appended = 0
-  /** Receives the promise of each automatic (at-least-once) append, so the runner can wait on it (backpressure). */
-  onPending: ((p: Promise<void>) => void) | undefined = undefined
   private readonly log: Log
   private readonly commits: TopicCommits
-  /** Letters added and not yet appended, encoded as log records. */
-  private buffer: Encoded[] = []
-  /** The letters of each `preCommit` called and not yet run, oldest first. */
-  private readonly cuts: Encoded[][] = []
-  private bufferBytes = 0
-  private readonly spillBytes: number
-  private spilling = false
   /** First offset of letters spilled into the open transaction, if any. */
   private stagedFrom: number | undefined = undefined
-  /** The last checkpoint pre-committed (or restored): spilled letters belong to a later one. */
-  private lastCheckpoint = 0
-  private chain: Promise<unknown> = Promise.resolve()
-  private scheduled = false
-  private failure: unknown = undefined
-  private closed = false
-  private transactional: boolean
-  private readonly tpc: TwoPhaseCommit<DeadLetterRange>
+  protected readonly tpc: TwoPhaseCommit<DeadLetterRange>
 
   private constructor(o: DeadLetterWriterOptions, log: Log, commits: TopicCommits) {
+    super(o.checkpointing, o.spillBytes)
     this.dir = o.dir
     this.topic = o.topic
-    this.transactional = o.checkpointing === true
-    this.spillBytes = o.spillBytes ?? 4 * 1024 * 1024
     this.log = log
     this.commits = commits
     this.tpc = new TwoPhaseCommit(this.txns, { subtask: 0, stepId: '$dead-letters' }, `dead-letter topic '${o.topic}'`)
@@ -113,95 +93,9 @@ export class DeadLetterWriter {
     }
   }
 
-  /** True once letters are written under checkpoints (exactly-once), false while at-least-once. */
-  get checkpointing(): boolean {
-    return this.transactional
-  }
-
   /** The open log (this writer holds its lock), for readers in the same process such as the control plane. */
   get openLog(): Log {
     return this.log
-  }
-
-  /** Letters added and not yet appended. */
-  get buffered(): number {
-    return this.buffer.length
-  }
-
-  /** Buffers a letter. Without checkpoints, an append of everything buffered follows once the current batch is done. */
-  add(letter: DeadLetter): void {
-    const e = encode(letter)
-    this.buffer.push(e)
-    if (this.transactional) {
-      this.bufferBytes += e.value.length
-      if (this.bufferBytes >= this.spillBytes && !this.spilling) this.spill()
-      return
-    }
-    if (this.scheduled) return
-    this.scheduled = true
-    queueMicrotask(() => {
-      this.scheduled = false
-      const p = this.flush()
-      if (this.onPending !== undefined) this.onPending(p)
-      else p.catch((e: unknown) => (this.failure ??= e))
-    })
-  }
-
-  /** At-least-once: appends what is buffered (no-op under checkpoints, where `preCommit` appends). */
-  flush(): Promise<void> {
-    if (this.transactional) return this.check()
-    return this.serial(async () => {
-      await this.append(this.buffer.splice(0), undefined)
-    })
-  }
-
-  /**
-   * Under checkpoints, appends what is buffered now, staged in the open transaction (a checkpointed header,
-   * not committed), and hands the promise to `onPending` so the runner waits on it (backpressure).
-   */
-  private spill(): void {
-    this.spilling = true
-    // Taken now, not when the append runs: letters added meanwhile may belong to a later checkpoint.
-    const letters = this.buffer.splice(0)
-    this.bufferBytes = 0
-    const p = this.serial(async () => {
-      // A fresh start first aborts what a crashed run left (the letters spilled now must not be among them).
-      await this.tpc.ensureRecovered()
-      this.stagedFrom ??= this.endOffset()
-      await this.append(letters, SPILLED + String(this.lastCheckpoint))
-    }).finally(() => (this.spilling = false))
-    if (this.onPending !== undefined) this.onPending(p)
-    else p.catch(() => undefined)
-  }
-
-  /**
-   * Phase one at checkpoint `checkpointId`: appends the letters buffered at the call (not those added while
-   * earlier log work finishes, which belong to a later checkpoint), durable but not yet visible.
-   */
-  preCommit(checkpointId: number): Promise<unknown> {
-    this.transactional = true
-    this.cuts.push(this.buffer.splice(0))
-    this.bufferBytes = 0
-    return this.serial(() => this.tpc.preCommit(checkpointId))
-  }
-
-  /** Phase two: makes the letters of `handle` (and of earlier checkpoints of this run) visible. Idempotent. */
-  commit(checkpointId: number, handle: unknown): Promise<void> {
-    return this.serial(() => this.tpc.commit(checkpointId, handle))
-  }
-
-  /**
-   * On restart, before any letter is added: commits the restored handles (they may be committed already)
-   * and aborts every checkpointed letter after them, so readers never see letters of a checkpoint that did
-   * not complete. With an empty list everything uncommitted is aborted.
-   */
-  recover(restored: readonly RestoredHandle[], checkpointId?: number): Promise<void> {
-    this.transactional = true
-    this.buffer = []
-    this.cuts.length = 0
-    this.bufferBytes = 0
-    this.lastCheckpoint = Math.max(checkpointId ?? 0, ...restored.map((r) => r.checkpointId))
-    return this.serial(() => this.tpc.recover(restored))
   }
 
   /**
@@ -219,27 +113,25 @@ export class DeadLetterWriter {
     })
   }
 
-  /**
-   * Closes the writer and the log. Without checkpoints, appends what is buffered first. Under checkpoints,
-   * `finished` (all input processed) appends and commits what is left, as a final checkpoint would; a
-   * stopped or failed run leaves it to the replay from the last checkpoint.
-   */
-  async close(finished = true): Promise<void> {
-    if (this.closed) return
-    this.closed = true
-    try {
-      if (!this.transactional) await this.serial(() => this.append(this.buffer.splice(0), undefined))
-      else if (finished) {
-        await this.serial(async () => {
-          const h = await this.tpc.preCommit(END)
-          await this.tpc.commit(END, h)
-        })
-      } else {
-        await this.chain.catch(() => undefined)
-      }
-    } finally {
-      await this.log.close()
-    }
+  protected encode(l: DeadLetter): { record: Encoded; bytes: number } {
+    const record = { key: l.step, value: JSON.stringify(l), timestamp: Math.trunc(l.time) }
+    return { record, bytes: record.value.length }
+  }
+
+  protected write(letters: Encoded[]): Promise<void> {
+    return this.append(letters, undefined)
+  }
+
+  protected stage(letters: Encoded[], checkpoint: string): Promise<void> {
+    return this.append(letters, checkpoint)
+  }
+
+  protected override beforeSpill(): void {
+    this.stagedFrom ??= this.endOffset()
+  }
+
+  protected release(): Promise<void> {
+    return this.log.close()
   }
 
   private endOffset(): number {
@@ -251,11 +143,7 @@ export class DeadLetterWriter {
     preCommit: async (id) => {
       const from = this.stagedFrom ?? this.endOffset()
       this.stagedFrom = undefined
-      // `preCommit` took its letters when called; the end of input takes what is left.
-      const letters = id === END ? this.buffer.splice(0) : (this.cuts.shift() ?? [])
-      if (id === END) this.bufferBytes = 0
-      await this.append(letters, id === END ? 'end' : String(id))
-      if (id !== END) this.lastCheckpoint = id
+      await this.stageCut(id)
       const to = this.endOffset()
       return to > from ? { topic: this.topic, partition: PARTITION, from, to } : undefined
     },
@@ -285,25 +173,6 @@ export class DeadLetterWriter {
         : new SluiceError('SLUICE_DLQ_WRITE_FAILED', `could not append ${letters.length} dead letters to log topic '${this.topic}': ${errorMessage(e)}`, { domain: 'external', retryable: true, cause: e })
     }
     this.appended += letters.length
-  }
-
-  /** Runs `fn` after every earlier log operation; a failure fails this and every later operation. */
-  private serial<R>(fn: () => Promise<R>): Promise<R> {
-    const run = this.chain.then(async () => {
-      if (this.failure !== undefined) throw this.failure
-      try {
-        return await fn()
-      } catch (e) {
-        this.failure ??= e
-        throw e
-      }
-    })
-    this.chain = run.catch(() => undefined)
-    return run
-  }
-
-  private check(): Promise<void> {
-    return this.serial(async () => undefined)
   }
 }
 
@@ -338,10 +207,6 @@ interface Encoded {
   key: string
   value: string
   timestamp: number
-}
-
-function encode(l: DeadLetter): Encoded {
-  return { key: l.step, value: JSON.stringify(l), timestamp: Math.trunc(l.time) }
 }
 
 function checkRange(h: unknown, topic: string): DeadLetterRange {

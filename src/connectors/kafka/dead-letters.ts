@@ -1,10 +1,9 @@
 import { SluiceError } from '../../core/errors.ts'
-import type { RestoredHandle } from '../../core/sink.ts'
 import { TwoPhaseCommit, type Transactions } from '../../checkpoint/two-phase-commit.ts'
 import { CHECKPOINT_HEADER } from '../../dlq/commits.ts'
-import type { LetterWriter } from '../../dlq/letter-writer.ts'
+import { BufferedLetterWriter } from '../../dlq/buffered-letter-writer.ts'
 import type { DeadLetter } from '../../dlq/record.ts'
-import { SPILLED, committedLater } from '../../dlq/writer.ts'
+import { committedLater } from '../../dlq/writer.ts'
 import { createClient, createCluster, kafkaMessage, type Cluster, type KafkaClient, type KafkaConnection, type KafkaProducer, type ProducerMessage } from './client.ts'
 import { kafkaLetterStore } from './letter-store.ts'
 import { KafkaTransactions, type KafkaSinkTxn } from './transactions.ts'
@@ -26,50 +25,34 @@ export interface KafkaDeadLetterWriterOptions extends KafkaConnection {
   spillBytes?: number
 }
 
-/** The checkpoint id of the transaction `close` commits at the end of input (its letters' header says 'end'). */
-const END = Number.MAX_SAFE_INTEGER
-
 /**
  * Writes dead letters to partition 0 of a Kafka topic, with the dead-letter writer's contract (`LetterWriter`).
  * Under checkpoints the letters of each checkpoint go into one Kafka transaction (`KafkaTransactions`, as
  * sink.kafka does), prepared at its barrier and committed once it is complete, so read_committed readers see
  * each letter once whatever crashes; without checkpoints an idempotent producer sends them after every batch
  * that produced some (at-least-once). A letter is the same JSON as in the embedded log, keyed by its step, with
- * the header `sluice-checkpoint` saying which checkpoint wrote it.
+ * the header `sluice-checkpoint` saying which checkpoint wrote it. Buffering, checkpoint cuts and spilling are
+ * `BufferedLetterWriter`'s.
  * @example
  * const w = await KafkaDeadLetterWriter.open({ brokers: 'localhost:9092', topic: 'clicks.dlq', pipeline: 'clicks', checkpointing: true })
  * w.add(letter)
  * await w.commit(7, await w.preCommit(7))
  */
-export class KafkaDeadLetterWriter implements LetterWriter {
+export class KafkaDeadLetterWriter extends BufferedLetterWriter<ProducerMessage> {
   readonly topic: string
-  appended = 0
-  onPending: ((p: Promise<void>) => void) | undefined = undefined
   private readonly o: KafkaDeadLetterWriterOptions
   private readonly client: KafkaClient
   private readonly cluster: Cluster
   private readonly txns: KafkaTransactions
-  private readonly tpc: TwoPhaseCommit<KafkaSinkTxn>
+  protected readonly tpc: TwoPhaseCommit<KafkaSinkTxn>
   private producer: KafkaProducer | undefined
-  private buffer: ProducerMessage[] = []
-  /** The letters of each `preCommit` called and not yet run, oldest first. */
-  private readonly cuts: ProducerMessage[][] = []
-  private bufferBytes = 0
-  private readonly spillBytes: number
-  private lastCheckpoint = 0
-  private transactional: boolean
-  private scheduled = false
-  private chain: Promise<unknown> = Promise.resolve()
-  private failure: unknown = undefined
-  private closed = false
 
   private constructor(o: KafkaDeadLetterWriterOptions, client: KafkaClient, cluster: Cluster) {
+    super(o.checkpointing, o.spillBytes)
     this.o = o
     this.topic = o.topic
     this.client = client
     this.cluster = cluster
-    this.transactional = o.checkpointing === true
-    this.spillBytes = o.spillBytes ?? 4 * 1024 * 1024
     const step = '$dead-letters'
     this.txns = new KafkaTransactions(client, cluster, {
       topic: o.topic,
@@ -104,70 +87,6 @@ export class KafkaDeadLetterWriter implements LetterWriter {
     return new KafkaDeadLetterWriter(o, client, cluster)
   }
 
-  get checkpointing(): boolean {
-    return this.transactional
-  }
-
-  get buffered(): number {
-    return this.buffer.length
-  }
-
-  add(letter: DeadLetter): void {
-    // Partition 0 even in a topic created with more: offsets (and redrive groups) are of one partition.
-    const m: ProducerMessage = { partition: 0, key: letter.step, value: JSON.stringify(letter), timestamp: String(Math.trunc(letter.time)) }
-    this.buffer.push(m)
-    if (this.transactional) {
-      this.bufferBytes += (m.value as string).length
-      if (this.bufferBytes >= this.spillBytes) this.spill()
-      return
-    }
-    if (this.scheduled) return
-    this.scheduled = true
-    queueMicrotask(() => {
-      this.scheduled = false
-      const p = this.flush()
-      if (this.onPending !== undefined) this.onPending(p)
-      else p.catch((e: unknown) => (this.failure ??= e))
-    })
-  }
-
-  flush(): Promise<void> {
-    if (this.transactional) return this.serial(async () => undefined)
-    return this.serial(() => this.sendAtLeastOnce(this.buffer.splice(0)))
-  }
-
-  /** Sends what is buffered into the open transaction now (invisible until its checkpoint commits). */
-  private spill(): void {
-    const letters = this.buffer.splice(0)
-    this.bufferBytes = 0
-    const p = this.serial(async () => {
-      await this.tpc.ensureRecovered()
-      await this.sendInTransaction(letters, SPILLED + String(this.lastCheckpoint))
-    })
-    if (this.onPending !== undefined) this.onPending(p)
-    else p.catch(() => undefined)
-  }
-
-  preCommit(checkpointId: number): Promise<unknown> {
-    this.transactional = true
-    this.cuts.push(this.buffer.splice(0))
-    this.bufferBytes = 0
-    return this.serial(() => this.tpc.preCommit(checkpointId))
-  }
-
-  commit(checkpointId: number, handle: unknown): Promise<void> {
-    return this.serial(() => this.tpc.commit(checkpointId, handle))
-  }
-
-  recover(restored: readonly RestoredHandle[], checkpointId?: number): Promise<void> {
-    this.transactional = true
-    this.buffer = []
-    this.cuts.length = 0
-    this.bufferBytes = 0
-    this.lastCheckpoint = Math.max(checkpointId ?? 0, ...restored.map((r) => r.checkpointId))
-    return this.serial(() => this.tpc.recover(restored))
-  }
-
   /** Reads the topic (read_committed) and counts the letters committed after checkpoint `restored`. */
   committedAfter(restored: number | undefined): Promise<number> {
     return this.serial(async () => {
@@ -177,30 +96,22 @@ export class KafkaDeadLetterWriter implements LetterWriter {
     })
   }
 
-  async close(finished = true): Promise<void> {
-    if (this.closed) return
-    this.closed = true
-    try {
-      if (!this.transactional) await this.serial(() => this.sendAtLeastOnce(this.buffer.splice(0)))
-      else if (finished) {
-        await this.serial(async () => {
-          const h = await this.tpc.preCommit(END)
-          await this.tpc.commit(END, h)
-        })
-      } else await this.chain.catch(() => undefined)
-    } finally {
-      await this.txns.close().catch(() => undefined)
-      await this.producer?.disconnect().catch(() => undefined)
-      await this.cluster.disconnect().catch(() => undefined)
-    }
+  protected encode(letter: DeadLetter): { record: ProducerMessage; bytes: number } {
+    // Partition 0 even in a topic created with more: offsets (and redrive groups) are of one partition.
+    const value = JSON.stringify(letter)
+    return { record: { partition: 0, key: letter.step, value, timestamp: String(Math.trunc(letter.time)) }, bytes: value.length }
+  }
+
+  protected async release(): Promise<void> {
+    await this.txns.close().catch(() => undefined)
+    await this.producer?.disconnect().catch(() => undefined)
+    await this.cluster.disconnect().catch(() => undefined)
   }
 
   /** The letters' transactions: a pre-commit first sends the letters its call took, with their checkpoint's header. */
   private readonly letterTxns: Transactions<KafkaSinkTxn> = {
     preCommit: async (id) => {
-      const letters = id === END ? this.buffer.splice(0) : (this.cuts.shift() ?? [])
-      await this.sendInTransaction(letters, id === END ? 'end' : String(id))
-      if (id !== END) this.lastCheckpoint = id
+      await this.stageCut(id)
       return this.txns.preCommit()
     },
     commit: (t) => this.txns.commit(t),
@@ -208,13 +119,12 @@ export class KafkaDeadLetterWriter implements LetterWriter {
     check: (t) => this.txns.check(t),
   }
 
-  private async sendInTransaction(letters: ProducerMessage[], checkpoint: string): Promise<void> {
-    if (letters.length === 0) return
+  protected async stage(letters: ProducerMessage[], checkpoint: string): Promise<void> {
     for (const l of letters) l.headers = { [CHECKPOINT_HEADER]: checkpoint }
     await this.written(letters.length, () => this.txns.send(letters))
   }
 
-  private async sendAtLeastOnce(letters: ProducerMessage[]): Promise<void> {
+  protected async write(letters: ProducerMessage[]): Promise<void> {
     if (letters.length === 0) return
     await this.written(letters.length, async () => {
       if (this.producer === undefined) {
@@ -232,20 +142,5 @@ export class KafkaDeadLetterWriter implements LetterWriter {
       throw e instanceof SluiceError ? e : new SluiceError('SLUICE_DLQ_WRITE_FAILED', `could not send ${n} dead letters to Kafka topic '${this.topic}': ${kafkaMessage(e)}`, { domain: 'external', retryable: true, cause: e })
     }
     this.appended += n
-  }
-
-  /** Runs `fn` after every earlier operation; a failure fails this and every later one. */
-  private serial<R>(fn: () => Promise<R>): Promise<R> {
-    const run = this.chain.then(async () => {
-      if (this.failure !== undefined) throw this.failure
-      try {
-        return await fn()
-      } catch (e) {
-        this.failure ??= e
-        throw e
-      }
-    })
-    this.chain = run.catch(() => undefined)
-    return run
   }
 }
