@@ -98,3 +98,12 @@ test('without a tsconfig.json the check uses strict defaults', () => {
   assert.match(r.stderr, /^p\.ts:1:7 - error TS2322: Type 'string' is not assignable to type 'number'\./)
   assert.match(r.stderr, /checked with default strict options/)
 })
+
+test('a lone file with imports and no package.json "type" is checked as a module, as Node runs it', () => {
+  const lone = join(outside, 'lone')
+  mkdirSync(lone, { recursive: true })
+  writeFileSync(join(lone, 'helper.ts'), 'export const n: number = 1\n')
+  writeFileSync(join(lone, 'p.ts'), "import { n } from './helper.ts'\nexport default n\n")
+  const r = sluice(['check', 'p.ts'], { env, cwd: lone })
+  assert.equal(r.code, 0, r.stderr)
+})

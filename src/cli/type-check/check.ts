@@ -5,7 +5,7 @@ import { dirname, join, relative } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { sluiceVersion } from '../commands/version.ts'
 import { CheckCache, sha256 } from './cache.ts'
-import { checkConfig, nearestTsconfig } from './options.ts'
+import { checkConfig, declaresType, nearestTsconfig } from './options.ts'
 
 const sluiceSources = fileURLToPath(new URL('../../', import.meta.url))
 
@@ -28,12 +28,12 @@ export async function checkPipelineTypes(abs: string, cwd: string, env: NodeJS.P
   const tsconfigPath = nearestTsconfig(abs)
   const tsconfig = tsconfigPath === undefined ? undefined : relative(cwd, tsconfigPath)
   const compiler = typescriptPath(cwd)
-  const key = sha256(JSON.stringify([compilerVersion(compiler), sluiceVersion(), tsconfigPath ?? 'defaults']))
+  const key = sha256(JSON.stringify([compilerVersion(compiler), sluiceVersion(), tsconfigPath ?? (declaresType(abs) ? 'defaults' : 'defaults-esm')]))
   const cache = new CheckCache(env)
   if (cache.passed(abs, key)) return { errors: [], tsconfig, cached: true }
 
   const t = ((await import(pathToFileURL(compiler).href)) as { default: typeof ts }).default
-  const config = checkConfig(t, tsconfigPath)
+  const config = checkConfig(t, tsconfigPath, abs)
   const program = t.createProgram({ rootNames: [abs, ...config.declarations], options: config.options })
   const own = program.getSourceFiles().filter((f) => !f.fileName.includes('/node_modules/') && !program.isSourceFileDefaultLibrary(f))
   // Sluice's own sources (when it runs from them) are checked by its own build, not with each pipeline.

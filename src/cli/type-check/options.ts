@@ -1,5 +1,5 @@
 import type ts from 'typescript'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 
 /** The compiler options of a check and where they came from. */
@@ -25,8 +25,8 @@ export function nearestTsconfig(pipelineFile: string): string | undefined {
  * what it imports are checked even if the config does not list them), or, without one, strict options for
  * what Node runs (ESM, erasable TypeScript only). Never emits.
  */
-export function checkConfig(t: typeof ts, tsconfig: string | undefined): CheckConfig {
-  if (tsconfig === undefined) return { options: defaultOptions(t), files: [], declarations: [] }
+export function checkConfig(t: typeof ts, tsconfig: string | undefined, pipelineFile?: string): CheckConfig {
+  if (tsconfig === undefined) return { options: defaultOptions(t, pipelineFile === undefined || declaresType(pipelineFile)), files: [], declarations: [] }
   const json = t.readJsonConfigFile(tsconfig, t.sys.readFile)
   const parsed = t.parseJsonSourceFileConfigFileContent(json, t.sys, dirname(tsconfig), { noEmit: true }, tsconfig)
   return {
@@ -36,12 +36,31 @@ export function checkConfig(t: typeof ts, tsconfig: string | undefined): CheckCo
   }
 }
 
-function defaultOptions(t: typeof ts): ts.CompilerOptions {
+/**
+ * Whether the nearest package.json above the pipeline says `"type"`. Without one (a lone file, or a package
+ * that does not say), Node runs a file written with `import` as a module (syntax detection), while
+ * TypeScript's NodeNext would take it for CommonJS: such files are checked as modules.
+ */
+export function declaresType(pipelineFile: string): boolean {
+  for (let dir = dirname(pipelineFile); ; dir = dirname(dir)) {
+    const pkg = join(dir, 'package.json')
+    if (existsSync(pkg)) {
+      try {
+        return typeof (JSON.parse(readFileSync(pkg, 'utf8')) as { type?: unknown }).type === 'string'
+      } catch {
+        return true
+      }
+    }
+    if (dirname(dir) === dir) return false
+  }
+}
+
+function defaultOptions(t: typeof ts, nodeNext: boolean): ts.CompilerOptions {
   return {
     target: t.ScriptTarget.ES2024,
     lib: ['lib.es2024.d.ts'],
-    module: t.ModuleKind.NodeNext,
-    moduleResolution: t.ModuleResolutionKind.NodeNext,
+    module: nodeNext ? t.ModuleKind.NodeNext : t.ModuleKind.ESNext,
+    moduleResolution: nodeNext ? t.ModuleResolutionKind.NodeNext : t.ModuleResolutionKind.Bundler,
     strict: true,
     noEmit: true,
     allowImportingTsExtensions: true,
