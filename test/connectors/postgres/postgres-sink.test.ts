@@ -32,6 +32,29 @@ test('without checkpoints: a table created from the first batch, typed columns, 
   assert.deepEqual(await sql(`SELECT count(*)::int AS n FROM ${schema}.items`), [{ n: 4 }])
 })
 
+test('COPY binary into the sink\'s own types and COPY text into a table made elsewhere give the same rows', { skip }, async () => {
+  const schema = await freshSchema('binary')
+  await sql(`CREATE TABLE ${schema}.other (id INTEGER, price REAL, name VARCHAR(200), ok BOOLEAN, ts TIMESTAMPTZ, tags JSON)`)
+  const before2000 = Date.UTC(1969, 11, 31, 23, 59, 59, 7)
+  const rows = [
+    { id: -5_000_000_001, price: -0.25, name: 'zürich ☃ 🎉', ok: true, ts: new Date(before2000), tags: { é: [1, 'ü'] } },
+    { id: 9_007_199_254_740_991, price: 1e300, name: 'x'.repeat(70) + 'é', ok: false, ts: new Date(Date.UTC(2031, 0, 2, 3, 4, 5, 678)), tags: null },
+    { id: 3, price: null, name: '', ok: null, ts: null, tags: [] },
+  ]
+  const small = rows.map((r, i) => ({ ...r, id: i, price: r.price === 1e300 ? 2 : r.price }))
+  const mine = await sink.postgres<Record<string, unknown>>({ url: pgUrl(), schema, table: 'mine' }).open(ctx(false))
+  await mine.write({ values: rows, times: [0, 0, 0] })
+  await mine.close()
+  const other = await sink.postgres<Record<string, unknown>>({ url: pgUrl(), schema, table: 'other' }).open(ctx(false))
+  await other.write({ values: small, times: [0, 0, 0] })
+  await other.close()
+  const read = (t: string) => sql(`SELECT id::text AS id, price::float8 AS price, name, ok, (extract(epoch from ts) * 1000)::bigint::text AS ms, tags::jsonb::text AS tags FROM ${schema}.${t} ORDER BY id::bigint`)
+  const want = (rs: typeof rows) =>
+    rs.map((r) => ({ id: String(r.id), price: r.price, name: r.name, ok: r.ok, ms: r.ts === null ? null : String(r.ts.getTime()), tags: r.tags === null ? null : JSON.stringify(r.tags).replaceAll(':', ': ').replaceAll(',', ', ') }))
+  assert.deepEqual(await read('mine'), want(rows).sort((a, b) => Number(BigInt(a.id) - BigInt(b.id))))
+  assert.deepEqual(await read('other'), want(small))
+})
+
 test('records that gain fields add nullable columns; a field of another type is an error naming the step', { skip }, async () => {
   const schema = await freshSchema('evolve')
   const w = await sink.postgres<Record<string, unknown>>({ url: pgUrl(), schema, table: 'ev' }).open(ctx(false))
