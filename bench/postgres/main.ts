@@ -1,8 +1,9 @@
 /**
  * `npm run bench -- postgres [--rows N]`: rows per second into a local Postgres for narrow rows
- * ({ id: int64, v: double, s: short text }) through sink.postgres (COPY to the staging table, then the move
- * in one transaction at each checkpoint; and without checkpoints), beside `psql \copy` of the same rows into a
- * plain table, the limit. Needs `npm run services -- postgres` and psql on the PATH.
+ * ({ id: int64, v: double, s: short text }) through sink.postgres with a checkpoint every 100,000 rows (COPY
+ * straight into the table in a prepared transaction where the server allows them; and staged: COPY to the
+ * staging table, then the move in one transaction at each checkpoint) and without checkpoints, beside
+ * `psql \copy` of the same rows into a plain table, the limit. Needs `npm run services -- postgres` and psql on the PATH.
  */
 import { spawnSync } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -26,18 +27,25 @@ function rowsOf(n: number): Row[] {
 }
 
 async function sql(url: string, text: string): Promise<void> {
-  const c = new pg.Client({ connectionString: url })
-  await c.connect()
-  await c.query(text)
-  await c.end()
+  await query(url, text)
 }
 
-async function viaSink(url: string, rows: Row[], checkpointEvery: number | undefined): Promise<number> {
+async function query(url: string, text: string): Promise<unknown[]> {
+  const c = new pg.Client({ connectionString: url })
+  await c.connect()
+  try {
+    return (await c.query(text)).rows as unknown[]
+  } finally {
+    await c.end()
+  }
+}
+
+async function viaSink(url: string, rows: Row[], checkpointEvery: number | undefined, prepared = true): Promise<number> {
   const schema = 'bench_pg'
   await sql(url, `DROP SCHEMA IF EXISTS ${schema} CASCADE; CREATE SCHEMA ${schema}`)
   const checkpointing = checkpointEvery !== undefined
   const start = performance.now()
-  const w = (await postgres<Row>({ url, schema, table: 'narrow', columns: { id: 'int64', v: 'double', s: 'string' } }).open({ pipeline: 'bench', stepId: 'sink-1', subtask: 0, checkpointing })) as SinkWriter<Row>
+  const w = (await postgres<Row>({ url, schema, table: 'narrow', columns: { id: 'int64', v: 'double', s: 'string' }, prepared }).open({ pipeline: 'bench', stepId: 'sink-1', subtask: 0, checkpointing })) as SinkWriter<Row>
   if (checkpointing) await w.recover!([])
   let id = 0
   const times = new Array<number>(BATCH).fill(0)
@@ -85,10 +93,18 @@ export async function main(argv: string[]): Promise<void> {
     const psql = await viaPsql(url, rows, dir)
     const plain = await viaSink(url, rows, undefined)
     const checkpointed = await viaSink(url, rows, 100_000)
+    const staged = await viaSink(url, rows, 100_000, false)
+    const [{ max }] = (await query(url, "SELECT current_setting('max_prepared_transactions') AS max")) as { max: string }[]
     const psqlRate = rate(psql)
     console.log(`rows: ${n} narrow (int64, double, text)`)
     console.log(`psql \\copy (the limit):              ${psqlRate.toLocaleString('en')} rows/s`)
-    for (const [name, ms] of [['sink.postgres, no checkpoints:      ', plain], ['sink.postgres, checkpoint per 100k: ', checkpointed]] as const) {
+    const prepared = Number(max) > 0 ? 'prepared transactions' : 'staged: the server allows no prepared transactions'
+    const lines = [
+      ['sink.postgres, no checkpoints:               ', plain],
+      [`sink.postgres, checkpoint per 100k (${prepared}):`, checkpointed],
+      ['sink.postgres, checkpoint per 100k, staged:  ', staged],
+    ] as const
+    for (const [name, ms] of lines) {
       console.log(`${name} ${rate(ms).toLocaleString('en')} rows/s (${(psqlRate / rate(ms)).toFixed(2)}x slower than psql)`)
     }
   } finally {

@@ -1,5 +1,6 @@
 // Postgres for the connector tests: a private cluster in `.services/postgres/`, on 127.0.0.1:55432, with
-// logical replication on (for CDC) and trust authentication for the `sluice` superuser.
+// logical replication on (for CDC), prepared transactions allowed (sink.postgres writes append-only rows
+// once in them) and trust authentication for the `sluice` superuser.
 import { spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -40,7 +41,7 @@ function dataDir(ctx: ServiceContext): string {
 
 const postgres: ServiceModule = {
   name: 'postgres',
-  description: `PostgreSQL on 127.0.0.1:${PORT} (wal_level=logical, user ${USER}, trust auth); Debian package postgresql`,
+  description: `PostgreSQL on 127.0.0.1:${PORT} (wal_level=logical, max_prepared_transactions=64, user ${USER}, trust auth); Debian package postgresql`,
   async ensure(ctx) {
     if (await portAnswers(PORT)) return info;
     const bin = binDir(ctx);
@@ -59,7 +60,7 @@ const postgres: ServiceModule = {
       run(join(bin, 'initdb'), ['-D', data, '-A', 'trust', '-U', USER, '-E', 'UTF8', '--no-locale']);
     }
     const log = join(ctx.dir, 'postgres.log');
-    const options = [`-p ${PORT}`, '-c listen_addresses=127.0.0.1', `-k ${ctx.dir}`, '-c wal_level=logical', '-c max_replication_slots=20', '-c max_wal_senders=20', '-c fsync=off', '-c max_connections=200'];
+    const options = [`-p ${PORT}`, '-c listen_addresses=127.0.0.1', `-k ${ctx.dir}`, '-c wal_level=logical', '-c max_replication_slots=20', '-c max_wal_senders=20', '-c fsync=off', '-c max_connections=200', '-c max_prepared_transactions=64'];
     ctx.log('starting');
     run(join(bin, 'pg_ctl'), ['-D', data, '-l', log, '-o', options.join(' '), '-w', 'start']);
     await waitForPort(PORT, 30_000, log);

@@ -17,6 +17,13 @@ export interface SourceContext {
    */
   readonly bufferTimeoutMs?: number
   /**
+   * Which subtask of the source step opens this reader, of how many (absent where no pipeline is attached:
+   * 0 of 1). Partition p is read by subtask p mod `subtasks`; a source that must exist once per pipeline (a
+   * listening port, a broker session) opens it on subtask 0 and gives the others a reader that reads nothing.
+   */
+  readonly subtask?: number
+  readonly subtasks?: number
+  /**
    * Reports a record the source could not decode; applies the pipeline's error policy. `raw` is the
    * record exactly as read: a string when its bytes are valid UTF-8, else the bytes themselves.
    */

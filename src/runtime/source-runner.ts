@@ -92,6 +92,8 @@ export class SourceRunner {
       pipeline,
       stepId,
       signal,
+      subtask: this.split.subtask,
+      subtasks: this.split.subtasks,
       ...(bufferTimeoutMs !== undefined ? { bufferTimeoutMs } : {}),
       malformed: (error, raw, position: Position) => this.errors.malformed(stepId, error, raw, this.clock.now(), position),
       invalid: (error, record, position) => this.errors.report(stepId, error, record, this.clock.now(), position),

@@ -103,7 +103,18 @@ export const CASES: Record<string, SinkCase> = {
       return postgres<Rec>({ url: pgUrl(), schema: pgSchema(dir), table: 'rows', columns: { n: 'int64' } }).open(ctx)
     },
     committed: async (dir) => (await pgRows(`SELECT n FROM ${pgSchema(dir)}.rows`)).map((r) => Number(r.n)),
-    leftovers: async (dir) => Number((await pgRows(`SELECT count(*) AS n FROM ${pgSchema(dir)}._sluice_staging_conf_sink_1_0`))[0].n),
+    leftovers: pgLeftovers,
+  },
+  postgresStaged: {
+    name: 'sink.postgres, staged (no prepared transactions)',
+    perSubtask: false,
+    service: 'postgres',
+    async open(dir, ctx) {
+      const { postgres } = await import('../../src/connectors/postgres/sink.ts')
+      return postgres<Rec>({ url: pgUrl(), schema: pgSchema(dir), table: 'rows', columns: { n: 'int64' }, prepared: false }).open(ctx)
+    },
+    committed: async (dir) => (await pgRows(`SELECT n FROM ${pgSchema(dir)}.rows`)).map((r) => Number(r.n)),
+    leftovers: pgLeftovers,
   },
   s3: {
     name: 'sink.s3, jsonl',
@@ -294,6 +305,19 @@ async function s3Objects(prefix: string, match: RegExp, binary = false): Promise
 
 function pgUrl(): string {
   return String(serviceOrSkip('postgres').info?.url)
+}
+
+/** Rows staged and prepared transactions left by the sinks of a scenario (subtasks 0 and 1). */
+async function pgLeftovers(dir: string): Promise<number> {
+  const { preparedPrefix } = await import('../../src/connectors/postgres/prepared-table.ts')
+  const schema = pgSchema(dir)
+  let n = 0
+  for (const k of [0, 1]) {
+    n += Number((await pgRows(`SELECT count(*) AS n FROM ${schema}._sluice_staging_conf_sink_1_${k}`))[0]?.n ?? 0)
+    const [{ db }] = await pgRows('SELECT current_database() AS db')
+    n += Number((await pgRows(`SELECT count(*) AS n FROM pg_prepared_xacts WHERE starts_with(gid, '${preparedPrefix(String(db), schema, 'rows', `conf/sink-1/${k}`)}')`))[0].n)
+  }
+  return n
 }
 
 /** Each scenario writes to a Postgres schema of its own, named after its folder. */

@@ -85,7 +85,13 @@ test('source.avro: a restore in the middle goes on at the next record; a reader 
     got.push(...((await first.read(0, 400)) as { values: Order[] }).values)
     got.push(...((await first.read(1, 10)) as { values: Order[] }).values)
     const at = JSON.parse(JSON.stringify(first.positions!())) as unknown[]
-    assert.deepEqual(at, [{ file: a, record: 400 }, { file: b, record: 10 }])
+    assert.deepEqual(
+      (at as { file: string; record: number; inBlock: number }[]).map((x) => [x.file, x.record, x.inBlock]),
+      [
+        [a, 400, 400],
+        [b, 10, 10],
+      ],
+    )
     await first.close()
     const second = await source.avro<Order>(join(dir, '*.avro')).open(ctx())
     await second.seek!(at)
@@ -102,5 +108,28 @@ test('source.avro: a restore in the middle goes on at the next record; a reader 
     const bad = pipeline('bad')
     bad.from(source.avro(join(dir, 'bad.avro'))).to(sink.blackhole())
     await assert.rejects(run(bad), (e: unknown) => e instanceof SluiceError && e.code === 'SLUICE_FILE_UNREADABLE' && e.message.includes('bad.avro'))
+  })
+})
+
+test('source.avro: a restore goes to the block it stood in (deflate, several blocks); a position without a block skips whole blocks', async () => {
+  await withTempDir(async (dir) => {
+    const f = join(dir, 'big.avro')
+    const p = pipeline('write-big')
+    p.from(source.collection(orders(0, 20_000))).to(sink.avro(f, { schema: Order, codec: 'deflate' }))
+    await run(p)
+    const first = await source.avro<Order>(f).open(ctx())
+    let read = 0
+    while (read < 15_003) read += ((await first.read(0, 3)) as { values: Order[] }).values.length
+    const [at] = JSON.parse(JSON.stringify(first.positions!())) as { file: string; record: number; block: number; inBlock: number }[]
+    await first.close()
+    assert.equal(at.record, 15_003)
+    assert.ok(at.block > 100 && at.inBlock < at.record, 'the position names a block after the first')
+    for (const position of [at, { file: f, record: 15_003 }]) {
+      const again = await source.avro<Order>(f).open(ctx())
+      await again.seek!([position])
+      const rest = await readAll(again, 1000)
+      await again.close()
+      assert.deepEqual(rest.map((o) => o.id), orders(15_003, 4_997).map((o) => o.id))
+    }
   })
 })

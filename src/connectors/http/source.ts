@@ -3,6 +3,7 @@ import { userError } from '../../core/errors.ts'
 import type { Source, SourceOptions, SourceReader } from '../../core/source.ts'
 import { acquireLog } from '../log/shared-log.ts'
 import { log as logSource } from '../log/source.ts'
+import { otherSubtaskReader, takesIntake } from '../log/single-intake.ts'
 import { IngestServer } from './ingest.ts'
 
 /**
@@ -38,7 +39,8 @@ const TOPIC = 'http-ingest'
  * again, which may store a request twice: give records an id to deduplicate on if that matters). When the pipeline
  * falls `maxLag` records behind, requests get 429 with `Retry-After: 1`; bodies over `maxBodyBytes` get 413, a
  * missing or wrong token 401, a body that does not parse 400 (nothing of it stored). Loopback only by default.
- * Without checkpoints the read position is committed when the source closes: at-least-once after a crash.
+ * Without checkpoints the read position is committed when the source closes: at-least-once after a crash. One
+ * port: at parallelism above 1, subtask 0 listens and reads, and the steps after a keyed exchange run on every subtask.
  * @example p.from(source.http({ port: 8080, path: '/events', auth: { token: process.env.INGEST_TOKEN } }))
  */
 export function http<T = any>(options: HttpSourceOptions<T>): Source<T> {
@@ -65,6 +67,7 @@ export function http<T = any>(options: HttpSourceOptions<T>): Source<T> {
     options,
     describe: () => ({ kind: 'http', host, port, path, auth: options.auth === undefined ? 'none' : 'bearer token', maxBodyBytes, maxLag, logDir }),
     async open(ctx): Promise<SourceReader<T>> {
+      if (!takesIntake(ctx)) return otherSubtaskReader<T>() // one port: subtask 0 listens and reads
       const ref = await acquireLog(logDir, logOptions)
       try {
         if (!ref.log.listTopics().includes(TOPIC)) await ref.log.createTopic(TOPIC, { partitions: 1 })

@@ -5,6 +5,7 @@ import type { Source, SourceOptions, SourceReader } from '../../core/source.ts'
 import type { Log } from '../../log/index.ts'
 import { acquireLog } from '../log/shared-log.ts'
 import { log as logSource } from '../log/source.ts'
+import { otherSubtaskReader, takesIntake } from '../log/single-intake.ts'
 import { connected, mqttClient, redactMqtt, type MqttConnection } from './client.ts'
 import { Redeliveries } from './redeliveries.ts'
 
@@ -34,8 +35,8 @@ export const TOPIC = 'mqtt-ingest'
  * `source.log`, with the log offset as its checkpointed position: with checkpoints every message reaches the
  * output exactly once. A crash between the fsync and the PUBACK makes the broker send the message again with the
  * DUP flag; it is recognised by its packet id, topic and payload among the last stored messages and not stored
- * twice. The client id must stay the same across restarts (default `sluice-<pipeline>-<step>`). One session: run the
- * pipeline at parallelism 1. When the pipeline falls `maxLag` messages behind, the source stops acknowledging
+ * twice. The client id must stay the same across restarts (default `sluice-<pipeline>-<step>`). One session: at
+ * parallelism above 1, subtask 0 subscribes and reads, and the steps after a keyed exchange run on every subtask. When the pipeline falls `maxLag` messages behind, the source stops acknowledging
  * and the broker holds the rest (backpressure). Without checkpoints the read position is committed when the
  * source closes: at-least-once after a crash.
  * @example p.from(source.mqtt({ url: 'mqtt://127.0.0.1:1883', topics: 'sensors/#', eventTime: (r) => r.ts }))
@@ -59,6 +60,7 @@ export function mqtt<T = any>(options: MqttSourceOptions<T>): Source<T> {
     options: o,
     describe: () => ({ kind: 'mqtt', url: redactMqtt(o.url), topics, qos, clientId: o.clientId ?? 'sluice-<pipeline>-<step>', maxLag, logDir: o.logDir ?? '.sluice/mqtt-<clientId>' }),
     async open(ctx): Promise<SourceReader<T>> {
+      if (!takesIntake(ctx)) return otherSubtaskReader<T>() // one broker session: subtask 0 subscribes and reads
       const clientId = clientIdFor(ctx.pipeline, ctx.stepId)
       const logDir = o.logDir ?? join('.sluice', `mqtt-${clientId}`)
       const inner = logSource<T>(logDir, TOPIC, {

@@ -5,6 +5,7 @@ import type { ParquetType } from '../parquet/schema.ts'
 import type { SqlConnection, SqlDialect, StagedRows } from '../sql/dialect.ts'
 import { ident } from '../sql/staged-table.ts'
 import { copyChunks } from './copy-text.ts'
+import { copyBinaryChunks } from './copy-binary.ts'
 import { lazyRequire } from '../../core/lazy-require.ts'
 
 const pgLib = lazyRequire<typeof pg>(import.meta.url, 'pg')
@@ -19,6 +20,19 @@ export const PG_TYPES: Record<ParquetType, string> = {
   timestamp: 'TIMESTAMPTZ',
   json: 'JSONB',
 }
+
+/** The information_schema type of a column COPY binary can fill with each column type's values. */
+const BINARY_TYPES: Record<ParquetType, string> = {
+  int64: 'bigint',
+  double: 'double precision',
+  string: 'text',
+  boolean: 'boolean',
+  timestamp: 'timestamp with time zone',
+  json: 'jsonb',
+}
+
+/** A staging table's own columns, after the data columns. */
+const STAGING_COLUMNS = ['_sluice_key', '_sluice_op', '_sluice_seq', '_sluice_checkpoint']
 
 /** Column types as information_schema names them, and those of tables made elsewhere the sink writes too. */
 const BY_INFO: Record<string, ParquetType> = {
@@ -73,6 +87,8 @@ export function pgDialect(url: string, schema: string | undefined): SqlDialect {
 class PgConnection implements SqlConnection {
   private readonly client: pg.Client
   private lost: unknown
+  /** Each table's columns and their information_schema types, as last read. */
+  private readonly sqlTypes = new Map<string, Map<string, string>>()
 
   constructor(client: pg.Client) {
     this.client = client
@@ -92,8 +108,28 @@ class PgConnection implements SqlConnection {
 
   async append(table: string, rows: StagedRows, staged: boolean): Promise<void> {
     if (this.lost !== undefined) throw this.lost
-    const cols = [...rows.columns.map((c) => c.name), ...(staged ? ['_sluice_key', '_sluice_op', '_sluice_seq', '_sluice_checkpoint'] : [])].map(ident)
-    await pipeline(Readable.from(copyChunks(rows, staged), { objectMode: false }), this.client.query(pgCopyStreams().from(`COPY ${ident(table)} (${cols.join(', ')}) FROM STDIN`)))
+    const names = [...rows.columns.map((c) => c.name), ...(staged ? STAGING_COLUMNS : [])]
+    const binary = await this.binaryFits(table, rows, staged)
+    const chunks = binary ? copyBinaryChunks(rows, staged) : copyChunks(rows, staged)
+    const copy = `COPY ${ident(table)} (${names.map(ident).join(', ')}) FROM STDIN${binary ? ' (FORMAT binary)' : ''}`
+    await pipeline(Readable.from(chunks, { objectMode: false }), this.client.query(pgCopyStreams().from(copy)))
+  }
+
+  /**
+   * Whether every column of `table` that the rows fill has exactly the SQL type COPY binary writes for it
+   * (the sink's own tables always do; a table made elsewhere may have INTEGER or VARCHAR columns, which take
+   * COPY text). The table's types are read once, and again when the rows name a column not seen.
+   */
+  private async binaryFits(table: string, rows: StagedRows, staged: boolean): Promise<boolean> {
+    let known = this.sqlTypes.get(table)
+    if (known === undefined || rows.columns.some((c) => !known!.has(c.name))) {
+      const got = await this.client.query('SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $1 AND table_schema = current_schema()', [table])
+      known = new Map(got.rows.map((r: { column_name: string; data_type: string }) => [r.column_name, r.data_type]))
+      this.sqlTypes.set(table, known)
+    }
+    const types = known
+    const fits = rows.columns.every((c) => types.get(c.name) === BINARY_TYPES[c.type])
+    return fits && (!staged || STAGING_COLUMNS.every((c, i) => types.get(c) === (i < 2 ? 'text' : 'bigint')))
   }
 
   async close(): Promise<void> {

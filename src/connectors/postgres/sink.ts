@@ -5,6 +5,7 @@ import { checkSchema, type ParquetSchema } from '../parquet/schema.ts'
 import { StagedTable } from '../sql/staged-table.ts'
 import { StagedSqlWriter } from '../sql/staged-writer.ts'
 import { pgDialect, redact } from './dialect.ts'
+import { PreparedTable, preparedTransactionsAllowed } from './prepared-table.ts'
 
 /**
  * Options of `sink.postgres`.
@@ -33,6 +34,15 @@ export interface PostgresSinkOptions {
    * error. With a contract on the sink (`withContract`), the fields a new version adds become columns at once.
    */
   evolve?: boolean
+  /**
+   * Without `key` and with checkpoints, write each checkpoint's rows straight into the table in a
+   * transaction that the barrier prepares (`PREPARE TRANSACTION`) and the checkpoint's completion commits:
+   * rows are written once instead of staged and moved, about twice as fast. Default true: used when the
+   * server allows it (`max_prepared_transactions` above 0), else rows are staged. A prepared transaction
+   * holds its lock on the table and the server's oldest transaction horizon until the next checkpoint
+   * completes; false stages rows always.
+   */
+  prepared?: boolean
 }
 
 /** Rows are staged (with COPY) once this many are buffered. */
@@ -42,10 +52,12 @@ const STAGE_ROWS = 20_000
  * Writes records as rows of a Postgres table through `pg`: one column per field, created from the records'
  * schema if the table is missing, and new nullable columns when records gain fields (`evolve`).
  *
- * Rows are sent with COPY into a staging table `_sluice_staging_<pipeline>_<step>_<subtask>`; with
- * checkpoints the sink is exactly-once through `TwoPhaseCommit`: pre-commit at checkpoint n names the rows
- * staged so far (by order number, in the checkpoint's handle), commit moves them into the table and records
- * n in `_sluice_checkpoints`, in one transaction (the same code as `sink.duckdb`). With `key`, the move is an
+ * With checkpoints the sink is exactly-once through `TwoPhaseCommit`. Without `key`, on a server that allows
+ * prepared transactions (`prepared`), rows are sent with COPY straight into the table in a transaction that
+ * pre-commit at checkpoint n prepares and commit commits (`COMMIT PREPARED`). Otherwise rows are sent with
+ * COPY into a staging table `_sluice_staging_<pipeline>_<step>_<subtask>`: pre-commit names the rows staged
+ * so far (by order number, in the checkpoint's handle), commit moves them into the table and records n in
+ * `_sluice_checkpoints`, in one transaction (the same code as `sink.duckdb`). With `key`, the move is an
  * upsert (`INSERT ... ON CONFLICT`) and delete by key of each key's last change, so changelog streams
  * (aggregates, CDC) are applied. Without checkpoints, rows are written every 20,000 records and at close
  * (COPY straight into the table): at-least-once, or exactly-once in effect with `key`. The sink runs as one subtask (one ordered writer).
@@ -72,10 +84,17 @@ export function postgres<T>(options: PostgresSinkOptions): Sink<T> {
       url: redact(url),
       table: schema === undefined ? table : `${schema}.${table}`,
       ...(keyed ? { key } : {}),
-      commit: `${keyed ? 'upserts and deletes by key; ' : ''}rows sent with COPY to a staging table move with the checkpoint id in one transaction`,
+      commit: keyed
+        ? 'upserts and deletes by key; rows sent with COPY to a staging table move with the checkpoint id in one transaction'
+        : `rows sent with COPY ${options.prepared === false ? '' : 'straight to the table in a transaction prepared at the barrier and committed with the checkpoint (where the server allows prepared transactions), else '}to a staging table, moved with the checkpoint id in one transaction`,
     }),
     async open(ctx): Promise<SinkWriter<T>> {
-      const t = new StagedTable(pgDialect(url, schema), table, `${ctx.pipeline}/${ctx.stepId}/${ctx.subtask}`, ctx.stepId, keyed ? { kind: 'columns', columns: key } : undefined)
+      const dialect = pgDialect(url, schema)
+      const sinkId = `${ctx.pipeline}/${ctx.stepId}/${ctx.subtask}`
+      // Append-only with checkpoints: a table that completes prepared transactions, whether it makes them or not.
+      const prepared = !keyed && ctx.checkpointing === true
+      const direct = prepared && options.prepared !== false && (await preparedTransactionsAllowed(dialect))
+      const t = prepared ? new PreparedTable(dialect, table, sinkId, ctx.stepId, direct) : new StagedTable(dialect, table, sinkId, ctx.stepId, keyed ? { kind: 'columns', columns: key } : undefined)
       await t.init()
       if (ctx.checkpointing !== true) await t.discardStaged()
       return new StagedSqlWriter<T>(t, { sink: 'sink.postgres', columns, contractColumns: contractColumns(ctx.contract?.schemaText), evolve: options.evolve ?? true, stageRows: STAGE_ROWS }, ctx)

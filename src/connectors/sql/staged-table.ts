@@ -18,6 +18,18 @@ export const lit = (s: string) => `'${s.replaceAll("'", "''")}'`
 export type KeyMode = { kind: 'computed' } | { kind: 'columns'; columns: readonly string[] } | undefined
 
 /**
+ * A transaction of a staged table, as a checkpoint's handle keeps it: its staged rows with `_sluice_seq`
+ * below `upto` (earlier versions stamped rows with the checkpoint id instead, and left `upto` out), and for a
+ * database that prepares transactions (Postgres), the id of the prepared transaction holding rows written
+ * straight to the target.
+ */
+export interface StagedTxn {
+  sink: string
+  upto?: number
+  prepared?: string
+}
+
+/**
  * A target table and this sink's staging table `_sluice_staging_<pipeline>_<step>_<subtask>`, which holds
  * rows written but not yet committed, in any SQL database a `SqlDialect` describes. Each staged row carries
  * its order (`_sluice_seq`), its changelog kind and its key (`_sluice_checkpoint` is read only for handles of
@@ -40,6 +52,8 @@ export class StagedTable {
   /** Target columns, in order, and their types, once known (from the table, `columns` or the first batch). */
   schema: ParquetSchema | undefined
   private seq = 0
+  /** Columns added to the staging table that the target gains in the next move (see `addColumns`). */
+  private targetLater: ParquetSchema = {}
 
   constructor(dialect: SqlDialect, table: string, sinkId: string, step: string, key: KeyMode) {
     this.dialect = dialect
@@ -133,16 +147,29 @@ export class StagedTable {
    * Adds columns (nullable) to the target and the staging table: a backward-compatible change, since rows
    * written before have null there. Columns the table has already are left alone.
    */
-  async addColumns(added: ParquetSchema): Promise<void> {
+  async addColumns(added: ParquetSchema, targetLater = false): Promise<void> {
     const names = Object.keys(added).filter((n) => this.schema === undefined || !(n in this.schema))
     if (names.length === 0) return
     // Known at once: rows buffered from now on have the new columns, and their statements queue after these.
     this.schema = { ...this.schema, ...Object.fromEntries(names.map((n) => [n, added[n]])) }
+    // `targetLater`: the target may be locked by a transaction that only a later commit ends; its columns
+    // are added by the move that needs them, in its transaction.
+    if (targetLater) for (const n of names) this.targetLater[n] = added[n]
     await this.serial('add columns', async (c) => {
-      for (const t of [this.table, this.staging]) {
+      for (const t of targetLater ? [this.staging] : [this.table, this.staging]) {
         for (const n of names) await c.run(`ALTER TABLE ${ident(t)} ADD COLUMN IF NOT EXISTS ${ident(n)} ${this.dialect.types[added[n]]}`)
       }
     })
+  }
+
+  /** Phase one of a checkpoint's transaction, once the rows are staged: every staged row so far. */
+  seal(_checkpointId: number): Promise<StagedTxn> {
+    return Promise.resolve({ sink: this.sinkId, upto: this.seq })
+  }
+
+  /** Phase two: moves the transaction's rows (see `move`). */
+  commit(txn: StagedTxn, checkpointId: number): Promise<void> {
+    return this.move(checkpointId, txn.upto)
   }
 
   private async hasStaging(c: SqlConnection): Promise<boolean> {
@@ -189,6 +216,8 @@ export class StagedTable {
           await c.run('ROLLBACK')
           return
         }
+        for (const [n, type] of Object.entries(this.targetLater)) await c.run(`ALTER TABLE ${ident(this.table)} ADD COLUMN IF NOT EXISTS ${ident(n)} ${this.dialect.types[type]}`)
+        this.targetLater = {}
         const which = id === undefined ? 'TRUE' : upto === undefined ? `_sluice_checkpoint <= ${id}` : `_sluice_seq < ${upto}`
         for (const sql of this.moveStatements(which)) await c.run(sql)
         // Every staged row moved (the usual case: the commit comes before the next rows): TRUNCATE is cheaper.

@@ -3,7 +3,7 @@ import { SluiceError, errorMessage } from '../../core/errors.ts'
 import type { RestoredHandle, SinkContext, SinkWriter } from '../../core/sink.ts'
 import { TwoPhaseCommit, type AbortScope, type Transactions } from '../../checkpoint/two-phase-commit.ts'
 import { ColumnBuffer, inferSchema, type ParquetSchema } from '../parquet/schema.ts'
-import { KEY_COLUMN, type StagedTable } from './staged-table.ts'
+import { KEY_COLUMN, type StagedTable, type StagedTxn } from './staged-table.ts'
 
 /** How a staged SQL writer behaves; the sink that makes it fills this in from its own options. */
 export interface StagedWriterOptions<T> {
@@ -25,15 +25,6 @@ export interface StagedWriterOptions<T> {
 }
 
 /**
- * A transaction of the staging table: its rows with `_sluice_seq` below `upto` (earlier versions stamped
- * rows with the checkpoint id instead, and left `upto` out).
- */
-interface Staged {
-  sink: string
-  upto?: number
-}
-
-/**
  * The writer of every SQL sink over a `StagedTable`: buffers rows column by column, stages them, and with
  * checkpoints commits through `TwoPhaseCommit` (pre-commit bounds the staged rows, commit moves them).
  * Without checkpoints, staged rows are moved at once (plain inserts, or upserts by key).
@@ -48,13 +39,13 @@ export class StagedSqlWriter<T> implements SinkWriter<T> {
   /** The stage started last (at most one runs while the writer takes more records). */
   private inFlight: Promise<void> | undefined
   private failure: unknown
-  private readonly tpc: TwoPhaseCommit<Staged>
+  private readonly tpc: TwoPhaseCommit<StagedTxn>
 
   constructor(t: StagedTable, options: StagedWriterOptions<T>, ctx: SinkContext) {
     this.t = t
     this.o = options
     this.ctx = ctx
-    this.tpc = new TwoPhaseCommit<Staged>(this.txns, ctx, options.sink)
+    this.tpc = new TwoPhaseCommit<StagedTxn>(this.txns, ctx, options.sink)
   }
 
   write(batch: Batch<T>): void | Promise<void> {
@@ -186,23 +177,23 @@ export class StagedSqlWriter<T> implements SinkWriter<T> {
   }
 
   /** Phase one: the buffered rows are staged (durable), and the transaction is every staged row so far. */
-  private async bound(): Promise<Staged> {
+  private async bound(checkpointId: number): Promise<StagedTxn> {
     await this.flush()
-    return { sink: this.t.sinkId, upto: this.t.nextSeq }
+    return this.t.seal(checkpointId)
   }
 
   /** The staging table's transactions, for the two-phase commit. */
-  private readonly txns: Transactions<Staged> = {
-    preCommit: () => this.bound(),
-    commit: (txn, id) => this.t.move(id, txn.upto),
+  private readonly txns: Transactions<StagedTxn> = {
+    preCommit: (id) => this.bound(id),
+    commit: (txn, id) => this.t.commit(txn, id),
     abort: (scope: AbortScope) => this.t.discardAfter(scope.after),
     legacy: (h) => (Number.isSafeInteger((h as { checkpointId?: unknown } | null)?.checkpointId) ? [{ sink: this.t.sinkId }] : undefined),
     check: (txn) => {
-      const t = txn as Staged | null
-      if (typeof t?.sink !== 'string' || (t.upto !== undefined && !Number.isSafeInteger(t.upto))) {
-        throw new SluiceError('SLUICE_BAD_POSITION', `${this.o.sink}: a transaction in the checkpoint handle must be { sink, upto }`, { domain: 'internal', step: this.ctx.stepId })
+      const t = txn as StagedTxn | null
+      if (typeof t?.sink !== 'string' || (t.upto !== undefined && !Number.isSafeInteger(t.upto)) || (t.prepared !== undefined && typeof t.prepared !== 'string')) {
+        throw new SluiceError('SLUICE_BAD_POSITION', `${this.o.sink}: a transaction in the checkpoint handle must be { sink, upto?, prepared? }`, { domain: 'internal', step: this.ctx.stepId })
       }
-      return txn as Staged
+      return txn as StagedTxn
     },
   }
 

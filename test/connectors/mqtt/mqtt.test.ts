@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import mqttLib from 'mqtt'
@@ -12,6 +12,7 @@ import { committedParts } from '../../../src/connectors/files/part-files.ts'
 import { pipeline, sink, source, start } from '../../../src/index.ts'
 import { prng } from '../../checkpoint/crash.ts'
 import { serviceOrSkip } from '../../support/services.ts'
+import { build as buildParallel } from './fixtures/mqtt-parallel.ts'
 
 const broker = serviceOrSkip('mosquitto')
 const url = () => String(broker.info!.url)
@@ -82,6 +83,29 @@ test('source.mqtt: messages published while the pipeline is down are read when i
     assert.deepEqual([...ids].sort((a, b) => a - b), Array.from({ length: 300 }, (_, i) => i))
     const errors = (await Promise.all((await committedParts(join(base, 'errors'))).map((f) => readFile(f, 'utf8')))).join('').split('\n').filter((l) => l !== '')
     assert.equal(errors.length, 1, 'the payload that is not JSON went to the error output')
+  } finally {
+    await rm(base, { recursive: true, force: true })
+  }
+})
+
+test('source.mqtt at parallelism 2: one session on subtask 0, every message once, the steps after the key on both subtasks', { skip: broker.skip }, async () => {
+  const base = await mkdtemp(join(tmpdir(), 'sluice-mqtt-p2-'))
+  const clientId = `sluice-p2-${unique()}`
+  const params = { url: url(), clientId, topic: `sluice-test/${clientId}/#`, log: join(base, 'log'), out: join(base, 'out') }
+  const module = new URL('./fixtures/mqtt-parallel.ts', import.meta.url).href
+  try {
+    await session(clientId, params.topic)
+    const pub = await publisher()
+    for (let id = 0; id < 300; id++) await pub.publishAsync(`sluice-test/${clientId}/${id % 3}`, JSON.stringify({ id }), { qos: 1 })
+    await pub.endAsync()
+    const job = start(buildParallel(params), { parallelism: 2, module, params, checkpoint: { dir: join(base, 'chk'), intervalMs: 50 } })
+    for (let i = 0; i < 400 && (await output(params.out)).length < 300; i++) await sleep(50)
+    await job.stop()
+    await job.done
+    const ids = await output(params.out)
+    assert.deepEqual(ids.sort((a, b) => a - b), Array.from({ length: 300 }, (_, i) => i))
+    const subtasks = new Set((await committedParts(params.out)).map((f) => basename(f).split('-')[1]))
+    assert.deepEqual([...subtasks].sort(), ['0', '1'], 'both subtasks of the sink wrote records')
   } finally {
     await rm(base, { recursive: true, force: true })
   }

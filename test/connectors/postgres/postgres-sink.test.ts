@@ -32,6 +32,29 @@ test('without checkpoints: a table created from the first batch, typed columns, 
   assert.deepEqual(await sql(`SELECT count(*)::int AS n FROM ${schema}.items`), [{ n: 4 }])
 })
 
+test('COPY binary into the sink\'s own types and COPY text into a table made elsewhere give the same rows', { skip }, async () => {
+  const schema = await freshSchema('binary')
+  await sql(`CREATE TABLE ${schema}.other (id INTEGER, price REAL, name VARCHAR(200), ok BOOLEAN, ts TIMESTAMPTZ, tags JSON)`)
+  const before2000 = Date.UTC(1969, 11, 31, 23, 59, 59, 7)
+  const rows: { id: number; price: number | null; name: string; ok: boolean | null; ts: Date | null; tags: unknown }[] = [
+    { id: -5_000_000_001, price: -0.25, name: 'zürich ☃ 🎉', ok: true, ts: new Date(before2000), tags: { é: [1, 'ü'] } },
+    { id: 9_007_199_254_740_991, price: 1e300, name: 'x'.repeat(70) + 'é', ok: false, ts: new Date(Date.UTC(2031, 0, 2, 3, 4, 5, 678)), tags: null },
+    { id: 3, price: null, name: '', ok: null, ts: null, tags: [] },
+  ]
+  const small = rows.map((r, i) => ({ ...r, id: i, price: r.price === 1e300 ? 2 : r.price }))
+  const mine = await sink.postgres<Record<string, unknown>>({ url: pgUrl(), schema, table: 'mine' }).open(ctx(false))
+  await mine.write({ values: rows, times: [0, 0, 0] })
+  await mine.close()
+  const other = await sink.postgres<Record<string, unknown>>({ url: pgUrl(), schema, table: 'other' }).open(ctx(false))
+  await other.write({ values: small, times: [0, 0, 0] })
+  await other.close()
+  const read = (t: string) => sql(`SELECT id::text AS id, price::float8 AS price, name, ok, (extract(epoch from ts) * 1000)::bigint::text AS ms, tags::jsonb::text AS tags FROM ${schema}.${t} ORDER BY id::bigint`)
+  const want = (rs: typeof rows) =>
+    rs.map((r) => ({ id: String(r.id), price: r.price, name: r.name, ok: r.ok, ms: r.ts === null ? null : String(r.ts.getTime()), tags: r.tags === null ? null : JSON.stringify(r.tags).replaceAll(':', ': ').replaceAll(',', ', ') }))
+  assert.deepEqual(await read('mine'), want(rows).sort((a, b) => Number(BigInt(a.id) - BigInt(b.id))))
+  assert.deepEqual(await read('other'), want(small))
+})
+
 test('records that gain fields add nullable columns; a field of another type is an error naming the step', { skip }, async () => {
   const schema = await freshSchema('evolve')
   const w = await sink.postgres<Record<string, unknown>>({ url: pgUrl(), schema, table: 'ev' }).open(ctx(false))
@@ -93,6 +116,41 @@ test('a keyed aggregate through checkpoints into Postgres gives one row per key 
   } finally {
     await rm(dir, { recursive: true, force: true })
   }
+})
+
+test('append-only with checkpoints: rows wait in a prepared transaction; new columns while one is pending go through the staging table', { skip }, async (t) => {
+  const [{ max }] = await sql("SELECT current_setting('max_prepared_transactions') AS max")
+  if (Number(max) === 0) return t.skip('the server allows no prepared transactions (max_prepared_transactions = 0): the staged path is tested by the conformance suite')
+  const schema = await freshSchema('prepared')
+  const pending = async () => (await sql(`SELECT gid FROM pg_prepared_xacts WHERE database = current_database() AND gid LIKE 'sluice%' AND owner = current_user`)).length
+  const before = await pending()
+  const w = await sink.postgres<Record<string, unknown>>({ url: pgUrl(), schema, table: 'ev' }).open(ctx(true))
+  await w.recover!([])
+  await w.write({ values: [{ id: 1 }, { id: 2 }], times: [0, 0] })
+  const h1 = await w.preCommit!(1)
+  assert.equal(await pending(), before + 1, 'the barrier prepared a transaction')
+  assert.deepEqual(await sql(`SELECT count(*)::int AS n FROM ${schema}.ev`), [{ n: 0 }], 'nothing visible before the commit')
+  assert.deepEqual(await sql(`SELECT count(*)::int AS n FROM ${schema}._sluice_staging_pgtest_sink_postgres_1_0`), [{ n: 0 }], 'nothing staged')
+  // A new field while checkpoint 1 is prepared: the table is locked until its commit, so the rows are staged.
+  await w.write({ values: [{ id: 3, label: 'c' }], times: [0] })
+  const h2 = await w.preCommit!(2)
+  await w.commit!(1, h1)
+  await w.commit!(2, h2)
+  await w.commit!(2, h2)
+  await w.write({ values: [{ id: 4, label: 'd' }], times: [0] })
+  const h3 = await w.preCommit!(3)
+  await w.close()
+  // A restart from checkpoint 3 completes it; one from scratch would have rolled it back.
+  const again = await sink.postgres<Record<string, unknown>>({ url: pgUrl(), schema, table: 'ev' }).open(ctx(true))
+  await again.recover!([{ subtask: 0, checkpointId: 3, handle: h3 }])
+  await again.close()
+  assert.equal(await pending(), before)
+  assert.deepEqual(await sql(`SELECT id::int AS id, label FROM ${schema}.ev ORDER BY id`), [
+    { id: 1, label: null },
+    { id: 2, label: null },
+    { id: 3, label: 'c' },
+    { id: 4, label: 'd' },
+  ])
 })
 
 test('options are checked when the sink is made, and the url password never reaches describe', () => {
