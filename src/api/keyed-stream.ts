@@ -32,7 +32,7 @@ export interface AggregateOptions {
    * Pre-aggregate each batch per key before the keyed exchange (local-global aggregation): a hot key crosses
    * the exchange once per batch as a partial accumulator, merged by the subtask that owns it. The results are
    * those of the plain aggregate; the aggregate's `merge` must be exact (every `agg.*` is). Adds a `combine`
-   * step in front. Default false.
+   * step in front. Default: the pipeline's `combine` option (false).
    */
   combine?: boolean
 }
@@ -77,7 +77,7 @@ export class KeyedStream<T, K extends Key> {
    */
   aggregate<A, R>(fn: AggregateFunction<T, A, R>, options: AggregateOptions = {}): Stream<KeyedResult<K, R>> {
     const columns: StepColumns = { kind: 'aggregate', create: () => fn.create(), add: (a, v) => fn.add(a, v) }
-    if (options.combine !== true) return this.keyedNode('keyed-aggregate', [], () => ({ aggregate: fn.name }), (ctx) => new KeyedAggregateOperator(fn, ctx), [], columns)
+    if ((options.combine ?? this.stream.pipeline.options.combine) !== true) return this.keyedNode('keyed-aggregate', [], () => ({ aggregate: fn.name }), (ctx) => new KeyedAggregateOperator(fn, ctx), [], columns)
     // Local-global: a combiner on every subtask of the input, then the aggregate merging partials by key.
     const p = this.stream.pipeline
     const combine = p.addNode('combine', [this.stream.edge()], { aggregate: fn.name }, { role: 'operator', keyed: false, build: (ctx) => new CombinerOperator(fn, this.keyFn, target.id, ctx) })
