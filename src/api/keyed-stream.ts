@@ -1,11 +1,11 @@
 import { parseDuration, type Duration } from '../core/duration.ts'
 import { userError } from '../core/errors.ts'
-import { keyId, type Key, type KeyPrimitive } from '../core/key.ts'
+import type { Key } from '../core/key.ts'
 import type { AggregateFunction } from '../operators/aggregate/aggregate-function.ts'
 import { agg } from '../operators/aggregate/functions.ts'
 import { KeyedAggregateOperator, type KeyedResult } from '../operators/keyed-aggregate/keyed-aggregate-operator.ts'
 import { CombinerOperator, combinedKey, type Combined } from '../operators/aggregate/combiner.ts'
-import { saltedMerge, saltedPartial, type Salted } from '../operators/aggregate/salted.ts'
+import { saltedKey, saltedMerge, saltedPartial, type Salted } from '../operators/aggregate/salted.ts'
 import { KeyedProcessOperator } from '../operators/process/keyed-process-operator.ts'
 import type { KeyedProcessFunction } from '../operators/process/process-function.ts'
 import { checkAssigner, type WindowAssigner } from '../operators/window/assigners.ts'
@@ -105,7 +105,7 @@ export class KeyedStream<T, K extends Key> {
     // Each subtask deals salts in turn from its own counter: any spread gives the same merged result.
     let next = 0
     const spread = this.stream.map((v): Salted<K, T> => ({ k: keyFn(v), s: (next = (next + 1) % salt), v }))
-    const partials = spread.keyBy((x) => [x.s, keyId(x.k) as KeyPrimitive] as const).aggregate(saltedPartial<K, T, A>(fn), combine === undefined ? {} : { combine })
+    const partials = spread.keyBy(saltedKey).aggregate(saltedPartial<K, T, A>(fn), combine === undefined ? {} : { combine })
     return partials.keyBy((r) => r.value.k).aggregate(saltedMerge<K, A, R>(fn)) as Stream<KeyedResult<K, R>>
   }
 

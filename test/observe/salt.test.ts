@@ -18,7 +18,7 @@ test('a salted aggregate gives the table of the unsalted one at parallelism 1 an
   const plain = await results({}, 1)
   assert.equal(plain.stats.length, 50)
   for (const parallelism of [1, 2]) {
-    for (const params of [{ salt: '4' }, { salt: '3', combine: 'true' }]) {
+    for (const params of [{ salt: '4' }, { salt: '3', combine: 'true' }] as Record<string, string>[]) {
       const salted = await results(params, parallelism)
       const what = `${JSON.stringify(params)} at parallelism ${parallelism}`
       assert.deepEqual(salted.stats, plain.stats, what)
