@@ -204,6 +204,7 @@ export class TaskGraph {
       keys: keys.filter(keep),
       ...(batch.kinds ? { kinds: batch.kinds.filter(keep) } : {}),
       ...(batch.pos ? { pos: batch.pos.filter(keep) } : {}),
+      ...(batch.traces ? { traces: batch.traces.filter(keep) } : {}),
     }
   }
 
