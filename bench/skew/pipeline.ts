@@ -1,4 +1,4 @@
-import { agg, pipeline, sink, source } from '../../src/index.ts'
+import { agg, pipeline, sink, source, watermark, window } from '../../src/index.ts'
 import type { PipelineContext } from '../../src/api/pipeline-module.ts'
 
 /** Auctions bids go to. */
@@ -24,24 +24,30 @@ function zipf(n: number, s: number): (u: number) => number {
 
 /**
  * Nexmark-like bids whose auctions follow a Zipf law (`params.zipf`, default 2: about 61% of the bids on one
- * auction), counted per auction: the hot-items count of q5 without its window. `params.combine` 'true' adds
- * the local pre-aggregation before the keyed exchange.
+ * auction), counted per auction: the hot-items count of q5 without its window, or with it when `params.window`
+ * is 'true' (10 s tumbling windows in event time). `params.variant`: 'plain', 'combine' (the local
+ * pre-aggregation before the keyed exchange) or 'salt' (the key spread over 4 sub-keys; keyed aggregate only).
  */
 export function build(params: Record<string, string>) {
   const events = Number(params.events ?? 2_000_000)
   const partitions = Number(params.partitions ?? 1)
   const rank = zipf(AUCTIONS, Number(params.zipf ?? 2))
+  const variant = params.variant ?? 'plain'
   const p = pipeline('skew')
-  p.from(
-    source.generator({
-      count: events,
-      partitions,
-      make: (g) => ({ auction: 1000 + rank(g.random()), bidder: g.int(100_000), price: 100 + g.int(100_000), dateTime: 1_767_225_600_000 + g.seq / 10 }),
-    }),
-  )
+  const byAuction = p
+    .from(
+      source.generator({
+        count: events,
+        partitions,
+        make: (g) => ({ auction: 1000 + rank(g.random()), bidder: g.int(100_000), price: 100 + g.int(100_000), dateTime: 1_767_225_600_000 + Math.floor(g.seq / 10) }),
+        eventTime: (b) => b.dateTime,
+        watermark: watermark.boundedOutOfOrder('200ms'),
+      }),
+    )
     .keyBy((b) => b.auction)
-    .aggregate(agg.count(), { combine: params.combine === 'true' })
-    .to(sink.blackhole())
+  const combine = variant === 'combine'
+  const counts = params.window === 'true' ? byAuction.window(window.tumbling({ size: '10s' })).aggregate(agg.count(), { combine }) : byAuction.aggregate(agg.count(), variant === 'salt' ? { salt: 4 } : { combine })
+  counts.to(sink.blackhole())
   return p
 }
 

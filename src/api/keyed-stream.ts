@@ -5,6 +5,7 @@ import type { AggregateFunction } from '../operators/aggregate/aggregate-functio
 import { agg } from '../operators/aggregate/functions.ts'
 import { KeyedAggregateOperator, type KeyedResult } from '../operators/keyed-aggregate/keyed-aggregate-operator.ts'
 import { CombinerOperator, combinedKey, type Combined } from '../operators/aggregate/combiner.ts'
+import { saltedKey, saltedMerge, saltedPartial, type Salted } from '../operators/aggregate/salted.ts'
 import { KeyedProcessOperator } from '../operators/process/keyed-process-operator.ts'
 import type { KeyedProcessFunction } from '../operators/process/process-function.ts'
 import { checkAssigner, type WindowAssigner } from '../operators/window/assigners.ts'
@@ -32,9 +33,18 @@ export interface AggregateOptions {
    * Pre-aggregate each batch per key before the keyed exchange (local-global aggregation): a hot key crosses
    * the exchange once per batch as a partial accumulator, merged by the subtask that owns it. The results are
    * those of the plain aggregate; the aggregate's `merge` must be exact (every `agg.*` is). Adds a `combine`
-   * step in front. Default false.
+   * step in front. Default: the pipeline's `combine` option (false).
    */
   combine?: boolean
+  /**
+   * Spread each key over `salt` sub-keys (records take them in turn) aggregated by a first keyed step, whose
+   * partial accumulators a second keyed step merges per key: a hot key's work is shared by up to `salt`
+   * subtasks. For append-only input and aggregates whose result does not depend on the order of records
+   * (count, sum, min, max, avg, countDistinct and `fields` of them); the table is that of the plain aggregate.
+   * Adds a `map` step and a second `keyed-aggregate`. Default: no salting.
+   * @example bids.keyBy((b) => b.auction).aggregate(agg.countDistinct((b) => b.bidder), { salt: 4 })
+   */
+  salt?: number
 }
 
 const joinTypes: readonly JoinType[] = ['inner', 'left', 'right', 'full']
@@ -76,8 +86,9 @@ export class KeyedStream<T, K extends Key> {
    * An updating input is retracted from the aggregate (the aggregate must support `retract`).
    */
   aggregate<A, R>(fn: AggregateFunction<T, A, R>, options: AggregateOptions = {}): Stream<KeyedResult<K, R>> {
+    if (options.salt !== undefined) return this.salted(fn, options.salt, options.combine)
     const columns: StepColumns = { kind: 'aggregate', create: () => fn.create(), add: (a, v) => fn.add(a, v) }
-    if (options.combine !== true) return this.keyedNode('keyed-aggregate', [], () => ({ aggregate: fn.name }), (ctx) => new KeyedAggregateOperator(fn, ctx), [], columns)
+    if ((options.combine ?? this.stream.pipeline.options.combine) !== true) return this.keyedNode('keyed-aggregate', [], () => ({ aggregate: fn.name }), (ctx) => new KeyedAggregateOperator(fn, ctx), [], columns)
     // Local-global: a combiner on every subtask of the input, then the aggregate merging partials by key.
     const p = this.stream.pipeline
     const combine = p.addNode('combine', [this.stream.edge()], { aggregate: fn.name }, { role: 'operator', keyed: false, build: (ctx) => new CombinerOperator(fn, this.keyFn, target.id, ctx) })
@@ -85,6 +96,17 @@ export class KeyedStream<T, K extends Key> {
     const out = combined.keyedNode<KeyedResult<K, R>>('keyed-aggregate', [], () => ({ aggregate: fn.name, combined: true }), (ctx) => new KeyedAggregateOperator(fn, ctx, { combined: true }), [], columns)
     const target = out.node
     return out
+  }
+
+  /** Key salting: `fn` per key and salt, then the salts' partial accumulators merged per key. */
+  private salted<A, R>(fn: AggregateFunction<T, A, R>, salt: number, combine: boolean | undefined): Stream<KeyedResult<K, R>> {
+    if (!Number.isInteger(salt) || salt < 1) throw userError('SLUICE_BAD_OPTION', `aggregate '${fn.name}' after step '${this.stream.node.id}': salt must be a positive integer, got ${salt}`)
+    const keyFn = this.keyFn
+    // Each subtask deals salts in turn from its own counter: any spread gives the same merged result.
+    let next = 0
+    const spread = this.stream.map((v): Salted<K, T> => ({ k: keyFn(v), s: (next = (next + 1) % salt), v }))
+    const partials = spread.keyBy(saltedKey).aggregate(saltedPartial<K, T, A>(fn), combine === undefined ? {} : { combine })
+    return partials.keyBy((r) => r.value.k).aggregate(saltedMerge<K, A, R>(fn)) as Stream<KeyedResult<K, R>>
   }
 
   /** A continuously updating pairwise reduction per key (a changelog, like `aggregate`). */

@@ -71,6 +71,13 @@ export interface PipelineOptions {
    * `run(p, { registry })`, `sluice run --registry` and `SLUICE_REGISTRY` work too.
    */
   registry?: string
+  /**
+   * Local pre-aggregation before the keyed exchange for every keyed aggregate and event-time window of the
+   * pipeline whose aggregate merges exactly (every `agg.*`): the default of their own `combine` option, which
+   * still turns it off for one step. Worth it at parallelism > 1 with skewed keys; the results are the same.
+   * Default false.
+   */
+  combine?: boolean
 }
 
 /** The default of `PipelineOptions.bufferTimeout`. */
@@ -110,7 +117,7 @@ export class Pipeline {
   /** The name given to `pipeline(name)`: in summaries, metrics, checkpoints and dead letters. */
   readonly name: string
   /** The options in force, defaults filled in. */
-  readonly options: Required<Pick<PipelineOptions, 'onError' | 'batchSize' | 'retries'>> & Pick<PipelineOptions, 'deadLetter' | 'state' | 'slo' | 'lineage' | 'registry'> & { sinkWriteTimeoutMs: number; stopTimeoutMs: number; bufferTimeoutMs: number }
+  readonly options: Required<Pick<PipelineOptions, 'onError' | 'batchSize' | 'retries'>> & Pick<PipelineOptions, 'deadLetter' | 'state' | 'slo' | 'lineage' | 'registry' | 'combine'> & { sinkWriteTimeoutMs: number; stopTimeoutMs: number; bufferTimeoutMs: number }
   /** The logical graph: every step in the order it was added (what `sluice describe` prints). */
   readonly nodes: StepNode[] = []
   private readonly kindCounts = new Map<string, number>()
@@ -142,7 +149,7 @@ export class Pipeline {
     const sinkWriteTimeoutMs = parseDuration(options.sinkWriteTimeout ?? '5m', `pipeline '${name}' sinkWriteTimeout`, { allowZero: false })
     const stopTimeoutMs = parseDuration(options.stopTimeout ?? '30s', `pipeline '${name}' stopTimeout`, { allowZero: false })
     const bufferTimeoutMs = parseDuration(options.bufferTimeout ?? DEFAULT_BUFFER_TIMEOUT, `pipeline '${name}' bufferTimeout`, { allowZero: false })
-    this.options = { onError, batchSize, retries, sinkWriteTimeoutMs, stopTimeoutMs, bufferTimeoutMs, ...(deadLetter !== undefined ? { deadLetter: { ...deadLetter } } : {}), ...(state !== undefined ? { state: { ...state } } : {}), ...(options.slo !== undefined ? { slo: structuredClone(options.slo) } : {}), ...(options.lineage !== undefined ? { lineage: typeof options.lineage === 'string' ? options.lineage : { ...options.lineage } } : {}), ...(options.registry !== undefined ? { registry: options.registry } : {}) }
+    this.options = { onError, batchSize, retries, sinkWriteTimeoutMs, stopTimeoutMs, bufferTimeoutMs, ...(deadLetter !== undefined ? { deadLetter: { ...deadLetter } } : {}), ...(state !== undefined ? { state: { ...state } } : {}), ...(options.slo !== undefined ? { slo: structuredClone(options.slo) } : {}), ...(options.lineage !== undefined ? { lineage: typeof options.lineage === 'string' ? options.lineage : { ...options.lineage } } : {}), ...(options.registry !== undefined ? { registry: options.registry } : {}), ...(options.combine !== undefined ? { combine: options.combine === true } : {}) }
   }
 
   /** Reads a source; call it several times for several inputs. */

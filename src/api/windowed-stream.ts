@@ -4,7 +4,8 @@ import { userError } from '../core/errors.ts'
 import type { AggregateFunction } from '../operators/aggregate/aggregate-function.ts'
 import { agg } from '../operators/aggregate/functions.ts'
 import { checkAssigner, type WindowAssigner } from '../operators/window/assigners.ts'
-import type { Trigger } from '../operators/window/triggers.ts'
+import { isBuiltinEventTimeTrigger, type Trigger } from '../operators/window/triggers.ts'
+import { combinableWindow, partialKey, WindowCombinerOperator } from '../operators/window/combiner.ts'
 import { WindowOperator, type LateRecord, type WindowResult } from '../operators/window/window-operator.ts'
 import type { KeyedStream } from './keyed-stream.ts'
 import type { Stream } from './stream.ts'
@@ -25,6 +26,20 @@ export interface WindowOptions<T> {
   readonly _t?: T
 }
 
+/**
+ * Options of a window's `aggregate` (or `reduce`, `count`).
+ * @example bids.keyBy((b) => b.auction).window(window.tumbling({ size: '10s' })).aggregate(agg.count(), { combine: true })
+ */
+export interface WindowAggregateOptions {
+  /**
+   * Pre-aggregate each batch per key and window before the keyed exchange (local-global aggregation), as a
+   * keyed `aggregate`'s `combine` does: the results, late records and updates within allowed lateness are
+   * those of the plain window. Event-time tumbling, sliding and session windows with the default trigger
+   * only; the aggregate's `merge` must be exact (every `agg.*` is). Default: the pipeline's `combine` option.
+   */
+  combine?: boolean
+}
+
 /** A keyed stream cut into windows; finish it with `aggregate` or `reduce`. */
 export class WindowedStream<T, K extends Key> {
   private readonly keyed: KeyedStream<T, K>
@@ -41,33 +56,50 @@ export class WindowedStream<T, K extends Key> {
    * Aggregates each window incrementally and emits `{ key, start, end, value }` when it fires.
    * @example clicks.keyBy(c => c.page).window(window.tumbling({ size: '1m' })).aggregate(agg.count())
    */
-  aggregate<A, R>(fn: AggregateFunction<T, A, R>): Stream<WindowResult<K, R>> {
+  aggregate<A, R>(fn: AggregateFunction<T, A, R>, aggOptions: WindowAggregateOptions = {}): Stream<WindowResult<K, R>> {
     const { assigner, options } = this
     const stream = this.keyed.stream
     const p = stream.pipeline
-    const node = p.addNode('window-aggregate', [stream.edge(this.keyed.keyFn)], {}, { role: 'errors' })
+    // An invalid assigner is reported below with the step's id; it has no trigger to ask.
+    const trigger = assigner.invalid === undefined ? (options.trigger ?? assigner.defaultTrigger()) : undefined
+    const explicit = aggOptions.combine
+    const combine = trigger !== undefined && (explicit ?? p.options.combine) === true && (explicit === true || combinableWindow(assigner, isBuiltinEventTimeTrigger(trigger)))
+    if (combine && !combinableWindow(assigner, isBuiltinEventTimeTrigger(trigger!))) {
+      throw userError('SLUICE_BAD_OPTION', `window aggregate '${fn.name}': combine needs an event-time window with bounds of its own (tumbling, sliding, session) and the default trigger, got a ${assigner.kind} window with a ${trigger!.kind} trigger`, {
+        hint: 'drop { combine: true } from this aggregate',
+      })
+    }
+    // Local-global: a combiner on every subtask of the input, then the window step merging partials by key.
+    let input: { stream: Stream<any>; key: (value: any) => unknown } = { stream, key: this.keyed.keyFn }
+    let target = ''
+    if (combine) {
+      const node = p.addNode('combine', [stream.edge()], { aggregate: fn.name, window: assigner.describe }, { role: 'operator', keyed: false, build: (ctx) => new WindowCombinerOperator(fn, this.keyed.keyFn, assigner, target, ctx) })
+      input = { stream: stream.derive(node), key: partialKey }
+    }
+    const node = p.addNode('window-aggregate', [input.stream.edge(input.key)], {}, { role: 'errors' })
+    target = node.id
     checkAssigner(assigner, node.id)
     const allowedLateness = parseDuration(options.allowedLateness ?? 0, `step '${node.id}': allowedLateness`)
     if (assigner.time === 'processing' && allowedLateness > 0) {
       throw userError('SLUICE_BAD_OPTION', `step '${node.id}': allowedLateness applies to event-time windows only; this window uses processing time`, { step: node.id })
     }
-    const trigger = options.trigger ?? assigner.defaultTrigger()
     const lateTag = options.late ?? 'late'
-    node.describe = { window: assigner.describe, trigger: trigger.describe, aggregate: fn.name, allowedLatenessMs: allowedLateness, late: lateTag }
-    node.impl = { role: 'operator', keyed: true, build: (ctx) => new WindowOperator({ assigner, trigger, aggregate: fn, allowedLateness, lateTag }, ctx) }
+    const trig = trigger ?? assigner.defaultTrigger()
+    node.describe = { window: assigner.describe, trigger: trig.describe, aggregate: fn.name, allowedLatenessMs: allowedLateness, late: lateTag }
+    node.impl = { role: 'operator', keyed: true, build: (ctx) => new WindowOperator({ assigner, trigger: trig, aggregate: fn, allowedLateness, lateTag, combined: combine }, ctx) }
     node.sideOutputs.push(lateTag)
     node.columns = { kind: 'aggregate', create: () => fn.create(), add: (a, v) => fn.add(a, v) }
     return stream.derive<WindowResult<K, R>>(node)
   }
 
   /** Combines the records of each window pairwise; the value has the record's type. */
-  reduce(fn: (a: T, b: T) => T): Stream<WindowResult<K, T>> {
-    return this.aggregate(agg.reduce(fn))
+  reduce(fn: (a: T, b: T) => T, options: WindowAggregateOptions = {}): Stream<WindowResult<K, T>> {
+    return this.aggregate(agg.reduce(fn), options)
   }
 
   /** Number of records per window. */
-  count(): Stream<WindowResult<K, number>> {
-    return this.aggregate(agg.count<T>())
+  count(options: WindowAggregateOptions = {}): Stream<WindowResult<K, number>> {
+    return this.aggregate(agg.count<T>(), options)
   }
 }
 

@@ -22,6 +22,31 @@ export interface Batch<T = unknown> {
    * traced step with its own span, written to record headers by sinks that have them. Absent on most batches.
    */
   trace?: string
+  /**
+   * The `traceparent` each record was read with, for records whose source header had one: absent when no record
+   * of the batch has one (most batches), else one slot per record, undefined for records without. Kept through
+   * stateless steps and keyed exchanges; a sink writes a record's own context in place of the batch's when it
+   * belongs to another trace.
+   */
+  traces?: (string | undefined)[]
+}
+
+/**
+ * Gives record `i` its own trace context in a batch's `traces` (made on first use, slots before `i` left
+ * undefined); returns the array. Pad it to the batch's length with `padTraces` once the batch is complete.
+ * @example traces = traceRecord(traces, values.length - 1, traceparentOf(header))
+ */
+export function traceRecord(traces: (string | undefined)[] | undefined, i: number, traceparent: string): (string | undefined)[] {
+  const t = traces ?? []
+  while (t.length < i) t.push(undefined)
+  t[i] = traceparent
+  return t
+}
+
+/** `traces` with a slot for each of `n` records (undefined for those after the last traced one). */
+export function padTraces(traces: (string | undefined)[], n: number): (string | undefined)[] {
+  while (traces.length < n) traces.push(undefined)
+  return traces
 }
 
 export type Position = string | number
@@ -55,6 +80,8 @@ export class BatchBuilder<T = unknown> {
   keys: unknown[] | undefined = undefined
   kinds: RowKind[] | undefined = undefined
   pos: Position[] | undefined = undefined
+  /** Per record trace contexts (see `Batch.traces`): made by the first `traceLast`. */
+  traces: (string | undefined)[] | undefined = undefined
 
   get length(): number {
     return this.values.length
@@ -80,16 +107,23 @@ export class BatchBuilder<T = unknown> {
     this.kinds.push(kind)
   }
 
+  /** Gives the record pushed last its own trace context. */
+  traceLast(traceparent: string): void {
+    this.traces = traceRecord(this.traces, this.values.length - 1, traceparent)
+  }
+
   take(): Batch<T> {
     const b: Batch<T> = { values: this.values, times: this.times }
     if (this.kinds !== undefined) b.kinds = this.kinds
     if (this.keys !== undefined) b.keys = this.keys
     if (this.pos !== undefined) b.pos = this.pos
+    if (this.traces !== undefined) b.traces = padTraces(this.traces, this.values.length)
     this.values = []
     this.times = []
     this.kinds = undefined
     this.keys = undefined
     this.pos = undefined
+    this.traces = undefined
     return b
   }
 }

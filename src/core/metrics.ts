@@ -53,6 +53,10 @@ export class StepMetrics {
    * `KEY_GROUP_SAMPLE` (each of its records counts that many); undefined elsewhere. For rescaling decisions.
    */
   keyGroupRecords: number[] | undefined = undefined
+  /** Gauge: a keyed step's keys per key group on this subtask (index: key group), read every few seconds; undefined elsewhere. */
+  keyGroupKeys: number[] | undefined = undefined
+  /** Gauge: estimated bytes of a keyed step's state per key group on this subtask, read with `keyGroupKeys`. */
+  keyGroupBytes: number[] | undefined = undefined
   /** Gauge: a source's consumer lag per partition it reads, for sources that can tell (see `ConsumerLag`). */
   consumerLag: ConsumerLag | undefined = undefined
   /** Records that broke a data contract at this step (a source's or a sink's), per rule; undefined until one does. */
@@ -105,6 +109,8 @@ export class StepMetrics {
       ...(this.latency !== undefined ? { latency: { ingest: copyHistogram(this.latency.ingest), eventTime: copyHistogram(this.latency.eventTime) } } : {}),
       ...(this.violations !== undefined ? { violations: { ...this.violations } } : {}),
       ...(this.keyGroupRecords !== undefined ? { keyGroupRecords: this.keyGroupRecords.slice() } : {}),
+      ...(this.keyGroupKeys !== undefined ? { keyGroupKeys: this.keyGroupKeys.slice() } : {}),
+      ...(this.keyGroupBytes !== undefined ? { keyGroupBytes: this.keyGroupBytes.slice() } : {}),
     }
   }
 }
@@ -176,6 +182,10 @@ export interface StepMetricsValues {
   violations?: ViolationCounts
   /** A keyed step's estimated records per key group (index: key group). */
   keyGroupRecords?: number[]
+  /** A keyed step's keys per key group (index: key group). */
+  keyGroupKeys?: number[]
+  /** A keyed step's estimated state bytes per key group (index: key group). */
+  keyGroupBytes?: number[]
 }
 
 /**

@@ -24,3 +24,21 @@ test('records go to the subtask owning their key, in order, with their times, ki
   const single = { values: [1, 2], times: [0, 0], keys: ['a', 'a'] }
   assert.equal(partitionByKey(single, 4)[subtaskOfKey('a', 4)], single)
 })
+
+test('per record trace contexts go with their records; a part without any carries none', () => {
+  const keys = Array.from({ length: 64 }, (_, i) => `k${i}`)
+  const traces = keys.map((_, i) => (i === 5 ? 'tp-5' : i === 40 ? 'tp-40' : undefined))
+  const parts = partitionByKey({ values: keys.map((_, i) => i), times: keys.map(() => 0), keys, traces }, 4)
+  let seen = 0
+  for (const part of parts) {
+    if (part === undefined) continue
+    if (part.traces === undefined) {
+      assert.ok(part.values.every((i) => i !== 5 && i !== 40))
+      continue
+    }
+    assert.equal(part.traces.length, part.values.length)
+    part.values.forEach((i, j) => assert.equal(part.traces![j], traces[i as number]))
+    seen += part.traces.filter((t) => t !== undefined).length
+  }
+  assert.equal(seen, 2)
+})

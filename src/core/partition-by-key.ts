@@ -20,7 +20,7 @@ export function partitionByKey(batch: Batch, parallelism: number): (Batch | unde
     parts[first] = batch
     return parts
   }
-  const { values, times, kinds, pos } = batch
+  const { values, times, kinds, pos, traces } = batch
   for (let i = 0; i < n; i++) {
     const s = target[i]
     let b = parts[s]
@@ -28,6 +28,7 @@ export function partitionByKey(batch: Batch, parallelism: number): (Batch | unde
       b = { values: [], times: [], keys: [] }
       if (kinds !== undefined) b.kinds = []
       if (pos !== undefined) b.pos = []
+      if (traces !== undefined) b.traces = []
       parts[s] = b
     }
     b.values.push(values[i])
@@ -35,6 +36,9 @@ export function partitionByKey(batch: Batch, parallelism: number): (Batch | unde
     b.keys!.push(keys[i])
     if (kinds !== undefined) b.kinds!.push(kinds[i])
     if (pos !== undefined) b.pos!.push(pos[i])
+    if (traces !== undefined) b.traces!.push(traces[i])
   }
+  // A part none of whose records has a trace context carries no array for them.
+  if (traces !== undefined) for (const b of parts) if (b !== undefined && b.traces!.every((t) => t === undefined)) delete b.traces
   return parts
 }

@@ -93,6 +93,12 @@ export interface StateStats {
   cached?: number
 }
 
+/** Keys and bytes of keyed state per key group (index: key group). */
+export interface KeyGroupSizes {
+  keys: number[]
+  bytes: number[]
+}
+
 /** Key groups a restore should take: a list, or a range `[start, end)`. */
 export type KeyGroupSelection = Iterable<number> | { start: number; end: number }
 
@@ -118,6 +124,8 @@ export interface StateBackend {
   forEachValue<T>(name: string, fn: (id: unknown, value: T, ns: Namespace) => void): void
   /** Number of entries (key and namespace pairs) per state, as `kind:name` (for metrics). */
   sizes(): Record<string, number>
+  /** Keys and estimated bytes per key group (for metrics); visits every entry, so it is read seldom. */
+  keyGroupSizes?(measure: (value: unknown) => number): KeyGroupSizes
   stats(): StateStats
   /**
    * Removes expired entries, visiting at most `budget` entries; continues where the last call stopped.

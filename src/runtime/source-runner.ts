@@ -337,6 +337,7 @@ export class SourceRunner {
         const keep = (_: unknown, i: number) => !skip.has(i)
         batch.values = values.filter(keep)
         if (batch.pos) batch.pos = batch.pos.filter(keep)
+        if (batch.traces) batch.traces = batch.traces.filter(keep)
         this.recordsIn += n
         this.vertex.metrics.recordsIn += n
         this.vertex.emit({ ...batch, times: times.filter(keep), ingestedAt: now })

@@ -2,6 +2,7 @@ import type { Batch } from '../core/batch.ts'
 import type { Clock } from '../core/clock.ts'
 import { StepMetrics } from '../core/metrics.ts'
 import { MetricsRegistry } from '../observe/metrics/registry.ts'
+import { readKeyGroupState } from '../observe/state-size/state-size.ts'
 import type { ErrorPolicy, OperatorContext } from '../core/operator.ts'
 import type { SinkWriter } from '../core/sink.ts'
 import { HeapStateBackend } from '../state/heap/heap-backend.ts'
@@ -152,7 +153,9 @@ export class TaskGraph {
         this.sinkRetries.set(v, retries)
       }
       if (!v.plan.keyed) continue
-      const st = this.stateBackends.get(v.plan.id)?.stats()
+      const backend = this.stateBackends.get(v.plan.id)
+      const st = backend?.stats()
+      if (backend !== undefined && st !== undefined) readKeyGroupState(backend, v.metrics, now, st.entries)
       v.metrics.stateKeys = v.operator?.keysHeld?.() ?? 0
       v.metrics.stateEntries = st?.entries ?? 0
       v.metrics.stateEntriesWithoutTtl = st?.entriesWithoutTtl ?? 0
@@ -201,6 +204,7 @@ export class TaskGraph {
       keys: keys.filter(keep),
       ...(batch.kinds ? { kinds: batch.kinds.filter(keep) } : {}),
       ...(batch.pos ? { pos: batch.pos.filter(keep) } : {}),
+      ...(batch.traces ? { traces: batch.traces.filter(keep) } : {}),
     }
   }
 

@@ -5,6 +5,7 @@ import { DEFAULT_KEY_GROUPS, keyGroupOf } from '../core/key.ts'
 import type {
   AggregatingState,
   KeyGroupSelection,
+  KeyGroupSizes,
   ListState,
   MapState,
   Namespace,
@@ -182,6 +183,28 @@ export abstract class KeyedStateBackend implements StateBackend, HandleHost {
     this.forEachCell(slot, (ns, id, c) => {
       if (slot.ttl === 0 || c.e > now) fn(id, c.v as T, ns)
     })
+  }
+
+  /**
+   * Keys and bytes per key group (index: key group), for metrics: a key counts once in its group whatever
+   * states it has, and its bytes are `measure` of each of its values (an estimate). Visits every entry (the
+   * durable backend reads them from its store): call it seldom.
+   */
+  keyGroupSizes(measure: (value: unknown) => number): KeyGroupSizes {
+    const keys = new Array<number>(this.keyGroups).fill(0)
+    const bytes = new Array<number>(this.keyGroups).fill(0)
+    const seen = new Set<unknown>()
+    for (const slot of this.slotList) {
+      this.forEachCell(slot, (_ns, id, c) => {
+        const kg = keyGroupOf(id, this.keyGroups)
+        if (!seen.has(id)) {
+          seen.add(id)
+          keys[kg]++
+        }
+        bytes[kg] += measure(c.v)
+      })
+    }
+    return { keys, bytes }
   }
 
   sizes(): Record<string, number> {

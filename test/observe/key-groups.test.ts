@@ -36,3 +36,30 @@ test('a keyed step counts its records per key group; other steps do not', { time
   assert.equal(lines.length, groups.filter((n) => n > 0).length, 'one series per key group that had records')
   assert.ok(lines.some((l) => l.includes(`key_group="${keyGroupOf('a')}"`) && l.includes('step="count"')))
 })
+
+test('a keyed step reports its state per key group: keys and estimated bytes, exported with a bounded key_group label', { timeout: 60_000 }, async () => {
+  const p = pipeline('key-group-state', { batchSize: 100 })
+  p.from(source.generator({ count: 5_000, make: (g) => ({ k: g.seq % 300, bidder: g.int(50) }) }))
+    .keyBy((r) => r.k)
+    .aggregate(agg.countDistinct((r) => r.bidder))
+    .id('distinct')
+    .to(sink.blackhole())
+  const job = start(p)
+  await job.done
+  const snapshot = job.metrics()
+  const step = snapshot.steps.find((s) => s.step === 'distinct')!
+  const keys = step.keyGroupKeys!
+  assert.equal(keys.length, 128)
+  assert.equal(keys.reduce((a, b) => a + b, 0), 300, 'every key counted once')
+  for (let k = 0; k < 300; k += 37) assert.ok(keys[keyGroupOf(k)] > 0)
+  const bytes = step.keyGroupBytes!
+  assert.ok(bytes.every((b, g) => (b > 0) === (keys[g] > 0)))
+  assert.equal(snapshot.steps.find((s) => s.kind.startsWith('source'))!.keyGroupKeys, undefined)
+
+  const text = await new PrometheusExposition().render(snapshot)
+  for (const name of ['sluice_step_key_group_state_keys', 'sluice_step_key_group_state_bytes']) {
+    const lines = text.split('\n').filter((l) => l.startsWith(`${name}{`))
+    assert.equal(lines.length, keys.filter((n) => n > 0).length, `${name}: one series per key group holding state`)
+    assert.ok(lines.every((l) => l.includes('step="distinct"')))
+  }
+})

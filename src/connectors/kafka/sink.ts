@@ -1,5 +1,5 @@
 import { INSERT, type Batch } from '../../core/batch.ts'
-import { TRACEPARENT_HEADER } from '../../observe/trace/context.ts'
+import { recordTraceparent, TRACEPARENT_HEADER } from '../../observe/trace/context.ts'
 import { SluiceError, userError } from '../../core/errors.ts'
 import type { RestoredHandle, Sink, SinkContext, SinkWriter } from '../../core/sink.ts'
 import { TwoPhaseCommit } from '../../checkpoint/two-phase-commit.ts'
@@ -139,7 +139,7 @@ abstract class BufferedWriter<T> implements SinkWriter<T> {
 
   write(batch: Batch<T>): void | Promise<void> {
     this.check()
-    const { values, kinds, trace } = batch
+    const { values, kinds, trace, traces } = batch
     const { key, headers, timestamp } = this.options
     const encode = this.options.codec?.encode ?? this.options.encode
     for (let i = 0; i < values.length; i++) {
@@ -150,7 +150,9 @@ abstract class BufferedWriter<T> implements SinkWriter<T> {
       if (key !== undefined) m.key = key(v)
       if (headers !== undefined) m.headers = headers(v)
       // The trace the record was written in goes on with it (a traceparent of the record's own wins).
-      if (trace !== undefined && m.headers?.[TRACEPARENT_HEADER] === undefined) m.headers = { ...m.headers, [TRACEPARENT_HEADER]: trace }
+      // A record read in another trace than the batch's goes on in its own.
+      const tp = traces === undefined ? trace : recordTraceparent(trace, traces, i)
+      if (tp !== undefined && m.headers?.[TRACEPARENT_HEADER] === undefined) m.headers = { ...m.headers, [TRACEPARENT_HEADER]: tp }
       if (timestamp !== undefined) m.timestamp = String(timestamp(v))
       this.buffer.push(m)
     }

@@ -1,4 +1,4 @@
-import type { Position } from '../../core/batch.ts'
+import { padTraces, traceRecord, type Position } from '../../core/batch.ts'
 import { parseDuration, type Duration } from '../../core/duration.ts'
 import { SluiceError, userError } from '../../core/errors.ts'
 import { END, type Source, type SourceContext, type SourceOptions, type SourceRead, type SourceReader } from '../../core/source.ts'
@@ -221,14 +221,17 @@ async function openReader<T>(options: KafkaSourceOptions<T>, o: Checked, ctx: So
     const pos: Position[] = []
     const end = Math.min(p.buffer.length, p.bufferAt + max)
     let trace: string | undefined
+    let traces: (string | undefined)[] | undefined
     for (let i = p.bufferAt; i < end; i++) {
       const r = p.buffer[i]
-      // The batch follows the trace of its first record that has one.
-      if (trace === undefined && r.headers?.[TRACEPARENT_HEADER] !== undefined) trace = traceparentOf(r.headers[TRACEPARENT_HEADER])
+      const tp = r.headers?.[TRACEPARENT_HEADER] === undefined ? undefined : traceparentOf(r.headers[TRACEPARENT_HEADER])
+      // The batch follows the trace of its first record that has one; each record keeps its own.
+      if (trace === undefined) trace = tp
       const position = `${p.topic}/${p.partition}:${r.offset}`
       try {
         values.push(decode(r, p.topic, p.partition))
         pos.push(position)
+        if (tp !== undefined) traces = traceRecord(traces, values.length - 1, tp)
       } catch (e) {
         const bytes = r.value ?? Buffer.alloc(0)
         ctx.malformed(e, isUtf8(bytes) ? bytes.toString('utf8') : new Uint8Array(bytes), position)
@@ -242,7 +245,7 @@ async function openReader<T>(options: KafkaSourceOptions<T>, o: Checked, ctx: So
     } else {
       p.next = Number(p.buffer[end].offset)
     }
-    return trace === undefined ? { values, times: [], pos } : { values, times: [], pos, trace }
+    return trace === undefined ? { values, times: [], pos } : { values, times: [], pos, trace, ...(traces !== undefined ? { traces: padTraces(traces, values.length) } : {}) }
   }
 
   async function readPart(p: Part, max: number): Promise<SourceRead<T>> {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { TRACEPARENT_HEADER } from '../../observe/trace/context.ts'
+import { recordTraceparent, TRACEPARENT_HEADER } from '../../observe/trace/context.ts'
 import { INSERT, type Batch } from '../../core/batch.ts'
 import { hashKey } from '../../core/key.ts'
 import { SluiceError, userError } from '../../core/errors.ts'
@@ -106,7 +106,7 @@ class LogWriter<T> implements SinkWriter<T> {
 
   write(batch: Batch<T>): Promise<void> | void {
     this.check()
-    const { values, kinds, trace } = batch
+    const { values, kinds, trace, traces } = batch
     if (values.length === 0) return
     // A writer never told what to recover fences its producer before its first transaction, not inside it.
     if (this.transactional && !this.tpc.recovered) return this.tpc.ensureRecovered().then(() => this.write(batch))
@@ -136,7 +136,14 @@ class LogWriter<T> implements SinkWriter<T> {
       }
       const rec: LogRecordInput = { value }
       if (k !== undefined) rec.key = k
-      if (headers !== undefined) rec.headers = headers
+      if (traces === undefined) {
+        if (headers !== undefined) rec.headers = headers
+      } else {
+        // A record read in another trace than the batch's goes on in its own.
+        const own = recordTraceparent(trace, traces, i)
+        if (own !== undefined) rec.headers = { ...control, [TRACEPARENT_HEADER]: own }
+        else if (headers !== undefined) rec.headers = headers
+      }
       let list = by.get(p)
       if (list === undefined) by.set(p, (list = []))
       list.push(rec)

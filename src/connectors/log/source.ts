@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { TRACEPARENT_HEADER, traceparentOf } from '../../observe/trace/context.ts'
-import type { Position } from '../../core/batch.ts'
+import { padTraces, traceRecord, type Position } from '../../core/batch.ts'
 import { parseDuration, type Duration } from '../../core/duration.ts'
 import { SluiceError, userError } from '../../core/errors.ts'
 import { END, type Source, type SourceContext, type SourceOptions, type SourceRead, type SourceReader } from '../../core/source.ts'
@@ -149,6 +149,7 @@ async function openReader<T>(
       const pos: Position[] = []
       let blocked = -1
       let trace: string | undefined
+      let traces: (string | undefined)[] | undefined
       for (let i = 0; i < b.offsets.length; i++) {
         const offset = b.offsets[i]
         const c = classify(b.headers?.[i])
@@ -170,17 +171,19 @@ async function openReader<T>(
         }
         part.next = offset + 1
         const meta = (): LogRecordMeta => ({ partition: index, offset, timestamp: b.timestamps[i], key: b.keys[i], headers: b.headers?.[i] ?? null })
-        // The batch follows the trace of its first record that has one.
-        if (trace === undefined && b.headers?.[i]?.[TRACEPARENT_HEADER] !== undefined) trace = traceparentOf(b.headers[i]![TRACEPARENT_HEADER])
+        const tp = b.headers?.[i]?.[TRACEPARENT_HEADER] === undefined ? undefined : traceparentOf(b.headers[i]![TRACEPARENT_HEADER])
+        // The batch follows the trace of its first record that has one; each record keeps its own.
+        if (trace === undefined) trace = tp
         try {
           values.push(decode(b.values[i], meta()))
           pos.push(`${topic}/${index}:${offset}`)
+          if (tp !== undefined) traces = traceRecord(traces, values.length - 1, tp)
         } catch (e) {
           ctx.malformed(custom === undefined ? new Error('not valid JSON') : e, b.values[i].toString('utf8'), `${topic}/${index}:${offset}`)
         }
       }
       part.txns.prune(part.next)
-      if (values.length > 0) return trace === undefined ? { values, times: [], pos } : { values, times: [], pos, trace }
+      if (values.length > 0) return trace === undefined ? { values, times: [], pos } : { values, times: [], pos, trace, ...(traces !== undefined ? { traces: padTraces(traces, values.length) } : {}) }
       if (blocked >= 0) {
         await scanAhead(index, part, blocked)
         if (!decidedAt(part, b, blocked)) {

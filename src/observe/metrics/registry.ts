@@ -251,6 +251,13 @@ function addTo(t: StepTotals, s: StepMetricsValues): void {
     const sum = (t.keyGroupRecords ??= new Array<number>(s.keyGroupRecords.length).fill(0))
     s.keyGroupRecords.forEach((n, g) => (sum[g] += n))
   }
+  // Each subtask owns its key groups: summing gives each group its own figure.
+  for (const f of ['keyGroupKeys', 'keyGroupBytes'] as const) {
+    const from = s[f]
+    if (from === undefined) continue
+    const sum = (t[f] ??= new Array<number>(from.length).fill(0))
+    from.forEach((n, g) => (sum[g] += n))
+  }
   if (s.consumerLag !== undefined) {
     t.consumerLag ??= { unit: s.consumerLag.unit, partitions: [], lag: [] }
     t.consumerLag.partitions.push(...s.consumerLag.partitions)

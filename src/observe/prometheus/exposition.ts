@@ -1,7 +1,7 @@
 import type { Counter, Gauge, Registry } from 'prom-client'
 import { JOB_METRICS, STEP_METRICS, jobValue, stepValue, type MetricInfo } from '../metrics/catalog.ts'
 import type { MetricsSnapshot } from '../metrics/registry.ts'
-import { CONSUMER_LAG_LABELS, CONSUMER_LAG_METRICS, EXTRA_STEP_METRICS, KEY_GROUP_METRIC, SLO_METRICS, VIOLATION_METRIC, type ExtraStepMetric } from './extra-metrics.ts'
+import { CONSUMER_LAG_LABELS, CONSUMER_LAG_METRICS, EXTRA_STEP_METRICS, KEY_GROUP_METRIC, KEY_GROUP_STATE_METRICS, SLO_METRICS, VIOLATION_METRIC, type ExtraStepMetric } from './extra-metrics.ts'
 import type { SloSpec } from '../slo/spec.ts'
 import { sloTargets } from '../slo/spec.ts'
 import { lazyRequire } from '../../core/lazy-require.ts'
@@ -42,6 +42,7 @@ export class PrometheusExposition {
   private readonly lag: Record<'records' | 'bytes', Gauge<string>>
   private readonly violations: Counter<string>
   private readonly keyGroups: AnyMetric
+  private readonly keyGroupState: Record<'keys' | 'bytes', AnyMetric>
 
   constructor(opts: ExpositionOptions = {}) {
     this.opts = opts
@@ -54,6 +55,8 @@ export class PrometheusExposition {
     this.lag = { records: lagGauge(CONSUMER_LAG_METRICS.records), bytes: lagGauge(CONSUMER_LAG_METRICS.bytes) }
     this.violations = new (promClient().Counter)({ name: VIOLATION_METRIC.name, help: VIOLATION_METRIC.help, labelNames: [...VIOLATION_METRIC.labels], registers: [this.registry] })
     this.keyGroups = this.metric(KEY_GROUP_METRIC.name, KEY_GROUP_METRIC.help, 'counter', KEY_GROUP_METRIC.labels)
+    const st = KEY_GROUP_STATE_METRICS
+    this.keyGroupState = { keys: this.metric(st.keys.name, st.keys.help, 'gauge', st.keys.labels), bytes: this.metric(st.bytes.name, st.bytes.help, 'gauge', st.bytes.labels) }
     const [objective, threshold] = SLO_METRICS
     this.sloObjective = new (promClient().Gauge)({ name: objective.name, help: objective.help, labelNames: [...objective.labels], registers: [this.registry] })
     this.sloThreshold = new (promClient().Gauge)({ name: threshold.name, help: threshold.help, labelNames: [...threshold.labels], registers: [this.registry] })
@@ -88,6 +91,16 @@ export class PrometheusExposition {
       t.keyGroupRecords?.forEach((n, g) => {
         if (n > 0) set(this.keyGroups, { pipeline, step: t.step, kind: t.kind, subtask: String(t.subtask), key_group: String(g) }, n)
       })
+    }
+    for (const [which, field] of [['keys', 'keyGroupKeys'], ['bytes', 'keyGroupBytes']] as const) {
+      const metric = this.keyGroupState[which]
+      metric.reset()
+      for (const t of s.subtasks) {
+        // Only the groups holding state: a subtask owns a range of them, the others are always empty.
+        t[field]?.forEach((n, g) => {
+          if (n > 0) set(metric, { pipeline, step: t.step, kind: t.kind, subtask: String(t.subtask), key_group: String(g) }, n)
+        })
+      }
     }
     for (const [info, metric] of this.jobs) {
       metric.reset()

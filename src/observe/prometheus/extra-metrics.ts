@@ -44,6 +44,12 @@ export const KEY_GROUP_METRIC = {
   labels: [...STEP_LABELS, 'key_group'],
 } as const
 
+/** A keyed step's state per key group (`StepMetrics.keyGroupKeys`, `keyGroupBytes`): bounded by the key groups a subtask owns. */
+export const KEY_GROUP_STATE_METRICS = {
+  keys: { name: 'sluice_step_key_group_state_keys', help: 'Keys a keyed step holds in state per key group (read every 10 s when the state is large).', labels: [...STEP_LABELS, 'key_group'] },
+  bytes: { name: 'sluice_step_key_group_state_bytes', help: 'Estimated bytes of a keyed step\'s state per key group (values as held in memory).', labels: [...STEP_LABELS, 'key_group'] },
+} as const
+
 /** The pipeline's declared objectives, so that rules and dashboards can read them. */
 export const SLO_METRICS = [
   { name: 'sluice_slo_objective_ratio', help: 'Target share of good events of a declared SLO.', labels: ['pipeline', 'slo'] },

@@ -29,6 +29,8 @@ export function sampleRegistry(now: () => number = () => 1_700_000_000_000): Met
     win.watermark = now() - 6_000
     win.inputLagMs = 6_000
     win.keyGroupRecords = Array.from({ length: 128 }, (_, g) => (g % 2 === subtask ? 8 * (g + 1) : 0))
+    win.keyGroupKeys = Array.from({ length: 128 }, (_, g) => (g % 2 === subtask && g < 8 ? 5 : 0))
+    win.keyGroupBytes = win.keyGroupKeys.map((n) => n * 120)
     const out = r.step('write', 'sink-jsonl', subtask)
     out.recordsIn = 20
     out.bytesOut = 2_000

@@ -37,3 +37,16 @@ export function traceparentOf(header: unknown): string | undefined {
   const c = parseTraceparent(s)
   return c === undefined ? undefined : formatTraceparent(c)
 }
+
+/**
+ * The context to write in record `i`'s headers at a sink: the batch's (the sink span's, or the trace the batch
+ * follows), unless the record was read with a context of another trace, which it keeps. Records of the batch's
+ * own trace thus point at the sink span; records of other traces go on in theirs.
+ * @example recordTraceparent(batch.trace, batch.traces, i) // '00-<the record's trace id>-…-01'
+ */
+export function recordTraceparent(batchTrace: string | undefined, traces: readonly (string | undefined)[] | undefined, i: number): string | undefined {
+  const own = traces?.[i]
+  if (own === undefined || batchTrace === undefined) return own ?? batchTrace
+  // Same trace: 00-<32 hex trace id>-… at the same place in both.
+  return own.slice(3, 35) === batchTrace.slice(3, 35) ? batchTrace : own
+}

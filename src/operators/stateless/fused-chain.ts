@@ -37,6 +37,8 @@ export class FusedChain implements Operator {
   private readonly plainTimes: number[] = []
   private kind: RowKind = INSERT
   private pos: Position | undefined = undefined
+  /** The trace context of the record being handled, when its batch has per record ones. */
+  private trace: string | undefined = undefined
   private withKinds = false
   private withPos = false
 
@@ -49,6 +51,7 @@ export class FusedChain implements Operator {
       if (this.withKinds) outb.pushKind(v, t, this.kind)
       else outb.push(v, t)
       if (this.withPos) (outb.pos ??= []).push(this.pos!)
+      if (this.trace !== undefined) outb.traceLast(this.trace)
     }
     for (let j = links.length - 1; j >= 0; j--) next = this.compile(j, next)
     this.head = next
@@ -162,7 +165,7 @@ export class FusedChain implements Operator {
   }
 
   process(batch: Batch, out: Output): void {
-    if (batch.kinds === undefined && batch.pos === undefined) {
+    if (batch.kinds === undefined && batch.pos === undefined && batch.traces === undefined) {
       this.plainValues.length = 0
       this.plainTimes.length = 0
     }
@@ -179,11 +182,11 @@ export class FusedChain implements Operator {
   }
 
   private run(batch: Batch, out: Output, from: number): void {
-    const { values, times, kinds, pos } = batch
+    const { values, times, kinds, pos, traces } = batch
     this.withKinds = kinds !== undefined
     this.withPos = pos !== undefined
     const n = values.length
-    const plain = kinds === undefined && pos === undefined
+    const plain = kinds === undefined && pos === undefined && traces === undefined
     const check = this.shouldYield
     // Runs of `yieldStride` records, so that the inner loops stay as they were and the check costs one call per run.
     for (let i = from; i < n; ) {
@@ -196,9 +199,11 @@ export class FusedChain implements Operator {
         for (; i < end; i++) {
           if (kinds !== undefined) this.kind = kinds[i]
           if (pos !== undefined) this.pos = pos[i]
+          if (traces !== undefined) this.trace = traces[i]
           head(values[i], times[i])
         }
         this.pos = undefined
+        this.trace = undefined
       }
       if (i < n && check !== undefined && check()) {
         this.paused = { batch, out, next: i }

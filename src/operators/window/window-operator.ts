@@ -7,6 +7,7 @@ import { EntryCache } from '../../state/entry-cache.ts'
 import type { AggregateFunction } from '../aggregate/aggregate-function.ts'
 import { checkRestore, KeyedSnapshotWriter, minShared, readEntries, restoreTimers } from '../keyed-snapshot.ts'
 import type { WindowAssigner } from './assigners.ts'
+import type { WindowPartial } from './combiner.ts'
 import { isBuiltinEventTimeTrigger, type Trigger, type TriggerContext, type TriggerResult } from './triggers.ts'
 
 /**
@@ -51,6 +52,8 @@ export interface WindowOperatorSpec<T, A, R> {
   aggregate: AggregateFunction<T, A, R>
   allowedLateness: number
   lateTag: string
+  /** Its input comes from a window combiner (`WindowPartial` records: partial accumulators, or raw records). */
+  combined?: boolean
 }
 
 interface Slot<A, R> {
@@ -137,18 +140,27 @@ export class WindowOperator<T, A, R> implements Operator {
     const { assigner, aggregate, allowedLateness } = this.spec
     const bounds = this.bounds
     const now = this.processingTime ? this.ctx.clock.now() : 0
-    // The default event-time trigger, inlined: fire if the window's end has passed, else make sure its timer is set.
     const inlineTrigger = isBuiltinEventTimeTrigger(this.spec.trigger)
+    const combined = this.spec.combined === true
     for (let i = 0; i < values.length; i++) {
-      const v = values[i] as T
+      let v = values[i] as T
       const ts = this.processingTime ? now : times[i]
       const key = keys[i]
       const id = keyId(key)
       this.curId = id
       this.curKey = key
+      const entry = this.windows.get(id) ?? this.windows.add(id, { key, slots: [] })
+      if (combined) {
+        const c = v as WindowPartial<unknown, T, A>
+        if (!('raw' in c)) {
+          this.addPartial(entry, c)
+          if (entry.slots.length === 0) this.windows.delete(id)
+          continue
+        }
+        v = c.raw
+      }
       bounds.length = 0
       assigner.assign(ts, bounds)
-      const entry = this.windows.get(id) ?? this.windows.add(id, { key, slots: [] })
       if (assigner.merging) {
         this.addMerging(entry, v, ts, bounds[0], bounds[1])
         if (entry.slots.length === 0) this.windows.delete(id)
@@ -160,36 +172,13 @@ export class WindowOperator<T, A, R> implements Operator {
         const end = bounds[b + 1]
         if (!this.processingTime && end - 1 + allowedLateness <= this.wm) continue
         accepted = true
-        let slot: Slot<A, R> | undefined
-        const slots = entry.slots
-        for (let s = 0; s < slots.length; s++) {
-          if (slots[s].start === start) {
-            slot = slots[s]
-            break
-          }
-        }
-        if (slot === undefined) {
-          slot = { start, end, acc: aggregate.create(), tstate: 0, dirty: false, emitted: false, last: undefined, maxTs: ts, minTs: ts, etimer: NaN }
-          slots.push(slot)
-          // Cleanup at end + lateness whatever the trigger: a trigger that sets no event timer (count, processing time) would otherwise keep the window forever.
-          if (!this.processingTime && Number.isFinite(end)) {
-            this.eventTimers.register(end - 1 + allowedLateness, id, key)
-            if (allowedLateness === 0) slot.etimer = end - 1
-          }
-        }
+        const slot = this.slotFor(entry, start, end, ts)
         slot.acc = aggregate.add(slot.acc, v)
         slot.dirty = true
         if (ts > slot.maxTs) slot.maxTs = ts
         if (ts < slot.minTs) slot.minTs = ts
-        if (inlineTrigger) {
-          if (end - 1 <= this.wm) this.fire(entry, slot)
-          else if (slot.etimer !== end - 1) {
-            slot.etimer = end - 1
-            this.eventTimers.register(end - 1, id, key)
-          }
-        } else {
-          this.onTrigger(entry, slot, this.callElement(slot))
-        }
+        if (inlineTrigger) this.inlineElement(entry, slot)
+        else this.onTrigger(entry, slot, this.callElement(slot))
       }
       if (!accepted) this.toLate(v, ts)
       if (entry.slots.length === 0) this.windows.delete(id)
@@ -198,7 +187,57 @@ export class WindowOperator<T, A, R> implements Operator {
     this.flush(out)
   }
 
-  private addMerging(entry: KeyEntry<A, R>, v: T, ts: number, s0: number, e0: number): void {
+  /** The key's window starting at `start`, made (with its cleanup timer) if it is new. */
+  private slotFor(entry: KeyEntry<A, R>, start: number, end: number, ts: number): Slot<A, R> {
+    const slots = entry.slots
+    for (let s = 0; s < slots.length; s++) if (slots[s].start === start) return slots[s]
+    const slot: Slot<A, R> = { start, end, acc: this.spec.aggregate.create(), tstate: 0, dirty: false, emitted: false, last: undefined, maxTs: ts, minTs: ts, etimer: NaN }
+    slots.push(slot)
+    // Cleanup at end + lateness whatever the trigger: a trigger that sets no event timer (count, processing time) would otherwise keep the window forever.
+    const allowedLateness = this.spec.allowedLateness
+    if (!this.processingTime && Number.isFinite(end)) {
+      this.eventTimers.register(end - 1 + allowedLateness, this.curId, this.curKey)
+      if (allowedLateness === 0) slot.etimer = end - 1
+    }
+    return slot
+  }
+
+  /** The default event-time trigger, inlined: fire if the window's end has passed, else make sure its timer is set. */
+  private inlineElement(entry: KeyEntry<A, R>, slot: Slot<A, R>): void {
+    const end = slot.end
+    if (end - 1 <= this.wm) this.fire(entry, slot)
+    else if (slot.etimer !== end - 1) {
+      slot.etimer = end - 1
+      this.eventTimers.register(end - 1, this.curId, this.curKey)
+    }
+  }
+
+  /**
+   * A partial accumulator from a window combiner, merged as its records would have been added one by one.
+   * The combiner sends only records whose windows are open at the watermark they arrive with, so a partial
+   * finds its window closed only when a source came back from idleness behind the others: its records count
+   * as late, but cannot go to the late output, which takes records.
+   */
+  private addPartial(entry: KeyEntry<A, R>, p: Exclude<WindowPartial<unknown, T, A>, { raw: T }>): void {
+    if (this.spec.assigner.merging) return this.addMerging(entry, undefined as T, p.maxTs, p.start, p.end, p)
+    if (p.end - 1 + this.spec.allowedLateness <= this.wm) {
+      this.ctx.metrics.late += p.n
+      return
+    }
+    const slot = this.slotFor(entry, p.start, p.end, p.minTs)
+    this.mergeInto(slot, p)
+    this.inlineElement(entry, slot)
+  }
+
+  private mergeInto(slot: Slot<A, R>, p: { acc: A; minTs: number; maxTs: number }): void {
+    slot.acc = this.spec.aggregate.merge(slot.acc, p.acc)
+    slot.dirty = true
+    if (p.maxTs > slot.maxTs) slot.maxTs = p.maxTs
+    if (p.minTs < slot.minTs) slot.minTs = p.minTs
+  }
+
+  /** Adds record `v` at `ts` to the session `[s0, e0)`, or, given `partial`, merges that partial session. */
+  private addMerging(entry: KeyEntry<A, R>, v: T, ts: number, s0: number, e0: number, partial?: { acc: A; n: number; minTs: number; maxTs: number }): void {
     const { aggregate, allowedLateness } = this.spec
     let start = s0
     let end = e0
@@ -212,12 +251,13 @@ export class WindowOperator<T, A, R> implements Operator {
       }
     }
     if (end - 1 + allowedLateness <= this.wm) {
-      this.toLate(v, ts)
+      if (partial === undefined) this.toLate(v, ts)
+      else this.ctx.metrics.late += partial.n
       return
     }
     let target: Slot<A, R>
     if (overlapping.length === 0) {
-      target = { start, end, acc: aggregate.create(), tstate: 0, dirty: false, emitted: false, last: undefined, maxTs: ts, minTs: ts, etimer: NaN }
+      target = { start, end, acc: aggregate.create(), tstate: 0, dirty: false, emitted: false, last: undefined, maxTs: ts, minTs: partial?.minTs ?? ts, etimer: NaN }
       slots.push(target)
     } else {
       target = overlapping[0]
@@ -239,9 +279,12 @@ export class WindowOperator<T, A, R> implements Operator {
       target.end = end
     }
     if (!this.processingTime) this.eventTimers.register(end - 1 + allowedLateness, this.curId, entry.key)
-    target.acc = aggregate.add(target.acc, v)
-    target.dirty = true
-    if (ts > target.maxTs) target.maxTs = ts
+    if (partial !== undefined) this.mergeInto(target, partial)
+    else {
+      target.acc = aggregate.add(target.acc, v)
+      target.dirty = true
+      if (ts > target.maxTs) target.maxTs = ts
+    }
     this.onTrigger(entry, target, this.callElement(target))
   }
 

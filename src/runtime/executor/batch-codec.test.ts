@@ -104,3 +104,11 @@ test('a batch keeps its ingestion time across threads', () => {
   assert.equal(viaCodec(batchOf([1, 2, 3, 4, 5], { ingestedAt: 1_700_000_000_123 })).ingestedAt, 1_700_000_000_123)
   assert.equal('ingestedAt' in viaCodec(batchOf([1, 2])), false)
 })
+
+test('per record trace contexts cross threads with their batch', () => {
+  const b = { values: [{ n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }], times: [1, 2, 3, 4], trace: 'tp-a', traces: [undefined, 'tp-b', undefined, undefined] }
+  const back = decodeBatch(structuredClone(encodeBatch(b)))
+  assert.deepEqual(back.traces, b.traces)
+  assert.equal(back.trace, 'tp-a')
+  assert.equal(decodeBatch(structuredClone(encodeBatch({ values: [1], times: [1] }))).traces, undefined)
+})

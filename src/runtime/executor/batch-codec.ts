@@ -23,6 +23,8 @@ export interface WireBatch {
   at?: number
   /** The batch's trace context (`traceparent`). */
   tp?: string
+  /** Per record trace contexts, as they are (few batches have them). */
+  tps?: (string | undefined)[]
 }
 
 /** A column of `n` values. */
@@ -51,6 +53,7 @@ export function encodeBatch(b: Batch): WireBatch {
   if (b.pos !== undefined) w.pos = encodeColumn(b.pos, 0)
   if (b.ingestedAt !== undefined) w.at = b.ingestedAt
   if (b.trace !== undefined) w.tp = b.trace
+  if (b.traces !== undefined) w.tps = b.traces
   return w
 }
 
@@ -61,6 +64,7 @@ export function decodeBatch(w: WireBatch): Batch {
   if (w.pos !== undefined) b.pos = decodeColumn(w.pos, w.n) as Position[]
   if (w.at !== undefined) b.ingestedAt = w.at
   if (w.tp !== undefined) b.trace = w.tp
+  if (w.tps !== undefined) b.traces = w.tps
   return b
 }
 

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { keyGroupOf, keyId } from '../../core/key.ts'
+import { StepMetrics } from '../../core/metrics.ts'
+import { HeapStateBackend } from '../../state/heap/heap-backend.ts'
+import { DurableStateBackend } from '../../state/durable/durable-backend.ts'
+import type { StateBackend } from '../../core/state-backend.ts'
+import { approxBytes, readKeyGroupState } from './state-size.ts'
+
+test('approxBytes adds up the members of a value', () => {
+  assert.equal(approxBytes(3), 8)
+  assert.equal(approxBytes('abc'), 6)
+  assert.equal(approxBytes({ n: 3, tags: ['a', 'bc'] }), 16 + 2 + 8 + 8 + 16 + 2 + 4)
+  assert.equal(approxBytes(new Map([['k', 1]])), 16 + 2 + 8)
+  assert.ok(approxBytes(new Set(Array.from({ length: 100 }, (_, i) => i))) > 800)
+})
+
+for (const [name, make] of [['heap', () => new HeapStateBackend()], ['durable', () => new DurableStateBackend()]] as const) {
+  test(`${name}: keys and bytes per key group, a key counted once whatever states it has`, () => {
+    const b: StateBackend = make()
+    try {
+      const v = b.value<number[]>('v')
+      const m = b.map<string, number>('m')
+      const keys = ['a', 'b', 'c', 42, ['t', 1]] as const
+      for (const k of keys) {
+        const id = keyId(k)
+        v.set(id, [1, 2, 3])
+        m.set(id, 'x', 1)
+      }
+      const metrics = new StepMetrics('agg', 'keyed-aggregate')
+      readKeyGroupState(b, metrics, 0, 10)
+      const byGroup = metrics.keyGroupKeys!
+      assert.equal(byGroup.length, 128)
+      assert.equal(byGroup.reduce((a, n) => a + n, 0), keys.length)
+      for (const k of keys) assert.ok(byGroup[keyGroupOf(keyId(k))] >= 1)
+      const bytes = metrics.keyGroupBytes!
+      for (let g = 0; g < 128; g++) assert.equal(bytes[g] > 0, byGroup[g] > 0, `group ${g}`)
+      assert.ok(bytes[keyGroupOf('a')] >= approxBytes([1, 2, 3]))
+    } finally {
+      b.close()
+    }
+  })
+}
+
+test('a large state is walked at most every 10 s', () => {
+  const b = new HeapStateBackend()
+  const v = b.value<number>('v')
+  const metrics = new StepMetrics('agg', 'keyed-aggregate')
+  v.set('a', 1)
+  readKeyGroupState(b, metrics, 0, 20_000)
+  v.set('b', 1)
+  readKeyGroupState(b, metrics, 5_000, 20_000)
+  assert.equal(metrics.keyGroupKeys!.reduce((a, n) => a + n, 0), 1, 'not read again within 10 s')
+  readKeyGroupState(b, metrics, 10_000, 20_000)
+  assert.equal(metrics.keyGroupKeys!.reduce((a, n) => a + n, 0), 2)
+  // A small state is read every time.
+  v.set('c', 1)
+  readKeyGroupState(b, metrics, 10_001, 3)
+  assert.equal(metrics.keyGroupKeys!.reduce((a, n) => a + n, 0), 3)
+})

@@ -1,0 +1,148 @@
+import { BatchBuilder, type Batch } from '../../core/batch.ts'
+import { keyId } from '../../core/key.ts'
+import type { Operator, OperatorContext, Output } from '../../core/operator.ts'
+import type { AggregateFunction } from '../aggregate/aggregate-function.ts'
+import type { WindowAssigner } from './assigners.ts'
+
+/**
+ * What crosses the keyed exchange after a window combiner: the partial accumulator of `n` records of one key
+ * in one window `[start, end)` (for sessions: the session those records make), with the span of their event
+ * times; or a record passed as it is in `raw`.
+ */
+export type WindowPartial<K, T, A> = { key: K; start: number; end: number; acc: A; n: number; minTs: number; maxTs: number } | { key: K; raw: T }
+
+/** The windows a combiner may pre-aggregate: event time, bounds of their own and the built-in event-time trigger. */
+export function combinableWindow(assigner: WindowAssigner, builtinTrigger: boolean): boolean {
+  return assigner.time === 'event' && assigner.boundsFromRecords !== true && builtinTrigger
+}
+
+type Partial<K, A> = { key: K; start: number; end: number; acc: A; n: number; minTs: number; maxTs: number }
+
+/**
+ * Local pre-aggregation before the keyed exchange of an event-time window (local-global aggregation): each
+ * batch's records are folded per key and window into partial accumulators, so a hot key crosses the exchange
+ * once per window and batch. The output is the plain window's because the combiner only folds records whose
+ * every window is still open and not yet due at its own watermark, which is the watermark the window step sees
+ * them with (the exchange delivers a record with the watermark its sender had). Any other record (late, within
+ * allowed lateness, or in a window that fires on it) passes raw, in order, and is handled as without the
+ * combiner. Keeps nothing between batches but the watermark.
+ */
+export class WindowCombinerOperator<T, K, A> implements Operator {
+  private readonly agg: AggregateFunction<T, A, unknown>
+  private readonly key: (value: T) => K
+  private readonly assigner: WindowAssigner
+  private readonly op: OperatorContext
+  /** The window step the partials go to, whose errors these are. */
+  private readonly target: string
+  private readonly out = new BatchBuilder<WindowPartial<K, T, A>>()
+  /** Per key identity: its partials of this batch (few per key: one per window, or per session). */
+  private readonly partials = new Map<unknown, Partial<K, A>[]>()
+  private readonly bounds: number[] = []
+  private wm = -Infinity
+
+  constructor(agg: AggregateFunction<T, A, unknown>, key: (value: T) => K, assigner: WindowAssigner, target: string, op: OperatorContext) {
+    this.agg = agg
+    this.key = key
+    this.assigner = assigner
+    this.target = target
+    this.op = op
+  }
+
+  process(batch: Batch, out: Output): void {
+    const { values, times } = batch
+    const { bounds, assigner, wm } = this
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i] as T
+      const ts = times[i]
+      let key: K
+      try {
+        key = this.key(v)
+        bounds.length = 0
+        assigner.assign(ts, bounds)
+        let open = true
+        // A window whose last instant the watermark reached fires (or is late) on this record: not combined.
+        for (let b = 1; b < bounds.length; b += 2) if (bounds[b] - 1 <= wm) open = false
+        if (!open) {
+          // Partials folded so far go first, so the window step sees records in the order they came.
+          this.flushPartials()
+          this.out.push({ key, raw: v }, ts)
+          continue
+        }
+        const id = keyId(key)
+        let list = this.partials.get(id)
+        if (list === undefined) this.partials.set(id, (list = []))
+        if (assigner.merging) this.addSession(list, key, v, ts, bounds[0], bounds[1])
+        else for (let b = 0; b < bounds.length; b += 2) this.addTo(this.slot(list, key, bounds[b], bounds[b + 1], ts), v, ts)
+      } catch (e) {
+        this.op.errors.report(this.target, e, v, ts, batch.pos?.[i])
+      }
+    }
+    this.flushPartials()
+    if (this.out.length > 0) out.emit(this.out.take())
+  }
+
+  private slot(list: Partial<K, A>[], key: K, start: number, end: number, ts: number): Partial<K, A> {
+    for (let s = 0; s < list.length; s++) if (list[s].start === start) return list[s]
+    const p = { key, start, end, acc: this.agg.create(), n: 0, minTs: ts, maxTs: ts }
+    list.push(p)
+    return p
+  }
+
+  private addTo(p: Partial<K, A>, v: T, ts: number): void {
+    p.acc = this.agg.add(p.acc, v)
+    p.n++
+    if (ts > p.maxTs) p.maxTs = ts
+    if (ts < p.minTs) p.minTs = ts
+  }
+
+  /** Sessions merge as the window step merges them: windows that touch become one. */
+  private addSession(list: Partial<K, A>[], key: K, v: T, ts: number, s0: number, e0: number): void {
+    let target: Partial<K, A> | undefined
+    for (let s = 0; s < list.length; s++) {
+      const p = list[s]
+      if (p.start > e0 || p.end < s0) continue
+      if (target === undefined) {
+        target = p
+        continue
+      }
+      target.acc = this.agg.merge(target.acc, p.acc)
+      target.n += p.n
+      if (p.start < target.start) target.start = p.start
+      if (p.end > target.end) target.end = p.end
+      if (p.maxTs > target.maxTs) target.maxTs = p.maxTs
+      if (p.minTs < target.minTs) target.minTs = p.minTs
+      list.splice(s, 1)
+      s--
+    }
+    if (target === undefined) {
+      target = { key, start: s0, end: e0, acc: this.agg.create(), n: 0, minTs: ts, maxTs: ts }
+      list.push(target)
+    }
+    if (s0 < target.start) target.start = s0
+    if (e0 > target.end) target.end = e0
+    this.addTo(target, v, ts)
+  }
+
+  private flushPartials(): void {
+    if (this.partials.size === 0) return
+    for (const list of this.partials.values()) for (const p of list) this.out.push(p, p.maxTs)
+    this.partials.clear()
+  }
+
+  onWatermark(watermark: number): void {
+    this.wm = watermark
+  }
+
+  /** The watermark, so that after a restore the combiner judges records as the window step does. */
+  snapshot(): unknown {
+    return { wm: this.wm }
+  }
+
+  restore(state: unknown): void {
+    const wm = (state as { wm?: unknown } | undefined)?.wm
+    if (typeof wm === 'number') this.wm = wm
+  }
+}
+
+/** The key of a window partial, for the keyed exchange after a window combiner. */
+export const partialKey = <K>(p: WindowPartial<K, unknown, unknown>): K => p.key
