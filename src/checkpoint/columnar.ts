@@ -5,8 +5,9 @@ import type { ByteReader, ByteWriter } from './bytes.ts'
  * A columnar binary form of snapshot data. Keyed state is mostly long arrays of values of one shape (rows,
  * accumulators, join inputs): v8's serializer writes every object with all its property names, one object at
  * a time, and creates them back one at a time, which for millions of small rows is most of a checkpoint's
- * cost. Shredding such an array into columns (as Parquet and Arrow do) leaves long runs of one kind: numbers
- * written as 8-byte doubles, strings as their bytes, objects of one shape as a column per property, arrays as
+ * cost. Shredding such an array into columns (as Parquet and Arrow do) leaves long runs of one kind: integers
+ * written as variable-length differences from the one before (a position, a count or a timestamp in order takes
+ * a byte or two), other numbers as 8-byte doubles, strings as their bytes, objects of one shape as a column per property, arrays as
  * their items and lengths. Whatever does not fit is written by v8.
  *
  * `shred` analyses a value into a tree of tagged nodes (sharing the input's arrays where it can), `writeNode`
@@ -19,6 +20,7 @@ import type { ByteReader, ByteWriter } from './bytes.ts'
 export type Node =
   | readonly [typeof RAW, unknown]
   | readonly [typeof NUMBERS, number[]]
+  | readonly [typeof INTS, number[]]
   | readonly [typeof STRINGS, string[]]
   | readonly [typeof BOOLEANS, boolean[]]
   | readonly [typeof TABLE, string[], Node[], number]
@@ -36,6 +38,11 @@ const NULLABLE = 5
 const RECORD = 6
 const STRINGS = 7
 const BOOLEANS = 8
+/** Integers: each the zigzag varint of its difference from the previous one (the first from 0). */
+const INTS = 9
+
+/** Integers of at most this size are written as INTS (so that differences and their zigzag stay exact doubles). */
+const MAX_INT = 2 ** 50
 
 /** Arrays shorter than this are left to v8 (columns would cost more than they save). */
 const MIN_ROWS = 8
@@ -90,7 +97,7 @@ function column(values: unknown[], depth: number): Node {
     }
     return present.length < MIN_ROWS ? [RAW, values] : [NULLABLE, mask, column(present, depth)]
   }
-  if (typeof first === 'number') return every(values, 'number') ? [NUMBERS, values as number[]] : [RAW, values]
+  if (typeof first === 'number') return every(values, 'number') ? [integers(values as number[]) ? INTS : NUMBERS, values as number[]] : [RAW, values]
   if (typeof first === 'string') return every(values, 'string') ? [STRINGS, values as string[]] : [RAW, values]
   if (typeof first === 'boolean') return every(values, 'boolean') ? [BOOLEANS, values as boolean[]] : [RAW, values]
   if (Array.isArray(first)) return arrays(values, depth) ?? [RAW, values]
@@ -100,6 +107,15 @@ function column(values: unknown[], depth: number): Node {
 
 function every(values: unknown[], type: 'number' | 'string' | 'boolean'): boolean {
   for (let i = 0; i < values.length; i++) if (typeof values[i] !== type) return false
+  return true
+}
+
+/** Whether every number is an integer that INTS holds exactly (-0 is not: it would come back as 0). */
+function integers(values: number[]): boolean {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]
+    if (!Number.isInteger(v) || v > MAX_INT || v < -MAX_INT || (v === 0 && 1 / v < 0)) return false
+  }
   return true
 }
 
@@ -179,6 +195,17 @@ export function writeNode(node: Node, w: ByteWriter): void {
       for (let i = 0; i < v.length; i++) w.f64(v[i])
       return
     }
+    case INTS: {
+      const v = node[1]
+      w.u32(v.length)
+      let prev = 0
+      for (let i = 0; i < v.length; i++) {
+        const d = v[i] - prev
+        prev = v[i]
+        w.varuint(d >= 0 ? 2 * d : -2 * d - 1)
+      }
+      return
+    }
     case STRINGS: {
       // Lengths, then all the strings joined: one copy in V8's join and one write, not a call per string.
       const v = node[1]
@@ -231,6 +258,17 @@ export function readValue(r: ByteReader): unknown {
       const n = r.u32()
       const out: number[] = []
       for (let i = 0; i < n; i++) out.push(r.f64())
+      return out
+    }
+    case INTS: {
+      const n = r.u32()
+      const out: number[] = []
+      let prev = 0
+      for (let i = 0; i < n; i++) {
+        const z = r.varuint()
+        prev += z % 2 === 0 ? z / 2 : -(z + 1) / 2
+        out.push(prev)
+      }
       return out
     }
     case STRINGS: {
