@@ -40,12 +40,18 @@ const STRINGS = 7
 const BOOLEANS = 8
 /** Integers: each the zigzag varint of its difference from the previous one (the first from 0). */
 const INTS = 9
+/** As STRINGS and LISTS, with lengths as varints (formats before INTS wrote them as u32). */
+const VSTRINGS = 10
+const VLISTS = 11
 
 /** Integers of at most this size are written as INTS (so that differences and their zigzag stay exact doubles). */
 const MAX_INT = 2 ** 50
 
-/** Arrays shorter than this are left to v8 (columns would cost more than they save). */
-const MIN_ROWS = 8
+/**
+ * Arrays shorter than this are left to v8. Two rows of one shape already cost less as columns (property names
+ * once); a delta spreads few keys over many key groups, so most of its groups' lists are that short.
+ */
+const MIN_ROWS = 2
 /** Arrays of arrays of one length up to this are tuples (a column per position); longer or uneven ones are lists. */
 const MAX_TUPLE = 16
 /** Deeper nesting is left to v8 (also what stops a cycle through shredded columns). */
@@ -183,7 +189,7 @@ function shredColumn(values: unknown[], depth: number): Node {
 
 /** Writes an analysed value. */
 export function writeNode(node: Node, w: ByteWriter): void {
-  w.u8(node[0])
+  w.u8(node[0] === STRINGS ? VSTRINGS : node[0] === LISTS ? VLISTS : node[0])
   switch (node[0]) {
     case RAW:
       w.value(node[1])
@@ -210,8 +216,7 @@ export function writeNode(node: Node, w: ByteWriter): void {
       // Lengths, then all the strings joined: one copy in V8's join and one write, not a call per string.
       const v = node[1]
       w.u32(v.length)
-      w.ensure(4 * v.length)
-      for (let i = 0; i < v.length; i++) w.u32(v[i].length)
+      for (let i = 0; i < v.length; i++) w.varuint(v[i].length)
       w.str(v.join(''))
       return
     }
@@ -236,7 +241,13 @@ export function writeNode(node: Node, w: ByteWriter): void {
       w.u32(node[3])
       for (const c of node[2]) writeNode(c, w)
       return
-    case LISTS:
+    case LISTS: {
+      const v = node[1]
+      w.u32(v.length)
+      for (let i = 0; i < v.length; i++) w.varuint(v[i])
+      writeNode(node[2], w)
+      return
+    }
     case NULLABLE: {
       const v = node[1]
       w.u32(v.length)
@@ -271,8 +282,9 @@ export function readValue(r: ByteReader): unknown {
       }
       return out
     }
-    case STRINGS: {
-      const lengths = readU32s(r)
+    case STRINGS:
+    case VSTRINGS: {
+      const lengths = tag === STRINGS ? readU32s(r) : readVarUints(r)
       return r.strs(lengths)
     }
     case BOOLEANS: {
@@ -306,8 +318,9 @@ export function readValue(r: ByteReader): unknown {
       }
       return out
     }
-    case LISTS: {
-      const lengths = readU32s(r)
+    case LISTS:
+    case VLISTS: {
+      const lengths = tag === LISTS ? readU32s(r) : readVarUints(r)
       const items = readValue(r) as unknown[]
       const out: unknown[][] = []
       let at = 0
@@ -335,6 +348,13 @@ function readKeys(r: ByteReader): string[] {
   const keys: string[] = []
   for (let i = 0; i < n; i++) keys.push(r.str())
   return keys
+}
+
+function readVarUints(r: ByteReader): number[] {
+  const n = r.u32()
+  const out: number[] = []
+  for (let i = 0; i < n; i++) out.push(r.varuint())
+  return out
 }
 
 function readU32s(r: ByteReader): number[] {
