@@ -90,6 +90,19 @@ export class ByteWriter {
     this.pos += 8
   }
 
+  /**
+   * An unsigned integer up to 2^53 in 7-bit groups (LEB128): one byte below 128, where a u32 or a double
+   * takes four or eight.
+   */
+  varuint(v: number): void {
+    this.ensure(8)
+    while (v >= 0x80) {
+      this.buf[this.pos++] = (v % 0x80) | 0x80
+      v = Math.floor(v / 0x80)
+    }
+    this.buf[this.pos++] = v
+  }
+
   /** A string, exactly (lone surrogates too): one byte a char when it is ASCII, UTF-16 otherwise. */
   str(s: string): void {
     const ascii = Buffer.byteLength(s, 'utf8') === s.length
@@ -155,6 +168,20 @@ export class ByteReader {
     const v = this.view.getFloat64(this.pos, true)
     this.pos += 8
     return v
+  }
+
+  /** What `varuint` wrote. */
+  varuint(): number {
+    let v = 0
+    let scale = 1
+    for (;;) {
+      this.need(1)
+      const b = this.buf[this.pos++]
+      v += (b & 0x7f) * scale
+      if (b < 0x80) return v
+      scale *= 0x80
+      if (scale > 2 ** 56) throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `${this.what}: a variable-length integer longer than 8 bytes at byte ${this.pos}`, { domain: 'external' })
+    }
   }
 
   str(): string {

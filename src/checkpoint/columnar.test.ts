@@ -45,14 +45,14 @@ test('arrays of rows, tuples, lists and nullable values come back exactly', () =
   )
 })
 
-test('rows of one shape become columns: 8 bytes a number, no property names per row', () => {
+test('rows of one shape become columns: a varint an integer, 8 bytes another number, no property names per row', () => {
   const data = Array.from({ length: 1000 }, (_, i) => ({ auction: i, price: i * 1.5, dateTime: 1_700_000_000_000 + i, name: `n${i % 10}` }))
   const node = shred(data) as unknown as [number, string[], [number, unknown][], number]
   assert.deepEqual(node[1], ['auction', 'price', 'dateTime', 'name'])
-  assert.deepEqual(node[2].map((c) => c[0]), [1, 1, 1, 7])
+  assert.deepEqual(node[2].map((c) => c[0]), [9, 1, 9, 7])
   const w = new ByteWriter()
   writeNode(node as never, w)
-  assert.ok(w.pos < 1000 * (3 * 8 + 8) + 200, `${w.pos} bytes`)
+  assert.ok(w.pos < 1000 * (1 + 8 + 1 + 8) + 200, `${w.pos} bytes`)
   assert.deepStrictEqual(viaColumns(data), data)
 })
 
@@ -117,4 +117,28 @@ test('long arrays of mixed kinds, holes and nested lists come back whole', () =>
   holey[4400] = 'z'
   const nested = Array.from({ length: 3000 }, (_, i) => [Array.from({ length: i % 5 }, (_, j) => ({ v: j })), i])
   for (const v of [rows, mixed, holey, nested, { d: nested, s: rows }]) assert.deepStrictEqual(viaColumns(v), viaV8(v))
+})
+
+test('integer columns take a byte or two a value and come back exactly, edges too', () => {
+  const size = (v: unknown) => {
+    const w = new ByteWriter(Buffer.alloc(16))
+    writeNode(shred(v), w)
+    return w.pos
+  }
+  const positions = Array.from({ length: 10_000 }, (_, i) => i)
+  const small = Array.from({ length: 10_000 }, (_, i) => (i * 7919) % 100)
+  const times = Array.from({ length: 10_000 }, (_, i) => 1_767_225_600_000 + i * 100 + (i % 7))
+  assert.ok(size(positions) < 10_000 + 16, `positions: ${size(positions)} bytes`)
+  assert.ok(size(small) < 20_000 + 16, `small integers: ${size(small)} bytes`)
+  assert.ok(size(times) < 20_000 + 32, `timestamps in order: ${size(times)} bytes`)
+  for (const v of [positions, small, times]) assert.deepStrictEqual(viaColumns(v), v)
+  const edges = [0, 1, -1, 2 ** 50, -(2 ** 50), 2 ** 50 - 1, -(2 ** 50) + 1, 127, 128, -128, 2 ** 31, -(2 ** 31), 2 ** 32]
+  assert.deepStrictEqual(viaColumns([...edges, ...edges]), [...edges, ...edges])
+  // Not integers INTS holds: the column stays doubles, exact.
+  for (const odd of [-0, 2 ** 50 + 1, -(2 ** 53), 0.5, NaN, Infinity]) {
+    const v = [...edges, odd]
+    assert.deepStrictEqual(viaColumns(v), v)
+  }
+  fc.assert(fc.property(fc.array(fc.integer({ min: -(2 ** 50), max: 2 ** 50 }), { minLength: 8, maxLength: 60 }), (v) => assert.deepStrictEqual(viaColumns(v), v)))
+  fc.assert(fc.property(fc.array(fc.maxSafeInteger(), { minLength: 8, maxLength: 60 }), (v) => assert.deepStrictEqual(viaColumns(v), v)))
 })

@@ -5,8 +5,9 @@ import type { ByteReader, ByteWriter } from './bytes.ts'
  * A columnar binary form of snapshot data. Keyed state is mostly long arrays of values of one shape (rows,
  * accumulators, join inputs): v8's serializer writes every object with all its property names, one object at
  * a time, and creates them back one at a time, which for millions of small rows is most of a checkpoint's
- * cost. Shredding such an array into columns (as Parquet and Arrow do) leaves long runs of one kind: numbers
- * written as 8-byte doubles, strings as their bytes, objects of one shape as a column per property, arrays as
+ * cost. Shredding such an array into columns (as Parquet and Arrow do) leaves long runs of one kind: integers
+ * written as variable-length differences from the one before (a position, a count or a timestamp in order takes
+ * a byte or two), other numbers as 8-byte doubles, strings as their bytes, objects of one shape as a column per property, arrays as
  * their items and lengths. Whatever does not fit is written by v8.
  *
  * `shred` analyses a value into a tree of tagged nodes (sharing the input's arrays where it can), `writeNode`
@@ -19,6 +20,7 @@ import type { ByteReader, ByteWriter } from './bytes.ts'
 export type Node =
   | readonly [typeof RAW, unknown]
   | readonly [typeof NUMBERS, number[]]
+  | readonly [typeof INTS, number[]]
   | readonly [typeof STRINGS, string[]]
   | readonly [typeof BOOLEANS, boolean[]]
   | readonly [typeof TABLE, string[], Node[], number]
@@ -36,9 +38,20 @@ const NULLABLE = 5
 const RECORD = 6
 const STRINGS = 7
 const BOOLEANS = 8
+/** Integers: each the zigzag varint of its difference from the previous one (the first from 0). */
+const INTS = 9
+/** As STRINGS and LISTS, with lengths as varints (formats before INTS wrote them as u32). */
+const VSTRINGS = 10
+const VLISTS = 11
 
-/** Arrays shorter than this are left to v8 (columns would cost more than they save). */
-const MIN_ROWS = 8
+/** Integers of at most this size are written as INTS (so that differences and their zigzag stay exact doubles). */
+const MAX_INT = 2 ** 50
+
+/**
+ * Arrays shorter than this are left to v8. Two rows of one shape already cost less as columns (property names
+ * once); a delta spreads few keys over many key groups, so most of its groups' lists are that short.
+ */
+const MIN_ROWS = 2
 /** Arrays of arrays of one length up to this are tuples (a column per position); longer or uneven ones are lists. */
 const MAX_TUPLE = 16
 /** Deeper nesting is left to v8 (also what stops a cycle through shredded columns). */
@@ -90,7 +103,7 @@ function column(values: unknown[], depth: number): Node {
     }
     return present.length < MIN_ROWS ? [RAW, values] : [NULLABLE, mask, column(present, depth)]
   }
-  if (typeof first === 'number') return every(values, 'number') ? [NUMBERS, values as number[]] : [RAW, values]
+  if (typeof first === 'number') return every(values, 'number') ? [integers(values as number[]) ? INTS : NUMBERS, values as number[]] : [RAW, values]
   if (typeof first === 'string') return every(values, 'string') ? [STRINGS, values as string[]] : [RAW, values]
   if (typeof first === 'boolean') return every(values, 'boolean') ? [BOOLEANS, values as boolean[]] : [RAW, values]
   if (Array.isArray(first)) return arrays(values, depth) ?? [RAW, values]
@@ -100,6 +113,15 @@ function column(values: unknown[], depth: number): Node {
 
 function every(values: unknown[], type: 'number' | 'string' | 'boolean'): boolean {
   for (let i = 0; i < values.length; i++) if (typeof values[i] !== type) return false
+  return true
+}
+
+/** Whether every number is an integer that INTS holds exactly (-0 is not: it would come back as 0). */
+function integers(values: number[]): boolean {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]
+    if (!Number.isInteger(v) || v > MAX_INT || v < -MAX_INT || (v === 0 && 1 / v < 0)) return false
+  }
   return true
 }
 
@@ -167,7 +189,7 @@ function shredColumn(values: unknown[], depth: number): Node {
 
 /** Writes an analysed value. */
 export function writeNode(node: Node, w: ByteWriter): void {
-  w.u8(node[0])
+  w.u8(node[0] === STRINGS ? VSTRINGS : node[0] === LISTS ? VLISTS : node[0])
   switch (node[0]) {
     case RAW:
       w.value(node[1])
@@ -179,12 +201,22 @@ export function writeNode(node: Node, w: ByteWriter): void {
       for (let i = 0; i < v.length; i++) w.f64(v[i])
       return
     }
+    case INTS: {
+      const v = node[1]
+      w.u32(v.length)
+      let prev = 0
+      for (let i = 0; i < v.length; i++) {
+        const d = v[i] - prev
+        prev = v[i]
+        w.varuint(d >= 0 ? 2 * d : -2 * d - 1)
+      }
+      return
+    }
     case STRINGS: {
       // Lengths, then all the strings joined: one copy in V8's join and one write, not a call per string.
       const v = node[1]
       w.u32(v.length)
-      w.ensure(4 * v.length)
-      for (let i = 0; i < v.length; i++) w.u32(v[i].length)
+      for (let i = 0; i < v.length; i++) w.varuint(v[i].length)
       w.str(v.join(''))
       return
     }
@@ -209,7 +241,13 @@ export function writeNode(node: Node, w: ByteWriter): void {
       w.u32(node[3])
       for (const c of node[2]) writeNode(c, w)
       return
-    case LISTS:
+    case LISTS: {
+      const v = node[1]
+      w.u32(v.length)
+      for (let i = 0; i < v.length; i++) w.varuint(v[i])
+      writeNode(node[2], w)
+      return
+    }
     case NULLABLE: {
       const v = node[1]
       w.u32(v.length)
@@ -233,8 +271,20 @@ export function readValue(r: ByteReader): unknown {
       for (let i = 0; i < n; i++) out.push(r.f64())
       return out
     }
-    case STRINGS: {
-      const lengths = readU32s(r)
+    case INTS: {
+      const n = r.u32()
+      const out: number[] = []
+      let prev = 0
+      for (let i = 0; i < n; i++) {
+        const z = r.varuint()
+        prev += z % 2 === 0 ? z / 2 : -(z + 1) / 2
+        out.push(prev)
+      }
+      return out
+    }
+    case STRINGS:
+    case VSTRINGS: {
+      const lengths = tag === STRINGS ? readU32s(r) : readVarUints(r)
       return r.strs(lengths)
     }
     case BOOLEANS: {
@@ -268,8 +318,9 @@ export function readValue(r: ByteReader): unknown {
       }
       return out
     }
-    case LISTS: {
-      const lengths = readU32s(r)
+    case LISTS:
+    case VLISTS: {
+      const lengths = tag === LISTS ? readU32s(r) : readVarUints(r)
       const items = readValue(r) as unknown[]
       const out: unknown[][] = []
       let at = 0
@@ -297,6 +348,13 @@ function readKeys(r: ByteReader): string[] {
   const keys: string[] = []
   for (let i = 0; i < n; i++) keys.push(r.str())
   return keys
+}
+
+function readVarUints(r: ByteReader): number[] {
+  const n = r.u32()
+  const out: number[] = []
+  for (let i = 0; i < n; i++) out.push(r.varuint())
+  return out
 }
 
 function readU32s(r: ByteReader): number[] {

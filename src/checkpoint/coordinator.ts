@@ -46,6 +46,13 @@ export interface CheckpointConfig {
   incremental?: boolean
   /** Incremental checkpoints: deltas after which a full checkpoint is taken (default 10); a restore reads at most this many. */
   maxDeltas?: number
+  /**
+   * Checkpoints in object storage (`s3://`): the folder where this machine keeps a copy of the state files it
+   * writes, which a restart on the same machine restores from instead of downloading them (when they match the
+   * manifest's checksums). Default: a folder in the system's temporary folder named for the checkpoint URL;
+   * false for none. Local checkpoint folders are read where they are.
+   */
+  localRecovery?: string | false
   /** Where warnings go (default console.warn). */
   warn?: (msg: string) => void
 }
@@ -93,7 +100,7 @@ export class CheckpointCoordinator {
   private readonly pipeline: string
   private readonly plan: PhysicalPlan
   private readonly layout: CoordinatorLayout
-  private readonly config: Required<Omit<CheckpointConfig, 'restoreFrom'>> & { restoreFrom?: string }
+  private readonly config: Required<Omit<CheckpointConfig, 'restoreFrom' | 'localRecovery'>> & { restoreFrom?: string; localRecovery?: string | false }
   private readonly storage: CheckpointStorage
   private readonly deadLetters: boolean
   private nextId = 1
@@ -112,7 +119,7 @@ export class CheckpointCoordinator {
     this.layout = layout
     this.deadLetters = deadLetters
     this.config = { retain: 3, tolerableFailures: 3, allowDroppedState: false, acceptDuplicates: false, incremental: true, maxDeltas: 10, warn: (m) => console.warn(m), ...config }
-    this.storage = checkpointStorageFor(config.dir)
+    this.storage = checkpointStorageFor(config.dir, config.localRecovery)
     this.nextAt = config.intervalMs > 0 ? now + config.intervalMs : Infinity
   }
 

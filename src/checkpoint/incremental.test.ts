@@ -178,3 +178,32 @@ test('operatorStates merges the files of a base and its deltas, in manifest orde
   assert.deepEqual(operatorStates(plain, (f) => files[f.file]), [files['b.0'], files['b.1']], 'without deltas, every file as it is')
   assert.throws(() => operatorStates({ ...op, files: [ref('d8', 8, true)] }, (f) => files[f.file]), /without a base/)
 })
+
+test('row patches: an entry patched in a delta keeps its position and gains the rows added; a patch without its entry is corrupt', () => {
+  const base = new KeyedSnapshotWriter(G)
+  base.add('rows', 'a', [['a1', 'a2', 'a3'], 7])
+  base.add('rows', 'b', [['b1'], 1])
+  const d1 = new KeyedSnapshotWriter(G)
+  d1.changed('a')
+  d1.patch('rows', 'a', [[[[0], 2, ['a4']]], [[[1], 8]]])
+  const d2 = new KeyedSnapshotWriter(G)
+  d2.changed('a')
+  d2.patch('rows', 'a', [[[[0], 3, ['a5', 'a6']]], []])
+  d2.changed('b')
+  d2.add('rows', 'b', [['b2'], 2])
+  const b = base.build(undefined)
+  const m = mergeKeyed(b, [d1.build(undefined), d2.build(undefined)])
+  assert.deepEqual(entries(m, 'rows'), [
+    ['a', [['a1', 'a2', 'a4', 'a5', 'a6'], 8]],
+    ['b', [['b2'], 2]],
+  ])
+  assert.deepEqual(entries(b, 'rows')[0], ['a', [['a1', 'a2', 'a3'], 7]], 'the base is not changed')
+  const stray = new KeyedSnapshotWriter(G)
+  stray.changed('z')
+  stray.patch('rows', 'z', [[], [[[1], 0]]])
+  assert.throws(() => mergeKeyed(b, [stray.build(undefined)]), /SLUICE_CHECKPOINT_CORRUPT|row patch/)
+  const tooLong = new KeyedSnapshotWriter(G)
+  tooLong.changed('b')
+  tooLong.patch('rows', 'b', [[[[0], 5, []]], []])
+  assert.throws(() => mergeKeyed(b, [tooLong.build(undefined)]), /does not fit/)
+})

@@ -1,6 +1,6 @@
 import { SluiceError } from '../core/errors.ts'
 import { keyId } from '../core/key.ts'
-import { CHANGED_KEYS, type EntryColumns, type KeyedSnapshot } from '../core/operator.ts'
+import { CHANGED_KEYS, type EntryColumns, type KeyedSnapshot, ROW_PATCHES, type RowPatch } from '../core/operator.ts'
 import type { OperatorEntry, StateFileRef } from './manifest.ts'
 import { isKeyedSnapshot } from './redistribute.ts'
 
@@ -14,7 +14,7 @@ function span(snap: KeyedSnapshot): number {
   let max = -1
   for (const g of Object.values(snap.groups)) {
     for (const [name, v] of Object.entries(g as Record<string, unknown>)) {
-      if (name === CHANGED_KEYS || !isColumns(v)) continue
+      if (name === CHANGED_KEYS || name === ROW_PATCHES || !isColumns(v)) continue
       for (const s of v.s) if (s > max) max = s
     }
   }
@@ -24,9 +24,10 @@ function span(snap: KeyedSnapshot): number {
 /**
  * The full keyed snapshot as of the last of `deltas` (see `Operator.snapshotIncremental`): in each key group,
  * every key keeps the entries of the newest layer (the base or a delta) that holds or changed it, in every
- * list; a key a delta lists as changed without entries is gone. Positions are renumbered so that entries keep
- * one order over all groups: the base's first, then each delta's. Pure: unchanged groups are shared with the
- * input, not copied.
+ * list; a key a delta lists as changed without entries is gone, and an entry a delta patches (ROW_PATCHES) is
+ * the one before with the patch applied, at its old position. Positions are renumbered so that entries keep
+ * one order over all groups: the base's first, then each delta's. Pure: unchanged groups and entries are
+ * shared with the input, not copied.
  *
  * @example
  * const full = mergeKeyed(baseOf7, [deltaOf8, deltaOf9]) // what a full snapshot at checkpoint 9 would restore
@@ -45,6 +46,11 @@ export function mergeKeyed(base: KeyedSnapshot, deltas: readonly KeyedSnapshot[]
   for (const l of layers) for (const g of Object.keys(l.groups)) groupIds.add(Number(g))
   const groups: Record<number, unknown> = {}
   for (const g of groupIds) {
+    if (layers.some((l, i) => i > 0 && (l.groups[g] as Record<string, unknown> | undefined)?.[ROW_PATCHES] !== undefined)) {
+      const merged = mergePatched(layers, g, offsets)
+      if (Object.keys(merged).length > 0) groups[g] = merged
+      continue
+    }
     // The newest delta that changed each key of this group.
     const newest = new Map<unknown, number>()
     for (let i = 1; i < layers.length; i++) {
@@ -89,6 +95,92 @@ export function mergeKeyed(base: KeyedSnapshot, deltas: readonly KeyedSnapshot[]
   }
   const last = deltas[deltas.length - 1]
   return last.shared === undefined ? { keyGroups: base.keyGroups, groups } : { keyGroups: base.keyGroups, groups, shared: last.shared }
+}
+
+type Held = { s: number; k: unknown; d: unknown }
+
+/** One key group of `layers` when some delta patches entries of it: layer by layer, each list's entries by key. */
+function mergePatched(layers: readonly KeyedSnapshot[], g: number, offsets: number[]): Record<string, unknown> {
+  const lists = new Map<string, Map<unknown, Held>>()
+  const other: Record<string, unknown> = {}
+  const listOf = (name: string) => {
+    let m = lists.get(name)
+    if (m === undefined) lists.set(name, (m = new Map()))
+    return m
+  }
+  for (let i = 0; i < layers.length; i++) {
+    const data = layers[i].groups[g] as Record<string, unknown> | undefined
+    if (data === undefined) continue
+    const patches = (data[ROW_PATCHES] ?? {}) as Record<string, unknown>
+    if (typeof patches !== 'object' || patches === null || !Object.values(patches).every(isColumns)) throw corrupt(g, i, 'malformed row patches')
+    const patched = new Map<string, Set<unknown>>()
+    for (const [name, p] of Object.entries(patches as Record<string, EntryColumns>)) patched.set(name, new Set(p.k.map(keyId)))
+    if (i > 0) {
+      const changed = data[CHANGED_KEYS] ?? []
+      if (!Array.isArray(changed)) throw corrupt(g, i, 'a malformed list of changed keys')
+      for (const k of changed) {
+        const id = keyId(k)
+        for (const [name, m] of lists) if (!patched.get(name)?.has(id)) m.delete(id)
+      }
+    }
+    for (const [name, p] of Object.entries(patches as Record<string, EntryColumns>)) {
+      const m = listOf(name)
+      for (let j = 0; j < p.k.length; j++) {
+        const id = keyId(p.k[j])
+        const held = m.get(id)
+        if (held === undefined) throw corrupt(g, i, `a row patch of list '${name}' for a key it does not hold`)
+        m.set(id, { s: held.s, k: held.k, d: applyPatch(held.d, p.d[j] as RowPatch, g, i) })
+      }
+    }
+    for (const [name, v] of Object.entries(data)) {
+      if (name === CHANGED_KEYS || name === ROW_PATCHES) continue
+      if (!isColumns(v)) {
+        other[name] = v
+        continue
+      }
+      const m = listOf(name)
+      const off = offsets[i]
+      for (let j = 0; j < v.s.length; j++) m.set(keyId(v.k[j]), { s: v.s[j] + off, k: v.k[j], d: v.d[j] })
+    }
+  }
+  const merged: Record<string, unknown> = other
+  for (const [name, m] of lists) {
+    if (m.size === 0) continue
+    const out: EntryColumns = { s: [], k: [], d: [] }
+    for (const e of m.values()) {
+      out.s.push(e.s)
+      out.k.push(e.k)
+      out.d.push(e.d)
+    }
+    merged[name] = out
+  }
+  return merged
+}
+
+const corrupt = (g: number, i: number, what: string) => new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `incremental state: key group ${g} of delta ${i} has ${what}`, { domain: 'internal' })
+
+/** `d` with `patch` applied; `d` and what it holds are not changed (what the patch does not touch is shared). */
+export function applyPatch(d: unknown, patch: RowPatch, g = 0, i = 0): unknown {
+  if (!Array.isArray(patch) || !Array.isArray(patch[0]) || !Array.isArray(patch[1])) throw corrupt(g, i, 'a malformed row patch')
+  let out = d
+  for (const [path, kept, added] of patch[0]) {
+    out = replaceAt(out, path, 0, (arr) => {
+      if (!Array.isArray(arr) || !Number.isInteger(kept) || kept < 0 || kept > arr.length || !Array.isArray(added)) throw corrupt(g, i, 'a row patch that does not fit its entry')
+      return arr.slice(0, kept).concat(added)
+    }, g, i)
+  }
+  for (const [path, value] of patch[1]) out = replaceAt(out, path, 0, () => value, g, i)
+  return out
+}
+
+/** A copy of `v` down `path` (from `at`) with what is there replaced by `fn` of it. */
+function replaceAt(v: unknown, path: (number | string)[], at: number, fn: (old: unknown) => unknown, g: number, i: number): unknown {
+  if (at === path.length) return fn(v)
+  if (typeof v !== 'object' || v === null) throw corrupt(g, i, 'a row patch whose path leaves its entry')
+  const copy = (Array.isArray(v) ? v.slice() : { ...v }) as Record<string | number, unknown>
+  const k = path[at]
+  copy[k] = replaceAt(copy[k], path, at + 1, fn, g, i)
+  return copy
 }
 
 /** The parts of one snapshot (state files that each hold some of its key groups) as one snapshot. */

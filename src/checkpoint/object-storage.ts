@@ -1,5 +1,5 @@
 import { mkdirSync, rmSync } from 'node:fs'
-import { readFile, rm } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { S3Client } from '@aws-sdk/client-s3'
@@ -21,20 +21,37 @@ const MANIFEST = 'manifest.json'
  * folder first (under the system's temporary folder), then uploaded. The store is reached as S3Connection says
  * (endpoint and keys from the environment: `SLUICE_S3_ENDPOINT` or `AWS_ENDPOINT_URL`, `AWS_ACCESS_KEY_ID`, ...).
  * There is no lock: two jobs must not share a prefix.
+ *
+ * Local recovery: the state files of each checkpoint this machine wrote stay in a local folder (`local`,
+ * `<local>/chk-00000007/`) after their upload. A restore on the same machine takes each file from there when its
+ * size and SHA-256 match the manifest (read from the bucket, the one object a restore then reads), and from the
+ * bucket otherwise (another machine, a damaged or removed copy). Retention removes local copies with their
+ * checkpoints. `lastRead` tells where the files of the last read came from.
  * @example const storage = new ObjectCheckpointStorage('s3://state/orders'); const latest = await storage.latest()
  */
 export class ObjectCheckpointStorage extends CheckpointStorage {
   private readonly where: S3Location
   private readonly conn: S3Connection
   private readonly staging: string
+  /** The local copies' folder (also where files are staged), or undefined without local recovery. */
+  readonly local: string | undefined
   private readonly failures = new Map<number, unknown>()
   private client_: Promise<S3Client> | undefined
+  /** Where the state files of the last `read` came from: this machine's copies or the bucket. */
+  lastRead: { localFiles: number; localBytes: number; remoteFiles: number; remoteBytes: number } = { localFiles: 0, localBytes: 0, remoteFiles: 0, remoteBytes: 0 }
 
-  constructor(url: string, conn: S3Connection = {}) {
+  /**
+   * `local`: the folder of local copies (default: `sluice-local-recovery-<hash of url>` in the system's
+   * temporary folder, the same for every run of this URL on this machine); false for none.
+   */
+  constructor(url: string, conn: S3Connection = {}, local?: string | false) {
     super(url)
     this.where = parseS3Url(url)
     this.conn = conn
-    this.staging = join(tmpdir(), `sluice-checkpoint-staging-${process.pid}-${sha256(Buffer.from(url)).slice(0, 12)}`)
+    const id = sha256(Buffer.from(url)).slice(0, 12)
+    this.local = local === false ? undefined : (local ?? join(tmpdir(), `sluice-local-recovery-${id}`))
+    // Staged beside the local copies, so that a written checkpoint's files become its local copy by a rename.
+    this.staging = this.local ?? join(tmpdir(), `sluice-checkpoint-staging-${process.pid}-${id}`)
   }
 
   private client(): Promise<S3Client> {
@@ -89,6 +106,7 @@ export class ObjectCheckpointStorage extends CheckpointStorage {
       failpoint('checkpoint-before-rename')
       await client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key: this.key(manifest.id, MANIFEST), Body: m, ContentType: 'application/json' }))
       bytes += Buffer.byteLength(m)
+      await this.keepLocal(manifest.id, files)
     } catch (e) {
       if (e instanceof SluiceError) throw e
       throw new SluiceError('SLUICE_CHECKPOINT_WRITE_FAILED', `could not write '${folder}': ${errorMessage(e)}`, {
@@ -103,6 +121,35 @@ export class ObjectCheckpointStorage extends CheckpointStorage {
     return bytes
   }
 
+  /**
+   * Keeps the files of checkpoint `id` as its local copy: the staging folder renamed. A failure costs only
+   * local recovery (a restore then reads the bucket), never the checkpoint.
+   */
+  private async keepLocal(id: number, files: StateFileOut[]): Promise<void> {
+    if (this.local === undefined) return
+    const folder = join(this.local, PREFIX + pad(id))
+    try {
+      await rm(folder, { recursive: true, force: true })
+      await mkdir(this.stagingFolder(id), { recursive: true })
+      for (const f of files) if ('data' in f) await writeFile(join(this.stagingFolder(id), f.name), f.data)
+      await rename(this.stagingFolder(id), folder)
+    } catch {
+      await rm(folder, { recursive: true, force: true }).catch(() => undefined)
+    }
+  }
+
+  /** This machine's copy of state file `name` of checkpoint `id` when it matches `bytes` and `digest`. */
+  private async localCopy(id: number, name: string, bytes: number, digest: string): Promise<Uint8Array | undefined> {
+    if (this.local === undefined) return undefined
+    let data: Uint8Array
+    try {
+      data = await readFile(join(this.local, PREFIX + pad(id), name))
+    } catch {
+      return undefined
+    }
+    return data.byteLength === bytes && sha256(data) === digest ? data : undefined
+  }
+
   override async ids(): Promise<number[]> {
     return [...(await this.folders()).entries()].filter(([, f]) => f.complete).map(([id]) => id).sort((a, b) => b - a)
   }
@@ -113,10 +160,23 @@ export class ObjectCheckpointStorage extends CheckpointStorage {
     if (text === undefined) throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `no manifest in '${folder}'`, { domain: 'external' })
     const manifest = decodeManifest(Buffer.from(text).toString('utf8'), folder)
     const files = new Map<string, Uint8Array>()
+    const stats = { localFiles: 0, localBytes: 0, remoteFiles: 0, remoteBytes: 0 }
+    this.lastRead = stats
     for (const op of manifest.operators) {
       for (const f of op.files) {
         const from = f.checkpoint ?? manifest.id
+        const local = await this.localCopy(from, f.file, f.bytes, f.sha256)
+        if (local !== undefined) {
+          files.set(`${from}/${f.file}`, local)
+          stats.localFiles++
+          stats.localBytes += local.byteLength
+          continue
+        }
         const data = await this.get(from, f.file, folder)
+        if (data !== undefined) {
+          stats.remoteFiles++
+          stats.remoteBytes += data.byteLength
+        }
         if (data === undefined) {
           throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `state file '${f.file}' of step '${op.step}' is missing in '${this.dir}/${PREFIX}${pad(from)}'${from === manifest.id ? '' : ` (checkpoint ${manifest.id} builds on it)`}`, { domain: 'external' })
         }
@@ -159,7 +219,30 @@ export class ObjectCheckpointStorage extends CheckpointStorage {
         await deleteKeys(c, this.where.bucket, doomed.filter((k) => !k.endsWith('/' + MANIFEST)))
       })
     }
-    await rm(this.staging, { recursive: true, force: true }).catch(() => undefined)
+    await this.retainLocal(kept, newest)
+  }
+
+  /**
+   * Removes local copies of checkpoints not `kept`, and staging folders of checkpoints up to `newest` (failed
+   * attempts); without local recovery, the whole staging folder.
+   */
+  private async retainLocal(kept: Set<number>, newest: number): Promise<void> {
+    if (this.local === undefined) {
+      await rm(this.staging, { recursive: true, force: true }).catch(() => undefined)
+      return
+    }
+    let names: string[]
+    try {
+      names = await readdir(this.local)
+    } catch {
+      return
+    }
+    for (const n of names) {
+      const m = /^chk-(\d+)(\.staging\.tmp)?$/.exec(n)
+      if (m === null) continue
+      const id = Number(m[1])
+      if (m[2] === undefined ? !kept.has(id) : id <= newest) await rm(join(this.local, n), { recursive: true, force: true }).catch(() => undefined)
+    }
   }
 
   /** The checkpoint folders under the prefix: their keys, and whether the manifest is there. */
@@ -215,9 +298,10 @@ export class ObjectCheckpointStorage extends CheckpointStorage {
 }
 
 /**
- * The storage for a `--checkpoint-dir`: a local folder, or a bucket for `s3://bucket/prefix`.
+ * The storage for a `--checkpoint-dir`: a local folder, or a bucket for `s3://bucket/prefix` (with local copies
+ * in `local`, see ObjectCheckpointStorage).
  * @example const storage = checkpointStorageFor('s3://state/orders')
  */
-export function checkpointStorageFor(dir: string): CheckpointStorage {
-  return isS3Url(dir) ? new ObjectCheckpointStorage(dir) : new CheckpointStorage(dir)
+export function checkpointStorageFor(dir: string, local?: string | false): CheckpointStorage {
+  return isS3Url(dir) ? new ObjectCheckpointStorage(dir, {}, local) : new CheckpointStorage(dir)
 }

@@ -80,9 +80,10 @@ export interface Operator {
   /**
    * Incremental checkpoints, for keyed operators whose output does not depend on the order in which their
    * keys are held. `base: true` returns a full snapshot (as `snapshot()`) and starts tracking changed keys;
-   * `base: false` returns a delta: for every key changed since the previous call, its whole current state
-   * (every list, timers too) and its key in the group's `CHANGED_KEYS` list, so a key whose state is gone is
-   * known. `snapshot()` stops tracking. The checkpoint merges a base and its deltas (mergeKeyed) before a restore.
+   * `base: false` returns a delta: every key changed since the previous call in its group's `CHANGED_KEYS`
+   * list (so a key whose state is gone is known), with its current state in every list (timers too), each
+   * entry either whole or, where the operator knows what changed inside it, as a `RowPatch` (under
+   * `ROW_PATCHES`) of the rows added and removed since. `snapshot()` stops tracking. The checkpoint merges a base and its deltas (mergeKeyed) before a restore.
    */
   snapshotIncremental?(base: boolean): KeyedSnapshot
   /** Keyed operators receive a KeyedRestore: only the key groups this subtask owns. */
@@ -121,6 +122,23 @@ export interface EntryColumns {
 
 /** In a delta (see `Operator.snapshotIncremental`), the group field listing the keys changed in that group. */
 export const CHANGED_KEYS = '$changed'
+
+/**
+ * In a delta, the group field holding row-level changes: `{ [list]: EntryColumns }` whose data are RowPatches
+ * of the key's entry in that list as of the previous layer (its key is listed in `CHANGED_KEYS` too).
+ */
+export const ROW_PATCHES = '$patches'
+
+/**
+ * The changes of one entry since the previous snapshot: each splice keeps the first `kept` items of the array at
+ * `path` (indexes and property names from the entry's data down) and appends `added`; each set replaces the
+ * value at `path`. Splices apply first, in order.
+ *
+ * @example
+ * // one side of a join key kept its first 40 rows and gained two; the match counts were rewritten
+ * const p: RowPatch = [[[[1, 0], 40, [bid41, bid42]]], [[[1, 1], [1, 0, 1]]]]
+ */
+export type RowPatch = [splices: [path: (number | string)[], kept: number, added: unknown[]][], sets: [path: (number | string)[], value: unknown][]]
 
 /** What a keyed operator restores from: the groups it owns now, and `shared` of every previous subtask. */
 export interface KeyedRestore {

@@ -19,6 +19,14 @@ export class ChangeTracker<E extends Tracked> {
   private epoch = 0
   private changed: E[] = []
 
+  /**
+   * Whether `e` is not yet listed in this interval while tracking is on: an operator that writes row-level
+   * deltas notes what `e` held at the last snapshot before its first change.
+   */
+  unlisted(e: E): boolean {
+    return this.on && e.mark !== this.epoch
+  }
+
   /** Notes that `e` changed (a no-op when tracking is off or it is already listed). */
   mark(e: E): void {
     if (this.on && e.mark !== this.epoch) {

@@ -1,6 +1,6 @@
 import { userError } from '../core/errors.ts'
 import { keyGroupOf, keyId } from '../core/key.ts'
-import { CHANGED_KEYS, type EntryColumns, type KeyedRestore, type KeyedSnapshot } from '../core/operator.ts'
+import { CHANGED_KEYS, type EntryColumns, type KeyedRestore, type KeyedSnapshot, ROW_PATCHES, type RowPatch } from '../core/operator.ts'
 import type { TimerService } from '../core/state-backend.ts'
 
 /**
@@ -47,6 +47,19 @@ export class KeyedSnapshotWriter {
   changed(key: unknown): void {
     const g = this.groupAt(keyGroupOf(key, this.keyGroups))
     ;((g[CHANGED_KEYS] ??= []) as unknown[]).push(key)
+  }
+
+  /**
+   * In a delta, the changes of `key`'s entry in list `list` since the previous snapshot, instead of the whole
+   * entry (the key must be marked `changed` too).
+   */
+  patch(list: string, key: unknown, patch: RowPatch): void {
+    const g = this.groupAt(keyGroupOf(key, this.keyGroups))
+    const lists = (g[ROW_PATCHES] ??= {}) as Record<string, EntryColumns>
+    const cols = (lists[list] ??= { s: [], k: [], d: [] })
+    cols.s.push(this.seq++)
+    cols.k.push(key)
+    cols.d.push(patch)
   }
 
   /** Adds every timer of `queue` to list `list`, each under its key, as `[seq, key, time]`. */

@@ -5,6 +5,10 @@ import { DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, type RowKind } from '../..
 import { OperatorHarness, type HarnessRecord } from '../../testing/operator-harness.ts'
 import type { JoinType } from './join-types.ts'
 import { RegularJoinOperator } from './regular-join-operator.ts'
+import { mergeKeyed } from '../../checkpoint/incremental.ts'
+import { redistributeKeyed } from '../../checkpoint/redistribute.ts'
+import type { KeyedSnapshot } from '../../core/operator.ts'
+import { readEntries } from '../keyed-snapshot.ts'
 
 const pair = (l: string | null, r: string | null) => `${l ?? '-'}|${r ?? '-'}`
 
@@ -233,4 +237,43 @@ test('snapshots of the earlier row layouts ([value, matches] and { value, matche
     h.push([rec('r1', 5)], 1)
     assert.deepEqual(show(h.take()), ['+I l1|r1'])
   }
+})
+
+test('row-level deltas: merged into their base they give the full snapshot; a delta holds the rows added, not the key', () => {
+  type Op = { t: 'add'; side: number; key: number; v: number } | { t: 'del'; side: number; key: number; v: number } | { t: 'time'; ms: number } | { t: 'delta' }
+  const op: fc.Arbitrary<Op> = fc.oneof(
+    { weight: 6, arbitrary: fc.record({ t: fc.constant('add' as const), side: fc.integer({ min: 0, max: 1 }), key: fc.integer({ min: 0, max: 5 }), v: fc.integer({ min: 0, max: 9 }) }) },
+    { weight: 2, arbitrary: fc.record({ t: fc.constant('del' as const), side: fc.integer({ min: 0, max: 1 }), key: fc.integer({ min: 0, max: 5 }), v: fc.integer({ min: 0, max: 9 }) }) },
+    { weight: 1, arbitrary: fc.record({ t: fc.constant('time' as const), ms: fc.integer({ min: 100, max: 900 }) }) },
+    { weight: 2, arbitrary: fc.record({ t: fc.constant('delta' as const) }) },
+  )
+  const types: JoinType[] = ['inner', 'left', 'full']
+  fc.assert(
+    fc.property(fc.constantFrom(...types), fc.array(op, { maxLength: 60 }), (type, ops) => {
+      const make = () => new OperatorHarness((ctx) => new RegularJoinOperator({ ttl: 1_000, type, fn: pair as never }, ctx))
+      const inc = make()
+      const ref = make()
+      const chain = [structuredClone(inc.operator.snapshotIncremental!(true))]
+      const rows = (s: unknown) => new Map(readEntries(redistributeKeyed([s as KeyedSnapshot], 1)[0], 'rows').map(([, k, d]) => [k, JSON.stringify(d)]))
+      for (const o of [...ops, { t: 'delta' } as Op]) {
+        for (const h of [inc, ref]) {
+          if (o.t === 'add' || o.t === 'del') h.push([rec(`${o.side}:${o.v}`, 0, `k${o.key}`, o.t === 'del' ? DELETE : INSERT)], o.side)
+          else if (o.t === 'time') h.advanceProcessingTime(o.ms)
+        }
+        if (o.t !== 'delta') continue
+        chain.push(structuredClone(inc.operator.snapshotIncremental!(false)))
+        assert.deepEqual(rows(mergeKeyed(chain[0], chain.slice(1))), rows(ref.snapshot()))
+      }
+    }),
+    { numRuns: 300 },
+  )
+  // 40 rows on one key, then one more: the delta holds that row (in a patch), not the 41.
+  const h = harness('inner')
+  h.push([rec('r', 0, 'a')], 1)
+  h.push(Array.from({ length: 40 }, (_, i) => rec(`l${i}`, 0, 'a')), 0)
+  h.operator.snapshotIncremental!(true)
+  h.push([rec('l40', 0, 'a')], 0)
+  const d = h.operator.snapshotIncremental!(false)
+  const text = JSON.stringify(d)
+  assert.ok(text.includes('"l40"') && !text.includes('"l39"'), text)
 })

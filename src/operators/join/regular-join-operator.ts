@@ -1,7 +1,7 @@
 import { BatchBuilder, DELETE, INSERT, UPDATE_BEFORE, type Batch, type Position, type RowKind } from '../../core/batch.ts'
 import { flushOutputs } from '../flush-outputs.ts'
 import { keyId } from '../../core/key.ts'
-import type { KeyedSnapshot, Operator, OperatorContext, Output } from '../../core/operator.ts'
+import type { KeyedSnapshot, Operator, OperatorContext, Output, RowPatch } from '../../core/operator.ts'
 import type { TimerService, ValueState } from '../../core/state-backend.ts'
 import { ChangeTracker } from '../change-tracker.ts'
 import { checkRestore, KeyedSnapshotWriter, readEntries, restoreTimers } from '../keyed-snapshot.ts'
@@ -42,6 +42,11 @@ interface KeyEntry {
   sides: [SideState, SideState]
   /** The tracking epoch in which the key last changed (see snapshotIncremental). */
   mark: number
+  /**
+   * While the key is listed as changed: how many rows at the start of each side are as they were at the last
+   * snapshot (the rest were added since), so that a delta holds only the rows that changed.
+   */
+  kept?: [number, number]
 }
 
 /** A side in a snapshot: its values and match counts (the live arrays: the runtime encodes a snapshot at once), expiry, timer. */
@@ -51,6 +56,19 @@ const sideSnapshot = (st: SideState): SideSnapshot => [st.values, st.matches, st
 
 /** How sides were saved before the parallel arrays. */
 type OldSideSnapshot = [([unknown, number] | { value: unknown; matches: number })[], number, number]
+
+/** The changes of both sides since the last snapshot, when the first `kept` rows of each are as they were then. */
+function sidesPatch(sides: [SideState, SideState], kept: [number, number]): RowPatch {
+  const splices: RowPatch[0] = []
+  const sets: RowPatch[1] = []
+  for (let s = 0; s < 2; s++) {
+    const st = sides[s]
+    // Always, also with nothing added: rows after the kept ones may have been removed.
+    splices.push([[s, 0], kept[s], st.values.slice(kept[s])])
+    sets.push([[s, 1], st.matches], [[s, 2], st.expiresAt], [[s, 3], st.timer])
+  }
+  return [splices, sets]
+}
 
 const emptySide = (): SideState => ({ values: [], matches: [], expiresAt: 0, timer: -1 })
 
@@ -102,6 +120,7 @@ export class RegularJoinOperator implements Operator {
       const key = keys[i]
       const id = keyId(key)
       const entry = this.keys.get(id) ?? { key, sides: [emptySide(), emptySide()], mark: -1 }
+      if (this.changes.unlisted(entry)) entry.kept = [entry.sides[0].values.length, entry.sides[1].values.length]
       this.record = values[i]
       this.pos = pos?.[i]
       const written = isRetraction(kinds?.[i]) ? this.retract(entry, input, values[i], times[i]) : this.accumulate(entry, input, values[i], times[i])
@@ -144,6 +163,7 @@ export class RegularJoinOperator implements Operator {
     const value = side.values[at]
     side.values.splice(at, 1)
     side.matches.splice(at, 1)
+    if (entry.kept !== undefined && entry.kept[s] > at) entry.kept[s] = at
     const o = 1 - s
     const others = entry.sides[o].values
     const counts = entry.sides[o].matches
@@ -213,11 +233,13 @@ export class RegularJoinOperator implements Operator {
           if (entry === undefined) continue
           const st = entry.sides[side]
           if (st.timer !== due.time) continue
+          if (this.changes.unlisted(entry)) entry.kept = [entry.sides[0].values.length, entry.sides[1].values.length]
           this.changes.mark(entry)
           st.timer = -1
           if (st.expiresAt <= now) {
             st.values = []
             st.matches = []
+            if (entry.kept !== undefined) entry.kept[side] = 0
             if (entry.sides[1 - side].values.length === 0) {
               this.keys.delete(id)
               continue
@@ -256,8 +278,10 @@ export class RegularJoinOperator implements Operator {
   /**
    * A full snapshot that starts change tracking, or the keys changed since the previous call: a key changes
    * when a row is added or removed, a match count changes, a side is written or expires, or a timer is set
-   * again. A changed key's timers are written from its sides (the timer each side waits for), not from the
-   * queue, which may still hold timers that will find nothing to do.
+   * again. A key that held rows at the last snapshot is written as a RowPatch: per side, the rows added since
+   * (after those kept from the start), the match counts, expiry and timer. A changed key's timers are written
+   * from its sides (the timer each side waits for), not from the queue, which may still hold timers that will
+   * find nothing to do.
    */
   snapshotIncremental(base: boolean): KeyedSnapshot {
     if (base) {
@@ -266,7 +290,9 @@ export class RegularJoinOperator implements Operator {
       return s
     }
     return this.changes.delta(this.ctx.state.keyGroups, this.ctx.stepId, (id) => this.keys.get(id), (w, e) => {
-      w.add('rows', e.key, [sideSnapshot(e.sides[0]), sideSnapshot(e.sides[1])])
+      const kept = e.kept
+      if (kept === undefined || kept[0] + kept[1] === 0) w.add('rows', e.key, [sideSnapshot(e.sides[0]), sideSnapshot(e.sides[1])])
+      else w.patch('rows', e.key, sidesPatch(e.sides, kept))
       if (e.sides[0].timer >= 0) w.add('left', e.key, e.sides[0].timer)
       if (e.sides[1].timer >= 0) w.add('right', e.key, e.sides[1].timer)
     })

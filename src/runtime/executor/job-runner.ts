@@ -1,3 +1,4 @@
+import { join } from 'node:path'
 import { registerContracts, registryOf } from '../register-contracts.ts'
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads'
 import { SpanRecorder, type StepTraceOptions } from '../../observe/trace/step-spans.ts'
@@ -169,7 +170,10 @@ export class JobRunner {
       this.control.inspector = jobInspector(this.executor, this.deadLetters, { reports: () => [...this.threadInspections.values()], window: (step, key, time) => this.askWindow(step, key, time) })
       await this.until(() => this.ready === threads, (w) => (this.onReady = w))
       if (checkpointing) {
-        this.coordinator = new CheckpointCoordinator(p.name, this.plan, { threads, subtasks: (v) => this.layout.subtasks(v), edge: (v, i) => this.layout.inputs[v][i].kind }, opts.checkpoint!, this.clock.now(), this.deadLetters !== undefined)
+        // Local copies of checkpoints in object storage live beside the durable state when it has a folder.
+        const stateDir = p.options.state?.dir
+        const config = opts.checkpoint!.localRecovery === undefined && stateDir !== undefined ? { ...opts.checkpoint!, localRecovery: join(stateDir, 'local') } : opts.checkpoint!
+        this.coordinator = new CheckpointCoordinator(p.name, this.plan, { threads, subtasks: (v) => this.layout.subtasks(v), edge: (v, i) => this.layout.inputs[v][i].kind }, config, this.clock.now(), this.deadLetters !== undefined)
       }
       const restores = await this.coordinator?.restore(laterCommits(this.plan, this.deadLetters))
       const report = this.coordinator?.report
