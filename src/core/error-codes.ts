@@ -106,6 +106,7 @@ export const ERROR_CODES = {
   SLUICE_STATE_CONFLICT: { domain: 'user', meaning: 'A state is declared twice with different settings.' },
   SLUICE_STATE_KEY: { domain: 'user', meaning: 'A key cannot be stored in keyed state (not a primitive identity, or too long).' },
   SLUICE_STATE_KEY_GROUPS: { domain: 'user', meaning: 'Saved state cannot be split at this parallelism or has another number of key groups.' },
+  SLUICE_STATE_MEMORY: { domain: 'user', meaning: 'Keyed state on the heap grew past its memory budget (state.memoryBudget, --state-memory): the job stops before the process runs out of memory, naming the step that holds the most state.' },
   SLUICE_STATE_NAME: { domain: 'user', meaning: 'A state has no name.' },
   SLUICE_STATE_SNAPSHOT: { domain: 'user', meaning: 'A state snapshot given to restore is not one this backend wrote.' },
   SLUICE_STATE_STORE: { domain: 'external', meaning: 'The durable state store could not be opened or written.' },

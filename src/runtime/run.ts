@@ -3,6 +3,7 @@ import { Stream } from '../api/stream.ts'
 import { systemClock } from '../core/clock.ts'
 import { DEFAULT_KEY_GROUPS } from '../core/key.ts'
 import { userError } from '../core/errors.ts'
+import { parseByteSize } from '../core/byte-size.ts'
 import { MetricsRegistry } from '../observe/metrics/registry.ts'
 import { runJob } from './executor/job-runner.ts'
 import { FileControlChannel } from './job/file-control.ts'
@@ -32,6 +33,8 @@ function launch(p: Pipeline | Stream<unknown>, opts: RunOptions): { handle: JobH
   const parallelism = opts.parallelism ?? 1
   if (!Number.isInteger(parallelism) || parallelism < 1) throw userError('SLUICE_BAD_OPTION', `parallelism must be a positive integer, got ${parallelism}`)
   if (parallelism > DEFAULT_KEY_GROUPS) throw userError('SLUICE_BAD_OPTION', `parallelism must be at most ${DEFAULT_KEY_GROUPS} (the number of key groups), got ${parallelism}`)
+  if (opts.state?.backend !== undefined && opts.state.backend !== 'heap' && opts.state.backend !== 'durable') throw userError('SLUICE_BAD_OPTION', `state.backend must be 'heap' or 'durable', got '${String(opts.state.backend)}'`)
+  if (opts.state?.memoryBudget !== undefined) parseByteSize(opts.state.memoryBudget, 'state.memoryBudget')
   const clock = opts.clock ?? systemClock
   const registry = new MetricsRegistry({ pipeline: pl.name, now: () => clock.now() })
   const { handle, control } = createJob(pl.name, registry)
