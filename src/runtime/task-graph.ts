@@ -123,15 +123,15 @@ export class TaskGraph {
       clock: this.clock,
       metrics: v.metrics,
       errors: this.errors,
-      state: this.newStateBackend(v.plan.id),
+      state: this.newStateBackend(v.plan.id, () => v.watermark),
       currentWatermark: () => v.watermark,
       scheduleProcessingTime: (t) => procTimers.register(t, v.plan.index, v),
     }
   }
 
-  private newStateBackend(step: string): StateBackend {
+  private newStateBackend(step: string, watermark: () => number): StateBackend {
     const cfg = this.stateConfig
-    const opts = { clock: this.clock }
+    const opts = { clock: this.clock, watermark }
     const backend =
       cfg?.backend === 'durable'
         ? new DurableStateBackend({ ...opts, ...(cfg.dir !== undefined ? { path: join(cfg.dir, `${step}.${this.subtask}`) } : {}), ...(cfg.cacheEntries !== undefined ? { cacheEntries: cfg.cacheEntries } : {}) })

@@ -39,6 +39,8 @@ export interface KeyedAggregateOptions {
    * emitted stays as it is, and a later record of the key starts a new row (+I). Default: rows are kept.
    */
   ttl?: Duration
+  /** The time `ttl` is counted in: 'processing' (default) or 'event' (the step's watermark). */
+  ttlTime?: 'processing' | 'event'
   /** Its input comes from a combiner: partial accumulators, or raw records of a changelog. */
   combined?: boolean
 }
@@ -69,7 +71,7 @@ export class KeyedAggregateOperator<T, A, R> implements Operator {
     this.op = op
     this.combined = opts.combined === true
     // v8: accumulators may hold Maps, Sets or bigints, which the durable store must keep as they are.
-    this.rows = op.state.value<Row<A, R>>({ name: ROWS, codec: 'v8', ...(opts.ttl === undefined ? {} : { ttl: { ttl: opts.ttl } }) })
+    this.rows = op.state.value<Row<A, R>>({ name: ROWS, codec: 'v8', ...(opts.ttl === undefined ? {} : { ttl: { ttl: opts.ttl, time: opts.ttlTime ?? 'processing' } }) })
   }
 
   process(batch: Batch, out: Output): void {

@@ -73,11 +73,11 @@ test('run fails with SLUICE_STATE_MEMORY past state.memoryBudget, whatever the e
       },
     })
     .to(sink.blackhole())
-  await assert.rejects(run(p, { state: { memoryBudget: '2MB' } }), (e: unknown) => {
+  await assert.rejects(run(p.pipeline, { state: { memoryBudget: '2MB' } }), (e: unknown) => {
     assert.ok(e instanceof SluiceError)
     assert.equal(e.code, 'SLUICE_STATE_MEMORY')
     assert.match(e.message, /step 'process-1'/)
     return true
   })
-  await assert.rejects(run(p, { state: { memoryBudget: 'plenty' } }), /state.memoryBudget: invalid size 'plenty'/)
+  await assert.rejects(run(p.pipeline, { state: { memoryBudget: 'plenty' } }), /state.memoryBudget: invalid size 'plenty'/)
 })
