@@ -102,6 +102,7 @@ export const ERROR_CODES = {
   SLUICE_SINK_TIMEOUT: { domain: 'external', meaning: "A sink's write (or a dead-letter append) did not settle within the pipeline's sinkWriteTimeout, or within stopTimeout once a stop was asked for." },
   SLUICE_SOURCE_FAILED: { domain: 'external', meaning: 'A source failed while reading.' },
   SLUICE_SOURCE_NOT_CHECKPOINTABLE: { domain: 'user', meaning: 'A source cannot report its position, so the pipeline cannot be checkpointed.' },
+  SLUICE_STATE_BOOTSTRAP: { domain: 'user', meaning: 'A state row given to writeSavepoint (sink.savepoint) does not fit the step: a step without keyed state rows, or a value of the wrong shape.' },
   SLUICE_STATE_CODEC: { domain: 'user', meaning: "A state's codec is unknown or cannot encode or decode a value." },
   SLUICE_STATE_CONFLICT: { domain: 'user', meaning: 'A state is declared twice with different settings.' },
   SLUICE_STATE_KEY: { domain: 'user', meaning: 'A key cannot be stored in keyed state (not a primitive identity, or too long).' },

@@ -23,12 +23,12 @@ import type { RunOptions, RunSummary } from './run-types.ts'
  * await job.savepoint('savepoints/v1', { stop: true })
  * const summary = await job.done
  */
-export function start(p: Pipeline | Stream<unknown>, opts: RunOptions = {}): JobHandle {
+export function start(p: Pipeline | Stream<any>, opts: RunOptions = {}): JobHandle {
   return launch(p, opts).handle
 }
 
 /** Starts the job; `ended` resolves once it has ended and its file channel has written its last answer. */
-function launch(p: Pipeline | Stream<unknown>, opts: RunOptions): { handle: JobHandle; ended: Promise<void> } {
+function launch(p: Pipeline | Stream<any>, opts: RunOptions): { handle: JobHandle; ended: Promise<void> } {
   const pl = p instanceof Stream ? p.pipeline : p
   const parallelism = opts.parallelism ?? 1
   if (!Number.isInteger(parallelism) || parallelism < 1) throw userError('SLUICE_BAD_OPTION', `parallelism must be a positive integer, got ${parallelism}`)
@@ -65,7 +65,7 @@ function lineageOptions(pl: Pipeline, opts: RunOptions): LineageOptions | undefi
  * Runs a pipeline to completion (bounded sources) or until `signal` aborts: `start` plus waiting for the end.
  * @example const summary = await run(myPipeline)
  */
-export async function run(p: Pipeline | Stream<unknown>, opts: RunOptions = {}): Promise<RunSummary> {
+export async function run(p: Pipeline | Stream<any>, opts: RunOptions = {}): Promise<RunSummary> {
   const { handle, ended } = launch(p, opts)
   try {
     return await handle.done

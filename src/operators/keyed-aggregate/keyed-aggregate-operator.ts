@@ -1,7 +1,7 @@
 import { BatchBuilder, DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, type Batch } from '../../core/batch.ts'
 import { keyId } from '../../core/key.ts'
 import { userError } from '../../core/errors.ts'
-import type { KeyedSnapshot, Operator, OperatorContext, Output } from '../../core/operator.ts'
+import type { KeyedSnapshot, Operator, OperatorContext, Output, StateRow } from '../../core/operator.ts'
 import type { ValueState } from '../../core/state-backend.ts'
 import type { Duration } from '../../core/duration.ts'
 import type { AggregateFunction } from '../aggregate/aggregate-function.ts'
@@ -182,6 +182,21 @@ export class KeyedAggregateOperator<T, A, R> implements Operator {
       return s
     }
     return this.changes.delta(this.op.state.keyGroups, this.op.stepId, (id) => this.rows.get(id), (w, r) => w.add('rows', r.key, [r.acc, r.n, r.emitted, r.last, r.time]))
+  }
+
+  /** Every row: the accumulator as `value`, the result last emitted as `result`. */
+  *stateRows(): Iterable<StateRow> {
+    const rows: StateRow[] = []
+    this.op.state.forEachValue<Row<A, R>>(ROWS, (_id, r) => rows.push({ key: r.key, value: r.acc, ...(r.emitted ? { result: r.last } : {}) }))
+    yield* rows
+  }
+
+  /**
+   * A row with `value` as its accumulator, not emitted yet: the next record of the key emits +I with the result
+   * that continues from it.
+   */
+  bootstrapState(row: StateRow): void {
+    this.rows.set(keyId(row.key), { key: row.key, acc: row.value as A, n: 1, emitted: false, last: undefined, time: -Infinity, mark: -1 })
   }
 
   restore(state: unknown): void {
