@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { agg, pipeline, readState, run, sink, source, SluiceError, writeSavepoint, type KeyedResult, type StateRow } from '../../src/index.ts'
+import { agg, pipeline, readState, run, sink, source, start, SluiceError, writeSavepoint, type KeyedResult, type StateRow } from '../../src/index.ts'
 
 interface Order {
   region: string
@@ -103,6 +103,34 @@ test("readState gives a running job's state as rows, equal to what its input imp
     await assert.rejects(writeSavepoint([], { pipeline: job.p, step: 'nope', dir: join(base, 'x') }), (e: unknown) => e instanceof SluiceError && e.code === 'SLUICE_STATE_BOOTSTRAP')
     await assert.rejects(writeSavepoint([{ key: 'a', value: 3 }], { pipeline: job.p, step: 'last-order', dir: join(base, 'y') }), /needs an object of states by name/)
     await assert.rejects(writeSavepoint([], { pipeline: job.p, step: 'totals', dir }), (e: unknown) => e instanceof SluiceError && e.code === 'SLUICE_SAVEPOINT_EXISTS')
+  } finally {
+    rmSync(base, { recursive: true, force: true })
+  }
+})
+
+test('readState of a savepoint taken from a running job gives the values its output last showed for every key', async () => {
+  const base = mkdtempSync(join(tmpdir(), 'sluice-state-api-'))
+  try {
+    const out = sink.collect<KeyedResult<number, number>>()
+    const p = pipeline('running')
+    p.from(source.generator({ make: (g) => ({ k: g.seq % 50, n: g.seq % 7 }), ratePerSecond: 5_000 }))
+      .keyBy((r) => r.k)
+      .aggregate(agg.sum((r: { n: number }) => r.n))
+      .id('sums')
+      .to(out)
+    const job = start(p, { checkpoint: { dir: join(base, 'checkpoints'), intervalMs: 0 } })
+    while (out.values.length < 200) await new Promise((r) => setTimeout(r, 20))
+    const sp = join(base, 'savepoint')
+    await job.savepoint(sp, { stop: true })
+    await job.done
+    const shown = new Map<number, number>()
+    for (const r of out.records) if (r.kind === '+I' || r.kind === '+U') shown.set(r.value.key, r.value.value)
+    const rows = await readState(sp, { step: 'sums' })
+    assert.equal(rows.length, shown.size)
+    for (const row of rows) {
+      assert.equal(row.result, shown.get(row.key as number), `key ${String(row.key)}`)
+      assert.equal(row.value, row.result)
+    }
   } finally {
     rmSync(base, { recursive: true, force: true })
   }
