@@ -40,7 +40,7 @@ export function estimateBytes(v: unknown, depth = 0): number {
 function container(v: object, depth: number): number {
   if (Array.isArray(v)) return ARRAY + SLOT * v.length + scaled(v.length, (i) => estimateBytes(v[i], depth))
   if (v instanceof Map) {
-    let n = MAP + MAP_ENTRY * v.size
+    const n = MAP + MAP_ENTRY * v.size
     let seen = 0
     let sum = 0
     for (const [k, x] of v) {
@@ -50,7 +50,7 @@ function container(v: object, depth: number): number {
     return n + (seen === 0 ? 0 : (sum / Math.min(seen, SAMPLE)) * v.size)
   }
   if (v instanceof Set) {
-    let n = MAP + MAP_ENTRY * v.size
+    const n = MAP + MAP_ENTRY * v.size
     let seen = 0
     let sum = 0
     for (const k of v) {
