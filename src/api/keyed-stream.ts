@@ -26,9 +26,19 @@ export type JoinFunction<L, R, O, J extends JoinType> = (left: Nullable<L, LeftN
 
 /**
  * Options of a keyed `aggregate` (or `reduce`).
- * @example bids.keyBy((b) => b.auction).aggregate(agg.count(), { combine: true })
+ * @example bids.keyBy((b) => b.auction).aggregate(agg.count(), { combine: true, ttl: '1d' })
  */
 export interface AggregateOptions {
+  /**
+   * Forget a key's row once `ttl` passed without a record for it: what was emitted stays as it is, and a later
+   * record of the key starts a new row (+I). Default: rows are kept for ever (state that only grows).
+   */
+  ttl?: Duration
+  /**
+   * The time `ttl` is counted in: 'processing' (default, the run's clock) or 'event' (the step's watermark: a
+   * row expires once the watermark passed its last update's watermark plus `ttl`, the same in a replay).
+   */
+  ttlTime?: TtlTime
   /**
    * Pre-aggregate each batch per key before the keyed exchange (local-global aggregation): a hot key crosses
    * the exchange once per batch as a partial accumulator, merged by the subtask that owns it. The results are
@@ -48,6 +58,21 @@ export interface AggregateOptions {
 }
 
 const joinTypes: readonly JoinType[] = ['inner', 'left', 'right', 'full']
+
+/** The time a step's `ttl` is counted in (see StateTtl.time). */
+export type TtlTime = 'processing' | 'event'
+
+function checkTtlTime(t: unknown, step: string): TtlTime {
+  if (t === undefined || t === 'processing' || t === 'event') return t ?? 'processing'
+  throw userError('SLUICE_BAD_OPTION', `${step}: ttlTime must be 'processing' or 'event', got '${String(t)}'`)
+}
+
+function aggregateTtl(o: AggregateOptions): { ttl?: Duration; ttlTime?: TtlTime } {
+  const ttlTime = checkTtlTime(o.ttlTime, 'aggregate')
+  if (o.ttl === undefined) return {}
+  parseDuration(o.ttl, 'aggregate ttl', { allowZero: false })
+  return { ttl: o.ttl, ttlTime }
+}
 
 /** A stream partitioned by key `K`: stateful steps see one key at a time. */
 export class KeyedStream<T, K extends Key> {
@@ -88,12 +113,14 @@ export class KeyedStream<T, K extends Key> {
   aggregate<A, R>(fn: AggregateFunction<T, A, R>, options: AggregateOptions = {}): Stream<KeyedResult<K, R>> {
     if (options.salt !== undefined) return this.salted(fn, options.salt, options.combine)
     const columns: StepColumns = { kind: 'aggregate', create: () => fn.create(), add: (a, v) => fn.add(a, v) }
-    if ((options.combine ?? this.stream.pipeline.options.combine) !== true) return this.keyedNode('keyed-aggregate', [], () => ({ aggregate: fn.name }), (ctx) => new KeyedAggregateOperator(fn, ctx), [], columns)
+    // Not described: a TTL added to (or changed in) a running job keeps its state compatible.
+    const ttl = aggregateTtl(options)
+    if ((options.combine ?? this.stream.pipeline.options.combine) !== true) return this.keyedNode('keyed-aggregate', [], () => ({ aggregate: fn.name }), (ctx) => new KeyedAggregateOperator(fn, ctx, ttl), [], columns)
     // Local-global: a combiner on every subtask of the input, then the aggregate merging partials by key.
     const p = this.stream.pipeline
     const combine = p.addNode('combine', [this.stream.edge()], { aggregate: fn.name }, { role: 'operator', keyed: false, build: (ctx) => new CombinerOperator(fn, this.keyFn, target.id, ctx) })
     const combined = new KeyedStream<Combined<K, T, A>, K>(this.stream.derive(combine), combinedKey)
-    const out = combined.keyedNode<KeyedResult<K, R>>('keyed-aggregate', [], () => ({ aggregate: fn.name, combined: true }), (ctx) => new KeyedAggregateOperator(fn, ctx, { combined: true }), [], columns)
+    const out = combined.keyedNode<KeyedResult<K, R>>('keyed-aggregate', [], () => ({ aggregate: fn.name, combined: true }), (ctx) => new KeyedAggregateOperator(fn, ctx, { ...ttl, combined: true }), [], columns)
     const target = out.node
     return out
   }
@@ -180,8 +207,7 @@ export class KeyedStream<T, K extends Key> {
    */
   join<R, O, J extends JoinType = 'inner'>(other: KeyedStream<R, K>, options: { ttl: Duration; ttlTime?: JoinTtlTime; type?: J }, fn: JoinFunction<T, R, O, J>): Stream<O> {
     const type = checkJoinType(options.type, 'join')
-    const ttlTime = options.ttlTime ?? 'processing'
-    if (ttlTime !== 'processing' && ttlTime !== 'event') throw userError('SLUICE_BAD_OPTION', `join: ttlTime must be 'processing' or 'event', got '${String(ttlTime)}'`)
+    const ttlTime = checkTtlTime(options.ttlTime, 'join')
     return this.keyedNode(
       'join',
       [other],

@@ -2,6 +2,8 @@ import { parseDuration } from '../core/duration.ts'
 import type { ErrorPolicy, ErrorRecord } from '../core/operator.ts'
 import type { Source } from '../core/source.ts'
 import { userError } from '../core/errors.ts'
+import type { StateOptions } from '../core/state-options.ts'
+import { parseByteSize } from '../core/byte-size.ts'
 import { resolveRetries, type RetryOptions } from '../dlq/retry.ts'
 import { sloTargets, type SloSpec } from '../observe/slo/spec.ts'
 import type { Edge, StepImpl, StepNode } from '../plan/graph.ts'
@@ -40,12 +42,11 @@ export interface PipelineOptions {
    */
   retries?: RetryOptions | false
   /**
-   * Where keyed state of process functions, regular joins and keyed aggregates lives (and the joins'
-   * cleanup timers): 'heap' (default, fastest) or 'durable' (an embedded
-   * LMDB store with a write-back cache, for state larger than memory; `dir` is its working folder,
-   * default a temporary one).
+   * Where keyed state of every stateful step lives (and its timers): 'heap' (default, fastest, within
+   * `memoryBudget`) or 'durable' (an embedded LMDB store with a write-back cache, for state larger than
+   * memory; `dir` is its working folder, default a temporary one). See StateOptions.
    */
-  state?: { backend?: 'heap' | 'durable'; dir?: string; cacheEntries?: number }
+  state?: StateOptions
   /**
    * Service level objectives (freshness, latency, completeness, errors): `sluice slo rules` turns them into
    * Prometheus recording rules and burn-rate alerts, `sluice slo dashboard` into a Grafana dashboard.
@@ -144,6 +145,7 @@ export class Pipeline {
     if (state !== undefined && (typeof state !== 'object' || state === null || (state.backend !== undefined && state.backend !== 'heap' && state.backend !== 'durable'))) {
       throw userError('SLUICE_BAD_OPTION', `pipeline '${name}': state.backend must be 'heap' or 'durable'`)
     }
+    if (state?.memoryBudget !== undefined) parseByteSize(state.memoryBudget, `pipeline '${name}': state.memoryBudget`)
     if (options.slo !== undefined) sloTargets(options.slo, name)
     if (options.registry !== undefined && (typeof options.registry !== 'string' || options.registry === '')) throw userError('SLUICE_BAD_OPTION', `pipeline '${name}': registry must be a folder or an http(s) URL`)
     const sinkWriteTimeoutMs = parseDuration(options.sinkWriteTimeout ?? '5m', `pipeline '${name}' sinkWriteTimeout`, { allowZero: false })

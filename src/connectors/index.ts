@@ -23,9 +23,11 @@ import { s3 } from './s3/sink.ts'
 import { http } from './http/source.ts'
 import { mqtt as mqttSource } from './mqtt/source.ts'
 import { mqtt as mqttSink } from './mqtt/sink.ts'
+import { stateSource } from './state/state-source.ts'
+import { savepointSink } from './state/savepoint-sink.ts'
 
 /** Built-in sources. */
-export const source = { collection, generator, jsonl, csv, nexmark, log: logSource, kafka: kafkaSource, postgresCdc, http, mqtt: mqttSource, parquet: parquetSource, avro: avroSource }
+export const source = { collection, generator, jsonl, csv, nexmark, log: logSource, kafka: kafkaSource, postgresCdc, http, mqtt: mqttSource, parquet: parquetSource, avro: avroSource, state: stateSource }
 
 /** Built-in sinks. */
-export const sink = { collect, console: consoleSink, jsonl: jsonlSink, blackhole, log: logSink, parquet, duckdb, kafka: kafkaSink, postgres, redis, s3, mqtt: mqttSink, avro: avroSink }
+export const sink = { collect, console: consoleSink, jsonl: jsonlSink, blackhole, log: logSink, parquet, duckdb, kafka: kafkaSink, postgres, redis, s3, mqtt: mqttSink, avro: avroSink, savepoint: savepointSink }

@@ -89,6 +89,13 @@ export interface Operator {
   /** Keyed operators receive a KeyedRestore: only the key groups this subtask owns. */
   restore?(state: unknown): void
   /**
+   * The state API (readState): the state of every key as rows, after a restore. Keyed aggregates and process
+   * functions give it; see StateRow for what `value` is.
+   */
+  stateRows?(): Iterable<StateRow>
+  /** The state API (writeSavepoint): sets the state of `row.key` as `stateRows` would give it back. */
+  bootstrapState?(row: StateRow): void
+  /**
    * Asynchronous steps (`lookup`) only: a promise while the step has as much work in flight as it allows
    * (the runtime then reads no more input on this thread until it settles: backpressure), else undefined.
    * Results are emitted from the step's own continuations.
@@ -100,6 +107,17 @@ export interface Operator {
    * and before the step ends.
    */
   drain?(): Promise<void> | undefined
+}
+
+/**
+ * One key's state in the state API: for a keyed aggregate `value` is its accumulator (and `result` the last
+ * result emitted); for a process function an object of its value, list and map states by name (maps as
+ * objects). Tuple keys of process functions are given as their JSON text.
+ */
+export interface StateRow {
+  key: unknown
+  value: unknown
+  result?: unknown
 }
 
 /** A keyed operator's snapshot: per key group (see keyGroupOf), plus operator-wide data. */

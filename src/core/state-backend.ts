@@ -19,9 +19,18 @@ import type { StateCodec } from './state-codec.ts'
 /** A namespace under a key: `''` is the default; windows use their end time or an id string. */
 export type Namespace = string | number
 
-/** How long an entry lives after it was written (or also read), and what readers see after that. */
+/**
+ * How long an entry lives after it was written (or also read), and what readers see after that.
+ * @example backend.value<number>({ name: 'last-seen', ttl: { ttl: '1h', time: 'event' } })
+ */
 export interface StateTtl {
   ttl: Duration
+  /**
+   * The time `ttl` is counted in: `processing` (default, the run's clock, as Flink's state TTL) or `event`: an
+   * entry written when the step's watermark was W expires once the watermark passes W + ttl, so a replay of the
+   * same input expires the same entries (entries written before the first watermark start their time at it).
+   */
+  time?: 'processing' | 'event'
   /** `on-write` (default): the clock restarts when the entry is written; `on-read-and-write`: also when read. */
   update?: 'on-write' | 'on-read-and-write'
   /** Expired entries are never returned, even before cleanup has removed them. */
@@ -177,6 +186,8 @@ export interface StateBackendOptions {
   keyGroups?: number
   /** Processing-time clock for TTL (default: the system clock). */
   clock?: { now(): number }
+  /** The step's current watermark, for TTL in event time (default: none, so such entries never expire). */
+  watermark?: () => number
   /** Incremental TTL cleanup: every `every` writes to TTL state, visit `budget` entries. `false` turns it off. */
   incrementalCleanup?: { every: number; budget: number } | false
 }

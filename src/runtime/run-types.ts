@@ -1,3 +1,4 @@
+import type { StateOptions } from '../core/state-options.ts'
 import type { KeyCount } from '../core/metrics.ts'
 import type { Clock } from '../core/clock.ts'
 import type { InputProgress, StepMetricsJson } from '../core/metrics.ts'
@@ -27,6 +28,12 @@ export interface RunOptions {
   progressIntervalMs?: number
   /** Periodic checkpoints, and resuming from the latest one in the same folder. */
   checkpoint?: CheckpointConfig
+  /**
+   * Where keyed state lives in this run, over the pipeline's `state` option: the backend, and for the heap its
+   * memory budget per thread (default 60% of the heap limit; past it the job fails with SLUICE_STATE_MEMORY).
+   * @example await run(p, { state: { backend: 'heap', memoryBudget: '512MB' } })
+   */
+  state?: StateOptions
   /**
    * OpenLineage run events (START, RUNNING, COMPLETE, FAIL, ABORT) to a file, an HTTP endpoint or the console;
    * a target alone, or options. The target defaults to the pipeline's `lineage` option, then the

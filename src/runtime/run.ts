@@ -3,6 +3,7 @@ import { Stream } from '../api/stream.ts'
 import { systemClock } from '../core/clock.ts'
 import { DEFAULT_KEY_GROUPS } from '../core/key.ts'
 import { userError } from '../core/errors.ts'
+import { parseByteSize } from '../core/byte-size.ts'
 import { MetricsRegistry } from '../observe/metrics/registry.ts'
 import { runJob } from './executor/job-runner.ts'
 import { FileControlChannel } from './job/file-control.ts'
@@ -22,16 +23,18 @@ import type { RunOptions, RunSummary } from './run-types.ts'
  * await job.savepoint('savepoints/v1', { stop: true })
  * const summary = await job.done
  */
-export function start(p: Pipeline | Stream<unknown>, opts: RunOptions = {}): JobHandle {
+export function start(p: Pipeline | Stream<any>, opts: RunOptions = {}): JobHandle {
   return launch(p, opts).handle
 }
 
 /** Starts the job; `ended` resolves once it has ended and its file channel has written its last answer. */
-function launch(p: Pipeline | Stream<unknown>, opts: RunOptions): { handle: JobHandle; ended: Promise<void> } {
+function launch(p: Pipeline | Stream<any>, opts: RunOptions): { handle: JobHandle; ended: Promise<void> } {
   const pl = p instanceof Stream ? p.pipeline : p
   const parallelism = opts.parallelism ?? 1
   if (!Number.isInteger(parallelism) || parallelism < 1) throw userError('SLUICE_BAD_OPTION', `parallelism must be a positive integer, got ${parallelism}`)
   if (parallelism > DEFAULT_KEY_GROUPS) throw userError('SLUICE_BAD_OPTION', `parallelism must be at most ${DEFAULT_KEY_GROUPS} (the number of key groups), got ${parallelism}`)
+  if (opts.state?.backend !== undefined && opts.state.backend !== 'heap' && opts.state.backend !== 'durable') throw userError('SLUICE_BAD_OPTION', `state.backend must be 'heap' or 'durable', got '${String(opts.state.backend)}'`)
+  if (opts.state?.memoryBudget !== undefined) parseByteSize(opts.state.memoryBudget, 'state.memoryBudget')
   const clock = opts.clock ?? systemClock
   const registry = new MetricsRegistry({ pipeline: pl.name, now: () => clock.now() })
   const { handle, control } = createJob(pl.name, registry)
@@ -62,7 +65,7 @@ function lineageOptions(pl: Pipeline, opts: RunOptions): LineageOptions | undefi
  * Runs a pipeline to completion (bounded sources) or until `signal` aborts: `start` plus waiting for the end.
  * @example const summary = await run(myPipeline)
  */
-export async function run(p: Pipeline | Stream<unknown>, opts: RunOptions = {}): Promise<RunSummary> {
+export async function run(p: Pipeline | Stream<any>, opts: RunOptions = {}): Promise<RunSummary> {
   const { handle, ended } = launch(p, opts)
   try {
     return await handle.done

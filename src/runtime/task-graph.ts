@@ -10,6 +10,10 @@ import { DurableStateBackend } from '../state/durable/durable-backend.ts'
 import type { StateBackend } from '../core/state-backend.ts'
 import { join } from 'node:path'
 import { TimerQueue } from '../state/timers.ts'
+import { defaultMemoryBudget, StateMemoryBudget } from '../state/memory/memory-budget.ts'
+import { parseByteSize } from '../core/byte-size.ts'
+import type { SluiceError } from '../core/errors.ts'
+import type { StateOptions } from '../core/state-options.ts'
 import { FusedChain } from '../operators/stateless/fused-chain.ts'
 import { chainLinks, type PhysicalPlan } from '../plan/physical-plan.ts'
 import { PolicyErrorSink } from './error-sink.ts'
@@ -24,7 +28,9 @@ export interface TaskGraphOptions {
   /** Vertices to instantiate (all by default); the others are reached through `remote`. */
   include?: (vertexIndex: number) => boolean
   /** Keyed state backend settings (the pipeline's `state` option). */
-  state?: { backend?: 'heap' | 'durable'; dir?: string; cacheEntries?: number }
+  state?: StateOptions
+  /** Called once when keyed state on the heap grows past its memory budget: the job must fail with it. */
+  onStateMemory?: (e: SluiceError) => void
   /** Where the figures of this thread's subtasks live (one registry per thread); a private one by default. */
   registry?: MetricsRegistry
   /** Called for a batch bound to a vertex that is not instantiated here. */
@@ -46,12 +52,19 @@ export class TaskGraph {
   private readonly stateConfig: TaskGraphOptions['state']
   private readonly subtask: number
   private readonly stateBackends = new Map<string, StateBackend>()
+  /** This thread's budget for keyed state on the heap. */
+  readonly memory: StateMemoryBudget | undefined
 
   constructor(plan: PhysicalPlan, opts: TaskGraphOptions) {
     this.plan = plan
     this.clock = opts.clock
     this.stateConfig = opts.state
     this.subtask = opts.subtask ?? 0
+    if (opts.state?.backend !== 'durable') {
+      const limit = opts.state?.memoryBudget === undefined ? defaultMemoryBudget() : parseByteSize(opts.state.memoryBudget, 'state.memoryBudget')
+      const onExceeded = opts.onStateMemory ?? ((e: SluiceError) => { throw e })
+      this.memory = new StateMemoryBudget(limit, onExceeded)
+    }
     this.errors = new PolicyErrorSink(opts.onError, (step) => this.metrics.get(step))
     const include = opts.include ?? (() => true)
     const registry = opts.registry ?? new MetricsRegistry({ pipeline: plan.pipeline, thread: this.subtask })
@@ -111,19 +124,19 @@ export class TaskGraph {
       clock: this.clock,
       metrics: v.metrics,
       errors: this.errors,
-      state: this.newStateBackend(v.plan.id),
+      state: this.newStateBackend(v.plan.id, () => v.watermark),
       currentWatermark: () => v.watermark,
       scheduleProcessingTime: (t) => procTimers.register(t, v.plan.index, v),
     }
   }
 
-  private newStateBackend(step: string): StateBackend {
+  private newStateBackend(step: string, watermark: () => number): StateBackend {
     const cfg = this.stateConfig
-    const opts = { clock: this.clock }
+    const opts = { clock: this.clock, watermark }
     const backend =
       cfg?.backend === 'durable'
         ? new DurableStateBackend({ ...opts, ...(cfg.dir !== undefined ? { path: join(cfg.dir, `${step}.${this.subtask}`) } : {}), ...(cfg.cacheEntries !== undefined ? { cacheEntries: cfg.cacheEntries } : {}) })
-        : new HeapStateBackend(opts)
+        : new HeapStateBackend({ ...opts, step, ...(this.memory !== undefined ? { memory: this.memory } : {}) })
     this.stateBackends.set(step, backend)
     return backend
   }

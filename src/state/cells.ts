@@ -22,8 +22,12 @@ export interface StateSlot {
   readonly name: string
   readonly codec: StateCodec
   /** TTL in milliseconds; 0 = none. */
-  readonly ttl: number
-  readonly refreshOnRead: boolean
+  ttl: number
+  /** The TTL is counted in event time (the step's watermark) rather than processing time. */
+  eventTime: boolean
+  refreshOnRead: boolean
+  /** Registered by a restore, from the snapshot's description: the step's own declaration may still set its TTL. */
+  restored?: boolean
   handle?: unknown
 }
 
@@ -35,6 +39,11 @@ export interface CellTable {
   /** Records that a stored cell changed in place. */
   touch(id: unknown, cell: Cell): void
   delete(id: unknown): void
+}
+
+/** When an entry written at `now` expires: never while the time has not started (event time before a watermark). */
+export function expiryAt(now: number, ttl: number): number {
+  return now === -Infinity ? Infinity : now + ttl
 }
 
 export type PurgeResult = 0 | 1 | 2
@@ -62,7 +71,7 @@ export function dropExpiredElements(vs: unknown[], es: number[], now: number): n
  * none yet (restored from a state without TTL).
  */
 export function purge(slot: StateSlot, c: Cell, now: number): PurgeResult {
-  const until = now + slot.ttl
+  const until = expiryAt(now, slot.ttl)
   if (slot.kind === 'value' || slot.kind === 'aggregating') {
     if (c.e <= now) return EMPTY
     if (c.e === Infinity) {
@@ -78,9 +87,11 @@ export function purge(slot: StateSlot, c: Cell, now: number): PurgeResult {
       return vs.length === 0 ? EMPTY : CHANGED
     }
     const before = vs.length
-    const w = dropExpiredElements(vs, c.e as number[], now)
-    if (w === before) return w === 0 ? EMPTY : KEEP
-    return w === 0 ? EMPTY : CHANGED
+    const es = c.e as number[]
+    const w = dropExpiredElements(vs, es, now)
+    if (w === 0) return EMPTY
+    const started = startClocks(es, until)
+    return w === before && !started ? KEEP : CHANGED
   }
   const fields = c.v as Map<unknown, unknown>
   if (c.e === null) {
@@ -94,9 +105,25 @@ export function purge(slot: StateSlot, c: Cell, now: number): PurgeResult {
       es.delete(f)
       fields.delete(f)
       changed = true
+    } else if (t === Infinity && until !== Infinity) {
+      es.set(f, until)
+      changed = true
     }
   }
   return fields.size === 0 ? EMPTY : changed ? CHANGED : KEEP
+}
+
+/** Gives elements without an expiry (kept from before a TTL, or from before the first watermark) one; whether any had none. */
+function startClocks(es: number[], until: number): boolean {
+  if (until === Infinity) return false
+  let any = false
+  for (let i = 0; i < es.length; i++) {
+    if (es[i] === Infinity) {
+      es[i] = until
+      any = true
+    }
+  }
+  return any
 }
 
 /** Whether a cell holds nothing visible (so it can be dropped). */

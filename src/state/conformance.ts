@@ -232,6 +232,37 @@ export function stateBackendConformance(label: string, make: BackendFactory): vo
       assert.deepEqual(b.sizes(), { 'list:l': 0, 'map:m': 0 })
     })
 
+    test("TTL in event time: counted on the watermark; entries written before the first one start their time at it", () => {
+      const c = clock()
+      let wm = -Infinity
+      const b = backend({ clock: c, watermark: () => wm })
+      const v = b.value<number>({ name: 'v', ttl: { ttl: 100, time: 'event' } })
+      const l = b.list<number>({ name: 'l', ttl: { ttl: 100, time: 'event' } })
+      const m = b.map<string, number>({ name: 'm', ttl: { ttl: 100, time: 'event' } })
+      v.set('early', 0)
+      l.add('early', 0)
+      m.set('early', 'f', 0)
+      c.advance(1_000_000)
+      assert.equal(v.get('early'), 0, 'processing time does not count')
+      wm = 1_000
+      v.set('k', 1)
+      l.add('k', 1)
+      m.set('k', 'f', 1)
+      b.cleanup(c.now())
+      wm = 1_099
+      assert.equal(v.get('k'), 1)
+      assert.equal(v.get('early'), 0)
+      wm = 1_100
+      assert.equal(v.get('k'), undefined, 'expired once the watermark reached the write plus ttl')
+      assert.deepEqual(l.get('k'), [])
+      assert.equal(m.get('k', 'f'), undefined)
+      assert.equal(v.get('early'), undefined, 'an entry written before the first watermark: its time started at the sweep')
+      assert.deepEqual(l.get('early'), [])
+      assert.equal(m.get('early', 'f'), undefined)
+      assert.throws(() => b.value({ name: 'x', ttl: { ttl: 1, time: 'wall' as never } }), /ttl.time must be 'processing' or 'event'/)
+      assert.throws(() => b.value({ name: 'v', ttl: { ttl: 100 } }), /registered twice/)
+    })
+
     test('TTL cleanup frees memory: sizes() falls after the TTL passes, in budgeted steps', () => {
       const c = clock()
       const b = backend({ clock: c, incrementalCleanup: false })

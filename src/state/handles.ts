@@ -1,11 +1,12 @@
 import type { AggregatingState, ListState, MapState, Namespace, StateAggregate, ValueState } from '../core/state-backend.ts'
 import type { Cell, CellTable, StateSlot } from './cells.ts'
-import { dropExpiredElements } from './cells.ts'
+import { dropExpiredElements, expiryAt } from './cells.ts'
 
 /** What the handles need from their backend: the tables, the TTL clock and the write counter. */
 export interface HandleHost {
   table(slot: StateSlot, ns: Namespace): CellTable
-  now(): number
+  /** The time a state's TTL is counted in: processing time, or the watermark (-Infinity before the first). */
+  now(slot: StateSlot): number
   /** Called after each write to a TTL state (drives incremental cleanup). */
   wrote(): void
 }
@@ -26,13 +27,13 @@ export function valueHandle<T>(host: HandleHost, slot: StateSlot, ns: Namespace)
       const c = t.get(id)
       if (c === undefined) return undefined
       if (ttl !== 0) {
-        const now = host.now()
+        const now = host.now(slot)
         if (c.e <= now) {
           t.delete(id)
           return undefined
         }
         if (refresh) {
-          c.e = now + ttl
+          c.e = expiryAt(now, ttl)
           t.touch(id, c)
         }
       }
@@ -40,7 +41,7 @@ export function valueHandle<T>(host: HandleHost, slot: StateSlot, ns: Namespace)
     },
     set(id, value) {
       const c = t.get(id)
-      const e = ttl === 0 ? Infinity : host.now() + ttl
+      const e = ttl === 0 ? Infinity : expiryAt(host.now(slot), ttl)
       if (c === undefined) t.put(id, { v: value, e })
       else {
         c.v = value
@@ -63,7 +64,7 @@ export function aggregatingHandle<T, A, R>(host: HandleHost, slot: StateSlot, ns
   const live = (id: unknown): Cell | undefined => {
     const c = t.get(id)
     if (c === undefined || ttl === 0) return c
-    const now = host.now()
+    const now = host.now(slot)
     if (c.e <= now) {
       t.delete(id)
       return undefined
@@ -75,14 +76,14 @@ export function aggregatingHandle<T, A, R>(host: HandleHost, slot: StateSlot, ns
       const c = live(id)
       if (c === undefined) return undefined
       if (refresh) {
-        c.e = host.now() + ttl
+        c.e = expiryAt(host.now(slot), ttl)
         t.touch(id, c)
       }
       return fn.result(c.v as A)
     },
     add(id, value) {
       const c = live(id)
-      const e = ttl === 0 ? Infinity : host.now() + ttl
+      const e = ttl === 0 ? Infinity : expiryAt(host.now(slot), ttl)
       if (c === undefined) t.put(id, { v: fn.add(fn.create(), value), e })
       else {
         c.v = fn.add(c.v as A, value)
@@ -120,11 +121,11 @@ export function listHandle<T>(host: HandleHost, slot: StateSlot, ns: Namespace):
   return {
     get(id) {
       if (ttl === 0) return (t.get(id)?.v as T[] | undefined) ?? NONE
-      const now = host.now()
+      const now = host.now(slot)
       const c = live(id, now)
       if (c === undefined) return NONE
       if (refresh) {
-        ;(c.e as number[]).fill(now + ttl)
+        ;(c.e as number[]).fill(expiryAt(now, ttl))
         t.touch(id, c)
       }
       return c.v as T[]
@@ -139,12 +140,12 @@ export function listHandle<T>(host: HandleHost, slot: StateSlot, ns: Namespace):
         }
         return
       }
-      const now = host.now()
+      const now = host.now(slot)
       const c = live(id, now)
-      if (c === undefined) t.put(id, { v: [value], e: [now + ttl] })
+      if (c === undefined) t.put(id, { v: [value], e: [expiryAt(now, ttl)] })
       else {
         ;(c.v as T[]).push(value)
-        ;(c.e as number[]).push(now + ttl)
+        ;(c.e as number[]).push(expiryAt(now, ttl))
         t.touch(id, c)
       }
       host.wrote()
@@ -154,7 +155,7 @@ export function listHandle<T>(host: HandleHost, slot: StateSlot, ns: Namespace):
         t.delete(id)
         return
       }
-      const e = ttl === 0 ? null : values.map(() => host.now() + ttl)
+      const e = ttl === 0 ? null : values.map(() => expiryAt(host.now(slot), ttl))
       const c = t.get(id)
       if (c === undefined) t.put(id, { v: values.slice(), e })
       else {
@@ -193,13 +194,13 @@ export function mapHandle<K, V>(host: HandleHost, slot: StateSlot, ns: Namespace
       const es = expiries(c)
       const e = es.get(field)
       if (e === undefined) return undefined
-      const now = host.now()
+      const now = host.now(slot)
       if (e <= now) {
         drop(id, c, field)
         return undefined
       }
       if (refresh) {
-        es.set(field, now + ttl)
+        es.set(field, expiryAt(now, ttl))
         t.touch(id, c)
       }
       return (c.v as Map<K, V>).get(field)
@@ -207,10 +208,10 @@ export function mapHandle<K, V>(host: HandleHost, slot: StateSlot, ns: Namespace
     set(id, field, value) {
       const c = t.get(id)
       if (c === undefined) {
-        t.put(id, { v: new Map([[field, value]]), e: ttl === 0 ? null : new Map([[field, host.now() + ttl]]) })
+        t.put(id, { v: new Map([[field, value]]), e: ttl === 0 ? null : new Map([[field, expiryAt(host.now(slot), ttl)]]) })
       } else {
         ;(c.v as Map<K, V>).set(field, value)
-        if (ttl !== 0) expiries(c).set(field, host.now() + ttl)
+        if (ttl !== 0) expiries(c).set(field, expiryAt(host.now(slot), ttl))
         t.touch(id, c)
       }
       if (ttl !== 0) host.wrote()
@@ -223,7 +224,7 @@ export function mapHandle<K, V>(host: HandleHost, slot: StateSlot, ns: Namespace
       const c = t.get(id)
       if (c === undefined) return NONE
       if (ttl === 0) return (c.v as Map<K, V>).entries()
-      const now = host.now()
+      const now = host.now(slot)
       const fields = c.v as Map<K, V>
       const es = expiries(c)
       let changed = false
@@ -233,7 +234,7 @@ export function mapHandle<K, V>(host: HandleHost, slot: StateSlot, ns: Namespace
           fields.delete(f)
           changed = true
         } else if (refresh) {
-          es.set(f, now + ttl)
+          es.set(f, expiryAt(now, ttl))
           changed = true
         }
       }

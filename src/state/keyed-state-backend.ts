@@ -38,6 +38,7 @@ export abstract class KeyedStateBackend implements StateBackend, HandleHost {
   abstract readonly holdsValues: boolean
   readonly keyGroups: number
   protected readonly clock: { now(): number }
+  private readonly watermark: () => number
   protected readonly slots = new Map<string, StateSlot>()
   protected readonly slotList: StateSlot[] = []
   private readonly cleanupEvery: number
@@ -51,6 +52,7 @@ export abstract class KeyedStateBackend implements StateBackend, HandleHost {
       throw userError('SLUICE_STATE_KEY_GROUPS', `state: keyGroups must be a positive integer, got ${String(opts.keyGroups)}`)
     }
     this.clock = opts.clock ?? systemClock
+    this.watermark = opts.watermark ?? (() => -Infinity)
     const inc = opts.incrementalCleanup ?? { every: 256, budget: 512 }
     this.cleanupEvery = inc === false ? Infinity : Math.max(1, inc.every)
     this.cleanupBudget = inc === false ? 0 : inc.budget
@@ -90,8 +92,13 @@ export abstract class KeyedStateBackend implements StateBackend, HandleHost {
 
   // ---- handles
 
-  now(): number {
-    return this.clock.now()
+  now(slot?: StateSlot): number {
+    return slot?.eventTime === true ? this.watermark() : this.clock.now()
+  }
+
+  /** The time of `slot`'s TTL: `now` (processing time) or the watermark. */
+  private timeOf(slot: StateSlot, now: number): number {
+    return slot.eventTime ? this.watermark() : now
   }
 
   wrote(): void {
@@ -130,7 +137,12 @@ export abstract class KeyedStateBackend implements StateBackend, HandleHost {
     const codec = resolveCodec(d.codec, where)
     let ttl = 0
     let refreshOnRead = false
+    let eventTime = false
     if (d.ttl !== undefined) {
+      if (d.ttl.time !== undefined && d.ttl.time !== 'processing' && d.ttl.time !== 'event') {
+        throw userError('SLUICE_STATE_TTL', `${where}: ttl.time must be 'processing' or 'event'`)
+      }
+      eventTime = d.ttl.time === 'event'
       ttl = parseDuration(d.ttl.ttl, `${where} ttl`, { allowZero: false })
       const update = d.ttl.update ?? 'on-write'
       if (update !== 'on-write' && update !== 'on-read-and-write') {
@@ -145,14 +157,22 @@ export abstract class KeyedStateBackend implements StateBackend, HandleHost {
     if (existing !== undefined) {
       // A plain name after a descriptor means "the same state", as handles are looked up by name.
       if (typeof state === 'string' || meta !== undefined) return existing
-      if (existing.ttl !== ttl || existing.refreshOnRead !== refreshOnRead || existing.codec.name !== codec.name) {
+      // The first declaration after a restore sets the TTL (a job may change it); the codec must stay.
+      if (existing.restored === true && existing.handle === undefined && existing.codec.name === codec.name) {
+        existing.ttl = ttl
+        existing.refreshOnRead = refreshOnRead
+        existing.eventTime = eventTime
+        existing.restored = false
+        return existing
+      }
+      if (existing.ttl !== ttl || existing.refreshOnRead !== refreshOnRead || existing.eventTime !== eventTime || existing.codec.name !== codec.name) {
         throw userError('SLUICE_STATE_CONFLICT', `${where}: registered twice with different codec or TTL`, {
           hint: 'declare each state once, or give the same descriptor every time',
         })
       }
       return existing
     }
-    const slot: StateSlot = { no: this.slotList.length, id, kind, name: d.name, codec, ttl, refreshOnRead }
+    const slot: StateSlot = { no: this.slotList.length, id, kind, name: d.name, codec, ttl, refreshOnRead, eventTime, ...(meta !== undefined ? { restored: true } : {}) }
     this.slots.set(id, slot)
     this.slotList.push(slot)
     this.onSlot(slot)
@@ -167,9 +187,10 @@ export abstract class KeyedStateBackend implements StateBackend, HandleHost {
     for (const kind of ['value', 'map', 'list', 'aggregating'] as const) {
       const slot = this.slots.get(`${kind}:${name}`)
       if (slot === undefined) continue
+      const at = this.timeOf(slot, now)
       this.forEachCell(slot, (ns, id, c) => {
         if (namespace !== undefined && ns !== namespace) return
-        if (slot.ttl !== 0 && !visible(slot, c, now)) return
+        if (slot.ttl !== 0 && !visible(slot, c, at)) return
         out.add(id)
       })
     }
@@ -179,7 +200,7 @@ export abstract class KeyedStateBackend implements StateBackend, HandleHost {
   forEachValue<T>(name: string, fn: (id: unknown, value: T, ns: Namespace) => void): void {
     const slot = this.slots.get(`value:${name}`)
     if (slot === undefined) return
-    const now = slot.ttl === 0 ? 0 : this.clock.now()
+    const now = slot.ttl === 0 ? 0 : this.timeOf(slot, this.clock.now())
     this.forEachCell(slot, (ns, id, c) => {
       if (slot.ttl === 0 || c.e > now) fn(id, c.v as T, ns)
     })
@@ -236,7 +257,8 @@ export abstract class KeyedStateBackend implements StateBackend, HandleHost {
     // lap over every state per call.
     for (let wraps = 0; visited < budget && wraps < ttlSlots.length; ) {
       const slot = ttlSlots[this.sweepAt % ttlSlots.length]
-      const r = this.sweep(slot, budget - visited, (_ns, _id, c) => purge(slot, c, now), false)
+      const at = this.timeOf(slot, now)
+      const r = this.sweep(slot, budget - visited, (_ns, _id, c) => purge(slot, c, at), false)
       visited += r.visited
       removed += r.removed
       if (r.wrapped) {
@@ -250,7 +272,9 @@ export abstract class KeyedStateBackend implements StateBackend, HandleHost {
   /** Removes every expired entry. */
   protected fullCleanup(now: number): void {
     for (const slot of this.slotList) {
-      if (slot.ttl !== 0) this.sweep(slot, Infinity, (_ns, _id, c) => purge(slot, c, now), true)
+      if (slot.ttl === 0) continue
+      const at = this.timeOf(slot, now)
+      this.sweep(slot, Infinity, (_ns, _id, c) => purge(slot, c, at), true)
     }
   }
 

@@ -90,7 +90,7 @@ export class OperatorHarness {
     this.backend?.close()
     // A small cache, so that tests go through the store's eviction and reads.
     // The harness clock drives state TTL, as the runtime's clock does.
-    this.backend = this.stateKind === 'durable' ? new DurableStateBackend({ cacheEntries: 8, clock: this.clock }) : new HeapStateBackend({ clock: this.clock })
+    this.backend = this.stateKind === 'durable' ? new DurableStateBackend({ cacheEntries: 8, clock: this.clock, watermark: () => this.wm }) : new HeapStateBackend({ clock: this.clock, watermark: () => this.wm })
     harnessBackends.add(this.backend)
     const ctx: OperatorContext = {
       pipeline: 'harness',

@@ -1,3 +1,5 @@
+import type { StateOptions } from '../../core/state-options.ts'
+import { parseByteSize } from '../../core/byte-size.ts'
 import { start } from '../../runtime/run.ts'
 import { serveControlPlane } from '../../server/serve.ts'
 import { jobInfoOf } from '../../server/job-info.ts'
@@ -48,6 +50,7 @@ export const runCommand: Command = {
     { name: 'batch-size', type: 'string', placeholder: 'N', description: "records per batch read from sources (default: the pipeline's, 1024)" },
     { name: 'state', type: 'string', placeholder: 'BACKEND', description: "where keyed state lives: 'heap' (default, fastest) or 'durable' (an embedded store on disk, for state larger than memory)" },
     { name: 'state-dir', type: 'string', placeholder: 'DIR', description: 'with --state durable: keep the stores in DIR (default: a temporary folder)' },
+    { name: 'state-memory', type: 'string', placeholder: 'SIZE', description: "with the heap backend: how much of the heap keyed state may take per thread, e.g. '512MB' (default 60% of the heap limit); past it the job fails with SLUICE_STATE_MEMORY instead of running out of memory" },
     { name: 'no-check', type: 'boolean', description: 'run without type-checking the pipeline first (see sluice check)' },
     { name: 'quiet', short: 'q', type: 'boolean', description: 'no progress line and no summary (errors are still printed)' },
     { name: 'json', type: 'boolean', description: 'print the run summary as one JSON line on stdout instead of the table' },
@@ -242,13 +245,22 @@ function drainTimeoutFlag(values: ParsedArgs['values']): number | undefined {
 }
 
 /** The state backend from --state and --state-dir; undefined when neither is given. */
-function stateFlags(values: ParsedArgs['values']): { backend?: 'heap' | 'durable'; dir?: string } | undefined {
+function stateFlags(values: ParsedArgs['values']): StateOptions | undefined {
   const backend = values.state
   const dir = values['state-dir']
-  if (backend === undefined && dir === undefined) return undefined
+  const memory = values['state-memory']
+  if (backend === undefined && dir === undefined && memory === undefined) return undefined
   if (backend !== undefined && backend !== 'heap' && backend !== 'durable') throw new UsageError(`--state must be 'heap' or 'durable', got '${String(backend)}'`, 'run')
   if (typeof dir === 'string' && backend !== 'durable') throw new UsageError('--state-dir needs --state durable', 'run')
-  return { ...(backend !== undefined ? { backend } : {}), ...(typeof dir === 'string' ? { dir: resolve(dir) } : {}) }
+  if (memory !== undefined && backend === 'durable') throw new UsageError('--state-memory is the budget of the heap backend; --state durable keeps state on disk', 'run')
+  if (memory !== undefined) {
+    try {
+      parseByteSize(String(memory), '--state-memory')
+    } catch {
+      throw new UsageError(`--state-memory must be a size such as '512MB' or '2GB', got '${String(memory)}'`, 'run')
+    }
+  }
+  return { ...(backend !== undefined ? { backend } : {}), ...(typeof dir === 'string' ? { dir: resolve(dir) } : {}), ...(typeof memory === 'string' ? { memoryBudget: memory } : {}) }
 }
 
 /** Checkpoint settings from the flags; undefined without --checkpoint-dir. */

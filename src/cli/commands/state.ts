@@ -1,10 +1,5 @@
-import { existsSync } from 'node:fs'
-import { join, resolve } from 'node:path'
-import { checkpointStorageFor } from '../../checkpoint/object-storage.ts'
+import { openStateFolder } from '../../checkpoint/open-folder.ts'
 import { StateInspector, type StepStateSummary } from './state-inspect.ts'
-import { readCheckpointFolder, type CheckpointRead } from '../../checkpoint/storage.ts'
-import { SluiceError } from '../../core/errors.ts'
-import { isS3Url } from '../../checkpoint/s3-location.ts'
 import type { Command } from '../command.ts'
 import { UsageError } from '../command.ts'
 import { exitCode } from '../exit-codes.ts'
@@ -33,7 +28,7 @@ export const stateCommand: Command = {
     const step = typeof values.step === 'string' ? values.step : undefined
     const key = typeof values.key === 'string' ? values.key : undefined
     if (key !== undefined && step === undefined) throw new UsageError('--key needs --step', 'state')
-    const read = await readFolder(positionals[0], ctx.cwd)
+    const read = await openStateFolder(positionals[0], ctx.cwd)
     const inspector = new StateInspector(read)
     const m = read.manifest
     if (key !== undefined) {
@@ -62,21 +57,6 @@ export const stateCommand: Command = {
 function line(s: StepStateSummary): string {
   const keys = s.keys === undefined ? (s.keyed ? 'keyed' : 'not keyed') : `${s.keys} keys in ${s.groups!.length} key groups`
   return `${s.step} (${s.kind}): ${keys}, ${s.files} state file${s.files === 1 ? '' : 's'}, ${s.bytes} bytes`
-}
-
-/** A savepoint or checkpoint folder (with a manifest), or a checkpoint directory: its newest complete checkpoint. */
-async function readFolder(arg: string, cwd: string): Promise<CheckpointRead> {
-  if (isS3Url(arg)) return latest(arg)
-  const dir = resolve(cwd, arg)
-  if (!existsSync(dir)) throw new SluiceError('SLUICE_NO_CHECKPOINT_DIR', `'${arg}' does not exist`)
-  if (existsSync(join(dir, 'manifest.json'))) return readCheckpointFolder(dir)
-  return latest(dir)
-}
-
-async function latest(dir: string): Promise<CheckpointRead> {
-  const { read } = await checkpointStorageFor(dir).latest(() => {})
-  if (read === undefined) throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `no complete checkpoint in '${dir}'`, { domain: 'external', hint: 'give a savepoint folder or a chk-… folder' })
-  return read
 }
 
 /** JSON for what snapshots hold: Maps and Sets as lists, bigints and non-finite numbers as text. */

@@ -170,3 +170,29 @@ test('with a ttl, a key idle that long is forgotten (a later record starts it af
   h.push([{ key: 'a', value: 1, time: 4 }])
   assert.deepEqual(h.take().map((r) => [r.kind, r.value]), [['+I', { key: 'a', value: 1 }]])
 })
+
+for (const state of ['heap', 'durable'] as const) {
+  test(`with ttlTime 'event' (${state}), a key expires once the watermark passed its last update's watermark plus the ttl, whatever processing time does`, () => {
+    const make = (ctx: OperatorContext) => new KeyedAggregateOperator(agg.count(), ctx, { ttl: '10s', ttlTime: 'event' })
+    const h = new OperatorHarness(make, { state })
+    // Written before the first watermark: the clock starts at the watermark.
+    h.push([r('a', 1, 500), r('b', 1, 500)])
+    h.watermark(1_000)
+    h.advanceProcessingTime(3_600_000) // processing time does not expire event-time state
+    h.push([r('a', 1, 6_000)])
+    h.watermark(6_000)
+    h.push([r('b', 1, 7_000)])
+    h.take()
+    h.watermark(12_000) // a last written at watermark 1 000: expired at 11 000; b at 6 000: kept until 16 000
+    h.push([r('a', 1, 13_000), r('b', 1, 13_000)])
+    assert.deepEqual(h.take().map(kv), [
+      ['+I', 'a', 1],
+      ['-U', 'b', 2],
+      ['+U', 'b', 3],
+    ])
+    h.snapshotAndRestore()
+    h.watermark(40_000)
+    h.push([r('b', 1, 41_000)])
+    assert.deepEqual(h.take().map(kv), [['+I', 'b', 1]])
+  })
+}

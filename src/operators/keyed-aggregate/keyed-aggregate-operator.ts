@@ -1,7 +1,7 @@
 import { BatchBuilder, DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, type Batch } from '../../core/batch.ts'
 import { keyId } from '../../core/key.ts'
 import { userError } from '../../core/errors.ts'
-import type { KeyedSnapshot, Operator, OperatorContext, Output } from '../../core/operator.ts'
+import type { KeyedSnapshot, Operator, OperatorContext, Output, StateRow } from '../../core/operator.ts'
 import type { ValueState } from '../../core/state-backend.ts'
 import type { Duration } from '../../core/duration.ts'
 import type { AggregateFunction } from '../aggregate/aggregate-function.ts'
@@ -39,6 +39,8 @@ export interface KeyedAggregateOptions {
    * emitted stays as it is, and a later record of the key starts a new row (+I). Default: rows are kept.
    */
   ttl?: Duration
+  /** The time `ttl` is counted in: 'processing' (default) or 'event' (the step's watermark). */
+  ttlTime?: 'processing' | 'event'
   /** Its input comes from a combiner: partial accumulators, or raw records of a changelog. */
   combined?: boolean
 }
@@ -69,7 +71,7 @@ export class KeyedAggregateOperator<T, A, R> implements Operator {
     this.op = op
     this.combined = opts.combined === true
     // v8: accumulators may hold Maps, Sets or bigints, which the durable store must keep as they are.
-    this.rows = op.state.value<Row<A, R>>({ name: ROWS, codec: 'v8', ...(opts.ttl === undefined ? {} : { ttl: { ttl: opts.ttl } }) })
+    this.rows = op.state.value<Row<A, R>>({ name: ROWS, codec: 'v8', ...(opts.ttl === undefined ? {} : { ttl: { ttl: opts.ttl, time: opts.ttlTime ?? 'processing' } }) })
   }
 
   process(batch: Batch, out: Output): void {
@@ -180,6 +182,21 @@ export class KeyedAggregateOperator<T, A, R> implements Operator {
       return s
     }
     return this.changes.delta(this.op.state.keyGroups, this.op.stepId, (id) => this.rows.get(id), (w, r) => w.add('rows', r.key, [r.acc, r.n, r.emitted, r.last, r.time]))
+  }
+
+  /** Every row: the accumulator as `value`, the result last emitted as `result`. */
+  *stateRows(): Iterable<StateRow> {
+    const rows: StateRow[] = []
+    this.op.state.forEachValue<Row<A, R>>(ROWS, (_id, r) => rows.push({ key: r.key, value: r.acc, ...(r.emitted ? { result: r.last } : {}) }))
+    yield* rows
+  }
+
+  /**
+   * A row with `value` as its accumulator, not emitted yet: the next record of the key emits +I with the result
+   * that continues from it.
+   */
+  bootstrapState(row: StateRow): void {
+    this.rows.set(keyId(row.key), { key: row.key, acc: row.value as A, n: 1, emitted: false, last: undefined, time: -Infinity, mark: -1 })
   }
 
   restore(state: unknown): void {

@@ -254,3 +254,30 @@ test('a failing onTimer follows the error policy too', () => {
   h.watermark(10)
   assert.deepEqual(h.takeErrors(), [{ step: 'detect', error: 'timer broke', position: null, record: { timer: 4, key: 'k' } }])
 })
+
+test("state declared with ttl { time: 'event' } expires on the watermark, processing time with ttl alone, and both survive a restore", () => {
+  const fn: KeyedProcessFunction<string, string, [string, number, number]> = {
+    processElement(_v, ctx) {
+      const e = ctx.state.value<number>({ name: 'e', ttl: { ttl: '10s', time: 'event' } })
+      const p = ctx.state.value<number>({ name: 'p', ttl: { ttl: '10s' } })
+      const ne = (e.get() ?? 0) + 1
+      const np = (p.get() ?? 0) + 1
+      e.set(ne)
+      p.set(np)
+      ctx.emit([ctx.key, ne, np])
+    },
+  }
+  const h = processHarness(fn)
+  h.watermark(0)
+  h.push([{ key: 'a', value: 'x', time: 0 }])
+  h.advanceProcessingTime(11_000) // p expired, e not
+  h.push([{ key: 'a', value: 'x', time: 1 }])
+  h.snapshotAndRestore()
+  h.watermark(10_500) // e written at watermark 0: expired; p written 0 s ago: kept
+  h.push([{ key: 'a', value: 'x', time: 10_500 }])
+  assert.deepEqual(values(h.take()), [
+    ['a', 1, 1],
+    ['a', 2, 1],
+    ['a', 1, 2],
+  ])
+})

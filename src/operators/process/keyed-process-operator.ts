@@ -1,6 +1,8 @@
+import { userError } from '../../core/errors.ts'
 import { badResult } from '../../core/record-errors.ts'
 import type { Batch, Position } from '../../core/batch.ts'
-import type { KeyedSnapshot, Operator, OperatorContext, Output } from '../../core/operator.ts'
+import type { KeyedSnapshot, Operator, OperatorContext, Output, StateRow } from '../../core/operator.ts'
+import { keyId } from '../../core/key.ts'
 import type { StateSnapshot } from '../../core/state-backend.ts'
 import { checkRestore, type GroupData, KeyedSnapshotWriter, minShared } from '../keyed-snapshot.ts'
 import { KeyedContext } from './keyed-context.ts'
@@ -114,6 +116,33 @@ export class UserFunctionOperator<O> implements Operator {
     const shared: SharedState = { watermark: this.ctx.watermark, format: st.format, states: st.states }
     // The backend's snapshot is already a copy; timers hold only times and keys.
     return w.build(shared)
+  }
+
+  /** Every key's states in the default namespace, by name (per-window state is not part of the rows). */
+  *stateRows(): Iterable<StateRow> {
+    const st = this.op.state.snapshot()
+    const byKey = new Map<unknown, Record<string, unknown>>()
+    for (const states of Object.values(st.groups)) {
+      for (const [sid, entries] of Object.entries(states)) {
+        const meta = st.states[sid]
+        for (const [id, ns, value] of entries) {
+          if (ns !== '') continue
+          let row = byKey.get(id)
+          if (row === undefined) byKey.set(id, (row = {}))
+          row[meta.name] = meta.kind === 'map' ? Object.fromEntries(value as [PropertyKey, unknown][]) : value
+        }
+      }
+    }
+    for (const [key, value] of byKey) yield { key, value }
+  }
+
+  /** Sets value states of the key: `row.value` holds them by name (each declared without a codec, JSON). */
+  bootstrapState(row: StateRow): void {
+    if (typeof row.value !== 'object' || row.value === null) {
+      throw userError('SLUICE_STATE_BOOTSTRAP', `step '${this.op.stepId}': a process function's state row needs an object of states by name as its value`, { step: this.op.stepId })
+    }
+    const id = keyId(row.key)
+    for (const [name, v] of Object.entries(row.value)) this.op.state.value(name).set(id, v)
   }
 
   restore(state: unknown): void {

@@ -26,6 +26,7 @@ import { settleWithin } from './write-watch.ts'
 import { DeadLetterCollector } from './dead-letter-collector.ts'
 import { BlockedTime } from './blocked-time.ts'
 import { FusedChain } from '../../operators/stateless/fused-chain.ts'
+import type { StateOptions } from '../../core/state-options.ts'
 import { plainCopy, unsendable } from '../../core/record-errors.ts'
 import { chainsDone, yieldingChains, type YieldingChain } from './yielding-chain.ts'
 import { topKeys } from '../hot-keys.ts'
@@ -69,6 +70,8 @@ export interface ExecutorInit {
   onStuck?: (step: string, ms: number) => void
   /** When the run is traced: this thread's recorder of step spans. */
   spans?: SpanRecorder
+  /** Where keyed state lives in this run (`run(p, { state })` over the pipeline's option); default the pipeline's. */
+  state?: StateOptions
 }
 
 interface Round {
@@ -134,7 +137,9 @@ export class SubtaskExecutor {
       parallelism: layout.threads,
       registry: init.registry,
       include: (i) => layout.runsOn(i, thread),
-      ...(p.options.state !== undefined ? { state: p.options.state } : {}),
+      ...((init.state ?? p.options.state) !== undefined ? { state: init.state ?? p.options.state } : {}),
+      // Past the budget the job fails at once: the error is the run's failure, whatever the error policy.
+      onStateMemory: (e) => this.fail(e),
     })
     configureErrors(p, this.graph, clock)
     for (const v of this.graph.vertices) {

@@ -1,4 +1,5 @@
 import { join } from 'node:path'
+import type { StateOptions } from '../../core/state-options.ts'
 import { registerContracts, registryOf } from '../register-contracts.ts'
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads'
 import { SpanRecorder, type StepTraceOptions } from '../../observe/trace/step-spans.ts'
@@ -152,6 +153,7 @@ export class JobRunner {
         thread: 0,
         clock: this.clock,
         checkpointing,
+        ...(this.stateOptions() !== undefined ? { state: this.stateOptions() } : {}),
         registry: this.registry,
         send: (t, item) => r.send(t, item),
         flush: () => r.flush(),
@@ -219,7 +221,7 @@ export class JobRunner {
     const signature = planSignature(this.plan)
     for (let t = 1; t < n; t++) {
       const own = ports[t]
-      const workerData: WorkerInit = { module: moduleUrl(this.opts.module!), params: this.opts.params ?? {}, thread: t, threads: n, signature, checkpointing, ports: own, clock: this.shared.buffer, spread: this.layout.spread, ...(this.opts.trace !== undefined ? { trace: cloneableTrace(this.opts.trace) } : {}) }
+      const workerData: WorkerInit = { module: moduleUrl(this.opts.module!), params: this.opts.params ?? {}, thread: t, threads: n, signature, checkpointing, ports: own, clock: this.shared.buffer, spread: this.layout.spread, ...(this.stateOptions() !== undefined ? { state: this.stateOptions() } : {}), ...(this.opts.trace !== undefined ? { trace: cloneableTrace(this.opts.trace) } : {}) }
       const worker = new Worker(new URL('./worker-main.ts', import.meta.url), { workerData, env: workerEnv(), transferList: own.filter((x): x is MessagePort => x !== undefined) })
       worker.on('error', (e) => this.fail(e instanceof SluiceError ? e : internalError(`thread ${t} of pipeline '${this.p.name}' crashed`, { cause: e })))
       worker.on('exit', (code) => {
@@ -529,6 +531,12 @@ export class JobRunner {
     o.onProgress(stuck !== undefined ? { ...progress, stuck } : progress)
   }
 
+  /** Where keyed state lives: the run's `state` option over the pipeline's. */
+  private stateOptions(): StateOptions | undefined {
+    const given = this.opts.state
+    return given === undefined ? this.p.options.state : { ...this.p.options.state, ...given }
+  }
+
   /** The run summary: a view of the registry's snapshot, with the run's outcome and times. */
   private summary(cpu0: NodeJS.CpuUsage): RunSummary {
     const cpu = process.cpuUsage(cpu0)
@@ -539,7 +547,7 @@ export class JobRunner {
       wallMs: performance.now() - this.started,
       cpuMs: (cpu.user + cpu.system) / 1000,
       keyedSteps: this.plan.vertices.filter((v) => v.keyed).map((v) => v.id),
-      backend: this.p.options.state?.backend ?? 'heap',
+      backend: this.stateOptions()?.backend ?? 'heap',
       checkpointing: this.coordinator !== undefined,
       warnings,
     })

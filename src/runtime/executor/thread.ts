@@ -1,3 +1,4 @@
+import type { StateOptions } from '../../core/state-options.ts'
 import { userError } from '../../core/errors.ts'
 import { MetricsRegistry } from '../../observe/metrics/registry.ts'
 import { SpanRecorder, type StepTraceOptions } from '../../observe/trace/step-spans.ts'
@@ -23,6 +24,8 @@ export interface ThreadInit {
   spread: Spread[]
   /** Step spans, when the run is traced. */
   trace?: StepTraceOptions
+  /** Where keyed state lives, as thread 0 resolved it (run options over the pipeline's). */
+  state?: StateOptions
 }
 
 /**
@@ -70,6 +73,7 @@ export async function runThread(init: ThreadInit, ports: (ExchangePort | undefin
     thread: init.thread,
     clock,
     checkpointing: init.checkpointing,
+    ...(init.state !== undefined ? { state: init.state } : {}),
     // This thread's own registry: the executor posts its export() to thread 0 about once a second.
     registry: new MetricsRegistry({ pipeline: p.name, thread: init.thread, now: () => clock.now() }),
     send: (t, item) => r.send(t, item),
