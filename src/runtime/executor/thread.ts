@@ -29,9 +29,10 @@ export interface ThreadInit {
  * Runs thread `init.thread` of a run (a worker thread, or a Kafka runner's worker process): rebuilds the
  * pipeline from its module, runs its subtask of every vertex with the same executor as thread 0, and talks to
  * every other thread through `ports`. Returns when thread 0 closes the run; throws the first failure, or the
- * reason of `abandon` once it aborts (the run is given up without closing anything cleanly).
+ * reason of `abandon` once it aborts (the run is given up without closing anything cleanly). `step` hears of
+ * every step that waits on another thread (a worker process logs them).
  */
-export async function runThread(init: ThreadInit, ports: (ExchangePort | undefined)[], abandon?: AbortSignal): Promise<void> {
+export async function runThread(init: ThreadInit, ports: (ExchangePort | undefined)[], abandon?: AbortSignal, step: (s: string) => void = () => {}): Promise<void> {
   const p = await loadPipeline(init.module, init.params)
   const plan = buildPlan(p)
   if (planSignature(plan) !== init.signature) {
@@ -91,10 +92,14 @@ export async function runThread(init: ThreadInit, ports: (ExchangePort | undefin
   try {
     for (const e of early) executor.receive(e.from, e.items, e.data)
     try {
+      step('opening its subtasks')
       await executor.open()
       r.send(0, { t: 'ready', thread: init.thread, signature: init.signature })
       r.flush()
-      await executor.start(await start)
+      step('ready: waiting for thread 0 to start the run')
+      const restore = await start
+      step('started: running')
+      await executor.start(restore)
       await executor.run()
     } catch (e) {
       await executor.abandon()

@@ -97,6 +97,7 @@ export async function runKafkaWorker(o: KafkaWorkerOptions): Promise<KafkaWorker
     topic: membersTopic(o.group),
     maxThreads: maxWorkers,
     sessionTimeoutMs: o.sessionTimeoutMs ?? 10_000,
+    log,
     endOffsets: () => endOffsets(cluster, exchangeTopic(o.group), maxWorkers),
     onRun: (a) => {
       latest = a
@@ -118,7 +119,9 @@ export async function runKafkaWorker(o: KafkaWorkerOptions): Promise<KafkaWorker
   try {
     await membership.join()
     for (;;) {
-      while (latest === undefined && crashed === undefined && o.signal?.aborted !== true) await new Promise<void>((r) => (wake = r))
+      const idle = (): boolean => latest === undefined && crashed === undefined && o.signal?.aborted !== true
+      if (idle()) log('waiting for an assignment from the group')
+      while (idle()) await new Promise<void>((r) => (wake = r))
       if (crashed !== undefined) throw crashed
       if (o.signal?.aborted === true) return { status: 'left', runs }
       const a = latest!
@@ -126,25 +129,42 @@ export async function runKafkaWorker(o: KafkaWorkerOptions): Promise<KafkaWorker
       if (existsSync(finishedFile(o.checkpointDir))) return { status: await endedAs(o.checkpointDir), runs }
       const abort = new AbortController()
       current = { run: a.run, abort }
+      const tag = `run ${a.run.slice(0, 8)}`
       if (a.index < 0 || a.count < (o.minWorkers ?? 1)) {
-        log(`run ${a.run.slice(0, 8)}: standing by (${a.count} worker(s); a run needs ${o.minWorkers ?? 1} to ${maxWorkers})`)
+        log(`${tag}: standing by (${a.count} worker(s); a run needs ${o.minWorkers ?? 1} to ${maxWorkers})`)
         while (!abort.signal.aborted) await new Promise<void>((r) => (wake = r))
+        current = undefined
         continue
       }
       runs++
-      log(`run ${a.run.slice(0, 8)}: thread ${a.index} of ${a.count}`)
+      log(`${tag}: thread ${a.index} of ${a.count}`)
+      const step = (s: string): void => log(`${tag}: ${s}`)
       const exchange = new KafkaExchange({ cluster, producer, topic: exchangeTopic(o.group), run: a, onError: (e) => abort.abort(e) })
       exchange.start()
+      // Giving a run up must end: what it still waits for is said every 15 s (a hang here stalls the job).
+      let givingUp = ''
+      const watch = setInterval(() => {
+        if (givingUp !== '') log(`${tag}: still giving up the run (${givingUp})`)
+      }, 15_000)
+      watch.unref()
+      const onSuperseded = (): void => {
+        givingUp = 'waiting for its subtasks to end'
+        step(`ended by a rebalance: giving it up`)
+      }
+      abort.signal.addEventListener('abort', onSuperseded)
       try {
-        const summary = a.index === 0 ? await lead(p, o, params, a, exchange, abort.signal) : await follow(p, o, params, a, exchange, abort.signal)
+        const summary = a.index === 0 ? await lead(p, o, params, a, exchange, abort.signal, step) : await follow(p, o, params, a, exchange, abort.signal, step)
         await exchange.drain()
         if (a.index === 0) await markEnded(o.checkpointDir, summary!.status)
         return { status: summary?.status ?? (await endedAs(o.checkpointDir)), runs, ...(summary !== undefined ? { summary } : {}) }
       } catch (e) {
         if (!(abort.signal.reason instanceof Superseded)) throw e
-        log(`run ${a.run.slice(0, 8)}: ended by a rebalance`)
       } finally {
+        abort.signal.removeEventListener('abort', onSuperseded)
+        if (givingUp !== '') givingUp = 'closing the exchange'
         await exchange.close()
+        clearInterval(watch)
+        if (givingUp !== '') step('given up')
         current = undefined
       }
     }
@@ -157,7 +177,7 @@ export async function runKafkaWorker(o: KafkaWorkerOptions): Promise<KafkaWorker
 }
 
 /** Thread 0: runs the job's coordinator and its own subtasks; resolves with the summary when the job ends. */
-async function lead(p: Pipeline, o: KafkaWorkerOptions, params: Record<string, string>, a: RunAssignment, exchange: KafkaExchange, abandon: AbortSignal): Promise<RunSummary> {
+async function lead(p: Pipeline, o: KafkaWorkerOptions, params: Record<string, string>, a: RunAssignment, exchange: KafkaExchange, abandon: AbortSignal, step: (s: string) => void): Promise<RunSummary> {
   const registry = new MetricsRegistry({ pipeline: p.name })
   const { handle, control } = createJob(p.name, registry)
   const channel = new FileControlChannel(handle, o.checkpointDir)
@@ -167,7 +187,10 @@ async function lead(p: Pipeline, o: KafkaWorkerOptions, params: Record<string, s
   const ran = runJob(p, { parallelism: a.count, module: o.module, params, checkpoint: { dir: o.checkpointDir, intervalMs: o.checkpointIntervalMs ?? 10_000 } }, control, { ports: exchange.ports })
   // A stop outlives the run that took it: written down before the request is answered, taken up by every
   // later run (a rebalance during the stop would otherwise resume the job).
+  if (a.count > 1) step(`waiting for threads 1 to ${a.count - 1} to be ready`)
   const off = handle.on((e) => {
+    if (e.type === 'status') step(`job ${e.status}`)
+    else if (e.type === 'restored') step(`restored checkpoint ${e.id}`)
     if (e.type === 'status' && e.status === 'stopping') {
       mkdirSync(join(o.checkpointDir, 'runner'), { recursive: true })
       writeFileSync(stoppingFile(o.checkpointDir), JSON.stringify({ at: new Date().toISOString() }) + '\n')
@@ -185,10 +208,11 @@ async function lead(p: Pipeline, o: KafkaWorkerOptions, params: Record<string, s
 }
 
 /** Thread 1..n-1: runs its subtasks until thread 0 closes the run; a failure is reported to thread 0 first. */
-async function follow(p: Pipeline, o: KafkaWorkerOptions, params: Record<string, string>, a: RunAssignment, exchange: KafkaExchange, abandon: AbortSignal): Promise<undefined> {
+async function follow(p: Pipeline, o: KafkaWorkerOptions, params: Record<string, string>, a: RunAssignment, exchange: KafkaExchange, abandon: AbortSignal, step: (s: string) => void): Promise<undefined> {
   const plan = buildPlan(p)
   try {
-    await runThread({ module: moduleUrl(o.module), params, thread: a.index, threads: a.count, signature: planSignature(plan), checkpointing: true, clock: undefined, spread: layOut(plan, a.count, true).spread }, exchange.ports, abandon)
+    await runThread({ module: moduleUrl(o.module), params, thread: a.index, threads: a.count, signature: planSignature(plan), checkpointing: true, clock: undefined, spread: layOut(plan, a.count, true).spread }, exchange.ports, abandon, step)
+    step('closed by thread 0')
   } catch (e) {
     if (!abandon.aborted) {
       exchange.ports[0]!.postMessage({ items: [{ t: 'fail', thread: a.index, error: serializeError(e) }], ack: 0, data: false })
@@ -222,19 +246,35 @@ async function createTopics(client: KafkaClient, group: string, partitions: numb
   }
 }
 
+/**
+ * The exchange topic's end offsets, as the group's leader lists them for a new run. On a fresh topic (or a broker
+ * that just started) a partition's leader may not be known yet: the metadata is refreshed and the listing tried
+ * again for a while, since a failing assignor makes kafkajs restart the whole membership.
+ */
 async function endOffsets(cluster: Cluster, topic: string, partitions: number): Promise<number[]> {
-  await cluster.addMultipleTargetTopics([topic])
-  const parts = cluster.findTopicPartitionMetadata(topic)
-  const byLeader = new Map<number, number[]>()
-  for (const m of parts) byLeader.set(m.leader, [...(byLeader.get(m.leader) ?? []), m.partitionId])
-  const out = new Array<number>(partitions).fill(0)
-  for (const [leader, list] of byLeader) {
-    const broker = await cluster.findBroker({ nodeId: leader })
-    const res = await broker.listOffsets({ replicaId: -1, isolationLevel: 0, topics: [{ topic, partitions: list.map((partition) => ({ partition, timestamp: '-1' })) }] })
-    for (const t of res.responses) for (const r of t.partitions) out[r.partition] = Number(r.offset)
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await cluster.addMultipleTargetTopics([topic])
+      const parts = cluster.findTopicPartitionMetadata(topic)
+      if (parts.length === 0 || parts.some((m) => m.leader < 0)) throw new Error(`not every partition of '${topic}' has a leader yet`)
+      const byLeader = new Map<number, number[]>()
+      for (const m of parts) byLeader.set(m.leader, [...(byLeader.get(m.leader) ?? []), m.partitionId])
+      const out = new Array<number>(partitions).fill(0)
+      for (const [leader, list] of byLeader) {
+        const broker = await cluster.findBroker({ nodeId: leader })
+        const res = await broker.listOffsets({ replicaId: -1, isolationLevel: 0, topics: [{ topic, partitions: list.map((partition) => ({ partition, timestamp: '-1' })) }] })
+        for (const t of res.responses) for (const r of t.partitions) out[r.partition] = Number(r.offset)
+      }
+      return out
+    } catch (e) {
+      if (attempt >= ENDS_ATTEMPTS) throw e
+      await new Promise((r) => setTimeout(r, 250))
+      await cluster.refreshMetadata().catch(() => undefined)
+    }
   }
-  return out
 }
+/** Tries at listing the exchange's end offsets (about 250 ms apart) before the assignment fails. */
+const ENDS_ATTEMPTS = 40
 
 async function markEnded(dir: string, status: 'finished' | 'stopped'): Promise<void> {
   await mkdir(join(dir, 'runner'), { recursive: true })
