@@ -6,7 +6,9 @@ import { SubtaskExecutor } from './executor.ts'
 import { layOut, type Spread } from './layout.ts'
 import { loadPipeline } from './load.ts'
 import { planSignature } from './signature.ts'
-import type { Item, ThreadRestore } from './protocol.ts'
+import type { Command, Item } from './protocol.ts'
+
+type StartItem = Extract<Command, { t: 'start' }>
 import { Router, type ExchangePort } from './router.ts'
 import { SharedClock } from './shared-clock.ts'
 
@@ -41,9 +43,9 @@ export async function runThread(init: ThreadInit, ports: (ExchangePort | undefin
     })
   }
   const layout = layOut(plan, init.threads, init.checkpointing, init.spread)
-  let started: (r: ThreadRestore | undefined) => void = () => {}
+  let started: (r: StartItem) => void = () => {}
   let given: (e: unknown) => void = () => {}
-  const start = new Promise<ThreadRestore | undefined>((res, rej) => {
+  const start = new Promise<StartItem>((res, rej) => {
     started = res
     given = rej
   })
@@ -55,7 +57,7 @@ export async function runThread(init: ThreadInit, ports: (ExchangePort | undefin
   const router = new Router(init.thread, ports, (from, b) => {
     const items = b.items.filter((it) => {
       if (it.t !== 'start') return true
-      started(it.restore)
+      started(it)
       return false
     })
     if (items.length === 0 && !b.data) return
@@ -97,9 +99,9 @@ export async function runThread(init: ThreadInit, ports: (ExchangePort | undefin
       r.send(0, { t: 'ready', thread: init.thread, signature: init.signature })
       r.flush()
       step('ready: waiting for thread 0 to start the run')
-      const restore = await start
+      const { restore, splits } = await start
       step('started: running')
-      await executor.start(restore)
+      await executor.start(restore, splits)
       await executor.run()
     } catch (e) {
       await executor.abandon()
