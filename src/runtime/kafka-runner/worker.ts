@@ -1,6 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { isS3Url } from '../../checkpoint/s3-location.ts'
 import type { Pipeline } from '../../api/pipeline.ts'
 import { createClient, createCluster, isKafkaError, type Cluster, type KafkaClient, type KafkaProducer } from '../../connectors/kafka/client.ts'
 import { SluiceError, errorMessage, userError } from '../../core/errors.ts'
@@ -17,6 +15,7 @@ import { createJob } from '../job/handle.ts'
 import type { RunSummary } from '../run-types.ts'
 import type { RunAssignment } from './assignment.ts'
 import { KafkaExchange } from './exchange.ts'
+import { runnerMarks, type RunnerMarks } from './marks.ts'
 import { Membership } from './membership.ts'
 
 /**
@@ -29,6 +28,7 @@ export interface KafkaWorkerOptions {
   params?: Record<string, string>
   bootstrap: string
   group: string
+  /** A folder every worker reaches, or `s3://bucket/prefix` (no `sluice stop` there: control requests are files). */
   checkpointDir: string
   /** Time between checkpoints (default 10 s): what a failure makes the job read again. */
   checkpointIntervalMs?: number
@@ -57,8 +57,6 @@ export interface KafkaWorkerOutcome {
 export const exchangeTopic = (group: string): string => `${group}.sluice-exchange`
 /** The topic the group's members subscribe to (empty: it only makes the group). */
 export const membersTopic = (group: string): string => `${group}.sluice-members`
-const finishedFile = (dir: string): string => join(dir, 'runner', 'finished.json')
-const stoppingFile = (dir: string): string => join(dir, 'runner', 'stopping.json')
 
 class Superseded extends Error {
   constructor() {
@@ -77,7 +75,15 @@ class Superseded extends Error {
 export async function runKafkaWorker(o: KafkaWorkerOptions): Promise<KafkaWorkerOutcome> {
   const params = o.params ?? {}
   const p = await loadPipeline(o.module, params)
-  if (existsSync(finishedFile(o.checkpointDir))) return { status: await endedAs(o.checkpointDir), runs: 0 }
+  const marks = runnerMarks(o.checkpointDir)
+  const before = await marks.ended().catch((e) => {
+    marks.close()
+    throw e
+  })
+  if (before !== undefined) {
+    marks.close()
+    return { status: before, runs: 0 }
+  }
   const log = o.log ?? (() => {})
   const client = createClient({ brokers: o.bootstrap, clientId: `sluice-worker-${process.pid}` })
   const maxWorkers = o.maxWorkers ?? 16
@@ -126,7 +132,8 @@ export async function runKafkaWorker(o: KafkaWorkerOptions): Promise<KafkaWorker
       if (o.signal?.aborted === true) return { status: 'left', runs }
       const a = latest!
       latest = undefined
-      if (existsSync(finishedFile(o.checkpointDir))) return { status: await endedAs(o.checkpointDir), runs }
+      const ended = await marks.ended()
+      if (ended !== undefined) return { status: ended, runs }
       const abort = new AbortController()
       current = { run: a.run, abort }
       const tag = `run ${a.run.slice(0, 8)}`
@@ -153,10 +160,10 @@ export async function runKafkaWorker(o: KafkaWorkerOptions): Promise<KafkaWorker
       }
       abort.signal.addEventListener('abort', onSuperseded)
       try {
-        const summary = a.index === 0 ? await lead(p, o, params, a, exchange, abort.signal, step) : await follow(p, o, params, a, exchange, abort.signal, step)
+        const summary = a.index === 0 ? await lead(p, o, params, a, exchange, abort.signal, step, marks) : await follow(p, o, params, a, exchange, abort.signal, step)
         await exchange.drain()
-        if (a.index === 0) await markEnded(o.checkpointDir, summary!.status)
-        return { status: summary?.status ?? (await endedAs(o.checkpointDir)), runs, ...(summary !== undefined ? { summary } : {}) }
+        if (a.index === 0) await marks.markEnded(summary!.status)
+        return { status: summary?.status ?? (await marks.ended()) ?? 'finished', runs, ...(summary !== undefined ? { summary } : {}) }
       } catch (e) {
         if (!(abort.signal.reason instanceof Superseded)) throw e
       } finally {
@@ -173,14 +180,16 @@ export async function runKafkaWorker(o: KafkaWorkerOptions): Promise<KafkaWorker
     await membership.leave().catch(() => {})
     await producer.disconnect().catch(() => {})
     await cluster.disconnect().catch(() => {})
+    marks.close()
   }
 }
 
 /** Thread 0: runs the job's coordinator and its own subtasks; resolves with the summary when the job ends. */
-async function lead(p: Pipeline, o: KafkaWorkerOptions, params: Record<string, string>, a: RunAssignment, exchange: KafkaExchange, abandon: AbortSignal, step: (s: string) => void): Promise<RunSummary> {
+async function lead(p: Pipeline, o: KafkaWorkerOptions, params: Record<string, string>, a: RunAssignment, exchange: KafkaExchange, abandon: AbortSignal, step: (s: string) => void, marks: RunnerMarks): Promise<RunSummary> {
   const registry = new MetricsRegistry({ pipeline: p.name })
   const { handle, control } = createJob(p.name, registry)
-  const channel = new FileControlChannel(handle, o.checkpointDir)
+  // Control requests are files in a checkpoint folder; a job checkpointing to a bucket takes none (as `sluice run`).
+  const channel = isS3Url(o.checkpointDir) ? undefined : new FileControlChannel(handle, o.checkpointDir)
   const onAbandon = (): void => void handle.cancel().catch(() => {})
   abandon.addEventListener('abort', onAbandon)
   if (abandon.aborted) onAbandon()
@@ -192,18 +201,18 @@ async function lead(p: Pipeline, o: KafkaWorkerOptions, params: Record<string, s
     if (e.type === 'status') step(`job ${e.status}`)
     else if (e.type === 'restored') step(`restored checkpoint ${e.id}`)
     if (e.type === 'status' && e.status === 'stopping') {
-      mkdirSync(join(o.checkpointDir, 'runner'), { recursive: true })
-      writeFileSync(stoppingFile(o.checkpointDir), JSON.stringify({ at: new Date().toISOString() }) + '\n')
+      const noted = marks.markStopping()
+      if (noted instanceof Promise) noted.catch((err: unknown) => step(`the stop could not be noted beside the checkpoints: ${errorMessage(err)}`))
     }
   })
-  if (existsSync(stoppingFile(o.checkpointDir))) void handle.stop().catch(() => {})
+  if (await marks.stopping()) void handle.stop().catch(() => {})
   try {
     return await handle.done
   } finally {
     off()
     abandon.removeEventListener('abort', onAbandon)
     await ran
-    await channel.close()
+    await channel?.close()
   }
 }
 
@@ -275,20 +284,6 @@ async function endOffsets(cluster: Cluster, topic: string, partitions: number): 
 }
 /** Tries at listing the exchange's end offsets (about 250 ms apart) before the assignment fails. */
 const ENDS_ATTEMPTS = 40
-
-async function markEnded(dir: string, status: 'finished' | 'stopped'): Promise<void> {
-  await mkdir(join(dir, 'runner'), { recursive: true })
-  await writeFile(finishedFile(dir), JSON.stringify({ status, at: new Date().toISOString() }) + '\n')
-}
-
-async function endedAs(dir: string): Promise<'finished' | 'stopped'> {
-  try {
-    const s = (JSON.parse(await readFile(finishedFile(dir), 'utf8')) as { status?: string }).status
-    return s === 'stopped' ? 'stopped' : 'finished'
-  } catch {
-    return 'finished'
-  }
-}
 
 /** A worker's options that cannot work. */
 export function checkWorkerOptions(o: KafkaWorkerOptions): void {
