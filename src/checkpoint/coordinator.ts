@@ -356,7 +356,8 @@ export class CheckpointCoordinator {
 
 /** The sources' subtasks each report the partitions they own: one snapshot of the whole source. */
 function mergeSourceStates(acks: Extract<Ack, { kind: 'source' }>[]): SourceSnapshot {
-  const first = acks[0].state
+  // The longest: subtask 0 of a source that found new partitions in this run knows more of them than the others.
+  const first = acks.reduce((a, b) => (b.state.positions.length > a.state.positions.length ? b : a)).state
   const out: SourceSnapshot = { positions: first.positions.slice(), watermarks: first.watermarks.slice(), ended: first.ended.slice(), recordsIn: 0 }
   for (const a of acks) {
     for (const p of a.owned) {

@@ -79,6 +79,27 @@ export interface SourceReader<T> {
   lag?(partition: number): number
   /** The unit of `lag`: 'records' (default) or 'bytes'. */
   readonly lagUnit?: 'records' | 'bytes'
+  /**
+   * For an unbounded source whose partitions can grow (Kafka topics created later that match a pattern,
+   * partitions added to a topic): looks for new partitions and appends them, never changing the indices of the
+   * others; resolves with the number of partitions now. The runtime calls it on subtask 0 every
+   * `discoverEveryMs`; subtask 0 reads what it finds for the rest of the run (a restore spreads them over the
+   * subtasks like the others, see `splits`).
+   * @example discover: async () => { parts.push(...(await newPartitions())); return parts.length }
+   */
+  discover?(): Promise<number>
+  /** How often `discover` runs, in ms. */
+  readonly discoverEveryMs?: number
+  /**
+   * The partitions' names in index order, for a source whose subtasks may see different partitions when they
+   * open at different moments: subtask 0's names are given to every other subtask's `adopt` before the first
+   * read, so that an index means the same partition everywhere. Such a source's positions name their partition,
+   * and its `seek` puts the checkpoint's partitions first, in the checkpoint's order, then the others.
+   * @example splits: () => parts.map((p) => `${p.topic}/${p.partition}`)
+   */
+  splits?(): string[]
+  /** Takes exactly the partitions `names` (subtask 0's `splits()`), in their order, before the first read or seek. */
+  adopt?(names: string[]): void | Promise<void>
   close(): void | Promise<void>
 }
 

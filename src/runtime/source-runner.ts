@@ -9,6 +9,9 @@ import type { PolicyErrorSink } from './error-sink.ts'
 import type { SourceSnapshot } from '../checkpoint/manifest.ts'
 
 export type { SourceSnapshot }
+
+/** How often a source that can find new partitions looks for them, unless it says (`discoverEveryMs`). */
+const DISCOVER_EVERY_MS = 30_000
 import type { Vertex } from './vertex.ts'
 import { EventTimeGuard } from './event-time-guard.ts'
 import { withIngestion } from './ingestion.ts'
@@ -74,6 +77,9 @@ export class SourceRunner {
   /** What the restored checkpoint held for splits this subtask does not read (it reports them as it found them). */
   private restored: SourceSnapshot | undefined
   private strategy: WatermarkStrategy = wmStrategies.monotonic()
+  /** Subtask 0 of a source whose partitions can grow (`discover`): the next look, and the one in flight. */
+  private nextDiscoverAt = Infinity
+  private discovery: Promise<void> | undefined
 
   constructor(vertex: Vertex, source: Source<unknown>, clock: Clock, errors: PolicyErrorSink, split: SplitAssignment = { subtask: 0, subtasks: 1 }) {
     this.split = split
@@ -98,16 +104,59 @@ export class SourceRunner {
       malformed: (error, raw, position: Position) => this.errors.malformed(stepId, error, raw, this.clock.now(), position),
       invalid: (error, record, position) => this.errors.report(stepId, error, record, this.clock.now(), position),
     })
-    const strategy = (this.strategy = this.source.options.watermark ?? wmStrategies.monotonic())
+    this.strategy = this.source.options.watermark ?? wmStrategies.monotonic()
     const now = this.clock.now()
-    const { subtask, subtasks } = this.split
+    const { subtasks } = this.split
     this.parts = []
     this.dynamic = this.split.requestSplit !== undefined && subtasks > 1 && this.source.bounded && this.source.assignSplitsOnDemand === true && this.reader.partitions > subtasks
     if (this.dynamic) {
       this.assignFirst(new Array<boolean>(this.reader.partitions).fill(false))
       return
     }
-    for (let index = subtask; index < this.reader.partitions; index += subtasks) this.parts.push({ index, ended: false, idle: false, lastDataAt: now, wm: strategy.create(), pending: undefined })
+    this.ownByIndex(now)
+    if (this.discovering) this.nextDiscoverAt = now + (this.reader.discoverEveryMs ?? DISCOVER_EVERY_MS)
+  }
+
+  /** Partition p goes to subtask p mod N: this subtask's share of the reader's partitions, none read yet. */
+  private ownByIndex(now: number): void {
+    const { subtask, subtasks } = this.split
+    this.parts = []
+    for (let index = subtask; index < this.reader.partitions; index += subtasks) this.parts.push({ index, ended: false, idle: false, lastDataAt: now, wm: this.strategy.create(), pending: undefined })
+  }
+
+  /** Subtask 0 of an unbounded source that can find new partitions while it runs. */
+  private get discovering(): boolean {
+    return this.split.subtask === 0 && !this.source.bounded && !this.dynamic && this.reader?.discover !== undefined
+  }
+
+  /** The partitions' names in index order, for a source whose subtasks must agree on them (see `SourceReader.splits`). */
+  splitNames(): string[] | undefined {
+    return this.reader.splits?.()
+  }
+
+  /** Before the first read: take subtask 0's partitions (its `splitNames()`), in its order. */
+  async adopt(names: string[]): Promise<void> {
+    if (this.reader.adopt === undefined || this.dynamic) return
+    await this.reader.adopt(names)
+    this.ownByIndex(this.clock.now())
+  }
+
+  /** Subtask 0: looks for new partitions; what it finds, this subtask reads from now on. */
+  private discover(): void {
+    const known = this.reader.partitions
+    this.discovery = this.reader.discover!().then(
+      (n) => {
+        for (let i = known; i < n; i++) this.addPart(i)
+        if (n > known) this.updateWatermark()
+      },
+      (e) => {
+        this.failure = this.readError(e)
+      },
+    )
+    void this.discovery.finally(() => {
+      this.discovery = undefined
+      this.nextDiscoverAt = this.clock.now() + (this.reader.discoverEveryMs ?? DISCOVER_EVERY_MS)
+    })
   }
 
   /**
@@ -205,7 +254,7 @@ export class SourceRunner {
   }
 
   get done(): boolean {
-    return this.noMoreSplits && this.parts.every((p) => p.ended)
+    return !this.discovering && this.noMoreSplits && this.parts.every((p) => p.ended)
   }
 
   /**
@@ -214,6 +263,7 @@ export class SourceRunner {
    */
   step(max: number): boolean {
     if (this.failure !== undefined) throw this.failure
+    if (this.discovery === undefined && this.clock.now() >= this.nextDiscoverAt) this.discover()
     if (!this.noMoreSplits && !this.requested && this.parts.every((p) => p.ended)) {
       this.requested = true
       this.split.requestSplit!()
@@ -257,6 +307,7 @@ export class SourceRunner {
   waitables(): Promise<void>[] {
     const out: Promise<void>[] = []
     for (const p of this.parts) if (p.pending !== undefined) out.push(p.pending)
+    if (this.discovery !== undefined) out.push(this.discovery)
     return out
   }
 
@@ -368,8 +419,8 @@ export class SourceRunner {
 
   /** Earliest time at which a partition may turn idle (for the runner's wait). */
   nextIdleCheck(): number {
-    if (this.idleTimeout === Infinity) return Infinity
-    let t = Infinity
+    let t = this.discovery === undefined ? this.nextDiscoverAt : Infinity
+    if (this.idleTimeout === Infinity) return t
     for (const p of this.parts) if (!p.ended && !p.idle) t = Math.min(t, p.lastDataAt + this.idleTimeout)
     return t
   }
@@ -432,18 +483,22 @@ export class SourceRunner {
   /** Before the first read: continue where a checkpoint left off. */
   async restore(s: SourceSnapshot): Promise<void> {
     const stepId = this.vertex.plan.id
-    if (s.positions.length !== this.reader.partitions) {
+    // A source with named partitions (`splits`) finds its own in the checkpoint, whatever their number now.
+    const named = this.reader.splits !== undefined && !this.dynamic
+    if (!named && s.positions.length !== this.reader.partitions) {
       throw new SluiceError('SLUICE_CHECKPOINT_MISMATCH', `source '${stepId}' has ${this.reader.partitions} partitions, the checkpoint recorded ${s.positions.length}`, { step: stepId })
     }
     if (this.reader.seek === undefined) {
       throw new SluiceError('SLUICE_SOURCE_NOT_CHECKPOINTABLE', `source '${stepId}' (${this.source.kind}) cannot seek, so it cannot resume from a checkpoint`, { step: stepId })
     }
     await this.reader.seek(s.positions)
+    if (named) this.ownByIndex(this.clock.now())
     if (this.dynamic) {
       this.restored = s
       this.assignFirst(s.ended)
     }
     for (const p of this.parts) {
+      if (p.index >= s.positions.length) continue
       p.wm.restore(s.watermarks[p.index])
       p.ended = s.ended[p.index]
     }

@@ -26,7 +26,9 @@ export function pacedByCheckpoints<T>(source: Source<T>, every: number | string 
         return r
       }
       const paced: SourceReader<T> = {
-        partitions: reader.partitions,
+        get partitions() {
+          return reader.partitions
+        },
         read(partition, max) {
           if (left <= 0) return null
           const r = reader.read(partition, max)
@@ -39,6 +41,10 @@ export function pacedByCheckpoints<T>(source: Source<T>, every: number | string 
         close: () => reader.close(),
       }
       if (reader.seek !== undefined) paced.seek = (p) => reader.seek!(p)
+      if (reader.onCheckpointComplete !== undefined) paced.onCheckpointComplete = (id) => reader.onCheckpointComplete!(id)
+      if (reader.discover !== undefined) Object.assign(paced, { discover: () => reader.discover!(), discoverEveryMs: reader.discoverEveryMs })
+      if (reader.splits !== undefined) paced.splits = () => reader.splits!()
+      if (reader.adopt !== undefined) paced.adopt = (names) => reader.adopt!(names)
       return paced
     },
   }

@@ -68,7 +68,7 @@ test('a record that is not JSON is reported malformed with its position, never q
       if (r === END) break
       if (r !== null) got.push(...r.values)
     }
-    assert.deepEqual(reader.positions!(), [3])
+    assert.deepEqual(reader.positions!(), [{ topic, partition: 0, offset: 3 }])
   } finally {
     await reader.close()
   }
@@ -84,6 +84,65 @@ test('topics by pattern: every partition of every matching topic, in name order'
   await produce(`${base}-b`, [{ value: '"b0"', partition: 0 }, { value: '"b1"', partition: 1 }])
   const escaped = base.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&')
   assert.deepEqual(await readAll([], { topics: undefined, pattern: new RegExp(`^${escaped}-`) }), [['a'], ['b0'], ['b1']])
+})
+
+test('pattern: a topic created after the start is found, read from earliest; a seek puts the partitions of the checkpoint first; adopt takes another list', { skip: broker.skip, timeout: 120_000 }, async () => {
+  const base = topicName('src-discover')
+  const escaped = base.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&')
+  const opts = { brokers: bootstrap(), pattern: new RegExp(`^${escaped}-`), pollInterval: '20ms', discoveryInterval: '100ms' } as const
+  const ctx = { pipeline: 'p', stepId: 's', signal: new AbortController().signal, malformed: () => {} }
+  await createTopic(`${base}-a`, 1)
+  await produce(`${base}-a`, [{ value: '"a"' }])
+  const first = await kafka<string>(opts).open(ctx)
+  const second = await kafka<string>({ ...opts, from: 'latest' }).open(ctx)
+  const third = await kafka<string>(opts).open(ctx)
+  const readOne = async (reader: typeof first, partition: number): Promise<string[]> => {
+    for (;;) {
+      const r = await reader.read(partition, 10)
+      if (r === END) return []
+      if (r !== null && r.values.length > 0) return r.values
+    }
+  }
+  try {
+    assert.equal(first.partitions, 1)
+    assert.equal(first.discoverEveryMs, 100)
+    await createTopic(`${base}-b`, 2)
+    await produce(`${base}-b`, [{ value: '"b0"', partition: 0 }, { value: '"b1"', partition: 1 }])
+    const end = Date.now() + 60_000
+    while ((await first.discover!()) < 3 && Date.now() < end) await new Promise((r) => setTimeout(r, 100))
+    assert.deepEqual(first.splits!(), [`${base}-a/0`, `${base}-b/0`, `${base}-b/1`])
+    assert.deepEqual(await readOne(first, 0), ['a'])
+    assert.deepEqual(await readOne(first, 2), ['b1'], 'a partition found later is read from its earliest offset')
+    const at = first.positions!()
+    assert.deepEqual(at, [
+      { topic: `${base}-a`, partition: 0, offset: 1 },
+      { topic: `${base}-b`, partition: 0, offset: 0 },
+      { topic: `${base}-b`, partition: 1, offset: 1 },
+    ])
+    // A topic that sorts first, created after the checkpoint: after it, from the earliest offset (not 'latest').
+    await createTopic(`${base}-0`, 1)
+    await produce(`${base}-0`, [{ value: '"z"' }])
+    const again = await kafka<string>({ ...opts, from: 'latest' }).open(ctx)
+    try {
+      assert.equal(again.splits!()[0], `${base}-0/0`)
+      await again.seek!(at)
+      assert.deepEqual(again.splits!(), [`${base}-a/0`, `${base}-b/0`, `${base}-b/1`, `${base}-0/0`])
+      assert.deepEqual(await readOne(again, 1), ['b0'])
+      assert.deepEqual(await readOne(again, 3), ['z'])
+    } finally {
+      await again.close()
+    }
+    // Another subtask's list, taken before the first read: partitions it had not seen start as `from` says.
+    await second.adopt!([`${base}-b/1`, `${base}-a/0`])
+    assert.deepEqual(second.splits!(), [`${base}-b/1`, `${base}-a/0`])
+    assert.deepEqual(second.positions!(), [
+      { topic: `${base}-b`, partition: 1, offset: 1 },
+      { topic: `${base}-a`, partition: 0, offset: 1 },
+    ])
+    assert.equal(await third.discover!(), 4)
+  } finally {
+    await Promise.all([first.close(), second.close(), third.close()])
+  }
 })
 
 test('options are checked before anything connects', () => {

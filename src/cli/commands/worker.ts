@@ -1,4 +1,5 @@
 import { resolve } from 'node:path'
+import { isS3Url } from '../../checkpoint/s3-location.ts'
 import { parseDuration } from '../../core/duration.ts'
 import { errorMessage } from '../../core/errors.ts'
 import { checkWorkerOptions, runKafkaWorker } from '../../runtime/kafka-runner/worker.ts'
@@ -28,7 +29,7 @@ export const workerCommand: Command = {
     { name: 'runner', type: 'string', placeholder: 'RUNNER', description: "how workers meet: 'kafka' (the only one)" },
     { name: 'bootstrap', type: 'string', placeholder: 'HOST:PORT', description: 'Kafka bootstrap servers, comma-separated' },
     { name: 'group', type: 'string', placeholder: 'JOB', description: "the job's name: its consumer group and the prefix of its internal topics" },
-    { name: 'checkpoint-dir', type: 'string', placeholder: 'DIR', description: 'the checkpoint folder every worker of the job shares' },
+    { name: 'checkpoint-dir', type: 'string', placeholder: 'DIR', description: 'the checkpoint folder every worker of the job shares, or s3://bucket/prefix' },
     { name: 'checkpoint-interval', type: 'string', placeholder: 'DURATION', description: "time between checkpoints (default '10s')" },
     { name: 'session-timeout', type: 'string', placeholder: 'DURATION', description: "a worker silent this long is declared dead (default '10s')" },
     { name: 'min-workers', type: 'string', placeholder: 'N', description: 'workers the job waits for before it starts (and whenever fewer are left; default 1)' },
@@ -42,7 +43,8 @@ export const workerCommand: Command = {
     if (values.runner !== 'kafka') throw new UsageError("--runner kafka is required (the only runner of 'sluice worker')", 'worker')
     const bootstrap = required(values, 'bootstrap')
     const group = required(values, 'group')
-    const checkpointDir = resolve(ctx.cwd, required(values, 'checkpoint-dir'))
+    const dir = required(values, 'checkpoint-dir')
+    const checkpointDir = isS3Url(dir) ? dir : resolve(ctx.cwd, dir)
     const file = resolvePipelineFile(positionals[0], ctx.cwd)
     const maxWorkers = positiveIntFlag(values, 'max-workers', 'worker')
     const minWorkers = positiveIntFlag(values, 'min-workers', 'worker')

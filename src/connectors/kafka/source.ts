@@ -16,8 +16,14 @@ import { commitGroupOffsets, groupOffsets } from './groups.ts'
 export interface KafkaSourceOptions<T> extends SourceOptions<T>, KafkaConnection {
   /** The topics to read (one or several). Either this or `pattern`. */
   topics?: string | readonly string[]
-  /** Reads every topic whose name matches, as found when the pipeline starts. */
+  /** Reads every topic whose name matches: those found when the pipeline starts, and those created later (`discoveryInterval`). */
   pattern?: RegExp
+  /**
+   * How often an unbounded source looks for topics created since that match `pattern`, and for partitions
+   * added to its topics (default '30s'; false: never). What it finds is read from the earliest offset, on the
+   * first subtask until the next restore spreads it like the others.
+   */
+  discoveryInterval?: Duration | false
   /**
    * Where a partition starts when no checkpoint says: 'earliest' (default), 'latest', 'committed' (the
    * group's committed offset, else earliest) or `{ timestamp }` (the first record at or after it, epoch ms).
@@ -121,7 +127,8 @@ function checkOptions<T>(options: KafkaSourceOptions<T>) {
   const pollMs = parseDuration(options.pollInterval ?? '100ms', 'source.kafka pollInterval', { allowZero: false })
   const maxBytes = options.maxBytesPerPartition ?? 1 << 20
   if (!Number.isSafeInteger(maxBytes) || maxBytes < 256) throw userError('SLUICE_BAD_OPTION', 'source.kafka: maxBytesPerPartition must be an integer of at least 256')
-  return { topics, isolation, from, format, pollMs, maxBytes }
+  const discoverMs = options.discoveryInterval === false || options.stopAtEnd === true ? undefined : parseDuration(options.discoveryInterval ?? '30s', 'source.kafka discoveryInterval', { allowZero: false })
+  return { topics, isolation, from, format, pollMs, maxBytes, discoverMs }
 }
 
 type Checked = ReturnType<typeof checkOptions>
@@ -257,8 +264,57 @@ async function openReader<T>(options: KafkaSourceOptions<T>, o: Checked, ctx: So
     return null
   }
 
+  /** Partitions found since the start (`discoveryInterval`): appended, read from the earliest offset. */
+  async function discover(): Promise<number> {
+    try {
+      let topics = o.topics ?? [...new Set(parts.map((p) => p.topic))]
+      if (options.pattern !== undefined) topics = (await cluster.metadata({ topics: [] })).topicMetadata.map((t) => t.topic).filter((t) => !t.startsWith('__') && options.pattern!.test(t))
+      await cluster.addMultipleTargetTopics(topics)
+      await cluster.refreshMetadata()
+      const known = new Set(parts.map(nameOf))
+      const found: Part[] = []
+      for (const topic of [...topics].sort()) {
+        // A partition whose leader is not known yet (a topic just created) is taken at a later look.
+        const ids = cluster.findTopicPartitionMetadata(topic).filter((m) => m.leader >= 0).map((m) => m.partitionId).sort((a, b) => a - b)
+        for (const partition of ids) if (!known.has(`${topic}/${partition}`)) found.push(newPart(topic, partition))
+      }
+      if (found.length === 0 || closed) return parts.length
+      const earliest = await listOffsets(cluster, found, () => -2, isolationLevel)
+      for (const p of found) p.next = p.fetchAt = p.endAt = earliest.get(p) ?? 0
+      await options.codec?.open?.([...new Set(found.map((p) => p.topic))], 'source')
+      parts.push(...found)
+    } catch (e) {
+      if (!isRetriable(e)) throw fail(e, 'cannot look for new partitions')
+    }
+    return parts.length
+  }
+
   return {
-    partitions: parts.length,
+    get partitions() {
+      return parts.length
+    },
+    ...(o.discoverMs !== undefined ? { discover, discoverEveryMs: o.discoverMs } : {}),
+    splits: () => parts.map(nameOf),
+    async adopt(names) {
+      const mine = new Map(parts.map((p) => [nameOf(p), p]))
+      const missing: Part[] = []
+      const next = names.map((n) => {
+        const have = mine.get(n)
+        if (have !== undefined) return have
+        const p = partOf(n)
+        missing.push(p)
+        return p
+      })
+      if (missing.length > 0) {
+        try {
+          await cluster.addMultipleTargetTopics([...new Set(missing.map((p) => p.topic))])
+          await startOffsets(cluster, missing, options, o, options.stopAtEnd === true)
+        } catch (e) {
+          throw fail(e, 'cannot read the topics')
+        }
+      }
+      parts = next
+    },
     read(index, max) {
       const p = parts[index]
       if (p === undefined) throw new SluiceError('SLUICE_INTERNAL', `source '${step}' has no partition ${index}`, { domain: 'internal', step })
@@ -273,21 +329,43 @@ async function openReader<T>(options: KafkaSourceOptions<T>, o: Checked, ctx: So
       const p = parts[index]
       return Number.isNaN(p.highWatermark) ? 0 : Math.min(p.highWatermark, p.stop) - p.next
     },
+    // Named ({ topic, partition, offset }), so that a restore finds every partition whatever the topics are now.
     positions() {
       const at = parts.map((p) => p.next)
       if (options.group !== undefined) {
         snapshots.push(at)
         if (snapshots.length > 16) snapshots.shift()
       }
-      return at
+      return parts.map((p, i) => ({ topic: p.topic, partition: p.partition, offset: at[i] }) satisfies KafkaPosition)
     },
-    seek(positions) {
-      checkSeek('kafka', positions, parts.length).forEach((at, i) => {
-        const p = parts[i]
-        p.next = p.fetchAt = p.endAt = at
-        p.buffer = []
-        p.bufferAt = 0
-      })
+    async seek(positions) {
+      // Checkpoints taken before positions were named: one offset per partition, in the same order.
+      if (positions.every((x) => typeof x === 'number')) {
+        checkSeek('kafka', positions, parts.length).forEach((at, i) => moveTo(parts[i], at))
+        return
+      }
+      const mine = new Map(parts.map((p) => [nameOf(p), p]))
+      const next: Part[] = []
+      const added: Part[] = []
+      for (const x of positions) {
+        const at = checkPosition(x, step)
+        const name = `${at.topic}/${at.partition}`
+        let p = mine.get(name)
+        mine.delete(name)
+        if (p === undefined) added.push((p = newPart(at.topic, at.partition)))
+        moveTo(p, at.offset)
+        next.push(p)
+      }
+      // Partitions the checkpoint does not know appeared after it was taken: read from the earliest offset.
+      const later = [...mine.values()]
+      try {
+        if (added.length > 0) await cluster.addMultipleTargetTopics([...new Set(added.map((p) => p.topic))])
+        const earliest = later.length > 0 ? await listOffsets(cluster, later, () => -2, isolationLevel) : new Map<Part, number>()
+        for (const p of later) moveTo(p, earliest.get(p) ?? 0)
+      } catch (e) {
+        throw fail(e, 'cannot read the topics')
+      }
+      parts = [...next, ...later]
     },
     async onCheckpointComplete() {
       // Completions come in checkpoint order; one that never completes only leaves the group further behind.
@@ -326,7 +404,7 @@ async function listPartitions(cluster: Cluster, topics: string[] | undefined, pa
   const parts: Part[] = []
   for (const topic of [...names].sort()) {
     const ids = cluster.findTopicPartitionMetadata(topic).map((m) => m.partitionId).sort((a, b) => a - b)
-    for (const partition of ids) parts.push({ topic, partition, fetchAt: 0, next: 0, stop: Infinity, buffer: [], bufferAt: 0, endAt: 0, wanted: false, highWatermark: NaN })
+    for (const partition of ids) parts.push(newPart(topic, partition))
   }
   return parts
 }
@@ -371,6 +449,44 @@ async function startOffsets<T>(cluster: Cluster, parts: Part[], options: KafkaSo
     p.next = p.fetchAt = p.endAt = start.get(p) ?? 0
     if (bounded) p.stop = latest.get(p) ?? 0
   }
+}
+
+/** A partition's position in a checkpoint: the next offset to read. */
+interface KafkaPosition {
+  topic: string
+  partition: number
+  offset: number
+}
+
+function checkPosition(x: unknown, step: string): KafkaPosition {
+  const at = x as Partial<KafkaPosition> | null
+  if (typeof at !== 'object' || at === null || typeof at.topic !== 'string' || !Number.isSafeInteger(at.partition) || !Number.isSafeInteger(at.offset) || at.offset! < 0) {
+    throw userError('SLUICE_BAD_POSITION', 'source.kafka: a position in the checkpoint is not { topic, partition, offset }', { step, hint: 'restore a checkpoint taken by source.kafka' })
+  }
+  return at as KafkaPosition
+}
+
+/** Topic names hold no '/' (letters, digits, '.', '_', '-'). */
+const nameOf = (p: Part): string => `${p.topic}/${p.partition}`
+
+function partOf(name: string): Part {
+  const at = name.lastIndexOf('/')
+  return newPart(name.slice(0, at), Number(name.slice(at + 1)))
+}
+
+function newPart(topic: string, partition: number): Part {
+  return { topic, partition, fetchAt: 0, next: 0, stop: Infinity, buffer: [], bufferAt: 0, endAt: 0, wanted: false, highWatermark: NaN }
+}
+
+function moveTo(p: Part, offset: number): void {
+  p.next = p.fetchAt = p.endAt = offset
+  p.buffer = []
+  p.bufferAt = 0
+}
+
+function isRetriable(e: unknown): boolean {
+  const name = (e as { name?: string } | null)?.name
+  return (e as { retriable?: boolean } | null)?.retriable === true || name === 'KafkaJSBrokerNotFound' || name === 'KafkaJSConnectionError' || name === 'KafkaJSConnectionClosedError'
 }
 
 function isUtf8(b: Buffer): boolean {

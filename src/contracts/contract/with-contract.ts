@@ -39,7 +39,6 @@ class ValidatingReader<T> implements SourceReader<T> {
   private readonly inner: SourceReader<unknown>
   private readonly contract: Contract<T>
   private readonly ctx: SourceContext
-  readonly partitions: number
   readonly positions?: () => unknown[]
   readonly seek?: (p: unknown[]) => void | Promise<void>
   readonly onCheckpointComplete?: (id: number) => void | Promise<void>
@@ -47,12 +46,15 @@ class ValidatingReader<T> implements SourceReader<T> {
   readonly bytesRead?: () => number
   readonly lag?: (partition: number) => number
   readonly lagUnit?: 'records' | 'bytes'
+  readonly discover?: () => Promise<number>
+  readonly discoverEveryMs?: number
+  readonly splits?: () => string[]
+  readonly adopt?: (names: string[]) => void | Promise<void>
 
   constructor(inner: SourceReader<unknown>, contract: Contract<T>, ctx: SourceContext) {
     this.inner = inner
     this.contract = contract
     this.ctx = ctx
-    this.partitions = inner.partitions
     if (inner.positions !== undefined) this.positions = () => inner.positions!()
     if (inner.seek !== undefined) this.seek = (p) => inner.seek!(p)
     if (inner.onCheckpointComplete !== undefined) this.onCheckpointComplete = (id) => inner.onCheckpointComplete!(id)
@@ -60,6 +62,15 @@ class ValidatingReader<T> implements SourceReader<T> {
     if (inner.bytesRead !== undefined) this.bytesRead = () => inner.bytesRead!()
     if (inner.lag !== undefined) this.lag = (p) => inner.lag!(p)
     if (inner.lagUnit !== undefined) this.lagUnit = inner.lagUnit
+    if (inner.discover !== undefined) this.discover = () => inner.discover!()
+    if (inner.discoverEveryMs !== undefined) this.discoverEveryMs = inner.discoverEveryMs
+    if (inner.splits !== undefined) this.splits = () => inner.splits!()
+    if (inner.adopt !== undefined) this.adopt = (names) => inner.adopt!(names)
+  }
+
+  /** The inner reader's, which may grow (`discover`). */
+  get partitions(): number {
+    return this.inner.partitions
   }
 
   read(partition: number, max: number): SourceRead<T> | Promise<SourceRead<T>> {

@@ -18,7 +18,7 @@ import type { Vertex } from '../vertex.ts'
 import { VertexInputs } from './inputs.ts'
 import type { Layout } from './layout.ts'
 import { wireOutlets, type Outlet } from './outlets.ts'
-import type { Ack, BarrierSpec, Command, Item, Report, ThreadRestore } from './protocol.ts'
+import type { Ack, BarrierSpec, Command, Item, Report, SourceSplits, ThreadRestore } from './protocol.ts'
 import { SnapshotWriter } from './snapshot-writer.ts'
 import { recoverSink } from './sink-recovery.ts'
 import { sinkReject } from './sink-reject.ts'
@@ -216,7 +216,8 @@ export class SubtaskExecutor {
   }
 
   /** Restores this thread's subtasks (before the first record), or starts them fresh; sinks recover either way. */
-  async start(restore: ThreadRestore | undefined): Promise<void> {
+  async start(restore: ThreadRestore | undefined, splits: SourceSplits[] = []): Promise<void> {
+    for (const s of splits) await this.runners.find((x) => x.vertex.plan.index === s.v)?.adopt(s.names)
     if (restore !== undefined) {
       for (const s of restore.sources) {
         const r = this.runners.find((x) => x.vertex.plan.index === s.vertex)
@@ -454,6 +455,16 @@ export class SubtaskExecutor {
       default:
         throw internalError(`thread ${this.thread} received an unexpected '${it.t}' item`)
     }
+  }
+
+  /** Thread 0: the partitions of its sources that name them, for the other threads to take before they restore. */
+  splitNames(): SourceSplits[] {
+    const out: SourceSplits[] = []
+    for (const r of this.runners) {
+      const names = r.splitNames()
+      if (names !== undefined) out.push({ v: r.vertex.plan.index, names })
+    }
+    return out
   }
 
   /** Thread 0: subtask `from` of source vertex `v` has read its splits; once the pool is empty, every subtask hears so. */

@@ -180,7 +180,8 @@ export class JobRunner {
       const restores = await this.coordinator?.restore(laterCommits(this.plan, this.deadLetters))
       const report = this.coordinator?.report
       if (restores !== undefined && report?.restoredFrom != null) this.control.restored(report.restoredFrom, opts.checkpoint!.restoreFrom ?? opts.checkpoint!.dir, report.restoreMs ?? undefined)
-      for (let t = 1; t < threads; t++) this.send(t, { t: 'start', restore: restores?.[t] })
+      const splits = this.executor.splitNames()
+      for (let t = 1; t < threads; t++) this.send(t, { t: 'start', restore: restores?.[t], ...(splits.length > 0 ? { splits } : {}) })
       this.router.flush()
       await this.executor.start(restores?.[0])
       if (this.control.status().status === 'starting') this.control.setStatus('running')

@@ -42,12 +42,21 @@ export type Command =
   | { t: 'commit'; id: number }
   /** Stop reading the sources (a graceful stop). */
   | { t: 'stop' }
-  /** Restore before the first record (or start fresh: `restore` undefined). */
-  | { t: 'start'; restore: ThreadRestore | undefined }
+  /**
+   * Restore before the first record (or start fresh: `restore` undefined). `splits`: thread 0's partitions of
+   * the sources that name them (`SourceReader.splits`), taken before restoring so that indices agree.
+   */
+  | { t: 'start'; restore: ThreadRestore | undefined; splits?: SourceSplits[] }
   /** The run is over: close sinks and state, report metrics and `closed`. */
   | { t: 'close'; commit: boolean }
   /** The control plane asks for window step `step`'s view of `key` at `time`: answered at once with `window`. */
   | { t: 'inspect-window'; id: number; step: string; key: string; time: number }
+
+/** The partitions of source vertex `v`, by name, in index order. */
+export interface SourceSplits {
+  v: number
+  names: string[]
+}
 
 /** What a worker thread's subtasks show the control plane, sent with its figures (samples already capped at 16 a step). */
 export interface ThreadInspection {

@@ -7,7 +7,9 @@ import { SubtaskExecutor } from './executor.ts'
 import { layOut, type Spread } from './layout.ts'
 import { loadPipeline } from './load.ts'
 import { planSignature } from './signature.ts'
-import type { Item, ThreadRestore } from './protocol.ts'
+import type { Command, Item } from './protocol.ts'
+
+type StartItem = Extract<Command, { t: 'start' }>
 import { Router, type ExchangePort } from './router.ts'
 import { SharedClock } from './shared-clock.ts'
 
@@ -32,9 +34,10 @@ export interface ThreadInit {
  * Runs thread `init.thread` of a run (a worker thread, or a Kafka runner's worker process): rebuilds the
  * pipeline from its module, runs its subtask of every vertex with the same executor as thread 0, and talks to
  * every other thread through `ports`. Returns when thread 0 closes the run; throws the first failure, or the
- * reason of `abandon` once it aborts (the run is given up without closing anything cleanly).
+ * reason of `abandon` once it aborts (the run is given up without closing anything cleanly). `step` hears of
+ * every step that waits on another thread (a worker process logs them).
  */
-export async function runThread(init: ThreadInit, ports: (ExchangePort | undefined)[], abandon?: AbortSignal): Promise<void> {
+export async function runThread(init: ThreadInit, ports: (ExchangePort | undefined)[], abandon?: AbortSignal, step: (s: string) => void = () => {}): Promise<void> {
   const p = await loadPipeline(init.module, init.params)
   const plan = buildPlan(p)
   if (planSignature(plan) !== init.signature) {
@@ -43,9 +46,9 @@ export async function runThread(init: ThreadInit, ports: (ExchangePort | undefin
     })
   }
   const layout = layOut(plan, init.threads, init.checkpointing, init.spread)
-  let started: (r: ThreadRestore | undefined) => void = () => {}
+  let started: (r: StartItem) => void = () => {}
   let given: (e: unknown) => void = () => {}
-  const start = new Promise<ThreadRestore | undefined>((res, rej) => {
+  const start = new Promise<StartItem>((res, rej) => {
     started = res
     given = rej
   })
@@ -57,7 +60,7 @@ export async function runThread(init: ThreadInit, ports: (ExchangePort | undefin
   const router = new Router(init.thread, ports, (from, b) => {
     const items = b.items.filter((it) => {
       if (it.t !== 'start') return true
-      started(it.restore)
+      started(it)
       return false
     })
     if (items.length === 0 && !b.data) return
@@ -95,10 +98,14 @@ export async function runThread(init: ThreadInit, ports: (ExchangePort | undefin
   try {
     for (const e of early) executor.receive(e.from, e.items, e.data)
     try {
+      step('opening its subtasks')
       await executor.open()
       r.send(0, { t: 'ready', thread: init.thread, signature: init.signature })
       r.flush()
-      await executor.start(await start)
+      step('ready: waiting for thread 0 to start the run')
+      const { restore, splits } = await start
+      step('started: running')
+      await executor.start(restore, splits)
       await executor.run()
     } catch (e) {
       await executor.abandon()

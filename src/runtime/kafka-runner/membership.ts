@@ -1,5 +1,6 @@
 import kafkajs from 'kafkajs'
 import type { Cluster, KafkaClient } from '../../connectors/kafka/client.ts'
+import { errorMessage } from '../../core/errors.ts'
 import { assignRun, type MemberInfo, type RunAssignment } from './assignment.ts'
 
 interface Protocol {
@@ -14,7 +15,7 @@ interface Consumer {
   subscribe(req: { topics: string[]; fromBeginning?: boolean }): Promise<void>
   run(req: { autoCommit: boolean; eachBatch: () => Promise<void> }): Promise<void>
   on(event: string, f: (e: { payload: Record<string, unknown> }) => void): () => void
-  events: { GROUP_JOIN: string; CRASH: string }
+  events: { GROUP_JOIN: string; CRASH: string; REBALANCING: string }
 }
 
 const NAME = 'SluiceRunner'
@@ -53,7 +54,10 @@ export interface MembershipOptions {
   maxThreads: number
   sessionTimeoutMs: number
   onRun(a: RunAssignment): void
+  /** The membership failed for good (kafkajs gave up and will not rejoin). */
   onCrash(e: unknown): void
+  /** One line per step of the membership (joined, assigned, rebalancing, rejoining after an error). */
+  log?(line: string): void
 }
 
 /**
@@ -73,14 +77,26 @@ export class Membership {
   async join(): Promise<void> {
     const o = this.o
     const info: MemberInfo = { since: this.since, pid: process.pid }
+    const log = o.log ?? (() => {})
     const assigner = (_: { cluster: Cluster }) => ({
       name: NAME,
       version: 1,
       protocol: ({ topics }: { topics: string[] }) => ({ name: NAME, metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData: Buffer.from(JSON.stringify(info)) }) }),
       assign: async ({ members }: { members: { memberId: string; memberMetadata: Buffer }[] }) => {
-        const offsets = await o.endOffsets()
+        log(`leader: listing the exchange's end offsets for ${members.length} member(s)`)
+        let offsets: number[]
+        try {
+          offsets = await o.endOffsets()
+        } catch (e) {
+          // Marked retriable (and without a cause, which kafkajs would judge instead) so that kafkajs restarts
+          // the membership rather than giving it up: the next rebalance tries again.
+          log(`leader: the run could not be assigned (${errorMessage(e)})`)
+          throw Object.assign(new Error(`the run could not be assigned: ${errorMessage(e)}`), { retriable: true })
+        }
         const list = members.map((m) => ({ memberId: m.memberId, info: JSON.parse(AssignerProtocol.MemberMetadata.decode(m.memberMetadata)?.userData?.toString('utf8') || '{"since":0,"pid":0}') as MemberInfo }))
-        return assignRun(list, offsets, o.maxThreads).map((a) => ({
+        const runs = assignRun(list, offsets, o.maxThreads)
+        log(`leader: assigned run ${runs[0]?.run.slice(0, 8)} to ${runs.length} member(s) (pids ${list.map((m) => m.info.pid).join(', ')})`)
+        return runs.map((a) => ({
           memberId: a.member,
           memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 1, assignment: a.index === 0 ? { [o.topic]: [0] } : {}, userData: Buffer.from(JSON.stringify(a)) }),
         }))
@@ -97,10 +113,20 @@ export class Membership {
     })
     this.consumer = consumer
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
-      const a = assigned.get(String(e.payload.memberId))
+      const member = String(e.payload.memberId)
+      const a = assigned.get(member)
+      assigned.delete(member)
+      log(`joined the group as ${member.slice(-8)}${e.payload.isLeader === true ? ' (leader)' : ''} in ${Number(e.payload.duration)} ms: ${a === undefined ? 'no run in the assignment' : `run ${a.run.slice(0, 8)}`}`)
       if (a !== undefined) o.onRun(a)
     })
-    consumer.on(consumer.events.CRASH, (e) => o.onCrash(e.payload.error))
+    consumer.on(consumer.events.REBALANCING, () => log('the group is rebalancing: rejoining'))
+    // kafkajs restarts the consumer by itself after a retriable failure (a new member: the group rebalances
+    // and assigns a new run); only a failure it does not restart from ends the membership.
+    consumer.on(consumer.events.CRASH, (e) => {
+      log(`the group membership failed (${errorMessage(e.payload.error)}): ${e.payload.restart === true ? 'rejoining' : 'giving up'}`)
+      if (e.payload.restart !== true) o.onCrash(e.payload.error)
+    })
+    log(`joining group '${o.group}'`)
     await consumer.connect()
     await consumer.subscribe({ topics: [o.topic] })
     await consumer.run({ autoCommit: false, eachBatch: async () => {} })

@@ -1,6 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { isS3Url } from '../../checkpoint/s3-location.ts'
 import type { Pipeline } from '../../api/pipeline.ts'
 import { createClient, createCluster, isKafkaError, type Cluster, type KafkaClient, type KafkaProducer } from '../../connectors/kafka/client.ts'
 import { SluiceError, errorMessage, userError } from '../../core/errors.ts'
@@ -17,6 +15,7 @@ import { createJob } from '../job/handle.ts'
 import type { RunSummary } from '../run-types.ts'
 import type { RunAssignment } from './assignment.ts'
 import { KafkaExchange } from './exchange.ts'
+import { runnerMarks, type RunnerMarks } from './marks.ts'
 import { Membership } from './membership.ts'
 
 /**
@@ -29,6 +28,7 @@ export interface KafkaWorkerOptions {
   params?: Record<string, string>
   bootstrap: string
   group: string
+  /** A folder every worker reaches, or `s3://bucket/prefix` (no `sluice stop` there: control requests are files). */
   checkpointDir: string
   /** Time between checkpoints (default 10 s): what a failure makes the job read again. */
   checkpointIntervalMs?: number
@@ -57,8 +57,6 @@ export interface KafkaWorkerOutcome {
 export const exchangeTopic = (group: string): string => `${group}.sluice-exchange`
 /** The topic the group's members subscribe to (empty: it only makes the group). */
 export const membersTopic = (group: string): string => `${group}.sluice-members`
-const finishedFile = (dir: string): string => join(dir, 'runner', 'finished.json')
-const stoppingFile = (dir: string): string => join(dir, 'runner', 'stopping.json')
 
 class Superseded extends Error {
   constructor() {
@@ -77,7 +75,15 @@ class Superseded extends Error {
 export async function runKafkaWorker(o: KafkaWorkerOptions): Promise<KafkaWorkerOutcome> {
   const params = o.params ?? {}
   const p = await loadPipeline(o.module, params)
-  if (existsSync(finishedFile(o.checkpointDir))) return { status: await endedAs(o.checkpointDir), runs: 0 }
+  const marks = runnerMarks(o.checkpointDir)
+  const before = await marks.ended().catch((e) => {
+    marks.close()
+    throw e
+  })
+  if (before !== undefined) {
+    marks.close()
+    return { status: before, runs: 0 }
+  }
   const log = o.log ?? (() => {})
   const client = createClient({ brokers: o.bootstrap, clientId: `sluice-worker-${process.pid}` })
   const maxWorkers = o.maxWorkers ?? 16
@@ -97,6 +103,7 @@ export async function runKafkaWorker(o: KafkaWorkerOptions): Promise<KafkaWorker
     topic: membersTopic(o.group),
     maxThreads: maxWorkers,
     sessionTimeoutMs: o.sessionTimeoutMs ?? 10_000,
+    log,
     endOffsets: () => endOffsets(cluster, exchangeTopic(o.group), maxWorkers),
     onRun: (a) => {
       latest = a
@@ -118,33 +125,53 @@ export async function runKafkaWorker(o: KafkaWorkerOptions): Promise<KafkaWorker
   try {
     await membership.join()
     for (;;) {
-      while (latest === undefined && crashed === undefined && o.signal?.aborted !== true) await new Promise<void>((r) => (wake = r))
+      const idle = (): boolean => latest === undefined && crashed === undefined && o.signal?.aborted !== true
+      if (idle()) log('waiting for an assignment from the group')
+      while (idle()) await new Promise<void>((r) => (wake = r))
       if (crashed !== undefined) throw crashed
       if (o.signal?.aborted === true) return { status: 'left', runs }
       const a = latest!
       latest = undefined
-      if (existsSync(finishedFile(o.checkpointDir))) return { status: await endedAs(o.checkpointDir), runs }
+      const ended = await marks.ended()
+      if (ended !== undefined) return { status: ended, runs }
       const abort = new AbortController()
       current = { run: a.run, abort }
+      const tag = `run ${a.run.slice(0, 8)}`
       if (a.index < 0 || a.count < (o.minWorkers ?? 1)) {
-        log(`run ${a.run.slice(0, 8)}: standing by (${a.count} worker(s); a run needs ${o.minWorkers ?? 1} to ${maxWorkers})`)
+        log(`${tag}: standing by (${a.count} worker(s); a run needs ${o.minWorkers ?? 1} to ${maxWorkers})`)
         while (!abort.signal.aborted) await new Promise<void>((r) => (wake = r))
+        current = undefined
         continue
       }
       runs++
-      log(`run ${a.run.slice(0, 8)}: thread ${a.index} of ${a.count}`)
+      log(`${tag}: thread ${a.index} of ${a.count}`)
+      const step = (s: string): void => log(`${tag}: ${s}`)
       const exchange = new KafkaExchange({ cluster, producer, topic: exchangeTopic(o.group), run: a, onError: (e) => abort.abort(e) })
       exchange.start()
+      // Giving a run up must end: what it still waits for is said every 15 s (a hang here stalls the job).
+      let givingUp = ''
+      const watch = setInterval(() => {
+        if (givingUp !== '') log(`${tag}: still giving up the run (${givingUp})`)
+      }, 15_000)
+      watch.unref()
+      const onSuperseded = (): void => {
+        givingUp = 'waiting for its subtasks to end'
+        step(`ended by a rebalance: giving it up`)
+      }
+      abort.signal.addEventListener('abort', onSuperseded)
       try {
-        const summary = a.index === 0 ? await lead(p, o, params, a, exchange, abort.signal) : await follow(p, o, params, a, exchange, abort.signal)
+        const summary = a.index === 0 ? await lead(p, o, params, a, exchange, abort.signal, step, marks) : await follow(p, o, params, a, exchange, abort.signal, step)
         await exchange.drain()
-        if (a.index === 0) await markEnded(o.checkpointDir, summary!.status)
-        return { status: summary?.status ?? (await endedAs(o.checkpointDir)), runs, ...(summary !== undefined ? { summary } : {}) }
+        if (a.index === 0) await marks.markEnded(summary!.status)
+        return { status: summary?.status ?? (await marks.ended()) ?? 'finished', runs, ...(summary !== undefined ? { summary } : {}) }
       } catch (e) {
         if (!(abort.signal.reason instanceof Superseded)) throw e
-        log(`run ${a.run.slice(0, 8)}: ended by a rebalance`)
       } finally {
+        abort.signal.removeEventListener('abort', onSuperseded)
+        if (givingUp !== '') givingUp = 'closing the exchange'
         await exchange.close()
+        clearInterval(watch)
+        if (givingUp !== '') step('given up')
         current = undefined
       }
     }
@@ -153,42 +180,48 @@ export async function runKafkaWorker(o: KafkaWorkerOptions): Promise<KafkaWorker
     await membership.leave().catch(() => {})
     await producer.disconnect().catch(() => {})
     await cluster.disconnect().catch(() => {})
+    marks.close()
   }
 }
 
 /** Thread 0: runs the job's coordinator and its own subtasks; resolves with the summary when the job ends. */
-async function lead(p: Pipeline, o: KafkaWorkerOptions, params: Record<string, string>, a: RunAssignment, exchange: KafkaExchange, abandon: AbortSignal): Promise<RunSummary> {
+async function lead(p: Pipeline, o: KafkaWorkerOptions, params: Record<string, string>, a: RunAssignment, exchange: KafkaExchange, abandon: AbortSignal, step: (s: string) => void, marks: RunnerMarks): Promise<RunSummary> {
   const registry = new MetricsRegistry({ pipeline: p.name })
   const { handle, control } = createJob(p.name, registry)
-  const channel = new FileControlChannel(handle, o.checkpointDir)
+  // Control requests are files in a checkpoint folder; a job checkpointing to a bucket takes none (as `sluice run`).
+  const channel = isS3Url(o.checkpointDir) ? undefined : new FileControlChannel(handle, o.checkpointDir)
   const onAbandon = (): void => void handle.cancel().catch(() => {})
   abandon.addEventListener('abort', onAbandon)
   if (abandon.aborted) onAbandon()
   const ran = runJob(p, { parallelism: a.count, module: o.module, params, checkpoint: { dir: o.checkpointDir, intervalMs: o.checkpointIntervalMs ?? 10_000 } }, control, { ports: exchange.ports })
   // A stop outlives the run that took it: written down before the request is answered, taken up by every
   // later run (a rebalance during the stop would otherwise resume the job).
+  if (a.count > 1) step(`waiting for threads 1 to ${a.count - 1} to be ready`)
   const off = handle.on((e) => {
+    if (e.type === 'status') step(`job ${e.status}`)
+    else if (e.type === 'restored') step(`restored checkpoint ${e.id}`)
     if (e.type === 'status' && e.status === 'stopping') {
-      mkdirSync(join(o.checkpointDir, 'runner'), { recursive: true })
-      writeFileSync(stoppingFile(o.checkpointDir), JSON.stringify({ at: new Date().toISOString() }) + '\n')
+      const noted = marks.markStopping()
+      if (noted instanceof Promise) noted.catch((err: unknown) => step(`the stop could not be noted beside the checkpoints: ${errorMessage(err)}`))
     }
   })
-  if (existsSync(stoppingFile(o.checkpointDir))) void handle.stop().catch(() => {})
+  if (await marks.stopping()) void handle.stop().catch(() => {})
   try {
     return await handle.done
   } finally {
     off()
     abandon.removeEventListener('abort', onAbandon)
     await ran
-    await channel.close()
+    await channel?.close()
   }
 }
 
 /** Thread 1..n-1: runs its subtasks until thread 0 closes the run; a failure is reported to thread 0 first. */
-async function follow(p: Pipeline, o: KafkaWorkerOptions, params: Record<string, string>, a: RunAssignment, exchange: KafkaExchange, abandon: AbortSignal): Promise<undefined> {
+async function follow(p: Pipeline, o: KafkaWorkerOptions, params: Record<string, string>, a: RunAssignment, exchange: KafkaExchange, abandon: AbortSignal, step: (s: string) => void): Promise<undefined> {
   const plan = buildPlan(p)
   try {
-    await runThread({ module: moduleUrl(o.module), params, thread: a.index, threads: a.count, signature: planSignature(plan), checkpointing: true, clock: undefined, spread: layOut(plan, a.count, true).spread }, exchange.ports, abandon)
+    await runThread({ module: moduleUrl(o.module), params, thread: a.index, threads: a.count, signature: planSignature(plan), checkpointing: true, clock: undefined, spread: layOut(plan, a.count, true).spread }, exchange.ports, abandon, step)
+    step('closed by thread 0')
   } catch (e) {
     if (!abandon.aborted) {
       exchange.ports[0]!.postMessage({ items: [{ t: 'fail', thread: a.index, error: serializeError(e) }], ack: 0, data: false })
@@ -222,33 +255,35 @@ async function createTopics(client: KafkaClient, group: string, partitions: numb
   }
 }
 
+/**
+ * The exchange topic's end offsets, as the group's leader lists them for a new run. On a fresh topic (or a broker
+ * that just started) a partition's leader may not be known yet: the metadata is refreshed and the listing tried
+ * again for a while, since a failing assignor makes kafkajs restart the whole membership.
+ */
 async function endOffsets(cluster: Cluster, topic: string, partitions: number): Promise<number[]> {
-  await cluster.addMultipleTargetTopics([topic])
-  const parts = cluster.findTopicPartitionMetadata(topic)
-  const byLeader = new Map<number, number[]>()
-  for (const m of parts) byLeader.set(m.leader, [...(byLeader.get(m.leader) ?? []), m.partitionId])
-  const out = new Array<number>(partitions).fill(0)
-  for (const [leader, list] of byLeader) {
-    const broker = await cluster.findBroker({ nodeId: leader })
-    const res = await broker.listOffsets({ replicaId: -1, isolationLevel: 0, topics: [{ topic, partitions: list.map((partition) => ({ partition, timestamp: '-1' })) }] })
-    for (const t of res.responses) for (const r of t.partitions) out[r.partition] = Number(r.offset)
-  }
-  return out
-}
-
-async function markEnded(dir: string, status: 'finished' | 'stopped'): Promise<void> {
-  await mkdir(join(dir, 'runner'), { recursive: true })
-  await writeFile(finishedFile(dir), JSON.stringify({ status, at: new Date().toISOString() }) + '\n')
-}
-
-async function endedAs(dir: string): Promise<'finished' | 'stopped'> {
-  try {
-    const s = (JSON.parse(await readFile(finishedFile(dir), 'utf8')) as { status?: string }).status
-    return s === 'stopped' ? 'stopped' : 'finished'
-  } catch {
-    return 'finished'
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await cluster.addMultipleTargetTopics([topic])
+      const parts = cluster.findTopicPartitionMetadata(topic)
+      if (parts.length === 0 || parts.some((m) => m.leader < 0)) throw new Error(`not every partition of '${topic}' has a leader yet`)
+      const byLeader = new Map<number, number[]>()
+      for (const m of parts) byLeader.set(m.leader, [...(byLeader.get(m.leader) ?? []), m.partitionId])
+      const out = new Array<number>(partitions).fill(0)
+      for (const [leader, list] of byLeader) {
+        const broker = await cluster.findBroker({ nodeId: leader })
+        const res = await broker.listOffsets({ replicaId: -1, isolationLevel: 0, topics: [{ topic, partitions: list.map((partition) => ({ partition, timestamp: '-1' })) }] })
+        for (const t of res.responses) for (const r of t.partitions) out[r.partition] = Number(r.offset)
+      }
+      return out
+    } catch (e) {
+      if (attempt >= ENDS_ATTEMPTS) throw e
+      await new Promise((r) => setTimeout(r, 250))
+      await cluster.refreshMetadata().catch(() => undefined)
+    }
   }
 }
+/** Tries at listing the exchange's end offsets (about 250 ms apart) before the assignment fails. */
+const ENDS_ATTEMPTS = 40
 
 /** A worker's options that cannot work. */
 export function checkWorkerOptions(o: KafkaWorkerOptions): void {

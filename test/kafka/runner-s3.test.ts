@@ -1,0 +1,68 @@
+// `sluice worker --runner kafka --checkpoint-dir s3://bucket/prefix`: the runner's checkpoints and its own notes
+// (the job has finished) live in object storage. Two workers over bounded input, thread 0 killed with SIGKILL
+// mid-run: the other restores from the bucket, finishes the job, and the output is that of one process; a worker
+// started afterwards finds the job finished in the bucket and exits at once.
+import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { GetObjectCommand } from '@aws-sdk/client-s3'
+import { listKeys, s3Client } from '../../src/checkpoint/object-store.ts'
+import { serviceOrSkip } from '../support/services.ts'
+import { broker, topicName } from './support.ts'
+import { ends, events, output, reference, topics, until, worker, write, type Worker } from './runner-support.ts'
+
+const s3 = serviceOrSkip('s3')
+
+test('two workers with checkpoints in a bucket, thread 0 killed mid-run: the output of one process, exactly once', { skip: broker.skip ?? s3.skip, timeout: 900_000 }, async () => {
+  const i = s3.info!
+  const conn = { endpoint: String(i.endpoint), accessKeyId: String(i.accessKeyId), secretAccessKey: String(i.secretAccessKey), region: String(i.region) }
+  // The workers inherit the store's address and keys.
+  Object.assign(process.env, { SLUICE_S3_ENDPOINT: conn.endpoint, AWS_ACCESS_KEY_ID: conn.accessKeyId, AWS_SECRET_ACCESS_KEY: conn.secretAccessKey, AWS_REGION: conn.region })
+  const prefix = `runner-${randomUUID()}`
+  const dir = `s3://${String(i.bucket)}/${prefix}`
+  const input = topicName('runner-s3-in')
+  const out = topicName('runner-s3-out')
+  const ref = topicName('runner-s3-ref')
+  const group = topicName('runner-s3-job')
+  await topics(input, out)
+  await topics(`${input}-unused`, ref)
+  const refDir = await mkdtemp(join(tmpdir(), 'sluice-runner-s3-ref-'))
+  const workers: Worker[] = []
+  const bounded = ['--param', 'bounded=true']
+  try {
+    await write(input, [...events(0, 9000), ...ends()])
+    for (let n = 0; n < 2; n++) workers.push(worker(input, out, group, dir, bounded))
+    await until('a run of two workers', () => workers.some((w) => /thread 1 of 2/.test(w.log)), undefined, workers)
+    await until('output of the two', async () => (await output(out)).length > 0, undefined, workers)
+    const leader = workers.find((w) => /thread (\d+) of 2\n(?![\s\S]*thread)/.exec(w.log)?.[1] === '0') ?? workers[0]
+    leader.proc.kill('SIGKILL')
+    assert.equal(await leader.exited, null)
+    const alive = workers.find((w) => w !== leader)!
+    assert.equal(await alive.exited, 0, alive.log)
+    assert.match(alive.log, /thread 0 of 1/)
+    assert.match(alive.log, /the job has finished/)
+
+    const client = s3Client({ ...conn, region: conn.region })
+    try {
+      const keys = await listKeys(client, String(i.bucket), `${prefix}/`)
+      assert.ok(keys.some((k) => /\/chk-\d+\/manifest\.json$/.test(k)), keys.join('\n'))
+      const finished = await (await client.send(new GetObjectCommand({ Bucket: String(i.bucket), Key: `${prefix}/runner/finished.json` }))).Body!.transformToString()
+      assert.equal((JSON.parse(finished) as { status: string }).status, 'finished')
+    } finally {
+      client.destroy()
+    }
+    const late = worker(input, out, group, dir, bounded)
+    workers.push(late)
+    assert.equal(await late.exited, 0, late.log)
+    assert.match(late.log, /the job has finished after 0 run/)
+
+    await reference(input, ref, refDir)
+    assert.deepEqual(await output(out), await output(ref))
+  } finally {
+    for (const w of workers) if (w.proc.exitCode === null && w.proc.signalCode === null) w.proc.kill('SIGKILL')
+    await rm(refDir, { recursive: true, force: true })
+  }
+})
