@@ -40,6 +40,8 @@ interface Pooled {
 export class WorkerPool {
   private readonly idle: Pooled[] = []
   private readonly byWorker = new WeakMap<Worker, Pooled>()
+  /** Workers started so far. */
+  started = 0
 
   /**
    * A worker running `init`: an idle one given the run, or a new one. `env` is the environment a new worker gets;
@@ -60,6 +62,7 @@ export class WorkerPool {
       return w.worker
     }
     const worker = new Worker(url, { workerData: init, env, transferList })
+    this.started++
     const w: Pooled = { worker, env: key, finished: false, onFinished: undefined, timer: undefined }
     this.byWorker.set(worker, w)
     worker.on('message', (m: unknown) => {
