@@ -5,6 +5,13 @@ export interface HotKey<K> {
   error: number
 }
 
+/** A kept key and its counts. */
+interface Slot<K> {
+  key: K
+  count: number
+  error: number
+}
+
 /** How a sketch samples the keys of large streams (see `SpaceSaving`). */
 export interface SamplingOptions {
   /** Records counted one by one before sampling starts (default: all of them, no sampling). */
@@ -30,7 +37,9 @@ export interface SamplingOptions {
  */
 export class SpaceSaving<K> {
   readonly capacity: number
-  private readonly counts = new Map<K, { count: number; error: number }>()
+  private readonly counts = new Map<K, Slot<K>>()
+  /** The entries of `counts`, in an array. */
+  private readonly slots: Slot<K>[] = []
   private seen = 0
   private readonly exactFor: number
   private readonly every: number
@@ -65,19 +74,21 @@ export class SpaceSaving<K> {
       return
     }
     if (this.counts.size < this.capacity) {
-      this.counts.set(key, { count: n, error: 0 })
+      const entry = { key, count: n, error: 0 }
+      this.counts.set(key, entry)
+      this.slots.push(entry)
       return
     }
-    let minKey: K | undefined
-    let min = Infinity
-    for (const [k, v] of this.counts) {
-      if (v.count < min) {
-        min = v.count
-        minKey = k
-      }
-    }
-    this.counts.delete(minKey as K)
-    this.counts.set(key, { count: min + n, error: min })
+    // The least counted key makes room: a scan of an array of entries, without iterating the map (an array per entry).
+    const slots = this.slots
+    let least = slots[0]
+    for (let i = 1; i < slots.length; i++) if (slots[i].count < least.count) least = slots[i]
+    const min = least.count
+    this.counts.delete(least.key)
+    least.key = key
+    least.count = min + n
+    least.error = min
+    this.counts.set(key, least)
   }
 
   offerBatch(keys: readonly K[]): void {
