@@ -53,3 +53,40 @@ test('merging subtasks\' sketches keeps the hot key and the total', () => {
   assert.equal(a.top(1)[0].key, 'x')
   assert.ok(a.top(1)[0].count >= 5)
 })
+
+test('sampling a long stream: the hot key and its share are found, keys in a cycle are not aliased, the total is exact', () => {
+  const s = new SpaceSaving<string>(64, { exactFor: 10_000, every: 8 })
+  const cyclic = new SpaceSaving<string>(64, { exactFor: 0, every: 8 })
+  let hot = 0
+  for (let b = 0; b < 1000; b++) {
+    const keys: string[] = []
+    const cycle: string[] = []
+    for (let i = 0; i < 500; i++) {
+      const n = b * 500 + i
+      const k = n % 3 === 0 ? 'auction-1' : `auction-${(n * 7919) % 997}`
+      if (k === 'auction-1') hot++
+      keys.push(k)
+      // Eight keys in turn: a sample of every 8th record would see one of them only.
+      cycle.push(`k${n % 8}`)
+    }
+    s.offerBatch(keys)
+    cyclic.offerBatch(cycle)
+  }
+  assert.equal(s.total, 500_000)
+  const [top] = s.top(1)
+  assert.equal(top.key, 'auction-1')
+  assert.ok(Math.abs(top.count - hot) < hot * 0.03, `${top.count} for ${hot}`)
+  const shares = cyclic.top(8)
+  assert.equal(shares.length, 8)
+  for (const h of shares) assert.ok(Math.abs(h.count - 62_500) < 62_500 * 0.05, `${h.key}: ${h.count} for 62500`)
+  assert.equal(cyclic.total, 500_000)
+})
+
+test('a sampled sketch counts every record until exactFor', () => {
+  const s = new SpaceSaving<string>(4, { exactFor: 1_000, every: 8 })
+  for (let i = 0; i < 10; i++) s.offerBatch(Array.from({ length: 100 }, (_, j) => (j % 2 === 0 ? 'x' : 'y')))
+  assert.deepEqual(s.top(2), [
+    { key: 'x', count: 500, error: 0 },
+    { key: 'y', count: 500, error: 0 },
+  ])
+})

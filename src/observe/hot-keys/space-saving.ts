@@ -5,11 +5,31 @@ export interface HotKey<K> {
   error: number
 }
 
+/** A kept key and its counts. */
+interface Slot<K> {
+  key: K
+  count: number
+  error: number
+}
+
+/** How a sketch samples the keys of large streams (see `SpaceSaving`). */
+export interface SamplingOptions {
+  /** Records counted one by one before sampling starts (default: all of them, no sampling). */
+  exactFor?: number
+  /** Then one record in this many on average is counted, as this many (default 8). */
+  every?: number
+}
+
 /**
  * The space-saving sketch (Metwally et al.): the most frequent keys of a stream in bounded memory. It keeps at
  * most `capacity` keys; a new key replaces the least counted one and inherits its count as error. Every key
  * whose true count exceeds total / capacity is kept, and each count is over by at most total / capacity.
  * `offerBatch` first counts a batch's keys, so a batch costs one update per distinct key, not per record.
+ *
+ * With `sampling`, a stream longer than `exactFor` records is sampled: `offerBatch` then counts one record in
+ * `every` (the gaps drawn at random between 1 and 2 × every - 1, so that keys repeating in a cycle are not
+ * aliased) as `every` records, and skips the rest without looking at them. Counts become estimates (a key
+ * with a share p of n sampled records is off by about √(p·n·every)); `total` stays exact.
  * @example
  * const sketch = new SpaceSaving<string>(64)
  * sketch.offerBatch(['eu', 'eu', 'us'])
@@ -17,12 +37,24 @@ export interface HotKey<K> {
  */
 export class SpaceSaving<K> {
   readonly capacity: number
-  private readonly counts = new Map<K, { count: number; error: number }>()
+  private readonly counts = new Map<K, Slot<K>>()
+  /** The entries of `counts`, in an array. */
+  private readonly slots: Slot<K>[] = []
   private seen = 0
+  private readonly exactFor: number
+  private readonly every: number
+  /** Records of the next batch to skip before the next sampled one. */
+  private skip = 0
+  /** xorshift32 state for the gaps: deterministic, so a run's figures do not depend on Math.random. */
+  private rng = 0x9e3779b9
 
-  constructor(capacity: number) {
+  constructor(capacity: number, sampling: SamplingOptions = {}) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`capacity must be a positive integer, got ${capacity}`)
+    const every = sampling.every ?? 8
+    if (!Number.isInteger(every) || every < 1) throw new RangeError(`sampling.every must be a positive integer, got ${every}`)
     this.capacity = capacity
+    this.exactFor = sampling.exactFor ?? Infinity
+    this.every = every
   }
 
   /** Records offered so far. */
@@ -32,32 +64,57 @@ export class SpaceSaving<K> {
 
   offer(key: K, n = 1): void {
     this.seen += n
+    this.add(key, n)
+  }
+
+  private add(key: K, n: number): void {
     const e = this.counts.get(key)
     if (e !== undefined) {
       e.count += n
       return
     }
     if (this.counts.size < this.capacity) {
-      this.counts.set(key, { count: n, error: 0 })
+      const entry = { key, count: n, error: 0 }
+      this.counts.set(key, entry)
+      this.slots.push(entry)
       return
     }
-    let minKey: K | undefined
-    let min = Infinity
-    for (const [k, v] of this.counts) {
-      if (v.count < min) {
-        min = v.count
-        minKey = k
-      }
-    }
-    this.counts.delete(minKey as K)
-    this.counts.set(key, { count: min + n, error: min })
+    // The least counted key makes room: a scan of an array of entries, without iterating the map (an array per entry).
+    const slots = this.slots
+    let least = slots[0]
+    for (let i = 1; i < slots.length; i++) if (slots[i].count < least.count) least = slots[i]
+    const min = least.count
+    this.counts.delete(least.key)
+    least.key = key
+    least.count = min + n
+    least.error = min
+    this.counts.set(key, least)
   }
 
   offerBatch(keys: readonly K[]): void {
+    if (this.seen >= this.exactFor && this.every > 1) return this.sample(keys)
     const local = new Map<K, number>()
     for (const k of keys) local.set(k, (local.get(k) ?? 0) + 1)
     // Heavier keys first: a key of this batch then never evicts a heavier one of the same batch.
     for (const [k, n] of [...local].sort((a, b) => b[1] - a[1])) this.offer(k, n)
+  }
+
+  private sample(keys: readonly K[]): void {
+    const n = keys.length
+    const every = this.every
+    let i = this.skip
+    let x = this.rng
+    for (; i < n; ) {
+      this.add(keys[i], every)
+      x ^= x << 13
+      x ^= x >>> 17
+      x ^= x << 5
+      // A gap between 1 and 2 * every - 1: every on average.
+      i += 1 + ((x >>> 0) % (2 * every - 1))
+    }
+    this.rng = x
+    this.skip = i - n
+    this.seen += n
   }
 
   /** Adds another sketch's keys (a subtask's): its counts and their errors, and its total. */

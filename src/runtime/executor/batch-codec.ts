@@ -3,22 +3,30 @@ import type { Batch, Position, RowKind } from '../../core/batch.ts'
 /**
  * A batch in the form it crosses threads. `postMessage` clones a batch of records one object and one property
  * at a time (about 2.5 µs for a Nexmark bid on this machine, on each side); most batches are arrays of objects
- * of one shape whose fields are numbers and strings. Such a column goes as a Float64Array, or as its strings
- * joined into one string with their lengths, and objects of one shape as a column per property: cloning a
- * typed array or one long string is a copy of bytes. Whatever does not fit (mixed types, class instances,
- * dates, arrays, undefined) goes as it is and is cloned as before.
+ * of one shape whose fields are numbers and strings. Such a column goes as numbers in the batch's one
+ * Float64Array, or as its strings joined into the batch's one string with their lengths in its one Uint32Array,
+ * and objects of one shape as a column per property: cloning a typed array or one long string is a copy of
+ * bytes, and a batch allocates three buffers whatever its shape. Whatever does not fit (mixed types, class
+ * instances, dates, arrays, undefined) goes as it is and is cloned as before.
  *
  * Decoded records are equal to what a clone gives, with two differences: an object that a batch holds twice
- * arrives as two equal objects, and a string of 13 characters or more is a slice of its column's joined string,
- * which stays in memory while any of its slices does (a column is one batch's strings of one field).
+ * arrives as two equal objects, and a string of 13 characters or more is a slice of the batch's joined string,
+ * which stays in memory while any of its slices does.
  */
 export interface WireBatch {
   n: number
   values: Column
-  times: Float64Array
+  /** Offset of the batch's times in `num`. */
+  times: number
   keys?: Column
   kinds?: Uint8Array
   pos?: Column
+  /** The numbers of every number column, and the times. */
+  num: Float64Array
+  /** The lengths of the strings of every string column. */
+  lens: Uint32Array
+  /** The strings of every string column, joined. */
+  str: string
   /** The batch's ingestion time. */
   at?: number
   /** The batch's trace context (`traceparent`). */
@@ -29,8 +37,10 @@ export interface WireBatch {
 
 /** A column of `n` values. */
 export type Column =
-  | { k: 'n'; a: Float64Array }
-  | { k: 's'; lengths: Uint32Array; joined: string }
+  /** Numbers at `num[at]` to `num[at + n - 1]`. */
+  | { k: 'n'; at: number }
+  /** Strings whose lengths are at `lens[at]` to `lens[at + n - 1]`, joined in `str` from `from`. */
+  | { k: 's'; at: number; from: number }
   | { k: 'o'; keys: string[]; cols: Column[] }
   /** Every value is this one. */
   | { k: 'c'; v: number | string }
@@ -45,12 +55,55 @@ const MAX_KEYS = 64
 /** Shapes remembered per thread; records with ever new property names go as they are once this many are known. */
 const MAX_SHAPES = 1024
 
+/**
+ * The batch being encoded: its numbers and string lengths written into buffers kept from batch to batch (copied
+ * out at the end, at their exact size), its strings concatenated (a rope that postMessage flattens in one copy;
+ * `Array.prototype.join` costs more). Encoding is synchronous: one batch at a time per thread.
+ */
+const enc = { num: new Float64Array(4096), numAt: 0, lens: new Uint32Array(4096), lensAt: 0, str: '' }
+
+/** The batch being decoded. */
+const EMPTY_NUM = new Float64Array(0)
+const EMPTY_LENS = new Uint32Array(0)
+const dec: { num: Float64Array; lens: Uint32Array; str: string } = { num: EMPTY_NUM, lens: EMPTY_LENS, str: '' }
+
+function numRoom(n: number): Float64Array {
+  if (enc.numAt + n > enc.num.length) {
+    const grown = new Float64Array(Math.max(enc.num.length * 2, enc.numAt + n))
+    grown.set(enc.num.subarray(0, enc.numAt))
+    enc.num = grown
+  }
+  return enc.num
+}
+
+function lensRoom(n: number): Uint32Array {
+  if (enc.lensAt + n > enc.lens.length) {
+    const grown = new Uint32Array(Math.max(enc.lens.length * 2, enc.lensAt + n))
+    grown.set(enc.lens.subarray(0, enc.lensAt))
+    enc.lens = grown
+  }
+  return enc.lens
+}
+
 export function encodeBatch(b: Batch): WireBatch {
   const n = b.values.length
-  const w: WireBatch = { n, values: encodeColumn(b.values, 0), times: Float64Array.from(b.times) }
-  if (b.keys !== undefined) w.keys = encodeColumn(b.keys, 0)
+  enc.numAt = 0
+  enc.lensAt = 0
+  enc.str = ''
+  const values = encodeColumn(b.values, 0)
+  const keys = b.keys === undefined ? undefined : encodeColumn(b.keys, 0)
+  const pos = b.pos === undefined ? undefined : encodeColumn(b.pos, 0)
+  const times = enc.numAt
+  const num = numRoom(n)
+  const t = b.times
+  for (let i = 0; i < n; i++) num[times + i] = t[i]
+  enc.numAt += n
+  const w: WireBatch = { n, values, times, num: enc.num.slice(0, enc.numAt), lens: enc.lens.slice(0, enc.lensAt), str: enc.str }
+  // The rope is the batch's now: the next batch starts its own.
+  enc.str = ''
+  if (keys !== undefined) w.keys = keys
   if (b.kinds !== undefined) w.kinds = Uint8Array.from(b.kinds)
-  if (b.pos !== undefined) w.pos = encodeColumn(b.pos, 0)
+  if (pos !== undefined) w.pos = pos
   if (b.ingestedAt !== undefined) w.at = b.ingestedAt
   if (b.trace !== undefined) w.tp = b.trace
   if (b.traces !== undefined) w.tps = b.traces
@@ -58,26 +111,38 @@ export function encodeBatch(b: Batch): WireBatch {
 }
 
 export function decodeBatch(w: WireBatch): Batch {
-  const b: Batch = { values: decodeColumn(w.values, w.n), times: toArray(w.times) }
-  if (w.keys !== undefined) b.keys = decodeColumn(w.keys, w.n)
-  if (w.kinds !== undefined) b.kinds = toArray(w.kinds) as RowKind[]
-  if (w.pos !== undefined) b.pos = decodeColumn(w.pos, w.n) as Position[]
-  if (w.at !== undefined) b.ingestedAt = w.at
-  if (w.tp !== undefined) b.trace = w.tp
-  if (w.tps !== undefined) b.traces = w.tps
-  return b
+  dec.num = w.num
+  dec.lens = w.lens
+  dec.str = w.str
+  try {
+    const b: Batch = { values: decodeColumn(w.values, w.n), times: numbersAt(w.times, w.n) }
+    if (w.keys !== undefined) b.keys = decodeColumn(w.keys, w.n)
+    if (w.kinds !== undefined) b.kinds = toArray(w.kinds) as RowKind[]
+    if (w.pos !== undefined) b.pos = decodeColumn(w.pos, w.n) as Position[]
+    if (w.at !== undefined) b.ingestedAt = w.at
+    if (w.tp !== undefined) b.trace = w.tp
+    if (w.tps !== undefined) b.traces = w.tps
+    return b
+  } finally {
+    // Not kept alive by this module once decoded.
+    dec.num = EMPTY_NUM
+    dec.lens = EMPTY_LENS
+    dec.str = ''
+  }
 }
 
+
 /**
- * The numbers of a column, integers as V8's small integers, as a source's own code makes them. A typed array
- * gives boxed doubles: a record field that holds small integers from the source and boxed doubles from the
+ * The `n` numbers at `dec.num[at]`, integers as V8's small integers, as a source's own code makes them. A typed
+ * array gives boxed doubles: a record field that holds small integers from the source and boxed doubles from the
  * decoder makes V8 give up the fast layout of every record of that shape, and deoptimise the operators that
  * read them.
  */
-function numbersOf(a: Float64Array): number[] {
-  const out = new Array<number>(a.length)
-  for (let i = 0; i < a.length; i++) {
-    const v = a[i]
+function numbersAt(at: number, n: number): number[] {
+  const a = dec.num
+  const out = new Array<number>(n)
+  for (let i = 0; i < n; i++) {
+    const v = a[at + i]
     const t = v | 0
     out[i] = t === v && (t !== 0 || 1 / v > 0) ? t : v
   }
@@ -87,14 +152,14 @@ function numbersOf(a: Float64Array): number[] {
 /** `v` as a small integer if it is one (-0 stays -0). */
 const smallest = (v: number): number => ((v | 0) === v && (v !== 0 || 1 / v > 0) ? v | 0 : v)
 
-function toArray(a: Float64Array | Uint8Array): number[] {
+function toArray(a: Uint8Array): number[] {
   const out = new Array<number>(a.length)
   for (let i = 0; i < a.length; i++) out[i] = a[i]
   return out
 }
 
-/** Encodes values by what all of them are. */
-export function encodeColumn(values: unknown[], depth: number): Column {
+/** Encodes values by what all of them are, into the batch being encoded (`enc`). */
+function encodeColumn(values: unknown[], depth: number): Column {
   const n = values.length
   if (n < MIN_ROWS) return { k: 'raw', a: values }
   const first = values[0]
@@ -117,45 +182,52 @@ export function encodeColumn(values: unknown[], depth: number): Column {
 
 function numbers(values: unknown[], first: number): Column | undefined {
   const n = values.length
-  const a = new Float64Array(n)
+  const at = enc.numAt
+  const a = numRoom(n)
   let same = true
   for (let i = 0; i < n; i++) {
     const v = values[i]
     if (typeof v !== 'number') return undefined
-    a[i] = v
+    a[at + i] = v
     if (v !== first) same = false
   }
   // NaN is never the same; -0 and 0 are, but a constant column must keep which one it is.
-  return same && !Object.is(first, -0) ? { k: 'c', v: first } : { k: 'n', a }
+  if (same && !Object.is(first, -0)) return { k: 'c', v: first }
+  enc.numAt = at + n
+  return { k: 'n', at }
 }
 
 function strings(values: unknown[], first: string): Column | undefined {
   const n = values.length
-  const lengths = new Uint32Array(n)
+  const at = enc.lensAt
+  const lengths = lensRoom(n)
   let joined = ''
   let same = true
   for (let i = 0; i < n; i++) {
     const v = values[i]
     if (typeof v !== 'string') return undefined
-    lengths[i] = v.length
-    // Concatenation makes a rope that postMessage flattens in one copy (Array.prototype.join costs more).
+    lengths[at + i] = v.length
     joined += v
     if (v !== first) same = false
   }
-  return same ? { k: 'c', v: first } : { k: 's', lengths, joined }
+  if (same) return { k: 'c', v: first }
+  const from = enc.str.length
+  enc.str += joined
+  enc.lensAt = at + n
+  return { k: 's', at, from }
 }
 
-export function decodeColumn(c: Column, n: number): unknown[] {
+function decodeColumn(c: Column, n: number): unknown[] {
   switch (c.k) {
     case 'n':
-      return numbersOf(c.a)
+      return numbersAt(c.at, n)
     case 's': {
       const out = new Array<string>(n)
-      const { lengths, joined } = c
-      let at = 0
+      const { lens, str } = dec
+      let at = c.from
       for (let i = 0; i < n; i++) {
-        const end = at + lengths[i]
-        out[i] = joined.substring(at, end)
+        const end = at + lens[c.at + i]
+        out[i] = str.substring(at, end)
         at = end
       }
       return out

@@ -32,6 +32,7 @@ import { deserializeError } from './serialized-error.ts'
 import { SharedClock } from './shared-clock.ts'
 import { planSignature } from './signature.ts'
 import type { WorkerInit } from './worker-main.ts'
+import { workerPool } from './worker-pool.ts'
 
 type Phase = 'running' | 'stopping' | 'finishing' | 'closing'
 
@@ -66,7 +67,7 @@ export class JobRunner {
   private readonly layout: Layout
   private readonly clock: Clock
   private readonly shared: SharedClock
-  private readonly workers: Worker[] = []
+  private readonly workers: { worker: Worker; off: () => void }[] = []
   private router!: Router
   private executor!: SubtaskExecutor
   private coordinator: CheckpointCoordinator | undefined
@@ -201,7 +202,9 @@ export class JobRunner {
       signal.removeEventListener('abort', onAbort)
       this.phase = 'closing'
       for (const a of this.windowAsks.values()) a.done()
-      await Promise.allSettled(this.workers.map((w) => w.terminate()))
+      // Workers of a run that finished take the next run's threads; the others are ended.
+      const clean = this.failure === undefined && this.status === 'finished'
+      await Promise.allSettled(this.workers.map((w) => (clean ? (w.off(), workerPool.giveBack(w.worker)) : w.worker.terminate())))
       this.router?.close()
       await this.coordinator?.close()
     }
@@ -223,12 +226,14 @@ export class JobRunner {
     for (let t = 1; t < n; t++) {
       const own = ports[t]
       const workerData: WorkerInit = { module: moduleUrl(this.opts.module!), params: this.opts.params ?? {}, thread: t, threads: n, signature, checkpointing, ports: own, clock: this.shared.buffer, spread: this.layout.spread, ...(this.stateOptions() !== undefined ? { state: this.stateOptions() } : {}), ...(this.opts.trace !== undefined ? { trace: cloneableTrace(this.opts.trace) } : {}) }
-      const worker = new Worker(new URL('./worker-main.ts', import.meta.url), { workerData, env: workerEnv(), transferList: own.filter((x): x is MessagePort => x !== undefined) })
-      worker.on('error', (e) => this.fail(e instanceof SluiceError ? e : internalError(`thread ${t} of pipeline '${this.p.name}' crashed`, { cause: e })))
-      worker.on('exit', (code) => {
+      const worker = workerPool.take(new URL('./worker-main.ts', import.meta.url), workerData, workerEnv())
+      const onError = (e: Error): void => this.fail(e instanceof SluiceError ? e : internalError(`thread ${t} of pipeline '${this.p.name}' crashed`, { cause: e }))
+      const onExit = (code: number): void => {
         if (this.phase !== 'closing') this.fail(internalError(`thread ${t} of pipeline '${this.p.name}' exited unexpectedly (code ${code})`))
-      })
-      this.workers.push(worker)
+      }
+      worker.on('error', onError)
+      worker.on('exit', onExit)
+      this.workers.push({ worker, off: () => void worker.off('error', onError).off('exit', onExit) })
     }
     return ports[0]
   }
