@@ -4,6 +4,7 @@ import type { KeyedSnapshot, Operator, OperatorContext, Output } from '../../cor
 import type { StateSnapshot } from '../../core/state-backend.ts'
 import { checkRestore, type GroupData, KeyedSnapshotWriter, minShared } from '../keyed-snapshot.ts'
 import { KeyedContext } from './keyed-context.ts'
+import { PausableBatches } from '../pausable.ts'
 import type { KeyedProcessFunction, ProcessContext } from './process-function.ts'
 
 type ElementFn<O> = (value: any, ctx: ProcessContext<unknown, O>) => void
@@ -20,7 +21,7 @@ interface SharedState {
  * Runs user functions with keyed state and timers over batches: one element function per input (a keyed
  * process function has one, a co-process function two) and an optional timer callback.
  */
-export class UserFunctionOperator<O> implements Operator {
+export class UserFunctionOperator<O> extends PausableBatches implements Operator {
   private readonly self: object
   private readonly elements: ElementFn<O>[]
   private readonly onTimer: TimerFn<O> | undefined
@@ -28,6 +29,7 @@ export class UserFunctionOperator<O> implements Operator {
   private readonly ctx: KeyedContext<O>
 
   constructor(self: object, elements: ElementFn<O>[], onTimer: TimerFn<O> | undefined, op: OperatorContext) {
+    super()
     this.self = self
     this.elements = elements
     this.onTimer = onTimer
@@ -35,13 +37,14 @@ export class UserFunctionOperator<O> implements Operator {
     this.ctx = new KeyedContext<O>(op)
   }
 
-  process(batch: Batch, out: Output, input = 0): void {
+  protected run(batch: Batch, out: Output, input: number, from: number): void {
     const { values, times, pos } = batch
     const keys = batch.keys!
     const ctx = this.ctx
     const self = this.self
     const element = this.elements[input]
-    for (let i = 0; i < values.length; i++) {
+    for (let i = from; i < values.length; i++) {
+      if (this.stopAt(i, from, batch, out, input)) return
       ctx.setKey(keys[i])
       ctx.timestamp = times[i]
       try {
