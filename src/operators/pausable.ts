@@ -56,26 +56,45 @@ export abstract class PausableBatches implements Pausable {
   yieldStride = MAX_YIELD_STRIDE
   private stride = 1
   private left = 1
-  private paused: { batch: Batch; out: Output; input: number; next: number } | undefined = undefined
+  /** How the stopped work goes on. */
+  private paused: (() => void) | undefined = undefined
 
   get pending(): boolean {
     return this.paused !== undefined
   }
 
   process(batch: Batch, out: Output, input = 0): void {
-    this.stride = 1
-    this.left = 1
+    this.lookSoon()
     this.run(batch, out, input, 0)
   }
 
   resume(): boolean {
-    const p = this.paused
-    if (p === undefined) return true
+    const goOn = this.paused
+    if (goOn === undefined) return true
     this.paused = undefined
+    this.lookSoon()
+    goOn()
+    return this.paused === undefined
+  }
+
+  /** New work (a batch, a firing): the first look comes after one unit of it. */
+  protected lookSoon(): void {
     this.stride = 1
     this.left = 1
-    this.run(p.batch, p.out, p.input, p.next)
-    return this.paused === undefined
+  }
+
+  /** Counts one unit of work done (a record, a timer); true when the work should stop here. */
+  protected looked(): boolean {
+    if (this.shouldYield === undefined || --this.left > 0) return false
+    // Looks after 1, 3, 7, ... units: a slow function is seen at once, a fast one soon stops being looked at.
+    if (this.stride < this.yieldStride) this.stride *= 2
+    this.left = this.stride
+    return this.shouldYield()
+  }
+
+  /** The work stopped part-way: `goOn` does the rest on `resume`. */
+  protected stopped(goOn: () => void): void {
+    this.paused = goOn
   }
 
   /** Records `from` on of `batch`, then the end of the batch; returns at once when `stopAt` says to stop. */
@@ -86,12 +105,8 @@ export abstract class PausableBatches implements Pausable {
    * and goes on at record `i` on `resume`). A run always does at least one record.
    */
   protected stopAt(i: number, from: number, batch: Batch, out: Output, input: number): boolean {
-    if (this.shouldYield === undefined || i === from || --this.left > 0) return false
-    // Looks after 1, 3, 7, ... records: a slow function is seen at once, a fast one soon stops being looked at.
-    if (this.stride < this.yieldStride) this.stride *= 2
-    this.left = this.stride
-    if (!this.shouldYield()) return false
-    this.paused = { batch, out, input, next: i }
+    if (this.shouldYield === undefined || i === from || !this.looked()) return false
+    this.paused = () => this.run(batch, out, input, i)
     return true
   }
 }

@@ -60,19 +60,27 @@ export class UserFunctionOperator<O> extends PausableBatches implements Operator
 
   onWatermark(watermark: number, out: Output): void {
     this.ctx.watermark = watermark
-    this.fireTimers('event', watermark)
-    this.ctx.flush(out)
+    this.lookSoon()
+    this.timers('event', watermark, out)
   }
 
   onProcessingTime(now: number, out: Output): void {
-    this.fireTimers('processing', now)
+    this.lookSoon()
+    this.timers('processing', now, out)
+  }
+
+  /** Fires due timers, then emits; a slow `onTimer` stops part-way and goes on on `resume` (see PausableBatches). */
+  private timers(domain: 'event' | 'processing', upTo: number, out: Output): void {
+    if (!this.fireTimers(domain, upTo)) return this.stopped(() => this.timers(domain, upTo, out))
     this.ctx.flush(out)
   }
 
-  private fireTimers(domain: 'event' | 'processing', upTo: number): void {
+  private readonly looks = (): boolean => this.looked()
+
+  private fireTimers(domain: 'event' | 'processing', upTo: number): boolean {
     const onTimer = this.onTimer
-    if (onTimer === undefined) return
-    this.ctx.fireTimers(domain, upTo, (time) => {
+    if (onTimer === undefined) return true
+    return this.ctx.fireTimers(domain, upTo, (time) => {
       try {
         const r: unknown = onTimer.call(this.self, time, this.ctx)
         if (r instanceof Promise) this.op.errors.report(this.op.stepId, badResult(this.op.stepId, 'onTimer', r), { timer: time, key: this.ctx.key }, time, undefined)
@@ -83,7 +91,7 @@ export class UserFunctionOperator<O> extends PausableBatches implements Operator
           this.op.errors.report(this.op.stepId, last, { timer: time, key: this.ctx.key }, time, undefined)
         }
       }
-    })
+    }, this.looks)
   }
 
   /**
@@ -101,8 +109,8 @@ export class UserFunctionOperator<O> extends PausableBatches implements Operator
 
   /** End of input: processing-time timers still pending fire now, so a bounded run leaves nothing behind. */
   finish(out: Output): void {
-    this.fireTimers('processing', Infinity)
-    this.ctx.flush(out)
+    this.lookSoon()
+    this.timers('processing', Infinity, out)
   }
 
   /**

@@ -1,5 +1,6 @@
 import type { Operator } from '../../core/operator.ts'
 import type { Pausable } from '../../operators/pausable.ts'
+import { ingestion, withIngestion } from '../ingestion.ts'
 
 /** How long the thread's steps may run before one pauses so that signals, timers and messages get in. */
 export const YIELD_AFTER_MS = 50
@@ -49,13 +50,39 @@ export class PausedDelivery {
     return this.paused || this.queue.length > 0
   }
 
-  /** Lets `op` pause its batches: when one stops part-way, the thread's delivery is held behind it. */
+  /**
+   * Lets `op` pause: when a batch (or a firing of its timers, for steps that pause there too) stops part-way,
+   * the thread's delivery is held behind it.
+   */
   attach(op: Operator & Pausable): void {
     op.shouldYield = this.shouldYield
-    const process = op.process
+    const { process, onWatermark, onProcessingTime, finish } = op
     op.process = (batch, out, input) => {
       process.call(op, batch, out, input)
       if (op.pending) this.hold(op)
+    }
+    if (onWatermark !== undefined) {
+      op.onWatermark = (wm, out) => {
+        const held = onWatermark.call(op, wm, out)
+        // Held before the vertex forwards the watermark: the forward waits behind the firing.
+        if (op.pending) this.hold(op)
+        return held
+      }
+    }
+    if (onProcessingTime !== undefined) {
+      op.onProcessingTime = (now, out) => {
+        onProcessingTime.call(op, now, out)
+        if (op.pending) this.hold(op)
+      }
+    }
+    if (finish !== undefined) {
+      const end = (out: Parameters<typeof finish>[0]): void => {
+        // The end of input right after a watermark whose firing paused: it waits for the firing to finish.
+        if (op.pending) return this.defer(() => end(out))
+        finish.call(op, out)
+        if (op.pending) this.hold(op)
+      }
+      op.finish = end
     }
   }
 
@@ -82,8 +109,10 @@ export class PausedDelivery {
 
   /** `op` stopped part-way: going on with it comes first, before the deliveries made after its stop. */
   private hold(op: Pausable): void {
+    // What the step emits when it goes on keeps the ingestion time of the batch it is handling.
+    const at = ingestion.at
     const goOn = (): void => {
-      op.resume()
+      withIngestion(at === at ? at : undefined, () => op.resume())
       if (op.pending) this.hold(op)
     }
     this.queue.push(goOn)
