@@ -166,7 +166,7 @@ export class SubtaskExecutor {
     this.inputs = this.graph.vertices.map((v) => {
       if (v === undefined || v.plan.role === 'source' || v.plan.role === 'errors') return undefined
       const channels = layout.inputs[v.plan.index].map((x) => x.channels)
-      return new VertexInputs(v, channels, () => this.aligned(v), () => this.ended(v), fail)
+      return new VertexInputs(v, channels, () => this.aligned(v), () => this.ended(v), fail, this.delivery)
     })
     if (init.deadLetters !== undefined) {
       const w = init.deadLetters

@@ -58,6 +58,8 @@ export class PausedDelivery {
     op.shouldYield = this.shouldYield
     const { process, onWatermark, onProcessingTime, finish } = op
     op.process = (batch, out, input) => {
+      // Never a second batch into a step whose batch is stopped part-way: it waits its turn.
+      if (op.pending) return this.defer(() => op.process(batch, out, input))
       process.call(op, batch, out, input)
       if (op.pending) this.hold(op)
     }
