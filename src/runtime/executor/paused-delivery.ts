@@ -118,6 +118,10 @@ export class PausedDelivery {
       if (op.pending) this.hold(op)
     }
     this.queue.push(goOn)
+    this.schedule()
+  }
+
+  private schedule(): void {
     this.paused = true
     if (this.scheduled) return
     this.scheduled = true
@@ -146,6 +150,8 @@ export class PausedDelivery {
       this.onFail(e)
       return
     }
+    // Queued without a pause (a batch for a step still paused further on): it goes on at the next turn.
+    if (this.queue.length > 0) return this.schedule()
     for (const w of this.waiters.splice(0)) w.resolve()
     this.onIdle()
   }
