@@ -6,7 +6,6 @@ import type { TimerService } from '../../core/state-backend.ts'
 import { EntryCache } from '../../state/entry-cache.ts'
 import { checkRestore, KeyedSnapshotWriter, minShared, readEntries, restoreTimers } from '../keyed-snapshot.ts'
 import type { JoinLateRecord } from './join-types.ts'
-import { PausableBatches } from '../pausable.ts'
 
 export interface IntervalJoinSpec {
   lower: number
@@ -57,7 +56,7 @@ function lowerBound(a: number[], x: number): number {
  * `left`, a left record that never matched is emitted as `fn(l, null)` (at `t`) when it is freed. A key's
  * buffers live in the step's state backend, its cleanup timers in the backend's timer queues.
  */
-export class IntervalJoinOperator extends PausableBatches implements Operator {
+export class IntervalJoinOperator implements Operator {
   private readonly spec: IntervalJoinSpec
   private readonly ctx: OperatorContext
   private readonly keys: EntryCache<KeyEntry>
@@ -69,7 +68,6 @@ export class IntervalJoinOperator extends PausableBatches implements Operator {
   private wm = -Infinity
 
   constructor(spec: IntervalJoinSpec, ctx: OperatorContext) {
-    super()
     this.spec = spec
     this.ctx = ctx
     this.leftOuter = spec.type === 'left'
@@ -83,14 +81,13 @@ export class IntervalJoinOperator extends PausableBatches implements Operator {
     return side === 0 ? t + this.spec.upper : t - this.spec.lower
   }
 
-  protected run(batch: Batch, out: Output, input: number, from: number): void {
+  process(batch: Batch, out: Output, input: number): void {
     const { values, times, pos } = batch
     const keys = batch.keys!
     const { lower, upper, fn } = this.spec
     const other = 1 - input
     const trackMatches = input === 0 && this.leftOuter
-    for (let i = from; i < values.length; i++) {
-      if (this.stopAt(i, from, batch, out, input)) return
+    for (let i = 0; i < values.length; i++) {
       const v = values[i]
       const t = times[i]
       if (t < this.wm) {
