@@ -101,7 +101,9 @@ test('a savepoint requested with stop ends a parallel run; restored from it at a
     const savepoint = join(tmp, 'savepoints', 'sp-1')
     await mkdir(join(dir, 'control'), { recursive: true })
     await writeFile(join(dir, 'control', 'a.request'), JSON.stringify({ target: savepoint, stop: true }))
-    const first = await runIt({ out }, 2, { dir, intervalMs: 0 })
+    // Paced: past 4,000 records the source waits for the savepoint, so the run cannot end before the request
+    // is read, however fast the machine (or a warm worker) is.
+    const first = await runIt({ out, every: '4000' }, 2, { dir, intervalMs: 0 })
     assert.equal(first.status, 'stopped')
     const done = JSON.parse(await readFile(join(dir, 'control', 'a.done'), 'utf8')) as { id: number; target: string; bytes: number }
     assert.equal(done.target, savepoint)
