@@ -158,7 +158,8 @@ async function openReader<T>(options: KafkaSourceOptions<T>, o: Checked, ctx: So
   let round: Promise<void> | undefined
   let closed = false
   /** Positions at each checkpoint not yet complete, oldest first (committed to the group on completion). */
-  const snapshots: number[][] = []
+  /** Each checkpoint's offsets by partition (the list of partitions may grow or be reordered before it completes). */
+  const snapshots: { p: Part; offset: number }[][] = []
 
   /** One fetch of every wanted partition that has nothing buffered, one request per leader. */
   async function fetchRound(): Promise<void> {
@@ -333,7 +334,7 @@ async function openReader<T>(options: KafkaSourceOptions<T>, o: Checked, ctx: So
     positions() {
       const at = parts.map((p) => p.next)
       if (options.group !== undefined) {
-        snapshots.push(at)
+        snapshots.push(parts.map((p, i) => ({ p, offset: at[i] })))
         if (snapshots.length > 16) snapshots.shift()
       }
       return parts.map((p, i) => ({ topic: p.topic, partition: p.partition, offset: at[i] }) satisfies KafkaPosition)
@@ -371,7 +372,7 @@ async function openReader<T>(options: KafkaSourceOptions<T>, o: Checked, ctx: So
       // Completions come in checkpoint order; one that never completes only leaves the group further behind.
       const at = snapshots.shift()
       if (at === undefined || options.group === undefined) return
-      const mine = parts.map((p, i) => ({ p, offset: at[i] })).filter((x) => x.p.wanted)
+      const mine = at.filter((x) => x.p.wanted)
       if (mine.length === 0) return
       try {
         await commitGroupOffsets(cluster, options.group, mine.map((x) => ({ topic: x.p.topic, partition: x.p.partition, offset: x.offset })))
