@@ -67,22 +67,20 @@ const EMPTY_NUM = new Float64Array(0)
 const EMPTY_LENS = new Uint32Array(0)
 const dec: { num: Float64Array; lens: Uint32Array; str: string } = { num: EMPTY_NUM, lens: EMPTY_LENS, str: '' }
 
+/** `a`, or a copy twice as large (at least `at + n`) holding its first `at` entries when `n` more do not fit. */
+function room<A extends Float64Array | Uint32Array>(a: A, at: number, n: number, make: (length: number) => A): A {
+  if (at + n <= a.length) return a
+  const grown = make(Math.max(a.length * 2, at + n))
+  grown.set(a.subarray(0, at))
+  return grown
+}
+
 function numRoom(n: number): Float64Array {
-  if (enc.numAt + n > enc.num.length) {
-    const grown = new Float64Array(Math.max(enc.num.length * 2, enc.numAt + n))
-    grown.set(enc.num.subarray(0, enc.numAt))
-    enc.num = grown
-  }
-  return enc.num
+  return (enc.num = room(enc.num, enc.numAt, n, (l) => new Float64Array(l)))
 }
 
 function lensRoom(n: number): Uint32Array {
-  if (enc.lensAt + n > enc.lens.length) {
-    const grown = new Uint32Array(Math.max(enc.lens.length * 2, enc.lensAt + n))
-    grown.set(enc.lens.subarray(0, enc.lensAt))
-    enc.lens = grown
-  }
-  return enc.lens
+  return (enc.lens = room(enc.lens, enc.lensAt, n, (l) => new Uint32Array(l)))
 }
 
 export function encodeBatch(b: Batch): WireBatch {
