@@ -54,6 +54,14 @@ export interface SourceReader<T> {
    * progress line shows percent done and an ETA from it. Unbounded sources, or those that cannot tell, leave it out.
    */
   progress?(partition: number): { done: number; total: number }
+  /**
+   * True while the reader stands where it could not resume from: part way through an initial snapshot that a
+   * restart cannot read again the same way. A checkpoint or savepoint waits until it is false (its barrier
+   * leaves the source afterwards), and the source keeps reading meanwhile, even once a stop is asked for, so the
+   * state a checkpoint holds never includes a part of a snapshot that its positions would read again.
+   * @example holdsBarriers: () => snapshotting
+   */
+  holdsBarriers?(): boolean
   /** Called once, before the first read, when resuming from a checkpoint: continue after `positions`. */
   seek?(positions: unknown[]): void | Promise<void>
   /**

@@ -257,6 +257,11 @@ export class SourceRunner {
     return !this.discovering && this.noMoreSplits && this.parts.every((p) => p.ended)
   }
 
+  /** The reader stands where a checkpoint could not resume from (see `SourceReader.holdsBarriers`). */
+  get holdsBarriers(): boolean {
+    return !this.done && this.reader.holdsBarriers?.() === true
+  }
+
   /**
    * Reads at most one batch from the next partition that has one ready. Returns true if a batch was
    * processed; false if every live partition is waiting on I/O (see `waitables`).

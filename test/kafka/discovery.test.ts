@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { test } from 'node:test'
 import type { Row } from './fixtures/pass-through.ts'
-import { bootstrap, broker, createTopic, producer, readAll, topicName } from './support.ts'
+import { bootstrap, broker, createTopic, producer, readAll, settled, topicName } from './support.ts'
 
 const child = fileURLToPath(new URL('./fixtures/pass-through-child.ts', import.meta.url))
 
@@ -70,6 +70,6 @@ for (const parallelism of [1, 2]) {
       await rm(dir, { recursive: true, force: true })
     }
     const expected = [...Array.from({ length: 2000 }, (_, i) => i), ...Array.from({ length: 1500 }, (_, i) => 10_000 + i), ...Array.from({ length: 300 }, (_, i) => 30_000 + i)].map((n) => n * 2)
-    assert.deepEqual(await output(out), expected)
+    assert.deepEqual(await settled(() => output(out), expected), expected)
   })
 }

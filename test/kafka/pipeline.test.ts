@@ -12,7 +12,7 @@ import { run } from '../../src/index.ts'
 import { createClient, createCluster } from '../../src/connectors/kafka/client.ts'
 import { groupOffsets } from '../../src/connectors/kafka/groups.ts'
 import { build, type Row } from './fixtures/pass-through.ts'
-import { bootstrap, broker, createTopic, producer, readAll, topicName } from './support.ts'
+import { bootstrap, broker, createTopic, producer, readAll, settled, topicName } from './support.ts'
 
 const COUNT = 6000
 const PARTITIONS = 3
@@ -56,7 +56,7 @@ test('Kafka to Kafka with checkpoints: every record once, and the group holds th
     const summary = await run(build(bootstrap(), input, out), { checkpoint: { dir, intervalMs: 100 } })
     assert.equal(summary.status, 'finished')
   })
-  assert.deepEqual(await output(out), expected())
+  assert.deepEqual(await settled(() => output(out), expected()), expected())
   const cluster = createCluster(createClient({ brokers: bootstrap() }))
   await cluster.connect()
   try {
@@ -110,6 +110,6 @@ for (const { failpoint, before, after } of runs) {
       const again = await runChild([...args, String(after)])
       assert.equal(again.code, 0, again.stderr)
     })
-    assert.deepEqual(await output(out), expected())
+    assert.deepEqual(await settled(() => output(out), expected()), expected())
   })
 }

@@ -7,7 +7,7 @@ import { test } from 'node:test'
 import { kafka } from '../../src/connectors/kafka/sink.ts'
 import type { SinkContext } from '../../src/core/sink.ts'
 import { SluiceError } from '../../src/core/errors.ts'
-import { bootstrap, broker, createTopic, openOffsets, readAll, topicName } from './support.ts'
+import { bootstrap, broker, createTopic, openOffsets, readAll, settled, topicName } from './support.ts'
 
 const ctx = (checkpointing: boolean): SinkContext => ({ pipeline: 'p', stepId: 'sink-kafka-1', subtask: 0, parallelism: 1, checkpointing })
 const batch = (from: number, n: number) => ({ values: Array.from({ length: n }, (_, i) => ({ n: from + i })), times: [] })
@@ -36,8 +36,9 @@ test("exactly-once: a closed writer's records after its last checkpoint are abor
   await w.commit!(1, await w.preCommit!(1))
   await w.write(batch(10, 10))
   await w.close()
-  assert.deepEqual(await numbers(topic), Array.from({ length: 10 }, (_, i) => i))
-  assert.equal(await openOffsets(topic), 0)
+  const ten = Array.from({ length: 10 }, (_, i) => i)
+  assert.deepEqual(await settled(() => numbers(topic), ten), ten)
+  assert.equal(await settled(() => openOffsets(topic), 0), 0)
 })
 
 test('a prepared transaction the broker aborted after its timeout fails the restore with SLUICE_KAFKA_TRANSACTION_LOST', { skip: broker.skip }, async () => {

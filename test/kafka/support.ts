@@ -86,3 +86,16 @@ export async function openOffsets(topic: string): Promise<number> {
   }
   return total
 }
+
+/**
+ * What `read` gives once it equals `want`, or after `ms`. A transaction's commit returns once the broker has
+ * logged it; its markers reach the partitions a moment later, and only then do read_committed readers see it.
+ */
+export async function settled<T>(read: () => Promise<T>, want: T, ms = 30_000): Promise<T> {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const got = await read()
+    if (JSON.stringify(got) === JSON.stringify(want) || Date.now() > deadline) return got
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}

@@ -293,15 +293,15 @@ export class SubtaskExecutor {
       this.check()
       let progressed = await this.drainInbound()
       if (this.closing !== undefined) break
-      if (this.inject !== undefined) {
+      if (this.inject !== undefined && !this.barrierHeld()) {
         await this.injectBarrier()
         progressed = true
       }
       if (this.commits.length > 0) await this.commitSinks()
-      this.blocked.credit(!this.stopped && this.round === undefined, this.init.hasCredit(), this.readingSources)
-      if (!this.stopped && this.round === undefined && this.init.hasCredit()) {
+      this.blocked.credit(this.anyReads() && this.round === undefined, this.init.hasCredit(), this.readingSources)
+      if (this.round === undefined && this.init.hasCredit()) {
         for (const r of this.runners) {
-          if (r.done) continue
+          if (!this.reads(r)) continue
           if (r.step(batchSize)) {
             progressed = true
             this.afterBatch()
@@ -502,6 +502,10 @@ export class SubtaskExecutor {
     const t0 = performance.now()
     for (const r of this.runners) await r.quiesce()
     this.afterBatch()
+    if (this.barrierHeldBy({ spec })) {
+      this.inject = { id, spec } // the reads just handled took a source where it cannot resume from
+      return
+    }
     if (spec.kind !== 'checkpoint') this.snapshots.reset()
     this.round = { id, spec, passed: new Set(), heldErrors: [], heldLetters: [], lettersSent: false }
     for (const r of this.runners) {
@@ -728,15 +732,36 @@ export class SubtaskExecutor {
     this.blocked.sinkWaitEnds()
   }
 
+  /** Source `r` reads now: it has input left, and no stop is asked for or it holds a barrier back (see `barrierHeld`). */
+  private reads(r: SourceRunner): boolean {
+    return !r.done && (!this.stopped || r.holdsBarriers)
+  }
+
+  private anyReads(): boolean {
+    return this.runners.some((r) => this.reads(r))
+  }
+
+  /**
+   * A checkpoint or savepoint asked for waits while one of this thread's sources stands where it could not
+   * resume from (part way through an initial snapshot): its barrier goes out once the source is past it.
+   */
+  private barrierHeld(): boolean {
+    return this.inject !== undefined && this.barrierHeldBy(this.inject)
+  }
+
+  private barrierHeldBy(inject: { spec: BarrierSpec }): boolean {
+    return inject.spec.kind !== 'drain' && this.runners.some((r) => r.holdsBarriers)
+  }
+
   private readonly readingSources = (): StepMetrics[] => this.runners.filter((r) => !r.done).map((r) => r.vertex.metrics)
 
   private async waitForWork(): Promise<void> {
-    if (this.inbound.length > 0 || this.failure !== undefined || this.inject !== undefined || this.closing !== undefined) return
+    if (this.inbound.length > 0 || this.failure !== undefined || (this.inject !== undefined && !this.barrierHeld()) || this.closing !== undefined) return
     const waits: Promise<unknown>[] = [new Promise<void>((r) => (this.wake = r))]
     const now = this.init.clock.now()
-    if (!this.stopped && this.round === undefined && this.init.hasCredit()) for (const r of this.runners) waits.push(...r.waitables())
+    if (this.round === undefined && this.init.hasCredit()) for (const r of this.runners) if (this.reads(r)) waits.push(...r.waitables())
     const wakeAt = Math.min(this.graph.nextProcessingTimer(), ...this.runners.map((r) => r.nextIdleCheck()), this.lastMetrics + METRICS_EVERY_MS, this.nextTick)
-    const readable = !this.stopped && this.round === undefined && this.init.hasCredit() && this.runners.some((r) => !r.done && r.waitables().length === 0)
+    const readable = this.round === undefined && this.init.hasCredit() && this.runners.some((r) => this.reads(r) && r.waitables().length === 0)
     // A source that returned null without a promise is polled again within the buffer timeout.
     const delay = readable ? Math.min(POLL_MS, this.init.pipeline.options.bufferTimeoutMs) : Math.max(0, Math.min(wakeAt - now, 1000))
     let timer: NodeJS.Timeout | undefined

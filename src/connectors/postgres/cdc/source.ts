@@ -47,8 +47,9 @@ const IN_USE = '55006'
  * the last transaction emitted whole and how many changes of the next one were emitted, so a restore
  * neither loses nor repeats a change; the LSN is confirmed to the server when the checkpoint completes, and
  * the server keeps the WAL until then. One partition. Restoring a checkpoint older than the last one
- * completed is not possible (the server discarded what came before the confirmed LSN), and a crash during
- * the initial snapshot starts the snapshot over (its rows may then be emitted twice).
+ * completed is not possible (the server discarded what came before the confirmed LSN). A snapshot cannot be
+ * resumed part way, so checkpoints (and a stop's last one) wait until it is read whole; a crash during it
+ * restores the checkpoint before it and reads a fresh snapshot, so no row counts twice.
  * @example
  * p.from(source.postgresCdc({ url, slot: 'shop', publication: 'shop', tables: ['orders'] }))
  *   .keyBy((c) => c.row.customer).aggregate(agg.sum((c) => c.row.amount))
@@ -119,6 +120,10 @@ class CdcReader implements SourceReader<CdcChange> {
     this.position = { lsn: p.lsn, skip: p.skip }
     this.skipFirst = p.skip
     this.confirmed = p.lsn
+  }
+
+  holdsBarriers(): boolean {
+    return this.snapshot !== undefined
   }
 
   positions(): unknown[] {
