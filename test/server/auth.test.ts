@@ -14,6 +14,8 @@ const expected: Record<string, Record<'none' | 'bad' | 'viewer' | 'operator' | '
   'GET /api/jobs/:job/stream': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
   'POST /api/jobs/:job/checkpoint': { none: 401, bad: 401, viewer: 403, operator: 200, admin: 200 },
   'POST /api/jobs/:job/savepoint': { none: 401, bad: 401, viewer: 403, operator: 200, admin: 200 },
+  // After the checkpoints above: checkpoint 1 is in the history.
+  'GET /api/jobs/:job/checkpoints/:id': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
   // The last one: after the operator's stop the admin's finds the job stopping.
   'POST /api/jobs/:job/stop': { none: 401, bad: 401, viewer: 403, operator: 200, admin: 409 },
   'GET /api/jobs/:job/errors': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
@@ -56,7 +58,7 @@ test('every route answers 401, 403 or 2xx per caller as the table says, and the 
       for (const caller of ['none', 'bad', 'viewer', 'operator', 'admin'] as const) {
         const token = caller === 'none' ? undefined : caller === 'bad' ? 'slc_00000000_not-a-token' : f.token[caller]
         const body = bodies[key]?.(caller)
-        const res = await f.call(method, path.replace(':job', 'clicks').replace(':offset', '0').replace(':key', keys[key] ?? '').replace(':workflow', 'daily') + (queries[key] ?? ''), { ...(token !== undefined ? { token } : {}), ...(body !== undefined ? { body } : {}) })
+        const res = await f.call(method, path.replace(':job', 'clicks').replace(':offset', '0').replace(':id', '1').replace(':key', keys[key] ?? '').replace(':workflow', 'daily') + (queries[key] ?? ''), { ...(token !== undefined ? { token } : {}), ...(body !== undefined ? { body } : {}) })
         await res.body?.cancel()
         assert.equal(res.status, row[caller], `${key} as ${caller}`)
       }

@@ -12,8 +12,8 @@ export const tokenCommand: Command = {
   description: [
     'Creates a token for the control plane (sluice serve) and prints it once: only its hash is stored, in',
     "<state-dir>/tokens.json. Roles: viewer reads; operator also checkpoints, savepoints and stops; admin",
-    'also manages tokens and reads the audit log. A running server sees tokens created while it runs only',
-    'after a restart, or create them through POST /api/tokens.',
+    'also manages tokens and reads the audit log. A running server reads a token created while it runs on',
+    'its next call (no restart); an admin can also create one through POST /api/tokens.',
   ].join('\n'),
   positionals: { min: 1, max: 1, names: "'create' or 'list'" },
   flags: [
