@@ -230,6 +230,10 @@ export function controlPlane(opts: ControlPlaneOptions): Hono<Vars> {
     return c.json(await opts.audit.read(from, limit))
   })
   app.get('/api/tokens', (c) => c.json(opts.tokens.list()))
+  app.delete('/api/tokens/:id', async (c) => {
+    const id = c.req.param('id')
+    return (await opts.tokens.revoke(id)) ? c.json({ id, revoked: true as const }) : fail(c, 404, 'SLUICE_NOT_FOUND', `no token with id '${id}'`)
+  })
   app.post('/api/tokens', async (c) => {
     const b = await body<{ role: Role }>(c, spec('post', '/api/tokens'))
     return b instanceof Response ? b : c.json(await opts.tokens.create(b.role))

@@ -4,7 +4,7 @@ import type { Role } from './roles.ts'
 
 /** A route of the API, declared once: the OpenAPI document, validation and the role check come from it. */
 export interface RouteSpec {
-  method: 'get' | 'post'
+  method: 'get' | 'post' | 'delete'
   /** Hono path, e.g. '/api/jobs/:job'. */
   path: string
   role: Role
@@ -127,6 +127,7 @@ export const routes: readonly RouteSpec[] = [
   { method: 'get', path: '/api/audit', role: 'admin', summary: 'the audit log, oldest first: at most `limit` entries from offset `from`', query: AuditQuery, response: z.array(AuditEntry) },
   { method: 'get', path: '/api/tokens', role: 'admin', summary: 'tokens (ids and roles, never the tokens)', response: z.array(z.object({ id: z.string(), role: z.string(), created: z.number() })) },
   { method: 'post', path: '/api/tokens', role: 'admin', summary: 'create a token (shown once)', body: TokenBody, response: z.object({ id: z.string(), token: z.string(), role: z.string() }) },
+  { method: 'delete', path: '/api/tokens/:id', role: 'admin', summary: 'revoke a token by its id: it is refused from the next call on (the last admin token cannot be revoked)', response: z.object({ id: z.string(), revoked: z.literal(true) }) },
 ]
 
 /**

@@ -81,6 +81,11 @@ test('sluice serve: a token, the API over a running pipeline, a savepoint with s
     assert.match(created.stdout, /^slc_\S+\n$/)
     const list = sluiceSync(['token', 'list', '--state-dir', state])
     assert.equal(list.stdout.trim().split('\n').length, 3)
+    const viewerId = list.stdout.split('\n').find((l) => /\sviewer\s/.test(l))!.split(/\s+/)[0]!
+    const revoked = sluiceSync(['token', 'revoke', viewerId, '--state-dir', state])
+    assert.equal(revoked.status, 0, revoked.stderr)
+    assert.equal(sluiceSync(['token', 'list', '--state-dir', state]).stdout.trim().split('\n').length, 2)
+    assert.notEqual(sluiceSync(['token', 'revoke', viewerId, '--state-dir', state]).status, 0)
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL')
     await rm(dir, { recursive: true, force: true })
