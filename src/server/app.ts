@@ -100,8 +100,9 @@ export function controlPlane(opts: ControlPlaneOptions): Hono<Vars> {
     return res
   })
 
-  // Request bodies are small JSON objects: a larger one is refused before it is read into memory.
-  app.use('/api/*', bodyLimit({ maxSize: 64 * 1024, onError: (c) => fail(c, 413, 'SLUICE_BAD_ARGUMENT', 'the request body is over 64 KiB') }))
+  // Request bodies are small JSON objects: a larger one is refused before it is read into memory. It is
+  // checked after the token, so the refusal is audited like any other answer to a mutating call.
+  const limit = bodyLimit({ maxSize: 64 * 1024, onError: (c) => fail(c, 413, 'SLUICE_BAD_ARGUMENT', 'the request body is over 64 KiB') })
 
   for (const r of routes) {
     app.on(r.method.toUpperCase(), r.path, async (c, next) => {
@@ -117,7 +118,7 @@ export function controlPlane(opts: ControlPlaneOptions): Hono<Vars> {
       }
       await next()
       if (r.method !== 'get') await record(opts.audit, c, c.res.status)
-    })
+    }, limit)
   }
 
   const job = (c: Context<Vars>): JobHandle | Response => opts.jobs.get(c.req.param('job') ?? '') ?? fail(c, 404, 'SLUICE_NOT_FOUND', 'no such job')
