@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- <suite> [flags]`: micro (engine hot path), nexmark, log, state, checkpoint, privacy, contracts, kafka, kafka-workers, postgres, redis, latency, skew or http. With no suite, runs micro.
+ * `npm run bench -- <suite> [flags]`: micro (engine hot path), nexmark, log, state, checkpoint, privacy, contracts, kafka, kafka-workers, kafka-nexmark, postgres, redis, latency, skew or http. With no suite, runs micro.
  */
 const [suite = 'micro', ...rest] = process.argv.slice(2)
 const suites: Record<string, string> = {
@@ -12,6 +12,7 @@ const suites: Record<string, string> = {
   contracts: './contracts/main.ts',
   kafka: './kafka/main.ts',
   'kafka-workers': './kafka/workers.ts',
+  'kafka-nexmark': './kafka/nexmark.ts',
   postgres: './postgres/main.ts',
   redis: './redis/main.ts',
   latency: './latency/main.ts',

@@ -34,9 +34,9 @@ export async function main(argv: string[]): Promise<void> {
   await admin.connect()
   await admin.createTopics({ topics: [input, output].map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })), waitForLeaders: true })
 
-  const produced = await measure(() => produce(client, input, n, partitions))
+  const produced = await measure(n, () => produce(client, input, n, partitions))
   line({ bench: 'kafka-raw-produce', client: 'kafkajs 2.2.4', records: n, ...produced })
-  const consumed = await measure(() => consume(client, input, n))
+  const consumed = await measure(n, () => consume(client, input, n))
   line({ bench: 'kafka-raw-consume', client: 'kafkajs 2.2.4', records: n, ...consumed })
   const rawBoth = 1 / (1 / produced.recordsPerCpuSecond + 1 / consumed.recordsPerCpuSecond)
 
@@ -47,7 +47,7 @@ export async function main(argv: string[]): Promise<void> {
       .map((r) => ({ n: r.n + 1, pad: r.pad }))
       .to(sink.kafka({ brokers, topic: output, key: (r) => String(r.n) }))
     let checkpoints = 0
-    const through = await measure(async () => {
+    const through = await measure(n, async () => {
       const s = await run(p, { checkpoint: { dir, intervalMs: Number(values.interval) } })
       checkpoints = s.checkpoints?.completed ?? 0
     })
@@ -66,16 +66,6 @@ export async function main(argv: string[]): Promise<void> {
     await admin.deleteTopics({ topics: [input, output] }).catch(() => undefined)
     await admin.disconnect()
   }
-
-  async function measure(f: () => Promise<void>): Promise<{ seconds: number; recordsPerSecond: number; cpuSeconds: number; recordsPerCpuSecond: number }> {
-    const t0 = performance.now()
-    const c0 = process.cpuUsage()
-    await f()
-    const s = (performance.now() - t0) / 1000
-    const c = process.cpuUsage(c0)
-    const cpu = (c.user + c.system) / 1e6
-    return { seconds: round(s), recordsPerSecond: Math.round(n / s), cpuSeconds: round(cpu), recordsPerCpuSecond: Math.round(n / cpu) }
-  }
 }
 
 async function produce(client: KafkaClient, topic: string, n: number, partitions: number): Promise<void> {
@@ -91,7 +81,7 @@ async function produce(client: KafkaClient, topic: string, n: number, partitions
 }
 
 /** kafkajs's own consumer: group join, then eachBatch until every record arrived. */
-async function consume(client: KafkaClient, topic: string, n: number): Promise<void> {
+export async function consume(client: KafkaClient, topic: string, n: number): Promise<void> {
   const consumer = (client as unknown as { consumer(c: Record<string, unknown>): any }).consumer({ groupId: `${topic}-raw`, maxBytesPerPartition: 1 << 20, readUncommitted: false })
   await consumer.connect()
   await consumer.subscribe({ topics: [topic], fromBeginning: true })
@@ -113,10 +103,21 @@ async function consume(client: KafkaClient, topic: string, n: number): Promise<v
   if (sum < 0) throw new Error('unreachable')
 }
 
-function line(o: Record<string, unknown>): void {
+export function line(o: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(o)}\n`)
 }
 
-function round(x: number): number {
+export function round(x: number): number {
   return Math.round(x * 100) / 100
+}
+
+/** Runs `f` and reports its wall and CPU time (of this process) for `n` records. */
+export async function measure(n: number, f: () => Promise<unknown>): Promise<{ seconds: number; recordsPerSecond: number; cpuSeconds: number; recordsPerCpuSecond: number }> {
+  const t0 = performance.now()
+  const c0 = process.cpuUsage()
+  await f()
+  const s = (performance.now() - t0) / 1000
+  const c = process.cpuUsage(c0)
+  const cpu = (c.user + c.system) / 1e6
+  return { seconds: round(s), recordsPerSecond: Math.round(n / s), cpuSeconds: round(cpu), recordsPerCpuSecond: Math.round(n / cpu) }
 }
