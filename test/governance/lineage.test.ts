@@ -190,3 +190,27 @@ test('a declared mapping is checked against the probe: a field the function uses
   assert.deepEqual(cols.fields.get('total')!.map((d) => d.field), ['price'])
   assert.deepEqual(r.opaque, [])
 })
+
+test('what column lineage cannot know is a warning of the run: a declaration that leaves fields out, a function that throws on stand-ins', async () => {
+  const p = pipeline('unknowable')
+  p.from(source.collection([{ id: 1, card: '4111111111111111', qty: 2, price: 3 }]))
+    .map((r) => {
+      if (r.card.length < 12) throw new Error('too short')
+      return r
+    })
+    .id('validate')
+    .map(columns((o) => ({ id: o.id, total: o.price * o.qty }), { id: 'id', total: ['price'] }))
+    .id('totals')
+    .to(sink.collect())
+  const summary = await run(p, { lineage: { transport: { describe: 'memory', send: async () => {} } } })
+  assert.deepEqual(summary.warnings?.filter((w) => w.startsWith('lineage:')), [
+    "lineage: step 'validate' could not be probed (its function throws on stand-in records, or is a process function); the columns after it are unknown: declare them with columns()",
+    "lineage: step 'totals': output field 'total' also uses input field 'qty', which its declared lineage leaves out",
+  ])
+  const quiet = pipeline('no-lineage')
+  quiet.from(source.collection([{ card: '4111111111111111' }])).map((r) => {
+    if (r.card.length < 12) throw new Error('too short')
+    return r
+  }).to(sink.collect())
+  assert.deepEqual((await run(quiet)).warnings?.filter((w) => w.startsWith('lineage:')) ?? [], [], 'no lineage, no lineage warnings')
+})
