@@ -127,8 +127,17 @@ test('sluice run of a masking pipeline prints no personal value and no key, with
       assert.equal(r.status, status, `${what}: ${r.stdout}${r.stderr}`)
       const secrets = secretsOf(keyring, master)
       clean(`${what}: what sluice run printed`, r.stdout + r.stderr, secrets)
+      const events = readFileSync(lineage, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as RunEvent).eventType)
+      assert.deepEqual(events, ['START', status === 0 ? 'COMPLETE' : 'FAIL'], `${what}: sluice run --lineage <file> writes the run's events`)
       clean(`${what}: the lineage`, readFileSync(lineage, 'utf8'), secrets)
       clean(`${what}: the checkpoints`, textUnder(join(out, 'chk')), secrets)
     }
   }
+  // --lineage console: the events are JSON lines on stderr (stdout carries the console sink)
+  const out = join(dir, 'console')
+  const r = spawnSync(process.execPath, [bin, 'run', fixture, '--no-check', '--quiet', '--param', `input=${file}`, '--param', `out=${out}`, '--param', `keyring=${keyring}`, '--lineage', 'console'], { cwd: root, encoding: 'utf8', timeout: 200_000, env: { ...process.env, SLUICE_DEBUG: '', SLUICE_MASTER_KEY: master.toString('base64') } })
+  assert.equal(r.status, 0, r.stderr)
+  const printed = r.stderr.split('\n').filter((l) => l.startsWith('{"eventType"')).map((l) => (JSON.parse(l) as RunEvent).eventType)
+  assert.deepEqual(printed, ['START', 'COMPLETE'])
+  clean('--lineage console', r.stdout + r.stderr, secretsOf(keyring, master))
 })
