@@ -40,6 +40,7 @@ export const JobGraph = JobSummary.extend({
 export const Checkpoint = z.object({ id: z.number(), bytes: z.number().optional() }).loose()
 export const SavepointBody = z.strictObject({ name, stop: z.boolean().optional() })
 export const TokenBody = z.strictObject({ role: z.enum(['viewer', 'operator', 'admin']) })
+export const DetokenizeBody = z.strictObject({ tokens: z.array(z.string().min(1)).min(1).max(1000) })
 export const AuditEntry = z.object({ at: z.number(), who: z.string().nullable(), role: z.string().nullable(), method: z.string(), path: z.string(), status: z.number(), outcome: z.string() })
 export const RedriveBody = z
   .strictObject({ topic: name.optional(), file: name.optional(), step: z.string().min(1).max(256).optional(), from: z.number().int().nonnegative().optional() })
@@ -104,6 +105,7 @@ export const routes: readonly RouteSpec[] = [
   { method: 'get', path: '/api/audit', role: 'admin', summary: 'the audit log, oldest first', response: z.array(AuditEntry) },
   { method: 'get', path: '/api/tokens', role: 'admin', summary: 'tokens (ids and roles, never the tokens)', response: z.array(z.object({ id: z.string(), role: z.string(), created: z.number() })) },
   { method: 'post', path: '/api/tokens', role: 'admin', summary: 'create a token (shown once)', body: TokenBody, response: z.object({ id: z.string(), token: z.string(), role: z.string() }) },
+  { method: 'post', path: '/api/vault/detokenize', role: 'admin', summary: 'the values behind tokens of the token vault the server was given (sluice serve --vault), in the order asked; every call is in the audit log', body: DetokenizeBody, response: z.object({ values: z.array(z.unknown()) }) },
 ]
 
 /**

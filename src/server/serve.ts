@@ -8,6 +8,7 @@ import type { JobInfo } from './job-info.ts'
 import { AuditLog } from './audit.ts'
 import { TokenStore } from './tokens.ts'
 import type { Catalog } from '../catalog/catalog.ts'
+import type { TokenVault } from '../privacy/vault/token-vault.ts'
 import type { ServedWorkflows } from './workflows.ts'
 import { errorMessage } from '../core/errors.ts'
 import { retentionLoop, type RetentionLoopOptions } from '../retention/periodic.ts'
@@ -27,6 +28,8 @@ export interface ServeOptions {
   registry?: string
   /** The catalog served under /api/catalog/ (and shown in the dashboard's lineage view). */
   catalog?: Catalog
+  /** A token vault: admins may detokenize its tokens through the API (each call audited). */
+  vault?: TokenVault
   /** Folder of the server's state: tokens.json, the audit log (log/), savepoints and redriven files asked through the API. */
   stateDir: string
   /**
@@ -63,6 +66,7 @@ export async function serveControlPlane(opts: ServeOptions): Promise<{ url: stri
     ...(opts.infos !== undefined ? { infos: opts.infos } : {}),
     ...(opts.prometheusUrl !== undefined ? { prometheusUrl: opts.prometheusUrl } : {}),
     ...(opts.catalog !== undefined ? { catalog: opts.catalog } : {}),
+    ...(opts.vault !== undefined ? { vault: opts.vault } : {}),
     ...(opts.registry !== undefined ? { registry: opts.registry } : {}),
     ...(opts.workflows !== undefined ? { workflows: opts.workflows } : {}),
     tokens,
