@@ -11,6 +11,7 @@ import type { Catalog } from '../catalog/catalog.ts'
 import type { TokenVault } from '../privacy/vault/token-vault.ts'
 import type { ServedWorkflows } from './workflows.ts'
 import { errorMessage } from '../core/errors.ts'
+import type { Duration } from '../core/duration.ts'
 import { retentionLoop, type RetentionLoopOptions } from '../retention/periodic.ts'
 import type { ResolvedPolicy } from '../retention/policy.ts'
 
@@ -38,6 +39,8 @@ export interface ServeOptions {
    * served jobs' checkpoint folders. A failed pass is reported to `onError` (default: stderr) and the next one runs.
    */
   retention?: { policy: ResolvedPolicy } & Omit<RetentionLoopOptions, 'signal'>
+  /** How long the audit log keeps its entries (default: for ever); enforced while the server runs. */
+  auditRetention?: Duration
   /** Default 0: any free port. */
   port?: number
   /** Default 127.0.0.1: the API is reachable from this machine only. */
@@ -59,7 +62,7 @@ export function serverPaths(stateDir: string): { tokens: string; audit: string; 
 export async function serveControlPlane(opts: ServeOptions): Promise<{ url: string; tokens: TokenStore; close: () => Promise<void> }> {
   const paths = serverPaths(opts.stateDir)
   const tokens = await TokenStore.open(paths.tokens)
-  const audit = await AuditLog.open(paths.audit)
+  const audit = await AuditLog.open(paths.audit, opts.auditRetention !== undefined ? { maxAge: opts.auditRetention } : {})
   const app = controlPlane({
     jobs: opts.jobs,
     ...(opts.graphs !== undefined ? { graphs: opts.graphs } : {}),

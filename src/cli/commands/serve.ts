@@ -65,6 +65,7 @@ export const serveCommand: Command = {
     { name: 'retention', type: 'string', placeholder: 'FILE', description: 'a retention policy (YAML or JSON) applied at start and then periodically while the server runs' },
     { name: 'retention-every', type: 'string', placeholder: 'DURATION', description: "time between retention passes with --retention (default '1h')" },
     { name: 'retention-log', type: 'string', placeholder: 'FILE', description: `where retention passes log deletions (default ${DEFAULT_RETENTION_LOG})` },
+    { name: 'audit-retention', type: 'string', placeholder: 'DURATION', description: "how long the audit log keeps its entries, e.g. '365d' (default: for ever); old segments go while the server runs" },
     { name: 'vault', type: 'string', placeholder: 'DIR', description: 'a token vault (privacy.tokenize) whose tokens admins may detokenize through the API; needs --keyring' },
     { name: 'keyring', type: 'string', placeholder: 'FILE', description: 'with --vault: the keyring of its keys (sluice keys), opened with the master key in SLUICE_MASTER_KEY' },
     { name: 'param', type: 'string', multiple: true, placeholder: 'key=value', description: 'a parameter for pipeline factories' },
@@ -87,6 +88,14 @@ export const serveCommand: Command = {
       }
     }
     const retention = await retentionFlags(values, ctx)
+    let auditRetention: number | undefined
+    if (typeof values['audit-retention'] === 'string') {
+      try {
+        auditRetention = parseDuration(values['audit-retention'], '--audit-retention', { allowZero: false })
+      } catch (e) {
+        throw new UsageError(errorMessage(e), 'serve')
+      }
+    }
     const workflowFiles = Array.isArray(values.workflow) ? values.workflow.map(String) : []
     const storeFile = typeof values['workflow-store'] === 'string' ? values['workflow-store'] : workflowFiles.length > 0 ? join('.sluice', 'workflows.db') : undefined
     if (positionals.length === 0 && storeFile === undefined) throw new UsageError('give pipeline files, or workflows to show (--workflow, --workflow-store)', 'serve')
@@ -123,7 +132,7 @@ export const serveCommand: Command = {
     }
     try {
       const registry = typeof values.registry === 'string' ? (/^https?:\/\//.test(values.registry) ? values.registry : resolve(ctx.cwd, values.registry)) : undefined
-      return await serveJobs(jobs, { infos, ...(retention !== undefined ? { retention } : {}), ...(catalog !== undefined ? { catalog } : {}), ...(vault !== undefined ? { vault } : {}), ...(workflows !== undefined ? { workflows } : {}), ...(registry !== undefined ? { registry } : {}), ...(typeof values.prometheus === 'string' ? { prometheusUrl: values.prometheus } : {}), port, host: typeof values.host === 'string' ? values.host : undefined, stateDir: resolve(ctx.cwd, typeof values['state-dir'] === 'string' ? values['state-dir'] : '.sluice/server') }, ctx)
+      return await serveJobs(jobs, { infos, ...(retention !== undefined ? { retention } : {}), ...(catalog !== undefined ? { catalog } : {}), ...(vault !== undefined ? { vault } : {}), ...(auditRetention !== undefined ? { auditRetention } : {}), ...(workflows !== undefined ? { workflows } : {}), ...(registry !== undefined ? { registry } : {}), ...(typeof values.prometheus === 'string' ? { prometheusUrl: values.prometheus } : {}), port, host: typeof values.host === 'string' ? values.host : undefined, stateDir: resolve(ctx.cwd, typeof values['state-dir'] === 'string' ? values['state-dir'] : '.sluice/server') }, ctx)
     } finally {
       catalog?.close()
       await vault?.close()
@@ -191,8 +200,8 @@ export function portFlag(values: ParsedArgs['values'], flag = 'port', command = 
  * Serves the control plane for `jobs` until they have all ended (or Ctrl-C has stopped them); the exit code.
  * Used by `sluice serve` and `sluice run --serve`.
  */
-export async function serveJobs(jobs: ReadonlyMap<string, JobHandle>, opts: { retention?: ServeOptions['retention']; port: number; host: string | undefined; stateDir: string; graphs?: ReadonlyMap<string, readonly GraphStep[]>; infos?: ReadonlyMap<string, JobInfo>; prometheusUrl?: string; catalog?: Catalog; vault?: TokenVault; registry?: string; workflows?: ServedWorkflows }, ctx: CliContext): Promise<number> {
-  const server = await serveControlPlane({ jobs, ...(opts.retention !== undefined ? { retention: opts.retention } : {}), ...(opts.workflows !== undefined ? { workflows: opts.workflows } : {}), ...(opts.catalog !== undefined ? { catalog: opts.catalog } : {}), ...(opts.vault !== undefined ? { vault: opts.vault } : {}), ...(opts.registry !== undefined ? { registry: opts.registry } : {}), ...(opts.graphs !== undefined ? { graphs: opts.graphs } : {}), ...(opts.infos !== undefined ? { infos: opts.infos } : {}), ...(opts.prometheusUrl !== undefined ? { prometheusUrl: opts.prometheusUrl } : {}), stateDir: opts.stateDir, port: opts.port, ...(opts.host !== undefined ? { host: opts.host } : {}) })
+export async function serveJobs(jobs: ReadonlyMap<string, JobHandle>, opts: { retention?: ServeOptions['retention']; port: number; host: string | undefined; stateDir: string; graphs?: ReadonlyMap<string, readonly GraphStep[]>; infos?: ReadonlyMap<string, JobInfo>; prometheusUrl?: string; catalog?: Catalog; vault?: TokenVault; auditRetention?: number; registry?: string; workflows?: ServedWorkflows }, ctx: CliContext): Promise<number> {
+  const server = await serveControlPlane({ jobs, ...(opts.auditRetention !== undefined ? { auditRetention: opts.auditRetention } : {}), ...(opts.retention !== undefined ? { retention: opts.retention } : {}), ...(opts.workflows !== undefined ? { workflows: opts.workflows } : {}), ...(opts.catalog !== undefined ? { catalog: opts.catalog } : {}), ...(opts.vault !== undefined ? { vault: opts.vault } : {}), ...(opts.registry !== undefined ? { registry: opts.registry } : {}), ...(opts.graphs !== undefined ? { graphs: opts.graphs } : {}), ...(opts.infos !== undefined ? { infos: opts.infos } : {}), ...(opts.prometheusUrl !== undefined ? { prometheusUrl: opts.prometheusUrl } : {}), stateDir: opts.stateDir, port: opts.port, ...(opts.host !== undefined ? { host: opts.host } : {}) })
   ctx.stderr.write(`control plane on ${server.url} (API under /api/, described at /openapi.json)\n`)
   if (server.tokens.list().length === 0) {
     const t = await server.tokens.create('admin')
