@@ -1,4 +1,4 @@
-import { parseDuration } from '../core/duration.ts'
+import { parseDuration, type Duration } from '../core/duration.ts'
 import type { ErrorPolicy, ErrorRecord } from '../core/operator.ts'
 import type { Source } from '../core/source.ts'
 import { userError } from '../core/errors.ts'
@@ -101,6 +101,13 @@ export interface DeadLetterOptions {
     /** How long the broker keeps a transaction open, ms (default 900000). */
     transactionTimeout?: number
   }
+  /**
+   * How long the embedded log keeps dead letters: old segments go once their newest letter is older than
+   * `maxAge`, or while the topic holds more than `maxBytes`, enforced by the log every 5 minutes while the job
+   * runs (`sluice retention` applies it to a log no job holds). A Kafka topic keeps its own retention.
+   * @example pipeline('orders', { onError: 'dead-letter', deadLetter: { dir: 'state/dlq', retention: { maxAge: '30d' } } })
+   */
+  retention?: { maxAge?: Duration; maxBytes?: number }
   /** Keep error stacks in dead letters (default false). */
   includeStack?: boolean
   /**
@@ -140,6 +147,12 @@ export class Pipeline {
     const deadLetter = options.deadLetter
     if (deadLetter !== undefined && (deadLetter === null || typeof deadLetter !== 'object' || (deadLetter.dir !== undefined && (typeof deadLetter.dir !== 'string' || deadLetter.dir === '')) || (deadLetter.topic !== undefined && typeof deadLetter.topic !== 'string') || (deadLetter.kafka !== undefined && (typeof deadLetter.kafka !== 'object' || deadLetter.kafka === null || deadLetter.kafka.brokers === undefined)))) {
       throw userError('SLUICE_BAD_OPTION', `pipeline '${name}': deadLetter must be { dir: '<log folder>', topic?: '<topic>' } or { kafka: { brokers }, topic?: '<topic>' }`)
+    }
+    const kept = deadLetter?.retention
+    if (kept !== undefined) {
+      if (kept === null || typeof kept !== 'object') throw userError('SLUICE_BAD_OPTION', `pipeline '${name}': deadLetter.retention must be { maxAge?, maxBytes? }`)
+      if (kept.maxAge !== undefined) parseDuration(kept.maxAge, `pipeline '${name}' deadLetter.retention.maxAge`, { allowZero: false })
+      if (kept.maxBytes !== undefined && (!Number.isSafeInteger(kept.maxBytes) || kept.maxBytes < 1)) throw userError('SLUICE_BAD_OPTION', `pipeline '${name}': deadLetter.retention.maxBytes must be a positive integer`)
     }
     const state = options.state
     if (state !== undefined && (typeof state !== 'object' || state === null || (state.backend !== undefined && state.backend !== 'heap' && state.backend !== 'durable'))) {

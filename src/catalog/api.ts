@@ -9,7 +9,7 @@ export interface CatalogAnswer {
 /**
  * The catalog's JSON API, for the control plane to mount under `/api/catalog` (viewer role):
  * `GET /api/catalog/datasets?q=&tag=&field=`, `/api/catalog/datasets/<key>` (with upstream and downstream),
- * `/api/catalog/jobs`, `/api/catalog/jobs/<key>`, `/api/catalog/graph` (nodes and edges for a lineage view).
+ * `/api/catalog/jobs?q=`, `/api/catalog/jobs/<key>`, `/api/catalog/graph` (nodes and edges for a lineage view).
  * Keys are URL-encoded. Undefined for a path it does not serve.
  * @example const a = catalogApi(catalog, new URL('http://x/api/catalog/datasets?tag=personal')); res.status(a.status).json(a.body)
  */
@@ -19,7 +19,7 @@ export function catalogApi(catalog: Catalog, url: URL): CatalogAnswer | undefine
   if (path === '/api/catalog/datasets') {
     return { status: 200, body: catalog.search({ ...opt('text', q.get('q')), ...opt('tag', q.get('tag')), ...opt('field', q.get('field')) }) }
   }
-  if (path === '/api/catalog/jobs') return { status: 200, body: catalog.jobs() }
+  if (path === '/api/catalog/jobs') return { status: 200, body: q.get('q') ? catalog.searchJobs(q.get('q')!) : catalog.jobs() }
   if (path === '/api/catalog/graph') return { status: 200, body: catalog.graph() }
   const m = /^\/api\/catalog\/(datasets|jobs)\/(.+)$/.exec(path)
   if (m === null) return undefined

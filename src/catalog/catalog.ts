@@ -113,6 +113,15 @@ export class Catalog {
     )
   }
 
+  /**
+   * Jobs whose key or name contains `text` (case-insensitive), or that read or write a dataset whose key does.
+   * @example catalog.searchJobs('orders').map((j) => j.key) // ['sluice/orders-daily']
+   */
+  searchJobs(text: string): CatalogJob[] {
+    const t = text.toLowerCase()
+    return this.jobs().filter((j) => j.key.toLowerCase().includes(t) || [...j.inputs, ...j.outputs].some((d) => d.toLowerCase().includes(t)))
+  }
+
   /** The datasets a dataset comes from (through the jobs that write it) and those made from it, transitively. */
   lineage(key: string): { upstream: string[]; downstream: string[] } {
     const jobs = new Map(this.jobs().map((j) => [j.key, j]))

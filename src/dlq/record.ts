@@ -27,7 +27,11 @@ export interface DeadLetter {
   pipeline: string
   step: string
   reason: DeadLetterReason
-  error: { message: string; name: string; code?: string; stack?: string }
+  /**
+   * The error. With `encrypted`, its message and stack are ciphertexts (the letters of a pipeline with
+   * `deadLetter.personalKeys`: a user function's message may quote the record); `privacy.decrypt` reads them.
+   */
+  error: { message: string; name: string; code?: string; stack?: string; encrypted?: true }
   /** Source position of the record (file:line, log offset, sequence number), null when unknown. */
   position: Position | null
   /** Calls of the function that failed (1 + retries). */

@@ -16,7 +16,7 @@ export interface DeadLetterReencryptReport {
 }
 
 /**
- * Re-encrypts the personal fields of the dead letters in a dead-letter log (every dead-letter topic of the
+ * Re-encrypts the personal fields (and encrypted error messages) of the dead letters in a dead-letter log (every dead-letter topic of the
  * folder) under the current keys, so retired keys can be destroyed. Letters keep their offsets, so commit
  * state and redrive progress stay valid; segments are replaced whole and atomically. Run it when no job has
  * the log open.
@@ -41,7 +41,7 @@ export async function reencryptDeadLetters(dir: string, keys: KeyProvider): Prom
       } catch {
         return undefined // not a letter: kept as it is
       }
-      if (letter.recordEncrypted === undefined) return undefined
+      if (letter.recordEncrypted === undefined && letter.error.encrypted !== true) return undefined
       const counts = { reencrypted: 0, current: 0 }
       let record = letter.record
       if (letter.recordEncrypted === 'fields' && typeof record === 'string') {
@@ -50,9 +50,10 @@ export async function reencryptDeadLetters(dir: string, keys: KeyProvider): Prom
       } else {
         record = renewCiphertexts(keys, record, counts, purposeOf)
       }
+      const error = letter.error.encrypted === true ? (renewCiphertexts(keys, letter.error, counts, purposeOf) as DeadLetter['error']) : letter.error
       report.reencrypted += counts.reencrypted
       report.current += counts.current
-      return counts.reencrypted > 0 ? JSON.stringify({ ...letter, record }) : undefined
+      return counts.reencrypted > 0 ? JSON.stringify({ ...letter, record, error }) : undefined
     })
     report.letters += r.records
   }

@@ -1,4 +1,5 @@
 import { SluiceError, errorMessage } from '../core/errors.ts'
+import type { Duration } from '../core/duration.ts'
 import { TwoPhaseCommit, type Transactions } from '../checkpoint/two-phase-commit.ts'
 import { openLog, type Log, type LogOptions, type LogRecordInput } from '../log/index.ts'
 import { CHECKPOINT_HEADER, addRange, commitsPath, partitionCommits, readCommits, writeCommits, type TopicCommits } from './commits.ts'
@@ -21,6 +22,12 @@ export interface DeadLetterWriterOptions {
   checkpointing?: boolean
   /** Options for opening the log (fsync policy, logger). */
   log?: LogOptions
+  /**
+   * How long letters are kept: whole old segments of the topic go once their newest letter is older than
+   * `maxAge`, or while the topic holds more than `maxBytes`; the open log enforces it every 5 minutes while
+   * the job runs. Kept in the topic's settings (an existing topic takes the new ones). Default: kept.
+   */
+  retention?: { maxAge?: Duration; maxBytes?: number }
   /**
    * Under checkpoints, letters buffered beyond this many bytes (default 4 MiB) are appended to the log at once,
    * staged (invisible, like a pre-commit's) in the open transaction, so memory stays bounded however many
@@ -74,9 +81,11 @@ export class DeadLetterWriter extends BufferedLetterWriter<Encoded> {
 
   /** Opens the log (taking its lock until `close`) and creates the topic and its commit state if new. */
   static async open(o: DeadLetterWriterOptions): Promise<DeadLetterWriter> {
-    const log = await openLog(o.dir, { retentionCheckMs: 0, ...o.log })
+    // Without a retention of its own the log has nothing to enforce: no timer.
+    const log = await openLog(o.dir, { ...(o.retention === undefined ? { retentionCheckMs: 0 } : {}), ...o.log })
     try {
       await log.ensureTopic(o.topic, { partitions: 1 })
+      if (o.retention !== undefined) await log.setRetention(o.topic, { retentionMs: o.retention.maxAge ?? null, retentionBytes: o.retention.maxBytes ?? null })
       let commits = await readCommits(o.dir, o.topic)
       if (commits === undefined) {
         // A missing commit state over checkpointed letters cannot be rebuilt: a new empty one would hide the

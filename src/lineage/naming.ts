@@ -7,8 +7,9 @@ import type { DatasetRef } from './openlineage.ts'
  *
  * | connector | namespace | name |
  * |---|---|---|
- * | files (jsonl, csv, parquet) | `file` | the absolute path |
+ * | files (jsonl, csv, parquet, avro) | `file` | the absolute path |
  * | files on S3 (`s3://bucket/key`) | `s3://<bucket>` | the object key |
+ * | `sink.s3` | `s3://<bucket>` | the prefix the objects are written under (`/` for the whole bucket) |
  * | embedded log | `sluice-log://<folder>` | the topic |
  * | Kafka | `kafka://<first broker host:port>` | the topic |
  * | Postgres | `postgres://<host>:<port>` | `<database>.<schema>.<table>` |
@@ -25,7 +26,10 @@ export function datasetsOf(node: StepNode, cwd = process.cwd()): DatasetRef[] {
     case 'jsonl':
     case 'csv':
     case 'parquet':
+    case 'avro':
       return typeof d.path === 'string' ? [fileDataset(d.path, cwd)] : []
+    case 's3':
+      return typeof d.bucket === 'string' ? [{ namespace: `s3://${d.bucket}`, name: typeof d.prefix === 'string' && d.prefix !== '' ? d.prefix.replace(/\/+$/, '') : '/' }] : []
     case 'log':
       return typeof d.dir === 'string' && typeof d.topic === 'string' ? [{ namespace: `sluice-log://${abs(d.dir, cwd)}`, name: d.topic }] : []
     case 'kafka': {

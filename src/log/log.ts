@@ -1,12 +1,13 @@
 import { mkdir, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { SluiceError, errorMessage } from '../core/errors.ts'
+import type { Duration } from '../core/duration.ts'
 import { lockDir } from './lock.ts'
 import { OffsetsStore } from './offsets-store.ts'
 import { resolveLogOptions, resolveTopicSettings, intOption } from './options.ts'
 import type { LogOptions, ResolvedLogOptions, TopicConfig, TopicSettings } from './options.ts'
 import { segmentsToDelete } from './retention.ts'
-import { Topic, checkTopicName } from './topic.ts'
+import { Topic, checkTopicName, writeTopicConfig } from './topic.ts'
 import type { AppendResult, LogBatch, ReadOptions } from './partition.ts'
 import type { LogRecordInput } from './frame.ts'
 import { writeFileDurable } from './fs-util.ts'
@@ -115,6 +116,20 @@ export class Log {
   async ensureTopic(name: string, options: CreateTopicOptions = {}): Promise<Topic> {
     const t = this.topics.get(name) ?? (await this.creating.get(name))
     return t ?? this.createTopic(name, options)
+  }
+
+  /**
+   * Sets a topic's retention (kept in its topic.json); `null` keeps a limit off. The open log enforces it with
+   * the others every `retentionCheckMs`.
+   * @example await log.setRetention('orders.dlq', { retentionMs: '30d', retentionBytes: null })
+   */
+  async setRetention(name: string, retention: { retentionMs: Duration | null; retentionBytes: number | null }): Promise<void> {
+    const t = this.topic(name)
+    const next = resolveTopicSettings(retention, t.config)
+    if (next.retentionMs === t.config.retentionMs && next.retentionBytes === t.config.retentionBytes) return
+    t.config.retentionMs = next.retentionMs
+    t.config.retentionBytes = next.retentionBytes
+    await writeTopicConfig(join(this.dir, 'topics', name), t.config)
   }
 
   topic(name: string): Topic {

@@ -31,6 +31,8 @@ export async function reencryptDataset(path: string, keys: KeyProvider): Promise
     throw userError('SLUICE_FILE_NOT_FOUND', `dataset '${path}' does not exist`)
   }
   const files = info.isDirectory() ? (await readdir(path)).filter((f) => f.endsWith('.jsonl')).sort().map((f) => join(path, f)) : [path]
+  // A folder of other files (Parquet parts, say) would be "re-encrypted" with nothing done: say so instead.
+  if (files.length === 0) throw userError('SLUICE_BAD_ARGUMENT', `dataset '${path}' holds no .jsonl files`, { hint: 'a JSONL file, a folder of .jsonl part files or an embedded log folder (dead letters too) can be re-encrypted' })
   const totals = { files: 0, records: 0, reencrypted: 0, current: 0 }
   for (const file of files) {
     const r = await reencryptFile(file, keys)

@@ -62,5 +62,5 @@ export async function openDeadLetterWriter(p: Pipeline, o: { checkpointing?: boo
   if (dir === undefined) {
     throw userError('SLUICE_BAD_OPTION', `pipeline '${p.name}': onError 'dead-letter' needs a log folder`, { hint: "set pipeline(name, { onError: 'dead-letter', deadLetter: { dir: 'data/log' } }), or deadLetter: { kafka: { brokers } }" })
   }
-  return DeadLetterWriter.open({ dir, topic, checkpointing: o.checkpointing })
+  return DeadLetterWriter.open({ dir, topic, checkpointing: o.checkpointing, ...(dl?.retention !== undefined ? { retention: dl.retention } : {}) })
 }

@@ -9,6 +9,7 @@ import { runJob } from './executor/job-runner.ts'
 import { ControlRequestChannel } from './job/control-channel.ts'
 import { createJob } from './job/handle.ts'
 import { emitLineage, type LineageOptions } from '../lineage/emitter.ts'
+import type { PipelineColumns } from '../lineage/column-lineage.ts'
 import type { JobHandle } from './job/types.ts'
 import type { RunOptions, RunSummary } from './run-types.ts'
 
@@ -41,8 +42,17 @@ function launch(p: Pipeline | Stream<any>, opts: RunOptions): { handle: JobHandl
   const channel = opts.checkpoint !== undefined ? new ControlRequestChannel(handle, opts.checkpoint.dir) : undefined
   const lo = lineageOptions(pl, opts)
   const lineage = lo !== undefined ? emitLineage(handle, pl.nodes, lo) : undefined
+  if (lineage !== undefined) control.notes.push(...lineageWarnings(lineage.columns))
   const ended = runJob(pl, { ...opts, parallelism }, control).then(() => channel?.close()).then(() => lineage?.flush())
   return { handle, ended }
+}
+
+/** What column lineage could not know, as the run summary's warnings. */
+function lineageWarnings(c: PipelineColumns): string[] {
+  return [
+    ...c.opaque.map((step) => `lineage: step '${step}' could not be probed (its function throws on stand-in records, or is a process function); the columns after it are unknown: declare them with columns()`),
+    ...c.warnings.map((w) => `lineage: ${w}`),
+  ]
 }
 
 /**

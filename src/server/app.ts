@@ -18,6 +18,7 @@ import { schemaRoutes } from './schemas.ts'
 import { workflowRoutes, type ServedWorkflows } from './workflows.ts'
 import type { Catalog } from '../catalog/catalog.ts'
 import { checkpointDetail, checkpointHistory } from './checkpoints.ts'
+import type { TokenVault } from '../privacy/vault/token-vault.ts'
 
 export interface ControlPlaneOptions {
   /** The jobs served, by name. */
@@ -42,6 +43,8 @@ export interface ControlPlaneOptions {
   workflows?: ServedWorkflows
   /** The catalog served under /api/catalog/ (datasets, jobs, the lineage graph). */
   catalog?: Catalog
+  /** The token vault whose tokens admins may turn back into values (`POST /api/vault/detokenize`). */
+  vault?: TokenVault
   /** Time between metrics snapshots on the live stream (default 1000 ms). */
   streamIntervalMs?: number
 }
@@ -229,6 +232,13 @@ export function controlPlane(opts: ControlPlaneOptions): Hono<Vars> {
   app.get('/api/audit', async (c) => {
     const { from, limit } = queryOf(c, AuditQuery)
     return c.json(await opts.audit.read(from, limit))
+  })
+  app.post('/api/vault/detokenize', async (c) => {
+    if (opts.vault === undefined) return fail(c, 404, 'SLUICE_NOT_FOUND', 'this server has no token vault (sluice serve --vault DIR --keyring FILE)')
+    const b = await body<{ tokens: string[] }>(c, spec('post', '/api/vault/detokenize'))
+    if (b instanceof Response) return b
+    const vault = opts.vault
+    return c.json({ values: b.tokens.map((t) => vault.detokenize(t)) })
   })
   app.get('/api/tokens', (c) => c.json(opts.tokens.list()))
   app.delete('/api/tokens/:id', async (c) => {

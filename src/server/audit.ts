@@ -1,5 +1,6 @@
 import { openLog, type Log } from '../log/index.ts'
 import type { Topic } from '../log/index.ts'
+import type { Duration } from '../core/duration.ts'
 
 /** One audited call: who (token id, or none), what (method and route), when, and how it ended. */
 export interface AuditEntry {
@@ -16,7 +17,7 @@ const TOPIC = 'audit'
 
 /**
  * The append-only audit log of the control plane: a topic of the embedded log, which has no delete or
- * rewrite; the API only reads it.
+ * rewrite but its retention (old segments, whole); the API only reads it.
  * @example
  * const audit = await AuditLog.open('state/server/log')
  * await audit.append({ at: Date.now(), who: 'a1b2', role: 'operator', method: 'POST', path: '/api/jobs/clicks/savepoint', status: 200, outcome: 'ok' })
@@ -30,9 +31,20 @@ export class AuditLog {
     this.topic = topic
   }
 
-  static async open(dir: string): Promise<AuditLog> {
+  /**
+   * Opens the audit log in `dir`. With `maxAge`, entries are kept that long: whole old segments go once their
+   * newest entry is older, enforced by the open log every 5 minutes (the setting is kept in the topic).
+   */
+  static async open(dir: string, retention: { maxAge?: Duration } = {}): Promise<AuditLog> {
     const log = await openLog(dir)
-    return new AuditLog(log, await log.ensureTopic(TOPIC, { partitions: 1 }))
+    try {
+      const topic = await log.ensureTopic(TOPIC, { partitions: 1 })
+      if (retention.maxAge !== undefined) await log.setRetention(TOPIC, { retentionMs: retention.maxAge, retentionBytes: null })
+      return new AuditLog(log, topic)
+    } catch (e) {
+      await log.close()
+      throw e
+    }
   }
 
   async append(e: AuditEntry): Promise<void> {

@@ -62,6 +62,7 @@ const ManifestSummary = z.object({
 export const CheckpointDetail = z.object({ id: z.number(), at: z.number(), ok: z.boolean(), savepoint: z.string().optional(), manifest: ManifestSummary.nullable(), why: z.string().optional() }).loose()
 export const SavepointBody = z.strictObject({ name, stop: z.boolean().optional() })
 export const TokenBody = z.strictObject({ role: z.enum(['viewer', 'operator', 'admin']) })
+export const DetokenizeBody = z.strictObject({ tokens: z.array(z.string().min(1)).min(1).max(1000) })
 export const AuditEntry = z.object({ at: z.number(), who: z.string().nullable(), role: z.string().nullable(), method: z.string(), path: z.string(), status: z.number(), outcome: z.string() })
 export const RedriveBody = z
   .strictObject({ topic: name.optional(), file: name.optional(), step: z.string().min(1).max(256).optional(), from: z.number().int().nonnegative().optional() })
@@ -118,7 +119,7 @@ export const routes: readonly RouteSpec[] = [
   { method: 'get', path: '/api/jobs/:job/quality', role: 'viewer', summary: "the latest result of each of the job's expectations (expect steps), with the windows passed and failed and the records checked and failed so far", response: z.array(QualitySummary) },
   { method: 'get', path: '/api/catalog/datasets', role: 'viewer', summary: 'datasets of the catalog; query q (a part of the name), tag and field narrow them', query: DatasetsQuery, response: z.array(CatalogDataset) },
   { method: 'get', path: '/api/catalog/datasets/:key', role: 'viewer', summary: 'one dataset (key URL-encoded, or its name) with its fields (personal and masked ones marked), schema versions, upstream and downstream', response: CatalogDataset.extend({ upstream: z.array(z.string()), downstream: z.array(z.string()) }) },
-  { method: 'get', path: '/api/catalog/jobs', role: 'viewer', summary: 'jobs of the catalog with their inputs, outputs and last run', response: z.array(CatalogJob) },
+  { method: 'get', path: '/api/catalog/jobs', role: 'viewer', summary: 'jobs of the catalog with their inputs, outputs and last run; query q (a part of the name, or of a dataset read or written) narrows them', response: z.array(CatalogJob) },
   { method: 'get', path: '/api/catalog/jobs/:key', role: 'viewer', summary: 'one job of the catalog (key URL-encoded, or its name)', response: CatalogJob },
   { method: 'get', path: '/api/catalog/graph', role: 'viewer', summary: 'the lineage graph: datasets and jobs as nodes (personal and masked datasets marked), reads and writes as edges', response: CatalogGraph },
   { method: 'get', path: '/api/workflows', role: 'viewer', summary: 'workflows of the run store given with --workflow-store: tasks, dependencies and run counts by status', response: z.array(WorkflowSummary) },
@@ -128,6 +129,7 @@ export const routes: readonly RouteSpec[] = [
   { method: 'get', path: '/api/tokens', role: 'admin', summary: 'tokens (ids and roles, never the tokens)', response: z.array(z.object({ id: z.string(), role: z.string(), created: z.number() })) },
   { method: 'post', path: '/api/tokens', role: 'admin', summary: 'create a token (shown once)', body: TokenBody, response: z.object({ id: z.string(), token: z.string(), role: z.string() }) },
   { method: 'delete', path: '/api/tokens/:id', role: 'admin', summary: 'revoke a token by its id: it is refused from the next call on (the last admin token cannot be revoked)', response: z.object({ id: z.string(), revoked: z.literal(true) }) },
+  { method: 'post', path: '/api/vault/detokenize', role: 'admin', summary: 'the values behind tokens of the token vault the server was given (sluice serve --vault), in the order asked; every call is in the audit log', body: DetokenizeBody, response: z.object({ values: z.array(z.unknown()) }) },
 ]
 
 /**

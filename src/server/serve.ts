@@ -8,8 +8,10 @@ import type { JobInfo } from './job-info.ts'
 import { AuditLog } from './audit.ts'
 import { TokenStore } from './tokens.ts'
 import type { Catalog } from '../catalog/catalog.ts'
+import type { TokenVault } from '../privacy/vault/token-vault.ts'
 import type { ServedWorkflows } from './workflows.ts'
 import { errorMessage } from '../core/errors.ts'
+import type { Duration } from '../core/duration.ts'
 import { retentionLoop, type RetentionLoopOptions } from '../retention/periodic.ts'
 import type { ResolvedPolicy } from '../retention/policy.ts'
 
@@ -29,6 +31,8 @@ export interface ServeOptions {
   catalog?: Catalog
   /** Each job's checkpoint folder (as given to `start`): the API shows a checkpoint's manifest while it is kept. */
   checkpointDirs?: ReadonlyMap<string, string>
+  /** A token vault: admins may detokenize its tokens through the API (each call audited). */
+  vault?: TokenVault
   /** Folder of the server's state: tokens.json, the audit log (log/), savepoints and redriven files asked through the API. */
   stateDir: string
   /**
@@ -37,6 +41,8 @@ export interface ServeOptions {
    * served jobs' checkpoint folders. A failed pass is reported to `onError` (default: stderr) and the next one runs.
    */
   retention?: { policy: ResolvedPolicy } & Omit<RetentionLoopOptions, 'signal'>
+  /** How long the audit log keeps its entries (default: for ever); enforced while the server runs. */
+  auditRetention?: Duration
   /** Default 0: any free port. */
   port?: number
   /** Default 127.0.0.1: the API is reachable from this machine only. */
@@ -58,13 +64,14 @@ export function serverPaths(stateDir: string): { tokens: string; audit: string; 
 export async function serveControlPlane(opts: ServeOptions): Promise<{ url: string; tokens: TokenStore; close: () => Promise<void> }> {
   const paths = serverPaths(opts.stateDir)
   const tokens = await TokenStore.open(paths.tokens)
-  const audit = await AuditLog.open(paths.audit)
+  const audit = await AuditLog.open(paths.audit, opts.auditRetention !== undefined ? { maxAge: opts.auditRetention } : {})
   const app = controlPlane({
     jobs: opts.jobs,
     ...(opts.graphs !== undefined ? { graphs: opts.graphs } : {}),
     ...(opts.infos !== undefined ? { infos: opts.infos } : {}),
     ...(opts.prometheusUrl !== undefined ? { prometheusUrl: opts.prometheusUrl } : {}),
     ...(opts.catalog !== undefined ? { catalog: opts.catalog } : {}),
+    ...(opts.vault !== undefined ? { vault: opts.vault } : {}),
     ...(opts.registry !== undefined ? { registry: opts.registry } : {}),
     ...(opts.workflows !== undefined ? { workflows: opts.workflows } : {}),
     ...(opts.checkpointDirs !== undefined ? { checkpointDirs: opts.checkpointDirs } : {}),

@@ -62,6 +62,8 @@ test('the catalog knows datasets and jobs from lineage and contracts, searches t
   assert.deepEqual((api.body as { upstream: string[] }).upstream, [masked, src].sort())
   assert.equal(catalogApi(again, new URL('http://h/api/catalog/datasets?tag=personal'))!.status, 200)
   assert.equal(catalogApi(again, new URL('http://h/api/catalog/jobs/nope'))!.status, 404)
+  assert.deepEqual((catalogApi(again, new URL('http://h/api/catalog/jobs?q=MASK-P'))!.body as { name: string }[]).map((j) => j.name), ['mask-people'])
+  assert.deepEqual(again.searchJobs('cities.jsonl').map((j) => j.name), ['cities'], 'a job by a dataset it writes')
   assert.equal((catalogApi(again, new URL('http://h/api/catalog/graph'))!.body as { edges: unknown[] }).edges.length, 4)
   again.close()
 })
@@ -78,6 +80,9 @@ test('sluice catalog ingests a lineage file and lists, filters and shows', async
   assert.match(err.join(''), /4 lineage events/)
   assert.equal(await main(['catalog', '--tag', 'personal', '--json'], ctx as never), 0)
   assert.deepEqual((JSON.parse(out.pop()!) as { datasets: { name: string }[] }).datasets.map((d) => d.name), [join(dir, 'people.jsonl')])
+  assert.equal(await main(['catalog', '--search', 'cities', '--json'], ctx as never), 0)
+  const found = JSON.parse(out.pop()!) as { datasets: { name: string }[]; jobs: { name: string }[] }
+  assert.deepEqual([found.datasets.map((d) => d.name), found.jobs.map((j) => j.name)], [[join(dir, 'cities.jsonl')], ['cities']], 'a search by name finds datasets and jobs')
   assert.equal(await main(['catalog', 'show', 'mask-people'], ctx as never), 0)
   assert.match(out.pop()!, /last run  completed/)
 })

@@ -57,3 +57,34 @@ test('key rotation re-encrypts the personal fields of stored dead letters in pla
   for (const f of filesUnder(join(dir, 'log'))) assert.ok(!readFileSync(f).includes(MARKER), `personal value in clear in ${f}`)
   assert.equal((await reencryptDeadLetters(join(dir, 'log'), keys)).reencrypted, 0, 'nothing left under the old key')
 })
+
+test("a user function's error message, which may quote the record, is encrypted in its dead letter and renewed by rotation", async () => {
+  const { readDeadLetters } = await import('../../src/dlq/reader.ts')
+  const { reencryptDeadLetters } = await import('../../src/dlq/rotate.ts')
+  const { ciphertextKeyId, decryptValue } = await import('../../src/privacy/transforms/encrypt.ts')
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-dlq-message-'))
+  const keys = LocalKeyring.openOrCreate(join(dir, 'keyring.json'), randomBytes(32))
+  const MARKER = 'MARKER-PII-6262'
+  const people = contract({ name: 'people', personal: ['email'], schema: z.object({ id: z.number(), email: z.string() }) })
+  writeFileSync(join(dir, 'in.jsonl'), `{"id":1,"email":"${MARKER}-a"}\n{"id":2,"email":"ok@example.com"}\n`)
+  const p = pipeline('people', { onError: 'dead-letter', deadLetter: { dir: join(dir, 'log'), personalKeys: keys, includeStack: true } })
+  p.from(withContract(source.jsonl(join(dir, 'in.jsonl')), people))
+    .map((r) => {
+      if (r.email.startsWith('MARKER')) throw new Error(`unexpected address ${r.email}`)
+      return r
+    })
+    .to(sink.jsonl(join(dir, 'out.jsonl')))
+  assert.equal((await run(p)).errors, 1)
+  for (const f of filesUnder(join(dir, 'log'))) assert.ok(!readFileSync(f).includes(MARKER), `personal value in clear in ${f}`)
+  const [letter] = await readDeadLetters(join(dir, 'log'), 'people.dlq')
+  assert.equal(letter.reason, 'user-function')
+  assert.equal(letter.error.encrypted, true)
+  assert.equal(decryptValue(keys, letter.error.message), `unexpected address ${MARKER}-a`)
+  assert.match(String(decryptValue(keys, letter.error.stack!)), /unexpected address/)
+
+  const newKey = keys.rotate('default')
+  assert.equal((await reencryptDeadLetters(join(dir, 'log'), keys)).reencrypted, 3, 'the email, the message and the stack')
+  const [after] = await readDeadLetters(join(dir, 'log'), 'people.dlq')
+  assert.equal(ciphertextKeyId(after.error.message), newKey)
+  assert.equal(decryptValue(keys, after.error.message), `unexpected address ${MARKER}-a`)
+})

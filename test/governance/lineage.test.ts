@@ -159,3 +159,58 @@ test('the HTTP transport posts each event to /api/v1/lineage, as Marquez takes t
   assert.deepEqual(got.map((g) => [g.url, g.body.eventType]), [['/api/v1/lineage', 'START'], ['/api/v1/lineage', 'COMPLETE']])
   for (const g of got) valid(g.body)
 })
+
+test('a join: output fields come from the left or the right input, the key fields of both sides are JOIN', async () => {
+  const { columnLineage } = await import('../../src/lineage/column-lineage.ts')
+  const p = pipeline('joined')
+  const bids = p.from(source.jsonl<{ auction: number; bidder: string; price: number }>('/in/bids.jsonl')).keyBy((b) => b.auction)
+  const auctions = p.from(source.jsonl<{ id: number; seller: string; reserve: number }>('/in/auctions.jsonl')).keyBy((a) => a.id)
+  bids.join(auctions, { ttl: '1h' }, (b, a) => ({ auction: b.auction, seller: a.seller, margin: b.price - a.reserve })).to(sink.jsonl('/out/joined.jsonl'))
+  const cols = [...columnLineage(p.nodes).bySink.values()][0]
+  const deps = (f: string) => cols.fields.get(f)!.map((d) => [d.name, d.field, d.transformation.subtype])
+  assert.deepEqual(deps('auction'), [['/in/bids.jsonl', 'auction', 'IDENTITY']])
+  assert.deepEqual(deps('seller'), [['/in/auctions.jsonl', 'seller', 'IDENTITY']])
+  assert.deepEqual(deps('margin'), [['/in/bids.jsonl', 'price', 'TRANSFORMATION'], ['/in/auctions.jsonl', 'reserve', 'TRANSFORMATION']])
+  assert.deepEqual(cols.indirect.map((d) => [d.name, d.field, d.transformation.type, d.transformation.subtype]).sort(), [['/in/auctions.jsonl', 'id', 'INDIRECT', 'JOIN'], ['/in/bids.jsonl', 'auction', 'INDIRECT', 'JOIN']])
+})
+
+test('a declared mapping is checked against the probe: a field the function uses that the declaration leaves out is a warning', async () => {
+  const { columnLineage } = await import('../../src/lineage/column-lineage.ts')
+  const p = pipeline('declared')
+  p.from(source.jsonl<{ id: number; price: number; qty: number; note: string }>('/in/orders.jsonl'))
+    .map(columns((o) => ({ id: o.id, total: o.price * o.qty, label: `${o.note}` }), { id: 'id', total: ['price'] }))
+    .to(sink.jsonl('/out/orders.jsonl'))
+  const r = columnLineage(p.nodes)
+  assert.deepEqual(r.warnings.sort(), [
+    "step 'map-1' declares no lineage for output field 'label'",
+    "step 'map-1': output field 'total' also uses input field 'qty', which its declared lineage leaves out",
+  ])
+  // the declaration is what lineage reports
+  const cols = [...r.bySink.values()][0]
+  assert.deepEqual(cols.fields.get('total')!.map((d) => d.field), ['price'])
+  assert.deepEqual(r.opaque, [])
+})
+
+test('what column lineage cannot know is a warning of the run: a declaration that leaves fields out, a function that throws on stand-ins', async () => {
+  const p = pipeline('unknowable')
+  p.from(source.collection([{ id: 1, card: '4111111111111111', qty: 2, price: 3 }]))
+    .map((r) => {
+      if (r.card.length < 12) throw new Error('too short')
+      return r
+    })
+    .id('validate')
+    .map(columns((o) => ({ id: o.id, total: o.price * o.qty }), { id: 'id', total: ['price'] }))
+    .id('totals')
+    .to(sink.collect())
+  const summary = await run(p, { lineage: { transport: { describe: 'memory', send: async () => {} } } })
+  assert.deepEqual(summary.warnings?.filter((w) => w.startsWith('lineage:')), [
+    "lineage: step 'validate' could not be probed (its function throws on stand-in records, or is a process function); the columns after it are unknown: declare them with columns()",
+    "lineage: step 'totals': output field 'total' also uses input field 'qty', which its declared lineage leaves out",
+  ])
+  const quiet = pipeline('no-lineage')
+  quiet.from(source.collection([{ card: '4111111111111111' }])).map((r) => {
+    if (r.card.length < 12) throw new Error('too short')
+    return r
+  }).to(sink.collect())
+  assert.deepEqual((await run(quiet)).warnings?.filter((w) => w.startsWith('lineage:')) ?? [], [], 'no lineage, no lineage warnings')
+})

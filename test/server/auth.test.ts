@@ -41,9 +41,11 @@ const expected: Record<string, Record<'none' | 'bad' | 'viewer' | 'operator' | '
   'POST /api/tokens': { none: 401, bad: 401, viewer: 403, operator: 403, admin: 200 },
   // The admin revokes a spare token made for it.
   'DELETE /api/tokens/:id': { none: 401, bad: 401, viewer: 403, operator: 403, admin: 200 },
+  'POST /api/vault/detokenize': { none: 401, bad: 401, viewer: 403, operator: 403, admin: 200 },
 }
 
-const bodies: Record<string, (caller: string) => unknown> = {
+const bodies: Record<string, (caller: string, f: { vaultToken: string }) => unknown> = {
+  'POST /api/vault/detokenize': (_caller, f) => ({ tokens: [f.vaultToken] }),
   'POST /api/jobs/:job/savepoint': (caller) => ({ name: `sp-${caller}` }),
   'POST /api/tokens': () => ({ role: 'viewer' }),
   'POST /api/jobs/:job/dead-letters/redrive': (caller) => ({ file: `again-${caller}.jsonl` }),
@@ -61,7 +63,7 @@ test('every route answers 401, 403 or 2xx per caller as the table says, and the 
       const [method, path] = key.split(' ') as [string, string]
       for (const caller of ['none', 'bad', 'viewer', 'operator', 'admin'] as const) {
         const token = caller === 'none' ? undefined : caller === 'bad' ? 'slc_00000000_not-a-token' : f.token[caller]
-        const body = bodies[key]?.(caller)
+        const body = bodies[key]?.(caller, f)
         const res = await f.call(method, path.replace(':job', 'clicks').replace(':offset', '0').replace(':id', ids[key] ?? '1').replace(':key', keys[key] ?? '').replace(':workflow', 'daily') + (queries[key] ?? ''), { ...(token !== undefined ? { token } : {}), ...(body !== undefined ? { body } : {}) })
         await res.body?.cancel()
         assert.equal(res.status, row[caller], `${key} as ${caller}`)

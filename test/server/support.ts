@@ -18,6 +18,9 @@ import { SchemaRegistry } from '../../src/contracts/registry/registry.ts'
 import { Catalog } from '../../src/catalog/catalog.ts'
 import { WorkflowStore } from '../../src/workflow/store.ts'
 import type { RunEvent } from '../../src/lineage/openlineage.ts'
+import { LocalKeyring } from '../../src/privacy/keys/local-keyring.ts'
+import { TokenVault } from '../../src/privacy/vault/token-vault.ts'
+import { randomBytes } from 'node:crypto'
 
 /** Fixed figures the fake job's inspector shows: two dead letters, late samples, a window waiting on a partition. */
 export const T0 = Date.UTC(2026, 0, 1)
@@ -86,7 +89,10 @@ export async function fixture() {
   }
   store.setStatus('daily', [{ task: 'publish', partition: '2026-01-02' }], 'upstream_failed', ['pending'], T0 + 10)
   const workflows = { store, definitions: [{ name: 'daily', partitions: 'daily', tasks: [{ name: 'load', kind: 'shell', dependsOn: [] }, { name: 'publish', kind: 'function', dependsOn: ['load'] }] }] }
-  const app = controlPlane({ jobs, infos: new Map([['clicks', info]]), catalog, registry, workflows, tokens, audit, savepointDir: join(dir, 'savepoints'), redriveDir: join(dir, 'redrive'), streamIntervalMs: 20 })
+  // A token vault holding one e-mail address: admins may detokenize its token.
+  const vault = TokenVault.open(join(dir, 'vault'), LocalKeyring.openOrCreate(join(dir, 'keyring.json'), randomBytes(32)))
+  const vaultToken = vault.tokenize('ada@example.com') as string
+  const app = controlPlane({ jobs, infos: new Map([['clicks', info]]), catalog, registry, workflows, vault, tokens, audit, savepointDir: join(dir, 'savepoints'), redriveDir: join(dir, 'redrive'), streamIntervalMs: 20 })
   const call = (method: string, path: string, opts: { token?: string; body?: unknown } = {}) =>
     app.request(path, {
       method,
@@ -100,7 +106,8 @@ export async function fixture() {
     await audit.close()
     catalog.close()
     store.close()
+    await vault.close()
     await rm(dir, { recursive: true, force: true })
   }
-  return { dir, app, call, token, tokens, audit, handle, runner, close }
+  return { dir, app, call, token, tokens, audit, handle, runner, vaultToken, close }
 }

@@ -23,7 +23,7 @@ export const catalogCommand: Command = {
   positionals: { min: 0, max: 100, names: 'the action and its arguments' },
   flags: [
     { name: 'dir', type: 'string', placeholder: 'DIR', description: 'the catalog folder (default .sluice/catalog)' },
-    { name: 'search', type: 'string', placeholder: 'TEXT', description: 'datasets whose name contains TEXT' },
+    { name: 'search', type: 'string', placeholder: 'TEXT', description: 'datasets whose name contains TEXT, and jobs whose name contains it or that read or write such a dataset' },
     { name: 'tag', type: 'string', placeholder: 'TAG', description: "datasets with this tag, e.g. 'personal'" },
     { name: 'field', type: 'string', placeholder: 'NAME', description: 'datasets with a field of this name' },
     { name: 'json', type: 'boolean', description: 'print JSON' },
@@ -82,8 +82,8 @@ export const catalogCommand: Command = {
         ...(typeof values.tag === 'string' ? { tag: values.tag } : {}),
         ...(typeof values.field === 'string' ? { field: values.field } : {}),
       })
-      const filtered = values.search !== undefined || values.tag !== undefined || values.field !== undefined
-      const jobs = filtered ? [] : catalog.jobs()
+      // Jobs have no tags or fields: a tag or field filter lists datasets only; a name matches jobs too.
+      const jobs = values.tag !== undefined || values.field !== undefined ? [] : typeof values.search === 'string' ? catalog.searchJobs(values.search) : catalog.jobs()
       if (json) ctx.stdout.write(JSON.stringify({ datasets: found, jobs }) + '\n')
       else ctx.stdout.write(listing(found, jobs))
       return exitCode.ok

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync, statSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { Command } from '../command.ts'
 import { UsageError } from '../command.ts'
@@ -7,6 +7,9 @@ import { LocalKeyring } from '../../privacy/keys/local-keyring.ts'
 import { masterKeyFrom, MASTER_KEY_ENV } from '../../privacy/keys/master-key.ts'
 import { reencryptDataset } from '../../privacy/reencrypt.ts'
 import { reencryptDeadLetters } from '../../dlq/rotate.ts'
+import { reencryptLogTopics } from '../../privacy/reencrypt-log.ts'
+import { deadLetterTopics } from '../../dlq/reader.ts'
+import { openLog } from '../../log/log.ts'
 import { join } from 'node:path'
 
 const actions = ['create', 'list', 'rotate'] as const
@@ -21,9 +24,10 @@ export const keysCommand: Command = {
     'rotate <file> [--purpose p] [--reencrypt <dataset>]...',
     '                adds a key and makes it current; new data uses it, old data still decrypts. With',
     '                --reencrypt, every ciphertext of the dataset (a JSONL file or a folder of part files)',
-    '                under an older key is re-encrypted under the current one, file by file, atomically; a',
-    '                dead-letter log folder (deadLetter.dir) has the personal fields of its letters',
-    '                re-encrypted in place, offsets kept (run it when no job has that log open)',
+    '                under an older key is re-encrypted under the current one, file by file, atomically; an',
+    '                embedded log folder (sink.log, deadLetter.dir) has the ciphertexts in the JSON values of',
+    '                its topics (the personal fields of its dead letters) re-encrypted in place, offsets kept',
+    '                (run it when no job has that log open)',
     '',
     `Keys are stored wrapped under the master key in ${MASTER_KEY_ENV} (32 bytes, base64 or hex).`,
   ].join('\n'),
@@ -58,13 +62,25 @@ export const keysCommand: Command = {
     }
     const purpose = typeof args.values.purpose === 'string' ? args.values.purpose : 'default'
     const datasets = Array.isArray(args.values.reencrypt) ? args.values.reencrypt : []
-    for (const d of datasets) if (!existsSync(resolve(ctx.cwd, d))) throw new UsageError(`--reencrypt: dataset '${d}' does not exist (no key was rotated)`, 'keys')
+    for (const d of datasets) {
+      const dir = resolve(ctx.cwd, d)
+      if (!existsSync(dir)) throw new UsageError(`--reencrypt: dataset '${d}' does not exist (no key was rotated)`, 'keys')
+      if (statSync(dir).isDirectory() && !existsSync(join(dir, 'sluice-log.json')) && !readdirSync(dir).some((f) => f.endsWith('.jsonl'))) {
+        throw new UsageError(`--reencrypt: '${d}' is neither a folder of .jsonl files nor an embedded log folder (no key was rotated)`, 'keys')
+      }
+    }
     const id = ring.rotate(purpose)
     out(`new current ${purpose} key: ${id}`)
     for (const d of datasets) {
-      if (existsSync(join(resolve(ctx.cwd, d), 'sluice-log.json'))) {
-        const r = await reencryptDeadLetters(resolve(ctx.cwd, d), ring)
-        out(`${d}: ${r.reencrypted} values re-encrypted in ${r.letters} dead letters of ${r.topics} topics (${r.current} were current)`)
+      const dir = resolve(ctx.cwd, d)
+      if (existsSync(join(dir, 'sluice-log.json'))) {
+        const dlq = await letterTopics(dir)
+        if (dlq.length > 0) {
+          const r = await reencryptDeadLetters(dir, ring)
+          out(`${d}: ${r.reencrypted} values re-encrypted in ${r.letters} dead letters of ${r.topics} topics (${r.current} were current)`)
+        }
+        const r = await reencryptLogTopics(dir, ring, (t) => !dlq.includes(t))
+        if (r.topics > 0 || dlq.length === 0) out(`${d}: ${r.reencrypted} values re-encrypted in ${r.records} records of ${r.topics} topics (${r.current} were current)`)
         continue
       }
       const r = await reencryptDataset(resolve(ctx.cwd, d), ring)
@@ -72,4 +88,14 @@ export const keysCommand: Command = {
     }
     return exitCode.ok
   },
+}
+
+/** The dead-letter topics of an embedded log folder. */
+async function letterTopics(dir: string): Promise<string[]> {
+  const log = await openLog(dir, { retentionCheckMs: 0 })
+  try {
+    return await deadLetterTopics(log)
+  } finally {
+    await log.close()
+  }
 }

@@ -13,6 +13,9 @@ import { exitCode } from '../exit-codes.ts'
 import { loadPipeline, resolvePipelineFile } from '../load-pipeline.ts'
 import { requireTypes } from '../type-check/require-types.ts'
 import { Catalog } from '../../catalog/catalog.ts'
+import { TokenVault } from '../../privacy/vault/token-vault.ts'
+import { LocalKeyring } from '../../privacy/keys/local-keyring.ts'
+import { masterKeyFrom } from '../../privacy/keys/master-key.ts'
 import { transportFor, type LineageTransport } from '../../lineage/transport.ts'
 import { WorkflowStore } from '../../workflow/store.ts'
 import { workflowShape, type ServedWorkflows } from '../../server/workflows.ts'
@@ -44,6 +47,8 @@ export const serveCommand: Command = {
     'then every --retention-every (default 1h), each deletion logged to --retention-log. A policy keeping',
     'fewer checkpoints in a served pipeline\'s checkpoint folder than the pipeline keeps (3) is refused,',
     'and embedded logs the server or its pipelines hold open are left to them.',
+    'With --vault and --keyring (its master key in SLUICE_MASTER_KEY) admins may turn tokens of that token',
+    'vault back into values (POST /api/vault/detokenize); every such call is in the audit log.',
   ].join('\n'),
   positionals: { min: 0, max: 32, names: 'the pipeline files (sluice serve <pipeline.ts>...)' },
   flags: [
@@ -60,6 +65,9 @@ export const serveCommand: Command = {
     { name: 'retention', type: 'string', placeholder: 'FILE', description: 'a retention policy (YAML or JSON) applied at start and then periodically while the server runs' },
     { name: 'retention-every', type: 'string', placeholder: 'DURATION', description: "time between retention passes with --retention (default '1h')" },
     { name: 'retention-log', type: 'string', placeholder: 'FILE', description: `where retention passes log deletions (default ${DEFAULT_RETENTION_LOG})` },
+    { name: 'audit-retention', type: 'string', placeholder: 'DURATION', description: "how long the audit log keeps its entries, e.g. '365d' (default: for ever); old segments go while the server runs" },
+    { name: 'vault', type: 'string', placeholder: 'DIR', description: 'a token vault (privacy.tokenize) whose tokens admins may detokenize through the API; needs --keyring' },
+    { name: 'keyring', type: 'string', placeholder: 'FILE', description: 'with --vault: the keyring of its keys (sluice keys), opened with the master key in SLUICE_MASTER_KEY' },
     { name: 'param', type: 'string', multiple: true, placeholder: 'key=value', description: 'a parameter for pipeline factories' },
     { name: 'no-check', type: 'boolean', description: 'run without type-checking the pipelines first' },
   ],
@@ -81,13 +89,23 @@ export const serveCommand: Command = {
       }
     }
     const retention = await retentionFlags(values, ctx)
+    let auditRetention: number | undefined
+    if (typeof values['audit-retention'] === 'string') {
+      try {
+        auditRetention = parseDuration(values['audit-retention'], '--audit-retention', { allowZero: false })
+      } catch (e) {
+        throw new UsageError(errorMessage(e), 'serve')
+      }
+    }
     const workflowFiles = Array.isArray(values.workflow) ? values.workflow.map(String) : []
     const storeFile = typeof values['workflow-store'] === 'string' ? values['workflow-store'] : workflowFiles.length > 0 ? join('.sluice', 'workflows.db') : undefined
     if (positionals.length === 0 && storeFile === undefined) throw new UsageError('give pipeline files, or workflows to show (--workflow, --workflow-store)', 'serve')
     const definitions = []
     for (const f of workflowFiles) definitions.push(workflowShape(await loadWorkflow(f, ctx.cwd)))
     const workflows: ServedWorkflows | undefined = storeFile !== undefined ? { store: new WorkflowStore(resolve(ctx.cwd, storeFile)), definitions } : undefined
+    if ((typeof values.vault === 'string') !== (typeof values.keyring === 'string')) throw new UsageError('--vault and --keyring go together', 'serve')
     const catalog = typeof values.catalog === 'string' ? Catalog.open(resolve(ctx.cwd, values.catalog)) : undefined
+    const vault = typeof values.vault === 'string' ? TokenVault.open(resolve(ctx.cwd, values.vault), LocalKeyring.open(resolve(ctx.cwd, String(values.keyring)), masterKeyFrom(ctx.env))) : undefined
     const loadedAll: Awaited<ReturnType<typeof loadPipeline>>[] = []
     for (const file of positionals) {
       if (values['no-check'] !== true) await requireTypes(resolvePipelineFile(file, ctx.cwd), file, ctx)
@@ -116,9 +134,10 @@ export const serveCommand: Command = {
     }
     try {
       const registry = typeof values.registry === 'string' ? (/^https?:\/\//.test(values.registry) ? values.registry : resolve(ctx.cwd, values.registry)) : undefined
-      return await serveJobs(jobs, { infos, checkpointDirs, ...(retention !== undefined ? { retention } : {}), ...(catalog !== undefined ? { catalog } : {}), ...(workflows !== undefined ? { workflows } : {}), ...(registry !== undefined ? { registry } : {}), ...(typeof values.prometheus === 'string' ? { prometheusUrl: values.prometheus } : {}), port, host: typeof values.host === 'string' ? values.host : undefined, stateDir: resolve(ctx.cwd, typeof values['state-dir'] === 'string' ? values['state-dir'] : '.sluice/server') }, ctx)
+      return await serveJobs(jobs, { infos, checkpointDirs, ...(retention !== undefined ? { retention } : {}), ...(catalog !== undefined ? { catalog } : {}), ...(vault !== undefined ? { vault } : {}), ...(auditRetention !== undefined ? { auditRetention } : {}), ...(workflows !== undefined ? { workflows } : {}), ...(registry !== undefined ? { registry } : {}), ...(typeof values.prometheus === 'string' ? { prometheusUrl: values.prometheus } : {}), port, host: typeof values.host === 'string' ? values.host : undefined, stateDir: resolve(ctx.cwd, typeof values['state-dir'] === 'string' ? values['state-dir'] : '.sluice/server') }, ctx)
     } finally {
       catalog?.close()
+      await vault?.close()
       workflows?.store.close()
     }
   },
@@ -183,8 +202,8 @@ export function portFlag(values: ParsedArgs['values'], flag = 'port', command = 
  * Serves the control plane for `jobs` until they have all ended (or Ctrl-C has stopped them); the exit code.
  * Used by `sluice serve` and `sluice run --serve`.
  */
-export async function serveJobs(jobs: ReadonlyMap<string, JobHandle>, opts: { retention?: ServeOptions['retention']; checkpointDirs?: ReadonlyMap<string, string>; port: number; host: string | undefined; stateDir: string; graphs?: ReadonlyMap<string, readonly GraphStep[]>; infos?: ReadonlyMap<string, JobInfo>; prometheusUrl?: string; catalog?: Catalog; registry?: string; workflows?: ServedWorkflows }, ctx: CliContext): Promise<number> {
-  const server = await serveControlPlane({ jobs, ...(opts.checkpointDirs !== undefined ? { checkpointDirs: opts.checkpointDirs } : {}), ...(opts.retention !== undefined ? { retention: opts.retention } : {}), ...(opts.workflows !== undefined ? { workflows: opts.workflows } : {}), ...(opts.catalog !== undefined ? { catalog: opts.catalog } : {}), ...(opts.registry !== undefined ? { registry: opts.registry } : {}), ...(opts.graphs !== undefined ? { graphs: opts.graphs } : {}), ...(opts.infos !== undefined ? { infos: opts.infos } : {}), ...(opts.prometheusUrl !== undefined ? { prometheusUrl: opts.prometheusUrl } : {}), stateDir: opts.stateDir, port: opts.port, ...(opts.host !== undefined ? { host: opts.host } : {}) })
+export async function serveJobs(jobs: ReadonlyMap<string, JobHandle>, opts: { retention?: ServeOptions['retention']; checkpointDirs?: ReadonlyMap<string, string>; port: number; host: string | undefined; stateDir: string; graphs?: ReadonlyMap<string, readonly GraphStep[]>; infos?: ReadonlyMap<string, JobInfo>; prometheusUrl?: string; catalog?: Catalog; vault?: TokenVault; auditRetention?: number; registry?: string; workflows?: ServedWorkflows }, ctx: CliContext): Promise<number> {
+  const server = await serveControlPlane({ jobs, ...(opts.checkpointDirs !== undefined ? { checkpointDirs: opts.checkpointDirs } : {}), ...(opts.auditRetention !== undefined ? { auditRetention: opts.auditRetention } : {}), ...(opts.retention !== undefined ? { retention: opts.retention } : {}), ...(opts.workflows !== undefined ? { workflows: opts.workflows } : {}), ...(opts.catalog !== undefined ? { catalog: opts.catalog } : {}), ...(opts.vault !== undefined ? { vault: opts.vault } : {}), ...(opts.registry !== undefined ? { registry: opts.registry } : {}), ...(opts.graphs !== undefined ? { graphs: opts.graphs } : {}), ...(opts.infos !== undefined ? { infos: opts.infos } : {}), ...(opts.prometheusUrl !== undefined ? { prometheusUrl: opts.prometheusUrl } : {}), stateDir: opts.stateDir, port: opts.port, ...(opts.host !== undefined ? { host: opts.host } : {}) })
   ctx.stderr.write(`control plane on ${server.url} (API under /api/, described at /openapi.json)\n`)
   if (server.tokens.list().length === 0) {
     const t = await server.tokens.create('admin')

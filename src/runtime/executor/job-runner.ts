@@ -546,7 +546,7 @@ export class JobRunner {
   /** The run summary: a view of the registry's snapshot, with the run's outcome and times. */
   private summary(cpu0: NodeJS.CpuUsage): RunSummary {
     const cpu = process.cpuUsage(cpu0)
-    const warnings = [...new Set([...this.executor.warnings(), ...[...this.threadWarnings.values()].flat()])]
+    const warnings = [...new Set([...this.executor.warnings(), ...[...this.threadWarnings.values()].flat(), ...this.control.notes])]
     return summaryOf(this.registry.snapshot(), {
       status: this.status,
       parallelism: this.threads,

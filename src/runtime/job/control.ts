@@ -46,6 +46,8 @@ export class JobControl {
   inspector: JobInspector = emptyInspector
   /** Set by the runner: called whenever a command is queued (or the job is cancelled). */
   wake: () => void = () => {}
+  /** Warnings about the run found outside the runner (what lineage could not know); the summary lists them. */
+  readonly notes: string[] = []
   readonly done: Promise<RunSummary>
   /** Resolves when the job has reached a final status, however it ended. */
   readonly ended: Promise<void>
