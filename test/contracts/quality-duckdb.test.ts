@@ -2,6 +2,9 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { DuckDBInstance } from '@duckdb/node-api'
 import { expect, pipeline, run, sink, source, type QualityResult } from '../../src/index.ts'
+import { formatSummary } from '../../src/runtime/summary.ts'
+import { PrometheusExposition } from '../../src/observe/prometheus/exposition.ts'
+import { MetricsRegistry } from '../../src/observe/metrics/registry.ts'
 
 interface Bid {
   id: number
@@ -80,9 +83,10 @@ test('on a bounded run every expectation equals the same check in DuckDB SQL, wi
       ],
       { window: '10s' },
     )
+    .id('bid-quality')
     .sideOutput<QualityResult>('quality')
     .to(quality)
-  await run(p)
+  const summary = await run(p)
   const W = `(ts // 10000) * 10000`
   const expected = await duck(`
     SELECT ${W} AS w, count(*) AS n,
@@ -121,4 +125,25 @@ test('on a bounded run every expectation equals the same check in DuckDB SQL, wi
     const [b] = await duck(`SELECT quantile_disc(price, 0.483) AS lo, quantile_disc(price, 0.517) AS hi FROM bid WHERE ${W} = ${w}`)
     assert.ok(dist.observed.p50! >= Number(b.lo) && dist.observed.p50! <= Number(b.hi), `p50 ${dist.observed.p50} not in [${b.lo}, ${b.hi}]`)
   }
+  // The same results, summed per expectation, are the step's metrics: in the run summary and on /metrics.
+  const totals: Record<string, { windows: number; windowsFailed: number; checked: number; failed: number }> = {}
+  for (const r of quality.values) {
+    const t = (totals[r.expectation] ??= { windows: 0, windowsFailed: 0, checked: 0, failed: 0 })
+    t.windows++
+    t.windowsFailed += r.passed ? 0 : 1
+    t.checked += r.checked
+    t.failed += r.failed
+  }
+  const row = summary.steps.find((x) => x.step === 'bid-quality')!
+  assert.deepEqual(row.quality, totals)
+  assert.ok(totals['price:notNull'].windowsFailed > 0 && totals['price:notNull'].failed > 0)
+  const line = formatSummary(summary).split('\n').find((l) => l.startsWith("quality at 'bid-quality': "))!
+  assert.ok(line.includes(`price:notNull FAILED ${totals['price:notNull'].windowsFailed} of 6 windows (${totals['price:notNull'].failed} of ${totals['price:notNull'].checked} records failed)`), line)
+  const r = new MetricsRegistry({ pipeline: 'p' })
+  r.step('bid-quality', 'expect', 0).quality = row.quality
+  const text = await new PrometheusExposition().render(r.snapshot())
+  const labels = 'pipeline="p",step="bid-quality",kind="expect",subtask="0",expectation="price:notNull"'
+  assert.match(text, new RegExp(`^sluice_quality_windows_total\\{${labels},result="failed"\\} ${totals['price:notNull'].windowsFailed}$`, 'm'))
+  assert.match(text, new RegExp(`^sluice_quality_windows_total\\{${labels},result="passed"\\} ${6 - totals['price:notNull'].windowsFailed}$`, 'm'))
+  assert.match(text, new RegExp(`^sluice_quality_failed_records_total\\{${labels}\\} ${totals['price:notNull'].failed}$`, 'm'))
 })

@@ -2,6 +2,7 @@ import type { Batch, Position } from '../../core/batch.ts'
 import { parseDuration } from '../../core/duration.ts'
 import { SluiceError } from '../../core/errors.ts'
 import { subtaskOfKey } from '../../core/key.ts'
+import { countQuality } from '../../core/metrics.ts'
 import type { KeyedRestore, Operator, OperatorContext, Output } from '../../core/operator.ts'
 import { KeyedSnapshotWriter, checkRestore, readEntries } from '../../operators/keyed-snapshot.ts'
 import { noteQualityResults } from './results-seen.ts'
@@ -205,6 +206,7 @@ export class ExpectOperator implements Operator {
       if (c.e.kind === 'referential') a.failed = this.unmatched(c, a)
       const r = result(this.ctx.stepId, c.e, a, w.count, whole ? null : w.start, whole ? null : w.start + size!, c.maxLagMs)
       results.push(r)
+      countQuality(this.ctx.metrics, r.expectation, r)
       if (!r.passed && !c.record && c.e.severity === 'fail') {
         noteQualityResults(this.ctx.pipeline, results)
         out.side(QUALITY_OUTPUT, { values: results, times: results.map(() => this.resultTime(w)) })
