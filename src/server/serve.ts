@@ -10,6 +10,7 @@ import { TokenStore } from './tokens.ts'
 import type { Catalog } from '../catalog/catalog.ts'
 import type { ServedWorkflows } from './workflows.ts'
 import { errorMessage } from '../core/errors.ts'
+import { SchemaRegistry } from '../contracts/registry/registry.ts'
 import { retentionLoop, type RetentionLoopOptions } from '../retention/periodic.ts'
 import type { ResolvedPolicy } from '../retention/policy.ts'
 
@@ -23,7 +24,10 @@ export interface ServeOptions {
   prometheusUrl?: string
   /** Workflows shown under /api/workflows and in the dashboard, read from their run store. */
   workflows?: ServedWorkflows
-  /** A schema registry (folder or URL) in which the served pipelines' contracts are looked up. */
+  /**
+   * A schema registry (folder or URL) in which the served pipelines' contracts are looked up. A folder's
+   * registry is also served under `/registry` with the Confluent Schema Registry API (see `registryRoutes`).
+   */
   registry?: string
   /** The catalog served under /api/catalog/ (and shown in the dashboard's lineage view). */
   catalog?: Catalog
@@ -64,6 +68,7 @@ export async function serveControlPlane(opts: ServeOptions): Promise<{ url: stri
     ...(opts.prometheusUrl !== undefined ? { prometheusUrl: opts.prometheusUrl } : {}),
     ...(opts.catalog !== undefined ? { catalog: opts.catalog } : {}),
     ...(opts.registry !== undefined ? { registry: opts.registry } : {}),
+    ...(opts.registry !== undefined && !/^https?:\/\//.test(opts.registry) ? { servedRegistry: await SchemaRegistry.open(opts.registry) } : {}),
     ...(opts.workflows !== undefined ? { workflows: opts.workflows } : {}),
     tokens,
     audit,

@@ -24,6 +24,11 @@ export function registryApp(registry: SchemaRegistry): Hono {
   const json = (c: Context, value: unknown) => c.body(JSON.stringify(value), 200, { 'content-type': CONTENT_TYPE })
   const version = (v: SubjectVersion) => ({ subject: v.subject, version: v.version, id: v.id, ...(v.schemaType !== 'AVRO' ? { schemaType: v.schemaType } : {}), schema: v.schema })
 
+  // Another process may have changed the folder (a run registering its contracts): answer from what it holds now.
+  app.use(async (_c, next) => {
+    await registry.refresh()
+    await next()
+  })
   app.get('/', (c) => json(c, {}))
   app.get('/schemas/types', (c) => json(c, ['JSON', 'AVRO']))
   app.get('/schemas/ids/:id', (c) => {
