@@ -54,6 +54,9 @@ test('compatibility: config, the check endpoint and a refused registration', asy
   assert.deepEqual((await call('PUT', '/config/s', { compatibility: 'NONE' })).body, { compatibility: 'NONE' })
   assert.equal((await call('POST', '/subjects/s/versions', { schema: narrowing })).status, 200)
   assert.deepEqual((await call('DELETE', '/config/s')).body, { compatibilityLevel: 'NONE' })
+  assert.deepEqual((await call('PUT', '/config', { compatibility: 'FULL' })).body, { compatibility: 'FULL' })
+  assert.deepEqual((await call('DELETE', '/config')).body, { compatibilityLevel: 'FULL' })
+  assert.deepEqual((await call('GET', '/config')).body, { compatibilityLevel: 'BACKWARD' })
   assert.deepEqual((await call('POST', '/compatibility/subjects/new/versions/latest', { schema: v1 })).body, { is_compatible: true })
 })
 

@@ -57,6 +57,7 @@ export function registryApp(registry: SchemaRegistry): Hono {
 
   app.get('/config', (c) => json(c, { compatibilityLevel: registry.compatibility() }))
   app.put('/config', async (c) => json(c, { compatibility: await registry.setCompatibility((await body(c)).compatibility) }))
+  app.delete('/config', async (c) => json(c, { compatibilityLevel: await registry.deleteCompatibility() }))
   app.get('/config/:subject', (c) => json(c, { compatibilityLevel: registry.subjectCompatibility(c.req.param('subject'), flag(c, 'defaultToGlobal')) }))
   app.put('/config/:subject', async (c) => json(c, { compatibility: await registry.setCompatibility((await body(c)).compatibility, c.req.param('subject')) }))
   app.delete('/config/:subject', async (c) => json(c, { compatibilityLevel: await registry.deleteCompatibility(c.req.param('subject')) }))

@@ -181,7 +181,17 @@ export class SchemaRegistry {
     })
   }
 
-  deleteCompatibility(subject: string): Promise<CompatibilityLevel> {
+  /** Drops a subject's own level (40408 if it has none); without a subject, resets the global one to BACKWARD. Returns the level dropped. */
+  deleteCompatibility(subject?: string): Promise<CompatibilityLevel> {
+    if (subject === undefined) {
+      return this.mutate(async () => {
+        const previous = this.state.compatibility
+        return this.change(() => {
+          this.state.compatibility = 'BACKWARD'
+          return previous
+        })
+      })
+    }
     return this.mutate(() => this.deleteCompatibilityNow(subject))
   }
 
