@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs'
 import { mkdir, rm } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { serialize, deserialize } from 'node:v8'
+import { isS3Url } from './s3-location.ts'
 import { SluiceError, errorMessage } from '../core/errors.ts'
 import { DEFAULT_KEY_GROUPS } from '../core/key.ts'
 import type { Batch } from '../core/batch.ts'
@@ -175,6 +176,9 @@ export class CheckpointCoordinator {
   begin(now: number, kind: BarrierSpec['kind'], savepoint?: string): { id: number; spec: BarrierSpec } {
     if (this.failure !== undefined) throw this.failure
     if (this.round !== undefined) throw new SluiceError('SLUICE_INTERNAL', `checkpoint ${this.round.id} is still in flight`, { domain: 'internal' })
+    if (savepoint !== undefined && isS3Url(savepoint)) {
+      throw new SluiceError('SLUICE_BAD_OPTION', `savepoint target '${savepoint}': a savepoint is written to a folder, not to object storage`, { hint: 'name a folder on the machine that runs the job' })
+    }
     if (savepoint !== undefined && existsSync(savepoint)) {
       throw new SluiceError('SLUICE_SAVEPOINT_EXISTS', `savepoint folder '${savepoint}' already exists`, { hint: 'choose a new folder for each savepoint' })
     }

@@ -10,6 +10,14 @@ import { failpoint } from '../core/failpoints.ts'
 const PREFIX = 'chk-'
 const pad = (id: number) => String(id).padStart(8, '0')
 
+/**
+ * The folder of complete checkpoint `id` in a local checkpoint folder.
+ * @example checkpointFolder('state/clicks', 7) // 'state/clicks/chk-00000007'
+ */
+export function checkpointFolder(dir: string, id: number): string {
+  return join(dir, PREFIX + pad(id))
+}
+
 async function writeDurably(path: string, data: Uint8Array | string): Promise<void> {
   const fh = await open(path, 'w')
   try {
@@ -196,7 +204,7 @@ export class CheckpointStorage {
    * failure (a full disk, a read-only folder) is SLUICE_CHECKPOINT_WRITE_FAILED, a failed checkpoint.
    */
   async write(manifest: Manifest, files: StateFileOut[]): Promise<number> {
-    const folder = join(this.dir, PREFIX + pad(manifest.id))
+    const folder = checkpointFolder(this.dir, manifest.id)
     const staged = this.stagingFailures.get(manifest.id)
     if (staged !== undefined) {
       this.stagingFailures.delete(manifest.id)

@@ -32,6 +32,7 @@ export const ERROR_CODES = {
   SLUICE_CHECKPOINT_UNREADABLE: { domain: 'user', meaning: 'A checkpoint was written in a format this version of Sluice does not read.' },
   SLUICE_CHECKPOINT_WRITE_FAILED: { domain: 'external', meaning: 'A checkpoint or savepoint could not be written (a full disk, permissions): that checkpoint failed.' },
   SLUICE_CONTRACT_INCOMPATIBLE: { domain: 'user', meaning: "A run's contract is incompatible with the versions its subject holds in the schema registry (the breaking differences are listed): the run does not start." },
+  SLUICE_CONTROL_UNREACHABLE: { domain: 'external', meaning: 'A control request (sluice stop, sluice savepoint) could not be left beside the checkpoints (the folder or bucket cannot be written).' },
   SLUICE_CONTRACT_VIOLATION: { domain: 'user', meaning: "A record breaks the data contract of its source or sink (the field path, rule, subject and version are named)." },
   SLUICE_CSV_BAD_HEADER: { domain: 'user', meaning: "A CSV file's header is not valid CSV or names a field twice." },
   SLUICE_DECRYPT_FAILED: { domain: 'user', meaning: 'A ciphertext could not be decrypted: it is damaged or changed, or not a Sluice ciphertext.' },

@@ -22,6 +22,12 @@ export interface SinkContext {
    * of it adds (DuckDB, Postgres). Absent for a sink without a contract.
    */
   readonly contract?: ContractRef
+  /**
+   * Tells the user something about this run that does not stop it (a slower path taken, a setting worth
+   * changing): shown once among the run's warnings. Absent where a sink is opened outside a run.
+   * @example ctx.warn?.("sink.postgres 'sink-1': the server allows no prepared transactions; rows are staged")
+   */
+  readonly warn?: (message: string) => void
 }
 
 /** What a sink promises about duplicates after a failure. */

@@ -6,8 +6,7 @@ import { userError } from '../core/errors.ts'
 import { parseByteSize } from '../core/byte-size.ts'
 import { MetricsRegistry } from '../observe/metrics/registry.ts'
 import { runJob } from './executor/job-runner.ts'
-import { FileControlChannel } from './job/file-control.ts'
-import { isS3Url } from '../checkpoint/s3-location.ts'
+import { ControlRequestChannel } from './job/control-channel.ts'
 import { createJob } from './job/handle.ts'
 import { emitLineage, type LineageOptions } from '../lineage/emitter.ts'
 import type { JobHandle } from './job/types.ts'
@@ -38,8 +37,8 @@ function launch(p: Pipeline | Stream<any>, opts: RunOptions): { handle: JobHandl
   const clock = opts.clock ?? systemClock
   const registry = new MetricsRegistry({ pipeline: pl.name, now: () => clock.now() })
   const { handle, control } = createJob(pl.name, registry)
-  // Control requests are files in a local checkpoint folder; a job checkpointing to a bucket takes them through its handle only.
-  const channel = opts.checkpoint !== undefined && !isS3Url(opts.checkpoint.dir) ? new FileControlChannel(handle, opts.checkpoint.dir) : undefined
+  // Control requests (sluice stop, sluice savepoint) lie beside the checkpoints: files in a folder, objects in a bucket.
+  const channel = opts.checkpoint !== undefined ? new ControlRequestChannel(handle, opts.checkpoint.dir) : undefined
   const lo = lineageOptions(pl, opts)
   const lineage = lo !== undefined ? emitLineage(handle, pl.nodes, lo) : undefined
   const ended = runJob(pl, { ...opts, parallelism }, control).then(() => channel?.close()).then(() => lineage?.flush())

@@ -7,7 +7,8 @@ import { SluiceError, errorMessage } from '../core/errors.ts'
 import type { JobEvent, JobHandle } from '../runtime/job/types.ts'
 import type { AuditLog } from './audit.ts'
 import { allows, type Role } from './roles.ts'
-import { openApiDocument, routes, type RouteSpec } from './routes.ts'
+import { AuditQuery, openApiDocument, queryOf, routes, type RouteSpec } from './routes.ts'
+import type { z } from 'zod'
 import type { TokenStore } from './tokens.ts'
 import { RateTracker, type GraphStep } from './graph.ts'
 import type { JobInfo } from './job-info.ts'
@@ -18,6 +19,7 @@ import { workflowRoutes, type ServedWorkflows } from './workflows.ts'
 import { registryRoutes } from './registry-api.ts'
 import type { SchemaRegistry } from '../contracts/registry/registry.ts'
 import type { Catalog } from '../catalog/catalog.ts'
+import { checkpointDetail, checkpointHistory } from './checkpoints.ts'
 
 export interface ControlPlaneOptions {
   /** The jobs served, by name. */
@@ -26,6 +28,8 @@ export interface ControlPlaneOptions {
   audit: AuditLog
   /** Folder where savepoints asked through the API are written (each under its given name). */
   savepointDir: string
+  /** Each job's checkpoint folder (as given to `start`), where a checkpoint's details are read while it is kept. */
+  checkpointDirs?: ReadonlyMap<string, string>
   /** Each job's steps and edges (`graphOf(pipeline.nodes)`); without it the graph is the metrics' steps in order. */
   graphs?: ReadonlyMap<string, readonly GraphStep[]>
   /** Each job's facts from its pipeline (graph, objectives, dead letters, personal fields); see `jobInfoOf`. */
@@ -58,7 +62,7 @@ function dashboardFiles(): { html: string; js: Map<string, string> } {
   return dashboard
 }
 
-type Vars = { Variables: { who: string | null; role: Role | null } }
+type Vars = { Variables: { who: string | null; role: Role | null; query: unknown } }
 
 /**
  * The control plane's HTTP API as a Hono app: `/openapi.json` is public, every `/api/` route needs a bearer
@@ -100,8 +104,9 @@ export function controlPlane(opts: ControlPlaneOptions): Hono<Vars> {
     return res
   })
 
-  // Request bodies are small JSON objects: a larger one is refused before it is read into memory.
-  app.use('/api/*', bodyLimit({ maxSize: 64 * 1024, onError: (c) => fail(c, 413, 'SLUICE_BAD_ARGUMENT', 'the request body is over 64 KiB') }))
+  // Request bodies are small JSON objects: a larger one is refused before it is read into memory. It is
+  // checked after the token, so the refusal is audited like any other answer to a mutating call.
+  const limit = bodyLimit({ maxSize: 64 * 1024, onError: (c) => fail(c, 413, 'SLUICE_BAD_ARGUMENT', 'the request body is over 64 KiB') })
 
   for (const r of routes) {
     app.on(r.method.toUpperCase(), r.path, async (c, next) => {
@@ -110,9 +115,14 @@ export function controlPlane(opts: ControlPlaneOptions): Hono<Vars> {
         await record(opts.audit, c, refused.status)
         return refused
       }
+      if (r.query !== undefined) {
+        const parsed = r.query.safeParse(c.req.query())
+        if (!parsed.success) return fail(c, 400, 'SLUICE_BAD_ARGUMENT', `invalid query: ${issues(parsed.error)}`)
+        c.set('query', parsed.data)
+      }
       await next()
       if (r.method !== 'get') await record(opts.audit, c, c.res.status)
-    })
+    }, limit)
   }
 
   const job = (c: Context<Vars>): JobHandle | Response => opts.jobs.get(c.req.param('job') ?? '') ?? fail(c, 404, 'SLUICE_NOT_FOUND', 'no such job')
@@ -124,7 +134,7 @@ export function controlPlane(opts: ControlPlaneOptions): Hono<Vars> {
       return fail(c, 400, 'SLUICE_BAD_ARGUMENT', 'the request body is not JSON')
     }
     const parsed = r.body!.safeParse(raw)
-    return parsed.success ? (parsed.data as T) : fail(c, 400, 'SLUICE_BAD_ARGUMENT', `invalid request body: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ')}`)
+    return parsed.success ? (parsed.data as T) : fail(c, 400, 'SLUICE_BAD_ARGUMENT', `invalid request body: ${issues(parsed.error)}`)
   }
   const spec = (method: string, path: string): RouteSpec => routes.find((r) => r.method === method && r.path === path)!
 
@@ -150,6 +160,15 @@ export function controlPlane(opts: ControlPlaneOptions): Hono<Vars> {
   app.get('/api/jobs/:job/checkpoints', (c) => {
     const h = job(c)
     return h instanceof Response ? h : c.json(history.get(c.req.param('job'))!)
+  })
+  app.get('/api/jobs/:job/checkpoints/:id', async (c) => {
+    const h = job(c)
+    if (h instanceof Response) return h
+    const id = Number(c.req.param('id'))
+    if (!Number.isSafeInteger(id) || id < 0) return fail(c, 400, 'SLUICE_BAD_ARGUMENT', 'the checkpoint id must be a non-negative integer')
+    const entry = history.get(c.req.param('job'))!.findLast((e) => e.id === id)
+    if (entry === undefined) return fail(c, 404, 'SLUICE_NOT_FOUND', `no checkpoint ${id} in the history of this job (it holds those since the server started, the last 100)`)
+    return c.json(await checkpointDetail(entry, opts.checkpointDirs?.get(c.req.param('job'))))
   })
   app.get('/api/jobs/:job/stream', (c) => {
     const h = job(c)
@@ -213,12 +232,14 @@ export function controlPlane(opts: ControlPlaneOptions): Hono<Vars> {
   if (opts.servedRegistry !== undefined) registryRoutes(app, opts.servedRegistry, opts.tokens, (c, status) => record(opts.audit, c as Context<Vars>, status))
   workflowRoutes(app, opts.workflows, fail)
   app.get('/api/audit', async (c) => {
-    const from = Number(c.req.query('from') ?? 0)
-    const limit = Number(c.req.query('limit') ?? 1000)
-    if (!Number.isSafeInteger(from) || from < 0 || !Number.isSafeInteger(limit) || limit < 1 || limit > 10_000) return fail(c, 400, 'SLUICE_BAD_ARGUMENT', 'from and limit must be integers (limit 1 to 10000)')
+    const { from, limit } = queryOf(c, AuditQuery)
     return c.json(await opts.audit.read(from, limit))
   })
   app.get('/api/tokens', (c) => c.json(opts.tokens.list()))
+  app.delete('/api/tokens/:id', async (c) => {
+    const id = c.req.param('id')
+    return (await opts.tokens.revoke(id)) ? c.json({ id, revoked: true as const }) : fail(c, 404, 'SLUICE_NOT_FOUND', `no token with id '${id}'`)
+  })
   app.post('/api/tokens', async (c) => {
     const b = await body<{ role: Role }>(c, spec('post', '/api/tokens'))
     return b instanceof Response ? b : c.json(await opts.tokens.create(b.role))
@@ -254,22 +275,11 @@ async function record(audit: AuditLog, c: Context<Vars>, status: number, outcome
   })
 }
 
-function fail(c: Context, status: 400 | 401 | 403 | 404 | 409 | 413 | 500, code: string, message: string): Response {
-  return c.json({ error: { code, message } }, status)
+/** A validation error's issues, each with where it is (the field, or '(body)'). */
+function issues(e: z.ZodError): string {
+  return e.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ')
 }
 
-/** Checkpoint events of each job since the server started, newest last (at most 100 per job). */
-function checkpointHistory(jobs: ReadonlyMap<string, JobHandle>): Map<string, Record<string, unknown>[]> {
-  const out = new Map<string, Record<string, unknown>[]>()
-  for (const [name, h] of jobs) {
-    const list: Record<string, unknown>[] = []
-    out.set(name, list)
-    h.on((e) => {
-      if (e.type === 'checkpoint-completed') list.push({ at: Date.now(), ok: true, ...e.stats, ...(e.savepoint !== undefined ? { savepoint: e.savepoint } : {}) })
-      else if (e.type === 'checkpoint-failed') list.push({ at: Date.now(), ok: false, id: e.id, error: e.error })
-      else return
-      if (list.length > 100) list.shift()
-    })
-  }
-  return out
+function fail(c: Context, status: 400 | 401 | 403 | 404 | 409 | 413 | 500, code: string, message: string): Response {
+  return c.json({ error: { code, message } }, status)
 }

@@ -5,6 +5,7 @@ import { explainWindow, partitionWatermarks } from './explain.ts'
 import { maskPersonal, type JobInfo } from './job-info.ts'
 import { ServerMetrics } from './metrics.ts'
 import { SloTracker } from './slo.ts'
+import { ExplainQuery, LettersQuery, queryOf } from './routes.ts'
 
 type Fail = (c: Context, status: 400 | 404 | 409, code: string, message: string) => Response
 
@@ -19,13 +20,6 @@ export interface JobApiDeps {
 }
 
 const finite = (n: number) => (Number.isFinite(n) ? n : null)
-
-/** Query integer `name` (default `dflt`) within [min, max], or undefined when it is not one. */
-function intQuery(c: Context, name: string, dflt: number, min: number, max: number): number | undefined {
-  const raw = c.req.query(name)
-  const n = raw === undefined ? dflt : Number(raw)
-  return Number.isSafeInteger(n) && n >= min && n <= max ? n : undefined
-}
 
 /**
  * The routes that read into running jobs (errors, SLOs, watermarks, the window explainer, late samples, dead
@@ -64,11 +58,8 @@ export function jobApi(app: Hono<any>, d: JobApiDeps): void {
   app.get('/api/jobs/:job/explain', async (c) => {
     const h = d.job(c)
     if (h instanceof Response) return h
-    const step = c.req.query('step') ?? ''
-    const key = c.req.query('key') ?? ''
-    const time = Number(c.req.query('time') ?? Date.now())
-    if (step === '' || !Number.isFinite(time)) return d.fail(c, 400, 'SLUICE_BAD_ARGUMENT', 'give step (a window step), key and time (epoch ms)')
-    const e = await explainWindow(h.inspect(), step, key, time, Date.now())
+    const { step, key, time } = queryOf(c, ExplainQuery)
+    const e = await explainWindow(h.inspect(), step, key, time ?? Date.now(), Date.now())
     return e !== undefined ? c.json(e) : d.fail(c, 404, 'SLUICE_NOT_FOUND', `no running window step '${step}' in this job`)
   })
   app.get('/api/jobs/:job/late', (c) => {
@@ -99,9 +90,7 @@ export function jobApi(app: Hono<any>, d: JobApiDeps): void {
   app.get('/api/jobs/:job/dead-letters', async (c) => {
     const h = d.job(c)
     if (h instanceof Response) return h
-    const from = intQuery(c, 'from', 0, 0, Number.MAX_SAFE_INTEGER)
-    const limit = intQuery(c, 'limit', 100, 1, 1000)
-    if (from === undefined || limit === undefined) return d.fail(c, 400, 'SLUICE_BAD_ARGUMENT', 'from and limit must be integers (limit 1 to 1000)')
+    const { from, limit } = queryOf(c, LettersQuery)
     const dl = letters(c, h)
     return dl instanceof Response ? dl : c.json(await listDeadLetters(dl.log, dl.topic, { from, limit, personal: personal(c) }))
   })

@@ -31,6 +31,8 @@ export interface ServeOptions {
   registry?: string
   /** The catalog served under /api/catalog/ (and shown in the dashboard's lineage view). */
   catalog?: Catalog
+  /** Each job's checkpoint folder (as given to `start`): the API shows a checkpoint's manifest while it is kept. */
+  checkpointDirs?: ReadonlyMap<string, string>
   /** Folder of the server's state: tokens.json, the audit log (log/), savepoints and redriven files asked through the API. */
   stateDir: string
   /**
@@ -70,6 +72,7 @@ export async function serveControlPlane(opts: ServeOptions): Promise<{ url: stri
     ...(opts.registry !== undefined ? { registry: opts.registry } : {}),
     ...(opts.registry !== undefined && !/^https?:\/\//.test(opts.registry) ? { servedRegistry: await SchemaRegistry.open(opts.registry) } : {}),
     ...(opts.workflows !== undefined ? { workflows: opts.workflows } : {}),
+    ...(opts.checkpointDirs !== undefined ? { checkpointDirs: opts.checkpointDirs } : {}),
     tokens,
     audit,
     savepointDir: paths.savepoints,

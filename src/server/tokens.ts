@@ -70,12 +70,33 @@ export class TokenStore {
   async create(role: Role): Promise<{ id: string; token: string; role: Role }> {
     const id = randomBytes(4).toString('hex')
     const token = `slc_${id}_${randomBytes(24).toString('base64url')}`
+    this.reload()
     this.entries.push({ id, role, sha256: hash(token), created: Date.now() })
+    await this.save()
+    return { id, token, role }
+  }
+
+  /**
+   * Revokes the token `id`: it is refused (401) from the next call on. False when no token has that id; the
+   * last admin token cannot be revoked (SLUICE_BAD_ARGUMENT), so that someone can still manage tokens.
+   */
+  async revoke(id: string): Promise<boolean> {
+    this.reload()
+    const entry = this.entries.find((e) => e.id === id)
+    if (entry === undefined) return false
+    if (entry.role === 'admin' && this.entries.filter((e) => e.role === 'admin').length === 1) {
+      throw new SluiceError('SLUICE_BAD_ARGUMENT', `token ${id} is the last admin token`, { domain: 'user', hint: 'create another admin token first (sluice token create --role admin)' })
+    }
+    this.entries = this.entries.filter((e) => e !== entry)
+    await this.save()
+    return true
+  }
+
+  private async save(): Promise<void> {
     const tmp = `${this.file}.tmp`
     await writeFile(tmp, JSON.stringify(this.entries, null, 2) + '\n', { mode: 0o600 })
     await rename(tmp, this.file)
     this.seen = stamp(this.file)
-    return { id, token, role }
   }
 
   /** The entry of `token`, or undefined for an unknown one. */

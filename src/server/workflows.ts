@@ -1,5 +1,6 @@
 import type { Context, Hono } from 'hono'
 import type { RunStatus, WorkflowStore } from '../workflow/store.ts'
+import { queryOf, WorkflowQuery } from './routes.ts'
 
 /** A workflow's shape as the control plane shows it: its tasks and their dependencies, its partitions' kind. */
 export interface WorkflowShape {
@@ -50,8 +51,7 @@ export function workflowRoutes(app: Hono<any>, served: ServedWorkflows | undefin
   })
   app.get('/api/workflows/:workflow', (c) => {
     if (served === undefined) return none(c)
-    const limit = Number(c.req.query('limit') ?? 48)
-    if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1000) return fail(c, 400, 'SLUICE_BAD_ARGUMENT', 'limit must be an integer from 1 to 1000')
+    const { limit } = queryOf(c, WorkflowQuery)
     const shape = shapeOf(served, c.req.param('workflow'))
     if (shape === undefined) return fail(c, 404, 'SLUICE_NOT_FOUND', 'no such workflow')
     const all = served.store.runs(shape.name)

@@ -58,7 +58,7 @@ test('overview: the job row agrees with the API (state, records read, SLOs), and
   await page.close()
 })
 
-test('on-call: throughput and lag charts move, backpressure per step and checkpoint history agree with the API', { skip: chromium.skip, timeout: 120_000 }, async () => {
+test('on-call: throughput and lag charts move, backpressure per step, checkpoint history, restarts and errors agree with the API, dead-letter and late rates show', { skip: chromium.skip, timeout: 120_000 }, async () => {
   const page = await signedIn(browser, served.url, served.token.viewer, '#oncall/orders')
   await page.waitForSelector('#backpressure tbody tr')
   const graph = await served.get<{ steps: { id: string }[] }>('/api/jobs/orders/graph')
@@ -71,7 +71,17 @@ test('on-call: throughput and lag charts move, backpressure per step and checkpo
   const ids = await page.locator('#checkpoints tbody tr').evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-id'))))
   const history = await served.get<{ id: number; ok: boolean }[]>('/api/jobs/orders/checkpoints')
   for (const id of ids) assert.ok(history.some((c) => c.id === id), `checkpoint ${id} is in the API's history`)
-  assert.match(await page.locator('#restarts').innerText(), /restarts: 0/)
+  // Every 25th order is dead-lettered and every 10th is late: both rates show once the API's counters grow.
+  type Counted = { steps: { errors: number; late: number }[] }
+  await until(async () => {
+    const m = await served.get<Counted>('/api/jobs/orders/metrics')
+    return m.steps.some((t) => t.errors > 0) && m.steps.some((t) => t.late > 0)
+  })
+  await until(async () => (await shown(page, '#bad [data-field="dlq"]')) > 0 && (await shown(page, '#bad [data-field="late"]')) > 0)
+  // Restarts and recent errors are the API's.
+  const errors = await served.get<{ restarts: number; errors: { code: string }[] }>('/api/jobs/orders/errors', served.token.viewer)
+  assert.equal(await page.locator('#restarts').innerText(), `· restarts: ${errors.restarts}`)
+  assert.equal(await page.locator('#errors tbody tr').count(), Math.max(1, Math.min(10, errors.errors.length)))
   await page.screenshot({ path: shots('oncall'), fullPage: true })
   await page.close()
 })

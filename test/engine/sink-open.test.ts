@@ -17,3 +17,22 @@ test('a sink that cannot open fails the run with the step named', async () => {
     await rm(dir, { recursive: true, force: true })
   }
 })
+
+test("what a sink says when it opens (ctx.warn) is among the run's warnings, once", async () => {
+  const said = "sink 'quiet-1': a slower path was taken"
+  const written: number[] = []
+  const p = pipeline('sink-warn')
+  p.from(source.collection([1, 2, 3])).to({
+    kind: 'warning',
+    guarantee: 'none',
+    describe: () => ({ kind: 'warning' }),
+    open: async (ctx) => {
+      ctx.warn?.(said)
+      ctx.warn?.(said)
+      return { write: (b) => void written.push(...(b.values as number[])), close: () => {} }
+    },
+  } as Parameters<ReturnType<typeof p.from>['to']>[0])
+  const summary = await run(p)
+  assert.deepEqual(written, [1, 2, 3])
+  assert.deepEqual(summary.warnings, [said])
+})

@@ -66,12 +66,17 @@ test('the live stream sends metrics snapshots and the job events as Server-Sent 
   }
 })
 
-test('a request body over 64 KiB is refused with 413 and nothing happens', async () => {
+test('a request body over 64 KiB is refused with 413 and nothing happens; the attempt is audited, and without a token it is a 401', async () => {
   const f = await fixture()
   try {
     const res = await f.call('POST', '/api/tokens', { token: f.token.admin, body: { role: 'viewer', pad: 'x'.repeat(100_000) } })
     assert.equal(res.status, 413)
     assert.equal(f.tokens.list().length, 3)
+    assert.equal((await f.call('POST', '/api/tokens', { body: { role: 'admin', pad: 'x'.repeat(100_000) } })).status, 401)
+    assert.deepEqual((await f.audit.read()).map((e) => [e.method, e.path, e.role, e.status]), [
+      ['POST', '/api/tokens', 'admin', 413],
+      ['POST', '/api/tokens', null, 401],
+    ])
   } finally {
     await f.close()
   }

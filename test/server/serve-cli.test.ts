@@ -45,6 +45,23 @@ test('sluice serve: a token, the API over a running pipeline, a savepoint with s
     assert.ok(g2.steps.every((s) => typeof s.inPerSecond === 'number' && s.inPerSecond >= 0))
     const viewer = ((await (await call('POST', '/api/tokens', token, { role: 'viewer' })).json()) as { token: string }).token
     assert.equal((await call('POST', '/api/jobs/ticks/savepoint', viewer, { name: 'v1' })).status, 403)
+    // The served pipeline's checkpoint folder is known: a checkpoint's details show its manifest.
+    const cp = (await (await call('POST', '/api/jobs/ticks/checkpoint', token)).json()) as { id: number }
+    const detail = (await (await call('GET', `/api/jobs/ticks/checkpoints/${cp.id}`, viewer)).json()) as { manifest: { kind: string; folder: string } | null }
+    assert.equal(detail.manifest?.kind, 'checkpoint')
+    assert.ok(detail.manifest.folder.startsWith(join(dir, 'cp', 'ticks')), detail.manifest.folder)
+    // While the server runs it holds the audit log: sluice audit says to read it through the server, and that works.
+    const locked = sluiceSync(['audit', '--state-dir', state])
+    assert.notEqual(locked.status, 0)
+    assert.match(locked.stderr, /SLUICE_LOG_LOCKED.*\n.*hint: .*sluice audit --url/)
+    const live = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const c = spawn(process.execPath, [bin, 'audit', '--url', url, '--json'], { cwd: root, env: { ...process.env, SLUICE_TOKEN: token } })
+      let out = ''
+      c.stdout.on('data', (d: Buffer) => (out += d.toString()))
+      c.on('exit', (code) => resolve({ code, out }))
+    })
+    assert.equal(live.code, 0)
+    assert.deepEqual(live.out.trim().split('\n').map((l) => (JSON.parse(l) as { path: string }).path), ['/api/tokens', '/api/jobs/ticks/savepoint', '/api/jobs/ticks/checkpoint'])
     const sp = await call('POST', '/api/jobs/ticks/savepoint', token, { name: 'v1', stop: true })
     assert.equal(sp.status, 200, await sp.clone().text())
     assert.ok(existsSync(join(state, 'savepoints', 'v1')))
@@ -56,6 +73,7 @@ test('sluice serve: a token, the API over a running pipeline, a savepoint with s
     assert.deepEqual(entries.map((e) => [e.path, e.role, e.outcome]), [
       ['/api/tokens', 'admin', 'ok'],
       ['/api/jobs/ticks/savepoint', 'viewer', 'refused'],
+      ['/api/jobs/ticks/checkpoint', 'admin', 'ok'],
       ['/api/jobs/ticks/savepoint', 'admin', 'ok'],
     ])
     const created = sluiceSync(['token', 'create', '--role', 'operator', '--state-dir', state])
@@ -63,6 +81,11 @@ test('sluice serve: a token, the API over a running pipeline, a savepoint with s
     assert.match(created.stdout, /^slc_\S+\n$/)
     const list = sluiceSync(['token', 'list', '--state-dir', state])
     assert.equal(list.stdout.trim().split('\n').length, 3)
+    const viewerId = list.stdout.split('\n').find((l) => /\sviewer\s/.test(l))!.split(/\s+/)[0]!
+    const revoked = sluiceSync(['token', 'revoke', viewerId, '--state-dir', state])
+    assert.equal(revoked.status, 0, revoked.stderr)
+    assert.equal(sluiceSync(['token', 'list', '--state-dir', state]).stdout.trim().split('\n').length, 2)
+    assert.notEqual(sluiceSync(['token', 'revoke', viewerId, '--state-dir', state]).status, 0)
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL')
     await rm(dir, { recursive: true, force: true })

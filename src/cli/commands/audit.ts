@@ -29,7 +29,11 @@ export const auditCommand: Command = {
       if (!res.ok) throw new SluiceError('SLUICE_BAD_ARGUMENT', `the server answered ${res.status}`, { hint: 'put an admin token in SLUICE_TOKEN (sluice token create --role admin)' })
       entries = (await res.json()) as AuditEntry[]
     } else {
-      const audit = await AuditLog.open(serverPaths(resolve(ctx.cwd, typeof values['state-dir'] === 'string' ? values['state-dir'] : '.sluice/server')).audit)
+      const audit = await AuditLog.open(serverPaths(resolve(ctx.cwd, typeof values['state-dir'] === 'string' ? values['state-dir'] : '.sluice/server')).audit).catch((e: unknown) => {
+        // The running server holds its log: say how to read it there instead.
+        if (e instanceof SluiceError && e.code === 'SLUICE_LOG_LOCKED') throw new SluiceError('SLUICE_LOG_LOCKED', `${e.message}: the control plane is running`, { domain: 'user', retryable: true, hint: 'read the audit log through the server: SLUICE_TOKEN=<admin token> sluice audit --url http://127.0.0.1:<port>' })
+        throw e
+      })
       try {
         entries = await audit.read(0, Number.MAX_SAFE_INTEGER)
       } finally {

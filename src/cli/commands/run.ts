@@ -173,7 +173,7 @@ export const runCommand: Command = {
         })
       }
       if (typeof values.serve === 'string') {
-        const plane = await serveControlPlane({ jobs: new Map([[p.name, job]]), infos: new Map([[p.name, jobInfoOf(p)]]), stateDir: resolve(ctx.cwd, '.sluice/server'), port: portFlag(values, 'serve', 'run') })
+        const plane = await serveControlPlane({ jobs: new Map([[p.name, job]]), infos: new Map([[p.name, jobInfoOf(p)]]), ...(checkpoint !== undefined && typeof checkpoint.dir === 'string' ? { checkpointDirs: new Map([[p.name, checkpoint.dir]]) } : {}), stateDir: resolve(ctx.cwd, '.sluice/server'), port: portFlag(values, 'serve', 'run') })
         ctx.stderr.write(`control plane on ${plane.url}\n`)
         try {
           summary = await job.done

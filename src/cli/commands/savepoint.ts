@@ -1,10 +1,9 @@
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { awaitAnswer, controlFolder, writeRequest } from '../../checkpoint/control.ts'
+import { isS3Url } from '../../checkpoint/s3-location.ts'
 import { SluiceError } from '../../core/errors.ts'
-import { parseDuration } from '../../core/duration.ts'
 import type { Command } from '../command.ts'
-import { UsageError } from '../command.ts'
+import { answerTimeout, askJob, checkpointLocation } from './control-request.ts'
 import { exitCode } from '../exit-codes.ts'
 
 export const savepointCommand: Command = {
@@ -16,7 +15,8 @@ export const savepointCommand: Command = {
     'self-contained copy of its state and source positions in <target-dir>, which must not exist yet.',
     'Resume from it with: sluice run <pipeline.ts> --checkpoint-dir <dir> --restore-from <target-dir>',
     '(with another --parallelism if you like: state is redistributed by key group).',
-    'The request travels as a file in <checkpoint-dir>/control/; this command waits for the answer.',
+    'The request travels as a file in <checkpoint-dir>/control/ (an object under the prefix for an',
+    's3://bucket/prefix checkpoint location); this command waits for the answer.',
   ].join('\n'),
   positionals: { min: 2, max: 2, names: 'the running pipeline\'s checkpoint folder and the savepoint folder' },
   flags: [
@@ -26,24 +26,12 @@ export const savepointCommand: Command = {
   examples: ['sluice savepoint state/clicks savepoints/before-upgrade --stop'],
 
   async run({ values, positionals }, ctx) {
-    const dir = resolve(ctx.cwd, positionals[0])
+    const timeoutMs = answerTimeout(values.timeout, 'savepoint')
+    const location = checkpointLocation(positionals[0], ctx.cwd)
+    if (isS3Url(positionals[1])) throw new SluiceError('SLUICE_BAD_OPTION', `savepoint target '${positionals[1]}': a savepoint is written to a folder, not to object storage`, { hint: 'name a folder on the machine that runs the pipeline (thread 0 of a Kafka-runner job)' })
     const target = resolve(ctx.cwd, positionals[1])
-    let timeoutMs: number
-    try {
-      timeoutMs = parseDuration(typeof values.timeout === 'string' ? values.timeout : '60s', '--timeout')
-    } catch (e) {
-      throw new UsageError((e as Error).message, 'savepoint')
-    }
-    if (!existsSync(dir)) throw new SluiceError('SLUICE_NO_CHECKPOINT_DIR', `'${positionals[0]}' does not exist: is a pipeline running with --checkpoint-dir ${positionals[0]}?`)
     if (existsSync(target)) throw new SluiceError('SLUICE_SAVEPOINT_EXISTS', `'${positionals[1]}' already exists; a savepoint needs a new folder`)
-    const request = writeRequest(dir, `savepoint-${Date.now()}-${process.pid}`, { target, stop: values.stop === true })
-    const answer = await awaitAnswer(request, Date.now() + timeoutMs)
-    if (answer === undefined) {
-      throw new SluiceError('SLUICE_SAVEPOINT_TIMEOUT', `no answer within ${timeoutMs} ms: is a pipeline running with --checkpoint-dir ${positionals[0]}?`, {
-        domain: 'external',
-        hint: `the request stays in ${controlFolder(dir)} and is served when the pipeline next looks`,
-      })
-    }
+    const answer = await askJob(location, positionals[0], 'savepoint', { target, stop: values.stop === true }, timeoutMs, 'SLUICE_SAVEPOINT_TIMEOUT')
     if ('failed' in answer) throw new SluiceError('SLUICE_SAVEPOINT_FAILED', `the pipeline could not write the savepoint: ${answer.failed}`, { domain: 'external' })
     const r = answer.done as { id: number; bytes: number }
     ctx.stdout.write(`savepoint ${r.id} written to ${positionals[1]} (${(r.bytes / 1024).toFixed(1)} KiB)${values.stop === true ? '; the pipeline is stopping' : ''}\n`)

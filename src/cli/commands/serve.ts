@@ -73,6 +73,7 @@ export const serveCommand: Command = {
     const params = paramsFlag(values, 'serve')
     const jobs = new Map<string, JobHandle>()
     const infos = new Map<string, JobInfo>()
+    const checkpointDirs = new Map<string, string>()
     const checkpointDir = typeof values['checkpoint-dir'] === 'string' ? resolve(ctx.cwd, values['checkpoint-dir']) : undefined
     let intervalMs = 10_000
     if (typeof values['checkpoint-interval'] === 'string') {
@@ -113,12 +114,13 @@ export const serveCommand: Command = {
     for (const loaded of loadedAll) {
       const name = loaded.pipeline.name
       infos.set(name, jobInfoOf(loaded.pipeline))
+      if (checkpointDir !== undefined) checkpointDirs.set(name, join(checkpointDir, name))
       const lineage = catalog !== undefined ? { lineage: { transport: intoCatalog(catalog, loaded.pipeline.options.lineage) } } : {}
       jobs.set(name, start(loaded.pipeline, { module: loaded.url, params, ...lineage, ...(checkpointDir !== undefined ? { checkpoint: { dir: join(checkpointDir, name), intervalMs, retain: RETAIN } } : {}) }))
     }
     try {
       const registry = typeof values.registry === 'string' ? (/^https?:\/\//.test(values.registry) ? values.registry : resolve(ctx.cwd, values.registry)) : undefined
-      return await serveJobs(jobs, { infos, ...(retention !== undefined ? { retention } : {}), ...(catalog !== undefined ? { catalog } : {}), ...(workflows !== undefined ? { workflows } : {}), ...(registry !== undefined ? { registry } : {}), ...(typeof values.prometheus === 'string' ? { prometheusUrl: values.prometheus } : {}), port, host: typeof values.host === 'string' ? values.host : undefined, stateDir: resolve(ctx.cwd, typeof values['state-dir'] === 'string' ? values['state-dir'] : '.sluice/server') }, ctx)
+      return await serveJobs(jobs, { infos, checkpointDirs, ...(retention !== undefined ? { retention } : {}), ...(catalog !== undefined ? { catalog } : {}), ...(workflows !== undefined ? { workflows } : {}), ...(registry !== undefined ? { registry } : {}), ...(typeof values.prometheus === 'string' ? { prometheusUrl: values.prometheus } : {}), port, host: typeof values.host === 'string' ? values.host : undefined, stateDir: resolve(ctx.cwd, typeof values['state-dir'] === 'string' ? values['state-dir'] : '.sluice/server') }, ctx)
     } finally {
       catalog?.close()
       workflows?.store.close()
@@ -185,8 +187,8 @@ export function portFlag(values: ParsedArgs['values'], flag = 'port', command = 
  * Serves the control plane for `jobs` until they have all ended (or Ctrl-C has stopped them); the exit code.
  * Used by `sluice serve` and `sluice run --serve`.
  */
-export async function serveJobs(jobs: ReadonlyMap<string, JobHandle>, opts: { retention?: ServeOptions['retention']; port: number; host: string | undefined; stateDir: string; graphs?: ReadonlyMap<string, readonly GraphStep[]>; infos?: ReadonlyMap<string, JobInfo>; prometheusUrl?: string; catalog?: Catalog; registry?: string; workflows?: ServedWorkflows }, ctx: CliContext): Promise<number> {
-  const server = await serveControlPlane({ jobs, ...(opts.retention !== undefined ? { retention: opts.retention } : {}), ...(opts.workflows !== undefined ? { workflows: opts.workflows } : {}), ...(opts.catalog !== undefined ? { catalog: opts.catalog } : {}), ...(opts.registry !== undefined ? { registry: opts.registry } : {}), ...(opts.graphs !== undefined ? { graphs: opts.graphs } : {}), ...(opts.infos !== undefined ? { infos: opts.infos } : {}), ...(opts.prometheusUrl !== undefined ? { prometheusUrl: opts.prometheusUrl } : {}), stateDir: opts.stateDir, port: opts.port, ...(opts.host !== undefined ? { host: opts.host } : {}) })
+export async function serveJobs(jobs: ReadonlyMap<string, JobHandle>, opts: { retention?: ServeOptions['retention']; checkpointDirs?: ReadonlyMap<string, string>; port: number; host: string | undefined; stateDir: string; graphs?: ReadonlyMap<string, readonly GraphStep[]>; infos?: ReadonlyMap<string, JobInfo>; prometheusUrl?: string; catalog?: Catalog; registry?: string; workflows?: ServedWorkflows }, ctx: CliContext): Promise<number> {
+  const server = await serveControlPlane({ jobs, ...(opts.checkpointDirs !== undefined ? { checkpointDirs: opts.checkpointDirs } : {}), ...(opts.retention !== undefined ? { retention: opts.retention } : {}), ...(opts.workflows !== undefined ? { workflows: opts.workflows } : {}), ...(opts.catalog !== undefined ? { catalog: opts.catalog } : {}), ...(opts.registry !== undefined ? { registry: opts.registry } : {}), ...(opts.graphs !== undefined ? { graphs: opts.graphs } : {}), ...(opts.infos !== undefined ? { infos: opts.infos } : {}), ...(opts.prometheusUrl !== undefined ? { prometheusUrl: opts.prometheusUrl } : {}), stateDir: opts.stateDir, port: opts.port, ...(opts.host !== undefined ? { host: opts.host } : {}) })
   ctx.stderr.write(`control plane on ${server.url} (API under /api/, described at /openapi.json)\n`)
   if (opts.registry !== undefined && !/^https?:\/\//.test(opts.registry)) ctx.stderr.write(`schema registry on ${server.url}/registry (the Confluent API; schemas in ${opts.registry})\n`)
   if (server.tokens.list().length === 0) {

@@ -94,6 +94,9 @@ export function postgres<T>(options: PostgresSinkOptions): Sink<T> {
       // Append-only with checkpoints: a table that completes prepared transactions, whether it makes them or not.
       const prepared = !keyed && ctx.checkpointing === true
       const direct = prepared && options.prepared !== false && (await preparedTransactionsAllowed(dialect))
+      if (prepared && options.prepared !== false && !direct && ctx.subtask === 0) {
+        ctx.warn?.(`sink.postgres '${ctx.stepId}': the server allows no prepared transactions (max_prepared_transactions = 0), so rows go through a staging table, about twice as slow; set max_prepared_transactions to at least the sink's parallelism to COPY them straight into the table`)
+      }
       const t = prepared ? new PreparedTable(dialect, table, sinkId, ctx.stepId, direct) : new StagedTable(dialect, table, sinkId, ctx.stepId, keyed ? { kind: 'columns', columns: key } : undefined)
       await t.init()
       if (ctx.checkpointing !== true) await t.discardStaged()

@@ -201,7 +201,7 @@ export class SubtaskExecutor {
       const step = v.plan.steps[0]
       if (step.impl.role === 'sink') {
         const reject = sinkReject(this.graph, v, this.afterErrors.has(v.plan.index))
-        v.sink = await openSink(step, { pipeline: p.name, stepId: v.plan.id, subtask: thread, parallelism: layout.subtasks(v.plan.index), checkpointing: this.init.checkpointing, reject } as Parameters<typeof openSink>[1])
+        v.sink = await openSink(step, { pipeline: p.name, stepId: v.plan.id, subtask: thread, parallelism: layout.subtasks(v.plan.index), checkpointing: this.init.checkpointing, reject, warn: (m: string) => this.sinkWarnings.add(m) } as Parameters<typeof openSink>[1])
         // The subtasks here that feed this sink wait for its pending writes: they are blocked on output.
         const feeders = v.plan.inputs.flatMap((x) => this.graph.vertices[x.from]?.metrics ?? [])
         v.pendingWrite = (w) => {
@@ -787,8 +787,11 @@ export class SubtaskExecutor {
   }
 
   /** The event-time warnings of this thread's sources (a watermark that jumped by more than a day). */
+  /** What sinks said of this run when they opened (see `SinkContext.warn`). */
+  private readonly sinkWarnings = new Set<string>()
+
   warnings(): string[] {
-    return this.runners.flatMap((r) => r.guard.warnings)
+    return [...this.runners.flatMap((r) => r.guard.warnings), ...this.sinkWarnings]
   }
 
   /** Cursor into this thread's quality results: those after it go with the next report. */

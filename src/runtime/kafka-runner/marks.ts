@@ -1,7 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
-import { isS3Url, parseS3Url } from '../../checkpoint/s3-location.ts'
+import { smallObjects } from '../../checkpoint/small-objects.ts'
 
 /** How a Kafka-runner job ended: it finished (bounded input) or was stopped. */
 export type EndedAs = 'finished' | 'stopped'
@@ -16,13 +13,9 @@ export interface RunnerMarks {
   ended(): Promise<EndedAs | undefined>
   markEnded(status: EndedAs): Promise<void>
   stopping(): Promise<boolean>
-  /** Written before the stop request is answered (synchronously in a folder). */
-  markStopping(): void | Promise<void>
+  /** Written before a stop request is answered. */
+  markStopping(): Promise<void>
   close(): void
-}
-
-export function runnerMarks(dir: string): RunnerMarks {
-  return isS3Url(dir) ? bucketMarks(dir) : folderMarks(dir)
 }
 
 const FINISHED = 'runner/finished.json'
@@ -36,57 +29,16 @@ const endedOf = (text: string): EndedAs => {
   }
 }
 
-function folderMarks(dir: string): RunnerMarks {
-  const file = (name: string): string => join(dir, name)
+export function runnerMarks(dir: string): RunnerMarks {
+  const notes = smallObjects(dir)
   return {
     async ended() {
-      if (!existsSync(file(FINISHED))) return undefined
-      return endedOf(await readFile(file(FINISHED), 'utf8').catch(() => ''))
-    },
-    async markEnded(status) {
-      await mkdir(join(dir, 'runner'), { recursive: true })
-      await writeFile(file(FINISHED), body({ status }))
-    },
-    stopping: async () => existsSync(file(STOPPING)),
-    markStopping() {
-      mkdirSync(join(dir, 'runner'), { recursive: true })
-      writeFileSync(file(STOPPING), body({}))
-    },
-    close() {},
-  }
-}
-
-function bucketMarks(url: string): RunnerMarks {
-  const where = parseS3Url(url)
-  const store = import('../../checkpoint/object-store.ts')
-  const sdk = import('@aws-sdk/client-s3')
-  let client: Awaited<ReturnType<Awaited<typeof store>['s3Client']>> | undefined
-  const open = async () => (client ??= (await store).s3Client())
-  const get = async (name: string): Promise<string | undefined> => {
-    const { GetObjectCommand } = await sdk
-    try {
-      const out = await (await open()).send(new GetObjectCommand({ Bucket: where.bucket, Key: where.prefix + name }))
-      return await out.Body!.transformToString()
-    } catch (e) {
-      if ((await store).isS3NotFound(e)) return undefined
-      throw e
-    }
-  }
-  const put = async (name: string, text: string): Promise<void> => {
-    const { PutObjectCommand } = await sdk
-    await (await open()).send(new PutObjectCommand({ Bucket: where.bucket, Key: where.prefix + name, Body: text, ContentType: 'application/json' }))
-  }
-  return {
-    async ended() {
-      const text = await get(FINISHED)
+      const text = await notes.get(FINISHED)
       return text === undefined ? undefined : endedOf(text)
     },
-    markEnded: (status) => put(FINISHED, body({ status })),
-    stopping: async () => (await get(STOPPING)) !== undefined,
-    markStopping: () => put(STOPPING, body({})),
-    close() {
-      client?.destroy()
-      client = undefined
-    },
+    markEnded: (status) => notes.put(FINISHED, body({ status })),
+    stopping: async () => (await notes.get(STOPPING)) !== undefined,
+    markStopping: () => notes.put(STOPPING, body({})),
+    close: () => notes.close(),
   }
 }

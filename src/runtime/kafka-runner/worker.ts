@@ -1,4 +1,3 @@
-import { isS3Url } from '../../checkpoint/s3-location.ts'
 import type { Pipeline } from '../../api/pipeline.ts'
 import { createClient, createCluster, isKafkaError, type Cluster, type KafkaClient, type KafkaProducer } from '../../connectors/kafka/client.ts'
 import { SluiceError, errorMessage, userError } from '../../core/errors.ts'
@@ -10,7 +9,7 @@ import { loadPipeline, moduleUrl } from '../executor/load.ts'
 import { serializeError } from '../executor/serialized-error.ts'
 import { planSignature } from '../executor/signature.ts'
 import { runThread } from '../executor/thread.ts'
-import { FileControlChannel } from '../job/file-control.ts'
+import { ControlRequestChannel } from '../job/control-channel.ts'
 import { createJob } from '../job/handle.ts'
 import type { RunSummary } from '../run-types.ts'
 import type { RunAssignment } from './assignment.ts'
@@ -28,7 +27,7 @@ export interface KafkaWorkerOptions {
   params?: Record<string, string>
   bootstrap: string
   group: string
-  /** A folder every worker reaches, or `s3://bucket/prefix` (no `sluice stop` there: control requests are files). */
+  /** A folder every worker reaches, or `s3://bucket/prefix`. */
   checkpointDir: string
   /** Time between checkpoints (default 10 s): what a failure makes the job read again. */
   checkpointIntervalMs?: number
@@ -188,8 +187,9 @@ export async function runKafkaWorker(o: KafkaWorkerOptions): Promise<KafkaWorker
 async function lead(p: Pipeline, o: KafkaWorkerOptions, params: Record<string, string>, a: RunAssignment, exchange: KafkaExchange, abandon: AbortSignal, step: (s: string) => void, marks: RunnerMarks): Promise<RunSummary> {
   const registry = new MetricsRegistry({ pipeline: p.name })
   const { handle, control } = createJob(p.name, registry)
-  // Control requests are files in a checkpoint folder; a job checkpointing to a bucket takes none (as `sluice run`).
-  const channel = isS3Url(o.checkpointDir) ? undefined : new FileControlChannel(handle, o.checkpointDir)
+  // Control requests (sluice stop, sluice savepoint) lie beside the checkpoints, in a folder or a bucket; a stop
+  // is noted for every later run before it is answered.
+  const channel = new ControlRequestChannel(handle, o.checkpointDir, { beforeStopAnswer: () => marks.markStopping() })
   const onAbandon = (): void => void handle.cancel().catch(() => {})
   abandon.addEventListener('abort', onAbandon)
   if (abandon.aborted) onAbandon()
@@ -201,8 +201,7 @@ async function lead(p: Pipeline, o: KafkaWorkerOptions, params: Record<string, s
     if (e.type === 'status') step(`job ${e.status}`)
     else if (e.type === 'restored') step(`restored checkpoint ${e.id}`)
     if (e.type === 'status' && e.status === 'stopping') {
-      const noted = marks.markStopping()
-      if (noted instanceof Promise) noted.catch((err: unknown) => step(`the stop could not be noted beside the checkpoints: ${errorMessage(err)}`))
+      marks.markStopping().catch((err: unknown) => step(`the stop could not be noted beside the checkpoints: ${errorMessage(err)}`))
     }
   })
   if (await marks.stopping()) void handle.stop().catch(() => {})

@@ -9,7 +9,7 @@ import { savepointCommand } from '../../cli/commands/savepoint.ts'
 import { stopCommand } from '../../cli/commands/stop.ts'
 import { MetricsRegistry } from '../../observe/metrics/registry.ts'
 import { FakeRunner } from './fake-runner.ts'
-import { FileControlChannel } from './file-control.ts'
+import { ControlRequestChannel } from './control-channel.ts'
 import { createJob } from './handle.ts'
 
 /** A job on a fake runner and a channel on a new folder; `before` writes requests before the channel looks. */
@@ -22,7 +22,7 @@ function setup(before?: (dir: string) => void) {
   const { handle, control } = createJob('p', new MetricsRegistry({ pipeline: 'p' }))
   const runner = new FakeRunner(control)
   const warnings: string[] = []
-  const channel = new FileControlChannel(handle, dir, { intervalMs: 10, warn: (m) => warnings.push(m) })
+  const channel = new ControlRequestChannel(handle, dir, { intervalMs: 10, warn: (m) => warnings.push(m) })
   return { dir, handle, runner, channel, warnings, [Symbol.dispose]: () => rmSync(dir, { recursive: true, force: true }) }
 }
 
@@ -127,7 +127,7 @@ test('the channel stops looking when the job ends; a later request waits for the
   // The next run's channel serves it.
   const { handle, control } = createJob('p', new MetricsRegistry({ pipeline: 'p' }))
   const next = new FakeRunner(control)
-  const channel = new FileControlChannel(handle, s.dir, { intervalMs: 10 })
+  const channel = new ControlRequestChannel(handle, s.dir, { intervalMs: 10 })
   const run2 = next.run()
   assert.equal((await answerOf(late)).outcome, 'done')
   next.end()
