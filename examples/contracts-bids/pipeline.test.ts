@@ -16,10 +16,13 @@ function sluice(args: string[], status = 0): string {
 
 test('contracts-bids: violations to dead letters with field and rule, quality per minute, the report', () => {
   rmSync(out, { recursive: true, force: true })
-  const run = JSON.parse(sluice(['run', 'examples/contracts-bids/pipeline.ts', '--json']).trim()) as { recordsIn: number; errors: number; steps: { step: string; violations?: Record<string, number> }[] }
+  const run = JSON.parse(sluice(['run', 'examples/contracts-bids/pipeline.ts', '--json']).trim()) as { recordsIn: number; errors: number; steps: { step: string; violations?: Record<string, number>; quality?: Record<string, { windows: number; windowsFailed: number }> }[] }
   assert.deepEqual([run.recordsIn, run.errors], [34, 11])
   // the summary counts the violations per rule
   assert.deepEqual(run.steps.find((s) => s.step === 'source-jsonl-1')!.violations, { '/price type': 4, '/channel inSet': 4, '/bidder required': 3 })
+  // and the expectations' results per expectation
+  const quality = run.steps.find((s) => s.step === 'bid-quality')!.quality!
+  assert.deepEqual(Object.entries(quality).map(([name, q]) => [name, q.windows, q.windowsFailed]), [['bidder:unique', 3, 1], ['rowCount', 3, 1], ['price:distribution', 3, 0]])
   assert.equal(readFileSync(`${out}prices.jsonl`, 'utf8').trim().split('\n').length, 34)
   assert.match(sluice(['dlq', 'list', 'examples/contracts-bids/out/log']), /bids\.dlq: 11 letters[\s\S]*source-jsonl-1\s+validation\s+11/)
   const letters = sluice(['dlq', 'show', 'examples/contracts-bids/out/log', '--topic', 'bids.dlq', '--json'])

@@ -24,6 +24,12 @@ export function addExpectStep<T>(stream: Stream<T>, expectations: readonly Expec
     if (e === null || typeof e !== 'object' || !kinds.has(e.kind)) throw userError('SLUICE_BAD_ARGUMENT', `${where}: not an expectation`, { hint: "use the builders of 'expect'" })
     if (e.severity !== undefined && !['warn', 'drop', 'fail'].includes(e.severity)) throw userError('SLUICE_BAD_ARGUMENT', `${where}: severity must be 'warn', 'drop' or 'fail'`)
     if (e.severity === 'drop' && !RECORD_KINDS.has(e.kind)) throw userError('SLUICE_BAD_ARGUMENT', `${where}: '${expectationName(e)}' judges whole windows and cannot drop records; use 'warn' or 'fail'`)
+    if (e.kind === 'distribution') {
+      if (e.tolerance !== undefined && !(typeof e.tolerance === 'number' && e.tolerance >= 0)) throw userError('SLUICE_BAD_ARGUMENT', `${where}: '${expectationName(e)}' tolerance must be a number >= 0 (0.1: within 10% of the baseline)`)
+      if (e.baseline === 'previous' && options.window === undefined) throw userError('SLUICE_BAD_ARGUMENT', `${where}: '${expectationName(e)}' compares each window with the previous one: give the step a window`, { hint: "e.g. .expect([...], { window: '1m' })" })
+      const b = e.baseline
+      if (b !== undefined && b !== 'previous' && (b === null || typeof b !== 'object' || ![b.mean, b.stddev, ...Object.values(b.quantiles ?? {})].every((x) => x === undefined || Number.isFinite(x)))) throw userError('SLUICE_BAD_ARGUMENT', `${where}: '${expectationName(e)}' baseline must be 'previous' or figures { mean, stddev, quantiles } as numbers`)
+    }
     if (e.kind === 'referential') {
       if (e.other === undefined || typeof (e.other as { derive?: unknown }).derive !== 'function' || e.other.pipeline !== p) throw userError('SLUICE_BAD_ARGUMENT', `${where}: a referential expectation needs a stream of pipeline '${p.name}'`)
       others.add(e.other)

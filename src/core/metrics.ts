@@ -61,6 +61,8 @@ export class StepMetrics {
   consumerLag: ConsumerLag | undefined = undefined
   /** Records that broke a data contract at this step (a source's or a sink's), per rule; undefined until one does. */
   violations: ViolationCounts | undefined = undefined
+  /** An `expect` step's results so far, per expectation; undefined until it judged a window. */
+  quality: QualityCounts | undefined = undefined
   constructor(step: string, kind: string, subtask = 0) {
     this.step = step
     this.kind = kind
@@ -78,6 +80,7 @@ export class StepMetrics {
       dropped: this.dropped,
       ...(this.retries > 0 ? { retries: this.retries } : {}),
       ...(this.violations !== undefined ? { violations: { ...this.violations } } : {}),
+      ...(this.quality !== undefined ? { quality: copyQuality(this.quality) } : {}),
     }
   }
   /** Every figure as plain, structured-cloneable data. */
@@ -108,6 +111,7 @@ export class StepMetrics {
       ...(this.consumerLag !== undefined ? { consumerLag: { unit: this.consumerLag.unit, partitions: this.consumerLag.partitions.slice(), lag: this.consumerLag.lag.slice() } } : {}),
       ...(this.latency !== undefined ? { latency: { ingest: copyHistogram(this.latency.ingest), eventTime: copyHistogram(this.latency.eventTime) } } : {}),
       ...(this.violations !== undefined ? { violations: { ...this.violations } } : {}),
+      ...(this.quality !== undefined ? { quality: copyQuality(this.quality) } : {}),
       ...(this.keyGroupRecords !== undefined ? { keyGroupRecords: this.keyGroupRecords.slice() } : {}),
       ...(this.keyGroupKeys !== undefined ? { keyGroupKeys: this.keyGroupKeys.slice() } : {}),
       ...(this.keyGroupBytes !== undefined ? { keyGroupBytes: this.keyGroupBytes.slice() } : {}),
@@ -131,6 +135,8 @@ export interface StepMetricsJson {
   before?: number
   /** Present when records broke a data contract here: counts per rule. */
   violations?: ViolationCounts
+  /** Present for an `expect` step that judged a window: its results per expectation. */
+  quality?: QualityCounts
 }
 
 /**
@@ -180,6 +186,8 @@ export interface StepMetricsValues {
   hotKeys?: KeyCount[]
   /** Contract violations per rule. */
   violations?: ViolationCounts
+  /** An `expect` step's results per expectation. */
+  quality?: QualityCounts
   /** A keyed step's estimated records per key group (index: key group). */
   keyGroupRecords?: number[]
   /** A keyed step's keys per key group (index: key group). */
@@ -204,6 +212,47 @@ export function violationRule(error: unknown): string | undefined {
   const v = (error as { violation?: { path?: unknown; rule?: unknown } } | null)?.violation
   if (v === undefined || v === null || typeof v.rule !== 'string') return undefined
   return `${typeof v.path === 'string' && v.path !== '' ? v.path : '/'} ${v.rule}`
+}
+
+/**
+ * An `expect` step's results so far, per expectation name: windows judged (a check over the whole run is one
+ * window) and failed, records checked and failed (record checks and referential; 0 for the others).
+ * @example { 'price:notNull': { windows: 6, windowsFailed: 2, checked: 6000, failed: 12 } }
+ */
+export type QualityCounts = Record<string, QualityCount>
+
+/** One expectation's figures in `QualityCounts`. */
+export interface QualityCount {
+  windows: number
+  windowsFailed: number
+  checked: number
+  failed: number
+}
+
+/** Counts one judged window of expectation `name` on `m`. */
+export function countQuality(m: StepMetrics, name: string, r: { passed: boolean; checked: number; failed: number }): void {
+  const q = ((m.quality ??= {})[name] ??= { windows: 0, windowsFailed: 0, checked: 0, failed: 0 })
+  q.windows++
+  if (!r.passed) q.windowsFailed++
+  q.checked += r.checked
+  q.failed += r.failed
+}
+
+/** Adds `from` into `to` (figures of two subtasks or threads). */
+export function addQuality(to: QualityCounts, from: QualityCounts): void {
+  for (const [name, c] of Object.entries(from)) {
+    const q = (to[name] ??= { windows: 0, windowsFailed: 0, checked: 0, failed: 0 })
+    q.windows += c.windows
+    q.windowsFailed += c.windowsFailed
+    q.checked += c.checked
+    q.failed += c.failed
+  }
+}
+
+function copyQuality(q: QualityCounts): QualityCounts {
+  const out: QualityCounts = {}
+  addQuality(out, q)
+  return out
 }
 
 /** Counts one contract violation of rule `rule` on `m`. */

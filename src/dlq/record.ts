@@ -4,7 +4,8 @@ import { SluiceError, errorMessage } from '../core/errors.ts'
 
 /**
  * Why a record went to the dead-letter log: `parse`, a source could not decode the line (or its `parse`
- * option rejected it); `validation`, the decoded record failed a source's checks (no valid event time);
+ * option rejected it); `validation`, the decoded record failed a check (a source's, such as a valid event
+ * time; a data contract's; a quality expectation with severity `drop`);
  * `user-function`, a step's function (map, filter, key, process, timer, aggregate, ...) threw.
  */
 export type DeadLetterReason = 'parse' | 'validation' | 'user-function'

@@ -149,7 +149,9 @@ export class PolicyErrorSink implements ErrorSink {
     }
     if (this.policy === 'dead-letter') {
       const source = m !== undefined && m.kind.startsWith('source-')
-      const reason: DeadLetterReason = raw ? 'parse' : source || rule !== undefined ? 'validation' : 'user-function'
+      // A record a contract or a quality expectation refused failed a check, not a function.
+      const checked = rule !== undefined || (error as { code?: unknown } | null)?.code === 'SLUICE_EXPECTATION_FAILED'
+      const reason: DeadLetterReason = raw ? 'parse' : source || checked ? 'validation' : 'user-function'
       const { pipeline, now, includeStack } = this.config
       const built = deadLetter({ pipeline, step, reason, error, position, attempts, time: now(), eventTime: source ? undefined : time, record, raw, includeStack })
       const letter = this.config.protectLetter !== undefined ? this.config.protectLetter(built) : built

@@ -16,6 +16,8 @@ import { jobApi } from './job-api.ts'
 import { catalogRoutes } from './catalog-api.ts'
 import { schemaRoutes } from './schemas.ts'
 import { workflowRoutes, type ServedWorkflows } from './workflows.ts'
+import { registryRoutes } from './registry-api.ts'
+import type { SchemaRegistry } from '../contracts/registry/registry.ts'
 import type { Catalog } from '../catalog/catalog.ts'
 import { checkpointDetail, checkpointHistory } from './checkpoints.ts'
 import type { TokenVault } from '../privacy/vault/token-vault.ts'
@@ -39,6 +41,8 @@ export interface ControlPlaneOptions {
   prometheusUrl?: string
   /** A schema registry (folder or URL): the schemas route says where each contract stands in it. */
   registry?: string
+  /** An embedded schema registry served under `/registry` with Confluent's API, behind the tokens (`registryRoutes`). */
+  servedRegistry?: SchemaRegistry
   /** Workflows served under /api/workflows (their DAG and partition grid), read from their run store. */
   workflows?: ServedWorkflows
   /** The catalog served under /api/catalog/ (datasets, jobs, the lineage graph). */
@@ -228,6 +232,7 @@ export function controlPlane(opts: ControlPlaneOptions): Hono<Vars> {
   })
   schemaRoutes(app, { infos: opts.infos, registry: opts.registry, job })
   catalogRoutes(app, opts.catalog, fail)
+  if (opts.servedRegistry !== undefined) registryRoutes(app, opts.servedRegistry, opts.tokens, (c, status) => record(opts.audit, c as Context<Vars>, status))
   workflowRoutes(app, opts.workflows, fail)
   app.get('/api/audit', async (c) => {
     const { from, limit } = queryOf(c, AuditQuery)

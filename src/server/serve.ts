@@ -12,6 +12,7 @@ import type { TokenVault } from '../privacy/vault/token-vault.ts'
 import type { ServedWorkflows } from './workflows.ts'
 import { errorMessage } from '../core/errors.ts'
 import type { Duration } from '../core/duration.ts'
+import { SchemaRegistry } from '../contracts/registry/registry.ts'
 import { retentionLoop, type RetentionLoopOptions } from '../retention/periodic.ts'
 import type { ResolvedPolicy } from '../retention/policy.ts'
 
@@ -25,7 +26,10 @@ export interface ServeOptions {
   prometheusUrl?: string
   /** Workflows shown under /api/workflows and in the dashboard, read from their run store. */
   workflows?: ServedWorkflows
-  /** A schema registry (folder or URL) in which the served pipelines' contracts are looked up. */
+  /**
+   * A schema registry (folder or URL) in which the served pipelines' contracts are looked up. A folder's
+   * registry is also served under `/registry` with the Confluent Schema Registry API (see `registryRoutes`).
+   */
   registry?: string
   /** The catalog served under /api/catalog/ (and shown in the dashboard's lineage view). */
   catalog?: Catalog
@@ -73,6 +77,7 @@ export async function serveControlPlane(opts: ServeOptions): Promise<{ url: stri
     ...(opts.catalog !== undefined ? { catalog: opts.catalog } : {}),
     ...(opts.vault !== undefined ? { vault: opts.vault } : {}),
     ...(opts.registry !== undefined ? { registry: opts.registry } : {}),
+    ...(opts.registry !== undefined && !/^https?:\/\//.test(opts.registry) ? { servedRegistry: await SchemaRegistry.open(opts.registry) } : {}),
     ...(opts.workflows !== undefined ? { workflows: opts.workflows } : {}),
     ...(opts.checkpointDirs !== undefined ? { checkpointDirs: opts.checkpointDirs } : {}),
     tokens,

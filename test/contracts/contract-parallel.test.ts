@@ -16,4 +16,10 @@ test('at parallelism 2 the contract is checked in every subtask and one expect s
     ['price:unique', true, 8_000 - 16, 0],
     ['rowCount', true, 8_000 - 16, 0],
   ])
+  // the expect step's results reach the metrics registry from the worker thread that holds the step
+  const row = summary.steps.find((x) => x.kind === 'expect')!
+  assert.deepEqual(row.quality, {
+    'price:unique': { windows: 1, windowsFailed: 0, checked: 8_000 - 16, failed: 0 },
+    rowCount: { windows: 1, windowsFailed: 0, checked: 8_000 - 16, failed: 0 },
+  })
 })

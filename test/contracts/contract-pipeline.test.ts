@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { z } from 'zod'
-import { contract, loadContract, pipeline, run, sink, source, withContract, type ErrorRecord } from '../../src/index.ts'
+import { contract, expect, loadContract, pipeline, run, sink, source, withContract, type ErrorRecord } from '../../src/index.ts'
 import { readDeadLetters } from '../../src/dlq/reader.ts'
 
 const fixture = (f: string) => fileURLToPath(new URL(`./fixtures/${f}`, import.meta.url))
@@ -94,4 +94,17 @@ test("under onError 'fail' a violation stops the job naming the step, position, 
     assert.match(e.message, /field '\/price' must be >= 0 \(rule minimum\)/)
     return true
   })
+})
+
+test("an expectation with severity 'drop' sends the record to the dead letters as a validation failure naming the expectation", async (t) => {
+  const { dir } = await input(t)
+  const out = sink.collect<number>()
+  const p = pipeline('bids-drop', { onError: 'dead-letter', deadLetter: { dir: join(dir, 'log') } })
+  p.from(source.collection(lines)).expect([expect.inRange('price', { min: 0 }, 'drop')]).map((b) => b.auction as number).to(out)
+  const s = await run(p)
+  assert.equal(out.values.length, lines.length - 1)
+  assert.equal(s.errors, 1)
+  const letters = await readDeadLetters(join(dir, 'log'), 'bids-drop.dlq')
+  assert.deepEqual(letters.map((l) => [l.step, l.reason, l.error.code, l.error.message]), [['expect-1', 'validation', 'SLUICE_EXPECTATION_FAILED', "expectation 'price:inRange' failed: the record is dropped (step 'expect-1')"]])
+  assert.deepEqual(letters[0].record, lines[1])
 })

@@ -43,6 +43,9 @@ export const serveCommand: Command = {
     'view show. With --workflow-store (and --workflow for their DAGs) it shows workflows: each DAG with',
     'run statuses and a partition grid, read from the run store that sluice workflow writes; with no',
     'pipeline it serves until Ctrl-C. Ctrl-C stops every pipeline gracefully.',
+    'With --registry <folder> the schema registry kept there is also served under /registry with the',
+    'Confluent Schema Registry API (see sluice registry), behind the tokens; with no pipeline it serves',
+    'until Ctrl-C.',
     'With --retention the retention policy (as sluice retention apply --policy) is applied at start and',
     'then every --retention-every (default 1h), each deletion logged to --retention-log. A policy keeping',
     'fewer checkpoints in a served pipeline\'s checkpoint folder than the pipeline keeps (3) is refused,',
@@ -59,7 +62,7 @@ export const serveCommand: Command = {
     { name: 'checkpoint-interval', type: 'string', placeholder: 'DURATION', description: "time between checkpoints with --checkpoint-dir, e.g. '10s' (default 10s)" },
     { name: 'prometheus', type: 'string', placeholder: 'URL', description: 'Prometheus that runs the rules of sluice slo rules: SLO status from it (default: counted by the server since it started)' },
     { name: 'catalog', type: 'string', placeholder: 'DIR', description: "a catalog folder (as sluice catalog --dir): the served pipelines' lineage goes into it; served under /api/catalog/ and in the dashboard's lineage view" },
-    { name: 'registry', type: 'string', placeholder: 'DIR|URL', description: "a schema registry (an embedded one's folder or a URL): the API says where each source's contract stands in it" },
+    { name: 'registry', type: 'string', placeholder: 'DIR|URL', description: "a schema registry (an embedded one's folder or a URL): the API says where each source's contract stands in it; a folder's registry is also served under /registry with the Confluent Schema Registry API (a token as bearer, or as the password of basic auth)" },
     { name: 'workflow', type: 'string', multiple: true, placeholder: 'FILE', description: 'a workflow module whose DAG and partition grid the API and dashboard show' },
     { name: 'workflow-store', type: 'string', placeholder: 'FILE', description: 'the workflows\' run store (as sluice workflow --store; default .sluice/workflows.db with --workflow)' },
     { name: 'retention', type: 'string', placeholder: 'FILE', description: 'a retention policy (YAML or JSON) applied at start and then periodically while the server runs' },
@@ -99,7 +102,8 @@ export const serveCommand: Command = {
     }
     const workflowFiles = Array.isArray(values.workflow) ? values.workflow.map(String) : []
     const storeFile = typeof values['workflow-store'] === 'string' ? values['workflow-store'] : workflowFiles.length > 0 ? join('.sluice', 'workflows.db') : undefined
-    if (positionals.length === 0 && storeFile === undefined) throw new UsageError('give pipeline files, or workflows to show (--workflow, --workflow-store)', 'serve')
+    const registryFolder = typeof values.registry === 'string' && !/^https?:\/\//.test(values.registry)
+    if (positionals.length === 0 && storeFile === undefined && !registryFolder) throw new UsageError('give pipeline files, workflows to show (--workflow, --workflow-store), or a registry folder to serve (--registry)', 'serve')
     const definitions = []
     for (const f of workflowFiles) definitions.push(workflowShape(await loadWorkflow(f, ctx.cwd)))
     const workflows: ServedWorkflows | undefined = storeFile !== undefined ? { store: new WorkflowStore(resolve(ctx.cwd, storeFile)), definitions } : undefined
@@ -205,11 +209,12 @@ export function portFlag(values: ParsedArgs['values'], flag = 'port', command = 
 export async function serveJobs(jobs: ReadonlyMap<string, JobHandle>, opts: { retention?: ServeOptions['retention']; checkpointDirs?: ReadonlyMap<string, string>; port: number; host: string | undefined; stateDir: string; graphs?: ReadonlyMap<string, readonly GraphStep[]>; infos?: ReadonlyMap<string, JobInfo>; prometheusUrl?: string; catalog?: Catalog; vault?: TokenVault; auditRetention?: number; registry?: string; workflows?: ServedWorkflows }, ctx: CliContext): Promise<number> {
   const server = await serveControlPlane({ jobs, ...(opts.checkpointDirs !== undefined ? { checkpointDirs: opts.checkpointDirs } : {}), ...(opts.auditRetention !== undefined ? { auditRetention: opts.auditRetention } : {}), ...(opts.retention !== undefined ? { retention: opts.retention } : {}), ...(opts.workflows !== undefined ? { workflows: opts.workflows } : {}), ...(opts.catalog !== undefined ? { catalog: opts.catalog } : {}), ...(opts.vault !== undefined ? { vault: opts.vault } : {}), ...(opts.registry !== undefined ? { registry: opts.registry } : {}), ...(opts.graphs !== undefined ? { graphs: opts.graphs } : {}), ...(opts.infos !== undefined ? { infos: opts.infos } : {}), ...(opts.prometheusUrl !== undefined ? { prometheusUrl: opts.prometheusUrl } : {}), stateDir: opts.stateDir, port: opts.port, ...(opts.host !== undefined ? { host: opts.host } : {}) })
   ctx.stderr.write(`control plane on ${server.url} (API under /api/, described at /openapi.json)\n`)
+  if (opts.registry !== undefined && !/^https?:\/\//.test(opts.registry)) ctx.stderr.write(`schema registry on ${server.url}/registry (the Confluent API; schemas in ${opts.registry})\n`)
   if (server.tokens.list().length === 0) {
     const t = await server.tokens.create('admin')
     ctx.stderr.write(`no token yet: created an admin token (shown once, stored hashed):\n  ${t.token}\n`)
   }
-  // With no pipeline (workflows only) the server runs until Ctrl-C.
+  // With no pipeline (workflows or a registry only) the server runs until Ctrl-C.
   let interrupted: () => void = () => {}
   const signalled = new Promise<void>((resolve) => (interrupted = resolve))
   const onSignal = () => {

@@ -52,3 +52,19 @@ test('over the whole run, an empty input still gets its results: a row count of 
   const f = harness([expect.rowCount({ min: 1 }, 'fail')], undefined)
   assert.throws(() => f.end(), (e: Error & { code?: string }) => e.code === 'SLUICE_EXPECTATION_FAILED' && /for the run: \{"count":0\}/.test(e.message))
 })
+
+test("a distribution against the previous window: the first passes, a drift fails, and the baseline survives a checkpoint", () => {
+  const h = harness([expect.distribution('x', { baseline: 'previous', tolerance: 0.1 })], 10)
+  h.push([{ value: { x: 10 }, time: 1 }, { value: { x: 12 }, time: 2 }])
+  h.watermark(10)
+  h.snapshotAndRestore()
+  h.push([{ value: { x: 11 }, time: 11 }, { value: { x: 13 }, time: 12 }])
+  h.watermark(20)
+  h.push([{ value: { x: 30 }, time: 21 }, { value: { x: 32 }, time: 22 }])
+  h.watermark(30)
+  assert.deepEqual(results(h).map((r) => [r.windowStart, r.passed, r.observed.mean, r.observed.baselineMean ?? null]), [
+    [0, true, 11, null],
+    [10, true, 12, 11],
+    [20, false, 31, 12],
+  ])
+})

@@ -2,6 +2,7 @@ import type { Batch, Position } from '../../core/batch.ts'
 import { parseDuration } from '../../core/duration.ts'
 import { SluiceError } from '../../core/errors.ts'
 import { subtaskOfKey } from '../../core/key.ts'
+import { countQuality } from '../../core/metrics.ts'
 import type { KeyedRestore, Operator, OperatorContext, Output } from '../../core/operator.ts'
 import { KeyedSnapshotWriter, checkRestore, readEntries } from '../../operators/keyed-snapshot.ts'
 import { noteQualityResults } from './results-seen.ts'
@@ -54,6 +55,8 @@ export class ExpectOperator implements Operator {
   /** Reference keys (the second input of a referential check) with the event times they were seen at. */
   private refs = new Map<unknown, number[]>()
   private lastTime = -Infinity
+  /** Per expectation, the observed figures of its last closed window with records (a distribution's 'previous' baseline). */
+  private previous: (Record<string, number | null> | undefined)[] = []
 
   constructor(spec: ExpectSpec, ctx: OperatorContext) {
     this.ctx = ctx
@@ -203,8 +206,10 @@ export class ExpectOperator implements Operator {
       const c = this.checks[j]
       const a = w.accs[j]
       if (c.e.kind === 'referential') a.failed = this.unmatched(c, a)
-      const r = result(this.ctx.stepId, c.e, a, w.count, whole ? null : w.start, whole ? null : w.start + size!, c.maxLagMs)
+      const r = result(this.ctx.stepId, c.e, a, w.count, whole ? null : w.start, whole ? null : w.start + size!, c.maxLagMs, this.previous[j])
+      if (c.e.kind === 'distribution' && a.checked > 0) this.previous[j] = r.observed
       results.push(r)
+      countQuality(this.ctx.metrics, r.expectation, r)
       if (!r.passed && !c.record && c.e.severity === 'fail') {
         noteQualityResults(this.ctx.pipeline, results)
         out.side(QUALITY_OUTPUT, { values: results, times: results.map(() => this.resultTime(w)) })
@@ -246,7 +251,7 @@ export class ExpectOperator implements Operator {
 
   snapshot(): unknown {
     const w = new KeyedSnapshotWriter(this.spec.keyGroups)
-    w.add('quality', 0, { windows: [...this.windows.values()].map((x) => ({ start: x.start, count: x.count, accs: x.accs.map(snapshotAcc) })), refs: [...this.refs], lastTime: this.lastTime })
+    w.add('quality', 0, { windows: [...this.windows.values()].map((x) => ({ start: x.start, count: x.count, accs: x.accs.map(snapshotAcc) })), refs: [...this.refs], lastTime: this.lastTime, previous: this.previous })
     return w.build(undefined)
   }
 
@@ -258,6 +263,7 @@ export class ExpectOperator implements Operator {
       for (const x of d.windows) this.windows.set(x.start, { start: x.start, count: x.count, accs: x.accs.map(restoreAcc) })
       for (const [k, l] of d.refs) this.refs.set(k, l)
       this.lastTime = Math.max(this.lastTime, d.lastTime)
+      if (Array.isArray(d.previous)) this.previous = d.previous.map((o: Record<string, number | null> | null) => o ?? undefined)
     }
   }
 

@@ -16,6 +16,37 @@ export interface Bounds {
   max?: number
 }
 
+/**
+ * Figures a window's distribution is compared with: its mean, standard deviation and quantiles (by rank, e.g.
+ * `'0.9'`) must each lie within `tolerance` (relative) of these.
+ * @example { mean: 480, stddev: 120, quantiles: { '0.5': 450 } }
+ */
+export interface DistributionBaseline {
+  mean?: number
+  stddev?: number
+  quantiles?: Record<string, number>
+}
+
+/**
+ * Options of `expect.distribution`: bounds of its figures, or a baseline to stay near.
+ * @example { mean: { min: 10 }, baseline: { mean: 480, stddev: 120 }, tolerance: 0.05 }
+ */
+export interface DistributionOptions {
+  mean?: Bounds
+  stddev?: Bounds
+  /** Bounds of quantiles by rank (`'0.99'`), from a KLL sketch. */
+  quantiles?: Record<string, Bounds>
+  /**
+   * Figures to compare with: fixed ones, or `'previous'`, the previous window's mean, standard deviation and
+   * the quantiles named in `quantiles` (a drift check; the first window has none and passes).
+   */
+  baseline?: DistributionBaseline | 'previous'
+  /** How far (relative to the baseline's figure) a figure may be from it; default 0.1. */
+  tolerance?: number
+  /** The results' name (default `<field>:distribution`): give one when a field has two distribution checks. */
+  name?: string
+}
+
 interface Common {
   /** How results are named; default `<field>:<kind>` (or `<kind>`). */
   name?: string
@@ -31,7 +62,7 @@ export type Expectation =
   | (Common & { kind: 'unique'; field: string })
   | (Common & { kind: 'rowCount'; min?: number; max?: number })
   | (Common & { kind: 'freshness'; maxLag: Duration; field?: string })
-  | (Common & { kind: 'distribution'; field: string; mean?: Bounds; stddev?: Bounds; quantiles?: Record<string, Bounds> })
+  | (Common & { kind: 'distribution'; field: string; mean?: Bounds; stddev?: Bounds; quantiles?: Record<string, Bounds>; baseline?: DistributionBaseline | 'previous'; tolerance?: number })
   | (Common & { kind: 'referential'; field: string; within: Duration; otherField: string; other?: StreamRef })
 
 /** Kinds checked on each record: a record that fails may be dropped. The others judge a whole window. */
@@ -66,13 +97,14 @@ export const expect = {
    */
   freshness: (o: { maxLag: Duration; field?: string }, severity: Exclude<Severity, 'drop'> = 'warn'): Expectation => ({ kind: 'freshness', ...o, severity }),
   /**
-   * Mean, standard deviation and quantiles of a numeric field per window within bounds; quantiles come from a
-   * KLL sketch (rank error about 1.7%). @example expect.distribution('price', { mean: { min: 10 }, quantiles: { '0.99': { max: 1e6 } } })
-   */
-  /**
    * Each record's key (`field`) was seen on `other` (its `otherField`) at most `within` before the record's
    * event time; judged per window once the watermark passes it. @example expect.referential('auction', auctions, { otherField: 'id', within: '1h' })
    */
   referential: (field: string, other: StreamRef, o: { otherField: string; within: Duration }, severity: Exclude<Severity, 'drop'> = 'warn'): Expectation => ({ kind: 'referential', field, other, ...o, severity }),
-  distribution: (field: string, o: { mean?: Bounds; stddev?: Bounds; quantiles?: Record<string, Bounds> }, severity: Exclude<Severity, 'drop'> = 'warn'): Expectation => ({ kind: 'distribution', field, ...o, severity }),
+  /**
+   * Mean, standard deviation and quantiles of a numeric field per window, within bounds or near a baseline
+   * (fixed figures, or the previous window's); quantiles come from a KLL sketch (rank error about 1.7%).
+   * @example expect.distribution('price', { mean: { min: 10 }, quantiles: { '0.99': { max: 1e6 } }, baseline: 'previous', tolerance: 0.2 })
+   */
+  distribution: (field: string, o: DistributionOptions, severity: Exclude<Severity, 'drop'> = 'warn'): Expectation => ({ kind: 'distribution', field, ...o, severity }),
 }

@@ -16,7 +16,10 @@ export interface QualityResult {
   /** Records (or values) the check looked at, and those that failed it (record checks and referential). */
   checked: number
   failed: number
-  /** The figures judged: count, maxLagMs, mean, stddev, quantiles as `p50`..., each null when there were none. */
+  /**
+   * The figures judged: count, maxLagMs, mean, stddev, quantiles as `p50`..., each null when there were none;
+   * with a distribution's baseline, its figures as `baselineMean`, `baselineStddev`, `baselineP50`...
+   */
   observed: Record<string, number | null>
 }
 
@@ -65,8 +68,32 @@ export function addToDistribution(a: Acc, x: number): void {
 
 const inBounds = (x: number | null, b: Bounds | undefined) => b === undefined || (x !== null && (b.min === undefined || x >= b.min) && (b.max === undefined || x <= b.max))
 
-/** Judges a window's state; `rowCount` is the window's record count. */
-export function judge(e: Expectation, a: Acc, rowCount: number, maxLagMs: number): { passed: boolean; observed: Record<string, number | null> } {
+/** The figures a distribution is compared with: its fixed baseline, or the previous window's observed ones. */
+function baselineOf(e: Extract<Expectation, { kind: 'distribution' }>, previous: Record<string, number | null> | undefined): Record<string, number | null> | undefined {
+  if (e.baseline === undefined) return undefined
+  if (e.baseline === 'previous') {
+    if (previous === undefined) return undefined
+    const out: Record<string, number | null> = { mean: previous.mean ?? null, stddev: previous.stddev ?? null }
+    for (const q of Object.keys(e.quantiles ?? {})) out[quantileKey(q)] = previous[quantileKey(q)] ?? null
+    return out
+  }
+  const out: Record<string, number | null> = {}
+  if (e.baseline.mean !== undefined) out.mean = e.baseline.mean
+  if (e.baseline.stddev !== undefined) out.stddev = e.baseline.stddev
+  for (const [q, v] of Object.entries(e.baseline.quantiles ?? {})) out[quantileKey(q)] = v
+  return out
+}
+
+/** The name of a quantile's figure in `observed`: `p50` for `'0.5'`. */
+function quantileKey(q: string): string {
+  return `p${Number(q) * 100}`
+}
+
+/**
+ * Judges a window's state; `rowCount` is the window's record count, `previous` the observed figures of the
+ * same expectation's previous window (a distribution with `baseline: 'previous'` is compared with them).
+ */
+export function judge(e: Expectation, a: Acc, rowCount: number, maxLagMs: number, previous?: Record<string, number | null>): { passed: boolean; observed: Record<string, number | null> } {
   switch (e.kind) {
     case 'rowCount':
       return { passed: inBounds(rowCount, e), observed: { count: rowCount } }
@@ -82,8 +109,19 @@ export function judge(e: Expectation, a: Acc, rowCount: number, maxLagMs: number
       let passed = inBounds(mean, e.mean) && inBounds(stddev, e.stddev)
       for (const [q, b] of Object.entries(e.quantiles ?? {})) {
         const v = a.sketch!.quantile(Number(q))
-        observed[`p${Number(q) * 100}`] = v
+        observed[quantileKey(q)] = v
         passed &&= inBounds(v, b)
+      }
+      const base = baselineOf(e, previous)
+      if (base !== undefined && n > 0) {
+        const tolerance = e.tolerance ?? 0.1
+        for (const [k, b] of Object.entries(base)) {
+          if (observed[k] === undefined) observed[k] = k.startsWith('p') ? a.sketch!.quantile(Number(k.slice(1)) / 100) : null
+          observed[`baseline${k[0].toUpperCase()}${k.slice(1)}`] = b
+          const v = observed[k]
+          // A figure neither side has (a standard deviation of one value) is not judged.
+          if (b !== null && v !== null) passed &&= Math.abs(v - b) <= tolerance * Math.abs(b)
+        }
       }
       return { passed: n === 0 ? true : passed, observed }
     }
@@ -92,8 +130,8 @@ export function judge(e: Expectation, a: Acc, rowCount: number, maxLagMs: number
   }
 }
 
-export function result(step: string, e: Expectation, a: Acc, rowCount: number, start: number | null, end: number | null, maxLagMs = Infinity): QualityResult {
-  const { passed, observed } = judge(e, a, rowCount, maxLagMs)
+export function result(step: string, e: Expectation, a: Acc, rowCount: number, start: number | null, end: number | null, maxLagMs = Infinity, previous?: Record<string, number | null>): QualityResult {
+  const { passed, observed } = judge(e, a, rowCount, maxLagMs, previous)
   return {
     step,
     expectation: expectationName(e),

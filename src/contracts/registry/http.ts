@@ -24,6 +24,11 @@ export function registryApp(registry: SchemaRegistry): Hono {
   const json = (c: Context, value: unknown) => c.body(JSON.stringify(value), 200, { 'content-type': CONTENT_TYPE })
   const version = (v: SubjectVersion) => ({ subject: v.subject, version: v.version, id: v.id, ...(v.schemaType !== 'AVRO' ? { schemaType: v.schemaType } : {}), schema: v.schema })
 
+  // Another process may have changed the folder (a run registering its contracts): answer from what it holds now.
+  app.use(async (_c, next) => {
+    await registry.refresh()
+    await next()
+  })
   app.get('/', (c) => json(c, {}))
   app.get('/schemas/types', (c) => json(c, ['JSON', 'AVRO']))
   app.get('/schemas/ids/:id', (c) => {
@@ -52,6 +57,7 @@ export function registryApp(registry: SchemaRegistry): Hono {
 
   app.get('/config', (c) => json(c, { compatibilityLevel: registry.compatibility() }))
   app.put('/config', async (c) => json(c, { compatibility: await registry.setCompatibility((await body(c)).compatibility) }))
+  app.delete('/config', async (c) => json(c, { compatibilityLevel: await registry.deleteCompatibility() }))
   app.get('/config/:subject', (c) => json(c, { compatibilityLevel: registry.subjectCompatibility(c.req.param('subject'), flag(c, 'defaultToGlobal')) }))
   app.put('/config/:subject', async (c) => json(c, { compatibility: await registry.setCompatibility((await body(c)).compatibility, c.req.param('subject')) }))
   app.delete('/config/:subject', async (c) => json(c, { compatibilityLevel: await registry.deleteCompatibility(c.req.param('subject')) }))

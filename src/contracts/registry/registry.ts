@@ -45,6 +45,18 @@ export class SchemaRegistry {
     return new SchemaRegistry(store, await store.load())
   }
 
+  /**
+   * Reads the state again if another process (or another registry on the same folder) changed it since this
+   * one last read or wrote it. Every change does this first; the HTTP API does it before each request.
+   */
+  refresh(): Promise<void> {
+    return this.serial(() => this.reload())
+  }
+
+  private async reload(): Promise<void> {
+    if (await this.store.changed()) this.state = await this.store.load()
+  }
+
   subjects(deleted = false): string[] {
     return Object.entries(this.state.subjects)
       .filter(([, s]) => s.versions.some((v) => deleted || !v.deleted))
@@ -94,7 +106,7 @@ export class SchemaRegistry {
    * else checks compatibility with the subject's live versions and adds a version (409 if incompatible).
    */
   register(subject: string, input: SchemaInput): Promise<{ id: number; version: number }> {
-    return this.serial(() => this.registerNow(subject, input))
+    return this.mutate(() => this.registerNow(subject, input))
   }
 
   private async registerNow(subject: string, input: SchemaInput): Promise<{ id: number; version: number }> {
@@ -157,7 +169,7 @@ export class SchemaRegistry {
   }
 
   setCompatibility(level: unknown, subject?: string): Promise<CompatibilityLevel> {
-    return this.serial(() => this.setCompatibilityNow(level, subject))
+    return this.mutate(() => this.setCompatibilityNow(level, subject))
   }
 
   private async setCompatibilityNow(level: unknown, subject?: string): Promise<CompatibilityLevel> {
@@ -169,8 +181,18 @@ export class SchemaRegistry {
     })
   }
 
-  deleteCompatibility(subject: string): Promise<CompatibilityLevel> {
-    return this.serial(() => this.deleteCompatibilityNow(subject))
+  /** Drops a subject's own level (40408 if it has none); without a subject, resets the global one to BACKWARD. Returns the level dropped. */
+  deleteCompatibility(subject?: string): Promise<CompatibilityLevel> {
+    if (subject === undefined) {
+      return this.mutate(async () => {
+        const previous = this.state.compatibility
+        return this.change(() => {
+          this.state.compatibility = 'BACKWARD'
+          return previous
+        })
+      })
+    }
+    return this.mutate(() => this.deleteCompatibilityNow(subject))
   }
 
   private async deleteCompatibilityNow(subject: string): Promise<CompatibilityLevel> {
@@ -185,7 +207,7 @@ export class SchemaRegistry {
 
   /** Deletes a subject: soft (its versions hidden, 40404 if already) or permanent (only after a soft delete, else 40405). */
   deleteSubject(subject: string, permanent: boolean): Promise<number[]> {
-    return this.serial(() => this.deleteSubjectNow(subject, permanent))
+    return this.mutate(() => this.deleteSubjectNow(subject, permanent))
   }
 
   private async deleteSubjectNow(subject: string, permanent: boolean): Promise<number[]> {
@@ -207,7 +229,7 @@ export class SchemaRegistry {
 
   /** Deletes one version: soft (40406 if already) or permanent (only after a soft delete, else 40407). */
   deleteVersion(subject: string, version: string | number, permanent: boolean): Promise<number> {
-    return this.serial(() => this.deleteVersionNow(subject, version, permanent))
+    return this.mutate(() => this.deleteVersionNow(subject, version, permanent))
   }
 
   private async deleteVersionNow(subject: string, version: string | number, permanent: boolean): Promise<number> {
@@ -269,6 +291,14 @@ export class SchemaRegistry {
 
   private matchesSchema(s: StoredSchema, schemaType: SchemaType, key: string): boolean {
     return s.schemaType === schemaType && canonical(s.schemaType, s.schema) === key
+  }
+
+  /** A change: after those before it, on the state as the folder holds it now. */
+  private mutate<R>(fn: () => Promise<R>): Promise<R> {
+    return this.serial(async () => {
+      await this.reload()
+      return fn()
+    })
   }
 
   private serial<R>(fn: () => Promise<R>): Promise<R> {

@@ -1,4 +1,4 @@
-import { mkdir, readFile } from 'node:fs/promises'
+import { mkdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { isNotFound, writeFileDurable } from '../../log/fs-util.ts'
 import type { CompatibilityLevel } from '../compat/difference.ts'
@@ -55,6 +55,7 @@ export class RegistryStore {
     if (this.dir === undefined) return emptyState()
     await mkdir(this.dir, { recursive: true })
     try {
+      this.stamp = await this.currentStamp()
       const state = JSON.parse(await readFile(this.file, 'utf8')) as RegistryState
       if (state.format !== 1) throw new Error(`registry.json has format ${String(state.format)}, expected 1`)
       return state
@@ -68,8 +69,33 @@ export class RegistryStore {
   save(state: RegistryState): Promise<void> {
     if (this.dir === undefined) return Promise.resolve()
     const text = JSON.stringify(state)
-    this.writing = this.writing.catch(() => undefined).then(() => writeFileDurable(this.file, text))
+    this.writing = this.writing.catch(() => undefined).then(async () => {
+      await writeFileDurable(this.file, text)
+      this.stamp = await this.currentStamp()
+    })
     return this.writing
+  }
+
+  /**
+   * Whether the file was replaced since this store last read or wrote it (by another process, or another
+   * registry on the same folder): each write renames a new file into place, so its inode changes.
+   */
+  async changed(): Promise<boolean> {
+    if (this.dir === undefined) return false
+    await this.writing.catch(() => undefined)
+    return (await this.currentStamp()) !== this.stamp
+  }
+
+  private stamp = ''
+
+  private async currentStamp(): Promise<string> {
+    try {
+      const s = await stat(this.file, { bigint: true })
+      return `${s.ino}:${s.mtimeNs}:${s.size}`
+    } catch (e) {
+      if (isNotFound(e)) return ''
+      throw e
+    }
   }
 
   private get file(): string {

@@ -19,7 +19,7 @@ export interface MetricInfo {
   scale: number
 }
 
-type StepField = Exclude<keyof StepMetricsValues, 'step' | 'kind' | 'subtask' | 'input' | 'latency' | 'consumerLag' | 'hotKeys' | 'violations' | 'keyGroupRecords' | 'keyGroupKeys' | 'keyGroupBytes'>
+type StepField = Exclude<keyof StepMetricsValues, 'step' | 'kind' | 'subtask' | 'input' | 'latency' | 'consumerLag' | 'hotKeys' | 'violations' | 'quality' | 'keyGroupRecords' | 'keyGroupKeys' | 'keyGroupBytes'>
 type CheckpointField = Exclude<keyof CheckpointMetrics, 'restoredFrom' | 'restoreMs' | 'lastDelta'>
 
 const STEP_LABELS = ['pipeline', 'step', 'kind', 'subtask'] as const

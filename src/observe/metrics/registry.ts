@@ -1,4 +1,4 @@
-import { StepMetrics, type KeyCount, type StepMetricsValues } from '../../core/metrics.ts'
+import { StepMetrics, addQuality, type KeyCount, type StepMetricsValues } from '../../core/metrics.ts'
 import { addHistogram, copyHistogram } from '../../core/latency-histogram.ts'
 
 /** What a thread (or process) reports about the subtasks it runs: plain, structured-cloneable data. */
@@ -246,6 +246,7 @@ function addTo(t: StepTotals, s: StepMetricsValues): void {
     const v = (t.violations ??= {})
     for (const [rule, n] of Object.entries(s.violations)) v[rule] = (v[rule] ?? 0) + n
   }
+  if (s.quality !== undefined) addQuality((t.quality ??= {}), s.quality)
   if (s.hotKeys !== undefined) t.hotKeys = mergeKeys(t.hotKeys ?? [], s.hotKeys)
   if (s.keyGroupRecords !== undefined) {
     const sum = (t.keyGroupRecords ??= new Array<number>(s.keyGroupRecords.length).fill(0))

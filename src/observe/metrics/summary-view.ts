@@ -45,6 +45,7 @@ function rowOf(t: StepTotals): StepMetricsJson {
     dropped: t.dropped,
     ...(t.retries > 0 ? { retries: t.retries } : {}),
     ...(t.violations !== undefined ? { violations: { ...t.violations } } : {}),
+    ...(t.quality !== undefined ? { quality: structuredClone(t.quality) } : {}),
   }
 }
 

@@ -1,7 +1,7 @@
 import type { Counter, Gauge, Registry } from 'prom-client'
 import { JOB_METRICS, STEP_METRICS, jobValue, stepValue, type MetricInfo } from '../metrics/catalog.ts'
 import type { MetricsSnapshot } from '../metrics/registry.ts'
-import { CONSUMER_LAG_LABELS, CONSUMER_LAG_METRICS, EXTRA_STEP_METRICS, KEY_GROUP_METRIC, KEY_GROUP_STATE_METRICS, SLO_METRICS, VIOLATION_METRIC, type ExtraStepMetric } from './extra-metrics.ts'
+import { CONSUMER_LAG_LABELS, CONSUMER_LAG_METRICS, EXTRA_STEP_METRICS, KEY_GROUP_METRIC, KEY_GROUP_STATE_METRICS, QUALITY_METRICS, SLO_METRICS, VIOLATION_METRIC, type ExtraStepMetric } from './extra-metrics.ts'
 import type { SloSpec } from '../slo/spec.ts'
 import { sloTargets } from '../slo/spec.ts'
 import { lazyRequire } from '../../core/lazy-require.ts'
@@ -41,6 +41,7 @@ export class PrometheusExposition {
   private readonly histograms: SnapshotHistogram[]
   private readonly lag: Record<'records' | 'bytes', Gauge<string>>
   private readonly violations: Counter<string>
+  private readonly quality: Record<'windows' | 'failed', AnyMetric>
   private readonly keyGroups: AnyMetric
   private readonly keyGroupState: Record<'keys' | 'bytes', AnyMetric>
 
@@ -54,6 +55,8 @@ export class PrometheusExposition {
     const lagGauge = (m: { name: string; help: string }) => new (promClient().Gauge)({ name: m.name, help: m.help, labelNames: [...CONSUMER_LAG_LABELS], registers: [this.registry] })
     this.lag = { records: lagGauge(CONSUMER_LAG_METRICS.records), bytes: lagGauge(CONSUMER_LAG_METRICS.bytes) }
     this.violations = new (promClient().Counter)({ name: VIOLATION_METRIC.name, help: VIOLATION_METRIC.help, labelNames: [...VIOLATION_METRIC.labels], registers: [this.registry] })
+    const q = QUALITY_METRICS
+    this.quality = { windows: this.metric(q.windows.name, q.windows.help, 'counter', q.windows.labels), failed: this.metric(q.failed.name, q.failed.help, 'counter', q.failed.labels) }
     this.keyGroups = this.metric(KEY_GROUP_METRIC.name, KEY_GROUP_METRIC.help, 'counter', KEY_GROUP_METRIC.labels)
     const st = KEY_GROUP_STATE_METRICS
     this.keyGroupState = { keys: this.metric(st.keys.name, st.keys.help, 'gauge', st.keys.labels), bytes: this.metric(st.bytes.name, st.bytes.help, 'gauge', st.bytes.labels) }
@@ -85,6 +88,16 @@ export class PrometheusExposition {
     this.violations.reset()
     for (const t of s.subtasks) {
       for (const [rule, n] of Object.entries(t.violations ?? {})) this.violations.inc({ pipeline, step: t.step, kind: t.kind, subtask: String(t.subtask), rule }, n)
+    }
+    this.quality.windows.reset()
+    this.quality.failed.reset()
+    for (const t of s.subtasks) {
+      for (const [expectation, c] of Object.entries(t.quality ?? {})) {
+        const labels = { pipeline, step: t.step, kind: t.kind, subtask: String(t.subtask), expectation }
+        set(this.quality.windows, { ...labels, result: 'passed' }, c.windows - c.windowsFailed)
+        set(this.quality.windows, { ...labels, result: 'failed' }, c.windowsFailed)
+        set(this.quality.failed, labels, c.failed)
+      }
     }
     this.keyGroups.reset()
     for (const t of s.subtasks) {

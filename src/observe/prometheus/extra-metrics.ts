@@ -37,6 +37,12 @@ export const VIOLATION_METRIC = {
   labels: [...STEP_LABELS, 'rule'],
 } as const
 
+/** An `expect` step's results per expectation (`StepMetricsValues.quality`); names come from the pipeline, never from values. */
+export const QUALITY_METRICS = {
+  windows: { name: 'sluice_quality_windows_total', help: "Windows an expectation of an expect step judged, by result ('passed' or 'failed'); a check over the whole run is one window.", labels: [...STEP_LABELS, 'expectation', 'result'] },
+  failed: { name: 'sluice_quality_failed_records_total', help: 'Records that failed an expectation of an expect step (record checks, and keys without a reference for referential).', labels: [...STEP_LABELS, 'expectation'] },
+} as const
+
 /** A keyed step's records per key group (`StepMetrics.keyGroupRecords`): 128 series per subtask at most, those it received records of. */
 export const KEY_GROUP_METRIC = {
   name: 'sluice_step_key_group_records_total',
