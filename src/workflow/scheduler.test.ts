@@ -80,6 +80,22 @@ test('a task over its timeout is aborted and counted as timed out', async () => 
   assert.equal(store.history('w')[0]?.outcome, 'timed_out')
 })
 
+test('a timed-out attempt that stops late is waited for: its retry never runs beside it', async () => {
+  const log: string[] = []
+  const wf = workflow('w')
+    .task('slow', fnTask(async (c: TaskContext) => {
+      log.push(`start ${c.attempt}`)
+      if (c.attempt === 1) await clock.sleep(35_000) // ignores its signal for 5 s past the timeout
+      log.push(`end ${c.attempt}`)
+    }), { timeoutMs: 30_000, retry: { retries: 1, baseMs: 10, jitter: 0 } })
+    .build()
+  const { s, store, clock } = setup(wf)
+  s.materialize()
+  assert.equal((await s.drain()).succeeded, 1)
+  assert.deepEqual(log, ['start 1', 'end 1', 'start 2', 'end 2'])
+  assert.deepEqual(store.history('w').map((h) => h.outcome).reverse(), ['timed_out', 'succeeded'])
+})
+
 test('concurrency limits: per task, per workflow, and global across schedulers', async () => {
   const parts = ['a', 'b', 'c', 'd', 'e', 'f']
   let now = 0
