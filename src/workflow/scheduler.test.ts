@@ -142,6 +142,33 @@ test('a schedule without time partitions makes one partition per tick; catch-up 
   assert.equal(all.s.materialize().length, 3)
 })
 
+test('a scheduler that dies while queuing what is due loses no partition: the mark and the runs move together', async () => {
+  // The store dies (as a SIGKILL would cut it) in the one write that queues the due partitions.
+  class DyingStore extends WorkflowStore {
+    dies = false
+    override enqueue(...args: Parameters<WorkflowStore['enqueue']>): number {
+      if (this.dies) {
+        this.dies = false
+        throw new Error('killed')
+      }
+      return super.enqueue(...args)
+    }
+  }
+  for (const opts of [{ partitions: hourly('2026-01-01') }, { schedule: every(3_600_000) }]) {
+    const store = new DyingStore(':memory:')
+    const clock = new VirtualClock(T0)
+    const wf = workflow('w', opts).task('t', fnTask(() => {})).build()
+    const s = new Scheduler(wf, { store, clock })
+    const first = s.materialize().length // the first look of a tick schedule starts from now
+    clock.time = T0 + 3 * 3_600_000 + 5
+    store.dies = true
+    assert.throws(() => s.materialize(), /killed/)
+    const again = new Scheduler(wf, { store, clock })
+    assert.equal(again.materialize().length, 3, JSON.stringify(opts))
+    assert.equal((await again.drain()).succeeded, first + 3)
+  }
+})
+
 test('runs left running by a dead scheduler are queued again, not counted against retries', async () => {
   const store = new WorkflowStore(':memory:')
   const wf = workflow('w').task('t', fnTask(() => {})).build()

@@ -138,21 +138,23 @@ export class Scheduler {
     const now = this.#clock.now()
     const lastRaw = this.#store.getState(wf.name, 'materialized')
     let keys: string[]
+    // How far the schedule is queued moves in the same transaction as the runs it queues.
+    let mark: { key: string; value: string } | undefined
     if (wf.partitions.kind !== 'static') {
       const all = wf.partitions.keysUntil(now)
       const fresh = lastRaw === undefined ? all : all.filter((k) => k > lastRaw)
       keys = wf.catchUp === 'latest' ? fresh.slice(-1) : fresh
-      if (all.length > 0) this.#store.setState(wf.name, 'materialized', all[all.length - 1]!)
+      if (all.length > 0) mark = { key: 'materialized', value: all[all.length - 1]! }
     } else if (wf.schedule !== undefined) {
       const last = lastRaw === undefined ? now - 1 : Date.parse(lastRaw)
       const ticks = dueTicks(wf.schedule, last, now, wf.catchUp)
       keys = ticks.map((t) => new Date(t).toISOString())
       const newest = ticks.length > 0 ? ticks[ticks.length - 1]! : lastRaw === undefined ? now - 1 : undefined
-      if (newest !== undefined) this.#store.setState(wf.name, 'materialized', new Date(newest).toISOString())
+      if (newest !== undefined) mark = { key: 'materialized', value: new Date(newest).toISOString() }
     } else {
       keys = wf.partitions.keysUntil(now)
     }
-    this.#store.enqueue(wf.name, wf.tasks.map((t) => t.name), keys, now)
+    this.#store.enqueue(wf.name, wf.tasks.map((t) => t.name), keys, now, mark)
     return keys
   }
 

@@ -103,12 +103,17 @@ export class WorkflowStore {
     return (this.#db.prepare('SELECT DISTINCT workflow FROM runs ORDER BY workflow').all() as { workflow: string }[]).map((r) => r.workflow)
   }
 
-  /** Queues a run of every given task for every partition; runs that exist already are left as they are. */
-  enqueue(workflow: string, tasks: readonly string[], partitions: readonly string[], now: number): number {
+  /**
+   * Queues a run of every given task for every partition; runs that exist already are left as they are. `mark`
+   * sets a scheduler state value in the same transaction (how far the schedule was queued), so a scheduler
+   * killed in between never finds the mark moved on without the runs queued.
+   */
+  enqueue(workflow: string, tasks: readonly string[], partitions: readonly string[], now: number, mark?: { key: string; value: string }): number {
     const ins = this.#db.prepare(`INSERT OR IGNORE INTO runs (workflow, task, partition, status, queued_at) VALUES (?, ?, ?, 'pending', ?)`)
     let added = 0
     this.#tx(() => {
       for (const p of partitions) for (const t of tasks) added += Number(ins.run(workflow, t, p, now).changes)
+      if (mark !== undefined) this.setState(workflow, mark.key, mark.value)
     })
     return added
   }
