@@ -142,6 +142,16 @@ test('a schedule without time partitions makes one partition per tick; catch-up 
   assert.equal(all.s.materialize().length, 3)
 })
 
+test('time partitions: catch-up all queues every hour missed while down, latest only the newest', async () => {
+  for (const [catchUp, expected] of [['all', ['2026-01-01T02', '2026-01-01T03', '2026-01-01T04']], ['latest', ['2026-01-01T04']]] as const) {
+    const wf = workflow('w', { partitions: hourly('2026-01-01'), catchUp }).task('t', fnTask(() => {})).build()
+    const { s, clock } = setup(wf, { start: T0 + 2 * 3_600_000 })
+    assert.deepEqual(s.materialize(), catchUp === 'all' ? ['2026-01-01T00', '2026-01-01T01'] : ['2026-01-01T01'])
+    clock.time += 3 * 3_600_000 // the scheduler was down for three hours
+    assert.deepEqual(s.materialize(), expected, catchUp)
+  }
+})
+
 test('a scheduler that dies while queuing what is due loses no partition: the mark and the runs move together', async () => {
   // The store dies (as a SIGKILL would cut it) in the one write that queues the due partitions.
   class DyingStore extends WorkflowStore {
