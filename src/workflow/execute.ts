@@ -38,7 +38,8 @@ function runShell(command: string, cwd: string | undefined, ctx: TaskContext): P
         SLUICE_PARTITION_START: ctx.params.start ?? '',
         SLUICE_PARTITION_END: ctx.params.end ?? '',
         SLUICE_LINEAGE_PARENT: JSON.stringify(taskLineage(ctx).parent),
-        ...(typeof ctx.lineage === 'string' && process.env.SLUICE_LINEAGE === undefined ? { SLUICE_LINEAGE: ctx.lineage } : {}),
+        // `sluice run` in the command sends its events where the scheduler sends its own.
+        ...(typeof ctx.lineage === 'string' ? { SLUICE_LINEAGE: ctx.lineage } : {}),
       },
     })
     const pgid = child.pid

@@ -294,7 +294,7 @@ export class Scheduler {
       sleep: (ms) => this.#clock.sleep(ms, ac.signal),
       runStatus: (w, t, p) => this.#store.run(w, t, p)?.status,
       startedProcess: (pgid) => this.#store.setProcess(this.workflow.name, task.name, run.partition, pgid, hostname()),
-      ...(this.#lineage !== undefined ? { lineage: this.#lineage.transport } : {}),
+      ...(this.#lineage !== undefined ? { lineage: this.#lineage.target } : {}),
     }
     const timedOut = Symbol('timeout')
     const cancelled = Symbol('cancelled')
