@@ -115,6 +115,26 @@ test('concurrency limits: per task, per workflow, and global across schedulers',
   assert.equal(await check(workflow('w', { partitions: staticPartitions(parts) }).task('t', slow).build(), new Slots(4)), 4)
 })
 
+test('a global limit is shared by the schedulers of two workflows draining at once', async () => {
+  const clock = new VirtualClock(T0)
+  const store = new WorkflowStore(':memory:')
+  const global = new Slots(2)
+  let now = 0
+  let max = 0
+  const seen = new Set<string>()
+  const slow = fnTask(async (c) => { now++; max = Math.max(max, now); seen.add(c.workflow); await clock.sleep(100); now-- })
+  const parts = staticPartitions(['a', 'b', 'c', 'd'])
+  const one = new Scheduler(workflow('one', { partitions: parts }).task('t', slow).build(), { store, clock, global })
+  const two = new Scheduler(workflow('two', { partitions: parts }).task('t', slow).build(), { store, clock, global })
+  one.materialize()
+  two.materialize()
+  const [a, b] = await Promise.all([one.drain(), two.drain()])
+  assert.equal(a.succeeded + b.succeeded, 8)
+  assert.equal(max, 2)
+  assert.deepEqual([...seen].sort(), ['one', 'two'])
+  assert.equal(global.inUse, 0)
+})
+
 test('priorities first, then partitions oldest- or newest-first', async () => {
   const order: string[] = []
   const rec = fnTask((c) => void order.push(`${c.task}:${c.partition}`))
