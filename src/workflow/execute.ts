@@ -5,6 +5,7 @@ import type { TaskAction, TaskContext } from './task.ts'
 import type { LineageTransport } from '../lineage/transport.ts'
 import type { ParentRun } from '../lineage/openlineage.ts'
 import { taskRun } from './lineage.ts'
+import { signalGroup, STOP_GRACE_MS, taskProcessEnv } from './process-group.ts'
 
 /** Runs one attempt of a task; resolves when it succeeded, rejects with why it failed. */
 export async function executeTask(action: TaskAction, ctx: TaskContext): Promise<void> {
@@ -20,30 +21,65 @@ export async function executeTask(action: TaskAction, ctx: TaskContext): Promise
   await runShell(action.command, action.cwd, ctx)
 }
 
+/**
+ * Runs the command in a process group of its own, so that a cancel or a timeout stops all it started (SIGTERM
+ * to the group, SIGKILL after a grace), and a scheduler that dies leaves a group the next one can stop.
+ */
 function runShell(command: string, cwd: string | undefined, ctx: TaskContext): Promise<void> {
   return new Promise((resolve, reject) => {
+    if (ctx.signal.aborted) return reject(stopped(ctx))
     const child = spawn('/bin/sh', ['-c', command], {
       cwd,
+      detached: true,
       stdio: ['ignore', 'inherit', 'inherit'],
-      signal: ctx.signal,
       env: {
         ...process.env,
-        SLUICE_WORKFLOW: ctx.workflow,
-        SLUICE_TASK: ctx.task,
-        SLUICE_PARTITION: ctx.partition,
+        ...taskProcessEnv({ workflow: ctx.workflow, task: ctx.task, partition: ctx.partition, attempt: ctx.attempt }),
         SLUICE_PARTITION_START: ctx.params.start ?? '',
         SLUICE_PARTITION_END: ctx.params.end ?? '',
-        SLUICE_ATTEMPT: String(ctx.attempt),
         SLUICE_LINEAGE_PARENT: JSON.stringify(taskLineage(ctx).parent),
-        ...(typeof ctx.lineage === 'string' && process.env.SLUICE_LINEAGE === undefined ? { SLUICE_LINEAGE: ctx.lineage } : {}),
+        // `sluice run` in the command sends its events where the scheduler sends its own.
+        ...(typeof ctx.lineage === 'string' ? { SLUICE_LINEAGE: ctx.lineage } : {}),
       },
     })
-    child.on('error', (e) => reject(e))
+    const pgid = child.pid
+    if (pgid !== undefined) ctx.startedProcess?.(pgid)
+    let stopping: Promise<void> | undefined
+    const onAbort = (): void => {
+      if (pgid !== undefined) stopping = stopGroup(pgid)
+    }
+    ctx.signal.addEventListener('abort', onAbort, { once: true })
+    child.on('error', (e) => {
+      ctx.signal.removeEventListener('abort', onAbort)
+      reject(e)
+    })
     child.on('exit', (code, signal) => {
-      if (code === 0) resolve()
-      else reject(new SluiceError('SLUICE_WORKFLOW_TASK_FAILED', `task '${ctx.task}' command exited with ${code ?? signal}`, { step: ctx.task, position: ctx.partition }))
+      ctx.signal.removeEventListener('abort', onAbort)
+      const settle = (): void => {
+        if (code === 0) resolve()
+        else if (ctx.signal.aborted) reject(stopped(ctx))
+        else reject(new SluiceError('SLUICE_WORKFLOW_TASK_FAILED', `task '${ctx.task}' command exited with ${code ?? signal}`, { step: ctx.task, position: ctx.partition }))
+      }
+      // Once aborted, the attempt ends when the whole group is gone, not only the shell.
+      if (stopping !== undefined) void stopping.then(settle)
+      else settle()
     })
   })
+}
+
+function stopped(ctx: TaskContext): SluiceError {
+  return new SluiceError('SLUICE_WORKFLOW_TASK_FAILED', `task '${ctx.task}' command was stopped`, { step: ctx.task, position: ctx.partition })
+}
+
+/** SIGTERM to the group, SIGKILL to what is left after the grace; resolves when no process of it is left (or after the SIGKILL). */
+async function stopGroup(pgid: number): Promise<void> {
+  if (!signalGroup(pgid, 'SIGTERM')) return
+  const until = Date.now() + STOP_GRACE_MS
+  while (Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 50))
+    if (!signalGroup(pgid, 0)) return
+  }
+  signalGroup(pgid, 'SIGKILL')
 }
 
 /**

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { resolve } from 'node:path'
 import { parentFacet } from '../lineage/emitter.ts'
 import { facet, PRODUCER, SPEC, type BaseFacet, type EventType, type ParentRun, type RunEvent } from '../lineage/openlineage.ts'
 import { transportFor, type LineageTransport } from '../lineage/transport.ts'
@@ -50,6 +51,11 @@ export function taskRun(workflow: string, task: string, partition: string, attem
 export class WorkflowLineage {
   readonly namespace: string
   readonly transport: LineageTransport
+  /**
+   * What tasks are given to send their pipelines' lineage to: the target as `sluice run --lineage` takes it (a
+   * file path made absolute, so a shell task in another folder finds the same file), or the transport given.
+   */
+  readonly target: string | LineageTransport
   readonly #workflow: string
   readonly #now: () => number
   readonly #onError: (e: unknown) => void
@@ -60,6 +66,8 @@ export class WorkflowLineage {
     this.#workflow = workflow
     this.namespace = lineageNamespace(options.namespace)
     this.transport = transportFor(options.transport)
+    const t = options.transport
+    this.target = typeof t !== 'string' || t === 'console' || /^https?:\/\//i.test(t) ? t : resolve(t)
     this.#now = options.now ?? now
     this.#onError = options.onError ?? (() => {})
   }

@@ -80,6 +80,22 @@ test('a task over its timeout is aborted and counted as timed out', async () => 
   assert.equal(store.history('w')[0]?.outcome, 'timed_out')
 })
 
+test('a timed-out attempt that stops late is waited for: its retry never runs beside it', async () => {
+  const log: string[] = []
+  const wf = workflow('w')
+    .task('slow', fnTask(async (c: TaskContext) => {
+      log.push(`start ${c.attempt}`)
+      if (c.attempt === 1) await clock.sleep(35_000) // ignores its signal for 5 s past the timeout
+      log.push(`end ${c.attempt}`)
+    }), { timeoutMs: 30_000, retry: { retries: 1, baseMs: 10, jitter: 0 } })
+    .build()
+  const { s, store, clock } = setup(wf)
+  s.materialize()
+  assert.equal((await s.drain()).succeeded, 1)
+  assert.deepEqual(log, ['start 1', 'end 1', 'start 2', 'end 2'])
+  assert.deepEqual(store.history('w').map((h) => h.outcome).reverse(), ['timed_out', 'succeeded'])
+})
+
 test('concurrency limits: per task, per workflow, and global across schedulers', async () => {
   const parts = ['a', 'b', 'c', 'd', 'e', 'f']
   let now = 0
@@ -97,6 +113,26 @@ test('concurrency limits: per task, per workflow, and global across schedulers',
   assert.equal(await check(workflow('w', { partitions: staticPartitions(parts) }).task('t', slow, { concurrency: 2 }).build()), 2)
   assert.equal(await check(workflow('w', { partitions: staticPartitions(parts), concurrency: 3 }).task('t', slow).build()), 3)
   assert.equal(await check(workflow('w', { partitions: staticPartitions(parts) }).task('t', slow).build(), new Slots(4)), 4)
+})
+
+test('a global limit is shared by the schedulers of two workflows draining at once', async () => {
+  const clock = new VirtualClock(T0)
+  const store = new WorkflowStore(':memory:')
+  const global = new Slots(2)
+  let now = 0
+  let max = 0
+  const seen = new Set<string>()
+  const slow = fnTask(async (c) => { now++; max = Math.max(max, now); seen.add(c.workflow); await clock.sleep(100); now-- })
+  const parts = staticPartitions(['a', 'b', 'c', 'd'])
+  const one = new Scheduler(workflow('one', { partitions: parts }).task('t', slow).build(), { store, clock, global })
+  const two = new Scheduler(workflow('two', { partitions: parts }).task('t', slow).build(), { store, clock, global })
+  one.materialize()
+  two.materialize()
+  const [a, b] = await Promise.all([one.drain(), two.drain()])
+  assert.equal(a.succeeded + b.succeeded, 8)
+  assert.equal(max, 2)
+  assert.deepEqual([...seen].sort(), ['one', 'two'])
+  assert.equal(global.inUse, 0)
 })
 
 test('priorities first, then partitions oldest- or newest-first', async () => {
@@ -124,6 +160,43 @@ test('a schedule without time partitions makes one partition per tick; catch-up 
   all.s.materialize()
   all.clock.time += 3 * 3_600_000
   assert.equal(all.s.materialize().length, 3)
+})
+
+test('time partitions: catch-up all queues every hour missed while down, latest only the newest', async () => {
+  for (const [catchUp, expected] of [['all', ['2026-01-01T02', '2026-01-01T03', '2026-01-01T04']], ['latest', ['2026-01-01T04']]] as const) {
+    const wf = workflow('w', { partitions: hourly('2026-01-01'), catchUp }).task('t', fnTask(() => {})).build()
+    const { s, clock } = setup(wf, { start: T0 + 2 * 3_600_000 })
+    assert.deepEqual(s.materialize(), catchUp === 'all' ? ['2026-01-01T00', '2026-01-01T01'] : ['2026-01-01T01'])
+    clock.time += 3 * 3_600_000 // the scheduler was down for three hours
+    assert.deepEqual(s.materialize(), expected, catchUp)
+  }
+})
+
+test('a scheduler that dies while queuing what is due loses no partition: the mark and the runs move together', async () => {
+  // The store dies (as a SIGKILL would cut it) in the one write that queues the due partitions.
+  class DyingStore extends WorkflowStore {
+    dies = false
+    override enqueue(...args: Parameters<WorkflowStore['enqueue']>): number {
+      if (this.dies) {
+        this.dies = false
+        throw new Error('killed')
+      }
+      return super.enqueue(...args)
+    }
+  }
+  for (const opts of [{ partitions: hourly('2026-01-01') }, { schedule: every(3_600_000) }]) {
+    const store = new DyingStore(':memory:')
+    const clock = new VirtualClock(T0)
+    const wf = workflow('w', opts).task('t', fnTask(() => {})).build()
+    const s = new Scheduler(wf, { store, clock })
+    const first = s.materialize().length // the first look of a tick schedule starts from now
+    clock.time = T0 + 3 * 3_600_000 + 5
+    store.dies = true
+    assert.throws(() => s.materialize(), /killed/)
+    const again = new Scheduler(wf, { store, clock })
+    assert.equal(again.materialize().length, 3, JSON.stringify(opts))
+    assert.equal((await again.drain()).succeeded, first + 3)
+  }
 })
 
 test('runs left running by a dead scheduler are queued again, not counted against retries', async () => {

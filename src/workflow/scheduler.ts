@@ -1,7 +1,9 @@
+import { hostname } from 'node:os'
 import { SluiceError } from '../core/errors.ts'
 import { systemWorkflowClock, type WorkflowClock } from './clock.ts'
 import { executeTask } from './execute.ts'
 import { WorkflowLineage, type WorkflowLineageOptions } from './lineage.ts'
+import { stopLeftOver } from './process-group.ts'
 import { backoffDelay } from './retry.ts'
 import { dueTicks } from './schedule.ts'
 import type { RunRow, RunStatus, WorkflowStore } from './store.ts'
@@ -15,6 +17,7 @@ export type WorkflowEvent =
   | { type: 'run-failed'; task: string; partition: string; attempt: number; durationMs: number; error: string; retryInMs: number | undefined }
   | { type: 'run-cancelled'; task: string; partition: string; attempt: number; durationMs: number }
   | { type: 'runs-interrupted'; count: number }
+  | { type: 'process-stopped'; task: string; partition: string; pid: number }
   | { type: 'sla-missed'; task: string; partition: string; slaMs: number; lateMs: number }
 
 /** A limit shared by several schedulers in one process (the global concurrency limit). */
@@ -47,8 +50,8 @@ export interface SchedulerOptions {
 /** How many runs of the partitions a drain looked at ended in each status. */
 export type DrainSummary = Record<RunStatus, number>
 
-/** How long a cancelled attempt may take to stop before it is recorded cancelled anyway. */
-const CANCEL_GRACE_MS = 10_000
+/** How long a cancelled or timed-out attempt may take to stop before its outcome is recorded anyway. */
+const STOP_GRACE_MS = 10_000
 
 const STATUSES: RunStatus[] = ['pending', 'running', 'retrying', 'succeeded', 'failed', 'upstream_failed', 'cancelled']
 
@@ -101,9 +104,20 @@ export class Scheduler {
     return { queued, running }
   }
 
-  /** Applies the recovery rule to runs a previous scheduler left running (see WorkflowStore.recoverInterrupted). */
+  /**
+   * Applies the recovery rule to runs a previous scheduler left running (see WorkflowStore.recoverInterrupted),
+   * after stopping (SIGKILL) the process group a shell task of theirs still runs on this host, so that an
+   * attempt never runs beside its retry.
+   */
   recover(): number {
     this.#store.lockForScheduler()
+    const host = hostname()
+    for (const r of this.#store.runs(this.workflow.name, { statuses: ['running'] })) {
+      if (r.pid === null || r.host !== host) continue
+      if (stopLeftOver(r.pid, { workflow: r.workflow, task: r.task, partition: r.partition, attempt: r.attempts })) {
+        this.#emit({ type: 'process-stopped', task: r.task, partition: r.partition, pid: r.pid })
+      }
+    }
     const n = this.#store.recoverInterrupted(this.workflow.name, this.#clock.now())
     if (n > 0) this.#emit({ type: 'runs-interrupted', count: n })
     return n
@@ -124,21 +138,23 @@ export class Scheduler {
     const now = this.#clock.now()
     const lastRaw = this.#store.getState(wf.name, 'materialized')
     let keys: string[]
+    // How far the schedule is queued moves in the same transaction as the runs it queues.
+    let mark: { key: string; value: string } | undefined
     if (wf.partitions.kind !== 'static') {
       const all = wf.partitions.keysUntil(now)
       const fresh = lastRaw === undefined ? all : all.filter((k) => k > lastRaw)
       keys = wf.catchUp === 'latest' ? fresh.slice(-1) : fresh
-      if (all.length > 0) this.#store.setState(wf.name, 'materialized', all[all.length - 1]!)
+      if (all.length > 0) mark = { key: 'materialized', value: all[all.length - 1]! }
     } else if (wf.schedule !== undefined) {
       const last = lastRaw === undefined ? now - 1 : Date.parse(lastRaw)
       const ticks = dueTicks(wf.schedule, last, now, wf.catchUp)
       keys = ticks.map((t) => new Date(t).toISOString())
       const newest = ticks.length > 0 ? ticks[ticks.length - 1]! : lastRaw === undefined ? now - 1 : undefined
-      if (newest !== undefined) this.#store.setState(wf.name, 'materialized', new Date(newest).toISOString())
+      if (newest !== undefined) mark = { key: 'materialized', value: new Date(newest).toISOString() }
     } else {
       keys = wf.partitions.keysUntil(now)
     }
-    this.#store.enqueue(wf.name, wf.tasks.map((t) => t.name), keys, now)
+    this.#store.enqueue(wf.name, wf.tasks.map((t) => t.name), keys, now, mark)
     return keys
   }
 
@@ -277,7 +293,8 @@ export class Scheduler {
       now: () => this.#clock.now(),
       sleep: (ms) => this.#clock.sleep(ms, ac.signal),
       runStatus: (w, t, p) => this.#store.run(w, t, p)?.status,
-      ...(this.#lineage !== undefined ? { lineage: this.#lineage.transport } : {}),
+      startedProcess: (pgid) => this.#store.setProcess(this.workflow.name, task.name, run.partition, pgid, hostname()),
+      ...(this.#lineage !== undefined ? { lineage: this.#lineage.target } : {}),
     }
     const timedOut = Symbol('timeout')
     const cancelled = Symbol('cancelled')
@@ -303,19 +320,14 @@ export class Scheduler {
       return
     }
     if (result === cancelled) {
-      ac.abort()
-      // The outcome is recorded once the work stopped (a pipeline stopped, a command killed), or after a grace
-      // for a function that does not watch its signal.
-      const grace = new AbortController()
-      await Promise.race([execution, this.#clock.sleep(CANCEL_GRACE_MS, grace.signal)])
-      grace.abort()
+      await this.#stop(ac, execution)
       this.#store.finish(run, 'cancelled', this.#clock.now(), 'cancelled', undefined)
       this.#emit({ type: 'run-cancelled', task: task.name, partition: run.partition, attempt: run.attempts, durationMs: ended - started })
       this.#lineage?.taskEnded(task.name, run.partition, run.attempts, 'ABORT')
       this.#lineage?.settle(runs())
       return
     }
-    if (result === timedOut) ac.abort()
+    if (result === timedOut) await this.#stop(ac, execution)
     const error = result === timedOut ? `timed out after ${task.timeoutMs} ms` : describe(result)
     const failures = run.failures + 1
     const retryIn = failures <= task.retry.retries ? backoffDelay(task.retry, failures, this.#random) : undefined
@@ -323,6 +335,17 @@ export class Scheduler {
     this.#emit({ type: 'run-failed', task: task.name, partition: run.partition, attempt: run.attempts, durationMs: ended - started, error, retryInMs: retryIn })
     this.#lineage?.taskEnded(task.name, run.partition, run.attempts, 'FAIL', error)
     this.#lineage?.settle(runs())
+  }
+
+  /**
+   * Aborts an attempt and waits until its work stopped (a pipeline stopped, a command's process group gone), or
+   * for a grace for a function that does not watch its signal: so that a retry never runs beside it.
+   */
+  async #stop(ac: AbortController, execution: Promise<unknown>): Promise<void> {
+    ac.abort()
+    const grace = new AbortController()
+    await Promise.race([execution, this.#clock.sleep(STOP_GRACE_MS, grace.signal)])
+    grace.abort()
   }
 
   /** Stops the attempts of this scheduler that a cancel was asked for (by this process or another). */

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { test } from 'node:test'
 import { VirtualClock } from './clock.ts'
 import { daily, staticPartitions } from './partitions.ts'
 import { Scheduler, type WorkflowEvent } from './scheduler.ts'
-import { fresherThan, sensorTask, upstreamSucceeded } from './sensors.ts'
+import { fileExists, fresherThan, sensorTask, upstreamSucceeded } from './sensors.ts'
 import { objectExists } from './object-sensor.ts'
 import type { TaskContext } from './task.ts'
 import { WorkflowStore } from './store.ts'
@@ -24,6 +27,30 @@ test('a sensor polls on the scheduler clock until its check holds, then its down
   s.materialize()
   assert.equal((await s.drain()).succeeded, 2)
   assert.deepEqual(ran, [T0 + 120_000])
+})
+
+test('fileExists waits for the partition\'s file, then its downstream runs', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-wf-sensor-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const clock = new VirtualClock(T0)
+  let polls = 0
+  const ran: string[] = []
+  const wf = workflow('w', { partitions: staticPartitions(['eu', 'us']) })
+    .task('wait-drop', sensorTask((c) => {
+      // the 'eu' file lands after the third look; the 'us' one never does
+      if (c.partition === 'eu' && ++polls === 3) writeFileSync(join(dir, 'eu.jsonl'), '')
+      return fileExists(({ partition }) => join(dir, `${partition}.jsonl`))(c)
+    }, { pollMs: 60_000, timeoutMs: 600_000 }))
+    .task('load', fnTask((c) => void ran.push(c.partition)), { dependsOn: ['wait-drop'] })
+    .build()
+  const store = new WorkflowStore(':memory:')
+  const s = new Scheduler(wf, { store, clock })
+  s.materialize()
+  const sum = await s.drain()
+  assert.deepEqual(ran, ['eu'])
+  assert.equal(store.run('w', 'wait-drop', 'eu')?.status, 'succeeded')
+  assert.equal(store.run('w', 'load', 'us')?.status, 'upstream_failed')
+  assert.equal(sum.failed, 1)
 })
 
 test('a sensor that never holds fails after its timeout and blocks its downstream', async () => {

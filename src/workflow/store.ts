@@ -24,6 +24,9 @@ export interface RunRow {
   error: string | null
   /** A cancel was asked for while it ran: its scheduler stops it and records it `cancelled`. */
   cancelRequested: boolean
+  /** The process group a running attempt started (a shell task's command), and the host it runs on. */
+  pid: number | null
+  host: string | null
 }
 
 export interface HistoryRow {
@@ -67,6 +70,7 @@ export class WorkflowStore {
           PRIMARY KEY (workflow, key));`)
       const columns = this.#db.prepare(`PRAGMA table_info(runs)`).all() as { name: string }[]
       if (!columns.some((c) => c.name === 'cancel_requested')) this.#db.exec(`ALTER TABLE runs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0`)
+      if (!columns.some((c) => c.name === 'pid')) this.#db.exec(`ALTER TABLE runs ADD COLUMN pid INTEGER; ALTER TABLE runs ADD COLUMN host TEXT`)
     } catch (e) {
       throw new SluiceError('SLUICE_WORKFLOW_STORE', `cannot open the workflow store`, { cause: e, hint: 'check that the folder is writable' })
     }
@@ -99,12 +103,17 @@ export class WorkflowStore {
     return (this.#db.prepare('SELECT DISTINCT workflow FROM runs ORDER BY workflow').all() as { workflow: string }[]).map((r) => r.workflow)
   }
 
-  /** Queues a run of every given task for every partition; runs that exist already are left as they are. */
-  enqueue(workflow: string, tasks: readonly string[], partitions: readonly string[], now: number): number {
+  /**
+   * Queues a run of every given task for every partition; runs that exist already are left as they are. `mark`
+   * sets a scheduler state value in the same transaction (how far the schedule was queued), so a scheduler
+   * killed in between never finds the mark moved on without the runs queued.
+   */
+  enqueue(workflow: string, tasks: readonly string[], partitions: readonly string[], now: number, mark?: { key: string; value: string }): number {
     const ins = this.#db.prepare(`INSERT OR IGNORE INTO runs (workflow, task, partition, status, queued_at) VALUES (?, ?, ?, 'pending', ?)`)
     let added = 0
     this.#tx(() => {
       for (const p of partitions) for (const t of tasks) added += Number(ins.run(workflow, t, p, now).changes)
+      if (mark !== undefined) this.setState(workflow, mark.key, mark.value)
     })
     return added
   }
@@ -124,9 +133,14 @@ export class WorkflowStore {
   /** Marks a queued run running; false when another change got there first (it was not runnable any more). */
   claim(workflow: string, task: string, partition: string, now: number): boolean {
     const r = this.#db
-      .prepare(`UPDATE runs SET status = 'running', attempts = attempts + 1, started_at = ?, ended_at = NULL, cancel_requested = 0 WHERE workflow = ? AND task = ? AND partition = ? AND status IN ('pending', 'retrying')`)
+      .prepare(`UPDATE runs SET status = 'running', attempts = attempts + 1, started_at = ?, ended_at = NULL, cancel_requested = 0, pid = NULL, host = NULL WHERE workflow = ? AND task = ? AND partition = ? AND status IN ('pending', 'retrying')`)
       .run(now, workflow, task, partition)
     return r.changes === 1
+  }
+
+  /** Notes the process group a running attempt started, so that the next scheduler can stop it should this one die. */
+  setProcess(workflow: string, task: string, partition: string, pid: number, host: string): void {
+    this.#db.prepare(`UPDATE runs SET pid = ?, host = ? WHERE workflow = ? AND task = ? AND partition = ? AND status = 'running'`).run(pid, host, workflow, task, partition)
   }
 
   /** Records how a running attempt ended: success, a failure to retry at `retryAt`, or a final failure. */
@@ -146,7 +160,8 @@ export class WorkflowStore {
   /**
    * The recovery rule: a run still marked running when a scheduler starts was cut off by the end of the last
    * one. Its attempt is recorded as `interrupted` (not counted against the retries) and it is queued again at
-   * once, unless a cancel was asked for it: then it is `cancelled`.
+   * once, unless a cancel was asked for it: then it is `cancelled`. (`Scheduler.recover` first stops the process
+   * group a shell task of that attempt left running.)
    */
   recoverInterrupted(workflow: string, now: number): number {
     let n = 0
@@ -252,5 +267,7 @@ function toRun(r: Record<string, unknown>): RunRow {
     endedAt: num(r.ended_at),
     error: r.error === null || r.error === undefined ? null : String(r.error),
     cancelRequested: Number(r.cancel_requested ?? 0) === 1,
+    pid: num(r.pid),
+    host: r.host === null || r.host === undefined ? null : String(r.host),
   }
 }

@@ -21,6 +21,11 @@ export interface TaskContext {
   runStatus(workflow: string, task: string, partition: string): string | undefined
   /** Where the scheduler sends lineage (pipeline tasks send theirs there too); undefined when it sends none. */
   lineage?: string | LineageTransport
+  /**
+   * Notes the process group an attempt started (a shell task's command runs in a group of its own): should the
+   * scheduler die, the next one stops that group before it runs the task again.
+   */
+  startedProcess?(pgid: number): void
 }
 
 /** What a task does: run a Sluice pipeline, call a TypeScript function, or run a shell command. */

@@ -1,10 +1,12 @@
 // Workflow lineage: every workflow run (one per partition) and task run emits OpenLineage events, and a
 // pipeline that a task runs in-process names the task run as its parent and the workflow run as its root.
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { fileURLToPath } from 'node:url'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import { pipeline, sink, source } from '../../src/index.ts'
 import { OPENLINEAGE_SCHEMA } from '../../src/lineage/spec-schema.ts'
@@ -96,4 +98,22 @@ test('cancelling a running pipeline task stops the pipeline; task and workflow r
   const ticks = all.filter((e) => e.job.name === 'ticks').map((e) => e.eventType)
   assert.equal(ticks[0], 'START')
   assert.notEqual(ticks.at(-1), 'START', 'the pipeline ended before the cancel was recorded')
+})
+
+test('sluice workflow run --lineage: a pipeline run by `sluice run` in a shell task sends its events there, naming the task run and the workflow run', { timeout: 120_000 }, (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-wf-lineage-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const root = fileURLToPath(new URL('../../', import.meta.url))
+  const env = { ...process.env }
+  delete env.SLUICE_LINEAGE
+  const r = spawnSync(process.execPath, ['bin/sluice.js', 'workflow', 'run', 'test/workflow/fixtures/shell-pipeline.ts', '--store', join(dir, 'runs.db'), '--lineage', join(dir, 'lineage.ndjson')], { cwd: root, encoding: 'utf8', env, timeout: 120_000 })
+  assert.equal(r.status, 0, r.stderr)
+  const all = read(join(dir, 'lineage.ndjson'))
+  for (const e of all) assert.ok(validate(e), `${e.eventType} ${e.job.name} breaks the OpenLineage schema: ${ajv.errorsText(validate.errors)}`)
+  const pipe = all.filter((e) => e.job.name === 'tiny')
+  assert.deepEqual(pipe.map((e) => e.eventType), ['START', 'COMPLETE'])
+  for (const e of pipe) {
+    assert.equal(parentOf(e)?.run.runId, taskRun('shelled', 'run-tiny', 'eu', 1).runId)
+    assert.equal(parentOf(e)?.root?.run.runId, workflowRun('shelled', 'eu').runId)
+  }
 })

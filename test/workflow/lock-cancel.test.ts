@@ -1,5 +1,6 @@
 // Two schedulers on one store, in two real processes: the second refuses, naming the first; a SIGKILLed
-// holder's lock is taken over. `sluice workflow cancel` from a third process stops a running shell task.
+// holder's lock is taken over, and the shell command it left running is stopped before the task runs again.
+// `sluice workflow cancel` from a third process stops a running shell task, and what its command started.
 import assert from 'node:assert/strict'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -45,13 +46,35 @@ async function freePort(): Promise<number> {
   return port
 }
 
+/** Whether the process runs (a zombie left for its new parent to reap does not). */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0)
-    return true
   } catch {
     return false
   }
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+  } catch {
+    return true
+  }
+}
+
+/** The pid of the task's sleeping child. */
+function childPid(dir: string): number {
+  return Number(readFileSync(join(dir, 'child'), 'utf8').trim())
+}
+
+/** Waits until the scheduler has noted the task's process group in the store. */
+async function recordedGroup(dir: string): Promise<number> {
+  for (let i = 0; i < 1200; i++) {
+    const store = new WorkflowStore(join(dir, 'runs.db'))
+    const pid = store.run('long', 'sleep', 'default')?.pid ?? null
+    store.close()
+    if (pid !== null) return pid
+    await delay(50)
+  }
+  throw new Error('the task process was never noted')
 }
 
 test('a second scheduler on the store refuses, naming the holder; cancel stops the running shell task, never retried', { timeout: 180_000 }, async () => {
@@ -74,6 +97,7 @@ test('a second scheduler on the store refuses, naming the holder; cancel stops t
     const end = await first.exited
     assert.equal(end.code, 0, end.stderr)
     assert.equal(alive(pid), false, 'the shell command was stopped')
+    assert.equal(alive(childPid(dir)), false, 'what the command started was stopped too')
 
     const store = new WorkflowStore(join(dir, 'runs.db'))
     assert.equal(store.run('long', 'sleep', 'default')?.status, 'cancelled')
@@ -86,26 +110,33 @@ test('a second scheduler on the store refuses, naming the holder; cancel stops t
   }
 })
 
-test('the lock of a SIGKILLed scheduler is taken over; its running task is run again', { timeout: 180_000 }, async () => {
+test('the lock of a SIGKILLed scheduler is taken over; the command it left running is stopped, and the task run again', { timeout: 180_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-wf-lock-'))
   const first = startScheduler(dir)
   let pid = 0
+  let child = 0
   try {
     pid = await taskPid(dir)
+    child = childPid(dir)
+    assert.equal(await recordedGroup(dir), pid, 'the shell leads its own process group')
     first.child.kill('SIGKILL')
     assert.equal((await first.exited).signal, 'SIGKILL')
-    process.kill(pid, 'SIGKILL') // the orphaned shell task
+    assert.ok(alive(pid) && alive(child), 'a SIGKILL of the scheduler does not reach the command')
     assert.match(readFileSync(join(dir, 'runs.db.lock'), 'utf8'), new RegExp(`^${first.child.pid}\\n`), 'the dead holder left its lock')
     writeFileSync(join(dir, 'fast'), '')
     const again = cli(dir, 'run')
     assert.equal(again.status, 0, again.stderr)
     assert.match(again.stdout, /1 succeeded/)
+    assert.match(again.stderr, new RegExp(`sleep default: stopped the command \\(process group ${pid}\\)`))
+    for (let i = 0; i < 100 && (alive(pid) || alive(child)); i++) await delay(50)
+    assert.equal(alive(pid), false, 'the left-over command was stopped before the task ran again')
+    assert.equal(alive(child), false, 'and what it started')
     const store = new WorkflowStore(join(dir, 'runs.db'))
     assert.deepEqual(store.history('long').map((h) => h.outcome).reverse(), ['interrupted', 'succeeded'])
     store.close()
   } finally {
     first.child.kill('SIGKILL')
-    if (pid > 0 && alive(pid)) process.kill(pid, 'SIGKILL')
+    for (const p of [pid, child]) if (p > 0 && alive(p)) process.kill(p, 'SIGKILL')
     rmSync(dir, { recursive: true, force: true })
   }
 })

@@ -22,7 +22,8 @@ export const workflowCommand: Command = {
     'A workflow module default-exports workflow(name)...: tasks (pipelines, functions, shell commands) with',
     'dependencies, run once per partition. Runs and their history live in --store (default',
     '.sluice/workflows.db): a run that succeeded never runs again, and runs a killed scheduler left running',
-    'are queued again when the next one starts.',
+    'are queued again when the next one starts (a shell command it left running is stopped first). Ctrl-C or',
+    'SIGTERM stops the running attempts (a shell command with all it started); the next scheduler runs them again.',
     '  run       queue what is due now and run it (--serve: keep following the schedule until Ctrl-C)',
     '  backfill  run every task over --from..--to (--newest-first, --concurrency, --dry-run lists what would run)',
     '  status    the partition grid: one row per partition, one column per task',
@@ -91,14 +92,14 @@ const ACTIONS: Record<Exclude<Sub, 'graph' | 'rules'>, Action> = {
   async run(wf, store, args, ctx) {
     const s = scheduler(wf, store, args, ctx)
     if (args.values.serve === true) {
-      const ac = new AbortController()
-      process.once('SIGINT', () => ac.abort())
-      await s.serve(ac.signal)
-      return exitCode.interrupted
+      return untilSignal(async (signal) => {
+        await s.serve(signal)
+        return exitCode.interrupted
+      })
     }
     s.recover()
     s.materialize()
-    return finish(await s.drain(), args, ctx)
+    return untilSignal(async (signal) => finish(await s.drain({ signal }), args, ctx))
   },
 
   async backfill(wf, store, args, ctx) {
@@ -126,7 +127,7 @@ const ACTIONS: Record<Exclude<Sub, 'graph' | 'rules'>, Action> = {
     const s = scheduler(wf, store, args, ctx, progress)
     s.recover()
     s.enqueue(partitions)
-    return finish(await s.drain({ partitions }), args, ctx)
+    return untilSignal(async (signal) => finish(await s.drain({ partitions, signal }), args, ctx))
   },
 
   async status(wf, store, args, ctx) {
@@ -155,7 +156,7 @@ const ACTIONS: Record<Exclude<Sub, 'graph' | 'rules'>, Action> = {
     ctx.stderr.write(`queued ${n} runs again\n`)
     const s = scheduler(wf, store, args, ctx)
     s.recover()
-    return finish(await s.drain({ partitions: [...new Set(targets.map((t) => t.partition))] }), args, ctx)
+    return untilSignal(async (signal) => finish(await s.drain({ partitions: [...new Set(targets.map((t) => t.partition))], signal }), args, ctx))
   },
 
   async cancel(wf, store, args, ctx) {
@@ -193,11 +194,36 @@ function scheduler(wf: Workflow, store: WorkflowStore, args: ParsedArgs, ctx: Cl
     ...(concurrency !== undefined ? { global: new Slots(concurrency) } : {}),
     onEvent: (e) => {
       metrics?.observe(e)
+      if (e.type === 'process-stopped') ctx.stderr.write(`${e.task} ${e.partition}: stopped the command (process group ${e.pid}) a killed scheduler left running\n`)
       if (e.type === 'run-cancelled') ctx.stderr.write(`${e.task} ${e.partition} attempt ${e.attempt} cancelled\n`)
       if (e.type === 'run-failed') ctx.stderr.write(`${e.task} ${e.partition} attempt ${e.attempt} failed: ${e.error}${e.retryInMs !== undefined ? ` (retry in ${e.retryInMs} ms)` : ''}\n`)
       onEvent?.(e)
     },
   })
+}
+
+/**
+ * Runs `body` with a signal that Ctrl-C or SIGTERM aborts: running attempts are stopped (a shell task's process
+ * group too) and left to the recovery rule of the next scheduler; the exit code then says which signal it was.
+ */
+async function untilSignal(body: (signal: AbortSignal) => Promise<number>): Promise<number> {
+  const ac = new AbortController()
+  let got: NodeJS.Signals | undefined
+  const on = (sig: NodeJS.Signals) => (): void => {
+    got ??= sig
+    ac.abort()
+  }
+  const onInt = on('SIGINT')
+  const onTerm = on('SIGTERM')
+  process.once('SIGINT', onInt)
+  process.once('SIGTERM', onTerm)
+  try {
+    const code = await body(ac.signal)
+    return got === 'SIGTERM' ? exitCode.terminated : got === 'SIGINT' ? exitCode.interrupted : code
+  } finally {
+    process.off('SIGINT', onInt)
+    process.off('SIGTERM', onTerm)
+  }
 }
 
 function range(wf: Workflow, args: ParsedArgs, required: boolean): string[] | undefined {
