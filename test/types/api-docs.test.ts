@@ -29,6 +29,12 @@ test('every member of source, sink, agg, window, trigger and watermark has an ex
   assert.deepEqual(missing.map((m) => m.name), [], 'add an @example to each of these')
 })
 
+test("every function, class and method that 'sluice' exports has an example (interfaces, types and properties need none)", () => {
+  const callable = new Set(['function', 'class', 'method'])
+  const missing = api.flatMap((e) => [e, ...e.members]).filter((x) => callable.has(x.kind) && x.examples.length === 0)
+  assert.deepEqual(missing.map((m) => m.name), [], 'add an @example to each of these')
+})
+
 test('docs/api.md and the pages of the other entry points are up to date (npm run api-docs)', () => {
   for (const [page, text] of renderPages(all)) assert.equal(readFileSync(new URL(`../../${page}`, import.meta.url), 'utf8'), text, `${page} is stale`)
 })
