@@ -1,10 +1,11 @@
-// The API reference: every export of the package entry (src/index.ts), the members of its classes and of
+// The API reference: every export of the package's entry points (`sluice` is src/index.ts; `sluice/testing`,
+// `sluice/workflow` and `sluice/cli` the others in package.json `exports`), the members of their classes and of
 // the namespace objects (source, sink, agg, window, trigger, watermark), with their TSDoc. One walk gives
-// docs/api.md and the test that fails on an export without documentation.
+// docs/api.md (and docs/api-<entry>.md for the others) and the test that fails on an export without documentation.
 //
-//   node scripts/api-reference.ts    rewrite docs/api.md
+//   node scripts/api-reference.ts    rewrite docs/api.md and docs/api-*.md
 import ts from 'typescript'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -26,6 +27,28 @@ export interface ApiEntry {
 }
 
 const namespaces = new Set(['source', 'sink', 'agg', 'window', 'trigger', 'watermark'])
+
+/** One entry point of the package: what a user imports, the module behind it, and its page of the reference. */
+export interface EntryPoint {
+  /** `sluice`, `sluice/testing`. */
+  specifier: string
+  /** The TypeScript module, relative to the repository: `src/index.ts`. */
+  file: string
+  /** Its page, relative to the repository: `docs/api.md`, `docs/api-testing.md`. */
+  page: string
+}
+
+/** The entry points in package.json `exports` that name a TypeScript module, `sluice` first. */
+export function entryPoints(): EntryPoint[] {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name: string; exports: Record<string, unknown> }
+  const out: EntryPoint[] = []
+  for (const [key, target] of Object.entries(pkg.exports)) {
+    if (typeof target !== 'string' || !/^\.\/src\/.+\.ts$/.test(target)) continue
+    const sub = key === '.' ? '' : key.slice(2)
+    out.push({ specifier: sub === '' ? pkg.name : `${pkg.name}/${sub}`, file: target.slice(2), page: sub === '' ? 'docs/api.md' : `docs/api-${sub.replaceAll('/', '-')}.md` })
+  }
+  return out.sort((a, b) => (a.page === 'docs/api.md' ? -1 : b.page === 'docs/api.md' ? 1 : a.specifier.localeCompare(b.specifier)))
+}
 
 export function collectApi(entry = join(root, 'src', 'index.ts')): ApiEntry[] {
   const program = ts.createProgram([entry], { target: ts.ScriptTarget.ES2024, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, allowImportingTsExtensions: true, noEmit: true, strict: true, types: ['node'] })
@@ -117,9 +140,18 @@ export function undocumented(entries: ApiEntry[]): string[] {
   return entries.flatMap((e) => [...(e.doc === '' ? [e.name] : []), ...e.members.filter((m) => m.doc === '').map((m) => m.name)])
 }
 
-/** docs/api.md */
-export function renderMarkdown(entries: ApiEntry[]): string {
-  const lines = ['# API reference', '', 'Generated from the TSDoc of `src/index.ts` by `npm run api-docs`; do not edit by hand.', '']
+/**
+ * The reference page of one entry point (docs/api.md for `sluice` by default); `others` are linked from the
+ * page of `sluice`.
+ */
+export function renderMarkdown(entries: ApiEntry[], entry: EntryPoint = { specifier: 'sluice', file: 'src/index.ts', page: 'docs/api.md' }, others: EntryPoint[] = []): string {
+  const main = entry.page === 'docs/api.md'
+  const lines = [main ? '# API reference' : `# API reference: ${entry.specifier}`, '', `Generated from the TSDoc of \`${entry.file}\` by \`npm run api-docs\`; do not edit by hand.`, '']
+  if (main && others.length > 0) {
+    lines.push(`The package's other entry points: ${others.map((o) => `[\`${o.specifier}\`](${o.page.slice('docs/'.length)})`).join(', ')}.`, '')
+  } else if (!main) {
+    lines.push(`\`import { … } from '${entry.specifier}'\`. The main entry point, \`sluice\`, is in [api.md](api.md).`, '')
+  }
   // Headings get anchors as Markdown renderers make them: a repeated one (pipeline, Pipeline) gets `-1`.
   const seen = new Map<string, number>()
   const anchorOf = new Map<ApiEntry, string>()
@@ -160,6 +192,19 @@ function firstSentence(doc: string): string {
   return (m ? m[1] : para).replace(/\|/g, '\\|')
 }
 
+/** The API of every entry point. */
+export function collectAll(): Map<EntryPoint, ApiEntry[]> {
+  return new Map(entryPoints().map((e) => [e, collectApi(join(root, e.file))]))
+}
+
+/** Every page of the reference, by its path relative to the repository. */
+export function renderPages(all = collectAll()): Map<string, string> {
+  const points = [...all.keys()]
+  const pages = new Map<string, string>()
+  for (const [e, entries] of all) pages.set(e.page, renderMarkdown(entries, e, points.filter((o) => o !== e)))
+  return pages
+}
+
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  writeFileSync(join(root, 'docs', 'api.md'), renderMarkdown(collectApi()))
+  for (const [page, text] of renderPages()) writeFileSync(join(root, page), text)
 }

@@ -74,7 +74,10 @@ function aggregateTtl(o: AggregateOptions): { ttl?: Duration; ttlTime?: TtlTime 
   return { ttl: o.ttl, ttlTime }
 }
 
-/** A stream partitioned by key `K`: stateful steps see one key at a time. */
+/**
+ * A stream partitioned by key `K`: stateful steps see one key at a time.
+ * @example const byUser: KeyedStream<Click, string> = clicks.keyBy((c) => c.userId)
+ */
 export class KeyedStream<T, K extends Key> {
   /** @internal */
   /** The stream before `keyBy`. */
@@ -109,6 +112,7 @@ export class KeyedStream<T, K extends Key> {
   /**
    * A continuously updating table `{ key, value }` per key, emitted as a changelog (+I, then -U/+U per change).
    * An updating input is retracted from the aggregate (the aggregate must support `retract`).
+   * @example orders.keyBy((o) => o.country).aggregate(agg.sum((o: Order) => o.amount)) // { key, value } per country
    */
   aggregate<A, R>(fn: AggregateFunction<T, A, R>, options: AggregateOptions = {}): Stream<KeyedResult<K, R>> {
     if (options.salt !== undefined) return this.salted(fn, options.salt, options.combine)
@@ -136,7 +140,10 @@ export class KeyedStream<T, K extends Key> {
     return partials.keyBy((r) => r.value.k).aggregate(saltedMerge<K, A, R>(fn)) as Stream<KeyedResult<K, R>>
   }
 
-  /** A continuously updating pairwise reduction per key (a changelog, like `aggregate`). */
+  /**
+   * A continuously updating pairwise reduction per key (a changelog, like `aggregate`).
+   * @example readings.keyBy((r) => r.sensor).reduce((a, b) => (b.ts > a.ts ? b : a)) // the latest reading per sensor
+   */
   reduce(fn: (a: T, b: T) => T, options: AggregateOptions = {}): Stream<KeyedResult<K, T>> {
     return this.aggregate(agg.reduce(fn), options)
   }
@@ -155,6 +162,7 @@ export class KeyedStream<T, K extends Key> {
   /**
    * Joins records of both streams with equal keys that fall in the same window; emitted when the window
    * fires. Outer types also emit unmatched records, paired with null.
+   * @example orders.keyBy((o) => o.id).windowJoin(payments.keyBy((p) => p.order), window.tumbling({ size: '10m' }), (o, p) => ({ id: o.id, paid: p.amount }))
    */
   windowJoin<R, O, J extends JoinType = 'inner'>(other: KeyedStream<R, K>, assigner: WindowAssigner, fn: JoinFunction<T, R, O, J>, options: { type?: J } = {}): Stream<O> {
     const type = checkJoinType(options.type, 'windowJoin')
@@ -204,6 +212,7 @@ export class KeyedStream<T, K extends Key> {
    * whenever it arrives. State per key is kept for `ttl` after its last update: in processing time (the run's
    * clock) by default, or with `ttlTime: 'event'` until the watermark passes the update's event time plus `ttl`.
    * Outer types emit a changelog: an unmatched row with null, retracted (-D) when its first match arrives.
+   * @example orders.keyBy((o) => o.customer).join(customers.keyBy((c) => c.id), { ttl: '1d', type: 'left' }, (o, c) => ({ id: o.id, country: c?.country ?? null }))
    */
   join<R, O, J extends JoinType = 'inner'>(other: KeyedStream<R, K>, options: { ttl: Duration; ttlTime?: JoinTtlTime; type?: J }, fn: JoinFunction<T, R, O, J>): Stream<O> {
     const type = checkJoinType(options.type, 'join')
@@ -219,7 +228,10 @@ export class KeyedStream<T, K extends Key> {
     )
   }
 
-  /** Two keyed streams processed by one function with shared keyed state and timers. */
+  /**
+   * Two keyed streams processed by one function with shared keyed state and timers.
+   * @example rules.keyBy((r) => r.user).connect(events.keyBy((e) => e.user)).process({ processElement1(rule, ctx) {…}, processElement2(event, ctx) {…} })
+   */
   connect<R>(other: KeyedStream<R, K>): { process<O>(fn: KeyedCoProcessFunction<K, T, R, O>, options?: { sideOutputs?: string[] }): Stream<O> } {
     return {
       process: <O>(fn: KeyedCoProcessFunction<K, T, R, O>, options: { sideOutputs?: string[] } = {}) =>

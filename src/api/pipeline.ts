@@ -120,6 +120,7 @@ export interface DeadLetterOptions {
 /**
  * A named dataflow: sources, steps and sinks. Build it with `pipeline(name).from(source)`; run it with
  * `sluice run <file>` (default export) or `run(pipeline)`.
+ * @example const p: Pipeline = pipeline('orders', { onError: 'dead-letter' })
  */
 export class Pipeline {
   /** The name given to `pipeline(name)`: in summaries, metrics, checkpoints and dead letters. */
@@ -167,7 +168,10 @@ export class Pipeline {
     this.options = { onError, batchSize, retries, sinkWriteTimeoutMs, stopTimeoutMs, bufferTimeoutMs, ...(deadLetter !== undefined ? { deadLetter: { ...deadLetter } } : {}), ...(state !== undefined ? { state: { ...state } } : {}), ...(options.slo !== undefined ? { slo: structuredClone(options.slo) } : {}), ...(options.lineage !== undefined ? { lineage: typeof options.lineage === 'string' ? options.lineage : { ...options.lineage } } : {}), ...(options.registry !== undefined ? { registry: options.registry } : {}), ...(options.combine !== undefined ? { combine: options.combine === true } : {}) }
   }
 
-  /** Reads a source; call it several times for several inputs. */
+  /**
+   * Reads a source; call it several times for several inputs.
+   * @example const clicks = p.from(source.jsonl<Click>('clicks.jsonl', { eventTime: (c) => c.ts }))
+   */
   from<T>(source: Source<T>): Stream<T> {
     const node = this.addNode(`source-${source.kind}`, [], { source: source.describe(), bounded: source.bounded }, { role: 'source', source })
     return new Stream<T>(this, node)
@@ -176,6 +180,7 @@ export class Pipeline {
   /**
    * Records whose user function failed or whose input was malformed, under `onError: 'error-output'`:
    * the step id, the error, the source position and the record.
+   * @example p.errors().map((e) => ({ step: e.step, position: e.position, error: e.error })).to(sink.jsonl('out/errors.jsonl'))
    */
   errors(): Stream<ErrorRecord> {
     if (this.errorsNode === undefined) this.errorsNode = this.addNode('errors', [], {}, { role: 'errors' })
@@ -191,7 +196,10 @@ export class Pipeline {
     return node
   }
 
-  /** Plain description of the graph (what the dashboard and lineage show). */
+  /**
+   * Plain description of the graph (what the dashboard and lineage show).
+   * @example p.describe().steps.map((s) => `${s.id} (${s.kind})`)
+   */
   describe(): { name: string; steps: { id: string; kind: string; inputs: { from: string; tag?: string; keyed: boolean }[]; config: Record<string, unknown> }[] } {
     return {
       name: this.name,

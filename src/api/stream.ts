@@ -15,6 +15,7 @@ import { addExpectStep, type ExpectOptions } from './expect-step.ts'
 /**
  * A stream of records of type `T`. Every method adds a step and returns a new stream; types flow through,
  * so a wrong field name is a compile error.
+ * @example const views: Stream<Click> = p.from(source.jsonl<Click>('clicks.jsonl')).filter((c) => c.kind === 'view')
  */
 export class Stream<T> {
   /** The pipeline this stream belongs to. */
@@ -32,7 +33,10 @@ export class Stream<T> {
     this.tag = tag
   }
 
-  /** Sets the id of the step that produced this stream (state and metrics are addressed by it). */
+  /**
+   * Sets the id of the step that produced this stream (state and metrics are addressed by it).
+   * @example orders.map(enrich).id('enrich') // its metrics, errors and state go by 'enrich'
+   */
   id(id: string): this {
     if (typeof id !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(id)) {
       throw userError('SLUICE_BAD_STEP_ID', `step id '${String(id)}' is invalid (step '${this.node.id}')`, { hint: 'use letters, digits, dot, dash and underscore' })
@@ -63,14 +67,20 @@ export class Stream<T> {
     return this.link<U>('map', { op: 'map', fn })
   }
 
-  /** Keeps the records for which `fn` is true. A type guard narrows the type. */
+  /**
+   * Keeps the records for which `fn` is true. A type guard narrows the type.
+   * @example orders.filter((o) => o.amount > 0)
+   */
   filter<S extends T>(fn: (value: T) => value is S): Stream<S>
   filter(fn: (value: T) => boolean): Stream<T>
   filter(fn: (value: T) => boolean): Stream<T> {
     return this.link<T>('filter', { op: 'filter', fn })
   }
 
-  /** Turns each record into zero or more records. */
+  /**
+   * Turns each record into zero or more records.
+   * @example lines.flatMap((l) => l.text.split(' '))
+   */
   flatMap<U>(fn: (value: T) => Iterable<U>): Stream<U> {
     return this.link<U>('flatMap', { op: 'flatMap', fn })
   }
@@ -78,18 +88,25 @@ export class Stream<T> {
   /**
    * Partitions by key: the steps that follow see one key at a time, with state per key. Keys are primitives
    * or tuples of primitives.
+   * @example clicks.keyBy((c) => c.userId) // or a tuple: keyBy((c) => [c.page, c.country])
    */
   keyBy<K extends Key>(fn: (value: T) => K): KeyedStream<T, K> {
     if (typeof fn !== 'function') throw userError('SLUICE_BAD_ARGUMENT', `keyBy needs a function (after step '${this.node.id}')`)
     return new KeyedStream<T, K>(this, fn)
   }
 
-  /** Windows over the whole stream (one key for everything: runs on a single subtask). */
+  /**
+   * Windows over the whole stream (one key for everything: runs on a single subtask).
+   * @example clicks.windowAll(window.tumbling({ size: '1m' })).count()
+   */
   windowAll(assigner: WindowAssigner, options?: WindowOptions<T>): WindowedStream<T, 0> {
     return this.keyBy(() => 0 as const).window(assigner, options)
   }
 
-  /** Merges streams of the same type; the watermark is the minimum of theirs. */
+  /**
+   * Merges streams of the same type; the watermark is the minimum of theirs.
+   * @example web.union(mobile).keyBy((c) => c.userId)
+   */
   union(...others: Stream<T>[]): Stream<T> {
     for (const o of others) {
       if (o.pipeline !== this.pipeline) throw userError('SLUICE_BAD_ARGUMENT', `union: streams of different pipelines ('${this.pipeline.name}' and '${o.pipeline.name}')`)
@@ -133,7 +150,10 @@ export class Stream<T> {
     return new Stream<U>(this.pipeline, node)
   }
 
-  /** The named side output of the step that produced this stream (late records, user tags). */
+  /**
+   * The named side output of the step that produced this stream (late records, user tags).
+   * @example counts.sideOutput<LateRecord<Click>>('late-clicks').to(sink.jsonl('out/late.jsonl'))
+   */
   sideOutput<U>(tag: string): Stream<U> {
     if (!this.node.sideOutputs.includes(tag)) {
       throw userError('SLUICE_UNKNOWN_SIDE_OUTPUT', `step '${this.node.id}' has no side output '${tag}'`, {

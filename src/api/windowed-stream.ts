@@ -40,7 +40,10 @@ export interface WindowAggregateOptions {
   combine?: boolean
 }
 
-/** A keyed stream cut into windows; finish it with `aggregate` or `reduce`. */
+/**
+ * A keyed stream cut into windows; finish it with `aggregate` or `reduce`.
+ * @example clicks.keyBy((c) => c.page).window(window.tumbling({ size: '1m' })).count()
+ */
 export class WindowedStream<T, K extends Key> {
   private readonly keyed: KeyedStream<T, K>
   private readonly assigner: WindowAssigner
@@ -92,12 +95,18 @@ export class WindowedStream<T, K extends Key> {
     return stream.derive<WindowResult<K, R>>(node)
   }
 
-  /** Combines the records of each window pairwise; the value has the record's type. */
+  /**
+   * Combines the records of each window pairwise; the value has the record's type.
+   * @example bids.keyBy((b) => b.auction).window(window.tumbling({ size: '1m' })).reduce((a, b) => (a.price >= b.price ? a : b))
+   */
   reduce(fn: (a: T, b: T) => T, options: WindowAggregateOptions = {}): Stream<WindowResult<K, T>> {
     return this.aggregate(agg.reduce(fn), options)
   }
 
-  /** Number of records per window. */
+  /**
+   * Number of records per window.
+   * @example clicks.keyBy((c) => c.page).window(window.tumbling({ size: '1m' })).count() // { key, start, end, value }
+   */
   count(options: WindowAggregateOptions = {}): Stream<WindowResult<K, number>> {
     return this.aggregate(agg.count<T>(), options)
   }

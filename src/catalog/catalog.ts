@@ -31,7 +31,10 @@ export class Catalog {
     this.#store = store
   }
 
-  /** Opens (or creates) the catalog in `dir` (':memory:' for one that is not kept). */
+  /**
+   * Opens (or creates) the catalog in `dir` (':memory:' for one that is not kept).
+   * @example const catalog = Catalog.open('state/catalog')
+   */
   static open(dir: string): Catalog {
     return new Catalog(new CatalogStore(dir))
   }
@@ -44,27 +47,42 @@ export class Catalog {
     return CatalogStore.exists(dir)
   }
 
-  /** Every dataset, by key. */
+  /**
+   * Every dataset, by key.
+   * @example catalog.datasets().filter((d) => d.personal.length > 0)
+   */
   datasets(): CatalogDataset[] {
     return this.#store.all<CatalogDataset>('dataset')
   }
 
-  /** Every job, by key. */
+  /**
+   * Every job, by key.
+   * @example catalog.jobs().map((j) => j.key)
+   */
   jobs(): CatalogJob[] {
     return this.#store.all<CatalogJob>('job')
   }
 
-  /** A dataset by key, or by name. */
+  /**
+   * A dataset by key, or by name.
+   * @example catalog.dataset('views')?.lastWritten
+   */
   dataset(key: string): CatalogDataset | undefined {
     return this.#store.get<CatalogDataset>('dataset', key) ?? this.datasets().find((d) => d.name === key)
   }
 
-  /** A job by key (`<namespace>/<name>`), or by name. */
+  /**
+   * A job by key (`<namespace>/<name>`), or by name.
+   * @example catalog.job('sluice/click-sessions')
+   */
   job(key: string): CatalogJob | undefined {
     return this.#store.get<CatalogJob>('job', key) ?? this.jobs().find((j) => j.name === key)
   }
 
-  /** Adds what a lineage event says: the job, its last run, the datasets it read and wrote. */
+  /**
+   * Adds what a lineage event says: the job, its last run, the datasets it read and wrote.
+   * @example for (const line of lines) catalog.ingestEvent(JSON.parse(line))
+   */
   ingestEvent(e: RunEvent): void {
     const jk = jobKey(e.job.namespace, e.job.name)
     const job: CatalogJob = this.#store.get<CatalogJob>('job', jk) ?? { key: jk, namespace: e.job.namespace, name: e.job.name, owners: [], inputs: [], outputs: [], runs: 0 }
@@ -88,7 +106,10 @@ export class Catalog {
     this.#store.put([{ kind: 'job', key: jk, doc: job }, ...docs.map((d) => ({ kind: 'dataset', key: d.key, doc: d }))])
   }
 
-  /** Adds a contract: the dataset named like it (or `namespace`/`name` given) gets its schema, owner and personal fields. */
+  /**
+   * Adds a contract: the dataset named like it (or `namespace`/`name` given) gets its schema, owner and personal fields.
+   * @example catalog.ingestContract(loadContract('contracts/bids.yaml'))
+   */
   ingestContract(c: CatalogContract, at = new Date().toISOString(), ref?: { namespace: string; name: string }): CatalogDataset {
     const key = ref !== undefined ? datasetKey(ref.namespace, ref.name) : (this.datasets().find((d) => d.versions.some((v) => v.contract === c.name))?.key ?? datasetKey('contract', c.name))
     const d = this.#load(key, ref ?? { namespace: 'contract', name: c.name })
@@ -100,7 +121,10 @@ export class Catalog {
     return d
   }
 
-  /** Datasets whose key or name contains `text`, with `tag` and a field named `field` (case-insensitive). */
+  /**
+   * Datasets whose key or name contains `text`, with `tag` and a field named `field` (case-insensitive).
+   * @example catalog.search({ text: 'orders', field: 'email' })
+   */
   search(q: CatalogQuery): CatalogDataset[] {
     const text = q.text?.toLowerCase()
     const tag = q.tag?.toLowerCase()
@@ -122,7 +146,10 @@ export class Catalog {
     return this.jobs().filter((j) => j.key.toLowerCase().includes(t) || [...j.inputs, ...j.outputs].some((d) => d.toLowerCase().includes(t)))
   }
 
-  /** The datasets a dataset comes from (through the jobs that write it) and those made from it, transitively. */
+  /**
+   * The datasets a dataset comes from (through the jobs that write it) and those made from it, transitively.
+   * @example const { upstream, downstream } = catalog.lineage('views')
+   */
   lineage(key: string): { upstream: string[]; downstream: string[] } {
     const jobs = new Map(this.jobs().map((j) => [j.key, j]))
     const all = new Map(this.datasets().map((d) => [d.key, d]))
@@ -142,7 +169,10 @@ export class Catalog {
     }
   }
 
-  /** The lineage graph for the dashboard: datasets and jobs as nodes, reads and writes as edges. */
+  /**
+   * The lineage graph for the dashboard: datasets and jobs as nodes, reads and writes as edges.
+   * @example const { nodes, edges } = catalog.graph()
+   */
   graph(): { nodes: { id: string; kind: 'dataset' | 'job'; label: string; personal?: boolean; masked?: boolean; state?: string }[]; edges: { from: string; to: string }[] } {
     const nodes = [
       ...this.datasets().map((d) => ({ id: `dataset:${d.key}`, kind: 'dataset' as const, label: d.name, personal: d.personal.length > 0, masked: (d.masked ?? []).length > 0 })),
@@ -152,7 +182,10 @@ export class Catalog {
     return { nodes, edges }
   }
 
-  /** Closes the store. */
+  /**
+   * Closes the store.
+   * @example catalog.close()
+   */
   close(): void {
     this.#store.close()
   }

@@ -43,7 +43,10 @@ export class SluiceError extends Error {
     this.hint = opts.hint
   }
 
-  /** One line for a terminal: code, where, what, and what to do. */
+  /**
+   * One line for a terminal: code, where, what, and what to do.
+   * @example if (e instanceof SluiceError) console.error(e.describe())
+   */
   describe(): string {
     const parts: string[] = []
     if (this.step && !this.message.includes(`'${this.step}'`)) parts.push(`step '${this.step}'`)

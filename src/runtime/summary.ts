@@ -68,7 +68,10 @@ function checkpointReport(s: MetricsSnapshot): CheckpointReport {
   }
 }
 
-/** The summary as a terminal table: records in and out per step, late, errors, wall time. */
+/**
+ * The summary as a terminal table: records in and out per step, late, errors, wall time.
+ * @example console.error(formatSummary(await run(p)))
+ */
 export function formatSummary(s: RunSummary): string {
   const rows = s.steps.map((m) => [m.step, m.kind, String(m.in), String(m.out), String(m.late), String(m.errors), String(m.dropped)])
   const head = ['step', 'kind', 'in', 'out', 'late', 'errors', 'dropped']

@@ -11,18 +11,30 @@ import { TimerQueue } from '../state/timers.ts'
 import { PolicyErrorSink } from '../runtime/error-sink.ts'
 import type { ErrorRecord } from '../core/operator.ts'
 
+/**
+ * A record the operator emitted: its value, event time and changelog kind.
+ * @example const [first] = h.take() // { value: …, time: 99, kind: '+I' }
+ */
 export interface HarnessRecord<T = unknown> {
   value: T
   time: number
   kind: RowKindName
 }
 
+/**
+ * A record to feed an operator: its value, event time, key (for keyed operators) and changelog kind (default insert).
+ * @example h.push([{ value: 1, time: 5, key: 'a' }])
+ */
 export interface HarnessInput<T> {
   value: T
   time: number
   key?: unknown
   kind?: RowKind
 }
+
+const harnessBackends = new Set<StateBackend>()
+// Durable stores live in temporary folders: removed when the test process ends.
+process.once('exit', () => harnessBackends.forEach((b) => b.close()))
 
 /**
  * Drives one operator the way the runtime does, with time under the test's control: feed records (with
@@ -38,14 +50,14 @@ export interface HarnessInput<T> {
  * const restores = OperatorHarness.redistribute([h0.snapshot(), h1.snapshot()], 3)
  * const hs = restores.map((r, i) => new OperatorHarness(build, { subtask: i, parallelism: 3 }).restoreFrom(r))
  */
-const harnessBackends = new Set<StateBackend>()
-// Durable stores live in temporary folders: removed when the test process ends.
-process.once('exit', () => harnessBackends.forEach((b) => b.close()))
-
 export class OperatorHarness {
+  /** The processing-time clock the operator sees; `advanceProcessingTime` moves it and fires due timers. */
   readonly clock: ManualClock
+  /** The step's counters (records in and out, late, errors, dropped), as the runtime would count them. */
   readonly metrics: StepMetrics
+  /** Where records that failed go under the harness's `onError` policy (`takeErrors` reads them). */
   readonly errors: PolicyErrorSink
+  /** The operator under test (a new one after each restore). */
   operator: Operator
   private readonly build: (ctx: OperatorContext) => Operator
   private readonly procTimers = new TimerQueue()
@@ -207,6 +219,7 @@ export class OperatorHarness {
     return this.errors.pending.take().values
   }
 
+  /** The last watermark given to the operator (-Infinity before the first). */
   get currentWatermark(): number {
     return this.wm
   }

@@ -5,6 +5,10 @@ export interface WorkflowClock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>
 }
 
+/**
+ * The real clock: `Date.now()` and timers. The scheduler's default.
+ * @example new Scheduler(wf, { store, clock: systemWorkflowClock })
+ */
 export const systemWorkflowClock: WorkflowClock = {
   now: () => Date.now(),
   sleep: (ms, signal) =>
@@ -25,6 +29,7 @@ export const systemWorkflowClock: WorkflowClock = {
  * to the earliest pending wake-up. Deterministic as long as tasks do no real I/O.
  */
 export class VirtualClock implements WorkflowClock {
+  /** The virtual time now (epoch ms); a test may set it forward. */
   time: number
   readonly #timers: { at: number; seq: number; fire: () => void }[] = []
   #seq = 0
@@ -34,6 +39,7 @@ export class VirtualClock implements WorkflowClock {
     this.time = start
   }
 
+  /** The virtual time (epoch ms). */
   now(): number {
     return this.time
   }

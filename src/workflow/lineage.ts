@@ -49,7 +49,9 @@ export function taskRun(workflow: string, task: string, partition: string, attem
  * the task run as parent and the workflow run as root.
  */
 export class WorkflowLineage {
+  /** The OpenLineage namespace of the jobs and runs. */
   readonly namespace: string
+  /** Where the run events go. */
   readonly transport: LineageTransport
   /**
    * What tasks are given to send their pipelines' lineage to: the target as `sluice run --lineage` takes it (a
@@ -72,6 +74,10 @@ export class WorkflowLineage {
     this.#onError = options.onError ?? (() => {})
   }
 
+  /**
+   * A task attempt started: START of the workflow run for its partition (the first time), then of the task run.
+   * @example lineage.taskStarted('ingest', '2024-05-01T10', 1, { start: '2024-05-01T10:00:00Z', end: '2024-05-01T11:00:00Z' })
+   */
   taskStarted(task: string, partition: string, attempt: number, nominal: { start?: string; end?: string }): void {
     if (!this.#open.has(partition)) {
       this.#open.add(partition)
@@ -80,6 +86,10 @@ export class WorkflowLineage {
     this.#send('START', taskRun(this.#workflow, task, partition, attempt, this.namespace), 'TASK', undefined, nominal)
   }
 
+  /**
+   * A task attempt ended: COMPLETE, FAIL (with the error) or ABORT of its task run.
+   * @example lineage.taskEnded('ingest', '2024-05-01T10', 1, 'FAIL', 'exit code 1')
+   */
   taskEnded(task: string, partition: string, attempt: number, type: 'COMPLETE' | 'FAIL' | 'ABORT', error?: string): void {
     this.#send(type, taskRun(this.#workflow, task, partition, attempt, this.namespace), 'TASK', error)
   }

@@ -33,6 +33,7 @@ const BUCKETS = [1, 5, 15, 60, 300, 900, 1800, 3600, 7200, 21600, 86400]
  * const text = await metrics.render()
  */
 export class WorkflowMetrics {
+  /** The prom-client registry holding the workflow's metrics (to merge into another, or serve). */
   readonly registry: Registry
   readonly #workflow: string
   readonly #attempts

@@ -8,6 +8,11 @@ export interface RetryPolicy {
   jitter: number
 }
 
+/**
+ * The retry policy of a task that sets none: no retry; with `retries` set, waits of 1 s doubling up to 5 min,
+ * each shortened by up to half at random.
+ * @example const wait = backoffDelay({ ...defaultRetry, retries: 3 }, 1, Math.random) // 500-1000 ms
+ */
 export const defaultRetry: RetryPolicy = { retries: 0, baseMs: 1_000, factor: 2, maxMs: 5 * 60_000, jitter: 0.5 }
 
 /** The wait before retry number `failures` (1 after the first failure); `random` returns [0, 1). */

@@ -22,15 +22,24 @@ export type WorkflowEvent =
 
 /** A limit shared by several schedulers in one process (the global concurrency limit). */
 export class Slots {
+  /** How many task runs may go at once over all the schedulers sharing these slots. */
   readonly limit: number
+  /** Task runs going now. */
   inUse = 0
   constructor(limit: number) {
     this.limit = limit
   }
 }
 
+/**
+ * How a `Scheduler` runs a workflow: the store of its runs (required), its clock, retry jitter, a concurrency
+ * limit shared with other schedulers, the partition order, an event listener and lineage.
+ * @example new Scheduler(wf, { store: new WorkflowStore('state/workflows.sqlite'), order: 'newest-first' })
+ */
 export interface SchedulerOptions {
+  /** Where runs and their history are kept. */
   store: WorkflowStore
+  /** The scheduler's time; default the system clock (tests pass a `VirtualClock`). */
   clock?: WorkflowClock
   /** [0, 1) for the retries' jitter. */
   random?: () => number
@@ -67,6 +76,7 @@ const STATUSES: RunStatus[] = ['pending', 'running', 'retrying', 'succeeded', 'f
  * const summary = await s.drain()
  */
 export class Scheduler {
+  /** The workflow this scheduler runs. */
   readonly workflow: Workflow
   readonly #store: WorkflowStore
   readonly #clock: WorkflowClock

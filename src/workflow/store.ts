@@ -8,6 +8,10 @@ import { lockFileSync } from '../core/folder-lock.ts'
 /** The state of one (task, partition) run. `upstream_failed`: a task it depends on failed for good. */
 export type RunStatus = 'pending' | 'running' | 'retrying' | 'succeeded' | 'failed' | 'upstream_failed' | 'cancelled'
 
+/**
+ * One (task, partition) run as the store holds it: its status, attempts and times (epoch ms).
+ * @example const failed = store.runs('hourly', { statuses: ['failed'] }).map((r) => `${r.task} ${r.partition}`)
+ */
 export interface RunRow {
   workflow: string
   task: string
@@ -29,6 +33,10 @@ export interface RunRow {
   host: string | null
 }
 
+/**
+ * One attempt of a run, newest first in `WorkflowStore.history`: how it ended, when, and its error.
+ * @example const last = store.history('hourly', { task: 'ingest', limit: 1 })[0]?.outcome
+ */
 export interface HistoryRow {
   workflow: string
   task: string
@@ -118,6 +126,10 @@ export class WorkflowStore {
     return added
   }
 
+  /**
+   * The runs of a workflow, by partition then task, optionally only those of some statuses or partitions.
+   * @example store.runs('hourly', { statuses: ['failed', 'upstream_failed'] })
+   */
   runs(workflow: string, filter: { statuses?: RunStatus[]; partitions?: string[] } = {}): RunRow[] {
     const rows = this.#db.prepare(`SELECT * FROM runs WHERE workflow = ? ORDER BY partition, task`).all(workflow) as Record<string, unknown>[]
     return rows
@@ -125,6 +137,10 @@ export class WorkflowStore {
       .filter((r) => (filter.statuses === undefined || filter.statuses.includes(r.status)) && (filter.partitions === undefined || filter.partitions.includes(r.partition)))
   }
 
+  /**
+   * One run, or undefined if the workflow never planned it.
+   * @example store.run('hourly', 'ingest', '2024-05-01T10')?.status
+   */
   run(workflow: string, task: string, partition: string): RunRow | undefined {
     const row = this.#db.prepare(`SELECT * FROM runs WHERE workflow = ? AND task = ? AND partition = ?`).get(workflow, task, partition) as Record<string, unknown> | undefined
     return row === undefined ? undefined : toRun(row)
@@ -208,6 +224,10 @@ export class WorkflowStore {
     return n
   }
 
+  /**
+   * The attempts of a workflow's runs, newest first, optionally of one task or partition and at most `limit`.
+   * @example store.history('hourly', { partition: '2024-05-01T10' })
+   */
   history(workflow: string, opts: { task?: string; partition?: string; limit?: number } = {}): HistoryRow[] {
     const rows = this.#db.prepare(`SELECT * FROM history WHERE workflow = ? ORDER BY id DESC`).all(workflow) as Record<string, unknown>[]
     return rows
@@ -225,15 +245,27 @@ export class WorkflowStore {
       .slice(0, opts.limit ?? Infinity)
   }
 
+  /**
+   * A value a scheduler keeps for a workflow between processes (such as the last partition it queued).
+   * @example store.getState('hourly', 'materialized')
+   */
   getState(workflow: string, key: string): string | undefined {
     const row = this.#db.prepare(`SELECT value FROM scheduler WHERE workflow = ? AND key = ?`).get(workflow, key) as { value: string } | undefined
     return row?.value
   }
 
+  /**
+   * Sets a value that `getState` returns, in the same transaction-per-change store as the runs.
+   * @example store.setState('hourly', 'materialized', '2024-05-01T10')
+   */
   setState(workflow: string, key: string, value: string): void {
     this.#db.prepare(`INSERT INTO scheduler (workflow, key, value) VALUES (?, ?, ?) ON CONFLICT (workflow, key) DO UPDATE SET value = excluded.value`).run(workflow, key, value)
   }
 
+  /**
+   * Closes the database and releases the store's lock, so another process may schedule from it.
+   * @example store.close()
+   */
   close(): void {
     this.#unlock?.()
     this.#unlock = undefined

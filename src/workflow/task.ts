@@ -72,6 +72,10 @@ export interface TaskOptions {
   slaMs?: number
 }
 
+/**
+ * A task of a built workflow, with the defaults of its options filled in.
+ * @example const ingest: TaskSpec = wf.task('ingest')
+ */
 export interface TaskSpec {
   readonly name: string
   readonly action: TaskAction

@@ -5,8 +5,15 @@ import { defaultRetry } from './retry.ts'
 import type { CatchUp, Schedule } from './schedule.ts'
 import type { TaskAction, TaskOptions, TaskSpec } from './task.ts'
 
+/**
+ * Options of a workflow: its partitions, its schedule, what to do with ticks missed while no scheduler ran,
+ * and how many of its task runs may go at once.
+ * @example workflow('hourly', { partitions: hourly('2024-05-01'), schedule: cron('5 * * * *'), concurrency: 4 })
+ */
 export interface WorkflowOptions {
+  /** The partitions each task runs for (one run per task and partition); default one static partition, `default`. */
   partitions?: PartitionSet
+  /** When runs fall due (`cron`, `every`); with static partitions a schedule makes one partition per tick. */
   schedule?: Schedule
   /** Ticks missed while no scheduler ran: run each (`all`, the default) or only the latest. */
   catchUp?: CatchUp
@@ -27,6 +34,7 @@ export interface Workflow {
 
 /** Builds a workflow: add tasks with `.task()`, then `.build()` checks the graph. */
 export class WorkflowBuilder {
+  /** The workflow's name: its runs are kept under it in the store. */
   readonly name: string
   readonly #opts: WorkflowOptions
   readonly #tasks: TaskSpec[] = []

@@ -6,6 +6,7 @@ import { DuckDBInstance } from '@duckdb/node-api'
 import { agg, pipeline, run, sink, source, SluiceError } from '../../index.ts'
 import type { SinkContext, SinkWriter } from '../../core/sink.ts'
 import { withTempDir } from '../files/test-support.ts'
+import { inferSchema } from '../parquet/schema.ts'
 
 const ctx: SinkContext = { pipeline: 'test', stepId: 'sink-duckdb-1', subtask: 0, checkpointing: true }
 
@@ -64,13 +65,16 @@ test('a record that does not fit the columns is a SluiceError naming the step an
   })
 })
 
-test("hints name the sink's real option: columns for DuckDB, schema for Parquet", async () => {
+test("hints name the sink's real option: columns for DuckDB and Postgres, schema for Parquet", async () => {
   await withTempDir(async (tmp) => {
     const nulls = { values: [{ n: null }], times: [0] }
     const w = await sink.duckdb(join(tmp, 'db.duckdb'), 't').open({ ...ctx, checkpointing: false })
     assert.throws(() => w.write(nulls), (e: unknown) => e instanceof SluiceError && e.hint!.includes('columns option') && !e.hint!.includes('schema'))
     assert.throws(() => sink.duckdb(join(tmp, 'db.duckdb'), 't', { columns: {} }), (e: unknown) => e instanceof SluiceError && e.message.includes('columns option'))
     assert.throws(() => sink.parquet(join(tmp, 'p.parquet'), { schema: {} }), (e: unknown) => e instanceof SluiceError && e.message.includes('schema option'))
+    // sink.postgres has a `schema` option as well, but it names the database schema, not the column types.
+    assert.throws(() => sink.postgres({ url: 'postgres://localhost/db', table: 't', columns: {} }), (e: unknown) => e instanceof SluiceError && e.message.includes('columns option'))
+    assert.throws(() => inferSchema(nulls, 'sink-postgres-1', 'sink.postgres'), (e: unknown) => e instanceof SluiceError && e.hint!.includes('columns option') && !e.hint!.includes('schema'))
   })
 })
 

@@ -20,9 +20,12 @@ export const OP_COLUMN = 'op'
 /** The column a record that is not an object is written to. */
 export const VALUE_COLUMN = 'value'
 
-/** The option that declares a sink's column types: hints name it. */
+/**
+ * The option that declares a sink's column types: hints name it. The SQL sinks call it `columns`
+ * (`sink.postgres` has a `schema` option too, but that is the database schema).
+ */
 function typesOption(sink: string): string {
-  return sink === 'sink.duckdb' ? 'columns' : 'schema'
+  return sink === 'sink.duckdb' || sink === 'sink.postgres' ? 'columns' : 'schema'
 }
 
 export function checkSchema(schema: ParquetSchema, sink = 'sink.parquet'): void {

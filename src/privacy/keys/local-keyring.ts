@@ -54,6 +54,7 @@ export class LocalKeyring implements KeyProvider {
   /**
    * Opens the keyring at `path`, creating it when the file does not exist, with one key for each of the
    * purposes the transforms use by default: `default` (encrypt), `hash` and `vault` (tokenize).
+   * @example const keys = LocalKeyring.openOrCreate('state/keys.json', masterKeyFrom())
    */
   static openOrCreate(path: string, master: Buffer): LocalKeyring {
     let text: string
@@ -69,7 +70,10 @@ export class LocalKeyring implements KeyProvider {
     return LocalKeyring.parse(path, master, text)
   }
 
-  /** Opens an existing keyring; a missing file is an error. */
+  /**
+   * Opens an existing keyring; a missing file is an error.
+   * @example const keys = LocalKeyring.open('state/keys.json', masterKeyFrom())
+   */
   static open(path: string, master: Buffer): LocalKeyring {
     let text: string
     try {
@@ -99,14 +103,20 @@ export class LocalKeyring implements KeyProvider {
     return new LocalKeyring(path, master, file)
   }
 
-  /** The key new data of `purpose` is protected with. */
+  /**
+   * The key new data of `purpose` is protected with.
+   * @example keys.current('hash').id
+   */
   current(purpose = 'default'): DataKey {
     const id = this.file.current[purpose]
     if (id === undefined) throw userError('SLUICE_KEY_MISSING', `keyring '${this.path}' has no key for purpose '${purpose}'`, { hint: `add one with \`sluice keys rotate ${this.path} --purpose ${purpose}\`` })
     return this.byId(id)
   }
 
-  /** Any key this keyring ever issued, current or retired. */
+  /**
+   * Any key this keyring ever issued, current or retired.
+   * @example keys.byId(id) // a retired key too: data protected before a rotation still opens
+   */
   byId(id: string): DataKey {
     const cached = this.unwrapped.get(id)
     if (cached !== undefined) return cached
@@ -123,7 +133,10 @@ export class LocalKeyring implements KeyProvider {
     return key
   }
 
-  /** Adds a new key for `purpose`, makes it current, and saves the file atomically. Returns its id. */
+  /**
+   * Adds a new key for `purpose`, makes it current, and saves the file atomically. Returns its id.
+   * @example const id = keys.rotate() // new data is encrypted with it; older data still decrypts
+   */
   rotate(purpose = 'default', now: Date = new Date()): string {
     if (!/^[a-z][a-z0-9-]*$/.test(purpose)) throw userError('SLUICE_BAD_ARGUMENT', `key purpose '${purpose}' is invalid`, { hint: 'use lower-case letters, digits and dashes' })
     const id = `${purpose}-${now.toISOString().slice(0, 10).replaceAll('-', '')}-${randomBytes(4).toString('hex')}`
@@ -135,7 +148,10 @@ export class LocalKeyring implements KeyProvider {
     return id
   }
 
-  /** Every key's id, purpose, creation time and whether it is current. */
+  /**
+   * Every key's id, purpose, creation time and whether it is current.
+   * @example keys.list().filter((k) => k.current)
+   */
   list(): KeyInfo[] {
     return this.file.keys.map((k) => ({ id: k.id, purpose: k.purpose, createdAt: k.createdAt, current: this.file.current[k.purpose] === k.id }))
   }

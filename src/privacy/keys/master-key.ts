@@ -3,7 +3,10 @@ import { userError } from '../../core/errors.ts'
 /** The environment variable the local keyring's master key is read from. */
 export const MASTER_KEY_ENV = 'SLUICE_MASTER_KEY'
 
-/** Reads a 32-byte master key given as base64 or 64 hex digits; the error names the variable, never the value. */
+/**
+ * Reads a 32-byte master key given as base64 or 64 hex digits; the error names the variable, never the value.
+ * @example const keyring = LocalKeyring.openOrCreate('keys', masterKeyFrom())
+ */
 export function masterKeyFrom(env: NodeJS.ProcessEnv = process.env, name = MASTER_KEY_ENV): Buffer {
   const raw = env[name]
   if (raw === undefined || raw.trim() === '') {

@@ -42,7 +42,10 @@ export class TokenVault {
     this.index = new HmacSha256(keys.byId(keyId).material)
   }
 
-  /** Opens (or creates) the vault in folder `dir`; `keys` must hold a key of purpose `vault`. */
+  /**
+   * Opens (or creates) the vault in folder `dir`; `keys` must hold a key of purpose `vault`.
+   * @example const vault = TokenVault.open('state/vault', keys)
+   */
   static open(dir: string, keys: KeyProvider): TokenVault {
     mkdirSync(dir, { recursive: true })
     const db = lmdb().open<string, string>({ path: dir, encoding: 'string' })
@@ -54,7 +57,10 @@ export class TokenVault {
     }
   }
 
-  /** The token of `value` (created and stored durably on first sight). `null`/`undefined` pass through. */
+  /**
+   * The token of `value` (created and stored durably on first sight). `null`/`undefined` pass through.
+   * @example const token = vault.tokenize('ada@example.com') // the same token every time
+   */
   tokenize(value: unknown): unknown {
     if (value === null || value === undefined) return value
     const text = textOf(value)
@@ -78,7 +84,10 @@ export class TokenVault {
     return token
   }
 
-  /** The value behind a token; an unknown token is an error naming it (tokens are not personal data). */
+  /**
+   * The value behind a token; an unknown token is an error naming it (tokens are not personal data).
+   * @example vault.detokenize(token) // 'ada@example.com'
+   */
   detokenize(token: string): unknown {
     const sealed = typeof token === 'string' ? this.db.get(`t:${token}`) : undefined
     if (sealed === undefined) throw userError('SLUICE_TOKEN_UNKNOWN', `token '${String(token)}' is not in the vault at '${this.dir}'`)
@@ -90,7 +99,10 @@ export class TokenVault {
     return this.indexKeyId
   }
 
-  /** Closes the store; tokens already handed out stay valid. */
+  /**
+   * Closes the store; tokens already handed out stay valid.
+   * @example await vault.close()
+   */
   async close(): Promise<void> {
     await this.db.close()
   }
