@@ -68,13 +68,15 @@ export class WindowCombinerOperator<T, K, A> implements Operator {
   }
 
   process(batch: Batch, out: Output): void {
-    if (!this.folds) {
+    const wm = this.op.currentWatermark()
+    // Before the first watermark it cannot know what the window step holds late (a job restored from a
+    // checkpoint taken without this step has no watermark for it): records pass as they are.
+    if (!this.folds || wm === -Infinity) {
       this.op.metrics.recordsOut += batch.values.length
       return out.emit(batch)
     }
     const { values, times } = batch
     const { bounds, assigner } = this
-    const wm = this.op.currentWatermark()
     for (let i = 0; i < values.length; i++) {
       const v = values[i] as T
       const ts = times[i]
