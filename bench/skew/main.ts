@@ -1,8 +1,9 @@
 /**
  * Hot keys at a keyed exchange: `npm run bench -- skew [--events 2000000] [--parallelism 2] [--zipf 2]
- * [--rounds 1] [--window] [--variants plain,combine,salt]`. Counts bids per auction where auctions follow a Zipf law (most bids on one auction),
- * as a plain keyed aggregate, with the combiner (`aggregate(fn, { combine: true })`) and with the key salted
- * (`{ salt: 4 }`), interleaved; with `--window`, per auction and 10 s tumbling window, plain and combined. One
+ * [--rounds 1] [--window] [--variants plain,auto,combine,salt]`. Counts bids per auction where auctions follow a Zipf law (most bids on one auction),
+ * as a plain keyed aggregate (`{ combine: false }`), with the default combiner (`'auto'`: folds at parallelism > 1),
+ * with one that always folds (`{ combine: true }`) and with the key salted (`{ salt: 4 }`), interleaved; with
+ * `--window`, per auction and 10 s tumbling window, plain, auto and combined. One
  * JSON line per run: events per wall-second and per CPU-second, and how many records reached the aggregate.
  */
 import { parseArgs } from 'node:util'
@@ -16,7 +17,7 @@ export async function main(argv: string[]): Promise<void> {
   const parallelism = Number(values.parallelism)
   const windowed = values.window === true
   const base = { events: values.events!, zipf: values.zipf!, partitions: String(parallelism), window: String(windowed) }
-  const variants = values.variants?.split(',') ?? (windowed ? ['plain', 'combine'] : ['plain', 'combine', 'salt'])
+  const variants = values.variants?.split(',') ?? (windowed ? ['plain', 'auto', 'combine'] : ['plain', 'auto', 'combine', 'salt'])
   const target = windowed ? 'window-aggregate-1' : 'keyed-aggregate-1'
   // Warm-up: every variant once, on a tenth of the events.
   for (const variant of variants) {

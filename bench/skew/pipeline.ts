@@ -25,8 +25,9 @@ function zipf(n: number, s: number): (u: number) => number {
 /**
  * Nexmark-like bids whose auctions follow a Zipf law (`params.zipf`, default 2: about 61% of the bids on one
  * auction), counted per auction: the hot-items count of q5 without its window, or with it when `params.window`
- * is 'true' (10 s tumbling windows in event time). `params.variant`: 'plain', 'combine' (the local
- * pre-aggregation before the keyed exchange) or 'salt' (the key spread over 4 sub-keys; keyed aggregate only).
+ * is 'true' (10 s tumbling windows in event time). `params.variant`: 'plain' (no combiner), 'auto' (the
+ * default: a combiner that pre-aggregates before the keyed exchange at parallelism > 1), 'combine' (one that
+ * always does) or 'salt' (the key spread over 4 sub-keys; keyed aggregate only).
  */
 export function build(params: Record<string, string>) {
   const events = Number(params.events ?? 2_000_000)
@@ -45,7 +46,7 @@ export function build(params: Record<string, string>) {
       }),
     )
     .keyBy((b) => b.auction)
-  const combine = variant === 'combine'
+  const combine = variant === 'combine' ? true : variant === 'auto' ? 'auto' : false
   const counts = params.window === 'true' ? byAuction.window(window.tumbling({ size: '10s' })).aggregate(agg.count(), { combine }) : byAuction.aggregate(agg.count(), variant === 'salt' ? { salt: 4 } : { combine })
   counts.to(sink.blackhole())
   return p

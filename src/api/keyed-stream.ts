@@ -4,7 +4,9 @@ import type { Key } from '../core/key.ts'
 import type { AggregateFunction } from '../operators/aggregate/aggregate-function.ts'
 import { agg } from '../operators/aggregate/functions.ts'
 import { KeyedAggregateOperator, type KeyedResult } from '../operators/keyed-aggregate/keyed-aggregate-operator.ts'
-import { CombinerOperator, combinedKey, type Combined } from '../operators/aggregate/combiner.ts'
+import { CombinerOperator } from '../operators/aggregate/combiner.ts'
+import { partialOrKey } from '../operators/aggregate/partial.ts'
+import { checkCombine, combineMode, foldsWhen, type CombineOption } from './combine-option.ts'
 import { saltedKey, saltedMerge, saltedPartial, type Salted } from '../operators/aggregate/salted.ts'
 import { KeyedProcessOperator } from '../operators/process/keyed-process-operator.ts'
 import type { KeyedProcessFunction } from '../operators/process/process-function.ts'
@@ -42,10 +44,12 @@ export interface AggregateOptions {
   /**
    * Pre-aggregate each batch per key before the keyed exchange (local-global aggregation): a hot key crosses
    * the exchange once per batch as a partial accumulator, merged by the subtask that owns it. The results are
-   * those of the plain aggregate; the aggregate's `merge` must be exact (every `agg.*` is). Adds a `combine`
-   * step in front. Default: the pipeline's `combine` option (false).
+   * those of the plain aggregate. `'auto'` (the default, unless the pipeline's `combine` says otherwise) adds a
+   * `combine` step in front of aggregates whose merge is exact (`exactMerge`: every `agg.*` but `reduce`) that
+   * folds records at parallelism > 1 and hands them on untouched at parallelism 1, so a checkpoint restores at
+   * either; `true` adds one that always folds (the aggregate's `merge` must be exact); `false` adds none.
    */
-  combine?: boolean
+  combine?: CombineOption
   /**
    * Spread each key over `salt` sub-keys (records take them in turn) aggregated by a first keyed step, whose
    * partial accumulators a second keyed step merges per key: a hot key's work is shared by up to `salt`
@@ -119,18 +123,22 @@ export class KeyedStream<T, K extends Key> {
     const columns: StepColumns = { kind: 'aggregate', create: () => fn.create(), add: (a, v) => fn.add(a, v) }
     // Not described: a TTL added to (or changed in) a running job keeps its state compatible.
     const ttl = aggregateTtl(options)
-    if ((options.combine ?? this.stream.pipeline.options.combine) !== true) return this.keyedNode('keyed-aggregate', [], () => ({ aggregate: fn.name }), (ctx) => new KeyedAggregateOperator(fn, ctx, ttl), [], columns)
-    // Local-global: a combiner on every subtask of the input, then the aggregate merging partials by key.
     const p = this.stream.pipeline
-    const combine = p.addNode('combine', [this.stream.edge()], { aggregate: fn.name }, { role: 'operator', keyed: false, build: (ctx) => new CombinerOperator(fn, this.keyFn, target.id, ctx) })
-    const combined = new KeyedStream<Combined<K, T, A>, K>(this.stream.derive(combine), combinedKey)
-    const out = combined.keyedNode<KeyedResult<K, R>>('keyed-aggregate', [], () => ({ aggregate: fn.name, combined: true }), (ctx) => new KeyedAggregateOperator(fn, ctx, { ...ttl, combined: true }), [], columns)
+    const when = combineMode(checkCombine(options.combine, `aggregate '${fn.name}'`), p.options.combine, fn.exactMerge === true)
+    // The aggregate is described alike with and without a combiner, which keeps no state: checkpoints restore across the option.
+    const describe = () => ({ aggregate: fn.name })
+    const build = (ctx: OperatorContext) => new KeyedAggregateOperator(fn, ctx, ttl)
+    if (when === 'off') return this.keyedNode('keyed-aggregate', [], describe, build, [], columns)
+    // Local-global: a combiner on every subtask of the input, then the aggregate merging partials by key.
+    const combine = p.addNode('combine', [this.stream.edge()], { aggregate: fn.name, preAggregate: foldsWhen(when) }, { role: 'operator', keyed: false, build: (ctx) => new CombinerOperator(fn, this.keyFn, target.id, ctx, when) })
+    const combined = new KeyedStream<T, K>(this.stream.derive(combine), partialOrKey(this.keyFn) as (value: T) => K)
+    const out = combined.keyedNode<KeyedResult<K, R>>('keyed-aggregate', [], describe, build, [], columns)
     const target = out.node
     return out
   }
 
   /** Key salting: `fn` per key and salt, then the salts' partial accumulators merged per key. */
-  private salted<A, R>(fn: AggregateFunction<T, A, R>, salt: number, combine: boolean | undefined): Stream<KeyedResult<K, R>> {
+  private salted<A, R>(fn: AggregateFunction<T, A, R>, salt: number, combine: CombineOption | undefined): Stream<KeyedResult<K, R>> {
     if (!Number.isInteger(salt) || salt < 1) throw userError('SLUICE_BAD_OPTION', `aggregate '${fn.name}' after step '${this.stream.node.id}': salt must be a positive integer, got ${salt}`)
     const keyFn = this.keyFn
     // Each subtask deals salts in turn from its own counter: any spread gives the same merged result.

@@ -1,3 +1,4 @@
+import { checkCombine, type CombineOption } from './combine-option.ts'
 import { parseDuration, type Duration } from '../core/duration.ts'
 import type { ErrorPolicy, ErrorRecord } from '../core/operator.ts'
 import type { Source } from '../core/source.ts'
@@ -73,12 +74,13 @@ export interface PipelineOptions {
    */
   registry?: string
   /**
-   * Local pre-aggregation before the keyed exchange for every keyed aggregate and event-time window of the
-   * pipeline whose aggregate merges exactly (every `agg.*`): the default of their own `combine` option, which
-   * still turns it off for one step. Worth it at parallelism > 1 with skewed keys; the results are the same.
-   * Default false.
+   * Local pre-aggregation before the keyed exchange, the default of every keyed aggregate's and event-time
+   * window's own `combine` option (which still decides for its step). 'auto' (the default): a combiner in front
+   * of each whose aggregate merges exactly, folding records per batch and key at parallelism > 1 and handing them
+   * on untouched at parallelism 1; `true`: one in front of every step that can have one, always folding; `false`:
+   * none. The results are the same.
    */
-  combine?: boolean
+  combine?: CombineOption
 }
 
 /** The default of `PipelineOptions.bufferTimeout`. */
@@ -165,7 +167,7 @@ export class Pipeline {
     const sinkWriteTimeoutMs = parseDuration(options.sinkWriteTimeout ?? '5m', `pipeline '${name}' sinkWriteTimeout`, { allowZero: false })
     const stopTimeoutMs = parseDuration(options.stopTimeout ?? '30s', `pipeline '${name}' stopTimeout`, { allowZero: false })
     const bufferTimeoutMs = parseDuration(options.bufferTimeout ?? DEFAULT_BUFFER_TIMEOUT, `pipeline '${name}' bufferTimeout`, { allowZero: false })
-    this.options = { onError, batchSize, retries, sinkWriteTimeoutMs, stopTimeoutMs, bufferTimeoutMs, ...(deadLetter !== undefined ? { deadLetter: { ...deadLetter } } : {}), ...(state !== undefined ? { state: { ...state } } : {}), ...(options.slo !== undefined ? { slo: structuredClone(options.slo) } : {}), ...(options.lineage !== undefined ? { lineage: typeof options.lineage === 'string' ? options.lineage : { ...options.lineage } } : {}), ...(options.registry !== undefined ? { registry: options.registry } : {}), ...(options.combine !== undefined ? { combine: options.combine === true } : {}) }
+    this.options = { onError, batchSize, retries, sinkWriteTimeoutMs, stopTimeoutMs, bufferTimeoutMs, ...(deadLetter !== undefined ? { deadLetter: { ...deadLetter } } : {}), ...(state !== undefined ? { state: { ...state } } : {}), ...(options.slo !== undefined ? { slo: structuredClone(options.slo) } : {}), ...(options.lineage !== undefined ? { lineage: typeof options.lineage === 'string' ? options.lineage : { ...options.lineage } } : {}), ...(options.registry !== undefined ? { registry: options.registry } : {}), ...(options.combine !== undefined ? { combine: checkCombine(options.combine, `pipeline '${name}'`) } : {}) }
   }
 
   /**

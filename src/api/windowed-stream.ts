@@ -5,7 +5,9 @@ import type { AggregateFunction } from '../operators/aggregate/aggregate-functio
 import { agg } from '../operators/aggregate/functions.ts'
 import { checkAssigner, type WindowAssigner } from '../operators/window/assigners.ts'
 import { isBuiltinEventTimeTrigger, type Trigger } from '../operators/window/triggers.ts'
-import { combinableWindow, partialKey, WindowCombinerOperator } from '../operators/window/combiner.ts'
+import { combinableWindow, WindowCombinerOperator } from '../operators/window/combiner.ts'
+import { partialOrKey } from '../operators/aggregate/partial.ts'
+import { checkCombine, combineMode, foldsWhen, type CombineOption } from './combine-option.ts'
 import { WindowOperator, type LateRecord, type WindowResult } from '../operators/window/window-operator.ts'
 import type { KeyedStream } from './keyed-stream.ts'
 import type { Stream } from './stream.ts'
@@ -35,9 +37,11 @@ export interface WindowAggregateOptions {
    * Pre-aggregate each batch per key and window before the keyed exchange (local-global aggregation), as a
    * keyed `aggregate`'s `combine` does: the results, late records and updates within allowed lateness are
    * those of the plain window. Event-time tumbling, sliding and session windows with the default trigger
-   * only; the aggregate's `merge` must be exact (every `agg.*` is). Default: the pipeline's `combine` option.
+   * only. `'auto'` (the default, unless the pipeline's `combine` says otherwise): a combiner for aggregates
+   * whose merge is exact, folding at parallelism > 1 only; `true`: one that always folds (refused on other
+   * windows; the aggregate's `merge` must be exact); `false`: none.
    */
-  combine?: boolean
+  combine?: CombineOption
 }
 
 /**
@@ -65,19 +69,21 @@ export class WindowedStream<T, K extends Key> {
     const p = stream.pipeline
     // An invalid assigner is reported below with the step's id; it has no trigger to ask.
     const trigger = assigner.invalid === undefined ? (options.trigger ?? assigner.defaultTrigger()) : undefined
-    const explicit = aggOptions.combine
-    const combine = trigger !== undefined && (explicit ?? p.options.combine) === true && (explicit === true || combinableWindow(assigner, isBuiltinEventTimeTrigger(trigger)))
-    if (combine && !combinableWindow(assigner, isBuiltinEventTimeTrigger(trigger!))) {
-      throw userError('SLUICE_BAD_OPTION', `window aggregate '${fn.name}': combine needs an event-time window with bounds of its own (tumbling, sliding, session) and the default trigger, got a ${assigner.kind} window with a ${trigger!.kind} trigger`, {
+    const explicit = checkCombine(aggOptions.combine, `window aggregate '${fn.name}'`)
+    const combinable = trigger !== undefined && combinableWindow(assigner, isBuiltinEventTimeTrigger(trigger))
+    if (explicit === true && trigger !== undefined && !combinable) {
+      throw userError('SLUICE_BAD_OPTION', `window aggregate '${fn.name}': combine needs an event-time window with bounds of its own (tumbling, sliding, session) and the default trigger, got a ${assigner.kind} window with a ${trigger.kind} trigger`, {
         hint: 'drop { combine: true } from this aggregate',
       })
     }
+    // A pipeline-wide `combine: true` passes over windows that cannot be combined.
+    const when = combinable ? combineMode(explicit, p.options.combine, fn.exactMerge === true) : 'off'
     // Local-global: a combiner on every subtask of the input, then the window step merging partials by key.
     let input: { stream: Stream<any>; key: (value: any) => unknown } = { stream, key: this.keyed.keyFn }
     let target = ''
-    if (combine) {
-      const node = p.addNode('combine', [stream.edge()], { aggregate: fn.name, window: assigner.describe }, { role: 'operator', keyed: false, build: (ctx) => new WindowCombinerOperator(fn, this.keyed.keyFn, assigner, target, ctx) })
-      input = { stream: stream.derive(node), key: partialKey }
+    if (when !== 'off') {
+      const node = p.addNode('combine', [stream.edge()], { aggregate: fn.name, window: assigner.describe, preAggregate: foldsWhen(when) }, { role: 'operator', keyed: false, build: (ctx) => new WindowCombinerOperator(fn, this.keyed.keyFn, assigner, target, ctx, when) })
+      input = { stream: stream.derive(node), key: partialOrKey(this.keyed.keyFn) }
     }
     const node = p.addNode('window-aggregate', [input.stream.edge(input.key)], {}, { role: 'errors' })
     target = node.id
@@ -89,7 +95,7 @@ export class WindowedStream<T, K extends Key> {
     const lateTag = options.late ?? 'late'
     const trig = trigger ?? assigner.defaultTrigger()
     node.describe = { window: assigner.describe, trigger: trig.describe, aggregate: fn.name, allowedLatenessMs: allowedLateness, late: lateTag }
-    node.impl = { role: 'operator', keyed: true, build: (ctx) => new WindowOperator({ assigner, trigger: trig, aggregate: fn, allowedLateness, lateTag, combined: combine }, ctx) }
+    node.impl = { role: 'operator', keyed: true, build: (ctx) => new WindowOperator({ assigner, trigger: trig, aggregate: fn, allowedLateness, lateTag }, ctx) }
     node.sideOutputs.push(lateTag)
     node.columns = { kind: 'aggregate', create: () => fn.create(), add: (a, v) => fn.add(a, v) }
     return stream.derive<WindowResult<K, R>>(node)

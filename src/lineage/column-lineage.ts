@@ -225,6 +225,8 @@ function operatorColumns(node: StepNode, ins: Columns[], opaque: string[], warni
       return { fields, passthrough: passes.length === 0 ? undefined : (p) => uniq(passes.flatMap((f) => f(p))), indirect: empty.indirect }
     }
     case 'expect':
+    // A combiner's partials carry its input's fields into the aggregate after it.
+    case 'combine':
       return ins[0] ?? empty
   }
   const cols = node.columns

@@ -144,9 +144,9 @@ test('two keyed stages, errors() and three sinks: stopped at parallelism 3, resu
     assert.equal(second.status, 'finished')
     assert.deepEqual(await all(out), want)
     assert.equal(second.errors, straight.errors)
-    assert.deepEqual(
-      second.steps.map((m) => [m.step, m.in, m.out]),
-      straight.steps.map((m) => [m.step, m.in, m.out]),
-    )
+    // At parallelism 2 the combiners fold records into partials (at 1 they hand them on): what they send and
+    // what their aggregates take differs; every other count is that of the straight run.
+    const counts = (s: RunSummary) => s.steps.map((m, i) => (m.kind === 'combine' ? [m.step, m.in] : s.steps[i - 1]?.kind === 'combine' ? [m.step, m.out] : [m.step, m.in, m.out]))
+    assert.deepEqual(counts(second), counts(straight))
   })
 })

@@ -72,10 +72,11 @@ for (const parallelism of [1, 2]) {
       )
       // Event time 100 ms per record: the watermark is just below the last record read on every partition.
       assert.equal(source(s).watermark, 299 * 100 - 1)
-      s = await until(job, 'keyed state counted', (x) => step(x, 'counts').stateKeys > 0 && step(x, 'counts').recordsIn === 300 * PARTITIONS)
+      // The window's combiner takes every record (at parallelism 2 the window then takes its partials).
+      s = await until(job, 'keyed state counted', (x) => step(x, 'counts').stateKeys > 0 && step(x, 'combine-1').recordsIn === 300 * PARTITIONS && step(x, 'counts').recordsIn === step(x, 'combine-1').recordsOut)
       const first = step(s, 'counts').recordsOut
       gate(900)
-      s = await until(job, 'more records counted', (x) => source(x).recordsIn === 900 * PARTITIONS && step(x, 'counts').recordsIn === 900 * PARTITIONS)
+      s = await until(job, 'more records counted', (x) => source(x).recordsIn === 900 * PARTITIONS && step(x, 'combine-1').recordsIn === 900 * PARTITIONS && step(x, 'counts').recordsIn === step(x, 'combine-1').recordsOut)
       assert.equal(job.status().status, 'running')
       assert.ok(step(s, 'counts').recordsOut > first, 'windows fired as the watermark moved')
       assert.equal(source(s).watermark, 899 * 100 - 1)
@@ -164,7 +165,7 @@ for (const parallelism of [1, 2]) {
       const sp = join(dir, 'sp')
       const job = startGated({ out }, { parallelism, checkpoint: { dir: join(dir, 'chk'), intervalMs: 0, warn: () => {} } })
       gate(400)
-      await until(job, 'records through the windows', (x) => step(x, 'counts').recordsIn === 400 * PARTITIONS)
+      await until(job, 'records through the windows', (x) => step(x, 'combine-1').recordsIn === 400 * PARTITIONS && step(x, 'counts').recordsIn === step(x, 'combine-1').recordsOut)
       const stats = await job.savepoint(sp, { stop: true })
       assert.equal((await job.done).status, 'stopped')
       const partial = await lines(out)

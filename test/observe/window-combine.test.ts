@@ -25,7 +25,7 @@ test('combined event-time windows give the plain output, late records and late u
     assert.ok(plain.tumbling.some((r) => r.includes('"-U"')), 'the input has records that update a fired window')
     assert.ok(plain.sessions.some((r) => r.includes('"-D"')), 'late records merge sessions that had fired')
     assert.equal(plain.summary.steps.some((s) => s.kind === 'combine'), false)
-    for (const combine of ['true', 'pipeline']) {
+    for (const combine of ['true', 'pipeline', 'auto']) {
       const combined = await results(combine, parallelism)
       const what = `combine ${combine} at parallelism ${parallelism}`
       assert.deepEqual(combined.tumbling, plain.tumbling, `tumbling, ${what}`)
@@ -37,7 +37,13 @@ test('combined event-time windows give the plain output, late records and late u
       assert.equal(steps.filter((s) => s.kind === 'combine').length, 3, `a combine step per window, ${what}`)
       // A hot key crosses the exchange once per window and batch: the window step takes far fewer records than were read.
       const windowIn = steps.find((s) => s.step === 'window-aggregate-1')!.in
-      assert.ok(windowIn < 20_000 / 4, `the tumbling window merged ${windowIn} partials and raw records for 20000 records, ${what}`)
+      if (combine === 'auto' && parallelism === 1) {
+        // No exchange follows the default combiner at parallelism 1: it hands every record on as it came.
+        assert.equal(windowIn, plain.summary.steps.find((s) => s.step === 'window-aggregate-1')!.in, `the window takes every record, ${what}`)
+        assert.equal(steps.find((s) => s.step === 'combine-1')!.out, windowIn, `the combiner passes records through, ${what}`)
+      } else {
+        assert.ok(windowIn < 20_000 / 4, `the tumbling window merged ${windowIn} partials and raw records for 20000 records, ${what}`)
+      }
     }
   }
 })
@@ -45,4 +51,12 @@ test('combined event-time windows give the plain output, late records and late u
 test('a step opts out of the pipeline-wide combine', async () => {
   const { pipeline: p } = build({ combine: 'off' })
   assert.equal(p.nodes.some((n) => n.kind === 'combine'), false)
+})
+
+test('by default every window with an exactly merging aggregate gets a combiner that folds at parallelism > 1', () => {
+  const { pipeline: p } = build({ combine: 'auto' })
+  const combiners = p.nodes.filter((n) => n.kind === 'combine')
+  assert.equal(combiners.length, 3)
+  for (const c of combiners) assert.equal(c.describe.preAggregate, 'parallelism > 1')
+  assert.equal(build({ combine: 'true' }).pipeline.nodes.find((n) => n.kind === 'combine')!.describe.preAggregate, 'always')
 })

@@ -5,6 +5,12 @@
  */
 export interface AggregateFunction<T, A, R> {
   readonly name: string
+  /**
+   * `merge(a, b)` gives what adding b's records to `a` one by one would have given. Keyed aggregates and windows
+   * of such an aggregate get a combiner before their exchange by default (see `combine`); every `agg.*` but
+   * `reduce` (whose function may not be associative) says so.
+   */
+  readonly exactMerge?: boolean
   create(): A
   add(acc: A, value: T): A
   merge(a: A, b: A): A

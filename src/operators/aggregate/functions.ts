@@ -11,6 +11,7 @@ type Num<T> = (value: T) => number
 function count<T = unknown>(): AggregateFunction<T, number, number> {
   return {
     name: 'count',
+    exactMerge: true,
     create: () => 0,
     add: (a) => a + 1,
     merge: (a, b) => a + b,
@@ -26,6 +27,7 @@ function count<T = unknown>(): AggregateFunction<T, number, number> {
 function sum<T>(field: Num<T>): AggregateFunction<T, number, number> {
   return {
     name: 'sum',
+    exactMerge: true,
     create: () => 0,
     add: (a, v) => a + field(v),
     merge: (a, b) => a + b,
@@ -60,6 +62,7 @@ interface MinMaxAcc {
 function extreme<T>(name: string, field: Num<T>, better: (a: number, b: number) => boolean, retractable: boolean): AggregateFunction<T, MinMaxAcc, number | null> {
   const agg: AggregateFunction<T, MinMaxAcc, number | null> = {
     name,
+    exactMerge: true,
     create: () => ({ best: null, counts: retractable ? new Map() : null }),
     add: (acc, v) => {
       const x = field(v)
@@ -98,6 +101,7 @@ function extreme<T>(name: string, field: Num<T>, better: (a: number, b: number) 
 function avg<T>(field: Num<T>): AggregateFunction<T, { sum: number; n: number }, number | null> {
   return {
     name: 'avg',
+    exactMerge: true,
     create: () => ({ sum: 0, n: 0 }),
     add: (a, v) => ((a.sum += field(v)), a.n++, a),
     merge: (a, b) => ((a.sum += b.sum), (a.n += b.n), a),
@@ -114,6 +118,7 @@ function first<T, R = T>(field?: (value: T) => R): AggregateFunction<T, { set: b
   const f = field ?? ((v: T) => v as unknown as R)
   return {
     name: 'first',
+    exactMerge: true,
     create: () => ({ set: false, v: null }),
     add: (a, v) => (a.set ? a : { set: true, v: f(v) }),
     merge: (a, b) => (a.set ? a : b),
@@ -129,6 +134,7 @@ function last<T, R = T>(field?: (value: T) => R): AggregateFunction<T, { set: bo
   const f = field ?? ((v: T) => v as unknown as R)
   return {
     name: 'last',
+    exactMerge: true,
     create: () => ({ set: false, v: null }),
     add: (a, v) => ((a.set = true), (a.v = f(v)), a),
     merge: (a, b) => (b.set ? b : a),
@@ -143,6 +149,7 @@ function last<T, R = T>(field?: (value: T) => R): AggregateFunction<T, { set: bo
 function countDistinct<T>(field: (value: T) => unknown): AggregateFunction<T, Map<unknown, number>, number> {
   return {
     name: 'countDistinct',
+    exactMerge: true,
     create: () => new Map(),
     add: (s, v) => {
       const k = keyId(field(v))
@@ -183,6 +190,7 @@ function topN<T>(n: number, by: Num<T>, order: 'desc' | 'asc' = 'desc'): Aggrega
   }
   return {
     name: 'topN',
+    exactMerge: true,
     create: () => [],
     add: insert,
     merge: (a, b) => {
@@ -207,6 +215,7 @@ function fields<M extends AggMap>(aggs: M): AggregateFunction<FieldsInput<M>, un
   const canRetract = fs.every((f) => f.retract !== undefined)
   const agg: AggregateFunction<FieldsInput<M>, unknown[], FieldsResult<M>> = {
     name: `fields(${names.join(',')})`,
+    ...(fs.every((f) => f.exactMerge === true) ? { exactMerge: true } : {}),
     create: () => fs.map((f) => f.create()),
     add: (acc, v) => {
       for (let i = 0; i < fs.length; i++) acc[i] = fs[i].add(acc[i], v)

@@ -5,7 +5,8 @@ import type { KeyedSnapshot, Operator, OperatorContext, Output, StateRow } from 
 import type { ValueState } from '../../core/state-backend.ts'
 import type { Duration } from '../../core/duration.ts'
 import type { AggregateFunction } from '../aggregate/aggregate-function.ts'
-import type { Combined } from '../aggregate/combiner.ts'
+import type { KeyedPartial } from '../aggregate/combiner.ts'
+import { isPartial } from '../aggregate/partial.ts'
 import { ChangeTracker } from '../change-tracker.ts'
 import { checkRestore, KeyedSnapshotWriter, readEntries } from '../keyed-snapshot.ts'
 
@@ -41,8 +42,6 @@ export interface KeyedAggregateOptions {
   ttl?: Duration
   /** The time `ttl` is counted in: 'processing' (default) or 'event' (the step's watermark). */
   ttlTime?: 'processing' | 'event'
-  /** Its input comes from a combiner: partial accumulators, or raw records of a changelog. */
-  combined?: boolean
 }
 
 /**
@@ -63,13 +62,9 @@ export class KeyedAggregateOperator<T, A, R> implements Operator {
   /** The rows changed since the last incremental snapshot. */
   private readonly changes = new ChangeTracker<Row<A, R>>()
 
-  /** Its input comes from a combiner (`Combined` records: partial accumulators, or raw records of a changelog). */
-  private readonly combined: boolean
-
   constructor(agg: AggregateFunction<T, A, R>, op: OperatorContext, opts: KeyedAggregateOptions = {}) {
     this.agg = agg
     this.op = op
-    this.combined = opts.combined === true
     // v8: accumulators may hold Maps, Sets or bigints, which the durable store must keep as they are.
     this.rows = op.state.value<Row<A, R>>({ name: ROWS, codec: 'v8', ...(opts.ttl === undefined ? {} : { ttl: { ttl: opts.ttl, time: opts.ttlTime ?? 'processing' } }) })
   }
@@ -87,18 +82,16 @@ export class KeyedAggregateOperator<T, A, R> implements Operator {
         this.touched.set(id, row)
       }
       const kind = kinds === undefined ? INSERT : kinds[i]
-      let value = values[i] as T
+      const value = values[i] as T
       try {
-        if (this.combined) {
-          const c = values[i] as Combined<unknown, T, A>
-          if ('acc' in c) {
-            row.acc = agg.merge(row.acc, c.acc)
-            row.n += c.n
-            if (times[i] > row.time) row.time = times[i]
-            this.emitting.add(row)
-            continue
-          }
-          value = c.raw
+        // A combiner's partial (see partial.ts): merged as its records would have been added one by one.
+        if (isPartial(value)) {
+          const c = value as unknown as KeyedPartial<unknown, A>
+          row.acc = agg.merge(row.acc, c.acc)
+          row.n += c.n
+          if (times[i] > row.time) row.time = times[i]
+          this.emitting.add(row)
+          continue
         }
         if (kind === INSERT || kind === UPDATE_AFTER) {
           row.acc = agg.add(row.acc, value)

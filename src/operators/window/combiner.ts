@@ -2,21 +2,37 @@ import { BatchBuilder, type Batch } from '../../core/batch.ts'
 import { keyId } from '../../core/key.ts'
 import type { Operator, OperatorContext, Output } from '../../core/operator.ts'
 import type { AggregateFunction } from '../aggregate/aggregate-function.ts'
+import type { CombineWhen } from '../aggregate/combiner.ts'
+import { PartialRecord } from '../aggregate/partial.ts'
 import type { WindowAssigner } from './assigners.ts'
 
 /**
- * What crosses the keyed exchange after a window combiner: the partial accumulator of `n` records of one key
- * in one window `[start, end)` (for sessions: the session those records make), with the span of their event
- * times; or a record passed as it is in `raw`.
+ * What crosses the keyed exchange after a window combiner that pre-aggregates: the partial accumulator of `n`
+ * records of one key in one window `[start, end)` (for sessions: the session those records make), with the span
+ * of their event times. Records it does not fold cross as they are.
  */
-export type WindowPartial<K, T, A> = { key: K; start: number; end: number; acc: A; n: number; minTs: number; maxTs: number } | { key: K; raw: T }
+export class WindowPartial<K, A> extends PartialRecord<K> {
+  start: number
+  end: number
+  acc: A
+  n: number
+  minTs: number
+  maxTs: number
+  constructor(key: K, start: number, end: number, acc: A, ts: number) {
+    super(key)
+    this.start = start
+    this.end = end
+    this.acc = acc
+    this.n = 0
+    this.minTs = ts
+    this.maxTs = ts
+  }
+}
 
 /** The windows a combiner may pre-aggregate: event time, bounds of their own and the built-in event-time trigger. */
 export function combinableWindow(assigner: WindowAssigner, builtinTrigger: boolean): boolean {
   return assigner.time === 'event' && assigner.boundsFromRecords !== true && builtinTrigger
 }
-
-type Partial<K, A> = { key: K; start: number; end: number; acc: A; n: number; minTs: number; maxTs: number }
 
 /**
  * Local pre-aggregation before the keyed exchange of an event-time window (local-global aggregation): each
@@ -24,8 +40,10 @@ type Partial<K, A> = { key: K; start: number; end: number; acc: A; n: number; mi
  * once per window and batch. The output is the plain window's because the combiner only folds records whose
  * every window is still open and not yet due at its own watermark, which is the watermark the window step sees
  * them with (the exchange delivers a record with the watermark its sender had). Any other record (late, within
- * allowed lateness, or in a window that fires on it) passes raw, in order, and is handled as without the
- * combiner. Keeps nothing between batches but the watermark.
+ * allowed lateness, or in a window that fires on it) passes as it is, in order, and is handled as without the
+ * combiner. The watermark it judges by is its step's input watermark, which a checkpoint keeps per subtask, so
+ * it keeps no state. With `when: 'exchange'` it folds only at parallelism > 1 and otherwise hands each batch on
+ * untouched (no exchange follows it), so the plan and its checkpoints are the same at every parallelism.
  */
 export class WindowCombinerOperator<T, K, A> implements Operator {
   private readonly agg: AggregateFunction<T, A, unknown>
@@ -34,14 +52,15 @@ export class WindowCombinerOperator<T, K, A> implements Operator {
   private readonly op: OperatorContext
   /** The window step the partials go to, whose errors these are. */
   private readonly target: string
-  private readonly out = new BatchBuilder<WindowPartial<K, T, A>>()
+  private readonly folds: boolean
+  private readonly out = new BatchBuilder<WindowPartial<K, A> | T>()
   /** Per key identity: its partials of this batch (few per key: one per window, or per session). */
-  private readonly partials = new Map<unknown, Partial<K, A>[]>()
+  private readonly partials = new Map<unknown, WindowPartial<K, A>[]>()
   private readonly bounds: number[] = []
-  private wm = -Infinity
 
-  constructor(agg: AggregateFunction<T, A, unknown>, key: (value: T) => K, assigner: WindowAssigner, target: string, op: OperatorContext) {
+  constructor(agg: AggregateFunction<T, A, unknown>, key: (value: T) => K, assigner: WindowAssigner, target: string, op: OperatorContext, when: CombineWhen = 'always') {
     this.agg = agg
+    this.folds = when === 'always' || op.parallelism > 1
     this.key = key
     this.assigner = assigner
     this.target = target
@@ -49,8 +68,15 @@ export class WindowCombinerOperator<T, K, A> implements Operator {
   }
 
   process(batch: Batch, out: Output): void {
+    const wm = this.op.currentWatermark()
+    // Before the first watermark it cannot know what the window step holds late (a job restored from a
+    // checkpoint taken without this step has no watermark for it): records pass as they are.
+    if (!this.folds || wm === -Infinity) {
+      this.op.metrics.recordsOut += batch.values.length
+      return out.emit(batch)
+    }
     const { values, times } = batch
-    const { bounds, assigner, wm } = this
+    const { bounds, assigner } = this
     for (let i = 0; i < values.length; i++) {
       const v = values[i] as T
       const ts = times[i]
@@ -65,7 +91,7 @@ export class WindowCombinerOperator<T, K, A> implements Operator {
         if (!open) {
           // Partials folded so far go first, so the window step sees records in the order they came.
           this.flushPartials()
-          this.out.push({ key, raw: v }, ts)
+          this.out.push(v, ts)
           continue
         }
         const id = keyId(key)
@@ -78,17 +104,21 @@ export class WindowCombinerOperator<T, K, A> implements Operator {
       }
     }
     this.flushPartials()
-    if (this.out.length > 0) out.emit(this.out.take())
+    if (this.out.length > 0) {
+      const b = this.out.take()
+      this.op.metrics.recordsOut += b.values.length
+      out.emit(b)
+    }
   }
 
-  private slot(list: Partial<K, A>[], key: K, start: number, end: number, ts: number): Partial<K, A> {
+  private slot(list: WindowPartial<K, A>[], key: K, start: number, end: number, ts: number): WindowPartial<K, A> {
     for (let s = 0; s < list.length; s++) if (list[s].start === start) return list[s]
-    const p = { key, start, end, acc: this.agg.create(), n: 0, minTs: ts, maxTs: ts }
+    const p = new WindowPartial<K, A>(key, start, end, this.agg.create(), ts)
     list.push(p)
     return p
   }
 
-  private addTo(p: Partial<K, A>, v: T, ts: number): void {
+  private addTo(p: WindowPartial<K, A>, v: T, ts: number): void {
     p.acc = this.agg.add(p.acc, v)
     p.n++
     if (ts > p.maxTs) p.maxTs = ts
@@ -96,8 +126,8 @@ export class WindowCombinerOperator<T, K, A> implements Operator {
   }
 
   /** Sessions merge as the window step merges them: windows that touch become one. */
-  private addSession(list: Partial<K, A>[], key: K, v: T, ts: number, s0: number, e0: number): void {
-    let target: Partial<K, A> | undefined
+  private addSession(list: WindowPartial<K, A>[], key: K, v: T, ts: number, s0: number, e0: number): void {
+    let target: WindowPartial<K, A> | undefined
     for (let s = 0; s < list.length; s++) {
       const p = list[s]
       if (p.start > e0 || p.end < s0) continue
@@ -115,7 +145,7 @@ export class WindowCombinerOperator<T, K, A> implements Operator {
       s--
     }
     if (target === undefined) {
-      target = { key, start: s0, end: e0, acc: this.agg.create(), n: 0, minTs: ts, maxTs: ts }
+      target = new WindowPartial<K, A>(key, s0, e0, this.agg.create(), ts)
       list.push(target)
     }
     if (s0 < target.start) target.start = s0
@@ -128,21 +158,4 @@ export class WindowCombinerOperator<T, K, A> implements Operator {
     for (const list of this.partials.values()) for (const p of list) this.out.push(p, p.maxTs)
     this.partials.clear()
   }
-
-  onWatermark(watermark: number): void {
-    this.wm = watermark
-  }
-
-  /** The watermark, so that after a restore the combiner judges records as the window step does. */
-  snapshot(): unknown {
-    return { wm: this.wm }
-  }
-
-  restore(state: unknown): void {
-    const wm = (state as { wm?: unknown } | undefined)?.wm
-    if (typeof wm === 'number') this.wm = wm
-  }
 }
-
-/** The key of a window partial, for the keyed exchange after a window combiner. */
-export const partialKey = <K>(p: WindowPartial<K, unknown, unknown>): K => p.key

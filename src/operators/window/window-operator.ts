@@ -8,6 +8,7 @@ import type { AggregateFunction } from '../aggregate/aggregate-function.ts'
 import { checkRestore, KeyedSnapshotWriter, minShared, readEntries, restoreTimers } from '../keyed-snapshot.ts'
 import type { WindowAssigner } from './assigners.ts'
 import type { WindowPartial } from './combiner.ts'
+import { isPartial } from '../aggregate/partial.ts'
 import { isBuiltinEventTimeTrigger, type Trigger, type TriggerContext, type TriggerResult } from './triggers.ts'
 
 /**
@@ -52,8 +53,6 @@ export interface WindowOperatorSpec<T, A, R> {
   aggregate: AggregateFunction<T, A, R>
   allowedLateness: number
   lateTag: string
-  /** Its input comes from a window combiner (`WindowPartial` records: partial accumulators, or raw records). */
-  combined?: boolean
 }
 
 interface Slot<A, R> {
@@ -141,23 +140,19 @@ export class WindowOperator<T, A, R> implements Operator {
     const bounds = this.bounds
     const now = this.processingTime ? this.ctx.clock.now() : 0
     const inlineTrigger = isBuiltinEventTimeTrigger(this.spec.trigger)
-    const combined = this.spec.combined === true
     for (let i = 0; i < values.length; i++) {
-      let v = values[i] as T
+      const v = values[i] as T
       const ts = this.processingTime ? now : times[i]
       const key = keys[i]
       const id = keyId(key)
       this.curId = id
       this.curKey = key
       const entry = this.windows.get(id) ?? this.windows.add(id, { key, slots: [] })
-      if (combined) {
-        const c = v as WindowPartial<unknown, T, A>
-        if (!('raw' in c)) {
-          this.addPartial(entry, c)
-          if (entry.slots.length === 0) this.windows.delete(id)
-          continue
-        }
-        v = c.raw
+      // A window combiner's partial (see partial.ts); records it passed on are handled as any other.
+      if (isPartial(v)) {
+        this.addPartial(entry, v as unknown as WindowPartial<unknown, A>)
+        if (entry.slots.length === 0) this.windows.delete(id)
+        continue
       }
       bounds.length = 0
       assigner.assign(ts, bounds)
@@ -218,7 +213,7 @@ export class WindowOperator<T, A, R> implements Operator {
    * finds its window closed only when a source came back from idleness behind the others: its records count
    * as late, but cannot go to the late output, which takes records.
    */
-  private addPartial(entry: KeyEntry<A, R>, p: Exclude<WindowPartial<unknown, T, A>, { raw: T }>): void {
+  private addPartial(entry: KeyEntry<A, R>, p: WindowPartial<unknown, A>): void {
     if (this.spec.assigner.merging) return this.addMerging(entry, undefined as T, p.maxTs, p.start, p.end, p)
     if (p.end - 1 + this.spec.allowedLateness <= this.wm) {
       this.ctx.metrics.late += p.n
