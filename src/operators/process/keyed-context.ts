@@ -100,19 +100,42 @@ export class KeyedContext<O> implements ProcessContext<unknown, O> {
   }
 
   /** Fires due timers of one clock, calling `fn` with the key set. */
-  fireTimers(domain: 'event' | 'processing', upTo: number, fn: (time: number) => void): void {
+  /**
+   * Fires the timers of `domain` due up to `upTo`. With `stop` (asked before every timer but the first): false
+   * when it said to stop; the timers not fired yet fire on the next call (with the same domain and `upTo`).
+   */
+  fireTimers(domain: 'event' | 'processing', upTo: number, fn: (time: number) => void, stop?: () => boolean): boolean {
     const q = domain === 'event' ? this.eventTimers : this.procTimers
     this.timeDomain = domain
-    for (let due = q.pollUpTo(upTo); due !== undefined; due = q.pollUpTo(upTo)) {
-      for (const [id, key] of due.keys) {
-        this.key = key
-        this.id = id
-        this.timestamp = due.time
-        fn(due.time)
+    let first = true
+    try {
+      for (;;) {
+        let cur = this.heldTimers
+        this.heldTimers = undefined
+        if (cur === undefined) {
+          const due = q.pollUpTo(upTo)
+          if (due === undefined) return true
+          cur = { time: due.time, keys: due.keys.entries(), next: undefined }
+        }
+        for (let e = cur.next ?? cur.keys.next().value; e !== undefined; e = cur.keys.next().value) {
+          if (!first && stop !== undefined && stop()) {
+            this.heldTimers = { time: cur.time, keys: cur.keys, next: e }
+            return false
+          }
+          first = false
+          this.key = e[1]
+          this.id = e[0]
+          this.timestamp = cur.time
+          fn(cur.time)
+        }
       }
+    } finally {
+      this.timeDomain = 'event'
     }
-    this.timeDomain = 'event'
   }
+
+  /** Timers taken from their queue but not fired yet (`fireTimers` stopped part-way). */
+  private heldTimers: { time: number; keys: MapIterator<[unknown, unknown]>; next: [unknown, unknown] | undefined } | undefined = undefined
 
   flush(out: Output): void {
     if (this.out.length > 0) {

@@ -8,6 +8,7 @@ import type { AggregateFunction } from '../aggregate/aggregate-function.ts'
 import { checkRestore, KeyedSnapshotWriter, minShared, readEntries, restoreTimers } from '../keyed-snapshot.ts'
 import type { WindowAssigner } from './assigners.ts'
 import type { WindowPartial } from './combiner.ts'
+import { PausableBatches } from '../pausable.ts'
 import { isBuiltinEventTimeTrigger, type Trigger, type TriggerContext, type TriggerResult } from './triggers.ts'
 
 /**
@@ -88,7 +89,7 @@ const WINDOWS = 'windows'
  * (heap or durable) and its timers in the backend's timer queues, so windows of more keys than memory holds
  * spill with the durable backend.
  */
-export class WindowOperator<T, A, R> implements Operator {
+export class WindowOperator<T, A, R> extends PausableBatches implements Operator {
   private readonly spec: WindowOperatorSpec<T, A, R>
   private readonly ctx: OperatorContext
   private readonly windows: EntryCache<KeyEntry<A, R>>
@@ -105,6 +106,7 @@ export class WindowOperator<T, A, R> implements Operator {
   private readonly tctx: TriggerContext
 
   constructor(spec: WindowOperatorSpec<T, A, R>, ctx: OperatorContext) {
+    super()
     this.spec = spec
     this.ctx = ctx
     this.processingTime = spec.assigner.time === 'processing'
@@ -134,7 +136,7 @@ export class WindowOperator<T, A, R> implements Operator {
     }
   }
 
-  process(batch: Batch, out: Output): void {
+  protected run(batch: Batch, out: Output, input: number, from: number): void {
     const { values, times } = batch
     const keys = batch.keys!
     const { assigner, aggregate, allowedLateness } = this.spec
@@ -142,7 +144,8 @@ export class WindowOperator<T, A, R> implements Operator {
     const now = this.processingTime ? this.ctx.clock.now() : 0
     const inlineTrigger = isBuiltinEventTimeTrigger(this.spec.trigger)
     const combined = this.spec.combined === true
-    for (let i = 0; i < values.length; i++) {
+    for (let i = from; i < values.length; i++) {
+      if (this.stopAt(i, from, batch, out, input)) return
       let v = values[i] as T
       const ts = this.processingTime ? now : times[i]
       const key = keys[i]
