@@ -587,6 +587,10 @@ export class SubtaskExecutor {
   /** `v` passed the barrier: acknowledge, pass it on, and let the errors vertex follow once all others have. */
   private passed(v: Vertex, ack: Ack): void {
     const round = this.round!
+    // Error records and letters still here were made before `v` passed (a held delivery or a sink's last writes
+    // keep them past the end of their batch): they go out as before the barrier, not after it.
+    this.flushErrors()
+    this.flushLetters()
     round.passed.add(v.plan.index)
     this.init.report({ t: 'ack', ack })
     for (const o of this.outlets[v.plan.index]) o.barrier(round.id)
