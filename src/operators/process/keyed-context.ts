@@ -3,6 +3,7 @@ import type { StateDescriptor } from '../../core/state-backend.ts'
 import { keyId } from '../../core/key.ts'
 import type { KeyedRestore, OperatorContext, Output } from '../../core/operator.ts'
 import { TimerQueue } from '../../state/timers.ts'
+import { TimerFiring } from '../timer-firing.ts'
 import { type KeyedSnapshotWriter, restoreTimers } from '../keyed-snapshot.ts'
 import type { KeyedStateAccess, ProcessContext, TimerAccess } from './process-function.ts'
 
@@ -99,43 +100,33 @@ export class KeyedContext<O> implements ProcessContext<unknown, O> {
     b.push(value, time ?? this.timestamp)
   }
 
-  /** Fires due timers of one clock, calling `fn` with the key set. */
   /**
-   * Fires the timers of `domain` due up to `upTo`. With `stop` (asked before every timer but the first): false
-   * when it said to stop; the timers not fired yet fire on the next call (with the same domain and `upTo`).
+   * Fires the timers of `domain` due up to `upTo`, calling `fn` with the key set. With `stop` (asked before every
+   * timer but the first): false when it said to stop; the timers not fired yet fire on the next call (with the
+   * same domain and `upTo`).
    */
   fireTimers(domain: 'event' | 'processing', upTo: number, fn: (time: number) => void, stop?: () => boolean): boolean {
     const q = domain === 'event' ? this.eventTimers : this.procTimers
     this.timeDomain = domain
-    let first = true
     try {
-      for (;;) {
-        let cur = this.heldTimers
-        this.heldTimers = undefined
-        if (cur === undefined) {
-          const due = q.pollUpTo(upTo)
-          if (due === undefined) return true
-          cur = { time: due.time, keys: due.keys.entries(), next: undefined }
-        }
-        for (let e = cur.next ?? cur.keys.next().value; e !== undefined; e = cur.keys.next().value) {
-          if (!first && stop !== undefined && stop()) {
-            this.heldTimers = { time: cur.time, keys: cur.keys, next: e }
-            return false
-          }
-          first = false
-          this.key = e[1]
-          this.id = e[0]
-          this.timestamp = cur.time
-          fn(cur.time)
-        }
-      }
+      return this.firing.fire(
+        q,
+        upTo,
+        (time, id, key) => {
+          this.key = key
+          this.id = id
+          this.timestamp = time
+          fn(time)
+        },
+        stop,
+      )
     } finally {
       this.timeDomain = 'event'
     }
   }
 
   /** Timers taken from their queue but not fired yet (`fireTimers` stopped part-way). */
-  private heldTimers: { time: number; keys: MapIterator<[unknown, unknown]>; next: [unknown, unknown] | undefined } | undefined = undefined
+  private readonly firing = new TimerFiring()
 
   flush(out: Output): void {
     if (this.out.length > 0) {
