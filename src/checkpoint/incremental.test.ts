@@ -177,6 +177,15 @@ test('operatorStates merges the files of a base and its deltas, in manifest orde
   const plain: OperatorEntry = { ...op, files: [ref('b.0', 7, false), ref('b.1', 7, false)] }
   assert.deepEqual(operatorStates(plain, (f) => files[f.file]), [files['b.0'], files['b.1']], 'without deltas, every file as it is')
   assert.throws(() => operatorStates({ ...op, files: [ref('d8', 8, true)] }, (f) => files[f.file]), /without a base/)
+  assert.throws(() => operatorStates({ ...op, files: [ref('b.0', 7, false), ref('d8', 8, true), ref('b.1', 7, false)] }, (f) => files[f.file]), /listed after a delta/)
+
+  // At parallelism 2, each subtask's chain follows the other's: a base after the first subtask's deltas is in order.
+  const sub = (subtask: number, file: string, checkpoint: number | undefined, isDelta: boolean) => ({ ...ref(file, 0, isDelta), subtask, ...(checkpoint === undefined ? { checkpoint: undefined } : { checkpoint }) })
+  const byKey = (ks: string[]) => ks.map(String)
+  const two: OperatorEntry = { ...op, files: [sub(0, 'b.0', 7, false), sub(0, 'd8', 8, true), sub(1, 'b.1', 7, false), sub(1, 'd9', undefined, true)] }
+  const merged = operatorStates(two, (f) => files[f.file])
+  assert.equal(merged.length, 1)
+  assert.deepEqual(byKey(entries(merged[0] as KeyedSnapshot, 'rows').map(([k]) => k as string)).sort(), byKey(entries(operatorStates(op, (f) => files[f.file])[0] as KeyedSnapshot, 'rows').map(([k]) => k as string)).sort())
 })
 
 test('row patches: an entry patched in a delta keeps its position and gains the rows added; a patch without its entry is corrupt', () => {

@@ -208,17 +208,22 @@ export function operatorStates(op: OperatorEntry, read: (f: StateFileRef) => unk
   if (!op.files.some((f) => f.delta === true)) return op.files.map(read)
   const base: unknown[] = []
   const deltas = new Map<number | undefined, unknown[]>()
+  // Each subtask lists its own chain (its base files, then its deltas), one subtask after the other.
+  const inDeltas = new Set<number>()
   for (const f of op.files) {
     if (f.delta !== true) {
-      if (deltas.size > 0) throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `step '${op.step}': a base state file '${f.file}' is listed after a delta`, { step: op.step, domain: 'internal' })
+      if (inDeltas.has(f.subtask)) throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `step '${op.step}': a base state file '${f.file}' is listed after a delta`, { step: op.step, domain: 'internal' })
       base.push(read(f))
       continue
     }
+    inDeltas.add(f.subtask)
     let parts = deltas.get(f.checkpoint)
     if (parts === undefined) deltas.set(f.checkpoint, (parts = []))
     parts.push(read(f))
   }
   if (base.length === 0) throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `step '${op.step}': deltas without a base state file`, { step: op.step, domain: 'internal' })
-  const layers = [...deltas].map(([id, parts]) => joinParts(parts, `the delta of checkpoint ${id ?? 'itself'}`))
+  // Oldest first; the delta written by this checkpoint itself (no checkpoint number) last.
+  const order = (id: number | undefined): number => id ?? Infinity
+  const layers = [...deltas].sort(([a], [b]) => order(a) - order(b)).map(([id, parts]) => joinParts(parts, `the delta of checkpoint ${id ?? 'itself'}`))
   return [mergeKeyed(joinParts(base, `the base of step '${op.step}'`), layers)]
 }

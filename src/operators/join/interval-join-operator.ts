@@ -6,6 +6,7 @@ import type { TimerService } from '../../core/state-backend.ts'
 import { EntryCache } from '../../state/entry-cache.ts'
 import { checkRestore, KeyedSnapshotWriter, minShared, readEntries, restoreTimers } from '../keyed-snapshot.ts'
 import type { JoinLateRecord } from './join-types.ts'
+import { PausableBatches } from '../pausable.ts'
 
 export interface IntervalJoinSpec {
   lower: number
@@ -56,7 +57,7 @@ function lowerBound(a: number[], x: number): number {
  * `left`, a left record that never matched is emitted as `fn(l, null)` (at `t`) when it is freed. A key's
  * buffers live in the step's state backend, its cleanup timers in the backend's timer queues.
  */
-export class IntervalJoinOperator implements Operator {
+export class IntervalJoinOperator extends PausableBatches implements Operator {
   private readonly spec: IntervalJoinSpec
   private readonly ctx: OperatorContext
   private readonly keys: EntryCache<KeyEntry>
@@ -68,6 +69,7 @@ export class IntervalJoinOperator implements Operator {
   private wm = -Infinity
 
   constructor(spec: IntervalJoinSpec, ctx: OperatorContext) {
+    super()
     this.spec = spec
     this.ctx = ctx
     this.leftOuter = spec.type === 'left'
@@ -81,13 +83,14 @@ export class IntervalJoinOperator implements Operator {
     return side === 0 ? t + this.spec.upper : t - this.spec.lower
   }
 
-  process(batch: Batch, out: Output, input: number): void {
+  protected run(batch: Batch, out: Output, input: number, from: number): void {
     const { values, times, pos } = batch
     const keys = batch.keys!
     const { lower, upper, fn } = this.spec
     const other = 1 - input
     const trackMatches = input === 0 && this.leftOuter
-    for (let i = 0; i < values.length; i++) {
+    for (let i = from; i < values.length; i++) {
+      if (this.stopAt(i, from, batch, out, input)) return
       const v = values[i]
       const t = times[i]
       if (t < this.wm) {

@@ -6,6 +6,7 @@ import type { TimerService, ValueState } from '../../core/state-backend.ts'
 import { ChangeTracker } from '../change-tracker.ts'
 import { checkRestore, KeyedSnapshotWriter, readEntries, restoreTimers } from '../keyed-snapshot.ts'
 import type { JoinType } from './join-types.ts'
+import { PausableBatches } from '../pausable.ts'
 
 /**
  * The time a regular join's TTL counts in. `processing` (the default, as Flink's state TTL): the run's injected
@@ -87,7 +88,7 @@ const isRetraction = (k: RowKind | undefined): boolean => k === UPDATE_BEFORE ||
  * as the watermark passes: they are dropped silently, nothing is emitted for them.
  * @example new RegularJoinOperator({ ttl: 3_600_000, ttlTime: 'event', type: 'left', fn: (o, p) => ({ o, p }) }, ctx)
  */
-export class RegularJoinOperator implements Operator {
+export class RegularJoinOperator extends PausableBatches implements Operator {
   private readonly spec: RegularJoinSpec
   private readonly ctx: OperatorContext
   /** Both sides of each key, in the step's state backend (heap or durable). */
@@ -103,6 +104,7 @@ export class RegularJoinOperator implements Operator {
   private readonly eventTime: boolean
 
   constructor(spec: RegularJoinSpec, ctx: OperatorContext) {
+    super()
     this.spec = spec
     this.eventTime = spec.ttlTime === 'event'
     this.ctx = ctx
@@ -112,11 +114,16 @@ export class RegularJoinOperator implements Operator {
     this.outer = [spec.type === 'left' || spec.type === 'full', spec.type === 'right' || spec.type === 'full']
   }
 
-  process(batch: Batch, out: Output, input: number): void {
+  protected run(batch: Batch, out: Output, input: number, from: number): void {
     const { values, times, kinds, pos } = batch
     const keys = batch.keys!
     const now = this.ctx.clock.now()
-    for (let i = 0; i < values.length; i++) {
+    for (let i = from; i < values.length; i++) {
+      if (this.stopAt(i, from, batch, out, input)) {
+        this.record = undefined
+        this.pos = undefined
+        return
+      }
       const key = keys[i]
       const id = keyId(key)
       const entry = this.keys.get(id) ?? { key, sides: [emptySide(), emptySide()], mark: -1 }

@@ -218,3 +218,27 @@ test('property: window join equals a per-window nested loop over the on-time rec
     }),
   )
 })
+
+test('a firing asked to stop goes key by key: nothing is emitted until it is done, then the same pairs as without a stop', () => {
+  const fire = (stop: boolean) => {
+    const h = harness('full')
+    h.push([rec('a', 'a1', 1), rec('b', 'b1', 2), rec('c', 'c1', 3)], 0)
+    h.push([rec('a', 'a2', 4), rec('d', 'd1', 5)], 1)
+    const op = h.operator as WindowJoinOperator
+    if (stop) op.shouldYield = () => true
+    h.watermark(9)
+    let calls = 1
+    if (stop) {
+      assert.equal(op.pending, true, 'the firing stopped after its first key')
+      assert.deepEqual(h.take(), [], 'nothing is emitted while the firing is stopped')
+      while (!op.resume()) calls++
+      calls++
+    }
+    return { pairs: h.takeValues(), calls }
+  }
+  const straight = fire(false)
+  const stopped = fire(true)
+  assert.equal(stopped.calls, 4, 'one key per call')
+  assert.deepEqual(stopped.pairs, straight.pairs)
+  assert.deepEqual(sorted(straight.pairs), ['-|d1', 'a1|a2', 'b1|-', 'c1|-'])
+})

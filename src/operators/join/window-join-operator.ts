@@ -8,6 +8,8 @@ import { EntryCache } from '../../state/entry-cache.ts'
 import { checkRestore, KeyedSnapshotWriter, minShared, readEntries, restoreTimers } from '../keyed-snapshot.ts'
 import type { WindowAssigner } from '../window/assigners.ts'
 import type { JoinLateRecord, JoinType } from './join-types.ts'
+import { PausableBatches } from '../pausable.ts'
+import { TimerFiring } from '../timer-firing.ts'
 
 export interface WindowJoinSpec {
   assigner: WindowAssigner
@@ -57,7 +59,7 @@ export function checkJoinAssigner(assigner: WindowAssigner, step: string): void 
  * last instant (end - 1) as their time. Records whose windows have all fired go to the `late` output.
  * A key's windows live in the step's state backend, their timers in the backend's timer queue.
  */
-export class WindowJoinOperator implements Operator {
+export class WindowJoinOperator extends PausableBatches implements Operator {
   private readonly spec: WindowJoinSpec
   private readonly ctx: OperatorContext
   private readonly keys: EntryCache<KeyEntry>
@@ -71,6 +73,7 @@ export class WindowJoinOperator implements Operator {
   private wm = -Infinity
 
   constructor(spec: WindowJoinSpec, ctx: OperatorContext) {
+    super()
     checkJoinAssigner(spec.assigner, ctx.stepId)
     this.spec = spec
     this.ctx = ctx
@@ -82,7 +85,8 @@ export class WindowJoinOperator implements Operator {
     this.timers = ctx.state.timers('windows')
   }
 
-  process(batch: Batch, out: Output, input: number): void {
+  /** A batch only files records in their windows (no user function runs): it never stops part-way. */
+  protected run(batch: Batch, out: Output, input: number): void {
     const { values, times } = batch
     const keys = batch.keys!
     const bounds = this.bounds
@@ -121,12 +125,20 @@ export class WindowJoinOperator implements Operator {
 
   onWatermark(watermark: number, out: Output): void {
     this.wm = watermark
-    if (!this.processingTime) this.fireUpTo(watermark)
-    this.flush(out)
+    this.lookSoon()
+    this.stopAsked = false
+    this.fireDue(this.processingTime ? undefined : watermark, out)
   }
 
   onProcessingTime(now: number, out: Output): void {
-    if (this.processingTime) this.fireUpTo(now)
+    this.lookSoon()
+    this.stopAsked = false
+    this.fireDue(this.processingTime ? now : undefined, out)
+  }
+
+  /** Fires the windows due up to `upTo` (if any), then emits; a slow join function stops it between keys (see PausableBatches). */
+  private fireDue(upTo: number | undefined, out: Output): void {
+    if (upTo !== undefined && !this.fireUpTo(upTo)) return this.stopped(() => this.fireDue(upTo, out))
     this.flush(out)
   }
 
@@ -142,34 +154,53 @@ export class WindowJoinOperator implements Operator {
     this.flush(out)
   }
 
-  private fireUpTo(time: number): void {
-    for (let due = this.timers.pollUpTo(time); due !== undefined; due = this.timers.pollUpTo(time)) {
-      for (const id of due.keys.keys()) {
+  private readonly firing = new TimerFiring()
+  /** A look during the last key's calls of the join function said to stop. */
+  private stopAsked = false
+  private readonly looks = (): boolean => {
+    const stop = this.stopAsked
+    this.stopAsked = false
+    return stop
+  }
+
+  /** Fires every window whose timer is due up to `time`; false when it stopped between two keys (the rest fires on the next call). */
+  private fireUpTo(time: number): boolean {
+    return this.firing.fire(
+      this.timers,
+      time,
+      (due, id) => {
         const entry = this.keys.get(id)
-        if (entry === undefined) continue
+        if (entry === undefined) return
         for (const [start, slot] of entry.slots) {
-          if (slot.end - 1 > due.time) continue
-          this.fire(entry.key, slot)
+          if (slot.end - 1 > due) continue
+          // Each call of the join function counts (a key with many pairs is much work), and a key at least once.
+          const calls = Math.max(1, this.fire(entry.key, slot))
+          for (let c = 0; c < calls && !this.stopAsked; c++) this.stopAsked = this.looked()
           entry.slots.delete(start)
         }
         if (entry.slots.size === 0) this.keys.delete(id)
-      }
-      this.keys.flush()
-    }
+      },
+      this.looks,
+      () => this.keys.flush(),
+    )
   }
 
-  private fire(key: unknown, slot: Slot): void {
+  /** Joins the records of one key's window; returns how many times it called the join function. */
+  private fire(key: unknown, slot: Slot): number {
     const { left, right } = slot
     const t = Number.isFinite(slot.end) ? slot.end - 1 : slot.maxTs
     if (right.length === 0) {
-      if (this.leftOuter) for (const l of left) this.call(l, null, t, key)
-      return
+      if (!this.leftOuter) return 0
+      for (const l of left) this.call(l, null, t, key)
+      return left.length
     }
     if (left.length === 0) {
-      if (this.rightOuter) for (const r of right) this.call(null, r, t, key)
-      return
+      if (!this.rightOuter) return 0
+      for (const r of right) this.call(null, r, t, key)
+      return right.length
     }
     for (const l of left) for (const r of right) this.call(l, r, t, key)
+    return left.length * right.length
   }
 
   private call(l: unknown, r: unknown, t: number, key: unknown): void {

@@ -8,6 +8,7 @@ import type { AggregateFunction } from '../aggregate/aggregate-function.ts'
 import type { KeyedPartial } from '../aggregate/combiner.ts'
 import { isPartial } from '../aggregate/partial.ts'
 import { ChangeTracker } from '../change-tracker.ts'
+import { PausableBatches } from '../pausable.ts'
 import { checkRestore, KeyedSnapshotWriter, readEntries } from '../keyed-snapshot.ts'
 
 /** A row of a continuously updated table: the key and its current aggregate. */
@@ -50,7 +51,7 @@ export interface KeyedAggregateOptions {
  * a key touched many times in one batch emits one update. Rows live in the step's state backend (heap or
  * durable); a row read in a batch is written back once at its end.
  */
-export class KeyedAggregateOperator<T, A, R> implements Operator {
+export class KeyedAggregateOperator<T, A, R> extends PausableBatches implements Operator {
   private readonly agg: AggregateFunction<T, A, R>
   private readonly op: OperatorContext
   private readonly rows: ValueState<Row<A, R>>
@@ -63,17 +64,20 @@ export class KeyedAggregateOperator<T, A, R> implements Operator {
   private readonly changes = new ChangeTracker<Row<A, R>>()
 
   constructor(agg: AggregateFunction<T, A, R>, op: OperatorContext, opts: KeyedAggregateOptions = {}) {
+    super()
     this.agg = agg
     this.op = op
     // v8: accumulators may hold Maps, Sets or bigints, which the durable store must keep as they are.
     this.rows = op.state.value<Row<A, R>>({ name: ROWS, codec: 'v8', ...(opts.ttl === undefined ? {} : { ttl: { ttl: opts.ttl, time: opts.ttlTime ?? 'processing' } }) })
   }
 
-  process(batch: Batch, out: Output): void {
+  /** A batch stopped part-way keeps its touched rows: they are written back, and emit, once it is done. */
+  protected run(batch: Batch, out: Output, input: number, from: number): void {
     const { values, times, kinds } = batch
     const keys = batch.keys!
     const agg = this.agg
-    for (let i = 0; i < values.length; i++) {
+    for (let i = from; i < values.length; i++) {
+      if (this.stopAt(i, from, batch, out, input)) return
       const key = keys[i]
       const id = keyId(key)
       let row = this.touched.get(id)

@@ -3,6 +3,7 @@ import type { StateDescriptor } from '../../core/state-backend.ts'
 import { keyId } from '../../core/key.ts'
 import type { KeyedRestore, OperatorContext, Output } from '../../core/operator.ts'
 import { TimerQueue } from '../../state/timers.ts'
+import { TimerFiring } from '../timer-firing.ts'
 import { type KeyedSnapshotWriter, restoreTimers } from '../keyed-snapshot.ts'
 import type { KeyedStateAccess, ProcessContext, TimerAccess } from './process-function.ts'
 
@@ -99,20 +100,33 @@ export class KeyedContext<O> implements ProcessContext<unknown, O> {
     b.push(value, time ?? this.timestamp)
   }
 
-  /** Fires due timers of one clock, calling `fn` with the key set. */
-  fireTimers(domain: 'event' | 'processing', upTo: number, fn: (time: number) => void): void {
+  /**
+   * Fires the timers of `domain` due up to `upTo`, calling `fn` with the key set. With `stop` (asked before every
+   * timer but the first): false when it said to stop; the timers not fired yet fire on the next call (with the
+   * same domain and `upTo`).
+   */
+  fireTimers(domain: 'event' | 'processing', upTo: number, fn: (time: number) => void, stop?: () => boolean): boolean {
     const q = domain === 'event' ? this.eventTimers : this.procTimers
     this.timeDomain = domain
-    for (let due = q.pollUpTo(upTo); due !== undefined; due = q.pollUpTo(upTo)) {
-      for (const [id, key] of due.keys) {
-        this.key = key
-        this.id = id
-        this.timestamp = due.time
-        fn(due.time)
-      }
+    try {
+      return this.firing.fire(
+        q,
+        upTo,
+        (time, id, key) => {
+          this.key = key
+          this.id = id
+          this.timestamp = time
+          fn(time)
+        },
+        stop,
+      )
+    } finally {
+      this.timeDomain = 'event'
     }
-    this.timeDomain = 'event'
   }
+
+  /** Timers taken from their queue but not fired yet (`fireTimers` stopped part-way). */
+  private readonly firing = new TimerFiring()
 
   flush(out: Output): void {
     if (this.out.length > 0) {

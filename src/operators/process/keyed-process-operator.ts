@@ -6,6 +6,7 @@ import { keyId } from '../../core/key.ts'
 import type { StateSnapshot } from '../../core/state-backend.ts'
 import { checkRestore, type GroupData, KeyedSnapshotWriter, minShared } from '../keyed-snapshot.ts'
 import { KeyedContext } from './keyed-context.ts'
+import { PausableBatches } from '../pausable.ts'
 import type { KeyedProcessFunction, ProcessContext } from './process-function.ts'
 
 type ElementFn<O> = (value: any, ctx: ProcessContext<unknown, O>) => void
@@ -22,7 +23,7 @@ interface SharedState {
  * Runs user functions with keyed state and timers over batches: one element function per input (a keyed
  * process function has one, a co-process function two) and an optional timer callback.
  */
-export class UserFunctionOperator<O> implements Operator {
+export class UserFunctionOperator<O> extends PausableBatches implements Operator {
   private readonly self: object
   private readonly elements: ElementFn<O>[]
   private readonly onTimer: TimerFn<O> | undefined
@@ -30,6 +31,7 @@ export class UserFunctionOperator<O> implements Operator {
   private readonly ctx: KeyedContext<O>
 
   constructor(self: object, elements: ElementFn<O>[], onTimer: TimerFn<O> | undefined, op: OperatorContext) {
+    super()
     this.self = self
     this.elements = elements
     this.onTimer = onTimer
@@ -37,13 +39,14 @@ export class UserFunctionOperator<O> implements Operator {
     this.ctx = new KeyedContext<O>(op)
   }
 
-  process(batch: Batch, out: Output, input = 0): void {
+  protected run(batch: Batch, out: Output, input: number, from: number): void {
     const { values, times, pos } = batch
     const keys = batch.keys!
     const ctx = this.ctx
     const self = this.self
     const element = this.elements[input]
-    for (let i = 0; i < values.length; i++) {
+    for (let i = from; i < values.length; i++) {
+      if (this.stopAt(i, from, batch, out, input)) return
       ctx.setKey(keys[i])
       ctx.timestamp = times[i]
       try {
@@ -59,19 +62,27 @@ export class UserFunctionOperator<O> implements Operator {
 
   onWatermark(watermark: number, out: Output): void {
     this.ctx.watermark = watermark
-    this.fireTimers('event', watermark)
-    this.ctx.flush(out)
+    this.lookSoon()
+    this.timers('event', watermark, out)
   }
 
   onProcessingTime(now: number, out: Output): void {
-    this.fireTimers('processing', now)
+    this.lookSoon()
+    this.timers('processing', now, out)
+  }
+
+  /** Fires due timers, then emits; a slow `onTimer` stops part-way and goes on on `resume` (see PausableBatches). */
+  private timers(domain: 'event' | 'processing', upTo: number, out: Output): void {
+    if (!this.fireTimers(domain, upTo)) return this.stopped(() => this.timers(domain, upTo, out))
     this.ctx.flush(out)
   }
 
-  private fireTimers(domain: 'event' | 'processing', upTo: number): void {
+  private readonly looks = (): boolean => this.looked()
+
+  private fireTimers(domain: 'event' | 'processing', upTo: number): boolean {
     const onTimer = this.onTimer
-    if (onTimer === undefined) return
-    this.ctx.fireTimers(domain, upTo, (time) => {
+    if (onTimer === undefined) return true
+    return this.ctx.fireTimers(domain, upTo, (time) => {
       try {
         const r: unknown = onTimer.call(this.self, time, this.ctx)
         if (r instanceof Promise) this.op.errors.report(this.op.stepId, badResult(this.op.stepId, 'onTimer', r), { timer: time, key: this.ctx.key }, time, undefined)
@@ -82,7 +93,7 @@ export class UserFunctionOperator<O> implements Operator {
           this.op.errors.report(this.op.stepId, last, { timer: time, key: this.ctx.key }, time, undefined)
         }
       }
-    })
+    }, this.looks)
   }
 
   /**
@@ -100,8 +111,8 @@ export class UserFunctionOperator<O> implements Operator {
 
   /** End of input: processing-time timers still pending fire now, so a bounded run leaves nothing behind. */
   finish(out: Output): void {
-    this.fireTimers('processing', Infinity)
-    this.ctx.flush(out)
+    this.lookSoon()
+    this.timers('processing', Infinity, out)
   }
 
   /**

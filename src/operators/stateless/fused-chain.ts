@@ -3,6 +3,7 @@ import type { ErrorSink, Operator, Output } from '../../core/operator.ts'
 import type { StepMetrics } from '../../core/metrics.ts'
 import type { Link } from '../../plan/graph.ts'
 import { badResult, isBadResult } from '../../core/record-errors.ts'
+import { MAX_YIELD_STRIDE, type Pausable } from '../pausable.ts'
 
 export interface FusedLink {
   stepId: string
@@ -23,7 +24,7 @@ function collect(this: (v: unknown) => Iterable<unknown>, v: unknown): unknown[]
  * whole chain before the next one starts, and no intermediate batch is built. Changelog kinds and source
  * positions ride along unchanged.
  */
-export class FusedChain implements Operator {
+export class FusedChain implements Operator, Pausable {
   private readonly links: FusedLink[]
   private readonly errors: ErrorSink
   private readonly head: Push
@@ -149,14 +150,10 @@ export class FusedChain implements Operator {
     }
   }
 
-  /**
-   * Set by the runtime: asked every 64 records of a batch whether to pause it so the thread can yield (a slow
-   * user function must not hold a thread for a whole batch). A paused batch goes on with `resume`; its output
-   * is emitted once, when it is done, so batch boundaries do not depend on how fast the functions run.
-   */
+  /** Set by the runtime: whether to pause the batch now (see `Pausable`); its output is emitted once, when it is done. */
   shouldYield: (() => boolean) | undefined = undefined
-  /** Records between two `shouldYield` calls (the runtime lowers it while the functions are slow). */
-  yieldStride = 64
+  /** The most records between two `shouldYield` calls. */
+  yieldStride = MAX_YIELD_STRIDE
   private paused: { batch: Batch; out: Output; next: number } | undefined = undefined
 
   /** A batch is paused part-way: `resume` goes on with it. */
@@ -188,9 +185,12 @@ export class FusedChain implements Operator {
     const n = values.length
     const plain = kinds === undefined && pos === undefined && traces === undefined
     const check = this.shouldYield
-    // Runs of `yieldStride` records, so that the inner loops stay as they were and the check costs one call per run.
+    // Runs of 1, 2, 4, ... up to `yieldStride` records, so that the inner loops stay as they were, a slow function
+    // is seen after one record and a fast one costs one check per run.
+    let stride = 1
     for (let i = from; i < n; ) {
-      const end = check === undefined ? n : Math.min(n, i + this.yieldStride)
+      const end = check === undefined ? n : Math.min(n, i + stride)
+      if (stride < this.yieldStride) stride *= 2
       if (plain) {
         const head = this.plainHead
         for (; i < end; i++) head(values[i], times[i])

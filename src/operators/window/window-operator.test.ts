@@ -339,3 +339,28 @@ test('an event-time window whose trigger sets no timer is still dropped once the
   assert.deepEqual(h.take(), [])
   assert.equal(h.snapshotEntries('windows').length, 0)
 })
+
+test('a firing asked to stop goes key by key: nothing is emitted until it is done, then the same rows as without a stop', () => {
+  const keys = ['a', 'b', 'c', 'd', 'e']
+  const fire = (stop: boolean) => {
+    const h = windowHarness(window.tumbling({ size: 10 }), agg.count())
+    h.push(keys.map((k, i) => rec(k, i)))
+    const op = h.operator as WindowOperator<unknown, number, number>
+    if (stop) op.shouldYield = () => true
+    h.watermark(9)
+    let resumes = 0
+    if (stop) {
+      assert.equal(op.pending, true, 'the firing stopped after its first key')
+      assert.deepEqual(h.take(), [], 'nothing is emitted while the firing is stopped')
+      while (!op.resume()) resumes++
+      resumes++
+    }
+    h.push([rec('a', 12)]).watermark(19)
+    return { rows: h.take(), resumes }
+  }
+  const straight = fire(false)
+  const stopped = fire(true)
+  assert.equal(stopped.resumes, keys.length - 1, 'one key per call')
+  assert.deepEqual(stopped.rows, straight.rows)
+  assert.equal(straight.rows.length, keys.length + 1)
+})

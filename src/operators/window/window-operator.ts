@@ -9,6 +9,8 @@ import { checkRestore, KeyedSnapshotWriter, minShared, readEntries, restoreTimer
 import type { WindowAssigner } from './assigners.ts'
 import type { WindowPartial } from './combiner.ts'
 import { isPartial } from '../aggregate/partial.ts'
+import { PausableBatches } from '../pausable.ts'
+import { TimerFiring } from '../timer-firing.ts'
 import { isBuiltinEventTimeTrigger, type Trigger, type TriggerContext, type TriggerResult } from './triggers.ts'
 
 /**
@@ -87,7 +89,7 @@ const WINDOWS = 'windows'
  * (heap or durable) and its timers in the backend's timer queues, so windows of more keys than memory holds
  * spill with the durable backend.
  */
-export class WindowOperator<T, A, R> implements Operator {
+export class WindowOperator<T, A, R> extends PausableBatches implements Operator {
   private readonly spec: WindowOperatorSpec<T, A, R>
   private readonly ctx: OperatorContext
   private readonly windows: EntryCache<KeyEntry<A, R>>
@@ -104,6 +106,7 @@ export class WindowOperator<T, A, R> implements Operator {
   private readonly tctx: TriggerContext
 
   constructor(spec: WindowOperatorSpec<T, A, R>, ctx: OperatorContext) {
+    super()
     this.spec = spec
     this.ctx = ctx
     this.processingTime = spec.assigner.time === 'processing'
@@ -133,14 +136,15 @@ export class WindowOperator<T, A, R> implements Operator {
     }
   }
 
-  process(batch: Batch, out: Output): void {
+  protected run(batch: Batch, out: Output, input: number, from: number): void {
     const { values, times } = batch
     const keys = batch.keys!
     const { assigner, aggregate, allowedLateness } = this.spec
     const bounds = this.bounds
     const now = this.processingTime ? this.ctx.clock.now() : 0
     const inlineTrigger = isBuiltinEventTimeTrigger(this.spec.trigger)
-    for (let i = 0; i < values.length; i++) {
+    for (let i = from; i < values.length; i++) {
+      if (this.stopAt(i, from, batch, out, input)) return
       const v = values[i] as T
       const ts = this.processingTime ? now : times[i]
       const key = keys[i]
@@ -337,42 +341,57 @@ export class WindowOperator<T, A, R> implements Operator {
   onWatermark(watermark: number, out: Output): void {
     this.wm = watermark
     this.tctx.watermark = watermark
-    const { trigger, allowedLateness } = this.spec
-    this.fireTimers(this.eventTimers, watermark, (time, slot) => trigger.onEventTime(time, slot.start, slot.end, this.tctx), (time, slot) => slot.end - 1 + allowedLateness <= time)
-    this.flush(out)
+    this.lookSoon()
+    this.fireDue('event', watermark, out)
   }
 
   onProcessingTime(now: number, out: Output): void {
-    const { trigger } = this.spec
-    const expires = this.processingTime ? (time: number, slot: Slot<A, R>) => slot.end - 1 <= time : () => false
-    this.fireTimers(this.procTimers, now, (time, slot) => trigger.onProcessingTime(time, slot.start, slot.end, this.tctx), expires)
+    this.lookSoon()
+    this.fireDue('processing', now, out)
+  }
+
+  /** Fires the due timers of one clock, then emits; a slow result function stops it between keys (see PausableBatches). */
+  private fireDue(domain: 'event' | 'processing', upTo: number, out: Output): void {
+    if (!this.fireTimers(domain, upTo)) return this.stopped(() => this.fireDue(domain, upTo, out))
     this.flush(out)
   }
 
-  /** Runs due timers of one clock: asks the trigger about each window of the timer's key, then drops expired windows. */
-  private fireTimers(queue: TimerService, upTo: number, ask: (time: number, slot: Slot<A, R>) => TriggerResult, expired: (time: number, slot: Slot<A, R>) => boolean): void {
-    for (let due = queue.pollUpTo(upTo); due !== undefined; due = queue.pollUpTo(upTo)) {
-      for (const [id, key] of due.keys) {
+  private readonly firing = new TimerFiring()
+  private readonly looks = (): boolean => this.looked()
+
+  /**
+   * Runs due timers of one clock: asks the trigger about each window of the timer's key, then drops expired
+   * windows. False when it stopped between two keys (the rest fires on the next call).
+   */
+  private fireTimers(domain: 'event' | 'processing', upTo: number): boolean {
+    const { trigger, allowedLateness } = this.spec
+    const event = domain === 'event'
+    const expired = event ? (time: number, slot: Slot<A, R>) => slot.end - 1 + allowedLateness <= time : this.processingTime ? (time: number, slot: Slot<A, R>) => slot.end - 1 <= time : () => false
+    return this.firing.fire(
+      event ? this.eventTimers : this.procTimers,
+      upTo,
+      (time, id, key) => {
         const entry = this.windows.get(id)
-        if (entry === undefined) continue
+        if (entry === undefined) return
         this.curId = id
         this.curKey = key
         const slots = entry.slots
         for (let s = 0; s < slots.length; s++) {
           const slot = slots[s]
           this.tctx.state = slot.tstate
-          const r = ask(due.time, slot)
+          const r = event ? trigger.onEventTime(time, slot.start, slot.end, this.tctx) : trigger.onProcessingTime(time, slot.start, slot.end, this.tctx)
           slot.tstate = this.tctx.state
           this.onTrigger(entry, slot, r)
-          if (expired(due.time, slot)) {
+          if (expired(time, slot)) {
             slots.splice(s, 1)
             s--
           }
         }
         if (slots.length === 0) this.windows.delete(id)
-      }
-      this.windows.flush()
-    }
+      },
+      this.looks,
+      () => this.windows.flush(),
+    )
   }
 
   /**

@@ -25,10 +25,10 @@ import { sinkReject } from './sink-reject.ts'
 import { settleWithin } from './write-watch.ts'
 import { DeadLetterCollector } from './dead-letter-collector.ts'
 import { BlockedTime } from './blocked-time.ts'
-import { FusedChain } from '../../operators/stateless/fused-chain.ts'
 import type { StateOptions } from '../../core/state-options.ts'
+import { isPausable } from '../../operators/pausable.ts'
 import { plainCopy, unsendable } from '../../core/record-errors.ts'
-import { chainsDone, yieldingChains, type YieldingChain } from './yielding-chain.ts'
+import { PausedDelivery } from './paused-delivery.ts'
 import { topKeys } from '../hot-keys.ts'
 import { qualityResultsSince } from '../../contracts/quality/results-seen.ts'
 import { threadInspection, windowView } from './inspector.ts'
@@ -121,8 +121,8 @@ export class SubtaskExecutor {
   private lastMetrics = 0
   private nextTick = Infinity
   private readonly blocked = new BlockedTime()
-  /** Chains whose long batches pause so the event loop stays responsive (see yielding-chain.ts). */
-  private readonly chains: YieldingChain[]
+  /** Holds the thread's delivery in order while a slow step is paused, so the event loop stays responsive. */
+  private readonly delivery: PausedDelivery
 
   constructor(init: ExecutorInit) {
     this.init = init
@@ -147,7 +147,11 @@ export class SubtaskExecutor {
       v.subtask = thread
       v.spans = init.spans
     }
-    this.chains = yieldingChains(plan, this.graph.vertices, (op): op is FusedChain => op instanceof FusedChain, (e) => this.fail(e))
+    this.delivery = new PausedDelivery(
+      (e) => this.fail(e),
+      () => this.notify(),
+    )
+    for (const v of this.graph.vertices) if (v?.operator !== undefined && isPausable(v.operator)) this.delivery.attach(v.operator)
     init.registry.onRead = () => this.refreshGauges()
     this.errorsVertex = this.graph.vertices.find((v) => v?.plan.role === 'errors')
     this.finished = plan.vertices.map(() => false)
@@ -167,7 +171,7 @@ export class SubtaskExecutor {
     this.inputs = this.graph.vertices.map((v) => {
       if (v === undefined || v.plan.role === 'source' || v.plan.role === 'errors') return undefined
       const channels = layout.inputs[v.plan.index].map((x) => x.channels)
-      return new VertexInputs(v, channels, () => this.aligned(v), () => this.ended(v), fail)
+      return new VertexInputs(v, channels, () => this.aligned(v), () => this.ended(v), fail, this.delivery)
     })
     if (init.deadLetters !== undefined) {
       const w = init.deadLetters
@@ -181,6 +185,7 @@ export class SubtaskExecutor {
       thread,
       local: (i) => this.inputs[i]!,
       send: (t, item) => init.send(t, item),
+      pause: this.delivery,
     })
   }
 
@@ -275,7 +280,7 @@ export class SubtaskExecutor {
 
   fail(e: unknown): void {
     if (this.failure === undefined) this.failure = e
-    for (const c of this.chains) c.abandon(this.failure)
+    this.delivery.abandon(this.failure)
     this.notify()
   }
 
@@ -288,9 +293,11 @@ export class SubtaskExecutor {
   /** The loop: until thread 0 says `close`. Throws the first failure. */
   async run(): Promise<void> {
     let lastYield = performance.now()
+    this.delivery.turn()
     const batchSize = this.init.pipeline.options.batchSize
     for (;;) {
       this.check()
+      await this.unpaused()
       let progressed = await this.drainInbound()
       if (this.closing !== undefined) break
       if (this.inject !== undefined && !this.barrierHeld()) {
@@ -310,10 +317,12 @@ export class SubtaskExecutor {
         }
       }
       this.afterSources()
+      await this.unpaused()
       const now = this.init.clock.now()
       if (this.graph.nextProcessingTimer() <= now) {
         this.graph.fireProcessingTimers(now)
         this.afterBatch()
+        await this.unpaused()
       }
       for (const r of this.runners) r.checkIdle(now)
       this.checkDrained()
@@ -327,10 +336,12 @@ export class SubtaskExecutor {
       if (!progressed) {
         await this.waitForWork()
         lastYield = performance.now()
+        this.delivery.turn()
       } else if (t - lastYield >= YIELD_EVERY_MS) {
         // Let messages, timers and signals in between batches of synchronous sources.
         await new Promise<void>((resolve) => setImmediate(resolve))
         lastYield = performance.now()
+        this.delivery.turn()
       }
     }
     await this.close(this.closing.commit)
@@ -340,8 +351,12 @@ export class SubtaskExecutor {
     if (this.failure !== undefined) throw this.failure instanceof SluiceError ? this.failure : internalError(`thread ${this.thread} of pipeline '${this.init.pipeline.name}' failed: ${errorMessage(this.failure)}`, { cause: this.failure })
   }
 
-  /** After a batch: error records and dead letters go on, records sent to other threads go out. */
+  /**
+   * After a batch: error records and dead letters go on, records sent to other threads go out. While a step is
+   * paused they wait for the end of the held delivery (as they would for the end of the batch without a pause).
+   */
   private afterBatch(): void {
+    if (this.delivery.paused) return
     this.flushErrors()
     this.flushLetters()
     this.init.flush()
@@ -363,7 +378,11 @@ export class SubtaskExecutor {
     while (this.inbound.length > 0) {
       const { from, items, data } = this.inbound.shift()!
       any = true
-      for (const it of items) this.handle(from, it)
+      for (const it of items) {
+        // Items after one whose delivery paused a step wait behind it, in order.
+        if (this.delivery.paused) this.delivery.defer(() => this.handle(from, it))
+        else this.handle(from, it)
+      }
       this.afterBatch()
       if (data) {
         this.deferredAcks[from]++
@@ -568,6 +587,10 @@ export class SubtaskExecutor {
   /** `v` passed the barrier: acknowledge, pass it on, and let the errors vertex follow once all others have. */
   private passed(v: Vertex, ack: Ack): void {
     const round = this.round!
+    // Error records and letters still here were made before `v` passed (a held delivery or a sink's last writes
+    // keep them past the end of their batch): they go out as before the barrier, not after it.
+    this.flushErrors()
+    this.flushLetters()
     round.passed.add(v.plan.index)
     this.init.report({ t: 'ack', ack })
     for (const o of this.outlets[v.plan.index]) o.barrier(round.id)
@@ -721,9 +744,7 @@ export class SubtaskExecutor {
 
   /** Waits for the sinks' pending writes, for at most the pipeline's sinkWriteTimeout (see write-watch.ts). */
   private async settleWrites(): Promise<void> {
-    // A batch paused part-way (a slow user function) goes on before anything else happens on this thread.
-    const paused = chainsDone(this.chains)
-    if (paused !== undefined) await paused
+    await this.unpaused()
     const w = this.graph.pendingWrites
     if (w.length === 0) return
     const { sinkWriteTimeoutMs, stopTimeoutMs } = this.init.pipeline.options
@@ -751,6 +772,18 @@ export class SubtaskExecutor {
 
   private barrierHeldBy(inject: { spec: BarrierSpec }): boolean {
     return inject.spec.kind !== 'drain' && this.runners.some((r) => r.holdsBarriers)
+  }
+
+  /**
+   * A delivery held behind a paused step (a slow user function) goes on, and ends, before anything else happens
+   * on this thread; then what waited for the end of the batch (errors, letters, sends) goes out.
+   */
+  private async unpaused(): Promise<void> {
+    const held = this.delivery.idle()
+    if (held === undefined) return
+    await held.catch(() => {})
+    this.check()
+    this.afterBatch()
   }
 
   private readonly readingSources = (): StepMetrics[] => this.runners.filter((r) => !r.done).map((r) => r.vertex.metrics)

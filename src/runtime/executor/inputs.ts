@@ -3,6 +3,7 @@ import type { Vertex } from '../vertex.ts'
 import { AlignedInput } from './aligned-input.ts'
 import { BarrierGate } from './barrier-gate.ts'
 import type { ChannelState } from './protocol.ts'
+import type { PausedDelivery } from './paused-delivery.ts'
 
 /**
  * The inputs of one subtask of a vertex: every channel (an upstream subtask feeding one input) goes through a
@@ -20,7 +21,7 @@ export class VertexInputs {
   private endedCount = 0
   private readonly onEnd: () => void
 
-  constructor(vertex: Vertex, channels: number[], onAligned: () => void | Promise<void>, onEnd: () => void, onError: (e: unknown) => void) {
+  constructor(vertex: Vertex, channels: number[], onAligned: () => void | Promise<void>, onEnd: () => void, onError: (e: unknown) => void, pause?: Pick<PausedDelivery, 'paused' | 'defer'>) {
     this.vertex = vertex
     this.onEnd = onEnd
     this.offsets = []
@@ -31,12 +32,17 @@ export class VertexInputs {
     }
     this.ended = new Array<boolean>(total).fill(false)
     this.gate = new BarrierGate(total, vertex.plan.id, onAligned, onError)
+    // What alignment or a barrier releases several at a time waits, in order, behind a step that paused on the first.
+    const held = (f: () => void): void => {
+      if (pause !== undefined && pause.paused) pause.defer(f)
+      else f()
+    }
     this.inputs = channels.map(
       (n, input) =>
         new AlignedInput<Batch>(n, {
-          data: (b) => vertex.push(b, input),
-          watermark: (wm) => vertex.inputWatermark(input, wm),
-          idle: () => vertex.inputIdle(input),
+          data: (b) => held(() => vertex.push(b, input)),
+          watermark: (wm) => held(() => vertex.inputWatermark(input, wm)),
+          idle: () => held(() => vertex.inputIdle(input)),
         }),
     )
   }

@@ -7,12 +7,15 @@ import type { Layout } from './layout.ts'
 import { partitionByKey } from '../../core/partition-by-key.ts'
 import type { Item } from './protocol.ts'
 import { stamp } from '../ingestion.ts'
+import type { PausedDelivery } from './paused-delivery.ts'
 
 /** Where a thread's outlets deliver: its own subtasks' inputs, or another thread. */
 export interface Delivery {
   thread: number
   local(vertex: number): VertexInputs
   send(thread: number, item: Item): void
+  /** While a step is paused, deliveries are queued behind it (see paused-delivery.ts). */
+  pause?: Pick<PausedDelivery, 'paused' | 'defer'>
 }
 
 /**
@@ -48,31 +51,46 @@ export class Outlet {
     return Array.from({ length: this.threads }, (_, i) => i)
   }
 
+  /** Hands something to the consumer's subtask on this thread, or queues it while a step is paused. */
+  private here(f: (x: VertexInputs) => void): void {
+    const p = this.d.pause
+    if (p !== undefined && p.paused) p.defer(() => f(this.d.local(this.to)))
+    else f(this.d.local(this.to))
+  }
+
+  /** Sends an item to another thread, or queues it while a step is paused (items keep their order). */
+  private there(t: number, item: Item): void {
+    const p = this.d.pause
+    if (p !== undefined && p.paused) p.defer(() => this.d.send(t, item))
+    else this.d.send(t, item)
+  }
+
   private signal(make: (ch: number) => Item, local: (inputs: VertexInputs, ch: number) => void): void {
     const ch = this.kind === 'forward' ? 0 : this.d.thread
     for (const t of this.targets()) {
-      if (t === this.d.thread) local(this.d.local(this.to), ch)
-      else this.d.send(t, make(ch))
+      if (t === this.d.thread) this.here((x) => local(x, ch))
+      else this.there(t, make(ch))
     }
   }
 
   push(batch: Batch): void {
-    const { to, input, d } = this
+    const { input, d } = this
     if (this.kind === 'forward') {
-      d.local(to).data(input, 0, this.key === undefined ? batch : this.graph.withKeys(batch, this.key, this.plan.id))
+      const b = this.key === undefined ? batch : this.graph.withKeys(batch, this.key, this.plan.id)
+      this.here((x) => x.data(input, 0, b))
       return
     }
     const ch = d.thread
     // A batch that leaves the thread takes its ingestion time with it.
     stamp(batch)
     if (this.kind === 'gather') {
-      if (d.thread === 0) d.local(to).data(input, ch, batch)
-      else d.send(0, { t: 'data', v: to, input, ch, batch: withoutKeys(batch) })
+      if (d.thread === 0) this.here((x) => x.data(input, ch, batch))
+      else this.there(0, { t: 'data', v: this.to, input, ch, batch: withoutKeys(batch) })
       return
     }
     const keyed = this.graph.withKeys(batch, this.key!, this.plan.id)
     if (this.threads === 1) {
-      d.local(to).data(input, ch, keyed)
+      this.here((x) => x.data(input, ch, keyed))
       return
     }
     const parts = partitionByKey(keyed, this.threads)
@@ -81,8 +99,8 @@ export class Outlet {
       if (part === undefined) continue
       part.ingestedAt = batch.ingestedAt
       if (batch.trace !== undefined) part.trace = batch.trace
-      if (t === d.thread) d.local(to).data(input, ch, part)
-      else d.send(t, { t: 'data', v: to, input, ch, batch: part })
+      if (t === d.thread) this.here((x) => x.data(input, ch, part))
+      else this.there(t, { t: 'data', v: this.to, input, ch, batch: part })
     }
   }
 
