@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { agg, pipeline, run, sink, source, SluiceError } from '../../../src/index.ts'
+import { agg, pipeline, run, sink, source, start, SluiceError } from '../../../src/index.ts'
 import type { SinkContext } from '../../../src/core/sink.ts'
 import { DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE } from '../../../src/core/batch.ts'
 import { freshSchema, pgService, pgUrl, sql } from './pg-test-support.ts'
@@ -179,6 +179,25 @@ test('append-only with checkpoints: rows wait in a prepared transaction; new col
     { id: 3, label: 'c' },
     { id: 4, label: 'd' },
   ])
+})
+
+test("the bytes sent with COPY are the step's bytesOut, with and without checkpoints", { skip }, async () => {
+  const schema = await freshSchema('bytes')
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-pg-bytes-'))
+  try {
+    for (const checkpoint of [undefined, { dir, intervalMs: 50 }]) {
+      const p = pipeline('pg-bytes')
+      p.from(source.collection(Array.from({ length: 500 }, (_, i) => ({ id: i, name: `n${i}` })))).to(sink.postgres({ url: pgUrl(), schema, table: checkpoint === undefined ? 'plain' : 'chk' }))
+      const job = start(p, checkpoint === undefined ? {} : { checkpoint })
+      assert.equal((await job.done).status, 'finished')
+      const out = job.metrics().steps.find((t) => t.kind === 'sink-postgres' || t.kind === 'postgres')
+      assert.ok(out !== undefined, job.metrics().steps.map((t) => t.kind).join(', '))
+      // 500 rows of two columns: at least 16 bytes each in COPY binary (two field lengths and the id).
+      assert.ok(out.bytesOut >= 500 * 16, `bytesOut ${out.bytesOut}`)
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
 })
 
 test('options are checked when the sink is made, and the url password never reaches describe', () => {
