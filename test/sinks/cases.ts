@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { basename, join } from 'node:path'
@@ -26,6 +27,8 @@ export interface SinkCase {
   service?: string
   /** Whether restoring an older checkpoint discards later committed output (part files); default true for per-subtask sinks. */
   olderRestores?: boolean
+  /** Exactly-once by idempotent writes by key, without a two-phase commit (no preCommit, commit or recover). */
+  idempotent?: boolean
 }
 
 const quiet = { logger: { warn: () => undefined } }
@@ -115,6 +118,33 @@ export const CASES: Record<string, SinkCase> = {
     },
     committed: async (dir) => (await pgRows(`SELECT n FROM ${pgSchema(dir)}.rows`)).map((r) => Number(r.n)),
     leftovers: pgLeftovers,
+  },
+  redis: {
+    name: 'sink.redis, idempotent by key',
+    perSubtask: true,
+    service: 'redis',
+    idempotent: true,
+    olderRestores: false,
+    async open(dir, ctx) {
+      const { redis } = await import('../../src/connectors/redis/sink.ts')
+      return redis<Rec>({ url: redisUrl(), type: 'string', key: (r) => `${redisPrefix(dir)}${r.n}`, value: (r) => r.n }).open(ctx)
+    },
+    async committed(dir) {
+      const { Redis } = await import('ioredis')
+      const r = new Redis(redisUrl())
+      try {
+        const keys = await r.keys(`${redisPrefix(dir)}*`)
+        const values = keys.length === 0 ? [] : await r.mget(...keys)
+        // Each key holds its record's n: a key written twice still counts once, which is the sink's guarantee.
+        return values.map((v, i) => {
+          assert.equal(v, keys[i].slice(redisPrefix(dir).length), 'a key holds its own record')
+          return Number(v)
+        })
+      } finally {
+        await r.quit()
+      }
+    },
+    leftovers: async () => 0,
   },
   s3: {
     name: 'sink.s3, jsonl',
@@ -334,4 +364,13 @@ async function pgRows(sql: string): Promise<Record<string, unknown>[]> {
   } finally {
     await c.end()
   }
+}
+
+function redisUrl(): string {
+  return String(serviceOrSkip('redis').info?.url)
+}
+
+/** The keys of one conformance run: named for its folder. */
+function redisPrefix(dir: string): string {
+  return `conf:${basename(dir)}:`
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { writeFile } from 'node:fs/promises'
+import { stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import avsc, { type Schema } from 'avsc'
 import { pipeline, run, sink, source, SluiceError } from '../../index.ts'
@@ -124,6 +124,11 @@ test('source.avro: a restore goes to the block it stood in (deflate, several blo
     await first.close()
     assert.equal(at.record, 15_003)
     assert.ok(at.block > 100 && at.inBlock < at.record, 'the position names a block after the first')
+    const whole = await source.avro<Order>(f).open(ctx())
+    assert.equal((await readAll(whole, 1000)).length, 20_000)
+    const size = (await stat(f)).size
+    assert.ok(whole.bytesRead!() > size * 0.9 && whole.bytesRead!() < size, `bytesRead ${whole.bytesRead!()} of a file of ${size} bytes (its blocks, not its header)`)
+    await whole.close()
     for (const position of [at, { file: f, record: 15_003 }]) {
       const again = await source.avro<Order>(f).open(ctx())
       await again.seek!([position])

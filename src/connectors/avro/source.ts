@@ -93,6 +93,8 @@ export function avro<T = Record<string, unknown>>(path: string | readonly string
       }
       const unreadable = (p: Part, e: unknown) =>
         userError('SLUICE_FILE_UNREADABLE', `'${p.file}' is not an Avro object container file that can be read (after record ${p.record}): ${errorMessage(e)}`, { step, position: `${p.file}:${p.record}`, cause: e })
+      /** Bytes of the blocks decoded in this run, for the step's bytesIn metric. */
+      let blockBytes = 0
       /** The next record of `p` (decoding its block when needed), or undefined at the end of the file. */
       async function next(p: Part): Promise<{ value: unknown } | undefined> {
         try {
@@ -118,6 +120,7 @@ export function avro<T = Record<string, unknown>>(path: string | readonly string
             if (p.records === undefined) {
               const b = await p.reader.block(p.at)
               if (b === undefined) return undefined
+              blockBytes += b.next - p.at
               if (b.records.length < p.inBlock) throw userError('SLUICE_BAD_POSITION', `source.avro: '${p.file}' has fewer records than the checkpoint's position; it was replaced`, { step, position: p.file })
               p.records = b.records
               p.next = b.next
@@ -158,6 +161,7 @@ export function avro<T = Record<string, unknown>>(path: string | readonly string
           return values.length === 0 ? END : { values, times: [], pos }
         },
         positions: () => parts.map((p): AvroPosition => (p.at === -1 ? { file: p.file, record: p.record } : { file: p.file, record: p.record, block: p.at, inBlock: p.inBlock })),
+        bytesRead: () => blockBytes,
         // Bytes are not known record by record: the file counts as read once it ended.
         progress: (partition) => ({ done: parts[partition].ended ? parts[partition].size : 0, total: parts[partition].size }),
         seek(positions) {

@@ -106,13 +106,22 @@ class PgConnection implements SqlConnection {
     return (await this.client.query(sql)).rows as Record<string, unknown>[]
   }
 
-  async append(table: string, rows: StagedRows, staged: boolean): Promise<void> {
+  /** COPY of the rows into `table`; resolves to the bytes sent. */
+  async append(table: string, rows: StagedRows, staged: boolean): Promise<number> {
     if (this.lost !== undefined) throw this.lost
     const names = [...rows.columns.map((c) => c.name), ...(staged ? STAGING_COLUMNS : [])]
     const binary = await this.binaryFits(table, rows, staged)
     const chunks = binary ? copyBinaryChunks(rows, staged) : copyChunks(rows, staged)
     const copy = `COPY ${ident(table)} (${names.map(ident).join(', ')}) FROM STDIN${binary ? ' (FORMAT binary)' : ''}`
-    await pipeline(Readable.from(chunks, { objectMode: false }), this.client.query(pgCopyStreams().from(copy)))
+    let bytes = 0
+    const counted = function* () {
+      for (const chunk of chunks) {
+        bytes += chunk.length
+        yield chunk
+      }
+    }
+    await pipeline(Readable.from(counted(), { objectMode: false }), this.client.query(pgCopyStreams().from(copy)))
+    return bytes
   }
 
   /**

@@ -72,7 +72,7 @@ export class PreparedTable extends StagedTable {
     if (rows.ops.length === 0) return Promise.resolve()
     return this.serial('write rows', async () => {
       const c = await this.begin()
-      await c.append(this.table, { ...rows, firstSeq: 0 }, false)
+      this.sent(await c.append(this.table, { ...rows, firstSeq: 0 }, false))
     })
   }
 

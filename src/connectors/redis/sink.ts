@@ -59,6 +59,8 @@ class RedisWriter<T> implements SinkWriter<T> {
   private readonly ttl: number | undefined
   private readonly step: string
   private readonly client: Redis
+  /** Bytes of the keys, values, fields and members written (the step's bytesOut metric). */
+  private bytes = 0
 
   constructor(o: RedisSinkOptions<T>, ttl: number | undefined, step: string) {
     this.o = o
@@ -73,6 +75,7 @@ class RedisWriter<T> implements SinkWriter<T> {
     if (values.length === 0) return
     const p = this.client.pipeline()
     const { type, ttl } = { type: this.o.type, ttl: this.ttl }
+    let bytes = 0
     for (let i = 0; i < values.length; i++) {
       const v = values[i]
       const kind = kinds === undefined ? 0 : kinds[i]
@@ -84,14 +87,21 @@ class RedisWriter<T> implements SinkWriter<T> {
         throw new SluiceError('SLUICE_SINK_FAILED', `sink.redis: the key function failed: ${errorMessage(e)}`, { domain: 'user', step: this.step, cause: e, ...(position === undefined ? {} : { position }) })
       }
       const retract = kind === UPDATE_BEFORE || kind === DELETE
+      bytes += Buffer.byteLength(key)
       if (type === 'zset') {
-        if (retract) p.zrem(key, this.o.member!(v))
-        else p.zadd(key, this.o.score!(v), this.o.member!(v))
+        const member = this.o.member!(v)
+        bytes += Buffer.byteLength(member)
+        if (retract) p.zrem(key, member)
+        else {
+          p.zadd(key, this.o.score!(v), member)
+          bytes += 8
+        }
       } else if (retract) {
         p.del(key)
         continue
       } else if (type === 'string') {
         const text = asText(this.o.value === undefined ? v : this.o.value(v))
+        bytes += Buffer.byteLength(text)
         if (ttl === undefined) p.set(key, text)
         else p.set(key, text, 'PX', ttl)
         continue
@@ -99,6 +109,7 @@ class RedisWriter<T> implements SinkWriter<T> {
         const fields = this.o.fields === undefined ? (v as Record<string, unknown>) : this.o.fields(v)
         const flat: string[] = []
         for (const f in fields) if (fields[f] !== undefined && fields[f] !== null) flat.push(f, asText(fields[f]))
+        for (const x of flat) bytes += Buffer.byteLength(x)
         p.del(key)
         if (flat.length > 0) p.hset(key, ...flat)
       }
@@ -107,9 +118,14 @@ class RedisWriter<T> implements SinkWriter<T> {
     return p.exec().then((results) => {
       const failed = results?.find(([e]) => e !== null)
       if (failed !== undefined) throw this.failure(failed[0])
+      this.bytes += bytes
     }, (e: unknown) => {
       throw this.failure(e)
     })
+  }
+
+  bytesWritten(): number {
+    return this.bytes
   }
 
   private failure(e: unknown): SluiceError {

@@ -19,9 +19,9 @@ export interface SqlConnection {
   /**
    * Appends rows to `table`, durable when it returns. A staging table (`staged`) has the data columns in
    * order, then `_sluice_key`, `_sluice_op`, `_sluice_seq` and `_sluice_checkpoint` (left null); a target
-   * table only the data columns.
+   * table only the data columns. Resolves to the bytes sent where the database counts them (Postgres's COPY).
    */
-  append(table: string, rows: StagedRows, staged: boolean): Promise<void>
+  append(table: string, rows: StagedRows, staged: boolean): Promise<number | void>
   close(): Promise<void>
 }
 

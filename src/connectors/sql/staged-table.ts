@@ -54,6 +54,8 @@ export class StagedTable {
   private seq = 0
   /** Columns added to the staging table that the target gains in the next move (see `addColumns`). */
   private targetLater: ParquetSchema = {}
+  /** Bytes of rows sent to the database (where its connection counts them), for the step's bytesOut metric. */
+  bytesWritten = 0
 
   constructor(dialect: SqlDialect, table: string, sinkId: string, step: string, key: KeyMode) {
     this.dialect = dialect
@@ -187,13 +189,18 @@ export class StagedTable {
     if (n === 0) return Promise.resolve()
     const firstSeq = this.seq
     this.seq += n
-    return this.serial('stage rows', (c) => c.append(this.staging, { ...rows, firstSeq }, true))
+    return this.serial('stage rows', async (c) => this.sent(await c.append(this.staging, { ...rows, firstSeq }, true)))
   }
 
   /** Appends rows straight to the target (plain inserts in a run without checkpoints). */
   insert(rows: Omit<StagedRows, 'firstSeq'>): Promise<void> {
     if (rows.ops.length === 0) return Promise.resolve()
-    return this.serial('insert rows', (c) => c.append(this.table, { ...rows, firstSeq: 0 }, false))
+    return this.serial('insert rows', async (c) => this.sent(await c.append(this.table, { ...rows, firstSeq: 0 }, false)))
+  }
+
+  /** Counts what an append sent. */
+  protected sent(bytes: number | void): void {
+    if (typeof bytes === 'number') this.bytesWritten += bytes
   }
 
   /**

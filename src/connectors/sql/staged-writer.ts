@@ -164,6 +164,11 @@ export class StagedSqlWriter<T> implements SinkWriter<T> {
     return { columns: columns.map((c) => ({ name: c.name, type: schema[c.name], data: c.data as unknown[] })), ops, keys }
   }
 
+  /** Bytes sent to the database (COPY's, for sink.postgres; 0 where the database does not count them). */
+  bytesWritten(): number {
+    return this.t.bytesWritten
+  }
+
   preCommit(checkpointId: number): Promise<unknown> {
     return this.tpc.preCommit(checkpointId)
   }

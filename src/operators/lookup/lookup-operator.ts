@@ -126,7 +126,10 @@ export class LookupOperator<T, K, R, U> implements Operator {
     try {
       let last: unknown
       for (let attempt = 0; attempt <= this.o.retries; attempt++) {
-        if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 10 * 2 ** attempt)))
+        if (attempt > 0) {
+          this.ctx.metrics.retries++
+          await new Promise((r) => setTimeout(r, Math.min(1000, 10 * 2 ** attempt)))
+        }
         try {
           return { result: await this.attempt(key) }
         } catch (e) {

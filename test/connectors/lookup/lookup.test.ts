@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
-import { lookup, pipeline, run, sink, source, type ErrorRecord } from '../../../src/index.ts'
+import { lookup, pipeline, run, sink, source, start, type ErrorRecord } from '../../../src/index.ts'
 import { serviceOrSkip } from '../../support/services.ts'
 import { sql } from '../postgres/pg-test-support.ts'
 
@@ -51,7 +51,9 @@ test('a cache answers repeated keys; timeouts and failures are retried, then go 
   const s = p.from(source.collection([1, 2, 3, 1, 2, 1, 1, 1, 1, 1, 1, 2, 1])).lookup(fn, { timeout: 500, retries: 2, cache: { ttl: '1h', max: 100 } })
   s.to(out)
   p.errors().to(errors)
-  assert.equal((await run(p)).status, 'finished')
+  const job = start(p)
+  assert.equal((await job.done).status, 'finished')
+  assert.equal(job.metrics().steps.find((t) => t.step === 'lookup-1')?.retries, 2 + 2, "the step's retries: two of key 2, two of key 3")
   assert.deepEqual(out.values.map((v) => v.value), [1, 2, 1, 2, 1, 1, 1, 1, 1, 1, 2, 1])
   assert.deepEqual(errors.values.map((e) => [e.step, e.record]), [['lookup-1', 3]])
   assert.match(errors.values[0].error, /SLUICE_LOOKUP_FAILED|lookup failed after 3 attempts/)

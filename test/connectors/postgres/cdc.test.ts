@@ -41,6 +41,30 @@ test('a snapshot of the table, then inserts, updates with before images and dele
   await sql(`SELECT pg_drop_replication_slot('${schema}_slot')`)
 })
 
+test('consumer lag: the WAL bytes between the server and the last transaction emitted', { skip }, async () => {
+  const schema = await freshSchema('cdclag')
+  await sql(`CREATE TABLE ${schema}.items (id BIGINT PRIMARY KEY, name TEXT)`)
+  const reader = await source.postgresCdc({ url: pgUrl(), slot: `${schema}_slot`, publication: `${schema}_pub`, tables: [`${schema}.items`] }).open({ pipeline: 't', stepId: 'source-1', signal: new AbortController().signal, malformed: () => undefined })
+  try {
+    assert.equal(reader.lagUnit, 'bytes')
+    // The snapshot (empty) is read, then the stream starts.
+    for (let i = 0; i < 50 && (await reader.read(0, 100)) !== null; i++);
+    await sql(`INSERT INTO ${schema}.items SELECT i, repeat('x', 100) FROM generate_series(1, 2000) i`)
+    const deadline = Date.now() + 30_000
+    while (reader.lag!(0) < 2000 * 100 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+    assert.ok(reader.lag!(0) >= 2000 * 100, `lag ${reader.lag!(0)} bytes, not yet read: 2000 rows of 100 bytes`)
+    let read = 0
+    while (read < 2000 && Date.now() < deadline) {
+      const r = await reader.read(0, 500)
+      if (r !== null && typeof r === 'object') read += r.values.length
+    }
+    assert.equal(read, 2000)
+  } finally {
+    await reader.close()
+    await sql(`SELECT pg_drop_replication_slot('${schema}_slot')`).catch(() => undefined)
+  }
+})
+
 test('options are checked when the source is made', () => {
   assert.throws(() => source.postgresCdc({ url: '', slot: 's', publication: 'p', tables: ['t'] }), (e: unknown) => e instanceof SluiceError && e.code === 'SLUICE_BAD_ARGUMENT')
   assert.throws(() => source.postgresCdc({ url: 'postgres://h/db', slot: 'Bad-Slot', publication: 'p', tables: ['t'] }), (e: unknown) => e instanceof SluiceError && e.code === 'SLUICE_BAD_OPTION')

@@ -1,7 +1,7 @@
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { Redis } from 'ioredis'
-import { agg, pipeline, run, sink, source, SluiceError } from '../../../src/index.ts'
+import { agg, pipeline, run, sink, source, start, SluiceError } from '../../../src/index.ts'
 import { DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE } from '../../../src/core/batch.ts'
 import { serviceOrSkip } from '../../support/services.ts'
 
@@ -70,4 +70,15 @@ test('a write to a Redis that does not answer fails with a SluiceError naming th
   const w = await sink.redis<{ k: string }>({ url: 'redis://127.0.0.1:1', type: 'string', key: (x) => x.k }).open({ pipeline: 'p', stepId: 'sink-redis-9', subtask: 0 })
   await assert.rejects(async () => w.write({ values: [{ k: 'a' }], times: [0] }), (e: unknown) => e instanceof SluiceError && e.code === 'SLUICE_SINK_FAILED' && e.step === 'sink-redis-9')
   await w.close()
+})
+
+test("the bytes of keys, values, fields and members written are the step's bytesOut", { skip }, async () => {
+  const p = pipeline('redis-bytes')
+  p.from(source.collection(Array.from({ length: 100 }, (_, i) => ({ id: i, name: 'ü'.repeat(10) })))).to(sink.redis({ url: url(), type: 'string', key: (u) => `${prefix}bytes:${u.id}`, value: (u) => u.name }))
+  const job = start(p)
+  assert.equal((await job.done).status, 'finished')
+  const out = job.metrics().steps.find((t) => t.kind.includes('redis'))
+  assert.ok(out !== undefined, job.metrics().steps.map((t) => t.kind).join(', '))
+  // Each value is 20 bytes of UTF-8 (10 characters); each key at least prefix + 'bytes:' + one digit.
+  assert.ok(out.bytesOut >= 100 * (20 + prefix.length + 7), `bytesOut ${out.bytesOut}`)
 })

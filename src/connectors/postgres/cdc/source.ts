@@ -6,7 +6,7 @@ import type { Source, SourceContext, SourceOptions, SourceReader, SourceRead } f
 import { ident } from '../../sql/staged-table.ts'
 import { redact } from '../dialect.ts'
 import { changesOf, type CdcChange, type Pending } from './changes.ts'
-import { isLsn } from './lsn.ts'
+import { isLsn, lsnBytes } from './lsn.ts'
 import { SnapshotReader, tableName } from './snapshot.ts'
 import { lazyRequire } from '../../../core/lazy-require.ts'
 
@@ -98,6 +98,11 @@ class CdcReader implements SourceReader<CdcChange> {
   private checkpointLsn: string | undefined
   private confirmed: string | undefined
   private closed = false
+  /** The server's current WAL position in bytes, as last asked (-1 before), for `lag`. */
+  private walEnd = -1
+  private walAsking = false
+  private walClient: pg.Client | undefined
+  readonly lagUnit = 'bytes'
 
   constructor(o: PostgresCdcOptions, ctx: SourceContext) {
     this.o = o
@@ -294,8 +299,46 @@ class CdcReader implements SourceReader<CdcChange> {
     return null
   }
 
+  /**
+   * WAL bytes between the server's current position and the last transaction emitted (0 until the snapshot is
+   * read). The server's position is asked for on a connection of its own, at most one question at a time, so
+   * the figure is that of about a second ago; it counts the WAL of every table, not only the published ones.
+   */
+  lag(): number {
+    this.askWalEnd()
+    if (this.walEnd < 0 || !('lsn' in this.position)) return 0
+    return Math.max(0, this.walEnd - lsnBytes(this.position.lsn))
+  }
+
+  private askWalEnd(): void {
+    if (this.walAsking || this.closed) return
+    this.walAsking = true
+    void (async () => {
+      try {
+        if (this.walClient === undefined) {
+          const c = new (pgLib().Client)({ connectionString: this.o.url })
+          c.on('error', () => undefined)
+          await c.connect()
+          if (this.closed) return void (await c.end())
+          this.walClient = c
+        }
+        const r = await this.walClient.query('SELECT pg_current_wal_lsn()::text AS lsn')
+        this.walEnd = lsnBytes(String((r.rows[0] as { lsn: string }).lsn))
+      } catch {
+        // The figure stays as it was; the next question opens a new connection.
+        const c = this.walClient
+        this.walClient = undefined
+        await c?.end().catch(() => undefined)
+      } finally {
+        this.walAsking = false
+      }
+    })()
+  }
+
   async close(): Promise<void> {
     this.closed = true
+    await this.walClient?.end().catch(() => undefined)
+    this.walClient = undefined
     this.room?.()
     await this.snapshot?.close()
     await this.exporter?.end().catch(() => undefined)
