@@ -18,6 +18,7 @@ import { schemaRoutes } from './schemas.ts'
 import { workflowRoutes, type ServedWorkflows } from './workflows.ts'
 import type { Catalog } from '../catalog/catalog.ts'
 import { checkpointDetail, checkpointHistory } from './checkpoints.ts'
+import { ServerSettings, settingsRoutes, type ServedAt, type SettingChange } from './settings.ts'
 
 export interface ControlPlaneOptions {
   /** The jobs served, by name. */
@@ -42,6 +43,10 @@ export interface ControlPlaneOptions {
   workflows?: ServedWorkflows
   /** The catalog served under /api/catalog/ (datasets, jobs, the lineage graph). */
   catalog?: Catalog
+  /** The settings that change while the server runs (default: records masked for everyone). */
+  settings?: ServerSettings
+  /** Where the server keeps its files and listens, shown by `GET /api/settings`. */
+  served?: ServedAt
   /** Time between metrics snapshots on the live stream (default 1000 ms). */
   streamIntervalMs?: number
 }
@@ -58,7 +63,7 @@ function dashboardFiles(): { html: string; js: Map<string, string> } {
   return dashboard
 }
 
-type Vars = { Variables: { who: string | null; role: Role | null; query: unknown } }
+type Vars = { Variables: { who: string | null; role: Role | null; query: unknown; changes: SettingChange[] | undefined } }
 
 /**
  * The control plane's HTTP API as a Hono app: `/openapi.json` is public, every `/api/` route needs a bearer
@@ -71,6 +76,7 @@ export function controlPlane(opts: ControlPlaneOptions): Hono<Vars> {
   const app = new Hono<Vars>()
   const history = checkpointHistory(opts.jobs)
   const doc = openApiDocument()
+  const settings = opts.settings ?? new ServerSettings()
 
   app.get('/openapi.json', (c) => c.json(doc))
   // The dashboard's files are public; what they show comes from the API with the user's token.
@@ -222,7 +228,9 @@ export function controlPlane(opts: ControlPlaneOptions): Hono<Vars> {
     job,
     body: (c, path) => body(c, spec('post', path)),
     fail,
+    unmasked: (c) => settings.unmasked(c.get('role')),
   })
+  settingsRoutes(app, { jobs: opts.jobs, settings, checkpointDirs: opts.checkpointDirs, served: opts.served, body: (c, path) => body(c, spec('patch', path)), fail })
   schemaRoutes(app, { infos: opts.infos, registry: opts.registry, job })
   catalogRoutes(app, opts.catalog, fail)
   workflowRoutes(app, opts.workflows, fail)
@@ -267,6 +275,7 @@ async function record(audit: AuditLog, c: Context<Vars>, status: number, outcome
     path: new URL(c.req.url).pathname,
     status,
     outcome: outcome ?? (status === 401 || status === 403 ? 'refused' : status < 400 ? 'ok' : 'failed'),
+    ...(status < 400 && c.get('changes') !== undefined ? { changes: c.get('changes') } : {}),
   })
 }
 

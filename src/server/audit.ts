@@ -1,5 +1,6 @@
 import { openLog, type Log } from '../log/index.ts'
 import type { Topic } from '../log/index.ts'
+import type { SettingChange } from './settings.ts'
 
 /** One audited call: who (token id, or none), what (method and route), when, and how it ended. */
 export interface AuditEntry {
@@ -10,6 +11,8 @@ export interface AuditEntry {
   path: string
   status: number
   outcome: 'ok' | 'refused' | 'failed'
+  /** What a settings change changed: each setting with its value before and after. */
+  changes?: SettingChange[]
 }
 
 const TOPIC = 'audit'

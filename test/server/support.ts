@@ -9,6 +9,7 @@ import { controlPlane } from '../../src/server/app.ts'
 import { AuditLog } from '../../src/server/audit.ts'
 import type { Role } from '../../src/server/roles.ts'
 import { TokenStore } from '../../src/server/tokens.ts'
+import { ServerSettings } from '../../src/server/settings.ts'
 import { DeadLetterWriter } from '../../src/dlq/writer.ts'
 import { deadLetter } from '../../src/dlq/record.ts'
 import { jobInfoOf } from '../../src/server/job-info.ts'
@@ -86,7 +87,8 @@ export async function fixture() {
   }
   store.setStatus('daily', [{ task: 'publish', partition: '2026-01-02' }], 'upstream_failed', ['pending'], T0 + 10)
   const workflows = { store, definitions: [{ name: 'daily', partitions: 'daily', tasks: [{ name: 'load', kind: 'shell', dependsOn: [] }, { name: 'publish', kind: 'function', dependsOn: ['load'] }] }] }
-  const app = controlPlane({ jobs, infos: new Map([['clicks', info]]), catalog, registry, workflows, tokens, audit, savepointDir: join(dir, 'savepoints'), redriveDir: join(dir, 'redrive'), streamIntervalMs: 20 })
+  const settings = new ServerSettings()
+  const app = controlPlane({ jobs, infos: new Map([['clicks', info]]), catalog, registry, workflows, tokens, audit, settings, savepointDir: join(dir, 'savepoints'), redriveDir: join(dir, 'redrive'), streamIntervalMs: 20 })
   const call = (method: string, path: string, opts: { token?: string; body?: unknown } = {}) =>
     app.request(path, {
       method,
@@ -102,5 +104,5 @@ export async function fixture() {
     store.close()
     await rm(dir, { recursive: true, force: true })
   }
-  return { dir, app, call, token, tokens, audit, handle, runner, close }
+  return { dir, app, call, token, tokens, audit, settings, handle, runner, close }
 }
