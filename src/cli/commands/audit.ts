@@ -11,8 +11,9 @@ export const auditCommand: Command = {
   usage: 'sluice audit [--state-dir DIR | --url URL] [--json]',
   description: [
     'Prints every mutating and every refused call made to the control plane, oldest first: when, who (token',
-    'id), role, method, path, HTTP status and outcome (and, for a settings change, each setting from and to). The log is append-only. While the server runs, its',
-    'log is open: read it through the server with --url and an admin token in SLUICE_TOKEN.',
+    'id), role, method, path, HTTP status and outcome, and for a settings change each setting from and to.',
+    'The log is append-only. While the server runs, its log is open: read it through the server with --url',
+    'and an admin token in SLUICE_TOKEN.',
   ].join('\n'),
   positionals: { min: 0, max: 0, names: '' },
   flags: [
