@@ -135,3 +135,17 @@ test('restored past a newer unreadable checkpoint, new checkpoints take ids abov
     await d.close()
   })
 })
+
+test('a changed interval reschedules the next checkpoint from the change, and later ones keep it', () =>
+  withDir(async (dir) => {
+    const c = coordinator(dir, { intervalMs: 3_600_000 })
+    assert.equal(c.nextDue, 3_600_000)
+    c.setInterval(500, 1_000)
+    assert.equal(c.intervalMs, 500)
+    assert.equal(c.due(1_499), false)
+    assert.equal(c.due(1_500), true)
+    c.begin(1_500, 'checkpoint')
+    assert.equal(c.nextDue, 2_000)
+    c.setInterval(0, 1_600)
+    assert.equal(c.nextDue, Infinity)
+  }))

@@ -133,6 +133,20 @@ export class CheckpointCoordinator {
     return this.nextAt
   }
 
+  /** Time between periodic checkpoints in ms (0: only at the end of input and on stop). */
+  get intervalMs(): number {
+    return this.config.intervalMs
+  }
+
+  /**
+   * Changes the time between periodic checkpoints while the job runs: the next one is due `ms` after `now`
+   * (or after the one in flight begins its successor); 0 stops periodic checkpoints.
+   */
+  setInterval(ms: number, now: number): void {
+    this.config.intervalMs = ms
+    this.nextAt = ms > 0 ? now + ms : Infinity
+  }
+
   /** True when the interval has passed and no checkpoint is in flight; throws once checkpoints failed too often. */
   due(now: number): boolean {
     if (this.failure !== undefined) throw this.failure

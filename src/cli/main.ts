@@ -20,6 +20,7 @@ import { keysCommand } from './commands/keys.ts'
 import { serveCommand } from './commands/serve.ts'
 import { tokenCommand } from './commands/token.ts'
 import { auditCommand } from './commands/audit.ts'
+import { settingsCommand } from './commands/settings.ts'
 import { workflowCommand } from './commands/workflow.ts'
 import { catalogCommand } from './commands/catalog.ts'
 import { retentionCommand } from './commands/retention.ts'
@@ -52,6 +53,7 @@ export const commands: readonly Command[] = [
   serveCommand,
   tokenCommand,
   auditCommand,
+  settingsCommand,
   workflowCommand,
   helpCommand,
   versionCommand,

@@ -21,6 +21,7 @@ import type { SchemaRegistry } from '../contracts/registry/registry.ts'
 import type { Catalog } from '../catalog/catalog.ts'
 import { checkpointDetail, checkpointHistory } from './checkpoints.ts'
 import type { TokenVault } from '../privacy/vault/token-vault.ts'
+import { ServerSettings, settingsRoutes, type ServedAt, type SettingChange } from './settings.ts'
 
 export interface ControlPlaneOptions {
   /** The jobs served, by name. */
@@ -49,6 +50,10 @@ export interface ControlPlaneOptions {
   catalog?: Catalog
   /** The token vault whose tokens admins may turn back into values (`POST /api/vault/detokenize`). */
   vault?: TokenVault
+  /** The settings that change while the server runs (default: records masked for everyone). */
+  settings?: ServerSettings
+  /** Where the server keeps its files and listens, shown by `GET /api/settings`. */
+  served?: ServedAt
   /** Time between metrics snapshots on the live stream (default 1000 ms). */
   streamIntervalMs?: number
 }
@@ -65,7 +70,7 @@ function dashboardFiles(): { html: string; js: Map<string, string> } {
   return dashboard
 }
 
-type Vars = { Variables: { who: string | null; role: Role | null; query: unknown } }
+type Vars = { Variables: { who: string | null; role: Role | null; query: unknown; changes: SettingChange[] | undefined } }
 
 /**
  * The control plane's HTTP API as a Hono app: `/openapi.json` is public, every `/api/` route needs a bearer
@@ -78,6 +83,7 @@ export function controlPlane(opts: ControlPlaneOptions): Hono<Vars> {
   const app = new Hono<Vars>()
   const history = checkpointHistory(opts.jobs)
   const doc = openApiDocument()
+  const settings = opts.settings ?? new ServerSettings()
 
   app.get('/openapi.json', (c) => c.json(doc))
   // The dashboard's files are public; what they show comes from the API with the user's token.
@@ -229,7 +235,9 @@ export function controlPlane(opts: ControlPlaneOptions): Hono<Vars> {
     job,
     body: (c, path) => body(c, spec('post', path)),
     fail,
+    unmasked: (c) => settings.unmasked(c.get('role')),
   })
+  settingsRoutes(app, { jobs: opts.jobs, settings, checkpointDirs: opts.checkpointDirs, served: opts.served, body: (c, path) => body(c, spec('patch', path)), fail })
   schemaRoutes(app, { infos: opts.infos, registry: opts.registry, job })
   catalogRoutes(app, opts.catalog, fail)
   if (opts.servedRegistry !== undefined) registryRoutes(app, opts.servedRegistry, opts.tokens, (c, status) => record(opts.audit, c as Context<Vars>, status))
@@ -282,6 +290,7 @@ async function record(audit: AuditLog, c: Context<Vars>, status: number, outcome
     path: new URL(c.req.url).pathname,
     status,
     outcome: outcome ?? (status === 401 || status === 403 ? 'refused' : status < 400 ? 'ok' : 'failed'),
+    ...(status < 400 && c.get('changes') !== undefined ? { changes: c.get('changes') } : {}),
   })
 }
 

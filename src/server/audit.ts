@@ -1,6 +1,7 @@
 import { openLog, type Log } from '../log/index.ts'
 import type { Topic } from '../log/index.ts'
 import type { Duration } from '../core/duration.ts'
+import type { SettingChange } from './settings.ts'
 
 /** One audited call: who (token id, or none), what (method and route), when, and how it ended. */
 export interface AuditEntry {
@@ -11,6 +12,8 @@ export interface AuditEntry {
   path: string
   status: number
   outcome: 'ok' | 'refused' | 'failed'
+  /** What a settings change changed: each setting with its value before and after. */
+  changes?: SettingChange[]
 }
 
 const TOPIC = 'audit'

@@ -17,6 +17,8 @@ export interface JobApiDeps {
   job(c: Context): JobHandle | Response
   body<T>(c: Context, path: string): Promise<T | Response>
   fail: Fail
+  /** Whether the caller sees records unmasked (the `records` setting and its role). */
+  unmasked(c: Context): boolean
 }
 
 const finite = (n: number) => (Number.isFinite(n) ? n : null)
@@ -26,7 +28,7 @@ const finite = (n: number) => (Number.isFinite(n) ? n : null)
  * letters and their redrive) and `/metrics`; their roles and schemas are declared in routes.ts.
  */
 export function jobApi(app: Hono<any>, d: JobApiDeps): void {
-  const personal = (c: Context) => d.infos?.get(c.req.param('job') ?? '')?.personal ?? []
+  const personal = (c: Context) => (d.unmasked(c) ? [] : (d.infos?.get(c.req.param('job') ?? '')?.personal ?? []))
   const errors = recentErrors(d.jobs)
   const slos = new Map<string, SloTracker>()
   for (const [name, h] of d.jobs) {

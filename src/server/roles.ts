@@ -1,4 +1,4 @@
-/** What a token may do: `viewer` reads, `operator` also takes savepoints, stops and redrives, `admin` also manages tokens. */
+/** What a token may do: `viewer` reads, `operator` also takes savepoints, stops and redrives, `admin` also manages tokens and settings. */
 export type Role = 'viewer' | 'operator' | 'admin'
 
 export const ROLES: readonly Role[] = ['viewer', 'operator', 'admin']

@@ -1,10 +1,11 @@
 import type { Context } from 'hono'
 import { z } from 'zod'
 import type { Role } from './roles.ts'
+import { intervalMs } from './settings.ts'
 
 /** A route of the API, declared once: the OpenAPI document, validation and the role check come from it. */
 export interface RouteSpec {
-  method: 'get' | 'post' | 'delete'
+  method: 'get' | 'post' | 'patch' | 'delete'
   /** Hono path, e.g. '/api/jobs/:job'. */
   path: string
   role: Role
@@ -63,7 +64,18 @@ export const CheckpointDetail = z.object({ id: z.number(), at: z.number(), ok: z
 export const SavepointBody = z.strictObject({ name, stop: z.boolean().optional() })
 export const TokenBody = z.strictObject({ role: z.enum(['viewer', 'operator', 'admin']) })
 export const DetokenizeBody = z.strictObject({ tokens: z.array(z.string().min(1)).min(1).max(1000) })
-export const AuditEntry = z.object({ at: z.number(), who: z.string().nullable(), role: z.string().nullable(), method: z.string(), path: z.string(), status: z.number(), outcome: z.string() })
+const SettingChange = z.object({ setting: z.string(), from: z.unknown(), to: z.unknown() })
+export const AuditEntry = z.object({ at: z.number(), who: z.string().nullable(), role: z.string().nullable(), method: z.string(), path: z.string(), status: z.number(), outcome: z.string(), changes: z.array(SettingChange).optional() })
+const RecordsShown = z.enum(['masked', 'operators'])
+const Interval = z.string().max(32).refine((s) => intervalMs(s) !== undefined, { message: "a duration such as '500ms', '30s', '5m' or '1h30m', at least 100ms, or '0' for checkpoints only at the end of input and on stop" })
+export const SettingsBody = z.strictObject({ records: RecordsShown.optional(), jobs: z.record(z.string().max(128), z.strictObject({ checkpointInterval: Interval })).optional() })
+const MutableSettings = z.object({ records: RecordsShown, jobs: z.record(z.string(), z.object({ checkpointInterval: z.string() })) })
+export const Settings = z.object({
+  server: z.object({ host: z.string(), port: z.number() }).nullable(),
+  files: z.object({ tokens: z.string(), audit: z.string(), savepoints: z.string(), redrive: z.string() }).nullable(),
+  jobs: z.array(z.object({ name: z.string(), status: z.string(), checkpointDir: z.string().nullable(), checkpointInterval: z.string().nullable() })),
+  settings: MutableSettings,
+})
 export const RedriveBody = z
   .strictObject({ topic: name.optional(), file: name.optional(), step: z.string().min(1).max(256).optional(), from: z.number().int().nonnegative().optional() })
   .refine((b) => (b.topic === undefined) !== (b.file === undefined), { message: 'give exactly one of topic (a topic of the same log) and file (a file name in the server\'s redrive folder)' })
@@ -126,6 +138,8 @@ export const routes: readonly RouteSpec[] = [
   { method: 'get', path: '/api/workflows/:workflow', role: 'viewer', summary: "a workflow's DAG with each task's run counts and its partition grid: the latest `limit` partitions (query, default 48) with each task's run", query: WorkflowQuery, response: WorkflowDetail },
   { method: 'get', path: '/metrics', role: 'viewer', summary: 'every job\'s metrics in the Prometheus text format (scrape with a viewer token)', response: z.string(), text: true },
   { method: 'get', path: '/api/audit', role: 'admin', summary: 'the audit log, oldest first: at most `limit` entries from offset `from`', query: AuditQuery, response: z.array(AuditEntry) },
+  { method: 'get', path: '/api/settings', role: 'admin', summary: "the server's effective settings: where it listens and keeps its files (tokens, audit log, savepoints, redriven files), each job's checkpoint folder and interval, and the settings PATCH changes with their current values", response: Settings },
+  { method: 'patch', path: '/api/settings', role: 'admin', summary: "change settings while the server runs (checked whole, then applied, and audited with each value before and after): `records` ('masked': personal fields masked for everyone, the default; 'operators': dead letters and late samples shown unmasked to operators and admins) and `jobs.<name>.checkpointInterval` (a duration such as '30s': the next checkpoint is due that long from now)", body: SettingsBody, response: z.object({ changes: z.array(SettingChange), settings: MutableSettings }) },
   { method: 'get', path: '/api/tokens', role: 'admin', summary: 'tokens (ids and roles, never the tokens)', response: z.array(z.object({ id: z.string(), role: z.string(), created: z.number() })) },
   { method: 'post', path: '/api/tokens', role: 'admin', summary: 'create a token (shown once)', body: TokenBody, response: z.object({ id: z.string(), token: z.string(), role: z.string() }) },
   { method: 'delete', path: '/api/tokens/:id', role: 'admin', summary: 'revoke a token by its id: it is refused from the next call on (the last admin token cannot be revoked)', response: z.object({ id: z.string(), revoked: z.literal(true) }) },

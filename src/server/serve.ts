@@ -84,12 +84,15 @@ export async function serveControlPlane(opts: ServeOptions): Promise<{ url: stri
     audit,
     savepointDir: paths.savepoints,
     redriveDir: paths.redrive,
+    served: { tokens: tokens.file, audit: paths.audit, savepoints: paths.savepoints, redrive: paths.redrive, address: () => address },
   })
+  let address: { host: string; port: number } | undefined
   const host = opts.host ?? '127.0.0.1'
   const { server, port } = await new Promise<{ server: ReturnType<typeof serve>; port: number }>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: host, port: opts.port ?? 0 }, (info: AddressInfo) => resolve({ server: s, port: info.port }))
     s.once('error', reject)
   })
+  address = { host, port }
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
   const stopRetention = new AbortController()
   const r = opts.retention

@@ -37,6 +37,8 @@ const expected: Record<string, Record<'none' | 'bad' | 'viewer' | 'operator' | '
   'GET /api/workflows/:workflow': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
   'GET /metrics': { none: 401, bad: 401, viewer: 200, operator: 200, admin: 200 },
   'GET /api/audit': { none: 401, bad: 401, viewer: 403, operator: 403, admin: 200 },
+  'GET /api/settings': { none: 401, bad: 401, viewer: 403, operator: 403, admin: 200 },
+  'PATCH /api/settings': { none: 401, bad: 401, viewer: 403, operator: 403, admin: 200 },
   'GET /api/tokens': { none: 401, bad: 401, viewer: 403, operator: 403, admin: 200 },
   'POST /api/tokens': { none: 401, bad: 401, viewer: 403, operator: 403, admin: 200 },
   // The admin revokes a spare token made for it.
@@ -48,6 +50,7 @@ const bodies: Record<string, (caller: string, f: { vaultToken: string }) => unkn
   'POST /api/vault/detokenize': (_caller, f) => ({ tokens: [f.vaultToken] }),
   'POST /api/jobs/:job/savepoint': (caller) => ({ name: `sp-${caller}` }),
   'POST /api/tokens': () => ({ role: 'viewer' }),
+  'PATCH /api/settings': () => ({ records: 'masked' }),
   'POST /api/jobs/:job/dead-letters/redrive': (caller) => ({ file: `again-${caller}.jsonl` }),
 }
 const queries: Record<string, string> = { 'GET /api/jobs/:job/explain': '?step=count&key=eu' }

@@ -22,6 +22,7 @@ const anyBody = fc.oneof(
   fc.record({ name: fc.oneof(fc.string(), fc.constant('sp'), fc.integer()), stop: fc.oneof(fc.boolean(), fc.string()) }, { requiredKeys: [] }),
   fc.record({ role: fc.oneof(fc.constantFrom('viewer', 'operator', 'admin', 'root'), fc.string()) }, { requiredKeys: [] }),
   fc.record({ topic: fc.oneof(fc.string(), fc.constant('clicks.dlq')), file: fc.oneof(fc.string(), fc.constant('out.jsonl')), from: fc.oneof(fc.integer(), fc.string()) }, { requiredKeys: [] }),
+  fc.record({ records: fc.oneof(fc.constantFrom('masked', 'operators'), fc.string()), jobs: fc.oneof(fc.jsonValue(), fc.dictionary(fc.constantFrom('clicks', 'nope', ''), fc.record({ checkpointInterval: fc.oneof(fc.constantFrom('1s', '0', '50ms', '1h30m', 'soon'), fc.string()) }, { requiredKeys: [] }))) }, { requiredKeys: [] }),
   fc.string().map((s) => ({ raw: s })),
 )
 /** A value for any path or query parameter: a name the fixture knows, a number, or any text. */
@@ -46,7 +47,7 @@ test('fuzzing every operation of the OpenAPI document, with its path and query p
   try {
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...operations), fc.constantFrom('none', 'bad', 'viewer', 'operator', 'admin'), anyParams, anyBody, async (op, caller, values, body) => {
-        const before = { tokens: f.tokens.list().length, checkpoints: f.runner.checkpoints.length, status: f.handle.status().status, savepoints: files(join(f.dir, 'savepoints')), redrive: files(join(f.dir, 'redrive')) }
+        const before = { tokens: f.tokens.list().length, checkpoints: f.runner.checkpoints.length, interval: f.handle.checkpointInterval(), records: f.settings.records, status: f.handle.status().status, savepoints: files(join(f.dir, 'savepoints')), redrive: files(join(f.dir, 'redrive')) }
         const token = caller === 'none' ? undefined : caller === 'bad' ? 'slc_x' : f.token[caller as 'viewer']
         let path = op.path
         const query = new URLSearchParams()
@@ -57,13 +58,13 @@ test('fuzzing every operation of the OpenAPI document, with its path and query p
         }
         const raw = typeof body === 'object' && body !== null && 'raw' in body && Object.keys(body).length === 1 ? String(body.raw) : body
         const url = query.size > 0 ? `${path}?${query}` : path
-        const res = await f.call(op.method.toUpperCase(), url, { ...(token !== undefined ? { token } : {}), ...(op.method === 'post' ? { body: raw } : {}) })
+        const res = await f.call(op.method.toUpperCase(), url, { ...(token !== undefined ? { token } : {}), ...(op.method === 'post' || op.method === 'patch' ? { body: raw } : {}) })
         await res.body?.cancel()
         assert.ok(res.status < 500, `${op.method} ${url} as ${caller}: ${res.status}`)
         if (RANK[caller]! < RANK[op.role]!) {
           // 404: a path no route matches (an empty segment), refused whoever asks.
           assert.ok(res.status === 401 || res.status === 403 || res.status === 404, `${op.method} ${url} as ${caller}: ${res.status}`)
-          const after = { tokens: f.tokens.list().length, checkpoints: f.runner.checkpoints.length, status: f.handle.status().status, savepoints: files(join(f.dir, 'savepoints')), redrive: files(join(f.dir, 'redrive')) }
+          const after = { tokens: f.tokens.list().length, checkpoints: f.runner.checkpoints.length, interval: f.handle.checkpointInterval(), records: f.settings.records, status: f.handle.status().status, savepoints: files(join(f.dir, 'savepoints')), redrive: files(join(f.dir, 'redrive')) }
           assert.deepEqual(after, before, `${op.method} ${url} as ${caller} changed something`)
         }
       }),

@@ -62,6 +62,27 @@ test('sluice serve: a token, the API over a running pipeline, a savepoint with s
     })
     assert.equal(live.code, 0)
     assert.deepEqual(live.out.trim().split('\n').map((l) => (JSON.parse(l) as { path: string }).path), ['/api/tokens', '/api/jobs/ticks/savepoint', '/api/jobs/ticks/checkpoint'])
+    // sluice settings shows the served job's checkpoint folder and interval, and changes the interval.
+    const settingsCli = (args: string[]) =>
+      new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+        const c = spawn(process.execPath, [bin, 'settings', '--url', url, ...args], { cwd: root, env: { ...process.env, SLUICE_TOKEN: token } })
+        let out = ''
+        let err = ''
+        c.stdout.on('data', (d: Buffer) => (out += d.toString()))
+        c.stderr.on('data', (d: Buffer) => (err += d.toString()))
+        c.on('exit', (code) => resolve({ code, out, err }))
+      })
+    const shown = await settingsCli([])
+    assert.equal(shown.code, 0, shown.err)
+    assert.match(shown.out, new RegExp(`^server +127\\.0\\.0\\.1:${new URL(url).port}$`, 'm'))
+    assert.match(shown.out, /^job ticks \(running\): checkpoints every \S+ in /m)
+    assert.match(shown.out, /^records +masked$/m)
+    const changed = await settingsCli(['jobs.ticks.checkpointInterval=30s'])
+    assert.equal(changed.code, 0, changed.err)
+    assert.match(changed.out, /^jobs\.ticks\.checkpointInterval: "\S+" -> "30s"$/m)
+    const refused = await settingsCli(['jobs.ticks.checkpointInterval=soon'])
+    assert.notEqual(refused.code, 0)
+    assert.match(refused.err, /400: invalid request body: jobs\.ticks\.checkpointInterval: a duration/)
     const sp = await call('POST', '/api/jobs/ticks/savepoint', token, { name: 'v1', stop: true })
     assert.equal(sp.status, 200, await sp.clone().text())
     assert.ok(existsSync(join(state, 'savepoints', 'v1')))
@@ -74,6 +95,8 @@ test('sluice serve: a token, the API over a running pipeline, a savepoint with s
       ['/api/tokens', 'admin', 'ok'],
       ['/api/jobs/ticks/savepoint', 'viewer', 'refused'],
       ['/api/jobs/ticks/checkpoint', 'admin', 'ok'],
+      ['/api/settings', 'admin', 'ok'],
+      ['/api/settings', 'admin', 'failed'],
       ['/api/jobs/ticks/savepoint', 'admin', 'ok'],
     ])
     const created = sluiceSync(['token', 'create', '--role', 'operator', '--state-dir', state])

@@ -9,6 +9,7 @@ import { controlPlane } from '../../src/server/app.ts'
 import { AuditLog } from '../../src/server/audit.ts'
 import type { Role } from '../../src/server/roles.ts'
 import { TokenStore } from '../../src/server/tokens.ts'
+import { ServerSettings } from '../../src/server/settings.ts'
 import { DeadLetterWriter } from '../../src/dlq/writer.ts'
 import { deadLetter } from '../../src/dlq/record.ts'
 import { jobInfoOf } from '../../src/server/job-info.ts'
@@ -92,7 +93,8 @@ export async function fixture() {
   // A token vault holding one e-mail address: admins may detokenize its token.
   const vault = TokenVault.open(join(dir, 'vault'), LocalKeyring.openOrCreate(join(dir, 'keyring.json'), randomBytes(32)))
   const vaultToken = vault.tokenize('ada@example.com') as string
-  const app = controlPlane({ jobs, infos: new Map([['clicks', info]]), catalog, registry, workflows, vault, tokens, audit, savepointDir: join(dir, 'savepoints'), redriveDir: join(dir, 'redrive'), streamIntervalMs: 20 })
+  const settings = new ServerSettings()
+  const app = controlPlane({ jobs, infos: new Map([['clicks', info]]), catalog, registry, workflows, vault, tokens, audit, settings, savepointDir: join(dir, 'savepoints'), redriveDir: join(dir, 'redrive'), streamIntervalMs: 20 })
   const call = (method: string, path: string, opts: { token?: string; body?: unknown } = {}) =>
     app.request(path, {
       method,
@@ -109,5 +111,5 @@ export async function fixture() {
     await vault.close()
     await rm(dir, { recursive: true, force: true })
   }
-  return { dir, app, call, token, tokens, audit, handle, runner, vaultToken, close }
+  return { dir, app, call, token, tokens, audit, settings, handle, runner, vaultToken, close }
 }

@@ -11,8 +11,9 @@ export const auditCommand: Command = {
   usage: 'sluice audit [--state-dir DIR | --url URL] [--json]',
   description: [
     'Prints every mutating and every refused call made to the control plane, oldest first: when, who (token',
-    'id), role, method, path, HTTP status and outcome. The log is append-only. While the server runs, its',
-    'log is open: read it through the server with --url and an admin token in SLUICE_TOKEN.',
+    'id), role, method, path, HTTP status and outcome, and for a settings change each setting from and to.',
+    'The log is append-only. While the server runs, its log is open: read it through the server with --url',
+    'and an admin token in SLUICE_TOKEN.',
   ].join('\n'),
   positionals: { min: 0, max: 0, names: '' },
   flags: [
@@ -41,7 +42,7 @@ export const auditCommand: Command = {
       }
     }
     for (const e of entries) {
-      ctx.stdout.write(values.json === true ? `${JSON.stringify(e)}\n` : `${new Date(e.at).toISOString()}  ${(e.who ?? '-').padEnd(8)}  ${(e.role ?? '-').padEnd(8)}  ${e.method.padEnd(6)} ${e.path}  ${e.status} ${e.outcome}\n`)
+      ctx.stdout.write(values.json === true ? `${JSON.stringify(e)}\n` : `${new Date(e.at).toISOString()}  ${(e.who ?? '-').padEnd(8)}  ${(e.role ?? '-').padEnd(8)}  ${e.method.padEnd(6)} ${e.path}  ${e.status} ${e.outcome}${(e.changes ?? []).map((x) => `  ${x.setting}: ${JSON.stringify(x.from)} -> ${JSON.stringify(x.to)}`).join('')}\n`)
     }
     return exitCode.ok
   },

@@ -177,6 +177,12 @@ export class JobRunner {
         const stateDir = p.options.state?.dir
         const config = opts.checkpoint!.localRecovery === undefined && stateDir !== undefined ? { ...opts.checkpoint!, localRecovery: join(stateDir, 'local') } : opts.checkpoint!
         this.coordinator = new CheckpointCoordinator(p.name, this.plan, { threads, subtasks: (v) => this.layout.subtasks(v), edge: (v, i) => this.layout.inputs[v][i].kind }, config, this.clock.now(), this.deadLetters !== undefined)
+        const c = this.coordinator
+        this.control.checkpointing = {
+          intervalMs: () => c.intervalMs,
+          // The executor may be asleep until the old due time: it looks again at once.
+          setIntervalMs: (ms) => (c.setInterval(ms, this.clock.now()), this.executor?.notify()),
+        }
       }
       const restores = await this.coordinator?.restore(laterCommits(this.plan, this.deadLetters))
       const report = this.coordinator?.report
@@ -190,10 +196,12 @@ export class JobRunner {
       await this.until(() => this.closed === threads, (w) => (this.onClosed = w))
       this.check()
       this.control.inspector = emptyInspector
+      this.control.checkpointing = undefined
       await this.deadLetters?.close(this.status === 'finished')
     } catch (e) {
       this.failure ??= e
       this.control.inspector = emptyInspector
+      this.control.checkpointing = undefined
       await this.executor?.abandon()
       await this.deadLetters?.close(false).catch(() => {})
       const f = this.failure

@@ -44,6 +44,8 @@ export class JobControl {
   readonly signal: AbortSignal
   /** Set by the runner while the job runs: read-only views for the control plane (see JobInspector). */
   inspector: JobInspector = emptyInspector
+  /** Set by the runner while a job that takes checkpoints runs: the time between its periodic checkpoints, readable and changeable. */
+  checkpointing: { intervalMs(): number; setIntervalMs(ms: number): void } | undefined
   /** Set by the runner: called whenever a command is queued (or the job is cancelled). */
   wake: () => void = () => {}
   /** Warnings about the run found outside the runner (what lineage could not know); the summary lists them. */
@@ -183,6 +185,14 @@ export class JobControl {
       this.queue.push({ kind, ...(opts.target !== undefined ? { target: opts.target } : {}), ...(opts.stop !== undefined ? { stop: opts.stop } : {}), resolve, reject })
       this.wake()
     })
+  }
+
+  /** Changes the time between periodic checkpoints of the running job (see `JobHandle.setCheckpointInterval`). */
+  setCheckpointInterval(ms: number): void {
+    if (this.isEnded || this.signal.aborted) throw new SluiceError('SLUICE_JOB_NOT_RUNNING', `pipeline '${this.pipeline}' is ${this.current}: its checkpoint interval cannot change`)
+    if (!Number.isSafeInteger(ms) || ms < 0) throw new SluiceError('SLUICE_BAD_ARGUMENT', `a checkpoint interval is a whole number of milliseconds, 0 or more (got ${ms})`)
+    if (this.checkpointing === undefined) throw new SluiceError('SLUICE_NO_CHECKPOINTS', `pipeline '${this.pipeline}' runs without checkpoints`, { hint: 'run it with --checkpoint-dir' })
+    this.checkpointing.setIntervalMs(ms)
   }
 
   /** A stop is queued or under way. */

@@ -16,9 +16,13 @@ export class FakeRunner {
   private failure: unknown
   private wakeUp: (() => void) | undefined
 
+  /** The time between periodic checkpoints the job reports (the fake takes checkpoints only on request). */
+  intervalMs = 60_000
+
   constructor(control: JobControl) {
     this.control = control
     control.wake = () => this.poke()
+    control.checkpointing = { intervalMs: () => this.intervalMs, setIntervalMs: (ms) => (this.intervalMs = ms) }
   }
 
   /** Input arrives. */

@@ -216,3 +216,21 @@ test('handle.metrics() is the registry snapshot, live', async () => {
   runner.end()
   await run
 })
+
+test('the checkpoint interval reads and changes while the job runs; without checkpoints or after the end it cannot change', async () => {
+  const { handle, control, runner } = job()
+  const running = runner.run()
+  assert.equal(handle.checkpointInterval(), 60_000)
+  handle.setCheckpointInterval(5_000)
+  assert.equal(runner.intervalMs, 5_000)
+  assert.throws(() => handle.setCheckpointInterval(-1), code('SLUICE_BAD_ARGUMENT'))
+  const hook = control.checkpointing
+  control.checkpointing = undefined
+  assert.equal(handle.checkpointInterval(), undefined)
+  assert.throws(() => handle.setCheckpointInterval(1_000), code('SLUICE_NO_CHECKPOINTS'))
+  control.checkpointing = hook
+  await handle.stop()
+  await running
+  assert.equal(handle.checkpointInterval(), undefined)
+  assert.throws(() => handle.setCheckpointInterval(1_000), code('SLUICE_JOB_NOT_RUNNING'))
+})

@@ -62,6 +62,14 @@ class Handle implements JobHandle {
     return this.control.cancel()
   }
 
+  checkpointInterval(): number | undefined {
+    return this.control.isEnded ? undefined : this.control.checkpointing?.intervalMs()
+  }
+
+  setCheckpointInterval(ms: number): void {
+    this.control.setCheckpointInterval(ms)
+  }
+
   inspect(): JobInspector {
     return this.control.inspector
   }

@@ -56,6 +56,14 @@ export interface JobHandle {
   cancel(): Promise<void>
   /** Resolves with the summary when the job finishes or stops; rejects when it fails or is cancelled before it ends. */
   readonly done: Promise<RunSummary>
+  /** The time between periodic checkpoints in ms while the job runs with checkpoints (0: only at the end and on stop); undefined otherwise. */
+  checkpointInterval(): number | undefined
+  /**
+   * Changes the time between periodic checkpoints while the job runs: the next one is due `ms` from now
+   * (0: none until the end or a stop). Throws when the job runs without checkpoints or has ended.
+   * @example job.setCheckpointInterval(30_000)
+   */
+  setCheckpointInterval(ms: number): void
   /** Read-only views into the running job (dead-letter log, late samples, watermarks, windows), for the control plane. */
   inspect(): JobInspector
 }
