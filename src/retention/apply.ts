@@ -1,14 +1,15 @@
 import { appendFile, mkdir, open, readFile, rename, rm } from 'node:fs/promises'
 import { dirname } from 'node:path'
+import { newestTime } from '../lineage/segments.ts'
 import { timeOf, type RetentionAction } from './plan.ts'
 import { removeSegments } from './topics.ts'
 
 /**
  * Carries out a retention plan and logs every deletion as one JSON line in `logFile` (time, artifact, path,
  * action, reason, bytes) before it is made, so the log shows what went even if the process dies half-way.
- * A trimmed log is rewritten to a temporary file, fsynced and renamed over the old one; what was appended
- * while it was rewritten is copied along until the file stops growing, but an append landing between that
- * last look and the rename is lost: trim a log no run writes to. Returns the actions done.
+ * A segmented lineage log loses whole closed segments, which no one writes again; the file a running writer
+ * appends to is never planned. A log without a writer is rewritten to a temporary file, fsynced and renamed
+ * over the old one (what was appended meanwhile is copied along). Returns the actions done.
  * @example await applyRetention(await planRetention(policy, Date.now()), '.sluice/retention.log', Date.now())
  */
 export async function applyRetention(plan: readonly RetentionAction[], logFile: string, now: number): Promise<RetentionAction[]> {
@@ -17,7 +18,10 @@ export async function applyRetention(plan: readonly RetentionAction[], logFile: 
   for (const a of plan) {
     await appendFile(logFile, JSON.stringify({ time: new Date(now).toISOString(), ...a }) + '\n')
     if (a.segment !== undefined) continue // removed below, through the log
-    if (a.action === 'remove') await rm(a.path, { recursive: true, force: true })
+    // A lineage segment goes only if it still holds old lines alone (its name cannot have been taken anew since).
+    if (a.artifact === 'log' && a.action === 'remove') {
+      if (newestTime(a.path) < (a.cutoff ?? -Infinity)) await rm(a.path, { force: true })
+    } else if (a.action === 'remove') await rm(a.path, { recursive: true, force: true })
     else await trim(a.path, a.cutoff ?? -Infinity)
     done.push(a)
   }
