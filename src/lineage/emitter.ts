@@ -2,14 +2,13 @@ import { randomUUID } from 'node:crypto'
 import { pathToFileURL } from 'node:url'
 import type { StepNode } from '../plan/graph.ts'
 import type { MetricsSnapshot } from '../observe/metrics/registry.ts'
-import type { Duration } from '../core/duration.ts'
 import { scrubMessage } from '../core/scrub.ts'
 import { forgetQualityResults, qualityResultsSeen } from '../contracts/quality/results-seen.ts'
 import { columnLineage, type PipelineColumns } from './column-lineage.ts'
 import { columnLineageFacet, contractFacets, contractOf, dataSourceFacet, qualityAssertions, qualityMetrics, schemaFacet } from './facets.ts'
 import { datasetsOf } from './naming.ts'
 import { facet, PRODUCER, SPEC, type BaseFacet, type Dataset, type EventType, type ParentRun, type RunEvent } from './openlineage.ts'
-import { transportFor, type LineageTransport } from './transport.ts'
+import { transportFor, type FileTransportOptions, type LineageTransport } from './transport.ts'
 
 /**
  * Where and how a run's lineage is emitted.
@@ -18,8 +17,8 @@ import { transportFor, type LineageTransport } from './transport.ts'
 export interface LineageOptions {
   /** A file path (NDJSON), an `http(s)://` Marquez-compatible endpoint, 'console', or a transport. */
   transport: string | LineageTransport
-  /** For a file transport: drop its closed segments older than this while the job runs (see `fileTransport`). */
-  maxAge?: Duration
+  /** For a file target: how it is kept (`maxAge` drops old closed segments while the job runs; see `fileTransport`). */
+  file?: FileTransportOptions
   /** The job's namespace. Default `SLUICE_LINEAGE_NAMESPACE` or 'sluice'. */
   namespace?: string
   /** The job's owners (the ownership job facet). */
@@ -68,7 +67,7 @@ export interface LineageRun {
  */
 export function emitLineage(job: LineageJob, nodes: readonly StepNode[], options: LineageOptions): LineageRun {
   const now = options.now ?? Date.now
-  const transport = transportFor(options.transport, options.maxAge !== undefined ? { maxAge: options.maxAge } : {})
+  const transport = transportFor(options.transport, options.file)
   const runId = options.runId ?? randomUUID()
   const namespace = options.namespace ?? process.env.SLUICE_LINEAGE_NAMESPACE ?? 'sluice'
   forgetQualityResults(job.pipeline)

@@ -25,7 +25,7 @@ export interface FileTransportOptions {
   segment?: Duration
   /** Epoch ms; default Date.now. */
   now?: () => number
-  /** Told of each closed segment dropped, before it goes. */
+  /** Told of each closed segment dropped, before it goes (to log it). */
   onDrop?: (drop: { path: string; bytes: number; cutoff: number }) => void
 }
 

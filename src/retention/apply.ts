@@ -1,3 +1,4 @@
+import { appendFileSync, mkdirSync } from 'node:fs'
 import { appendFile, mkdir, open, readFile, rename, rm } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { newestTime } from '../lineage/segments.ts'
@@ -16,7 +17,7 @@ export async function applyRetention(plan: readonly RetentionAction[], logFile: 
   await mkdir(dirname(logFile), { recursive: true })
   const done: RetentionAction[] = []
   for (const a of plan) {
-    await appendFile(logFile, JSON.stringify({ time: new Date(now).toISOString(), ...a }) + '\n')
+    await appendFile(logFile, deletionLine(a, now))
     if (a.segment !== undefined) continue // removed below, through the log
     // A lineage segment goes only if it still holds old lines alone (its name cannot have been taken anew since).
     if (a.artifact === 'log' && a.action === 'remove') {
@@ -66,4 +67,17 @@ async function readFrom(path: string, offset: number): Promise<Buffer> {
   } finally {
     await f.close()
   }
+}
+
+const deletionLine = (a: RetentionAction, now: number): string => JSON.stringify({ time: new Date(now).toISOString(), ...a }) + '\n'
+
+/**
+ * Logs a lineage segment that a running file transport drops by itself (its `onDrop`), as `applyRetention`
+ * logs its deletions, before it goes.
+ * @example fileTransport('lineage/events.ndjson', { maxAge: '30d', onDrop: (d) => logDrop('.sluice/retention.log', d, 30 * 86_400_000) })
+ */
+export function logDrop(logFile: string, drop: { path: string; bytes: number; cutoff?: number }, maxAgeMs: number, now = Date.now()): void {
+  mkdirSync(dirname(logFile), { recursive: true })
+  const reason = `segment with lines older than ${maxAgeMs % 86_400_000 === 0 ? `${maxAgeMs / 86_400_000}d` : `${Math.round(maxAgeMs / 1000)}s`}, dropped by its writer`
+  appendFileSync(logFile, deletionLine({ artifact: 'log', path: drop.path, action: 'remove', reason, bytes: drop.bytes, ...(drop.cutoff !== undefined ? { cutoff: drop.cutoff } : {}) }, now))
 }

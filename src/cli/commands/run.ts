@@ -1,4 +1,6 @@
 import { readPolicyFile } from '../../retention/load.ts'
+import { logDrop } from '../../retention/apply.ts'
+import { DEFAULT_RETENTION_LOG } from '../../retention/periodic.ts'
 import type { StateOptions } from '../../core/state-options.ts'
 import { parseByteSize } from '../../core/byte-size.ts'
 import { start } from '../../runtime/run.ts'
@@ -233,7 +235,7 @@ function lineageFlag(values: ParsedArgs['values'], maxAgeMs: number | undefined,
   } catch {
     parent = undefined
   }
-  return { ...(typeof target === 'string' ? { transport: target } : {}), ...(parent !== undefined ? { parent } : {}), ...(maxAgeMs !== undefined ? { maxAge: maxAgeMs } : {}), onError }
+  return { ...(typeof target === 'string' ? { transport: target } : {}), ...(parent !== undefined ? { parent } : {}), ...(maxAgeMs !== undefined ? { file: { maxAge: maxAgeMs, onDrop: (d: { path: string; bytes: number }) => logDrop(resolve(DEFAULT_RETENTION_LOG), d, maxAgeMs) } } : {}), onError }
 }
 
 /** The max age `--retention`'s `logs` give the run's lineage file (`--lineage`, else the pipeline's, else SLUICE_LINEAGE), if any. */

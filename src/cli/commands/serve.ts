@@ -16,7 +16,8 @@ import { Catalog } from '../../catalog/catalog.ts'
 import { TokenVault } from '../../privacy/vault/token-vault.ts'
 import { LocalKeyring } from '../../privacy/keys/local-keyring.ts'
 import { masterKeyFrom } from '../../privacy/keys/master-key.ts'
-import { transportFor, type LineageTransport } from '../../lineage/transport.ts'
+import { transportFor, type FileTransportOptions, type LineageTransport } from '../../lineage/transport.ts'
+import { logDrop } from '../../retention/apply.ts'
 import { WorkflowStore } from '../../workflow/store.ts'
 import { workflowShape, type ServedWorkflows } from '../../server/workflows.ts'
 import { loadWorkflow } from './workflow-load.ts'
@@ -141,7 +142,8 @@ export const serveCommand: Command = {
       infos.set(name, jobInfoOf(loaded.pipeline))
       if (checkpointDir !== undefined) checkpointDirs.set(name, join(checkpointDir, name))
       const maxAge = lineageAges.get(name)
-      const lineage = catalog !== undefined ? { lineage: { transport: intoCatalog(catalog, loaded.pipeline.options.lineage, maxAge) } } : maxAge !== undefined ? { lineage: { maxAge } } : {}
+      const file = maxAge !== undefined && retention !== undefined ? { maxAge, onDrop: (d: { path: string; bytes: number; cutoff: number }) => logDrop(retention.logFile, d, maxAge) } : undefined
+      const lineage = catalog !== undefined ? { lineage: { transport: intoCatalog(catalog, loaded.pipeline.options.lineage, file) } } : file !== undefined ? { lineage: { file } } : {}
       jobs.set(name, start(loaded.pipeline, { module: loaded.url, params, ...lineage, ...(checkpointDir !== undefined ? { checkpoint: { dir: join(checkpointDir, name), intervalMs, retain: RETAIN } } : {}) }))
     }
     try {
@@ -189,10 +191,10 @@ function lineageFile(own: string | { transport: string } | undefined): string | 
   return target === undefined || target === '' || target === 'console' || /^https?:\/\//i.test(target) ? undefined : target
 }
 
-/** Lineage events into the catalog, and to the pipeline's own lineage target (its option, else SLUICE_LINEAGE) too, a file kept to `maxAgeMs`. */
-function intoCatalog(catalog: Catalog, own: string | { transport: string } | undefined, maxAgeMs?: number): LineageTransport {
+/** Lineage events into the catalog, and to the pipeline's own lineage target (its option, else SLUICE_LINEAGE) too, a file kept as `file` says. */
+function intoCatalog(catalog: Catalog, own: string | { transport: string } | undefined, file?: FileTransportOptions): LineageTransport {
   const target = (typeof own === 'string' ? own : own?.transport) ?? process.env.SLUICE_LINEAGE
-  const also = target !== undefined && target !== '' ? transportFor(target, maxAgeMs !== undefined ? { maxAge: maxAgeMs } : {}) : undefined
+  const also = target !== undefined && target !== '' ? transportFor(target, file) : undefined
   return {
     describe: also !== undefined ? `catalog and ${also.describe}` : 'catalog',
     async send(e) {
