@@ -8,7 +8,7 @@ import { columnLineage, type PipelineColumns } from './column-lineage.ts'
 import { columnLineageFacet, contractFacets, contractOf, dataSourceFacet, qualityAssertions, qualityMetrics, schemaFacet } from './facets.ts'
 import { datasetsOf } from './naming.ts'
 import { facet, PRODUCER, SPEC, type BaseFacet, type Dataset, type EventType, type ParentRun, type RunEvent } from './openlineage.ts'
-import { transportFor, type LineageTransport } from './transport.ts'
+import { transportFor, type FileTransportOptions, type LineageTransport } from './transport.ts'
 
 /**
  * Where and how a run's lineage is emitted.
@@ -17,6 +17,8 @@ import { transportFor, type LineageTransport } from './transport.ts'
 export interface LineageOptions {
   /** A file path (NDJSON), an `http(s)://` Marquez-compatible endpoint, 'console', or a transport. */
   transport: string | LineageTransport
+  /** For a file target: how it is kept (`maxAge` drops old closed segments while the job runs; see `fileTransport`). */
+  file?: FileTransportOptions
   /** The job's namespace. Default `SLUICE_LINEAGE_NAMESPACE` or 'sluice'. */
   namespace?: string
   /** The job's owners (the ownership job facet). */
@@ -65,7 +67,7 @@ export interface LineageRun {
  */
 export function emitLineage(job: LineageJob, nodes: readonly StepNode[], options: LineageOptions): LineageRun {
   const now = options.now ?? Date.now
-  const transport = transportFor(options.transport)
+  const transport = transportFor(options.transport, options.file)
   const runId = options.runId ?? randomUUID()
   const namespace = options.namespace ?? process.env.SLUICE_LINEAGE_NAMESPACE ?? 'sluice'
   forgetQualityResults(job.pipeline)

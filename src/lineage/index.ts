@@ -3,6 +3,7 @@ export { columns, type ColumnMapping, type ColumnTransformation } from './declar
 export { columnLineage, type Columns, type ColumnDep, type PipelineColumns } from './column-lineage.ts'
 export { probeFields, type ProbeResult, type FieldSource } from './field-probe.ts'
 export { datasetsOf, fileDataset } from './naming.ts'
-export { transportFor, fileTransport, httpTransport, consoleTransport, type LineageTransport } from './transport.ts'
+export { transportFor, fileTransport, httpTransport, consoleTransport, type LineageTransport, type FileTransportOptions } from './transport.ts'
+export { lineageFiles, readLineageText, closedSegments, lineTime, newestTime, writerRunning } from './segments.ts'
 export { OPENLINEAGE_SCHEMA } from './spec-schema.ts'
 export type { RunEvent, Dataset, DatasetRef, EventType, ParentRun } from './openlineage.ts'

@@ -1,23 +1,28 @@
+import { appendFileSync, mkdirSync } from 'node:fs'
 import { appendFile, mkdir, open, readFile, rename, rm } from 'node:fs/promises'
 import { dirname } from 'node:path'
+import { newestTime } from '../lineage/segments.ts'
 import { timeOf, type RetentionAction } from './plan.ts'
 import { removeSegments } from './topics.ts'
 
 /**
  * Carries out a retention plan and logs every deletion as one JSON line in `logFile` (time, artifact, path,
  * action, reason, bytes) before it is made, so the log shows what went even if the process dies half-way.
- * A trimmed log is rewritten to a temporary file, fsynced and renamed over the old one; what was appended
- * while it was rewritten is copied along until the file stops growing, but an append landing between that
- * last look and the rename is lost: trim a log no run writes to. Returns the actions done.
+ * A segmented lineage log loses whole closed segments, which no one writes again; the file a running writer
+ * appends to is never planned. A log without a writer is rewritten to a temporary file, fsynced and renamed
+ * over the old one (what was appended meanwhile is copied along). Returns the actions done.
  * @example await applyRetention(await planRetention(policy, Date.now()), '.sluice/retention.log', Date.now())
  */
 export async function applyRetention(plan: readonly RetentionAction[], logFile: string, now: number): Promise<RetentionAction[]> {
   await mkdir(dirname(logFile), { recursive: true })
   const done: RetentionAction[] = []
   for (const a of plan) {
-    await appendFile(logFile, JSON.stringify({ time: new Date(now).toISOString(), ...a }) + '\n')
+    await appendFile(logFile, deletionLine(a, now))
     if (a.segment !== undefined) continue // removed below, through the log
-    if (a.action === 'remove') await rm(a.path, { recursive: true, force: true })
+    // A lineage segment goes only if it still holds old lines alone (its name cannot have been taken anew since).
+    if (a.artifact === 'log' && a.action === 'remove') {
+      if (newestTime(a.path) < (a.cutoff ?? -Infinity)) await rm(a.path, { force: true })
+    } else if (a.action === 'remove') await rm(a.path, { recursive: true, force: true })
     else await trim(a.path, a.cutoff ?? -Infinity)
     done.push(a)
   }
@@ -62,4 +67,17 @@ async function readFrom(path: string, offset: number): Promise<Buffer> {
   } finally {
     await f.close()
   }
+}
+
+const deletionLine = (a: RetentionAction, now: number): string => JSON.stringify({ time: new Date(now).toISOString(), ...a }) + '\n'
+
+/**
+ * Logs a lineage segment that a running file transport drops by itself (its `onDrop`), as `applyRetention`
+ * logs its deletions, before it goes.
+ * @example fileTransport('lineage/events.ndjson', { maxAge: '30d', onDrop: (d) => logDrop('.sluice/retention.log', d, 30 * 86_400_000) })
+ */
+export function logDrop(logFile: string, drop: { path: string; bytes: number; cutoff?: number }, maxAgeMs: number, now = Date.now()): void {
+  mkdirSync(dirname(logFile), { recursive: true })
+  const reason = `segment with lines older than ${maxAgeMs % 86_400_000 === 0 ? `${maxAgeMs / 86_400_000}d` : `${Math.round(maxAgeMs / 1000)}s`}, dropped by its writer`
+  appendFileSync(logFile, deletionLine({ artifact: 'log', path: drop.path, action: 'remove', reason, bytes: drop.bytes, ...(drop.cutoff !== undefined ? { cutoff: drop.cutoff } : {}) }, now))
 }

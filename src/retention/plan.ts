@@ -1,6 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { CheckpointStorage } from '../checkpoint/storage.ts'
+import { closedSegments, lineTime, newestTime, writerRunning } from '../lineage/segments.ts'
 import type { ResolvedPolicy } from './policy.ts'
 import { planTopics } from './topics.ts'
 
@@ -26,7 +27,8 @@ const STAGING = /(\.tmp$|^\.part-|^\.tmp-|\.inprogress$)/
 /**
  * What retention would delete now under `policy` (nothing is deleted): checkpoints beyond the newest `keep`
  * (never one a kept checkpoint builds on), savepoints and staging leftovers older than their `maxAge` (by
- * modification time), the lines of NDJSON logs whose `eventTime`, `time` or `at` is older than theirs, and
+ * modification time), the lines of NDJSON logs whose `eventTime`, `time` or `at` is older than theirs (whole
+ * closed segments of a segmented lineage log; never the file a running writer appends to), and
  * the old segments of embedded log topics (see `planTopics`).
  * @example for (const a of await planRetention(resolvePolicy(policy), Date.now())) console.log(a.path, a.reason)
  */
@@ -54,9 +56,16 @@ export async function planRetention(policy: ResolvedPolicy, now: number, cwd = p
   }
   for (const l of policy.logs) {
     const path = resolve(cwd, l.path)
+    const cutoff = now - l.maxAgeMs
+    // Closed segments are never written again: they go whole, oldest first, once all their lines are old.
+    for (const s of closedSegments(path)) {
+      if (newestTime(s.path) >= cutoff) break
+      out.push({ artifact: 'log', path: s.path, action: 'remove', reason: `segment with lines older than ${days(l.maxAgeMs)}`, bytes: await sizeOf(s.path), cutoff })
+    }
+    // The file a running writer appends to is never rewritten: that writer closes it and drops it in time.
+    if (writerRunning(path)) continue
     const text = await readFile(path, 'utf8').catch(() => '')
     const lines = text.split('\n').filter((x) => x !== '')
-    const cutoff = now - l.maxAgeMs
     const old = lines.filter((x) => timeOf(x) < cutoff)
     if (old.length > 0) out.push({ artifact: 'log', path, action: 'trim', reason: `lines older than ${days(l.maxAgeMs)}`, bytes: old.reduce((a, x) => a + Buffer.byteLength(x) + 1, 0), lines: { dropped: old.length, kept: lines.length - old.length }, cutoff })
   }
@@ -65,19 +74,7 @@ export async function planRetention(policy: ResolvedPolicy, now: number, cwd = p
 }
 
 /** A line's time (epoch ms) from `eventTime`, `time` or `at`; +Infinity (kept) when it has none. */
-export function timeOf(line: string): number {
-  try {
-    const o = JSON.parse(line) as Record<string, unknown>
-    for (const k of ['eventTime', 'time', 'at']) {
-      const v = o[k]
-      const t = typeof v === 'number' ? v : typeof v === 'string' ? Date.parse(v) : NaN
-      if (Number.isFinite(t)) return t
-    }
-  } catch {
-    // a line that is not JSON is kept
-  }
-  return Infinity
-}
+export const timeOf = lineTime
 
 interface Entry {
   name: string

@@ -70,7 +70,7 @@ test('sluice serve --retention: refuses a policy below what a served pipeline ke
 
   const safe = join(dir, 'safe.yaml')
   writeFileSync(safe, [`checkpoints: [{ dir: ${JSON.stringify(chk)}, keep: 3 }]`, `savepoints: [{ dir: ${JSON.stringify(sp)}, maxAge: 30d }]`, `topics: [{ dir: ${JSON.stringify(join(dir, 'server', 'log'))}, maxAge: 1d }]`, `logs: [{ path: ${JSON.stringify(lineage)}, maxAge: 90d }, { path: ${JSON.stringify(join(dir, 'live.ndjson'))}, maxAge: 1d }]`].join('\n') + '\n')
-  // The served pipeline appends its lineage to live.ndjson: trimming it under the job would lose lines.
+  // The served pipeline appends its lineage to live.ndjson: retention never rewrites it under the job.
   writeFileSync(join(dir, 'live.ndjson'), JSON.stringify({ eventTime: new Date(Date.now() - 10 * DAY).toISOString(), n: 'old' }) + '\n')
   const child = spawn(process.execPath, [bin, 'serve', ...common, '--retention', safe, '--retention-every', '1h'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SLUICE_LINEAGE: join(dir, 'live.ndjson') } })
   let stderr = ''
@@ -92,5 +92,10 @@ test('sluice serve --retention: refuses a policy below what a served pipeline ke
   assert.ok(logged.some((l) => l.artifact === 'checkpoint') && logged.some((l) => l.artifact === 'savepoint') && logged.some((l) => l.artifact === 'log'))
   assert.ok(logged.every((l) => l.artifact !== 'topic'), "the server's own audit log (held open) is left to it")
   assert.match(stderr, /live\.ndjson' is written by the running pipeline 'ticks': it is not trimmed/)
-  assert.equal(JSON.parse(readFileSync(join(dir, 'live.ndjson'), 'utf8').split('\n')[0]!).n, 'old', 'the lineage file a served job writes is left whole')
+  // The job's lineage transport keeps its file itself: the old line was closed into a segment, which it dropped
+  // whole and logged; the file it writes was never rewritten.
+  const live = readFileSync(join(dir, 'live.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { n?: string; eventType?: string })
+  assert.ok(live.length > 0 && live.every((l) => l.n === undefined && l.eventType !== undefined), 'the running job\'s lineage events are all there')
+  assert.equal(existsSync(join(dir, 'live.ndjson.1')), false)
+  assert.ok(readFileSync(join(dir, 'retention.log'), 'utf8').split('\n').some((l) => l.includes('live.ndjson.1') && l.includes('dropped by its writer')), 'the dropped segment is logged')
 })

@@ -7,6 +7,8 @@ import { z } from 'zod'
 import { contract, pipeline, privacy, run, sink, source, withContract } from '../../src/index.ts'
 import { Catalog, catalogApi } from '../../src/catalog/index.ts'
 import type { RunEvent } from '../../src/lineage/openlineage.ts'
+import { fileTransport } from '../../src/lineage/transport.ts'
+import { closedSegments } from '../../src/lineage/segments.ts'
 import { main } from '../../src/cli/main.ts'
 
 const people = contract({ name: 'people', owner: 'crm', personal: ['email'], schema: z.object({ id: z.number(), email: z.string(), city: z.string() }) })
@@ -85,4 +87,26 @@ test('sluice catalog ingests a lineage file and lists, filters and shows', async
   assert.deepEqual([found.datasets.map((d) => d.name), found.jobs.map((j) => j.name)], [[join(dir, 'cities.jsonl')], ['cities']], 'a search by name finds datasets and jobs')
   assert.equal(await main(['catalog', 'show', 'mask-people'], ctx as never), 0)
   assert.match(out.pop()!, /last run  completed/)
+})
+
+test('sluice catalog ingest reads a segmented lineage log whole: its closed segments in order, then the file being written', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-catalog-'))
+  const events = await twoJobs(dir)
+  let t = 0
+  // A segment per event: the log is spread over closed segments and the file being written.
+  const file = fileTransport(join(dir, 'events.ndjson'), { segment: 1, now: () => (t += 10) })
+  for (const e of events) await file.send(e)
+  assert.equal(closedSegments(join(dir, 'events.ndjson')).length, events.length - 1)
+  const err: string[] = []
+  const { commands } = await import('../../src/cli/main.ts')
+  const ctx = { cwd: dir, env: process.env, commands, stdout: { write: () => true, isTTY: false }, stderr: { write: (s: string) => err.push(s), isTTY: false } }
+  assert.equal(await main(['catalog', 'ingest', 'events.ndjson'], ctx as never), 0)
+  assert.match(err.join(''), /4 lineage events/)
+  const catalog = Catalog.open(join(dir, '.sluice', 'catalog'))
+  try {
+    assert.deepEqual(catalog.lineage(`file:${join(dir, 'cities.jsonl')}`).upstream, [`file:${join(dir, 'masked.jsonl')}`, `file:${join(dir, 'people.jsonl')}`].sort())
+    assert.equal(catalog.jobs().find((j) => j.name === 'cities')?.lastRun?.state, 'completed')
+  } finally {
+    catalog.close()
+  }
 })

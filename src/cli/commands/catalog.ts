@@ -8,6 +8,7 @@ import { Catalog } from '../../catalog/catalog.ts'
 import type { CatalogDataset, CatalogJob } from '../../catalog/model.ts'
 import { loadContract } from '../../contracts/contract/contract-file.ts'
 import type { RunEvent } from '../../lineage/openlineage.ts'
+import { lineageFiles, readLineageText } from '../../lineage/segments.ts'
 
 export const catalogCommand: Command = {
   name: 'catalog',
@@ -93,9 +94,11 @@ export const catalogCommand: Command = {
   },
 }
 
+/** A lineage log with all its segments in order (a single file as well). */
 function readText(path: string): string {
   try {
-    return readFileSync(path, 'utf8')
+    if (lineageFiles(path).length === 0) return readFileSync(path, 'utf8')
+    return readLineageText(path)
   } catch {
     throw userError('SLUICE_BAD_ARGUMENT', `cannot read '${path}'`)
   }

@@ -16,7 +16,8 @@ export const retentionCommand: Command = {
   description: [
     'Applies a retention policy (YAML or JSON) to the artifacts Sluice writes: checkpoints beyond the',
     'newest N (never one a kept checkpoint builds on), savepoints and staging leftovers older than a',
-    'maximum age, the old lines of lineage and audit logs, and the old segments of embedded log topics and',
+    'maximum age, the old closed segments of lineage files (never the file a running job appends to) and the',
+    'old lines of logs no process writes, and the old segments of embedded log topics and',
     'dead-letter logs (past the policy\'s maxAge/maxBytes, else the topic\'s own retention; a log a running',
     'job holds is skipped: it enforces its topics\' retention itself). `plan` lists what would go and',
     'deletes nothing; `apply` deletes it and appends one JSON line per deletion to --log. With --every,',

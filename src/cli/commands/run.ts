@@ -1,3 +1,6 @@
+import { readPolicyFile } from '../../retention/load.ts'
+import { logDrop } from '../../retention/apply.ts'
+import { DEFAULT_RETENTION_LOG } from '../../retention/periodic.ts'
 import type { StateOptions } from '../../core/state-options.ts'
 import { parseByteSize } from '../../core/byte-size.ts'
 import { start } from '../../runtime/run.ts'
@@ -65,6 +68,7 @@ export const runCommand: Command = {
     { name: 'log-level', type: 'string', placeholder: 'LEVEL', description: "with --log: trace, debug, info (default), warn, error" },
     { name: 'otlp-endpoint', type: 'string', placeholder: 'URL', description: 'send traces (the job, checkpoints, restores, sampled batches per step; a traceparent header on input is followed) to this OpenTelemetry collector over OTLP/HTTP, e.g. http://127.0.0.1:4318' },
     { name: 'lineage', type: 'string', placeholder: 'TARGET', description: "emit OpenLineage run events to an NDJSON file, a Marquez endpoint (http://host:5000) or 'console' (default: the pipeline's lineage option, then SLUICE_LINEAGE)" },
+    { name: 'retention', type: 'string', placeholder: 'POLICY', description: "a retention policy file (YAML or JSON): a lineage file named by its 'logs' is written in segments and its old segments dropped while the job runs" },
     { name: 'registry', type: 'string', placeholder: 'DIR|URL', description: "register the contracts' new compatible versions in this schema registry before the run, and refuse an incompatible one (default: the pipeline's registry option, then SLUICE_REGISTRY)" },
     { name: 'drain-timeout', type: 'string', placeholder: 'DURATION', description: "after SIGTERM or Ctrl-C, cancel the job and exit if the graceful stop takes longer than this, e.g. '50s' (default: wait)" },
     { name: 'metrics-host', type: 'string', placeholder: 'ADDRESS', description: "the address the metrics server listens on (default 127.0.0.1; '0.0.0.0' in a container)" },
@@ -88,6 +92,7 @@ export const runCommand: Command = {
     if (values['no-check'] !== true) await requireTypes(resolvePipelineFile(file, ctx.cwd), file, ctx)
     const loaded = await loadPipeline(file, params, ctx.cwd)
     const p = loaded.pipeline
+    const lineageMaxAge = await lineageRetention(values, p.options.lineage, ctx.cwd)
     if (!loaded.factory && Object.keys(params).length > 0) {
       ctx.stderr.write(`warning: '${file}' does not export a function, so the --param values are not used\n`)
     }
@@ -159,7 +164,7 @@ export const runCommand: Command = {
         signal: stop.signal,
         onProgress: (pr) => progress.update(pr),
         ...(typeof otlp === 'string' ? { trace: { endpoint: otlp, onExportError: () => warnExport() } } : {}),
-        lineage: lineageFlag(values, () => {
+        lineage: lineageFlag(values, lineageMaxAge, () => {
           if (!lineageWarned) ctx.stderr.write('warning: lineage events could not be sent; the job goes on\n')
           lineageWarned = true
         }),
@@ -221,7 +226,7 @@ export async function unfinishedRun(dir: string | undefined): Promise<string> {
  * The lineage options of a run: `--lineage` (else the pipeline's option or SLUICE_LINEAGE), with the parent
  * run a workflow's shell task passes in SLUICE_LINEAGE_PARENT.
  */
-function lineageFlag(values: ParsedArgs['values'], onError: () => void): RunOptions['lineage'] {
+function lineageFlag(values: ParsedArgs['values'], maxAgeMs: number | undefined, onError: () => void): RunOptions['lineage'] {
   const target = values.lineage
   let parent: ParentRun | undefined
   try {
@@ -230,7 +235,16 @@ function lineageFlag(values: ParsedArgs['values'], onError: () => void): RunOpti
   } catch {
     parent = undefined
   }
-  return { ...(typeof target === 'string' ? { transport: target } : {}), ...(parent !== undefined ? { parent } : {}), onError }
+  return { ...(typeof target === 'string' ? { transport: target } : {}), ...(parent !== undefined ? { parent } : {}), ...(maxAgeMs !== undefined ? { file: { maxAge: maxAgeMs, onDrop: (d: { path: string; bytes: number }) => logDrop(resolve(DEFAULT_RETENTION_LOG), d, maxAgeMs) } } : {}), onError }
+}
+
+/** The max age `--retention`'s `logs` give the run's lineage file (`--lineage`, else the pipeline's, else SLUICE_LINEAGE), if any. */
+async function lineageRetention(values: ParsedArgs['values'], own: string | { transport: string } | undefined, cwd: string): Promise<number | undefined> {
+  if (typeof values.retention !== 'string') return undefined
+  const policy = await readPolicyFile(resolve(cwd, values.retention), values.retention)
+  const target = typeof values.lineage === 'string' ? values.lineage : ((typeof own === 'string' ? own : own?.transport) ?? process.env.SLUICE_LINEAGE)
+  if (target === undefined || target === '' || target === 'console' || /^https?:\/\//i.test(target)) return undefined
+  return policy.logs.find((l) => resolve(cwd, l.path) === resolve(cwd, target))?.maxAgeMs
 }
 
 /** `--drain-timeout` in ms, or undefined. */

@@ -16,7 +16,8 @@ import { Catalog } from '../../catalog/catalog.ts'
 import { TokenVault } from '../../privacy/vault/token-vault.ts'
 import { LocalKeyring } from '../../privacy/keys/local-keyring.ts'
 import { masterKeyFrom } from '../../privacy/keys/master-key.ts'
-import { transportFor, type LineageTransport } from '../../lineage/transport.ts'
+import { transportFor, type FileTransportOptions, type LineageTransport } from '../../lineage/transport.ts'
+import { logDrop } from '../../retention/apply.ts'
 import { WorkflowStore } from '../../workflow/store.ts'
 import { workflowShape, type ServedWorkflows } from '../../server/workflows.ts'
 import { loadWorkflow } from './workflow-load.ts'
@@ -120,20 +121,29 @@ export const serveCommand: Command = {
     }
     // Checked before any pipeline starts: a refused policy leaves nothing running.
     if (retention !== undefined && checkpointDir !== undefined) refuseUnsafeCheckpoints(retention.policy, loadedAll.map((l) => ({ job: l.pipeline.name, dir: join(checkpointDir, l.pipeline.name), keep: RETAIN })), ctx.cwd)
+    // A served pipeline's lineage file named by the policy's `logs` keeps itself: its transport drops old segments.
+    const lineageAges = new Map<string, number>()
     if (retention !== undefined) {
+      for (const l of loadedAll) {
+        const path = lineageFile(l.pipeline.options.lineage)
+        const entry = path !== undefined ? retention.policy.logs.find((x) => resolve(ctx.cwd, x.path) === resolve(ctx.cwd, path)) : undefined
+        if (entry !== undefined) lineageAges.set(l.pipeline.name, entry.maxAgeMs)
+      }
       const held = loadedAll.flatMap((l) => {
         const path = lineageFile(l.pipeline.options.lineage)
         return path !== undefined ? [{ job: l.pipeline.name, path }] : []
       })
       const { policy, left } = leaveHeldLogs(retention.policy, held, ctx.cwd)
       retention.policy = policy
-      for (const h of left) ctx.stderr.write(`retention: '${h.path}' is written by the running pipeline '${h.job}': it is not trimmed while the server runs (sluice retention apply trims it once stopped)\n`)
+      for (const h of left) ctx.stderr.write(`retention: '${h.path}' is written by the running pipeline '${h.job}': it is not trimmed while the server runs: the pipeline drops its old segments itself (sluice retention apply trims the rest once stopped)\n`)
     }
     for (const loaded of loadedAll) {
       const name = loaded.pipeline.name
       infos.set(name, jobInfoOf(loaded.pipeline))
       if (checkpointDir !== undefined) checkpointDirs.set(name, join(checkpointDir, name))
-      const lineage = catalog !== undefined ? { lineage: { transport: intoCatalog(catalog, loaded.pipeline.options.lineage) } } : {}
+      const maxAge = lineageAges.get(name)
+      const file = maxAge !== undefined && retention !== undefined ? { maxAge, onDrop: (d: { path: string; bytes: number; cutoff: number }) => logDrop(retention.logFile, d, maxAge) } : undefined
+      const lineage = catalog !== undefined ? { lineage: { transport: intoCatalog(catalog, loaded.pipeline.options.lineage, file) } } : file !== undefined ? { lineage: { file } } : {}
       jobs.set(name, start(loaded.pipeline, { module: loaded.url, params, ...lineage, ...(checkpointDir !== undefined ? { checkpoint: { dir: join(checkpointDir, name), intervalMs, retain: RETAIN } } : {}) }))
     }
     try {
@@ -181,10 +191,10 @@ function lineageFile(own: string | { transport: string } | undefined): string | 
   return target === undefined || target === '' || target === 'console' || /^https?:\/\//i.test(target) ? undefined : target
 }
 
-/** Lineage events into the catalog, and to the pipeline's own lineage target (its option, else SLUICE_LINEAGE) too. */
-function intoCatalog(catalog: Catalog, own: string | { transport: string } | undefined): LineageTransport {
+/** Lineage events into the catalog, and to the pipeline's own lineage target (its option, else SLUICE_LINEAGE) too, a file kept as `file` says. */
+function intoCatalog(catalog: Catalog, own: string | { transport: string } | undefined, file?: FileTransportOptions): LineageTransport {
   const target = (typeof own === 'string' ? own : own?.transport) ?? process.env.SLUICE_LINEAGE
-  const also = target !== undefined && target !== '' ? transportFor(target) : undefined
+  const also = target !== undefined && target !== '' ? transportFor(target, file) : undefined
   return {
     describe: also !== undefined ? `catalog and ${also.describe}` : 'catalog',
     async send(e) {
