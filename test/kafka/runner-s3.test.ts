@@ -39,15 +39,13 @@ test('two workers with checkpoints in a bucket, thread 0 killed mid-run: the out
   const workers: Worker[] = []
   const bounded = ['--param', 'bounded=true']
   try {
-    // The end markers are written only after the kill, so the job cannot finish before it lands.
-    await write(input, events(0, 4500))
+    await write(input, [...events(0, 9000), ...ends()])
     for (let n = 0; n < 2; n++) workers.push(worker(input, out, group, dir, bounded))
     await until('a run of two workers', () => workers.some((w) => /thread 1 of 2/.test(w.log)), undefined, workers)
     await until('output of the two', async () => (await output(out)).length > 0, undefined, workers)
     const leader = workers.find((w) => /thread (\d+) of 2\n(?![\s\S]*thread)/.exec(w.log)?.[1] === '0') ?? workers[0]
     leader.proc.kill('SIGKILL')
     assert.equal(await leader.exited, null)
-    await write(input, [...events(4500, 9000), ...ends()])
     const alive = workers.find((w) => w !== leader)!
     assert.equal(await alive.exited, 0, alive.log)
     assert.match(alive.log, /thread 0 of 1/)
