@@ -300,7 +300,7 @@ export class SubtaskExecutor {
       await this.unpaused()
       let progressed = await this.drainInbound()
       if (this.closing !== undefined) break
-      if (this.inject !== undefined && !this.barrierHeld()) {
+      if (this.inject !== undefined && !this.holdsBarrier(this.inject.spec)) {
         await this.injectBarrier()
         progressed = true
       }
@@ -521,7 +521,7 @@ export class SubtaskExecutor {
     const t0 = performance.now()
     for (const r of this.runners) await r.quiesce()
     this.afterBatch()
-    if (this.barrierHeldBy({ spec })) {
+    if (this.holdsBarrier(spec)) {
       this.inject = { id, spec } // the reads just handled took a source where it cannot resume from
       return
     }
@@ -753,7 +753,7 @@ export class SubtaskExecutor {
     this.blocked.sinkWaitEnds()
   }
 
-  /** Source `r` reads now: it has input left, and no stop is asked for or it holds a barrier back (see `barrierHeld`). */
+  /** Source `r` reads now: it has input left, and no stop is asked for or it holds a barrier back (see `holdsBarrier`). */
   private reads(r: SourceRunner): boolean {
     return !r.done && (!this.stopped || r.holdsBarriers)
   }
@@ -766,12 +766,8 @@ export class SubtaskExecutor {
    * A checkpoint or savepoint asked for waits while one of this thread's sources stands where it could not
    * resume from (part way through an initial snapshot): its barrier goes out once the source is past it.
    */
-  private barrierHeld(): boolean {
-    return this.inject !== undefined && this.barrierHeldBy(this.inject)
-  }
-
-  private barrierHeldBy(inject: { spec: BarrierSpec }): boolean {
-    return inject.spec.kind !== 'drain' && this.runners.some((r) => r.holdsBarriers)
+  private holdsBarrier(spec: BarrierSpec): boolean {
+    return spec.kind !== 'drain' && this.runners.some((r) => r.holdsBarriers)
   }
 
   /**
@@ -789,7 +785,7 @@ export class SubtaskExecutor {
   private readonly readingSources = (): StepMetrics[] => this.runners.filter((r) => !r.done).map((r) => r.vertex.metrics)
 
   private async waitForWork(): Promise<void> {
-    if (this.inbound.length > 0 || this.failure !== undefined || (this.inject !== undefined && !this.barrierHeld()) || this.closing !== undefined) return
+    if (this.inbound.length > 0 || this.failure !== undefined || (this.inject !== undefined && !this.holdsBarrier(this.inject.spec)) || this.closing !== undefined) return
     const waits: Promise<unknown>[] = [new Promise<void>((r) => (this.wake = r))]
     const now = this.init.clock.now()
     if (this.round === undefined && this.init.hasCredit()) for (const r of this.runners) if (this.reads(r)) waits.push(...r.waitables())
