@@ -123,7 +123,7 @@ export function liveHeapBytes(): number {
     watching = true
     new PerformanceObserver((list) => {
       for (const e of list.getEntries()) {
-        if ((e.detail as { kind?: number } | undefined)?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) afterFullGc = getHeapStatistics().used_heap_size
+        if ((e as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) afterFullGc = getHeapStatistics().used_heap_size
       }
     }).observe({ entryTypes: ['gc'] })
   }
