@@ -1,6 +1,6 @@
 import { userError } from '../../core/errors.ts'
 import type { KeyProvider } from '../keys/key-provider.ts'
-import { HmacSha256, base64url32, hex32 } from './sha256-hmac.ts'
+import { HmacSha256 } from './sha256-hmac.ts'
 import { textOf, type FieldTransform } from './transform.ts'
 
 /** The key and output of `hash`. */
@@ -31,8 +31,7 @@ export function hash(options: HashOptions): FieldTransform {
   const key = options.keyId !== undefined ? options.keys.byId(options.keyId) : options.keys.current(options.purpose ?? 'hash')
   const hasher = new HmacSha256(key.material)
   const encoding = options.encoding ?? 'base64url'
-  const text32 = encoding === 'hex' ? hex32 : base64url32
-  const mac = new Uint8Array(32)
+  const text32 = encoding === 'hex' ? (text: string) => hasher.hex(text) : (text: string) => hasher.base64url(text)
   const cacheSize = options.cacheSize ?? 4096
   const cache = new Map<string, string>()
   return {
@@ -40,10 +39,10 @@ export function hash(options: HashOptions): FieldTransform {
     apply(value) {
       if (value === null || value === undefined) return value
       const text = textOf(value)
-      if (cacheSize === 0) return text32(hasher.digest(text, mac))
+      if (cacheSize === 0) return text32(text)
       let out = cache.get(text)
       if (out === undefined) {
-        out = text32(hasher.digest(text, mac))
+        out = text32(text)
         if (cache.size >= cacheSize) cache.clear()
         cache.set(text, out)
       }
