@@ -154,4 +154,5 @@ export class HmacSha256 {
 // base64url characters by 6-bit value, hex digits by 4-bit value.
 const B64 = Buffer.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_', 'latin1')
 const HEX = Buffer.from('0123456789abcdef', 'latin1')
+// Scratch for the hex text, decoded as latin1 (hex is not on the default path).
 const text = Buffer.alloc(64)
