@@ -1,6 +1,6 @@
 import { userError } from '../../core/errors.ts'
 import type { KeyProvider } from '../keys/key-provider.ts'
-import { HmacSha256, base64url32, hex32 } from './sha256-hmac.ts'
+import { HmacSha256 } from './sha256-hmac.ts'
 import { textOf, type FieldTransform } from './transform.ts'
 
 /** The key and output of `hash`. */
@@ -16,7 +16,10 @@ export interface HashOptions {
   purpose?: string
   /** Default `base64url` (43 characters); `hex` gives 64. */
   encoding?: 'base64url' | 'hex'
-  /** Values whose hash is remembered (repeated keys are common). Default 4096; 0 turns it off. */
+  /**
+   * Values whose hash is remembered (repeated keys are common). Default 4096; 0 turns it off. It turns itself off
+   * for a while when values hardly repeat.
+   */
   cacheSize?: number
 }
 
@@ -31,22 +34,36 @@ export function hash(options: HashOptions): FieldTransform {
   const key = options.keyId !== undefined ? options.keys.byId(options.keyId) : options.keys.current(options.purpose ?? 'hash')
   const hasher = new HmacSha256(key.material)
   const encoding = options.encoding ?? 'base64url'
-  const text32 = encoding === 'hex' ? hex32 : base64url32
-  const mac = new Uint8Array(32)
+  const macText = encoding === 'hex' ? (text: string) => hasher.hex(text) : (text: string) => hasher.base64url(text)
   const cacheSize = options.cacheSize ?? 4096
   const cache = new Map<string, string>()
+  // The cache pays only when values repeat: looking up and storing a value costs about a third of hashing it.
+  // Each time it fills, fewer than one hit per four misses turns it off for the next eight fills' worth of
+  // values, then it is tried again. Outputs are the same either way.
+  let hits = 0
+  let bypass = 0
   return {
     kind: 'hash',
     apply(value) {
       if (value === null || value === undefined) return value
       const text = textOf(value)
-      if (cacheSize === 0) return text32(hasher.digest(text, mac))
-      let out = cache.get(text)
-      if (out === undefined) {
-        out = text32(hasher.digest(text, mac))
-        if (cache.size >= cacheSize) cache.clear()
-        cache.set(text, out)
+      if (cacheSize === 0) return macText(text)
+      if (bypass > 0) {
+        bypass--
+        return macText(text)
       }
+      let out = cache.get(text)
+      if (out !== undefined) {
+        hits++
+        return out
+      }
+      out = macText(text)
+      if (cache.size >= cacheSize) {
+        if (hits * 4 < cacheSize) bypass = cacheSize * 8
+        hits = 0
+        cache.clear()
+      }
+      cache.set(text, out)
       return out
     },
     describe: () => ({ kind: 'hash', algorithm: 'HMAC-SHA-256', keyId: key.id, encoding }),

@@ -4,7 +4,7 @@ import type { RootDatabase } from 'lmdb'
 import { lazyRequire } from '../../core/lazy-require.ts'
 import { userError } from '../../core/errors.ts'
 import type { KeyProvider } from '../keys/key-provider.ts'
-import { HmacSha256, base64url32 } from '../transforms/sha256-hmac.ts'
+import { HmacSha256 } from '../transforms/sha256-hmac.ts'
 
 const lmdb = lazyRequire<typeof import('lmdb')>(import.meta.url, 'lmdb')
 import { decryptValue, encryptValue } from '../transforms/encrypt.ts'
@@ -66,7 +66,7 @@ export class TokenVault {
     const text = textOf(value)
     const hit = this.cache.get(text)
     if (hit !== undefined) return hit
-    const ref = `v:${base64url32(this.index.digest(text))}`
+    const ref = `v:${this.index.base64url(text)}`
     let token = this.db.get(ref)
     if (token === undefined) {
       const fresh = `tok_${randomBytes(16).toString('base64url')}`
