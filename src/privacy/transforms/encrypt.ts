@@ -6,7 +6,10 @@ import type { FieldTransform } from './transform.ts'
 /** Every ciphertext starts with this, then the key id, then base64url(iv | tag | ciphertext). */
 export const CIPHERTEXT_PREFIX = 'sl:enc:1:'
 
-/** The keys and purpose of `encrypt`. */
+/**
+ * The keys and purpose of `encrypt`.
+ * @example events.map(privacy.protect({ iban: privacy.encrypt({ keys, purpose: 'payments' }) }))
+ */
 export interface EncryptOptions {
   /** Where the keys come from (a `LocalKeyring`). */
   keys: KeyProvider

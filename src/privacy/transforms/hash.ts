@@ -3,7 +3,10 @@ import type { KeyProvider } from '../keys/key-provider.ts'
 import { HmacSha256, base64url32, hex32 } from './sha256-hmac.ts'
 import { textOf, type FieldTransform } from './transform.ts'
 
-/** The key and output of `hash`. */
+/**
+ * The key and output of `hash`.
+ * @example privacy.hash({ keys, purpose: 'email', encoding: 'hex' }) // an HMAC of the value under the current 'email' key
+ */
 export interface HashOptions {
   /** Where the key comes from (a `LocalKeyring`). */
   keys: KeyProvider

@@ -1,7 +1,10 @@
 import { userError } from '../../core/errors.ts'
 import { textOf, type FieldTransform } from './transform.ts'
 
-/** How `mask` hides a value. */
+/**
+ * How `mask` hides a value.
+ * @example privacy.mask({ keepFirst: 2, keepLast: 2, char: '#' }).apply('DE89370400440532013000') // 'DE##################00'
+ */
 export interface MaskOptions {
   /** Characters kept at the end (e.g. 4 for a card number). Default 0. */
   keepLast?: number
