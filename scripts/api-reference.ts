@@ -28,6 +28,14 @@ export interface ApiEntry {
 
 const namespaces = new Set(['source', 'sink', 'agg', 'window', 'trigger', 'watermark'])
 
+/** An exported object of functions (`privacy`, `lookup`, `expect`): documented member by member, as a namespace. */
+function isNamespaceObject(checker: ts.TypeChecker, sym: ts.Symbol, decl: ts.Declaration): boolean {
+  // A value declared with a type (`systemWorkflowClock: WorkflowClock`) is an object, not a namespace.
+  if (!ts.isVariableDeclaration(decl) || decl.type !== undefined || decl.initializer === undefined || !ts.isObjectLiteralExpression(decl.initializer)) return false
+  const props = checker.getTypeOfSymbolAtLocation(sym, decl).getProperties()
+  return props.length > 0 && props.every((p) => checker.getTypeOfSymbolAtLocation(p, decl).getCallSignatures().length > 0)
+}
+
 /** One entry point of the package: what a user imports, the module behind it, and its page of the reference. */
 export interface EntryPoint {
   /** `sluice`, `sluice/testing`. */
@@ -62,7 +70,7 @@ export function collectApi(entry = join(root, 'src', 'index.ts')): ApiEntry[] {
     if (decl === undefined) continue
     const name = exp.name
     const e = describe(checker, sym, name, decl)
-    if (namespaces.has(name)) {
+    if (namespaces.has(name) || isNamespaceObject(checker, sym, decl)) {
       e.kind = 'namespace'
       e.signature = ''
       const type = checker.getTypeOfSymbolAtLocation(sym, decl)

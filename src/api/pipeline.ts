@@ -137,7 +137,7 @@ export class Pipeline {
   readonly options: Required<Pick<PipelineOptions, 'onError' | 'batchSize' | 'retries'>> & Pick<PipelineOptions, 'deadLetter' | 'state' | 'slo' | 'lineage' | 'registry' | 'combine'> & { sinkWriteTimeoutMs: number; stopTimeoutMs: number; bufferTimeoutMs: number }
   /**
    * The logical graph: every step in the order it was added (what `sluice describe` prints).
-   * @example p.nodes.map((n) => `${n.id} (${n.kind})`) // ['jsonl-1 (source)', 'map-2 (map)', ...]
+   * @example p.nodes.map((n) => `${n.id} (${n.kind})`) // ['source-jsonl-1 (source-jsonl)', 'map-1 (map)', ...]
    */
   readonly nodes: StepNode[] = []
   private readonly kindCounts = new Map<string, number>()

@@ -11,7 +11,7 @@ const csvParse = lazyRequire<typeof import('csv-parse/sync')>(import.meta.url, '
 
 /**
  * How a CSV field is converted. An empty field becomes null for every type but 'string'.
- * @example source.csv<Order>('data/orders.csv', { types: { amount: 'number', qty: 'number', paid: 'boolean' } })
+ * @example source.csv<Order>('data/orders.csv', { types: { amount: 'number', qty: 'number' } }) // other fields stay strings
  */
 export type CsvType = 'number' | 'string' | 'boolean' | 'json'
 

@@ -14,7 +14,7 @@ export interface DataKey {
 /**
  * Where keys come from. The local keyring (`LocalKeyring`) is the first implementation; a cloud KMS can plug in
  * behind the same two calls.
- * @example const key = keys.current('default'); keys.byId(key.id) === key // true: byId finds retired keys too
+ * @example const key = keys.current('default'); keys.byId(key.id) // the same key, by the id stored with the data; retired keys too
  */
 export interface KeyProvider {
   /** The key new data of this purpose is protected with. */

@@ -27,7 +27,7 @@ export interface HashOptions {
  * A keyed, deterministic pseudonym: HMAC-SHA-256 of the value's text. The same value gives the same output
  * under the same key, so joins and group-bys still work; without the key it cannot be reversed or guessed
  * by hashing candidates.
- * @example hash({ keys, keyId: 'hash-20261202-1a2b3c4d' }).apply('ada@example.com') // 'x1J…' (43 chars)
+ * @example privacy.hash({ keys, keyId: 'hash-20261202-1a2b3c4d' }).apply('ada@example.com') // 'x1J…' (43 chars)
  */
 export function hash(options: HashOptions): FieldTransform {
   if (options === null || typeof options !== 'object' || options.keys === undefined) throw userError('SLUICE_BAD_OPTION', "hash: 'keys' (a key provider) is required")

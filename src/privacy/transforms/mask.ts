@@ -19,7 +19,7 @@ export interface MaskOptions {
 /**
  * Hides a value's characters, all or all but some at either end. The output has the input's length (counted
  * in code points), so it still fits the column; it is not reversible.
- * @example mask({ keepLast: 4 }).apply('4111 1111 1111 1234') // '***************1234'
+ * @example privacy.mask({ keepLast: 4 }).apply('4111 1111 1111 1234') // '***************1234'
  */
 export function mask(options: MaskOptions = {}): FieldTransform {
   const keepLast = options.keepLast ?? 0
@@ -57,7 +57,7 @@ export function mask(options: MaskOptions = {}): FieldTransform {
 
 /**
  * Removes a value: replaced by `replacement` (default `null`).
- * @example redact().apply('555-0100') // null
+ * @example privacy.redact().apply('555-0100') // null
  */
 export function redact(replacement: string | null = null): FieldTransform {
   return {
