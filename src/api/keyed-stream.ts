@@ -95,7 +95,8 @@ export class KeyedStream<T, K extends Key> {
   /** @internal */
   /**
    * The key selector given to `keyBy`.
-   * @example const byPage = clicks.keyBy((c) => c.page)
+   * @example
+   * const byPage = clicks.keyBy((c) => c.page)
    * byPage.stream.map(byPage.keyFn) // the page of each click
    */
   readonly keyFn: (value: T) => K

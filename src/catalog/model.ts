@@ -37,7 +37,8 @@ export interface CatalogDataset {
 
 /**
  * A job the catalog knows from lineage events.
- * @example const job = catalog.job('sluice/orders-daily')
+ * @example
+ * const job = catalog.job('sluice/orders-daily')
  * console.log(job?.runs, job?.lastRun?.state) // 12 'COMPLETE'
  */
 export interface CatalogJob {

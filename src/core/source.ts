@@ -37,7 +37,8 @@ export interface SourceContext {
 
 /**
  * A running source: a fixed number of partitions, each read in order.
- * @example const items = [1, 2, 3]
+ * @example
+ * const items = [1, 2, 3]
  * const reader: SourceReader<number> = {
  *   partitions: 1,
  *   read: (_partition, max) => { const values = items.splice(0, max); return { values, times: values.map(() => Date.now()) } },
@@ -135,7 +136,8 @@ export interface SourceOptions<T> {
 
 /**
  * A source as declared in a pipeline: plain description plus a way to open it.
- * @example const idle: Source<number> = { kind: 'idle', bounded: false, options: {}, describe: () => ({ kind: 'idle' }), open: () => ({ partitions: 1, read: () => null, close: () => {} }) }
+ * @example
+ * const idle: Source<number> = { kind: 'idle', bounded: false, options: {}, describe: () => ({ kind: 'idle' }), open: () => ({ partitions: 1, read: () => null, close: () => {} }) }
  * p.from(idle).map((n) => n * 2)
  */
 export interface Source<T> {

@@ -57,7 +57,8 @@ export interface RunEvent {
 /**
  * The run that started this one (a workflow's task run), as the parent run facet names it; `root` is the
  * run at the top of the chain (the workflow run), when there is one above the parent.
- * @example const parent: ParentRun = { runId: '0190d1c6-7a51-7c1e-9d8e-3b6f5a2e4c10', job: { namespace: 'scheduler', name: 'nightly' } }
+ * @example
+ * const parent: ParentRun = { runId: '0190d1c6-7a51-7c1e-9d8e-3b6f5a2e4c10', job: { namespace: 'scheduler', name: 'nightly' } }
  * await run(p, { lineage: { transport: 'lineage/events.ndjson', parent } })
  */
 export interface ParentRun {

@@ -14,7 +14,8 @@ export interface ProtectDescription {
 
 /**
  * The function `protect` returns: use it with `map`; `describe` says what it does to which field.
- * @example const protectUser = privacy.protect({ email: privacy.hash({ keys }) })
+ * @example
+ * const protectUser = privacy.protect({ email: privacy.hash({ keys }) })
  * events.map(protectUser); protectUser.describe() // what it does to which field
  */
 export interface ProtectFn<T, S> {

@@ -30,7 +30,8 @@ export const systemWorkflowClock: WorkflowClock = {
 /**
  * Virtual time for tests: a sleep waits until nothing else is left to do (the next macrotask), then time jumps
  * to the earliest pending wake-up. Deterministic as long as tasks do no real I/O.
- * @example const clock = new VirtualClock(Date.UTC(2026, 0, 2))
+ * @example
+ * const clock = new VirtualClock(Date.UTC(2026, 0, 2))
  * const s = new Scheduler(wf, { store, clock }) // its retries and schedule waits take no real time
  */
 export class VirtualClock implements WorkflowClock {

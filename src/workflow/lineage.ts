@@ -56,7 +56,8 @@ export function taskRun(workflow: string, task: string, partition: string, attem
  * when what is left was cancelled. Each task attempt is a task run (job `<workflow>.<task>`, the workflow run
  * as parent): START, then COMPLETE, FAIL (with the error) or ABORT (cancelled). A pipeline a task runs names
  * the task run as parent and the workflow run as root.
- * @example const lineage = new WorkflowLineage('hourly', { transport: 'lineage/events.ndjson' }, Date.now)
+ * @example
+ * const lineage = new WorkflowLineage('hourly', { transport: 'lineage/events.ndjson' }, Date.now)
  * lineage.settle(store.runs('hourly')); await lineage.flush()
  */
 export class WorkflowLineage {

@@ -10,7 +10,8 @@ const promClient = lazyRequire<typeof import('prom-client')>(import.meta.url, 'p
 
 /**
  * How an attempt ended, as the `outcome` label says it: `retrying` is a failure that will be retried.
- * @example // sluice_workflow_task_attempts_total{workflow="hourly", task="ingest", outcome="retrying"} 2
+ * @example
+ * // sluice_workflow_task_attempts_total{workflow="hourly", task="ingest", outcome="retrying"} 2
  * const outcome: AttemptOutcome = 'retrying' // a failed attempt that will be tried again
  */
 export type AttemptOutcome = 'succeeded' | 'failed' | 'retrying' | 'cancelled'
@@ -78,7 +79,8 @@ export class WorkflowMetrics {
 
   /**
    * Counts one scheduler event.
-   * @example const metrics = new WorkflowMetrics(wf.name, store)
+   * @example
+   * const metrics = new WorkflowMetrics(wf.name, store)
    * new Scheduler(wf, { store, onEvent: (e) => metrics.observe(e) })
    */
   observe(e: WorkflowEvent): void {

@@ -1,6 +1,7 @@
 /**
  * How a failed task is retried: `retries` more attempts, waiting base·factor^n ms (capped), with jitter.
- * @example const policy: RetryPolicy = { ...defaultRetry, retries: 5, maxMs: 60_000 }
+ * @example
+ * const policy: RetryPolicy = { ...defaultRetry, retries: 5, maxMs: 60_000 }
  * builder.task('export', shellTask('./export.sh'), { retry: { retries: 5, maxMs: 60_000 } })
  */
 export interface RetryPolicy {

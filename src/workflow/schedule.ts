@@ -3,7 +3,8 @@ import { userError } from '../core/errors.ts'
 
 /**
  * When a workflow is due: `next(after)` is the first tick strictly after `after` (epoch ms).
- * @example const s: Schedule = cron('5 * * * *')
+ * @example
+ * const s: Schedule = cron('5 * * * *')
  * new Date(s.next(Date.UTC(2026, 0, 1))!).toISOString() // '2026-01-01T00:05:00.000Z'
  */
 export interface Schedule {

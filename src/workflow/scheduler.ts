@@ -25,7 +25,8 @@ export type WorkflowEvent =
 
 /**
  * A limit shared by several schedulers in one process (the global concurrency limit).
- * @example const slots = new Slots(4) // at most 4 task runs at once over every scheduler given it
+ * @example
+ * const slots = new Slots(4) // at most 4 task runs at once over every scheduler given it
  * const scheduler = new Scheduler(wf, { store, global: slots })
  */
 export class Slots {
@@ -195,7 +196,8 @@ export class Scheduler {
 
   /**
    * Serves the schedule until `signal` aborts: queue what is due, run it, sleep until the next tick.
-   * @example const stop = new AbortController(); process.once('SIGTERM', () => stop.abort())
+   * @example
+   * const stop = new AbortController(); process.once('SIGTERM', () => stop.abort())
    * await scheduler.serve(stop.signal)
    */
   async serve(signal: AbortSignal): Promise<void> {

@@ -54,7 +54,8 @@ export interface HistoryRow {
 /**
  * Run state and history of workflows in one SQLite file (WAL, synchronous=FULL): each state change is one
  * transaction, so a scheduler killed at any moment finds every run either before or after a change.
- * @example const store = new WorkflowStore('state/workflows.db')
+ * @example
+ * const store = new WorkflowStore('state/workflows.db')
  * store.runs('hourly', { statuses: ['failed'] }); store.close()
  */
 export class WorkflowStore {
@@ -177,7 +178,8 @@ export class WorkflowStore {
 
   /**
    * Records how a running attempt ended: success, a failure to retry at `retryAt`, or a final failure.
-   * @example const run = store.run('hourly', 'ingest', '2026-01-01T10')!
+   * @example
+   * const run = store.run('hourly', 'ingest', '2026-01-01T10')!
    * store.finish(run, 'failed', Date.now(), 'exit code 1', Date.now() + 30_000) // retried in 30 s
    */
   finish(run: RunRow, outcome: HistoryRow['outcome'], now: number, error: string | null, retryAt: number | undefined): void {

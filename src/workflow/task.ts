@@ -33,7 +33,8 @@ export interface TaskContext {
 
 /**
  * What a task does: run a Sluice pipeline, call a TypeScript function, or run a shell command.
- * @example const action: TaskAction = shellTask('gzip -k "out/$SLUICE_PARTITION.jsonl"')
+ * @example
+ * const action: TaskAction = shellTask('gzip -k "out/$SLUICE_PARTITION.jsonl"')
  * builder.task('compress', action, { dependsOn: ['export'] })
  */
 export type TaskAction =

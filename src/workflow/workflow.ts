@@ -23,7 +23,8 @@ export interface WorkflowOptions {
 
 /**
  * A built workflow: tasks in dependency order, checked.
- * @example const wf: Workflow = workflow('hourly', { partitions: hourly('2026-01-01') }).task('ingest', shellTask('./ingest.sh')).build()
+ * @example
+ * const wf: Workflow = workflow('hourly', { partitions: hourly('2026-01-01') }).task('ingest', shellTask('./ingest.sh')).build()
  * wf.tasks.map((t) => t.name) // ['ingest']
  */
 export interface Workflow {
@@ -38,7 +39,8 @@ export interface Workflow {
 
 /**
  * Builds a workflow: add tasks with `.task()`, then `.build()` checks the graph.
- * @example const builder: WorkflowBuilder = workflow('hourly', { partitions: hourly('2026-01-01') })
+ * @example
+ * const builder: WorkflowBuilder = workflow('hourly', { partitions: hourly('2026-01-01') })
  * const wf = builder.task('ingest', shellTask('./ingest.sh')).task('report', fnTask(() => {}), { dependsOn: ['ingest'] }).build()
  */
 export class WorkflowBuilder {

@@ -63,7 +63,8 @@ export type IsAvro<S> = S extends { type: 'record' | 'enum' | 'fixed' } ? true :
 
 /**
  * The record type a contract's schema describes: zod's output, or inferred from Avro or JSON Schema.
- * @example const schema = z.object({ auction: z.number(), price: z.number() })
+ * @example
+ * const schema = z.object({ auction: z.number(), price: z.number() })
  * type BidRow = InferRecord<typeof schema> // { auction: number; price: number }
  */
 export type InferRecord<S> = S extends z.ZodType ? z.output<S> : IsAvro<S> extends true ? FromAvro<S> : FromJsonSchema<S>

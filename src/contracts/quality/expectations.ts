@@ -61,7 +61,8 @@ interface Common {
 
 /**
  * One expectation on a stream, as plain data (the step's description shows it).
- * @example const checks: Expectation[] = [expect.notNull('bidder'), expect.inRange('price', { min: 1 }, 'drop')]
+ * @example
+ * const checks: Expectation[] = [expect.notNull('bidder'), expect.inRange('price', { min: 1 }, 'drop')]
  * bids.expect(checks, { window: '1m' })
  */
 export type Expectation =

@@ -23,7 +23,8 @@ export interface MetricsServerOptions extends ExpositionOptions {
 
 /**
  * A running metrics server.
- * @example const server: MetricsServer = await serveMetrics({ port: 0, snapshot: () => job.metrics() })
+ * @example
+ * const server: MetricsServer = await serveMetrics({ port: 0, snapshot: () => job.metrics() })
  * console.log(`${server.url}/metrics`); await server.close()
  */
 export interface MetricsServer {

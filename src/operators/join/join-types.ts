@@ -11,7 +11,8 @@ export type JoinFn<L, R, O> = (left: L, right: R) => O
 /**
  * Custom two-input keyed logic with shared keyed state and timers (Flink's KeyedCoProcessFunction).
  * Both inputs are keyed the same way; `ctx.key` is the current key.
- * @example const paid: KeyedCoProcessFunction<string, Order, Payment, string> = {
+ * @example
+ * const paid: KeyedCoProcessFunction<string, Order, Payment, string> = {
  *   processElement1(o, ctx) { ctx.state.value<Order>('order').set(o) },
  *   processElement2(pay, ctx) { const o = ctx.state.value<Order>('order').get(); if (o !== undefined) ctx.emit(o.id) },
  * }

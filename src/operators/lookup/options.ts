@@ -11,7 +11,8 @@ export interface LookupCall {
 
 /**
  * An async function from a key to what it finds (undefined or null when nothing). A `close` is called at the end.
- * @example const tier: LookupFunction<string, string> = async (userId) => (userId.startsWith('vip-') ? 'gold' : 'basic')
+ * @example
+ * const tier: LookupFunction<string, string> = async (userId) => (userId.startsWith('vip-') ? 'gold' : 'basic')
  * orders.lookup(tier, { key: (o) => o.userId, into: (o, t) => ({ ...o, tier: t }) })
  */
 export type LookupFunction<K, R> = ((key: K, call: LookupCall) => Promise<R>) & { close?: () => void | Promise<void> }

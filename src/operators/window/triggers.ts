@@ -31,7 +31,8 @@ export interface TriggerContext {
 /**
  * Decides when a window emits. Pure: all state lives in `ctx.state`, so the operator can snapshot it.
  * The window is `[start, end)`; its last instant is `end - 1`.
- * @example const everyRecord: Trigger = { kind: 'every-record', describe: {}, onElement: () => 'fire', onEventTime: () => 'continue', onProcessingTime: () => 'continue' }
+ * @example
+ * const everyRecord: Trigger = { kind: 'every-record', describe: {}, onElement: () => 'fire', onEventTime: () => 'continue', onProcessingTime: () => 'continue' }
  * clicks.keyBy((c) => c.page).window(window.global(), { trigger: everyRecord }).count()
  */
 export interface Trigger {
