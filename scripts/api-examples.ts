@@ -87,6 +87,8 @@ export interface ExampleProblem {
 
 interface Placed {
   entry: EntryPoint
+  /** The generated file it is in. */
+  file: string
   api: ApiEntry
   text: string
   /** First and last line (0-based) of the example's body in the generated file. */
@@ -108,22 +110,23 @@ export function checkExamples(all: Map<EntryPoint, ApiEntry[]> = collectAll()): 
       ...(fromMain.length > 0 ? [`import { ${fromMain.join(', ')} } from './${main[0].file}'`] : []),
       glossary,
     ].join('\n').split('\n')
+    const file = join(root, `api-examples.${entry.page.replace(/^docs\//, '').replace(/\.md$/, '')}.ts`)
     for (const api of entries.flatMap((e) => [e, ...e.members])) {
       for (const text of api.examples) {
         const body = wrap(entry, api, unfence(text))
         // A syntax error could spill into the next example: such an example is reported alone and left out.
-        const alone = ts.createSourceFile('example.ts', ['async function example() {', ...body, '}'].join('\n'), ts.ScriptTarget.ES2024)
-        const syntax = (alone as unknown as { parseDiagnostics: ts.Diagnostic[] }).parseDiagnostics
+        const alone = ['async function example() {', ...body, '}'].join('\n')
+        const syntax = ts.transpileModule(alone, { reportDiagnostics: true, compilerOptions: { target: ts.ScriptTarget.ES2024 } }).diagnostics ?? []
         if (syntax.length > 0) {
-          broken.push({ entry: entry.specifier, name: api.name, example: text, errors: syntax.map((d) => `line ${alone.getLineAndCharacterOfPosition(d.start!).line}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`) })
+          broken.push({ entry: entry.specifier, name: api.name, example: text, errors: syntax.map((d) => `line ${lineOf(alone, d.start)}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`) })
           continue
         }
         lines.push(`export async function example${placed.length}() {`)
-        placed.push({ entry, api, text, from: lines.length, to: lines.length + body.length - 1 })
+        placed.push({ entry, file, api, text, from: lines.length, to: lines.length + body.length - 1 })
         lines.push(...body, '}')
       }
     }
-    files.set(join(root, `api-examples.${entry.page.replace(/^docs\//, '').replace(/\.md$/, '')}.ts`), lines.join('\n'))
+    files.set(file, lines.join('\n'))
   }
   const options: ts.CompilerOptions = {
     target: ts.ScriptTarget.ES2024, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext,
@@ -146,7 +149,7 @@ export function checkExamples(all: Map<EntryPoint, ApiEntry[]> = collectAll()): 
     const source = program.getSourceFile(file)!
     for (const d of [...program.getSyntacticDiagnostics(source), ...program.getSemanticDiagnostics(source)]) {
       const line = d.start !== undefined ? source.getLineAndCharacterOfPosition(d.start).line : -1
-      const at = placed.find((x) => fileOf(x) === file && line >= x.from && line <= x.to)
+      const at = placed.find((x) => x.file === file && line >= x.from && line <= x.to)
       const message = ts.flattenDiagnosticMessageText(d.messageText, '\n')
       if (at === undefined) throw new Error(`the glossary or imports of ${file} do not type-check: ${message}`)
       const problem = problems.get(at) ?? { entry: at.entry.specifier, name: at.api.name, example: at.text, errors: [] }
@@ -157,8 +160,9 @@ export function checkExamples(all: Map<EntryPoint, ApiEntry[]> = collectAll()): 
   return { checked: placed.length + broken.length, problems: [...broken, ...problems.values()] }
 }
 
-function fileOf(x: Placed): string {
-  return join(root, `api-examples.${x.entry.page.replace(/^docs\//, '').replace(/\.md$/, '')}.ts`)
+/** The 0-based line of a position in a text; the wrapped example's first line is 1. */
+function lineOf(text: string, pos: number | undefined): number {
+  return pos === undefined ? 0 : text.slice(0, pos).split('\n').length - 1
 }
 
 /** The code of an example written as a fenced block. */
@@ -186,4 +190,5 @@ if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(
   const { checked, problems } = checkExamples()
   for (const p of problems) console.log(`${p.entry} ${p.name}\n  ${p.example.split('\n').join('\n  ')}\n    ${p.errors.join('\n    ')}\n`)
   console.log(`${checked} examples checked, ${problems.length} do not type-check`)
+  process.exitCode = problems.length > 0 ? 1 : 0
 }

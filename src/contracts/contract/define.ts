@@ -30,7 +30,7 @@ export interface ContractSpec<S> {
 
 /**
  * The schema's language: found from the schema (a zod schema; an Avro record, enum or fixed; else JSON Schema).
- * @example loadContract('contracts/bids.yaml').format // 'avro', 'json-schema' or 'zod'
+ * @example loadContract('contracts/bids.yaml').format // 'avro' or 'json-schema'; a contract made with a zod schema says 'zod'
  */
 export type ContractFormat = 'zod' | 'json-schema' | 'avro'
 
