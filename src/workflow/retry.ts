@@ -1,8 +1,6 @@
 /**
  * How a failed task is retried: `retries` more attempts, waiting base·factor^n ms (capped), with jitter.
- * @example
- * const policy: RetryPolicy = { ...defaultRetry, retries: 5, maxMs: 60_000 }
- * builder.task('export', shellTask('./export.sh'), { retry: { retries: 5, maxMs: 60_000 } })
+ * @example builder.task('export', shellTask('./export.sh'), { retry: { retries: 5, baseMs: 2_000, maxMs: 60_000 } }) // the rest from defaultRetry
  */
 export interface RetryPolicy {
   retries: number
@@ -22,7 +20,7 @@ export const defaultRetry: RetryPolicy = { retries: 0, baseMs: 1_000, factor: 2,
 
 /**
  * The wait before retry number `failures` (1 after the first failure); `random` returns [0, 1).
- * @example backoffDelay({ ...defaultRetry, jitter: 0 }, 2, Math.random) // baseMs * factor: the wait after the second failure
+ * @example backoffDelay({ ...defaultRetry, jitter: 0 }, 2, Math.random) // 2000: after the second failure, 1 s doubled once
  */
 export function backoffDelay(policy: RetryPolicy, failures: number, random: () => number): number {
   const raw = Math.min(policy.maxMs, policy.baseMs * policy.factor ** Math.max(0, failures - 1))
