@@ -3,7 +3,10 @@ import type { KeyProvider } from '../keys/key-provider.ts'
 import { HmacSha256 } from './sha256-hmac.ts'
 import { textOf, type FieldTransform } from './transform.ts'
 
-/** The key and output of `hash`. */
+/**
+ * The key and output of `hash`.
+ * @example privacy.hash({ keys, purpose: 'email', encoding: 'hex' }) // an HMAC of the value under the current 'email' key
+ */
 export interface HashOptions {
   /** Where the key comes from (a `LocalKeyring`). */
   keys: KeyProvider
@@ -27,7 +30,7 @@ export interface HashOptions {
  * A keyed, deterministic pseudonym: HMAC-SHA-256 of the value's text. The same value gives the same output
  * under the same key, so joins and group-bys still work; without the key it cannot be reversed or guessed
  * by hashing candidates.
- * @example hash({ keys, keyId: 'hash-20261202-1a2b3c4d' }).apply('ada@example.com') // 'x1J…' (43 chars)
+ * @example privacy.hash({ keys, keyId: 'hash-20261202-1a2b3c4d' }).apply('ada@example.com') // 'x1J…' (43 chars)
  */
 export function hash(options: HashOptions): FieldTransform {
   if (options === null || typeof options !== 'object' || options.keys === undefined) throw userError('SLUICE_BAD_OPTION', "hash: 'keys' (a key provider) is required")

@@ -21,7 +21,10 @@ const INDEX_KEY = 'meta:index-key'
  * @example const vault = TokenVault.open('data/vault', keys); vault.tokenize('ada@example.com') // 'tok_…'
  */
 export class TokenVault {
-  /** The vault's folder. */
+  /**
+   * The vault's folder.
+   * @example TokenVault.open('state/vault', keys).dir // 'state/vault'
+   */
   readonly dir: string
   private readonly db: RootDatabase<string, string>
   private readonly keys: KeyProvider
@@ -94,7 +97,10 @@ export class TokenVault {
     return decryptValue(this.keys, sealed)
   }
 
-  /** The id of the key the value index was made with (pinned at creation). */
+  /**
+   * The id of the key the value index was made with (pinned at creation).
+   * @example keys.byId(vault.indexKey).purpose // 'vault': the key the vault's index was made with
+   */
   get indexKey(): string {
     return this.indexKeyId
   }
