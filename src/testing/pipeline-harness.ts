@@ -67,7 +67,11 @@ export interface PipelineHarnessOptions {
   restore?: HarnessSnapshot
 }
 
-/** What `start` runs: a pipeline, or a function that builds one on the harness's inputs. */
+/**
+ * What `start` runs: a pipeline, or a function that builds one on the harness's inputs (returning the stream
+ * to record as sink `output`, or adding sinks itself).
+ * @example const build: HarnessBuild = (t) => t.input<number>('numbers').map((n) => n * 2)
+ */
 export type HarnessBuild = Pipeline | ((t: HarnessBuilder) => Stream<any> | Pipeline | void)
 
 // Folders of snapshots outlive the harness that took them, not the test process.
