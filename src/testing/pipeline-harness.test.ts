@@ -227,3 +227,55 @@ test('a whole pipeline runs with its sources as inputs (named by step id), its e
   const again = await PipelineHarness.start(p)
   await again.close()
 })
+
+test('with two inputs, a window waits for the watermarks of both', async () => {
+  const h = await PipelineHarness.start((t) =>
+    t
+      .input<Click>('web')
+      .union(t.input<Click>('app'))
+      .keyBy((c) => c.user)
+      .window(window.tumbling({ size: '10s' }))
+      .aggregate(agg.sum((c: Click) => c.n)),
+  )
+  try {
+    await h.push('web', [click('a', 1_000)])
+    await h.push('app', [click('a', 2_000, 4)])
+    await h.watermark(10_000, 'web')
+    assert.deepEqual(h.values(), [], "the app input's watermark holds the window open")
+    await h.watermark(10_000, 'app')
+    assert.deepEqual(
+      h.values<WindowResult<string, number>>().map((w) => [w.key, w.start, w.value]),
+      [['a', 0, 5]],
+    )
+  } finally {
+    await h.close()
+  }
+})
+
+test('a changelog reaches the recorder with its kinds; table() applies it', async () => {
+  const h = await PipelineHarness.start((t) =>
+    t
+      .input<Click>('clicks')
+      .keyBy((c) => c.user)
+      .aggregate(agg.sum((c: Click) => c.n)),
+  )
+  try {
+    await h.push('clicks', [click('a', 1, 2), click('b', 2)])
+    await h.push('clicks', [click('a', 3, 5)])
+    assert.deepEqual(
+      h.records<{ key: string; value: number }>().map((r) => [r.kind, r.value.key, r.value.value]),
+      [
+        ['+I', 'a', 2],
+        ['+I', 'b', 1],
+        ['-U', 'a', 2],
+        ['+U', 'a', 7],
+      ],
+    )
+    assert.deepEqual(h.table<{ key: string; value: number }>().map((r) => [r.key, r.value]).sort(), [
+      ['a', 7],
+      ['b', 1],
+    ])
+  } finally {
+    await h.close()
+  }
+})

@@ -11,7 +11,7 @@ import type { WatermarkStrategy } from '../time/watermark.ts'
  * read before it has gone through the graph (the loop handles a batch to its end before it reads again), so
  * the harness counts them (`emptyReads`) to know when the pipeline has settled. Such a read parks on a promise
  * until the harness wakes it; while `fenced` (a barrier asked for, which waits for reads in flight), it
- * returns at once instead.
+ * returns by itself a moment later instead.
  */
 export class TestInput {
   /** The input's name: its source step's id. */
@@ -20,7 +20,7 @@ export class TestInput {
   watermark = -Infinity
   /** The test ended this input: once its queue is read, the source ends. */
   ended = false
-  /** Reads that found nothing queued are answered at once (see the class comment). */
+  /** Reads that find nothing queued return by themselves, without waiting to be woken (see the class comment). */
   fenced = false
   /** Reads that found nothing queued so far. */
   emptyReads = 0
@@ -105,7 +105,8 @@ export class TestInput {
     if (this.ended) return END
     this.emptyReads++
     this.onTurn()
-    if (this.fenced) return null
+    // While fenced, the read returns soon by itself (at once would have the loop spin while the barrier is written).
+    if (this.fenced) return new Promise((resolve) => setTimeout(resolve, 1, null))
     return new Promise((resolve) => (this.parked = resolve))
   }
 
