@@ -12,7 +12,7 @@ import { PolicyErrorSink } from '../runtime/error-sink.ts'
 import type { ErrorRecord } from '../core/operator.ts'
 
 /**
- * A record the operator emitted: its value, event time and changelog kind.
+ * A record an operator emitted, or a pipeline's sink received: its value, event time and changelog kind.
  * @example const [first] = h.take() // { value: …, time: 99, kind: '+I' }
  */
 export interface HarnessRecord<T = unknown> {

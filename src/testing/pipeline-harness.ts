@@ -88,7 +88,8 @@ process.once('exit', () => folders.forEach((d) => rmSync(d, { recursive: true, f
  *
  * Every source of the pipeline is replaced by an input named by its step id (`.id('orders')`), every sink by a
  * recorder named by its step id (`.to(s, { id })`; `output` for the stream a building function returns). An
- * input's watermark moves only when the test sets it.
+ * input's watermark moves only when the test sets it. With `SLUICE_TEST_STATE=durable` keyed state lives in the
+ * durable backend (as with the operator harness).
  *
  * @example
  * const h = await PipelineHarness.start((t) => t.input<Click>('clicks').keyBy((c) => c.user).window(window.tumbling({ size: '1m' })).count())
@@ -143,7 +144,9 @@ export class PipelineHarness {
     const dl = run.options.deadLetter
     this.letters = run.options.onError === 'dead-letter' ? { dir: dl!.dir!, topic: dl!.topic ?? defaultTopic(run.name) } : undefined
     const checkpoint = { dir: join(this.dir, 'checkpoints'), intervalMs: 0, incremental: false, ...(opts.restore !== undefined ? { restoreFrom: opts.restore.dir } : {}) }
-    this.job = start(run, { clock: this.clock, checkpoint })
+    // As the operator harness does, SLUICE_TEST_STATE=durable runs keyed state in the durable backend.
+    const state = process.env.SLUICE_TEST_STATE === 'durable' ? { state: { backend: 'durable' as const, dir: join(this.dir, 'state') } } : {}
+    this.job = start(run, { clock: this.clock, checkpoint, ...state })
     this.over = this.job.done.then(
       (s) => void (this.ended = s),
       (e: unknown) => void (this.failure = e),
