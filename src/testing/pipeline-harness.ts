@@ -143,7 +143,7 @@ export class PipelineHarness {
     this.name = run.name
     const dl = run.options.deadLetter
     this.letters = run.options.onError === 'dead-letter' ? { dir: dl!.dir!, topic: dl!.topic ?? defaultTopic(run.name) } : undefined
-    const checkpoint = { dir: join(this.dir, 'checkpoints'), intervalMs: 0, incremental: false, ...(opts.restore !== undefined ? { restoreFrom: opts.restore.dir } : {}) }
+    const checkpoint = { dir: join(this.dir, 'checkpoints'), intervalMs: 0, ...(opts.restore !== undefined ? { restoreFrom: opts.restore.dir } : {}) }
     // As the operator harness does, SLUICE_TEST_STATE=durable runs keyed state in the durable backend.
     const state = process.env.SLUICE_TEST_STATE === 'durable' ? { state: { backend: 'durable' as const, dir: join(this.dir, 'state') } } : {}
     this.job = start(run, { clock: this.clock, checkpoint, ...state })
