@@ -331,6 +331,8 @@ export class SourceRunner {
     }
     if (r === null || r.values.length === 0) {
       this.checkIdle(now)
+      // A generator may move without a record (a test input's watermark set by the test).
+      this.updateWatermark()
       return
     }
     p.lastDataAt = now

@@ -12,7 +12,7 @@ import { PolicyErrorSink } from '../runtime/error-sink.ts'
 import type { ErrorRecord } from '../core/operator.ts'
 
 /**
- * A record the operator emitted: its value, event time and changelog kind.
+ * A record an operator emitted, or a pipeline's sink received: its value, event time and changelog kind.
  * @example const [first] = h.take() // { value: …, time: 99, kind: '+I' }
  */
 export interface HarnessRecord<T = unknown> {
@@ -119,7 +119,10 @@ export class OperatorHarness {
     return this.build(ctx)
   }
 
-  /** Feeds one batch on `input` (0 unless the operator has two inputs). */
+  /**
+   * Feeds one batch on `input` (0 unless the operator has two inputs).
+   * @example h.push([{ value: 1, time: 5, key: 'a' }, { value: 2, time: 7, key: 'b' }])
+   */
   push<T>(records: HarnessInput<T>[], input = 0): this {
     const batch: Batch = { values: records.map((r) => r.value), times: records.map((r) => r.time) }
     if (records.some((r) => r.key !== undefined)) batch.keys = records.map((r) => r.key)
@@ -129,7 +132,10 @@ export class OperatorHarness {
     return this
   }
 
-  /** Advances the watermark (ignored if not ahead of the current one, as in the runtime). */
+  /**
+   * Advances the watermark (ignored if not ahead of the current one, as in the runtime).
+   * @example h.watermark(60_000).take() // what the watermark fired
+   */
   watermark(ts: number): this {
     if (ts <= this.wm) return this
     this.wm = ts
@@ -137,7 +143,10 @@ export class OperatorHarness {
     return this
   }
 
-  /** Moves processing time forward and fires the operator's due processing-time timers. */
+  /**
+   * Moves processing time forward and fires the operator's due processing-time timers.
+   * @example h.advanceProcessingTime(1_000)
+   */
   advanceProcessingTime(ms: number): this {
     const now = this.clock.advance(ms)
     if (this.procTimers.pollUpTo(now) !== undefined) {
@@ -147,14 +156,20 @@ export class OperatorHarness {
     return this
   }
 
-  /** Ends the input: final watermark +infinity, then `finish`. */
+  /**
+   * Ends the input: final watermark +infinity, then `finish`.
+   * @example const rest = h.end().takeValues()
+   */
   end(): this {
     this.watermark(Infinity)
     this.operator.finish?.(this.out)
     return this
   }
 
-  /** Snapshots the operator, then replaces it with a fresh instance restored from the snapshot. */
+  /**
+   * Snapshots the operator, then replaces it with a fresh instance restored from the snapshot.
+   * @example h.push(first).snapshotAndRestore().push(second)
+   */
   snapshotAndRestore(): this {
     const snap = this.snapshot()
     this.operator = this.fresh()
@@ -163,7 +178,10 @@ export class OperatorHarness {
     return this
   }
 
-  /** The operator's snapshot, copied as a checkpoint would store it (structured clone). */
+  /**
+   * The operator's snapshot, copied as a checkpoint would store it (structured clone).
+   * @example const saved = h.snapshot()
+   */
   snapshot(): unknown {
     return structuredClone(this.operator.snapshot?.())
   }
@@ -172,6 +190,7 @@ export class OperatorHarness {
    * Replaces the operator with a fresh instance restored from `state` (a copy of it): a KeyedRestore for a
    * keyed operator, as `OperatorHarness.redistribute` gives. `watermark` sets the input watermark the
    * runtime would have restored with it (default: the harness keeps its own).
+   * @example new OperatorHarness(build).restoreFrom(saved, { watermark: 100 })
    */
   restoreFrom(state: KeyedRestore | unknown, opts: { watermark?: number } = {}): this {
     this.operator = this.fresh()
@@ -183,6 +202,7 @@ export class OperatorHarness {
   /**
    * The entries of list `list` (as the operator names it: 'windows', 'rows', 'buffers'...) in the operator's
    * keyed snapshot now, in order, as `[key, data]`: to check what state a keyed operator holds.
+   * @example h.snapshotEntries('windows').map(([key]) => key) // ['a', 'b']
    */
   snapshotEntries(list: string): [key: unknown, data: unknown][] {
     const snap = this.snapshot()
@@ -190,31 +210,46 @@ export class OperatorHarness {
     return readEntries(redistributeKeyed([snap], 1)[0], list).map(([, key, data]) => [key, data])
   }
 
-  /** Splits keyed snapshots of all subtasks into what each subtask restores at `newParallelism` (see redistributeKeyed). */
+  /**
+   * Splits keyed snapshots of all subtasks into what each subtask restores at `newParallelism` (see redistributeKeyed).
+   * @example const [r0, r1, r2] = OperatorHarness.redistribute([h0.snapshot(), h1.snapshot()], 3)
+   */
   static redistribute(snapshots: readonly unknown[], newParallelism: number): KeyedRestore[] {
     return redistributeKeyed(snapshots as KeyedSnapshot[], newParallelism)
   }
 
-  /** Main output since the last call. */
+  /**
+   * Main output since the last call.
+   * @example const [first] = h.take() // { value, time, kind: '+I' }
+   */
   take(): HarnessRecord[] {
     const m = this.main
     this.main = []
     return m
   }
 
-  /** Main output values since the last call (kinds dropped). */
+  /**
+   * Main output values since the last call (kinds dropped).
+   * @example assert.deepEqual(h.takeValues(), [2])
+   */
   takeValues(): unknown[] {
     return this.take().map((r) => r.value)
   }
 
-  /** A side output since the last call. */
+  /**
+   * A side output since the last call.
+   * @example h.takeSide('late').length // records the window found late
+   */
   takeSide(tag: string): HarnessRecord[] {
     const l = this.sides.get(tag) ?? []
     this.sides.delete(tag)
     return l
   }
 
-  /** Records sent to the error output (policy 'error-output'). */
+  /**
+   * Records sent to the error output (policy 'error-output').
+   * @example h.takeErrors()[0].step // 'op-1'
+   */
   takeErrors(): ErrorRecord[] {
     return this.errors.pending.take().values
   }

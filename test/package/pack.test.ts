@@ -100,10 +100,10 @@ test('npx sluice init makes a project whose pipeline runs and whose own npm test
   const revenue = readFileSync(join(scaffold, 'out', 'revenue.jsonl'), 'utf8').trim().split('\n')
   assert.equal(revenue.length, 9)
   const errors = readFileSync(join(scaffold, 'out', 'errors.jsonl'), 'utf8').trim().split('\n')
-  assert.deepEqual(errors.map((l) => JSON.parse(l) as unknown), [{ step: 'source-csv-1', position: 'data/orders.csv:19', error: "field 'amount' is not a valid number" }])
+  assert.deepEqual(errors.map((l) => JSON.parse(l) as unknown), [{ step: 'orders', position: 'data/orders.csv:19', error: "field 'amount' is not a valid number" }])
   for (const bin of [process.execPath, node22()]) {
     const t = exec('npm', ['test'], scaffold, bin)
     assert.equal(t.code, 0, t.stdout + t.stderr)
-    assert.match(t.stdout, /[ℹ#] pass 1\n/)
+    assert.match(t.stdout, /[ℹ#] pass 2\n/)
   }
 })

@@ -33,7 +33,7 @@ export interface Revenue {
   revenue: number
 }
 
-/** The pipeline's logic, on any stream of orders (the test feeds it a collection). */
+/** The pipeline's logic, on any stream of orders. */
 export function revenuePerHour(orders: Stream<Order>): Stream<Revenue> {
   return orders
     .keyBy((o) => o.country)
@@ -45,15 +45,17 @@ export function revenuePerHour(orders: Stream<Order>): Stream<Revenue> {
 // A row that does not parse goes to the errors stream instead of stopping the job.
 const p = pipeline('revenue-per-hour', { onError: 'error-output' })
 
-const orders = p.from(
-  source.csv<Order>('data/orders.csv', {
-    types: { amount: 'number' },
-    eventTime: (o) => Date.parse(o.time),
-    // Orders may arrive up to a minute out of order.
-    watermark: watermark.boundedOutOfOrder('1m'),
-  }),
-)
-revenuePerHour(orders).to(sink.jsonl('out/revenue.jsonl'))
+const orders = p
+  .from(
+    source.csv<Order>('data/orders.csv', {
+      types: { amount: 'number' },
+      eventTime: (o) => Date.parse(o.time),
+      // Orders may arrive up to a minute out of order.
+      watermark: watermark.boundedOutOfOrder('1m'),
+    }),
+  )
+  .id('orders')
+revenuePerHour(orders).to(sink.jsonl('out/revenue.jsonl'), { id: 'revenue' })
 
 p.errors()
   .map((e) => ({ step: e.step, position: e.position, error: e.error }))
@@ -62,31 +64,53 @@ p.errors()
 export default p
 `
 
-const testTs = `import { test } from 'node:test'
+const testTs = `// The harness runs the pipeline as \`sluice run\` does, with its CSV source replaced by an input the test
+// pushes orders into ('orders', the source's id) and what its sinks receive recorded ('revenue'). Event
+// times come from the pipeline's eventTime; the watermark moves only when the test moves it.
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { pipeline, run, sink, source } from 'sluice'
-import { revenuePerHour, type Order, type Revenue } from '../pipeline.ts'
+import { PipelineHarness } from 'sluice/testing'
+import revenue, { type Order, type Revenue } from '../pipeline.ts'
 
 const order = (id: string, country: string, amount: number, time: string): Order => ({ id, country, amount, time: \`2024-05-01T\${time}Z\` })
+const at = (time: string): number => Date.parse(\`2024-05-01T\${time}Z\`)
+const byHourAndCountry = (rows: Revenue[]): Revenue[] => rows.toSorted((x, y) => (x.hour + x.country).localeCompare(y.hour + y.country))
 
-test('revenue is summed per country and hour of event time, whatever the arrival order', async () => {
-  const orders = [
-    order('a', 'FR', 10, '09:10:00'),
-    order('b', 'DE', 5, '09:20:00'),
-    order('c', 'FR', 2.5, '10:05:00'),
-    order('d', 'FR', 1, '09:59:59'), // arrives after a 10:xx order, still counts for 09:00
-  ]
-  const p = pipeline('test')
-  const out = sink.collect<Revenue>()
-  revenuePerHour(p.from(source.collection(orders, { eventTime: (o) => Date.parse(o.time) }))).to(out)
-  await run(p)
+test("an hour's revenue per country comes out once the watermark passes the hour, whatever the arrival order", async () => {
+  const h = await PipelineHarness.start(revenue)
+  try {
+    await h.pushValues('orders', [
+      order('a', 'FR', 10, '09:10:00'),
+      order('b', 'DE', 5, '09:20:00'),
+      order('c', 'FR', 2.5, '10:05:00'),
+      order('d', 'FR', 1, '09:59:59'), // arrives after a 10:xx order, still counts for 09:00
+    ])
+    assert.deepEqual(h.values('revenue'), [], 'no hour is complete before the watermark says so')
 
-  const rows = out.values.toSorted((x, y) => (x.hour + x.country).localeCompare(y.hour + y.country))
-  assert.deepEqual(rows, [
-    { country: 'DE', hour: '2024-05-01T09:00:00.000Z', orders: 1, revenue: 5 },
-    { country: 'FR', hour: '2024-05-01T09:00:00.000Z', orders: 2, revenue: 11 },
-    { country: 'FR', hour: '2024-05-01T10:00:00.000Z', orders: 1, revenue: 2.5 },
-  ])
+    await h.watermark(at('10:00:00'))
+    assert.deepEqual(byHourAndCountry(h.values<Revenue>('revenue')), [
+      { country: 'DE', hour: '2024-05-01T09:00:00.000Z', orders: 1, revenue: 5 },
+      { country: 'FR', hour: '2024-05-01T09:00:00.000Z', orders: 2, revenue: 11 },
+    ])
+  } finally {
+    await h.close()
+  }
+})
+
+test('a job restored from a snapshot goes on where it was', async () => {
+  const before = await PipelineHarness.start(revenue)
+  await before.pushValues('orders', [order('a', 'FR', 10, '09:10:00')])
+  const snapshot = await before.snapshot()
+  await before.close()
+
+  const after = await PipelineHarness.start(revenue, { restore: snapshot })
+  try {
+    await after.pushValues('orders', [order('b', 'FR', 4, '09:40:00')])
+    await after.watermark(at('10:00:00'))
+    assert.deepEqual(after.values('revenue'), [{ country: 'FR', hour: '2024-05-01T09:00:00.000Z', orders: 2, revenue: 14 }])
+  } finally {
+    await after.close()
+  }
 })
 `
 
@@ -120,8 +144,9 @@ npm test                      # runs test/pipeline.test.ts
 \`\`\`
 
 \`sluice run\` type-checks the pipeline first (\`npx sluice check pipeline.ts\` does only that). The test
-feeds the pipeline's logic a collection of orders and reads what it wrote with \`sink.collect()\`: no files,
-and event time under the test's control. Node 22.18 or later runs the TypeScript files as they are.
+runs the pipeline in \`PipelineHarness\` (from \`sluice/testing\`): it pushes orders into the source's place,
+moves the watermark, reads what the sink received, and restores a snapshot; no files, and time under the
+test's control. Node 22.18 or later runs the TypeScript files as they are.
 `
 }
 
