@@ -13,7 +13,7 @@ import type { ErrorRecord } from '../core/operator.ts'
 
 /**
  * A record an operator emitted, or a pipeline's sink received: its value, event time and changelog kind.
- * @example const [first] = h.take() // { value: …, time: 99, kind: '+I' }
+ * @example const [first] = op.take() // { value: …, time: 99, kind: '+I' }
  */
 export interface HarnessRecord<T = unknown> {
   value: T
@@ -23,7 +23,7 @@ export interface HarnessRecord<T = unknown> {
 
 /**
  * A record to feed an operator: its value, event time, key (for keyed operators) and changelog kind (default insert).
- * @example h.push([{ value: 1, time: 5, key: 'a' }])
+ * @example op.push([{ value: 1, time: 5, key: 'a' }])
  */
 export interface HarnessInput<T> {
   value: T
@@ -42,22 +42,33 @@ process.once('exit', () => harnessBackends.forEach((b) => b.close()))
  * what came out on the main and side outputs.
  *
  * @example
- * const h = new OperatorHarness((ctx) => new WindowOperator(spec, ctx))
- * h.push([{ value: 1, time: 5, key: 'a' }]); h.watermark(100); h.take() // -> records fired
- *
- * Rescaling: snapshot subtasks, split their state for a new parallelism, restore new harnesses from it.
+ * const op = new OperatorHarness((ctx) => new WindowOperator(spec, ctx))
+ * op.push([{ value: 1, time: 5, key: 'a' }]); op.watermark(100); op.take() // -> records fired
  * @example
- * const restores = OperatorHarness.redistribute([h0.snapshot(), h1.snapshot()], 3)
- * const hs = restores.map((r, i) => new OperatorHarness(build, { subtask: i, parallelism: 3 }).restoreFrom(r))
+ * // Rescaling: snapshot subtasks, split their state for a new parallelism, restore new harnesses from it.
+ * const restores = OperatorHarness.redistribute([op0.snapshot(), op1.snapshot()], 3)
+ * const hs = restores.map((r, i) => new OperatorHarness(makeOperator, { subtask: i, parallelism: 3 }).restoreFrom(r))
  */
 export class OperatorHarness {
-  /** The processing-time clock the operator sees; `advanceProcessingTime` moves it and fires due timers. */
+  /**
+   * The processing-time clock the operator sees; `advanceProcessingTime` moves it and fires due timers.
+   * @example op.clock.now() // the operator's processing time
+   */
   readonly clock: ManualClock
-  /** The step's counters (records in and out, late, errors, dropped), as the runtime would count them. */
+  /**
+   * The step's counters (records in and out, late, errors, dropped), as the runtime would count them.
+   * @example op.metrics.late // records the operator found late
+   */
   readonly metrics: StepMetrics
-  /** Where records that failed go under the harness's `onError` policy (`takeErrors` reads them). */
+  /**
+   * Where records that failed go under the harness's `onError` policy (`takeErrors` reads them).
+   * @example op.takeErrors() // rather than reading this sink directly
+   */
   readonly errors: PolicyErrorSink
-  /** The operator under test (a new one after each restore). */
+  /**
+   * The operator under test (a new one after each restore).
+   * @example op.operator.snapshot?.() // the operator's own hooks, for what the harness does not cover
+   */
   operator: Operator
   private readonly build: (ctx: OperatorContext) => Operator
   private readonly procTimers = new TimerQueue()
@@ -121,7 +132,7 @@ export class OperatorHarness {
 
   /**
    * Feeds one batch on `input` (0 unless the operator has two inputs).
-   * @example h.push([{ value: 1, time: 5, key: 'a' }, { value: 2, time: 7, key: 'b' }])
+   * @example op.push([{ value: 1, time: 5, key: 'a' }, { value: 2, time: 7, key: 'b' }])
    */
   push<T>(records: HarnessInput<T>[], input = 0): this {
     const batch: Batch = { values: records.map((r) => r.value), times: records.map((r) => r.time) }
@@ -134,7 +145,7 @@ export class OperatorHarness {
 
   /**
    * Advances the watermark (ignored if not ahead of the current one, as in the runtime).
-   * @example h.watermark(60_000).take() // what the watermark fired
+   * @example op.watermark(60_000).take() // what the watermark fired
    */
   watermark(ts: number): this {
     if (ts <= this.wm) return this
@@ -145,7 +156,7 @@ export class OperatorHarness {
 
   /**
    * Moves processing time forward and fires the operator's due processing-time timers.
-   * @example h.advanceProcessingTime(1_000)
+   * @example op.advanceProcessingTime(1_000)
    */
   advanceProcessingTime(ms: number): this {
     const now = this.clock.advance(ms)
@@ -158,7 +169,7 @@ export class OperatorHarness {
 
   /**
    * Ends the input: final watermark +infinity, then `finish`.
-   * @example const rest = h.end().takeValues()
+   * @example const rest = op.end().takeValues()
    */
   end(): this {
     this.watermark(Infinity)
@@ -168,7 +179,7 @@ export class OperatorHarness {
 
   /**
    * Snapshots the operator, then replaces it with a fresh instance restored from the snapshot.
-   * @example h.push(first).snapshotAndRestore().push(second)
+   * @example op.push(first).snapshotAndRestore().push(second)
    */
   snapshotAndRestore(): this {
     const snap = this.snapshot()
@@ -180,7 +191,7 @@ export class OperatorHarness {
 
   /**
    * The operator's snapshot, copied as a checkpoint would store it (structured clone).
-   * @example const saved = h.snapshot()
+   * @example const saved = op.snapshot()
    */
   snapshot(): unknown {
     return structuredClone(this.operator.snapshot?.())
@@ -190,7 +201,7 @@ export class OperatorHarness {
    * Replaces the operator with a fresh instance restored from `state` (a copy of it): a KeyedRestore for a
    * keyed operator, as `OperatorHarness.redistribute` gives. `watermark` sets the input watermark the
    * runtime would have restored with it (default: the harness keeps its own).
-   * @example new OperatorHarness(build).restoreFrom(saved, { watermark: 100 })
+   * @example new OperatorHarness(makeOperator).restoreFrom(saved, { watermark: 100 })
    */
   restoreFrom(state: KeyedRestore | unknown, opts: { watermark?: number } = {}): this {
     this.operator = this.fresh()
@@ -202,7 +213,7 @@ export class OperatorHarness {
   /**
    * The entries of list `list` (as the operator names it: 'windows', 'rows', 'buffers'...) in the operator's
    * keyed snapshot now, in order, as `[key, data]`: to check what state a keyed operator holds.
-   * @example h.snapshotEntries('windows').map(([key]) => key) // ['a', 'b']
+   * @example op.snapshotEntries('windows').map(([key]) => key) // ['a', 'b']
    */
   snapshotEntries(list: string): [key: unknown, data: unknown][] {
     const snap = this.snapshot()
@@ -212,7 +223,7 @@ export class OperatorHarness {
 
   /**
    * Splits keyed snapshots of all subtasks into what each subtask restores at `newParallelism` (see redistributeKeyed).
-   * @example const [r0, r1, r2] = OperatorHarness.redistribute([h0.snapshot(), h1.snapshot()], 3)
+   * @example const [r0, r1, r2] = OperatorHarness.redistribute([op0.snapshot(), op1.snapshot()], 3)
    */
   static redistribute(snapshots: readonly unknown[], newParallelism: number): KeyedRestore[] {
     return redistributeKeyed(snapshots as KeyedSnapshot[], newParallelism)
@@ -220,7 +231,7 @@ export class OperatorHarness {
 
   /**
    * Main output since the last call.
-   * @example const [first] = h.take() // { value, time, kind: '+I' }
+   * @example const [first] = op.take() // { value, time, kind: '+I' }
    */
   take(): HarnessRecord[] {
     const m = this.main
@@ -230,7 +241,7 @@ export class OperatorHarness {
 
   /**
    * Main output values since the last call (kinds dropped).
-   * @example assert.deepEqual(h.takeValues(), [2])
+   * @example assert.deepEqual(op.takeValues(), [2])
    */
   takeValues(): unknown[] {
     return this.take().map((r) => r.value)
@@ -238,7 +249,7 @@ export class OperatorHarness {
 
   /**
    * A side output since the last call.
-   * @example h.takeSide('late').length // records the window found late
+   * @example op.takeSide('late').length // records the window found late
    */
   takeSide(tag: string): HarnessRecord[] {
     const l = this.sides.get(tag) ?? []
@@ -248,13 +259,16 @@ export class OperatorHarness {
 
   /**
    * Records sent to the error output (policy 'error-output').
-   * @example h.takeErrors()[0].step // 'op-1'
+   * @example op.takeErrors()[0].step // 'op-1'
    */
   takeErrors(): ErrorRecord[] {
     return this.errors.pending.take().values
   }
 
-  /** The last watermark given to the operator (-Infinity before the first). */
+  /**
+   * The last watermark given to the operator (-Infinity before the first).
+   * @example op.watermark(100).currentWatermark // 100
+   */
   get currentWatermark(): number {
     return this.wm
   }

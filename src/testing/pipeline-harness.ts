@@ -99,9 +99,15 @@ process.once('exit', () => folders.forEach((d) => rmSync(d, { recursive: true, f
  * await h.close()
  */
 export class PipelineHarness {
-  /** The running job: its metrics, status and events. */
+  /**
+   * The running job: its metrics, status and events.
+   * @example h.job.metrics().steps.map((s) => s.recordsIn)
+   */
   readonly job: JobHandle
-  /** The processing-time clock the job runs on; `advanceProcessingTime` moves it. */
+  /**
+   * The processing-time clock the job runs on; `advanceProcessingTime` moves it.
+   * @example h.clock.now() // the job's processing time
+   */
   readonly clock: ManualClock
   private readonly name: string
   private readonly dir: string
@@ -231,7 +237,10 @@ export class PipelineHarness {
     return this
   }
 
-  /** The run's summary once the job has finished (every input ended); undefined before. */
+  /**
+   * The run's summary once the job has finished (every input ended); undefined before.
+   * @example await h.end(); h.summary?.recordsIn
+   */
   get summary(): RunSummary | undefined {
     return this.ended
   }
