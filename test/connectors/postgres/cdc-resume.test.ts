@@ -6,6 +6,7 @@ import assert from 'node:assert/strict'
 import { source } from '../../../src/index.ts'
 import { DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE } from '../../../src/core/batch.ts'
 import { checkResumeUnbounded } from '../../../src/connectors/resume-support.ts'
+import { lsnBytes } from '../../../src/connectors/postgres/cdc/lsn.ts'
 import { freshSchema, pgService, pgUrl, sql } from './pg-test-support.ts'
 
 const skip = pgService.skip
@@ -31,8 +32,12 @@ for (const [max, resumeMax] of [[3, 7], [8, 1]] as const) {
     try {
       // 12 snapshot rows, then the workload's 32 changes. Cuts: the snapshot's end, inside and between
       // transactions, and after the last change (nothing may come again).
-      const { cutsTaken } = await checkResumeUnbounded(make, { total: 12 + 32, max, resumeMax, cuts: [0, 1, 2, 3, 5, 8, -2, -1], feed: () => workload(t) })
-      assert.ok(cutsTaken >= 4, `${cutsTaken} cuts`)
+      const { resumed } = await checkResumeUnbounded(make, { total: 12 + 32, max, resumeMax, cuts: [0, 1, 2, 3, 5, 8, -2, -1], feed: () => workload(t) })
+      assert.ok(resumed.length >= 4, `${resumed.length} cuts`)
+      // Each resumed reader confirmed its cut: the slot stands past the snapshot's end (the first cut).
+      const [{ lsn }] = await sql('SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = $1', [slot])
+      const first = (resumed[0].positions[0] as { lsn: string }).lsn
+      assert.ok(lsnBytes(String(lsn)) > lsnBytes(first), `confirmed ${String(lsn)}, snapshot end ${first}`)
     } finally {
       await sql(`SELECT pg_drop_replication_slot('${slot}')`).catch(() => undefined)
     }
