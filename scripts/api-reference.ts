@@ -1,7 +1,8 @@
 // The API reference: every export of the package's entry points (`sluice` is src/index.ts; `sluice/testing`,
 // `sluice/workflow` and `sluice/cli` the others in package.json `exports`), the members of their classes and of
-// the namespace objects (source, sink, agg, window, trigger, watermark), with their TSDoc. One walk gives
-// docs/api.md (and docs/api-<entry>.md for the others) and the test that fails on an export without documentation.
+// the namespace objects (source, sink, agg, window, trigger, watermark, and any other exported object of
+// functions: privacy, lookup, expect), with their TSDoc. One walk gives docs/api.md (and docs/api-<entry>.md
+// for the others) and the tests that fail on an export without documentation or without an example.
 //
 //   node scripts/api-reference.ts    rewrite docs/api.md and docs/api-*.md
 import ts from 'typescript'
@@ -28,6 +29,14 @@ export interface ApiEntry {
 
 const namespaces = new Set(['source', 'sink', 'agg', 'window', 'trigger', 'watermark'])
 
+/** An exported object of functions (`privacy`, `lookup`, `expect`): documented member by member, as a namespace. */
+function isNamespaceObject(checker: ts.TypeChecker, sym: ts.Symbol, decl: ts.Declaration): boolean {
+  // A value declared with a type (`systemWorkflowClock: WorkflowClock`) is an object, not a namespace.
+  if (!ts.isVariableDeclaration(decl) || decl.type !== undefined || decl.initializer === undefined || !ts.isObjectLiteralExpression(decl.initializer)) return false
+  const props = checker.getTypeOfSymbolAtLocation(sym, decl).getProperties()
+  return props.length > 0 && props.every((p) => checker.getTypeOfSymbolAtLocation(p, decl).getCallSignatures().length > 0)
+}
+
 /** One entry point of the package: what a user imports, the module behind it, and its page of the reference. */
 export interface EntryPoint {
   /** `sluice`, `sluice/testing`. */
@@ -50,8 +59,13 @@ export function entryPoints(): EntryPoint[] {
   return out.sort((a, b) => (a.page === 'docs/api.md' ? -1 : b.page === 'docs/api.md' ? 1 : a.specifier.localeCompare(b.specifier)))
 }
 
-export function collectApi(entry = join(root, 'src', 'index.ts')): ApiEntry[] {
-  const program = ts.createProgram([entry], { target: ts.ScriptTarget.ES2024, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, allowImportingTsExtensions: true, noEmit: true, strict: true, types: ['node'] })
+/** A program over the given modules, to walk their exports with. */
+function programOf(files: string[]): ts.Program {
+  return ts.createProgram(files, { target: ts.ScriptTarget.ES2024, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, allowImportingTsExtensions: true, noEmit: true, strict: true, types: ['node'] })
+}
+
+/** The exports of one module (`program`, when given, must include it: one program serves every entry point). */
+export function collectApi(entry = join(root, 'src', 'index.ts'), program = programOf([entry])): ApiEntry[] {
   const checker = program.getTypeChecker()
   const mod = checker.getSymbolAtLocation(program.getSourceFile(entry)!)!
   const resolveAlias = (s: ts.Symbol) => (s.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(s) : s)
@@ -62,7 +76,7 @@ export function collectApi(entry = join(root, 'src', 'index.ts')): ApiEntry[] {
     if (decl === undefined) continue
     const name = exp.name
     const e = describe(checker, sym, name, decl)
-    if (namespaces.has(name)) {
+    if (namespaces.has(name) || isNamespaceObject(checker, sym, decl)) {
       e.kind = 'namespace'
       e.signature = ''
       const type = checker.getTypeOfSymbolAtLocation(sym, decl)
@@ -194,7 +208,9 @@ function firstSentence(doc: string): string {
 
 /** The API of every entry point. */
 export function collectAll(): Map<EntryPoint, ApiEntry[]> {
-  return new Map(entryPoints().map((e) => [e, collectApi(join(root, e.file))]))
+  const points = entryPoints()
+  const program = programOf(points.map((e) => join(root, e.file)))
+  return new Map(points.map((e) => [e, collectApi(join(root, e.file), program)]))
 }
 
 /** Every page of the reference, by its path relative to the repository. */

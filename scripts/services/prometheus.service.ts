@@ -1,6 +1,9 @@
 // Prometheus (Debian package `prometheus`, which also gives `promtool`) on 127.0.0.1:59090. It scrapes every
 // target listed in `targets/*.json` (file_sd: tests write a file there naming their /metrics port) each second.
+// The targets folder belongs to the machine, not to a checkout: one server answers on the port for every
+// checkout of the project, so each must write its targets where that server looks.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ServiceContext, ServiceInfo, ServiceModule } from './types.ts';
 import { aptInstall, portAnswers, startDetached, stopRecorded, waitForPort } from './process.ts';
@@ -33,7 +36,7 @@ const prometheus: ServiceModule = {
   name: 'prometheus',
   description: `Prometheus server and promtool (Debian), scraping targets/*.json every second, on 127.0.0.1:${PORT}`,
   async ensure(ctx) {
-    const targetsDir = join(ctx.dir, 'targets');
+    const targetsDir = join(tmpdir(), `sluice-prometheus-${PORT}-targets`);
     mkdirSync(targetsDir, { recursive: true });
     const info: ServiceInfo = { url: `http://127.0.0.1:${PORT}`, promtool: PROMTOOL, targetsDir };
     install(ctx);

@@ -6,7 +6,10 @@ import type { Stream } from './stream.ts'
 import { RECORD_KINDS, expectationName, type Expectation } from '../contracts/quality/expectations.ts'
 import { ExpectOperator, QUALITY_OUTPUT } from '../contracts/quality/expect-operator.ts'
 
-/** Options of an `expect` step. */
+/**
+ * Options of an `expect` step.
+ * @example bids.expect([expect.rowCount({ min: 1 })], { window: '5m' }) // one row count per 5 minutes
+ */
 export interface ExpectOptions {
   /** Tumbling event-time windows of this size; default one result per expectation for the whole run. */
   window?: Duration

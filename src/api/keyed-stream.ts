@@ -63,7 +63,10 @@ export interface AggregateOptions {
 
 const joinTypes: readonly JoinType[] = ['inner', 'left', 'right', 'full']
 
-/** The time a step's `ttl` is counted in (see StateTtl.time). */
+/**
+ * The time a step's `ttl` is counted in (see StateTtl.time).
+ * @example orders.keyBy((o) => o.customer).aggregate(agg.count(), { ttl: '30d', ttlTime: 'event' })
+ */
 export type TtlTime = 'processing' | 'event'
 
 function checkTtlTime(t: unknown, step: string): TtlTime {
@@ -84,10 +87,18 @@ function aggregateTtl(o: AggregateOptions): { ttl?: Duration; ttlTime?: TtlTime 
  */
 export class KeyedStream<T, K extends Key> {
   /** @internal */
-  /** The stream before `keyBy`. */
+  /**
+   * The stream before `keyBy`.
+   * @example clicks.keyBy((c) => c.page).stream // clicks
+   */
   readonly stream: Stream<T>
   /** @internal */
-  /** The key selector given to `keyBy`. */
+  /**
+   * The key selector given to `keyBy`.
+   * @example
+   * const byPage = clicks.keyBy((c) => c.page)
+   * byPage.stream.map(byPage.keyFn) // the page of each click
+   */
   readonly keyFn: (value: T) => K
 
   constructor(stream: Stream<T>, keyFn: (value: T) => K) {
@@ -158,7 +169,7 @@ export class KeyedStream<T, K extends Key> {
 
   /**
    * Custom keyed logic with state and timers. Declare the side outputs the function writes to.
-   * @example keyed.process<Alert>({ processElement(v, ctx) { ... ctx.emit(alert) } }, { sideOutputs: ['audit'] })
+   * @example clicks.keyBy((c) => c.userId).process<Click>({ processElement(c, ctx) { ctx.emit(c); if (c.kind === 'delete') ctx.side('audit', c) } }, { sideOutputs: ['audit'] })
    */
   process<O>(fn: KeyedProcessFunction<K, T, O>, options: { sideOutputs?: string[] } = {}): Stream<O> {
     if (fn === null || typeof fn !== 'object' || typeof fn.processElement !== 'function') {
@@ -238,7 +249,11 @@ export class KeyedStream<T, K extends Key> {
 
   /**
    * Two keyed streams processed by one function with shared keyed state and timers.
-   * @example rules.keyBy((r) => r.user).connect(events.keyBy((e) => e.user)).process({ processElement1(rule, ctx) {…}, processElement2(event, ctx) {…} })
+   * @example
+   * orders.keyBy((o) => o.id).connect(payments.keyBy((pay) => pay.order)).process<string>({
+   *   processElement1(o, ctx) { ctx.state.value<Order>('order').set(o) },
+   *   processElement2(pay, ctx) { if (ctx.state.value<Order>('order').get() !== undefined) ctx.emit(ctx.key) },
+   * })
    */
   connect<R>(other: KeyedStream<R, K>): { process<O>(fn: KeyedCoProcessFunction<K, T, R, O>, options?: { sideOutputs?: string[] }): Stream<O> } {
     return {

@@ -2,7 +2,10 @@ import { SluiceError, userError } from '../core/errors.ts'
 import { Pipeline } from './pipeline.ts'
 import { Stream } from './stream.ts'
 
-/** What a pipeline factory receives: the `--param key=value` values of `sluice run`. */
+/**
+ * What a pipeline factory receives: the `--param key=value` values of `sluice run`.
+ * @example export default ({ params }: PipelineContext) => pipeline('copy').from(source.jsonl(params.input)).to(sink.jsonl(params.output))
+ */
 export interface PipelineContext {
   params: Record<string, string>
 }

@@ -15,7 +15,7 @@ import { Stream } from './stream.ts'
 /**
  * Options of a whole pipeline: the error policy for bad records, retries of transient failures, where
  * dead letters and keyed state go, and the batch size read from sources.
- * @example pipeline('orders', { onError: 'dead-letter', retries: 3, batchSize: 512 })
+ * @example pipeline('orders', { onError: 'dead-letter', retries: { attempts: 3 }, batchSize: 512 })
  */
 export interface PipelineOptions {
   /**
@@ -125,11 +125,20 @@ export interface DeadLetterOptions {
  * @example const p: Pipeline = pipeline('orders', { onError: 'dead-letter' })
  */
 export class Pipeline {
-  /** The name given to `pipeline(name)`: in summaries, metrics, checkpoints and dead letters. */
+  /**
+   * The name given to `pipeline(name)`: in summaries, metrics, checkpoints and dead letters.
+   * @example pipeline('orders').name // 'orders'
+   */
   readonly name: string
-  /** The options in force, defaults filled in. */
+  /**
+   * The options in force, defaults filled in.
+   * @example pipeline('orders').options.batchSize // 1024, the default
+   */
   readonly options: Required<Pick<PipelineOptions, 'onError' | 'batchSize' | 'retries'>> & Pick<PipelineOptions, 'deadLetter' | 'state' | 'slo' | 'lineage' | 'registry' | 'combine'> & { sinkWriteTimeoutMs: number; stopTimeoutMs: number; bufferTimeoutMs: number }
-  /** The logical graph: every step in the order it was added (what `sluice describe` prints). */
+  /**
+   * The logical graph: every step in the order it was added (what `sluice describe` prints).
+   * @example p.nodes.map((n) => `${n.id} (${n.kind})`) // ['source-jsonl-1 (source-jsonl)', 'map-1 (map)', ...]
+   */
   readonly nodes: StepNode[] = []
   private readonly kindCounts = new Map<string, number>()
   private errorsNode: StepNode | undefined

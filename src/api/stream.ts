@@ -18,13 +18,22 @@ import { addExpectStep, type ExpectOptions } from './expect-step.ts'
  * @example const views: Stream<Click> = p.from(source.jsonl<Click>('clicks.jsonl')).filter((c) => c.kind === 'view')
  */
 export class Stream<T> {
-  /** The pipeline this stream belongs to. */
+  /**
+   * The pipeline this stream belongs to.
+   * @example clicks.pipeline.name // the name of the pipeline clicks was read in
+   */
   readonly pipeline: Pipeline
   /** @internal */
-  /** The step that produces this stream. */
+  /**
+   * The step that produces this stream.
+   * @example clicks.map((c) => c.page).id('pages').node.id // 'pages'
+   */
   readonly node: StepNode
   /** @internal side output of `node` this stream reads, if any. */
-  /** The side output this stream reads (`sideOutput(tag)`), or undefined for the step's main output. */
+  /**
+   * The side output this stream reads (`sideOutput(tag)`), or undefined for the step's main output.
+   * @example counts.sideOutput('late').tag // 'late'; undefined on the main output
+   */
   readonly tag: string | undefined
 
   constructor(pipeline: Pipeline, node: StepNode, tag?: string) {
@@ -35,7 +44,7 @@ export class Stream<T> {
 
   /**
    * Sets the id of the step that produced this stream (state and metrics are addressed by it).
-   * @example orders.map(enrich).id('enrich') // its metrics, errors and state go by 'enrich'
+   * @example orders.map((o) => ({ ...o, total: o.price * o.qty })).id('enrich') // its metrics, errors and state go by 'enrich'
    */
   id(id: string): this {
     if (typeof id !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(id)) {
@@ -137,7 +146,7 @@ export class Stream<T> {
    * `into(record, result)`, in input order unless `ordered: false`. With checkpoints, lookups in flight
    * finish before a barrier passes the step, so the effect stays exactly-once. Ready-made: `lookup.redis`,
    * `lookup.postgres`.
-   * @example orders.lookup(lookup.redis({ url, type: 'hash', prefix: 'user:' }), { key: (o) => o.userId, into: (o, user) => ({ ...o, country: user?.country }), cache: { ttl: '1m' } })
+   * @example orders.lookup(lookup.redis({ url, type: 'hash', prefix: 'user:' }), { key: (o) => o.userId, into: (o, user) => ({ ...o, user }), cache: { ttl: '1m' } })
    */
   lookup<R, K = T, U = { value: T; result: R }>(fn: LookupFunction<K, R>, options: LookupOptions<T, K, R, U> = {}): Stream<U> {
     if (typeof fn !== 'function') throw userError('SLUICE_BAD_ARGUMENT', `lookup needs an async function (after step '${this.node.id}')`)

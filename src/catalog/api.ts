@@ -11,7 +11,9 @@ export interface CatalogAnswer {
  * `GET /api/catalog/datasets?q=&tag=&field=`, `/api/catalog/datasets/<key>` (with upstream and downstream),
  * `/api/catalog/jobs?q=`, `/api/catalog/jobs/<key>`, `/api/catalog/graph` (nodes and edges for a lineage view).
  * Keys are URL-encoded. Undefined for a path it does not serve.
- * @example const a = catalogApi(catalog, new URL('http://x/api/catalog/datasets?tag=personal')); res.status(a.status).json(a.body)
+ * @example
+ * const a = catalogApi(catalog, new URL('http://localhost/api/catalog/datasets?tag=personal'))
+ * if (a !== undefined) console.log(a.status, a.body) // undefined: not a catalog route
  */
 export function catalogApi(catalog: Catalog, url: URL): CatalogAnswer | undefined {
   const path = url.pathname.replace(/\/+$/, '')

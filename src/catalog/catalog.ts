@@ -81,7 +81,7 @@ export class Catalog {
 
   /**
    * Adds what a lineage event says: the job, its last run, the datasets it read and wrote.
-   * @example for (const line of lines) catalog.ingestEvent(JSON.parse(line))
+   * @example catalog.ingestEvent(JSON.parse(line)) // one line of a lineage file
    */
   ingestEvent(e: RunEvent): void {
     const jk = jobKey(e.job.namespace, e.job.name)

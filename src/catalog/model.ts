@@ -35,7 +35,12 @@ export interface CatalogDataset {
   quality: { assertion: string; success: boolean; column?: string }[]
 }
 
-/** A job the catalog knows from lineage events. */
+/**
+ * A job the catalog knows from lineage events.
+ * @example
+ * const job = catalog.job('sluice/orders-daily')
+ * console.log(job?.runs, job?.lastRun?.state) // 12 'COMPLETE'
+ */
 export interface CatalogJob {
   key: string
   namespace: string
@@ -49,7 +54,10 @@ export interface CatalogJob {
   lastRun?: { runId: string; state: string; at: string; error?: string; parent?: string }
 }
 
-/** What `search` matches: a name's part, a tag, a field name (each optional; all must match). */
+/**
+ * What `search` matches: a name's part, a tag, a field name (each optional; all must match).
+ * @example catalog.search({ text: 'orders', tag: 'personal', field: 'email' })
+ */
 export interface CatalogQuery {
   text?: string
   tag?: string

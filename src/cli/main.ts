@@ -31,6 +31,7 @@ import { reportError } from './report-error.ts'
  * The commands of `sluice`, in the order `sluice --help` lists them. To add one, write
  * src/cli/commands/<name>.ts exporting a `Command` (see command.ts: name, summary, usage, flags,
  * positionals, examples, run) and add it here; parsing, `--help` and error reporting come for free.
+ * @example commands.map((c) => c.name) // the names `sluice --help` lists, 'run' among them
  */
 export const commands: readonly Command[] = [
   initCommand,
@@ -59,7 +60,10 @@ export const commands: readonly Command[] = [
   versionCommand,
 ]
 
-/** Runs the CLI on `argv` (without node and script) and resolves with the exit code. */
+/**
+ * Runs the CLI on `argv` (without node and script) and resolves with the exit code.
+ * @example const code = await main(['run', 'pipeline.ts', '--param', 'day=2026-01-01']) // 0 when the run succeeded
+ */
 export async function main(argv: string[], ctx: CliContext = processContext()): Promise<number> {
   try {
     const [first, ...rest] = argv
@@ -89,6 +93,7 @@ function processContext(): CliContext {
 /**
  * Entry point of bin/sluice.js: runs `main` and exits with its code. The exit is forced shortly after
  * if something left in the event loop (an open handle in user code) would keep the process alive.
+ * @example await runCli(process.argv.slice(2)) // what bin/sluice.js does
  */
 export async function runCli(argv: string[]): Promise<void> {
   const code = await main(argv)

@@ -26,8 +26,14 @@ import { mqtt as mqttSink } from './mqtt/sink.ts'
 import { stateSource } from './state/state-source.ts'
 import { savepointSink } from './state/savepoint-sink.ts'
 
-/** Built-in sources. */
+/**
+ * Built-in sources.
+ * @example const clicks = p.from(source.jsonl<Click>('data/clicks.jsonl', { eventTime: (c) => c.ts }))
+ */
 export const source = { collection, generator, jsonl, csv, nexmark, log: logSource, kafka: kafkaSource, postgresCdc, http, mqtt: mqttSource, parquet: parquetSource, avro: avroSource, state: stateSource }
 
-/** Built-in sinks. */
+/**
+ * Built-in sinks.
+ * @example clicks.to(sink.jsonl('out/clicks.jsonl'))
+ */
 export const sink = { collect, console: consoleSink, jsonl: jsonlSink, blackhole, log: logSink, parquet, duckdb, kafka: kafkaSink, postgres, redis, s3, mqtt: mqttSink, avro: avroSink, savepoint: savepointSink }

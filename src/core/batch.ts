@@ -2,6 +2,7 @@
  * The unit of data that flows between operators: parallel arrays, one slot per record.
  * `times` holds event timestamps in epoch milliseconds. `kinds` is absent for insert-only
  * batches; on updating streams it carries the changelog kind of each record.
+ * @example const writer: SinkWriter<Click> = { write: (batch: Batch<Click>) => { console.log(batch.values.length, batch.times[0]) }, close: () => {} }
  */
 export interface Batch<T = unknown> {
   values: T[]

@@ -1,6 +1,9 @@
 import { userError } from './errors.ts'
 
-/** A size: bytes as a number, or a string such as '512MB', '1.5GB', '64KiB' (KB/MB/GB count 1024s, as memory does). */
+/**
+ * A size: bytes as a number, or a string such as '512MB', '1.5GB', '64KiB' (KB/MB/GB count 1024s, as memory does).
+ * @example await run(p, { state: { backend: 'heap', memoryBudget: '512MB' } }) // or 536_870_912
+ */
 export type ByteSize = number | string
 
 const units: Record<string, number> = { b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3, t: 1024 ** 4, tb: 1024 ** 4, tib: 1024 ** 4 }

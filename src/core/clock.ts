@@ -10,7 +10,10 @@ export const systemClock: Clock = { now: () => Date.now() }
  * @example const clock = new ManualClock(0); const done = run(p, { clock }); clock.advance(60_000)
  */
 export class ManualClock implements Clock {
-  /** The current time, epoch ms. */
+  /**
+   * The current time, epoch ms.
+   * @example new ManualClock(1000).time // 1000
+   */
   time: number
   constructor(start = 0) {
     this.time = start

@@ -1,6 +1,9 @@
 import { userError } from './errors.ts'
 
-/** A duration: milliseconds as a number (or a string of digits), or a string such as '250ms', '10s', '5m', '1h', '1d', '1h30m'. */
+/**
+ * A duration: milliseconds as a number (or a string of digits), or a string such as '250ms', '10s', '5m', '1h', '1d', '1h30m'.
+ * @example window.session({ gap: '30m' }) // the same as { gap: 1_800_000 }
+ */
 export type Duration = number | string
 
 const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }

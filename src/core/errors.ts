@@ -16,20 +16,38 @@ export interface SluiceErrorOptions {
  * The one error class of Sluice. `code` is stable and registered (src/core/error-codes.ts), `domain` says whose
  * fault it is (by default the code's), `retryable` whether trying again may help. Messages name the step and
  * the record position, never the record's contents.
- * @example throw new SluiceError('SLUICE_FILE_NOT_FOUND', `file '${path}' does not exist`, { step, hint: 'check the path' })
+ * @example throw new SluiceError('SLUICE_FILE_NOT_FOUND', `file '${path}' does not exist`, { step: 'read-orders', hint: 'check the path' })
  */
 export class SluiceError extends Error {
-  /** Stable identifier, e.g. `SLUICE_SCHEMA_MISMATCH`: match on it, not on the message. */
+  /**
+   * Stable identifier, e.g. `SLUICE_SCHEMA_MISMATCH`: match on it, not on the message.
+   * @example if (e instanceof SluiceError && e.code === 'SLUICE_FILE_NOT_FOUND') console.error(e.hint)
+   */
   readonly code: ErrorCode
-  /** Whose fault: `user` (pipeline or data), `external` (another system), `internal` (a Sluice bug). */
+  /**
+   * Whose fault: `user` (pipeline or data), `external` (another system), `internal` (a Sluice bug).
+   * @example if (e instanceof SluiceError && e.domain === 'external') console.error('the other system failed:', e.message)
+   */
   readonly domain: ErrorDomain
-  /** Whether trying again may help. */
+  /**
+   * Whether trying again may help.
+   * @example if (e instanceof SluiceError && e.retryable) await run(p) // one more try
+   */
   readonly retryable: boolean
-  /** The id of the pipeline step where it happened, when known. */
+  /**
+   * The id of the pipeline step where it happened, when known.
+   * @example if (e instanceof SluiceError) console.error(`step ${e.step ?? '?'}: ${e.message}`)
+   */
   readonly step: string | undefined
-  /** The position of the record in its source (e.g. `file.jsonl:17`), when known. */
+  /**
+   * The position of the record in its source (e.g. `file.jsonl:17`), when known.
+   * @example if (e instanceof SluiceError) console.error(`at ${e.position}`) // 'orders.jsonl:17'
+   */
   readonly position: string | number | undefined
-  /** What to do about it. */
+  /**
+   * What to do about it.
+   * @example if (e instanceof SluiceError && e.hint !== undefined) console.error(`hint: ${e.hint}`)
+   */
   readonly hint: string | undefined
 
   constructor(code: ErrorCode, message: string, opts: SluiceErrorOptions = {}) {
@@ -66,7 +84,10 @@ export class SluiceError extends Error {
  * @example throw new TransientError('rates service timed out', { cause: e })
  */
 export class TransientError extends Error {
-  /** Marks the error as worth retrying. */
+  /**
+   * Marks the error as worth retrying.
+   * @example new TransientError('rates service timed out').transient // true: the record is retried
+   */
   readonly transient = true
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options)

@@ -9,10 +9,16 @@ export interface Output {
   side(tag: string, batch: Batch): void
 }
 
-/** What the error policy decided for a record that failed in user code. */
+/**
+ * What the error policy decided for a record that failed in user code.
+ * @example pipeline('orders', { onError: 'dead-letter' }) // or 'fail' (the default), 'skip', 'error-output'
+ */
 export type ErrorPolicy = 'fail' | 'skip' | 'error-output' | 'dead-letter'
 
-/** A record that failed in a user function, as sent to the `errors` side output. */
+/**
+ * A record that failed in a user function, as sent to the `errors` side output.
+ * @example p.errors().map((e: ErrorRecord) => ({ step: e.step, position: e.position, error: e.error })).to(sink.jsonl('out/errors.jsonl'))
+ */
 export interface ErrorRecord {
   step: string
   error: string
@@ -113,6 +119,7 @@ export interface Operator {
  * One key's state in the state API: for a keyed aggregate `value` is its accumulator (and `result` the last
  * result emitted); for a process function an object of its value, list and map states by name (maps as
  * objects). Tuple keys of process functions are given as their JSON text.
+ * @example const rows: StateRow[] = await readState('savepoints/v1', { step: 'totals' }) // [{ key: 'eu', value: 42, result: 42 }]
  */
 export interface StateRow {
   key: unknown

@@ -52,7 +52,9 @@ export interface RestoredHandle {
 /**
  * Writes the batches of one sink subtask. `write` may return a promise (the pipeline waits: backpressure);
  * checkpointed sinks pre-commit at a barrier and commit when the checkpoint completes.
- * @example const writer: SinkWriter<Row> = { write: (batch) => { rows.push(...batch.values) }, close: () => {} }
+ * @example
+ * const rows: Click[] = []
+ * const writer: SinkWriter<Click> = { write: (batch) => { rows.push(...batch.values) }, close: () => {} }
  */
 export interface SinkWriter<T> {
   /** Writes a batch. A returned promise means: send nothing more until it settles (backpressure). */
@@ -98,7 +100,9 @@ export interface SinkWriter<T> {
 /**
  * A sink: its kind, the guarantee it gives, and `open`, which makes a writer per subtask. The built-in
  * ones are in `sink`; implement this for another system.
- * @example p.from(source.collection([1, 2])).to(mySink)
+ * @example
+ * const printer: Sink<Click> = { kind: 'printer', guarantee: 'at-least-once', describe: () => ({ kind: 'printer' }), open: () => ({ write: (b) => { for (const c of b.values) console.log(c.page) }, close: () => {} }) }
+ * clicks.to(printer)
  */
 export interface Sink<T> {
   readonly kind: string

@@ -35,7 +35,16 @@ export interface SourceContext {
   invalid?(error: unknown, record: unknown, position: Position | undefined): void
 }
 
-/** A running source: a fixed number of partitions, each read in order. */
+/**
+ * A running source: a fixed number of partitions, each read in order.
+ * @example
+ * const items = [1, 2, 3]
+ * const reader: SourceReader<number> = {
+ *   partitions: 1,
+ *   read: (_partition, max) => { const values = items.splice(0, max); return { values, times: values.map(() => Date.now()) } },
+ *   close: () => {},
+ * }
+ */
 export interface SourceReader<T> {
   readonly partitions: number
   /**
@@ -125,7 +134,12 @@ export interface SourceOptions<T> {
   maxFutureSkew?: number | string | false
 }
 
-/** A source as declared in a pipeline: plain description plus a way to open it. */
+/**
+ * A source as declared in a pipeline: plain description plus a way to open it.
+ * @example
+ * const idle: Source<number> = { kind: 'idle', bounded: false, options: {}, describe: () => ({ kind: 'idle' }), open: () => ({ partitions: 1, read: () => null, close: () => {} }) }
+ * p.from(idle).map((n) => n * 2)
+ */
 export interface Source<T> {
   readonly kind: string
   readonly bounded: boolean

@@ -21,7 +21,7 @@ export type Namespace = string | number
 
 /**
  * How long an entry lives after it was written (or also read), and what readers see after that.
- * @example backend.value<number>({ name: 'last-seen', ttl: { ttl: '1h', time: 'event' } })
+ * @example keyed.process({ processElement(v, ctx) { ctx.state.value<number>({ name: 'last-seen', ttl: { ttl: '1h', time: 'event' } }).set(ctx.timestamp) } })
  */
 export interface StateTtl {
   ttl: Duration
@@ -37,7 +37,10 @@ export interface StateTtl {
   visibility?: 'never-return-expired'
 }
 
-/** Names a state and says how its values are encoded and when they expire. */
+/**
+ * Names a state and says how its values are encoded and when they expire.
+ * @example keyed.process({ processElement(v, ctx) { ctx.state.value<number>({ name: 'seen', ttl: { ttl: '1h' } }).set(ctx.timestamp) } })
+ */
 export interface StateDescriptor {
   name: string
   /** How values are encoded in the durable store and in snapshots: `json` (default), `v8` (structured clone: Map, Date, bigint...) or a custom codec. */

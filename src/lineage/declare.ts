@@ -4,7 +4,10 @@ export const COLUMNS = Symbol.for('sluice.lineage.columns')
 /** How a declared output field is made from input fields. */
 export type ColumnTransformation = 'identity' | 'transformation' | 'aggregation'
 
-/** Output field -> the input field(s) it comes from (`'price'`, `['price', 'qty']`, or with its transformation). */
+/**
+ * Output field -> the input field(s) it comes from (`'price'`, `['price', 'qty']`, or with its transformation).
+ * @example orders.map(columns((o) => ({ id: o.id, total: o.price * o.qty }), { id: 'id', total: ['price', 'qty'] }))
+ */
 export type ColumnMapping = Record<string, string | readonly string[] | { from: readonly string[]; transformation?: ColumnTransformation; masking?: boolean }>
 
 /** A step's declared column lineage. */

@@ -41,7 +41,7 @@ export interface Dataset extends DatasetRef {
 
 /**
  * One OpenLineage RunEvent, as sent to Marquez or written to a file.
- * @example { eventType: 'START', eventTime: '2026-01-01T00:00:00.000Z', run: { runId }, job: { namespace: 'sluice', name: 'orders' }, inputs: [], outputs: [], producer: PRODUCER, schemaURL: SPEC + '#/$defs/RunEvent' }
+ * @example run(p, { lineage: { transport: { describe: 'stdout', send: async (e: RunEvent) => console.log(e.eventType, e.job.name) } } })
  */
 export interface RunEvent {
   eventType: EventType
@@ -57,6 +57,9 @@ export interface RunEvent {
 /**
  * The run that started this one (a workflow's task run), as the parent run facet names it; `root` is the
  * run at the top of the chain (the workflow run), when there is one above the parent.
+ * @example
+ * const parent: ParentRun = { runId: '0190d1c6-7a51-7c1e-9d8e-3b6f5a2e4c10', job: { namespace: 'scheduler', name: 'nightly' } }
+ * await run(p, { lineage: { transport: 'lineage/events.ndjson', parent } })
  */
 export interface ParentRun {
   runId: string

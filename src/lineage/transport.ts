@@ -9,7 +9,9 @@ import type { RunEvent } from './openlineage.ts'
 /**
  * Where lineage events go. `send` resolves once the event is written or accepted; a failure rejects and the
  * job goes on.
- * @example const t: LineageTransport = { describe: 'memory', send: async (e) => { events.push(e) } }
+ * @example
+ * const sent: RunEvent[] = []
+ * const t: LineageTransport = { describe: 'memory', send: async (e) => { sent.push(e) } }
  */
 export interface LineageTransport {
   /** What it is, for messages: a file path, a URL (without credentials), 'console'. */
@@ -142,7 +144,7 @@ export function consoleTransport(out: { write(s: string): unknown } = process.st
 /**
  * A transport from a target as `sluice run --lineage` takes it: `console`, an `http(s)://` URL, or a file path
  * (NDJSON), kept by `file` (see `fileTransport`).
- * @example transportFor('lineage/events.ndjson') // a file transport
+ * @example lineageTransport('lineage/events.ndjson') // a file transport; also an http(s) URL or 'console'
  */
 export function transportFor(target: string | LineageTransport, file: FileTransportOptions = {}): LineageTransport {
   if (typeof target !== 'string') return target

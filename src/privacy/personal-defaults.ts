@@ -12,7 +12,7 @@ export interface PersonalFields {
  * A `map` function that applies a default transform to every field a contract tags personal (dotted paths
  * reach into nested objects), with per-field overrides; other fields are untouched. Lineage marks each of
  * those fields masked, as for `protect`.
- * @example p.from(withContract(src, customers)).map(protectPersonal(customers, { default: privacy.hash({ keys, keyId }), fields: { card: privacy.mask({ keepLast: 4 }) } }))
+ * @example p.from(withContract(source.jsonl('customers.jsonl'), customerContract)).map(privacy.protectPersonal(customerContract, { default: privacy.hash({ keys }), fields: { card: privacy.mask({ keepLast: 4 }) } }))
  */
 export function protectPersonal<T extends object>(c: PersonalFields, options: { default: FieldTransform; fields?: Record<string, FieldTransform> }): ((record: T) => T) & { describe: () => ProtectDescription } {
   if (c === null || typeof c !== 'object' || !Array.isArray(c.personal)) throw userError('SLUICE_BAD_ARGUMENT', 'protectPersonal needs a contract')

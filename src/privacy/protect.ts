@@ -12,7 +12,12 @@ export interface ProtectDescription {
   readonly fields: Readonly<Record<string, Record<string, unknown>>>
 }
 
-/** The function `protect` returns: use it with `map`; `describe` says what it does to which field. */
+/**
+ * The function `protect` returns: use it with `map`; `describe` says what it does to which field.
+ * @example
+ * const protectUser = privacy.protect({ email: privacy.hash({ keys }) })
+ * events.map(protectUser); protectUser.describe() // what it does to which field
+ */
 export interface ProtectFn<T, S> {
   (record: T): Protected<T, S>
   readonly describe: () => ProtectDescription
@@ -21,7 +26,7 @@ export interface ProtectFn<T, S> {
 /**
  * One step's worth of privacy: a function for `map` that copies each record with the named fields masked,
  * redacted, hashed, tokenized or encrypted. Other fields are untouched; a field the record lacks stays absent.
- * @example events.map(protect({ email: hash({ keys, keyId }), card: mask({ keepLast: 4 }), phone: redact() }))
+ * @example events.map(protect({ email: privacy.hash({ keys }), card: privacy.mask({ keepLast: 4 }), phone: privacy.redact() }))
  */
 export function protect<T extends object, const S extends ProtectSpec<T>>(spec: S): ProtectFn<T, S> {
   if (spec === null || typeof spec !== 'object') throw userError('SLUICE_BAD_ARGUMENT', 'protect needs an object of field transforms')

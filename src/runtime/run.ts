@@ -72,7 +72,7 @@ function lineageOptions(pl: Pipeline, opts: RunOptions): LineageOptions | undefi
 
 /**
  * Runs a pipeline to completion (bounded sources) or until `signal` aborts: `start` plus waiting for the end.
- * @example const summary = await run(myPipeline)
+ * @example const summary = await run(p)
  */
 export async function run(p: Pipeline | Stream<any>, opts: RunOptions = {}): Promise<RunSummary> {
   const { handle, ended } = launch(p, opts)

@@ -4,7 +4,10 @@ import { SluiceError, errorMessage } from '../core/errors.ts'
 import { fresherThan, type SensorCheck } from './sensors.ts'
 import type { TaskContext } from './task.ts'
 
-/** Where `catalogFresherThan` looks, and the time the dataset must reach. */
+/**
+ * Where `catalogFresherThan` looks, and the time the dataset must reach.
+ * @example catalogFresherThan('file:/data/views/daily.jsonl', { catalog: '.sluice/catalog', notBefore: ({ params }) => Date.parse(params.end!) })
+ */
 export interface CatalogFreshnessOptions {
   /** The catalog's folder (as `sluice catalog --dir` and `sluice serve --catalog` take it; default `.sluice/catalog`), or an open catalog. */
   catalog?: string | Catalog

@@ -1,4 +1,7 @@
-/** The scheduler's time: reading it and waiting on it. Tests use `VirtualClock`, so no test really waits. */
+/**
+ * The scheduler's time: reading it and waiting on it. Tests use `VirtualClock`, so no test really waits.
+ * @example const clock: WorkflowClock = { now: () => Date.now(), sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) }
+ */
 export interface WorkflowClock {
   now(): number
   /** Resolves after `ms` (or at once when `signal` aborts). */
@@ -27,9 +30,15 @@ export const systemWorkflowClock: WorkflowClock = {
 /**
  * Virtual time for tests: a sleep waits until nothing else is left to do (the next macrotask), then time jumps
  * to the earliest pending wake-up. Deterministic as long as tasks do no real I/O.
+ * @example
+ * const clock = new VirtualClock(Date.UTC(2026, 0, 2))
+ * const s = new Scheduler(wf, { store, clock }) // its retries and schedule waits take no real time
  */
 export class VirtualClock implements WorkflowClock {
-  /** The virtual time now (epoch ms); a test may set it forward. */
+  /**
+   * The virtual time now (epoch ms); a test may set it forward.
+   * @example const clock = new VirtualClock(0); clock.time = Date.UTC(2026, 0, 2) // jump a day ahead
+   */
   time: number
   readonly #timers: { at: number; seq: number; fire: () => void }[] = []
   #seq = 0
@@ -39,11 +48,18 @@ export class VirtualClock implements WorkflowClock {
     this.time = start
   }
 
-  /** The virtual time (epoch ms). */
+  /**
+   * The virtual time (epoch ms).
+   * @example new VirtualClock(1000).now() // 1000
+   */
   now(): number {
     return this.time
   }
 
+  /**
+   * Resolves after `ms` (or at once when `signal` aborts).
+   * @example const clock = new VirtualClock(0); await clock.sleep(60_000); clock.now() // 60000, at once
+   */
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
       if (signal?.aborted) return resolve()

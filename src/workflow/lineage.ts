@@ -20,7 +20,10 @@ export interface WorkflowLineageOptions {
   onError?: (e: unknown) => void
 }
 
-/** A UUID (version 5 layout) derived from the parts, so that every process names the same run alike. */
+/**
+ * A UUID (version 5 layout) derived from the parts, so that every process names the same run alike.
+ * @example stableRunId('hourly', '2026-01-01T10') === stableRunId('hourly', '2026-01-01T10') // true, in any process
+ */
 export function stableRunId(...parts: string[]): string {
   const h = createHash('sha256').update(parts.join('\u0000')).digest('hex')
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`
@@ -30,12 +33,18 @@ export function lineageNamespace(given?: string): string {
   return given ?? process.env.SLUICE_LINEAGE_NAMESPACE ?? 'sluice'
 }
 
-/** The workflow run of a partition: job `<workflow>`, one run id per (workflow, partition). */
+/**
+ * The workflow run of a partition: job `<workflow>`, one run id per (workflow, partition).
+ * @example workflowRun('hourly', '2026-01-01T10').runId === stableRunId('hourly', '2026-01-01T10') // one run per partition
+ */
 export function workflowRun(workflow: string, partition: string, namespace = lineageNamespace()): ParentRun {
   return { runId: stableRunId(workflow, partition), job: { namespace, name: workflow } }
 }
 
-/** A task run: job `<workflow>.<task>`, one run id per attempt, its parent the partition's workflow run. */
+/**
+ * A task run: job `<workflow>.<task>`, one run id per attempt, its parent the partition's workflow run.
+ * @example taskRun('hourly', 'ingest', '2026-01-01T10', 1).job.name // 'hourly.ingest'
+ */
 export function taskRun(workflow: string, task: string, partition: string, attempt: number, namespace = lineageNamespace()): ParentRun {
   const root = workflowRun(workflow, partition, namespace)
   return { runId: stableRunId(workflow, task, partition, String(attempt)), job: { namespace, name: `${workflow}.${task}` }, root: { runId: root.runId, job: root.job } }
@@ -47,15 +56,25 @@ export function taskRun(workflow: string, task: string, partition: string, attem
  * when what is left was cancelled. Each task attempt is a task run (job `<workflow>.<task>`, the workflow run
  * as parent): START, then COMPLETE, FAIL (with the error) or ABORT (cancelled). A pipeline a task runs names
  * the task run as parent and the workflow run as root.
+ * @example
+ * const lineage = new WorkflowLineage('hourly', { transport: 'lineage/events.ndjson' }, Date.now)
+ * lineage.settle(store.runs('hourly')); await lineage.flush()
  */
 export class WorkflowLineage {
-  /** The OpenLineage namespace of the jobs and runs. */
+  /**
+   * The OpenLineage namespace of the jobs and runs.
+   * @example new WorkflowLineage('hourly', { transport: 'console', namespace: 'prod' }, Date.now).namespace // 'prod'
+   */
   readonly namespace: string
-  /** Where the run events go. */
+  /**
+   * Where the run events go.
+   * @example await lineage.transport.send(event)
+   */
   readonly transport: LineageTransport
   /**
    * What tasks are given to send their pipelines' lineage to: the target as `sluice run --lineage` takes it (a
    * file path made absolute, so a shell task in another folder finds the same file), or the transport given.
+   * @example new WorkflowLineage('hourly', { transport: 'lineage/events.ndjson' }, Date.now).target // the file's absolute path
    */
   readonly target: string | LineageTransport
   readonly #workflow: string
@@ -94,7 +113,10 @@ export class WorkflowLineage {
     this.#send(type, taskRun(this.#workflow, task, partition, attempt, this.namespace), 'TASK', error)
   }
 
-  /** Ends the workflow runs of partitions whose runs are all settled (none queued, running or to retry). */
+  /**
+   * Ends the workflow runs of partitions whose runs are all settled (none queued, running or to retry).
+   * @example lineage.settle(store.runs('hourly')) // COMPLETE, FAIL or ABORT for each partition that is done
+   */
   settle(runs: readonly RunRow[]): void {
     const byPartition = new Map<string, RunRow[]>()
     for (const r of runs) if (this.#open.has(r.partition)) byPartition.set(r.partition, [...(byPartition.get(r.partition) ?? []), r])
@@ -108,7 +130,10 @@ export class WorkflowLineage {
     }
   }
 
-  /** Resolves once every event sent so far has been sent, or failed to be. */
+  /**
+   * Resolves once every event sent so far has been sent, or failed to be.
+   * @example await lineage.flush() // before the process exits
+   */
   flush(): Promise<void> {
     return this.#chain
   }

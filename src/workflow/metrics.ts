@@ -8,10 +8,18 @@ import type { RunStatus, WorkflowStore } from './store.ts'
 
 const promClient = lazyRequire<typeof import('prom-client')>(import.meta.url, 'prom-client')
 
-/** How an attempt ended, as the `outcome` label says it: `retrying` is a failure that will be retried. */
+/**
+ * How an attempt ended, as the `outcome` label says it: `retrying` is a failure that will be retried.
+ * @example
+ * // sluice_workflow_task_attempts_total{workflow="hourly", task="ingest", outcome="retrying"} 2
+ * const outcome: AttemptOutcome = 'retrying' // a failed attempt that will be tried again
+ */
 export type AttemptOutcome = 'succeeded' | 'failed' | 'retrying' | 'cancelled'
 
-/** The metric names (the alert rules of `workflowRules` read them). */
+/**
+ * The metric names (the alert rules of `workflowRules` read them).
+ * @example WORKFLOW_METRICS.attempts // 'sluice_workflow_task_attempts_total'
+ */
 export const WORKFLOW_METRICS = {
   attempts: 'sluice_workflow_task_attempts_total',
   duration: 'sluice_workflow_task_duration_seconds',
@@ -33,7 +41,10 @@ const BUCKETS = [1, 5, 15, 60, 300, 900, 1800, 3600, 7200, 21600, 86400]
  * const text = await metrics.render()
  */
 export class WorkflowMetrics {
-  /** The prom-client registry holding the workflow's metrics (to merge into another, or serve). */
+  /**
+   * The prom-client registry holding the workflow's metrics (to merge into another, or serve).
+   * @example const text = await new WorkflowMetrics('hourly').registry.metrics()
+   */
   readonly registry: Registry
   readonly #workflow: string
   readonly #attempts
@@ -66,7 +77,12 @@ export class WorkflowMetrics {
     }
   }
 
-  /** Counts one scheduler event. */
+  /**
+   * Counts one scheduler event.
+   * @example
+   * const metrics = new WorkflowMetrics(wf.name, store)
+   * new Scheduler(wf, { store, onEvent: (e) => metrics.observe(e) })
+   */
   observe(e: WorkflowEvent): void {
     const workflow = this.#workflow
     if (e.type === 'run-started') this.#queue.observe({ workflow, task: e.task }, Math.max(0, e.queuedMs) / 1000)
@@ -78,14 +94,17 @@ export class WorkflowMetrics {
     }
   }
 
-  /** The Prometheus text format. */
+  /**
+   * The Prometheus text format.
+   * @example const text = await new WorkflowMetrics('hourly', store).render() // '# HELP sluice_workflow_task_attempts_total ...'
+   */
   render(): Promise<string> {
     return this.registry.metrics()
   }
 
   /**
    * Serves `GET /metrics` (and `/healthz`) on loopback unless told otherwise; port 0 picks a free one.
-   * @example const server = await metrics.serve(9465); ...; await server.close()
+   * @example const server = await new WorkflowMetrics('hourly', store).serve(9465); console.log(server.url); await server.close()
    */
   async serve(port: number, host = '127.0.0.1'): Promise<{ port: number; url: string; close(): Promise<void> }> {
     const server = createServer((req, res) => {

@@ -1,6 +1,9 @@
 import { userError } from '../core/errors.ts'
 
-/** A partition's time range, epoch ms, end exclusive (absent for static partitions). */
+/**
+ * A partition's time range, epoch ms, end exclusive (absent for static partitions).
+ * @example const { start, end } = daily('2026-01-01').bounds('2026-01-02') // epoch ms of 2026-01-02 and 2026-01-03, UTC
+ */
 export interface PartitionBounds {
   start?: number
   end?: number
@@ -9,6 +12,7 @@ export interface PartitionBounds {
 /**
  * The partitions of a workflow: every task runs once per partition key. Time partitions are complete (and so
  * runnable) once their end has passed; static ones always are.
+ * @example hourly('2026-01-01').range('2026-01-01T22', '2026-01-02T01') // ['2026-01-01T22', '2026-01-01T23', '2026-01-02T00', '2026-01-02T01']
  */
 export interface PartitionSet {
   readonly kind: 'hourly' | 'daily' | 'monthly' | 'static'

@@ -1,4 +1,7 @@
-/** How a failed task is retried: `retries` more attempts, waiting base·factor^n ms (capped), with jitter. */
+/**
+ * How a failed task is retried: `retries` more attempts, waiting base·factor^n ms (capped), with jitter.
+ * @example builder.task('export', shellTask('./export.sh'), { retry: { retries: 5, baseMs: 2_000, maxMs: 60_000 } }) // the rest from defaultRetry
+ */
 export interface RetryPolicy {
   retries: number
   baseMs: number
@@ -15,13 +18,19 @@ export interface RetryPolicy {
  */
 export const defaultRetry: RetryPolicy = { retries: 0, baseMs: 1_000, factor: 2, maxMs: 5 * 60_000, jitter: 0.5 }
 
-/** The wait before retry number `failures` (1 after the first failure); `random` returns [0, 1). */
+/**
+ * The wait before retry number `failures` (1 after the first failure); `random` returns [0, 1).
+ * @example backoffDelay({ ...defaultRetry, jitter: 0 }, 2, Math.random) // 2000: after the second failure, 1 s doubled once
+ */
 export function backoffDelay(policy: RetryPolicy, failures: number, random: () => number): number {
   const raw = Math.min(policy.maxMs, policy.baseMs * policy.factor ** Math.max(0, failures - 1))
   return Math.round(raw * (1 - policy.jitter) + raw * policy.jitter * random())
 }
 
-/** A seeded generator of [0, 1) (mulberry32), so jitter is reproducible in tests. */
+/**
+ * A seeded generator of [0, 1) (mulberry32), so jitter is reproducible in tests.
+ * @example backoffDelay(defaultRetry, 1, seededRandom(42)) // the same wait in every test run
+ */
 export function seededRandom(seed: number): () => number {
   let a = seed >>> 0
   return () => {

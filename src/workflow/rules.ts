@@ -12,7 +12,7 @@ export const DURATION_P95 = 'sluice:workflow_task_duration_seconds:p95_1h'
  * the 95th percentile of queue time and of task duration per task over an hour (recording rules); an alert
  * (page) for each task with an SLA when one of its runs missed it in the last hour, and one (ticket) when a
  * task failed for good in the last hour. The result is a rule file's content (see `toYaml`).
- * @example toYaml(workflowRules(wf)) // what `sluice workflow rules` prints
+ * @example const { groups } = workflowRules(wf) // what `sluice workflow rules` prints, as YAML
  */
 export function workflowRules(wf: Workflow): { groups: Yaml[] } {
   const w = `workflow="${wf.name}"`

@@ -1,13 +1,21 @@
 import { Cron } from 'croner'
 import { userError } from '../core/errors.ts'
 
-/** When a workflow is due: `next(after)` is the first tick strictly after `after` (epoch ms). */
+/**
+ * When a workflow is due: `next(after)` is the first tick strictly after `after` (epoch ms).
+ * @example
+ * const s: Schedule = cron('5 * * * *')
+ * new Date(s.next(Date.UTC(2026, 0, 1))!).toISOString() // '2026-01-01T00:05:00.000Z'
+ */
 export interface Schedule {
   readonly description: string
   next(after: number): number | undefined
 }
 
-/** What to do with ticks missed while the scheduler was down: run each of them, or only the latest. */
+/**
+ * What to do with ticks missed while the scheduler was down: run each of them, or only the latest.
+ * @example workflow('report', { schedule: cron('0 6 * * *'), catchUp: 'latest' }) // after a week down: one run, not seven
+ */
 export type CatchUp = 'all' | 'latest'
 
 /**
@@ -37,7 +45,10 @@ export function every(ms: number, opts: { anchor?: number } = {}): Schedule {
   return { description: `every ${ms} ms`, next: (after) => anchor + (Math.floor((after - anchor) / ms) + 1) * ms }
 }
 
-/** The ticks due in (`last`, `now`], applying the catch-up policy; at most `limit` of them. */
+/**
+ * The ticks due in (`last`, `now`], applying the catch-up policy; at most `limit` of them.
+ * @example dueTicks(every(3_600_000), Date.UTC(2026, 0, 1), Date.UTC(2026, 0, 1, 5), 'all') // the five hourly ticks after midnight
+ */
 export function dueTicks(schedule: Schedule, last: number, now: number, catchUp: CatchUp, limit = 10_000): number[] {
   const ticks: number[] = []
   for (let t = schedule.next(last); t !== undefined && t <= now && ticks.length < limit; t = schedule.next(t)) ticks.push(t)

@@ -10,7 +10,10 @@ import type { RunRow, RunStatus, WorkflowStore } from './store.ts'
 import type { TaskAction, TaskContext, TaskSpec } from './task.ts'
 import type { Workflow } from './workflow.ts'
 
-/** What a scheduler tells as it goes (for progress, metrics and tests). */
+/**
+ * What a scheduler tells as it goes (for progress, metrics and tests).
+ * @example new Scheduler(wf, { store, onEvent: (e: WorkflowEvent) => { if (e.type === 'run-failed') console.error(e.task, e.partition, e.error) } })
+ */
 export type WorkflowEvent =
   | { type: 'run-started'; task: string; partition: string; attempt: number; queuedMs: number }
   | { type: 'run-succeeded'; task: string; partition: string; attempt: number; durationMs: number }
@@ -20,11 +23,22 @@ export type WorkflowEvent =
   | { type: 'process-stopped'; task: string; partition: string; pid: number }
   | { type: 'sla-missed'; task: string; partition: string; slaMs: number; lateMs: number }
 
-/** A limit shared by several schedulers in one process (the global concurrency limit). */
+/**
+ * A limit shared by several schedulers in one process (the global concurrency limit).
+ * @example
+ * const slots = new Slots(4) // at most 4 task runs at once over every scheduler given it
+ * const scheduler = new Scheduler(wf, { store, global: slots })
+ */
 export class Slots {
-  /** How many task runs may go at once over all the schedulers sharing these slots. */
+  /**
+   * How many task runs may go at once over all the schedulers sharing these slots.
+   * @example new Slots(4).limit // 4
+   */
   readonly limit: number
-  /** Task runs going now. */
+  /**
+   * Task runs going now.
+   * @example const slots = new Slots(4); slots.inUse // 0 until a task run starts
+   */
   inUse = 0
   constructor(limit: number) {
     this.limit = limit
@@ -56,7 +70,10 @@ export interface SchedulerOptions {
   cancelPollMs?: number
 }
 
-/** How many runs of the partitions a drain looked at ended in each status. */
+/**
+ * How many runs of the partitions a drain looked at ended in each status.
+ * @example const { succeeded, failed } = await new Scheduler(wf, { store }).drain() // DrainSummary: runs per status
+ */
 export type DrainSummary = Record<RunStatus, number>
 
 /** How long a cancelled or timed-out attempt may take to stop before its outcome is recorded anyway. */
@@ -76,7 +93,10 @@ const STATUSES: RunStatus[] = ['pending', 'running', 'retrying', 'succeeded', 'f
  * const summary = await s.drain()
  */
 export class Scheduler {
-  /** The workflow this scheduler runs. */
+  /**
+   * The workflow this scheduler runs.
+   * @example new Scheduler(wf, { store }).workflow.name // wf.name
+   */
   readonly workflow: Workflow
   readonly #store: WorkflowStore
   readonly #clock: WorkflowClock
@@ -106,6 +126,7 @@ export class Scheduler {
   /**
    * Cancels runs: queued ones at once, running ones by asking their scheduler (this one or another
    * process's) to stop them; they end `cancelled` and are never retried. Returns the counts.
+   * @example scheduler.cancel([{ task: 'aggregate', partition: '2026-01-01T10' }]) // { queued: 0, running: 1 }
    */
   cancel(runs: readonly { task: string; partition: string }[]): { queued: number; running: number } {
     const queued = this.#store.setStatus(this.workflow.name, runs, 'cancelled', ['pending', 'retrying'], this.#clock.now())
@@ -118,6 +139,7 @@ export class Scheduler {
    * Applies the recovery rule to runs a previous scheduler left running (see WorkflowStore.recoverInterrupted),
    * after stopping (SIGKILL) the process group a shell task of theirs still runs on this host, so that an
    * attempt never runs beside its retry.
+   * @example const s = new Scheduler(wf, { store }); s.recover() // the runs a killed scheduler left running, queued again
    */
   recover(): number {
     this.#store.lockForScheduler()
@@ -133,7 +155,10 @@ export class Scheduler {
     return n
   }
 
-  /** Queues every task for these partitions (runs that exist are kept: a run is idempotent per (task, partition)). */
+  /**
+   * Queues every task for these partitions (runs that exist are kept: a run is idempotent per (task, partition)).
+   * @example scheduler.enqueue(wf.partitions.range('2026-01-01', '2026-01-07')) // a backfill of one week
+   */
   enqueue(partitions: readonly string[]): number {
     for (const p of partitions) if (!this.workflow.partitions.has(p) && !this.#isTickKey(p)) this.workflow.partitions.bounds(p)
     return this.#store.enqueue(this.workflow.name, this.workflow.tasks.map((t) => t.name), partitions, this.#clock.now())
@@ -142,6 +167,7 @@ export class Scheduler {
   /**
    * Queues what is due at the current time: complete time partitions (or, with a schedule and no time
    * partitions, one partition per tick), applying the catch-up policy to those missed since the last call.
+   * @example const queued = scheduler.materialize() // the partitions that became due since the last call
    */
   materialize(): string[] {
     const wf = this.workflow
@@ -168,7 +194,12 @@ export class Scheduler {
     return keys
   }
 
-  /** Serves the schedule until `signal` aborts: queue what is due, run it, sleep until the next tick. */
+  /**
+   * Serves the schedule until `signal` aborts: queue what is due, run it, sleep until the next tick.
+   * @example
+   * const stop = new AbortController(); process.once('SIGTERM', () => stop.abort())
+   * await scheduler.serve(stop.signal)
+   */
   async serve(signal: AbortSignal): Promise<void> {
     this.recover()
     while (!signal.aborted) {
@@ -183,6 +214,7 @@ export class Scheduler {
   /**
    * Runs what is runnable among `partitions` (default: every queued one) until nothing is left to run or to
    * retry; resolves with the count of runs in each status. An abort leaves running runs to `recover`.
+   * @example const summary = await scheduler.drain({ partitions: ['2026-01-01'] }) // { succeeded: 3, failed: 0, ... }
    */
   async drain(opts: { partitions?: readonly string[]; signal?: AbortSignal } = {}): Promise<DrainSummary> {
     const wf = this.workflow
@@ -250,7 +282,10 @@ export class Scheduler {
     return summary
   }
 
-  /** Every status of the workflow's runs, by partition then task. */
+  /**
+   * Every status of the workflow's runs, by partition then task.
+   * @example scheduler.runs().filter((r) => r.status === 'failed').map((r) => r.error)
+   */
   runs(): RunRow[] {
     return this.#store.runs(this.workflow.name)
   }

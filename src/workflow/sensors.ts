@@ -2,7 +2,12 @@ import { existsSync } from 'node:fs'
 import { SluiceError } from '../core/errors.ts'
 import type { TaskAction, TaskContext } from './task.ts'
 
-/** A condition a sensor waits for; it may be async (a catalog or object store lookup). */
+/**
+ * A condition a sensor waits for; it may be async (a catalog or object store lookup).
+ * @example
+ * const bigEnough: SensorCheck = async ({ partition }) => (await stat(`drop/${partition}.jsonl`)).size > 0
+ * builder.task('wait-drop', sensorTask(bigEnough, { pollMs: 60_000 }))
+ */
 export type SensorCheck = (ctx: TaskContext) => boolean | Promise<boolean>
 
 /**

@@ -5,7 +5,10 @@ import type { DatabaseSync } from 'node:sqlite'
 import { SluiceError } from '../core/errors.ts'
 import { lockFileSync } from '../core/folder-lock.ts'
 
-/** The state of one (task, partition) run. `upstream_failed`: a task it depends on failed for good. */
+/**
+ * The state of one (task, partition) run. `upstream_failed`: a task it depends on failed for good.
+ * @example store.runs('hourly', { statuses: ['failed', 'upstream_failed'] }).map((r) => `${r.task} ${r.partition}`)
+ */
 export type RunStatus = 'pending' | 'running' | 'retrying' | 'succeeded' | 'failed' | 'upstream_failed' | 'cancelled'
 
 /**
@@ -51,6 +54,9 @@ export interface HistoryRow {
 /**
  * Run state and history of workflows in one SQLite file (WAL, synchronous=FULL): each state change is one
  * transaction, so a scheduler killed at any moment finds every run either before or after a change.
+ * @example
+ * const store = new WorkflowStore('state/workflows.db')
+ * store.runs('hourly', { statuses: ['failed'] }); store.close()
  */
 export class WorkflowStore {
   readonly #db: DatabaseSync
@@ -89,6 +95,7 @@ export class WorkflowStore {
    * another process on the same store fails with SLUICE_WORKFLOW_LOCKED naming the holder. A lock left by a
    * process of this host that no longer runs (killed) is taken over. Released by `close`; schedulers of one
    * process share it.
+   * @example const store = new WorkflowStore('state/workflows.db'); store.lockForScheduler() // SLUICE_WORKFLOW_LOCKED if another process holds it
    */
   lockForScheduler(): void {
     if (this.#unlock !== undefined || this.#path === ':memory:') return
@@ -106,7 +113,10 @@ export class WorkflowStore {
     }
   }
 
-  /** The workflows that have runs in the store, by name. */
+  /**
+   * The workflows that have runs in the store, by name.
+   * @example store.workflows() // ['daily-report', 'hourly']
+   */
   workflows(): string[] {
     return (this.#db.prepare('SELECT DISTINCT workflow FROM runs ORDER BY workflow').all() as { workflow: string }[]).map((r) => r.workflow)
   }
@@ -115,6 +125,7 @@ export class WorkflowStore {
    * Queues a run of every given task for every partition; runs that exist already are left as they are. `mark`
    * sets a scheduler state value in the same transaction (how far the schedule was queued), so a scheduler
    * killed in between never finds the mark moved on without the runs queued.
+   * @example store.enqueue('hourly', ['ingest', 'aggregate'], ['2026-01-01T10'], Date.now()) // 2 runs queued
    */
   enqueue(workflow: string, tasks: readonly string[], partitions: readonly string[], now: number, mark?: { key: string; value: string }): number {
     const ins = this.#db.prepare(`INSERT OR IGNORE INTO runs (workflow, task, partition, status, queued_at) VALUES (?, ?, ?, 'pending', ?)`)
@@ -146,7 +157,10 @@ export class WorkflowStore {
     return row === undefined ? undefined : toRun(row)
   }
 
-  /** Marks a queued run running; false when another change got there first (it was not runnable any more). */
+  /**
+   * Marks a queued run running; false when another change got there first (it was not runnable any more).
+   * @example if (store.claim('hourly', 'ingest', '2026-01-01T10', Date.now())) console.log('ours to run')
+   */
   claim(workflow: string, task: string, partition: string, now: number): boolean {
     const r = this.#db
       .prepare(`UPDATE runs SET status = 'running', attempts = attempts + 1, started_at = ?, ended_at = NULL, cancel_requested = 0, pid = NULL, host = NULL WHERE workflow = ? AND task = ? AND partition = ? AND status IN ('pending', 'retrying')`)
@@ -154,12 +168,20 @@ export class WorkflowStore {
     return r.changes === 1
   }
 
-  /** Notes the process group a running attempt started, so that the next scheduler can stop it should this one die. */
+  /**
+   * Notes the process group a running attempt started, so that the next scheduler can stop it should this one die.
+   * @example store.setProcess('hourly', 'ingest', '2026-01-01T10', 4242, 'worker-1') // the process group and host of a shell task's attempt
+   */
   setProcess(workflow: string, task: string, partition: string, pid: number, host: string): void {
     this.#db.prepare(`UPDATE runs SET pid = ?, host = ? WHERE workflow = ? AND task = ? AND partition = ? AND status = 'running'`).run(pid, host, workflow, task, partition)
   }
 
-  /** Records how a running attempt ended: success, a failure to retry at `retryAt`, or a final failure. */
+  /**
+   * Records how a running attempt ended: success, a failure to retry at `retryAt`, or a final failure.
+   * @example
+   * const run = store.run('hourly', 'ingest', '2026-01-01T10')!
+   * store.finish(run, 'failed', Date.now(), 'exit code 1', Date.now() + 30_000) // retried in 30 s
+   */
   finish(run: RunRow, outcome: HistoryRow['outcome'], now: number, error: string | null, retryAt: number | undefined): void {
     this.#tx(() => {
       const status: RunStatus = outcome === 'succeeded' ? 'succeeded' : outcome === 'cancelled' ? 'cancelled' : retryAt !== undefined ? 'retrying' : 'failed'
@@ -178,6 +200,7 @@ export class WorkflowStore {
    * one. Its attempt is recorded as `interrupted` (not counted against the retries) and it is queued again at
    * once, unless a cancel was asked for it: then it is `cancelled`. (`Scheduler.recover` first stops the process
    * group a shell task of that attempt left running.)
+   * @example store.recoverInterrupted('hourly', Date.now()) // how many runs were queued again
    */
   recoverInterrupted(workflow: string, now: number): number {
     let n = 0
@@ -197,6 +220,7 @@ export class WorkflowStore {
   /**
    * Asks the scheduler running these runs to stop them: it aborts each attempt and records it `cancelled`
    * (never retried). Returns how many running runs were asked.
+   * @example store.requestCancel('hourly', [{ task: 'aggregate', partition: '2026-01-01T10' }]) // 1 if it was running
    */
   requestCancel(workflow: string, runs: readonly { task: string; partition: string }[]): number {
     let n = 0
@@ -207,13 +231,19 @@ export class WorkflowStore {
     return n
   }
 
-  /** The running runs of a workflow a cancel was asked for. */
+  /**
+   * The running runs of a workflow a cancel was asked for.
+   * @example for (const r of store.cancelRequested('hourly')) console.log(`stop ${r.task} ${r.partition}`)
+   */
   cancelRequested(workflow: string): { task: string; partition: string }[] {
     const rows = this.#db.prepare(`SELECT task, partition FROM runs WHERE workflow = ? AND status = 'running' AND cancel_requested = 1`).all(workflow) as { task: string; partition: string }[]
     return rows.map((r) => ({ task: String(r.task), partition: String(r.partition) }))
   }
 
-  /** Sets runs' status (retry: back to pending; cancel: cancelled), only from the given statuses. */
+  /**
+   * Sets runs' status (retry: back to pending; cancel: cancelled), only from the given statuses.
+   * @example store.setStatus('hourly', [{ task: 'ingest', partition: '2026-01-01T10' }], 'pending', ['failed'], Date.now()) // a retry by hand
+   */
   setStatus(workflow: string, runs: readonly { task: string; partition: string }[], to: RunStatus, from: readonly RunStatus[], now: number): number {
     let n = 0
     const marks = from.map(() => '?').join(', ')

@@ -3,7 +3,10 @@ import type { Stream } from '../api/stream.ts'
 import type { LineageTransport } from '../lineage/transport.ts'
 import type { RetryPolicy } from './retry.ts'
 
-/** What a task run knows: its workflow, task, partition (key and bounds), attempt, and a signal for timeouts and cancels. */
+/**
+ * What a task run knows: its workflow, task, partition (key and bounds), attempt, and a signal for timeouts and cancels.
+ * @example fnTask(async ({ partition, attempt, signal }) => { await fetch(`https://api.example/refresh/${partition}?try=${attempt}`, { method: 'POST', signal }) })
+ */
 export interface TaskContext {
   workflow: string
   task: string
@@ -28,7 +31,12 @@ export interface TaskContext {
   startedProcess?(pgid: number): void
 }
 
-/** What a task does: run a Sluice pipeline, call a TypeScript function, or run a shell command. */
+/**
+ * What a task does: run a Sluice pipeline, call a TypeScript function, or run a shell command.
+ * @example
+ * const action: TaskAction = shellTask('gzip -k "out/$SLUICE_PARTITION.jsonl"')
+ * builder.task('compress', action, { dependsOn: ['export'] })
+ */
 export type TaskAction =
   | { kind: 'pipeline'; build: (args: { params: Record<string, string> }) => Pipeline | Stream<unknown> }
   | { kind: 'function'; fn: (ctx: TaskContext) => unknown }
@@ -37,7 +45,7 @@ export type TaskAction =
 /**
  * A task that runs a pipeline built from its partition's params: the same factory `sluice run --param` takes,
  * so a streaming pipeline rebuilds a partition's time range as a bounded run.
- * @example pipelineTask(({ params }) => source.file(`in/${params.partition}.jsonl`).to(sink.file(`out/${params.partition}.jsonl`)))
+ * @example pipelineTask(({ params }) => pipeline('copy').from(source.jsonl(`in/${params.partition}.jsonl`)).to(sink.jsonl(`out/${params.partition}.jsonl`)))
  */
 export function pipelineTask(build: (args: { params: Record<string, string> }) => Pipeline | Stream<unknown>): TaskAction {
   return { kind: 'pipeline', build }
@@ -45,7 +53,7 @@ export function pipelineTask(build: (args: { params: Record<string, string> }) =
 
 /**
  * A task that calls a function; it fails if the function throws or rejects.
- * @example fnTask(async ({ partition }) => { await check(partition) })
+ * @example fnTask(async ({ partition }) => { if ((await stat(`out/${partition}.jsonl`)).size === 0) throw new Error('empty output') })
  */
 export function fnTask(fn: (ctx: TaskContext) => unknown): TaskAction {
   return { kind: 'function', fn }
@@ -60,7 +68,10 @@ export function shellTask(command: string, opts: { cwd?: string } = {}): TaskAct
   return { kind: 'shell', command, ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}) }
 }
 
-/** A task's options: its upstream tasks, retries, timeout, concurrency limit and priority (higher first). */
+/**
+ * A task's options: its upstream tasks, retries, timeout, concurrency limit and priority (higher first).
+ * @example builder.task('aggregate', shellTask('./aggregate.sh'), { dependsOn: ['ingest'], retry: { retries: 3 }, timeoutMs: 600_000, priority: 10, slaMs: 3_600_000 })
+ */
 export interface TaskOptions {
   dependsOn?: string[]
   retry?: Partial<RetryPolicy>

@@ -21,7 +21,12 @@ export interface WorkflowOptions {
   concurrency?: number
 }
 
-/** A built workflow: tasks in dependency order, checked. */
+/**
+ * A built workflow: tasks in dependency order, checked.
+ * @example
+ * const wf: Workflow = workflow('hourly', { partitions: hourly('2026-01-01') }).task('ingest', shellTask('./ingest.sh')).build()
+ * wf.tasks.map((t) => t.name) // ['ingest']
+ */
 export interface Workflow {
   readonly name: string
   readonly tasks: readonly TaskSpec[]
@@ -32,9 +37,17 @@ export interface Workflow {
   task(name: string): TaskSpec
 }
 
-/** Builds a workflow: add tasks with `.task()`, then `.build()` checks the graph. */
+/**
+ * Builds a workflow: add tasks with `.task()`, then `.build()` checks the graph.
+ * @example
+ * const builder: WorkflowBuilder = workflow('hourly', { partitions: hourly('2026-01-01') })
+ * const wf = builder.task('ingest', shellTask('./ingest.sh')).task('report', fnTask(() => {}), { dependsOn: ['ingest'] }).build()
+ */
 export class WorkflowBuilder {
-  /** The workflow's name: its runs are kept under it in the store. */
+  /**
+   * The workflow's name: its runs are kept under it in the store.
+   * @example workflow('hourly').name // 'hourly'
+   */
   readonly name: string
   readonly #opts: WorkflowOptions
   readonly #tasks: TaskSpec[] = []
@@ -44,7 +57,10 @@ export class WorkflowBuilder {
     this.#opts = opts
   }
 
-  /** Adds a task; `dependsOn` names tasks that must succeed for the same partition first. */
+  /**
+   * Adds a task; `dependsOn` names tasks that must succeed for the same partition first.
+   * @example workflow('nightly').task('dump', shellTask('pg_dump shop > out/shop.sql')).task('upload', shellTask('./upload.sh'), { dependsOn: ['dump'] })
+   */
   task(name: string, action: TaskAction, opts: TaskOptions = {}): this {
     if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw userError('SLUICE_WORKFLOW_INVALID', `task name '${name}' may hold only letters, digits, '_', '.' and '-'`)
     if (this.#tasks.some((t) => t.name === name)) throw userError('SLUICE_WORKFLOW_INVALID', `workflow '${this.name}' has two tasks named '${name}'`)
@@ -63,7 +79,10 @@ export class WorkflowBuilder {
     return this
   }
 
-  /** Checks the graph (unknown dependencies, cycles: both named with their path) and returns the workflow. */
+  /**
+   * Checks the graph (unknown dependencies, cycles: both named with their path) and returns the workflow.
+   * @example const wf = workflow('nightly').task('dump', shellTask('./dump.sh')).build() // throws on a cycle or an unknown dependency
+   */
   build(): Workflow {
     const byName = new Map(this.#tasks.map((t) => [t.name, t]))
     for (const t of this.#tasks) {
@@ -115,7 +134,7 @@ function topoOrder(tasks: readonly TaskSpec[], byName: Map<string, TaskSpec>): T
  * @example
  * export default workflow('hourly-clicks', { partitions: hourly('2026-01-01'), schedule: cron('5 * * * *') })
  *   .task('ingest', shellTask('cp "drop/$SLUICE_PARTITION.jsonl" in/'))
- *   .task('aggregate', pipelineTask(clicksByHour), { dependsOn: ['ingest'], retry: { retries: 3 } })
+ *   .task('aggregate', pipelineTask(({ params }) => pipeline('clicks').from(source.jsonl(`in/${params.partition}.jsonl`)).to(sink.jsonl('out/clicks.jsonl'))), { dependsOn: ['ingest'], retry: { retries: 3 } })
  *   .build()
  */
 export function workflow(name: string, opts: WorkflowOptions = {}): WorkflowBuilder {

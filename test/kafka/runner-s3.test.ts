@@ -37,7 +37,9 @@ test('two workers with checkpoints in a bucket, thread 0 killed mid-run: the out
   await topics(`${input}-unused`, ref)
   const refDir = await mkdtemp(join(tmpdir(), 'sluice-runner-s3-ref-'))
   const workers: Worker[] = []
-  const bounded = ['--param', 'bounded=true']
+  // Paced by checkpoints (at most 300 records per subtask between two), the bounded job takes 15 or more of
+  // them, so the kill after the first committed output lands while it runs, however fast the machine is.
+  const bounded = ['--param', 'bounded=true', '--param', 'pace=300']
   try {
     await write(input, [...events(0, 9000), ...ends()])
     for (let n = 0; n < 2; n++) workers.push(worker(input, out, group, dir, bounded))

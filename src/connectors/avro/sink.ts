@@ -22,7 +22,7 @@ export interface AvroSinkOptions {
  * field) and the others are written. Files are laid out as `sink.parquet` lays them out: without checkpoints
  * `path` is one file written at close and renamed into place (at-least-once on a rerun); with checkpoints `path`
  * is a folder of part files `path/part-<subtask>-<checkpoint>.avro` committed by two-phase commit: exactly once.
- * @example .to(sink.avro('out/orders', { schema: Order }))
+ * @example .to(sink.avro('out/orders', { schema: { type: 'record', name: 'Order', fields: [{ name: 'id', type: 'string' }] } }))
  */
 export function avro<T>(path: string, options: AvroSinkOptions): Sink<T> {
   if (typeof path !== 'string' || path === '') throw userError('SLUICE_BAD_ARGUMENT', 'sink.avro needs a path')

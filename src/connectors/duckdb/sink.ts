@@ -9,7 +9,7 @@ import { duckDialect } from './dialect.ts'
 /**
  * Options of `sink.duckdb`: the table's `columns` (types; inferred from the first batch if omitted) and
  * the `key` that makes writes upserts (a changelog then updates and deletes rows).
- * @example sink.duckdb('out/shop.duckdb', 'revenue', { key: (r) => r.country, columns: { country: 'string', revenue: 'double' } })
+ * @example sink.duckdb<Revenue>('out/shop.duckdb', 'revenue', { key: (r) => r.country, columns: { country: 'string', revenue: 'double' } })
  */
 export interface DuckDbSinkOptions<T> {
   /**

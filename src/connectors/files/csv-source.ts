@@ -9,7 +9,10 @@ import { LineReader, type QuoteRule } from './line-reader.ts'
 const parseCsv: typeof import('csv-parse/sync').parse = (...args: Parameters<typeof import('csv-parse/sync').parse>) => csvParse().parse(...args)
 const csvParse = lazyRequire<typeof import('csv-parse/sync')>(import.meta.url, 'csv-parse/sync')
 
-/** How a CSV field is converted. An empty field becomes null for every type but 'string'. */
+/**
+ * How a CSV field is converted. An empty field becomes null for every type but 'string'.
+ * @example source.csv<Order>('data/orders.csv', { types: { amount: 'number', qty: 'number' } }) // other fields stay strings
+ */
 export type CsvType = 'number' | 'string' | 'boolean' | 'json'
 
 /**

@@ -9,7 +9,10 @@ import { DEFAULT_CHUNK_SIZE, LineReader, endOfLastLine, type QuoteRule } from '.
 import { settleProblems } from './line-problems.ts'
 import { checkCompression, compressionOf, DecompressedFile, type Compression, type ReadableFile } from './decompress.ts'
 
-/** Where a file source stands in one file: resume there with `resumeFrom`. */
+/**
+ * Where a file source stands in one file: resume there with `resumeFrom`.
+ * @example source.jsonl('in/clicks.jsonl', { resumeFrom: { 'in/clicks.jsonl': { offset: 52_431, line: 1_000 } } })
+ */
 export interface FilePosition {
   file: string
   /** Byte offset of the next unread record. */
@@ -18,7 +21,10 @@ export interface FilePosition {
   line: number
 }
 
-/** Options shared by the file sources. */
+/**
+ * Options shared by the file sources.
+ * @example source.jsonl('logs/app.jsonl', { follow: true, pollInterval: '1s', startAt: 'end' }) // tail a growing file
+ */
 export interface FileSourceOptions<T> extends SourceOptions<T> {
   /**
    * Tail the files: after the end, keep polling for appended lines (the source is unbounded). A last

@@ -24,7 +24,7 @@ export interface KafkaRecordMeta {
  * A value format with set-up work the per-record functions cannot do (they are synchronous): `open` once with
  * the topics when the source or sink opens (register a schema), `prepare` with the values of each fetch before
  * they are decoded (fetch the writer schemas of ids not seen yet). `avroRegistry` from the contracts is one.
- * @example source.kafka({ brokers, topics: 'bids', codec: avroRegistry(bids, { registry: 'http://127.0.0.1:8081' }) })
+ * @example source.kafka({ brokers, topics: 'bids', codec: avroRegistry(bidContract, { registry: 'http://127.0.0.1:8081' }) })
  */
 export interface KafkaCodec<T> {
   open?(topics: readonly string[], role?: 'source' | 'sink'): Promise<void>

@@ -10,7 +10,7 @@ import type { KafkaCodec } from './decode.ts'
 
 /**
  * Options of `sink.kafka`: where to connect, the topic, how records are keyed and encoded, and the guarantee.
- * @example sink.kafka({ brokers: 'localhost:9092', topic: 'counts', key: (r) => r.page, guarantee: 'exactly-once' })
+ * @example sink.kafka<Click>({ brokers: 'localhost:9092', topic: 'clicks', key: (c) => c.page, guarantee: 'exactly-once' })
  */
 export interface KafkaSinkOptions<T> extends KafkaConnection {
   /** The topic written to. It must exist, unless `create` is given. */

@@ -23,7 +23,7 @@ export interface CollectSink<T> extends Sink<T> {
 /**
  * Keeps every record in memory, for tests: read `values`, `records` (with time and changelog kind), or
  * `table()` (the changelog applied).
- * @example const out = sink.collect<Revenue>(); stream.to(out); await run(p); assert.deepEqual(out.values, [...])
+ * @example const out = sink.collect<Revenue>(); stream.to(out); await run(p); out.values // every record, in order
  */
 export function collect<T>(): CollectSink<T> {
   const values: T[] = []

@@ -1,4 +1,7 @@
-/** A new user of the auction site. Times are epoch milliseconds. */
+/**
+ * A new user of the auction site. Times are epoch milliseconds.
+ * @example const people = p.from(source.nexmark()).flatMap((e) => (e.type === 'person' ? [e] : [])) // Stream<Person>
+ */
 export interface Person {
   type: 'person'
   id: number
@@ -11,7 +14,10 @@ export interface Person {
   extra: string
 }
 
-/** An item put up for auction; it takes bids from `dateTime` until `expires`. */
+/**
+ * An item put up for auction; it takes bids from `dateTime` until `expires`.
+ * @example const auctions = p.from(source.nexmark()).flatMap((e) => (e.type === 'auction' ? [e] : [])) // Stream<Auction>
+ */
 export interface Auction {
   type: 'auction'
   id: number
@@ -26,7 +32,10 @@ export interface Auction {
   extra: string
 }
 
-/** A bid of `bidder` on `auction`, placed through `channel`. */
+/**
+ * A bid of `bidder` on `auction`, placed through `channel`.
+ * @example const bids = p.from(source.nexmark()).flatMap((e) => (e.type === 'bid' ? [e] : [])) // Stream<Bid>
+ */
 export interface Bid {
   type: 'bid'
   auction: number
@@ -38,7 +47,10 @@ export interface Bid {
   extra: string
 }
 
-/** One Nexmark event; `type` tells which. */
+/**
+ * One Nexmark event; `type` tells which.
+ * @example p.from(source.nexmark({ events: 10_000 })).map((e: NexmarkEvent) => e.type) // 'person' | 'auction' | 'bid'
+ */
 export type NexmarkEvent = Person | Auction | Bid
 
 export const isPerson = (e: NexmarkEvent): e is Person => e.type === 'person'

@@ -6,6 +6,7 @@ import { SluiceError } from '../../core/errors.ts'
  * A column's type: `int64` (integers as numbers or bigints), `double`, `string`, `boolean`,
  * `timestamp` (a Date or epoch milliseconds; UTC, millisecond unit) or `json` (any value, stored as JSON text).
  * Every column is nullable: null and a missing field are both written as null.
+ * @example sink.parquet('out/orders', { schema: { id: 'string', amount: 'double', qty: 'int64', at: 'timestamp', tags: 'json' } })
  */
 export type ParquetType = 'int64' | 'double' | 'string' | 'boolean' | 'timestamp' | 'json'
 

@@ -9,7 +9,7 @@ import { redactRedis, redisClient } from './client.ts'
  * Options of `sink.redis`: what each record becomes. `type: 'string'` sets `key` to `value` (a string, or
  * JSON of anything else); `'hash'` replaces the hash at `key` with `fields` (default: the record's own
  * fields); `'zset'` adds `member` with `score` to the sorted set at `key`.
- * @example sink.redis({ url, type: 'zset', key: () => 'leaders', member: (r) => r.user, score: (r) => r.points })
+ * @example sink.redis<{ user: string; points: number }>({ url, type: 'zset', key: () => 'leaders', member: (r) => r.user, score: (r) => r.points })
  */
 export interface RedisSinkOptions<T> {
   url: string

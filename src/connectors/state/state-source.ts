@@ -8,7 +8,7 @@ import { readState, type ReadStateOptions } from './read-state.ts'
  * (see readState), read when the job starts.
  *
  * @experimental
- * @example pipeline('audit').from(source.state('savepoints/v1', { step: 'totals' })).filter((r) => r.value > 100).to(sink.jsonl('big.jsonl'))
+ * @example pipeline('audit').from(source.state('savepoints/v1', { step: 'totals' })).filter((r) => Number(r.value) > 100).to(sink.jsonl('big.jsonl'))
  */
 export function stateSource(dir: string, options: ReadStateOptions & SourceOptions<StateRow>): Source<StateRow> {
   const { step, cwd, ...sourceOptions } = options

@@ -12,7 +12,7 @@ import { STATE_API_KINDS, stateOperator } from './state-operator.ts'
 
 /**
  * Where `writeSavepoint` (and `sink.savepoint`) writes, and for which step of which pipeline.
- * @example writeSavepoint(rows, { pipeline: totals, step: 'totals', dir: 'savepoints/bootstrap' })
+ * @example writeSavepoint([{ key: 'eu', value: 40 }], { pipeline: totals, step: 'totals', dir: 'savepoints/bootstrap' })
  */
 export interface WriteSavepointOptions {
   /** The pipeline that will restore from the savepoint (its name and its step's configuration go into it). */

@@ -28,7 +28,10 @@ export interface ContractSpec<S> {
   rules?: readonly FieldRule[]
 }
 
-/** The schema's language: found from the schema (a zod schema; an Avro record, enum or fixed; else JSON Schema). */
+/**
+ * The schema's language: found from the schema (a zod schema; an Avro record, enum or fixed; else JSON Schema).
+ * @example loadContract('contracts/bids.yaml').format // 'avro' or 'json-schema'; a contract made with a zod schema says 'zod'
+ */
 export type ContractFormat = 'zod' | 'json-schema' | 'avro'
 
 /**

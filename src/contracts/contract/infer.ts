@@ -7,7 +7,9 @@ type JsonPrimitive = { string: string; number: number; integer: number; boolean:
 /**
  * The TypeScript type of the values a JSON Schema accepts, for a schema written `as const`: types, objects with
  * properties and required, arrays, enums and const. What it does not model is `unknown`.
- * @example type Bid = FromJsonSchema<typeof bidSchema> // { auction: number; price: number; url?: string }
+ * @example
+ * const bidSchema = { type: 'object', properties: { auction: { type: 'integer' }, price: { type: 'number' }, url: { type: 'string' } }, required: ['auction', 'price'] } as const
+ * type BidRow = FromJsonSchema<typeof bidSchema> // { auction: number; price: number; url?: string }
  */
 export type FromJsonSchema<S> = S extends { enum: readonly (infer E)[] }
   ? E
@@ -34,7 +36,9 @@ type AvroPrimitive = { null: null; boolean: boolean; int: number; long: number; 
 /**
  * The TypeScript type of the values of an Avro schema written `as const`: records, enums, arrays, maps,
  * unions, fixed and primitives (long as number). A named type referred to by name is `unknown`.
- * @example type Bid = FromAvro<typeof bidAvro> // { auction: number; price: number; channel: string | null }
+ * @example
+ * const bidAvro = { type: 'record', name: 'Bid', fields: [{ name: 'auction', type: 'long' }, { name: 'price', type: 'long' }, { name: 'channel', type: ['null', 'string'] }] } as const
+ * type BidRow = FromAvro<typeof bidAvro> // { auction: number; price: number; channel: string | null }
  */
 export type FromAvro<S> = S extends keyof AvroPrimitive
   ? AvroPrimitive[S]
@@ -57,5 +61,10 @@ export type FromAvro<S> = S extends keyof AvroPrimitive
 /** Whether a schema is an Avro schema (a record, enum, array, map or fixed of Avro, or a primitive name). */
 export type IsAvro<S> = S extends { type: 'record' | 'enum' | 'fixed' } ? true : S extends { type: 'map'; values: unknown } ? true : false
 
-/** The record type a contract's schema describes: zod's output, or inferred from Avro or JSON Schema. */
+/**
+ * The record type a contract's schema describes: zod's output, or inferred from Avro or JSON Schema.
+ * @example
+ * const schema = z.object({ auction: z.number(), price: z.number() })
+ * type BidRow = InferRecord<typeof schema> // { auction: number; price: number }
+ */
 export type InferRecord<S> = S extends z.ZodType ? z.output<S> : IsAvro<S> extends true ? FromAvro<S> : FromJsonSchema<S>

@@ -12,7 +12,7 @@ import { keepValid, violationError } from './violation-error.ts'
  * error path (dead letters with the reason `validation`, the errors stream, or a failed job, as the pipeline's
  * `onError` says) with the field path, the rule, the subject and the version, and is counted per rule in the
  * step's metrics (`violations`); the others flow on, typed by the contract.
- * @example pipeline('bids').from(withContract(source.jsonl('bids.jsonl'), bids)).to(withContract(sink.parquet('out/bids'), bids))
+ * @example pipeline('bids').from(withContract(source.jsonl('bids.jsonl'), bidContract)).to(withContract(sink.parquet('out/bids'), bidContract))
  */
 export function withContract<T>(source: Source<any>, c: Contract<T>): Source<T>
 export function withContract<T>(sink: Sink<any>, c: Contract<T>): Sink<T>

@@ -7,10 +7,16 @@ export interface StreamRef {
   readonly node: StepNode
 }
 
-/** What a failed expectation does: `warn` reports it, `drop` also sends the record to the error path, `fail` stops the job. */
+/**
+ * What a failed expectation does: `warn` reports it, `drop` also sends the record to the error path, `fail` stops the job.
+ * @example expect.notNull('bidder', 'drop') // 'warn' (the default) reports, 'drop' also drops the record, 'fail' stops the job
+ */
 export type Severity = 'warn' | 'drop' | 'fail'
 
-/** Bounds of an observed figure; either may be left out. */
+/**
+ * Bounds of an observed figure; either may be left out.
+ * @example expect.rowCount({ min: 1, max: 1_000_000 })
+ */
 export interface Bounds {
   min?: number
   max?: number
@@ -53,7 +59,12 @@ interface Common {
   severity?: Severity
 }
 
-/** One expectation on a stream, as plain data (the step's description shows it). */
+/**
+ * One expectation on a stream, as plain data (the step's description shows it).
+ * @example
+ * const checks: Expectation[] = [expect.notNull('bidder'), expect.inRange('price', { min: 1 }, 'drop')]
+ * bids.expect(checks, { window: '1m' })
+ */
 export type Expectation =
   | (Common & { kind: 'notNull'; field: string })
   | (Common & { kind: 'inRange'; field: string; min?: number; max?: number })

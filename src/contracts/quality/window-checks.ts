@@ -2,7 +2,12 @@ import { compileRules } from '../contract/rules.ts'
 import { expectationName, type Bounds, type Expectation } from './expectations.ts'
 import { KllSketch } from './kll.ts'
 
-/** One expectation's result for one window: what the `quality` output carries and the report shows. */
+/**
+ * One expectation's result for one window: what the `quality` output carries and the report shows.
+ * @example
+ * bids.expect([expect.rowCount({ min: 1 })], { window: '1m' })
+ *   .sideOutput<QualityResult>('quality').filter((r) => !r.passed).to(sink.jsonl('out/quality-failures.jsonl'))
+ */
 export interface QualityResult {
   step: string
   expectation: string

@@ -9,7 +9,7 @@ import { avroWire } from './confluent-avro.ts'
  * Where `avroRegistry` finds schemas: a registry URL (Confluent's REST API, or `sluice registry`) or an
  * embedded registry's folder; the subject the sink registers under (default `<topic>-value`); and whether it
  * may register the contract's schema (default true; false only looks it up and fails if it is not there).
- * @example avroRegistry(bids, { registry: 'http://127.0.0.1:8081', subject: 'bids-value', register: false })
+ * @example avroRegistry(bidContract, { registry: 'http://127.0.0.1:8081', subject: 'bids-value', register: false })
  */
 export interface AvroRegistryOptions {
   registry: string
@@ -28,8 +28,8 @@ export interface AvroRegistryOptions {
  * A record that is not framed, or whose id the registry does not know or cannot be read with the contract,
  * goes to the error path as malformed (SLUICE_BAD_AVRO); a registry that cannot be reached fails the step.
  * @example
- * p.from(source.kafka({ brokers, topics: 'bids', codec: avroRegistry(bids, { registry: 'http://127.0.0.1:8081' }) }))
- *   .to(sink.log('data/log', 'bids-clean', { codec: avroRegistry(bids, { registry: 'http://127.0.0.1:8081' }) }))
+ * p.from(source.kafka({ brokers, topics: 'bids', codec: avroRegistry(bidContract, { registry: 'http://127.0.0.1:8081' }) }))
+ *   .to(sink.log('data/log', 'bids-clean', { codec: avroRegistry(bidContract, { registry: 'http://127.0.0.1:8081' }) }))
  */
 export function avroRegistry<T>(c: Contract<T>, o: AvroRegistryOptions): KafkaCodec<T> & LogCodec<T> {
   if (c.format !== 'avro') throw userError('SLUICE_BAD_CONTRACT', `contract '${c.name}' has a ${c.format} schema; Avro with schema ids needs an Avro schema`)

@@ -34,7 +34,7 @@ export type WriterSchemas = ((id: number) => string | undefined) | { registryDir
  * `writerSchemas`) resolved to the contract's by Avro's rules, so a consumer reads older and newer versions.
  * Use it as the log's codec: `sink.log(dir, topic, { encode })`, `source.log(dir, topic, { decode })`; a record
  * that does not decode goes to the error path as malformed.
- * @example const { encode, decode } = avroWire(bids, { id: 3, writerSchemas: { registryDir: 'data/registry' } })
+ * @example const { encode, decode } = avroWire(bidContract, { id: 3, writerSchemas: { registryDir: 'data/registry' } })
  */
 export function avroWire<T>(c: Contract<T>, options: { id: number; writerSchemas?: WriterSchemas }): { encode(value: T): Buffer; decode(value: Uint8Array): T } {
   if (c.format !== 'avro') throw userError('SLUICE_BAD_CONTRACT', `contract '${c.name}' has a ${c.format} schema; the Avro wire format needs an Avro schema`)

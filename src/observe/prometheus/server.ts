@@ -21,7 +21,12 @@ export interface MetricsServerOptions extends ExpositionOptions {
   maxCheckpointFailures?: number
 }
 
-/** A running metrics server. */
+/**
+ * A running metrics server.
+ * @example
+ * const server: MetricsServer = await serveMetrics({ port: 0, snapshot: () => job.metrics() })
+ * console.log(`${server.url}/metrics`); await server.close()
+ */
 export interface MetricsServer {
   readonly port: number
   /** e.g. `http://127.0.0.1:9464`. */

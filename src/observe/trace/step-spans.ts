@@ -3,7 +3,7 @@ import { newSpanId, newTraceId, otlpRequest, type SpanData } from './otlp.ts'
 
 /**
  * Spans of sampled batches as they pass the steps of a run, exported over OTLP/HTTP.
- * @example run(p, { trace: { endpoint: 'http://127.0.0.1:4318', sampleEvery: 1000 } })
+ * @example run(p, { trace: { endpoint: 'http://127.0.0.1:4318', sampleEveryMs: 1000 } })
  */
 export interface StepTraceOptions {
   /** OTLP/HTTP endpoint, e.g. `http://127.0.0.1:4318`; spans are posted to `<endpoint>/v1/traces`. */

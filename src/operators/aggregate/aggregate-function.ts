@@ -2,6 +2,11 @@
  * An incremental aggregate: the window or table keeps only the accumulator, never the records.
  * `add` and `merge` may update the accumulator in place and return it. `retract` (optional) takes a
  * record back out, so the aggregate can consume a changelog.
+ * @example
+ * const longestUrl: AggregateFunction<Click, number, number> = {
+ *   name: 'longestUrl', create: () => 0, add: (n, c) => Math.max(n, c.url.length), merge: (a, b) => Math.max(a, b), result: (n) => n,
+ * }
+ * clicks.keyBy((c) => c.page).aggregate(longestUrl)
  */
 export interface AggregateFunction<T, A, R> {
   readonly name: string

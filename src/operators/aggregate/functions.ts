@@ -254,5 +254,8 @@ function reduce<T>(fn: (a: T, b: T) => T): AggregateFunction<T, { set: boolean; 
   }
 }
 
-/** Built-in aggregates; any object with create/add/merge/result is one too. */
+/**
+ * Built-in aggregates; any object with create/add/merge/result is one too.
+ * @example orders.keyBy((o) => o.country).aggregate(agg.fields({ orders: agg.count(), revenue: agg.sum((o: Order) => o.amount) }))
+ */
 export const agg = { count, sum, min, max, avg, first, last, countDistinct, topN, fields, reduce }

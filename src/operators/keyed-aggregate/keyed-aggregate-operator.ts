@@ -11,7 +11,10 @@ import { ChangeTracker } from '../change-tracker.ts'
 import { PausableBatches } from '../pausable.ts'
 import { checkRestore, KeyedSnapshotWriter, readEntries } from '../keyed-snapshot.ts'
 
-/** A row of a continuously updated table: the key and its current aggregate. */
+/**
+ * A row of a continuously updated table: the key and its current aggregate.
+ * @example orders.keyBy((o) => o.country).aggregate(agg.count()).map((r: KeyedResult<string, number>) => `${r.key}: ${r.value}`)
+ */
 export interface KeyedResult<K, R> {
   key: K
   value: R

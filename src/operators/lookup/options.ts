@@ -1,12 +1,20 @@
 import { parseDuration, type Duration } from '../../core/duration.ts'
 import { SluiceError } from '../../core/errors.ts'
 
-/** What a lookup function receives besides the key: aborted when the lookup times out. */
+/**
+ * What a lookup function receives besides the key: aborted when the lookup times out.
+ * @example const rate: LookupFunction<string, number> = async (currency, { signal }) => (await (await fetch(`https://rates.example/${currency}`, { signal })).json()) as number
+ */
 export interface LookupCall {
   signal: AbortSignal
 }
 
-/** An async function from a key to what it finds (undefined or null when nothing). A `close` is called at the end. */
+/**
+ * An async function from a key to what it finds (undefined or null when nothing). A `close` is called at the end.
+ * @example
+ * const tier: LookupFunction<string, string> = async (userId) => (userId.startsWith('vip-') ? 'gold' : 'basic')
+ * orders.lookup(tier, { key: (o) => o.userId, into: (o, t) => ({ ...o, tier: t }) })
+ */
 export type LookupFunction<K, R> = ((key: K, call: LookupCall) => Promise<R>) & { close?: () => void | Promise<void> }
 
 /**

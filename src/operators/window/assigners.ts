@@ -9,6 +9,9 @@ export type TimeDomain = 'event' | 'processing'
 /**
  * Decides which windows a record belongs to. Windows are half-open `[start, end)`.
  * `assign` pushes start/end pairs into `out` (cleared by the caller) so no object is made per record.
+ * @example
+ * const w: WindowAssigner = window.sliding({ size: '10s', slide: '2s' })
+ * w.merging // false; true for window.session
  */
 export interface WindowAssigner {
   readonly kind: string

@@ -1,13 +1,21 @@
 import { parseDuration, type Duration } from '../../core/duration.ts'
 import { userError } from '../../core/errors.ts'
 
-/** What a trigger decides for a window: keep going, emit its result, drop its contents, or both. */
+/**
+ * What a trigger decides for a window: keep going, emit its result, drop its contents, or both.
+ * @example const atEnd: Trigger['onEventTime'] = (time, _start, end): TriggerResult => (time >= end - 1 ? 'fire-purge' : 'continue')
+ */
 export type TriggerResult = 'continue' | 'fire' | 'purge' | 'fire-purge'
 
 /**
  * What a trigger sees of its window: the watermark, the processing time, one number of state, and
  * timers it can set on either clock.
- * @example onElement(_s, end, ctx) { ctx.registerEventTimer(end - 1); return 'continue' }
+ * @example
+ * const atWindowEnd: Trigger = {
+ *   kind: 'at-window-end', describe: {},
+ *   onElement: (_start, end, ctx) => { ctx.registerEventTimer(end - 1); return 'continue' },
+ *   onEventTime: () => 'fire', onProcessingTime: () => 'continue',
+ * }
  */
 export interface TriggerContext {
   /** The operator's current event-time watermark. */
@@ -23,6 +31,9 @@ export interface TriggerContext {
 /**
  * Decides when a window emits. Pure: all state lives in `ctx.state`, so the operator can snapshot it.
  * The window is `[start, end)`; its last instant is `end - 1`.
+ * @example
+ * const everyRecord: Trigger = { kind: 'every-record', describe: {}, onElement: () => 'fire', onEventTime: () => 'continue', onProcessingTime: () => 'continue' }
+ * clicks.keyBy((c) => c.page).window(window.global(), { trigger: everyRecord }).count()
  */
 export interface Trigger {
   readonly kind: string

@@ -16,6 +16,9 @@ import { isBuiltinEventTimeTrigger, type Trigger, type TriggerContext, type Trig
 /**
  * One result of a window: the key, the window bounds `[start, end)` in epoch ms, and the aggregate.
  * Count windows have no bounds of their own: theirs are the event-time span of their records.
+ * @example
+ * clicks.keyBy((c) => c.page).window(window.tumbling({ size: '1m' })).count()
+ *   .map((r: WindowResult<string, number>) => ({ page: r.key, minute: new Date(r.start).toISOString(), views: r.value }))
  */
 export interface WindowResult<K, R> {
   key: K
@@ -26,7 +29,12 @@ export interface WindowResult<K, R> {
   incomplete?: true
 }
 
-/** A record that arrived after its windows were closed (watermark past end + allowed lateness). */
+/**
+ * A record that arrived after its windows were closed (watermark past end + allowed lateness).
+ * @example
+ * const views = clicks.keyBy((c) => c.page).window(window.tumbling({ size: '1m' }), { late: 'late' }).count()
+ * views.sideOutput<LateRecord<Click>>('late').map((l) => ({ page: l.record.page, behind: l.watermark - l.time }))
+ */
 export interface LateRecord<T> {
   step: string
   reason: 'window-closed'

@@ -16,3 +16,18 @@ test('AES-256-GCM (node:crypto, as the transforms use it) gives the GCM specific
   assert.throws(() => open(key, flipped, aad))
   assert.throws(() => open(key, sealed, Buffer.from('other')))
 })
+
+test('every seal draws its own nonce, across refills of the nonce batch, and each key opens only its own values', () => {
+  const a = Buffer.alloc(32, 1)
+  const b = Buffer.alloc(32, 2)
+  const ivs = new Set<string>()
+  for (let i = 0; i < 3000; i++) {
+    const key = i % 2 === 0 ? a : b
+    const plain = Buffer.from(`value ${i}`)
+    const sealed = seal(key, plain, 'aad')
+    ivs.add(sealed.subarray(0, 12).toString('hex'))
+    assert.deepEqual(open(key, sealed, 'aad'), plain)
+    assert.throws(() => open(key === a ? b : a, sealed, 'aad'))
+  }
+  assert.equal(ivs.size, 3000)
+})

@@ -39,7 +39,10 @@ export interface KeyInfo {
  * @example const keys = LocalKeyring.openOrCreate('secrets/keyring.json', masterKeyFrom()); keys.rotate('default')
  */
 export class LocalKeyring implements KeyProvider {
-  /** The keyring file. */
+  /**
+   * The keyring file.
+   * @example LocalKeyring.open('state/keys.json', masterKeyFrom()).path // 'state/keys.json'
+   */
   readonly path: string
   private readonly master: Buffer
   private readonly file: KeyringFile
@@ -115,7 +118,7 @@ export class LocalKeyring implements KeyProvider {
 
   /**
    * Any key this keyring ever issued, current or retired.
-   * @example keys.byId(id) // a retired key too: data protected before a rotation still opens
+   * @example keys.byId('default-20260101-8f3a2c1d') // a retired key too: data protected before a rotation still opens
    */
   byId(id: string): DataKey {
     const cached = this.unwrapped.get(id)

@@ -6,7 +6,10 @@ import type { FieldTransform } from './transform.ts'
 /** Every ciphertext starts with this, then the key id, then base64url(iv | tag | ciphertext). */
 export const CIPHERTEXT_PREFIX = 'sl:enc:1:'
 
-/** The keys and purpose of `encrypt`. */
+/**
+ * The keys and purpose of `encrypt`.
+ * @example events.map(privacy.protect({ iban: privacy.encrypt({ keys, purpose: 'payments' }) }))
+ */
 export interface EncryptOptions {
   /** Where the keys come from (a `LocalKeyring`). */
   keys: KeyProvider
@@ -50,7 +53,7 @@ export function decryptValue(keys: KeyProvider, text: string): unknown {
  * Field encryption: AES-256-GCM with a fresh 96-bit nonce per value, the key id in the ciphertext
  * (`sl:enc:1:<keyId>:<data>`) and authenticated with it. Keys come wrapped from the keyring (envelope
  * encryption). Not deterministic: equal values give different ciphertexts (use `hash` or `tokenize` to join).
- * @example encrypt({ keys }).apply('1985-07-01') // 'sl:enc:1:default-20261202-…:…'
+ * @example privacy.encrypt({ keys }).apply('1985-07-01') // 'sl:enc:1:default-20261202-…:…'
  */
 export function encrypt(options: EncryptOptions): FieldTransform {
   if (options === null || typeof options !== 'object' || options.keys === undefined) throw userError('SLUICE_BAD_OPTION', "encrypt: 'keys' (a key provider) is required")
@@ -66,7 +69,7 @@ export function encrypt(options: EncryptOptions): FieldTransform {
 /**
  * The inverse of `encrypt`: any ciphertext whose key is in the provider, current or retired. Values that are
  * not ciphertexts pass through unchanged.
- * @example decrypt({ keys }).apply(record.birthDate)
+ * @example privacy.decrypt({ keys }).apply(privacy.encrypt({ keys }).apply('1985-07-01')) // '1985-07-01'
  */
 export function decrypt(options: { keys: KeyProvider }): FieldTransform {
   if (options === null || typeof options !== 'object' || options.keys === undefined) throw userError('SLUICE_BAD_OPTION', "decrypt: 'keys' (a key provider) is required")

@@ -1,7 +1,10 @@
 import { userError } from '../../core/errors.ts'
 import { textOf, type FieldTransform } from './transform.ts'
 
-/** How `mask` hides a value. */
+/**
+ * How `mask` hides a value.
+ * @example privacy.mask({ keepFirst: 2, keepLast: 2, char: '#' }).apply('DE89370400440532013000') // 'DE##################00'
+ */
 export interface MaskOptions {
   /** Characters kept at the end (e.g. 4 for a card number). Default 0. */
   keepLast?: number
@@ -16,7 +19,7 @@ export interface MaskOptions {
 /**
  * Hides a value's characters, all or all but some at either end. The output has the input's length (counted
  * in code points), so it still fits the column; it is not reversible.
- * @example mask({ keepLast: 4 }).apply('4111 1111 1111 1234') // '***************1234'
+ * @example privacy.mask({ keepLast: 4 }).apply('4111 1111 1111 1234') // '***************1234'
  */
 export function mask(options: MaskOptions = {}): FieldTransform {
   const keepLast = options.keepLast ?? 0
@@ -54,7 +57,7 @@ export function mask(options: MaskOptions = {}): FieldTransform {
 
 /**
  * Removes a value: replaced by `replacement` (default `null`).
- * @example redact().apply('555-0100') // null
+ * @example privacy.redact().apply('555-0100') // null
  */
 export function redact(replacement: string | null = null): FieldTransform {
   return {

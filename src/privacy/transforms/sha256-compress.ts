@@ -5,26 +5,27 @@
 // running sha256-hmac.test.ts (RFC 4231 answers and a property test against node:crypto).
 
 /**
- * One compression of the 64-byte big-endian block at `block[off..]` into `state` (eight words).
- * @example compress(state, new DataView(block.buffer), 0)
+ * One compression of the 16-word block at `block[off..]` (the big-endian words of 64 message bytes) into `state`
+ * (eight words).
+ * @example compress(state, words, 0)
  */
-export function compress(state: Int32Array, block: DataView, off: number): void {
-  let w0 = block.getInt32(off + 0)
-  let w1 = block.getInt32(off + 4)
-  let w2 = block.getInt32(off + 8)
-  let w3 = block.getInt32(off + 12)
-  let w4 = block.getInt32(off + 16)
-  let w5 = block.getInt32(off + 20)
-  let w6 = block.getInt32(off + 24)
-  let w7 = block.getInt32(off + 28)
-  let w8 = block.getInt32(off + 32)
-  let w9 = block.getInt32(off + 36)
-  let w10 = block.getInt32(off + 40)
-  let w11 = block.getInt32(off + 44)
-  let w12 = block.getInt32(off + 48)
-  let w13 = block.getInt32(off + 52)
-  let w14 = block.getInt32(off + 56)
-  let w15 = block.getInt32(off + 60)
+export function compress(state: Int32Array, block: Int32Array, off: number): void {
+  let w0 = block[off + 0]
+  let w1 = block[off + 1]
+  let w2 = block[off + 2]
+  let w3 = block[off + 3]
+  let w4 = block[off + 4]
+  let w5 = block[off + 5]
+  let w6 = block[off + 6]
+  let w7 = block[off + 7]
+  let w8 = block[off + 8]
+  let w9 = block[off + 9]
+  let w10 = block[off + 10]
+  let w11 = block[off + 11]
+  let w12 = block[off + 12]
+  let w13 = block[off + 13]
+  let w14 = block[off + 14]
+  let w15 = block[off + 15]
   let a = state[0], b = state[1], c = state[2], d = state[3], e = state[4], f = state[5], g = state[6], h = state[7]
   let t = 0
   t = (h + (((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7))) + (g ^ (e & (f ^ g))) + 0x428a2f98 + w0) | 0

@@ -4,6 +4,9 @@ export type TransformKind = 'mask' | 'redact' | 'hash' | 'tokenize' | 'encrypt' 
 /**
  * One field transform: a pure function of the value, plus a description for lineage and the dashboard (kind
  * and options, never a key). `null` and `undefined` pass through unchanged.
+ * @example
+ * const card: FieldTransform = privacy.mask({ keepLast: 4 })
+ * card.apply('4111111111111111') // '************1111'
  */
 export interface FieldTransform {
   readonly kind: TransformKind

@@ -49,6 +49,19 @@ test('hash is deterministic under a key, differs across keys, and equals HMAC-SH
   assert.deepEqual(Object.keys(h.describe()).sort(), ['algorithm', 'encoding', 'keyId', 'kind'])
 })
 
+test('the hash cache never changes an output, whether it is on, full, or turned off for values that do not repeat', () => {
+  const keys = keyring()
+  const cached = hash({ keys, cacheSize: 8 })
+  const plain = hash({ keys, cacheSize: 0 })
+  // Distinct values (the cache fills without hits and turns itself off), then a few repeated ones, then distinct again.
+  const values = [
+    ...Array.from({ length: 200 }, (_, i) => `user${i}@example.com`),
+    ...Array.from({ length: 300 }, (_, i) => `user${i % 5}@example.com`),
+    ...Array.from({ length: 200 }, (_, i) => i),
+  ]
+  for (const v of values) assert.equal(cached.apply(v), plain.apply(v))
+})
+
 test('encrypt round-trips values of every JSON type, never repeats a ciphertext, and names its key', () => {
   const keys = keyring()
   const enc = encrypt({ keys })

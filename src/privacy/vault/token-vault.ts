@@ -4,7 +4,7 @@ import type { RootDatabase } from 'lmdb'
 import { lazyRequire } from '../../core/lazy-require.ts'
 import { userError } from '../../core/errors.ts'
 import type { KeyProvider } from '../keys/key-provider.ts'
-import { HmacSha256, base64url32 } from '../transforms/sha256-hmac.ts'
+import { HmacSha256 } from '../transforms/sha256-hmac.ts'
 
 const lmdb = lazyRequire<typeof import('lmdb')>(import.meta.url, 'lmdb')
 import { decryptValue, encryptValue } from '../transforms/encrypt.ts'
@@ -21,7 +21,10 @@ const INDEX_KEY = 'meta:index-key'
  * @example const vault = TokenVault.open('data/vault', keys); vault.tokenize('ada@example.com') // 'tok_…'
  */
 export class TokenVault {
-  /** The vault's folder. */
+  /**
+   * The vault's folder.
+   * @example TokenVault.open('state/vault', keys).dir // 'state/vault'
+   */
   readonly dir: string
   private readonly db: RootDatabase<string, string>
   private readonly keys: KeyProvider
@@ -66,7 +69,7 @@ export class TokenVault {
     const text = textOf(value)
     const hit = this.cache.get(text)
     if (hit !== undefined) return hit
-    const ref = `v:${base64url32(this.index.digest(text))}`
+    const ref = `v:${this.index.base64url(text)}`
     let token = this.db.get(ref)
     if (token === undefined) {
       const fresh = `tok_${randomBytes(16).toString('base64url')}`
@@ -94,7 +97,10 @@ export class TokenVault {
     return decryptValue(this.keys, sealed)
   }
 
-  /** The id of the key the value index was made with (pinned at creation). */
+  /**
+   * The id of the key the value index was made with (pinned at creation).
+   * @example keys.byId(vault.indexKey).purpose // 'vault': the key the vault's index was made with
+   */
   get indexKey(): string {
     return this.indexKeyId
   }

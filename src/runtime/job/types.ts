@@ -34,7 +34,7 @@ export type JobEvent =
  * The one way to talk to a running job: its status, live metrics and events, and the commands checkpoint,
  * savepoint, stop (graceful: a last checkpoint, sinks commit) and cancel (at once: no checkpoint, no commit).
  * @example
- * const job = start(pipeline, { checkpoint: { dir: 'state', intervalMs: 10_000 } })
+ * const job = start(p, { checkpoint: { dir: 'state', intervalMs: 10_000 } })
  * job.on((e) => { if (e.type === 'checkpoint-completed') console.log(`checkpoint ${e.stats.id}`) })
  * await job.savepoint('savepoints/v1', { stop: true })
  * const summary = await job.done

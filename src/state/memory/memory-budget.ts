@@ -1,4 +1,5 @@
 import { getHeapStatistics } from 'node:v8'
+import { constants, PerformanceObserver } from 'node:perf_hooks'
 import { resourceLimits } from 'node:worker_threads'
 import { SluiceError } from '../../core/errors.ts'
 
@@ -74,11 +75,19 @@ export class StateMemoryBudget {
     return n
   }
 
-  /** Fails the job (once) when the members hold more than the budget. */
+  /**
+   * Fails the job (once) when the members hold more than the budget. The members' estimate can be far too high
+   * (strings sliced from a shared buffer count their whole length; sampled entries lean to the hot, large
+   * ones), so it must be confirmed by the heap itself: the job fails only when the heap's live bytes (after
+   * V8's last full collection) are past the budget too, and the figure it gives is the lower of the two.
+   */
   check(): void {
     if (this.exceeded !== undefined) return
-    const used = this.used()
-    if (used <= this.limit) return
+    const estimate = this.used()
+    if (estimate <= this.limit) return
+    const heap = liveHeapBytes()
+    if (heap <= this.limit) return
+    const used = Math.min(estimate, heap)
     let top = this.members[0]
     let topBytes = -1
     for (const m of this.members) {
@@ -89,9 +98,10 @@ export class StateMemoryBudget {
       }
     }
     const entries = top.state.stats().entries
+    const share = (topBytes * used) / estimate
     this.exceeded = new SluiceError(
       'SLUICE_STATE_MEMORY',
-      `keyed state on the heap grew past its memory budget of ${mb(this.limit)} (about ${mb(used)}); step '${top.step}' holds the most: about ${mb(topBytes)} in ${entries} entries`,
+      `keyed state on the heap grew past its memory budget of ${mb(this.limit)} (about ${mb(used)}); step '${top.step}' holds the most: about ${mb(share)} in ${entries} entries`,
       {
         step: top.step,
         hint: "keep state on disk with --state durable (state: { backend: 'durable' }), let old keys expire with a ttl on the step, or give it more memory: --state-memory (state.memoryBudget) and node --max-old-space-size",
@@ -99,6 +109,25 @@ export class StateMemoryBudget {
     )
     this.onExceeded(this.exceeded)
   }
+}
+
+let afterFullGc: number | undefined
+let watching = false
+
+/**
+ * The bytes in use on this thread's heap right after V8's last full (mark-compact) collection, about its live
+ * objects; before the first one, what is in use now (live objects and garbage: an upper bound).
+ */
+export function liveHeapBytes(): number {
+  if (!watching) {
+    watching = true
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        if ((e as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) afterFullGc = getHeapStatistics().used_heap_size
+      }
+    }).observe({ entryTypes: ['gc'] })
+  }
+  return afterFullGc ?? getHeapStatistics().used_heap_size
 }
 
 function mb(bytes: number): string {

@@ -4,6 +4,9 @@ import { DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, type RowKind } from '../..
  * One change of a captured table, as `source.postgresCdc` emits it: the table (`schema.name`) and the row.
  * Inserts are +I, updates -U (the row before, when the table's replica identity gives it) then +U, deletes
  * -D (the whole row with `REPLICA IDENTITY FULL`, else only the key columns).
+ * @example
+ * p.from(source.postgresCdc({ url, slot: 'shop', publication: 'shop', tables: ['public.orders'] }))
+ *   .filter((c: CdcChange) => c.table === 'public.orders' && c.row.status === 'paid')
  */
 export interface CdcChange {
   table: string

@@ -52,7 +52,7 @@ const IN_USE = '55006'
  * restores the checkpoint before it and reads a fresh snapshot, so no row counts twice.
  * @example
  * p.from(source.postgresCdc({ url, slot: 'shop', publication: 'shop', tables: ['orders'] }))
- *   .keyBy((c) => c.row.customer).aggregate(agg.sum((c) => c.row.amount))
+ *   .keyBy((c) => String(c.row.customer)).aggregate(agg.sum((c: CdcChange) => Number(c.row.amount)))
  */
 export function postgresCdc(options: PostgresCdcOptions): Source<CdcChange> {
   const { url, slot, publication, tables } = options ?? ({} as PostgresCdcOptions)
