@@ -11,7 +11,9 @@ import { withTempDir } from './files/test-support.ts'
 import { checkResume, context, readPartition } from './resume-support.ts'
 
 // One suite for every resumable source: read part of it, take positions, open a fresh reader, seek,
-// read the rest. Per partition, what was read before and after the cut equals one straight read.
+// read the rest. Per partition, what was read before and after the cut equals one straight read. Sources
+// that need a service run the unbounded form of it (checkResumeUnbounded) from that service's tests:
+// source.postgresCdc in test/connectors/postgres/cdc-resume.test.ts.
 
 const items = Array.from({ length: 97 }, (_, i) => ({ i, ts: i * 10 }))
 

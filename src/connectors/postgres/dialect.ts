@@ -60,8 +60,25 @@ export function redact(url: string): string {
   }
 }
 
-/** Postgres as a staged sink's database: rows staged with COPY, in `schema` when given (created if missing). */
-export function pgDialect(url: string, schema: string | undefined): SqlDialect {
+/**
+ * Postgres as a staged sink's database: rows staged with COPY, in `schema` when given (created if missing).
+ * `retries()` counts the connections made again after one was lost while idle (see `PgConnection`). `name` is
+ * the connections' `application_name` (what `pg_stat_activity` shows), e.g. the pipeline and step.
+ */
+export function pgDialect(url: string, schema: string | undefined, name?: string): SqlDialect {
+  let retries = 0
+  const open = async (): Promise<pg.Client> => {
+    const client = new (pgLib().Client)({ connectionString: url, ...(name === undefined ? {} : { application_name: name.slice(0, 63) }) })
+    client.on('error', () => undefined) // until the connection listens itself
+    await client.connect()
+    if (schema !== undefined) {
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${ident(schema)}`).catch((e: unknown) => {
+        if (!/already exists|duplicate key/.test(String(e))) throw e
+      })
+      await client.query(`SET search_path TO ${ident(schema)}`)
+    }
+    return client
+  }
   return {
     sink: 'sink.postgres',
     target: redact(url),
@@ -69,46 +86,66 @@ export function pgDialect(url: string, schema: string | undefined): SqlDialect {
     typeOf: (sql) => BY_INFO[sql.toLowerCase()],
     maxIdentifier: 63,
     numbers: true,
-    async connect() {
-      const client = new (pgLib().Client)({ connectionString: url })
-      const c = new PgConnection(client)
-      await client.connect()
-      if (schema !== undefined) {
-        await client.query(`CREATE SCHEMA IF NOT EXISTS ${ident(schema)}`).catch((e: unknown) => {
-          if (!/already exists|duplicate key/.test(String(e))) throw e
-        })
-        await client.query(`SET search_path TO ${ident(schema)}`)
-      }
-      return c
-    },
+    connect: async () =>
+      new PgConnection(await open(), async () => {
+        retries++
+        return open()
+      }),
+    retries: () => retries,
   }
 }
 
+/**
+ * One connection of the sink. A connection lost while idle outside a transaction (a server restart, an idle
+ * timeout, `pg_terminate_backend`) is replaced before the next statement, which then runs as it would have:
+ * nothing of the sink's was open on it. Lost inside a transaction (the prepared path holds one between
+ * barriers) or during a statement, the next statement fails with it and the two-phase commit recovers.
+ */
 class PgConnection implements SqlConnection {
-  private readonly client: pg.Client
+  private client!: pg.Client
+  private readonly reopen: () => Promise<pg.Client>
   private lost: unknown
+  /** Whether a transaction is open on the connection (BEGIN run, not yet ended). */
+  private inTransaction = false
   /** Each table's columns and their information_schema types, as last read. */
   private readonly sqlTypes = new Map<string, Map<string, string>>()
 
-  constructor(client: pg.Client) {
+  constructor(client: pg.Client, reopen: () => Promise<pg.Client>) {
+    this.reopen = reopen
+    this.use(client)
+  }
+
+  private use(client: pg.Client): void {
     this.client = client
-    // A connection lost between statements: the next statement fails with it instead of the process.
+    this.lost = undefined
+    // A connection lost between statements: the next statement sees it instead of the process.
     client.on('error', (e) => (this.lost = e))
   }
 
+  /** The connection to send the next statement on: a new one if this was lost while idle. */
+  private async ready(): Promise<pg.Client> {
+    if (this.lost === undefined) return this.client
+    if (this.inTransaction) throw this.lost
+    const old = this.client
+    this.use(await this.reopen())
+    await old.end().catch(() => undefined)
+    return this.client
+  }
+
   async run(sql: string): Promise<void> {
-    if (this.lost !== undefined) throw this.lost
-    await this.client.query(sql)
+    const client = await this.ready()
+    await client.query(sql)
+    if (/^\s*BEGIN\b/i.test(sql)) this.inTransaction = true
+    else if (/^\s*(COMMIT|ROLLBACK|PREPARE\s+TRANSACTION)\b/i.test(sql)) this.inTransaction = false
   }
 
   async rows(sql: string): Promise<Record<string, unknown>[]> {
-    if (this.lost !== undefined) throw this.lost
-    return (await this.client.query(sql)).rows as Record<string, unknown>[]
+    return (await (await this.ready()).query(sql)).rows as Record<string, unknown>[]
   }
 
   /** COPY of the rows into `table`; resolves to the bytes sent. */
   async append(table: string, rows: StagedRows, staged: boolean): Promise<number> {
-    if (this.lost !== undefined) throw this.lost
+    await this.ready()
     const names = [...rows.columns.map((c) => c.name), ...(staged ? STAGING_COLUMNS : [])]
     const binary = await this.binaryFits(table, rows, staged)
     const chunks = binary ? copyBinaryChunks(rows, staged) : copyChunks(rows, staged)

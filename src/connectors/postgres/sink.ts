@@ -89,7 +89,7 @@ export function postgres<T>(options: PostgresSinkOptions): Sink<T> {
         : `rows sent with COPY ${options.prepared === false ? '' : 'straight to the table in a transaction prepared at the barrier and committed with the checkpoint (where the server allows prepared transactions), else '}to a staging table, moved with the checkpoint id in one transaction`,
     }),
     async open(ctx): Promise<SinkWriter<T>> {
-      const dialect = pgDialect(url, schema)
+      const dialect = pgDialect(url, schema, `sluice ${ctx.pipeline}/${ctx.stepId}`)
       const sinkId = `${ctx.pipeline}/${ctx.stepId}/${ctx.subtask}`
       // Append-only with checkpoints: a table that completes prepared transactions, whether it makes them or not.
       const prepared = !keyed && ctx.checkpointing === true

@@ -14,7 +14,10 @@ export function redactRedis(url: string): string {
   }
 }
 
-/** An ioredis client that connects at once and fails commands (instead of queueing them forever) while down. */
-export function redisClient(url: string): Redis {
-  return new (ioredis().Redis)(url, { lazyConnect: false, maxRetriesPerRequest: 3, enableOfflineQueue: true })
+/**
+ * An ioredis client that connects at once and fails commands (instead of queueing them forever) while down;
+ * `name` is its connection name (what `CLIENT LIST` shows).
+ */
+export function redisClient(url: string, name?: string): Redis {
+  return new (ioredis().Redis)(url, { lazyConnect: false, maxRetriesPerRequest: 3, enableOfflineQueue: true, ...(name === undefined ? {} : { connectionName: name }) })
 }

@@ -48,7 +48,7 @@ export function redis<T>(options: RedisSinkOptions<T>): Sink<T> {
     kind: 'redis',
     guarantee: 'exactly-once',
     describe: () => ({ kind: 'redis', url: redactRedis(o.url), type: o.type, ...(ttl === undefined ? {} : { ttlMs: ttl }), commit: 'idempotent writes by key, one pipeline per batch' }),
-    open: (ctx) => new RedisWriter(o, ttl, ctx.stepId),
+    open: (ctx) => new RedisWriter(o, ttl, ctx.stepId, `sluice:${ctx.pipeline}/${ctx.stepId}`.replace(/\s/g, '_')),
   }
 }
 
@@ -61,13 +61,16 @@ class RedisWriter<T> implements SinkWriter<T> {
   private readonly client: Redis
   /** Bytes of the keys, values, fields and members written (the step's bytesOut metric). */
   private bytes = 0
+  /** Connections made again after one was lost: ioredis sends the commands then unanswered again on it. */
+  private reconnects = 0
 
-  constructor(o: RedisSinkOptions<T>, ttl: number | undefined, step: string) {
+  constructor(o: RedisSinkOptions<T>, ttl: number | undefined, step: string, name: string) {
     this.o = o
     this.ttl = ttl
     this.step = step
-    this.client = redisClient(o.url)
+    this.client = redisClient(o.url, name)
     this.client.on('error', () => undefined) // a command fails with it; the write reports it
+    this.client.on('reconnecting', () => this.reconnects++)
   }
 
   write(batch: Batch<T>): Promise<void> | void {
@@ -126,6 +129,10 @@ class RedisWriter<T> implements SinkWriter<T> {
 
   bytesWritten(): number {
     return this.bytes
+  }
+
+  retries(): number {
+    return this.reconnects
   }
 
   private failure(e: unknown): SluiceError {

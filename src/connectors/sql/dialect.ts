@@ -40,4 +40,6 @@ export interface SqlDialect {
   /** The longest identifier the database keeps (longer staging table names are shortened with a hash). */
   readonly maxIdentifier: number
   connect(): Promise<SqlConnection>
+  /** Connections made again after one was lost (the step's retries metric); absent where none are. */
+  retries?(): number
 }

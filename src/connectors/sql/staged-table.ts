@@ -66,6 +66,11 @@ export class StagedTable {
     this.staging = stagingName(sinkId, dialect.maxIdentifier)
   }
 
+  /** Connections made again after one was lost (see `SqlDialect.retries`). */
+  get retries(): number {
+    return this.dialect.retries?.() ?? 0
+  }
+
   /** Whether rows should carry integers and timestamps as numbers (see `SqlDialect.numbers`). */
   get numbers(): boolean {
     return this.dialect.numbers === true

@@ -169,6 +169,11 @@ export class StagedSqlWriter<T> implements SinkWriter<T> {
     return this.t.bytesWritten
   }
 
+  /** Connections to the database made again after one was lost. */
+  retries(): number {
+    return this.t.retries
+  }
+
   preCommit(checkpointId: number): Promise<unknown> {
     return this.tpc.preCommit(checkpointId)
   }

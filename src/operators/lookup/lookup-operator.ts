@@ -117,7 +117,9 @@ export class LookupOperator<T, K, R, U> implements Operator {
       kinds?.push(batch.kinds![i])
       pos?.push(batch.pos![i])
     }
-    if (values.length > 0) out.emit({ values, times, ...(kinds === undefined ? {} : { kinds }), ...(pos === undefined ? {} : { pos }) })
+    if (values.length === 0) return
+    this.ctx.metrics.recordsOut += values.length
+    out.emit({ values, times, ...(kinds === undefined ? {} : { kinds }), ...(pos === undefined ? {} : { pos }) })
   }
 
   /** One lookup with its timeout and retries, holding one of the subtask's `concurrency` slots. */

@@ -21,10 +21,14 @@ export class SnapshotReader {
   private readonly tables: { sql: string; label: string }[]
   private current = 0
   private opened = false
+  /** Bytes of the data rows the server sent (their protocol messages), for the source's bytesIn. */
+  bytes = 0
 
   constructor(url: string, tables: readonly string[]) {
     this.client = new (pgLib().Client)({ connectionString: url })
     this.client.on('error', () => undefined) // surfaces on the next query
+    const wire = (this.client as unknown as { connection?: { on(event: 'dataRow', fn: (m: { length: number }) => void): void } }).connection
+    wire?.on('dataRow', (m) => (this.bytes += m.length))
     this.tables = tables.map(tableName)
   }
 

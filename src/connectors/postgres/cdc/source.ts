@@ -102,6 +102,8 @@ class CdcReader implements SourceReader<CdcChange> {
   private walEnd = -1
   private walAsking = false
   private walClient: pg.Client | undefined
+  /** Bytes of the pgoutput messages decoded, for the step's bytesIn (the snapshot's rows add theirs). */
+  private streamed = 0
   readonly lagUnit = 'bytes'
 
   constructor(o: PostgresCdcOptions, ctx: SourceContext) {
@@ -201,6 +203,12 @@ class CdcReader implements SourceReader<CdcChange> {
       this.wake?.()
     })
     const plugin = new (pgReplication().PgoutputPlugin)({ protoVersion: 1, publicationNames: [this.o.publication] })
+    // Every pgoutput message passes through parse with its bytes: counted there, before decoding.
+    const parse = plugin.parse.bind(plugin)
+    plugin.parse = (buf: Buffer) => {
+      this.streamed += buf.length
+      return parse(buf)
+    }
     // A killed run's walsender may hold the slot a moment longer: wait for it.
     const subscribe = async (): Promise<void> => {
       for (let tries = 0; ; tries++) {
@@ -290,6 +298,7 @@ class CdcReader implements SourceReader<CdcChange> {
       throw this.fail('read the snapshot', e)
     }
     if (rows !== undefined) return { values: rows.map((r) => r.change), times: rows.map(() => 0), kinds: rows.map((r) => r.kind) }
+    this.streamed += this.snapshot!.bytes
     this.snapshot = undefined
     await this.exporter?.end().catch(() => undefined)
     this.exporter = undefined
@@ -297,6 +306,11 @@ class CdcReader implements SourceReader<CdcChange> {
     this.confirmed = this.snapshotEnd
     await this.stream(this.snapshotEnd)
     return null
+  }
+
+  /** The pgoutput messages' bytes, and the snapshot rows' bytes as the server sent them. */
+  bytesRead(): number {
+    return this.streamed + (this.snapshot?.bytes ?? 0)
   }
 
   /**
