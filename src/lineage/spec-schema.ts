@@ -20,7 +20,8 @@
  *
  * The facts (field names, types, required lists, versions) were taken from the spec's published facet files and
  * the official clients generated from them, not copied: the spec's JSON files ship in no npm package, jar or
- * wheel. Where openlineage.io is reachable, validating against the official files is the stronger check.
+ * wheel. On a machine that reaches openlineage.io, the official files (spec/2-0-2/OpenLineage.json and the facet
+ * files above) should replace this schema in the tests: they are the stronger check.
  * @example
  * const validate = new Ajv2020({ strict: false }).compile(openLineageSchema({ strict: true }))
  * validate(event) // false when a facet misses a required field or names another facet's schema
