@@ -30,7 +30,7 @@ export function dataSourceFacet(d: DatasetRef): BaseFacet {
 /** The schema facet from a contract's fields, or the field names lineage knows. */
 export function schemaFacet(contract: ContractView | undefined, columns: Columns | undefined): BaseFacet | undefined {
   if (contract?.schemaText !== undefined) {
-    const fields = contractFields(contract.schemaText, contract.personal).map((f) => ({ name: f.name, type: f.type, ...(f.description !== undefined ? { description: f.description } : {}) }))
+    const fields = contractFields(contract.schemaText).map((f) => ({ name: f.name, type: f.type, ...(f.description !== undefined ? { description: f.description } : {}) }))
     return facet('SchemaDatasetFacet', { fields })
   }
   if (columns === undefined || columns.fields.size === 0) return undefined
