@@ -207,8 +207,12 @@ export class Catalog {
     if (owners?.[0] !== undefined) d.owner = owners[0].name
     if (typeof f.documentation?.description === 'string') d.description = f.documentation.description
     const schema = f.schema?.fields as { name: string; type?: string; tags?: { key: string; value: string }[] }[] | undefined
+    // Personal fields are tags of the tags facet (`field` names the field, nested ones dotted); older lineage
+    // files put the same tag on the schema facet's field.
+    const tagged = ((f.tags?.tags ?? []) as { key: string; value: string; field?: string }[]).filter((t) => t.key === 'classification' && t.value === 'personal' && typeof t.field === 'string').map((t) => t.field!)
+    const personal = (x: { name: string; tags?: { key: string; value: string }[] }) => tagged.some((p) => p === x.name || p.startsWith(`${x.name}.`)) || (x.tags ?? []).some((t) => t.key === 'classification' && t.value === 'personal')
     if (Array.isArray(schema)) {
-      const fields = schema.map((x) => ({ name: x.name, ...(x.type !== undefined ? { type: x.type } : {}), personal: (x.tags ?? []).some((t) => t.key === 'classification' && t.value === 'personal') || d.personal.includes(x.name) }))
+      const fields = schema.map((x) => ({ name: x.name, ...(x.type !== undefined ? { type: x.type } : {}), personal: personal(x) || d.personal.includes(x.name) }))
       this.#setFields(d, fields, at ?? new Date().toISOString())
     }
     const columns = f.columnLineage?.fields as Record<string, { inputFields?: { transformations?: { masking?: boolean }[] }[] }> | undefined

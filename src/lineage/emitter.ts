@@ -10,6 +10,8 @@ import { datasetsOf } from './naming.ts'
 import { facet, PRODUCER, SPEC, type BaseFacet, type Dataset, type EventType, type ParentRun, type RunEvent } from './openlineage.ts'
 import { transportFor, type FileTransportOptions, type LineageTransport } from './transport.ts'
 
+const ENGINE_VERSION = PRODUCER.split('/v').at(-1) ?? '0'
+
 /**
  * Where and how a run's lineage is emitted.
  * @example run(p, { lineage: { transport: 'lineage/events.ndjson', owner: 'data-platform' } })
@@ -83,12 +85,13 @@ export function emitLineage(job: LineageJob, nodes: readonly StepNode[], options
   }
 
   const jobFacets: Record<string, BaseFacet> = {
-    jobType: facet('JobTypeJobFacet', { processingType: streaming ? 'STREAMING' : 'BATCH', integration: 'SLUICE', jobType: 'JOB' }, '2-0-3'),
+    jobType: facet('JobTypeJobFacet', { processingType: streaming ? 'STREAMING' : 'BATCH', integration: 'SLUICE', jobType: 'JOB' }),
     ...(options.source !== undefined ? { sourceCodeLocation: facet('SourceCodeLocationJobFacet', { type: 'file', url: sourceUrl(options.source) }) } : {}),
     ...(options.owner !== undefined ? { ownership: facet('OwnershipJobFacet', { owners: [options.owner].flat().map((name) => ({ name, type: 'team' })) }) } : {}),
   }
   const runFacets = (): Record<string, BaseFacet> => ({
-    processing_engine: facet('ProcessingEngineRunFacet', { version: PRODUCER.split('/v').at(-1) ?? '0', name: 'Sluice', openlineageAdapterVersion: '2-0-2' }, '1-1-1'),
+    // Sluice is its own OpenLineage integration: the adapter is the engine, at the same version.
+    processing_engine: facet('ProcessingEngineRunFacet', { version: ENGINE_VERSION, name: 'Sluice', openlineageAdapterVersion: ENGINE_VERSION }),
     ...(options.nominalTime !== undefined ? { nominalTime: facet('NominalTimeRunFacet', { nominalStartTime: iso(options.nominalTime.start), ...(options.nominalTime.end !== undefined ? { nominalEndTime: iso(options.nominalTime.end) } : {}) }) } : {}),
     ...(options.parent !== undefined ? { parent: parentFacet(options.parent) } : {}),
   })
@@ -120,7 +123,7 @@ export function emitLineage(job: LineageJob, nodes: readonly StepNode[], options
         return {
           ...d,
           facets: { dataSource: dataSourceFacet(d), ...(schema !== undefined ? { schema } : {}), ...(lineage !== undefined ? { columnLineage: lineage } : {}) },
-          ...(final && m !== undefined ? { outputFacets: { outputStatistics: facet('OutputStatisticsOutputDatasetFacet', { rowCount: m.recordsIn, size: m.bytesOut }, '1-0-2') } } : {}),
+          ...(final && m !== undefined ? { outputFacets: { outputStatistics: facet('OutputStatisticsOutputDatasetFacet', { rowCount: m.recordsIn, size: m.bytesOut }) } } : {}),
         }
       })
     })
@@ -151,10 +154,10 @@ export function emitLineage(job: LineageJob, nodes: readonly StepNode[], options
   } }
 }
 
-/** The parent run facet: the parent run and, from version 1-1-0, the root run above it. */
+/** The parent run facet: the parent run and, when there is one above it, the root run. */
 export function parentFacet(p: ParentRun): BaseFacet {
   const root = p.root !== undefined ? { root: { run: { runId: p.root.runId }, job: { namespace: p.root.job.namespace, name: p.root.job.name } } } : {}
-  return facet('ParentRunFacet', { run: { runId: p.runId }, job: { namespace: p.job.namespace, name: p.job.name }, ...root }, p.root !== undefined ? '1-1-0' : undefined)
+  return facet('ParentRunFacet', { run: { runId: p.runId }, job: { namespace: p.job.namespace, name: p.job.name }, ...root })
 }
 
 /** For each source step, the `expect` steps downstream of it. */

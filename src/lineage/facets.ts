@@ -30,19 +30,24 @@ export function dataSourceFacet(d: DatasetRef): BaseFacet {
 /** The schema facet from a contract's fields, or the field names lineage knows. */
 export function schemaFacet(contract: ContractView | undefined, columns: Columns | undefined): BaseFacet | undefined {
   if (contract?.schemaText !== undefined) {
-    const fields = contractFields(contract.schemaText, contract.personal).map((f) => ({ name: f.name, type: f.type, ...(f.description !== undefined ? { description: f.description } : {}), ...(f.personal ? { tags: [{ key: 'classification', value: 'personal', source: 'CONTRACT' }] } : {}) }))
-    return facet('SchemaDatasetFacet', { fields }, '1-2-0')
+    const fields = contractFields(contract.schemaText).map((f) => ({ name: f.name, type: f.type, ...(f.description !== undefined ? { description: f.description } : {}) }))
+    return facet('SchemaDatasetFacet', { fields })
   }
   if (columns === undefined || columns.fields.size === 0) return undefined
-  return facet('SchemaDatasetFacet', { fields: [...columns.fields.keys()].filter((k) => k !== '').map((name) => ({ name })) }, '1-2-0')
+  return facet('SchemaDatasetFacet', { fields: [...columns.fields.keys()].filter((k) => k !== '').map((name) => ({ name })) })
 }
 
-/** A contract's owner and description as dataset facets. */
+/**
+ * A contract's owner and description as dataset facets, and its personal fields (as the contract names them,
+ * nested ones dotted) as tags `classification=personal` of the spec's tags facet.
+ */
 export function contractFacets(contract: ContractView | undefined): Record<string, BaseFacet> {
   if (contract === undefined) return {}
+  const personal = contract.personal ?? []
   return {
     ...(contract.owner !== undefined ? { ownership: facet('OwnershipDatasetFacet', { owners: [{ name: contract.owner, type: 'team' }] }) } : {}),
     ...(contract.description !== undefined ? { documentation: facet('DocumentationDatasetFacet', { description: contract.description }) } : {}),
+    ...(personal.length > 0 ? { tags: facet('TagsDatasetFacet', { tags: personal.map((field) => ({ key: 'classification', value: 'personal', source: 'CONTRACT', field })) }) } : {}),
   }
 }
 
@@ -52,7 +57,7 @@ export function columnLineageFacet(columns: Columns): BaseFacet | undefined {
   const fields: Record<string, { inputFields: ReturnType<typeof dep>[] }> = {}
   for (const [name, deps] of columns.fields) if (name !== '') fields[name] = { inputFields: deps.map(dep) }
   if (Object.keys(fields).length === 0 && columns.indirect.length === 0) return undefined
-  return facet('ColumnLineageDatasetFacet', { fields, ...(columns.indirect.length > 0 ? { dataset: columns.indirect.map(dep) } : {}) }, '1-2-0')
+  return facet('ColumnLineageDatasetFacet', { fields, ...(columns.indirect.length > 0 ? { dataset: columns.indirect.map(dep) } : {}) })
 }
 
 /**

@@ -5,5 +5,5 @@ export { probeFields, type ProbeResult, type FieldSource } from './field-probe.t
 export { datasetsOf, fileDataset } from './naming.ts'
 export { transportFor, fileTransport, httpTransport, consoleTransport, type LineageTransport, type FileTransportOptions } from './transport.ts'
 export { lineageFiles, readLineageText, closedSegments, lineTime, newestTime, writerRunning } from './segments.ts'
-export { OPENLINEAGE_SCHEMA } from './spec-schema.ts'
+export { OPENLINEAGE_SCHEMA, openLineageSchema } from './spec-schema.ts'
 export type { RunEvent, Dataset, DatasetRef, EventType, ParentRun } from './openlineage.ts'

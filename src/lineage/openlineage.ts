@@ -4,9 +4,35 @@ export const PRODUCER = 'https://github.com/sluice-dev/sluice/tree/v0.1.0'
 /** The OpenLineage spec version the events follow. */
 export const SPEC = 'https://openlineage.io/spec/2-0-2/OpenLineage.json'
 
-/** The schema URL of a facet of the OpenLineage spec. */
-export function facetSchemaUrl(facet: string, version = '1-0-1'): string {
-  return `https://openlineage.io/spec/facets/${version}/${facet}.json#/$defs/${facet}`
+/**
+ * The version of each spec facet Sluice emits, as openlineage.io publishes it (`spec/facets/<version>/<Facet>.json`).
+ * One table, so an event never names a facet file that does not exist; spec-schema.ts checks the bodies.
+ */
+export const FACET_VERSIONS = {
+  JobTypeJobFacet: '2-0-3',
+  SourceCodeLocationJobFacet: '1-0-1',
+  OwnershipJobFacet: '1-0-1',
+  ProcessingEngineRunFacet: '1-1-1',
+  NominalTimeRunFacet: '1-0-1',
+  ParentRunFacet: '1-1-0',
+  ErrorMessageRunFacet: '1-0-1',
+  SchemaDatasetFacet: '1-2-0',
+  DatasourceDatasetFacet: '1-0-1',
+  ColumnLineageDatasetFacet: '1-2-0',
+  OwnershipDatasetFacet: '1-0-1',
+  DocumentationDatasetFacet: '1-1-0',
+  TagsDatasetFacet: '1-0-0',
+  DataQualityMetricsInputDatasetFacet: '1-0-3',
+  DataQualityAssertionsDatasetFacet: '1-0-1',
+  OutputStatisticsOutputDatasetFacet: '1-0-2',
+} as const
+
+/** A facet of the spec that Sluice emits. */
+export type SpecFacet = keyof typeof FACET_VERSIONS
+
+/** The schema URL of a facet of the OpenLineage spec, at the version Sluice follows. */
+export function facetSchemaUrl(facet: SpecFacet): string {
+  return `https://openlineage.io/spec/facets/${FACET_VERSIONS[facet]}/${facet}.json#/$defs/${facet}`
 }
 
 /** Sluice's own facets (not in the spec) point here. */
@@ -20,8 +46,8 @@ export interface BaseFacet {
 }
 
 /** A facet of the spec, stamped with the producer and its schema URL. */
-export function facet<T extends Record<string, unknown>>(name: string, body: T, version?: string): BaseFacet & T {
-  return { _producer: PRODUCER, _schemaURL: facetSchemaUrl(name, version), ...body }
+export function facet<T extends Record<string, unknown>>(name: SpecFacet, body: T): BaseFacet & T {
+  return { _producer: PRODUCER, _schemaURL: facetSchemaUrl(name), ...body }
 }
 
 /** The run states of the spec: START, RUNNING (streaming jobs, periodically), then COMPLETE, FAIL or ABORT. */

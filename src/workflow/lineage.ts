@@ -147,7 +147,7 @@ export class WorkflowLineage {
       eventType: type,
       eventTime: new Date(this.#now()).toISOString(),
       run: { runId: run.runId, facets },
-      job: { namespace: run.job.namespace, name: run.job.name, facets: { jobType: facet('JobTypeJobFacet', { processingType: 'BATCH', integration: 'SLUICE', jobType }, '2-0-3') } },
+      job: { namespace: run.job.namespace, name: run.job.name, facets: { jobType: facet('JobTypeJobFacet', { processingType: 'BATCH', integration: 'SLUICE', jobType }) } },
       inputs: [],
       outputs: [],
       producer: PRODUCER,

@@ -6,17 +6,20 @@ import { join } from 'node:path'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import { z } from 'zod'
 import { agg, contract, expect, pipeline, privacy, run, sink, source, start, withContract, columns } from '../../src/index.ts'
-import { OPENLINEAGE_SCHEMA } from '../../src/lineage/spec-schema.ts'
-import type { RunEvent } from '../../src/lineage/openlineage.ts'
+import { OPENLINEAGE_SCHEMA, openLineageSchema } from '../../src/lineage/spec-schema.ts'
+import { FACET_VERSIONS, type RunEvent } from '../../src/lineage/openlineage.ts'
 
 const ajv = new Ajv2020({ strict: false, allErrors: true })
 ajv.addFormat('uri', /^[a-z][a-z0-9+.-]*:\S+$/i)
 ajv.addFormat('date-time', /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/)
 ajv.addFormat('uuid', /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i)
 const validate = ajv.compile(OPENLINEAGE_SCHEMA)
+const validateStrict = ajv.compile(openLineageSchema({ strict: true }))
 
+/** An event conforms to the spec, and keeps Sluice's stricter promise (documented fields and values, exact versions). */
 function valid(e: RunEvent): void {
   assert.ok(validate(e), `${e.eventType} event breaks the OpenLineage schema: ${ajv.errorsText(validate.errors)}`)
+  assert.ok(validateStrict(e), `${e.eventType} event breaks Sluice's strict reading of the schema: ${ajv.errorsText(validateStrict.errors)}`)
 }
 const read = (file: string): RunEvent[] => readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as RunEvent)
 const MARKER = 'MARKER-PII-7731'
@@ -213,4 +216,78 @@ test('what column lineage cannot know is a warning of the run: a declaration tha
     return r
   }).to(sink.collect())
   assert.deepEqual((await run(quiet)).warnings?.filter((w) => w.startsWith('lineage:')) ?? [], [], 'no lineage, no lineage warnings')
+})
+
+test('the schema rejects a malformed facet: a missing required field, a wrong type, another facet under the key, an unknown version when strict', async () => {
+  const got: RunEvent[] = []
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-lineage-'))
+  const p = pipeline('malformed', { onError: 'skip' })
+  p.from(withContract(source.jsonl(input(dir)), customers))
+    .map((c) => ({ id: c.id, contact: c.email }))
+    .to(sink.jsonl(join(dir, 'out.jsonl')))
+  await run(p, { lineage: { transport: { describe: 'memory', send: async (e) => void got.push(e) }, owner: 'growth', nominalTime: { start: 0 }, parent: { runId: '3f1c2b2e-8d5a-4d3e-9f5b-1a2b3c4d5e6f', job: { namespace: 'w', name: 'n' } } } })
+  const done = got.at(-1)!
+  valid(done)
+  // every facet key Sluice emits, so each breakage below reaches a facet that is there
+  const keys = (f: Record<string, unknown> | undefined) => Object.keys(f ?? {}).sort()
+  assert.deepEqual(keys(done.job.facets), ['jobType', 'ownership'])
+  assert.deepEqual(keys(done.run.facets), ['nominalTime', 'parent', 'processing_engine'])
+  assert.deepEqual(keys(done.inputs[0].facets), ['dataSource', 'ownership', 'schema', 'tags'])
+  assert.deepEqual(keys(done.inputs[0].inputFacets), ['dataQualityAssertions', 'dataQualityMetrics'])
+  assert.deepEqual(keys(done.outputs[0].facets), ['columnLineage', 'dataSource', 'schema'])
+  assert.deepEqual(keys(done.outputs[0].outputFacets), ['outputStatistics'])
+  assert.deepEqual(done.inputs[0].facets?.tags.tags, [{ key: 'classification', value: 'personal', source: 'CONTRACT', field: 'email' }, { key: 'classification', value: 'personal', source: 'CONTRACT', field: 'card' }])
+
+  const broken = (why: string, change: (e: RunEvent) => void, only: 'strict' | 'both' = 'both') => {
+    const e = structuredClone(done)
+    change(e)
+    assert.equal(validateStrict(e), false, `strict schema accepts an event whose ${why}`)
+    if (only === 'both') assert.equal(validate(e), false, `schema accepts an event whose ${why}`)
+  }
+  const cl = (e: RunEvent) => e.outputs[0].facets!.columnLineage as unknown as { fields: Record<string, { inputFields: Record<string, unknown>[] }> }
+  broken('column lineage field has no inputFields', (e) => delete (cl(e).fields.contact as Partial<{ inputFields: unknown }>).inputFields)
+  broken('column lineage input field has no namespace', (e) => delete cl(e).fields.contact.inputFields[0].namespace)
+  broken('column lineage facet has no fields', (e) => delete (cl(e) as Partial<{ fields: unknown }>).fields)
+  broken('masking flag is a string', (e) => ((cl(e).fields.contact.inputFields[0].transformations as Record<string, unknown>[])[0].masking = 'yes'))
+  broken('jobType facet has no integration', (e) => delete e.job.facets!.jobType.integration)
+  broken('processing_engine facet has no version', (e) => delete e.run.facets!.processing_engine.version)
+  broken('parent run id is not a UUID', (e) => ((e.run.facets!.parent.run as { runId: string }).runId = 'run-1'))
+  broken('nominal start time is missing', (e) => delete e.run.facets!.nominalTime.nominalStartTime)
+  broken('schema field has no name', (e) => delete (e.inputs[0].facets!.schema.fields as Record<string, unknown>[])[0].name)
+  broken('tag has no value', (e) => delete (e.inputs[0].facets!.tags.tags as Record<string, unknown>[])[0].value)
+  broken('assertion has no success', (e) => delete (e.inputs[0].inputFacets!.dataQualityAssertions.assertions as Record<string, unknown>[])[0].success)
+  broken('quality metrics have no columnMetrics', (e) => delete e.inputs[0].inputFacets!.dataQualityMetrics.columnMetrics)
+  broken('row count is a string', (e) => (e.outputs[0].outputFacets!.outputStatistics.rowCount = '39'))
+  broken('owner has no name', (e) => delete (e.job.facets!.ownership.owners as Record<string, unknown>[])[0].name)
+  broken('facet has no _producer', (e) => delete (e.inputs[0].facets!.dataSource as Partial<{ _producer: string }>)._producer)
+  broken('errorMessage facet has no programmingLanguage', (e) => (e.run.facets!.errorMessage = { _producer: done.producer, _schemaURL: 'https://openlineage.io/spec/facets/1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet', message: 'x' }))
+  broken('schema facet names the column lineage facet file', (e) => (e.inputs[0].facets!.schema._schemaURL = done.outputs[0].facets!.columnLineage._schemaURL))
+  broken('facet names a version Sluice does not follow', (e) => (e.outputs[0].facets!.columnLineage._schemaURL = 'https://openlineage.io/spec/facets/1-0-1/ColumnLineageDatasetFacet.json#/$defs/ColumnLineageDatasetFacet'), 'strict')
+  broken('facet carries an undocumented field', (e) => (e.outputs[0].outputFacets!.outputStatistics.rows = 39), 'strict')
+  broken('transformation type is not DIRECT or INDIRECT', (e) => ((cl(e).fields.contact.inputFields[0].transformations as Record<string, unknown>[])[0].type = 'COPY'), 'strict')
+})
+
+test('every facet Sluice emits names a facet file of the spec at a published version', () => {
+  // Versions of each facet file openlineage.io publishes (spec/facets/<version>/<Facet>.json), as the spec's
+  // files and the official clients name them; only versions seen there are listed.
+  const published: Record<string, readonly string[]> = {
+    JobTypeJobFacet: ['2-0-2', '2-0-3', '2-0-4'],
+    SourceCodeLocationJobFacet: ['1-0-1'],
+    OwnershipJobFacet: ['1-0-0', '1-0-1'],
+    ProcessingEngineRunFacet: ['1-0-0', '1-1-0', '1-1-1'],
+    NominalTimeRunFacet: ['1-0-1'],
+    ParentRunFacet: ['1-1-0', '1-2-0'],
+    ErrorMessageRunFacet: ['1-0-1'],
+    SchemaDatasetFacet: ['1-0-0', '1-1-1', '1-2-0'],
+    DatasourceDatasetFacet: ['1-0-0', '1-0-1'],
+    ColumnLineageDatasetFacet: ['1-0-1', '1-0-2', '1-1-0', '1-2-0'],
+    OwnershipDatasetFacet: ['1-0-1'],
+    DocumentationDatasetFacet: ['1-1-0'],
+    TagsDatasetFacet: ['1-0-0'],
+    DataQualityMetricsInputDatasetFacet: ['1-0-3'],
+    DataQualityAssertionsDatasetFacet: ['1-0-0', '1-0-1'],
+    OutputStatisticsOutputDatasetFacet: ['1-0-2'],
+  }
+  assert.deepEqual(Object.keys(FACET_VERSIONS).sort(), Object.keys(published).sort())
+  for (const [name, version] of Object.entries(FACET_VERSIONS)) assert.ok(published[name].includes(version), `${name} ${version} is not a published version`)
 })

@@ -9,7 +9,7 @@ import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { Ajv2020 } from 'ajv/dist/2020.js'
 import { pipeline, sink, source } from '../../src/index.ts'
-import { OPENLINEAGE_SCHEMA } from '../../src/lineage/spec-schema.ts'
+import { openLineageSchema } from '../../src/lineage/spec-schema.ts'
 import type { RunEvent } from '../../src/lineage/openlineage.ts'
 import { fnTask, pipelineTask, Scheduler, staticPartitions, workflow, WorkflowStore, type WorkflowEvent } from '../../src/workflow/index.ts'
 import { taskRun, workflowRun } from '../../src/workflow/lineage.ts'
@@ -18,7 +18,8 @@ const ajv = new Ajv2020({ strict: false, allErrors: true })
 ajv.addFormat('uri', /^[a-z][a-z0-9+.-]*:\S+$/i)
 ajv.addFormat('date-time', /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/)
 ajv.addFormat('uuid', /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i)
-const validate = ajv.compile(OPENLINEAGE_SCHEMA)
+// strict: the spec's required fields and types, and Sluice's promise of documented fields and exact facet versions
+const validate = ajv.compile(openLineageSchema({ strict: true }))
 const read = (file: string): RunEvent[] => readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as RunEvent)
 type Parent = { run: { runId: string }; job: { name: string }; root?: { run: { runId: string }; job: { name: string } } }
 const parentOf = (e: RunEvent): Parent | undefined => e.run.facets?.parent as Parent | undefined
