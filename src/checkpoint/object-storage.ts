@@ -102,11 +102,13 @@ export class ObjectCheckpointStorage extends CheckpointStorage {
         await client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key: this.key(manifest.id, f.name), Body: body }))
         bytes += body.byteLength
       }
+      // The local copy is kept before the manifest makes the checkpoint complete: a process killed in between
+      // leaves no complete checkpoint without its copy on the machine that wrote it.
+      await this.keepLocal(manifest.id, files)
       const m = encodeManifest(manifest)
       failpoint('checkpoint-before-rename')
       await client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key: this.key(manifest.id, MANIFEST), Body: m, ContentType: 'application/json' }))
       bytes += Buffer.byteLength(m)
-      await this.keepLocal(manifest.id, files)
     } catch (e) {
       if (e instanceof SluiceError) throw e
       throw new SluiceError('SLUICE_CHECKPOINT_WRITE_FAILED', `could not write '${folder}': ${errorMessage(e)}`, {
@@ -223,8 +225,8 @@ export class ObjectCheckpointStorage extends CheckpointStorage {
   }
 
   /**
-   * Removes local copies of checkpoints not `kept`, and staging folders of checkpoints up to `newest` (failed
-   * attempts); without local recovery, the whole staging folder.
+   * Removes local copies of checkpoints up to `newest` not `kept`, and staging folders of checkpoints up to
+   * `newest` (failed attempts); without local recovery, the whole staging folder.
    */
   private async retainLocal(kept: Set<number>, newest: number): Promise<void> {
     if (this.local === undefined) {
@@ -241,7 +243,8 @@ export class ObjectCheckpointStorage extends CheckpointStorage {
       const m = /^chk-(\d+)(\.staging\.tmp)?$/.exec(n)
       if (m === null) continue
       const id = Number(m[1])
-      if (m[2] === undefined ? !kept.has(id) : id <= newest) await rm(join(this.local, n), { recursive: true, force: true }).catch(() => undefined)
+      // Copies newer than the newest complete checkpoint belong to one being written.
+      if (id <= newest && (m[2] !== undefined || !kept.has(id))) await rm(join(this.local, n), { recursive: true, force: true }).catch(() => undefined)
     }
   }
 
