@@ -4,7 +4,9 @@ import { contractColumns } from '../parquet/contract-schema.ts'
 import { checkSchema, type ParquetSchema } from '../parquet/schema.ts'
 import { StagedTable } from '../sql/staged-table.ts'
 import { StagedSqlWriter } from '../sql/staged-writer.ts'
+import type { SqlDialect } from '../sql/dialect.ts'
 import { pgDialect, redact } from './dialect.ts'
+import { MirroredTable } from './mirrored-table.ts'
 import { PreparedTable, preparedTransactionsAllowed } from './prepared-table.ts'
 
 /**
@@ -64,6 +66,11 @@ const STAGE_ROWS = 20_000
  * @example .to(sink.postgres({ url: process.env.DATABASE_URL!, table: 'totals', key: ['user'] }))
  */
 export function postgres<T>(options: PostgresSinkOptions): Sink<T> {
+  return postgresSink(options, preparedTransactionsAllowed)
+}
+
+/** `sink.postgres`, asking `serverPrepares` whether the server allows prepared transactions (tests answer for it). */
+export function postgresSink<T>(options: PostgresSinkOptions, serverPrepares: (d: SqlDialect) => Promise<boolean>): Sink<T> {
   const { url, table, schema, key, columns } = options ?? ({} as PostgresSinkOptions)
   if (typeof url !== 'string' || url === '') throw new SluiceError('SLUICE_BAD_ARGUMENT', 'sink.postgres needs a url (postgres://user@host:port/database)')
   if (typeof table !== 'string' || table === '' || table.startsWith('_sluice_')) {
@@ -93,11 +100,18 @@ export function postgres<T>(options: PostgresSinkOptions): Sink<T> {
       const sinkId = `${ctx.pipeline}/${ctx.stepId}/${ctx.subtask}`
       // Append-only with checkpoints: a table that completes prepared transactions, whether it makes them or not.
       const prepared = !keyed && ctx.checkpointing === true
-      const direct = prepared && options.prepared !== false && (await preparedTransactionsAllowed(dialect))
-      if (prepared && options.prepared !== false && !direct && ctx.subtask === 0) {
-        ctx.warn?.(`sink.postgres '${ctx.stepId}': the server allows no prepared transactions (max_prepared_transactions = 0), so rows go through a staging table, about twice as slow; set max_prepared_transactions to at least the sink's parallelism to COPY them straight into the table`)
+      const direct = prepared && options.prepared !== false && (await serverPrepares(dialect))
+      // Without prepared transactions on the server, rows are staged and copied into the table in a transaction
+      // left open until the checkpoint completes, side by side (the staged rows are what survives a crash).
+      const mirrored = prepared && options.prepared !== false && !direct
+      if (mirrored && ctx.subtask === 0) {
+        ctx.warn?.(`sink.postgres '${ctx.stepId}': the server allows no prepared transactions (max_prepared_transactions = 0), so every row is also written to a staging table; set max_prepared_transactions to at least the sink's parallelism to COPY rows only into the table`)
       }
-      const t = prepared ? new PreparedTable(dialect, table, sinkId, ctx.stepId, direct) : new StagedTable(dialect, table, sinkId, ctx.stepId, keyed ? { kind: 'columns', columns: key } : undefined)
+      const t = mirrored
+        ? new MirroredTable(dialect, table, sinkId, ctx.stepId)
+        : prepared
+          ? new PreparedTable(dialect, table, sinkId, ctx.stepId, direct)
+          : new StagedTable(dialect, table, sinkId, ctx.stepId, keyed ? { kind: 'columns', columns: key } : undefined)
       await t.init()
       if (ctx.checkpointing !== true) await t.discardStaged()
       return new StagedSqlWriter<T>(t, { sink: 'sink.postgres', columns, contractColumns: contractColumns(ctx.contract?.schemaText), evolve: options.evolve ?? true, stageRows: STAGE_ROWS }, ctx)
