@@ -40,9 +40,10 @@ export interface PostgresSinkOptions {
    * Without `key` and with checkpoints, write each checkpoint's rows straight into the table in a
    * transaction that the barrier prepares (`PREPARE TRANSACTION`) and the checkpoint's completion commits:
    * rows are written once instead of staged and moved, about twice as fast. Default true: used when the
-   * server allows it (`max_prepared_transactions` above 0), else rows are staged. A prepared transaction
-   * holds its lock on the table and the server's oldest transaction horizon until the next checkpoint
-   * completes; false stages rows always.
+   * server allows it (`max_prepared_transactions` above 0); else rows are staged and, side by side, COPYed
+   * straight into the table in a transaction left open until the checkpoint completes. A prepared or open
+   * transaction holds its lock on the table and the server's oldest transaction horizon until the next
+   * checkpoint completes; false stages rows always, and moves them at each commit.
    */
   prepared?: boolean
 }
@@ -56,7 +57,9 @@ const STAGE_ROWS = 20_000
  *
  * With checkpoints the sink is exactly-once through `TwoPhaseCommit`. Without `key`, on a server that allows
  * prepared transactions (`prepared`), rows are sent with COPY straight into the table in a transaction that
- * pre-commit at checkpoint n prepares and commit commits (`COMMIT PREPARED`). Otherwise rows are sent with
+ * pre-commit at checkpoint n prepares and commit commits (`COMMIT PREPARED`); on a server without prepared
+ * transactions, they are staged as below and also COPYed into the table in a transaction that commit ends
+ * (`MirroredTable`). Otherwise rows are sent with
  * COPY into a staging table `_sluice_staging_<pipeline>_<step>_<subtask>`: pre-commit names the rows staged
  * so far (by order number, in the checkpoint's handle), commit moves them into the table and records n in
  * `_sluice_checkpoints`, in one transaction (the same code as `sink.duckdb`). With `key`, the move is an
@@ -93,7 +96,9 @@ export function postgresSink<T>(options: PostgresSinkOptions, serverPrepares: (d
       ...(keyed ? { key } : {}),
       commit: keyed
         ? 'upserts and deletes by key; rows sent with COPY to a staging table move with the checkpoint id in one transaction'
-        : `rows sent with COPY ${options.prepared === false ? '' : 'straight to the table in a transaction prepared at the barrier and committed with the checkpoint (where the server allows prepared transactions), else '}to a staging table, moved with the checkpoint id in one transaction`,
+        : options.prepared === false
+          ? 'rows sent with COPY to a staging table, moved with the checkpoint id in one transaction'
+          : 'rows sent with COPY straight to the table in a transaction prepared at the barrier and committed with the checkpoint (where the server allows prepared transactions), else to a staging table and, side by side, to the table in a transaction committed with the checkpoint id',
     }),
     async open(ctx): Promise<SinkWriter<T>> {
       const dialect = pgDialect(url, schema)
