@@ -58,8 +58,8 @@ const STAGE_ROWS = 20_000
  * With checkpoints the sink is exactly-once through `TwoPhaseCommit`. Without `key`, on a server that allows
  * prepared transactions (`prepared`), rows are sent with COPY straight into the table in a transaction that
  * pre-commit at checkpoint n prepares and commit commits (`COMMIT PREPARED`); on a server without prepared
- * transactions, they are staged as below and also COPYed into the table in a transaction that commit ends
- * (`MirroredTable`). Otherwise rows are sent with
+ * transactions, they are staged as below and, side by side, COPYed into the table in a transaction that
+ * commit ends with the checkpoint's record. Otherwise rows are sent with
  * COPY into a staging table `_sluice_staging_<pipeline>_<step>_<subtask>`: pre-commit names the rows staged
  * so far (by order number, in the checkpoint's handle), commit moves them into the table and records n in
  * `_sluice_checkpoints`, in one transaction (the same code as `sink.duckdb`). With `key`, the move is an
