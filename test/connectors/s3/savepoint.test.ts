@@ -9,6 +9,7 @@ import { committedParts } from '../../../src/connectors/files/part-files.ts'
 import { GetObjectCommand } from '@aws-sdk/client-s3'
 import { deleteKeys, listKeys, s3Client } from '../../../src/checkpoint/object-store.ts'
 import { putStateFiles } from '../../../src/checkpoint/object-savepoint.ts'
+import { openStateFolder } from '../../../src/checkpoint/open-folder.ts'
 import { sha256 } from '../../../src/checkpoint/storage.ts'
 import build, { control } from '../../parallel/fixtures/checkpointed.ts'
 import { serviceOrSkip } from '../../support/services.ts'
@@ -67,6 +68,8 @@ for (const [from, to] of [
       } finally {
         client.destroy()
       }
+      // `sluice state` reads it where it is.
+      assert.equal((await openStateFolder(target)).manifest.id, stats.id)
       // A second savepoint into the same prefix is refused.
       const again = start(build({ params: { out: join(tmp, 'other'), every: '4000' } }), { checkpoint: { dir: join(tmp, 'chk-other'), intervalMs: 0 } })
       await assert.rejects(() => again.savepoint(target, { stop: true }), (e: unknown) => e instanceof SluiceError && /already exists/.test(e.message))
