@@ -17,6 +17,7 @@ import { isKeyedSnapshot, redistributeKeyed } from './redistribute.ts'
 import { decodeState } from './state-file.ts'
 import { checkFallback, type LaterCommits } from './fallback.ts'
 import { checkpointStorageFor } from './object-storage.ts'
+import { objectSavepointStaging, readObjectSavepoint, writeObjectSavepoint } from './object-savepoint.ts'
 import { CheckpointStorage, readCheckpointFolder, writeCheckpointFolder, type CheckpointRead, type StateFileOut } from './storage.ts'
 import { partitionByKey } from '../core/partition-by-key.ts'
 
@@ -165,7 +166,8 @@ export class CheckpointCoordinator {
     // New checkpoints take ids above every folder present, also unreadable ones newer than the one restored.
     this.nextId = ((await this.storage.ids())[0] ?? 0) + 1
     let snap: CheckpointRead | undefined
-    if (this.config.restoreFrom !== undefined) snap = await readCheckpointFolder(this.config.restoreFrom)
+    const from = this.config.restoreFrom
+    if (from !== undefined) snap = isS3Url(from) ? await readObjectSavepoint(from) : await readCheckpointFolder(from)
     else {
       const latest = await this.storage.latest(this.config.warn)
       snap = latest.read
@@ -190,10 +192,8 @@ export class CheckpointCoordinator {
   begin(now: number, kind: BarrierSpec['kind'], savepoint?: string): { id: number; spec: BarrierSpec } {
     if (this.failure !== undefined) throw this.failure
     if (this.round !== undefined) throw new SluiceError('SLUICE_INTERNAL', `checkpoint ${this.round.id} is still in flight`, { domain: 'internal' })
-    if (savepoint !== undefined && isS3Url(savepoint)) {
-      throw new SluiceError('SLUICE_BAD_OPTION', `savepoint target '${savepoint}': a savepoint is written to a folder, not to object storage`, { hint: 'name a folder on the machine that runs the job' })
-    }
-    if (savepoint !== undefined && existsSync(savepoint)) {
+    // A bucket's savepoint is checked for when it is written (complete), the folder's here.
+    if (savepoint !== undefined && !isS3Url(savepoint) && existsSync(savepoint)) {
       throw new SluiceError('SLUICE_SAVEPOINT_EXISTS', `savepoint folder '${savepoint}' already exists`, { hint: 'choose a new folder for each savepoint' })
     }
     if (kind !== 'drain') this.nextAt = this.config.intervalMs > 0 ? now + this.config.intervalMs : Infinity
@@ -202,7 +202,7 @@ export class CheckpointCoordinator {
     if (kind !== 'drain') {
       if (savepoint === undefined) staging = this.storage.openStaging(id)
       else {
-        staging = `${resolve(savepoint)}.staging.tmp`
+        staging = isS3Url(savepoint) ? objectSavepointStaging(savepoint) : `${resolve(savepoint)}.staging.tmp`
         rmSync(staging, { recursive: true, force: true })
         mkdirSync(staging, { recursive: true })
       }
@@ -477,7 +477,9 @@ function minWatermarks(saved: VertexWatermarks[]): VertexWatermarks {
 }
 
 
+/** Writes a savepoint into a new folder, or under a new `s3://bucket/prefix`. */
 async function writeSavepoint(dir: string, manifest: Manifest, files: StateFileOut[]): Promise<number> {
+  if (isS3Url(dir)) return writeObjectSavepoint(dir, manifest, files)
   if (existsSync(dir)) throw new SluiceError('SLUICE_SAVEPOINT_EXISTS', `savepoint folder '${dir}' already exists`, { hint: 'choose a new folder for each savepoint' })
   await mkdir(dirname(resolve(dir)), { recursive: true })
   return writeCheckpointFolder(dir, manifest, files)

@@ -6,6 +6,7 @@ import type { S3Client } from '@aws-sdk/client-s3'
 import { SluiceError, errorMessage } from '../core/errors.ts'
 import { failpoint } from '../core/failpoints.ts'
 import { decodeManifest, encodeManifest, type Manifest } from './manifest.ts'
+import { putStateFiles } from './object-savepoint.ts'
 import { isS3Url, parseS3Url, type S3Connection, type S3Location } from './s3-location.ts'
 import { CheckpointStorage, referencedCheckpoints, sha256, type CheckpointRead, type StateFileOut } from './storage.ts'
 
@@ -96,12 +97,7 @@ export class ObjectCheckpointStorage extends CheckpointStorage {
       if (staged !== undefined) throw staged
       const { PutObjectCommand } = await import('@aws-sdk/client-s3')
       const client = await this.client()
-      for (const f of files) {
-        if ('error' in f && f.error !== undefined) throw f.error
-        const body = 'data' in f ? f.data : await readFile(f.path)
-        await client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key: this.key(manifest.id, f.name), Body: body }))
-        bytes += body.byteLength
-      }
+      bytes += await putStateFiles(client, this.where.bucket, this.key(manifest.id, ''), files)
       // The local copy is kept before the manifest makes the checkpoint complete: a process killed in between
       // leaves no complete checkpoint without its copy on the machine that wrote it.
       await this.keepLocal(manifest.id, files)

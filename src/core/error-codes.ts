@@ -91,7 +91,7 @@ export const ERROR_CODES = {
   SLUICE_RECORD_TOO_LARGE: { domain: 'user', meaning: 'An input line is longer than the maximum record size.' },
   SLUICE_RECORD_UNWRITABLE: { domain: 'user', meaning: 'A sink cannot encode a record (a BigInt in JSON, a value nested too deeply), or a record cannot be sent to another thread (it holds a function); that record goes to the error path.' },
   SLUICE_REGISTRY_UNAVAILABLE: { domain: 'external', meaning: 'The schema registry a run registers its contracts in could not be reached or read.' },
-  SLUICE_SAVEPOINT_EXISTS: { domain: 'user', meaning: 'The savepoint folder exists already; each savepoint needs a new folder.' },
+  SLUICE_SAVEPOINT_EXISTS: { domain: 'user', meaning: 'The savepoint folder (or a manifest under the bucket prefix) exists already; each savepoint needs a new folder or prefix.' },
   SLUICE_SAVEPOINT_FAILED: { domain: 'external', meaning: 'A savepoint could not be taken or written.' },
   SLUICE_SAVEPOINT_TIMEOUT: { domain: 'external', meaning: 'A running job did not answer a savepoint request in time.' },
   SLUICE_SCHEMA_MISMATCH: { domain: 'user', meaning: "Records do not fit a sink's or table's schema." },

@@ -119,6 +119,17 @@ export const CASES: Record<string, SinkCase> = {
     committed: async (dir) => (await pgRows(`SELECT n FROM ${pgSchema(dir)}.rows`)).map((r) => Number(r.n)),
     leftovers: pgLeftovers,
   },
+  postgresMirrored: {
+    name: 'sink.postgres on a server without prepared transactions: staged and copied side by side',
+    perSubtask: false,
+    service: 'postgres',
+    async open(dir, ctx) {
+      const { postgresSink } = await import('../../src/connectors/postgres/sink.ts')
+      return postgresSink<Rec>({ url: pgUrl(), schema: pgSchema(dir), table: 'rows', columns: { n: 'int64' } }, async () => false).open(ctx)
+    },
+    committed: async (dir) => (await pgRows(`SELECT n FROM ${pgSchema(dir)}.rows`)).map((r) => Number(r.n)),
+    leftovers: pgLeftovers,
+  },
   redis: {
     name: 'sink.redis, idempotent by key',
     perSubtask: true,

@@ -60,7 +60,7 @@ export const runCommand: Command = {
     { name: 'checkpoint-dir', type: 'string', placeholder: 'DIR', description: 'take checkpoints in DIR (a folder, or s3://bucket/prefix); starting again with the same DIR resumes from the latest one' },
     { name: 'checkpoint-interval', type: 'string', placeholder: 'DURATION', description: "time between checkpoints, e.g. '10s' (default 10s; 0: only at the end and on stop)" },
     { name: 'full-checkpoints', type: 'boolean', description: 'every checkpoint writes all state (default: after a full one, joins and keyed aggregates write only the keys changed since)' },
-    { name: 'restore-from', type: 'string', placeholder: 'DIR', description: 'resume from this savepoint or checkpoint folder instead of the latest checkpoint' },
+    { name: 'restore-from', type: 'string', placeholder: 'DIR', description: 'resume from this savepoint or checkpoint folder (or s3://bucket/prefix) instead of the latest checkpoint' },
     { name: 'serve', type: 'string', placeholder: 'PORT', description: 'also serve the control plane on 127.0.0.1:PORT (see sluice serve; state in .sluice/server)' },
     { name: 'allow-dropped-state', type: 'boolean', description: 'restore even if saved state of some step no longer matches the pipeline (that state is dropped)' },
     { name: 'metrics-port', type: 'string', placeholder: 'PORT', description: 'serve /metrics (Prometheus), /healthz and /readyz on this port while the job runs' },
@@ -296,7 +296,7 @@ function checkpointFlags(values: ParsedArgs['values']): CheckpointConfig | undef
   return {
     dir: isS3Url(dir) ? dir : resolve(dir),
     intervalMs,
-    ...(typeof values['restore-from'] === 'string' ? { restoreFrom: resolve(values['restore-from']) } : {}),
+    ...(typeof values['restore-from'] === 'string' ? { restoreFrom: isS3Url(values['restore-from']) ? values['restore-from'] : resolve(values['restore-from']) } : {}),
     allowDroppedState: values['allow-dropped-state'] === true,
     acceptDuplicates: values['accept-duplicates'] === true,
     incremental: values['full-checkpoints'] !== true,

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { isS3Url } from '../../checkpoint/s3-location.ts'
+import { objectSavepointExists } from '../../checkpoint/object-savepoint.ts'
 import { SluiceError } from '../../core/errors.ts'
 import type { Command } from '../command.ts'
 import { answerTimeout, askJob, checkpointLocation } from './control-request.ts'
@@ -12,7 +13,9 @@ export const savepointCommand: Command = {
   usage: 'sluice savepoint <checkpoint-dir> <target-dir> [--stop]',
   description: [
     'Asks the pipeline running with --checkpoint-dir <checkpoint-dir> to write a savepoint: a',
-    'self-contained copy of its state and source positions in <target-dir>, which must not exist yet.',
+    'self-contained copy of its state and source positions in <target-dir>, which must not exist yet:',
+    'a folder on the machine that runs the pipeline, or s3://bucket/prefix (the objects are uploaded',
+    'file by file, the manifest last; endpoint and keys from SLUICE_S3_ENDPOINT and AWS_*).',
     'Resume from it with: sluice run <pipeline.ts> --checkpoint-dir <dir> --restore-from <target-dir>',
     '(with another --parallelism if you like: state is redistributed by key group).',
     'The request travels as a file in <checkpoint-dir>/control/ (an object under the prefix for an',
@@ -23,14 +26,14 @@ export const savepointCommand: Command = {
     { name: 'stop', type: 'boolean', description: 'stop the pipeline gracefully once the savepoint is written' },
     { name: 'timeout', type: 'string', placeholder: 'DURATION', description: "how long to wait for the pipeline to answer (default '60s')" },
   ],
-  examples: ['sluice savepoint state/clicks savepoints/before-upgrade --stop'],
+  examples: ['sluice savepoint state/clicks savepoints/before-upgrade --stop', 'sluice savepoint s3://state/clicks s3://state/savepoints/before-upgrade --stop'],
 
   async run({ values, positionals }, ctx) {
     const timeoutMs = answerTimeout(values.timeout, 'savepoint')
     const location = checkpointLocation(positionals[0], ctx.cwd)
-    if (isS3Url(positionals[1])) throw new SluiceError('SLUICE_BAD_OPTION', `savepoint target '${positionals[1]}': a savepoint is written to a folder, not to object storage`, { hint: 'name a folder on the machine that runs the pipeline (thread 0 of a Kafka-runner job)' })
-    const target = resolve(ctx.cwd, positionals[1])
-    if (existsSync(target)) throw new SluiceError('SLUICE_SAVEPOINT_EXISTS', `'${positionals[1]}' already exists; a savepoint needs a new folder`)
+    const inBucket = isS3Url(positionals[1])
+    const target = inBucket ? positionals[1] : resolve(ctx.cwd, positionals[1])
+    if (inBucket ? await objectSavepointExists(target) : existsSync(target)) throw new SluiceError('SLUICE_SAVEPOINT_EXISTS', `'${positionals[1]}' already exists; a savepoint needs a new ${inBucket ? 'prefix' : 'folder'}`)
     const answer = await askJob(location, positionals[0], 'savepoint', { target, stop: values.stop === true }, timeoutMs, 'SLUICE_SAVEPOINT_TIMEOUT')
     if ('failed' in answer) throw new SluiceError('SLUICE_SAVEPOINT_FAILED', `the pipeline could not write the savepoint: ${answer.failed}`, { domain: 'external' })
     const r = answer.done as { id: number; bytes: number }

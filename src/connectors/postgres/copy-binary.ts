@@ -119,13 +119,15 @@ const ENCODE: Record<ParquetType, Encode> = {
 
 /**
  * Rows in COPY binary format, in chunks: the header, each row's data columns (then for a staging table,
- * `staged`, `_sluice_key`, `_sluice_op`, `_sluice_seq` and a null `_sluice_checkpoint`), and the trailer.
+ * `staged`, `_sluice_key`, `_sluice_op`, `_sluice_seq` and a null `_sluice_checkpoint`, or with `appendOnly`
+ * `_sluice_seq` alone), and the trailer.
  */
 export function* copyBinaryChunks(rows: StagedRows, staged: boolean): Generator<Buffer> {
   const { ops, keys } = rows
   const data = rows.columns.map((c) => c.data)
   const encode = rows.columns.map((c) => ENCODE[c.type])
-  const fields = data.length + (staged ? 4 : 0)
+  const appendOnly = rows.appendOnly === true
+  const fields = data.length + (!staged ? 0 : appendOnly ? 1 : 4)
   const w = new ChunkWriter()
   w.room(SIGNATURE.length + 8)
   SIGNATURE.copy(w.buf, 0)
@@ -140,7 +142,8 @@ export function* copyBinaryChunks(rows: StagedRows, staged: boolean): Generator<
       if (v === null || v === undefined) w.null()
       else encode[c](w, v)
     }
-    if (staged) {
+    if (staged && appendOnly) w.int64(seq++)
+    else if (staged) {
       if (keys === undefined) w.null()
       else w.text(keys[i])
       w.text(ops[i])

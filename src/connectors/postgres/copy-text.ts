@@ -31,13 +31,14 @@ const CHUNK = 1 << 18
 
 /**
  * Rows as COPY text, in chunks: the data columns, then for a staging table (`staged`) `_sluice_key`,
- * `_sluice_op`, `_sluice_seq` and a null `_sluice_checkpoint`.
+ * `_sluice_op`, `_sluice_seq` and a null `_sluice_checkpoint` (with `appendOnly`, `_sluice_seq` alone).
  */
 export function* copyChunks(rows: StagedRows, staged: boolean): Generator<Buffer> {
   const { ops, keys } = rows
   const data = rows.columns.map((c) => c.data)
   const encode = rows.columns.map((c) => ENCODE[c.type])
   const last = data.length - 1
+  const appendOnly = rows.appendOnly === true
   const n = ops.length
   let seq = rows.firstSeq
   let chunk = ''
@@ -47,7 +48,8 @@ export function* copyChunks(rows: StagedRows, staged: boolean): Generator<Buffer
       chunk += v === null || v === undefined ? '\\N' : encode[c](v)
       chunk += c < last || staged ? '\t' : '\n'
     }
-    if (staged) chunk += (keys === undefined ? '\\N' : escapeText(keys[i])) + '\t' + ops[i] + '\t' + seq++ + '\t\\N\n'
+    if (staged && appendOnly) chunk += seq++ + '\n'
+    else if (staged) chunk += (keys === undefined ? '\\N' : escapeText(keys[i])) + '\t' + ops[i] + '\t' + seq++ + '\t\\N\n'
     if (chunk.length >= CHUNK) {
       yield Buffer.from(chunk)
       chunk = ''

@@ -146,7 +146,7 @@ class PgConnection implements SqlConnection {
   /** COPY of the rows into `table`; resolves to the bytes sent. */
   async append(table: string, rows: StagedRows, staged: boolean): Promise<number> {
     await this.ready()
-    const names = [...rows.columns.map((c) => c.name), ...(staged ? STAGING_COLUMNS : [])]
+    const names = [...rows.columns.map((c) => c.name), ...(!staged ? [] : rows.appendOnly === true ? ['_sluice_seq'] : STAGING_COLUMNS)]
     const binary = await this.binaryFits(table, rows, staged)
     const chunks = binary ? copyBinaryChunks(rows, staged) : copyChunks(rows, staged)
     const copy = `COPY ${ident(table)} (${names.map(ident).join(', ')}) FROM STDIN${binary ? ' (FORMAT binary)' : ''}`

@@ -10,6 +10,11 @@ export interface StagedRows {
   keys: string[] | undefined
   /** The `_sluice_seq` of the first row; the others follow. */
   firstSeq: number
+  /**
+   * Every row is an insert without a computed key (an append-only table): of a staging table's own columns
+   * only `_sluice_seq` needs a value, and a database may leave the others null.
+   */
+  appendOnly?: boolean
 }
 
 /** One connection to the database, used by one staged table, one statement at a time. */

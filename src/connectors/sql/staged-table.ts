@@ -26,6 +26,11 @@ export type KeyMode = { kind: 'computed' } | { kind: 'columns'; columns: readonl
 export interface StagedTxn {
   sink: string
   upto?: number
+  /**
+   * With `upto`: the transaction's staged rows start at this `_sluice_seq` (rows below it belong to earlier
+   * checkpoints, which may be committed and still staged where a commit's clean-up is not in its transaction).
+   */
+  from?: number
   prepared?: string
 }
 
@@ -176,7 +181,7 @@ export class StagedTable {
 
   /** Phase two: moves the transaction's rows (see `move`). */
   commit(txn: StagedTxn, checkpointId: number): Promise<void> {
-    return this.move(checkpointId, txn.upto)
+    return this.move(checkpointId, txn.upto, txn.from)
   }
 
   private async hasStaging(c: SqlConnection): Promise<boolean> {
@@ -194,7 +199,7 @@ export class StagedTable {
     if (n === 0) return Promise.resolve()
     const firstSeq = this.seq
     this.seq += n
-    return this.serial('stage rows', async (c) => this.sent(await c.append(this.staging, { ...rows, firstSeq }, true)))
+    return this.serial('stage rows', async (c) => this.sent(await c.append(this.staging, { ...rows, firstSeq, appendOnly: this.key === undefined }, true)))
   }
 
   /** Appends rows straight to the target (plain inserts in a run without checkpoints). */
@@ -209,12 +214,12 @@ export class StagedTable {
   }
 
   /**
-   * Moves staged rows into the target, in one transaction: those below `upto` (the transactions of
+   * Moves staged rows into the target, in one transaction: those below `upto` (and from `from` when given; the transactions of
    * checkpoints up to `id`, recording `id` in the checkpoints table; nothing to do if it or a later one is
    * recorded), or with `id` undefined every staged row (runs without checkpoints). `upto` undefined, in a
    * handle of an earlier version, selects the rows stamped with checkpoint `id` or earlier.
    */
-  move(id: number | undefined, upto?: number): Promise<void> {
+  move(id: number | undefined, upto?: number, from?: number): Promise<void> {
     const record = (c: SqlConnection) =>
       c.run(`INSERT INTO ${CHECKPOINTS} SELECT ${lit(this.sinkId)}, ${id} WHERE NOT EXISTS (SELECT 1 FROM ${CHECKPOINTS} WHERE sink_id = ${lit(this.sinkId)} AND checkpoint_id >= ${id})`)
     return this.serial('commit', async (c) => {
@@ -230,11 +235,11 @@ export class StagedTable {
         }
         for (const [n, type] of Object.entries(this.targetLater)) await c.run(`ALTER TABLE ${ident(this.table)} ADD COLUMN IF NOT EXISTS ${ident(n)} ${this.dialect.types[type]}`)
         this.targetLater = {}
-        const which = id === undefined ? 'TRUE' : upto === undefined ? `_sluice_checkpoint <= ${id}` : `_sluice_seq < ${upto}`
+        const which = id === undefined ? 'TRUE' : upto === undefined ? `_sluice_checkpoint <= ${id}` : `${from === undefined ? '' : `_sluice_seq >= ${from} AND `}_sluice_seq < ${upto}`
         for (const sql of this.moveStatements(which)) await c.run(sql)
         // Every staged row moved (the usual case: the commit comes before the next rows): TRUNCATE is cheaper.
         const all = id === undefined || (upto !== undefined && upto >= this.seq)
-        await c.run(all ? `TRUNCATE ${ident(this.staging)}` : `DELETE FROM ${ident(this.staging)} WHERE ${which}`)
+        await c.run(all ? `TRUNCATE ${ident(this.staging)}` : `DELETE FROM ${ident(this.staging)} WHERE ${upto === undefined ? which : `_sluice_seq < ${upto}`}`)
         if (id !== undefined) await record(c)
         await c.run('COMMIT')
       } catch (e) {

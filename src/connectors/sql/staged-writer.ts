@@ -200,8 +200,8 @@ export class StagedSqlWriter<T> implements SinkWriter<T> {
     legacy: (h) => (Number.isSafeInteger((h as { checkpointId?: unknown } | null)?.checkpointId) ? [{ sink: this.t.sinkId }] : undefined),
     check: (txn) => {
       const t = txn as StagedTxn | null
-      if (typeof t?.sink !== 'string' || (t.upto !== undefined && !Number.isSafeInteger(t.upto)) || (t.prepared !== undefined && typeof t.prepared !== 'string')) {
-        throw new SluiceError('SLUICE_BAD_POSITION', `${this.o.sink}: a transaction in the checkpoint handle must be { sink, upto?, prepared? }`, { domain: 'internal', step: this.ctx.stepId })
+      if (typeof t?.sink !== 'string' || (t.upto !== undefined && !Number.isSafeInteger(t.upto)) || (t.from !== undefined && !Number.isSafeInteger(t.from)) || (t.prepared !== undefined && typeof t.prepared !== 'string')) {
+        throw new SluiceError('SLUICE_BAD_POSITION', `${this.o.sink}: a transaction in the checkpoint handle must be { sink, upto?, from?, prepared? }`, { domain: 'internal', step: this.ctx.stepId })
       }
       return txn as StagedTxn
     },

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { agg, pipeline, run, sink, source, start, SluiceError } from '../../../src/index.ts'
 import type { SinkContext } from '../../../src/core/sink.ts'
 import { DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE } from '../../../src/core/batch.ts'
+import { postgresSink } from '../../../src/connectors/postgres/sink.ts'
 import { freshSchema, pgService, pgUrl, sql } from './pg-test-support.ts'
 
 const skip = pgService.skip
@@ -206,4 +207,33 @@ test('options are checked when the sink is made, and the url password never reac
   assert.throws(() => sink.postgres({ url: 'postgres://x@h/db', table: 't', key: [] }), (e: unknown) => e instanceof SluiceError && e.code === 'SLUICE_BAD_OPTION')
   const d = sink.postgres({ url: 'postgres://app:secret@h:5432/db', table: 't', key: ['id'] }).describe()
   assert.ok(!JSON.stringify(d).includes('secret'))
+})
+
+test('no prepared transactions on the server: rows wait in an open transaction, and a restart never moves rows of a committed checkpoint left staged', { skip }, async () => {
+  const schema = await freshSchema('mirrored')
+  const staging = `${schema}._sluice_staging_pgtest_sink_postgres_1_0`
+  const open = () => postgresSink<{ n: number }>({ url: pgUrl(), schema, table: 'rows', columns: { n: 'int64' } }, async () => false).open(ctx(true))
+  const batch = (from: number, to: number) => ({ values: Array.from({ length: to - from }, (_, i) => ({ n: from + i })), times: new Array<number>(to - from).fill(0) })
+  const count = async () => (await sql(`SELECT count(*)::int AS n FROM ${schema}.rows`))[0].n
+  const a = await open()
+  await a.recover!([])
+  await a.write(batch(0, 100))
+  const h1 = await a.preCommit!(1)
+  assert.equal(await count(), 0, 'nothing visible before the commit')
+  await a.write(batch(100, 250))
+  const h2 = await a.preCommit!(2)
+  await sql(`CREATE TABLE ${schema}.kept AS SELECT * FROM ${staging} WHERE _sluice_seq < 100`)
+  await a.commit!(1, h1)
+  assert.equal(await count(), 100, 'checkpoint 1 alone')
+  // A crash between checkpoint 1's transaction and its clean-up leaves its rows staged; checkpoint 2 is not committed.
+  await sql(`INSERT INTO ${staging} SELECT * FROM ${schema}.kept`)
+  await a.close()
+  const b = await open()
+  try {
+    await b.recover!([{ subtask: 0, checkpointId: 2, handle: h2 }])
+    assert.deepEqual(await sql(`SELECT count(*)::int AS n, count(DISTINCT n)::int AS d, max(n)::int AS hi FROM ${schema}.rows`), [{ n: 250, d: 250, hi: 249 }])
+    assert.deepEqual(await sql(`SELECT count(*)::int AS n FROM ${staging}`), [{ n: 0 }], 'nothing left staged')
+  } finally {
+    await b.close()
+  }
 })

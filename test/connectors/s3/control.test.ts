@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
+import { PutObjectCommand } from '@aws-sdk/client-s3'
 import { savepointCommand } from '../../../src/cli/commands/savepoint.ts'
 import { stopCommand } from '../../../src/cli/commands/stop.ts'
 import { deleteKeys, listKeys, s3Client } from '../../../src/checkpoint/object-store.ts'
@@ -84,7 +85,7 @@ test('sluice stop s3://bucket/prefix: the request is an object the job serves; i
   }
 })
 
-test('sluice savepoint s3://bucket/prefix <folder> --stop: the job writes the savepoint and stops; a bucket target is refused', { skip: s3.skip }, async () => {
+test('sluice savepoint s3://bucket/prefix <folder> --stop: the job writes the savepoint and stops; a bucket target that holds a savepoint is refused', { skip: s3.skip }, async () => {
   const { bucket, url } = useBucket()
   const dir = mkdtempSync(join(tmpdir(), 'sluice-s3-control-'))
   const j = job(url)
@@ -92,13 +93,17 @@ test('sluice savepoint s3://bucket/prefix <folder> --stop: the job writes the sa
     const run = j.runner.run()
     j.runner.feed(4)
     const c = cli()
+    const client = s3Client()
+    await client.send(new PutObjectCommand({ Bucket: bucket, Key: `${url.slice(`s3://${bucket}/`.length)}/sp-old/manifest.json`, Body: '{}' })).finally(() => client.destroy())
     await assert.rejects(
-      () => savepointCommand.run({ values: {}, positionals: [url, `s3://${bucket}/sp`] }, c.ctx),
-      (e: unknown) => e instanceof SluiceError && e.code === 'SLUICE_BAD_OPTION' && /written to a folder/.test(e.message),
+      () => savepointCommand.run({ values: {}, positionals: [url, `${url}/sp-old`] }, c.ctx),
+      (e: unknown) => e instanceof SluiceError && e.code === 'SLUICE_SAVEPOINT_EXISTS' && /a savepoint needs a new prefix/.test(e.message),
     )
-    const code = await savepointCommand.run({ values: { stop: true }, positionals: [url, join(dir, 'sp-1')] }, c.ctx)
+    const code = await savepointCommand.run({ values: {}, positionals: [url, `${url}/sp-new`] }, c.ctx)
     assert.equal(code, 0)
-    assert.match(c.out(), /^savepoint 1 written to .*sp-1 .*; the pipeline is stopping\n$/)
+    assert.match(c.out(), /^savepoint 1 written to s3:\/\/.*\/sp-new /)
+    assert.equal(await savepointCommand.run({ values: { stop: true }, positionals: [url, join(dir, 'sp-1')] }, c.ctx), 0)
+    assert.match(c.out(), /savepoint 2 written to .*sp-1 .*; the pipeline is stopping\n$/)
     assert.equal((await j.handle.done).status, 'stopped')
     await run
   } finally {
