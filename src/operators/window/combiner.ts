@@ -3,6 +3,7 @@ import { keyId } from '../../core/key.ts'
 import type { Operator, OperatorContext, Output } from '../../core/operator.ts'
 import type { AggregateFunction } from '../aggregate/aggregate-function.ts'
 import type { CombineWhen } from '../aggregate/combiner.ts'
+import { FoldGate } from '../aggregate/fold-gate.ts'
 import { PartialRecord } from '../aggregate/partial.ts'
 import type { WindowAssigner } from './assigners.ts'
 
@@ -43,7 +44,9 @@ export function combinableWindow(assigner: WindowAssigner, builtinTrigger: boole
  * allowed lateness, or in a window that fires on it) passes as it is, in order, and is handled as without the
  * combiner. The watermark it judges by is its step's input watermark, which a checkpoint keeps per subtask, so
  * it keeps no state. With `when: 'exchange'` it folds only at parallelism > 1 and otherwise hands each batch on
- * untouched (no exchange follows it), so the plan and its checkpoints are the same at every parallelism.
+ * untouched (no exchange follows it), so the plan and its checkpoints are the same at every parallelism; and
+ * only while folding sends on at most half the records it takes in (`FoldGate`): a sliding window makes a
+ * partial per window a record falls in, so where keys rarely repeat in a batch it would send more than it got.
  */
 export class WindowCombinerOperator<T, K, A> implements Operator {
   private readonly agg: AggregateFunction<T, A, unknown>
@@ -53,6 +56,8 @@ export class WindowCombinerOperator<T, K, A> implements Operator {
   /** The window step the partials go to, whose errors these are. */
   private readonly target: string
   private readonly folds: boolean
+  /** With `when: 'exchange'`: whether folding pays. */
+  private readonly gate: FoldGate | undefined
   private readonly out = new BatchBuilder<WindowPartial<K, A> | T>()
   /** Per key identity: its partials of this batch (few per key: one per window, or per session). */
   private readonly partials = new Map<unknown, WindowPartial<K, A>[]>()
@@ -61,6 +66,7 @@ export class WindowCombinerOperator<T, K, A> implements Operator {
   constructor(agg: AggregateFunction<T, A, unknown>, key: (value: T) => K, assigner: WindowAssigner, target: string, op: OperatorContext, when: CombineWhen = 'always') {
     this.agg = agg
     this.folds = when === 'always' || op.parallelism > 1
+    this.gate = when === 'always' ? undefined : new FoldGate()
     this.key = key
     this.assigner = assigner
     this.target = target
@@ -71,7 +77,7 @@ export class WindowCombinerOperator<T, K, A> implements Operator {
     const wm = this.op.currentWatermark()
     // Before the first watermark it cannot know what the window step holds late (a job restored from a
     // checkpoint taken without this step has no watermark for it): records pass as they are.
-    if (!this.folds || wm === -Infinity) {
+    if (!this.folds || wm === -Infinity || (this.gate !== undefined && !this.gate.shouldFold())) {
       this.op.metrics.recordsOut += batch.values.length
       return out.emit(batch)
     }
@@ -104,6 +110,7 @@ export class WindowCombinerOperator<T, K, A> implements Operator {
       }
     }
     this.flushPartials()
+    this.gate?.folded(values.length, this.out.length)
     if (this.out.length > 0) {
       const b = this.out.take()
       this.op.metrics.recordsOut += b.values.length
