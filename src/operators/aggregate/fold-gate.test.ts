@@ -5,7 +5,7 @@ import { isPartial } from './partial.ts'
 import { agg } from './functions.ts'
 import { CombinerOperator } from './combiner.ts'
 import { FOLD_SAMPLE, FoldGate, MAX_FOLD_RATIO, PROBE_EVERY } from './fold-gate.ts'
-import { WindowCombinerOperator } from '../window/combiner.ts'
+import { WindowCombinerOperator, type WindowPartial } from '../window/combiner.ts'
 import { window } from '../window/assigners.ts'
 
 const BATCH = 512
@@ -62,10 +62,19 @@ test("an 'auto' keyed combiner at parallelism 2 stops folding keys that do not r
   for (const out of feed(always, 64, (i) => i, () => 0)) assert.ok(out.every((r) => isPartial(r.value)))
 })
 
-test("an 'auto' window combiner stops folding a sliding window whose keys do not repeat (a partial per window of each record)", () => {
+test("an 'auto' window combiner stops folding a sliding window whose keys do not repeat, and folds per pane", () => {
   const h = new OperatorHarness((ctx) => new WindowCombinerOperator(agg.count(), (v: { k: number }) => v.k, window.sliding({ size: '10s', slide: '2s' }), 'window-1', ctx, 'exchange'), { parallelism: 2 })
   h.watermark(0)
   const outs = feed(h, 64, (i) => i, (b) => 1_000 + b)
-  // Folded, each record makes five partials (one per window it falls in); passed on, it goes as it is.
-  for (const [b, out] of outs.entries()) assert.equal(out.length, folds(b) ? 5 * BATCH : BATCH, `batch ${b}`)
+  for (const [b, out] of outs.entries()) {
+    // One partial per record and pane (not one per window: a record falls in five), or the record as it is.
+    assert.equal(out.length, BATCH)
+    assert.equal(out.every((r) => isPartial(r.value)), folds(b), `batch ${b}`)
+    const first = out[0].value as WindowPartial<number, number>
+    if (folds(b)) assert.deepEqual([first.start, first.end, first.pane], [0, 2_000, true])
+  }
+  // Keys that repeat: a partial per key and pane.
+  const hot = new OperatorHarness((ctx) => new WindowCombinerOperator(agg.count(), (v: { k: number }) => v.k, window.sliding({ size: '10s', slide: '2s' }), 'window-1', ctx, 'exchange'), { parallelism: 2 })
+  hot.watermark(0)
+  for (const out of feed(hot, 64, (i) => i % 4, (b) => 1_000 + b * 100)) assert.equal(out.length, 4)
 })

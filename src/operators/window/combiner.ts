@@ -9,8 +9,9 @@ import type { WindowAssigner } from './assigners.ts'
 
 /**
  * What crosses the keyed exchange after a window combiner that pre-aggregates: the partial accumulator of `n`
- * records of one key in one window `[start, end)` (for sessions: the session those records make), with the span
- * of their event times. Records it does not fold cross as they are.
+ * records of one key in one window `[start, end)` (for sessions: the session those records make; with `pane`,
+ * one pane of sliding windows, which the window step merges into every window holding it), with the span of
+ * their event times. Records it does not fold cross as they are.
  */
 export class WindowPartial<K, A> extends PartialRecord<K> {
   start: number
@@ -19,7 +20,8 @@ export class WindowPartial<K, A> extends PartialRecord<K> {
   n: number
   minTs: number
   maxTs: number
-  constructor(key: K, start: number, end: number, acc: A, ts: number) {
+  pane: boolean
+  constructor(key: K, start: number, end: number, acc: A, ts: number, pane = false) {
     super(key)
     this.start = start
     this.end = end
@@ -27,6 +29,7 @@ export class WindowPartial<K, A> extends PartialRecord<K> {
     this.n = 0
     this.minTs = ts
     this.maxTs = ts
+    this.pane = pane
   }
 }
 
@@ -104,7 +107,10 @@ export class WindowCombinerOperator<T, K, A> implements Operator {
         let list = this.partials.get(id)
         if (list === undefined) this.partials.set(id, (list = []))
         if (assigner.merging) this.addSession(list, key, v, ts, bounds[0], bounds[1])
-        else for (let b = 0; b < bounds.length; b += 2) this.addTo(this.slot(list, key, bounds[b], bounds[b + 1], ts), v, ts)
+        else if (assigner.paneStart !== undefined) {
+          const start = assigner.paneStart(ts)
+          this.addTo(this.slot(list, key, start, start + assigner.paneSize!, ts, true), v, ts)
+        } else for (let b = 0; b < bounds.length; b += 2) this.addTo(this.slot(list, key, bounds[b], bounds[b + 1], ts), v, ts)
       } catch (e) {
         this.op.errors.report(this.target, e, v, ts, batch.pos?.[i])
       }
@@ -118,9 +124,9 @@ export class WindowCombinerOperator<T, K, A> implements Operator {
     }
   }
 
-  private slot(list: WindowPartial<K, A>[], key: K, start: number, end: number, ts: number): WindowPartial<K, A> {
+  private slot(list: WindowPartial<K, A>[], key: K, start: number, end: number, ts: number, pane = false): WindowPartial<K, A> {
     for (let s = 0; s < list.length; s++) if (list[s].start === start) return list[s]
-    const p = new WindowPartial<K, A>(key, start, end, this.agg.create(), ts)
+    const p = new WindowPartial<K, A>(key, start, end, this.agg.create(), ts, pane)
     list.push(p)
     return p
   }
