@@ -78,3 +78,17 @@ test("an 'auto' window combiner stops folding a sliding window whose keys do not
   hot.watermark(0)
   for (const out of feed(hot, 64, (i) => i % 4, (b) => 1_000 + b * 100)) assert.equal(out.length, 4)
 })
+
+test("a sliding window's pane lies in every window of its records, and the first of them to end ends with it", () => {
+  for (const w of [window.sliding({ size: '10s', slide: '2s' }), window.sliding({ size: '6s', slide: '3s', offset: '-1s' })]) {
+    for (const ts of [-7_001, -1, 0, 1, 1_999, 2_000, 123_456_789]) {
+      const start = w.paneStart!(ts)
+      const bounds: number[] = []
+      w.assign(ts, bounds)
+      assert.ok(start <= ts && ts < start + w.paneSize!)
+      for (let b = 0; b < bounds.length; b += 2) assert.ok(bounds[b] <= start && start + w.paneSize! <= bounds[b + 1], `ts ${ts}`)
+      assert.equal(Math.min(...bounds.filter((_, i) => i % 2 === 1)), start + w.paneSize!)
+    }
+  }
+  assert.equal(window.sliding({ size: '5s', slide: '2s' }).paneSize, undefined)
+})

@@ -86,17 +86,23 @@ export class WindowCombinerOperator<T, K, A> implements Operator {
     }
     const { values, times } = batch
     const { bounds, assigner } = this
+    const paneSize = assigner.paneSize
     for (let i = 0; i < values.length; i++) {
       const v = values[i] as T
       const ts = times[i]
       let key: K
       try {
         key = this.key(v)
-        bounds.length = 0
-        assigner.assign(ts, bounds)
         let open = true
         // A window whose last instant the watermark reached fires (or is late) on this record: not combined.
-        for (let b = 1; b < bounds.length; b += 2) if (bounds[b] - 1 <= wm) open = false
+        // With panes, the window that ends first among a pane's ends with the pane.
+        const pane = paneSize === undefined ? NaN : assigner.paneStart!(ts)
+        if (paneSize !== undefined) open = pane + paneSize - 1 > wm
+        else {
+          bounds.length = 0
+          assigner.assign(ts, bounds)
+          for (let b = 1; b < bounds.length; b += 2) if (bounds[b] - 1 <= wm) open = false
+        }
         if (!open) {
           // Partials folded so far go first, so the window step sees records in the order they came.
           this.flushPartials()
@@ -107,10 +113,8 @@ export class WindowCombinerOperator<T, K, A> implements Operator {
         let list = this.partials.get(id)
         if (list === undefined) this.partials.set(id, (list = []))
         if (assigner.merging) this.addSession(list, key, v, ts, bounds[0], bounds[1])
-        else if (assigner.paneStart !== undefined) {
-          const start = assigner.paneStart(ts)
-          this.addTo(this.slot(list, key, start, start + assigner.paneSize!, ts, true), v, ts)
-        } else for (let b = 0; b < bounds.length; b += 2) this.addTo(this.slot(list, key, bounds[b], bounds[b + 1], ts), v, ts)
+        else if (paneSize !== undefined) this.addTo(this.slot(list, key, pane, pane + paneSize, ts, true), v, ts)
+        else for (let b = 0; b < bounds.length; b += 2) this.addTo(this.slot(list, key, bounds[b], bounds[b + 1], ts), v, ts)
       } catch (e) {
         this.op.errors.report(this.target, e, v, ts, batch.pos?.[i])
       }
