@@ -5,9 +5,12 @@ import { parseDuration } from '../../src/core/duration.ts'
 import { queries } from './queries.ts'
 import type { NexmarkQuery } from './query.ts'
 import { orderColumns, runQuery } from './run-query.ts'
+import { combineOption } from './pipeline.ts'
+import type { CombineOption } from '../../src/index.ts'
 
 const usage = `Usage: npm run bench -- nexmark --query <qN|all> [--events N] [--out file.jsonl] [--checkpoint-interval d]
                               [--parallelism p] [--warmup N] [--duckdb] [--check] [--state heap|durable]
+                              [--combine true|false|auto]
 Runs a Nexmark query, bounded, over N generated events (default 1,000,000; the events of
 \`sluice nexmark generate --events N\`) and prints one JSON line of measurements last.
   --checkpoint-interval  exactly-once checkpoints this often (default 10s, as in the published
@@ -19,6 +22,8 @@ Runs a Nexmark query, bounded, over N generated events (default 1,000,000; the e
   --duckdb-only  time the queries in DuckDB only (no Sluice run)
   --check     also compare the results with DuckDB's (implies --duckdb)
   --state     where keyed state lives: 'heap' (default) or 'durable' (an embedded store on disk)
+  --combine   the pipeline's combine option (local pre-aggregation before keyed exchanges); default:
+              the pipeline's default
 Queries: ${Object.keys(queries).join(' ')}`
 
 export interface NexmarkMeasurement {
@@ -43,6 +48,8 @@ export interface NexmarkMeasurement {
   matchesDuckdb?: boolean
   /** Where keyed state lived: 'heap' or 'durable'. */
   state: 'heap' | 'durable'
+  /** The pipeline's combine option, when --combine gave one. */
+  combine?: CombineOption
 }
 
 /** `npm run bench -- nexmark ...`: see `usage`. */
@@ -57,6 +64,7 @@ export async function main(argv: string[]): Promise<void> {
       parallelism: { type: 'string', default: '1' },
       state: { type: 'string', default: 'heap' },
       warmup: { type: 'string' },
+      combine: { type: 'string' },
       duckdb: { type: 'boolean', default: false },
       check: { type: 'boolean', default: false },
       'duckdb-only': { type: 'boolean', default: false },
@@ -74,6 +82,7 @@ export async function main(argv: string[]): Promise<void> {
   if (!Number.isSafeInteger(parallelism) || parallelism < 1) throw new Error(`--parallelism must be a positive integer, got '${values.parallelism}'`)
   const state = values.state
   if (state !== 'heap' && state !== 'durable') throw new Error(`--state must be 'heap' or 'durable', got '${state}'`)
+  const combine = combineOption(values.combine)
   const warmup = values.warmup === undefined ? Math.min(events, 200_000) : Number(values.warmup)
   const checkpointIntervalMs = checkpointInterval(values['checkpoint-interval'] ?? DEFAULT_CHECKPOINT_INTERVAL)
   const names = values.query === 'all' ? Object.keys(queries) : values.query.split(',')
@@ -91,21 +100,21 @@ export async function main(argv: string[]): Promise<void> {
     return
   }
   for (const name of names) {
-    const m = await measure(queries[name], { events, parallelism, warmup, checkpointIntervalMs, out: values.out, duckdb: values.duckdb || values.check, check: values.check, state })
+    const m = await measure(queries[name], { events, parallelism, warmup, checkpointIntervalMs, out: values.out, duckdb: values.duckdb || values.check, check: values.check, state, combine })
     console.log(JSON.stringify(m))
   }
 }
 
 async function measure(
   query: NexmarkQuery,
-  o: { events: number; parallelism: number; warmup: number; checkpointIntervalMs: number | null; out: string | undefined; duckdb: boolean; check: boolean; state: 'heap' | 'durable' },
+  o: { events: number; parallelism: number; warmup: number; checkpointIntervalMs: number | null; out: string | undefined; duckdb: boolean; check: boolean; state: 'heap' | 'durable'; combine: CombineOption | undefined },
 ): Promise<NexmarkMeasurement> {
   const materialize = o.out !== undefined || o.check
   const checkpointIntervalMs = o.checkpointIntervalMs ?? 0
-  if (o.warmup > 0) await runQuery(query, { events: o.warmup, parallelism: o.parallelism, checkpointIntervalMs, state: o.state })
+  if (o.warmup > 0) await runQuery(query, { events: o.warmup, parallelism: o.parallelism, checkpointIntervalMs, state: o.state, combine: o.combine })
   const cpu0 = process.cpuUsage()
   const t0 = performance.now()
-  const r = await runQuery(query, { events: o.events, parallelism: o.parallelism, materialize, checkpointIntervalMs, state: o.state })
+  const r = await runQuery(query, { events: o.events, parallelism: o.parallelism, materialize, checkpointIntervalMs, state: o.state, combine: o.combine })
   const wallSeconds = (performance.now() - t0) / 1000
   const cpu = process.cpuUsage(cpu0)
   const cpuSeconds = (cpu.user + cpu.system) / 1e6
@@ -124,6 +133,7 @@ async function measure(
     state: o.state,
     resultRecords: r.records,
   }
+  if (o.combine !== undefined) m.combine = o.combine
   if (r.rows !== undefined) m.resultRows = r.rows.length
   if (o.out !== undefined) writeRows(o.out, r.rows!, query.columns)
   // q12 windows on processing time: there is no SQL statement of it to time or compare.

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { run, type RunSummary } from '../../src/index.ts'
+import { run, type CombineOption, type RunSummary } from '../../src/index.ts'
 import type { NexmarkConfig } from '../../src/connectors/nexmark/index.ts'
 import { nexmarkPipeline, pipelineParams } from './pipeline.ts'
 import type { NexmarkQuery } from './query.ts'
@@ -21,6 +21,8 @@ export interface QueryRunOptions {
   checkpointIntervalMs?: number
   /** Where keyed state lives (default 'heap'). */
   state?: 'heap' | 'durable'
+  /** The pipeline's `combine` option (local pre-aggregation before keyed exchanges); undefined for the default. */
+  combine?: CombineOption
 }
 
 export interface QueryRun<R> {
@@ -42,13 +44,13 @@ export async function runQuery<R extends object>(query: NexmarkQuery<R>, opts: Q
   const config = opts.config ?? {}
   const parallelism = opts.parallelism ?? 1
   const partitions = opts.partitions ?? parallelism
-  const p = nexmarkPipeline(query, opts.events, config, out, opts.batchSize, partitions)
+  const p = nexmarkPipeline(query, opts.events, config, out, opts.batchSize, partitions, opts.combine)
   if (opts.state !== undefined) p.options.state = { backend: opts.state }
   const interval = opts.checkpointIntervalMs ?? 0
   const dir = interval > 0 ? mkdtempSync(join(tmpdir(), `nexmark-${query.name}-`)) : undefined
   try {
     const summary = await run(p, {
-      ...(parallelism === 1 ? {} : { parallelism, module: new URL('./pipeline.ts', import.meta.url).href, params: pipelineParams(query.name, opts.events, config, opts.batchSize, partitions) }),
+      ...(parallelism === 1 ? {} : { parallelism, module: new URL('./pipeline.ts', import.meta.url).href, params: pipelineParams(query.name, opts.events, config, opts.batchSize, partitions, opts.combine) }),
       ...(dir === undefined ? {} : { checkpoint: { dir, intervalMs: interval } }),
     })
     const cp = summary.checkpoints

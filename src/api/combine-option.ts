@@ -3,7 +3,8 @@ import type { CombineWhen } from '../operators/aggregate/combiner.ts'
 
 /**
  * Local pre-aggregation before a keyed exchange: `'auto'` (the default) for a combiner that folds records only
- * where an exchange follows it (parallelism > 1), `true` for one that always folds, `false` for none.
+ * where an exchange follows it (parallelism > 1) and while keys repeat within batches, `true` for one that
+ * always folds, `false` for none.
  * @example bids.keyBy((b) => b.auction).aggregate(agg.count(), { combine: false })
  */
 export type CombineOption = boolean | 'auto'

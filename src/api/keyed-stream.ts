@@ -46,7 +46,8 @@ export interface AggregateOptions {
    * the exchange once per batch as a partial accumulator, merged by the subtask that owns it. The results are
    * those of the plain aggregate. `'auto'` (the default, unless the pipeline's `combine` says otherwise) adds a
    * `combine` step in front of aggregates whose merge is exact (`exactMerge`: every `agg.*` but `reduce`) that
-   * folds records at parallelism > 1 and hands them on untouched at parallelism 1, so a checkpoint restores at
+   * folds records at parallelism > 1 while keys repeat within batches and hands them on untouched otherwise (and
+   * at parallelism 1), so a checkpoint restores at
    * either; `true` adds one that always folds (the aggregate's `merge` must be exact); `false` adds none.
    */
   combine?: CombineOption

@@ -77,8 +77,8 @@ export interface PipelineOptions {
    * Local pre-aggregation before the keyed exchange, the default of every keyed aggregate's and event-time
    * window's own `combine` option (which still decides for its step). 'auto' (the default): a combiner in front
    * of each whose aggregate merges exactly, folding records per batch and key at parallelism > 1 and handing them
-   * on untouched at parallelism 1; `true`: one in front of every step that can have one, always folding; `false`:
-   * none. The results are the same.
+   * on untouched at parallelism 1 or when keys rarely repeat in a batch; `true`: one in front of every step that
+   * can have one, always folding; `false`: none. The results are the same.
    */
   combine?: CombineOption
 }

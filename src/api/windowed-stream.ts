@@ -38,7 +38,7 @@ export interface WindowAggregateOptions {
    * keyed `aggregate`'s `combine` does: the results, late records and updates within allowed lateness are
    * those of the plain window. Event-time tumbling, sliding and session windows with the default trigger
    * only. `'auto'` (the default, unless the pipeline's `combine` says otherwise): a combiner for aggregates
-   * whose merge is exact, folding at parallelism > 1 only; `true`: one that always folds (refused on other
+   * whose merge is exact, folding at parallelism > 1 only, while keys repeat within batches; `true`: one that always folds (refused on other
    * windows; the aggregate's `merge` must be exact); `false`: none.
    */
   combine?: CombineOption

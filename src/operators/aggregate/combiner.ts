@@ -2,6 +2,7 @@ import { BatchBuilder, type Batch } from '../../core/batch.ts'
 import { keyId } from '../../core/key.ts'
 import type { Operator, OperatorContext, Output } from '../../core/operator.ts'
 import type { AggregateFunction } from './aggregate-function.ts'
+import { FoldGate } from './fold-gate.ts'
 import { PartialRecord } from './partial.ts'
 
 /** What crosses a keyed exchange after a combiner that pre-aggregates: the partial accumulator of `n` records of one key. */
@@ -15,7 +16,10 @@ export class KeyedPartial<K, A> extends PartialRecord<K> {
   }
 }
 
-/** When a combiner folds records: only where an exchange follows (parallelism > 1), or always. */
+/**
+ * When a combiner folds records: only where an exchange follows (parallelism > 1) and while folding pays (keys
+ * repeat within batches, see `FoldGate`), or always.
+ */
 export type CombineWhen = 'exchange' | 'always'
 
 /**
@@ -23,8 +27,9 @@ export type CombineWhen = 'exchange' | 'always'
  * folded per key into partial accumulators, so a key met a thousand times in a batch crosses the exchange once
  * and the subtask that owns a hot key merges partials instead of adding records. Keeps nothing between batches
  * (no state to checkpoint, no added latency). Records of an updating input (a changelog) pass as they are.
- * With `when: 'exchange'` it folds only at parallelism > 1: at parallelism 1 no exchange follows and it hands
- * each batch on untouched, so the plan and its checkpoints are the same at every parallelism.
+ * With `when: 'exchange'` it folds only at parallelism > 1 (at parallelism 1 no exchange follows and it hands
+ * each batch on untouched, so the plan and its checkpoints are the same at every parallelism), and only while
+ * folding sends on at most half the records it takes in (`FoldGate`).
  * Errors of the key function or of `add` are reported under the aggregate's step, as without the combiner.
  */
 export class CombinerOperator<T, K, A> implements Operator {
@@ -34,6 +39,8 @@ export class CombinerOperator<T, K, A> implements Operator {
   /** The aggregate step the partials go to, whose errors these are. */
   private readonly target: string
   private readonly folds: boolean
+  /** With `when: 'exchange'`: whether folding pays. */
+  private readonly gate: FoldGate | undefined
   private readonly out = new BatchBuilder<KeyedPartial<K, A>>()
   private readonly partials = new Map<unknown, { p: KeyedPartial<K, A>; time: number }>()
 
@@ -43,10 +50,11 @@ export class CombinerOperator<T, K, A> implements Operator {
     this.target = target
     this.op = op
     this.folds = when === 'always' || op.parallelism > 1
+    this.gate = when === 'always' ? undefined : new FoldGate()
   }
 
   process(batch: Batch, out: Output): void {
-    if (!this.folds || batch.kinds !== undefined) {
+    if (!this.folds || batch.kinds !== undefined || (this.gate !== undefined && !this.gate.shouldFold())) {
       this.op.metrics.recordsOut += batch.values.length
       return out.emit(batch)
     }
@@ -67,6 +75,7 @@ export class CombinerOperator<T, K, A> implements Operator {
       }
     }
     for (const e of partials.values()) this.out.push(e.p, e.time)
+    this.gate?.folded(values.length, partials.size)
     partials.clear()
     if (this.out.length > 0) {
       const b = this.out.take()

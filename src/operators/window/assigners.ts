@@ -33,6 +33,13 @@ export interface WindowAssigner {
    */
   readonly boundsFromRecords?: boolean
   /**
+   * Panes: spans of `paneSize` starting at `paneStart(ts)` whose every instant belongs to the same windows
+   * (sliding windows whose size is a multiple of their slide). A combiner folds records per pane, so a record
+   * makes one partial however many windows it falls in, and the window step merges it into each of them.
+   */
+  readonly paneSize?: number
+  paneStart?(ts: number): number
+  /**
    * Set when the options were invalid: the step that uses the assigner reports it with its own id
    * (an assigner is built before it belongs to a step).
    */
@@ -110,6 +117,8 @@ function sliding(opts: { size: Duration; slide: Duration } & TimeWindowOptions):
         for (let start = last; start > ts - size; start -= slide) out.push(start, start + size)
       },
       defaultTrigger: defaultFor(time),
+      // Whatever its instant in `[start, start + slide)`, a record falls in the windows starting at start, start - slide, ...
+      ...(size % slide === 0 ? { paneSize: slide, paneStart: (ts: number) => windowStart(ts, slide, offset) } : {}),
     }
   })
 }

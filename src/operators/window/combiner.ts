@@ -3,13 +3,15 @@ import { keyId } from '../../core/key.ts'
 import type { Operator, OperatorContext, Output } from '../../core/operator.ts'
 import type { AggregateFunction } from '../aggregate/aggregate-function.ts'
 import type { CombineWhen } from '../aggregate/combiner.ts'
+import { FoldGate } from '../aggregate/fold-gate.ts'
 import { PartialRecord } from '../aggregate/partial.ts'
 import type { WindowAssigner } from './assigners.ts'
 
 /**
  * What crosses the keyed exchange after a window combiner that pre-aggregates: the partial accumulator of `n`
- * records of one key in one window `[start, end)` (for sessions: the session those records make), with the span
- * of their event times. Records it does not fold cross as they are.
+ * records of one key in one window `[start, end)` (for sessions: the session those records make; with `pane`,
+ * one pane of sliding windows, which the window step merges into every window holding it), with the span of
+ * their event times. Records it does not fold cross as they are.
  */
 export class WindowPartial<K, A> extends PartialRecord<K> {
   start: number
@@ -18,7 +20,8 @@ export class WindowPartial<K, A> extends PartialRecord<K> {
   n: number
   minTs: number
   maxTs: number
-  constructor(key: K, start: number, end: number, acc: A, ts: number) {
+  pane: boolean
+  constructor(key: K, start: number, end: number, acc: A, ts: number, pane = false) {
     super(key)
     this.start = start
     this.end = end
@@ -26,6 +29,7 @@ export class WindowPartial<K, A> extends PartialRecord<K> {
     this.n = 0
     this.minTs = ts
     this.maxTs = ts
+    this.pane = pane
   }
 }
 
@@ -43,7 +47,9 @@ export function combinableWindow(assigner: WindowAssigner, builtinTrigger: boole
  * allowed lateness, or in a window that fires on it) passes as it is, in order, and is handled as without the
  * combiner. The watermark it judges by is its step's input watermark, which a checkpoint keeps per subtask, so
  * it keeps no state. With `when: 'exchange'` it folds only at parallelism > 1 and otherwise hands each batch on
- * untouched (no exchange follows it), so the plan and its checkpoints are the same at every parallelism.
+ * untouched (no exchange follows it), so the plan and its checkpoints are the same at every parallelism; and
+ * only while folding sends on at most half the records it takes in (`FoldGate`): a sliding window makes a
+ * partial per window a record falls in, so where keys rarely repeat in a batch it would send more than it got.
  */
 export class WindowCombinerOperator<T, K, A> implements Operator {
   private readonly agg: AggregateFunction<T, A, unknown>
@@ -53,6 +59,8 @@ export class WindowCombinerOperator<T, K, A> implements Operator {
   /** The window step the partials go to, whose errors these are. */
   private readonly target: string
   private readonly folds: boolean
+  /** With `when: 'exchange'`: whether folding pays. */
+  private readonly gate: FoldGate | undefined
   private readonly out = new BatchBuilder<WindowPartial<K, A> | T>()
   /** Per key identity: its partials of this batch (few per key: one per window, or per session). */
   private readonly partials = new Map<unknown, WindowPartial<K, A>[]>()
@@ -61,6 +69,7 @@ export class WindowCombinerOperator<T, K, A> implements Operator {
   constructor(agg: AggregateFunction<T, A, unknown>, key: (value: T) => K, assigner: WindowAssigner, target: string, op: OperatorContext, when: CombineWhen = 'always') {
     this.agg = agg
     this.folds = when === 'always' || op.parallelism > 1
+    this.gate = when === 'always' ? undefined : new FoldGate()
     this.key = key
     this.assigner = assigner
     this.target = target
@@ -71,23 +80,29 @@ export class WindowCombinerOperator<T, K, A> implements Operator {
     const wm = this.op.currentWatermark()
     // Before the first watermark it cannot know what the window step holds late (a job restored from a
     // checkpoint taken without this step has no watermark for it): records pass as they are.
-    if (!this.folds || wm === -Infinity) {
+    if (!this.folds || wm === -Infinity || (this.gate !== undefined && !this.gate.shouldFold())) {
       this.op.metrics.recordsOut += batch.values.length
       return out.emit(batch)
     }
     const { values, times } = batch
     const { bounds, assigner } = this
+    const paneSize = assigner.paneSize
     for (let i = 0; i < values.length; i++) {
       const v = values[i] as T
       const ts = times[i]
       let key: K
       try {
         key = this.key(v)
-        bounds.length = 0
-        assigner.assign(ts, bounds)
         let open = true
         // A window whose last instant the watermark reached fires (or is late) on this record: not combined.
-        for (let b = 1; b < bounds.length; b += 2) if (bounds[b] - 1 <= wm) open = false
+        // With panes, the window that ends first among a pane's ends with the pane.
+        const pane = paneSize === undefined ? NaN : assigner.paneStart!(ts)
+        if (paneSize !== undefined) open = pane + paneSize - 1 > wm
+        else {
+          bounds.length = 0
+          assigner.assign(ts, bounds)
+          for (let b = 1; b < bounds.length; b += 2) if (bounds[b] - 1 <= wm) open = false
+        }
         if (!open) {
           // Partials folded so far go first, so the window step sees records in the order they came.
           this.flushPartials()
@@ -98,12 +113,14 @@ export class WindowCombinerOperator<T, K, A> implements Operator {
         let list = this.partials.get(id)
         if (list === undefined) this.partials.set(id, (list = []))
         if (assigner.merging) this.addSession(list, key, v, ts, bounds[0], bounds[1])
+        else if (paneSize !== undefined) this.addTo(this.slot(list, key, pane, pane + paneSize, ts, true), v, ts)
         else for (let b = 0; b < bounds.length; b += 2) this.addTo(this.slot(list, key, bounds[b], bounds[b + 1], ts), v, ts)
       } catch (e) {
         this.op.errors.report(this.target, e, v, ts, batch.pos?.[i])
       }
     }
     this.flushPartials()
+    this.gate?.folded(values.length, this.out.length)
     if (this.out.length > 0) {
       const b = this.out.take()
       this.op.metrics.recordsOut += b.values.length
@@ -111,9 +128,9 @@ export class WindowCombinerOperator<T, K, A> implements Operator {
     }
   }
 
-  private slot(list: WindowPartial<K, A>[], key: K, start: number, end: number, ts: number): WindowPartial<K, A> {
+  private slot(list: WindowPartial<K, A>[], key: K, start: number, end: number, ts: number, pane = false): WindowPartial<K, A> {
     for (let s = 0; s < list.length; s++) if (list[s].start === start) return list[s]
-    const p = new WindowPartial<K, A>(key, start, end, this.agg.create(), ts)
+    const p = new WindowPartial<K, A>(key, start, end, this.agg.create(), ts, pane)
     list.push(p)
     return p
   }

@@ -227,6 +227,7 @@ export class WindowOperator<T, A, R> extends PausableBatches implements Operator
    */
   private addPartial(entry: KeyEntry<A, R>, p: WindowPartial<unknown, A>): void {
     if (this.spec.assigner.merging) return this.addMerging(entry, undefined as T, p.maxTs, p.start, p.end, p)
+    if (p.pane === true) return this.addPane(entry, p)
     if (p.end - 1 + this.spec.allowedLateness <= this.wm) {
       this.ctx.metrics.late += p.n
       return
@@ -234,6 +235,30 @@ export class WindowOperator<T, A, R> extends PausableBatches implements Operator
     const slot = this.slotFor(entry, p.start, p.end, p.minTs)
     this.mergeInto(slot, p)
     this.inlineElement(entry, slot)
+  }
+
+  /** A pane's partial (see WindowPartial), merged into each open window that holds the pane, as its records would be. */
+  private addPane(entry: KeyEntry<A, R>, p: WindowPartial<unknown, A>): void {
+    const { assigner, aggregate, allowedLateness } = this.spec
+    const bounds = this.bounds
+    bounds.length = 0
+    assigner.assign(p.minTs, bounds)
+    let accepted = false
+    for (let b = 0; b < bounds.length; b += 2) {
+      const end = bounds[b + 1]
+      if (end - 1 + allowedLateness <= this.wm) continue
+      const slot = this.slotFor(entry, bounds[b], end, p.minTs)
+      // merge may keep or update its second accumulator: each window but the last merges a copy.
+      const last = b + 2 >= bounds.length
+      const acc = last || typeof p.acc !== 'object' || p.acc === null ? p.acc : structuredClone(p.acc)
+      slot.acc = aggregate.merge(slot.acc, acc)
+      slot.dirty = true
+      if (p.maxTs > slot.maxTs) slot.maxTs = p.maxTs
+      if (p.minTs < slot.minTs) slot.minTs = p.minTs
+      this.inlineElement(entry, slot)
+      accepted = true
+    }
+    if (!accepted) this.ctx.metrics.late += p.n
   }
 
   private mergeInto(slot: Slot<A, R>, p: { acc: A; minTs: number; maxTs: number }): void {

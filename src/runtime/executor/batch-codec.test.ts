@@ -3,6 +3,9 @@ import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import type { Batch } from '../../core/batch.ts'
 import { decodeBatch, encodeBatch } from './batch-codec.ts'
+import { KeyedPartial } from '../../operators/aggregate/combiner.ts'
+import { isPartial } from '../../operators/aggregate/partial.ts'
+import { WindowPartial } from '../../operators/window/combiner.ts'
 
 /** What a batch becomes across threads without the codec (postMessage clones it): the codec must give the same. */
 const viaClone = (b: Batch): Batch => structuredClone(b)
@@ -76,6 +79,26 @@ test('odd shapes are cloned as they are: class instances, keys in another order,
     Array.from({ length: 8 }, (_, i) => ({ when: new Date(i), list: [i, i] })),
   ]
   for (const values of cases) assert.deepStrictEqual(viaCodec(batchOf(values)), viaClone(batchOf(values)))
+})
+
+test("a combiner's partials travel as columns and come back as a clone of them would (plain objects of their fields)", () => {
+  const windows = Array.from({ length: 20 }, (_, i) => {
+    const p = new WindowPartial(1000 + (i % 3), 2000 * i, 2000 * i + 2000, i * 2, 5_000 + i, true)
+    p.n = i + 1
+    return p
+  })
+  const keyed = Array.from({ length: 20 }, (_, i) => new KeyedPartial(`k${i}`, { sum: i * 1.5, n: i }))
+  for (const values of [windows, keyed]) {
+    const w = encodeBatch(batchOf(values, { keys: values.map((v) => v.key) }))
+    assert.equal(w.values.k, 'o')
+    const back = viaCodec(batchOf(values, { keys: values.map((v) => v.key) }))
+    assert.deepStrictEqual(back, viaClone(batchOf(values, { keys: values.map((v) => v.key) })))
+    assert.ok(back.values.every((v) => isPartial(v)))
+  }
+  // Mixed with records (a combiner passing some on), they go as they are.
+  const mixed = [...windows.slice(0, 5), ...Array.from({ length: 5 }, (_, i) => ({ auction: i }))]
+  assert.equal(encodeBatch(batchOf(mixed)).values.k, 'raw')
+  assert.deepStrictEqual(viaCodec(batchOf(mixed)), viaClone(batchOf(mixed)))
 })
 
 test('records of one shape travel as columns, not as objects', () => {

@@ -1,4 +1,5 @@
 import type { Batch, Position, RowKind } from '../../core/batch.ts'
+import { PartialRecord } from '../../operators/aggregate/partial.ts'
 
 /**
  * A batch in the form it crosses threads. `postMessage` clones a batch of records one object and one property
@@ -6,8 +7,10 @@ import type { Batch, Position, RowKind } from '../../core/batch.ts'
  * of one shape whose fields are numbers and strings. Such a column goes as numbers in the batch's one
  * Float64Array, or as its strings joined into the batch's one string with their lengths in its one Uint32Array,
  * and objects of one shape as a column per property: cloning a typed array or one long string is a copy of
- * bytes, and a batch allocates three buffers whatever its shape. Whatever does not fit (mixed types, class
- * instances, dates, arrays, undefined) goes as it is and is cloned as before.
+ * bytes, and a batch allocates three buffers whatever its shape. A combiner's partials (instances of one
+ * `PartialRecord` class, which a clone turns into plain objects of their own fields) go as such columns too.
+ * Whatever does not fit (mixed types, other class instances, dates, arrays, undefined) goes as it is and is
+ * cloned as before.
  *
  * Decoded records are equal to what a clone gives, with two differences: an object that a batch holds twice
  * arrives as two equal objects, and a string of 13 characters or more is a slice of the batch's joined string,
@@ -164,11 +167,12 @@ function encodeColumn(values: unknown[], depth: number): Column {
   // One function per kind of column: each sees few kinds of arrays, so V8 keeps its element loads fast.
   if (typeof first === 'number') return numbers(values, first) ?? { k: 'raw', a: values }
   if (typeof first === 'string') return strings(values, first) ?? { k: 'raw', a: values }
-  if (depth < MAX_DEPTH && isPlain(first)) {
-    const shape = shapeOf(first)
+  const proto = depth < MAX_DEPTH ? columnPrototype(first) : undefined
+  if (proto !== undefined) {
+    const shape = shapeOf(first as Record<string, unknown>)
     if (shape !== undefined) {
       const cols: unknown[][] = shape.keys.map(() => new Array<unknown>(n))
-      if (shape.extract(values, cols)) {
+      if (shape.extract(values, cols, proto)) {
         const out: Column[] = []
         for (const c of cols) out.push(encodeColumn(c, depth + 1))
         return { k: 'o', keys: shape.keys, cols: out }
@@ -244,12 +248,21 @@ function decodeColumn(c: Column, n: number): unknown[] {
   }
 }
 
-const isPlain = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype
+/**
+ * The prototype of the objects a column of `first` may hold to go as columns: Object.prototype, or the class of a
+ * combiner's partial (its fields are data only; it arrives as the plain object a clone would give).
+ */
+function columnPrototype(first: unknown): object | undefined {
+  if (typeof first !== 'object' || first === null) return undefined
+  const proto = Object.getPrototypeOf(first) as object | null
+  if (proto === Object.prototype || (proto !== null && first instanceof PartialRecord && Object.getPrototypeOf(proto) === PartialRecord.prototype)) return proto
+  return undefined
+}
 
 interface Shape {
   keys: string[]
-  /** Fills a column per key; false if some value is not a plain object with exactly these keys in this order. */
-  extract(values: unknown[], cols: unknown[][]): boolean
+  /** Fills a column per key; false if some value is not an object of prototype `proto` with exactly these keys in this order. */
+  extract(values: unknown[], cols: unknown[][], proto: object): boolean
   /** Record `i` of the columns, as an object literal (one hidden class for all). */
   make(cols: unknown[][], i: number): unknown
 }
@@ -288,13 +301,12 @@ function compile(keys: string[]): Shape | undefined {
   const fill = lit.map((k, j) => `c${j}[i] = r[${k}];`).join('\n')
   // for-in rather than Object.keys: no array per record (a polluted Object.prototype only makes records go as they are).
   const extract = new Function(
-    'OP',
     'KS',
-    `return function extract(values, cols) {
+    `return function extract(values, cols, proto) {
       ${decl}
       for (let i = 0; i < values.length; i++) {
         const r = values[i]
-        if (typeof r !== 'object' || r === null || Object.getPrototypeOf(r) !== OP) return false
+        if (typeof r !== 'object' || r === null || Object.getPrototypeOf(r) !== proto) return false
         let j = 0
         for (const k in r) {
           if (j === ${keys.length} || k !== KS[j]) return false
@@ -305,7 +317,7 @@ function compile(keys: string[]): Shape | undefined {
       }
       return true
     }`,
-  )(Object.prototype, keys) as Shape['extract']
+  )(keys) as Shape['extract']
   const make = new Function('c', 'i', `return { ${lit.map((k, j) => `${k}: c[${j}][i]`).join(', ')} }`) as Shape['make']
   return { keys, extract, make }
 }
