@@ -186,10 +186,11 @@ export class DurableStateBackend extends KeyedStateBackend {
     this.write([...this.dirty])
   }
 
-  protected forEachCell(slot: StateSlot, fn: (ns: Namespace, id: unknown, cell: Cell, fresh: boolean) => void): void {
+  protected forEachCell(slot: StateSlot, fn: (ns: Namespace, id: unknown, cell: Cell, fresh: boolean) => void, keyGroup?: number): void {
     this.flush()
     const cached = this.cache.size > 0
-    for (let kg = 0; kg < this.keyGroups; kg++) {
+    const last = keyGroup ?? this.keyGroups - 1
+    for (let kg = keyGroup ?? 0; kg <= last; kg++) {
       for (const { key, value } of this.db.getRange({ start: [kg, slot.no], end: [kg, slot.no + 1] })) {
         const [, , ns, sid] = key as StoreKey
         const id = decodeId(sid)
