@@ -5,7 +5,7 @@ import type { Key, RootDatabase } from 'lmdb'
 import { lazyRequire } from '../../core/lazy-require.ts'
 import { SluiceError, userError } from '../../core/errors.ts'
 import { keyGroupOf } from '../../core/key.ts'
-import type { Namespace, SnapshotEntry, StateBackendOptions, StateSnapshot, StateStats, KeyGroupSelection, TimerService } from '../../core/state-backend.ts'
+import type { KeyGroupSizes, Namespace, SnapshotEntry, StateBackendOptions, StateSnapshot, StateStats, KeyGroupSelection, TimerService } from '../../core/state-backend.ts'
 import { type Cell, type CellTable, CHANGED, decodeCell, EMPTY, encodeCell, type StateSlot } from '../cells.ts'
 import { KeyedStateBackend, type SweepVisitor } from '../keyed-state-backend.ts'
 import { DurableTimerQueue } from './durable-timers.ts'
@@ -16,7 +16,7 @@ const lmdb = lazyRequire<typeof import('lmdb')>(import.meta.url, 'lmdb')
 export interface DurableStateBackendOptions extends StateBackendOptions {
   /** Folder of the store (default: a new folder in the system's temporary folder, removed on close). */
   path?: string
-  /** Cells held decoded in the write-back cache (default 10,000). */
+  /** Cells held decoded in the write-back cache (default 100,000: a join's rows are cells each). */
   cacheEntries?: number
 }
 
@@ -57,7 +57,7 @@ export class DurableStateBackend extends KeyedStateBackend {
 
   constructor(opts: DurableStateBackendOptions = {}) {
     super(opts)
-    this.capacity = Math.max(1, opts.cacheEntries ?? 10_000)
+    this.capacity = Math.max(1, opts.cacheEntries ?? 100_000)
     this.owned = opts.path === undefined
     this.path = opts.path ?? mkdtempSync(join(tmpdir(), 'sluice-state-'))
     mkdirSync(this.path, { recursive: true })
@@ -199,6 +199,28 @@ export class DurableStateBackend extends KeyedStateBackend {
         else fn(ns, id, decodeCell(slot, value), true)
       }
     }
+  }
+
+  /**
+   * Keys and bytes per key group from the store's own entries, without decoding them: bytes are what the
+   * store holds (encoded), not an estimate of decoded values, so `measure` is not used.
+   */
+  override keyGroupSizes(_measure?: (value: unknown) => number): KeyGroupSizes {
+    this.flush()
+    const keys = new Array<number>(this.keyGroups).fill(0)
+    const bytes = new Array<number>(this.keyGroups).fill(0)
+    for (let kg = 0; kg < this.keyGroups; kg++) {
+      const seen = new Set<unknown>()
+      for (const { key, value } of this.db.getRange({ start: [kg], end: [kg + 1] })) {
+        bytes[kg] += value.length
+        const id = (key as StoreKey)[3]
+        if (!seen.has(id)) {
+          seen.add(id)
+          keys[kg]++
+        }
+      }
+    }
+    return { keys, bytes }
   }
 
   protected count(slot: StateSlot): number {
