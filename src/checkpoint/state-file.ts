@@ -75,7 +75,11 @@ export function encodeState(state: unknown, options: EncodeOptions = {}): Uint8A
     if (state.shared !== undefined) h.shared = state.shared
     return h
   }
-  for (const [g, data] of Object.entries(state.groups)) {
+  // One group read at a time: a snapshot may make its groups as they are read (lazyGroups), so that only
+  // one is in memory; groups without data are left out.
+  for (const g in state.groups) {
+    const data = state.groups[g as unknown as number]
+    if (data === undefined || (typeof data === 'object' && data !== null && isEmptyObject(data))) continue
     if (index.length === 0 && written > 0) stream?.open(written)
     const at = w.offset
     writeNode(shred(data), w)
@@ -88,6 +92,12 @@ export function encodeState(state: unknown, options: EncodeOptions = {}): Uint8A
   }
   if (index.length > 0 || written === 0) finish(header())
   return parts
+}
+
+function isEmptyObject(o: object): boolean {
+  if (Object.getPrototypeOf(o) !== Object.prototype) return false
+  for (const _ in o) return false
+  return true
 }
 
 /** Decodes a state file; for a keyed snapshot, only the groups `owned` accepts (all by default). */

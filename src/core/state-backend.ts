@@ -131,9 +131,10 @@ export interface StateBackend {
   keys(name: string, namespace?: Namespace): Iterable<unknown>
   /**
    * Calls `fn` with every unexpired entry of value state `name`: the key's identity, the value, the
-   * namespace. The heap backend passes the values it holds; the durable one, decoded copies.
+   * namespace. The heap backend passes the values it holds; the durable one, decoded copies. With
+   * `keyGroup`, only the entries of keys in that key group (the durable backend reads just that range).
    */
-  forEachValue<T>(name: string, fn: (id: unknown, value: T, ns: Namespace) => void): void
+  forEachValue<T>(name: string, fn: (id: unknown, value: T, ns: Namespace) => void, keyGroup?: number): void
   /** Number of entries (key and namespace pairs) per state, as `kind:name` (for metrics). */
   sizes(): Record<string, number>
   /** Keys and estimated bytes per key group (for metrics); visits every entry, so it is read seldom. */

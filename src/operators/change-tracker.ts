@@ -27,6 +27,11 @@ export class ChangeTracker<E extends Tracked> {
     return this.on && e.mark !== this.epoch
   }
 
+  /** Whether changes are being tracked (a base snapshot started it). */
+  get tracking(): boolean {
+    return this.on
+  }
+
   /** Notes that `e` changed (a no-op when tracking is off or it is already listed). */
   mark(e: E): void {
     if (this.on && e.mark !== this.epoch) {

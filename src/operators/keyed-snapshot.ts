@@ -67,11 +67,41 @@ export class KeyedSnapshotWriter {
     for (const [time, keys] of queue.snapshot()) for (const [, key] of keys) this.add(list, key, time)
   }
 
+  /** Removes and returns the data filed under key group `kg` so far (undefined if none). */
+  takeGroup(kg: number): GroupData | undefined {
+    const g = this.groups[kg]
+    delete this.groups[kg]
+    return g
+  }
+
   /** The snapshot. It shares live state until the caller copies it (the runtime serializes it at once). */
   build(shared: unknown): KeyedSnapshot {
     return shared === undefined ? { keyGroups: this.keyGroups, groups: this.groups } : { keyGroups: this.keyGroups, groups: this.groups, shared }
   }
 
+}
+
+/**
+ * The groups of a snapshot made one key group at a time as they are read (the runtime encodes them in key
+ * group order), so that a snapshot of state larger than memory holds one key group at a time: `fill(kg)`
+ * files the group's entries through `w`. Each group holds the state as of when it is read: encode the
+ * snapshot before the operator runs again. A group without entries reads as `{}`.
+ *
+ * @example
+ * const groups = lazyGroups(w, (kg) => store.forEachValue('keys', (_id, e) => w.add('keys', e.key, e), kg))
+ */
+export function lazyGroups(w: KeyedSnapshotWriter, fill: (kg: number) => void): Record<number, unknown> {
+  const groups: Record<number, unknown> = {}
+  for (let kg = 0; kg < w.keyGroups; kg++) {
+    Object.defineProperty(groups, kg, {
+      enumerable: true,
+      get: () => {
+        fill(kg)
+        return w.takeGroup(kg) ?? {}
+      },
+    })
+  }
+  return groups
 }
 
 /** Throws unless `r` is a KeyedRestore over `keyGroups` key groups. */

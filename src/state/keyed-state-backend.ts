@@ -65,7 +65,7 @@ export abstract class KeyedStateBackend implements StateBackend, HandleHost {
    * Calls `fn` with every cell of a state (the backend may write pending changes first); `fresh` says the
    * cell is a copy nobody else holds (decoded from the store), so a snapshot may take it over.
    */
-  protected abstract forEachCell(slot: StateSlot, fn: (ns: Namespace, id: unknown, cell: Cell, fresh: boolean) => void): void
+  protected abstract forEachCell(slot: StateSlot, fn: (ns: Namespace, id: unknown, cell: Cell, fresh: boolean) => void, keyGroup?: number): void
   /** Entries of a state. */
   protected abstract count(slot: StateSlot): number
   /** Visits up to `budget` cells of a state, continuing from the last call; `wrapped` once it passed the end. */
@@ -197,13 +197,19 @@ export abstract class KeyedStateBackend implements StateBackend, HandleHost {
     return out
   }
 
-  forEachValue<T>(name: string, fn: (id: unknown, value: T, ns: Namespace) => void): void {
+  forEachValue<T>(name: string, fn: (id: unknown, value: T, ns: Namespace) => void, keyGroup?: number): void {
     const slot = this.slots.get(`value:${name}`)
     if (slot === undefined) return
     const now = slot.ttl === 0 ? 0 : this.timeOf(slot, this.clock.now())
-    this.forEachCell(slot, (ns, id, c) => {
-      if (slot.ttl === 0 || c.e > now) fn(id, c.v as T, ns)
-    })
+    // A backend may visit only the key group's cells, or all of them: the others are skipped here.
+    this.forEachCell(
+      slot,
+      (ns, id, c) => {
+        if (keyGroup !== undefined && keyGroupOf(id, this.keyGroups) !== keyGroup) return
+        if (slot.ttl === 0 || c.e > now) fn(id, c.v as T, ns)
+      },
+      keyGroup,
+    )
   }
 
   /**

@@ -35,7 +35,9 @@ for (const [name, make] of [['heap', () => new HeapStateBackend()], ['durable', 
       for (const k of keys) assert.ok(byGroup[keyGroupOf(keyId(k))] >= 1)
       const bytes = metrics.keyGroupBytes!
       for (let g = 0; g < 128; g++) assert.equal(bytes[g] > 0, byGroup[g] > 0, `group ${g}`)
-      assert.ok(bytes[keyGroupOf('a')] >= approxBytes([1, 2, 3]))
+      // The heap estimates decoded values; the durable store counts the bytes it holds, undecoded.
+      if (name === 'heap') assert.ok(bytes[keyGroupOf('a')] >= approxBytes([1, 2, 3]))
+      else assert.ok(bytes[keyGroupOf('a')] >= JSON.stringify([1, 2, 3]).length)
     } finally {
       b.close()
     }

@@ -39,20 +39,25 @@ export const KEY_GROUP_STATE_EVERY_MS = 10_000
 /** State up to this many entries is walked at every read: a millisecond or so. */
 const SMALL_STATE = 10_000
 
-const lastRead = new WeakMap<StateBackend, number>()
+/** A walk takes at most about this share of the thread's time: a walk of large state waits longer. */
+const WALK_SHARE = 0.02
+
+/** When each backend was last walked (in the caller's time), and how long that walk took (ms). */
+const lastRead = new WeakMap<StateBackend, { at: number; took: number }>()
 
 /**
  * Brings a keyed step's keys and bytes per key group (`StepMetrics.keyGroupKeys`, `keyGroupBytes`) up to date
  * from its state backend: at every call while the state is small, else at most every `everyMs` (the walk visits
- * every entry), the figures staying as they were in between. Backends without `keyGroupSizes` leave them undefined.
+ * every entry), and no more often than keeps the walks to about 2% of the time, the figures staying as they were in between. Backends without `keyGroupSizes` leave them undefined.
  * @example readKeyGroupState(backend, metrics, Date.now()) // metrics.keyGroupKeys: [12, 0, 3, ...]
  */
 export function readKeyGroupState(state: StateBackend, metrics: StepMetrics, now: number, entries: number, everyMs = KEY_GROUP_STATE_EVERY_MS): void {
   if (state.keyGroupSizes === undefined) return
   const last = lastRead.get(state)
-  if (entries > SMALL_STATE && last !== undefined && now - last < everyMs) return
-  lastRead.set(state, now)
+  if (entries > SMALL_STATE && last !== undefined && now - last.at < Math.max(everyMs, last.took / WALK_SHARE)) return
+  const started = performance.now()
   const { keys, bytes } = state.keyGroupSizes(approxBytes)
+  lastRead.set(state, { at: now, took: performance.now() - started })
   metrics.keyGroupKeys = keys
   metrics.keyGroupBytes = bytes
 }

@@ -231,7 +231,8 @@ test('snapshots of the earlier row layouts ([value, matches] and { value, matche
     h.push([rec('x', 0, 'a')], 0)
     const snap = h.snapshot() as { groups: Record<number, { rows: { s: number[]; k: unknown[]; d: unknown[] } }> }
     for (const [g, data] of Object.entries(snap.groups)) {
-      groups[Number(g)] = { ...data, rows: { ...data.rows, d: [[[[row], 1e15, -1], [[], 0, -1]]] } }
+      // A snapshot read from the durable store lists every key group, most of them empty.
+      if (data.rows !== undefined) groups[Number(g)] = { ...data, rows: { ...data.rows, d: [[[[row], 1e15, -1], [[], 0, -1]]] } }
     }
     h.restoreFrom({ keyGroups: 128, groups, shared: [undefined] })
     h.push([rec('r1', 5)], 1)

@@ -1,11 +1,13 @@
 import { BatchBuilder, DELETE, INSERT, UPDATE_BEFORE, type Batch, type Position, type RowKind } from '../../core/batch.ts'
 import { flushOutputs } from '../flush-outputs.ts'
 import { keyId } from '../../core/key.ts'
-import type { KeyedSnapshot, Operator, OperatorContext, Output, RowPatch } from '../../core/operator.ts'
-import type { TimerService, ValueState } from '../../core/state-backend.ts'
+import type { KeyedSnapshot, Operator, OperatorContext, Output } from '../../core/operator.ts'
+import type { TimerService } from '../../core/state-backend.ts'
 import { ChangeTracker } from '../change-tracker.ts'
 import { checkRestore, KeyedSnapshotWriter, readEntries, restoreTimers } from '../keyed-snapshot.ts'
 import type { JoinType } from './join-types.ts'
+import { HeapJoinKeys, type JoinKeys, type KeyChange, type KeyEntry, type SideSnapshot, type SideState, sideSize } from './regular-join-state.ts'
+import { StoreJoinKeys } from './regular-join-rows.ts'
 import { PausableBatches } from '../pausable.ts'
 
 /**
@@ -25,53 +27,8 @@ export interface RegularJoinSpec {
   fn: (left: unknown, right: unknown) => unknown
 }
 
-/**
- * One side's rows of one key, and when they expire (in the spec's `ttlTime`). Rows are two parallel arrays, the values
- * and how many rows of the other side each is joined with: no object per row, for the heap (a join may hold
- * millions of rows, which every full garbage collection visits) and for snapshots (the arrays are columns).
- */
-interface SideState {
-  values: unknown[]
-  matches: number[]
-  expiresAt: number
-  /** The time of the pending cleanup timer (in `ttlTime`), or -1. */
-  timer: number
-}
-
-interface KeyEntry {
-  key: unknown
-  sides: [SideState, SideState]
-  /** The tracking epoch in which the key last changed (see snapshotIncremental). */
-  mark: number
-  /**
-   * While the key is listed as changed: how many rows at the start of each side are as they were at the last
-   * snapshot (the rest were added since), so that a delta holds only the rows that changed.
-   */
-  kept?: [number, number]
-}
-
-/** A side in a snapshot: its values and match counts (the live arrays: the runtime encodes a snapshot at once), expiry, timer. */
-type SideSnapshot = [unknown[], number[], number, number]
-
-const sideSnapshot = (st: SideState): SideSnapshot => [st.values, st.matches, st.expiresAt, st.timer]
-
 /** How sides were saved before the parallel arrays. */
 type OldSideSnapshot = [([unknown, number] | { value: unknown; matches: number })[], number, number]
-
-/** The changes of both sides since the last snapshot, when the first `kept` rows of each are as they were then. */
-function sidesPatch(sides: [SideState, SideState], kept: [number, number]): RowPatch {
-  const splices: RowPatch[0] = []
-  const sets: RowPatch[1] = []
-  for (let s = 0; s < 2; s++) {
-    const st = sides[s]
-    // Always, also with nothing added: rows after the kept ones may have been removed.
-    splices.push([[s, 0], kept[s], st.values.slice(kept[s])])
-    sets.push([[s, 1], st.matches], [[s, 2], st.expiresAt], [[s, 3], st.timer])
-  }
-  return [splices, sets]
-}
-
-const emptySide = (): SideState => ({ values: [], matches: [], expiresAt: 0, timer: -1 })
 
 /** The name of the keys' value state in the step's state backend. */
 const KEYS = 'regular-join'
@@ -91,8 +48,8 @@ const isRetraction = (k: RowKind | undefined): boolean => k === UPDATE_BEFORE ||
 export class RegularJoinOperator extends PausableBatches implements Operator {
   private readonly spec: RegularJoinSpec
   private readonly ctx: OperatorContext
-  /** Both sides of each key, in the step's state backend (heap or durable). */
-  private readonly keys: ValueState<KeyEntry>
+  /** Both sides of each key, in the step's state backend: live entries on the heap, rows in the durable store. */
+  private readonly keys: JoinKeys
   private readonly timers: [TimerService, TimerService]
   private readonly outer: [boolean, boolean]
   private readonly out = new BatchBuilder()
@@ -100,7 +57,7 @@ export class RegularJoinOperator extends PausableBatches implements Operator {
   private record: unknown = undefined
   private pos: Position | undefined = undefined
   /** The keys changed since the last incremental snapshot. */
-  private readonly changes = new ChangeTracker<KeyEntry>()
+  private readonly changes = new ChangeTracker<KeyChange>()
   private readonly eventTime: boolean
 
   constructor(spec: RegularJoinSpec, ctx: OperatorContext) {
@@ -108,8 +65,7 @@ export class RegularJoinOperator extends PausableBatches implements Operator {
     this.spec = spec
     this.eventTime = spec.ttlTime === 'event'
     this.ctx = ctx
-    // v8: rows are kept as they came (dates, bigints) when the durable store encodes them.
-    this.keys = ctx.state.value<KeyEntry>({ name: KEYS, codec: 'v8' })
+    this.keys = ctx.state.holdsValues ? new HeapJoinKeys(ctx.state, KEYS) : new StoreJoinKeys(ctx.state, KEYS)
     this.timers = [ctx.state.timers('left'), ctx.state.timers('right')]
     this.outer = [spec.type === 'left' || spec.type === 'full', spec.type === 'right' || spec.type === 'full']
   }
@@ -126,27 +82,40 @@ export class RegularJoinOperator extends PausableBatches implements Operator {
       }
       const key = keys[i]
       const id = keyId(key)
-      const entry = this.keys.get(id) ?? { key, sides: [emptySide(), emptySide()], mark: -1 }
-      if (this.changes.unlisted(entry)) entry.kept = [entry.sides[0].values.length, entry.sides[1].values.length]
+      const retraction = isRetraction(kinds?.[i])
+      const entry = this.keys.open(id, key, input, retraction)
+      const change = this.changes.tracking ? this.track(id, entry) : undefined
       this.record = values[i]
       this.pos = pos?.[i]
-      const written = isRetraction(kinds?.[i]) ? this.retract(entry, input, values[i], times[i]) : this.accumulate(entry, input, values[i], times[i])
+      const written = retraction ? this.retract(entry, change, input, values[i], times[i]) : this.accumulate(entry, change, input, values[i], times[i])
       const at = this.eventTime ? times[i] : now
-      for (let side = 0; side < 2; side++) if (written[side]) this.touch(entry, id, side, at)
-      if (entry.sides[0].values.length === 0 && entry.sides[1].values.length === 0) this.keys.delete(id)
-      else this.keys.set(id, entry)
+      for (let side = 0; side < 2; side++) if (written[side]) this.touch(entry, change, id, side, at)
+      this.keys.close(id, entry)
     }
     this.record = undefined
     this.pos = undefined
     this.flush(out)
   }
 
+  /** The change record of a key while tracking is on; the first change in an interval notes the rows it kept. */
+  private track(id: unknown, entry: KeyEntry): KeyChange {
+    const c = this.keys.change(id, entry)
+    if (this.changes.unlisted(c)) c.kept = [sideSize(entry, 0), sideSize(entry, 1)]
+    return c
+  }
+
+  /** Notes that the match counts of side `o`'s rows changed, some of which the last snapshot holds. */
+  private recount(change: KeyChange | undefined, o: number): void {
+    if (change?.old !== undefined && change.kept !== undefined && change.kept[o] > 0) change.old[o] = true
+  }
+
   /** Adds a row to side `s`; returns which sides' state changed. */
-  private accumulate(entry: KeyEntry, s: number, v: unknown, t: number): [boolean, boolean] {
+  private accumulate(entry: KeyEntry, change: KeyChange | undefined, s: number, v: unknown, t: number): [boolean, boolean] {
     const o = 1 - s
     const others = entry.sides[o].values
     const counts = entry.sides[o].matches
     const otherOuter = this.outer[o]
+    if (others.length > 0) this.recount(change, o)
     if (others.length === 0) {
       if (this.outer[s]) this.emit(s, v, null, t, INSERT)
     } else {
@@ -162,7 +131,7 @@ export class RegularJoinOperator extends PausableBatches implements Operator {
   }
 
   /** Removes one row equal to `v` from side `s` and retracts its results; a row not held (expired) is ignored. */
-  private retract(entry: KeyEntry, s: number, v: unknown, t: number): [boolean, boolean] {
+  private retract(entry: KeyEntry, change: KeyChange | undefined, s: number, v: unknown, t: number): [boolean, boolean] {
     const side = entry.sides[s]
     const json = JSON.stringify(v)
     const at = side.values.findIndex((x) => JSON.stringify(x) === json)
@@ -170,11 +139,12 @@ export class RegularJoinOperator extends PausableBatches implements Operator {
     const value = side.values[at]
     side.values.splice(at, 1)
     side.matches.splice(at, 1)
-    if (entry.kept !== undefined && entry.kept[s] > at) entry.kept[s] = at
+    if (change?.kept !== undefined && change.kept[s] > at) change.kept[s] = at
     const o = 1 - s
     const others = entry.sides[o].values
     const counts = entry.sides[o].matches
     const otherOuter = this.outer[o]
+    if (others.length > 0) this.recount(change, o)
     if (others.length === 0) {
       if (this.outer[s]) this.emit(s, value, null, t, DELETE)
     } else {
@@ -206,9 +176,9 @@ export class RegularJoinOperator extends PausableBatches implements Operator {
    * `at + ttl` (in event time, never less than before: records arrive out of order). One cleanup timer is
    * pending at a time. A record without an event time does not move an event-time expiry.
    */
-  private touch(entry: KeyEntry, id: unknown, side: number, at: number): void {
+  private touch(entry: KeyEntry, change: KeyChange | undefined, id: unknown, side: number, at: number): void {
     const st = entry.sides[side]
-    this.changes.mark(entry)
+    if (change !== undefined) this.changes.mark(change)
     if (!this.eventTime) st.expiresAt = at + this.spec.ttl
     else if (Number.isFinite(at)) st.expiresAt = Math.max(st.expiresAt, at + this.spec.ttl)
     else return
@@ -236,28 +206,23 @@ export class RegularJoinOperator extends PausableBatches implements Operator {
       const q = this.timers[side]
       for (let due = q.pollUpTo(now); due !== undefined; due = q.pollUpTo(now)) {
         for (const id of due.keys.keys()) {
-          const entry = this.keys.get(id)
+          const entry = this.keys.peek(id)
           if (entry === undefined) continue
           const st = entry.sides[side]
           if (st.timer !== due.time) continue
-          if (this.changes.unlisted(entry)) entry.kept = [entry.sides[0].values.length, entry.sides[1].values.length]
-          this.changes.mark(entry)
+          const change = this.changes.tracking ? this.track(id, entry) : undefined
+          if (change !== undefined) this.changes.mark(change)
           st.timer = -1
           if (st.expiresAt <= now) {
-            st.values = []
-            st.matches = []
-            if (entry.kept !== undefined) entry.kept[side] = 0
-            if (entry.sides[1 - side].values.length === 0) {
-              this.keys.delete(id)
-              continue
-            }
+            this.keys.clearSide(entry, side)
+            if (change?.kept !== undefined) change.kept[side] = 0
           } else {
             // Written since the timer was set: check again when the new expiry comes.
             st.timer = st.expiresAt
             q.register(st.timer, id, entry.key)
             if (!this.eventTime) this.ctx.scheduleProcessingTime(st.timer)
           }
-          this.keys.set(id, entry)
+          this.keys.close(id, entry)
         }
       }
     }
@@ -275,11 +240,13 @@ export class RegularJoinOperator extends PausableBatches implements Operator {
   /** Per key: the rows of both sides with their expiry, and the key's cleanup timers. Nothing is shared. */
   snapshot(): KeyedSnapshot {
     this.changes.stop()
+    this.keys.forget()
     const w = new KeyedSnapshotWriter(this.ctx.state.keyGroups)
-    this.ctx.state.forEachValue<KeyEntry>(KEYS, (_id, e) => w.add('rows', e.key, [sideSnapshot(e.sides[0]), sideSnapshot(e.sides[1])]))
-    w.timers('left', this.timers[0])
-    w.timers('right', this.timers[1])
-    return w.build(undefined)
+    const lazy = this.keys.snapshot(w, () => {
+      w.timers('left', this.timers[0])
+      w.timers('right', this.timers[1])
+    })
+    return lazy === undefined ? w.build(undefined) : { keyGroups: w.keyGroups, groups: lazy }
   }
 
   /**
@@ -296,13 +263,9 @@ export class RegularJoinOperator extends PausableBatches implements Operator {
       this.changes.start()
       return s
     }
-    return this.changes.delta(this.ctx.state.keyGroups, this.ctx.stepId, (id) => this.keys.get(id), (w, e) => {
-      const kept = e.kept
-      if (kept === undefined || kept[0] + kept[1] === 0) w.add('rows', e.key, [sideSnapshot(e.sides[0]), sideSnapshot(e.sides[1])])
-      else w.patch('rows', e.key, sidesPatch(e.sides, kept))
-      if (e.sides[0].timer >= 0) w.add('left', e.key, e.sides[0].timer)
-      if (e.sides[1].timer >= 0) w.add('right', e.key, e.sides[1].timer)
-    })
+    const d = this.changes.delta(this.ctx.state.keyGroups, this.ctx.stepId, (id) => this.keys.current(id), (w, c) => this.keys.writeDelta(w, c))
+    this.keys.forget()
+    return d
   }
 
   restore(state: unknown): void {
@@ -315,8 +278,9 @@ export class RegularJoinOperator extends PausableBatches implements Operator {
       return { values: pairs.map((p) => p[0]), matches: pairs.map((p) => p[1] as number), expiresAt, timer }
     }
     this.changes.stop()
+    this.keys.forget()
     this.ctx.state.restore({ format: 'sluice-keyed-state/1', keyGroups: r.keyGroups, states: {}, groups: {} })
-    for (const [, key, [l, rt]] of readEntries<[SideSnapshot | OldSideSnapshot, SideSnapshot | OldSideSnapshot]>(r, 'rows')) this.keys.set(keyId(key), { key, sides: [side(l), side(rt)], mark: -1 })
+    for (const [, key, [l, rt]] of readEntries<[SideSnapshot | OldSideSnapshot, SideSnapshot | OldSideSnapshot]>(r, 'rows')) this.keys.put(keyId(key), key, [side(l), side(rt)])
     const times = new Set([...restoreTimers(this.timers[0], r, 'left'), ...restoreTimers(this.timers[1], r, 'right')])
     if (!this.eventTime) for (const t of times) this.ctx.scheduleProcessingTime(t)
   }

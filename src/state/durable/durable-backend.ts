@@ -5,24 +5,27 @@ import type { Key, RootDatabase } from 'lmdb'
 import { lazyRequire } from '../../core/lazy-require.ts'
 import { SluiceError, userError } from '../../core/errors.ts'
 import { keyGroupOf } from '../../core/key.ts'
-import type { Namespace, SnapshotEntry, StateBackendOptions, StateSnapshot, StateStats, KeyGroupSelection, TimerService } from '../../core/state-backend.ts'
+import type { KeyGroupSizes, Namespace, SnapshotEntry, StateBackendOptions, StateSnapshot, StateStats, KeyGroupSelection, TimerService } from '../../core/state-backend.ts'
 import { type Cell, type CellTable, CHANGED, decodeCell, EMPTY, encodeCell, type StateSlot } from '../cells.ts'
 import { KeyedStateBackend, type SweepVisitor } from '../keyed-state-backend.ts'
 import { DurableTimerQueue } from './durable-timers.ts'
-import { cacheKey, decodeId, encodeId, type StoreKey } from './store-keys.ts'
+import { CellIndex } from './cell-index.ts'
+import { decodeId, encodeId, type StoreKey } from './store-keys.ts'
 
 const lmdb = lazyRequire<typeof import('lmdb')>(import.meta.url, 'lmdb')
 
 export interface DurableStateBackendOptions extends StateBackendOptions {
   /** Folder of the store (default: a new folder in the system's temporary folder, removed on close). */
   path?: string
-  /** Cells held decoded in the write-back cache (default 10,000). */
+  /** Cells held decoded in the write-back cache (default 100,000: a join's rows are cells each). */
   cacheEntries?: number
 }
 
 /** A cell in the write-back cache; `cell` undefined means the key has no state (a tombstone when `stored`). */
 interface Entry {
   readonly slot: StateSlot
+  readonly ns: Namespace
+  readonly id: unknown
   readonly key: StoreKey
   cell: Cell | undefined
   /** Whether the store holds a version of this cell. */
@@ -46,7 +49,7 @@ export class DurableStateBackend extends KeyedStateBackend {
   private readonly db: RootDatabase<Buffer, Key>
   private readonly owned: boolean
   private readonly capacity: number
-  private readonly cache = new Map<string, Entry>()
+  private readonly cache = new CellIndex<Entry>()
   /** Entries whose cell the store does not have yet: what a flush writes. */
   private readonly dirty = new Set<Entry>()
   private counts: number[] = []
@@ -57,7 +60,7 @@ export class DurableStateBackend extends KeyedStateBackend {
 
   constructor(opts: DurableStateBackendOptions = {}) {
     super(opts)
-    this.capacity = Math.max(1, opts.cacheEntries ?? 10_000)
+    this.capacity = Math.max(1, opts.cacheEntries ?? 100_000)
     this.owned = opts.path === undefined
     this.path = opts.path ?? mkdtempSync(join(tmpdir(), 'sluice-state-'))
     mkdirSync(this.path, { recursive: true })
@@ -88,11 +91,11 @@ export class DurableStateBackend extends KeyedStateBackend {
         this.mark(e)
       },
       touch: (id, c) => {
-        const e = this.cache.get(cacheKey(slot.no, ns, id))
+        const e = this.cache.get(slot.no, ns, id)
         if (e !== undefined) this.mark(e)
         else {
-          const fresh: Entry = { slot, key: this.storeKey(slot, ns, id), cell: c, stored: true, dirty: false, hot: true }
-          this.insert(cacheKey(slot.no, ns, id), fresh)
+          const fresh: Entry = { slot, ns, id, key: this.storeKey(slot, ns, id), cell: c, stored: true, dirty: false, hot: true }
+          this.insert(fresh)
           this.mark(fresh)
         }
       },
@@ -123,16 +126,15 @@ export class DurableStateBackend extends KeyedStateBackend {
 
   /** The cache entry of a cell, read from the store on a miss (absent cells are cached too). */
   private entry(slot: StateSlot, ns: Namespace, id: unknown): Entry {
-    const ck = cacheKey(slot.no, ns, id)
-    let e = this.cache.get(ck)
+    let e = this.cache.get(slot.no, ns, id)
     if (e !== undefined) {
       e.hot = true
       return e
     }
     const key = this.storeKey(slot, ns, id)
     const bytes = this.read(key)
-    e = { slot, key, cell: bytes === undefined ? undefined : decodeCell(slot, bytes), stored: bytes !== undefined, dirty: false, hot: false }
-    this.insert(ck, e)
+    e = { slot, ns, id, key, cell: bytes === undefined ? undefined : decodeCell(slot, bytes), stored: bytes !== undefined, dirty: false, hot: false }
+    this.insert(e)
     return e
   }
 
@@ -144,9 +146,9 @@ export class DurableStateBackend extends KeyedStateBackend {
     }
   }
 
-  private insert(ck: string, e: Entry): void {
+  private insert(e: Entry): void {
     if (this.cache.size >= this.capacity) this.evict()
-    this.cache.set(ck, e)
+    this.cache.add(e)
   }
 
   /** Evicts a tenth of the cache, giving recently used cells a second chance; writes the dirty ones in one transaction. */
@@ -154,13 +156,15 @@ export class DurableStateBackend extends KeyedStateBackend {
     const target = Math.floor(this.capacity * 0.9)
     const out: Entry[] = []
     let budget = this.cache.size * 2
-    for (const [ck, e] of this.cache) {
+    for (const e of this.cache.order) {
       if (this.cache.size <= target || budget-- <= 0) break
-      this.cache.delete(ck)
       if (e.hot) {
         e.hot = false
-        this.cache.set(ck, e)
-      } else if (e.dirty) out.push(e)
+        this.cache.requeue(e)
+      } else {
+        this.cache.delete(e)
+        if (e.dirty) out.push(e)
+      }
     }
     this.write(out)
   }
@@ -186,18 +190,41 @@ export class DurableStateBackend extends KeyedStateBackend {
     this.write([...this.dirty])
   }
 
-  protected forEachCell(slot: StateSlot, fn: (ns: Namespace, id: unknown, cell: Cell, fresh: boolean) => void): void {
+  protected forEachCell(slot: StateSlot, fn: (ns: Namespace, id: unknown, cell: Cell, fresh: boolean) => void, keyGroup?: number): void {
     this.flush()
     const cached = this.cache.size > 0
-    for (let kg = 0; kg < this.keyGroups; kg++) {
+    const last = keyGroup ?? this.keyGroups - 1
+    for (let kg = keyGroup ?? 0; kg <= last; kg++) {
       for (const { key, value } of this.db.getRange({ start: [kg, slot.no], end: [kg, slot.no + 1] })) {
         const [, , ns, sid] = key as StoreKey
         const id = decodeId(sid)
-        const hit = cached ? this.cache.get(cacheKey(slot.no, ns, id))?.cell : undefined
+        const hit = cached ? this.cache.get(slot.no, ns, id)?.cell : undefined
         if (hit !== undefined) fn(ns, id, hit, false)
         else fn(ns, id, decodeCell(slot, value), true)
       }
     }
+  }
+
+  /**
+   * Keys and bytes per key group from the store's own entries, without decoding them: bytes are what the
+   * store holds (encoded), not an estimate of decoded values, so `measure` is not used.
+   */
+  override keyGroupSizes(_measure?: (value: unknown) => number): KeyGroupSizes {
+    this.flush()
+    const keys = new Array<number>(this.keyGroups).fill(0)
+    const bytes = new Array<number>(this.keyGroups).fill(0)
+    for (let kg = 0; kg < this.keyGroups; kg++) {
+      const seen = new Set<unknown>()
+      for (const { key, value } of this.db.getRange({ start: [kg], end: [kg + 1] })) {
+        bytes[kg] += value.length
+        const id = (key as StoreKey)[3]
+        if (!seen.has(id)) {
+          seen.add(id)
+          keys[kg]++
+        }
+      }
+    }
+    return { keys, bytes }
   }
 
   protected count(slot: StateSlot): number {
@@ -223,7 +250,7 @@ export class DurableStateBackend extends KeyedStateBackend {
         this.cursors[slot.no] = key as StoreKey
         const [, , ns, sid] = key as StoreKey
         const id = decodeId(sid)
-        const cached = this.cache.get(cacheKey(slot.no, ns, id))
+        const cached = this.cache.get(slot.no, ns, id)
         const cell = cached?.cell ?? decodeCell(slot, value)
         const r = fn(ns, id, cell)
         if (r === EMPTY) {
@@ -232,10 +259,10 @@ export class DurableStateBackend extends KeyedStateBackend {
           if (cached !== undefined) {
             cached.cell = undefined
             this.mark(cached)
-          } else writes.push({ slot, key: key as StoreKey, cell: undefined, stored: true, dirty: true, hot: false })
+          } else writes.push({ slot, ns, id, key: key as StoreKey, cell: undefined, stored: true, dirty: true, hot: false })
         } else if (r === CHANGED) {
           if (cached !== undefined) this.mark(cached)
-          else writes.push({ slot, key: key as StoreKey, cell, stored: true, dirty: true, hot: false })
+          else writes.push({ slot, ns, id, key: key as StoreKey, cell, stored: true, dirty: true, hot: false })
         }
       }
       from = undefined

@@ -43,8 +43,3 @@ export function decodeId(k: StoreId): unknown {
       return undefined
   }
 }
-
-/** A string naming a cell in the write-back cache. */
-export function cacheKey(state: number, ns: Namespace, id: unknown): string {
-  return `${state}\u0001${typeof ns === 'number' ? 'n' : 's'}${ns}\u0001${typeof id}${String(id)}`
-}
