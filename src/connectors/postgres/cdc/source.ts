@@ -209,6 +209,11 @@ class CdcReader implements SourceReader<CdcChange> {
       this.streamed += buf.length
       return parse(buf)
     }
+    // A reader closed before its stream started stops the stream as soon as it has: close() found no
+    // connection to end yet.
+    service.on('start', () => {
+      if (this.closed) void service.stop().catch(() => undefined)
+    })
     // A killed run's walsender may hold the slot a moment longer: wait for it.
     const subscribe = async (): Promise<void> => {
       for (let tries = 0; ; tries++) {
@@ -216,7 +221,8 @@ class CdcReader implements SourceReader<CdcChange> {
           await service.subscribe(plugin, this.o.slot, from)
           return
         } catch (e) {
-          if (this.closed) return
+          // Closed while the stream was starting: the connection made meanwhile must not outlive the reader.
+          if (this.closed) return void (await service.stop().catch(() => undefined))
           if ((e as { code?: string }).code !== IN_USE || tries >= 100) throw e
           await new Promise((r) => setTimeout(r, RETRY_MS))
         }
