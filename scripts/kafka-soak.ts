@@ -8,8 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { topicName } from '../test/kafka/support.ts'
-import { ends, events, output, reference, stopJob, topics, until, worker, write, type Worker } from '../test/kafka/runner-support.ts'
+import { ends, events, jobTopics, output, reference, stopJob, until, worker, write, type Worker } from '../test/kafka/runner-support.ts'
 
 const { values } = parseArgs({ options: { seed: { type: 'string' }, minutes: { type: 'string' }, kills: { type: 'string' } } })
 let seed = Number(values.seed ?? Date.now() % 100_000)
@@ -28,14 +27,8 @@ function random(): number {
 
 async function round(n: number): Promise<boolean> {
   const startSeed = seed
-  const input = topicName('soak-in')
-  const out = topicName('soak-out')
-  const ref = topicName('soak-ref')
-  const group = topicName('soak-job')
-  await topics(input, out)
-  await topics(`${input}-unused`, ref)
+  const { input, out, ref, group, refDir } = await jobTopics('soak')
   const dir = await mkdtemp(join(tmpdir(), 'sluice-soak-'))
-  const refDir = await mkdtemp(join(tmpdir(), 'sluice-soak-ref-'))
   const workers: Worker[] = []
   const live = (): Worker[] => workers.filter((w) => w.proc.exitCode === null && w.proc.signalCode === null)
   const phases = killsPerRound + 1

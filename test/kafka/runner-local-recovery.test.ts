@@ -5,15 +5,15 @@
 // that of one process, exactly once.
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
-import { mkdtemp, readdir, rm } from 'node:fs/promises'
+import { readdir, rm } from 'node:fs/promises'
 import { createServer, request, type Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { sha256 } from '../../src/checkpoint/storage.ts'
 import { serviceOrSkip } from '../support/services.ts'
-import { broker, topicName } from './support.ts'
-import { ends, events, output, reference, topics, until, worker, write, type Worker } from './runner-support.ts'
+import { broker } from './support.ts'
+import { ends, events, jobTopics, output, reference, until, worker, write, type Worker } from './runner-support.ts'
 
 const s3 = serviceOrSkip('s3')
 
@@ -46,13 +46,7 @@ test('two workers on one machine, killed and restarted: the restore reads no sta
   const dir = `s3://${String(i.bucket)}/${prefix}`
   // The local copies' default folder, as ObjectCheckpointStorage names it.
   const local = join(tmpdir(), `sluice-local-recovery-${sha256(Buffer.from(dir)).slice(0, 12)}`)
-  const input = topicName('runner-local-in')
-  const out = topicName('runner-local-out')
-  const ref = topicName('runner-local-ref')
-  const group = topicName('runner-local-job')
-  await topics(input, out)
-  await topics(`${input}-unused`, ref)
-  const refDir = await mkdtemp(join(tmpdir(), 'sluice-runner-local-ref-'))
+  const { input, out, ref, group, refDir } = await jobTopics('runner-local')
   const workers: Worker[] = []
   const bounded = ['--param', 'bounded=true', '--param', 'pace=300']
   try {

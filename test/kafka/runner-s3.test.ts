@@ -5,15 +5,13 @@
 // workers of a job that runs on: its request is an object beside the checkpoints.
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { rm } from 'node:fs/promises'
 import { test } from 'node:test'
 import { GetObjectCommand } from '@aws-sdk/client-s3'
 import { listKeys, s3Client } from '../../src/checkpoint/object-store.ts'
 import { serviceOrSkip } from '../support/services.ts'
 import { broker, topicName } from './support.ts'
-import { ends, events, output, reference, stopJob, topics, until, worker, write, type Worker } from './runner-support.ts'
+import { ends, events, jobTopics, output, reference, stopJob, topics, until, worker, write, type Worker } from './runner-support.ts'
 
 const s3 = serviceOrSkip('s3')
 
@@ -29,13 +27,7 @@ test('two workers with checkpoints in a bucket, thread 0 killed mid-run: the out
   const { i, conn } = storeEnv()
   const prefix = `runner-${randomUUID()}`
   const dir = `s3://${String(i.bucket)}/${prefix}`
-  const input = topicName('runner-s3-in')
-  const out = topicName('runner-s3-out')
-  const ref = topicName('runner-s3-ref')
-  const group = topicName('runner-s3-job')
-  await topics(input, out)
-  await topics(`${input}-unused`, ref)
-  const refDir = await mkdtemp(join(tmpdir(), 'sluice-runner-s3-ref-'))
+  const { input, out, ref, group, refDir } = await jobTopics('runner-s3')
   const workers: Worker[] = []
   // Paced by checkpoints (at most 300 records per subtask between two), the bounded job takes 15 or more of
   // them, so the kill after the first committed output lands while it runs, however fast the machine is.

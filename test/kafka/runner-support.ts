@@ -4,10 +4,13 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { existsSync, readdirSync } from 'node:fs'
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { run } from '../../src/index.ts'
 import type { Event } from './fixtures/window-join.ts'
 import { build } from './fixtures/window-join.ts'
-import { bootstrap, createTopic, producer, readAll } from './support.ts'
+import { bootstrap, createTopic, producer, readAll, topicName } from './support.ts'
 
 export const PARTITIONS = 3
 export const KEYS = 13
@@ -41,6 +44,20 @@ export async function write(topic: string, messages: { partition: number; value:
 export async function topics(input: string, output: string): Promise<void> {
   await createTopic(input, PARTITIONS)
   await createTopic(output, 2)
+}
+
+/**
+ * A fresh run of the window-join job named `name`: its input and output topics, the output topic of the
+ * one-process reference run, the workers' group, all created, and a folder for the reference run's checkpoints.
+ */
+export async function jobTopics(name: string): Promise<{ input: string; out: string; ref: string; group: string; refDir: string }> {
+  const input = topicName(`${name}-in`)
+  const out = topicName(`${name}-out`)
+  const ref = topicName(`${name}-ref`)
+  const group = topicName(`${name}-job`)
+  await topics(input, out)
+  await topics(`${input}-unused`, ref)
+  return { input, out, ref, group, refDir: await mkdtemp(join(tmpdir(), `sluice-${name}-ref-`)) }
 }
 
 /** The output of `topic` (read_committed), as sorted JSON lines. */

@@ -7,20 +7,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { sluice } from '../cli/sluice.ts'
-import { broker, topicName } from './support.ts'
-import { ends, events, output, reference, stopJob, topics, until, worker, write, type Worker } from './runner-support.ts'
+import { broker } from './support.ts'
+import { ends, events, jobTopics, output, reference, stopJob, until, worker, write, type Worker } from './runner-support.ts'
 
 const has = (w: Worker, line: RegExp): boolean => line.test(w.log)
 
 test('three workers, one killed mid-run and one added later: the output of one process, exactly once', { skip: broker.skip, timeout: 900_000 }, async () => {
-  const input = topicName('runner-in')
-  const out = topicName('runner-out')
-  const ref = topicName('runner-ref')
-  const group = topicName('runner-job')
-  await topics(input, out)
-  await topics(`${input}-unused`, ref)
+  const { input, out, ref, group, refDir } = await jobTopics('runner')
   const dir = await mkdtemp(join(tmpdir(), 'sluice-runner-'))
-  const refDir = await mkdtemp(join(tmpdir(), 'sluice-runner-ref-'))
   const workers: Worker[] = []
   try {
     await write(input, events(0, 4000))
