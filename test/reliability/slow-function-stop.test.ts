@@ -1,50 +1,13 @@
 // SIGTERM while a user function blocks the thread: the batches of a slow map pause and let the event loop in,
 // so the signal is heard and the drain timeout cancels the job long before the batch could have finished
 // (1,024 records at 100 ms each: over 100 s). A restart gives the output of a run that was never interrupted.
-import assert from 'node:assert/strict'
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { test } from 'node:test'
-import { sluice, sluiceLive } from '../cli/sluice.ts'
+import { sigtermDrainAndResume } from './sigterm-drain.ts'
 
 const FIXTURE = 'test/reliability/fixtures/slow-map.ts'
 
-async function lines(dir: string): Promise<string[]> {
-  const out: string[] = []
-  for (const f of (await readdir(dir)).filter((n) => n.endsWith('.jsonl'))) out.push(...(await readFile(join(dir, f), 'utf8')).split('\n').filter((l) => l !== ''))
-  return out.sort()
-}
-
 for (const p of [1, 2]) {
   test(`p${p}: SIGTERM during a blocking map ends within a bound; a restart gives the uninterrupted output`, { timeout: 240_000 }, async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'sluice-slow-stop-'))
-    try {
-      const common = ['run', FIXTURE, '--no-check', '-q', '--parallelism', String(p), '--param', `partitions=${p}`, '--param', 'every=1024', '--checkpoint-interval', '100ms']
-      const ref = sluice([...common, '--param', `out=${join(dir, 'ref')}`, '--checkpoint-dir', join(dir, 'ck-ref')], { timeoutMs: 120_000 })
-      assert.equal(ref.code, 0, ref.stderr)
-
-      const run = [...common, '--param', `out=${join(dir, 'out')}`, '--checkpoint-dir', join(dir, 'ck')]
-      let sentAt = 0
-      const r = await sluiceLive([...run, '--param', 'slowMs=100', '--drain-timeout', '1s'], (out, signal) => {
-        if (sentAt === 0 && out.stdout.includes('slow from here')) {
-          sentAt = performance.now()
-          signal('SIGTERM')
-        }
-      })
-      const took = performance.now() - sentAt
-      assert.ok(sentAt > 0, r.stderr)
-      assert.equal(r.code, 143, r.stderr)
-      // The batch alone would take over 100 s; the margin is for a busy machine.
-      assert.ok(took < 30_000, `the run took ${Math.round(took)} ms to end after SIGTERM`)
-      assert.match(r.stderr, /forced exit: the drain took longer than --drain-timeout; the run stopped (without a final checkpoint: a restart with the same --checkpoint-dir resumes from checkpoint \d+|before its first checkpoint)/)
-      assert.doesNotMatch(r.stderr, /SLUICE_JOB_CANCELLED|SLUICE_INTERNAL/)
-
-      const again = sluice(run, { timeoutMs: 120_000 })
-      assert.equal(again.code, 0, again.stderr)
-      assert.deepEqual(await lines(join(dir, 'out')), await lines(join(dir, 'ref')))
-    } finally {
-      await rm(dir, { recursive: true, force: true })
-    }
+    await sigtermDrainAndResume(FIXTURE, p, [`partitions=${p}`], 'slow-stop')
   })
 }
