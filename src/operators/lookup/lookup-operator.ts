@@ -26,6 +26,8 @@ export class LookupOperator<T, K, R, U> implements Operator {
   private readonly looking = new Map<string, Promise<{ result: R } | { error: unknown }>>()
   private running = 0
   private waiting: (() => void)[] = []
+  /** The input's wait for room (see `waitForRoom`), settled when there is room or a lookup failed. */
+  private room: { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } | undefined
   private failure: unknown
 
   constructor(fn: LookupFunction<K, R>, options: ResolvedLookupOptions<T, K, R, U>, ctx: OperatorContext) {
@@ -46,7 +48,10 @@ export class LookupOperator<T, K, R, U> implements Operator {
       this.failure ??= e
     })
     if (this.o.ordered) this.lastEmitted = task
-    const tracked = task.then(() => void this.tasks.delete(tracked))
+    const tracked = task.then(() => {
+      this.tasks.delete(tracked)
+      this.checkRoom()
+    })
     this.tasks.set(tracked, oldest)
   }
 
@@ -169,12 +174,40 @@ export class LookupOperator<T, K, R, U> implements Operator {
   private release(): void {
     this.running--
     this.waiting.shift()?.()
+    this.checkRoom()
+  }
+
+  /** Room for another batch: no lookup queued for a slot, and at most `concurrency` batches in flight. */
+  private hasRoom(): boolean {
+    return this.waiting.length === 0 && this.tasks.size <= this.o.concurrency
+  }
+
+  /** Settles the input's wait once there is room (or a lookup failed). */
+  private checkRoom(): void {
+    const r = this.room
+    if (r === undefined) return
+    if (this.failure !== undefined) r.reject(this.failure)
+    else if (this.hasRoom()) r.resolve()
+    else return
+    this.room = undefined
   }
 
   waitForRoom(): Promise<void> | undefined {
-    // Room while fewer lookups are queued than can run: the input then goes on feeding the step.
-    if (this.waiting.length === 0 && this.tasks.size <= this.o.concurrency) return undefined
-    return this.drain()
+    // Room while no lookup waits for a slot: the input then goes on feeding the step. Otherwise the input
+    // waits until the last queued lookup has started (not until every batch in flight is done), so that the
+    // next batch's lookups queue behind the ones still running and the slots never run dry between batches.
+    if (this.failure !== undefined) return Promise.reject(this.failure)
+    if (this.hasRoom()) return undefined
+    if (this.room === undefined) {
+      let resolve!: () => void
+      let reject!: (e: unknown) => void
+      const promise = new Promise<void>((res, rej) => {
+        resolve = res
+        reject = rej
+      })
+      this.room = { promise, resolve, reject }
+    }
+    return this.room.promise
   }
 
   drain(): Promise<void> | undefined {

@@ -34,6 +34,31 @@ test('lookups per distinct key of a batch, bounded in flight, output in input or
   assert.ok(calls.length >= 40 && calls.length <= (400 / 50) * 40, 'at most one call per distinct key of each batch')
 })
 
+test('lookups of the next batch start while the last ones of the batch before still run (slots do not run dry between batches)', async () => {
+  // Batches of 10 distinct keys, 4 slots. The last key of the first batch (9) answers only once a lookup of
+  // the second batch has started; a step that waited for every lookup in flight before taking the next
+  // batch would never start one, and key 9 would answer after 5 s instead.
+  let secondStarted!: () => void
+  const second = new Promise<void>((r) => (secondStarted = r))
+  let overlapped = false
+  const fn = async (k: number) => {
+    if (k >= 10) secondStarted()
+    if (k === 9) {
+      const timer = new Promise<boolean>((r) => setTimeout(() => r(false), 5000).unref())
+      overlapped = await Promise.race([second.then(() => true), timer])
+    }
+    return k
+  }
+  const out = sink.collect<{ n: number; x: number }>()
+  const p = pipeline('lookup-overlap', { batchSize: 10 })
+  p.from(source.collection(range(40)))
+    .lookup(fn, { key: (n) => n, into: (n, x) => ({ n, x }), concurrency: 4 })
+    .to(out)
+  assert.equal((await run(p)).status, 'finished')
+  assert.ok(overlapped, 'a lookup of the second batch started while key 9 of the first was in flight')
+  assert.deepEqual(out.values.map((v) => v.n), range(40), 'input order')
+})
+
 test('a cache answers repeated keys; timeouts and failures are retried, then go to the error path', async () => {
   let calls = 0
   const flaky = new Map<number, number>()
