@@ -4,7 +4,7 @@ import type { Registry } from 'prom-client'
 import { SluiceError } from '../core/errors.ts'
 import { lazyRequire } from '../core/lazy-require.ts'
 import type { WorkflowEvent } from './scheduler.ts'
-import type { RunStatus, WorkflowStore } from './store.ts'
+import type { WorkflowStore } from './store.ts'
 
 const promClient = lazyRequire<typeof import('prom-client')>(import.meta.url, 'prom-client')
 
@@ -68,8 +68,7 @@ export class WorkflowMetrics {
         labelNames: ['workflow', 'status'],
         registers,
         collect() {
-          const counts = new Map<RunStatus, number>()
-          for (const r of store.runs(workflow)) counts.set(r.status, (counts.get(r.status) ?? 0) + 1)
+          const counts = store.statusCounts(workflow)
           this.reset()
           for (const [status, n] of counts) this.set({ workflow, status }, n)
         },

@@ -228,7 +228,8 @@ export class Scheduler {
       if (signal?.aborted) break
       this.#applyCancels()
       const now = this.#clock.now()
-      const runs = this.#store.runs(wf.name).filter((r) => scope === undefined || scope.has(r.partition))
+      // Finished partitions have nothing to run: each loop reads only the partitions with a run to do.
+      const runs = this.#store.activeRuns(wf.name).filter((r) => scope === undefined || scope.has(r.partition))
       const byKey = new Map(runs.map((r) => [`${r.task}\u0000${r.partition}`, r]))
       const status = (task: string, partition: string): RunStatus | undefined => byKey.get(`${task}\u0000${partition}`)?.status
       const blocked: { task: string; partition: string }[] = []
@@ -241,7 +242,7 @@ export class Scheduler {
       }
       if (blocked.length > 0) {
         this.#store.setStatus(wf.name, blocked, 'upstream_failed', ['pending', 'retrying'], now)
-        this.#lineage?.settle(this.#store.runs(wf.name))
+        this.#lineage?.settle(this.#store.runs(wf.name, { partitions: [...new Set(blocked.map((b) => b.partition))] }))
       }
       const slaDue = this.#checkSlas(runs, now)
       const dir = this.#order === 'newest-first' ? -1 : 1

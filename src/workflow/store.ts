@@ -81,7 +81,9 @@ export class WorkflowStore {
           task TEXT NOT NULL, partition TEXT NOT NULL, attempt INTEGER NOT NULL, outcome TEXT NOT NULL,
           started_at INTEGER NOT NULL, ended_at INTEGER NOT NULL, error TEXT);
         CREATE TABLE IF NOT EXISTS scheduler (workflow TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
-          PRIMARY KEY (workflow, key));`)
+          PRIMARY KEY (workflow, key));
+        CREATE INDEX IF NOT EXISTS runs_by_status ON runs (workflow, status, partition);
+        CREATE INDEX IF NOT EXISTS runs_by_partition ON runs (workflow, partition);`)
       const columns = this.#db.prepare(`PRAGMA table_info(runs)`).all() as { name: string }[]
       if (!columns.some((c) => c.name === 'cancel_requested')) this.#db.exec(`ALTER TABLE runs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0`)
       if (!columns.some((c) => c.name === 'pid')) this.#db.exec(`ALTER TABLE runs ADD COLUMN pid INTEGER; ALTER TABLE runs ADD COLUMN host TEXT`)
@@ -141,11 +143,45 @@ export class WorkflowStore {
    * The runs of a workflow, by partition then task, optionally only those of some statuses or partitions.
    * @example store.runs('hourly', { statuses: ['failed', 'upstream_failed'] })
    */
-  runs(workflow: string, filter: { statuses?: RunStatus[]; partitions?: string[] } = {}): RunRow[] {
-    const rows = this.#db.prepare(`SELECT * FROM runs WHERE workflow = ? ORDER BY partition, task`).all(workflow) as Record<string, unknown>[]
-    return rows
-      .map(toRun)
-      .filter((r) => (filter.statuses === undefined || filter.statuses.includes(r.status)) && (filter.partitions === undefined || filter.partitions.includes(r.partition)))
+  runs(workflow: string, filter: { statuses?: readonly RunStatus[]; partitions?: readonly string[] } = {}): RunRow[] {
+    // The filters are lists passed as one JSON parameter each (no limit on their length, one statement).
+    const where = ['workflow = ?']
+    const params: string[] = [workflow]
+    if (filter.statuses !== undefined) {
+      where.push('status IN (SELECT value FROM json_each(?))')
+      params.push(JSON.stringify(filter.statuses))
+    }
+    if (filter.partitions !== undefined) {
+      where.push('partition IN (SELECT value FROM json_each(?))')
+      params.push(JSON.stringify(filter.partitions))
+    }
+    const rows = this.#db.prepare(`SELECT * FROM runs WHERE ${where.join(' AND ')} ORDER BY partition, task`).all(...params) as Record<string, unknown>[]
+    return rows.map(toRun)
+  }
+
+  /**
+   * Every run of the partitions that still have a run to do (pending, retrying or running), by partition then
+   * task: what a scheduler's loop looks at, however long the workflow's history of finished partitions.
+   * @example const todo = store.activeRuns('hourly').filter((r) => r.status === 'pending')
+   */
+  activeRuns(workflow: string): RunRow[] {
+    const rows = this.#db
+      .prepare(
+        `SELECT * FROM runs WHERE workflow = ?1 AND partition IN
+           (SELECT partition FROM runs WHERE workflow = ?1 AND status IN ('pending', 'retrying', 'running'))
+         ORDER BY partition, task`,
+      )
+      .all(workflow) as Record<string, unknown>[]
+    return rows.map(toRun)
+  }
+
+  /**
+   * How many runs of the workflow are in each status (statuses without runs are left out).
+   * @example store.statusCounts('hourly').get('failed') ?? 0
+   */
+  statusCounts(workflow: string): Map<RunStatus, number> {
+    const rows = this.#db.prepare(`SELECT status, COUNT(*) AS n FROM runs WHERE workflow = ? GROUP BY status`).all(workflow) as { status: RunStatus; n: number }[]
+    return new Map(rows.map((r) => [r.status, Number(r.n)]))
   }
 
   /**
