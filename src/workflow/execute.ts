@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process'
+import type { Writable } from 'node:stream'
+import { failpoint } from '../core/failpoints.ts'
 import { SluiceError } from '../core/errors.ts'
 import { run } from '../runtime/run.ts'
 import type { TaskAction, TaskContext } from './task.ts'
@@ -22,16 +24,24 @@ export async function executeTask(action: TaskAction, ctx: TaskContext): Promise
 }
 
 /**
+ * The shell that runs a task's command (`$0`) only once the scheduler says so on descriptor 3: if the scheduler
+ * dies before it has noted the process group, the descriptor closes unanswered and the command never starts.
+ */
+const GATED = 'IFS= read -r go <&3 || exit 125; exec 3<&-; exec /bin/sh -c "$0"'
+
+/**
  * Runs the command in a process group of its own, so that a cancel or a timeout stops all it started (SIGTERM
- * to the group, SIGKILL after a grace), and a scheduler that dies leaves a group the next one can stop.
+ * to the group, SIGKILL after a grace), and a scheduler that dies leaves a group the next one can stop. The
+ * command starts only once its group is noted in the store (see `GATED`), so no scheduler can die leaving a
+ * command the next one does not know of.
  */
 function runShell(command: string, cwd: string | undefined, ctx: TaskContext): Promise<void> {
   return new Promise((resolve, reject) => {
     if (ctx.signal.aborted) return reject(stopped(ctx))
-    const child = spawn('/bin/sh', ['-c', command], {
+    const child = spawn('/bin/sh', ['-c', GATED, command], {
       cwd,
       detached: true,
-      stdio: ['ignore', 'inherit', 'inherit'],
+      stdio: ['ignore', 'inherit', 'inherit', 'pipe'],
       env: {
         ...process.env,
         ...taskProcessEnv({ workflow: ctx.workflow, task: ctx.task, partition: ctx.partition, attempt: ctx.attempt }),
@@ -43,7 +53,16 @@ function runShell(command: string, cwd: string | undefined, ctx: TaskContext): P
       },
     })
     const pgid = child.pid
-    if (pgid !== undefined) ctx.startedProcess?.(pgid)
+    const gate = child.stdio[3] as Writable
+    gate.on('error', () => {}) // a shell that is gone already: its exit says what happened
+    failpoint('workflow-after-spawn')
+    try {
+      if (pgid !== undefined) ctx.startedProcess?.(pgid)
+    } catch (e) {
+      gate.destroy()
+      return reject(e)
+    }
+    gate.end('go\n')
     let stopping: Promise<void> | undefined
     const onAbort = (): void => {
       if (pgid !== undefined) stopping = stopGroup(pgid)

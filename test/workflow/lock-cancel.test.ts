@@ -140,3 +140,32 @@ test('the lock of a SIGKILLed scheduler is taken over; the command it left runni
     rmSync(dir, { recursive: true, force: true })
   }
 })
+
+test('a scheduler killed after starting a shell command but before noting its process group: the command never runs', { timeout: 180_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-wf-lock-'))
+  const child = spawn(process.execPath, ['bin/sluice.js', 'workflow', 'run', FIXTURE, '--store', join(dir, 'runs.db')], {
+    cwd: root,
+    env: { ...process.env, LONG_DIR: dir, SLUICE_FAILPOINT: 'workflow-after-spawn' },
+    stdio: 'ignore',
+  })
+  try {
+    const signal = await new Promise((resolve) => child.on('exit', (_code, s) => resolve(s)))
+    assert.equal(signal, 'SIGKILL', 'the scheduler died at the failpoint')
+    // A command left running would note its pid at once; give it two seconds to show itself.
+    for (let i = 0; i < 40 && !existsSync(join(dir, 'pid')); i++) await delay(50)
+    assert.equal(existsSync(join(dir, 'pid')), false, 'the command did not start without its group noted')
+    writeFileSync(join(dir, 'fast'), '')
+    const again = cli(dir, 'run')
+    assert.equal(again.status, 0, again.stderr)
+    assert.match(again.stdout, /1 succeeded/)
+    const store = new WorkflowStore(join(dir, 'runs.db'))
+    assert.deepEqual(store.history('long').map((h) => h.outcome).reverse(), ['interrupted', 'succeeded'])
+    store.close()
+  } finally {
+    child.kill('SIGKILL')
+    if (existsSync(join(dir, 'pid'))) {
+      for (const p of [Number(readFileSync(join(dir, 'pid'), 'utf8')), existsSync(join(dir, 'child')) ? childPid(dir) : 0]) if (p > 0 && alive(p)) process.kill(p, 'SIGKILL')
+    }
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
