@@ -76,6 +76,18 @@ test('without checkpoints: one file of typed, nullable columns, written at close
   })
 })
 
+test('row groups hold exactly rowGroupSize rows, whatever the batches (the last group holds the rest)', async () => {
+  await withTempDir(async (tmp) => {
+    const path = join(tmp, 'rows.parquet')
+    const w = await sink.parquet<{ n: number }>(path, { rowGroupSize: 100 }).open({ ...ctx, checkpointing: false })
+    for (let b = 0; b < 16; b++) await w.write(batch(b * 64, 64))
+    await w.close()
+    const groups = await query(`SELECT DISTINCT row_group_id, row_group_num_rows FROM parquet_metadata('${path}') ORDER BY row_group_id`)
+    assert.deepEqual(groups.map((g) => Number(g.row_group_num_rows)), [...Array.from({ length: 10 }, () => 100), 24])
+    assert.deepEqual((await query(`SELECT n FROM read_parquet('${path}')`)).map((r) => Number(r.n)), range(0, 1024))
+  })
+})
+
 test('a declared schema: timestamps from epoch ms, values that are not objects go to a value column', async () => {
   await withTempDir(async (tmp) => {
     const path = join(tmp, 'a.parquet')

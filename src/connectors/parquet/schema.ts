@@ -233,12 +233,15 @@ export class ColumnBuffer {
     if (this.ops.length > length) this.ops.length = length
   }
 
-  /** The buffered rows as hyparquet column data, and a fresh buffer. */
-  take(): ColumnSource[] {
-    const out: ColumnSource[] = this.names.map((name, c) => ({ name, data: this.data[c] as ColumnSource['data'] }))
-    if (this.changelog) out.push({ name: OP_COLUMN, data: this.ops })
-    this.data = this.names.map(() => [])
-    this.ops = []
+  /** The first `rows` buffered rows (all by default) as hyparquet column data; the rest stay buffered. */
+  take(rows = this.length): ColumnSource[] {
+    const all = rows >= this.length
+    const out: ColumnSource[] = this.names.map((name, c) => ({ name, data: (all ? this.data[c] : this.data[c].splice(0, rows)) as ColumnSource['data'] }))
+    if (this.changelog) out.push({ name: OP_COLUMN, data: all ? this.ops : this.ops.splice(0, rows) })
+    if (all) {
+      this.data = this.names.map(() => [])
+      this.ops = []
+    }
     return out
   }
 }

@@ -17,7 +17,11 @@ export interface ParquetSinkOptions {
    * (see `contractColumns`), else inferred from the first batch (see `inferSchema`).
    */
   schema?: ParquetSchema
-  /** Rows per row group: the rows of a group are held in memory until it is written. Default 100,000. */
+  /**
+   * Rows per row group, exactly (a batch may fill one group and start the next; a file's last group, written
+   * at a checkpoint or at close, holds the rest): the rows of a group are held in memory until it is written.
+   * Default 100,000.
+   */
   rowGroupSize?: number
   /**
    * Add an `op` column ('+I', '-U', '+U', '-D') with each record's changelog kind. Default: when the first
@@ -91,20 +95,28 @@ export class ParquetEncoder {
       this.columns = new ColumnBuffer(this.schema, this.changelog, this.step)
     }
     this.columns.add(batch)
-    return this.columns.length >= this.rowGroupSize ? this.rowGroup() : undefined
+    if (this.columns.length < this.rowGroupSize) return undefined
+    // Full groups of exactly rowGroupSize rows; what is left of the batch waits for the next group.
+    while (this.columns.length >= this.rowGroupSize) this.writeGroup(this.rowGroupSize)
+    return this.drain()
   }
 
   /** Writes the buffered rows as a row group; returns the file's new bytes. */
   rowGroup(): Uint8Array | undefined {
     const rows = this.columns?.length ?? 0
     if (rows === 0) return undefined
+    this.writeGroup(rows)
+    return this.drain()
+  }
+
+  /** Encodes the first `rows` buffered rows as a row group of the file. */
+  private writeGroup(rows: number): void {
     this.file ??= this.newFile(this.schema!, this.changelog!)
     try {
-      void this.file.write({ columnData: this.columns!.take(), rowGroupSize: rows })
+      void this.file.write({ columnData: this.columns!.take(rows), rowGroupSize: rows })
     } catch (e) {
       throw new SluiceError('SLUICE_SINK_FAILED', `sink.parquet: cannot encode a row group: ${errorMessage(e)}`, { domain: 'internal', step: this.step, cause: e })
     }
-    return this.drain()
   }
 
   /** Ends the file: the last row group and the footer. Undefined when the file has no row (nothing to write). */
