@@ -10,12 +10,13 @@ const defaultChild = fileURLToPath(new URL('./fixtures/run-child.ts', import.met
 
 /**
  * Runs the child (by default the crash pipeline's, fixtures/run-child.ts) once; kills it with SIGKILL after
- * `killAfterMs` if given (`args` replaces the arguments the crash pipeline takes). Resolves with how it ended.
+ * `killAfterMs` if given (`args` replaces the arguments the crash pipeline takes; `state` sets
+ * SLUICE_TEST_STATE for children that read it, else it is inherited). Resolves with how it ended.
  */
 export function runChild(
   out: string,
   dir: string,
-  opts: { killAfterMs?: number; failpoint?: string; count?: number; rate?: number; dlq?: boolean; child?: string; parallelism?: number; args?: string[] } = {},
+  opts: { killAfterMs?: number; failpoint?: string; count?: number; rate?: number; dlq?: boolean; child?: string; parallelism?: number; state?: 'durable'; args?: string[] } = {},
 ): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
   const child = opts.child ?? defaultChild
   return new Promise((resolve, reject) => {
@@ -25,6 +26,7 @@ export function runChild(
     if (opts.dlq === true) env.SLUICE_TEST_DLQ = '1'
     delete env.SLUICE_TEST_PARALLELISM
     if (opts.parallelism !== undefined) env.SLUICE_TEST_PARALLELISM = String(opts.parallelism)
+    if (opts.state !== undefined) env.SLUICE_TEST_STATE = opts.state
     const args = opts.args !== undefined ? [child, ...opts.args] : [child, out, dir, ...(opts.count !== undefined ? [String(opts.count)] : []), ...(opts.rate !== undefined ? [String(opts.rate)] : [])]
     const p = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''

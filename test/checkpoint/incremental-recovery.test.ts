@@ -12,7 +12,8 @@ import { outputs, prng, runChild } from './crash.ts'
 // machine's speed (a full checkpoint, then deltas that list the files they build on, a full one again after
 // three deltas). Killed with SIGKILL at random moments (the source is rate-limited, so the run outlasts the
 // first kill on any machine) and at failpoints inside checkpoints, retention and commits, then restarted until
-// it finishes, its committed output must equal an uninterrupted run's.
+// it finishes, its committed output must equal an uninterrupted run's. The crash cases run again with state in
+// the durable store, restored into it from the base and its deltas (both backends give the same output).
 
 const child = fileURLToPath(new URL('./fixtures/run-incremental-child.ts', import.meta.url))
 const SINKS = ['joined', 'totals', 'counts']
@@ -37,7 +38,12 @@ async function referenceOutput(): Promise<Record<string, string[]>> {
   return reference
 }
 
-async function runUntilDone(out: string, chk: string, first: { killAfterMs?: number; failpoint?: string; parallelism?: number }, nextKill: () => number | undefined, after: { parallelism?: number } = {}): Promise<number> {
+/** Where the child keeps its state: as the environment says (the heap unless SLUICE_TEST_STATE), or the durable store. */
+type Backend = undefined | 'durable'
+const BACKENDS: Backend[] = [undefined, 'durable']
+const inBackend = (state: Backend): string => (state === undefined ? '' : ` (${state} state)`)
+
+async function runUntilDone(out: string, chk: string, first: { killAfterMs?: number; failpoint?: string; parallelism?: number; state?: Backend }, nextKill: () => number | undefined, after: { parallelism?: number; state?: Backend } = {}): Promise<number> {
   let kills = 0
   let opts = first
   for (;;) {
@@ -85,14 +91,15 @@ async function withTemp(name: string, fn: (base: string) => Promise<void>): Prom
   }
 }
 
-for (const seed of SEEDS) {
-  test(`incremental checkpoints, killed at random moments (seed ${seed}): the output equals an uninterrupted run`, async () => {
+// Every seed with the heap; the first with the durable store too.
+for (const [seed, state] of [...SEEDS.map((s) => [s, undefined] as const), [SEEDS[0], 'durable'] as const]) {
+  test(`incremental checkpoints${inBackend(state)}, killed at random moments (seed ${seed}): the output equals an uninterrupted run`, async () => {
     const expected = await referenceOutput()
     await withTemp(`${seed}`, async (base) => {
       const rnd = prng(seed * 7919)
       let left = 5
       const nextKill = () => (left-- > 0 ? 150 + Math.floor(rnd() * 1500) : undefined)
-      const kills = await runUntilDone(join(base, 'out'), join(base, 'chk'), { killAfterMs: nextKill() }, nextKill)
+      const kills = await runUntilDone(join(base, 'out'), join(base, 'chk'), { killAfterMs: nextKill(), state }, nextKill, { state })
       assert.ok(kills >= 1, 'the child was never killed: the run was too short for this test')
       assertSameLines(await outputs(join(base, 'out'), SINKS), expected)
     })
@@ -101,22 +108,34 @@ for (const seed of SEEDS) {
 
 // The second checkpoint is a delta of the first (and the third, unless the second outgrew its base);
 // 'checkpoint-retain' passes when retention removes a checkpoint that nothing retained builds on.
-for (const failpoint of ['checkpoint-before-rename:2', 'checkpoint-before-rename:3', 'checkpoint-before-commit:3', 'checkpoint-after-commit:2', 'checkpoint-retain:1']) {
-  test(`incremental checkpoints, killed at '${failpoint}': the output equals an uninterrupted run`, async () => {
+// With the durable store, a restore used to leave it unable to take the writes of a later checkpoint.
+for (const state of BACKENDS) {
+  for (const failpoint of ['checkpoint-before-rename:2', 'checkpoint-before-rename:3', 'checkpoint-before-commit:3', 'checkpoint-after-commit:2', 'checkpoint-retain:1']) {
+    test(`incremental checkpoints${inBackend(state)}, killed at '${failpoint}': the output equals an uninterrupted run`, async () => {
+      const expected = await referenceOutput()
+      await withTemp('fp', async (base) => {
+        const kills = await runUntilDone(join(base, 'out'), join(base, 'chk'), { failpoint, state }, () => undefined, { state })
+        assert.equal(kills, 1)
+        assertSameLines(await outputs(join(base, 'out'), SINKS), expected)
+      })
+    })
+  }
+
+  test(`a run killed after incremental checkpoints resumes at parallelism 2 from its base and deltas${inBackend(state)}`, async () => {
     const expected = await referenceOutput()
-    await withTemp('fp', async (base) => {
-      const kills = await runUntilDone(join(base, 'out'), join(base, 'chk'), { failpoint }, () => undefined)
+    await withTemp('rescale', async (base) => {
+      const chk = join(base, 'chk')
+      const kills = await runUntilDone(join(base, 'out'), chk, { failpoint: 'checkpoint-after-commit:2', state }, () => undefined, { parallelism: 2, state })
       assert.equal(kills, 1)
-      assertSameLines(await outputs(join(base, 'out'), SINKS), expected)
+      assertSameLines(await outputs(join(base, 'out'), SINKS), expected, table)
     })
   })
 }
 
-test('a run killed after incremental checkpoints resumes at parallelism 2 from its base and deltas', async () => {
+test('a run at parallelism 2 with durable state, killed before a commit, restarts at parallelism 2: the output equals an uninterrupted run', async () => {
   const expected = await referenceOutput()
-  await withTemp('rescale', async (base) => {
-    const chk = join(base, 'chk')
-    const kills = await runUntilDone(join(base, 'out'), chk, { failpoint: 'checkpoint-after-commit:2' }, () => undefined, { parallelism: 2 })
+  await withTemp('p2', async (base) => {
+    const kills = await runUntilDone(join(base, 'out'), join(base, 'chk'), { failpoint: 'checkpoint-before-commit:3', parallelism: 2, state: 'durable' }, () => undefined, { parallelism: 2, state: 'durable' })
     assert.equal(kills, 1)
     assertSameLines(await outputs(join(base, 'out'), SINKS), expected, table)
   })

@@ -2,7 +2,6 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Key, RootDatabase } from 'lmdb'
-import { lazyRequire } from '../../core/lazy-require.ts'
 import { SluiceError, userError } from '../../core/errors.ts'
 import { keyGroupOf } from '../../core/key.ts'
 import type { KeyGroupSizes, Namespace, SnapshotEntry, StateBackendOptions, StateSnapshot, StateStats, KeyGroupSelection, TimerService } from '../../core/state-backend.ts'
@@ -11,8 +10,7 @@ import { KeyedStateBackend, type SweepVisitor } from '../keyed-state-backend.ts'
 import { DurableTimerQueue } from './durable-timers.ts'
 import { CellIndex } from './cell-index.ts'
 import { decodeId, encodeId, type StoreKey } from './store-keys.ts'
-
-const lmdb = lazyRequire<typeof import('lmdb')>(import.meta.url, 'lmdb')
+import { clearStore, openStore } from './lmdb-store.ts'
 
 export interface DurableStateBackendOptions extends StateBackendOptions {
   /** Folder of the store (default: a new folder in the system's temporary folder, removed on close). */
@@ -66,8 +64,8 @@ export class DurableStateBackend extends KeyedStateBackend {
     mkdirSync(this.path, { recursive: true })
     try {
       // A file name with an extension: the store never mistakes the folder for its file (a folder named 'join.0' would be).
-      this.db = lmdb().open<Buffer, Key>({ path: join(this.path, 'state.mdb'), encoding: 'binary', noSync: true, noMemInit: true, compression: false })
-      this.db.clearSync()
+      this.db = openStore(join(this.path, 'state.mdb'))
+      clearStore(this.db)
     } catch (e) {
       throw new SluiceError('SLUICE_STATE_STORE', 'state: cannot open the durable state store', { domain: 'external', cause: e, hint: 'check that the state folder is writable' })
     }
@@ -278,7 +276,7 @@ export class DurableStateBackend extends KeyedStateBackend {
     this.counts = this.counts.map(() => 0)
     this.cursors = []
     try {
-      this.db.clearSync()
+      clearStore(this.db)
     } catch (e) {
       throw storeError(e)
     }

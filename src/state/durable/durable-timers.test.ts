@@ -93,3 +93,17 @@ test('each backend hands out named timer queues of its kind, closed with it', ()
   assert.notEqual(d.timers('right'), t)
   d.close()
 })
+
+test("a backend's timer store restored as soon as it opened takes large write batches after it", () => {
+  // Its store is cleared when it opens and when a restore starts: clearing the empty store twice used to
+  // corrupt its free pages, and a later batch of writes failed with MDB_BAD_TXN (or the process crashed).
+  const d = new DurableStateBackend()
+  try {
+    const q = d.timers('t')
+    q.restore([])
+    for (let i = 0; i < 30_000; i++) q.register((i * 7919) % 200_000, i, ['k', i, 'x'.repeat(60)])
+    assert.equal(q.snapshot().reduce((n, [, keys]) => n + keys.length, 0), 30_000)
+  } finally {
+    d.close()
+  }
+})

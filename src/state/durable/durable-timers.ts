@@ -3,12 +3,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { deserialize, serialize } from 'node:v8'
 import type { Key, RootDatabase } from 'lmdb'
-import { lazyRequire } from '../../core/lazy-require.ts'
 import { SluiceError } from '../../core/errors.ts'
 import type { TimerService } from '../../core/state-backend.ts'
 import { decodeId, encodeId, type StoreId } from './store-keys.ts'
-
-const lmdb = lazyRequire<typeof import('lmdb')>(import.meta.url, 'lmdb')
+import { clearStore, openStore } from './lmdb-store.ts'
 
 type TimerKey = [time: number, id: StoreId]
 
@@ -34,8 +32,8 @@ export class DurableTimerQueue implements TimerService {
     this.owned = file === undefined
     this.path = file ?? mkdtempSync(join(tmpdir(), 'sluice-timers-'))
     try {
-      this.db = lmdb().open<Buffer, Key>({ path: this.path, encoding: 'binary', noSync: true, noMemInit: true, compression: false })
-      if (!this.owned) this.db.clearSync()
+      this.db = openStore(this.path)
+      clearStore(this.db)
     } catch (e) {
       throw storeError(e)
     }
@@ -95,7 +93,7 @@ export class DurableTimerQueue implements TimerService {
   restore(entries: [number, [unknown, unknown][]][]): void {
     this.pending.clear()
     try {
-      this.db.clearSync()
+      clearStore(this.db)
     } catch (e) {
       throw storeError(e)
     }

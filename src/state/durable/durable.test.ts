@@ -79,3 +79,23 @@ test('a store in a given folder starts empty and keeps its folder on close', asy
     rmSync(dir, { recursive: true, force: true })
   }
 })
+
+test('a store restored as soon as it opened takes large write transactions after it', () => {
+  // The store is cleared when it opens and when a restore starts: clearing the empty store twice used to
+  // corrupt its free pages, and a later flush failed with MDB_BAD_TXN (or the process crashed).
+  // Entries of some size in a few transactions of 10,000: smaller ones did not meet the corruption.
+  const d = durable()
+  d.restore(d.snapshot())
+  const v = d.value<string>('v')
+  const ids = new Set<number>()
+  for (let round = 0; round < 4; round++) {
+    for (let i = 0; i < 10_000; i++) {
+      const id = (i * 7919 + round * 104_729) % 200_000
+      v.set(id, 'x'.repeat(60))
+      ids.add(id)
+    }
+    d.flush()
+  }
+  assert.equal(d.stats().entries, ids.size)
+  assert.equal(v.get(7919), 'x'.repeat(60))
+})
