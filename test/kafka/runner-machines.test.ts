@@ -26,7 +26,7 @@ interface Machine {
 /** The state files `chk-…/<file>` a request log names for `method`, from entry `from` on. */
 const files = (seen: string[], method: string, from = 0): string[] => seen.slice(from).filter((l) => stateFile(l, method)).map((l) => `${folderOf(l)}/${l.slice(l.lastIndexOf('/') + 1)}`)
 
-test('two workers as two machines checkpointing into a bucket, killed twice: each stores its own state files, restores use local copies, output exactly once', { skip: broker.skip ?? s3.skip, timeout: 1_200_000 }, async () => {
+test('two workers as two machines checkpointing into a bucket, killed twice: each stores its own state files, restores use local copies, output exactly once', { skip: broker.skip ?? s3.skip, timeout: 1_200_000 }, async (t) => {
   const i = s3.info!
   const prefix = `runner-machines-${randomUUID()}`
   const dir = `s3://${String(i.bucket)}/${prefix}`
@@ -56,6 +56,13 @@ test('two workers as two machines checkpointing into a bucket, killed twice: eac
     await Promise.all(ws.map((w) => w.exited))
   }
   const seen = (): string[] => machines.flatMap((m) => m.proxy.seen)
+  // What each machine asked of the store during a phase (from entry `from` of its log on).
+  const note = (phase: string, ms: Machine[], from: number[] = [0, 0]): void => {
+    for (const [n, m] of ms.entries()) {
+      const l = m.proxy.seen.slice(from[n])
+      t.diagnostic(`${phase}, machine ${n}: ${l.length} requests, ${files(l, 'PUT').length} state files put, ${files(l, 'GET').length} got, ${l.filter((x) => x.startsWith('GET ') && x.endsWith('/manifest.json')).length} manifests got`)
+    }
+  }
   try {
     await write(input, [...events(0, 12000), ...ends()])
     const [a, b] = [await machine(), await machine()]
@@ -66,6 +73,7 @@ test('two workers as two machines checkpointing into a bucket, killed twice: eac
     await until('a complete checkpoint with state of both subtasks', () => completeWithBoth(seen()), undefined, ws)
     await until('output of the two', async () => (await output(out)).length > 0, undefined, ws)
     await kill(ws)
+    note('first run', [a, b])
     const kept = [await copies(a), await copies(b)]
     for (const [n, m] of [a, b].entries()) {
       // Each machine uploaded state files, and keeps copies only of files it uploaded itself.
@@ -83,6 +91,7 @@ test('two workers as two machines checkpointing into a bucket, killed twice: eac
     await until('a restore', () => ws.some((w) => /restored checkpoint \d+/.test(w.log)), undefined, ws)
     await until('a new complete checkpoint with state of both subtasks', () => completeWithBoth([...a.proxy.seen.slice(marks[0]), ...b.proxy.seen.slice(marks[1])]), undefined, ws)
     await kill(ws)
+    note('same machines', [a, b], marks)
     const got = [files(a.proxy.seen, 'GET', marks[0]), files(b.proxy.seen, 'GET', marks[1])]
     assert.ok(got[0].length + got[1].length > 0, 'the files of the other machine came from the bucket')
     for (const n of [0, 1]) assert.deepEqual(got[n].filter((f) => kept[n].includes(f)), [], `machine ${n} downloaded files it has copies of`)
@@ -91,6 +100,7 @@ test('two workers as two machines checkpointing into a bucket, killed twice: eac
     const [c, d] = [await machine(), await machine()]
     ws = start([c, d])
     const codes = await Promise.all(ws.map((w) => w.exited))
+    note('fresh machines', [c, d])
     assert.deepEqual(codes, [0, 0], ws.map((w) => w.log).join('\n---\n'))
     const log = ws.map((w) => w.log).join('\n')
     assert.match(log, /restored checkpoint \d+/)
