@@ -137,7 +137,8 @@ export async function runThread(init: ThreadInit, ports: (ExchangePort | undefin
       step('started: running')
       await executor.start(restore, splits)
       await executor.run()
-      while (reporting !== undefined) await reporting
+      // Acknowledgements still uploading go out before the thread ends.
+      for (let last = reporting; last !== undefined; last = reporting === last ? undefined : reporting) await last
     } catch (e) {
       await executor.abandon()
       throw e
