@@ -21,6 +21,8 @@ export class OwnStateFiles {
   private readonly storage: ObjectCheckpointStorage
   private readonly failures = new Map<number, unknown>()
   private retention: Promise<void> = Promise.resolve()
+  /** Whether this process keeps any copy (a stateless thread asks the bucket nothing). */
+  private copies = false
 
   constructor(storage: ObjectCheckpointStorage) {
     this.storage = storage
@@ -56,6 +58,7 @@ export class OwnStateFiles {
       const staged = this.failures.get(id)
       this.failures.delete(id)
       if (staged !== undefined) throw staged
+      this.copies = true
       await this.storage.upload(id, this.storage.ownStagingFolder(id), fresh.map((f) => ({ name: f.file, bytes: f.bytes })))
       return refs
     } catch (e) {
@@ -70,6 +73,7 @@ export class OwnStateFiles {
    * @example own.committed()
    */
   committed(): void {
+    if (!this.copies) return
     this.retention = this.retention.then(() => this.storage.retainLocalCopies(RETAINED)).catch(() => undefined)
   }
 
