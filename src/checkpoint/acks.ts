@@ -18,7 +18,19 @@ export interface BarrierSpec {
 /** One subtask's part of checkpoint `id`. */
 export type Ack = { id: number; vertex: number; subtask: number; ms: number } & (
   | { kind: 'source'; state: SourceSnapshot; owned: number[]; wm: VertexWatermarks; steps: StepMetricsJson[] }
-  | { kind: 'operator'; files: StateFileRef[] | undefined; plain: unknown; delta: boolean; bytes: number; wm: VertexWatermarks; steps: StepMetricsJson[]; channels: ChannelState[]; alignmentMs: number }
+  | {
+      kind: 'operator'
+      files: StateFileRef[] | undefined
+      plain: unknown
+      delta: boolean
+      bytes: number
+      wm: VertexWatermarks
+      steps: StepMetricsJson[]
+      channels: ChannelState[]
+      alignmentMs: number
+      /** The files are already in the checkpoint storage: uploaded by the process that wrote them (not in the staging folder). */
+      stored?: boolean
+    }
   | { kind: 'sink'; pending: { checkpointId: number; handle: unknown }[]; wm: VertexWatermarks; steps: StepMetricsJson[]; alignmentMs: number }
   | { kind: 'dead-letters'; pending: { checkpointId: number; handle: unknown }[] }
   | { kind: 'drained' }

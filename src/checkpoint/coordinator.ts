@@ -92,7 +92,8 @@ interface Round {
 /**
  * The one checkpoint coordinator, driven by acknowledgements: the runner sends barrier `id` to every thread,
  * each subtask answers with its part (a source's positions, an operator's state files already written to the
- * staging folder, a sink's pre-commit handle, the dead-letter writer's), and once every part is in, the manifest is
+ * staging folder or, from a process that stores its own, to the bucket, a sink's pre-commit handle, the
+ * dead-letter writer's), and once every part is in, the manifest is
  * written atomically; then the runner tells every thread to commit. One checkpoint is in flight at a time and
  * processing never waits for the disk. Restoring builds what each thread restores, redistributing keyed state by
  * key group when the parallelism changed.
@@ -236,11 +237,11 @@ export class CheckpointCoordinator {
    */
   async complete(): Promise<CheckpointStats | undefined> {
     const r = this.round!
-    const { manifest, files, bytes, delta, alignmentMs, syncMs } = this.assemble(r)
+    const { manifest, files, bytes, stored, delta, alignmentMs, syncMs } = this.assemble(r)
     const stats: CheckpointStats = { id: r.id, bytes: 0, syncMs, asyncMs: 0, alignmentMs, ...(delta ? { delta: true } : {}) }
     const t1 = performance.now()
     try {
-      stats.bytes = r.savepoint === undefined ? await this.storage.write(manifest, files) : await writeSavepoint(r.savepoint, manifest, files)
+      stats.bytes = stored + (r.savepoint === undefined ? await this.storage.write(manifest, files) : await writeSavepoint(r.savepoint, manifest, files))
       stats.asyncMs = performance.now() - t1
       if (r.savepoint !== undefined) await rm(r.spec.staging!, { recursive: true, force: true })
     } catch (e) {
@@ -290,7 +291,11 @@ export class CheckpointCoordinator {
     if (this.failure !== undefined) throw this.failure
   }
 
-  private assemble(r: Round): { manifest: Manifest; files: StateFileOut[]; bytes: number; delta: boolean; alignmentMs: number; syncMs: number } {
+  /**
+   * The manifest of round `r` from its acknowledgements, the state files still to store (those in the staging
+   * folder), the state's bytes, and the bytes of files their writers stored already.
+   */
+  private assemble(r: Round): { manifest: Manifest; files: StateFileOut[]; bytes: number; stored: number; delta: boolean; alignmentMs: number; syncMs: number } {
     const { plan } = this
     const byVertex = new Map<number, Ack[]>()
     for (const a of r.acks) {
@@ -307,6 +312,7 @@ export class CheckpointCoordinator {
     const metrics = new Map<string, Manifest['metrics'][number]>()
     const files: StateFileOut[] = []
     let bytes = 0
+    let stored = 0
     let delta = false
     let alignmentMs = 0
     let syncMs = 0
@@ -342,8 +348,10 @@ export class CheckpointCoordinator {
           entry.files.push(f)
           // A state file that could not be written (a full disk) fails the checkpoint when it is written.
           const error = (f as { error?: string }).error
-          if (f.checkpoint === undefined) files.push({ name: f.file, path: join(r.spec.staging!, f.file), bytes: f.bytes, ...(error !== undefined ? { error: new Error(error) } : {}) })
+          if (f.checkpoint !== undefined || (a.stored === true && error === undefined)) continue
+          files.push({ name: f.file, path: join(r.spec.staging!, f.file), bytes: f.bytes, ...(error !== undefined ? { error: new Error(error) } : {}) })
         }
+        if (a.stored === true) stored += a.files.reduce((n, f) => n + (f.checkpoint === undefined ? f.bytes : 0), 0)
         bytes += a.bytes
         if (a.delta) delta = true
       }
@@ -368,7 +376,7 @@ export class CheckpointCoordinator {
       metrics: [...metrics.values()],
       ...(channels.length > 0 ? { channels } : {}),
     }
-    return { manifest, files, bytes, delta, alignmentMs, syncMs }
+    return { manifest, files, bytes, stored, delta, alignmentMs, syncMs }
   }
 }
 

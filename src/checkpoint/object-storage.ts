@@ -1,5 +1,5 @@
 import { mkdirSync, rmSync } from 'node:fs'
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { S3Client } from '@aws-sdk/client-s3'
@@ -22,6 +22,10 @@ const MANIFEST = 'manifest.json'
  * folder first (under the system's temporary folder), then uploaded. The store is reached as S3Connection says
  * (endpoint and keys from the environment: `SLUICE_S3_ENDPOINT` or `AWS_ENDPOINT_URL`, `AWS_ACCESS_KEY_ID`, ...).
  * There is no lock: two jobs must not share a prefix.
+ *
+ * Several machines: a worker process other than the coordinator's (the Kafka runner's threads 1..n-1) stages
+ * its own state files in its own folder on its machine (`ownStagingFolder`), uploads them itself (`upload`)
+ * before it acknowledges the barrier, and keeps its copies; the coordinator writes the manifest last.
  *
  * Local recovery: the state files of each checkpoint this machine wrote stay in a local folder (`local`,
  * `<local>/chk-00000007/`) after their upload. A restore on the same machine takes each file from there when its
@@ -88,6 +92,34 @@ export class ObjectCheckpointStorage extends CheckpointStorage {
     return folder
   }
 
+  /**
+   * Where this process stages the state files it writes for checkpoint `id` when another process (on this
+   * machine or another) coordinates the checkpoint: a folder of its own, beside the local copies.
+   */
+  ownStagingFolder(id: number): string {
+    return join(this.staging, `${PREFIX}${pad(id)}.staging-${process.pid}.tmp`)
+  }
+
+  /**
+   * Uploads state files of checkpoint `id` staged in `folder` (by a process that does not write the manifest),
+   * then keeps them as this machine's copies. Throws SLUICE_CHECKPOINT_WRITE_FAILED when an upload fails.
+   */
+  async upload(id: number, folder: string, files: readonly { name: string; bytes: number }[]): Promise<number> {
+    let bytes = 0
+    try {
+      bytes = await putStateFiles(await this.client(), this.where.bucket, this.key(id, ''), files.map((f) => ({ name: f.name, path: join(folder, f.name), bytes: f.bytes })))
+    } catch (e) {
+      throw new SluiceError('SLUICE_CHECKPOINT_WRITE_FAILED', `could not upload state files to '${this.dir}/${PREFIX}${pad(id)}': ${errorMessage(e)}`, {
+        domain: 'external',
+        retryable: true,
+        cause: e,
+        hint: 'check that the bucket exists and the keys may write to it',
+      })
+    }
+    await this.keepLocal(id, folder, files.map((f) => f.name))
+    return bytes
+  }
+
   override async write(manifest: Manifest, files: StateFileOut[]): Promise<number> {
     const folder = `${this.dir}/${PREFIX}${pad(manifest.id)}`
     const staged = this.failures.get(manifest.id)
@@ -100,7 +132,8 @@ export class ObjectCheckpointStorage extends CheckpointStorage {
       bytes += await putStateFiles(client, this.where.bucket, this.key(manifest.id, ''), files)
       // The local copy is kept before the manifest makes the checkpoint complete: a process killed in between
       // leaves no complete checkpoint without its copy on the machine that wrote it.
-      await this.keepLocal(manifest.id, files)
+      await this.keepData(manifest.id, files)
+      await this.keepLocal(manifest.id, this.stagingFolder(manifest.id), files.map((f) => f.name))
       const m = encodeManifest(manifest)
       failpoint('checkpoint-before-rename')
       await client.send(new PutObjectCommand({ Bucket: this.where.bucket, Key: this.key(manifest.id, MANIFEST), Body: m, ContentType: 'application/json' }))
@@ -119,20 +152,34 @@ export class ObjectCheckpointStorage extends CheckpointStorage {
     return bytes
   }
 
-  /**
-   * Keeps the files of checkpoint `id` as its local copy: the staging folder renamed. A failure costs only
-   * local recovery (a restore then reads the bucket), never the checkpoint.
-   */
-  private async keepLocal(id: number, files: StateFileOut[]): Promise<void> {
-    if (this.local === undefined) return
-    const folder = join(this.local, PREFIX + pad(id))
+  /** Files given as bytes are staged like the others, for `keepLocal` to move. */
+  private async keepData(id: number, files: StateFileOut[]): Promise<void> {
+    if (this.local === undefined || !files.some((f) => 'data' in f)) return
     try {
-      await rm(folder, { recursive: true, force: true })
       await mkdir(this.stagingFolder(id), { recursive: true })
       for (const f of files) if ('data' in f) await writeFile(join(this.stagingFolder(id), f.name), f.data)
-      await rename(this.stagingFolder(id), folder)
     } catch {
-      await rm(folder, { recursive: true, force: true }).catch(() => undefined)
+      // No copy of these: a restore reads them from the bucket.
+    }
+  }
+
+  /**
+   * Keeps state files `names` of checkpoint `id`, staged in `folder`, as this machine's copies: moved into
+   * `<local>/chk-…/`, beside the copies other processes of this machine wrote for the same checkpoint (without
+   * local recovery, removed). A failure costs only local recovery (a restore then reads the bucket), never the
+   * checkpoint.
+   */
+  private async keepLocal(id: number, folder: string, names: readonly string[]): Promise<void> {
+    if (this.local === undefined) {
+      for (const n of names) await rm(join(folder, n), { force: true }).catch(() => undefined)
+      return
+    }
+    const copies = join(this.local, PREFIX + pad(id))
+    try {
+      await mkdir(copies, { recursive: true })
+      for (const n of names) await rename(join(folder, n), join(copies, n))
+    } catch {
+      for (const n of names) await rm(join(copies, n), { force: true }).catch(() => undefined)
     }
   }
 
@@ -188,19 +235,7 @@ export class ObjectCheckpointStorage extends CheckpointStorage {
   }
 
   override async retain(keep: number): Promise<void> {
-    const folders = await this.folders()
-    const complete = [...folders.entries()].filter(([, f]) => f.complete).map(([id]) => id).sort((a, b) => b - a)
-    const kept = new Set(complete.slice(0, keep))
-    for (const id of complete.slice(0, keep)) {
-      const text = await this.get(id, MANIFEST, this.dir).catch(() => undefined)
-      try {
-        if (text !== undefined) for (const ref of referencedCheckpoints(JSON.parse(Buffer.from(text).toString('utf8')) as Manifest)) kept.add(ref)
-      } catch {
-        // A manifest that does not parse keeps nothing more (retention errs on keeping what is listed).
-      }
-    }
-    // Folders without a manifest older than the newest complete one are failed attempts; newer ones may be in flight.
-    const newest = complete[0] ?? 0
+    const { folders, kept, newest } = await this.retained(keep)
     const doomed: string[] = []
     for (const [id, f] of folders) {
       if (kept.has(id) || (!f.complete && id >= newest)) continue
@@ -221,27 +256,51 @@ export class ObjectCheckpointStorage extends CheckpointStorage {
   }
 
   /**
-   * Removes local copies of checkpoints up to `newest` not `kept`, and staging folders of checkpoints up to
-   * `newest` (failed attempts); without local recovery, the whole staging folder.
+   * What `retain(keep)` keeps of this machine's copies, without removing anything from the bucket: for a
+   * process that wrote copies but does not coordinate the checkpoints.
+   */
+  async retainLocalCopies(keep: number): Promise<void> {
+    const { kept, newest } = await this.retained(keep)
+    await this.retainLocal(kept, newest)
+  }
+
+  /** The checkpoints under the prefix, those `retain(keep)` keeps, and the newest complete one (0 if none). */
+  private async retained(keep: number): Promise<{ folders: Map<number, { complete: boolean; keys: string[] }>; kept: Set<number>; newest: number }> {
+    const folders = await this.folders()
+    const complete = [...folders.entries()].filter(([, f]) => f.complete).map(([id]) => id).sort((a, b) => b - a)
+    const kept = new Set(complete.slice(0, keep))
+    for (const id of complete.slice(0, keep)) {
+      const text = await this.get(id, MANIFEST, this.dir).catch(() => undefined)
+      try {
+        if (text !== undefined) for (const ref of referencedCheckpoints(JSON.parse(Buffer.from(text).toString('utf8')) as Manifest)) kept.add(ref)
+      } catch {
+        // A manifest that does not parse keeps nothing more (retention errs on keeping what is listed).
+      }
+    }
+    // Folders without a manifest older than the newest complete one are failed attempts; newer ones may be in flight.
+    return { folders, kept, newest: complete[0] ?? 0 }
+  }
+
+  /**
+   * Removes local copies of checkpoints up to `newest` not `kept`, and staging folders (every process's) of
+   * checkpoints up to `newest` (failed attempts, or emptied by their upload).
    */
   private async retainLocal(kept: Set<number>, newest: number): Promise<void> {
-    if (this.local === undefined) {
-      await rm(this.staging, { recursive: true, force: true }).catch(() => undefined)
-      return
-    }
     let names: string[]
     try {
-      names = await readdir(this.local)
+      names = await readdir(this.staging)
     } catch {
       return
     }
     for (const n of names) {
-      const m = /^chk-(\d+)(\.staging\.tmp)?$/.exec(n)
+      const m = /^chk-(\d+)(\.staging(?:-\d+)?\.tmp)?$/.exec(n)
       if (m === null) continue
       const id = Number(m[1])
       // Copies newer than the newest complete checkpoint belong to one being written.
-      if (id <= newest && (m[2] !== undefined || !kept.has(id))) await rm(join(this.local, n), { recursive: true, force: true }).catch(() => undefined)
+      if (id <= newest && (m[2] !== undefined || !kept.has(id))) await rm(join(this.staging, n), { recursive: true, force: true }).catch(() => undefined)
     }
+    // Without local recovery the folder is this process's alone: gone once empty.
+    if (this.local === undefined) await rmdir(this.staging).catch(() => undefined)
   }
 
   /** The checkpoint folders under the prefix: their keys, and whether the manifest is there. */

@@ -6,51 +6,15 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { readdir, rm } from 'node:fs/promises'
-import { createServer, request, type Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { sha256 } from '../../src/checkpoint/storage.ts'
 import { serviceOrSkip } from '../support/services.ts'
 import { broker } from './support.ts'
-import { ends, events, jobTopics, output, reference, until, worker, write, type Worker } from './runner-support.ts'
+import { completeWithBoth, countingProxy, ends, events, jobTopics, output, reference, stateFile, until, worker, write, type Worker } from './runner-support.ts'
 
 const s3 = serviceOrSkip('s3')
-
-/** A loopback proxy to the object store that notes every request as `METHOD key`. */
-async function countingProxy(target: string): Promise<{ server: Server; endpoint: string; seen: string[] }> {
-  const to = new URL(target)
-  const seen: string[] = []
-  const server = createServer((req, res) => {
-    seen.push(`${req.method} ${decodeURIComponent(new URL(req.url!, 'http://x').pathname)}`)
-    const up = request({ host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
-      res.writeHead(r.statusCode!, r.headers)
-      r.pipe(res)
-    })
-    up.on('error', () => res.destroy())
-    req.pipe(up)
-  })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  const port = (server.address() as { port: number }).port
-  return { server, endpoint: `http://127.0.0.1:${port}`, seen }
-}
-
-/** State files are every object of a checkpoint folder but its manifest. */
-const stateFile = (line: string, method: string): boolean => line.startsWith(method + ' ') && /\/chk-\d+\/[^/]+$/.test(line) && !line.endsWith('/manifest.json')
-
-/** The checkpoint folder of a request line (`chk-00000003`), if any. */
-const folderOf = (line: string): string | undefined => /\/(chk-\d+)\/[^/]+$/.exec(line)?.[1]
-
-/** True when some checkpoint's manifest was written after state files of subtask 0 and of subtask 1 of it. */
-function completeWithBoth(seen: string[]): boolean {
-  const puts = seen.filter((l) => l.startsWith('PUT '))
-  return puts.some((m) => {
-    if (!m.endsWith('/manifest.json')) return false
-    const chk = folderOf(m)
-    const files = puts.filter((l) => folderOf(l) === chk && stateFile(l, 'PUT'))
-    return files.some((l) => /\.0\.\d+\.(state|delta)$/.test(l)) && files.some((l) => /\.1\.\d+\.(state|delta)$/.test(l))
-  })
-}
 
 test('two workers on one machine, killed and restarted: the restore reads no state file from the bucket, output exactly once', { skip: broker.skip ?? s3.skip, timeout: 900_000 }, async () => {
   const i = s3.info!

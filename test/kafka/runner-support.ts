@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { existsSync, readdirSync } from 'node:fs'
 import { mkdtemp } from 'node:fs/promises'
+import { createServer, request, type Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { run } from '../../src/index.ts'
@@ -77,10 +78,10 @@ export interface Worker {
   exited: Promise<number | null>
 }
 
-/** Starts one `sluice worker` of the window-join job. */
-export function worker(input: string, output: string, group: string, dir: string, extra: string[] = []): Worker {
+/** Starts one `sluice worker` of the window-join job (with `env` in place of this process's environment). */
+export function worker(input: string, output: string, group: string, dir: string, extra: string[] = [], env?: NodeJS.ProcessEnv): Worker {
   const args = [cli, 'worker', fixture, '--runner', 'kafka', '--bootstrap', bootstrap(), '--group', group, '--checkpoint-dir', dir, '--checkpoint-interval', '300ms', '--session-timeout', '6s', '--param', `brokers=${bootstrap()}`, '--param', `input=${input}`, '--param', `output=${output}`, '--param', 'bounded=false', ...extra]
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] })
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], ...(env !== undefined ? { env } : {}) })
   const w: Worker = { proc, log: '', exited: new Promise((resolve) => proc.on('exit', (code) => resolve(code))) }
   proc.stderr!.on('data', (d) => (w.log += d))
   return w
@@ -110,4 +111,39 @@ export async function until(what: string, done: () => boolean | Promise<boolean>
 export async function stopJob(dir: string): Promise<void> {
   const code = await new Promise<number | null>((resolve) => spawn(process.execPath, [cli, 'stop', dir, '--timeout', '120s'], { stdio: 'ignore' }).on('exit', resolve))
   if (code !== 0) throw new Error(`sluice stop exited ${code}`)
+}
+
+/** A loopback proxy to the object store that notes every request as `METHOD key`. */
+export async function countingProxy(target: string): Promise<{ server: Server; endpoint: string; seen: string[] }> {
+  const to = new URL(target)
+  const seen: string[] = []
+  const server = createServer((req, res) => {
+    seen.push(`${req.method} ${decodeURIComponent(new URL(req.url!, 'http://x').pathname)}`)
+    const up = request({ host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode!, r.headers)
+      r.pipe(res)
+    })
+    up.on('error', () => res.destroy())
+    req.pipe(up)
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const port = (server.address() as { port: number }).port
+  return { server, endpoint: `http://127.0.0.1:${port}`, seen }
+}
+
+/** State files are every object of a checkpoint folder but its manifest. */
+export const stateFile = (line: string, method: string): boolean => line.startsWith(method + ' ') && /\/chk-\d+\/[^/]+$/.test(line) && !line.endsWith('/manifest.json')
+
+/** The checkpoint folder of a request line (`chk-00000003`), if any. */
+export const folderOf = (line: string): string | undefined => /\/(chk-\d+)\/[^/]+$/.exec(line)?.[1]
+
+/** True when some checkpoint's manifest was written after state files of subtask 0 and of subtask 1 of it. */
+export function completeWithBoth(seen: string[]): boolean {
+  const puts = seen.filter((l) => l.startsWith('PUT '))
+  return puts.some((m) => {
+    if (!m.endsWith('/manifest.json')) return false
+    const chk = folderOf(m)
+    const files = puts.filter((l) => folderOf(l) === chk && stateFile(l, 'PUT'))
+    return files.some((l) => /\.0\.\d+\.(state|delta)$/.test(l)) && files.some((l) => /\.1\.\d+\.(state|delta)$/.test(l))
+  })
 }

@@ -16,8 +16,9 @@ export const workerCommand: Command = {
   description: [
     'Started N times (on one machine or many) with the same --group, the workers form one job: Kafka',
     "carries records, watermarks and barriers between them (topic '<group>.sluice-exchange'), and the",
-    'consumer group <group> numbers them. Thread 0 coordinates checkpoints into --checkpoint-dir, a folder',
-    'every worker reads and writes. When a worker joins, leaves or dies (silent for --session-timeout),',
+    'consumer group <group> numbers them. Thread 0 coordinates checkpoints into --checkpoint-dir: a folder',
+    'every worker reads and writes, or s3://bucket/prefix (each worker uploads its own state files, so the',
+    'machines share no folder). When a worker joins, leaves or dies (silent for --session-timeout),',
     'every worker restarts from the last complete checkpoint with the new number of workers: with',
     'exactly-once sinks (sink.kafka), the output holds every record once.',
     '',

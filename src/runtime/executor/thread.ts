@@ -7,7 +7,8 @@ import { SubtaskExecutor } from './executor.ts'
 import { layOut, type Spread } from './layout.ts'
 import { loadPipeline } from './load.ts'
 import { planSignature } from './signature.ts'
-import type { Command, Item } from './protocol.ts'
+import type { Command, Item, Report } from './protocol.ts'
+import type { OwnStateFiles } from '../../checkpoint/own-state-files.ts'
 
 type StartItem = Extract<Command, { t: 'start' }>
 import { Router, type ExchangePort } from './router.ts'
@@ -35,9 +36,11 @@ export interface ThreadInit {
  * pipeline from its module, runs its subtask of every vertex with the same executor as thread 0, and talks to
  * every other thread through `ports`. Returns when thread 0 closes the run; throws the first failure, or the
  * reason of `abandon` once it aborts (the run is given up without closing anything cleanly). `step` hears of
- * every step that waits on another thread (a worker process logs them).
+ * every step that waits on another thread (a worker process logs them). With `own`, the thread's subtasks
+ * stage their checkpoints' state files on this machine and `own` uploads them before their acknowledgements
+ * go to thread 0 (a process on another machine than thread 0's, checkpointing into a bucket).
  */
-export async function runThread(init: ThreadInit, ports: (ExchangePort | undefined)[], abandon?: AbortSignal, step: (s: string) => void = () => {}): Promise<void> {
+export async function runThread(init: ThreadInit, ports: (ExchangePort | undefined)[], abandon?: AbortSignal, step: (s: string) => void = () => {}, own?: Pick<OwnStateFiles, 'staging' | 'store' | 'committed'>): Promise<void> {
   const p = await loadPipeline(init.module, init.params)
   const plan = buildPlan(p)
   if (planSignature(plan) !== init.signature) {
@@ -57,17 +60,44 @@ export async function runThread(init: ThreadInit, ports: (ExchangePort | undefin
   const controller = new AbortController()
   let executor: SubtaskExecutor | undefined
   const early: { from: number; items: Item[]; data: boolean }[] = []
+  // Checkpoints whose state files this thread stages and stores itself.
+  const ownRounds = new Set<number>()
+  const fromThread0 = (it: Item): Item => {
+    if (it.t === 'commit') own!.committed()
+    if (it.t !== 'checkpoint' || it.spec.kind !== 'checkpoint') return it
+    ownRounds.clear()
+    ownRounds.add(it.id)
+    return { ...it, spec: { ...it.spec, staging: own!.staging(it.id) } }
+  }
   const router = new Router(init.thread, ports, (from, b) => {
     const items = b.items.filter((it) => {
       if (it.t !== 'start') return true
       started(it)
       return false
     })
+    if (own !== undefined && from === 0) for (let i = 0; i < items.length; i++) items[i] = fromThread0(items[i])
     if (items.length === 0 && !b.data) return
     if (executor === undefined) early.push({ from, items, data: b.data })
     else executor.receive(from, items, b.data)
   })
   const r = router
+  // Reports wait, in order, behind an acknowledgement whose files are being uploaded.
+  let reporting: Promise<void> | undefined
+  const report = (rep: Report): void => {
+    const ack = rep.t === 'ack' && rep.ack.kind === 'operator' && rep.ack.files !== undefined && ownRounds.has(rep.ack.id) ? rep.ack : undefined
+    if (ack === undefined && reporting === undefined) return r.send(0, rep)
+    const next = (reporting ?? Promise.resolve()).then(async () => {
+      r.send(0, ack === undefined ? rep : { t: 'ack', ack: { ...ack, files: await own!.store(ack.id, ack.files!), stored: true } })
+      r.flush()
+    })
+    reporting = next
+    next.then(
+      () => {
+        if (reporting === next) reporting = undefined
+      },
+      (e: unknown) => executor?.fail(e),
+    )
+  }
   const clock = SharedClock.reader(init.clock)
   executor = new SubtaskExecutor({
     pipeline: p,
@@ -83,7 +113,7 @@ export async function runThread(init: ThreadInit, ports: (ExchangePort | undefin
     flush: () => r.flush(),
     hasCredit: () => r.hasCredit,
     giveCredit: (t, n) => r.giveCredit(t, n),
-    report: (rep) => r.send(0, rep),
+    report,
     signal: controller.signal,
     ...(init.trace !== undefined ? { spans: new SpanRecorder(p.name, init.trace) } : {}),
   })
@@ -107,6 +137,8 @@ export async function runThread(init: ThreadInit, ports: (ExchangePort | undefin
       step('started: running')
       await executor.start(restore, splits)
       await executor.run()
+      // Acknowledgements still uploading go out before the thread ends.
+      for (let last = reporting; last !== undefined; last = reporting === last ? undefined : reporting) await last
     } catch (e) {
       await executor.abandon()
       throw e

@@ -1,4 +1,8 @@
+import { join } from 'node:path'
 import type { Pipeline } from '../../api/pipeline.ts'
+import { ObjectCheckpointStorage } from '../../checkpoint/object-storage.ts'
+import { OwnStateFiles } from '../../checkpoint/own-state-files.ts'
+import { isS3Url } from '../../checkpoint/s3-location.ts'
 import { createClient, createCluster, isKafkaError, type Cluster, type KafkaClient, type KafkaProducer } from '../../connectors/kafka/client.ts'
 import { SluiceError, errorMessage, userError } from '../../core/errors.ts'
 import { MetricsRegistry } from '../../observe/metrics/registry.ts'
@@ -215,11 +219,18 @@ async function lead(p: Pipeline, o: KafkaWorkerOptions, params: Record<string, s
   }
 }
 
-/** Thread 1..n-1: runs its subtasks until thread 0 closes the run; a failure is reported to thread 0 first. */
+/**
+ * Thread 1..n-1: runs its subtasks until thread 0 closes the run; a failure is reported to thread 0 first. With
+ * checkpoints in a bucket, its subtasks' state files are staged, uploaded and kept on this machine (thread 0
+ * may run on another).
+ */
 async function follow(p: Pipeline, o: KafkaWorkerOptions, params: Record<string, string>, a: RunAssignment, exchange: KafkaExchange, abandon: AbortSignal, step: (s: string) => void): Promise<undefined> {
   const plan = buildPlan(p)
+  // Local copies beside the durable state when it has a folder, as thread 0 keeps them (job-runner.ts).
+  const stateDir = p.options.state?.dir
+  const own = isS3Url(o.checkpointDir) ? new OwnStateFiles(new ObjectCheckpointStorage(o.checkpointDir, {}, stateDir !== undefined ? join(stateDir, 'local') : undefined)) : undefined
   try {
-    await runThread({ module: moduleUrl(o.module), params, thread: a.index, threads: a.count, signature: planSignature(plan), checkpointing: true, clock: undefined, spread: layOut(plan, a.count, true).spread }, exchange.ports, abandon, step)
+    await runThread({ module: moduleUrl(o.module), params, thread: a.index, threads: a.count, signature: planSignature(plan), checkpointing: true, clock: undefined, spread: layOut(plan, a.count, true).spread }, exchange.ports, abandon, step, own)
     step('closed by thread 0')
   } catch (e) {
     if (!abandon.aborted) {
@@ -227,6 +238,8 @@ async function follow(p: Pipeline, o: KafkaWorkerOptions, params: Record<string,
       await exchange.drain()
     }
     throw e
+  } finally {
+    await own?.close()
   }
   return undefined
 }

@@ -6,8 +6,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { deleteKeys, listKeys, s3Client } from '../../../src/checkpoint/object-store.ts'
 import { ObjectCheckpointStorage } from '../../../src/checkpoint/object-storage.ts'
+import { OwnStateFiles } from '../../../src/checkpoint/own-state-files.ts'
 import { sha256 } from '../../../src/checkpoint/storage.ts'
-import type { Manifest } from '../../../src/checkpoint/manifest.ts'
+import type { Manifest, StateFileRef } from '../../../src/checkpoint/manifest.ts'
 import { serviceOrSkip } from '../../support/services.ts'
 
 // Local recovery: a checkpoint in a bucket leaves a copy of its state files on the machine that wrote it; a
@@ -32,14 +33,17 @@ function counted(url: string, local: string | false) {
   return { storage: new ObjectCheckpointStorage(url, { client }, local), gets }
 }
 
-/** Checkpoint `id` written as the runtime writes it: files staged (encoded) first, then `write`. */
-async function checkpoint(storage: ObjectCheckpointStorage, id: number, files: Record<string, Buffer>, earlier: Manifest['operators'][0]['files'] = []): Promise<Manifest> {
+/**
+ * Checkpoint `id` written as the runtime writes it: files staged (encoded) first, then `write`; `stored` are
+ * files another process uploaded itself, listed in the manifest only.
+ */
+async function checkpoint(storage: ObjectCheckpointStorage, id: number, files: Record<string, Buffer>, earlier: Manifest['operators'][0]['files'] = [], stored: StateFileRef[] = []): Promise<Manifest> {
   const staging = storage.openStaging(id)
   const refs = Object.entries(files).map(([name, data]) => {
     writeFileSync(join(staging, name), data)
     return { subtask: 0, file: name, bytes: data.byteLength, sha256: sha256(data), ...(earlier.length > 0 ? { delta: true } : {}) }
   })
-  const m = { format: 2, kind: 'checkpoint', id, pipeline: 'p', createdAt: new Date(0).toISOString(), parallelism: 1, keyGroups: 8, sources: [], sinks: [], vertices: [], metrics: [], operators: [{ step: 'join-1', kind: 'join', keyed: true, descriptor: {}, files: [...earlier, ...refs] }] } as Manifest
+  const m = { format: 2, kind: 'checkpoint', id, pipeline: 'p', createdAt: new Date(0).toISOString(), parallelism: 1, keyGroups: 8, sources: [], sinks: [], vertices: [], metrics: [], operators: [{ step: 'join-1', kind: 'join', keyed: true, descriptor: {}, files: [...earlier, ...refs, ...stored] }] } as Manifest
   await storage.write(m, Object.keys(files).map((name) => ({ name, path: join(staging, name), bytes: files[name].byteLength })))
   return m
 }
@@ -99,6 +103,65 @@ test('a restart on the same machine reads state files from its local copy, not t
     await later.storage.release()
   } finally {
     rmSync(local, { recursive: true, force: true })
+    const client = s3Client(c)
+    await deleteKeys(client, c.bucket, await listKeys(client, c.bucket, `${prefix}/`)).finally(() => client.destroy())
+  }
+})
+
+test('two machines: files a process stores itself are in the bucket and its copies before the manifest; a restore on either machine reads its own from its copies; each machine drops copies retention drops', { skip: s3.skip }, async () => {
+  const c = conn()
+  const prefix = `machines-${randomUUID()}`
+  const url = `s3://${c.bucket}/${prefix}`
+  const here = mkdtempSync(join(tmpdir(), 'sluice-local-'))
+  const there = mkdtempSync(join(tmpdir(), 'sluice-local-'))
+  const mine = Buffer.alloc(100_000, 1)
+  const theirs = Buffer.alloc(50_000, 2)
+  try {
+    const coordinator = counted(url, here)
+    const other = counted(url, there)
+    const own = new OwnStateFiles(other.storage)
+    // What a thread on the other machine does at a barrier: stage into its own folder, then store.
+    const store = async (id: number, name: string, data: Buffer | undefined): Promise<StateFileRef[]> => {
+      const folder = own.staging(id)
+      assert.ok(folder.startsWith(there), folder)
+      if (data !== undefined) writeFileSync(join(folder, name), data)
+      return own.store(id, [{ subtask: 1, file: name, bytes: data?.byteLength ?? 1, sha256: sha256(data ?? Buffer.alloc(0)) }])
+    }
+    for (const id of [1, 2, 3]) {
+      const stored = await store(id, 'join-1.1.0.state', theirs)
+      assert.equal((stored[0] as { error?: string }).error, undefined)
+      // In the bucket and kept on its machine before the coordinator writes the manifest.
+      assert.ok(existsSync(join(there, `chk-0000000${id}`, 'join-1.1.0.state')))
+      await checkpoint(coordinator.storage, id, { 'join-1.0.0.state': mine }, [], stored)
+    }
+    assert.deepEqual(readdirSync(join(here, 'chk-00000003')), ['join-1.0.0.state'])
+
+    // A restore on either machine: its own file from its copy, the other's from the bucket.
+    for (const [where, local, remote] of [[here, mine, theirs], [there, theirs, mine]] as const) {
+      const restore = counted(url, where)
+      const read = await restore.storage.read(3)
+      assert.deepEqual(Buffer.from(read.file({ file: 'join-1.0.0.state' })), mine)
+      assert.deepEqual(Buffer.from(read.file({ file: 'join-1.1.0.state' })), theirs)
+      assert.deepEqual(restore.storage.lastRead, { localFiles: 1, localBytes: local.byteLength, remoteFiles: 1, remoteBytes: remote.byteLength })
+      assert.equal(restore.gets.length, 2)
+      await restore.storage.release()
+    }
+
+    // A file that cannot be uploaded (gone from its staging folder) is marked, and fails the checkpoint.
+    const failed = await store(4, 'join-1.1.0.state', undefined)
+    assert.match((failed[0] as { error?: string }).error ?? '', /upload/)
+
+    // Retention on the coordinator's machine, then on the other once it hears of a commit.
+    await coordinator.storage.retain(1)
+    own.committed()
+    await own.close()
+    assert.deepEqual(readdirSync(here), ['chk-00000003'])
+    // The staging folders the uploads emptied are gone; the failed attempt at 4 stays until a newer one completes.
+    assert.deepEqual(readdirSync(there).sort(), ['chk-00000003', `chk-00000004.staging-${process.pid}.tmp`])
+    await coordinator.storage.release()
+  } finally {
+    rmSync(here, { recursive: true, force: true })
+    rmSync(there, { recursive: true, force: true })
     const client = s3Client(c)
     await deleteKeys(client, c.bucket, await listKeys(client, c.bucket, `${prefix}/`)).finally(() => client.destroy())
   }
