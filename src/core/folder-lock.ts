@@ -24,7 +24,7 @@ export async function lockFolder(dir: string, locked: (by: string) => SluiceErro
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
       const pid = Number((await readFile(path, 'utf8').catch(() => '')).trim())
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) throw locked(`process ${pid}`)
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) throw locked(`process ${pid}`)
       // Another process took over the same stale lock between our two attempts.
       if (attempt > 0) throw locked(Number.isInteger(pid) && pid > 0 ? `process ${pid}` : 'another process')
       await rm(path, { force: true })
@@ -69,7 +69,7 @@ export function lockFileSync(path: string, locked: (by: string) => SluiceError):
       const known = Number.isInteger(pid) && pid > 0
       const by = known ? `process ${pid} on ${holderHost === '' ? host : holderHost}` : 'another process'
       if (known && holderHost !== '' && holderHost !== host) throw locked(by)
-      if (known && pid !== process.pid && alive(pid)) throw locked(by)
+      if (known && pid !== process.pid && processAlive(pid)) throw locked(by)
       // Another process took over the same stale lock between our two attempts.
       if (attempt > 0) throw locked(by)
       rmSync(path, { force: true })
@@ -82,7 +82,11 @@ export function lockFileSync(path: string, locked: (by: string) => SluiceError):
   }
 }
 
-function alive(pid: number): boolean {
+/**
+ * Whether process `pid` of this host runs (one of another user counts as running).
+ * @example if (!processAlive(4242)) console.log('its lock is stale')
+ */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
     return true

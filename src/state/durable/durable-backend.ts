@@ -1,5 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Key, RootDatabase } from 'lmdb'
 import { SluiceError, userError } from '../../core/errors.ts'
@@ -11,6 +10,7 @@ import { DurableTimerQueue } from './durable-timers.ts'
 import { CellIndex } from './cell-index.ts'
 import { decodeId, encodeId, type StoreKey } from './store-keys.ts'
 import { clearStore, openStore } from './lmdb-store.ts'
+import { stateFolder } from './state-folders.ts'
 
 export interface DurableStateBackendOptions extends StateBackendOptions {
   /** Folder of the store (default: a new folder in the system's temporary folder, removed on close). */
@@ -60,7 +60,7 @@ export class DurableStateBackend extends KeyedStateBackend {
     super(opts)
     this.capacity = Math.max(1, opts.cacheEntries ?? 100_000)
     this.owned = opts.path === undefined
-    this.path = opts.path ?? mkdtempSync(join(tmpdir(), 'sluice-state-'))
+    this.path = opts.path ?? stateFolder()
     mkdirSync(this.path, { recursive: true })
     try {
       // A file name with an extension: the store never mistakes the folder for its file (a folder named 'join.0' would be).
