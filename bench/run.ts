@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- <suite> [flags]`: micro (engine hot path), nexmark, log, state, checkpoint, privacy, contracts, kafka, kafka-workers, kafka-nexmark, postgres, redis, latency, skew or http. With no suite, runs micro.
+ * `npm run bench -- <suite> [flags]`: micro (engine hot path), nexmark, log, state, interval-join, checkpoint, privacy, contracts, kafka, kafka-workers, kafka-nexmark, postgres, redis, latency, skew or http. With no suite, runs micro.
  */
 const [suite = 'micro', ...rest] = process.argv.slice(2)
 const suites: Record<string, string> = {
@@ -7,6 +7,7 @@ const suites: Record<string, string> = {
   nexmark: './nexmark/main.ts',
   log: './log/main.ts',
   state: './state/main.ts',
+  'interval-join': './state/interval-join.ts',
   checkpoint: './checkpoint/main.ts',
   privacy: './privacy/main.ts',
   contracts: './contracts/main.ts',
