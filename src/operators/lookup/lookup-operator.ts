@@ -27,7 +27,7 @@ export class LookupOperator<T, K, R, U> implements Operator {
   private running = 0
   private waiting: (() => void)[] = []
   /** The input's wait for room (see `waitForRoom`), settled when there is room or a lookup failed. */
-  private room: { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } | undefined
+  private room: PromiseWithResolvers<void> | undefined
   private failure: unknown
 
   constructor(fn: LookupFunction<K, R>, options: ResolvedLookupOptions<T, K, R, U>, ctx: OperatorContext) {
@@ -198,15 +198,7 @@ export class LookupOperator<T, K, R, U> implements Operator {
     // next batch's lookups queue behind the ones still running and the slots never run dry between batches.
     if (this.failure !== undefined) return Promise.reject(this.failure)
     if (this.hasRoom()) return undefined
-    if (this.room === undefined) {
-      let resolve!: () => void
-      let reject!: (e: unknown) => void
-      const promise = new Promise<void>((res, rej) => {
-        resolve = res
-        reject = rej
-      })
-      this.room = { promise, resolve, reject }
-    }
+    this.room ??= Promise.withResolvers<void>()
     return this.room.promise
   }
 

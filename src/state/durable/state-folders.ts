@@ -14,11 +14,13 @@ const OWNED = /^sluice-state-([A-Za-z0-9]+)-(\d+)-/
 
 /** This process's pid space, as a folder name allows. */
 function pidSpace(): string {
+  let ns: string | undefined
   try {
-    return /\[(\d+)\]/.exec(readlinkSync('/proc/self/ns/pid'))?.[1] ?? 'h' + hostname().replace(/[^A-Za-z0-9]/g, '')
+    ns = /\[(\d+)\]/.exec(readlinkSync('/proc/self/ns/pid'))?.[1]
   } catch {
-    return 'h' + hostname().replace(/[^A-Za-z0-9]/g, '')
+    // No /proc: not Linux.
   }
+  return ns ?? 'h' + hostname().replace(/[^A-Za-z0-9]/g, '')
 }
 
 let swept = false
