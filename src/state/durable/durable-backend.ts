@@ -3,8 +3,9 @@ import { join } from 'node:path'
 import type { Key, RootDatabase } from 'lmdb'
 import { SluiceError, userError } from '../../core/errors.ts'
 import { keyGroupOf } from '../../core/key.ts'
+import { v8Codec } from '../../core/state-codec.ts'
 import type { KeyGroupSizes, Namespace, SnapshotEntry, StateBackendOptions, StateSnapshot, StateStats, KeyGroupSelection, TimerService } from '../../core/state-backend.ts'
-import { type Cell, type CellTable, CHANGED, decodeCell, EMPTY, encodeCell, type StateSlot } from '../cells.ts'
+import { type Cell, type CellTable, CHANGED, decodeCell, EMPTY, encodeCell, encodeWire, type StateSlot } from '../cells.ts'
 import { KeyedStateBackend, type SweepVisitor } from '../keyed-state-backend.ts'
 import { DurableTimerQueue } from './durable-timers.ts'
 import { CellIndex } from './cell-index.ts'
@@ -30,6 +31,7 @@ interface Entry {
   stored: boolean
   dirty: boolean
   hot: boolean
+  at: number
 }
 
 const LOAD_BATCH = 10_000
@@ -58,7 +60,7 @@ export class DurableStateBackend extends KeyedStateBackend {
 
   constructor(opts: DurableStateBackendOptions = {}) {
     super(opts)
-    this.capacity = Math.max(1, opts.cacheEntries ?? 100_000)
+    this.capacity = Math.max(1, opts.cacheEntries ?? Number(process.env.XCACHE ?? 100_000))
     this.owned = opts.path === undefined
     this.path = opts.path ?? stateFolder()
     mkdirSync(this.path, { recursive: true })
@@ -92,7 +94,7 @@ export class DurableStateBackend extends KeyedStateBackend {
         const e = this.cache.get(slot.no, ns, id)
         if (e !== undefined) this.mark(e)
         else {
-          const fresh: Entry = { slot, ns, id, key: this.storeKey(slot, ns, id), cell: c, stored: true, dirty: false, hot: true }
+          const fresh: Entry = { slot, ns, id, key: this.storeKey(slot, ns, id), cell: c, stored: true, dirty: false, hot: true, at: -1 }
           this.insert(fresh)
           this.mark(fresh)
         }
@@ -109,11 +111,13 @@ export class DurableStateBackend extends KeyedStateBackend {
   }
 
   private mark(e: Entry): void {
+    if (e.dirty) return
     e.dirty = true
     this.dirty.add(e)
   }
 
   private unmark(e: Entry): void {
+    if (!e.dirty) return
     e.dirty = false
     this.dirty.delete(e)
   }
@@ -130,18 +134,24 @@ export class DurableStateBackend extends KeyedStateBackend {
       return e
     }
     const key = this.storeKey(slot, ns, id)
-    const bytes = this.read(key)
-    e = { slot, ns, id, key, cell: bytes === undefined ? undefined : decodeCell(slot, bytes), stored: bytes !== undefined, dirty: false, hot: false }
+    const cell = this.read(slot, key)
+    e = { slot, ns, id, key, cell, stored: cell !== undefined, dirty: false, hot: false, at: -1 }
     this.insert(e)
     return e
   }
 
-  private read(key: StoreKey): Buffer | undefined {
+  /** The stored cell of `key`, decoded from the store's own buffer (reused by its next read). */
+  private read(slot: StateSlot, key: StoreKey): Cell | undefined {
+    let bytes: Buffer | undefined
     try {
-      return this.db.get(key)
+      bytes = this.db.getBinaryFast(key)
     } catch (e) {
       throw storeError(e)
     }
+    if (bytes === undefined) return undefined
+    // The store's buffer is larger than the value: its `length` is set, its bytes are not cut.
+    const value = bytes.subarray(0, (this.db as unknown as { lastSize: number }).lastSize)
+    return decodeCell(slot, slot.codec === v8Codec ? value : Buffer.from(value))
   }
 
   private insert(e: Entry): void {
@@ -151,19 +161,10 @@ export class DurableStateBackend extends KeyedStateBackend {
 
   /** Evicts a tenth of the cache, giving recently used cells a second chance; writes the dirty ones in one transaction. */
   private evict(): void {
-    const target = Math.floor(this.capacity * 0.9)
     const out: Entry[] = []
-    let budget = this.cache.size * 2
-    for (const e of this.cache.order) {
-      if (this.cache.size <= target || budget-- <= 0) break
-      if (e.hot) {
-        e.hot = false
-        this.cache.requeue(e)
-      } else {
-        this.cache.delete(e)
-        if (e.dirty) out.push(e)
-      }
-    }
+    this.cache.evict(Math.floor(this.capacity * 0.9), (e) => {
+      if (e.dirty) out.push(e)
+    })
     this.write(out)
   }
 
@@ -257,10 +258,10 @@ export class DurableStateBackend extends KeyedStateBackend {
           if (cached !== undefined) {
             cached.cell = undefined
             this.mark(cached)
-          } else writes.push({ slot, ns, id, key: key as StoreKey, cell: undefined, stored: true, dirty: true, hot: false })
+          } else writes.push({ slot, ns, id, key: key as StoreKey, cell: undefined, stored: true, dirty: true, hot: false, at: -1 })
         } else if (r === CHANGED) {
           if (cached !== undefined) this.mark(cached)
-          else writes.push({ slot, ns, id, key: key as StoreKey, cell, stored: true, dirty: true, hot: false })
+          else writes.push({ slot, ns, id, key: key as StoreKey, cell, stored: true, dirty: true, hot: false, at: -1 })
         }
       }
       from = undefined
@@ -283,7 +284,7 @@ export class DurableStateBackend extends KeyedStateBackend {
   }
 
   protected load(slot: StateSlot, ns: Namespace, id: unknown, value: unknown, expiry: SnapshotEntry[3]): void {
-    this.loads.push([this.storeKey(slot, ns, id), slot.codec.encode([value, expiry])])
+    this.loads.push([this.storeKey(slot, ns, id), encodeWire(slot, [value, expiry])])
     this.counts[slot.no]++
     if (this.loads.length >= LOAD_BATCH) this.writeLoads()
   }

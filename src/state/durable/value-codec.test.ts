@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { serialize } from 'node:v8'
+import fc from 'fast-check'
+import { decodeValue, encodeValue } from './value-codec.ts'
+
+const roundTrip = (v: unknown): unknown => decodeValue(encodeValue(v))
+
+test('values come back as a structured clone gives them, property by property', () => {
+  const leaf = fc.oneof(
+    fc.double(),
+    fc.integer(),
+    fc.maxSafeInteger(),
+    fc.constantFrom(0, -0, NaN, Infinity, -Infinity, 2 ** 51, -(2 ** 51), 2 ** 51 + 1, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER),
+    fc.string({ unit: 'binary' }),
+    fc.string({ unit: 'grapheme' }),
+    fc.string({ maxLength: 60 }),
+    fc.boolean(),
+    fc.constant(null),
+    fc.constant(undefined),
+    fc.bigInt(),
+    fc.date({ noInvalidDate: false }),
+  )
+  const { value } = fc.letrec((tie) => ({
+    value: fc.oneof({ depthSize: 'small', withCrossShrink: true }, leaf, tie('array'), tie('object'), tie('map'), tie('set')),
+    array: fc.array(tie('value'), { maxLength: 6 }),
+    object: fc.dictionary(fc.string({ maxLength: 8 }), tie('value'), { maxKeys: 6 }),
+    map: fc.array(fc.tuple(tie('value'), tie('value')), { maxLength: 4 }).map((kv) => new Map(kv)),
+    set: fc.array(tie('value'), { maxLength: 4 }).map((xs) => new Set(xs)),
+  }))
+  fc.assert(
+    fc.property(value, (v) => {
+      assert.deepStrictEqual(roundTrip(v), structuredClone(v))
+    }),
+    { numRuns: 2000 },
+  )
+})
+
+test('lone surrogates, long strings and property order survive', () => {
+  const s = 'a\uD800b\uDFFFc' + 'x'.repeat(100)
+  assert.equal(roundTrip(s), s)
+  const latin = 'é'.repeat(40)
+  assert.equal(roundTrip(latin), latin)
+  assert.deepStrictEqual(Object.keys(roundTrip({ b: 1, a: 2, 3: 'x', 1: 'y' }) as object), ['1', '3', 'b', 'a'])
+})
+
+test('an own __proto__ key stays a property, not a prototype', () => {
+  const v = JSON.parse('{"__proto__": {"x": 1}, "y": 2}')
+  const back = roundTrip(v) as Record<string, unknown>
+  assert.equal(Object.getPrototypeOf(back), Object.prototype)
+  assert.deepStrictEqual(Object.keys(back), ['__proto__', 'y'])
+  assert.deepStrictEqual(back['__proto__'], { x: 1 })
+})
+
+test('what the compact form does not cover falls back to v8 and keeps its meaning', () => {
+  const shared = { n: 1 }
+  const pair = roundTrip([shared, shared]) as object[]
+  assert.equal(pair[0], pair[1], 'an object reached twice is still one object')
+  const cyclic: Record<string, unknown> = { a: 1 }
+  cyclic.self = cyclic
+  const c = roundTrip(cyclic) as Record<string, unknown>
+  assert.equal(c.self, c)
+  const sparse = [1, , 3] // eslint-disable-line no-sparse-arrays
+  const s = roundTrip(sparse) as unknown[]
+  assert.equal(1 in s, false)
+  assert.equal(s.length, 3)
+  const extra = Object.assign([1, 2], { tag: 'x' })
+  assert.equal((roundTrip(extra) as unknown as { tag: string }).tag, 'x')
+  const typed = new Float64Array([1.5, -0])
+  assert.deepStrictEqual(roundTrip(typed), typed)
+  const many = Array.from({ length: 100 }, (_, i) => ({ i }))
+  assert.deepStrictEqual(roundTrip(many), many)
+  const deep = { inner: many, again: many[50] }
+  const back = roundTrip(deep) as { inner: object[]; again: object }
+  assert.equal(back.again, back.inner[50])
+})
+
+test('what v8 cannot clone fails as it fails', () => {
+  const f = { f: () => 1 }
+  let expected: unknown
+  try {
+    serialize(f)
+  } catch (e) {
+    expected = e
+  }
+  assert.throws(() => encodeValue(f), (e: Error) => e.message === (expected as Error).message && /could not be cloned/.test(e.message))
+})
+
+test('a plain row takes fewer bytes than in the v8 form, and each encoding owns its bytes', () => {
+  const row = [{ auction: 1000, price: 4321, dateTime: 1_700_000_000_000 }, 3]
+  const bytes = encodeValue(row)
+  assert.ok(bytes.length < serialize(row).length, `${bytes.length} bytes`)
+  // A second encoding does not share the first one's buffer.
+  const again = encodeValue('other')
+  assert.deepStrictEqual(decodeValue(bytes), row)
+  assert.equal(decodeValue(again), 'other')
+})

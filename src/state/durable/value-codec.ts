@@ -1,0 +1,325 @@
+import { deserialize, serialize } from 'node:v8'
+
+/*
+ * The durable store's encoding of values kept with the `v8` codec. It gives back what a structured clone
+ * gives (what `v8.serialize` keeps), at a fraction of its cost for the values state holds most: plain
+ * objects and arrays of numbers, strings, booleans, null, undefined, Dates, bigints, Maps and Sets. Anything
+ * else (class instances, typed arrays, sparse arrays or arrays with extra properties, an object reached
+ * twice) makes the whole value fall back to `v8.serialize`, behind its own tag, so nothing is lost and what
+ * cannot be cloned fails as the `v8` codec fails.
+ *
+ * Bytes: a tag per value; integers as zigzag varints; other numbers as little-endian doubles; strings as
+ * latin-1 bytes when every code unit fits one, else UTF-16 code units (lone surrogates survive);
+ * containers as a varint count and their members. The store is a working copy that starts empty, so this
+ * format is never read by another version; snapshots keep the `v8` codec's own format.
+ */
+
+const UNDEFINED = 0
+const NULL = 1
+const TRUE = 2
+const FALSE = 3
+const INT = 4
+const DOUBLE = 5
+const LATIN1 = 6
+const UTF16 = 7
+const ARRAY = 8
+const OBJECT = 9
+const MAP = 10
+const SET = 11
+const DATE = 12
+const BIGINT = 13
+/** The whole value in `v8.serialize`'s format (first byte only). */
+const V8 = 14
+
+const MAX_INT = 2 ** 51
+
+/** Strings shorter than this are read a code unit at a time (cheaper than a native call). */
+const SHORT_STRING = 24
+
+class Unsupported {}
+const UNSUPPORTED = new Unsupported()
+
+let buf = Buffer.allocUnsafe(4096)
+let pos = 0
+/** Containers met while encoding the current value: one reached twice (shared or a cycle) falls back to v8. */
+const seen: object[] = []
+let seenSet: Set<object> | undefined
+
+function room(n: number): void {
+  if (pos + n <= buf.length) return
+  const next = Buffer.allocUnsafe(Math.max(buf.length * 2, pos + n))
+  buf.copy(next, 0, 0, pos)
+  buf = next
+}
+
+function varint(n: number): void {
+  room(10)
+  while (n >= 0x80) {
+    buf[pos++] = (n & 0x7f) | 0x80
+    n = Math.floor(n / 128)
+  }
+  buf[pos++] = n
+}
+
+function enter(o: object): void {
+  if (seenSet !== undefined) {
+    if (seenSet.has(o)) throw UNSUPPORTED
+    seenSet.add(o)
+    return
+  }
+  for (let i = 0; i < seen.length; i++) if (seen[i] === o) throw UNSUPPORTED
+  seen.push(o)
+  if (seen.length > 32) seenSet = new Set(seen)
+}
+
+function writeString(s: string): void {
+  const n = s.length
+  room(n * 2 + 11)
+  const tagAt = pos
+  buf[pos++] = LATIN1
+  // The length goes first; latin-1 or not is found while copying, and a string that is not is written again.
+  varint(n)
+  const start = pos
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i)
+    if (c > 0xff) {
+      buf[tagAt] = UTF16
+      pos = start + buf.write(s, start, 'utf16le')
+      return
+    }
+    buf[pos++] = c
+  }
+}
+
+function writeNumber(v: number): void {
+  room(10)
+  // Integers up to 2^51 each way: their zigzag form stays an exact double.
+  if (Number.isInteger(v) && v <= MAX_INT && v >= -MAX_INT && (v !== 0 || 1 / v > 0)) {
+    buf[pos++] = INT
+    varint(v < 0 ? -2 * v - 1 : 2 * v)
+  } else {
+    buf[pos++] = DOUBLE
+    buf.writeDoubleLE(v, pos)
+    pos += 8
+  }
+}
+
+function write(v: unknown): void {
+  switch (typeof v) {
+    case 'number':
+      return writeNumber(v)
+    case 'string':
+      return writeString(v)
+    case 'boolean':
+      room(1)
+      buf[pos++] = v ? TRUE : FALSE
+      return
+    case 'undefined':
+      room(1)
+      buf[pos++] = UNDEFINED
+      return
+    case 'bigint':
+      room(1)
+      buf[pos++] = BIGINT
+      return writeString(v.toString())
+    case 'object':
+      if (v === null) {
+        room(1)
+        buf[pos++] = NULL
+        return
+      }
+      return writeObject(v)
+    default:
+      throw UNSUPPORTED
+  }
+}
+
+function writeObject(v: object): void {
+  const proto = Object.getPrototypeOf(v)
+  enter(v)
+  room(1)
+  if (proto === Object.prototype) {
+    const keys = Object.keys(v)
+    buf[pos++] = OBJECT
+    varint(keys.length)
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]
+      writeString(k)
+      write((v as Record<string, unknown>)[k])
+    }
+  } else if (proto === Array.prototype) {
+    const a = v as unknown[]
+    const n = a.length
+    buf[pos++] = ARRAY
+    varint(n)
+    for (let i = 0; i < n; i++) {
+      const x = a[i]
+      if (x === undefined && !(i in a)) throw UNSUPPORTED
+      write(x)
+    }
+    if (Object.keys(a).length !== n) throw UNSUPPORTED
+  } else if (proto === Map.prototype) {
+    const m = v as Map<unknown, unknown>
+    buf[pos++] = MAP
+    varint(m.size)
+    for (const [k, x] of m) {
+      write(k)
+      write(x)
+    }
+  } else if (proto === Set.prototype) {
+    const s = v as Set<unknown>
+    buf[pos++] = SET
+    varint(s.size)
+    for (const x of s) write(x)
+  } else if (proto === Date.prototype) {
+    room(9)
+    buf[pos++] = DATE
+    buf.writeDoubleLE((v as Date).getTime(), pos)
+    pos += 8
+  } else throw UNSUPPORTED
+}
+
+/**
+ * Encodes `v` as a new Buffer (see the module's notes for what is kept).
+ * @example
+ * const bytes = encodeValue({ auction: 7, price: 12.5, at: new Date(0) })
+ * decodeValue(bytes) // { auction: 7, price: 12.5, at: 1970-01-01T00:00:00.000Z }
+ */
+export function encodeValue(v: unknown): Buffer {
+  pos = 0
+  seen.length = 0
+  seenSet = undefined
+  try {
+    write(v)
+  } catch (e) {
+    if (e !== UNSUPPORTED) throw e
+    const s = serialize(v)
+    const out = Buffer.allocUnsafe(s.length + 1)
+    out[0] = V8
+    s.copy(out, 1)
+    return out
+  } finally {
+    seen.length = 0
+    seenSet = undefined
+  }
+  const out = Buffer.allocUnsafe(pos)
+  buf.copy(out, 0, 0, pos)
+  return out
+}
+
+let src: Uint8Array = buf
+let at = 0
+
+function readVarint(): number {
+  let n = 0
+  let scale = 1
+  for (;;) {
+    const b = src[at++]
+    n += (b & 0x7f) * scale
+    if (b < 0x80) return n
+    scale *= 128
+  }
+}
+
+function readDouble(): number {
+  const v = Buffer.prototype.readDoubleLE.call(src, at)
+  at += 8
+  return v
+}
+
+function readString(): string {
+  const tag = src[at++]
+  return readStringBody(tag)
+}
+
+function readStringBody(tag: number): string {
+  const n = readVarint()
+  if (tag === UTF16) {
+    const s = Buffer.prototype.toString.call(src, 'utf16le', at, at + 2 * n)
+    at += 2 * n
+    return s
+  }
+  let s: string
+  if (n < SHORT_STRING) {
+    s = ''
+    for (let i = 0; i < n; i++) s += String.fromCharCode(src[at + i])
+  } else s = Buffer.prototype.toString.call(src, 'latin1', at, at + n)
+  at += n
+  return s
+}
+
+function read(): unknown {
+  const tag = src[at++]
+  switch (tag) {
+    case INT: {
+      const z = readVarint()
+      return z % 2 === 0 ? z / 2 : -(z + 1) / 2
+    }
+    case DOUBLE:
+      return readDouble()
+    case LATIN1:
+    case UTF16:
+      return readStringBody(tag)
+    case OBJECT: {
+      const n = readVarint()
+      const o: Record<string, unknown> = {}
+      for (let i = 0; i < n; i++) {
+        const k = readString()
+        if (k === '__proto__') Object.defineProperty(o, k, { value: read(), enumerable: true, writable: true, configurable: true })
+        else o[k] = read()
+      }
+      return o
+    }
+    case ARRAY: {
+      const n = readVarint()
+      const a: unknown[] = []
+      for (let i = 0; i < n; i++) a.push(read())
+      return a
+    }
+    case UNDEFINED:
+      return undefined
+    case NULL:
+      return null
+    case TRUE:
+      return true
+    case FALSE:
+      return false
+    case MAP: {
+      const n = readVarint()
+      const m = new Map<unknown, unknown>()
+      for (let i = 0; i < n; i++) {
+        const k = read()
+        m.set(k, read())
+      }
+      return m
+    }
+    case SET: {
+      const n = readVarint()
+      const s = new Set<unknown>()
+      for (let i = 0; i < n; i++) s.add(read())
+      return s
+    }
+    case DATE:
+      return new Date(readDouble())
+    case BIGINT:
+      return BigInt(readString())
+    default:
+      throw new Error(`state store: unknown value tag ${tag} at byte ${at - 1}`)
+  }
+}
+
+/**
+ * Decodes what `encodeValue` wrote. The bytes are read at once: a buffer the store reuses may be passed.
+ * @example
+ * decodeValue(encodeValue([1, 'a', null])) // [1, 'a', null]
+ */
+export function decodeValue(bytes: Uint8Array): unknown {
+  if (bytes[0] === V8) return deserialize(bytes.subarray(1))
+  src = bytes
+  at = 0
+  try {
+    return read()
+  } finally {
+    src = buf
+  }
+}
