@@ -9,6 +9,7 @@ import { type Cell, type CellTable, CHANGED, decodeCell, EMPTY, encodeCell, enco
 import { KeyedStateBackend, type SweepVisitor } from '../keyed-state-backend.ts'
 import { DurableTimerQueue } from './durable-timers.ts'
 import { CellIndex } from './cell-index.ts'
+import { KeyFilter } from './key-filter.ts'
 import { decodeId, encodeId, type StoreKey } from './store-keys.ts'
 import { clearStore, openStore } from './lmdb-store.ts'
 import { stateFolder } from './state-folders.ts'
@@ -52,6 +53,8 @@ export class DurableStateBackend extends KeyedStateBackend {
   private readonly cache = new CellIndex<Entry>()
   /** Entries whose cell the store does not have yet: what a flush writes. */
   private readonly dirty = new Set<Entry>()
+  /** The keys the store may hold: a key it has never seen is not read. */
+  private readonly filter = new KeyFilter()
   private counts: number[] = []
   private cursors: (StoreKey | undefined)[] = []
   private loads: [StoreKey, Uint8Array][] = []
@@ -142,6 +145,7 @@ export class DurableStateBackend extends KeyedStateBackend {
 
   /** The stored cell of `key`, decoded from the store's own buffer (reused by its next read). */
   private read(slot: StateSlot, key: StoreKey): Cell | undefined {
+    if (!this.filter.mayHold(key)) return undefined
     let bytes: Buffer | undefined
     try {
       bytes = this.db.getBinaryFast(key)
@@ -174,7 +178,10 @@ export class DurableStateBackend extends KeyedStateBackend {
       this.db.transactionSync(() => {
         for (const e of entries) {
           if (e.cell === undefined) void this.db.remove(e.key)
-          else void this.db.put(e.key, encodeCell(e.slot, e.cell) as Buffer)
+          else {
+            void this.db.put(e.key, encodeCell(e.slot, e.cell) as Buffer)
+            if (!e.stored) this.filter.add(e.key)
+          }
           e.stored = e.cell !== undefined
           this.unmark(e)
         }
@@ -182,6 +189,13 @@ export class DurableStateBackend extends KeyedStateBackend {
     } catch (err) {
       throw storeError(err)
     }
+    if (this.filter.full) this.refilter()
+  }
+
+  /** Sizes the key filter anew for the keys the store holds, with room to grow. */
+  private refilter(): void {
+    const keys = this.db.getKeysCount()
+    this.filter.rebuild(Math.max(4 * keys, 1 << 20), this.db.getKeys() as Iterable<StoreKey>)
   }
 
   /** Writes every dirty cell to the store. */
@@ -276,6 +290,7 @@ export class DurableStateBackend extends KeyedStateBackend {
     this.dirty.clear()
     this.counts = this.counts.map(() => 0)
     this.cursors = []
+    this.filter.clear()
     try {
       clearStore(this.db)
     } catch (e) {
@@ -294,11 +309,15 @@ export class DurableStateBackend extends KeyedStateBackend {
     this.loads = []
     try {
       this.db.transactionSync(() => {
-        for (const [k, v] of loads) void this.db.put(k, v as Buffer)
+        for (const [k, v] of loads) {
+          void this.db.put(k, v as Buffer)
+          this.filter.add(k)
+        }
       })
     } catch (e) {
       throw storeError(e)
     }
+    if (this.filter.full) this.refilter()
   }
 
   override restore(snapshot: StateSnapshot, ownedKeyGroups?: KeyGroupSelection): void {

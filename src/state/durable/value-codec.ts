@@ -227,9 +227,37 @@ function readDouble(): number {
   return v
 }
 
-function readString(): string {
+/** Recently read property names by a hash of their bytes: a name read again is the same (internalized) string. */
+const names: string[] = new Array<string>(1024).fill('')
+const NAME_MAX = 32
+
+/** A property name: from the cache when its latin-1 bytes match the cached name. */
+function readName(): string {
   const tag = src[at++]
-  return readStringBody(tag)
+  if (tag !== LATIN1 || src[at] >= NAME_MAX) return readStringBody(tag)
+  const n = src[at++]
+  let h = n
+  for (let i = 0; i < n; i++) h = (Math.imul(h, 31) + src[at + i]) | 0
+  const slot = h & 1023
+  const cached = names[slot]
+  if (cached.length === n) {
+    let same = true
+    for (let i = 0; i < n; i++) {
+      if (cached.charCodeAt(i) !== src[at + i]) {
+        same = false
+        break
+      }
+    }
+    if (same) {
+      at += n
+      return cached
+    }
+  }
+  let s = ''
+  for (let i = 0; i < n; i++) s += String.fromCharCode(src[at + i])
+  at += n
+  names[slot] = s
+  return s
 }
 
 function readStringBody(tag: number): string {
@@ -264,7 +292,7 @@ function read(): unknown {
       const n = readVarint()
       const o: Record<string, unknown> = {}
       for (let i = 0; i < n; i++) {
-        const k = readString()
+        const k = readName()
         if (k === '__proto__') Object.defineProperty(o, k, { value: read(), enumerable: true, writable: true, configurable: true })
         else o[k] = read()
       }
@@ -302,7 +330,7 @@ function read(): unknown {
     case DATE:
       return new Date(readDouble())
     case BIGINT:
-      return BigInt(readString())
+      return BigInt(readStringBody(src[at++]))
     default:
       throw new Error(`state store: unknown value tag ${tag} at byte ${at - 1}`)
   }

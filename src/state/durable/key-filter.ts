@@ -1,0 +1,96 @@
+import type { StoreKey } from './store-keys.ts'
+
+const PROBES = 7
+const BITS_PER_KEY = 10
+
+const f64 = new Float64Array(1)
+const u32 = new Uint32Array(f64.buffer)
+
+/** Two 32-bit hashes of a store key's state, namespace and identity (the key group follows from the identity). */
+function hashPart(v: string | number | boolean, h: number): number {
+  if (typeof v === 'number') {
+    f64[0] = v
+    h = Math.imul(h ^ u32[0], 0x01000193)
+    return Math.imul(h ^ u32[1], 0x01000193)
+  }
+  if (typeof v === 'string') {
+    for (let i = 0; i < v.length; i++) h = Math.imul(h ^ v.charCodeAt(i), 0x01000193)
+    return Math.imul(h ^ 0xff, 0x01000193)
+  }
+  return Math.imul(h ^ (v ? 0x5a : 0xa5), 0x01000193)
+}
+
+function mix(h: number): number {
+  h ^= h >>> 16
+  h = Math.imul(h, 0x85ebca6b)
+  h ^= h >>> 13
+  h = Math.imul(h, 0xc2b2ae35)
+  return (h ^ (h >>> 16)) >>> 0
+}
+
+/**
+ * The keys the durable store may hold, as a Bloom filter: a key the filter has never seen is not in the
+ * store, so looking up a new key (a new row, a key's first record) costs no store read. Keys are added when
+ * they are written; removed keys stay (a lookup of them reads the store, as before). It grows by rebuilding
+ * from the store's keys when it holds more keys than it was sized for, so its false positives stay about 1%.
+ *
+ * @example
+ * const filter = new KeyFilter()
+ * filter.add([3, 1, 0, 'k'])
+ * filter.mayHold([3, 1, 0, 'k']) // true
+ * filter.mayHold([3, 1, 0, 'other']) // false, almost surely
+ */
+export class KeyFilter {
+  private bits: Uint32Array
+  private capacity: number
+  private added = 0
+
+  constructor(capacity = 1 << 20) {
+    this.capacity = capacity
+    this.bits = new Uint32Array(Math.ceil((capacity * BITS_PER_KEY) / 32))
+  }
+
+  /** Whether the filter is past the number of keys it was sized for (then `rebuild` it from the store). */
+  get full(): boolean {
+    return this.added > this.capacity
+  }
+
+  add(key: StoreKey): void {
+    this.added++
+    const bits = this.bits
+    const n = bits.length * 32
+    let h1 = hashPart(key[3], hashPart(key[2], hashPart(key[1], 0x811c9dc5)))
+    const h2 = (mix(h1) | 1) >>> 0
+    h1 = mix(h1 ^ 0x9e3779b9)
+    for (let i = 0; i < PROBES; i++) {
+      const b = (h1 + i * h2) % n
+      bits[b >>> 5] |= 1 << (b & 31)
+    }
+  }
+
+  mayHold(key: StoreKey): boolean {
+    const bits = this.bits
+    const n = bits.length * 32
+    let h1 = hashPart(key[3], hashPart(key[2], hashPart(key[1], 0x811c9dc5)))
+    const h2 = (mix(h1) | 1) >>> 0
+    h1 = mix(h1 ^ 0x9e3779b9)
+    for (let i = 0; i < PROBES; i++) {
+      const b = (h1 + i * h2) % n
+      if ((bits[b >>> 5] & (1 << (b & 31))) === 0) return false
+    }
+    return true
+  }
+
+  /** Starts again, sized for `capacity` keys, holding the keys `keys` gives. */
+  rebuild(capacity: number, keys: Iterable<StoreKey>): void {
+    this.capacity = capacity
+    this.bits = new Uint32Array(Math.ceil((capacity * BITS_PER_KEY) / 32))
+    this.added = 0
+    for (const k of keys) this.add(k)
+  }
+
+  clear(): void {
+    this.bits.fill(0)
+    this.added = 0
+  }
+}
