@@ -1,7 +1,7 @@
 import type { Namespace, SnapshotEntry, StateKind } from '../core/state-backend.ts'
 import type { StateCodec } from '../core/state-codec.ts'
 import { copyThrough, v8Codec } from '../core/state-codec.ts'
-import { decodeValue, encodeValue } from './durable/value-codec.ts'
+import { decodeValue, encodeShared, encodeValue } from './durable/value-codec.ts'
 
 /**
  * What a backend stores per key and namespace of one state. `v` is the value (value and aggregating
@@ -167,9 +167,13 @@ export function fromWire(slot: StateSlot, v: unknown, e: SnapshotEntry[3]): Cell
   }
 }
 
-/** Encodes a cell for the store: its wire form (see `encodeWire`). */
+/**
+ * Encodes a cell for a store that copies it at once (see `encodeWire`): a `v8` state's bytes are in a
+ * buffer the next encoding reuses.
+ */
 export function encodeCell(slot: StateSlot, c: Cell): Uint8Array {
-  return encodeWire(slot, toWire(slot, c))
+  const w = toWire(slot, c)
+  return slot.codec === v8Codec ? encodeShared(w) : slot.codec.encode(w)
 }
 
 /**

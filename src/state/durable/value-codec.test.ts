@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { serialize } from 'node:v8'
 import fc from 'fast-check'
-import { decodeValue, encodeValue } from './value-codec.ts'
+import { decodeValue, encodeShared, encodeValue } from './value-codec.ts'
 
 const roundTrip = (v: unknown): unknown => decodeValue(encodeValue(v))
 
@@ -94,4 +94,13 @@ test('a plain row takes fewer bytes than in the v8 form, and each encoding owns 
   const again = encodeValue('other')
   assert.deepStrictEqual(decodeValue(bytes), row)
   assert.equal(decodeValue(again), 'other')
+})
+
+test('the shared encoding marks the same bytes in a buffer of its own, grown for large values', () => {
+  for (const v of [{ a: 1 }, 'x'.repeat(10_000), [new Map([[1, 2]])], Object.assign([1], { p: 1 })]) {
+    const own = encodeValue(v)
+    const shared = encodeShared(v)
+    assert.equal(shared.byteOffset, 0, 'not a slice of a pool: the store reads from the start of its memory')
+    assert.deepStrictEqual(shared.subarray(shared.start, shared.end), own)
+  }
 })

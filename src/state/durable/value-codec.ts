@@ -39,7 +39,8 @@ const SHORT_STRING = 24
 class Unsupported {}
 const UNSUPPORTED = new Unsupported()
 
-let buf = Buffer.allocUnsafe(4096)
+// Its own memory (not a slice of Node's pool): the store takes its address as the start of the value.
+let buf = Buffer.allocUnsafeSlow(4096)
 let pos = 0
 /** Containers met while encoding the current value: one reached twice (shared or a cycle) falls back to v8. */
 const seen: object[] = []
@@ -47,7 +48,7 @@ let seenSet: Set<object> | undefined
 
 function room(n: number): void {
   if (pos + n <= buf.length) return
-  const next = Buffer.allocUnsafe(Math.max(buf.length * 2, pos + n))
+  const next = Buffer.allocUnsafeSlow(Math.max(buf.length * 2, pos + n))
   buf.copy(next, 0, 0, pos)
   buf = next
 }
@@ -179,13 +180,8 @@ function writeObject(v: object): void {
   } else throw UNSUPPORTED
 }
 
-/**
- * Encodes `v` as a new Buffer (see the module's notes for what is kept).
- * @example
- * const bytes = encodeValue({ auction: 7, price: 12.5, at: new Date(0) })
- * decodeValue(bytes) // { auction: 7, price: 12.5, at: 1970-01-01T00:00:00.000Z }
- */
-export function encodeValue(v: unknown): Buffer {
+/** Encodes `v` into the shared buffer from its start; returns its length. */
+function encodeInto(v: unknown): number {
   pos = 0
   seen.length = 0
   seenSet = undefined
@@ -194,17 +190,46 @@ export function encodeValue(v: unknown): Buffer {
   } catch (e) {
     if (e !== UNSUPPORTED) throw e
     const s = serialize(v)
-    const out = Buffer.allocUnsafe(s.length + 1)
-    out[0] = V8
-    s.copy(out, 1)
-    return out
+    pos = 0
+    room(s.length + 1)
+    buf[0] = V8
+    s.copy(buf, 1)
+    pos = s.length + 1
   } finally {
     seen.length = 0
     seenSet = undefined
   }
-  const out = Buffer.allocUnsafe(pos)
-  buf.copy(out, 0, 0, pos)
+  return pos
+}
+
+/**
+ * Encodes `v` as a new Buffer (see the module's notes for what is kept).
+ * @example
+ * const bytes = encodeValue({ auction: 7, price: 12.5, at: new Date(0) })
+ * decodeValue(bytes) // { auction: 7, price: 12.5, at: 1970-01-01T00:00:00.000Z }
+ */
+export function encodeValue(v: unknown): Buffer {
+  const n = encodeInto(v)
+  const out = Buffer.allocUnsafe(n)
+  buf.copy(out, 0, 0, n)
   return out
+}
+
+/** A buffer whose value is the bytes from `start` to `end` (how the store takes part of a buffer). */
+export type SharedBytes = Buffer & { start: number; end: number }
+
+/**
+ * Encodes `v` into a buffer every call shares, for a store that copies the bytes before this returns again
+ * (LMDB within a write transaction): no allocation per value. Valid until the next encoding.
+ * @example
+ * db.put(key, encodeShared(row)) // the store copies bytes start..end at once
+ */
+export function encodeShared(v: unknown): SharedBytes {
+  const n = encodeInto(v)
+  const b = buf as SharedBytes
+  b.start = 0
+  b.end = n
+  return b
 }
 
 let src: Uint8Array = buf
