@@ -34,6 +34,17 @@ test('values come back as a structured clone gives them, property by property', 
     }),
     { numRuns: 2000 },
   )
+  // The same values reached twice: still one object each after the trip, where structured clone keeps them one.
+  fc.assert(
+    fc.property(value, value, (x, y) => {
+      const v = [x, { y, x }, new Map([[1, y]]), x]
+      const back = roundTrip(v) as unknown[]
+      assert.deepStrictEqual(back, structuredClone(v))
+      if (typeof x === 'object' && x !== null) assert.equal(back[0], back[3])
+      if (typeof y === 'object' && y !== null) assert.equal((back[1] as { y: unknown }).y, (back[2] as Map<number, unknown>).get(1))
+    }),
+    { numRuns: 500 },
+  )
 })
 
 test('lone surrogates, long strings and property order survive', () => {
@@ -52,7 +63,7 @@ test('an own __proto__ key stays a property, not a prototype', () => {
   assert.deepStrictEqual(back['__proto__'], { x: 1 })
 })
 
-test('what the compact form does not cover falls back to v8 and keeps its meaning', () => {
+test('shared objects and cycles stay shared and cyclic; what the compact form does not cover falls back to v8', () => {
   const shared = { n: 1 }
   const pair = roundTrip([shared, shared]) as object[]
   assert.equal(pair[0], pair[1], 'an object reached twice is still one object')
@@ -60,6 +71,14 @@ test('what the compact form does not cover falls back to v8 and keeps its meanin
   cyclic.self = cyclic
   const c = roundTrip(cyclic) as Record<string, unknown>
   assert.equal(c.self, c)
+  const m = new Map<string, unknown>()
+  const date = new Date(5)
+  m.set('me', m).set('d', date).set('s', new Set([date, m]))
+  const mb = roundTrip({ m, date }) as { m: Map<string, unknown>; date: Date }
+  assert.equal(mb.m.get('me'), mb.m)
+  assert.equal(mb.m.get('d'), mb.date)
+  assert.deepStrictEqual([...(mb.m.get('s') as Set<unknown>)], [mb.date, mb.m])
+  assert.notEqual(encodeValue(pair)[0], 14, 'shared objects need no fallback')
   const sparse = [1, , 3] // eslint-disable-line no-sparse-arrays
   const s = roundTrip(sparse) as unknown[]
   assert.equal(1 in s, false)

@@ -3,10 +3,11 @@ import { deserialize, serialize } from 'node:v8'
 /*
  * The durable store's encoding of values kept with the `v8` codec. It gives back what a structured clone
  * gives (what `v8.serialize` keeps), at a fraction of its cost for the values state holds most: plain
- * objects and arrays of numbers, strings, booleans, null, undefined, Dates, bigints, Maps and Sets. Anything
- * else (class instances, typed arrays, sparse arrays or arrays with extra properties, an object reached
- * twice) makes the whole value fall back to `v8.serialize`, behind its own tag, so nothing is lost and what
- * cannot be cloned fails as the `v8` codec fails.
+ * objects and arrays of numbers, strings, booleans, null, undefined, Dates, bigints, Maps and Sets, an object
+ * reached twice (shared, or a cycle) written once and referred to after. Anything else (class instances,
+ * typed arrays, sparse arrays or arrays with extra properties) makes the whole value fall back to
+ * `v8.serialize`, behind its own tag, so nothing is lost and what cannot be cloned fails as the `v8` codec
+ * fails.
  *
  * Bytes: a tag per value; integers as zigzag varints; other numbers as little-endian doubles; strings as
  * latin-1 bytes when every code unit fits one, else UTF-16 code units (lone surrogates survive);
@@ -30,6 +31,8 @@ const DATE = 12
 const BIGINT = 13
 /** The whole value in `v8.serialize`'s format (first byte only). */
 const V8 = 14
+/** An object met before in this value: its number in the order objects are met. */
+const REF = 15
 
 const MAX_INT = 2 ** 51
 
@@ -42,9 +45,9 @@ const UNSUPPORTED = new Unsupported()
 // Its own memory (not a slice of Node's pool): the store takes its address as the start of the value.
 let buf = Buffer.allocUnsafeSlow(4096)
 let pos = 0
-/** Containers met while encoding the current value: one reached twice (shared or a cycle) falls back to v8. */
+/** Containers met while encoding the current value, in order: one met again is written as a reference. */
 const seen: object[] = []
-let seenSet: Set<object> | undefined
+let seenAt: Map<object, number> | undefined
 
 function room(n: number): void {
   if (pos + n <= buf.length) return
@@ -62,15 +65,26 @@ function varint(n: number): void {
   buf[pos++] = n
 }
 
-function enter(o: object): void {
-  if (seenSet !== undefined) {
-    if (seenSet.has(o)) throw UNSUPPORTED
-    seenSet.add(o)
-    return
+/**
+ * Records container `o` in the order met; if it was met before (a shared object, or a cycle), writes a
+ * reference to it instead and says so.
+ */
+function enter(o: object): boolean {
+  let at = -1
+  if (seenAt !== undefined) at = seenAt.get(o) ?? -1
+  else for (let i = 0; i < seen.length; i++) if (seen[i] === o) at = i
+  if (at >= 0) {
+    room(1)
+    buf[pos++] = REF
+    varint(at)
+    return true
   }
-  for (let i = 0; i < seen.length; i++) if (seen[i] === o) throw UNSUPPORTED
-  seen.push(o)
-  if (seen.length > 32) seenSet = new Set(seen)
+  if (seenAt !== undefined) seenAt.set(o, seenAt.size)
+  else {
+    seen.push(o)
+    if (seen.length > 32) seenAt = new Map(seen.map((x, i) => [x, i]))
+  }
+  return false
 }
 
 function writeString(s: string): void {
@@ -137,7 +151,7 @@ function write(v: unknown): void {
 
 function writeObject(v: object): void {
   const proto = Object.getPrototypeOf(v)
-  enter(v)
+  if (enter(v)) return
   room(1)
   if (proto === Object.prototype) {
     const keys = Object.keys(v)
@@ -184,7 +198,7 @@ function writeObject(v: object): void {
 function encodeInto(v: unknown): number {
   pos = 0
   seen.length = 0
-  seenSet = undefined
+  seenAt = undefined
   try {
     write(v)
   } catch (e) {
@@ -197,7 +211,7 @@ function encodeInto(v: unknown): number {
     pos = s.length + 1
   } finally {
     seen.length = 0
-    seenSet = undefined
+    seenAt = undefined
   }
   return pos
 }
@@ -234,6 +248,8 @@ export function encodeShared(v: unknown): SharedBytes {
 
 let src: Uint8Array = buf
 let at = 0
+/** Containers made while decoding the current value, in the order met (what a reference counts). */
+const made: object[] = []
 
 function readVarint(): number {
   let n = 0
@@ -316,6 +332,7 @@ function read(): unknown {
     case OBJECT: {
       const n = readVarint()
       const o: Record<string, unknown> = {}
+      made.push(o)
       for (let i = 0; i < n; i++) {
         const k = readName()
         if (k === '__proto__') Object.defineProperty(o, k, { value: read(), enumerable: true, writable: true, configurable: true })
@@ -326,6 +343,7 @@ function read(): unknown {
     case ARRAY: {
       const n = readVarint()
       const a: unknown[] = []
+      made.push(a)
       for (let i = 0; i < n; i++) a.push(read())
       return a
     }
@@ -340,6 +358,7 @@ function read(): unknown {
     case MAP: {
       const n = readVarint()
       const m = new Map<unknown, unknown>()
+      made.push(m)
       for (let i = 0; i < n; i++) {
         const k = read()
         m.set(k, read())
@@ -349,11 +368,17 @@ function read(): unknown {
     case SET: {
       const n = readVarint()
       const s = new Set<unknown>()
+      made.push(s)
       for (let i = 0; i < n; i++) s.add(read())
       return s
     }
-    case DATE:
-      return new Date(readDouble())
+    case DATE: {
+      const d = new Date(readDouble())
+      made.push(d)
+      return d
+    }
+    case REF:
+      return made[readVarint()]
     case BIGINT:
       return BigInt(readStringBody(src[at++]))
     default:
@@ -374,5 +399,6 @@ export function decodeValue(bytes: Uint8Array): unknown {
     return read()
   } finally {
     src = buf
+    made.length = 0
   }
 }
