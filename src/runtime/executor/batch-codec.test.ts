@@ -135,3 +135,53 @@ test('per record trace contexts cross threads with their batch', () => {
   assert.equal(back.trace, 'tp-a')
   assert.equal(decodeBatch(structuredClone(encodeBatch({ values: [1], times: [1] }))).traces, undefined)
 })
+
+test('number and boolean properties go straight into the numbers; a property of another kind in some record goes through its own column', () => {
+  const values = Array.from({ length: 30 }, (_, i) => ({ id: i, open: i % 2 === 0, done: false, at: 1_767_225_600_000, name: `n${i}` }))
+  const w = encodeBatch(batchOf(values))
+  if (w.values.k !== 'o') return assert.fail('expected columns')
+  assert.deepEqual(w.values.cols.map((c) => c.k), ['n', 'b', 'c', 'c', 's'])
+  assert.deepStrictEqual(viaCodec(batchOf(values)), viaClone(batchOf(values)))
+  // The first record says number, a later one holds a string, a boolean or undefined: still exact.
+  for (const odd of ['7', true, undefined, null, -0, NaN]) {
+    const mixed = values.map((v, i) => (i === 17 ? { ...v, id: odd } : v))
+    assert.deepStrictEqual(viaCodec(batchOf(mixed)), viaClone(batchOf(mixed)))
+    const flags = values.map((v, i) => (i === 3 ? { ...v, open: odd } : v))
+    assert.deepStrictEqual(viaCodec(batchOf(flags)), viaClone(batchOf(flags)))
+  }
+})
+
+test('a run of zeros with both signs is no constant, in a column or a property', () => {
+  for (const zs of [[0, 0, -0, 0, 0], [-0, -0, 0, -0], [0, 0, 0, 0, -0]]) {
+    const back = viaCodec(batchOf(zs)).values
+    zs.forEach((z, i) => assert.ok(Object.is(back[i], z), `column ${JSON.stringify(zs.map((x) => (Object.is(x, -0) ? '-0' : x)))} at ${i}`))
+    const rows = viaCodec(batchOf(zs.map((x) => ({ x, y: 1 })))).values as { x: number }[]
+    zs.forEach((z, i) => assert.ok(Object.is(rows[i].x, z), `property at ${i}`))
+  }
+})
+
+test('booleans travel as a column; shapes seen with ever other kinds of properties still come back exactly', () => {
+  const flags = Array.from({ length: 12 }, (_, i) => i % 3 === 0)
+  const w = encodeBatch(batchOf(flags))
+  assert.equal(w.values.k, 'b')
+  assert.deepStrictEqual(viaCodec(batchOf(flags)), viaClone(batchOf(flags)))
+  assert.deepEqual(encodeBatch(batchOf([true, true, true, true])).values, { k: 'c', v: true })
+  // More combinations of kinds than are compiled for one shape: the rest go the plain way, as exactly.
+  const kinds: unknown[] = [1, 'a', true, null]
+  for (let c = 0; c < 64; c++) {
+    const values = Array.from({ length: 6 }, (_, i) => ({ a: kinds[c & 3], b: kinds[(c >> 2) & 3], c: kinds[(c >> 4) & 3], d: i }))
+    assert.deepStrictEqual(viaCodec(batchOf(values)), viaClone(batchOf(values)))
+  }
+})
+
+test('records of one shape go as columns however few, so that they keep the hidden class of records made by a literal', () => {
+  for (const n of [1, 2, 3]) {
+    const values = Array.from({ length: n }, (_, i) => ({ category: 10 + i, final: 1.5 * i, at: { s: 'x', t: i } }))
+    const w = encodeBatch(batchOf(values))
+    assert.equal(w.values.k, 'o')
+    if (w.values.k === 'o') assert.equal(w.values.cols[2].k, 'o')
+    assert.deepStrictEqual(viaCodec(batchOf(values)), viaClone(batchOf(values)))
+  }
+  assert.equal(encodeBatch(batchOf([1, 2])).values.k, 'raw')
+  assert.equal(encodeBatch(batchOf([])).values.k, 'raw')
+})

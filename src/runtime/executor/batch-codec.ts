@@ -1,14 +1,17 @@
 import type { Batch, Position, RowKind } from '../../core/batch.ts'
 import { PartialRecord } from '../../operators/aggregate/partial.ts'
+import { shapeOf, shapeOfKeys, smallest, type MakeKind, type ReadKind, type Shape } from './record-shape.ts'
 
 /**
  * A batch in the form it crosses threads. `postMessage` clones a batch of records one object and one property
  * at a time (about 2.5 µs for a Nexmark bid on this machine, on each side); most batches are arrays of objects
- * of one shape whose fields are numbers and strings. Such a column goes as numbers in the batch's one
- * Float64Array, or as its strings joined into the batch's one string with their lengths in its one Uint32Array,
- * and objects of one shape as a column per property: cloning a typed array or one long string is a copy of
- * bytes, and a batch allocates three buffers whatever its shape. A combiner's partials (instances of one
- * `PartialRecord` class, which a clone turns into plain objects of their own fields) go as such columns too.
+ * of one shape whose fields are numbers and strings. Such a column goes as numbers (or booleans, as 0 and 1) in
+ * the batch's one Float64Array, or as its strings joined into the batch's one string with their lengths in its
+ * one Uint32Array, and objects of one shape as a column per property (their numbers and booleans read straight
+ * into the Float64Array and rebuilt straight from it, see record-shape.ts): cloning a typed array or one long
+ * string is a copy of bytes, and a batch allocates at most three buffers whatever its shape. A combiner's
+ * partials (instances of one `PartialRecord` class, which a clone turns into plain objects of their own fields)
+ * go as such columns too.
  * Whatever does not fit (mixed types, other class instances, dates, arrays, undefined) goes as it is and is
  * cloned as before.
  *
@@ -26,10 +29,10 @@ export interface WireBatch {
   pos?: Column
   /** The numbers of every number column, and the times. */
   num: Float64Array
-  /** The lengths of the strings of every string column. */
-  lens: Uint32Array
-  /** The strings of every string column, joined. */
-  str: string
+  /** The lengths of the strings of every string column (absent when there is none: a buffer less to clone). */
+  lens?: Uint32Array
+  /** The strings of every string column, joined (absent when there is none). */
+  str?: string
   /** The batch's ingestion time. */
   at?: number
   /** The batch's trace context (`traceparent`). */
@@ -42,21 +45,23 @@ export interface WireBatch {
 export type Column =
   /** Numbers at `num[at]` to `num[at + n - 1]`. */
   | { k: 'n'; at: number }
+  /** Booleans as 0 or 1 at `num[at]` to `num[at + n - 1]`. */
+  | { k: 'b'; at: number }
   /** Strings whose lengths are at `lens[at]` to `lens[at + n - 1]`, joined in `str` from `from`. */
   | { k: 's'; at: number; from: number }
   | { k: 'o'; keys: string[]; cols: Column[] }
   /** Every value is this one. */
-  | { k: 'c'; v: number | string }
+  | { k: 'c'; v: number | string | boolean }
   | { k: 'raw'; a: unknown[] }
 
-/** Columns with fewer values go as they are: the arrays would cost more than they save. */
+/**
+ * Columns of numbers, strings or booleans with fewer values go as they are: the arrays would cost more than they
+ * save. Objects go as columns however few: a clone rebuilds them with hidden classes of its own, and records of
+ * a second hidden class make the operators that read them polymorphic (or megamorphic) for the whole run.
+ */
 const MIN_ROWS = 4
 /** Deeper objects go as they are. */
 const MAX_DEPTH = 4
-/** Objects with more properties go as they are. */
-const MAX_KEYS = 64
-/** Shapes remembered per thread; records with ever new property names go as they are once this many are known. */
-const MAX_SHAPES = 1024
 
 /**
  * The batch being encoded: its numbers and string lengths written into buffers kept from batch to batch (copied
@@ -99,9 +104,13 @@ export function encodeBatch(b: Batch): WireBatch {
   const t = b.times
   for (let i = 0; i < n; i++) num[times + i] = t[i]
   enc.numAt += n
-  const w: WireBatch = { n, values, times, num: enc.num.slice(0, enc.numAt), lens: enc.lens.slice(0, enc.lensAt), str: enc.str }
-  // The rope is the batch's now: the next batch starts its own.
-  enc.str = ''
+  const w: WireBatch = { n, values, times, num: enc.num.slice(0, enc.numAt) }
+  if (enc.lensAt > 0) {
+    w.lens = enc.lens.slice(0, enc.lensAt)
+    // The rope is the batch's now: the next batch starts its own.
+    w.str = enc.str
+    enc.str = ''
+  }
   if (keys !== undefined) w.keys = keys
   if (b.kinds !== undefined) w.kinds = Uint8Array.from(b.kinds)
   if (pos !== undefined) w.pos = pos
@@ -113,8 +122,8 @@ export function encodeBatch(b: Batch): WireBatch {
 
 export function decodeBatch(w: WireBatch): Batch {
   dec.num = w.num
-  dec.lens = w.lens
-  dec.str = w.str
+  dec.lens = w.lens ?? EMPTY_LENS
+  dec.str = w.str ?? ''
   try {
     const b: Batch = { values: decodeColumn(w.values, w.n), times: numbersAt(w.times, w.n) }
     if (w.keys !== undefined) b.keys = decodeColumn(w.keys, w.n)
@@ -150,9 +159,6 @@ function numbersAt(at: number, n: number): number[] {
   return out
 }
 
-/** `v` as a small integer if it is one (-0 stays -0). */
-const smallest = (v: number): number => ((v | 0) === v && (v !== 0 || 1 / v > 0) ? v | 0 : v)
-
 function toArray(a: Uint8Array): number[] {
   const out = new Array<number>(a.length)
   for (let i = 0; i < a.length; i++) out[i] = a[i]
@@ -162,41 +168,108 @@ function toArray(a: Uint8Array): number[] {
 /** Encodes values by what all of them are, into the batch being encoded (`enc`). */
 function encodeColumn(values: unknown[], depth: number): Column {
   const n = values.length
-  if (n < MIN_ROWS) return { k: 'raw', a: values }
+  if (n === 0) return { k: 'raw', a: values }
   const first = values[0]
+  if (n < MIN_ROWS && (typeof first !== 'object' || first === null)) return { k: 'raw', a: values }
   // One function per kind of column: each sees few kinds of arrays, so V8 keeps its element loads fast.
-  if (typeof first === 'number') return numbers(values, first) ?? { k: 'raw', a: values }
+  if (typeof first === 'number') return numbers(values, 'n') ?? { k: 'raw', a: values }
   if (typeof first === 'string') return strings(values, first) ?? { k: 'raw', a: values }
+  if (typeof first === 'boolean') return numbers(values, 'b') ?? { k: 'raw', a: values }
   const proto = depth < MAX_DEPTH ? columnPrototype(first) : undefined
   if (proto !== undefined) {
     const shape = shapeOf(first as Record<string, unknown>)
-    if (shape !== undefined) {
-      const cols: unknown[][] = shape.keys.map(() => new Array<unknown>(n))
-      if (shape.extract(values, cols, proto)) {
-        const out: Column[] = []
-        for (const c of cols) out.push(encodeColumn(c, depth + 1))
-        return { k: 'o', keys: shape.keys, cols: out }
-      }
-    }
+    if (shape !== undefined) return objects(values, shape, proto, first as Record<string, unknown>, depth) ?? { k: 'raw', a: values }
   }
   return { k: 'raw', a: values }
 }
 
-function numbers(values: unknown[], first: number): Column | undefined {
+/**
+ * Objects of one shape as a column per property: numbers and booleans read straight into the batch's numbers
+ * (by a reader compiled for the kinds of `first`'s properties), the other properties into arrays encoded as
+ * columns of their own. Undefined if some value is not of the shape.
+ */
+function objects(values: unknown[], shape: Shape, proto: object, first: Record<string, unknown>, depth: number): Column | undefined {
+  const n = values.length
+  const { keys } = shape
+  let kinds = ''
+  let slots = 0
+  for (const k of keys) {
+    const t = typeof first[k]
+    const kind: ReadKind = t === 'number' ? 'n' : t === 'boolean' ? 'b' : 'x'
+    kinds += kind
+    if (kind !== 'x') slots++
+  }
+  const read = slots > 0 ? shape.reader(kinds) : undefined
+  const cols: unknown[][] = keys.map((_, j) => (read === undefined || kinds[j] === 'x' ? new Array<unknown>(n) : []))
+  if (read !== undefined) {
+    const base = enc.numAt
+    if (read(values, cols, proto, numRoom(slots * n), base)) return withColumns(keys, kinds, cols, base, n, depth)
+    for (let j = 0; j < keys.length; j++) if (kinds[j] !== 'x') cols[j] = new Array<unknown>(n)
+  }
+  // Some property is not always of the first record's kind: every property goes through its own column.
+  if (!shape.extract(values, cols, proto)) return undefined
+  const out: Column[] = []
+  for (const c of cols) out.push(encodeColumn(c, depth + 1))
+  return { k: 'o', keys, cols: out }
+}
+
+/**
+ * The columns of objects whose number and boolean properties a reader wrote into `enc.num` from `base` (one run
+ * of `n` per property, in key order): a run of one value becomes a constant, and the others close up behind
+ * it. The properties read into arrays are encoded after.
+ */
+function withColumns(keys: string[], kinds: string, cols: unknown[][], base: number, n: number, depth: number): Column {
+  const num = enc.num
+  const out: Column[] = new Array<Column>(keys.length)
+  let from = base
+  let to = base
+  for (let j = 0; j < keys.length; j++) {
+    const kind = kinds[j]
+    if (kind === 'x') continue
+    const v = num[from]
+    if (sameRun(num, from, n)) out[j] = { k: 'c', v: kind === 'b' ? v !== 0 : v }
+    else {
+      if (to !== from) num.copyWithin(to, from, from + n)
+      out[j] = { k: kind === 'b' ? 'b' : 'n', at: to }
+      to += n
+    }
+    from += n
+  }
+  enc.numAt = to
+  for (let j = 0; j < keys.length; j++) if (kinds[j] === 'x') out[j] = encodeColumn(cols[j], depth + 1)
+  return { k: 'o', keys, cols: out }
+}
+
+/** Whether `num[at]` to `num[at + n - 1]` are one value (0 and -0 are two; NaN is never the same). */
+function sameRun(num: Float64Array, at: number, n: number): boolean {
+  const first = num[at]
+  for (let i = at + 1; i < at + n; i++) if (num[i] !== first) return false
+  // 0 and -0 compare equal: a run of zeros is one value only if all have the first one's sign.
+  if (first === 0) for (let i = at; i < at + n; i++) if (1 / num[i] !== 1 / first) return false
+  return true
+}
+
+/** Numbers, or booleans as 0 and 1 (`kind` b), into the batch's numbers; a run of one value is a constant. */
+function numbers(values: unknown[], kind: 'n' | 'b'): Column | undefined {
   const n = values.length
   const at = enc.numAt
   const a = numRoom(n)
-  let same = true
-  for (let i = 0; i < n; i++) {
-    const v = values[i]
-    if (typeof v !== 'number') return undefined
-    a[at + i] = v
-    if (v !== first) same = false
+  if (kind === 'n') {
+    for (let i = 0; i < n; i++) {
+      const v = values[i]
+      if (typeof v !== 'number') return undefined
+      a[at + i] = v
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const v = values[i]
+      if (typeof v !== 'boolean') return undefined
+      a[at + i] = v ? 1 : 0
+    }
   }
-  // NaN is never the same; -0 and 0 are, but a constant column must keep which one it is.
-  if (same && !Object.is(first, -0)) return { k: 'c', v: first }
+  if (sameRun(a, at, n)) return { k: 'c', v: kind === 'b' ? a[at] !== 0 : a[at] }
   enc.numAt = at + n
-  return { k: 'n', at }
+  return { k: kind, at }
 }
 
 function strings(values: unknown[], first: string): Column | undefined {
@@ -234,18 +307,50 @@ function decodeColumn(c: Column, n: number): unknown[] {
       }
       return out
     }
-    case 'o': {
-      const cols = c.cols.map((x) => decodeColumn(x, n))
-      const make = shapeOfKeys(c.keys).make
-      const out = new Array<unknown>(n)
-      for (let i = 0; i < n; i++) out[i] = make(cols, i)
+    case 'b': {
+      const out = new Array<boolean>(n)
+      const a = dec.num
+      for (let i = 0; i < n; i++) out[i] = a[c.at + i] !== 0
       return out
     }
+    case 'o':
+      return decodeObjects(c, n)
     case 'c':
       return new Array<unknown>(n).fill(typeof c.v === 'number' ? smallest(c.v) : c.v)
     case 'raw':
       return c.a
   }
+}
+
+/** Objects rebuilt by a function compiled for their keys and the kinds of their columns: numbers straight from `dec.num`. */
+function decodeObjects(c: Extract<Column, { k: 'o' }>, n: number): unknown[] {
+  const m = c.cols.length
+  let kinds = ''
+  const at = new Array<number>(m).fill(0)
+  const cv = new Array<unknown>(m).fill(undefined)
+  const cols = new Array<unknown[]>(m)
+  for (let j = 0; j < m; j++) {
+    const col = c.cols[j]
+    let kind: MakeKind = 'x'
+    if (col.k === 'n' || col.k === 'b') {
+      kind = col.k
+      at[j] = col.at
+    } else if (col.k === 'c') {
+      kind = 'c'
+      cv[j] = typeof col.v === 'number' ? smallest(col.v) : col.v
+    }
+    kinds += kind
+  }
+  const shape = shapeOfKeys(c.keys)
+  let make = shape.maker(kinds)
+  if (make === undefined) {
+    kinds = 'x'.repeat(m)
+    make = shape.make
+  }
+  for (let j = 0; j < m; j++) cols[j] = kinds[j] === 'x' ? decodeColumn(c.cols[j], n) : []
+  const out = new Array<unknown>(n)
+  make(dec.num, at, cv, cols, out, n)
+  return out
 }
 
 /**
@@ -257,67 +362,4 @@ function columnPrototype(first: unknown): object | undefined {
   const proto = Object.getPrototypeOf(first) as object | null
   if (proto === Object.prototype || (proto !== null && first instanceof PartialRecord && Object.getPrototypeOf(proto) === PartialRecord.prototype)) return proto
   return undefined
-}
-
-interface Shape {
-  keys: string[]
-  /** Fills a column per key; false if some value is not an object of prototype `proto` with exactly these keys in this order. */
-  extract(values: unknown[], cols: unknown[][], proto: object): boolean
-  /** Record `i` of the columns, as an object literal (one hidden class for all). */
-  make(cols: unknown[][], i: number): unknown
-}
-
-const shapes = new Map<string, Shape | undefined>()
-
-/** The compiled shape of `o`'s keys, or undefined when they cannot be written as an object literal. */
-function shapeOf(o: Record<string, unknown>): Shape | undefined {
-  const keys = Object.keys(o)
-  const id = JSON.stringify(keys)
-  let s = shapes.get(id)
-  if (s === undefined && !shapes.has(id)) {
-    if (shapes.size >= MAX_SHAPES) return undefined
-    s = compile(keys)
-    shapes.set(id, s)
-  }
-  return s
-}
-
-/** The decoder's shape of `keys` (which a sender compiled). */
-function shapeOfKeys(keys: string[]): Shape {
-  const id = JSON.stringify(keys)
-  let s = shapes.get(id)
-  if (s === undefined) {
-    s = compile(keys)!
-    if (shapes.size < MAX_SHAPES) shapes.set(id, s)
-  }
-  return s
-}
-
-function compile(keys: string[]): Shape | undefined {
-  // A literal cannot hold `__proto__` as an own property, and puts index-like keys first, out of order.
-  if (keys.length === 0 || keys.length > MAX_KEYS || keys.some((k) => k === '__proto__' || /^(0|[1-9][0-9]*)$/.test(k))) return undefined
-  const lit = keys.map((k) => JSON.stringify(k))
-  const decl = keys.map((_, j) => `const c${j} = cols[${j}];`).join('\n')
-  const fill = lit.map((k, j) => `c${j}[i] = r[${k}];`).join('\n')
-  // for-in rather than Object.keys: no array per record (a polluted Object.prototype only makes records go as they are).
-  const extract = new Function(
-    'KS',
-    `return function extract(values, cols, proto) {
-      ${decl}
-      for (let i = 0; i < values.length; i++) {
-        const r = values[i]
-        if (typeof r !== 'object' || r === null || Object.getPrototypeOf(r) !== proto) return false
-        let j = 0
-        for (const k in r) {
-          if (j === ${keys.length} || k !== KS[j]) return false
-          j++
-        }
-        if (j !== ${keys.length}) return false
-        ${fill}
-      }
-      return true
-    }`,
-  )(keys) as Shape['extract']
-  const make = new Function('c', 'i', `return { ${lit.map((k, j) => `${k}: c[${j}][i]`).join(', ')} }`) as Shape['make']
-  return { keys, extract, make }
 }
