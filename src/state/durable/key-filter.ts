@@ -20,6 +20,16 @@ function hashPart(v: string | number | boolean, h: number): number {
   return Math.imul(h ^ (v ? 0x5a : 0xa5), 0x01000193)
 }
 
+/** The two hashes of the last key hashed (the probes are h1 + i * h2), as unsigned 32-bit numbers. */
+let h1 = 0
+let h2 = 0
+
+function hashKey(key: StoreKey): void {
+  const h = hashPart(key[3], hashPart(key[2], hashPart(key[1], 0x811c9dc5)))
+  h2 = (mix(h) | 1) >>> 0
+  h1 = mix(h ^ 0x9e3779b9)
+}
+
 function mix(h: number): number {
   h ^= h >>> 16
   h = Math.imul(h, 0x85ebca6b)
@@ -57,11 +67,9 @@ export class KeyFilter {
 
   add(key: StoreKey): void {
     this.added++
+    hashKey(key)
     const bits = this.bits
     const n = bits.length * 32
-    let h1 = hashPart(key[3], hashPart(key[2], hashPart(key[1], 0x811c9dc5)))
-    const h2 = (mix(h1) | 1) >>> 0
-    h1 = mix(h1 ^ 0x9e3779b9)
     for (let i = 0; i < PROBES; i++) {
       const b = (h1 + i * h2) % n
       bits[b >>> 5] |= 1 << (b & 31)
@@ -69,11 +77,9 @@ export class KeyFilter {
   }
 
   mayHold(key: StoreKey): boolean {
+    hashKey(key)
     const bits = this.bits
     const n = bits.length * 32
-    let h1 = hashPart(key[3], hashPart(key[2], hashPart(key[1], 0x811c9dc5)))
-    const h2 = (mix(h1) | 1) >>> 0
-    h1 = mix(h1 ^ 0x9e3779b9)
     for (let i = 0; i < PROBES; i++) {
       const b = (h1 + i * h2) % n
       if ((bits[b >>> 5] & (1 << (b & 31))) === 0) return false
