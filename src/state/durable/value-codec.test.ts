@@ -123,3 +123,15 @@ test('the shared encoding marks the same bytes in a buffer of its own, grown for
     assert.deepStrictEqual(shared.subarray(shared.start, shared.end), own)
   }
 })
+
+test('a value nested deeper than the compact form allows falls back to v8 whole and comes back the same', () => {
+  let deep: unknown = 'leaf'
+  for (let i = 0; i < 500; i++) deep = i % 2 === 0 ? [deep] : { d: deep }
+  const bytes = encodeValue(deep)
+  assert.equal(bytes[0], 14, 'the v8 form')
+  assert.deepStrictEqual(decodeValue(bytes), deep)
+  let shallow: unknown = 1
+  for (let i = 0; i < 50; i++) shallow = [shallow]
+  assert.notEqual(encodeValue(shallow)[0], 14)
+  assert.deepStrictEqual(decodeValue(encodeValue(shallow)), shallow)
+})

@@ -45,6 +45,9 @@ const UNSUPPORTED = new Unsupported()
 // Its own memory (not a slice of Node's pool): the store takes its address as the start of the value.
 let buf = Buffer.allocUnsafeSlow(4096)
 let pos = 0
+/** Containers open while encoding: past MAX_DEPTH the value falls back to v8. */
+let depth = 0
+const MAX_DEPTH = 100
 /** Containers met while encoding the current value, in order: one met again is written as a reference. */
 const seen: object[] = []
 let seenAt: Map<object, number> | undefined
@@ -152,6 +155,8 @@ function write(v: unknown): void {
 function writeObject(v: object): void {
   const proto = Object.getPrototypeOf(v)
   if (enter(v)) return
+  // Deeper values go to v8 whole: reading them back here would recurse as deep.
+  if (++depth > MAX_DEPTH) throw UNSUPPORTED
   room(1)
   if (proto === Object.prototype) {
     const keys = Object.keys(v)
@@ -192,11 +197,13 @@ function writeObject(v: object): void {
     buf.writeDoubleLE((v as Date).getTime(), pos)
     pos += 8
   } else throw UNSUPPORTED
+  depth--
 }
 
 /** Encodes `v` into the shared buffer from its start; returns its length. */
 function encodeInto(v: unknown): number {
   pos = 0
+  depth = 0
   seen.length = 0
   seenAt = undefined
   try {
