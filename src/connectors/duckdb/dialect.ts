@@ -1,4 +1,4 @@
-import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api'
+import type { DuckDBAppender, DuckDBConnection, DuckDBInstance } from '@duckdb/node-api'
 import { mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { SluiceError, errorMessage } from '../../core/errors.ts'
@@ -35,7 +35,7 @@ export function duckDialect(file: string): SqlDialect {
           throw new SluiceError('SLUICE_SINK_FAILED', `sink.duckdb: cannot create the folder of '${file}': ${errorMessage(e)}`, { domain: 'external', cause: e })
         })
       }
-      return new DuckConnection(await (await duckdb().DuckDBInstance.fromCache(file)).connect())
+      return new DuckConnection(await (await instanceOf(file)).connect())
     },
   }
 }
@@ -100,4 +100,25 @@ function append(a: DuckDBAppender, type: ParquetType, v: unknown): void {
     case 'json':
       return a.appendVarchar(JSON.stringify(v))
   }
+}
+
+/**
+ * Database instances by file, held for the life of the process. DuckDB's own instance cache spins forever
+ * (a busy loop, never returning) when an instance is asked for while the last one of the same file is being
+ * shut down after its garbage collection; a sink opened again in one process (a restart, a test harness)
+ * would meet it. Holding each instance keeps its cache entry alive, so that never happens.
+ */
+const instances = new Map<string, Promise<DuckDBInstance>>()
+
+function instanceOf(file: string): Promise<DuckDBInstance> {
+  // ':memory:' and other special names are not files: each open has its own, as before.
+  if (file.startsWith(':')) return duckdb().DuckDBInstance.fromCache(file)
+  let i = instances.get(file)
+  if (i === undefined) {
+    i = duckdb().DuckDBInstance.fromCache(file)
+    instances.set(file, i)
+    // A failed open is not kept: the next connect tries again.
+    i.catch(() => instances.delete(file))
+  }
+  return i
 }
