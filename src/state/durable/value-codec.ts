@@ -12,7 +12,9 @@ import { deserialize, serialize } from 'node:v8'
  * Bytes: a tag per value; integers as zigzag varints; other numbers as little-endian doubles; strings as
  * latin-1 bytes when every code unit fits one, else UTF-16 code units (lone surrogates survive);
  * containers as a varint count and their members. The store is a working copy that starts empty, so this
- * format is never read by another version; snapshots keep the `v8` codec's own format.
+ * format is never read by another version; snapshots keep the `v8` codec's own format. (Checkpoints' columnar
+ * form, `checkpoint/columnar.ts`, is made for long arrays of rows shredded into columns and does not keep
+ * identity; the store encodes one small value at a time, as often as a cell is evicted.)
  */
 
 const UNDEFINED = 0
