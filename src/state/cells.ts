@@ -1,7 +1,6 @@
 import type { Namespace, SnapshotEntry, StateKind } from '../core/state-backend.ts'
 import type { StateCodec } from '../core/state-codec.ts'
-import { copyThrough, v8Codec } from '../core/state-codec.ts'
-import { decodeValue, encodeShared, encodeValue } from './durable/value-codec.ts'
+import { copyThrough } from '../core/state-codec.ts'
 
 /**
  * What a backend stores per key and namespace of one state. `v` is the value (value and aggregating
@@ -165,29 +164,6 @@ export function fromWire(slot: StateSlot, v: unknown, e: SnapshotEntry[3]): Cell
     default:
       return { v, e: ttl && typeof e === 'number' ? e : Infinity }
   }
-}
-
-/**
- * Encodes a cell for a store that copies it at once (see `encodeWire`): a `v8` state's bytes are in a
- * buffer the next encoding reuses.
- */
-export function encodeCell(slot: StateSlot, c: Cell): Uint8Array {
-  const w = toWire(slot, c)
-  return slot.codec === v8Codec ? encodeShared(w) : slot.codec.encode(w)
-}
-
-/**
- * Encodes a cell's wire form for the durable store: a `v8` state's in the store's compact form (what a
- * structured clone keeps, several times faster than `v8.serialize`), any other with the state's codec.
- */
-export function encodeWire(slot: StateSlot, w: [unknown, SnapshotEntry[3]]): Uint8Array {
-  return slot.codec === v8Codec ? encodeValue(w) : slot.codec.encode(w)
-}
-
-/** A cell from the store's bytes, read at once (the store may reuse the buffer). */
-export function decodeCell(slot: StateSlot, bytes: Uint8Array): Cell {
-  const [v, e] = (slot.codec === v8Codec ? decodeValue(bytes) : slot.codec.decode(bytes)) as [unknown, SnapshotEntry[3]]
-  return fromWire(slot, v, e)
 }
 
 /** A snapshot entry holding its own copy of the cell's data (as it would come back from disk). */

@@ -5,7 +5,8 @@ import { SluiceError, userError } from '../../core/errors.ts'
 import { keyGroupOf } from '../../core/key.ts'
 import { v8Codec } from '../../core/state-codec.ts'
 import type { KeyGroupSizes, Namespace, SnapshotEntry, StateBackendOptions, StateSnapshot, StateStats, KeyGroupSelection, TimerService } from '../../core/state-backend.ts'
-import { type Cell, type CellTable, CHANGED, decodeCell, EMPTY, encodeCell, encodeWire, type StateSlot } from '../cells.ts'
+import { type Cell, type CellTable, CHANGED, EMPTY, type StateSlot } from '../cells.ts'
+import { decodeCell, encodeCell, encodeWire } from './cell-bytes.ts'
 import { KeyedStateBackend, type SweepVisitor } from '../keyed-state-backend.ts'
 import { DurableTimerQueue } from './durable-timers.ts'
 import { CellIndex } from './cell-index.ts'
@@ -63,7 +64,7 @@ export class DurableStateBackend extends KeyedStateBackend {
 
   constructor(opts: DurableStateBackendOptions = {}) {
     super(opts)
-    this.capacity = Math.max(1, opts.cacheEntries ?? Number(process.env.XCACHE ?? 100_000))
+    this.capacity = Math.max(1, opts.cacheEntries ?? 100_000)
     this.owned = opts.path === undefined
     this.path = opts.path ?? stateFolder()
     mkdirSync(this.path, { recursive: true })

@@ -303,10 +303,16 @@ function readName(): string {
       return cached
     }
   }
+  const s = shortLatin1(n)
+  names[slot] = s
+  return s
+}
+
+/** The next `n` bytes as a latin-1 string, a code unit at a time (cheaper than a native call when short). */
+function shortLatin1(n: number): string {
   let s = ''
   for (let i = 0; i < n; i++) s += String.fromCharCode(src[at + i])
   at += n
-  names[slot] = s
   return s
 }
 
@@ -317,11 +323,8 @@ function readStringBody(tag: number): string {
     at += 2 * n
     return s
   }
-  let s: string
-  if (n < SHORT_STRING) {
-    s = ''
-    for (let i = 0; i < n; i++) s += String.fromCharCode(src[at + i])
-  } else s = Buffer.prototype.toString.call(src, 'latin1', at, at + n)
+  if (n < SHORT_STRING) return shortLatin1(n)
+  const s = Buffer.prototype.toString.call(src, 'latin1', at, at + n)
   at += n
   return s
 }
