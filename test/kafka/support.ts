@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto'
 import { serviceOrSkip } from '../support/services.ts'
 import { createClient, type KafkaAdmin, type KafkaProducer, type ProducerMessage } from '../../src/connectors/kafka/client.ts'
 import { kafka as kafkaSource, type KafkaSourceOptions } from '../../src/connectors/kafka/source.ts'
+import { createTopics } from '../../src/connectors/kafka/topics.ts'
 import { END } from '../../src/core/source.ts'
 
 export const broker = serviceOrSkip('kafka')
@@ -25,7 +26,7 @@ export async function withAdmin<R>(f: (admin: KafkaAdmin) => Promise<R>): Promis
 }
 
 export async function createTopic(topic: string, partitions = 1): Promise<void> {
-  await withAdmin((a) => a.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true }))
+  await createTopics(createClient({ brokers: bootstrap() }), [{ topic, numPartitions: partitions, replicationFactor: 1 }])
 }
 
 export async function producer(cfg: Record<string, unknown> = {}): Promise<KafkaProducer> {

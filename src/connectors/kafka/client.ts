@@ -52,6 +52,7 @@ export interface KafkaAdmin {
   disconnect(): Promise<void>
   createTopics(req: { topics: { topic: string; numPartitions?: number; replicationFactor?: number; configEntries?: { name: string; value: string }[] }[]; waitForLeaders?: boolean }): Promise<boolean>
   listTopics(): Promise<string[]>
+  fetchTopicMetadata(req: { topics: string[] }): Promise<{ topics: { name: string; partitions: { partitionId: number; leader: number }[] }[] }>
   deleteTopics(req: { topics: string[] }): Promise<void>
   fetchOffsets(req: { groupId: string; topics: string[] }): Promise<{ topic: string; partitions: { partition: number; offset: string; metadata: string | null }[] }[]>
 }

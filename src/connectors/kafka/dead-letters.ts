@@ -6,6 +6,7 @@ import type { DeadLetter } from '../../dlq/record.ts'
 import { committedLater } from '../../dlq/writer.ts'
 import { createClient, createCluster, kafkaMessage, type Cluster, type KafkaClient, type KafkaConnection, type KafkaProducer, type ProducerMessage } from './client.ts'
 import { kafkaLetterStore } from './letter-store.ts'
+import { createTopics } from './topics.ts'
 import { KafkaTransactions, type KafkaSinkTxn } from './transactions.ts'
 
 /**
@@ -72,13 +73,7 @@ export class KafkaDeadLetterWriter extends BufferedLetterWriter<ProducerMessage>
     const cluster = createCluster(client)
     try {
       await cluster.connect()
-      const admin = client.admin()
-      await admin.connect()
-      try {
-        if (!(await admin.listTopics()).includes(o.topic)) await admin.createTopics({ topics: [{ topic: o.topic, numPartitions: 1 }], waitForLeaders: true })
-      } finally {
-        await admin.disconnect()
-      }
+      await createTopics(client, [{ topic: o.topic, numPartitions: 1 }])
       await cluster.addMultipleTargetTopics([o.topic])
     } catch (e) {
       await cluster.disconnect().catch(() => undefined)

@@ -6,6 +6,7 @@ import type { DeadLetter } from '../../dlq/record.ts'
 import type { LetterStore } from '../../dlq/store.ts'
 import { createClient, createCluster, isKafkaError, kafkaMessage, type Cluster, type KafkaConnection } from './client.ts'
 import { commitGroupOffsets, groupOffsets } from './groups.ts'
+import { createTopics } from './topics.ts'
 import { kafka as kafkaSource, type KafkaRecord } from './source.ts'
 
 /** A letter store that can be let go of (its connections closed). */
@@ -59,13 +60,7 @@ export function kafkaLetterStore(c: KafkaConnection): ClosableLetterStore {
     committedOffset: async (group, topic) => [...(await groupOffsets(await connected(), group, part(topic))).values()][0],
     commitOffset: async (group, topic, offset) => commitGroupOffsets(await connected(), group, [{ topic, partition: 0, offset }]),
     async append(topic, values) {
-      const admin = client.admin()
-      await admin.connect()
-      try {
-        if (!(await admin.listTopics()).includes(topic)) await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true })
-      } finally {
-        await admin.disconnect()
-      }
+      await createTopics(client, [{ topic, numPartitions: 1 }])
       const producer = client.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false })
       await producer.connect()
       try {

@@ -5,6 +5,7 @@ import type { RestoredHandle, Sink, SinkContext, SinkWriter } from '../../core/s
 import { TwoPhaseCommit } from '../../checkpoint/two-phase-commit.ts'
 import { encodeJson } from '../files/encode.ts'
 import { createClient, createCluster, defaultPartitioner, kafkaMessage, type Cluster, type KafkaClient, type KafkaConnection, type KafkaProducer, type ProducerMessage } from './client.ts'
+import { createTopics } from './topics.ts'
 import { KafkaTransactions, type KafkaSinkTxn } from './transactions.ts'
 import type { KafkaCodec } from './decode.ts'
 
@@ -101,15 +102,7 @@ function checkOptions<T>(o: KafkaSinkOptions<T>): void {
 }
 
 async function ensureTopic<T>(client: KafkaClient, cluster: Cluster, o: KafkaSinkOptions<T>): Promise<void> {
-  if (o.create !== undefined) {
-    const admin = client.admin()
-    await admin.connect()
-    try {
-      await admin.createTopics({ topics: [{ topic: o.topic, numPartitions: o.create.partitions ?? 1, replicationFactor: o.create.replicationFactor ?? 1 }], waitForLeaders: true })
-    } finally {
-      await admin.disconnect()
-    }
-  }
+  if (o.create !== undefined) await createTopics(client, [{ topic: o.topic, numPartitions: o.create.partitions ?? 1, replicationFactor: o.create.replicationFactor ?? 1 }])
   try {
     await cluster.addMultipleTargetTopics([o.topic])
   } catch (e) {

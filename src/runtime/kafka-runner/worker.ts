@@ -3,7 +3,8 @@ import type { Pipeline } from '../../api/pipeline.ts'
 import { ObjectCheckpointStorage } from '../../checkpoint/object-storage.ts'
 import { OwnStateFiles } from '../../checkpoint/own-state-files.ts'
 import { isS3Url } from '../../checkpoint/s3-location.ts'
-import { createClient, createCluster, isKafkaError, type Cluster, type KafkaClient, type KafkaProducer } from '../../connectors/kafka/client.ts'
+import { createClient, createCluster, type Cluster, type KafkaClient, type KafkaProducer } from '../../connectors/kafka/client.ts'
+import { createTopics as createKafkaTopics } from '../../connectors/kafka/topics.ts'
 import { SluiceError, errorMessage, userError } from '../../core/errors.ts'
 import { MetricsRegistry } from '../../observe/metrics/registry.ts'
 import { buildPlan } from '../../plan/physical-plan.ts'
@@ -245,25 +246,14 @@ async function follow(p: Pipeline, o: KafkaWorkerOptions, params: Record<string,
 }
 
 async function createTopics(client: KafkaClient, group: string, partitions: number): Promise<void> {
-  const admin = client.admin()
-  await admin.connect()
+  const topics = [
+    { topic: exchangeTopic(group), numPartitions: partitions, configEntries: [{ name: 'max.message.bytes', value: String(16 << 20) }, { name: 'retention.ms', value: String(24 * 3600_000) }] },
+    { topic: membersTopic(group), numPartitions: 1 },
+  ]
   try {
-    const have = new Set(await admin.listTopics())
-    const topics = [
-      { topic: exchangeTopic(group), numPartitions: partitions, configEntries: [{ name: 'max.message.bytes', value: String(16 << 20) }, { name: 'retention.ms', value: String(24 * 3600_000) }] },
-      { topic: membersTopic(group), numPartitions: 1 },
-    ].filter((t) => !have.has(t.topic))
-    if (topics.length === 0) return
-    try {
-      await admin.createTopics({ topics, waitForLeaders: true })
-    } catch (e) {
-      // Another worker created them first.
-      if (!isKafkaError(e, 'TOPIC_ALREADY_EXISTS') && !/already exists/i.test(errorMessage(e))) {
-        throw new SluiceError('SLUICE_KAFKA_RUNNER_TOPICS', `the job's internal topics could not be created: ${errorMessage(e)}`, { domain: 'external', cause: e, hint: `the workers need to create topics '${exchangeTopic(group)}' and '${membersTopic(group)}', or find them created` })
-      }
-    }
-  } finally {
-    await admin.disconnect()
+    await createKafkaTopics(client, topics)
+  } catch (e) {
+    throw new SluiceError('SLUICE_KAFKA_RUNNER_TOPICS', `the job's internal topics could not be created: ${errorMessage(e)}`, { domain: 'external', cause: e, hint: `the workers need to create topics '${exchangeTopic(group)}' and '${membersTopic(group)}', or find them created` })
   }
 }
 
