@@ -1,10 +1,11 @@
 /**
- * `npm run bench -- <suite> [flags]`: micro (engine hot path), nexmark, log, state, interval-join, checkpoint, privacy, contracts, kafka, kafka-workers, kafka-nexmark, postgres, redis, latency, skew or http. With no suite, runs micro.
+ * `npm run bench -- <suite> [flags]`: micro (engine hot path), nexmark, nexmark-recovery, log, state, interval-join, checkpoint, privacy, contracts, kafka, kafka-workers, kafka-nexmark, postgres, redis, latency, skew or http. With no suite, runs micro.
  */
 const [suite = 'micro', ...rest] = process.argv.slice(2)
 const suites: Record<string, string> = {
   micro: './micro/main.ts',
   nexmark: './nexmark/main.ts',
+  'nexmark-recovery': './nexmark/recovery.ts',
   log: './log/main.ts',
   state: './state/main.ts',
   'interval-join': './state/interval-join.ts',

@@ -10,6 +10,7 @@ import type { KeyedSnapshot } from '../core/operator.ts'
 import type { PhysicalPlan } from '../plan/physical-plan.ts'
 import type { Ack, ChannelState, ThreadRestore, VertexWatermarks, BarrierSpec } from './acks.ts'
 import { DEAD_LETTERS, checkCompatibility } from './compatibility.ts'
+import { detachKeyedRestore, planKeyedRestores } from './keyed-restore.ts'
 import { operatorStates } from './incremental.ts'
 import type { CheckpointStats, Manifest, OperatorEntry, SourceSnapshot } from './manifest.ts'
 import { MANIFEST_FORMAT } from './manifest.ts'
@@ -415,6 +416,12 @@ function planRestore(m: Manifest, snap: CheckpointRead, plan: PhysicalPlan, layo
     const v = byId.get(op.step)
     if (v === undefined || dropped.has(op.step)) continue
     const subs = layout.subtasks(v.index)
+    // Keyed state goes to its threads undecoded; each decodes a key group when its operator reads it.
+    const encoded = op.keyed ? planKeyedRestores(op, (f) => snap.file(f), subs, m.keyGroups) : undefined
+    if (encoded !== undefined) {
+      encoded.forEach((r, t) => (vertexEntry(t, v.index).state = t === 0 ? r : detachKeyedRestore(r)))
+      continue
+    }
     const states = operatorStates(op, (f) => decodeState(snap.file(f)))
     if (op.keyed && states.every(isKeyedSnapshot)) {
       redistributeKeyed(states as KeyedSnapshot[], subs, m.keyGroups).forEach((r, t) => (vertexEntry(t, v.index).state = r))

@@ -46,61 +46,70 @@ export function mergeKeyed(base: KeyedSnapshot, deltas: readonly KeyedSnapshot[]
   for (const l of layers) for (const g of Object.keys(l.groups)) groupIds.add(Number(g))
   const groups: Record<number, unknown> = {}
   for (const g of groupIds) {
-    if (layers.some((l, i) => i > 0 && (l.groups[g] as Record<string, unknown> | undefined)?.[ROW_PATCHES] !== undefined)) {
-      const merged = mergePatched(layers, g, offsets)
-      if (Object.keys(merged).length > 0) groups[g] = merged
-      continue
-    }
-    // The newest delta that changed each key of this group.
-    const newest = new Map<unknown, number>()
-    for (let i = 1; i < layers.length; i++) {
-      const changed = (layers[i].groups[g] as Record<string, unknown> | undefined)?.[CHANGED_KEYS]
-      if (changed === undefined) continue
-      if (!Array.isArray(changed)) throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `incremental state: key group ${g} of delta ${i} has a malformed list of changed keys`, { domain: 'internal' })
-      for (const k of changed) newest.set(keyId(k), i)
-    }
-    const merged: Record<string, unknown> = {}
-    // Lists taken over from the base as they are (no key of theirs changed); copied before anything is added.
-    const asIs = new Set<string>()
-    for (let i = 0; i < layers.length; i++) {
-      const data = layers[i].groups[g] as Record<string, unknown> | undefined
-      if (data === undefined) continue
-      for (const [name, v] of Object.entries(data)) {
-        if (name === CHANGED_KEYS) continue
-        if (!isColumns(v)) {
-          merged[name] = v
-          continue
-        }
-        if (i === 0 && newest.size === 0) {
-          merged[name] = v
-          asIs.add(name)
-          continue
-        }
-        const had = merged[name]
-        let out: EntryColumns
-        if (!isColumns(had)) merged[name] = out = { s: [], k: [], d: [] }
-        else if (asIs.delete(name)) merged[name] = out = { s: had.s.slice(), k: had.k.slice(), d: had.d.slice() }
-        else out = had
-        const off = offsets[i]
-        for (let j = 0; j < v.s.length; j++) {
-          if ((newest.get(keyId(v.k[j])) ?? 0) !== i) continue
-          out.s.push(v.s[j] + off)
-          out.k.push(v.k[j])
-          out.d.push(v.d[j])
-        }
-      }
-    }
-    for (const [name, v] of Object.entries(merged)) if (isColumns(v) && v.s.length === 0) delete merged[name]
-    if (Object.keys(merged).length > 0) groups[g] = merged
+    const merged = mergeGroup(layers.map((l) => l.groups[g] as Record<string, unknown> | undefined), g, offsets)
+    if (merged !== undefined) groups[g] = merged
   }
   const last = deltas[deltas.length - 1]
   return last.shared === undefined ? { keyGroups: base.keyGroups, groups } : { keyGroups: base.keyGroups, groups, shared: last.shared }
 }
 
+/**
+ * One key group of a base and its deltas (`datas`: the group's data in each layer, oldest first), as
+ * `mergeKeyed` merges every group; `offsets[i]` is added to the positions of layer i. Undefined when nothing
+ * is left.
+ */
+export function mergeGroup(datas: readonly (Record<string, unknown> | undefined)[], g: number, offsets: readonly number[]): Record<string, unknown> | undefined {
+  if (datas.some((d, i) => i > 0 && d?.[ROW_PATCHES] !== undefined)) {
+    const merged = mergePatched(datas, g, offsets)
+    return Object.keys(merged).length > 0 ? merged : undefined
+  }
+  // The newest delta that changed each key of this group.
+  const newest = new Map<unknown, number>()
+  for (let i = 1; i < datas.length; i++) {
+    const changed = datas[i]?.[CHANGED_KEYS]
+    if (changed === undefined) continue
+    if (!Array.isArray(changed)) throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `incremental state: key group ${g} of delta ${i} has a malformed list of changed keys`, { domain: 'internal' })
+    for (const k of changed) newest.set(keyId(k), i)
+  }
+  const merged: Record<string, unknown> = {}
+  // Lists taken over from the base as they are (no key of theirs changed); copied before anything is added.
+  const asIs = new Set<string>()
+  for (let i = 0; i < datas.length; i++) {
+    const data = datas[i]
+    if (data === undefined) continue
+    for (const [name, v] of Object.entries(data)) {
+      if (name === CHANGED_KEYS) continue
+      if (!isColumns(v)) {
+        merged[name] = v
+        continue
+      }
+      if (i === 0 && newest.size === 0) {
+        merged[name] = v
+        asIs.add(name)
+        continue
+      }
+      const had = merged[name]
+      let out: EntryColumns
+      if (!isColumns(had)) merged[name] = out = { s: [], k: [], d: [] }
+      else if (asIs.delete(name)) merged[name] = out = { s: had.s.slice(), k: had.k.slice(), d: had.d.slice() }
+      else out = had
+      const off = offsets[i]
+      for (let j = 0; j < v.s.length; j++) {
+        if ((newest.get(keyId(v.k[j])) ?? 0) !== i) continue
+        out.s.push(v.s[j] + off)
+        out.k.push(v.k[j])
+        out.d.push(v.d[j])
+      }
+    }
+  }
+  for (const [name, v] of Object.entries(merged)) if (isColumns(v) && v.s.length === 0) delete merged[name]
+  return Object.keys(merged).length > 0 ? merged : undefined
+}
+
 type Held = { s: number; k: unknown; d: unknown }
 
 /** One key group of `layers` when some delta patches entries of it: layer by layer, each list's entries by key. */
-function mergePatched(layers: readonly KeyedSnapshot[], g: number, offsets: number[]): Record<string, unknown> {
+function mergePatched(datas: readonly (Record<string, unknown> | undefined)[], g: number, offsets: readonly number[]): Record<string, unknown> {
   const lists = new Map<string, Map<unknown, Held>>()
   const other: Record<string, unknown> = {}
   const listOf = (name: string) => {
@@ -108,8 +117,8 @@ function mergePatched(layers: readonly KeyedSnapshot[], g: number, offsets: numb
     if (m === undefined) lists.set(name, (m = new Map()))
     return m
   }
-  for (let i = 0; i < layers.length; i++) {
-    const data = layers[i].groups[g] as Record<string, unknown> | undefined
+  for (let i = 0; i < datas.length; i++) {
+    const data = datas[i]
     if (data === undefined) continue
     const patches = (data[ROW_PATCHES] ?? {}) as Record<string, unknown>
     if (typeof patches !== 'object' || patches === null || !Object.values(patches).every(isColumns)) throw corrupt(g, i, 'malformed row patches')

@@ -113,6 +113,44 @@ export function decodeState(data: Uint8Array, owned: (keyGroup: number) => boole
 }
 
 function decodeColumnar(buf: Buffer, owned: (keyGroup: number) => boolean): unknown {
+  const { header, headAt } = readHeader(buf)
+  if (header.plain !== undefined) return readPart(buf, 0, header.plain, headAt, 'the step')
+  const groups: Record<number, unknown> = {}
+  for (const [g, offset, length] of header.groups ?? []) if (owned(g)) groups[g] = readPart(buf, offset, length, headAt, `key group ${g}`)
+  return withShared({ keyGroups: header.keyGroups ?? 0, groups }, header.shared)
+}
+
+/** A keyed state file's index: its key groups, each as a view of the file's bytes, and its operator-wide data. */
+export interface KeyedFileIndex {
+  keyGroups: number
+  shared: unknown
+  groups: Map<number, Uint8Array>
+}
+
+/**
+ * The index of a keyed state file without decoding its groups (a restore decodes each group when it is
+ * read: see `decodeGroup`); undefined for a file of the older layout or of state not split by key group.
+ */
+export function keyedFileIndex(data: Uint8Array): KeyedFileIndex | undefined {
+  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+  if (buf.byteLength < TRAILER || !buf.subarray(buf.byteLength - MAGIC.byteLength).equals(MAGIC)) return undefined
+  const { header, headAt } = readHeader(buf)
+  if (header.plain !== undefined) return undefined
+  const groups = new Map<number, Uint8Array>()
+  for (const [g, offset, length] of header.groups ?? []) {
+    if (offset + length > headAt) throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `a state file ends inside key group ${g}`, { domain: 'external' })
+    groups.set(g, buf.subarray(offset, offset + length))
+  }
+  return { keyGroups: header.keyGroups ?? 0, shared: header.shared, groups }
+}
+
+/** Decodes key group `g` from its bytes as `keyedFileIndex` gives them. */
+export function decodeGroup(bytes: Uint8Array, g: number): unknown {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  return readPart(buf, 0, buf.byteLength, buf.byteLength, `key group ${g}`)
+}
+
+function readHeader(buf: Buffer): { header: Header; headAt: number } {
   const headEnd = buf.byteLength - TRAILER
   const headAt = headEnd - buf.readUInt32LE(headEnd)
   if (headAt < 0) throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', 'a state file is shorter than its header says', { domain: 'external' })
@@ -120,22 +158,21 @@ function decodeColumnar(buf: Buffer, owned: (keyGroup: number) => boolean): unkn
   if (header.codec !== CODEC) {
     throw new SluiceError('SLUICE_CHECKPOINT_UNREADABLE', `a state file uses layout '${String(header.codec)}', which this version of Sluice cannot read`, { hint: 'restore with the version that wrote the checkpoint' })
   }
-  const read = (from: number, length: number, what: string) => {
-    if (from + length > headAt) throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `a state file ends inside ${what}`, { domain: 'external' })
-    const r = new ByteReader(buf, `the state of ${what}`, from, from + length)
-    let v: unknown
-    try {
-      v = readValue(r)
-    } catch (e) {
-      throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `the state of ${what} in a state file is damaged: ${errorMessage(e)}`, { domain: 'external', cause: e })
-    }
-    if (r.pos !== from + length) throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `the state of ${what} has ${from + length - r.pos} bytes left over`, { domain: 'external' })
-    return v
+  return { header, headAt }
+}
+
+/** One value of a state file: `length` bytes at `from`, which must end before `limit`. */
+function readPart(buf: Buffer, from: number, length: number, limit: number, what: string): unknown {
+  if (from + length > limit) throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `a state file ends inside ${what}`, { domain: 'external' })
+  const r = new ByteReader(buf, `the state of ${what}`, from, from + length)
+  let v: unknown
+  try {
+    v = readValue(r)
+  } catch (e) {
+    throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `the state of ${what} in a state file is damaged: ${errorMessage(e)}`, { domain: 'external', cause: e })
   }
-  if (header.plain !== undefined) return read(0, header.plain, 'the step')
-  const groups: Record<number, unknown> = {}
-  for (const [g, offset, length] of header.groups ?? []) if (owned(g)) groups[g] = read(offset, length, `key group ${g}`)
-  return withShared({ keyGroups: header.keyGroups ?? 0, groups }, header.shared)
+  if (r.pos !== from + length) throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `the state of ${what} has ${from + length - r.pos} bytes left over`, { domain: 'external' })
+  return v
 }
 
 function withShared(snap: KeyedSnapshot, shared: unknown): KeyedSnapshot {

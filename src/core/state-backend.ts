@@ -121,6 +121,12 @@ export interface StateBackend {
    * needs no `set`. Otherwise (the durable backend) a changed value must be `set` again to be kept.
    */
   readonly holdsValues: boolean
+  /**
+   * Whether iteration, and timers of one time, follow the order entries were written in (the heap backend): a
+   * restore must then write them in their saved order. The durable backend orders by key, so a restore writes
+   * in any order, one key group at a time (see `restoreEntries`).
+   */
+  readonly insertionOrdered: boolean
   /** Number of key groups state is partitioned into (fixed for the life of a job's state). */
   readonly keyGroups: number
   value<T>(state: string | StateDescriptor): ValueState<T>

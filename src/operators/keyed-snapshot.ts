@@ -125,24 +125,50 @@ export function checkRestore(r: unknown, keyGroups: number, step: string): Keyed
  */
 export function readEntries<D>(r: KeyedRestore, list: string): KeyedEntry<D>[] {
   const all: KeyedEntry<D>[] = []
-  for (const g of Object.values(r.groups)) {
-    const c = (g as GroupData | undefined)?.[list] as EntryColumns | undefined
-    if (c !== undefined) for (let i = 0; i < c.s.length; i++) all.push([c.s[i], c.k[i], c.d[i] as D])
-  }
-  // Entries of one old subtask keep their order; those of different old subtasks may interleave in any way.
-  all.sort((a, b) => a[0] - b[0])
-  return all
+  restoreEntries(r, { [list]: (key, data: D, seq: number) => all.push([seq, key, data]) }, false)
+  return inOldOrder(all)
 }
 
-/** Replaces the timers of `queue` with the restored ones of list `list`; returns their distinct times. */
-export function restoreTimers(queue: TimerService, r: KeyedRestore, list: string): number[] {
-  queue.restore([])
-  const times = new Set<number>()
-  for (const [, key, time] of readEntries<number>(r, list)) {
-    queue.register(time, keyId(key), key)
-    times.add(time)
+// Entries of one old subtask keep their order; those of different old subtasks may interleave in any way.
+const inOldOrder = <E extends KeyedEntry>(entries: E[]): E[] => entries.sort((a, b) => a[0] - b[0])
+
+/**
+ * Hands every restored entry of the lists named in `each` to that list's function. Key groups are read one
+ * at a time, each once (a restore may decode a group when it is read, and let it go after). `inOrder` (a
+ * store whose iteration follows the order of writes: the heap backend, a heap timer queue): the entries of
+ * the named lists are gathered, then handed over list by list, each in its old order over all groups.
+ * Otherwise each as its group is read: how state larger than memory is restored into a store that orders
+ * entries by key (the durable backend, where the order of writes shows nowhere).
+ *
+ * @example restoreEntries(r, { rows: (key, row) => rows.set(keyId(key), row) }, state.insertionOrdered)
+ */
+export function restoreEntries(r: KeyedRestore, each: Record<string, (key: unknown, data: never, seq: number) => void>, inOrder: boolean): void {
+  const lists = Object.entries(each)
+  const gathered = inOrder ? lists.map((): KeyedEntry[] => []) : undefined
+  for (const g in r.groups) {
+    const data = r.groups[g as unknown as number] as GroupData | undefined
+    if (data === undefined) continue
+    for (let l = 0; l < lists.length; l++) {
+      const c = data[lists[l][0]] as EntryColumns | undefined
+      if (c === undefined) continue
+      const fn = lists[l][1]
+      if (gathered !== undefined) for (let i = 0; i < c.s.length; i++) gathered[l].push([c.s[i], c.k[i], c.d[i]])
+      else for (let i = 0; i < c.s.length; i++) fn(c.k[i], c.d[i] as never, c.s[i])
+    }
   }
-  return [...times]
+  if (gathered !== undefined) lists.forEach(([, fn], l) => inOldOrder(gathered[l]).forEach(([s, k, d]) => fn(k, d as never, s)))
+}
+
+/**
+ * A function for `restoreEntries` that puts restored timers into `queue` (emptied first), adding each
+ * distinct time to `times` when given (processing-time timers, which the operator schedules).
+ */
+export function timersInto(queue: TimerService, times?: Set<number>): (key: unknown, time: number) => void {
+  queue.restore([])
+  return (key, time) => {
+    queue.register(time, keyId(key), key)
+    times?.add(time)
+  }
 }
 
 /** The lowest of a number in every previous subtask's shared data (a watermark), or `none` if none had one. */

@@ -36,6 +36,7 @@ export type SweepVisitor = (ns: Namespace, id: unknown, cell: Cell) => 0 | 1 | 2
 export abstract class KeyedStateBackend implements StateBackend, HandleHost {
   abstract readonly kind: string
   abstract readonly holdsValues: boolean
+  abstract readonly insertionOrdered: boolean
   readonly keyGroups: number
   protected readonly clock: { now(): number }
   private readonly watermark: () => number
@@ -318,9 +319,12 @@ export abstract class KeyedStateBackend implements StateBackend, HandleHost {
       const slot = this.slots.get(sid) ?? this.register(meta.kind, { name: meta.name, codec: builtinCodec(meta.codec), ttl: meta.ttl === null ? undefined : { ttl: meta.ttl } }, meta)
       bySlot.set(sid, slot)
     }
-    for (const [kgText, states] of Object.entries(snapshot.groups)) {
+    // One group read at a time: a restore may decode each group as it is read (see `openKeyedRestore`).
+    for (const kgText in snapshot.groups) {
       const kg = Number(kgText)
       if (owned !== undefined && !owned.has(kg)) continue
+      const states = snapshot.groups[kg]
+      if (states === undefined) continue
       for (const [sid, entries] of Object.entries(states)) {
         const slot = bySlot.get(sid)
         if (slot === undefined) throw userError('SLUICE_STATE_SNAPSHOT', `state: snapshot entries for '${sid}' without its description`)

@@ -4,7 +4,7 @@ import { keyId } from '../../core/key.ts'
 import type { KeyedSnapshot, Operator, OperatorContext, Output } from '../../core/operator.ts'
 import type { TimerService } from '../../core/state-backend.ts'
 import { EntryCache } from '../../state/entry-cache.ts'
-import { checkRestore, KeyedSnapshotWriter, minShared, readEntries, restoreTimers } from '../keyed-snapshot.ts'
+import { checkRestore, KeyedSnapshotWriter, minShared, restoreEntries, timersInto } from '../keyed-snapshot.ts'
 import type { JoinLateRecord } from './join-types.ts'
 import { PausableBatches } from '../pausable.ts'
 
@@ -230,8 +230,14 @@ export class IntervalJoinOperator extends PausableBatches implements Operator {
     this.wm = minShared(r, 'wm')
     this.keys.reset()
     this.ctx.state.restore({ format: 'sluice-keyed-state/1', keyGroups: r.keyGroups, states: {}, groups: {} })
-    for (const [, key, [l, rt]] of readEntries<[SideSnapshot, SideSnapshot]>(r, 'buffers')) this.keys.state.set(keyId(key), { key, sides: [side(l), side(rt)] })
-    restoreTimers(this.timers[0], r, 'left')
-    restoreTimers(this.timers[1], r, 'right')
+    restoreEntries(
+      r,
+      {
+        buffers: (key, [l, rt]: [SideSnapshot, SideSnapshot]) => this.keys.state.set(keyId(key), { key, sides: [side(l), side(rt)] }),
+        left: timersInto(this.timers[0]),
+        right: timersInto(this.timers[1]),
+      },
+      this.ctx.state.insertionOrdered,
+    )
   }
 }

@@ -4,7 +4,7 @@ import { keyId } from '../../core/key.ts'
 import type { KeyedSnapshot, Operator, OperatorContext, Output } from '../../core/operator.ts'
 import type { TimerService } from '../../core/state-backend.ts'
 import { ChangeTracker } from '../change-tracker.ts'
-import { checkRestore, KeyedSnapshotWriter, readEntries, restoreTimers } from '../keyed-snapshot.ts'
+import { checkRestore, KeyedSnapshotWriter, restoreEntries, timersInto } from '../keyed-snapshot.ts'
 import type { JoinType } from './join-types.ts'
 import { HeapJoinKeys, type JoinKeys, type KeyChange, type KeyEntry, type SideSnapshot, type SideState, sideSize } from './regular-join-state.ts'
 import { StoreJoinKeys } from './regular-join-rows.ts'
@@ -280,8 +280,16 @@ export class RegularJoinOperator extends PausableBatches implements Operator {
     this.changes.stop()
     this.keys.forget()
     this.ctx.state.restore({ format: 'sluice-keyed-state/1', keyGroups: r.keyGroups, states: {}, groups: {} })
-    for (const [, key, [l, rt]] of readEntries<[SideSnapshot | OldSideSnapshot, SideSnapshot | OldSideSnapshot]>(r, 'rows')) this.keys.put(keyId(key), key, [side(l), side(rt)])
-    const times = new Set([...restoreTimers(this.timers[0], r, 'left'), ...restoreTimers(this.timers[1], r, 'right')])
+    const times = new Set<number>()
+    restoreEntries(
+      r,
+      {
+        rows: (key, [l, rt]: [SideSnapshot | OldSideSnapshot, SideSnapshot | OldSideSnapshot]) => this.keys.put(keyId(key), key, [side(l), side(rt)]),
+        left: timersInto(this.timers[0], times),
+        right: timersInto(this.timers[1], times),
+      },
+      this.ctx.state.insertionOrdered,
+    )
     if (!this.eventTime) for (const t of times) this.ctx.scheduleProcessingTime(t)
   }
 }

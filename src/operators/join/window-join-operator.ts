@@ -5,7 +5,7 @@ import { keyId } from '../../core/key.ts'
 import type { KeyedSnapshot, Operator, OperatorContext, Output } from '../../core/operator.ts'
 import type { TimerService } from '../../core/state-backend.ts'
 import { EntryCache } from '../../state/entry-cache.ts'
-import { checkRestore, KeyedSnapshotWriter, minShared, readEntries, restoreTimers } from '../keyed-snapshot.ts'
+import { checkRestore, KeyedSnapshotWriter, minShared, restoreEntries, timersInto } from '../keyed-snapshot.ts'
 import type { WindowAssigner } from '../window/assigners.ts'
 import type { JoinLateRecord, JoinType } from './join-types.ts'
 import { PausableBatches } from '../pausable.ts'
@@ -236,8 +236,15 @@ export class WindowJoinOperator extends PausableBatches implements Operator {
     this.wm = minShared(r, 'wm')
     this.keys.reset()
     this.ctx.state.restore({ format: 'sluice-keyed-state/1', keyGroups: r.keyGroups, states: {}, groups: {} })
-    for (const [, key, slots] of readEntries<Slot[]>(r, 'windows')) this.keys.state.set(keyId(key), { key, slots: new Map(slots.map((s) => [s.start, s])) })
-    const times = restoreTimers(this.timers, r, 'timers')
+    const times = new Set<number>()
+    restoreEntries(
+      r,
+      {
+        windows: (key, slots: Slot[]) => this.keys.state.set(keyId(key), { key, slots: new Map(slots.map((s) => [s.start, s])) }),
+        timers: timersInto(this.timers, times),
+      },
+      this.ctx.state.insertionOrdered,
+    )
     if (this.processingTime) for (const t of times) this.ctx.scheduleProcessingTime(t)
   }
 }

@@ -9,7 +9,7 @@ import type { KeyedPartial } from '../aggregate/combiner.ts'
 import { isPartial } from '../aggregate/partial.ts'
 import { ChangeTracker } from '../change-tracker.ts'
 import { PausableBatches } from '../pausable.ts'
-import { checkRestore, KeyedSnapshotWriter, readEntries } from '../keyed-snapshot.ts'
+import { checkRestore, KeyedSnapshotWriter, restoreEntries } from '../keyed-snapshot.ts'
 
 /**
  * A row of a continuously updated table: the key and its current aggregate.
@@ -203,7 +203,7 @@ export class KeyedAggregateOperator<T, A, R> extends PausableBatches implements 
     const r = checkRestore(state, this.op.state.keyGroups, this.op.stepId)
     this.changes.stop()
     this.op.state.restore({ format: 'sluice-keyed-state/1', keyGroups: r.keyGroups, states: {}, groups: {} })
-    for (const [, key, [acc, n, emitted, last, time]] of readEntries<SavedRow<A, R>>(r, 'rows')) this.rows.set(keyId(key), { key, acc, n, emitted, last, time, mark: -1 })
+    restoreEntries(r, { rows: (key, [acc, n, emitted, last, time]: SavedRow<A, R>) => this.rows.set(keyId(key), { key, acc, n, emitted, last, time, mark: -1 }) }, this.op.state.insertionOrdered)
   }
 }
 

@@ -4,7 +4,7 @@ import { keyId } from '../../core/key.ts'
 import type { KeyedRestore, OperatorContext, Output } from '../../core/operator.ts'
 import { TimerQueue } from '../../state/timers.ts'
 import { TimerFiring } from '../timer-firing.ts'
-import { type KeyedSnapshotWriter, restoreTimers } from '../keyed-snapshot.ts'
+import { type KeyedSnapshotWriter, restoreEntries, timersInto } from '../keyed-snapshot.ts'
 import type { KeyedStateAccess, ProcessContext, TimerAccess } from './process-function.ts'
 
 /**
@@ -145,7 +145,9 @@ export class KeyedContext<O> implements ProcessContext<unknown, O> {
 
   /** Takes the restored timers of both clocks, and asks again for the processing-time ones. */
   restoreTimers(r: KeyedRestore): void {
-    restoreTimers(this.eventTimers, r, 'event')
-    for (const t of restoreTimers(this.procTimers, r, 'processing')) this.op.scheduleProcessingTime(t)
+    const times = new Set<number>()
+    // Heap queues fire the keys of one time in the order they were registered: restored in their old order.
+    restoreEntries(r, { event: timersInto(this.eventTimers), processing: timersInto(this.procTimers, times) }, true)
+    for (const t of times) this.op.scheduleProcessingTime(t)
   }
 }

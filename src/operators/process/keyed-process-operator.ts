@@ -161,10 +161,10 @@ export class UserFunctionOperator<O> extends PausableBatches implements Operator
     const shared = r.shared as (SharedState | undefined)[]
     const states: StateSnapshot['states'] = {}
     for (const s of shared) if (s !== undefined) Object.assign(states, s.states)
+    // Each group's entries as the backend reads it (a restore may decode a group only when it is read).
     const groups: StateSnapshot['groups'] = {}
-    for (const [kg, g] of Object.entries(r.groups)) {
-      const entries = (g as GroupData | undefined)?.state
-      if (entries !== undefined) groups[Number(kg)] = entries as StateSnapshot['groups'][number]
+    for (const kg in r.groups) {
+      Object.defineProperty(groups, kg, { enumerable: true, get: () => (r.groups[kg as unknown as number] as GroupData | undefined)?.state })
     }
     const format = shared.find((s) => s !== undefined)?.format ?? 'sluice-keyed-state/1'
     this.op.state.restore({ format, keyGroups: r.keyGroups, states, groups }, Object.keys(r.groups).map(Number))

@@ -5,7 +5,7 @@ import type { KeyedSnapshot, Operator, OperatorContext, Output } from '../../cor
 import type { TimerService } from '../../core/state-backend.ts'
 import { EntryCache } from '../../state/entry-cache.ts'
 import type { AggregateFunction } from '../aggregate/aggregate-function.ts'
-import { checkRestore, KeyedSnapshotWriter, minShared, readEntries, restoreTimers } from '../keyed-snapshot.ts'
+import { checkRestore, KeyedSnapshotWriter, minShared, restoreEntries, timersInto } from '../keyed-snapshot.ts'
 import type { WindowAssigner } from './assigners.ts'
 import type { WindowPartial } from './combiner.ts'
 import { isPartial } from '../aggregate/partial.ts'
@@ -497,8 +497,16 @@ export class WindowOperator<T, A, R> extends PausableBatches implements Operator
     this.tctx.watermark = this.wm
     this.windows.reset()
     this.ctx.state.restore({ format: 'sluice-keyed-state/1', keyGroups: r.keyGroups, states: {}, groups: {} })
-    for (const [, key, slots] of readEntries<Slot<A, R>[]>(r, 'windows')) this.windows.state.set(keyId(key), { key, slots })
-    restoreTimers(this.eventTimers, r, 'event')
-    for (const t of restoreTimers(this.procTimers, r, 'processing')) this.ctx.scheduleProcessingTime(t)
+    const procTimes = new Set<number>()
+    restoreEntries(
+      r,
+      {
+        windows: (key, slots: Slot<A, R>[]) => this.windows.state.set(keyId(key), { key, slots }),
+        event: timersInto(this.eventTimers),
+        processing: timersInto(this.procTimers, procTimes),
+      },
+      this.ctx.state.insertionOrdered,
+    )
+    for (const t of procTimes) this.ctx.scheduleProcessingTime(t)
   }
 }

@@ -8,6 +8,7 @@ import type { ErrorRecord } from '../../core/operator.ts'
 import type { DeadLetter } from '../../dlq/record.ts'
 import type { LetterWriter } from '../../dlq/letter-writer.ts'
 import { configureErrors } from '../attach-dead-letters.ts'
+import { isEncodedKeyedRestore, openKeyedRestore } from '../../checkpoint/keyed-restore.ts'
 import type { PhysicalPlan } from '../../plan/physical-plan.ts'
 import type { MetricsRegistry } from '../../observe/metrics/registry.ts'
 import type { StepMetrics } from '../../core/metrics.ts'
@@ -231,7 +232,7 @@ export class SubtaskExecutor {
       for (const x of restore.vertices) {
         const v = this.graph.vertices[x.vertex]
         if (v === undefined) continue
-        if (x.state !== undefined) v.operator?.restore?.(x.state)
+        if (x.state !== undefined) v.operator?.restore?.(isEncodedKeyedRestore(x.state) ? openKeyedRestore(x.state) : x.state)
         if (x.wm !== undefined) {
           v.watermark = x.wm.watermark
           v.forwarded = x.wm.forwarded

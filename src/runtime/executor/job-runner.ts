@@ -186,11 +186,13 @@ export class JobRunner {
       }
       const restores = await this.coordinator?.restore(laterCommits(this.plan, this.deadLetters))
       const report = this.coordinator?.report
-      if (restores !== undefined && report?.restoredFrom != null) this.control.restored(report.restoredFrom, opts.checkpoint!.restoreFrom ?? opts.checkpoint!.dir, report.restoreMs ?? undefined)
       const splits = this.executor.splitNames()
       for (let t = 1; t < threads; t++) this.send(t, { t: 'start', restore: restores?.[t], ...(splits.length > 0 ? { splits } : {}) })
       this.router.flush()
+      const startedAt = performance.now()
       await this.executor.start(restores?.[0])
+      // The restore's time includes this thread's operators taking their state (decoded as they read it).
+      if (restores !== undefined && report?.restoredFrom != null) this.control.restored(report.restoredFrom, opts.checkpoint!.restoreFrom ?? opts.checkpoint!.dir, (report.restoreMs ?? 0) + performance.now() - startedAt)
       if (this.control.status().status === 'starting') this.control.setStatus('running')
       await this.executor.run()
       await this.until(() => this.closed === threads, (w) => (this.onClosed = w))

@@ -47,6 +47,7 @@ const LOAD_BATCH = 10_000
 export class DurableStateBackend extends KeyedStateBackend {
   readonly kind = 'durable'
   readonly holdsValues = false
+  readonly insertionOrdered = false
   readonly path: string
   private readonly db: RootDatabase<Buffer, Key>
   private readonly owned: boolean

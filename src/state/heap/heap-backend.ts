@@ -44,6 +44,7 @@ interface HeapState {
 export class HeapStateBackend extends KeyedStateBackend {
   readonly kind = 'heap'
   readonly holdsValues = true
+  readonly insertionOrdered = true
   private readonly states: HeapState[] = []
   private readonly memory: StateMemoryBudget | undefined
   private reads = 0
