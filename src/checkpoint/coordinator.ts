@@ -417,7 +417,7 @@ function planRestore(m: Manifest, snap: CheckpointRead, plan: PhysicalPlan, layo
     if (v === undefined || dropped.has(op.step)) continue
     const subs = layout.subtasks(v.index)
     // Keyed state goes to its threads undecoded; each decodes a key group when its operator reads it.
-    const encoded = op.keyed ? planKeyedRestores(op, (f) => snap.file(f), subs, m.keyGroups) : undefined
+    const encoded = op.keyed ? planKeyedRestores(op, snap, subs, m.keyGroups) : undefined
     if (encoded !== undefined) {
       encoded.forEach((r, t) => (vertexEntry(t, v.index).state = t === 0 ? r : detachKeyedRestore(r)))
       continue

@@ -66,7 +66,7 @@ test('law: restoring undecoded key groups gives each subtask what decoding, merg
   const key = fc.constantFrom<unknown>('a', 'b', 'c', 'd', 'e', 'f', 'g', 1, 2, 3, 4, ['t', 1], ['t', 2])
   const op = fc.oneof(fc.record({ set: key, v: fc.integer({ min: 0, max: 99 }) }), fc.record({ del: key }), fc.constant({ cut: true as const }))
   fc.assert(
-    fc.property(fc.array(op, { maxLength: 50 }), fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 3 }), fc.boolean(), (ops, before, after, incremental) => {
+    fc.property(fc.array(op, { maxLength: 50 }), fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 3 }), fc.boolean(), fc.boolean(), (ops, before, after, incremental, fromDisk) => {
       const rows = new Map<unknown, [unknown, number]>()
       const chains: KeyedSnapshot[][] = Array.from({ length: before }, () => [])
       let changed = new Map<unknown, unknown>()
@@ -94,7 +94,7 @@ test('law: restoring undecoded key groups gives each subtask what decoding, merg
       cut()
       const { op: entry, file } = entryOf(chains)
       const eager = redistributeKeyed(operatorStates(entry, (f) => decodeState(file(f))) as KeyedSnapshot[], after, G)
-      const planned = planKeyedRestores(entry, file, after, G)
+      const planned = planKeyedRestores(entry, fromDisk ? { file, range: (f, at, n) => file(f as StateFileRef).slice(at, at + n) } : { file }, after, G)
       assert.ok(planned !== undefined)
       for (let t = 0; t < after; t++) {
         assert.ok(isEncodedKeyedRestore(planned[t]))
@@ -115,7 +115,7 @@ test('law: restoring undecoded key groups gives each subtask what decoding, merg
 test('each key group is decoded when it is read, and not kept', () => {
   const rows = new Map<unknown, [unknown, number]>(['a', 'b', 'c'].map((k, i) => [k, [k, i]]))
   const { op, file } = entryOf([[snapshotOf(rows, 0, 1)]])
-  const r = openKeyedRestore(planKeyedRestores(op, file, 1, G)![0])
+  const r = openKeyedRestore(planKeyedRestores(op, { file }, 1, G)![0])
   const g = keyGroupOf('a', G)
   const first = r.groups[g]
   assert.notEqual(r.groups[g], first, 'a second read decodes again')
@@ -125,17 +125,17 @@ test('each key group is decoded when it is read, and not kept', () => {
 test('what a decoded restore refuses, the undecoded one refuses too', () => {
   const rows = new Map<unknown, [unknown, number]>(['a', 'b', 'c', 'd'].map((k, i) => [k, [k, i]]))
   const { op, file } = entryOf([[snapshotOf(rows, 0, 1)], [snapshotOf(rows, 0, 1)]])
-  assert.throws(() => planKeyedRestores(op, file, 1, G), /key group \d+ is in the snapshots of both subtask \d+ and subtask \d+/)
-  assert.throws(() => planKeyedRestores(op, file, 1, 32), (e: Error & { code?: string }) => e.code === 'SLUICE_STATE_KEY_GROUPS')
+  assert.throws(() => planKeyedRestores(op, { file }, 1, G), /key group \d+ is in the snapshots of both subtask \d+ and subtask \d+/)
+  assert.throws(() => planKeyedRestores(op, { file }, 1, 32), (e: Error & { code?: string }) => e.code === 'SLUICE_STATE_KEY_GROUPS')
   const chain = entryOf([[snapshotOf(rows, 0, 1), changedOf(rows, new Map([['a', 'a']]), 0, 1, 1)]])
   const deltasOnly = { ...chain.op, files: chain.op.files.filter((f) => f.delta === true) }
-  assert.throws(() => planKeyedRestores(deltasOnly, chain.file, 1, G), /deltas without a base/)
+  assert.throws(() => planKeyedRestores(deltasOnly, { file: chain.file }, 1, G), /deltas without a base/)
   const misordered = { ...chain.op, files: [...chain.op.files.filter((f) => f.delta === true), ...chain.op.files.filter((f) => f.delta !== true)] }
-  assert.throws(() => planKeyedRestores(misordered, chain.file, 1, G), /listed after a delta/)
+  assert.throws(() => planKeyedRestores(misordered, { file: chain.file }, 1, G), /listed after a delta/)
 })
 
 test('state not split by key group, or files of the older layout, are left to the decoded restore', () => {
   const plain = Uint8Array.from(encodeState({ n: 1 })[0])
   const op: OperatorEntry = { step: 's', kind: 'k', keyed: true, descriptor: {}, files: [{ subtask: 0, file: 'f', bytes: plain.byteLength, sha256: '' }] }
-  assert.equal(planKeyedRestores(op, () => plain, 1, G), undefined)
+  assert.equal(planKeyedRestores(op, { file: () => plain }, 1, G), undefined)
 })

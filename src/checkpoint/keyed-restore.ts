@@ -7,7 +7,8 @@ import { subtaskOfKeyGroup } from '../core/key.ts'
 import type { KeyedRestore } from '../core/operator.ts'
 import { mergeGroup } from './incremental.ts'
 import type { OperatorEntry, StateFileRef } from './manifest.ts'
-import { decodeGroup, keyedFileIndex } from './state-file.ts'
+import type { CheckpointRead } from './storage.ts'
+import { decodeGroup, keyedFileLayout } from './state-file.ts'
 
 const FORMAT = 'sluice-encoded-keyed/1'
 
@@ -19,9 +20,16 @@ export interface EncodedKeyedRestore {
   shared: unknown[]
   /** Layers of state: 1 for a full checkpoint, else the base and then each delta, oldest first. */
   layers: number
-  /** Per key group: its bytes in each layer (null where a layer does not hold it). */
-  groups: [keyGroup: number, bytes: (Uint8Array | null)[]][]
+  /**
+   * Per key group: its bytes in each layer (null where a layer does not hold it), or on the thread that read the
+   * checkpoint a function that reads them (from a state file left on disk).
+   */
+  groups: [keyGroup: number, bytes: GroupBytes[]][]
 }
+
+type GroupBytes = Uint8Array | (() => Uint8Array) | null
+
+const bytesOf = (b: Uint8Array | (() => Uint8Array)): Uint8Array => (typeof b === 'function' ? b() : b)
 
 export function isEncodedKeyedRestore(s: unknown): s is EncodedKeyedRestore {
   return typeof s === 'object' && s !== null && (s as { format?: unknown }).format === FORMAT
@@ -32,12 +40,13 @@ export function isEncodedKeyedRestore(s: unknown): s is EncodedKeyedRestore {
  * errors as decoding every file, merging the deltas (`operatorStates`) and redistributing (`redistributeKeyed`).
  * Undefined when a file is of the layout before key group indexes, or not split by key group: decode it whole.
  */
-export function planKeyedRestores(op: OperatorEntry, file: (f: StateFileRef) => Uint8Array, subtasks: number, keyGroups: number): EncodedKeyedRestore[] | undefined {
+export function planKeyedRestores(op: OperatorEntry, snap: Pick<CheckpointRead, 'file' | 'range'>, subtasks: number, keyGroups: number): EncodedKeyedRestore[] | undefined {
   const indexes = []
   for (const f of op.files) {
-    const index = keyedFileIndex(file(f))
-    if (index === undefined) return undefined
-    indexes.push(index)
+    const read = snap.range !== undefined ? (offset: number, length: number) => snap.range!(f, offset, length) : (offset: number, length: number) => snap.file(f).subarray(offset, offset + length)
+    const layout = keyedFileLayout(f.bytes, read)
+    if (layout === undefined) return undefined
+    indexes.push({ ...layout, read })
   }
   const incremental = op.files.some((f) => f.delta === true)
   // The layer of each file: without deltas each file is one saved snapshot; with them the base files are
@@ -61,7 +70,7 @@ export function planKeyedRestores(op: OperatorEntry, file: (f: StateFileRef) => 
     layers = order.length + 1
   }
   const out: EncodedKeyedRestore[] = Array.from({ length: subtasks }, () => ({ format: FORMAT, keyGroups, shared: [], layers, groups: [] }))
-  const byGroup = new Map<number, { bytes: (Uint8Array | null)[]; from: number[] }>()
+  const byGroup = new Map<number, { bytes: GroupBytes[]; from: number[] }>()
   let lastShared: unknown
   indexes.forEach((index, i) => {
     if (index.keyGroups !== keyGroups) {
@@ -70,15 +79,15 @@ export function planKeyedRestores(op: OperatorEntry, file: (f: StateFileRef) => 
       })
     }
     const layer = incremental ? layerOf[i] : 0
-    for (const [g, bytes] of index.groups) {
+    for (const [g, offset, length] of index.groups) {
       if (!Number.isInteger(g) || g < 0 || g >= keyGroups) throw userError('SLUICE_STATE_SNAPSHOT', `state: the snapshot of subtask ${i} holds key group '${g}', outside 0..${keyGroups - 1}`)
       let e = byGroup.get(g)
-      if (e === undefined) byGroup.set(g, (e = { bytes: new Array<Uint8Array | null>(layers).fill(null), from: new Array<number>(layers).fill(-1) }))
+      if (e === undefined) byGroup.set(g, (e = { bytes: new Array<GroupBytes>(layers).fill(null), from: new Array<number>(layers).fill(-1) }))
       if (e.bytes[layer] !== null) {
         if (incremental) throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `incremental state: key group ${g} is in two state files of ${layer === 0 ? `the base of step '${op.step}'` : 'one delta'}`, { domain: 'internal' })
         throw userError('SLUICE_STATE_SNAPSHOT', `state: key group ${g} is in the snapshots of both subtask ${e.from[layer]} and subtask ${i}`)
       }
-      e.bytes[layer] = bytes
+      e.bytes[layer] = () => index.read(offset, length)
       e.from[layer] = i
     }
     if (!incremental) for (const r of out) r.shared.push(index.shared)
@@ -90,15 +99,16 @@ export function planKeyedRestores(op: OperatorEntry, file: (f: StateFileRef) => 
 }
 
 /**
- * `r` with its bytes copied into one buffer of its own: what a restore sent to another thread carries (views of
- * the checkpoint's files would take every file along).
+ * `r` with its bytes read and copied into one buffer of its own: what a restore sent to another thread carries
+ * (views of the checkpoint's files would take every file along, and a function cannot be sent).
  */
 export function detachKeyedRestore(r: EncodedKeyedRestore): EncodedKeyedRestore {
+  const read = r.groups.map(([g, bytes]): [number, (Uint8Array | null)[]] => [g, bytes.map((b) => (b === null ? null : bytesOf(b)))])
   let total = 0
-  for (const [, bytes] of r.groups) for (const b of bytes) if (b !== null) total += b.byteLength
+  for (const [, bytes] of read) for (const b of bytes) if (b !== null) total += b.byteLength
   const buf = Buffer.allocUnsafeSlow(total)
   let at = 0
-  const groups = r.groups.map(([g, bytes]): [number, (Uint8Array | null)[]] => [
+  const groups = read.map(([g, bytes]): [number, (Uint8Array | null)[]] => [
     g,
     bytes.map((b) => {
       if (b === null) return null
@@ -123,7 +133,7 @@ export function openKeyedRestore(r: EncodedKeyedRestore): KeyedRestore {
     Object.defineProperty(groups, g, {
       enumerable: true,
       get: () => {
-        const datas = bytes.map((b) => (b === null ? undefined : (decodeGroup(b, g) as Record<string, unknown>)))
+        const datas = bytes.map((b) => (b === null ? undefined : (decodeGroup(bytesOf(b), g) as Record<string, unknown>)))
         return r.layers === 1 ? datas[0] : mergeGroup(datas, g, offsets)
       },
     })

@@ -120,26 +120,29 @@ function decodeColumnar(buf: Buffer, owned: (keyGroup: number) => boolean): unkn
   return withShared({ keyGroups: header.keyGroups ?? 0, groups }, header.shared)
 }
 
-/** A keyed state file's index: its key groups, each as a view of the file's bytes, and its operator-wide data. */
-export interface KeyedFileIndex {
+/** Where a keyed state file keeps each key group (`[keyGroup, offset, length]`), and its operator-wide data. */
+export interface KeyedFileLayout {
   keyGroups: number
   shared: unknown
-  groups: Map<number, Uint8Array>
+  groups: [keyGroup: number, offset: number, length: number][]
 }
 
 /**
- * The index of a keyed state file without decoding its groups (a restore decodes each group when it is
- * read: see `decodeGroup`); undefined for a file of the older layout or of state not split by key group.
+ * The layout of a keyed state file of `size` bytes, read through `read` (its trailer and header only), so that
+ * a restore can decode each group when it is read (see `decodeGroup`); undefined for a file of the older layout
+ * or of state not split by key group.
  */
-export function keyedFileIndex(data: Uint8Array): KeyedFileIndex | undefined {
-  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength)
-  if (buf.byteLength < TRAILER || !buf.subarray(buf.byteLength - MAGIC.byteLength).equals(MAGIC)) return undefined
-  const { header, headAt } = readHeader(buf)
+export function keyedFileLayout(size: number, read: (offset: number, length: number) => Uint8Array): KeyedFileLayout | undefined {
+  if (size < TRAILER) return undefined
+  const tail = Buffer.from(read(size - TRAILER, TRAILER))
+  if (!tail.subarray(4).equals(MAGIC)) return undefined
+  const headAt = size - TRAILER - tail.readUInt32LE(0)
+  if (headAt < 0) throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', 'a state file is shorter than its header says', { domain: 'external' })
+  const header = checkHeader(deserialize(read(headAt, size - TRAILER - headAt)) as Header)
   if (header.plain !== undefined) return undefined
-  const groups = new Map<number, Uint8Array>()
-  for (const [g, offset, length] of header.groups ?? []) {
+  const groups = header.groups ?? []
+  for (const [g, offset, length] of groups) {
     if (offset + length > headAt) throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `a state file ends inside key group ${g}`, { domain: 'external' })
-    groups.set(g, buf.subarray(offset, offset + length))
   }
   return { keyGroups: header.keyGroups ?? 0, shared: header.shared, groups }
 }
@@ -154,11 +157,14 @@ function readHeader(buf: Buffer): { header: Header; headAt: number } {
   const headEnd = buf.byteLength - TRAILER
   const headAt = headEnd - buf.readUInt32LE(headEnd)
   if (headAt < 0) throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', 'a state file is shorter than its header says', { domain: 'external' })
-  const header = deserialize(buf.subarray(headAt, headEnd)) as Header
+  return { header: checkHeader(deserialize(buf.subarray(headAt, headEnd)) as Header), headAt }
+}
+
+function checkHeader(header: Header): Header {
   if (header.codec !== CODEC) {
     throw new SluiceError('SLUICE_CHECKPOINT_UNREADABLE', `a state file uses layout '${String(header.codec)}', which this version of Sluice cannot read`, { hint: 'restore with the version that wrote the checkpoint' })
   }
-  return { header, headAt }
+  return header
 }
 
 /** One value of a state file: `length` bytes at `from`, which must end before `limit`. */

@@ -107,3 +107,23 @@ test('latest skips a delta whose base is missing or damaged, with a warning, and
     assert.ok((await readdir(dir)).includes('chk-00000002'))
   })
 })
+
+test('state files over the held size are checked as they are read, then read again in parts when asked for', async () => {
+  await withDir(async (dir) => {
+    const s = new CheckpointStorage(dir)
+    await writeChain(s, ['full', 'delta'])
+    const folder = join(dir, 'chk-00000002')
+    const r = await readCheckpointFolder(folder, 0)
+    const [base, delta] = r.manifest.operators[0].files
+    assert.equal(new TextDecoder().decode(r.file(base)), 'state of 1')
+    assert.equal(new TextDecoder().decode(r.range!(delta, 9, 1)), '2')
+    assert.equal(new TextDecoder().decode(r.range!(base, 0, 5)), 'state')
+    // Damage found when the folder is read, whether or not the file would be held.
+    await writeFile(join(dir, 'chk-00000001', base.file), bytes('state of X'))
+    await assert.rejects(readCheckpointFolder(folder, 0), /does not match its checksum/)
+    await writeFile(join(dir, 'chk-00000001', base.file), bytes('state of 1 and more'))
+    await assert.rejects(readCheckpointFolder(folder, 0), /does not match its checksum/)
+    await rm(join(dir, 'chk-00000001', base.file))
+    await assert.rejects(readCheckpointFolder(folder, 0), /missing in/)
+  })
+})

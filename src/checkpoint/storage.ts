@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto'
-import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs'
+import { closeSync, mkdirSync, openSync, readSync, rmSync, statSync, writeSync } from 'node:fs'
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { SluiceError, errorMessage } from '../core/errors.ts'
@@ -50,7 +50,15 @@ async function syncDir(path: string): Promise<void> {
 export interface CheckpointRead {
   manifest: Manifest
   file(ref: Pick<StateFileRef, 'file' | 'checkpoint'>): Uint8Array
+  /**
+   * `length` bytes of a state file from `offset`, when the checkpoint can read part of a file without
+   * holding all of it (a folder: large files stay on disk once verified, and a restore reads what it needs).
+   */
+  range?(ref: Pick<StateFileRef, 'file' | 'checkpoint'>, offset: number, length: number): Uint8Array
 }
+
+/** State files up to this size are held in memory once read; larger ones are read again, in parts, as needed. */
+const HELD_BYTES = 16 << 20
 
 /** The earlier checkpoints whose folders hold state files that `m` lists (incremental checkpoints). */
 export function referencedCheckpoints(m: Manifest): number[] {
@@ -379,9 +387,10 @@ export async function writeCheckpointFolder(folder: string, manifest: Manifest, 
 
 /**
  * Reads a checkpoint or savepoint folder and checks every file against the manifest's checksums; files of
- * earlier checkpoints are read from their folders beside this one.
+ * earlier checkpoints are read from their folders beside this one. Files over `heldBytes` are checked as they
+ * are read and not kept: `file` and `range` read them again.
  */
-export async function readCheckpointFolder(folder: string): Promise<CheckpointRead> {
+export async function readCheckpointFolder(folder: string, heldBytes: number = HELD_BYTES): Promise<CheckpointRead> {
   let text: string
   try {
     text = await readFile(join(folder, 'manifest.json'), 'utf8')
@@ -390,26 +399,79 @@ export async function readCheckpointFolder(folder: string): Promise<CheckpointRe
     throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `no manifest in '${folder}'`, { domain: 'external' })
   }
   const manifest = decodeManifest(text, folder)
-  const files = new Map<string, Uint8Array>()
+  // A small file's bytes, or a large one's path (checked here, read again in parts by a restore).
+  const files = new Map<string, Uint8Array | string>()
   const keyOf = (f: Pick<StateFileRef, 'file' | 'checkpoint'>) => `${f.checkpoint ?? manifest.id}/${f.file}`
   for (const op of manifest.operators) {
     for (const f of op.files) {
       const own = f.checkpoint === undefined || f.checkpoint === manifest.id
       const where = own ? folder : join(dirname(folder), PREFIX + pad(f.checkpoint!))
-      let data: Uint8Array
+      const path = join(where, f.file)
+      let held: Uint8Array | string
+      let hash: string
       try {
-        data = await readFile(join(where, f.file))
+        if (f.bytes <= heldBytes) hash = sha256((held = await readFile(path)))
+        else [held, hash] = [path, await hashFile(path, f.bytes)]
       } catch (e) {
+        if (e instanceof SluiceError) throw e
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw unreadable(where, `state file '${f.file}'`, e)
         throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `state file '${f.file}' of step '${op.step}' is missing in '${where}'${own ? '' : ` (checkpoint ${manifest.id} builds on it)`}: ${errorMessage(e)}`, { domain: 'external' })
       }
-      if (data.byteLength !== f.bytes || sha256(data) !== f.sha256) {
+      if ((typeof held !== 'string' && held.byteLength !== f.bytes) || hash !== f.sha256) {
         throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `state file '${f.file}' of step '${op.step}' in '${where}' does not match its checksum`, { domain: 'external' })
       }
-      files.set(keyOf(f), data)
+      files.set(keyOf(f), held)
     }
   }
-  return { manifest, file: (f) => files.get(keyOf(f))! }
+  const readAgain = (path: string, offset: number, length: number): Uint8Array => {
+    try {
+      const fd = openSync(path, 'r')
+      try {
+        const out = Buffer.allocUnsafeSlow(length)
+        for (let at = 0; at < length; ) {
+          const n = readSync(fd, out, at, length - at, offset + at)
+          if (n === 0) throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `state file '${path}' became shorter after it was checked`, { domain: 'external' })
+          at += n
+        }
+        return out
+      } finally {
+        closeSync(fd)
+      }
+    } catch (e) {
+      if (e instanceof SluiceError) throw e
+      throw unreadable(dirname(path), `state file '${path}'`, e)
+    }
+  }
+  return {
+    manifest,
+    file: (f) => {
+      const held = files.get(keyOf(f))!
+      return typeof held === 'string' ? readAgain(held, 0, statSync(held).size) : held
+    },
+    range: (f, offset, length) => {
+      const held = files.get(keyOf(f))!
+      return typeof held === 'string' ? readAgain(held, offset, length) : held.subarray(offset, offset + length)
+    },
+  }
+}
+
+/** The SHA-256 of a file read in chunks (never whole in memory); fails if it does not hold `bytes` bytes. */
+async function hashFile(path: string, bytes: number): Promise<string> {
+  const h = createHash('sha256')
+  const fh = await open(path, 'r')
+  let total = 0
+  try {
+    const chunk = Buffer.allocUnsafe(1 << 20)
+    for (;;) {
+      const { bytesRead } = await fh.read(chunk, 0, chunk.byteLength, null)
+      if (bytesRead === 0) break
+      h.update(chunk.subarray(0, bytesRead))
+      total += bytesRead
+    }
+  } finally {
+    await fh.close()
+  }
+  return total === bytes ? h.digest('hex') : ''
 }
 
 /** A file that is there but cannot be read (EIO, EACCES): not damage to skip, an error that stops the start. */
