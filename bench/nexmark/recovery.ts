@@ -64,21 +64,21 @@ async function runChild(query: string, events: number, state: 'heap' | 'durable'
   )
 }
 
+const OPTIONS = {
+  query: { type: 'string' },
+  events: { type: 'string', default: '1000000' },
+  state: { type: 'string', default: 'durable' },
+  'kill-at': { type: 'string', default: '3' },
+  'checkpoint-interval': { type: 'string', default: '10000' },
+  heap: { type: 'string', default: '1024' },
+  // The two runs: a child process each, with the checkpoint folder.
+  child: { type: 'boolean', default: false },
+  dir: { type: 'string' },
+  help: { type: 'boolean', default: false },
+} as const
+
 export async function main(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      query: { type: 'string' },
-      events: { type: 'string', default: '1000000' },
-      state: { type: 'string', default: 'durable' },
-      'kill-at': { type: 'string', default: '3' },
-      'checkpoint-interval': { type: 'string', default: '10000' },
-      heap: { type: 'string', default: '1024' },
-      child: { type: 'boolean', default: false },
-      dir: { type: 'string' },
-      help: { type: 'boolean', default: false },
-    },
-  })
+  const { values } = parseArgs({ args: argv, options: OPTIONS })
   if (values.help || values.query === undefined || queries[values.query] === undefined) {
     console.log(usage)
     if (!values.help) process.exitCode = 2
