@@ -1,8 +1,7 @@
 import { BatchBuilder } from '../../core/batch.ts'
-import type { StateDescriptor } from '../../core/state-backend.ts'
+import type { StateDescriptor, TimerService } from '../../core/state-backend.ts'
 import { keyId } from '../../core/key.ts'
 import type { KeyedRestore, OperatorContext, Output } from '../../core/operator.ts'
-import { TimerQueue } from '../../state/timers.ts'
 import { TimerFiring } from '../timer-firing.ts'
 import { type KeyedSnapshotWriter, restoreEntries, timersInto } from '../keyed-snapshot.ts'
 import type { KeyedStateAccess, ProcessContext, TimerAccess } from './process-function.ts'
@@ -20,8 +19,9 @@ export class KeyedContext<O> implements ProcessContext<unknown, O> {
   timeDomain: 'event' | 'processing' = 'event'
   readonly state: KeyedStateAccess
   readonly timers: TimerAccess
-  readonly eventTimers = new TimerQueue()
-  readonly procTimers = new TimerQueue()
+  /** The step's timers, kept by its state backend (on the durable one, in its store). */
+  readonly eventTimers: TimerService
+  readonly procTimers: TimerService
   readonly out = new BatchBuilder<O>()
   private readonly sides = new Map<string, BatchBuilder>()
   private readonly op: OperatorContext
@@ -29,6 +29,8 @@ export class KeyedContext<O> implements ProcessContext<unknown, O> {
   constructor(op: OperatorContext) {
     this.op = op
     const backend = op.state
+    this.eventTimers = backend.timers('event')
+    this.procTimers = backend.timers('processing')
     const values = new Map<string, ReturnType<KeyedStateAccess['value']>>()
     const maps = new Map<string, ReturnType<KeyedStateAccess['map']>>()
     const lists = new Map<string, ReturnType<KeyedStateAccess['list']>>()
@@ -147,7 +149,7 @@ export class KeyedContext<O> implements ProcessContext<unknown, O> {
   restoreTimers(r: KeyedRestore): void {
     const times = new Set<number>()
     // Heap queues fire the keys of one time in the order they were registered: restored in their old order.
-    restoreEntries(r, { event: timersInto(this.eventTimers), processing: timersInto(this.procTimers, times) }, true)
+    restoreEntries(r, { event: timersInto(this.eventTimers), processing: timersInto(this.procTimers, times) }, this.op.state.insertionOrdered)
     for (const t of times) this.op.scheduleProcessingTime(t)
   }
 }
