@@ -211,7 +211,9 @@ function joinParts(parts: unknown[], what: string): KeyedSnapshot {
 /**
  * The state an operator's manifest entry describes, one item per saved subtask (as `redistributeKeyed`
  * takes them): the decoded files as they are, or, when the entry lists deltas after its base files, the one
- * snapshot that merging them gives. `read` decodes one state file.
+ * snapshot that merging them gives, its operator-wide data that of the first saved subtask, followed by one
+ * snapshot without groups for the operator-wide data of each other saved subtask (each subtask's newest, as a
+ * full checkpoint gives them all). `read` decodes one state file.
  */
 export function operatorStates(op: OperatorEntry, read: (f: StateFileRef) => unknown): unknown[] {
   if (!op.files.some((f) => f.delta === true)) return op.files.map(read)
@@ -219,20 +221,34 @@ export function operatorStates(op: OperatorEntry, read: (f: StateFileRef) => unk
   const deltas = new Map<number | undefined, unknown[]>()
   // Each subtask lists its own chain (its base files, then its deltas), one subtask after the other.
   const inDeltas = new Set<number>()
+  const newestShared = new Map<number, unknown>()
+  const readOf = (f: StateFileRef): unknown => {
+    const state = read(f)
+    if (isKeyedSnapshot(state) && state.shared !== undefined) newestShared.set(f.subtask, state.shared)
+    return state
+  }
   for (const f of op.files) {
     if (f.delta !== true) {
       if (inDeltas.has(f.subtask)) throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `step '${op.step}': a base state file '${f.file}' is listed after a delta`, { step: op.step, domain: 'internal' })
-      base.push(read(f))
+      base.push(readOf(f))
       continue
     }
     inDeltas.add(f.subtask)
     let parts = deltas.get(f.checkpoint)
     if (parts === undefined) deltas.set(f.checkpoint, (parts = []))
-    parts.push(read(f))
+    parts.push(readOf(f))
   }
   if (base.length === 0) throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `step '${op.step}': deltas without a base state file`, { step: op.step, domain: 'internal' })
   // Oldest first; the delta written by this checkpoint itself (no checkpoint number) last.
   const order = (id: number | undefined): number => id ?? Infinity
   const layers = [...deltas].sort(([a], [b]) => order(a) - order(b)).map(([id, parts]) => joinParts(parts, `the delta of checkpoint ${id ?? 'itself'}`))
-  return [mergeKeyed(joinParts(base, `the base of step '${op.step}'`), layers)]
+  const merged = mergeKeyed(joinParts(base, `the base of step '${op.step}'`), layers)
+  const shared = savedShared(newestShared)
+  if (shared.length === 0) return [merged]
+  return [{ keyGroups: merged.keyGroups, groups: merged.groups, shared: shared[0] }, ...shared.slice(1).map((x) => ({ keyGroups: merged.keyGroups, groups: {}, shared: x }))]
+}
+
+/** The operator-wide data of each saved subtask, in subtask order. */
+export function savedShared(bySubtask: Map<number, unknown>): unknown[] {
+  return [...bySubtask].sort(([a], [b]) => a - b).map(([, x]) => x)
 }

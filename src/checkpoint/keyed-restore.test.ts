@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { keyGroupOf, keyId, subtaskOfKeyGroup } from '../core/key.ts'
 import type { KeyedRestore, KeyedSnapshot } from '../core/operator.ts'
-import { KeyedSnapshotWriter, readEntries, restoreEntries } from '../operators/keyed-snapshot.ts'
+import { KeyedSnapshotWriter, minShared, readEntries, restoreEntries } from '../operators/keyed-snapshot.ts'
 import { operatorStates } from './incremental.ts'
 import { detachKeyedRestore, isEncodedKeyedRestore, openKeyedRestore, planKeyedRestores } from './keyed-restore.ts'
 import type { OperatorEntry, StateFileRef } from './manifest.ts'
@@ -138,4 +138,19 @@ test('state not split by key group, or files of the older layout, are left to th
   const plain = Uint8Array.from(encodeState({ n: 1 })[0])
   const op: OperatorEntry = { step: 's', kind: 'k', keyed: true, descriptor: {}, files: [{ subtask: 0, file: 'f', bytes: plain.byteLength, sha256: '' }] }
   assert.equal(planKeyedRestores(op, { file: () => plain }, 1, G), undefined)
+})
+
+test("after deltas, every saved subtask's newest operator-wide data is restored, so a watermark is their lowest", () => {
+  const rows = new Map<unknown, [unknown, number]>(['a', 'b', 'c', 'd', 'e', 'f'].map((k, i) => [k, [k, i]]))
+  const changed = new Map<unknown, unknown>([['a', 'a']])
+  // Subtask 0 saw watermark 5 at the last checkpoint, subtask 1 watermark 9 (its files come last).
+  const { op, file } = entryOf([
+    [snapshotOf(rows, 0, 2, undefined, 1), changedOf(rows, changed, 0, 2, 5)],
+    [snapshotOf(rows, 1, 2, undefined, 1), changedOf(rows, changed, 1, 2, 9)],
+  ])
+  for (const after of [1, 2]) {
+    const decoded = redistributeKeyed(operatorStates(op, (f) => decodeState(file(f))) as KeyedSnapshot[], after, G)
+    const undecoded = planKeyedRestores(op, { file }, after, G)!.map(openKeyedRestore)
+    for (const r of [...decoded, ...undecoded]) assert.deepEqual(minShared(r, 'wm'), 5, `at parallelism ${after}`)
+  }
 })

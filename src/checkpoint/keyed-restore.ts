@@ -5,7 +5,7 @@
 import { userError, SluiceError } from '../core/errors.ts'
 import { subtaskOfKeyGroup } from '../core/key.ts'
 import type { KeyedRestore } from '../core/operator.ts'
-import { mergeGroup } from './incremental.ts'
+import { mergeGroup, savedShared } from './incremental.ts'
 import type { OperatorEntry, StateFileRef } from './manifest.ts'
 import type { CheckpointRead } from './storage.ts'
 import { decodeGroup, keyedFileLayout } from './state-file.ts'
@@ -71,7 +71,7 @@ export function planKeyedRestores(op: OperatorEntry, snap: Pick<CheckpointRead, 
   }
   const out: EncodedKeyedRestore[] = Array.from({ length: subtasks }, () => ({ format: FORMAT, keyGroups, shared: [], layers, groups: [] }))
   const byGroup = new Map<number, { bytes: GroupBytes[]; from: number[] }>()
-  let lastShared: unknown
+  const newestShared = new Map<number, unknown>()
   indexes.forEach((index, i) => {
     if (index.keyGroups !== keyGroups) {
       throw userError('SLUICE_STATE_KEY_GROUPS', `state: the snapshot of subtask ${i} has ${index.keyGroups} key groups, expected ${keyGroups}`, {
@@ -91,9 +91,13 @@ export function planKeyedRestores(op: OperatorEntry, snap: Pick<CheckpointRead, 
       e.from[layer] = i
     }
     if (!incremental) for (const r of out) r.shared.push(index.shared)
-    else if (layer === layers - 1 && index.shared !== undefined) lastShared = index.shared
+    else if (index.shared !== undefined) newestShared.set(op.files[i].subtask, index.shared)
   })
-  if (incremental) for (const r of out) r.shared.push(layers > 1 ? lastShared : undefined)
+  // With deltas: each saved subtask's newest operator-wide data (as a full checkpoint gives every subtask's).
+  if (incremental) {
+    const shared = savedShared(newestShared)
+    for (const r of out) r.shared.push(...(shared.length === 0 ? [undefined] : shared))
+  }
   for (const [g, e] of [...byGroup].sort(([a], [b]) => a - b)) out[subtaskOfKeyGroup(g, subtasks, keyGroups)].groups.push([g, e.bytes])
   return out
 }
