@@ -217,35 +217,40 @@ function joinParts(parts: unknown[], what: string): KeyedSnapshot {
  */
 export function operatorStates(op: OperatorEntry, read: (f: StateFileRef) => unknown): unknown[] {
   if (!op.files.some((f) => f.delta === true)) return op.files.map(read)
-  const base: unknown[] = []
-  const deltas = new Map<number | undefined, unknown[]>()
-  // Each subtask lists its own chain (its base files, then its deltas), one subtask after the other.
-  const inDeltas = new Set<number>()
+  const { layerOf, ids } = chainLayers(op)
   const newestShared = new Map<number, unknown>()
-  const readOf = (f: StateFileRef): unknown => {
+  const parts: unknown[][] = [[], ...ids.map((): unknown[] => [])]
+  op.files.forEach((f, i) => {
     const state = read(f)
     if (isKeyedSnapshot(state) && state.shared !== undefined) newestShared.set(f.subtask, state.shared)
-    return state
-  }
-  for (const f of op.files) {
-    if (f.delta !== true) {
-      if (inDeltas.has(f.subtask)) throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `step '${op.step}': a base state file '${f.file}' is listed after a delta`, { step: op.step, domain: 'internal' })
-      base.push(readOf(f))
-      continue
-    }
-    inDeltas.add(f.subtask)
-    let parts = deltas.get(f.checkpoint)
-    if (parts === undefined) deltas.set(f.checkpoint, (parts = []))
-    parts.push(readOf(f))
-  }
-  if (base.length === 0) throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `step '${op.step}': deltas without a base state file`, { step: op.step, domain: 'internal' })
-  // Oldest first; the delta written by this checkpoint itself (no checkpoint number) last.
-  const order = (id: number | undefined): number => id ?? Infinity
-  const layers = [...deltas].sort(([a], [b]) => order(a) - order(b)).map(([id, parts]) => joinParts(parts, `the delta of checkpoint ${id ?? 'itself'}`))
-  const merged = mergeKeyed(joinParts(base, `the base of step '${op.step}'`), layers)
+    parts[layerOf[i]].push(state)
+  })
+  const layers = ids.map((id, i) => joinParts(parts[i + 1], `the delta of checkpoint ${id ?? 'itself'}`))
+  const merged = mergeKeyed(joinParts(parts[0], `the base of step '${op.step}'`), layers)
   const shared = savedShared(newestShared)
   if (shared.length === 0) return [merged]
   return [{ keyGroups: merged.keyGroups, groups: merged.groups, shared: shared[0] }, ...shared.slice(1).map((x) => ({ keyGroups: merged.keyGroups, groups: {}, shared: x }))]
+}
+
+/**
+ * The layer of each of `op`'s files when it lists deltas: the base files are layer 0, each checkpoint's deltas
+ * a layer after them, oldest first (`ids`; the delta written by the checkpoint itself, without a number, last).
+ * Each subtask lists its own chain (its base files, then its deltas), one subtask after the other.
+ */
+export function chainLayers(op: OperatorEntry): { layerOf: number[]; ids: (number | undefined)[] } {
+  const inDeltas = new Set<number>()
+  const ids = new Set<number | undefined>()
+  for (const f of op.files) {
+    if (f.delta === true) {
+      inDeltas.add(f.subtask)
+      ids.add(f.checkpoint)
+    } else if (inDeltas.has(f.subtask)) {
+      throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `step '${op.step}': a base state file '${f.file}' is listed after a delta`, { step: op.step, domain: 'internal' })
+    }
+  }
+  if (op.files.every((f) => f.delta === true)) throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `step '${op.step}': deltas without a base state file`, { step: op.step, domain: 'internal' })
+  const order = [...ids].sort((a, b) => (a ?? Infinity) - (b ?? Infinity))
+  return { layerOf: op.files.map((f) => (f.delta === true ? order.indexOf(f.checkpoint) + 1 : 0)), ids: order }
 }
 
 /** The operator-wide data of each saved subtask, in subtask order. */

@@ -5,7 +5,7 @@
 import { userError, SluiceError } from '../core/errors.ts'
 import { subtaskOfKeyGroup } from '../core/key.ts'
 import type { KeyedRestore } from '../core/operator.ts'
-import { mergeGroup, savedShared } from './incremental.ts'
+import { chainLayers, mergeGroup, savedShared } from './incremental.ts'
 import type { OperatorEntry, StateFileRef } from './manifest.ts'
 import type { CheckpointRead } from './storage.ts'
 import { decodeGroup, keyedFileLayout } from './state-file.ts'
@@ -49,26 +49,9 @@ export function planKeyedRestores(op: OperatorEntry, snap: Pick<CheckpointRead, 
     indexes.push({ ...layout, read })
   }
   const incremental = op.files.some((f) => f.delta === true)
-  // The layer of each file: without deltas each file is one saved snapshot; with them the base files are
-  // layer 0 and each checkpoint's deltas a layer, oldest first (the delta of the checkpoint itself last).
-  const layerOf: number[] = []
-  let layers = 1
-  if (incremental) {
-    const inDeltas = new Set<number>()
-    const ids = new Set<number | undefined>()
-    for (const f of op.files) {
-      if (f.delta !== true) {
-        if (inDeltas.has(f.subtask)) throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `step '${op.step}': a base state file '${f.file}' is listed after a delta`, { step: op.step, domain: 'internal' })
-      } else {
-        inDeltas.add(f.subtask)
-        ids.add(f.checkpoint)
-      }
-    }
-    if (op.files.every((f) => f.delta === true)) throw new SluiceError('SLUICE_CHECKPOINT_CORRUPT', `step '${op.step}': deltas without a base state file`, { step: op.step, domain: 'internal' })
-    const order = [...ids].sort((a, b) => (a ?? Infinity) - (b ?? Infinity))
-    for (const f of op.files) layerOf.push(f.delta === true ? order.indexOf(f.checkpoint) + 1 : 0)
-    layers = order.length + 1
-  }
+  // Without deltas each file is one saved snapshot, all in one layer.
+  const { layerOf, ids } = incremental ? chainLayers(op) : { layerOf: op.files.map(() => 0), ids: [] }
+  const layers = ids.length + 1
   const out: EncodedKeyedRestore[] = Array.from({ length: subtasks }, () => ({ format: FORMAT, keyGroups, shared: [], layers, groups: [] }))
   const byGroup = new Map<number, { bytes: GroupBytes[]; from: number[] }>()
   const newestShared = new Map<number, unknown>()
@@ -78,7 +61,7 @@ export function planKeyedRestores(op: OperatorEntry, snap: Pick<CheckpointRead, 
         hint: 'the number of key groups is fixed for the life of a job; restore with the same keyGroups',
       })
     }
-    const layer = incremental ? layerOf[i] : 0
+    const layer = layerOf[i]
     for (const [g, offset, length] of index.groups) {
       if (!Number.isInteger(g) || g < 0 || g >= keyGroups) throw userError('SLUICE_STATE_SNAPSHOT', `state: the snapshot of subtask ${i} holds key group '${g}', outside 0..${keyGroups - 1}`)
       let e = byGroup.get(g)
