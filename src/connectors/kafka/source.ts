@@ -6,6 +6,7 @@ import { checkSeek } from '../resume.ts'
 import { createClient, createCluster, isKafkaError, kafkaMessage, type Cluster, type KafkaConnection, type WireRecord } from './client.ts'
 import { decoderFor, type KafkaCodec, type KafkaFormat, type KafkaRecordMeta } from './decode.ts'
 import { deliverable } from './read-committed.ts'
+import { retryTransient } from './retry.ts'
 import { TRACEPARENT_HEADER, traceparentOf } from '../../observe/trace/context.ts'
 import { commitGroupOffsets, groupOffsets } from './groups.ts'
 
@@ -410,8 +411,16 @@ async function listPartitions(cluster: Cluster, topics: string[] | undefined, pa
   return parts
 }
 
-/** Offsets of `parts` for a ListOffsets timestamp (-2 earliest, -1 latest), one request per leader. */
+/**
+ * Offsets of `parts` for a ListOffsets timestamp (-2 earliest, -1 latest), one request per leader. A leader that
+ * moved, or one that a broker names in its metadata a moment before it serves as one (a topic just created),
+ * is looked up again: retriable answers are retried with fresh metadata for up to about 30 s.
+ */
 async function listOffsets(cluster: Cluster, parts: Part[], timestamp: (p: Part) => number, isolationLevel: number): Promise<Map<Part, number>> {
+  return retryTransient(() => listOffsetsOnce(cluster, parts, timestamp, isolationLevel), { transient: isRetriable, between: () => cluster.refreshMetadata().catch(() => undefined) })
+}
+
+async function listOffsetsOnce(cluster: Cluster, parts: Part[], timestamp: (p: Part) => number, isolationLevel: number): Promise<Map<Part, number>> {
   const byLeader = new Map<number, Part[]>()
   for (const p of parts) {
     const leader = cluster.findTopicPartitionMetadata(p.topic).find((m) => m.partitionId === p.partition)?.leader ?? -1
