@@ -95,8 +95,8 @@ export interface Operator {
   /** Keyed operators receive a KeyedRestore: only the key groups this subtask owns. */
   restore?(state: unknown): void
   /**
-   * The state API (readState): the state of every key as rows, after a restore. Keyed aggregates and process
-   * functions give it; see StateRow for what `value` is.
+   * The state API (readState): the state of every key as rows, after a restore. Keyed aggregates, process
+   * functions, windows and the three joins give it; see StateRow for what `value` is.
    */
   stateRows?(): Iterable<StateRow>
   /** The state API (writeSavepoint): sets the state of `row.key` as `stateRows` would give it back. */
@@ -116,15 +116,23 @@ export interface Operator {
 }
 
 /**
- * One key's state in the state API: for a keyed aggregate `value` is its accumulator (and `result` the last
- * result emitted); for a process function an object of its value, list and map states by name (maps as
- * objects). Tuple keys of process functions are given as their JSON text.
+ * One key's state in the state API (one key's window, for windowed steps):
+ * - keyed aggregate: `value` is its accumulator, `result` the last result emitted;
+ * - process function: an object of its value, list and map states by name (maps as objects); tuple keys are
+ *   given as their JSON text;
+ * - window aggregate: a row per open window, `window` its bounds, `value` its accumulator, `result` the
+ *   last result it fired;
+ * - window join: a row per open window, `value` its buffered records `{ left, right }`;
+ * - interval join: `value` the buffered records `{ left, right }`, each `{ time, value }`;
+ * - regular join: `value` the rows kept `{ left, right }`.
  * @example const rows: StateRow[] = await readState('savepoints/v1', { step: 'totals' }) // [{ key: 'eu', value: 42, result: 42 }]
  */
 export interface StateRow {
   key: unknown
   value: unknown
   result?: unknown
+  /** The window of a windowed step's row: `[start, end)` in epoch ms (infinite for global and count windows). */
+  window?: { start: number; end: number }
 }
 
 /** A keyed operator's snapshot: per key group (see keyGroupOf), plus operator-wide data. */

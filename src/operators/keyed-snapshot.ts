@@ -104,6 +104,17 @@ export function lazyGroups(w: KeyedSnapshotWriter, fill: (kg: number) => void): 
   return groups
 }
 
+/**
+ * Every entry of list `list` in a snapshot, as `[key, data]`, a key group at a time (a lazy group is read
+ * when its turn comes): how the state API reads an operator's state as rows from its own snapshot.
+ */
+export function* snapshotEntries<D>(s: KeyedSnapshot, list: string): Generator<[key: unknown, data: D]> {
+  for (const g in s.groups) {
+    const c = (s.groups[g as unknown as number] as GroupData | undefined)?.[list] as EntryColumns | undefined
+    if (c !== undefined) for (let i = 0; i < c.s.length; i++) yield [c.k[i], c.d[i] as D]
+  }
+}
+
 /** Throws unless `r` is a KeyedRestore over `keyGroups` key groups. */
 export function checkRestore(r: unknown, keyGroups: number, step: string): KeyedRestore {
   const k = r as Partial<KeyedRestore> | null

@@ -20,8 +20,9 @@ export interface ReadStateOptions {
 /**
  * The state of one keyed step in a savepoint or checkpoint (a folder with a manifest, or a checkpoint directory:
  * its newest complete checkpoint), as rows `{ key, value }`: a keyed aggregate's accumulator (with `result`, the
- * last one emitted), a process function's states by name. The state is restored by the step's own operator, so
- * every format a job restores from reads here too.
+ * last one emitted), a process function's states by name, a window's accumulator (a row per open window, with
+ * `window`), a join's kept records (see StateRow). The state is restored by the step's own operator, so every
+ * format a job restores from reads here too.
  *
  * @experimental
  * @example

@@ -8,7 +8,7 @@ import type { LogicalGraph } from '../../plan/graph.ts'
 import { MANIFEST_FORMAT, type Manifest } from '../../checkpoint/manifest.ts'
 import { encodeState } from '../../checkpoint/state-file.ts'
 import { sha256, writeCheckpointFolder } from '../../checkpoint/storage.ts'
-import { STATE_API_KINDS, stateOperator } from './state-operator.ts'
+import { BOOTSTRAP_KINDS, stateOperator } from './state-operator.ts'
 
 /**
  * Where `writeSavepoint` (and `sink.savepoint`) writes, and for which step of which pipeline.
@@ -47,7 +47,7 @@ export async function writeSavepoint(rows: Iterable<StateRow> | AsyncIterable<St
   const impl = node.impl
   const operator = impl.role === 'operator' && impl.keyed ? stateOperator(pipeline.name, step, node.kind, impl.build) : undefined
   if (operator?.bootstrapState === undefined || operator.snapshot === undefined) {
-    throw new SluiceError('SLUICE_STATE_BOOTSTRAP', `step '${step}' is a ${node.kind}, whose state the state API does not write`, { step, hint: `it writes the state of ${STATE_API_KINDS.join(', ')} steps` })
+    throw new SluiceError('SLUICE_STATE_BOOTSTRAP', `step '${step}' is a ${node.kind}, whose state the state API does not write`, { step, hint: `it writes the state of ${BOOTSTRAP_KINDS.join(', ')} steps` })
   }
   let keys = 0
   for await (const row of rows) {

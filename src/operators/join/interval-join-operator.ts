@@ -1,10 +1,10 @@
 import { BatchBuilder, type Batch } from '../../core/batch.ts'
 import { flushOutputs } from '../flush-outputs.ts'
 import { keyId } from '../../core/key.ts'
-import type { KeyedSnapshot, Operator, OperatorContext, Output } from '../../core/operator.ts'
+import type { KeyedSnapshot, Operator, OperatorContext, Output, StateRow } from '../../core/operator.ts'
 import type { TimerService } from '../../core/state-backend.ts'
 import { EntryCache } from '../../state/entry-cache.ts'
-import { checkRestore, KeyedSnapshotWriter, minShared, restoreEntries, timersInto } from '../keyed-snapshot.ts'
+import { checkRestore, KeyedSnapshotWriter, minShared, restoreEntries, snapshotEntries, timersInto } from '../keyed-snapshot.ts'
 import type { JoinLateRecord } from './join-types.ts'
 import { PausableBatches } from '../pausable.ts'
 
@@ -215,6 +215,12 @@ export class IntervalJoinOperator extends PausableBatches implements Operator {
     w.timers('left', this.timers[0])
     w.timers('right', this.timers[1])
     return w.build({ wm: this.wm })
+  }
+
+  /** A row per key: its buffered records `{ left, right }`, each `{ time, value }` in time order. */
+  *stateRows(): Iterable<StateRow> {
+    const records = (snap: SideSnapshot) => snap.flatMap(([time, values]) => values.map((value) => ({ time, value })))
+    for (const [key, [l, r]] of snapshotEntries<[SideSnapshot, SideSnapshot]>(this.snapshot(), 'buffers')) yield { key, value: { left: records(l), right: records(r) } }
   }
 
   restore(state: unknown): void {

@@ -1,10 +1,10 @@
 import { BatchBuilder, DELETE, INSERT, UPDATE_BEFORE, type Batch, type Position, type RowKind } from '../../core/batch.ts'
 import { flushOutputs } from '../flush-outputs.ts'
 import { keyId } from '../../core/key.ts'
-import type { KeyedSnapshot, Operator, OperatorContext, Output } from '../../core/operator.ts'
+import type { KeyedSnapshot, Operator, OperatorContext, Output, StateRow } from '../../core/operator.ts'
 import type { TimerService } from '../../core/state-backend.ts'
 import { ChangeTracker } from '../change-tracker.ts'
-import { checkRestore, KeyedSnapshotWriter, restoreEntries, timersInto } from '../keyed-snapshot.ts'
+import { checkRestore, KeyedSnapshotWriter, restoreEntries, snapshotEntries, timersInto } from '../keyed-snapshot.ts'
 import type { JoinType } from './join-types.ts'
 import { HeapJoinKeys, type JoinKeys, type KeyChange, type KeyEntry, type SideSnapshot, type SideState, sideSize } from './regular-join-state.ts'
 import { StoreJoinKeys } from './regular-join-rows.ts'
@@ -266,6 +266,11 @@ export class RegularJoinOperator extends PausableBatches implements Operator {
     const d = this.changes.delta(this.ctx.state.keyGroups, this.ctx.stepId, (id) => this.keys.current(id), (w, c) => this.keys.writeDelta(w, c))
     this.keys.forget()
     return d
+  }
+
+  /** A row per key: the rows each side keeps `{ left, right }` (a full snapshot's reading: it ends change tracking). */
+  *stateRows(): Iterable<StateRow> {
+    for (const [key, [l, r]] of snapshotEntries<[SideSnapshot, SideSnapshot]>(this.snapshot(), 'rows')) yield { key, value: { left: l[0], right: r[0] } }
   }
 
   restore(state: unknown): void {

@@ -2,10 +2,10 @@ import { BatchBuilder, type Batch } from '../../core/batch.ts'
 import { flushOutputs } from '../flush-outputs.ts'
 import { userError } from '../../core/errors.ts'
 import { keyId } from '../../core/key.ts'
-import type { KeyedSnapshot, Operator, OperatorContext, Output } from '../../core/operator.ts'
+import type { KeyedSnapshot, Operator, OperatorContext, Output, StateRow } from '../../core/operator.ts'
 import type { TimerService } from '../../core/state-backend.ts'
 import { EntryCache } from '../../state/entry-cache.ts'
-import { checkRestore, KeyedSnapshotWriter, minShared, restoreEntries, timersInto } from '../keyed-snapshot.ts'
+import { checkRestore, KeyedSnapshotWriter, minShared, restoreEntries, snapshotEntries, timersInto } from '../keyed-snapshot.ts'
 import type { WindowAssigner } from '../window/assigners.ts'
 import type { JoinLateRecord, JoinType } from './join-types.ts'
 import { PausableBatches } from '../pausable.ts'
@@ -229,6 +229,13 @@ export class WindowJoinOperator extends PausableBatches implements Operator {
     this.ctx.state.forEachValue<KeyEntry>(WINDOWS, (_id, e) => w.add('windows', e.key, [...e.slots.values()]))
     w.timers('timers', this.timers)
     return w.build({ wm: this.wm })
+  }
+
+  /** A row per open window of every key: its buffered records `{ left, right }`, in arrival order. */
+  *stateRows(): Iterable<StateRow> {
+    for (const [key, slots] of snapshotEntries<Slot[]>(this.snapshot(), 'windows')) {
+      for (const s of slots) yield { key, window: { start: s.start, end: s.end }, value: { left: s.left, right: s.right } }
+    }
   }
 
   restore(state: unknown): void {

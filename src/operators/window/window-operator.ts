@@ -1,11 +1,11 @@
 import { BatchBuilder, DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, type Batch } from '../../core/batch.ts'
 import { flushOutputs } from '../flush-outputs.ts'
 import { keyId } from '../../core/key.ts'
-import type { KeyedSnapshot, Operator, OperatorContext, Output } from '../../core/operator.ts'
+import type { KeyedSnapshot, Operator, OperatorContext, Output, StateRow } from '../../core/operator.ts'
 import type { TimerService } from '../../core/state-backend.ts'
 import { EntryCache } from '../../state/entry-cache.ts'
 import type { AggregateFunction } from '../aggregate/aggregate-function.ts'
-import { checkRestore, KeyedSnapshotWriter, minShared, restoreEntries, timersInto } from '../keyed-snapshot.ts'
+import { checkRestore, KeyedSnapshotWriter, minShared, restoreEntries, snapshotEntries, timersInto } from '../keyed-snapshot.ts'
 import type { WindowAssigner } from './assigners.ts'
 import type { WindowPartial } from './combiner.ts'
 import { isPartial } from '../aggregate/partial.ts'
@@ -489,6 +489,13 @@ export class WindowOperator<T, A, R> extends PausableBatches implements Operator
     w.timers('event', this.eventTimers)
     w.timers('processing', this.procTimers)
     return w.build({ wm: this.wm })
+  }
+
+  /** A row per open window of every key: its accumulator as `value`, the result it last fired as `result`. */
+  *stateRows(): Iterable<StateRow> {
+    for (const [key, slots] of snapshotEntries<Slot<A, R>[]>(this.snapshot(), 'windows')) {
+      for (const s of slots) yield { key, window: { start: s.start, end: s.end }, value: s.acc, ...(s.emitted ? { result: s.last } : {}) }
+    }
   }
 
   restore(state: unknown): void {

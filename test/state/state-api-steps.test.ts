@@ -1,0 +1,116 @@
+// The state API's rows of windowed and join steps: each operator is driven through the harness (on the heap,
+// or on the durable store with SLUICE_TEST_STATE=durable), its snapshot is restored into the placeholder the
+// state API builds for its kind, and the rows read back must be exactly the state the input left open.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pipeline, readState, run, sink, source, writeSavepoint, SluiceError } from '../../src/index.ts'
+import type { Operator, OperatorContext, StateRow } from '../../src/core/operator.ts'
+import { redistributeKeyed } from '../../src/checkpoint/redistribute.ts'
+import type { KeyedSnapshot } from '../../src/core/operator.ts'
+import { DELETE } from '../../src/core/batch.ts'
+import { stateOperator } from '../../src/connectors/state/state-operator.ts'
+import { OperatorHarness } from '../../src/testing/operator-harness.ts'
+import { agg } from '../../src/operators/aggregate/functions.ts'
+import { window } from '../../src/operators/window/assigners.ts'
+import { WindowOperator } from '../../src/operators/window/window-operator.ts'
+import { WindowJoinOperator } from '../../src/operators/join/window-join-operator.ts'
+import { IntervalJoinOperator } from '../../src/operators/join/interval-join-operator.ts'
+import { RegularJoinOperator } from '../../src/operators/join/regular-join-operator.ts'
+
+const pair = (l: unknown, r: unknown) => [l, r]
+const rec = (value: unknown, time: number, key: string) => ({ value, time, key })
+
+/** The rows the state API reads from `h`'s operator's state now, through the placeholder of `kind`. */
+function rowsOf(h: OperatorHarness, kind: string): StateRow[] {
+  const reader = stateOperator('p', 'step', kind)!
+  reader.restore!(redistributeKeyed([h.snapshot() as KeyedSnapshot], 1)[0])
+  return [...reader.stateRows!()].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))
+}
+
+const harness = (build: (ctx: OperatorContext) => Operator) => new OperatorHarness(build)
+
+test('window aggregate: a row per open window of each key, its accumulator as value and its last firing as result', () => {
+  const h = harness((ctx) => new WindowOperator({ assigner: window.tumbling({ size: 10 }), trigger: window.tumbling({ size: 10 }).defaultTrigger(), aggregate: agg.sum((n: number) => n), allowedLateness: 5, lateTag: 'late' }, ctx))
+  h.push([rec(1, 1, 'a'), rec(2, 4, 'a'), rec(5, 12, 'a'), rec(7, 3, 'b')])
+  h.watermark(9) // [0, 10) fires, and is kept for its allowed lateness
+  h.push([rec(10, 8, 'a')]) // a late update of a fired window
+  assert.deepEqual(rowsOf(h, 'window-aggregate'), [
+    { key: 'a', window: { start: 0, end: 10 }, value: 13, result: 13 },
+    { key: 'a', window: { start: 10, end: 20 }, value: 5 },
+    { key: 'b', window: { start: 0, end: 10 }, value: 7, result: 7 },
+  ])
+  h.watermark(30)
+  assert.deepEqual(rowsOf(h, 'window-aggregate'), [], 'closed windows are gone')
+})
+
+test('session windows read as their merged bounds', () => {
+  const assigner = window.session({ gap: 5 })
+  const h = harness((ctx) => new WindowOperator({ assigner, trigger: assigner.defaultTrigger(), aggregate: agg.count(), allowedLateness: 0, lateTag: 'late' }, ctx))
+  h.push([rec('x', 1, 'a'), rec('x', 9, 'a'), rec('x', 4, 'a'), rec('x', 30, 'a')])
+  assert.deepEqual(rowsOf(h, 'window-aggregate'), [
+    { key: 'a', window: { start: 1, end: 14 }, value: 3 },
+    { key: 'a', window: { start: 30, end: 35 }, value: 1 },
+  ])
+})
+
+test('window join: a row per open window of each key, with the records of both sides in arrival order', () => {
+  const h = harness((ctx) => new WindowJoinOperator({ assigner: window.tumbling({ size: 10 }), type: 'inner', fn: pair }, ctx))
+  h.push([rec({ o: 1 }, 1, 'a'), rec({ o: 2 }, 12, 'a')], 0)
+  h.push([rec({ p: 1 }, 3, 'a'), rec({ p: 2 }, 5, 'a'), rec({ p: 3 }, 6, 'b')], 1)
+  assert.deepEqual(rowsOf(h, 'window-join'), [
+    { key: 'a', window: { start: 0, end: 10 }, value: { left: [{ o: 1 }], right: [{ p: 1 }, { p: 2 }] } },
+    { key: 'a', window: { start: 10, end: 20 }, value: { left: [{ o: 2 }], right: [] } },
+    { key: 'b', window: { start: 0, end: 10 }, value: { left: [], right: [{ p: 3 }] } },
+  ])
+  h.watermark(9)
+  assert.deepEqual(rowsOf(h, 'window-join').map((r) => r.window), [{ start: 10, end: 20 }])
+})
+
+test('interval join: a row per key with the buffered records of each side and their times', () => {
+  const h = harness((ctx) => new IntervalJoinOperator({ lower: -5, upper: 0, type: 'inner', fn: pair }, ctx))
+  h.push([rec('l1', 10, 'a'), rec('l2', 10, 'a'), rec('l3', 20, 'b')], 0)
+  h.push([rec('r1', 7, 'a'), rec('r2', 18, 'b')], 1)
+  assert.deepEqual(rowsOf(h, 'interval-join'), [
+    { key: 'a', value: { left: [{ time: 10, value: 'l1' }, { time: 10, value: 'l2' }], right: [{ time: 7, value: 'r1' }] } },
+    { key: 'b', value: { left: [{ time: 20, value: 'l3' }], right: [{ time: 18, value: 'r2' }] } },
+  ])
+  h.watermark(15) // frees the left records of a (their interval ended at 10) and the right one (7 + 5 < 15)
+  assert.deepEqual(rowsOf(h, 'interval-join'), [{ key: 'b', value: { left: [{ time: 20, value: 'l3' }], right: [{ time: 18, value: 'r2' }] } }])
+})
+
+test('regular join: a row per key with the rows each side keeps; retracted rows are gone', () => {
+  const h = harness((ctx) => new RegularJoinOperator({ ttl: 1_000_000, type: 'left', fn: pair }, ctx))
+  h.push([rec({ id: 1 }, 0, 'a'), rec({ id: 2 }, 0, 'a'), rec({ id: 3 }, 0, 'b')], 0)
+  h.push([rec({ c: 'x' }, 0, 'a')], 1)
+  h.push([{ ...rec({ id: 2 }, 0, 'a'), kind: DELETE }], 0)
+  assert.deepEqual(rowsOf(h, 'join'), [
+    { key: 'a', value: { left: [{ id: 1 }], right: [{ c: 'x' }] } },
+    { key: 'b', value: { left: [{ id: 3 }], right: [] } },
+  ])
+})
+
+test('readState reads a join step of a finished job from its checkpoint; writeSavepoint says it cannot write one', async () => {
+  const base = mkdtempSync(join(tmpdir(), 'sluice-state-steps-'))
+  try {
+    const p = pipeline('orders-users')
+    const orders = p.from(source.collection([{ id: 1, user: 'ann' }, { id: 2, user: 'bob' }, { id: 3, user: 'ann' }])).keyBy((o) => o.user)
+    const users = p.from(source.collection([{ name: 'ann', country: 'fr' }])).keyBy((u) => u.name)
+    orders.join(users, { ttl: '1d', type: 'left' }, (o, u) => ({ id: o.id, country: u?.country ?? null })).id('enrich').to(sink.collect())
+    const dir = join(base, 'checkpoints')
+    await run(p, { checkpoint: { dir, intervalMs: 0 } })
+    const rows = (await readState(dir, { step: 'enrich' })).sort((a, b) => String(a.key).localeCompare(String(b.key)))
+    assert.deepEqual(rows, [
+      { key: 'ann', value: { left: [{ id: 1, user: 'ann' }, { id: 3, user: 'ann' }], right: [{ name: 'ann', country: 'fr' }] } },
+      { key: 'bob', value: { left: [{ id: 2, user: 'bob' }], right: [] } },
+    ])
+    await assert.rejects(
+      writeSavepoint([{ key: 'ann', value: {} }], { pipeline: p, step: 'enrich', dir: join(base, 'sp') }),
+      (e: unknown) => e instanceof SluiceError && e.code === 'SLUICE_STATE_BOOTSTRAP' && /join/.test(e.message) && /keyed-aggregate, process, co-process/.test(e.hint ?? ''),
+    )
+  } finally {
+    rmSync(base, { recursive: true, force: true })
+  }
+})
