@@ -13,6 +13,11 @@ export interface BarrierSpec {
   delta: boolean
   /** Folder where subtasks write their state files (a checkpoint's staging folder). */
   staging: string | undefined
+  /**
+   * A savepoint into a bucket: its `s3://` address. Threads of other processes (the Kafka runner's, perhaps
+   * on other machines) stage their files on their own machine and upload them there themselves.
+   */
+  target?: string
 }
 
 /** One subtask's part of checkpoint `id`. */

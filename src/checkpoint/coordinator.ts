@@ -211,7 +211,7 @@ export class CheckpointCoordinator {
     }
     const c = this.chain
     const delta = kind === 'checkpoint' && this.config.incremental && !this.lastFailed && c !== undefined && c.deltas < this.config.maxDeltas && c.deltaBytes <= c.baseBytes
-    const spec: BarrierSpec = { kind, delta, staging }
+    const spec: BarrierSpec = { kind, delta, staging, ...(savepoint !== undefined && isS3Url(savepoint) ? { target: savepoint } : {}) }
     let expected = this.deadLetters ? 1 : 0
     for (const v of this.plan.vertices) expected += this.layout.subtasks(v.index)
     this.round = { id, spec, savepoint, acks: [], expected, startedAt: performance.now() }

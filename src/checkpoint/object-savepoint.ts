@@ -86,9 +86,7 @@ export async function objectSavepointExists(url: string, conn: S3Connection = {}
  */
 export async function writeObjectSavepoint(url: string, manifest: Manifest, files: readonly StateFileOut[], conn: S3Connection = {}): Promise<number> {
   return withClient(url, conn, 'write the savepoint', async (c, bucket, prefix) => {
-    if ((await getObject(c, bucket, prefix + MANIFEST)) !== undefined) {
-      throw new SluiceError('SLUICE_SAVEPOINT_EXISTS', `savepoint '${url}' already exists`, { hint: 'choose a new prefix for each savepoint' })
-    }
+    await refuseExisting(c, bucket, prefix, url)
     let bytes = await putStateFiles(c, bucket, prefix, files)
     const { PutObjectCommand } = await import('@aws-sdk/client-s3')
     const m = encodeManifest(manifest)
@@ -96,6 +94,25 @@ export async function writeObjectSavepoint(url: string, manifest: Manifest, file
     bytes += Buffer.byteLength(m)
     return bytes
   })
+}
+
+/**
+ * Uploads some of a savepoint's state files to `url` before its manifest is written (by another process: the
+ * state files of the Kafka runner's threads on other machines). Refuses a prefix that holds a manifest
+ * already, so a complete savepoint is never overwritten. Returns the bytes written.
+ * @example await putSavepointFiles('s3://state/savepoints/before-upgrade', [{ name: 'totals.1.0.state', path, bytes }])
+ */
+export async function putSavepointFiles(url: string, files: readonly StateFileOut[], conn: S3Connection = {}): Promise<number> {
+  return withClient(url, conn, 'upload state files to the savepoint', async (c, bucket, prefix) => {
+    await refuseExisting(c, bucket, prefix, url)
+    return putStateFiles(c, bucket, prefix, files)
+  })
+}
+
+async function refuseExisting(c: S3Client, bucket: string, prefix: string, url: string): Promise<void> {
+  if ((await getObject(c, bucket, prefix + MANIFEST)) !== undefined) {
+    throw new SluiceError('SLUICE_SAVEPOINT_EXISTS', `savepoint '${url}' already exists`, { hint: 'choose a new prefix for each savepoint' })
+  }
 }
 
 /**

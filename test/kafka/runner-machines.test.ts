@@ -4,19 +4,27 @@
 // to the object store, so that every request is seen from the machine that made it. Each machine uploads the
 // state files of its own subtasks and keeps copies of those only; killed with SIGKILL and restarted on the same
 // machines, a restore downloads no file a machine has a copy of; killed again and restarted on fresh machines,
-// every file comes from the bucket. The output is that of one process, exactly once.
+// every file comes from the bucket. The output is that of one process, exactly once. A savepoint into the bucket
+// (`sluice savepoint ... s3://... --stop`) holds the state of both machines' subtasks, each uploaded by the
+// machine that wrote it, and a job restored from it gives the rest of that output.
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import { test } from 'node:test'
+import { readObjectSavepoint } from '../../src/checkpoint/object-savepoint.ts'
 import { sha256 } from '../../src/checkpoint/storage.ts'
+import { run } from '../../src/index.ts'
+import { build } from './fixtures/window-join.ts'
 import { serviceOrSkip } from '../support/services.ts'
-import { broker } from './support.ts'
+import { bootstrap, broker } from './support.ts'
 import { completeWithBoth, countingProxy, ends, events, folderOf, jobTopics, output, reference, stateFile, until, worker, write, type Worker } from './runner-support.ts'
 
 const s3 = serviceOrSkip('s3')
+const cli = fileURLToPath(new URL('../../bin/sluice.js', import.meta.url))
 
 interface Machine {
   tmp: string
@@ -116,6 +124,58 @@ test('two workers as two machines checkpointing into a bucket, killed twice: eac
       m.proxy.server.closeAllConnections()
       await rm(m.tmp, { recursive: true, force: true })
     }
+    await rm(refDir, { recursive: true, force: true })
+  }
+})
+
+test('two workers as two machines, savepoint into the bucket with --stop: each machine uploads its own subtasks\' files, and a job restored from it finishes the output exactly once', { skip: broker.skip ?? s3.skip, timeout: 900_000 }, async () => {
+  const i = s3.info!
+  const id = randomUUID()
+  const dir = `s3://${String(i.bucket)}/runner-savepoint-${id}/checkpoints`
+  const target = `s3://${String(i.bucket)}/runner-savepoint-${id}/savepoints/v1`
+  const { input, out, ref, group, refDir } = await jobTopics('runner-savepoint')
+  const store = { SLUICE_S3_ENDPOINT: String(i.endpoint), AWS_ACCESS_KEY_ID: String(i.accessKeyId), AWS_SECRET_ACCESS_KEY: String(i.secretAccessKey), AWS_REGION: String(i.region) }
+  const machines = await Promise.all([0, 1].map(async () => ({ tmp: await mkdtemp(join(tmpdir(), 'sluice-machine-')), proxy: await countingProxy(String(i.endpoint)) })))
+  const rest = await mkdtemp(join(tmpdir(), 'sluice-savepoint-rest-'))
+  let ws: Worker[] = []
+  try {
+    await write(input, [...events(0, 9000), ...ends()])
+    ws = machines.map((m) => worker(input, out, group, dir, ['--param', 'bounded=true', '--param', 'pace=300'], { ...process.env, ...store, TMPDIR: m.tmp, SLUICE_S3_ENDPOINT: m.proxy.endpoint }))
+    await until('a run of two workers', () => ws.some((w) => /thread 1 of 2/.test(w.log)), undefined, ws)
+    await until('a complete checkpoint with state of both subtasks', () => completeWithBoth(machines.flatMap((m) => m.proxy.seen)), undefined, ws)
+    const asked = await new Promise<{ code: number | null; text: string }>((resolve) => {
+      const p = spawn(process.execPath, [cli, 'savepoint', dir, target, '--stop', '--timeout', '120s'], { env: { ...process.env, ...store }, stdio: ['ignore', 'pipe', 'pipe'] })
+      let text = ''
+      p.stdout.on('data', (d) => (text += d))
+      p.stderr.on('data', (d) => (text += d))
+      p.on('exit', (code) => resolve({ code, text }))
+    })
+    assert.equal(asked.code, 0, `${asked.text}\n${ws.map((w) => w.log.slice(-3000)).join('\n---\n')}`)
+    assert.deepEqual(await Promise.all(ws.map((w) => w.exited)), [0, 0], ws.map((w) => w.log).join('\n---\n'))
+
+    // Every state file is in the bucket with its checksum, and each machine put the files of the subtasks it ran.
+    Object.assign(process.env, store)
+    const saved = await readObjectSavepoint(target)
+    const stateful = saved.manifest.operators.filter((o) => o.files.length > 0)
+    assert.ok(stateful.some((o) => o.files.some((f) => f.subtask === 1)), 'the savepoint holds state of subtask 1')
+    const puts = machines.map((m) => m.proxy.seen.filter((l) => l.startsWith('PUT ') && l.includes('/savepoints/v1/') && !l.endsWith('/manifest.json')).map((l) => l.slice(l.lastIndexOf('/') + 1)))
+    assert.ok(puts[0].length > 0 && puts[1].length > 0, `each machine uploads state files of its own: ${JSON.stringify(puts)}`)
+    assert.deepEqual(puts[0].filter((f) => puts[1].includes(f)), [], 'no file is uploaded by both machines')
+    assert.deepEqual([...puts[0], ...puts[1]].sort(), stateful.flatMap((o) => o.files.map((f) => f.file)).sort(), 'the manifest lists exactly the files the machines uploaded')
+
+    // A job restored from the savepoint (in one process) writes the rest: the output of one uninterrupted run.
+    const s = await run(build(bootstrap(), input, out, true), { checkpoint: { dir: rest, intervalMs: 200, restoreFrom: target } })
+    assert.equal(s.status, 'finished')
+    await reference(input, ref, refDir)
+    assert.deepEqual(await output(out), await output(ref))
+  } finally {
+    for (const w of ws) if (w.proc.exitCode === null && w.proc.signalCode === null) w.proc.kill('SIGKILL')
+    for (const m of machines) {
+      m.proxy.server.close()
+      m.proxy.server.closeAllConnections()
+      await rm(m.tmp, { recursive: true, force: true })
+    }
+    await rm(rest, { recursive: true, force: true })
     await rm(refDir, { recursive: true, force: true })
   }
 })

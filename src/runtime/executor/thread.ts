@@ -9,6 +9,8 @@ import { loadPipeline } from './load.ts'
 import { planSignature } from './signature.ts'
 import type { Command, Item, Report } from './protocol.ts'
 import type { OwnStateFiles } from '../../checkpoint/own-state-files.ts'
+import type { OwnSavepointFiles } from '../../checkpoint/own-savepoint-files.ts'
+import type { StateFileRef } from '../../checkpoint/manifest.ts'
 
 type StartItem = Extract<Command, { t: 'start' }>
 import { Router, type ExchangePort } from './router.ts'
@@ -31,16 +33,23 @@ export interface ThreadInit {
   state?: StateOptions
 }
 
+/** The state files a thread stages and uploads itself, rather than leaving them for thread 0 (see runThread). */
+export interface OwnFiles {
+  checkpoints?: Pick<OwnStateFiles, 'staging' | 'store' | 'committed'>
+  savepoints?: Pick<OwnSavepointFiles, 'staging' | 'store'>
+}
+
 /**
  * Runs thread `init.thread` of a run (a worker thread, or a Kafka runner's worker process): rebuilds the
  * pipeline from its module, runs its subtask of every vertex with the same executor as thread 0, and talks to
  * every other thread through `ports`. Returns when thread 0 closes the run; throws the first failure, or the
  * reason of `abandon` once it aborts (the run is given up without closing anything cleanly). `step` hears of
- * every step that waits on another thread (a worker process logs them). With `own`, the thread's subtasks
- * stage their checkpoints' state files on this machine and `own` uploads them before their acknowledgements
- * go to thread 0 (a process on another machine than thread 0's, checkpointing into a bucket).
+ * every step that waits on another thread (a worker process logs them). With `own.checkpoints`, the thread's
+ * subtasks stage their checkpoints' state files on this machine and it uploads them before their
+ * acknowledgements go to thread 0 (a process on another machine than thread 0's, checkpointing into a
+ * bucket); with `own.savepoints`, the same for savepoints into a bucket.
  */
-export async function runThread(init: ThreadInit, ports: (ExchangePort | undefined)[], abandon?: AbortSignal, step: (s: string) => void = () => {}, own?: Pick<OwnStateFiles, 'staging' | 'store' | 'committed'>): Promise<void> {
+export async function runThread(init: ThreadInit, ports: (ExchangePort | undefined)[], abandon?: AbortSignal, step: (s: string) => void = () => {}, own: OwnFiles = {}): Promise<void> {
   const p = await loadPipeline(init.module, init.params)
   const plan = buildPlan(p)
   if (planSignature(plan) !== init.signature) {
@@ -60,14 +69,24 @@ export async function runThread(init: ThreadInit, ports: (ExchangePort | undefin
   const controller = new AbortController()
   let executor: SubtaskExecutor | undefined
   const early: { from: number; items: Item[]; data: boolean }[] = []
-  // Checkpoints whose state files this thread stages and stores itself.
-  const ownRounds = new Set<number>()
+  // The round (checkpoint or savepoint) whose state files this thread stages and stores itself, and how.
+  let ownRound: { id: number; store: (refs: StateFileRef[]) => Promise<StateFileRef[]> } | undefined
   const fromThread0 = (it: Item): Item => {
-    if (it.t === 'commit') own!.committed()
-    if (it.t !== 'checkpoint' || it.spec.kind !== 'checkpoint') return it
-    ownRounds.clear()
-    ownRounds.add(it.id)
-    return { ...it, spec: { ...it.spec, staging: own!.staging(it.id) } }
+    if (it.t === 'commit') own.checkpoints?.committed()
+    if (it.t !== 'checkpoint') return it
+    ownRound = undefined
+    const { checkpoints, savepoints } = own
+    const { id, spec } = it
+    if (spec.kind === 'checkpoint' && checkpoints !== undefined) {
+      ownRound = { id, store: (refs) => checkpoints.store(id, refs) }
+      return { ...it, spec: { ...spec, staging: checkpoints.staging(id) } }
+    }
+    const target = spec.target
+    if (spec.kind === 'savepoint' && target !== undefined && savepoints !== undefined) {
+      ownRound = { id, store: (refs) => savepoints.store(target, id, refs) }
+      return { ...it, spec: { ...spec, staging: savepoints.staging(target, id) } }
+    }
+    return it
   }
   const router = new Router(init.thread, ports, (from, b) => {
     const items = b.items.filter((it) => {
@@ -75,7 +94,7 @@ export async function runThread(init: ThreadInit, ports: (ExchangePort | undefin
       started(it)
       return false
     })
-    if (own !== undefined && from === 0) for (let i = 0; i < items.length; i++) items[i] = fromThread0(items[i])
+    if ((own.checkpoints !== undefined || own.savepoints !== undefined) && from === 0) for (let i = 0; i < items.length; i++) items[i] = fromThread0(items[i])
     if (items.length === 0 && !b.data) return
     if (executor === undefined) early.push({ from, items, data: b.data })
     else executor.receive(from, items, b.data)
@@ -84,10 +103,11 @@ export async function runThread(init: ThreadInit, ports: (ExchangePort | undefin
   // Reports wait, in order, behind an acknowledgement whose files are being uploaded.
   let reporting: Promise<void> | undefined
   const report = (rep: Report): void => {
-    const ack = rep.t === 'ack' && rep.ack.kind === 'operator' && rep.ack.files !== undefined && ownRounds.has(rep.ack.id) ? rep.ack : undefined
+    const round = ownRound
+    const ack = rep.t === 'ack' && rep.ack.kind === 'operator' && rep.ack.files !== undefined && round?.id === rep.ack.id ? rep.ack : undefined
     if (ack === undefined && reporting === undefined) return r.send(0, rep)
     const next = (reporting ?? Promise.resolve()).then(async () => {
-      r.send(0, ack === undefined ? rep : { t: 'ack', ack: { ...ack, files: await own!.store(ack.id, ack.files!), stored: true } })
+      r.send(0, ack === undefined ? rep : { t: 'ack', ack: { ...ack, files: await round!.store(ack.files!), stored: true } })
       r.flush()
     })
     reporting = next

@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import type { Pipeline } from '../../api/pipeline.ts'
 import { ObjectCheckpointStorage } from '../../checkpoint/object-storage.ts'
 import { OwnStateFiles } from '../../checkpoint/own-state-files.ts'
+import { OwnSavepointFiles } from '../../checkpoint/own-savepoint-files.ts'
 import { isS3Url } from '../../checkpoint/s3-location.ts'
 import { createClient, createCluster, type Cluster, type KafkaClient, type KafkaProducer } from '../../connectors/kafka/client.ts'
 import { createTopics as createKafkaTopics } from '../../connectors/kafka/topics.ts'
@@ -230,8 +231,10 @@ async function follow(p: Pipeline, o: KafkaWorkerOptions, params: Record<string,
   // Local copies beside the durable state when it has a folder, as thread 0 keeps them (job-runner.ts).
   const stateDir = p.options.state?.dir
   const own = isS3Url(o.checkpointDir) ? new OwnStateFiles(new ObjectCheckpointStorage(o.checkpointDir, {}, stateDir !== undefined ? join(stateDir, 'local') : undefined)) : undefined
+  // A savepoint into a bucket: this thread uploads its own files there, wherever thread 0 runs.
+  const savepoints = new OwnSavepointFiles()
   try {
-    await runThread({ module: moduleUrl(o.module), params, thread: a.index, threads: a.count, signature: planSignature(plan), checkpointing: true, clock: undefined, spread: layOut(plan, a.count, true).spread }, exchange.ports, abandon, step, own)
+    await runThread({ module: moduleUrl(o.module), params, thread: a.index, threads: a.count, signature: planSignature(plan), checkpointing: true, clock: undefined, spread: layOut(plan, a.count, true).spread }, exchange.ports, abandon, step, { ...(own !== undefined ? { checkpoints: own } : {}), savepoints })
     step('closed by thread 0')
   } catch (e) {
     if (!abandon.aborted) {
@@ -240,6 +243,7 @@ async function follow(p: Pipeline, o: KafkaWorkerOptions, params: Record<string,
     }
     throw e
   } finally {
+    savepoints.clear()
     await own?.close()
   }
   return undefined
