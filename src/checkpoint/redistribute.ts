@@ -37,6 +37,8 @@ export function redistributeKeyed(snapshots: readonly KeyedSnapshot[], newParall
     for (const [text, data] of Object.entries(snap.groups)) {
       const g = Number(text)
       if (!Number.isInteger(g) || g < 0 || g >= keyGroups) throw userError('SLUICE_STATE_SNAPSHOT', `state: the snapshot of subtask ${old} holds key group '${text}', outside 0..${keyGroups - 1}`)
+      // A group without state (a snapshot read one key group at a time lists every group), as a state file leaves it out.
+      if (data === undefined || (typeof data === 'object' && data !== null && isEmptyObject(data))) continue
       const other = seen.get(g)
       if (other !== undefined) throw userError('SLUICE_STATE_SNAPSHOT', `state: key group ${g} is in the snapshots of both subtask ${other} and subtask ${old}`)
       seen.set(g, old)
@@ -45,4 +47,11 @@ export function redistributeKeyed(snapshots: readonly KeyedSnapshot[], newParall
     for (const r of out) r.shared.push(snap.shared)
   })
   return out
+}
+
+/** Whether `o` is a plain object without properties: a key group without state, as a lazy snapshot reads one. */
+export function isEmptyObject(o: object): boolean {
+  if (Object.getPrototypeOf(o) !== Object.prototype) return false
+  for (const _ in o) return false
+  return true
 }

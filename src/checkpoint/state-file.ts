@@ -3,7 +3,7 @@ import { SluiceError, errorMessage } from '../core/errors.ts'
 import type { KeyedSnapshot } from '../core/operator.ts'
 import { ByteReader, ByteWriter } from './bytes.ts'
 import { readValue, shred, writeNode } from './columnar.ts'
-import { isKeyedSnapshot } from './redistribute.ts'
+import { isEmptyObject, isKeyedSnapshot } from './redistribute.ts'
 
 /** A state file holds key groups up to about this size; more state makes more files (files stay far below 2 GiB). */
 const PART_BYTES = 256 * 1024 * 1024
@@ -94,11 +94,6 @@ export function encodeState(state: unknown, options: EncodeOptions = {}): Uint8A
   return parts
 }
 
-function isEmptyObject(o: object): boolean {
-  if (Object.getPrototypeOf(o) !== Object.prototype) return false
-  for (const _ in o) return false
-  return true
-}
 
 /** Decodes a state file; for a keyed snapshot, only the groups `owned` accepts (all by default). */
 export function decodeState(data: Uint8Array, owned: (keyGroup: number) => boolean = () => true): unknown {

@@ -71,9 +71,13 @@ function apply(hs: OperatorHarness[], s: Step): void {
 function restoredRun(build: Build, snap: KeyedSnapshot, parallelism: number, rest: Step[], now: number, wm: number): string[] {
   const restores = redistributeKeyed([structuredClone(snap)], parallelism)
   const hs = restores.map((r, i) => new OperatorHarness(build, { subtask: i, parallelism, clock: new ManualClock(now) }).restoreFrom(r, { watermark: wm }))
-  for (const s of rest) apply(hs, s)
-  for (const h of hs) h.end()
-  return hs.flatMap((h) => h.take().map(line))
+  try {
+    for (const s of rest) apply(hs, s)
+    for (const h of hs) h.end()
+    return hs.flatMap((h) => h.take().map(line))
+  } finally {
+    for (const h of hs) h.close()
+  }
 }
 
 const rowsOf = (snap: KeyedSnapshot) =>
@@ -91,6 +95,15 @@ function check(build: Build, steps: Step[]): void {
   const inc = new OperatorHarness(build, { clock })
   const twin = new OperatorHarness(build, { clock: new ManualClock(START) })
   const layers: KeyedSnapshot[] = []
+  try {
+    checkSteps(steps, build, clock, inc, twin, layers)
+  } finally {
+    inc.close()
+    twin.close()
+  }
+}
+
+function checkSteps(steps: Step[], build: Build, clock: ManualClock, inc: OperatorHarness, twin: OperatorHarness, layers: KeyedSnapshot[]): void {
   steps.forEach((s, at) => {
     if (!('cut' in s)) {
       apply([inc], s)

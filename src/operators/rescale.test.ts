@@ -71,6 +71,7 @@ function straight(build: Build, steps: Step[]): Lines {
   for (const s of steps) apply(hs, s)
   for (const h of hs) h.end()
   collect(hs, out)
+  for (const h of hs) h.close()
   return out.sort()
 }
 
@@ -93,6 +94,7 @@ function rescaled(build: Build, steps: Step[], at: number, from: number, to: num
   for (const s of steps.slice(at)) apply(before, s)
   for (const h of before) h.end()
   collect(before, continued)
+  for (const h of before) h.close()
 
   const restores = OperatorHarness.redistribute(snaps, to)
   assert.equal(restores.length, to)
@@ -101,6 +103,7 @@ function rescaled(build: Build, steps: Step[], at: number, from: number, to: num
   for (const s of steps.slice(at)) apply(after, s)
   for (const h of after) h.end()
   collect(after, restored)
+  for (const h of after) h.close()
   return { restored: restored.sort(), continued: continued.sort() }
 }
 

@@ -130,6 +130,11 @@ export class TaskGraph {
     }
   }
 
+  /** The keyed state backend of step `step` on this thread, if it has one. */
+  stateBackend(step: string): StateBackend | undefined {
+    return this.stateBackends.get(step)
+  }
+
   private newStateBackend(step: string, watermark: () => number): StateBackend {
     const cfg = this.stateConfig
     const opts = { clock: this.clock, watermark }

@@ -232,7 +232,14 @@ export class SubtaskExecutor {
       for (const x of restore.vertices) {
         const v = this.graph.vertices[x.vertex]
         if (v === undefined) continue
-        if (x.state !== undefined) v.operator?.restore?.(isEncodedKeyedRestore(x.state) ? openKeyedRestore(x.state) : x.state)
+        const state = x.state
+        const op = v.operator
+        if (state !== undefined && op?.restore !== undefined) {
+          const restore = (): void => op.restore!(isEncodedKeyedRestore(state) ? openKeyedRestore(state) : state)
+          const backend = this.graph.stateBackend(v.plan.id)
+          if (backend?.bulkLoad !== undefined) backend.bulkLoad(restore)
+          else restore()
+        }
         if (x.wm !== undefined) {
           v.watermark = x.wm.watermark
           v.forwarded = x.wm.forwarded

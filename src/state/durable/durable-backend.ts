@@ -5,7 +5,7 @@ import { SluiceError, userError } from '../../core/errors.ts'
 import { keyGroupOf } from '../../core/key.ts'
 import { v8Codec } from '../../core/state-codec.ts'
 import type { KeyGroupSizes, Namespace, SnapshotEntry, StateBackendOptions, StateSnapshot, StateStats, KeyGroupSelection, TimerService } from '../../core/state-backend.ts'
-import { type Cell, type CellTable, CHANGED, EMPTY, type StateSlot } from '../cells.ts'
+import { type Cell, type CellTable, CHANGED, EMPTY, type StateSlot, toWire } from '../cells.ts'
 import { decodeCell, encodeCell, encodeWire } from './cell-bytes.ts'
 import { KeyedStateBackend, type SweepVisitor } from '../keyed-state-backend.ts'
 import { DurableTimerQueue } from './durable-timers.ts'
@@ -60,6 +60,8 @@ export class DurableStateBackend extends KeyedStateBackend {
   private counts: number[] = []
   private cursors: (StoreKey | undefined)[] = []
   private loads: [StoreKey, Uint8Array][] = []
+  /** Inside `bulkLoad`: new entries go to `loads`. */
+  private loading = false
   private closed = false
   private timerFiles = 0
 
@@ -86,10 +88,29 @@ export class DurableStateBackend extends KeyedStateBackend {
     this.counts[slot.no] = 0
   }
 
+  /**
+   * Runs `fn`, a step's restore, with the new entries it writes going straight to the store in batches
+   * (`load`), not through the write-back cache: a restore writes each entry once and reads almost nothing
+   * back. An entry it reads, changes or deletes takes the cache's path as at any other time.
+   */
+  bulkLoad(fn: () => void): void {
+    this.loading = true
+    try {
+      fn()
+    } finally {
+      this.loading = false
+      this.writeLoads()
+    }
+  }
+
   table(slot: StateSlot, ns: Namespace): CellTable {
     return {
-      get: (id) => this.entry(slot, ns, id).cell,
+      get: (id) => (this.loading ? this.loadingGet(slot, ns, id) : this.entry(slot, ns, id).cell),
       put: (id, c) => {
+        if (this.loading && this.cache.get(slot.no, ns, id) === undefined) {
+          this.enqueueLoad(slot, this.storeKey(slot, ns, id), encodeWire(slot, toWire(slot, c)))
+          return
+        }
         const e = this.entry(slot, ns, id)
         if (e.cell === undefined) this.counts[slot.no]++
         e.cell = c
@@ -105,6 +126,7 @@ export class DurableStateBackend extends KeyedStateBackend {
         }
       },
       delete: (id) => {
+        if (this.loading) this.writeLoads()
         const e = this.entry(slot, ns, id)
         if (e.cell === undefined) return
         this.counts[slot.no]--
@@ -113,6 +135,23 @@ export class DurableStateBackend extends KeyedStateBackend {
         else this.unmark(e)
       },
     }
+  }
+
+  /**
+   * A read while loading: from the cache, else from the store (written up to date first) when it may hold the
+   * key; a miss is not cached, so the put that usually follows goes to the load batch.
+   */
+  private loadingGet(slot: StateSlot, ns: Namespace, id: unknown): Cell | undefined {
+    const e = this.cache.get(slot.no, ns, id)
+    if (e !== undefined) return e.cell
+    const key = this.storeKey(slot, ns, id)
+    if (!this.filter.mayHold(key)) return undefined
+    this.writeLoads()
+    const cell = this.read(slot, key)
+    if (cell === undefined) return undefined
+    // Cached as read, so that changing it in place and touching it writes it back.
+    this.insert({ slot, ns, id, key, cell, stored: true, dirty: false, hot: false, at: -1 })
+    return cell
   }
 
   private mark(e: Entry): void {
@@ -196,12 +235,15 @@ export class DurableStateBackend extends KeyedStateBackend {
 
   /** Sizes the key filter anew for the keys the store holds, with room to grow. */
   private refilter(): void {
+    // The filter is built from the store: entries still in the load batch go there first.
+    if (this.loads.length > 0) this.writeLoads()
     const keys = this.db.getKeysCount()
     this.filter.rebuild(Math.max(4 * keys, 1 << 20), this.db.getKeys() as Iterable<StoreKey>)
   }
 
   /** Writes every dirty cell to the store. */
   flush(): void {
+    this.writeLoads()
     this.write([...this.dirty])
   }
 
@@ -288,6 +330,7 @@ export class DurableStateBackend extends KeyedStateBackend {
   }
 
   protected clearCells(): void {
+    this.loads = []
     this.cache.clear()
     this.dirty.clear()
     this.counts = this.counts.map(() => 0)
@@ -301,20 +344,24 @@ export class DurableStateBackend extends KeyedStateBackend {
   }
 
   protected load(slot: StateSlot, ns: Namespace, id: unknown, value: unknown, expiry: SnapshotEntry[3]): void {
-    this.loads.push([this.storeKey(slot, ns, id), encodeWire(slot, [value, expiry])])
+    this.enqueueLoad(slot, this.storeKey(slot, ns, id), encodeWire(slot, [value, expiry]))
+  }
+
+  /** A new entry for the load batch (the key filter knows it at once: a read of it writes the batch first). */
+  private enqueueLoad(slot: StateSlot, key: StoreKey, bytes: Uint8Array): void {
+    this.loads.push([key, bytes])
+    this.filter.add(key)
     this.counts[slot.no]++
     if (this.loads.length >= LOAD_BATCH) this.writeLoads()
   }
 
   private writeLoads(): void {
+    if (this.loads.length === 0) return
     const loads = this.loads
     this.loads = []
     try {
       this.db.transactionSync(() => {
-        for (const [k, v] of loads) {
-          void this.db.put(k, v as Buffer)
-          this.filter.add(k)
-        }
+        for (const [k, v] of loads) void this.db.put(k, v as Buffer)
       })
     } catch (e) {
       throw storeError(e)

@@ -99,3 +99,56 @@ test('a store restored as soon as it opened takes large write transactions after
   assert.equal(d.stats().entries, ids.size)
   assert.equal(v.get(7919), 'x'.repeat(60))
 })
+
+test('bulkLoad: entries written by a restore go to the store in batches, not the cache, and read, change and delete as any others', () => {
+  const d = durable({ cacheEntries: 10 })
+  const v = d.value<{ n: number }>({ name: 'v', codec: 'v8' })
+  const l = d.list<string>('l')
+  d.bulkLoad(() => {
+    for (let i = 0; i < 25_000; i++) v.set(i, { n: i })
+    l.add('k', 'first')
+    assert.equal(d.stats().cached, 0, 'no entry went through the cache')
+    // Read, changed and deleted while loading: the batch is written first, then the cache's path is taken.
+    assert.deepEqual(v.get(7), { n: 7 })
+    v.set(7, { n: -7 })
+    v.delete(8)
+    v.delete(24_999)
+    assert.equal(v.get(8), undefined)
+    l.add('k', 'second')
+    v.set(30_000, { n: 30_000 })
+    let seen = 0
+    d.forEachValue<{ n: number }>('v', () => seen++)
+    assert.equal(seen, 25_000 - 2 + 1, 'an iteration during the load sees every entry')
+  })
+  assert.deepEqual(v.get(7), { n: -7 })
+  assert.equal(v.get(8), undefined)
+  assert.deepEqual(v.get(12_345), { n: 12_345 })
+  assert.deepEqual(v.get(30_000), { n: 30_000 })
+  assert.deepEqual(l.get('k'), ['first', 'second'])
+  assert.equal(d.sizes()['value:v'], 25_000 - 2 + 1)
+  // The same state as the cache's path gives.
+  const e = durable({ cacheEntries: 10 })
+  const w = e.value<{ n: number }>({ name: 'v', codec: 'v8' })
+  for (let i = 0; i < 25_000; i++) w.set(i, { n: i })
+  w.set(7, { n: -7 })
+  w.delete(8)
+  w.delete(24_999)
+  w.set(30_000, { n: 30_000 })
+  e.list<string>('l').add('k', 'first')
+  e.list<string>('l').add('k', 'second')
+  assert.deepEqual(d.snapshot(), e.snapshot())
+})
+
+test('bulkLoad: a failing restore still writes what it loaded, and the backend takes writes through the cache after', () => {
+  const d = durable({ cacheEntries: 10 })
+  const v = d.value<number>('v')
+  assert.throws(() =>
+    d.bulkLoad(() => {
+      v.set('a', 1)
+      throw new Error('restore failed')
+    }),
+  )
+  assert.equal(v.get('a'), 1)
+  v.set('b', 2)
+  assert.equal(d.stats().cached, 2)
+})

@@ -38,8 +38,13 @@ function mix(h: number): number {
   return (h ^ (h >>> 16)) >>> 0
 }
 
+/** Bits for `capacity` keys, in blocks of 512 bits (16 words, one cache line): a key's probes all fall in one block. */
+function blocks(capacity: number): Uint32Array {
+  return new Uint32Array(Math.max(1, Math.ceil((capacity * BITS_PER_KEY) / 512)) * 16)
+}
+
 /**
- * The keys the durable store may hold, as a Bloom filter: a key the filter has never seen is not in the
+ * The keys the durable store may hold, as a blocked Bloom filter (one cache line read or written a key): a key the filter has never seen is not in the
  * store, so looking up a new key (a new row, a key's first record) costs no store read. Keys are added when
  * they are written; removed keys stay (a lookup of them reads the store, as before). It grows by rebuilding
  * from the store's keys when it holds more keys than it was sized for, so its false positives stay about 1%.
@@ -57,7 +62,7 @@ export class KeyFilter {
 
   constructor(capacity = 1 << 20) {
     this.capacity = capacity
-    this.bits = new Uint32Array(Math.ceil((capacity * BITS_PER_KEY) / 32))
+    this.bits = blocks(capacity)
   }
 
   /** Whether the filter is past the number of keys it was sized for (then `rebuild` it from the store). */
@@ -69,28 +74,24 @@ export class KeyFilter {
     this.added++
     hashKey(key)
     const bits = this.bits
-    const n = bits.length * 32
-    for (let i = 0; i < PROBES; i++) {
-      const b = (h1 + i * h2) % n
-      bits[b >>> 5] |= 1 << (b & 31)
-    }
+    const base = (h1 % (bits.length >>> 4)) << 4
+    const step = ((h2 >>> 9) & 511) | 1
+    for (let i = 0, b = h2 & 511; i < PROBES; i++, b = (b + step) & 511) bits[base + (b >>> 5)] |= 1 << (b & 31)
   }
 
   mayHold(key: StoreKey): boolean {
     hashKey(key)
     const bits = this.bits
-    const n = bits.length * 32
-    for (let i = 0; i < PROBES; i++) {
-      const b = (h1 + i * h2) % n
-      if ((bits[b >>> 5] & (1 << (b & 31))) === 0) return false
-    }
+    const base = (h1 % (bits.length >>> 4)) << 4
+    const step = ((h2 >>> 9) & 511) | 1
+    for (let i = 0, b = h2 & 511; i < PROBES; i++, b = (b + step) & 511) if ((bits[base + (b >>> 5)] & (1 << (b & 31))) === 0) return false
     return true
   }
 
   /** Starts again, sized for `capacity` keys, holding the keys `keys` gives. */
   rebuild(capacity: number, keys: Iterable<StoreKey>): void {
     this.capacity = capacity
-    this.bits = new Uint32Array(Math.ceil((capacity * BITS_PER_KEY) / 32))
+    this.bits = blocks(capacity)
     this.added = 0
     for (const k of keys) this.add(k)
   }
