@@ -121,7 +121,7 @@ export interface Operator {
  * - process function: an object of its value, list and map states by name (maps as objects); tuple keys are
  *   given as their JSON text;
  * - window aggregate: a row per open window, `window` its bounds, `value` its accumulator, `result` the
- *   last result it fired;
+ *   last result it fired (writeSavepoint takes `{ key, window, value }`: an open window that fires at its end);
  * - window join: a row per open window, `value` its buffered records `{ left, right }`;
  * - interval join: `value` the buffered records `{ left, right }`, each `{ time, value }`;
  * - regular join: `value` the rows kept `{ left, right }`.

@@ -111,7 +111,7 @@ export class OperatorHarness {
   /**
    * Closes the operator's state backend (a durable store and its folder go). Tests that make many harnesses
    * (property tests) close each when done with it; the rest are closed when the test process exits.
-   * @example try { ... } finally { op.close() }
+   * @example op.close() // when the test is done with it
    */
   close(): void {
     if (this.backend === undefined) return

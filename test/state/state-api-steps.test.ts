@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pipeline, readState, run, sink, source, writeSavepoint, SluiceError } from '../../src/index.ts'
+import { agg as aggs, pipeline, readState, run, sink, source, window as windows, writeSavepoint, SluiceError, type WindowResult } from '../../src/index.ts'
 import type { Operator, OperatorContext, StateRow } from '../../src/core/operator.ts'
 import { redistributeKeyed } from '../../src/checkpoint/redistribute.ts'
 import type { KeyedSnapshot } from '../../src/core/operator.ts'
@@ -110,6 +110,68 @@ test('readState reads a join step of a finished job from its checkpoint; writeSa
       writeSavepoint([{ key: 'ann', value: {} }], { pipeline: p, step: 'enrich', dir: join(base, 'sp') }),
       (e: unknown) => e instanceof SluiceError && e.code === 'SLUICE_STATE_BOOTSTRAP' && /join/.test(e.message) && /keyed-aggregate, process, co-process/.test(e.hint ?? ''),
     )
+  } finally {
+    rmSync(base, { recursive: true, force: true })
+  }
+})
+
+test('writeSavepoint bootstraps open windows: each fires at its end with its accumulator and the records the restored job adds', async () => {
+  const base = mkdtempSync(join(tmpdir(), 'sluice-state-steps-'))
+  try {
+    const HOUR = 3_600_000
+    const job = (orders: { region: string; amount: number; ts: number }[]) => {
+      const out = sink.collect<WindowResult<string, number>>()
+      const sessions = sink.collect<WindowResult<string, number>>()
+      const p = pipeline('hourly')
+      const keyed = p.from(source.collection(orders, { eventTime: (o) => o.ts })).keyBy((o) => o.region)
+      keyed.window(windows.tumbling({ size: '1h' })).aggregate(aggs.sum((o: { amount: number }) => o.amount)).id('hourly').to(out)
+      keyed.window(windows.session({ gap: '10m' })).aggregate(aggs.count()).id('visits').to(sessions)
+      return { p, out, sessions }
+    }
+    const target = job([
+      { region: 'eu', amount: 5, ts: 10 * 60_000 },
+      { region: 'us', amount: 1, ts: 20 * 60_000 },
+      { region: 'eu', amount: 7, ts: HOUR + 1 },
+    ])
+    const boot = join(base, 'boot')
+    await writeSavepoint(
+      [
+        { key: 'eu', window: { start: 0, end: HOUR }, value: 40 },
+        { key: 'apac', window: { start: HOUR, end: 2 * HOUR }, value: 3 },
+      ],
+      { pipeline: target.p, step: 'hourly', dir: boot },
+    )
+    assert.deepEqual(
+      (await readState(boot, { step: 'hourly' })).sort((a, b) => String(a.key).localeCompare(String(b.key))),
+      [
+        { key: 'apac', window: { start: HOUR, end: 2 * HOUR }, value: 3 },
+        { key: 'eu', window: { start: 0, end: HOUR }, value: 40 },
+      ],
+    )
+    await run(target.p, { checkpoint: { dir: join(base, 'chk'), intervalMs: 0, restoreFrom: boot } })
+    assert.deepEqual(
+      target.out.values.map((r) => [r.key, r.start, r.value]).sort(),
+      [['apac', HOUR, 3], ['eu', 0, 45], ['eu', HOUR, 7], ['us', 0, 1]],
+    )
+
+    // A session given as state merges with the records that extend it.
+    const again = job([{ region: 'eu', amount: 1, ts: 15 * 60_000 }])
+    const boot2 = join(base, 'boot2')
+    await writeSavepoint([{ key: 'eu', window: { start: 0, end: 20 * 60_000 }, value: 4 }], { pipeline: again.p, step: 'visits', dir: boot2 })
+    await run(again.p, { checkpoint: { dir: join(base, 'chk2'), intervalMs: 0, restoreFrom: boot2 } })
+    assert.deepEqual(again.sessions.values.map((r) => [r.key, r.start, r.end, r.value]), [['eu', 0, 25 * 60_000, 5]])
+
+    // Rows that name no window of the step, or none at all, are refused with the key they came with.
+    const bad = async (row: StateRow, step = 'hourly') => writeSavepoint([row], { pipeline: target.p, step, dir: join(base, `bad-${Math.random()}`) })
+    await assert.rejects(bad({ key: 'eu', window: { start: 60_000, end: HOUR + 60_000 }, value: 1 }), (e: unknown) => e instanceof SluiceError && e.code === 'SLUICE_STATE_BOOTSTRAP' && /\[60000, 3660000\), which is not one of this step's tumbling windows/.test(e.message) && /\[0, 3600000\)/.test(e.hint ?? ''))
+    await assert.rejects(bad({ key: 'eu', value: 1 }), /state row of key "eu" needs window: \{ start, end \}/)
+    await assert.rejects(
+      writeSavepoint([{ key: 'eu', window: { start: 0, end: HOUR }, value: 1 }, { key: 'eu', window: { start: 0, end: HOUR }, value: 2 }], { pipeline: target.p, step: 'hourly', dir: join(base, 'dup') }),
+      /two state rows for window \[0, 3600000\) of key "eu"/,
+    )
+    const counts = pipeline('counted')
+    counts.from(source.collection([{ k: 'a' }])).keyBy((r) => r.k).window(windows.count(10)).count().id('tens').to(sink.collect())
+    await assert.rejects(writeSavepoint([{ key: 'a', window: { start: 0, end: 1 }, value: 1 }], { pipeline: counts, step: 'tens', dir: join(base, 'count') }), /not count windows/)
   } finally {
     rmSync(base, { recursive: true, force: true })
   }
