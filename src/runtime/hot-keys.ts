@@ -17,6 +17,23 @@ function keyText(k: unknown): string {
   }
 }
 
+/** A key is worth a line of the summary from this share of its step's records... */
+const HOT_SHARE = 0.1
+/** ...and this many times the count of the last of the step's top keys (all keys about even is no hot key). */
+const HOT_OVER_LAST = 3
+
+/**
+ * Whether a step's top keys (most frequent first) hold a hot key: the first takes at least 10% of the step's
+ * `records` and at least 3 times what the last of them does. A handful of keys sharing the records evenly
+ * (13% each of eight pages) is not a hot key, nor is a largest key of 2%.
+ * @example isHot(1000, [{ key: 'a', count: 500, error: 0 }, { key: 'b', count: 2, error: 0 }]) // true
+ */
+export function isHot(records: number, top: readonly KeyCount[]): boolean {
+  if (top.length === 0 || records <= 0) return false
+  const first = top[0].count
+  return first >= HOT_SHARE * records && (top.length === 1 || first >= HOT_OVER_LAST * top[top.length - 1].count)
+}
+
 /** A keyed step whose busiest subtask received more than this many times its fair share is skewed (75% of the records at parallelism 2). */
 const SKEW_FACTOR = 1.5
 /** Below this many records a step is too small to call skewed. */

@@ -2,7 +2,7 @@ import type { CheckpointReport } from '../checkpoint/coordinator.ts'
 import type { MetricsSnapshot } from '../observe/metrics/registry.ts'
 import { summaryRows, summaryTotals } from '../observe/metrics/summary-view.ts'
 import type { RunSummary } from './run-types.ts'
-import { skewWarning } from './hot-keys.ts'
+import { isHot, skewWarning } from './hot-keys.ts'
 
 /** What the summary needs beyond the metrics: how the run went, and which steps keep keyed state. */
 export interface SummaryInfo {
@@ -83,8 +83,9 @@ export function formatSummary(s: RunSummary): string {
     `records in ${s.recordsIn}, late ${s.late}, errors ${s.errors}, dropped ${s.dropped}, watermark ${wm}`,
     ...(s.checkpoints !== undefined ? [formatCheckpoints(s.checkpoints)] : []),
     ...(s.warnings ?? []).map((w) => `warning: ${w}`),
-    // Keys are record content: the summary gives their shares only (the keys are in the summary's and job.metrics()' hotKeys).
-    ...(s.hotKeys ?? []).map((h) => `hot keys of '${h.step}': the top ${Math.min(3, h.keys.length)} take ${h.keys.slice(0, 3).map((k) => `${Math.round((k.count / Math.max(1, h.records)) * 100)}%`).join(', ')} of its records (keys in hotKeys of the summary and job.metrics())`),
+    // Keys are record content: the summary gives their shares only (the keys are in the summary's and job.metrics()' hotKeys);
+    // a step gets a line when a key stands out (isHot), not for its most frequent keys whatever they are.
+    ...(s.hotKeys ?? []).filter((h) => isHot(h.records, h.keys)).map((h) => `hot keys of '${h.step}': the top ${Math.min(3, h.keys.length)} take ${h.keys.slice(0, 3).map((k) => `${Math.round((k.count / Math.max(1, h.records)) * 100)}%`).join(', ')} of its records (keys in hotKeys of the summary and job.metrics())`),
     ...s.steps.filter((m) => m.violations !== undefined).map((m) => `contract violations at '${m.step}': ${Object.entries(m.violations!).sort((a, b) => b[1] - a[1]).map(([rule, n]) => `${rule} ${n}`).join(', ')}`),
     ...s.steps.filter((m) => m.quality !== undefined).map((m) => `quality at '${m.step}': ${Object.entries(m.quality!).map(([name, q]) => `${name} ${q.windowsFailed === 0 ? 'passed' : `FAILED ${q.windowsFailed} of`} ${q.windows} window${q.windows === 1 ? '' : 's'}${q.failed > 0 ? ` (${q.failed} of ${q.checked} records failed)` : ''}`).join(', ')}`),
     ...(s.state ?? []).filter((x) => x.keys > 0 || x.entriesWithoutTtl > 0).map((x) => `state of '${x.step}' (${x.backend}): ${x.keys} keys held, ${x.entries} state entries (${x.entriesWithoutTtl} without a TTL)`),

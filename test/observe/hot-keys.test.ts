@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { formatSummary, pipeline, run, sink, source, start } from '../../src/index.ts'
-import { skewWarning } from '../../src/runtime/hot-keys.ts'
+import { isHot, skewWarning } from '../../src/runtime/hot-keys.ts'
 
 function skewed(n: number): { auction: string; price: number }[] {
   // Half the bids on one auction, the rest spread over 500.
@@ -43,4 +43,14 @@ test('the skew warning: one subtask far above its fair share, with enough record
   assert.equal(skewWarning('small', [900, 100]), undefined, 'too few records to call it skew')
   assert.equal(skewWarning('one', [100_000]), undefined)
   assert.match(skewWarning('four', [10_000, 10_000, 10_000, 70_000])!, /subtask 3 received 70% of its records \(fair share 25%\)/)
+})
+
+test('the summary gives a line only to a key that stands out: not to a largest key of 2%, nor to a few keys sharing the records evenly', () => {
+  const keys = (...counts: number[]) => counts.map((count, i) => ({ key: `k${i}`, count, error: 0 }))
+  assert.equal(isHot(20_000, keys(10_000, 30, 20)), true, 'half the records on one key')
+  assert.equal(isHot(1000, keys(150, 100, 40, 30)), true, '15%, five times the last top key')
+  assert.equal(isHot(2148, keys(280, 279, 275, 270, 268, 266, 260, 250)), false, 'eight pages at 12-13% each')
+  assert.equal(isHot(2839, keys(60, 58, 57, 20)), false, 'the largest key takes 2%')
+  assert.equal(isHot(10, keys(10)), true, 'one key takes everything')
+  assert.equal(isHot(0, []), false)
 })
