@@ -31,6 +31,17 @@ interface Machine {
   proxy: Awaited<ReturnType<typeof countingProxy>>
 }
 
+/** Kills the workers still running, closes the machines' proxies, removes their folders and `dirs`. */
+async function tearDown(workers: Worker[], machines: Machine[], dirs: string[]): Promise<void> {
+  for (const w of workers) if (w.proc.exitCode === null && w.proc.signalCode === null) w.proc.kill('SIGKILL')
+  for (const m of machines) {
+    m.proxy.server.close()
+    m.proxy.server.closeAllConnections()
+    await rm(m.tmp, { recursive: true, force: true })
+  }
+  for (const d of dirs) await rm(d, { recursive: true, force: true })
+}
+
 /** The state files `chk-…/<file>` a request log names for `method`, from entry `from` on. */
 const files = (seen: string[], method: string, from = 0): string[] => seen.slice(from).filter((l) => stateFile(l, method)).map((l) => `${folderOf(l)}/${l.slice(l.lastIndexOf('/') + 1)}`)
 
@@ -118,13 +129,7 @@ test('two workers as two machines checkpointing into a bucket, killed twice: eac
     await reference(input, ref, refDir)
     assert.deepEqual(await output(out), await output(ref))
   } finally {
-    for (const w of workers) if (w.proc.exitCode === null && w.proc.signalCode === null) w.proc.kill('SIGKILL')
-    for (const m of machines) {
-      m.proxy.server.close()
-      m.proxy.server.closeAllConnections()
-      await rm(m.tmp, { recursive: true, force: true })
-    }
-    await rm(refDir, { recursive: true, force: true })
+    await tearDown(workers, machines, [refDir])
   }
 })
 
@@ -169,13 +174,6 @@ test('two workers as two machines, savepoint into the bucket with --stop: each m
     await reference(input, ref, refDir)
     assert.deepEqual(await output(out), await output(ref))
   } finally {
-    for (const w of ws) if (w.proc.exitCode === null && w.proc.signalCode === null) w.proc.kill('SIGKILL')
-    for (const m of machines) {
-      m.proxy.server.close()
-      m.proxy.server.closeAllConnections()
-      await rm(m.tmp, { recursive: true, force: true })
-    }
-    await rm(rest, { recursive: true, force: true })
-    await rm(refDir, { recursive: true, force: true })
+    await tearDown(ws, machines, [rest, refDir])
   }
 })
