@@ -30,7 +30,7 @@ async function savepoint(folder: string): Promise<void> {
   const manifest: Manifest = {
     format: MANIFEST_FORMAT, kind: 'savepoint', id: 3, pipeline: 'clicks', createdAt: '2026-01-01T00:00:00.000Z', parallelism: 1, keyGroups: DEFAULT_KEY_GROUPS,
     sources: [], sinks: [], vertices: [], metrics: [],
-    operators: [{ step: 'window-1', kind: 'window', keyed: true, descriptor: {}, files: [{ subtask: 0, file: 'window-1.0.state', bytes: data.byteLength, sha256: sha256(data) }] }],
+    operators: [{ step: 'window-1', kind: 'window-aggregate', keyed: true, descriptor: {}, files: [{ subtask: 0, file: 'window-1.0.state', bytes: data.byteLength, sha256: sha256(data) }] }],
   }
   await writeCheckpointFolder(folder, manifest, [{ name: 'window-1.0.state', data }])
 }
@@ -59,7 +59,7 @@ test('sluice state lists steps, keys per key group, and the state of one key', a
     assert.ok(groups.some((g) => g.group === keyGroupOf('a', DEFAULT_KEY_GROUPS) && g.bytes > 0))
 
     const text = await run([sp], { step: 'window-1' })
-    assert.match(text.out, /window-1 \(window\): 4 keys in \d+ key groups/)
+    assert.match(text.out, /window-1 \(window-aggregate\): 4 keys in \d+ key groups/)
     assert.match(text.out, /key group \d+: \d+ keys, \d+ bytes/)
 
     const a = JSON.parse((await run([sp], { step: 'window-1', key: 'a', json: true })).out)
@@ -67,8 +67,12 @@ test('sluice state lists steps, keys per key group, and the state of one key', a
     assert.equal(a.lists.windows.length, 1)
     assert.deepEqual(a.lists.windows[0].map((w: { start: number; end: number; acc: number }) => [w.start, w.end, w.acc]), [[1000, 1100, 2]])
     assert.deepEqual(a.lists.event, [1099], "the window's timer")
+    assert.deepEqual(a.rows, [{ window: { start: 1000, end: 1100 }, value: 2 }], 'as readState gives it')
+    const aText = (await run([sp], { step: 'window-1', key: 'a' })).out
+    assert.match(aText, /as readState gives it:\n {4}\{"window":\{"start":1000,"end":1100\},"value":2\}\n {2}as the step saved it:\n {4}windows: /)
     const obj = JSON.parse((await run([sp], { step: 'window-1', key: '{"user":7}', json: true })).out)
     assert.equal(obj.lists.windows[0][0].acc, 1)
+    assert.deepEqual(obj.rows, [{ window: { start: 1100, end: 1200 }, value: 1 }])
     const none = await run([sp], { step: 'window-1', key: 'zz' })
     assert.match(none.out, /no state/)
     await assert.rejects(run([sp], { step: 'nope' }), /no state for step 'nope'/)

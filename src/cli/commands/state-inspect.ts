@@ -1,7 +1,8 @@
 import { serialize } from 'node:v8'
 import { SluiceError } from '../../core/errors.ts'
 import { keyGroupOf, keyId } from '../../core/key.ts'
-import type { EntryColumns, KeyedSnapshot } from '../../core/operator.ts'
+import type { EntryColumns, KeyedSnapshot, StateRow } from '../../core/operator.ts'
+import { stateOperator } from '../../connectors/state/state-operator.ts'
 import { operatorStates } from '../../checkpoint/incremental.ts'
 import type { OperatorEntry } from '../../checkpoint/manifest.ts'
 import { redistributeKeyed, isKeyedSnapshot } from '../../checkpoint/redistribute.ts'
@@ -27,6 +28,11 @@ export interface KeyState {
   key: string
   group: number
   lists: Record<string, unknown[]>
+  /**
+   * The key's state as the state API reads it (readState's rows without the key: one per open window of a
+   * windowed step), for the step kinds it reads.
+   */
+  rows?: Omit<StateRow, 'key'>[]
 }
 
 /**
@@ -83,7 +89,17 @@ export class StateInspector {
       })
     }
     if (group === -1) group = keyGroupOf(key, merged.keyGroups)
-    return { step, key, group, lists }
+    const rows = this.rows(op, merged, group, key)
+    return { step, key, group, lists, ...(rows !== undefined ? { rows } : {}) }
+  }
+
+  /** The key's rows as readState gives them, restored from its key group alone; undefined for kinds it does not read. */
+  private rows(op: OperatorEntry, merged: KeyedSnapshot, group: number, key: string): Omit<StateRow, 'key'>[] | undefined {
+    const reader = stateOperator(this.read.manifest.pipeline, op.step, op.kind)
+    if (reader?.restore === undefined || reader.stateRows === undefined) return undefined
+    const data = merged.groups[group]
+    reader.restore({ keyGroups: merged.keyGroups, groups: data === undefined ? {} : { [group]: data }, shared: [] })
+    return [...reader.stateRows()].filter((r) => keyText(keyId(r.key)) === key).map(({ key: _key, ...rest }) => rest)
   }
 
   private operators(step?: string): OperatorEntry[] {

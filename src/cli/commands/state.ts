@@ -13,8 +13,9 @@ export const stateCommand: Command = {
     '--checkpoint-dir (its newest complete checkpoint), without running the pipeline. Lists every step',
     'with state: its kind, state files and bytes, and for keyed steps the keys holding state. With',
     '--step, also the keys and serialized bytes of each key group. With --step and --key, prints what',
-    'that key holds: its windows, buffers, rows, states and timers, as the step saved them. A key is',
-    'given as its text: a string key as it is, any other key as JSON (as the step emits it).',
+    'that key holds: as readState gives it (aggregates, process functions, windows, joins), then its',
+    'windows, buffers, rows, states and timers, as the step saved them. A key is given as its text: a',
+    'string key as it is, any other key as JSON (as the step emits it).',
   ].join('\n'),
   positionals: { min: 1, max: 1, names: 'the checkpoint or savepoint folder' },
   flags: [
@@ -38,7 +39,13 @@ export const stateCommand: Command = {
         ctx.stdout.write(`step ${k.step}, key ${k.key} (key group ${k.group})\n`)
         const lists = Object.entries(k.lists)
         if (lists.length === 0) ctx.stdout.write('  no state\n')
-        for (const [list, entries] of lists) for (const e of entries) ctx.stdout.write(`  ${list}: ${JSON.stringify(e, plain)}\n`)
+        else if (k.rows !== undefined) {
+          ctx.stdout.write('  as readState gives it:\n')
+          for (const r of k.rows) ctx.stdout.write(`    ${JSON.stringify(r, plain)}\n`)
+          ctx.stdout.write('  as the step saved it:\n')
+        }
+        const indent = k.rows !== undefined ? '    ' : '  '
+        for (const [list, entries] of lists) for (const e of entries) ctx.stdout.write(`${indent}${list}: ${JSON.stringify(e, plain)}\n`)
       }
       return exitCode.ok
     }
