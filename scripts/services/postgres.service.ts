@@ -28,11 +28,34 @@ function binDir(ctx: ServiceContext): string {
   return dir;
 }
 
-/** Postgres refuses to run as root: as root, its commands run as the Debian package's `postgres` user. */
-function run(bin: string, args: string[], ok: (stderr: string) => boolean = () => false): void {
+/** Postgres refuses to run as root: as root, its commands run as the Debian package's `postgres` user. Returns stdout. */
+function run(bin: string, args: string[], ok: (stderr: string) => boolean = () => false): string {
   const asRoot = process.getuid?.() === 0;
   const r = asRoot ? spawnSync('runuser', ['-u', 'postgres', '--', bin, ...args], { encoding: 'utf8' }) : spawnSync(bin, args, { encoding: 'utf8' });
   if (r.status !== 0 && !ok(r.stderr)) throw new Error(`${bin} ${args.join(' ')} failed: ${r.stderr || r.stdout}`);
+  return r.stdout;
+}
+
+/**
+ * Rolls back the sinks' prepared transactions (`sluice_…`) left for over an hour by test runs that were killed:
+ * one holds back every logical replication slot created after it, so the CDC tests would wait for it.
+ */
+function tidy(bin: string, ctx: ServiceContext): void {
+  try {
+    rollBackStale(bin, ctx);
+  } catch (e) {
+    ctx.log(`could not look for stale prepared transactions: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+function rollBackStale(bin: string, ctx: ServiceContext): void {
+  const psql = (db: string, sql: string) => run(join(bin, 'psql'), ['-h', '127.0.0.1', '-p', String(PORT), '-U', USER, '-d', db, '-Atc', sql]);
+  const stale = psql(USER, "SELECT database || ' ' || gid FROM pg_prepared_xacts WHERE gid LIKE 'sluice\\_%' AND prepared < now() - interval '1 hour'");
+  for (const line of stale.split('\n').filter((l) => l !== '')) {
+    const [db, gid] = line.split(' ');
+    ctx.log(`rolling back prepared transaction ${gid}, left for over an hour`);
+    psql(db, `ROLLBACK PREPARED '${gid.replace(/'/g, "''")}'`);
+  }
 }
 
 function dataDir(ctx: ServiceContext): string {
@@ -43,8 +66,11 @@ const postgres: ServiceModule = {
   name: 'postgres',
   description: `PostgreSQL on 127.0.0.1:${PORT} (wal_level=logical, max_prepared_transactions=64, user ${USER}, trust auth); Debian package postgresql`,
   async ensure(ctx) {
-    if (await portAnswers(PORT)) return info;
     const bin = binDir(ctx);
+    if (await portAnswers(PORT)) {
+      tidy(bin, ctx);
+      return info;
+    }
     const data = dataDir(ctx);
     const asRoot = process.getuid?.() === 0;
     if (asRoot) {
@@ -66,6 +92,7 @@ const postgres: ServiceModule = {
     await waitForPort(PORT, 30_000, log);
     // The database the url names; an error saying it exists already is fine.
     run(join(bin, 'createdb'), ['-h', '127.0.0.1', '-p', String(PORT), '-U', USER, USER], (stderr) => /already exists/.test(stderr));
+    tidy(bin, ctx);
     return info;
   },
   async stop(ctx) {

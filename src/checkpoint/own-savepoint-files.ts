@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { mkdirSync, rmSync } from 'node:fs'
+import { mkdirSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { errorMessage } from '../core/errors.ts'
@@ -33,7 +33,9 @@ export class OwnSavepointFiles {
    */
   staging(target: string, id: number): string {
     this.clear()
-    const folder = join(tmpdir(), `sluice-savepoint-${createHash('sha256').update(target).digest('hex').slice(0, 12)}-${process.pid}-${id}.staging.tmp`)
+    const prefix = `sluice-savepoint-${createHash('sha256').update(target).digest('hex').slice(0, 12)}-`
+    removeLeftBehind(prefix)
+    const folder = join(tmpdir(), `${prefix}${process.pid}-${id}.staging.tmp`)
     this.current = { id, folder }
     try {
       rmSync(folder, { recursive: true, force: true })
@@ -68,5 +70,30 @@ export class OwnSavepointFiles {
     if (this.current === undefined) return
     rmSync(this.current.folder, { recursive: true, force: true })
     this.current = undefined
+  }
+}
+
+/** Removes staging folders `<prefix><pid>-…` of processes that no longer run (a worker killed during a savepoint). */
+function removeLeftBehind(prefix: string): void {
+  let names: string[]
+  try {
+    names = readdirSync(tmpdir()).filter((n) => n.startsWith(prefix) && n.endsWith('.staging.tmp'))
+  } catch {
+    return
+  }
+  for (const n of names) {
+    const pid = Number(/^(\d+)-/.exec(n.slice(prefix.length))?.[1])
+    if (!Number.isInteger(pid) || pid === process.pid || alive(pid)) continue
+    rmSync(join(tmpdir(), n), { recursive: true, force: true })
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    // EPERM: it runs, as another user.
+    return (e as NodeJS.ErrnoException).code === 'EPERM'
   }
 }
