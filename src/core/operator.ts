@@ -122,7 +122,7 @@ export interface Operator {
  *   given as their JSON text;
  * - window aggregate: a row per open window, `window` its bounds, `value` its accumulator, `result` the
  *   last result it fired (writeSavepoint takes `{ key, window, value }`: an open window that fires at its end);
- * - window join: a row per open window, `value` its buffered records `{ left, right }`;
+ * - window join: a row per open window, `value` its buffered records `{ left, right }` (writeSavepoint takes the same);
  * - interval join: `value` the buffered records `{ left, right }`, each `{ time, value }`;
  * - regular join: `value` the rows kept `{ left, right }`.
  * @example const rows: StateRow[] = await readState('savepoints/v1', { step: 'totals' }) // [{ key: 'eu', value: 42, result: 42 }]

@@ -176,3 +176,26 @@ test('writeSavepoint bootstraps open windows: each fires at its end with its acc
     rmSync(base, { recursive: true, force: true })
   }
 })
+
+test('writeSavepoint bootstraps window joins: the records given meet those the restored job adds when the window fires', async () => {
+  const base = mkdtempSync(join(tmpdir(), 'sluice-state-steps-'))
+  try {
+    const HOUR = 3_600_000
+    const out = sink.collect<string>()
+    const p = pipeline('paid')
+    const orders = p.from(source.collection([{ id: 'o2', ts: 10 }], { eventTime: (o) => o.ts })).keyBy((o) => o.id)
+    const pays = p.from(source.collection([{ order: 'o1', paid: 7, ts: 20 * 60_000 }], { eventTime: (x) => x.ts })).keyBy((x) => x.order)
+    orders.windowJoin(pays, windows.tumbling({ size: '1h' }), (o, x) => `${o?.id ?? '-'}:${x?.paid ?? '-'}`, { type: 'full' }).id('paid-orders').to(out)
+    const boot = join(base, 'boot')
+    await writeSavepoint([{ key: 'o1', window: { start: 0, end: HOUR }, value: { left: [{ id: 'o1', ts: 5 }], right: [] } }], { pipeline: p, step: 'paid-orders', dir: boot })
+    assert.deepEqual(await readState(boot, { step: 'paid-orders' }), [{ key: 'o1', window: { start: 0, end: HOUR }, value: { left: [{ id: 'o1', ts: 5 }], right: [] } }])
+    await run(p, { checkpoint: { dir: join(base, 'chk'), intervalMs: 0, restoreFrom: boot } })
+    assert.deepEqual([...out.values].sort(), ['o1:7', 'o2:-'])
+    await assert.rejects(
+      writeSavepoint([{ key: 'o1', window: { start: 0, end: HOUR }, value: { left: 'o1' } }], { pipeline: p, step: 'paid-orders', dir: join(base, 'bad') }),
+      /state row of key "o1" needs value: \{ left: \[records\], right: \[records\] \}/,
+    )
+  } finally {
+    rmSync(base, { recursive: true, force: true })
+  }
+})

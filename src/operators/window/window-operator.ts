@@ -1,4 +1,3 @@
-import { userError } from '../../core/errors.ts'
 import { BatchBuilder, DELETE, INSERT, UPDATE_AFTER, UPDATE_BEFORE, type Batch } from '../../core/batch.ts'
 import { flushOutputs } from '../flush-outputs.ts'
 import { keyId } from '../../core/key.ts'
@@ -8,6 +7,7 @@ import { EntryCache } from '../../state/entry-cache.ts'
 import type { AggregateFunction } from '../aggregate/aggregate-function.ts'
 import { checkRestore, KeyedSnapshotWriter, minShared, restoreEntries, snapshotEntries, timersInto } from '../keyed-snapshot.ts'
 import type { WindowAssigner } from './assigners.ts'
+import { bootstrapWindow, twoRows } from './bootstrap-window.ts'
 import type { WindowPartial } from './combiner.ts'
 import { isPartial } from '../aggregate/partial.ts'
 import { PausableBatches } from '../pausable.ts'
@@ -508,29 +508,14 @@ export class WindowOperator<T, A, R> extends PausableBatches implements Operator
   bootstrapState(row: StateRow): void {
     const step = this.ctx.stepId
     const { assigner } = this.spec
-    if (this.processingTime || assigner.boundsFromRecords === true || assigner.kind === 'global') {
-      throw userError('SLUICE_STATE_BOOTSTRAP', `step '${step}': writeSavepoint writes event-time windows with bounds of their own (tumbling, sliding, session), not ${this.processingTime ? 'processing-time' : `${assigner.kind}`} windows`, { step })
-    }
-    const w = row.window as Partial<{ start: unknown; end: unknown }> | undefined
-    const at = `the state row of key ${JSON.stringify(row.key) ?? String(row.key)}`
-    if (typeof w !== 'object' || w === null || typeof w.start !== 'number' || typeof w.end !== 'number' || !Number.isFinite(w.start) || !Number.isFinite(w.end) || w.start >= w.end) {
-      throw userError('SLUICE_STATE_BOOTSTRAP', `step '${step}': ${at} needs window: { start, end }, epoch ms with start < end`, { step })
-    }
-    const { start, end } = w as { start: number; end: number }
-    if (!assigner.merging) {
-      const bounds: number[] = []
-      assigner.assign(start, bounds)
-      let found = false
-      for (let b = 0; b < bounds.length; b += 2) if (bounds[b] === start && bounds[b + 1] === end) found = true
-      if (!found) throw userError('SLUICE_STATE_BOOTSTRAP', `step '${step}': ${at} has window [${start}, ${end}), which is not one of this step's ${assigner.kind} windows`, { step, hint: `the windows that hold time ${start} are ${pairs(bounds)}` })
-    }
+    const { start, end } = bootstrapWindow(row, assigner, step)
     const id = keyId(row.key)
     this.curId = id
     this.curKey = row.key
     const entry = this.windows.get(id) ?? this.windows.add(id, { key: row.key, slots: [] })
     if (assigner.merging) this.addMerging(entry, undefined as T, start, start, end, { acc: row.value as A, n: 0, minTs: start, maxTs: start })
     else {
-      if (entry.slots.some((x) => x.start === start)) throw userError('SLUICE_STATE_BOOTSTRAP', `step '${step}': two state rows for window [${start}, ${end}) of key ${JSON.stringify(row.key) ?? String(row.key)}`, { step })
+      if (entry.slots.some((x) => x.start === start)) throw twoRows(step, row.key, start, end)
       const slot = this.slotFor(entry, start, end, start)
       slot.acc = row.value as A
       slot.dirty = true
@@ -558,11 +543,4 @@ export class WindowOperator<T, A, R> extends PausableBatches implements Operator
     )
     for (const t of procTimes) this.ctx.scheduleProcessingTime(t)
   }
-}
-
-/** Bounds `[s0, e0, s1, e1, ...]` as text: `[s0, e0), [s1, e1)`. */
-function pairs(bounds: number[]): string {
-  const out: string[] = []
-  for (let b = 0; b < bounds.length; b += 2) out.push(`[${bounds[b]}, ${bounds[b + 1]})`)
-  return out.join(', ')
 }
