@@ -64,7 +64,8 @@ test('two workers as two machines checkpointing into a bucket, killed twice: eac
     return all.filter((f) => /^chk-\d+\/.+\.(state|delta)$/.test(f))
   }
   const workers: Worker[] = []
-  const bounded = ['--param', 'bounded=true', '--param', 'pace=300']
+  // Both machines from the first run on: a run of one worker would checkpoint and then be restored from.
+  const bounded = ['--param', 'bounded=true', '--param', 'pace=300', '--min-workers', '2']
   const start = (ms: Machine[]): Worker[] => {
     const ws = ms.map((m) => worker(input, out, group, dir, bounded, env(m)))
     workers.push(...ws)
@@ -145,7 +146,7 @@ test('two workers as two machines, savepoint into the bucket with --stop: each m
   let ws: Worker[] = []
   try {
     await write(input, [...events(0, 9000), ...ends()])
-    ws = machines.map((m) => worker(input, out, group, dir, ['--param', 'bounded=true', '--param', 'pace=300'], { ...process.env, ...store, TMPDIR: m.tmp, SLUICE_S3_ENDPOINT: m.proxy.endpoint }))
+    ws = machines.map((m) => worker(input, out, group, dir, ['--param', 'bounded=true', '--param', 'pace=300', '--min-workers', '2'], { ...process.env, ...store, TMPDIR: m.tmp, SLUICE_S3_ENDPOINT: m.proxy.endpoint }))
     await until('a run of two workers', () => ws.some((w) => /thread 1 of 2/.test(w.log)), undefined, ws)
     await until('a complete checkpoint with state of both subtasks', () => completeWithBoth(machines.flatMap((m) => m.proxy.seen)), undefined, ws)
     const asked = await new Promise<{ code: number | null; text: string }>((resolve) => {
