@@ -172,8 +172,7 @@ function restoreJoin(rows: number): Record<string, number> {
   }
   const op = build(ctx)
   const t0 = performance.now()
-  if (state.bulkLoad !== undefined) state.bulkLoad(() => op.restore!(restore))
-  else op.restore!(restore)
+  state.bulkLoad(() => op.restore!(restore))
   // Rows still in the write-back cache are written too: the time is the restore's whole work.
   state.flush()
   const ms = performance.now() - t0

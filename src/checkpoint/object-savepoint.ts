@@ -13,9 +13,18 @@ import { sha256, type CheckpointRead, type StateFileOut } from './storage.ts'
 const MANIFEST = 'manifest.json'
 const pad = (id: number) => String(id).padStart(8, '0')
 
-/** Where the state files of a savepoint into `url` are encoded before their upload (on this machine). */
-export function objectSavepointStaging(url: string): string {
-  return join(tmpdir(), `sluice-savepoint-${createHash('sha256').update(url).digest('hex').slice(0, 12)}-${process.pid}.staging.tmp`)
+/**
+ * Where the state files of a savepoint into `url` are encoded before their upload (on this machine): a folder
+ * of this process, `<prefix><pid>.staging.tmp`, or `<prefix><pid>-<id>.staging.tmp` for savepoint `id` of a
+ * worker that uploads its own (see OwnSavepointFiles).
+ */
+export function objectSavepointStaging(url: string, id?: number): string {
+  return join(tmpdir(), `${savepointStagingPrefix(url)}${process.pid}${id === undefined ? '' : `-${id}`}.staging.tmp`)
+}
+
+/** The start of the names of every process's staging folders for savepoints into `url`, before the pid. */
+export function savepointStagingPrefix(url: string): string {
+  return `sluice-savepoint-${createHash('sha256').update(url).digest('hex').slice(0, 12)}-`
 }
 
 /** Files up to this size go in one PUT; larger ones in parts of this size (S3 takes parts from 5 MiB). */

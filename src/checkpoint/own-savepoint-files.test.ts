@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { savepointStagingPrefix } from './object-savepoint.ts'
 import { OwnSavepointFiles } from './own-savepoint-files.ts'
 
 const target = `s3://bucket/savepoints/${process.pid}-${Date.now()}`
-const prefix = `sluice-savepoint-${createHash('sha256').update(target).digest('hex').slice(0, 12)}-`
+const prefix = savepointStagingPrefix(target)
 
 test('a savepoint is staged in a fresh folder of this process; the folders of processes gone are removed, those of running ones kept', () => {
   const gone = spawnSync(process.execPath, ['-e', '0']).pid!

@@ -1,10 +1,9 @@
-import { createHash } from 'node:crypto'
 import { mkdirSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { errorMessage } from '../core/errors.ts'
 import type { StateFileRef } from './manifest.ts'
-import { putSavepointFiles } from './object-savepoint.ts'
+import { objectSavepointStaging, putSavepointFiles, savepointStagingPrefix } from './object-savepoint.ts'
 import type { S3Connection } from './s3-location.ts'
 
 /**
@@ -33,9 +32,8 @@ export class OwnSavepointFiles {
    */
   staging(target: string, id: number): string {
     this.clear()
-    const prefix = `sluice-savepoint-${createHash('sha256').update(target).digest('hex').slice(0, 12)}-`
-    removeLeftBehind(prefix)
-    const folder = join(tmpdir(), `${prefix}${process.pid}-${id}.staging.tmp`)
+    removeLeftBehind(savepointStagingPrefix(target))
+    const folder = objectSavepointStaging(target, id)
     this.current = { id, folder }
     try {
       rmSync(folder, { recursive: true, force: true })
@@ -73,7 +71,7 @@ export class OwnSavepointFiles {
   }
 }
 
-/** Removes staging folders `<prefix><pid>-…` of processes that no longer run (a worker killed during a savepoint). */
+/** Removes staging folders `<prefix><pid>…` of processes that no longer run (a process killed during a savepoint). */
 function removeLeftBehind(prefix: string): void {
   let names: string[]
   try {
@@ -82,7 +80,7 @@ function removeLeftBehind(prefix: string): void {
     return
   }
   for (const n of names) {
-    const pid = Number(/^(\d+)-/.exec(n.slice(prefix.length))?.[1])
+    const pid = Number(/^(\d+)[-.]/.exec(n.slice(prefix.length))?.[1])
     if (!Number.isInteger(pid) || pid === process.pid || alive(pid)) continue
     rmSync(join(tmpdir(), n), { recursive: true, force: true })
   }

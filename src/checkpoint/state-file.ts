@@ -94,7 +94,6 @@ export function encodeState(state: unknown, options: EncodeOptions = {}): Uint8A
   return parts
 }
 
-
 /** Decodes a state file; for a keyed snapshot, only the groups `owned` accepts (all by default). */
 export function decodeState(data: Uint8Array, owned: (keyGroup: number) => boolean = () => true): unknown {
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength)

@@ -157,9 +157,9 @@ export interface StateBackend {
   restore(snapshot: StateSnapshot, ownedKeyGroups?: KeyGroupSelection): void
   /**
    * Runs `fn`, the step's restore, letting the backend take the entries it writes in bulk (the durable store
-   * writes them in batches, not through its cache). The runtime calls restores through it where it exists.
+   * writes them in batches, not through its cache; the heap just runs it). The runtime restores through it.
    */
-  bulkLoad?(fn: () => void): void
+  bulkLoad(fn: () => void): void
   /**
    * The timers named `name` of this step (each name one queue: a clock, a join side), kept where the state
    * is: on the heap, or in the durable store. A restore of the state does not touch them.

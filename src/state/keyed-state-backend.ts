@@ -303,6 +303,11 @@ export abstract class KeyedStateBackend implements StateBackend, HandleHost {
     return { format: 'sluice-keyed-state/1', keyGroups: this.keyGroups, states, groups }
   }
 
+  /** Runs `fn`, a step's restore; a backend that can take its writes in bulk does (see StateBackend.bulkLoad). */
+  bulkLoad(fn: () => void): void {
+    fn()
+  }
+
   restore(snapshot: StateSnapshot, ownedKeyGroups?: KeyGroupSelection): void {
     if (snapshot?.format !== 'sluice-keyed-state/1') {
       throw userError('SLUICE_STATE_SNAPSHOT', 'state: not a keyed state snapshot (unknown format)')

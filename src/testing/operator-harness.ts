@@ -226,9 +226,7 @@ export class OperatorHarness {
   private restore(state: unknown): void {
     const op = this.operator
     if (op.restore === undefined) return
-    const backend = this.backend!
-    if (backend.bulkLoad !== undefined) backend.bulkLoad(() => op.restore!(state))
-    else op.restore(state)
+    this.backend!.bulkLoad(() => op.restore!(state))
   }
 
   /**

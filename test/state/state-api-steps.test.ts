@@ -3,8 +3,6 @@
 // state API builds for its kind, and the rows read back must be exactly the state the input left open.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { agg as aggs, pipeline, readState, run, sink, source, window as windows, writeSavepoint, SluiceError, type WindowResult } from '../../src/index.ts'
 import type { Operator, OperatorContext, StateRow } from '../../src/core/operator.ts'
@@ -13,6 +11,7 @@ import type { KeyedSnapshot } from '../../src/core/operator.ts'
 import { DELETE } from '../../src/core/batch.ts'
 import { stateOperator } from '../../src/connectors/state/state-operator.ts'
 import { OperatorHarness } from '../../src/testing/operator-harness.ts'
+import { withTempDir } from '../../src/connectors/files/test-support.ts'
 import { agg } from '../../src/operators/aggregate/functions.ts'
 import { window } from '../../src/operators/window/assigners.ts'
 import { WindowOperator } from '../../src/operators/window/window-operator.ts'
@@ -92,9 +91,8 @@ test('regular join: a row per key with the rows each side keeps; retracted rows 
   ])
 })
 
-test('readState reads a join step of a finished job from its checkpoint; writeSavepoint says it cannot write one', async () => {
-  const base = mkdtempSync(join(tmpdir(), 'sluice-state-steps-'))
-  try {
+test('readState reads a join step of a finished job from its checkpoint; writeSavepoint says it cannot write one', () =>
+  withTempDir(async (base) => {
     const p = pipeline('orders-users')
     const orders = p.from(source.collection([{ id: 1, user: 'ann' }, { id: 2, user: 'bob' }, { id: 3, user: 'ann' }])).keyBy((o) => o.user)
     const users = p.from(source.collection([{ name: 'ann', country: 'fr' }])).keyBy((u) => u.name)
@@ -110,14 +108,11 @@ test('readState reads a join step of a finished job from its checkpoint; writeSa
       writeSavepoint([{ key: 'ann', value: {} }], { pipeline: p, step: 'enrich', dir: join(base, 'sp') }),
       (e: unknown) => e instanceof SluiceError && e.code === 'SLUICE_STATE_BOOTSTRAP' && /join/.test(e.message) && /keyed-aggregate, process, co-process/.test(e.hint ?? ''),
     )
-  } finally {
-    rmSync(base, { recursive: true, force: true })
-  }
-})
+  }),
+)
 
-test('writeSavepoint bootstraps open windows: each fires at its end with its accumulator and the records the restored job adds', async () => {
-  const base = mkdtempSync(join(tmpdir(), 'sluice-state-steps-'))
-  try {
+test('writeSavepoint bootstraps open windows: each fires at its end with its accumulator and the records the restored job adds', () =>
+  withTempDir(async (base) => {
     const HOUR = 3_600_000
     const job = (orders: { region: string; amount: number; ts: number }[]) => {
       const out = sink.collect<WindowResult<string, number>>()
@@ -172,14 +167,11 @@ test('writeSavepoint bootstraps open windows: each fires at its end with its acc
     const counts = pipeline('counted')
     counts.from(source.collection([{ k: 'a' }])).keyBy((r) => r.k).window(windows.count(10)).count().id('tens').to(sink.collect())
     await assert.rejects(writeSavepoint([{ key: 'a', window: { start: 0, end: 1 }, value: 1 }], { pipeline: counts, step: 'tens', dir: join(base, 'count') }), /not count windows/)
-  } finally {
-    rmSync(base, { recursive: true, force: true })
-  }
-})
+  }),
+)
 
-test('writeSavepoint bootstraps window joins: the records given meet those the restored job adds when the window fires', async () => {
-  const base = mkdtempSync(join(tmpdir(), 'sluice-state-steps-'))
-  try {
+test('writeSavepoint bootstraps window joins: the records given meet those the restored job adds when the window fires', () =>
+  withTempDir(async (base) => {
     const HOUR = 3_600_000
     const out = sink.collect<string>()
     const p = pipeline('paid')
@@ -195,7 +187,5 @@ test('writeSavepoint bootstraps window joins: the records given meet those the r
       writeSavepoint([{ key: 'o1', window: { start: 0, end: HOUR }, value: { left: 'o1' } }], { pipeline: p, step: 'paid-orders', dir: join(base, 'bad') }),
       /state row of key "o1" needs value: \{ left: \[records\], right: \[records\] \}/,
     )
-  } finally {
-    rmSync(base, { recursive: true, force: true })
-  }
-})
+  }),
+)

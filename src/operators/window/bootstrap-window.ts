@@ -14,7 +14,7 @@ export function bootstrapWindow(row: StateRow, assigner: WindowAssigner, step: s
     throw userError('SLUICE_STATE_BOOTSTRAP', `step '${step}': writeSavepoint writes event-time windows with bounds of their own (tumbling, sliding, session), not ${what} windows`, { step })
   }
   const w = row.window as Partial<{ start: unknown; end: unknown }> | undefined
-  const at = `the state row of key ${JSON.stringify(row.key) ?? String(row.key)}`
+  const at = `the state row of key ${keyLabel(row.key)}`
   if (typeof w !== 'object' || w === null || typeof w.start !== 'number' || typeof w.end !== 'number' || !Number.isFinite(w.start) || !Number.isFinite(w.end) || w.start >= w.end) {
     throw userError('SLUICE_STATE_BOOTSTRAP', `step '${step}': ${at} needs window: { start, end }, epoch ms with start < end`, { step })
   }
@@ -31,7 +31,12 @@ export function bootstrapWindow(row: StateRow, assigner: WindowAssigner, step: s
 
 /** The error for two state rows naming one window of one key. */
 export function twoRows(step: string, key: unknown, start: number, end: number): Error {
-  return userError('SLUICE_STATE_BOOTSTRAP', `step '${step}': two state rows for window [${start}, ${end}) of key ${JSON.stringify(key) ?? String(key)}`, { step })
+  return userError('SLUICE_STATE_BOOTSTRAP', `step '${step}': two state rows for window [${start}, ${end}) of key ${keyLabel(key)}`, { step })
+}
+
+/** A key as an error message names it: as JSON (a string quoted), or as text when JSON has no form for it. */
+export function keyLabel(key: unknown): string {
+  return JSON.stringify(key) ?? String(key)
 }
 
 /** Bounds `[s0, e0, s1, e1, ...]` as text: `[s0, e0), [s1, e1)`. */

@@ -237,7 +237,7 @@ export class SubtaskExecutor {
         if (state !== undefined && op?.restore !== undefined) {
           const restore = (): void => op.restore!(isEncodedKeyedRestore(state) ? openKeyedRestore(state) : state)
           const backend = this.graph.stateBackend(v.plan.id)
-          if (backend?.bulkLoad !== undefined) backend.bulkLoad(restore)
+          if (backend !== undefined) backend.bulkLoad(restore)
           else restore()
         }
         if (x.wm !== undefined) {

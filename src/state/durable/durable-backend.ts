@@ -93,7 +93,7 @@ export class DurableStateBackend extends KeyedStateBackend {
    * (`load`), not through the write-back cache: a restore writes each entry once and reads almost nothing
    * back. An entry it reads, changes or deletes takes the cache's path as at any other time.
    */
-  bulkLoad(fn: () => void): void {
+  override bulkLoad(fn: () => void): void {
     this.loading = true
     try {
       fn()

@@ -20,14 +20,21 @@ function hashPart(v: string | number | boolean, h: number): number {
   return Math.imul(h ^ (v ? 0x5a : 0xa5), 0x01000193)
 }
 
-/** The two hashes of the last key hashed (the probes are h1 + i * h2), as unsigned 32-bit numbers. */
-let h1 = 0
-let h2 = 0
+/**
+ * Where the probes of the last key located fall: its block's first word, and the first bit and the step
+ * (odd, so the probes differ) of its probes inside the block's 512 bits.
+ */
+let base = 0
+let first = 0
+let step = 1
 
-function hashKey(key: StoreKey): void {
+/** Locates `key`'s probes in a filter of `words` 32-bit words (whole blocks of 16). */
+function locate(key: StoreKey, words: number): void {
   const h = hashPart(key[3], hashPart(key[2], hashPart(key[1], 0x811c9dc5)))
-  h2 = (mix(h) | 1) >>> 0
-  h1 = mix(h ^ 0x9e3779b9)
+  const h2 = mix(h)
+  base = (mix(h ^ 0x9e3779b9) % (words >>> 4)) << 4
+  first = h2 & 511
+  step = ((h2 >>> 9) & 511) | 1
 }
 
 function mix(h: number): number {
@@ -44,8 +51,9 @@ function blocks(capacity: number): Uint32Array {
 }
 
 /**
- * The keys the durable store may hold, as a blocked Bloom filter (one cache line read or written a key): a key the filter has never seen is not in the
- * store, so looking up a new key (a new row, a key's first record) costs no store read. Keys are added when
+ * The keys the durable store may hold, as a blocked Bloom filter (a key's probes in one cache line): a key
+ * the filter has never seen is not in the store, so looking up a new key (a new row, a key's first record)
+ * costs no store read. Keys are added when
  * they are written; removed keys stay (a lookup of them reads the store, as before). It grows by rebuilding
  * from the store's keys when it holds more keys than it was sized for, so its false positives stay about 1%.
  *
@@ -72,19 +80,15 @@ export class KeyFilter {
 
   add(key: StoreKey): void {
     this.added++
-    hashKey(key)
     const bits = this.bits
-    const base = (h1 % (bits.length >>> 4)) << 4
-    const step = ((h2 >>> 9) & 511) | 1
-    for (let i = 0, b = h2 & 511; i < PROBES; i++, b = (b + step) & 511) bits[base + (b >>> 5)] |= 1 << (b & 31)
+    locate(key, bits.length)
+    for (let i = 0, b = first; i < PROBES; i++, b = (b + step) & 511) bits[base + (b >>> 5)] |= 1 << (b & 31)
   }
 
   mayHold(key: StoreKey): boolean {
-    hashKey(key)
     const bits = this.bits
-    const base = (h1 % (bits.length >>> 4)) << 4
-    const step = ((h2 >>> 9) & 511) | 1
-    for (let i = 0, b = h2 & 511; i < PROBES; i++, b = (b + step) & 511) if ((bits[base + (b >>> 5)] & (1 << (b & 31))) === 0) return false
+    locate(key, bits.length)
+    for (let i = 0, b = first; i < PROBES; i++, b = (b + step) & 511) if ((bits[base + (b >>> 5)] & (1 << (b & 31))) === 0) return false
     return true
   }
 
