@@ -123,8 +123,11 @@ export interface Operator {
  * - window aggregate: a row per open window, `window` its bounds, `value` its accumulator, `result` the
  *   last result it fired (writeSavepoint takes `{ key, window, value }`: an open window that fires at its end);
  * - window join: a row per open window, `value` its buffered records `{ left, right }` (writeSavepoint takes the same);
- * - interval join: `value` the buffered records `{ left, right }`, each `{ time, value }`;
- * - regular join: `value` the rows kept `{ left, right }`.
+ * - interval join: `value` the buffered records `{ left, right }`, each `{ time, value }` (writeSavepoint takes
+ *   the same: pairs among them count as met);
+ * - regular join: `value` the rows kept `{ left, right }` (writeSavepoint takes the same, and `time`: when
+ *   the sides were last written, in the TTL's clock; by default, for a processing-time TTL, when the
+ *   savepoint is written).
  * @example const rows: StateRow[] = await readState('savepoints/v1', { step: 'totals' }) // [{ key: 'eu', value: 42, result: 42 }]
  */
 export interface StateRow {
@@ -133,6 +136,11 @@ export interface StateRow {
   result?: unknown
   /** The window of a windowed step's row: `[start, end)` in epoch ms (infinite for global and count windows). */
   window?: { start: number; end: number }
+  /**
+   * Written by writeSavepoint for a regular join: when its sides were last written, in epoch ms of the join's
+   * TTL clock (each side then lives `ttl` after it).
+   */
+  time?: number
 }
 
 /** A keyed operator's snapshot: per key group (see keyGroupOf), plus operator-wide data. */

@@ -4,7 +4,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
-import { agg as aggs, pipeline, readState, run, sink, source, window as windows, writeSavepoint, SluiceError, type WindowResult } from '../../src/index.ts'
+import { agg as aggs, expect, pipeline, readState, run, sink, source, window as windows, writeSavepoint, SluiceError, type WindowResult } from '../../src/index.ts'
 import type { Operator, OperatorContext, StateRow } from '../../src/core/operator.ts'
 import { redistributeKeyed } from '../../src/checkpoint/redistribute.ts'
 import type { KeyedSnapshot } from '../../src/core/operator.ts'
@@ -91,7 +91,7 @@ test('regular join: a row per key with the rows each side keeps; retracted rows 
   ])
 })
 
-test('readState reads a join step of a finished job from its checkpoint; writeSavepoint says it cannot write one', () =>
+test('readState reads a join step of a finished job from its checkpoint; writeSavepoint says which steps it cannot write', () =>
   withTempDir(async (base) => {
     const p = pipeline('orders-users')
     const orders = p.from(source.collection([{ id: 1, user: 'ann' }, { id: 2, user: 'bob' }, { id: 3, user: 'ann' }])).keyBy((o) => o.user)
@@ -104,9 +104,11 @@ test('readState reads a join step of a finished job from its checkpoint; writeSa
       { key: 'ann', value: { left: [{ id: 1, user: 'ann' }, { id: 3, user: 'ann' }], right: [{ name: 'ann', country: 'fr' }] } },
       { key: 'bob', value: { left: [{ id: 2, user: 'bob' }], right: [] } },
     ])
+    const checked = pipeline('checked')
+    checked.from(source.collection([{ n: 1 }])).expect([expect.notNull('n')], { window: '1m' }).id('checks').to(sink.collect())
     await assert.rejects(
-      writeSavepoint([{ key: 'ann', value: {} }], { pipeline: p, step: 'enrich', dir: join(base, 'sp') }),
-      (e: unknown) => e instanceof SluiceError && e.code === 'SLUICE_STATE_BOOTSTRAP' && /join/.test(e.message) && /keyed-aggregate, process, co-process/.test(e.hint ?? ''),
+      writeSavepoint([{ key: 'ann', value: {} }], { pipeline: checked, step: 'checks', dir: join(base, 'sp') }),
+      (e: unknown) => e instanceof SluiceError && e.code === 'SLUICE_STATE_BOOTSTRAP' && /'checks' is of kind 'expect', whose state the state API does not write/.test(e.message) && /keyed-aggregate, process, co-process, window-aggregate, window-join, interval-join, join/.test(e.hint ?? ''),
     )
   }),
 )
@@ -186,6 +188,69 @@ test('writeSavepoint bootstraps window joins: the records given meet those the r
     await assert.rejects(
       writeSavepoint([{ key: 'o1', window: { start: 0, end: HOUR }, value: { left: 'o1' } }], { pipeline: p, step: 'paid-orders', dir: join(base, 'bad') }),
       /state row of key "o1" needs value: \{ left: \[records\], right: \[records\] \}/,
+    )
+  }),
+)
+
+test('writeSavepoint bootstraps regular joins: the rows given meet the restored job\'s records, and are not joined again', () =>
+  withTempDir(async (base) => {
+    const job = (orders: { id: string; customer: string }[], customers: { id: string; name: string }[], ttlTime?: 'event') => {
+      const out = sink.collect<string>()
+      const p = pipeline('enriched')
+      const o = p.from(source.collection(orders, { eventTime: () => 0 })).keyBy((x) => x.customer)
+      const c = p.from(source.collection(customers, { eventTime: () => 0 })).keyBy((x) => x.id)
+      o.join(c, { ttl: '1d', type: 'left', ...(ttlTime ? { ttlTime } : {}) }, (x, y) => `${x.id}:${y?.name ?? '-'}`).id('enrich').to(out)
+      return { p, out }
+    }
+    const target = job([{ id: 'o2', customer: 'c1' }, { id: 'o3', customer: 'c2' }], [])
+    const boot = join(base, 'boot')
+    const row = { key: 'c1', value: { left: [{ id: 'o1', customer: 'c1' }], right: [{ id: 'c1', name: 'Ann' }] } }
+    await writeSavepoint([row], { pipeline: target.p, step: 'enrich', dir: boot })
+    assert.deepEqual(await readState(boot, { step: 'enrich' }), [row])
+    await run(target.p, { checkpoint: { dir: join(base, 'chk'), intervalMs: 0, restoreFrom: boot } })
+    // o1 met Ann before the savepoint: only the restored job's orders are emitted.
+    assert.deepEqual([...target.out.values].sort(), ['o2:Ann', 'o3:-'])
+
+    const bad = async (rows: StateRow[], p = target.p) => writeSavepoint(rows, { pipeline: p, step: 'enrich', dir: join(base, `bad-${Math.random()}`) })
+    await assert.rejects(bad([row, row]), /two state rows for key "c1"/)
+    await assert.rejects(bad([{ key: 'c1', value: { right: 'Ann' } }]), /state row of key "c1" needs value: \{ left: \[records\], right: \[records\] \}/)
+    const evented = job([], [], 'event')
+    await assert.rejects(bad([row], evented.p), (e: unknown) => e instanceof SluiceError && e.code === 'SLUICE_STATE_BOOTSTRAP' && /key "c1" needs time: the event time its sides were last written/.test(e.message))
+    await bad([{ ...row, time: 1_000 }], evented.p)
+  }),
+)
+
+test('a bootstrapped regular join keeps each side ttl after the row\'s time, in event time', () => {
+  let op: RegularJoinOperator | undefined
+  const h = harness((ctx) => (op = new RegularJoinOperator({ ttl: 100, ttlTime: 'event', type: 'inner', fn: pair }, ctx)))
+  h.push([], 0)
+  op!.bootstrapState({ key: 'a', value: { right: ['A'] }, time: 1_000 })
+  op!.bootstrapState({ key: 'b', value: { right: ['B'] }, time: 2_000 })
+  h.watermark(1_101)
+  h.push([rec('x', 1_200, 'a'), rec('y', 1_200, 'b')], 0)
+  assert.deepEqual(h.takeValues(), [['y', 'B']], "a's side expired when the watermark passed 1,000 + 100")
+  assert.deepEqual(rowsOf(h, 'join'), [{ key: 'a', value: { left: ['x'], right: [] } }, { key: 'b', value: { left: ['y'], right: ['B'] } }])
+  h.close()
+})
+
+test('writeSavepoint bootstraps interval joins: buffered records meet the restored job\'s, and its watermark frees them', () =>
+  withTempDir(async (base) => {
+    const out = sink.collect<string>()
+    const p = pipeline('attributed')
+    const views = p.from(source.collection([{ user: 'u1', ts: 1_050 }, { user: 'u2', ts: 5_000 }], { eventTime: (v) => v.ts })).keyBy((v) => v.user)
+    const clicks = p.from(source.collection([{ user: 'u1', ts: 1_060 }], { eventTime: (c) => c.ts })).keyBy((c) => c.user)
+    views.intervalJoin(clicks, { lower: 0, upper: 100, type: 'left' }, (v, c) => `${v.ts}-${c?.ts ?? '-'}`).id('attributed').to(out)
+    const boot = join(base, 'boot')
+    const row = { key: 'u1', value: { left: [{ time: 1_000, value: { user: 'u1', ts: 1_000 } }, { time: 1_010, value: { user: 'u1', ts: 1_010 } }], right: [{ time: 1_020, value: { user: 'u1', ts: 1_020 } }] } }
+    await writeSavepoint([row], { pipeline: p, step: 'attributed', dir: boot })
+    assert.deepEqual(await readState(boot, { step: 'attributed' }), [row])
+    await run(p, { checkpoint: { dir: join(base, 'chk'), intervalMs: 0, restoreFrom: boot } })
+    // The views at 1,000 and 1,010 met the click at 1,020 before the savepoint (not emitted again, not padded);
+    // both meet the restored job's click at 1,060, as does its own view at 1,050.
+    assert.deepEqual([...out.values].sort(), ['1000-1060', '1010-1060', '1050-1060', '5000--'])
+    await assert.rejects(
+      writeSavepoint([{ key: 'u1', value: { left: [{ value: 1 }] } }], { pipeline: p, step: 'attributed', dir: join(base, 'bad') }),
+      /record 0 of left in the state row of key "u1" needs \{ time, value \}/,
     )
   }),
 )

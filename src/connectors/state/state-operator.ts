@@ -33,7 +33,7 @@ const readers: Record<string, (ctx: OperatorContext) => Operator> = {
 export const STATE_API_KINDS: readonly string[] = Object.keys(readers)
 
 /** Step kinds whose state the state API writes (bootstraps). */
-export const BOOTSTRAP_KINDS: readonly string[] = ['keyed-aggregate', 'process', 'co-process', 'window-aggregate', 'window-join']
+export const BOOTSTRAP_KINDS: readonly string[] = ['keyed-aggregate', 'process', 'co-process', 'window-aggregate', 'window-join', 'interval-join', 'join']
 
 /**
  * An operator of step `step` outside a run, on a heap backend of its own (one subtask, every key group): the

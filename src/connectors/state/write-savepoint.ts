@@ -27,7 +27,8 @@ export interface WriteSavepointOptions {
  * Writes a savepoint holding `rows` as the state of one keyed step of `pipeline`: a new job restores from it
  * (`run(p, { checkpoint: { dir, restoreFrom } })`, `sluice run --restore-from`) and goes on from that state.
  * Rows are what readState gives: a keyed aggregate's accumulator as `value` (its first update then emits +I
- * with the result that continues from it), a process function's value states by name. The step's own operator
+ * with the result that continues from it), a process function's value states by name, a window's accumulator, a
+ * join's records (see `StateRow`). The step's own operator
  * takes the rows and writes its snapshot, so the savepoint is the one its job would have written. Sources
  * start from their beginning.
  *
@@ -47,7 +48,7 @@ export async function writeSavepoint(rows: Iterable<StateRow> | AsyncIterable<St
   const impl = node.impl
   const operator = impl.role === 'operator' && impl.keyed ? stateOperator(pipeline.name, step, node.kind, impl.build) : undefined
   if (operator?.bootstrapState === undefined || operator.snapshot === undefined) {
-    throw new SluiceError('SLUICE_STATE_BOOTSTRAP', `step '${step}' is a ${node.kind}, whose state the state API does not write`, { step, hint: `it writes the state of ${BOOTSTRAP_KINDS.join(', ')} steps` })
+    throw new SluiceError('SLUICE_STATE_BOOTSTRAP', `step '${step}' is of kind '${node.kind}', whose state the state API does not write`, { step, hint: `it writes the state of ${BOOTSTRAP_KINDS.join(', ')} steps` })
   }
   let keys = 0
   for await (const row of rows) {

@@ -6,6 +6,9 @@ import type { TimerService } from '../../core/state-backend.ts'
 import { EntryCache } from '../../state/entry-cache.ts'
 import { checkRestore, KeyedSnapshotWriter, minShared, restoreEntries, snapshotEntries, timersInto } from '../keyed-snapshot.ts'
 import type { JoinLateRecord } from './join-types.ts'
+import { userError } from '../../core/errors.ts'
+import { keyLabel } from '../window/bootstrap-window.ts'
+import { bootstrapSides } from './bootstrap-sides.ts'
 import { PausableBatches } from '../pausable.ts'
 
 export interface IntervalJoinSpec {
@@ -221,6 +224,36 @@ export class IntervalJoinOperator extends PausableBatches implements Operator {
   *stateRows(): Iterable<StateRow> {
     const records = (snap: SideSnapshot) => snap.flatMap(([time, values]) => values.map((value) => ({ time, value })))
     for (const [key, [l, r]] of snapshotEntries<[SideSnapshot, SideSnapshot]>(this.snapshot(), 'buffers')) yield { key, value: { left: records(l), right: records(r) } }
+  }
+
+  /**
+   * The state API (writeSavepoint): key `row.key` buffering the records `row.value.left` and `row.value.right`,
+   * each `{ time, value }` as readState gives them, as if they had arrived (pairs among them count as met: they
+   * are not emitted again, and a left record with a partner is not padded in a left join). The restored job's
+   * records meet them, and its watermark frees them, as any buffered record.
+   */
+  bootstrapState(row: StateRow): void {
+    const step = this.ctx.stepId
+    const sides = bootstrapSides(row, step)
+    const id = keyId(row.key)
+    if (this.keys.get(id) !== undefined) throw userError('SLUICE_STATE_BOOTSTRAP', `step '${step}': two state rows for key ${keyLabel(row.key)}`, { step })
+    const timed = (records: unknown[], name: string): { time: number; value: unknown }[] =>
+      records.map((r, i) => {
+        const x = r as { time?: unknown; value?: unknown } | null
+        if (typeof x !== 'object' || x === null || typeof x.time !== 'number' || !Number.isFinite(x.time) || !('value' in x)) {
+          throw userError('SLUICE_STATE_BOOTSTRAP', `step '${step}': record ${i} of ${name} in the state row of key ${keyLabel(row.key)} needs { time, value }, time in epoch ms`, { step })
+        }
+        return { time: x.time, value: x.value }
+      })
+    const left = timed(sides.left, 'left')
+    const right = timed(sides.right, 'right')
+    const { lower, upper } = this.spec
+    const entry: KeyEntry = { key: row.key, sides: [{ times: [], buckets: new Map() }, { times: [], buckets: new Map() }] }
+    for (const l of left) this.add(entry.sides[0], l.value, l.time, right.some((r) => r.time >= l.time + lower && r.time <= l.time + upper))
+    for (const r of right) this.add(entry.sides[1], r.value, r.time, true)
+    for (let side = 0; side < 2; side++) for (const t of entry.sides[side].times) this.timers[side].register(Math.floor(this.expiry(side, t)) + 1, id, row.key)
+    if (left.length + right.length > 0) this.keys.add(id, entry)
+    this.keys.flush()
   }
 
   restore(state: unknown): void {

@@ -5,6 +5,9 @@ import type { KeyedSnapshot, Operator, OperatorContext, Output, StateRow } from 
 import type { TimerService } from '../../core/state-backend.ts'
 import { ChangeTracker } from '../change-tracker.ts'
 import { checkRestore, KeyedSnapshotWriter, restoreEntries, snapshotEntries, timersInto } from '../keyed-snapshot.ts'
+import { userError } from '../../core/errors.ts'
+import { keyLabel } from '../window/bootstrap-window.ts'
+import { bootstrapSides } from './bootstrap-sides.ts'
 import type { JoinType } from './join-types.ts'
 import { HeapJoinKeys, type JoinKeys, type KeyChange, type KeyEntry, type SideSnapshot, type SideState, sideSize } from './regular-join-state.ts'
 import { StoreJoinKeys } from './regular-join-rows.ts'
@@ -271,6 +274,33 @@ export class RegularJoinOperator extends PausableBatches implements Operator {
   /** A row per key: the rows each side keeps `{ left, right }` (a full snapshot's reading: it ends change tracking). */
   *stateRows(): Iterable<StateRow> {
     for (const [key, [l, r]] of snapshotEntries<[SideSnapshot, SideSnapshot]>(this.snapshot(), 'rows')) yield { key, value: { left: l[0], right: r[0] } }
+  }
+
+  /**
+   * The state API (writeSavepoint): key `row.key` holding the records `row.value.left` and `row.value.right`
+   * (arrays), as if they had arrived and met each other (their results are not emitted again). Each side lives
+   * `ttl` after `row.time`, the time it was last written in the TTL's clock: by default, for a processing-time
+   * TTL, when the savepoint is written (Flink's State Processor API does so too); an event-time TTL needs it.
+   */
+  bootstrapState(row: StateRow): void {
+    const step = this.ctx.stepId
+    const { left, right } = bootstrapSides(row, step)
+    const at = row.time ?? (this.eventTime ? undefined : this.ctx.clock.now())
+    if (typeof at !== 'number' || !Number.isFinite(at)) {
+      const why = at === undefined ? 'needs time: the event time its sides were last written (this join keeps rows for ttl in event time)' : 'has a time that is not a finite number of epoch ms'
+      throw userError('SLUICE_STATE_BOOTSTRAP', `step '${step}': the state row of key ${keyLabel(row.key)} ${why}`, { step })
+    }
+    const id = keyId(row.key)
+    if (this.keys.peek(id) !== undefined) throw userError('SLUICE_STATE_BOOTSTRAP', `step '${step}': two state rows for key ${keyLabel(row.key)}`, { step })
+    const side = (values: unknown[], others: number): SideState => ({ values, matches: values.map(() => others), expiresAt: values.length > 0 ? at + this.spec.ttl : -1, timer: -1 })
+    const entry: KeyEntry = { key: row.key, sides: [side(left, right.length), side(right, left.length)], mark: -1 }
+    for (let s = 0; s < 2; s++) {
+      const st = entry.sides[s]
+      if (st.values.length === 0) continue
+      st.timer = st.expiresAt
+      this.timers[s].register(st.timer, id, row.key)
+    }
+    this.keys.put(id, row.key, entry.sides)
   }
 
   restore(state: unknown): void {

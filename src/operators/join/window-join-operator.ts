@@ -6,7 +6,8 @@ import type { KeyedSnapshot, Operator, OperatorContext, Output, StateRow } from 
 import type { TimerService } from '../../core/state-backend.ts'
 import { EntryCache } from '../../state/entry-cache.ts'
 import { checkRestore, KeyedSnapshotWriter, minShared, restoreEntries, snapshotEntries, timersInto } from '../keyed-snapshot.ts'
-import { bootstrapWindow, keyLabel, twoRows } from '../window/bootstrap-window.ts'
+import { bootstrapWindow, twoRows } from '../window/bootstrap-window.ts'
+import { bootstrapSides } from './bootstrap-sides.ts'
 import type { WindowAssigner } from '../window/assigners.ts'
 import type { JoinLateRecord, JoinType } from './join-types.ts'
 import { PausableBatches } from '../pausable.ts'
@@ -247,16 +248,11 @@ export class WindowJoinOperator extends PausableBatches implements Operator {
   bootstrapState(row: StateRow): void {
     const step = this.ctx.stepId
     const { start, end } = bootstrapWindow(row, this.spec.assigner, step)
-    const v = (row.value ?? undefined) as { left?: unknown; right?: unknown } | undefined
-    const left = v?.left ?? []
-    const right = v?.right ?? []
-    if (typeof v !== 'object' || !Array.isArray(left) || !Array.isArray(right)) {
-      throw userError('SLUICE_STATE_BOOTSTRAP', `step '${step}': the state row of key ${keyLabel(row.key)} needs value: { left: [records], right: [records] }`, { step })
-    }
+    const { left, right } = bootstrapSides(row, step)
     const id = keyId(row.key)
     const entry = this.keys.get(id) ?? this.keys.add(id, { key: row.key, slots: new Map() })
     if (entry.slots.has(start)) throw twoRows(step, row.key, start, end)
-    entry.slots.set(start, { start, end, left: [...left], right: [...right], maxTs: start })
+    entry.slots.set(start, { start, end, left, right, maxTs: start })
     this.timers.register(end - 1, id, row.key)
     this.keys.flush()
   }
