@@ -19,41 +19,60 @@ const NONE: readonly never[] = Object.freeze([])
  */
 
 export function valueHandle<T>(host: HandleHost, slot: StateSlot, ns: Namespace): ValueState<T> {
-  const t = host.table(slot, ns)
-  const ttl = slot.ttl
-  const refresh = slot.refreshOnRead
-  return {
-    get(id) {
-      const c = t.get(id)
-      if (c === undefined) return undefined
-      if (ttl !== 0) {
-        const now = host.now(slot)
-        if (c.e <= now) {
-          t.delete(id)
-          return undefined
-        }
-        if (refresh) {
-          c.e = expiryAt(now, ttl)
-          t.touch(id, c)
-        }
+  return new ValueHandle<T>(host, slot, ns)
+}
+
+/** A value state's handle: methods on the prototype, so a handle per namespace (a join row's) is one allocation. */
+class ValueHandle<T> implements ValueState<T> {
+  private readonly host: HandleHost
+  private readonly slot: StateSlot
+  private readonly t: CellTable
+  private readonly ttl: number
+
+  constructor(host: HandleHost, slot: StateSlot, ns: Namespace) {
+    this.host = host
+    this.slot = slot
+    this.t = host.table(slot, ns)
+    this.ttl = slot.ttl
+  }
+
+  get(id: unknown): T | undefined {
+    const c = this.t.get(id)
+    if (c === undefined) return undefined
+    if (this.ttl !== 0) {
+      const now = this.host.now(this.slot)
+      if (c.e <= now) {
+        this.t.delete(id)
+        return undefined
       }
-      return c.v as T
-    },
-    set(id, value) {
-      const c = t.get(id)
-      const e = ttl === 0 ? Infinity : expiryAt(host.now(slot), ttl)
-      if (c === undefined) t.put(id, { v: value, e })
-      else {
-        c.v = value
-        c.e = e
-        t.touch(id, c)
+      if (this.slot.refreshOnRead) {
+        c.e = expiryAt(now, this.ttl)
+        this.t.touch(id, c)
       }
-      if (ttl !== 0) host.wrote()
-    },
-    delete(id) {
-      t.delete(id)
-    },
-    namespace: (n) => valueHandle<T>(host, slot, n),
+    }
+    return c.v as T
+  }
+
+  set(id: unknown, value: T): void {
+    const t = this.t
+    const ttl = this.ttl
+    const c = t.get(id)
+    const e = ttl === 0 ? Infinity : expiryAt(this.host.now(this.slot), ttl)
+    if (c === undefined) t.put(id, { v: value, e })
+    else {
+      c.v = value
+      c.e = e
+      t.touch(id, c)
+    }
+    if (ttl !== 0) this.host.wrote()
+  }
+
+  delete(id: unknown): void {
+    this.t.delete(id)
+  }
+
+  namespace(n: Namespace): ValueState<T> {
+    return new ValueHandle<T>(this.host, this.slot, n)
   }
 }
 

@@ -2,12 +2,13 @@ import { keyId } from '../../core/key.ts'
 import type { RowPatch } from '../../core/operator.ts'
 import type { StateBackend, ValueState } from '../../core/state-backend.ts'
 import { type KeyedSnapshotWriter, lazyGroups } from '../keyed-snapshot.ts'
-import { addTimers, emptySide, type JoinKeys, type KeyChange, type KeyEntry, type SideState, sideSize } from './regular-join-state.ts'
+import { addTimers, emptySide, type JoinKeys, type KeyChange, type KeyEntry, type SideSnapshot, type SideState } from './regular-join-state.ts'
 
-/** A key's sides without their rows: row counts, expiries and timers. */
+/** A key's sides without their rows: where each row is stored, expiries and timers. */
 interface KeyMeta {
   key: unknown
-  n: [number, number]
+  /** Per side, the sequence number of each row in order: the namespace its entry is stored under. */
+  seqs: [number[], number[]]
   expiresAt: [number, number]
   timer: [number, number]
 }
@@ -15,23 +16,25 @@ interface KeyMeta {
 /** One row: its value and how many rows of the other side it is joined with. */
 type Row = [value: unknown, matches: number]
 
-/** An entry as opened from the store: how many rows each side had there. */
+/**
+ * An entry as opened from the store: where each side's stored rows are (the key's own lists, changed as rows
+ * are added and removed: every entry opened is closed before the next is opened, and closing writes them).
+ */
 interface StoredEntry extends KeyEntry {
   base: [number, number]
-  stored: [number, number]
+  seqs: [number[], number[]]
 }
 
-/** Row `i` of side `s` lives in this namespace of the key (rows of both sides interleave). */
-const rowNs = (i: number, s: number): number => 2 * i + s
-/** Namespaces whose handles are kept (the first rows of every key are the ones read most). */
-const KEPT_HANDLES = 256
-
 /**
- * A regular join's keys in a backend that copies values (the durable store), row by row: a key's counts,
- * expiries and timers in one small value, and every row its own entry, so that adding a row writes that row
- * (and the rows of the other side whose match counts it changed), not the key's every row; a side's rows are
- * read only when the join needs them. Snapshots read the store one key group at a time (see `lazyGroups`),
- * and change tracking keeps per changed key only what a delta needs to find its new rows in the store.
+ * A regular join's keys in a backend that copies values (the durable store), row by row: a key's row
+ * positions, expiries and timers in one small value, and every row its own entry, so that adding a row writes
+ * that row (and the rows of the other side whose match counts it changed), not the key's every row; a side's
+ * rows are read only when the join needs them. A row is stored under a sequence number of its own, taken in
+ * arrival order, as its namespace: the store orders entries by key group, state and namespace before the key,
+ * so new rows are written at the end of their key group's range (one page of the store takes many), where a
+ * row's position (the namespace before) put each at a random place among all the rows at that position, a page
+ * of the store rewritten for each. Snapshots read the store one key group at a time (see `lazyGroups`), and
+ * change tracking keeps per changed key only what a delta needs to find its new rows in the store.
  */
 export class StoreJoinKeys implements JoinKeys {
   private readonly state: StateBackend
@@ -39,7 +42,8 @@ export class StoreJoinKeys implements JoinKeys {
   private readonly rowsName: string
   private readonly meta: ValueState<KeyMeta>
   private readonly rows: ValueState<Row>
-  private readonly handles: ValueState<Row>[] = []
+  /** The next row's sequence number (the store holds no rows of this join when it is made: it starts empty, and a restore empties it). */
+  private nextSeq = 0
   /** The keys changed since the last snapshot, while tracking is on. */
   private readonly changes = new Map<unknown, KeyChange & { key: unknown }>()
 
@@ -52,16 +56,14 @@ export class StoreJoinKeys implements JoinKeys {
     this.rows = state.value<Row>({ name: this.rowsName, codec: 'v8' })
   }
 
-  private row(i: number, s: number): ValueState<Row> {
-    const ns = rowNs(i, s)
-    if (ns >= KEPT_HANDLES) return this.rows.namespace(ns)
-    return (this.handles[ns] ??= this.rows.namespace(ns))
+  private row(seq: number): ValueState<Row> {
+    return this.rows.namespace(seq)
   }
 
-  /** Reads rows `from`..`to - 1` of side `s` into `st`. */
-  private read(id: unknown, s: number, from: number, to: number, st: { values: unknown[]; matches: number[] }): void {
+  /** Reads the rows of `seqs` from `from` up to `to - 1` into `st`. */
+  private read(id: unknown, seqs: number[], from: number, to: number, st: { values: unknown[]; matches: number[] }): void {
     for (let i = from; i < to; i++) {
-      const r = this.row(i, s).get(id)
+      const r = this.row(seqs[i]).get(id)
       st.values.push(r?.[0])
       st.matches.push(r?.[1] ?? 0)
     }
@@ -70,22 +72,22 @@ export class StoreJoinKeys implements JoinKeys {
   private entry(id: unknown, m: KeyMeta, load: [boolean, boolean]): StoredEntry {
     const side = (s: number): SideState => {
       const st: SideState = { values: [], matches: [], expiresAt: m.expiresAt[s], timer: m.timer[s] }
-      if (load[s]) this.read(id, s, 0, m.n[s], st)
+      if (load[s]) this.read(id, m.seqs[s], 0, m.seqs[s].length, st)
       return st
     }
     return {
       key: m.key,
       sides: [side(0), side(1)],
       mark: -1,
-      base: [load[0] ? 0 : m.n[0], load[1] ? 0 : m.n[1]],
-      stored: [m.n[0], m.n[1]],
+      base: [load[0] ? 0 : m.seqs[0].length, load[1] ? 0 : m.seqs[1].length],
+      seqs: m.seqs,
     }
   }
 
   open(id: unknown, key: unknown, s: number, both: boolean): KeyEntry {
     const m = this.meta.get(id)
-    if (m === undefined) return { key, sides: [emptySide(), emptySide()], mark: -1, base: [0, 0], stored: [0, 0] } as StoredEntry
-    return this.entry(id, m, [both || s !== 0 || m.n[0] === 0, both || s !== 1 || m.n[1] === 0])
+    if (m === undefined) return { key, sides: [emptySide(), emptySide()], mark: -1, base: [0, 0], seqs: [[], []] } as StoredEntry
+    return this.entry(id, m, [both || s !== 0 || m.seqs[0].length === 0, both || s !== 1 || m.seqs[1].length === 0])
   }
 
   peek(id: unknown): KeyEntry | undefined {
@@ -95,11 +97,12 @@ export class StoreJoinKeys implements JoinKeys {
 
   clearSide(e: KeyEntry, s: number): void {
     const se = e as StoredEntry
-    for (let i = 0; i < se.stored[s]; i++) this.row(i, s).delete(keyId(e.key))
+    const id = keyId(e.key)
+    for (const seq of se.seqs[s]) this.row(seq).delete(id)
     se.sides[s].values = []
     se.sides[s].matches = []
     se.base[s] = 0
-    se.stored[s] = 0
+    se.seqs[s] = []
   }
 
   close(id: unknown, e: KeyEntry): void {
@@ -107,18 +110,23 @@ export class StoreJoinKeys implements JoinKeys {
     for (let s = 0; s < 2; s++) {
       const st = se.sides[s]
       const b = se.base[s]
+      const seqs = se.seqs[s]
       // A side read whole is written whole (its match counts changed); one that was not, only its new rows.
-      for (let i = 0; i < st.values.length; i++) this.row(b + i, s).set(id, [st.values[i], st.matches[i]])
-      if (b === 0) for (let i = st.values.length; i < se.stored[s]; i++) this.row(i, s).delete(id)
+      for (let i = 0; i < st.values.length; i++) {
+        if (b + i === seqs.length) seqs.push(this.nextSeq++)
+        this.row(seqs[b + i]).set(id, [st.values[i], st.matches[i]])
+      }
+      if (b === 0 && seqs.length > st.values.length) {
+        for (let i = st.values.length; i < seqs.length; i++) this.row(seqs[i]).delete(id)
+        seqs.length = st.values.length
+      }
     }
-    const n0 = sideSize(e, 0)
-    const n1 = sideSize(e, 1)
-    if (n0 + n1 === 0) this.meta.delete(id)
-    else this.meta.set(id, { key: e.key, n: [n0, n1], expiresAt: [e.sides[0].expiresAt, e.sides[1].expiresAt], timer: [e.sides[0].timer, e.sides[1].timer] })
+    if (se.seqs[0].length + se.seqs[1].length === 0) this.meta.delete(id)
+    else this.meta.set(id, { key: e.key, seqs: se.seqs, expiresAt: [e.sides[0].expiresAt, e.sides[1].expiresAt], timer: [e.sides[0].timer, e.sides[1].timer] })
   }
 
   put(id: unknown, key: unknown, sides: [SideState, SideState]): void {
-    this.close(id, { key, sides, mark: -1, base: [0, 0], stored: [0, 0] } as StoredEntry)
+    this.close(id, { key, sides, mark: -1, base: [0, 0], seqs: [[], []] } as StoredEntry)
   }
 
   change(id: unknown, e: KeyEntry): KeyChange {
@@ -134,27 +142,23 @@ export class StoreJoinKeys implements JoinKeys {
 
   snapshot(w: KeyedSnapshotWriter): Record<number, unknown> {
     return lazyGroups(w, (kg) => {
-      const rows = new Map<unknown, [unknown[], number[], unknown[], number[]]>()
-      this.state.forEachValue<Row>(
-        this.rowsName,
-        (id, r, ns) => {
-          const s = (ns as number) & 1
-          const i = ((ns as number) - s) / 2
-          let cols = rows.get(id)
-          if (cols === undefined) rows.set(id, (cols = [[], [], [], []]))
-          cols[2 * s][i] = r[0]
-          cols[2 * s + 1][i] = r[1]
-        },
-        kg,
-      )
+      const rows = new Map<number, Row>()
+      this.state.forEachValue<Row>(this.rowsName, (_id, r, ns) => rows.set(ns as number, r), kg)
       this.state.forEachValue<KeyMeta>(
         this.metaName,
-        (id, m) => {
-          const c = rows.get(id) ?? [[], [], [], []]
-          w.add('rows', m.key, [
-            [c[0], c[1], m.expiresAt[0], m.timer[0]],
-            [c[2], c[3], m.expiresAt[1], m.timer[1]],
-          ])
+        (_id, m) => {
+          const side = (s: number): SideSnapshot => {
+            const seqs = m.seqs[s]
+            const values = new Array<unknown>(seqs.length)
+            const matches = new Array<number>(seqs.length)
+            for (let i = 0; i < seqs.length; i++) {
+              const r = rows.get(seqs[i])
+              values[i] = r?.[0]
+              matches[i] = r?.[1] ?? 0
+            }
+            return [values, matches, m.expiresAt[s], m.timer[s]]
+          }
+          w.add('rows', m.key, [side(0), side(1)])
           addTimers(w, m.key, m.timer)
         },
         kg,
@@ -182,11 +186,11 @@ export class StoreJoinKeys implements JoinKeys {
       const sets: RowPatch[1] = []
       for (let s = 0; s < 2; s++) {
         const added = { values: [] as unknown[], matches: [] as number[] }
-        this.read(id, s, kept[s], m.n[s], added)
+        this.read(id, m.seqs[s], kept[s], m.seqs[s].length, added)
         splices.push([[s, 0], kept[s], added.values], [[s, 1], kept[s], added.matches])
         if (c.old?.[s] === true) {
           const all = { values: [] as unknown[], matches: [] as number[] }
-          this.read(id, s, 0, kept[s], all)
+          this.read(id, m.seqs[s], 0, kept[s], all)
           sets.push([[s, 1], all.matches.concat(added.matches)])
         }
         sets.push([[s, 2], m.expiresAt[s]], [[s, 3], m.timer[s]])

@@ -11,14 +11,18 @@ export interface Indexed {
   hot: boolean
 }
 
+/** SameValueZero, as Map keys compare: key identities are primitives. */
+const sameId = (a: unknown, b: unknown): boolean => a === b || (a !== a && b !== b)
+
 /**
  * The write-back cache's cells by state, namespace and key identity (nested maps: no key string to build
- * and hash per lookup), and a ring of them that second-chance ("clock") eviction walks: the hand skips a
+ * and hash per lookup; a namespace holding one cell holds it without a map, as each row of a join has a
+ * namespace of its own), and a ring of them that second-chance ("clock") eviction walks: the hand skips a
  * cell used since it last passed (taking its mark away) and gives up the others. A freed place in the ring
  * is taken by the next cell added, so adding and removing cost an array write, not a set's hashing.
  */
 export class CellIndex<E extends Indexed> {
-  private readonly bySlot: Map<Namespace, Map<unknown, E>>[] = []
+  private readonly bySlot: Map<Namespace, E | Map<unknown, E>>[] = []
   private ring: (E | undefined)[] = []
   private free: number[] = []
   private hand = 0
@@ -29,14 +33,19 @@ export class CellIndex<E extends Indexed> {
   }
 
   get(slot: number, ns: Namespace, id: unknown): E | undefined {
-    return this.bySlot[slot]?.get(ns)?.get(id)
+    const v = this.bySlot[slot]?.get(ns)
+    if (v === undefined) return undefined
+    if (v instanceof Map) return v.get(id)
+    return sameId(v.id, id) ? v : undefined
   }
 
+  /** Adds a cell the index does not hold (a cell of the same place is replaced). */
   add(e: E): void {
     const spaces = (this.bySlot[e.slot.no] ??= new Map())
-    let m = spaces.get(e.ns)
-    if (m === undefined) spaces.set(e.ns, (m = new Map()))
-    m.set(e.id, e)
+    const v = spaces.get(e.ns)
+    if (v === undefined || (!(v instanceof Map) && sameId(v.id, e.id))) spaces.set(e.ns, e)
+    else if (v instanceof Map) v.set(e.id, e)
+    else spaces.set(e.ns, new Map<unknown, E>([[v.id, v], [e.id, e]]))
     const at = this.free.pop()
     if (at === undefined) {
       e.at = this.ring.length
@@ -50,10 +59,14 @@ export class CellIndex<E extends Indexed> {
 
   delete(e: E): void {
     const spaces = this.bySlot[e.slot.no]
-    const m = spaces?.get(e.ns)
-    if (m === undefined || m.get(e.id) !== e) return
-    m.delete(e.id)
-    if (m.size === 0) spaces.delete(e.ns)
+    const v = spaces?.get(e.ns)
+    if (v === undefined) return
+    if (v instanceof Map) {
+      if (v.get(e.id) !== e) return
+      v.delete(e.id)
+      if (v.size === 0) spaces.delete(e.ns)
+    } else if (v === e) spaces.delete(e.ns)
+    else return
     this.ring[e.at] = undefined
     this.free.push(e.at)
     this.count--

@@ -104,37 +104,47 @@ export class DurableStateBackend extends KeyedStateBackend {
   }
 
   table(slot: StateSlot, ns: Namespace): CellTable {
-    return {
-      get: (id) => (this.loading ? this.loadingGet(slot, ns, id) : this.entry(slot, ns, id).cell),
-      put: (id, c) => {
-        if (this.loading && this.cache.get(slot.no, ns, id) === undefined) {
-          this.enqueueLoad(slot, this.storeKey(slot, ns, id), encodeWire(slot, toWire(slot, c)))
-          return
-        }
-        const e = this.entry(slot, ns, id)
-        if (e.cell === undefined) this.counts[slot.no]++
-        e.cell = c
-        this.mark(e)
-      },
-      touch: (id, c) => {
-        const e = this.cache.get(slot.no, ns, id)
-        if (e !== undefined) this.mark(e)
-        else {
-          const fresh: Entry = { slot, ns, id, key: this.storeKey(slot, ns, id), cell: c, stored: true, dirty: false, hot: true, at: -1 }
-          this.insert(fresh)
-          this.mark(fresh)
-        }
-      },
-      delete: (id) => {
-        if (this.loading) this.writeLoads()
-        const e = this.entry(slot, ns, id)
-        if (e.cell === undefined) return
-        this.counts[slot.no]--
-        e.cell = undefined
-        if (e.stored) this.mark(e)
-        else this.unmark(e)
-      },
+    // An object with methods on its prototype: a handle per namespace (a join row's) costs one allocation.
+    return new DurableTable(this, slot, ns)
+  }
+
+  /** `CellTable.get` of a table of this store. */
+  cellGet(slot: StateSlot, ns: Namespace, id: unknown): Cell | undefined {
+    return this.loading ? this.loadingGet(slot, ns, id) : this.entry(slot, ns, id).cell
+  }
+
+  /** `CellTable.put`: while loading, a cell the cache does not hold goes to the load batch. */
+  cellPut(slot: StateSlot, ns: Namespace, id: unknown, c: Cell): void {
+    if (this.loading && this.cache.get(slot.no, ns, id) === undefined) {
+      this.enqueueLoad(slot, this.storeKey(slot, ns, id), encodeWire(slot, toWire(slot, c)))
+      return
     }
+    const e = this.entry(slot, ns, id)
+    if (e.cell === undefined) this.counts[slot.no]++
+    e.cell = c
+    this.mark(e)
+  }
+
+  /** `CellTable.touch`: a cell changed in place is written back (cached again if it was evicted meanwhile). */
+  cellTouch(slot: StateSlot, ns: Namespace, id: unknown, c: Cell): void {
+    const e = this.cache.get(slot.no, ns, id)
+    if (e !== undefined) this.mark(e)
+    else {
+      const fresh: Entry = { slot, ns, id, key: this.storeKey(slot, ns, id), cell: c, stored: true, dirty: false, hot: true, at: -1 }
+      this.insert(fresh)
+      this.mark(fresh)
+    }
+  }
+
+  /** `CellTable.delete`. */
+  cellDelete(slot: StateSlot, ns: Namespace, id: unknown): void {
+    if (this.loading) this.writeLoads()
+    const e = this.entry(slot, ns, id)
+    if (e.cell === undefined) return
+    this.counts[slot.no]--
+    e.cell = undefined
+    if (e.stored) this.mark(e)
+    else this.unmark(e)
   }
 
   /**
@@ -392,6 +402,35 @@ export class DurableStateBackend extends KeyedStateBackend {
     this.cache.clear()
     void this.db.close()
     if (this.owned) rmSync(this.path, { recursive: true, force: true })
+  }
+}
+
+/** A state's namespace in the durable store, as the state handles use it. */
+class DurableTable implements CellTable {
+  private readonly store: DurableStateBackend
+  private readonly slot: StateSlot
+  private readonly ns: Namespace
+
+  constructor(store: DurableStateBackend, slot: StateSlot, ns: Namespace) {
+    this.store = store
+    this.slot = slot
+    this.ns = ns
+  }
+
+  get(id: unknown): Cell | undefined {
+    return this.store.cellGet(this.slot, this.ns, id)
+  }
+
+  put(id: unknown, c: Cell): void {
+    this.store.cellPut(this.slot, this.ns, id, c)
+  }
+
+  touch(id: unknown, c: Cell): void {
+    this.store.cellTouch(this.slot, this.ns, id, c)
+  }
+
+  delete(id: unknown): void {
+    this.store.cellDelete(this.slot, this.ns, id)
   }
 }
 
