@@ -223,7 +223,6 @@ test('writeSavepoint bootstraps regular joins: the rows given meet the restored 
 test('a bootstrapped regular join keeps each side ttl after the row\'s time, in event time', () => {
   let op: RegularJoinOperator | undefined
   const h = harness((ctx) => (op = new RegularJoinOperator({ ttl: 100, ttlTime: 'event', type: 'inner', fn: pair }, ctx)))
-  h.push([], 0)
   op!.bootstrapState({ key: 'a', value: { right: ['A'] }, time: 1_000 })
   op!.bootstrapState({ key: 'b', value: { right: ['B'] }, time: 2_000 })
   h.watermark(1_101)

@@ -43,8 +43,8 @@ export class CellIndex<E extends Indexed> {
   add(e: E): void {
     const spaces = (this.bySlot[e.slot.no] ??= new Map())
     const v = spaces.get(e.ns)
-    if (v === undefined || (!(v instanceof Map) && sameId(v.id, e.id))) spaces.set(e.ns, e)
-    else if (v instanceof Map) v.set(e.id, e)
+    if (v instanceof Map) v.set(e.id, e)
+    else if (v === undefined || sameId(v.id, e.id)) spaces.set(e.ns, e)
     else spaces.set(e.ns, new Map<unknown, E>([[v.id, v], [e.id, e]]))
     const at = this.free.pop()
     if (at === undefined) {
