@@ -153,6 +153,13 @@ export interface StateBackend {
   cleanup(now?: number, budget?: number): { visited: number; removed: number }
   /** All state, expired entries removed first, grouped by key group. Plain structured-cloneable data. */
   snapshot(): StateSnapshot
+  /**
+   * The same state as `snapshot`, but a backend that keeps its state in a store reads each key group when its
+   * property is read (each read a new copy of the group as it is then), so that a snapshot of state larger
+   * than memory is never whole on the heap: read (encode) it before the state changes again. On the heap it
+   * is `snapshot()`.
+   */
+  snapshotByGroup(): StateSnapshot
   /** Replaces all state with the snapshot's, taking only `ownedKeyGroups` when given. */
   restore(snapshot: StateSnapshot, ownedKeyGroups?: KeyGroupSelection): void
   /**

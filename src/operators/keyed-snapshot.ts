@@ -1,7 +1,7 @@
 import { userError } from '../core/errors.ts'
 import { keyGroupOf, keyId } from '../core/key.ts'
 import { CHANGED_KEYS, type EntryColumns, type KeyedRestore, type KeyedSnapshot, ROW_PATCHES, type RowPatch } from '../core/operator.ts'
-import type { TimerService } from '../core/state-backend.ts'
+import type { StateBackend, TimerService } from '../core/state-backend.ts'
 
 /**
  * One saved piece of per-key state: `[seq, key, data]`. `seq` is its position in the whole snapshot, so a
@@ -102,6 +102,26 @@ export function lazyGroups(w: KeyedSnapshotWriter, fill: (kg: number) => void): 
     })
   }
   return groups
+}
+
+/**
+ * A full keyed snapshot of state kept in `state`, its entries filed through `w` by `fill(kg)`: on a backend that
+ * keeps its state in a store (the durable one, `holdsValues` false), one key group at a time as the runtime
+ * encodes the snapshot (see `lazyGroups`), so that a snapshot of state larger than memory holds one key group
+ * at a time; on the heap, whose entries are not visited by key group, all at once (`fill(undefined)`). What
+ * the operator filed through `w` before (its timers) goes with each group.
+ *
+ * @example
+ * w.timers('event', this.eventTimers)
+ * return snapshotOf(state, w, (kg) => state.forEachValue<Row>(ROWS, (_id, r) => w.add('rows', r.key, r.acc), kg))
+ */
+export function snapshotOf(state: StateBackend, w: KeyedSnapshotWriter, fill: (kg: number | undefined) => void, shared?: unknown): KeyedSnapshot {
+  if (state.holdsValues) {
+    fill(undefined)
+    return w.build(shared)
+  }
+  const groups = lazyGroups(w, fill)
+  return shared === undefined ? { keyGroups: w.keyGroups, groups } : { keyGroups: w.keyGroups, groups, shared }
 }
 
 /**

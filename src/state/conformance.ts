@@ -321,6 +321,29 @@ export function stateBackendConformance(label: string, make: BackendFactory): vo
       assert.deepEqual(entries.map((e) => e[0]), ['b'])
     })
 
+    test('a snapshot read by key group holds what the whole snapshot holds, and restores alike', () => {
+      const c = clock()
+      const b = backend({ clock: c })
+      const v = b.value<{ n: number }>('v')
+      const m = b.map<string, number>('m')
+      const t = b.value<number>({ name: 't', ttl: { ttl: 100 } })
+      for (let i = 0; i < 500; i++) {
+        v.set(`k${i}`, { n: i })
+        if (i % 3 === 0) m.namespace(i % 7).set(`k${i}`, 'f', i)
+        if (i % 5 === 0) t.set(`k${i}`, i)
+      }
+      const whole = b.snapshot()
+      const byGroup = b.snapshotByGroup()
+      assert.deepEqual(JSON.parse(JSON.stringify(byGroup)), JSON.parse(JSON.stringify(whole)))
+      const r = backend({ clock: c })
+      r.restore(byGroup)
+      const fromWhole = backend({ clock: c })
+      fromWhole.restore(whole)
+      assert.deepEqual(r.snapshot(), fromWhole.snapshot())
+      assert.deepEqual(r.value('v').get('k42'), { n: 42 })
+      assert.equal(r.map('m').namespace(3).get('k234', 'f'), 234)
+    })
+
     test('snapshot and restore: a round trip of every kind, namespace and expiry', () => {
       const c = clock()
       const b = backend({ clock: c })

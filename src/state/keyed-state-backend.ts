@@ -293,7 +293,7 @@ export abstract class KeyedStateBackend implements StateBackend, HandleHost {
     const states: Record<string, StateMeta> = {}
     const groups: StateSnapshot['groups'] = {}
     for (const slot of this.slotList) {
-      states[slot.id] = { kind: slot.kind, name: slot.name, codec: slot.codec.name, ttl: slot.ttl === 0 ? null : slot.ttl }
+      states[slot.id] = this.stateMeta(slot)
       this.forEachCell(slot, (ns, id, c, fresh) => {
         const kg = keyGroupOf(id, this.keyGroups)
         const g = (groups[kg] ??= {})
@@ -301,6 +301,36 @@ export abstract class KeyedStateBackend implements StateBackend, HandleHost {
       })
     }
     return { format: 'sluice-keyed-state/1', keyGroups: this.keyGroups, states, groups }
+  }
+
+  snapshotByGroup(): StateSnapshot {
+    if (this.holdsValues) return this.snapshot()
+    this.fullCleanup(this.clock.now())
+    const states: Record<string, StateMeta> = {}
+    for (const slot of this.slotList) states[slot.id] = this.stateMeta(slot)
+    const groups: StateSnapshot['groups'] = {}
+    for (const kg of this.keyGroupsHeld()) {
+      Object.defineProperty(groups, kg, {
+        enumerable: true,
+        get: () => {
+          const g: Record<string, SnapshotEntry[]> = {}
+          for (const slot of this.slotList) {
+            this.forEachCell(slot, (ns, id, c, fresh) => (g[slot.id] ??= []).push(fresh ? [id, ns, ...toWire(slot, c)] : snapshotEntry(slot, ns, id, c)), kg)
+          }
+          return g
+        },
+      })
+    }
+    return { format: 'sluice-keyed-state/1', keyGroups: this.keyGroups, states, groups }
+  }
+
+  /** The key groups holding any entry, ascending (a store backend overrides it: each group is a range of its keys). */
+  protected keyGroupsHeld(): number[] {
+    return Array.from({ length: this.keyGroups }, (_, kg) => kg)
+  }
+
+  private stateMeta(slot: StateSlot): StateMeta {
+    return { kind: slot.kind, name: slot.name, codec: slot.codec.name, ttl: slot.ttl === 0 ? null : slot.ttl }
   }
 
   /** Runs `fn`, a step's restore; a backend that can take its writes in bulk does (see StateBackend.bulkLoad). */

@@ -5,7 +5,7 @@ import { StepMetrics } from '../../core/metrics.ts'
 import { HeapStateBackend } from '../../state/heap/heap-backend.ts'
 import { DurableStateBackend } from '../../state/durable/durable-backend.ts'
 import type { StateBackend } from '../../core/state-backend.ts'
-import { approxBytes, readKeyGroupState } from './state-size.ts'
+import { approxBytes, readKeyGroupState, walkDue } from './state-size.ts'
 
 test('approxBytes adds up the members of a value', () => {
   assert.equal(approxBytes(3), 8)
@@ -59,4 +59,15 @@ test('a large state is walked at most every 10 s', () => {
   v.set('c', 1)
   readKeyGroupState(b, metrics, 10_001, 3)
   assert.equal(metrics.keyGroupKeys!.reduce((a, n) => a + n, 0), 3)
+})
+
+test('a walk waits in proportion to its foreseen cost, from the last walk\'s time per entry', () => {
+  assert.equal(walkDue(undefined, 0, 1e6), true, 'never walked')
+  assert.equal(walkDue({ at: 0, took: 1, entries: 1e6 }, 5, 5_000), true, 'small state is walked every time')
+  const last = { at: 0, took: 100, entries: 100_000 }
+  assert.equal(walkDue(last, 9_999, 100_000), false, 'within 10 s')
+  assert.equal(walkDue(last, 10_000, 100_000), true, '100 ms is 1% of 10 s')
+  // Ten times the entries: a walk of about 1 s, which is 2% of 50 s.
+  assert.equal(walkDue(last, 49_999, 1_000_000), false)
+  assert.equal(walkDue(last, 50_000, 1_000_000), true)
 })

@@ -42,22 +42,40 @@ const SMALL_STATE = 10_000
 /** A walk takes at most about this share of the thread's time: a walk of large state waits longer. */
 const WALK_SHARE = 0.02
 
-/** When each backend was last walked (in the caller's time), and how long that walk took (ms). */
-const lastRead = new WeakMap<StateBackend, { at: number; took: number }>()
+/** A backend's last walk: when (in the caller's time), how long it took (ms), and how many entries it visited. */
+export interface LastWalk {
+  at: number
+  took: number
+  entries: number
+}
+
+const lastRead = new WeakMap<StateBackend, LastWalk>()
+
+/**
+ * Whether a walk of `entries` entries is due at `now`: always while the state is small or was never walked; else
+ * once `everyMs` have passed and the walk, its cost foreseen from the last one's time per entry, stays within
+ * about 2% of the time since the last. A state that grew tenfold since its last walk waits ten times longer, so
+ * a late walk of a large state (at the end of a run, say) does not cost many times the budget.
+ * @example walkDue({ at: 0, took: 400, entries: 1e6 }, 30_000, 2e6) // false: a walk of 2M entries (about 800 ms) waits 40 s
+ */
+export function walkDue(last: LastWalk | undefined, now: number, entries: number, everyMs = KEY_GROUP_STATE_EVERY_MS): boolean {
+  if (entries <= SMALL_STATE || last === undefined) return true
+  const foreseen = (last.took * entries) / Math.max(1, last.entries)
+  return now - last.at >= Math.max(everyMs, foreseen / WALK_SHARE)
+}
 
 /**
  * Brings a keyed step's keys and bytes per key group (`StepMetrics.keyGroupKeys`, `keyGroupBytes`) up to date
- * from its state backend: at every call while the state is small, else at most every `everyMs` (the walk visits
- * every entry), and no more often than keeps the walks to about 2% of the time, the figures staying as they were in between. Backends without `keyGroupSizes` leave them undefined.
- * @example readKeyGroupState(backend, metrics, Date.now()) // metrics.keyGroupKeys: [12, 0, 3, ...]
+ * from its state backend when a walk is due (see `walkDue`: the walk visits every entry), the figures staying
+ * as they were in between. Backends without `keyGroupSizes` leave them undefined.
+ * @example readKeyGroupState(backend, metrics, Date.now(), 20_000) // metrics.keyGroupKeys: [12, 0, 3, ...]
  */
 export function readKeyGroupState(state: StateBackend, metrics: StepMetrics, now: number, entries: number, everyMs = KEY_GROUP_STATE_EVERY_MS): void {
   if (state.keyGroupSizes === undefined) return
-  const last = lastRead.get(state)
-  if (entries > SMALL_STATE && last !== undefined && now - last.at < Math.max(everyMs, last.took / WALK_SHARE)) return
+  if (!walkDue(lastRead.get(state), now, entries, everyMs)) return
   const started = performance.now()
   const { keys, bytes } = state.keyGroupSizes(approxBytes)
-  lastRead.set(state, { at: now, took: performance.now() - started })
+  lastRead.set(state, { at: now, took: performance.now() - started, entries })
   metrics.keyGroupKeys = keys
   metrics.keyGroupBytes = bytes
 }

@@ -4,7 +4,7 @@ import { keyId } from '../../core/key.ts'
 import type { KeyedSnapshot, Operator, OperatorContext, Output, StateRow } from '../../core/operator.ts'
 import type { TimerService } from '../../core/state-backend.ts'
 import { EntryCache } from '../../state/entry-cache.ts'
-import { checkRestore, KeyedSnapshotWriter, minShared, restoreEntries, snapshotEntries, timersInto } from '../keyed-snapshot.ts'
+import { checkRestore, KeyedSnapshotWriter, minShared, restoreEntries, snapshotEntries, snapshotOf, timersInto } from '../keyed-snapshot.ts'
 import type { JoinLateRecord } from './join-types.ts'
 import { userError } from '../../core/errors.ts'
 import { keyLabel } from '../window/bootstrap-window.ts'
@@ -213,11 +213,11 @@ export class IntervalJoinOperator extends PausableBatches implements Operator {
       const b = buf.buckets.get(t)!
       return [t, b.values, b.matched]
     })
-    const w = new KeyedSnapshotWriter(this.ctx.state.keyGroups)
-    this.ctx.state.forEachValue<KeyEntry>(BUFFERS, (_id, e) => w.add('buffers', e.key, [side(e.sides[0]), side(e.sides[1])]))
+    const state = this.ctx.state
+    const w = new KeyedSnapshotWriter(state.keyGroups)
     w.timers('left', this.timers[0])
     w.timers('right', this.timers[1])
-    return w.build({ wm: this.wm })
+    return snapshotOf(state, w, (kg) => state.forEachValue<KeyEntry>(BUFFERS, (_id, e) => w.add('buffers', e.key, [side(e.sides[0]), side(e.sides[1])]), kg), { wm: this.wm })
   }
 
   /** A row per key: its buffered records `{ left, right }`, each `{ time, value }` in time order. */

@@ -5,7 +5,7 @@ import { keyId } from '../../core/key.ts'
 import type { KeyedSnapshot, Operator, OperatorContext, Output, StateRow } from '../../core/operator.ts'
 import type { TimerService } from '../../core/state-backend.ts'
 import { EntryCache } from '../../state/entry-cache.ts'
-import { checkRestore, KeyedSnapshotWriter, minShared, restoreEntries, snapshotEntries, timersInto } from '../keyed-snapshot.ts'
+import { checkRestore, KeyedSnapshotWriter, minShared, restoreEntries, snapshotEntries, snapshotOf, timersInto } from '../keyed-snapshot.ts'
 import { bootstrapWindow, twoRows } from '../window/bootstrap-window.ts'
 import { bootstrapSides } from './bootstrap-sides.ts'
 import type { WindowAssigner } from '../window/assigners.ts'
@@ -227,10 +227,10 @@ export class WindowJoinOperator extends PausableBatches implements Operator {
 
   /** Per key: its windows' records of both sides and its timers; the watermark is shared. */
   snapshot(): KeyedSnapshot {
-    const w = new KeyedSnapshotWriter(this.ctx.state.keyGroups)
-    this.ctx.state.forEachValue<KeyEntry>(WINDOWS, (_id, e) => w.add('windows', e.key, [...e.slots.values()]))
+    const state = this.ctx.state
+    const w = new KeyedSnapshotWriter(state.keyGroups)
     w.timers('timers', this.timers)
-    return w.build({ wm: this.wm })
+    return snapshotOf(state, w, (kg) => state.forEachValue<KeyEntry>(WINDOWS, (_id, e) => w.add('windows', e.key, [...e.slots.values()]), kg), { wm: this.wm })
   }
 
   /** A row per open window of every key: its buffered records `{ left, right }`, in arrival order. */

@@ -9,7 +9,7 @@ import type { KeyedPartial } from '../aggregate/combiner.ts'
 import { isPartial } from '../aggregate/partial.ts'
 import { ChangeTracker } from '../change-tracker.ts'
 import { PausableBatches } from '../pausable.ts'
-import { checkRestore, KeyedSnapshotWriter, restoreEntries } from '../keyed-snapshot.ts'
+import { checkRestore, KeyedSnapshotWriter, restoreEntries, snapshotOf } from '../keyed-snapshot.ts'
 
 /**
  * A row of a continuously updated table: the key and its current aggregate.
@@ -169,9 +169,9 @@ export class KeyedAggregateOperator<T, A, R> extends PausableBatches implements 
   /** Per key: its row (accumulator, count, last emitted result). Nothing is shared. */
   snapshot(): KeyedSnapshot {
     this.changes.stop()
-    const w = new KeyedSnapshotWriter(this.op.state.keyGroups)
-    this.op.state.forEachValue<Row<A, R>>(ROWS, (_id, r) => w.add('rows', r.key, [r.acc, r.n, r.emitted, r.last, r.time]))
-    return w.build(undefined)
+    const state = this.op.state
+    const w = new KeyedSnapshotWriter(state.keyGroups)
+    return snapshotOf(state, w, (kg) => state.forEachValue<Row<A, R>>(ROWS, (_id, r) => w.add('rows', r.key, [r.acc, r.n, r.emitted, r.last, r.time]), kg))
   }
 
   /** A full snapshot that starts change tracking, or the rows changed (or removed) since the previous call. */

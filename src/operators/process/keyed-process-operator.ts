@@ -4,7 +4,7 @@ import type { Batch, Position } from '../../core/batch.ts'
 import type { KeyedSnapshot, Operator, OperatorContext, Output, StateRow } from '../../core/operator.ts'
 import { keyId } from '../../core/key.ts'
 import type { StateSnapshot } from '../../core/state-backend.ts'
-import { checkRestore, type GroupData, KeyedSnapshotWriter, minShared } from '../keyed-snapshot.ts'
+import { checkRestore, type GroupData, KeyedSnapshotWriter, minShared, snapshotOf } from '../keyed-snapshot.ts'
 import { KeyedContext } from './keyed-context.ts'
 import { PausableBatches } from '../pausable.ts'
 import type { KeyedProcessFunction, ProcessContext } from './process-function.ts'
@@ -120,13 +120,25 @@ export class UserFunctionOperator<O> extends PausableBatches implements Operator
    * the watermark and the descriptions of the states.
    */
   snapshot(): KeyedSnapshot {
-    const st = this.op.state.snapshot()
+    const state = this.op.state
+    const st = state.snapshotByGroup()
     const w = new KeyedSnapshotWriter(st.keyGroups)
-    for (const [kg, entries] of Object.entries(st.groups)) w.groupAt(Number(kg)).state = entries
     this.ctx.snapshotTimers(w)
     const shared: SharedState = { watermark: this.ctx.watermark, format: st.format, states: st.states }
-    // The backend's snapshot is already a copy; timers hold only times and keys.
-    return w.build(shared)
+    // The backend's snapshot is already a copy (a store's is read a key group at a time); timers hold only times and keys.
+    const file = (kg: number): void => {
+      const entries = st.groups[kg]
+      if (entries !== undefined) w.groupAt(kg).state = entries
+    }
+    return snapshotOf(
+      state,
+      w,
+      (kg) => {
+        if (kg !== undefined) file(kg)
+        else for (const g in st.groups) file(Number(g))
+      },
+      shared,
+    )
   }
 
   /** Every key's states in the default namespace, by name (per-window state is not part of the rows). */

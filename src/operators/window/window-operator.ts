@@ -5,7 +5,7 @@ import type { KeyedSnapshot, Operator, OperatorContext, Output, StateRow } from 
 import type { TimerService } from '../../core/state-backend.ts'
 import { EntryCache } from '../../state/entry-cache.ts'
 import type { AggregateFunction } from '../aggregate/aggregate-function.ts'
-import { checkRestore, KeyedSnapshotWriter, minShared, restoreEntries, snapshotEntries, timersInto } from '../keyed-snapshot.ts'
+import { checkRestore, KeyedSnapshotWriter, minShared, restoreEntries, snapshotEntries, snapshotOf, timersInto } from '../keyed-snapshot.ts'
 import type { WindowAssigner } from './assigners.ts'
 import { bootstrapWindow, twoRows } from './bootstrap-window.ts'
 import type { WindowPartial } from './combiner.ts'
@@ -485,11 +485,11 @@ export class WindowOperator<T, A, R> extends PausableBatches implements Operator
 
   /** Per key: its windows and its timers of both clocks; the watermark is shared. */
   snapshot(): KeyedSnapshot {
-    const w = new KeyedSnapshotWriter(this.ctx.state.keyGroups)
-    this.ctx.state.forEachValue<KeyEntry<A, R>>(WINDOWS, (_id, e) => w.add('windows', e.key, e.slots))
+    const state = this.ctx.state
+    const w = new KeyedSnapshotWriter(state.keyGroups)
     w.timers('event', this.eventTimers)
     w.timers('processing', this.procTimers)
-    return w.build({ wm: this.wm })
+    return snapshotOf(state, w, (kg) => state.forEachValue<KeyEntry<A, R>>(WINDOWS, (_id, e) => w.add('windows', e.key, e.slots), kg), { wm: this.wm })
   }
 
   /** A row per open window of every key: its accumulator as `value`, the result it last fired as `result`. */

@@ -272,6 +272,15 @@ export class DurableStateBackend extends KeyedStateBackend {
     }
   }
 
+  protected override keyGroupsHeld(): number[] {
+    this.flush()
+    const held: number[] = []
+    for (let kg = 0; kg < this.keyGroups; kg++) {
+      if (this.db.getKeysCount({ start: [kg], end: [kg + 1], limit: 1 }) > 0) held.push(kg)
+    }
+    return held
+  }
+
   /**
    * Keys and bytes per key group from the store's own entries, without decoding them: bytes are what the
    * store holds (encoded), not an estimate of decoded values, so `measure` is not used.
