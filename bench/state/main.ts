@@ -12,6 +12,7 @@ import { redistributeKeyed } from '../../src/checkpoint/redistribute.ts'
 import { RegularJoinOperator } from '../../src/operators/join/regular-join-operator.ts'
 import { OperatorHarness } from '../../src/testing/operator-harness.ts'
 import { systemClock } from '../../src/core/clock.ts'
+import { encodeState } from '../../src/checkpoint/state-file.ts'
 import { StepMetrics } from '../../src/core/metrics.ts'
 
 /**
@@ -19,7 +20,9 @@ import { StepMetrics } from '../../src/core/metrics.ts'
  * gets per second, `--keys` keys of `--value-bytes` bytes, writes batched 10,000 to a transaction, reads
  * in a shuffled order); `backend` rows run a value state of each backend through its handle; `restore`
  * restores a regular join holding `--restore-rows` rows (16 a key) into the durable store, as a restarted job's
- * step does, and times it to the last row written.
+ * step does, and times it to the last row written; `join` runs a regular join of Nexmark q4's shape through
+ * each backend (an auction every 16 records, bids on the 2,000 most recent; `--join-records` records), then
+ * takes and encodes its full snapshot, in CPU time.
  */
 export async function main(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -30,6 +33,7 @@ export async function main(argv: string[]): Promise<void> {
       'backend-keys': { type: 'string', default: '200000' },
       only: { type: 'string' },
       'restore-rows': { type: 'string', default: '500000' },
+      'join-records': { type: 'string', default: '1000000' },
     },
   })
   const n = Number(values.keys)
@@ -44,6 +48,8 @@ export async function main(argv: string[]): Promise<void> {
     ['backend:durable', () => backend(new DurableStateBackend(), bn, size)],
     ['backend:durable-hot', () => backend(new DurableStateBackend(), bn, size, 5000)],
     ['restore:join-durable', () => restoreJoin(Number(values['restore-rows']))],
+    ['join:heap', () => joinRows('heap', Number(values['join-records']))],
+    ['join:durable', () => joinRows('durable', Number(values['join-records']))],
   ]
   for (const [name, run] of cases) {
     if (values.only !== undefined && !name.includes(values.only)) continue
@@ -178,4 +184,54 @@ function restoreJoin(rows: number): Record<string, number> {
   const ms = performance.now() - t0
   state.close()
   return { rows, restoreMs: Math.round(ms), microsecondsPerRow: Math.round((ms * 1000) / rows * 100) / 100 }
+}
+
+/** Nexmark q4's join alone on `kind` state: CPU µs a record, then CPU ms of a full snapshot taken and encoded. */
+function joinRows(kind: 'heap' | 'durable', records: number): Record<string, number> {
+  const state = kind === 'durable' ? new DurableStateBackend() : new HeapStateBackend()
+  const ctx: OperatorContext = {
+    pipeline: 'bench',
+    stepId: 'join',
+    subtask: 0,
+    parallelism: 1,
+    clock: systemClock,
+    metrics: new StepMetrics('join', 'join'),
+    errors: { report: (_s, e) => { throw e }, retry: (_s, e) => { throw e } },
+    state,
+    currentWatermark: () => -Infinity,
+    scheduleProcessingTime: () => {},
+  }
+  const op = new RegularJoinOperator({ ttl: 1e12, type: 'inner', fn: (b, a) => ({ category: (a as { category: number }).category, final: (b as { price: number }).price }) }, ctx)
+  let out = 0
+  const sink = { emit: (b: { values: unknown[] }) => void (out += b.values.length), side: () => {} }
+  const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000 }
+  try {
+    const c0 = cpu()
+    let auctions = 0
+    for (let i = 0; i < records; i += 1000) {
+      const bids: { values: unknown[]; times: number[]; keys: unknown[] } = { values: [], times: [], keys: [] }
+      const news: { values: unknown[]; times: number[]; keys: unknown[] } = { values: [], times: [], keys: [] }
+      for (let j = i; j < Math.min(records, i + 1000); j++) {
+        if (j % 16 === 0) {
+          const id = auctions++
+          news.values.push({ id, category: id % 10, dateTime: j, expires: j + 20_000 })
+          news.times.push(j)
+          news.keys.push(id)
+        } else {
+          const auction = Math.max(0, auctions - 1 - ((j * 7919) % 2000))
+          bids.values.push({ auction, price: (j * 31) % 10_000, dateTime: j })
+          bids.times.push(j)
+          bids.keys.push(auction)
+        }
+      }
+      op.process(news, sink, 1)
+      op.process(bids, sink, 0)
+    }
+    const c1 = cpu()
+    const bytes = encodeState(op.snapshot!()).reduce((n, p) => n + p.byteLength, 0)
+    const c2 = cpu()
+    return { records, results: out, cpuMicrosecondsPerRecord: Math.round(((c1 - c0) * 1000) / records * 100) / 100, snapshotCpuMs: Math.round(c2 - c1), snapshotBytes: bytes }
+  } finally {
+    state.close()
+  }
 }

@@ -1,6 +1,7 @@
 import { SluiceError } from '../core/errors.ts'
 import { keyId } from '../core/key.ts'
 import type { KeyedSnapshot } from '../core/operator.ts'
+import type { TimerService } from '../core/state-backend.ts'
 import { KeyedSnapshotWriter } from './keyed-snapshot.ts'
 
 /** A per-key entry an operator holds: its key, and the tracking epoch in which it last changed (-1: never). */
@@ -54,9 +55,18 @@ export class ChangeTracker<E extends Tracked> {
 
   /**
    * The delta since the previous call: every changed key listed (so removed ones are known), and for each
-   * still held, what `write` files for its current entry. Starts the next interval.
+   * still held, what `write` files for its current entry; `timers` lists each queue whose timers of the
+   * changed keys go in the delta too (a changed key's entries in every list are replaced), under its list
+   * name. Starts the next interval.
    */
-  delta(keyGroups: number, step: string, current: (id: unknown) => E | undefined, write: (w: KeyedSnapshotWriter, e: E) => void): KeyedSnapshot {
+  delta(
+    keyGroups: number,
+    step: string,
+    current: (id: unknown) => E | undefined,
+    write: (w: KeyedSnapshotWriter, e: E) => void,
+    timers: [list: string, queue: TimerService][] = [],
+    shared?: unknown,
+  ): KeyedSnapshot {
     if (!this.on) throw new SluiceError('SLUICE_INTERNAL', `step '${step}': an incremental snapshot was asked for without a base`, { step, domain: 'internal' })
     const w = new KeyedSnapshotWriter(keyGroups)
     const seen = new Set<unknown>()
@@ -68,8 +78,14 @@ export class ChangeTracker<E extends Tracked> {
       const now = current(id)
       if (now !== undefined) write(w, now)
     }
+    // A changed key's timers, found in its queue's (timers are few beside the entries they belong to).
+    if (seen.size > 0) {
+      for (const [list, queue] of timers) {
+        for (const [time, keys] of queue.snapshot()) for (const [id, key] of keys) if (seen.has(id)) w.add(list, key, time)
+      }
+    }
     this.changed = []
     this.epoch++
-    return w.build(undefined)
+    return w.build(shared)
   }
 }

@@ -13,6 +13,9 @@ import type { JoinType } from './join/join-types.ts'
 import { RegularJoinOperator } from './join/regular-join-operator.ts'
 import { KeyedAggregateOperator } from './keyed-aggregate/keyed-aggregate-operator.ts'
 import { readEntries } from './keyed-snapshot.ts'
+import { window, type WindowAssigner } from './window/assigners.ts'
+import { trigger, type Trigger } from './window/triggers.ts'
+import { WindowOperator } from './window/window-operator.ts'
 
 // Incremental snapshots (a base, then deltas of the keys changed since the previous one) merged into one
 // snapshot must restore an operator that behaves exactly as one restored from a full snapshot taken at the
@@ -68,9 +71,9 @@ function apply(hs: OperatorHarness[], s: Step): void {
 }
 
 /** Runs the rest of the steps on `parallelism` harnesses restored from `snap`; their output, subtask by subtask. */
-function restoredRun(build: Build, snap: KeyedSnapshot, parallelism: number, rest: Step[], now: number, wm: number): string[] {
+function restoredRun(build: Build, snap: KeyedSnapshot, parallelism: number, rest: Step[], now: number, wm: number, opts: { state?: 'heap' | 'durable' } = {}): string[] {
   const restores = redistributeKeyed([structuredClone(snap)], parallelism)
-  const hs = restores.map((r, i) => new OperatorHarness(build, { subtask: i, parallelism, clock: new ManualClock(now) }).restoreFrom(r, { watermark: wm }))
+  const hs = restores.map((r, i) => new OperatorHarness(build, { subtask: i, parallelism, clock: new ManualClock(now), ...opts }).restoreFrom(r, { watermark: wm }))
   try {
     for (const s of rest) apply(hs, s)
     for (const h of hs) h.end()
@@ -80,8 +83,8 @@ function restoredRun(build: Build, snap: KeyedSnapshot, parallelism: number, res
   }
 }
 
-const rowsOf = (snap: KeyedSnapshot) =>
-  readEntries(redistributeKeyed([snap], 1)[0], 'rows')
+const rowsOf = (snap: KeyedSnapshot, list: string) =>
+  readEntries(redistributeKeyed([snap], 1)[0], list)
     .map(([, k, d]) => JSON.stringify([k, d]))
     .sort()
 
@@ -90,20 +93,21 @@ const rowsOf = (snap: KeyedSnapshot) =>
  * a twin that takes none. At every cut, the base and deltas so far, merged, must hold the rows of the twin's
  * full snapshot and, restored at parallelism 1 and 3, give the output of the twin's full snapshot restored.
  */
-function check(build: Build, steps: Step[]): void {
+function check(build: Build, steps: Step[], lists = ['rows'], state?: 'heap' | 'durable'): void {
   const clock = new ManualClock(START)
-  const inc = new OperatorHarness(build, { clock })
-  const twin = new OperatorHarness(build, { clock: new ManualClock(START) })
+  const opts = state === undefined ? {} : { state }
+  const inc = new OperatorHarness(build, { clock, ...opts })
+  const twin = new OperatorHarness(build, { clock: new ManualClock(START), ...opts })
   const layers: KeyedSnapshot[] = []
   try {
-    checkSteps(steps, build, clock, inc, twin, layers)
+    checkSteps(steps, build, clock, inc, twin, layers, lists, opts)
   } finally {
     inc.close()
     twin.close()
   }
 }
 
-function checkSteps(steps: Step[], build: Build, clock: ManualClock, inc: OperatorHarness, twin: OperatorHarness, layers: KeyedSnapshot[]): void {
+function checkSteps(steps: Step[], build: Build, clock: ManualClock, inc: OperatorHarness, twin: OperatorHarness, layers: KeyedSnapshot[], lists: string[], opts: { state?: 'heap' | 'durable' }): void {
   steps.forEach((s, at) => {
     if (!('cut' in s)) {
       apply([inc], s)
@@ -114,11 +118,11 @@ function checkSteps(steps: Step[], build: Build, clock: ManualClock, inc: Operat
     layers.push(structuredClone(inc.operator.snapshotIncremental!(layers.length === 0)))
     const merged = mergeKeyed(layers[0], layers.slice(1))
     const full = structuredClone(twin.operator.snapshot!()) as KeyedSnapshot
-    assert.deepEqual(rowsOf(merged), rowsOf(full), `rows after cut ${layers.length}`)
+    for (const list of lists) assert.deepEqual(rowsOf(merged, list), rowsOf(full, list), `${list} after cut ${layers.length}`)
     const rest = steps.slice(at + 1)
     for (const p of [1, 3]) {
-      const want = restoredRun(build, full, p, rest, clock.now(), twin.currentWatermark)
-      const got = restoredRun(build, merged, p, rest, clock.now(), inc.currentWatermark)
+      const want = restoredRun(build, full, p, rest, clock.now(), twin.currentWatermark, opts)
+      const got = restoredRun(build, merged, p, rest, clock.now(), inc.currentWatermark, opts)
       assert.deepEqual(got, want, `restored at parallelism ${p} from base and ${layers.length - 1} deltas`)
     }
   })
@@ -141,6 +145,50 @@ test('keyed aggregate of a changelog: base and deltas restore what a full snapsh
     fc.property(stepsArb(1, true), (steps) => check(build, steps)),
     { numRuns: 80 },
   )
+})
+
+const windowCases: [string, WindowAssigner, Trigger | undefined, number][] = [
+  ['tumbling, event time, lateness 5', window.tumbling({ size: 10 }), undefined, 5],
+  ['sliding, event time', window.sliding({ size: 20, slide: 10 }), undefined, 0],
+  ['session (merging), event time', window.session({ gap: 7 }), undefined, 3],
+  ['tumbling, early results in processing time', window.tumbling({ size: 20 }), trigger.early({ every: 15 }), 0],
+  ['global, count trigger', window.global(), trigger.count(3), 0],
+]
+for (const [name, assigner, trig, allowedLateness] of windowCases) {
+  test(`window on the durable store (${name}): base and deltas restore what a full snapshot restores, at any parallelism`, () => {
+    const build: Build = (ctx) =>
+      new WindowOperator({ assigner, trigger: trig ?? assigner.defaultTrigger(), aggregate: agg.sum<{ v: number }>((x) => x.v), allowedLateness, lateTag: 'late' }, ctx)
+    fc.assert(
+      fc.property(stepsArb(1, false), (steps) => check(build, steps, ['windows', 'event', 'processing'], 'durable')),
+      { numRuns: 40 },
+    )
+  })
+}
+
+test('a window delta holds the changed keys with their windows and timers only; on the heap, snapshots stay full', () => {
+  const build: Build = (ctx) => new WindowOperator({ assigner: window.tumbling({ size: 10 }), trigger: trigger.eventTime(), aggregate: agg.count(), allowedLateness: 0, lateTag: 'late' }, ctx)
+  const heap = new OperatorHarness(build, { state: 'heap' })
+  assert.equal(heap.operator.snapshotIncremental, undefined)
+  heap.close()
+  const h = new OperatorHarness(build, { state: 'durable' })
+  const op = h.operator
+  h.push([
+    { key: 'a', value: 1, time: 1 },
+    { key: 'b', value: 1, time: 12 },
+  ])
+  op.snapshotIncremental!(true)
+  h.push([{ key: 'b', value: 1, time: 15 }])
+  const d = redistributeKeyed([op.snapshotIncremental!(false)], 1)[0]
+  assert.deepEqual(readEntries(d, 'windows').map(([, k]) => k), ['b'])
+  assert.deepEqual(readEntries(d, 'event').map(([, k, t]) => [k, t]), [['b', 19]])
+  // The watermark fires a's window: a is in the next delta, without windows or timers.
+  h.watermark(10)
+  const d2 = op.snapshotIncremental!(false)
+  const g = redistributeKeyed([d2], 1)[0]
+  assert.deepEqual(readEntries(g, 'windows'), [])
+  assert.deepEqual(readEntries(g, 'event'), [])
+  assert.deepEqual(d2.shared, { wm: 10 })
+  h.close()
 })
 
 test('a delta holds only the keys changed since the previous snapshot; a plain snapshot stops tracking', () => {

@@ -3,6 +3,7 @@ import { flushOutputs } from '../flush-outputs.ts'
 import { keyId } from '../../core/key.ts'
 import type { KeyedSnapshot, Operator, OperatorContext, Output, StateRow } from '../../core/operator.ts'
 import type { TimerService } from '../../core/state-backend.ts'
+import { ChangeTracker } from '../change-tracker.ts'
 import { EntryCache } from '../../state/entry-cache.ts'
 import type { AggregateFunction } from '../aggregate/aggregate-function.ts'
 import { checkRestore, KeyedSnapshotWriter, minShared, restoreEntries, snapshotEntries, snapshotOf, timersInto } from '../keyed-snapshot.ts'
@@ -86,6 +87,8 @@ interface Slot<A, R> {
 interface KeyEntry<A, R> {
   key: unknown
   slots: Slot<A, R>[]
+  /** The tracking epoch in which the key last changed (see snapshotIncremental; -1: never). */
+  mark: number
 }
 
 /** The name of the windows' value state in the step's state backend. */
@@ -102,6 +105,15 @@ export class WindowOperator<T, A, R> extends PausableBatches implements Operator
   private readonly spec: WindowOperatorSpec<T, A, R>
   private readonly ctx: OperatorContext
   private readonly windows: EntryCache<KeyEntry<A, R>>
+  /** Keys changed since the last snapshot, while deltas are taken. */
+  private readonly changes = new ChangeTracker<KeyEntry<A, R>>()
+  /**
+   * Incremental snapshots, on a backend that keeps state in a store (see `deltas`). On the heap a window step's
+   * snapshots stay full: its keys of one time fire in the order they came, which a restore from a full snapshot
+   * keeps and one from deltas would not (a changed key's entries move after the unchanged ones); on a store they
+   * fire in key order whatever the restore, and state larger than memory is where deltas pay.
+   */
+  readonly snapshotIncremental: ((base: boolean) => KeyedSnapshot) | undefined
   private readonly eventTimers: TimerService
   private readonly procTimers: TimerService
   private readonly bounds: number[] = []
@@ -118,6 +130,7 @@ export class WindowOperator<T, A, R> extends PausableBatches implements Operator
     super()
     this.spec = spec
     this.ctx = ctx
+    this.snapshotIncremental = ctx.state.holdsValues ? undefined : (base) => this.deltas(base)
     this.processingTime = spec.assigner.time === 'processing'
     // v8: accumulators may hold Maps, Sets or bigints; slots hold NaN and infinite times.
     this.windows = new EntryCache(ctx.state, { name: WINDOWS, codec: 'v8' })
@@ -160,7 +173,8 @@ export class WindowOperator<T, A, R> extends PausableBatches implements Operator
       const id = keyId(key)
       this.curId = id
       this.curKey = key
-      const entry = this.windows.get(id) ?? this.windows.add(id, { key, slots: [] })
+      const entry = this.windows.get(id) ?? this.windows.add(id, { key, slots: [], mark: -1 })
+      this.changes.mark(entry)
       // A window combiner's partial (see partial.ts); records it passed on are handled as any other.
       if (isPartial(v)) {
         this.addPartial(entry, v as unknown as WindowPartial<unknown, A>)
@@ -407,6 +421,7 @@ export class WindowOperator<T, A, R> extends PausableBatches implements Operator
       (time, id, key) => {
         const entry = this.windows.get(id)
         if (entry === undefined) return
+        this.changes.mark(entry)
         this.curId = id
         this.curKey = key
         const slots = entry.slots
@@ -437,6 +452,7 @@ export class WindowOperator<T, A, R> extends PausableBatches implements Operator
     const ids: unknown[] = []
     this.ctx.state.forEachValue<KeyEntry<A, R>>(WINDOWS, (id, entry) => {
       ids.push(id)
+      this.changes.mark(entry)
       for (const slot of entry.slots) {
         if (!slot.dirty) continue
         // A count window's trigger state is the number of records it holds.
@@ -485,11 +501,27 @@ export class WindowOperator<T, A, R> extends PausableBatches implements Operator
 
   /** Per key: its windows and its timers of both clocks; the watermark is shared. */
   snapshot(): KeyedSnapshot {
+    this.changes.stop()
     const state = this.ctx.state
     const w = new KeyedSnapshotWriter(state.keyGroups)
     w.timers('event', this.eventTimers)
     w.timers('processing', this.procTimers)
     return snapshotOf(state, w, (kg) => state.forEachValue<KeyEntry<A, R>>(WINDOWS, (_id, e) => w.add('windows', e.key, e.slots), kg), { wm: this.wm })
+  }
+
+  /**
+   * A full snapshot that starts change tracking, or the keys changed since the previous call, each with all its
+   * windows and timers: a key changes when a record reaches it, a timer of it fires, or its windows go at the
+   * end of input. Timers fired for a key without windows leave it unchanged: restored, they find nothing.
+   */
+  private deltas(base: boolean): KeyedSnapshot {
+    if (base) {
+      const s = this.snapshot()
+      this.changes.start()
+      return s
+    }
+    const timers: [string, TimerService][] = [['event', this.eventTimers], ['processing', this.procTimers]]
+    return this.changes.delta(this.ctx.state.keyGroups, this.ctx.stepId, (id) => this.windows.state.get(id), (w, e) => w.add('windows', e.key, e.slots), timers, { wm: this.wm })
   }
 
   /** A row per open window of every key: its accumulator as `value`, the result it last fired as `result`. */
@@ -512,7 +544,8 @@ export class WindowOperator<T, A, R> extends PausableBatches implements Operator
     const id = keyId(row.key)
     this.curId = id
     this.curKey = row.key
-    const entry = this.windows.get(id) ?? this.windows.add(id, { key: row.key, slots: [] })
+    const entry = this.windows.get(id) ?? this.windows.add(id, { key: row.key, slots: [], mark: -1 })
+    this.changes.mark(entry)
     if (assigner.merging) this.addMerging(entry, undefined as T, start, start, end, { acc: row.value as A, n: 0, minTs: start, maxTs: start })
     else {
       if (entry.slots.some((x) => x.start === start)) throw twoRows(step, row.key, start, end)
@@ -529,13 +562,14 @@ export class WindowOperator<T, A, R> extends PausableBatches implements Operator
     const r = checkRestore(state, this.ctx.state.keyGroups, this.ctx.stepId)
     this.wm = minShared(r, 'wm')
     this.tctx.watermark = this.wm
+    this.changes.stop()
     this.windows.reset()
     this.ctx.state.restore({ format: 'sluice-keyed-state/1', keyGroups: r.keyGroups, states: {}, groups: {} })
     const procTimes = new Set<number>()
     restoreEntries(
       r,
       {
-        windows: (key, slots: Slot<A, R>[]) => this.windows.state.set(keyId(key), { key, slots }),
+        windows: (key, slots: Slot<A, R>[]) => this.windows.state.set(keyId(key), { key, slots, mark: -1 }),
         event: timersInto(this.eventTimers),
         processing: timersInto(this.procTimers, procTimes),
       },

@@ -53,8 +53,13 @@ export class DurableStateBackend extends KeyedStateBackend {
   private readonly owned: boolean
   private readonly capacity: number
   private readonly cache = new CellIndex<Entry>()
-  /** Entries whose cell the store does not have yet: what a flush writes. */
-  private readonly dirty = new Set<Entry>()
+  /**
+   * Entries whose cell the store does not have yet (what a flush writes), and some that were written since
+   * (their `dirty` flag is off): an entry is listed when it turns dirty and left in the list when written,
+   * which costs a flag where a set's add and delete cost hashing; the list is cut back to the dirty ones when
+   * it outgrows twice the cache.
+   */
+  private dirty: Entry[] = []
   /** The keys the store may hold: a key it has never seen is not read. */
   private readonly filter = new KeyFilter()
   private counts: number[] = []
@@ -167,13 +172,12 @@ export class DurableStateBackend extends KeyedStateBackend {
   private mark(e: Entry): void {
     if (e.dirty) return
     e.dirty = true
-    this.dirty.add(e)
+    if (this.dirty.length >= 2 * this.capacity + 1024) this.dirty = this.dirty.filter((d) => d.dirty)
+    this.dirty.push(e)
   }
 
   private unmark(e: Entry): void {
-    if (!e.dirty) return
     e.dirty = false
-    this.dirty.delete(e)
   }
 
   private storeKey(slot: StateSlot, ns: Namespace, id: unknown): StoreKey {
@@ -228,6 +232,8 @@ export class DurableStateBackend extends KeyedStateBackend {
     try {
       this.db.transactionSync(() => {
         for (const e of entries) {
+          // An entry listed twice (dirty again after it was written) is written once.
+          if (!e.dirty) continue
           if (e.cell === undefined) void this.db.remove(e.key)
           else {
             void this.db.put(e.key, encodeCell(e.slot, e.cell) as Buffer)
@@ -254,7 +260,9 @@ export class DurableStateBackend extends KeyedStateBackend {
   /** Writes every dirty cell to the store. */
   flush(): void {
     this.writeLoads()
-    this.write([...this.dirty])
+    const out = this.dirty.filter((e) => e.dirty)
+    this.dirty = []
+    this.write(out)
   }
 
   protected forEachCell(slot: StateSlot, fn: (ns: Namespace, id: unknown, cell: Cell, fresh: boolean) => void, keyGroup?: number): void {
@@ -351,7 +359,7 @@ export class DurableStateBackend extends KeyedStateBackend {
   protected clearCells(): void {
     this.loads = []
     this.cache.clear()
-    this.dirty.clear()
+    this.dirty = []
     this.counts = this.counts.map(() => 0)
     this.cursors = []
     this.filter.clear()

@@ -135,3 +135,23 @@ test('a value nested deeper than the compact form allows falls back to v8 whole 
   assert.notEqual(encodeValue(shallow)[0], 14)
   assert.deepStrictEqual(decodeValue(encodeValue(shallow)), shallow)
 })
+
+test('objects of one shape write their names once per process: smaller values, the same objects back', () => {
+  const named = encodeValue({ auction: 1, price: 2, dateTime: 3 })
+  const again = encodeValue({ auction: 1, price: 2, dateTime: 3 })
+  assert.deepEqual(again, named, 'a shape keeps its number')
+  assert.ok(named.length < 12, `a three-number row in ${named.length} bytes`)
+  // Same names in another order are another shape; order is kept.
+  assert.deepEqual(Object.keys(decodeValue(encodeValue({ price: 2, auction: 1, dateTime: 3 })) as object), ['price', 'auction', 'dateTime'])
+  // Many shapes, more than the cache of recent ones holds, each one back as it was.
+  const values = Array.from({ length: 2000 }, (_, i) => ({ [`k${i % 700}`]: i, [`x${i % 3}`]: [{ a: i }], z: null }))
+  const bytes = values.map((v) => encodeValue(v))
+  for (let i = 0; i < values.length; i++) assert.deepEqual(decodeValue(bytes[i]), values[i])
+  // Objects with too many names to be a shape, and an own __proto__, are written with their names.
+  const wide = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`p${i}`, i]))
+  assert.deepEqual(decodeValue(encodeValue(wide)), wide)
+  const proto = JSON.parse('{"__proto__": 1, "a": 2}')
+  const back = decodeValue(encodeValue(proto)) as Record<string, unknown>
+  assert.equal(Object.getPrototypeOf(back), Object.prototype)
+  assert.deepEqual(Object.keys(back), ['__proto__', 'a'])
+})

@@ -11,7 +11,9 @@ import { deserialize, serialize } from 'node:v8'
  *
  * Bytes: a tag per value; integers as zigzag varints; other numbers as little-endian doubles; strings as
  * latin-1 bytes when every code unit fits one, else UTF-16 code units (lone surrogates survive);
- * containers as a varint count and their members. The store is a working copy that starts empty, so this
+ * containers as a varint count and their members; a plain object of a few properties as the number of its
+ * names' list in a table of this process (its shape, written once per process, not per value) and its values.
+ * The store is a working copy that starts empty, so this
  * format is never read by another version; snapshots keep the `v8` codec's own format. (Checkpoints' columnar
  * form, `checkpoint/columnar.ts`, is made for long arrays of rows shredded into columns and does not keep
  * identity; the store encodes one small value at a time, as often as a cell is evicted.)
@@ -35,6 +37,8 @@ const BIGINT = 13
 const V8 = 14
 /** An object met before in this value: its number in the order objects are met. */
 const REF = 15
+/** A plain object whose property names are a shape of this process's table: its number, then its values in order. */
+const SHAPED = 16
 
 const MAX_INT = 2 ** 51
 
@@ -154,6 +158,50 @@ function write(v: unknown): void {
   }
 }
 
+/**
+ * Shapes: lists of property names, numbered in the order met in this process (the store is a working copy of
+ * this process, so a number is never read elsewhere). Found by a direct-mapped cache compared name by name
+ * (property names are mostly the same string objects), else by the names joined.
+ */
+const MAX_SHAPES = 1 << 16
+const SHAPE_KEYS = 32
+const shapes: string[][] = []
+const shapeIds = new Map<string, number>()
+const recent: (number | undefined)[] = new Array<number | undefined>(256).fill(undefined)
+
+/** The number of the shape of `keys`, or -1 when it is not kept as one (too many names, a full table, `__proto__`). */
+function shapeOf(keys: string[]): number {
+  const n = keys.length
+  if (n === 0 || n > SHAPE_KEYS) return -1
+  const first = keys[0]
+  const last = keys[n - 1]
+  const slot = (n * 31 + first.length * 7 + first.charCodeAt(0) + last.charCodeAt(last.length - 1) * 13) & 255
+  const cached = recent[slot]
+  if (cached !== undefined) {
+    const known = shapes[cached]
+    if (known.length === n) {
+      let same = true
+      for (let i = 0; i < n; i++) {
+        if (known[i] !== keys[i]) {
+          same = false
+          break
+        }
+      }
+      if (same) return cached
+    }
+  }
+  const joined = keys.join('\u0000')
+  let id = shapeIds.get(joined)
+  if (id === undefined) {
+    if (shapes.length >= MAX_SHAPES || keys.includes('__proto__')) return -1
+    id = shapes.length
+    shapes.push(keys)
+    shapeIds.set(joined, id)
+  }
+  recent[slot] = id
+  return id
+}
+
 function writeObject(v: object): void {
   const proto = Object.getPrototypeOf(v)
   if (enter(v)) return
@@ -162,12 +210,19 @@ function writeObject(v: object): void {
   room(1)
   if (proto === Object.prototype) {
     const keys = Object.keys(v)
-    buf[pos++] = OBJECT
-    varint(keys.length)
-    for (let i = 0; i < keys.length; i++) {
-      const k = keys[i]
-      writeString(k)
-      write((v as Record<string, unknown>)[k])
+    const shape = shapeOf(keys)
+    if (shape >= 0) {
+      buf[pos++] = SHAPED
+      varint(shape)
+      for (let i = 0; i < keys.length; i++) write((v as Record<string, unknown>)[keys[i]])
+    } else {
+      buf[pos++] = OBJECT
+      varint(keys.length)
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i]
+        writeString(k)
+        write((v as Record<string, unknown>)[k])
+      }
     }
   } else if (proto === Array.prototype) {
     const a = v as unknown[]
@@ -350,6 +405,13 @@ function read(): unknown {
         if (k === '__proto__') Object.defineProperty(o, k, { value: read(), enumerable: true, writable: true, configurable: true })
         else o[k] = read()
       }
+      return o
+    }
+    case SHAPED: {
+      const keys = shapes[readVarint()]
+      const o: Record<string, unknown> = {}
+      made.push(o)
+      for (let i = 0; i < keys.length; i++) o[keys[i]] = read()
       return o
     }
     case ARRAY: {
