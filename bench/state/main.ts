@@ -164,18 +164,7 @@ function restoreJoin(rows: number): Record<string, number> {
   heap.close()
   // As the runtime restores a step: its operator on a fresh durable store, through the store's bulk load.
   const state = new DurableStateBackend()
-  const ctx: OperatorContext = {
-    pipeline: 'bench',
-    stepId: 'join',
-    subtask: 0,
-    parallelism: 1,
-    clock: systemClock,
-    metrics: new StepMetrics('join', 'join'),
-    errors: { report: (_s, e) => { throw e }, retry: (_s, e) => { throw e } },
-    state,
-    currentWatermark: () => -Infinity,
-    scheduleProcessingTime: () => {},
-  }
+  const ctx = joinContext(state)
   const op = build(ctx)
   const t0 = performance.now()
   state.bulkLoad(() => op.restore!(restore))
@@ -189,18 +178,7 @@ function restoreJoin(rows: number): Record<string, number> {
 /** Nexmark q4's join alone on `kind` state: CPU µs a record, then CPU ms of a full snapshot taken and encoded. */
 function joinRows(kind: 'heap' | 'durable', records: number): Record<string, number> {
   const state = kind === 'durable' ? new DurableStateBackend() : new HeapStateBackend()
-  const ctx: OperatorContext = {
-    pipeline: 'bench',
-    stepId: 'join',
-    subtask: 0,
-    parallelism: 1,
-    clock: systemClock,
-    metrics: new StepMetrics('join', 'join'),
-    errors: { report: (_s, e) => { throw e }, retry: (_s, e) => { throw e } },
-    state,
-    currentWatermark: () => -Infinity,
-    scheduleProcessingTime: () => {},
-  }
+  const ctx = joinContext(state)
   const op = new RegularJoinOperator({ ttl: 1e12, type: 'inner', fn: (b, a) => ({ category: (a as { category: number }).category, final: (b as { price: number }).price }) }, ctx)
   let out = 0
   const sink = { emit: (b: { values: unknown[] }) => void (out += b.values.length), side: () => {} }
@@ -233,5 +211,21 @@ function joinRows(kind: 'heap' | 'durable', records: number): Record<string, num
     return { records, results: out, cpuMicrosecondsPerRecord: Math.round(((c1 - c0) * 1000) / records * 100) / 100, snapshotCpuMs: Math.round(c2 - c1), snapshotBytes: bytes }
   } finally {
     state.close()
+  }
+}
+
+/** A join step's context on `state`, as the runtime gives it, for benchmarks that drive the operator alone. */
+function joinContext(state: StateBackend): OperatorContext {
+  return {
+    pipeline: 'bench',
+    stepId: 'join',
+    subtask: 0,
+    parallelism: 1,
+    clock: systemClock,
+    metrics: new StepMetrics('join', 'join'),
+    errors: { report: (_s, e) => { throw e }, retry: (_s, e) => { throw e } },
+    state,
+    currentWatermark: () => -Infinity,
+    scheduleProcessingTime: () => {},
   }
 }

@@ -41,6 +41,17 @@ export class ChangeTracker<E extends Tracked> {
     }
   }
 
+  /**
+   * `Operator.snapshotIncremental` of an operator whose keys this tracks: a base is `full()` (a full snapshot,
+   * which stops tracking) and starts tracking; else `delta()` (see `delta`).
+   */
+  incremental(base: boolean, full: () => KeyedSnapshot, delta: () => KeyedSnapshot): KeyedSnapshot {
+    if (!base) return delta()
+    const s = full()
+    this.start()
+    return s
+  }
+
   /** Tracking starts: the base snapshot was just taken. */
   start(): void {
     this.on = true

@@ -4,7 +4,7 @@ import fc from 'fast-check'
 import { DELETE, INSERT, type RowKind } from '../core/batch.ts'
 import { ManualClock } from '../core/clock.ts'
 import { subtaskOfKey } from '../core/key.ts'
-import type { KeyedSnapshot, Operator, OperatorContext } from '../core/operator.ts'
+import { CHANGED_KEYS, type KeyedSnapshot, type Operator, type OperatorContext } from '../core/operator.ts'
 import { mergeKeyed } from '../checkpoint/incremental.ts'
 import { redistributeKeyed } from '../checkpoint/redistribute.ts'
 import { OperatorHarness, type HarnessRecord } from '../testing/operator-harness.ts'
@@ -16,6 +16,8 @@ import { readEntries } from './keyed-snapshot.ts'
 import { window, type WindowAssigner } from './window/assigners.ts'
 import { trigger, type Trigger } from './window/triggers.ts'
 import { WindowOperator } from './window/window-operator.ts'
+import { IntervalJoinOperator } from './join/interval-join-operator.ts'
+import { WindowJoinOperator } from './join/window-join-operator.ts'
 
 // Incremental snapshots (a base, then deltas of the keys changed since the previous one) merged into one
 // snapshot must restore an operator that behaves exactly as one restored from a full snapshot taken at the
@@ -165,6 +167,22 @@ for (const [name, assigner, trig, allowedLateness] of windowCases) {
   })
 }
 
+const pairOf = ((l: { v: number } | null, r: { v: number } | null) => `${l?.v ?? '-'}|${r?.v ?? '-'}`) as never
+const joinCases: [string, Build, string[]][] = [
+  ['window join (tumbling, full)', (ctx) => new WindowJoinOperator({ assigner: window.tumbling({ size: 10 }), type: 'full', fn: pairOf }, ctx), ['windows', 'timers']],
+  ['window join (sliding, left)', (ctx) => new WindowJoinOperator({ assigner: window.sliding({ size: 20, slide: 10 }), type: 'left', fn: pairOf }, ctx), ['windows', 'timers']],
+  ['interval join (inner, [-5, 5])', (ctx) => new IntervalJoinOperator({ lower: -5, upper: 5, type: 'inner', fn: pairOf }, ctx), ['buffers', 'left', 'right']],
+  ['interval join (left, [0, 8])', (ctx) => new IntervalJoinOperator({ lower: 0, upper: 8, type: 'left', fn: pairOf }, ctx), ['buffers', 'left', 'right']],
+]
+for (const [name, build, lists] of joinCases) {
+  test(`${name} on the durable store: base and deltas restore what a full snapshot restores, at any parallelism`, () => {
+    fc.assert(
+      fc.property(stepsArb(2, false), (steps) => check(build, steps, lists, 'durable')),
+      { numRuns: 100 },
+    )
+  })
+}
+
 test('a window delta holds the changed keys with their windows and timers only; on the heap, snapshots stay full', () => {
   const build: Build = (ctx) => new WindowOperator({ assigner: window.tumbling({ size: 10 }), trigger: trigger.eventTime(), aggregate: agg.count(), allowedLateness: 0, lateTag: 'late' }, ctx)
   const heap = new OperatorHarness(build, { state: 'heap' })
@@ -185,6 +203,7 @@ test('a window delta holds the changed keys with their windows and timers only; 
   h.watermark(10)
   const d2 = op.snapshotIncremental!(false)
   const g = redistributeKeyed([d2], 1)[0]
+  assert.deepEqual(Object.values(d2.groups).flatMap((gr) => ((gr as Record<string, unknown>)[CHANGED_KEYS] as unknown[] | undefined) ?? []), ['a'])
   assert.deepEqual(readEntries(g, 'windows'), [])
   assert.deepEqual(readEntries(g, 'event'), [])
   assert.deepEqual(d2.shared, { wm: 10 })

@@ -10,6 +10,7 @@ import { userError } from '../../core/errors.ts'
 import { keyLabel } from '../window/bootstrap-window.ts'
 import { bootstrapSides } from './bootstrap-sides.ts'
 import { PausableBatches } from '../pausable.ts'
+import { ChangeTracker } from '../change-tracker.ts'
 
 export interface IntervalJoinSpec {
   lower: number
@@ -33,6 +34,8 @@ interface SideBuffer {
 interface KeyEntry {
   key: unknown
   sides: [SideBuffer, SideBuffer]
+  /** The tracking epoch in which the key last changed (see snapshotIncremental; -1: never). */
+  mark: number
 }
 
 type SideSnapshot = [number, unknown[], boolean[]][]
@@ -64,6 +67,10 @@ export class IntervalJoinOperator extends PausableBatches implements Operator {
   private readonly spec: IntervalJoinSpec
   private readonly ctx: OperatorContext
   private readonly keys: EntryCache<KeyEntry>
+  /** Keys changed since the last snapshot, while deltas are taken. */
+  private readonly changes = new ChangeTracker<KeyEntry>()
+  /** Incremental snapshots on a store backend only, as a window step takes them (see WindowOperator.snapshotIncremental). */
+  readonly snapshotIncremental: ((base: boolean) => KeyedSnapshot) | undefined
   /** Cleanup timers per side, at the first watermark that frees a bucket. */
   private readonly timers: [TimerService, TimerService]
   private readonly leftOuter: boolean
@@ -75,6 +82,7 @@ export class IntervalJoinOperator extends PausableBatches implements Operator {
     super()
     this.spec = spec
     this.ctx = ctx
+    this.snapshotIncremental = ctx.state.holdsValues ? undefined : (base) => this.deltas(base)
     this.leftOuter = spec.type === 'left'
     // v8: records may hold Maps, Dates or bigints, and buckets are Maps.
     this.keys = new EntryCache(ctx.state, { name: BUFFERS, codec: 'v8' })
@@ -102,7 +110,8 @@ export class IntervalJoinOperator extends PausableBatches implements Operator {
       }
       const key = keys[i]
       const id = keyId(key)
-      const entry = this.keys.get(id) ?? this.keys.add(id, { key, sides: [{ times: [], buckets: new Map() }, { times: [], buckets: new Map() }] })
+      const entry = this.keys.get(id) ?? this.keys.add(id, { key, sides: [{ times: [], buckets: new Map() }, { times: [], buckets: new Map() }], mark: -1 })
+      this.changes.mark(entry)
       // The other side's matching range: rights in [t + lower, t + upper] for a left; lefts in [r - upper, r - lower] for a right.
       const lo = input === 0 ? t + lower : t - upper
       const hi = input === 0 ? t + upper : t - lower
@@ -171,6 +180,7 @@ export class IntervalJoinOperator extends PausableBatches implements Operator {
         for (const id of due.keys.keys()) {
           const entry = this.keys.get(id)
           if (entry === undefined) continue
+          this.changes.mark(entry)
           this.cleanup(entry.sides[side], side, watermark)
           if (entry.sides[0].times.length === 0 && entry.sides[1].times.length === 0) this.keys.delete(id)
         }
@@ -209,15 +219,26 @@ export class IntervalJoinOperator extends PausableBatches implements Operator {
 
   /** Per key: the buffered records of both sides and the key's cleanup timers; the watermark is shared. */
   snapshot(): KeyedSnapshot {
-    const side = (buf: SideBuffer): SideSnapshot => buf.times.map((t) => {
-      const b = buf.buckets.get(t)!
-      return [t, b.values, b.matched]
-    })
+    this.changes.stop()
     const state = this.ctx.state
     const w = new KeyedSnapshotWriter(state.keyGroups)
     w.timers('left', this.timers[0])
     w.timers('right', this.timers[1])
-    return snapshotOf(state, w, (kg) => state.forEachValue<KeyEntry>(BUFFERS, (_id, e) => w.add('buffers', e.key, [side(e.sides[0]), side(e.sides[1])]), kg), { wm: this.wm })
+    return snapshotOf(state, w, (kg) => state.forEachValue<KeyEntry>(BUFFERS, (_id, e) => addBuffers(w, e), kg), { wm: this.wm })
+  }
+
+  /**
+   * A full snapshot that starts change tracking, or the keys changed since the previous call, each with its
+   * buffers of both sides and its timers: a key changes when a record reaches it or the watermark frees
+   * records of it.
+   */
+  private deltas(base: boolean): KeyedSnapshot {
+    const timers: [string, TimerService][] = [['left', this.timers[0]], ['right', this.timers[1]]]
+    return this.changes.incremental(
+      base,
+      () => this.snapshot(),
+      () => this.changes.delta(this.ctx.state.keyGroups, this.ctx.stepId, (id) => this.keys.state.get(id), addBuffers, timers, { wm: this.wm }),
+    )
   }
 
   /** A row per key: its buffered records `{ left, right }`, each `{ time, value }` in time order. */
@@ -248,7 +269,8 @@ export class IntervalJoinOperator extends PausableBatches implements Operator {
     const left = timed(sides.left, 'left')
     const right = timed(sides.right, 'right')
     const { lower, upper } = this.spec
-    const entry: KeyEntry = { key: row.key, sides: [{ times: [], buckets: new Map() }, { times: [], buckets: new Map() }] }
+    const entry: KeyEntry = { key: row.key, sides: [{ times: [], buckets: new Map() }, { times: [], buckets: new Map() }], mark: -1 }
+    this.changes.mark(entry)
     for (const l of left) this.add(entry.sides[0], l.value, l.time, right.some((r) => r.time >= l.time + lower && r.time <= l.time + upper))
     for (const r of right) this.add(entry.sides[1], r.value, r.time, true)
     for (let side = 0; side < 2; side++) for (const t of entry.sides[side].times) this.timers[side].register(Math.floor(this.expiry(side, t)) + 1, id, row.key)
@@ -267,16 +289,27 @@ export class IntervalJoinOperator extends PausableBatches implements Operator {
       return buf
     }
     this.wm = minShared(r, 'wm')
+    this.changes.stop()
     this.keys.reset()
     this.ctx.state.restore({ format: 'sluice-keyed-state/1', keyGroups: r.keyGroups, states: {}, groups: {} })
     restoreEntries(
       r,
       {
-        buffers: (key, [l, rt]: [SideSnapshot, SideSnapshot]) => this.keys.state.set(keyId(key), { key, sides: [side(l), side(rt)] }),
+        buffers: (key, [l, rt]: [SideSnapshot, SideSnapshot]) => this.keys.state.set(keyId(key), { key, sides: [side(l), side(rt)], mark: -1 }),
         left: timersInto(this.timers[0]),
         right: timersInto(this.timers[1]),
       },
       this.ctx.state.insertionOrdered,
     )
   }
+}
+
+/** Files a key's buffers of both sides, each as `[time, values, matched]` per bucket in time order. */
+function addBuffers(w: KeyedSnapshotWriter, e: KeyEntry): void {
+  const side = (buf: SideBuffer): SideSnapshot =>
+    buf.times.map((t) => {
+      const b = buf.buckets.get(t)!
+      return [t, b.values, b.matched]
+    })
+  w.add('buffers', e.key, [side(e.sides[0]), side(e.sides[1])])
 }

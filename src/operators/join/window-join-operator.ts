@@ -11,6 +11,7 @@ import { bootstrapSides } from './bootstrap-sides.ts'
 import type { WindowAssigner } from '../window/assigners.ts'
 import type { JoinLateRecord, JoinType } from './join-types.ts'
 import { PausableBatches } from '../pausable.ts'
+import { ChangeTracker } from '../change-tracker.ts'
 import { TimerFiring } from '../timer-firing.ts'
 
 export interface WindowJoinSpec {
@@ -33,6 +34,8 @@ interface KeyEntry {
   key: unknown
   /** Windows of this key by start. */
   slots: Map<number, Slot>
+  /** The tracking epoch in which the key last changed (see snapshotIncremental; -1: never). */
+  mark: number
 }
 
 /** The name of the windows' value state in the step's state backend. */
@@ -65,6 +68,10 @@ export class WindowJoinOperator extends PausableBatches implements Operator {
   private readonly spec: WindowJoinSpec
   private readonly ctx: OperatorContext
   private readonly keys: EntryCache<KeyEntry>
+  /** Keys changed since the last snapshot, while deltas are taken. */
+  private readonly changes = new ChangeTracker<KeyEntry>()
+  /** Incremental snapshots on a store backend only, as a window step takes them (see WindowOperator.snapshotIncremental). */
+  readonly snapshotIncremental: ((base: boolean) => KeyedSnapshot) | undefined
   private readonly timers: TimerService
   private readonly processingTime: boolean
   private readonly leftOuter: boolean
@@ -79,6 +86,7 @@ export class WindowJoinOperator extends PausableBatches implements Operator {
     checkJoinAssigner(spec.assigner, ctx.stepId)
     this.spec = spec
     this.ctx = ctx
+    this.snapshotIncremental = ctx.state.holdsValues ? undefined : (base) => this.deltas(base)
     this.processingTime = spec.assigner.time === 'processing'
     this.leftOuter = spec.type === 'left' || spec.type === 'full'
     this.rightOuter = spec.type === 'right' || spec.type === 'full'
@@ -108,7 +116,8 @@ export class WindowJoinOperator extends PausableBatches implements Operator {
         const end = bounds[b + 1]
         if (!this.processingTime && end - 1 <= this.wm) continue
         accepted = true
-        entry ??= this.keys.add(id, { key, slots: new Map() })
+        entry ??= this.keys.add(id, { key, slots: new Map(), mark: -1 })
+        this.changes.mark(entry)
         let slot = entry.slots.get(start)
         if (slot === undefined) {
           slot = { start, end, left: [], right: [], maxTs: ts }
@@ -149,6 +158,7 @@ export class WindowJoinOperator extends PausableBatches implements Operator {
     const ids: unknown[] = []
     this.ctx.state.forEachValue<KeyEntry>(WINDOWS, (id, entry) => {
       ids.push(id)
+      this.changes.mark(entry)
       for (const slot of entry.slots.values()) this.fire(entry.key, slot)
     })
     for (const id of ids) this.keys.delete(id)
@@ -173,6 +183,7 @@ export class WindowJoinOperator extends PausableBatches implements Operator {
       (due, id) => {
         const entry = this.keys.get(id)
         if (entry === undefined) return
+        this.changes.mark(entry)
         for (const [start, slot] of entry.slots) {
           if (slot.end - 1 > due) continue
           // Each call of the join function counts (a key with many pairs is much work), and a key at least once.
@@ -227,10 +238,23 @@ export class WindowJoinOperator extends PausableBatches implements Operator {
 
   /** Per key: its windows' records of both sides and its timers; the watermark is shared. */
   snapshot(): KeyedSnapshot {
+    this.changes.stop()
     const state = this.ctx.state
     const w = new KeyedSnapshotWriter(state.keyGroups)
     w.timers('timers', this.timers)
-    return snapshotOf(state, w, (kg) => state.forEachValue<KeyEntry>(WINDOWS, (_id, e) => w.add('windows', e.key, [...e.slots.values()]), kg), { wm: this.wm })
+    return snapshotOf(state, w, (kg) => state.forEachValue<KeyEntry>(WINDOWS, (_id, e) => addWindows(w, e), kg), { wm: this.wm })
+  }
+
+  /**
+   * A full snapshot that starts change tracking, or the keys changed since the previous call, each with its
+   * windows and timers: a key changes when a record enters a window of it or its windows fire.
+   */
+  private deltas(base: boolean): KeyedSnapshot {
+    return this.changes.incremental(
+      base,
+      () => this.snapshot(),
+      () => this.changes.delta(this.ctx.state.keyGroups, this.ctx.stepId, (id) => this.keys.state.get(id), addWindows, [['timers', this.timers]], { wm: this.wm }),
+    )
   }
 
   /** A row per open window of every key: its buffered records `{ left, right }`, in arrival order. */
@@ -250,8 +274,9 @@ export class WindowJoinOperator extends PausableBatches implements Operator {
     const { start, end } = bootstrapWindow(row, this.spec.assigner, step)
     const { left, right } = bootstrapSides(row, step)
     const id = keyId(row.key)
-    const entry = this.keys.get(id) ?? this.keys.add(id, { key: row.key, slots: new Map() })
+    const entry = this.keys.get(id) ?? this.keys.add(id, { key: row.key, slots: new Map(), mark: -1 })
     if (entry.slots.has(start)) throw twoRows(step, row.key, start, end)
+    this.changes.mark(entry)
     entry.slots.set(start, { start, end, left, right, maxTs: start })
     this.timers.register(end - 1, id, row.key)
     this.keys.flush()
@@ -260,17 +285,23 @@ export class WindowJoinOperator extends PausableBatches implements Operator {
   restore(state: unknown): void {
     const r = checkRestore(state, this.ctx.state.keyGroups, this.ctx.stepId)
     this.wm = minShared(r, 'wm')
+    this.changes.stop()
     this.keys.reset()
     this.ctx.state.restore({ format: 'sluice-keyed-state/1', keyGroups: r.keyGroups, states: {}, groups: {} })
     const times = new Set<number>()
     restoreEntries(
       r,
       {
-        windows: (key, slots: Slot[]) => this.keys.state.set(keyId(key), { key, slots: new Map(slots.map((s) => [s.start, s])) }),
+        windows: (key, slots: Slot[]) => this.keys.state.set(keyId(key), { key, slots: new Map(slots.map((s) => [s.start, s])), mark: -1 }),
         timers: timersInto(this.timers, times),
       },
       this.ctx.state.insertionOrdered,
     )
     if (this.processingTime) for (const t of times) this.ctx.scheduleProcessingTime(t)
   }
+}
+
+/** Files a key's open windows, each with its records of both sides. */
+function addWindows(w: KeyedSnapshotWriter, e: KeyEntry): void {
+  w.add('windows', e.key, [...e.slots.values()])
 }

@@ -176,12 +176,11 @@ export class KeyedAggregateOperator<T, A, R> extends PausableBatches implements 
 
   /** A full snapshot that starts change tracking, or the rows changed (or removed) since the previous call. */
   snapshotIncremental(base: boolean): KeyedSnapshot {
-    if (base) {
-      const s = this.snapshot()
-      this.changes.start()
-      return s
-    }
-    return this.changes.delta(this.op.state.keyGroups, this.op.stepId, (id) => this.rows.get(id), (w, r) => w.add('rows', r.key, [r.acc, r.n, r.emitted, r.last, r.time]))
+    return this.changes.incremental(
+      base,
+      () => this.snapshot(),
+      () => this.changes.delta(this.op.state.keyGroups, this.op.stepId, (id) => this.rows.get(id), (w, r) => w.add('rows', r.key, [r.acc, r.n, r.emitted, r.last, r.time])),
+    )
   }
 
   /** Every row: the accumulator as `value`, the result last emitted as `result`. */

@@ -515,13 +515,12 @@ export class WindowOperator<T, A, R> extends PausableBatches implements Operator
    * end of input. Timers fired for a key without windows leave it unchanged: restored, they find nothing.
    */
   private deltas(base: boolean): KeyedSnapshot {
-    if (base) {
-      const s = this.snapshot()
-      this.changes.start()
-      return s
-    }
     const timers: [string, TimerService][] = [['event', this.eventTimers], ['processing', this.procTimers]]
-    return this.changes.delta(this.ctx.state.keyGroups, this.ctx.stepId, (id) => this.windows.state.get(id), (w, e) => w.add('windows', e.key, e.slots), timers, { wm: this.wm })
+    return this.changes.incremental(
+      base,
+      () => this.snapshot(),
+      () => this.changes.delta(this.ctx.state.keyGroups, this.ctx.stepId, (id) => this.windows.state.get(id), (w, e) => w.add('windows', e.key, e.slots), timers, { wm: this.wm }),
+    )
   }
 
   /** A row per open window of every key: its accumulator as `value`, the result it last fired as `result`. */
