@@ -69,7 +69,7 @@ test('sluice state lists steps, keys per key group, and the state of one key', a
     assert.deepEqual(a.lists.event, [1099], "the window's timer")
     assert.deepEqual(a.rows, [{ window: { start: 1000, end: 1100 }, value: 2 }], 'as readState gives it')
     const aText = (await run([sp], { step: 'window-1', key: 'a' })).out
-    assert.match(aText, /as readState gives it:\n {4}\{"window":\{"start":1000,"end":1100\},"value":2\}\n {2}as the step saved it:\n {4}windows: /)
+    assert.match(aText, /as readState gives it:\n {4}\{"window":\{"start":1000,"end":1100\},"value":2\}\n {2}as the step saved it:\n {4}event: 1099\n {4}windows: /)
     const obj = JSON.parse((await run([sp], { step: 'window-1', key: '{"user":7}', json: true })).out)
     assert.equal(obj.lists.windows[0][0].acc, 1)
     assert.deepEqual(obj.rows, [{ window: { start: 1100, end: 1200 }, value: 1 }])

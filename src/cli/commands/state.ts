@@ -37,7 +37,8 @@ export const stateCommand: Command = {
       if (values.json === true) ctx.stdout.write(JSON.stringify(k, plain) + '\n')
       else {
         ctx.stdout.write(`step ${k.step}, key ${k.key} (key group ${k.group})\n`)
-        const lists = Object.entries(k.lists)
+        // By name: the order a step filed its lists in is not part of its state.
+        const lists = Object.entries(k.lists).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
         if (lists.length === 0) ctx.stdout.write('  no state\n')
         else if (k.rows !== undefined) {
           ctx.stdout.write('  as readState gives it:\n')
