@@ -297,7 +297,7 @@ export abstract class KeyedStateBackend implements StateBackend, HandleHost {
       this.forEachCell(slot, (ns, id, c, fresh) => {
         const kg = keyGroupOf(id, this.keyGroups)
         const g = (groups[kg] ??= {})
-        ;(g[slot.id] ??= []).push(fresh ? [id, ns, ...toWire(slot, c)] : snapshotEntry(slot, ns, id, c))
+        ;(g[slot.id] ??= []).push(entryOf(slot, ns, id, c, fresh))
       })
     }
     return { format: 'sluice-keyed-state/1', keyGroups: this.keyGroups, states, groups }
@@ -315,7 +315,7 @@ export abstract class KeyedStateBackend implements StateBackend, HandleHost {
         get: () => {
           const g: Record<string, SnapshotEntry[]> = {}
           for (const slot of this.slotList) {
-            this.forEachCell(slot, (ns, id, c, fresh) => (g[slot.id] ??= []).push(fresh ? [id, ns, ...toWire(slot, c)] : snapshotEntry(slot, ns, id, c)), kg)
+            this.forEachCell(slot, (ns, id, c, fresh) => (g[slot.id] ??= []).push(entryOf(slot, ns, id, c, fresh)), kg)
           }
           return g
         },
@@ -382,4 +382,9 @@ function builtinCodec(name: string): 'json' | 'v8' {
   throw userError('SLUICE_STATE_CODEC', `state: the snapshot uses codec '${name}', which is not registered`, {
     hint: 'create the state handles with their descriptors before restoring',
   })
+}
+
+/** A cell's snapshot entry: a cell decoded just now (`fresh`) is the snapshot's own; one the backend keeps is copied. */
+function entryOf(slot: StateSlot, ns: Namespace, id: unknown, c: Cell, fresh: boolean): SnapshotEntry {
+  return fresh ? [id, ns, ...toWire(slot, c)] : snapshotEntry(slot, ns, id, c)
 }

@@ -59,7 +59,7 @@ export const runCommand: Command = {
     { name: 'json', type: 'boolean', description: 'print the run summary as one JSON line on stdout instead of the table' },
     { name: 'checkpoint-dir', type: 'string', placeholder: 'DIR', description: 'take checkpoints in DIR (a folder, or s3://bucket/prefix); starting again with the same DIR resumes from the latest one' },
     { name: 'checkpoint-interval', type: 'string', placeholder: 'DURATION', description: "time between checkpoints, e.g. '10s' (default 10s; 0: only at the end and on stop)" },
-    { name: 'full-checkpoints', type: 'boolean', description: 'every checkpoint writes all state (default: after a full one, joins and keyed aggregates, and windows on the durable store, write only the keys changed since)' },
+    { name: 'full-checkpoints', type: 'boolean', description: 'every checkpoint writes all state (default: after a full one, regular joins and keyed aggregates, and on the durable store windows and window and interval joins, write only the keys changed since)' },
     { name: 'restore-from', type: 'string', placeholder: 'DIR', description: 'resume from this savepoint or checkpoint folder (or s3://bucket/prefix) instead of the latest checkpoint' },
     { name: 'serve', type: 'string', placeholder: 'PORT', description: 'also serve the control plane on 127.0.0.1:PORT (see sluice serve; state in .sluice/server)' },
     { name: 'allow-dropped-state', type: 'boolean', description: 'restore even if saved state of some step no longer matches the pipeline (that state is dropped)' },
