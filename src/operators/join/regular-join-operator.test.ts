@@ -192,9 +192,10 @@ function materialize(rs: HarnessRecord[]): Map<string, number> {
 }
 
 test('property: the changelog adds up to the join of the final inputs', () => {
-  const op = fc.record({ side: fc.constantFrom(0, 1), k: fc.constantFrom('a', 'b'), v: fc.constantFrom('x', 'y', 'z'), retract: fc.boolean() })
+  // A retraction one time in four, up to 120 rows on two keys: a side grows past a page of the durable store's rows (16).
+  const op = fc.record({ side: fc.constantFrom(0, 1), k: fc.constantFrom('a', 'b'), v: fc.constantFrom('x', 'y', 'z'), retract: fc.integer({ min: 0, max: 3 }).map((n) => n === 0) })
   fc.assert(
-    fc.property(fc.array(op, { maxLength: 40 }), fc.constantFrom<JoinType>('inner', 'left', 'right', 'full'), fc.boolean(), (ops, type, snap) => {
+    fc.property(fc.array(op, { maxLength: 120, size: 'max' }), fc.constantFrom<JoinType>('inner', 'left', 'right', 'full'), fc.boolean(), (ops, type, snap) => {
       const h = harness(type)
       const tables: [Map<string, string[]>, Map<string, string[]>] = [new Map(), new Map()]
       for (const o of ops) {
@@ -250,15 +251,16 @@ test('row-level deltas: merged into their base they give the full snapshot; a de
   )
   const types: JoinType[] = ['inner', 'left', 'full']
   fc.assert(
-    fc.property(fc.constantFrom(...types), fc.array(op, { maxLength: 60 }), (type, ops) => {
-      const make = () => new OperatorHarness((ctx) => new RegularJoinOperator({ ttl: 1_000, type, fn: pair as never }, ctx))
+    // One key and a long TTL too: its sides grow past a page of the durable store's rows (16).
+    fc.property(fc.constantFrom(...types), fc.constantFrom(1, 6), fc.constantFrom(1_000, 1_000_000), fc.array(op, { maxLength: 100, size: 'max' }), (type, keys, ttl, ops) => {
+      const make = () => new OperatorHarness((ctx) => new RegularJoinOperator({ ttl, type, fn: pair as never }, ctx))
       const inc = make()
       const ref = make()
       const chain = [structuredClone(inc.operator.snapshotIncremental!(true))]
       const rows = (s: unknown) => new Map(readEntries(redistributeKeyed([s as KeyedSnapshot], 1)[0], 'rows').map(([, k, d]) => [k, JSON.stringify(d)]))
       for (const o of [...ops, { t: 'delta' } as Op]) {
         for (const h of [inc, ref]) {
-          if (o.t === 'add' || o.t === 'del') h.push([rec(`${o.side}:${o.v}`, 0, `k${o.key}`, o.t === 'del' ? DELETE : INSERT)], o.side)
+          if (o.t === 'add' || o.t === 'del') h.push([rec(`${o.side}:${o.v}`, 0, `k${o.key % keys}`, o.t === 'del' ? DELETE : INSERT)], o.side)
           else if (o.t === 'time') h.advanceProcessingTime(o.ms)
         }
         if (o.t !== 'delta') continue

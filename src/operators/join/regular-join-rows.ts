@@ -1,48 +1,57 @@
+import { internalError } from '../../core/errors.ts'
 import { keyId } from '../../core/key.ts'
 import type { RowPatch } from '../../core/operator.ts'
 import type { StateBackend, ValueState } from '../../core/state-backend.ts'
 import { type KeyedSnapshotWriter, lazyGroups } from '../keyed-snapshot.ts'
 import { addTimers, emptySide, type JoinKeys, type KeyChange, type KeyEntry, type SideSnapshot, type SideState } from './regular-join-state.ts'
 
-/** A key's sides without their rows: where each row is stored, expiries and timers. */
+/** A key's sides without their rows: where each side's pages are stored, how many rows, expiries and timers. */
 interface KeyMeta {
   key: unknown
-  /** Per side, the sequence number of each row in order: the namespace its entry is stored under. */
-  seqs: [number[], number[]]
+  /** Per side, the sequence number of each page in order: the namespace its entry is stored under. */
+  pages: [number[], number[]]
+  /** Per side, how many rows its pages hold (every page but the last holds `PAGE` rows). */
+  sizes: [number, number]
   expiresAt: [number, number]
   timer: [number, number]
 }
 
-/** One row: its value and how many rows of the other side it is joined with. */
-type Row = [value: unknown, matches: number]
+/** Up to `PAGE` rows of one side of one key, in order: their values and how many rows of the other side each is joined with. */
+type Page = [values: unknown[], matches: number[]]
 
 /**
- * An entry as opened from the store: where each side's stored rows are (the key's own lists, changed as rows
+ * Rows a page holds. A page is written when the write-back cache gives it up or a checkpoint flushes it, so
+ * rows added to a key while its last page is cached cost one store write per page, not one per row; a page
+ * read back to take more rows costs decoding at most this many.
+ */
+export const PAGE = 16
+
+/**
+ * An entry as opened from the store: where each side's stored pages are (the key's own lists, changed as rows
  * are added and removed: every entry opened is closed before the next is opened, and closing writes them).
  */
 interface StoredEntry extends KeyEntry {
   base: [number, number]
-  seqs: [number[], number[]]
+  pages: [number[], number[]]
 }
 
 /**
- * A regular join's keys in a backend that copies values (the durable store), row by row: a key's row
- * positions, expiries and timers in one small value, and every row its own entry, so that adding a row writes
- * that row (and the rows of the other side whose match counts it changed), not the key's every row; a side's
- * rows are read only when the join needs them. A row is stored under a sequence number of its own, taken in
- * arrival order, as its namespace: the store orders entries by key group, state and namespace before the key,
- * so new rows are written at the end of their key group's range (one page of the store takes many), where a
- * row's position (the namespace before) put each at a random place among all the rows at that position, a page
- * of the store rewritten for each. Snapshots read the store one key group at a time (see `lazyGroups`), and
- * change tracking keeps per changed key only what a delta needs to find its new rows in the store.
+ * A regular join's keys in a backend that copies values (the durable store), page by page: a key's page
+ * positions, row counts, expiries and timers in one small value, and each side's rows in pages of `PAGE` rows,
+ * every page its own entry, so that adding a row changes the side's last page (and the pages of the other side
+ * whose match counts it changed), not the key's every row; a side's rows are read only when the join needs
+ * them. A page is stored under a sequence number of its own, taken in arrival order, as its namespace: the
+ * store orders entries by key group, state and namespace before the key, so new pages are written at the end of
+ * their key group's range (one page of the store takes many). Snapshots read the store one key group at a time
+ * (see `lazyGroups`), and change tracking keeps per changed key only what a delta needs to find its new rows.
  */
 export class StoreJoinKeys implements JoinKeys {
   private readonly state: StateBackend
   private readonly metaName: string
-  private readonly rowsName: string
+  private readonly pagesName: string
   private readonly meta: ValueState<KeyMeta>
-  private readonly rows: ValueState<Row>
-  /** The next row's sequence number (the store holds no rows of this join when it is made: it starts empty, and a restore empties it). */
+  private readonly pageState: ValueState<Page>
+  /** The next page's sequence number (the store holds no rows of this join when it is made: it starts empty, and a restore empties it). */
   private nextSeq = 0
   /** The keys changed since the last snapshot, while tracking is on. */
   private readonly changes = new Map<unknown, KeyChange & { key: unknown }>()
@@ -50,44 +59,50 @@ export class StoreJoinKeys implements JoinKeys {
   constructor(state: StateBackend, name: string) {
     this.state = state
     this.metaName = name
-    this.rowsName = `${name}-rows`
+    this.pagesName = `${name}-pages`
     // v8: rows are kept as they came (dates, bigints).
     this.meta = state.value<KeyMeta>({ name: this.metaName, codec: 'v8' })
-    this.rows = state.value<Row>({ name: this.rowsName, codec: 'v8' })
+    this.pageState = state.value<Page>({ name: this.pagesName, codec: 'v8' })
   }
 
-  private row(seq: number): ValueState<Row> {
-    return this.rows.namespace(seq)
+  private page(seq: number): ValueState<Page> {
+    return this.pageState.namespace(seq)
   }
 
-  /** Reads the rows of `seqs` from `from` up to `to - 1` into `st`. */
-  private read(id: unknown, seqs: number[], from: number, to: number, st: { values: unknown[]; matches: number[] }): void {
-    for (let i = from; i < to; i++) {
-      const r = this.row(seqs[i]).get(id)
-      st.values.push(r?.[0])
-      st.matches.push(r?.[1] ?? 0)
+  /** Reads rows `from` up to `to - 1` of a side stored in `pages` into `st`. */
+  private read(id: unknown, pages: number[], from: number, to: number, st: { values: unknown[]; matches: number[] }): void {
+    let i = from
+    while (i < to) {
+      const p = this.page(pages[Math.floor(i / PAGE)]).get(id)
+      const off = i % PAGE
+      const end = Math.min(PAGE, off + to - i)
+      for (let j = off; j < end; j++) {
+        st.values.push(p?.[0][j])
+        st.matches.push(p?.[1][j] ?? 0)
+      }
+      i += end - off
     }
   }
 
   private entry(id: unknown, m: KeyMeta, load: [boolean, boolean]): StoredEntry {
     const side = (s: number): SideState => {
       const st: SideState = { values: [], matches: [], expiresAt: m.expiresAt[s], timer: m.timer[s] }
-      if (load[s]) this.read(id, m.seqs[s], 0, m.seqs[s].length, st)
+      if (load[s]) this.read(id, m.pages[s], 0, m.sizes[s], st)
       return st
     }
     return {
       key: m.key,
       sides: [side(0), side(1)],
       mark: -1,
-      base: [load[0] ? 0 : m.seqs[0].length, load[1] ? 0 : m.seqs[1].length],
-      seqs: m.seqs,
+      base: [load[0] ? 0 : m.sizes[0], load[1] ? 0 : m.sizes[1]],
+      pages: m.pages,
     }
   }
 
   open(id: unknown, key: unknown, s: number, both: boolean): KeyEntry {
     const m = this.meta.get(id)
-    if (m === undefined) return { key, sides: [emptySide(), emptySide()], mark: -1, base: [0, 0], seqs: [[], []] } as StoredEntry
-    return this.entry(id, m, [both || s !== 0 || m.seqs[0].length === 0, both || s !== 1 || m.seqs[1].length === 0])
+    if (m === undefined) return { key, sides: [emptySide(), emptySide()], mark: -1, base: [0, 0], pages: [[], []] } as StoredEntry
+    return this.entry(id, m, [both || s !== 0 || m.sizes[0] === 0, both || s !== 1 || m.sizes[1] === 0])
   }
 
   peek(id: unknown): KeyEntry | undefined {
@@ -98,35 +113,66 @@ export class StoreJoinKeys implements JoinKeys {
   clearSide(e: KeyEntry, s: number): void {
     const se = e as StoredEntry
     const id = keyId(e.key)
-    for (const seq of se.seqs[s]) this.row(seq).delete(id)
+    for (const seq of se.pages[s]) this.page(seq).delete(id)
     se.sides[s].values = []
     se.sides[s].matches = []
     se.base[s] = 0
-    se.seqs[s] = []
+    se.pages[s] = []
   }
 
   close(id: unknown, e: KeyEntry): void {
     const se = e as StoredEntry
+    const sizes: [number, number] = [0, 0]
     for (let s = 0; s < 2; s++) {
       const st = se.sides[s]
       const b = se.base[s]
-      const seqs = se.seqs[s]
+      const pages = se.pages[s]
       // A side read whole is written whole (its match counts changed); one that was not, only its new rows.
-      for (let i = 0; i < st.values.length; i++) {
-        if (b + i === seqs.length) seqs.push(this.nextSeq++)
-        this.row(seqs[b + i]).set(id, [st.values[i], st.matches[i]])
-      }
-      if (b === 0 && seqs.length > st.values.length) {
-        for (let i = st.values.length; i < seqs.length; i++) this.row(seqs[i]).delete(id)
-        seqs.length = st.values.length
-      }
+      if (b === 0) this.writeSide(id, pages, st)
+      else if (st.values.length > 0) this.append(id, pages, b, st)
+      sizes[s] = b + st.values.length
     }
-    if (se.seqs[0].length + se.seqs[1].length === 0) this.meta.delete(id)
-    else this.meta.set(id, { key: e.key, seqs: se.seqs, expiresAt: [e.sides[0].expiresAt, e.sides[1].expiresAt], timer: [e.sides[0].timer, e.sides[1].timer] })
+    if (sizes[0] + sizes[1] === 0) this.meta.delete(id)
+    else this.meta.set(id, { key: e.key, pages: se.pages, sizes, expiresAt: [e.sides[0].expiresAt, e.sides[1].expiresAt], timer: [e.sides[0].timer, e.sides[1].timer] })
+  }
+
+  /** Writes a side's every row into its pages (taking new ones as needed) and drops the pages left over. */
+  private writeSide(id: unknown, pages: number[], st: SideState): void {
+    const n = st.values.length
+    const used = Math.ceil(n / PAGE)
+    for (let j = 0; j < used; j++) {
+      if (j === pages.length) pages.push(this.nextSeq++)
+      this.page(pages[j]).set(id, [st.values.slice(j * PAGE, (j + 1) * PAGE), st.matches.slice(j * PAGE, (j + 1) * PAGE)])
+    }
+    for (let j = used; j < pages.length; j++) this.page(pages[j]).delete(id)
+    pages.length = used
+  }
+
+  /** Adds the rows of `st` after the `stored` rows a side's pages hold: the last page's room first, then new pages. */
+  private append(id: unknown, pages: number[], stored: number, st: SideState): void {
+    const n = st.values.length
+    let i = 0
+    const room = (PAGE - (stored % PAGE)) % PAGE
+    if (room > 0) {
+      const h = this.page(pages[pages.length - 1])
+      const p = h.get(id)
+      if (p === undefined) throw internalError(`join: the last stored page of a side of key ${String(id)} is missing from the state store`)
+      i = Math.min(room, n)
+      for (let j = 0; j < i; j++) {
+        p[0].push(st.values[j])
+        p[1].push(st.matches[j])
+      }
+      h.set(id, p)
+    }
+    for (; i < n; i += PAGE) {
+      const seq = this.nextSeq++
+      pages.push(seq)
+      this.page(seq).set(id, [st.values.slice(i, i + PAGE), st.matches.slice(i, i + PAGE)])
+    }
   }
 
   put(id: unknown, key: unknown, sides: [SideState, SideState]): void {
-    this.close(id, { key, sides, mark: -1, base: [0, 0], seqs: [[], []] } as StoredEntry)
+    this.close(id, { key, sides, mark: -1, base: [0, 0], pages: [[], []] } as StoredEntry)
   }
 
   change(id: unknown, e: KeyEntry): KeyChange {
@@ -142,19 +188,21 @@ export class StoreJoinKeys implements JoinKeys {
 
   snapshot(w: KeyedSnapshotWriter): Record<number, unknown> {
     return lazyGroups(w, (kg) => {
-      const rows = new Map<number, Row>()
-      this.state.forEachValue<Row>(this.rowsName, (_id, r, ns) => rows.set(ns as number, r), kg)
+      const pages = new Map<number, Page>()
+      this.state.forEachValue<Page>(this.pagesName, (_id, p, ns) => pages.set(ns as number, p), kg)
       this.state.forEachValue<KeyMeta>(
         this.metaName,
         (_id, m) => {
           const side = (s: number): SideSnapshot => {
-            const seqs = m.seqs[s]
-            const values = new Array<unknown>(seqs.length)
-            const matches = new Array<number>(seqs.length)
-            for (let i = 0; i < seqs.length; i++) {
-              const r = rows.get(seqs[i])
-              values[i] = r?.[0]
-              matches[i] = r?.[1] ?? 0
+            const values: unknown[] = []
+            const matches: number[] = []
+            for (const seq of m.pages[s]) {
+              const p = pages.get(seq)
+              if (p === undefined) continue
+              for (let j = 0; j < p[0].length; j++) {
+                values.push(p[0][j])
+                matches.push(p[1][j])
+              }
             }
             return [values, matches, m.expiresAt[s], m.timer[s]]
           }
@@ -186,11 +234,11 @@ export class StoreJoinKeys implements JoinKeys {
       const sets: RowPatch[1] = []
       for (let s = 0; s < 2; s++) {
         const added = { values: [] as unknown[], matches: [] as number[] }
-        this.read(id, m.seqs[s], kept[s], m.seqs[s].length, added)
+        this.read(id, m.pages[s], kept[s], m.sizes[s], added)
         splices.push([[s, 0], kept[s], added.values], [[s, 1], kept[s], added.matches])
         if (c.old?.[s] === true) {
           const all = { values: [] as unknown[], matches: [] as number[] }
-          this.read(id, m.seqs[s], 0, kept[s], all)
+          this.read(id, m.pages[s], 0, kept[s], all)
           sets.push([[s, 1], all.matches.concat(added.matches)])
         }
         sets.push([[s, 2], m.expiresAt[s]], [[s, 3], m.timer[s]])
