@@ -1,3 +1,4 @@
+import { formatCount } from '../core/format-count.ts'
 import type { Progress } from '../runtime/run-types.ts'
 
 /** Event time further behind the clock than this is historical data: its lag says nothing about the job. */
@@ -17,13 +18,12 @@ export interface EventTimeStart {
  */
 export function formatProgress(p: Progress, start?: EventTimeStart): string {
   const wm = p.watermark === -Infinity ? 'none yet' : p.watermark === Infinity ? 'end of input' : new Date(p.watermark).toISOString()
-  const records = p.recordsThisRun === p.recordsIn ? count(p.recordsIn) : `${count(p.recordsThisRun)} this run, ${count(p.recordsIn)} in total`
+  const records = p.recordsThisRun === p.recordsIn ? formatCount(p.recordsIn) : `${formatCount(p.recordsThisRun)} this run, ${formatCount(p.recordsIn)} in total`
   const done = inputProgress(p)
   const stuck = p.stuck === undefined ? '' : `  waiting ${formatDuration(p.stuck.ms)} on a write of '${p.stuck.step}'`
-  return `records in ${records}  ${count(Math.round(p.recordsPerSecond))}/s  ${done === '' ? '' : `${done}  `}watermark ${wm}  ${eventTimeProgress(p, start)}  (${formatDuration(p.elapsedMs)})${stuck}`
+  return `records in ${records}  ${formatCount(Math.round(p.recordsPerSecond))}/s  ${done === '' ? '' : `${done}  `}watermark ${wm}  ${eventTimeProgress(p, start)}  (${formatDuration(p.elapsedMs)})${stuck}`
 }
 
-const count = (n: number) => n.toLocaleString('en-US')
 
 /** '42% done, ETA 1m10s' from the bytes read of the files' total, at this run's pace. */
 function inputProgress(p: Progress): string {
@@ -44,7 +44,7 @@ function eventTimeProgress(p: Progress, start: EventTimeStart | undefined): stri
   const covered = p.watermark - start.watermark
   const wall = p.elapsedMs - start.elapsedMs
   const speed = wall > 0 ? covered / wall : 0
-  return `event time +${formatDuration(covered)}${speed > 0 ? ` (${speed >= 10 ? Math.round(speed).toLocaleString('en-US') : speed.toFixed(1)}x real time)` : ''}`
+  return `event time +${formatDuration(covered)}${speed > 0 ? ` (${speed >= 10 ? formatCount(Math.round(speed)) : speed.toFixed(1)}x real time)` : ''}`
 }
 
 /** A duration for people: '850ms', '4.2s', '3m12s', '5h07m', '412d3h'. */

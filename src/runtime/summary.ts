@@ -3,6 +3,7 @@ import type { MetricsSnapshot } from '../observe/metrics/registry.ts'
 import { summaryRows, summaryTotals } from '../observe/metrics/summary-view.ts'
 import type { RunSummary } from './run-types.ts'
 import { isHot, skewWarning } from './hot-keys.ts'
+import { formatCount } from '../core/format-count.ts'
 
 /** What the summary needs beyond the metrics: how the run went, and which steps keep keyed state. */
 export interface SummaryInfo {
@@ -73,14 +74,14 @@ function checkpointReport(s: MetricsSnapshot): CheckpointReport {
  * @example console.error(formatSummary(await run(p)))
  */
 export function formatSummary(s: RunSummary): string {
-  const rows = s.steps.map((m) => [m.step, m.kind, String(m.in), String(m.out), String(m.late), String(m.errors), String(m.dropped)])
+  const rows = s.steps.map((m) => [m.step, m.kind, formatCount(m.in), formatCount(m.out), formatCount(m.late), formatCount(m.errors), formatCount(m.dropped)])
   const head = ['step', 'kind', 'in', 'out', 'late', 'errors', 'dropped']
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
   const line = (r: string[]) => r.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')
   const wm = Number.isFinite(s.watermark) ? new Date(s.watermark).toISOString() : s.watermark > 0 ? '+inf (all input done)' : '-inf'
   return [
     `pipeline '${s.pipeline}' ${s.status} in ${(s.wallMs / 1000).toFixed(2)} s (cpu ${(s.cpuMs / 1000).toFixed(2)} s, parallelism ${s.parallelism})`,
-    `records in ${s.recordsIn}, late ${s.late}, errors ${s.errors}, dropped ${s.dropped}, watermark ${wm}`,
+    `records in ${formatCount(s.recordsIn)}, late ${formatCount(s.late)}, errors ${formatCount(s.errors)}, dropped ${formatCount(s.dropped)}, watermark ${wm}`,
     ...(s.checkpoints !== undefined ? [formatCheckpoints(s.checkpoints)] : []),
     ...(s.warnings ?? []).map((w) => `warning: ${w}`),
     // Keys are record content: the summary gives their shares only (the keys are in the summary's and job.metrics()' hotKeys);
@@ -88,7 +89,7 @@ export function formatSummary(s: RunSummary): string {
     ...(s.hotKeys ?? []).filter((h) => isHot(h.records, h.keys)).map((h) => `hot keys of '${h.step}': the top ${Math.min(3, h.keys.length)} take ${h.keys.slice(0, 3).map((k) => `${Math.round((k.count / Math.max(1, h.records)) * 100)}%`).join(', ')} of its records (keys in hotKeys of the summary and job.metrics())`),
     ...s.steps.filter((m) => m.violations !== undefined).map((m) => `contract violations at '${m.step}': ${Object.entries(m.violations!).sort((a, b) => b[1] - a[1]).map(([rule, n]) => `${rule} ${n}`).join(', ')}`),
     ...s.steps.filter((m) => m.quality !== undefined).map((m) => `quality at '${m.step}': ${Object.entries(m.quality!).map(([name, q]) => `${name} ${q.windowsFailed === 0 ? 'passed' : `FAILED ${q.windowsFailed} of`} ${q.windows} window${q.windows === 1 ? '' : 's'}${q.failed > 0 ? ` (${q.failed} of ${q.checked} records failed)` : ''}`).join(', ')}`),
-    ...(s.state ?? []).filter((x) => x.keys > 0 || x.entriesWithoutTtl > 0).map((x) => `state of '${x.step}' (${x.backend}): ${x.keys} keys held, ${x.entries} state entries (${x.entriesWithoutTtl} without a TTL)`),
+    ...(s.state ?? []).filter((x) => x.keys > 0 || x.entriesWithoutTtl > 0).map((x) => `state of '${x.step}' (${x.backend}): ${formatCount(x.keys)} keys held, ${formatCount(x.entries)} state entries (${formatCount(x.entriesWithoutTtl)} without a TTL)`),
     line(head),
     ...rows.map(line),
   ].join('\n')

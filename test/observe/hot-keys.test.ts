@@ -28,6 +28,9 @@ test('a keyed step finds its hot key: in the summary, the snapshot and the busy 
   assert.equal(summary.hotKeys![0].keys[0].key, 'a-hot')
   assert.match(formatSummary(summary), /hot keys of 'max-price': the top \d take 50%/)
   assert.ok(!formatSummary(summary).includes('a-hot'), 'the summary line names no key')
+  // Counts read with thousands separated.
+  assert.match(formatSummary(summary), /^records in 20,000, late 0/m)
+  assert.match(formatSummary(summary), /^source-collection-1\s+\S+\s+20,000\s+20,000\s+0/m)
   // Parallelism 1: no subtask to compare with, no warning.
   assert.equal(summary.warnings, undefined)
 })
