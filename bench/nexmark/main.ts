@@ -37,6 +37,8 @@ export interface NexmarkMeasurement {
   checkpointIntervalMs: number | null
   /** Checkpoints completed in the measured run: the periodic ones and the last one at the end of input. */
   checkpoints: number
+  /** How many of those were incremental (deltas). */
+  checkpointDeltas: number
   /** Bytes of the measured run's last checkpoint. */
   checkpointBytes: number
   parallelism: number
@@ -128,6 +130,7 @@ async function measure(
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
     checkpointIntervalMs: o.checkpointIntervalMs,
     checkpoints: r.checkpoints,
+    checkpointDeltas: r.checkpointDeltas,
     checkpointBytes: r.checkpointBytes,
     parallelism: o.parallelism,
     state: o.state,

@@ -33,6 +33,8 @@ export interface QueryRun<R> {
   rows: R[] | undefined
   /** Checkpoints completed (the periodic ones and the last one at the end of input); 0 without checkpoints. */
   checkpoints: number
+  /** How many of them were incremental (deltas). */
+  checkpointDeltas: number
   /** Bytes of the last checkpoint written. */
   checkpointBytes: number
 }
@@ -57,7 +59,7 @@ export async function runQuery<R extends object>(query: NexmarkQuery<R>, opts: Q
     if (cp !== undefined && cp.failed > 0) throw new Error(`${query.name}: ${cp.failed} checkpoints failed`)
     // Sink subtasks on worker threads count in their own copy of the sink: the run's metrics have them all.
     const records = parallelism === 1 || table !== undefined ? out.records : summary.steps.filter((s) => s.kind.startsWith('sink')).reduce((a, s) => a + s.in, 0)
-    return { summary, records, rows: table?.rows(), checkpoints: cp?.completed ?? 0, checkpointBytes: cp?.last?.bytes ?? 0 }
+    return { summary, records, rows: table?.rows(), checkpoints: cp?.completed ?? 0, checkpointDeltas: cp?.deltas ?? 0, checkpointBytes: cp?.last?.bytes ?? 0 }
   } finally {
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
   }

@@ -3,7 +3,7 @@ import { parseDuration, type Duration } from '../core/duration.ts'
 import type { ErrorPolicy, ErrorRecord } from '../core/operator.ts'
 import type { Source } from '../core/source.ts'
 import { userError } from '../core/errors.ts'
-import type { StateOptions } from '../core/state-options.ts'
+import { checkCacheOptions, type StateOptions } from '../core/state-options.ts'
 import { parseByteSize } from '../core/byte-size.ts'
 import { resolveRetries, type RetryOptions } from '../dlq/retry.ts'
 import { sloTargets, type SloSpec } from '../observe/slo/spec.ts'
@@ -171,6 +171,7 @@ export class Pipeline {
       throw userError('SLUICE_BAD_OPTION', `pipeline '${name}': state.backend must be 'heap' or 'durable'`)
     }
     if (state?.memoryBudget !== undefined) parseByteSize(state.memoryBudget, `pipeline '${name}': state.memoryBudget`)
+    if (state !== undefined) checkCacheOptions(state, `pipeline '${name}': state`)
     if (options.slo !== undefined) sloTargets(options.slo, name)
     if (options.registry !== undefined && (typeof options.registry !== 'string' || options.registry === '')) throw userError('SLUICE_BAD_OPTION', `pipeline '${name}': registry must be a folder or an http(s) URL`)
     const sinkWriteTimeoutMs = parseDuration(options.sinkWriteTimeout ?? '5m', `pipeline '${name}' sinkWriteTimeout`, { allowZero: false })

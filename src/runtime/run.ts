@@ -4,6 +4,7 @@ import { systemClock } from '../core/clock.ts'
 import { DEFAULT_KEY_GROUPS } from '../core/key.ts'
 import { userError } from '../core/errors.ts'
 import { parseByteSize } from '../core/byte-size.ts'
+import { checkCacheOptions } from '../core/state-options.ts'
 import { MetricsRegistry } from '../observe/metrics/registry.ts'
 import { runJob } from './executor/job-runner.ts'
 import { ControlRequestChannel } from './job/control-channel.ts'
@@ -35,6 +36,7 @@ function launch(p: Pipeline | Stream<any>, opts: RunOptions): { handle: JobHandl
   if (parallelism > DEFAULT_KEY_GROUPS) throw userError('SLUICE_BAD_OPTION', `parallelism must be at most ${DEFAULT_KEY_GROUPS} (the number of key groups), got ${parallelism}`)
   if (opts.state?.backend !== undefined && opts.state.backend !== 'heap' && opts.state.backend !== 'durable') throw userError('SLUICE_BAD_OPTION', `state.backend must be 'heap' or 'durable', got '${String(opts.state.backend)}'`)
   if (opts.state?.memoryBudget !== undefined) parseByteSize(opts.state.memoryBudget, 'state.memoryBudget')
+  if (opts.state !== undefined) checkCacheOptions(opts.state, 'state')
   const clock = opts.clock ?? systemClock
   const registry = new MetricsRegistry({ pipeline: pl.name, now: () => clock.now() })
   const { handle, control } = createJob(pl.name, registry)

@@ -140,7 +140,7 @@ export class TaskGraph {
     const opts = { clock: this.clock, watermark }
     const backend =
       cfg?.backend === 'durable'
-        ? new DurableStateBackend({ ...opts, ...(cfg.dir !== undefined ? { path: join(cfg.dir, `${step}.${this.subtask}`) } : {}), ...(cfg.cacheEntries !== undefined ? { cacheEntries: cfg.cacheEntries } : {}) })
+        ? new DurableStateBackend({ ...opts, ...(cfg.dir !== undefined ? { path: join(cfg.dir, `${step}.${this.subtask}`) } : {}), ...(cfg.cacheEntries !== undefined ? { cacheEntries: cfg.cacheEntries } : {}), ...(cfg.cacheBytes !== undefined ? { cacheBytes: parseByteSize(cfg.cacheBytes, 'state.cacheBytes') } : {}) })
         : new HeapStateBackend({ ...opts, step, ...(this.memory !== undefined ? { memory: this.memory } : {}) })
     this.stateBackends.set(step, backend)
     return backend

@@ -40,7 +40,7 @@ test('eviction gives a cell used since the hand passed one more turn', () => {
   for (const c of cells) ix.add(c)
   cells[0].hot = true
   const out: string[] = []
-  ix.evict(2, (e) => out.push(e.tag))
+  ix.evict(() => ix.size > 2, (e) => out.push(e.tag))
   assert.deepEqual(out, ['1/k', '2/k'])
   assert.equal(ix.get(0, 0, 'k'), cells[0])
   assert.equal(ix.get(0, 3, 'k'), cells[3])

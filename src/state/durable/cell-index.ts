@@ -73,13 +73,13 @@ export class CellIndex<E extends Indexed> {
   }
 
   /**
-   * Removes cells until at most `target` remain, giving each used cell one more pass; calls `out` with each
-   * cell removed. Stops after two turns of the ring at most.
+   * Removes cells while `more()` holds, giving each used cell one more pass; calls `out` with each cell
+   * removed. Stops after two turns of the ring at most.
    */
-  evict(target: number, out: (e: E) => void): void {
+  evict(more: () => boolean, out: (e: E) => void): void {
     const ring = this.ring
     let steps = 2 * ring.length
-    while (this.count > target && steps-- > 0) {
+    while (this.count > 0 && more() && steps-- > 0) {
       if (this.hand >= ring.length) this.hand = 0
       const e = ring[this.hand++]
       if (e === undefined) continue

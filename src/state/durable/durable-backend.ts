@@ -1,4 +1,5 @@
 import { mkdirSync, rmSync } from 'node:fs'
+import { getHeapStatistics } from 'node:v8'
 import { join } from 'node:path'
 import type { Key, RootDatabase } from 'lmdb'
 import { SluiceError, userError } from '../../core/errors.ts'
@@ -18,8 +19,14 @@ import { stateFolder } from './state-folders.ts'
 export interface DurableStateBackendOptions extends StateBackendOptions {
   /** Folder of the store (default: a new folder in the system's temporary folder, removed on close). */
   path?: string
-  /** Cells held decoded in the write-back cache (default 100,000: a join's rows are cells each). */
+  /** Cells held decoded in the write-back cache at most (default 100,000). */
   cacheEntries?: number
+  /**
+   * Bytes of cells, as the store holds them (encoded), that the write-back cache holds decoded at most
+   * (default 1/64 of the V8 heap limit: 16 MB under a 1 GB heap). Decoded values take several times their
+   * stored size: the cache gives up cells by this or by `cacheEntries`, whichever it reaches first.
+   */
+  cacheBytes?: number
 }
 
 /** A cell in the write-back cache; `cell` undefined means the key has no state (a tombstone when `stored`). */
@@ -29,6 +36,10 @@ interface Entry {
   readonly id: unknown
   readonly key: StoreKey
   cell: Cell | undefined
+  /** Its stored size in bytes when last read or written; a new cell's is its state's recent mean until it is written. */
+  size: number
+  /** Whether the cache holds it (its size counts in the cache's bytes). */
+  held: boolean
   /** Whether the store holds a version of this cell. */
   stored: boolean
   dirty: boolean
@@ -52,6 +63,13 @@ export class DurableStateBackend extends KeyedStateBackend {
   private readonly db: RootDatabase<Buffer, Key>
   private readonly owned: boolean
   private readonly capacity: number
+  private readonly budget: number
+  /** Bytes of the cells the cache holds (their sizes). */
+  private bytes = 0
+  /** Per state, a running mean of its cells' stored sizes: the size a new cell counts until it is written. */
+  private meanSize: number[] = []
+  /** The stored size of the value the last `read` found. */
+  private readSize = 0
   private readonly cache = new CellIndex<Entry>()
   /**
    * Entries whose cell the store does not have yet (what a flush writes), and some that were written since
@@ -73,6 +91,7 @@ export class DurableStateBackend extends KeyedStateBackend {
   constructor(opts: DurableStateBackendOptions = {}) {
     super(opts)
     this.capacity = Math.max(1, opts.cacheEntries ?? 100_000)
+    this.budget = Math.max(1, opts.cacheBytes ?? Math.floor(getHeapStatistics().heap_size_limit / 64))
     this.owned = opts.path === undefined
     this.path = opts.path ?? stateFolder()
     mkdirSync(this.path, { recursive: true })
@@ -91,6 +110,7 @@ export class DurableStateBackend extends KeyedStateBackend {
 
   protected override onSlot(slot: StateSlot): void {
     this.counts[slot.no] = 0
+    this.meanSize[slot.no] = 64
   }
 
   /**
@@ -125,7 +145,10 @@ export class DurableStateBackend extends KeyedStateBackend {
       return
     }
     const e = this.entry(slot, ns, id)
-    if (e.cell === undefined) this.counts[slot.no]++
+    if (e.cell === undefined) {
+      this.counts[slot.no]++
+      if (!e.stored) this.resize(e, this.meanSize[slot.no])
+    }
     e.cell = c
     this.mark(e)
   }
@@ -135,7 +158,7 @@ export class DurableStateBackend extends KeyedStateBackend {
     const e = this.cache.get(slot.no, ns, id)
     if (e !== undefined) this.mark(e)
     else {
-      const fresh: Entry = { slot, ns, id, key: this.storeKey(slot, ns, id), cell: c, stored: true, dirty: false, hot: true, at: -1 }
+      const fresh: Entry = { slot, ns, id, key: this.storeKey(slot, ns, id), cell: c, size: this.meanSize[slot.no], held: false, stored: true, dirty: false, hot: true, at: -1 }
       this.insert(fresh)
       this.mark(fresh)
     }
@@ -165,7 +188,7 @@ export class DurableStateBackend extends KeyedStateBackend {
     const cell = this.read(slot, key)
     if (cell === undefined) return undefined
     // Cached as read, so that changing it in place and touching it writes it back.
-    this.insert({ slot, ns, id, key, cell, stored: true, dirty: false, hot: false, at: -1 })
+    this.insert({ slot, ns, id, key, cell, size: this.readSize, held: false, stored: true, dirty: false, hot: false, at: -1 })
     return cell
   }
 
@@ -193,7 +216,7 @@ export class DurableStateBackend extends KeyedStateBackend {
     }
     const key = this.storeKey(slot, ns, id)
     const cell = this.read(slot, key)
-    e = { slot, ns, id, key, cell, stored: cell !== undefined, dirty: false, hot: false, at: -1 }
+    e = { slot, ns, id, key, cell, size: cell === undefined ? 0 : this.readSize, held: false, stored: cell !== undefined, dirty: false, hot: false, at: -1 }
     this.insert(e)
     return e
   }
@@ -209,21 +232,40 @@ export class DurableStateBackend extends KeyedStateBackend {
     }
     if (bytes === undefined) return undefined
     // The store's buffer is larger than the value: its `length` is set, its bytes are not cut.
-    const value = bytes.subarray(0, (this.db as unknown as { lastSize: number }).lastSize)
+    this.readSize = (this.db as unknown as { lastSize: number }).lastSize
+    const value = bytes.subarray(0, this.readSize)
     return decodeCell(slot, slot.codec === v8Codec ? value : Buffer.from(value))
   }
 
   private insert(e: Entry): void {
-    if (this.cache.size >= this.capacity) this.evict()
+    if (this.cache.size >= this.capacity || this.bytes >= this.budget) this.evict()
     this.cache.add(e)
+    e.held = true
+    this.bytes += e.size
   }
 
-  /** Evicts a tenth of the cache, giving recently used cells a second chance; writes the dirty ones in one transaction. */
+  /** A held cell's size changed: the cache's bytes follow. */
+  private resize(e: Entry, size: number): void {
+    if (e.held) this.bytes += size - e.size
+    e.size = size
+  }
+
+  /**
+   * Evicts a tenth of the cache (by cells or by bytes, whichever is over), giving recently used cells a second
+   * chance; writes the dirty ones in one transaction.
+   */
   private evict(): void {
     const out: Entry[] = []
-    this.cache.evict(Math.floor(this.capacity * 0.9), (e) => {
-      if (e.dirty) out.push(e)
-    })
+    const cells = Math.floor(this.capacity * 0.9)
+    const bytes = this.budget * 0.9
+    this.cache.evict(
+      () => this.cache.size > cells || this.bytes > bytes,
+      (e) => {
+        e.held = false
+        this.bytes -= e.size
+        if (e.dirty) out.push(e)
+      },
+    )
     this.write(out)
   }
 
@@ -234,10 +276,16 @@ export class DurableStateBackend extends KeyedStateBackend {
         for (const e of entries) {
           // An entry listed twice (dirty again after it was written) is written once.
           if (!e.dirty) continue
-          if (e.cell === undefined) void this.db.remove(e.key)
-          else {
-            void this.db.put(e.key, encodeCell(e.slot, e.cell) as Buffer)
+          if (e.cell === undefined) {
+            void this.db.remove(e.key)
+            this.resize(e, 0)
+          } else {
+            const bytes = encodeCell(e.slot, e.cell) as Buffer
+            void this.db.put(e.key, bytes)
             if (!e.stored) this.filter.add(e.key)
+            this.resize(e, bytes.length)
+            const no = e.slot.no
+            this.meanSize[no] += (bytes.length - this.meanSize[no]) / 16
           }
           e.stored = e.cell !== undefined
           this.unmark(e)
@@ -343,10 +391,10 @@ export class DurableStateBackend extends KeyedStateBackend {
           if (cached !== undefined) {
             cached.cell = undefined
             this.mark(cached)
-          } else writes.push({ slot, ns, id, key: key as StoreKey, cell: undefined, stored: true, dirty: true, hot: false, at: -1 })
+          } else writes.push({ slot, ns, id, key: key as StoreKey, cell: undefined, size: 0, held: false, stored: true, dirty: true, hot: false, at: -1 })
         } else if (r === CHANGED) {
           if (cached !== undefined) this.mark(cached)
-          else writes.push({ slot, ns, id, key: key as StoreKey, cell, stored: true, dirty: true, hot: false, at: -1 })
+          else writes.push({ slot, ns, id, key: key as StoreKey, cell, size: value.length, held: false, stored: true, dirty: true, hot: false, at: -1 })
         }
       }
       from = undefined
@@ -359,6 +407,7 @@ export class DurableStateBackend extends KeyedStateBackend {
   protected clearCells(): void {
     this.loads = []
     this.cache.clear()
+    this.bytes = 0
     this.dirty = []
     this.counts = this.counts.map(() => 0)
     this.cursors = []

@@ -8,6 +8,8 @@ import { DurableStateBackend } from './durable-backend.ts'
 stateBackendConformance('durable', (opts) => new DurableStateBackend(opts))
 // A cache far smaller than the state: every path through eviction, store reads and write-back.
 stateBackendConformance('durable, 50-cell cache', (opts) => new DurableStateBackend({ ...opts, cacheEntries: 50 }))
+// A cache bounded by bytes: a few cells at a time.
+stateBackendConformance('durable, 2 KB cache', (opts) => new DurableStateBackend({ ...opts, cacheBytes: 2048 }))
 
 const open: { close(): void }[] = []
 after(() => open.forEach((b) => b.close()))
@@ -59,6 +61,22 @@ test('hot keys stay in the cache: state far larger than the cache is read back w
   assert.equal(s.entries, 5000)
   assert.ok(s.cached! <= 1000)
   for (let k = 0; k < 5000; k++) assert.deepEqual(l.get(k), [k, k + 5000, k + 10_000, k + 15_000, k + 20_000, k + 25_000])
+})
+
+test('the cache is bounded by the stored bytes of its cells too: large values, few cells held', () => {
+  const d = durable({ cacheBytes: 20_000 })
+  const v = d.value<string>('v')
+  const big = (k: number) => `${k}:`.padEnd(1000, 'x')
+  for (let k = 0; k < 2000; k++) v.set(k, big(k))
+  // New cells count their state's recent mean size until written: about 20 cells of 1 KB, not the 100,000 by count.
+  assert.ok(d.stats().cached! <= 40, `cached ${d.stats().cached}`)
+  for (let k = 0; k < 2000; k++) assert.equal(v.get(k), big(k))
+  assert.ok(d.stats().cached! <= 40, `cached ${d.stats().cached}`)
+  // Small values: many cells fit in the same bytes.
+  const n = d.value<number>('n')
+  for (let k = 0; k < 2000; k++) n.set(k, k)
+  for (let k = 0; k < 2000; k++) assert.equal(n.get(k), k)
+  assert.ok(d.stats().cached! > 100, `cached ${d.stats().cached}`)
 })
 
 test('a store in a given folder starts empty and keeps its folder on close', async () => {
