@@ -1,22 +1,24 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { pipeline, run, sink, source } from '../../src/index.ts'
+import type { StateOptions } from '../../src/core/state-options.ts'
 
 const rows = Array.from({ length: 3000 }, (_, i) => ({ k: i % 700, note: `${i}`.padEnd(200, '.') }))
 
-function counts(state: Parameters<typeof run>[1]['state']): Promise<Map<number, number>> {
-  const out: { k: number; n: number }[] = []
+function counts(state: StateOptions): Promise<Map<number, number>> {
+  const out = sink.collect<{ k: number; n: number }>()
   const p = pipeline('cache')
   p.from(source.collection(rows))
     .keyBy((r) => r.k)
     .reduce((a, b) => ({ k: a.k, note: a.note + b.note.slice(0, 1) }))
     .map((r) => ({ k: r.value.k, n: r.value.note.length }))
-    .to(sink.collect(out))
-  return run(p, { state }).then(() => new Map(out.map((r) => [r.k, r.n])))
+    .to(out)
+  return run(p, { state }).then(() => new Map(out.values.map((r) => [r.k, r.n])))
 }
 
 test("the durable store's cache options: a cache of a few KB gives the heap's results; bad values are refused naming the option", async () => {
   const heap = await counts({ backend: 'heap' })
+  assert.equal(heap.size, 700)
   assert.deepEqual(await counts({ backend: 'durable', cacheBytes: '4KB' }), heap)
   assert.deepEqual(await counts({ backend: 'durable', cacheEntries: 3 }), heap)
   const p = () => pipeline('cache').from(source.collection([1])).to(sink.blackhole()).pipeline
