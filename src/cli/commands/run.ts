@@ -53,6 +53,7 @@ export const runCommand: Command = {
     { name: 'batch-size', type: 'string', placeholder: 'N', description: "records per batch read from sources (default: the pipeline's, 1024)" },
     { name: 'state', type: 'string', placeholder: 'BACKEND', description: "where keyed state lives: 'heap' (default, fastest) or 'durable' (an embedded store on disk, for state larger than memory)" },
     { name: 'state-dir', type: 'string', placeholder: 'DIR', description: 'with --state durable: keep the stores in DIR (default: a temporary folder)' },
+    { name: 'state-cache', type: 'string', placeholder: 'SIZE', description: "with --state durable: the most each step's write-back cache holds, counted in its entries' stored bytes, e.g. '64MB' (default 1/64 of the heap limit)" },
     { name: 'state-memory', type: 'string', placeholder: 'SIZE', description: "with the heap backend: how much of the heap keyed state may take per thread, e.g. '512MB' (default 60% of the heap limit); past it the job fails with SLUICE_STATE_MEMORY instead of running out of memory" },
     { name: 'no-check', type: 'boolean', description: 'run without type-checking the pipeline first (see sluice check)' },
     { name: 'quiet', short: 'q', type: 'boolean', description: 'no progress line and no summary (errors are still printed)' },
@@ -258,23 +259,37 @@ function drainTimeoutFlag(values: ParsedArgs['values']): number | undefined {
   }
 }
 
-/** The state backend from --state and --state-dir; undefined when neither is given. */
+/** The state backend from --state, --state-dir, --state-cache and --state-memory; undefined when none is given. */
 function stateFlags(values: ParsedArgs['values']): StateOptions | undefined {
   const backend = values.state
   const dir = values['state-dir']
+  const cache = values['state-cache']
   const memory = values['state-memory']
-  if (backend === undefined && dir === undefined && memory === undefined) return undefined
+  if (backend === undefined && dir === undefined && cache === undefined && memory === undefined) return undefined
   if (backend !== undefined && backend !== 'heap' && backend !== 'durable') throw new UsageError(`--state must be 'heap' or 'durable', got '${String(backend)}'`, 'run')
   if (typeof dir === 'string' && backend !== 'durable') throw new UsageError('--state-dir needs --state durable', 'run')
+  if (cache !== undefined && backend !== 'durable') throw new UsageError('--state-cache is the cache of the durable store: it needs --state durable', 'run')
   if (memory !== undefined && backend === 'durable') throw new UsageError('--state-memory is the budget of the heap backend; --state durable keeps state on disk', 'run')
-  if (memory !== undefined) {
-    try {
-      parseByteSize(String(memory), '--state-memory')
-    } catch {
-      throw new UsageError(`--state-memory must be a size such as '512MB' or '2GB', got '${String(memory)}'`, 'run')
-    }
+  sizeFlag(cache, '--state-cache')
+  sizeFlag(memory, '--state-memory')
+  return {
+    ...(backend !== undefined ? { backend } : {}),
+    ...(typeof dir === 'string' ? { dir: resolve(dir) } : {}),
+    ...(typeof cache === 'string' ? { cacheBytes: cache } : {}),
+    ...(typeof memory === 'string' ? { memoryBudget: memory } : {}),
   }
-  return { ...(backend !== undefined ? { backend } : {}), ...(typeof dir === 'string' ? { dir: resolve(dir) } : {}), ...(typeof memory === 'string' ? { memoryBudget: memory } : {}) }
+}
+
+/** Checks a size flag's value (undefined when not given), naming the flag when it is not a size. */
+function sizeFlag(value: unknown, flag: string): void {
+  if (value === undefined) return
+  let bytes: number
+  try {
+    bytes = parseByteSize(String(value), flag)
+  } catch {
+    throw new UsageError(`${flag} must be a size such as '512MB' or '2GB', got '${String(value)}'`, 'run')
+  }
+  if (bytes < 1) throw new UsageError(`${flag} must be at least 1 byte, got '${String(value)}'`, 'run')
 }
 
 /** Checkpoint settings from the flags; undefined without --checkpoint-dir. */
