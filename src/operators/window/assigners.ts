@@ -146,7 +146,8 @@ function session(opts: { gap: Duration; time?: TimeDomain }): WindowAssigner {
 }
 
 /**
- * One window per key spanning all time; fires only through a trigger (or at the end of a bounded input).
+ * One window per key spanning all time; fires only through a trigger (or at the end of a bounded input). Its
+ * results' `start` and `end` are -Infinity and Infinity, which JSON (the JSONL sink, `--json`) writes as null.
  * @example stream.keyBy((o) => o.country).window(window.global(), { trigger: trigger.count(100) })
  */
 function global(): WindowAssigner {
