@@ -22,7 +22,7 @@ export function valueHandle<T>(host: HandleHost, slot: StateSlot, ns: Namespace)
   return new ValueHandle<T>(host, slot, ns)
 }
 
-/** A value state's handle: methods on the prototype, so a handle per namespace (a join row's) is one allocation. */
+/** A value state's handle: methods on the prototype, so a handle per namespace (a join page's) is one allocation. */
 class ValueHandle<T> implements ValueState<T> {
   private readonly host: HandleHost
   private readonly slot: StateSlot

@@ -50,7 +50,7 @@ export const sideSize = (e: KeyEntry, s: number): number => (e.base?.[s] ?? 0) +
 
 /**
  * Where a regular join keeps its keys: on the heap as one live entry per key, or in a store that copies
- * values (the durable backend), with every row its own entry, so adding a row writes one row.
+ * values (the durable backend), with each side's rows in pages of a few rows, so adding a row changes one page.
  */
 export interface JoinKeys {
   /** The entry of `id` before side `s` changes: the other side's rows are all there, side `s`'s when `both`. */

@@ -16,7 +16,7 @@ const sameId = (a: unknown, b: unknown): boolean => a === b || (a !== a && b !==
 
 /**
  * The write-back cache's cells by state, namespace and key identity (nested maps: no key string to build
- * and hash per lookup; a namespace holding one cell holds it without a map, as each row of a join has a
+ * and hash per lookup; a namespace holding one cell holds it without a map, as each page of a join's rows has a
  * namespace of its own), and a ring of them that second-chance ("clock") eviction walks: the hand skips a
  * cell used since it last passed (taking its mark away) and gives up the others. A freed place in the ring
  * is taken by the next cell added, so adding and removing cost an array write, not a set's hashing.

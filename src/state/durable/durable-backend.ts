@@ -129,7 +129,7 @@ export class DurableStateBackend extends KeyedStateBackend {
   }
 
   table(slot: StateSlot, ns: Namespace): CellTable {
-    // An object with methods on its prototype: a handle per namespace (a join row's) costs one allocation.
+    // An object with methods on its prototype: a handle per namespace (a join page's) costs one allocation.
     return new DurableTable(this, slot, ns)
   }
 
