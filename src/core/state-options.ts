@@ -39,5 +39,5 @@ export interface StateOptions {
 export function checkCacheOptions(state: StateOptions, where: string): void {
   const n = state.cacheEntries
   if (n !== undefined && (!Number.isInteger(n) || n < 1)) throw userError('SLUICE_BAD_OPTION', `${where}.cacheEntries must be a positive integer, got ${String(n)}`)
-  if (state.cacheBytes !== undefined && parseByteSize(state.cacheBytes, `${where}.cacheBytes`) < 1) throw userError('SLUICE_BAD_OPTION', `${where}.cacheBytes must be at least 1 byte, got ${String(state.cacheBytes)}`)
+  if (state.cacheBytes !== undefined) parseByteSize(state.cacheBytes, `${where}.cacheBytes`)
 }

@@ -283,13 +283,11 @@ function stateFlags(values: ParsedArgs['values']): StateOptions | undefined {
 /** Checks a size flag's value (undefined when not given), naming the flag when it is not a size. */
 function sizeFlag(value: unknown, flag: string): void {
   if (value === undefined) return
-  let bytes: number
   try {
-    bytes = parseByteSize(String(value), flag)
+    parseByteSize(String(value), flag)
   } catch {
     throw new UsageError(`${flag} must be a size such as '512MB' or '2GB', got '${String(value)}'`, 'run')
   }
-  if (bytes < 1) throw new UsageError(`${flag} must be at least 1 byte, got '${String(value)}'`, 'run')
 }
 
 /** Checkpoint settings from the flags; undefined without --checkpoint-dir. */

@@ -24,7 +24,7 @@ type Page = [values: unknown[], matches: number[]]
  * rows added to a key while its last page is cached cost one store write per page, not one per row; a page
  * read back to take more rows costs decoding at most this many.
  */
-export const PAGE = 16
+const PAGE = 16
 
 /**
  * An entry as opened from the store: where each side's stored pages are (the key's own lists, changed as rows
@@ -42,8 +42,9 @@ interface StoredEntry extends KeyEntry {
  * whose match counts it changed), not the key's every row; a side's rows are read only when the join needs
  * them. A page is stored under a sequence number of its own, taken in arrival order, as its namespace: the
  * store orders entries by key group, state and namespace before the key, so new pages are written at the end of
- * their key group's range (one page of the store's file takes many of them). Snapshots read the store one key group at a time
- * (see `lazyGroups`), and change tracking keeps per changed key only what a delta needs to find its new rows.
+ * their key group's range (one page of the store's file takes many of them). Snapshots read the store one key
+ * group at a time (see `lazyGroups`), and change tracking keeps per changed key only what a delta needs to find
+ * its new rows.
  */
 export class StoreJoinKeys implements JoinKeys {
   private readonly state: StateBackend
