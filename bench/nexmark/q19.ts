@@ -23,13 +23,14 @@ export const q19: NexmarkQuery<Q19Row> = {
       .process<Q19Row>({
         processElement(b, ctx) {
           const state = ctx.state.value<Bid[]>('top')
-          let top = state.get()
-          if (top === undefined) state.set((top = []))
+          const top = state.get() ?? []
           if (top.length === N && b.price <= top[N - 1].price) return
           let i = top.length
           while (i > 0 && b.price > top[i - 1].price) i--
           top.splice(i, 0, b)
           if (top.length > N) top.length = N
+          // Set again after a change: a store that copies values (the durable one) keeps only what is set.
+          state.set(top)
           for (let r = i; r < top.length; r++) ctx.emit({ ...bidRow(top[r]), rank_number: r + 1 })
         },
       }),

@@ -38,10 +38,11 @@ export const q5: NexmarkQuery<Q5Row> = {
             state.set({ max: r.value, rows: [row] })
             ctx.timers.eventTime(r.end - 1)
           } else if (r.value > h.max) {
-            h.max = r.value
-            h.rows = [row]
+            // Set again after a change: a store that copies values (the durable one) keeps only what is set.
+            state.set({ max: r.value, rows: [row] })
           } else if (r.value === h.max) {
             h.rows.push(row)
+            state.set(h)
           }
         },
         onTimer(_time, ctx) {

@@ -46,6 +46,8 @@ export const q7: NexmarkQuery<Q7Row> = {
             w.top.push(b)
           }
           if (b.dateTime === start) w.atStart.push(b)
+          // Set again after a change: a store that copies values (the durable one) keeps only what is set.
+          windows.set(start, w)
         },
         onTimer(end, ctx) {
           const windows = ctx.state.map<number, Window>('windows')

@@ -41,7 +41,8 @@ export interface CheckpointConfig {
    */
   acceptDuplicates?: boolean
   /**
-   * Incremental checkpoints (default true): steps that support it (regular joins, keyed aggregates) write
+   * Incremental checkpoints (default true): steps that support it (regular joins, keyed aggregates; on the
+   * durable store also windows, window and interval joins and process functions) write
    * only the keys changed since the previous checkpoint, and the checkpoint lists the earlier files it builds
    * on. A full checkpoint is taken first, after a restore or a failed checkpoint, after `maxDeltas` deltas, and once
    * the deltas outgrow their base. Savepoints are always full.

@@ -160,6 +160,17 @@ export interface StateBackend {
    * is `snapshot()`.
    */
   snapshotByGroup(): StateSnapshot
+  /** The descriptions of the states registered, by state id (a snapshot's `states`). */
+  describeStates(): StateSnapshot['states']
+  /**
+   * Cell-level change tracking, on backends that copy values (the durable one; absent on the heap, whose values
+   * may be changed in place unseen): `trackChanges(true)` starts it, forgetting what changed before; false stops
+   * it, as a restore does. `changedCells` calls `fn` with every cell written or removed since tracking started
+   * or since its last call (its key group, its state's id, its entry now, a copy; `removed` with no value), and
+   * starts the next interval: what an operator's incremental snapshot holds of its backend's state.
+   */
+  trackChanges?(on: boolean): void
+  changedCells?(fn: (keyGroup: number, state: string, entry: SnapshotEntry, removed: boolean) => void): void
   /** Replaces all state with the snapshot's, taking only `ownedKeyGroups` when given. */
   restore(snapshot: StateSnapshot, ownedKeyGroups?: KeyGroupSelection): void
   /**

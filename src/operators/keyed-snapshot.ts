@@ -36,8 +36,15 @@ export class KeyedSnapshotWriter {
    * data): far fewer objects than an array per entry, so a snapshot of many keys serializes faster.
    */
   add(list: string, key: unknown, data: unknown): void {
-    const g = this.groupAt(keyGroupOf(key, this.keyGroups))
-    const cols = (g[list] ??= { s: [], k: [], d: [] }) as EntryColumns
+    this.addAt(keyGroupOf(key, this.keyGroups), list, key, data)
+  }
+
+  /**
+   * `add` in key group `kg`, for an entry whose key is not what routes it (a state cell's own identity, filed
+   * under its key's group).
+   */
+  addAt(kg: number, list: string, key: unknown, data: unknown): void {
+    const cols = (this.groupAt(kg)[list] ??= { s: [], k: [], d: [] }) as EntryColumns
     cols.s.push(this.seq++)
     cols.k.push(key)
     cols.d.push(data)
@@ -45,8 +52,12 @@ export class KeyedSnapshotWriter {
 
   /** Marks `key` as changed, in a delta (see `Operator.snapshotIncremental`); its entries, if any, are added with `add`. */
   changed(key: unknown): void {
-    const g = this.groupAt(keyGroupOf(key, this.keyGroups))
-    ;((g[CHANGED_KEYS] ??= []) as unknown[]).push(key)
+    this.changedAt(keyGroupOf(key, this.keyGroups), key)
+  }
+
+  /** `changed` in key group `kg` (see `addAt`). */
+  changedAt(kg: number, key: unknown): void {
+    ;((this.groupAt(kg)[CHANGED_KEYS] ??= []) as unknown[]).push(key)
   }
 
   /**

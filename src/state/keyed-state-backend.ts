@@ -303,11 +303,16 @@ export abstract class KeyedStateBackend implements StateBackend, HandleHost {
     return { format: 'sluice-keyed-state/1', keyGroups: this.keyGroups, states, groups }
   }
 
+  describeStates(): Record<string, StateMeta> {
+    const states: Record<string, StateMeta> = {}
+    for (const slot of this.slotList) states[slot.id] = this.stateMeta(slot)
+    return states
+  }
+
   snapshotByGroup(): StateSnapshot {
     if (this.holdsValues) return this.snapshot()
     this.fullCleanup(this.clock.now())
-    const states: Record<string, StateMeta> = {}
-    for (const slot of this.slotList) states[slot.id] = this.stateMeta(slot)
+    const states = this.describeStates()
     const groups: StateSnapshot['groups'] = {}
     for (const kg of this.keyGroupsHeld()) {
       Object.defineProperty(groups, kg, {

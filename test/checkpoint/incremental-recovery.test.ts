@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url'
 import type { Manifest } from '../../src/checkpoint/manifest.ts'
 import { outputs, prng, runChild } from './crash.ts'
 
-// Exactly-once with incremental checkpoints: a pipeline with a regular join and keyed aggregates checkpoints
+// Exactly-once with incremental checkpoints: a pipeline with a regular join, keyed aggregates and a keyed
+// process function (whose deltas on the durable store hold the cells it changed) checkpoints
 // at least every 2,400 records, its source paced by checkpoints so that their number does not depend on the
 // machine's speed (a full checkpoint, then deltas that list the files they build on, a full one again after
 // three deltas). Killed with SIGKILL at random moments (the source is rate-limited, so the run outlasts the
@@ -16,7 +17,7 @@ import { outputs, prng, runChild } from './crash.ts'
 // the durable store, restored into it from the base and its deltas (both backends give the same output).
 
 const child = fileURLToPath(new URL('./fixtures/run-incremental-child.ts', import.meta.url))
-const SINKS = ['joined', 'totals', 'counts']
+const SINKS = ['joined', 'totals', 'counts', 'processed']
 const SEEDS = (process.env.SLUICE_CRASH_SEEDS ?? '1,2').split(',').map(Number)
 const COUNT = 30_000
 const RATE = 15_000

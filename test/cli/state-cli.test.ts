@@ -13,6 +13,7 @@ import { WindowOperator } from '../../src/operators/window/window-operator.ts'
 import { window } from '../../src/operators/window/assigners.ts'
 import { agg } from '../../src/operators/aggregate/functions.ts'
 import { OperatorHarness } from '../../src/testing/operator-harness.ts'
+import { KeyedProcessOperator } from '../../src/operators/process/keyed-process-operator.ts'
 import { DEFAULT_KEY_GROUPS, keyGroupOf } from '../../src/core/key.ts'
 
 /** A savepoint of one tumbling window step holding open windows of keys a, b, c and {user: 7}. */
@@ -80,6 +81,61 @@ test('sluice state lists steps, keys per key group, and the state of one key', a
     await savepoint(join(base, 'chk', 'chk-00000003'))
     assert.equal(JSON.parse((await run([join(base, 'chk')], { json: true })).out).id, 3)
   } finally {
+    await rm(base, { recursive: true, force: true })
+  }
+})
+
+test("sluice state reads a process function's state from a base and its delta (durable store), with its states' descriptions", async () => {
+  const base = await mkdtemp(join(tmpdir(), 'sluice-state-cli-'))
+  const h = new OperatorHarness(
+    (ctx) =>
+      new KeyedProcessOperator<{ n: number }, never>(
+        {
+          processElement(r, c) {
+            const n = c.state.value<number>('n')
+            if (r.n === 0) n.clear()
+            else n.set((n.get() ?? 0) + r.n)
+            c.state.list<number>('seen').add(r.n)
+          },
+        },
+        ctx,
+      ),
+    { stepId: 'process-1', state: 'durable' },
+  )
+  try {
+    h.push([
+      { key: 'a', value: { n: 1 }, time: 1 },
+      { key: 'b', value: { n: 5 }, time: 1 },
+    ])
+    const first = Buffer.concat(encodeState(h.operator.snapshotIncremental!(true)).map((p) => Buffer.from(p)))
+    h.push([
+      { key: 'a', value: { n: 2 }, time: 2 },
+      { key: 'b', value: { n: 0 }, time: 2 },
+    ])
+    const delta = Buffer.concat(encodeState(h.operator.snapshotIncremental!(false)).map((p) => Buffer.from(p)))
+    const manifest: Manifest = {
+      format: MANIFEST_FORMAT, kind: 'checkpoint', id: 5, pipeline: 'counts', createdAt: '2026-01-01T00:00:00.000Z', parallelism: 1, keyGroups: DEFAULT_KEY_GROUPS,
+      sources: [], sinks: [], vertices: [], metrics: [],
+      operators: [{
+        step: 'process-1', kind: 'process', keyed: true, descriptor: {},
+        files: [
+          { subtask: 0, file: 'process-1.0.state', bytes: first.byteLength, sha256: sha256(first), checkpoint: 5 },
+          { subtask: 0, file: 'process-1.0.delta', bytes: delta.byteLength, sha256: sha256(delta), delta: true },
+        ],
+      }],
+    }
+    const cp = join(base, 'chk-00000005')
+    await writeCheckpointFolder(cp, manifest, [{ name: 'process-1.0.state', data: first }, { name: 'process-1.0.delta', data: delta }])
+    assert.equal(JSON.parse((await run([cp], { json: true })).out).steps[0].keys, 2)
+    const a = JSON.parse((await run([cp], { step: 'process-1', key: 'a', json: true })).out)
+    assert.deepEqual(a.rows, [{ value: { n: 3, seen: [1, 2] } }])
+    assert.deepEqual(a.lists['value:n'], [{ namespace: '', value: 3, expiry: null }])
+    // b's count was cleared by the delta; its list is left.
+    const b = JSON.parse((await run([cp], { step: 'process-1', key: 'b', json: true })).out)
+    assert.deepEqual(b.rows, [{ value: { seen: [5, 0] } }])
+    assert.equal(b.lists['value:n'], undefined)
+  } finally {
+    h.close()
     await rm(base, { recursive: true, force: true })
   }
 })

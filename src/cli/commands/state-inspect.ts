@@ -1,7 +1,7 @@
 import { serialize } from 'node:v8'
 import { SluiceError } from '../../core/errors.ts'
 import { keyGroupOf, keyId } from '../../core/key.ts'
-import type { EntryColumns, KeyedSnapshot, StateRow } from '../../core/operator.ts'
+import type { EntryColumns, KeyedRestore, KeyedSnapshot, StateRow } from '../../core/operator.ts'
 import { stateOperator } from '../../connectors/state/state-operator.ts'
 import { operatorStates } from '../../checkpoint/incremental.ts'
 import type { OperatorEntry } from '../../checkpoint/manifest.ts'
@@ -94,11 +94,12 @@ export class StateInspector {
   }
 
   /** The key's rows as readState gives them, restored from its key group alone; undefined for kinds it does not read. */
-  private rows(op: OperatorEntry, merged: KeyedSnapshot, group: number, key: string): Omit<StateRow, 'key'>[] | undefined {
+  private rows(op: OperatorEntry, merged: KeyedRestore, group: number, key: string): Omit<StateRow, 'key'>[] | undefined {
     const reader = stateOperator(this.read.manifest.pipeline, op.step, op.kind)
     if (reader?.restore === undefined || reader.stateRows === undefined) return undefined
     const data = merged.groups[group]
-    reader.restore({ keyGroups: merged.keyGroups, groups: data === undefined ? {} : { [group]: data }, shared: [] })
+    // With the step's operator-wide data: a process function's describes its states, which its entries need.
+    reader.restore({ keyGroups: merged.keyGroups, groups: data === undefined ? {} : { [group]: data }, shared: merged.shared })
     return [...reader.stateRows()].filter((r) => keyText(keyId(r.key)) === key).map(({ key: _key, ...rest }) => rest)
   }
 
@@ -115,12 +116,11 @@ export class StateInspector {
   }
 
   /** The step's subtasks' snapshots merged into one (deltas applied), or undefined for a step not split by key group. */
-  private keyed(op: OperatorEntry): KeyedSnapshot | undefined {
+  private keyed(op: OperatorEntry): KeyedRestore | undefined {
     if (!op.keyed) return undefined
     const states = operatorStates(op, (f) => decodeState(this.read.file(f)))
     if (states.length === 0 || !states.every(isKeyedSnapshot)) return undefined
-    const r = redistributeKeyed(states as KeyedSnapshot[], 1)[0]
-    return { keyGroups: r.keyGroups, groups: r.groups }
+    return redistributeKeyed(states as KeyedSnapshot[], 1)[0]
   }
 }
 
@@ -131,13 +131,17 @@ function keyText(id: unknown): string {
 
 /**
  * Calls `fn` with every per-key entry of a key group's data: the operators' entry lists (columns of keys and
- * data) and the backend's states (`state`: entries by state, each `[id, namespace, value, expiry]`).
+ * data) and the backend's states (`state`: entries by state, each `[id, namespace, value, expiry]`; `cells`, in
+ * incremental checkpoints: one entry per cell, `[state, namespace, id, value, expiry]`).
  */
 function forEachEntry(data: unknown, fn: (list: string, id: unknown, entry: unknown) => void): void {
   if (typeof data !== 'object' || data === null) return
   for (const [list, v] of Object.entries(data as Record<string, unknown>)) {
     const cols = v as Partial<EntryColumns>
-    if (Array.isArray(cols.k) && Array.isArray(cols.d)) {
+    if (list === 'cells' && Array.isArray(cols.d)) {
+      // A keyed process step's cells in an incremental checkpoint: `[state, namespace, id, value, expiry]`.
+      for (const d of cols.d as unknown[][]) if (Array.isArray(d)) fn(String(d[0]), d[2], { namespace: d[1], value: d[3], expiry: d[4] })
+    } else if (Array.isArray(cols.k) && Array.isArray(cols.d)) {
       for (let i = 0; i < cols.k.length; i++) fn(list, keyId(cols.k[i]), cols.d[i])
     } else if (list === 'state' && typeof v === 'object' && v !== null) {
       for (const [sid, entries] of Object.entries(v as Record<string, unknown[]>)) {

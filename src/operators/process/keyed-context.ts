@@ -1,4 +1,5 @@
 import { BatchBuilder } from '../../core/batch.ts'
+import { SluiceError } from '../../core/errors.ts'
 import type { StateDescriptor, TimerService } from '../../core/state-backend.ts'
 import { keyId } from '../../core/key.ts'
 import type { KeyedRestore, OperatorContext, Output } from '../../core/operator.ts'
@@ -73,13 +74,23 @@ export class KeyedContext<O> implements ProcessContext<unknown, O> {
       },
     }
     this.timers = {
-      eventTime: (t) => this.eventTimers.register(t, this.id, this.key),
+      eventTime: (t) => {
+        this.eventTimers.register(t, this.id, this.key)
+        this.timerKeys?.set(this.id, this.key)
+      },
       processingTime: (t) => {
         this.procTimers.register(t, this.id, this.key)
+        this.timerKeys?.set(this.id, this.key)
         op.scheduleProcessingTime(t)
       },
-      deleteEventTime: (t) => this.eventTimers.delete(t, this.id),
-      deleteProcessingTime: (t) => this.procTimers.delete(t, this.id),
+      deleteEventTime: (t) => {
+        this.eventTimers.delete(t, this.id)
+        this.timerKeys?.set(this.id, this.key)
+      },
+      deleteProcessingTime: (t) => {
+        this.procTimers.delete(t, this.id)
+        this.timerKeys?.set(this.id, this.key)
+      },
     }
   }
 
@@ -115,6 +126,7 @@ export class KeyedContext<O> implements ProcessContext<unknown, O> {
         q,
         upTo,
         (time, id, key) => {
+          this.timerKeys?.set(id, key)
           this.key = key
           this.id = id
           this.timestamp = time
@@ -145,8 +157,32 @@ export class KeyedContext<O> implements ProcessContext<unknown, O> {
     w.timers('processing', this.procTimers)
   }
 
+  /** While incremental snapshots are taken: the keys whose timers changed since the last one (by identity). */
+  private timerKeys: Map<unknown, unknown> | undefined
+
+  /** Starts noting the keys whose timers change (forgetting those noted), or stops. */
+  trackTimers(on: boolean): void {
+    this.timerKeys = on ? new Map() : undefined
+  }
+
+  /**
+   * In a delta: marks each key whose timers changed since the last snapshot as changed, and files its timers now
+   * (found in their queues: timers are few beside the state they belong to). Starts the next interval.
+   */
+  snapshotTimerChanges(w: KeyedSnapshotWriter): void {
+    const changed = this.timerKeys
+    if (changed === undefined) throw new SluiceError('SLUICE_INTERNAL', `step '${this.op.stepId}': timer changes were asked for while they were not tracked`, { step: this.op.stepId, domain: 'internal' })
+    this.timerKeys = new Map()
+    if (changed.size === 0) return
+    for (const key of changed.values()) w.changed(key)
+    for (const [list, q] of [['event', this.eventTimers], ['processing', this.procTimers]] as const) {
+      for (const [time, keys] of q.snapshot()) for (const [id, key] of keys) if (changed.has(id)) w.add(list, key, time)
+    }
+  }
+
   /** Takes the restored timers of both clocks, and asks again for the processing-time ones. */
   restoreTimers(r: KeyedRestore): void {
+    this.timerKeys = undefined
     const times = new Set<number>()
     // Heap queues fire the keys of one time in the order they were registered: restored in their old order.
     restoreEntries(r, { event: timersInto(this.eventTimers), processing: timersInto(this.procTimers, times) }, this.op.state.insertionOrdered)

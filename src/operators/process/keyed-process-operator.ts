@@ -1,9 +1,9 @@
-import { userError } from '../../core/errors.ts'
+import { SluiceError, userError } from '../../core/errors.ts'
 import { badResult } from '../../core/record-errors.ts'
 import type { Batch, Position } from '../../core/batch.ts'
-import type { KeyedSnapshot, Operator, OperatorContext, Output, StateRow } from '../../core/operator.ts'
+import type { EntryColumns, KeyedSnapshot, Operator, OperatorContext, Output, StateRow } from '../../core/operator.ts'
 import { keyId } from '../../core/key.ts'
-import type { StateSnapshot } from '../../core/state-backend.ts'
+import type { Namespace, SnapshotEntry, StateSnapshot } from '../../core/state-backend.ts'
 import { checkRestore, type GroupData, KeyedSnapshotWriter, minShared, snapshotOf } from '../keyed-snapshot.ts'
 import { KeyedContext } from './keyed-context.ts'
 import { PausableBatches } from '../pausable.ts'
@@ -11,6 +11,37 @@ import type { KeyedProcessFunction, ProcessContext } from './process-function.ts
 
 type ElementFn<O> = (value: any, ctx: ProcessContext<unknown, O>) => void
 type TimerFn<O> = (time: number, ctx: ProcessContext<unknown, O>) => void
+
+/** The list of a base or delta that holds the backend's cells, each as `CellData` under its `cellKey`. */
+const CELLS = 'cells'
+
+/** A state cell in a snapshot: its state's id, namespace and key identity, value and expiry. */
+type CellData = [state: string, ns: Namespace, id: unknown, value: unknown, expiry: SnapshotEntry[3]]
+
+const cellPart = (x: unknown): string => (typeof x === 'string' ? JSON.stringify(x) : typeof x === 'bigint' ? `${x}n` : String(x))
+
+/**
+ * A cell's identity in `CELLS`, by which a delta replaces or removes it alone (a key's other cells stay as they
+ * were). Tagged: no key's identity (`keyId`, which a delta's changed timers are listed by) starts with NUL.
+ */
+function cellKey(state: string, ns: Namespace, id: unknown): string {
+  return `\u0000cell ${JSON.stringify(state)} ${cellPart(ns)} ${cellPart(id)}`
+}
+
+/** The backend's entries of a restored key group, by state: filed by state (`state`), or as a list of cells. */
+function backendEntries(data: GroupData | undefined, kg: string, step: string): StateSnapshot['groups'][number] | undefined {
+  if (data === undefined) return undefined
+  const byState = data.state as StateSnapshot['groups'][number] | undefined
+  const cells = data[CELLS] as EntryColumns | undefined
+  if (cells === undefined) return byState
+  if (!Array.isArray(cells.d)) throw userError('SLUICE_STATE_SNAPSHOT', `step '${step}': key group ${kg} has a malformed list of state cells`, { step })
+  const out: StateSnapshot['groups'][number] = { ...byState }
+  for (const d of cells.d as CellData[]) {
+    if (!Array.isArray(d) || d.length !== 5 || typeof d[0] !== 'string') throw userError('SLUICE_STATE_SNAPSHOT', `step '${step}': key group ${kg} holds a malformed state cell`, { step })
+    ;(out[d[0]] ??= []).push([d[2], d[1], d[3], d[4]])
+  }
+  return out
+}
 
 /** Operator-wide data of a snapshot. */
 interface SharedState {
@@ -37,6 +68,7 @@ export class UserFunctionOperator<O> extends PausableBatches implements Operator
     this.onTimer = onTimer
     this.op = op
     this.ctx = new KeyedContext<O>(op)
+    this.snapshotIncremental = op.state.changedCells !== undefined ? (base) => this.incremental(base) : undefined
   }
 
   protected run(batch: Batch, out: Output, input: number, from: number): void {
@@ -117,9 +149,52 @@ export class UserFunctionOperator<O> extends PausableBatches implements Operator
 
   /**
    * Per key group: the keyed state backend's entries of that group, and the timers of its keys. Shared:
-   * the watermark and the descriptions of the states.
+   * the watermark and the descriptions of the states. Stops change tracking (see `snapshotIncremental`).
    */
   snapshot(): KeyedSnapshot {
+    this.track(false)
+    return this.full(false)
+  }
+
+  /**
+   * Incremental snapshots, on a backend that tracks changed cells (the durable store; the heap's values may be
+   * changed in place unseen, so its snapshots stay full): a base is a full snapshot with the backend's entries
+   * as a list of cells (`CELLS`), each under an identity of its own, and starts tracking; a delta holds the
+   * cells written or removed since (a removed one listed as changed without an entry) and, for each key whose
+   * timers changed, its timers. Merged over the base (see `mergeKeyed`), they give what a full snapshot gives.
+   */
+  readonly snapshotIncremental: ((base: boolean) => KeyedSnapshot) | undefined
+
+  private tracking = false
+
+  private incremental(base: boolean): KeyedSnapshot {
+    const state = this.op.state
+    if (base) {
+      const s = this.full(true)
+      this.track(true)
+      return s
+    }
+    if (!this.tracking) throw new SluiceError('SLUICE_INTERNAL', `step '${this.op.stepId}': an incremental snapshot was asked for without a base`, { step: this.op.stepId, domain: 'internal' })
+    const w = new KeyedSnapshotWriter(state.keyGroups)
+    state.changedCells!((kg, sid, [id, ns, value, expiry], removed) => {
+      const k = cellKey(sid, ns, id)
+      w.changedAt(kg, k)
+      if (!removed) w.addAt(kg, CELLS, k, [sid, ns, id, value, expiry] satisfies CellData)
+    })
+    this.ctx.snapshotTimerChanges(w)
+    const shared: SharedState = { watermark: this.ctx.watermark, format: 'sluice-keyed-state/1', states: state.describeStates() }
+    return w.build(shared)
+  }
+
+  private track(on: boolean): void {
+    if (!on && !this.tracking) return
+    this.tracking = on
+    this.op.state.trackChanges?.(on)
+    this.ctx.trackTimers(on)
+  }
+
+  /** A full snapshot, the backend's entries by state (`state`), or as a list of cells (`CELLS`, a base of deltas). */
+  private full(cells: boolean): KeyedSnapshot {
     const state = this.op.state
     const st = state.snapshotByGroup()
     const w = new KeyedSnapshotWriter(st.keyGroups)
@@ -128,7 +203,14 @@ export class UserFunctionOperator<O> extends PausableBatches implements Operator
     // The backend's snapshot is already a copy (a store's is read a key group at a time); timers hold only times and keys.
     const file = (kg: number): void => {
       const entries = st.groups[kg]
-      if (entries !== undefined) w.groupAt(kg).state = entries
+      if (entries === undefined) return
+      if (!cells) {
+        w.groupAt(kg).state = entries
+        return
+      }
+      for (const sid in entries) {
+        for (const [id, ns, value, expiry] of entries[sid]) w.addAt(kg, CELLS, cellKey(sid, ns, id), [sid, ns, id, value, expiry] satisfies CellData)
+      }
     }
     return snapshotOf(
       state,
@@ -169,6 +251,7 @@ export class UserFunctionOperator<O> extends PausableBatches implements Operator
   }
 
   restore(state: unknown): void {
+    this.track(false)
     const r = checkRestore(state, this.op.state.keyGroups, this.op.stepId)
     const shared = r.shared as (SharedState | undefined)[]
     const states: StateSnapshot['states'] = {}
@@ -176,7 +259,7 @@ export class UserFunctionOperator<O> extends PausableBatches implements Operator
     // Each group's entries as the backend reads it (a restore may decode a group only when it is read).
     const groups: StateSnapshot['groups'] = {}
     for (const kg in r.groups) {
-      Object.defineProperty(groups, kg, { enumerable: true, get: () => (r.groups[kg as unknown as number] as GroupData | undefined)?.state })
+      Object.defineProperty(groups, kg, { enumerable: true, get: () => backendEntries(r.groups[kg as unknown as number] as GroupData | undefined, kg, this.op.stepId) })
     }
     const format = shared.find((s) => s !== undefined)?.format ?? 'sluice-keyed-state/1'
     this.op.state.restore({ format, keyGroups: r.keyGroups, states, groups }, Object.keys(r.groups).map(Number))

@@ -91,6 +91,11 @@ export class CellIndex<E extends Indexed> {
     }
   }
 
+  /** Calls `fn` with every cell held. */
+  forEach(fn: (e: E) => void): void {
+    for (const e of this.ring) if (e !== undefined) fn(e)
+  }
+
   clear(): void {
     this.bySlot.length = 0
     this.ring = []

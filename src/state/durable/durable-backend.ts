@@ -6,7 +6,7 @@ import { SluiceError, userError } from '../../core/errors.ts'
 import { keyGroupOf } from '../../core/key.ts'
 import { v8Codec } from '../../core/state-codec.ts'
 import type { KeyGroupSizes, Namespace, SnapshotEntry, StateBackendOptions, StateSnapshot, StateStats, KeyGroupSelection, TimerService } from '../../core/state-backend.ts'
-import { type Cell, type CellTable, CHANGED, EMPTY, type StateSlot, toWire } from '../cells.ts'
+import { type Cell, type CellTable, CHANGED, EMPTY, KEEP, snapshotEntry, type StateSlot, toWire } from '../cells.ts'
 import { decodeCell, encodeCell, encodeWire } from './cell-bytes.ts'
 import { KeyedStateBackend, type SweepVisitor } from '../keyed-state-backend.ts'
 import { DurableTimerQueue } from './durable-timers.ts'
@@ -45,9 +45,13 @@ interface Entry {
   dirty: boolean
   hot: boolean
   at: number
+  /** The tracking interval in which it last changed (see `trackChanges`; -1: never). */
+  mark: number
 }
 
 const LOAD_BATCH = 10_000
+/** The value of a changed cell's key in the log of changes (its key is what counts). */
+const LOGGED = Buffer.from([1])
 
 /**
  * Keyed state in an embedded LMDB store, for state larger than memory. Hot cells stay decoded in a
@@ -87,6 +91,14 @@ export class DurableStateBackend extends KeyedStateBackend {
   private loading = false
   private closed = false
   private timerFiles = 0
+  /** Whether changed cells are tracked (see `trackChanges`), and the current interval. */
+  private tracking = false
+  private epoch = 0
+  /**
+   * The store keys of cells changed in this interval that the cache gave up (a store of their own, so that
+   * tracking holds no memory per changed cell); the cache's own changed cells carry the interval's mark.
+   */
+  private readonly changedLog: RootDatabase<Buffer, Key>
 
   constructor(opts: DurableStateBackendOptions = {}) {
     super(opts)
@@ -99,6 +111,8 @@ export class DurableStateBackend extends KeyedStateBackend {
       // A file name with an extension: the store never mistakes the folder for its file (a folder named 'join.0' would be).
       this.db = openStore(join(this.path, 'state.mdb'))
       clearStore(this.db)
+      this.changedLog = openStore(join(this.path, 'changed.mdb'))
+      clearStore(this.changedLog)
     } catch (e) {
       throw new SluiceError('SLUICE_STATE_STORE', 'state: cannot open the durable state store', { domain: 'external', cause: e, hint: 'check that the state folder is writable' })
     }
@@ -151,17 +165,18 @@ export class DurableStateBackend extends KeyedStateBackend {
     }
     e.cell = c
     this.mark(e)
+    if (this.tracking) e.mark = this.epoch
   }
 
   /** `CellTable.touch`: a cell changed in place is written back (cached again if it was evicted meanwhile). */
   cellTouch(slot: StateSlot, ns: Namespace, id: unknown, c: Cell): void {
-    const e = this.cache.get(slot.no, ns, id)
-    if (e !== undefined) this.mark(e)
-    else {
-      const fresh: Entry = { slot, ns, id, key: this.storeKey(slot, ns, id), cell: c, size: this.meanSize[slot.no], held: false, stored: true, dirty: false, hot: true, at: -1 }
-      this.insert(fresh)
-      this.mark(fresh)
+    let e = this.cache.get(slot.no, ns, id)
+    if (e === undefined) {
+      e = { slot, ns, id, key: this.storeKey(slot, ns, id), cell: c, size: this.meanSize[slot.no], held: false, stored: true, dirty: false, hot: true, at: -1, mark: -1 }
+      this.insert(e)
     }
+    this.mark(e)
+    if (this.tracking) e.mark = this.epoch
   }
 
   /** `CellTable.delete`. */
@@ -173,6 +188,7 @@ export class DurableStateBackend extends KeyedStateBackend {
     e.cell = undefined
     if (e.stored) this.mark(e)
     else this.unmark(e)
+    if (this.tracking) e.mark = this.epoch
   }
 
   /**
@@ -188,7 +204,7 @@ export class DurableStateBackend extends KeyedStateBackend {
     const cell = this.read(slot, key)
     if (cell === undefined) return undefined
     // Cached as read, so that changing it in place and touching it writes it back.
-    this.insert({ slot, ns, id, key, cell, size: this.readSize, held: false, stored: true, dirty: false, hot: false, at: -1 })
+    this.insert({ slot, ns, id, key, cell, size: this.readSize, held: false, stored: true, dirty: false, hot: false, at: -1, mark: -1 })
     return cell
   }
 
@@ -216,7 +232,7 @@ export class DurableStateBackend extends KeyedStateBackend {
     }
     const key = this.storeKey(slot, ns, id)
     const cell = this.read(slot, key)
-    e = { slot, ns, id, key, cell, size: cell === undefined ? 0 : this.readSize, held: false, stored: cell !== undefined, dirty: false, hot: false, at: -1 }
+    e = { slot, ns, id, key, cell, size: cell === undefined ? 0 : this.readSize, held: false, stored: cell !== undefined, dirty: false, hot: false, at: -1, mark: -1 }
     this.insert(e)
     return e
   }
@@ -263,15 +279,24 @@ export class DurableStateBackend extends KeyedStateBackend {
       (e) => {
         e.held = false
         this.bytes -= e.size
-        if (e.dirty) out.push(e)
+        if (e.dirty || (this.tracking && e.mark === this.epoch)) out.push(e)
       },
     )
-    this.write(out)
+    this.write(out, true)
   }
 
-  private write(entries: Entry[]): void {
+  /**
+   * Writes the dirty ones of `entries` to the store; while tracking, and when they leave the cache (`leaving`:
+   * given up, or never in it), logs those changed in this interval.
+   */
+  private write(entries: Entry[], leaving = false): void {
     if (entries.length === 0) return
     try {
+      if (leaving && this.tracking) {
+        this.changedLog.transactionSync(() => {
+          for (const e of entries) if (e.mark === this.epoch) void this.changedLog.put(e.key, LOGGED)
+        })
+      }
       this.db.transactionSync(() => {
         for (const e of entries) {
           // An entry listed twice (dirty again after it was written) is written once.
@@ -391,20 +416,72 @@ export class DurableStateBackend extends KeyedStateBackend {
           if (cached !== undefined) {
             cached.cell = undefined
             this.mark(cached)
-          } else writes.push({ slot, ns, id, key: key as StoreKey, cell: undefined, size: 0, held: false, stored: true, dirty: true, hot: false, at: -1 })
+          } else writes.push({ slot, ns, id, key: key as StoreKey, cell: undefined, size: 0, held: false, stored: true, dirty: true, hot: false, at: -1, mark: this.epoch })
         } else if (r === CHANGED) {
           if (cached !== undefined) this.mark(cached)
-          else writes.push({ slot, ns, id, key: key as StoreKey, cell, size: value.length, held: false, stored: true, dirty: true, hot: false, at: -1 })
+          else writes.push({ slot, ns, id, key: key as StoreKey, cell, size: value.length, held: false, stored: true, dirty: true, hot: false, at: -1, mark: this.epoch })
         }
+        if (cached !== undefined && r !== KEEP && this.tracking) cached.mark = this.epoch
       }
       from = undefined
     }
     if (wrapped) this.cursors[slot.no] = undefined
-    this.write(writes)
+    this.write(writes, true)
     return { visited, removed, wrapped }
   }
 
+  /**
+   * Starts tracking changed cells (`on`): what `changedCells` lists next is what changes from now on; or stops.
+   * Costs a mark per change, and a logged key per changed cell that the cache gives up.
+   */
+  trackChanges(on: boolean): void {
+    this.stopTracking()
+    this.tracking = on
+  }
+
+  private stopTracking(): void {
+    this.tracking = false
+    this.epoch++
+    try {
+      clearStore(this.changedLog)
+    } catch (e) {
+      throw storeError(e)
+    }
+  }
+
+  /**
+   * Calls `fn` with each cell written or removed since tracking started or since the last call, in no
+   * particular order: its key group, its state's id, and its entry now (a copy; without a value when `removed`).
+   * Starts the next interval.
+   */
+  changedCells(fn: (keyGroup: number, state: string, entry: SnapshotEntry, removed: boolean) => void): void {
+    if (!this.tracking) throw new SluiceError('SLUICE_INTERNAL', 'state: changed cells were asked for while changes were not tracked', { domain: 'internal' })
+    const epoch = this.epoch
+    const give = (e: { slot: StateSlot; ns: Namespace; id: unknown; key: StoreKey }, cell: Cell | undefined, fresh: boolean): void => {
+      if (cell === undefined) fn(e.key[0], e.slot.id, [e.id, e.ns, undefined, null], true)
+      else fn(e.key[0], e.slot.id, fresh ? [e.id, e.ns, ...toWire(e.slot, cell)] : snapshotEntry(e.slot, e.ns, e.id, cell), false)
+    }
+    this.cache.forEach((e) => {
+      if (e.mark === epoch) give(e, e.cell, false)
+    })
+    try {
+      for (const logged of this.changedLog.getKeys({ snapshot: true }) as Iterable<StoreKey>) {
+        const slot = this.slotList[logged[1]]
+        const id = decodeId(logged[3])
+        const cached = this.cache.get(slot.no, logged[2], id)
+        if (cached?.mark === epoch) continue
+        const at = { slot, ns: logged[2], id, key: logged }
+        if (cached !== undefined) give(at, cached.cell, false)
+        else give(at, this.read(slot, logged), true)
+      }
+    } catch (e) {
+      throw e instanceof SluiceError ? e : storeError(e)
+    }
+    this.trackChanges(true)
+  }
+
   protected clearCells(): void {
+    this.stopTracking()
     this.loads = []
     this.cache.clear()
     this.bytes = 0
@@ -467,6 +544,7 @@ export class DurableStateBackend extends KeyedStateBackend {
     super.close()
     this.cache.clear()
     void this.db.close()
+    void this.changedLog.close()
     if (this.owned) rmSync(this.path, { recursive: true, force: true })
   }
 }
