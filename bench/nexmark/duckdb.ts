@@ -1,5 +1,6 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api'
 import { NexmarkGenerator, type NexmarkConfig, type NexmarkEvent } from '../../src/connectors/nexmark/index.ts'
+import { canonicalRow, RowDigest } from './results.ts'
 
 // An independent statement of each query in DuckDB SQL, over tables person, auction and bid holding the
 // same generated events (plus `n`, the event number, which breaks ties the way arrival order does).
@@ -146,15 +147,17 @@ export async function duckdbTime(conn: DuckDBConnection, query: string): Promise
   return { wallSeconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 }
 }
 
-/** Rows as sorted canonical strings (columns in order; non-integers to 12 significant digits), to compare as multisets. */
+/** Rows as sorted canonical strings (see `canonicalRow`), to compare as multisets. */
 export function canonical(rows: readonly object[], columns: readonly string[]): string[] {
-  return rows
-    .map((row) => {
-      const r = row as Record<string, unknown>
-      return JSON.stringify(columns.map((c) => {
-        const v = r[c] ?? null
-        return typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(12)) : v
-      }))
-    })
-    .sort()
+  return rows.map((row) => canonicalRow(row, columns)).sort()
+}
+
+/** The digest of a query's results in DuckDB (see `RowDigest`), read a chunk at a time: no row is kept. */
+export async function duckdbDigest(conn: DuckDBConnection, query: string, columns: readonly string[]): Promise<string> {
+  const sql = duckdbSql[query]
+  if (sql === undefined) throw new Error(`no DuckDB statement for ${query}`)
+  const d = new RowDigest()
+  const result = await conn.stream(sql)
+  for await (const rows of result.yieldRowObjectJs()) for (const r of rows) d.add(r, columns)
+  return d.value
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import type { Batch, Sink } from '../../src/index.ts'
 
 const UPDATE_BEFORE = 1
@@ -69,8 +70,99 @@ export class ResultTable<R> {
   }
 }
 
-/** A sink that counts result records and, when `table` is given, applies them to it. */
-export function resultSink<R>(table?: ResultTable<R>): Sink<R> & { readonly records: number } {
+/** A row as canonical text: its columns in order, integers as they are, other numbers to 12 significant digits. */
+export function canonicalRow(row: object, columns: readonly string[]): string {
+  const r = row as Record<string, unknown>
+  return JSON.stringify(
+    columns.map((c) => {
+      const v = r[c] ?? null
+      if (typeof v === 'bigint') return Number(v)
+      return typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(12)) : v
+    }),
+  )
+}
+
+const MOD = 2 ** 48
+
+/** 48 bits of a row's SHA-1, as a number. */
+const hash48 = (line: string): number => createHash('sha1').update(line).digest().readUIntLE(0, 6)
+
+/**
+ * A multiset of rows as a digest that holds no row: how many, and the sum (mod 2^48) of a hash of each one's
+ * canonical text. Equal multisets give equal digests; different ones almost surely do not. What compares a
+ * query's millions of results with DuckDB's in a small heap.
+ */
+export class RowDigest {
+  private count = 0
+  private sum = 0
+
+  /** Adds one row (`sign` 1) or takes one out (-1), by its hash. */
+  addHash(h: number, sign: 1 | -1 = 1): void {
+    this.count += sign
+    this.sum = (((this.sum + sign * h) % MOD) + MOD) % MOD
+  }
+
+  add(row: object, columns: readonly string[]): void {
+    this.addHash(hash48(canonicalRow(row, columns)))
+  }
+
+  get value(): string {
+    return `${this.count} rows, ${this.sum.toString(16).padStart(12, '0')}`
+  }
+}
+
+/** The digest of `rows`. */
+export function digestRows(rows: Iterable<object>, columns: readonly string[]): string {
+  const d = new RowDigest()
+  for (const r of rows) d.add(r, columns)
+  return d.value
+}
+
+/**
+ * A query's final results (its changelog applied, as `ResultTable` applies it) as a `RowDigest`: with an
+ * identity, the hash of each identity's current row is kept to be taken out when it changes; without, a
+ * retraction takes its row's hash out. Holds no row.
+ */
+export class ResultDigest<R> {
+  private readonly columns: readonly string[]
+  private readonly identity: ((row: R) => unknown) | undefined
+  private readonly byId = new Map<unknown, number>()
+  private readonly digest = new RowDigest()
+
+  constructor(columns: readonly string[], identity?: (row: R) => unknown) {
+    this.columns = columns
+    this.identity = identity
+  }
+
+  apply(batch: Batch<R>): void {
+    const { values, kinds } = batch
+    for (let i = 0; i < values.length; i++) {
+      const k = kinds === undefined ? 0 : kinds[i]
+      const retract = k === UPDATE_BEFORE || k === DELETE
+      if (this.identity === undefined) {
+        this.digest.addHash(hash48(canonicalRow(values[i] as object, this.columns)), retract ? -1 : 1)
+        continue
+      }
+      const id = this.identity(values[i])
+      const old = this.byId.get(id)
+      if (old !== undefined) {
+        this.digest.addHash(old, -1)
+        this.byId.delete(id)
+      }
+      if (retract) continue
+      const h = hash48(canonicalRow(values[i] as object, this.columns))
+      this.byId.set(id, h)
+      this.digest.addHash(h)
+    }
+  }
+
+  get value(): string {
+    return this.digest.value
+  }
+}
+
+/** A sink that counts result records and, when `table` is given, applies them to it (a table or a digest). */
+export function resultSink<R>(table?: { apply(batch: Batch<R>): void }): Sink<R> & { readonly records: number } {
   let records = 0
   return {
     // A table in memory is filled on the main thread; counting alone runs in every subtask.

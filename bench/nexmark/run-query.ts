@@ -5,13 +5,15 @@ import { run, type CombineOption, type RunSummary } from '../../src/index.ts'
 import type { NexmarkConfig } from '../../src/connectors/nexmark/index.ts'
 import { nexmarkPipeline, pipelineParams } from './pipeline.ts'
 import type { NexmarkQuery } from './query.ts'
-import { ResultTable, resultSink } from './results.ts'
+import { ResultDigest, ResultTable, resultSink } from './results.ts'
 
 export interface QueryRunOptions {
   events: number
   parallelism?: number
   /** Keep the final results in memory (for --out and for comparisons). */
   materialize?: boolean
+  /** Keep a digest of the final results (see `ResultDigest`) instead: to compare results that do not fit in memory. */
+  digest?: boolean
   /** Generator settings; the defaults are those of `sluice nexmark generate`. */
   config?: Partial<NexmarkConfig>
   batchSize?: number
@@ -31,6 +33,8 @@ export interface QueryRun<R> {
   records: number
   /** Final results, when materialised. */
   rows: R[] | undefined
+  /** The digest of the final results, when asked for. */
+  digest: string | undefined
   /** Checkpoints completed (the periodic ones and the last one at the end of input); 0 without checkpoints. */
   checkpoints: number
   /** How many of them were incremental (deltas). */
@@ -41,7 +45,7 @@ export interface QueryRun<R> {
 
 /** Runs one query over `events` generated events, bounded, to the end. */
 export async function runQuery<R extends object>(query: NexmarkQuery<R>, opts: QueryRunOptions): Promise<QueryRun<R>> {
-  const table = opts.materialize ? new ResultTable<R>(query.identity) : undefined
+  const table = opts.materialize ? new ResultTable<R>(query.identity) : opts.digest ? new ResultDigest<R>(query.columns, query.identity) : undefined
   const out = resultSink<R>(table)
   const config = opts.config ?? {}
   const parallelism = opts.parallelism ?? 1
@@ -59,7 +63,7 @@ export async function runQuery<R extends object>(query: NexmarkQuery<R>, opts: Q
     if (cp !== undefined && cp.failed > 0) throw new Error(`${query.name}: ${cp.failed} checkpoints failed`)
     // Sink subtasks on worker threads count in their own copy of the sink: the run's metrics have them all.
     const records = parallelism === 1 || table !== undefined ? out.records : summary.steps.filter((s) => s.kind.startsWith('sink')).reduce((a, s) => a + s.in, 0)
-    return { summary, records, rows: table?.rows(), checkpoints: cp?.completed ?? 0, checkpointDeltas: cp?.deltas ?? 0, checkpointBytes: cp?.last?.bytes ?? 0 }
+    return { summary, records, rows: table instanceof ResultTable ? table.rows() : undefined, digest: table instanceof ResultDigest ? table.value : undefined, checkpoints: cp?.completed ?? 0, checkpointDeltas: cp?.deltas ?? 0, checkpointBytes: cp?.last?.bytes ?? 0 }
   } finally {
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
   }
