@@ -89,12 +89,7 @@ export class ChangeTracker<E extends Tracked> {
       const now = current(id)
       if (now !== undefined) write(w, now)
     }
-    // A changed key's timers, found in its queue's (timers are few beside the entries they belong to).
-    if (seen.size > 0) {
-      for (const [list, queue] of timers) {
-        for (const [time, keys] of queue.snapshot()) for (const [id, key] of keys) if (seen.has(id)) w.add(list, key, time)
-      }
-    }
+    for (const [list, queue] of timers) w.timersOf(list, queue, seen)
     this.changed = []
     this.epoch++
     return w.build(shared)

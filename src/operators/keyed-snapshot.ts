@@ -78,6 +78,15 @@ export class KeyedSnapshotWriter {
     for (const [time, keys] of queue.snapshot()) for (const [, key] of keys) this.add(list, key, time)
   }
 
+  /**
+   * Adds the timers in `queue` of the keys `keys` (identities) to list `list`, as `timers` does, found among all
+   * its timers (they are few beside the state they belong to; an index by key cost more to keep than it saved).
+   */
+  timersOf(list: string, queue: TimerService, keys: { has(id: unknown): boolean; readonly size: number }): void {
+    if (keys.size === 0) return
+    for (const [time, ks] of queue.snapshot()) for (const [id, key] of ks) if (keys.has(id)) this.add(list, key, time)
+  }
+
   /** Removes and returns the data filed under key group `kg` so far (undefined if none). */
   takeGroup(kg: number): GroupData | undefined {
     const g = this.groups[kg]

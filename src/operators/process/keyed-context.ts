@@ -166,8 +166,8 @@ export class KeyedContext<O> implements ProcessContext<unknown, O> {
   }
 
   /**
-   * In a delta: marks each key whose timers changed since the last snapshot as changed, and files its timers now
-   * (found in their queues: timers are few beside the state they belong to). Starts the next interval.
+   * In a delta: marks each key whose timers changed since the last snapshot as changed, and files its timers now.
+   * Starts the next interval.
    */
   snapshotTimerChanges(w: KeyedSnapshotWriter): void {
     const changed = this.timerKeys
@@ -175,9 +175,8 @@ export class KeyedContext<O> implements ProcessContext<unknown, O> {
     this.timerKeys = new Map()
     if (changed.size === 0) return
     for (const key of changed.values()) w.changed(key)
-    for (const [list, q] of [['event', this.eventTimers], ['processing', this.procTimers]] as const) {
-      for (const [time, keys] of q.snapshot()) for (const [id, key] of keys) if (changed.has(id)) w.add(list, key, time)
-    }
+    w.timersOf('event', this.eventTimers, changed)
+    w.timersOf('processing', this.procTimers, changed)
   }
 
   /** Takes the restored timers of both clocks, and asks again for the processing-time ones. */
