@@ -174,7 +174,8 @@ export class TaskGraph {
       const backend = this.stateBackends.get(v.plan.id)
       const st = backend?.stats()
       if (backend !== undefined && st !== undefined) readKeyGroupState(backend, v.metrics, now, st.entries)
-      v.metrics.stateKeys = v.operator?.keysHeld?.() ?? 0
+      // A step that does not count its keys (a process function's are its states' keys): as of the last walk of its key groups.
+      v.metrics.stateKeys = v.operator?.keysHeld?.() ?? v.metrics.keyGroupKeys?.reduce((a, b) => a + b, 0) ?? 0
       v.metrics.stateEntries = st?.entries ?? 0
       v.metrics.stateEntriesWithoutTtl = st?.entriesWithoutTtl ?? 0
     }

@@ -31,4 +31,6 @@ test('process-function state with a TTL expires; state without one is reported',
   const state = summary.state?.find((s) => s.step === 'process-1')
   assert.ok(state !== undefined)
   assert.equal(state.entriesWithoutTtl, 4)
+  // Keys held: the users whose state is left (their 'total'; every 'seen' of the last round has not expired yet).
+  assert.equal(state.keys, 4)
 })
