@@ -3,6 +3,8 @@ import type { StateDescriptor } from '../../core/state-backend.ts'
 /**
  * Keyed state of the current key, by name, or by a descriptor with a TTL and a codec
  * (`{ name: 'seen', ttl: { ttl: '1h' } }`). Handles are cached: call these freely in the hot path.
+ * A value read and changed must be set again (`top.push(x); s.set(top)`): the durable store keeps copies, and
+ * keeps (and checkpoints) only what is set; the heap keeps the object itself.
  */
 export interface KeyedStateAccess {
   value<T>(state: string | StateDescriptor): { get(): T | undefined; set(value: T): void; clear(): void }
