@@ -35,6 +35,8 @@ export interface QueryRun<R> {
   rows: R[] | undefined
   /** The digest of the final results, when asked for. */
   digest: string | undefined
+  /** CPU time the sink spent keeping the results or their digest (not the query's work). */
+  tableCpuSeconds: number
   /** Checkpoints completed (the periodic ones and the last one at the end of input); 0 without checkpoints. */
   checkpoints: number
   /** How many of them were incremental (deltas). */
@@ -63,7 +65,7 @@ export async function runQuery<R extends object>(query: NexmarkQuery<R>, opts: Q
     if (cp !== undefined && cp.failed > 0) throw new Error(`${query.name}: ${cp.failed} checkpoints failed`)
     // Sink subtasks on worker threads count in their own copy of the sink: the run's metrics have them all.
     const records = parallelism === 1 || table !== undefined ? out.records : summary.steps.filter((s) => s.kind.startsWith('sink')).reduce((a, s) => a + s.in, 0)
-    return { summary, records, rows: table instanceof ResultTable ? table.rows() : undefined, digest: table instanceof ResultDigest ? table.value : undefined, checkpoints: cp?.completed ?? 0, checkpointDeltas: cp?.deltas ?? 0, checkpointBytes: cp?.last?.bytes ?? 0 }
+    return { summary, records, rows: table instanceof ResultTable ? table.rows() : undefined, digest: table instanceof ResultDigest ? table.value : undefined, tableCpuSeconds: out.tableCpuSeconds, checkpoints: cp?.completed ?? 0, checkpointDeltas: cp?.deltas ?? 0, checkpointBytes: cp?.last?.bytes ?? 0 }
   } finally {
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
   }
