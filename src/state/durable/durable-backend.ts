@@ -292,9 +292,10 @@ export class DurableStateBackend extends KeyedStateBackend {
   private write(entries: Entry[], leaving = false): void {
     if (entries.length === 0) return
     try {
-      if (leaving && this.tracking) {
+      const logged = leaving && this.tracking ? entries.filter((e) => e.mark === this.epoch) : []
+      if (logged.length > 0) {
         this.changedLog.transactionSync(() => {
-          for (const e of entries) if (e.mark === this.epoch) void this.changedLog.put(e.key, LOGGED)
+          for (const e of logged) void this.changedLog.put(e.key, LOGGED)
         })
       }
       this.db.transactionSync(() => {
