@@ -83,8 +83,9 @@ export function canonicalRow(row: object, columns: readonly string[]): string {
 
 const MOD = 2 ** 52
 
-/** 52 bits of hash of a row's text (two 32-bit FNV-1a hashes of different seeds), as a number. */
-function hash52(line: string): number {
+/** 52 bits of hash of a row's canonical text (two 32-bit multiplicative hashes of different seeds), as a number. */
+function rowHash(row: object, columns: readonly string[]): number {
+  const line = canonicalRow(row, columns)
   let a = 0x811c9dc5
   let b = 0x01000193 ^ 0x5bd1e995
   for (let i = 0; i < line.length; i++) {
@@ -111,7 +112,7 @@ export class RowDigest {
   }
 
   add(row: object, columns: readonly string[]): void {
-    this.addHash(hash52(canonicalRow(row, columns)))
+    this.addHash(rowHash(row, columns))
   }
 
   get value(): string {
@@ -148,7 +149,7 @@ export class ResultDigest<R> {
       const k = kinds === undefined ? 0 : kinds[i]
       const retract = k === UPDATE_BEFORE || k === DELETE
       if (this.identity === undefined) {
-        this.digest.addHash(hash52(canonicalRow(values[i] as object, this.columns)), retract ? -1 : 1)
+        this.digest.addHash(rowHash(values[i] as object, this.columns), retract ? -1 : 1)
         continue
       }
       const id = this.identity(values[i])
@@ -158,7 +159,7 @@ export class ResultDigest<R> {
         this.byId.delete(id)
       }
       if (retract) continue
-      const h = hash52(canonicalRow(values[i] as object, this.columns))
+      const h = rowHash(values[i] as object, this.columns)
       this.byId.set(id, h)
       this.digest.addHash(h)
     }

@@ -6,7 +6,7 @@ import { SluiceError, userError } from '../../core/errors.ts'
 import { keyGroupOf } from '../../core/key.ts'
 import { v8Codec } from '../../core/state-codec.ts'
 import type { KeyGroupSizes, Namespace, SnapshotEntry, StateBackendOptions, StateSnapshot, StateStats, KeyGroupSelection, TimerService } from '../../core/state-backend.ts'
-import { type Cell, type CellTable, CHANGED, EMPTY, KEEP, snapshotEntry, type StateSlot, toWire } from '../cells.ts'
+import { type Cell, type CellTable, CHANGED, EMPTY, snapshotEntry, type StateSlot, toWire } from '../cells.ts'
 import { decodeCell, encodeCell, encodeWire } from './cell-bytes.ts'
 import { KeyedStateBackend, type SweepVisitor } from '../keyed-state-backend.ts'
 import { DurableTimerQueue } from './durable-timers.ts'
@@ -46,7 +46,7 @@ interface Entry {
   hot: boolean
   at: number
   /** The tracking interval in which it last changed (see `trackChanges`; -1: never). */
-  mark: number
+  changedIn: number
 }
 
 const LOAD_BATCH = 10_000
@@ -165,18 +165,16 @@ export class DurableStateBackend extends KeyedStateBackend {
     }
     e.cell = c
     this.mark(e)
-    if (this.tracking) e.mark = this.epoch
   }
 
   /** `CellTable.touch`: a cell changed in place is written back (cached again if it was evicted meanwhile). */
   cellTouch(slot: StateSlot, ns: Namespace, id: unknown, c: Cell): void {
     let e = this.cache.get(slot.no, ns, id)
     if (e === undefined) {
-      e = { slot, ns, id, key: this.storeKey(slot, ns, id), cell: c, size: this.meanSize[slot.no], held: false, stored: true, dirty: false, hot: true, at: -1, mark: -1 }
+      e = { slot, ns, id, key: this.storeKey(slot, ns, id), cell: c, size: this.meanSize[slot.no], held: false, stored: true, dirty: false, hot: true, at: -1, changedIn: -1 }
       this.insert(e)
     }
     this.mark(e)
-    if (this.tracking) e.mark = this.epoch
   }
 
   /** `CellTable.delete`. */
@@ -187,8 +185,11 @@ export class DurableStateBackend extends KeyedStateBackend {
     this.counts[slot.no]--
     e.cell = undefined
     if (e.stored) this.mark(e)
-    else this.unmark(e)
-    if (this.tracking) e.mark = this.epoch
+    else {
+      // Not in the store, but perhaps in the last delta (which does not flush): its removal is a change.
+      this.unmark(e)
+      if (this.tracking) e.changedIn = this.epoch
+    }
   }
 
   /**
@@ -204,11 +205,13 @@ export class DurableStateBackend extends KeyedStateBackend {
     const cell = this.read(slot, key)
     if (cell === undefined) return undefined
     // Cached as read, so that changing it in place and touching it writes it back.
-    this.insert({ slot, ns, id, key, cell, size: this.readSize, held: false, stored: true, dirty: false, hot: false, at: -1, mark: -1 })
+    this.insert({ slot, ns, id, key, cell, size: this.readSize, held: false, stored: true, dirty: false, hot: false, at: -1, changedIn: -1 })
     return cell
   }
 
+  /** `e` changed: it is dirty, and (while tracking) changed in this interval. */
   private mark(e: Entry): void {
+    if (this.tracking) e.changedIn = this.epoch
     if (e.dirty) return
     e.dirty = true
     if (this.dirty.length >= 2 * this.capacity + 1024) this.dirty = this.dirty.filter((d) => d.dirty)
@@ -232,7 +235,7 @@ export class DurableStateBackend extends KeyedStateBackend {
     }
     const key = this.storeKey(slot, ns, id)
     const cell = this.read(slot, key)
-    e = { slot, ns, id, key, cell, size: cell === undefined ? 0 : this.readSize, held: false, stored: cell !== undefined, dirty: false, hot: false, at: -1, mark: -1 }
+    e = { slot, ns, id, key, cell, size: cell === undefined ? 0 : this.readSize, held: false, stored: cell !== undefined, dirty: false, hot: false, at: -1, changedIn: -1 }
     this.insert(e)
     return e
   }
@@ -279,7 +282,7 @@ export class DurableStateBackend extends KeyedStateBackend {
       (e) => {
         e.held = false
         this.bytes -= e.size
-        if (e.dirty || (this.tracking && e.mark === this.epoch)) out.push(e)
+        if (e.dirty || (this.tracking && e.changedIn === this.epoch)) out.push(e)
       },
     )
     this.write(out, true)
@@ -292,7 +295,7 @@ export class DurableStateBackend extends KeyedStateBackend {
   private write(entries: Entry[], leaving = false): void {
     if (entries.length === 0) return
     try {
-      const logged = leaving && this.tracking ? entries.filter((e) => e.mark === this.epoch) : []
+      const logged = leaving && this.tracking ? entries.filter((e) => e.changedIn === this.epoch) : []
       if (logged.length > 0) {
         this.changedLog.transactionSync(() => {
           for (const e of logged) void this.changedLog.put(e.key, LOGGED)
@@ -417,12 +420,11 @@ export class DurableStateBackend extends KeyedStateBackend {
           if (cached !== undefined) {
             cached.cell = undefined
             this.mark(cached)
-          } else writes.push({ slot, ns, id, key: key as StoreKey, cell: undefined, size: 0, held: false, stored: true, dirty: true, hot: false, at: -1, mark: this.epoch })
+          } else writes.push({ slot, ns, id, key: key as StoreKey, cell: undefined, size: 0, held: false, stored: true, dirty: true, hot: false, at: -1, changedIn: this.epoch })
         } else if (r === CHANGED) {
           if (cached !== undefined) this.mark(cached)
-          else writes.push({ slot, ns, id, key: key as StoreKey, cell, size: value.length, held: false, stored: true, dirty: true, hot: false, at: -1, mark: this.epoch })
+          else writes.push({ slot, ns, id, key: key as StoreKey, cell, size: value.length, held: false, stored: true, dirty: true, hot: false, at: -1, changedIn: this.epoch })
         }
-        if (cached !== undefined && r !== KEEP && this.tracking) cached.mark = this.epoch
       }
       from = undefined
     }
@@ -463,14 +465,14 @@ export class DurableStateBackend extends KeyedStateBackend {
       else fn(e.key[0], e.slot.id, fresh ? [e.id, e.ns, ...toWire(e.slot, cell)] : snapshotEntry(e.slot, e.ns, e.id, cell), false)
     }
     this.cache.forEach((e) => {
-      if (e.mark === epoch) give(e, e.cell, false)
+      if (e.changedIn === epoch) give(e, e.cell, false)
     })
     try {
       for (const logged of this.changedLog.getKeys({ snapshot: true }) as Iterable<StoreKey>) {
         const slot = this.slotList[logged[1]]
         const id = decodeId(logged[3])
         const cached = this.cache.get(slot.no, logged[2], id)
-        if (cached?.mark === epoch) continue
+        if (cached?.changedIn === epoch) continue
         const at = { slot, ns: logged[2], id, key: logged }
         if (cached !== undefined) give(at, cached.cell, false)
         else give(at, this.read(slot, logged), true)

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, test } from 'node:test'
 import { ManualClock } from '../../core/clock.ts'
+import { keyGroupOf } from '../../core/key.ts'
 import { stateBackendConformance } from '../conformance.ts'
 import { HeapStateBackend } from '../heap/heap-backend.ts'
 import { DurableStateBackend } from './durable-backend.ts'
@@ -169,4 +170,44 @@ test('bulkLoad: a failing restore still writes what it loaded, and the backend t
   assert.equal(v.get('a'), 1)
   v.set('b', 2)
   assert.equal(d.stats().cached, 2)
+})
+
+test('changed cells: what was written or removed since the last call, whether the cache still holds it or gave it up', () => {
+  const d = durable({ cacheEntries: 8 })
+  const v = d.value<number>('v')
+  const l = d.list<string>('l')
+  const changes = (): string[] => {
+    const out: string[] = []
+    d.changedCells((kg, sid, [id, ns, value], removed) => {
+      assert.equal(kg, keyGroupOf(id, d.keyGroups))
+      out.push(`${sid} ${String(ns)} ${String(id)} ${removed ? 'removed' : JSON.stringify(value)}`)
+    })
+    return out.sort()
+  }
+  for (let k = 0; k < 100; k++) v.set(k, k)
+  d.flush()
+  d.trackChanges(true)
+  // Changed ones the cache gives up at once (100 cells through a cache of 8), removed ones (one stored, one
+  // written and removed before the store had it), in place and in another namespace.
+  for (let k = 0; k < 20; k++) v.set(k, k + 1000)
+  v.delete(50)
+  v.set(200, 1)
+  v.delete(200)
+  l.namespace(3).add('x', 'a')
+  for (let k = 20; k < 100; k++) v.get(k)
+  const first = changes()
+  assert.equal(first.length, 23)
+  assert.ok(first.includes('value:v  0 1000') && first.includes('value:v  19 1019'))
+  assert.ok(first.includes('value:v  50 removed') && first.includes('value:v  200 removed'))
+  assert.ok(first.includes('list:l 3 x ["a"]'))
+  assert.deepEqual(changes(), [], 'nothing changed since')
+  v.set(1, 7)
+  assert.deepEqual(changes(), ['value:v  1 7'])
+  // Listed by one call and removed before the store had it (a delta does not write the cache out): still a change.
+  v.set(300, 1)
+  assert.deepEqual(changes(), ['value:v  300 1'])
+  v.delete(300)
+  assert.deepEqual(changes(), ['value:v  300 removed'])
+  d.trackChanges(false)
+  assert.throws(() => changes(), /not tracked/)
 })
