@@ -29,6 +29,8 @@ export type Ack = { id: number; vertex: number; subtask: number; ms: number } & 
       plain: unknown
       delta: boolean
       bytes: number
+      /** The approximate bytes of the step's keyed state where it lives (`StateBackend.approximateBytes`), if it has any. */
+      stateSize?: number
       wm: VertexWatermarks
       steps: StepMetricsJson[]
       channels: ChannelState[]

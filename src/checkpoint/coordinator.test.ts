@@ -40,7 +40,7 @@ function coordinator(dir: string, extra: Partial<CheckpointConfig> = {}): Checkp
 }
 
 /** Every vertex answers; the operator writes a state file of `bytes` bytes (a delta when the spec allows it). */
-async function round(c: CheckpointCoordinator, bytes: number, kind: BarrierSpec['kind'] = 'checkpoint', savepoint?: string, lose = false) {
+async function round(c: CheckpointCoordinator, bytes: number, kind: BarrierSpec['kind'] = 'checkpoint', savepoint?: string, lose = false, stateSize?: number) {
   const { id, spec } = c.begin(0, kind, savepoint)
   for (const v of plan.vertices) {
     const wm = { watermark: 0, forwarded: 0, inputs: [] }
@@ -51,7 +51,7 @@ async function round(c: CheckpointCoordinator, bytes: number, kind: BarrierSpec[
       const data = Buffer.alloc(bytes, 1)
       const file = `${v.id}.0.0.${spec.delta ? 'delta' : 'state'}`
       if (!lose) await writeFile(join(spec.staging!, file), data)
-      ack = { id, vertex: v.index, subtask: 0, ms: 0, kind: 'operator', files: [{ subtask: 0, file, bytes, sha256: sha256(data), ...(spec.delta ? { delta: true } : {}) }], plain: undefined, delta: spec.delta, bytes, wm, steps: [], channels: [], alignmentMs: 0 }
+      ack = { id, vertex: v.index, subtask: 0, ms: 0, kind: 'operator', files: [{ subtask: 0, file, bytes, sha256: sha256(data), ...(spec.delta ? { delta: true } : {}) }], plain: undefined, delta: spec.delta, bytes, ...(stateSize !== undefined ? { stateSize } : {}), wm, steps: [], channels: [], alignmentMs: 0 }
     } else ack = { id, vertex: v.index, subtask: 0, ms: 0, kind: 'operator', files: undefined, plain: undefined, delta: false, bytes: 0, wm, steps: [], channels: [], alignmentMs: 0 }
     c.ack(ack)
   }
@@ -78,6 +78,19 @@ test('a full checkpoint follows once the deltas outgrow their base', async () =>
     assert.equal((await round(c, 100)).delta, false)
     assert.equal((await round(c, 150)).delta, true)
     assert.equal((await round(c, 10)).delta, false, 'deltas of 150 bytes outgrew a base of 100')
+  })
+})
+
+test('deltas of state that grows do not make a full checkpoint: its size is what the chain is judged by', async () => {
+  await withDir(async (dir) => {
+    const c = coordinator(dir)
+    await c.restore()
+    assert.equal((await round(c, 100, 'checkpoint', undefined, false, 1000)).delta, false)
+    // The state doubled, then tripled: a full would take 200, then 300 bytes; the chain is 250, then 400.
+    assert.equal((await round(c, 150, 'checkpoint', undefined, false, 2000)).delta, true)
+    assert.equal((await round(c, 150, 'checkpoint', undefined, false, 3000)).delta, true)
+    assert.equal((await round(c, 300, 'checkpoint', undefined, false, 3000)).delta, true)
+    assert.equal((await round(c, 10, 'checkpoint', undefined, false, 3000)).delta, false, 'a chain of 700 bytes for state a full takes 300 of')
   })
 })
 

@@ -20,6 +20,7 @@ import { checkFallback, type LaterCommits } from './fallback.ts'
 import { checkpointStorageFor } from './object-storage.ts'
 import { objectSavepointStaging, readObjectSavepoint, writeObjectSavepoint } from './object-savepoint.ts'
 import { CheckpointStorage, readCheckpointFolder, writeCheckpointFolder, type CheckpointRead, type StateFileOut } from './storage.ts'
+import { DeltaPolicy, type VertexPart } from './delta-policy.ts'
 import { partitionByKey } from '../core/partition-by-key.ts'
 
 export interface CheckpointConfig {
@@ -45,7 +46,8 @@ export interface CheckpointConfig {
    * durable store also windows, window and interval joins and process functions) write
    * only the keys changed since the previous checkpoint, and the checkpoint lists the earlier files it builds
    * on. A full checkpoint is taken first, after a restore or a failed checkpoint, after `maxDeltas` deltas, and once
-   * the deltas outgrow their base. Savepoints are always full.
+   * some step's chain holds more than twice what a full snapshot of its state would take (see `DeltaPolicy`):
+   * state that only grows keeps taking deltas. Savepoints are always full.
    */
   incremental?: boolean
   /** Incremental checkpoints: deltas after which a full checkpoint is taken (default 10); a restore reads at most this many. */
@@ -116,7 +118,7 @@ export class CheckpointCoordinator {
   lastError: unknown
   private failedInRow = 0
   private lastFailed = true
-  private chain: { baseBytes: number; deltaBytes: number; deltas: number } | undefined
+  private readonly policy: DeltaPolicy
 
   constructor(pipeline: string, plan: PhysicalPlan, layout: CoordinatorLayout, config: CheckpointConfig, now: number, deadLetters: boolean) {
     this.pipeline = pipeline
@@ -124,6 +126,7 @@ export class CheckpointCoordinator {
     this.layout = layout
     this.deadLetters = deadLetters
     this.config = { retain: 3, tolerableFailures: 3, allowDroppedState: false, acceptDuplicates: false, incremental: true, maxDeltas: 10, warn: (m) => console.warn(m), ...config }
+    this.policy = new DeltaPolicy(this.config.maxDeltas)
     this.storage = checkpointStorageFor(config.dir, config.localRecovery)
     this.nextAt = config.intervalMs > 0 ? now + config.intervalMs : Infinity
   }
@@ -210,8 +213,7 @@ export class CheckpointCoordinator {
         mkdirSync(staging, { recursive: true })
       }
     }
-    const c = this.chain
-    const delta = kind === 'checkpoint' && this.config.incremental && !this.lastFailed && c !== undefined && c.deltas < this.config.maxDeltas && c.deltaBytes <= c.baseBytes
+    const delta = kind === 'checkpoint' && this.config.incremental && !this.lastFailed && this.policy.allowsDelta()
     const spec: BarrierSpec = { kind, delta, staging, ...(savepoint !== undefined && isS3Url(savepoint) ? { target: savepoint } : {}) }
     let expected = this.deadLetters ? 1 : 0
     for (const v of this.plan.vertices) expected += this.layout.subtasks(v.index)
@@ -239,7 +241,7 @@ export class CheckpointCoordinator {
    */
   async complete(): Promise<CheckpointStats | undefined> {
     const r = this.round!
-    const { manifest, files, bytes, stored, delta, alignmentMs, syncMs } = this.assemble(r)
+    const { manifest, files, parts, stored, delta, alignmentMs, syncMs } = this.assemble(r)
     const stats: CheckpointStats = { id: r.id, bytes: 0, syncMs, asyncMs: 0, alignmentMs, ...(delta ? { delta: true } : {}) }
     const t1 = performance.now()
     try {
@@ -259,11 +261,8 @@ export class CheckpointCoordinator {
     this.report.completed++
     if (delta) this.report.deltas++
     this.report.last = stats
-    if (r.spec.kind === 'savepoint') this.chain = undefined
-    else if (delta && this.chain !== undefined) {
-      this.chain.deltas++
-      this.chain.deltaBytes += bytes
-    } else this.chain = { baseBytes: bytes, deltaBytes: 0, deltas: 0 }
+    if (r.spec.kind === 'savepoint') this.policy.reset()
+    else this.policy.completed(delta, parts)
     return stats
   }
 
@@ -297,7 +296,7 @@ export class CheckpointCoordinator {
    * The manifest of round `r` from its acknowledgements, the state files still to store (those in the staging
    * folder), the state's bytes, and the bytes of files their writers stored already.
    */
-  private assemble(r: Round): { manifest: Manifest; files: StateFileOut[]; bytes: number; stored: number; delta: boolean; alignmentMs: number; syncMs: number } {
+  private assemble(r: Round): { manifest: Manifest; files: StateFileOut[]; parts: Map<number, VertexPart>; stored: number; delta: boolean; alignmentMs: number; syncMs: number } {
     const { plan } = this
     const byVertex = new Map<number, Ack[]>()
     for (const a of r.acks) {
@@ -313,7 +312,7 @@ export class CheckpointCoordinator {
     const channels: NonNullable<Manifest['channels']> = []
     const metrics = new Map<string, Manifest['metrics'][number]>()
     const files: StateFileOut[] = []
-    let bytes = 0
+    const parts = new Map<number, VertexPart>()
     let stored = 0
     let delta = false
     let alignmentMs = 0
@@ -354,7 +353,13 @@ export class CheckpointCoordinator {
           files.push({ name: f.file, path: join(r.spec.staging!, f.file), bytes: f.bytes, ...(error !== undefined ? { error: new Error(error) } : {}) })
         }
         if (a.stored === true) stored += a.files.reduce((n, f) => n + (f.checkpoint === undefined ? f.bytes : 0), 0)
-        bytes += a.bytes
+        const part = parts.get(pv.index)
+        if (part === undefined) parts.set(pv.index, { bytes: a.bytes, delta: a.delta, stateSize: a.stateSize })
+        else {
+          part.bytes += a.bytes
+          part.delta ||= a.delta
+          part.stateSize = a.stateSize === undefined || part.stateSize === undefined ? undefined : part.stateSize + a.stateSize
+        }
         if (a.delta) delta = true
       }
       if (entry !== undefined) operators.push(entry)
@@ -378,7 +383,7 @@ export class CheckpointCoordinator {
       metrics: [...metrics.values()],
       ...(channels.length > 0 ? { channels } : {}),
     }
-    return { manifest, files, bytes, stored, delta, alignmentMs, syncMs }
+    return { manifest, files, parts, stored, delta, alignmentMs, syncMs }
   }
 }
 

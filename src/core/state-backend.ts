@@ -147,6 +147,13 @@ export interface StateBackend {
   keyGroupSizes?(measure: (value: unknown) => number): KeyGroupSizes
   stats(): StateStats
   /**
+   * The approximate bytes the state takes where it lives: on the heap, its entries times their sampled size;
+   * in a store, the pages it uses (dirty cached cells written first). What a full snapshot grows with: the
+   * checkpoint coordinator compares it with the size at the last full snapshot to judge how much of a chain of
+   * deltas is still live.
+   */
+  approximateBytes(): number
+  /**
    * Removes expired entries, visiting at most `budget` entries; continues where the last call stopped.
    * Backends also call it by themselves every few writes.
    */

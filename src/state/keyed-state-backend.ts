@@ -73,6 +73,7 @@ export abstract class KeyedStateBackend implements StateBackend, HandleHost {
   protected abstract sweep(slot: StateSlot, budget: number, fn: SweepVisitor, fromStart: boolean): { visited: number; removed: number; wrapped: boolean }
   /** Drops every cell of every state. */
   protected abstract clearCells(): void
+  abstract approximateBytes(): number
   /** Stores a restored entry (a new key and namespace); `value` and `expiry` belong to the snapshot, so copy them. */
   protected abstract load(slot: StateSlot, ns: Namespace, id: unknown, value: unknown, expiry: SnapshotEntry[3]): void
   protected onSlot(_slot: StateSlot): void {}

@@ -589,7 +589,8 @@ export class SubtaskExecutor {
     const { files, bytes, delta } = this.snapshots.write(v, id, spec)
     if (files !== undefined) v.metrics.stateBytes = delta ? v.metrics.stateBytes + bytes : bytes
     const channels = inputs.channelState()
-    this.passed(v, { id, vertex: v.plan.index, subtask: this.thread, ms: performance.now() - t0, kind: 'operator', files, plain: undefined, delta, bytes, wm: wmOf(v), steps: this.stepsOf(v), channels, alignmentMs })
+    const stateSize = files !== undefined ? this.graph.stateBackend(v.plan.id)?.approximateBytes() : undefined
+    this.passed(v, { id, vertex: v.plan.index, subtask: this.thread, ms: performance.now() - t0, kind: 'operator', files, plain: undefined, delta, bytes, ...(stateSize !== undefined ? { stateSize } : {}), wm: wmOf(v), steps: this.stepsOf(v), channels, alignmentMs })
   }
 
   /** `v` passed the barrier: acknowledge, pass it on, and let the errors vertex follow once all others have. */

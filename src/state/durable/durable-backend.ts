@@ -535,10 +535,20 @@ export class DurableStateBackend extends KeyedStateBackend {
 
   override stats(): StateStats {
     const s = super.stats()
-    const st = this.db.getStats() as { pageSize: number; treeBranchPageCount: number; treeLeafPageCount: number; overflowPages: number }
-    s.bytes = st.pageSize * (st.treeBranchPageCount + st.treeLeafPageCount + st.overflowPages)
+    s.bytes = this.storedBytes()
     s.cached = this.cache.size
     return s
+  }
+
+  approximateBytes(): number {
+    this.flush()
+    return this.storedBytes()
+  }
+
+  /** The bytes of the pages the store's tree uses (not its free pages). */
+  private storedBytes(): number {
+    const st = this.db.getStats() as { pageSize: number; treeBranchPageCount: number; treeLeafPageCount: number; overflowPages: number }
+    return st.pageSize * (st.treeBranchPageCount + st.treeLeafPageCount + st.overflowPages)
   }
 
   override close(): void {
