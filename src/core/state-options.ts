@@ -18,10 +18,9 @@ export interface StateOptions {
   /** With 'durable': entries held decoded in the write-back cache of each step, at most (default 100,000). */
   cacheEntries?: number
   /**
-   * With 'durable': how many bytes of entries, counted as the store holds them, the write-back caches of a
-   * thread's steps hold decoded together, at most ('64MB' or bytes; default 1/16 of the V8 heap limit, 75 MB under
-   * a 1 GB heap). Past it the largest cache gives up entries. Decoded entries take several times their stored
-   * size on the heap.
+   * With 'durable': how many bytes of entries, counted as the store holds them, the write-back cache of each
+   * step holds decoded, at most ('64MB' or bytes; default 1/64 of the V8 heap limit, 16 MB under a 1 GB heap).
+   * Decoded entries take several times their stored size on the heap.
    */
   cacheBytes?: ByteSize
   /**

@@ -11,7 +11,6 @@ import type { StateBackend } from '../core/state-backend.ts'
 import { join } from 'node:path'
 import { TimerQueue } from '../state/timers.ts'
 import { defaultMemoryBudget, StateMemoryBudget } from '../state/memory/memory-budget.ts'
-import { CacheBudget } from '../state/durable/cache-budget.ts'
 import { parseByteSize } from '../core/byte-size.ts'
 import type { SluiceError } from '../core/errors.ts'
 import type { StateOptions } from '../core/state-options.ts'
@@ -55,7 +54,6 @@ export class TaskGraph {
   private readonly stateBackends = new Map<string, StateBackend>()
   /** This thread's budget for keyed state on the heap. */
   readonly memory: StateMemoryBudget | undefined
-  private cacheBudget: CacheBudget | undefined
 
   constructor(plan: PhysicalPlan, opts: TaskGraphOptions) {
     this.plan = plan
@@ -140,11 +138,9 @@ export class TaskGraph {
   private newStateBackend(step: string, watermark: () => number): StateBackend {
     const cfg = this.stateConfig
     const opts = { clock: this.clock, watermark }
-    // The durable store's caches of this thread's steps share one byte budget.
-    if (cfg?.backend === 'durable') this.cacheBudget ??= new CacheBudget(cfg.cacheBytes !== undefined ? parseByteSize(cfg.cacheBytes, 'state.cacheBytes') : undefined)
     const backend =
       cfg?.backend === 'durable'
-        ? new DurableStateBackend({ ...opts, ...(cfg.dir !== undefined ? { path: join(cfg.dir, `${step}.${this.subtask}`) } : {}), ...(cfg.cacheEntries !== undefined ? { cacheEntries: cfg.cacheEntries } : {}), cache: this.cacheBudget })
+        ? new DurableStateBackend({ ...opts, ...(cfg.dir !== undefined ? { path: join(cfg.dir, `${step}.${this.subtask}`) } : {}), ...(cfg.cacheEntries !== undefined ? { cacheEntries: cfg.cacheEntries } : {}), ...(cfg.cacheBytes !== undefined ? { cacheBytes: parseByteSize(cfg.cacheBytes, 'state.cacheBytes') } : {}) })
         : new HeapStateBackend({ ...opts, step, ...(this.memory !== undefined ? { memory: this.memory } : {}) })
     this.stateBackends.set(step, backend)
     return backend

@@ -53,7 +53,7 @@ export const runCommand: Command = {
     { name: 'batch-size', type: 'string', placeholder: 'N', description: "records per batch read from sources (default: the pipeline's, 1024)" },
     { name: 'state', type: 'string', placeholder: 'BACKEND', description: "where keyed state lives: 'heap' (default, fastest) or 'durable' (an embedded store on disk, for state larger than memory)" },
     { name: 'state-dir', type: 'string', placeholder: 'DIR', description: 'with --state durable: keep the stores in DIR (default: a temporary folder)' },
-    { name: 'state-cache', type: 'string', placeholder: 'SIZE', description: "with --state durable: the most the write-back caches of a thread's steps hold together, counted in their entries' stored bytes, e.g. '64MB' (default 1/16 of the heap limit)" },
+    { name: 'state-cache', type: 'string', placeholder: 'SIZE', description: "with --state durable: the most each step's write-back cache holds, counted in its entries' stored bytes, e.g. '64MB' (default 1/64 of the heap limit)" },
     { name: 'state-memory', type: 'string', placeholder: 'SIZE', description: "with the heap backend: how much of the heap keyed state may take per thread, e.g. '512MB' (default 60% of the heap limit); past it the job fails with SLUICE_STATE_MEMORY instead of running out of memory" },
     { name: 'no-check', type: 'boolean', description: 'run without type-checking the pipeline first (see sluice check)' },
     { name: 'quiet', short: 'q', type: 'boolean', description: 'no progress line and no summary (errors are still printed)' },

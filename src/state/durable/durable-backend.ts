@@ -1,4 +1,5 @@
 import { mkdirSync, rmSync } from 'node:fs'
+import { getHeapStatistics } from 'node:v8'
 import { join } from 'node:path'
 import type { Key, RootDatabase } from 'lmdb'
 import { SluiceError, userError } from '../../core/errors.ts'
@@ -14,7 +15,6 @@ import { KeyFilter } from './key-filter.ts'
 import { decodeId, encodeId, type StoreKey } from './store-keys.ts'
 import { clearStore, openStore } from './lmdb-store.ts'
 import { stateFolder } from './state-folders.ts'
-import { CacheBudget, type CacheMember } from './cache-budget.ts'
 
 export interface DurableStateBackendOptions extends StateBackendOptions {
   /** Folder of the store (default: a new folder in the system's temporary folder, removed on close). */
@@ -23,13 +23,10 @@ export interface DurableStateBackendOptions extends StateBackendOptions {
   cacheEntries?: number
   /**
    * Bytes of cells, as the store holds them (encoded), that the write-back cache holds decoded at most
-   * (default 1/16 of the V8 heap limit: 75 MB under a 1 GB old generation), when it shares no `cache`. Decoded
-   * values take several times their stored size: the cache gives up cells by this or by `cacheEntries`,
-   * whichever it reaches first.
+   * (default 1/64 of the V8 heap limit: 16 MB under a 1 GB heap). Decoded values take several times their
+   * stored size: the cache gives up cells by this or by `cacheEntries`, whichever it reaches first.
    */
   cacheBytes?: number
-  /** A byte budget shared with the caches of other steps of the thread (see `CacheBudget`); `cacheBytes` is then not used. */
-  cache?: CacheBudget
 }
 
 /** A cell in the write-back cache; `cell` undefined means the key has no state (a tombstone when `stored`). */
@@ -62,7 +59,7 @@ const LOGGED = Buffer.from([1])
  * costs no store access per record. The store is a working copy: it starts empty, and checkpoints take
  * `snapshot()`, which writes the same logical format as the heap backend.
  */
-export class DurableStateBackend extends KeyedStateBackend implements CacheMember {
+export class DurableStateBackend extends KeyedStateBackend {
   readonly kind = 'durable'
   readonly holdsValues = false
   readonly insertionOrdered = false
@@ -70,8 +67,7 @@ export class DurableStateBackend extends KeyedStateBackend implements CacheMembe
   private readonly db: RootDatabase<Buffer, Key>
   private readonly owned: boolean
   private readonly capacity: number
-  /** The byte budget of this cache, shared with other steps' or its own. */
-  private readonly budget: CacheBudget
+  private readonly budget: number
   /** Bytes of the cells the cache holds (their sizes). */
   private bytes = 0
   /** Per state, a running mean of its cells' stored sizes: the size a new cell counts until it is written. */
@@ -107,8 +103,7 @@ export class DurableStateBackend extends KeyedStateBackend implements CacheMembe
   constructor(opts: DurableStateBackendOptions = {}) {
     super(opts)
     this.capacity = Math.max(1, opts.cacheEntries ?? 100_000)
-    this.budget = opts.cache ?? new CacheBudget(opts.cacheBytes)
-    this.budget.join(this)
+    this.budget = Math.max(1, opts.cacheBytes ?? Math.floor(getHeapStatistics().heap_size_limit / 64))
     this.owned = opts.path === undefined
     this.path = opts.path ?? stateFolder()
     mkdirSync(this.path, { recursive: true })
@@ -262,45 +257,31 @@ export class DurableStateBackend extends KeyedStateBackend implements CacheMembe
   }
 
   private insert(e: Entry): void {
-    if (this.cache.size >= this.capacity) this.evict(Math.floor(this.capacity * 0.9), Infinity)
-    else if (this.budget.over) this.budget.relieve()
+    if (this.cache.size >= this.capacity || this.bytes >= this.budget) this.evict()
     this.cache.add(e)
     e.held = true
-    this.addBytes(e.size)
+    this.bytes += e.size
   }
 
   /** A held cell's size changed: the cache's bytes follow. */
   private resize(e: Entry, size: number): void {
-    if (e.held) this.addBytes(size - e.size)
+    if (e.held) this.bytes += size - e.size
     e.size = size
   }
 
-  private addBytes(n: number): void {
-    this.bytes += n
-    this.budget.used += n
-  }
-
-  get cachedBytes(): number {
-    return this.bytes
-  }
-
-  /** The shared budget is over its limit and this cache is the largest: gives up cells until the total is `target`. */
-  shrinkTo(target: number): void {
-    this.evict(Infinity, target)
-  }
-
   /**
-   * Evicts cells until the cache holds at most `cells` of them, or the shared budget's total is at most `bytes`,
-   * giving recently used cells a second chance; writes the dirty ones in one transaction.
+   * Evicts a tenth of the cache (by cells or by bytes, whichever is over), giving recently used cells a second
+   * chance; writes the dirty ones in one transaction.
    */
-  private evict(cells: number, bytes: number): void {
+  private evict(): void {
     const out: Entry[] = []
-    const budget = this.budget
+    const cells = Math.floor(this.capacity * 0.9)
+    const bytes = this.budget * 0.9
     this.cache.evict(
-      () => this.cache.size > cells || budget.used > bytes,
+      () => this.cache.size > cells || this.bytes > bytes,
       (e) => {
         e.held = false
-        this.addBytes(-e.size)
+        this.bytes -= e.size
         if (e.dirty || (this.tracking && e.changedIn === this.epoch)) out.push(e)
       },
     )
@@ -506,7 +487,7 @@ export class DurableStateBackend extends KeyedStateBackend implements CacheMembe
     this.stopTracking()
     this.loads = []
     this.cache.clear()
-    this.addBytes(-this.bytes)
+    this.bytes = 0
     this.dirty = []
     this.counts = this.counts.map(() => 0)
     this.cursors = []
@@ -575,8 +556,6 @@ export class DurableStateBackend extends KeyedStateBackend implements CacheMembe
     this.closed = true
     super.close()
     this.cache.clear()
-    this.addBytes(-this.bytes)
-    this.budget.leave(this)
     void this.db.close()
     void this.changedLog.close()
     if (this.owned) rmSync(this.path, { recursive: true, force: true })
