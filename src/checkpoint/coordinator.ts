@@ -46,7 +46,7 @@ export interface CheckpointConfig {
    * durable store also windows, window and interval joins and process functions) write
    * only the keys changed since the previous checkpoint, and the checkpoint lists the earlier files it builds
    * on. A full checkpoint is taken first, after a restore or a failed checkpoint, after `maxDeltas` deltas, and once
-   * some step's chain holds more than twice what a full snapshot of its state would take (see `DeltaPolicy`):
+   * the chain holds more than twice what a full checkpoint of the state would take now (see `DeltaPolicy`):
    * state that only grows keeps taking deltas. Savepoints are always full.
    */
   incremental?: boolean
