@@ -59,10 +59,11 @@ test('vertices are judged together: a small one that rewrites its state does not
   assert.equal(p.allowsDelta(), false, 'a chain of 20,100 bytes for a full of 10,000')
 })
 
-test('nothing before the first full, and reset ends the chain', () => {
+test('no delta before the first full checkpoint, and none after reset ends the chain', () => {
   const p = new DeltaPolicy(10)
-  p.completed(true, parts([1, part(10, true, 100)]))
-  assert.equal(p.allowsDelta(), true, 'a completed checkpoint starts a chain')
+  assert.equal(p.allowsDelta(), false)
+  p.completed(false, parts([1, part(10, false, 100)]))
+  assert.equal(p.allowsDelta(), true, 'a full checkpoint starts a chain')
   p.reset()
   assert.equal(p.allowsDelta(), false)
 })
