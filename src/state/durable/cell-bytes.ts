@@ -1,7 +1,7 @@
 import type { SnapshotEntry } from '../../core/state-backend.ts'
 import { v8Codec } from '../../core/state-codec.ts'
 import { type Cell, fromWire, type StateSlot, toWire } from '../cells.ts'
-import { decodeValue, encodeShared, encodeValue } from './value-codec.ts'
+import { decodeValue, encodeShared, encodeValue, type SharedBytes } from './value-codec.ts'
 
 /*
  * A cell as the durable store holds it: its wire form, a `v8` state's in the store's compact form (what a
@@ -12,6 +12,15 @@ import { decodeValue, encodeShared, encodeValue } from './value-codec.ts'
 export function encodeCell(slot: StateSlot, c: Cell): Uint8Array {
   const w = toWire(slot, c)
   return slot.codec === v8Codec ? encodeShared(w) : slot.codec.encode(w)
+}
+
+/**
+ * How many bytes of what `encodeCell` returned are the cell's: the shared buffer is larger than the value it
+ * holds (its `length` is the buffer's).
+ */
+export function encodedLength(bytes: Uint8Array): number {
+  const shared = bytes as Partial<SharedBytes>
+  return shared.end === undefined ? bytes.length : shared.end - shared.start!
 }
 
 /** Encodes a cell's wire form in bytes of its own (a restore batches them before writing). */

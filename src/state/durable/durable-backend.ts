@@ -7,7 +7,7 @@ import { keyGroupOf } from '../../core/key.ts'
 import { v8Codec } from '../../core/state-codec.ts'
 import type { KeyGroupSizes, Namespace, SnapshotEntry, StateBackendOptions, StateSnapshot, StateStats, KeyGroupSelection, TimerService } from '../../core/state-backend.ts'
 import { type Cell, type CellTable, CHANGED, EMPTY, snapshotEntry, type StateSlot, toWire } from '../cells.ts'
-import { decodeCell, encodeCell, encodeWire } from './cell-bytes.ts'
+import { decodeCell, encodeCell, encodedLength, encodeWire } from './cell-bytes.ts'
 import { KeyedStateBackend, type SweepVisitor } from '../keyed-state-backend.ts'
 import { DurableTimerQueue } from './durable-timers.ts'
 import { CellIndex } from './cell-index.ts'
@@ -312,9 +312,10 @@ export class DurableStateBackend extends KeyedStateBackend {
             const bytes = encodeCell(e.slot, e.cell) as Buffer
             void this.db.put(e.key, bytes)
             if (!e.stored) this.filter.add(e.key)
-            this.resize(e, bytes.length)
+            const size = encodedLength(bytes)
+            this.resize(e, size)
             const no = e.slot.no
-            this.meanSize[no] += (bytes.length - this.meanSize[no]) / 16
+            this.meanSize[no] += (size - this.meanSize[no]) / 16
           }
           e.stored = e.cell !== undefined
           this.unmark(e)

@@ -80,6 +80,18 @@ test('the cache is bounded by the stored bytes of its cells too: large values, f
   assert.ok(d.stats().cached! > 100, `cached ${d.stats().cached}`)
 })
 
+test('cells of the v8 codec count the bytes of their value, not of the buffer they are encoded in', () => {
+  const d = durable({ cacheBytes: 20_000 })
+  const v = d.value<{ n: number }>({ name: 'v', codec: 'v8' })
+  // About 10 bytes each: hundreds fit in 20 KB, new or written (a cell counted as its 4 KB encoding buffer left 5).
+  for (let k = 0; k < 4000; k++) v.set(k, { n: k })
+  assert.ok(d.stats().cached! > 500, `cached ${d.stats().cached} after writes`)
+  d.flush()
+  for (let k = 0; k < 100; k++) v.set(4000 + k, { n: k })
+  assert.ok(d.stats().cached! > 500, `cached ${d.stats().cached} after a flush`)
+  for (let k = 0; k < 4000; k++) assert.deepEqual(v.get(k), { n: k })
+})
+
 test('a store in a given folder starts empty and keeps its folder on close', async () => {
   const { mkdtempSync, existsSync, rmSync } = await import('node:fs')
   const { tmpdir } = await import('node:os')

@@ -52,6 +52,14 @@ test('lone surrogates, long strings and property order survive', () => {
   assert.equal(roundTrip(s), s)
   const latin = 'é'.repeat(40)
   assert.equal(roundTrip(latin), latin)
+  // Long strings are tried as ASCII first: one code unit past it, anywhere, takes the other paths.
+  for (const odd of ['é', '\u0100', '😀', '\uD800', '\u007f\u0080']) {
+    for (const at of [0, 20, 60]) {
+      const long = 'y'.repeat(at) + odd + 'z'.repeat(60 - at)
+      assert.equal(roundTrip(long), long)
+    }
+  }
+  assert.equal(roundTrip('q'.repeat(5000)), 'q'.repeat(5000))
   assert.deepStrictEqual(Object.keys(roundTrip({ b: 1, a: 2, 3: 'x', 1: 'y' }) as object), ['1', '3', 'b', 'a'])
 })
 

@@ -96,14 +96,25 @@ function enter(o: object): boolean {
   return false
 }
 
+/** Strings of at least this many code units are copied by a native call first (cheaper than a loop when long). */
+const NATIVE_STRING = 16
+
 function writeString(s: string): void {
   const n = s.length
-  room(n * 2 + 11)
+  room(n * 3 + 11)
   const tagAt = pos
   buf[pos++] = LATIN1
   // The length goes first; latin-1 or not is found while copying, and a string that is not is written again.
   varint(n)
   const start = pos
+  if (n >= NATIVE_STRING) {
+    // ASCII (most strings) is its own latin-1: the native UTF-8 copy takes it one byte per code unit.
+    const w = buf.write(s, start, 'utf8')
+    if (w === n) {
+      pos = start + n
+      return
+    }
+  }
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i)
     if (c > 0xff) {
