@@ -33,6 +33,8 @@ const PAGE = 16
 interface StoredEntry extends KeyEntry {
   base: [number, number]
   pages: [number[], number[]]
+  /** The key's stored description as read (changed in place when the entry is closed), or undefined for a new key. */
+  meta: KeyMeta | undefined
 }
 
 /**
@@ -97,12 +99,13 @@ export class StoreJoinKeys implements JoinKeys {
       mark: -1,
       base: [load[0] ? 0 : m.sizes[0], load[1] ? 0 : m.sizes[1]],
       pages: m.pages,
+      meta: m,
     }
   }
 
   open(id: unknown, key: unknown, s: number, both: boolean): KeyEntry {
     const m = this.meta.get(id)
-    if (m === undefined) return { key, sides: [emptySide(), emptySide()], mark: -1, base: [0, 0], pages: [[], []] } as StoredEntry
+    if (m === undefined) return { key, sides: [emptySide(), emptySide()], mark: -1, base: [0, 0], pages: [[], []], meta: undefined } as StoredEntry
     return this.entry(id, m, [both || s !== 0 || m.sizes[0] === 0, both || s !== 1 || m.sizes[1] === 0])
   }
 
@@ -123,7 +126,9 @@ export class StoreJoinKeys implements JoinKeys {
 
   close(id: unknown, e: KeyEntry): void {
     const se = e as StoredEntry
-    const sizes: [number, number] = [0, 0]
+    // The stored description is changed in place (the cache holds it: a new one per record would be garbage
+    // the collector finds only in a full collection, as the cache keeps it long enough to be promoted).
+    const m = se.meta ?? { key: e.key, pages: se.pages, sizes: [0, 0], expiresAt: [0, 0], timer: [-1, -1] }
     for (let s = 0; s < 2; s++) {
       const st = se.sides[s]
       const b = se.base[s]
@@ -131,10 +136,13 @@ export class StoreJoinKeys implements JoinKeys {
       // A side read whole is written whole (its match counts changed); one that was not, only its new rows.
       if (b === 0) this.writeSide(id, pages, st)
       else if (st.values.length > 0) this.append(id, pages, b, st)
-      sizes[s] = b + st.values.length
+      m.sizes[s] = b + st.values.length
+      m.expiresAt[s] = st.expiresAt
+      m.timer[s] = st.timer
     }
-    if (sizes[0] + sizes[1] === 0) this.meta.delete(id)
-    else this.meta.set(id, { key: e.key, pages: se.pages, sizes, expiresAt: [e.sides[0].expiresAt, e.sides[1].expiresAt], timer: [e.sides[0].timer, e.sides[1].timer] })
+    m.pages = se.pages
+    if (m.sizes[0] + m.sizes[1] === 0) this.meta.delete(id)
+    else this.meta.set(id, m)
   }
 
   /** Writes a side's every row into its pages (taking new ones as needed) and drops the pages left over. */
@@ -143,7 +151,21 @@ export class StoreJoinKeys implements JoinKeys {
     const used = Math.ceil(n / PAGE)
     for (let j = 0; j < used; j++) {
       if (j === pages.length) pages.push(this.nextSeq++)
-      this.page(pages[j]).set(id, [st.values.slice(j * PAGE, (j + 1) * PAGE), st.matches.slice(j * PAGE, (j + 1) * PAGE)])
+      const h = this.page(pages[j])
+      const p = h.get(id)
+      if (p === undefined) h.set(id, [st.values.slice(j * PAGE, (j + 1) * PAGE), st.matches.slice(j * PAGE, (j + 1) * PAGE)])
+      else {
+        // The cached page's arrays take the rows (no new arrays for the collector to promote and drop).
+        const end = Math.min(n, (j + 1) * PAGE)
+        const [values, matches] = p
+        values.length = 0
+        matches.length = 0
+        for (let i = j * PAGE; i < end; i++) {
+          values.push(st.values[i])
+          matches.push(st.matches[i])
+        }
+        h.set(id, p)
+      }
     }
     for (let j = used; j < pages.length; j++) this.page(pages[j]).delete(id)
     pages.length = used
@@ -173,7 +195,7 @@ export class StoreJoinKeys implements JoinKeys {
   }
 
   put(id: unknown, key: unknown, sides: [SideState, SideState]): void {
-    this.close(id, { key, sides, mark: -1, base: [0, 0], pages: [[], []] } as StoredEntry)
+    this.close(id, { key, sides, mark: -1, base: [0, 0], pages: [[], []], meta: undefined } as StoredEntry)
   }
 
   change(id: unknown, e: KeyEntry): KeyChange {
