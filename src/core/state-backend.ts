@@ -186,6 +186,12 @@ export interface StateBackend {
    */
   bulkLoad(fn: () => void): void
   /**
+   * Runs `fn`, a snapshot of the step, letting the backend serve its reads without keeping what they read: a
+   * store reads a key the cache does not hold straight from the store (a checkpoint reads each changed key
+   * once, and cached, those keys would push out the ones the job works on). The heap just runs it.
+   */
+  snapshotReads<T>(fn: () => T): T
+  /**
    * The timers named `name` of this step (each name one queue: a clock, a join side), kept where the state
    * is: on the heap, or in the durable store. A restore of the state does not touch them.
    */

@@ -344,6 +344,11 @@ export abstract class KeyedStateBackend implements StateBackend, HandleHost {
     fn()
   }
 
+  /** Runs `fn`, a step's snapshot; a backend that caches what it reads need not (see StateBackend.snapshotReads). */
+  snapshotReads<T>(fn: () => T): T {
+    return fn()
+  }
+
   restore(snapshot: StateSnapshot, ownedKeyGroups?: KeyGroupSelection): void {
     if (snapshot?.format !== 'sluice-keyed-state/1') {
       throw userError('SLUICE_STATE_SNAPSHOT', 'state: not a keyed state snapshot (unknown format)')

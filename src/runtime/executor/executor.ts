@@ -586,7 +586,9 @@ export class SubtaskExecutor {
     const inputs = this.inputs[v.plan.index]!
     const t0 = performance.now()
     this.flushErrors()
-    const { files, bytes, delta } = this.snapshots.write(v, id, spec)
+    const backend = this.graph.stateBackend(v.plan.id)
+    const write = () => this.snapshots.write(v, id, spec)
+    const { files, bytes, delta } = backend !== undefined ? backend.snapshotReads(write) : write()
     if (files !== undefined) v.metrics.stateBytes = delta ? v.metrics.stateBytes + bytes : bytes
     const channels = inputs.channelState()
     const stateSize = files !== undefined ? this.graph.stateBackend(v.plan.id)?.approximateBytes() : undefined

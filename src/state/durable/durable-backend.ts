@@ -89,6 +89,8 @@ export class DurableStateBackend extends KeyedStateBackend {
   private loads: [StoreKey, Uint8Array][] = []
   /** Inside `bulkLoad`: new entries go to `loads`. */
   private loading = false
+  /** Inside `snapshotReads`: a read the cache misses is not cached. */
+  private peeking = false
   private closed = false
   private timerFiles = 0
   /** Whether changed cells are tracked (see `trackChanges`), and the current interval. */
@@ -142,6 +144,20 @@ export class DurableStateBackend extends KeyedStateBackend {
     }
   }
 
+  /**
+   * Runs `fn`, a snapshot's reads: a cell the cache does not hold is read from the store and not cached (it
+   * would evict a cell the job works on, for a key the snapshot reads once). Writes take the cache's path.
+   */
+  override snapshotReads<T>(fn: () => T): T {
+    const was = this.peeking
+    this.peeking = true
+    try {
+      return fn()
+    } finally {
+      this.peeking = was
+    }
+  }
+
   table(slot: StateSlot, ns: Namespace): CellTable {
     // An object with methods on its prototype: a handle per namespace (a join page's) costs one allocation.
     return new DurableTable(this, slot, ns)
@@ -149,7 +165,13 @@ export class DurableStateBackend extends KeyedStateBackend {
 
   /** `CellTable.get` of a table of this store. */
   cellGet(slot: StateSlot, ns: Namespace, id: unknown): Cell | undefined {
-    return this.loading ? this.loadingGet(slot, ns, id) : this.entry(slot, ns, id).cell
+    if (this.loading) return this.loadingGet(slot, ns, id)
+    if (this.peeking) {
+      // A cached entry without a cell is a key removed since it was written: the store's version is stale.
+      const e = this.cache.get(slot.no, ns, id)
+      return e !== undefined ? e.cell : this.read(slot, this.storeKey(slot, ns, id))
+    }
+    return this.entry(slot, ns, id).cell
   }
 
   /** `CellTable.put`: while loading, a cell the cache does not hold goes to the load batch. */

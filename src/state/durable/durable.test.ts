@@ -184,6 +184,31 @@ test('bulkLoad: a failing restore still writes what it loaded, and the backend t
   assert.equal(d.stats().cached, 2)
 })
 
+test('snapshotReads: reads the cache misses come from the store and are not cached; cached changes and removals are what they read', () => {
+  const d = durable({ cacheEntries: 100 })
+  const v = d.value<{ n: number }>({ name: 'v', codec: 'v8' })
+  for (let i = 0; i < 1000; i++) v.set(i, { n: i })
+  // The last keys written are the ones cached: one changed since it was written, one removed.
+  v.set(999, { n: -1 })
+  v.delete(998)
+  const hot = [...Array(50).keys()].map((k) => 950 + k)
+  for (const k of hot) v.get(k)
+  const before = d.stats().cached
+  const read = d.snapshotReads(() => {
+    assert.deepEqual(v.get(0), { n: 0 })
+    assert.equal(d.stats().cached, before, 'a read the cache missed is not cached')
+    const got = [...Array(1000).keys()].map((k) => v.get(k)?.n)
+    assert.equal(d.stats().cached, before, 'the reads neither cached nor evicted a cell')
+    // Writes inside still take the cache's path.
+    v.set(5000, { n: 5000 })
+    return got
+  })
+  assert.deepEqual(read, [...Array(1000).keys()].map((k) => (k === 999 ? -1 : k === 998 ? undefined : k)))
+  assert.deepEqual(v.get(5000), { n: 5000 })
+  for (const k of hot.slice(0, -2)) assert.deepEqual(v.get(k), { n: k })
+  assert.equal(d.snapshotReads(() => 7), 7)
+})
+
 test('changed cells: what was written or removed since the last call, whether the cache still holds it or gave it up', () => {
   const d = durable({ cacheEntries: 8 })
   const v = d.value<number>('v')
