@@ -591,7 +591,7 @@ export class SubtaskExecutor {
     const { files, bytes, delta } = backend !== undefined ? backend.snapshotReads(write) : write()
     if (files !== undefined) v.metrics.stateBytes = delta ? v.metrics.stateBytes + bytes : bytes
     const channels = inputs.channelState()
-    const stateSize = files !== undefined ? this.graph.stateBackend(v.plan.id)?.approximateBytes() : undefined
+    const stateSize = files !== undefined ? backend?.approximateBytes() : undefined
     this.passed(v, { id, vertex: v.plan.index, subtask: this.thread, ms: performance.now() - t0, kind: 'operator', files, plain: undefined, delta, bytes, ...(stateSize !== undefined ? { stateSize } : {}), wm: wmOf(v), steps: this.stepsOf(v), channels, alignmentMs })
   }
 
