@@ -49,7 +49,7 @@ test('a large state is walked at most every 10 s', () => {
   const v = b.value<number>('v')
   const metrics = new StepMetrics('agg', 'keyed-aggregate')
   v.set('a', 1)
-  readKeyGroupState(b, metrics, 0, 20_000)
+  readKeyGroupState(b, metrics, 0, 100)
   v.set('b', 1)
   readKeyGroupState(b, metrics, 5_000, 20_000)
   assert.equal(metrics.keyGroupKeys!.reduce((a, n) => a + n, 0), 1, 'not read again within 10 s')
@@ -62,7 +62,11 @@ test('a large state is walked at most every 10 s', () => {
 })
 
 test('a walk waits in proportion to its foreseen cost, from the last walk\'s time per entry', () => {
-  assert.equal(walkDue(undefined, 0, 1e6), true, 'never walked')
+  assert.equal(walkDue(undefined, 0, 5_000), true, 'small state, never walked')
+  // Never walked: about 2 µs an entry, counted from when the figures were first asked for.
+  assert.equal(walkDue(undefined, 0, 1e6), false, 'a large state is not walked the first time its figures are asked for')
+  assert.equal(walkDue(undefined, 99_999, 1e6, 10_000, 0), false, 'a walk of about 2 s waits 100 s')
+  assert.equal(walkDue(undefined, 100_000, 1e6, 10_000, 0), true)
   assert.equal(walkDue({ at: 0, took: 1, entries: 1e6 }, 5, 5_000), true, 'small state is walked every time')
   const last = { at: 0, took: 100, entries: 100_000 }
   assert.equal(walkDue(last, 9_999, 100_000), false, 'within 10 s')
@@ -70,4 +74,17 @@ test('a walk waits in proportion to its foreseen cost, from the last walk\'s tim
   // Ten times the entries: a walk of about 1 s, which is 2% of 50 s.
   assert.equal(walkDue(last, 49_999, 1_000_000), false)
   assert.equal(walkDue(last, 50_000, 1_000_000), true)
+})
+
+test('a large state whose figures are first asked for as the run ends is not walked then', () => {
+  const b = new HeapStateBackend()
+  const v = b.value<number>('v')
+  v.set('a', 1)
+  const metrics = new StepMetrics('agg', 'keyed-aggregate')
+  readKeyGroupState(b, metrics, 50_000, 2_000_000)
+  assert.equal(metrics.keyGroupKeys, undefined, 'a walk of 2M entries (about 4 s) is not paid at once')
+  readKeyGroupState(b, metrics, 249_999, 2_000_000)
+  assert.equal(metrics.keyGroupKeys, undefined)
+  readKeyGroupState(b, metrics, 250_000, 2_000_000)
+  assert.equal(metrics.keyGroupKeys!.reduce((a, n) => a + n, 0), 1, 'walked once 2% of the time since covers it')
 })
