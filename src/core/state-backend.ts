@@ -148,7 +148,7 @@ export interface StateBackend {
   stats(): StateStats
   /**
    * The approximate bytes the state takes where it lives: on the heap, its entries times their sampled size;
-   * in a store, the pages it uses (dirty cached cells written first). What a full snapshot grows with: the
+   * in a store, the pages it uses and the cells its cache holds. What a full snapshot grows with: the
    * checkpoint coordinator compares it with the size at the last full snapshot to judge how much of a chain of
    * deltas is still live.
    */

@@ -563,9 +563,14 @@ export class DurableStateBackend extends KeyedStateBackend {
     return s
   }
 
+  /**
+   * The store's pages in use and the bytes of the cells the cache holds (some of which the store holds too: over
+   * by at most the cache's budget). Nothing is written for it: a checkpoint's delta reads its changed cells
+   * through the cache, and a flush here wrote every dirty cell at every checkpoint, the ones changed again soon
+   * after too.
+   */
   approximateBytes(): number {
-    this.flush()
-    return this.storedBytes()
+    return this.storedBytes() + this.bytes
   }
 
   /** The bytes of the pages the store's tree uses (not its free pages). */
