@@ -293,9 +293,12 @@ export class DurableStateBackend extends KeyedStateBackend {
 
   /**
    * Evicts a tenth of the cache (by cells or by bytes, whichever is over), giving recently used cells a second
-   * chance; writes the dirty ones in one transaction.
+   * chance; writes the dirty ones in one transaction. An evicted entry lets go of its value once written: the
+   * list of dirty entries may still hold it (it is cut back only when long), and its value would stay alive with
+   * it, long enough to be promoted.
    */
   private evict(): void {
+    const gone: Entry[] = []
     const out: Entry[] = []
     const cells = Math.floor(this.capacity * 0.9)
     const bytes = this.budget * 0.9
@@ -304,10 +307,12 @@ export class DurableStateBackend extends KeyedStateBackend {
       (e) => {
         e.held = false
         this.bytes -= e.size
+        gone.push(e)
         if (e.dirty || (this.tracking && e.changedIn === this.epoch)) out.push(e)
       },
     )
     this.write(out, true)
+    for (const e of gone) e.cell = undefined
   }
 
   /**
