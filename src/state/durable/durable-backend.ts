@@ -298,7 +298,6 @@ export class DurableStateBackend extends KeyedStateBackend {
    * it, long enough to be promoted.
    */
   private evict(): void {
-    const gone: Entry[] = []
     const out: Entry[] = []
     const cells = Math.floor(this.capacity * 0.9)
     const bytes = this.budget * 0.9
@@ -307,12 +306,12 @@ export class DurableStateBackend extends KeyedStateBackend {
       (e) => {
         e.held = false
         this.bytes -= e.size
-        gone.push(e)
         if (e.dirty || (this.tracking && e.changedIn === this.epoch)) out.push(e)
+        else e.cell = undefined
       },
     )
     this.write(out, true)
-    for (const e of gone) e.cell = undefined
+    for (const e of out) e.cell = undefined
   }
 
   /**
@@ -570,9 +569,8 @@ export class DurableStateBackend extends KeyedStateBackend {
 
   /**
    * The store's pages in use and the bytes of the cells the cache holds (some of which the store holds too: over
-   * by at most the cache's budget). Nothing is written for it: a checkpoint's delta reads its changed cells
-   * through the cache, and a flush here wrote every dirty cell at every checkpoint, the ones changed again soon
-   * after too.
+   * by at most the cache's budget). It writes nothing: every checkpoint asks for it, and a flush would write
+   * every dirty cell each time, those about to change again too (a delta reads its changed cells through the cache).
    */
   approximateBytes(): number {
     return this.storedBytes() + this.bytes
