@@ -120,6 +120,12 @@ export class OperatorHarness {
     this.backend = undefined
   }
 
+  /** The operator's keyed state backend (for tests that look at how state is stored). */
+  get state(): StateBackend {
+    if (this.backend === undefined) this.operator = this.fresh()
+    return this.backend!
+  }
+
   private fresh(): Operator {
     this.procTimers.restore([])
     this.close()

@@ -225,6 +225,22 @@ test('property: the changelog adds up to the join of the final inputs', () => {
   )
 })
 
+test('durable store: a key with up to a page of rows a side is one entry (its description holds them); more rows take pages', () => {
+  const h = new OperatorHarness((ctx) => new RegularJoinOperator({ ttl: 1_000_000, type: 'inner', fn: pair as never }, ctx), { state: 'durable' })
+  h.push([rec('r1', 0, 'a')], 1)
+  h.push(Array.from({ length: 16 }, (_, i) => rec(`l${i}`, 0, 'a')), 0)
+  assert.equal(h.take().length, 16)
+  const sizes = () => h.state.sizes()
+  assert.deepEqual([sizes()['value:regular-join'], sizes()['value:regular-join-pages']], [1, 0])
+  h.push(Array.from({ length: 20 }, (_, i) => rec(`m${i}`, 0, 'a')), 0)
+  assert.equal(h.take().length, 20)
+  assert.deepEqual([sizes()['value:regular-join'], sizes()['value:regular-join-pages']], [1, 2], 'rows 17 to 36 of the left side: two pages')
+  h.snapshotAndRestore()
+  h.push([rec('r2', 0, 'a')], 1)
+  assert.equal(h.take().length, 36, 'the restored key meets the new right row with its 36 left rows')
+  h.close()
+})
+
 test('snapshots of the earlier row layouts ([value, matches] and { value, matches }) still restore', () => {
   for (const row of [['l1', 0], { value: 'l1', matches: 0 }]) {
     const groups: Record<number, unknown> = {}

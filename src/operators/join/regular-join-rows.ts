@@ -5,11 +5,19 @@ import type { StateBackend, ValueState } from '../../core/state-backend.ts'
 import { type KeyedSnapshotWriter, lazyGroups } from '../keyed-snapshot.ts'
 import { addTimers, emptySide, type JoinKeys, type KeyChange, type KeyEntry, type SideSnapshot, type SideState } from './regular-join-state.ts'
 
-/** A key's sides without their rows: where each side's pages are stored, how many rows, expiries and timers. */
+/**
+ * A key's description and each side's first page of rows: where the side's other pages are stored, how many
+ * rows, expiries and timers.
+ */
 interface KeyMeta {
   key: unknown
-  /** Per side, the sequence number of each page in order: the namespace its entry is stored under. */
+  /**
+   * Per side, the sequence number of each page in order: the namespace its entry is stored under; the first
+   * page's is `HEAD` (it is in `head`).
+   */
   pages: [number[], number[]]
+  /** Per side, its first page (null when the side has no rows). */
+  head: [Page | null, Page | null]
   /** Per side, how many rows its pages hold (every page but the last holds `PAGE` rows). */
   sizes: [number, number]
   expiresAt: [number, number]
@@ -27,6 +35,12 @@ type Page = [values: unknown[], matches: number[]]
 const PAGE = 16
 
 /**
+ * The sequence number that stands for a side's first page, held in the key's description: a key with a few
+ * rows a side (most keys) is one entry of the store, read and written once, not one per page and side.
+ */
+const HEAD = -1
+
+/**
  * An entry as opened from the store: where each side's stored pages are (the key's own lists, changed as rows
  * are added and removed: every entry opened is closed before the next is opened, and closing writes them).
  */
@@ -39,10 +53,10 @@ interface StoredEntry extends KeyEntry {
 
 /**
  * A regular join's keys in a backend that copies values (the durable store), page by page: a key's page
- * positions, row counts, expiries and timers in one small value, and each side's rows in pages of `PAGE` rows,
- * every page its own entry, so that adding a row changes the side's last page (and the pages of the other side
- * whose match counts it changed), not the key's every row; a side's rows are read only when the join needs
- * them. A page is stored under a sequence number of its own, taken in arrival order, as its namespace: the
+ * positions, row counts, expiries, timers and each side's first page in one value (a key with few rows is one
+ * entry), and each side's further rows in pages of `PAGE` rows, every page its own entry, so that adding a row
+ * changes the side's last page (and the pages of the other side whose match counts it changed), not the key's
+ * every row; a side's rows are read only when the join needs them. A page is stored under a sequence number of its own, taken in arrival order, as its namespace: the
  * store orders entries by key group, state and namespace before the key, so new pages are written at the end of
  * their key group's range (one page of the store's file takes many of them). Snapshots read the store one key
  * group at a time (see `lazyGroups`), and change tracking keeps per changed key only what a delta needs to find
@@ -72,11 +86,28 @@ export class StoreJoinKeys implements JoinKeys {
     return this.pageState.namespace(seq)
   }
 
-  /** Reads rows `from` up to `to - 1` of a side stored in `pages` into `st`. */
-  private read(id: unknown, pages: number[], from: number, to: number, st: { values: unknown[]; matches: number[] }): void {
+  /** Page `seq` of side `s` of key `id` described by `m` (`HEAD`: the one `m` holds). */
+  private pageAt(id: unknown, m: KeyMeta, s: number, seq: number): Page | undefined {
+    return seq === HEAD ? (m.head[s] ?? undefined) : this.page(seq).get(id)
+  }
+
+  /** Sets page `seq` of side `s` of key `id` described by `m` (`HEAD` is written with `m`, as the key closes). */
+  private setPage(id: unknown, m: KeyMeta, s: number, seq: number, p: Page): void {
+    if (seq === HEAD) m.head[s] = p
+    else this.page(seq).set(id, p)
+  }
+
+  private dropPage(id: unknown, m: KeyMeta | undefined, s: number, seq: number): void {
+    if (seq !== HEAD) this.page(seq).delete(id)
+    else if (m !== undefined) m.head[s] = null
+  }
+
+  /** Reads rows `from` up to `to - 1` of side `s` of a key described by `m` into `st`. */
+  private read(id: unknown, m: KeyMeta, s: number, from: number, to: number, st: { values: unknown[]; matches: number[] }): void {
+    const pages = m.pages[s]
     let i = from
     while (i < to) {
-      const p = this.page(pages[Math.floor(i / PAGE)]).get(id)
+      const p = this.pageAt(id, m, s, pages[Math.floor(i / PAGE)])
       const off = i % PAGE
       const end = Math.min(PAGE, off + to - i)
       for (let j = off; j < end; j++) {
@@ -90,7 +121,7 @@ export class StoreJoinKeys implements JoinKeys {
   private entry(id: unknown, m: KeyMeta, load: [boolean, boolean]): StoredEntry {
     const side = (s: number): SideState => {
       const st: SideState = { values: [], matches: [], expiresAt: m.expiresAt[s], timer: m.timer[s] }
-      if (load[s]) this.read(id, m.pages[s], 0, m.sizes[s], st)
+      if (load[s]) this.read(id, m, s, 0, m.sizes[s], st)
       return st
     }
     return {
@@ -117,7 +148,7 @@ export class StoreJoinKeys implements JoinKeys {
   clearSide(e: KeyEntry, s: number): void {
     const se = e as StoredEntry
     const id = keyId(e.key)
-    for (const seq of se.pages[s]) this.page(seq).delete(id)
+    for (const seq of se.pages[s]) this.dropPage(id, se.meta, s, seq)
     se.sides[s].values = []
     se.sides[s].matches = []
     se.base[s] = 0
@@ -128,14 +159,13 @@ export class StoreJoinKeys implements JoinKeys {
     const se = e as StoredEntry
     // The stored description is changed in place (the cache holds it: a new one per record would be garbage
     // the collector finds only in a full collection, as the cache keeps it long enough to be promoted).
-    const m = se.meta ?? { key: e.key, pages: se.pages, sizes: [0, 0], expiresAt: [0, 0], timer: [-1, -1] }
+    const m = se.meta ?? { key: e.key, pages: se.pages, head: [null, null], sizes: [0, 0], expiresAt: [0, 0], timer: [-1, -1] }
     for (let s = 0; s < 2; s++) {
       const st = se.sides[s]
       const b = se.base[s]
-      const pages = se.pages[s]
       // A side read whole is written whole (its match counts changed); one that was not, only its new rows.
-      if (b === 0) this.writeSide(id, pages, st)
-      else if (st.values.length > 0) this.append(id, pages, b, st)
+      if (b === 0) this.writeSide(id, m, s, se.pages[s], st)
+      else if (st.values.length > 0) this.append(id, m, s, se.pages[s], b, st)
       m.sizes[s] = b + st.values.length
       m.expiresAt[s] = st.expiresAt
       m.timer[s] = st.timer
@@ -145,15 +175,14 @@ export class StoreJoinKeys implements JoinKeys {
     else this.meta.set(id, m)
   }
 
-  /** Writes a side's every row into its pages (taking new ones as needed) and drops the pages left over. */
-  private writeSide(id: unknown, pages: number[], st: SideState): void {
+  /** Writes side `s`'s every row into its `pages` (taking new ones as needed) and drops the pages left over. */
+  private writeSide(id: unknown, m: KeyMeta, s: number, pages: number[], st: SideState): void {
     const n = st.values.length
     const used = Math.ceil(n / PAGE)
     for (let j = 0; j < used; j++) {
-      if (j === pages.length) pages.push(this.nextSeq++)
-      const h = this.page(pages[j])
-      const p = h.get(id)
-      if (p === undefined) h.set(id, [st.values.slice(j * PAGE, (j + 1) * PAGE), st.matches.slice(j * PAGE, (j + 1) * PAGE)])
+      if (j === pages.length) pages.push(j === 0 ? HEAD : this.nextSeq++)
+      const p = this.pageAt(id, m, s, pages[j])
+      if (p === undefined) this.setPage(id, m, s, pages[j], [st.values.slice(j * PAGE, (j + 1) * PAGE), st.matches.slice(j * PAGE, (j + 1) * PAGE)])
       else {
         // The cached page's arrays take the rows (no new arrays for the collector to promote and drop).
         const end = Math.min(n, (j + 1) * PAGE)
@@ -164,33 +193,33 @@ export class StoreJoinKeys implements JoinKeys {
           values.push(st.values[i])
           matches.push(st.matches[i])
         }
-        h.set(id, p)
+        this.setPage(id, m, s, pages[j], p)
       }
     }
-    for (let j = used; j < pages.length; j++) this.page(pages[j]).delete(id)
+    for (let j = used; j < pages.length; j++) this.dropPage(id, m, s, pages[j])
     pages.length = used
   }
 
   /** Adds the rows of `st` after the `stored` rows a side's pages hold: the last page's room first, then new pages. */
-  private append(id: unknown, pages: number[], stored: number, st: SideState): void {
+  private append(id: unknown, m: KeyMeta, s: number, pages: number[], stored: number, st: SideState): void {
     const n = st.values.length
     let i = 0
     const room = (PAGE - (stored % PAGE)) % PAGE
     if (room > 0) {
-      const h = this.page(pages[pages.length - 1])
-      const p = h.get(id)
+      const seq = pages[pages.length - 1]
+      const p = this.pageAt(id, m, s, seq)
       if (p === undefined) throw internalError(`join: the last stored page of a side of key ${String(id)} is missing from the state store`)
       i = Math.min(room, n)
       for (let j = 0; j < i; j++) {
         p[0].push(st.values[j])
         p[1].push(st.matches[j])
       }
-      h.set(id, p)
+      this.setPage(id, m, s, seq, p)
     }
     for (; i < n; i += PAGE) {
-      const seq = this.nextSeq++
+      const seq = pages.length === 0 ? HEAD : this.nextSeq++
       pages.push(seq)
-      this.page(seq).set(id, [st.values.slice(i, i + PAGE), st.matches.slice(i, i + PAGE)])
+      this.setPage(id, m, s, seq, [st.values.slice(i, i + PAGE), st.matches.slice(i, i + PAGE)])
     }
   }
 
@@ -220,8 +249,8 @@ export class StoreJoinKeys implements JoinKeys {
             const values: unknown[] = []
             const matches: number[] = []
             for (const seq of m.pages[s]) {
-              const p = pages.get(seq)
-              if (p === undefined) continue
+              const p = seq === HEAD ? m.head[s] : pages.get(seq)
+              if (p == null) continue
               for (let j = 0; j < p[0].length; j++) {
                 values.push(p[0][j])
                 matches.push(p[1][j])
@@ -257,11 +286,11 @@ export class StoreJoinKeys implements JoinKeys {
       const sets: RowPatch[1] = []
       for (let s = 0; s < 2; s++) {
         const added = { values: [] as unknown[], matches: [] as number[] }
-        this.read(id, m.pages[s], kept[s], m.sizes[s], added)
+        this.read(id, m, s, kept[s], m.sizes[s], added)
         splices.push([[s, 0], kept[s], added.values], [[s, 1], kept[s], added.matches])
         if (c.old?.[s] === true) {
           const all = { values: [] as unknown[], matches: [] as number[] }
-          this.read(id, m.pages[s], 0, kept[s], all)
+          this.read(id, m, s, 0, kept[s], all)
           sets.push([[s, 1], all.matches.concat(added.matches)])
         }
         sets.push([[s, 2], m.expiresAt[s]], [[s, 3], m.timer[s]])

@@ -23,8 +23,11 @@ export class DurableTimerQueue implements TimerService {
   private readonly db: RootDatabase<Buffer, Key>
   private readonly path: string
   private readonly owned: boolean
-  /** Pending writes by `time/id`: the value to put, or undefined to remove. */
-  private pending = new Map<string, [TimerKey, Buffer | undefined]>()
+  /**
+   * Pending writes in the order they were made: the value to put, or undefined to remove (written in this
+   * order, a timer registered and deleted again ends as the last write left it).
+   */
+  private pending: [TimerKey, Buffer | undefined][] = []
   private closed = false
 
   /** `file`: the store's file (it starts empty); default a new temporary folder, removed on close. */
@@ -40,14 +43,13 @@ export class DurableTimerQueue implements TimerService {
   }
 
   register(time: number, keyId: unknown, key: unknown = keyId): void {
-    const k: TimerKey = [time, encodeId(keyId)]
-    this.pending.set(`${time}/${typeof keyId}${String(keyId)}`, [k, key === keyId ? SAME_AS_ID : serialize(key)])
-    if (this.pending.size >= WRITE_BATCH) this.flush()
+    this.pending.push([[time, encodeId(keyId)], key === keyId ? SAME_AS_ID : serialize(key)])
+    if (this.pending.length >= WRITE_BATCH) this.flush()
   }
 
   delete(time: number, keyId: unknown): void {
-    this.pending.set(`${time}/${typeof keyId}${String(keyId)}`, [[time, encodeId(keyId)], undefined])
-    if (this.pending.size >= WRITE_BATCH) this.flush()
+    this.pending.push([[time, encodeId(keyId)], undefined])
+    if (this.pending.length >= WRITE_BATCH) this.flush()
   }
 
   peek(): number {
@@ -91,7 +93,7 @@ export class DurableTimerQueue implements TimerService {
   }
 
   restore(entries: [number, [unknown, unknown][]][]): void {
-    this.pending.clear()
+    this.pending = []
     try {
       clearStore(this.db)
     } catch (e) {
@@ -103,9 +105,9 @@ export class DurableTimerQueue implements TimerService {
 
   /** Writes the pending registrations and removals. */
   flush(): void {
-    if (this.pending.size === 0) return
-    const writes = [...this.pending.values()]
-    this.pending = new Map()
+    if (this.pending.length === 0) return
+    const writes = this.pending
+    this.pending = []
     this.write(writes)
   }
 
@@ -126,7 +128,7 @@ export class DurableTimerQueue implements TimerService {
   close(): void {
     if (this.closed) return
     this.closed = true
-    this.pending.clear()
+    this.pending = []
     void this.db.close()
     if (this.owned) rmSync(this.path, { recursive: true, force: true })
   }
