@@ -70,6 +70,12 @@ export class StoreJoinKeys implements JoinKeys {
   private readonly pageState: ValueState<Page>
   /** The next page's sequence number (the store holds no rows of this join when it is made: it starts empty, and a restore empties it). */
   private nextSeq = 0
+  /**
+   * The description `current` read last, and its key: a delta writes that key next, and a description read
+   * from the store (not cached during a snapshot) would be decoded again, its first pages with it.
+   */
+  private lastId: unknown
+  private lastMeta: KeyMeta | undefined
   /** The keys changed since the last snapshot, while tracking is on. */
   private readonly changes = new Map<unknown, KeyChange & { key: unknown }>()
 
@@ -267,13 +273,18 @@ export class StoreJoinKeys implements JoinKeys {
   }
 
   current(id: unknown): KeyChange | undefined {
-    return this.meta.get(id) === undefined ? undefined : this.changes.get(id)
+    const m = this.meta.get(id)
+    if (m === undefined) return undefined
+    this.lastId = id
+    this.lastMeta = m
+    return this.changes.get(id)
   }
 
   writeDelta(w: KeyedSnapshotWriter, c: KeyChange): void {
     const key = (c as { key: unknown }).key
     const id = keyId(key)
-    const m = this.meta.get(id)!
+    const m = this.lastMeta !== undefined && this.lastId === id ? this.lastMeta : this.meta.get(id)!
+    this.lastMeta = undefined
     const kept = c.kept
     if (kept === undefined || kept[0] + kept[1] === 0) {
       const e = this.entry(id, m, [true, true])
