@@ -1,8 +1,8 @@
 import { SluiceError } from '../core/errors.ts'
-import { keyId } from '../core/key.ts'
+import { keyGroupOf, keyId } from '../core/key.ts'
 import type { KeyedSnapshot } from '../core/operator.ts'
-import type { TimerService } from '../core/state-backend.ts'
-import { KeyedSnapshotWriter } from './keyed-snapshot.ts'
+import type { StateBackend, TimerService } from '../core/state-backend.ts'
+import { KeyedSnapshotWriter, lazyGroups } from './keyed-snapshot.ts'
 
 /** A per-key entry an operator holds: its key, and the tracking epoch in which it last changed (-1: never). */
 export interface Tracked {
@@ -66,32 +66,52 @@ export class ChangeTracker<E extends Tracked> {
 
   /**
    * The delta since the previous call: every changed key listed (so removed ones are known), and for each
-   * still held, what `write` files for its current entry; `timers` lists each queue whose timers of the
-   * changed keys go in the delta too (a changed key's entries in every list are replaced), under its list
-   * name. Starts the next interval.
+   * still held, what `write` files for its current entry (`current(id, listed)`: the entry now, given the one
+   * listed); `timers` lists each queue whose timers of the changed keys go in the delta too (a changed key's
+   * entries in every list are replaced), under its list name. Starts the next interval.
+   *
+   * On a backend that keeps its state in a store (`holdsValues` false), the entries are read one key group at
+   * a time as the runtime encodes the delta (see `lazyGroups`): a delta then holds one key group's rows in
+   * memory, not those of every key changed in the interval, which may be more than the heap holds.
    */
   delta(
-    keyGroups: number,
+    state: Pick<StateBackend, 'keyGroups' | 'holdsValues'>,
     step: string,
-    current: (id: unknown) => E | undefined,
+    current: (id: unknown, listed: E) => E | undefined,
     write: (w: KeyedSnapshotWriter, e: E) => void,
     timers: [list: string, queue: TimerService][] = [],
     shared?: unknown,
   ): KeyedSnapshot {
     if (!this.on) throw new SluiceError('SLUICE_INTERNAL', `step '${step}': an incremental snapshot was asked for without a base`, { step, domain: 'internal' })
+    const keyGroups = state.keyGroups
     const w = new KeyedSnapshotWriter(keyGroups)
     const seen = new Set<unknown>()
+    const byGroup: (E[] | undefined)[] | undefined = state.holdsValues ? undefined : new Array<E[] | undefined>(keyGroups)
     for (const e of this.changed) {
       const id = keyId(e.key)
       if (seen.has(id)) continue
       seen.add(id)
-      w.changed(e.key)
-      const now = current(id)
-      if (now !== undefined) write(w, now)
+      const kg = keyGroupOf(e.key, keyGroups)
+      w.changedAt(kg, e.key)
+      if (byGroup !== undefined) (byGroup[kg] ??= []).push(e)
+      else {
+        const now = current(id, e)
+        if (now !== undefined) write(w, now)
+      }
     }
     for (const [list, queue] of timers) w.timersOf(list, queue, seen)
     this.changed = []
     this.epoch++
-    return w.build(shared)
+    if (byGroup === undefined) return w.build(shared)
+    const groups = lazyGroups(w, (kg) => {
+      const listed = byGroup[kg]
+      byGroup[kg] = undefined
+      if (listed === undefined) return
+      for (const e of listed) {
+        const now = current(keyId(e.key), e)
+        if (now !== undefined) write(w, now)
+      }
+    })
+    return shared === undefined ? { keyGroups, groups } : { keyGroups, groups, shared }
   }
 }

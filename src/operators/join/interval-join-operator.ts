@@ -237,7 +237,7 @@ export class IntervalJoinOperator extends PausableBatches implements Operator {
     return this.changes.incremental(
       base,
       () => this.snapshot(),
-      () => this.changes.delta(this.ctx.state.keyGroups, this.ctx.stepId, (id) => this.keys.state.get(id), addBuffers, timers, { wm: this.wm }),
+      () => this.changes.delta(this.ctx.state, this.ctx.stepId, (id) => this.keys.state.get(id), addBuffers, timers, { wm: this.wm }),
     )
   }
 

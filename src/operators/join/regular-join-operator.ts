@@ -266,7 +266,7 @@ export class RegularJoinOperator extends PausableBatches implements Operator {
       this.changes.start()
       return s
     }
-    const d = this.changes.delta(this.ctx.state.keyGroups, this.ctx.stepId, (id) => this.keys.current(id), (w, c) => this.keys.writeDelta(w, c))
+    const d = this.changes.delta(this.ctx.state, this.ctx.stepId, (id, c) => this.keys.current(id, c), (w, c) => this.keys.writeDelta(w, c))
     this.keys.forget()
     return d
   }

@@ -272,12 +272,13 @@ export class StoreJoinKeys implements JoinKeys {
     })
   }
 
-  current(id: unknown): KeyChange | undefined {
+  /** `listed` itself (one record per key and interval; a delta may read it after `forget`), if the key holds state. */
+  current(id: unknown, listed: KeyChange): KeyChange | undefined {
     const m = this.meta.get(id)
     if (m === undefined) return undefined
     this.lastId = id
     this.lastMeta = m
-    return this.changes.get(id)
+    return listed
   }
 
   writeDelta(w: KeyedSnapshotWriter, c: KeyChange): void {

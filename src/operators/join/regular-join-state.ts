@@ -69,8 +69,8 @@ export interface JoinKeys {
   snapshot(w: KeyedSnapshotWriter, timers: () => void): Record<number, unknown> | undefined
   /** Forgets the change records (after a delta, or when tracking stops). */
   forget(): void
-  /** The change record of a key listed in a delta, if it still holds state. */
-  current(id: unknown): KeyChange | undefined
+  /** The change record of a key listed in a delta (`listed`, as the delta listed it), if it still holds state. */
+  current(id: unknown, listed: KeyChange): KeyChange | undefined
   /** Files a changed key's state in a delta: whole, or as a RowPatch of what changed since the last snapshot. */
   writeDelta(w: KeyedSnapshotWriter, c: KeyChange): void
 }

@@ -253,7 +253,7 @@ export class WindowJoinOperator extends PausableBatches implements Operator {
     return this.changes.incremental(
       base,
       () => this.snapshot(),
-      () => this.changes.delta(this.ctx.state.keyGroups, this.ctx.stepId, (id) => this.keys.state.get(id), addWindows, [['timers', this.timers]], { wm: this.wm }),
+      () => this.changes.delta(this.ctx.state, this.ctx.stepId, (id) => this.keys.state.get(id), addWindows, [['timers', this.timers]], { wm: this.wm }),
     )
   }
 

@@ -179,7 +179,7 @@ export class KeyedAggregateOperator<T, A, R> extends PausableBatches implements 
     return this.changes.incremental(
       base,
       () => this.snapshot(),
-      () => this.changes.delta(this.op.state.keyGroups, this.op.stepId, (id) => this.rows.get(id), (w, r) => w.add('rows', r.key, [r.acc, r.n, r.emitted, r.last, r.time])),
+      () => this.changes.delta(this.op.state, this.op.stepId, (id) => this.rows.get(id), (w, r) => w.add('rows', r.key, [r.acc, r.n, r.emitted, r.last, r.time])),
     )
   }
 

@@ -519,7 +519,7 @@ export class WindowOperator<T, A, R> extends PausableBatches implements Operator
     return this.changes.incremental(
       base,
       () => this.snapshot(),
-      () => this.changes.delta(this.ctx.state.keyGroups, this.ctx.stepId, (id) => this.windows.state.get(id), (w, e) => w.add('windows', e.key, e.slots), timers, { wm: this.wm }),
+      () => this.changes.delta(this.ctx.state, this.ctx.stepId, (id) => this.windows.state.get(id), (w, e) => w.add('windows', e.key, e.slots), timers, { wm: this.wm }),
     )
   }
 
