@@ -90,6 +90,8 @@ export interface Operator {
    * list (so a key whose state is gone is known), with its current state in every list (timers too), each
    * entry either whole or, where the operator knows what changed inside it, as a `RowPatch` (under
    * `ROW_PATCHES`) of the rows added and removed since. `snapshot()` stops tracking. The checkpoint merges a base and its deltas (mergeKeyed) before a restore.
+   * Like a full snapshot, a delta of state kept in a store may read each group as it is first read (see
+   * `lazyGroups`): encode it before the operator runs again, reading each group once.
    */
   snapshotIncremental?(base: boolean): KeyedSnapshot
   /** Keyed operators receive a KeyedRestore: only the key groups this subtask owns. */

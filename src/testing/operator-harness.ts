@@ -122,8 +122,8 @@ export class OperatorHarness {
 
   /** The operator's keyed state backend (for tests that look at how state is stored). */
   get state(): StateBackend {
-    if (this.backend === undefined) this.operator = this.fresh()
-    return this.backend!
+    if (this.backend === undefined) throw new Error('OperatorHarness.state: the harness is closed')
+    return this.backend
   }
 
   private fresh(): Operator {
