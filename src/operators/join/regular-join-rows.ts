@@ -56,9 +56,10 @@ interface StoredEntry extends KeyEntry {
  * positions, row counts, expiries, timers and each side's first page in one value (a key with few rows is one
  * entry), and each side's further rows in pages of `PAGE` rows, every page its own entry, so that adding a row
  * changes the side's last page (and the pages of the other side whose match counts it changed), not the key's
- * every row; a side's rows are read only when the join needs them. A page is stored under a sequence number of its own, taken in arrival order, as its namespace: the
- * store orders entries by key group, state and namespace before the key, so new pages are written at the end of
- * their key group's range (one page of the store's file takes many of them). Snapshots read the store one key
+ * every row; a side's rows are read only when the join needs them. A page is stored under a sequence number of
+ * its own, taken in arrival order, as its namespace: the store orders entries by key group, state and namespace
+ * before the key, so new pages are written at the end of their key group's range (one page of the store's file
+ * takes many of them). Snapshots read the store one key
  * group at a time (see `lazyGroups`), and change tracking keeps per changed key only what a delta needs to find
  * its new rows.
  */
