@@ -172,12 +172,13 @@ export interface StateBackend {
   /**
    * Cell-level change tracking, on backends that copy values (the durable one; absent on the heap, whose values
    * may be changed in place unseen): `trackChanges(true)` starts it, forgetting what changed before; false stops
-   * it, as a restore does. `changedCells` calls `fn` with every cell written or removed since tracking started
-   * or since its last call (its key group, its state's id, its entry now, a copy; `removed` with no value), and
-   * starts the next interval: what an operator's incremental snapshot holds of its backend's state.
+   * it, as a restore does. `changedCells` takes every cell written or removed since tracking started or since
+   * its last call, and starts the next interval: its reader calls `fn` with those of one key group (its state's
+   * id, its entry now, a copy; `removed` with no value), each group read at most once and before the state
+   * changes again: what an operator's incremental snapshot holds of its backend's state, a key group at a time.
    */
   trackChanges?(on: boolean): void
-  changedCells?(fn: (keyGroup: number, state: string, entry: SnapshotEntry, removed: boolean) => void): void
+  changedCells?(): (keyGroup: number, fn: (state: string, entry: SnapshotEntry, removed: boolean) => void) => void
   /** Replaces all state with the snapshot's, taking only `ownedKeyGroups` when given. */
   restore(snapshot: StateSnapshot, ownedKeyGroups?: KeyGroupSelection): void
   /**

@@ -311,7 +311,9 @@ test('a process function delta holds the cells written or removed and the keys w
     { key: 'k3', value: { k: 'k3', v: 0 }, time: 1 },
     { key: 'k7', value: { k: 'k7', v: 3 }, time: 5 },
   ])
-  const d = op.snapshotIncremental!(false)
+  const lazy = op.snapshotIncremental!(false)
+  assert.equal(typeof Object.getOwnPropertyDescriptor(lazy.groups, 0)?.get, 'function', 'a key group is read when its turn comes, not all at once')
+  const d = { ...lazy, groups: Object.fromEntries(Object.entries(lazy.groups)) }
   const changed = Object.values(d.groups).flatMap((g) => ((g as Record<string, unknown>)[CHANGED_KEYS] as unknown[] | undefined) ?? [])
   // k3: total, seen and counts removed, its timer deleted; k7: four cells written, a timer added.
   assert.equal(changed.filter((k) => typeof k === 'string' && k.startsWith('\u0000cell')).length, 7)
@@ -324,7 +326,11 @@ test('a process function delta holds the cells written or removed and the keys w
   ])
   const g = redistributeKeyed([d], 1)[0]
   assert.deepEqual(readEntries(g, 'event').map(([, k, t]) => [k, t]).sort(), [['k7', 11], ['k7', 15]])
-  assert.equal(Object.values(op.snapshotIncremental!(false).groups).length, 0, 'nothing changed since the previous delta')
+  assert.deepEqual(
+    Object.values(op.snapshotIncremental!(false).groups).filter((gr) => Object.keys(gr as object).length > 0),
+    [],
+    'nothing changed since the previous delta',
+  )
   op.snapshot!()
   assert.throws(() => op.snapshotIncremental!(false), /without a base/)
   h.close()

@@ -4,7 +4,7 @@ import type { Batch, Position } from '../../core/batch.ts'
 import type { EntryColumns, KeyedSnapshot, Operator, OperatorContext, Output, StateRow } from '../../core/operator.ts'
 import { keyId } from '../../core/key.ts'
 import type { Namespace, SnapshotEntry, StateSnapshot } from '../../core/state-backend.ts'
-import { checkRestore, type GroupData, KeyedSnapshotWriter, minShared, snapshotOf } from '../keyed-snapshot.ts'
+import { checkRestore, type GroupData, KeyedSnapshotWriter, lazyGroups, minShared, snapshotOf } from '../keyed-snapshot.ts'
 import { KeyedContext } from './keyed-context.ts'
 import { PausableBatches } from '../pausable.ts'
 import type { KeyedProcessFunction, ProcessContext } from './process-function.ts'
@@ -176,14 +176,18 @@ export class UserFunctionOperator<O> extends PausableBatches implements Operator
     }
     if (!this.tracking) throw new SluiceError('SLUICE_INTERNAL', `step '${this.op.stepId}': an incremental snapshot was asked for without a base`, { step: this.op.stepId, domain: 'internal' })
     const w = new KeyedSnapshotWriter(state.keyGroups)
-    state.changedCells!((kg, sid, [id, ns, value, expiry], removed) => {
-      const k = cellKey(sid, ns, id)
-      w.changedAt(kg, k)
-      if (!removed) w.addAt(kg, CELLS, k, [sid, ns, id, value, expiry] satisfies CellData)
-    })
+    const changed = state.changedCells!()
     this.ctx.snapshotTimerChanges(w)
     const shared: SharedState = { watermark: this.ctx.watermark, format: 'sluice-keyed-state/1', states: state.describeStates() }
-    return w.build(shared)
+    // The changed cells of a key group are read as the runtime encodes it (one group's values in memory at a time).
+    const groups = lazyGroups(w, (kg) =>
+      changed(kg, (sid, [id, ns, value, expiry], removed) => {
+        const k = cellKey(sid, ns, id)
+        w.changedAt(kg, k)
+        if (!removed) w.addAt(kg, CELLS, k, [sid, ns, id, value, expiry] satisfies CellData)
+      }),
+    )
+    return { keyGroups: state.keyGroups, groups, shared }
   }
 
   private track(on: boolean): void {

@@ -100,7 +100,9 @@ export class DurableStateBackend extends KeyedStateBackend {
    * The store keys of cells changed in this interval that the cache gave up (a store of their own, so that
    * tracking holds no memory per changed cell); the cache's own changed cells carry the interval's mark.
    */
-  private readonly changedLog: RootDatabase<Buffer, Key>
+  private changedLog: RootDatabase<Buffer, Key>
+  /** The log of the interval before, which `changedCells`' reader reads while the next interval logs into the other. */
+  private lastLog: RootDatabase<Buffer, Key>
 
   constructor(opts: DurableStateBackendOptions = {}) {
     super(opts)
@@ -115,6 +117,8 @@ export class DurableStateBackend extends KeyedStateBackend {
       clearStore(this.db)
       this.changedLog = openStore(join(this.path, 'changed.mdb'))
       clearStore(this.changedLog)
+      this.lastLog = openStore(join(this.path, 'changed-last.mdb'))
+      clearStore(this.lastLog)
     } catch (e) {
       throw new SluiceError('SLUICE_STATE_STORE', 'state: cannot open the durable state store', { domain: 'external', cause: e, hint: 'check that the state folder is writable' })
     }
@@ -474,40 +478,57 @@ export class DurableStateBackend extends KeyedStateBackend {
     this.epoch++
     try {
       clearStore(this.changedLog)
+      clearStore(this.lastLog)
     } catch (e) {
       throw storeError(e)
     }
   }
 
   /**
-   * Calls `fn` with each cell written or removed since tracking started or since the last call, in no
-   * particular order: its key group, its state's id, and its entry now (a copy; without a value when `removed`).
-   * Starts the next interval.
+   * Takes the cells written or removed since tracking started or since the last call, and starts the next
+   * interval. The reader it returns calls `fn` with those of key group `kg`, in no particular order: its state's
+   * id and its entry now (a copy; without a value when `removed`). The cells are read when a group is asked for,
+   * so that a delta holds one key group's changed values at a time: read each group at most once, before the
+   * state changes again.
    */
-  changedCells(fn: (keyGroup: number, state: string, entry: SnapshotEntry, removed: boolean) => void): void {
+  changedCells(): (kg: number, fn: (state: string, entry: SnapshotEntry, removed: boolean) => void) => void {
     if (!this.tracking) throw new SluiceError('SLUICE_INTERNAL', 'state: changed cells were asked for while changes were not tracked', { domain: 'internal' })
     const epoch = this.epoch
-    const give = (e: { slot: StateSlot; ns: Namespace; id: unknown; key: StoreKey }, cell: Cell | undefined, fresh: boolean): void => {
-      if (cell === undefined) fn(e.key[0], e.slot.id, [e.id, e.ns, undefined, null], true)
-      else fn(e.key[0], e.slot.id, fresh ? [e.id, e.ns, ...toWire(e.slot, cell)] : snapshotEntry(e.slot, e.ns, e.id, cell), false)
-    }
+    const cached: (Entry[] | undefined)[] = []
     this.cache.forEach((e) => {
-      if (e.changedIn === epoch) give(e, e.cell, false)
+      if (e.changedIn === epoch) (cached[e.key[0]] ??= []).push(e)
     })
+    // The next interval logs into the other store (emptied by the interval before), while this one's is read.
+    const log = this.changedLog
+    this.changedLog = this.lastLog
+    this.lastLog = log
     try {
-      for (const logged of this.changedLog.getKeys({ snapshot: true }) as Iterable<StoreKey>) {
-        const slot = this.slotList[logged[1]]
-        const id = decodeId(logged[3])
-        const cached = this.cache.get(slot.no, logged[2], id)
-        if (cached?.changedIn === epoch) continue
-        const at = { slot, ns: logged[2], id, key: logged }
-        if (cached !== undefined) give(at, cached.cell, false)
-        else give(at, this.read(slot, logged), true)
-      }
+      clearStore(this.changedLog)
     } catch (e) {
-      throw e instanceof SluiceError ? e : storeError(e)
+      throw storeError(e)
     }
-    this.trackChanges(true)
+    this.epoch++
+    return (kg, fn) => {
+      const give = (e: { slot: StateSlot; ns: Namespace; id: unknown }, cell: Cell | undefined, fresh: boolean): void => {
+        if (cell === undefined) fn(e.slot.id, [e.id, e.ns, undefined, null], true)
+        else fn(e.slot.id, fresh ? [e.id, e.ns, ...toWire(e.slot, cell)] : snapshotEntry(e.slot, e.ns, e.id, cell), false)
+      }
+      for (const e of cached[kg] ?? []) give(e, e.cell, false)
+      cached[kg] = undefined
+      try {
+        for (const logged of log.getKeys({ start: [kg], end: [kg + 1], snapshot: true }) as Iterable<StoreKey>) {
+          const slot = this.slotList[logged[1]]
+          const id = decodeId(logged[3])
+          const hit = this.cache.get(slot.no, logged[2], id)
+          if (hit?.changedIn === epoch) continue
+          const at = { slot, ns: logged[2], id }
+          if (hit !== undefined) give(at, hit.cell, false)
+          else give(at, this.read(slot, logged), true)
+        }
+      } catch (e) {
+        throw e instanceof SluiceError ? e : storeError(e)
+      }
+    }
   }
 
   protected clearCells(): void {
@@ -589,6 +610,7 @@ export class DurableStateBackend extends KeyedStateBackend {
     this.cache.clear()
     void this.db.close()
     void this.changedLog.close()
+    void this.lastLog.close()
     if (this.owned) rmSync(this.path, { recursive: true, force: true })
   }
 }

@@ -215,10 +215,13 @@ test('changed cells: what was written or removed since the last call, whether th
   const l = d.list<string>('l')
   const changes = (): string[] => {
     const out: string[] = []
-    d.changedCells((kg, sid, [id, ns, value], removed) => {
-      assert.equal(kg, keyGroupOf(id, d.keyGroups))
-      out.push(`${sid} ${String(ns)} ${String(id)} ${removed ? 'removed' : JSON.stringify(value)}`)
-    })
+    const read = d.changedCells()
+    for (let kg = 0; kg < d.keyGroups; kg++) {
+      read(kg, (sid, [id, ns, value], removed) => {
+        assert.equal(kg, keyGroupOf(id, d.keyGroups))
+        out.push(`${sid} ${String(ns)} ${String(id)} ${removed ? 'removed' : JSON.stringify(value)}`)
+      })
+    }
     return out.sort()
   }
   for (let k = 0; k < 100; k++) v.set(k, k)
@@ -240,6 +243,15 @@ test('changed cells: what was written or removed since the last call, whether th
   assert.deepEqual(changes(), [], 'nothing changed since')
   v.set(1, 7)
   assert.deepEqual(changes(), ['value:v  1 7'])
+  // Intervals log the cells the cache gives up into two stores in turn: each call reads only its own interval's.
+  for (let round = 0; round < 3; round++) {
+    for (let k = 0; k < 20; k++) v.set(k, k + 2000 + round)
+    for (let k = 20; k < 100; k++) v.get(k)
+    const got = changes()
+    assert.equal(got.length, 20)
+    assert.ok(got.includes(`value:v  19 ${2019 + round}`))
+  }
+  assert.deepEqual(changes(), [])
   // Listed by one call and removed before the store had it (a delta does not write the cache out): still a change.
   v.set(300, 1)
   assert.deepEqual(changes(), ['value:v  300 1'])
