@@ -2,7 +2,7 @@ import { SluiceError } from '../core/errors.ts'
 import { keyGroupOf, keyId } from '../core/key.ts'
 import type { KeyedSnapshot } from '../core/operator.ts'
 import type { StateBackend, TimerService } from '../core/state-backend.ts'
-import { KeyedSnapshotWriter, lazyGroups } from './keyed-snapshot.ts'
+import { KeyedSnapshotWriter, snapshotOf } from './keyed-snapshot.ts'
 
 /** A per-key entry an operator holds: its key, and the tracking epoch in which it last changed (-1: never). */
 export interface Tracked {
@@ -75,7 +75,7 @@ export class ChangeTracker<E extends Tracked> {
    * memory, not those of every key changed in the interval, which may be more than the heap holds.
    */
   delta(
-    state: Pick<StateBackend, 'keyGroups' | 'holdsValues'>,
+    state: StateBackend,
     step: string,
     current: (id: unknown, listed: E) => E | undefined,
     write: (w: KeyedSnapshotWriter, e: E) => void,
@@ -86,7 +86,9 @@ export class ChangeTracker<E extends Tracked> {
     const keyGroups = state.keyGroups
     const w = new KeyedSnapshotWriter(keyGroups)
     const seen = new Set<unknown>()
-    const byGroup: (E[] | undefined)[] | undefined = state.holdsValues ? undefined : new Array<E[] | undefined>(keyGroups)
+    // Per key group on a store (read as each group is encoded), else all in the order they changed.
+    const listed: E[] = []
+    const byGroup: E[][] | undefined = state.holdsValues ? undefined : []
     for (const e of this.changed) {
       const id = keyId(e.key)
       if (seen.has(id)) continue
@@ -94,24 +96,23 @@ export class ChangeTracker<E extends Tracked> {
       const kg = keyGroupOf(e.key, keyGroups)
       w.changedAt(kg, e.key)
       if (byGroup !== undefined) (byGroup[kg] ??= []).push(e)
-      else {
-        const now = current(id, e)
-        if (now !== undefined) write(w, now)
-      }
+      else listed.push(e)
     }
     for (const [list, queue] of timers) w.timersOf(list, queue, seen)
     this.changed = []
     this.epoch++
-    if (byGroup === undefined) return w.build(shared)
-    const groups = lazyGroups(w, (kg) => {
-      const listed = byGroup[kg]
-      byGroup[kg] = undefined
-      if (listed === undefined) return
-      for (const e of listed) {
-        const now = current(keyId(e.key), e)
-        if (now !== undefined) write(w, now)
-      }
-    })
-    return shared === undefined ? { keyGroups, groups } : { keyGroups, groups, shared }
+    return snapshotOf(
+      state,
+      w,
+      (kg) => {
+        const keys = kg === undefined ? listed : byGroup?.[kg]
+        if (kg !== undefined && byGroup !== undefined) byGroup[kg] = []
+        for (const e of keys ?? []) {
+          const now = current(keyId(e.key), e)
+          if (now !== undefined) write(w, now)
+        }
+      },
+      shared,
+    )
   }
 }
